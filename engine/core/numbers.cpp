@@ -1,0 +1,123 @@
+#include "engine/core/numbers.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace te {
+namespace {
+
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// Clinger's fast path: when the decimal mantissa fits in 53 bits and the power of
+// ten is exactly representable (|e| <= 22), one IEEE multiply or divide of two
+// exact values is correctly rounded, so the result equals strtod's.
+bool fast_path(const char* p, const char* end, double& out) noexcept {
+  bool neg = false;
+  if (p != end && (*p == '-' || *p == '+')) {
+    neg = *p == '-';
+    ++p;
+  }
+  std::uint64_t mant = 0;
+  int exp10 = 0;
+  int sig = 0;
+  bool any = false;
+  while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+    if (mant != 0 || *p != '0') ++sig;
+    mant = mant * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+    any = true;
+    if (sig > 18) return false;
+  }
+  if (p != end && *p == '.') {
+    ++p;
+    while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+      if (mant != 0 || *p != '0') ++sig;
+      mant = mant * 10 + static_cast<unsigned>(*p - '0');
+      --exp10;
+      ++p;
+      any = true;
+      if (sig > 18) return false;
+    }
+  }
+  if (!any) return false;
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    bool eneg = false;
+    if (p != end && (*p == '-' || *p == '+')) {
+      eneg = *p == '-';
+      ++p;
+    }
+    int e = 0;
+    bool edig = false;
+    while (p != end && static_cast<unsigned>(*p - '0') < 10) {
+      e = e * 10 + (*p - '0');
+      if (e > 10000) return false;
+      ++p;
+      edig = true;
+    }
+    if (!edig) return false;
+    exp10 += eneg ? -e : e;
+  }
+  if (p != end) return false;
+  if (mant > (std::uint64_t{1} << 53)) return false;
+  double v = static_cast<double>(mant);
+  if (mant == 0) {
+    v = 0.0;
+  } else if (exp10 < 0) {
+    if (exp10 < -22) return false;
+    v /= kPow10[-exp10];
+  } else if (exp10 > 0) {
+    if (exp10 > 22) return false;
+    v *= kPow10[exp10];
+  }
+  out = neg ? -v : v;
+  return true;
+}
+
+}  // namespace
+
+bool parse_double(std::string_view text, double& out) noexcept {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b == e) return false;
+  if (fast_path(b, e, out)) return true;
+  // Slow but exact: libstdc++'s from_chars (no locale, no strtod).
+  if (*b == '+') ++b;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(b, e, v, std::chars_format::general);
+  if (ec != std::errc() || ptr != e || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+bool parse_int64(std::string_view text, std::int64_t& out) noexcept {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  if (b != e && *b == '+') ++b;
+  auto [ptr, ec] = std::from_chars(b, e, out);
+  return ec == std::errc() && ptr == e && b != e;
+}
+
+std::size_t format_double(double v, char* buf) noexcept {
+  if (std::isnan(v)) {
+    buf[0] = 'n', buf[1] = 'a', buf[2] = 'n';
+    return 3;
+  }
+  if (v == 0) v = 0.0;  // print -0 as 0
+  auto [ptr, ec] = std::to_chars(buf, buf + 32, v);
+  return ec == std::errc() ? static_cast<std::size_t>(ptr - buf) : 0;
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  return std::string(buf, format_double(v, buf));
+}
+
+void append_double(std::string& out, double v) {
+  char buf[32];
+  out.append(buf, format_double(v, buf));
+}
+
+}  // namespace te

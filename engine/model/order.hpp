@@ -1,0 +1,81 @@
+#pragma once
+// Orders and fills. Every order and fill carries the runner and strategy that
+// caused it, so nothing the engine does is ever unattributed.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/model/ids.hpp"
+
+namespace te::model {
+
+enum class Side : std::uint8_t { Buy, Sell };
+inline constexpr Side opposite(Side s) noexcept { return s == Side::Buy ? Side::Sell : Side::Buy; }
+inline constexpr double sign(Side s) noexcept { return s == Side::Buy ? 1.0 : -1.0; }
+std::string_view to_string(Side s) noexcept;
+
+enum class OrderType : std::uint8_t { Market, Limit, Stop, StopLimit, TrailingStop };
+std::string_view to_string(OrderType t) noexcept;
+
+enum class TimeInForce : std::uint8_t { GTC, IOC, FOK, Day, GoodForBars };
+std::string_view to_string(TimeInForce t) noexcept;
+
+enum class OrderStatus : std::uint8_t { Submitted, Accepted, PartiallyFilled, Filled, Cancelled, Rejected, Expired };
+std::string_view to_string(OrderStatus s) noexcept;
+inline constexpr bool is_terminal(OrderStatus s) noexcept {
+  return s == OrderStatus::Filled || s == OrderStatus::Cancelled || s == OrderStatus::Rejected ||
+         s == OrderStatus::Expired;
+}
+
+// Why an order exists; exits carry the reason a position was closed.
+enum class OrderPurpose : std::uint8_t { Entry, Exit, StopLoss, TakeProfit, Trailing, Timeout, KillSwitch, EndOfData };
+std::string_view to_string(OrderPurpose p) noexcept;
+
+struct Order {
+  OrderId id = 0;
+  InstrumentId instrument = 0;
+  RunnerId runner = 0;
+  StrategyId strategy = 0;
+  Side side = Side::Buy;
+  OrderType type = OrderType::Market;
+  TimeInForce tif = TimeInForce::GTC;
+  OrderPurpose purpose = OrderPurpose::Entry;
+  OrderStatus status = OrderStatus::Submitted;
+  double qty = 0;          // requested, always > 0
+  double filled_qty = 0;
+  double limit_price = 0;  // Limit / StopLimit
+  double stop_price = 0;   // Stop / StopLimit / TrailingStop (current trigger)
+  bool reduce_only = false;
+  std::int64_t submitted_ns = 0;
+  std::int64_t submitted_bar = 0;  // bar index at submission
+  std::string tag;                 // strategy-supplied reason
+
+  double remaining() const noexcept { return qty - filled_qty; }
+};
+
+struct Fill {
+  OrderId order = 0;
+  InstrumentId instrument = 0;
+  RunnerId runner = 0;
+  StrategyId strategy = 0;
+  Side side = Side::Buy;
+  OrderPurpose purpose = OrderPurpose::Entry;
+  double qty = 0;
+  double price = 0;
+  double commission = 0;
+  std::int64_t ts_ns = 0;
+  std::int64_t bar_index = 0;
+};
+
+// A refused order: the reason code is stable (reports count by it), the text explains.
+struct Rejection {
+  OrderId order = 0;
+  RunnerId runner = 0;
+  StrategyId strategy = 0;
+  std::string code;     // e.g. "insufficient_cash", "invalid_quantity"
+  std::string message;  // e.g. "buy 1000 at 12.5 costs 12512.5, cash is 9000"
+  std::int64_t ts_ns = 0;
+  std::int64_t bar_index = 0;
+};
+
+}  // namespace te::model

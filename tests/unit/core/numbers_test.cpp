@@ -1,0 +1,60 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <random>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "engine/core/numbers.hpp"
+
+using namespace te;
+
+TEST_CASE("parse_double equals strtod bit for bit", "[unit][core]") {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<int> digits(1, 20), decimals(0, 12);
+  for (int i = 0; i < 200000; ++i) {
+    std::string s;
+    if (rng() % 4 == 0) s += '-';
+    const int nd = digits(rng);
+    for (int k = 0; k < nd; ++k) s += static_cast<char>('0' + rng() % 10);
+    const int nf = decimals(rng);
+    if (nf) {
+      s += '.';
+      for (int k = 0; k < nf; ++k) s += static_cast<char>('0' + rng() % 10);
+    }
+    if (rng() % 10 == 0) {
+      s += 'e';
+      s += std::to_string(static_cast<int>(rng() % 61) - 30);
+    }
+    double got = 0;
+    REQUIRE(parse_double(s, got));
+    const double want = std::strtod(s.c_str(), nullptr);
+    INFO(s);
+    REQUIRE(std::memcmp(&got, &want, sizeof got) == 0);
+  }
+}
+
+TEST_CASE("parse_double rejects what is not a finite number", "[unit][core]") {
+  double v = 0;
+  for (const char* bad : {"", "-", ".", "1.2.3", "1e", "abc", "nan", "inf", "1,5", " 1", "1 ", "0x10", "1e999"})
+    CHECK_FALSE(parse_double(bad, v));
+  CHECK(parse_double("1.953125", v));
+  CHECK(v == 1.953125);
+  CHECK(parse_double("+3", v));
+  CHECK(v == 3);
+}
+
+TEST_CASE("format_double is shortest round-trip", "[unit][core]") {
+  CHECK(format_double(0.1) == "0.1");
+  CHECK(format_double(131883.482663) == "131883.482663");
+  CHECK(format_double(-0.0) == "0");
+  CHECK(format_double(1e-5) == "1e-05");
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100000; ++i) {
+    const double x = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100);
+    double back = 0;
+    REQUIRE(parse_double(format_double(x), back));
+    REQUIRE(back == x);
+  }
+}
