@@ -74,6 +74,44 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only) {
+  const std::int64_t days = floor_days(ts_ns);
+  const CivilDate c = civil_from_days(days);
+  if (c.year < 0 || c.year > 9999) {
+    out += format_iso8601(ts_ns, date_only);
+    return;
+  }
+  char buf[20];
+  auto put2 = [&](int at, unsigned v) {
+    buf[at] = static_cast<char>('0' + v / 10);
+    buf[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  const auto y = static_cast<unsigned>(c.year);
+  put2(0, y / 100);
+  put2(2, y % 100);
+  buf[4] = '-';
+  put2(5, c.month);
+  buf[7] = '-';
+  put2(8, c.day);
+  if (date_only) {
+    out.append(buf, 10);
+    return;
+  }
+  const std::int64_t rem = ts_ns - days * kNsPerDay;
+  if (rem % kNsPerSec != 0) {
+    out += format_iso8601(ts_ns, false);
+    return;
+  }
+  buf[10] = 'T';
+  put2(11, static_cast<unsigned>(rem / kNsPerHour));
+  buf[13] = ':';
+  put2(14, static_cast<unsigned>(rem % kNsPerHour / kNsPerMin));
+  buf[16] = ':';
+  put2(17, static_cast<unsigned>(rem % kNsPerMin / kNsPerSec));
+  out.append(buf, 19);
+  out += 'Z';
+}
+
 std::string format_iso8601(std::int64_t ts_ns, bool date_only) {
   const std::int64_t days = floor_days(ts_ns);
   const CivilDate c = civil_from_days(days);

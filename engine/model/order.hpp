@@ -48,6 +48,11 @@ struct Order {
   bool reduce_only = false;
   std::int64_t submitted_ns = 0;
   std::int64_t submitted_bar = 0;  // bar index at submission
+  // First bar on which the order may execute. Orders sent from a strategy
+  // callback become active on the next bar; orders sent while a bar's open is
+  // being processed (e.g. a protective stop after an entry filled at the open)
+  // are active for the rest of that bar, but not at its open.
+  std::int64_t active_from_bar = 0;
   std::string tag;                 // strategy-supplied reason
 
   double remaining() const noexcept { return qty - filled_qty; }

@@ -1,0 +1,113 @@
+#include "engine/backtest/backtest_engine.hpp"
+
+#include <algorithm>
+
+#include "engine/core/clock.hpp"
+#include "engine/exec/simulated_exchange.hpp"
+
+namespace te::backtest {
+namespace {
+
+class Recorder final : public runner::RunnerObserver {
+ public:
+  explicit Recorder(BacktestResult& out) : out_(out) {}
+  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override { ++out_.rejections[r.code]; }
+  void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override {
+    std::string line = level >= 2 ? "warning: " : "";
+    line += message;
+    out_.strategy_log.push_back(std::move(line));
+  }
+
+ private:
+  BacktestResult& out_;
+};
+
+}  // namespace
+
+Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::BarSeries& data,
+                                    const script::StrategySource& strategy) {
+  BacktestResult out;
+  out.symbol = data.symbol();
+  out.initial_cash = config.initial_cash;
+  out.date_only = data.date_only();
+
+  portfolio::Portfolio account(config.initial_cash);
+  runner::Router router(account);
+  exec::SimulatedExchange exchange(config.exchange, router, router);
+  Recorder recorder(out);
+
+  model::Instrument instrument;
+  instrument.id = data.instrument();
+  instrument.symbol = data.symbol();
+  instrument.lot_size = config.lot_size;
+
+  runner::RunnerConfig rc;
+  rc.id = 0;
+  rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
+  script::HostOptions ho;
+  ho.symbol = data.symbol();
+  ho.seed = config.seed;
+  ho.param_overrides = config.params;
+  auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
+                                              std::make_unique<runner::SeriesHistory>(data), exchange, account,
+                                              &recorder);
+  if (!created) return std::move(created).error();
+  runner::SymbolRunner& run = **created;
+  router.add(run);
+
+  const std::size_t n = data.size();
+  EquityCurve& eq = out.equity;
+  eq.ts_ns.reserve(n);
+  eq.cash.reserve(n);
+  eq.position_value.reserve(n);
+  eq.equity.reserve(n);
+  eq.drawdown.reserve(n);
+
+  const std::int64_t t0 = monotonic_ns();
+  if (run.start()) {
+    const auto& c = data.columns();
+    double peak = config.initial_cash;
+    model::Bar bar;
+    for (std::size_t i = 0; i < n; ++i) {
+      bar.ts_ns = c.ts_ns[i];
+      bar.open = c.open[i];
+      bar.high = c.high[i];
+      bar.low = c.low[i];
+      bar.close = c.close[i];
+      bar.volume = c.volume[i];
+      if (c.bid) bar.bid = c.bid[i];
+      if (c.ask) bar.ask = c.ask[i];
+      if (c.bid_size) bar.bid_size = c.bid_size[i];
+      if (c.ask_size) bar.ask_size = c.ask_size[i];
+      const bool alive = run.on_bar(instrument.id, bar);
+      const double cash = account.cash();
+      const double pv = account.position_value();
+      const double equity = cash + pv;
+      peak = std::max(peak, equity);
+      eq.ts_ns.push_back(bar.ts_ns);
+      eq.cash.push_back(cash);
+      eq.position_value.push_back(pv);
+      eq.equity.push_back(equity);
+      eq.drawdown.push_back(peak > 0 ? (peak - equity) / peak : 0.0);
+      if (config.progress && config.progress_every && (i + 1) % config.progress_every == 0) config.progress(i + 1, n);
+      if (!alive) break;  // a faulted strategy stops the backtest; the outcome so far is reported
+    }
+  }
+  out.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
+  if (config.progress) config.progress(eq.ts_ns.size(), n);
+
+  out.bars = eq.ts_ns.size();
+  out.trades.assign(account.trades().begin(), account.trades().end());
+  out.fills = account.fills();
+  out.final_cash = account.cash();
+  out.final_equity = account.equity();
+  out.commission_paid = account.commission_paid();
+  out.transition_count = run.transitions().size();
+  if (config.keep_transitions) out.transitions = run.transitions();
+  out.stats = run.stats();
+  out.fault = run.fault();
+  out.params = run.host().params();
+  return out;
+}
+
+}  // namespace te::backtest

@@ -1,0 +1,67 @@
+#pragma once
+// Wires one backtest: data -> runner (strategy, state machine) -> simulated
+// exchange -> portfolio, with the equity marked at every bar's close. Single
+// threaded and deterministic: time comes only from the data.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/result.hpp"
+#include "engine/exec/models.hpp"
+#include "engine/model/bar_series.hpp"
+#include "engine/portfolio/portfolio.hpp"
+#include "engine/runner/symbol_runner.hpp"
+#include "engine/script/strategy_host.hpp"
+
+namespace te::backtest {
+
+struct BacktestConfig {
+  std::vector<std::pair<std::string, std::string>> params;  // --param name=value, in order
+  double initial_cash = 100000;
+  exec::SimulatedExchangeConfig exchange;  // fill model, commission
+  double lot_size = 1;       // quantity increment for sized entries; 0 = any
+  std::int64_t closewatch_timeout_bars = 0;
+  std::uint64_t seed = 0;
+  bool keep_transitions = true;
+  // Called every `progress_every` bars with (done, total); may be empty.
+  std::function<void(std::size_t, std::size_t)> progress;
+  std::size_t progress_every = 0;
+};
+
+struct EquityCurve {
+  std::vector<std::int64_t> ts_ns;
+  std::vector<double> cash, position_value, equity, drawdown;  // drawdown: fraction below the running peak, >= 0
+};
+
+struct BacktestResult {
+  std::string symbol;
+  std::size_t bars = 0;
+  std::vector<portfolio::Trade> trades;  // closed and (last) open trades, in entry order
+  std::size_t fills = 0;
+  double initial_cash = 0;
+  double final_cash = 0;
+  double final_equity = 0;
+  double commission_paid = 0;
+  EquityCurve equity;
+  std::vector<runner::Transition> transitions;
+  std::size_t transition_count = 0;
+  std::map<std::string, std::size_t> rejections;  // by reason code (ordered: deterministic output)
+  std::vector<std::string> strategy_log;
+  std::vector<script::ParamInfo> params;  // effective strategy parameters
+  runner::RunnerStats stats;
+  std::optional<script::StrategyError> fault;
+  bool date_only = false;  // timestamps are whole days
+  double elapsed_s = 0;    // wall time of the run loop (measurement only, never a decision input)
+};
+
+// Errors: strategy load errors (syntax, missing callbacks, bad --param) as
+// Errc::invalid_argument. A strategy that faults while running is not an error
+// here: the result carries `fault` and the partial outcome.
+Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::BarSeries& data,
+                                    const script::StrategySource& strategy);
+
+}  // namespace te::backtest

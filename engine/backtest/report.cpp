@@ -1,0 +1,247 @@
+#include "engine/backtest/report.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "engine/core/json_writer.hpp"
+#include "engine/core/numbers.hpp"
+#include "engine/core/time.hpp"
+
+namespace te::backtest {
+namespace {
+
+Status write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
+  const std::size_t n = std::fwrite(text.data(), 1, text.size(), f);
+  const bool ok = n == text.size() && std::fflush(f) == 0;
+  const int err = errno;
+  std::fclose(f);
+  if (!ok) return make_error(Errc::io, "write " + path + ": " + std::strerror(err));
+  return {};
+}
+
+void num(std::string& out, double v) {
+  if (std::isfinite(v)) append_double(out, v);
+}
+
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.2f} %", v * 100) : "n/a"; }
+std::string fixed(double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
+
+}  // namespace
+
+std::string canonical_config(const BacktestConfig& config, const std::vector<script::ParamInfo>& params,
+                             const std::string& symbol, std::int64_t start_ns, std::int64_t end_ns) {
+  std::string s;
+  s += "symbol=" + symbol + "\n";
+  s += "start_ns=" + std::to_string(start_ns) + "\n";
+  s += "end_ns=" + std::to_string(end_ns) + "\n";
+  s += "cash=" + format_double(config.initial_cash) + "\n";
+  s += "commission=" + format_double(config.exchange.commission.rate) + "\n";
+  s += "fill=" + std::string(exec::to_string(config.exchange.fill)) + "\n";
+  s += "lot_size=" + format_double(config.lot_size) + "\n";
+  s += "closewatch_timeout_bars=" + std::to_string(config.closewatch_timeout_bars) + "\n";
+  s += "seed=" + std::to_string(config.seed) + "\n";
+  for (const auto& p : params) s += "param." + p.name + "=" + p.type + ":" + p.value + "\n";
+  return s;
+}
+
+std::string report_json(const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
+  JsonWriter j;
+  j.begin_object();
+  j.field("bars", m.bars);
+  j.field("trades", m.trades);
+  j.field("open_trades", m.open_trades);
+  j.field("fills", m.fills);
+  j.field("initial_cash", m.initial_cash);
+  j.field("final_equity", m.final_equity);
+  j.field("final_cash", r.final_cash);
+  j.field("total_return", m.total_return);
+  j.field("annualized_return", m.annualized_return);
+  j.field("sharpe", m.sharpe);
+  j.field("sortino", m.sortino);
+  j.field("volatility", m.volatility);
+  j.field("max_drawdown", m.max_drawdown);
+  j.field("max_drawdown_duration", static_cast<std::int64_t>(m.max_drawdown_duration));
+  j.field("max_drawdown_duration_days", m.max_drawdown_duration_days);
+  j.field("win_rate", m.win_rate);
+  j.field("profit_factor", m.profit_factor);
+  j.field("avg_win", m.avg_win);
+  j.field("avg_loss", m.avg_loss);
+  j.field("avg_trade", m.avg_trade);
+  j.field("exposure", m.exposure);
+  j.field("commission_paid", m.commission_paid);
+  j.field("years", m.years);
+  j.field("periods_per_year", m.periods_per_year);
+  j.key("rejections").begin_object();
+  std::size_t total_rejections = 0;
+  for (const auto& [code, n] : r.rejections) {
+    j.field(code, n);
+    total_rejections += n;
+  }
+  j.end_object();
+  j.field("rejections_total", total_rejections);
+  j.field("transitions", r.transition_count);
+  j.field("symbol", r.symbol);
+  if (!r.equity.ts_ns.empty()) {
+    j.field("start", format_iso8601(r.equity.ts_ns.front(), r.date_only));
+    j.field("end", format_iso8601(r.equity.ts_ns.back(), r.date_only));
+  } else {
+    j.key("start").null();
+    j.key("end").null();
+  }
+  j.field("strategy", st.strategy_path);
+  j.field("data", st.data_path);
+  j.key("params").begin_object();
+  for (const auto& p : st.params) {
+    j.key(p.name);
+    double v = 0;
+    if (p.type == "number" && parse_double(p.value, v))
+      j.value(v);
+    else if (p.type == "boolean")
+      j.value(p.value == "true");
+    else
+      j.value(p.value);
+  }
+  j.end_object();
+  j.field("fill_model", st.fill_model);
+  j.field("commission", st.commission);
+  j.field("status", r.fault ? "faulted" : "completed");
+  if (r.fault) {
+    j.key("error").begin_object();
+    j.field("callback", r.fault->callback);
+    j.field("message", r.fault->message);
+    j.field("traceback", r.fault->traceback);
+    j.end_object();
+  }
+  j.field("elapsed_s", st.elapsed_s);
+  j.field("run_elapsed_s", r.elapsed_s);
+  j.field("bars_per_second", st.elapsed_s > 0 ? static_cast<double>(m.bars) / st.elapsed_s : 0.0);
+  j.field("engine_version", st.engine_version);
+  j.field("strategy_sha256", st.strategy_sha256);
+  j.field("data_sha256", st.data_sha256);
+  j.field("config_sha256", st.config_sha256);
+  j.field("seed", st.seed);
+  j.end_object();
+  return j.str();
+}
+
+std::string trades_csv(const BacktestResult& r) {
+  std::string out =
+      "trade,symbol,side,entry_time,entry_price,exit_time,exit_price,quantity,entry_commission,exit_commission,"
+      "pnl_gross,pnl_net,bars_held,exit_reason,mae,mfe\n";
+  const std::int64_t last_bar = static_cast<std::int64_t>(r.bars) - 1;
+  for (const auto& t : r.trades) {
+    out += std::to_string(t.id);
+    out += ',';
+    out += r.symbol;
+    out += t.is_long ? ",long," : ",short,";
+    append_iso8601(out, t.entry_ts_ns, r.date_only);
+    out += ',';
+    num(out, t.entry_price);
+    out += ',';
+    if (!t.open()) {
+      append_iso8601(out, t.exit_ts_ns, r.date_only);
+      out += ',';
+      num(out, t.exit_price);
+    } else {
+      out += ',';
+    }
+    out += ',';
+    num(out, t.quantity);
+    out += ',';
+    num(out, t.entry_commission);
+    out += ',';
+    if (!t.open()) num(out, t.exit_commission);
+    out += ',';
+    num(out, t.pnl_gross);
+    out += ',';
+    num(out, t.pnl_net());
+    out += ',';
+    out += std::to_string((t.open() ? last_bar : t.exit_bar) - t.entry_bar);
+    out += ',';
+    out += t.exit_reason;
+    out += ',';
+    num(out, t.mae);
+    out += ',';
+    num(out, t.mfe);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string equity_csv(const BacktestResult& r) {
+  const EquityCurve& e = r.equity;
+  std::string out = "time,cash,position_value,equity,drawdown\n";
+  out.reserve(out.size() + e.ts_ns.size() * 64);
+  for (std::size_t i = 0; i < e.ts_ns.size(); ++i) {
+    append_iso8601(out, e.ts_ns[i], r.date_only);
+    out += ',';
+    num(out, e.cash[i]);
+    out += ',';
+    num(out, e.position_value[i]);
+    out += ',';
+    num(out, e.equity[i]);
+    out += ',';
+    num(out, e.drawdown[i]);
+    out += '\n';
+  }
+  return out;
+}
+
+Status write_report(const std::string& dir, const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(Errc::io, "create output directory " + dir + ": " + ec.message());
+  // The equity curve is the big one (a row per bar): format it on the second
+  // core while this thread writes the rest.
+  std::string equity;
+  std::thread worker([&] { equity = equity_csv(r); });
+  Status s1 = write_file(dir + "/report.json", report_json(r, m, st));
+  Status s2 = write_file(dir + "/trades.csv", trades_csv(r));
+  worker.join();
+  Status s3 = write_file(dir + "/equity.csv", equity);
+  if (!s1) return s1;
+  if (!s2) return s2;
+  return s3;
+}
+
+std::string format_summary(const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
+  std::string s;
+  auto row = [&s](std::string_view k, const std::string& v) { s += fmt::format("  {:<24}{:>20}\n", k, v); };
+  s += fmt::format("Backtest  {}  on  {} ({})\n", st.strategy_path, r.symbol, st.data_path);
+  if (!r.equity.ts_ns.empty())
+    s += fmt::format("Period    {} .. {}  ({} bars)\n", format_iso8601(r.equity.ts_ns.front(), r.date_only),
+                     format_iso8601(r.equity.ts_ns.back(), r.date_only), m.bars);
+  s += "  -----------------------------------------------\n";
+  row("Initial cash", fixed(m.initial_cash, 2));
+  row("Final equity", fixed(m.final_equity, 2));
+  row("Total return", pct(m.total_return));
+  row("Annualized return", pct(m.annualized_return));
+  row("Sharpe", fixed(m.sharpe, 3));
+  row("Sortino", fixed(m.sortino, 3));
+  row("Max drawdown", pct(m.max_drawdown));
+  row("Max DD duration (bars)", std::to_string(m.max_drawdown_duration));
+  row("Trades (closed/open)", fmt::format("{} / {}", m.trades, m.open_trades));
+  row("Win rate", pct(m.win_rate));
+  row("Profit factor", fixed(m.profit_factor, 3));
+  row("Avg win / avg loss", fmt::format("{} / {}", fixed(m.avg_win, 2), fixed(m.avg_loss, 2)));
+  row("Commission paid", fixed(m.commission_paid, 2));
+  row("Exposure", pct(m.exposure));
+  std::size_t rej = 0;
+  for (const auto& [code, n] : r.rejections) rej += n;
+  if (rej) row("Rejected orders", std::to_string(rej));
+  s += "  -----------------------------------------------\n";
+  const double bps = st.elapsed_s > 0 ? static_cast<double>(m.bars) / st.elapsed_s : 0.0;
+  s += fmt::format("  {} bars in {:.3f} s: {:.2f} M bars/s (strategy loop {:.3f} s)\n", m.bars, st.elapsed_s,
+                   bps / 1e6, r.elapsed_s);
+  return s;
+}
+
+}  // namespace te::backtest

@@ -1,0 +1,46 @@
+#pragma once
+// Backtest outputs: report.json, trades.csv and equity.csv (formats in
+// MISSION.md §4 and docs/metrics.md) and the summary table printed to stdout.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/backtest/metrics.hpp"
+#include "engine/script/strategy_host.hpp"
+
+namespace te::backtest {
+
+// Who ran what: the reproducibility stamp and the run's settings.
+struct ReportStamp {
+  std::string engine_version;
+  std::string strategy_path;
+  std::string strategy_sha256;
+  std::string data_path;
+  std::string data_sha256;
+  std::string config_sha256;
+  std::uint64_t seed = 0;
+  std::vector<script::ParamInfo> params;  // effective values
+  std::string fill_model;
+  double commission = 0;
+  double elapsed_s = 0;  // whole command (load, run, write); measurement only
+};
+
+// Canonical text of everything that influences results besides the strategy
+// source and the data; its SHA-256 is the config_sha256 of the stamp.
+std::string canonical_config(const BacktestConfig& config, const std::vector<script::ParamInfo>& params,
+                             const std::string& symbol, std::int64_t start_ns, std::int64_t end_ns);
+
+std::string report_json(const BacktestResult& result, const Metrics& metrics, const ReportStamp& stamp);
+std::string trades_csv(const BacktestResult& result);
+std::string equity_csv(const BacktestResult& result);
+
+// Writes the three files into `dir` (created if missing).
+// Errors: Errc::io naming the file that could not be written.
+Status write_report(const std::string& dir, const BacktestResult& result, const Metrics& metrics,
+                    const ReportStamp& stamp);
+
+// A readable multi-line summary for the terminal.
+std::string format_summary(const BacktestResult& result, const Metrics& metrics, const ReportStamp& stamp);
+
+}  // namespace te::backtest

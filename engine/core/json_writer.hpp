@@ -1,0 +1,53 @@
+#pragma once
+// A small streaming JSON writer with deterministic output: keys in the order
+// written, numbers in shortest round-trip form, non-finite numbers as null.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace te {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(int indent = 2) : indent_(indent) {}
+
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& value(std::string_view v);
+  JsonWriter& value(const char* v) { return value(std::string_view(v)); }
+  JsonWriter& value(double v);
+  JsonWriter& value(std::int64_t v);
+  JsonWriter& value(std::uint64_t v);
+  JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
+  JsonWriter& value(std::size_t v) { return value(static_cast<std::uint64_t>(v)); }
+  JsonWriter& value(bool v);
+  JsonWriter& null();
+  template <class T>
+  JsonWriter& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
+
+  const std::string& str() const noexcept { return out_; }
+
+  static void append_escaped(std::string& out, std::string_view s);
+
+ private:
+  void before_value();
+  void newline();
+
+  std::string out_;
+  int indent_;
+  struct Level {
+    bool array;
+    bool first;
+  };
+  std::vector<Level> stack_;
+  bool after_key_ = false;
+};
+
+}  // namespace te

@@ -1,0 +1,162 @@
+#include "engine/portfolio/portfolio.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include "engine/core/assert.hpp"
+
+namespace te::portfolio {
+namespace {
+const Position kFlat{};
+}
+
+Portfolio::Portfolio(double initial_cash, MarginPolicy margin)
+    : initial_cash_(initial_cash), cash_(initial_cash), margin_(margin) {
+  TE_ASSERT(std::isfinite(initial_cash) && initial_cash >= 0, "initial cash must be finite and >= 0, was %g",
+            initial_cash);
+}
+
+Position& Portfolio::pos(model::InstrumentId instrument) {
+  if (instrument >= positions_.size()) {
+    positions_.resize(instrument + 1);
+    open_trade_.resize(instrument + 1, -1);
+  }
+  return positions_[instrument];
+}
+
+const Position& Portfolio::position(model::InstrumentId instrument) const noexcept {
+  return instrument < positions_.size() ? positions_[instrument] : kFlat;
+}
+
+const Trade* Portfolio::open_trade(model::InstrumentId instrument) const noexcept {
+  if (instrument >= open_trade_.size() || open_trade_[instrument] < 0) return nullptr;
+  return &trades_[static_cast<std::size_t>(open_trade_[instrument])];
+}
+
+double Portfolio::position_value() const noexcept {
+  double v = 0;
+  for (const auto& p : positions_) v += p.market_value();
+  return v;
+}
+
+double Portfolio::long_value() const noexcept {
+  double v = 0;
+  for (const auto& p : positions_)
+    if (p.qty > 0) v += p.market_value();
+  return v;
+}
+
+double Portfolio::short_value() const noexcept {
+  double v = 0;
+  for (const auto& p : positions_)
+    if (p.qty < 0) v -= p.market_value();
+  return v;
+}
+
+std::optional<std::string> Portfolio::check_fill(model::InstrumentId instrument, model::Side side, double qty,
+                                                 double price, double commission) const {
+  const double q = position(instrument).qty;
+  const double f = model::sign(side) * qty;
+  const bool increases = q == 0 || q * f > 0 || std::fabs(f) > std::fabs(q);
+  if (!increases) return std::nullopt;
+  // Buying power after the fill: equity - long value - short_margin * short
+  // value, which simplifies to cash - (1 + short_margin) * short value.
+  const double cash_after = cash_ - f * price - commission;
+  double short_after = 0;
+  for (std::size_t i = 0; i < positions_.size(); ++i) {
+    if (i == instrument) continue;
+    if (positions_[i].qty < 0) short_after -= positions_[i].market_value();
+  }
+  const double q_after = q + f;
+  if (q_after < 0) short_after += -q_after * price;
+  const double needed = (1.0 + margin_.short_margin) * short_after;
+  if (cash_after >= needed) return std::nullopt;
+  if (short_after == 0)
+    return fmt::format("{} {} at {} costs {} with commission, cash is {}", model::to_string(side), qty, price,
+                       qty * price + commission, cash_);
+  return fmt::format("{} {} at {} needs margin: cash after would be {}, short exposure {} requires {}",
+                     model::to_string(side), qty, price, cash_after, short_after, needed);
+}
+
+bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index, std::string_view exit_reason) {
+  TE_ASSERT(fill.qty > 0 && std::isfinite(fill.qty), "fill quantity must be positive, was %g", fill.qty);
+  TE_ASSERT(std::isfinite(fill.price) && fill.price > 0, "fill price must be positive, was %g", fill.price);
+  Position& p = pos(fill.instrument);
+  const double f = model::sign(fill.side) * fill.qty;
+  cash_ -= f * fill.price + fill.commission;
+  commission_ += fill.commission;
+  ++fills_;
+
+  auto open_new = [&](double signed_qty, double commission) {
+    Trade t;
+    t.id = static_cast<std::int64_t>(trades_.size()) + 1;
+    t.instrument = fill.instrument;
+    t.runner = fill.runner;
+    t.strategy = fill.strategy;
+    t.is_long = signed_qty > 0;
+    t.entry_ts_ns = fill.ts_ns;
+    t.entry_bar = bar_index;
+    t.entry_price = fill.price;
+    t.entry_qty = std::fabs(signed_qty);
+    t.quantity = std::fabs(signed_qty);
+    t.entry_commission = commission;
+    open_trade_[fill.instrument] = static_cast<std::int64_t>(trades_.size());
+    trades_.push_back(std::move(t));
+    p.qty = signed_qty;
+    p.avg_price = fill.price;
+    p.last_price = fill.price;
+  };
+
+  if (p.qty == 0) {
+    open_new(f, fill.commission);
+    return false;
+  }
+  Trade& t = trades_[static_cast<std::size_t>(open_trade_[fill.instrument])];
+  if (p.qty * f > 0) {  // adding to the position
+    const double aq = std::fabs(p.qty), af = std::fabs(f);
+    p.avg_price = (aq * p.avg_price + af * fill.price) / (aq + af);
+    p.qty += f;
+    t.entry_price = (t.entry_price * t.entry_qty + af * fill.price) / (t.entry_qty + af);
+    t.entry_qty += af;
+    t.quantity = std::max(t.quantity, std::fabs(p.qty));
+    t.entry_commission += fill.commission;
+    return false;
+  }
+  // Reducing, closing or reversing.
+  const double k = std::min(std::fabs(f), std::fabs(p.qty));
+  const double close_commission = fill.commission * (k / std::fabs(f));
+  const double pnl = k * (fill.price - p.avg_price) * (p.qty > 0 ? 1.0 : -1.0);
+  realized_ += pnl;
+  t.pnl_gross += pnl;
+  t.exit_price = (t.exit_price * t.exit_qty + k * fill.price) / (t.exit_qty + k);
+  t.exit_qty += k;
+  t.exit_commission += close_commission;
+  p.qty += (f > 0 ? k : -k);
+  if (std::fabs(p.qty) < 1e-12 * std::max(1.0, t.quantity)) p.qty = 0;
+  if (p.qty != 0) return false;
+  t.exit_ts_ns = fill.ts_ns;
+  t.exit_bar = bar_index;
+  t.exit_reason = std::string(exit_reason);
+  ++closed_;
+  open_trade_[fill.instrument] = -1;
+  p.avg_price = 0;
+  p.last_price = fill.price;
+  const double rest = std::fabs(f) - k;
+  if (rest > 0) open_new(f > 0 ? rest : -rest, fill.commission - close_commission);
+  return true;
+}
+
+void Portfolio::mark(model::InstrumentId instrument, double price, double bar_low, double bar_high) {
+  Position& p = pos(instrument);
+  p.last_price = price;
+  if (p.qty == 0) return;
+  Trade& t = trades_[static_cast<std::size_t>(open_trade_[instrument])];
+  const double a = p.qty * (bar_low - p.avg_price);
+  const double b = p.qty * (bar_high - p.avg_price);
+  t.mae = std::min({t.mae, a, b});
+  t.mfe = std::max({t.mfe, a, b});
+}
+
+}  // namespace te::portfolio

@@ -1,0 +1,105 @@
+#pragma once
+// The account: cash, one position per instrument, realised/unrealised PnL and
+// the round-trip trade log. Applies fills; marks positions to market. Shared by
+// every runner of a run (one account), used identically in backtest, paper and
+// live. Not thread-safe: owned by the run's event loop thread.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model/ids.hpp"
+#include "engine/model/order.hpp"
+
+namespace te::portfolio {
+
+struct Position {
+  double qty = 0;        // signed
+  double avg_price = 0;  // average entry price of the open quantity
+  double last_price = 0; // last mark
+  double unrealized() const noexcept { return qty * (last_price - avg_price); }
+  double market_value() const noexcept { return qty * last_price; }
+};
+
+// One round trip: from flat back to flat (a reversal closes one and opens
+// another). Open trades have exit_ts_ns == 0.
+struct Trade {
+  std::int64_t id = 0;
+  model::InstrumentId instrument = 0;
+  model::RunnerId runner = 0;
+  model::StrategyId strategy = 0;
+  bool is_long = true;
+  std::int64_t entry_ts_ns = 0;
+  std::int64_t exit_ts_ns = 0;
+  std::int64_t entry_bar = 0;
+  std::int64_t exit_bar = 0;
+  double entry_price = 0;     // quantity-weighted average of entry fills
+  double exit_price = 0;      // quantity-weighted average of exit fills
+  double quantity = 0;        // largest absolute size held during the trade
+  double entry_qty = 0;       // total quantity bought (long) / sold (short) to enter
+  double exit_qty = 0;        // total quantity closed so far
+  double entry_commission = 0;
+  double exit_commission = 0;
+  double pnl_gross = 0;       // realised on the closed quantity
+  double mae = 0;             // maximum adverse excursion, money (<= 0)
+  double mfe = 0;             // maximum favourable excursion, money (>= 0)
+  std::string exit_reason;
+  bool open() const noexcept { return exit_ts_ns == 0; }
+  double pnl_net() const noexcept { return pnl_gross - entry_commission - exit_commission; }
+};
+
+struct MarginPolicy {
+  // Fraction of short notional that equity must cover (1.0 = fully funded).
+  double short_margin = 1.0;
+};
+
+class Portfolio {
+ public:
+  explicit Portfolio(double initial_cash, MarginPolicy margin = {});
+
+  // Checks whether a fill could be paid for: fills that increase exposure
+  // need buying power (equity - long value - short_margin * short value) left
+  // for their cost and commission; fills that reduce exposure always pass.
+  // Returns the reason text when refused.
+  std::optional<std::string> check_fill(model::InstrumentId instrument, model::Side side, double qty, double price,
+                                        double commission) const;
+
+  // Applies a fill at bar `bar_index`; returns true when the fill closed a trade.
+  bool apply(const model::Fill& fill, std::int64_t bar_index, std::string_view exit_reason);
+  // Marks the instrument's position at `price` (bar close) and updates the open
+  // trade's MAE/MFE with the bar's low/high.
+  void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high);
+
+  double initial_cash() const noexcept { return initial_cash_; }
+  double cash() const noexcept { return cash_; }
+  double position_value() const noexcept;
+  double long_value() const noexcept;
+  double short_value() const noexcept;  // absolute
+  double equity() const noexcept { return cash_ + position_value(); }
+  double commission_paid() const noexcept { return commission_; }
+  double realized_pnl() const noexcept { return realized_; }
+  std::size_t fills() const noexcept { return fills_; }
+  std::size_t closed_trades() const noexcept { return closed_; }
+
+  const Position& position(model::InstrumentId instrument) const noexcept;
+  // The open trade of an instrument, if any.
+  const Trade* open_trade(model::InstrumentId instrument) const noexcept;
+  std::span<const Trade> trades() const noexcept { return trades_; }
+
+ private:
+  Position& pos(model::InstrumentId instrument);
+
+  double initial_cash_;
+  double cash_;
+  MarginPolicy margin_;
+  double commission_ = 0;
+  double realized_ = 0;
+  std::size_t fills_ = 0;
+  std::size_t closed_ = 0;
+  std::vector<Position> positions_;            // indexed by instrument id
+  std::vector<std::int64_t> open_trade_;       // instrument -> index into trades_, -1 when flat
+  std::vector<Trade> trades_;
+};
+
+}  // namespace te::portfolio

@@ -1,0 +1,45 @@
+#pragma once
+// The bars a runner has seen, oldest first; used to warm up indicators that a
+// strategy asks for late. Backtests view the loaded series (no copy); live and
+// paper runners keep their own growing store.
+#include <cstddef>
+#include <vector>
+
+#include "engine/model/bar_series.hpp"
+
+namespace te::runner {
+
+class BarHistory {
+ public:
+  virtual ~BarHistory() = default;
+  virtual std::size_t size() const noexcept = 0;
+  virtual model::Bar at(std::size_t i) const noexcept = 0;
+  // Called by the runner for every bar it processes, after the previous ones.
+  virtual void push(const model::Bar& bar) = 0;
+};
+
+// A prefix of a loaded series: push() only advances the visible length, so
+// strategies can never see bars beyond the one being processed.
+class SeriesHistory final : public BarHistory {
+ public:
+  explicit SeriesHistory(model::BarSeries series) : series_(std::move(series)) {}
+  std::size_t size() const noexcept override { return seen_; }
+  model::Bar at(std::size_t i) const noexcept override { return series_.at(i); }
+  void push(const model::Bar&) override { ++seen_; }
+
+ private:
+  model::BarSeries series_;
+  std::size_t seen_ = 0;
+};
+
+class GrowingHistory final : public BarHistory {
+ public:
+  std::size_t size() const noexcept override { return bars_.size(); }
+  model::Bar at(std::size_t i) const noexcept override { return bars_[i]; }
+  void push(const model::Bar& bar) override { bars_.push_back(bar); }
+
+ private:
+  std::vector<model::Bar> bars_;
+};
+
+}  // namespace te::runner

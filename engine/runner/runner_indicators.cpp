@@ -1,0 +1,46 @@
+#include "engine/runner/runner_indicators.hpp"
+
+#include "engine/ta/registry.hpp"
+#include "engine/ta/spec.hpp"
+
+namespace te::runner {
+
+RunnerIndicators::RunnerIndicators(const BarHistory& history) : history_(history) {}
+
+std::vector<script::IndicatorDesc> RunnerIndicators::catalogue() const {
+  std::vector<script::IndicatorDesc> out;
+  for (const ta::IndicatorInfo& info : ta::indicator_registry()) {
+    script::IndicatorDesc d;
+    d.name = std::string(info.name);
+    d.nparams = static_cast<int>(info.params.size());
+    for (const auto& p : info.params) d.defaults.push_back(p.default_value);
+    d.outputs = static_cast<int>(info.outputs.size());
+    d.takes_source = info.takes_source;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<int> RunnerIndicators::add(std::string_view name, std::span<const double> params, std::string_view source,
+                                  std::string_view timeframe) {
+  std::optional<ta::Source> src;
+  if (!source.empty()) {
+    src = ta::parse_source(source);
+    if (!src)
+      return make_error(Errc::invalid_argument, "unknown source '" + std::string(source) +
+                                                    "' (open, high, low, close, volume, typical, median)");
+  }
+  ta::Timeframe tf;
+  if (!timeframe.empty()) {
+    auto parsed = ta::parse_timeframe(timeframe);
+    if (!parsed)
+      return make_error(Errc::invalid_argument, "ind.tf: unknown timeframe '" + std::string(timeframe) +
+                                                    "' (a count and a unit: 5m, 15m, 1h, 4h, 1d, 1w, 1M)");
+    tf = *parsed;
+  }
+  auto spec = ta::make_spec(name, params, src, tf);
+  if (!spec) return std::move(spec).error();
+  return set_.add(*spec, history_.size(), [this](std::size_t i) { return history_.at(i); });
+}
+
+}  // namespace te::runner

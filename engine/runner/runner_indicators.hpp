@@ -1,0 +1,33 @@
+#pragma once
+// A runner's native indicators, as the strategy host sees them (script's
+// IndicatorProvider) and as the runner drives them (update per bar). Indicators
+// live here, not in the strategy's VM, so they keep their values when the
+// strategy is reloaded.
+#include <memory>
+
+#include "engine/runner/bar_history.hpp"
+#include "engine/script/strategy_host.hpp"
+#include "engine/ta/indicator_set.hpp"
+
+namespace te::runner {
+
+class RunnerIndicators final : public script::IndicatorProvider {
+ public:
+  // `history` must outlive this object; it supplies the bars for warming up
+  // indicators created late.
+  explicit RunnerIndicators(const BarHistory& history);
+
+  void update(const model::Bar& bar) noexcept { set_.update(bar); }
+  const ta::IndicatorSet& set() const noexcept { return set_; }
+
+  std::vector<script::IndicatorDesc> catalogue() const override;
+  const void* view() const noexcept override { return set_.view(); }
+  Result<int> add(std::string_view name, std::span<const double> params, std::string_view source,
+                  std::string_view timeframe) override;
+
+ private:
+  const BarHistory& history_;
+  ta::IndicatorSet set_;
+};
+
+}  // namespace te::runner

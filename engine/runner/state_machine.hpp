@@ -1,0 +1,65 @@
+#pragma once
+// The per-symbol runner's lifecycle as one transition table (Nautilus'
+// OrderStatus::transition style): every (state, event) pair either names the
+// next state or is invalid. tests/unit/runner/state_machine_test.cpp checks
+// every pair against an independent table.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace te::runner {
+
+enum class RunnerState : std::uint8_t { Watch, CloseWatch, InTrade, Faulted };
+inline constexpr std::size_t kRunnerStates = 4;
+
+enum class RunnerEvent : std::uint8_t {
+  SetupFound,         // detect_opportunity returned a setup
+  Abandoned,          // filter_commitment returned "abandon"
+  CloseWatchTimeout,  // closewatch_timeout_bars passed without a decision
+  EntrySubmitted,     // filter_commitment returned an entry action
+  EntryFailed,        // the entry order was rejected/cancelled/expired with nothing filled
+  PositionClosed,     // the position went back to flat
+  Fault,              // the strategy raised, broke a budget, or the runner failed
+};
+inline constexpr std::size_t kRunnerEvents = 7;
+
+std::string_view to_string(RunnerState s) noexcept;
+std::string_view to_string(RunnerEvent e) noexcept;
+
+constexpr std::optional<RunnerState> next_state(RunnerState s, RunnerEvent e) noexcept {
+  using S = RunnerState;
+  using E = RunnerEvent;
+  if (e == E::Fault) return s == S::Faulted ? std::nullopt : std::optional<S>(S::Faulted);
+  switch (s) {
+    case S::Watch:
+      if (e == E::SetupFound) return S::CloseWatch;
+      return std::nullopt;
+    case S::CloseWatch:
+      switch (e) {
+        case E::EntrySubmitted: return S::InTrade;
+        case E::Abandoned:
+        case E::CloseWatchTimeout: return S::Watch;
+        default: return std::nullopt;
+      }
+    case S::InTrade:
+      if (e == E::EntryFailed || e == E::PositionClosed) return S::Watch;
+      return std::nullopt;
+    case S::Faulted:
+      return std::nullopt;  // terminal
+  }
+  return std::nullopt;
+}
+
+// One recorded transition (kept for reports and the session journal).
+struct Transition {
+  std::int64_t bar_index = 0;
+  std::int64_t ts_ns = 0;
+  RunnerState from = RunnerState::Watch;
+  RunnerState to = RunnerState::Watch;
+  RunnerEvent event = RunnerEvent::SetupFound;
+  std::string reason;  // the strategy's reason, or the engine's (e.g. "stop filled at 9.5")
+};
+
+}  // namespace te::runner

@@ -1,0 +1,79 @@
+/* The C view shared between the engine and the trusted Lua prelude.
+ * This file is fed verbatim to ffi.cdef (so: plain C declarations only, no
+ * preprocessor lines) and included by C++ through te_ffi.h. Strategy code never
+ * sees any of these objects: the prelude keeps them in upvalues and hands out
+ * plain numbers, strings and tables.
+ * Layout is checked on both sides (static_asserts in te_ffi.h, ffi.offsetof in
+ * tests/unit/script/ffi_layout_test.cpp). */
+
+typedef struct te_bar {
+  double time_ms;
+  double open, high, low, close, volume;
+  double bid, ask, bid_size, ask_size; /* NaN when the data has no quotes */
+} te_bar;
+
+typedef struct te_position_view {
+  double qty;            /* signed: > 0 long, < 0 short, 0 flat */
+  double avg_price;      /* average entry price, 0 when flat */
+  double unrealized_pnl;
+  double realized_pnl;   /* of the current trade so far (partial exits) */
+  double entry_time_ms;  /* first entry fill of the current trade, 0 when flat */
+  double bars_held;      /* bars since the first entry fill */
+  double stop;           /* working protective stop price, NaN if none */
+  double target;         /* working take-profit price, NaN if none */
+  double pending_entry;  /* quantity of entry orders not yet filled */
+  double pending_exit;   /* quantity of exit orders not yet filled */
+} te_position_view;
+
+typedef struct te_account_view {
+  double cash;
+  double equity;
+  double initial_cash;
+  double position_value;
+  double commission_paid;
+  double realized_pnl;   /* account-wide, closed trades */
+  double trades;         /* closed round trips so far */
+} te_account_view;
+
+/* What a callback asked for; written by the prelude, read by the runner. */
+typedef struct te_action {
+  int32_t kind;          /* TE_ACT_* below (as plain numbers in Lua) */
+  int32_t order_type;    /* 0 market, 1 limit, 2 stop, 3 stop_limit */
+  double qty;            /* NaN when sizing by fraction */
+  double fraction;       /* fraction of equity, NaN when unused */
+  double risk;           /* fraction of equity risked to the stop, NaN when unused */
+  double limit;          /* limit price, NaN when unused */
+  double stop_trigger;   /* stop entry trigger, NaN when unused */
+  double stop;           /* protective stop, NaN when unused */
+  double target;         /* take profit, NaN when unused */
+  double trail;          /* trailing distance (absolute), NaN when unused */
+  double trail_pct;      /* trailing distance (fraction), NaN when unused */
+  double tif_bars;       /* good for N bars, NaN when GTC */
+  int32_t tif;           /* 0 gtc, 1 ioc, 2 fok, 3 day, 4 bars */
+  int32_t reason_len;
+  char reason[120];
+} te_action;
+
+/* One per strategy host: the runner writes bar/position/account/state before
+ * each callback, the prelude writes action after it. */
+typedef struct te_frame {
+  te_bar bar;
+  te_position_view pos;
+  te_account_view acct;
+  double bar_index;      /* 0-based count of bars this runner has processed (a double: Lua reads it without boxing) */
+  int32_t state;         /* 0 watch, 1 close_watch, 2 in_trade, 3 faulted */
+  int32_t bars_in_state;
+  int32_t phase;         /* 0 init, 1 bar, 2 reload */
+  int32_t pad_;
+  te_action action;
+} te_frame;
+
+/* Engine services for the prelude. Every function is noexcept on the C++ side,
+ * returns quickly (no callback into Lua, no unbounded work) and reports errors as
+ * negative codes; the message is then available from last_error. */
+typedef struct te_api {
+  int32_t (*ind_add)(void* host, const char* name, size_t name_len, const double* params, int32_t n_params,
+                     const char* source, size_t source_len, const char* timeframe, size_t timeframe_len);
+  const char* (*last_error)(void* host, size_t* len);
+  void (*log)(void* host, int32_t level, const char* msg, size_t len);
+} te_api;
