@@ -2,6 +2,7 @@
 // Oscillators: RSI, MACD, STOCH, STOCHRSI, WILLR, CCI, ROC, MOM (kernel convention
 // in moving_average.hpp). Arithmetic follows TA-Lib's C sources operation by
 // operation where that decides the last bits (Wilder smoothing, the /100 forms).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -161,19 +162,26 @@ class Stoch {
 // Stochastic RSI (TA-Lib STOCHRSI = STOCHF over RSI): fast %K of RSI(period) over
 // `fastk` values, fast %D = SMA(fast %K, fastd). Outputs fastk, fastd, both valid
 // after period + (fastk - 1) + (fastd - 1) bars.
+// When the input did not change over the last fastk - 1 bars the RSI is
+// mathematically constant over the %K window, so %K is 0 (zero range); computed
+// naively, the rounding of Wilder's smoothing would make that range ~1e-14 and
+// %K arbitrary noise between 0 and 100.
 class StochRsi {
  public:
   static constexpr int kOutputs = 2;
   StochRsi(int period, int fastk, int fastd) : rsi_(period), hh_(static_cast<std::size_t>(fastk)), ll_(static_cast<std::size_t>(fastk)), fastd_(fastd), fastk_(fastk) {}
 
   void update(double x) noexcept {
+    zero_run_ = (has_prev_ && x == prev_) ? std::min(zero_run_ + 1, fastk_) : 0;
+    prev_ = x;
+    has_prev_ = true;
     rsi_.update(x);
     if (!rsi_.ready()) return;
     const double r = rsi_.value();
     hh_.push(r);
     ll_.push(r);
     if (seen_ < fastk_ && ++seen_ < fastk_) return;
-    k_ = percent_k(r, hh_.value(), ll_.value());
+    k_ = zero_run_ >= fastk_ - 1 ? 0.0 : percent_k(r, hh_.value(), ll_.value());
     fastd_.update(k_);
   }
   bool ready() const noexcept { return fastd_.ready(); }
@@ -189,6 +197,9 @@ class StochRsi {
     fastd_.reset();
     seen_ = 0;
     k_ = 0;
+    prev_ = 0;
+    has_prev_ = false;
+    zero_run_ = 0;
   }
 
  private:
@@ -199,6 +210,9 @@ class StochRsi {
   int fastk_;
   int seen_ = 0;
   double k_ = 0;
+  double prev_ = 0;
+  bool has_prev_ = false;
+  int zero_run_ = 0;  // consecutive unchanged inputs, capped at fastk
 };
 
 // Williams %R: (highest - close) / ((highest - lowest) / -100), 0 on a zero range.
@@ -238,9 +252,10 @@ class Willr {
 };
 
 // Commodity Channel Index on the typical price: (tp - mean) / (0.015 * mean
-// absolute deviation). The mean deviation around the current mean has no O(1)
-// update, so this kernel is O(period) per bar; it sums the ring in storage order
-// exactly as TA-Lib's circular buffer does. Warm-up period - 1.
+// absolute deviation); 0 for a flat window. The mean deviation around the
+// current mean has no O(1) update, so this kernel is O(period) per bar; it sums
+// the ring in storage order exactly as TA-Lib's circular buffer does, which keeps
+// it bit-identical to TA-Lib. Warm-up period - 1.
 class Cci {
  public:
   static constexpr int kOutputs = 1;
@@ -252,8 +267,19 @@ class Cci {
     if (seen_ < period_) ++seen_;
     if (seen_ < period_) return;
     const std::size_t n = window_.size();
+    const double first = window_.slot(0);
     double avg = 0.0;
-    for (std::size_t j = 0; j < n; ++j) avg += window_.slot(j);
+    bool flat = true;
+    for (std::size_t j = 0; j < n; ++j) {
+      avg += window_.slot(j);
+      flat = flat && window_.slot(j) == first;
+    }
+    // A flat window has no deviation at all; without this, the rounding of the
+    // mean turns it into +/-66.67 (TA-Lib does output that noise).
+    if (flat) {
+      cci_ = 0.0;
+      return;
+    }
     avg /= n_;
     double dev = 0.0;
     for (std::size_t j = 0; j < n; ++j) dev += std::fabs(window_.slot(j) - avg);

@@ -90,12 +90,16 @@ class RollingMoments {
   }
   double sum() const noexcept { return s1_.value(); }
   double mean() const noexcept { return s1_.value() / n_; }
-  // n * S2 - S1^2, never negative.
+  // n * S2 - S1^2 (n^2 times the population variance). The double-double
+  // evaluation leaves an error near 1e-31 * n * S2 where the exact answer is 0
+  // (a flat window), so anything below 1e-29 * n * S2 is taken as 0: a flat
+  // window then gives exactly 0 rather than noise that a z-score would divide by.
   double scaled_m2() const noexcept {
     const Dd s1 = s1_.dd();
-    const Dd d = dd_sub(dd_mul(s2_.dd(), n_), dd_mul(s1, s1));
+    const Dd ns2 = dd_mul(s2_.dd(), n_);
+    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
     const double v = d.hi + d.lo;
-    return v > 0.0 ? v : 0.0;
+    return v > 1e-29 * ns2.hi ? v : 0.0;
   }
   double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
   double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
