@@ -19,7 +19,7 @@ std::vector<ListingRow> native_listing_rows() {
       if (!r.params.empty()) r.params += ' ';
       r.params += p.name;
       r.params += '=';
-      append_double(r.params, p.default_value);
+      r.params += format_param(p.default_value);
     }
     if (info.takes_source) {
       if (!r.params.empty()) r.params += ' ';

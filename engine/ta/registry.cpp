@@ -1,5 +1,7 @@
 #include "engine/ta/registry.hpp"
 
+#include <cmath>
+
 #include "engine/core/numbers.hpp"
 #include "engine/ta/microstructure.hpp"
 #include "engine/ta/moving_average.hpp"
@@ -241,6 +243,11 @@ std::string indicator_names() {
   return out;
 }
 
+std::string format_param(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  return format_double(v);
+}
+
 std::string indicator_usage(const IndicatorInfo& info) {
   std::string out(info.name);
   out += '(';
@@ -250,7 +257,7 @@ std::string indicator_usage(const IndicatorInfo& info) {
     first = false;
     out += p.name;
     out += '=';
-    append_double(out, p.default_value);
+    out += format_param(p.default_value);
   }
   if (info.takes_source) {
     out += first ? "[source=" : "[, source=";

@@ -45,6 +45,9 @@ std::span<const IndicatorInfo> indicator_registry() noexcept;
 const IndicatorInfo* find_indicator(std::string_view name) noexcept;
 // "sma, ema, wma, ..." in registry order, for error messages.
 std::string indicator_names();
+// A parameter value as written in keys and messages: integers without exponent
+// ("100000"), other values in shortest round-trip form ("2.5").
+std::string format_param(double v);
 // "macd(fast=12, slow=26, signal=9[, source=close])".
 std::string indicator_usage(const IndicatorInfo& info);
 

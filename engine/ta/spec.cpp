@@ -21,7 +21,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string number_text(double v) { return format_double(v); }
+std::string number_text(double v) { return format_param(v); }
 
 std::string sources_text() {
   std::string out;
