@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "engine/core/numbers.hpp"
 #include "engine/ta/registry.hpp"
 
 namespace te::ta {
@@ -32,11 +31,12 @@ std::vector<ListingRow> native_listing_rows() {
       if (!r.outputs.empty()) r.outputs += ' ';
       r.outputs += o;
     }
-    r.warmup = std::string(info.warmup);
-    const std::string n = std::to_string(info.lookback(defaults));
-    if (r.warmup != n) {
-      r.warmup += " = ";
-      r.warmup += n;
+    // "19 (period - 1)": the value at the defaults, then the rule.
+    r.warmup = std::to_string(info.lookback(defaults));
+    if (info.warmup != r.warmup) {
+      r.warmup += " (";
+      r.warmup += info.warmup;
+      r.warmup += ')';
     }
     r.summary = std::string(info.summary);
     rows.push_back(std::move(r));

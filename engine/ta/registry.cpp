@@ -169,7 +169,7 @@ const IndicatorInfo kRegistry[] = {
      [](const double*) noexcept { return 0; }, no_check,
      [](const IndicatorInfo& i, const double* p, Source s) { return build<Obv>(i, p, FeedSourceVolume{s}); }},
     {"vwap", "volume-weighted average typical price: cumulative, rolling or reset per UTC day/week/month", kVwap,
-     kOutVwap, false, S::typical, "period - 1 when rolling, else 0",
+     kOutVwap, false, S::typical, "0 cumulative, period - 1 rolling",
      [](const double* p) noexcept { return ip(p, 0) > 0 ? ip(p, 0) - 1 : 0; },
      [](const double* p) noexcept -> std::string_view {
        return p[0] > 0 && p[1] > 0 ? std::string_view{"period and reset cannot both be set"} : std::string_view{};

@@ -126,6 +126,6 @@ TEST_CASE("listing names every indicator with parameters, outputs and warm-up", 
   }
   CHECK(text.find("fast=12 slow=26 signal=9 [source=close]") != std::string::npos);
   CHECK(text.find("macd signal hist") != std::string::npos);
-  CHECK(text.find("(slow - 1) + (signal - 1) = 33") != std::string::npos);
-  CHECK(text.find("2 * period - 1 = 27") != std::string::npos);
+  CHECK(text.find("33 ((slow - 1) + (signal - 1))") != std::string::npos);
+  CHECK(text.find("27 (2 * period - 1)") != std::string::npos);
 }
