@@ -18,6 +18,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", ctx.engine_version);
 
   register_version(app, ctx);
+  // TODO(lead): pass the engine/data CSV loader once it lands.
+  register_indicators(app, ctx, BarLoader{});
 
   try {
     app.parse(argc, argv);

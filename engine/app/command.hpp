@@ -4,7 +4,11 @@
 // stores its exit code in `exit_code`.
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
+
+#include "engine/core/result.hpp"
+#include "engine/model/bar_series.hpp"
 
 namespace te::app {
 
@@ -13,6 +17,12 @@ struct CommandContext {
   std::string engine_version;  // "0.1.0+<git rev>"
 };
 
+// Reads a data file into bars (the engine/data loader, injected by cli.cpp).
+using BarLoader = std::function<Result<model::BarSeries>(const std::string& path)>;
+
 void register_version(CLI::App& app, CommandContext& ctx);
+// `indicators --list` and `indicators --data F --compute LIST [--out O]`. With an
+// empty loader, --data reports that this build has no data loader.
+void register_indicators(CLI::App& app, CommandContext& ctx, BarLoader load_bars);
 
 }  // namespace te::app

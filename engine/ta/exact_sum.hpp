@@ -1,0 +1,135 @@
+#pragma once
+// Error-free floating-point transformations and the accumulators built on them.
+//
+// Why: a rolling window sum kept as `sum += in - out` picks up a rounding error at
+// every step, so after many bars it is no longer the sum of the window and SMA
+// values drift by an ulp. That is enough to flip near-tie crossovers against the
+// reference engine (backtrader computes math.fsum(window) / period, the exactly
+// rounded sum). ExactSum keeps the sum as an unevaluated pair hi + lo whose value
+// is the exact sum of everything added (TwoSum captures each rounding error), so
+// value() is the correctly rounded window sum whenever the additions into `lo`
+// are exact, which holds for any data whose magnitudes span less than ~2^50.
+//
+// Nothing here may be compiled with -ffast-math or FP contraction: the algorithms
+// depend on every operation being rounded exactly once (engine/ta/CMakeLists.txt
+// sets -ffp-contract=off; ISO C++ mode already implies it).
+#include <cmath>
+#include <cstdint>
+
+namespace te::ta {
+
+// s + e == a + b exactly (Knuth's TwoSum; no precondition on magnitudes).
+inline void two_sum(double a, double b, double& s, double& e) noexcept {
+  s = a + b;
+  const double bp = s - a;
+  e = (a - (s - bp)) + (b - bp);
+}
+
+// p + e == a * b exactly (barring overflow/underflow).
+inline void two_prod(double a, double b, double& p, double& e) noexcept {
+  p = a * b;
+#if defined(__FMA__)
+  e = std::fma(a, b, -p);
+#else
+  // Dekker's product with Veltkamp splitting: std::fma without hardware FMA is a
+  // slow library call, and the default x86-64 target has none.
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  const double ca = kSplit * a;
+  const double ah = ca - (ca - a);
+  const double al = a - ah;
+  const double cb = kSplit * b;
+  const double bh = cb - (cb - b);
+  const double bl = b - bh;
+  e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+// A double-double value hi + lo (|lo| <= ulp(hi)/2 after normalisation).
+struct Dd {
+  double hi = 0;
+  double lo = 0;
+};
+
+inline Dd dd_normalize(double hi, double lo) noexcept {
+  Dd r;
+  two_sum(hi, lo, r.hi, r.lo);
+  return r;
+}
+
+inline Dd dd_add(Dd a, Dd b) noexcept {
+  double s, e;
+  two_sum(a.hi, b.hi, s, e);
+  return dd_normalize(s, e + (a.lo + b.lo));
+}
+
+inline Dd dd_sub(Dd a, Dd b) noexcept { return dd_add(a, Dd{-b.hi, -b.lo}); }
+
+inline Dd dd_mul(Dd a, Dd b) noexcept {
+  double p, e;
+  two_prod(a.hi, b.hi, p, e);
+  return dd_normalize(p, e + (a.hi * b.lo + a.lo * b.hi));
+}
+
+inline Dd dd_mul(Dd a, double b) noexcept { return dd_mul(a, Dd{b, 0}); }
+
+// Exact running sum of doubles (see the header comment). add() is a TwoSum on the
+// `hi` chain only, so the loop-carried latency stays one addition per input; the
+// pair is renormalised every 64 operations to keep |lo| small.
+class ExactSum {
+ public:
+  void add(double x) noexcept {
+    double s, e;
+    two_sum(hi_, x, s, e);
+    hi_ = s;
+    lo_ += e;
+    maybe_normalize();
+  }
+
+  // Adds `in` and subtracts `out` (a window step). The difference is formed
+  // exactly first, off the hi_ dependency chain.
+  void add_diff(double in, double out) noexcept {
+    double d, de;
+    two_sum(in, -out, d, de);
+    double s, e;
+    two_sum(hi_, d, s, e);
+    hi_ = s;
+    lo_ += e + de;
+    maybe_normalize();
+  }
+
+  // Adds an exact pair (e.g. a TwoProduct result) and subtracts another.
+  void add_pair_diff(double in_hi, double in_lo, double out_hi, double out_lo) noexcept {
+    double d, de;
+    two_sum(in_hi, -out_hi, d, de);
+    double s, e;
+    two_sum(hi_, d, s, e);
+    hi_ = s;
+    lo_ += e + (de + (in_lo - out_lo));
+    maybe_normalize();
+  }
+
+  // The correctly rounded sum (one rounding of hi + lo).
+  double value() const noexcept { return hi_ + lo_; }
+  Dd dd() const noexcept { return dd_normalize(hi_, lo_); }
+
+  void reset() noexcept {
+    hi_ = lo_ = 0;
+    ops_ = 0;
+  }
+
+ private:
+  void maybe_normalize() noexcept {
+    if ((++ops_ & 63u) == 0) {
+      double s, e;
+      two_sum(hi_, lo_, s, e);
+      hi_ = s;
+      lo_ = e;
+    }
+  }
+
+  double hi_ = 0;
+  double lo_ = 0;
+  std::uint32_t ops_ = 0;
+};
+
+}  // namespace te::ta

@@ -1,0 +1,72 @@
+#pragma once
+// The runtime face of a native indicator: one virtual update per bar writing its
+// outputs into caller-provided slots (NaN while warming up). Built from a kernel
+// (moving_average.hpp, oscillators.hpp, ...) by the registry's factories; the
+// kernels themselves stay non-virtual for direct use and benchmarking.
+#include <cstdint>
+#include <utility>
+
+#include "engine/model/bar.hpp"
+#include "engine/ta/source.hpp"
+
+namespace te::ta {
+
+struct IndicatorInfo;
+
+// Not thread-safe; owned by one IndicatorSet (one strategy runner).
+class Indicator {
+ public:
+  Indicator(const IndicatorInfo& info, int lookback) noexcept : info_(&info), lookback_(lookback) {}
+  virtual ~Indicator() = default;
+  Indicator(const Indicator&) = delete;
+  Indicator& operator=(const Indicator&) = delete;
+
+  // Consumes one bar and writes output_count() values to `out`.
+  virtual void update(const model::Bar& bar, double* out) noexcept = 0;
+  // Forgets every bar seen; the next update starts a fresh warm-up.
+  virtual void reset() noexcept = 0;
+
+  const IndicatorInfo& info() const noexcept { return *info_; }
+  int output_count() const noexcept;
+  // Bars consumed before the first valid output (TA-Lib's lookback).
+  int lookback() const noexcept { return lookback_; }
+
+ private:
+  const IndicatorInfo* info_;
+  int lookback_;
+};
+
+// How a kernel is fed from a bar.
+struct FeedSource {  // one series picked by Source
+  Source source;
+  template <class K>
+  void operator()(K& k, const model::Bar& b) const noexcept { k.update(source_value(b, source)); }
+};
+struct FeedBar {  // the whole bar (high/low/close, volume, quotes)
+  template <class K>
+  void operator()(K& k, const model::Bar& b) const noexcept { k.update(b); }
+};
+struct FeedSourceVolume {  // a price series plus volume (OBV)
+  Source source;
+  template <class K>
+  void operator()(K& k, const model::Bar& b) const noexcept { k.update(source_value(b, source), b.volume); }
+};
+
+template <class Kernel, class Feed>
+class KernelIndicator final : public Indicator {
+ public:
+  KernelIndicator(const IndicatorInfo& info, int lookback, Kernel kernel, Feed feed)
+      : Indicator(info, lookback), kernel_(std::move(kernel)), feed_(feed) {}
+
+  void update(const model::Bar& bar, double* out) noexcept override {
+    feed_(kernel_, bar);
+    kernel_.write(out);
+  }
+  void reset() noexcept override { kernel_.reset(); }
+
+ private:
+  Kernel kernel_;
+  Feed feed_;
+};
+
+}  // namespace te::ta

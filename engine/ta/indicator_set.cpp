@@ -1,0 +1,174 @@
+#include "engine/ta/indicator_set.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <new>
+#include <optional>
+#include <type_traits>
+
+#include "engine/ta/registry.hpp"
+#include "engine/ta/talib_rules.hpp"
+
+namespace te::ta {
+
+// The Lua prelude hard-codes this layout (ind_view.h); keep them in step.
+static_assert(std::is_standard_layout_v<te_ind_view> && std::is_trivially_copyable_v<te_ind_view>);
+static_assert(offsetof(te_ind_view, current) == 0);
+static_assert(offsetof(te_ind_view, history) == 8);
+static_assert(offsetof(te_ind_view, updates) == 16);
+static_assert(offsetof(te_ind_view, history_mask) == 24);
+static_assert(offsetof(te_ind_view, head) == 28);
+static_assert(offsetof(te_ind_view, slot_count) == 32);
+static_assert(offsetof(te_ind_view, slot_capacity) == 36);
+static_assert(sizeof(te_ind_view) == 40);
+
+namespace {
+
+constexpr std::size_t kMaxHistoryLength = std::size_t{1} << 20;
+
+std::size_t round_up_pow2(std::size_t n) noexcept {
+  std::size_t p = 1;
+  while (p < n && p < kMaxHistoryLength) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+IndicatorSet::IndicatorSet(std::size_t max_indicators, std::size_t history_length, std::int64_t base_interval_ns)
+    : max_indicators_(max_indicators),
+      history_len_(round_up_pow2(history_length)),
+      mask_(history_len_ - 1),
+      base_interval_ns_(base_interval_ns),
+      slot_capacity_(max_indicators * static_cast<std::size_t>(kMaxOutputs)),
+      // Left uninitialised on purpose: the pages of unused slots are never
+      // touched, so the reservation costs address space, not memory.
+      current_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_, 1))),
+      history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * history_len_, 1))) {
+  entries_.reserve(max_indicators_);
+  view_.current = current_.get();
+  view_.history = history_.get();
+  view_.updates = 0;
+  view_.history_mask = static_cast<std::uint32_t>(mask_);
+  view_.head = 0;
+  view_.slot_count = 0;
+  view_.slot_capacity = static_cast<std::uint32_t>(slot_capacity_);
+}
+
+int IndicatorSet::group_for(const Timeframe& tf, std::size_t seen_count,
+                            const std::function<model::Bar(std::size_t)>& seen_bar) {
+  for (std::size_t g = 0; g < groups_.size(); ++g)
+    if (groups_[g].aggregator.timeframe() == tf) return static_cast<int>(g);
+  Group group{BarAggregator(tf, base_interval_ns_), 0};
+  for (std::size_t i = 0; i < seen_count; ++i) group.aggregator.push(seen_bar(i));
+  groups_.push_back(group);
+  return static_cast<int>(groups_.size() - 1);
+}
+
+Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
+                              const std::function<model::Bar(std::size_t)>& seen_bar) {
+  // Re-validate: a spec may have been assembled by hand rather than parsed.
+  const IndicatorInfo* info = find_indicator(raw.name);
+  if (!info) return make_error(Errc::invalid_argument, "add indicator: unknown indicator \"" + raw.name + "\"; valid names: " + indicator_names());
+  auto checked = make_spec(raw.name, raw.params, info->takes_source ? std::optional<Source>(raw.source) : std::nullopt,
+                           raw.timeframe);
+  if (!checked) return make_error(Errc::invalid_argument, "add indicator: " + checked.error().message);
+  const IndicatorSpec& spec = *checked;
+
+  std::string key = spec_key(spec);
+  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  if (entries_.size() >= max_indicators_)
+    return make_error(Errc::limit, "add indicator " + key + ": the set is full (at most " +
+                                       std::to_string(max_indicators_) + " indicators per strategy)");
+  if (seen_count > 0 && !seen_bar)
+    return make_error(Errc::invalid_argument, "add indicator " + key + ": seen_count > 0 without a bar accessor");
+
+  std::unique_ptr<Indicator> ind;
+  try {
+    ind = make_indicator(spec);
+  } catch (const std::bad_alloc&) {
+    return make_error(Errc::limit, "add indicator " + key + ": out of memory");
+  }
+  const int first = static_cast<int>(view_.slot_count);
+  const int outputs = ind->output_count();
+  for (int s = first; s < first + outputs; ++s) {
+    current_[static_cast<std::size_t>(s)] = kNaN;
+    std::fill_n(row(s), history_len_, kNaN);
+  }
+  const int group = spec.timeframe.empty() ? -1 : group_for(spec.timeframe, seen_count, seen_bar);
+
+  // Warm-up: replay the bars already seen, recording the outputs each bar would
+  // have had so that value(slot, offset) matches an indicator added at the start.
+  double out[kMaxOutputs] = {kNaN, kNaN, kNaN};
+  std::optional<BarAggregator> agg;
+  if (group >= 0) agg.emplace(spec.timeframe, base_interval_ns_);
+  for (std::size_t i = 0; i < seen_count; ++i) {
+    const model::Bar bar = seen_bar(i);
+    if (!agg) {
+      ind->update(bar, out);
+    } else {
+      const int n = agg->push(bar);
+      for (int k = 0; k < n; ++k) ind->update(agg->closed(k), out);
+    }
+    // Seen bar i lines up with set update number updates_ - seen_count + i.
+    if (updates_ + i >= seen_count) {
+      const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & mask_;
+      for (int k = 0; k < outputs; ++k) row(first + k)[pos] = out[k];
+    }
+  }
+  for (int k = 0; k < outputs; ++k) current_[static_cast<std::size_t>(first + k)] = out[k];
+
+  entries_.push_back(Entry{std::move(ind), first, outputs, group});
+  by_key_.emplace(std::move(key), first);
+  view_.slot_count = static_cast<std::uint32_t>(first + outputs);
+  return first;
+}
+
+void IndicatorSet::update(const model::Bar& bar) noexcept {
+  for (Group& g : groups_) g.closed_now = g.aggregator.push(bar);
+  for (Entry& e : entries_) {
+    double* cur = current_.get() + e.first_slot;
+    if (e.group < 0) {
+      e.indicator->update(bar, cur);
+      continue;
+    }
+    // A higher-timeframe indicator moves only when its bar has closed; until
+    // then its slots keep the previous closed value.
+    const Group& g = groups_[static_cast<std::size_t>(e.group)];
+    for (int k = 0; k < g.closed_now; ++k) e.indicator->update(g.aggregator.closed(k), cur);
+  }
+  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
+  const std::size_t slots = view_.slot_count;
+  for (std::size_t s = 0; s < slots; ++s) history_[s * history_len_ + head] = current_[s];
+  ++updates_;
+  view_.updates = updates_;
+  view_.head = static_cast<std::uint32_t>(head);
+}
+
+double IndicatorSet::value(int slot, int offset) const noexcept {
+  if (slot < 0 || static_cast<std::uint32_t>(slot) >= view_.slot_count || offset < 0) return kNaN;
+  const auto k = static_cast<std::uint64_t>(offset);
+  if (k >= updates_ || k > mask_) return kNaN;
+  return row(slot)[(view_.head - k) & mask_];
+}
+
+int IndicatorSet::find(const std::string& key) const noexcept {
+  const auto it = by_key_.find(key);
+  return it == by_key_.end() ? -1 : it->second;
+}
+
+void IndicatorSet::reset() noexcept {
+  for (Entry& e : entries_) e.indicator->reset();
+  for (Group& g : groups_) {
+    g.aggregator.reset();
+    g.closed_now = 0;
+  }
+  for (std::size_t s = 0; s < view_.slot_count; ++s) {
+    current_[s] = kNaN;
+    std::fill_n(row(static_cast<int>(s)), history_len_, kNaN);
+  }
+  updates_ = 0;
+  view_.updates = 0;
+  view_.head = 0;
+}
+
+}  // namespace te::ta

@@ -1,0 +1,101 @@
+#pragma once
+// The per-strategy indicator engine: every indicator a strategy asked for,
+// updated once per base bar in creation order, with outputs in one contiguous
+// array of slots and a history ring per slot (see ind_view.h for the layout the
+// Lua prelude reads).
+//
+// Not thread-safe: one IndicatorSet per strategy runner, used only on the
+// runner's thread.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/result.hpp"
+#include "engine/model/bar.hpp"
+#include "engine/ta/bar_aggregator.hpp"
+#include "engine/ta/ind_view.h"
+#include "engine/ta/indicator.hpp"
+#include "engine/ta/spec.hpp"
+
+namespace te::ta {
+
+class IndicatorSet {
+ public:
+  static constexpr std::size_t kDefaultMaxIndicators = 256;
+  static constexpr std::size_t kDefaultHistoryLength = 256;
+
+  // history_length is rounded up to a power of two (1 .. 2^20). base_interval_ns
+  // is the spacing of the base bars when known (0 = unknown): it lets a
+  // higher-timeframe bar close on its last base bar instead of on the next
+  // bucket's first one (see bar_aggregator.hpp).
+  // Memory: max_indicators * 3 slots * history_length doubles are reserved as
+  // address space; only the rows of slots in use are touched.
+  explicit IndicatorSet(std::size_t max_indicators = kDefaultMaxIndicators,
+                        std::size_t history_length = kDefaultHistoryLength, std::int64_t base_interval_ns = 0);
+  IndicatorSet(const IndicatorSet&) = delete;
+  IndicatorSet& operator=(const IndicatorSet&) = delete;
+
+  // Finds the indicator with the spec's canonical key or creates it. A new one is
+  // warmed by feeding it the `seen_count` bars already seen (seen_bar(0) oldest),
+  // and its history is filled for those bars, so asking late gives the same
+  // values (and offsets) as asking early. Returns the index of its first output
+  // slot; the outputs occupy consecutive slots.
+  // Errors: limit when the set already holds max_indicators; invalid_argument
+  // for a spec that did not come from make_spec/parse_spec.
+  Result<int> add(const IndicatorSpec& spec, std::size_t seen_count = 0,
+                  const std::function<model::Bar(std::size_t)>& seen_bar = {});
+
+  // Updates every indicator with one base bar and records the outputs.
+  void update(const model::Bar& bar) noexcept;
+
+  // Value of `slot` `offset` bars ago (0 = after the latest update); NaN when
+  // out of range or not available.
+  double value(int slot, int offset = 0) const noexcept;
+
+  // Slot of an existing indicator by canonical key, or -1.
+  int find(const std::string& key) const noexcept;
+
+  // Clears every indicator and the history (the set keeps its indicators).
+  void reset() noexcept;
+
+  const te_ind_view* view() const noexcept { return &view_; }
+  std::size_t indicator_count() const noexcept { return entries_.size(); }
+  std::size_t slot_count() const noexcept { return view_.slot_count; }
+  std::uint64_t updates() const noexcept { return updates_; }
+  std::size_t history_length() const noexcept { return history_len_; }
+
+ private:
+  struct Entry {
+    std::unique_ptr<Indicator> indicator;
+    int first_slot;
+    int outputs;
+    int group;  // index into groups_, or -1 for base-timeframe indicators
+  };
+  struct Group {
+    BarAggregator aggregator;
+    int closed_now = 0;  // bars released by the current update
+  };
+
+  int group_for(const Timeframe& tf, std::size_t seen_count, const std::function<model::Bar(std::size_t)>& seen_bar);
+  double* row(int slot) noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
+  const double* row(int slot) const noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
+
+  std::size_t max_indicators_;
+  std::size_t history_len_;
+  std::size_t mask_;
+  std::int64_t base_interval_ns_;
+  std::size_t slot_capacity_;
+  std::unique_ptr<double[]> current_;
+  std::unique_ptr<double[]> history_;
+  std::vector<Entry> entries_;
+  std::vector<Group> groups_;
+  std::map<std::string, int> by_key_;  // canonical key -> first slot
+  std::uint64_t updates_ = 0;
+  te_ind_view view_{};
+};
+
+}  // namespace te::ta

@@ -1,0 +1,247 @@
+#pragma once
+// Volatility: TRANGE, ATR, BBANDS, STDDEV, ZSCORE, realised volatility (kernel
+// convention in moving_average.hpp).
+#include <cmath>
+#include <cstdint>
+
+#include "engine/model/bar.hpp"
+#include "engine/ta/exact_sum.hpp"
+#include "engine/ta/talib_rules.hpp"
+#include "engine/ta/window.hpp"
+
+namespace te::ta {
+
+// True range from the second bar on (TA-Lib TRANGE, warm-up 1).
+class TrueRange {
+ public:
+  static constexpr int kOutputs = 1;
+  void update(const model::Bar& b) noexcept {
+    if (seen_) {
+      tr_ = true_range(b.high, b.low, prev_close_);
+      ready_ = true;
+    }
+    seen_ = true;
+    prev_close_ = b.close;
+  }
+  bool ready() const noexcept { return ready_; }
+  double value() const noexcept { return ready_ ? tr_ : kNaN; }
+  void write(double* out) const noexcept { out[0] = value(); }
+  void reset() noexcept { *this = TrueRange{}; }
+
+ private:
+  double prev_close_ = 0, tr_ = 0;
+  bool seen_ = false, ready_ = false;
+};
+
+// Average true range, Wilder smoothing as TA-Lib's ATR: the first value is the
+// plain mean of the first `period` true ranges (bars 1..period), then
+// atr = (atr * (period - 1) + tr) / period. Warm-up period.
+class Atr {
+ public:
+  static constexpr int kOutputs = 1;
+  explicit Atr(int period) : n_(static_cast<double>(period)), nm1_(static_cast<double>(period - 1)), period_(period) {}
+
+  void update(const model::Bar& b) noexcept {
+    if (count_ == 0) {
+      prev_close_ = b.close;
+      count_ = 1;
+      return;
+    }
+    const double tr = true_range(b.high, b.low, prev_close_);
+    prev_close_ = b.close;
+    if (count_ > period_) {
+      atr_ *= nm1_;
+      atr_ += tr;
+      atr_ /= n_;
+      return;
+    }
+    atr_ += tr;
+    if (++count_ > period_) atr_ /= n_;
+  }
+  bool ready() const noexcept { return count_ > period_; }
+  double value() const noexcept { return ready() ? atr_ : kNaN; }
+  void write(double* out) const noexcept { out[0] = value(); }
+  void reset() noexcept {
+    prev_close_ = atr_ = 0;
+    count_ = 0;
+  }
+
+ private:
+  double n_, nm1_;
+  double prev_close_ = 0, atr_ = 0;
+  int period_;
+  int count_ = 0;
+};
+
+// Exact rolling sum and sum of squares over a window, giving the mean and the
+// population variance without the cancellation of E[x^2] - E[x]^2 in plain
+// doubles: variance = (n * S2 - S1^2) / n^2 evaluated in double-double.
+class RollingMoments {
+ public:
+  explicit RollingMoments(int period) : window_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)) {}
+
+  void push(double x) noexcept {
+    const double out = window_.push(x);
+    s1_.add_diff(x, out);
+    double p, pe, q, qe;
+    two_prod(x, x, p, pe);
+    two_prod(out, out, q, qe);
+    s2_.add_pair_diff(p, pe, q, qe);
+  }
+  double sum() const noexcept { return s1_.value(); }
+  double mean() const noexcept { return s1_.value() / n_; }
+  // n * S2 - S1^2 (n^2 times the population variance). The double-double
+  // evaluation leaves an error near 1e-31 * n * S2 where the exact answer is 0
+  // (a flat window), so anything below 1e-29 * n * S2 is taken as 0: a flat
+  // window then gives exactly 0 rather than noise that a z-score would divide by.
+  double scaled_m2() const noexcept {
+    const Dd s1 = s1_.dd();
+    const Dd ns2 = dd_mul(s2_.dd(), n_);
+    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
+    const double v = d.hi + d.lo;
+    return v > 1e-29 * ns2.hi ? v : 0.0;
+  }
+  double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
+  double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
+  void reset() noexcept {
+    window_.reset();
+    s1_.reset();
+    s2_.reset();
+  }
+
+ private:
+  Window window_;
+  ExactSum s1_, s2_;
+  double n_;
+};
+
+// Bollinger Bands (TA-Lib BBANDS with an SMA middle): middle = SMA(period),
+// upper/lower = middle +/- k * population stddev. Outputs upper, middle, lower.
+// Warm-up period - 1.
+class Bbands {
+ public:
+  static constexpr int kOutputs = 3;
+  Bbands(int period, double dev_up, double dev_down) : m_(period), up_(dev_up), down_(dev_down), period_(period) {}
+
+  void update(double x) noexcept {
+    m_.push(x);
+    if (seen_ < period_) ++seen_;
+  }
+  bool ready() const noexcept { return seen_ >= period_; }
+  void write(double* out) const noexcept {
+    if (!ready()) {
+      out[0] = out[1] = out[2] = kNaN;
+      return;
+    }
+    const double mid = m_.mean();
+    const double sd = std::sqrt(m_.population_variance());
+    out[0] = mid + sd * up_;
+    out[1] = mid;
+    out[2] = mid - sd * down_;
+  }
+  void reset() noexcept {
+    m_.reset();
+    seen_ = 0;
+  }
+
+ private:
+  RollingMoments m_;
+  double up_, down_;
+  int period_;
+  int seen_ = 0;
+};
+
+// Rolling population standard deviation times `nbdev` (TA-Lib STDDEV).
+// Warm-up period - 1.
+class StdDev {
+ public:
+  static constexpr int kOutputs = 1;
+  StdDev(int period, double nbdev) : m_(period), k_(nbdev), period_(period) {}
+
+  void update(double x) noexcept {
+    m_.push(x);
+    if (seen_ < period_) ++seen_;
+  }
+  bool ready() const noexcept { return seen_ >= period_; }
+  double value() const noexcept { return ready() ? std::sqrt(m_.population_variance()) * k_ : kNaN; }
+  void write(double* out) const noexcept { out[0] = value(); }
+  void reset() noexcept {
+    m_.reset();
+    seen_ = 0;
+  }
+
+ private:
+  RollingMoments m_;
+  double k_;
+  int period_;
+  int seen_ = 0;
+};
+
+// z-score of the newest value against its window: (x - mean) / population
+// stddev, 0 when the window is flat. Warm-up period - 1.
+class ZScore {
+ public:
+  static constexpr int kOutputs = 1;
+  explicit ZScore(int period) : m_(period), period_(period) {}
+
+  void update(double x) noexcept {
+    m_.push(x);
+    x_ = x;
+    if (seen_ < period_) ++seen_;
+  }
+  bool ready() const noexcept { return seen_ >= period_; }
+  double value() const noexcept {
+    if (!ready()) return kNaN;
+    const double sd = std::sqrt(m_.population_variance());
+    return sd > 0.0 ? (x_ - m_.mean()) / sd : 0.0;
+  }
+  void write(double* out) const noexcept { out[0] = value(); }
+  void reset() noexcept {
+    m_.reset();
+    seen_ = 0;
+    x_ = 0;
+  }
+
+ private:
+  RollingMoments m_;
+  int period_;
+  int seen_ = 0;
+  double x_ = 0;
+};
+
+// Realised volatility: sample standard deviation (n - 1) of the last `period`
+// log returns ln(x / x_prev), times sqrt(annualization) (1 = per bar; 252 for
+// daily bars, 365 for 24/7 daily, ...). Warm-up period (period + 1 prices).
+class RealizedVol {
+ public:
+  static constexpr int kOutputs = 1;
+  RealizedVol(int period, double annualization) : m_(period), ann_(annualization), period_(period) {}
+
+  void update(double x) noexcept {
+    if (seen_ == 0) {
+      prev_ = x;
+      seen_ = 1;
+      return;
+    }
+    m_.push(std::log(x / prev_));
+    prev_ = x;
+    if (seen_ <= period_) ++seen_;
+  }
+  bool ready() const noexcept { return seen_ > period_; }
+  double value() const noexcept { return ready() ? std::sqrt(m_.sample_variance() * ann_) : kNaN; }
+  void write(double* out) const noexcept { out[0] = value(); }
+  void reset() noexcept {
+    m_.reset();
+    seen_ = 0;
+    prev_ = 0;
+  }
+
+ private:
+  RollingMoments m_;
+  double ann_;
+  int period_;
+  int seen_ = 0;
+  double prev_ = 0;
+};
+
+}  // namespace te::ta

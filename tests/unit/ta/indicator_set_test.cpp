@@ -1,0 +1,131 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "engine/ta/batch.hpp"
+#include "engine/ta/indicator_set.hpp"
+#include "engine/ta/listing.hpp"
+#include "engine/ta/registry.hpp"
+#include "tests/support/random_bars.hpp"
+
+using namespace te;
+using namespace te::ta;
+
+TEST_CASE("te_ind_view exposes current values and history with the documented layout", "[unit][ta]") {
+  static_assert(offsetof(te_ind_view, current) == 0 && offsetof(te_ind_view, history) == 8 &&
+                offsetof(te_ind_view, updates) == 16 && offsetof(te_ind_view, history_mask) == 24 &&
+                offsetof(te_ind_view, head) == 28 && offsetof(te_ind_view, slot_count) == 32 &&
+                offsetof(te_ind_view, slot_capacity) == 36 && sizeof(te_ind_view) == 40);
+  IndicatorSet set(4, 8);
+  const te_ind_view* v = set.view();
+  CHECK(v->history_mask == 7);
+  CHECK(v->slot_capacity == 12);
+  CHECK(v->slot_count == 0);
+  const double* cur = v->current;
+  const double* hist = v->history;
+
+  const int mom = *set.add(*parse_spec("mom(1)"));
+  CHECK(mom == 0);
+  const int macd = *set.add(*parse_spec("macd(2,3,2)"));
+  CHECK(macd == 1);
+  CHECK(v->slot_count == 4);
+  CHECK(*set.add(*parse_spec("mom(1,close)")) == mom);  // same key: same indicator
+  CHECK(set.indicator_count() == 2);
+  CHECK(set.find("macd_2_3_2") == 1);
+  CHECK(set.find("nope") == -1);
+
+  for (int i = 0; i < 20; ++i) {
+    model::Bar b;
+    b.ts_ns = i;
+    b.open = b.high = b.low = b.close = i * i;
+    set.update(b);
+    CHECK(v->updates == static_cast<std::uint64_t>(i + 1));
+    CHECK(v->head == static_cast<std::uint32_t>(i & 7));
+    // mom(1) of i^2 is 2i - 1.
+    if (i >= 1) CHECK(cur[mom] == 2 * i - 1);
+  }
+  // Pointers never moved, and the Lua formula reads the same as value().
+  CHECK(v->current == cur);
+  CHECK(v->history == hist);
+  for (int slot = 0; slot < 4; ++slot)
+    for (std::uint32_t k = 0; k <= v->history_mask; ++k) {
+      const double lua = hist[static_cast<std::size_t>(slot) * (v->history_mask + 1) + ((v->head - k) & v->history_mask)];
+      const double c = set.value(slot, static_cast<int>(k));
+      CHECK((lua == c || (std::isnan(lua) && std::isnan(c))));
+    }
+  CHECK(set.value(mom, 3) == 2 * 16 - 1);
+  CHECK(std::isnan(set.value(mom, 8)));   // beyond the ring
+  CHECK(std::isnan(set.value(mom, -1)));
+  CHECK(std::isnan(set.value(4)));        // beyond slot_count
+  CHECK(std::isnan(set.value(-1)));
+
+  // Adding later keeps the arrays in place.
+  REQUIRE(set.add(*parse_spec("bbands(3,2,2)")).ok());
+  CHECK(v->current == cur);
+  CHECK(v->history == hist);
+  CHECK(v->slot_count == 7);
+}
+
+TEST_CASE("indicator set caps and errors", "[unit][ta]") {
+  IndicatorSet set(2, 4);
+  REQUIRE(set.add(*parse_spec("sma(5)")).ok());
+  REQUIRE(set.add(*parse_spec("sma(6)")).ok());
+  auto third = set.add(*parse_spec("sma(7)"));
+  REQUIRE_FALSE(third.ok());
+  CHECK(third.error().code == Errc::limit);
+  CHECK(third.error().message.find("at most 2 indicators") != std::string::npos);
+  CHECK(set.add(*parse_spec("sma(5)")).ok());  // existing ones are still found
+
+  IndicatorSpec hand;
+  hand.name = "sma";
+  hand.params = {0};
+  auto bad = set.add(hand);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == Errc::invalid_argument);
+  hand.name = "nope";
+  CHECK_FALSE(set.add(hand).ok());
+  IndicatorSet other;
+  CHECK_FALSE(other.add(*parse_spec("sma(5)"), 3, {}).ok());
+}
+
+TEST_CASE("indicators CSV: time column for intraday data, empty warm-up cells", "[unit][ta]") {
+  const auto bars = test::random_bars(30, 4);
+  model::BarSeriesBuilder b;
+  for (const auto& x : bars) b.push(x);
+  const model::BarSeries series = std::move(b).build("X", 1);
+  auto csv = indicators_csv(series, "sma(3),mid()");
+  REQUIRE(csv.ok());
+  CHECK(csv->rfind("time,sma_3,mid\n", 0) == 0);
+  CHECK(csv->find("\n2020-09-13T12:26:40Z,,") != std::string::npos);  // first bar: no SMA yet
+  std::size_t lines = 0;
+  for (char c : *csv) lines += c == '\n';
+  CHECK(lines == 31);
+
+  auto cols = compute_indicators(series, std::vector<IndicatorSpec>{*parse_spec("sma(3)"), *parse_spec("macd(2,4,2)")});
+  REQUIRE(cols.ok());
+  CHECK(cols->names == std::vector<std::string>{"sma_3", "macd_2_4_2_macd", "macd_2_4_2_signal", "macd_2_4_2_hist"});
+  CHECK(std::isnan(cols->values[0][1]));
+  CHECK(!std::isnan(cols->values[0][2]));
+
+  auto bad = indicators_csv(series, "sma(3),smaa(4)");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("valid names") != std::string::npos);
+  const Status failing = write_indicators_csv(series, "sma(3)", [](std::string_view) { return false; });
+  REQUIRE_FALSE(failing.ok());
+  CHECK(failing.error().code == Errc::io);
+}
+
+TEST_CASE("listing names every indicator with parameters, outputs and warm-up", "[unit][ta]") {
+  const std::string text = list_indicators();
+  for (const IndicatorInfo& info : indicator_registry()) {
+    std::string row(1, '\n');
+    row.append(info.name).push_back(' ');
+    CHECK(text.find(row) != std::string::npos);
+  }
+  CHECK(text.find("fast=12 slow=26 signal=9 [source=close]") != std::string::npos);
+  CHECK(text.find("macd signal hist") != std::string::npos);
+  CHECK(text.find("33 ((slow - 1) + (signal - 1))") != std::string::npos);
+  CHECK(text.find("27 (2 * period - 1)") != std::string::npos);
+}
