@@ -18,6 +18,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", ctx.engine_version);
 
   register_version(app, ctx);
+  register_generate_data(app, ctx);
+  register_convert_data(app, ctx);
 
   try {
     app.parse(argc, argv);

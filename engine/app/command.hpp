@@ -14,5 +14,7 @@ struct CommandContext {
 };
 
 void register_version(CLI::App& app, CommandContext& ctx);
+void register_generate_data(CLI::App& app, CommandContext& ctx);
+void register_convert_data(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app

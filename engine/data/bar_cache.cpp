@@ -216,7 +216,7 @@ Result<BarCacheHeader> read_bar_cache_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
-    if (err == ENOENT) return make_error(Errc::not_found, "cache " + path + ": no such file");
+    if (err == ENOENT || err == ENOTDIR) return make_error(Errc::not_found, "cache " + path + ": no such file");
     return io_error(path, "cannot open", err);
   }
   unsigned char h[kBarCacheHeaderSize];

@@ -37,7 +37,7 @@ std::vector<Field> split_header(std::string_view line) {
   return out;
 }
 
-constexpr std::array<std::string_view, 7> kYahoo = {"date", "open", "high", "low", "close", "adj close", "volume"};
+constexpr std::array<std::string_view, 7> kYahoo = {"Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"};
 constexpr std::array<std::string_view, 10> kGeneric = {"timestamp", "open", "high", "low", "close",
                                                        "volume", "bid", "ask", "bid_size", "ask_size"};
 constexpr std::array<std::string_view, 11> kBinance = {"open_time", "open", "high", "low", "close", "volume",
@@ -84,7 +84,7 @@ const char* format_name(CsvFormat f) noexcept {
 }
 
 std::string accepted_headers() {
-  return "expected one of (names are case-insensitive): "
+  return "one of (names are case-insensitive): "
          "'Date,Open,High,Low,Close,Adj Close,Volume' (Yahoo); "
          "'timestamp,open,high,low,close,volume[,bid,ask[,bid_size,ask_size]]' (generic; the first column may "
          "also be named time, date or datetime); '" +
@@ -131,7 +131,7 @@ std::optional<CsvLayout> detect_csv_layout(std::string_view header_line, HeaderP
                                                  : std::to_string(best->max_fields));
     }
     problem->column = column;
-    problem->message = what + "; " + accepted_headers();
+    problem->message = what + "; expected " + accepted_headers();
   }
   return std::nullopt;
 }

@@ -40,7 +40,8 @@ struct HeaderProblem {
 // column may be called timestamp, time, date or datetime.
 std::optional<CsvLayout> detect_csv_layout(std::string_view header_line, HeaderProblem* problem = nullptr);
 
-// One line listing every accepted header, for error messages and --help.
+// "one of (...): 'Date,Open,...' (Yahoo); ..." listing every accepted header, for
+// error messages and --help.
 std::string accepted_headers();
 
 }  // namespace te::data

@@ -63,7 +63,7 @@ constexpr int days_in_month(int y, int m) noexcept {
 // "YYYY-MM-DD": returns the position after it, or nullptr when it is not a valid
 // date in range. Reads left to right and stops at the first mismatch, so it never
 // passes the line's '\n'.
-inline const char* fast_date(const char* p, std::int64_t& days) noexcept {
+[[gnu::always_inline]] inline const char* fast_date(const char* p, std::int64_t& days) noexcept {
   if (!(is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) && p[4] == '-' && is_digit(p[5]) &&
         is_digit(p[6]) && p[7] == '-' && is_digit(p[8]) && is_digit(p[9])))
     return nullptr;
@@ -76,7 +76,7 @@ inline const char* fast_date(const char* p, std::int64_t& days) noexcept {
 }
 
 // "HH:MM:SS" (no leap second, no fraction: those take the slow path).
-inline const char* fast_hms(const char* p, std::int64_t& secs) noexcept {
+[[gnu::always_inline]] inline const char* fast_hms(const char* p, std::int64_t& secs) noexcept {
   if (!(is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) && is_digit(p[4]) && p[5] == ':' &&
         is_digit(p[6]) && is_digit(p[7])))
     return nullptr;
@@ -91,7 +91,7 @@ inline const char* fast_hms(const char* p, std::int64_t& secs) noexcept {
 // A decimal of at most 19 digits, mantissa <= 2^53, no exponent, directly
 // followed by a field end. Both operands of the division are exact doubles, so
 // the quotient is correctly rounded: the same double strtod would return.
-inline const char* fast_number(const char* p, double& out) noexcept {
+[[gnu::always_inline]] inline const char* fast_number(const char* p, double& out) noexcept {
   const bool neg = *p == '-';
   p += neg;
   const char* first = p;
@@ -112,7 +112,7 @@ inline const char* fast_number(const char* p, double& out) noexcept {
 }
 
 // Epoch milliseconds of up to 13 digits (every value that fits in int64 ns).
-inline const char* fast_ms(const char* p, std::int64_t& ms) noexcept {
+[[gnu::always_inline]] inline const char* fast_ms(const char* p, std::int64_t& ms) noexcept {
   const bool neg = *p == '-';
   p += neg;
   const char* first = p;
@@ -204,7 +204,7 @@ class CsvParser {
     TE_CSV_FIELD(number(p, c, 4), 4);
     TE_CSV_FIELD(number(p, adj, 5), 5);  // validated, then ignored: prices are used as given
     TE_CSV_FIELD(number(p, v, 6), 6);
-    if (!check_bar(ts, o, h, l, c, v, 5)) return nullptr;
+    if (!check_bar(ts, o, h, l, c, v, 6)) return nullptr;
     store(ts, o, h, l, c, v);
     return p;
   }
@@ -384,7 +384,7 @@ class CsvParser {
       ts = ms * kNsPerMs;
       return e;
     }
-    if (syntax != TimeSyntax::ms && f.size() >= 4 && std::all_of(f.begin(), f.begin() + 4, is_digit)) {
+    if (syntax != TimeSyntax::ms && f.size() >= 5 && f[4] == '-' && std::all_of(f.begin(), f.begin() + 4, is_digit)) {
       const int year = digit(f[0]) * 1000 + digit(f[1]) * 100 + digit(f[2]) * 10 + digit(f[3]);
       if (year < kMinYear || year > kMaxYear)
         return fail(p, name + ": year " + std::to_string(year) + " is out of the supported range 1678 to 2261");
@@ -426,12 +426,12 @@ class CsvParser {
 
   [[gnu::noinline]] bool bad_order(std::int64_t ts) {
     const std::string& name = layout_.names[0];
+    const std::string prev = "line " + std::to_string(prev_line_);
     if (ts == prev_ts_)
-      fail(line_start_, name + ": duplicate timestamp " + ts_text(ts) + " (also on line " +
-                            std::to_string(prev_line_) + ")");
+      fail(line_start_, "duplicate " + name + " " + ts_text(ts) + ", the same as on " + prev);
     else
-      fail(line_start_, name + ": timestamp " + ts_text(ts) + " is before " + ts_text(prev_ts_) + " on line " +
-                            std::to_string(prev_line_) + "; rows must be in increasing time order");
+      fail(line_start_, name + " " + ts_text(ts) + " is before " + ts_text(prev_ts_) + " on " + prev +
+                            "; rows must be in increasing time order");
     return false;
   }
 
@@ -533,7 +533,7 @@ Result<model::BarSeries> parse_csv(std::string_view text, const std::string& nam
 
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
   if (is_blank(text.data(), text.data() + text.size()))
-    return make_error(Errc::parse, name + ":1:1: empty file, expected a header line; " + accepted_headers());
+    return make_error(Errc::parse, name + ":1:1: empty file, expected a header line, " + accepted_headers());
 
   const std::size_t header_end = std::min(text.find('\n'), text.size());
   std::string_view header = text.substr(0, header_end);

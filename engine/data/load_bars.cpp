@@ -177,6 +177,30 @@ class Loader {
 
 }  // namespace
 
+Result<CacheBuild> build_bar_cache(const std::string& source_path, const std::string& cache_path) {
+  auto file = MappedFile::open(source_path);
+  if (!file) return std::move(file).error();
+  const std::shared_ptr<const MappedFile>& csv = *file;
+  if (is_bar_cache(csv->view()))
+    return make_error(Errc::invalid_argument, source_path + ": is already a bar cache, expected a CSV file");
+  CacheBuild out;
+  out.cache_path = cache_path.empty() ? cache_path_for(source_path, "") : cache_path;
+  LoadOptions whole;
+  whole.symbol = symbol_from_path(source_path);
+  auto series = parse_csv(csv->view(), source_path, whole, &out.format);
+  if (!series) return std::move(series).error();
+  CacheSource src;
+  src.size = csv->stamp().size;
+  src.mtime_ns = csv->stamp().mtime_ns;
+  src.content_hash = hash_bytes(csv->view());
+  src.format = static_cast<std::uint32_t>(out.format);
+  TE_TRY(write_bar_cache(*series, out.cache_path, src));
+  out.rows = series->size();
+  auto written = stat_file(out.cache_path);
+  out.bytes = written ? written->size : 0;
+  return out;
+}
+
 Result<model::BarSeries> load_bars(const std::string& path, const LoadOptions& options, LoadReport* report) {
   LoadReport local;
   LoadReport& rep = report ? *report : local;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/core/result.hpp"
+#include "engine/data/csv_format.hpp"
 #include "engine/data/load_options.hpp"
 #include "engine/model/bar_series.hpp"
 
@@ -36,5 +37,19 @@ struct LoadReport {
 // Errors: as load_csv (the CSV's errors), or the cache file's own errors when
 // the path is a cache.
 Result<model::BarSeries> load_bars(const std::string& path, const LoadOptions& options, LoadReport* report = nullptr);
+
+struct CacheBuild {
+  std::string cache_path;
+  std::size_t rows = 0;
+  CsvFormat format = CsvFormat::generic;
+  std::uint64_t bytes = 0;  // size of the cache file
+};
+
+// Parses the CSV at `source_path` and writes its cache (stamped with the source's
+// size, mtime and content hash, so load_bars accepts it) to `cache_path`, or when
+// that is empty to cache_path_for(source_path, ""). `trading-engine convert-data`.
+// Errors: the CSV's errors as load_csv; Errc::invalid_argument when the source is
+// already a cache; Errc::io when the cache cannot be written.
+Result<CacheBuild> build_bar_cache(const std::string& source_path, const std::string& cache_path);
 
 }  // namespace te::data

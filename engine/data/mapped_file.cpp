@@ -36,7 +36,7 @@ struct Fd {
 
 Result<FileStamp> stat_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return errno_error(path, "cannot read file status", errno);
+  if (::stat(path.c_str(), &st) != 0) return errno_error(path, "cannot open", errno);
   return stamp_of(st);
 }
 
