@@ -100,7 +100,7 @@ TEST_CASE("generator: every bar is valid, on the tick grid, in time order", "[un
   }
 }
 
-TEST_CASE("generator: the incremental generator and the batch function agree; quotes leave prices alone",
+TEST_CASE("generator: the incremental generator and the batch function agree, quotes leave prices alone",
           "[unit][data]") {
   GeneratorOptions g;
   g.seed = 9;

@@ -67,7 +67,7 @@ TEST_CASE("csv: generic format with dates, datetimes and epoch milliseconds", "[
   CHECK(s.volume()[5] == 0);
 }
 
-TEST_CASE("csv: generic format with quotes and sizes; empty quote cells mean no quote", "[unit][data]") {
+TEST_CASE("csv: generic format with quotes and sizes, empty quote cells mean no quote", "[unit][data]") {
   const auto s = parse_ok(
       "timestamp,open,high,low,close,volume,bid,ask,bid_size,ask_size\n"
       "2020-01-01,1,2,0.5,1.5,10,1.4,1.6,3,4\n"
@@ -135,7 +135,7 @@ TEST_CASE("csv: numbers parse exactly like strtod, including the slow path", "[u
   }
 }
 
-TEST_CASE("csv: start/end filter keeps [start, end) after validating every row", "[unit][data]") {
+TEST_CASE("csv: the start/end filter keeps start <= time < end after validating every row", "[unit][data]") {
   std::string text = "timestamp,open,high,low,close,volume\n";
   for (int d = 1; d <= 9; ++d) text += "2020-01-0" + std::to_string(d) + ",1,2,0.5,1.5," + std::to_string(d) + "\n";
   LoadOptions o;
