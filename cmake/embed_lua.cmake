@@ -8,11 +8,13 @@ function(te_embed_lua target)
   foreach(f IN LISTS ARG_FILES)
     list(APPEND abs_files "${CMAKE_SOURCE_DIR}/${f}")
   endforeach()
+  string(REPLACE ";" "|" files_arg "${ARG_FILES}")  # a list would split the command line
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DROOT=${CMAKE_SOURCE_DIR} "-DFILES=${ARG_FILES}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DROOT=${CMAKE_SOURCE_DIR} "-DFILES=${files_arg}"
             -P "${CMAKE_SOURCE_DIR}/cmake/embed_lua_run.cmake"
     DEPENDS ${abs_files} "${CMAKE_SOURCE_DIR}/cmake/embed_lua_run.cmake"
-    COMMENT "Embedding Lua sources into ${target}")
+    COMMENT "Embedding Lua sources into ${target}"
+    VERBATIM)
   target_sources(${target} PRIVATE "${out}")
 endfunction()

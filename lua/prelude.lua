@@ -68,6 +68,10 @@ end
 local bar = { symbol = cfg.symbol, time = 0, open = 0, high = 0, low = 0, close = 0, volume = 0 }
 setmetatable(bar, { __metatable = false })
 local seen_index = -1
+-- Quote fields are nil when the data has none. Assigning nil to an absent key
+-- still makes LuaJIT insert (and later rehash) it, so nil is only written when
+-- a value was there before.
+local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
 
 local function refresh_bar()
   local idx = F.bar_index
@@ -81,13 +85,13 @@ local function refresh_bar()
   bar.close = b.close
   bar.volume = b.volume
   local v = b.bid
-  if v == v then bar.bid = v else bar.bid = nil end
+  if v == v then bar.bid = v; has_bid = true elseif has_bid then bar.bid = nil; has_bid = false end
   v = b.ask
-  if v == v then bar.ask = v else bar.ask = nil end
+  if v == v then bar.ask = v; has_ask = true elseif has_ask then bar.ask = nil; has_ask = false end
   v = b.bid_size
-  if v == v then bar.bid_size = v else bar.bid_size = nil end
+  if v == v then bar.bid_size = v; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
   v = b.ask_size
-  if v == v then bar.ask_size = v else bar.ask_size = nil end
+  if v == v then bar.ask_size = v; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
 end
 
 --------------------------------------------------------------------------------
@@ -625,9 +629,6 @@ setmetatable(env, {
   __newindex = function(t, k, v)
     if not loading then
       fail(sfmt("assignment to undeclared global %s inside a callback (declare it at the top of the file, keep state in ctx, or use local)", describe(k)), 2)
-    end
-    if base[k] ~= nil and FORBIDDEN[k] == nil then
-      -- shadowing a builtin at top level is allowed but almost always a mistake
     end
     if k == "params" then v = apply_overrides(v) end
     declared[k] = true

@@ -48,6 +48,15 @@ if [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] && [ -f "$lj_pre
   exit 0
 fi
 
+mkdir -p "$deps_dir"
+# Several checkouts may share one deps folder: build under a lock, and re-check
+# once we hold it (another process may have just finished the build).
+exec 9>"$deps_dir/.lock"
+flock 9
+if [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] && [ -f "$lj_prefix/lib/libluajit-5.1.a" ]; then
+  exit 0
+fi
+
 src_dir=$deps_dir/src
 mkdir -p "$src_dir"
 orig=$(ls "$src_dir"/${lj_pkg}_*.orig.tar.* 2>/dev/null | head -n1 || true)

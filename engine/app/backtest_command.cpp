@@ -13,8 +13,8 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
-#include "engine/data/bar_loader.hpp"
 #include "engine/data/csv_loader.hpp"
+#include "engine/data/load_bars.hpp"
 #include "engine/script/strategy_host.hpp"
 
 namespace te::app {

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "engine/app/command.hpp"
+#include "engine/data/load_bars.hpp"
 
 namespace te::app {
 
@@ -18,8 +19,13 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", ctx.engine_version);
 
   register_version(app, ctx);
-  // TODO(lead): pass the engine/data CSV loader once it lands.
-  register_indicators(app, ctx, BarLoader{});
+  register_backtest(app, ctx);
+  register_indicators(app, ctx, [](const std::string& path) {
+    data::LoadOptions o;
+    return data::load_bars(path, o);
+  });
+  register_generate_data(app, ctx);
+  register_convert_data(app, ctx);
 
   try {
     app.parse(argc, argv);

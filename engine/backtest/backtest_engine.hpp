@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/core/result.hpp"
-#include "engine/exec/models.hpp"
+#include "engine/exec/simulated_exchange.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/portfolio/portfolio.hpp"
 #include "engine/runner/symbol_runner.hpp"

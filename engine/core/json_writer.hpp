@@ -23,7 +23,6 @@ class JsonWriter {
   JsonWriter& value(std::int64_t v);
   JsonWriter& value(std::uint64_t v);
   JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
-  JsonWriter& value(std::size_t v) { return value(static_cast<std::uint64_t>(v)); }
   JsonWriter& value(bool v);
   JsonWriter& null();
   template <class T>

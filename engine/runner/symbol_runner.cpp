@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include "engine/core/time.hpp"
+
 namespace te::runner {
 namespace {
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "engine/core/sha256.hpp"
@@ -131,40 +132,6 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   lua_remove(L, -2);
   const int getinfo_idx = lua_gettop(L);
 
-  // Seal: nothing privileged stays reachable by name. ffi/jit/debug live only
-  // in the prelude's locals from here on.
-  for (const char* g : {"debug", "jit", "ffi", "module", "require", "package", "dofile", "loadfile", "load",
-                        "loadstring", "collectgarbage", "newproxy", "getfenv", "setfenv", "gcinfo"}) {
-    lua_pushnil(L);
-    lua_setglobal(L, g);
-  }
-  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
-  if (lua_istable(L, -1)) {
-    for (const char* m : {"ffi", "jit", "debug", "jit.opt", "jit.util", "package"}) {
-      lua_pushnil(L);
-      lua_setfield(L, -2, m);
-    }
-  }
-  lua_pop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
-  if (lua_istable(L, -1)) {
-    lua_pushnil(L);
-    lua_setfield(L, -2, "ffi");
-  }
-  lua_pop(L, 1);
-  // ("").dump reaches the real string table through the string metatable.
-  lua_getglobal(L, "string");
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump");
-  lua_pop(L, 1);
-  lua_pushstring(L, "");
-  if (lua_getmetatable(L, -1)) {
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-
   api_.ind_add = &StrategyHost::api_ind_add;
   api_.last_error = &StrategyHost::api_last_error;
   api_.log = &StrategyHost::api_log;
@@ -230,8 +197,45 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
     return make_error(Errc::internal, std::string("prelude failed: ") + lua_tostring(L, -1));
   }
   prelude_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  // Seal, now that the prelude holds what it needs in locals: nothing
+  // privileged stays reachable by name (ffi/jit/debug live only in its upvalues).
+  for (const char* g : {"debug", "jit", "ffi", "module", "require", "package", "dofile", "loadfile", "load",
+                        "loadstring", "collectgarbage", "newproxy", "getfenv", "setfenv", "gcinfo"}) {
+    lua_pushnil(L);
+    lua_setglobal(L, g);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+  if (lua_istable(L, -1)) {
+    for (const char* m : {"ffi", "jit", "debug", "jit.opt", "jit.util", "package"}) {
+      lua_pushnil(L);
+      lua_setfield(L, -2, m);
+    }
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, "ffi");
+  }
+  lua_pop(L, 1);
+  // ("").dump reaches the real string table through the string metatable.
+  lua_getglobal(L, "string");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+  lua_pushstring(L, "");
+  if (lua_getmetatable(L, -1)) {
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+
 
   // Load the strategy as text only (bytecode is refused by mode "t").
+  if (!source_.code.empty() && source_.code[0] == '\x1b')
+    return make_error(Errc::invalid_argument,
+                      source_.path + ": precompiled bytecode is not accepted; give the Lua source");
   const std::string chunkname = "@" + source_.path;
   if (luaL_loadbufferx(L, source_.code.data(), source_.code.size(), chunkname.c_str(), "t") != 0) {
     std::string msg = lua_tostring(L, -1);

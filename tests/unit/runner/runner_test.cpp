@@ -125,7 +125,7 @@ local function helper(x)
   return x.missing.field
 end
 function detect_opportunity(bar, ctx, ind)
-  if bar.close > 2 then return helper({}) end
+  if bar.close > 2 then local v = helper({}); return v end
 end
 function filter_commitment() end
 function manage_position() end

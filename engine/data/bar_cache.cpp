@@ -1,0 +1,269 @@
+#include "engine/data/bar_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+// xxHash stays inside this file (header-only use, nothing to link).
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace te::data {
+namespace {
+
+constexpr std::size_t kAlign = 64;
+constexpr std::size_t kHeaderHashOffset = 184;
+constexpr std::uint32_t kFlagQuotes = 1, kFlagSizes = 2;
+constexpr std::size_t kColumns = 10;
+const char* const kColumnNames[kColumns] = {"ts_ns", "open", "high", "low", "close",
+                                             "volume", "bid", "ask", "bid_size", "ask_size"};
+
+constexpr std::size_t align_up(std::size_t n) noexcept { return (n + kAlign - 1) / kAlign * kAlign; }
+
+template <class T>
+void put(unsigned char* h, std::size_t off, T v) noexcept {
+  std::memcpy(h + off, &v, sizeof v);
+}
+template <class T>
+T get(const unsigned char* h, std::size_t off) noexcept {
+  T v;
+  std::memcpy(&v, h + off, sizeof v);
+  return v;
+}
+
+Error corrupt(const std::string& path, const std::string& what) {
+  return make_error(Errc::parse, "cache " + path + ": " + what);
+}
+
+Error io_error(const std::string& path, const char* what, int err) {
+  return make_error(Errc::io, "cache " + path + ": " + what + ": " + std::strerror(err));
+}
+
+// The column arrays of a series in cache order (nullptr when absent).
+std::array<const void*, kColumns> column_data(const model::BarSeries& s) {
+  const auto& c = s.columns();
+  return {c.ts_ns, c.open, c.high, c.low, c.close, c.volume, c.bid, c.ask, c.bid_size, c.ask_size};
+}
+
+Result<BarCacheHeader> parse_header(const unsigned char* h, std::size_t available, const std::string& path) {
+  if (available < kBarCacheHeaderSize)
+    return corrupt(path, "truncated: " + std::to_string(available) + " bytes, shorter than the " +
+                             std::to_string(kBarCacheHeaderSize) + "-byte header");
+  if (std::memcmp(h, kBarCacheMagic.data(), kBarCacheMagic.size()) != 0)
+    return corrupt(path, "not a bar cache (bad magic bytes)");
+  if constexpr (std::endian::native != std::endian::little)
+    return make_error(Errc::unsupported, "cache " + path + ": bar caches are little-endian, this machine is not");
+  BarCacheHeader hd;
+  hd.version = get<std::uint32_t>(h, 8);
+  if (hd.version != kBarCacheVersion)
+    return make_error(Errc::unsupported, "cache " + path + ": format version " + std::to_string(hd.version) +
+                                             ", this build reads version " + std::to_string(kBarCacheVersion));
+  if (get<std::uint32_t>(h, 12) != kBarCacheHeaderSize)
+    return corrupt(path, "header size " + std::to_string(get<std::uint32_t>(h, 12)) + ", expected " +
+                             std::to_string(kBarCacheHeaderSize));
+  if (XXH3_64bits(h, kHeaderHashOffset) != get<std::uint64_t>(h, kHeaderHashOffset))
+    return corrupt(path, "header checksum mismatch (the file is corrupt)");
+  hd.rows = get<std::uint64_t>(h, 16);
+  hd.file_size = get<std::uint64_t>(h, 24);
+  hd.flags = get<std::uint32_t>(h, 32);
+  hd.source.format = get<std::uint32_t>(h, 36);
+  hd.source.size = get<std::uint64_t>(h, 40);
+  hd.source.mtime_ns = get<std::int64_t>(h, 48);
+  hd.source.content_hash = get<std::uint64_t>(h, 56);
+  hd.data_hash = get<std::uint64_t>(h, 64);
+  for (std::size_t i = 0; i < kColumns; ++i) hd.column_offsets[i] = get<std::uint64_t>(h, 72 + 8 * i);
+  if ((hd.flags & ~(kFlagQuotes | kFlagSizes)) != 0)
+    return make_error(Errc::unsupported, "cache " + path + ": unknown flags " + std::to_string(hd.flags));
+  return hd;
+}
+
+// The column table must describe exactly the columns the flags announce, each
+// aligned, inside the file, in order and without overlap.
+Status check_columns(const BarCacheHeader& hd, const std::string& path) {
+  if (hd.rows > (hd.file_size / 8)) return corrupt(path, "row count " + std::to_string(hd.rows) + " exceeds the file");
+  std::uint64_t end = kBarCacheHeaderSize;
+  for (std::size_t i = 0; i < kColumns; ++i) {
+    const bool wanted = i < 6 || (i < 8 ? (hd.flags & kFlagQuotes) != 0 : (hd.flags & kFlagSizes) != 0);
+    const std::uint64_t off = hd.column_offsets[i];
+    if (!wanted) {
+      if (off != 0) return corrupt(path, std::string("column ") + kColumnNames[i] + " present but not flagged");
+      continue;
+    }
+    if (off < end || off % kAlign != 0 || off > hd.file_size || hd.file_size - off < hd.rows * 8)
+      return corrupt(path, std::string("bad offset for column ") + kColumnNames[i]);
+    end = off + hd.rows * 8;
+  }
+  return {};
+}
+
+bool write_all(int fd, const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n != 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t hash_bytes(std::string_view bytes) noexcept { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+bool is_bar_cache(std::string_view bytes) noexcept { return bytes.starts_with(kBarCacheMagic); }
+
+std::string cache_path_for(const std::string& source_path, const std::string& cache_dir) {
+  if (cache_dir.empty()) return source_path + std::string(kBarCacheExtension);
+  std::error_code ec;
+  std::string abs = std::filesystem::absolute(source_path, ec).lexically_normal().string();
+  if (ec) abs = source_path;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash_bytes(abs)));
+  const std::string name = std::filesystem::path(source_path).filename().string();
+  return (std::filesystem::path(cache_dir) / (name + "." + hex + std::string(kBarCacheExtension))).string();
+}
+
+Status write_bar_cache(const model::BarSeries& series, const std::string& path, const CacheSource& source) {
+  if constexpr (std::endian::native != std::endian::little)
+    return make_error(Errc::unsupported, "cache " + path + ": bar caches are little-endian, this machine is not");
+  const auto cols = column_data(series);
+  const std::size_t rows = series.size();
+  const bool quotes = series.has_quotes(), sizes = series.has_quote_sizes();
+
+  unsigned char h[kBarCacheHeaderSize] = {};
+  std::memcpy(h, kBarCacheMagic.data(), kBarCacheMagic.size());
+  put<std::uint32_t>(h, 8, kBarCacheVersion);
+  put<std::uint32_t>(h, 12, static_cast<std::uint32_t>(kBarCacheHeaderSize));
+  put<std::uint64_t>(h, 16, rows);
+  put<std::uint32_t>(h, 32, (quotes ? kFlagQuotes : 0) | (sizes ? kFlagSizes : 0));
+  put<std::uint32_t>(h, 36, source.format);
+  put<std::uint64_t>(h, 40, source.size);
+  put<std::int64_t>(h, 48, source.mtime_ns);
+  put<std::uint64_t>(h, 56, source.content_hash);
+  std::size_t end = kBarCacheHeaderSize;
+  std::array<std::size_t, kColumns> offsets{};
+  for (std::size_t i = 0; i < kColumns; ++i) {
+    const bool wanted = i < 6 || (i < 8 ? quotes : sizes);
+    if (!wanted) continue;
+    offsets[i] = align_up(end);
+    end = offsets[i] + rows * 8;
+    put<std::uint64_t>(h, 72 + 8 * i, offsets[i]);
+  }
+  const std::size_t file_size = align_up(end);
+  put<std::uint64_t>(h, 24, file_size);
+
+  // Same directory as the target, so the rename cannot cross file systems.
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return io_error(path, "cannot create a temporary file", errno);
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error(path, what, err);
+  };
+  ::fchmod(fd, 0644);
+
+  // Columns are written straight from the series' memory; the data hash covers
+  // exactly the bytes written after the header, padding included.
+  static const unsigned char kZeros[kAlign] = {};
+  XXH3_state_t* state = XXH3_createState();
+  if (state == nullptr) return fail("out of memory");
+  XXH3_64bits_reset(state);
+  bool ok = ::lseek(fd, static_cast<off_t>(kBarCacheHeaderSize), SEEK_SET) >= 0;
+  std::size_t pos = kBarCacheHeaderSize;
+  for (std::size_t i = 0; ok && i < kColumns; ++i) {
+    if (offsets[i] == 0) continue;
+    const std::size_t pad = offsets[i] - pos;
+    XXH3_64bits_update(state, kZeros, pad);
+    XXH3_64bits_update(state, cols[i], rows * 8);
+    ok = write_all(fd, kZeros, pad) && write_all(fd, cols[i], rows * 8);
+    pos = offsets[i] + rows * 8;
+  }
+  if (ok) {
+    XXH3_64bits_update(state, kZeros, file_size - pos);
+    ok = write_all(fd, kZeros, file_size - pos);
+  }
+  put<std::uint64_t>(h, 64, XXH3_64bits_digest(state));
+  XXH3_freeState(state);
+  put<std::uint64_t>(h, kHeaderHashOffset, XXH3_64bits(h, kHeaderHashOffset));
+  if (!ok || ::pwrite(fd, h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return fail("write failed");
+  // No fsync: a cache is only an accelerator, and a torn file after a crash fails
+  // its size and checksum checks and is rebuilt.
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return io_error(path, "write failed", err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return io_error(path, "cannot rename the temporary file into place", err);
+  }
+  return {};
+}
+
+Result<BarCacheHeader> read_bar_cache_header(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return make_error(Errc::not_found, "cache " + path + ": no such file");
+    return io_error(path, "cannot open", err);
+  }
+  unsigned char h[kBarCacheHeaderSize];
+  const ssize_t n = ::pread(fd, h, sizeof h, 0);
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return io_error(path, "read failed", err);
+  return parse_header(h, static_cast<std::size_t>(n), path);
+}
+
+Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_data, std::string symbol,
+                                        model::InstrumentId id, BarCacheHeader* header) {
+  auto file = MappedFile::open(path);
+  if (!file) {
+    if (file.error().code == Errc::not_found) return make_error(Errc::not_found, "cache " + path + ": no such file");
+    return std::move(file).error();
+  }
+  const std::shared_ptr<const MappedFile>& m = *file;
+  const auto* bytes = static_cast<const unsigned char*>(static_cast<const void*>(m->data()));
+  auto hd = parse_header(bytes, m->size(), path);
+  if (!hd) return std::move(hd).error();
+  if (hd->file_size != m->size())
+    return corrupt(path, "truncated or padded: the header says " + std::to_string(hd->file_size) +
+                             " bytes, the file has " + std::to_string(m->size()));
+  TE_TRY(check_columns(*hd, path));
+  if (verify_data &&
+      XXH3_64bits(bytes + kBarCacheHeaderSize, m->size() - kBarCacheHeaderSize) != hd->data_hash)
+    return corrupt(path, "data checksum mismatch (the file is corrupt)");
+
+  // Offsets are multiples of 64 from a page-aligned mapping: aligned for the types.
+  auto col = [&](std::size_t i) -> const double* {
+    const std::uint64_t off = hd->column_offsets[i];
+    return off == 0 ? nullptr : static_cast<const double*>(static_cast<const void*>(bytes + off));
+  };
+  model::BarSeries::Columns c;
+  c.ts_ns = static_cast<const std::int64_t*>(static_cast<const void*>(bytes + hd->column_offsets[0]));
+  c.open = col(1);
+  c.high = col(2);
+  c.low = col(3);
+  c.close = col(4);
+  c.volume = col(5);
+  c.bid = col(6);
+  c.ask = col(7);
+  c.bid_size = col(8);
+  c.ask_size = col(9);
+  if (header) *header = *hd;
+  return model::BarSeries(std::move(symbol), id, static_cast<std::size_t>(hd->rows), c, *file);
+}
+
+}  // namespace te::data

@@ -1,0 +1,55 @@
+#pragma once
+// The one call the engine uses to get bars from a file: a CSV (through its
+// binary cache when one matches) or a .tebars cache file given directly.
+#include <string>
+
+#include "engine/core/result.hpp"
+#include "engine/data/csv_format.hpp"
+#include "engine/data/load_options.hpp"
+#include "engine/model/bar_series.hpp"
+
+namespace te::data {
+
+enum class LoadSource : std::uint8_t {
+  csv,         // parsed the CSV
+  csv_cache,   // used the CSV's cache, no parsing
+  cache_file,  // the path itself was a .tebars file
+};
+
+// What load_bars did, for logs, tests and benchmarks.
+struct LoadReport {
+  LoadSource source = LoadSource::csv;
+  std::string cache_path;  // the cache consulted or written ("" when caching is off)
+  // "used", "missing", "disabled", "stale: <why>", "invalid: <why>", "written",
+  // "not written: <why>"
+  std::string cache_status;
+};
+
+// Loads bars from `path`:
+//  - a file starting with the cache magic is opened as a cache (zero copy);
+//  - otherwise it is a CSV. With options.cache.read, a cache at
+//    cache_path_for(path, options.cache.dir) is used when it matches the CSV
+//    (same size and either the same mtime or the same content hash). Otherwise
+//    the CSV is parsed and, with options.cache.write, a fresh cache is written
+//    atomically. Stale, truncated, corrupt or other-version caches are ignored
+//    and replaced; failing to write one only warns (options.on_warning).
+// The [start_ns, end_ns) filter applies to every path.
+// Errors: as load_csv (the CSV's errors), or the cache file's own errors when
+// the path is a cache.
+Result<model::BarSeries> load_bars(const std::string& path, const LoadOptions& options, LoadReport* report = nullptr);
+
+struct CacheBuild {
+  std::string cache_path;
+  std::size_t rows = 0;
+  CsvFormat format = CsvFormat::generic;
+  std::uint64_t bytes = 0;  // size of the cache file
+};
+
+// Parses the CSV at `source_path` and writes its cache (stamped with the source's
+// size, mtime and content hash, so load_bars accepts it) to `cache_path`, or when
+// that is empty to cache_path_for(source_path, ""). `trading-engine convert-data`.
+// Errors: the CSV's errors as load_csv; Errc::invalid_argument when the source is
+// already a cache; Errc::io when the cache cannot be written.
+Result<CacheBuild> build_bar_cache(const std::string& source_path, const std::string& cache_path);
+
+}  // namespace te::data

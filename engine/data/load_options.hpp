@@ -1,0 +1,30 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/model/ids.hpp"
+
+namespace te::data {
+
+// How load_bars uses the binary cache (bar_cache.hpp) beside a CSV file.
+struct CacheOptions {
+  bool read = true;         // use a cache that matches the source instead of parsing
+  bool write = true;        // write one after parsing; failing to write only warns
+  std::string dir;          // empty: beside the source as <file>.tebars
+  bool verify_data = true;  // checksum the columns when opening a cache
+};
+
+struct LoadOptions {
+  std::string symbol;                     // display only; empty: the file name without extension
+  model::InstrumentId instrument = 0;
+  std::optional<std::int64_t> start_ns;   // keep bars with start_ns <= ts_ns ...
+  std::optional<std::int64_t> end_ns;     // ... and ts_ns < end_ns (exclusive)
+  CacheOptions cache;                     // load_bars only
+  // Called with each warning (a cache that could not be written, a stale cache
+  // rebuilt); nothing is printed by the data module itself.
+  std::function<void(const std::string&)> on_warning;
+};
+
+}  // namespace te::data

@@ -1,0 +1,54 @@
+#pragma once
+// Read-only view of a whole file. Regular files are memory-mapped (the page cache
+// is the buffer, nothing is copied); pipes and other special files are read into
+// memory instead, so callers never care which.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/core/result.hpp"
+
+namespace te::data {
+
+// Identity of a file's contents as the file system reports it; used to decide
+// whether a cache built from the file is still current.
+struct FileStamp {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+// Errors: Errc::not_found when the file does not exist, Errc::io otherwise.
+Result<FileStamp> stat_file(const std::string& path);
+
+class MappedFile {
+ public:
+  // Errors: Errc::not_found when the file does not exist, Errc::io when it cannot
+  // be opened, mapped or read. Messages start with the path.
+  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  std::string_view view() const noexcept { return {data_, size_}; }
+  const std::string& path() const noexcept { return path_; }
+  // Stamp taken from the open descriptor, so it describes exactly these bytes
+  // unless the file is rewritten in place while mapped.
+  const FileStamp& stamp() const noexcept { return stamp_; }
+
+ private:
+  MappedFile() = default;
+
+  std::string path_;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool mapped_ = false;          // else data_ points into heap_
+  std::unique_ptr<char[]> heap_;
+  FileStamp stamp_;
+};
+
+}  // namespace te::data

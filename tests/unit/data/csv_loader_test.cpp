@@ -1,0 +1,183 @@
+// The three formats, the tolerances (CRLF, BOM, header case, trailing blank
+// lines, no final newline) and exact number parsing.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "engine/core/time.hpp"
+#include "engine/data/csv_loader.hpp"
+#include "tests/unit/data/data_test_support.hpp"
+
+using namespace te;
+using namespace te::data;
+
+namespace {
+
+model::BarSeries parse_ok(const std::string& text, const LoadOptions& options = {}, CsvFormat* format = nullptr) {
+  auto r = parse_csv(text, "t.csv", options, format);
+  if (!r.ok()) FAIL(r.error().message);
+  return *r;
+}
+
+std::int64_t iso(const char* s) { return *parse_iso8601_ns(s); }
+
+}  // namespace
+
+TEST_CASE("csv: Yahoo format, Adj Close ignored", "[unit][data]") {
+  CsvFormat f{};
+  const auto s = parse_ok(
+      "Date,Open,High,Low,Close,Adj Close,Volume\n"
+      "2014-01-02,37.779999,38.029999,37.549999,37.840000,35.166069,18162100\n"
+      "2014-01-03,37.650002,37.860001,37.560001,37.619999,35.072853,11693900\n",
+      {}, &f);
+  CHECK(f == CsvFormat::yahoo);
+  REQUIRE(s.size() == 2);
+  const auto b = s.at(0);
+  CHECK(b.ts_ns == iso("2014-01-02"));
+  CHECK(b.open == 37.779999);
+  CHECK(b.high == 38.029999);
+  CHECK(b.low == 37.549999);
+  CHECK(b.close == 37.840000);
+  CHECK(b.volume == 18162100);
+  CHECK_FALSE(s.has_quotes());
+  CHECK(s.date_only());
+  CHECK(s.at(1).close == 37.619999);
+}
+
+TEST_CASE("csv: generic format with dates, datetimes and epoch milliseconds", "[unit][data]") {
+  CsvFormat f{};
+  const auto s = parse_ok(
+      "timestamp,open,high,low,close,volume\n"
+      "2020-01-01,1,2,0.5,1.5,10\n"
+      "2020-01-01T00:01:00Z,1,2,0.5,1.5,10\n"
+      "2020-01-01 00:02:00,1,2,0.5,1.5,10\n"
+      "2020-01-01T00:02:30.250Z,1,2,0.5,1.5,10\n"
+      "2020-01-01T01:03:00+01:00,1,2,0.5,1.5,10\n"
+      "1577837040000,1,2,0.5,1.5,0\n",
+      {}, &f);
+  CHECK(f == CsvFormat::generic);
+  REQUIRE(s.size() == 6);
+  CHECK(s.ts_ns()[0] == iso("2020-01-01"));
+  CHECK(s.ts_ns()[1] == iso("2020-01-01T00:01:00Z"));
+  CHECK(s.ts_ns()[2] == iso("2020-01-01T00:02:00Z"));
+  CHECK(s.ts_ns()[3] == iso("2020-01-01T00:02:30Z") + 250 * kNsPerMs);
+  CHECK(s.ts_ns()[4] == iso("2020-01-01T00:03:00Z"));
+  CHECK(s.ts_ns()[5] == iso("2020-01-01T00:04:00Z"));
+  CHECK_FALSE(s.date_only());
+  CHECK(s.volume()[5] == 0);
+}
+
+TEST_CASE("csv: generic format with quotes and sizes, empty quote cells mean no quote", "[unit][data]") {
+  const auto s = parse_ok(
+      "timestamp,open,high,low,close,volume,bid,ask,bid_size,ask_size\n"
+      "2020-01-01,1,2,0.5,1.5,10,1.4,1.6,3,4\n"
+      "2020-01-02,1,2,0.5,1.5,10,,,,\n");
+  REQUIRE(s.has_quotes());
+  REQUIRE(s.has_quote_sizes());
+  CHECK(s.at(0).bid == 1.4);
+  CHECK(s.at(0).ask == 1.6);
+  CHECK(s.at(0).bid_size == 3);
+  CHECK(s.at(0).ask_size == 4);
+  CHECK_FALSE(s.at(1).has_quote());
+  CHECK(std::isnan(s.at(1).bid_size));
+
+  const auto q = parse_ok("timestamp,open,high,low,close,volume,bid,ask\n2020-01-01,1,2,0.5,1.5,10,1.4,1.6\n");
+  CHECK(q.has_quotes());
+  CHECK_FALSE(q.has_quote_sizes());
+}
+
+TEST_CASE("csv: Binance klines format, bar time = open_time", "[unit][data]") {
+  CsvFormat f{};
+  const auto s = parse_ok(std::string(kBinanceKlinesHeader) +
+                              "\n1577836800000,7195.24,7196.25,7183.14,7186.68,51.642812,1577836859999,"
+                              "371038.81,493,19.8,142277.1\n"
+                              "1577836860000,7187.67,7188.06,7182.71,7184.03,7.248148,1577836919999,"
+                              "52066.37,135,2.1,15111.4\n",
+                          {}, &f);
+  CHECK(f == CsvFormat::binance_klines);
+  REQUIRE(s.size() == 2);
+  CHECK(s.ts_ns()[0] == iso("2020-01-01T00:00:00Z"));
+  CHECK(s.ts_ns()[1] == iso("2020-01-01T00:01:00Z"));
+  CHECK(s.at(0).open == 7195.24);
+  CHECK(s.at(0).volume == 51.642812);
+  CHECK(s.at(1).close == 7184.03);
+}
+
+TEST_CASE("csv: tolerates CRLF, BOM, header case and spacing, trailing blank lines, no final newline",
+          "[unit][data]") {
+  const std::string rows = "2020-01-01,1,2,0.5,1.5,10\r\n2020-01-02,1,2,0.5,1.5,11\r\n";
+  const auto a = parse_ok("\xEF\xBB\xBFTimeStamp, Open ,HIGH,low,Close,Volume\r\n" + rows + "\r\n\r\n  \n");
+  REQUIRE(a.size() == 2);
+  CHECK(a.volume()[1] == 11);
+  const auto b = parse_ok("timestamp,open,high,low,close,volume\n2020-01-01,1,2,0.5,1.5,10\n2020-01-02,1,2,0.5,1.5,11");
+  REQUIRE(b.size() == 2);
+  CHECK(b.volume()[1] == 11);
+  const auto c = parse_ok("timestamp,open,high,low,close,volume\r\n2020-01-02,1,2,0.5,1.5,11\r\n");
+  CHECK(c.size() == 1);
+  // "Date,...,Volume" without Adj Close is the generic format with a date column.
+  CsvFormat f{};
+  const auto d = parse_ok("Date,Open,High,Low,Close,Volume\n2020-01-01, 1 ,2,\t0.5,1.5,10\n", {}, &f);
+  CHECK(f == CsvFormat::generic);
+  CHECK(d.at(0).open == 1);
+  CHECK(d.at(0).low == 0.5);
+}
+
+TEST_CASE("csv: numbers parse exactly like strtod, including the slow path", "[unit][data]") {
+  const char* values[] = {"0.1",  "123.456",    "1e-5",  "1.7976931348623157e308", "9007199254740993",
+                          "0.30000000000000004", "2.5E3", "+4.25", "-0", "100.12345678901234567",
+                          ".5", "5.", "0000000000000000000001.5"};
+  for (const char* v : values) {
+    const std::string text = std::string("timestamp,open,high,low,close,volume\n2020-01-01,") + v + "," + v + "," +
+                             v + "," + v + ",0\n";
+    const auto s = parse_ok(text);
+    INFO(v);
+    CHECK(s.open()[0] == std::strtod(v, nullptr));  // the reference, in the test only
+  }
+}
+
+TEST_CASE("csv: the start/end filter keeps start <= time < end after validating every row", "[unit][data]") {
+  std::string text = "timestamp,open,high,low,close,volume\n";
+  for (int d = 1; d <= 9; ++d) text += "2020-01-0" + std::to_string(d) + ",1,2,0.5,1.5," + std::to_string(d) + "\n";
+  LoadOptions o;
+  o.start_ns = iso("2020-01-03");
+  o.end_ns = iso("2020-01-06");
+  const auto s = parse_ok(text, o);
+  REQUIRE(s.size() == 3);
+  CHECK(s.volume()[0] == 3);
+  CHECK(s.volume()[2] == 5);
+  o.end_ns.reset();
+  CHECK(parse_ok(text, o).size() == 7);
+  // A bad row outside the range is still an error.
+  o.start_ns = iso("2020-01-05");
+  auto r = parse_csv(text + "2020-01-01,1,2,0.5,1.5,1\n", "t.csv", o);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::StartsWith("t.csv:11:1: timestamp 2020-01-01 is before"));
+}
+
+TEST_CASE("csv: load_csv maps the file and names the series after it", "[unit][data]") {
+  test::TempDir dir;
+  const std::string path = dir.file("btc-1m.csv");
+  test::write_file(path, "timestamp,open,high,low,close,volume\n2020-01-01,1,2,0.5,1.5,10\n");
+  LoadOptions o;
+  o.instrument = 42;
+  auto r = load_csv(path, o);
+  REQUIRE(r.ok());
+  CHECK(r->symbol() == "btc-1m");
+  CHECK(r->instrument() == 42);
+  o.symbol = "BTCUSDT";
+  CHECK(load_csv(path, o)->symbol() == "BTCUSDT");
+  CHECK(symbol_from_path("a/b/c.tar.gz") == "c.tar");
+  CHECK(symbol_from_path(".hidden") == ".hidden");
+}
+
+TEST_CASE("csv: a large file grows past the row estimate", "[unit][data]") {
+  // Short first lines make the estimate too small; the loader must grow.
+  std::string text = "timestamp,open,high,low,close,volume\n";
+  for (int i = 0; i < 64; ++i) text += std::to_string(1000 + i) + ",1,1,1,1,1\n";
+  for (int i = 0; i < 20000; ++i)
+    text += std::to_string(100000 + i) + ",1.000000001,1.000000002,1.000000000,1.000000001,1000000\n";
+  const auto s = parse_ok(text);
+  REQUIRE(s.size() == 20064);
+  CHECK(s.ts_ns()[20063] == (100000 + 19999) * kNsPerMs);
+  CHECK(s.high()[20063] == 1.000000002);
+}
