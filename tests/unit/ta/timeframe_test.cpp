@@ -182,3 +182,18 @@ TEST_CASE("multi-timeframe values at t do not depend on data after t (real file)
     }
   }
 }
+
+TEST_CASE("the base timeframe itself equals the plain indicator once the base interval is known", "[unit][ta]") {
+  const model::BarSeries s = test::load_yahoo_csv(test::shared_path("data/orcl-2014.txt"));
+  IndicatorSet known(4, 2, kNsPerDay), unknown(4, 2, 0);
+  const int plain = *known.add(*parse_spec("sma(5)"));
+  const int same = *known.add(*parse_spec("sma(5)@1d"));
+  const int lag_plain = *unknown.add(*parse_spec("sma(5)"));
+  const int lag = *unknown.add(*parse_spec("sma(5)@1d"));
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    known.update(s.at(i));
+    unknown.update(s.at(i));
+    REQUIRE(same_bits(known.value(same), known.value(plain)));
+    if (i > 0) REQUIRE(same_bits(unknown.value(lag), unknown.value(lag_plain, 1)));
+  }
+}
