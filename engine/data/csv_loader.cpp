@@ -1,6 +1,7 @@
 #include "engine/data/csv_loader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -75,14 +76,60 @@ constexpr int days_in_month(int y, int m) noexcept {
   return p + 10;
 }
 
-// "HH:MM:SS" (no leap second, no fraction: those take the slow path).
+// --- SWAR helpers --------------------------------------------------------------
+// The hot loop reads 8 bytes at a time. That is safe because every line it sees
+// is followed by at least kReadAhead readable bytes: the last lines of a file are
+// parsed from a padded copy (see parse_csv).
+constexpr std::size_t kReadAhead = 64;
+constexpr std::uint64_t kAsciiZeros = 0x3030303030303030ULL;
+constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+[[gnu::always_inline]] inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;  // byte i = p[i]
+}
+
+// x = load8(p) - kAsciiZeros: how many leading bytes are digits (0..8). A byte
+// below '0' borrows from the next one, but only bytes after the first non-digit
+// are disturbed, and those are never looked at.
+[[gnu::always_inline]] inline unsigned leading_digits(std::uint64_t x) noexcept {
+  const std::uint64_t non_digit = ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL;
+  return non_digit == 0 ? 8 : static_cast<unsigned>(__builtin_ctzll(non_digit)) / 8;
+}
+
+// The value of the first n (1..8) digits of x: they are moved to the top bytes
+// (zeros above them act as leading zeros) and combined pairwise by multiplies.
+[[gnu::always_inline]] inline std::uint64_t digits_value(std::uint64_t x, unsigned n) noexcept {
+  x <<= 8 * (8 - n);
+  x = ((x & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+  x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  return ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+}
+
+// Accumulates a run of digits into m; returns the number consumed. Stops after
+// `limit` digits have been seen in total (the caller then gives up).
+[[gnu::always_inline]] inline unsigned digit_run(const char*& p, std::uint64_t& m, unsigned seen, unsigned limit) noexcept {
+  unsigned total = 0, n = 0;
+  do {
+    const std::uint64_t x = load8(p) - kAsciiZeros;
+    n = leading_digits(x);
+    if (n != 0) m = m * kPow10Int[n] + digits_value(x, n);  // wraps only past `limit`
+    p += n;
+    total += n;
+  } while (n == 8 && seen + total <= limit);
+  return total;
+}
+
+// "HH:MM:SS" (no leap second, no fraction: those take the slow path). ':' is
+// above '9', so no byte borrows when the text is well formed.
 [[gnu::always_inline]] inline const char* fast_hms(const char* p, std::int64_t& secs) noexcept {
-  if (!(is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) && is_digit(p[4]) && p[5] == ':' &&
-        is_digit(p[6]) && is_digit(p[7])))
-    return nullptr;
-  const int h = digit(p[0]) * 10 + digit(p[1]);
-  const int m = digit(p[3]) * 10 + digit(p[4]);
-  const int s = digit(p[6]) * 10 + digit(p[7]);
+  const std::uint64_t x = load8(p) - kAsciiZeros;
+  const std::uint64_t non_digit = ((x + 0x7676767676767676ULL) | x) & 0x8080008080008080ULL;
+  if (non_digit != 0 || ((x >> 16) & 0xff) != 10 || ((x >> 40) & 0xff) != 10) return nullptr;
+  const auto b = [x](int i) { return static_cast<int>((x >> (8 * i)) & 0xff); };
+  const int h = b(0) * 10 + b(1), m = b(3) * 10 + b(4), s = b(6) * 10 + b(7);
   if (h > 23 || m > 59 || s > 59) return nullptr;
   secs = h * 3600 + m * 60 + s;
   return p + 8;
@@ -91,6 +138,8 @@ constexpr int days_in_month(int y, int m) noexcept {
 // A decimal of at most 19 digits, mantissa <= 2^53, no exponent, directly
 // followed by a field end. Both operands of the division are exact doubles, so
 // the quotient is correctly rounded: the same double strtod would return.
+// (Byte at a time: price fields are short, and an 8-byte SWAR version measured
+// slower on them.)
 [[gnu::always_inline]] inline const char* fast_number(const char* p, double& out) noexcept {
   const bool neg = *p == '-';
   p += neg;
@@ -115,11 +164,10 @@ constexpr int days_in_month(int y, int m) noexcept {
 [[gnu::always_inline]] inline const char* fast_ms(const char* p, std::int64_t& ms) noexcept {
   const bool neg = *p == '-';
   p += neg;
-  const char* first = p;
-  std::int64_t v = 0;
-  while (is_digit(*p) && p - first < 13) v = v * 10 + digit(*p++);
-  if (p == first || !is_field_end(*p) || v > kMaxAbsMs) return nullptr;
-  ms = neg ? -v : v;
+  std::uint64_t v = 0;
+  const unsigned n = digit_run(p, v, 0, 13);
+  if (n == 0 || n > 13 || !is_field_end(*p) || v > static_cast<std::uint64_t>(kMaxAbsMs)) return nullptr;
+  ms = neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
   return p;
 }
 
@@ -323,17 +371,27 @@ class CsvParser {
   inline const char* time_field(const char* p, std::int64_t& ts, TimeSyntax syntax, std::size_t idx) {
     if (syntax == TimeSyntax::iso_or_ms && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
         p[4] == '-') {
-      std::int64_t days = 0, secs = 0;
-      if (const char* q = fast_date(p, days)) {
+      std::int64_t day_ns = 0, secs = 0;
+      const char* q = same_day(p, day_ns);
+      if (q == nullptr) {
+        std::int64_t days = 0;
+        q = fast_date(p, days);
+        if (q != nullptr) {
+          std::memcpy(day_key_, p, sizeof day_key_);
+          day_key8_ = load8(p);
+          day_ns = day_ns_ = days * kNsPerDay;
+        }
+      }
+      if (q != nullptr) {
         if (is_field_end(*q)) {
-          ts = days * kNsPerDay;
+          ts = day_ns;
           return q;
         }
         if (*q == 'T' || *q == ' ') {
           if (const char* r = fast_hms(q + 1, secs)) {
             r += *r == 'Z';
             if (is_field_end(*r)) {
-              ts = days * kNsPerDay + secs * kNsPerSec;
+              ts = day_ns + secs * kNsPerSec;
               return r;
             }
           }
@@ -347,6 +405,14 @@ class CsvParser {
       }
     }
     return slow_time(p, ts, syntax, idx);
+  }
+
+  // Intraday files repeat each date for many rows: when the date equals the last
+  // one parsed, skip its validation.
+  [[gnu::always_inline]] inline const char* same_day(const char* p, std::int64_t& day_ns) const noexcept {
+    if (load8(p) != day_key8_ || p[8] != day_key_[8] || p[9] != day_key_[9]) return nullptr;
+    day_ns = day_ns_;
+    return p + sizeof day_key_;
   }
 
   // --- cold paths: unusual syntax and every error ----------------------------
@@ -498,6 +564,9 @@ class CsvParser {
   std::size_t prev_line_ = 0;
   std::int64_t prev_ts_ = 0, first_ts_ = 0;
   bool finished_ = false;
+  char day_key_[10] = {};  // "YYYY-MM-DD" of the last ISO timestamp, day_ns_ its midnight
+  std::uint64_t day_key8_ = ~std::uint64_t{0};  // its first 8 bytes as load8 reads them
+  std::int64_t day_ns_ = 0;
   Error error_;
 };
 
@@ -552,15 +621,22 @@ Result<model::BarSeries> parse_csv(std::string_view text, const std::string& nam
   store->allocate(estimate_rows(body), layout->quotes, layout->quote_sizes);
   CsvParser parser(name, *layout, *store, lo, hi);
 
-  // Complete lines are parsed in place; a last line without '\n' is copied out and
-  // terminated so that the hot loop can rely on the sentinel.
-  const std::size_t last_nl = body.rfind('\n');
-  const std::size_t bulk = last_nl == std::string_view::npos ? 0 : last_nl + 1;
+  // Lines are parsed in place except the last ones, those within kReadAhead bytes
+  // of the end: they are copied into a buffer with a final '\n' and padding, so
+  // the hot loop may read ahead and rely on the '\n' sentinel everywhere.
+  std::size_t bulk = 0;
+  if (body.size() > kReadAhead) {
+    const std::size_t nl = body.rfind('\n', body.size() - kReadAhead - 1);
+    bulk = nl == std::string_view::npos ? 0 : nl + 1;
+  }
   const std::string_view tail = body.substr(bulk);
   if (!parser.run(body.data(), body.data() + bulk, tail)) return parser.take_error();
   if (!parser.finished() && !tail.empty()) {
-    const std::string last = std::string(tail) + '\n';
-    if (!parser.run(last.data(), last.data() + last.size(), {})) return parser.take_error();
+    std::string last(tail);
+    if (last.back() != '\n') last += '\n';
+    const std::size_t len = last.size();
+    last.append(kReadAhead, '\0');
+    if (!parser.run(last.data(), last.data() + len, {})) return parser.take_error();
   }
 
   if (store->size == 0)
