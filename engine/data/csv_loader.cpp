@@ -1,6 +1,7 @@
 #include "engine/data/csv_loader.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/column_store.hpp"
+#include "engine/data/field_scan.hpp"
 #include "engine/data/mapped_file.hpp"
 #include "engine/data/time_range.hpp"
 
@@ -16,20 +18,13 @@
 // exact fast path (short decimals, as price files have); anything else (long
 // mantissas, exponents, spaces, bad input) drops to a cold path that isolates the
 // field and calls te::parse_double or reports the error. Every line the hot loop
-// sees ends with '\n', which acts as a sentinel: no scan needs a bounds check.
+// sees ends with '\n' and is followed by readable padding (field_scan.hpp), so
+// no scan needs a bounds check.
 
 namespace te::data {
 namespace {
 
-constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10,
-                             1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
-constexpr std::int64_t kMaxAbsMs = std::numeric_limits<std::int64_t>::max() / kNsPerMs;
-// int64 nanoseconds cover 1677-09-21 .. 2262-04-11; whole years inside that.
-constexpr int kMinYear = 1678, kMaxYear = 2261;
-
-inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') < 10; }
-inline bool is_field_end(char c) noexcept { return c == ',' || c == '\n' || c == '\r'; }
-inline int digit(char c) noexcept { return c - '0'; }
+using namespace scan;  // the scanning primitives are this file's vocabulary
 
 bool is_blank(const char* b, const char* e) noexcept {
   for (; b != e; ++b)
@@ -54,75 +49,6 @@ std::string quoted(std::string_view s) {
 
 std::string ts_text(std::int64_t ts) { return timestamp_text(ts); }
 
-constexpr bool is_leap(int y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-constexpr int days_in_month(int y, int m) noexcept {
-  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-// "YYYY-MM-DD": returns the position after it, or nullptr when it is not a valid
-// date in range. Reads left to right and stops at the first mismatch, so it never
-// passes the line's '\n'.
-[[gnu::always_inline]] inline const char* fast_date(const char* p, std::int64_t& days) noexcept {
-  if (!(is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) && p[4] == '-' && is_digit(p[5]) &&
-        is_digit(p[6]) && p[7] == '-' && is_digit(p[8]) && is_digit(p[9])))
-    return nullptr;
-  const int y = digit(p[0]) * 1000 + digit(p[1]) * 100 + digit(p[2]) * 10 + digit(p[3]);
-  const int m = digit(p[5]) * 10 + digit(p[6]);
-  const int d = digit(p[8]) * 10 + digit(p[9]);
-  if (y < kMinYear || y > kMaxYear || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return nullptr;
-  days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
-  return p + 10;
-}
-
-// "HH:MM:SS" (no leap second, no fraction: those take the slow path).
-[[gnu::always_inline]] inline const char* fast_hms(const char* p, std::int64_t& secs) noexcept {
-  if (!(is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) && is_digit(p[4]) && p[5] == ':' &&
-        is_digit(p[6]) && is_digit(p[7])))
-    return nullptr;
-  const int h = digit(p[0]) * 10 + digit(p[1]);
-  const int m = digit(p[3]) * 10 + digit(p[4]);
-  const int s = digit(p[6]) * 10 + digit(p[7]);
-  if (h > 23 || m > 59 || s > 59) return nullptr;
-  secs = h * 3600 + m * 60 + s;
-  return p + 8;
-}
-
-// A decimal of at most 19 digits, mantissa <= 2^53, no exponent, directly
-// followed by a field end. Both operands of the division are exact doubles, so
-// the quotient is correctly rounded: the same double strtod would return.
-[[gnu::always_inline]] inline const char* fast_number(const char* p, double& out) noexcept {
-  const bool neg = *p == '-';
-  p += neg;
-  const char* first = p;
-  std::uint64_t m = 0;
-  while (is_digit(*p)) m = m * 10 + static_cast<unsigned>(digit(*p++));
-  std::size_t n = static_cast<std::size_t>(p - first), frac = 0;
-  if (*p == '.') {
-    const char* f = ++p;
-    while (is_digit(*p)) m = m * 10 + static_cast<unsigned>(digit(*p++));
-    frac = static_cast<std::size_t>(p - f);
-    n += frac;
-  }
-  if (n == 0 || n > 19 || m > (std::uint64_t{1} << 53) || !is_field_end(*p)) return nullptr;
-  double v = static_cast<double>(m);
-  if (frac != 0) v /= kPow10[frac];
-  out = neg ? -v : v;
-  return p;
-}
-
-// Epoch milliseconds of up to 13 digits (every value that fits in int64 ns).
-[[gnu::always_inline]] inline const char* fast_ms(const char* p, std::int64_t& ms) noexcept {
-  const bool neg = *p == '-';
-  p += neg;
-  const char* first = p;
-  std::int64_t v = 0;
-  while (is_digit(*p) && p - first < 13) v = v * 10 + digit(*p++);
-  if (p == first || !is_field_end(*p) || v > kMaxAbsMs) return nullptr;
-  ms = neg ? -v : v;
-  return p;
-}
-
 enum class TimeSyntax : std::uint8_t { date, iso_or_ms, ms };
 
 class CsvParser {
@@ -132,9 +58,8 @@ class CsvParser {
 
   // Parses the data lines in [p, end), every one ending with '\n'. `after` is the
   // text following `end` in the file, consulted when a blank line is met.
-  // Returns false on an error (see error()).
+  // Returns false on an error (see take_error()).
   bool run(const char* p, const char* end, std::string_view after) {
-    end_ = end;
     after_ = after;
     switch (layout_.format) {
       case CsvFormat::yahoo: return loop<&CsvParser::yahoo_row>(p, end);
@@ -147,8 +72,6 @@ class CsvParser {
     return false;
   }
 
-  void set_line(std::size_t line) noexcept { line_ = line; }
-  std::size_t rows() const noexcept { return rows_; }
   bool finished() const noexcept { return finished_; }
   std::int64_t first_ts() const noexcept { return first_ts_; }
   std::int64_t last_ts() const noexcept { return prev_ts_; }
@@ -286,7 +209,7 @@ class CsvParser {
 
   // --- separators and fields -------------------------------------------------
 
-  inline const char* separator(const char* q, std::size_t idx) {
+  [[gnu::always_inline]] inline const char* separator(const char* q, std::size_t idx) {
     if (idx + 1 < nfields_) {
       if (*q == ',') [[likely]]
         return q + 1;
@@ -298,14 +221,14 @@ class CsvParser {
     return bad_line_end(q, idx);
   }
 
-  inline const char* number(const char* p, double& out, std::size_t idx) {
+  [[gnu::always_inline]] inline const char* number(const char* p, double& out, std::size_t idx) {
     if (const char* q = fast_number(p, out)) [[likely]]
       return q;
     return slow_number(p, out, idx, false);
   }
 
   // Quote columns may be empty: the bar then has no quote (NaN).
-  inline const char* optional_number(const char* p, double& out, std::size_t idx) {
+  [[gnu::always_inline]] inline const char* optional_number(const char* p, double& out, std::size_t idx) {
     if (const char* q = fast_number(p, out)) [[likely]]
       return q;
     return slow_number(p, out, idx, true);
@@ -323,17 +246,27 @@ class CsvParser {
   inline const char* time_field(const char* p, std::int64_t& ts, TimeSyntax syntax, std::size_t idx) {
     if (syntax == TimeSyntax::iso_or_ms && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) &&
         p[4] == '-') {
-      std::int64_t days = 0, secs = 0;
-      if (const char* q = fast_date(p, days)) {
+      std::int64_t day_ns = 0, secs = 0;
+      const char* q = same_day(p, day_ns);
+      if (q == nullptr) {
+        std::int64_t days = 0;
+        q = fast_date(p, days);
+        if (q != nullptr) {
+          std::memcpy(day_key_, p, sizeof day_key_);
+          day_key8_ = load8(p);
+          day_ns = day_ns_ = days * kNsPerDay;
+        }
+      }
+      if (q != nullptr) {
         if (is_field_end(*q)) {
-          ts = days * kNsPerDay;
+          ts = day_ns;
           return q;
         }
         if (*q == 'T' || *q == ' ') {
           if (const char* r = fast_hms(q + 1, secs)) {
             r += *r == 'Z';
             if (is_field_end(*r)) {
-              ts = days * kNsPerDay + secs * kNsPerSec;
+              ts = day_ns + secs * kNsPerSec;
               return r;
             }
           }
@@ -347,6 +280,14 @@ class CsvParser {
       }
     }
     return slow_time(p, ts, syntax, idx);
+  }
+
+  // Intraday files repeat each date for many rows: when the date equals the last
+  // one parsed, skip its validation.
+  [[gnu::always_inline]] inline const char* same_day(const char* p, std::int64_t& day_ns) const noexcept {
+    if (load8(p) != day_key8_ || p[8] != day_key_[8] || p[9] != day_key_[9]) return nullptr;
+    day_ns = day_ns_;
+    return p + sizeof day_key_;
   }
 
   // --- cold paths: unusual syntax and every error ----------------------------
@@ -490,7 +431,6 @@ class CsvParser {
   const std::size_t nfields_;
   ColumnStore& store_;
   const std::int64_t lo_, hi_;
-  const char* end_ = nullptr;
   std::string_view after_;
   const char* line_start_ = nullptr;
   std::size_t line_ = 1;  // the header is line 1
@@ -498,6 +438,9 @@ class CsvParser {
   std::size_t prev_line_ = 0;
   std::int64_t prev_ts_ = 0, first_ts_ = 0;
   bool finished_ = false;
+  char day_key_[10] = {};  // "YYYY-MM-DD" of the last ISO timestamp, day_ns_ its midnight
+  std::uint64_t day_key8_ = ~std::uint64_t{0};  // its first 8 bytes as load8 reads them
+  std::int64_t day_ns_ = 0;
   Error error_;
 };
 
@@ -552,15 +495,22 @@ Result<model::BarSeries> parse_csv(std::string_view text, const std::string& nam
   store->allocate(estimate_rows(body), layout->quotes, layout->quote_sizes);
   CsvParser parser(name, *layout, *store, lo, hi);
 
-  // Complete lines are parsed in place; a last line without '\n' is copied out and
-  // terminated so that the hot loop can rely on the sentinel.
-  const std::size_t last_nl = body.rfind('\n');
-  const std::size_t bulk = last_nl == std::string_view::npos ? 0 : last_nl + 1;
+  // Lines are parsed in place except the last ones, those within kReadAhead bytes
+  // of the end: they are copied into a buffer with a final '\n' and padding, so
+  // the hot loop may read ahead and rely on the '\n' sentinel everywhere.
+  std::size_t bulk = 0;
+  if (body.size() > kReadAhead) {
+    const std::size_t nl = body.rfind('\n', body.size() - kReadAhead - 1);
+    bulk = nl == std::string_view::npos ? 0 : nl + 1;
+  }
   const std::string_view tail = body.substr(bulk);
   if (!parser.run(body.data(), body.data() + bulk, tail)) return parser.take_error();
   if (!parser.finished() && !tail.empty()) {
-    const std::string last = std::string(tail) + '\n';
-    if (!parser.run(last.data(), last.data() + last.size(), {})) return parser.take_error();
+    std::string last(tail);
+    if (last.back() != '\n') last += '\n';
+    const std::size_t len = last.size();
+    last.append(kReadAhead, '\0');
+    if (!parser.run(last.data(), last.data() + len, {})) return parser.take_error();
   }
 
   if (store->size == 0)

@@ -20,8 +20,9 @@ enum class LoadSource : std::uint8_t {
 struct LoadReport {
   LoadSource source = LoadSource::csv;
   std::string cache_path;  // the cache consulted or written ("" when caching is off)
-  // "used", "missing", "disabled", "stale: <why>", "invalid: <why>", "written",
-  // "not written: <why>"
+  // The last thing that happened to the cache: "used", "missing", "disabled"
+  // (not a regular file, or reading and writing both off), "not read",
+  // "stale: <why>", "invalid: <why>", "written", "not written: <why>"
   std::string cache_status;
 };
 

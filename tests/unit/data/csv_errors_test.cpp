@@ -3,6 +3,7 @@
 
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
+#include "engine/data/random.hpp"
 #include "tests/unit/data/data_test_support.hpp"
 
 using namespace te;
@@ -172,4 +173,42 @@ TEST_CASE("csv errors: empty time filter", "[unit][data]") {
   o.end_ns.reset();
   CHECK(error_of(kGeneric + "2020-01-01,1,2,0.5,1.5,10\n2020-01-02,1,2,0.5,1.5,10\n", o).message ==
         "t.csv: no bars at or after 2021-01-01; the file covers 2020-01-01 to 2020-01-02");
+}
+
+TEST_CASE("csv errors: mutated files never crash, and every error names file, line and column", "[unit][data]") {
+  const std::string base = kGeneric +
+                           "2020-01-01T00:00:00Z,100.5,101,100.25,100.75,1200\n"
+                           "2020-01-01T00:01:00Z,100.75,100.8,100.5,100.5,900\n"
+                           "1577836920000,100.5,100.6,100.4,100.6,800\n"
+                           "2020-01-01 00:03:00,100.6,100.7,100.5,100.7,1e3\n";
+  const char specials[] = {',', '\n', '\r', '-', '.', 'e', '\0', ' ', '9', '0', ':', 'T', 'Z', '\xEF', '"'};
+  Xoshiro256 rng(99);
+  int ok = 0, errors = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string t = base;
+    const int edits = 1 + static_cast<int>(rng.next() % 4);
+    for (int e = 0; e < edits && !t.empty(); ++e) {
+      const std::size_t pos = rng.next() % t.size();
+      const char c = specials[rng.next() % sizeof specials];
+      switch (rng.next() % 3) {
+        case 0: t[pos] = c; break;
+        case 1: t.erase(pos, 1 + rng.next() % 3); break;
+        default: t.insert(pos, 1, c);
+      }
+    }
+    if (rng.next() % 2) t.resize(rng.next() % (t.size() + 1));  // cut anywhere, across the read-ahead margin
+    auto r = parse_csv(t, "t.csv", {});
+    if (r.ok()) {
+      ++ok;
+      for (std::size_t k = 0; k < r->size(); ++k) REQUIRE(model::bar_problem(r->at(k)) == nullptr);
+    } else {
+      ++errors;
+      INFO(r.error().message);
+      REQUIRE(r.error().message.rfind("t.csv:", 0) == 0);
+      const bool located = r.error().message.find_first_of("0123456789") == 6;
+      REQUIRE((located || r.error().code != Errc::parse));
+    }
+  }
+  CHECK(ok > 50);  // some mutations keep the file valid (a digit for a digit, a cut after a row)
+  CHECK(errors > 1000);
 }

@@ -6,6 +6,7 @@
 
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
+#include "engine/data/random.hpp"
 #include "tests/unit/data/data_test_support.hpp"
 
 using namespace te;
@@ -180,4 +181,56 @@ TEST_CASE("csv: a large file grows past the row estimate", "[unit][data]") {
   REQUIRE(s.size() == 20064);
   CHECK(s.ts_ns()[20063] == (100000 + 19999) * kNsPerMs);
   CHECK(s.high()[20063] == 1.000000002);
+}
+
+TEST_CASE("csv: random decimals of every length parse exactly like strtod", "[unit][data]") {
+  // Exercises the 8-bytes-at-a-time digit scanning at every length and position.
+  Xoshiro256 rng(123);
+  std::string text = "timestamp,open,high,low,close,volume\n";
+  std::vector<std::string> values;
+  for (int i = 0; i < 20000; ++i) {
+    const int digits = 1 + static_cast<int>(rng.next() % 22);
+    const int point = static_cast<int>(rng.next() % static_cast<std::uint64_t>(digits + 2)) - 1;  // -1: none
+    std::string v = rng.next() % 4 == 0 ? "-" : "";
+    for (int d = 0; d < digits; ++d) {
+      if (d == point) v += '.';
+      v += static_cast<char>('0' + rng.next() % 10);
+    }
+    if (point == digits) v += '.';
+    values.push_back(v);
+    text += std::to_string(1000 + i) + "," + v + "," + v + "," + v + "," + v + ",0\n";
+  }
+  const auto s = parse_ok(text);
+  REQUIRE(s.size() == values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    INFO(values[i]);
+    REQUIRE(s.open()[i] == std::strtod(values[i].c_str(), nullptr));
+    REQUIRE(s.close()[i] == std::strtod(values[i].c_str(), nullptr));
+  }
+}
+
+TEST_CASE("csv: random timestamps in every accepted spelling parse like parse_iso8601_ns", "[unit][data]") {
+  Xoshiro256 rng(321);
+  std::string text = "timestamp,open,high,low,close,volume\n";
+  std::vector<std::int64_t> expected;
+  std::int64_t ts = iso("1999-12-31T23:00:00Z");
+  for (int i = 0; i < 20000; ++i) {
+    ts += static_cast<std::int64_t>(1 + rng.next() % 100000) * kNsPerSec;
+    std::string t;
+    switch (rng.next() % 5) {
+      case 0: t = format_iso8601(ts); break;                                    // ...Z
+      case 1: t = format_iso8601(ts).substr(0, 19); break;                      // no zone
+      case 2: t = format_iso8601(ts).substr(0, 10) + " " + format_iso8601(ts).substr(11, 8); break;
+      case 3: t = std::to_string(ts / kNsPerMs); break;                         // epoch ms
+      default:
+        ts -= ts % kNsPerDay;
+        ts += kNsPerDay;
+        t = format_iso8601(ts, true);  // date only
+    }
+    expected.push_back(ts);
+    text += t + ",1,1,1,1,1\n";
+  }
+  const auto s = parse_ok(text);
+  REQUIRE(s.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) REQUIRE(s.ts_ns()[i] == expected[i]);
 }
