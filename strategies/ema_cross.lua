@@ -1,9 +1,10 @@
 -- ema_cross.lua — exponential moving-average crossover, long and short.
 --
 -- Idea: EMAs react faster than SMAs. Go long when the fast EMA crosses above the
--- slow EMA and short when it crosses below; each cross closes the running trade
--- and the next bar's signal opens the other side. Positions are sized as a
--- fraction of equity.
+-- slow EMA and short when it crosses below. A cross first closes the running
+-- trade (the exit fills at the next open); on that next bar, back in Watch, the
+-- cross of the previous bar still counts, so the strategy turns around. Positions
+-- are sized as a fraction of equity.
 --
 -- Parameters:
 --   fast       period of the fast EMA (bars)
@@ -21,6 +22,7 @@ end
 
 function detect_opportunity(bar, ctx, ind)
   local c = cross(ind)
+  if c == 0 then c = cross(ind.at(1)) end  -- the cross that just closed the last trade
   if c == 1 then return { side = "long", reason = "fast EMA crossed above slow EMA" } end
   if c == -1 and params.allow_short then return { side = "short", reason = "fast EMA crossed below slow EMA" } end
 end

@@ -17,7 +17,7 @@
 params = { lookback = 20, exit_lookback = 10, confirm = 3, stop_atr = 2.0, fraction = 0.5 }
 
 function detect_opportunity(bar, ctx, ind)
-  local prior_high = ind.at(1).max(params.lookback, "high")
+  local prior_high = ind.at(1).highest(params.lookback)
   if prior_high and bar.close > prior_high then
     return { level = prior_high, reason = "close broke the " .. params.lookback .. "-bar high" }
   end
@@ -36,10 +36,10 @@ function filter_commitment(bar, ctx, ind)
 end
 
 function manage_position(bar, ctx, ind)
-  local exit_low = ind.at(1).min(params.exit_lookback, "low")
+  local exit_low = ind.at(1).lowest(params.exit_lookback)
   if exit_low and bar.close < exit_low then return exit_position("close below the exit range") end
   -- trail the stop up under the low of the last 3 bars, never down
-  local trail = ind.min(3, "low")
+  local trail = ind.lowest(3)
   local stop = ctx.position.stop
   if trail and stop and trail > stop then return update_stop(trail) end
 end

@@ -69,6 +69,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.lot_size = a.lot_size;
   cfg.closewatch_timeout_bars = a.closewatch_timeout;
   cfg.seed = a.seed;
+  cfg.keep_transitions = false;
   ProgressBar progress("backtest", bars->size());
   cfg.progress = [&progress](std::size_t done, std::size_t) { progress.update(done); };
   cfg.progress_every = 1 << 16;

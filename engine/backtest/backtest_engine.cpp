@@ -44,6 +44,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   runner::RunnerConfig rc;
   rc.id = 0;
   rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
+  rc.keep_transitions = config.keep_transitions;
   script::HostOptions ho;
   ho.symbol = data.symbol();
   ho.seed = config.seed;
@@ -102,8 +103,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   out.final_cash = account.cash();
   out.final_equity = account.equity();
   out.commission_paid = account.commission_paid();
-  out.transition_count = run.transitions().size();
-  if (config.keep_transitions) out.transitions = run.transitions();
+  out.transition_count = static_cast<std::size_t>(run.stats().transitions);
+  out.transitions = run.transitions();
   out.stats = run.stats();
   out.fault = run.fault();
   out.params = run.host().params();

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/huge_vector.hpp"
 #include "engine/core/result.hpp"
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/model/bar_series.hpp"
@@ -26,15 +27,16 @@ struct BacktestConfig {
   double lot_size = 1;       // quantity increment for sized entries; 0 = any
   std::int64_t closewatch_timeout_bars = 0;
   std::uint64_t seed = 0;
-  bool keep_transitions = true;
+  bool keep_transitions = true;  // the CLI keeps only the count (a journal records them all)
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   std::size_t progress_every = 0;
 };
 
+// One row per processed bar. drawdown is the fraction below the running peak (>= 0).
 struct EquityCurve {
-  std::vector<std::int64_t> ts_ns;
-  std::vector<double> cash, position_value, equity, drawdown;  // drawdown: fraction below the running peak, >= 0
+  HugeVector<std::int64_t> ts_ns;
+  HugeVector<double> cash, position_value, equity, drawdown;
 };
 
 struct BacktestResult {

@@ -106,7 +106,12 @@ std::size_t format_double(double v, char* buf) noexcept {
     return 3;
   }
   if (v == 0) v = 0.0;  // print -0 as 0
-  auto [ptr, ec] = std::to_chars(buf, buf + 32, v);
+  // Plain decimals in the range JavaScript prints them so (1e-7 <= |v| < 1e21),
+  // exponent form outside it; shortest round-trip digits either way. 100000
+  // stays "100000", not the shorter "1e+05".
+  const double a = std::fabs(v);
+  const auto fmt = a == 0 || (a >= 1e-7 && a < 1e21) ? std::chars_format::fixed : std::chars_format::scientific;
+  auto [ptr, ec] = std::to_chars(buf, buf + 32, v, fmt);
   return ec == std::errc() ? static_cast<std::size_t>(ptr - buf) : 0;
 }
 

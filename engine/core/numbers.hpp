@@ -14,9 +14,10 @@ bool parse_double(std::string_view text, double& out) noexcept;
 
 bool parse_int64(std::string_view text, std::int64_t& out) noexcept;
 
-// Shortest text that parses back to the same double ("0.1", "1e-05", "123456").
-// Writes at most 32 chars; returns the count. Non-finite values print as "nan",
-// "inf", "-inf".
+// Shortest text that parses back to the same double: "0.1", "100000", "0.00001";
+// exponent form only outside 1e-7 <= |v| < 1e21 ("1e-08"), as JavaScript prints
+// numbers. Writes at most 32 chars; returns the count. Non-finite values print as
+// "nan", "inf", "-inf".
 std::size_t format_double(double v, char* buf) noexcept;
 std::string format_double(double v);
 void append_double(std::string& out, double v);

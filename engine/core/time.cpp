@@ -74,14 +74,17 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) noexcept {
   return std::nullopt;
 }
 
-void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only) {
+std::size_t format_iso8601_to(char* buf, std::int64_t ts_ns, bool date_only) noexcept {
   const std::int64_t days = floor_days(ts_ns);
   const CivilDate c = civil_from_days(days);
-  if (c.year < 0 || c.year > 9999) {
-    out += format_iso8601(ts_ns, date_only);
-    return;
+  const std::int64_t rem = ts_ns - days * kNsPerDay;
+  if (c.year < 0 || c.year > 9999 || (!date_only && rem % kNsPerSec != 0)) {
+    // Rare shapes (sub-second times, years outside 0..9999) take the slow path.
+    const std::string s = format_iso8601(ts_ns, date_only);
+    const std::size_t n = s.size() < 40 ? s.size() : 40;
+    for (std::size_t i = 0; i < n; ++i) buf[i] = s[i];
+    return n;
   }
-  char buf[20];
   auto put2 = [&](int at, unsigned v) {
     buf[at] = static_cast<char>('0' + v / 10);
     buf[at + 1] = static_cast<char>('0' + v % 10);
@@ -93,23 +96,20 @@ void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only) {
   put2(5, c.month);
   buf[7] = '-';
   put2(8, c.day);
-  if (date_only) {
-    out.append(buf, 10);
-    return;
-  }
-  const std::int64_t rem = ts_ns - days * kNsPerDay;
-  if (rem % kNsPerSec != 0) {
-    out += format_iso8601(ts_ns, false);
-    return;
-  }
+  if (date_only) return 10;
   buf[10] = 'T';
   put2(11, static_cast<unsigned>(rem / kNsPerHour));
   buf[13] = ':';
   put2(14, static_cast<unsigned>(rem % kNsPerHour / kNsPerMin));
   buf[16] = ':';
   put2(17, static_cast<unsigned>(rem % kNsPerMin / kNsPerSec));
-  out.append(buf, 19);
-  out += 'Z';
+  buf[19] = 'Z';
+  return 20;
+}
+
+void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only) {
+  char buf[40];
+  out.append(buf, format_iso8601_to(buf, ts_ns, date_only));
 }
 
 std::string format_iso8601(std::int64_t ts_ns, bool date_only) {

@@ -57,8 +57,9 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view text) noexcept;
 // "YYYY-MM-DD" when date_only, else "YYYY-MM-DDTHH:MM:SS[.fff]Z" (milliseconds
 // only when non-zero, sub-millisecond digits when present).
 std::string format_iso8601(std::int64_t ts_ns, bool date_only = false);
-// Same text as format_iso8601, appended without temporary allocations (hot
-// path of large CSV outputs).
+// Same text as format_iso8601, written without allocating (hot path of large
+// CSV outputs). `out` needs room for 40 chars; returns the number written.
+std::size_t format_iso8601_to(char* out, std::int64_t ts_ns, bool date_only = false) noexcept;
 void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only = false);
 
 // Day of the week, 0 = Monday ... 6 = Sunday.

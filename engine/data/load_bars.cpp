@@ -1,5 +1,7 @@
 #include "engine/data/load_bars.hpp"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -118,6 +120,19 @@ class Loader {
   }
 
   void write_cache(const model::BarSeries& series, CsvFormat format) {
+    if (csv_->stamp().size < opt_.cache.min_source_bytes) {
+      rep_.cache_status = "not written: small source";
+      return;
+    }
+    // Never write into a directory nobody may write to (e.g. read-only shared
+    // reference data), even when running as root, who could.
+    const std::filesystem::path target_dir = std::filesystem::path(rep_.cache_path).parent_path();
+    struct stat dst {};
+    if (opt_.cache.dir.empty() && ::stat(target_dir.empty() ? "." : target_dir.c_str(), &dst) == 0 &&
+        (dst.st_mode & 0222) == 0) {
+      rep_.cache_status = "not written: read-only directory";
+      return;
+    }
     CacheSource src;
     src.size = csv_->stamp().size;
     src.mtime_ns = csv_->stamp().mtime_ns;

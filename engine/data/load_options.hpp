@@ -12,6 +12,8 @@ namespace te::data {
 struct CacheOptions {
   bool read = true;         // use a cache that matches the source instead of parsing
   bool write = true;        // write one after parsing; failing to write only warns
+  // Sources smaller than this parse in milliseconds and get no cache file.
+  std::uint64_t min_source_bytes = 8u << 20;
   std::string dir;          // empty: beside the source as <file>.tebars
   bool verify_data = true;  // checksum the columns when opening a cache
 };

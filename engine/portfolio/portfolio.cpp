@@ -80,7 +80,7 @@ std::optional<std::string> Portfolio::check_fill(model::InstrumentId instrument,
                      model::to_string(side), qty, price, cash_after, short_after, needed);
 }
 
-bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index, std::string_view exit_reason) {
+bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {
   TE_ASSERT(fill.qty > 0 && std::isfinite(fill.qty), "fill quantity must be positive, was %g", fill.qty);
   TE_ASSERT(std::isfinite(fill.price) && fill.price > 0, "fill price must be positive, was %g", fill.price);
   Position& p = pos(fill.instrument);
@@ -138,7 +138,7 @@ bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index, std::stri
   if (p.qty != 0) return false;
   t.exit_ts_ns = fill.ts_ns;
   t.exit_bar = bar_index;
-  t.exit_reason = std::string(exit_reason);
+  t.exit_purpose = fill.purpose;
   ++closed_;
   open_trade_[fill.instrument] = -1;
   p.avg_price = 0;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/model/ids.hpp"
@@ -44,8 +45,10 @@ struct Trade {
   double pnl_gross = 0;       // realised on the closed quantity
   double mae = 0;             // maximum adverse excursion, money (<= 0)
   double mfe = 0;             // maximum favourable excursion, money (>= 0)
-  std::string exit_reason;
+  model::OrderPurpose exit_purpose = model::OrderPurpose::Exit;  // of the fill that closed it
   bool open() const noexcept { return exit_ts_ns == 0; }
+  // "signal", "stop", "target", ... (empty while open)
+  std::string_view exit_reason() const noexcept { return open() ? std::string_view() : model::to_string(exit_purpose); }
   double pnl_net() const noexcept { return pnl_gross - entry_commission - exit_commission; }
 };
 
@@ -65,8 +68,9 @@ class Portfolio {
   std::optional<std::string> check_fill(model::InstrumentId instrument, model::Side side, double qty, double price,
                                         double commission) const;
 
-  // Applies a fill at bar `bar_index`; returns true when the fill closed a trade.
-  bool apply(const model::Fill& fill, std::int64_t bar_index, std::string_view exit_reason);
+  // Applies a fill at bar `bar_index`; returns true when the fill closed a trade
+  // (the fill's purpose becomes the trade's exit reason).
+  bool apply(const model::Fill& fill, std::int64_t bar_index);
   // Marks the instrument's position at `price` (bar close) and updates the open
   // trade's MAE/MFE with the bar's low/high.
   void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high);

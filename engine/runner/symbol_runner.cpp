@@ -199,8 +199,9 @@ void SymbolRunner::transition(RunnerEvent event, std::string reason) {
   t.reason = std::move(reason);
   state_ = *next;
   state_since_bar_ = bar_index_;
+  ++stats_.transitions;
   if (observer_) observer_->on_transition(*this, t);
-  transitions_.push_back(std::move(t));
+  if (config_.keep_transitions || state_ == RunnerState::Faulted) transitions_.push_back(std::move(t));
   if (state_ == RunnerState::Watch) {
     want_stop_ = 0;
     want_target_ = 0;
@@ -394,10 +395,6 @@ void SymbolRunner::cancel_protection() {
   target_order_ = 0;
 }
 
-std::string SymbolRunner::exit_reason_for(const model::Order& order) const {
-  return std::string(model::to_string(order.purpose));
-}
-
 void SymbolRunner::on_order_update(const model::Order& order) {
   if (observer_) observer_->on_order(*this, order);
   if (order.purpose != model::OrderPurpose::Entry || !model::is_terminal(order.status) ||
@@ -464,7 +461,7 @@ void Router::on_fill(const model::Fill& fill, const model::Order& order) {
   SymbolRunner* r = runner(fill.runner);
   TE_ASSERT(r != nullptr, "fill for unknown runner %u (order %llu)", fill.runner,
             static_cast<unsigned long long>(fill.order));
-  portfolio_.apply(fill, fill.bar_index, r->exit_reason_for(order));
+  portfolio_.apply(fill, fill.bar_index);
   r->on_fill(fill, order);
 }
 

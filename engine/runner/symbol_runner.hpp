@@ -43,6 +43,8 @@ struct RunnerConfig {
   std::int64_t closewatch_timeout_bars = 0;
   // When the runner faults: close the open position (true) or keep it (false).
   bool flatten_on_fault = false;
+  // Keep every transition in transitions() (observers hear of them either way).
+  bool keep_transitions = true;
 };
 
 struct RunnerStats {
@@ -51,6 +53,7 @@ struct RunnerStats {
   std::int64_t callbacks = 0;
   std::int64_t orders = 0;
   std::int64_t rejections = 0;
+  std::int64_t transitions = 0;
 };
 
 class SymbolRunner final : public script::LogSink {
@@ -77,9 +80,6 @@ class SymbolRunner final : public script::LogSink {
   void on_order_update(const model::Order& order);
   void on_fill(const model::Fill& fill, const model::Order& order);
   void on_rejected(const model::Rejection& rejection, const model::Order& order);
-
-  // The reason text for the trade log when `order` closes a position.
-  std::string exit_reason_for(const model::Order& order) const;
 
   RunnerState state() const noexcept { return state_; }
   const RunnerConfig& config() const noexcept { return config_; }

@@ -49,7 +49,10 @@ TEST_CASE("format_double is shortest round-trip", "[unit][core]") {
   CHECK(format_double(0.1) == "0.1");
   CHECK(format_double(131883.482663) == "131883.482663");
   CHECK(format_double(-0.0) == "0");
-  CHECK(format_double(1e-5) == "1e-05");
+  CHECK(format_double(1e-5) == "0.00001");
+  CHECK(format_double(100000) == "100000");
+  CHECK(format_double(1e-8) == "1e-08");
+  CHECK(format_double(1.5e21) == "1.5e+21");
   std::mt19937_64 rng(7);
   for (int i = 0; i < 100000; ++i) {
     const double x = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 200) - 100);

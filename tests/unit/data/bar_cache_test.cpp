@@ -50,6 +50,7 @@ struct Fixture {
     g.quotes = quotes;
     REQUIRE(generate_csv(g, bars, csv).ok());
     options.on_warning = [this](const std::string& w) { warnings.push_back(w); };
+    options.cache.min_source_bytes = 0;  // small fixtures, cached all the same
   }
 
   model::BarSeries load(LoadReport& rep) {

@@ -6,8 +6,10 @@ using namespace te;
 using te::model::Side;
 
 namespace {
-model::Fill fill(Side side, double qty, double price, double commission, std::int64_t ts = 1) {
+model::Fill fill(Side side, double qty, double price, double commission, std::int64_t ts = 1,
+                 model::OrderPurpose purpose = model::OrderPurpose::Exit) {
   model::Fill f;
+  f.purpose = purpose;
   f.side = side;
   f.qty = qty;
   f.price = price;
@@ -20,7 +22,7 @@ model::Fill fill(Side side, double qty, double price, double commission, std::in
 
 TEST_CASE("a long round trip moves cash and books pnl net of commission", "[unit][portfolio]") {
   portfolio::Portfolio p(100000);
-  p.apply(fill(Side::Buy, 1000, 1.53125, 1.53125), 10, "");
+  p.apply(fill(Side::Buy, 1000, 1.53125, 1.53125), 10);
   CHECK(p.cash() == Approx(100000 - 1531.25 - 1.53125));
   CHECK(p.position(0).qty == 1000);
   p.mark(0, 1.6, 1.5, 1.7);
@@ -28,7 +30,7 @@ TEST_CASE("a long round trip moves cash and books pnl net of commission", "[unit
   REQUIRE(p.open_trade(0) != nullptr);
   CHECK(p.open_trade(0)->mae == Approx(1000 * (1.5 - 1.53125)));
   CHECK(p.open_trade(0)->mfe == Approx(1000 * (1.7 - 1.53125)));
-  const bool closed = p.apply(fill(Side::Sell, 1000, 1.682292, 1.682292, 2), 20, "signal");
+  const bool closed = p.apply(fill(Side::Sell, 1000, 1.682292, 1.682292, 2), 20);
   CHECK(closed);
   CHECK(p.position(0).qty == 0);
   REQUIRE(p.trades().size() == 1);
@@ -36,7 +38,7 @@ TEST_CASE("a long round trip moves cash and books pnl net of commission", "[unit
   CHECK_FALSE(t.open());
   CHECK(t.pnl_gross == Approx(151.042));
   CHECK(t.pnl_net() == Approx(147.828458));
-  CHECK(t.exit_reason == "signal");
+  CHECK(t.exit_reason() == "signal");
   CHECK(t.entry_bar == 10);
   CHECK(t.exit_bar == 20);
   CHECK(p.equity() == Approx(100000 + 147.828458));
@@ -45,11 +47,11 @@ TEST_CASE("a long round trip moves cash and books pnl net of commission", "[unit
 
 TEST_CASE("a short round trip and a reversal split into two trades", "[unit][portfolio]") {
   portfolio::Portfolio p(10000);
-  p.apply(fill(Side::Sell, 10, 100, 1), 0, "");
+  p.apply(fill(Side::Sell, 10, 100, 1), 0);
   CHECK(p.position(0).qty == -10);
   CHECK(p.cash() == Approx(10000 + 1000 - 1));
   // buy 30: closes the 10 short and opens 20 long; commission split pro rata
-  p.apply(fill(Side::Buy, 30, 90, 3), 1, "signal");
+  p.apply(fill(Side::Buy, 30, 90, 3), 1);
   REQUIRE(p.trades().size() == 2);
   CHECK(p.trades()[0].pnl_gross == Approx(100));
   CHECK(p.trades()[0].exit_commission == Approx(1));
@@ -69,6 +71,6 @@ TEST_CASE("fills that cannot be paid for are refused with a reason", "[unit][por
   CHECK_FALSE(p.check_fill(0, Side::Sell, 10, 100, 0));
   CHECK(p.check_fill(0, Side::Sell, 11, 100, 0));
   // reducing fills always pass
-  p.apply(fill(Side::Buy, 5, 100, 0), 0, "");
+  p.apply(fill(Side::Buy, 5, 100, 0), 0);
   CHECK_FALSE(p.check_fill(0, Side::Sell, 5, 1, 1000));
 }

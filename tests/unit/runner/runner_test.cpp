@@ -74,7 +74,7 @@ TEST_CASE("detect and commit on the same bar; the market order fills at the next
   CHECK(t.exit_price == 6);  // close of bar 6 signals, fills at open of bar 7
   CHECK(t.exit_ts_ns == 7 * kNsPerDay);
   CHECK(t.quantity == 10);
-  CHECK(t.exit_reason == "signal");
+  CHECK(t.exit_reason() == "signal");
   REQUIRE(r.transitions.size() == 3);
   CHECK(r.transitions[0].to == runner::RunnerState::CloseWatch);
   CHECK(r.transitions[0].reason == "saw 3");
@@ -208,7 +208,7 @@ end
 )";
   auto r = run(code, {9, 10, 11, 10, 9, 7, 6});
   REQUIRE(r.trades.size() == 1);
-  CHECK(r.trades[0].exit_reason == "stop");
+  CHECK(r.trades[0].exit_reason() == "stop");
   CHECK(r.trades[0].exit_price == 8.5);  // touched intrabar: bar 4 opens at 10 with a low of 8
   CHECK(r.trades[0].entry_price == 10);
 }

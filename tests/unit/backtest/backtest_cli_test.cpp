@@ -1,0 +1,197 @@
+// `trading-engine backtest` through the built binary: parity with backtrader on
+// real data, byte-identical reruns, and a one-line error for every bad input.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/core/numbers.hpp"
+#include "tests/support/temp_files.hpp"
+
+using te::test::CliRun;
+using te::test::read_file;
+using te::test::run_cli;
+using te::test::TempDir;
+using te::test::write_file;
+
+namespace {
+
+const std::string kNvda = TE_SHARED_DIR "/data/nvda-1999-2014.txt";
+const std::string kGolden = TE_SHARED_DIR "/golden/nvda/backtrader_sma_cross_trades.csv";
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& text, bool skip_comments = true) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || (skip_comments && line[0] == '#')) continue;
+    std::vector<std::string> cells;
+    std::string cell;
+    std::istringstream ls(line);
+    while (std::getline(ls, cell, ',')) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+double num(const std::string& s) {
+  double v = 0;
+  REQUIRE(te::parse_double(s, v));
+  return v;
+}
+
+// The value of a top-level number in report.json (flat keys, one per line).
+double json_number(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\": ");
+  REQUIRE(at != std::string::npos);
+  const auto start = at + key.size() + 4;
+  const auto end = json.find_first_of(",\n", start);
+  return num(json.substr(start, end - start));
+}
+
+bool close_to(double a, double b, double rel) { return std::fabs(a - b) <= rel * std::max(1.0, std::fabs(b)); }
+
+// report.json without the fields that measure the machine.
+std::string without_timing(const std::string& json) {
+  std::istringstream in(json);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.find("\"elapsed_s\"") == std::string::npos && line.find("\"run_elapsed_s\"") == std::string::npos &&
+        line.find("\"bars_per_second\"") == std::string::npos)
+      out += line + "\n";
+  return out;
+}
+
+const char* kParityArgs =
+    " --strategy strategies/sma_cross.lua --cash 100000 --commission 0.001 --param fast=10 --param slow=30"
+    " --param stake=1000";
+
+}  // namespace
+
+TEST_CASE("sma_cross reproduces backtrader's trade list and final value on NVDA", "[golden][backtest][cli]") {
+  TempDir dir;
+  const CliRun r = run_cli(dir, std::string("backtest") + kParityArgs + " --data " + kNvda + " --out " + dir.file("out"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+
+  const auto golden = csv_rows(read_file(kGolden));
+  const auto ours = csv_rows(read_file(dir.file("out/trades.csv")));
+  REQUIRE(golden.size() == 74);  // header + 73 round trips
+  REQUIRE(ours.size() == golden.size());
+  // golden: trade,entry_date,entry_price,exit_date,exit_price,size,entry_comm,exit_comm,pnl_gross,pnl_net
+  // ours:   trade,symbol,side,entry_time,entry_price,exit_time,exit_price,quantity,entry_commission,exit_commission,
+  //         pnl_gross,pnl_net,bars_held,exit_reason,mae,mfe
+  for (std::size_t i = 1; i < golden.size(); ++i) {
+    const auto& g = golden[i];
+    const auto& o = ours[i];
+    INFO("trade " << g[0]);
+    CHECK(o[2] == "long");
+    CHECK(o[3] == g[1]);
+    CHECK(close_to(num(o[4]), num(g[2]), 1e-9));
+    CHECK(o[5] == g[3]);
+    CHECK(close_to(num(o[6]), num(g[4]), 1e-9));
+    CHECK(num(o[7]) == num(g[5]));
+    CHECK(close_to(num(o[8]), num(g[6]), 1e-6));  // golden commissions are printed to 6 decimals
+    CHECK(close_to(num(o[9]), num(g[7]), 1e-6));
+    CHECK(close_to(num(o[11]), num(g[9]), 1e-6));
+    CHECK(o[13] == "signal");
+  }
+  const std::string report = read_file(dir.file("out/report.json"));
+  CHECK(close_to(json_number(report, "final_equity"), 131883.482663, 1e-9));
+  CHECK(json_number(report, "bars") == 4012);
+  CHECK(json_number(report, "fills") == 146);
+  CHECK(json_number(report, "trades") == 73);
+  CHECK(json_number(report, "open_trades") == 0);
+}
+
+TEST_CASE("two runs of the same backtest write byte-identical outputs", "[backtest][cli]") {
+  TempDir dir;
+  const std::string data = dir.file("gen.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 20000 --seed 3 --interval 1h --out " + data).code == 0);
+  for (const char* strategy : {"sma_cross", "ema_cross", "range_breakout", "rsi_mean_reversion"}) {
+    INFO(strategy);
+    const std::string base = std::string("backtest -q --strategy strategies/") + strategy + ".lua --data " + data +
+                             " --commission 0.0005 --param " +
+                             (std::string(strategy) == "sma_cross" ? "stake=100" : "fraction=0.5") + " --out ";
+    const CliRun a = run_cli(dir, base + dir.file(std::string("a_") + strategy));
+    const CliRun b = run_cli(dir, base + dir.file(std::string("b_") + strategy));
+    INFO(a.err);
+    REQUIRE(a.code == 0);
+    REQUIRE(b.code == 0);
+    for (const char* f : {"trades.csv", "equity.csv"})
+      CHECK(read_file(dir.file(std::string("a_") + strategy + "/" + f)) ==
+            read_file(dir.file(std::string("b_") + strategy + "/" + f)));
+    const std::string ra = read_file(dir.file(std::string("a_") + strategy + "/report.json"));
+    CHECK(without_timing(ra) == without_timing(read_file(dir.file(std::string("b_") + strategy + "/report.json"))));
+    CHECK(json_number(ra, "trades") > 0);
+  }
+}
+
+TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
+  TempDir dir;
+  const CliRun r = run_cli(dir, std::string("backtest") + kParityArgs + " --data " + kNvda + " --out " + dir.file("o"));
+  REQUIRE(r.code == 0);
+  const std::string report = read_file(dir.file("o/report.json"));
+  for (const char* key : {"bars", "trades", "fills", "initial_cash", "final_equity", "total_return",
+                          "annualized_return", "sharpe", "sortino", "max_drawdown", "max_drawdown_duration", "win_rate",
+                          "profit_factor", "avg_win", "avg_loss", "commission_paid", "elapsed_s", "bars_per_second",
+                          "engine_version", "strategy_sha256", "data_sha256", "config_sha256", "seed"}) {
+    INFO(key);
+    CHECK(report.find(std::string("\"") + key + "\": ") != std::string::npos);
+  }
+  CHECK(report.find("\"data_sha256\": \"d16ee01711b8a39085a2c3a5d9840bb0ef43091a9e2909e5c819c3020a3ac28f\"") !=
+        std::string::npos);
+  CHECK(read_file(dir.file("o/equity.csv")).rfind("time,cash,position_value,equity,drawdown\n1999-01-22,", 0) == 0);
+  CHECK_THAT(r.out, Catch::Contains("Final equity") && Catch::Contains("M bars/s"));
+}
+
+TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit", "[backtest][cli]") {
+  TempDir dir;
+  const std::string good = dir.file("good.csv");
+  write_file(good, "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.5,100\n"
+                   "2020-01-03,10.5,12,10,11,11,100\n");
+  auto expect_error = [&](const std::string& args, const std::string& first_line_has) {
+    const CliRun r = run_cli(dir, "backtest --out " + dir.file("o") + " " + args);
+    INFO(args << "\n" << r.err);
+    CHECK(r.code == 1);
+    const std::string first = r.err.substr(0, r.err.find('\n'));
+    CHECK_THAT(first, Catch::StartsWith("error: ") && Catch::Contains(first_line_has));
+  };
+  const std::string header = "Date,Open,High,Low,Close,Adj Close,Volume\n";
+  const struct {
+    const char* name;
+    std::string content;
+    std::string where;
+  } bad_data[] = {
+      {"columns.csv", header + "2020-01-02,10,11,9,10.5,10.5\n", "columns.csv:2:"},
+      {"nonnum.csv", header + "2020-01-02,10,11,abc,10.5,10.5,100\n", "nonnum.csv:2:"},
+      {"highlow.csv", header + "2020-01-02,10,9,11,10,10,100\n", "highlow.csv:2:"},
+      {"outside.csv", header + "2020-01-02,10,11,9,12,12,100\n", "outside.csv:2:"},
+      {"order.csv", header + "2020-01-03,10,11,9,10,10,100\n2020-01-02,10,11,9,10,10,100\n", "order.csv:3:"},
+      {"empty.csv", "", "empty.csv"},
+      {"header.csv", "when,price\n2020-01-02,10\n", "header.csv:1:"},
+  };
+  for (const auto& b : bad_data) {
+    write_file(dir.file(b.name), b.content);
+    expect_error("--strategy strategies/sma_cross.lua --no-cache --data " + dir.file(b.name), b.where);
+  }
+  expect_error("--strategy strategies/sma_cross.lua --data " + good + " --param nope=1", "--param nope");
+  expect_error("--strategy strategies/sma_cross.lua --data " + good + " --param fast=ten", "--param fast=ten");
+  expect_error("--strategy strategies/sma_cross.lua --data " + dir.file("missing.csv"), "missing.csv");
+  expect_error("--strategy " + dir.file("none.lua") + " --data " + good, "none.lua");
+
+  write_file(dir.file("syntax.lua"), "params = {}\nfunction detect_opportunity(bar\n");
+  expect_error("--strategy " + dir.file("syntax.lua") + " --data " + good, "syntax.lua:3:");
+  write_file(dir.file("runtime.lua"),
+             "params = {}\nfunction detect_opportunity(bar)\n  return bar.close + nil\nend\n"
+             "function filter_commitment() end\nfunction manage_position() end\n");
+  const CliRun rt = run_cli(dir, "backtest --strategy " + dir.file("runtime.lua") + " --data " + good + " --out " +
+                                     dir.file("rt"));
+  CHECK(rt.code == 1);
+  CHECK_THAT(rt.err, Catch::Contains("error: " + dir.file("runtime.lua") + ":3: attempt to perform arithmetic"));
+  CHECK_THAT(rt.err, Catch::Contains("in detect_opportunity") && Catch::Contains("stack traceback:"));
+  CHECK_THAT(read_file(dir.file("rt/report.json")), Catch::Contains("\"status\": \"faulted\""));
+}
