@@ -20,31 +20,48 @@ struct Sink {
 };
 using Packer = msgpack::packer<Sink>;
 
+struct Enc {
+  explicit Enc(std::string& out) : sink{&out}, pk(sink) {}
+
+  // msgpack-cxx's pack_double writes integral doubles as integers, which would
+  // turn 1.0 into 1 and lose -0.0: doubles are always float64 here.
+  void dbl(double d) {
+    const auto bits = std::bit_cast<std::uint64_t>(d);
+    char buf[9];
+    buf[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+    sink.write(buf, sizeof buf);
+  }
+
+  Sink sink;
+  Packer pk;
+};
+
 const std::uint64_t kNoValueBits = std::bit_cast<std::uint64_t>(model::kNoValue);
 
 // ---- encoding ---------------------------------------------------------------
 
-void put_str(Packer& pk, std::string_view s) {
-  pk.pack_str(static_cast<std::uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+void put_str(Enc& en, std::string_view s) {
+  en.pk.pack_str(static_cast<std::uint32_t>(s.size()));
+  en.pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
-void put_value(Packer& pk, const Value& v) {
+void put_value(Enc& en, const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::Nil: pk.pack_nil(); return;
-    case Value::Kind::Bool: v.as_bool() ? pk.pack_true() : pk.pack_false(); return;
-    case Value::Kind::Int: pk.pack_int64(v.as_int()); return;
-    case Value::Kind::Double: pk.pack_double(v.as_double()); return;
-    case Value::Kind::String: put_str(pk, v.as_string()); return;
+    case Value::Kind::Nil: en.pk.pack_nil(); return;
+    case Value::Kind::Bool: v.as_bool() ? en.pk.pack_true() : en.pk.pack_false(); return;
+    case Value::Kind::Int: en.pk.pack_int64(v.as_int()); return;
+    case Value::Kind::Double: en.dbl(v.as_double()); return;
+    case Value::Kind::String: put_str(en, v.as_string()); return;
     case Value::Kind::Array:
-      pk.pack_array(static_cast<std::uint32_t>(v.size()));
-      for (const Value& e : v.as_array()) put_value(pk, e);
+      en.pk.pack_array(static_cast<std::uint32_t>(v.size()));
+      for (const Value& e : v.as_array()) put_value(en, e);
       return;
     case Value::Kind::Map:
-      pk.pack_map(static_cast<std::uint32_t>(v.size()));
+      en.pk.pack_map(static_cast<std::uint32_t>(v.size()));
       for (const auto& [k, e] : v.as_map()) {
-        put_str(pk, k);
-        put_value(pk, e);
+        put_str(en, k);
+        put_value(en, e);
       }
       return;
   }
@@ -52,11 +69,11 @@ void put_value(Packer& pk, const Value& v) {
 
 // Optional bar fields: "absent" (the model's NaN) is nil; any other bit pattern,
 // including other NaNs, is kept as a double so decoding is exact.
-void put_optional(Packer& pk, double d) {
+void put_optional(Enc& en, double d) {
   if (std::bit_cast<std::uint64_t>(d) == kNoValueBits) {
-    pk.pack_nil();
+    en.pk.pack_nil();
   } else {
-    pk.pack_double(d);
+    en.dbl(d);
   }
 }
 
@@ -81,131 +98,131 @@ struct FieldCount {
 };
 
 struct BodyEncoder {
-  Packer& pk;
+  Enc& en;
 
   void operator()(const SessionStart& e) const {
-    put_str(pk, e.session_id);
-    put_str(pk, e.mode);
-    put_str(pk, e.engine_version);
-    pk.pack_uint64(e.seed);
-    put_str(pk, e.config_sha256);
-    put_value(pk, e.info);
+    put_str(en, e.session_id);
+    put_str(en, e.mode);
+    put_str(en, e.engine_version);
+    en.pk.pack_uint64(e.seed);
+    put_str(en, e.config_sha256);
+    put_value(en, e.info);
   }
   void operator()(const SessionEnd& e) const {
-    put_str(pk, e.reason);
-    put_value(pk, e.summary);
+    put_str(en, e.reason);
+    put_value(en, e.summary);
   }
   void operator()(const MarketData& e) const {
-    pk.pack_uint32(e.instrument);
-    put_str(pk, e.symbol);
-    put_str(pk, e.timeframe);
-    pk.pack_int64(e.bar.ts_ns);
-    pk.pack_double(e.bar.open);
-    pk.pack_double(e.bar.high);
-    pk.pack_double(e.bar.low);
-    pk.pack_double(e.bar.close);
-    pk.pack_double(e.bar.volume);
-    put_optional(pk, e.bar.bid);
-    put_optional(pk, e.bar.ask);
-    put_optional(pk, e.bar.bid_size);
-    put_optional(pk, e.bar.ask_size);
+    en.pk.pack_uint32(e.instrument);
+    put_str(en, e.symbol);
+    put_str(en, e.timeframe);
+    en.pk.pack_int64(e.bar.ts_ns);
+    en.dbl(e.bar.open);
+    en.dbl(e.bar.high);
+    en.dbl(e.bar.low);
+    en.dbl(e.bar.close);
+    en.dbl(e.bar.volume);
+    put_optional(en, e.bar.bid);
+    put_optional(en, e.bar.ask);
+    put_optional(en, e.bar.bid_size);
+    put_optional(en, e.bar.ask_size);
   }
   void operator()(const RunnerState& e) const {
-    pk.pack_uint8(static_cast<std::uint8_t>(e.phase));
-    pk.pack_uint8(e.state);
-    pk.pack_uint8(static_cast<std::uint8_t>(e.encoding));
-    put_value(pk, e.context);
-    put_value(pk, e.indicators);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.phase));
+    en.pk.pack_uint8(e.state);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.encoding));
+    put_value(en, e.context);
+    put_value(en, e.indicators);
     if (e.encoding == StateEncoding::Delta) {
-      pk.pack_uint64(e.base_sequence);
-      pk.pack_uint64(e.snapshot_sequence);
+      en.pk.pack_uint64(e.base_sequence);
+      en.pk.pack_uint64(e.snapshot_sequence);
     }
   }
   void operator()(const Transition& e) const {
-    pk.pack_uint8(e.from);
-    pk.pack_uint8(e.to);
-    put_str(pk, e.trigger);
-    put_str(pk, e.reason);
-    pk.pack_int64(e.bar_ts_ns);
+    en.pk.pack_uint8(e.from);
+    en.pk.pack_uint8(e.to);
+    put_str(en, e.trigger);
+    put_str(en, e.reason);
+    en.pk.pack_int64(e.bar_ts_ns);
   }
   void operator()(const StrategyAction& e) const {
-    pk.pack_uint32(e.strategy);
-    put_str(pk, e.kind);
-    put_value(pk, e.params);
-    put_str(pk, e.reason);
+    en.pk.pack_uint32(e.strategy);
+    put_str(en, e.kind);
+    put_value(en, e.params);
+    put_str(en, e.reason);
   }
   void operator()(const OrderUpdate& e) const {
     const model::Order& o = e.order;
-    pk.pack_uint64(o.id);
-    pk.pack_uint32(o.instrument);
-    pk.pack_uint32(o.runner);
-    pk.pack_uint32(o.strategy);
-    pk.pack_uint8(static_cast<std::uint8_t>(o.side));
-    pk.pack_uint8(static_cast<std::uint8_t>(o.type));
-    pk.pack_uint8(static_cast<std::uint8_t>(o.tif));
-    pk.pack_uint8(static_cast<std::uint8_t>(o.purpose));
-    pk.pack_uint8(static_cast<std::uint8_t>(o.status));
-    pk.pack_double(o.qty);
-    pk.pack_double(o.filled_qty);
-    pk.pack_double(o.limit_price);
-    pk.pack_double(o.stop_price);
-    o.reduce_only ? pk.pack_true() : pk.pack_false();
-    pk.pack_int64(o.submitted_ns);
-    pk.pack_int64(o.submitted_bar);
-    put_str(pk, o.tag);
-    put_str(pk, e.reason_code);
-    put_str(pk, e.message);
+    en.pk.pack_uint64(o.id);
+    en.pk.pack_uint32(o.instrument);
+    en.pk.pack_uint32(o.runner);
+    en.pk.pack_uint32(o.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.side));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.type));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.tif));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.purpose));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.status));
+    en.dbl(o.qty);
+    en.dbl(o.filled_qty);
+    en.dbl(o.limit_price);
+    en.dbl(o.stop_price);
+    o.reduce_only ? en.pk.pack_true() : en.pk.pack_false();
+    en.pk.pack_int64(o.submitted_ns);
+    en.pk.pack_int64(o.submitted_bar);
+    put_str(en, o.tag);
+    put_str(en, e.reason_code);
+    put_str(en, e.message);
   }
   void operator()(const FillEvent& e) const {
     const model::Fill& f = e.fill;
-    pk.pack_uint64(f.order);
-    pk.pack_uint32(f.instrument);
-    pk.pack_uint32(f.runner);
-    pk.pack_uint32(f.strategy);
-    pk.pack_uint8(static_cast<std::uint8_t>(f.side));
-    pk.pack_uint8(static_cast<std::uint8_t>(f.purpose));
-    pk.pack_double(f.qty);
-    pk.pack_double(f.price);
-    pk.pack_double(f.commission);
-    pk.pack_int64(f.ts_ns);
-    pk.pack_int64(f.bar_index);
+    en.pk.pack_uint64(f.order);
+    en.pk.pack_uint32(f.instrument);
+    en.pk.pack_uint32(f.runner);
+    en.pk.pack_uint32(f.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(f.side));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(f.purpose));
+    en.dbl(f.qty);
+    en.dbl(f.price);
+    en.dbl(f.commission);
+    en.pk.pack_int64(f.ts_ns);
+    en.pk.pack_int64(f.bar_index);
   }
   void operator()(const RiskDecision& e) const {
-    pk.pack_uint64(e.order);
-    pk.pack_uint32(e.strategy);
-    e.approved ? pk.pack_true() : pk.pack_false();
-    put_str(pk, e.reason_code);
-    put_str(pk, e.message);
+    en.pk.pack_uint64(e.order);
+    en.pk.pack_uint32(e.strategy);
+    e.approved ? en.pk.pack_true() : en.pk.pack_false();
+    put_str(en, e.reason_code);
+    put_str(en, e.message);
   }
   void operator()(const StormGuardChange& e) const {
-    pk.pack_uint8(e.from);
-    pk.pack_uint8(e.to);
-    put_str(pk, e.reason);
-    put_value(pk, e.metrics);
+    en.pk.pack_uint8(e.from);
+    en.pk.pack_uint8(e.to);
+    put_str(en, e.reason);
+    put_value(en, e.metrics);
   }
   void operator()(const StrategyError& e) const {
-    pk.pack_uint32(e.strategy);
-    pk.pack_uint8(static_cast<std::uint8_t>(e.kind));
-    put_str(pk, e.callback);
-    put_str(pk, e.message);
-    put_str(pk, e.traceback);
-    put_str(pk, e.file);
-    pk.pack_uint32(e.line);
-    e.strategy_disabled ? pk.pack_true() : pk.pack_false();
+    en.pk.pack_uint32(e.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.kind));
+    put_str(en, e.callback);
+    put_str(en, e.message);
+    put_str(en, e.traceback);
+    put_str(en, e.file);
+    en.pk.pack_uint32(e.line);
+    e.strategy_disabled ? en.pk.pack_true() : en.pk.pack_false();
   }
   void operator()(const Reload& e) const {
-    pk.pack_uint32(e.strategy);
-    put_str(pk, e.path);
-    put_str(pk, e.old_sha256);
-    put_str(pk, e.new_sha256);
-    e.ok ? pk.pack_true() : pk.pack_false();
-    put_str(pk, e.message);
+    en.pk.pack_uint32(e.strategy);
+    put_str(en, e.path);
+    put_str(en, e.old_sha256);
+    put_str(en, e.new_sha256);
+    e.ok ? en.pk.pack_true() : en.pk.pack_false();
+    put_str(en, e.message);
   }
-  void operator()(const IndicatorValues& e) const { put_value(pk, e.values); }
+  void operator()(const IndicatorValues& e) const { put_value(en, e.values); }
   void operator()(const Note& e) const {
-    put_str(pk, e.category);
-    put_str(pk, e.text);
-    put_value(pk, e.data);
+    put_str(en, e.category);
+    put_str(en, e.text);
+    put_value(en, e.data);
   }
   void operator()(const UnknownEvent&) const {}
 };
@@ -214,8 +231,9 @@ struct BodyEncoder {
 
 template <class E>
 bool read_enum(MsgpackCursor& c, E& out, std::uint8_t max) {
-  std::uint8_t v = 0;
-  if (!c.read_small_uint(v, max)) return c.fail("enum value out of range");
+  std::uint64_t v = 0;
+  if (!c.read_uint(v)) return false;
+  if (v > max) return c.fail("enum value out of range (from a newer version?)");
   out = static_cast<E>(v);
   return true;
 }
@@ -333,20 +351,19 @@ void make_unknown(std::string_view record, std::uint16_t type, const char* why, 
 }  // namespace
 
 void encode_event(const Event& e, std::string& out) {
-  Sink sink{&out};
-  Packer pk(sink);
   if (const auto* u = std::get_if<UnknownEvent>(&e.body)) {
     // Passing an unknown event on keeps its original bytes.
     out += u->record;
     return;
   }
+  Enc en(out);
   const std::uint32_t fields = kEnvelopeFields + std::visit(FieldCount{}, e.body);
-  pk.pack_array(fields);
-  pk.pack_uint16(e.type_code());
-  pk.pack_uint64(e.sequence);
-  pk.pack_int64(e.ts_event_ns);
-  pk.pack_uint32(e.runner);
-  std::visit(BodyEncoder{pk}, e.body);
+  en.pk.pack_array(fields);
+  en.pk.pack_uint16(e.type_code());
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  std::visit(BodyEncoder{en}, e.body);
 }
 
 std::string encode_event(const Event& e) {
@@ -405,9 +422,8 @@ Event decode_event(std::string_view record) {
 }
 
 void encode_value(const Value& v, std::string& out) {
-  Sink sink{&out};
-  Packer pk(sink);
-  put_value(pk, v);
+  Enc en(out);
+  put_value(en, v);
 }
 
 Result<Value> decode_value(std::string_view data) {
