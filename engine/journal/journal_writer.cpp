@@ -267,6 +267,12 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
 }
 
 JournalWriter::~JournalWriter() {
+  bool closed;
+  {
+    std::lock_guard lk(impl_->mu);
+    closed = impl_->closed;
+  }
+  if (closed) return;  // the caller saw close()'s status
   Status s = close();
   if (!s) std::fprintf(stderr, "journal %s: %s\n", path_.c_str(), s.error().message.c_str());
 }
