@@ -79,6 +79,13 @@ void put_optional(Enc& en, double d) {
 
 constexpr std::uint32_t kEnvelopeFields = 4;
 
+// Every field of these model types is journaled. When one gains a field, append
+// it to the end of its record below (and to docs/journal-format.md), then update
+// the size here; forgetting would silently leave the field out of the journal.
+static_assert(sizeof(model::Order) == 120, "model::Order changed: journal its new field (OrderUpdate record)");
+static_assert(sizeof(model::Fill) == 64, "model::Fill changed: journal its new field (Fill record)");
+static_assert(sizeof(model::Bar) == 80, "model::Bar changed: journal its new field (MarketData record)");
+
 struct FieldCount {
   std::uint32_t operator()(const SessionStart&) const { return 6; }
   std::uint32_t operator()(const SessionEnd&) const { return 2; }
