@@ -64,13 +64,15 @@ TEST_CASE("every event type round-trips exactly through msgpack", "[unit][journa
   CHECK(types.size() == kMaxKnownEventType);  // one of each
 
   // Spot checks that identical() compares what it should.
-  const auto* md = decode_event(encode_event(events[1])).get<MarketData>();
+  const Event md_event = decode_event(encode_event(events[1]));
+  const auto* md = md_event.get<MarketData>();
   REQUIRE(md != nullptr);
   CHECK(std::bit_cast<std::uint64_t>(md->bar.bid) == 0x7ff8000000000123ull);
   CHECK(std::signbit(md->bar.low));
   CHECK(std::isnan(md->bar.bid_size));
   CHECK(md->bar.ts_ns == -86'400'000'000'000);
-  const auto* ss = decode_event(encode_event(events[0])).get<SessionStart>();
+  const Event ss_event = decode_event(encode_event(events[0]));
+  const auto* ss = ss_event.get<SessionStart>();
   REQUIRE(ss != nullptr);
   CHECK(ss->seed == 0xfedcba9876543210ull);
 }
