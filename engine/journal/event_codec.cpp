@@ -359,8 +359,25 @@ void make_unknown(std::string_view record, std::uint16_t type, const char* why, 
 
 void encode_event(const Event& e, std::string& out) {
   if (const auto* u = std::get_if<UnknownEvent>(&e.body)) {
-    // Passing an unknown event on keeps its original bytes.
-    out += u->record;
+    // Passing an unknown event on keeps its bytes; only the envelope is
+    // rewritten, since a writer gives the event a new sequence number.
+    MsgpackCursor c(u->record);
+    std::uint32_t n = 0;
+    std::uint64_t ignored = 0;
+    std::int64_t ignored_ts = 0;
+    if (!(c.read_array(n) && n >= kEnvelopeFields && c.read_uint(ignored) && c.read_uint(ignored) &&
+          c.read_int(ignored_ts) && c.read_uint(ignored))) {
+      out += u->record;  // no readable envelope: kept as it was, a reader surfaces it again
+      return;
+    }
+    Enc en(out);
+    en.pk.pack_array(n);
+    en.pk.pack_uint16(u->type);
+    en.pk.pack_uint64(e.sequence);
+    en.pk.pack_int64(e.ts_event_ns);
+    en.pk.pack_uint32(e.runner);
+    const std::string_view rest = std::string_view(u->record).substr(u->record.size() - c.remaining());
+    out.append(rest.data(), rest.size());
     return;
   }
   Enc en(out);

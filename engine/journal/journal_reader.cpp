@@ -412,7 +412,8 @@ struct JournalReader::Impl {
       if (!ok || !*ok) return ok;
     }
     decode_event(rec, out);
-    if (opts.reconstruct_state) {
+    // A full-mode journal holds only full states: nothing to rebuild or copy.
+    if (opts.reconstruct_state && header.storage_mode == StorageMode::Delta) {
       if (auto* s = out.get<RunnerState>()) TE_TRY(restore_state(out, *s));
     }
     return true;

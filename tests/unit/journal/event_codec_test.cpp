@@ -107,6 +107,8 @@ TEST_CASE("unknown types and undecodable records are surfaced, not fatal", "[uni
   CHECK(std::get<UnknownEvent>(e.body).record == future);
   CHECK(std::get<UnknownEvent>(e.body).error.empty());
   CHECK(encode_event(e) == future);  // passed on unchanged
+  e.sequence = 300;                  // ... except for a new envelope
+  CHECK(hex(encode_event(e)) == "95 63 cd 01 2c 06 00 a1 78");
 
   // A known type with an extra trailing field (newer minor): the field is skipped.
   Event note = make_event(9, 1, Note{"c", "t", Value()});
