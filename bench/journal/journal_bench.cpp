@@ -132,39 +132,79 @@ WriterOptions bench_options(StorageMode mode) {
   return o;
 }
 
-// End to end: append every event, then close (which waits for the writer thread).
-void write_bench(benchmark::State& state, const std::vector<Event>& events, StorageMode mode) {
+// Background writer, as in production. Timed (manual time): append() of every
+// event, moved in as a runner would, plus close(), which waits until the writer
+// thread has written everything. append_ns_per_event is what the trading thread
+// pays; it includes waiting for room when the writer falls behind (Block policy).
+void write_bench(benchmark::State& state, const std::vector<Event>& events, StorageMode mode,
+                 std::size_t queue_capacity = WriterOptions{}.queue_capacity) {
   const std::string path = temp_path("write");
   WriterStats st;
   double append_seconds = 0;
   for (auto _ : state) {
-    auto w = JournalWriter::create(path, bench_options(mode));
+    std::vector<Event> batch = events;  // the copy is not timed: a runner builds its events anyway
+    WriterOptions o = bench_options(mode);
+    o.queue_capacity = queue_capacity;
+    auto w = JournalWriter::create(path, o);
     if (!w.ok()) {
       state.SkipWithError(w.error().message.c_str());
       return;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    for (const Event& e : events) benchmark::DoNotOptimize((*w)->append(e));
-    append_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (Event& e : batch) benchmark::DoNotOptimize((*w)->append(std::move(e)));
+    const auto t1 = std::chrono::steady_clock::now();
     if (!(*w)->close().ok()) {
       state.SkipWithError("close failed");
       return;
     }
+    const auto t2 = std::chrono::steady_clock::now();
+    append_seconds += std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(std::chrono::duration<double>(t2 - t0).count());
     st = (*w)->stats();
   }
   std::remove(path.c_str());
   const auto n = static_cast<double>(events.size());
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events.size()));
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(st.file_bytes));
-  state.counters["file_bytes_per_event"] = static_cast<double>(st.file_bytes) / n;
-  state.counters["raw_bytes_per_event"] = static_cast<double>(st.raw_bytes) / n;
-  // What the trading thread pays: time inside append() (the copy of the event included).
+  state.counters["file_B_per_event"] = static_cast<double>(st.file_bytes) / n;
+  state.counters["raw_B_per_event"] = static_cast<double>(st.raw_bytes) / n;
   state.counters["append_ns_per_event"] = append_seconds * 1e9 / (n * static_cast<double>(state.iterations()));
+  state.counters["blocked_appends"] = static_cast<double>(st.blocked_appends);
+}
+
+// Everything on one thread (WriterThreading::Inline): the CPU cost of recording
+// an event, from append() to bytes handed to the OS.
+void inline_bench(benchmark::State& state, const std::vector<Event>& events, StorageMode mode) {
+  const std::string path = temp_path("inline");
+  WriterStats st;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<Event> batch = events;
+    WriterOptions o = bench_options(mode);
+    o.threading = WriterThreading::Inline;
+    auto w = JournalWriter::create(path, o);
+    state.ResumeTiming();
+    for (Event& e : batch) benchmark::DoNotOptimize((*w)->append(std::move(e)));
+    if (!(*w)->close().ok()) state.SkipWithError("close failed");
+    st = (*w)->stats();
+  }
+  std::remove(path.c_str());
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(st.file_bytes));
+  state.counters["file_B_per_event"] = static_cast<double>(st.file_bytes) / static_cast<double>(events.size());
 }
 
 void BM_WriteSmallFull(benchmark::State& s) { write_bench(s, small_set(), StorageMode::Full); }
 void BM_WriteSessionFull(benchmark::State& s) { write_bench(s, session_set(), StorageMode::Full); }
 void BM_WriteSessionDelta(benchmark::State& s) { write_bench(s, session_set(), StorageMode::Delta); }
+// A queue that never fills: append_ns_per_event is the trading thread's own
+// cost when the writer keeps up (here it runs on the other core meanwhile).
+void BM_AppendSessionDeltaNoWait(benchmark::State& s) {
+  write_bench(s, session_set(), StorageMode::Delta, session_set().size());
+}
+void BM_InlineSmallFull(benchmark::State& s) { inline_bench(s, small_set(), StorageMode::Full); }
+void BM_InlineSessionFull(benchmark::State& s) { inline_bench(s, session_set(), StorageMode::Full); }
+void BM_InlineSessionDelta(benchmark::State& s) { inline_bench(s, session_set(), StorageMode::Delta); }
 
 void read_bench(benchmark::State& state, const std::vector<Event>& events, StorageMode mode) {
   const std::string path = temp_path("read");
@@ -210,9 +250,13 @@ void BM_EncodeSession(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_WriteSmallFull)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_WriteSessionFull)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_WriteSessionDelta)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_WriteSmallFull)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_WriteSessionFull)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_WriteSessionDelta)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_AppendSessionDeltaNoWait)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_InlineSmallFull)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InlineSessionFull)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InlineSessionDelta)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ReadSmall)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ReadSessionFull)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ReadSessionDelta)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -67,6 +67,128 @@ void put_value(Enc& en, const Value& v) {
   }
 }
 
+// ---- deltas, encoded without building the delta tree -------------------------
+//
+// These mirror diff() in value_diff.cpp decision for decision (the same
+// replace-versus-patch choices, the same order), so the bytes equal
+// encode_value(diff(from, to)); value_diff_test checks that on random trees.
+// They exist because the writer diffs every runner state in delta mode and
+// building the delta as a Value tree costs several allocations per changed key.
+
+enum class DiffKind { None, Replace, MapPatch, ArrayPatch };
+
+DiffKind diff_kind(const Value& a, const Value& b) {
+  if (a.is_map() && b.is_map()) {
+    const auto& x = a.as_map();
+    const auto& y = b.as_map();
+    std::size_t unchanged = 0, other = 0, i = 0, j = 0;
+    while (i < x.size() || j < y.size()) {
+      if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+        ++other, ++i;
+      } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+        ++other, ++j;
+      } else {
+        (x[i].second == y[j].second ? unchanged : other) += 1;
+        ++i, ++j;
+      }
+    }
+    if (other == 0) return DiffKind::None;
+    if (unchanged == 0 && !x.empty()) return DiffKind::Replace;
+    return DiffKind::MapPatch;
+  }
+  if (a.is_array() && b.is_array()) {
+    const auto& x = a.as_array();
+    const auto& y = b.as_array();
+    const std::size_t common = std::min(x.size(), y.size());
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
+    if (changed == 0 && x.size() == y.size()) return DiffKind::None;
+    if (common > 0 && changed * 2 > common) return DiffKind::Replace;
+    return DiffKind::ArrayPatch;
+  }
+  return a == b ? DiffKind::None : DiffKind::Replace;
+}
+
+void put_replace(Enc& en, const Value& to) {
+  en.pk.pack_array(2);
+  en.pk.pack_int64(0);
+  put_value(en, to);
+}
+
+void put_diff(Enc& en, const Value& a, const Value& b) {
+  switch (diff_kind(a, b)) {
+    case DiffKind::None: en.pk.pack_nil(); return;
+    case DiffKind::Replace: put_replace(en, b); return;
+    case DiffKind::MapPatch: {
+      const auto& x = a.as_map();
+      const auto& y = b.as_map();
+      std::uint32_t changes = 0, removed = 0;
+      for (std::size_t i = 0, j = 0; i < x.size() || j < y.size();) {
+        if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+          ++removed, ++i;
+        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+          ++changes, ++j;
+        } else {
+          changes += x[i].second == y[j].second ? 0 : 1;
+          ++i, ++j;
+        }
+      }
+      en.pk.pack_array(3);
+      en.pk.pack_int64(1);
+      en.pk.pack_map(changes);
+      for (std::size_t i = 0, j = 0; j < y.size();) {
+        if (i < x.size() && key_less(x[i].first, y[j].first)) {
+          ++i;
+        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+          put_str(en, y[j].first);
+          put_replace(en, y[j].second);
+          ++j;
+        } else {
+          if (!(x[i].second == y[j].second)) {
+            put_str(en, y[j].first);
+            put_diff(en, x[i].second, y[j].second);
+          }
+          ++i, ++j;
+        }
+      }
+      en.pk.pack_array(removed);
+      for (std::size_t i = 0, j = 0; i < x.size();) {
+        if (j == y.size() || key_less(x[i].first, y[j].first)) {
+          put_str(en, x[i].first);
+          ++i;
+        } else if (key_less(y[j].first, x[i].first)) {
+          ++j;
+        } else {
+          ++i, ++j;
+        }
+      }
+      return;
+    }
+    case DiffKind::ArrayPatch: {
+      const auto& x = a.as_array();
+      const auto& y = b.as_array();
+      const std::size_t common = std::min(x.size(), y.size());
+      std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
+      for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
+      en.pk.pack_array(3);
+      en.pk.pack_int64(2);
+      en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
+      en.pk.pack_array(ops);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        if (i < common && x[i] == y[i]) continue;
+        en.pk.pack_array(2);
+        en.pk.pack_int64(static_cast<std::int64_t>(i));
+        if (i < common) {
+          put_diff(en, x[i], y[i]);
+        } else {
+          put_replace(en, y[i]);
+        }
+      }
+      return;
+    }
+  }
+}
+
 // Optional bar fields: "absent" (the model's NaN) is nil; any other bit pattern,
 // including other NaNs, is kept as a double so decoding is exact.
 void put_optional(Enc& en, double d) {
@@ -443,6 +565,32 @@ Event decode_event(std::string_view record) {
   Event e;
   decode_event(record, e);
   return e;
+}
+
+void encode_diff(const Value& from, const Value& to, std::string& out) {
+  Enc en(out);
+  put_diff(en, from, to);
+}
+
+bool diff_replaces(const Value& from, const Value& to) { return diff_kind(from, to) == DiffKind::Replace; }
+
+void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
+                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
+  const auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
+  Enc en(out);
+  en.pk.pack_array(kEnvelopeFields + 7);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(s->phase));
+  en.pk.pack_uint8(s->state);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(StateEncoding::Delta));
+  put_diff(en, base_context, s->context);
+  put_diff(en, base_indicators, s->indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
 }
 
 void encode_value(const Value& v, std::string& out) {

@@ -31,6 +31,18 @@ struct EventEnvelope {
 // Reads only the first four fields (cheap: index building, filters).
 bool decode_envelope(std::string_view record, EventEnvelope& out) noexcept;
 
+// Appends the msgpack of diff(from, to) (value_diff.hpp) without building the
+// delta tree: the same bytes as encode_value(diff(from, to)), much cheaper.
+void encode_diff(const Value& from, const Value& to, std::string& out);
+// Whether diff(from, to) would replace the whole value.
+bool diff_replaces(const Value& from, const Value& to);
+
+// Appends the delta-mode record of `e` (a full RunnerState): the same bytes as
+// encoding the event after replacing its context and indicators by their diffs
+// against the bases and setting encoding, base_sequence and snapshot_sequence.
+void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
+                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out);
+
 // Encodes a Value alone as msgpack (delta documents, tests, exports).
 void encode_value(const Value& v, std::string& out);
 // Errors: Errc::parse when `data` is not exactly one msgpack value.

@@ -1,11 +1,12 @@
 #include "engine/journal/journal_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "engine/core/clock.hpp"
 #include "engine/journal/block_codec.hpp"
@@ -45,16 +46,29 @@ std::string WriterOptions::validate() const {
 // the appending thread while it holds mu).
 struct JournalWriter::Impl {
   explicit Impl(const WriterOptions& o, std::unique_ptr<WritableFile> f)
-      : opts(o), file(std::move(f)), delta(o.snapshot_interval) {}
+      : opts(o),
+        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
+        file(std::move(f)),
+        delta(o.snapshot_interval) {}
 
   const WriterOptions& opts;
+  // Producers wake a sleeping writer only once this many events are queued (or
+  // on the first event when blocks have a timeout): a futex wake per append
+  // would cost more than the append itself.
+  const std::size_t wake_threshold;
 
   // shared
   mutable std::mutex mu;
   std::condition_variable work_cv;   // the writer thread waits for events, flushes, stop
   std::condition_variable space_cv;  // producers wait for room (Block)
   std::condition_variable done_cv;   // flush() waits for its ticket
-  std::deque<Event> queue;
+  // Events waiting for the writer thread: queue[queue_head, end). A vector
+  // swapped whole with the writer's batch keeps its capacity, so steady-state
+  // appends do not allocate; DropOldest advances queue_head.
+  std::vector<Event> queue;
+  std::size_t queue_head = 0;
+  std::size_t queued() const noexcept { return queue.size() - queue_head; }
+  std::int64_t first_queued_ns = 0;  // when the oldest queued event arrived (block_timeout_ms > 0)
   std::uint64_t next_sequence = 1;
   std::uint64_t flush_requested = 0;
   std::uint64_t flush_done = 0;
@@ -71,7 +85,8 @@ struct JournalWriter::Impl {
   StateDeltaEncoder delta;
   std::string record;
   std::string out;
-  std::int64_t block_started_ns = 0;
+  std::int64_t block_started_ns = 0;  // when the block's first record was queued
+  std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
   bool dirty = false;  // blocks written since the last sync
   WriterStats wstats;  // the writer-owned counters, published under mu
@@ -106,23 +121,25 @@ struct JournalWriter::Impl {
   static std::int64_t ms(std::uint32_t v) { return static_cast<std::int64_t>(v) * 1'000'000; }
 
   Status process(Event& e) {
+    record.clear();
     if (auto* s = std::get_if<RunnerState>(&e.body)) {
       if (!opts.include_indicators) s->indicators = Value();
-      if (opts.storage_mode == StorageMode::Delta) delta.to_stored_form(e.runner, e.sequence, *s);
-      if (s->encoding == StateEncoding::Full) {
-        ++wstats.state_full;
+      bool full = true;
+      if (opts.storage_mode == StorageMode::Delta) {
+        full = delta.encode(e, record);
       } else {
-        ++wstats.state_delta;
+        encode_event(e, record);
       }
+      ++(full ? wstats.state_full : wstats.state_delta);
+    } else {
+      encode_event(e, record);
     }
-    record.clear();
-    encode_event(e, record);
     if (record.size() > kMaxRecordSize) {
       return make_error(Errc::limit, "journal record at sequence " + std::to_string(e.sequence) + " is " +
                                          std::to_string(record.size()) + " bytes, over the " +
                                          std::to_string(kMaxRecordSize) + "-byte limit");
     }
-    if (block.empty()) block_started_ns = opts.block_timeout_ms > 0 ? monotonic_ns() : 0;
+    if (block.empty()) block_started_ns = batch_queued_ns;
     wstats.raw_bytes += record.size() + (record.size() < 128 ? 1 : record.size() < 16384 ? 2 : 3);
     block.add(record, e.sequence, e.ts_event_ns);
     if (block.raw_size() >= opts.block_size) return write_block();
@@ -134,10 +151,17 @@ struct JournalWriter::Impl {
     return sync();
   }
 
-  // Deadline for the next timer (partial block, interval sync), or 0 for none.
+  // Deadline for the next timer (partial block, queued events that must reach
+  // a block in time, interval sync), or 0 for none. Requires mu.
   std::int64_t next_deadline() const {
     std::int64_t d = 0;
-    if (!block.empty() && opts.block_timeout_ms > 0) d = block_started_ns + ms(opts.block_timeout_ms);
+    if (opts.block_timeout_ms > 0) {
+      if (!block.empty()) d = block_started_ns + ms(opts.block_timeout_ms);
+      if (queued() > 0) {
+        const std::int64_t q = first_queued_ns + ms(opts.block_timeout_ms);
+        d = d == 0 ? q : std::min(d, q);
+      }
+    }
     if (dirty && opts.fsync == FsyncPolicy::Interval) {
       const std::int64_t s = last_sync_ns + ms(opts.fsync_interval_ms);
       d = d == 0 ? s : std::min(d, s);
@@ -174,10 +198,10 @@ struct JournalWriter::Impl {
   }
 
   void run() {
-    std::deque<Event> batch;
+    std::vector<Event> batch;
     std::unique_lock lk(mu);
     while (true) {
-      while (queue.empty() && flush_requested == flush_done && !stopping) {
+      while (queued() < wake_threshold && flush_requested == flush_done && !stopping) {
         const std::int64_t deadline = error.ok() ? next_deadline() : 0;
         writer_waiting = true;
         if (deadline == 0) {
@@ -189,6 +213,9 @@ struct JournalWriter::Impl {
         if (deadline != 0 && monotonic_ns() >= deadline) break;  // a timer is due
       }
       batch.swap(queue);
+      const std::size_t batch_head = queue_head;
+      queue_head = 0;
+      batch_queued_ns = first_queued_ns;
       const std::uint64_t ticket = flush_requested;
       const bool flush_wanted = ticket != flush_done;
       const bool stop = stopping;
@@ -199,15 +226,15 @@ struct JournalWriter::Impl {
       Status s;
       std::uint64_t lost = 0;
       if (healthy) {
-        for (auto& e : batch) {
-          if (s) s = process(e);
+        for (std::size_t i = batch_head; i < batch.size(); ++i) {
+          if (s) s = process(batch[i]);
           if (!s) ++lost;
         }
         if (s) s = on_timers();
         // A flush or close is waiting: everything taken so far goes to disk.
         if (s && (flush_wanted || stop)) s = flush_now();
       } else {
-        lost = batch.size();
+        lost = batch.size() - batch_head;
       }
       batch.clear();
 
@@ -219,7 +246,7 @@ struct JournalWriter::Impl {
         flush_done = ticket;
         done_cv.notify_all();
       }
-      if (stop && queue.empty()) break;
+      if (stop && queued() == 0) break;
     }
     lk.unlock();
     Status c = file->close();
@@ -306,11 +333,11 @@ Result<std::uint64_t> JournalWriter::append(Event event) {
     return event.sequence;
   }
 
-  if (im.queue.size() >= options_.queue_capacity) {
+  if (im.queued() >= options_.queue_capacity) {
     switch (options_.queue_full) {
       case QueueFullPolicy::Block:
         ++im.stats.blocked_appends;
-        im.space_cv.wait(lk, [&] { return im.queue.size() < options_.queue_capacity || !im.error.ok() || im.stopping; });
+        im.space_cv.wait(lk, [&] { return im.queued() < options_.queue_capacity || !im.error.ok() || im.stopping; });
         if (!im.error.ok()) {
           ++im.stats.rejected;
           return im.error.error();
@@ -321,7 +348,11 @@ Result<std::uint64_t> JournalWriter::append(Event event) {
         }
         break;
       case QueueFullPolicy::DropOldest:
-        im.queue.pop_front();
+        im.queue[im.queue_head++] = Event();  // release what the dropped event held
+        if (im.queue_head >= options_.queue_capacity) {  // while the writer is stuck: compact, amortised O(1)
+          im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queue_head));
+          im.queue_head = 0;
+        }
         ++im.stats.dropped;
         break;
       case QueueFullPolicy::Fail:
@@ -332,10 +363,15 @@ Result<std::uint64_t> JournalWriter::append(Event event) {
   }
   event.sequence = im.next_sequence++;
   const std::uint64_t seq = event.sequence;
+  const bool first = im.queued() == 0;
   im.queue.push_back(std::move(event));
   ++im.stats.appended;
-  if (im.queue.size() > im.stats.queue_high_water) im.stats.queue_high_water = im.queue.size();
-  const bool wake = im.writer_waiting;
+  if (im.queued() > im.stats.queue_high_water) im.stats.queue_high_water = im.queued();
+  bool wake = im.writer_waiting && im.queued() >= im.wake_threshold;
+  if (first && options_.block_timeout_ms > 0) {
+    im.first_queued_ns = monotonic_ns();
+    wake = im.writer_waiting;  // so it can set a deadline for this event
+  }
   lk.unlock();
   if (wake) im.work_cv.notify_one();
   return seq;

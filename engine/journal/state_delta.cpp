@@ -1,47 +1,32 @@
 #include "engine/journal/state_delta.hpp"
 
+#include "engine/journal/event_codec.hpp"
 #include "engine/journal/value_diff.hpp"
 
 namespace te::journal {
 
-namespace {
-
-bool is_replacement(const Value& delta) {
-  return delta.is_array() && !delta.as_array().empty() && delta.as_array()[0].is_int() &&
-         delta.as_array()[0].as_int() == 0;
-}
-
-}  // namespace
-
-void StateDeltaEncoder::to_stored_form(model::RunnerId runner, std::uint64_t sequence, RunnerState& state) {
-  TE_ASSERT(state.encoding == StateEncoding::Full, "journal: runner state handed to the writer must be full");
-  auto [it, fresh] = tracks_.try_emplace(runner);
+bool StateDeltaEncoder::encode(Event& e, std::string& out) {
+  auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full,
+            "journal: runner state handed to the writer must be full");
+  auto [it, fresh] = tracks_.try_emplace(e.runner);
   Track& t = it->second;
-  bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_;
-  if (!snapshot) {
-    Value dc = diff(t.context, state.context);
-    Value di = diff(t.indicators, state.indicators);
-    // Everything changed: a snapshot costs the same and restarts the chain.
-    if (is_replacement(dc)) {
-      snapshot = true;
-    } else {
-      t.context = std::move(state.context);
-      t.indicators = std::move(state.indicators);
-      state.context = std::move(dc);
-      state.indicators = std::move(di);
-      state.encoding = StateEncoding::Delta;
-      state.base_sequence = t.last_sequence;
-      state.snapshot_sequence = t.snapshot_sequence;
-      ++t.since_snapshot;
-    }
-  }
+  // A delta that replaces the whole context costs as much as a snapshot, and a
+  // snapshot restarts the chain.
+  const bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_ ||
+                        diff_replaces(t.context, s->context);
   if (snapshot) {
-    t.context = state.context;
-    t.indicators = state.indicators;
-    t.snapshot_sequence = sequence;
+    encode_event(e, out);
+    t.snapshot_sequence = e.sequence;
     t.since_snapshot = 0;
+  } else {
+    encode_state_delta(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
+    ++t.since_snapshot;
   }
-  t.last_sequence = sequence;
+  t.context = std::move(s->context);
+  t.indicators = std::move(s->indicators);
+  t.last_sequence = e.sequence;
+  return snapshot;
 }
 
 Status StateTracker::restore(model::RunnerId runner, std::uint64_t sequence, RunnerState& state) {

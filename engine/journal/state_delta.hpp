@@ -7,6 +7,7 @@
 // tell a broken chain from a valid one and can jump straight to the snapshot.
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
@@ -18,10 +19,11 @@ class StateDeltaEncoder {
  public:
   explicit StateDeltaEncoder(std::uint32_t snapshot_interval) noexcept : interval_(snapshot_interval) {}
 
-  // `state` (Full, as given by the runner) becomes its stored form: unchanged
-  // when it is a snapshot, else a delta. The full values are kept as the
-  // runner's new base.
-  void to_stored_form(model::RunnerId runner, std::uint64_t sequence, RunnerState& state);
+  // Appends the stored record of `e`, a full RunnerState, to `out`: the state
+  // itself at a snapshot, else a delta against the runner's previous state.
+  // Consumes the state's values (they become the runner's new base). Returns
+  // true when the record is a snapshot.
+  bool encode(Event& e, std::string& out);
 
  private:
   struct Track {

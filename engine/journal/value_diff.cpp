@@ -12,12 +12,32 @@ constexpr std::int64_t kOpReplace = 0;
 constexpr std::int64_t kOpMapPatch = 1;
 constexpr std::int64_t kOpArrayPatch = 2;
 
-Value replace_with(const Value& to) { return Value::array({Value(kOpReplace), to}); }
+// Built by moving: Value::array({...}) would deep-copy every element out of the
+// initializer_list.
+Value tuple(Value a, Value b) {
+  Value::Array v;
+  v.reserve(2);
+  v.push_back(std::move(a));
+  v.push_back(std::move(b));
+  return Value(std::move(v));
+}
+
+Value tuple(Value a, Value b, Value c) {
+  Value::Array v;
+  v.reserve(3);
+  v.push_back(std::move(a));
+  v.push_back(std::move(b));
+  v.push_back(std::move(c));
+  return Value(std::move(v));
+}
+
+Value replace_with(const Value& to) { return tuple(Value(kOpReplace), to); }
 
 Value diff_map(const Value& from, const Value& to) {
   const Value::Map& a = from.as_map();
   const Value::Map& b = to.as_map();
   Value::Map changes;
+  changes.reserve(b.size());
   Value::Array removed;
   std::size_t unchanged = 0;
   std::size_t i = 0, j = 0;
@@ -42,24 +62,25 @@ Value diff_map(const Value& from, const Value& to) {
   if (changes.empty() && removed.empty()) return Value();
   // Nothing in common: a patch would only add per-key framing to a replacement.
   if (unchanged == 0 && !a.empty()) return replace_with(to);
-  return Value::array({Value(kOpMapPatch), Value(std::move(changes)), Value(std::move(removed))});
+  return tuple(Value(kOpMapPatch), Value(std::move(changes)), Value(std::move(removed)));
 }
 
 Value diff_array(const Value& from, const Value& to) {
   const Value::Array& a = from.as_array();
   const Value::Array& b = to.as_array();
-  Value::Array ops;
   const std::size_t common = std::min(a.size(), b.size());
-  for (std::size_t i = 0; i < common; ++i) {
-    Value d = diff(a[i], b[i]);
-    if (!d.is_nil()) ops.push_back(Value::array({Value(i), std::move(d)}));
-  }
-  const std::size_t changed_common = ops.size();
-  for (std::size_t i = common; i < b.size(); ++i) ops.push_back(Value::array({Value(i), replace_with(b[i])}));
-  if (ops.empty() && a.size() == b.size()) return Value();
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < common; ++i) changed += a[i] == b[i] ? 0 : 1;
+  if (changed == 0 && a.size() == b.size()) return Value();
   // A shifted window changes every element: replacing is smaller than patching.
-  if (common > 0 && changed_common * 2 > common) return replace_with(to);
-  return Value::array({Value(kOpArrayPatch), Value(b.size()), Value(std::move(ops))});
+  if (common > 0 && changed * 2 > common) return replace_with(to);
+  Value::Array ops;
+  ops.reserve(changed + (b.size() - common));
+  for (std::size_t i = 0; i < common; ++i) {
+    if (!(a[i] == b[i])) ops.push_back(tuple(Value(i), diff(a[i], b[i])));
+  }
+  for (std::size_t i = common; i < b.size(); ++i) ops.push_back(tuple(Value(i), replace_with(b[i])));
+  return tuple(Value(kOpArrayPatch), Value(b.size()), Value(std::move(ops)));
 }
 
 // Where in the tree a delta applies; rendered only when reporting an error, so

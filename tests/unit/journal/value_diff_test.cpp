@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "engine/journal/event_codec.hpp"
 #include "engine/journal/value_diff.hpp"
 #include "engine/journal/value_json.hpp"
 
@@ -82,6 +83,11 @@ TEST_CASE("diff then apply gives the target for random trees", "[unit][journal]"
     INFO("from " << to_json(from) << " to " << to_json(to) << " delta " << to_json(d));
     REQUIRE(*got == to);
     if (from == to) CHECK(d.is_nil());
+    // The writer's direct encoding matches the tree's bytes exactly.
+    std::string tree_bytes, direct_bytes;
+    encode_value(d, tree_bytes);
+    encode_diff(from, to, direct_bytes);
+    REQUIRE(direct_bytes == tree_bytes);
   }
 }
 
