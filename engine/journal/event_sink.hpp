@@ -19,6 +19,24 @@ class EventSink {
   // number (0: the sink filtered the event out by configuration, e.g. indicator
   // values when they are not recorded). Thread-safe in every implementation.
   virtual Result<std::uint64_t> append(Event event) = 0;
+
+  // Appends `events` in order with consecutive sequence numbers and returns the
+  // first (0 when all were filtered out); leaves `events` empty. On error,
+  // `events` keeps those that were not recorded. Sinks that can take a batch at
+  // once (JournalWriter) override this.
+  virtual Result<std::uint64_t> append_batch(std::vector<Event>& events) {
+    std::uint64_t first = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto seq = append(std::move(events[i]));
+      if (!seq) {
+        events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(i));
+        return seq;
+      }
+      if (first == 0) first = *seq;
+    }
+    events.clear();
+    return first;
+  }
 };
 
 class NullEventSink final : public EventSink {

@@ -304,77 +304,134 @@ JournalWriter::~JournalWriter() {
   if (!s) std::fprintf(stderr, "journal %s: %s\n", path_.c_str(), s.error().message.c_str());
 }
 
-Result<std::uint64_t> JournalWriter::append(Event event) {
+// Checks that `n` more events may be queued, applying the queue-full policy, and
+// returns the first of the n sequence numbers it reserves. Requires lk on mu.
+Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std::size_t n) {
   Impl& im = *impl_;
-  if (!options_.include_indicators && std::holds_alternative<IndicatorValues>(event.body)) {
-    std::lock_guard lk(im.mu);
-    ++im.stats.filtered;
-    return std::uint64_t{0};
-  }
-  std::unique_lock lk(im.mu);
+  auto refuse = [&](Error e) -> Result<std::uint64_t> {
+    im.stats.rejected += n;
+    return e;
+  };
   if (im.closed || im.stopping) {
-    ++im.stats.rejected;
-    return make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()");
+    return refuse(make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()"));
   }
-  if (!im.error.ok()) {
-    ++im.stats.rejected;
-    return im.error.error();
+  if (!im.error.ok()) return refuse(im.error.error());
+  if (options_.threading == WriterThreading::Background) {
+    // A batch bigger than the whole queue is let into an empty queue.
+    auto has_room = [&] { return im.queued() + n <= options_.queue_capacity || im.queued() == 0; };
+    if (!has_room()) {
+      switch (options_.queue_full) {
+        case QueueFullPolicy::Block:
+          ++im.stats.blocked_appends;
+          im.work_cv.notify_one();
+          im.space_cv.wait(lk, [&] { return has_room() || !im.error.ok() || im.stopping; });
+          if (!im.error.ok()) return refuse(im.error.error());
+          if (im.stopping) {
+            return refuse(make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()"));
+          }
+          break;
+        case QueueFullPolicy::DropOldest:
+          while (!has_room()) {
+            im.queue[im.queue_head++] = Event();  // release what the dropped event held
+            ++im.stats.dropped;
+          }
+          if (im.queue_head >= options_.queue_capacity) {  // the writer is stuck: compact, amortised O(1)
+            im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queue_head));
+            im.queue_head = 0;
+          }
+          break;
+        case QueueFullPolicy::Fail:
+          return refuse(make_error(Errc::limit, "journal " + path_ + ": write queue full (" +
+                                                    std::to_string(options_.queue_capacity) +
+                                                    " events), event not recorded"));
+      }
+    }
   }
+  const std::uint64_t first = im.next_sequence;
+  im.next_sequence += n;
+  im.stats.appended += n;
+  return first;
+}
 
-  if (options_.threading == WriterThreading::Inline) {
-    event.sequence = im.next_sequence++;
-    ++im.stats.appended;
-    Status s = im.process(event);
-    im.publish();
+// Inline mode: the caller's thread does the writer's work. Requires lk on mu.
+Result<std::uint64_t> JournalWriter::process_inline(Event* events, std::size_t n, std::uint64_t first) {
+  Impl& im = *impl_;
+  for (std::size_t i = 0; i < n; ++i) {
+    events[i].sequence = first + i;
+    Status s = im.process(events[i]);
     if (!s) {
+      im.stats.rejected += n - i - 1;
+      im.publish();
       im.fail(s);
       return std::move(s).error();
     }
-    return event.sequence;
   }
+  im.publish();
+  return first;
+}
 
-  if (im.queued() >= options_.queue_capacity) {
-    switch (options_.queue_full) {
-      case QueueFullPolicy::Block:
-        ++im.stats.blocked_appends;
-        im.space_cv.wait(lk, [&] { return im.queued() < options_.queue_capacity || !im.error.ok() || im.stopping; });
-        if (!im.error.ok()) {
-          ++im.stats.rejected;
-          return im.error.error();
-        }
-        if (im.stopping) {
-          ++im.stats.rejected;
-          return make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()");
-        }
-        break;
-      case QueueFullPolicy::DropOldest:
-        im.queue[im.queue_head++] = Event();  // release what the dropped event held
-        if (im.queue_head >= options_.queue_capacity) {  // while the writer is stuck: compact, amortised O(1)
-          im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queue_head));
-          im.queue_head = 0;
-        }
-        ++im.stats.dropped;
-        break;
-      case QueueFullPolicy::Fail:
-        ++im.stats.rejected;
-        return make_error(Errc::limit, "journal " + path_ + ": write queue full (" +
-                                           std::to_string(options_.queue_capacity) + " events), event not recorded");
-    }
-  }
-  event.sequence = im.next_sequence++;
-  const std::uint64_t seq = event.sequence;
-  const bool first = im.queued() == 0;
-  im.queue.push_back(std::move(event));
-  ++im.stats.appended;
+// After events were queued: wake the writer thread if it should look. Requires
+// lk on mu; releases it.
+void JournalWriter::queued_events(std::unique_lock<std::mutex>& lk, bool was_empty) {
+  Impl& im = *impl_;
   if (im.queued() > im.stats.queue_high_water) im.stats.queue_high_water = im.queued();
   bool wake = im.writer_waiting && im.queued() >= im.wake_threshold;
-  if (first && options_.block_timeout_ms > 0) {
+  if (was_empty && options_.block_timeout_ms > 0) {
     im.first_queued_ns = monotonic_ns();
-    wake = im.writer_waiting;  // so it can set a deadline for this event
+    wake = im.writer_waiting;  // so it can set a deadline for these events
   }
   lk.unlock();
   if (wake) im.work_cv.notify_one();
-  return seq;
+}
+
+Result<std::uint64_t> JournalWriter::append(Event event) {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (!options_.include_indicators && std::holds_alternative<IndicatorValues>(event.body)) {
+    ++im.stats.filtered;
+    return std::uint64_t{0};
+  }
+  auto first = admit(lk, 1);
+  if (!first) return first;
+  if (options_.threading == WriterThreading::Inline) return process_inline(&event, 1, *first);
+  event.sequence = *first;
+  const bool was_empty = im.queued() == 0;
+  im.queue.push_back(std::move(event));
+  queued_events(lk, was_empty);
+  return first;
+}
+
+Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (!options_.include_indicators) {
+    const auto kept = std::remove_if(events.begin(), events.end(), [](const Event& e) {
+      return std::holds_alternative<IndicatorValues>(e.body);
+    });
+    im.stats.filtered += static_cast<std::uint64_t>(events.end() - kept);
+    events.erase(kept, events.end());
+  }
+  if (events.empty()) return std::uint64_t{0};
+  auto first = admit(lk, events.size());
+  if (!first) return first;
+  if (options_.threading == WriterThreading::Inline) {
+    auto r = process_inline(events.data(), events.size(), *first);
+    events.clear();
+    return r;
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].sequence = *first + i;
+  const bool was_empty = im.queued() == 0;
+  if (was_empty) {
+    // Hand the caller's vector over whole and give it the (empty) queue's storage back.
+    im.queue.clear();
+    im.queue_head = 0;
+    im.queue.swap(events);
+  } else {
+    im.queue.insert(im.queue.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+    events.clear();
+  }
+  queued_events(lk, was_empty);
+  return first;
 }
 
 Status JournalWriter::flush() {

@@ -11,7 +11,9 @@
 // returned by every later append(), flush() and close(), never swallowed.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event_sink.hpp"
@@ -101,6 +103,14 @@ class JournalWriter final : public EventSink {
   // writer's first error once it has failed; Errc::invalid_argument after close().
   Result<std::uint64_t> append(Event event) override;
 
+  // Appends `events` in order with consecutive sequence numbers (one lock for
+  // all of them: a backtest can collect a bar's events and hand them over at
+  // once). Returns the first sequence (0 if nothing was left after filtering)
+  // and leaves `events` empty, its storage kept for reuse. Under Fail either all
+  // or none are queued (refused: `events` is left as it was); a batch larger
+  // than queue_capacity waits for (or, under DropOldest, makes) an empty queue.
+  Result<std::uint64_t> append_batch(std::vector<Event>& events) override;
+
   // Thread-safe. Returns once every event appended before the call is written
   // and synced to disk (or the first error).
   Status flush();
@@ -118,6 +128,9 @@ class JournalWriter final : public EventSink {
  private:
   struct Impl;
   JournalWriter(std::unique_ptr<WritableFile> file, WriterOptions options);
+  Result<std::uint64_t> admit(std::unique_lock<std::mutex>& lk, std::size_t n);
+  Result<std::uint64_t> process_inline(Event* events, std::size_t n, std::uint64_t first);
+  void queued_events(std::unique_lock<std::mutex>& lk, bool was_empty);
 
   WriterOptions options_;
   std::string path_;

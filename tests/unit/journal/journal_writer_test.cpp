@@ -370,3 +370,54 @@ TEST_CASE("concurrent producers get unique, gapless sequence numbers", "[unit][j
   for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(back[i].sequence == i + 1);
   CHECK(rep.messages.empty());
 }
+
+TEST_CASE("append_batch queues events in order with consecutive sequences", "[unit][journal]") {
+  TempDir dir;
+  const auto events = make_session({.bars = 300, .runners = 2});
+  for (WriterThreading threading : {WriterThreading::Background, WriterThreading::Inline}) {
+    WriterOptions o;
+    o.threading = threading;
+    o.queue_capacity = 16;  // smaller than some batches: those wait for an empty queue
+    o.storage_mode = StorageMode::Delta;
+    const std::string path = dir.file(threading == WriterThreading::Inline ? "inline" : "bg");
+    auto w = JournalWriter::create(path, o);
+    REQUIRE(w.ok());
+    std::vector<Event> batch;
+    std::uint64_t expect_first = 1;
+    for (std::size_t i = 0; i < events.size(); i += 1 + i % 23) {
+      const std::size_t end = std::min(events.size(), i + 1 + i % 23);
+      for (std::size_t j = i; j < end; ++j) batch.push_back(events[j]);
+      auto first = (*w)->append_batch(batch);
+      REQUIRE(first.ok());
+      CHECK(*first == expect_first);
+      CHECK(batch.empty());
+      expect_first += end - i;
+    }
+    REQUIRE((*w)->close().ok());
+    CountingReporter rep;
+    const auto back = read_all(path, rep);
+    REQUIRE(back.size() == events.size());
+    for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(identical(back[i], events[i]));
+  }
+}
+
+TEST_CASE("append_batch under QueueFullPolicy::Fail queues all or nothing", "[unit][journal]") {
+  auto file = std::make_unique<GatedFile>();
+  GatedFile* gate = file.get();
+  auto w = JournalWriter::create(std::move(file), small_queue(QueueFullPolicy::Fail));
+  REQUIRE(w.ok());
+  gate->close_gate();
+  REQUIRE((*w)->append(note(1)).ok());
+  gate->wait_until_stalled();
+  std::vector<Event> three = {note(2), note(3), note(4)};
+  REQUIRE(*(*w)->append_batch(three) == 2);
+  std::vector<Event> two = {note(5), note(6)};
+  auto refused = (*w)->append_batch(two);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == Errc::limit);
+  CHECK((*w)->stats().rejected == 2);
+  gate->open_gate();
+  REQUIRE((*w)->close().ok());
+  CountingReporter rep;
+  CHECK(sequences_in(gate->data(), rep) == std::vector<std::uint64_t>{1, 2, 3, 4});
+}
