@@ -217,15 +217,10 @@ void inline_bench(benchmark::State& state, const std::vector<Event>& events, Sto
 void BM_WriteSmallFull(benchmark::State& s) { write_bench(s, small_set(), StorageMode::Full); }
 void BM_WriteSessionFull(benchmark::State& s) { write_bench(s, session_set(), StorageMode::Full); }
 void BM_WriteSessionDelta(benchmark::State& s) { write_bench(s, session_set(), StorageMode::Delta); }
-// A queue that never fills: append_ns_per_event is the trading thread's own
-// cost when the writer keeps up (here it runs on the other core meanwhile).
-void BM_AppendSessionDeltaNoWait(benchmark::State& s) {
-  write_bench(s, session_set(), StorageMode::Delta, session_set().size());
-}
 // The same, handing events over 8 at a time (append_batch), as a backtest can
-// per bar.
-void BM_AppendBatchSessionDeltaNoWait(benchmark::State& s) {
-  write_bench(s, session_set(), StorageMode::Delta, session_set().size(), 8);
+// per bar: one lock per batch instead of one per event.
+void BM_WriteSessionDeltaBatch8(benchmark::State& s) {
+  write_bench(s, session_set(), StorageMode::Delta, WriterOptions{}.queue_capacity, 8);
 }
 void BM_InlineSmallFull(benchmark::State& s) { inline_bench(s, small_set(), StorageMode::Full); }
 void BM_InlineSessionFull(benchmark::State& s) { inline_bench(s, session_set(), StorageMode::Full); }
@@ -278,8 +273,7 @@ void BM_EncodeSession(benchmark::State& state) {
 BENCHMARK(BM_WriteSmallFull)->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(BM_WriteSessionFull)->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(BM_WriteSessionDelta)->Unit(benchmark::kMillisecond)->UseManualTime();
-BENCHMARK(BM_AppendSessionDeltaNoWait)->Unit(benchmark::kMillisecond)->UseManualTime();
-BENCHMARK(BM_AppendBatchSessionDeltaNoWait)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_WriteSessionDeltaBatch8)->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(BM_InlineSmallFull)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_InlineSessionFull)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_InlineSessionDelta)->Unit(benchmark::kMillisecond);

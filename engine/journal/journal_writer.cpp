@@ -140,7 +140,7 @@ struct JournalWriter::Impl {
                                          std::to_string(kMaxRecordSize) + "-byte limit");
     }
     if (block.empty()) block_started_ns = batch_queued_ns;
-    wstats.raw_bytes += record.size() + (record.size() < 128 ? 1 : record.size() < 16384 ? 2 : 3);
+    wstats.raw_bytes += record.size() + varint32_size(static_cast<std::uint32_t>(record.size()));
     block.add(record, e.sequence, e.ts_event_ns);
     if (block.raw_size() >= opts.block_size) return write_block();
     return {};

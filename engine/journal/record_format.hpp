@@ -83,6 +83,14 @@ std::uint64_t checksum64(const void* data, std::size_t size) noexcept;
 
 // LEB128 length prefixes of records inside a block.
 void put_varint32(std::string& out, std::uint32_t v);
+constexpr std::size_t varint32_size(std::uint32_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 // Returns the number of bytes read, 0 if malformed or truncated.
 std::size_t get_varint32(const char* p, const char* end, std::uint32_t& v) noexcept;
 
