@@ -8,6 +8,11 @@
 // record is kept. Seeking by sequence or by time is a binary search over the
 // index followed by a scan of one block.
 //
+// The index covers the file as it was at open(): a journal still being written
+// shows a torn last block (reported) until it is opened again.
+//
+// Not thread-safe: one reader per thread.
+//
 // In delta storage mode the reader rebuilds full runner state as it goes (and,
 // after a seek, from the runner's nearest snapshot), so callers always see full
 // RunnerState unless they ask for the stored form.
