@@ -1,0 +1,108 @@
+#include "engine/journal/block_codec.hpp"
+
+#include <lz4.h>
+
+#include <algorithm>
+
+namespace te::journal {
+
+void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int64_t ts_event_ns) {
+  TE_ASSERT(record.size() <= kMaxRecordSize, "journal record of %zu bytes exceeds the block limit", record.size());
+  if (count_ == 0) {
+    first_seq_ = sequence;
+    min_ts_ = max_ts_ = ts_event_ns;
+  } else {
+    min_ts_ = std::min(min_ts_, ts_event_ns);
+    max_ts_ = std::max(max_ts_, ts_event_ns);
+  }
+  last_seq_ = sequence;
+  ++count_;
+  put_varint32(raw_, static_cast<std::uint32_t>(record.size()));
+  raw_.append(record.data(), record.size());
+}
+
+void BlockBuilder::finish(std::string& out) {
+  TE_ASSERT(count_ > 0, "journal: finishing an empty block");
+  BlockHeader h;
+  h.raw_size = static_cast<std::uint32_t>(raw_.size());
+  h.record_count = count_;
+  h.first_sequence = first_seq_;
+  h.last_sequence = last_seq_;
+  h.min_ts_ns = min_ts_;
+  h.max_ts_ns = max_ts_;
+
+  const int bound = LZ4_compressBound(static_cast<int>(raw_.size()));
+  compressed_.resize(static_cast<std::size_t>(bound));
+  const int n = LZ4_compress_default(raw_.data(), compressed_.data(), static_cast<int>(raw_.size()), bound);
+  std::string_view payload;
+  if (n > 0 && static_cast<std::size_t>(n) < raw_.size()) {
+    h.codec = BlockCodec::Lz4;
+    payload = std::string_view(compressed_.data(), static_cast<std::size_t>(n));
+  } else {
+    h.codec = BlockCodec::Stored;
+    payload = raw_;
+  }
+  h.stored_size = static_cast<std::uint32_t>(payload.size());
+  h.payload_checksum = checksum64(payload.data(), payload.size());
+
+  const std::size_t at = out.size();
+  out.resize(at + kBlockHeaderSize);
+  encode_block_header(h, out.data() + at);
+  out.append(payload.data(), payload.size());
+
+  raw_.clear();
+  count_ = 0;
+}
+
+Status open_block(const BlockHeader& h, std::string_view stored, std::string& raw) {
+  if (stored.size() != h.stored_size) return make_error(Errc::parse, "block payload truncated");
+  if (checksum64(stored.data(), stored.size()) != h.payload_checksum) {
+    return make_error(Errc::parse, "block payload checksum mismatch");
+  }
+  if (h.codec == BlockCodec::Stored) {
+    raw.assign(stored.data(), stored.size());
+    return {};
+  }
+  raw.resize(h.raw_size);
+  const int n = LZ4_decompress_safe(stored.data(), raw.data(), static_cast<int>(stored.size()),
+                                    static_cast<int>(h.raw_size));
+  if (n < 0 || static_cast<std::uint32_t>(n) != h.raw_size) {
+    return make_error(Errc::parse, "block payload does not decompress to its raw size");
+  }
+  return {};
+}
+
+bool RecordSplitter::next(std::string_view& record) noexcept {
+  if (p_ >= end_) return false;
+  std::uint32_t len = 0;
+  const std::size_t k = get_varint32(p_, end_, len);
+  if (k == 0) {
+    error_ = "bad record length prefix";
+    p_ = end_;
+    return false;
+  }
+  p_ += k;
+  if (len == 0 || static_cast<std::size_t>(end_ - p_) < len) {
+    error_ = "record length runs past the block";
+    p_ = end_;
+    return false;
+  }
+  record = std::string_view(p_, len);
+  p_ += len;
+  return true;
+}
+
+Status check_records(std::string_view raw, std::uint32_t expected) {
+  RecordSplitter split(raw);
+  std::string_view rec;
+  std::uint32_t n = 0;
+  while (split.next(rec)) ++n;
+  if (split.error() != nullptr) return make_error(Errc::parse, split.error());
+  if (n != expected) {
+    return make_error(Errc::parse, "block holds " + std::to_string(n) + " records, its header says " +
+                                       std::to_string(expected));
+  }
+  return {};
+}
+
+}  // namespace te::journal

@@ -1,0 +1,609 @@
+#include "engine/journal/event_codec.hpp"
+
+#define MSGPACK_NO_BOOST
+#include <msgpack/pack.hpp>
+
+#include <bit>
+#include <string>
+
+#include "engine/journal/msgpack_cursor.hpp"
+
+namespace te::journal {
+
+namespace {
+
+using detail::MsgpackCursor;
+
+struct Sink {
+  std::string* out;
+  void write(const char* p, std::size_t n) { out->append(p, n); }
+};
+using Packer = msgpack::packer<Sink>;
+
+struct Enc {
+  explicit Enc(std::string& out) : sink{&out}, pk(sink) {}
+
+  // msgpack-cxx's pack_double writes integral doubles as integers, which would
+  // turn 1.0 into 1 and lose -0.0: doubles are always float64 here.
+  void dbl(double d) {
+    const auto bits = std::bit_cast<std::uint64_t>(d);
+    char buf[9];
+    buf[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+    sink.write(buf, sizeof buf);
+  }
+
+  Sink sink;
+  Packer pk;
+};
+
+const std::uint64_t kNoValueBits = std::bit_cast<std::uint64_t>(model::kNoValue);
+
+// ---- encoding ---------------------------------------------------------------
+
+void put_str(Enc& en, std::string_view s) {
+  en.pk.pack_str(static_cast<std::uint32_t>(s.size()));
+  en.pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+
+void put_value(Enc& en, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::Nil: en.pk.pack_nil(); return;
+    case Value::Kind::Bool: v.as_bool() ? en.pk.pack_true() : en.pk.pack_false(); return;
+    case Value::Kind::Int: en.pk.pack_int64(v.as_int()); return;
+    case Value::Kind::Double: en.dbl(v.as_double()); return;
+    case Value::Kind::String: put_str(en, v.as_string()); return;
+    case Value::Kind::Array:
+      en.pk.pack_array(static_cast<std::uint32_t>(v.size()));
+      for (const Value& e : v.as_array()) put_value(en, e);
+      return;
+    case Value::Kind::Map:
+      en.pk.pack_map(static_cast<std::uint32_t>(v.size()));
+      for (const auto& [k, e] : v.as_map()) {
+        put_str(en, k);
+        put_value(en, e);
+      }
+      return;
+  }
+}
+
+// ---- deltas, encoded without building the delta tree -------------------------
+//
+// These mirror diff() in value_diff.cpp decision for decision (the same
+// replace-versus-patch choices, the same order), so the bytes equal
+// encode_value(diff(from, to)); value_diff_test checks that on random trees.
+// They exist because the writer diffs every runner state in delta mode and
+// building the delta as a Value tree costs several allocations per changed key.
+
+enum class DiffKind { None, Replace, MapPatch, ArrayPatch };
+
+DiffKind diff_kind(const Value& a, const Value& b) {
+  if (a.is_map() && b.is_map()) {
+    const auto& x = a.as_map();
+    const auto& y = b.as_map();
+    std::size_t unchanged = 0, other = 0, i = 0, j = 0;
+    while (i < x.size() || j < y.size()) {
+      if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+        ++other, ++i;
+      } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+        ++other, ++j;
+      } else {
+        (x[i].second == y[j].second ? unchanged : other) += 1;
+        ++i, ++j;
+      }
+    }
+    if (other == 0) return DiffKind::None;
+    if (unchanged == 0 && !x.empty()) return DiffKind::Replace;
+    return DiffKind::MapPatch;
+  }
+  if (a.is_array() && b.is_array()) {
+    const auto& x = a.as_array();
+    const auto& y = b.as_array();
+    const std::size_t common = std::min(x.size(), y.size());
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
+    if (changed == 0 && x.size() == y.size()) return DiffKind::None;
+    if (common > 0 && changed * 2 > common) return DiffKind::Replace;
+    return DiffKind::ArrayPatch;
+  }
+  return a == b ? DiffKind::None : DiffKind::Replace;
+}
+
+void put_replace(Enc& en, const Value& to) {
+  en.pk.pack_array(2);
+  en.pk.pack_int64(0);
+  put_value(en, to);
+}
+
+void put_diff(Enc& en, const Value& a, const Value& b) {
+  switch (diff_kind(a, b)) {
+    case DiffKind::None: en.pk.pack_nil(); return;
+    case DiffKind::Replace: put_replace(en, b); return;
+    case DiffKind::MapPatch: {
+      const auto& x = a.as_map();
+      const auto& y = b.as_map();
+      std::uint32_t changes = 0, removed = 0;
+      for (std::size_t i = 0, j = 0; i < x.size() || j < y.size();) {
+        if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+          ++removed, ++i;
+        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+          ++changes, ++j;
+        } else {
+          changes += x[i].second == y[j].second ? 0 : 1;
+          ++i, ++j;
+        }
+      }
+      en.pk.pack_array(3);
+      en.pk.pack_int64(1);
+      en.pk.pack_map(changes);
+      for (std::size_t i = 0, j = 0; j < y.size();) {
+        if (i < x.size() && key_less(x[i].first, y[j].first)) {
+          ++i;
+        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
+          put_str(en, y[j].first);
+          put_replace(en, y[j].second);
+          ++j;
+        } else {
+          if (!(x[i].second == y[j].second)) {
+            put_str(en, y[j].first);
+            put_diff(en, x[i].second, y[j].second);
+          }
+          ++i, ++j;
+        }
+      }
+      en.pk.pack_array(removed);
+      for (std::size_t i = 0, j = 0; i < x.size();) {
+        if (j == y.size() || key_less(x[i].first, y[j].first)) {
+          put_str(en, x[i].first);
+          ++i;
+        } else if (key_less(y[j].first, x[i].first)) {
+          ++j;
+        } else {
+          ++i, ++j;
+        }
+      }
+      return;
+    }
+    case DiffKind::ArrayPatch: {
+      const auto& x = a.as_array();
+      const auto& y = b.as_array();
+      const std::size_t common = std::min(x.size(), y.size());
+      std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
+      for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
+      en.pk.pack_array(3);
+      en.pk.pack_int64(2);
+      en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
+      en.pk.pack_array(ops);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        if (i < common && x[i] == y[i]) continue;
+        en.pk.pack_array(2);
+        en.pk.pack_int64(static_cast<std::int64_t>(i));
+        if (i < common) {
+          put_diff(en, x[i], y[i]);
+        } else {
+          put_replace(en, y[i]);
+        }
+      }
+      return;
+    }
+  }
+}
+
+// Optional bar fields: "absent" (the model's NaN) is nil; any other bit pattern,
+// including other NaNs, is kept as a double so decoding is exact.
+void put_optional(Enc& en, double d) {
+  if (std::bit_cast<std::uint64_t>(d) == kNoValueBits) {
+    en.pk.pack_nil();
+  } else {
+    en.dbl(d);
+  }
+}
+
+constexpr std::uint32_t kEnvelopeFields = 4;
+
+// Every field of these model types is journaled. When one gains a field, append
+// it to the end of its record below (and to docs/journal-format.md), then update
+// the size here; forgetting would silently leave the field out of the journal.
+static_assert(sizeof(model::Order) == 120, "model::Order changed: journal its new field (OrderUpdate record)");
+static_assert(sizeof(model::Fill) == 64, "model::Fill changed: journal its new field (Fill record)");
+static_assert(sizeof(model::Bar) == 80, "model::Bar changed: journal its new field (MarketData record)");
+
+struct FieldCount {
+  std::uint32_t operator()(const SessionStart&) const { return 6; }
+  std::uint32_t operator()(const SessionEnd&) const { return 2; }
+  std::uint32_t operator()(const MarketData&) const { return 13; }
+  std::uint32_t operator()(const RunnerState& s) const { return s.encoding == StateEncoding::Delta ? 7 : 5; }
+  std::uint32_t operator()(const Transition&) const { return 5; }
+  std::uint32_t operator()(const StrategyAction&) const { return 4; }
+  std::uint32_t operator()(const OrderUpdate&) const { return 19; }
+  std::uint32_t operator()(const FillEvent&) const { return 11; }
+  std::uint32_t operator()(const RiskDecision&) const { return 5; }
+  std::uint32_t operator()(const StormGuardChange&) const { return 4; }
+  std::uint32_t operator()(const StrategyError&) const { return 8; }
+  std::uint32_t operator()(const Reload&) const { return 6; }
+  std::uint32_t operator()(const IndicatorValues&) const { return 1; }
+  std::uint32_t operator()(const Note&) const { return 3; }
+  std::uint32_t operator()(const UnknownEvent&) const { return 0; }
+};
+
+struct BodyEncoder {
+  Enc& en;
+
+  void operator()(const SessionStart& e) const {
+    put_str(en, e.session_id);
+    put_str(en, e.mode);
+    put_str(en, e.engine_version);
+    en.pk.pack_uint64(e.seed);
+    put_str(en, e.config_sha256);
+    put_value(en, e.info);
+  }
+  void operator()(const SessionEnd& e) const {
+    put_str(en, e.reason);
+    put_value(en, e.summary);
+  }
+  void operator()(const MarketData& e) const {
+    en.pk.pack_uint32(e.instrument);
+    put_str(en, e.symbol);
+    put_str(en, e.timeframe);
+    en.pk.pack_int64(e.bar.ts_ns);
+    en.dbl(e.bar.open);
+    en.dbl(e.bar.high);
+    en.dbl(e.bar.low);
+    en.dbl(e.bar.close);
+    en.dbl(e.bar.volume);
+    put_optional(en, e.bar.bid);
+    put_optional(en, e.bar.ask);
+    put_optional(en, e.bar.bid_size);
+    put_optional(en, e.bar.ask_size);
+  }
+  void operator()(const RunnerState& e) const {
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.phase));
+    en.pk.pack_uint8(e.state);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.encoding));
+    put_value(en, e.context);
+    put_value(en, e.indicators);
+    if (e.encoding == StateEncoding::Delta) {
+      en.pk.pack_uint64(e.base_sequence);
+      en.pk.pack_uint64(e.snapshot_sequence);
+    }
+  }
+  void operator()(const Transition& e) const {
+    en.pk.pack_uint8(e.from);
+    en.pk.pack_uint8(e.to);
+    put_str(en, e.trigger);
+    put_str(en, e.reason);
+    en.pk.pack_int64(e.bar_ts_ns);
+  }
+  void operator()(const StrategyAction& e) const {
+    en.pk.pack_uint32(e.strategy);
+    put_str(en, e.kind);
+    put_value(en, e.params);
+    put_str(en, e.reason);
+  }
+  void operator()(const OrderUpdate& e) const {
+    const model::Order& o = e.order;
+    en.pk.pack_uint64(o.id);
+    en.pk.pack_uint32(o.instrument);
+    en.pk.pack_uint32(o.runner);
+    en.pk.pack_uint32(o.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.side));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.type));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.tif));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.purpose));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(o.status));
+    en.dbl(o.qty);
+    en.dbl(o.filled_qty);
+    en.dbl(o.limit_price);
+    en.dbl(o.stop_price);
+    o.reduce_only ? en.pk.pack_true() : en.pk.pack_false();
+    en.pk.pack_int64(o.submitted_ns);
+    en.pk.pack_int64(o.submitted_bar);
+    put_str(en, o.tag);
+    put_str(en, e.reason_code);
+    put_str(en, e.message);
+  }
+  void operator()(const FillEvent& e) const {
+    const model::Fill& f = e.fill;
+    en.pk.pack_uint64(f.order);
+    en.pk.pack_uint32(f.instrument);
+    en.pk.pack_uint32(f.runner);
+    en.pk.pack_uint32(f.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(f.side));
+    en.pk.pack_uint8(static_cast<std::uint8_t>(f.purpose));
+    en.dbl(f.qty);
+    en.dbl(f.price);
+    en.dbl(f.commission);
+    en.pk.pack_int64(f.ts_ns);
+    en.pk.pack_int64(f.bar_index);
+  }
+  void operator()(const RiskDecision& e) const {
+    en.pk.pack_uint64(e.order);
+    en.pk.pack_uint32(e.strategy);
+    e.approved ? en.pk.pack_true() : en.pk.pack_false();
+    put_str(en, e.reason_code);
+    put_str(en, e.message);
+  }
+  void operator()(const StormGuardChange& e) const {
+    en.pk.pack_uint8(e.from);
+    en.pk.pack_uint8(e.to);
+    put_str(en, e.reason);
+    put_value(en, e.metrics);
+  }
+  void operator()(const StrategyError& e) const {
+    en.pk.pack_uint32(e.strategy);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(e.kind));
+    put_str(en, e.callback);
+    put_str(en, e.message);
+    put_str(en, e.traceback);
+    put_str(en, e.file);
+    en.pk.pack_uint32(e.line);
+    e.strategy_disabled ? en.pk.pack_true() : en.pk.pack_false();
+  }
+  void operator()(const Reload& e) const {
+    en.pk.pack_uint32(e.strategy);
+    put_str(en, e.path);
+    put_str(en, e.old_sha256);
+    put_str(en, e.new_sha256);
+    e.ok ? en.pk.pack_true() : en.pk.pack_false();
+    put_str(en, e.message);
+  }
+  void operator()(const IndicatorValues& e) const { put_value(en, e.values); }
+  void operator()(const Note& e) const {
+    put_str(en, e.category);
+    put_str(en, e.text);
+    put_value(en, e.data);
+  }
+  void operator()(const UnknownEvent&) const {}
+};
+
+// ---- decoding ---------------------------------------------------------------
+
+template <class E>
+bool read_enum(MsgpackCursor& c, E& out, std::uint8_t max) {
+  std::uint64_t v = 0;
+  if (!c.read_uint(v)) return false;
+  if (v > max) return c.fail("enum value out of range (from a newer version?)");
+  out = static_cast<E>(v);
+  return true;
+}
+
+bool read_optional(MsgpackCursor& c, double& d) {
+  if (c.next_is_nil()) {
+    d = model::kNoValue;
+    return c.read_nil();
+  }
+  return c.read_double(d);
+}
+
+constexpr std::uint64_t kU32 = 0xffffffffu;
+
+bool decode_body(MsgpackCursor& c, SessionStart& e) {
+  return c.read_str(e.session_id) && c.read_str(e.mode) && c.read_str(e.engine_version) && c.read_uint(e.seed) &&
+         c.read_str(e.config_sha256) && c.read_value(e.info);
+}
+bool decode_body(MsgpackCursor& c, SessionEnd& e) { return c.read_str(e.reason) && c.read_value(e.summary); }
+bool decode_body(MsgpackCursor& c, MarketData& e) {
+  return c.read_small_uint(e.instrument, kU32) && c.read_str(e.symbol) && c.read_str(e.timeframe) &&
+         c.read_int(e.bar.ts_ns) && c.read_double(e.bar.open) && c.read_double(e.bar.high) &&
+         c.read_double(e.bar.low) && c.read_double(e.bar.close) && c.read_double(e.bar.volume) &&
+         read_optional(c, e.bar.bid) && read_optional(c, e.bar.ask) && read_optional(c, e.bar.bid_size) &&
+         read_optional(c, e.bar.ask_size);
+}
+bool decode_body(MsgpackCursor& c, RunnerState& e) {
+  if (!(read_enum(c, e.phase, 1) && c.read_small_uint(e.state, 0xff) && read_enum(c, e.encoding, 1) &&
+        c.read_value(e.context) && c.read_value(e.indicators))) {
+    return false;
+  }
+  e.base_sequence = 0;
+  e.snapshot_sequence = 0;
+  if (e.encoding == StateEncoding::Full) return true;
+  return c.read_uint(e.base_sequence) && c.read_uint(e.snapshot_sequence);
+}
+bool decode_body(MsgpackCursor& c, Transition& e) {
+  return c.read_small_uint(e.from, 0xff) && c.read_small_uint(e.to, 0xff) && c.read_str(e.trigger) &&
+         c.read_str(e.reason) && c.read_int(e.bar_ts_ns);
+}
+bool decode_body(MsgpackCursor& c, StrategyAction& e) {
+  return c.read_small_uint(e.strategy, kU32) && c.read_str(e.kind) && c.read_value(e.params) && c.read_str(e.reason);
+}
+bool decode_body(MsgpackCursor& c, OrderUpdate& e) {
+  model::Order& o = e.order;
+  return c.read_uint(o.id) && c.read_small_uint(o.instrument, kU32) && c.read_small_uint(o.runner, kU32) &&
+         c.read_small_uint(o.strategy, kU32) && read_enum(c, o.side, 1) && read_enum(c, o.type, 4) &&
+         read_enum(c, o.tif, 4) && read_enum(c, o.purpose, 7) && read_enum(c, o.status, 6) &&
+         c.read_double(o.qty) && c.read_double(o.filled_qty) && c.read_double(o.limit_price) &&
+         c.read_double(o.stop_price) && c.read_bool(o.reduce_only) && c.read_int(o.submitted_ns) &&
+         c.read_int(o.submitted_bar) && c.read_str(o.tag) && c.read_str(e.reason_code) && c.read_str(e.message);
+}
+bool decode_body(MsgpackCursor& c, FillEvent& e) {
+  model::Fill& f = e.fill;
+  return c.read_uint(f.order) && c.read_small_uint(f.instrument, kU32) && c.read_small_uint(f.runner, kU32) &&
+         c.read_small_uint(f.strategy, kU32) && read_enum(c, f.side, 1) && read_enum(c, f.purpose, 7) &&
+         c.read_double(f.qty) && c.read_double(f.price) && c.read_double(f.commission) && c.read_int(f.ts_ns) &&
+         c.read_int(f.bar_index);
+}
+bool decode_body(MsgpackCursor& c, RiskDecision& e) {
+  return c.read_uint(e.order) && c.read_small_uint(e.strategy, kU32) && c.read_bool(e.approved) &&
+         c.read_str(e.reason_code) && c.read_str(e.message);
+}
+bool decode_body(MsgpackCursor& c, StormGuardChange& e) {
+  return c.read_small_uint(e.from, 0xff) && c.read_small_uint(e.to, 0xff) && c.read_str(e.reason) &&
+         c.read_value(e.metrics);
+}
+bool decode_body(MsgpackCursor& c, StrategyError& e) {
+  return c.read_small_uint(e.strategy, kU32) && read_enum(c, e.kind, 3) && c.read_str(e.callback) &&
+         c.read_str(e.message) && c.read_str(e.traceback) && c.read_str(e.file) && c.read_small_uint(e.line, kU32) &&
+         c.read_bool(e.strategy_disabled);
+}
+bool decode_body(MsgpackCursor& c, Reload& e) {
+  return c.read_small_uint(e.strategy, kU32) && c.read_str(e.path) && c.read_str(e.old_sha256) &&
+         c.read_str(e.new_sha256) && c.read_bool(e.ok) && c.read_str(e.message);
+}
+bool decode_body(MsgpackCursor& c, IndicatorValues& e) { return c.read_value(e.values); }
+bool decode_body(MsgpackCursor& c, Note& e) {
+  return c.read_str(e.category) && c.read_str(e.text) && c.read_value(e.data);
+}
+
+template <class T>
+bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, const char*& why) {
+  // Reuse the alternative already held (its strings keep their capacity) when a
+  // reader decodes many events of one type into the same Event.
+  T* body = std::get_if<T>(&out.body);
+  if (body == nullptr) body = &out.body.emplace<T>();
+  if (!decode_body(c, *body)) {
+    why = c.error();
+    return false;
+  }
+  const std::uint32_t used = kEnvelopeFields + FieldCount{}(*body);
+  if (fields < used) {
+    why = "record has fewer fields than its type requires";
+    return false;
+  }
+  // Fields appended by a newer minor version are skipped.
+  for (std::uint32_t i = used; i < fields; ++i) {
+    if (!c.skip()) {
+      why = c.error();
+      return false;
+    }
+  }
+  return true;
+}
+
+void make_unknown(std::string_view record, std::uint16_t type, const char* why, Event& out) {
+  UnknownEvent u;
+  u.type = type;
+  u.record.assign(record.data(), record.size());
+  u.error = why == nullptr ? "" : why;
+  out.body = std::move(u);
+}
+
+}  // namespace
+
+void encode_event(const Event& e, std::string& out) {
+  if (const auto* u = std::get_if<UnknownEvent>(&e.body)) {
+    // Passing an unknown event on keeps its bytes; only the envelope is
+    // rewritten, since a writer gives the event a new sequence number.
+    MsgpackCursor c(u->record);
+    std::uint32_t n = 0;
+    std::uint64_t ignored = 0;
+    std::int64_t ignored_ts = 0;
+    if (!(c.read_array(n) && n >= kEnvelopeFields && c.read_uint(ignored) && c.read_uint(ignored) &&
+          c.read_int(ignored_ts) && c.read_uint(ignored))) {
+      out += u->record;  // no readable envelope: kept as it was, a reader surfaces it again
+      return;
+    }
+    Enc en(out);
+    en.pk.pack_array(n);
+    en.pk.pack_uint16(u->type);
+    en.pk.pack_uint64(e.sequence);
+    en.pk.pack_int64(e.ts_event_ns);
+    en.pk.pack_uint32(e.runner);
+    const std::string_view rest = std::string_view(u->record).substr(u->record.size() - c.remaining());
+    out.append(rest.data(), rest.size());
+    return;
+  }
+  Enc en(out);
+  const std::uint32_t fields = kEnvelopeFields + std::visit(FieldCount{}, e.body);
+  en.pk.pack_array(fields);
+  en.pk.pack_uint16(e.type_code());
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  std::visit(BodyEncoder{en}, e.body);
+}
+
+std::string encode_event(const Event& e) {
+  std::string out;
+  encode_event(e, out);
+  return out;
+}
+
+bool decode_envelope(std::string_view record, EventEnvelope& out) noexcept {
+  MsgpackCursor c(record);
+  std::uint32_t n = 0;
+  return c.read_array(n) && n >= kEnvelopeFields && c.read_small_uint(out.type, 0xffff) && c.read_uint(out.sequence) &&
+         c.read_int(out.ts_event_ns) && c.read_small_uint(out.runner, kU32);
+}
+
+void decode_event(std::string_view record, Event& out) {
+  MsgpackCursor c(record);
+  std::uint32_t n = 0;
+  std::uint16_t type = 0;
+  if (!(c.read_array(n) && n >= kEnvelopeFields && c.read_small_uint(type, 0xffff) && c.read_uint(out.sequence) &&
+        c.read_int(out.ts_event_ns) && c.read_small_uint(out.runner, kU32))) {
+    out.sequence = 0;
+    make_unknown(record, type, c.ok() ? "record envelope is not [type, sequence, ts, runner, ...]" : c.error(), out);
+    return;
+  }
+  const char* why = nullptr;
+  bool ok = false;
+  switch (type) {
+    case 1: ok = decode_into<SessionStart>(c, n, out, why); break;
+    case 2: ok = decode_into<SessionEnd>(c, n, out, why); break;
+    case 3: ok = decode_into<MarketData>(c, n, out, why); break;
+    case 4: ok = decode_into<RunnerState>(c, n, out, why); break;
+    case 5: ok = decode_into<Transition>(c, n, out, why); break;
+    case 6: ok = decode_into<StrategyAction>(c, n, out, why); break;
+    case 7: ok = decode_into<OrderUpdate>(c, n, out, why); break;
+    case 8: ok = decode_into<FillEvent>(c, n, out, why); break;
+    case 9: ok = decode_into<RiskDecision>(c, n, out, why); break;
+    case 10: ok = decode_into<StormGuardChange>(c, n, out, why); break;
+    case 11: ok = decode_into<StrategyError>(c, n, out, why); break;
+    case 12: ok = decode_into<Reload>(c, n, out, why); break;
+    case 13: ok = decode_into<IndicatorValues>(c, n, out, why); break;
+    case 14: ok = decode_into<Note>(c, n, out, why); break;
+    default: make_unknown(record, type, nullptr, out); return;
+  }
+  if (ok && !c.at_end()) {
+    ok = false;
+    why = "bytes after the end of the record";
+  }
+  if (!ok) make_unknown(record, type, why, out);
+}
+
+Event decode_event(std::string_view record) {
+  Event e;
+  decode_event(record, e);
+  return e;
+}
+
+void encode_diff(const Value& from, const Value& to, std::string& out) {
+  Enc en(out);
+  put_diff(en, from, to);
+}
+
+bool diff_replaces(const Value& from, const Value& to) { return diff_kind(from, to) == DiffKind::Replace; }
+
+void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
+                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
+  const auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
+  Enc en(out);
+  en.pk.pack_array(kEnvelopeFields + 7);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(s->phase));
+  en.pk.pack_uint8(s->state);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(StateEncoding::Delta));
+  put_diff(en, base_context, s->context);
+  put_diff(en, base_indicators, s->indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
+}
+
+void encode_value(const Value& v, std::string& out) {
+  Enc en(out);
+  put_value(en, v);
+}
+
+Result<Value> decode_value(std::string_view data) {
+  MsgpackCursor c(data);
+  Value v;
+  if (!c.read_value(v)) return make_error(Errc::parse, std::string("decode msgpack value: ") + c.error());
+  if (!c.at_end()) return make_error(Errc::parse, "decode msgpack value: bytes after the value");
+  return v;
+}
+
+}  // namespace te::journal

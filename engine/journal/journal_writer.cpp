@@ -1,0 +1,489 @@
+#include "engine/journal/journal_writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "engine/journal/block_codec.hpp"
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/state_delta.hpp"
+
+namespace te::journal {
+
+WriterOptions WriterOptions::deterministic(StorageMode mode) {
+  WriterOptions o;
+  o.storage_mode = mode;
+  o.block_timeout_ms = 0;
+  o.fsync = FsyncPolicy::None;
+  o.threading = WriterThreading::Inline;
+  return o;
+}
+
+std::string WriterOptions::validate() const {
+  std::string out;
+  auto bad = [&out](const std::string& what) { out += (out.empty() ? "" : "\n") + what; };
+  if (snapshot_interval < 1) bad("snapshot_interval must be >= 1, was 0");
+  if (block_size < 1 || block_size > kMaxBlockRawSize / 2) {
+    bad("block_size must be between 1 and " + std::to_string(kMaxBlockRawSize / 2) + ", was " +
+        std::to_string(block_size));
+  }
+  if (queue_capacity < 1) bad("queue_capacity must be >= 1, was 0");
+  if (fsync == FsyncPolicy::Interval && fsync_interval_ms < 1) bad("fsync_interval_ms must be >= 1, was 0");
+  if (writer_info.size() > kWriterInfoSize) {
+    bad("writer_info must be at most " + std::to_string(kWriterInfoSize) + " bytes, was " +
+        std::to_string(writer_info.size()));
+  }
+  return out;
+}
+
+// Threading: fields under "shared" are guarded by mu; fields under "writer" are
+// touched only by the thread doing the I/O (the writer thread, or in Inline mode
+// the appending thread while it holds mu).
+struct JournalWriter::Impl {
+  explicit Impl(const WriterOptions& o, std::unique_ptr<WritableFile> f)
+      : opts(o),
+        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
+        file(std::move(f)),
+        delta(o.snapshot_interval) {}
+
+  const WriterOptions& opts;
+  // Producers wake a sleeping writer only once this many events are queued (or
+  // on the first event when blocks have a timeout): a futex wake per append
+  // would cost more than the append itself.
+  const std::size_t wake_threshold;
+
+  // shared
+  mutable std::mutex mu;
+  std::condition_variable work_cv;   // the writer thread waits for events, flushes, stop
+  std::condition_variable space_cv;  // producers wait for room (Block)
+  std::condition_variable done_cv;   // flush() waits for its ticket
+  // Events waiting for the writer thread: queue[queue_head, end). A vector
+  // swapped whole with the writer's batch keeps its capacity, so steady-state
+  // appends do not allocate; DropOldest advances queue_head.
+  std::vector<Event> queue;
+  std::size_t queue_head = 0;
+  std::size_t queued() const noexcept { return queue.size() - queue_head; }
+  std::int64_t first_queued_ns = 0;  // when the oldest queued event arrived (block_timeout_ms > 0)
+  std::uint64_t next_sequence = 1;
+  std::uint64_t flush_requested = 0;
+  std::uint64_t flush_done = 0;
+  bool writer_waiting = false;
+  bool stopping = false;
+  bool closed = false;
+  Status error;         // first failure, sticky
+  Status close_status;  // what close() returned
+  WriterStats stats;
+
+  // writer
+  std::unique_ptr<WritableFile> file;
+  BlockBuilder block;
+  StateDeltaEncoder delta;
+  std::string record;
+  std::string out;
+  std::int64_t block_started_ns = 0;  // when the block's first record was queued
+  std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
+  std::int64_t last_sync_ns = 0;
+  bool dirty = false;  // blocks written since the last sync
+  WriterStats wstats;  // the writer-owned counters, published under mu
+  std::thread thread;
+
+  // ---- writer side ----
+
+  Status write_block() {
+    out.clear();
+    const std::uint32_t n = block.record_count();
+    block.finish(out);
+    TE_TRY(file->append(out));
+    wstats.written += n;
+    wstats.blocks += 1;
+    wstats.file_bytes += out.size();
+    dirty = true;
+    if (opts.fsync == FsyncPolicy::EveryBlock) return sync();
+    if (opts.fsync == FsyncPolicy::Interval && monotonic_ns() - last_sync_ns >= ms(opts.fsync_interval_ms)) {
+      return sync();
+    }
+    return {};
+  }
+
+  Status sync() {
+    TE_TRY(file->sync());
+    ++wstats.syncs;
+    dirty = false;
+    last_sync_ns = monotonic_ns();
+    return {};
+  }
+
+  static std::int64_t ms(std::uint32_t v) { return static_cast<std::int64_t>(v) * 1'000'000; }
+
+  Status process(Event& e) {
+    record.clear();
+    if (auto* s = std::get_if<RunnerState>(&e.body)) {
+      if (!opts.include_indicators) s->indicators = Value();
+      bool full = true;
+      if (opts.storage_mode == StorageMode::Delta) {
+        full = delta.encode(e, record);
+      } else {
+        encode_event(e, record);
+      }
+      ++(full ? wstats.state_full : wstats.state_delta);
+    } else {
+      encode_event(e, record);
+    }
+    if (record.size() > kMaxRecordSize) {
+      return make_error(Errc::limit, "journal record at sequence " + std::to_string(e.sequence) + " is " +
+                                         std::to_string(record.size()) + " bytes, over the " +
+                                         std::to_string(kMaxRecordSize) + "-byte limit");
+    }
+    if (block.empty()) block_started_ns = batch_queued_ns;
+    wstats.raw_bytes += record.size() + varint32_size(static_cast<std::uint32_t>(record.size()));
+    block.add(record, e.sequence, e.ts_event_ns);
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
+  }
+
+  Status flush_now() {
+    if (!block.empty()) TE_TRY(write_block());
+    return sync();
+  }
+
+  // Deadline for the next timer (partial block, queued events that must reach
+  // a block in time, interval sync), or 0 for none. Requires mu.
+  std::int64_t next_deadline() const {
+    std::int64_t d = 0;
+    if (opts.block_timeout_ms > 0) {
+      if (!block.empty()) d = block_started_ns + ms(opts.block_timeout_ms);
+      if (queued() > 0) {
+        const std::int64_t q = first_queued_ns + ms(opts.block_timeout_ms);
+        d = d == 0 ? q : std::min(d, q);
+      }
+    }
+    if (dirty && opts.fsync == FsyncPolicy::Interval) {
+      const std::int64_t s = last_sync_ns + ms(opts.fsync_interval_ms);
+      d = d == 0 ? s : std::min(d, s);
+    }
+    return d;
+  }
+
+  Status on_timers() {
+    const std::int64_t now = monotonic_ns();
+    if (!block.empty() && opts.block_timeout_ms > 0 && now - block_started_ns >= ms(opts.block_timeout_ms)) {
+      TE_TRY(write_block());
+    }
+    if (dirty && opts.fsync == FsyncPolicy::Interval && now - last_sync_ns >= ms(opts.fsync_interval_ms)) {
+      TE_TRY(sync());
+    }
+    return {};
+  }
+
+  // Publishes writer counters; requires mu.
+  void publish() {
+    stats.written = wstats.written;
+    stats.blocks = wstats.blocks;
+    stats.raw_bytes = wstats.raw_bytes;
+    stats.file_bytes = wstats.file_bytes;
+    stats.state_full = wstats.state_full;
+    stats.state_delta = wstats.state_delta;
+    stats.syncs = wstats.syncs;
+  }
+
+  void fail(Status s) {  // requires mu; keeps the first error
+    if (error.ok()) error = std::move(s);
+    space_cv.notify_all();
+    done_cv.notify_all();
+  }
+
+  void run() {
+    std::vector<Event> batch;
+    std::unique_lock lk(mu);
+    while (true) {
+      while (queued() < wake_threshold && flush_requested == flush_done && !stopping) {
+        const std::int64_t deadline = error.ok() ? next_deadline() : 0;
+        writer_waiting = true;
+        if (deadline == 0) {
+          work_cv.wait(lk);
+        } else {
+          work_cv.wait_for(lk, std::chrono::nanoseconds(std::max<std::int64_t>(deadline - monotonic_ns(), 0)));
+        }
+        writer_waiting = false;
+        if (deadline != 0 && monotonic_ns() >= deadline) break;  // a timer is due
+      }
+      batch.swap(queue);
+      const std::size_t batch_head = queue_head;
+      queue_head = 0;
+      batch_queued_ns = first_queued_ns;
+      const std::uint64_t ticket = flush_requested;
+      const bool flush_wanted = ticket != flush_done;
+      const bool stop = stopping;
+      const bool healthy = error.ok();
+      lk.unlock();
+      space_cv.notify_all();
+
+      Status s;
+      std::uint64_t lost = 0;
+      if (healthy) {
+        for (std::size_t i = batch_head; i < batch.size(); ++i) {
+          if (s) s = process(batch[i]);
+          if (!s) ++lost;
+        }
+        if (s) s = on_timers();
+        // A flush or close is waiting: everything taken so far goes to disk.
+        if (s && (flush_wanted || stop)) s = flush_now();
+      } else {
+        lost = batch.size() - batch_head;
+      }
+      batch.clear();
+
+      lk.lock();
+      publish();
+      stats.rejected += lost;
+      if (!s) fail(std::move(s));
+      if (flush_wanted) {
+        flush_done = ticket;
+        done_cv.notify_all();
+      }
+      if (stop && queued() == 0) break;
+    }
+    lk.unlock();
+    Status c = file->close();
+    lk.lock();
+    if (!c) fail(std::move(c));
+    done_cv.notify_all();
+  }
+};
+
+JournalWriter::JournalWriter(std::unique_ptr<WritableFile> file, WriterOptions options)
+    : options_(std::move(options)), path_(file->path()), impl_(std::make_unique<Impl>(options_, std::move(file))) {}
+
+Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& path, WriterOptions options) {
+  if (std::string bad = options.validate(); !bad.empty()) {
+    return make_error(Errc::invalid_argument, "journal writer options for " + path + ": " + bad);
+  }
+  auto file = create_writable_file(path, options.overwrite);
+  if (!file) return std::move(file).error();
+  return create(std::move(*file), std::move(options));
+}
+
+Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<WritableFile> file,
+                                                             WriterOptions options) {
+  TE_ASSERT(file != nullptr, "journal writer needs a file");
+  if (std::string bad = options.validate(); !bad.empty()) {
+    return make_error(Errc::invalid_argument, "journal writer options for " + file->path() + ": " + bad);
+  }
+  FileHeader h;
+  h.storage_mode = options.storage_mode;
+  h.include_indicators = options.include_indicators;
+  h.snapshot_interval = options.storage_mode == StorageMode::Delta ? options.snapshot_interval : 0;
+  h.block_size = options.block_size;
+  h.created_ns = options.created_ns;
+  h.writer = options.writer_info;
+  const std::string header = encode_file_header(h);
+  if (Status s = file->append(header); !s) return std::move(s).error();
+
+  std::unique_ptr<JournalWriter> w(new JournalWriter(std::move(file), std::move(options)));
+  Impl& im = *w->impl_;
+  im.wstats.file_bytes = header.size();
+  im.last_sync_ns = monotonic_ns();
+  im.publish();
+  if (w->options_.threading == WriterThreading::Background) im.thread = std::thread([&im] { im.run(); });
+  return w;
+}
+
+JournalWriter::~JournalWriter() {
+  bool closed;
+  {
+    std::lock_guard lk(impl_->mu);
+    closed = impl_->closed;
+  }
+  if (closed) return;  // the caller saw close()'s status
+  Status s = close();
+  if (!s) std::fprintf(stderr, "journal %s: %s\n", path_.c_str(), s.error().message.c_str());
+}
+
+// Checks that `n` more events may be queued, applying the queue-full policy, and
+// returns the first of the n sequence numbers it reserves. Requires lk on mu.
+Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std::size_t n) {
+  Impl& im = *impl_;
+  auto refuse = [&](Error e) -> Result<std::uint64_t> {
+    im.stats.rejected += n;
+    return e;
+  };
+  if (im.closed || im.stopping) {
+    return refuse(make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()"));
+  }
+  if (!im.error.ok()) return refuse(im.error.error());
+  if (options_.threading == WriterThreading::Background) {
+    // A batch bigger than the whole queue is let into an empty queue.
+    auto has_room = [&] { return im.queued() + n <= options_.queue_capacity || im.queued() == 0; };
+    if (!has_room()) {
+      switch (options_.queue_full) {
+        case QueueFullPolicy::Block:
+          ++im.stats.blocked_appends;
+          im.work_cv.notify_one();
+          im.space_cv.wait(lk, [&] { return has_room() || !im.error.ok() || im.stopping; });
+          if (!im.error.ok()) return refuse(im.error.error());
+          if (im.stopping) {
+            return refuse(make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()"));
+          }
+          break;
+        case QueueFullPolicy::DropOldest:
+          while (!has_room()) {
+            im.queue[im.queue_head++] = Event();  // release what the dropped event held
+            ++im.stats.dropped;
+          }
+          if (im.queue_head >= options_.queue_capacity) {  // the writer is stuck: compact, amortised O(1)
+            im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queue_head));
+            im.queue_head = 0;
+          }
+          break;
+        case QueueFullPolicy::Fail:
+          return refuse(make_error(Errc::limit, "journal " + path_ + ": write queue full (" +
+                                                    std::to_string(options_.queue_capacity) +
+                                                    " events), event not recorded"));
+      }
+    }
+  }
+  const std::uint64_t first = im.next_sequence;
+  im.next_sequence += n;
+  im.stats.appended += n;
+  return first;
+}
+
+// Inline mode: the caller's thread does the writer's work. Requires lk on mu.
+Result<std::uint64_t> JournalWriter::process_inline(Event* events, std::size_t n, std::uint64_t first) {
+  Impl& im = *impl_;
+  for (std::size_t i = 0; i < n; ++i) {
+    events[i].sequence = first + i;
+    Status s = im.process(events[i]);
+    if (!s) {
+      im.stats.rejected += n - i - 1;
+      im.publish();
+      im.fail(s);
+      return std::move(s).error();
+    }
+  }
+  im.publish();
+  return first;
+}
+
+// After events were queued: wake the writer thread if it should look. Requires
+// lk on mu; releases it.
+void JournalWriter::queued_events(std::unique_lock<std::mutex>& lk, bool was_empty) {
+  Impl& im = *impl_;
+  if (im.queued() > im.stats.queue_high_water) im.stats.queue_high_water = im.queued();
+  bool wake = im.writer_waiting && im.queued() >= im.wake_threshold;
+  if (was_empty && options_.block_timeout_ms > 0) {
+    im.first_queued_ns = monotonic_ns();
+    wake = im.writer_waiting;  // so it can set a deadline for these events
+  }
+  lk.unlock();
+  if (wake) im.work_cv.notify_one();
+}
+
+Result<std::uint64_t> JournalWriter::append(Event event) {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (!options_.include_indicators && std::holds_alternative<IndicatorValues>(event.body)) {
+    ++im.stats.filtered;
+    return std::uint64_t{0};
+  }
+  auto first = admit(lk, 1);
+  if (!first) return first;
+  if (options_.threading == WriterThreading::Inline) return process_inline(&event, 1, *first);
+  event.sequence = *first;
+  const bool was_empty = im.queued() == 0;
+  im.queue.push_back(std::move(event));
+  queued_events(lk, was_empty);
+  return first;
+}
+
+Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (!options_.include_indicators) {
+    const auto kept = std::remove_if(events.begin(), events.end(), [](const Event& e) {
+      return std::holds_alternative<IndicatorValues>(e.body);
+    });
+    im.stats.filtered += static_cast<std::uint64_t>(events.end() - kept);
+    events.erase(kept, events.end());
+  }
+  if (events.empty()) return std::uint64_t{0};
+  auto first = admit(lk, events.size());
+  if (!first) return first;
+  if (options_.threading == WriterThreading::Inline) {
+    auto r = process_inline(events.data(), events.size(), *first);
+    events.clear();
+    return r;
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) events[i].sequence = *first + i;
+  const bool was_empty = im.queued() == 0;
+  if (was_empty) {
+    // Hand the caller's vector over whole and give it the (empty) queue's storage back.
+    im.queue.clear();
+    im.queue_head = 0;
+    im.queue.swap(events);
+  } else {
+    im.queue.insert(im.queue.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+    events.clear();
+  }
+  queued_events(lk, was_empty);
+  return first;
+}
+
+Status JournalWriter::flush() {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (im.closed) return im.close_status;
+  if (!im.error.ok()) return im.error;
+  if (options_.threading == WriterThreading::Inline) {
+    Status s = im.flush_now();
+    im.publish();
+    if (!s) im.fail(s);
+    return s;
+  }
+  const std::uint64_t ticket = ++im.flush_requested;
+  im.work_cv.notify_one();
+  im.done_cv.wait(lk, [&] { return im.flush_done >= ticket || !im.error.ok(); });
+  return im.error;
+}
+
+Status JournalWriter::close() {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  if (im.closed) return im.close_status;
+  if (options_.threading == WriterThreading::Inline) {
+    if (im.error.ok()) {
+      Status s = im.flush_now();
+      if (!s) im.fail(s);
+    }
+    Status c = im.file->close();
+    if (!c) im.fail(c);
+    im.publish();
+  } else {
+    im.stopping = true;
+    im.work_cv.notify_one();
+    im.space_cv.notify_all();
+    lk.unlock();
+    if (im.thread.joinable()) im.thread.join();
+    lk.lock();
+  }
+  im.closed = true;
+  im.close_status = im.error;
+  return im.close_status;
+}
+
+Status JournalWriter::status() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->error;
+}
+
+WriterStats JournalWriter::stats() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace te::journal

@@ -1,0 +1,107 @@
+#include "engine/journal/msgpack_cursor.hpp"
+
+namespace te::journal::detail {
+
+bool MsgpackCursor::read_value(Value& out, int depth) {
+  if (depth > kMaxDepth) return fail("value nested too deeply");
+  std::uint8_t b;
+  if (!peek(b)) return fail("record ends early");
+  if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
+    std::int64_t i = 0;
+    if (!read_int(i)) return false;
+    out = Value(i);
+    return true;
+  }
+  if ((b & 0xe0) == 0xa0 || (b >= 0xd9 && b <= 0xdb)) {
+    std::string_view s;
+    if (!read_str(s)) return false;
+    out = Value(s);
+    return true;
+  }
+  if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
+    std::uint32_t n = 0;
+    if (!read_array(n)) return false;
+    // Every element takes at least one byte: a lying count cannot make us
+    // reserve more than the record holds.
+    if (n > remaining()) return fail("array count runs past the record");
+    Value::Array a;
+    a.resize(n);
+    for (auto& e : a) {
+      if (!read_value(e, depth + 1)) return false;
+    }
+    out = Value(std::move(a));
+    return true;
+  }
+  if ((b & 0xf0) == 0x80 || b == 0xde || b == 0xdf) {
+    std::uint32_t n = 0;
+    if (!read_map(n)) return false;
+    if (n > remaining() / 2) return fail("map count runs past the record");
+    Value::Map m;
+    m.resize(n);
+    for (auto& [k, v] : m) {
+      if (!read_str(k)) return fail("map key is not a string");
+      if (!read_value(v, depth + 1)) return false;
+    }
+    out = Value(std::move(m));  // sorts if the writer did not
+    return true;
+  }
+  switch (b) {
+    case 0xc0: ++p_; out = Value(); return true;
+    case 0xc2: ++p_; out = Value(false); return true;
+    case 0xc3: ++p_; out = Value(true); return true;
+    case 0xca:
+    case 0xcb: {
+      double d = 0;
+      if (!read_double(d)) return false;
+      out = Value(d);
+      return true;
+    }
+    default: return fail("unsupported msgpack type in a value (binary or extension)");
+  }
+}
+
+bool MsgpackCursor::skip(int depth) noexcept {
+  if (depth > kMaxDepth) return fail("value nested too deeply");
+  std::uint8_t b;
+  if (!byte(b)) return false;
+  auto skip_bytes = [this](std::uint64_t n) {
+    if (remaining() < n) return fail("value runs past the record");
+    p_ += n;
+    return true;
+  };
+  auto skip_items = [this, depth](std::uint64_t n) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (!skip(depth + 1)) return false;
+    }
+    return true;
+  };
+  if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return true;
+  if ((b & 0xe0) == 0xa0) return skip_bytes(b & 0x1f);
+  if ((b & 0xf0) == 0x90) return skip_items(b & 0x0f);
+  if ((b & 0xf0) == 0x80) return skip_items(2u * (b & 0x0f));
+  std::uint32_t n = 0;
+  switch (b) {
+    case 0xcc: case 0xd0: return skip_bytes(1);
+    case 0xcd: case 0xd1: return skip_bytes(2);
+    case 0xce: case 0xd2: case 0xca: return skip_bytes(4);
+    case 0xcf: case 0xd3: case 0xcb: return skip_bytes(8);
+    case 0xd9: case 0xc4: return be(n, 1) && skip_bytes(n);
+    case 0xda: case 0xc5: return be(n, 2) && skip_bytes(n);
+    case 0xdb: case 0xc6: return be(n, 4) && skip_bytes(n);
+    case 0xdc: return be(n, 2) && skip_items(n);
+    case 0xdd: return be(n, 4) && skip_items(n);
+    case 0xde: return be(n, 2) && skip_items(2ull * n);
+    case 0xdf: return be(n, 4) && skip_items(2ull * n);
+    case 0xd4: return skip_bytes(2);
+    case 0xd5: return skip_bytes(3);
+    case 0xd6: return skip_bytes(5);
+    case 0xd7: return skip_bytes(9);
+    case 0xd8: return skip_bytes(17);
+    case 0xc7: return be(n, 1) && skip_bytes(1ull + n);
+    case 0xc8: return be(n, 2) && skip_bytes(1ull + n);
+    case 0xc9: return be(n, 4) && skip_bytes(1ull + n);
+    default: return fail("invalid msgpack byte");  // 0xc1 is never used
+  }
+}
+
+}  // namespace te::journal::detail

@@ -1,0 +1,97 @@
+#pragma once
+// The byte layout of events.msgpack.lz4, documented in docs/journal-format.md:
+//
+//   file   := file_header block*
+//   block  := block_header payload          (payload: stored_size bytes)
+//   raw    := (varint(len) record)*         (payload after LZ4 decompression)
+//   record := msgpack array, see event_codec.hpp
+//
+// All fixed-width integers are little-endian. A block is the unit of loss: a
+// crash mid-write leaves at most one incomplete block at the end, which a reader
+// detects (length or checksum) and reports; every earlier block is intact.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/core/result.hpp"
+
+namespace te::journal {
+
+inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J', '\r', '\n', 0x1a, '\n'};
+inline constexpr std::uint16_t kFormatMajor = 1;  // readers refuse a newer major
+inline constexpr std::uint16_t kFormatMinor = 0;  // a newer minor only adds event types or trailing fields
+inline constexpr std::size_t kFileHeaderSize = 64;
+inline constexpr std::size_t kMaxFileHeaderSize = 4096;
+inline constexpr std::size_t kWriterInfoSize = 24;
+
+inline constexpr std::array<unsigned char, 4> kBlockMagic = {'T', 'E', 'B', 'K'};
+inline constexpr std::size_t kBlockHeaderSize = 64;
+// One record must fit one block; bigger records are refused by the writer.
+inline constexpr std::uint32_t kMaxBlockRawSize = 64u << 20;
+inline constexpr std::uint32_t kMaxRecordSize = kMaxBlockRawSize - 8;
+
+enum class StorageMode : std::uint8_t { Full = 0, Delta = 1 };
+std::string_view to_string(StorageMode m) noexcept;
+bool parse_storage_mode(std::string_view s, StorageMode& out) noexcept;
+
+enum class BlockCodec : std::uint8_t { Stored = 0, Lz4 = 1 };
+
+struct FileHeader {
+  std::uint16_t major = kFormatMajor;
+  std::uint16_t minor = kFormatMinor;
+  std::uint16_t header_size = kFileHeaderSize;
+  StorageMode storage_mode = StorageMode::Full;
+  bool include_indicators = false;      // flags bit 0
+  std::uint32_t snapshot_interval = 0;  // delta mode; 0 in full mode
+  std::uint32_t block_size = 0;         // the writer's target raw block size
+  std::int64_t created_ns = 0;          // as given to the writer (0 keeps files byte-identical)
+  std::string writer;                   // e.g. "trading-engine 0.1.0", at most 24 bytes
+};
+
+// Exactly kFileHeaderSize bytes. Aborts if `writer` is longer than 24 bytes.
+std::string encode_file_header(const FileHeader& h);
+
+// `bytes` is the start of the file (it may be shorter or longer than a header).
+// Errors: Errc::parse for a file that is not a journal or whose header is
+// truncated or corrupt; Errc::unsupported for a newer major version.
+Result<FileHeader> decode_file_header(std::string_view bytes);
+
+struct BlockHeader {
+  BlockCodec codec = BlockCodec::Lz4;
+  std::uint32_t stored_size = 0;   // payload bytes following the header
+  std::uint32_t raw_size = 0;      // after decompression
+  std::uint32_t record_count = 0;
+  std::uint64_t first_sequence = 0;
+  std::uint64_t last_sequence = 0;
+  std::int64_t min_ts_ns = 0;
+  std::int64_t max_ts_ns = 0;
+  std::uint64_t payload_checksum = 0;  // XXH3-64 of the stored payload
+};
+
+// Writes kBlockHeaderSize bytes, including the header checksum.
+void encode_block_header(const BlockHeader& h, char* out);
+
+// Checks the magic, the header checksum and that the fields are plausible.
+// Returns nullptr when they are, else what is wrong.
+const char* decode_block_header(const char* in, BlockHeader& out) noexcept;
+
+bool has_block_magic(const char* p) noexcept;
+
+std::uint64_t checksum64(const void* data, std::size_t size) noexcept;
+
+// LEB128 length prefixes of records inside a block.
+void put_varint32(std::string& out, std::uint32_t v);
+constexpr std::size_t varint32_size(std::uint32_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+// Returns the number of bytes read, 0 if malformed or truncated.
+std::size_t get_varint32(const char* p, const char* end, std::uint32_t& v) noexcept;
+
+}  // namespace te::journal

@@ -1,0 +1,69 @@
+#include "engine/journal/state_delta.hpp"
+
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/value_diff.hpp"
+
+namespace te::journal {
+
+bool StateDeltaEncoder::encode(Event& e, std::string& out) {
+  auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full,
+            "journal: runner state handed to the writer must be full");
+  auto [it, fresh] = tracks_.try_emplace(e.runner);
+  Track& t = it->second;
+  // A delta that replaces the whole context costs as much as a snapshot, and a
+  // snapshot restarts the chain.
+  const bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_ ||
+                        diff_replaces(t.context, s->context);
+  if (snapshot) {
+    encode_event(e, out);
+    t.snapshot_sequence = e.sequence;
+    t.since_snapshot = 0;
+  } else {
+    encode_state_delta(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
+    ++t.since_snapshot;
+  }
+  t.context = std::move(s->context);
+  t.indicators = std::move(s->indicators);
+  t.last_sequence = e.sequence;
+  return snapshot;
+}
+
+Status StateTracker::restore(model::RunnerId runner, std::uint64_t sequence, RunnerState& state) {
+  if (state.encoding == StateEncoding::Full) {
+    Track& t = tracks_[runner];
+    t.last_sequence = sequence;
+    t.state = state;
+    return {};
+  }
+  auto it = tracks_.find(runner);
+  if (it == tracks_.end() || it->second.last_sequence != state.base_sequence) {
+    return make_error(Errc::not_found, "state delta at sequence " + std::to_string(sequence) + " of runner " +
+                                           std::to_string(runner) + ": its base (sequence " +
+                                           std::to_string(state.base_sequence) + ") is not available");
+  }
+  Track& t = it->second;
+  Status s = apply_in_place(t.state.context, state.context);
+  if (s) s = apply_in_place(t.state.indicators, state.indicators);
+  if (!s) {
+    tracks_.erase(it);
+    return make_error(Errc::parse, "state delta at sequence " + std::to_string(sequence) + " of runner " +
+                                       std::to_string(runner) + ": " + s.error().message);
+  }
+  t.last_sequence = sequence;
+  t.state.phase = state.phase;
+  t.state.state = state.state;
+  state.context = t.state.context;
+  state.indicators = t.state.indicators;
+  state.encoding = StateEncoding::Full;
+  state.base_sequence = 0;
+  state.snapshot_sequence = 0;
+  return {};
+}
+
+const RunnerState* StateTracker::current(model::RunnerId runner) const noexcept {
+  auto it = tracks_.find(runner);
+  return it == tracks_.end() ? nullptr : &it->second.state;
+}
+
+}  // namespace te::journal

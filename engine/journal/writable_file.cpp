@@ -1,0 +1,125 @@
+#include "engine/journal/writable_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace te::journal {
+
+namespace {
+
+Error io_error(std::string_view what, const std::string& path, int err) {
+  return make_error(err == ENOENT ? Errc::not_found : Errc::io,
+                    std::string(what) + " " + path + ": " + std::strerror(err));
+}
+
+Status write_all(int fd, const std::string& path, std::string_view data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("write", path, errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status append(std::string_view data) override {
+    if (fd_ < 0) return make_error(Errc::io, "write " + path_ + ": file is closed");
+    return write_all(fd_, path_, data);
+  }
+
+  Status sync() override {
+    if (fd_ < 0) return make_error(Errc::io, "sync " + path_ + ": file is closed");
+    if (::fdatasync(fd_) != 0) return io_error("sync", path_, errno);
+    return {};
+  }
+
+  Status close() override {
+    if (fd_ < 0) return {};
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return io_error("close", path_, errno);
+    return {};
+  }
+
+  const std::string& path() const noexcept override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& path, bool overwrite) {
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+  const int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return io_error("create", path, errno);
+  return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
+}
+
+Status write_file_atomically(const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("create", tmp, errno);
+  Status s = write_all(fd, tmp, data);
+  if (s && ::fsync(fd) != 0) s = io_error("sync", tmp, errno);
+  if (::close(fd) != 0 && s) s = io_error("close", tmp, errno);
+  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("rename to " + path, tmp, errno);
+  if (!s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // The rename is durable only once the directory entry is.
+  const std::string dir = parent_dir(path);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+Result<std::string> read_whole_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("open", path, errno);
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return io_error("read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace te::journal

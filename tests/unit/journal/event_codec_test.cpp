@@ -1,0 +1,165 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/value_json.hpp"
+#include "journal_fixtures.hpp"
+
+using namespace te::journal;
+using te::journal::testing::one_of_each;
+
+namespace {
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (!out.empty()) out += ' ';
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::string unhex(std::string_view text) {
+  std::string out;
+  int nibbles = 0, acc = 0;
+  for (char c : text) {
+    int v;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      v = c - 'a' + 10;
+    } else {
+      continue;
+    }
+    acc = acc * 16 + v;
+    if (++nibbles == 2) {
+      out += static_cast<char>(acc);
+      nibbles = acc = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every event type round-trips exactly through msgpack", "[unit][journal]") {
+  const auto events = one_of_each();
+  std::set<std::uint16_t> types;
+  for (const Event& e : events) {
+    REQUIRE_FALSE(e.is_unknown());
+    types.insert(e.type_code());
+    const std::string bytes = encode_event(e);
+    Event back = decode_event(bytes);
+    INFO(to_string(e.type()) << ": " << hex(bytes));
+    REQUIRE_FALSE(back.is_unknown());
+    CHECK(back.sequence == e.sequence);
+    CHECK(back.ts_event_ns == e.ts_event_ns);
+    CHECK(back.runner == e.runner);
+    CHECK(identical(back, e));
+    CHECK(encode_event(back) == bytes);  // canonical: same event, same bytes
+  }
+  CHECK(types.size() == kMaxKnownEventType);  // one of each
+
+  // Spot checks that identical() compares what it should.
+  const Event md_event = decode_event(encode_event(events[1]));
+  const auto* md = md_event.get<MarketData>();
+  REQUIRE(md != nullptr);
+  CHECK(std::bit_cast<std::uint64_t>(md->bar.bid) == 0x7ff8000000000123ull);
+  CHECK(std::signbit(md->bar.low));
+  CHECK(std::isnan(md->bar.bid_size));
+  CHECK(md->bar.ts_ns == -86'400'000'000'000);
+  const Event ss_event = decode_event(encode_event(events[0]));
+  const auto* ss = ss_event.get<SessionStart>();
+  REQUIRE(ss != nullptr);
+  CHECK(ss->seed == 0xfedcba9876543210ull);
+}
+
+TEST_CASE("decoding reuses the event it is given", "[unit][journal]") {
+  const auto events = one_of_each();
+  Event e;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Event& want : events) {
+      decode_event(encode_event(want), e);
+      CHECK(identical(e, want));
+    }
+  }
+  // A full state after a delta state must not keep the delta's base fields.
+  RunnerState delta;
+  delta.encoding = StateEncoding::Delta;
+  delta.base_sequence = 5;
+  delta.snapshot_sequence = 3;
+  decode_event(encode_event(make_event(1, 0, delta)), e);
+  decode_event(encode_event(make_event(1, 0, RunnerState{})), e);
+  CHECK(std::get<RunnerState>(e.body).base_sequence == 0);
+}
+
+TEST_CASE("unknown types and undecodable records are surfaced, not fatal", "[unit][journal]") {
+  // A type from a newer minor version: [99, seq 5, ts 6, runner 0, "x"].
+  const std::string future = unhex("95 63 05 06 00 a1 78");
+  Event e = decode_event(future);
+  REQUIRE(e.is_unknown());
+  CHECK(e.type_code() == 99);
+  CHECK(e.sequence == 5);
+  CHECK(e.ts_event_ns == 6);
+  CHECK(std::get<UnknownEvent>(e.body).record == future);
+  CHECK(std::get<UnknownEvent>(e.body).error.empty());
+  CHECK(encode_event(e) == future);  // passed on unchanged
+  e.sequence = 300;                  // ... except for a new envelope
+  CHECK(hex(encode_event(e)) == "95 63 cd 01 2c 06 00 a1 78");
+
+  // A known type with an extra trailing field (newer minor): the field is skipped.
+  Event note = make_event(9, 1, Note{"c", "t", Value()});
+  note.sequence = 3;
+  std::string bytes = encode_event(note);
+  bytes[0] = static_cast<char>(bytes[0] + 1);  // fixarray count + 1
+  bytes += unhex("92 01 a1 7a");               // [1, "z"]
+  Event with_extra = decode_event(bytes);
+  REQUIRE_FALSE(with_extra.is_unknown());
+  CHECK(identical(with_extra, note));
+
+  // Too few fields, a bad enum value, garbage: UnknownEvent with a reason.
+  std::string short_note = encode_event(note);
+  short_note[0] = static_cast<char>(short_note[0] - 1);
+  Event bad = decode_event(short_note.substr(0, short_note.size() - 1));
+  REQUIRE(bad.is_unknown());
+  CHECK(bad.type_code() == 14);
+  CHECK_FALSE(std::get<UnknownEvent>(bad.body).error.empty());
+
+  Event garbage = decode_event("\xc1\x00");
+  REQUIRE(garbage.is_unknown());
+  CHECK_FALSE(std::get<UnknownEvent>(garbage.body).error.empty());
+
+  te::model::Fill f;
+  std::string fill = encode_event(make_event(1, 0, FillEvent{f}));
+  // Fields: 9c 08 00 01 00 | order 00 instrument 00 runner 00 strategy 00 side 00
+  REQUIRE(static_cast<unsigned char>(fill[9]) == 0x00);
+  fill[9] = 0x07;  // side 7 does not exist
+  Event bad_side = decode_event(fill);
+  REQUIRE(bad_side.is_unknown());
+  CHECK(std::get<UnknownEvent>(bad_side.body).error.find("enum") != std::string::npos);
+}
+
+TEST_CASE("event type names are stable and parse back", "[unit][journal]") {
+  for (std::uint16_t t = 1; t <= kMaxKnownEventType; ++t) {
+    EventType parsed{};
+    REQUIRE(parse_event_type(to_string(static_cast<EventType>(t)), parsed));
+    CHECK(static_cast<std::uint16_t>(parsed) == t);
+  }
+  CHECK(to_string(EventType::RunnerState) == "runner_state");
+  CHECK(to_string(EventType::StormGuardChange) == "storm_guard_change");
+  EventType x{};
+  CHECK_FALSE(parse_event_type("nope", x));
+}
+
+TEST_CASE("the worked example in docs/journal-format.md is what the codec writes", "[unit][journal]") {
+  // Keep in sync with the "Worked example" section of the format document.
+  Event e = make_event(1'700'000'000'000'000'000, 0,
+                       Transition{0, 1, "setup_detected", "close > sma(20)", 1'700'000'000'000'000'000});
+  e.sequence = 7;
+  CHECK(hex(encode_event(e)) ==
+        "99 05 07 cf 17 97 9c fe 36 2a 00 00 00 00 01 ae 73 65 74 75 70 5f 64 65 74 65 63 74 65 64 af 63 6c 6f 73 65 "
+        "20 3e 20 73 6d 61 28 32 30 29 cf 17 97 9c fe 36 2a 00 00");
+}
