@@ -204,7 +204,7 @@ constexpr std::uint32_t kEnvelopeFields = 4;
 // Every field of these model types is journaled. When one gains a field, append
 // it to the end of its record below (and to docs/journal-format.md), then update
 // the size here; forgetting would silently leave the field out of the journal.
-static_assert(sizeof(model::Order) == 120, "model::Order changed: journal its new field (OrderUpdate record)");
+static_assert(sizeof(model::Order) == 128, "model::Order changed: journal its new field (OrderUpdate record)");
 static_assert(sizeof(model::Fill) == 64, "model::Fill changed: journal its new field (Fill record)");
 static_assert(sizeof(model::Bar) == 80, "model::Bar changed: journal its new field (MarketData record)");
 
@@ -215,7 +215,7 @@ struct FieldCount {
   std::uint32_t operator()(const RunnerState& s) const { return s.encoding == StateEncoding::Delta ? 7 : 5; }
   std::uint32_t operator()(const Transition&) const { return 5; }
   std::uint32_t operator()(const StrategyAction&) const { return 4; }
-  std::uint32_t operator()(const OrderUpdate&) const { return 19; }
+  std::uint32_t operator()(const OrderUpdate&) const { return 20; }
   std::uint32_t operator()(const FillEvent&) const { return 11; }
   std::uint32_t operator()(const RiskDecision&) const { return 5; }
   std::uint32_t operator()(const StormGuardChange&) const { return 4; }
@@ -298,6 +298,7 @@ struct BodyEncoder {
     o.reduce_only ? en.pk.pack_true() : en.pk.pack_false();
     en.pk.pack_int64(o.submitted_ns);
     en.pk.pack_int64(o.submitted_bar);
+    en.pk.pack_int64(o.active_from_bar);
     put_str(en, o.tag);
     put_str(en, e.reason_code);
     put_str(en, e.message);
@@ -413,7 +414,7 @@ bool decode_body(MsgpackCursor& c, OrderUpdate& e) {
          read_enum(c, o.tif, 4) && read_enum(c, o.purpose, 7) && read_enum(c, o.status, 6) &&
          c.read_double(o.qty) && c.read_double(o.filled_qty) && c.read_double(o.limit_price) &&
          c.read_double(o.stop_price) && c.read_bool(o.reduce_only) && c.read_int(o.submitted_ns) &&
-         c.read_int(o.submitted_bar) && c.read_str(o.tag) && c.read_str(e.reason_code) && c.read_str(e.message);
+         c.read_int(o.submitted_bar) && c.read_int(o.active_from_bar) && c.read_str(o.tag) && c.read_str(e.reason_code) && c.read_str(e.message);
 }
 bool decode_body(MsgpackCursor& c, FillEvent& e) {
   model::Fill& f = e.fill;
