@@ -29,6 +29,18 @@ int traceback_handler(lua_State* L) {
   return 1;
 }
 
+// cfg.load_trusted(path) for the prelude: compiles one of the trusted Lua files
+// embedded in the binary. stack: path -> function
+int load_trusted(lua_State* L) {
+  std::size_t len = 0;
+  const char* path = luaL_checklstring(L, 1, &len);
+  const std::string_view text = find_embedded(std::string_view(path, len));
+  if (text.empty()) return luaL_error(L, "trusted Lua file %s is not embedded", path);
+  const std::string chunkname = "@" + std::string(path, len);
+  if (luaL_loadbufferx(L, text.data(), text.size(), chunkname.c_str(), "t") != 0) return lua_error(L);
+  return 1;
+}
+
 // stack: (any) -> (any); opens one library the way lib_init.c does.
 void open_lib(lua_State* L, lua_CFunction open, const char* name) {
   lua_pushcfunction(L, open);
@@ -45,7 +57,9 @@ std::string strategy_frames(std::string_view traceback, std::string_view chunk) 
     std::size_t end = traceback.find('\n', pos);
     if (end == std::string_view::npos) end = traceback.size();
     std::string_view line = traceback.substr(pos, end - pos);
-    if (line.find(chunk) != std::string_view::npos || line.find("indicators/") != std::string_view::npos) {
+    const bool user_indicator =
+        line.find("indicators/") != std::string_view::npos && line.find("lua/") == std::string_view::npos;
+    if (line.find(chunk) != std::string_view::npos || user_indicator) {
       out += '\n';
       out += line;
     }
@@ -187,6 +201,8 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   lua_setfield(L, -2, "chunkname");
   lua_pushvalue(L, getinfo_idx);
   lua_setfield(L, -2, "getinfo");
+  lua_pushcfunction(L, load_trusted);
+  lua_setfield(L, -2, "load_trusted");
   lua_createtable(L, 0, static_cast<int>(options.param_overrides.size()));
   for (const auto& [name, text] : options.param_overrides) {
     lua_pushlstring(L, text.data(), text.size());

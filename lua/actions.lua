@@ -1,0 +1,210 @@
+-- Trusted: what strategies return. Action constructors (enter_long, exit_position,
+-- update_stop, ...) validate their arguments at the strategy's line and build
+-- tables marked by a private metatable, so strategies cannot forge them; encode()
+-- writes a returned action into the frame's action block for the runner. Also
+-- the small helpers strategies get (sorted_pairs, log). Loaded by
+-- lua/prelude.lua; sets P.api, P.ACTION_TAG, P.ABANDON, P.encode.
+local P = ...
+local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
+local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
+local unpack = unpack
+local floor, huge, min = math.floor, math.huge, math.min
+local sfmt, ssub = string.format, string.sub
+local tsort, tconcat = table.sort, table.concat
+local band = bit.band
+local fail, describe, nan_to_nil = P.fail, P.describe, P.nan_to_nil
+local ffi, A, NaN = P.ffi, P.A, P.NaN
+
+--------------------------------------------------------------------------------
+-- Actions: tables built only by these constructors (a private metatable marks
+-- them), validated again when returned.
+local ACTION_TAG = {}
+local ACTION_MT = { __metatable = ACTION_TAG }
+local ABANDON = "abandon"
+
+local function positive(v, what, who, level)
+  if type(v) ~= "number" or v ~= v or v <= 0 or v == huge then
+    fail(sfmt("%s: %s must be a positive number, was %s", who, what, describe(v)), level + 1)
+  end
+  return v
+end
+
+local ENTRY_KEYS = { qty = true, fraction = true, risk = true, limit = true, stop_entry = true, stop = true,
+                     target = true, trail = true, trail_pct = true, reason = true, tif = true, bars = true }
+local TIF = { gtc = 0, ioc = 1, fok = 2, day = 3 }
+
+local function entry(kind, who, spec)
+  local a = { kind = kind }
+  if type(spec) == "number" then
+    a.qty = positive(spec, "qty", who, 3)
+  elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
+    for k in pairs(spec) do
+      if not ENTRY_KEYS[k] then
+        fail(sfmt("%s: unknown field %s (qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, tif, bars, reason)", who, describe(k)), 3)
+      end
+    end
+    local sizing = 0
+    if spec.qty ~= nil then a.qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
+    if spec.fraction ~= nil then a.fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
+    if spec.risk ~= nil then
+      a.risk = positive(spec.risk, "risk", who, 3); sizing = sizing + 1
+      if spec.stop == nil then fail(who .. ": risk-based sizing needs a stop price", 3) end
+    end
+    if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
+    if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", who, 3) end
+    if spec.stop_entry ~= nil then a.stop_entry = positive(spec.stop_entry, "stop_entry", who, 3) end
+    if spec.stop ~= nil then a.stop = positive(spec.stop, "stop", who, 3) end
+    if spec.target ~= nil then a.target = positive(spec.target, "target", who, 3) end
+    if spec.trail ~= nil then a.trail = positive(spec.trail, "trail", who, 3) end
+    if spec.trail_pct ~= nil then a.trail_pct = positive(spec.trail_pct, "trail_pct", who, 3) end
+    if spec.bars ~= nil then a.bars = positive(spec.bars, "bars", who, 3) end
+    if spec.tif ~= nil then
+      if TIF[spec.tif] == nil then fail(sfmt("%s: tif must be \"gtc\", \"ioc\", \"fok\" or \"day\", was %s", who, describe(spec.tif)), 3) end
+      a.tif = spec.tif
+    end
+    if spec.reason ~= nil then
+      if type(spec.reason) ~= "string" then fail(sfmt("%s: reason must be a string, was %s", who, describe(spec.reason)), 3) end
+      a.reason = spec.reason
+    end
+  else
+    fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
+  end
+  return setmetatable(a, ACTION_MT)
+end
+
+local api = {}
+function api.enter_long(spec) return entry(3, "enter_long", spec) end
+function api.enter_short(spec) return entry(4, "enter_short", spec) end
+function api.exit_position(spec)
+  local a = { kind = 5 }
+  if spec ~= nil then
+    if type(spec) == "string" then
+      a.reason = spec
+    elseif type(spec) == "table" then
+      for k in pairs(spec) do
+        if k ~= "reason" then fail(sfmt("exit_position: unknown field %s (reason)", describe(k)), 2) end
+      end
+      if spec.reason ~= nil and type(spec.reason) ~= "string" then
+        fail(sfmt("exit_position: reason must be a string, was %s", describe(spec.reason)), 2)
+      end
+      a.reason = spec.reason
+    else
+      fail(sfmt("exit_position: expected nothing, a reason string or {reason = ...}, was %s", describe(spec)), 2)
+    end
+  end
+  return setmetatable(a, ACTION_MT)
+end
+function api.update_stop(price) return setmetatable({ kind = 6, stop = positive(price, "stop price", "update_stop", 2) }, ACTION_MT) end
+function api.update_target(price) return setmetatable({ kind = 6, target = positive(price, "target price", "update_target", 2) }, ACTION_MT) end
+function api.adjust(spec)
+  if type(spec) ~= "table" then fail(sfmt("adjust: expected a table like {stop = 9.5}, was %s", describe(spec)), 2) end
+  local a = { kind = 6 }
+  for k in pairs(spec) do
+    if k ~= "stop" and k ~= "target" and k ~= "reason" then fail(sfmt("adjust: unknown field %s (stop, target, reason)", describe(k)), 2) end
+  end
+  if spec.stop ~= nil then a.stop = positive(spec.stop, "stop", "adjust", 2) end
+  if spec.target ~= nil then a.target = positive(spec.target, "target", "adjust", 2) end
+  if a.stop == nil and a.target == nil then fail("adjust: give a stop, a target or both", 2) end
+  a.reason = spec.reason
+  return setmetatable(a, ACTION_MT)
+end
+api.abandon = ABANDON
+
+-- Deterministic iteration: pairs() order over string keys is not something to
+-- build decisions on; sorted_pairs is.
+function api.sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  tsort(keys, function(x, y)
+    local tx, ty = type(x), type(y)
+    if tx ~= ty then return tx < ty end
+    if tx == "number" or tx == "string" then return x < y end
+    return tostring(x) < tostring(y)
+  end)
+  local i = 0
+  return function()
+    i = i + 1
+    local k = keys[i]
+    if k ~= nil then return k, t[k] end
+  end
+end
+
+local API, HOST = P.API, P.HOST
+local function log_value(level, ...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    local t = type(v)
+    parts[i] = (t == "string" or t == "number" or t == "boolean" or t == "nil") and tostring(v) or ("<" .. t .. ">")
+  end
+  local s = tconcat(parts, "\t")
+  API.log(HOST, level, s, #s)
+end
+function api.log(...) log_value(1, ...) end
+function api.print(...) log_value(1, ...) end
+function api.warn(...) log_value(2, ...) end
+
+
+local function set_reason(s)
+  if s == nil then A.reason_len = 0; return end
+  local n = min(#s, 119)
+  ffi.copy(A.reason, s, n)
+  A.reason_len = n
+end
+
+local function encode(kind, r)
+  A.qty, A.fraction, A.risk, A.limit, A.stop_trigger = NaN, NaN, NaN, NaN, NaN
+  A.stop, A.target, A.trail, A.trail_pct, A.tif_bars = NaN, NaN, NaN, NaN, NaN
+  A.order_type, A.tif = 0, 0
+  local is_action = type(r) == "table" and getmetatable(r) == ACTION_TAG
+  if kind == 1 then
+    if is_action then
+      error(sfmt("%s: detect_opportunity returned an order action; return a setup table (or true) here and enter from filter_commitment", P.where(1)), 0)
+    end
+    if r == false then return 0 end
+    if r == true then r = {} end
+    if type(r) ~= "table" then
+      error(sfmt("%s: detect_opportunity must return a setup table, true or nil, was %s", P.where(1), describe(r)), 0)
+    end
+    P.ctx.setup = r
+    local reason = rawget(r, "reason")
+    set_reason(type(reason) == "string" and reason or nil)
+    return 1
+  end
+  if r == ABANDON then set_reason(nil); return 2 end
+  if not is_action then
+    local expected = kind == 2 and "an entry action (enter_long/enter_short), \"abandon\" or nil"
+      or "exit_position(), update_stop(), update_target(), adjust{} or nil"
+    error(sfmt("%s: %s must return %s, was %s", P.where(kind), P.CALLBACK_NAMES[kind], expected, describe(r)), 0)
+  end
+  local k = r.kind
+  if kind == 2 and k ~= 3 and k ~= 4 then
+    error(sfmt("%s: filter_commitment must return an entry action (enter_long/enter_short), \"abandon\" or nil", P.where(2)), 0)
+  end
+  if kind == 3 and (k == 3 or k == 4) then
+    error(sfmt("%s: manage_position returned an entry action while in a trade; return exit_position(), update_stop(), update_target() or adjust{}", P.where(3)), 0)
+  end
+  if r.qty then A.qty = r.qty end
+  if r.fraction then A.fraction = r.fraction end
+  if r.risk then A.risk = r.risk end
+  if r.stop then A.stop = r.stop end
+  if r.target then A.target = r.target end
+  if r.trail then A.trail = r.trail end
+  if r.trail_pct then A.trail_pct = r.trail_pct end
+  if r.limit and r.stop_entry then
+    A.order_type = 3; A.limit = r.limit; A.stop_trigger = r.stop_entry
+  elseif r.limit then
+    A.order_type = 1; A.limit = r.limit
+  elseif r.stop_entry then
+    A.order_type = 2; A.stop_trigger = r.stop_entry
+  end
+  if r.bars then A.tif = 4; A.tif_bars = r.bars elseif r.tif then A.tif = TIF[r.tif] end
+  set_reason(r.reason)
+  return k
+end
+
+P.api = api
+P.ACTION_TAG = ACTION_TAG
+P.ABANDON = ABANDON
+P.encode = encode

@@ -1,0 +1,253 @@
+-- Trusted: the `ind` object strategies use to read native indicators. Values are
+-- read straight from the IndicatorSet's arrays through the FFI (see
+-- engine/ta/ind_view.h); an indicator is created on first use and warmed up by
+-- the host over the bars already seen. Loaded by lua/prelude.lua; sets P.ind.
+local P = ...
+local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
+local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
+local unpack = unpack
+local floor, huge, min = math.floor, math.huge, math.min
+local sfmt, ssub = string.format, string.sub
+local tsort, tconcat = table.sort, table.concat
+local band = bit.band
+local fail, describe, nan_to_nil = P.fail, P.describe, P.nan_to_nil
+local API, HOST, IV, NaN, registry = P.API, P.HOST, P.IV, P.NaN, P.registry
+local pbuf = P.ffi.new("double[8]")
+
+--------------------------------------------------------------------------------
+-- Native indicators: ind.<name>(params..., [source]) with values of the current
+-- bar; ind.at(k) gives the same functions k bars back; ind.tf("1w") the same on
+-- a higher timeframe (closed bars only). Handles are cached in nested tables
+-- keyed by the arguments, so a repeated call is a few table lookups and loads.
+local ind_current = IV.current
+local ind_history = IV.history
+local hist_mask = IV.history_mask
+local hist_len = hist_mask + 1
+
+-- Value of `slot`, `offset` bars ago (ta/ind_view.h has the layout); NaN when
+-- not available.
+local function ind_value(slot, offset)
+  if offset == 0 then return ind_current[slot] end
+  if offset >= IV.updates or offset > hist_mask then return NaN end
+  return ind_history[slot * hist_len + band(IV.head - offset, hist_mask)]
+end
+
+local SOURCES = { open = true, high = true, low = true, close = true, volume = true, typical = true, median = true }
+
+local function add_native(desc, p, nparams, source, tf)
+  for i = 1, nparams do pbuf[i - 1] = p[i] end
+  local slot = API.ind_add(HOST, desc.name, #desc.name, pbuf, nparams, source, #source, tf, #tf)
+  if slot < 0 then fail(P.api_error()) end
+  return slot
+end
+
+local NOSRC = ""
+
+-- Returns slot_of(a1..a5) -> first output slot, creating the indicator on
+-- first use (the host warms it up over the bars already seen).
+local function make_slot_lookup(desc, tf)
+  local nparams, defaults, takes_source = desc.nparams, desc.defaults, desc.source
+  local cache = {}
+  local name = "ind." .. desc.name
+  local function resolve(...)
+    -- Normalise: numbers fill parameters in order, a final string names the source.
+    local source = NOSRC
+    local p = {}
+    local np = 0
+    local n = select("#", ...)
+    for i = 1, n do
+      local v = select(i, ...)
+      if v == nil then
+        if i <= nparams then p[np + 1] = defaults[np + 1]; np = np + 1 end
+      elseif type(v) == "string" then
+        if not takes_source then fail(sfmt("%s takes no source series, was given %s", name, describe(v)), 4) end
+        if not SOURCES[v] then
+          fail(sfmt("%s: unknown source %s (open, high, low, close, volume, typical, median)", name, describe(v)), 4)
+        end
+        for j = i + 1, n do
+          if select(j, ...) ~= nil then fail(sfmt("%s: the source must be the last argument", name), 4) end
+        end
+        source = v
+        break
+      elseif type(v) == "number" then
+        np = np + 1
+        if np > nparams then
+          fail(sfmt("%s takes %d parameter%s, was given %d", name, nparams, nparams == 1 and "" or "s", np), 4)
+        end
+        p[np] = v
+      else
+        fail(sfmt("%s: parameter %d must be a number, was %s", name, np + 1, describe(v)), 4)
+      end
+    end
+    for i = np + 1, nparams do p[i] = defaults[i] end
+    return add_native(desc, p, nparams, source, tf)
+  end
+  return function(a1, a2, a3, a4, a5)
+    local t = cache[a1 or false]
+    if t then
+      t = t[a2 or false]
+      if t then
+        t = t[a3 or false]
+        if t then
+          t = t[a4 or false]
+          if t then
+            local slot = t[a5 or false]
+            if slot then return slot end
+          end
+        end
+      end
+    end
+    local slot = resolve(a1, a2, a3, a4, a5)
+    local node = cache
+    local keys = { a1 or false, a2 or false, a3 or false, a4 or false }
+    for i = 1, 4 do
+      local nxt = node[keys[i]]
+      if not nxt then nxt = {}; node[keys[i]] = nxt end
+      node = nxt
+    end
+    node[a5 or false] = slot
+    return slot
+  end
+end
+
+local function make_reader(nout, slot_of, offset)
+  if nout == 1 then
+    return function(a1, a2, a3, a4, a5)
+      local v = ind_value(slot_of(a1, a2, a3, a4, a5), offset)
+      if v == v then return v end
+      return nil
+    end
+  elseif nout == 2 then
+    return function(a1, a2, a3, a4, a5)
+      local s = slot_of(a1, a2, a3, a4, a5)
+      local v1 = ind_value(s, offset)
+      if v1 ~= v1 then return nil end
+      return v1, nan_to_nil(ind_value(s + 1, offset))
+    end
+  elseif nout == 3 then
+    return function(a1, a2, a3, a4, a5)
+      local s = slot_of(a1, a2, a3, a4, a5)
+      local v1 = ind_value(s, offset)
+      if v1 ~= v1 then return nil end
+      return v1, nan_to_nil(ind_value(s + 1, offset)), nan_to_nil(ind_value(s + 2, offset))
+    end
+  end
+  return function(a1, a2, a3, a4, a5)
+    local s = slot_of(a1, a2, a3, a4, a5)
+    local v1 = ind_value(s, offset)
+    if v1 ~= v1 then return nil end
+    local out = { v1 }
+    for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end
+    return unpack(out, 1, nout)
+  end
+end
+
+-- "sma(10)" -> name, {10}; a bare price name "close" -> "sma", {1, "close"}.
+local function parse_spec_string(spec, who)
+  if type(spec) ~= "string" then
+    fail(sfmt("%s: expected an indicator like \"sma(20)\" or a price like \"close\", was %s", who, describe(spec)), 4)
+  end
+  if SOURCES[spec] then return "sma", { 1, spec } end
+  local name, inner = spec:match("^%s*([%a_][%w_]*)%s*%((.-)%)%s*$")
+  if not name then
+    fail(sfmt("%s: cannot read %s; write an indicator like \"sma(20)\" or \"ema(12,high)\"", who, describe(spec)), 4)
+  end
+  local args = {}
+  for item in (inner .. ","):gmatch("%s*([^,]*),") do
+    if item ~= "" then
+      local n = tonumber(item)
+      args[#args + 1] = n ~= nil and n or item:match("^%s*(.-)%s*$")
+    end
+  end
+  return name, args
+end
+
+local descs = {}
+for _, desc in ipairs(registry) do descs[desc.name] = desc end
+
+local slot_lookups = {}  -- timeframe -> name -> slot_of
+local function slot_lookup(tf, name)
+  local by_name = slot_lookups[tf]
+  if not by_name then by_name = {}; slot_lookups[tf] = by_name end
+  local f = by_name[name]
+  if not f then
+    f = make_slot_lookup(descs[name], tf)
+    by_name[name] = f
+  end
+  return f
+end
+
+local views = {}  -- timeframe -> offset -> view
+local function make_view(offset, tf)
+  local by_tf = views[tf]
+  if not by_tf then by_tf = {}; views[tf] = by_tf end
+  local v = by_tf[offset]
+  if v then return v end
+  local fns = {}
+  for _, desc in ipairs(registry) do fns[desc.name] = make_reader(desc.outputs, slot_lookup(tf, desc.name), offset) end
+
+  -- crossover(a, b): +1 when a crossed above b on this bar, -1 when it crossed
+  -- below, 0 otherwise, nil while either is warming up. Ties follow backtrader's
+  -- CrossOver: the side before is the last non-zero difference.
+  local cross_cache = {}
+  local function spec_slot(spec)
+    local name, args = parse_spec_string(spec, "ind.crossover")
+    local desc = descs[name]
+    if not desc then fail(sfmt("ind.crossover: unknown indicator %s", describe(name)), 3) end
+    return slot_lookup(tf, name)(args[1], args[2], args[3], args[4], args[5])
+  end
+  local function crossover(a, b)
+    local by_a = cross_cache[a]
+    local pair = by_a and by_a[b]
+    if not pair then
+      pair = { spec_slot(a), spec_slot(b) }
+      if not by_a then by_a = {}; cross_cache[a] = by_a end
+      by_a[b] = pair
+    end
+    local sa, sb = pair[1], pair[2]
+    local d = ind_value(sa, offset) - ind_value(sb, offset)
+    if d ~= d then return nil end
+    if d == 0 then return 0 end
+    for k = 1, hist_mask do
+      local pd = ind_value(sa, offset + k) - ind_value(sb, offset + k)
+      if pd ~= pd then return 0 end
+      if pd ~= 0 then
+        if pd < 0 and d > 0 then return 1 end
+        if pd > 0 and d < 0 then return -1 end
+        return 0
+      end
+    end
+    return 0
+  end
+  fns.crossover = crossover
+  fns.at = function(k)
+    if type(k) ~= "number" or k < 0 or k ~= floor(k) then
+      fail(sfmt("ind.at: offset must be a whole number of bars >= 0, was %s", describe(k)), 2)
+    end
+    if offset + k > hist_mask then
+      fail(sfmt("ind.at: offset %d is beyond the %d bars of indicator history kept", offset + k, hist_mask), 2)
+    end
+    return make_view(offset + k, tf)
+  end
+  fns.tf = function(t)
+    if type(t) ~= "string" then fail(sfmt("ind.tf: expected a timeframe like \"1h\" or \"1w\", was %s", describe(t)), 2) end
+    return make_view(offset, t)
+  end
+
+  local view = setmetatable({}, {
+    __index = function(_, k)
+      local f = fns[k]
+      if f ~= nil then return f end
+      fail(sfmt("ind has no indicator %s (see `trading-engine indicators --list`)", describe(k)), 2)
+    end,
+    __newindex = function(_, k) fail(sfmt("ind is read-only (tried to set %s)", describe(k)), 2) end,
+    __metatable = false,
+  })
+  by_tf[offset] = view
+  return view
+end
+
+local ind = make_view(0, "")
+
+
+P.ind = ind

@@ -1,0 +1,184 @@
+-- Trusted: the strategy's environment. A whitelist of safe functions and
+-- libraries (copies, so a strategy can only damage its own), strict globals
+-- (undeclared reads and writes inside callbacks are errors naming the
+-- variable), --param overrides applied when the chunk assigns `params`, and the
+-- loading of the strategy chunk. Loaded by lua/prelude.lua; sets P.env,
+-- P.install, P.describe, P.callbacks, P.where, P.CALLBACK_NAMES.
+local P = ...
+local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
+local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
+local unpack = unpack
+local floor, huge, min = math.floor, math.huge, math.min
+local sfmt, ssub = string.format, string.sub
+local tsort, tconcat = table.sort, table.concat
+local band = bit.band
+local fail, describe, nan_to_nil = P.fail, P.describe, P.nan_to_nil
+local setfenv = setfenv
+local cfg = P.cfg
+local api, ind = P.api, P.ind
+
+--------------------------------------------------------------------------------
+-- The strategy environment: a whitelist of safe functions, strict globals.
+local function copy_lib(lib, skip)
+  local t = {}
+  for k, v in pairs(lib) do if not (skip and skip[k]) then t[k] = v end end
+  return t
+end
+
+local base = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall, xpcall = xpcall,
+  select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack,
+  rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = setmetatable,
+  getmetatable = getmetatable,
+  math = copy_lib(math), string = copy_lib(string, { dump = true }), table = copy_lib(table),
+  bit = copy_lib(bit), coroutine = copy_lib(coroutine),
+  ind = ind,
+}
+for k, v in pairs(api) do base[k] = v end
+base._VERSION = _VERSION
+
+-- math.random is seeded by the host from the run's seed; reseeding needs an
+-- explicit number so a strategy can never pull entropy from the system.
+do
+  local real_randomseed = math.randomseed
+  real_randomseed(cfg.seed)
+  base.math.randomseed = function(s)
+    if type(s) ~= "number" then
+      fail("math.randomseed needs a number: runs are seeded by the engine (--seed) for reproducibility", 2)
+    end
+    real_randomseed(s)
+  end
+end
+
+local FORBIDDEN = {
+  io = "files are off limits to strategies", os = "the operating system is off limits to strategies",
+  ffi = "the FFI is off limits to strategies", debug = "the debug library is off limits to strategies",
+  jit = "JIT control is off limits to strategies", package = "modules cannot be loaded by strategies",
+  require = "modules cannot be loaded by strategies", load = "strategies cannot compile code at run time",
+  loadstring = "strategies cannot compile code at run time", loadfile = "strategies cannot load files",
+  dofile = "strategies cannot load files", getfenv = "environments are off limits to strategies",
+  setfenv = "environments are off limits to strategies", collectgarbage = "the collector is managed by the engine",
+  newproxy = "newproxy is off limits to strategies", module = "modules cannot be defined by strategies",
+  gcinfo = "the collector is managed by the engine", _G = "the global table is off limits to strategies",
+}
+
+local loading = true
+setmetatable(base, {
+  __index = function(_, k)
+    local why = FORBIDDEN[k]
+    if why then fail(sfmt("%s is not available: %s", tostring(k), why), 3) end
+    fail(sfmt("undeclared global %s (declare it at the top of the file, or use local)", describe(k)), 3)
+  end,
+  __newindex = function() fail("the base environment is read-only", 2) end,
+  __metatable = false,
+})
+
+local env = {}
+local declared = {}
+local param_overrides = cfg.overrides or {}
+local params_applied = false
+
+local function apply_overrides(p)
+  if type(p) ~= "table" then fail(sfmt("params must be a table of defaults, was %s", describe(p)), 3) end
+  for k, v in pairs(p) do
+    local tv = type(v)
+    if type(k) ~= "string" then fail(sfmt("params keys must be names, was %s", describe(k)), 3) end
+    if tv ~= "number" and tv ~= "boolean" and tv ~= "string" then
+      fail(sfmt("params.%s must be a number, boolean or string default, was %s", k, describe(v)), 3)
+    end
+  end
+  for name, text in pairs(param_overrides) do
+    local default = p[name]
+    if default == nil then
+      error(sfmt("--param %s: the strategy has no parameter %s (it declares: %s)", name, name,
+        P.sorted_keys_text(p) ~= "" and P.sorted_keys_text(p) or "none"), 0)
+    end
+    local td = type(default)
+    if td == "number" then
+      local n = tonumber(text)
+      if n == nil or n ~= n or n == huge or n == -huge then
+        error(sfmt("--param %s=%s: expected a number like its default %s", name, text, tostring(default)), 0)
+      end
+      if default == floor(default) and n ~= floor(n) then
+        error(sfmt("--param %s=%s: expected a whole number like its default %s", name, text, tostring(default)), 0)
+      end
+      p[name] = n
+    elseif td == "boolean" then
+      if text == "true" then p[name] = true
+      elseif text == "false" then p[name] = false
+      else error(sfmt("--param %s=%s: expected true or false like its default %s", name, text, tostring(default)), 0) end
+    else
+      p[name] = text
+    end
+  end
+  params_applied = true
+  return p
+end
+
+setmetatable(env, {
+  __index = base,
+  __newindex = function(t, k, v)
+    if not loading then
+      fail(sfmt("assignment to undeclared global %s inside a callback (declare it at the top of the file, keep state in ctx, or use local)", describe(k)), 2)
+    end
+    if k == "params" then v = apply_overrides(v) end
+    declared[k] = true
+    rawset(t, k, v)
+  end,
+  __metatable = false,
+})
+
+--------------------------------------------------------------------------------
+-- Loading the strategy chunk (compiled by the host as text only).
+local callbacks = {}
+local CALLBACK_NAMES = { "detect_opportunity", "filter_commitment", "manage_position" }
+local OPTIONAL = { on_start = true, on_reload = true, on_fill = true, on_order_rejected = true }
+
+function P.install(chunk)
+  setfenv(chunk, env)
+  chunk()
+  loading = false
+  if not params_applied then
+    if next(param_overrides) ~= nil then
+      local name = next(param_overrides)
+      error(sfmt("--param %s: the strategy declares no params table", name), 0)
+    end
+    rawset(env, "params", apply_overrides({}))
+  end
+  local problems = {}
+  for i, name in ipairs(CALLBACK_NAMES) do
+    local f = rawget(env, name)
+    if type(f) ~= "function" then
+      problems[#problems + 1] = f == nil and sfmt("missing callback %s(bar, ctx, ind)", name)
+        or sfmt("%s must be a function, was %s", name, describe(f))
+    end
+    callbacks[i] = f
+  end
+  for name in pairs(OPTIONAL) do
+    local f = rawget(env, name)
+    if f ~= nil and type(f) ~= "function" then problems[#problems + 1] = sfmt("%s must be a function, was %s", name, describe(f)) end
+  end
+  if #problems > 0 then error(cfg.chunkname .. ": " .. tconcat(problems, "; "), 0) end
+end
+
+function P.describe()
+  local found = {}
+  for _, name in ipairs(CALLBACK_NAMES) do found[#found + 1] = name end
+  for name in pairs(OPTIONAL) do if rawget(env, name) then found[#found + 1] = name end end
+  tsort(found)
+  local p = rawget(env, "params") or {}
+  local plist = {}
+  for k, v in api.sorted_pairs(p) do plist[#plist + 1] = { k, type(v), tostring(v) } end
+  return found, plist
+end
+
+
+-- "file:line" of a callback's definition, for errors about what it returned.
+function P.where(kind)
+  local info = P.getinfo(callbacks[kind], "S")
+  return sfmt("%s:%d", cfg.chunkname, info and info.linedefined or 0)
+end
+
+P.env = env
+P.callbacks = callbacks
+P.CALLBACK_NAMES = CALLBACK_NAMES

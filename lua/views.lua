@@ -1,0 +1,116 @@
+-- Trusted: the strategy's view of the world, refreshed from the engine's frame.
+-- `bar` is one persistent table updated in place per bar (never a table per
+-- bar); `ctx` is the strategy's own persistent table, carrying read-only views
+-- of the position and the account. Loaded by lua/prelude.lua with its private
+-- namespace P; adds P.bar, P.refresh_bar, P.ctx, P.attach_views, P.state_names.
+local P = ...
+local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
+local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
+local unpack = unpack
+local floor, huge, min = math.floor, math.huge, math.min
+local sfmt, ssub = string.format, string.sub
+local tsort, tconcat = table.sort, table.concat
+local band = bit.band
+local fail, describe, nan_to_nil = P.fail, P.describe, P.nan_to_nil
+local F, cfg = P.F, P.cfg
+
+--------------------------------------------------------------------------------
+-- bar: one persistent table refreshed in place (no table per bar).
+local bar = { symbol = cfg.symbol, time = 0, open = 0, high = 0, low = 0, close = 0, volume = 0 }
+setmetatable(bar, { __metatable = false })
+local seen_index = -1
+-- Quote fields are nil when the data has none. Assigning nil to an absent key
+-- still makes LuaJIT insert (and later rehash) it, so nil is only written when
+-- a value was there before.
+local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
+
+local function refresh_bar()
+  local idx = F.bar_index
+  if idx == seen_index then return end
+  seen_index = idx
+  local b = F.bar
+  bar.time = b.time_ms
+  bar.open = b.open
+  bar.high = b.high
+  bar.low = b.low
+  bar.close = b.close
+  bar.volume = b.volume
+  local v = b.bid
+  if v == v then bar.bid = v; has_bid = true elseif has_bid then bar.bid = nil; has_bid = false end
+  v = b.ask
+  if v == v then bar.ask = v; has_ask = true elseif has_ask then bar.ask = nil; has_ask = false end
+  v = b.bid_size
+  if v == v then bar.bid_size = v; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
+  v = b.ask_size
+  if v == v then bar.ask_size = v; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
+end
+
+--------------------------------------------------------------------------------
+-- Read-only views of the position and the account, read through to the frame
+-- on every access so they are always current and cost nothing when unused.
+
+local state_names = { [0] = "watch", "close_watch", "in_trade", "faulted" }
+
+local position_getters = {
+  qty = function() return F.pos.qty end,
+  side = function()
+    local q = F.pos.qty
+    if q > 0 then return "long" elseif q < 0 then return "short" end
+    return nil
+  end,
+  avg_price = function() local q = F.pos.qty; if q ~= 0 then return F.pos.avg_price end return nil end,
+  entry_price = function() local q = F.pos.qty; if q ~= 0 then return F.pos.avg_price end return nil end,
+  unrealized_pnl = function() return F.pos.unrealized_pnl end,
+  realized_pnl = function() return F.pos.realized_pnl end,
+  entry_time = function() local t = F.pos.entry_time_ms; if t ~= 0 then return t end return nil end,
+  bars_held = function() return F.pos.bars_held end,
+  stop = function() return nan_to_nil(F.pos.stop) end,
+  target = function() return nan_to_nil(F.pos.target) end,
+  pending_entry = function() return F.pos.pending_entry end,
+  pending_exit = function() return F.pos.pending_exit end,
+}
+local account_getters = {
+  cash = function() return F.acct.cash end,
+  equity = function() return F.acct.equity end,
+  initial_cash = function() return F.acct.initial_cash end,
+  position_value = function() return F.acct.position_value end,
+  commission_paid = function() return F.acct.commission_paid end,
+  realized_pnl = function() return F.acct.realized_pnl end,
+  trades = function() return F.acct.trades end,
+}
+
+local function read_only_view(name, getters)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local g = getters[k]
+      if g then return g() end
+      fail(sfmt("ctx.%s has no field %s (fields: %s)", name, describe(k), P.sorted_keys_text(getters)), 2)
+    end,
+    __newindex = function(_, k) fail(sfmt("ctx.%s is read-only (tried to set %s)", name, describe(k)), 2) end,
+    __metatable = false,
+  })
+end
+
+local position = read_only_view("position", position_getters)
+local account = read_only_view("account", account_getters)
+
+-- ctx: the strategy's persistent plain-data context. position/account/state
+-- are host views, re-attached after every reload, never copied.
+local ctx = {}
+local HOST_KEYS = { position = true, account = true, state = true, symbol = true, bars_in_state = true, bar_index = true }
+local function attach_views(c)
+  c.position = position
+  c.account = account
+  c.symbol = cfg.symbol
+end
+attach_views(ctx)
+
+
+P.bar = bar
+P.refresh_bar = refresh_bar
+P.ctx = ctx
+P.position = position
+P.account = account
+P.attach_views = attach_views
+P.state_names = state_names
+P.HOST_KEYS = HOST_KEYS
