@@ -17,7 +17,7 @@
 #include <string_view>
 #include <variant>
 
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/ids.hpp"
 #include "engine/model/order.hpp"

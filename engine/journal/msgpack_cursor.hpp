@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 
 namespace te::journal::detail {
 

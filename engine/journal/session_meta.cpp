@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "engine/core/time.hpp"
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value_json.hpp"
 
 namespace te::journal {
 

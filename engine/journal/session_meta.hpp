@@ -9,7 +9,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/journal/record_format.hpp"
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 
 namespace te::journal {
 

@@ -1,7 +1,7 @@
 #include "engine/journal/state_delta.hpp"
 
 #include "engine/journal/event_codec.hpp"
-#include "engine/journal/value_diff.hpp"
+#include "engine/core/value_diff.hpp"
 
 namespace te::journal {
 

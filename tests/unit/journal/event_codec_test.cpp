@@ -3,9 +3,10 @@
 #include <set>
 
 #include "engine/journal/event_codec.hpp"
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value_json.hpp"
 #include "journal_fixtures.hpp"
 
+using namespace te;
 using namespace te::journal;
 using te::journal::testing::one_of_each;
 

@@ -14,6 +14,7 @@
 #include "engine/journal/record_format.hpp"
 #include "journal_fixtures.hpp"
 
+using namespace te;
 using namespace te::journal;
 using namespace te::journal::testing;
 using te::Errc;

@@ -11,6 +11,7 @@
 #include "engine/journal/journal_writer.hpp"
 #include "journal_fixtures.hpp"
 
+using namespace te;
 using namespace te::journal;
 using namespace te::journal::testing;
 using te::Errc;
@@ -83,7 +84,7 @@ class FailingFile final : public WritableFile {
   std::string path_ = "failing.journal";
 };
 
-Event note(int i) { return make_event(i, 0, Note{"test", "event " + std::to_string(i), te::journal::Value()}); }
+Event note(int i) { return make_event(i, 0, Note{"test", "event " + std::to_string(i), te::Value()}); }
 
 WriterOptions small_queue(QueueFullPolicy policy) {
   WriterOptions o;

@@ -4,9 +4,10 @@
 
 #include "engine/core/sha256.hpp"
 #include "engine/journal/session_dir.hpp"
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value_json.hpp"
 #include "journal_fixtures.hpp"
 
+using namespace te;
 using namespace te::journal;
 using namespace te::journal::testing;
 using te::Errc;

@@ -3,9 +3,10 @@
 #include <random>
 
 #include "engine/journal/event_codec.hpp"
-#include "engine/journal/value_diff.hpp"
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value_diff.hpp"
+#include "engine/core/value_json.hpp"
 
+using namespace te;
 using namespace te::journal;
 
 namespace {

@@ -5,9 +5,10 @@
 #include <limits>
 
 #include "engine/journal/event_codec.hpp"
-#include "engine/journal/value.hpp"
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value.hpp"
+#include "engine/core/value_json.hpp"
 
+using namespace te;
 using namespace te::journal;
 
 TEST_CASE("value maps keep keys sorted and unique", "[unit][journal]") {

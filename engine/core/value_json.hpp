@@ -7,9 +7,9 @@
 #include <string_view>
 
 #include "engine/core/result.hpp"
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 
-namespace te::journal {
+namespace te {
 
 struct JsonStyle {
   int indent = 0;  // 0: one line, no spaces; > 0: that many spaces per level
@@ -26,4 +26,4 @@ void append_json_string(std::string& out, std::string_view s);
 // Errors: Errc::parse with "line:column: what was expected".
 Result<Value> parse_json(std::string_view text);
 
-}  // namespace te::journal
+}  // namespace te

@@ -14,9 +14,9 @@
 // diff() produces the smallest of these it finds cheaply; apply() accepts any
 // well-formed delta and checks it against the base.
 #include "engine/core/result.hpp"
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 
-namespace te::journal {
+namespace te {
 
 // A delta that turns `from` into `to`: apply(from, diff(from, to)) == to, for all
 // values (doubles bit-exact).
@@ -29,4 +29,4 @@ Result<Value> apply(const Value& base, const Value& delta);
 // Same, in place; on error `value` is left in an unspecified but valid state.
 Status apply_in_place(Value& value, const Value& delta);
 
-}  // namespace te::journal
+}  // namespace te

@@ -1,10 +1,10 @@
-#include "engine/journal/value_diff.hpp"
+#include "engine/core/value_diff.hpp"
 
 #include <algorithm>
 #include <string>
 #include <string_view>
 
-namespace te::journal {
+namespace te {
 
 namespace {
 
@@ -208,4 +208,4 @@ Result<Value> apply(const Value& base, const Value& delta) {
 
 Status apply_in_place(Value& value, const Value& delta) { return apply_at(value, delta, nullptr); }
 
-}  // namespace te::journal
+}  // namespace te

@@ -1,4 +1,4 @@
-#include "engine/journal/value_json.hpp"
+#include "engine/core/value_json.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "engine/core/numbers.hpp"
 
-namespace te::journal {
+namespace te {
 
 namespace {
 
@@ -353,4 +353,4 @@ std::string to_json(const Value& v, JsonStyle style) {
 
 Result<Value> parse_json(std::string_view text) { return Parser(text).document(); }
 
-}  // namespace te::journal
+}  // namespace te

@@ -15,7 +15,7 @@
 
 #include "engine/core/assert.hpp"
 
-namespace te::journal {
+namespace te {
 
 class Value {
  public:
@@ -33,7 +33,7 @@ class Value {
     requires(!std::same_as<I, bool>)
   Value(I i) noexcept : v_(static_cast<std::int64_t>(i)) {  // NOLINT(implicit)
     if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
-      TE_ASSERT(i <= static_cast<I>(INT64_MAX), "journal value: integer %llu exceeds int64",
+      TE_ASSERT(i <= static_cast<I>(INT64_MAX), "value: integer %llu exceeds int64",
                 static_cast<unsigned long long>(i));
     }
   }
@@ -97,4 +97,4 @@ std::string_view to_string(Value::Kind k) noexcept;
 // Canonical ordering of map keys (byte-wise, as std::string compares).
 inline bool key_less(std::string_view a, std::string_view b) noexcept { return a < b; }
 
-}  // namespace te::journal
+}  // namespace te

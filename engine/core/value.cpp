@@ -1,9 +1,9 @@
-#include "engine/journal/value.hpp"
+#include "engine/core/value.hpp"
 
 #include <algorithm>
 #include <bit>
 
-namespace te::journal {
+namespace te {
 
 namespace {
 
@@ -157,4 +157,4 @@ std::string_view to_string(Value::Kind k) noexcept {
   return "unknown";
 }
 
-}  // namespace te::journal
+}  // namespace te
