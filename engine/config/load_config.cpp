@@ -1,0 +1,41 @@
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "engine/config/sections.hpp"
+
+namespace te::config {
+
+Result<Config> parse_config(std::string_view text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::parse, name + ":" + std::to_string(e.source().begin.line) + ":" +
+                                       std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  Config cfg;
+  cfg.path = name;
+  detail::Problems problems(name);
+  detail::TableReader t(root, "", problems);
+  t.table("engine", [&](detail::TableReader& s) { detail::read_engine(s, cfg.engine); });
+  t.table("sandbox", [&](detail::TableReader& s) { detail::read_sandbox(s, cfg.sandbox); });
+  t.table("event_sourcing", [&](detail::TableReader& s) { detail::read_event_sourcing(s, cfg.event_sourcing); });
+  t.table("execution", [&](detail::TableReader& s) { detail::read_execution(s, cfg.execution); });
+  t.table("venues", [&](detail::TableReader& s) { detail::read_venues(s, cfg.binance); });
+  detail::read_runners(t, cfg);
+  t.finish();
+  if (!problems.empty()) return make_error(Errc::invalid_argument, problems.text());
+  return cfg;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::io, "open config " + path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace te::config

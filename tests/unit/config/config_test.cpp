@@ -1,0 +1,88 @@
+#include <catch2/catch.hpp>
+
+#include "engine/config/config.hpp"
+
+using namespace te;
+
+TEST_CASE("a config with runners and a strategies shorthand", "[unit][config]") {
+  const char* text = R"(
+[engine]
+threads = 2
+seed = 7
+
+[execution]
+commission = 0.001
+
+[[runners]]
+symbol = "BTCUSDT"
+strategy = "strategies/sma_cross.lua"
+params = { fast = 5, slow = 20, note = "x", on = true }
+[runners.data_source]
+type = "historical"
+path = "data/btc.csv"
+simulate_realtime = true
+speed = 10.0
+
+[[strategies]]
+name = "ema"
+script = "strategies/ema_cross.lua"
+symbols = ["ETHUSDT", "SOLUSDT"]
+[strategies.data_source]
+type = "simulated"
+seed = 3
+[strategies.execution]
+fill = "close"
+)";
+  auto cfg = config::parse_config(text, "t.toml");
+  INFO((cfg ? "" : cfg.error().message));
+  REQUIRE(cfg.ok());
+  CHECK(cfg->engine.threads == 2);
+  CHECK(cfg->engine.seed == 7);
+  REQUIRE(cfg->runners.size() == 3);
+  const auto& r0 = cfg->runners[0];
+  CHECK(r0.name == "strategies/sma_cross.lua:BTCUSDT");
+  CHECK(r0.params == config::Params{{"fast", "5"}, {"note", "x"}, {"on", "true"}, {"slow", "20"}});
+  CHECK(r0.data_source.speed == 10);
+  CHECK(r0.execution.commission == 0.001);  // inherited from [execution]
+  CHECK(cfg->runners[1].symbol == "ETHUSDT");
+  CHECK(cfg->runners[2].name == "ema:SOLUSDT");
+  CHECK(cfg->runners[2].execution.fill == "close");
+  CHECK(cfg->runners[2].execution.commission == 0.001);
+}
+
+TEST_CASE("every config problem is reported at once with its line and key path", "[unit][config]") {
+  const char* text = R"([engine]
+threads = "two"
+colour = "blue"
+
+[venues.binance]
+ws_url = "http://x"
+api_secret = "hunter2"
+
+[[runners]]
+strategy = "s.lua"
+[runners.data_source]
+type = "historical"
+[runners.execution]
+type = "paper"
+fill = "mid"
+)";
+  auto cfg = config::parse_config(text, "bad.toml");
+  REQUIRE_FALSE(cfg.ok());
+  const std::string& m = cfg.error().message;
+  CHECK_THAT(m, Catch::Contains("bad.toml:2: engine.threads: expected a whole number, was a string"));
+  CHECK_THAT(m, Catch::Contains("bad.toml:3: engine.colour: unknown key"));
+  CHECK_THAT(m, Catch::Contains("venues.binance.ws_url: must start with ws://"));
+  CHECK_THAT(m, Catch::Contains("venues.binance.api_secret: secrets never go in the config file"));
+  CHECK_THAT(m, Catch::Contains("runners[0].symbol: missing"));
+  CHECK_THAT(m, Catch::Contains("runners[0].data_source.path: a historical data source needs a data file path"));
+  CHECK_THAT(m, Catch::Contains("runners[0].execution.fill: must be one of next_open, close, was \"mid\""));
+  CHECK_THAT(m, Catch::Contains("paper execution needs live data"));
+  CHECK(m.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("TOML syntax errors name the line and column", "[unit][config]") {
+  auto cfg = config::parse_config("[engine\nthreads = 1\n", "x.toml");
+  REQUIRE_FALSE(cfg.ok());
+  CHECK_THAT(cfg.error().message, Catch::StartsWith("x.toml:1:"));
+}
