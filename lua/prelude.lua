@@ -109,6 +109,18 @@ function M.clear_setup()
   ctx.setup = nil
 end
 
+-- Replaces the strategy's own ctx data (hot reload, replay) with `t`, keeping
+-- the host views.
+function M.replace_ctx(t)
+  for k in pairs(ctx) do
+    if not P.HOST_KEYS[k] then ctx[k] = nil end
+  end
+  for k, v in pairs(t) do
+    if not P.HOST_KEYS[k] then ctx[k] = v end
+  end
+  P.attach_views(ctx)
+end
+
 M.ctx = ctx
 M.env = env
 return M

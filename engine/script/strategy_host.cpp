@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/core/sha256.hpp"
+#include "engine/script/context_codec.hpp"
 #include "engine/script/embedded.hpp"
 #include "engine/script/lua_vm.hpp"
 #include "engine/ta/ind_view.h"
@@ -355,6 +356,26 @@ void StrategyHost::clear_setup() {
 }
 
 std::size_t StrategyHost::memory_bytes() const noexcept { return vm_->memory_bytes(); }
+
+Result<Value> StrategyHost::export_context() {
+  static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "ctx");  // stack: prelude ctx
+  return lua_to_value(L, -1, "ctx", {}, kHostViews);
+}
+
+Status StrategyHost::import_context(const Value& ctx) {
+  if (!ctx.is_map()) return make_error(Errc::invalid_argument, "a strategy context must be a map");
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "replace_ctx");
+  push_value(L, ctx);  // stack: prelude replace_ctx t
+  if (!pcall(1, 0, "replace_ctx")) return make_error(Errc::internal, error_.message);
+  return {};
+}
 
 std::int32_t StrategyHost::api_ind_add(void* host, const char* name, std::size_t name_len, const double* params,
                                        std::int32_t n_params, const char* source, std::size_t source_len,

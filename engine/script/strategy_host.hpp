@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/core/result.hpp"
+#include "engine/core/value.hpp"
 #include "engine/script/te_ffi.h"
 
 namespace te::script {
@@ -102,6 +103,12 @@ class StrategyHost {
   Status on_start();
   // Forgets the setup table when the runner leaves CloseWatch/InTrade.
   void clear_setup();
+
+  // The strategy's ctx as plain data, without the host's views (position,
+  // account, state, ...). Errors name the offending path, e.g. "ctx.f is a function".
+  Result<Value> export_context();
+  // Replaces the ctx data with `ctx` (a map); the host views stay.
+  Status import_context(const Value& ctx);
 
   const StrategyError& last_error() const noexcept { return error_; }
   const std::vector<ParamInfo>& params() const noexcept { return params_; }

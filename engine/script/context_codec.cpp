@@ -1,0 +1,170 @@
+#include "engine/script/context_codec.hpp"
+
+#include <lua.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/core.h>
+
+namespace te::script {
+namespace {
+
+struct Walker {
+  lua_State* L;
+  const ContextLimits& limits;
+  std::size_t nodes = 0;
+  std::vector<const void*> open_tables;  // for cycle detection
+
+  Result<Value> convert(int idx, const std::string& path, int depth) {
+    if (++nodes > limits.max_nodes)
+      return make_error(Errc::limit, fmt::format("{}: the context has more than {} values", path, limits.max_nodes));
+    switch (lua_type(L, idx)) {
+      case LUA_TNIL: return Value();
+      case LUA_TBOOLEAN: return Value(lua_toboolean(L, idx) != 0);
+      case LUA_TNUMBER: return Value(static_cast<double>(lua_tonumber(L, idx)));
+      case LUA_TSTRING: {
+        std::size_t len = 0;
+        const char* s = lua_tolstring(L, idx, &len);
+        return Value(std::string(s, len));
+      }
+      case LUA_TTABLE: return table(idx, path, depth);
+      default:
+        return make_error(Errc::invalid_argument,
+                          fmt::format("{} is a {}: the context may hold only plain data (numbers, strings, "
+                                      "booleans and tables)",
+                                      path, lua_typename(L, lua_type(L, idx))));
+    }
+  }
+
+  Result<Value> table(int idx, const std::string& path, int depth) {
+    if (depth >= limits.max_depth)
+      return make_error(Errc::limit, fmt::format("{}: tables nested deeper than {}", path, limits.max_depth));
+    const void* id = lua_topointer(L, idx);
+    for (const void* t : open_tables)
+      if (t == id) return make_error(Errc::invalid_argument, fmt::format("{} refers back to itself (a cycle)", path));
+    if (!lua_checkstack(L, 4)) return make_error(Errc::limit, path + ": out of Lua stack");
+    open_tables.push_back(id);
+    // Decide array or map: an array has exactly the keys 1..n.
+    const auto n = static_cast<std::size_t>(lua_objlen(L, idx));
+    std::size_t count = 0;
+    bool only_strings = true;
+    lua_pushnil(L);  // stack: ... nil
+    while (lua_next(L, idx) != 0) {
+      ++count;
+      if (lua_type(L, -2) != LUA_TSTRING) only_strings = false;
+      lua_pop(L, 1);
+    }
+    Result<Value> out = Value();
+    if (count == 0) {
+      out = Value::empty_map();
+    } else if (count == n && !only_strings) {
+      Value::Array arr;
+      arr.reserve(n);
+      for (std::size_t i = 1; i <= n; ++i) {
+        lua_rawgeti(L, idx, static_cast<int>(i));
+        auto v = convert(lua_gettop(L), fmt::format("{}[{}]", path, i), depth + 1);
+        lua_pop(L, 1);
+        if (!v) {
+          open_tables.pop_back();
+          return v;
+        }
+        arr.push_back(std::move(*v));
+      }
+      out = Value(std::move(arr));
+    } else if (only_strings) {
+      Value::Map map;
+      map.reserve(count);
+      lua_pushnil(L);
+      while (lua_next(L, idx) != 0) {  // stack: ... key value
+        std::size_t len = 0;
+        const char* k = lua_tolstring(L, -2, &len);
+        std::string key(k, len);
+        auto v = convert(lua_gettop(L), path + "." + key, depth + 1);
+        lua_pop(L, 1);
+        if (!v) {
+          lua_pop(L, 1);
+          open_tables.pop_back();
+          return v;
+        }
+        map.emplace_back(std::move(key), std::move(*v));
+      }
+      out = Value(std::move(map));
+    } else {
+      open_tables.pop_back();
+      return make_error(Errc::invalid_argument,
+                        fmt::format("{} mixes keys: the context's tables must be arrays (keys 1..n) or have only "
+                                    "string keys",
+                                    path));
+    }
+    open_tables.pop_back();
+    return out;
+  }
+};
+
+}  // namespace
+
+Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const ContextLimits& limits,
+                           const char* const* skip) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  if (lua_type(L, idx) != LUA_TTABLE) return make_error(Errc::invalid_argument, path + " is not a table");
+  if (skip == nullptr) {
+    Walker w{L, limits, 0, {}};
+    return w.convert(idx, path, 0);
+  }
+  // Copy the table without the skipped top-level keys, then convert the copy.
+  const int top = lua_gettop(L);
+  lua_newtable(L);  // stack: ... copy
+  const int copy = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {  // stack: ... copy key value
+    bool skipped = false;
+    if (lua_type(L, -2) == LUA_TSTRING)
+      for (const char* const* s = skip; *s; ++s)
+        if (std::strcmp(lua_tostring(L, -2), *s) == 0) skipped = true;
+    if (skipped) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);  // stack: ... copy key key value
+    lua_rawset(L, copy);
+  }
+  Walker w{L, limits, 0, {}};
+  auto r = w.convert(copy, path, 0);
+  lua_settop(L, top);
+  return r;
+}
+
+void push_value(lua_State* L, const Value& v) {
+  luaL_checkstack(L, 3, "context too deep");
+  switch (v.kind()) {
+    case Value::Kind::Nil: lua_pushnil(L); break;
+    case Value::Kind::Bool: lua_pushboolean(L, v.as_bool() ? 1 : 0); break;
+    case Value::Kind::Int: lua_pushnumber(L, static_cast<lua_Number>(v.as_int())); break;
+    case Value::Kind::Double: lua_pushnumber(L, v.as_double()); break;
+    case Value::Kind::String: lua_pushlstring(L, v.as_string().data(), v.as_string().size()); break;
+    case Value::Kind::Array: {
+      const auto& a = v.as_array();
+      lua_createtable(L, static_cast<int>(a.size()), 0);
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        push_value(L, a[i]);
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+      }
+      break;
+    }
+    case Value::Kind::Map: {
+      const auto& m = v.as_map();
+      lua_createtable(L, 0, static_cast<int>(m.size()));
+      for (const auto& [k, item] : m) {
+        lua_pushlstring(L, k.data(), k.size());
+        push_value(L, item);
+        lua_rawset(L, -3);
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace te::script
