@@ -1,4 +1,5 @@
--- Trusted: the `ind` object strategies use to read native indicators. Values are
+-- Trusted: the `ind` object strategies use to read indicators (native ones here;
+-- pure-Lua ones plug in through P.extend_ind, see lua/lua_indicators.lua). Values are
 -- read straight from the IndicatorSet's arrays through the FFI (see
 -- engine/ta/ind_view.h); an indicator is created on first use and warmed up by
 -- the host over the bars already seen. Loaded by lua/prelude.lua; sets P.ind.
@@ -178,6 +179,17 @@ local function slot_lookup(tf, name)
 end
 
 local views = {}  -- timeframe -> offset -> view
+local view_fns = {}  -- every view's function table, to add indicators defined later
+local extensions = {}  -- name -> maker(offset, tf): indicators written in Lua (lua/lua_indicators.lua)
+local extension_order = {}
+
+-- Adds an indicator to every view, existing and future.
+function P.extend_ind(name, maker)
+  extensions[name] = maker
+  extension_order[#extension_order + 1] = name
+  for _, v in ipairs(view_fns) do v.fns[name] = maker(v.offset, v.tf) end
+end
+
 local function make_view(offset, tf)
   local by_tf = views[tf]
   if not by_tf then by_tf = {}; views[tf] = by_tf end
@@ -185,6 +197,8 @@ local function make_view(offset, tf)
   if v then return v end
   local fns = {}
   for _, desc in ipairs(registry) do fns[desc.name] = make_reader(desc.outputs, slot_lookup(tf, desc.name), offset) end
+  for _, name in ipairs(extension_order) do fns[name] = extensions[name](offset, tf) end
+  view_fns[#view_fns + 1] = { fns = fns, offset = offset, tf = tf }
 
   -- crossover(a, b): +1 when a crossed above b on this bar, -1 when it crossed
   -- below, 0 otherwise, nil while either is warming up. Ties follow backtrader's

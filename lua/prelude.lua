@@ -18,6 +18,7 @@
 --   lua/indicators.lua  ind
 --   lua/actions.lua     action constructors, encode(), strategy helpers
 --   lua/sandbox.lua     the environment, strict globals, params, install()
+--   lua/lua_indicators.lua  indicators written in Lua (indicators/*.lua), used like native ones
 local ffi, decls, frame_ud, api_ud, host_ud, ind_ud, registry, cfg = ...
 
 local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
@@ -73,11 +74,13 @@ function P.api_error()
   return ffi.string(p, lenbuf[0])
 end
 
-for _, file in ipairs({ "lua/views.lua", "lua/indicators.lua", "lua/actions.lua", "lua/sandbox.lua" }) do
+for _, file in ipairs({ "lua/views.lua", "lua/indicators.lua", "lua/actions.lua", "lua/sandbox.lua",
+                        "lua/lua_indicators.lua" }) do
   cfg.load_trusted(file)(P)
 end
 
 local bar, ctx, ind, callbacks, encode, refresh_bar = P.bar, P.ctx, P.ind, P.callbacks, P.encode, P.refresh_bar
+local update_lua_indicators = P.update_lua_indicators
 local state_names, env = P.state_names, P.env
 local rawget = rawget
 
@@ -85,14 +88,20 @@ local rawget = rawget
 -- The host's entry points.
 local M = {}
 
-M.install = P.install
-M.describe = P.describe
+-- Indicator files (cfg.indicator_files) load before the strategy, so its top
+-- level can already use them.
+function M.install(chunk)
+  P.load_lua_indicators(cfg.indicator_files or {})
+  P.install(chunk)
+end
+M.lua_indicator_list = P.lua_indicator_list
+M.describe = P.summary
 
 -- Per-bar entry point. kind: 1 detect_opportunity, 2 filter_commitment,
 -- 3 manage_position. Returns a TE action kind (0 = nothing) after writing the
 -- details into the frame's action block.
 function M.dispatch(kind)
-  refresh_bar()
+  if refresh_bar() then update_lua_indicators(bar) end
   ctx.state = state_names[F.state]
   ctx.bars_in_state = F.bars_in_state
   local r = callbacks[kind](bar, ctx, ind)

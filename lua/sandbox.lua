@@ -3,7 +3,7 @@
 -- (undeclared reads and writes inside callbacks are errors naming the
 -- variable), --param overrides applied when the chunk assigns `params`, and the
 -- loading of the strategy chunk. Loaded by lua/prelude.lua; sets P.env,
--- P.install, P.describe, P.callbacks, P.where, P.CALLBACK_NAMES.
+-- P.install, P.summary, P.callbacks, P.where, P.CALLBACK_NAMES.
 local P = ...
 local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
 local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
@@ -161,7 +161,7 @@ function P.install(chunk)
   if #problems > 0 then error(cfg.chunkname .. ": " .. tconcat(problems, "; "), 0) end
 end
 
-function P.describe()
+function P.summary()
   local found = {}
   for _, name in ipairs(CALLBACK_NAMES) do found[#found + 1] = name end
   for name in pairs(OPTIONAL) do if rawget(env, name) then found[#found + 1] = name end end
@@ -180,5 +180,6 @@ function P.where(kind)
 end
 
 P.env = env
+P.base = base
 P.callbacks = callbacks
 P.CALLBACK_NAMES = CALLBACK_NAMES

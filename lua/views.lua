@@ -24,9 +24,10 @@ local seen_index = -1
 -- a value was there before.
 local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
 
+-- Returns true when the frame holds a bar not seen before.
 local function refresh_bar()
   local idx = F.bar_index
-  if idx == seen_index then return end
+  if idx == seen_index then return false end
   seen_index = idx
   local b = F.bar
   bar.time = b.time_ms
@@ -43,6 +44,7 @@ local function refresh_bar()
   if v == v then bar.bid_size = v; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
   v = b.ask_size
   if v == v then bar.ask_size = v; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
+  return true
 end
 
 --------------------------------------------------------------------------------

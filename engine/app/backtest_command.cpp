@@ -21,7 +21,7 @@ namespace te::app {
 namespace {
 
 struct BacktestArgs {
-  std::string strategy, data, symbol, start, end, out, fill = "next_open";
+  std::string strategy, data, symbol, start, end, out, fill = "next_open", indicators_dir;
   std::vector<std::string> params;
   double cash = 100000;
   double commission = 0;
@@ -50,6 +50,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
 
   auto source = script::read_strategy(a.strategy);
   if (!source) return print_error(source.error().message), 1;
+  auto indicator_files = script::find_indicator_files(a.indicators_dir);
+  if (!indicator_files) return print_error(indicator_files.error().message), 1;
 
   data::LoadOptions lo;
   lo.symbol = a.symbol.empty() ? data::symbol_from_path(a.data) : a.symbol;
@@ -70,6 +72,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.closewatch_timeout_bars = a.closewatch_timeout;
   cfg.seed = a.seed;
   cfg.keep_transitions = false;
+  cfg.indicator_files = std::move(*indicator_files);
   ProgressBar progress("backtest", bars->size());
   cfg.progress = [&progress](std::size_t done, std::size_t) { progress.update(done); };
   cfg.progress_every = 1 << 16;
@@ -149,6 +152,8 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for math.random inside the strategy")->capture_default_str();
   cmd->add_option("--out", args->out, "Output directory (default: out/<strategy>-<symbol>)");
+  cmd->add_option("--indicators-dir", args->indicators_dir,
+                  "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");
   cmd->add_flag("--no-cache", args->no_cache, "Neither read nor write the binary cache of the data file");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
   cmd->callback([args, &ctx] { ctx.exit_code = run_backtest_command(*args, ctx); });

@@ -49,6 +49,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   ho.symbol = data.symbol();
   ho.seed = config.seed;
   ho.param_overrides = config.params;
+  ho.indicator_files = config.indicator_files;
   auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
                                               std::make_unique<runner::SeriesHistory>(data), exchange, account,
                                               &recorder);

@@ -27,6 +27,7 @@ struct BacktestConfig {
   double lot_size = 1;       // quantity increment for sized entries; 0 = any
   std::int64_t closewatch_timeout_bars = 0;
   std::uint64_t seed = 0;
+  std::vector<script::StrategySource> indicator_files;  // indicators written in Lua
   bool keep_transitions = true;  // the CLI keeps only the count (a journal records them all)
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;

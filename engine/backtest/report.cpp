@@ -50,6 +50,7 @@ std::string canonical_config(const BacktestConfig& config, const std::vector<scr
   s += "closewatch_timeout_bars=" + std::to_string(config.closewatch_timeout_bars) + "\n";
   s += "seed=" + std::to_string(config.seed) + "\n";
   for (const auto& p : params) s += "param." + p.name + "=" + p.type + ":" + p.value + "\n";
+  for (const auto& f : config.indicator_files) s += "indicator." + f.path + "=" + f.sha256 + "\n";
   return s;
 }
 

@@ -24,6 +24,8 @@ class RunnerIndicators final : public script::IndicatorProvider {
   const void* view() const noexcept override { return set_.view(); }
   Result<int> add(std::string_view name, std::span<const double> params, std::string_view source,
                   std::string_view timeframe) override;
+  std::size_t history_size() const noexcept override { return history_.size(); }
+  model::Bar history_bar(std::size_t i) const noexcept override { return history_.at(i); }
 
  private:
   const BarHistory& history_;

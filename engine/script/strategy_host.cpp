@@ -2,9 +2,11 @@
 
 #include <lua.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -107,6 +109,43 @@ Result<StrategySource> read_strategy(const std::string& path) {
   return s;
 }
 
+Result<std::vector<StrategySource>> read_indicator_dir(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".lua") paths.push_back(e.path().string());
+  if (ec) return make_error(Errc::io, "read indicator directory " + dir + ": " + ec.message());
+  std::sort(paths.begin(), paths.end());
+  std::vector<StrategySource> out;
+  for (const auto& p : paths) {
+    auto s = read_strategy(p);
+    if (!s) return std::move(s).error();
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+std::vector<StrategySource> builtin_indicators() {
+  std::vector<StrategySource> out;
+  for (const auto& f : embedded_files()) {
+    if (f.path.rfind("indicators/", 0) != 0) continue;
+    StrategySource s;
+    s.path = std::string(f.path);
+    s.code = std::string(f.text);
+    s.sha256 = sha256_hex(s.code);
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return out;
+}
+
+Result<std::vector<StrategySource>> find_indicator_files(const std::string& dir) {
+  if (!dir.empty()) return read_indicator_dir(dir);
+  std::error_code ec;
+  if (std::filesystem::is_directory("indicators", ec)) return read_indicator_dir("indicators");
+  return builtin_indicators();
+}
+
 Result<std::unique_ptr<StrategyHost>> StrategyHost::create(const StrategySource& source, const HostOptions& options,
                                                            IndicatorProvider& indicators, LogSink* log) {
   std::unique_ptr<StrategyHost> h(new StrategyHost());
@@ -151,6 +190,7 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   api_.ind_add = &StrategyHost::api_ind_add;
   api_.last_error = &StrategyHost::api_last_error;
   api_.log = &StrategyHost::api_log;
+  api_.history_bar = &StrategyHost::api_history_bar;
   for (double* p : {&frame_.bar.bid, &frame_.bar.ask, &frame_.bar.bid_size, &frame_.bar.ask_size, &frame_.pos.stop,
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
@@ -211,6 +251,17 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
     lua_setfield(L, -2, name.c_str());
   }
   lua_setfield(L, -2, "overrides");
+  lua_createtable(L, static_cast<int>(options.indicator_files.size()), 0);
+  for (std::size_t i = 0; i < options.indicator_files.size(); ++i) {
+    const auto& f = options.indicator_files[i];
+    lua_createtable(L, 0, 2);
+    lua_pushlstring(L, f.path.data(), f.path.size());
+    lua_setfield(L, -2, "path");
+    lua_pushlstring(L, f.code.data(), f.code.size());
+    lua_setfield(L, -2, "code");
+    lua_rawseti(L, -2, static_cast<int>(i + 1));
+  }
+  lua_setfield(L, -2, "indicator_files");
   if (lua_pcall(L, 8, 1, handler_idx) != 0) {
     return make_error(Errc::internal, std::string("prelude failed: ") + lua_tostring(L, -1));
   }
@@ -407,6 +458,47 @@ const char* StrategyHost::api_last_error(void* host, std::size_t* len) noexcept 
   auto* self = static_cast<StrategyHost*>(host);
   *len = self->api_error_.size();
   return self->api_error_.data();
+}
+
+std::int32_t StrategyHost::api_history_bar(void* host, double index, te_bar* out) noexcept {
+  auto* self = static_cast<StrategyHost*>(host);
+  const std::size_t n = self->indicators_->history_size();
+  if (!(index >= 0) || index >= static_cast<double>(n)) return kTeInvalid;
+  const model::Bar b = self->indicators_->history_bar(static_cast<std::size_t>(index));
+  out->time_ms = static_cast<double>(b.ts_ns / 1'000'000);
+  out->open = b.open;
+  out->high = b.high;
+  out->low = b.low;
+  out->close = b.close;
+  out->volume = b.volume;
+  out->bid = b.bid;
+  out->ask = b.ask;
+  out->bid_size = b.bid_size;
+  out->ask_size = b.ask_size;
+  return kTeOk;
+}
+
+std::vector<LuaIndicatorInfo> StrategyHost::lua_indicators() {
+  std::vector<LuaIndicatorInfo> out;
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "lua_indicator_list");
+  if (!pcall(0, 1, "lua_indicator_list") || !lua_istable(L, -1)) return out;
+  const int n = static_cast<int>(lua_objlen(L, -1));
+  for (int i = 1; i <= n; ++i) {
+    lua_rawgeti(L, -1, i);
+    LuaIndicatorInfo info;
+    std::string* fields[] = {&info.name, &info.summary, &info.params, &info.outputs, &info.warmup, &info.path};
+    for (int k = 0; k < 6; ++k) {
+      lua_rawgeti(L, -1, k + 1);
+      if (const char* s = lua_tostring(L, -1)) *fields[k] = s;
+      lua_pop(L, 1);
+    }
+    out.push_back(std::move(info));
+    lua_pop(L, 1);
+  }
+  return out;
 }
 
 void StrategyHost::api_log(void* host, std::int32_t level, const char* msg, std::size_t len) noexcept {

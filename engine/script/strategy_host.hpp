@@ -12,6 +12,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/core/value.hpp"
+#include "engine/model/bar.hpp"
 #include "engine/script/te_ffi.h"
 
 namespace te::script {
@@ -27,6 +28,20 @@ struct StrategySource {
 // Errors: Errc::io when the file cannot be read, Errc::invalid_argument when it
 // is empty or is precompiled bytecode.
 Result<StrategySource> read_strategy(const std::string& path);
+
+// Every *.lua file of `dir`, by name (a fixed order keeps runs deterministic).
+// Errors: Errc::io when the directory or a file cannot be read.
+Result<std::vector<StrategySource>> read_indicator_dir(const std::string& dir);
+// The indicator files shipped in indicators/, as compiled into the binary.
+std::vector<StrategySource> builtin_indicators();
+// Where `backtest` and `run` look for indicator files: `dir` if given, else
+// ./indicators when it exists, else the built-in ones.
+Result<std::vector<StrategySource>> find_indicator_files(const std::string& dir);
+
+// One indicator written in Lua, for `indicators --list`.
+struct LuaIndicatorInfo {
+  std::string name, summary, params, outputs, warmup, path;
+};
 
 // What the prelude needs to build ind.<name>(...) for a native indicator.
 struct IndicatorDesc {
@@ -48,6 +63,9 @@ class IndicatorProvider {
   // returns its first output slot. Errors name what was wrong with the request.
   virtual Result<int> add(std::string_view name, std::span<const double> params, std::string_view source,
                           std::string_view timeframe) = 0;
+  // The bars the runner has seen so far, oldest first (warm-up of Lua indicators).
+  virtual std::size_t history_size() const noexcept = 0;
+  virtual model::Bar history_bar(std::size_t i) const noexcept = 0;
 };
 
 class LogSink {
@@ -59,6 +77,8 @@ class LogSink {
 
 struct HostOptions {
   std::string symbol;
+  // Indicators written in Lua (indicators/*.lua), loaded before the strategy.
+  std::vector<StrategySource> indicator_files;
   std::uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> param_overrides;  // name, text
   std::size_t max_log_lines = 10000;  // then one "suppressed" line
@@ -110,6 +130,9 @@ class StrategyHost {
   // Replaces the ctx data with `ctx` (a map); the host views stay.
   Status import_context(const Value& ctx);
 
+  // The indicators loaded from Lua files (for listings).
+  std::vector<LuaIndicatorInfo> lua_indicators();
+
   const StrategyError& last_error() const noexcept { return error_; }
   const std::vector<ParamInfo>& params() const noexcept { return params_; }
   const std::vector<std::string>& callbacks() const noexcept { return callbacks_; }
@@ -127,6 +150,7 @@ class StrategyHost {
                                   const char* timeframe, std::size_t timeframe_len) noexcept;
   static const char* api_last_error(void* host, std::size_t* len) noexcept;
   static void api_log(void* host, std::int32_t level, const char* msg, std::size_t len) noexcept;
+  static std::int32_t api_history_bar(void* host, double index, te_bar* out) noexcept;
 
   std::unique_ptr<LuaVm> vm_;
   te_frame frame_{};

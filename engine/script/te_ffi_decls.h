@@ -76,4 +76,7 @@ typedef struct te_api {
                      const char* source, size_t source_len, const char* timeframe, size_t timeframe_len);
   const char* (*last_error)(void* host, size_t* len);
   void (*log)(void* host, int32_t level, const char* msg, size_t len);
+  /* Copies bar `index` (0 = oldest) of the runner's history into *out; used to
+   * warm up indicators written in Lua. Returns TE_OK or a negative code. */
+  int32_t (*history_bar)(void* host, double index, te_bar* out);
 } te_api;

@@ -1,0 +1,230 @@
+-- Trusted: custom indicators written in pure Lua (indicators/*.lua), used by
+-- strategies exactly like native ones: ind.hma(20), ind.at(1).hma(20),
+-- multiple outputs, nil while warming up. Each indicator file runs sandboxed
+-- (text only, the strategy's safe environment) and returns a definition table;
+-- see docs/indicators.md ("Custom indicators in Lua"). An instance is created
+-- the first time a strategy asks for it, warmed up over the bars already seen,
+-- and updated once per bar before the strategy's callback from then on.
+-- Loaded by lua/prelude.lua after sandbox.lua; sets P.load_lua_indicators,
+-- P.update_lua_indicators, P.lua_indicator_list.
+local P = ...
+local type, pairs, ipairs, error, tostring, tonumber = type, pairs, ipairs, error, tostring, tonumber
+local select, setmetatable, setfenv, load = select, setmetatable, setfenv, load
+local floor, sqrt = math.floor, math.sqrt
+local sfmt = string.format
+local fail, describe = P.fail, P.describe
+local API, HOST, F, NaN = P.API, P.HOST, P.F, P.NaN
+
+local HISTORY = 256  -- values kept per output for ind.at(k), as for native indicators
+local SOURCES = { open = true, high = true, low = true, close = true, volume = true, typical = true, median = true }
+local RESERVED = { at = true, tf = true, crossover = true }
+
+local defs = {}        -- name -> definition
+local def_list = {}    -- in load order (for listings)
+local instances = {}   -- every live instance, in creation order (update order)
+
+local scratch = P.ffi.new("te_bar[1]")
+local warm_bar = {}
+
+local function source_value(bar, source)
+  if source == "typical" then return (bar.high + bar.low + bar.close) / 3 end
+  if source == "median" then return (bar.high + bar.low) / 2 end
+  return bar[source]
+end
+
+local function feed(inst, bar)
+  local v1, v2, v3, v4 = inst.obj:update(source_value(bar, inst.source), bar)
+  local n = inst.count + 1
+  inst.count = n
+  local base = ((n - 1) % HISTORY) * inst.nout
+  local ring = inst.ring
+  ring[base + 1] = v1 == nil and NaN or v1
+  if inst.nout > 1 then
+    ring[base + 2] = v2 == nil and NaN or v2
+    if inst.nout > 2 then
+      ring[base + 3] = v3 == nil and NaN or v3
+      if inst.nout > 3 then ring[base + 4] = v4 == nil and NaN or v4 end
+    end
+  end
+end
+
+-- Runs every instance on the bar just refreshed (called once per new bar).
+function P.update_lua_indicators(bar)
+  for i = 1, #instances do
+    local inst = instances[i]
+    if inst.last_index ~= F.bar_index then
+      inst.last_index = F.bar_index
+      feed(inst, bar)
+    end
+  end
+end
+
+local function value(inst, offset, j)
+  if offset >= inst.count or offset >= HISTORY then return nil end
+  local v = inst.ring[((inst.count - 1 - offset) % HISTORY) * inst.nout + j]
+  if v ~= v then return nil end
+  return v
+end
+
+local function new_instance(def, params, source)
+  local obj = def.new(params, source)
+  if type(obj) ~= "table" or type(obj.update) ~= "function" then
+    error(sfmt("%s: new() must return a table with an update(self, x, bar) method, was %s", def.path, describe(obj)), 0)
+  end
+  local inst = { obj = obj, source = source, nout = #def.outputs, ring = {}, count = 0, last_index = F.bar_index }
+  -- Warm up over every bar seen so far (this bar included), so asking late
+  -- gives the same values as asking early.
+  local seen = F.bar_index + 1
+  for i = 0, seen - 1 do
+    API.history_bar(HOST, i, scratch)
+    local b = scratch[0]
+    warm_bar.time, warm_bar.open, warm_bar.high, warm_bar.low = b.time_ms, b.open, b.high, b.low
+    warm_bar.close, warm_bar.volume = b.close, b.volume
+    warm_bar.bid = b.bid == b.bid and b.bid or nil
+    warm_bar.ask = b.ask == b.ask and b.ask or nil
+    warm_bar.symbol = P.cfg.symbol
+    feed(inst, warm_bar)
+  end
+  instances[#instances + 1] = inst
+  return inst
+end
+
+-- Arguments like native indicators: numbers fill parameters in order, a final
+-- string names the source series.
+local function resolve(def, a1, a2, a3, a4, a5)
+  local args = { a1, a2, a3, a4, a5 }
+  local params, np, source = {}, 0, def.default_source
+  for i = 1, 5 do
+    local v = args[i]
+    if v == nil then break end
+    if type(v) == "string" then
+      if not def.takes_source then fail(sfmt("ind.%s takes no source series, was given %s", def.name, describe(v))) end
+      if not SOURCES[v] then fail(sfmt("ind.%s: unknown source %s (open, high, low, close, volume, typical, median)", def.name, describe(v))) end
+      source = v
+      break
+    elseif type(v) == "number" then
+      np = np + 1
+      local spec = def.params[np]
+      if not spec then fail(sfmt("ind.%s takes %d parameter%s, was given %d", def.name, #def.params, #def.params == 1 and "" or "s", np)) end
+      if v ~= v or v < spec.min or v > spec.max or (spec.integer and v ~= floor(v)) then
+        fail(sfmt("ind.%s: %s must be %s between %s and %s, was %s", def.name, spec.name,
+          spec.integer and "a whole number" or "a number", tostring(spec.min), tostring(spec.max), tostring(v)))
+      end
+      params[spec.name] = v
+    else
+      fail(sfmt("ind.%s: parameter %d must be a number, was %s", def.name, np + 1, describe(v)))
+    end
+  end
+  for i = np + 1, #def.params do params[def.params[i].name] = def.params[i].default end
+  return params, source
+end
+
+local function make_maker(def)
+  local cache = {}
+  local function instance(a1, a2, a3, a4, a5)
+    local t = cache[a1 or false]
+    t = t and t[a2 or false]
+    t = t and t[a3 or false]
+    t = t and t[a4 or false]
+    local inst = t and t[a5 or false]
+    if inst then return inst end
+    local params, source = resolve(def, a1, a2, a3, a4, a5)
+    inst = new_instance(def, params, source)
+    local node = cache
+    for _, k in ipairs({ a1 or false, a2 or false, a3 or false, a4 or false }) do
+      local nxt = node[k]
+      if not nxt then nxt = {}; node[k] = nxt end
+      node = nxt
+    end
+    node[a5 or false] = inst
+    return inst
+  end
+  local nout = #def.outputs
+  return function(offset, tf)
+    if tf ~= "" then
+      return function()
+        fail(sfmt("ind.tf(%q).%s: custom Lua indicators run on the base timeframe only", tf, def.name))
+      end
+    end
+    if nout == 1 then
+      return function(a1, a2, a3, a4, a5) return value(instance(a1, a2, a3, a4, a5), offset, 1) end
+    end
+    return function(a1, a2, a3, a4, a5)
+      local inst = instance(a1, a2, a3, a4, a5)
+      local v1 = value(inst, offset, 1)
+      if v1 == nil then return nil end
+      if nout == 2 then return v1, value(inst, offset, 2) end
+      if nout == 3 then return v1, value(inst, offset, 2), value(inst, offset, 3) end
+      return v1, value(inst, offset, 2), value(inst, offset, 3), value(inst, offset, 4)
+    end
+  end
+end
+
+local function check_def(def, path, native_names)
+  local function bad(msg) error(sfmt("%s: %s", path, msg), 0) end
+  if type(def) ~= "table" then bad("an indicator file must return a definition table, was " .. describe(def)) end
+  local name = def.name
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then bad("name must be an identifier, was " .. describe(name)) end
+  if native_names[name] then bad(sfmt("name %q is taken by a native indicator", name)) end
+  if RESERVED[name] then bad(sfmt("name %q is reserved by ind", name)) end
+  if defs[name] then bad(sfmt("name %q is already defined by %s", name, defs[name].path)) end
+  if type(def.new) ~= "function" then bad("new must be a function(params, source) returning an object with update(self, x, bar)") end
+  local outputs = def.outputs or { name }
+  if type(outputs) ~= "table" or #outputs < 1 or #outputs > 4 then bad("outputs must list 1 to 4 output names") end
+  local params = def.params or {}
+  if type(params) ~= "table" or #params > 5 then bad("params must be a list of at most 5 parameter specs") end
+  local clean = {}
+  for i, p in ipairs(params) do
+    if type(p) ~= "table" or type(p.name) ~= "string" or type(p.default) ~= "number" then
+      bad(sfmt("params[%d] must be a table {name = \"...\", default = <number>, min = ..., max = ..., integer = ...}", i))
+    end
+    clean[i] = { name = p.name, default = p.default, min = tonumber(p.min) or -math.huge,
+                 max = tonumber(p.max) or math.huge, integer = p.integer == true }
+  end
+  local d = {
+    name = name, path = path, new = def.new, outputs = outputs, params = clean,
+    summary = type(def.summary) == "string" and def.summary or "",
+    takes_source = def.takes_source ~= false,
+    default_source = type(def.source) == "string" and def.source or "close",
+    warmup = def.warmup,
+  }
+  if not SOURCES[d.default_source] then bad("source must name a series (open, high, low, close, volume, typical, median)") end
+  return d
+end
+
+-- files: array of {path = "indicators/x.lua", code = "..."}; loaded in order.
+function P.load_lua_indicators(files)
+  local native_names = {}
+  for _, d in ipairs(P.registry) do native_names[d.name] = true end
+  for _, f in ipairs(files) do
+    local chunk, err = load(f.code, "@" .. f.path, "t")
+    if not chunk then error(err, 0) end
+    -- Same safe world as strategies; globals the file creates stay in its own table.
+    setfenv(chunk, setmetatable({}, { __index = P.base }))
+    local def = check_def(chunk(), f.path, native_names)
+    defs[def.name] = def
+    def_list[#def_list + 1] = def
+    P.extend_ind(def.name, make_maker(def))
+  end
+end
+
+-- For `indicators --list`: {name, summary, params text, outputs text, warm-up text, path}.
+function P.lua_indicator_list()
+  local out = {}
+  for _, d in ipairs(def_list) do
+    local ps = {}
+    for _, p in ipairs(d.params) do ps[#ps + 1] = p.name .. "=" .. tostring(p.default) end
+    local warm = ""
+    if type(d.warmup) == "function" then
+      local defaults = {}
+      for _, p in ipairs(d.params) do defaults[p.name] = p.default end
+      local ok, w = pcall(d.warmup, defaults)
+      warm = ok and tostring(w) or ""
+    elseif d.warmup ~= nil then
+      warm = tostring(d.warmup)
+    end
+    out[#out + 1] = { d.name, d.summary, table.concat(ps, " ") .. (d.takes_source and " [source=" .. d.default_source .. "]" or ""),
+                      table.concat(d.outputs, " "), warm, d.path }
+  end
+  return out
+end
