@@ -18,6 +18,7 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", ctx.engine_version);
 
   register_version(app, ctx);
+  register_download_data(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -14,5 +14,6 @@ struct CommandContext {
 };
 
 void register_version(CLI::App& app, CommandContext& ctx);
+void register_download_data(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app

@@ -106,12 +106,20 @@ Result<std::vector<ConnectionPlan>> plan_connections(const WsClientOptions& o) {
   }
 
   const Url url = *parse_url(o.ws_url, UrlKind::WebSocket);
+  // Accept the documented endpoint spellings ".../ws" and ".../stream" as base URLs.
+  std::string base = url.path;
+  for (std::string_view suffix : {"/ws", "/stream"}) {
+    if (base.size() >= suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      base.resize(base.size() - suffix.size());
+      break;
+    }
+  }
   const std::size_t symbols_per_conn = o.max_streams_per_connection / per_symbol;
   std::vector<ConnectionPlan> plans;
   for (std::size_t i = 0; i < o.symbols.size(); ++i) {
     if (i % symbols_per_conn == 0) {
       plans.emplace_back();
-      plans.back().target = url.path + "/stream?streams=";
+      plans.back().target = base + "/stream?streams=";
     }
     ConnectionPlan& p = plans.back();
     const std::string lower = lower_symbol(o.symbols[i]);

@@ -35,7 +35,7 @@ class WsCore;
 }  // namespace detail
 
 struct WsClientOptions {
-  std::string ws_url = "wss://stream.binance.com:9443";
+  std::string ws_url = "wss://stream.binance.com:9443";  // a trailing /ws or /stream is ignored
   std::vector<std::string> symbols;  // any case; "BTCUSDT" and "btcusdt" are the same symbol
   std::string interval = "1m";
   bool klines = true;                // <sym>@kline_<interval>
