@@ -164,6 +164,7 @@ struct TestExchange::State : std::enable_shared_from_this<TestExchange::State> {
   std::uint16_t port = 0;
   std::vector<std::weak_ptr<WsSession>> sessions;
   std::vector<std::weak_ptr<beast::tcp_stream>> rest_streams;
+  std::vector<std::weak_ptr<net::steady_timer>> delay_timers;
   std::size_t bars_total = 0;
   std::size_t closed_count = 0;  // bars visible over REST
   std::int64_t event_time_ms = 0;
@@ -198,6 +199,9 @@ struct TestExchange::State : std::enable_shared_from_this<TestExchange::State> {
     }
     for (auto& w : rest_streams) {
       if (auto r = w.lock()) r->socket().close(ignored);
+    }
+    for (auto& w : delay_timers) {
+      if (auto t = w.lock()) t->cancel();
     }
   }
 
@@ -486,8 +490,10 @@ net::awaitable<void> serve(State st, tcp::socket socket) {
     std::size_t n = 0;
     st->bump([&](TestExchangeStats& x) { n = ++x.rest_requests; });
     if (st->opts.rest_delay.count() > 0) {
-      net::steady_timer delay(st->io, st->opts.rest_delay);
-      co_await delay.async_wait(token);
+      auto delay = std::make_shared<net::steady_timer>(st->io, st->opts.rest_delay);
+      st->delay_timers.push_back(delay);  // shutdown() cancels it
+      co_await delay->async_wait(token);
+      if (st->stopping) co_return;
     }
     auto res = st->rest(req, n);
     res.prepare_payload();

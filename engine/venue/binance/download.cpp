@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -64,74 +65,71 @@ struct ExistingFile {
   std::optional<std::int64_t> first_open_ms, last_open_ms;
 };
 
-Status read_all(std::FILE* f, std::string& out) {
-  char buf[1 << 16];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  if (std::ferror(f)) return make_error(Errc::io, "read failed");
-  return {};
-}
-
-// Inspects an existing output file: header, first row, and the tail. Lines are
-// counted in one pass over the file (files are tens of MB at most).
+// Inspects an existing output file in one streaming pass (memory O(line)): the
+// header, the first row, and the last two complete lines.
 Result<ExistingFile> inspect(const std::string& path) {
   ExistingFile ex;
   std::error_code ec;
   if (!fs::exists(path, ec)) return ex;
   ex.exists = true;
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) return make_error(Errc::io, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::string text;
-  if (Status st = read_all(f.get(), text); !st) return make_error(Errc::io, fmt::format("{}: {}", path, st.error().message));
-  if (text.empty()) return ex;  // empty file: start over
-
-  const auto first_nl = text.find('\n');
-  if (first_nl == std::string::npos) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::io, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::string line;
+  if (!std::getline(in, line)) return ex;  // empty file: start over
+  if (in.eof()) {
     // Not even a complete header: an interrupted first run, or someone else's file.
-    if (std::string_view(kKlinesCsvHeader).substr(0, text.size()) == text) return ex;
+    if (std::string_view(kKlinesCsvHeader).substr(0, line.size()) == line) return ex;
     return make_error(Errc::parse, fmt::format("{}:1: not a klines CSV (expected the header {})", path, kKlinesCsvHeader));
   }
-  std::string_view header(text.data(), first_nl);
+  std::string_view header(line);
   if (!header.empty() && header.back() == '\r') header.remove_suffix(1);
   if (header != kKlinesCsvHeader) {
     return make_error(Errc::parse, fmt::format("{}:1: not a klines CSV: header is \"{}\", expected \"{}\"", path,
                                                header.substr(0, 200), kKlinesCsvHeader));
   }
   ex.needs_header = false;
-  std::size_t end = text.size();
-  if (text.back() != '\n') {
-    end = text.rfind('\n') + 1;  // drop the partial last line
-    ex.dropped_partial_line = true;
-  }
-  // Collect the complete data lines.
-  std::vector<std::pair<std::size_t, std::size_t>> lines;  // [begin, end) without '\n'
-  for (std::size_t pos = first_nl + 1; pos < end;) {
-    const auto nl = text.find('\n', pos);
-    lines.emplace_back(pos, nl);
-    pos = nl + 1;
-  }
-  while (!lines.empty() && lines.back().first == lines.back().second) {
-    lines.pop_back();  // trailing empty lines
-  }
-  // The last line may be garbage from an interrupted write: drop it once.
-  if (!lines.empty() &&
-      !row_open_time(std::string_view(text).substr(lines.back().first, lines.back().second - lines.back().first))) {
-    lines.pop_back();
-    ex.dropped_partial_line = true;
-  }
-  ex.keep_bytes = lines.empty() ? first_nl + 1 : lines.back().second + 1;
-  ex.rows = lines.size();
-  if (!lines.empty()) {
-    auto line_at = [&](std::size_t i) {
-      return std::string_view(text).substr(lines[i].first, lines[i].second - lines[i].first);
-    };
-    const auto last = row_open_time(line_at(lines.size() - 1));
-    const auto first = row_open_time(line_at(0));
-    if (!last || !first) {
-      return make_error(Errc::parse, fmt::format("{}:{}: corrupt row; cannot resume safely", path, lines.size() + 1));
+  const std::uintmax_t header_end = line.size() + 1;
+
+  struct Line {
+    std::string text;
+    std::uintmax_t start = 0;
+    std::size_t number = 0;  // 1-based line number in the file
+  };
+  std::optional<Line> first, prev, last;
+  std::uintmax_t offset = header_end;
+  std::size_t number = 1;
+  while (std::getline(in, line)) {
+    ++number;
+    if (in.eof()) {  // no newline: a partial last line
+      ex.dropped_partial_line = true;
+      break;
     }
-    ex.first_open_ms = first;
-    ex.last_open_ms = last;
+    const std::uintmax_t start = offset;
+    offset += line.size() + 1;
+    if (line.empty() || line == "\r") continue;
+    prev = std::move(last);
+    last = Line{line, start, number};
+    if (!first) first = last;
+    ++ex.rows;
+  }
+  if (in.bad()) return make_error(Errc::io, fmt::format("{}: read failed", path));
+  // The last line may be garbage from an interrupted write: drop it once.
+  if (last && !row_open_time(last->text)) {
+    last = std::move(prev);
+    --ex.rows;
+    ex.dropped_partial_line = true;
+    if (ex.rows == 0) first.reset();
+  }
+  ex.keep_bytes = last ? last->start + last->text.size() + 1 : header_end;
+  if (last) {
+    ex.last_open_ms = row_open_time(last->text);
+    if (!ex.last_open_ms) {
+      return make_error(Errc::parse, fmt::format("{}:{}: corrupt row; cannot resume safely", path, last->number));
+    }
+    ex.first_open_ms = row_open_time(first->text);
+    if (!ex.first_open_ms) {
+      return make_error(Errc::parse, fmt::format("{}:{}: corrupt row; cannot resume safely", path, first->number));
+    }
   }
   return ex;
 }

@@ -49,6 +49,34 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Binance event objects use one-letter keys. Collecting the wanted ones in a
+// single pass over the object is several times cheaper than one linear at_key()
+// scan per field (the first occurrence wins, as with at_key()).
+class OneLetterFields {
+ public:
+  explicit OneLetterFields(std::string_view keys) : keys_(keys) {}  // at most 16 keys
+  void collect(dom::object o) noexcept {
+    for (dom::key_value_pair kv : o) {
+      if (kv.key.size() != 1) continue;
+      const auto pos = keys_.find(kv.key[0]);
+      if (pos == std::string_view::npos || (have_ >> pos & 1u) != 0) continue;
+      slot_[pos] = kv.value;
+      have_ |= 1u << pos;
+    }
+  }
+  bool get(char key, dom::element& out) const noexcept {
+    const auto pos = keys_.find(key);
+    if (pos == std::string_view::npos || (have_ >> pos & 1u) == 0) return false;
+    out = slot_[pos];
+    return true;
+  }
+
+ private:
+  std::string_view keys_;
+  std::uint32_t have_ = 0;
+  dom::element slot_[16];
+};
+
 // Reads typed fields and remembers the first problem (kind + message).
 class Reader {
  public:
@@ -118,6 +146,37 @@ class Reader {
     return true;
   }
 
+  // Field shortcuts on collected one-letter fields.
+  bool field(const OneLetterFields& f, char key, std::string_view path, dom::element& out) {
+    if (f.get(key, out)) return true;
+    return fail(Malformed::MissingField, fmt::format("missing field {}", path));
+  }
+  bool str(const OneLetterFields& f, char key, std::string_view path, std::string_view& out) {
+    dom::element e;
+    return field(f, key, path, e) && str(e, path, out);
+  }
+  bool i64(const OneLetterFields& f, char key, std::string_view path, std::int64_t& out) {
+    dom::element e;
+    return field(f, key, path, e) && i64(e, path, out);
+  }
+  bool boolean(const OneLetterFields& f, char key, std::string_view path, bool& out) {
+    dom::element e;
+    return field(f, key, path, e) && boolean(e, path, out);
+  }
+  bool decimal(const OneLetterFields& f, char key, std::string_view path, double& out) {
+    dom::element e;
+    return field(f, key, path, e) && decimal(e, path, out);
+  }
+  // Optional fields: absent is fine, present must be well-typed.
+  bool opt_i64(const OneLetterFields& f, char key, std::string_view path, std::int64_t& out) {
+    dom::element e;
+    return !f.get(key, e) || i64(e, path, out);
+  }
+  bool opt_decimal(const OneLetterFields& f, char key, std::string_view path, double& out) {
+    dom::element e;
+    return !f.get(key, e) || decimal(e, path, out);
+  }
+
   // Field shortcuts on an object.
   bool str(dom::object o, std::string_view key, std::string_view path, std::string_view& out) {
     dom::element e;
@@ -157,21 +216,24 @@ class Reader {
 };
 
 bool read_kline(Reader& r, dom::object k, Kline& out) {
+  OneLetterFields f("tTsiohlcvxnqVQ");
+  f.collect(k);
   std::string_view sym, iv;
-  if (!r.i64(k, "t", "k.t", out.open_time_ms) || !r.i64(k, "T", "k.T", out.close_time_ms) ||
-      !r.str(k, "s", "k.s", sym) || !r.str(k, "i", "k.i", iv) || !r.decimal(k, "o", "k.o", out.open) ||
-      !r.decimal(k, "h", "k.h", out.high) || !r.decimal(k, "l", "k.l", out.low) ||
-      !r.decimal(k, "c", "k.c", out.close) || !r.decimal(k, "v", "k.v", out.volume) ||
-      !r.boolean(k, "x", "k.x", out.closed)) {
+  if (!r.i64(f, 't', "k.t", out.open_time_ms) || !r.i64(f, 'T', "k.T", out.close_time_ms) ||
+      !r.str(f, 's', "k.s", sym) || !r.str(f, 'i', "k.i", iv) || !r.decimal(f, 'o', "k.o", out.open) ||
+      !r.decimal(f, 'h', "k.h", out.high) || !r.decimal(f, 'l', "k.l", out.low) ||
+      !r.decimal(f, 'c', "k.c", out.close) || !r.decimal(f, 'v', "k.v", out.volume) ||
+      !r.boolean(f, 'x', "k.x", out.closed)) {
     return false;
   }
   // Present in every documented event; optional here because bars do not need them.
   out.trades = 0;
   out.quote_volume = out.taker_buy_base_volume = out.taker_buy_quote_volume = 0;
-  if (r.has(k, "n") && !r.i64(k, "n", "k.n", out.trades)) return false;
-  if (r.has(k, "q") && !r.decimal(k, "q", "k.q", out.quote_volume)) return false;
-  if (r.has(k, "V") && !r.decimal(k, "V", "k.V", out.taker_buy_base_volume)) return false;
-  if (r.has(k, "Q") && !r.decimal(k, "Q", "k.Q", out.taker_buy_quote_volume)) return false;
+  if (!r.opt_i64(f, 'n', "k.n", out.trades) || !r.opt_decimal(f, 'q', "k.q", out.quote_volume) ||
+      !r.opt_decimal(f, 'V', "k.V", out.taker_buy_base_volume) ||
+      !r.opt_decimal(f, 'Q', "k.Q", out.taker_buy_quote_volume)) {
+    return false;
+  }
   out.symbol.assign(sym);
   out.interval.assign(iv);
   if (out.close_time_ms < out.open_time_ms) {
@@ -185,11 +247,15 @@ bool read_kline(Reader& r, dom::object k, Kline& out) {
 
 bool read_kline_event(Reader& r, dom::element root, KlineEvent& out) {
   dom::object o, k;
+  dom::element ke;
   std::string_view e, s;
-  if (!r.object(root, "", o) || !r.str(o, "e", "e", e)) return false;
+  if (!r.object(root, "", o)) return false;
+  OneLetterFields f("eEsk");
+  f.collect(o);
+  if (!r.str(f, 'e', "e", e)) return false;
   if (e != "kline") return r.fail(Malformed::BadValue, fmt::format("field e: expected \"kline\", was \"{}\"", excerpt(e)));
-  if (!r.i64(o, "E", "E", out.event_time_ms) || !r.str(o, "s", "s", s) || !r.object(o, "k", "k", k) ||
-      !read_kline(r, k, out.kline)) {
+  if (!r.i64(f, 'E', "E", out.event_time_ms) || !r.str(f, 's', "s", s) || !r.field(f, 'k', "k", ke) ||
+      !r.object(ke, "k", k) || !read_kline(r, k, out.kline)) {
     return false;
   }
   out.symbol.assign(s);
@@ -203,9 +269,12 @@ bool read_kline_event(Reader& r, dom::element root, KlineEvent& out) {
 bool read_book_ticker(Reader& r, dom::element root, BookTicker& out) {
   dom::object o;
   std::string_view s;
-  if (!r.object(root, "", o) || !r.i64(o, "u", "u", out.update_id) || !r.str(o, "s", "s", s) ||
-      !r.decimal(o, "b", "b", out.bid_price) || !r.decimal(o, "B", "B", out.bid_qty) ||
-      !r.decimal(o, "a", "a", out.ask_price) || !r.decimal(o, "A", "A", out.ask_qty)) {
+  if (!r.object(root, "", o)) return false;
+  OneLetterFields f("usbBaA");
+  f.collect(o);
+  if (!r.i64(f, 'u', "u", out.update_id) || !r.str(f, 's', "s", s) || !r.decimal(f, 'b', "b", out.bid_price) ||
+      !r.decimal(f, 'B', "B", out.bid_qty) || !r.decimal(f, 'a', "a", out.ask_price) ||
+      !r.decimal(f, 'A', "A", out.ask_qty)) {
     return false;
   }
   out.symbol.assign(s);

@@ -100,10 +100,11 @@ class WsClient {
   WsClient& operator=(const WsClient&) = delete;
 
   // Validates the options (see plan_connections) and opens the connections
-  // asynchronously; events arrive once `io` runs. Thread-safe.
+  // asynchronously; events arrive once `io` runs. Call once, from the owner's thread.
   Status start();
-  // Closes everything. Thread-safe and idempotent; may be called from a sink
-  // callback. After it returns the sink is not called again.
+  // Closes everything. Idempotent; callable from any thread once start() has
+  // returned, including from inside a sink callback. After it returns the sink
+  // is not called again (a call in progress on another thread is waited for).
   void stop();
 
   // Runs `fn` on the client's strand (the context sink calls happen in). Dropped
