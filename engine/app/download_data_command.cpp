@@ -34,7 +34,7 @@ bool is_date_only(const std::string& s) { return s.size() == 10; }
 
 int run_download(const DownloadArgs& a) {
   auto fail = [](const std::string& msg) {
-    fmt::print(stderr, "download-data: {}\n", msg);
+    fmt::print(stderr, "{}{}\n", msg.rfind("download-data", 0) == 0 ? "" : "download-data: ", msg);
     return 1;
   };
   if (a.source != "binance") return fail(fmt::format("--source must be binance, was \"{}\"", a.source));

@@ -314,6 +314,12 @@ class RestImpl {
   // The coroutine frame references this object; drive() always runs it to completion
   // before returning, so it never outlives the client.
   net::awaitable<void> exchange(http::request<http::string_body>& req, Exchange& out) {
+    // cancel() may land before this coroutine starts; drive() then runs it only to unwind.
+    if (cancelled_) {
+      out.ec = net::error::operation_aborted;
+      out.what = "cancelled";
+      co_return;
+    }
     if (!connected_) {
       out.fresh = true;
       co_await open_connection(out);
@@ -348,6 +354,7 @@ class RestImpl {
     }
     lowest->expires_after(opts_.connect_timeout);
     co_await lowest->async_connect(results, token);
+    if (!ec && cancelled_) ec = net::error::operation_aborted;
     if (ec) {
       out.ec = ec;
       out.what = "connect";
