@@ -12,6 +12,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/time.hpp"
 #include "engine/venue/binance/download.hpp"
+#include "engine/venue/binance/interval.hpp"
 #include "engine/venue/binance/rest_client.hpp"
 
 namespace te::app {
@@ -51,7 +52,12 @@ int run_download(const DownloadArgs& a) {
   o.out_path = a.out;
   o.now_ms = now_ms;
   if (a.days > 0) {
-    o.start_ms = now_ms - static_cast<std::int64_t>(a.days) * (te::kNsPerDay / te::kNsPerMs);
+    // From the kline containing "now - N days", so that e.g. --days 1 --interval 1d
+    // yields yesterday's (closed) kline.
+    const std::int64_t from = now_ms - static_cast<std::int64_t>(a.days) * (te::kNsPerDay / te::kNsPerMs);
+    auto iv = bn::parse_interval(a.interval);
+    if (!iv) return fail(iv.error().message);
+    o.start_ms = bn::floor_open_ms(*iv, from);
     o.end_ms = now_ms;
   } else {
     const auto start = te::parse_iso8601_ns(a.start);
