@@ -26,6 +26,7 @@ int run_cli(int argc, char** argv) {
   });
   register_generate_data(app, ctx);
   register_convert_data(app, ctx);
+  register_download_data(app, ctx);
 
   try {
     app.parse(argc, argv);

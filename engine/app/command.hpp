@@ -27,5 +27,6 @@ void register_backtest(CLI::App& app, CommandContext& ctx);
 void register_indicators(CLI::App& app, CommandContext& ctx, BarLoader load_bars);
 void register_generate_data(CLI::App& app, CommandContext& ctx);
 void register_convert_data(CLI::App& app, CommandContext& ctx);
+void register_download_data(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app
