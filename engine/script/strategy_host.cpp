@@ -156,9 +156,15 @@ Result<std::unique_ptr<StrategyHost>> StrategyHost::create(const StrategySource&
 }
 
 StrategyHost::~StrategyHost() {
-  if (!vm_) return;
   Discard why = Discard::Closed;
   if (poisoned_) why = error_.kind == ErrorKind::Timeout ? Discard::Deadline : Discard::Memory;
+  discard_vm(why);
+}
+
+void StrategyHost::discard_vm(Discard why) noexcept {
+  if (!vm_) return;
+  poisoned_ = true;
+  final_peak_bytes_ = vm_->peak_memory_bytes();
   pool_->discard(std::move(vm_), why);
 }
 
@@ -545,7 +551,9 @@ void StrategyHost::clear_setup() {
 }
 
 std::size_t StrategyHost::memory_bytes() const noexcept { return vm_ ? vm_->memory_bytes() : 0; }
-std::size_t StrategyHost::peak_memory_bytes() const noexcept { return vm_ ? vm_->peak_memory_bytes() : 0; }
+std::size_t StrategyHost::peak_memory_bytes() const noexcept {
+  return vm_ ? vm_->peak_memory_bytes() : final_peak_bytes_;
+}
 
 Result<Value> StrategyHost::export_context() {
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};

@@ -139,6 +139,10 @@ class StrategyHost {
   // True once a budget was broken (or the VM ran out of memory): every later
   // call fails with the same error and the VM is discarded with the host.
   bool poisoned() const noexcept { return poisoned_; }
+  // Destroys the VM now (a faulted runner never calls its strategy again; a
+  // replaced one is done). The host keeps its description (params, source,
+  // last error); every Lua-side method becomes a no-op or an error.
+  void discard_vm(Discard why) noexcept;
   // Indicators the strategy asked for so far, as "sma(10)", "ema(12,high)@1h".
   const std::vector<std::string>& indicators_used() const noexcept { return indicators_used_; }
   // Names a strategy can read from its environment, and the forbidden ones
@@ -180,6 +184,7 @@ class StrategyHost {
   std::int64_t callback_timeout_ns_ = 0;
   std::int64_t startup_timeout_ns_ = 0;
   bool poisoned_ = false;
+  std::size_t final_peak_bytes_ = 0;
   std::vector<std::string> indicators_used_;
   te_frame frame_{};
   te_api api_{};
