@@ -28,9 +28,27 @@ namespace {
 constexpr const char* kPreludePath = "lua/prelude.lua";
 
 // Error handler for every host->Lua call. Accepts only string errors and never
-// calls an untrusted __tostring. stack: err -> err .. traceback
+// calls an untrusted __tostring; a non-string error is reported at the
+// strategy line that raised it. After a stack overflow there is room for
+// little more than the message, so no traceback is added then.
+// upvalue 1: the strategy's chunk name ("@strategies/x.lua").
+// stack: err -> err .. traceback
 int traceback_handler(lua_State* L) {
-  const char* msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "(error object is not a string)";
+  if (lua_type(L, 1) != LUA_TSTRING) {
+    const char* source = lua_tostring(L, lua_upvalueindex(1));
+    const char* type = luaL_typename(L, 1);
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); ++level) {
+      if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && std::strcmp(ar.source, source) == 0) {
+        lua_pushfstring(L, "%s:%d: (error object is not a string but a %s)", source + 1, ar.currentline, type);
+        return 1;
+      }
+    }
+    lua_pushfstring(L, "%s: (error object is not a string but a %s)", source + 1, type);
+    return 1;
+  }
+  const char* msg = lua_tostring(L, 1);
+  if (std::strstr(msg, "stack overflow") != nullptr) return 1;
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -210,7 +228,9 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   open_lib(L, luaopen_debug, LUA_DBLIBNAME);
   install_guarded_patterns(L);
 
-  lua_pushcfunction(L, traceback_handler);
+  const std::string source_name = "@" + source_.path;
+  lua_pushlstring(L, source_name.data(), source_name.size());
+  lua_pushcclosure(L, traceback_handler, 1);
   traceback_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
   const int handler_idx = lua_gettop(L);
@@ -406,6 +426,14 @@ int StrategyHost::fail_call(int rc, std::uint64_t epoch, int base, const char* c
   lua_State* L = vm_->state();
   CallMonitor& m = vm_->monitor();
   const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
+  std::string errerr;
+  if (rc == LUA_ERRERR) {
+    // The handler itself failed: after a stack overflow inside compiled code
+    // there may be no room left even for it. The position is lost.
+    errerr = fmt::format("{}: {}: stack overflow (or another error while reporting an error): {}", source_.path,
+                         callback, msg);
+    msg = errerr.c_str();
+  }
   set_error(msg, callback);
   const Trip trip = m.trip_of(epoch);
   if (trip != Trip::None || rc == LUA_ERRMEM) {

@@ -24,7 +24,7 @@ void CallMonitor::bind_thread() noexcept {
   bound_thread_ = pthread_self();
   bound_ = true;
   clockid_t id{};
-  cpu_clock_.store(pthread_getcpuclockid(bound_thread_, &id) == 0 ? static_cast<std::int64_t>(id) : -1,
+  cpu_clock_.store(pthread_getcpuclockid(bound_thread_, &id) == 0 ? static_cast<std::int64_t>(id) : kNoClock,
                    std::memory_order_relaxed);
 }
 
@@ -113,7 +113,7 @@ void Watchdog::scan(std::int64_t now_wall_ns, std::int64_t& min_timeout_ns) {
     // is not charged for the time it did not run.
     bool cpu_ok = false;
     const std::int64_t clock = m->cpu_clock_.load(std::memory_order_relaxed);
-    std::int64_t cpu = clock >= 0 ? read_clock(static_cast<clockid_t>(clock), cpu_ok) : 0;
+    std::int64_t cpu = clock != CallMonitor::kNoClock ? read_clock(static_cast<clockid_t>(clock), cpu_ok) : 0;
     if (e != m->seen_epoch_) {
       m->seen_epoch_ = e;
       m->seen_cpu_ns_ = cpu_ok ? cpu : -1;

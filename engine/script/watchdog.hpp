@@ -36,6 +36,7 @@ using HookFn = void (*)(lua_State*, lua_Debug*);
 
 class CallMonitor {
  public:
+  static constexpr std::int64_t kNoClock = INT64_MIN;
   CallMonitor() = default;
   CallMonitor(const CallMonitor&) = delete;
   CallMonitor& operator=(const CallMonitor&) = delete;
@@ -98,7 +99,7 @@ class CallMonitor {
   // written by the runner thread, read by the watchdog
   std::atomic<std::uint64_t> epoch_{0};
   std::atomic<std::int64_t> timeout_ns_{0};
-  std::atomic<std::int64_t> cpu_clock_{-1};  // clockid_t of the runner thread, -1 = unknown
+  std::atomic<std::int64_t> cpu_clock_{kNoClock};  // clockid_t of the runner thread (CPU clock ids are negative)
 
   // trip state, written under hook_mutex_
   std::mutex hook_mutex_;
