@@ -112,6 +112,10 @@ end
 function M.on_reload(old)
   local f = rawget(env, "on_reload")
   if not f then return end
+  -- The frame was copied from the old VM: the migration sees the runner's state.
+  refresh_bar()
+  ctx.state = state_names[F.state]
+  ctx.bars_in_state = F.bars_in_state
   local r = f(old, ctx)
   if r ~= nil and r ~= ctx then
     if type(r) ~= "table" then
