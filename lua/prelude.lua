@@ -60,6 +60,8 @@ function P.describe(v)
   return "a " .. t
 end
 
+local describe_value = P.describe  -- sandbox.lua reuses the name P.describe for the summary
+
 function P.nan_to_nil(v) if v == v then return v end return nil end
 
 function P.sorted_keys_text(t)
@@ -113,6 +115,26 @@ function M.on_start()
   local f = rawget(env, "on_start")
   if f then f(ctx) end
 end
+
+-- Hot reload: ctx already holds a copy of the old data (replace_ctx);
+-- on_reload(old_ctx, ctx) may migrate it, and a table it returns replaces it.
+function M.on_reload(old)
+  local f = rawget(env, "on_reload")
+  if not f then return end
+  -- The frame was copied from the old VM: the migration sees the runner's state.
+  refresh_bar()
+  ctx.state = state_names[F.state]
+  ctx.bars_in_state = F.bars_in_state
+  local r = f(old, ctx)
+  if r ~= nil and r ~= ctx then
+    if type(r) ~= "table" then
+      error(sfmt("%s: on_reload must return nothing or a table to use as ctx, was %s", cfg.chunkname, describe_value(r)), 0)
+    end
+    M.replace_ctx(r)
+  end
+end
+
+M.environment = P.environment
 
 function M.clear_setup()
   ctx.setup = nil

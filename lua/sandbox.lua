@@ -25,15 +25,32 @@ local function copy_lib(lib, skip)
   return t
 end
 
+-- Libraries are read-only views of private copies: a strategy that assigns
+-- math.floor = ... gets an error naming the library instead of quietly
+-- changing its own world (the trusted files hold their own locals anyway).
+-- Lookups stay table lookups (__index is a table), which the JIT compiles.
+local function read_only_lib(name, lib)
+  local proxy = {}
+  return setmetatable(proxy, {
+    __index = lib,
+    __newindex = function(_, k)
+      fail(sfmt("%s is read-only (tried to set %s.%s); keep your own functions in locals", name, name, tostring(k)))
+    end,
+    __metatable = false,
+  }), lib
+end
+
 local base = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall, xpcall = xpcall,
   select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack,
   rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = setmetatable,
   getmetatable = getmetatable,
-  math = copy_lib(math), string = copy_lib(string, { dump = true }), table = copy_lib(table),
-  bit = copy_lib(bit), coroutine = copy_lib(coroutine),
   ind = ind,
 }
+local libs = {}
+for name, lib in pairs({ math = math, string = string, table = table, bit = bit, coroutine = coroutine }) do
+  base[name], libs[name] = read_only_lib(name, copy_lib(lib, name == "string" and { dump = true } or nil))
+end
 for k, v in pairs(api) do base[k] = v end
 base._VERSION = _VERSION
 
@@ -42,7 +59,7 @@ base._VERSION = _VERSION
 do
   local real_randomseed = math.randomseed
   real_randomseed(cfg.seed)
-  base.math.randomseed = function(s)
+  libs.math.randomseed = function(s)
     if type(s) ~= "number" then
       fail("math.randomseed needs a number: runs are seeded by the engine (--seed) for reproducibility", 2)
     end
@@ -177,6 +194,17 @@ end
 function P.where(kind)
   local info = P.getinfo(callbacks[kind], "S")
   return sfmt("%s:%d", cfg.chunkname, info and info.linedefined or 0)
+end
+
+-- What validate's static scan needs: every readable name, and the forbidden
+-- ones with the reason.
+function P.environment()
+  local names, forbidden = {}, {}
+  for k in pairs(base) do names[#names + 1] = k end
+  tsort(names)
+  for k, why in pairs(FORBIDDEN) do forbidden[#forbidden + 1] = { k, why } end
+  tsort(forbidden, function(a, b) return a[1] < b[1] end)
+  return names, forbidden
 end
 
 P.env = env

@@ -45,7 +45,12 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   rc.id = 0;
   rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
   rc.keep_transitions = config.keep_transitions;
+  rc.max_consecutive_errors = config.max_consecutive_errors;
+  rc.flatten_on_fault = config.flatten_on_fault;
+  script::VmPool pool(config.limits);  // one watchdog thread for the run
   script::HostOptions ho;
+  ho.limits = config.limits;
+  ho.pool = &pool;
   ho.symbol = data.symbol();
   ho.seed = config.seed;
   ho.param_overrides = config.params;

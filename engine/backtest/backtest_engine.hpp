@@ -29,6 +29,10 @@ struct BacktestConfig {
   std::uint64_t seed = 0;
   std::vector<script::StrategySource> indicator_files;  // indicators written in Lua
   bool keep_transitions = true;  // the CLI keeps only the count (a journal records them all)
+  // Sandbox budgets of the strategy's VM (docs/sandbox.md); backtest defaults.
+  script::VmLimits limits = script::make_limits(script::RunMode::Backtest);
+  int max_consecutive_errors = 1;
+  bool flatten_on_fault = false;
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   std::size_t progress_every = 0;

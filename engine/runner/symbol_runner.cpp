@@ -51,6 +51,7 @@ Result<std::unique_ptr<SymbolRunner>> SymbolRunner::create(RunnerConfig config, 
   auto host = script::StrategyHost::create(source, host_options, r->indicators_, r.get());
   if (!host) return std::move(host).error();
   r->host_ = std::move(*host);
+  r->host_options_ = host_options;
   return r;
 }
 
@@ -73,6 +74,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
     ++stats_.rejected_bars;
     return state_ != RunnerState::Faulted;
   }
+  if (reload_flag_.load(std::memory_order_relaxed)) apply_pending_reload();  // between bars only
   ++bar_index_;
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
@@ -153,9 +155,10 @@ void SymbolRunner::run_strategy(const model::Bar& bar) {
     const auto cb = static_cast<script::Callback>(cb_index + 1);
     const int kind = host_->call(cb);
     if (kind < 0) {
-      fault(host_->last_error());
+      callback_failed();
       return;
     }
+    consecutive_errors_ = 0;
     const te_action& a = host_->action();
     const std::string reason(host_->action_reason());
     switch (state_) {

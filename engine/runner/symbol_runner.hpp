@@ -3,6 +3,7 @@
 // callbacks, orders out. The same class runs backtests, paper and live trading;
 // only the injected ExecutionEngine and the data feeding on_bar() differ.
 // Not thread-safe: a runner is driven by one thread at a time.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "engine/runner/bar_history.hpp"
 #include "engine/runner/runner_indicators.hpp"
 #include "engine/runner/state_machine.hpp"
+#include "engine/runner/strategy_reload.hpp"
 #include "engine/script/strategy_host.hpp"
 
 namespace te::runner {
@@ -34,6 +36,13 @@ class RunnerObserver {
   virtual void on_rejected(const SymbolRunner&, const model::Rejection&) {}
   virtual void on_fault(const SymbolRunner&, const script::StrategyError&) {}
   virtual void on_strategy_log(const SymbolRunner&, int /*level*/, std::string_view /*message*/) {}
+  // A callback raised, but fewer than max_consecutive_errors in a row: the
+  // bar's decision is skipped and the runner goes on.
+  virtual void on_strategy_error(const SymbolRunner&, const script::StrategyError&, int /*consecutive*/) {}
+  // A hot reload was applied (ok) or refused (the old version keeps running).
+  // Not called when the new source has the running version's SHA-256.
+  virtual void on_reload(const SymbolRunner&, std::string_view /*old_sha256*/, std::string_view /*new_sha256*/,
+                         bool /*ok*/, std::string_view /*message*/) {}
 };
 
 struct RunnerConfig {
@@ -43,6 +52,9 @@ struct RunnerConfig {
   std::int64_t closewatch_timeout_bars = 0;
   // When the runner faults: close the open position (true) or keep it (false).
   bool flatten_on_fault = false;
+  // Callback errors in a row that fault the runner (1: the first one does).
+  // Budget violations (CPU deadline, memory) always fault: the VM is gone.
+  int max_consecutive_errors = 1;
   // Keep every transition in transitions() (observers hear of them either way).
   bool keep_transitions = true;
 };
@@ -54,6 +66,9 @@ struct RunnerStats {
   std::int64_t orders = 0;
   std::int64_t rejections = 0;
   std::int64_t transitions = 0;
+  std::int64_t strategy_errors = 0;  // callback errors, including the one that faulted
+  std::int64_t reloads = 0;          // versions swapped in
+  std::int64_t reload_failures = 0;  // versions refused (the old one kept running)
 };
 
 class SymbolRunner final : public script::LogSink {
@@ -90,6 +105,16 @@ class SymbolRunner final : public script::LogSink {
   const script::StrategyHost& host() const noexcept { return *host_; }
   std::int64_t bar_index() const noexcept { return bar_index_; }
 
+  // Hot reload (strategy_reload.cpp). reload() swaps the strategy now and
+  // must be called on the runner's thread between bars; a failure leaves the
+  // old version running (and is also reported to the observer). A Faulted
+  // runner is not revived. request_reload() may be called from any thread:
+  // the source is applied at the start of the runner's next bar.
+  ReloadReport reload(const script::StrategySource& source);
+  void request_reload(script::StrategySource source);
+  bool reload_pending() const noexcept { return reload_flag_.load(std::memory_order_relaxed); }
+  const std::optional<ReloadReport>& last_reload() const noexcept { return last_reload_; }
+
   // script::LogSink
   void strategy_log(int level, std::string_view message) override;
 
@@ -98,6 +123,10 @@ class SymbolRunner final : public script::LogSink {
                exec::ExecutionEngine& exec, portfolio::Portfolio& portfolio, RunnerObserver* observer);
 
   void run_strategy(const model::Bar& bar);
+  void apply_pending_reload();
+  // A callback returned an error: fault, or count it and skip the bar's
+  // decision (RunnerConfig::max_consecutive_errors).
+  void callback_failed();
   void write_frame(const model::Bar& bar);
   void transition(RunnerEvent event, std::string reason);
   void fault(const script::StrategyError& error);
@@ -119,6 +148,11 @@ class SymbolRunner final : public script::LogSink {
   RunnerObserver* observer_;
   RunnerIndicators indicators_;
   std::unique_ptr<script::StrategyHost> host_;
+  script::HostOptions host_options_;  // for the VMs of reloaded versions
+  int consecutive_errors_ = 0;
+  ReloadMailbox mailbox_;
+  std::atomic<bool> reload_flag_{false};
+  std::optional<ReloadReport> last_reload_;
 
   RunnerState state_ = RunnerState::Watch;
   std::int64_t bar_index_ = -1;

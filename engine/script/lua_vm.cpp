@@ -2,22 +2,127 @@
 
 #include <lua.hpp>
 
+#include <cstdlib>
+
+#include <fmt/core.h>
+
 #include "engine/core/assert.hpp"
 
 namespace te::script {
+namespace {
 
-LuaVm::LuaVm() {
-  L_ = luaL_newstate();
-  TE_ASSERT(L_ != nullptr, "could not create a Lua state (out of memory)");
+// Room above the budget for the error path (message, traceback, one
+// collection) once the budget has been crossed.
+std::size_t slack_for(std::size_t limit) { return std::max<std::size_t>(256 * 1024, limit / 32); }
+
+int panic(lua_State* L) {
+  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
+  TE_ASSERT(false, "unprotected error in a Lua state (a host bug, not a strategy error): %s", msg);
+  return 0;
+}
+
+// "strategies/x.lua:12" of the innermost frame that belongs to the strategy,
+// else of the innermost Lua frame. stack: unchanged.
+std::string strategy_location(lua_State* L, const std::string& chunkname) {
+  lua_Debug ar;
+  std::string fallback;
+  for (int level = 0; level < 64 && lua_getstack(L, level, &ar); ++level) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (ar.source != nullptr && ar.source[0] == '@' && chunkname == ar.source + 1)
+      return fmt::format("{}:{}", chunkname, ar.currentline);
+    if (fallback.empty()) fallback = fmt::format("{}:{}", ar.short_src, ar.currentline);
+  }
+  return fallback.empty() ? chunkname : fallback;
+}
+
+}  // namespace
+
+LuaVm::LuaVm(std::size_t memory_limit_bytes) : limit_(memory_limit_bytes) {
+  hard_limit_ = limit_ == 0 ? 0 : limit_ + slack_for(limit_);
+  L_ = lua_newstate(&LuaVm::allocate, this);
+  TE_ASSERT(L_ != nullptr, "could not create a Lua state (out of memory, or LuaJIT built without GC64)");
+  lua_atpanic(L_, panic);
+  monitor_.attach(L_, &LuaVm::hook);
 }
 
 LuaVm::~LuaVm() {
-  if (L_) lua_close(L_);
+  if (!L_) return;
+  monitor_.disarm();
+  lua_close(L_);
 }
 
-std::size_t LuaVm::memory_bytes() const noexcept {
-  return static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNT, 0)) * 1024u +
-         static_cast<std::size_t>(lua_gc(L_, LUA_GCCOUNTB, 0));
+void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
+  auto* vm = static_cast<LuaVm*>(ud);
+  const std::size_t used = vm->used_.load(std::memory_order_relaxed);
+  if (nsize == 0) {
+    std::free(ptr);
+    vm->used_.store(used - osize, std::memory_order_relaxed);
+    return nullptr;
+  }
+  if (nsize > osize && vm->limit_ != 0 && vm->enforce_ && vm->monitor_.inside()) {
+    const std::size_t after = used + (nsize - osize);
+    if (after > vm->limit_) {
+      if (after > vm->hard_limit_) {
+        vm->refused_ = nsize;
+        vm->over_budget();
+        return nullptr;  // LUA_ERRMEM at the allocation site
+      }
+      if (!vm->over_) vm->over_budget();
+    }
+  }
+  void* p = std::realloc(ptr, nsize);
+  if (p == nullptr) {
+    if (nsize > osize) return nullptr;
+    p = ptr;  // a failed shrink leaves the (larger) block valid
+  }
+  const std::size_t now = used - osize + nsize;
+  vm->used_.store(now, std::memory_order_relaxed);
+  if (now > vm->peak_.load(std::memory_order_relaxed)) vm->peak_.store(now, std::memory_order_relaxed);
+  return p;
+}
+
+void LuaVm::over_budget() noexcept {
+  over_ = true;
+  if (monitor_.inside()) monitor_.arm(Trip::Memory, monitor_.current_epoch(), false);
+}
+
+// Runs on the runner thread at the next Lua instruction after a trip. Raises
+// (and stays armed, so pcall inside the strategy cannot swallow it) unless the
+// trip is stale or a collection resolves a memory trip.
+void LuaVm::hook(lua_State* L, lua_Debug*) {
+  void* ud = nullptr;
+  lua_getallocf(L, &ud);
+  auto* vm = static_cast<LuaVm*>(ud);
+  CallMonitor& m = vm->monitor_;
+  const std::uint64_t epoch = m.current_epoch();
+  const Trip trip = m.inside() ? m.trip_of(epoch) : Trip::None;
+  if (trip == Trip::None) {
+    m.disarm_if_stale(epoch);
+    return;
+  }
+  if (trip == Trip::Memory && m.trip_message.empty()) {
+    // Garbage counts against the budget until the collector runs; give the
+    // strategy one full collection before calling it out of memory.
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    const std::size_t used = vm->used_.load(std::memory_order_relaxed);
+    if (used <= vm->limit_ - vm->limit_ / 16) {
+      vm->over_ = false;
+      m.clear_memory_trip();
+      return;
+    }
+  }
+  if (m.trip_message.empty()) {
+    const std::string where = strategy_location(L, m.chunkname);
+    if (trip == Trip::Deadline) {
+      m.trip_message = fmt::format("{}: {} exceeded its CPU deadline of {} ms ([sandbox] callback_timeout_ms)", where,
+                                   m.callback, static_cast<double>(m.timeout_ns()) / 1e6);
+    } else {
+      m.trip_message = fmt::format("{}: {} exceeded the memory budget of {} MB ([sandbox] memory_limit_mb)", where,
+                                   m.callback, static_cast<double>(vm->limit_) / (1024.0 * 1024.0));
+    }
+  }
+  lua_pushlstring(L, m.trip_message.data(), m.trip_message.size());
+  lua_error(L);
 }
 
 StackGuard::StackGuard(lua_State* L) noexcept : L_(L), top_(lua_gettop(L)) {}

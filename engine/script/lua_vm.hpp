@@ -1,10 +1,25 @@
 #pragma once
-// RAII owner of one LuaJIT state. Not thread-safe: one runner thread at a time.
-// Libraries are opened one by one (never luaL_openlibs, which would make `ffi`
-// reachable through package.loaded); see docs/sandbox.md.
+// RAII owner of one LuaJIT state with a memory budget and a call monitor.
+// Not thread-safe: one runner thread at a time (the watchdog only touches the
+// monitor). Libraries are opened by the host one by one (never
+// luaL_openlibs, which would make `ffi` reachable through package.loaded); see
+// docs/sandbox.md.
+//
+// Memory: the state is created with lua_newstate and our allocator, which
+// counts every byte. Crossing the budget arms the VM's hook (Trip::Memory): at
+// the next Lua instruction the hook runs a full collection and, if the live
+// data still does not fit, raises "out of memory" at the strategy's line. While
+// the hook is pending, allocations may use a small slack above the budget
+// (enough for the error path); a request beyond budget + slack is refused
+// outright (LUA_ERRMEM). Either way the call that broke the budget fails and
+// the VM is poisoned.
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+
+#include "engine/script/watchdog.hpp"
 
 struct lua_State;
 
@@ -12,17 +27,46 @@ namespace te::script {
 
 class LuaVm {
  public:
-  LuaVm();
+  // memory_limit_bytes 0 = unlimited. Aborts when the process is out of memory.
+  explicit LuaVm(std::size_t memory_limit_bytes = 0);
   ~LuaVm();
   LuaVm(const LuaVm&) = delete;
   LuaVm& operator=(const LuaVm&) = delete;
 
   lua_State* state() const noexcept { return L_; }
-  // Bytes currently allocated by this state (as reported by the collector).
-  std::size_t memory_bytes() const noexcept;
+  CallMonitor& monitor() noexcept { return monitor_; }
+  const CallMonitor& monitor() const noexcept { return monitor_; }
+
+  // Bytes currently held by the state, as counted by the allocator (any
+  // thread may read these: relaxed atomics written by the runner thread).
+  std::size_t memory_bytes() const noexcept { return used_.load(std::memory_order_relaxed); }
+  std::size_t peak_memory_bytes() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  std::size_t memory_limit_bytes() const noexcept { return limit_; }
+  std::size_t memory_slack_bytes() const noexcept { return hard_limit_ - limit_; }
+  // Size of the last request refused for the budget (0 if none).
+  std::size_t refused_bytes() const noexcept { return refused_; }
+
+  // The budget applies to strategy code. Host setup (opening libraries,
+  // running the trusted prelude) and host-side bookkeeping are counted but not
+  // refused, so an unprotected API call can never hit a refusal (which would
+  // be a Lua panic). Runner thread only.
+  void enforce_budget(bool on) noexcept { enforce_ = on; }
+  bool budget_enforced() const noexcept { return enforce_; }
 
  private:
+  static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
+  static void hook(lua_State* L, lua_Debug* ar);
+  void over_budget() noexcept;
+
   lua_State* L_ = nullptr;
+  std::size_t limit_ = 0;       // 0 = unlimited
+  std::size_t hard_limit_ = 0;  // limit_ + slack
+  bool enforce_ = false;
+  bool over_ = false;           // crossed the budget; hook armed
+  std::size_t refused_ = 0;
+  std::atomic<std::size_t> used_{0};
+  std::atomic<std::size_t> peak_{0};
+  CallMonitor monitor_;
 };
 
 // Restores the Lua stack height on scope exit (every host->Lua call uses one).

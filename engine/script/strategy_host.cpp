@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,9 +13,12 @@
 #include <limits>
 #include <sstream>
 
+#include <fmt/core.h>
+
 #include "engine/core/sha256.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/embedded.hpp"
+#include "engine/script/lua_patterns.hpp"
 #include "engine/script/lua_vm.hpp"
 #include "engine/ta/ind_view.h"
 
@@ -25,9 +30,27 @@ namespace {
 constexpr const char* kPreludePath = "lua/prelude.lua";
 
 // Error handler for every host->Lua call. Accepts only string errors and never
-// calls an untrusted __tostring. stack: err -> err .. traceback
+// calls an untrusted __tostring; a non-string error is reported at the
+// strategy line that raised it. After a stack overflow there is room for
+// little more than the message, so no traceback is added then.
+// upvalue 1: the strategy's chunk name ("@strategies/x.lua").
+// stack: err -> err .. traceback
 int traceback_handler(lua_State* L) {
-  const char* msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : "(error object is not a string)";
+  if (lua_type(L, 1) != LUA_TSTRING) {
+    const char* source = lua_tostring(L, lua_upvalueindex(1));
+    const char* type = luaL_typename(L, 1);
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); ++level) {
+      if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && std::strcmp(ar.source, source) == 0) {
+        lua_pushfstring(L, "%s:%d: (error object is not a string but a %s)", source + 1, ar.currentline, type);
+        return 1;
+      }
+    }
+    lua_pushfstring(L, "%s: (error object is not a string but a %s)", source + 1, type);
+    return 1;
+  }
+  const char* msg = lua_tostring(L, 1);
+  if (std::strstr(msg, "stack overflow") != nullptr) return 1;
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -83,6 +106,22 @@ void split_error(std::string_view full, std::string_view chunk, StrategyError& o
   }
 }
 
+// Fills file/line from a "file:line: message" prefix naming the strategy.
+void locate(StrategyError& e, std::string_view chunk) {
+  e.file.clear();
+  e.line = 0;
+  const std::string_view m = e.message;
+  if (m.substr(0, chunk.size()) != chunk || m.size() <= chunk.size() || m[chunk.size()] != ':') {
+    if (m.substr(0, chunk.size()) == chunk) e.file = std::string(chunk);
+    return;
+  }
+  e.file = std::string(chunk);
+  int line = 0;
+  std::size_t i = chunk.size() + 1;
+  for (; i < m.size() && m[i] >= '0' && m[i] <= '9' && line < 100'000'000; ++i) line = line * 10 + (m[i] - '0');
+  if (i < m.size() && m[i] == ':') e.line = line;
+}
+
 }  // namespace
 
 std::string_view to_string(Callback cb) noexcept {
@@ -94,19 +133,36 @@ std::string_view to_string(Callback cb) noexcept {
   return "?";
 }
 
+std::string_view to_string(ErrorKind k) noexcept {
+  switch (k) {
+    case ErrorKind::Error: return "error";
+    case ErrorKind::Timeout: return "timeout";
+    case ErrorKind::OutOfMemory: return "out_of_memory";
+  }
+  return "?";
+}
+
+Result<StrategySource> make_strategy_source(std::string path, std::string code) {
+  StrategySource s;
+  s.path = std::move(path);
+  s.code = std::move(code);
+  if (s.code.empty()) return make_error(Errc::invalid_argument, s.path + ": the strategy file is empty");
+  if (s.code[0] == '\x1b')
+    return make_error(Errc::invalid_argument, s.path + ": precompiled bytecode is not accepted; give the Lua source");
+  if (s.code.size() > kMaxStrategyBytes)
+    return make_error(Errc::invalid_argument, fmt::format("{}: the strategy file is {} bytes; the limit is {} MB",
+                                                          s.path, s.code.size(), kMaxStrategyBytes / kMiB));
+  s.sha256 = sha256_hex(s.code);
+  return s;
+}
+
 Result<StrategySource> read_strategy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open strategy " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  StrategySource s;
-  s.path = path;
-  s.code = std::move(ss).str();
-  if (s.code.empty()) return make_error(Errc::invalid_argument, path + ": the strategy file is empty");
-  if (s.code[0] == '\x1b')
-    return make_error(Errc::invalid_argument, path + ": precompiled bytecode is not accepted; give the Lua source");
-  s.sha256 = sha256_hex(s.code);
-  return s;
+  if (!in.good() && !in.eof()) return make_error(Errc::io, "read strategy " + path + ": " + std::strerror(errno));
+  return make_strategy_source(path, std::move(ss).str());
 }
 
 Result<std::vector<StrategySource>> read_indicator_dir(const std::string& dir) {
@@ -156,13 +212,51 @@ Result<std::unique_ptr<StrategyHost>> StrategyHost::create(const StrategySource&
   return h;
 }
 
-StrategyHost::~StrategyHost() = default;
+StrategyHost::~StrategyHost() {
+  Discard why = Discard::Closed;
+  if (poisoned_) why = error_.kind == ErrorKind::Timeout ? Discard::Deadline : Discard::Memory;
+  discard_vm(why);
+}
+
+void StrategyHost::discard_vm(Discard why) noexcept {
+  if (!vm_) return;
+  poisoned_ = true;
+  final_peak_bytes_ = vm_->peak_memory_bytes();
+  pool_->discard(std::move(vm_), why);
+}
 
 Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicators) {
   indicators_ = &indicators;
-  vm_ = std::make_unique<LuaVm>();
+  limits_ = options.limits;
+  if (options.pool) {
+    pool_ = options.pool;
+  } else {
+    own_pool_ = std::make_unique<VmPool>(limits_);
+    pool_ = own_pool_.get();
+  }
+  callback_timeout_ns_ = static_cast<std::int64_t>(std::llround(limits_.callback_timeout_ms * 1e6));
+  startup_timeout_ns_ = static_cast<std::int64_t>(std::llround(limits_.startup_timeout_ms * 1e6));
+  vm_ = pool_->acquire(limits_);
   lua_State* L = vm_->state();
+  CallMonitor& m = vm_->monitor();
+  m.chunkname = source_.path;
   StackGuard guard(L);
+
+  // Everything below runs as one monitored call with the startup deadline:
+  // the prelude with the budget counted but not enforced (trusted code), the
+  // strategy's chunk with the budget enforced.
+  m.set_timeout_ns(startup_timeout_ns_);
+  m.callback = "the trusted prelude";
+  vm_->enforce_budget(false);
+  m.enter();
+  struct Leave {
+    LuaVm& vm;
+    std::int64_t timeout;
+    ~Leave() {
+      if (vm.monitor().inside()) vm.monitor().leave();
+      vm.monitor().set_timeout_ns(timeout);
+    }
+  } leave{*vm_, callback_timeout_ns_};
 
   open_lib(L, luaopen_base, "");
   open_lib(L, luaopen_table, LUA_TABLIBNAME);
@@ -171,10 +265,74 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   open_lib(L, luaopen_bit, LUA_BITLIBNAME);
   open_lib(L, luaopen_jit, LUA_JITLIBNAME);  // also switches the JIT compiler on
   open_lib(L, luaopen_debug, LUA_DBLIBNAME);
+  install_guarded_patterns(L);
 
-  lua_pushcfunction(L, traceback_handler);
+  const std::string source_name = "@" + source_.path;
+  lua_pushlstring(L, source_name.data(), source_name.size());
+  lua_pushcclosure(L, traceback_handler, 1);
   traceback_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
+  const int handler_idx = lua_gettop(L);
 
+  if (auto st = load_prelude(options, indicators, handler_idx); !st) return st;
+  seal();
+
+  // Load the strategy as text only (bytecode is refused by mode "t").
+  if (!source_.code.empty() && source_.code[0] == '\x1b')
+    return make_error(Errc::invalid_argument,
+                      source_.path + ": precompiled bytecode is not accepted; give the Lua source");
+  m.callback = "the strategy's top-level code";
+  vm_->enforce_budget(true);
+  const std::uint64_t epoch = m.current_epoch();
+  const std::string chunkname = "@" + source_.path;
+  int rc = luaL_loadbufferx(L, source_.code.data(), source_.code.size(), chunkname.c_str(), "t");
+  if (rc == 0) {
+    const int chunk_idx = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+    lua_getfield(L, -1, "install");
+    lua_pushvalue(L, chunk_idx);
+    rc = lua_pcall(L, 1, 0, handler_idx);
+  }
+  if (rc != 0) {
+    fail_call(rc, epoch, lua_gettop(L), m.callback);
+    error_.callback = "load";
+    return make_error(Errc::invalid_argument, error_.message);
+  }
+  m.leave();
+
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "dispatch");
+  dispatch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  // Summary for validate/reports: callbacks and effective params.
+  lua_getfield(L, -1, "describe");
+  if (lua_pcall(L, 0, 2, handler_idx) != 0)
+    return make_error(Errc::internal, std::string("describe strategy: ") + lua_tostring(L, -1));
+  const int n_cb = static_cast<int>(lua_objlen(L, -2));
+  for (int i = 1; i <= n_cb; ++i) {
+    lua_rawgeti(L, -2, i);
+    callbacks_.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  const int n_params = static_cast<int>(lua_objlen(L, -1));
+  for (int i = 1; i <= n_params; ++i) {
+    lua_rawgeti(L, -1, i);
+    ParamInfo p;
+    for (int k = 1; k <= 3; ++k) {
+      lua_rawgeti(L, -1, k);
+      const char* s = lua_tostring(L, -1);
+      (k == 1 ? p.name : k == 2 ? p.type : p.value) = s ? s : "";
+      lua_pop(L, 1);
+    }
+    params_.push_back(std::move(p));
+    lua_pop(L, 1);
+  }
+  return {};
+}
+
+// stack: handler -> handler (the prelude's entry table is kept in the registry)
+Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider& indicators, int handler_idx) {
+  lua_State* L = vm_->state();
   // stack: -> ffi
   lua_pushcfunction(L, luaopen_ffi);
   lua_pushstring(L, "ffi");
@@ -195,11 +353,9 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
 
-  // stack: ffi getinfo -> ffi getinfo handler prelude args...
+  // stack: ffi getinfo -> ffi getinfo prelude args...
   const std::string_view prelude = find_embedded(kPreludePath);
   TE_ASSERT(!prelude.empty(), "prelude not embedded");
-  lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
-  const int handler_idx = lua_gettop(L);
   if (luaL_loadbufferx(L, prelude.data(), prelude.size(), "@lua/prelude.lua", "t") != 0)
     return make_error(Errc::internal, std::string("load prelude: ") + lua_tostring(L, -1));
   lua_pushvalue(L, ffi_idx);
@@ -266,8 +422,15 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
     return make_error(Errc::internal, std::string("prelude failed: ") + lua_tostring(L, -1));
   }
   prelude_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
-  // Seal, now that the prelude holds what it needs in locals: nothing
-  // privileged stays reachable by name (ffi/jit/debug live only in its upvalues).
+  lua_settop(L, handler_idx);
+  return {};
+}
+
+// Now that the prelude holds what it needs in locals: nothing privileged stays
+// reachable by name (ffi/jit/debug live only in the prelude's upvalues).
+// stack: unchanged
+void StrategyHost::seal() {
+  lua_State* L = vm_->state();
   for (const char* g : {"debug", "jit", "ffi", "module", "require", "package", "dofile", "loadfile", "load",
                         "loadstring", "collectgarbage", "newproxy", "getfenv", "setfenv", "gcinfo"}) {
     lua_pushnil(L);
@@ -275,7 +438,7 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   }
   lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
   if (lua_istable(L, -1)) {
-    for (const char* m : {"ffi", "jit", "debug", "jit.opt", "jit.util", "package"}) {
+    for (const char* m : {"ffi", "jit", "debug", "jit.opt", "jit.util", "jit.profile", "package", "_G"}) {
       lua_pushnil(L);
       lua_setfield(L, -2, m);
     }
@@ -299,96 +462,104 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+}
 
+void StrategyHost::set_error(std::string_view lua_message, const char* callback) {
+  split_error(lua_message, source_.path, error_);
+  error_.callback = callback;
+  error_.kind = ErrorKind::Error;
+  locate(error_, source_.path);
+}
 
-  // Load the strategy as text only (bytecode is refused by mode "t").
-  if (!source_.code.empty() && source_.code[0] == '\x1b')
-    return make_error(Errc::invalid_argument,
-                      source_.path + ": precompiled bytecode is not accepted; give the Lua source");
-  const std::string chunkname = "@" + source_.path;
-  if (luaL_loadbufferx(L, source_.code.data(), source_.code.size(), chunkname.c_str(), "t") != 0) {
-    std::string msg = lua_tostring(L, -1);
-    return make_error(Errc::invalid_argument, msg);
+// After a failed lua_pcall of call `epoch`; the error object is on top.
+// stack: ... base.. err -> ... (everything from base removed)
+int StrategyHost::fail_call(int rc, std::uint64_t epoch, int base, const char* callback) {
+  lua_State* L = vm_->state();
+  CallMonitor& m = vm_->monitor();
+  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
+  std::string errerr;
+  if (rc == LUA_ERRERR) {
+    // The handler itself failed: after a stack overflow inside compiled code
+    // there may be no room left even for it. The position is lost.
+    errerr = fmt::format("{}: {}: stack overflow (or another error while reporting an error): {}", source_.path,
+                         callback, msg);
+    msg = errerr.c_str();
   }
-  const int chunk_idx = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
-  lua_getfield(L, -1, "install");
-  lua_pushvalue(L, chunk_idx);
-  if (lua_pcall(L, 1, 0, handler_idx) != 0) {
-    StrategyError e;
-    split_error(lua_tostring(L, -1), source_.path, e);
-    return make_error(Errc::invalid_argument, e.message);
-  }
-  lua_getfield(L, -1, "dispatch");
-  dispatch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
-
-  // Summary for validate/reports: callbacks and effective params.
-  lua_getfield(L, -1, "describe");
-  if (lua_pcall(L, 0, 2, handler_idx) != 0)
-    return make_error(Errc::internal, std::string("describe strategy: ") + lua_tostring(L, -1));
-  const int n_cb = static_cast<int>(lua_objlen(L, -2));
-  for (int i = 1; i <= n_cb; ++i) {
-    lua_rawgeti(L, -2, i);
-    callbacks_.emplace_back(lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  const int n_params = static_cast<int>(lua_objlen(L, -1));
-  for (int i = 1; i <= n_params; ++i) {
-    lua_rawgeti(L, -1, i);
-    ParamInfo p;
-    for (int k = 1; k <= 3; ++k) {
-      lua_rawgeti(L, -1, k);
-      const char* s = lua_tostring(L, -1);
-      (k == 1 ? p.name : k == 2 ? p.type : p.value) = s ? s : "";
-      lua_pop(L, 1);
+  set_error(msg, callback);
+  const Trip trip = m.trip_of(epoch);
+  if (trip != Trip::None || rc == LUA_ERRMEM) {
+    // A budget was broken: the hook stays armed until here; the VM is done.
+    poisoned_ = true;
+    m.disarm();
+    error_.kind = trip == Trip::Deadline ? ErrorKind::Timeout : ErrorKind::OutOfMemory;
+    if (!m.trip_message.empty()) {
+      error_.message = m.trip_message;
+    } else if (error_.kind == ErrorKind::OutOfMemory) {
+      error_.message =
+          vm_->memory_limit_bytes() > 0
+              ? fmt::format("{}: {} exceeded the memory budget of {} MB ([sandbox] memory_limit_mb): a request "
+                            "for {} bytes was refused",
+                            source_.path, callback,
+                            static_cast<double>(vm_->memory_limit_bytes()) / static_cast<double>(kMiB),
+                            vm_->refused_bytes())
+              : fmt::format("{}: {}: out of memory", source_.path, callback);
     }
-    params_.push_back(std::move(p));
-    lua_pop(L, 1);
+    locate(error_, source_.path);
   }
-  return {};
+  if (m.inside()) m.leave();
+  lua_settop(L, base - 1);
+  return -1;
 }
 
 bool StrategyHost::pcall(int nargs, int nresults, const char* callback) {
+  if (poisoned_) return false;
   lua_State* L = vm_->state();
+  CallMonitor& m = vm_->monitor();
   // stack: fn args... -> handler fn args...
   const int base = lua_gettop(L) - nargs;
   lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
   lua_insert(L, base);
+  m.set_timeout_ns(startup_timeout_ns_);
+  m.callback = callback;
+  const std::uint64_t epoch = m.enter();
   const int rc = lua_pcall(L, nargs, nresults, base);
+  m.leave();
+  m.set_timeout_ns(callback_timeout_ns_);
   if (rc == 0) {
     lua_remove(L, base);
     return true;
   }
-  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
-  split_error(rc == LUA_ERRMEM ? std::string_view(source_.path + ": out of memory") : std::string_view(msg),
-              source_.path, error_);
-  error_.callback = callback;
-  lua_settop(L, base - 1);
+  fail_call(rc, epoch, base, callback);
   return false;
 }
 
+namespace {
+constexpr const char* kCallbackNames[] = {"", "detect_opportunity", "filter_commitment", "manage_position"};
+}  // namespace
+
 int StrategyHost::call(Callback cb) {
+  if (__builtin_expect(poisoned_, 0)) return -1;
   lua_State* L = vm_->state();
+  CallMonitor& m = vm_->monitor();
+  m.callback = kCallbackNames[static_cast<int>(cb)];
   // stack: -> handler dispatch kind -> (result)
   lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_ref_);
   lua_pushinteger(L, static_cast<int>(cb));
   const int base = lua_gettop(L) - 2;
+  const std::uint64_t epoch = m.enter();
   const int rc = lua_pcall(L, 1, 1, base);
+  m.leave();
   if (__builtin_expect(rc == 0, 1)) {
     const int kind = static_cast<int>(lua_tointeger(L, -1));
     lua_settop(L, base - 1);
     return kind;
   }
-  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(error object is not a string)";
-  split_error(rc == LUA_ERRMEM ? std::string_view(source_.path + ": out of memory") : std::string_view(msg),
-              source_.path, error_);
-  error_.callback = std::string(to_string(cb));
-  lua_settop(L, base - 1);
-  return -1;
+  return fail_call(rc, epoch, base, kCallbackNames[static_cast<int>(cb)]);
 }
 
 Status StrategyHost::on_start() {
+  if (poisoned_) return make_error(Errc::invalid_argument, error_.message);
   lua_State* L = vm_->state();
   StackGuard guard(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
@@ -398,18 +569,74 @@ Status StrategyHost::on_start() {
   return {};
 }
 
+Status StrategyHost::on_reload(const Value& old_ctx) {
+  if (poisoned_) return make_error(Errc::invalid_argument, error_.message);
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "on_reload");
+  push_value(L, old_ctx);  // a copy of its own: the strategy may change ctx freely
+  const std::int32_t phase = frame_.phase;
+  frame_.phase = 2;
+  const bool ok = pcall(1, 0, "on_reload");
+  frame_.phase = phase;
+  if (!ok) return make_error(Errc::invalid_argument, error_.message);
+  return {};
+}
+
+bool StrategyHost::defines(std::string_view global) const {
+  if (poisoned_) return false;
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "env");
+  lua_pushlstring(L, global.data(), global.size());
+  lua_rawget(L, -2);
+  return !lua_isnil(L, -1);
+}
+
+StrategyHost::Environment StrategyHost::environment() const {
+  Environment env;
+  if (poisoned_) return env;
+  lua_State* L = vm_->state();
+  StackGuard guard(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "environment");
+  lua_call(L, 0, 2);  // stack: prelude names forbidden
+  const int n = static_cast<int>(lua_objlen(L, -2));
+  for (int i = 1; i <= n; ++i) {
+    lua_rawgeti(L, -2, i);
+    env.names.emplace_back(lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  const int nf = static_cast<int>(lua_objlen(L, -1));
+  for (int i = 1; i <= nf; ++i) {
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    env.forbidden.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_pop(L, 3);
+  }
+  return env;
+}
+
 void StrategyHost::clear_setup() {
+  if (poisoned_) return;
   lua_State* L = vm_->state();
   StackGuard guard(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
   lua_getfield(L, -1, "clear_setup");
-  lua_call(L, 0, 0);
+  pcall(0, 0, "clear_setup");
 }
 
-std::size_t StrategyHost::memory_bytes() const noexcept { return vm_->memory_bytes(); }
+std::size_t StrategyHost::memory_bytes() const noexcept { return vm_ ? vm_->memory_bytes() : 0; }
+std::size_t StrategyHost::peak_memory_bytes() const noexcept {
+  return vm_ ? vm_->peak_memory_bytes() : final_peak_bytes_;
+}
 
 Result<Value> StrategyHost::export_context() {
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
+  if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();
   StackGuard guard(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
@@ -419,6 +646,7 @@ Result<Value> StrategyHost::export_context() {
 
 Status StrategyHost::import_context(const Value& ctx) {
   if (!ctx.is_map()) return make_error(Errc::invalid_argument, "a strategy context must be a map");
+  if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();
   StackGuard guard(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
@@ -444,6 +672,17 @@ std::int32_t StrategyHost::api_ind_add(void* host, const char* name, std::size_t
       self->api_error_ = r.error().message;
       return r.error().code == Errc::limit ? kTeLimit : kTeInvalid;
     }
+    std::string text(name, name_len);
+    text += '(';
+    for (std::int32_t i = 0; i < n_params; ++i) {
+      if (i) text += ',';
+      text += fmt::format("{}", params[i]);
+    }
+    if (source_len) (text += ',').append(source, source_len);
+    text += ')';
+    if (timeframe_len) (text += '@').append(timeframe, timeframe_len);
+    auto& used = self->indicators_used_;
+    if (std::find(used.begin(), used.end(), text) == used.end()) used.push_back(std::move(text));
     return static_cast<std::int32_t>(*r);
   } catch (const std::exception& e) {
     self->api_error_ = std::string("internal error creating an indicator: ") + e.what();

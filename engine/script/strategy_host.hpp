@@ -14,10 +14,10 @@
 #include "engine/core/value.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/script/te_ffi.h"
+#include "engine/script/vm_limits.hpp"
+#include "engine/script/vm_pool.hpp"
 
 namespace te::script {
-
-class LuaVm;
 
 struct StrategySource {
   std::string path;    // as the user gave it; also the chunk name in messages
@@ -25,9 +25,13 @@ struct StrategySource {
   std::string sha256;  // of `code`
 };
 
+inline constexpr std::size_t kMaxStrategyBytes = 16 * kMiB;
+
 // Errors: Errc::io when the file cannot be read, Errc::invalid_argument when it
-// is empty or is precompiled bytecode.
+// is empty, larger than kMaxStrategyBytes or precompiled bytecode.
 Result<StrategySource> read_strategy(const std::string& path);
+// The same checks for source held in memory (path is the chunk name).
+Result<StrategySource> make_strategy_source(std::string path, std::string code);
 
 // Every *.lua file of `dir`, by name (a fixed order keeps runs deterministic).
 // Errors: Errc::io when the directory or a file cannot be read.
@@ -82,15 +86,30 @@ struct HostOptions {
   std::uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> param_overrides;  // name, text
   std::size_t max_log_lines = 10000;  // then one "suppressed" line
+  // Memory budget and CPU deadlines of the strategy's VM (docs/sandbox.md).
+  VmLimits limits;
+  // Where the VM comes from (and whose watchdog enforces the deadlines); must
+  // outlive the host. Null: the host makes a private pool (one watchdog
+  // thread per host; fine for tools and tests, not for 1000 runners).
+  VmPool* pool = nullptr;
 };
 
 enum class Callback : int { DetectOpportunity = 1, FilterCommitment = 2, ManagePosition = 3 };
 std::string_view to_string(Callback cb) noexcept;
 
+// Error: the strategy raised (or misused the API); the VM is still usable.
+// Timeout / OutOfMemory: a budget was broken; the VM is poisoned and the
+// runner must stop calling it.
+enum class ErrorKind : std::uint8_t { Error, Timeout, OutOfMemory };
+std::string_view to_string(ErrorKind k) noexcept;
+
 struct StrategyError {
   std::string message;    // "strategies/x.lua:12: attempt to perform arithmetic on a nil value"
   std::string traceback;  // "stack traceback:" plus strategy frames
   std::string callback;   // "detect_opportunity", "on_start", ...
+  ErrorKind kind = ErrorKind::Error;
+  std::string file;       // where it was raised, when known ("strategies/x.lua")
+  int line = 0;           // 0 when unknown
 };
 
 struct ParamInfo {
@@ -119,8 +138,14 @@ class StrategyHost {
   // Runs a state callback. Returns the ActionKind (>= 0) with details in
   // action(), or -1 when the strategy raised an error (see last_error()).
   int call(Callback cb);
-  // Runs on_start(ctx) when the strategy defines it.
+  // Runs on_start(ctx) when the strategy defines it (startup deadline).
   Status on_start();
+  // After a hot reload, with this host's ctx already holding the old data
+  // (import_context): runs on_reload(old_ctx, ctx) when the strategy defines
+  // it; a table it returns replaces ctx. Startup deadline.
+  // Errors: the strategy's error (see last_error()).
+  Status on_reload(const Value& old_ctx);
+  bool defines(std::string_view global) const;
   // Forgets the setup table when the runner leaves CloseWatch/InTrade.
   void clear_setup();
 
@@ -134,15 +159,39 @@ class StrategyHost {
   std::vector<LuaIndicatorInfo> lua_indicators();
 
   const StrategyError& last_error() const noexcept { return error_; }
+  // True once a budget was broken (or the VM ran out of memory): every later
+  // call fails with the same error and the VM is discarded with the host.
+  bool poisoned() const noexcept { return poisoned_; }
+  // Destroys the VM now (a faulted runner never calls its strategy again; a
+  // replaced one is done). The host keeps its description (params, source,
+  // last error); every Lua-side method becomes a no-op or an error.
+  void discard_vm(Discard why) noexcept;
+  // Indicators the strategy asked for so far, as "sma(10)", "ema(12,high)@1h".
+  const std::vector<std::string>& indicators_used() const noexcept { return indicators_used_; }
+  // Names a strategy can read from its environment, and the forbidden ones
+  // with the reason (for `validate`'s static scan).
+  struct Environment {
+    std::vector<std::string> names;
+    std::vector<std::pair<std::string, std::string>> forbidden;
+  };
+  Environment environment() const;
   const std::vector<ParamInfo>& params() const noexcept { return params_; }
   const std::vector<std::string>& callbacks() const noexcept { return callbacks_; }
   const StrategySource& source() const noexcept { return source_; }
   std::size_t memory_bytes() const noexcept;
+  std::size_t peak_memory_bytes() const noexcept;
+  const VmLimits& limits() const noexcept { return limits_; }
 
  private:
   StrategyHost() = default;
   Status init(const HostOptions& options, IndicatorProvider& indicators);
+  Status load_prelude(const HostOptions& options, IndicatorProvider& indicators, int handler_idx);
+  void seal();
+  // A monitored call of the function below `nargs` arguments on the stack
+  // (startup deadline). stack: fn args... -> results... (or nothing on error)
   bool pcall(int nargs, int nresults, const char* callback);
+  int fail_call(int rc, std::uint64_t epoch, int base, const char* callback);
+  void set_error(std::string_view lua_message, const char* callback);
 
   // te_api entry points (noexcept; see te_ffi_decls.h)
   static std::int32_t api_ind_add(void* host, const char* name, std::size_t name_len, const double* params,
@@ -152,7 +201,15 @@ class StrategyHost {
   static void api_log(void* host, std::int32_t level, const char* msg, std::size_t len) noexcept;
   static std::int32_t api_history_bar(void* host, double index, te_bar* out) noexcept;
 
-  std::unique_ptr<LuaVm> vm_;
+  std::unique_ptr<VmPool> own_pool_;  // before vm_: outlives it
+  VmPool* pool_ = nullptr;
+  VmLease vm_;
+  VmLimits limits_;
+  std::int64_t callback_timeout_ns_ = 0;
+  std::int64_t startup_timeout_ns_ = 0;
+  bool poisoned_ = false;
+  std::size_t final_peak_bytes_ = 0;
+  std::vector<std::string> indicators_used_;
   te_frame frame_{};
   te_api api_{};
   StrategySource source_;

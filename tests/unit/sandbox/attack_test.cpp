@@ -1,0 +1,362 @@
+// Every attack from the sandbox issue and STYLE.md B3.11, each run by a
+// strategy next to an honest one in the same world (one account, exchange,
+// router and VM pool). Each must be contained: the attacker faults with a
+// clear error or finds the operation unavailable; the engine stays up; nothing
+// is written; the honest runner trades on, bar for bar.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "tests/unit/sandbox/sandbox_support.hpp"
+
+using namespace te;
+
+namespace {
+
+constexpr double kDeadlineMs = 200;
+constexpr std::size_t kMemoryMb = 32;
+
+script::VmLimits attack_limits() {
+  script::VmLimits l = script::make_limits(script::RunMode::Backtest, kDeadlineMs, kMemoryMb);
+  return l;
+}
+
+std::string sentinel() { return "/tmp/te-sandbox-pwned-" + std::to_string(::getpid()); }
+
+std::string in_detect(const std::string& body) {
+  return "params = {}\nfunction detect_opportunity(bar, ctx, ind)\n" + body +
+         "\nend\nfunction filter_commitment(bar, ctx, ind) end\nfunction manage_position(bar, ctx, ind) end\n";
+}
+
+enum class Expect { Fault, Contained };
+
+struct Attack {
+  const char* name;
+  std::string code;  // body of detect_opportunity (runs on every bar)
+  Expect expect;
+  const char* message = "";  // substring of the fault message
+  script::ErrorKind kind = script::ErrorKind::Error;
+};
+
+struct Outcome {
+  bool faulted = false;
+  script::StrategyError error;
+  std::vector<std::string> logs;
+  double cpu_ms = 0;
+  double wall_ms = 0;
+  std::size_t peak_bytes = 0;
+};
+
+Outcome run_attack(const Attack& a, std::size_t bars = 40) {
+  test::World world(attack_limits());
+  auto attacker = world.add(in_detect(a.code));
+  INFO((attacker ? "" : attacker.error().message));
+  REQUIRE(attacker.ok());
+  auto honest = world.add(test::kHonestStrategy, {}, "strategies/honest.lua");
+  REQUIRE(honest.ok());
+  const std::int64_t cpu0 = test::thread_cpu_ns();
+  const auto wall0 = std::chrono::steady_clock::now();
+  world.feed(bars);
+  Outcome o;
+  o.cpu_ms = static_cast<double>(test::thread_cpu_ns() - cpu0) / 1e6;
+  o.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
+  o.peak_bytes = (*attacker)->host().peak_memory_bytes();
+  o.faulted = (*attacker)->state() == runner::RunnerState::Faulted;
+  if ((*attacker)->fault()) o.error = *(*attacker)->fault();
+  o.logs = world.observer.of(0).logs;
+  // The honest runner saw every bar and never faulted.
+  CHECK((*honest)->state() != runner::RunnerState::Faulted);
+  CHECK((*honest)->stats().bars == static_cast<std::int64_t>(bars));
+  CHECK((*honest)->stats().callbacks >= static_cast<std::int64_t>(bars));
+  return o;
+}
+
+void check_attack(const Attack& a) {
+  INFO("attack: " << a.name);
+  std::filesystem::remove(sentinel());
+  const Outcome o = run_attack(a);
+  INFO("fault: " << o.error.message);
+  if (a.expect == Expect::Fault) {
+    REQUIRE(o.faulted);
+    CHECK_THAT(o.error.message, Catch::Contains(a.message));
+    CHECK(o.error.kind == a.kind);
+    if (a.kind == script::ErrorKind::Error) {
+      CHECK(o.error.file == "strategies/probe.lua");
+      // Only an overflow inside compiled code can lose the position.
+      if (o.error.message.find("stack overflow") == std::string::npos) CHECK(o.error.line > 0);
+    }
+  } else {
+    CHECK_FALSE(o.faulted);
+    REQUIRE_FALSE(o.logs.empty());
+    CHECK(o.logs.front() == "contained");
+  }
+  CHECK_FALSE(std::filesystem::exists(sentinel()));
+}
+
+}  // namespace
+
+TEST_CASE("privileged libraries and loaders are unreachable", "[sandbox]") {
+  const std::string s = sentinel();
+  const Attack attacks[] = {
+      {"require ffi", "local ffi = require('ffi')", Expect::Fault, "require is not available"},
+      {"package.loaded", "local f = package.loaded.ffi", Expect::Fault, "package is not available"},
+      {"debug.getregistry", "local r = debug.getregistry()", Expect::Fault, "debug is not available"},
+      {"getfenv(0)", "local g = getfenv(0)", Expect::Fault, "getfenv is not available"},
+      {"setfenv", "setfenv(1, {})", Expect::Fault, "setfenv is not available"},
+      {"jit.off", "jit.off()", Expect::Fault, "jit is not available"},
+      {"io.open", "local f = io.open('" + s + "', 'w') f:write('x') f:close()", Expect::Fault,
+       "io is not available"},
+      {"os.execute", "os.execute('touch " + s + "')", Expect::Fault, "os is not available"},
+      {"os.time", "local t = os.time()", Expect::Fault, "os is not available"},
+      {"load", "local f = load('return 1')", Expect::Fault, "load is not available"},
+      {"loadstring", "local f = loadstring('return 1')", Expect::Fault, "loadstring is not available"},
+      {"dofile", "dofile('/etc/passwd')", Expect::Fault, "dofile is not available"},
+      {"loadfile", "loadfile('/etc/passwd')", Expect::Fault, "loadfile is not available"},
+      {"collectgarbage", "collectgarbage()", Expect::Fault, "collectgarbage is not available"},
+      {"newproxy", "local p = newproxy(true)", Expect::Fault, "newproxy is not available"},
+      {"_G", "setmetatable(_G, {})", Expect::Fault, "_G is not available"},
+      {"module", "module('x')", Expect::Fault, "module is not available"},
+  };
+  for (const auto& a : attacks) check_attack(a);
+}
+
+TEST_CASE("dump, bytecode and the string metatable are closed", "[sandbox]") {
+  const Attack attacks[] = {
+      {"(\"\").dump", "assert(('').dump == nil) log('contained')", Expect::Contained},
+      {"string.dump", "assert(string.dump == nil) log('contained')", Expect::Contained},
+      {"(\"\"):dump()", "local b = (''):dump(function() end)", Expect::Fault, "dump"},
+      {"load(string.dump(f))", "local b = string.dump(function() end)", Expect::Fault, "dump"},
+      {"getmetatable(\"\")", "assert(getmetatable('') == false) log('contained')", Expect::Contained},
+      {"getmetatable(\"\").__index", "local s = getmetatable('').__index", Expect::Fault,
+       "attempt to index a boolean value"},
+      {"setmetatable on a string", "setmetatable('', {})", Expect::Fault, "table expected"},
+  };
+  for (const auto& a : attacks) check_attack(a);
+
+  // Precompiled chunks are refused before any code runs, however they arrive.
+  test::World world(attack_limits());
+  auto r = world.add(std::string("\x1bLJ\x02\x0a", 5) + "garbage");
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("bytecode") || Catch::Contains("binary"));
+}
+
+TEST_CASE("the shared environment cannot be changed", "[sandbox]") {
+  const Attack attacks[] = {
+      {"string.upper = nil", "string.upper = nil", Expect::Fault, "string is read-only"},
+      {"math.floor = f", "math.floor = function() return 0 end", Expect::Fault, "math is read-only"},
+      {"table.insert = f", "table.insert = print", Expect::Fault, "table is read-only"},
+      {"global assignment in a callback", "enter_long = 1", Expect::Fault, "assignment to undeclared global"},
+      {"undeclared read", "local x = undefined_thing + 1", Expect::Fault, "undeclared global \"undefined_thing\""},
+      {"ctx.position metatable", "setmetatable(ctx.position, nil)", Expect::Fault, "protected metatable"},
+      {"ctx.position write", "ctx.position.qty = 5", Expect::Fault, "ctx.position is read-only"},
+      {"ind write", "ind.sma = nil", Expect::Fault, "ind is read-only"},
+      {"math.randomseed()", "math.randomseed()", Expect::Fault, "math.randomseed needs a number"},
+      // rawset on a library view only shadows it for this strategy; the string
+      // methods and the engine's own code keep the real functions.
+      {"rawset on a library view",
+       "rawset(string, 'format', function() error('pwned') end)\n"
+       "assert(('%d'):format(3) == '3') local ok = pcall(enter_long, -1) assert(not ok) log('contained')",
+       Expect::Contained},
+  };
+  for (const auto& a : attacks) check_attack(a);
+}
+
+TEST_CASE("an error object is never converted by calling its own code", "[sandbox]") {
+  check_attack({"__tostring loop", "error(setmetatable({}, {__tostring = function() while true do end end}))",
+                Expect::Fault, "error object is not a string but a table"});
+}
+
+TEST_CASE("runaway loops are stopped within 2x the CPU deadline", "[sandbox]") {
+  const Attack attacks[] = {
+      {"while true do end", "local n = 0 while true do n = n + 1 end", Expect::Fault,
+       "detect_opportunity exceeded its CPU deadline of 200 ms", script::ErrorKind::Timeout},
+      {"empty loop", "while true do end", Expect::Fault, "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"loop inside pcall",
+       "while true do pcall(function() local n = 0 while true do n = n + 1 end end) end", Expect::Fault,
+       "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"loop inside a coroutine",
+       "local co = coroutine.wrap(function() local n = 0 while true do n = n + 1 end end) co()", Expect::Fault,
+       "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"pcall swallowing in a loop", "while true do pcall(error, 'x') end", Expect::Fault,
+       "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"looping error handler", "xpcall(error, function() while true do end end)", Expect::Fault,
+       "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"nested coroutines", R"LUA(
+local function spin() local n = 0 while true do n = n + 1 end end
+local co = coroutine.create(function() coroutine.wrap(spin)() end)
+while true do coroutine.resume(co) end)LUA",
+       Expect::Fault, "exceeded its CPU deadline", script::ErrorKind::Timeout},
+  };
+  for (const auto& a : attacks) {
+    INFO("attack: " << a.name);
+    const Outcome o = run_attack(a, 5);
+    INFO("fault: " << o.error.message);
+    REQUIRE(o.faulted);
+    CHECK(o.error.kind == script::ErrorKind::Timeout);
+    CHECK_THAT(o.error.message, Catch::Contains(a.message));
+    CHECK_THAT(o.error.message, Catch::StartsWith("strategies/probe.lua:"));
+    CHECK(o.error.line >= 2);
+    // CPU time is what the deadline measures and is immune to a loaded
+    // machine; wall time gets a generous absolute margin.
+    CHECK(o.cpu_ms >= kDeadlineMs * 0.9);
+    CHECK(o.cpu_ms <= 2 * kDeadlineMs);
+    CHECK(o.wall_ms < 10'000);
+  }
+}
+
+TEST_CASE("deep recursion is an ordinary, contained error", "[sandbox]") {
+  check_attack({"deep recursion", "local function f(n) return 1 + f(n + 1) end f(1)", Expect::Fault,
+                "stack overflow"});
+  check_attack({"recursion through pcall",
+                "local function f(n) return select(2, pcall(f, n + 1)) end local r = f(1) log('contained')",
+                Expect::Contained});
+}
+
+TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
+  const Attack attacks[] = {
+      {"string.rep 2^30", "local s = string.rep('x', 2^30)", Expect::Fault, "memory budget of 32 MB",
+       script::ErrorKind::OutOfMemory},
+      {"table growth", "local t = {} local i = 0 while true do i = i + 1 t[i] = i end", Expect::Fault,
+       "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"tables of tables", "local t = {} while true do t[#t + 1] = { 1, 2, 3, x = 'y' } end", Expect::Fault,
+       "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"string doubling", "local s = 'xy' while true do s = s .. s end", Expect::Fault, "memory budget of 32 MB",
+       script::ErrorKind::OutOfMemory},
+      {"bomb inside pcall", "while true do pcall(function() local t = {} while true do t[#t+1] = {} end end) end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"bomb kept in ctx", "ctx.hoard = ctx.hoard or {} for i = 1, 200000 do ctx.hoard[#ctx.hoard + 1] = {i} end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+  };
+  for (const auto& a : attacks) {
+    INFO("attack: " << a.name);
+    const Outcome o = run_attack(a, 20);
+    INFO("fault: " << o.error.message);
+    REQUIRE(o.faulted);
+    CHECK(o.error.kind == script::ErrorKind::OutOfMemory);
+    CHECK_THAT(o.error.message, Catch::Contains(a.message));
+    CHECK_THAT(o.error.message, Catch::StartsWith("strategies/probe.lua"));
+    // Never above the budget plus the slack kept for the error path.
+    CHECK(o.peak_bytes <= kMemoryMb * script::kMiB + kMemoryMb * script::kMiB / 32);
+  }
+}
+
+TEST_CASE("garbage alone does not break the memory budget", "[sandbox]") {
+  // Allocates far more than the budget in total, but keeps little alive.
+  check_attack({"churn", "for i = 1, 20000 do local t = { string.rep('x', 1000) } end log('contained')",
+                Expect::Contained});
+}
+
+TEST_CASE("catastrophic patterns are stopped by the matcher's step budget", "[sandbox]") {
+  const Attack attacks[] = {
+      {"find", "local s = string.rep('a', 30000) s:find('.-.-.-.-.-b')", Expect::Fault,
+       "string.find: pattern too complex"},
+      {"match", "string.match(string.rep('a', 5000), string.rep('a?', 40) .. string.rep('a', 40) .. 'b')",
+       Expect::Fault, "string.match: pattern too complex"},
+      {"gsub", "local s = string.rep('ab', 20000) s:gsub('(.-)(.-)(.-)c', '%1')", Expect::Fault,
+       "string.gsub: pattern too complex"},
+      {"gmatch", "for w in string.rep('x', 30000):gmatch('.-.-.-y') do end", Expect::Fault,
+       "string.gmatch: pattern too complex"},
+      {"deep pattern", "string.find(string.rep('a', 300), string.rep('a?', 300))", Expect::Fault, "pattern too complex"},
+      {"ordinary patterns still work",
+       "assert(('key = value'):match('^(%w+)%s*=%s*(%w+)$') == 'key') "
+       "assert(select(2, ('a,b,,c'):gsub(',', ';')) == 3) log('contained')",
+       Expect::Contained},
+  };
+  for (const auto& a : attacks) check_attack(a);
+}
+
+TEST_CASE("out-of-range history reads and bad indicator requests are errors, not crashes", "[sandbox]") {
+  const Attack attacks[] = {
+      {"ind.at(1e9)", "local v = ind.at(1e9).sma(3)", Expect::Fault, "beyond the"},
+      {"ind.at(-1)", "local v = ind.at(-1).sma(3)", Expect::Fault, "offset must be a whole number"},
+      {"ind.at(0.5)", "local v = ind.at(0.5)", Expect::Fault, "offset must be a whole number"},
+      {"early history is nil", "assert(ind.at(200).sma(3) == nil) log('contained')", Expect::Contained},
+      {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
+      {"unknown indicator", "local v = ind.nope(3)", Expect::Fault, "ind has no indicator"},
+      {"forged source", "local v = ind.sma(3, '../../etc/passwd')", Expect::Fault, "unknown source"},
+      {"unpack bomb", "local t = {} local x = { unpack(t, 1, 1e8) }", Expect::Fault, "too many results"},
+      {"string.byte bomb", "local x = { string.byte(string.rep('x', 1e6), 1, -1) }", Expect::Fault, "string slice"},
+  };
+  for (const auto& a : attacks) check_attack(a);
+}
+
+TEST_CASE("a forged action cannot get past the engine's checks", "[sandbox]") {
+  // getmetatable(action) gives the marker, which lets a strategy build an
+  // action table by hand, skipping the constructors' validation. The engine
+  // re-checks what it reads from the frame: nothing is traded and nothing
+  // breaks.
+  test::World world(attack_limits());
+  auto attacker = world.add(R"LUA(
+params = {}
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind)
+  local mt = getmetatable(enter_long(1))
+  return setmetatable({ kind = 3, qty = -5, reason = string.rep("r", 1000) }, mt)
+end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  REQUIRE(attacker.ok());
+  auto honest = world.add(test::kHonestStrategy, {}, "strategies/honest.lua");
+  REQUIRE(honest.ok());
+  world.feed(30);
+  CHECK(world.account().position(0).qty == 0);
+  CHECK((*honest)->stats().bars == 30);
+  CHECK((*honest)->state() != runner::RunnerState::Faulted);
+}
+
+TEST_CASE("strategies never hold cdata", "[sandbox]") {
+  // Walks everything a strategy can reach by name, through tables, and the
+  // values indicator functions return.
+  test::World world(attack_limits());
+  auto probe = world.add(in_detect("log('contained')"));
+  REQUIRE(probe.ok());
+  const auto env = (*probe)->host().environment();
+  REQUIRE(env.names.size() > 20);
+  std::string code = R"LUA(
+params = {}
+local seen = {}
+local function walk(v, path, depth)
+  local t = type(v)
+  if t == "cdata" or t == "userdata" or t == "thread" then error("reachable " .. t .. " at " .. path) end
+  if t ~= "table" or seen[v] or depth > 6 then return end
+  seen[v] = true
+  for k, x in pairs(v) do walk(k, path .. "[key]", depth + 1) walk(x, path .. "." .. tostring(k), depth + 1) end
+end
+function detect_opportunity(bar, ctx, ind)
+)LUA";
+  for (const auto& n : env.names) code += "  walk(" + n + ", '" + n + "', 0)\n";
+  code += R"LUA(
+  walk(bar, "bar", 0) walk(ctx, "ctx", 0)
+  for _, k in ipairs({ "qty", "side", "avg_price", "unrealized_pnl", "stop", "bars_held" }) do walk(ctx.position[k], k, 0) end
+  for _, k in ipairs({ "cash", "equity", "trades" }) do walk(ctx.account[k], k, 0) end
+  walk({ ind.sma(3), ind.macd(), ind.bbands(), ind.at(1).rsi(5), ind.crossover("sma(2)", "sma(3)") }, "ind", 0)
+  log("contained")
+end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA";
+  auto walker = world.add(code, {}, "strategies/walker.lua");
+  INFO((walker ? "" : walker.error().message));
+  REQUIRE(walker.ok());
+  world.feed(20);
+  INFO(((*walker)->fault() ? (*walker)->fault()->message : ""));
+  CHECK((*walker)->state() != runner::RunnerState::Faulted);
+  CHECK_FALSE(world.observer.of(1).logs.empty());
+}
+
+TEST_CASE("math.random is seeded by the engine and reproducible", "[sandbox]") {
+  auto draw = [] {
+    test::World world(attack_limits());
+    auto r = world.add(in_detect("log(tostring(math.random()))"));
+    REQUIRE(r.ok());
+    world.feed(3);
+    return world.observer.of(0).logs;
+  };
+  const auto a = draw(), b = draw();
+  REQUIRE(a.size() == 3);
+  CHECK(a == b);
+}
