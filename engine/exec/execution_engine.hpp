@@ -18,8 +18,8 @@ namespace te::exec {
 class ExecutionListener {
  public:
   virtual ~ExecutionListener() = default;
-  // Accepted, amended, cancelled, expired (and partially filled / filled, after
-  // on_fill). `reason_code` is empty for acceptance and amendments, else a code
+  // Accepted, amended, cancelled, expired (fills come through on_fill, whose
+  // order carries the new status). `reason_code` is empty for acceptance and amendments, else a code
   // from reject_codes.hpp (cancel_requested, oco, ioc_remainder, expired_day, ...).
   virtual void on_order_update(const model::Order& order, std::string_view reason_code) = 0;
   // One fill; `order` already carries the new filled quantity and status.
