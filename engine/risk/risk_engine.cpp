@@ -175,8 +175,12 @@ void RiskEngine::on_bar(model::StrategyId strategy, model::InstrumentId instrume
     if (l.instrument == instrument && price > 0) l.last = price;
   const double cap = capital(strategy);
   const double value = cap + b.pnl();
+  // Scopes start from where trading started (capital, initial cash), so a loss
+  // before the first mark still counts.
+  if (!b.scope.started) b.scope.mark(cap, ts_ns);
   b.scope.mark(value, ts_ns);
   const double equity = portfolio_.equity();
+  if (!account_scope_.started) account_scope_.mark(portfolio_.initial_cash(), ts_ns);
   account_scope_.mark(equity, ts_ns);
   if (auto t = account_guard_.evaluate(equity, 0, ts_ns))
     report(true, strategy, t, transition_reason(account_guard_.config(), *t), ts_ns, sink);
@@ -197,9 +201,11 @@ Decision RiskEngine::check(const model::Order& order, const model::Instrument& i
   d.ts_ns = ts_ns;
   d.state = effective_state(order.strategy);
   Book& b = book(order.strategy);
-  if (!account_scope_.started) account_scope_.mark(portfolio_.equity(), ts_ns);
+  if (!account_scope_.started) account_scope_.mark(portfolio_.initial_cash(), ts_ns);
+  account_scope_.mark(portfolio_.equity(), ts_ns);
   const double cap = capital(order.strategy);
-  if (!b.scope.started) b.scope.mark(cap + b.pnl(), ts_ns);
+  if (!b.scope.started) b.scope.mark(cap, ts_ns);
+  b.scope.mark(cap + b.pnl(), ts_ns);
   model::Order o = order;
   double price = last_price;
   if (o.type == model::OrderType::Limit || o.type == model::OrderType::StopLimit) price = o.limit_price;
