@@ -401,6 +401,7 @@ void SimulatedExchange::activate(Working& w, const model::Bar& bar, std::int64_t
 void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   Venue& v = venue(instrument);
   v.last_bar = bar_index;
+  v.last_price = bar.open;
   v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
                       ? config_.max_volume_fraction * bar.volume
                       : std::numeric_limits<double>::infinity();

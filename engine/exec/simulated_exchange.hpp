@@ -78,7 +78,7 @@ class SimulatedExchange final : public ExecutionEngine {
   };
   struct Venue {
     model::Instrument rules;
-    double last_price = 0;  // last close
+    double last_price = 0;  // latest price seen: the open of the bar being processed, then its close
     std::int64_t last_bar = -1;  // latest bar index seen (requests made between bars count from it)
     double volume_left = std::numeric_limits<double>::infinity();  // this bar's fill capacity
     std::uint32_t working = 0;
