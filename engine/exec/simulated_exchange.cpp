@@ -22,7 +22,12 @@ using model::TimeInForce;
 constexpr double kQtyEps = 1e-9;
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-bool is_working(const Order& o) noexcept { return !model::is_terminal(o.status); }
+// Submitted, Accepted and PartiallyFilled precede the terminal states.
+bool is_working(const Order& o) noexcept { return o.status <= model::OrderStatus::PartiallyFilled; }
+static_assert(model::OrderStatus::PartiallyFilled < model::OrderStatus::Filled &&
+              model::OrderStatus::Filled < model::OrderStatus::Cancelled &&
+              model::OrderStatus::Cancelled < model::OrderStatus::Rejected &&
+              model::OrderStatus::Rejected < model::OrderStatus::Expired);
 bool is_stop_type(OrderType t) noexcept {
   return t == OrderType::Stop || t == OrderType::TrailingStop || t == OrderType::StopLimit;
 }
@@ -110,6 +115,53 @@ void SimulatedExchange::note_needs(const Working& w) noexcept {
       break;
   }
   if (is_first_chance(w.order.tif)) needs_.first_chance = true;
+  if (w.order.type == OrderType::TrailingStop) needs_.trailing_reach = true;
+}
+
+// Like note_needs, but only what this bar's range can reach: most bars reach
+// no order, and then only the trailing stops need work.
+void SimulatedExchange::note_reach(Working& w, const model::Bar& bar, std::int64_t bar_index) noexcept {
+  const Order& o = w.order;
+  const bool buy = o.side == Side::Buy;
+  if (is_first_chance(o.tif)) needs_.first_chance = true;
+  if (o.type == OrderType::Market) return;
+  if (o.type == OrderType::Limit || (o.type == OrderType::StopLimit && w.triggered)) {
+    if (buy ? bar.low <= o.limit_price : bar.high >= o.limit_price) needs_.limits = true;
+    return;
+  }
+  if (w.triggered) return;  // a stop remainder: market at the next open
+  if (o.type == OrderType::StopLimit) needs_.limits = true;  // may trigger and rest within the bar
+  const bool reached = o.stop_price > 0 && (buy ? bar.high >= o.stop_price : bar.low <= o.stop_price);
+  if (reached) needs_.stops = true;
+  if (o.type != OrderType::TrailingStop) return;
+  if (!reached) {
+    // Not reached with its trigger as the bar opened, so it cannot fill on this
+    // bar under the range models; under ohlc only if the bar could reach the
+    // trigger trailed to the bar's best price. Otherwise trail it now.
+    bool later = false;
+    if (config_.fill == FillModel::Ohlc) {
+      const double best = buy ? bar.low : bar.high;
+      const double d = trail_distance(o, best);
+      later = buy ? bar.high >= best + d : bar.low <= best - d;
+    }
+    if (!later) {
+      retrail(w, buy ? bar.low : bar.high);
+      w.trailed_bar = bar_index;
+      return;
+    }
+    needs_.trailing_reach = true;
+  }
+  needs_.trailing = true;
+}
+
+void SimulatedExchange::ratchet_all(model::InstrumentId instrument, std::int64_t bar_index, double high, double low) {
+  for (auto& w : orders_) {
+    const Order& o = w.order;
+    if (o.type != OrderType::TrailingStop || o.instrument != instrument || !is_working(o) || w.at_close ||
+        w.intrabar_from > bar_index || w.trailed_bar == bar_index)
+      continue;
+    retrail(w, o.side == Side::Sell ? high : low);
+  }
 }
 
 // ---- order entry -------------------------------------------------------------
@@ -437,10 +489,14 @@ void SimulatedExchange::match_at_open(model::InstrumentId instrument, const mode
       finish(i, OrderEvent::Expire, codes::kExpiredBars);
       continue;
     }
-    if (w.at_close) continue;
-    activate(w, bar, bar_index, w.intrabar_from <= bar_index);
-    note_needs(w);
-    if (quote_model || w.open_from > bar_index) continue;
+    if (w.at_close || quote_model) continue;
+    const bool eligible = w.intrabar_from <= bar_index;
+    if (o.tif == TimeInForce::Day || (o.type == OrderType::TrailingStop && !(w.anchor == w.anchor)))
+      activate(w, bar, bar_index, eligible);
+    if (w.open_from > bar_index) {
+      if (eligible) note_reach(w, bar, bar_index);
+      continue;
+    }
     const bool buy = o.side == Side::Buy;
     const double open = bar.open;
     switch (o.type) {
@@ -464,6 +520,8 @@ void SimulatedExchange::match_at_open(model::InstrumentId instrument, const mode
           execute(i, open, Liquidity::Taker, bar, bar_index);
         break;
     }
+    Working& after = orders_[i];  // (execute may have grown orders_)
+    if (is_working(after.order)) note_reach(after, bar, bar_index);
   }
 }
 
@@ -478,7 +536,7 @@ void SimulatedExchange::match_range(model::InstrumentId instrument, const model:
       Working& w = orders_[i];
       Order& o = w.order;
       if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
-          !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0))
+          !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0) || w.trailed_bar == bar_index)
         continue;
       const bool buy = o.side == Side::Buy;
       if (!(buy ? bar.high >= o.stop_price : bar.low <= o.stop_price)) continue;
@@ -504,15 +562,7 @@ void SimulatedExchange::match_range(model::InstrumentId instrument, const model:
         execute(i, o.limit_price, Liquidity::Maker, bar, bar_index);
     }
   }
-  if (needs_.trailing) {
-    for (auto& w : orders_) {
-      const Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || o.type != OrderType::TrailingStop || w.at_close ||
-          w.intrabar_from > bar_index)
-        continue;
-      retrail(w, o.side == Side::Sell ? bar.high : bar.low);
-    }
-  }
+  if (needs_.trailing) ratchet_all(instrument, bar_index, bar.high, bar.low);
 }
 
 // ohlc: the bar is walked as a path open -> first extreme -> second extreme ->
@@ -521,7 +571,11 @@ void SimulatedExchange::match_range(model::InstrumentId instrument, const model:
 // pair is walked towards the stop first (the pessimistic reading).
 void SimulatedExchange::match_path(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   match_at_open(instrument, bar, bar_index);
-  if (!needs_.stops && !needs_.limits && !needs_.trailing) return;
+  if (!needs_.stops && !needs_.limits && !needs_.trailing_reach) {
+    // Nothing on the path can fill: walking it would only trail the stops.
+    if (needs_.trailing) ratchet_all(instrument, bar_index, bar.high, bar.low);
+    return;
+  }
   bool low_first = bar.close >= bar.open;
   for (std::size_t i = 0; i < orders_.size(); ++i) {
     const Working& w = orders_[i];
@@ -566,7 +620,7 @@ bool SimulatedExchange::walk(model::InstrumentId instrument, double from, double
       const Working& w = orders_[i];
       const Order& o = w.order;
       if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
-          w.tried_bar == bar_index)
+          w.tried_bar == bar_index || w.trailed_bar == bar_index)
         continue;
       const bool buy = o.side == Side::Buy;
       double level = 0;
@@ -625,16 +679,7 @@ bool SimulatedExchange::walk(model::InstrumentId instrument, double from, double
     if (!filled && orders_[best].order.id == best_id) orders_[best].tried_bar = bar_index;
     any = true;
   }
-  if (needs_.trailing) {
-    const double hi = std::max(from, to), lo = std::min(from, to);
-    for (auto& w : orders_) {
-      const Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || o.type != OrderType::TrailingStop || w.at_close ||
-          w.intrabar_from > bar_index)
-        continue;
-      retrail(w, o.side == Side::Sell ? hi : lo);
-    }
-  }
+  if (needs_.trailing) ratchet_all(instrument, bar_index, std::max(from, to), std::min(from, to));
   phase_price_ = to;
   return any;
 }

@@ -64,6 +64,7 @@ class SimulatedExchange final : public ExecutionEngine {
     double anchor = std::numeric_limits<double>::quiet_NaN();  // trailing: best price seen
     double charged = 0;       // commission charged so far (per-order minimums and fees)
     std::int64_t tried_bar = -1;  // ohlc walk: tried this bar without filling (no volume, FOK)
+    std::int64_t trailed_bar = -1;  // trailing: already ratcheted for this bar (it cannot fill on it)
     bool at_close = false;    // executes in the close phase (Close market orders, BidAsk)
     bool triggered = false;   // stop triggered: the remainder is a market (Stop) or limit (StopLimit) order
   };
@@ -71,10 +72,11 @@ class SimulatedExchange final : public ExecutionEngine {
   // (gathered by the first pass, extended by orders sent during the bar), so the
   // later passes are skipped when they have nothing to do.
   struct BarNeeds {
-    bool stops = false;
-    bool limits = false;
-    bool trailing = false;
-    bool first_chance = false;  // IOC/FOK
+    bool stops = false;           // a stop the bar's range reaches
+    bool limits = false;          // a limit the bar's range reaches
+    bool trailing = false;        // trailing stops to ratchet
+    bool trailing_reach = false;  // ... one of which the bar could reach after ratcheting (ohlc)
+    bool first_chance = false;    // IOC/FOK
   };
   struct Venue {
     model::Instrument rules;
@@ -105,6 +107,8 @@ class SimulatedExchange final : public ExecutionEngine {
   void reduce_siblings(model::OrderId id, model::OrderId group, double filled);
   void retrail(Working& w, double price);
   void note_needs(const Working& w) noexcept;
+  void note_reach(Working& w, const model::Bar& bar, std::int64_t bar_index) noexcept;
+  void ratchet_all(model::InstrumentId instrument, std::int64_t bar_index, double high, double low);
   void activate(Working& w, const model::Bar& bar, std::int64_t bar_index, bool eligible);
   void match_at_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void match_range(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
