@@ -30,25 +30,58 @@ local function positive(v, what, who, level)
 end
 
 local ENTRY_KEYS = { qty = true, fraction = true, risk = true, limit = true, stop_entry = true, stop = true,
-                     target = true, trail = true, trail_pct = true, reason = true, tif = true, bars = true }
+                     target = true, trail = true, trail_pct = true, reason = true, tif = true, bars = true,
+                     breakeven = true, max_bars = true }
+local ENTRY_KEY_LIST = "qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars, tif, bars, reason"
 local TIF = { gtc = 0, ioc = 1, fok = 2, day = 3 }
+
+local function fraction_of_one(v, what, who, level)
+  positive(v, what, who, level + 1)
+  if v >= 1 then fail(sfmt("%s: %s must be below 1, was %s", who, what, describe(v)), level + 1) end
+  return v
+end
+
+local function whole(v, what, who, level)
+  positive(v, what, who, level + 1)
+  if v ~= floor(v) then fail(sfmt("%s: %s must be a whole number, was %s", who, what, describe(v)), level + 1) end
+  return v
+end
+
+local function reason_of(spec, who, level)
+  local r = spec.reason
+  if r ~= nil and type(r) ~= "string" then fail(sfmt("%s: reason must be a string, was %s", who, describe(r)), level + 1) end
+  return r
+end
+
+local function time_in_force(a, spec, who, level)
+  if spec.bars ~= nil then a.bars = whole(spec.bars, "bars", who, level + 1) end
+  if spec.tif ~= nil then
+    if TIF[spec.tif] == nil then fail(sfmt("%s: tif must be \"gtc\", \"ioc\", \"fok\" or \"day\", was %s", who, describe(spec.tif)), level + 1) end
+    if spec.bars ~= nil then fail(who .. ": give either tif or bars (good for N bars), not both", level + 1) end
+    a.tif = spec.tif
+  end
+end
+
+local function check_keys(spec, allowed, list, who, level)
+  for k in pairs(spec) do
+    if not allowed[k] then fail(sfmt("%s: unknown field %s (%s)", who, describe(k), list), level + 1) end
+  end
+end
 
 local function entry(kind, who, spec)
   local a = { kind = kind }
   if type(spec) == "number" then
     a.qty = positive(spec, "qty", who, 3)
   elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
-    for k in pairs(spec) do
-      if not ENTRY_KEYS[k] then
-        fail(sfmt("%s: unknown field %s (qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, tif, bars, reason)", who, describe(k)), 3)
-      end
-    end
+    check_keys(spec, ENTRY_KEYS, ENTRY_KEY_LIST, who, 3)
     local sizing = 0
     if spec.qty ~= nil then a.qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
     if spec.fraction ~= nil then a.fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
     if spec.risk ~= nil then
-      a.risk = positive(spec.risk, "risk", who, 3); sizing = sizing + 1
-      if spec.stop == nil then fail(who .. ": risk-based sizing needs a stop price", 3) end
+      a.risk = fraction_of_one(spec.risk, "risk", who, 3); sizing = sizing + 1
+      if spec.stop == nil and spec.trail == nil and spec.trail_pct == nil then
+        fail(who .. ": risk-based sizing needs a stop (or a trail / trail_pct distance)", 3)
+      end
     end
     if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
     if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", who, 3) end
@@ -56,22 +89,19 @@ local function entry(kind, who, spec)
     if spec.stop ~= nil then a.stop = positive(spec.stop, "stop", who, 3) end
     if spec.target ~= nil then a.target = positive(spec.target, "target", who, 3) end
     if spec.trail ~= nil then a.trail = positive(spec.trail, "trail", who, 3) end
-    if spec.trail_pct ~= nil then a.trail_pct = positive(spec.trail_pct, "trail_pct", who, 3) end
-    if spec.bars ~= nil then a.bars = positive(spec.bars, "bars", who, 3) end
-    if spec.tif ~= nil then
-      if TIF[spec.tif] == nil then fail(sfmt("%s: tif must be \"gtc\", \"ioc\", \"fok\" or \"day\", was %s", who, describe(spec.tif)), 3) end
-      a.tif = spec.tif
-    end
-    if spec.reason ~= nil then
-      if type(spec.reason) ~= "string" then fail(sfmt("%s: reason must be a string, was %s", who, describe(spec.reason)), 3) end
-      a.reason = spec.reason
-    end
+    if spec.trail_pct ~= nil then a.trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", who, 3) end
+    if a.trail and a.trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
+    if spec.breakeven ~= nil then a.breakeven = positive(spec.breakeven, "breakeven", who, 3) end
+    if spec.max_bars ~= nil then a.max_bars = whole(spec.max_bars, "max_bars", who, 3) end
+    time_in_force(a, spec, who, 3)
+    a.reason = reason_of(spec, who, 3)
   else
     fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
   end
   return setmetatable(a, ACTION_MT)
 end
 
+local EXIT_KEYS = { reason = true, qty = true, fraction = true, limit = true, tif = true, bars = true }
 local api = {}
 function api.enter_long(spec) return entry(3, "enter_long", spec) end
 function api.enter_short(spec) return entry(4, "enter_short", spec) end
@@ -80,33 +110,82 @@ function api.exit_position(spec)
   if spec ~= nil then
     if type(spec) == "string" then
       a.reason = spec
-    elseif type(spec) == "table" then
-      for k in pairs(spec) do
-        if k ~= "reason" then fail(sfmt("exit_position: unknown field %s (reason)", describe(k)), 2) end
+    elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
+      check_keys(spec, EXIT_KEYS, "reason, qty, fraction, limit, tif, bars", "exit_position", 2)
+      if spec.qty ~= nil then a.qty = positive(spec.qty, "qty", "exit_position", 2) end
+      if spec.fraction ~= nil then
+        a.fraction = positive(spec.fraction, "fraction", "exit_position", 2)
+        if a.fraction > 1 then fail(sfmt("exit_position: fraction is a share of the position in (0, 1], was %s", describe(spec.fraction)), 2) end
       end
-      if spec.reason ~= nil and type(spec.reason) ~= "string" then
-        fail(sfmt("exit_position: reason must be a string, was %s", describe(spec.reason)), 2)
-      end
-      a.reason = spec.reason
+      if a.qty and a.fraction then fail("exit_position: give either qty or fraction, not both", 2) end
+      if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", "exit_position", 2) end
+      time_in_force(a, spec, "exit_position", 2)
+      a.reason = reason_of(spec, "exit_position", 2)
     else
-      fail(sfmt("exit_position: expected nothing, a reason string or {reason = ...}, was %s", describe(spec)), 2)
+      fail(sfmt("exit_position: expected nothing, a reason string or {reason = ..., qty = ..., fraction = ..., limit = ...}, was %s", describe(spec)), 2)
     end
   end
   return setmetatable(a, ACTION_MT)
 end
-function api.update_stop(price) return setmetatable({ kind = 6, stop = positive(price, "stop price", "update_stop", 2) }, ACTION_MT) end
-function api.update_target(price) return setmetatable({ kind = 6, target = positive(price, "target price", "update_target", 2) }, ACTION_MT) end
-function api.adjust(spec)
-  if type(spec) ~= "table" then fail(sfmt("adjust: expected a table like {stop = 9.5}, was %s", describe(spec)), 2) end
+
+-- stop: a price, or "breakeven" (the average entry price of the position).
+local function stop_value(v, who, level)
+  if v == "breakeven" then return nil, true end
+  return positive(v, "stop", who, level + 1), false
+end
+
+function api.update_stop(price)
   local a = { kind = 6 }
-  for k in pairs(spec) do
-    if k ~= "stop" and k ~= "target" and k ~= "reason" then fail(sfmt("adjust: unknown field %s (stop, target, reason)", describe(k)), 2) end
-  end
-  if spec.stop ~= nil then a.stop = positive(spec.stop, "stop", "adjust", 2) end
-  if spec.target ~= nil then a.target = positive(spec.target, "target", "adjust", 2) end
-  if a.stop == nil and a.target == nil then fail("adjust: give a stop, a target or both", 2) end
-  a.reason = spec.reason
+  local be
+  a.stop, be = stop_value(price, "update_stop", 2)
+  if be then a.breakeven_now = true end
   return setmetatable(a, ACTION_MT)
+end
+function api.update_target(price) return setmetatable({ kind = 6, target = positive(price, "target price", "update_target", 2) }, ACTION_MT) end
+local ADJUST_KEYS = { stop = true, target = true, trail = true, trail_pct = true, limit = true, stop_entry = true, reason = true }
+function api.adjust(spec)
+  if type(spec) ~= "table" or getmetatable(spec) == ACTION_TAG then fail(sfmt("adjust: expected a table like {stop = 9.5}, was %s", describe(spec)), 2) end
+  check_keys(spec, ADJUST_KEYS, "stop, target, trail, trail_pct, limit, stop_entry, reason", "adjust", 2)
+  local a = { kind = 6 }
+  if spec.stop ~= nil then
+    local be
+    a.stop, be = stop_value(spec.stop, "adjust", 2)
+    if be then a.breakeven_now = true end
+  end
+  if spec.target ~= nil then a.target = positive(spec.target, "target", "adjust", 2) end
+  if spec.trail ~= nil then a.trail = positive(spec.trail, "trail", "adjust", 2) end
+  if spec.trail_pct ~= nil then a.trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", "adjust", 2) end
+  if a.trail and a.trail_pct then fail("adjust: give either trail or trail_pct, not both", 2) end
+  if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", "adjust", 2) end
+  if spec.stop_entry ~= nil then a.stop_entry = positive(spec.stop_entry, "stop_entry", "adjust", 2) end
+  if next(a, nil) == "kind" and next(a, "kind") == nil then
+    fail("adjust: give at least one of stop, target, trail, trail_pct, limit or stop_entry", 2)
+  end
+  a.reason = reason_of(spec, "adjust", 2)
+  return setmetatable(a, ACTION_MT)
+end
+function api.cancel_entry(reason)
+  if reason ~= nil and type(reason) ~= "string" then fail(sfmt("cancel_entry: reason must be a string, was %s", describe(reason)), 2) end
+  return setmetatable({ kind = 7, reason = reason }, ACTION_MT)
+end
+
+-- Sizing helpers (plain numbers; the runner rounds to the lot size).
+-- qty_for_risk(0.01, entry, stop): the quantity that loses 1 % of equity if the
+-- stop is hit. qty_for_fraction(0.5, price): half of equity's worth at price.
+local F = P.F
+function api.qty_for_risk(risk, entry_price, stop_price)
+  positive(risk, "risk", "qty_for_risk", 2)
+  positive(entry_price, "entry price", "qty_for_risk", 2)
+  positive(stop_price, "stop price", "qty_for_risk", 2)
+  local d = entry_price - stop_price
+  if d < 0 then d = -d end
+  if d == 0 then fail("qty_for_risk: the stop must differ from the entry price", 2) end
+  return risk * F.acct.equity / d
+end
+function api.qty_for_fraction(fraction, price)
+  positive(fraction, "fraction", "qty_for_fraction", 2)
+  positive(price, "price", "qty_for_fraction", 2)
+  return fraction * F.acct.equity / price
 end
 api.abandon = ABANDON
 
@@ -156,7 +235,8 @@ end
 local function encode(kind, r)
   A.qty, A.fraction, A.risk, A.limit, A.stop_trigger = NaN, NaN, NaN, NaN, NaN
   A.stop, A.target, A.trail, A.trail_pct, A.tif_bars = NaN, NaN, NaN, NaN, NaN
-  A.order_type, A.tif = 0, 0
+  A.breakeven, A.max_bars = NaN, NaN
+  A.order_type, A.tif, A.flags = 0, 0, 0
   local is_action = type(r) == "table" and getmetatable(r) == ACTION_TAG
   if kind == 1 then
     if is_action then
@@ -175,16 +255,15 @@ local function encode(kind, r)
   if r == ABANDON then set_reason(nil); return 2 end
   if not is_action then
     local expected = kind == 2 and "an entry action (enter_long/enter_short), \"abandon\" or nil"
-      or "exit_position(), update_stop(), update_target(), adjust{} or nil"
+      or "exit_position(), update_stop(), update_target(), adjust{}, cancel_entry(), an added entry or nil"
     error(sfmt("%s: %s must return %s, was %s", P.where(kind), P.CALLBACK_NAMES[kind], expected, describe(r)), 0)
   end
   local k = r.kind
   if kind == 2 and k ~= 3 and k ~= 4 then
     error(sfmt("%s: filter_commitment must return an entry action (enter_long/enter_short), \"abandon\" or nil", P.where(2)), 0)
   end
-  if kind == 3 and (k == 3 or k == 4) then
-    error(sfmt("%s: manage_position returned an entry action while in a trade; return exit_position(), update_stop(), update_target() or adjust{}", P.where(3)), 0)
-  end
+  -- manage_position may return an entry: it adds to the position (pyramiding,
+  -- limited by the runner's configuration; refused entries reach on_order_rejected).
   if r.qty then A.qty = r.qty end
   if r.fraction then A.fraction = r.fraction end
   if r.risk then A.risk = r.risk end
@@ -192,7 +271,13 @@ local function encode(kind, r)
   if r.target then A.target = r.target end
   if r.trail then A.trail = r.trail end
   if r.trail_pct then A.trail_pct = r.trail_pct end
-  if r.limit and r.stop_entry then
+  if r.breakeven then A.breakeven = r.breakeven end
+  if r.max_bars then A.max_bars = r.max_bars end
+  if r.breakeven_now then A.flags = 1 end
+  if k == 6 then
+    if r.limit then A.limit = r.limit end
+    if r.stop_entry then A.stop_trigger = r.stop_entry end
+  elseif r.limit and r.stop_entry then
     A.order_type = 3; A.limit = r.limit; A.stop_trigger = r.stop_entry
   elseif r.limit then
     A.order_type = 1; A.limit = r.limit

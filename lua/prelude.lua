@@ -136,6 +136,17 @@ end
 
 M.environment = P.environment
 
+-- Order events for the strategy's optional callbacks on_fill(fill, ctx) and
+-- on_order_rejected(order, ctx) (engine/script/order_notice.cpp builds `t`; events
+-- are rare, so a fresh table each time). Returns whether the callback exists.
+function M.notify(name, t)
+  local f = rawget(env, name)
+  if f == nil then return false end
+  refresh_bar()
+  f(t, ctx)
+  return true
+end
+
 function M.clear_setup()
   ctx.setup = nil
 end

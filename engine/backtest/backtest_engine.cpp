@@ -4,6 +4,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/exec/simulated_exchange.hpp"
+#include "engine/risk/risk_engine.hpp"
 
 namespace te::backtest {
 namespace {
@@ -12,6 +13,13 @@ class Recorder final : public runner::RunnerObserver {
  public:
   explicit Recorder(BacktestResult& out) : out_(out) {}
   void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override { ++out_.rejections[r.code]; }
+  void on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) override {
+    if (!d.approved) ++out_.risk_rejections[d.code];
+  }
+  void on_stormguard(const runner::SymbolRunner&, const risk::StormGuardChange&) override { ++out_.stormguard_changes; }
+  void on_kill_switch(const runner::SymbolRunner&, const risk::KillSwitchEvent& e) override {
+    if (e.engaged) out_.kill_switch = true;
+  }
   void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override {
     std::string line = level >= 2 ? "warning: " : "";
     line += message;
@@ -31,7 +39,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   out.initial_cash = config.initial_cash;
   out.date_only = data.date_only();
 
-  portfolio::Portfolio account(config.initial_cash);
+  portfolio::Portfolio account(config.initial_cash, config.margin);
   runner::Router router(account);
   exec::SimulatedExchange exchange(config.exchange, router, router);
   Recorder recorder(out);
@@ -40,11 +48,19 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   instrument.id = data.instrument();
   instrument.symbol = data.symbol();
   instrument.lot_size = config.lot_size;
+  instrument.tick_size = config.tick_size;
+  instrument.min_qty = config.min_qty;
+  instrument.min_notional = config.min_notional;
+  exchange.set_instrument(instrument);
+  std::unique_ptr<risk::RiskEngine> risk_engine;
+  if (config.risk) risk_engine = std::make_unique<risk::RiskEngine>(*config.risk, account);
 
   runner::RunnerConfig rc;
   rc.id = 0;
   rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
   rc.keep_transitions = config.keep_transitions;
+  rc.allow_short = config.allow_short;
+  rc.pyramiding = config.pyramiding;
   rc.max_consecutive_errors = config.max_consecutive_errors;
   rc.flatten_on_fault = config.flatten_on_fault;
   script::VmPool pool(config.limits);  // one watchdog thread for the run
@@ -61,6 +77,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   if (!created) return std::move(created).error();
   runner::SymbolRunner& run = **created;
   router.add(run);
+  run.set_risk(risk_engine.get());
 
   const std::size_t n = data.size();
   EquityCurve& eq = out.equity;
@@ -87,6 +104,10 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       if (c.bid_size) bar.bid_size = c.bid_size[i];
       if (c.ask_size) bar.ask_size = c.ask_size[i];
       const bool alive = run.on_bar(instrument.id, bar);
+      if (config.close_at_end && i + 1 == n && account.position(instrument.id).qty != 0) {
+        run.flatten(model::OrderPurpose::EndOfData, "end of data");
+        exchange.settle(instrument.id, bar, run.bar_index());
+      }
       const double cash = account.cash();
       const double pv = account.position_value();
       const double equity = cash + pv;
@@ -114,6 +135,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   out.stats = run.stats();
   out.fault = run.fault();
   out.params = run.host().params();
+  if (risk_engine) out.stormguard_state = std::string(risk::to_string(risk_engine->account_state()));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/portfolio/portfolio.hpp"
+#include "engine/risk/risk_config.hpp"
 #include "engine/runner/symbol_runner.hpp"
 #include "engine/script/strategy_host.hpp"
 
@@ -25,6 +26,15 @@ struct BacktestConfig {
   double initial_cash = 100000;
   exec::SimulatedExchangeConfig exchange;  // fill model, commission
   double lot_size = 1;       // quantity increment for sized entries; 0 = any
+  // Instrument rules and account policy (docs/execution.md); zero = no constraint.
+  double tick_size = 0;
+  double min_qty = 0;
+  double min_notional = 0;
+  portfolio::MarginPolicy margin;
+  bool allow_short = true;
+  int pyramiding = 1;
+  std::optional<risk::RiskConfig> risk;  // pre-trade checks, StormGuard, kill switch (none when empty)
+  bool close_at_end = false;             // close an open position at the last bar's close (exit reason end_of_data)
   std::int64_t closewatch_timeout_bars = 0;
   std::uint64_t seed = 0;
   std::vector<script::StrategySource> indicator_files;  // indicators written in Lua
@@ -57,6 +67,10 @@ struct BacktestResult {
   std::vector<runner::Transition> transitions;
   std::size_t transition_count = 0;
   std::map<std::string, std::size_t> rejections;  // by reason code (ordered: deterministic output)
+  std::map<std::string, std::size_t> risk_rejections;  // risk engine denials by reason code
+  std::size_t stormguard_changes = 0;
+  std::string stormguard_state;  // account-wide StormGuard state at the end ("" without a risk engine)
+  bool kill_switch = false;      // the kill switch was engaged during the run
   std::vector<std::string> strategy_log;
   std::vector<script::ParamInfo> params;  // effective strategy parameters
   runner::RunnerStats stats;

@@ -37,6 +37,57 @@ std::string fixed(double v, int digits) { return std::isfinite(v) ? fmt::format(
 
 }  // namespace
 
+namespace {
+
+// Execution and risk settings that differ from the defaults (so the hash of a
+// default run does not change when a new knob is added).
+std::string execution_settings(const BacktestConfig& c) {
+  std::string s;
+  const exec::SimulatedExchangeConfig defaults;
+  auto add = [&s](std::string_view k, const std::string& v) { s += std::string(k) + "=" + v + "\n"; };
+  if (c.exchange.commission.kind != exec::CommissionModel::Kind::Percent || c.exchange.commission.minimum > 0)
+    add("commission_model", exec::to_string(c.exchange.commission));
+  if (c.exchange.slippage.kind != exec::SlippageModel::Kind::None) add("slippage", exec::to_string(c.exchange.slippage));
+  if (c.exchange.max_volume_fraction != defaults.max_volume_fraction)
+    add("max_volume_fraction", format_double(c.exchange.max_volume_fraction));
+  if (c.exchange.latency_bars != 0) add("latency_bars", std::to_string(c.exchange.latency_bars));
+  if (c.tick_size != 0) add("tick_size", format_double(c.tick_size));
+  if (c.min_qty != 0) add("min_qty", format_double(c.min_qty));
+  if (c.min_notional != 0) add("min_notional", format_double(c.min_notional));
+  if (c.margin.short_margin != 1.0) add("short_margin", format_double(c.margin.short_margin));
+  if (c.margin.leverage != 1.0) add("leverage", format_double(c.margin.leverage));
+  if (!c.allow_short) add("allow_short", "false");
+  if (c.pyramiding != 1) add("pyramiding", std::to_string(c.pyramiding));
+  if (c.close_at_end) add("close_at_end", "true");
+  if (c.risk) {
+    const risk::RiskConfig& r = *c.risk;
+    add("risk.kill_switch", r.kill_switch ? "true" : "false");
+    add("risk.kill_switch_at_ns", std::to_string(r.kill_switch_at_ns));
+    const auto& a = r.account;
+    add("risk.account", fmt::format("{},{},{},{},{},{}", a.max_open_positions, format_double(a.price_band),
+                                    format_double(a.max_daily_loss), format_double(a.max_drawdown), a.max_orders,
+                                    format_double(a.order_window_s)));
+    auto guard = [](const risk::StormGuardConfig& g) {
+      return fmt::format("{},{},{},{},{},{},{},{},{}", g.enabled, format_double(g.warm), format_double(g.storm),
+                         format_double(g.halt), static_cast<int>(g.basis), format_double(g.warm_size_scale),
+                         g.halt_flatten, g.cooldown_bars, g.halt_cooldown_bars);
+    };
+    add("risk.account.stormguard", guard(a.stormguard));
+    auto limits = [&](const risk::StrategyLimits& l) {
+      return fmt::format("{},{},{},{},{},{},{},{},{},{}", format_double(l.capital), format_double(l.max_position_qty),
+                         format_double(l.max_position_notional), format_double(l.max_position_fraction),
+                         format_double(l.max_risk_per_trade), format_double(l.max_daily_loss),
+                         format_double(l.max_drawdown), l.max_orders, format_double(l.order_window_s),
+                         guard(l.stormguard));
+    };
+    add("risk.strategy", limits(r.strategy));
+    for (const auto& [id, l] : r.strategies) add("risk.strategy." + std::to_string(id), limits(l));
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string canonical_config(const BacktestConfig& config, const std::vector<script::ParamInfo>& params,
                              const std::string& symbol, std::int64_t start_ns, std::int64_t end_ns) {
   std::string s;
@@ -48,6 +99,7 @@ std::string canonical_config(const BacktestConfig& config, const std::vector<scr
   s += "fill=" + std::string(exec::to_string(config.exchange.fill)) + "\n";
   s += "lot_size=" + format_double(config.lot_size) + "\n";
   s += "closewatch_timeout_bars=" + std::to_string(config.closewatch_timeout_bars) + "\n";
+  s += execution_settings(config);
   s += "seed=" + std::to_string(config.seed) + "\n";
   for (const auto& p : params) s += "param." + p.name + "=" + p.type + ":" + p.value + "\n";
   for (const auto& f : config.indicator_files) s += "indicator." + f.path + "=" + f.sha256 + "\n";
@@ -89,6 +141,17 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   }
   j.end_object();
   j.field("rejections_total", total_rejections);
+  j.key("risk_rejections").begin_object();
+  std::size_t total_risk = 0;
+  for (const auto& [code, n] : r.risk_rejections) {
+    j.field(code, n);
+    total_risk += n;
+  }
+  j.end_object();
+  j.field("risk_rejections_total", total_risk);
+  j.field("stormguard_changes", r.stormguard_changes);
+  if (!r.stormguard_state.empty()) j.field("stormguard_state", r.stormguard_state);
+  j.field("kill_switch", r.kill_switch);
   j.field("transitions", r.transition_count);
   j.field("symbol", r.symbol);
   if (!r.equity.ts_ns.empty()) {
@@ -285,6 +348,11 @@ std::string format_summary(const BacktestResult& r, const Metrics& m, const Repo
   std::size_t rej = 0;
   for (const auto& [code, n] : r.rejections) rej += n;
   if (rej) row("Rejected orders", std::to_string(rej));
+  std::size_t risk_rej = 0;
+  for (const auto& [code, n] : r.risk_rejections) risk_rej += n;
+  if (risk_rej) row("Risk rejections", std::to_string(risk_rej));
+  if (r.stormguard_changes) row("StormGuard changes", fmt::format("{} (now {})", r.stormguard_changes, r.stormguard_state));
+  if (r.kill_switch) row("Kill switch", "engaged");
   s += "  -----------------------------------------------\n";
   const double bps = st.elapsed_s > 0 ? static_cast<double>(m.bars) / st.elapsed_s : 0.0;
   s += fmt::format("  {} bars in {:.3f} s: {:.2f} M bars/s (strategy loop {:.3f} s)\n", m.bars, st.elapsed_s,

@@ -39,12 +39,71 @@ struct EventSourcingSection {
   int fsync_interval_ms = 1000;
 };
 
+// [execution] and [runners.execution] (docs/execution.md, "Configuration").
 struct ExecutionSection {
   std::string type = "simulated";   // simulated | paper (| live, later)
-  std::string fill = "next_open";   // next_open | close
-  double commission = 0;            // fraction of traded value
-  double lot_size = 1;              // quantity increment for sized entries; 0 = any
+  std::string fill = "next_open";   // next_open | close | ohlc | bid_ask
+  std::string commission_model = "percent";  // percent | per_share | fixed | maker_taker
+  double commission = 0;            // percent: fraction of value; per_share: per unit; fixed: per order
+  double commission_minimum = 0;    // percent / per_share: least per order
+  double maker_fee = 0;             // maker_taker: fractions of value
+  double taker_fee = 0;
+  std::string slippage_model = "percent";  // none | percent | ticks | volume
+  double slippage = 0;              // percent: fraction; ticks: tick count; volume: impact coefficient
+  double max_volume_fraction = 0;   // share of a bar's volume one instrument may fill (0 = no limit)
+  std::int64_t latency_bars = 0;
+  double tick_size = 0;             // instrument rules (0 = none)
+  double lot_size = 1;              // quantity increment; 0 = any
+  double min_qty = 0;
+  double min_notional = 0;
+  bool allow_short = true;
+  int pyramiding = 1;               // entries per trade
+  double leverage = 1;              // longs need 1/leverage of their value as margin
+  double short_margin = 1;          // shorts need this fraction of their value as margin
+  bool close_at_end = false;        // backtests: close open trades at the last close
   double initial_cash = 100000;
+};
+
+// [risk.stormguard], [risk.strategy.stormguard] (docs/risk.md).
+struct StormGuardSection {
+  bool enabled = false;
+  double warm = 0.005;
+  double storm = 0.01;
+  double halt = 0.015;
+  std::string basis = "drawdown";   // drawdown | daily
+  double warm_size_scale = 0.5;
+  bool halt_flatten = true;
+  std::int64_t cooldown_bars = 0;
+  std::int64_t halt_cooldown_bars = 0;
+};
+
+// [risk.strategy] (defaults of every strategy) and [runners.risk] (one runner's strategy).
+struct StrategyRiskSection {
+  double capital = 0;
+  double max_position_qty = 0;
+  double max_position_notional = 0;
+  double max_position_fraction = 0;
+  double max_risk_per_trade = 0;
+  double max_daily_loss = 0;
+  double max_drawdown = 0;
+  std::int64_t max_orders = 0;
+  double order_window_s = 60;
+  StormGuardSection stormguard;
+};
+
+// [risk]: account-wide limits, the kill switch, and the strategy defaults.
+struct RiskSection {
+  bool present = false;                 // the file has a [risk] table
+  bool kill_switch = false;
+  std::int64_t kill_switch_at_ns = 0;   // kill_switch_at = "2024-03-01T14:30:00Z" (0 = never)
+  std::int64_t max_open_positions = 0;
+  double price_band = 0;
+  double max_daily_loss = 0;
+  double max_drawdown = 0;
+  std::int64_t max_orders = 0;
+  double order_window_s = 60;
+  StormGuardSection stormguard;
+  StrategyRiskSection strategy;
 };
 
 struct DataSourceSection {
@@ -74,6 +133,7 @@ struct RunnerSection {
   Params params;
   DataSourceSection data_source;
   ExecutionSection execution;
+  StrategyRiskSection risk;    // [risk.strategy] overridden by [runners.risk]
   std::int64_t closewatch_timeout_bars = 0;
 };
 
@@ -83,6 +143,7 @@ struct Config {
   SandboxSection sandbox;
   EventSourcingSection event_sourcing;
   ExecutionSection execution;  // defaults for every runner
+  RiskSection risk;
   BinanceVenue binance;
   std::vector<RunnerSection> runners;  // [[runners]] plus the expansion of [[strategies]]
 };

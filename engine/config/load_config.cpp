@@ -23,6 +23,7 @@ Result<Config> parse_config(std::string_view text, const std::string& name) {
   t.table("sandbox", [&](detail::TableReader& s) { detail::read_sandbox(s, cfg.sandbox); });
   t.table("event_sourcing", [&](detail::TableReader& s) { detail::read_event_sourcing(s, cfg.event_sourcing); });
   t.table("execution", [&](detail::TableReader& s) { detail::read_execution(s, cfg.execution); });
+  t.table("risk", [&](detail::TableReader& s) { detail::read_risk(s, cfg.risk); });
   t.table("venues", [&](detail::TableReader& s) { detail::read_venues(s, cfg.binance); });
   detail::read_runners(t, cfg);
   t.finish();

@@ -6,14 +6,6 @@
 
 namespace te::config::detail {
 
-void read_execution(TableReader& t, ExecutionSection& out) {
-  t.read_choice("type", out.type, {"simulated", "paper"});
-  t.read_choice("fill", out.fill, {"next_open", "close"});
-  t.read("commission", out.commission, 0, 0.5);
-  t.read("lot_size", out.lot_size, 0, 1e12);
-  t.read("initial_cash", out.initial_cash, 1e-9, 1e18);
-}
-
 void read_data_source(TableReader& t, DataSourceSection& out) {
   t.read_choice("type", out.type, {"live", "historical", "simulated"});
   t.read("source", out.source);
@@ -52,6 +44,8 @@ void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
   t.table("data_source", [&](TableReader& d) { read_data_source(d, r.data_source); });
   if (!t.has("data_source")) t.problem("data_source", "missing: [runners.data_source] with a type");
   t.table("execution", [&](TableReader& e) { read_execution(e, r.execution); });
+  r.risk = cfg.risk.strategy;
+  t.table("risk", [&](TableReader& e) { read_strategy_risk(e, r.risk); });
 }
 
 }  // namespace

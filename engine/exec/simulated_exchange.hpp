@@ -1,18 +1,32 @@
 #pragma once
 // Matches orders against bars: the execution engine of backtests and paper
-// trading. Deterministic: orders are processed in id order, ids are sequential.
+// trading. Deterministic: orders are processed in id order, ids are sequential,
+// nothing depends on the wall clock. The rules of every fill model, time in
+// force, partial fills, latency and costs are in docs/execution.md.
 // Not thread-safe: used from the run's event thread only.
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "engine/exec/execution_engine.hpp"
 #include "engine/exec/models.hpp"
+#include "engine/exec/order_fsm.hpp"
 
 namespace te::exec {
 
 struct SimulatedExchangeConfig {
   FillModel fill = FillModel::NextOpen;
   CommissionModel commission;
+  SlippageModel slippage;
+  // Largest share of a bar's volume the orders of one instrument may fill on
+  // that bar (0 = no limit; bars without volume data are not limited). What
+  // does not fill is carried to the next bar (IOC cancels it, FOK fills all or
+  // nothing).
+  double max_volume_fraction = 0;
+  // Bars between sending an order, cancel or amendment and the exchange acting
+  // on it (0 = the next bar, or the same bar for orders sent while a bar's open
+  // is processed).
+  std::int64_t latency_bars = 0;
 };
 
 class SimulatedExchange final : public ExecutionEngine {
@@ -22,26 +36,102 @@ class SimulatedExchange final : public ExecutionEngine {
 
   model::OrderId submit(model::Order order) override;
   bool cancel(model::OrderId id) override;
-  bool amend(model::OrderId id, std::optional<double> stop_price, std::optional<double> limit_price) override;
+  bool amend(model::OrderId id, const Amendment& change) override;
   const model::Order* find(model::OrderId id) const override;
+  void set_instrument(const model::Instrument& instrument) override;
   void on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) override;
   void on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) override;
 
+  // End of data (backtests): executes the instrument's working market orders at
+  // the close of `last_bar`, the last bar there is.
+  void settle(model::InstrumentId instrument, const model::Bar& last_bar, std::int64_t bar_index);
+
   const SimulatedExchangeConfig& config() const noexcept { return config_; }
   std::size_t working_orders() const noexcept;
+  std::size_t working_orders(model::InstrumentId instrument) const noexcept;
 
  private:
-  model::Order* find_mut(model::OrderId id);
-  void fill(std::size_t index, double price, std::int64_t ts_ns, std::int64_t bar_index);
-  void reject(std::size_t index, const char* code, std::string message, std::int64_t ts_ns, std::int64_t bar_index);
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+  // An order plus what only the exchange needs to know about it.
+  struct Working {
+    model::Order order;
+    std::int64_t open_from = 0;      // first bar whose open may execute it
+    std::int64_t intrabar_from = 0;  // first bar on which its price is watched inside the bar
+    std::int64_t close_from = 0;     // first bar whose close may execute it (close-phase orders)
+    std::int64_t expire_bar = kNever;  // GoodForBars: expires at the open of this bar
+    std::int64_t day_end_ns = 0;       // Day: expires at the first bar at or after this time
+    double anchor = std::numeric_limits<double>::quiet_NaN();  // trailing: best price seen
+    double charged = 0;       // commission charged so far (per-order minimums and fees)
+    std::int64_t tried_bar = -1;  // ohlc walk: tried this bar without filling (no volume, FOK)
+    std::int64_t trailed_bar = -1;  // trailing: already ratcheted for this bar (it cannot fill on it)
+    bool at_close = false;    // executes in the close phase (Close market orders, BidAsk)
+    bool triggered = false;   // stop triggered: the remainder is a market (Stop) or limit (StopLimit) order
+  };
+  // What the working orders of the instrument being processed need this bar
+  // (gathered by the first pass, extended by orders sent during the bar), so the
+  // later passes are skipped when they have nothing to do.
+  struct BarNeeds {
+    bool stops = false;           // a stop the bar's range reaches
+    bool limits = false;          // a limit the bar's range reaches
+    bool trailing = false;        // trailing stops to ratchet
+    bool trailing_reach = false;  // ... one of which the bar could reach after ratcheting (ohlc)
+    bool first_chance = false;    // IOC/FOK
+  };
+  struct Venue {
+    model::Instrument rules;
+    double last_price = 0;  // latest price seen: the open of the bar being processed, then its close
+    std::int64_t last_bar = -1;  // latest bar index seen (requests made between bars count from it)
+    double volume_left = std::numeric_limits<double>::infinity();  // this bar's fill capacity
+    std::uint32_t working = 0;
+  };
+  struct Request {
+    std::int64_t effective_bar = 0;
+    model::OrderId id = 0;
+    model::InstrumentId instrument = 0;
+    bool is_cancel = true;
+    Amendment change;
+  };
+  enum class Phase : std::uint8_t { Idle, Open, Close };
+
+  Venue& venue(model::InstrumentId id);
+  Working* find_working(model::OrderId id);
+  std::size_t index_of(model::OrderId id) const;
+  void accept(Working w);
+  void finish(std::size_t i, OrderEvent event, const char* code);
+  void reject_at(std::size_t i, const char* code, std::string message, std::int64_t ts_ns, std::int64_t bar_index);
+  bool apply_amend(std::size_t i, const Amendment& change);
+  void apply_requests(model::InstrumentId instrument, std::int64_t bar_index);
+  // Fills what it can of order i at `price` (plus slippage for takers); false when nothing filled.
+  bool execute(std::size_t i, double price, model::Liquidity liquidity, const model::Bar& bar, std::int64_t bar_index);
+  void reduce_siblings(model::OrderId id, model::OrderId group, double filled);
+  void retrail(Working& w, double price);
+  void note_needs(const Working& w) noexcept;
+  void note_reach(Working& w, const model::Bar& bar, std::int64_t bar_index) noexcept;
+  void ratchet_all(model::InstrumentId instrument, std::int64_t bar_index, double high, double low);
+  void activate(Working& w, const model::Bar& bar, std::int64_t bar_index, bool eligible);
+  void match_at_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  void match_range(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  void match_path(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  bool walk(model::InstrumentId instrument, double from, double to, const model::Bar& bar, std::int64_t bar_index);
+  void match_quote(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  void end_first_chance(model::InstrumentId instrument, std::int64_t bar_index, bool close_phase);
   void compact();
+  double trail_distance(const model::Order& o, double anchor) const noexcept;
+  double tick(model::InstrumentId instrument) const noexcept;
 
   SimulatedExchangeConfig config_;
   const FillGate& gate_;
   ExecutionListener& listener_;
   model::OrderId next_id_ = 1;
-  std::int64_t open_phase_bar_ = -1;  // bar whose open is being processed, else -1
-  std::vector<model::Order> orders_;  // working orders, ascending id
+  Phase phase_ = Phase::Idle;
+  std::int64_t phase_bar_ = -1;
+  BarNeeds needs_;
+  double phase_price_ = 0;  // where the price is inside the bar being processed
+  bool dirty_ = false;      // terminal orders wait in orders_ for compact()
+  std::vector<Working> orders_;  // ascending id
+  std::vector<Venue> venues_;    // by instrument id
+  std::vector<Request> requests_;  // cancels/amendments waiting out the latency
 };
 
 }  // namespace te::exec

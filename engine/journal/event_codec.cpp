@@ -204,8 +204,8 @@ constexpr std::uint32_t kEnvelopeFields = 4;
 // Every field of these model types is journaled. When one gains a field, append
 // it to the end of its record below (and to docs/journal-format.md), then update
 // the size here; forgetting would silently leave the field out of the journal.
-static_assert(sizeof(model::Order) == 128, "model::Order changed: journal its new field (OrderUpdate record)");
-static_assert(sizeof(model::Fill) == 64, "model::Fill changed: journal its new field (Fill record)");
+static_assert(sizeof(model::Order) == 160, "model::Order changed: journal its new field (OrderUpdate record)");
+static_assert(sizeof(model::Fill) == 72, "model::Fill changed: journal its new field (Fill record)");
 static_assert(sizeof(model::Bar) == 80, "model::Bar changed: journal its new field (MarketData record)");
 
 struct FieldCount {
@@ -215,8 +215,8 @@ struct FieldCount {
   std::uint32_t operator()(const RunnerState& s) const { return s.encoding == StateEncoding::Delta ? 7 : 5; }
   std::uint32_t operator()(const Transition&) const { return 5; }
   std::uint32_t operator()(const StrategyAction&) const { return 4; }
-  std::uint32_t operator()(const OrderUpdate&) const { return 20; }
-  std::uint32_t operator()(const FillEvent&) const { return 11; }
+  std::uint32_t operator()(const OrderUpdate&) const { return 25; }
+  std::uint32_t operator()(const FillEvent&) const { return 13; }
   std::uint32_t operator()(const RiskDecision&) const { return 5; }
   std::uint32_t operator()(const StormGuardChange&) const { return 4; }
   std::uint32_t operator()(const StrategyError&) const { return 8; }
@@ -302,6 +302,11 @@ struct BodyEncoder {
     put_str(en, o.tag);
     put_str(en, e.reason_code);
     put_str(en, e.message);
+    en.pk.pack_int32(o.tif_bars);
+    en.dbl(o.trail_amount);
+    en.dbl(o.trail_pct);
+    en.dbl(o.avg_fill_price);
+    en.pk.pack_uint64(o.oco_group);
   }
   void operator()(const FillEvent& e) const {
     const model::Fill& f = e.fill;
@@ -316,6 +321,8 @@ struct BodyEncoder {
     en.dbl(f.commission);
     en.pk.pack_int64(f.ts_ns);
     en.pk.pack_int64(f.bar_index);
+    en.pk.pack_uint8(static_cast<std::uint8_t>(f.liquidity));
+    en.dbl(f.slippage);
   }
   void operator()(const RiskDecision& e) const {
     en.pk.pack_uint64(e.order);
@@ -368,6 +375,14 @@ bool read_enum(MsgpackCursor& c, E& out, std::uint8_t max) {
   return true;
 }
 
+bool read_i32(MsgpackCursor& c, std::int32_t& out) {
+  std::int64_t v = 0;
+  if (!c.read_int(v)) return false;
+  if (v < INT32_MIN || v > INT32_MAX) return c.fail("int32 field out of range");
+  out = static_cast<std::int32_t>(v);
+  return true;
+}
+
 bool read_optional(MsgpackCursor& c, double& d) {
   if (c.next_is_nil()) {
     d = model::kNoValue;
@@ -411,17 +426,19 @@ bool decode_body(MsgpackCursor& c, OrderUpdate& e) {
   model::Order& o = e.order;
   return c.read_uint(o.id) && c.read_small_uint(o.instrument, kU32) && c.read_small_uint(o.runner, kU32) &&
          c.read_small_uint(o.strategy, kU32) && read_enum(c, o.side, 1) && read_enum(c, o.type, 4) &&
-         read_enum(c, o.tif, 4) && read_enum(c, o.purpose, 7) && read_enum(c, o.status, 6) &&
+         read_enum(c, o.tif, 4) && read_enum(c, o.purpose, 8) && read_enum(c, o.status, 6) &&
          c.read_double(o.qty) && c.read_double(o.filled_qty) && c.read_double(o.limit_price) &&
          c.read_double(o.stop_price) && c.read_bool(o.reduce_only) && c.read_int(o.submitted_ns) &&
-         c.read_int(o.submitted_bar) && c.read_int(o.active_from_bar) && c.read_str(o.tag) && c.read_str(e.reason_code) && c.read_str(e.message);
+         c.read_int(o.submitted_bar) && c.read_int(o.active_from_bar) && c.read_str(o.tag) && c.read_str(e.reason_code) && c.read_str(e.message) &&
+         read_i32(c, o.tif_bars) && c.read_double(o.trail_amount) && c.read_double(o.trail_pct) &&
+         c.read_double(o.avg_fill_price) && c.read_uint(o.oco_group);
 }
 bool decode_body(MsgpackCursor& c, FillEvent& e) {
   model::Fill& f = e.fill;
   return c.read_uint(f.order) && c.read_small_uint(f.instrument, kU32) && c.read_small_uint(f.runner, kU32) &&
-         c.read_small_uint(f.strategy, kU32) && read_enum(c, f.side, 1) && read_enum(c, f.purpose, 7) &&
+         c.read_small_uint(f.strategy, kU32) && read_enum(c, f.side, 1) && read_enum(c, f.purpose, 8) &&
          c.read_double(f.qty) && c.read_double(f.price) && c.read_double(f.commission) && c.read_int(f.ts_ns) &&
-         c.read_int(f.bar_index);
+         c.read_int(f.bar_index) && read_enum(c, f.liquidity, 1) && c.read_double(f.slippage);
 }
 bool decode_body(MsgpackCursor& c, RiskDecision& e) {
   return c.read_uint(e.order) && c.read_small_uint(e.strategy, kU32) && c.read_bool(e.approved) &&

@@ -49,8 +49,11 @@ std::string_view to_string(OrderPurpose p) noexcept {
     case OrderPurpose::Timeout: return "timeout";
     case OrderPurpose::KillSwitch: return "kill_switch";
     case OrderPurpose::EndOfData: return "end_of_data";
+    case OrderPurpose::RiskHalt: return "risk_halt";
   }
   return "?";
 }
+
+std::string_view to_string(Liquidity l) noexcept { return l == Liquidity::Maker ? "maker" : "taker"; }
 
 }  // namespace te::model

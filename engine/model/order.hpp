@@ -28,7 +28,17 @@ inline constexpr bool is_terminal(OrderStatus s) noexcept {
 }
 
 // Why an order exists; exits carry the reason a position was closed.
-enum class OrderPurpose : std::uint8_t { Entry, Exit, StopLoss, TakeProfit, Trailing, Timeout, KillSwitch, EndOfData };
+enum class OrderPurpose : std::uint8_t {
+  Entry,
+  Exit,        // strategy signal ("signal")
+  StopLoss,
+  TakeProfit,
+  Trailing,    // trailing stop
+  Timeout,     // held for the entry's max_bars
+  KillSwitch,
+  EndOfData,
+  RiskHalt,    // StormGuard HALT flattened the position
+};
 std::string_view to_string(OrderPurpose p) noexcept;
 
 struct Order {
@@ -46,6 +56,7 @@ struct Order {
   double limit_price = 0;  // Limit / StopLimit
   double stop_price = 0;   // Stop / StopLimit / TrailingStop (current trigger)
   bool reduce_only = false;
+  std::int32_t tif_bars = 0;       // GoodForBars: bars the order stays working once active
   std::int64_t submitted_ns = 0;
   std::int64_t submitted_bar = 0;  // bar index at submission
   // First bar on which the order may execute. Orders sent from a strategy
@@ -54,9 +65,23 @@ struct Order {
   // are active for the rest of that bar, but not at its open.
   std::int64_t active_from_bar = 0;
   std::string tag;                 // strategy-supplied reason
+  // TrailingStop: distance of the trigger behind the best price seen since the
+  // order became active, in price units (trail_amount) or as a fraction of that
+  // price (trail_pct); exactly one is > 0. stop_price holds the current trigger.
+  double trail_amount = 0;
+  double trail_pct = 0;
+  double avg_fill_price = 0;       // quantity-weighted price of the fills so far
+  // Working orders sharing a non-zero group are one-cancels-other: a fill of one
+  // reduces the others by the filled quantity (cancelling them once nothing is left).
+  OrderId oco_group = 0;
 
   double remaining() const noexcept { return qty - filled_qty; }
 };
+
+// Whether a fill took liquidity (market orders, triggered stops, orders
+// marketable on arrival) or rested on the book (limit orders filled later).
+enum class Liquidity : std::uint8_t { Taker, Maker };
+std::string_view to_string(Liquidity l) noexcept;
 
 struct Fill {
   OrderId order = 0;
@@ -65,11 +90,15 @@ struct Fill {
   StrategyId strategy = 0;
   Side side = Side::Buy;
   OrderPurpose purpose = OrderPurpose::Entry;
+  Liquidity liquidity = Liquidity::Taker;
   double qty = 0;
   double price = 0;
   double commission = 0;
   std::int64_t ts_ns = 0;
   std::int64_t bar_index = 0;
+  // Price moved against the order by the slippage model (>= 0, price units per
+  // unit of quantity): price = reference price +/- slippage.
+  double slippage = 0;
 };
 
 // A refused order: the reason code is stable (reports count by it), the text explains.

@@ -16,6 +16,17 @@ Portfolio::Portfolio(double initial_cash, MarginPolicy margin)
     : initial_cash_(initial_cash), cash_(initial_cash), margin_(margin) {
   TE_ASSERT(std::isfinite(initial_cash) && initial_cash >= 0, "initial cash must be finite and >= 0, was %g",
             initial_cash);
+  TE_ASSERT(margin.leverage >= 1 && std::isfinite(margin.leverage), "leverage must be >= 1, was %g", margin.leverage);
+  TE_ASSERT(margin.short_margin >= 0 && std::isfinite(margin.short_margin), "short margin must be >= 0, was %g",
+            margin.short_margin);
+}
+
+double Portfolio::margin_used() const noexcept { return long_value() / margin_.leverage + short_value() * margin_.short_margin; }
+
+std::size_t Portfolio::open_positions() const noexcept {
+  std::size_t n = 0;
+  for (const auto& p : positions_) n += p.qty != 0;
+  return n;
 }
 
 Position& Portfolio::pos(model::InstrumentId instrument) {
@@ -55,29 +66,40 @@ double Portfolio::short_value() const noexcept {
   return v;
 }
 
-std::optional<std::string> Portfolio::check_fill(model::InstrumentId instrument, model::Side side, double qty,
-                                                 double price, double commission) const {
+std::optional<FundsRefusal> Portfolio::check_fill(model::InstrumentId instrument, model::Side side, double qty,
+                                                  double price, double commission) const {
   const double q = position(instrument).qty;
   const double f = model::sign(side) * qty;
   const bool increases = q == 0 || q * f > 0 || std::fabs(f) > std::fabs(q);
   if (!increases) return std::nullopt;
-  // Buying power after the fill: equity - long value - short_margin * short
-  // value, which simplifies to cash - (1 + short_margin) * short value.
+  // Equity after the fill must cover the margin of every position:
+  //   cash' + L' - S' >= L' / leverage + short_margin * S'
+  // written as cash' >= L' (1/leverage - 1) + (1 + short_margin) S' so that the
+  // unlevered long-only case is exactly cash' >= 0.
   const double cash_after = cash_ - f * price - commission;
-  double short_after = 0;
+  double long_after = 0, short_after = 0;
   for (std::size_t i = 0; i < positions_.size(); ++i) {
     if (i == instrument) continue;
-    if (positions_[i].qty < 0) short_after -= positions_[i].market_value();
+    const double v = positions_[i].market_value();
+    if (v > 0) long_after += v;
+    else short_after -= v;
   }
   const double q_after = q + f;
+  if (q_after > 0) long_after += q_after * price;
   if (q_after < 0) short_after += -q_after * price;
-  const double needed = (1.0 + margin_.short_margin) * short_after;
+  const double long_term = margin_.leverage == 1.0 ? 0.0 : long_after * (1.0 / margin_.leverage - 1.0);
+  const double needed = long_term + (1.0 + margin_.short_margin) * short_after;
   if (cash_after >= needed) return std::nullopt;
-  if (short_after == 0)
-    return fmt::format("{} {} at {} costs {} with commission, cash is {}", model::to_string(side), qty, price,
-                       qty * price + commission, cash_);
-  return fmt::format("{} {} at {} needs margin: cash after would be {}, short exposure {} requires {}",
-                     model::to_string(side), qty, price, cash_after, short_after, needed);
+  if (short_after == 0 && margin_.leverage == 1.0)
+    return FundsRefusal{"insufficient_cash", fmt::format("{} {} at {} costs {} with commission, cash is {}",
+                                                         model::to_string(side), qty, price, qty * price + commission,
+                                                         cash_)};
+  return FundsRefusal{"insufficient_margin",
+                      fmt::format("{} {} at {} needs margin: equity after would be {}, margin required {} (long {}, "
+                                  "short {})",
+                                  model::to_string(side), qty, price, cash_after + long_after - short_after,
+                                  long_after / margin_.leverage + margin_.short_margin * short_after, long_after,
+                                  short_after)};
 }
 
 bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {

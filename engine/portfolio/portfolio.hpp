@@ -52,21 +52,30 @@ struct Trade {
   double pnl_net() const noexcept { return pnl_gross - entry_commission - exit_commission; }
 };
 
+// A simple initial-margin model (docs/execution.md, "Account and margin"):
+// positions need equity of long value / leverage + short value * short_margin.
+// With the defaults (no leverage, shorts fully funded) a long costs its price
+// in cash and a short needs its value in cash on top of the sale proceeds.
 struct MarginPolicy {
-  // Fraction of short notional that equity must cover (1.0 = fully funded).
-  double short_margin = 1.0;
+  double short_margin = 1.0;  // fraction of short notional that equity must cover
+  double leverage = 1.0;      // >= 1: longs need 1/leverage of their value
+};
+
+// Why a fill cannot be paid for.
+struct FundsRefusal {
+  const char* code = "";  // "insufficient_cash" (unlevered long) or "insufficient_margin"
+  std::string message;
 };
 
 class Portfolio {
  public:
   explicit Portfolio(double initial_cash, MarginPolicy margin = {});
 
-  // Checks whether a fill could be paid for: fills that increase exposure
-  // need buying power (equity - long value - short_margin * short value) left
-  // for their cost and commission; fills that reduce exposure always pass.
-  // Returns the reason text when refused.
-  std::optional<std::string> check_fill(model::InstrumentId instrument, model::Side side, double qty, double price,
-                                        double commission) const;
+  // Checks whether a fill could be paid for: a fill that increases exposure
+  // must leave equity >= the margin of every position (MarginPolicy) after its
+  // cost and commission; fills that reduce exposure always pass.
+  std::optional<FundsRefusal> check_fill(model::InstrumentId instrument, model::Side side, double qty, double price,
+                                         double commission) const;
 
   // Applies a fill at bar `bar_index`; returns true when the fill closed a trade
   // (the fill's purpose becomes the trade's exit reason).
@@ -81,6 +90,12 @@ class Portfolio {
   double long_value() const noexcept;
   double short_value() const noexcept;  // absolute
   double equity() const noexcept { return cash_ + position_value(); }
+  // Initial margin of the open positions (MarginPolicy) and what is left of equity above it.
+  double margin_used() const noexcept;
+  double buying_power() const noexcept { return equity() - margin_used(); }
+  const MarginPolicy& margin_policy() const noexcept { return margin_; }
+  // Instruments with a non-zero position.
+  std::size_t open_positions() const noexcept;
   double commission_paid() const noexcept { return commission_; }
   double realized_pnl() const noexcept { return realized_; }
   std::size_t fills() const noexcept { return fills_; }

@@ -13,15 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-bool working(const exec::ExecutionEngine& exec, model::OrderId id) {
-  const model::Order* o = exec.find(id);
-  return o != nullptr && !model::is_terminal(o->status);
-}
-
-void prune(std::vector<model::OrderId>& ids, const exec::ExecutionEngine& exec) {
-  ids.erase(std::remove_if(ids.begin(), ids.end(), [&](model::OrderId id) { return !working(exec, id); }), ids.end());
-}
-
 std::string reason_or(std::string_view reason, std::string_view fallback) {
   return reason.empty() ? std::string(fallback) : std::string(reason);
 }
@@ -81,12 +72,18 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   current_bar_ = bar;
   history_->push(bar);
   if (observer_) observer_->on_bar(*this, bar);
+  ref_price_ = bar.open;
   exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
+  ref_price_ = bar.close;
+  manage_orders_on_bar(bar);
+  if (!notices_.empty()) deliver_order_notices();
   if (state_ != RunnerState::Faulted) run_strategy(bar);
+  if (!notices_.empty()) deliver_order_notices();
   exec_.on_bar_close(instrument, bar, bar_index_);
   portfolio_.mark(instrument, bar.close, bar.close, bar.close);
+  if (!notices_.empty()) deliver_order_notices();
   return state_ != RunnerState::Faulted;
 }
 
@@ -178,9 +175,13 @@ void SymbolRunner::run_strategy(const model::Bar& bar) {
         return;
       case RunnerState::InTrade:
         if (kind == script::kActExit) {
-          exit_position(reason_or(reason, "exit signal"), model::OrderPurpose::Exit);
+          exit_action(a);
         } else if (kind == script::kActAdjust) {
           adjust(a);
+        } else if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
+          enter(a, bar, kind == script::kActEnterLong);  // adds to the position (pyramiding)
+        } else if (kind == script::kActCancelEntry) {
+          cancel_entries(reason_or(reason, "entry cancelled by the strategy"));
         }
         return;
       case RunnerState::Faulted:
@@ -208,6 +209,7 @@ void SymbolRunner::transition(RunnerEvent event, std::string reason) {
   if (state_ == RunnerState::Watch) {
     want_stop_ = 0;
     want_target_ = 0;
+    reset_trade_plan();
     host_->clear_setup();
   }
 }
@@ -215,8 +217,7 @@ void SymbolRunner::transition(RunnerEvent event, std::string reason) {
 void SymbolRunner::fault(const script::StrategyError& error) {
   fault_ = error;
   if (observer_) observer_->on_fault(*this, error);
-  for (auto id : entry_orders_) exec_.cancel(id);
-  entry_orders_.clear();
+  cancel_orders(entry_orders_);
   if (config_.flatten_on_fault) {
     exit_position("strategy fault", model::OrderPurpose::Exit);
   } else {
@@ -225,251 +226,11 @@ void SymbolRunner::fault(const script::StrategyError& error) {
   transition(RunnerEvent::Fault, error.message);
 }
 
-std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const model::Bar& bar, std::string& why) const {
-  const double equity = portfolio_.equity();
-  const double ref = bar.close;
-  double q = 0;
-  if (a.qty == a.qty) {
-    q = a.qty;
-  } else if (a.fraction == a.fraction) {
-    q = a.fraction * equity / ref;
-  } else if (a.risk == a.risk) {
-    const double distance = std::fabs(ref - a.stop);
-    if (!(distance > 0)) {
-      why = fmt::format("risk sizing needs a stop away from the price {}, stop was {}", ref, a.stop);
-      return std::nullopt;
-    }
-    q = a.risk * equity / distance;
-  }
-  const double lot = instrument_.lot_size;
-  if (lot > 0) q = std::floor(q / lot + 1e-9) * lot;
-  if (!(q > 0) || !std::isfinite(q)) {
-    why = lot > 0 ? fmt::format("sized quantity is below one lot of {} (equity {}, price {})", lot, equity, ref)
-                  : fmt::format("sized quantity must be positive (equity {}, price {})", equity, ref);
-    return std::nullopt;
-  }
-  if (instrument_.min_qty > 0 && q < instrument_.min_qty) {
-    why = fmt::format("quantity {} is below the minimum {}", q, instrument_.min_qty);
-    return std::nullopt;
-  }
-  if (instrument_.min_notional > 0 && q * ref < instrument_.min_notional) {
-    why = fmt::format("order value {} is below the minimum notional {}", q * ref, instrument_.min_notional);
-    return std::nullopt;
-  }
-  return q;
-}
-
-model::Order SymbolRunner::make_order(model::Side side, double qty, model::OrderPurpose purpose, std::string tag) const {
-  model::Order o;
-  o.instrument = instrument_.id;
-  o.runner = config_.id;
-  o.strategy = config_.strategy_id;
-  o.side = side;
-  o.type = model::OrderType::Market;
-  o.qty = qty;
-  o.purpose = purpose;
-  o.reduce_only = purpose != model::OrderPurpose::Entry;
-  o.submitted_ns = last_ts_ns_;
-  o.submitted_bar = bar_index_;
-  o.tag = std::move(tag);
-  return o;
-}
-
-void SymbolRunner::submit(model::Order order) {
-  ++stats_.orders;
-  const model::OrderPurpose purpose = order.purpose;
-  const model::OrderType type = order.type;
-  const model::OrderId id = exec_.submit(std::move(order));
-  if (!working(exec_, id)) return;  // rejected or filled synchronously
-  if (purpose == model::OrderPurpose::Entry) {
-    entry_orders_.push_back(id);
-  } else if (purpose == model::OrderPurpose::StopLoss && type != model::OrderType::Market) {
-    stop_order_ = id;
-  } else if (purpose == model::OrderPurpose::TakeProfit && type != model::OrderType::Market) {
-    target_order_ = id;
-  } else {
-    exit_orders_.push_back(id);
-  }
-}
-
-void SymbolRunner::reject_intent(const std::string& code, const std::string& message) {
-  ++stats_.rejections;
-  model::Rejection r;
-  r.runner = config_.id;
-  r.strategy = config_.strategy_id;
-  r.code = code;
-  r.message = message;
-  r.ts_ns = last_ts_ns_;
-  r.bar_index = bar_index_;
-  if (observer_) observer_->on_rejected(*this, r);
-}
-
-void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long) {
-  const std::string reason(host_->action_reason());
-  transition(RunnerEvent::EntrySubmitted, reason_or(reason, is_long ? "enter long" : "enter short"));
-  want_stop_ = a.stop == a.stop ? a.stop : 0;
-  want_target_ = a.target == a.target ? a.target : 0;
-  std::string why;
-  const auto qty = entry_quantity(a, bar, why);
-  if (!qty) {
-    reject_intent("invalid_quantity", why);
-    transition(RunnerEvent::EntryFailed, "entry not sent: " + why);
-    return;
-  }
-  model::Order o = make_order(is_long ? model::Side::Buy : model::Side::Sell, *qty, model::OrderPurpose::Entry,
-                              reason);
-  if (a.order_type == 1) {
-    o.type = model::OrderType::Limit;
-    o.limit_price = a.limit;
-  } else if (a.order_type == 2) {
-    o.type = model::OrderType::Stop;
-    o.stop_price = a.stop_trigger;
-  } else if (a.order_type == 3) {
-    reject_intent("unsupported_order", "stop-limit entries are not supported by this version");
-    transition(RunnerEvent::EntryFailed, "entry not sent: stop-limit entries are not supported");
-    return;
-  }
-  submit(std::move(o));
-}
-
-void SymbolRunner::exit_position(std::string reason, model::OrderPurpose purpose) {
-  for (auto id : entry_orders_) exec_.cancel(id);
-  entry_orders_.clear();
-  cancel_protection();
-  prune(exit_orders_, exec_);
-  const double q = portfolio_.position(instrument_.id).qty;
-  if (q != 0) {
-    if (exit_orders_.empty())
-      submit(make_order(q > 0 ? model::Side::Sell : model::Side::Buy, std::fabs(q), purpose, std::move(reason)));
-  } else if (state_ == RunnerState::InTrade) {
-    transition(RunnerEvent::EntryFailed, "entry cancelled before it filled: " + reason);
-  }
-}
-
-void SymbolRunner::adjust(const te_action& a) {
-  if (a.stop == a.stop) want_stop_ = a.stop;
-  if (a.target == a.target) want_target_ = a.target;
-  if (portfolio_.position(instrument_.id).qty == 0) return;  // applied when the entry fills
-  if (a.stop == a.stop) {
-    if (stop_order_ && working(exec_, stop_order_))
-      exec_.amend(stop_order_, a.stop, std::nullopt);
-    else
-      place_protection();
-  }
-  if (a.target == a.target) {
-    if (target_order_ && working(exec_, target_order_))
-      exec_.amend(target_order_, std::nullopt, a.target);
-    else
-      place_protection();
-  }
-}
-
-void SymbolRunner::place_protection() {
-  const double q = portfolio_.position(instrument_.id).qty;
-  if (q == 0) return;
-  const model::Side side = q > 0 ? model::Side::Sell : model::Side::Buy;
-  const double qty = std::fabs(q);
-  auto needs_new = [&](model::OrderId id) {
-    const model::Order* o = id ? exec_.find(id) : nullptr;
-    return o == nullptr || model::is_terminal(o->status) || o->qty != qty;
-  };
-  if (want_stop_ > 0 && needs_new(stop_order_)) {
-    if (stop_order_) exec_.cancel(stop_order_);
-    stop_order_ = 0;
-    model::Order o = make_order(side, qty, model::OrderPurpose::StopLoss, "protective stop");
-    o.type = model::OrderType::Stop;
-    o.stop_price = want_stop_;
-    submit(std::move(o));
-  }
-  if (want_target_ > 0 && needs_new(target_order_)) {
-    if (target_order_) exec_.cancel(target_order_);
-    target_order_ = 0;
-    model::Order o = make_order(side, qty, model::OrderPurpose::TakeProfit, "take profit");
-    o.type = model::OrderType::Limit;
-    o.limit_price = want_target_;
-    submit(std::move(o));
-  }
-}
-
-void SymbolRunner::cancel_protection() {
-  if (stop_order_) exec_.cancel(stop_order_);
-  if (target_order_) exec_.cancel(target_order_);
-  stop_order_ = 0;
-  target_order_ = 0;
-}
-
-void SymbolRunner::on_order_update(const model::Order& order) {
-  if (observer_) observer_->on_order(*this, order);
-  if (order.purpose != model::OrderPurpose::Entry || !model::is_terminal(order.status) ||
-      order.status == model::OrderStatus::Filled)
-    return;
-  // A cancelled or expired entry: if nothing is held and nothing else is
-  // working, the trade never happened.
-  prune(entry_orders_, exec_);
-  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0)
-    transition(RunnerEvent::EntryFailed, order.status == model::OrderStatus::Expired
-                                             ? "entry order expired before it filled"
-                                             : "entry order cancelled before it filled");
-}
-
-void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
-  if (observer_) observer_->on_fill(*this, fill);
-  const double q = portfolio_.position(instrument_.id).qty;
-  if (order.purpose == model::OrderPurpose::Entry) {
-    prune(entry_orders_, exec_);
-    place_protection();
-    return;
-  }
-  prune(exit_orders_, exec_);
-  if (q != 0) {
-    place_protection();  // a partial exit: resize the protection
-    return;
-  }
-  cancel_protection();
-  for (auto id : exit_orders_) exec_.cancel(id);
-  exit_orders_.clear();
-  if (state_ == RunnerState::InTrade) {
-    std::string reason;
-    switch (order.purpose) {
-      case model::OrderPurpose::StopLoss: reason = fmt::format("stop filled at {}", fill.price); break;
-      case model::OrderPurpose::TakeProfit: reason = fmt::format("target filled at {}", fill.price); break;
-      default: reason = fmt::format("{} filled at {}", reason_or(order.tag, "exit"), fill.price); break;
-    }
-    transition(RunnerEvent::PositionClosed, std::move(reason));
-  }
-}
-
-void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::Order& order) {
-  ++stats_.rejections;
-  if (observer_) observer_->on_rejected(*this, rejection);
-  if (order.purpose != model::OrderPurpose::Entry) return;
-  prune(entry_orders_, exec_);
-  entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
-  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0)
-    transition(RunnerEvent::EntryFailed, fmt::format("entry rejected ({}): {}", rejection.code, rejection.message));
-}
-
 void Router::add(SymbolRunner& runner) {
   const auto id = runner.config().id;
   if (id >= runners_.size()) runners_.resize(id + 1, nullptr);
   TE_ASSERT(runners_[id] == nullptr, "two runners with id %u", id);
   runners_[id] = &runner;
-}
-
-void Router::on_order_update(const model::Order& order) {
-  if (SymbolRunner* r = runner(order.runner)) r->on_order_update(order);
-}
-
-void Router::on_fill(const model::Fill& fill, const model::Order& order) {
-  SymbolRunner* r = runner(fill.runner);
-  TE_ASSERT(r != nullptr, "fill for unknown runner %u (order %llu)", fill.runner,
-            static_cast<unsigned long long>(fill.order));
-  portfolio_.apply(fill, fill.bar_index);
-  r->on_fill(fill, order);
-}
-
-void Router::on_rejected(const model::Rejection& rejection, const model::Order& order) {
-  if (SymbolRunner* r = runner(order.runner)) r->on_rejected(rejection, order);
 }
 
 }  // namespace te::runner

@@ -14,6 +14,7 @@
 #include "engine/model/bar.hpp"
 #include "engine/model/instrument.hpp"
 #include "engine/portfolio/portfolio.hpp"
+#include "engine/risk/risk_engine.hpp"
 #include "engine/runner/bar_history.hpp"
 #include "engine/runner/runner_indicators.hpp"
 #include "engine/runner/state_machine.hpp"
@@ -32,6 +33,18 @@ class RunnerObserver {
   virtual void on_bar(const SymbolRunner&, const model::Bar&) {}
   virtual void on_transition(const SymbolRunner&, const Transition&) {}
   virtual void on_order(const SymbolRunner&, const model::Order&) {}
+  // Every order status change with its reason code (empty for acceptance and
+  // amendments; cancel_requested, oco, ioc_remainder, expired_day, ... otherwise).
+  // The default forwards to on_order().
+  virtual void on_order_event(const SymbolRunner& r, const model::Order& o, std::string_view /*reason_code*/) {
+    on_order(r, o);
+  }
+  // Every pre-trade risk decision (approved, scaled or denied).
+  virtual void on_risk_decision(const SymbolRunner&, const risk::Decision&) {}
+  // StormGuard transitions (account-wide ones are reported by the runner whose
+  // bar caused them) and kill switch engagement/release.
+  virtual void on_stormguard(const SymbolRunner&, const risk::StormGuardChange&) {}
+  virtual void on_kill_switch(const SymbolRunner&, const risk::KillSwitchEvent&) {}
   virtual void on_fill(const SymbolRunner&, const model::Fill&) {}
   virtual void on_rejected(const SymbolRunner&, const model::Rejection&) {}
   virtual void on_fault(const SymbolRunner&, const script::StrategyError&) {}
@@ -57,6 +70,10 @@ struct RunnerConfig {
   int max_consecutive_errors = 1;
   // Keep every transition in transitions() (observers hear of them either way).
   bool keep_transitions = true;
+  // Order flow policy (docs/execution.md): short entries allowed; entries per
+  // trade (1 = no pyramiding: manage_position may add up to pyramiding - 1 times).
+  bool allow_short = true;
+  int pyramiding = 1;
 };
 
 struct RunnerStats {
@@ -69,9 +86,10 @@ struct RunnerStats {
   std::int64_t strategy_errors = 0;  // callback errors, including the one that faulted
   std::int64_t reloads = 0;          // versions swapped in
   std::int64_t reload_failures = 0;  // versions refused (the old one kept running)
+  std::int64_t risk_rejections = 0;  // orders the risk engine denied
 };
 
-class SymbolRunner final : public script::LogSink {
+class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
  public:
   // `exec`, `portfolio` and `observer` must outlive the runner. The host is
   // created by the runner over its own indicators (see create()).
@@ -91,8 +109,16 @@ class SymbolRunner final : public script::LogSink {
   // change nothing. Returns false once the runner is Faulted.
   bool on_bar(model::InstrumentId instrument, const model::Bar& bar);
 
+  // Pre-trade risk checks and StormGuard/kill-switch handling through `risk`
+  // (shared by the account's runners; must outlive the runner). Null: none.
+  void set_risk(risk::RiskEngine* risk) noexcept { risk_ = risk; }
+  // Cancels this runner's working orders and closes its position with a market
+  // order carrying `purpose` (KillSwitch, RiskHalt, EndOfData, ...). The live
+  // loop calls it for an operator kill switch; backtests at the end of data.
+  void flatten(model::OrderPurpose purpose, std::string reason);
+
   // Execution events routed here by the run's Router (ids match this runner).
-  void on_order_update(const model::Order& order);
+  void on_order_update(const model::Order& order, std::string_view reason_code);
   void on_fill(const model::Fill& fill, const model::Order& order);
   void on_rejected(const model::Rejection& rejection, const model::Order& order);
 
@@ -117,6 +143,9 @@ class SymbolRunner final : public script::LogSink {
 
   // script::LogSink
   void strategy_log(int level, std::string_view message) override;
+  // risk::RiskEventSink (forwarded to the observer)
+  void on_stormguard(const risk::StormGuardChange& change) override;
+  void on_kill_switch(const risk::KillSwitchEvent& event) override;
 
  private:
   SymbolRunner(RunnerConfig config, model::Instrument instrument, std::unique_ptr<BarHistory> history,
@@ -130,15 +159,27 @@ class SymbolRunner final : public script::LogSink {
   void write_frame(const model::Bar& bar);
   void transition(RunnerEvent event, std::string reason);
   void fault(const script::StrategyError& error);
+  // Order handling (engine/runner/order_flow.cpp).
   void enter(const te_action& action, const model::Bar& bar, bool is_long);
   void exit_position(std::string reason, model::OrderPurpose purpose);
+  void exit_action(const te_action& action);
   void adjust(const te_action& action);
+  void cancel_entries(std::string reason);
+  void cancel_orders(std::vector<model::OrderId>& ids);
   void place_protection();
   void cancel_protection();
+  void manage_orders_on_bar(const model::Bar& bar);
+  void reset_trade_plan();
   std::optional<double> entry_quantity(const te_action& action, const model::Bar& bar, std::string& why) const;
   model::Order make_order(model::Side side, double qty, model::OrderPurpose purpose, std::string tag) const;
-  void submit(model::Order order);
-  void reject_intent(const std::string& code, const std::string& message);
+  // Risk check, then the exchange. Returns the order id, or 0 when the risk
+  // engine denied it (last_denial_ says why).
+  model::OrderId submit(model::Order order, double planned_stop = 0);
+  void reject_intent(const char* code, const std::string& message, model::Side side, double qty,
+                     std::string_view source);
+  void queue_rejection_notice(const model::Order& order, std::string_view code, std::string_view message,
+                              std::string_view source);
+  void deliver_order_notices();
 
   RunnerConfig config_;
   model::Instrument instrument_;
@@ -171,6 +212,29 @@ class SymbolRunner final : public script::LogSink {
   double want_stop_ = 0;
   double want_target_ = 0;
   model::Bar current_bar_{};
+
+  // Order flow state (order_flow.cpp).
+  risk::RiskEngine* risk_ = nullptr;
+  double want_trail_ = 0;         // trailing distance, price units
+  double want_trail_pct_ = 0;     // trailing distance, fraction
+  double breakeven_distance_ = 0; // favourable move after which the stop goes to the entry price
+  bool breakeven_done_ = false;
+  std::int64_t max_bars_ = 0;     // timeout exit after this many bars held
+  int entries_in_trade_ = 0;      // entries sent in the current trade (pyramiding)
+  model::OrderId oco_group_ = 0;  // the current trade's exit legs cancel each other
+  double ref_price_ = 0;          // last known price: the open during the open phase, else the close
+  struct Denial {
+    std::string code;
+    std::string message;
+  } last_denial_;
+  // Fills and rejections waiting to be told to the strategy (at safe points of on_bar).
+  struct PendingNotice {
+    script::OrderNotice::Kind kind = script::OrderNotice::Kind::Fill;
+    model::Order order;
+    model::Fill fill;
+    std::string code, message, source;
+  };
+  std::vector<PendingNotice> notices_;
 };
 
 // Routes execution events to the account and to the runner that sent the
@@ -180,12 +244,17 @@ class Router final : public exec::ExecutionListener, public exec::FillGate {
   explicit Router(portfolio::Portfolio& portfolio) : portfolio_(portfolio) {}
   void add(SymbolRunner& runner);
 
-  void on_order_update(const model::Order& order) override;
+  void on_order_update(const model::Order& order, std::string_view reason_code) override;
   void on_fill(const model::Fill& fill, const model::Order& order) override;
   void on_rejected(const model::Rejection& rejection, const model::Order& order) override;
-  std::optional<std::string> check_fill(model::InstrumentId instrument, model::Side side, double qty, double price,
-                                        double commission) const override {
-    return portfolio_.check_fill(instrument, side, qty, price, commission);
+  std::optional<exec::FillRefusal> check_fill(model::InstrumentId instrument, model::Side side, double qty,
+                                              double price, double commission) const override {
+    auto r = portfolio_.check_fill(instrument, side, qty, price, commission);
+    if (!r) return std::nullopt;
+    return exec::FillRefusal{r->code, std::move(r->message)};
+  }
+  double position_qty(model::InstrumentId instrument) const override {
+    return portfolio_.position(instrument).qty;
   }
 
  private:

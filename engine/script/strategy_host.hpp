@@ -118,6 +118,29 @@ struct ParamInfo {
   std::string value;  // effective value as text
 };
 
+// An order event for the strategy's optional callbacks on_fill(fill, ctx) and
+// on_order_rejected(order, ctx) (docs/lua-api.md, "Order actions"). The views
+// point into the caller's storage for the duration of notify().
+struct OrderNotice {
+  enum class Kind : std::uint8_t { Fill, Rejected };
+  Kind kind = Kind::Fill;
+  std::uint64_t order_id = 0;  // 0: refused before it became an order (risk, sizing, rules)
+  std::string_view side;       // "buy" / "sell"
+  std::string_view type;       // "market", "limit", ...
+  std::string_view purpose;    // "entry", "signal", "stop", "target", "trailing", ...
+  std::string_view source;     // rejections: "exchange", "risk" or "runner"
+  std::string_view code;       // rejections: the reason code
+  std::string_view message;
+  std::string_view tag;        // the reason the order was sent with
+  std::string_view liquidity;  // fills: "maker" / "taker"
+  double qty = 0;              // fills: this fill; rejections: the order's quantity
+  double price = 0;            // fills: the fill price; rejections: limit or stop price (0 for market)
+  double commission = 0;
+  double slippage = 0;
+  double filled_qty = 0;       // of the order so far
+  double time_ms = 0;
+};
+
 class StrategyHost {
  public:
   // Errors: syntax errors and load-time errors as "file:line: message";
@@ -148,6 +171,10 @@ class StrategyHost {
   bool defines(std::string_view global) const;
   // Forgets the setup table when the runner leaves CloseWatch/InTrade.
   void clear_setup();
+  // Calls on_fill / on_order_rejected when the strategy defines it (its return
+  // value is ignored). Returns 1 when called, 0 when not defined, -1 when the
+  // strategy raised (see last_error()). Defined in order_notice.cpp.
+  int notify(const OrderNotice& notice);
 
   // The strategy's ctx as plain data, without the host's views (position,
   // account, state, ...). Errors name the offending path, e.g. "ctx.f is a function".

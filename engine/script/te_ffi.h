@@ -17,7 +17,12 @@ enum ActionKind : std::int32_t {
   kActEnterLong = 3,
   kActEnterShort = 4,
   kActExit = 5,
-  kActAdjust = 6,      // move stop/target of the open position
+  kActAdjust = 6,      // move stop/target/trail of the position, or amend a working entry
+  kActCancelEntry = 7, // cancel working entry orders
+};
+
+enum ActionFlags : std::int32_t {
+  kActFlagStopToBreakeven = 1,
 };
 
 enum ApiCode : std::int32_t {

@@ -35,21 +35,25 @@ typedef struct te_account_view {
   double trades;         /* closed round trips so far */
 } te_account_view;
 
-/* What a callback asked for; written by the prelude, read by the runner. */
+/* What a callback asked for; written by the prelude (lua/actions.lua), read by
+ * the runner (engine/runner/order_flow.cpp). Unused numbers are NaN. */
 typedef struct te_action {
   int32_t kind;          /* TE_ACT_* below (as plain numbers in Lua) */
   int32_t order_type;    /* 0 market, 1 limit, 2 stop, 3 stop_limit */
-  double qty;            /* NaN when sizing by fraction */
-  double fraction;       /* fraction of equity, NaN when unused */
-  double risk;           /* fraction of equity risked to the stop, NaN when unused */
-  double limit;          /* limit price, NaN when unused */
-  double stop_trigger;   /* stop entry trigger, NaN when unused */
-  double stop;           /* protective stop, NaN when unused */
-  double target;         /* take profit, NaN when unused */
-  double trail;          /* trailing distance (absolute), NaN when unused */
-  double trail_pct;      /* trailing distance (fraction), NaN when unused */
-  double tif_bars;       /* good for N bars, NaN when GTC */
+  double qty;            /* entries and partial exits: quantity */
+  double fraction;       /* entries: fraction of equity; exits: fraction of the position */
+  double risk;           /* fraction of equity risked to the stop (or trailing distance) */
+  double limit;          /* limit price (entry, exit, or the new entry limit in adjust) */
+  double stop_trigger;   /* stop entry trigger (or the new one in adjust) */
+  double stop;           /* protective stop */
+  double target;         /* take profit */
+  double trail;          /* trailing distance (absolute) */
+  double trail_pct;      /* trailing distance (fraction) */
+  double tif_bars;       /* good for N bars */
+  double breakeven;      /* move the stop to the entry price after this favourable move */
+  double max_bars;       /* close the trade after this many bars held (exit reason timeout) */
   int32_t tif;           /* 0 gtc, 1 ioc, 2 fok, 3 day, 4 bars */
+  int32_t flags;         /* 1: move the stop to breakeven now */
   int32_t reason_len;
   char reason[120];
 } te_action;

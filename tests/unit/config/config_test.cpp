@@ -76,7 +76,7 @@ fill = "mid"
   CHECK_THAT(m, Catch::Contains("venues.binance.api_secret: secrets never go in the config file"));
   CHECK_THAT(m, Catch::Contains("runners[0].symbol: missing"));
   CHECK_THAT(m, Catch::Contains("runners[0].data_source.path: a historical data source needs a data file path"));
-  CHECK_THAT(m, Catch::Contains("runners[0].execution.fill: must be one of next_open, close, was \"mid\""));
+  CHECK_THAT(m, Catch::Contains("runners[0].execution.fill: must be one of next_open, close, ohlc, bid_ask, was \"mid\""));
   CHECK_THAT(m, Catch::Contains("paper execution needs live data"));
   CHECK(m.find("hunter2") == std::string::npos);
 }

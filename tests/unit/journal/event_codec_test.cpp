@@ -135,9 +135,10 @@ TEST_CASE("unknown types and undecodable records are surfaced, not fatal", "[uni
 
   te::model::Fill f;
   std::string fill = encode_event(make_event(1, 0, FillEvent{f}));
-  // Fields: 9c 08 00 01 00 | order 00 instrument 00 runner 00 strategy 00 side 00
-  REQUIRE(static_cast<unsigned char>(fill[9]) == 0x00);
-  fill[9] = 0x07;  // side 7 does not exist
+  // Fields: dc 00 11 (array of 17) 08 00 01 00 | order 00 instrument 00 runner 00 strategy 00 side 00
+  REQUIRE(static_cast<unsigned char>(fill[0]) == 0xdc);
+  REQUIRE(static_cast<unsigned char>(fill[11]) == 0x00);
+  fill[11] = 0x07;  // side 7 does not exist
   Event bad_side = decode_event(fill);
   REQUIRE(bad_side.is_unknown());
   CHECK(std::get<UnknownEvent>(bad_side.body).error.find("enum") != std::string::npos);

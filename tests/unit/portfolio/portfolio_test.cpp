@@ -66,11 +66,33 @@ TEST_CASE("fills that cannot be paid for are refused with a reason", "[unit][por
   CHECK_FALSE(p.check_fill(0, Side::Buy, 9, 100, 10));
   auto why = p.check_fill(0, Side::Buy, 10, 100, 1);
   REQUIRE(why);
-  CHECK(why->find("cash is 1000") != std::string::npos);
+  CHECK(why->message.find("cash is 1000") != std::string::npos);
+  CHECK(std::string(why->code) == "insufficient_cash");
   // shorts need equity covering the short notional (short_margin 1.0)
   CHECK_FALSE(p.check_fill(0, Side::Sell, 10, 100, 0));
-  CHECK(p.check_fill(0, Side::Sell, 11, 100, 0));
+  REQUIRE(p.check_fill(0, Side::Sell, 11, 100, 0));
+  CHECK(std::string(p.check_fill(0, Side::Sell, 11, 100, 0)->code) == "insufficient_margin");
   // reducing fills always pass
   p.apply(fill(Side::Buy, 5, 100, 0), 0);
   CHECK_FALSE(p.check_fill(0, Side::Sell, 5, 1, 1000));
+}
+
+TEST_CASE("leverage lets longs use margin; short margin is configurable", "[unit][portfolio]") {
+  portfolio::Portfolio p(1000, portfolio::MarginPolicy{0.5, 2.0});
+  // 2x leverage: 1000 of equity carries 2000 of longs
+  CHECK_FALSE(p.check_fill(0, Side::Buy, 20, 100, 0));
+  auto why = p.check_fill(0, Side::Buy, 21, 100, 0);
+  REQUIRE(why);
+  CHECK(std::string(why->code) == "insufficient_margin");
+  p.apply(fill(Side::Buy, 20, 100, 0), 0);
+  CHECK(p.cash() == Approx(-1000));
+  CHECK(p.equity() == Approx(1000));
+  CHECK(p.margin_used() == Approx(1000));
+  CHECK(p.buying_power() == Approx(0));
+  CHECK(p.open_positions() == 1);
+  // shorts with 50 % margin on another instrument: equity 1000 already used by the long
+  CHECK(p.check_fill(1, Side::Sell, 1, 100, 0));
+  portfolio::Portfolio q(1000, portfolio::MarginPolicy{0.5, 1.0});
+  CHECK_FALSE(q.check_fill(0, Side::Sell, 20, 100, 0));  // 2000 short needs 1000 of equity
+  CHECK(q.check_fill(0, Side::Sell, 21, 100, 0));
 }

@@ -168,12 +168,12 @@ TEST_CASE("an entry the account cannot pay for is rejected and the runner return
   cfg.initial_cash = 20;
   auto r = run(kBuyAtBar3, {1, 2, 3, 4, 5, 6, 7}, cfg);
   CHECK(r.trades.empty());
-  REQUIRE(r.rejections.count("insufficient_funds") == 1);
+  REQUIRE(r.rejections.count("insufficient_cash") == 1);
   bool saw = false;
   for (const auto& t : r.transitions)
     if (t.event == runner::RunnerEvent::EntryFailed) {
       saw = true;
-      CHECK_THAT(t.reason, Catch::Contains("insufficient_funds"));
+      CHECK_THAT(t.reason, Catch::Contains("insufficient_cash"));
     }
   CHECK(saw);
 }
