@@ -108,14 +108,15 @@ double CommissionModel::commission(double qty, double price, model::Liquidity li
 }
 
 std::string to_string(const CommissionModel& m) {
+  // fmt rather than string concatenation: GCC 12's -Wrestrict misfires on
+  // "literal" + std::string chains.
+  const std::string minimum = m.minimum > 0 ? fmt::format(":{}", format_double(m.minimum)) : std::string();
   switch (m.kind) {
-    case CommissionModel::Kind::Percent:
-      return "percent:" + format_double(m.rate) + (m.minimum > 0 ? ":" + format_double(m.minimum) : "");
-    case CommissionModel::Kind::PerShare:
-      return "per_share:" + format_double(m.rate) + (m.minimum > 0 ? ":" + format_double(m.minimum) : "");
-    case CommissionModel::Kind::Fixed: return "fixed:" + format_double(m.rate);
+    case CommissionModel::Kind::Percent: return fmt::format("percent:{}{}", format_double(m.rate), minimum);
+    case CommissionModel::Kind::PerShare: return fmt::format("per_share:{}{}", format_double(m.rate), minimum);
+    case CommissionModel::Kind::Fixed: return fmt::format("fixed:{}", format_double(m.rate));
     case CommissionModel::Kind::MakerTaker:
-      return "maker_taker:" + format_double(m.maker_rate) + ":" + format_double(m.taker_rate);
+      return fmt::format("maker_taker:{}:{}", format_double(m.maker_rate), format_double(m.taker_rate));
   }
   return "?";
 }
@@ -132,7 +133,7 @@ Result<CommissionModel> parse_commission_model(std::string_view text) {
   std::vector<double> v;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     double x = 0;
-    if (!number(parts[i], x)) return bad("'" + std::string(parts[i]) + "' is not a number >= 0");
+    if (!number(parts[i], x)) return bad(fmt::format("'{}' is not a number >= 0", parts[i]));
     v.push_back(x);
   }
   if (parts.size() == 1) {
