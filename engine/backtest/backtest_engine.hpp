@@ -28,6 +28,9 @@ struct BacktestConfig {
   std::int64_t closewatch_timeout_bars = 0;
   std::uint64_t seed = 0;
   bool keep_transitions = true;  // the CLI keeps only the count (a journal records them all)
+  // Also told everything the runner does (e.g. a runner::JournalRecorder for
+  // `backtest --record`); may be null. Must outlive run_backtest().
+  runner::RunnerObserver* observer = nullptr;
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   std::size_t progress_every = 0;

@@ -59,8 +59,10 @@ Status SymbolRunner::start() {
   auto st = host_->on_start();
   if (!st) {
     fault(host_->last_error());
+    if (observer_) observer_->on_started(*this, false);
     return st;
   }
+  if (observer_) observer_->on_started(*this, true);
   return {};
 }
 
@@ -85,6 +87,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   if (state_ != RunnerState::Faulted) run_strategy(bar);
   exec_.on_bar_close(instrument, bar, bar_index_);
   portfolio_.mark(instrument, bar.close, bar.close, bar.close);
+  if (observer_) observer_->on_bar_end(*this, bar);
   return state_ != RunnerState::Faulted;
 }
 
@@ -158,6 +161,7 @@ void SymbolRunner::run_strategy(const model::Bar& bar) {
     }
     const te_action& a = host_->action();
     const std::string reason(host_->action_reason());
+    if (observer_ && kind != script::kActNone) observer_->on_action(*this, cb, kind, a, reason);
     switch (state_) {
       case RunnerState::Watch:
         if (kind != script::kActSetup) return;
@@ -396,7 +400,10 @@ void SymbolRunner::cancel_protection() {
 }
 
 void SymbolRunner::on_order_update(const model::Order& order) {
-  if (observer_) observer_->on_order(*this, order);
+  if (observer_) {
+    observer_->on_order(*this, order);
+    observer_->on_order_event(*this, order, nullptr, nullptr);
+  }
   if (order.purpose != model::OrderPurpose::Entry || !model::is_terminal(order.status) ||
       order.status == model::OrderStatus::Filled)
     return;
@@ -410,7 +417,10 @@ void SymbolRunner::on_order_update(const model::Order& order) {
 }
 
 void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
-  if (observer_) observer_->on_fill(*this, fill);
+  if (observer_) {
+    observer_->on_fill(*this, fill);
+    observer_->on_order_event(*this, order, &fill, nullptr);
+  }
   const double q = portfolio_.position(instrument_.id).qty;
   if (order.purpose == model::OrderPurpose::Entry) {
     prune(entry_orders_, exec_);
@@ -438,7 +448,10 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
 
 void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::Order& order) {
   ++stats_.rejections;
-  if (observer_) observer_->on_rejected(*this, rejection);
+  if (observer_) {
+    observer_->on_rejected(*this, rejection);
+    observer_->on_order_event(*this, order, nullptr, &rejection);
+  }
   if (order.purpose != model::OrderPurpose::Entry) return;
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/exec/execution_engine.hpp"
@@ -22,11 +23,23 @@ namespace te::runner {
 
 class SymbolRunner;
 
+// A hot reload of a runner's strategy, as reported to observers (the session
+// journal stores the new code by its hash).
+struct ReloadInfo {
+  std::string path;
+  std::string old_sha256;
+  std::string new_sha256;
+  std::string_view new_code;  // the source that was loaded (valid during the call)
+  bool ok = true;             // false: the new version failed, the old one kept running
+  std::string message;
+};
+
 // Hooks for recording (session journal, reports). Every method has a no-op
 // default; called synchronously on the runner's thread.
 class RunnerObserver {
  public:
   virtual ~RunnerObserver() = default;
+  // A bar arrived, before anything else happens for it (open fills, callbacks).
   virtual void on_bar(const SymbolRunner&, const model::Bar&) {}
   virtual void on_transition(const SymbolRunner&, const Transition&) {}
   virtual void on_order(const SymbolRunner&, const model::Order&) {}
@@ -34,6 +47,30 @@ class RunnerObserver {
   virtual void on_rejected(const SymbolRunner&, const model::Rejection&) {}
   virtual void on_fault(const SymbolRunner&, const script::StrategyError&) {}
   virtual void on_strategy_log(const SymbolRunner&, int /*level*/, std::string_view /*message*/) {}
+
+  // The bar is fully processed (callbacks run, orders sent, position marked at
+  // the close). The runner is mutable so a recorder can read the strategy's
+  // context (SymbolRunner::export_context runs Lua).
+  virtual void on_bar_end(SymbolRunner&, const model::Bar&) {}
+  // A state callback returned something other than nil: `kind` is a
+  // script::ActionKind, details in `action` (NaN = not given) and `reason`.
+  virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
+                         std::string_view /*reason*/) {}
+  // Every execution event with the exchange's copy of the order after it:
+  // status changes and amendments (fill and rejection null), fills (`fill`
+  // set), exchange rejections (`rejection` set). Rejections of intents that
+  // never became an order (order id 0) come through on_rejected only.
+  virtual void on_order_event(const SymbolRunner&, const model::Order&, const model::Fill* /*fill*/,
+                              const model::Rejection* /*rejection*/) {}
+  // Pre-trade risk check of an order (for the risk engine to call through the
+  // runner); approved orders may be reported too.
+  virtual void on_risk_decision(const SymbolRunner&, const model::Order&, bool /*approved*/,
+                                std::string_view /*reason_code*/, std::string_view /*message*/) {}
+  // The strategy was hot-reloaded (or a reload failed).
+  virtual void on_reload(SymbolRunner&, const ReloadInfo&) {}
+  // start() ran the strategy's on_start (`ok` false: it raised; on_fault has
+  // been called). Mutable for the same reason as on_bar_end.
+  virtual void on_started(SymbolRunner&, bool /*ok*/) {}
 };
 
 struct RunnerConfig {
@@ -88,7 +125,14 @@ class SymbolRunner final : public script::LogSink {
   const std::vector<Transition>& transitions() const noexcept { return transitions_; }
   const std::optional<script::StrategyError>& fault() const noexcept { return fault_; }
   const script::StrategyHost& host() const noexcept { return *host_; }
+  const RunnerIndicators& indicators() const noexcept { return indicators_; }
   std::int64_t bar_index() const noexcept { return bar_index_; }
+  std::int64_t bars_in_state() const noexcept { return bar_index_ - state_since_bar_; }
+  const portfolio::Portfolio& portfolio() const noexcept { return portfolio_; }
+
+  // The strategy's ctx as plain data (StrategyHost::export_context): runs Lua,
+  // so only between callbacks, on the runner's thread.
+  Result<Value> export_context() { return host_->export_context(); }
 
   // script::LogSink
   void strategy_log(int level, std::string_view message) override;
