@@ -363,7 +363,44 @@ bool diff_at(const Value& a, const Value& b, const std::string& path, ValueDiffe
   return differ(path, clip_json(a, max), clip_json(b, max));
 }
 
+void collect_all(const Value& a, const Value& b, const std::string& path, std::vector<ValueDifference>& out,
+                 std::size_t limit, std::size_t max) {
+  if (out.size() >= limit) return;
+  auto join = [&path](std::string_view k) { return path.empty() ? std::string(k) : cat(path, ".", k); };
+  if (a.is_map() && b.is_map()) {
+    const auto& ma = a.as_map();
+    const auto& mb = b.as_map();
+    std::size_t i = 0, j = 0;
+    while ((i < ma.size() || j < mb.size()) && out.size() < limit) {
+      if (j == mb.size() || (i < ma.size() && ma[i].first < mb[j].first)) {
+        out.push_back({true, join(ma[i].first), clip_json(ma[i].second, max), "(absent)"});
+        ++i;
+      } else if (i == ma.size() || mb[j].first < ma[i].first) {
+        out.push_back({true, join(mb[j].first), "(absent)", clip_json(mb[j].second, max)});
+        ++j;
+      } else {
+        collect_all(ma[i].second, mb[j].second, join(ma[i].first), out, limit, max);
+        ++i;
+        ++j;
+      }
+    }
+    return;
+  }
+  if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (std::size_t i = 0; i < a.size() && out.size() < limit; ++i)
+      collect_all(a.as_array()[i], b.as_array()[i], cat(path, "[", std::to_string(i), "]"), out, limit, max);
+    return;
+  }
+  if (!(a == b)) out.push_back({true, path, clip_json(a, max), clip_json(b, max)});
+}
+
 }  // namespace
+
+std::vector<ValueDifference> differences(const Value& a, const Value& b, std::size_t limit, std::size_t max_text) {
+  std::vector<ValueDifference> out;
+  collect_all(a, b, "", out, limit, max_text);
+  return out;
+}
 
 std::string EventNames::runner_state_name(std::uint8_t code) const {
   return runner_state ? runner_state(code) : std::to_string(code);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/core/value.hpp"
 #include "engine/journal/event.hpp"
@@ -44,6 +45,9 @@ struct ValueDifference {
   std::string b;
 };
 ValueDifference first_difference(const Value& a, const Value& b, std::size_t max_text = 160);
+// Every differing leaf, in key order, up to `limit` of them.
+std::vector<ValueDifference> differences(const Value& a, const Value& b, std::size_t limit = 50,
+                                         std::size_t max_text = 160);
 
 // Short rendering of a number: shortest round-trip text.
 std::string number_text(double v);

@@ -19,39 +19,6 @@ void normalize(Event& e) {
   }
 }
 
-std::string clip(const Value& v) {
-  std::string s = to_json(v);
-  if (s.size() > 160) s = s.substr(0, 157) + "...";
-  return s;
-}
-
-// Every differing leaf (up to a limit), for session_start.
-void collect(const Value& a, const Value& b, const std::string& path, std::vector<ValueDifference>& out) {
-  if (out.size() >= kMaxSetupDifferences) return;
-  if (a.is_map() && b.is_map()) {
-    std::set<std::string> keys;
-    for (const auto& [k, v] : a.as_map()) keys.insert(k);
-    for (const auto& [k, v] : b.as_map()) keys.insert(k);
-    for (const auto& k : keys) {
-      const Value* va = a.find(k);
-      const Value* vb = b.find(k);
-      const std::string p = path.empty() ? k : path + "." + k;
-      if (va && vb) {
-        collect(*va, *vb, p, out);
-      } else if (out.size() < kMaxSetupDifferences) {
-        out.push_back({true, p, va ? clip(*va) : "(absent)", vb ? clip(*vb) : "(absent)"});
-      }
-    }
-    return;
-  }
-  if (a.is_array() && b.is_array() && a.size() == b.size()) {
-    for (std::size_t i = 0; i < a.size(); ++i)
-      collect(a.as_array()[i], b.as_array()[i], path + "[" + std::to_string(i) + "]", out);
-    return;
-  }
-  if (!(a == b)) out.push_back({true, path, clip(a), clip(b)});
-}
-
 Value masked_start(const Event& e, bool ignore_identity) {
   Value v = event_fields(e);
   if (ignore_identity) {
@@ -200,7 +167,8 @@ Result<Comparison> compare_journals(JournalReader& ra, JournalReader& rb, const 
   TE_TRY(a.advance());
   TE_TRY(b.advance());
   if (a.has && b.has && a.e.get<SessionStart>() && b.e.get<SessionStart>()) {
-    collect(masked_start(a.e, options.ignore_identity), masked_start(b.e, options.ignore_identity), "", c.setup);
+    c.setup = differences(masked_start(a.e, options.ignore_identity), masked_start(b.e, options.ignore_identity),
+                          kMaxSetupDifferences);
     summarize(c.a, a.e);
     summarize(c.b, b.e);
     TE_TRY(a.advance());

@@ -132,52 +132,82 @@ Status JournalRecorder::flush() {
   return error_;
 }
 
-Value JournalRecorder::runner_context(const SymbolRunner& runner, const Value& ctx) const {
+JournalRecorder::Snapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
   const portfolio::Portfolio& pf = runner.portfolio();
   const model::InstrumentId inst = runner.instrument().id;
   const portfolio::Position& p = pf.position(inst);
   const portfolio::Trade* t = pf.open_trade(inst);
+  Snapshot s;
+  s.state = static_cast<std::uint8_t>(runner.state());
+  s.bar_index = runner.bar_index();
+  s.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+  s.qty = p.qty;
+  s.avg_price = p.avg_price;
+  s.unrealized = p.unrealized();
+  if (t != nullptr) {
+    s.in_trade = true;
+    s.entry_bar = t->entry_bar;
+    s.entry_ts_ns = t->entry_ts_ns;
+    s.trade_pnl = t->pnl_gross;
+  }
+  s.cash = pf.cash();
+  s.position_value = pf.position_value();
+  s.equity = s.cash + s.position_value;
+  s.realized = pf.realized_pnl();
+  s.commission = pf.commission_paid();
+  s.trades = static_cast<std::int64_t>(pf.closed_trades());
+  return s;
+}
 
+journal::Event JournalRecorder::state_event(const SymbolRunner& runner, journal::StatePhase phase,
+                                            const Snapshot& s, const std::map<model::OrderId, model::Order>& orders,
+                                            int indicator_offset) const {
   Value::Map account;
   account.reserve(6);
-  account.emplace_back("cash", Value(pf.cash()));
-  account.emplace_back("commission_paid", Value(pf.commission_paid()));
-  account.emplace_back("equity", Value(pf.equity()));
-  account.emplace_back("position_value", Value(pf.position_value()));
-  account.emplace_back("realized_pnl", Value(pf.realized_pnl()));
-  account.emplace_back("trades", Value(static_cast<std::int64_t>(pf.closed_trades())));
+  account.emplace_back("cash", Value(s.cash));
+  account.emplace_back("commission_paid", Value(s.commission));
+  account.emplace_back("equity", Value(s.equity));
+  account.emplace_back("position_value", Value(s.position_value));
+  account.emplace_back("realized_pnl", Value(s.realized));
+  account.emplace_back("trades", Value(s.trades));
 
   Value::Map position;
   position.reserve(6);
-  position.emplace_back("avg_price", Value(p.avg_price));
-  position.emplace_back("bars_held", t ? Value(runner.bar_index() - t->entry_bar) : Value());
-  position.emplace_back("entry_ts_ns", t ? Value(t->entry_ts_ns) : Value());
-  position.emplace_back("qty", Value(p.qty));
-  position.emplace_back("trade_pnl", t ? Value(t->pnl_gross) : Value());
-  position.emplace_back("unrealized_pnl", Value(p.unrealized()));
+  position.emplace_back("avg_price", Value(s.avg_price));
+  position.emplace_back("bars_held", s.in_trade ? Value(s.bar_index - s.entry_bar) : Value());
+  position.emplace_back("entry_ts_ns", s.in_trade ? Value(s.entry_ts_ns) : Value());
+  position.emplace_back("qty", Value(s.qty));
+  position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
+  position.emplace_back("unrealized_pnl", Value(s.unrealized));
 
-  Value::Array orders;
-  orders.reserve(working_.size());
-  for (const auto& [id, o] : working_) orders.push_back(order_value(o));
+  Value::Array working;
+  working.reserve(orders.size());
+  for (const auto& [id, o] : orders) working.push_back(order_value(o));
 
   Value::Map m;
   m.reserve(6);
   m.emplace_back("account", Value(std::move(account)));
-  m.emplace_back("bar_index", Value(runner.bar_index()));
-  m.emplace_back("bars_in_state", Value(runner.bar_index() < 0 ? 0 : runner.bars_in_state()));
-  m.emplace_back(std::string(kStateCtx), ctx);
-  m.emplace_back("orders", Value(std::move(orders)));
+  m.emplace_back("bar_index", Value(s.bar_index));
+  m.emplace_back("bars_in_state", Value(s.bars_in_state));
+  m.emplace_back(std::string(kStateCtx), ctx_);
+  m.emplace_back("orders", Value(std::move(working)));
   m.emplace_back("position", Value(std::move(position)));
-  return Value(std::move(m));
+
+  journal::RunnerState st;
+  st.phase = phase;
+  st.state = s.state;
+  st.context = Value(std::move(m));
+  st.indicators = indicator_values(runner, indicator_offset);
+  return journal::make_event(ts_ns_, runner.config().id, std::move(st));
 }
 
-Value JournalRecorder::indicator_values(const SymbolRunner& runner) const {
+Value JournalRecorder::indicator_values(const SymbolRunner& runner, int offset) const {
   if (!options_.include_indicators) return Value();
   const auto& created = runner.indicators().created();
   const ta::IndicatorSet& set = runner.indicators().set();
   Value::Map m;
   for (const auto& c : created)
-    for (const auto& col : c.columns) m.emplace_back(col.name, number_or_nil(set.value(col.slot)));
+    for (const auto& col : c.columns) m.emplace_back(col.name, number_or_nil(set.value(col.slot, offset)));
   return Value(std::move(m));  // sorts
 }
 
@@ -200,42 +230,32 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
   push(runner, ts_ns_, std::move(n));
 }
 
-void JournalRecorder::record_state(SymbolRunner& runner, journal::StatePhase phase, bool export_ctx) {
-  if (export_ctx) {
-    auto ctx = runner.export_context();
-    if (ctx) {
-      ctx_ = std::move(*ctx);
-    } else {
-      ctx_ = Value();
-      if (!ctx_warned_) {
-        ctx_warned_ = true;
-        journal::Note n;
-        n.category = "warning";
-        n.text = "the strategy context cannot be recorded: " + ctx.error().message;
-        push(runner, ts_ns_, std::move(n));
-      }
-    }
+void JournalRecorder::export_ctx(SymbolRunner& runner) {
+  auto ctx = runner.export_context();
+  if (ctx) {
+    ctx_ = std::move(*ctx);
+    return;
   }
-  journal::RunnerState s;
-  s.phase = phase;
-  s.state = static_cast<std::uint8_t>(runner.state());
-  s.context = runner_context(runner, ctx_);
-  s.indicators = indicator_values(runner);
-  push(runner, ts_ns_, std::move(s));
-  ++states_;
-  have_state_ = true;
-  last_state_bar_ = runner.bar_index();
+  ctx_ = Value();
+  if (!ctx_warned_) {
+    ctx_warned_ = true;
+    journal::Note n;
+    n.category = "warning";
+    n.text = "the strategy context cannot be recorded: " + ctx.error().message;
+    push(runner, ts_ns_, std::move(n));
+  }
 }
 
 void JournalRecorder::on_started(SymbolRunner& runner, bool) {
   // The context after on_start; recorded as the state before the first bar.
-  auto ctx = runner.export_context();
-  ctx_ = ctx ? std::move(*ctx) : Value();
+  export_ctx(runner);
 }
 
 void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
   ts_ns_ = bar.ts_ns;
   activity_ = false;
+  before_recorded_ = false;
+  orders_saved_ = false;
   if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
   last_bar_ns_ = bar.ts_ns;
   journal::MarketData md;
@@ -243,28 +263,43 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   md.symbol = runner.instrument().symbol;
   md.timeframe = options_.timeframe;
   md.bar = bar;
+  bar_event_index_ = batch_.size();
   push(runner, bar.ts_ns, std::move(md));
+  start_ = snapshot(runner);
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
-    // Before the update: the context cannot have changed since the last export
-    // (it changes only inside callbacks, on_start and reloads, which export).
-    journal::RunnerState s;
-    s.phase = journal::StatePhase::Before;
-    s.state = static_cast<std::uint8_t>(runner.state());
-    s.context = runner_context(runner, ctx_);
-    s.indicators = indicator_values(runner);
-    push(runner, ts_ns_, std::move(s));
+    // Before the update; the context cannot have changed since it was last
+    // exported (it changes only in callbacks, on_start and reloads, and every
+    // bar's callbacks are followed by an export in this mode).
+    push_event(state_event(runner, journal::StatePhase::Before, start_, working_, 0));
     ++states_;
     have_state_ = true;
+    before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
   }
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   note_new_indicators(runner);
-  const bool due = options_.state_events == StateEvents::EveryBar || activity_ ||
-                   (options_.checkpoint_bars > 0 &&
-                    runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars));
-  if (due) record_state(runner, journal::StatePhase::After, true);
+  const bool every = options_.state_events == StateEvents::EveryBar;
+  const bool checkpoint = options_.checkpoint_bars > 0 &&
+                          runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  if (activity_ && !before_recorded_ && error_ && bar_event_index_ < batch_.size()) {
+    // The state as the bar arrived, placed right after its market data. Its
+    // ctx is the last exported one: exact when the strategy changes its ctx
+    // only on bars where something happens (docs/replay.md).
+    batch_.insert(batch_.begin() + static_cast<std::ptrdiff_t>(bar_event_index_) + 1,
+                  state_event(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_,
+                              1));
+    ++events_;
+    ++states_;
+  }
+  if (every || activity_ || checkpoint) {
+    export_ctx(runner);
+    push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
+    ++states_;
+    have_state_ = true;
+    last_state_bar_ = runner.bar_index();
+  }
   if (options_.batch_events == 0 || batch_.size() >= options_.batch_events) hand_over();
 }
 
@@ -293,6 +328,10 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
 void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order, const model::Fill* fill,
                                      const model::Rejection* rejection) {
   activity_ = true;
+  if (!orders_saved_) {
+    orders_at_start_ = working_;
+    orders_saved_ = true;
+  }
   if (model::is_terminal(order.status)) {
     working_.erase(order.id);
   } else {
@@ -371,7 +410,11 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   }
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
-  record_state(runner, journal::StatePhase::After, true);
+  export_ctx(runner);
+  push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
+  ++states_;
+  have_state_ = true;
+  last_state_bar_ = runner.bar_index();
 }
 
 }  // namespace te::runner

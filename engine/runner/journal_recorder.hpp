@@ -101,12 +101,28 @@ class JournalRecorder final : public RunnerObserver {
   void on_reload(SymbolRunner& runner, const ReloadInfo& info) override;
 
  private:
+  // What the runner looked like when a bar arrived (cheap to take on every
+  // bar; turned into a Value only when the bar turns out to matter).
+  struct Snapshot {
+    std::uint8_t state = 0;
+    std::int64_t bar_index = 0;
+    std::int64_t bars_in_state = 0;
+    double qty = 0, avg_price = 0, unrealized = 0;
+    bool in_trade = false;
+    std::int64_t entry_bar = 0, entry_ts_ns = 0;
+    double trade_pnl = 0;
+    double cash = 0, equity = 0, position_value = 0, realized = 0, commission = 0;
+    std::int64_t trades = 0;
+  };
+
   template <class Body>
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
   void push_event(journal::Event e);
-  void record_state(SymbolRunner& runner, journal::StatePhase phase, bool export_ctx);
-  Value runner_context(const SymbolRunner& runner, const Value& ctx) const;
-  Value indicator_values(const SymbolRunner& runner) const;
+  void export_ctx(SymbolRunner& runner);
+  journal::Event state_event(const SymbolRunner& runner, journal::StatePhase phase, const Snapshot& snap,
+                             const std::map<model::OrderId, model::Order>& orders, int indicator_offset) const;
+  static Snapshot snapshot(const SymbolRunner& runner);
+  Value indicator_values(const SymbolRunner& runner, int offset) const;
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
 
@@ -122,6 +138,14 @@ class JournalRecorder final : public RunnerObserver {
   bool have_state_ = false;
   Value ctx_;                        // last exported strategy context
   std::map<model::OrderId, model::Order> working_;  // orders not yet final (ordered: deterministic)
+  // The bar being processed: the runner as the bar arrived, where its
+  // market_data sits in the batch (a Before state goes right after it), and
+  // the working orders before the first order event of the bar.
+  Snapshot start_;
+  std::size_t bar_event_index_ = 0;
+  bool before_recorded_ = false;
+  bool orders_saved_ = false;
+  std::map<model::OrderId, model::Order> orders_at_start_;
   std::size_t indicators_noted_ = 0;
 
   std::uint64_t events_ = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 
 #include "engine/core/clock.hpp"
 #include "engine/core/sha256.hpp"
@@ -149,6 +150,16 @@ Status SessionRecorder::finish(std::string_view reason, Value summary, Value res
   keep(dir_.write_meta(meta_));
   finish_status_ = first;
   return first;
+}
+
+Status SessionRecorder::discard() {
+  finished_ = true;
+  (void)writer_->close();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_.path(), ec);
+  if (ec) return make_error(Errc::io, "remove session directory " + dir_.path() + ": " + ec.message());
+  finish_status_ = {};
+  return {};
 }
 
 }  // namespace te::runner

@@ -81,6 +81,10 @@ class SessionRecorder {
   // data time range and `result`. Idempotent: later calls return the first status.
   Status finish(std::string_view reason, Value summary, Value result, std::string_view status = "completed");
 
+  // Closes the journal and deletes the session directory (a run that never
+  // started, e.g. the strategy did not load). Errors: Errc::io.
+  Status discard();
+
   journal::WriterStats writer_stats() const { return writer_->stats(); }
 
  private:
