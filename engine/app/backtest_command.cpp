@@ -8,6 +8,8 @@
 #include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/progress.hpp"
+#include "engine/app/session_common.hpp"
+#include "engine/app/session_recording.hpp"
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/backtest/metrics.hpp"
 #include "engine/backtest/report.hpp"
@@ -42,6 +44,7 @@ struct BacktestArgs {
   std::uint64_t seed = 42;
   bool quiet = false;
   bool no_cache = false;
+  RecordSettings record;
 };
 
 // Execution and risk settings: defaults, then --config's [execution] and
@@ -174,19 +177,54 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.progress = [&progress](std::size_t done, std::size_t) { progress.update(done); };
   cfg.progress_every = 1 << 16;
 
+  std::unique_ptr<runner::SessionRecorder> session;
+  std::string data_sha256;
+  if (a.record.record) {
+    // The session's meta and session_start carry the data hash: wait for it.
+    auto dh = data_hash.get();
+    if (!dh) return print_error(dh.error().message), 1;
+    data_sha256 = *dh;
+    BacktestSessionSpec spec;
+    spec.engine_version = ctx.engine_version;
+    spec.strategy_name = std::filesystem::path(a.strategy).stem().string();
+    spec.strategy_path = a.strategy;
+    spec.strategy_code = source->code;
+    spec.param_overrides = *params;
+    spec.symbol = bars->symbol();
+    spec.data_path = a.data;
+    spec.data_sha256 = data_sha256;
+    spec.start = a.start;
+    spec.end = a.end;
+    spec.timeframe = detect_timeframe(*bars);
+    spec.first_bar_ns = bars->empty() ? 0 : bars->ts_ns()[0];
+    auto started = start_backtest_session(a.record, spec, cfg);
+    if (!started) return print_error("--record: " + started.error().message), 1;
+    session = std::move(*started);
+  }
+
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
-  if (!result) return print_error(result.error().message), 1;
+  if (!result) {
+    if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
+    return print_error(result.error().message), 1;
+  }
 
   const backtest::Metrics metrics = backtest::compute_metrics(*result);
+  if (session) {
+    if (auto st = finish_backtest_session(*session, *result, metrics); !st)
+      return print_error("--record: " + st.error().message), 1;
+  }
   backtest::ReportStamp stamp;
   stamp.engine_version = ctx.engine_version;
   stamp.strategy_path = a.strategy;
   stamp.strategy_sha256 = source->sha256;
   stamp.data_path = a.data;
-  auto dh = data_hash.get();
-  if (!dh) return print_error(dh.error().message), 1;
-  stamp.data_sha256 = *dh;
+  if (data_sha256.empty()) {
+    auto dh = data_hash.get();
+    if (!dh) return print_error(dh.error().message), 1;
+    data_sha256 = *dh;
+  }
+  stamp.data_sha256 = data_sha256;
   stamp.seed = a.seed;
   stamp.fill_model = std::string(exec::to_string(cfg.exchange.fill));
   stamp.commission = cfg.exchange.commission.rate;
@@ -205,6 +243,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     for (const auto& line : result->strategy_log) std::fprintf(stderr, "[%s] %s\n", a.strategy.c_str(), line.c_str());
     std::fputs(backtest::format_summary(*result, metrics, stamp).c_str(), stdout);
     std::printf("  reports written to %s/ (report.json, trades.csv, equity.csv)\n", out_dir.c_str());
+    if (session) std::printf("%s\n", session_written_line(*session).c_str());
     std::fflush(stdout);
   }
   if (result->fault) {
@@ -226,7 +265,9 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->footer(
       "Writes DIR/report.json (metrics and reproducibility stamp), DIR/trades.csv (one row per round trip)\n"
       "and DIR/equity.csv (one row per bar), and prints a summary. Exit status 0 on success, 1 when the\n"
-      "input is bad or the strategy raised an error (the report of the run so far is still written).\n\n"
+      "input is bad or the strategy raised an error (the report of the run so far is still written).\n"
+      "With --record the session is also journaled under --sessions-dir for `sessions`, `replay`,\n"
+      "`inspect-event`, `compare`, `export` and `rerun` (docs/replay.md).\n\n"
       "Example:\n"
       "  trading-engine backtest --strategy strategies/sma_cross.lua --data prices.csv \\\n"
       "      --cash 100000 --commission 0.001 --param fast=10 --param slow=30 --out out/sma");
@@ -280,6 +321,7 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--no-cache", args->no_cache, "Neither read nor write the binary cache of the data file");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
   args->cmd = cmd;
+  add_record_options(cmd, args->record);
   cmd->callback([args, &ctx] { ctx.exit_code = run_backtest_command(*args, ctx); });
 }
 

@@ -27,6 +27,12 @@ int run_cli(int argc, char** argv) {
   register_generate_data(app, ctx);
   register_convert_data(app, ctx);
   register_download_data(app, ctx);
+  register_sessions(app, ctx);
+  register_replay(app, ctx);
+  register_inspect_event(app, ctx);
+  register_compare(app, ctx);
+  register_export(app, ctx);
+  register_rerun(app, ctx);
 
   try {
     app.parse(argc, argv);

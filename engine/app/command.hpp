@@ -28,5 +28,12 @@ void register_indicators(CLI::App& app, CommandContext& ctx, BarLoader load_bars
 void register_generate_data(CLI::App& app, CommandContext& ctx);
 void register_convert_data(CLI::App& app, CommandContext& ctx);
 void register_download_data(CLI::App& app, CommandContext& ctx);
+// Recorded sessions (docs/replay.md).
+void register_sessions(CLI::App& app, CommandContext& ctx);
+void register_replay(CLI::App& app, CommandContext& ctx);
+void register_inspect_event(CLI::App& app, CommandContext& ctx);
+void register_compare(CLI::App& app, CommandContext& ctx);
+void register_export(CLI::App& app, CommandContext& ctx);
+void register_rerun(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app

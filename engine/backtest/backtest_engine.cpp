@@ -5,6 +5,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/risk/risk_engine.hpp"
+#include "engine/runner/observer_fanout.hpp"
 
 namespace te::backtest {
 namespace {
@@ -43,6 +44,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   runner::Router router(account);
   exec::SimulatedExchange exchange(config.exchange, router, router);
   Recorder recorder(out);
+  runner::ObserverFanout observers{&recorder, config.observer};
 
   model::Instrument instrument;
   instrument.id = data.instrument();
@@ -73,7 +75,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   ho.indicator_files = config.indicator_files;
   auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
                                               std::make_unique<runner::SeriesHistory>(data), exchange, account,
-                                              &recorder);
+                                              config.observer ? static_cast<runner::RunnerObserver*>(&observers)
+                                                              : &recorder);
   if (!created) return std::move(created).error();
   runner::SymbolRunner& run = **created;
   router.add(run);

@@ -43,6 +43,9 @@ struct BacktestConfig {
   script::VmLimits limits = script::make_limits(script::RunMode::Backtest);
   int max_consecutive_errors = 1;
   bool flatten_on_fault = false;
+  // Also told everything the runner does (e.g. a runner::JournalRecorder for
+  // `backtest --record`); may be null. Must outlive run_backtest().
+  runner::RunnerObserver* observer = nullptr;
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   std::size_t progress_every = 0;

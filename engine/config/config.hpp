@@ -29,14 +29,20 @@ struct SandboxSection {
   bool flatten_on_fault = false;    // close a faulted runner's position
 };
 
+// Session journal of `run` (docs/replay.md, "Configuration").
 struct EventSourcingSection {
   bool enabled = true;
   std::string base_dir = "data/sessions";
   std::string storage_mode = "delta";  // full | delta
-  int snapshot_interval = 100;
-  bool include_indicators = false;
+  int snapshot_interval = 100;         // delta: a full state every N state events of a runner
+  bool include_indicators = false;     // false: replay recomputes indicator values from the bars
+  std::string state_events = "activity";  // activity | every_bar: when runner states are recorded
+  int checkpoint_bars = 100;           // activity: a state at least every N bars (0 = only on activity)
   std::string fsync = "interval";      // none | every_block | interval
   int fsync_interval_ms = 1000;
+  int queue_capacity = 65536;          // events waiting for the writer thread
+  std::string queue_full = "block";    // block | drop_oldest | fail: when that queue is full
+  int block_timeout_ms = 200;          // a partly filled block is written after this long (crash loss bound)
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

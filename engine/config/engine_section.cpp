@@ -22,8 +22,13 @@ void read_event_sourcing(TableReader& t, EventSourcingSection& out) {
   t.read_choice("storage_mode", out.storage_mode, {"full", "delta"});
   t.read("snapshot_interval", out.snapshot_interval, 1, 1'000'000);
   t.read("include_indicators", out.include_indicators);
+  t.read_choice("state_events", out.state_events, {"activity", "every_bar"});
+  t.read("checkpoint_bars", out.checkpoint_bars, 0, 100'000'000);
   t.read_choice("fsync", out.fsync, {"none", "every_block", "interval"});
   t.read("fsync_interval_ms", out.fsync_interval_ms, 1, 3'600'000);
+  t.read("queue_capacity", out.queue_capacity, 1, 100'000'000);
+  t.read_choice("queue_full", out.queue_full, {"block", "drop_oldest", "fail"});
+  t.read("block_timeout_ms", out.block_timeout_ms, 0, 3'600'000);
 }
 
 void read_venues(TableReader& t, BinanceVenue& out) {

@@ -506,6 +506,20 @@ Result<std::optional<std::uint64_t>> JournalReader::sequence_at_time(std::int64_
   return std::optional<std::uint64_t>(env.sequence);
 }
 
+Status JournalReader::scan_envelopes(const std::function<void(const EventEnvelope&)>& fn) {
+  Cursor c;
+  c.move_to(0);
+  std::string_view rec;
+  EventEnvelope env;
+  while (true) {
+    auto ok = impl_->next_record(c, rec, true);
+    if (!ok) return std::move(ok).error();
+    if (!*ok) return {};
+    if (!decode_envelope(rec, env)) env = EventEnvelope{};
+    fn(env);
+  }
+}
+
 Result<std::optional<Event>> JournalReader::state_at(model::RunnerId runner, std::uint64_t sequence) {
   Impl& im = *impl_;
   const auto state_type = static_cast<std::uint16_t>(EventType::RunnerState);

@@ -17,6 +17,7 @@
 // after a seek, from the runner's nearest snapshot), so callers always see full
 // RunnerState unless they ask for the stored form.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
+#include "engine/journal/event_codec.hpp"
 #include "engine/journal/record_format.hpp"
 #include "engine/journal/reporter.hpp"
 
@@ -86,6 +88,12 @@ class JournalReader {
 
   // The sequence a seek_time(ts_ns) would land on, if any (position unchanged).
   Result<std::optional<std::uint64_t>> sequence_at_time(std::int64_t ts_ns);
+
+  // Calls `fn` with the envelope (type, sequence, time, runner) of every record
+  // in the intact blocks, in file order, without decoding the bodies: cheap
+  // indexing and counting. Position unchanged. A record whose envelope does
+  // not decode is passed with type 0.
+  Status scan_envelopes(const std::function<void(const EventEnvelope&)>& fn);
 
   // The full state of `runner` as of `sequence`: its last RunnerState event with
   // sequence <= `sequence` (position unchanged). nullopt when it has none.

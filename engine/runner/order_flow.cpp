@@ -493,7 +493,7 @@ void SymbolRunner::manage_orders_on_bar(const model::Bar& bar) {
 // ---- execution events ------------------------------------------------------------
 
 void SymbolRunner::on_order_update(const model::Order& order, std::string_view reason_code) {
-  if (observer_) observer_->on_order_event(*this, order, reason_code);
+  if (observer_) observer_->on_order_event(*this, order, reason_code, nullptr, nullptr);
   if (!model::is_terminal(order.status)) return;
   if (order.id == stop_order_) stop_order_ = 0;
   if (order.id == target_order_) target_order_ = 0;
@@ -510,7 +510,10 @@ void SymbolRunner::on_order_update(const model::Order& order, std::string_view r
 }
 
 void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
-  if (observer_) observer_->on_fill(*this, fill);
+  if (observer_) {
+    observer_->on_fill(*this, fill);
+    observer_->on_order_event(*this, order, {}, &fill, nullptr);
+  }
   if (risk_) risk_->on_fill(fill);
   PendingNotice n;
   n.kind = script::OrderNotice::Kind::Fill;
@@ -547,7 +550,10 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
 
 void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::Order& order) {
   ++stats_.rejections;
-  if (observer_) observer_->on_rejected(*this, rejection);
+  if (observer_) {
+    observer_->on_rejected(*this, rejection);
+    observer_->on_order_event(*this, order, rejection.code, nullptr, &rejection);
+  }
   queue_rejection_notice(order, rejection.code, rejection.message, "exchange");
   if (order.id == stop_order_) stop_order_ = 0;
   if (order.id == target_order_) target_order_ = 0;

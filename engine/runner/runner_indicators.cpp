@@ -40,7 +40,16 @@ Result<int> RunnerIndicators::add(std::string_view name, std::span<const double>
   }
   auto spec = ta::make_spec(name, params, src, tf);
   if (!spec) return std::move(spec).error();
-  return set_.add(*spec, history_.size(), [this](std::size_t i) { return history_.at(i); });
+  const std::size_t before = set_.indicator_count();
+  auto slot = set_.add(*spec, history_.size(), [this](std::size_t i) { return history_.at(i); });
+  if (slot && set_.indicator_count() != before) {
+    Created c;
+    c.spec = ta::spec_to_string(*spec);
+    int s = *slot;
+    for (auto& column : ta::output_columns(*spec)) c.columns.push_back({std::move(column), s++});
+    created_.push_back(std::move(c));
+  }
+  return slot;
 }
 
 }  // namespace te::runner

@@ -4,6 +4,8 @@
 // live here, not in the strategy's VM, so they keep their values when the
 // strategy is reloaded.
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/runner/bar_history.hpp"
 #include "engine/script/strategy_host.hpp"
@@ -27,9 +29,24 @@ class RunnerIndicators final : public script::IndicatorProvider {
   std::size_t history_size() const noexcept override { return history_.size(); }
   model::Bar history_bar(std::size_t i) const noexcept override { return history_.at(i); }
 
+  // Every indicator the strategy created, in creation order: its spec text
+  // ("sma(20)", re-parsable by ta::parse_spec) and one column per output
+  // ("sma_20", "macd_12_26_9_signal") with its value slot. For the session
+  // journal (indicator values at each recorded state, or recomputation).
+  struct Column {
+    std::string name;
+    int slot = 0;
+  };
+  struct Created {
+    std::string spec;
+    std::vector<Column> columns;
+  };
+  const std::vector<Created>& created() const noexcept { return created_; }
+
  private:
   const BarHistory& history_;
   ta::IndicatorSet set_;
+  std::vector<Created> created_;
 };
 
 }  // namespace te::runner

@@ -29,6 +29,18 @@ void SymbolRunner::apply_pending_reload() {
   if (auto source = mailbox_.take()) reload(*source);
 }
 
+void SymbolRunner::notify_reload(const ReloadReport& r, std::string_view code) {
+  if (!observer_) return;
+  ReloadInfo info;
+  info.path = r.path;
+  info.old_sha256 = r.old_sha256;
+  info.new_sha256 = r.new_sha256;
+  info.new_code = code;
+  info.ok = r.ok;
+  info.message = r.message;
+  observer_->on_reload(*this, info);
+}
+
 ReloadReport SymbolRunner::reload(const script::StrategySource& source) {
   ReloadReport r;
   r.path = source.path;
@@ -45,7 +57,7 @@ ReloadReport SymbolRunner::reload(const script::StrategySource& source) {
     r.ok = false;
     r.message = std::move(message);
     ++stats_.reload_failures;
-    if (observer_) observer_->on_reload(*this, r.old_sha256, r.new_sha256, false, r.message);
+    notify_reload(r, source.code);
     last_reload_ = r;
     return r;
   };
@@ -82,7 +94,7 @@ ReloadReport SymbolRunner::reload(const script::StrategySource& source) {
   r.ok = true;
   r.message = fmt::format("{} reloaded after bar {} ({} -> {})", source.path, bar_index_,
                           r.old_sha256.substr(0, 12), r.new_sha256.substr(0, 12));
-  if (observer_) observer_->on_reload(*this, r.old_sha256, r.new_sha256, true, r.message);
+  notify_reload(r, source.code);
   last_reload_ = r;
   return r;
 }

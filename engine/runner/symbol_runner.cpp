@@ -51,8 +51,10 @@ Status SymbolRunner::start() {
   auto st = host_->on_start();
   if (!st) {
     fault(host_->last_error());
+    if (observer_) observer_->on_started(*this, false);
     return st;
   }
+  if (observer_) observer_->on_started(*this, true);
   return {};
 }
 
@@ -84,6 +86,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   exec_.on_bar_close(instrument, bar, bar_index_);
   portfolio_.mark(instrument, bar.close, bar.close, bar.close);
   if (!notices_.empty()) deliver_order_notices();
+  if (observer_) observer_->on_bar_end(*this, bar);
   return state_ != RunnerState::Faulted;
 }
 
@@ -158,6 +161,7 @@ void SymbolRunner::run_strategy(const model::Bar& bar) {
     consecutive_errors_ = 0;
     const te_action& a = host_->action();
     const std::string reason(host_->action_reason());
+    if (observer_ && kind != script::kActNone) observer_->on_action(*this, cb, kind, a, reason);
     switch (state_) {
       case RunnerState::Watch:
         if (kind != script::kActSetup) return;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/exec/execution_engine.hpp"
@@ -25,19 +26,35 @@ namespace te::runner {
 
 class SymbolRunner;
 
+// A hot reload of a runner's strategy, as reported to observers (the session
+// journal stores the new code by its hash).
+struct ReloadInfo {
+  std::string path;
+  std::string old_sha256;
+  std::string new_sha256;
+  std::string_view new_code;  // the source that was loaded (valid during the call)
+  bool ok = true;             // false: the new version failed, the old one kept running
+  std::string message;
+};
+
 // Hooks for recording (session journal, reports). Every method has a no-op
 // default; called synchronously on the runner's thread.
 class RunnerObserver {
  public:
   virtual ~RunnerObserver() = default;
+  // A bar arrived, before anything else happens for it (open fills, callbacks).
   virtual void on_bar(const SymbolRunner&, const model::Bar&) {}
   virtual void on_transition(const SymbolRunner&, const Transition&) {}
   virtual void on_order(const SymbolRunner&, const model::Order&) {}
-  // Every order status change with its reason code (empty for acceptance and
-  // amendments; cancel_requested, oco, ioc_remainder, expired_day, ... otherwise).
-  // The default forwards to on_order().
-  virtual void on_order_event(const SymbolRunner& r, const model::Order& o, std::string_view /*reason_code*/) {
-    on_order(r, o);
+  // Every execution event with the exchange's copy of the order after it:
+  // status changes and amendments (`reason_code` empty for acceptance and
+  // amendments; cancel_requested, oco, ioc_remainder, expired_day, ...
+  // otherwise), fills (`fill` set) and exchange rejections (`rejection` set).
+  // Rejections of intents that never became an order (order id 0) come
+  // through on_rejected only. The default forwards status changes to on_order().
+  virtual void on_order_event(const SymbolRunner& r, const model::Order& o, std::string_view /*reason_code*/,
+                              const model::Fill* fill, const model::Rejection* rejection) {
+    if (fill == nullptr && rejection == nullptr) on_order(r, o);
   }
   // Every pre-trade risk decision (approved, scaled or denied).
   virtual void on_risk_decision(const SymbolRunner&, const risk::Decision&) {}
@@ -52,10 +69,20 @@ class RunnerObserver {
   // A callback raised, but fewer than max_consecutive_errors in a row: the
   // bar's decision is skipped and the runner goes on.
   virtual void on_strategy_error(const SymbolRunner&, const script::StrategyError&, int /*consecutive*/) {}
+  // The bar is fully processed (callbacks run, orders sent, position marked at
+  // the close). The runner is mutable so a recorder can read the strategy's
+  // context (SymbolRunner::export_context runs Lua).
+  virtual void on_bar_end(SymbolRunner&, const model::Bar&) {}
+  // A state callback returned something other than nil: `kind` is a
+  // script::ActionKind, details in `action` (NaN = not given) and `reason`.
+  virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
+                         std::string_view /*reason*/) {}
   // A hot reload was applied (ok) or refused (the old version keeps running).
   // Not called when the new source has the running version's SHA-256.
-  virtual void on_reload(const SymbolRunner&, std::string_view /*old_sha256*/, std::string_view /*new_sha256*/,
-                         bool /*ok*/, std::string_view /*message*/) {}
+  virtual void on_reload(SymbolRunner&, const ReloadInfo&) {}
+  // start() ran the strategy's on_start (`ok` false: it raised; on_fault has
+  // been called). Mutable for the same reason as on_bar_end.
+  virtual void on_started(SymbolRunner&, bool /*ok*/) {}
 };
 
 struct RunnerConfig {
@@ -129,7 +156,14 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   const std::vector<Transition>& transitions() const noexcept { return transitions_; }
   const std::optional<script::StrategyError>& fault() const noexcept { return fault_; }
   const script::StrategyHost& host() const noexcept { return *host_; }
+  const RunnerIndicators& indicators() const noexcept { return indicators_; }
   std::int64_t bar_index() const noexcept { return bar_index_; }
+  std::int64_t bars_in_state() const noexcept { return bar_index_ - state_since_bar_; }
+  const portfolio::Portfolio& portfolio() const noexcept { return portfolio_; }
+
+  // The strategy's ctx as plain data (StrategyHost::export_context): runs Lua,
+  // so only between callbacks, on the runner's thread.
+  Result<Value> export_context() { return host_->export_context(); }
 
   // Hot reload (strategy_reload.cpp). reload() swaps the strategy now and
   // must be called on the runner's thread between bars; a failure leaves the
@@ -148,6 +182,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void on_kill_switch(const risk::KillSwitchEvent& event) override;
 
  private:
+  void notify_reload(const ReloadReport& r, std::string_view code);
   SymbolRunner(RunnerConfig config, model::Instrument instrument, std::unique_ptr<BarHistory> history,
                exec::ExecutionEngine& exec, portfolio::Portfolio& portfolio, RunnerObserver* observer);
 

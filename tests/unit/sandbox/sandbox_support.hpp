@@ -74,9 +74,8 @@ class RecordingObserver final : public runner::RunnerObserver {
   void on_strategy_error(const runner::SymbolRunner& r, const script::StrategyError& e, int n) override {
     of(r.config().id).errors.emplace_back(e, n);
   }
-  void on_reload(const runner::SymbolRunner& r, std::string_view old_sha, std::string_view new_sha, bool ok,
-                 std::string_view message) override {
-    of(r.config().id).reloads.push_back({std::string(old_sha), std::string(new_sha), std::string(message), ok});
+  void on_reload(runner::SymbolRunner& r, const runner::ReloadInfo& info) override {
+    of(r.config().id).reloads.push_back({info.old_sha256, info.new_sha256, info.message, info.ok});
   }
   void on_strategy_log(const runner::SymbolRunner& r, int, std::string_view message) override {
     of(r.config().id).logs.emplace_back(message);

@@ -1,0 +1,180 @@
+#include "engine/app/session_recording.hpp"
+
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include "engine/core/sha256.hpp"
+#include "engine/core/value_json.hpp"
+#include "engine/exec/models.hpp"
+
+namespace te::app {
+
+void add_record_options(CLI::App* cmd, RecordSettings& s) {
+  cmd->add_flag("--record", s.record,
+                "Record the session (journal of every bar, decision, order and fill) for replay, inspect-event, "
+                "compare and rerun");
+  cmd->add_option("--sessions-dir", s.sessions_dir, "Where recorded sessions go")->capture_default_str();
+  cmd->add_option("--session-id", s.session_id,
+                  "Session id (directory name; default: UTC start time and a hash)");
+  cmd->add_option("--record-mode", s.storage_mode, "Journal storage: full (every state whole) or delta")
+      ->capture_default_str();
+  cmd->add_option("--record-states", s.state_events,
+                  "When runner states are recorded: activity (bars where something happened, plus checkpoints) or "
+                  "every_bar (complete, slower)")
+      ->capture_default_str();
+  cmd->add_flag("--record-indicators", s.include_indicators,
+                "Store indicator values with each state (otherwise inspect-event recomputes them)");
+  cmd->add_option("--snapshot-interval", s.snapshot_interval, "Delta mode: a full state every N state events")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-bars", s.checkpoint_bars,
+                  "Activity mode: record the state at least every N bars (0: only on activity)")
+      ->capture_default_str();
+}
+
+RecordSettings settings_from(const config::EventSourcingSection& es) {
+  RecordSettings s;
+  s.record = es.enabled;
+  s.sessions_dir = es.base_dir;
+  s.storage_mode = es.storage_mode;
+  s.state_events = es.state_events;
+  s.include_indicators = es.include_indicators;
+  s.snapshot_interval = static_cast<std::uint32_t>(es.snapshot_interval);
+  s.checkpoint_bars = static_cast<std::uint32_t>(es.checkpoint_bars);
+  s.fsync = es.fsync;
+  s.fsync_interval_ms = static_cast<std::uint32_t>(es.fsync_interval_ms);
+  s.queue_capacity = static_cast<std::size_t>(es.queue_capacity);
+  s.queue_full = es.queue_full;
+  s.block_timeout_ms = static_cast<std::uint32_t>(es.block_timeout_ms);
+  return s;
+}
+
+Result<runner::SessionRecorderOptions> recorder_options(const RecordSettings& s, bool backtest) {
+  runner::SessionRecorderOptions o = backtest ? runner::SessionRecorderOptions::for_backtest()
+                                              : runner::SessionRecorderOptions{};
+  o.base_dir = s.sessions_dir;
+  o.session_id = s.session_id;
+  if (!journal::parse_storage_mode(s.storage_mode, o.writer.storage_mode))
+    return make_error(Errc::invalid_argument, "record mode must be full or delta, was \"" + s.storage_mode + "\"");
+  if (!runner::parse_state_events(s.state_events, o.recorder.state_events))
+    return make_error(Errc::invalid_argument,
+                      "record states must be activity or every_bar, was \"" + s.state_events + "\"");
+  if (s.snapshot_interval < 1) return make_error(Errc::invalid_argument, "snapshot interval must be >= 1, was 0");
+  o.writer.snapshot_interval = s.snapshot_interval;
+  o.writer.include_indicators = s.include_indicators;
+  o.recorder.include_indicators = s.include_indicators;
+  o.recorder.checkpoint_bars = s.checkpoint_bars;
+  if (!backtest) {
+    if (s.fsync == "none") {
+      o.writer.fsync = journal::FsyncPolicy::None;
+    } else if (s.fsync == "every_block") {
+      o.writer.fsync = journal::FsyncPolicy::EveryBlock;
+    } else if (s.fsync == "interval") {
+      o.writer.fsync = journal::FsyncPolicy::Interval;
+    } else {
+      return make_error(Errc::invalid_argument, "fsync must be none, every_block or interval, was \"" + s.fsync + "\"");
+    }
+    if (s.queue_full == "block") {
+      o.writer.queue_full = journal::QueueFullPolicy::Block;
+    } else if (s.queue_full == "drop_oldest") {
+      o.writer.queue_full = journal::QueueFullPolicy::DropOldest;
+    } else if (s.queue_full == "fail") {
+      o.writer.queue_full = journal::QueueFullPolicy::Fail;
+    } else {
+      return make_error(Errc::invalid_argument,
+                        "queue_full must be block, drop_oldest or fail, was \"" + s.queue_full + "\"");
+    }
+    o.writer.fsync_interval_ms = s.fsync_interval_ms;
+    o.writer.queue_capacity = s.queue_capacity;
+    o.writer.block_timeout_ms = s.block_timeout_ms;
+    o.recorder.batch_events = 0;  // live: every bar's events leave the runner thread at the bar's end
+  }
+  if (std::string bad = o.writer.validate(); !bad.empty()) return make_error(Errc::invalid_argument, bad);
+  return o;
+}
+
+Value backtest_config_value(const backtest::BacktestConfig& cfg, const BacktestSessionSpec& spec,
+                            const RecordSettings& rec) {
+  Value::Map params;
+  for (const auto& [k, v] : cfg.params) params.emplace_back(k, Value(v));
+  Value recording = Value::map({{"checkpoint_bars", Value(static_cast<std::int64_t>(rec.checkpoint_bars))},
+                                {"include_indicators", rec.include_indicators},
+                                {"snapshot_interval", Value(static_cast<std::int64_t>(rec.snapshot_interval))},
+                                {"state_events", rec.state_events},
+                                {"storage_mode", rec.storage_mode},
+                                {"timeframe", spec.timeframe}});
+  return Value::map({{"closewatch_timeout_bars", Value(cfg.closewatch_timeout_bars)},
+                     {"commission", cfg.exchange.commission.rate},
+                     {"end", spec.end},
+                     {"fill", std::string(exec::to_string(cfg.exchange.fill))},
+                     {"initial_cash", cfg.initial_cash},
+                     {"lot_size", cfg.lot_size},
+                     {"params", Value(std::move(params))},
+                     {"recording", std::move(recording)},
+                     {"seed", cfg.seed <= static_cast<std::uint64_t>(INT64_MAX)
+                                  ? Value(static_cast<std::int64_t>(cfg.seed))
+                                  : Value(std::to_string(cfg.seed))},
+                     {"start", spec.start},
+                     {"symbol", spec.symbol}});
+}
+
+Result<std::unique_ptr<runner::SessionRecorder>> start_backtest_session(const RecordSettings& rec,
+                                                                        const BacktestSessionSpec& spec,
+                                                                        backtest::BacktestConfig& cfg) {
+  auto options = recorder_options(rec, true);
+  if (!options) return std::move(options).error();
+  options->recorder.timeframe = spec.timeframe;
+
+  journal::SessionMeta meta;
+  meta.mode = spec.mode;
+  meta.engine_version = spec.engine_version;
+  meta.config = backtest_config_value(cfg, spec, rec);
+  meta.config_sha256 = sha256_hex(to_json(meta.config));
+  journal::StrategyInfo si;
+  si.name = spec.strategy_name;
+  si.path = spec.strategy_path;
+  si.symbols = {spec.symbol};
+  Value::Map params;
+  for (const auto& [k, v] : cfg.params) params.emplace_back(k, Value(v));
+  si.params = Value(std::move(params));
+  meta.strategies.push_back(std::move(si));
+  meta.data.push_back({spec.data_path, spec.data_sha256, spec.symbol});
+  meta.seed = cfg.seed;
+  meta.data_start_ns = spec.first_bar_ns;
+  meta.parent_session = spec.parent_session;
+
+  auto session = runner::SessionRecorder::create(std::move(*options), std::move(meta), {spec.strategy_code});
+  if (!session) return std::move(session).error();
+  cfg.observer = &(*session)->add_runner();
+  return session;
+}
+
+Status finish_backtest_session(runner::SessionRecorder& session, const backtest::BacktestResult& result,
+                               const backtest::Metrics& m) {
+  auto summary = Value::map({{"bars", Value(static_cast<std::int64_t>(m.bars))},
+                             {"commission_paid", m.commission_paid},
+                             {"fills", Value(static_cast<std::int64_t>(m.fills))},
+                             {"final_equity", m.final_equity},
+                             {"initial_cash", m.initial_cash},
+                             {"max_drawdown", m.max_drawdown},
+                             {"open_trades", Value(static_cast<std::int64_t>(m.open_trades))},
+                             {"total_return", m.total_return},
+                             {"trades", Value(static_cast<std::int64_t>(m.trades))},
+                             {"win_rate", m.win_rate}});
+  if (result.fault) summary.set("fault", result.fault->message);
+  Value res = summary;
+  Value::Map params;
+  for (const auto& p : result.params) params.emplace_back(p.name, Value(p.value));
+  res.set("params", Value(std::move(params)));
+  res.set("sharpe", m.sharpe);
+  return session.finish(result.fault ? "strategy_fault" : "end_of_data", std::move(summary), std::move(res));
+}
+
+std::string session_written_line(const runner::SessionRecorder& session) {
+  const journal::WriterStats st = session.writer_stats();
+  const double per = st.written > 0 ? static_cast<double>(st.file_bytes) / static_cast<double>(st.written) : 0;
+  return fmt::format("  session {} recorded in {}/ ({} events, {:.1f} MB, {:.1f} bytes/event)", session.session_id(),
+                     session.dir().path(), st.written, static_cast<double>(st.file_bytes) / 1e6, per);
+}
+
+}  // namespace te::app

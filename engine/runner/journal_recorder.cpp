@@ -1,0 +1,459 @@
+#include "engine/runner/journal_recorder.hpp"
+
+#include <cmath>
+#include <utility>
+
+#include "engine/core/numbers.hpp"
+
+namespace te::runner {
+namespace {
+
+using journal::Event;
+
+Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
+
+std::string_view action_name(int kind) noexcept {
+  switch (kind) {
+    case script::kActSetup: return "setup";
+    case script::kActAbandon: return "abandon";
+    case script::kActEnterLong: return "enter_long";
+    case script::kActEnterShort: return "enter_short";
+    case script::kActExit: return "exit";
+    case script::kActAdjust: return "adjust";
+    default: return "unknown";
+  }
+}
+
+// The fields the strategy gave (NaN = not given), as a sorted map.
+Value action_params(int kind, const te_action& a) {
+  Value::Map m;
+  auto put = [&m](const char* key, double v) {
+    if (!std::isnan(v)) m.emplace_back(key, Value(v));
+  };
+  if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
+    static constexpr const char* kOrderTypes[] = {"market", "limit", "stop", "stop_limit"};
+    static constexpr const char* kTifs[] = {"gtc", "ioc", "fok", "day", "bars"};
+    put("fraction", a.fraction);
+    put("limit", a.limit);
+    if (a.order_type >= 0 && a.order_type < 4) m.emplace_back("order_type", Value(kOrderTypes[a.order_type]));
+    put("qty", a.qty);
+    put("risk", a.risk);
+    put("stop", a.stop);
+    put("stop_entry", a.stop_trigger);
+    put("target", a.target);
+    if (a.tif > 0 && a.tif < 5) m.emplace_back("tif", Value(kTifs[a.tif]));
+    put("tif_bars", a.tif_bars);
+    put("trail", a.trail);
+    put("trail_pct", a.trail_pct);
+  } else if (kind == script::kActAdjust) {
+    put("stop", a.stop);
+    put("target", a.target);
+    put("trail", a.trail);
+    put("trail_pct", a.trail_pct);
+  }
+  if (m.empty()) return Value();
+  return Value(std::move(m));
+}
+
+Value order_value(const model::Order& o) {
+  Value::Map m;
+  m.reserve(9);
+  m.emplace_back("filled_qty", Value(o.filled_qty));
+  m.emplace_back("id", Value(static_cast<std::int64_t>(o.id)));
+  m.emplace_back("limit_price", Value(o.limit_price));
+  m.emplace_back("purpose", Value(model::to_string(o.purpose)));
+  m.emplace_back("qty", Value(o.qty));
+  m.emplace_back("side", Value(model::to_string(o.side)));
+  m.emplace_back("status", Value(model::to_string(o.status)));
+  m.emplace_back("stop_price", Value(o.stop_price));
+  m.emplace_back("type", Value(model::to_string(o.type)));
+  return Value(std::move(m));
+}
+
+// "strategies/x.lua:12: message" -> file, line (0 when the message has no position).
+void split_position(std::string_view message, std::string& file, std::uint32_t& line) {
+  const auto colon = message.find(':');
+  if (colon == std::string_view::npos || colon == 0) return;
+  std::size_t i = colon + 1;
+  std::uint32_t n = 0;
+  std::size_t digits = 0;
+  while (i < message.size() && message[i] >= '0' && message[i] <= '9' && digits < 9) {
+    n = n * 10 + static_cast<std::uint32_t>(message[i] - '0');
+    ++i;
+    ++digits;
+  }
+  if (digits == 0 || i >= message.size() || message[i] != ':') return;
+  file = std::string(message.substr(0, colon));
+  line = n;
+}
+
+}  // namespace
+
+std::string_view to_string(StateEvents s) noexcept {
+  return s == StateEvents::EveryBar ? "every_bar" : "activity";
+}
+
+bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
+  if (text == "activity") {
+    out = StateEvents::Activity;
+  } else if (text == "every_bar" || text == "every-bar") {
+    out = StateEvents::EveryBar;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
+    : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {
+  batch_.reserve(options_.batch_events > 0 ? options_.batch_events + 16 : 64);
+}
+
+template <class Body>
+void JournalRecorder::push(const SymbolRunner& runner, std::int64_t ts_ns, Body body) {
+  push_event(journal::make_event(ts_ns, runner.config().id, std::move(body)));
+}
+
+void JournalRecorder::push_event(Event e) {
+  ++events_;
+  if (!error_) return;  // recording stopped at the sink's first error
+  batch_.push_back(std::move(e));
+}
+
+void JournalRecorder::hand_over() {
+  if (batch_.empty()) return;
+  if (error_) {
+    auto r = sink_.append_batch(batch_);
+    if (!r) error_ = std::move(r).error();
+  }
+  batch_.clear();
+}
+
+Status JournalRecorder::flush() {
+  hand_over();
+  return error_;
+}
+
+JournalRecorder::Snapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
+  const portfolio::Portfolio& pf = runner.portfolio();
+  const model::InstrumentId inst = runner.instrument().id;
+  const portfolio::Position& p = pf.position(inst);
+  const portfolio::Trade* t = pf.open_trade(inst);
+  Snapshot s;
+  s.state = static_cast<std::uint8_t>(runner.state());
+  s.bar_index = runner.bar_index();
+  s.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+  s.qty = p.qty;
+  s.avg_price = p.avg_price;
+  s.unrealized = p.unrealized();
+  if (t != nullptr) {
+    s.in_trade = true;
+    s.entry_bar = t->entry_bar;
+    s.entry_ts_ns = t->entry_ts_ns;
+    s.trade_pnl = t->pnl_gross;
+  }
+  s.cash = pf.cash();
+  s.position_value = pf.position_value();
+  s.equity = s.cash + s.position_value;
+  s.realized = pf.realized_pnl();
+  s.commission = pf.commission_paid();
+  s.trades = static_cast<std::int64_t>(pf.closed_trades());
+  return s;
+}
+
+journal::Event JournalRecorder::state_event(const SymbolRunner& runner, journal::StatePhase phase,
+                                            const Snapshot& s, const std::map<model::OrderId, model::Order>& orders,
+                                            int indicator_offset) const {
+  Value::Map account;
+  account.reserve(6);
+  account.emplace_back("cash", Value(s.cash));
+  account.emplace_back("commission_paid", Value(s.commission));
+  account.emplace_back("equity", Value(s.equity));
+  account.emplace_back("position_value", Value(s.position_value));
+  account.emplace_back("realized_pnl", Value(s.realized));
+  account.emplace_back("trades", Value(s.trades));
+
+  Value::Map position;
+  position.reserve(6);
+  position.emplace_back("avg_price", Value(s.avg_price));
+  position.emplace_back("bars_held", s.in_trade ? Value(s.bar_index - s.entry_bar) : Value());
+  position.emplace_back("entry_ts_ns", s.in_trade ? Value(s.entry_ts_ns) : Value());
+  position.emplace_back("qty", Value(s.qty));
+  position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
+  position.emplace_back("unrealized_pnl", Value(s.unrealized));
+
+  Value::Array working;
+  working.reserve(orders.size());
+  for (const auto& [id, o] : orders) working.push_back(order_value(o));
+
+  Value::Map m;
+  m.reserve(6);
+  m.emplace_back("account", Value(std::move(account)));
+  m.emplace_back("bar_index", Value(s.bar_index));
+  m.emplace_back("bars_in_state", Value(s.bars_in_state));
+  m.emplace_back(std::string(kStateCtx), ctx_);
+  m.emplace_back("orders", Value(std::move(working)));
+  m.emplace_back("position", Value(std::move(position)));
+
+  journal::RunnerState st;
+  st.phase = phase;
+  st.state = s.state;
+  st.context = Value(std::move(m));
+  st.indicators = indicator_values(runner, indicator_offset);
+  return journal::make_event(ts_ns_, runner.config().id, std::move(st));
+}
+
+Value JournalRecorder::indicator_values(const SymbolRunner& runner, int offset) const {
+  if (!options_.include_indicators) return Value();
+  const auto& created = runner.indicators().created();
+  const ta::IndicatorSet& set = runner.indicators().set();
+  Value::Map m;
+  for (const auto& c : created)
+    for (const auto& col : c.columns) m.emplace_back(col.name, number_or_nil(set.value(col.slot, offset)));
+  return Value(std::move(m));  // sorts
+}
+
+void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
+  const auto& created = runner.indicators().created();
+  if (created.size() == indicators_noted_) return;
+  // Recorded whether or not values are: replay recomputes them from these specs
+  // and the recorded bars when include_indicators is off.
+  Value::Array specs;
+  for (std::size_t i = indicators_noted_; i < created.size(); ++i) {
+    Value::Array cols;
+    for (const auto& c : created[i].columns) cols.emplace_back(c.name);
+    specs.push_back(Value::map({{"columns", Value(std::move(cols))}, {"spec", Value(created[i].spec)}}));
+  }
+  indicators_noted_ = created.size();
+  journal::Note n;
+  n.category = "indicators";
+  n.text = "indicators created by the strategy";
+  n.data = Value(std::move(specs));
+  push(runner, ts_ns_, std::move(n));
+}
+
+void JournalRecorder::export_ctx(SymbolRunner& runner) {
+  auto ctx = runner.export_context();
+  if (ctx) {
+    ctx_ = std::move(*ctx);
+    return;
+  }
+  ctx_ = Value();
+  if (!ctx_warned_) {
+    ctx_warned_ = true;
+    journal::Note n;
+    n.category = "warning";
+    n.text = "the strategy context cannot be recorded: " + ctx.error().message;
+    push(runner, ts_ns_, std::move(n));
+  }
+}
+
+void JournalRecorder::on_started(SymbolRunner& runner, bool) {
+  // The context after on_start; recorded as the state before the first bar.
+  export_ctx(runner);
+}
+
+void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
+  ts_ns_ = bar.ts_ns;
+  activity_ = false;
+  before_recorded_ = false;
+  orders_saved_ = false;
+  if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
+  last_bar_ns_ = bar.ts_ns;
+  journal::MarketData md;
+  md.instrument = runner.instrument().id;
+  md.symbol = runner.instrument().symbol;
+  md.timeframe = options_.timeframe;
+  md.bar = bar;
+  bar_event_index_ = batch_.size();
+  push(runner, bar.ts_ns, std::move(md));
+  start_ = snapshot(runner);
+  if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
+    // Before the update; the context cannot have changed since it was last
+    // exported (it changes only in callbacks, on_start and reloads, and every
+    // bar's callbacks are followed by an export in this mode).
+    push_event(state_event(runner, journal::StatePhase::Before, start_, working_, 0));
+    ++states_;
+    have_state_ = true;
+    before_recorded_ = true;
+    last_state_bar_ = runner.bar_index();
+  }
+}
+
+void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
+  note_new_indicators(runner);
+  const bool every = options_.state_events == StateEvents::EveryBar;
+  const bool checkpoint = options_.checkpoint_bars > 0 &&
+                          runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  if (activity_ && !before_recorded_ && error_ && bar_event_index_ < batch_.size()) {
+    // The state as the bar arrived, placed right after its market data. Its
+    // ctx is the last exported one: exact when the strategy changes its ctx
+    // only on bars where something happens (docs/replay.md).
+    batch_.insert(batch_.begin() + static_cast<std::ptrdiff_t>(bar_event_index_) + 1,
+                  state_event(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_,
+                              1));
+    ++events_;
+    ++states_;
+  }
+  if (every || activity_ || checkpoint) {
+    export_ctx(runner);
+    push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
+    ++states_;
+    have_state_ = true;
+    last_state_bar_ = runner.bar_index();
+  }
+  if (options_.batch_events == 0 || batch_.size() >= options_.batch_events) hand_over();
+}
+
+void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition& t) {
+  activity_ = true;
+  journal::Transition e;
+  e.from = static_cast<std::uint8_t>(t.from);
+  e.to = static_cast<std::uint8_t>(t.to);
+  e.trigger = std::string(to_string(t.event));
+  e.reason = t.reason;
+  e.bar_ts_ns = t.ts_ns;
+  push(runner, ts_ns_, std::move(e));
+}
+
+void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, int kind, const te_action& action,
+                                std::string_view reason) {
+  activity_ = true;
+  journal::StrategyAction e;
+  e.strategy = runner.config().strategy_id;
+  e.kind = std::string(action_name(kind));
+  e.params = action_params(kind, action);
+  e.reason = std::string(reason);
+  push(runner, ts_ns_, std::move(e));
+}
+
+void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order,
+                                     std::string_view reason_code, const model::Fill* fill,
+                                     const model::Rejection* rejection) {
+  activity_ = true;
+  if (!orders_saved_) {
+    orders_at_start_ = working_;
+    orders_saved_ = true;
+  }
+  if (model::is_terminal(order.status)) {
+    working_.erase(order.id);
+  } else {
+    working_[order.id] = order;
+  }
+  if (fill != nullptr) push(runner, fill->ts_ns, journal::FillEvent{*fill});
+  journal::OrderUpdate u;
+  u.order = order;
+  u.reason_code = std::string(reason_code);
+  if (rejection != nullptr) {
+    u.reason_code = rejection->code;
+    u.message = rejection->message;
+  }
+  push(runner, fill != nullptr ? fill->ts_ns : ts_ns_, std::move(u));
+}
+
+void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {
+  if (rejection.order != 0) return;  // an order's rejection: recorded by on_order_event
+  activity_ = true;
+  journal::RiskDecision d;
+  d.order = 0;
+  d.strategy = rejection.strategy;
+  d.approved = false;
+  d.reason_code = rejection.code;
+  d.message = rejection.message;
+  push(runner, ts_ns_, std::move(d));
+}
+
+void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::Decision& decision) {
+  activity_ = true;
+  journal::RiskDecision d;
+  d.order = 0;  // decided before the order reached the exchange
+  d.strategy = decision.strategy;
+  d.approved = decision.approved;
+  d.reason_code = decision.code;
+  d.message = decision.message;
+  if (decision.approved && decision.approved_qty < decision.requested_qty && d.message.empty())
+    d.message = "quantity scaled from " + format_double(decision.requested_qty) + " to " +
+                format_double(decision.approved_qty);
+  push(runner, decision.ts_ns != 0 ? decision.ts_ns : ts_ns_, std::move(d));
+}
+
+void JournalRecorder::on_stormguard(const SymbolRunner& runner, const risk::StormGuardChange& change) {
+  activity_ = true;
+  journal::StormGuardChange e;
+  e.from = static_cast<std::uint8_t>(change.transition.from);
+  e.to = static_cast<std::uint8_t>(change.transition.to);
+  e.reason = change.reason;
+  e.metrics = Value::map({{"loss", Value(change.transition.loss)},
+                          {"scope", Value(change.account ? "account" : "strategy")},
+                          {"strategy", Value(change.strategy)}});
+  push(runner, change.ts_ns != 0 ? change.ts_ns : ts_ns_, std::move(e));
+}
+
+void JournalRecorder::on_kill_switch(const SymbolRunner& runner, const risk::KillSwitchEvent& event) {
+  activity_ = true;
+  journal::Note n;
+  n.category = "kill_switch";
+  n.text = (event.engaged ? "kill switch engaged: " : "kill switch released: ") + event.reason;
+  push(runner, ts_ns_, std::move(n));
+}
+
+void JournalRecorder::on_strategy_error(const SymbolRunner& runner, const script::StrategyError& error, int) {
+  activity_ = true;
+  journal::StrategyError e;
+  e.strategy = runner.config().strategy_id;
+  e.kind = journal::StrategyErrorKind::Error;
+  e.callback = error.callback;
+  e.message = error.message;
+  e.traceback = error.traceback;
+  split_position(error.message, e.file, e.line);
+  e.strategy_disabled = false;  // below the consecutive-error limit: the runner goes on
+  push(runner, ts_ns_, std::move(e));
+}
+
+void JournalRecorder::on_fault(const SymbolRunner& runner, const script::StrategyError& error) {
+  activity_ = true;
+  journal::StrategyError e;
+  e.strategy = runner.config().strategy_id;
+  e.kind = journal::StrategyErrorKind::Error;
+  e.callback = error.callback;
+  e.message = error.message;
+  e.traceback = error.traceback;
+  split_position(error.message, e.file, e.line);
+  e.strategy_disabled = true;  // the runner faults on a strategy error
+  push(runner, ts_ns_, std::move(e));
+}
+
+void JournalRecorder::on_strategy_log(const SymbolRunner& runner, int level, std::string_view message) {
+  journal::Note n;
+  n.category = level >= 2 ? "warning" : "log";
+  n.text = std::string(message);
+  push(runner, ts_ns_, std::move(n));
+}
+
+void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
+  activity_ = true;
+  journal::Reload r;
+  r.strategy = runner.config().strategy_id;
+  r.path = info.path;
+  r.old_sha256 = info.old_sha256;
+  r.new_sha256 = info.new_sha256;
+  r.ok = info.ok;
+  r.message = info.message;
+  if (store_source_ && !info.new_code.empty()) {
+    auto stored = store_source_(info.new_code);
+    if (!stored) {
+      r.message += (r.message.empty() ? "" : "; ") + ("source not stored: " + stored.error().message);
+    } else if (r.new_sha256.empty()) {
+      r.new_sha256 = *stored;
+    }
+  }
+  push(runner, ts_ns_, std::move(r));
+  // on_reload(old_ctx) may have changed the context: record it now.
+  export_ctx(runner);
+  push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
+  ++states_;
+  have_state_ = true;
+  last_state_bar_ = runner.bar_index();
+}
+
+}  // namespace te::runner

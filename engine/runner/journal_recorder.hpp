@@ -1,0 +1,161 @@
+#pragma once
+// Turns what one runner does into session-journal events (docs/replay.md,
+// "What is recorded"): every bar it receives (market_data), its state around
+// updates (runner_state), transitions with their reasons, what the strategy
+// returned (strategy_action), every order status change, fill and rejection,
+// strategy errors, log lines, reloads and risk decisions.
+//
+// Cost is the design constraint (issue 7: recording may cost at most 30 % of
+// backtest throughput in full mode, 15 % in delta mode). What runs on the
+// runner's thread per bar is one market-data event pushed into a local batch;
+// events go to the sink with one append_batch() per `batch_events`, and the
+// sink (JournalWriter) encodes, compresses and writes on its own thread.
+// Exporting the strategy context runs Lua and allocates (about a microsecond),
+// so under StateEvents::Activity the runner's state is recorded only after
+// bars on which something happened, plus a checkpoint every `checkpoint_bars`
+// quiet bars. docs/replay.md explains exactly what that leaves out.
+//
+// Not thread-safe: one recorder per runner, called on the runner's thread
+// (the sink may be shared between runners and threads).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/result.hpp"
+#include "engine/journal/event.hpp"
+#include "engine/journal/event_sink.hpp"
+#include "engine/runner/symbol_runner.hpp"
+
+namespace te::runner {
+
+enum class StateEvents : std::uint8_t {
+  // After-update state on bars where the strategy returned something, the
+  // runner changed state, an order moved, a fill, rejection, error or reload
+  // happened; plus a checkpoint after `checkpoint_bars` bars without one.
+  Activity,
+  // Before- and after-update state on every bar: complete, and costly (the
+  // context is exported from Lua on every bar).
+  EveryBar,
+};
+std::string_view to_string(StateEvents s) noexcept;
+bool parse_state_events(std::string_view text, StateEvents& out) noexcept;  // "activity", "every_bar"
+
+struct RecorderOptions {
+  StateEvents state_events = StateEvents::Activity;
+  std::uint32_t checkpoint_bars = 100;  // Activity: a state at least every N bars (0 = only on activity)
+  bool include_indicators = true;       // indicator values inside every recorded state
+  std::uint32_t batch_events = 1024;    // events per append_batch; 0 = hand over at the end of every bar
+  std::string timeframe;                // bar interval written into market_data ("1m", "1d"; may be empty)
+};
+
+// The runner's state as recorded in runner_state.context (a map):
+//   ctx            the strategy's own ctx data (export_context)
+//   position       qty, avg_price, unrealized_pnl, trade_pnl, bars_held, entry_ts_ns
+//   account        cash, equity, position_value, realized_pnl, commission_paid, trades
+//   orders         working orders: [{id, side, type, purpose, qty, filled_qty, limit_price, stop_price, status}]
+//   bar_index      bars processed so far minus one (-1 before the first bar)
+//   bars_in_state  bars since the last transition
+// runner_state.indicators is {column: value} (nil during warm-up) or nil.
+inline constexpr std::string_view kStateCtx = "ctx";
+
+class JournalRecorder final : public RunnerObserver {
+ public:
+  // Stores strategy code by content (reloads); returns the sha256. May be empty.
+  using SourceStore = std::function<Result<std::string>(std::string_view code)>;
+
+  // `sink` must outlive the recorder.
+  JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source = {});
+  ~JournalRecorder() override = default;
+  JournalRecorder(const JournalRecorder&) = delete;
+  JournalRecorder& operator=(const JournalRecorder&) = delete;
+
+  // Hands the pending batch to the sink. Call when the runner stops.
+  Status flush();
+  // The first error the sink returned (recording stops after it; the runner
+  // keeps trading).
+  Status status() const { return error_; }
+
+  std::uint64_t events() const noexcept { return events_; }        // produced (including pending)
+  std::uint64_t state_events() const noexcept { return states_; }
+  std::int64_t first_bar_ns() const noexcept { return first_bar_ns_; }
+  std::int64_t last_bar_ns() const noexcept { return last_bar_ns_; }
+  std::uint64_t bars() const noexcept { return bars_; }
+
+  // RunnerObserver
+  void on_started(SymbolRunner& runner, bool ok) override;
+  void on_bar(const SymbolRunner& runner, const model::Bar& bar) override;
+  void on_bar_end(SymbolRunner& runner, const model::Bar& bar) override;
+  void on_transition(const SymbolRunner& runner, const Transition& t) override;
+  void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
+                 std::string_view reason) override;
+  void on_order_event(const SymbolRunner& runner, const model::Order& order, std::string_view reason_code,
+                      const model::Fill* fill, const model::Rejection* rejection) override;
+  void on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) override;
+  void on_risk_decision(const SymbolRunner& runner, const risk::Decision& decision) override;
+  void on_stormguard(const SymbolRunner& runner, const risk::StormGuardChange& change) override;
+  void on_kill_switch(const SymbolRunner& runner, const risk::KillSwitchEvent& event) override;
+  void on_fault(const SymbolRunner& runner, const script::StrategyError& error) override;
+  void on_strategy_error(const SymbolRunner& runner, const script::StrategyError& error, int consecutive) override;
+  void on_strategy_log(const SymbolRunner& runner, int level, std::string_view message) override;
+  void on_reload(SymbolRunner& runner, const ReloadInfo& info) override;
+
+ private:
+  // What the runner looked like when a bar arrived (cheap to take on every
+  // bar; turned into a Value only when the bar turns out to matter).
+  struct Snapshot {
+    std::uint8_t state = 0;
+    std::int64_t bar_index = 0;
+    std::int64_t bars_in_state = 0;
+    double qty = 0, avg_price = 0, unrealized = 0;
+    bool in_trade = false;
+    std::int64_t entry_bar = 0, entry_ts_ns = 0;
+    double trade_pnl = 0;
+    double cash = 0, equity = 0, position_value = 0, realized = 0, commission = 0;
+    std::int64_t trades = 0;
+  };
+
+  template <class Body>
+  void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
+  void push_event(journal::Event e);
+  void export_ctx(SymbolRunner& runner);
+  journal::Event state_event(const SymbolRunner& runner, journal::StatePhase phase, const Snapshot& snap,
+                             const std::map<model::OrderId, model::Order>& orders, int indicator_offset) const;
+  static Snapshot snapshot(const SymbolRunner& runner);
+  Value indicator_values(const SymbolRunner& runner, int offset) const;
+  void note_new_indicators(const SymbolRunner& runner);
+  void hand_over();
+
+  journal::EventSink& sink_;
+  RecorderOptions options_;
+  SourceStore store_source_;
+  std::vector<journal::Event> batch_;
+  Status error_;
+
+  std::int64_t ts_ns_ = 0;          // data time of the bar being processed
+  bool activity_ = false;           // something happened on this bar
+  std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
+  bool have_state_ = false;
+  Value ctx_;                        // last exported strategy context
+  std::map<model::OrderId, model::Order> working_;  // orders not yet final (ordered: deterministic)
+  // The bar being processed: the runner as the bar arrived, where its
+  // market_data sits in the batch (a Before state goes right after it), and
+  // the working orders before the first order event of the bar.
+  Snapshot start_;
+  std::size_t bar_event_index_ = 0;
+  bool before_recorded_ = false;
+  bool orders_saved_ = false;
+  std::map<model::OrderId, model::Order> orders_at_start_;
+  std::size_t indicators_noted_ = 0;
+
+  std::uint64_t events_ = 0;
+  std::uint64_t states_ = 0;
+  std::uint64_t bars_ = 0;
+  std::int64_t first_bar_ns_ = 0;
+  std::int64_t last_bar_ns_ = 0;
+  bool ctx_warned_ = false;
+};
+
+}  // namespace te::runner

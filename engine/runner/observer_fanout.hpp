@@ -1,0 +1,74 @@
+#pragma once
+// One RunnerObserver slot, several observers (a backtest's result collector
+// and the session journal recorder). Forwards every hook, in the order the
+// observers were added; null entries are skipped.
+#include <initializer_list>
+#include <vector>
+
+#include "engine/runner/symbol_runner.hpp"
+
+namespace te::runner {
+
+class ObserverFanout final : public RunnerObserver {
+ public:
+  ObserverFanout(std::initializer_list<RunnerObserver*> observers) {
+    for (RunnerObserver* o : observers)
+      if (o != nullptr) observers_.push_back(o);
+  }
+
+  void on_bar(const SymbolRunner& r, const model::Bar& b) override {
+    for (auto* o : observers_) o->on_bar(r, b);
+  }
+  void on_transition(const SymbolRunner& r, const Transition& t) override {
+    for (auto* o : observers_) o->on_transition(r, t);
+  }
+  void on_order(const SymbolRunner& r, const model::Order& order) override {
+    for (auto* o : observers_) o->on_order(r, order);
+  }
+  void on_fill(const SymbolRunner& r, const model::Fill& f) override {
+    for (auto* o : observers_) o->on_fill(r, f);
+  }
+  void on_rejected(const SymbolRunner& r, const model::Rejection& rej) override {
+    for (auto* o : observers_) o->on_rejected(r, rej);
+  }
+  void on_fault(const SymbolRunner& r, const script::StrategyError& e) override {
+    for (auto* o : observers_) o->on_fault(r, e);
+  }
+  void on_strategy_log(const SymbolRunner& r, int level, std::string_view message) override {
+    for (auto* o : observers_) o->on_strategy_log(r, level, message);
+  }
+  void on_bar_end(SymbolRunner& r, const model::Bar& b) override {
+    for (auto* o : observers_) o->on_bar_end(r, b);
+  }
+  void on_action(const SymbolRunner& r, script::Callback cb, int kind, const te_action& a,
+                 std::string_view reason) override {
+    for (auto* o : observers_) o->on_action(r, cb, kind, a, reason);
+  }
+  void on_order_event(const SymbolRunner& r, const model::Order& order, std::string_view reason_code,
+                      const model::Fill* fill, const model::Rejection* rejection) override {
+    for (auto* o : observers_) o->on_order_event(r, order, reason_code, fill, rejection);
+  }
+  void on_risk_decision(const SymbolRunner& r, const risk::Decision& d) override {
+    for (auto* o : observers_) o->on_risk_decision(r, d);
+  }
+  void on_stormguard(const SymbolRunner& r, const risk::StormGuardChange& c) override {
+    for (auto* o : observers_) o->on_stormguard(r, c);
+  }
+  void on_kill_switch(const SymbolRunner& r, const risk::KillSwitchEvent& e) override {
+    for (auto* o : observers_) o->on_kill_switch(r, e);
+  }
+  void on_strategy_error(const SymbolRunner& r, const script::StrategyError& e, int consecutive) override {
+    for (auto* o : observers_) o->on_strategy_error(r, e, consecutive);
+  }
+  void on_reload(SymbolRunner& r, const ReloadInfo& info) override {
+    for (auto* o : observers_) o->on_reload(r, info);
+  }
+  void on_started(SymbolRunner& r, bool ok) override {
+    for (auto* o : observers_) o->on_started(r, ok);
+  }
+
+ private:
+  std::vector<RunnerObserver*> observers_;
+};
+
+}  // namespace te::runner
