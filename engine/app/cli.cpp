@@ -26,6 +26,10 @@ int run_cli(int argc, char** argv) {
   });
   register_generate_data(app, ctx);
   register_convert_data(app, ctx);
+  register_optimize(app, ctx);
+  register_optimize_merge(app, ctx);
+  register_compare_backtests(app, ctx);
+  register_monte_carlo(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -27,5 +27,9 @@ void register_backtest(CLI::App& app, CommandContext& ctx);
 void register_indicators(CLI::App& app, CommandContext& ctx, BarLoader load_bars);
 void register_generate_data(CLI::App& app, CommandContext& ctx);
 void register_convert_data(CLI::App& app, CommandContext& ctx);
+void register_optimize(CLI::App& app, CommandContext& ctx);
+void register_optimize_merge(CLI::App& app, CommandContext& ctx);
+void register_compare_backtests(CLI::App& app, CommandContext& ctx);
+void register_monte_carlo(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app
