@@ -186,9 +186,12 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
     job.stamp.commission = a.s.commission;
     job.monte_carlo_runs = a.monte_carlo;
     job.seed = a.s.seed;
-    ProgressBar bar("walk-forward", 1, "windows");
-    job.progress = [&](std::size_t window, std::size_t windows, std::uint64_t done, std::uint64_t total) {
-      bar.update(0, fmt::format("window {}/{}: {}/{} combinations", window + 1, windows, done, total));
+    auto windows = backtest::walk_forward_windows(in->bars, a.s.train, a.s.test, a.s.anchored);
+    if (!windows) return print_error(windows.error().message), 1;
+    const std::uint64_t per_window = in->combinations;
+    ProgressBar bar("walk-forward", windows->size() * per_window, "combos");
+    job.progress = [&](std::size_t window, std::size_t count, std::uint64_t done, std::uint64_t) {
+      bar.update(window * per_window + done, fmt::format("window {}/{}", window + 1, count));
     };
     auto r = backtest::run_walk_forward(job);
     bar.finish();

@@ -36,6 +36,7 @@ MetricsAccumulator::MetricsAccumulator(double initial_cash, std::size_t expected
     blocks_.sum.assign(blocks, 0.0);
     blocks_.sum_sq.assign(blocks, 0.0);
     blocks_.count.assign(blocks, 0);
+    next_block_at_ = (expected_bars + blocks - 1) / blocks;
   }
 }
 
@@ -50,11 +51,16 @@ void MetricsAccumulator::on_equity(std::int64_t ts_ns, double, double position_v
   if (ret < 0) down_sq_ += ret * ret;
   if (position_value != 0) ++exposed_;
   if (!blocks_.sum.empty()) {
+    // Block b holds bars i with b <= i * nb / n < b + 1: advance at each boundary
+    // instead of dividing every bar.
     const std::size_t nb = blocks_.sum.size();
-    const std::size_t b = std::min(nb - 1, i * nb / expected_bars_);
-    blocks_.sum[b] += ret;
-    blocks_.sum_sq[b] += ret * ret;
-    ++blocks_.count[b];
+    while (block_ + 1 < nb && i >= next_block_at_) {
+      ++block_;
+      next_block_at_ = ((block_ + 1) * expected_bars_ + nb - 1) / nb;
+    }
+    blocks_.sum[block_] += ret;
+    blocks_.sum_sq[block_] += ret * ret;
+    ++blocks_.count[block_];
   }
 
   // Drawdown depth, and the longest time spent below a previous peak.

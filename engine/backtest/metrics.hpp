@@ -117,6 +117,7 @@ class MetricsAccumulator final : public EquityListener {
   // blocks
   std::size_t expected_bars_;
   ReturnBlocks blocks_;
+  std::size_t block_ = 0, next_block_at_ = 0;
 };
 
 // Metrics of a run that kept its equity curve.
