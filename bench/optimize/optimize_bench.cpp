@@ -5,6 +5,7 @@
 // curve), results streamed to a CSV in a scratch directory.
 // Reports: wall time, combinations/s, bars/s over all combinations, peak RSS,
 // and the RSS after 10 % of the combinations (flat memory: it should not grow).
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--combos")) combos = std::strtoull(argv[i + 1], nullptr, 10);
   }
+  // As `trading-engine optimize` does (engine/app/optimize_command.cpp): keep
+  // freed memory in the process rather than faulting it in again per combination.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
   using namespace te;
   data::GeneratorOptions g;
   g.seed = 7;

@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -130,8 +132,20 @@ std::string best_note(const backtest::ComboResult* best, const backtest::SearchP
   return s + ")";
 }
 
+// Every combination builds and frees a VM, a runner and its trade list. By
+// default glibc hands large freed blocks back to the kernel and the next
+// combination faults the same pages in again (on VMs, a page fault costs
+// microseconds): keep freed memory in the process instead. Measured: 5x fewer
+// page faults and about 10 % less CPU per combination (docs/optimization.md).
+void keep_freed_memory() {
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+}
+
 int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
+  keep_freed_memory();
   a.s.axes = canonical_axes(a.grid);
   if (auto st = merge_space_file(a); !st) return print_error(st.error().message), 1;
   if (!a.shard.empty()) {

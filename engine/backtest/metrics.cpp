@@ -76,9 +76,12 @@ void MetricsAccumulator::on_equity(std::int64_t ts_ns, double, double position_v
     }
   }
   const double dd_money = peak_ - equity;
-  const double dd = peak_ > 0 ? dd_money / peak_ : 0.0;
-  if (dd > max_dd_) max_dd_ = dd;
   if (dd_money > max_dd_money_) max_dd_money_ = dd_money;
+  // Divide only when the fraction may be a new maximum (most bars are not).
+  if (peak_ > 0 && equity < peak_ * (1 - max_dd_) * (1 + 1e-12)) {
+    const double dd = dd_money / peak_;
+    if (dd > max_dd_) max_dd_ = dd;
+  }
 
   if (monthly_) {
     if (i == 0 || ts_ns >= month_end_ns_) {
@@ -218,7 +221,12 @@ std::vector<SymbolBreakdown> symbol_breakdown(std::span<const portfolio::Trade> 
   std::vector<SymbolBreakdown> out;
   for (const model::InstrumentId id : ids) {
     SymbolBreakdown b;
-    b.symbol = id < symbol_by_instrument.size() ? symbol_by_instrument[id] : "#" + std::to_string(id);
+    if (id < symbol_by_instrument.size()) {
+      b.symbol = symbol_by_instrument[id];
+    } else {
+      b.symbol = "#";
+      b.symbol += std::to_string(id);
+    }
     double wins = 0, losses = 0, held = 0;
     std::size_t n_win = 0;
     b.best_trade = b.worst_trade = kNaN;

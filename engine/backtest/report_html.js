@@ -564,7 +564,7 @@
     if (D.symbols && D.symbols.length > 1) {
       var sy = section('symbols', 'By symbol');
       table(sy, [{ name: 'symbol' }, { name: 'trades' }, { name: 'open' }, { name: 'net pnl', fmt: function (v) { return num(v, 2); }, cls: signCls },
-        { name: 'win rate', fmt: pct }, { name: 'profit factor', fmt: function (v) { return num(v, 3); } }, { name: 'avg trade', fmt: function (v) { return num(v, 2); } },
+        { name: 'win rate', fmt: function (v) { return pct(v); } }, { name: 'profit factor', fmt: function (v) { return num(v, 3); } }, { name: 'avg trade', fmt: function (v) { return num(v, 2); } },
         { name: 'commission', fmt: function (v) { return num(v, 2); } }], D.symbols, 50);
     }
     var c = section('charts', 'Price, equity and drawdown',
@@ -646,11 +646,13 @@
     kvGrid(s1, D.summary);
     D.methods.forEach(function (m) {
       var sec = section('mc-' + m.id, m.title, m.note);
-      table(sec, [{ name: 'percentile' }, { name: 'final equity', fmt: function (v) { return num(v, 2); } }, { name: 'total return', fmt: pct },
-        { name: 'max drawdown', fmt: pct }], m.percentiles, 20);
+      table(sec, [{ name: 'percentile' }, { name: 'final equity', fmt: function (v) { return num(v, 2); } }, { name: 'total return', fmt: function (v) { return pct(v); } },
+        { name: 'max drawdown', fmt: function (v) { return pct(v); } }], m.percentiles, 20);
       if (m.fan) lineChart(sec, m.fan, { height: 260, baseline: D.initial_cash, xfmt: function (x) { return m.xlabel + ' ' + Math.round(x); } });
       h('h3', null, sec, 'Final equity');
-      histogram(sec, m.final_equity, { color: function (x) { return x >= D.initial_cash ? '#12a150' : '#d92d20'; }, marks: [{ x: D.observed_final, label: 'observed', color: '#2563eb' }] });
+      var fe = m.final_equity;
+      if (fe.length && fe[fe.length - 1] - fe[0] <= Math.abs(fe[0]) * 1e-9) h('p', { 'class': 'note' }, sec, 'Every simulation ends at ' + num(fe[0], 2) + '.');
+      else histogram(sec, m.final_equity, { color: function (x) { return x >= D.initial_cash ? '#12a150' : '#d92d20'; }, marks: [{ x: D.observed_final, label: 'observed', color: '#2563eb' }] });
       h('h3', null, sec, 'Maximum drawdown');
       histogram(sec, m.max_drawdown, { color: function () { return '#d92d20'; }, xfmt: function (x) { return (x * 100).toFixed(1) + '%'; }, marks: [{ x: D.observed_max_drawdown, label: 'observed', color: '#2563eb' }] });
     });

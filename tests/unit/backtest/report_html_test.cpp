@@ -157,10 +157,9 @@ TEST_CASE("HTML reports render in headless Chromium without errors", "[backtest]
   std::vector<Page> pages = {
       {dir.file("bt/report.html"), art + "/backtest-report.png", "", ""},
       {dir.file("opt/report.html"), art + "/optimization-report.png", "", ""},
-      {dir.file("wf/report.html"), art + "/walk-forward-report.png", "", ""},
+      {dir.file("wf/report.html"), "", "", ""},
       {dir.file("bt/monte_carlo.html"), "", "", ""},
       {dir.file("cmp.html"), "", "", ""},
-      {dir.file("opt/best/report.html"), "", "", ""},
   };
   load_pages(dir, pages);
   check_page(pages[0], {"metrics", "charts", "monthly", "distribution", "trades"});
@@ -175,5 +174,4 @@ TEST_CASE("HTML reports render in headless Chromium without errors", "[backtest]
   check_page(pages[2], {"summary", "oos-equity", "windows", "is-oos"});
   check_page(pages[3], {"summary", "mc-trade-shuffle", "mc-trade-bootstrap", "mc-bar-bootstrap"});
   check_page(pages[4], {"metrics", "equity", "drawdown"});
-  check_page(pages[5], {"metrics", "charts", "monthly", "distribution", "trades"});
 }
