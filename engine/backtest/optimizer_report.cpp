@@ -506,7 +506,7 @@ Status write_search_reports(const std::string& dir, const SearchReportInput& in,
   }
   h.end_array();
   h.end_object();
-  return write_text(dir + "/report.html", html_page(in.title, in.subtitle, h.str()));
+  return write_html_page(dir + "/report.html", in.title, in.subtitle, h.str());
 }
 
 }  // namespace te::backtest

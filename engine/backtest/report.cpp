@@ -292,7 +292,7 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
   Status s_html;
   std::thread html_worker;
   if (options.html)
-    html_worker = std::thread([&] { s_html = write_file(dir + "/report.html", backtest_html(r, m, st, options.bars)); });
+    html_worker = std::thread([&] { s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars); });
   // The equity curve has a row per bar: format half of it on the second core
   // while this thread writes the other files and the other half.
   const std::size_t n = r.equity.ts_ns.size();

@@ -1,7 +1,10 @@
 #include "engine/backtest/report_html.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -39,32 +42,57 @@ double cents(double v) { return std::isfinite(v) ? std::round(v * 100) / 100 : v
 
 }  // namespace
 
-std::string html_page(std::string_view title, std::string_view subtitle, std::string_view data_json) {
-  // Inside <script>, "</" could close the element: JSON allows "\/" instead.
-  std::string json;
-  json.reserve(data_json.size());
-  for (std::size_t i = 0; i < data_json.size(); ++i) {
-    json += data_json[i];
-    if (data_json[i] == '<' && i + 1 < data_json.size() && data_json[i + 1] == '/') json += '\\';
-  }
-  std::string out;
-  out.reserve(json.size() + kReportScript.size() + kReportStyle.size() + 1024);
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+namespace {
+
+// The page in order: head (with the style sheet), the data block, the script.
+// `sink` receives the parts; the data is escaped on the way ("</" could close
+// the <script> element; JSON allows "<\/" instead) without copying it whole.
+template <class Sink>
+void page_parts(std::string_view title, std::string_view subtitle, std::string_view json, Sink sink) {
+  std::string head = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  head += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   // The page may run only its own inline script and style: no network at all.
-  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
-         "style-src 'unsafe-inline'; img-src data:\">\n";
-  out += "<title>" + escape_html(title) + "</title>\n<style>\n";
-  out += kReportStyle;
-  out += "</style>\n</head>\n<body>\n<header><h1>" + escape_html(title) + "</h1><div class=\"sub\">" +
-         escape_html(subtitle) + "</div></header>\n<main></main>\n";
-  out += "<div id=\"te-status\" hidden></div>\n";
-  out += "<script type=\"application/json\" id=\"te-data\">";
-  out += json;
-  out += "</script>\n<script>\n";
-  out += kReportScript;
-  out += "</script>\n</body>\n</html>\n";
+  head += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
+          "style-src 'unsafe-inline'; img-src data:\">\n";
+  head += "<title>" + escape_html(title) + "</title>\n<style>\n";
+  sink(head);
+  sink(kReportStyle);
+  sink("</style>\n</head>\n<body>\n<header><h1>" + escape_html(title) + "</h1><div class=\"sub\">" +
+       escape_html(subtitle) + "</div></header>\n<main></main>\n<div id=\"te-status\" hidden></div>\n"
+       "<script type=\"application/json\" id=\"te-data\">");
+  std::size_t from = 0;
+  for (std::size_t at = json.find("</"); at != std::string_view::npos; at = json.find("</", at + 2)) {
+    sink(json.substr(from, at + 1 - from));
+    sink("\\");
+    from = at + 1;
+  }
+  sink(json.substr(from));
+  sink("</script>\n<script>\n");
+  sink(kReportScript);
+  sink("</script>\n</body>\n</html>\n");
+}
+
+}  // namespace
+
+std::string html_page(std::string_view title, std::string_view subtitle, std::string_view data_json) {
+  std::string out;
+  out.reserve(data_json.size() + kReportScript.size() + kReportStyle.size() + 1024);
+  page_parts(title, subtitle, data_json, [&out](std::string_view part) { out += part; });
   return out;
+}
+
+Status write_html_page(const std::string& path, std::string_view title, std::string_view subtitle,
+                       std::string_view data_json) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
+  bool ok = true;
+  page_parts(title, subtitle, data_json,
+             [&](std::string_view part) { ok = ok && std::fwrite(part.data(), 1, part.size(), f) == part.size(); });
+  ok = std::fflush(f) == 0 && ok;
+  const int err = errno;
+  std::fclose(f);
+  if (!ok) return make_error(Errc::io, "write " + path + ": " + std::strerror(err));
+  return {};
 }
 
 std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, bool with_trades) {
@@ -132,8 +160,8 @@ void write_curve_json(JsonWriter& j, std::span<const std::int64_t> ts_ns, std::s
   j.end_object();
 }
 
-std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
-                          const model::BarSeries* bars) {
+namespace {
+std::string backtest_json(const BacktestResult& r, const Metrics& m, const model::BarSeries* bars) {
   const EquityCurve& eq = r.equity;
   const std::size_t n = eq.equity.size();
   const std::size_t k = std::max<std::size_t>(1, (n + kMaxChartPoints - 1) / kMaxChartPoints);
@@ -218,9 +246,9 @@ std::string backtest_html(const BacktestResult& r, const Metrics& m, const Repor
       j.value(t.exit_price);
     }
     j.value(t.quantity);
-    j.value(t.pnl_net());
+    j.value(cents(t.pnl_net()));
     const double value = std::fabs(t.entry_price * t.quantity);
-    j.value(value > 0 ? t.pnl_net() / value : std::nan(""));
+    j.value(value > 0 ? std::round(t.pnl_net() / value * 1e6) / 1e6 : std::nan(""));
     j.value((t.open() ? last_bar : t.exit_bar) - t.entry_bar);
     j.value(t.open() ? std::string_view("open") : t.exit_reason());
     j.end_array();
@@ -253,7 +281,12 @@ std::string backtest_html(const BacktestResult& r, const Metrics& m, const Repor
   }
   j.end_array();
   j.end_object();
+  return j.str();
+}
 
+std::string backtest_subtitle(const BacktestResult& r, const ReportStamp& st) {
+  const EquityCurve& eq = r.equity;
+  const std::size_t n = eq.equity.size();
   std::string subtitle = st.strategy_path + " on " + r.symbol + " (" + st.data_path + ")";
   if (n) subtitle += "   " + format_iso8601(eq.ts_ns[0], r.date_only) + " .. " + format_iso8601(eq.ts_ns[n - 1], r.date_only);
   if (!st.params.empty()) {
@@ -261,7 +294,18 @@ std::string backtest_html(const BacktestResult& r, const Metrics& m, const Repor
     for (const auto& p : st.params) subtitle += " " + p.name + "=" + p.value;
   }
   subtitle += "   engine " + st.engine_version;
-  return html_page("Backtest report: " + r.symbol, subtitle, j.str());
+  return subtitle;
+}
+}  // namespace
+
+std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                          const model::BarSeries* bars) {
+  return html_page("Backtest report: " + r.symbol, backtest_subtitle(r, st), backtest_json(r, m, bars));
+}
+
+Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                           const model::BarSeries* bars) {
+  return write_html_page(path, "Backtest report: " + r.symbol, backtest_subtitle(r, st), backtest_json(r, m, bars));
 }
 
 }  // namespace te::backtest

@@ -25,6 +25,9 @@ inline constexpr std::size_t kMaxHtmlTrades = 100000;
 // The page around `data_json` (an object with a "kind" the script renders:
 // backtest, compare, optimize, walk_forward, monte_carlo).
 std::string html_page(std::string_view title, std::string_view subtitle, std::string_view data_json);
+// The same page streamed to a file (no copy of the data). Errors: Errc::io naming the file.
+Status write_html_page(const std::string& path, std::string_view title, std::string_view subtitle,
+                       std::string_view data_json);
 
 // "label", "formatted value" rows of the summary grid (also used by comparisons).
 std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, bool with_trades = true);
@@ -33,6 +36,8 @@ std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, b
 // equity point i), or null to leave out the price pane's data.
 std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
                           const model::BarSeries* bars);
+Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                           const model::BarSeries* bars);
 
 // Appends {"t":[...],"v":[...],"lo":[...],"hi":[...]} for a curve cut into at
 // most `points` buckets (last value and min/max per bucket); t in epoch ms.

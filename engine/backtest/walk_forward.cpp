@@ -462,8 +462,8 @@ Result<WalkForwardResult> run_walk_forward(const WalkForwardJob& job) {
   for (const auto& wr : out.windows) h.value(wr.oos_objective);
   h.end_array();
   h.end_object();
-  TE_TRY(write_text(job.dir + "/report.html",
-                    html_page("Walk-forward: " + data.symbol(), job.stamp.strategy_path + " on " + job.stamp.data_path, h.str())));
+  TE_TRY(write_html_page(job.dir + "/report.html", "Walk-forward: " + data.symbol(),
+                         job.stamp.strategy_path + " on " + job.stamp.data_path, h.str()));
   return out;
 }
 
