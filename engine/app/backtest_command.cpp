@@ -45,6 +45,7 @@ struct BacktestArgs {
   bool quiet = false;
   bool no_cache = false;
   RecordSettings record;
+  bool no_html = false;
 };
 
 // Execution and risk settings: defaults, then --config's [execution] and
@@ -236,13 +237,18 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   const std::string out_dir =
       a.out.empty() ? "out/" + std::filesystem::path(a.strategy).stem().string() + "-" + bars->symbol() : a.out;
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
-  if (auto st = backtest::write_report(out_dir, *result, metrics, stamp); !st) return print_error(st.error().message), 1;
+  backtest::ReportOptions report_options;
+  report_options.html = !a.no_html;
+  report_options.bars = &*bars;
+  if (auto st = backtest::write_report(out_dir, *result, metrics, stamp, report_options); !st)
+    return print_error(st.error().message), 1;
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
 
   if (!a.quiet) {
     for (const auto& line : result->strategy_log) std::fprintf(stderr, "[%s] %s\n", a.strategy.c_str(), line.c_str());
     std::fputs(backtest::format_summary(*result, metrics, stamp).c_str(), stdout);
-    std::printf("  reports written to %s/ (report.json, trades.csv, equity.csv)\n", out_dir.c_str());
+    std::printf("  reports written to %s/ (report.json, trades.csv, equity.csv%s)\n", out_dir.c_str(),
+                a.no_html ? "" : ", report.html");
     if (session) std::printf("%s\n", session_written_line(*session).c_str());
     std::fflush(stdout);
   }
@@ -263,9 +269,10 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   auto args = std::make_shared<BacktestArgs>();
   auto* cmd = app.add_subcommand("backtest", "Run a strategy over historical bars and write a report");
   cmd->footer(
-      "Writes DIR/report.json (metrics and reproducibility stamp), DIR/trades.csv (one row per round trip)\n"
-      "and DIR/equity.csv (one row per bar), and prints a summary. Exit status 0 on success, 1 when the\n"
-      "input is bad or the strategy raised an error (the report of the run so far is still written).\n"
+      "Writes DIR/report.json (metrics and reproducibility stamp), DIR/trades.csv (one row per round trip),\n"
+      "DIR/equity.csv (one row per bar) and DIR/report.html (charts; --no-html skips it), and prints a\n"
+      "summary. Exit status 0 on success, 1 when the input is bad or the strategy raised an error (the\n"
+      "report of the run so far is still written).\n"
       "With --record the session is also journaled under --sessions-dir for `sessions`, `replay`,\n"
       "`inspect-event`, `compare`, `export` and `rerun` (docs/replay.md).\n\n"
       "Example:\n"
@@ -319,6 +326,7 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--indicators-dir", args->indicators_dir,
                   "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");
   cmd->add_flag("--no-cache", args->no_cache, "Neither read nor write the binary cache of the data file");
+  cmd->add_flag("--no-html", args->no_html, "Do not write report.html");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
   args->cmd = cmd;
   add_record_options(cmd, args->record);

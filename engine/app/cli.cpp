@@ -33,6 +33,10 @@ int run_cli(int argc, char** argv) {
   register_compare(app, ctx);
   register_export(app, ctx);
   register_rerun(app, ctx);
+  register_optimize(app, ctx);
+  register_optimize_merge(app, ctx);
+  register_compare_backtests(app, ctx);
+  register_monte_carlo(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -35,5 +35,9 @@ void register_inspect_event(CLI::App& app, CommandContext& ctx);
 void register_compare(CLI::App& app, CommandContext& ctx);
 void register_export(CLI::App& app, CommandContext& ctx);
 void register_rerun(CLI::App& app, CommandContext& ctx);
+void register_optimize(CLI::App& app, CommandContext& ctx);
+void register_optimize_merge(CLI::App& app, CommandContext& ctx);
+void register_compare_backtests(CLI::App& app, CommandContext& ctx);
+void register_monte_carlo(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app

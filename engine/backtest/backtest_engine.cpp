@@ -31,6 +31,19 @@ class Recorder final : public runner::RunnerObserver {
   BacktestResult& out_;
 };
 
+// A series whose first `seen` bars already count as history (warm-up).
+class WarmedHistory final : public runner::BarHistory {
+ public:
+  WarmedHistory(model::BarSeries series, std::size_t seen) : series_(std::move(series)), seen_(seen) {}
+  std::size_t size() const noexcept override { return seen_; }
+  model::Bar at(std::size_t i) const noexcept override { return series_.at(i); }
+  void push(const model::Bar&) override { ++seen_; }
+
+ private:
+  model::BarSeries series_;
+  std::size_t seen_;
+};
+
 }  // namespace
 
 Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::BarSeries& data,
@@ -57,6 +70,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   std::unique_ptr<risk::RiskEngine> risk_engine;
   if (config.risk) risk_engine = std::make_unique<risk::RiskEngine>(*config.risk, account);
 
+  const std::size_t first = std::min(config.warmup_bars, data.size());
   runner::RunnerConfig rc;
   rc.id = 0;
   rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
@@ -74,7 +88,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   ho.param_overrides = config.params;
   ho.indicator_files = config.indicator_files;
   auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
-                                              std::make_unique<runner::SeriesHistory>(data), exchange, account,
+                                              std::make_unique<WarmedHistory>(data, first), exchange, account,
                                               config.observer ? static_cast<runner::RunnerObserver*>(&observers)
                                                               : &recorder);
   if (!created) return std::move(created).error();
@@ -84,18 +98,22 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
 
   const std::size_t n = data.size();
   EquityCurve& eq = out.equity;
-  eq.ts_ns.reserve(n);
-  eq.cash.reserve(n);
-  eq.position_value.reserve(n);
-  eq.equity.reserve(n);
-  eq.drawdown.reserve(n);
+  const bool keep = config.keep_equity_curve;
+  if (keep) {
+    eq.ts_ns.reserve(n - first);
+    eq.cash.reserve(n - first);
+    eq.position_value.reserve(n - first);
+    eq.equity.reserve(n - first);
+    eq.drawdown.reserve(n - first);
+  }
+  std::size_t done = 0;
 
   const std::int64_t t0 = monotonic_ns();
   if (run.start()) {
     const auto& c = data.columns();
     double peak = config.initial_cash;
     model::Bar bar;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = first; i < n; ++i) {
       bar.ts_ns = c.ts_ns[i];
       bar.open = c.open[i];
       bar.high = c.high[i];
@@ -115,19 +133,23 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       const double pv = account.position_value();
       const double equity = cash + pv;
       peak = std::max(peak, equity);
-      eq.ts_ns.push_back(bar.ts_ns);
-      eq.cash.push_back(cash);
-      eq.position_value.push_back(pv);
-      eq.equity.push_back(equity);
-      eq.drawdown.push_back(peak > 0 ? (peak - equity) / peak : 0.0);
-      if (config.progress && config.progress_every && (i + 1) % config.progress_every == 0) config.progress(i + 1, n);
+      ++done;
+      if (keep) {
+        eq.ts_ns.push_back(bar.ts_ns);
+        eq.cash.push_back(cash);
+        eq.position_value.push_back(pv);
+        eq.equity.push_back(equity);
+        eq.drawdown.push_back(peak > 0 ? (peak - equity) / peak : 0.0);
+      }
+      if (config.equity_listener) config.equity_listener->on_equity(bar.ts_ns, cash, pv, equity);
+      if (config.progress && config.progress_every && done % config.progress_every == 0) config.progress(done, n - first);
       if (!alive) break;  // a faulted strategy stops the backtest; the outcome so far is reported
     }
   }
   out.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
-  if (config.progress) config.progress(eq.ts_ns.size(), n);
+  if (config.progress) config.progress(done, n - first);
 
-  out.bars = eq.ts_ns.size();
+  out.bars = done;
   out.trades.assign(account.trades().begin(), account.trades().end());
   out.fills = account.fills();
   out.final_cash = account.cash();

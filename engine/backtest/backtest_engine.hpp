@@ -21,6 +21,14 @@
 
 namespace te::backtest {
 
+// Receives the equity point of every traded bar, on the run's thread, in order:
+// lets a caller keep only a summary instead of the whole curve (the optimiser).
+class EquityListener {
+ public:
+  virtual ~EquityListener() = default;
+  virtual void on_equity(std::int64_t ts_ns, double cash, double position_value, double equity) noexcept = 0;
+};
+
 struct BacktestConfig {
   std::vector<std::pair<std::string, std::string>> params;  // --param name=value, in order
   double initial_cash = 100000;
@@ -49,6 +57,14 @@ struct BacktestConfig {
   // Called every `progress_every` bars with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   std::size_t progress_every = 0;
+  // false: BacktestResult::equity stays empty (memory flat however long the
+  // data); an equity_listener still hears every point.
+  bool keep_equity_curve = true;
+  EquityListener* equity_listener = nullptr;  // not owned; may be null
+  // The first warmup_bars bars of the data are history only: indicators a
+  // strategy asks for are warmed up over them, but no callback, order or equity
+  // point happens before bar warmup_bars (walk-forward test windows).
+  std::size_t warmup_bars = 0;
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/backtest/report_html.hpp"
 #include "engine/core/huge_vector.hpp"
 #include "engine/core/json_writer.hpp"
 #include "engine/core/numbers.hpp"
@@ -121,14 +122,33 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   j.field("sharpe", m.sharpe);
   j.field("sortino", m.sortino);
   j.field("volatility", m.volatility);
+  j.field("net_profit", m.net_profit);
   j.field("max_drawdown", m.max_drawdown);
+  j.field("max_drawdown_money", m.max_drawdown_money);
   j.field("max_drawdown_duration", static_cast<std::int64_t>(m.max_drawdown_duration));
   j.field("max_drawdown_duration_days", m.max_drawdown_duration_days);
+  j.field("calmar", m.calmar);
+  j.field("recovery_factor", m.recovery_factor);
+  j.field("sharpe_per_bar", m.sharpe_per_bar);
+  j.field("skewness", m.skewness);
+  j.field("kurtosis", m.kurtosis);
+  j.field("probabilistic_sharpe", m.psr);
   j.field("win_rate", m.win_rate);
   j.field("profit_factor", m.profit_factor);
   j.field("avg_win", m.avg_win);
   j.field("avg_loss", m.avg_loss);
   j.field("avg_trade", m.avg_trade);
+  j.field("expectancy", m.expectancy);
+  j.field("expectancy_ratio", m.expectancy_ratio);
+  j.field("best_trade", m.best_trade);
+  j.field("worst_trade", m.worst_trade);
+  j.field("best_trade_return", m.best_trade_return);
+  j.field("worst_trade_return", m.worst_trade_return);
+  j.field("avg_trade_return", m.avg_trade_return);
+  j.field("max_consecutive_wins", m.max_consecutive_wins);
+  j.field("max_consecutive_losses", m.max_consecutive_losses);
+  j.field("avg_bars_held", m.avg_bars_held);
+  j.field("avg_holding_days", m.avg_holding_days);
   j.field("exposure", m.exposure);
   j.field("commission_paid", m.commission_paid);
   j.field("years", m.years);
@@ -152,6 +172,31 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   j.field("stormguard_changes", r.stormguard_changes);
   if (!r.stormguard_state.empty()) j.field("stormguard_state", r.stormguard_state);
   j.field("kill_switch", r.kill_switch);
+  j.key("by_symbol").begin_array();
+  for (const SymbolBreakdown& b : symbol_breakdown(r.trades, {r.symbol})) {
+    j.begin_object();
+    j.field("symbol", b.symbol);
+    j.field("trades", b.trades);
+    j.field("open_trades", b.open_trades);
+    j.field("net_pnl", b.net_pnl);
+    j.field("commission", b.commission);
+    j.field("win_rate", b.win_rate);
+    j.field("profit_factor", b.profit_factor);
+    j.field("avg_trade", b.avg_trade);
+    j.field("best_trade", b.best_trade);
+    j.field("worst_trade", b.worst_trade);
+    j.field("avg_bars_held", b.avg_bars_held);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("monthly_returns").begin_array();
+  for (const MonthReturn& mr : monthly_returns(r)) {
+    j.begin_object();
+    j.field("month", fmt::format("{:04}-{:02}", mr.year, mr.month));
+    j.field("return", mr.ret);
+    j.end_object();
+  }
+  j.end_array();
   j.field("transitions", r.transition_count);
   j.field("symbol", r.symbol);
   if (!r.equity.ts_ns.empty()) {
@@ -301,10 +346,17 @@ std::string equity_csv(const BacktestResult& r) {
   return std::string(kEquityHeader) + std::string(rows.data(), rows.size());
 }
 
-Status write_report(const std::string& dir, const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
+Status write_report(const std::string& dir, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                    const ReportOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(Errc::io, "create output directory " + dir + ": " + ec.message());
+  // The HTML report is independent of the other files: build and write it on
+  // its own thread so it overlaps with them.
+  Status s_html;
+  std::thread html_worker;
+  if (options.html)
+    html_worker = std::thread([&] { s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars); });
   // The equity curve has a row per bar: format half of it on the second core
   // while this thread writes the other files and the other half.
   const std::size_t n = r.equity.ts_ns.size();
@@ -318,9 +370,11 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
   Status s3 = write_parts(dir + "/equity.csv", {std::string_view(kEquityHeader),
                                                 std::string_view(first_half.data(), first_half.size()),
                                                 std::string_view(second_half.data(), second_half.size())});
+  if (html_worker.joinable()) html_worker.join();
   if (!s1) return s1;
   if (!s2) return s2;
-  return s3;
+  if (!s3) return s3;
+  return s_html;
 }
 
 std::string format_summary(const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
@@ -337,12 +391,16 @@ std::string format_summary(const BacktestResult& r, const Metrics& m, const Repo
   row("Annualized return", pct(m.annualized_return));
   row("Sharpe", fixed(m.sharpe, 3));
   row("Sortino", fixed(m.sortino, 3));
+  row("Calmar", fixed(m.calmar, 3));
+  row("Probabilistic Sharpe", pct(m.psr));
   row("Max drawdown", pct(m.max_drawdown));
   row("Max DD duration (bars)", std::to_string(m.max_drawdown_duration));
   row("Trades (closed/open)", fmt::format("{} / {}", m.trades, m.open_trades));
   row("Win rate", pct(m.win_rate));
   row("Profit factor", fixed(m.profit_factor, 3));
   row("Avg win / avg loss", fmt::format("{} / {}", fixed(m.avg_win, 2), fixed(m.avg_loss, 2)));
+  row("Expectancy / trade", fixed(m.expectancy, 2));
+  row("Best / worst trade", fmt::format("{} / {}", fixed(m.best_trade, 2), fixed(m.worst_trade, 2)));
   row("Commission paid", fixed(m.commission_paid, 2));
   row("Exposure", pct(m.exposure));
   std::size_t rej = 0;

@@ -7,6 +7,7 @@
 
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/backtest/metrics.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/script/strategy_host.hpp"
 
 namespace te::backtest {
@@ -35,10 +36,15 @@ std::string report_json(const BacktestResult& result, const Metrics& metrics, co
 std::string trades_csv(const BacktestResult& result);
 std::string equity_csv(const BacktestResult& result);
 
-// Writes the three files into `dir` (created if missing).
-// Errors: Errc::io naming the file that could not be written.
+struct ReportOptions {
+  bool html = true;                        // also write report.html
+  const model::BarSeries* bars = nullptr;  // the traded bars, for the HTML price chart
+};
+
+// Writes report.json, trades.csv, equity.csv and (by default) report.html into
+// `dir` (created if missing). Errors: Errc::io naming the file that could not be written.
 Status write_report(const std::string& dir, const BacktestResult& result, const Metrics& metrics,
-                    const ReportStamp& stamp);
+                    const ReportStamp& stamp, const ReportOptions& options = {});
 
 // A readable multi-line summary for the terminal.
 std::string format_summary(const BacktestResult& result, const Metrics& metrics, const ReportStamp& stamp);

@@ -1,0 +1,311 @@
+#include "engine/backtest/report_html.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "engine/core/numbers.hpp"
+#include "engine/core/time.hpp"
+
+namespace te::backtest {
+
+extern const std::string_view kReportScript;
+extern const std::string_view kReportStyle;
+
+namespace {
+
+std::string escape_html(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.2f} %", v * 100) : "n/a"; }
+std::string fixed(double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
+
+double ms(std::int64_t ns) { return static_cast<double>(ns / kNsPerMs); }
+
+// Money values are shown to the cent: two decimals keep the page small.
+double cents(double v) { return std::isfinite(v) ? std::round(v * 100) / 100 : v; }
+
+}  // namespace
+
+namespace {
+
+// The page in order: head (with the style sheet), the data block, the script.
+// `sink` receives the parts; the data is escaped on the way ("</" could close
+// the <script> element; JSON allows "<\/" instead) without copying it whole.
+template <class Sink>
+void page_parts(std::string_view title, std::string_view subtitle, std::string_view json, Sink sink) {
+  std::string head = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  head += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  // The page may run only its own inline script and style: no network at all.
+  head += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
+          "style-src 'unsafe-inline'; img-src data:\">\n";
+  head += "<title>" + escape_html(title) + "</title>\n<style>\n";
+  sink(head);
+  sink(kReportStyle);
+  sink("</style>\n</head>\n<body>\n<header><h1>" + escape_html(title) + "</h1><div class=\"sub\">" +
+       escape_html(subtitle) + "</div></header>\n<main></main>\n<div id=\"te-status\" hidden></div>\n"
+       "<script type=\"application/json\" id=\"te-data\">");
+  std::size_t from = 0;
+  for (std::size_t at = json.find("</"); at != std::string_view::npos; at = json.find("</", at + 2)) {
+    sink(json.substr(from, at + 1 - from));
+    sink("\\");
+    from = at + 1;
+  }
+  sink(json.substr(from));
+  sink("</script>\n<script>\n");
+  sink(kReportScript);
+  sink("</script>\n</body>\n</html>\n");
+}
+
+}  // namespace
+
+std::string html_page(std::string_view title, std::string_view subtitle, std::string_view data_json) {
+  std::string out;
+  out.reserve(data_json.size() + kReportScript.size() + kReportStyle.size() + 1024);
+  page_parts(title, subtitle, data_json, [&out](std::string_view part) { out += part; });
+  return out;
+}
+
+Status write_html_page(const std::string& path, std::string_view title, std::string_view subtitle,
+                       std::string_view data_json) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
+  bool ok = true;
+  page_parts(title, subtitle, data_json,
+             [&](std::string_view part) { ok = ok && std::fwrite(part.data(), 1, part.size(), f) == part.size(); });
+  ok = std::fflush(f) == 0 && ok;
+  const int err = errno;
+  std::fclose(f);
+  if (!ok) return make_error(Errc::io, "write " + path + ": " + std::strerror(err));
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, bool with_trades) {
+  std::vector<std::pair<std::string, std::string>> r = {
+      {"Initial cash", fixed(m.initial_cash, 2)},
+      {"Final equity", fixed(m.final_equity, 2)},
+      {"Net profit", fixed(m.net_profit, 2)},
+      {"Total return", pct(m.total_return)},
+      {"Annualized return", pct(m.annualized_return)},
+      {"Volatility (ann.)", pct(m.volatility)},
+      {"Sharpe", fixed(m.sharpe, 3)},
+      {"Sortino", fixed(m.sortino, 3)},
+      {"Calmar", fixed(m.calmar, 3)},
+      {"Probabilistic Sharpe", pct(m.psr)},
+      {"Max drawdown", pct(m.max_drawdown)},
+      {"Max drawdown (money)", fixed(m.max_drawdown_money, 2)},
+      {"Max DD duration (bars)", std::to_string(m.max_drawdown_duration)},
+      {"Max DD duration (days)", fixed(m.max_drawdown_duration_days, 1)},
+      {"Recovery factor", fixed(m.recovery_factor, 3)},
+      {"Exposure", pct(m.exposure)},
+      {"Bars", std::to_string(m.bars)},
+  };
+  if (!with_trades) return r;
+  const std::vector<std::pair<std::string, std::string>> t = {
+      {"Trades (closed / open)", fmt::format("{} / {}", m.trades, m.open_trades)},
+      {"Win rate", pct(m.win_rate)},
+      {"Profit factor", fixed(m.profit_factor, 3)},
+      {"Expectancy / trade", fixed(m.expectancy, 2)},
+      {"Expectancy ratio", fixed(m.expectancy_ratio, 3)},
+      {"Avg win", fixed(m.avg_win, 2)},
+      {"Avg loss", fixed(m.avg_loss, 2)},
+      {"Best trade", fixed(m.best_trade, 2)},
+      {"Worst trade", fixed(m.worst_trade, 2)},
+      {"Best / worst trade %", pct(m.best_trade_return) + " / " + pct(m.worst_trade_return)},
+      {"Max consecutive wins", std::to_string(m.max_consecutive_wins)},
+      {"Max consecutive losses", std::to_string(m.max_consecutive_losses)},
+      {"Avg holding (bars)", fixed(m.avg_bars_held, 1)},
+      {"Avg holding (days)", fixed(m.avg_holding_days, 2)},
+      {"Commission paid", fixed(m.commission_paid, 2)},
+      {"Fills", std::to_string(m.fills)},
+  };
+  r.insert(r.end(), t.begin(), t.end());
+  return r;
+}
+
+void write_curve_json(JsonWriter& j, std::span<const std::int64_t> ts_ns, std::span<const double> v,
+                      std::size_t points) {
+  const std::size_t n = std::min(ts_ns.size(), v.size());
+  const std::size_t k = points ? std::max<std::size_t>(1, (n + points - 1) / points) : 1;
+  j.begin_object();
+  j.key("t").begin_array();
+  for (std::size_t i = 0; i < n; i += k) j.value(ms(ts_ns[i]));
+  j.end_array();
+  j.key("v").begin_array();
+  for (std::size_t i = 0; i < n; i += k) j.value(v[std::min(n, i + k) - 1]);
+  j.end_array();
+  if (k > 1) {
+    j.key("lo").begin_array();
+    for (std::size_t i = 0; i < n; i += k) j.value(*std::min_element(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + k))));
+    j.end_array();
+    j.key("hi").begin_array();
+    for (std::size_t i = 0; i < n; i += k) j.value(*std::max_element(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + k))));
+    j.end_array();
+  }
+  j.end_object();
+}
+
+namespace {
+std::string backtest_json(const BacktestResult& r, const Metrics& m, const model::BarSeries* bars) {
+  const EquityCurve& eq = r.equity;
+  const std::size_t n = eq.equity.size();
+  const std::size_t k = std::max<std::size_t>(1, (n + kMaxChartPoints - 1) / kMaxChartPoints);
+  const bool prices = bars && bars->size() >= n;
+
+  JsonWriter j(0);
+  j.begin_object();
+  j.field("kind", "backtest");
+  j.field("date_only", r.date_only);
+  j.field("initial_cash", r.initial_cash);
+  j.field("bucket", static_cast<std::uint64_t>(k));
+  j.field("bars", static_cast<std::uint64_t>(n));
+  j.key("metrics").begin_array();
+  for (const auto& [label, text] : metric_rows(m)) {
+    j.begin_array();
+    j.value(label);
+    j.value(text);
+    j.end_array();
+  }
+  j.end_array();
+  if (r.fault) j.field("fault", r.fault->message);
+
+  // Buckets of k bars: price OHLC, equity min/max/last, worst drawdown.
+  struct Bucket {
+    double t, o, h, l, c, eh, el, ec, dd;
+  };
+  std::vector<Bucket> b;
+  b.reserve(n / k + 1);
+  for (std::size_t i = 0; i < n; i += k) {
+    const std::size_t e = std::min(n, i + k);
+    Bucket q{ms(eq.ts_ns[i]), 0, -HUGE_VAL, HUGE_VAL, 0, -HUGE_VAL, HUGE_VAL, eq.equity[e - 1], 0};
+    if (prices) {
+      const auto& c = bars->columns();
+      q.o = c.open[i];
+      q.c = c.close[e - 1];
+      for (std::size_t x = i; x < e; ++x) {
+        q.h = std::max(q.h, c.high[x]);
+        q.l = std::min(q.l, c.low[x]);
+      }
+    } else {
+      q.o = q.c = q.h = q.l = eq.equity[e - 1];
+    }
+    for (std::size_t x = i; x < e; ++x) {
+      q.eh = std::max(q.eh, eq.equity[x]);
+      q.el = std::min(q.el, eq.equity[x]);
+      q.dd = std::max(q.dd, eq.drawdown[x]);
+    }
+    b.push_back(q);
+  }
+  j.key("series").begin_object();
+  auto column = [&](const char* name, auto get) {
+    j.key(name).begin_array();
+    for (const Bucket& q : b) j.value(get(q));
+    j.end_array();
+  };
+  column("t", [](const Bucket& q) { return q.t; });
+  column("o", [](const Bucket& q) { return q.o; });
+  column("h", [](const Bucket& q) { return q.h; });
+  column("l", [](const Bucket& q) { return q.l; });
+  column("c", [](const Bucket& q) { return q.c; });
+  column("eh", [](const Bucket& q) { return cents(q.eh); });
+  column("el", [](const Bucket& q) { return cents(q.el); });
+  column("ec", [](const Bucket& q) { return cents(q.ec); });
+  column("dd", [](const Bucket& q) { return std::round(q.dd * 1e6) / 1e6; });
+  j.end_object();
+
+  j.key("trades").begin_array();
+  const std::int64_t last_bar = static_cast<std::int64_t>(r.bars) - 1;
+  std::size_t written = 0;
+  for (const auto& t : r.trades) {
+    if (written++ == kMaxHtmlTrades) break;
+    j.begin_array();
+    j.value(t.id);
+    j.value(t.is_long ? 1 : -1);
+    j.value(ms(t.entry_ts_ns));
+    j.value(t.entry_price);
+    if (t.open()) {
+      j.null();
+      j.null();
+    } else {
+      j.value(ms(t.exit_ts_ns));
+      j.value(t.exit_price);
+    }
+    j.value(t.quantity);
+    j.value(cents(t.pnl_net()));
+    const double value = std::fabs(t.entry_price * t.quantity);
+    j.value(value > 0 ? std::round(t.pnl_net() / value * 1e6) / 1e6 : std::nan(""));
+    j.value((t.open() ? last_bar : t.exit_bar) - t.entry_bar);
+    j.value(t.open() ? std::string_view("open") : t.exit_reason());
+    j.end_array();
+  }
+  j.end_array();
+  if (r.trades.size() > kMaxHtmlTrades) j.field("trades_truncated", static_cast<std::uint64_t>(r.trades.size()));
+
+  j.key("monthly").begin_array();
+  for (const MonthReturn& mr : monthly_returns(r)) {
+    j.begin_array();
+    j.value(mr.year);
+    j.value(static_cast<std::int64_t>(mr.month));
+    j.value(mr.ret);
+    j.end_array();
+  }
+  j.end_array();
+
+  j.key("symbols").begin_array();
+  for (const SymbolBreakdown& s : symbol_breakdown(r.trades, {r.symbol})) {
+    j.begin_array();
+    j.value(s.symbol);
+    j.value(static_cast<std::uint64_t>(s.trades));
+    j.value(static_cast<std::uint64_t>(s.open_trades));
+    j.value(s.net_pnl);
+    j.value(s.win_rate);
+    j.value(s.profit_factor);
+    j.value(s.avg_trade);
+    j.value(s.commission);
+    j.end_array();
+  }
+  j.end_array();
+  j.end_object();
+  return j.str();
+}
+
+std::string backtest_subtitle(const BacktestResult& r, const ReportStamp& st) {
+  const EquityCurve& eq = r.equity;
+  const std::size_t n = eq.equity.size();
+  std::string subtitle = st.strategy_path + " on " + r.symbol + " (" + st.data_path + ")";
+  if (n) subtitle += "   " + format_iso8601(eq.ts_ns[0], r.date_only) + " .. " + format_iso8601(eq.ts_ns[n - 1], r.date_only);
+  if (!st.params.empty()) {
+    subtitle += "   params:";
+    for (const auto& p : st.params) subtitle += " " + p.name + "=" + p.value;
+  }
+  subtitle += "   engine " + st.engine_version;
+  return subtitle;
+}
+}  // namespace
+
+std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                          const model::BarSeries* bars) {
+  return html_page("Backtest report: " + r.symbol, backtest_subtitle(r, st), backtest_json(r, m, bars));
+}
+
+Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                           const model::BarSeries* bars) {
+  return write_html_page(path, "Backtest report: " + r.symbol, backtest_subtitle(r, st), backtest_json(r, m, bars));
+}
+
+}  // namespace te::backtest
