@@ -25,7 +25,7 @@ namespace {
 // file keeps every complete row, and the same command resumes. A signal handler
 // can only reach a global.
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_optimize_stop_signal(int) { g_stop.store(true); }
 
 struct OptimizeArgs {
   OptimizeSettings s;
@@ -171,8 +171,8 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
   const std::string manifest = manifest_json(a.s, in->combinations);
   if (auto st = claim_directory(dir, manifest, a.fresh); !st) return print_error(st.error().message), 1;
 
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_optimize_stop_signal);
+  std::signal(SIGTERM, on_optimize_stop_signal);
 
   if (walk) {
     backtest::WalkForwardJob job;

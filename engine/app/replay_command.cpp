@@ -44,7 +44,7 @@ constexpr std::int64_t kMaxWaitNs = 1'000'000'000;
 // makes the loop restore the terminal and stop. (A signal handler may only
 // touch a lock-free atomic.)
 std::atomic<bool>* g_stop = nullptr;
-extern "C" void on_stop_signal(int) {
+extern "C" void on_replay_stop_signal(int) {
   if (g_stop) g_stop->store(true);
 }
 
@@ -130,7 +130,7 @@ int run_replay(const ReplayArgs& a) {
   struct sigaction sa {}, old_int{}, old_term{};
   if (keys.active()) {
     g_stop = &stop;
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = on_replay_stop_signal;
     ::sigaction(SIGINT, &sa, &old_int);
     ::sigaction(SIGTERM, &sa, &old_term);
     if (*speed > 0) std::fprintf(stderr, "(space: pause/resume, +/-: faster/slower, q: quit)\n");
