@@ -33,7 +33,7 @@ struct BacktestArgs {
   double commission = 0;
   double lot_size = 1;
   // Execution and risk (docs/execution.md, docs/risk.md); flags override --config.
-  std::string config, slippage, commission_model, kill_switch_at;
+  std::string config, slippage, commission_model, kill_switch_at, kill_switch_file;
   double max_volume_fraction = 0, tick_size = 0, min_qty = 0, min_notional = 0, leverage = 1, short_margin = 1;
   std::int64_t latency_bars = 0;
   int pyramiding = 1;
@@ -111,9 +111,11 @@ Result<std::pair<ExecutionSetup, std::optional<risk::RiskConfig>>> execution_set
   if (out.exchange.slippage.kind == exec::SlippageModel::Kind::Ticks && !(out.tick_size > 0))
     return make_error(Errc::invalid_argument, "--slippage ticks:N needs --tick-size");
   std::optional<risk::RiskConfig> risk;
-  if (risk_sec.present || a.kill_switch || !a.kill_switch_at.empty()) {
+  if (risk_sec.present || a.kill_switch || !a.kill_switch_at.empty() || !a.kill_switch_file.empty()) {
     risk = risk_config(risk_sec);
     if (a.kill_switch) risk->kill_switch = true;
+    if (!a.kill_switch_file.empty()) risk->kill_switch_file = a.kill_switch_file;
+    risk->kill_switch_signal = true;  // `kill -USR1 <pid>` engages it while the backtest runs
     if (!a.kill_switch_at.empty()) {
       auto at = parse_iso8601_ns(a.kill_switch_at);
       if (!at)
@@ -313,6 +315,8 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--kill-switch", args->kill_switch, "Engage the kill switch from the start: no orders at all");
   cmd->add_option("--kill-switch-at", args->kill_switch_at,
                   "Engage the kill switch at this time (ISO-8601): flatten, then refuse new orders");
+  cmd->add_option("--kill-switch-file", args->kill_switch_file,
+                  "Engage the kill switch when this file appears while the backtest runs (also: SIGUSR1)");
   cmd->add_option("--config", args->config,
                   "TOML file whose [execution] and [risk] sections apply (flags given here override them)");
   cmd->add_option("--lot-size", args->lot_size,

@@ -81,6 +81,7 @@ risk::RiskConfig risk_config(const config::RiskSection& s) {
   risk::RiskConfig r;
   r.kill_switch = s.kill_switch;
   r.kill_switch_at_ns = s.kill_switch_at_ns;
+  r.kill_switch_file = s.kill_switch_file;
   r.account.max_open_positions = s.max_open_positions;
   r.account.price_band = s.price_band;
   r.account.max_daily_loss = s.max_daily_loss;

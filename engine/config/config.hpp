@@ -102,6 +102,7 @@ struct RiskSection {
   bool present = false;                 // the file has a [risk] table
   bool kill_switch = false;
   std::int64_t kill_switch_at_ns = 0;   // kill_switch_at = "2024-03-01T14:30:00Z" (0 = never)
+  std::string kill_switch_file;         // engage when this file appears while running ("" = none)
   std::int64_t max_open_positions = 0;
   double price_band = 0;
   double max_daily_loss = 0;

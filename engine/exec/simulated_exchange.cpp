@@ -528,39 +528,58 @@ void SimulatedExchange::match_at_open(model::InstrumentId instrument, const mode
 // next_open / close: the bar is a range, not a path. After the open, every
 // stop the range reaches fills at its trigger, then every limit it reaches at
 // its limit: stops before limits, so a bar that reaches both a stop and a
-// target fills the stop (the pessimistic reading).
+// target fills the stop (the pessimistic reading). The price "now" (where an
+// order sent from inside a fill lands, and what a trailing stop sent then
+// anchors on) is the level of the last fill.
+//
+// Orders sent while the limit pass runs (the protective stop of a limit entry
+// that filled inside the bar) missed the stop pass, so the passes run again
+// for them: a long entered by a buy limit at L, below the open, went down
+// through L first, so if the bar's low reaches its stop the stop was hit after
+// the entry.
 void SimulatedExchange::match_range(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   match_at_open(instrument, bar, bar_index);
-  if (needs_.stops) {
-    for (std::size_t i = 0; i < orders_.size(); ++i) {
-      Working& w = orders_[i];
-      Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
-          !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0) || w.trailed_bar == bar_index)
-        continue;
-      const bool buy = o.side == Side::Buy;
-      if (!(buy ? bar.high >= o.stop_price : bar.low <= o.stop_price)) continue;
-      w.triggered = true;
-      const double stop = o.stop_price;
-      if (o.type != OrderType::StopLimit || (buy ? o.limit_price >= stop : o.limit_price <= stop))
-        execute(i, stop, Liquidity::Taker, bar, bar_index);
+  std::size_t begin = 0;
+  for (int round = 0; round < 4 && begin < orders_.size(); ++round) {
+    if (needs_.stops) {
+      for (std::size_t i = begin; i < orders_.size(); ++i) {
+        Working& w = orders_[i];
+        Order& o = w.order;
+        if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
+            !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0) || w.trailed_bar == bar_index)
+          continue;
+        const bool buy = o.side == Side::Buy;
+        if (!(buy ? bar.high >= o.stop_price : bar.low <= o.stop_price)) continue;
+        w.triggered = true;
+        // A stop already through the price when it arrived mid-bar fills at that price.
+        const bool through = buy ? phase_price_ >= o.stop_price : phase_price_ <= o.stop_price;
+        const double level = through && w.open_from > bar_index ? phase_price_ : o.stop_price;
+        if (o.type != OrderType::StopLimit || (buy ? o.limit_price >= level : o.limit_price <= level)) {
+          phase_price_ = level;
+          execute(i, level, Liquidity::Taker, bar, bar_index);
+        }
+      }
     }
-  }
-  if (needs_.limits) {
-    for (std::size_t i = 0; i < orders_.size(); ++i) {
-      Working& w = orders_[i];
-      Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index) continue;
-      if (o.type != OrderType::Limit && !(o.type == OrderType::StopLimit && w.triggered)) continue;
-      const bool buy = o.side == Side::Buy;
-      if (!(buy ? bar.low <= o.limit_price : bar.high >= o.limit_price)) continue;
-      // A limit already marketable when it arrived mid-bar takes the price it found.
-      const bool marketable = buy ? o.limit_price >= phase_price_ : o.limit_price <= phase_price_;
-      if (marketable && w.open_from > bar_index)
-        execute(i, phase_price_, Liquidity::Taker, bar, bar_index);
-      else
-        execute(i, o.limit_price, Liquidity::Maker, bar, bar_index);
+    const std::size_t sent_before_limits = orders_.size();
+    if (needs_.limits) {
+      for (std::size_t i = begin; i < orders_.size(); ++i) {
+        Working& w = orders_[i];
+        Order& o = w.order;
+        if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index) continue;
+        if (o.type != OrderType::Limit && !(o.type == OrderType::StopLimit && w.triggered)) continue;
+        const bool buy = o.side == Side::Buy;
+        if (!(buy ? bar.low <= o.limit_price : bar.high >= o.limit_price)) continue;
+        // A limit already marketable when it arrived mid-bar takes the price it found.
+        const bool marketable = buy ? o.limit_price >= phase_price_ : o.limit_price <= phase_price_;
+        if (marketable && w.open_from > bar_index) {
+          execute(i, phase_price_, Liquidity::Taker, bar, bar_index);
+        } else {
+          phase_price_ = o.limit_price;
+          execute(i, o.limit_price, Liquidity::Maker, bar, bar_index);
+        }
+      }
     }
+    begin = sent_before_limits;
   }
   if (needs_.trailing) ratchet_all(instrument, bar_index, bar.high, bar.low);
 }
