@@ -39,6 +39,7 @@ int run_cli(int argc, char** argv) {
   register_monte_carlo(app, ctx);
   register_validate(app, ctx);
   register_new_strategy(app, ctx);
+  register_run(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -42,5 +42,7 @@ void register_monte_carlo(CLI::App& app, CommandContext& ctx);
 // Strategy authoring (docs/strategy-guide.md).
 void register_validate(CLI::App& app, CommandContext& ctx);
 void register_new_strategy(CLI::App& app, CommandContext& ctx);
+// `run --config F.toml`: the live engine (engine/live).
+void register_run(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app
