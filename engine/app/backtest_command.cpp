@@ -8,6 +8,7 @@
 #include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/progress.hpp"
+#include "engine/app/sandbox_options.hpp"
 #include "engine/app/session_common.hpp"
 #include "engine/app/session_recording.hpp"
 #include "engine/backtest/backtest_engine.hpp"
@@ -18,6 +19,7 @@
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/load_bars.hpp"
+#include "engine/journal/recorded_bars.hpp"
 #include "engine/config/config.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
@@ -50,7 +52,9 @@ struct BacktestArgs {
 
 // Execution and risk settings: defaults, then --config's [execution] and
 // [risk], then the flags given on the command line.
-Result<std::pair<ExecutionSetup, std::optional<risk::RiskConfig>>> execution_settings(const BacktestArgs& a) {
+// [sandbox] of --config (defaults without one) lands in `sandbox`.
+Result<std::pair<ExecutionSetup, std::optional<risk::RiskConfig>>> execution_settings(const BacktestArgs& a,
+                                                                                     config::SandboxSection& sandbox) {
   config::ExecutionSection sec;
   config::RiskSection risk_sec;
   if (!a.config.empty()) {
@@ -58,6 +62,7 @@ Result<std::pair<ExecutionSetup, std::optional<risk::RiskConfig>>> execution_set
     if (!file) return std::move(file).error();
     sec = file->execution;
     risk_sec = file->risk;
+    sandbox = file->sandbox;
   }
   if (a.given("--fill")) sec.fill = a.fill;
   if (a.given("--cash")) sec.initial_cash = a.cash;
@@ -137,7 +142,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   if (!fill) return print_error("--fill: " + fill.error().message), 1;
   if (!(a.cash > 0)) return print_error(fmt::format("--cash must be > 0, was {}", a.cash)), 1;
   if (!(a.lot_size >= 0)) return print_error(fmt::format("--lot-size must be >= 0, was {}", a.lot_size)), 1;
-  auto exec_settings = execution_settings(a);
+  config::SandboxSection sandbox;
+  auto exec_settings = execution_settings(a, sandbox);
   if (!exec_settings) return print_error(exec_settings.error().message), 1;
 
   // Hash the data file on the second core while this one loads and runs.
@@ -173,6 +179,9 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.close_at_end = ex.close_at_end;
   cfg.risk = exec_settings->second;
   cfg.closewatch_timeout_bars = a.closewatch_timeout;
+  cfg.limits = sandbox_limits(sandbox, script::RunMode::Backtest);
+  cfg.max_consecutive_errors = sandbox.max_consecutive_errors;
+  cfg.flatten_on_fault = sandbox.flatten_on_fault;
   cfg.seed = a.seed;
   cfg.keep_transitions = false;
   cfg.indicator_files = std::move(*indicator_files);
@@ -196,6 +205,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     spec.symbol = bars->symbol();
     spec.data_path = a.data;
     spec.data_sha256 = data_sha256;
+    spec.bars_sha256 = journal::bars_sha256(*bars);
+    spec.bars = bars->size();
     spec.start = a.start;
     spec.end = a.end;
     spec.timeframe = detect_timeframe(*bars);
@@ -318,7 +329,7 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--kill-switch-file", args->kill_switch_file,
                   "Engage the kill switch when this file appears while the backtest runs (also: SIGUSR1)");
   cmd->add_option("--config", args->config,
-                  "TOML file whose [execution] and [risk] sections apply (flags given here override them)");
+                  "TOML file whose [execution], [risk] and [sandbox] sections apply (flags given here override them)");
   cmd->add_option("--lot-size", args->lot_size,
                   "Quantity increment for sized entries (fraction/risk sizing); 0 allows any quantity")
       ->capture_default_str();

@@ -96,6 +96,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   ho.seed = config.seed;
   ho.param_overrides = config.params;
   ho.indicator_files = config.indicator_files;
+  ho.jit_trace = config.jit_trace;
   auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
                                               std::make_unique<WarmedHistory>(data, first), exchange, account,
                                               config.observer ? static_cast<runner::RunnerObserver*>(&observers)

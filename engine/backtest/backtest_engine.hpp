@@ -65,6 +65,8 @@ struct BacktestConfig {
   // strategy asks for are warmed up over them, but no callback, order or equity
   // point happens before bar warmup_bars (walk-forward test windows).
   std::size_t warmup_bars = 0;
+  // Records the strategy VM's LuaJIT trace events (JIT-health check); may be null.
+  script::JitTraceLog* jit_trace = nullptr;
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).
