@@ -33,7 +33,11 @@ local lenbuf = ffi.new("size_t[1]")
 
 local P = {
   ffi = ffi, cfg = cfg, getinfo = getinfo, registry = registry,
-  F = F, A = F.action, API = API, HOST = host_ud,
+  F = F, A = F.action, API = API,
+  -- A pointer cdata, not the lightuserdata: passing a lightuserdata to a C
+  -- function is not compiled ("NYI: unsupported C type conversion"), and
+  -- strategies call API.log on their per-bar path.
+  HOST = ffi.cast("void*", host_ud),
   IV = ffi.cast("const te_ind_view*", ind_ud),
   NaN = 0 / 0,
 }
