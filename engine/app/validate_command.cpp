@@ -171,7 +171,7 @@ void register_validate(CLI::App& app, CommandContext& ctx) {
       "strategy it uses with that runner's params and the [sandbox] budgets.\n\n"
       "Examples:\n"
       "  trading-engine validate strategies/sma_cross.lua --param fast=5\n"
-      "  trading-engine validate --config configs/paper.toml");
+      "  trading-engine validate --config my_run.toml");
   cmd->add_option("file", args->positional, "Strategy file (Lua); same as --strategy");
   cmd->add_option("--strategy", args->strategy, "Strategy file (Lua)");
   cmd->add_option("--param", args->params, "Override a strategy parameter: name=value (repeatable)");
