@@ -88,9 +88,9 @@ TEST_CASE("validate finds undeclared and forbidden globals on paths that never r
   INFO(r.out << r.err);
   CHECK(r.code == 1);
   const std::string f = dir.file("probe.lua");
-  CHECK_THAT(r.err, Catch::Contains(f + ":3: undeclared global totally_undeclared"));
+  CHECK_THAT(r.err, Catch::Contains(f + ":3: undeclared global \"totally_undeclared\""));
   CHECK_THAT(r.err, Catch::Contains(f + ":7: io is not available: files are off limits"));
-  CHECK_THAT(r.err, Catch::Contains(f + ":8: assignment to undeclared global lastseen inside a function"));
+  CHECK_THAT(r.err, Catch::Contains(f + ":8: assignment to undeclared global \"lastseen\" inside a function"));
   CHECK_THAT(r.err, Catch::Contains(f + ":9: os is not available"));
   CHECK(r.err.find(f + ":11:") == std::string::npos);  // math is provided
   CHECK_THAT(r.out, Catch::Contains("NOT valid (4 errors"));
