@@ -21,11 +21,11 @@ std::shared_ptr<const CachedSeries> SeriesCache::compute(const IndicatorSpec& sp
   out->ts_ns = bars_.columns().ts_ns;
   out->close = bars_.columns().close;
   out->bars = bars_;
-  out->values.resize(out->size * static_cast<std::size_t>(out->outputs));
-  double* v = out->values.data();
+  // Appended, not resized: no zero-fill pass over memory written right after.
+  out->values.reserve(out->size * static_cast<std::size_t>(out->outputs));
   for (std::size_t i = 0; i < out->size; ++i) {
     set.update(bars_.at(i));
-    for (int k = 0; k < out->outputs; ++k) *v++ = set.value(*slot + k, 0);
+    for (int k = 0; k < out->outputs; ++k) out->values.push_back(set.value(*slot + k, 0));
   }
   return out;
 }
