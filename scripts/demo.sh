@@ -7,7 +7,7 @@ bin="$build/trading-engine"
 out=demo-out
 mkdir -p "$out"
 
-echo "==> generating 20 years of daily bars (seeded, reproducible): $out/demo-daily.csv"
+echo "==> generating 5000 daily bars (seeded, reproducible): $out/demo-daily.csv"
 "$bin" generate-data --bars 5000 --seed 7 --interval 1d --start 2005-01-03 --out "$out/demo-daily.csv"
 
 echo "==> backtesting strategies/sma_cross.lua (SMA 20 x 50, 0.1 % commission)"

@@ -1,21 +1,27 @@
-// Session recording and replay benchmark (issue 7).
+// Session recording and replay benchmark (issue 7), Google Benchmark with the
+// figures as counters (bench/run.sh reads them from the JSON output).
 //
-// 1. Backtest throughput with recording off, and on in full and delta storage
-//    mode, under both state policies (activity: the default; every_bar). Each
-//    case is a whole backtest over generated 1-minute bars, timed from the
-//    start of the run to the journal closed on disk (so a writer thread that
-//    falls behind is counted). Reported per case, as the median of --runs:
-//      bars/s          wall-clock throughput, and its loss against "off"
-//      thread ns/bar   CPU time of the backtest (trading) thread per bar
-//      total ns/bar    CPU time of the whole process (trading + writer threads)
-//      events/bar, bytes/event (on disk), MB written
-//    Wall-clock figures depend on a free second core for the writer thread;
-//    the CPU figures do not (on a loaded machine they are the honest ones).
-// 2. Reading the journals: open + index + verify + decode every event (with
-//    delta states rebuilt), as events/s; the envelope-only scan; seek by time
-//    and runner-state reconstruction latency.
+// BM_Record/<strategy>/<mode>: whole backtests over generated 1-minute bars
+// (TE_BENCH_REPLAY_BARS, default 200,000), recording off and on run back to
+// back in each repetition (so machine load hits both alike), timed from the
+// start of the run to the journal closed on disk (a writer thread that falls
+// behind is counted). Counters, medians over TE_BENCH_REPLAY_RUNS pairs:
+//   bars_per_s, off_bars_per_s   wall-clock throughput recording on / off
+//   loss_pct                     1 - on/off throughput (issue 7: full <= 30, delta <= 15)
+//   thread_loss_pct              the same on the backtest thread's CPU clock
+//   cpu_loss_pct                 the same on the process CPU clock (both threads)
+//   events_per_bar, bytes_per_event (on disk)
+// Wall-clock loss needs a free second core for the writer thread; on a loaded
+// machine thread_loss_pct is what the trading thread pays.
 //
-//   te_bench_replay [--bars N] [--runs R] [--strategy F.lua]... [--quick]
+// BM_Read/<mode>: open + index + verify + decode every event of a recorded
+// journal (delta states rebuilt): events_per_s (issue 7: >= 5M). BM_Scan: the
+// envelope-only scan. BM_SeekTime, BM_RunnerView: random seek and state
+// reconstruction latency (us).
+//
+//   build/bench/replay/te_bench_replay [--benchmark_filter=Record]
+#include <benchmark/benchmark.h>
+
 #include <time.h>
 #include <unistd.h>
 
@@ -61,8 +67,8 @@ struct Case {
   runner::StateEvents states;
 };
 
+const Case kOff = {"off", false, journal::StorageMode::Full, runner::StateEvents::Activity};
 const Case kCases[] = {
-    {"off", false, journal::StorageMode::Full, runner::StateEvents::Activity},
     {"full", true, journal::StorageMode::Full, runner::StateEvents::Activity},
     {"delta", true, journal::StorageMode::Delta, runner::StateEvents::Activity},
     {"full/every_bar", true, journal::StorageMode::Full, runner::StateEvents::EveryBar},
@@ -125,146 +131,171 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
   return s;
 }
 
-void bench_reading(const std::string& label, const std::string& path) {
+struct Setup {
+  std::size_t nbars = 200'000;
+  int runs = 3;
+  std::string dir;
+  model::BarSeries bars;
+  std::vector<std::pair<std::string, std::string>> journals;  // mode -> a kept journal (sma_cross)
+};
+
+Setup& setup() {
+  static Setup s = [] {
+    Setup st;
+    if (const char* b = std::getenv("TE_BENCH_REPLAY_BARS")) st.nbars = std::stoull(b);
+    if (const char* r = std::getenv("TE_BENCH_REPLAY_RUNS")) st.runs = std::max(1, std::atoi(r));
+    const char* env_dir = std::getenv("TE_BENCH_DIR");
+    st.dir = (std::filesystem::path(env_dir ? env_dir : std::filesystem::temp_directory_path().string()) /
+              ("te-bench-replay-" + std::to_string(::getpid())))
+                 .string();
+    data::GeneratorOptions go;
+    go.seed = 7;
+    auto gen = data::BarGenerator::create(go);
+    model::BarSeriesBuilder b;
+    b.reserve(st.nbars);
+    for (std::size_t i = 0; i < st.nbars; ++i) b.push(gen->next());
+    st.bars = std::move(b).build("SIM", 0);
+    return st;
+  }();
+  return s;
+}
+
+void remove_session(const std::string& journal) {
+  if (journal.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(journal).parent_path(), ec);
+}
+
+void BM_Record(benchmark::State& state, std::string strategy, Case c) {
+  Setup& st = setup();
+  auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/" + strategy + ".lua");
+  if (!src) {
+    state.SkipWithError(src.error().message.c_str());
+    return;
+  }
+  static int index = 0;
+  std::vector<double> off_wall, on_wall, off_thread, on_thread, off_total, on_total;
+  Sample last;
+  for (auto _ : state) {
+    for (int r = 0; r < st.runs; ++r) {
+      remove_session(last.journal);
+      const Sample off = run_case(kOff, st.bars, *src, st.dir, index++);
+      last = run_case(c, st.bars, *src, st.dir, index++);
+      off_wall.push_back(off.wall), on_wall.push_back(last.wall);
+      off_thread.push_back(off.thread_cpu), on_thread.push_back(last.thread_cpu);
+      off_total.push_back(off.process_cpu), on_total.push_back(last.process_cpu);
+    }
+    state.SetIterationTime(median(on_wall));
+  }
+  const double n = static_cast<double>(st.nbars);
+  const double w = median(on_wall), w0 = median(off_wall);
+  state.counters["bars_per_s"] = n / w;
+  state.counters["off_bars_per_s"] = n / w0;
+  state.counters["loss_pct"] = (1 - w0 / w) * 100;
+  state.counters["thread_loss_pct"] = (1 - median(off_thread) / median(on_thread)) * 100;
+  state.counters["cpu_loss_pct"] = (1 - median(off_total) / median(on_total)) * 100;
+  state.counters["thread_ns_per_bar"] = median(on_thread) * 1e9 / n;
+  state.counters["off_thread_ns_per_bar"] = median(off_thread) * 1e9 / n;
+  state.counters["events_per_bar"] = static_cast<double>(last.events) / n;
+  state.counters["bytes_per_event"] = last.events ? static_cast<double>(last.bytes) / static_cast<double>(last.events) : 0;
+  if (strategy == "sma_cross" && c.states == runner::StateEvents::Activity) {
+    st.journals.emplace_back(c.name, last.journal);  // read below
+  } else {
+    remove_session(last.journal);
+  }
+}
+
+const std::string* journal_of(const char* mode) {
+  for (const auto& [m, p] : setup().journals)
+    if (m == mode) return &p;
+  return nullptr;
+}
+
+void BM_Read(benchmark::State& state, const char* mode) {
+  const std::string* path = journal_of(mode);
+  if (path == nullptr) {
+    state.SkipWithError("run BM_Record/sma_cross first (no journal recorded)");
+    return;
+  }
   journal::NullReporter quiet;
-  // Full read: open (index + checksums) and decode every event.
-  std::vector<double> rates, cpu_rates;
   std::uint64_t n = 0;
-  for (int i = 0; i < 3; ++i) {
-    const double w0 = wall_seconds(), c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
-    auto r = journal::JournalReader::open(path, quiet);
-    if (!r) return;
+  double cpu = 0;
+  for (auto _ : state) {
+    const double c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    auto r = journal::JournalReader::open(*path, quiet);
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
     journal::Event e;
     n = 0;
     while (*(*r)->next(e)) ++n;
-    const double w = wall_seconds() - w0, c = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
-    rates.push_back(static_cast<double>(n) / w);
-    cpu_rates.push_back(static_cast<double>(n) / c);
+    cpu += cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
   }
-  // Envelope scan (what `sessions`, filters and the replay index use).
-  std::vector<double> scan;
-  for (int i = 0; i < 3; ++i) {
-    auto r = journal::JournalReader::open(path, quiet);
-    const double w0 = wall_seconds();
-    std::uint64_t k = 0;
-    (void)(*r)->scan_envelopes([&k](const journal::EventEnvelope&) { ++k; });
-    scan.push_back(static_cast<double>(k) / (wall_seconds() - w0));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["cpu_events_per_s"] = static_cast<double>(n) * static_cast<double>(state.iterations()) / cpu;
+  state.counters["events"] = static_cast<double>(n);
+}
+
+void BM_Scan(benchmark::State& state, const char* mode) {
+  const std::string* path = journal_of(mode);
+  if (path == nullptr) {
+    state.SkipWithError("no journal recorded");
+    return;
   }
-  // Seek by time and state reconstruction at random points.
-  auto cursor = journal::ReplayCursor::open(path, quiet);
-  double seek_us = 0, view_us = 0;
-  if (cursor) {
-    auto idx = (*cursor)->index();
-    std::mt19937_64 rng(7);
-    const std::int64_t lo = (*idx)->min_ts_ns, hi = (*idx)->max_ts_ns;
-    constexpr int kSeeks = 200;
-    const double w0 = wall_seconds();
-    for (int i = 0; i < kSeeks; ++i)
-      (void)(*cursor)->seek_time(lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)));
-    seek_us = (wall_seconds() - w0) / kSeeks * 1e6;
-    const double w1 = wall_seconds();
-    for (int i = 0; i < kSeeks; ++i) {
-      (void)(*cursor)->seek_time(lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)));
-      (void)(*cursor)->runner_view(0);
-    }
-    view_us = (wall_seconds() - w1) / kSeeks * 1e6 - seek_us;
+  journal::NullReporter quiet;
+  auto r = journal::JournalReader::open(*path, quiet);
+  std::uint64_t k = 0;
+  for (auto _ : state) (void)(*r)->scan_envelopes([&k](const journal::EventEnvelope&) { ++k; });
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(k), benchmark::Counter::kIsRate);
+}
+
+void BM_SeekTime(benchmark::State& state, const char* mode, bool view) {
+  const std::string* path = journal_of(mode);
+  if (path == nullptr) {
+    state.SkipWithError("no journal recorded");
+    return;
   }
-  std::printf("  %-16s %9.2f M events/s (%5.2f M/s CPU)  envelope scan %6.1f M/s  seek_time %7.1f us  runner_view %8.1f us  (%llu events)\n",
-              label.c_str(), median(rates) / 1e6, median(cpu_rates) / 1e6, median(scan) / 1e6, seek_us, view_us,
-              static_cast<unsigned long long>(n));
+  journal::NullReporter quiet;
+  auto cursor = journal::ReplayCursor::open(*path, quiet);
+  auto idx = (*cursor)->index();
+  std::mt19937_64 rng(7);
+  const std::int64_t lo = (*idx)->min_ts_ns, hi = (*idx)->max_ts_ns;
+  for (auto _ : state) {
+    (void)(*cursor)->seek_time(lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)));
+    if (view) benchmark::DoNotOptimize((*cursor)->runner_view(0));
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t nbars = 1'000'000;
-  int runs = 3;
-  std::vector<std::string> strategies;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--bars") && i + 1 < argc) {
-      nbars = std::stoull(argv[++i]);
-    } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
-    } else if (!std::strcmp(argv[i], "--strategy") && i + 1 < argc) {
-      strategies.push_back(argv[++i]);
-    } else if (!std::strcmp(argv[i], "--quick")) {
-      nbars = 200'000;
-      runs = 1;
-    } else {
-      std::fprintf(stderr, "usage: te_bench_replay [--bars N] [--runs R] [--strategy F.lua]... [--quick]\n");
-      return 2;
-    }
-  }
-  if (strategies.empty()) {
-    for (const char* s : {"sma_cross", "rsi_mean_reversion", "range_breakout"})
-      strategies.push_back(std::string(TE_SOURCE_DIR) + "/strategies/" + s + ".lua");
-  }
-  const char* env_dir = std::getenv("TE_BENCH_DIR");
-  const std::string dir = (std::filesystem::path(env_dir ? env_dir : std::filesystem::temp_directory_path().string()) /
-                           ("te-bench-replay-" + std::to_string(::getpid())))
-                              .string();
-
-  data::GeneratorOptions go;
-  go.seed = 7;
-  auto gen = data::BarGenerator::create(go);
-  model::BarSeriesBuilder b;
-  b.reserve(nbars);
-  for (std::size_t i = 0; i < nbars; ++i) b.push(gen->next());
-  const model::BarSeries bars = std::move(b).build("SIM", 0);
-
-  std::printf("recording benchmark: %zu one-minute bars, median of %d runs, %ld cores\n", nbars, runs,
-              sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("%-20s %-16s %9s %8s %10s %8s %10s %8s %10s %11s %8s\n", "strategy", "recording", "bars/s", "loss",
-              "thread ns", "+thread", "total ns", "+total", "events/bar", "bytes/event", "MB");
-  int index = 0;
-  std::vector<std::pair<std::string, std::string>> journals;
-  for (const auto& path : strategies) {
-    auto src = script::read_strategy(path);
-    if (!src) {
-      std::fprintf(stderr, "error: %s\n", src.error().message.c_str());
-      return 1;
-    }
-    const std::string name = std::filesystem::path(path).stem().string();
-    double base_wall = 0, base_thread = 0, base_total = 0;
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  for (const char* strategy : {"sma_cross", "rsi_mean_reversion"}) {
     for (const Case& c : kCases) {
-      std::vector<double> wall, thread, total;
-      Sample last;
-      const bool keep = c.record && path == strategies.front();
-      for (int r = 0; r < runs; ++r) {
-        if (!last.journal.empty()) {  // only the last run's journal is kept, for reading
-          std::error_code ec;
-          std::filesystem::remove_all(std::filesystem::path(last.journal).parent_path(), ec);
-        }
-        last = run_case(c, bars, *src, dir, index++);
-        wall.push_back(last.wall);
-        thread.push_back(last.thread_cpu);
-        total.push_back(last.process_cpu);
-      }
-      if (!keep && !last.journal.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(std::filesystem::path(last.journal).parent_path(), ec);
-      }
-      const double w = median(wall), t = median(thread), p = median(total);
-      const double per = 1e9 / static_cast<double>(nbars);
-      if (!c.record) {
-        base_wall = w;
-        base_thread = t;
-        base_total = p;
-      }
-      auto pct = [](double x, double base) { return base > 0 ? (x / base - 1) * 100 : 0.0; };
-      std::printf("%-20s %-16s %8.2fM %7.1f%% %10.1f %7.1f%% %10.1f %7.1f%% %10.3f %11.1f %8.1f\n", name.c_str(),
-                  c.name, static_cast<double>(nbars) / w / 1e6, c.record ? (1 - base_wall / w) * 100 : 0.0,
-                  t * per, c.record ? pct(t, base_thread) : 0.0, p * per, c.record ? pct(p, base_total) : 0.0,
-                  static_cast<double>(last.events) / static_cast<double>(nbars),
-                  last.events ? static_cast<double>(last.bytes) / static_cast<double>(last.events) : 0.0,
-                  static_cast<double>(last.bytes) / 1e6);
-      std::fflush(stdout);
-      if (keep) journals.emplace_back(c.name, last.journal);
+      benchmark::RegisterBenchmark((std::string("BM_Record/") + strategy + "/" + c.name).c_str(), BM_Record,
+                                   std::string(strategy), c)
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
-  std::printf("\nreading (%s journals):\n", std::filesystem::path(strategies.front()).stem().string().c_str());
-  for (const auto& [label, path] : journals) bench_reading(label, path);
+  for (const char* mode : {"full", "delta"}) {
+    benchmark::RegisterBenchmark((std::string("BM_Read/") + mode).c_str(), BM_Read, mode)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("BM_Scan/") + mode).c_str(), BM_Scan, mode)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("BM_SeekTime/") + mode).c_str(), BM_SeekTime, mode, false)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((std::string("BM_RunnerView/") + mode).c_str(), BM_SeekTime, mode, true)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove_all(setup().dir, ec);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/progress.hpp"
+#include "engine/app/sandbox_options.hpp"
 #include "engine/app/session_common.hpp"
 #include "engine/app/session_recording.hpp"
 #include "engine/backtest/backtest_engine.hpp"
@@ -18,6 +19,7 @@
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/load_bars.hpp"
+#include "engine/journal/recorded_bars.hpp"
 #include "engine/config/config.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
@@ -93,6 +95,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     spec.symbol = bars->symbol();
     spec.data_path = a.data;
     spec.data_sha256 = data_sha256;
+    spec.bars_sha256 = journal::bars_sha256(*bars);
+    spec.bars = bars->size();
     spec.start = a.start;
     spec.end = a.end;
     spec.timeframe = detect_timeframe(*bars);

@@ -37,6 +37,9 @@ int run_cli(int argc, char** argv) {
   register_optimize_merge(app, ctx);
   register_compare_backtests(app, ctx);
   register_monte_carlo(app, ctx);
+  register_validate(app, ctx);
+  register_new_strategy(app, ctx);
+  register_run(app, ctx);
 
   try {
     app.parse(argc, argv);

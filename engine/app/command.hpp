@@ -39,5 +39,10 @@ void register_optimize(CLI::App& app, CommandContext& ctx);
 void register_optimize_merge(CLI::App& app, CommandContext& ctx);
 void register_compare_backtests(CLI::App& app, CommandContext& ctx);
 void register_monte_carlo(CLI::App& app, CommandContext& ctx);
+// Strategy authoring (docs/strategy-guide.md).
+void register_validate(CLI::App& app, CommandContext& ctx);
+void register_new_strategy(CLI::App& app, CommandContext& ctx);
+// `run --config F.toml`: the live engine (engine/live).
+void register_run(CLI::App& app, CommandContext& ctx);
 
 }  // namespace te::app

@@ -1,5 +1,7 @@
 #include "engine/app/execution_options.hpp"
 
+#include "engine/app/sandbox_options.hpp"
+
 #include <fmt/core.h>
 
 #include "engine/core/numbers.hpp"
@@ -87,6 +89,7 @@ risk::RiskConfig risk_config(const config::RiskSection& s) {
   risk::RiskConfig r;
   r.kill_switch = s.kill_switch;
   r.kill_switch_at_ns = s.kill_switch_at_ns;
+  r.kill_switch_file = s.kill_switch_file;
   r.account.max_open_positions = s.max_open_positions;
   r.account.price_band = s.price_band;
   r.account.max_daily_loss = s.max_daily_loss;
@@ -129,8 +132,10 @@ void add_execution_flags(CLI::App* cmd, ExecutionFlags& f) {
   cmd->add_flag("--kill-switch", f.kill_switch, "Engage the kill switch from the start: no orders at all");
   cmd->add_option("--kill-switch-at", f.kill_switch_at,
                   "Engage the kill switch at this time (ISO-8601): flatten, then refuse new orders");
+  cmd->add_option("--kill-switch-file", f.kill_switch_file,
+                  "Engage the kill switch when this file appears while the backtest runs (also: SIGUSR1)");
   cmd->add_option("--config", f.config,
-                  "TOML file whose [execution] and [risk] sections apply (flags given here override them)");
+                  "TOML file whose [execution], [risk] and [sandbox] sections apply (flags given here override them)");
   cmd->add_option("--lot-size", f.lot_size,
                   "Quantity increment for sized entries (fraction/risk sizing); 0 allows any quantity")
       ->capture_default_str();
@@ -143,7 +148,7 @@ constexpr const char* kExecutionFlags[] = {
     "--config",    "--cash",         "--commission", "--commission-model", "--fill",     "--slippage",
     "--max-volume-fraction", "--latency-bars", "--tick-size", "--min-qty", "--min-notional", "--allow-short",
     "--pyramiding", "--leverage",    "--short-margin", "--close-at-end",   "--kill-switch", "--kill-switch-at",
-    "--lot-size"};
+    "--kill-switch-file", "--lot-size"};
 
 }  // namespace
 
@@ -171,6 +176,7 @@ std::vector<std::string> execution_args(const ExecutionFlags& f) {
     else if (n == "--leverage") out.push_back(n + "=" + format_double(f.leverage));
     else if (n == "--short-margin") out.push_back(n + "=" + format_double(f.short_margin));
     else if (n == "--kill-switch-at") out.push_back(n + "=" + f.kill_switch_at);
+    else if (n == "--kill-switch-file") out.push_back(n + "=" + f.kill_switch_file);
     else if (n == "--lot-size") out.push_back(n + "=" + format_double(f.lot_size));
   }
   return out;
@@ -199,6 +205,7 @@ Result<ResolvedExecution> resolve_execution(const ExecutionFlags& a) {
     if (!file) return std::move(file).error();
     sec = file->execution;
     risk_sec = file->risk;
+    res.sandbox = file->sandbox;
     auto hash = sha256_file_hex(a.config);
     if (!hash) return std::move(hash).error();
     res.config_sha256 = *hash;
@@ -259,9 +266,11 @@ Result<ResolvedExecution> resolve_execution(const ExecutionFlags& a) {
     return make_error(Errc::invalid_argument, "--tick-size, --min-qty and --min-notional must be >= 0");
   if (out.exchange.slippage.kind == exec::SlippageModel::Kind::Ticks && !(out.tick_size > 0))
     return make_error(Errc::invalid_argument, "--slippage ticks:N needs --tick-size");
-  if (risk_sec.present || a.kill_switch || !a.kill_switch_at.empty()) {
+  if (risk_sec.present || a.kill_switch || !a.kill_switch_at.empty() || !a.kill_switch_file.empty()) {
     res.risk = risk_config(risk_sec);
     if (a.kill_switch) res.risk->kill_switch = true;
+    if (!a.kill_switch_file.empty()) res.risk->kill_switch_file = a.kill_switch_file;
+    res.risk->kill_switch_signal = true;  // `kill -USR1 <pid>` engages it while the backtest runs
     if (!a.kill_switch_at.empty()) {
       auto at = parse_iso8601_ns(a.kill_switch_at);
       if (!at)
@@ -287,6 +296,9 @@ void apply_execution(const ResolvedExecution& r, backtest::BacktestConfig& cfg) 
   cfg.pyramiding = ex.pyramiding;
   cfg.close_at_end = ex.close_at_end;
   cfg.risk = r.risk;
+  cfg.limits = sandbox_limits(r.sandbox, script::RunMode::Backtest);
+  cfg.max_consecutive_errors = r.sandbox.max_consecutive_errors;
+  cfg.flatten_on_fault = r.sandbox.flatten_on_fault;
 }
 
 }  // namespace te::app

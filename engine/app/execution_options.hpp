@@ -40,7 +40,7 @@ risk::RiskConfig risk_config(const config::RiskSection& section);
 
 // --config and the execution/risk flags of `backtest` and `optimize`.
 struct ExecutionFlags {
-  std::string config, fill = "next_open", slippage, commission_model, kill_switch_at;
+  std::string config, fill = "next_open", slippage, commission_model, kill_switch_at, kill_switch_file;
   double cash = 100000, commission = 0, lot_size = 1;
   double max_volume_fraction = 0, tick_size = 0, min_qty = 0, min_notional = 0, leverage = 1, short_margin = 1;
   std::int64_t latency_bars = 0;
@@ -64,13 +64,15 @@ Status parse_execution_args(const std::vector<std::string>& args, ExecutionFlags
 struct ResolvedExecution {
   ExecutionSetup setup;
   std::optional<risk::RiskConfig> risk;
+  config::SandboxSection sandbox;  // [sandbox] of --config (defaults without one)
   std::string config_sha256;  // of the --config file ("" without one)
 };
 
-// Defaults, then --config's [execution] and [risk], then the flags given.
+// Defaults, then --config's [execution], [risk] and [sandbox], then the flags given.
 // Errors: Errc::invalid_argument naming the flag or key.
 Result<ResolvedExecution> resolve_execution(const ExecutionFlags& flags);
-// Copies the resolved settings into a backtest configuration.
+// Copies the resolved settings into a backtest configuration (execution, risk,
+// the sandbox's budgets and error policy).
 void apply_execution(const ResolvedExecution& r, backtest::BacktestConfig& cfg);
 
 }  // namespace te::app

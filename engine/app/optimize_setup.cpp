@@ -116,6 +116,15 @@ Result<SearchInputs> load_search(OptimizeSettings& s, bool use_cache) {
 
   in.base.params = *params;
   apply_execution(*execution, in.base);
+  if (in.base.risk) {
+    // Operator triggers would make a search's results depend on when someone
+    // acted: a search is reproducible or it is worthless.
+    if (!in.base.risk->kill_switch_file.empty())
+      return make_error(Errc::invalid_argument,
+                        "a kill-switch file (--kill-switch-file or [risk] kill_switch_file) is an operator control for "
+                        "a running backtest; optimize cannot use it (use --kill-switch-at for a reproducible one)");
+    in.base.risk->kill_switch_signal = false;
+  }
   s.config_sha256 = execution->config_sha256;
   in.fill_model = std::string(exec::to_string(in.base.exchange.fill));
   in.commission = in.base.exchange.commission.rate;

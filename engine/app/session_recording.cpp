@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/backtest/config_value.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/value_json.hpp"
 #include "engine/exec/models.hpp"
@@ -95,27 +96,18 @@ Result<runner::SessionRecorderOptions> recorder_options(const RecordSettings& s,
 
 Value backtest_config_value(const backtest::BacktestConfig& cfg, const BacktestSessionSpec& spec,
                             const RecordSettings& rec) {
-  Value::Map params;
-  for (const auto& [k, v] : cfg.params) params.emplace_back(k, Value(v));
   Value recording = Value::map({{"checkpoint_bars", Value(static_cast<std::int64_t>(rec.checkpoint_bars))},
                                 {"include_indicators", rec.include_indicators},
                                 {"snapshot_interval", Value(static_cast<std::int64_t>(rec.snapshot_interval))},
                                 {"state_events", rec.state_events},
                                 {"storage_mode", rec.storage_mode},
                                 {"timeframe", spec.timeframe}});
-  return Value::map({{"closewatch_timeout_bars", Value(cfg.closewatch_timeout_bars)},
-                     {"commission", cfg.exchange.commission.rate},
-                     {"end", spec.end},
-                     {"fill", std::string(exec::to_string(cfg.exchange.fill))},
-                     {"initial_cash", cfg.initial_cash},
-                     {"lot_size", cfg.lot_size},
-                     {"params", Value(std::move(params))},
-                     {"recording", std::move(recording)},
-                     {"seed", cfg.seed <= static_cast<std::uint64_t>(INT64_MAX)
-                                  ? Value(static_cast<std::int64_t>(cfg.seed))
-                                  : Value(std::to_string(cfg.seed))},
-                     {"start", spec.start},
-                     {"symbol", spec.symbol}});
+  Value v = backtest::config_to_value(cfg);
+  v.set("end", spec.end);
+  v.set("recording", std::move(recording));
+  v.set("start", spec.start);
+  v.set("symbol", spec.symbol);
+  return v;
 }
 
 Result<std::unique_ptr<runner::SessionRecorder>> start_backtest_session(const RecordSettings& rec,
@@ -138,13 +130,23 @@ Result<std::unique_ptr<runner::SessionRecorder>> start_backtest_session(const Re
   for (const auto& [k, v] : cfg.params) params.emplace_back(k, Value(v));
   si.params = Value(std::move(params));
   meta.strategies.push_back(std::move(si));
-  meta.data.push_back({spec.data_path, spec.data_sha256, spec.symbol});
+  meta.data.push_back({spec.data_path, spec.data_sha256, spec.symbol, spec.bars_sha256, spec.bars});
   meta.seed = cfg.seed;
   meta.data_start_ns = spec.first_bar_ns;
   meta.parent_session = spec.parent_session;
 
+  options->journal_session_id = spec.journal_session_id;
+  options->journal_mode = spec.journal_mode;
+
   auto session = runner::SessionRecorder::create(std::move(*options), std::move(meta), {spec.strategy_code});
   if (!session) return std::move(session).error();
+  for (const auto& f : cfg.indicator_files) {
+    auto stored = (*session)->store_source(f.code);
+    if (!stored) {
+      (void)(*session)->discard();
+      return std::move(stored).error();
+    }
+  }
   cfg.observer = &(*session)->add_runner();
   return session;
 }

@@ -56,23 +56,31 @@ struct BacktestSessionSpec {
   std::string strategy_code;
   std::vector<std::pair<std::string, std::string>> param_overrides;  // as given, in order
   std::string symbol;
-  std::string data_path;                // empty for a rerun (the bars come from the parent's journal)
-  std::string data_sha256;
+  std::string data_path;                // the data file (a rerun on recorded bars: the original's, informational)
+  std::string data_sha256;               // of that file; empty when the bars did not come from it
+  std::string bars_sha256;               // journal::bars_sha256 of the bars fed to the runner
+  std::uint64_t bars = 0;
   std::string start, end;               // --start/--end as given (informational)
   std::string timeframe;
   std::int64_t first_bar_ns = 0;
   std::string parent_session;
+  // A rerun that reproduces its parent (same code, config, data): session_start
+  // carries the parent's journal identity (its session id and mode, which are
+  // wall-clock metadata) so the two event files can be byte-identical.
+  std::string journal_session_id;       // empty: this session's id
+  std::string journal_mode;             // empty: `mode`
 };
 
-// meta.config of a recorded backtest: {initial_cash, commission, fill,
-// lot_size, closewatch_timeout_bars, seed, params {name: text}, symbol, start,
-// end, recording {state_events, checkpoint_bars, timeframe, storage_mode,
-// snapshot_interval, include_indicators}}.
+// meta.config of a recorded backtest: backtest::config_to_value (execution,
+// risk, sandbox, params, seed, warm-up, indicator files by hash, ...) plus
+// symbol, start, end and recording {state_events, checkpoint_bars, timeframe,
+// storage_mode, snapshot_interval, include_indicators}.
 Value backtest_config_value(const backtest::BacktestConfig& cfg, const BacktestSessionSpec& spec,
                             const RecordSettings& rec);
 
-// Creates the session (meta.json, sources, journal with session_start) and
-// points cfg.observer at the runner's recorder.
+// Creates the session (meta.json, sources — the strategy's and every Lua
+// indicator file's, by hash — and the journal with session_start) and points
+// cfg.observer at the runner's recorder.
 Result<std::unique_ptr<runner::SessionRecorder>> start_backtest_session(const RecordSettings& rec,
                                                                         const BacktestSessionSpec& spec,
                                                                         backtest::BacktestConfig& cfg);

@@ -4,6 +4,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/exec/simulated_exchange.hpp"
+#include "engine/risk/kill_switch_control.hpp"
 #include "engine/risk/risk_engine.hpp"
 #include "engine/runner/observer_fanout.hpp"
 
@@ -90,6 +91,14 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   exchange.set_instrument(instrument);
   std::unique_ptr<risk::RiskEngine> risk_engine;
   if (config.risk) risk_engine = std::make_unique<risk::RiskEngine>(*config.risk, account);
+  // The operator's kill switch triggers (control file, SIGUSR1) while the run goes.
+  std::unique_ptr<risk::KillSwitchControl> kill_control;
+  if (risk_engine) {
+    risk::KillSwitchTriggers triggers;
+    triggers.file = config.risk->kill_switch_file;
+    triggers.signal = config.risk->kill_switch_signal;
+    if (triggers.any()) kill_control = std::make_unique<risk::KillSwitchControl>(*risk_engine, triggers);
+  }
 
   const std::size_t first = std::min(config.warmup_bars, data.size());
   runner::RunnerConfig rc;
@@ -111,6 +120,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   ho.seed = config.seed;
   ho.param_overrides = config.params;
   ho.indicator_files = config.indicator_files;
+  ho.jit_trace = config.jit_trace;
   auto created = runner::SymbolRunner::create(rc, instrument, strategy, ho,
                                               std::make_unique<WarmedHistory>(data, first), exchange, account,
                                               config.observer ? static_cast<runner::RunnerObserver*>(&observers)

@@ -73,6 +73,8 @@ struct BacktestConfig {
   // Shared precomputed indicator values over `data` (the optimiser builds one
   // per search); ignored unless it holds this very series. Not owned.
   ta::SeriesCache* indicator_cache = nullptr;
+  // Records the strategy VM's LuaJIT trace events (JIT-health check); may be null.
+  script::JitTraceLog* jit_trace = nullptr;
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).

@@ -48,6 +48,7 @@ struct EventSourcingSection {
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").
 struct ExecutionSection {
   std::string type = "simulated";   // simulated | paper (| live, later)
+  bool type_given = false;          // `type` was set (else a live data source implies paper)
   std::string fill = "next_open";   // next_open | close | ohlc | bid_ask
   std::string commission_model = "percent";  // percent | per_share | fixed | maker_taker
   double commission = 0;            // percent: fraction of value; per_share: per unit; fixed: per order
@@ -102,6 +103,7 @@ struct RiskSection {
   bool present = false;                 // the file has a [risk] table
   bool kill_switch = false;
   std::int64_t kill_switch_at_ns = 0;   // kill_switch_at = "2024-03-01T14:30:00Z" (0 = never)
+  std::string kill_switch_file;         // engage when this file appears while running ("" = none)
   std::int64_t max_open_positions = 0;
   double price_band = 0;
   double max_daily_loss = 0;
@@ -123,6 +125,8 @@ struct DataSourceSection {
   double volatility = 0.2;          // simulated, annualised
   double start_price = 100;         // simulated
   double bars_per_second = 1;       // simulated pace (0 = as fast as possible)
+  std::uint64_t bars = 0;           // simulated: stop after this many bars (0 = until stopped)
+  std::string start;                // simulated: open time of the first bar (ISO-8601; "" = 2020-01-01)
 };
 
 struct BinanceVenue {
@@ -133,6 +137,7 @@ struct BinanceVenue {
 };
 
 struct RunnerSection {
+  std::string key_path;        // where it was defined: "runners[0]" or "strategies[1]" (for messages)
   std::string name;            // display; defaults to "<strategy>:<symbol>"
   std::string symbol;
   std::string strategy;        // path of the .lua file

@@ -6,6 +6,7 @@ namespace te::config::detail {
 
 void read_execution(TableReader& t, ExecutionSection& out) {
   t.read_choice("type", out.type, {"simulated", "paper"});
+  if (t.has("type")) out.type_given = true;
   t.read_choice("fill", out.fill, {"next_open", "close", "ohlc", "bid_ask"});
   t.read_choice("commission_model", out.commission_model, {"percent", "per_share", "fixed", "maker_taker"});
   t.read("commission", out.commission, 0, 1e9);

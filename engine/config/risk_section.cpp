@@ -47,6 +47,7 @@ void read_risk(TableReader& t, RiskSection& out) {
     else
       t.problem("kill_switch_at", "expected an ISO-8601 date or date-time, was \"" + at + "\"");
   }
+  t.read("kill_switch_file", out.kill_switch_file);
   t.read("max_open_positions", out.max_open_positions, 0, 1'000'000);
   t.read("price_band", out.price_band, 0, 100);
   t.read("max_daily_loss", out.max_daily_loss, 0, 1);

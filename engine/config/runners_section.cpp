@@ -17,10 +17,29 @@ void read_data_source(TableReader& t, DataSourceSection& out) {
   t.read("volatility", out.volatility, 0, 100);
   t.read("start_price", out.start_price, 1e-12, 1e15);
   t.read("bars_per_second", out.bars_per_second, 0, 1e6);
+  t.read("bars", out.bars);
+  t.read("start", out.start);
   if (!t.has("type")) t.problem("type", "missing: live, historical or simulated");
   if (out.type == "historical" && out.path.empty()) t.problem("path", "a historical data source needs a data file path");
   if (out.type == "live" && out.source != "binance")
     t.problem("source", "live data comes from binance, was \"" + out.source + "\"");
+  // Keys that mean nothing for the chosen type are mistakes, not no-ops.
+  struct Applies {
+    const char* key;
+    const char* type;
+  };
+  static constexpr Applies only[] = {{"source", "live"},          {"path", "historical"},
+                                     {"simulate_realtime", "historical"}, {"speed", "historical"},
+                                     {"seed", "simulated"},       {"volatility", "simulated"},
+                                     {"start_price", "simulated"}, {"bars_per_second", "simulated"},
+                                     {"bars", "simulated"},       {"start", "simulated"}};
+  if (!out.type.empty())
+    for (const auto& a : only)
+      if (t.has(a.key) && out.type != a.type)
+        t.problem(a.key, fmt::format("applies only to type = \"{}\" data sources, this one is \"{}\"", a.type, out.type));
+  if (out.type == "historical" && t.has("speed") && !out.simulate_realtime)
+    t.problem("speed", "speed paces a real-time replay: set simulate_realtime = true, or remove speed to replay "
+                       "immediately");
 }
 
 namespace {
@@ -29,10 +48,14 @@ namespace {
 void check_runner(TableReader& t, const RunnerSection& r) {
   if (r.symbol.empty()) t.problem("symbol", "missing: the instrument this runner trades");
   if (r.strategy.empty()) t.problem("strategy", "missing: path of the strategy's .lua file");
-  if (r.execution.type == "paper" && r.data_source.type == "historical")
+  if (r.execution.type == "paper" && r.data_source.type != "live" && !r.data_source.type.empty())
     t.problem("execution.type",
-              "paper execution needs live data (it simulates fills on a live feed); historical data runs with "
-              "execution.type = \"simulated\"");
+              "paper execution needs live data (it simulates fills on a live feed); " + r.data_source.type +
+                  " data runs with execution.type = \"simulated\"");
+  if (r.execution.type == "simulated" && r.execution.type_given && r.data_source.type == "live")
+    t.problem("execution.type",
+              "live data trades with execution.type = \"paper\" (simulated fills on the live feed); live order "
+              "execution is not available");
 }
 
 void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
@@ -44,6 +67,8 @@ void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
   t.table("data_source", [&](TableReader& d) { read_data_source(d, r.data_source); });
   if (!t.has("data_source")) t.problem("data_source", "missing: [runners.data_source] with a type");
   t.table("execution", [&](TableReader& e) { read_execution(e, r.execution); });
+  // Live data without an explicit execution type trades on paper.
+  if (!r.execution.type_given && r.data_source.type == "live") r.execution.type = "paper";
   r.risk = cfg.risk.strategy;
   t.table("risk", [&](TableReader& e) { read_strategy_risk(e, r.risk); });
 }
@@ -53,6 +78,7 @@ void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
 void read_runners(TableReader& root, Config& cfg) {
   root.tables("runners", [&](TableReader& t, std::size_t) {
     RunnerSection r;
+    r.key_path = t.path();
     t.read("symbol", r.symbol);
     read_runner_body(t, cfg, r);
     check_runner(t, r);
@@ -64,6 +90,7 @@ void read_runners(TableReader& root, Config& cfg) {
     t.read_strings("symbols", symbols);
     if (symbols.empty()) t.problem("symbols", "missing or empty: the symbols this strategy trades");
     RunnerSection proto;
+    proto.key_path = t.path();
     read_runner_body(t, cfg, proto);
     if (proto.strategy.empty()) {
       t.read("script", proto.strategy);

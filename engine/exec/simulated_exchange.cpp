@@ -167,6 +167,7 @@ void SimulatedExchange::ratchet_all(model::InstrumentId instrument, std::int64_t
 // ---- order entry -------------------------------------------------------------
 
 model::OrderId SimulatedExchange::submit(model::Order order) {
+  forget_quiet(order.instrument);
   const model::OrderId id = next_id_++;
   order.id = id;
   order.status = model::OrderStatus::Submitted;
@@ -231,6 +232,7 @@ model::OrderId SimulatedExchange::submit(model::Order order) {
 bool SimulatedExchange::cancel(model::OrderId id) {
   const std::size_t i = index_of(id);
   if (i == kNone || !is_working(orders_[i].order)) return false;
+  forget_quiet(orders_[i].order.instrument);
   if (config_.latency_bars > 0) {
     const Order& o = orders_[i].order;
     const std::int64_t now = phase_ != Phase::Idle ? phase_bar_ : std::max(venues_[o.instrument].last_bar, o.submitted_bar);
@@ -244,6 +246,7 @@ bool SimulatedExchange::cancel(model::OrderId id) {
 bool SimulatedExchange::amend(model::OrderId id, const Amendment& change) {
   const std::size_t i = index_of(id);
   if (i == kNone || !is_working(orders_[i].order)) return false;
+  forget_quiet(orders_[i].order.instrument);
   if (config_.latency_bars > 0) {
     // Validated now so the caller learns of a bad amendment at once; applied later.
     Order probe = orders_[i].order;
@@ -450,14 +453,88 @@ void SimulatedExchange::activate(Working& w, const model::Bar& bar, std::int64_t
   (void)bar_index;
 }
 
+// Which working orders of the instrument the quiet-bar shortcut can vouch for,
+// and the price levels that would wake them. Any other kind of order (market,
+// triggered, stop-limit, IOC/FOK, DAY, good-for-N-bars, executing at the
+// close, not yet active) turns the shortcut off until the orders change.
+void SimulatedExchange::scan_quiet(Venue& v, model::InstrumentId instrument, std::int64_t bar_index) {
+  v.quiet_known = true;
+  v.quiet_ok = true;
+  v.quiet_recheck = kNever;
+  v.low_level = -std::numeric_limits<double>::infinity();
+  v.high_level = std::numeric_limits<double>::infinity();
+  v.trailing.clear();
+  for (std::size_t i = 0; i < orders_.size(); ++i) {
+    const Working& w = orders_[i];
+    const Order& o = w.order;
+    if (o.instrument != instrument || !is_working(o)) continue;
+    bool plain = o.tif == TimeInForce::GTC && !w.at_close && !w.triggered;
+    if (o.type == OrderType::Stop)
+      plain = plain && o.stop_price > 0;
+    else if (o.type == OrderType::TrailingStop)
+      plain = plain && o.stop_price > 0 && w.anchor == w.anchor;  // anchored: it trails from here
+    else if (o.type != OrderType::Limit)
+      plain = false;
+    if (!plain) {
+      v.quiet_ok = false;
+      return;
+    }
+    if (w.open_from > bar_index || w.intrabar_from > bar_index) {
+      v.quiet_ok = false;
+      v.quiet_recheck = std::min(v.quiet_recheck, std::max(w.open_from, w.intrabar_from));
+      continue;
+    }
+    const bool buy = o.side == Side::Buy;
+    if (o.type == OrderType::Limit) {
+      if (buy) v.low_level = std::max(v.low_level, o.limit_price);
+      else v.high_level = std::min(v.high_level, o.limit_price);
+    } else {
+      if (buy) v.high_level = std::min(v.high_level, o.stop_price);
+      else v.low_level = std::max(v.low_level, o.stop_price);
+      if (o.type == OrderType::TrailingStop) v.trailing.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+}
+
+// The per-bar fast path (issue 6 budget: an open bracket with a trailing stop
+// in <= 20 ns a bar). True when the bar cannot execute, trigger or expire any
+// working order of the instrument; the trailing stops have then been ratcheted
+// exactly as the full matching would (docs/execution.md, "Trailing stops").
+bool SimulatedExchange::quiet_bar(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
+                                  std::int64_t bar_index) {
+  if (!v.quiet_known || bar_index >= v.quiet_recheck) scan_quiet(v, instrument, bar_index);
+  if (!v.quiet_ok || !(bar.low > v.low_level && bar.high < v.high_level)) return false;
+  if (v.trailing.empty()) return true;
+  if (config_.fill == FillModel::Ohlc) {
+    // ohlc walks a bar that could reach a trigger trailed to the bar's best price.
+    for (const std::uint32_t i : v.trailing) {
+      const Order& o = orders_[i].order;
+      const bool buy = o.side == Side::Buy;
+      const double best = buy ? bar.low : bar.high;
+      const double d = trail_distance(o, best);
+      if (buy ? bar.high >= best + d : bar.low <= best - d) return false;
+    }
+  }
+  for (const std::uint32_t i : v.trailing) {
+    Working& w = orders_[i];
+    const bool buy = w.order.side == Side::Buy;
+    retrail(w, buy ? bar.low : bar.high);
+    if (buy) v.high_level = std::min(v.high_level, w.order.stop_price);
+    else v.low_level = std::max(v.low_level, w.order.stop_price);
+  }
+  return true;
+}
+
 void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  Venue& v = venue(instrument);
+  Venue& v = instrument < venues_.size() ? venues_[instrument] : venue(instrument);
   v.last_bar = bar_index;
   v.last_price = bar.open;
   v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
                       ? config_.max_volume_fraction * bar.volume
                       : std::numeric_limits<double>::infinity();
   if (v.working == 0 && requests_.empty()) return;
+  if (requests_.empty() && config_.quiet_bar_shortcut && quiet_bar(v, instrument, bar, bar_index)) return;
+  v.quiet_known = false;  // the full matching below may change anything
   phase_ = Phase::Open;
   phase_bar_ = bar_index;
   phase_price_ = bar.open;
@@ -528,39 +605,58 @@ void SimulatedExchange::match_at_open(model::InstrumentId instrument, const mode
 // next_open / close: the bar is a range, not a path. After the open, every
 // stop the range reaches fills at its trigger, then every limit it reaches at
 // its limit: stops before limits, so a bar that reaches both a stop and a
-// target fills the stop (the pessimistic reading).
+// target fills the stop (the pessimistic reading). The price "now" (where an
+// order sent from inside a fill lands, and what a trailing stop sent then
+// anchors on) is the level of the last fill.
+//
+// Orders sent while the limit pass runs (the protective stop of a limit entry
+// that filled inside the bar) missed the stop pass, so the passes run again
+// for them: a long entered by a buy limit at L, below the open, went down
+// through L first, so if the bar's low reaches its stop the stop was hit after
+// the entry.
 void SimulatedExchange::match_range(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   match_at_open(instrument, bar, bar_index);
-  if (needs_.stops) {
-    for (std::size_t i = 0; i < orders_.size(); ++i) {
-      Working& w = orders_[i];
-      Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
-          !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0) || w.trailed_bar == bar_index)
-        continue;
-      const bool buy = o.side == Side::Buy;
-      if (!(buy ? bar.high >= o.stop_price : bar.low <= o.stop_price)) continue;
-      w.triggered = true;
-      const double stop = o.stop_price;
-      if (o.type != OrderType::StopLimit || (buy ? o.limit_price >= stop : o.limit_price <= stop))
-        execute(i, stop, Liquidity::Taker, bar, bar_index);
+  std::size_t begin = 0;
+  for (int round = 0; round < 4 && begin < orders_.size(); ++round) {
+    if (needs_.stops) {
+      for (std::size_t i = begin; i < orders_.size(); ++i) {
+        Working& w = orders_[i];
+        Order& o = w.order;
+        if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index ||
+            !is_stop_type(o.type) || w.triggered || !(o.stop_price > 0) || w.trailed_bar == bar_index)
+          continue;
+        const bool buy = o.side == Side::Buy;
+        if (!(buy ? bar.high >= o.stop_price : bar.low <= o.stop_price)) continue;
+        w.triggered = true;
+        // A stop already through the price when it arrived mid-bar fills at that price.
+        const bool through = buy ? phase_price_ >= o.stop_price : phase_price_ <= o.stop_price;
+        const double level = through && w.open_from > bar_index ? phase_price_ : o.stop_price;
+        if (o.type != OrderType::StopLimit || (buy ? o.limit_price >= level : o.limit_price <= level)) {
+          phase_price_ = level;
+          execute(i, level, Liquidity::Taker, bar, bar_index);
+        }
+      }
     }
-  }
-  if (needs_.limits) {
-    for (std::size_t i = 0; i < orders_.size(); ++i) {
-      Working& w = orders_[i];
-      Order& o = w.order;
-      if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index) continue;
-      if (o.type != OrderType::Limit && !(o.type == OrderType::StopLimit && w.triggered)) continue;
-      const bool buy = o.side == Side::Buy;
-      if (!(buy ? bar.low <= o.limit_price : bar.high >= o.limit_price)) continue;
-      // A limit already marketable when it arrived mid-bar takes the price it found.
-      const bool marketable = buy ? o.limit_price >= phase_price_ : o.limit_price <= phase_price_;
-      if (marketable && w.open_from > bar_index)
-        execute(i, phase_price_, Liquidity::Taker, bar, bar_index);
-      else
-        execute(i, o.limit_price, Liquidity::Maker, bar, bar_index);
+    const std::size_t sent_before_limits = orders_.size();
+    if (needs_.limits) {
+      for (std::size_t i = begin; i < orders_.size(); ++i) {
+        Working& w = orders_[i];
+        Order& o = w.order;
+        if (o.instrument != instrument || !is_working(o) || w.at_close || w.intrabar_from > bar_index) continue;
+        if (o.type != OrderType::Limit && !(o.type == OrderType::StopLimit && w.triggered)) continue;
+        const bool buy = o.side == Side::Buy;
+        if (!(buy ? bar.low <= o.limit_price : bar.high >= o.limit_price)) continue;
+        // A limit already marketable when it arrived mid-bar takes the price it found.
+        const bool marketable = buy ? o.limit_price >= phase_price_ : o.limit_price <= phase_price_;
+        if (marketable && w.open_from > bar_index) {
+          execute(i, phase_price_, Liquidity::Taker, bar, bar_index);
+        } else {
+          phase_price_ = o.limit_price;
+          execute(i, o.limit_price, Liquidity::Maker, bar, bar_index);
+        }
+      }
     }
+    begin = sent_before_limits;
   }
   if (needs_.trailing) ratchet_all(instrument, bar_index, bar.high, bar.low);
 }
@@ -739,8 +835,11 @@ void SimulatedExchange::end_first_chance(model::InstrumentId instrument, std::in
 }
 
 void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  Venue& v = venue(instrument);
-  if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk)) {
+  Venue& v = instrument < venues_.size() ? venues_[instrument] : venue(instrument);
+  // (quiet orders never execute at the close)
+  if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
+      !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok)) {
+    v.quiet_known = false;
     phase_ = Phase::Close;
     phase_bar_ = bar_index;
     phase_price_ = bar.close;
@@ -765,6 +864,7 @@ void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model
 }
 
 void SimulatedExchange::settle(model::InstrumentId instrument, const model::Bar& last_bar, std::int64_t bar_index) {
+  forget_quiet(instrument);
   phase_ = Phase::Close;
   phase_bar_ = bar_index;
   phase_price_ = last_bar.close;

@@ -27,6 +27,9 @@ struct SimulatedExchangeConfig {
   // on it (0 = the next bar, or the same bar for orders sent while a bar's open
   // is processed).
   std::int64_t latency_bars = 0;
+  // Skip the full matching on bars that cannot act on any working order (only
+  // trailing stops move). Same results either way; tests compare the two.
+  bool quiet_bar_shortcut = true;
 };
 
 class SimulatedExchange final : public ExecutionEngine {
@@ -84,6 +87,16 @@ class SimulatedExchange final : public ExecutionEngine {
     std::int64_t last_bar = -1;  // latest bar index seen (requests made between bars count from it)
     double volume_left = std::numeric_limits<double>::infinity();  // this bar's fill capacity
     std::uint32_t working = 0;
+    // The quiet-bar shortcut (quiet_bar()): when every working order of the
+    // instrument is a plain resting stop, trailing stop or limit, a bar whose
+    // range stays strictly between low_level and high_level can only ratchet
+    // the trailing stops. Rebuilt by a scan after anything changes the orders.
+    bool quiet_known = false;
+    bool quiet_ok = false;
+    std::int64_t quiet_recheck = kNever;  // a bar from which an order not yet active becomes so
+    double low_level = 0;   // highest sell stop / buy limit: a low at or below it acts
+    double high_level = 0;  // lowest buy stop / sell limit: a high at or above it acts
+    std::vector<std::uint32_t> trailing;  // indices in orders_ of the trailing stops
   };
   struct Request {
     std::int64_t effective_bar = 0;
@@ -110,6 +123,11 @@ class SimulatedExchange final : public ExecutionEngine {
   void note_reach(Working& w, const model::Bar& bar, std::int64_t bar_index) noexcept;
   void ratchet_all(model::InstrumentId instrument, std::int64_t bar_index, double high, double low);
   void activate(Working& w, const model::Bar& bar, std::int64_t bar_index, bool eligible);
+  void forget_quiet(model::InstrumentId instrument) noexcept {
+    if (instrument < venues_.size()) venues_[instrument].quiet_known = false;
+  }
+  void scan_quiet(Venue& v, model::InstrumentId instrument, std::int64_t bar_index);
+  bool quiet_bar(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void match_at_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void match_range(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void match_path(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);

@@ -62,12 +62,48 @@ struct JournalWriter::Impl {
   std::condition_variable work_cv;   // the writer thread waits for events, flushes, stop
   std::condition_variable space_cv;  // producers wait for room (Block)
   std::condition_variable done_cv;   // flush() waits for its ticket
-  // Events waiting for the writer thread: queue[queue_head, end). A vector
-  // swapped whole with the writer's batch keeps its capacity, so steady-state
-  // appends do not allocate; DropOldest advances queue_head.
-  std::vector<Event> queue;
-  std::size_t queue_head = 0;
-  std::size_t queued() const noexcept { return queue.size() - queue_head; }
+  // Events waiting for the writer thread, as the chunks producers handed over:
+  // append_batch() moves the caller's whole vector in and hands back a spare
+  // one, so the trading thread never copies events or grows a vector here (the
+  // per-event moves and the page faults of a growing queue cost more than the
+  // rest of recording). The writer takes every chunk at once, processes them,
+  // and returns the emptied vectors, capacity kept, to `spare`. DropOldest
+  // drops from the front chunk (advancing its head).
+  struct Chunk {
+    std::vector<Event> events;
+    std::size_t head = 0;
+  };
+  std::vector<Chunk> queue;
+  std::size_t queued_count = 0;
+  std::vector<std::vector<Event>> spare;
+  static constexpr std::size_t kMaxSpare = 8;
+  std::size_t queued() const noexcept { return queued_count; }
+
+  std::vector<Event> take_spare() {
+    if (spare.empty()) return {};
+    std::vector<Event> v = std::move(spare.back());
+    spare.pop_back();
+    return v;
+  }
+  void recycle(std::vector<Event>&& v) {  // requires mu
+    v.clear();
+    if (spare.size() < kMaxSpare && v.capacity() > 0) spare.push_back(std::move(v));
+  }
+  // A single event (append): into the last chunk when it is small, else a new one.
+  void enqueue(Event&& e) {
+    if (queue.empty() || queue.back().events.size() >= 4096) queue.push_back(Chunk{take_spare(), 0});
+    queue.back().events.push_back(std::move(e));
+    ++queued_count;
+  }
+  void drop_oldest() {
+    Chunk& c = queue.front();
+    c.events[c.head++] = Event();  // release what the dropped event held
+    --queued_count;
+    if (c.head == c.events.size()) {
+      recycle(std::move(c.events));
+      queue.erase(queue.begin());
+    }
+  }
   std::int64_t first_queued_ns = 0;  // when the oldest queued event arrived (block_timeout_ms > 0)
   std::uint64_t next_sequence = 1;
   std::uint64_t flush_requested = 0;
@@ -198,7 +234,7 @@ struct JournalWriter::Impl {
   }
 
   void run() {
-    std::vector<Event> batch;
+    std::vector<Chunk> batch;
     std::unique_lock lk(mu);
     while (true) {
       while (queued() < wake_threshold && flush_requested == flush_done && !stopping) {
@@ -213,8 +249,7 @@ struct JournalWriter::Impl {
         if (deadline != 0 && monotonic_ns() >= deadline) break;  // a timer is due
       }
       batch.swap(queue);
-      const std::size_t batch_head = queue_head;
-      queue_head = 0;
+      queued_count = 0;
       batch_queued_ns = first_queued_ns;
       const std::uint64_t ticket = flush_requested;
       const bool flush_wanted = ticket != flush_done;
@@ -226,19 +261,24 @@ struct JournalWriter::Impl {
       Status s;
       std::uint64_t lost = 0;
       if (healthy) {
-        for (std::size_t i = batch_head; i < batch.size(); ++i) {
-          if (s) s = process(batch[i]);
-          if (!s) ++lost;
+        for (Chunk& c : batch) {
+          for (std::size_t i = c.head; i < c.events.size(); ++i) {
+            if (s) s = process(c.events[i]);
+            if (!s) ++lost;
+          }
         }
         if (s) s = on_timers();
         // A flush or close is waiting: everything taken so far goes to disk.
         if (s && (flush_wanted || stop)) s = flush_now();
       } else {
-        lost = batch.size() - batch_head;
+        for (const Chunk& c : batch) lost += c.events.size() - c.head;
       }
-      batch.clear();
+      // Emptied here, off the trading thread; the vectors go back for reuse.
+      for (Chunk& c : batch) c.events.clear();
 
       lk.lock();
+      for (Chunk& c : batch) recycle(std::move(c.events));
+      batch.clear();
       publish();
       stats.rejected += lost;
       if (!s) fail(std::move(s));
@@ -332,12 +372,8 @@ Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std
           break;
         case QueueFullPolicy::DropOldest:
           while (!has_room()) {
-            im.queue[im.queue_head++] = Event();  // release what the dropped event held
+            im.drop_oldest();
             ++im.stats.dropped;
-          }
-          if (im.queue_head >= options_.queue_capacity) {  // the writer is stuck: compact, amortised O(1)
-            im.queue.erase(im.queue.begin(), im.queue.begin() + static_cast<std::ptrdiff_t>(im.queue_head));
-            im.queue_head = 0;
           }
           break;
         case QueueFullPolicy::Fail:
@@ -396,7 +432,7 @@ Result<std::uint64_t> JournalWriter::append(Event event) {
   if (options_.threading == WriterThreading::Inline) return process_inline(&event, 1, *first);
   event.sequence = *first;
   const bool was_empty = im.queued() == 0;
-  im.queue.push_back(std::move(event));
+  im.enqueue(std::move(event));
   queued_events(lk, was_empty);
   return first;
 }
@@ -421,14 +457,16 @@ Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
   }
   for (std::size_t i = 0; i < events.size(); ++i) events[i].sequence = *first + i;
   const bool was_empty = im.queued() == 0;
-  if (was_empty) {
-    // Hand the caller's vector over whole and give it the (empty) queue's storage back.
-    im.queue.clear();
-    im.queue_head = 0;
-    im.queue.swap(events);
-  } else {
-    im.queue.insert(im.queue.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  im.queued_count += events.size();
+  if (events.size() < 64 && !im.queue.empty() && im.queue.back().events.size() < 4096) {
+    // A few events (a live runner's bar): into the last chunk.
+    auto& back = im.queue.back().events;
+    back.insert(back.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
     events.clear();
+  } else {
+    // Hand the caller's vector over whole; it gets an emptied one back.
+    im.queue.push_back(Impl::Chunk{std::move(events), 0});
+    events = im.take_spare();
   }
   queued_events(lk, was_empty);
   return first;

@@ -106,7 +106,9 @@ class JournalWriter final : public EventSink {
   // Appends `events` in order with consecutive sequence numbers (one lock for
   // all of them: a backtest can collect a bar's events and hand them over at
   // once). Returns the first sequence (0 if nothing was left after filtering)
-  // and leaves `events` empty, its storage kept for reuse. Under Fail either all
+  // and leaves `events` empty: the vector itself moves into the queue (no
+  // per-event copy) and is replaced by an emptied one the writer thread
+  // recycled, capacity kept, when there is one. Under Fail either all
   // or none are queued (refused: `events` is left as it was); a batch larger
   // than queue_capacity waits for (or, under DropOldest, makes) an empty queue.
   Result<std::uint64_t> append_batch(std::vector<Event>& events) override;

@@ -27,4 +27,11 @@ struct RecordedBars {
 // Errors: Errc::io.
 Result<std::vector<RecordedBars>> load_recorded_bars(JournalReader& reader);
 
+// SHA-256 of bars as a runner sees them (meta.json data[].bars_sha256): per
+// bar, ts_ns as int64 then open, high, low, close, volume, bid, ask, bid_size,
+// ask_size as IEEE-754 bits, all little-endian, every NaN as 0x7ff8000000000000.
+// Equal for a data file's bars and the same bars read back from a journal, so
+// `rerun` can prove it feeds exactly what the original session ran on.
+std::string bars_sha256(const model::BarSeries& bars);
+
 }  // namespace te::journal

@@ -133,7 +133,11 @@ Value to_value(const SessionMeta& m) {
   }
   v.set("strategies", std::move(strategies));
   Value data = Value::empty_array();
-  for (const auto& d : m.data) data.push_back(Value::map({{"path", d.path}, {"sha256", d.sha256}, {"symbol", d.symbol}}));
+  for (const auto& d : m.data) data.push_back(Value::map({{"bars", Value(static_cast<std::int64_t>(d.bars))},
+                                                    {"bars_sha256", d.bars_sha256},
+                                                    {"path", d.path},
+                                                    {"sha256", d.sha256},
+                                                    {"symbol", d.symbol}}));
   v.set("data", std::move(data));
   if (m.seed <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     v.set("seed", Value(static_cast<std::int64_t>(m.seed)));
@@ -214,6 +218,8 @@ Result<SessionMeta> meta_from_value(const Value& v) {
     ir.str("path", d.path);
     ir.str("sha256", d.sha256);
     ir.str("symbol", d.symbol);
+    ir.str("bars_sha256", d.bars_sha256);
+    ir.uint("bars", d.bars);
     m.data.push_back(std::move(d));
   }));
   return m;

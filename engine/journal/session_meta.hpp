@@ -25,8 +25,10 @@ struct StrategyInfo {
 
 struct DataInfo {
   std::string path;
-  std::string sha256;
+  std::string sha256;                // of the data file as read (empty when the bars came from another journal)
   std::string symbol;
+  std::string bars_sha256;           // of the bars the runner was fed (journal::bars_sha256), whatever their source
+  std::uint64_t bars = 0;            // how many
 };
 
 struct SessionMeta {

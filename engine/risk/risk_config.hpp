@@ -3,6 +3,7 @@
 // scope's base: account equity (peak, or start of day), or a strategy's capital.
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "engine/model/ids.hpp"
 #include "engine/risk/storm_guard.hpp"
@@ -36,6 +37,10 @@ struct AccountLimits {
 struct RiskConfig {
   bool kill_switch = false;          // engaged from the start: flatten and block
   std::int64_t kill_switch_at_ns = 0;  // engage at the first bar at or after this time (0 = never)
+  // Operator triggers while running (KillSwitchControl): this file appearing,
+  // or SIGUSR1. Empty / false = not watched.
+  std::string kill_switch_file;
+  bool kill_switch_signal = false;
   AccountLimits account;
   StrategyLimits strategy;                                 // every strategy's defaults
   std::map<model::StrategyId, StrategyLimits> strategies;  // replacements for single strategies

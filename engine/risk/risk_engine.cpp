@@ -132,7 +132,8 @@ void RiskEngine::release_kill_switch(std::string reason, std::int64_t ts_ns, Ris
 }
 
 void RiskEngine::poll_kill_switch(std::int64_t ts_ns, RiskEventSink* sink) {
-  if (kill_requested_.load(std::memory_order_relaxed)) engage_kill_switch("kill switch requested", ts_ns, sink);
+  if (kill_requested_.load(std::memory_order_acquire))
+    engage_kill_switch(kill_reason_.load(std::memory_order_relaxed), ts_ns, sink);
   if (!kill_at_done_ && config_.kill_switch_at_ns != 0 && ts_ns >= config_.kill_switch_at_ns) {
     kill_at_done_ = true;
     engage_kill_switch(fmt::format("kill switch scheduled at {}", format_iso8601(config_.kill_switch_at_ns)), ts_ns,

@@ -96,7 +96,11 @@ class RiskEngine {
   // it is engaged at the next on_bar() or check().
   void engage_kill_switch(std::string reason, std::int64_t ts_ns, RiskEventSink* sink);
   void release_kill_switch(std::string reason, std::int64_t ts_ns, RiskEventSink* sink);
-  void request_kill_switch() noexcept { kill_requested_.store(true, std::memory_order_relaxed); }
+  // `why` must be a string literal (it outlives the request): "SIGUSR1 received", ...
+  void request_kill_switch(const char* why = "kill switch requested") noexcept {
+    kill_reason_.store(why, std::memory_order_relaxed);
+    kill_requested_.store(true, std::memory_order_release);
+  }
   bool kill_switch_engaged() const noexcept { return kill_; }
 
   // StormGuard. Operator actions (reset to NORMAL, force a state); strategy
@@ -145,6 +149,7 @@ class RiskEngine {
   bool kill_ = false;
   bool kill_at_done_ = false;
   std::atomic<bool> kill_requested_{false};
+  std::atomic<const char*> kill_reason_{"kill switch requested"};
 };
 
 }  // namespace te::risk

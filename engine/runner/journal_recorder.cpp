@@ -127,6 +127,10 @@ void JournalRecorder::hand_over() {
     if (!r) error_ = std::move(r).error();
   }
   batch_.clear();
+  // The sink may hand back a recycled vector, or none yet: growing one event
+  // at a time would reallocate (and page-fault) on the trading thread.
+  const std::size_t want = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
+  if (batch_.capacity() < want) batch_.reserve(want);
 }
 
 Status JournalRecorder::flush() {

@@ -42,7 +42,11 @@ Value session_start_info(const journal::SessionMeta& meta) {
         {{"name", s.name}, {"params", s.params}, {"sha256", s.sha256}, {"symbols", Value(std::move(symbols))}}));
   }
   Value::Array data;
-  for (const auto& d : meta.data) data.push_back(Value::map({{"sha256", d.sha256}, {"symbol", d.symbol}}));
+  for (const auto& d : meta.data)
+    data.push_back(Value::map({{"bars", Value(static_cast<std::int64_t>(d.bars))},
+                               {"bars_sha256", d.bars_sha256},
+                               {"sha256", d.sha256},
+                               {"symbol", d.symbol}}));
   return Value::map({{"config", meta.config},
                      {"data", Value(std::move(data))},
                      {"strategies", Value(std::move(strategies))}});
@@ -85,8 +89,8 @@ Result<std::unique_ptr<SessionRecorder>> SessionRecorder::create(SessionRecorder
   if (!writer) return std::move(writer).error();
 
   journal::SessionStart start;
-  start.session_id = id;
-  start.mode = meta.mode;
+  start.session_id = options.journal_session_id.empty() ? id : options.journal_session_id;
+  start.mode = options.journal_mode.empty() ? meta.mode : options.journal_mode;
   start.engine_version = meta.engine_version;
   start.seed = meta.seed;
   start.config_sha256 = meta.config_sha256;

@@ -36,6 +36,11 @@ struct SessionRecorderOptions {
   journal::WriterOptions writer;   // storage mode, indicators, fsync, queue, block cutting
   RecorderOptions recorder;        // state policy and batching of every runner
   std::int64_t wall_start_ns = 0;  // meta.json started_at (0: read the wall clock)
+  // What session_start says this journal is: empty means this session's id and
+  // meta.mode. A rerun reproducing its parent passes the parent's, so that the
+  // two journals can be byte-identical (ids derive from the wall clock).
+  std::string journal_session_id;
+  std::string journal_mode;
 
   // What a backtest wants: every event kept (the queue blocks), blocks cut by
   // size only so the same events give the same bytes, no fsync until close.

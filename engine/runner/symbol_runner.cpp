@@ -154,6 +154,7 @@ void SymbolRunner::run_strategy(const model::Bar& bar) {
     ran[cb_index] = true;
     write_frame(bar);
     ++stats_.callbacks;
+    ++stats_.callback_calls[cb_index];
     const auto cb = static_cast<script::Callback>(cb_index + 1);
     const int kind = host_->call(cb);
     if (kind < 0) {

@@ -110,6 +110,8 @@ struct RunnerStats {
   std::int64_t bars = 0;
   std::int64_t rejected_bars = 0;  // bars for another instrument (refused)
   std::int64_t callbacks = 0;
+  // By state callback: detect_opportunity, filter_commitment, manage_position.
+  std::int64_t callback_calls[3] = {0, 0, 0};
   std::int64_t orders = 0;
   std::int64_t rejections = 0;
   std::int64_t transitions = 0;

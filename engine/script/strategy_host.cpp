@@ -122,6 +122,96 @@ void locate(StrategyError& e, std::string_view chunk) {
   if (i < m.size() && m[i] == ':') e.line = line;
 }
 
+// "@lua/prelude.lua" + line -> "lua/prelude.lua:12"; builtins by their id.
+// stack: info -> info
+std::string trace_location(lua_State* L, int info_idx, const char* line_field) {
+  lua_getfield(L, info_idx, "source");
+  const char* source = lua_tostring(L, -1);
+  std::string out;
+  if (source) {
+    out = source[0] == '@' || source[0] == '=' ? source + 1 : source;
+    lua_getfield(L, info_idx, line_field);
+    out += ':';
+    out += std::to_string(static_cast<long long>(lua_tointeger(L, -1)));
+    lua_pop(L, 1);
+  } else {
+    lua_getfield(L, info_idx, "ffid");
+    out = "builtin#" + std::to_string(static_cast<long long>(lua_tointeger(L, -1)));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
+// jit.attach(handler, "trace") handler: records one TraceEvent.
+// upvalues: 1 JitTraceLog*, 2 te_frame*, 3 jit.util.funcinfo
+// args: what, trace, func, pc, (start: parent, exit | abort: error, info)
+int trace_event_handler(lua_State* L) {
+  auto* log = static_cast<JitTraceLog*>(lua_touserdata(L, lua_upvalueindex(1)));
+  const auto* frame = static_cast<const te_frame*>(lua_touserdata(L, lua_upvalueindex(2)));
+  const char* what = lua_tostring(L, 1);
+  if (!log || !what) return 0;
+  TraceEvent e;
+  const std::string_view w(what);
+  e.kind = w == "start" ? TraceEvent::Kind::Start
+           : w == "stop"  ? TraceEvent::Kind::Stop
+           : w == "abort" ? TraceEvent::Kind::Abort
+                          : TraceEvent::Kind::Flush;
+  e.trace = static_cast<int>(lua_tointeger(L, 2));
+  e.bar = frame ? static_cast<std::uint64_t>(frame->bar_index) : 0;
+  if (lua_isfunction(L, 3)) {
+    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_pushvalue(L, 3);
+    if (lua_isnumber(L, 4)) lua_pushvalue(L, 4); else lua_pushnil(L);
+    if (lua_pcall(L, 2, 1, 0) == 0 && lua_istable(L, -1)) {
+      const int info = lua_gettop(L);
+      e.where = trace_location(L, info, "currentline");
+      e.function = trace_location(L, info, "linedefined");
+    }
+    lua_pop(L, 1);
+  }
+  if (e.kind == TraceEvent::Kind::Start && lua_isnumber(L, 5)) {
+    e.parent = static_cast<int>(lua_tointeger(L, 5));
+    e.exit = static_cast<int>(lua_tointeger(L, 6));
+  } else if (e.kind == TraceEvent::Kind::Abort) {
+    e.error = static_cast<int>(lua_tointeger(L, 5));
+    if (lua_type(L, 6) == LUA_TSTRING || lua_type(L, 6) == LUA_TNUMBER) {
+      e.error_info = lua_tostring(L, 6);
+    } else if (lua_isfunction(L, 6)) {
+      lua_pushvalue(L, lua_upvalueindex(3));
+      lua_pushvalue(L, 6);
+      if (lua_pcall(L, 1, 1, 0) == 0 && lua_istable(L, -1)) e.error_info = trace_location(L, lua_gettop(L), "linedefined");
+      lua_pop(L, 1);
+    }
+  }
+  try {
+    log->add(std::move(e));
+  } catch (...) {
+    // a diagnostic must never take the VM down
+  }
+  return 0;
+}
+
+// jit.attach(trace_event_handler, "trace") from the trusted side, before the
+// sandbox is sealed. stack: unchanged
+void attach_trace_log(lua_State* L, JitTraceLog* log, te_frame* frame) {
+  lua_pushlightuserdata(L, log);
+  lua_pushlightuserdata(L, frame);
+  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
+  lua_getfield(L, -1, "jit.util");
+  lua_remove(L, -2);
+  lua_call(L, 0, 1);  // stack: log frame util
+  lua_getfield(L, -1, "funcinfo");
+  lua_remove(L, -2);
+  lua_pushcclosure(L, trace_event_handler, 3);
+  lua_getglobal(L, "jit");
+  lua_getfield(L, -1, "attach");
+  lua_remove(L, -2);
+  lua_insert(L, -2);  // stack: attach handler
+  lua_pushstring(L, "trace");
+  lua_call(L, 2, 0);
+}
+
 }  // namespace
 
 std::string_view to_string(Callback cb) noexcept {
@@ -266,6 +356,7 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   open_lib(L, luaopen_jit, LUA_JITLIBNAME);  // also switches the JIT compiler on
   open_lib(L, luaopen_debug, LUA_DBLIBNAME);
   install_guarded_patterns(L);
+  if (options.jit_trace) attach_trace_log(L, options.jit_trace, &frame_);
 
   const std::string source_name = "@" + source_.path;
   lua_pushlstring(L, source_name.data(), source_name.size());

@@ -13,6 +13,7 @@
 #include "engine/core/result.hpp"
 #include "engine/core/value.hpp"
 #include "engine/model/bar.hpp"
+#include "engine/script/jit_trace_log.hpp"
 #include "engine/script/te_ffi.h"
 #include "engine/script/vm_limits.hpp"
 #include "engine/script/vm_pool.hpp"
@@ -92,6 +93,10 @@ struct HostOptions {
   // outlive the host. Null: the host makes a private pool (one watchdog
   // thread per host; fine for tools and tests, not for 1000 runners).
   VmPool* pool = nullptr;
+  // When set, every LuaJIT trace event of the VM (start, stop, abort) is
+  // recorded here (the JIT-health check; docs/performance.md). Must outlive
+  // the host. Not for production runs: a C call per trace event.
+  JitTraceLog* jit_trace = nullptr;
 };
 
 enum class Callback : int { DetectOpportunity = 1, FilterCommitment = 2, ManagePosition = 3 };

@@ -20,7 +20,7 @@ declare -A allowed=(
   [config]="model core"
   [venue]="model core"
   [telemetry]="model core"
-  [live]="runner script ta exec risk portfolio journal data venue config telemetry model core"
+  [live]="backtest runner script ta exec risk portfolio journal data venue config telemetry model core"
   [app]="*"
 )
 

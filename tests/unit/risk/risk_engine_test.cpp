@@ -284,3 +284,32 @@ TEST_CASE("custom validators compose after the standard ones", "[unit][risk]") {
   CHECK(d.code == "no_sells");
   CHECK(d.message == "sells are off today");
 }
+
+TEST_CASE("a strategy's daily loss limit on its capital resets with the UTC day", "[unit][risk]") {
+  risk::RiskConfig cfg;
+  risk::StrategyLimits s3;
+  s3.capital = 20000;
+  s3.max_daily_loss = 0.02;  // 400 of 20000
+  cfg.strategies[3] = s3;
+  World w(cfg);
+  auto f = fill(Side::Buy, 100, 100);
+  f.strategy = 3;
+  w.account.apply(f, 0);
+  w.engine->on_fill(f);
+  w.engine->on_bar(3, 0, 100, kNsPerDay + 1, &w.sink);  // the day starts at 20000
+  auto o = entry(1);
+  o.strategy = 3;
+  w.engine->on_bar(3, 0, 96.5, kNsPerDay + 2, &w.sink);  // -350: 1.75 %, still allowed
+  CHECK(w.check(o, 96.5, 0, kNsPerDay + 3).approved);
+  w.engine->on_bar(3, 0, 95.5, kNsPerDay + 4, &w.sink);  // -450: 2.25 %
+  const auto d = w.check(o, 95.5, 0, kNsPerDay + 5);
+  CHECK_FALSE(d.approved);
+  CHECK(d.code == risk::codes::kStrategyMaxDailyLoss);
+  CHECK_THAT(d.message, Catch::Contains("2.25 %"));
+  auto exit = o;
+  exit.side = Side::Sell;
+  exit.reduce_only = true;
+  CHECK(w.check(exit, 95.5, 0, kNsPerDay + 5).approved);  // reducing is always allowed
+  w.engine->on_bar(3, 0, 95.5, 2 * kNsPerDay + 1, &w.sink);  // a new day starts from 19550
+  CHECK(w.check(o, 95.5, 0, 2 * kNsPerDay + 2).approved);
+}

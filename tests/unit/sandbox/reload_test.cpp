@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "engine/runner/reload_watcher.hpp"
@@ -201,21 +203,49 @@ function on_reload(old, ctx) if old.n then log(tostring(old.n)) end end
   auto r = world.add(version("A"));
   REQUIRE(r.ok());
   runner::SymbolRunner& run = **r;
+  // The reloader thread posts request k as soon as bar k*kStep has been fed,
+  // so the post races with the runner handling the following bars (the swap
+  // itself must happen at a bar boundary). The feeder never sleeps: it only
+  // waits, before bar k*kStep + kStep/2, until request k has been posted.
+  // Posts therefore land somewhere inside a half-step window of bars, and
+  // every request meets a bar boundary before the next one is posted: exactly
+  // kReloads swaps, however loaded the machine is.
   constexpr std::size_t kBars = 3000;
-  std::atomic<bool> done{false};
+  constexpr std::size_t kStep = 100;
+  constexpr std::size_t kReloads = kBars / kStep - 1;
+  std::mutex m;
+  std::condition_variable cv;
+  std::size_t fed = 0, posted = 0;
   std::thread reloader([&] {
-    int i = 0;
-    while (!done.load()) {
-      run.request_reload(test::lua_source(version(i++ % 2 ? "A" : "B")));
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    for (std::size_t k = 1; k <= kReloads; ++k) {
+      {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return fed >= k * kStep; });
+      }
+      run.request_reload(test::lua_source(version(k % 2 ? "B" : "A")));
+      {
+        std::lock_guard<std::mutex> lock(m);
+        posted = k;
+      }
+      cv.notify_all();
     }
   });
-  for (std::size_t i = 0; i < kBars; ++i) world.feed(1);
-  done = true;
+  for (std::size_t i = 0; i < kBars; ++i) {
+    if (i % kStep == kStep / 2 && i > kStep) {
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait(lock, [&] { return posted >= i / kStep; });
+    }
+    world.feed(1);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      fed = i + 1;
+    }
+    cv.notify_all();
+  }
   reloader.join();
   INFO((run.fault() ? run.fault()->message : ""));
   REQUIRE_FALSE(run.fault());
-  CHECK(run.stats().reloads >= 5);
+  CHECK(run.stats().reloads == static_cast<std::int64_t>(kReloads));
   CHECK(run.stats().reload_failures == 0);
   // A final synchronous reload reports the count the last version saw.
   const auto rep = run.reload(test::lua_source(version("C")));

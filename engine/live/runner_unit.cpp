@@ -1,0 +1,254 @@
+#include "engine/live/runner_unit.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/clock.hpp"
+
+namespace te::live {
+
+std::string_view to_string(UnitState s) noexcept {
+  switch (s) {
+    case UnitState::Starting: return "starting";
+    case UnitState::Running: return "running";
+    case UnitState::Finished: return "finished";
+    case UnitState::Halted: return "halted";
+    case UnitState::Stopped: return "stopped";
+  }
+  return "?";
+}
+
+// The same bookkeeping run_backtest's recorder does (rejections by code,
+// risk denials, StormGuard, kill switch, strategy log), so reports match.
+class RunnerUnit::Collector final : public runner::RunnerObserver {
+ public:
+  explicit Collector(backtest::BacktestResult& out) : out_(out) {}
+  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override { ++out_.rejections[r.code]; }
+  void on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) override {
+    if (!d.approved) ++out_.risk_rejections[d.code];
+  }
+  void on_stormguard(const runner::SymbolRunner&, const risk::StormGuardChange&) override { ++out_.stormguard_changes; }
+  void on_kill_switch(const runner::SymbolRunner&, const risk::KillSwitchEvent& e) override {
+    if (e.engaged) out_.kill_switch = true;
+  }
+  void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override {
+    if (out_.strategy_log.size() >= kMaxLogLines) return;  // a live run may last for months
+    std::string line = level >= 2 ? "warning: " : "";
+    line += message;
+    out_.strategy_log.push_back(std::move(line));
+  }
+
+ private:
+  static constexpr std::size_t kMaxLogLines = 10000;
+  backtest::BacktestResult& out_;
+};
+
+RunnerUnit::RunnerUnit(const RunnerSpec& spec, model::RunnerId id)
+    : spec_(spec),
+      account_(spec.trading.initial_cash, spec.trading.margin),
+      router_(account_),
+      exchange_(spec.trading.exchange, router_, router_) {
+  instrument_.id = id;  // one instrument per unit; the id keeps journal events of runners apart
+  instrument_.symbol = spec.symbol;
+  instrument_.lot_size = spec.trading.lot_size;
+  instrument_.tick_size = spec.trading.tick_size;
+  instrument_.min_qty = spec.trading.min_qty;
+  instrument_.min_notional = spec.trading.min_notional;
+  exchange_.set_instrument(instrument_);
+  out_.symbol = spec.symbol;
+  out_.initial_cash = spec.trading.initial_cash;
+  peak_ = spec.trading.initial_cash;
+  status_.name = spec.name;
+  status_.symbol = spec.symbol;
+  status_.source = spec.source.kind;
+  status_.paper = spec.paper;
+  status_.initial_cash = spec.trading.initial_cash;
+  status_.equity = spec.trading.initial_cash;
+  if (spec.source.kind == SourceKind::Historical && spec.source.bars) {
+    status_.total_bars = spec.source.bars->size();
+    out_.date_only = spec.source.bars->date_only();
+  } else if (spec.source.kind == SourceKind::Simulated) {
+    status_.total_bars = static_cast<std::size_t>(spec.source.max_bars);
+  }
+}
+
+RunnerUnit::~RunnerUnit() = default;
+
+Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, model::RunnerId id,
+                                                       script::VmPool& pool, runner::RunnerObserver* journal) {
+  std::unique_ptr<RunnerUnit> u(new RunnerUnit(spec, id));
+  const backtest::BacktestConfig& t = spec.trading;
+  if (t.risk) u->risk_ = std::make_unique<risk::RiskEngine>(*t.risk, u->account_);
+  u->collector_ = std::make_unique<Collector>(u->out_);
+  u->fanout_ = std::make_unique<runner::ObserverFanout>(
+      std::initializer_list<runner::RunnerObserver*>{u->collector_.get(), journal});
+
+  runner::RunnerConfig rc;
+  rc.id = id;
+  rc.strategy_id = id;
+  rc.closewatch_timeout_bars = t.closewatch_timeout_bars;
+  rc.keep_transitions = false;  // months of live bars: keep the count (the journal has them all)
+  rc.allow_short = t.allow_short;
+  rc.pyramiding = t.pyramiding;
+  rc.max_consecutive_errors = t.max_consecutive_errors;
+  rc.flatten_on_fault = t.flatten_on_fault;
+  script::HostOptions ho;
+  ho.limits = t.limits;
+  ho.pool = &pool;
+  ho.symbol = spec.symbol;
+  ho.seed = t.seed;
+  ho.param_overrides = t.params;
+  ho.indicator_files = t.indicator_files;
+  auto created = runner::SymbolRunner::create(rc, u->instrument_, spec.strategy, ho,
+                                              std::make_unique<runner::GrowingHistory>(), u->exchange_,
+                                              u->account_, u->fanout_.get());
+  if (!created)
+    return make_error(created.error().code, "runner " + spec.name + ": " + created.error().message);
+  u->runner_ = std::move(*created);
+  u->router_.add(*u->runner_);
+  u->runner_->set_risk(u->risk_.get());
+  u->status_.runner_state = std::string(runner::to_string(u->runner_->state()));
+  return u;
+}
+
+void RunnerUnit::set_state(UnitState s, std::string reason) {
+  state_ = s;
+  std::lock_guard lock(status_mutex_);
+  status_.state = s;
+  if (!reason.empty()) status_.halt_reason = std::move(reason);
+}
+
+bool RunnerUnit::start() {
+  started_ns_ = monotonic_ns();
+  if (!runner_->start()) {
+    const auto& f = runner_->fault();
+    set_state(UnitState::Halted, "strategy fault in on_start: " + (f ? f->message : std::string("unknown error")));
+    publish();
+    return false;
+  }
+  set_state(UnitState::Running);
+  return true;
+}
+
+bool RunnerUnit::on_bar(model::Bar bar, bool last) {
+  if (state_ != UnitState::Running) return false;
+  if (have_bar_ && bar.ts_ns <= last_ts_) {
+    std::lock_guard lock(status_mutex_);
+    ++status_.duplicates;
+    return true;
+  }
+  if (const char* problem = model::bar_problem(bar)) {
+    halt("data error: bar at " + std::to_string(bar.ts_ns) + " ns: " + problem);
+    return false;
+  }
+  if (std::isnan(bar.bid) && !std::isnan(bid_)) {
+    bar.bid = bid_;
+    bar.ask = ask_;
+    bar.bid_size = bid_size_;
+    bar.ask_size = ask_size_;
+  }
+  // From here to the equity point: run_backtest's loop body, call for call.
+  const bool alive = runner_->on_bar(instrument_.id, bar);
+  if (spec_.trading.close_at_end && last && account_.position(instrument_.id).qty != 0) {
+    runner_->flatten(model::OrderPurpose::EndOfData, "end of data");
+    exchange_.settle(instrument_.id, bar, runner_->bar_index());
+  }
+  const double cash = account_.cash();
+  const double pv = account_.position_value();
+  const double equity = cash + pv;
+  peak_ = std::max(peak_, equity);
+  ++out_.bars;
+  if (spec_.trading.keep_equity_curve) {
+    auto& eq = curve_;
+    eq.ts_ns.push_back(bar.ts_ns);
+    eq.cash.push_back(cash);
+    eq.position_value.push_back(pv);
+    eq.equity.push_back(equity);
+    eq.drawdown.push_back(peak_ > 0 ? (peak_ - equity) / peak_ : 0.0);
+  }
+  have_bar_ = true;
+  last_ts_ = bar.ts_ns;
+  last_bar_ = bar;
+  if (!alive) {
+    const auto& f = runner_->fault();
+    set_state(UnitState::Halted, "strategy fault: " + (f ? f->message : std::string("unknown error")));
+  }
+  publish();
+  return alive;
+}
+
+void RunnerUnit::on_quote(double bid, double bid_size, double ask, double ask_size) noexcept {
+  bid_ = bid;
+  bid_size_ = bid_size;
+  ask_ = ask;
+  ask_size_ = ask_size;
+}
+
+void RunnerUnit::set_feed_lag(std::int64_t lag_ns) noexcept {
+  std::lock_guard lock(status_mutex_);
+  status_.feed_lag_ns = lag_ns;
+}
+
+void RunnerUnit::halt(std::string reason) {
+  if (is_final(state_)) return;
+  set_state(UnitState::Halted, std::move(reason));
+  publish();
+}
+
+void RunnerUnit::end(UnitState final_state) {
+  if (is_final(state_)) return;
+  if (final_state == UnitState::Stopped && have_bar_ && spec_.trading.close_at_end &&
+      account_.position(instrument_.id).qty != 0 && runner_->state() != runner::RunnerState::Faulted) {
+    runner_->flatten(model::OrderPurpose::EndOfData, "engine stopped");
+    exchange_.settle(instrument_.id, last_bar_, runner_->bar_index());
+  }
+  set_state(final_state);
+  publish();
+}
+
+void RunnerUnit::publish() {
+  std::lock_guard lock(status_mutex_);
+  status_.runner_state = std::string(runner::to_string(runner_->state()));
+  status_.position = account_.position(instrument_.id).qty;
+  status_.equity = account_.equity();
+  status_.bars = static_cast<std::int64_t>(out_.bars);
+  status_.last_bar_ns = have_bar_ ? last_ts_ : 0;
+}
+
+UnitStatus RunnerUnit::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+backtest::BacktestResult RunnerUnit::take_result() {
+  backtest::BacktestResult r = std::move(out_);
+  out_ = backtest::BacktestResult{};
+  const std::size_t n = curve_.ts_ns.size();
+  r.equity.ts_ns.reserve(n);
+  r.equity.cash.reserve(n);
+  r.equity.position_value.reserve(n);
+  r.equity.equity.reserve(n);
+  r.equity.drawdown.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    r.equity.ts_ns.push_back(curve_.ts_ns[i]);
+    r.equity.cash.push_back(curve_.cash[i]);
+    r.equity.position_value.push_back(curve_.position_value[i]);
+    r.equity.equity.push_back(curve_.equity[i]);
+    r.equity.drawdown.push_back(curve_.drawdown[i]);
+  }
+  curve_ = Curve{};
+  r.trades.assign(account_.trades().begin(), account_.trades().end());
+  r.fills = account_.fills();
+  r.final_cash = account_.cash();
+  r.final_equity = account_.equity();
+  r.commission_paid = account_.commission_paid();
+  r.transition_count = static_cast<std::size_t>(runner_->stats().transitions);
+  r.stats = runner_->stats();
+  r.fault = runner_->fault();
+  r.params = runner_->host().params();
+  if (risk_) r.stormguard_state = std::string(risk::to_string(risk_->account_state()));
+  r.elapsed_s = started_ns_ ? static_cast<double>(monotonic_ns() - started_ns_) / 1e9 : 0;
+  return r;
+}
+
+}  // namespace te::live
