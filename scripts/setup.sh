@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config xz-utils ca-certificates
   libboost-dev libtomlplusplus-dev catch2 libcli11-dev
   libfmt-dev libspdlog-dev libssl-dev libsimdjson-dev
-  libmsgpack-cxx-dev liblz4-dev libxxhash-dev
+  libmsgpack-cxx-dev liblz4-dev libxxhash-dev zlib1g-dev
   # make bench: Google Benchmark, and python3 for bench/report.py
   libbenchmark-dev python3
   # The HTML report tests load the reports in headless Chromium (with a font

@@ -1,10 +1,26 @@
-// A 1,000-combination grid of strategies/sma_cross.lua (fast = 2..51, slow =
-// 60..174 step 6: 50 x 20) over 1,000,000 generated 1-minute bars, through
-// run_search exactly as `trading-engine optimize` runs it (every core, one
-// runner and VM per combination, the series shared read-only, no equity
-// curve), results streamed to a CSV in a scratch directory.
-// Reports: wall time, combinations/s, bars/s over all combinations, peak RSS,
-// and the RSS after 10 % of the combinations (flat memory: it should not grow).
+// The optimiser at scale, through run_search exactly as `trading-engine
+// optimize` runs it (every core, one runner and VM per combination, the series
+// shared read-only, no equity curve, results streamed to a CSV in a scratch
+// directory).
+//
+//   optimize_grid/acceptance  the acceptance run: 1,000 combinations of
+//       strategies/sma_cross.lua (fast = 2..51 x slow = 60..174 step 6) over
+//       1,000,000 generated 1-minute bars; budget 60 s on the 2-core machine.
+//       `--combos N` / `--bars N` (before the Google Benchmark flags) shrink
+//       it for quick runs (bench/optimize/bench.args); the counters say what ran.
+//   optimize_grid/100k_x100/own_indicators and .../shared_indicators: a
+//       100-combination grid without and with shared indicator series
+//       (ta::SeriesCache): what sharing saves.
+//   one_combination/1M  one combination alone, single thread.
+//
+// Counters (read by bench/run.sh from --benchmark_format=json):
+//   wall_s, combos_per_s, bar_evals_per_s (bars x combinations per second),
+//   cpu_ns_per_bar_combo (user + system CPU of all threads per bar per
+//   combination), peak_rss_mb (process peak), rss_growth_mb (RSS at the end
+//   minus RSS after 10 % of the combinations: flat memory means ~0),
+//   cache_computed / cache_hits (indicator series computed once / reused),
+//   within_budget (1 when wall_s <= 60 for the acceptance run).
+#include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -14,12 +30,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/backtest/optimizer.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/data/bar_generator.hpp"
+
+using namespace te;
 
 namespace {
 
@@ -34,7 +54,8 @@ long current_rss_kb() {
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 long peak_rss_kb() {
@@ -43,39 +64,35 @@ long peak_rss_kb() {
   return u.ru_maxrss;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::size_t bars = 1'000'000, combos = 1000;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--bars")) bars = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--combos")) combos = std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  // As `trading-engine optimize` does (engine/app/optimize_command.cpp): keep
-  // freed memory in the process rather than faulting it in again per combination.
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  using namespace te;
+const model::BarSeries& series(std::size_t bars) {
+  static std::map<std::size_t, model::BarSeries> cache;
+  auto it = cache.find(bars);
+  if (it != cache.end()) return it->second;
   data::GeneratorOptions g;
   g.seed = 7;
-  const std::int64_t t_gen = monotonic_ns();
-  auto series = data::generate_bars(g, bars, "SIM");
-  if (!series) {
-    std::fprintf(stderr, "generate: %s\n", series.error().message.c_str());
-    return 1;
+  auto s = data::generate_bars(g, bars, "SIM");
+  if (!s) {
+    std::fprintf(stderr, "generate: %s\n", s.error().message.c_str());
+    std::exit(1);
   }
-  const double gen_s = static_cast<double>(monotonic_ns() - t_gen) / 1e9;
-  auto strategy = script::read_strategy(TE_SOURCE_DIR "/strategies/sma_cross.lua");
-  if (!strategy) {
-    std::fprintf(stderr, "%s\n", strategy.error().message.c_str());
-    return 1;
-  }
+  return cache.emplace(bars, std::move(*s)).first->second;
+}
 
+const script::StrategySource& sma_cross() {
+  static const script::StrategySource s = [] {
+    auto r = script::read_strategy(TE_SOURCE_DIR "/strategies/sma_cross.lua");
+    if (!r) {
+      std::fprintf(stderr, "%s\n", r.error().message.c_str());
+      std::exit(1);
+    }
+    return std::move(*r);
+  }();
+  return s;
+}
+
+backtest::SearchJob grid_job(const model::BarSeries& data, std::size_t combos, unsigned threads) {
   backtest::SearchJob job;
-  // 50 x 20 = 1,000 combinations; --combos N keeps the first N (a smaller fast axis).
+  // 20 slow values; the fast axis has combos / 20 values (50 for 1,000).
   const std::size_t fast_values = std::max<std::size_t>(1, (combos + 19) / 20);
   job.plan.space.axes.push_back(*backtest::parse_axis("fast=2:" + std::to_string(1 + fast_values) + ":1"));
   job.plan.space.axes.push_back(*backtest::parse_axis("slow=60:174:6"));
@@ -83,47 +100,101 @@ int main(int argc, char** argv) {
   job.base.params = {{"stake", "10"}};
   job.base.exchange.commission.rate = 0.0005;
   job.base.keep_transitions = false;
-  job.data = &*series;
-  job.strategy = &*strategy;
+  job.data = &data;
+  job.strategy = &sma_cross();
   job.threads = threads;
-  const std::string dir = std::filesystem::temp_directory_path() / ("te-optimize-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  job.results_path = dir + "/results.csv";
-  const std::uint64_t total = *backtest::space_size(job.plan);
-  long rss_at_10 = 0;
-  job.progress = [&](std::uint64_t done, std::uint64_t all, const backtest::ComboResult*) {
-    if (!rss_at_10 && done * 10 >= all) rss_at_10 = current_rss_kb();
-  };
-  const long rss_before = current_rss_kb();
-  const std::int64_t t0 = monotonic_ns();
-  const double cpu0 = cpu_seconds();
-  auto r = backtest::run_search(job);
-  const double secs = static_cast<double>(monotonic_ns() - t0) / 1e9;
-  const double cpu = cpu_seconds() - cpu0;
-  std::filesystem::remove_all(dir);
-  if (!r) {
-    std::fprintf(stderr, "run_search: %s\n", r.error().message.c_str());
-    return 1;
+  return job;
+}
+
+// bars, combinations, shared indicator series
+void BM_OptimizeGrid(benchmark::State& state, std::size_t bars, std::size_t combos, bool share) {
+  // As `trading-engine optimize` does: keep freed memory in the process.
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  const model::BarSeries& data = series(bars);
+  const std::string dir = std::filesystem::temp_directory_path() / ("te-bench-optimize-" + std::to_string(::getpid()));
+  for (auto _ : state) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    backtest::SearchJob job = grid_job(data, combos, threads);
+    job.results_path = dir + "/results.csv";
+    job.indicator_cache_bytes = share ? std::size_t{256} << 20 : 0;
+    long rss_at_10 = 0;
+    job.progress = [&](std::uint64_t done, std::uint64_t all, const backtest::ComboResult*) {
+      if (!rss_at_10 && done * 10 >= all) rss_at_10 = current_rss_kb();
+    };
+    const std::int64_t t0 = monotonic_ns();
+    const double cpu0 = cpu_seconds();
+    auto r = backtest::run_search(job);
+    const double secs = static_cast<double>(monotonic_ns() - t0) / 1e9;
+    const double cpu = cpu_seconds() - cpu0;
+    std::filesystem::remove_all(dir);
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+    state.SetIterationTime(secs);
+    const double evals = static_cast<double>(bars) * static_cast<double>(r->total);
+    state.counters["wall_s"] = secs;
+    state.counters["combos_per_s"] = static_cast<double>(r->total) / secs;
+    state.counters["bar_evals_per_s"] = evals / secs;
+    state.counters["cpu_ns_per_bar_combo"] = cpu / evals * 1e9;
+    state.counters["peak_rss_mb"] = static_cast<double>(peak_rss_kb()) / 1024;
+    state.counters["rss_growth_mb"] = static_cast<double>(current_rss_kb() - rss_at_10) / 1024;
+    state.counters["cache_computed"] = static_cast<double>(r->indicator_cache.computed);
+    state.counters["cache_hits"] = static_cast<double>(r->indicator_cache.hits);
+    state.counters["threads"] = threads;
+    state.counters["bars"] = static_cast<double>(bars);
+    state.counters["combinations"] = static_cast<double>(r->total);
+    // The 60 s budget is for 1,000 combinations over 1M bars; a smaller run is
+    // scaled to it (same per-combination cost).
+    state.counters["projected_1000x1M_s"] = secs * 1e9 / evals;
+    state.counters["within_budget"] = secs * 1e9 / evals <= 60 ? 1 : 0;
   }
-  double load[3] = {0, 0, 0};
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = load[1] = load[2] = 0;
-    std::fclose(f);
+}
+
+// One combination on one thread: the per-bar cost without parallelism.
+void BM_OneCombination(benchmark::State& state, std::size_t bars) {
+  const model::BarSeries& data = series(bars);
+  for (auto _ : state) {
+    backtest::SearchJob job = grid_job(data, 1, 1);
+    job.plan.space.axes = {*backtest::parse_axis("fast=10"), *backtest::parse_axis("slow=60")};
+    const double cpu0 = cpu_seconds();
+    const backtest::ComboResult r = backtest::evaluate_combination(job, 0);
+    const double cpu = cpu_seconds() - cpu0;
+    benchmark::DoNotOptimize(r.objective);
+    state.counters["cpu_ns_per_bar"] = cpu / static_cast<double>(bars) * 1e9;
+    state.counters["trades"] = static_cast<double>(r.metrics.trades);
   }
-  const double bar_evals = static_cast<double>(bars) * static_cast<double>(total);
-  std::printf("optimize bench: %llu combinations of sma_cross x %zu bars on %u threads\n",
-              static_cast<unsigned long long>(total), bars, threads);
-  std::printf("  wall time        %.2f s (budget 60 s)\n", secs);
-  std::printf("  combinations/s   %.1f\n", static_cast<double>(total) / secs);
-  std::printf("  bars/s (all)     %.1f M\n", bar_evals / secs / 1e6);
-  std::printf("  CPU time         %.2f s (user + system, all threads: %.1f ms and %.1f ns per bar per combination)\n",
-              cpu, cpu / static_cast<double>(total) * 1e3, cpu / bar_evals * 1e9);
-  std::printf("  peak RSS         %.1f MB (series alone %.1f MB; RSS before %.1f MB, at 10%% %.1f MB, after %.1f MB)\n",
-              static_cast<double>(peak_rss_kb()) / 1024, static_cast<double>(bars) * 48 / 1048576,
-              static_cast<double>(rss_before) / 1024, static_cast<double>(rss_at_10) / 1024,
-              static_cast<double>(current_rss_kb()) / 1024);
-  std::printf("  data generation  %.2f s (not timed above)\n", gen_s);
-  std::printf("  machine load     %.2f %.2f %.2f (1/5/15 min) at the end\n", load[0], load[1], load[2]);
-  if (r->best) std::printf("  best             fast=%s slow=%s sharpe=%.4f\n", r->best->values[0].c_str(), r->best->values[1].c_str(), r->best->objective);
-  return secs <= 60 ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Our own flags first (bench/optimize/bench.args), the rest to Google Benchmark.
+  std::size_t bars = 1'000'000, combos = 1000;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--bars") && i + 1 < argc) bars = std::strtoull(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--combos") && i + 1 < argc) combos = std::strtoull(argv[++i], nullptr, 10);
+    else rest.push_back(argv[i]);
+  }
+  benchmark::RegisterBenchmark("optimize_grid/acceptance", BM_OptimizeGrid, bars, combos, true)
+      ->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark("optimize_grid/100k_x100/own_indicators", BM_OptimizeGrid, std::size_t{100'000},
+                               std::size_t{100}, false)
+      ->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark("optimize_grid/100k_x100/shared_indicators", BM_OptimizeGrid, std::size_t{100'000},
+                               std::size_t{100}, true)
+      ->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark("one_combination/1M", BM_OneCombination, std::size_t{1'000'000})
+      ->Iterations(1)->Unit(benchmark::kMillisecond);
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }

@@ -29,19 +29,10 @@ namespace te::app {
 namespace {
 
 struct BacktestArgs {
-  std::string strategy, data, symbol, start, end, out, fill = "next_open", indicators_dir;
+  std::string strategy, data, symbol, start, end, out, indicators_dir;
   std::vector<std::string> params;
-  double cash = 100000;
-  double commission = 0;
-  double lot_size = 1;
   // Execution and risk (docs/execution.md, docs/risk.md); flags override --config.
-  std::string config, slippage, commission_model, kill_switch_at, kill_switch_file;
-  double max_volume_fraction = 0, tick_size = 0, min_qty = 0, min_notional = 0, leverage = 1, short_margin = 1;
-  std::int64_t latency_bars = 0;
-  int pyramiding = 1;
-  bool allow_short = true, close_at_end = false, kill_switch = false;
-  const CLI::App* cmd = nullptr;
-  bool given(const char* flag) const { return cmd != nullptr && cmd->count(flag) > 0; }
+  ExecutionFlags exec;
   std::int64_t closewatch_timeout = 0;
   std::uint64_t seed = 42;
   bool quiet = false;
@@ -50,100 +41,13 @@ struct BacktestArgs {
   bool no_html = false;
 };
 
-// Execution and risk settings: defaults, then --config's [execution] and
-// [risk], then the flags given on the command line.
-// [sandbox] of --config (defaults without one) lands in `sandbox`.
-Result<std::pair<ExecutionSetup, std::optional<risk::RiskConfig>>> execution_settings(const BacktestArgs& a,
-                                                                                     config::SandboxSection& sandbox) {
-  config::ExecutionSection sec;
-  config::RiskSection risk_sec;
-  if (!a.config.empty()) {
-    auto file = config::load_config(a.config);
-    if (!file) return std::move(file).error();
-    sec = file->execution;
-    risk_sec = file->risk;
-    sandbox = file->sandbox;
-  }
-  if (a.given("--fill")) sec.fill = a.fill;
-  if (a.given("--cash")) sec.initial_cash = a.cash;
-  if (a.given("--lot-size")) sec.lot_size = a.lot_size;
-  if (a.given("--tick-size")) sec.tick_size = a.tick_size;
-  if (a.given("--min-qty")) sec.min_qty = a.min_qty;
-  if (a.given("--min-notional")) sec.min_notional = a.min_notional;
-  if (a.given("--max-volume-fraction")) sec.max_volume_fraction = a.max_volume_fraction;
-  if (a.given("--latency-bars")) sec.latency_bars = a.latency_bars;
-  if (a.given("--allow-short")) sec.allow_short = a.allow_short;
-  if (a.given("--pyramiding")) sec.pyramiding = a.pyramiding;
-  if (a.given("--leverage")) sec.leverage = a.leverage;
-  if (a.given("--short-margin")) sec.short_margin = a.short_margin;
-  if (a.given("--close-at-end")) sec.close_at_end = a.close_at_end;
-  auto setup = execution_setup(sec);
-  if (!setup) return std::move(setup).error();
-  ExecutionSetup& out = *setup;
-  if (a.given("--commission")) {
-    if (!(a.commission >= 0) || (out.exchange.commission.kind == exec::CommissionModel::Kind::Percent && a.commission >= 1))
-      return make_error(Errc::invalid_argument,
-                        fmt::format("--commission is a fraction of traded value in [0, 1), was {}", a.commission));
-    out.exchange.commission.rate = a.commission;
-  }
-  if (a.given("--commission-model")) {
-    std::string spec = a.commission_model;
-    // A bare kind takes its rate from --commission.
-    if (spec.find(':') == std::string::npos && (spec == "percent" || spec == "per_share" || spec == "fixed"))
-      spec += ":" + format_double(a.commission);
-    auto m = exec::parse_commission_model(spec);
-    if (!m) return make_error(Errc::invalid_argument, "--commission-model: " + m.error().message);
-    out.exchange.commission = *m;
-  }
-  if (a.given("--slippage")) {
-    auto m = exec::parse_slippage_model(a.slippage);
-    if (!m) return make_error(Errc::invalid_argument, "--slippage: " + m.error().message);
-    out.exchange.slippage = *m;
-  }
-  if (!(out.lot_size >= 0)) return make_error(Errc::invalid_argument, "--lot-size must be >= 0");
-  if (out.exchange.max_volume_fraction < 0 || out.exchange.max_volume_fraction > 1)
-    return make_error(Errc::invalid_argument,
-                      fmt::format("--max-volume-fraction must be in [0, 1], was {}", out.exchange.max_volume_fraction));
-  if (out.exchange.latency_bars < 0)
-    return make_error(Errc::invalid_argument, fmt::format("--latency-bars must be >= 0, was {}", out.exchange.latency_bars));
-  if (out.pyramiding < 1) return make_error(Errc::invalid_argument, fmt::format("--pyramiding must be >= 1, was {}", out.pyramiding));
-  if (!(out.margin.leverage >= 1))
-    return make_error(Errc::invalid_argument, fmt::format("--leverage must be >= 1, was {}", out.margin.leverage));
-  if (!(out.margin.short_margin >= 0))
-    return make_error(Errc::invalid_argument, fmt::format("--short-margin must be >= 0, was {}", out.margin.short_margin));
-  if (!(out.tick_size >= 0) || !(out.min_qty >= 0) || !(out.min_notional >= 0))
-    return make_error(Errc::invalid_argument, "--tick-size, --min-qty and --min-notional must be >= 0");
-  if (out.exchange.slippage.kind == exec::SlippageModel::Kind::Ticks && !(out.tick_size > 0))
-    return make_error(Errc::invalid_argument, "--slippage ticks:N needs --tick-size");
-  std::optional<risk::RiskConfig> risk;
-  if (risk_sec.present || a.kill_switch || !a.kill_switch_at.empty() || !a.kill_switch_file.empty()) {
-    risk = risk_config(risk_sec);
-    if (a.kill_switch) risk->kill_switch = true;
-    if (!a.kill_switch_file.empty()) risk->kill_switch_file = a.kill_switch_file;
-    risk->kill_switch_signal = true;  // `kill -USR1 <pid>` engages it while the backtest runs
-    if (!a.kill_switch_at.empty()) {
-      auto at = parse_iso8601_ns(a.kill_switch_at);
-      if (!at)
-        return make_error(Errc::invalid_argument,
-                          "--kill-switch-at: expected an ISO-8601 date or date-time, was '" + a.kill_switch_at + "'");
-      risk->kill_switch_at_ns = *at;
-    }
-  }
-  return std::make_pair(std::move(out), std::move(risk));
-}
-
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
   auto params = parse_params(a.params);
   if (!params) return print_error(params.error().message), 1;
   auto range = parse_time_range(a.start, a.end);
   if (!range) return print_error(range.error().message), 1;
-  auto fill = exec::parse_fill_model(a.fill);
-  if (!fill) return print_error("--fill: " + fill.error().message), 1;
-  if (!(a.cash > 0)) return print_error(fmt::format("--cash must be > 0, was {}", a.cash)), 1;
-  if (!(a.lot_size >= 0)) return print_error(fmt::format("--lot-size must be >= 0, was {}", a.lot_size)), 1;
-  config::SandboxSection sandbox;
-  auto exec_settings = execution_settings(a, sandbox);
+  auto exec_settings = resolve_execution(a.exec);
   if (!exec_settings) return print_error(exec_settings.error().message), 1;
 
   // Hash the data file on the second core while this one loads and runs.
@@ -166,22 +70,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
 
   backtest::BacktestConfig cfg;
   cfg.params = *params;
-  const ExecutionSetup& ex = exec_settings->first;
-  cfg.initial_cash = ex.initial_cash;
-  cfg.exchange = ex.exchange;
-  cfg.lot_size = ex.lot_size;
-  cfg.tick_size = ex.tick_size;
-  cfg.min_qty = ex.min_qty;
-  cfg.min_notional = ex.min_notional;
-  cfg.margin = ex.margin;
-  cfg.allow_short = ex.allow_short;
-  cfg.pyramiding = ex.pyramiding;
-  cfg.close_at_end = ex.close_at_end;
-  cfg.risk = exec_settings->second;
+  apply_execution(*exec_settings, cfg);
   cfg.closewatch_timeout_bars = a.closewatch_timeout;
-  cfg.limits = sandbox_limits(sandbox, script::RunMode::Backtest);
-  cfg.max_consecutive_errors = sandbox.max_consecutive_errors;
-  cfg.flatten_on_fault = sandbox.flatten_on_fault;
   cfg.seed = a.seed;
   cfg.keep_transitions = false;
   cfg.indicator_files = std::move(*indicator_files);
@@ -297,42 +187,7 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--start", args->start, "First date to trade, inclusive (YYYY-MM-DD or ISO date-time)");
   cmd->add_option("--end", args->end, "Last date to trade, inclusive");
   cmd->add_option("--param", args->params, "Override a strategy parameter: name=value (repeatable)");
-  cmd->add_option("--cash", args->cash, "Initial cash")->capture_default_str();
-  cmd->add_option("--commission", args->commission, "Commission as a fraction of traded value (0.001 = 0.1 %)")
-      ->capture_default_str();
-  cmd->add_option("--fill", args->fill,
-                  "Fill model: next_open (market orders at the next open; stops/limits on the bar's range), close "
-                  "(market orders at the signal bar's close), ohlc (stops/limits along a modelled intrabar path) or "
-                  "bid_ask (at the bar's quote)")
-      ->capture_default_str();
-  cmd->add_option("--commission-model", args->commission_model,
-                  "percent:RATE[:MIN], per_share:RATE[:MIN], fixed:AMOUNT or maker_taker:MAKER:TAKER (a bare "
-                  "percent/per_share/fixed takes --commission as its rate)");
-  cmd->add_option("--slippage", args->slippage,
-                  "Slippage of taker fills: none, a fraction (0.0005), percent:F, ticks:N (needs --tick-size) or "
-                  "volume:K (square-root impact)");
-  cmd->add_option("--max-volume-fraction", args->max_volume_fraction,
-                  "Largest share of a bar's volume that may fill (0 = no limit); the rest carries to later bars");
-  cmd->add_option("--latency-bars", args->latency_bars, "Bars before orders, cancels and amendments take effect");
-  cmd->add_option("--tick-size", args->tick_size, "Price increment: order prices are rounded to it (0 = none)");
-  cmd->add_option("--min-qty", args->min_qty, "Smallest order quantity (0 = none)");
-  cmd->add_option("--min-notional", args->min_notional, "Smallest order value (0 = none)");
-  cmd->add_option("--allow-short", args->allow_short, "Allow short entries (true/false)")->capture_default_str();
-  cmd->add_option("--pyramiding", args->pyramiding, "Entries allowed per trade (1 = no adding)")->capture_default_str();
-  cmd->add_option("--leverage", args->leverage, "Longs need 1/leverage of their value as margin")->capture_default_str();
-  cmd->add_option("--short-margin", args->short_margin, "Shorts need this fraction of their value as margin")
-      ->capture_default_str();
-  cmd->add_flag("--close-at-end", args->close_at_end, "Close an open trade at the last bar's close (end_of_data)");
-  cmd->add_flag("--kill-switch", args->kill_switch, "Engage the kill switch from the start: no orders at all");
-  cmd->add_option("--kill-switch-at", args->kill_switch_at,
-                  "Engage the kill switch at this time (ISO-8601): flatten, then refuse new orders");
-  cmd->add_option("--kill-switch-file", args->kill_switch_file,
-                  "Engage the kill switch when this file appears while the backtest runs (also: SIGUSR1)");
-  cmd->add_option("--config", args->config,
-                  "TOML file whose [execution], [risk] and [sandbox] sections apply (flags given here override them)");
-  cmd->add_option("--lot-size", args->lot_size,
-                  "Quantity increment for sized entries (fraction/risk sizing); 0 allows any quantity")
-      ->capture_default_str();
+  add_execution_flags(cmd, args->exec);
   cmd->add_option("--closewatch-timeout", args->closewatch_timeout,
                   "Bars CloseWatch may last before returning to Watch (0 = no limit)")
       ->capture_default_str();
@@ -343,7 +198,6 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--no-cache", args->no_cache, "Neither read nor write the binary cache of the data file");
   cmd->add_flag("--no-html", args->no_html, "Do not write report.html");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
-  args->cmd = cmd;
   add_record_options(cmd, args->record);
   cmd->callback([args, &ctx] { ctx.exit_code = run_backtest_command(*args, ctx); });
 }

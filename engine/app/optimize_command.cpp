@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "engine/app/command.hpp"
+#include "engine/app/execution_options.hpp"
 #include "engine/app/optimize_setup.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/progress.hpp"
@@ -29,10 +30,11 @@ extern "C" void on_optimize_stop_signal(int) { g_stop.store(true); }
 
 struct OptimizeArgs {
   OptimizeSettings s;
+  ExecutionFlags exec;  // the same flags as `backtest`
   std::vector<std::string> grid;
   std::string space_file, out, shard;
   unsigned threads = 0;
-  std::uint64_t limit = 0, monte_carlo = 1000;
+  std::uint64_t limit = 0, monte_carlo = 1000, indicator_cache_mb = 256;
   bool no_cache = false, quiet = false, fresh = false;
   // Which of the file's [search] settings the command line overrides.
   bool method_set = false, objective_set = false, samples_set = false, seed_set = false, min_trades_set = false;
@@ -147,6 +149,7 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
   keep_freed_memory();
   a.s.axes = canonical_axes(a.grid);
+  a.s.execution = execution_args(a.exec);
   if (auto st = merge_space_file(a); !st) return print_error(st.error().message), 1;
   if (!a.shard.empty()) {
     auto sh = parse_shard(a.shard);
@@ -196,8 +199,8 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
     job.stamp.data_path = a.s.data;
     job.stamp.data_sha256 = a.s.data_sha256;
     job.stamp.seed = a.s.strategy_seed;
-    job.stamp.fill_model = a.s.fill;
-    job.stamp.commission = a.s.commission;
+    job.stamp.fill_model = in->fill_model;
+    job.stamp.commission = in->commission;
     job.monte_carlo_runs = a.monte_carlo;
     job.seed = a.s.seed;
     auto windows = backtest::walk_forward_windows(in->bars, a.s.train, a.s.test, a.s.anchored);
@@ -232,6 +235,7 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
   job.results_path = dir + "/results.csv";
   job.limit = a.limit;
   job.stop = &g_stop;
+  job.indicator_cache_bytes = static_cast<std::size_t>(a.indicator_cache_mb) << 20;
   const std::uint64_t total = backtest::shard_size(in->combinations, in->plan);
   ProgressBar bar("optimize", total, "combos");
   const std::string objective(backtest::to_string(in->objective));
@@ -303,15 +307,19 @@ void register_optimize(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--anchored", a->s.anchored, "walk-forward: every train window starts at the first bar");
   cmd->add_option("--warmup-bars", a->s.warmup_bars, "walk-forward: history bars before a window that warm up indicators (0: all)")
       ->capture_default_str();
-  cmd->add_option("--cash", a->s.cash, "Initial cash")->capture_default_str();
-  cmd->add_option("--commission", a->s.commission, "Commission as a fraction of traded value")->capture_default_str();
-  cmd->add_option("--fill", a->s.fill, "Fill model: next_open or close")->capture_default_str();
-  cmd->add_option("--lot-size", a->s.lot_size, "Quantity increment for sized entries")->capture_default_str();
+  // Execution and risk: exactly the flags (and --config) of `backtest`.
+  add_execution_flags(cmd, a->exec);
+  cmd->add_option("--indicators-dir", a->s.indicators_dir,
+                  "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");
   cmd->add_option("--closewatch-timeout", a->s.closewatch_timeout, "Bars CloseWatch may last (0 = no limit)")->capture_default_str();
   cmd->add_option("--strategy-seed", a->s.strategy_seed, "Seed of math.random inside the strategy")->capture_default_str();
   cmd->add_option("--blocks", a->s.blocks, "Return blocks per combination for the overfitting test (even, 4..32; 0: off)")
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)");
+  cmd->add_option("--indicator-cache-mb", a->indicator_cache_mb,
+                  "Memory for indicator series shared by the combinations (computed once per distinct indicator; "
+                  "0: every combination computes its own). Results are the same either way")
+      ->capture_default_str();
   cmd->add_option("--shard", a->shard, "Run only slice i of N (combinations i, i+N, ...): i/N");
   cmd->add_option("--limit", a->limit, "Stop after this many new combinations (resume later)");
   cmd->add_option("--monte-carlo", a->monte_carlo, "Monte Carlo simulations on the best combination (0: none)")

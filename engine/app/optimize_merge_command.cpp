@@ -79,11 +79,14 @@ int run_merge(const MergeArgs& a, const CommandContext& ctx) {
   OptimizeSettings s = settings[0];
   s.shard = 0;
   s.shards = 1;
-  const std::string strategy_sha = s.strategy_sha256, data_sha = s.data_sha256;
+  const std::string strategy_sha = s.strategy_sha256, data_sha = s.data_sha256, config_sha = s.config_sha256;
+  const std::vector<std::string> indicator_files = s.indicator_files;
   auto in = load_search(s, !a.no_cache);
   if (!in) return print_error(in.error().message), 1;
   if (s.strategy_sha256 != strategy_sha || s.data_sha256 != data_sha)
     return print_error("the strategy or data file changed since the shards ran (" + s.strategy + ", " + s.data + ")"), 1;
+  if (s.config_sha256 != config_sha || s.indicator_files != indicator_files)
+    return print_error("the --config file or the Lua indicators changed since the shards ran"), 1;
 
   // Every shard must be complete: its row count is its slice of the space.
   const std::string header = backtest::results_header(in->plan.space);

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
 #include "engine/backtest/metrics.hpp"
 #include "engine/backtest/monte_carlo.hpp"
@@ -85,11 +86,13 @@ Result<SearchInputs> load_search(OptimizeSettings& s, bool use_cache) {
       if (a.name == name) return make_error(Errc::invalid_argument, "--param " + name + " is also searched (--grid)");
   auto range = parse_time_range(s.start, s.end);
   if (!range) return std::move(range).error();
-  auto fill = exec::parse_fill_model(s.fill);
-  if (!fill) return make_error(Errc::invalid_argument, "--fill: " + fill.error().message);
-  if (!(s.cash > 0)) return make_error(Errc::invalid_argument, fmt::format("--cash must be > 0, was {}", s.cash));
-  if (!(s.commission >= 0) || s.commission >= 1)
-    return make_error(Errc::invalid_argument, fmt::format("--commission is a fraction in [0, 1), was {}", s.commission));
+  ExecutionFlags flags;
+  std::unique_ptr<CLI::App> parser;
+  TE_TRY(parse_execution_args(s.execution, flags, parser));
+  auto execution = resolve_execution(flags);
+  if (!execution) return std::move(execution).error();
+  auto indicator_files = script::find_indicator_files(s.indicators_dir);
+  if (!indicator_files) return std::move(indicator_files).error();
   if (s.blocks != 0 && (s.blocks < 4 || s.blocks % 2 || s.blocks > 32))
     return make_error(Errc::invalid_argument, fmt::format("--blocks must be 0 or an even number in 4..32, was {}", s.blocks));
 
@@ -112,10 +115,22 @@ Result<SearchInputs> load_search(OptimizeSettings& s, bool use_cache) {
   s.data_sha256 = *dh;
 
   in.base.params = *params;
-  in.base.initial_cash = s.cash;
-  in.base.exchange.fill = *fill;
-  in.base.exchange.commission.rate = s.commission;
-  in.base.lot_size = s.lot_size;
+  apply_execution(*execution, in.base);
+  if (in.base.risk) {
+    // Operator triggers would make a search's results depend on when someone
+    // acted: a search is reproducible or it is worthless.
+    if (!in.base.risk->kill_switch_file.empty())
+      return make_error(Errc::invalid_argument,
+                        "a kill-switch file (--kill-switch-file or [risk] kill_switch_file) is an operator control for "
+                        "a running backtest; optimize cannot use it (use --kill-switch-at for a reproducible one)");
+    in.base.risk->kill_switch_signal = false;
+  }
+  s.config_sha256 = execution->config_sha256;
+  in.fill_model = std::string(exec::to_string(in.base.exchange.fill));
+  in.commission = in.base.exchange.commission.rate;
+  in.base.indicator_files = std::move(*indicator_files);
+  s.indicator_files.clear();
+  for (const auto& f : in.base.indicator_files) s.indicator_files.push_back(f.path + "=" + f.sha256);
   in.base.closewatch_timeout_bars = s.closewatch_timeout;
   in.base.seed = s.strategy_seed;
   in.base.keep_transitions = false;
@@ -127,7 +142,7 @@ std::string manifest_json(const OptimizeSettings& s, std::uint64_t combinations)
   JsonWriter j;
   j.begin_object();
   j.field("kind", "trading-engine optimize");
-  j.field("format", 1);
+  j.field("format", 2);
   j.field("strategy", s.strategy);
   j.field("strategy_sha256", s.strategy_sha256);
   j.field("data", s.data);
@@ -151,10 +166,14 @@ std::string manifest_json(const OptimizeSettings& s, std::uint64_t combinations)
   j.key("params").begin_array();
   for (const auto& p : s.fixed_params) j.value(p);
   j.end_array();
-  j.field("cash", s.cash);
-  j.field("commission", s.commission);
-  j.field("fill", s.fill);
-  j.field("lot_size", s.lot_size);
+  j.key("execution").begin_array();
+  for (const auto& e : s.execution) j.value(e);
+  j.end_array();
+  j.field("config_sha256", s.config_sha256);
+  j.field("indicators_dir", s.indicators_dir);
+  j.key("indicator_files").begin_array();
+  for (const auto& f : s.indicator_files) j.value(f);
+  j.end_array();
   j.field("closewatch_timeout", s.closewatch_timeout);
   j.field("strategy_seed", s.strategy_seed);
   j.field("train", s.train);
@@ -223,10 +242,17 @@ Result<OptimizeSettings> settings_from_manifest(const std::string& path) {
   s.axes = strings("space");
   s.constraints = strings("constraints");
   s.fixed_params = strings("params");
-  s.cash = number("cash");
-  s.commission = number("commission");
-  s.fill = str("fill");
-  s.lot_size = number("lot_size");
+  const Value* format = m.find("format");
+  if (format && format->is_number() && format->as_double() < 2) {
+    // Format 1 stored these four settings only.
+    s.execution = {"--cash=" + format_double(number("cash")), "--commission=" + format_double(number("commission")),
+                   "--fill=" + str("fill"), "--lot-size=" + format_double(number("lot_size"))};
+  } else {
+    s.execution = strings("execution");
+    s.config_sha256 = str("config_sha256");
+    s.indicators_dir = str("indicators_dir");
+    s.indicator_files = strings("indicator_files");
+  }
   s.closewatch_timeout = static_cast<std::int64_t>(number("closewatch_timeout"));
   s.strategy_seed = static_cast<std::uint64_t>(number("strategy_seed"));
   s.train = str("train");
@@ -267,8 +293,8 @@ Status finish_search(const std::string& dir, const OptimizeSettings& s, const Se
     stamp.data_sha256 = s.data_sha256;
     stamp.seed = s.strategy_seed;
     stamp.params = r->params;
-    stamp.fill_model = s.fill;
-    stamp.commission = s.commission;
+    stamp.fill_model = in.fill_model;
+    stamp.commission = in.commission;
     stamp.config_sha256 = sha256_hex(backtest::canonical_config(cfg, r->params, in.bars.symbol(), 0, 0));
     backtest::ReportOptions ro;
     ro.bars = &in.bars;

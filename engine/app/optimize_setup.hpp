@@ -26,8 +26,10 @@ struct OptimizeSettings {
   std::string search = "grid";           // walk-forward: the search inside each train window
   std::string objective = "sharpe";
   std::uint64_t samples = 100, seed = 1, min_trades = 1, blocks = 16;
-  double cash = 100000, commission = 0, lot_size = 1;
-  std::string fill = "next_open";
+  // The execution/risk flags given (execution_args(): "--slippage=0.001", ...),
+  // resolved exactly as `backtest` resolves them.
+  std::vector<std::string> execution;
+  std::string indicators_dir;
   std::int64_t closewatch_timeout = 0;
   std::uint64_t strategy_seed = 42;
   std::string train, test;               // walk-forward window lengths (bars or durations)
@@ -35,6 +37,8 @@ struct OptimizeSettings {
   std::uint64_t warmup_bars = 0;         // walk-forward: history before each window (0: all)
   std::uint32_t shard = 0, shards = 1;
   std::string strategy_sha256, data_sha256;
+  std::string config_sha256;  // of --config ("" without one), set by load_search
+  std::vector<std::string> indicator_files;  // "path=sha256" of the Lua indicators loaded, set by load_search
 };
 
 // The loaded inputs of a search.
@@ -45,6 +49,8 @@ struct SearchInputs {
   backtest::Objective objective = backtest::Objective::Sharpe;
   backtest::BacktestConfig base;
   std::uint64_t combinations = 0;
+  std::string fill_model;  // resolved, for report stamps
+  double commission = 0;
 };
 
 // Parses and checks everything that does not need the files.

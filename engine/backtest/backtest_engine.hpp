@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/backtest/activity.hpp"
 #include "engine/core/huge_vector.hpp"
 #include "engine/core/result.hpp"
 #include "engine/exec/simulated_exchange.hpp"
@@ -47,6 +48,10 @@ struct BacktestConfig {
   std::uint64_t seed = 0;
   std::vector<script::StrategySource> indicator_files;  // indicators written in Lua
   bool keep_transitions = true;  // the CLI keeps only the count (a journal records them all)
+  // Keep every order's lifecycle, rejection, risk event and strategy error in
+  // BacktestResult::activity (the report's "Orders, risk and faults"); the
+  // optimiser turns it off (counts are kept either way).
+  bool keep_activity = true;
   // Sandbox budgets of the strategy's VM (docs/sandbox.md); backtest defaults.
   script::VmLimits limits = script::make_limits(script::RunMode::Backtest);
   int max_consecutive_errors = 1;
@@ -65,6 +70,9 @@ struct BacktestConfig {
   // strategy asks for are warmed up over them, but no callback, order or equity
   // point happens before bar warmup_bars (walk-forward test windows).
   std::size_t warmup_bars = 0;
+  // Shared precomputed indicator values over `data` (the optimiser builds one
+  // per search); ignored unless it holds this very series. Not owned.
+  ta::SeriesCache* indicator_cache = nullptr;
   // Records the strategy VM's LuaJIT trace events (JIT-health check); may be null.
   script::JitTraceLog* jit_trace = nullptr;
 };
@@ -93,6 +101,7 @@ struct BacktestResult {
   std::string stormguard_state;  // account-wide StormGuard state at the end ("" without a risk engine)
   bool kill_switch = false;      // the kill switch was engaged during the run
   std::vector<std::string> strategy_log;
+  ActivityLog activity;  // empty unless BacktestConfig::keep_activity
   std::vector<script::ParamInfo> params;  // effective strategy parameters
   runner::RunnerStats stats;
   std::optional<script::StrategyError> fault;

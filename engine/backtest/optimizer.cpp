@@ -506,6 +506,8 @@ ComboResult evaluate_combination(const SearchJob& job, std::uint64_t index) {
   }
   cfg.keep_equity_curve = false;
   cfg.keep_transitions = false;
+  cfg.keep_activity = false;
+  cfg.indicator_cache = job.indicator_cache;
   cfg.progress = nullptr;
   cfg.warmup_bars = job.warmup_bars;
   const std::size_t traded = job.data->size() > job.warmup_bars ? job.data->size() - job.warmup_bars : 0;
@@ -576,8 +578,16 @@ Result<std::uint64_t> resume_file(const SearchJob& job, const std::string& heade
 
 }  // namespace
 
-Result<SearchOutcome> run_search(const SearchJob& job) {
-  TE_ASSERT(job.data && job.strategy, "run_search without data or strategy");
+Result<SearchOutcome> run_search(const SearchJob& job_in) {
+  TE_ASSERT(job_in.data && job_in.strategy, "run_search without data or strategy");
+  // One store of shared indicator series for the whole search (unless the
+  // caller brought its own, e.g. walk-forward windows over the same data).
+  std::optional<ta::SeriesCache> own_cache;
+  SearchJob job = job_in;
+  if (!job.indicator_cache && job.indicator_cache_bytes > 0) {
+    own_cache.emplace(*job.data, job.indicator_cache_bytes);
+    job.indicator_cache = &*own_cache;
+  }
   auto total_all = space_size(job.plan);
   if (!total_all) return std::move(total_all).error();
   if (job.plan.shards == 0 || job.plan.shard >= job.plan.shards)
@@ -679,6 +689,7 @@ Result<SearchOutcome> run_search(const SearchJob& job) {
     return make_error(Errc::io, "write " + job.results_path + ": " + std::strerror(io_failed ? io_errno : errno));
   out.done = next_write;
   out.complete = out.done == out.total;
+  if (job.indicator_cache) out.indicator_cache = job.indicator_cache->stats();
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include "engine/core/result.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/script/strategy_host.hpp"
+#include "engine/ta/series_cache.hpp"
 
 namespace te::backtest {
 
@@ -112,12 +113,18 @@ struct SearchJob {
   std::string results_path;          // CSV, appended to on resume
   std::uint64_t limit = 0;           // stop after this many new combinations (0: none)
   const std::atomic<bool>* stop = nullptr;  // set asynchronously (SIGINT): finish in-flight work and return
+  // Indicator series shared by the combinations (ta::SeriesCache): each
+  // distinct indicator is computed once over the data and read by every
+  // combination that asks for it. Budget in bytes; 0 turns sharing off.
+  std::size_t indicator_cache_bytes = std::size_t{256} << 20;
+  ta::SeriesCache* indicator_cache = nullptr;  // set by run_search (or the caller); not owned
   // Progress: (done in this shard, shard total, best so far or null).
   std::function<void(std::uint64_t, std::uint64_t, const ComboResult*)> progress;
 };
 
 struct SearchOutcome {
   std::uint64_t total = 0;      // combinations in this shard
+  ta::SeriesCache::Stats indicator_cache;  // what sharing indicator series saved
   std::uint64_t resumed = 0;    // rows found in the file at the start
   std::uint64_t done = 0;       // rows in the file at the end
   bool complete = false;

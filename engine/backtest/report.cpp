@@ -238,6 +238,9 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   j.field("data_sha256", st.data_sha256);
   j.field("config_sha256", st.config_sha256);
   j.field("seed", st.seed);
+  // Last: it can be long (every order with its steps).
+  j.key("activity");
+  write_activity_json(j, r.activity, r.date_only);
   j.end_object();
   return j.str();
 }

@@ -256,6 +256,9 @@ std::string backtest_json(const BacktestResult& r, const Metrics& m, const model
   j.end_array();
   if (r.trades.size() > kMaxHtmlTrades) j.field("trades_truncated", static_cast<std::uint64_t>(r.trades.size()));
 
+  j.key("activity");
+  write_activity_json(j, r.activity, r.date_only);
+
   j.key("monthly").begin_array();
   for (const MonthReturn& mr : monthly_returns(r)) {
     j.begin_array();

@@ -556,6 +556,77 @@
       { name: 'return', fmt: function (v) { return pct(v); }, cls: signCls }, { name: 'bars' }, { name: 'exit reason' }];
   }
 
+  // "Orders, risk and faults": every order with its lifecycle, rejections
+  // with their reasons, risk decisions, StormGuard and kill-switch events, and
+  // the strategy's callback errors (report.json "activity" has the same rows).
+  function activitySection(A) {
+    var sec = section('activity', 'Orders, risk and faults',
+      'Every order the strategy sent and what became of it; every refusal with its reason and source ' +
+      '(exchange: the simulated venue; risk: a pre-trade check; runner: an intent that never became an order).');
+    if (!A) { h('p', { 'class': 'note' }, sec, 'Not recorded for this run.'); return; }
+    var byStatus = {};
+    A.orders.forEach(function (o) { byStatus[o.status] = (byStatus[o.status] || 0) + 1; });
+    var bySource = { exchange: 0, risk: 0, runner: 0 };
+    A.rejections.forEach(function (r) { bySource[r.source] = (bySource[r.source] || 0) + 1; });
+    var kinds = { denied: 0, scaled: 0, stormguard: 0, kill_switch: 0 };
+    A.risk_events.forEach(function (e) { kinds[e.kind] = (kinds[e.kind] || 0) + 1; });
+    var fatal = A.strategy_errors.filter(function (e) { return e.fatal; }).length;
+    var pairs = [
+      ['Orders', String(A.orders_total)],
+      ['Filled', String(byStatus.filled || 0)],
+      ['Cancelled', String(byStatus.cancelled || 0)],
+      ['Expired', String(byStatus.expired || 0)],
+      ['Rejected', String(byStatus.rejected || 0)],
+      ['Working at the end', String((byStatus.accepted || 0) + (byStatus.partially_filled || 0) + (byStatus.submitted || 0))],
+      ['Rejections (exchange / risk / runner)', bySource.exchange + ' / ' + bySource.risk + ' / ' + bySource.runner],
+      ['Risk checks passed', String(A.risk_approved)],
+      ['Risk denials / scaled', kinds.denied + ' / ' + kinds.scaled],
+      ['StormGuard changes', String(kinds.stormguard)],
+      ['Kill switch events', String(kinds.kill_switch)],
+      ['Strategy errors (fatal)', A.strategy_errors.length + ' (' + fatal + ')']];
+    var g = kvGrid(sec, pairs);
+    g.id = 'activity-summary';
+    var dropped = A.orders_dropped + A.rejections_dropped + A.risk_events_dropped + A.strategy_errors_dropped;
+    if (dropped) h('p', { 'class': 'bad' }, sec, dropped + ' rows beyond the report\'s limit are counted but not listed.');
+    function sub(title, id, cols, rows, empty) {
+      var d = h('div', { id: id }, sec);
+      h('h3', null, d, title + ' (' + rows.length + ')');
+      if (!rows.length) { h('p', { 'class': 'note' }, d, empty); return; }
+      table(d, cols, rows, 25);
+    }
+    function text(v) { return v === null || v === undefined ? '' : String(v); }
+    function lifecycle(steps) {
+      return steps.map(function (st) {
+        var x = st[1];
+        if (st[1] === 'filled' || st[1] === 'partially_filled') x += ' ' + st[2] + ' @ ' + st[3];
+        else if (st[1] === 'amended' && st[3] !== null) x += ' to ' + st[3];
+        if (st[4]) x += ' (' + st[4] + ')';
+        return x;
+      }).join(' \u2192 ');
+    }
+    sub('Orders', 'orders-table', [{ name: '#' }, { name: 'submitted' }, { name: 'side' }, { name: 'type' }, { name: 'purpose' },
+      { name: 'qty' }, { name: 'limit', fmt: text }, { name: 'stop', fmt: text }, { name: 'status' }, { name: 'filled' },
+      { name: 'avg price', fmt: text }, { name: 'commission', fmt: function (v) { return num(v, 2); } }, { name: 'closed', fmt: text },
+      { name: 'reason' }, { name: 'tag' }, { name: 'lifecycle', cls: function () { return 'left'; } }],
+      A.orders.map(function (o) {
+        return [o.id, o.submitted, o.side, o.type, o.purpose, o.qty, o.limit_price, o.stop_price, o.status, o.filled_qty,
+          o.avg_fill_price, o.commission, o.closed, o.reason, o.tag, lifecycle(o.steps)];
+      }), 'The strategy sent no order.');
+    sub('Rejections', 'rejections-table', [{ name: 'time' }, { name: 'source' }, { name: 'code' }, { name: 'order', fmt: text },
+      { name: 'side', fmt: text }, { name: 'purpose', fmt: text }, { name: 'qty', fmt: text }, { name: 'message', cls: function () { return 'left'; } }],
+      A.rejections.map(function (r) { return [r.time, r.source, r.code, r.order, r.side, r.purpose, r.qty, r.message]; }),
+      'Nothing was refused.');
+    sub('Risk decisions, StormGuard and kill switch', 'risk-table', [{ name: 'time' }, { name: 'kind' }, { name: 'code' },
+      { name: 'state' }, { name: 'requested', fmt: text }, { name: 'approved', fmt: text }, { name: 'message', cls: function () { return 'left'; } }],
+      A.risk_events.map(function (e) { return [e.time, e.kind, e.code, e.state, e.requested_qty, e.approved_qty, e.message]; }),
+      A.risk_approved ? 'Every risk check passed unchanged.' : 'No risk engine ran (no [risk] section or kill switch flag).');
+    sub('Strategy errors', 'errors-table', [{ name: 'time', fmt: text }, { name: 'callback' }, { name: 'in a row' },
+      { name: 'fatal', fmt: function (v) { return v ? 'yes' : 'no'; }, cls: function (v) { return v ? 'neg' : ''; } },
+      { name: 'message', cls: function () { return 'left'; } }],
+      A.strategy_errors.map(function (e) { return [e.time, e.callback, e.consecutive, e.fatal, e.message]; }),
+      'No callback raised an error.');
+  }
+
   // ------------------------------------------------------------------ pages
   function renderBacktest() {
     var m = section('metrics', 'Summary');
@@ -579,7 +650,7 @@
     histogram(di, rets, { xfmt: function (x) { return (x * 100).toFixed(1) + '%'; }, marks: [{ x: 0, label: '0' }, { x: mean, label: 'mean ' + pct(mean), color: '#2563eb' }] });
     h('p', { 'class': 'note' }, di, rets.length + ' closed trades; return = net pnl / entry value.');
     var tr = section('trades', 'Trades');
-    table(tr, tradeColumns(D.date_only), D.trades, 50);
+    table(tr, tradeColumns(D.date_only), D.trades, 50);    activitySection(D.activity);
   }
 
   function renderCompare() {

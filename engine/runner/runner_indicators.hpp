@@ -20,6 +20,9 @@ class RunnerIndicators final : public script::IndicatorProvider {
   explicit RunnerIndicators(const BarHistory& history);
 
   void update(const model::Bar& bar) noexcept { set_.update(bar); }
+  // Indicators created from now on read shared precomputed values when the
+  // history is the cache's series (ta::IndicatorSet::set_series_cache).
+  void set_series_cache(ta::SeriesCache* cache) noexcept { set_.set_series_cache(cache); }
   const ta::IndicatorSet& set() const noexcept { return set_; }
 
   std::vector<script::IndicatorDesc> catalogue() const override;

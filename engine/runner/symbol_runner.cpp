@@ -27,7 +27,9 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       exec_(exec),
       portfolio_(portfolio),
       observer_(observer),
-      indicators_(*history_) {}
+      indicators_(*history_) {
+  indicators_.set_series_cache(config_.indicator_cache);
+}
 
 SymbolRunner::~SymbolRunner() = default;
 

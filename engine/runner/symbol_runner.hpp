@@ -101,6 +101,9 @@ struct RunnerConfig {
   // trade (1 = no pyramiding: manage_position may add up to pyramiding - 1 times).
   bool allow_short = true;
   int pyramiding = 1;
+  // Shared precomputed indicator values (the optimiser); null: computed here.
+  // Used only for indicators whose history is the cache's series. Not owned.
+  ta::SeriesCache* indicator_cache = nullptr;
 };
 
 struct RunnerStats {

@@ -29,6 +29,15 @@ int StrategyHost::notify(const OrderNotice& n) {
   const char* callback = fill ? "on_fill" : "on_order_rejected";
   // stack: -> prelude notify name t
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  // Most strategies define neither callback: then skip building the table (a
+  // trade-heavy optimiser combination otherwise allocates and collects two
+  // tables per round trip for nothing). Same test as the prelude's notify.
+  lua_getfield(L, -1, "env");
+  lua_pushstring(L, callback);
+  lua_rawget(L, -2);
+  const bool defined = !lua_isnil(L, -1);
+  lua_pop(L, 2);
+  if (!defined) return 0;
   lua_getfield(L, -1, "notify");
   lua_pushstring(L, callback);
   lua_createtable(L, 0, 14);

@@ -1,11 +1,13 @@
 #include "engine/ta/indicator_set.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <new>
 #include <optional>
 #include <type_traits>
 
+#include "engine/core/assert.hpp"
 #include "engine/ta/registry.hpp"
 #include "engine/ta/talib_rules.hpp"
 
@@ -25,6 +27,9 @@ static_assert(sizeof(te_ind_view) == 40);
 namespace {
 
 constexpr std::size_t kMaxHistoryLength = std::size_t{1} << 20;
+
+// Bit equality (a NaN equals itself): cached values are only used for the very bars they were computed from.
+bool same_bits(double a, double b) noexcept { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
 
 std::size_t round_up_pow2(std::size_t n) noexcept {
   std::size_t p = 1;
@@ -82,6 +87,38 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   if (seen_count > 0 && !seen_bar)
     return make_error(Errc::invalid_argument, "add indicator " + key + ": seen_count > 0 without a bar accessor");
 
+  if (cache_ != nullptr) {
+    // Shared values, if this set walks the cache's series: the bars seen so far
+    // must be its first bars (checked on the last one; later bars are checked
+    // as they come in update()).
+    std::shared_ptr<const CachedSeries> c = cache_->get(spec, key);
+    auto same_bar = [&](std::size_t i) {
+      const model::Bar a = seen_bar(i), b = c->bars.at(i);
+      return a.ts_ns == b.ts_ns && same_bits(a.open, b.open) && same_bits(a.high, b.high) && same_bits(a.low, b.low) &&
+             same_bits(a.close, b.close) && same_bits(a.volume, b.volume);
+    };
+    if (c && seen_count <= c->size && (seen_count == 0 || (same_bar(0) && same_bar(seen_count - 1)))) {
+      const int first = static_cast<int>(view_.slot_count);
+      const int outputs = c->outputs;
+      const double* v = c->values.data();
+      for (int s = first; s < first + outputs; ++s) std::fill_n(row(s), history_len_, kNaN);
+      // Only the last history_len_ seen bars can still be in the ring.
+      for (std::size_t i = seen_count > history_len_ ? seen_count - history_len_ : 0; i < seen_count; ++i) {
+        if (updates_ + i < seen_count) continue;
+        const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & mask_;
+        for (int k = 0; k < outputs; ++k) row(first + k)[pos] = v[i * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)];
+      }
+      for (int k = 0; k < outputs; ++k)
+        current_[static_cast<std::size_t>(first + k)] =
+            seen_count ? v[(seen_count - 1) * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)] : kNaN;
+      Entry e{nullptr, first, outputs, -1, std::move(c), seen_count};
+      entries_.push_back(std::move(e));
+      by_key_.emplace(std::move(key), first);
+      view_.slot_count = static_cast<std::uint32_t>(first + outputs);
+      return first;
+    }
+  }
+
   std::unique_ptr<Indicator> ind;
   try {
     ind = make_indicator(spec);
@@ -117,7 +154,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   }
   for (int k = 0; k < outputs; ++k) current_[static_cast<std::size_t>(first + k)] = out[k];
 
-  entries_.push_back(Entry{std::move(ind), first, outputs, group});
+  entries_.push_back(Entry{std::move(ind), first, outputs, group, nullptr, 0});
   by_key_.emplace(std::move(key), first);
   view_.slot_count = static_cast<std::uint32_t>(first + outputs);
   return first;
@@ -127,6 +164,15 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
   for (Group& g : groups_) g.closed_now = g.aggregator.push(bar);
   for (Entry& e : entries_) {
     double* cur = current_.get() + e.first_slot;
+    if (e.cached) {
+      const CachedSeries& c = *e.cached;
+      TE_ASSERT(e.next < c.size && c.ts_ns[e.next] == bar.ts_ns && same_bits(c.close[e.next], bar.close),
+                "indicator set fed a bar that is not the next one of its cached series");
+      const double* v = c.values.data() + e.next * static_cast<std::size_t>(e.outputs);
+      for (int k = 0; k < e.outputs; ++k) cur[k] = v[k];
+      ++e.next;
+      continue;
+    }
     if (e.group < 0) {
       e.indicator->update(bar, cur);
       continue;
@@ -156,8 +202,15 @@ int IndicatorSet::find(const std::string& key) const noexcept {
   return it == by_key_.end() ? -1 : it->second;
 }
 
+std::size_t IndicatorSet::cached_indicators() const noexcept {
+  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.cached != nullptr; }));
+}
+
 void IndicatorSet::reset() noexcept {
-  for (Entry& e : entries_) e.indicator->reset();
+  for (Entry& e : entries_) {
+    if (e.cached) e.next = 0;
+    else e.indicator->reset();
+  }
   for (Group& g : groups_) {
     g.aggregator.reset();
     g.closed_now = 0;

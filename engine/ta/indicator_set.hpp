@@ -19,6 +19,7 @@
 #include "engine/ta/bar_aggregator.hpp"
 #include "engine/ta/ind_view.h"
 #include "engine/ta/indicator.hpp"
+#include "engine/ta/series_cache.hpp"
 #include "engine/ta/spec.hpp"
 
 namespace te::ta {
@@ -62,6 +63,13 @@ class IndicatorSet {
   // Clears every indicator and the history (the set keeps its indicators).
   void reset() noexcept;
 
+  // Indicators added from now on read their values from `cache` (shared,
+  // computed once over the cache's series) instead of computing them, when
+  // this set is fed exactly that series from its first bar (checked at add():
+  // otherwise they are computed as usual). The cache must outlive the set.
+  void set_series_cache(SeriesCache* cache) noexcept { cache_ = cache; }
+  std::size_t cached_indicators() const noexcept;
+
   const te_ind_view* view() const noexcept { return &view_; }
   std::size_t indicator_count() const noexcept { return entries_.size(); }
   std::size_t slot_count() const noexcept { return view_.slot_count; }
@@ -74,6 +82,10 @@ class IndicatorSet {
     int first_slot;
     int outputs;
     int group;  // index into groups_, or -1 for base-timeframe indicators
+    // Shared precomputed outputs (then `indicator` is null): the values after
+    // series bar `next` are read by the next update.
+    std::shared_ptr<const CachedSeries> cached;
+    std::size_t next = 0;
   };
   struct Group {
     BarAggregator aggregator;
@@ -96,6 +108,7 @@ class IndicatorSet {
   std::map<std::string, int> by_key_;  // canonical key -> first slot
   std::uint64_t updates_ = 0;
   te_ind_view view_{};
+  SeriesCache* cache_ = nullptr;
 };
 
 }  // namespace te::ta

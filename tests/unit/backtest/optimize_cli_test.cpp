@@ -323,3 +323,115 @@ TEST_CASE("compare-backtests prints metrics side by side and writes the overlay"
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Catch::Contains("nope/report.json"));
 }
+
+TEST_CASE("optimize runs under the backtest's execution settings: every row re-runs as a backtest bit for bit",
+          "[backtest][optimize][cli]") {
+  TempDir dir;
+  // Execution and risk from a config file, then flags on top of it: the same
+  // text is given to both commands.
+  const std::string config = dir.file("exec.toml");
+  write_file(config, R"([execution]
+fill = "ohlc"
+commission_model = "per_share"
+commission = 0.005
+commission_minimum = 1
+
+[risk]
+[risk.stormguard]
+enabled = true
+warm = 0.03
+storm = 0.06
+halt = 0.12
+cooldown_bars = 10
+)");
+  const std::string exec = " --config " + config +
+                           " --slippage percent:0.0005 --tick-size 0.01 --min-qty 1 --leverage 2 --short-margin 0.5"
+                           " --cash 50000 --lot-size 1";
+  CliRun r = run_cli(dir, "optimize -q --strategy strategies/bracket_trend.lua --data " + kNvda +
+                              " --grid fast=10,20 --grid slow=50,80 --monte-carlo 0 --strategy-seed 42" + exec +
+                              " --out " + dir.file("opt"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto rows = split_lines(read_file(dir.file("opt/results.csv")));
+  REQUIRE(rows.size() == 5);
+  const auto header = [&] {
+    std::vector<std::string> h;
+    std::stringstream ss(rows[0]);
+    for (std::string c; std::getline(ss, c, ',');) h.push_back(c);
+    return h;
+  }();
+  auto column = [&](const std::string& name) {
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) return i;
+    FAIL("no column " << name);
+    return std::size_t{0};
+  };
+  // results.csv column -> report.json key
+  const std::vector<std::pair<std::string, std::string>> metrics = {
+      {"trades", "trades"}, {"open_trades", "open_trades"}, {"total_return", "total_return"},
+      {"annualized_return", "annualized_return"}, {"sharpe", "sharpe"}, {"sortino", "sortino"}, {"calmar", "calmar"},
+      {"max_drawdown", "max_drawdown"}, {"profit_factor", "profit_factor"}, {"win_rate", "win_rate"},
+      {"expectancy", "expectancy"}, {"exposure", "exposure"}, {"final_equity", "final_equity"},
+      {"sharpe_per_bar", "sharpe_per_bar"}, {"probabilistic_sharpe", "probabilistic_sharpe"}, {"bars", "bars"}};
+  double any_trades = 0;
+  for (std::size_t k = 1; k < rows.size(); ++k) {
+    std::vector<std::string> cells;
+    std::stringstream ss(rows[k]);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    const std::string params = " --param fast=" + cells[column("fast")] + " --param slow=" + cells[column("slow")];
+    INFO("combination " << cells[0] << ":" << params);
+    REQUIRE(cells[column("status")] == "ok");
+    const std::string out = dir.file("bt" + std::to_string(k));
+    r = run_cli(dir, "backtest -q --no-html --strategy strategies/bracket_trend.lua --data " + kNvda + exec + params +
+                         " --seed 42 --out " + out);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const std::string report = read_file(out + "/report.json");
+    for (const auto& [col, key] : metrics) {
+      INFO(col);
+      const std::string& text = cells[column(col)];
+      if (text.empty()) {  // undefined: null in the report
+        CHECK(report.find("\"" + key + "\": null") != std::string::npos);
+        continue;
+      }
+      double v = 0;
+      REQUIRE(te::parse_double(text, v));
+      CHECK(json_number(report, key) == v);  // bit for bit
+    }
+    any_trades += json_number(report, "trades");
+  }
+  CHECK(any_trades > 0);
+  // The settings matter: without them the same combination ends elsewhere.
+  r = run_cli(dir, "backtest -q --no-html --strategy strategies/bracket_trend.lua --data " + kNvda +
+                       " --param fast=10 --param slow=50 --out " + dir.file("plain"));
+  REQUIRE(r.code == 0);
+  CHECK(json_number(read_file(dir.file("plain/report.json")), "final_equity") !=
+        json_number(read_file(dir.file("bt1/report.json")), "final_equity"));
+  // The best combination's own report (best/) is the same backtest.
+  const std::string best = read_file(dir.file("opt/best/report.json"));
+  CHECK(best.find("\"fill_model\": \"ohlc\"") != std::string::npos);
+
+  // The manifest keeps the flags and the config's hash: a changed config file
+  // is another search, not a resume.
+  const std::string manifest = read_file(dir.file("opt/manifest.json"));
+  CHECK(manifest.find("--slippage=percent:0.0005") != std::string::npos);
+  CHECK(manifest.find("\"config_sha256\": \"\"") == std::string::npos);
+  write_file(config, read_file(config) + "\n# edited\n");
+  r = run_cli(dir, "optimize -q --strategy strategies/bracket_trend.lua --data " + kNvda +
+                       " --grid fast=10,20 --grid slow=50,80 --monte-carlo 0" + exec + " --out " + dir.file("opt"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("holds another search") != std::string::npos);
+}
+
+TEST_CASE("shared indicator series change nothing in the results", "[backtest][optimize][cli]") {
+  Search s;
+  CliRun a = s.run("shared", "--threads 2");
+  INFO(a.err);
+  REQUIRE(a.code == 0);
+  CliRun b = s.run("own", "--threads 2 --indicator-cache-mb 0");
+  INFO(b.err);
+  REQUIRE(b.code == 0);
+  const std::string shared = read_file(s.dir.file("shared/results.csv"));
+  CHECK(lines(shared) == 1 + 4 * 3);
+  CHECK(shared == read_file(s.dir.file("own/results.csv")));
+}
