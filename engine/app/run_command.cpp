@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -45,6 +46,9 @@ struct RunArgs {
 // Set by SIGINT/SIGTERM; the main loop polls it (nothing else is safe in a handler).
 volatile std::sig_atomic_t g_run_signal = 0;
 extern "C" void run_command_on_signal(int sig) { g_run_signal = sig; }
+// SIGUSR1 doubles, SIGUSR2 halves the speed of real-time historical replays.
+volatile std::sig_atomic_t g_run_speed_steps = 0;
+extern "C" void run_command_on_speed(int sig) { g_run_speed_steps = g_run_speed_steps + (sig == SIGUSR1 ? 1 : -1); }
 
 class SignalScope {
  public:
@@ -55,15 +59,25 @@ class SignalScope {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
+    g_run_speed_steps = 0;
+    struct sigaction sp {};
+    sp.sa_handler = run_command_on_speed;
+    sigemptyset(&sp.sa_mask);
+    sigaction(SIGUSR1, &sp, &old_usr1_);
+    sigaction(SIGUSR2, &sp, &old_usr2_);
   }
   ~SignalScope() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGUSR1, &old_usr1_, nullptr);
+    sigaction(SIGUSR2, &old_usr2_, nullptr);
   }
 
  private:
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_usr1_ {};
+  struct sigaction old_usr2_ {};
 };
 
 int level_rank(std::string_view s) {
@@ -209,6 +223,7 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
   const std::int64_t started = monotonic_ns();
   std::int64_t next_status = started + static_cast<std::int64_t>(status_every * 1e9);
   std::string reason = "end_of_data";
+  int speed_steps = 0;
   for (;;) {
     if (g_run_signal != 0) {
       reason = "signal";
@@ -216,6 +231,15 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
       break;
     }
     if (eng.finished()) break;
+    if (const int steps = g_run_speed_steps; steps != speed_steps) {
+      speed_steps = steps;
+      const double factor = std::pow(2.0, steps);
+      for (const auto& spec : *specs)
+        if (spec.source.kind == live::SourceKind::Historical && spec.source.simulate_realtime &&
+            eng.set_speed(spec.name, spec.source.speed * factor) && !a.quiet)
+          std::printf("%s: replay speed %gx\n", spec.name.c_str(), spec.source.speed * factor);
+      std::fflush(stdout);
+    }
     const std::int64_t now = monotonic_ns();
     if (a.duration_s > 0 && static_cast<double>(now - started) / 1e9 >= a.duration_s) {
       reason = "duration";
@@ -315,6 +339,7 @@ void register_run(CLI::App& app, CommandContext& ctx) {
       "has reached the end of its data, after --duration seconds, or on SIGINT/SIGTERM: feeds stop, each\n"
       "runner finishes its bar, the journal is flushed, and each runner's report.json, trades.csv and\n"
       "equity.csv (the backtest formats) are written to <session>/runners/<runner>/.\n"
+      "SIGUSR1 doubles and SIGUSR2 halves the speed of real-time historical replays while they run.\n"
       "Exit status: 0 after a clean stop (a halted runner is reported, not fatal), 1 when reports could not\n"
       "be written, 2 when the config has problems (all are listed; nothing is started).");
   cmd->add_option("--config", args->config, "TOML config file (docs/configuration.md)")->required();

@@ -204,3 +204,25 @@ TEST_CASE("the engine refuses to start with every runner problem listed", "[live
   CHECK_THAT(m, Catch::Contains("7m"));
   CHECK_THAT(m, Catch::Contains("two runners have this name"));
 }
+
+TEST_CASE("an inconsistent bar halts its runner as a data error", "[live]") {
+  model::BarSeriesBuilder b;
+  for (int i = 0; i < 30; ++i) {
+    model::Bar bar;
+    bar.ts_ns = (1'700'000'000 + i * 60) * 1'000'000'000LL;
+    bar.open = bar.close = 100 + i;
+    bar.high = bar.open + 1;
+    bar.low = bar.open - 1;
+    if (i == 20) bar.low = bar.high + 5;  // low above high
+    bar.volume = 10;
+    b.push(bar);
+  }
+  auto bad = std::make_shared<const model::BarSeries>(std::move(b).build("BAD", 0));
+  const auto sma = strategy("sma_cross.lua");
+  auto out = run_to_end({}, {historical("bad-data", bad, sma, trading({{"fast", "2"}, {"slow", "4"}})),
+                             historical("fine", nvda(), sma, trading({}))});
+  CHECK(out[0].state == UnitState::Halted);
+  CHECK_THAT(out[0].halt_reason, Catch::Contains("data error"));
+  CHECK(out[0].result.bars == 20);
+  CHECK(out[1].state == UnitState::Finished);
+}
