@@ -146,8 +146,13 @@ Result<std::unique_ptr<runner::SessionRecorder>> start_run_session(const config:
     si.params = params_value(cfg.runners[i].params);
     meta.strategies.push_back(std::move(si));
     code.push_back(specs[i].strategy.code);
-    if (specs[i].source.kind == live::SourceKind::Historical)
-      meta.data.push_back({cfg.runners[i].data_source.path, "", specs[i].symbol});
+    if (specs[i].source.kind == live::SourceKind::Historical) {
+      journal::DataInfo d;
+      d.path = cfg.runners[i].data_source.path;
+      if (auto h = sha256_file_hex(d.path)) d.sha256 = *h;  // unreadable files were refused by the config checks
+      d.symbol = specs[i].symbol;
+      meta.data.push_back(std::move(d));
+    }
   }
   return runner::SessionRecorder::create(std::move(*options), std::move(meta), code);
 }
