@@ -18,7 +18,7 @@
 # Environment:
 #   TE_BENCH_REPS      repetitions per Google Benchmark case (default 3; medians)
 #   TE_BENCH_MIN_TIME  minimum seconds per repetition (default 0.1)
-#   TE_BENCH_TIMEOUT   seconds one binary may run before it is stopped (default 240)
+#   TE_BENCH_TIMEOUT   seconds one binary may run before it is stopped (default 400)
 #   TE_BENCH_DIR       scratch directory for generated data (default /tmp/te-bench-data)
 # Exit status: non-zero when any binary failed (its error is in the report too).
 set -uo pipefail
@@ -46,7 +46,7 @@ fi
 
 reps=${TE_BENCH_REPS:-3}
 min_time=${TE_BENCH_MIN_TIME:-0.1}
-per_binary_timeout=${TE_BENCH_TIMEOUT:-240}
+per_binary_timeout=${TE_BENCH_TIMEOUT:-400}
 export TE_BENCH_DIR=${TE_BENCH_DIR:-/tmp/te-bench-data}
 export TE_SOURCE_DIR="$root"
 export TE_BUILD_DIR="$build"

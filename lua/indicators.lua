@@ -83,7 +83,26 @@ local function make_slot_lookup(desc, tf)
     for i = np + 1, nparams do p[i] = defaults[i] end
     return add_native(desc, p, nparams, source, tf)
   end
+  -- The common calls, ind.sma(20) and ind.ema(20, "high"), take one or two
+  -- arguments: one flat lookup each instead of five nested ones.
+  local one, two = {}, {}
   return function(a1, a2, a3, a4, a5)
+    if a3 == nil and a4 == nil and a5 == nil and a1 ~= nil then
+      if a2 == nil then
+        local slot = one[a1]
+        if slot then return slot end
+        slot = resolve(a1)
+        one[a1] = slot
+        return slot
+      end
+      local by2 = two[a1]
+      local slot = by2 and by2[a2]
+      if slot then return slot end
+      slot = resolve(a1, a2)
+      if not by2 then by2 = {}; two[a1] = by2 end
+      by2[a2] = slot
+      return slot
+    end
     local t = cache[a1 or false]
     if t then
       t = t[a2 or false]
@@ -190,11 +209,21 @@ function P.extend_ind(name, maker)
   for _, v in ipairs(view_fns) do v.fns[name] = maker(v.offset, v.tf) end
 end
 
+local build_view
+
+-- The view for (offset, tf), built on first use. Kept free of closures: a
+-- return from a function that creates closures closes upvalues (bytecode UCLO),
+-- which LuaJIT does not compile, and ind.at(1) runs on every bar.
 local function make_view(offset, tf)
   local by_tf = views[tf]
-  if not by_tf then by_tf = {}; views[tf] = by_tf end
-  local v = by_tf[offset]
+  local v = by_tf and by_tf[offset]
   if v then return v end
+  return build_view(offset, tf)
+end
+
+build_view = function(offset, tf)
+  local by_tf = views[tf]
+  if not by_tf then by_tf = {}; views[tf] = by_tf end
   local fns = {}
   for _, desc in ipairs(registry) do fns[desc.name] = make_reader(desc.outputs, slot_lookup(tf, desc.name), offset) end
   for _, name in ipairs(extension_order) do fns[name] = extensions[name](offset, tf) end
@@ -248,12 +277,16 @@ local function make_view(offset, tf)
     return make_view(offset, t)
   end
 
-  local view = setmetatable({}, {
+  -- Known names resolve through a plain table (a compiled load); only an
+  -- unknown name reaches the function that raises the error.
+  setmetatable(fns, {
     __index = function(_, k)
-      local f = fns[k]
-      if f ~= nil then return f end
-      fail(sfmt("ind has no indicator %s (see `trading-engine indicators --list`)", describe(k)), 2)
+      fail(sfmt("ind has no indicator %s (see `trading-engine indicators --list`)", describe(k)), 3)
     end,
+    __metatable = false,
+  })
+  local view = setmetatable({}, {
+    __index = fns,
     __newindex = function(_, k) fail(sfmt("ind is read-only (tried to set %s)", describe(k)), 2) end,
     __metatable = false,
   })

@@ -33,7 +33,11 @@ local lenbuf = ffi.new("size_t[1]")
 
 local P = {
   ffi = ffi, cfg = cfg, getinfo = getinfo, registry = registry,
-  F = F, A = F.action, API = API, HOST = host_ud,
+  F = F, A = F.action, API = API,
+  -- A pointer cdata, not the lightuserdata: passing a lightuserdata to a C
+  -- function is not compiled ("NYI: unsupported C type conversion"), and
+  -- strategies call API.log on their per-bar path.
+  HOST = ffi.cast("void*", host_ud),
   IV = ffi.cast("const te_ind_view*", ind_ud),
   NaN = 0 / 0,
 }
@@ -49,6 +53,13 @@ function P.fail(msg)
     if info.source == strategy_source and info.currentline and info.currentline > 0 then
       error(sfmt("%s:%d: %s", cfg.chunkname, info.currentline, msg), 0)
     end
+  end
+  -- `return enter_long{...}` is a tail call: the callback's frame is gone. Name
+  -- the callback (and the line where it starts) rather than nothing.
+  local kind = P.current_callback
+  if kind and P.where then
+    error(sfmt("%s: %s (in a tail call from %s, which starts at this line)", P.where(kind), msg,
+      P.CALLBACK_NAMES[kind]), 0)
   end
   error(msg, 0)
 end
@@ -106,12 +117,15 @@ function M.dispatch(kind)
   if refresh_bar() then update_lua_indicators(bar) end
   ctx.state = state_names[F.state]
   ctx.bars_in_state = F.bars_in_state
+  P.current_callback = kind
   local r = callbacks[kind](bar, ctx, ind)
+  P.current_callback = nil
   if r == nil then return 0 end
   return encode(kind, r)
 end
 
 function M.on_start()
+  P.current_callback = nil
   local f = rawget(env, "on_start")
   if f then f(ctx) end
 end
@@ -119,6 +133,7 @@ end
 -- Hot reload: ctx already holds a copy of the old data (replace_ctx);
 -- on_reload(old_ctx, ctx) may migrate it, and a table it returns replaces it.
 function M.on_reload(old)
+  P.current_callback = nil
   local f = rawget(env, "on_reload")
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
@@ -140,6 +155,7 @@ M.environment = P.environment
 -- on_order_rejected(order, ctx) (engine/script/order_notice.cpp builds `t`; events
 -- are rare, so a fresh table each time). Returns whether the callback exists.
 function M.notify(name, t)
+  P.current_callback = nil
   local f = rawget(env, name)
   if f == nil then return false end
   refresh_bar()

@@ -13,6 +13,8 @@ packages=(
   libboost-dev libtomlplusplus-dev catch2 libcli11-dev
   libfmt-dev libspdlog-dev libssl-dev libsimdjson-dev
   libmsgpack-cxx-dev liblz4-dev libxxhash-dev zlib1g-dev
+  # make bench: Google Benchmark, and python3 for bench/report.py
+  libbenchmark-dev python3
   # The HTML report tests load the reports in headless Chromium (with a font
   # so text renders the same everywhere).
   chromium fonts-dejavu-core

@@ -23,6 +23,7 @@
 namespace {
 
 using namespace te::journal;
+using te::Value;  // core::Value moved out of the journal namespace
 
 constexpr std::int64_t kStart = 1'700'000'000'000'000'000;
 constexpr std::int64_t kMinute = 60'000'000'000;

@@ -11,6 +11,7 @@
 //   thread_loss_pct              the same on the backtest thread's CPU clock
 //   cpu_loss_pct                 the same on the process CPU clock (both threads)
 //   events_per_bar, bytes_per_event (on disk)
+// Recording settings are `backtest --record`'s defaults (no indicator values).
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
 //
@@ -95,6 +96,9 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     o.base_dir = dir;
     o.session_id = "bench-" + std::to_string(index);
     o.writer.storage_mode = c.mode;
+    // As `backtest --record` records by default: indicator values are not
+    // stored (inspect-event recomputes them from the recorded bars).
+    o.writer.include_indicators = false;
     o.recorder.state_events = c.states;
     o.recorder.timeframe = "1m";
     journal::SessionMeta meta;

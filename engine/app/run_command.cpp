@@ -230,9 +230,9 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  const auto final_status = eng.status();
   const auto feed = eng.feed_status();
   auto outcomes = eng.shutdown();
+  const auto final_status = eng.status();  // after shutdown: final states
 
   // Reports: one folder per runner inside the session (or --out).
   std::string out_dir = a.out;

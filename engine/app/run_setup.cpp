@@ -46,6 +46,7 @@ Result<backtest::BacktestConfig> trading_config(const config::Config& cfg, const
     config::RiskSection rs = cfg.risk;
     rs.strategy = r.risk;  // [risk.strategy] overridden by [runners.risk]
     t.risk = risk_config(rs);
+    t.risk->kill_switch_signal = true;  // `kill -USR1 <pid>` engages every runner's kill switch
   }
   t.closewatch_timeout_bars = r.closewatch_timeout_bars;
   t.seed = cfg.engine.seed;

@@ -259,7 +259,7 @@ void check_globals(const std::vector<script::GlobalUse>& uses, const script::Str
     if (u.write) {
       if (!u.top_level)
         add(u,
-            fmt::format("assignment to undeclared global {} inside a function (fails at run time); keep state in "
+            fmt::format("assignment to undeclared global \"{}\" inside a function (fails at run time); keep state in "
                         "ctx, use a local, or declare it at the top of the file",
                         u.name),
             false);
@@ -270,7 +270,7 @@ void check_globals(const std::vector<script::GlobalUse>& uses, const script::Str
       continue;
     }
     if (provided.count(u.name) == 0)
-      add(u, fmt::format("undeclared global {} (misspelt? declare it at the top of the file, or use local)", u.name),
+      add(u, fmt::format("undeclared global \"{}\" (misspelt? declare it at the top of the file, or use local)", u.name),
           false);
   }
   // Functions are listed innermost first: report in file order.

@@ -168,10 +168,11 @@ void register_validate(CLI::App& app, CommandContext& ctx) {
       "Prints a summary table on stdout and one `file:line: message` line per problem on stderr.\n"
       "Exit status: 0 valid; 1 problems found (warnings only count with --strict); 2 bad usage.\n"
       "With --config: every problem of the TOML file with its key path, files it refers to, then each\n"
-      "strategy it uses with that runner's params and the [sandbox] budgets.\n\n"
+      "strategy it uses with that runner's params and the [sandbox] budgets (with a strategy file given as\n"
+      "well, only that one, with --param and the config's [sandbox] and seed).\n\n"
       "Examples:\n"
       "  trading-engine validate strategies/sma_cross.lua --param fast=5\n"
-      "  trading-engine validate --config configs/paper.toml");
+      "  trading-engine validate --config my_run.toml");
   cmd->add_option("file", args->positional, "Strategy file (Lua); same as --strategy");
   cmd->add_option("--strategy", args->strategy, "Strategy file (Lua)");
   cmd->add_option("--param", args->params, "Override a strategy parameter: name=value (repeatable)");

@@ -883,6 +883,7 @@ void SimulatedExchange::compact() {
   orders_.erase(std::remove_if(orders_.begin(), orders_.end(), [](const Working& w) { return !is_working(w.order); }),
                 orders_.end());
   dirty_ = false;
+  for (auto& v : venues_) v.quiet_known = false;  // their trailing-stop indices moved
 }
 
 }  // namespace te::exec

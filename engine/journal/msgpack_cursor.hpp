@@ -170,11 +170,19 @@ class MsgpackCursor {
     return true;
   }
 
+  // Big-endian fields of 1, 2, 4 or 8 bytes: one load and a byte swap (the
+  // reader decodes millions of doubles a second).
+  static_assert(std::endian::native == std::endian::little, "the byte swaps below assume a little-endian host");
   template <class T>
   bool be(T& v, int n) noexcept {
     if (remaining() < static_cast<std::size_t>(n)) return fail("record ends early");
     std::uint64_t x = 0;
-    for (int i = 0; i < n; ++i) x = (x << 8) | static_cast<std::uint8_t>(p_[i]);
+    switch (n) {
+      case 1: x = static_cast<std::uint8_t>(*p_); break;
+      case 2: { std::uint16_t t; std::memcpy(&t, p_, 2); x = __builtin_bswap16(t); break; }
+      case 4: { std::uint32_t t; std::memcpy(&t, p_, 4); x = __builtin_bswap32(t); break; }
+      default: { std::uint64_t t; std::memcpy(&t, p_, 8); x = __builtin_bswap64(t); break; }
+    }
     p_ += n;
     v = static_cast<T>(x);
     return true;

@@ -78,7 +78,13 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
                                                        script::VmPool& pool, runner::RunnerObserver* journal) {
   std::unique_ptr<RunnerUnit> u(new RunnerUnit(spec, id));
   const backtest::BacktestConfig& t = spec.trading;
-  if (t.risk) u->risk_ = std::make_unique<risk::RiskEngine>(*t.risk, u->account_);
+  if (t.risk) {
+    u->risk_ = std::make_unique<risk::RiskEngine>(*t.risk, u->account_);
+    risk::KillSwitchTriggers triggers;
+    triggers.file = t.risk->kill_switch_file;
+    triggers.signal = t.risk->kill_switch_signal;
+    if (triggers.any()) u->kill_control_ = std::make_unique<risk::KillSwitchControl>(*u->risk_, triggers);
+  }
   u->collector_ = std::make_unique<Collector>(u->out_);
   u->fanout_ = std::make_unique<runner::ObserverFanout>(
       std::initializer_list<runner::RunnerObserver*>{u->collector_.get(), journal});

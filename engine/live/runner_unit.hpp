@@ -20,6 +20,7 @@
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/live/runner_spec.hpp"
 #include "engine/portfolio/portfolio.hpp"
+#include "engine/risk/kill_switch_control.hpp"
 #include "engine/risk/risk_engine.hpp"
 #include "engine/runner/observer_fanout.hpp"
 #include "engine/runner/symbol_runner.hpp"
@@ -109,6 +110,7 @@ class RunnerUnit {
   runner::Router router_;
   exec::SimulatedExchange exchange_;
   std::unique_ptr<risk::RiskEngine> risk_;
+  std::unique_ptr<risk::KillSwitchControl> kill_control_;  // control file / SIGUSR1 ([risk] kill_switch_file)
   std::unique_ptr<Collector> collector_;
   std::unique_ptr<runner::ObserverFanout> fanout_;
   std::unique_ptr<runner::SymbolRunner> runner_;

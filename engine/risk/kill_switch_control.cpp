@@ -14,17 +14,40 @@ namespace {
 std::atomic<int> g_kill_signals{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
+// Several controls may listen at once (one per live runner): the handler is
+// installed by the first and the previous disposition restored by the last.
+std::mutex g_install_mutex;
+int g_installs = 0;
+void (*g_previous_handler)(int) = SIG_DFL;
+
 }  // namespace
 
 extern "C" void on_kill_switch_signal(int) { g_kill_signals.fetch_add(1, std::memory_order_relaxed); }
 
+namespace {
+
+bool install_handler() {
+  std::lock_guard<std::mutex> lock(g_install_mutex);
+  if (g_installs == 0) {
+    auto previous = std::signal(SIGUSR1, on_kill_switch_signal);
+    if (previous == SIG_ERR) return false;
+    g_previous_handler = previous;
+  }
+  ++g_installs;
+  return true;
+}
+
+void uninstall_handler() {
+  std::lock_guard<std::mutex> lock(g_install_mutex);
+  if (--g_installs == 0) std::signal(SIGUSR1, g_previous_handler);
+}
+
+}  // namespace
+
 KillSwitchControl::KillSwitchControl(RiskEngine& engine, KillSwitchTriggers triggers)
     : engine_(engine), triggers_(std::move(triggers)) {
   signals_seen_ = g_kill_signals.load(std::memory_order_relaxed);
-  if (triggers_.signal) {
-    previous_handler_ = std::signal(SIGUSR1, on_kill_switch_signal);
-    installed_ = previous_handler_ != SIG_ERR;
-  }
+  if (triggers_.signal) installed_ = install_handler();
   // A file already there counts from the first bar, deterministically.
   if (poll_once() || !triggers_.any()) return;
   watcher_ = std::thread([this] { watch(); });
@@ -37,7 +60,7 @@ KillSwitchControl::~KillSwitchControl() {
   }
   wake_.notify_all();
   if (watcher_.joinable()) watcher_.join();
-  if (installed_) std::signal(SIGUSR1, previous_handler_);
+  if (installed_) uninstall_handler();
 }
 
 bool KillSwitchControl::poll_once() {

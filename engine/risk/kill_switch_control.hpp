@@ -8,7 +8,8 @@
 //
 // A watcher thread looks every `poll` for the file and for signals counted by
 // the handler. Construction installs the SIGUSR1 handler (when asked) and
-// destruction restores the previous one and joins the thread.
+// destruction joins the thread; the last control listening to SIGUSR1 restores
+// the signal's previous disposition.
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -43,7 +44,6 @@ class KillSwitchControl {
   int signals_seen_ = 0;
   bool requested_ = false;
   bool installed_ = false;
-  void (*previous_handler_)(int) = nullptr;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -264,13 +264,19 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   orders_saved_ = false;
   if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
   last_bar_ns_ = bar.ts_ns;
-  journal::MarketData md;
-  md.instrument = runner.instrument().id;
-  md.symbol = runner.instrument().symbol;
-  md.timeframe = options_.timeframe;
-  md.bar = bar;
+  // Built in place in the batch (one event per bar: no temporary to move).
   bar_event_index_ = batch_.size();
-  push(runner, bar.ts_ns, std::move(md));
+  ++events_;
+  if (error_) {
+    Event& e = batch_.emplace_back();
+    e.ts_event_ns = bar.ts_ns;
+    e.runner = runner.config().id;
+    auto& md = e.body.emplace<journal::MarketData>();
+    md.instrument = runner.instrument().id;
+    md.symbol = runner.instrument().symbol;
+    md.timeframe = options_.timeframe;
+    md.bar = bar;
+  }
   start_ = snapshot(runner);
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last

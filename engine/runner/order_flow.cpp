@@ -578,8 +578,16 @@ void SymbolRunner::deliver_order_notices() {
   std::vector<PendingNotice> pending;
   pending.swap(notices_);
   if (state_ == RunnerState::Faulted) return;
-  write_frame(current_bar_);
+  // Most strategies define neither callback: then a notice costs nothing (no
+  // strings, no Lua table, no call). Checked per notice, since a strategy may
+  // define them late (they are plain globals).
+  bool framed = false;
   for (const auto& p : pending) {
+    if (!host_->defines(p.kind == script::OrderNotice::Kind::Fill ? "on_fill" : "on_order_rejected")) continue;
+    if (!framed) {
+      write_frame(current_bar_);
+      framed = true;
+    }
     script::OrderNotice n;
     n.kind = p.kind;
     n.order_id = p.order.id;

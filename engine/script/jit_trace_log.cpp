@@ -19,8 +19,22 @@ std::string describe_trace_error(int error, const std::string& info, const std::
       if (const char* fmt_text = lua_tostring(L, -1)) {
         // The messages use one %s or %d for `info`; substitute it as text.
         std::string msg = fmt_text;
+        std::string arg = info;
+        // "NYI: bytecode %d": name the bytecode (vmdef.bcnames holds 6-char names).
+        if (msg.find("bytecode") != std::string::npos && !info.empty() &&
+            info.find_first_not_of("0123456789") == std::string::npos) {
+          lua_getfield(L, -3, "bcnames");
+          std::size_t len = 0;
+          const char* names = lua_tolstring(L, -1, &len);
+          const std::size_t op = std::stoul(info);
+          if (names && (op + 1) * 6 <= len) {
+            arg = std::string(names + op * 6, 6);
+            arg.erase(arg.find_last_not_of(' ') + 1);
+          }
+          lua_pop(L, 1);
+        }
         const auto p = msg.find('%');
-        if (p != std::string::npos && p + 1 < msg.size()) msg.replace(p, 2, info);
+        if (p != std::string::npos && p + 1 < msg.size()) msg.replace(p, 2, arg);
         out = msg;
       }
     }

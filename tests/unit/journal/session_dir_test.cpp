@@ -29,7 +29,7 @@ SessionMeta sample_meta(const std::string& id) {
   m.config = Value::map({{"engine", Value::map({{"cash", 10000.0}, {"commission", 0.001}})}});
   m.strategies.push_back(
       StrategyInfo{"sma_cross", "strategies/sma_cross.lua", std::string(64, 'a'), {"NVDA"}, Value::map({{"fast", 10}})});
-  m.data.push_back(DataInfo{"../shared/data/nvda-1999-2014.txt", std::string(64, 'd'), "NVDA"});
+  m.data.push_back(DataInfo{"../shared/data/nvda-1999-2014.txt", std::string(64, 'd'), "NVDA", std::string(64, 'b'), 4012});
   m.seed = 0xffffffffffffffffull;  // above int64: stored as a string
   m.storage_mode = StorageMode::Delta;
   m.snapshot_interval = 100;
@@ -47,6 +47,8 @@ TEST_CASE("session meta round-trips through meta.json", "[unit][journal]") {
   REQUIRE(back.ok());
   CHECK(to_value(*back) == to_value(m));
   CHECK(back->seed == 0xffffffffffffffffull);
+  CHECK(back->data[0].bars_sha256 == std::string(64, 'b'));
+  CHECK(back->data[0].bars == 4012);
   CHECK(back->started_at_ns == m.started_at_ns);
   CHECK(json.find("\"started_at\": \"2023-11-14T22:13:20.123456789Z\"") != std::string::npos);
   CHECK(json.find("\"storage_mode\": \"delta\"") != std::string::npos);

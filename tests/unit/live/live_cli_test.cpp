@@ -188,10 +188,10 @@ bars_per_second = 50
     CHECK(fs::exists(s + "/runners/" + name + "/equity.csv"));
   }
   // The paper runner saw live bars; the simulated one generated bars.
-  CHECK(std::count(read_file(s + "/runners/btc-paper/equity.csv").begin(),
-                   read_file(s + "/runners/btc-paper/equity.csv").end(), '\n') > 2);
-  CHECK(std::count(read_file(s + "/runners/sim/equity.csv").begin(), read_file(s + "/runners/sim/equity.csv").end(),
-                   '\n') > 2);
+  const std::string paper_eq = read_file(s + "/runners/btc-paper/equity.csv");
+  const std::string sim_eq = read_file(s + "/runners/sim/equity.csv");
+  CHECK(std::count(paper_eq.begin(), paper_eq.end(), '\n') > 2);
+  CHECK(std::count(sim_eq.begin(), sim_eq.end(), '\n') > 2);
 }
 
 TEST_CASE("run: SIGTERM stops feeds, flushes the journal, writes reports and exits 0", "[live][cli]") {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -153,4 +154,25 @@ TEST_CASE("[risk] kill_switch_file is read from the config", "[unit][risk][confi
   auto bad = config::parse_config("[risk]\nkill_switch_file = 3\n", "t.toml");
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message, Catch::Contains("risk.kill_switch_file"));
+}
+
+TEST_CASE("one SIGUSR1 engages every listening engine (one per live runner)", "[unit][risk]") {
+  portfolio::Portfolio a1(100000), a2(100000);
+  risk::RiskEngine e1({}, a1), e2({}, a2);
+  Sink s1, s2;
+  risk::KillSwitchTriggers t;
+  t.signal = true;
+  t.poll = std::chrono::milliseconds(5);
+  {
+    auto c1 = std::make_unique<risk::KillSwitchControl>(e1, t);
+    {
+      risk::KillSwitchControl c2(e2, t);
+      std::raise(SIGUSR1);
+      std::int64_t ts1 = 0, ts2 = 0;
+      REQUIRE(engaged_within_bars(e1, s1, ts1));
+      REQUIRE(engaged_within_bars(e2, s2, ts2));
+      c1.reset();  // the first control goes; the handler stays for the second
+    }
+  }
+  CHECK(std::signal(SIGUSR1, SIG_DFL) == SIG_DFL);  // the last one restored it
 }
