@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <filesystem>
 #include <set>
 
 #include <fmt/core.h>
@@ -130,7 +131,9 @@ int run_validate(const ValidateArgs& a) {
     if (strategy.empty()) {
       std::set<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> seen;
       for (const auto& r : cfg->runners) {
-        if (r.strategy.empty()) continue;
+        // A missing file was just reported by the config checks; once is enough.
+        std::error_code ec;
+        if (r.strategy.empty() || !std::filesystem::is_regular_file(r.strategy, ec)) continue;
         std::vector<std::pair<std::string, std::string>> overrides(r.params.begin(), r.params.end());
         if (seen.insert({r.strategy, overrides}).second) todo.emplace_back(r.strategy, std::move(overrides));
       }

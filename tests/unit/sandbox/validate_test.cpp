@@ -269,7 +269,8 @@ TEST_CASE("validate --config checks the strategies it uses with their params", "
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Catch::Contains("strategies/sma_cross.lua: valid"));
   CHECK_THAT(r.out, Catch::Contains("fast=5 (number), slow=20 (number)"));
-  CHECK_THAT(r.err, Catch::Contains("strategy: no such file " + dir.file("missing.lua")));
+  CHECK_THAT(r.err, Catch::Contains("runners[1].strategy: no such file: " + dir.file("missing.lua")));
+  CHECK_THAT(r.err, !Catch::Contains("open strategy"));  // reported once, by the config checks
 }
 
 TEST_CASE("new-strategy writes a template that validates and backtests, and never overwrites", "[validate][sandbox]") {
