@@ -253,7 +253,9 @@ def build(results, targets_path, ratios_path):
             row += [""] * (8 - len(row))
             issue, what, binary, case, metric, op, target, unit = row[:8]
             run = runs.get(binary)
-            v = display(run.value(case, metric), unit) if run else None
+            raw = run.value(case, metric) if run else None
+            # Counters named *_ns/_us/_ms or ns_*/us_*/ms_* already carry their unit; only times in seconds convert.
+            v = raw if metric.endswith(("_ns", "_us", "_ms")) or metric.startswith(("ns_", "us_", "ms_")) else display(raw, unit)
             t = parse_target(target)
             if v is None or isinstance(v, str):
                 met = "not measured"
