@@ -133,7 +133,7 @@ Result<std::unique_ptr<runner::SessionRecorder>> start_run_session(const config:
     meta.strategies.push_back(std::move(si));
     code.push_back(specs[i].strategy.code);
     if (specs[i].source.kind == live::SourceKind::Historical)
-      meta.data.push_back({cfg.runners[i].data_source.path, "", specs[i].symbol});
+      meta.data.push_back({cfg.runners[i].data_source.path, "", specs[i].symbol, "", 0});
   }
   return runner::SessionRecorder::create(std::move(*options), std::move(meta), code);
 }
