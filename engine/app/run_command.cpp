@@ -159,6 +159,15 @@ Result<std::unique_ptr<runner::SessionRecorder>> start_run_session(const config:
 
 int run_run_command(const RunArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
+  // SIGHUP reloads every strategy (the engine reads it from a signalfd). Block
+  // it before any thread exists (session writer, workers inherit the mask):
+  // an unblocked thread would let SIGHUP's default action end the process.
+  {
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  }
   auto cfg = live::validate_config_file(a.config);
   if (!cfg) {
     const std::string& m = cfg.error().message;
@@ -194,6 +203,7 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
   eo.binance.rest_url = cfg->binance.rest_url;
   eo.clock = &clock;
   eo.session = session.get();
+  eo.reload_on_sighup = true;
   eo.limits = script::make_limits(script::RunMode::Live, cfg->sandbox.callback_timeout_ms,
                                   cfg->sandbox.memory_limit_mb);
   eo.log = [&](live::LogLevel level, std::string_view text) {
@@ -345,6 +355,9 @@ void register_run(CLI::App& app, CommandContext& ctx) {
       "runner finishes its bar, the journal is flushed, and each runner's report.json, trades.csv and\n"
       "equity.csv (the backtest formats) are written to <session>/runners/<runner>/.\n"
       "SIGUSR1 doubles and SIGUSR2 halves the speed of real-time historical replays while they run.\n"
+      "Hot reload: saving a strategy file or a Lua indicator file (indicators/) reloads it in every runner\n"
+      "using it at that runner's next bar (state, ctx and position kept; a broken version is refused with\n"
+      "file:line and the old one keeps running); `kill -HUP <pid>` re-reads them all (docs/live.md).\n"
       "Exit status: 0 after a clean stop (a halted runner is reported, not fatal), 1 when reports could not\n"
       "be written, 2 when the config has problems (all are listed; nothing is started).");
   cmd->add_option("--config", args->config, "TOML config file (docs/configuration.md)")->required();

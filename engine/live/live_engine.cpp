@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "engine/core/time.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/live/feed_router.hpp"
+#include "engine/runner/observer_fanout.hpp"
 #include "engine/runner/session_recorder.hpp"
 #include "engine/venue/binance/interval.hpp"
 #include "engine/venue/binance/kline_feed.hpp"
@@ -43,10 +45,33 @@ std::string_view to_string(SourceKind k) noexcept {
 
 namespace {
 
+// Logs the outcome of a hot reload (the journal records it separately):
+// a refused version names file:line and the old one keeps running.
+class ReloadLog final : public runner::RunnerObserver {
+ public:
+  ReloadLog(std::string runner, const EngineOptions& options) : runner_(std::move(runner)), options_(options) {}
+  void on_reload(runner::SymbolRunner& r, const runner::ReloadInfo& info) override {
+    if (!options_.log) return;
+    if (info.ok)
+      options_.log(LogLevel::Info, fmt::format("runner {}: reloaded {} (sha256 {} -> {}) from bar {} on",
+                                               runner_, info.path, info.old_sha256.substr(0, 12),
+                                               info.new_sha256.substr(0, 12), r.bar_index() + 1));
+    else
+      options_.log(LogLevel::Warn, fmt::format("runner {}: new version of {} refused, the old one keeps running: {}",
+                                               runner_, info.path, info.message));
+  }
+
+ private:
+  std::string runner_;
+  const EngineOptions& options_;
+};
+
 // A runner, its strand and the state of its data source. Everything but
 // `speed` is touched on the strand only.
 struct Slot {
   Slot(asio::io_context& io, std::unique_ptr<RunnerUnit> u) : unit(std::move(u)), strand(asio::make_strand(io)), timer(strand) {}
+  std::unique_ptr<ReloadLog> reload_log;               // observers the unit's runner reports to
+  std::unique_ptr<runner::ObserverFanout> observers;  // (declared first: they outlive the unit)
   std::unique_ptr<RunnerUnit> unit;
   Strand strand;
   asio::steady_timer timer;
@@ -76,6 +101,7 @@ struct LiveEngine::Impl {
   std::vector<std::unique_ptr<Slot>> slots;
   std::vector<std::unique_ptr<FeedRouter>> routers;
   std::vector<std::unique_ptr<venue::binance::KlineFeed>> feeds;
+  std::unique_ptr<runner::ReloadWatcher> watcher;  // hot reload; null when off
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> final_count{0};
   bool started = false;
@@ -209,6 +235,49 @@ struct LiveEngine::Impl {
     on_final(s);
   }
 
+  // ---- hot reload ----
+  // Every runner whose strategy came from a file is registered with the
+  // watcher; runners sharing a file are reloaded together, each at its own
+  // next bar boundary (request_reload parks the new source in the runner and
+  // its strand applies it before the next bar), so none loses or repeats a bar.
+  Status start_watcher() {
+    if (!options.hot_reload) return {};
+    runner::ReloadWatcherOptions wo;
+    wo.debounce_ms = options.reload_debounce_ms;
+    wo.watch_files = options.reload_watch_files;
+    watcher = std::make_unique<runner::ReloadWatcher>(wo, [this](int level, const std::string& m) {
+      log(level >= 2 ? LogLevel::Warn : LogLevel::Info, "reload: " + m);
+    });
+    std::size_t watched = 0;
+    for (auto& s : slots) {
+      const script::StrategySource& src = s->unit->spec().strategy;
+      std::error_code ec;
+      if (src.path.empty() || !std::filesystem::is_regular_file(src.path, ec)) continue;  // code held in memory
+      TE_TRY(watcher->watch(s->unit->runner(), src.path, src.sha256));
+      ++watched;
+    }
+    // Lua indicator files (indicators/*.lua): an edit rebuilds the strategy of
+    // every runner that loads them, with the indicators re-warmed.
+    std::size_t indicator_files = 0;
+    for (auto& s : slots)
+      for (const auto& f : s->unit->spec().trading.indicator_files) {
+        std::error_code ec;
+        if (f.path.empty() || !std::filesystem::is_regular_file(f.path, ec)) continue;  // built into the binary
+        TE_TRY(watcher->watch_indicator(s->unit->runner(), f.path, f.sha256));
+        ++indicator_files;
+      }
+    if (options.reload_on_sighup) TE_TRY(watcher->handle_sighup());
+    if (watched == 0 && indicator_files == 0 && !options.reload_on_sighup) {
+      watcher.reset();
+      return {};
+    }
+    TE_TRY(watcher->start());
+    log(LogLevel::Info, fmt::format("hot reload: watching the strategy files of {} runner(s) and {} indicator "
+                                    "file use(s){}", watched, indicator_files,
+                                    options.reload_on_sighup ? "; SIGHUP re-reads them all" : ""));
+    return {};
+  }
+
   // ---- live ----
   Status start_feeds() {
     std::map<std::string, std::vector<std::size_t>> by_interval;
@@ -293,12 +362,17 @@ Result<std::unique_ptr<LiveEngine>> LiveEngine::create(EngineOptions options, st
       gen.emplace(std::move(*g));
     }
     runner::RunnerObserver* journal = impl->options.session ? &impl->options.session->add_runner() : nullptr;
-    auto unit = RunnerUnit::create(r, static_cast<model::RunnerId>(i), impl->pool, journal);
+    auto reload_log = std::make_unique<ReloadLog>(r.name, impl->options);
+    auto observers = std::make_unique<runner::ObserverFanout>(
+        std::initializer_list<runner::RunnerObserver*>{journal, reload_log.get()});
+    auto unit = RunnerUnit::create(r, static_cast<model::RunnerId>(i), impl->pool, observers.get());
     if (!unit) {
       problems.push_back(unit.error().message);
       continue;
     }
     auto slot = std::make_unique<Slot>(impl->io, std::move(*unit));
+    slot->reload_log = std::move(reload_log);
+    slot->observers = std::move(observers);
     slot->generator = std::move(gen);
     slot->speed.store(src.speed > 0 ? src.speed : 1);
     slot->applied_speed = slot->speed.load();
@@ -316,6 +390,13 @@ Status LiveEngine::start() {
   Impl& m = *impl_;
   if (m.started) return make_error(Errc::invalid_argument, "the engine was already started");
   m.started = true;
+  // Before the worker threads: handle_sighup() blocks SIGHUP in this thread.
+  // A watcher that cannot start (inotify limits) costs hot reload, not the run.
+  if (auto st = m.start_watcher(); !st) {
+    if (m.watcher) m.watcher->stop();
+    m.watcher.reset();
+    m.log(LogLevel::Warn, "hot reload is off for this run: " + st.error().message);
+  }
   m.work.emplace(asio::make_work_guard(m.io));
   int n = m.options.threads > 0 ? m.options.threads : static_cast<int>(std::thread::hardware_concurrency());
   n = std::max(1, n);
@@ -387,12 +468,26 @@ bool LiveEngine::set_speed(std::string_view runner, double speed) {
   return false;
 }
 
+void LiveEngine::reload_all() {
+  if (impl_->watcher && !impl_->shut_down) impl_->watcher->reload_all();
+}
+
+void LiveEngine::flush_reloads() {
+  if (impl_->watcher && !impl_->shut_down) impl_->watcher->flush();
+}
+
+runner::ReloadWatcherStats LiveEngine::reload_stats() const {
+  return impl_->watcher ? impl_->watcher->stats() : runner::ReloadWatcherStats{};
+}
+
 std::vector<RunnerOutcome> LiveEngine::shutdown() {
   Impl& m = *impl_;
   std::vector<RunnerOutcome> out;
   if (m.shut_down) return out;
   m.shut_down = true;
   m.stopping.store(true, std::memory_order_release);
+  // No more reloads: the watcher hands sources to the runners, which end below.
+  if (m.watcher) m.watcher->stop();
   // No more market data: after stop() returns the feeds call nothing.
   for (auto& f : m.feeds) f->stop();
   if (m.started) {

@@ -28,6 +28,7 @@
 #include "engine/core/result.hpp"
 #include "engine/live/runner_spec.hpp"
 #include "engine/live/runner_unit.hpp"
+#include "engine/runner/reload_watcher.hpp"
 
 namespace te::live {
 
@@ -69,6 +70,16 @@ class LiveEngine {
   // Changes the replay speed of a paced historical runner while it runs.
   // False when no such runner exists or it is not paced.
   bool set_speed(std::string_view runner, double speed);
+
+  // Hot reload (EngineOptions::hot_reload): re-reads every runner's strategy
+  // file now; each changed one is swapped in at its runners' next bar
+  // boundary (the `run` command's SIGHUP does the same). No-op when hot
+  // reload is off or the engine is not started.
+  void reload_all();
+  // Waits until every reload trigger so far has been read and handed to the
+  // runners (not until the runners swapped: that happens at their next bar).
+  void flush_reloads();
+  runner::ReloadWatcherStats reload_stats() const;
 
   // Stops everything (idempotent; from the owning thread, not from a signal
   // handler) and returns each runner's outcome, in spec order. Runners still

@@ -90,6 +90,14 @@ struct EngineOptions {
   std::size_t chunk_bars = 256;
   script::VmLimits limits = script::make_limits(script::RunMode::Live);
   bool keep_equity_curve = true;  // per-runner equity.csv (memory grows with bars)
+  // Hot reload: saving a runner's strategy file swaps the new version in at
+  // that runner's next bar boundary (engine/runner/reload_watcher.hpp).
+  bool hot_reload = true;
+  // Also reload every strategy on SIGHUP. SIGHUP must already be blocked in
+  // every thread of the process (the `run` command blocks it first thing).
+  bool reload_on_sighup = false;
+  int reload_debounce_ms = 25;  // quiet time after a file change before it is read
+  bool reload_watch_files = true;  // false: only SIGHUP and reload_all() trigger reloads
 };
 
 }  // namespace te::live

@@ -93,6 +93,8 @@ class RunnerUnit {
   const std::string& name() const noexcept { return spec_.name; }
   const RunnerSpec& spec() const noexcept { return spec_; }
   const runner::SymbolRunner& runner() const noexcept { return *runner_; }
+  // For the reload watcher only (request_reload is thread-safe).
+  runner::SymbolRunner& runner() noexcept { return *runner_; }
   UnitStatus status() const;
 
   // The outcome in backtest form; once, after end() (the equity curve moves out).

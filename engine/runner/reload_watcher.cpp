@@ -42,6 +42,7 @@ struct ReloadWatcher::File {
   std::string sha256;     // of the version last dispatched (or running at registration)
   std::vector<std::pair<SymbolRunner*, std::string>> runners;  // runner, path it was given
   std::int64_t due_ns = 0;  // debounce deadline; 0 = nothing pending
+  bool indicator = false;   // a Lua indicator file, not a strategy
 };
 
 ReloadWatcher::ReloadWatcher(ReloadWatcherOptions options, Log log) : options_(options), log_(std::move(log)) {}
@@ -59,6 +60,14 @@ ReloadWatcher::File* ReloadWatcher::find(const std::string& key) {
 }
 
 Status ReloadWatcher::watch(SymbolRunner& runner, const std::string& path, const std::string& sha256) {
+  return add(runner, path, sha256, false);
+}
+
+Status ReloadWatcher::watch_indicator(SymbolRunner& runner, const std::string& path, const std::string& sha256) {
+  return add(runner, path, sha256, true);
+}
+
+Status ReloadWatcher::add(SymbolRunner& runner, const std::string& path, const std::string& sha256, bool indicator) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string key = file_key(path);
   File* f = find(key);
@@ -70,6 +79,7 @@ Status ReloadWatcher::watch(SymbolRunner& runner, const std::string& path, const
     nf->name = p.filename().string();
     nf->read_path = path;
     nf->sha256 = sha256;
+    nf->indicator = indicator;
     f = nf.get();
     files_.push_back(std::move(nf));
   }
@@ -191,7 +201,10 @@ void ReloadWatcher::process(File& f, const char* why) {
   for (auto& [runner, path] : f.runners) {
     script::StrategySource copy = *src;
     copy.path = path;
-    runner->request_reload(std::move(copy));
+    if (f.indicator)
+      runner->request_indicator_reload(std::move(copy));
+    else
+      runner->request_reload(std::move(copy));
     ++stats_.dispatched;
   }
   if (log_)

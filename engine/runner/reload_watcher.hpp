@@ -59,6 +59,10 @@ class ReloadWatcher {
   // Registers `runner` as a user of the file at `path`, whose running version
   // has `sha256`. Errors: Errc::io when the directory cannot be watched.
   Status watch(SymbolRunner& runner, const std::string& path, const std::string& sha256);
+  // The same for a Lua indicator file the runner loads (HostOptions::
+  // indicator_files, by the same path): a change reaches the runner through
+  // request_indicator_reload (its strategy is rebuilt with the new file).
+  Status watch_indicator(SymbolRunner& runner, const std::string& path, const std::string& sha256);
   void unwatch(SymbolRunner& runner);
 
   // Starts the watcher's thread. Errors: Errc::io (inotify/eventfd).
@@ -84,6 +88,7 @@ class ReloadWatcher {
  private:
   struct File;
   void run();
+  Status add(SymbolRunner& runner, const std::string& path, const std::string& sha256, bool indicator);
   void process(File& f, const char* why);
   void wake();
   File* find(const std::string& key);

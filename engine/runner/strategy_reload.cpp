@@ -1,5 +1,7 @@
 #include "engine/runner/strategy_reload.hpp"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "engine/runner/symbol_runner.hpp"
@@ -18,6 +20,28 @@ std::optional<script::StrategySource> ReloadMailbox::take() {
   return out;
 }
 
+void ReloadMailbox::put_indicator(script::StrategySource source) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& s : indicators_)
+    if (s.path == source.path) {
+      s = std::move(source);
+      return;
+    }
+  indicators_.push_back(std::move(source));
+}
+
+std::vector<script::StrategySource> ReloadMailbox::take_indicators() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<script::StrategySource> out;
+  out.swap(indicators_);
+  return out;
+}
+
+void SymbolRunner::request_indicator_reload(script::StrategySource indicator) {
+  mailbox_.put_indicator(std::move(indicator));
+  reload_flag_.store(true, std::memory_order_release);
+}
+
 void SymbolRunner::request_reload(script::StrategySource source) {
   mailbox_.put(std::move(source));
   reload_flag_.store(true, std::memory_order_release);
@@ -26,6 +50,7 @@ void SymbolRunner::request_reload(script::StrategySource source) {
 void SymbolRunner::apply_pending_reload() {
   reload_flag_.store(false, std::memory_order_relaxed);
   // A request that lands after take() sets the flag again: seen next bar.
+  for (const auto& indicator : mailbox_.take_indicators()) reload_indicator(indicator);
   if (auto source = mailbox_.take()) reload(*source);
 }
 
@@ -53,26 +78,56 @@ ReloadReport SymbolRunner::reload(const script::StrategySource& source) {
     return r;
   }
   r.changed = true;
+  return rebuild(source, host_options_, std::move(r), source.code);
+}
+
+ReloadReport SymbolRunner::reload_indicator(const script::StrategySource& indicator) {
+  ReloadReport r;
+  r.path = indicator.path;
+  r.new_sha256 = indicator.sha256;
+  r.bar_index = bar_index_;
+  script::HostOptions options = host_options_;
+  auto it = std::find_if(options.indicator_files.begin(), options.indicator_files.end(),
+                         [&](const script::StrategySource& f) { return f.path == indicator.path; });
+  if (it == options.indicator_files.end()) {
+    r.ok = false;
+    r.message = indicator.path + ": not an indicator file of this runner; nothing done";
+    return r;
+  }
+  r.old_sha256 = it->sha256;
+  if (indicator.sha256 == r.old_sha256) {
+    r.ok = true;
+    r.message = "unchanged (same SHA-256); nothing to do";
+    return r;
+  }
+  r.changed = true;
+  *it = indicator;
+  const script::StrategySource strategy = host_->source();  // the old host goes away in the swap
+  return rebuild(strategy, std::move(options), std::move(r), indicator.code);
+}
+
+ReloadReport SymbolRunner::rebuild(const script::StrategySource& source, script::HostOptions options,
+                                   ReloadReport r, std::string_view code) {
   auto refuse = [&](std::string message) {
     r.ok = false;
     r.message = std::move(message);
     ++stats_.reload_failures;
-    notify_reload(r, source.code);
+    notify_reload(r, code);
     last_reload_ = r;
     return r;
   };
   if (state_ == RunnerState::Faulted)
     return refuse(fmt::format("{}: the runner is faulted ({}); a faulted runner is not revived by a reload, "
                               "restart it",
-                              source.path, fault_ ? fault_->message : "stopped"));
+                              r.path, fault_ ? fault_->message : "stopped"));
 
   // 1. The old version's context, as plain data (functions, cycles and other
   //    non-data are refused with their path, before anything changes).
   auto ctx = host_->export_context();
-  if (!ctx) return refuse(source.path + ": the running version's ctx cannot be carried over: " + ctx.error().message);
+  if (!ctx) return refuse(r.path + ": the running version's ctx cannot be carried over: " + ctx.error().message);
 
   // 2. The new version in a fresh VM over the same indicators.
-  auto created = script::StrategyHost::create(source, host_options_, indicators_, this);
+  auto created = script::StrategyHost::create(source, options, indicators_, this);
   if (!created) return refuse(created.error().message);
   std::unique_ptr<script::StrategyHost> next = std::move(*created);
 
@@ -89,12 +144,13 @@ ReloadReport SymbolRunner::reload(const script::StrategySource& source) {
   std::unique_ptr<script::StrategyHost> old = std::move(host_);
   host_ = std::move(next);
   old->discard_vm(script::Discard::Replaced);
+  host_options_ = std::move(options);
   consecutive_errors_ = 0;
   ++stats_.reloads;
   r.ok = true;
-  r.message = fmt::format("{} reloaded after bar {} ({} -> {})", source.path, bar_index_,
+  r.message = fmt::format("{} reloaded after bar {} ({} -> {})", r.path, bar_index_,
                           r.old_sha256.substr(0, 12), r.new_sha256.substr(0, 12));
-  notify_reload(r, source.code);
+  notify_reload(r, code);
   last_reload_ = r;
   return r;
 }

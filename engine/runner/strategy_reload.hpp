@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/script/strategy_host.hpp"
 
@@ -41,10 +42,14 @@ class ReloadMailbox {
  public:
   void put(script::StrategySource source);
   std::optional<script::StrategySource> take();
+  // Edited indicator files; a later version of the same path replaces an earlier one.
+  void put_indicator(script::StrategySource source);
+  std::vector<script::StrategySource> take_indicators();
 
  private:
   std::mutex mutex_;
   std::optional<script::StrategySource> pending_;
+  std::vector<script::StrategySource> indicators_;
 };
 
 }  // namespace te::runner

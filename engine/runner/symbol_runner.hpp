@@ -179,6 +179,15 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void request_reload(script::StrategySource source);
   bool reload_pending() const noexcept { return reload_flag_.load(std::memory_order_relaxed); }
   const std::optional<ReloadReport>& last_reload() const noexcept { return last_reload_; }
+  // An edited Lua indicator file (its path as in HostOptions::indicator_files):
+  // the running strategy is rebuilt in a fresh VM with the new file, ctx
+  // carried over as for reload(), and the Lua indicators are re-created and
+  // re-warmed over the bar history, so their values equal a fresh computation.
+  // A file that does not load leaves the old VM (and old indicator) running.
+  // reload_indicator(): runner's thread, between bars; request_indicator_reload():
+  // any thread, applied at the start of the next bar (before a pending strategy).
+  ReloadReport reload_indicator(const script::StrategySource& indicator);
+  void request_indicator_reload(script::StrategySource indicator);
 
   // script::LogSink
   void strategy_log(int level, std::string_view message) override;
@@ -188,6 +197,11 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
 
  private:
   void notify_reload(const ReloadReport& r, std::string_view code);
+  // Steps shared by reload() and reload_indicator(): builds `source` in a fresh
+  // VM with `options`, carries ctx over, swaps. `r` has path and hashes set;
+  // `code` is what observers record (the file that changed).
+  ReloadReport rebuild(const script::StrategySource& source, script::HostOptions options, ReloadReport r,
+                       std::string_view code);
   SymbolRunner(RunnerConfig config, model::Instrument instrument, std::unique_ptr<BarHistory> history,
                exec::ExecutionEngine& exec, portfolio::Portfolio& portfolio, RunnerObserver* observer);
 
