@@ -110,10 +110,20 @@ end
 M.lua_indicator_list = P.lua_indicator_list
 M.describe = P.summary
 
--- Per-bar entry point. kind: 1 detect_opportunity, 2 filter_commitment,
+-- ctx.setup is dropped when the runner leaves CloseWatch/InTrade (the host
+-- only raises a flag in the frame, so that step never has to call into Lua).
+local function apply_clear_setup()
+  if F.clear_setup ~= 0 then
+    ctx.setup = nil
+    F.clear_setup = 0
+  end
+end
+
+-- One state callback. kind: 1 detect_opportunity, 2 filter_commitment,
 -- 3 manage_position. Returns a TE action kind (0 = nothing) after writing the
 -- details into the frame's action block.
-function M.dispatch(kind)
+local function run_callback(kind)
+  if F.clear_setup ~= 0 then apply_clear_setup() end
   if refresh_bar() then update_lua_indicators(bar) end
   ctx.state = state_names[F.state]
   ctx.bars_in_state = F.bars_in_state
@@ -124,8 +134,33 @@ function M.dispatch(kind)
   return encode(kind, r)
 end
 
+-- Per-bar entry point for one callback called from the host (live trading,
+-- and any bar a batch hands back to the host).
+function M.dispatch(kind)
+  return run_callback(kind)
+end
+
+-- The per-bar loop of a run (docs/performance.md, "The per-bar loop"): the
+-- runner's step function (through the FFI, no Lua inside) does the engine's
+-- work of a bar and names the callback to run; the callback runs here, Lua to
+-- Lua, and its action goes back with the next step. Bar after bar in one host
+-- call, so the loop and the strategy compile into one trace. Returns the
+-- step's code when it leaves the loop (end of data, or work the host must do
+-- outside the FFI: order notices, reloads, recorders). A strategy error leaves
+-- by error(), as from dispatch.
+function M.run_batch()
+  local step, driver = API.step, API.driver
+  local r = 0
+  while true do
+    local kind = step(driver, r)
+    if kind <= 0 then return kind end
+    r = run_callback(kind)
+  end
+end
+
 function M.on_start()
   P.current_callback = nil
+  apply_clear_setup()
   local f = rawget(env, "on_start")
   if f then f(ctx) end
 end
@@ -134,6 +169,7 @@ end
 -- on_reload(old_ctx, ctx) may migrate it, and a table it returns replaces it.
 function M.on_reload(old)
   P.current_callback = nil
+  apply_clear_setup()
   local f = rawget(env, "on_reload")
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
@@ -158,18 +194,18 @@ function M.notify(name, t)
   P.current_callback = nil
   local f = rawget(env, name)
   if f == nil then return false end
+  apply_clear_setup()
   refresh_bar()
   f(t, ctx)
   return true
 end
 
-function M.clear_setup()
-  ctx.setup = nil
-end
+M.apply_clear_setup = apply_clear_setup
 
 -- Replaces the strategy's own ctx data (hot reload, replay) with `t`, keeping
 -- the host views.
 function M.replace_ctx(t)
+  F.clear_setup = 0  -- the new data is the whole context: no drop pending for it
   for k in pairs(ctx) do
     if not P.HOST_KEYS[k] then ctx[k] = nil end
   end

@@ -4,7 +4,9 @@
 //                         exchange, portfolio and the equity curve every bar
 //                         (what `backtest` does after loading). Strategies:
 //                         sma_cross, ema_cross, rsi_mean_reversion (strategies/),
-//                         ten_indicators and noop (bench/backtest/strategies/).
+//                         ten_indicators and noop (bench/backtest/strategies/);
+//                         sma_cross_per_call: one host call per callback
+//                         (the live path) instead of the batch loop
 //   pipeline_threads/2    two backtests of sma_cross at once on two threads:
 //                         bars_per_s is the sum (ideal: 2x pipeline/sma_cross)
 //   command/csv           the whole `trading-engine backtest` process on a 1M-bar
@@ -113,8 +115,13 @@ void per_bar_counters(benchmark::State& state, double bars_done) {
 
 void BM_pipeline(benchmark::State& state, const std::string& name) {
   const auto& data = bars();
-  const auto& src = strategy(name);
-  const auto cfg = cli_config();
+  // "<strategy>_per_call": one host call per callback (SymbolRunner::on_bar,
+  // the live path) instead of the batch loop, for the same-run comparison.
+  const std::string suffix = "_per_call";
+  const bool per_call = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const auto& src = strategy(per_call ? name.substr(0, name.size() - suffix.size()) : name);
+  auto cfg = cli_config();
+  cfg.batch = !per_call;
   double done = 0, trades = 0;
   for (auto _ : state) {
     auto r = backtest::run_backtest(cfg, data, src);
@@ -136,6 +143,7 @@ BENCHMARK_CAPTURE(BM_pipeline, ema_cross, std::string("ema_cross"))->Unit(benchm
 BENCHMARK_CAPTURE(BM_pipeline, rsi_mean_reversion, std::string("rsi_mean_reversion"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, ten_indicators, std::string("ten_indicators"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, noop, std::string("noop"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, sma_cross_per_call, std::string("sma_cross_per_call"))->Unit(benchmark::kMillisecond);
 
 // Two independent backtests at once: each thread runs its own (its own VM,
 // exchange and portfolio); the data is shared read-only.

@@ -15,6 +15,7 @@ class Recorder final : public runner::RunnerObserver {
  public:
   Recorder(BacktestResult& out, bool keep_activity) : out_(out), keep_(keep_activity) {}
   void on_bar(const runner::SymbolRunner&, const model::Bar& b) override { now_ns_ = b.ts_ns; }
+  bool bar_end_runs_lua() const noexcept override { return false; }
   void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override {
     ++out_.rejections[r.code];
     if (keep_) out_.activity.intent_rejected(r);
@@ -142,12 +143,30 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   }
   std::size_t done = 0;
 
-  const std::int64_t t0 = monotonic_ns();
-  if (run.start()) {
-    const auto& c = data.columns();
-    double peak = config.initial_cash;
-    model::Bar bar;
-    for (std::size_t i = first; i < n; ++i) {
+  // The data as the runner's feed; after each bar: the end-of-data close, the
+  // equity point, progress. Called from inside the runner's batch loop (no Lua).
+  struct Feed final : runner::SymbolRunner::BarFeed {
+    const model::BarSeries::Columns& c;
+    std::size_t i, n;
+    const BacktestConfig& config;
+    runner::SymbolRunner& run;
+    exec::SimulatedExchange& exchange;
+    portfolio::Portfolio& account;
+    model::InstrumentId instrument;
+    EquityCurve& eq;
+    bool keep;
+    std::size_t first;
+    std::size_t done = 0;
+    double peak;
+
+    Feed(const model::BarSeries::Columns& c_, std::size_t first_, std::size_t n_, const BacktestConfig& config_,
+         runner::SymbolRunner& run_, exec::SimulatedExchange& exchange_, portfolio::Portfolio& account_,
+         model::InstrumentId instrument_, EquityCurve& eq_, bool keep_)
+        : c(c_), i(first_), n(n_), config(config_), run(run_), exchange(exchange_), account(account_),
+          instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash) {}
+
+    bool next(model::Bar& bar) override {
+      if (i >= n) return false;
       bar.ts_ns = c.ts_ns[i];
       bar.open = c.open[i];
       bar.high = c.high[i];
@@ -158,10 +177,13 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       if (c.ask) bar.ask = c.ask[i];
       if (c.bid_size) bar.bid_size = c.bid_size[i];
       if (c.ask_size) bar.ask_size = c.ask_size[i];
-      const bool alive = run.on_bar(instrument.id, bar);
-      if (config.close_at_end && i + 1 == n && account.position(instrument.id).qty != 0) {
+      ++i;
+      return true;
+    }
+    bool after_bar(const model::Bar& bar) override {
+      if (config.close_at_end && i == n && account.position(instrument).qty != 0) {
         run.flatten(model::OrderPurpose::EndOfData, "end of data");
-        exchange.settle(instrument.id, bar, run.bar_index());
+        exchange.settle(instrument, bar, run.bar_index());
       }
       const double cash = account.cash();
       const double pv = account.position_value();
@@ -177,9 +199,25 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       }
       if (config.equity_listener) config.equity_listener->on_equity(bar.ts_ns, cash, pv, equity);
       if (config.progress && config.progress_every && done % config.progress_every == 0) config.progress(done, n - first);
-      if (!alive) break;  // a faulted strategy stops the backtest; the outcome so far is reported
+      return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
+    }
+  };
+  Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
+
+  const std::int64_t t0 = monotonic_ns();
+  if (run.start()) {
+    if (config.batch) {
+      run.run(feed);
+    } else {
+      model::Bar bar;
+      while (feed.next(bar)) {
+        const bool alive = run.on_bar(instrument.id, bar);
+        feed.after_bar(bar);
+        if (!alive) break;
+      }
     }
   }
+  done = feed.done;
   out.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
   if (config.progress) config.progress(done, n - first);
 

@@ -73,6 +73,11 @@ struct BacktestConfig {
   // Shared precomputed indicator values over `data` (the optimiser builds one
   // per search); ignored unless it holds this very series. Not owned.
   ta::SeriesCache* indicator_cache = nullptr;
+  // true: the per-bar loop runs inside the strategy's VM (SymbolRunner::run,
+  // one host call for many bars). false: one host call per callback
+  // (SymbolRunner::on_bar, as live trading does). Same results either way
+  // (tests/unit/backtest/batch_loop_test.cpp); false is for comparisons.
+  bool batch = true;
   // Records the strategy VM's LuaJIT trace events (JIT-health check); may be null.
   script::JitTraceLog* jit_trace = nullptr;
 };

@@ -8,10 +8,6 @@
 #include "engine/core/assert.hpp"
 
 namespace te::portfolio {
-namespace {
-const Position kFlat{};
-}
-
 Portfolio::Portfolio(double initial_cash, MarginPolicy margin)
     : initial_cash_(initial_cash), cash_(initial_cash), margin_(margin) {
   TE_ASSERT(std::isfinite(initial_cash) && initial_cash >= 0, "initial cash must be finite and >= 0, was %g",
@@ -35,21 +31,6 @@ Position& Portfolio::pos(model::InstrumentId instrument) {
     open_trade_.resize(instrument + 1, -1);
   }
   return positions_[instrument];
-}
-
-const Position& Portfolio::position(model::InstrumentId instrument) const noexcept {
-  return instrument < positions_.size() ? positions_[instrument] : kFlat;
-}
-
-const Trade* Portfolio::open_trade(model::InstrumentId instrument) const noexcept {
-  if (instrument >= open_trade_.size() || open_trade_[instrument] < 0) return nullptr;
-  return &trades_[static_cast<std::size_t>(open_trade_[instrument])];
-}
-
-double Portfolio::position_value() const noexcept {
-  double v = 0;
-  for (const auto& p : positions_) v += p.market_value();
-  return v;
 }
 
 double Portfolio::long_value() const noexcept {

@@ -86,7 +86,13 @@ class Portfolio {
 
   double initial_cash() const noexcept { return initial_cash_; }
   double cash() const noexcept { return cash_; }
-  double position_value() const noexcept;
+  // Inline (with position() and open_trade()): read by the runner several
+  // times per bar, across static libraries (docs/performance.md).
+  double position_value() const noexcept {
+    double v = 0;
+    for (const auto& p : positions_) v += p.market_value();
+    return v;
+  }
   double long_value() const noexcept;
   double short_value() const noexcept;  // absolute
   double equity() const noexcept { return cash_ + position_value(); }
@@ -101,12 +107,18 @@ class Portfolio {
   std::size_t fills() const noexcept { return fills_; }
   std::size_t closed_trades() const noexcept { return closed_; }
 
-  const Position& position(model::InstrumentId instrument) const noexcept;
+  const Position& position(model::InstrumentId instrument) const noexcept {
+    return instrument < positions_.size() ? positions_[instrument] : kFlat;
+  }
   // The open trade of an instrument, if any.
-  const Trade* open_trade(model::InstrumentId instrument) const noexcept;
+  const Trade* open_trade(model::InstrumentId instrument) const noexcept {
+    if (instrument >= open_trade_.size() || open_trade_[instrument] < 0) return nullptr;
+    return &trades_[static_cast<std::size_t>(open_trade_[instrument])];
+  }
   std::span<const Trade> trades() const noexcept { return trades_; }
 
  private:
+  static inline const Position kFlat{};
   Position& pos(model::InstrumentId instrument);
 
   double initial_cash_;

@@ -37,6 +37,11 @@ class ObserverFanout final : public RunnerObserver {
   void on_strategy_log(const SymbolRunner& r, int level, std::string_view message) override {
     for (auto* o : observers_) o->on_strategy_log(r, level, message);
   }
+  bool bar_end_runs_lua() const noexcept override {
+    for (auto* o : observers_)
+      if (o->bar_end_runs_lua()) return true;
+    return false;
+  }
   void on_bar_end(SymbolRunner& r, const model::Bar& b) override {
     for (auto* o : observers_) o->on_bar_end(r, b);
   }

@@ -69,11 +69,25 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
     ++stats_.rejected_bars;
     return state_ != RunnerState::Faulted;
   }
-  if (reload_flag_.load(std::memory_order_relaxed)) apply_pending_reload();  // between bars only
+  current_bar_ = bar;
+  step_ = Step::Begin;
+  int result = 0;
+  for (;;) {
+    const int cb = advance(result, false);
+    if (cb == kBarDone) break;
+    ++stats_.host_entries;
+    result = host_->call(static_cast<script::Callback>(cb));
+  }
+  return state_ != RunnerState::Faulted;
+}
+
+// The bar in current_bar_ arrives: everything before the strategy runs.
+void SymbolRunner::begin_bar() {
+  const model::Bar& bar = current_bar_;
+  const model::InstrumentId instrument = instrument_.id;
   ++bar_index_;
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
-  current_bar_ = bar;
   history_->push(bar);
   if (observer_) observer_->on_bar(*this, bar);
   ref_price_ = bar.open;
@@ -82,14 +96,205 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
   ref_price_ = bar.close;
   manage_orders_on_bar(bar);
-  if (!notices_.empty()) deliver_order_notices();
-  if (state_ != RunnerState::Faulted) run_strategy(bar);
-  if (!notices_.empty()) deliver_order_notices();
-  exec_.on_bar_close(instrument, bar, bar_index_);
-  portfolio_.mark(instrument, bar.close, bar.close, bar.close);
-  if (!notices_.empty()) deliver_order_notices();
-  if (observer_) observer_->on_bar_end(*this, bar);
-  return state_ != RunnerState::Faulted;
+}
+
+// One bar, step by step: open, order notices, the strategy's callbacks (each
+// state's at most once; a transition runs the new state's callback on the same
+// bar), notices, close, notices, the observers' end of bar. The same sequence
+// for on_bar() (callbacks called by the host one at a time) and run() (called
+// from the prelude's loop; parts that run Lua are handed back to the host).
+int SymbolRunner::advance(int result, bool in_batch) {
+  for (;;) {
+    switch (step_) {
+      case Step::Idle:
+        return kBarDone;
+      case Step::Begin:
+        if (reload_flag_.load(std::memory_order_relaxed)) {  // between bars only
+          if (in_batch) return kNeedHost;
+          apply_pending_reload();
+        }
+        begin_bar();
+        step_ = Step::Notices1;
+        break;
+      case Step::Notices1:
+      case Step::Notices2:
+      case Step::Notices3:
+        if (!notices_.empty()) {
+          if (!host_->may_notify()) {
+            notices_.clear();  // nobody to tell (deliver_order_notices would skip each one)
+          } else {
+            if (in_batch) return kNeedHost;
+            deliver_order_notices();
+          }
+        }
+        step_ = step_ == Step::Notices1 ? Step::StrategyBegin : step_ == Step::Notices2 ? Step::Close : Step::End;
+        break;
+      case Step::StrategyBegin:
+        step_ = Step::Notices2;
+        if (state_ == RunnerState::Faulted) break;
+        if (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars > 0 &&
+            bar_index_ - state_since_bar_ >= config_.closewatch_timeout_bars) {
+          transition(RunnerEvent::CloseWatchTimeout,
+                     fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars));
+        }
+        ran_[0] = ran_[1] = ran_[2] = false;
+        step_ = Step::Strategy;
+        break;
+      case Step::Strategy: {
+        const auto cb_index = static_cast<std::size_t>(state_);
+        if (state_ == RunnerState::Faulted || ran_[cb_index]) {
+          step_ = Step::Notices2;
+          break;
+        }
+        ran_[cb_index] = true;
+        write_frame(current_bar_);
+        ++stats_.callbacks;
+        ++stats_.callback_calls[cb_index];
+        step_ = Step::Result;
+        return static_cast<int>(cb_index) + 1;
+      }
+      case Step::Result:
+        if (result < 0) {
+          callback_failed();
+          step_ = Step::Notices2;
+          break;
+        }
+        consecutive_errors_ = 0;
+        step_ = handle_action(result) ? Step::Strategy : Step::Notices2;
+        break;
+      case Step::Close: {
+        exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
+        const double close = current_bar_.close;
+        portfolio_.mark(instrument_.id, close, close, close);
+        step_ = Step::Notices3;
+        break;
+      }
+      case Step::End:
+        if (observer_) {
+          if (in_batch && observer_->bar_end_runs_lua()) return kNeedHost;
+          observer_->on_bar_end(*this, current_bar_);
+        }
+        step_ = Step::Idle;
+        return kBarDone;
+    }
+  }
+}
+
+// What the callback just run asked for (its ActionKind).
+bool SymbolRunner::handle_action(int kind) {
+  const auto cb = static_cast<script::Callback>(static_cast<int>(state_) + 1);
+  const te_action& a = host_->action();
+  const model::Bar& bar = current_bar_;
+  if (kind == script::kActNone) {
+    // Nothing asked: the common case, no strings built.
+    return false;
+  }
+  const std::string reason(host_->action_reason());
+  if (observer_) observer_->on_action(*this, cb, kind, a, reason);
+  switch (state_) {
+    case RunnerState::Watch:
+      if (kind != script::kActSetup) return false;
+      transition(RunnerEvent::SetupFound, reason_or(reason, "setup found"));
+      return true;
+    case RunnerState::CloseWatch:
+      if (kind == script::kActAbandon) {
+        transition(RunnerEvent::Abandoned, "abandoned by filter_commitment");
+        return true;
+      }
+      if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
+        enter(a, bar, kind == script::kActEnterLong);
+        return true;
+      }
+      return false;
+    case RunnerState::InTrade:
+      if (kind == script::kActExit) {
+        exit_action(a);
+      } else if (kind == script::kActAdjust) {
+        adjust(a);
+      } else if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
+        enter(a, bar, kind == script::kActEnterLong);  // adds to the position (pyramiding)
+      } else if (kind == script::kActCancelEntry) {
+        cancel_entries(reason_or(reason, "entry cancelled by the strategy"));
+      }
+      return false;
+    case RunnerState::Faulted:
+      return false;
+  }
+  return false;
+}
+
+bool SymbolRunner::batch_usable() const noexcept {
+  return host_->has_vm() && state_ != RunnerState::Faulted;
+}
+
+// Moves through the feed's bars from where step_ is: returns a callback to
+// run, kNeedHost (in a batch), or kFeedDone. Outside a batch it returns
+// kBarDone after each bar, so the host can try the batch loop again.
+int SymbolRunner::drive(int result, bool in_batch) {
+  for (;;) {
+    if (step_ == Step::Idle) {
+      if (feed_stop_ || state_ == RunnerState::Faulted || !feed_->next(current_bar_)) {
+        feed_stop_ = true;
+        return kFeedDone;
+      }
+      step_ = Step::Begin;
+    }
+    const int cb = advance(result, in_batch);
+    result = 0;
+    if (cb != kBarDone) return cb;
+    if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
+      feed_stop_ = true;
+      return kFeedDone;
+    }
+    if (!in_batch) return kBarDone;
+  }
+}
+
+std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept {
+  auto* r = static_cast<SymbolRunner*>(self);
+  try {
+    if (r->step_ == Step::Result) r->host_->end_callback();
+    const int code = r->drive(result, true);
+    if (code > 0) r->host_->begin_callback(static_cast<script::Callback>(code));
+    return code;
+  } catch (...) {
+    // Never across the FFI frame: rethrown by run() once the loop has returned.
+    r->step_error_ = std::current_exception();
+    return kStepThrew;
+  }
+}
+
+void SymbolRunner::run(BarFeed& feed) {
+  feed_ = &feed;
+  feed_stop_ = false;
+  step_ = Step::Idle;
+  struct Reset {
+    SymbolRunner& r;
+    ~Reset() { r.feed_ = nullptr; }
+  } reset{*this};
+  for (;;) {
+    int result = 0;
+    if (batch_usable()) {
+      ++stats_.host_entries;
+      const int code = host_->run_batch(&SymbolRunner::batch_step, this);
+      if (step_error_) {
+        auto e = step_error_;
+        step_error_ = nullptr;
+        std::rethrow_exception(e);
+      }
+      if (code == kFeedDone) return;
+      // A callback raised (its result is an error), or the bar needs the host.
+      result = code == script::StrategyHost::kBatchFailed ? -1 : 0;
+    }
+    // The current bar (or the next one) outside the loop, then try again.
+    for (;;) {
+      const int cb = drive(result, false);
+      if (cb == kFeedDone) return;
+      if (cb == kBarDone) break;
+      ++stats_.host_entries;
+      result = host_->call(static_cast<script::Callback>(cb));
+    }
+  }
 }
 
 void SymbolRunner::write_frame(const model::Bar& bar) {
@@ -136,65 +341,6 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   f.acct.commission_paid = portfolio_.commission_paid();
   f.acct.realized_pnl = portfolio_.realized_pnl();
   f.acct.trades = static_cast<double>(portfolio_.closed_trades());
-}
-
-void SymbolRunner::run_strategy(const model::Bar& bar) {
-  if (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars > 0 &&
-      bar_index_ - state_since_bar_ >= config_.closewatch_timeout_bars) {
-    transition(RunnerEvent::CloseWatchTimeout,
-               fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars));
-  }
-  // Within one bar a transition runs the new state's callback right away, but
-  // each state's callback runs at most once per bar (no loops, no double
-  // evaluation of a bar).
-  bool ran[3] = {false, false, false};
-  for (;;) {
-    const auto cb_index = static_cast<std::size_t>(state_);
-    if (state_ == RunnerState::Faulted || ran[cb_index]) return;
-    ran[cb_index] = true;
-    write_frame(bar);
-    ++stats_.callbacks;
-    ++stats_.callback_calls[cb_index];
-    const auto cb = static_cast<script::Callback>(cb_index + 1);
-    const int kind = host_->call(cb);
-    if (kind < 0) {
-      callback_failed();
-      return;
-    }
-    consecutive_errors_ = 0;
-    const te_action& a = host_->action();
-    const std::string reason(host_->action_reason());
-    if (observer_ && kind != script::kActNone) observer_->on_action(*this, cb, kind, a, reason);
-    switch (state_) {
-      case RunnerState::Watch:
-        if (kind != script::kActSetup) return;
-        transition(RunnerEvent::SetupFound, reason_or(reason, "setup found"));
-        continue;
-      case RunnerState::CloseWatch:
-        if (kind == script::kActAbandon) {
-          transition(RunnerEvent::Abandoned, "abandoned by filter_commitment");
-          continue;
-        }
-        if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
-          enter(a, bar, kind == script::kActEnterLong);
-          continue;
-        }
-        return;
-      case RunnerState::InTrade:
-        if (kind == script::kActExit) {
-          exit_action(a);
-        } else if (kind == script::kActAdjust) {
-          adjust(a);
-        } else if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
-          enter(a, bar, kind == script::kActEnterLong);  // adds to the position (pyramiding)
-        } else if (kind == script::kActCancelEntry) {
-          cancel_entries(reason_or(reason, "entry cancelled by the strategy"));
-        }
-        return;
-      case RunnerState::Faulted:
-        return;
-    }
-  }
 }
 
 void SymbolRunner::transition(RunnerEvent event, std::string reason) {

@@ -5,6 +5,7 @@
 // Not thread-safe: a runner is driven by one thread at a time.
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,10 @@ class RunnerObserver {
   // the close). The runner is mutable so a recorder can read the strategy's
   // context (SymbolRunner::export_context runs Lua).
   virtual void on_bar_end(SymbolRunner&, const model::Bar&) {}
+  // False when on_bar_end never runs Lua (never calls export_context or
+  // another host method): then SymbolRunner::run() calls it from inside its
+  // batch loop; otherwise each bar's end is handled outside the loop.
+  virtual bool bar_end_runs_lua() const noexcept { return true; }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
@@ -110,6 +115,10 @@ struct RunnerStats {
   std::int64_t bars = 0;
   std::int64_t rejected_bars = 0;  // bars for another instrument (refused)
   std::int64_t callbacks = 0;
+  // Host->Lua entries that ran state callbacks: one per callback through
+  // on_bar(), one per batch (many bars) through run(). The regression guard
+  // of the batch loop (tests/unit/backtest/batch_loop_test.cpp).
+  std::int64_t host_entries = 0;
   // By state callback: detect_opportunity, filter_commitment, manage_position.
   std::int64_t callback_calls[3] = {0, 0, 0};
   std::int64_t orders = 0;
@@ -140,6 +149,25 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // refused (counted, reported to the observer as a fault-free warning) and
   // change nothing. Returns false once the runner is Faulted.
   bool on_bar(model::InstrumentId instrument, const model::Bar& bar);
+
+  // The bars of a run for run(): next() fills the next bar (false at the end);
+  // after_bar() does the caller's bookkeeping once a bar is fully processed
+  // (the backtest's equity curve) and returns false to stop. Both are called
+  // from inside the runner's batch loop: they must not run Lua.
+  class BarFeed {
+   public:
+    virtual ~BarFeed() = default;
+    virtual bool next(model::Bar& bar) = 0;
+    virtual bool after_bar(const model::Bar& bar) = 0;
+  };
+  // Processes every bar of `feed` (of this runner's instrument), as on_bar()
+  // would one by one, until the feed ends, after_bar() says stop or the runner
+  // faults. The per-bar loop runs inside the strategy's VM (one host call for
+  // many bars; docs/performance.md, "The per-bar loop") and hands a bar back to
+  // the host for the parts that need it (order notices for on_fill and
+  // on_order_rejected, reloads, observers whose on_bar_end runs Lua).
+  // Same steps, same results as on_bar().
+  void run(BarFeed& feed);
 
   // Pre-trade risk checks and StormGuard/kill-switch handling through `risk`
   // (shared by the account's runners; must outlive the runner). Null: none.
@@ -205,7 +233,22 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   SymbolRunner(RunnerConfig config, model::Instrument instrument, std::unique_ptr<BarHistory> history,
                exec::ExecutionEngine& exec, portfolio::Portfolio& portfolio, RunnerObserver* observer);
 
-  void run_strategy(const model::Bar& bar);
+  // The steps of one bar (symbol_runner.cpp). advance() carries the current
+  // bar forward from step_ and returns the callback to run next (1..3; call
+  // again with its result), kBarDone, or kNeedHost when `in_batch` and the
+  // next part must run outside the batch loop (it runs Lua).
+  enum class Step : std::uint8_t { Idle, Begin, Notices1, StrategyBegin, Strategy, Result, Notices2, Close, Notices3, End };
+  static constexpr int kBarDone = 0;
+  static constexpr int kNeedHost = -1;
+  static constexpr int kFeedDone = -2;
+  static constexpr int kStepThrew = -3;
+  int advance(int result, bool in_batch);
+  void begin_bar();
+  bool handle_action(int kind);  // true: run the new state's callback too
+  // The batch loop's step (te_api.step): noexcept, no Lua.
+  static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
+  int drive(int result, bool in_batch);
+  bool batch_usable() const noexcept;
   void apply_pending_reload();
   // A callback returned an error: fault, or count it and skip the bar's
   // decision (RunnerConfig::max_consecutive_errors).
@@ -248,6 +291,12 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   ReloadMailbox mailbox_;
   std::atomic<bool> reload_flag_{false};
   std::optional<ReloadReport> last_reload_;
+
+  Step step_ = Step::Idle;
+  bool ran_[3] = {false, false, false};  // each state's callback runs at most once per bar
+  BarFeed* feed_ = nullptr;              // during run()
+  bool feed_stop_ = false;
+  std::exception_ptr step_error_;        // thrown inside the batch loop, rethrown outside it
 
   RunnerState state_ = RunnerState::Watch;
   std::int64_t bar_index_ = -1;

@@ -394,6 +394,8 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
   lua_getfield(L, -1, "dispatch");
   dispatch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_getfield(L, -1, "run_batch");
+  run_batch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
 
   // Summary for validate/reports: callbacks and effective params.
   lua_getfield(L, -1, "describe");
@@ -418,6 +420,10 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
     params_.push_back(std::move(p));
     lua_pop(L, 1);
   }
+  // A global the chunk did not define cannot be defined later (the sandbox
+  // refuses new globals outside loading), so this is fixed from here on.
+  lua_settop(L, handler_idx);
+  may_notify_ = defines("on_fill") || defines("on_order_rejected");
   return {};
 }
 
@@ -649,6 +655,40 @@ int StrategyHost::call(Callback cb) {
   return fail_call(rc, epoch, base, kCallbackNames[static_cast<int>(cb)]);
 }
 
+void StrategyHost::begin_callback(Callback cb) noexcept {
+  CallMonitor& m = vm_->monitor();
+  m.callback = kCallbackNames[static_cast<int>(cb)];
+  m.enter();
+}
+
+void StrategyHost::end_callback() noexcept {
+  CallMonitor& m = vm_->monitor();
+  if (m.inside()) m.leave();
+}
+
+int StrategyHost::run_batch(std::int32_t (*step)(void*, std::int32_t), void* driver) {
+  if (__builtin_expect(poisoned_, 0)) return kBatchFailed;
+  lua_State* L = vm_->state();
+  CallMonitor& m = vm_->monitor();
+  api_.step = step;
+  api_.driver = driver;
+  // stack: -> handler run_batch -> (code)
+  lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, run_batch_ref_);
+  const int base = lua_gettop(L) - 1;
+  const int rc = lua_pcall(L, 0, 1, base);
+  if (__builtin_expect(rc == 0, 1)) {
+    const int code = static_cast<int>(lua_tointeger(L, -1));
+    lua_settop(L, base - 1);
+    end_callback();  // (step left it already; a no-op kept for safety)
+    return code;
+  }
+  // Raised inside a callback (or its encoding): the callback's own epoch
+  // tells whether a budget tripped.
+  fail_call(rc, m.current_epoch(), base, m.callback);
+  return kBatchFailed;
+}
+
 Status StrategyHost::on_start() {
   if (poisoned_) return make_error(Errc::invalid_argument, error_.message);
   lua_State* L = vm_->state();
@@ -711,15 +751,6 @@ StrategyHost::Environment StrategyHost::environment() const {
   return env;
 }
 
-void StrategyHost::clear_setup() {
-  if (poisoned_) return;
-  lua_State* L = vm_->state();
-  StackGuard guard(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
-  lua_getfield(L, -1, "clear_setup");
-  pcall(0, 0, "clear_setup");
-}
-
 std::size_t StrategyHost::memory_bytes() const noexcept { return vm_ ? vm_->memory_bytes() : 0; }
 std::size_t StrategyHost::peak_memory_bytes() const noexcept {
   return vm_ ? vm_->peak_memory_bytes() : final_peak_bytes_;
@@ -731,6 +762,10 @@ Result<Value> StrategyHost::export_context() {
   lua_State* L = vm_->state();
   StackGuard guard(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  if (frame_.clear_setup != 0) {  // a drop of ctx.setup still pending
+    lua_getfield(L, -1, "apply_clear_setup");
+    if (!pcall(0, 0, "clear_setup")) return make_error(Errc::internal, error_.message);
+  }
   lua_getfield(L, -1, "ctx");  // stack: prelude ctx
   return lua_to_value(L, -1, "ctx", {}, kHostViews);
 }

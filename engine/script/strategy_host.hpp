@@ -166,6 +166,7 @@ class StrategyHost {
   // Runs a state callback. Returns the ActionKind (>= 0) with details in
   // action(), or -1 when the strategy raised an error (see last_error()).
   int call(Callback cb);
+  bool has_vm() const noexcept { return static_cast<bool>(vm_) && !poisoned_; }
   // Runs on_start(ctx) when the strategy defines it (startup deadline).
   Status on_start();
   // After a hot reload, with this host's ctx already holding the old data
@@ -174,12 +175,32 @@ class StrategyHost {
   // Errors: the strategy's error (see last_error()).
   Status on_reload(const Value& old_ctx);
   bool defines(std::string_view global) const;
-  // Forgets the setup table when the runner leaves CloseWatch/InTrade.
-  void clear_setup();
+  // Forgets the setup table when the runner leaves CloseWatch/InTrade. Runs no
+  // Lua (it is called from the runner's step inside a batch): a flag in the
+  // frame makes the prelude drop ctx.setup before any Lua code next sees ctx.
+  void clear_setup() noexcept { frame_.clear_setup = 1; }
+
+  // The batch loop (docs/performance.md, "The per-bar loop"): runs the
+  // prelude's M.run_batch, which calls step(driver, result) through the FFI
+  // and the callback it names, bar after bar, until step returns <= 0.
+  // step must be noexcept and must not call into this VM. The runner marks
+  // each callback with begin_callback()/end_callback() from step, so every
+  // callback keeps its own CPU deadline. Returns step's final code (<= 0), or
+  // kBatchFailed when a callback raised (last_error(), as from call(); the
+  // callback's monitored call is closed).
+  static constexpr int kBatchFailed = -1000;
+  int run_batch(std::int32_t (*step)(void*, std::int32_t), void* driver);
+  // From step only: the callback `cb` starts (deadline, name in messages) / ends.
+  void begin_callback(Callback cb) noexcept;
+  void end_callback() noexcept;
   // Calls on_fill / on_order_rejected when the strategy defines it (its return
   // value is ignored). Returns 1 when called, 0 when not defined, -1 when the
   // strategy raised (see last_error()). Defined in order_notice.cpp.
   int notify(const OrderNotice& notice);
+  // False when the strategy defines neither on_fill nor on_order_rejected;
+  // then it never can (new globals are refused after loading), and notices
+  // need no Lua at all.
+  bool may_notify() const noexcept { return may_notify_; }
 
   // The strategy's ctx as plain data, without the host's views (position,
   // account, state, ...). Errors name the offending path, e.g. "ctx.f is a function".
@@ -240,6 +261,7 @@ class StrategyHost {
   std::int64_t callback_timeout_ns_ = 0;
   std::int64_t startup_timeout_ns_ = 0;
   bool poisoned_ = false;
+  bool may_notify_ = true;
   std::size_t final_peak_bytes_ = 0;
   std::vector<std::string> indicators_used_;
   te_frame frame_{};
@@ -255,6 +277,7 @@ class StrategyHost {
   std::vector<std::string> callbacks_;
   int prelude_ref_ = -1;
   int dispatch_ref_ = -1;
+  int run_batch_ref_ = -1;
   int traceback_ref_ = -1;
 };
 

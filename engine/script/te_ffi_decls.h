@@ -68,7 +68,7 @@ typedef struct te_frame {
   int32_t state;         /* 0 watch, 1 close_watch, 2 in_trade, 3 faulted */
   int32_t bars_in_state;
   int32_t phase;         /* 0 init, 1 bar, 2 reload */
-  int32_t pad_;
+  int32_t clear_setup;   /* 1: the runner left CloseWatch/InTrade; the prelude drops ctx.setup before Lua next runs */
   te_action action;
 } te_frame;
 
@@ -83,4 +83,11 @@ typedef struct te_api {
   /* Copies bar `index` (0 = oldest) of the runner's history into *out; used to
    * warm up indicators written in Lua. Returns TE_OK or a negative code. */
   int32_t (*history_bar)(void* host, double index, te_bar* out);
+  /* The runner's per-bar driver for the prelude's batch loop (M.run_batch): called
+   * with the action kind the last callback returned (0 before the first one);
+   * returns the next callback to run (1..3), or <= 0 to leave the loop (the
+   * runner's code, see engine/runner/symbol_runner.hpp). Set by the host before
+   * each batch; noexcept, never calls back into Lua. */
+  int32_t (*step)(void* driver, int32_t result);
+  void* driver;
 } te_api;

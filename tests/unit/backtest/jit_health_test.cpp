@@ -13,8 +13,9 @@
 //    warm-up) anywhere in the strategy, the prelude or the indicator files;
 //  - when code where a trace started aborted repeatedly on quiet bars and never
 //    compiled afterwards (fell back to the interpreter);
-//  - when the per-bar entry point (M.dispatch in lua/prelude.lua) never got a
-//    completed trace at all.
+//  - when the per-bar loop (M.run_batch in lua/prelude.lua, which calls the
+//    engine's step and the strategy's callbacks bar after bar) never got a
+//    completed root trace at all.
 // No timing is measured: the trace events are deterministic for a given build.
 #include <catch2/catch.hpp>
 
@@ -44,12 +45,12 @@ std::vector<std::string> example_strategies() {
   return out;
 }
 
-// "lua/prelude.lua:<line>" of `function M.dispatch(`.
-std::string dispatch_location() {
+// "lua/prelude.lua:<line>" of `function M.run_batch(` (the per-bar loop).
+std::string loop_location() {
   std::ifstream in(std::string(TE_SOURCE_DIR) + "/lua/prelude.lua");
   std::string line;
   for (int n = 1; std::getline(in, line); ++n)
-    if (line.rfind("function M.dispatch(", 0) == 0) return "lua/prelude.lua:" + std::to_string(n);
+    if (line.rfind("function M.run_batch(", 0) == 0) return "lua/prelude.lua:" + std::to_string(n);
   return "";
 }
 
@@ -69,6 +70,7 @@ class EventBars final : public runner::RunnerObserver {
   void on_action(const runner::SymbolRunner& r, script::Callback, int, const te_action&, std::string_view) override {
     mark(r);
   }
+  bool bar_end_runs_lua() const noexcept override { return false; }  // the run stays in the batch loop
 
  private:
   void mark(const runner::SymbolRunner& r) { bars.insert(static_cast<std::uint64_t>(r.bar_index())); }
@@ -77,10 +79,10 @@ class EventBars final : public runner::RunnerObserver {
 struct Verdict {
   std::vector<std::string> problems;
   std::size_t traces = 0, aborts = 0;
-  bool dispatch_compiled = false;
+  bool loop_compiled = false;
 };
 
-Verdict judge(const script::JitTraceLog& log, std::uint64_t steady_from, const std::string& dispatch,
+Verdict judge(const script::JitTraceLog& log, std::uint64_t steady_from, const std::string& loop,
               const std::set<std::uint64_t>& event_bars) {
   Verdict v;
   std::string start_where, start_function;
@@ -99,7 +101,7 @@ Verdict judge(const script::JitTraceLog& log, std::uint64_t steady_from, const s
         ++v.traces;
         auto& s = by_start[start_where];
         s.second = true;
-        if (start_parent == 0 && start_function == dispatch) v.dispatch_compiled = true;
+        if (start_parent == 0 && start_function == loop) v.loop_compiled = true;
         break;
       }
       case script::TraceEvent::Kind::Abort: {
@@ -135,8 +137,8 @@ Verdict judge(const script::JitTraceLog& log, std::uint64_t steady_from, const s
 }  // namespace
 
 TEST_CASE("example strategies keep their per-bar path JIT-compiled", "[backtest][jit]") {
-  const std::string dispatch = dispatch_location();
-  REQUIRE_FALSE(dispatch.empty());
+  const std::string loop = loop_location();
+  REQUIRE_FALSE(loop.empty());
   const auto strategies = example_strategies();
   REQUIRE(strategies.size() >= 5);
   auto files = script::find_indicator_files(std::string(TE_SOURCE_DIR) + "/indicators");
@@ -165,12 +167,12 @@ TEST_CASE("example strategies keep their per-bar path JIT-compiled", "[backtest]
                 << " trace events");
       REQUIRE_FALSE(r->fault);
       CHECK(r->trades.size() > 0);  // the strategy took its trading paths, not only the idle one
-      const Verdict v = judge(log, bars->size() / 2, dispatch, events.bars);
+      const Verdict v = judge(log, bars->size() / 2, loop, events.bars);
       INFO(v.traces << " traces compiled, " << v.aborts << " aborts in all");
       std::ostringstream problems;
       for (const auto& p : v.problems) problems << "\n  " << p;
       INFO("problems:" << problems.str());
-      CHECK(v.dispatch_compiled);
+      CHECK(v.loop_compiled);
       CHECK(v.problems.empty());
     }
   }
@@ -197,7 +199,7 @@ TEST_CASE("the JIT-health check sees an aborting per-bar path", "[backtest][jit]
   cfg.jit_trace = &log;
   auto r = backtest::run_backtest(cfg, *bars, *src);
   REQUIRE(r);
-  const Verdict v = judge(log, bars->size() / 2, dispatch_location(), {});
+  const Verdict v = judge(log, bars->size() / 2, loop_location(), {});
   REQUIRE_FALSE(v.problems.empty());
   bool named = false;
   for (const auto& p : v.problems) named = named || p.find("FNEW") != std::string::npos;

@@ -1,0 +1,249 @@
+// The batch loop (SymbolRunner::run: the per-bar loop inside the strategy's VM,
+// docs/performance.md "The per-bar loop") against the one-call-per-callback
+// path (SymbolRunner::on_bar, what live trading uses):
+//  - identical results for every example strategy on real data (trades,
+//    equity curve, fills, transitions, callback counts);
+//  - it really batches: host->Lua entries stay within a few per fill, not one
+//    per bar (the regression guard: a change that silently drops every bar
+//    back to the host doubles the cost per bar without failing anything else);
+//  - strategy errors keep file:line and the run goes on; CPU deadlines and the
+//    memory budget still stop a strategy inside the loop.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/data/bar_generator.hpp"
+#include "engine/data/load_bars.hpp"
+
+namespace {
+
+using namespace te;
+
+const model::BarSeries& nvda() {
+  static const model::BarSeries bars = [] {
+    data::LoadOptions lo;
+    lo.cache.read = lo.cache.write = false;
+    auto b = data::load_bars(std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt", lo);
+    REQUIRE(b);
+    return std::move(*b);
+  }();
+  return bars;
+}
+
+const std::vector<script::StrategySource>& indicator_files() {
+  static const std::vector<script::StrategySource> files = [] {
+    auto f = script::find_indicator_files(std::string(TE_SOURCE_DIR) + "/indicators");
+    REQUIRE(f);
+    return std::move(*f);
+  }();
+  return files;
+}
+
+backtest::BacktestConfig base_config() {
+  backtest::BacktestConfig cfg;
+  cfg.exchange.commission.rate = 0.001;
+  cfg.indicator_files = indicator_files();
+  return cfg;
+}
+
+backtest::BacktestResult run(const backtest::BacktestConfig& cfg, const model::BarSeries& bars,
+                             const script::StrategySource& src) {
+  auto r = backtest::run_backtest(cfg, bars, src);
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+void check_same(const backtest::BacktestResult& a, const backtest::BacktestResult& b) {
+  REQUIRE(a.bars == b.bars);
+  REQUIRE(a.trades.size() == b.trades.size());
+  for (std::size_t i = 0; i < a.trades.size(); ++i) {
+    INFO("trade " << i);
+    CHECK(a.trades[i].entry_ts_ns == b.trades[i].entry_ts_ns);
+    CHECK(a.trades[i].exit_ts_ns == b.trades[i].exit_ts_ns);
+    CHECK(a.trades[i].entry_price == b.trades[i].entry_price);
+    CHECK(a.trades[i].exit_price == b.trades[i].exit_price);
+    CHECK(a.trades[i].pnl_gross == b.trades[i].pnl_gross);
+  }
+  CHECK(a.fills == b.fills);
+  CHECK(a.final_cash == b.final_cash);
+  CHECK(a.final_equity == b.final_equity);
+  CHECK(a.commission_paid == b.commission_paid);
+  CHECK(a.transition_count == b.transition_count);
+  CHECK(a.rejections == b.rejections);
+  CHECK(a.strategy_log == b.strategy_log);
+  CHECK(a.stats.callbacks == b.stats.callbacks);
+  for (int k = 0; k < 3; ++k) CHECK(a.stats.callback_calls[k] == b.stats.callback_calls[k]);
+  CHECK(a.stats.strategy_errors == b.stats.strategy_errors);
+  REQUIRE(a.equity.equity.size() == b.equity.equity.size());
+  for (std::size_t i = 0; i < a.equity.equity.size(); ++i) {
+    if (a.equity.equity[i] != b.equity.equity[i] || a.equity.cash[i] != b.equity.cash[i]) {
+      FAIL("equity differs at bar " << i << ": " << a.equity.equity[i] << " vs " << b.equity.equity[i]);
+    }
+  }
+  CHECK(a.fault.has_value() == b.fault.has_value());
+  if (a.fault && b.fault) {
+    CHECK(a.fault->message == b.fault->message);
+    CHECK(a.fault->line == b.fault->line);
+  }
+}
+
+script::StrategySource source(const std::string& code, const std::string& path = "strategies/probe.lua") {
+  auto s = script::make_strategy_source(path, code);
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("the batch loop gives the per-callback path's results for every example strategy",
+          "[backtest][batch][jit]") {
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(TE_SOURCE_DIR) + "/strategies"))
+    if (e.path().extension() == ".lua") paths.push_back(e.path().string());
+  std::sort(paths.begin(), paths.end());
+  REQUIRE(paths.size() >= 5);
+  for (const auto& path : paths) {
+    INFO(path);
+    auto src = script::read_strategy(path);
+    REQUIRE(src);
+    auto cfg = base_config();
+    cfg.batch = false;
+    const auto per_call = run(cfg, nvda(), *src);
+    cfg.batch = true;
+    const auto batched = run(cfg, nvda(), *src);
+    REQUIRE_FALSE(batched.fault);
+    CHECK(batched.trades.size() > 0);
+    check_same(batched, per_call);
+    // One host entry per callback the old way; the loop leaves the VM only to
+    // deliver order notices to on_fill/on_order_rejected (a few per fill, for
+    // strategies that define them).
+    CHECK(per_call.stats.host_entries == per_call.stats.callbacks);
+    INFO(batched.stats.host_entries << " host entries for " << batched.stats.callbacks << " callbacks, "
+                                    << batched.fills << " fills");
+    const bool notified = src->code.find("function on_fill") != std::string::npos ||
+                          src->code.find("function on_order_rejected") != std::string::npos;
+    if (notified) {
+      CHECK(batched.stats.host_entries <= 4 * static_cast<std::int64_t>(batched.fills) + 2);
+      CHECK(batched.stats.host_entries * 3 < batched.stats.callbacks);
+    } else {
+      CHECK(batched.stats.host_entries == 1);  // the whole run in one host call
+    }
+  }
+}
+
+TEST_CASE("strategy errors inside the batch loop keep file:line and the run goes on", "[backtest][batch][sandbox]") {
+  const auto bars = data::generate_bars(data::GeneratorOptions{}, 400, "SIM");
+  REQUIRE(bars);
+  const auto src = source(R"LUA(params = {}
+local n = 0
+function detect_opportunity(bar, ctx, ind)
+  n = n + 1
+  if n % 50 == 0 then
+    local t = nil
+    return t.x
+  end
+  if n % 7 == 0 then return { reason = "every seventh" } end
+end
+function filter_commitment(bar, ctx, ind) return "abandon" end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  auto cfg = base_config();
+  cfg.max_consecutive_errors = 2;
+  cfg.batch = false;
+  const auto per_call = run(cfg, *bars, src);
+  cfg.batch = true;
+  const auto batched = run(cfg, *bars, src);
+  check_same(batched, per_call);
+  CHECK_FALSE(batched.fault);
+  CHECK(batched.stats.strategy_errors >= 7);
+  REQUIRE(batched.activity.strategy_errors.size() == per_call.activity.strategy_errors.size());
+  for (const auto& e : batched.activity.strategy_errors) CHECK_THAT(e.message, Catch::Contains("strategies/probe.lua:7:"));
+
+  // A fault (first error) reports the strategy's line.
+  cfg.max_consecutive_errors = 1;
+  const auto faulted = run(cfg, *bars, src);
+  REQUIRE(faulted.fault);
+  CHECK(faulted.fault->file == "strategies/probe.lua");
+  CHECK(faulted.fault->line == 7);
+  CHECK(faulted.fault->callback == "detect_opportunity");
+  CHECK(faulted.bars == 50);
+
+  // A bad return value is raised by the prelude's encoding, inside the loop.
+  const auto bad = source(R"LUA(params = {}
+function detect_opportunity(bar, ctx, ind) if bar.close > 0 then return 42 end end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  const auto r = run(cfg, *bars, bad);
+  REQUIRE(r.fault);
+  CHECK_THAT(r.fault->message, Catch::Contains("strategies/probe.lua:2"));
+  CHECK_THAT(r.fault->message, Catch::Contains("must return a setup table"));
+}
+
+TEST_CASE("CPU deadlines and the memory budget still stop a strategy inside the batch loop",
+          "[backtest][batch][sandbox]") {
+  const auto bars = data::generate_bars(data::GeneratorOptions{}, 400, "SIM");
+  REQUIRE(bars);
+  auto cfg = base_config();
+  cfg.limits = script::make_limits(script::RunMode::Backtest, 100, 16);
+  SECTION("a runaway loop on the 30th bar") {
+    const auto src = source(R"LUA(params = {}
+local n = 0
+function detect_opportunity(bar, ctx, ind)
+  n = n + 1
+  if n == 30 then
+    local k = 0
+    while true do k = k + 1 end
+  end
+end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+    const auto r = run(cfg, *bars, src);
+    REQUIRE(r.fault);
+    CHECK(r.fault->kind == script::ErrorKind::Timeout);
+    CHECK_THAT(r.fault->message, Catch::Contains("exceeded its CPU deadline"));
+    CHECK_THAT(r.fault->message, Catch::Contains("strategies/probe.lua:7"));
+    CHECK(r.bars == 30);
+  }
+  SECTION("many quick callbacks never add up to a deadline") {
+    // Each callback has its own budget: 400 bars of ~1 ms each exceed 100 ms in
+    // total, inside one host call, without a fault.
+    const auto src = source(R"LUA(params = {}
+function detect_opportunity(bar, ctx, ind)
+  local k = 0
+  for i = 1, 300000 do k = k + i end
+  if k < 0 then return true end
+end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+    const auto r = run(cfg, *bars, src);
+    CHECK_FALSE(r.fault);
+    CHECK(r.bars == 400);
+    CHECK(r.stats.host_entries == 1);
+  }
+  SECTION("a memory bomb on the 20th bar") {
+    const auto src = source(R"LUA(params = {}
+local n, keep = 0, {}
+function detect_opportunity(bar, ctx, ind)
+  n = n + 1
+  if n == 20 then
+    local i = 0
+    while true do i = i + 1; keep[i] = { i, i } end
+  end
+end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+    const auto r = run(cfg, *bars, src);
+    REQUIRE(r.fault);
+    CHECK(r.fault->kind == script::ErrorKind::OutOfMemory);
+    CHECK_THAT(r.fault->message, Catch::Contains("memory budget of 16 MB"));
+    CHECK(r.bars == 20);
+  }
+}
