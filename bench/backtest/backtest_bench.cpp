@@ -66,7 +66,11 @@ std::string bench_dir() {
 
 const model::BarSeries& bars() {
   static const model::BarSeries series = [] {
-    auto s = data::generate_bars(data::GeneratorOptions{}, kBars, "SIM");
+    // TE_BENCH_PIPELINE_BARS: fewer bars for instruction counts under
+    // callgrind (docs/performance.md, "Profile-driven changes").
+    const char* env = std::getenv("TE_BENCH_PIPELINE_BARS");
+    const std::size_t count = env && *env ? std::strtoull(env, nullptr, 10) : kBars;
+    auto s = data::generate_bars(data::GeneratorOptions{}, count, "SIM");
     if (!s) die(s.error().message);
     return std::move(*s);
   }();
