@@ -247,6 +247,9 @@ Result<StrategySource> make_strategy_source(std::string path, std::string code) 
 }
 
 Result<StrategySource> read_strategy(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return make_error(Errc::invalid_argument, path + " is a directory; give a strategy file (e.g. strategies/sma_cross.lua)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open strategy " + path + ": " + std::strerror(errno));
   std::ostringstream ss;

@@ -188,6 +188,15 @@ Result<IndicatorSpec> parse_spec(std::string_view raw) {
 
 Result<std::vector<IndicatorSpec>> parse_spec_list(std::string_view text) {
   std::vector<IndicatorSpec> out;
+  int open = 0;
+  for (const char c : text) {
+    open += c == '(' ? 1 : c == ')' ? -1 : 0;
+    if (open < 0) break;
+  }
+  if (open != 0)
+    return make_error(Errc::invalid_argument, "indicator list \"" + std::string(text) + "\": unbalanced parentheses (" +
+                                                  (open > 0 ? "a '(' is never closed" : "a ')' has no '('") +
+                                                  "); expected e.g. \"sma(20),rsi(14)\"");
   int depth = 0;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
