@@ -4,6 +4,7 @@
 // NullEventSink when recording is off), never a concrete writer.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -11,6 +12,25 @@
 #include "engine/journal/event.hpp"
 
 namespace te::journal {
+
+// Events a producer captured in its own compact form (JournalRecorder: one
+// small struct per bar, the runner's numbers for a state), turned into Events
+// by the sink: a JournalWriter does it on its writer thread, so the trading
+// thread neither builds value trees nor copies strings for them.
+class DeferredEvents {
+ public:
+  virtual ~DeferredEvents() = default;
+  // How many events expand() appends. Fixed once the batch is handed over.
+  virtual std::size_t size() const noexcept = 0;
+  // Appends exactly size() events, in order, to `out` (sequence numbers are
+  // the sink's business). Called once, on whichever thread the sink chooses;
+  // must not touch anything the producer still changes.
+  virtual void expand(std::vector<Event>& out) = 0;
+  // The sink is done with the batch (expanded, dropped or refused): the
+  // producer may reuse it. Called exactly once per handed-over batch, after
+  // expand() if that ran, on any thread.
+  virtual void release() noexcept = 0;
+};
 
 class EventSink {
  public:
@@ -36,6 +56,19 @@ class EventSink {
     }
     events.clear();
     return first;
+  }
+
+  // Appends the events of `batch` in order with consecutive sequence numbers
+  // and returns the first. They are not filtered by configuration (the
+  // producer applies include_indicators itself). Releases the batch in every
+  // case (success or error). This default expands on the caller's thread;
+  // JournalWriter queues the batch and expands it on its writer thread.
+  virtual Result<std::uint64_t> append_deferred(std::shared_ptr<DeferredEvents> batch) {
+    std::vector<Event> events;
+    events.reserve(batch->size());
+    batch->expand(events);
+    batch->release();
+    return append_batch(events);
   }
 };
 

@@ -69,9 +69,17 @@ struct JournalWriter::Impl {
   // rest of recording). The writer takes every chunk at once, processes them,
   // and returns the emptied vectors, capacity kept, to `spare`. DropOldest
   // drops from the front chunk (advancing its head).
+  // A chunk is either events (built by the producer) or a deferred batch of
+  // `count` events expanded by the writer thread (append_deferred), whose
+  // sequence numbers start at `first`; `head` counts dropped events at its front.
   struct Chunk {
     std::vector<Event> events;
     std::size_t head = 0;
+    std::shared_ptr<DeferredEvents> deferred;
+    std::size_t count = 0;
+    std::uint64_t first = 0;
+    std::size_t size() const noexcept { return deferred ? count : events.size(); }
+    bool takes_events() const noexcept { return !deferred && events.size() < 4096; }
   };
   std::vector<Chunk> queue;
   std::size_t queued_count = 0;
@@ -91,15 +99,20 @@ struct JournalWriter::Impl {
   }
   // A single event (append): into the last chunk when it is small, else a new one.
   void enqueue(Event&& e) {
-    if (queue.empty() || queue.back().events.size() >= 4096) queue.push_back(Chunk{take_spare(), 0});
+    if (queue.empty() || !queue.back().takes_events()) queue.push_back(Chunk{take_spare(), 0, {}, 0, 0});
     queue.back().events.push_back(std::move(e));
     ++queued_count;
   }
   void drop_oldest() {
     Chunk& c = queue.front();
-    c.events[c.head++] = Event();  // release what the dropped event held
+    if (c.deferred) {
+      ++c.head;  // the writer thread skips it after expanding the batch
+    } else {
+      c.events[c.head++] = Event();  // release what the dropped event held
+    }
     --queued_count;
-    if (c.head == c.events.size()) {
+    if (c.head == c.size()) {
+      if (c.deferred) c.deferred->release();
       recycle(std::move(c.events));
       queue.erase(queue.begin());
     }
@@ -121,6 +134,7 @@ struct JournalWriter::Impl {
   StateDeltaEncoder delta;
   std::string record;
   std::string out;
+  std::vector<Event> expanded;  // a deferred batch's events, storage reused
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
@@ -180,6 +194,15 @@ struct JournalWriter::Impl {
     block.add(record, e.sequence, e.ts_event_ns);
     if (block.raw_size() >= opts.block_size) return write_block();
     return {};
+  }
+
+  // A deferred chunk's events into `expanded`, numbered. A batch that
+  // produces a different count than it announced is a programming error.
+  void expand(const Chunk& c) {
+    expanded.clear();
+    c.deferred->expand(expanded);
+    TE_ASSERT(expanded.size() == c.count, "deferred journal batch expanded to a different number of events");
+    for (std::size_t i = 0; i < expanded.size(); ++i) expanded[i].sequence = c.first + i;
   }
 
   Status flush_now() {
@@ -262,6 +285,21 @@ struct JournalWriter::Impl {
       std::uint64_t lost = 0;
       if (healthy) {
         for (Chunk& c : batch) {
+          if (c.deferred) {
+            if (s) {
+              expand(c);
+              for (std::size_t i = c.head; i < expanded.size(); ++i) {
+                if (s) s = process(expanded[i]);
+                if (!s) ++lost;
+              }
+              expanded.clear();
+            } else {
+              lost += c.count - c.head;
+            }
+            c.deferred->release();
+            c.deferred.reset();
+            continue;
+          }
           for (std::size_t i = c.head; i < c.events.size(); ++i) {
             if (s) s = process(c.events[i]);
             if (!s) ++lost;
@@ -271,7 +309,13 @@ struct JournalWriter::Impl {
         // A flush or close is waiting: everything taken so far goes to disk.
         if (s && (flush_wanted || stop)) s = flush_now();
       } else {
-        for (const Chunk& c : batch) lost += c.events.size() - c.head;
+        for (Chunk& c : batch) {
+          lost += c.size() - c.head;
+          if (c.deferred) {
+            c.deferred->release();
+            c.deferred.reset();
+          }
+        }
       }
       // Emptied here, off the trading thread; the vectors go back for reuse.
       for (Chunk& c : batch) c.events.clear();
@@ -458,16 +502,44 @@ Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
   for (std::size_t i = 0; i < events.size(); ++i) events[i].sequence = *first + i;
   const bool was_empty = im.queued() == 0;
   im.queued_count += events.size();
-  if (events.size() < 64 && !im.queue.empty() && im.queue.back().events.size() < 4096) {
+  if (events.size() < 64 && !im.queue.empty() && im.queue.back().takes_events()) {
     // A few events (a live runner's bar): into the last chunk.
     auto& back = im.queue.back().events;
     back.insert(back.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
     events.clear();
   } else {
     // Hand the caller's vector over whole; it gets an emptied one back.
-    im.queue.push_back(Impl::Chunk{std::move(events), 0});
+    im.queue.push_back(Impl::Chunk{std::move(events), 0, {}, 0, 0});
     events = im.take_spare();
   }
+  queued_events(lk, was_empty);
+  return first;
+}
+
+Result<std::uint64_t> JournalWriter::append_deferred(std::shared_ptr<DeferredEvents> batch) {
+  Impl& im = *impl_;
+  const std::size_t n = batch->size();
+  std::unique_lock lk(im.mu);
+  if (n == 0) {
+    batch->release();
+    return std::uint64_t{0};
+  }
+  auto first = admit(lk, n);
+  if (!first) {
+    batch->release();
+    return first;
+  }
+  if (options_.threading == WriterThreading::Inline) {
+    Impl::Chunk c{{}, 0, std::move(batch), n, *first};
+    im.expand(c);
+    c.deferred->release();
+    auto r = process_inline(im.expanded.data(), im.expanded.size(), *first);
+    im.expanded.clear();
+    return r;
+  }
+  const bool was_empty = im.queued() == 0;
+  im.queued_count += n;
+  im.queue.push_back(Impl::Chunk{{}, 0, std::move(batch), n, *first});
   queued_events(lk, was_empty);
   return first;
 }
