@@ -134,7 +134,6 @@ struct JournalWriter::Impl {
   StateDeltaEncoder delta;
   std::string record;
   std::string out;
-  std::vector<Event> expanded;  // a deferred batch's events, storage reused
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
@@ -184,25 +183,68 @@ struct JournalWriter::Impl {
     } else {
       encode_event(e, record);
     }
+    return add_record(e.sequence, e.ts_event_ns);
+  }
+
+  // `record` (just encoded) into the block; the block to the file when full.
+  Status add_record(std::uint64_t sequence, std::int64_t ts_event_ns) {
     if (record.size() > kMaxRecordSize) {
-      return make_error(Errc::limit, "journal record at sequence " + std::to_string(e.sequence) + " is " +
+      return make_error(Errc::limit, "journal record at sequence " + std::to_string(sequence) + " is " +
                                          std::to_string(record.size()) + " bytes, over the " +
                                          std::to_string(kMaxRecordSize) + "-byte limit");
     }
     if (block.empty()) block_started_ns = batch_queued_ns;
     wstats.raw_bytes += record.size() + varint32_size(static_cast<std::uint32_t>(record.size()));
-    block.add(record, e.sequence, e.ts_event_ns);
+    block.add(record, sequence, ts_event_ns);
     if (block.raw_size() >= opts.block_size) return write_block();
     return {};
   }
 
-  // A deferred chunk's events into `expanded`, numbered. A batch that
-  // produces a different count than it announced is a programming error.
-  void expand(const Chunk& c) {
-    expanded.clear();
-    c.deferred->expand(expanded);
-    TE_ASSERT(expanded.size() == c.count, "deferred journal batch expanded to a different number of events");
-    for (std::size_t i = 0; i < expanded.size(); ++i) expanded[i].sequence = c.first + i;
+  // Writes a deferred batch's events as it emits them, numbered from
+  // `first`, skipping the `head` events DropOldest dropped. After the first
+  // error the rest are counted as lost.
+  struct Emitter final : DeferredConsumer {
+    Emitter(Impl& impl, std::uint64_t first_seq, std::size_t dropped) : im(impl), first(first_seq), head(dropped) {}
+    Impl& im;
+    std::uint64_t first;
+    std::size_t head;
+    std::size_t index = 0;
+    std::uint64_t lost = 0;
+    Status s;
+
+    void event(Event& e) override {
+      const std::size_t k = index++;
+      if (k < head) return;
+      if (!s) {
+        ++lost;
+        return;
+      }
+      e.sequence = first + k;
+      s = im.process(e);
+      if (!s) ++lost;
+    }
+    void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
+                     std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {
+      const std::size_t k = index++;
+      if (k < head) return;
+      if (!s) {
+        ++lost;
+        return;
+      }
+      im.record.clear();
+      encode_market_data(first + k, ts, runner, instrument, symbol, timeframe, bar, im.record);
+      s = im.add_record(first + k, ts);
+      if (!s) ++lost;
+    }
+  };
+
+  // Emits and writes a deferred chunk; returns the events lost to an error.
+  std::uint64_t write_deferred(const Chunk& c, Status& s) {
+    Emitter em(*this, c.first, c.head);
+    c.deferred->emit(em);
+    TE_ASSERT(em.index == c.count, "deferred journal batch emitted %zu events, announced %zu", em.index, c.count);
+    s = std::move(em.s);
+    return em.lost;
   }
 
   Status flush_now() {
@@ -287,12 +329,7 @@ struct JournalWriter::Impl {
         for (Chunk& c : batch) {
           if (c.deferred) {
             if (s) {
-              expand(c);
-              for (std::size_t i = c.head; i < expanded.size(); ++i) {
-                if (s) s = process(expanded[i]);
-                if (!s) ++lost;
-              }
-              expanded.clear();
+              lost += write_deferred(c, s);
             } else {
               lost += c.count - c.head;
             }
@@ -531,11 +568,17 @@ Result<std::uint64_t> JournalWriter::append_deferred(std::shared_ptr<DeferredEve
   }
   if (options_.threading == WriterThreading::Inline) {
     Impl::Chunk c{{}, 0, std::move(batch), n, *first};
-    im.expand(c);
+    Status s;
+    const std::uint64_t lost = im.write_deferred(c, s);
     c.deferred->release();
-    auto r = process_inline(im.expanded.data(), im.expanded.size(), *first);
-    im.expanded.clear();
-    return r;
+    if (!s) {
+      im.stats.rejected += lost - 1;  // the failing event is the error itself, as in process_inline
+      im.publish();
+      im.fail(s);
+      return std::move(s).error();
+    }
+    im.publish();
+    return first;
   }
   const bool was_empty = im.queued() == 0;
   im.queued_count += n;

@@ -83,26 +83,19 @@ void RecorderBatch::add_state(StateRecord state, std::size_t at) {
   }
 }
 
-void RecorderBatch::expand(std::vector<journal::Event>& out) {
+void RecorderBatch::emit(journal::DeferredConsumer& out) {
   const RecorderIdentity& id = *identity_;
-  out.reserve(out.size() + items_.size());
+  journal::Event e;  // reused for states
   for (const Item& item : items_) {
     switch (item.kind) {
       case Kind::Bar: {
         const model::Bar& bar = bars_[item.index];
-        journal::Event& e = out.emplace_back();
-        e.ts_event_ns = bar.ts_ns;
-        e.runner = id.runner;
-        auto& md = e.body.emplace<journal::MarketData>();
-        md.instrument = id.instrument;
-        md.symbol = id.symbol;
-        md.timeframe = id.timeframe;
-        md.bar = bar;
+        out.market_data(bar.ts_ns, id.runner, id.instrument, id.symbol, id.timeframe, bar);
         break;
       }
       case Kind::State: {
         const StateRecord& r = states_[item.index];
-        journal::Event& e = out.emplace_back();
+        e.sequence = 0;
         e.ts_event_ns = r.ts_ns;
         e.runner = id.runner;
         auto& st = e.body.emplace<journal::RunnerState>();
@@ -116,10 +109,11 @@ void RecorderBatch::expand(std::vector<journal::Event>& out) {
             m.emplace_back((*r.indicator_names)[i], number_or_nil(indicator_values_[r.indicator_offset + i]));
           st.indicators = Value(std::move(m));  // sorts
         }
+        out.event(e);
         break;
       }
       case Kind::Built:
-        out.push_back(std::move(events_[item.index]));
+        out.event(events_[item.index]);
         break;
     }
   }

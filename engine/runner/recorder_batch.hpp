@@ -5,8 +5,9 @@
 // bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
 // the strategy context and the working orders, which change only on activity
 // and are shared, not copied, between the states that see them. The value
-// trees of runner_state (account, position, orders, indicators) and the
-// market_data strings are built by expand(), off the trading thread. Rare
+// trees of runner_state (account, position, orders, indicators) are built by
+// emit(), and market_data is encoded straight from the bar, both off the
+// trading thread. Rare
 // events (transitions, actions, orders, fills, errors, ...) are kept as built
 // events.
 //
@@ -89,7 +90,7 @@ class RecorderBatch final : public journal::DeferredEvents {
 
   // ---- journal::DeferredEvents (the sink's thread) ----
   std::size_t size() const noexcept override { return items_.size(); }
-  void expand(std::vector<journal::Event>& out) override;
+  void emit(journal::DeferredConsumer& out) override;
   void release() noexcept override;  // clears, then makes the batch reusable
 
  private:
