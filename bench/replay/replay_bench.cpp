@@ -15,7 +15,8 @@
 //   thread_ns_per_bar, off_thread_ns_per_bar   backtest-thread CPU per bar
 //   writer_ns_per_bar            CPU of the other threads (the journal writer) per bar
 //   events_per_bar, bytes_per_event (on disk)
-// Recording settings are `backtest --record`'s defaults (no indicator values).
+// Recording settings are `backtest --record`'s defaults (no indicator values);
+// the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
 //
@@ -92,6 +93,9 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
   backtest::BacktestConfig cfg;
   cfg.keep_transitions = false;
   cfg.exchange.commission.rate = 0.001;
+  // As bench/backtest: enough cash for the strategies' fixed 1,000-share
+  // stake, so the run trades instead of having every entry refused.
+  cfg.initial_cash = 1'000'000;
   std::unique_ptr<runner::SessionRecorder> session;
   const double w0 = wall_seconds();
   const double p0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
