@@ -306,6 +306,10 @@ build_view = function(offset, tf)
   return view
 end
 
+-- Building a view runs once per (offset, timeframe) and creates closures,
+-- which LuaJIT cannot compile: keep its loops from starting traces that abort.
+jit.off(build_view)
+
 local ind = make_view(0, "")
 
 

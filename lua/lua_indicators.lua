@@ -74,35 +74,53 @@ local function record(inst)
   end
 end
 
+-- Feeds the next closed bar of the instance's higher timeframe.
+local function feed_closed_bar(inst)
+  local fed = inst.fed
+  if API.tf_bar(HOST, inst.feed, fed, scratch) ~= 0 then error("internal: higher-timeframe bar missing", 0) end
+  local htf_bar = inst.htf_bar
+  fill_bar(htf_bar)
+  step(inst, htf_bar)
+  inst.fed = fed + 1
+end
+
 -- Higher timeframe: feeds the bars of the instance's timeframe that had closed
 -- by base bar `index` and were not fed yet. The host's feed releases a bar only
 -- once it has closed (engine/ta/bar_aggregator.hpp), so nothing from after
--- `index` can reach the indicator.
+-- `index` can reach the indicator. Per bar this is none or one; the loop only
+-- runs on warm-up and gaps (a loop that would iterate on ordinary bars becomes
+-- a root trace that cannot compile, see docs/performance.md, JIT health).
 local function catch_up(inst, index)
   local closed = API.tf_closed(HOST, inst.feed, index)
-  local fed = inst.fed
-  if fed >= closed then return end
-  local htf_bar = inst.htf_bar
-  repeat
-    if API.tf_bar(HOST, inst.feed, fed, scratch) ~= 0 then error("internal: higher-timeframe bar missing", 0) end
-    fill_bar(htf_bar)
-    step(inst, htf_bar)
-    fed = fed + 1
-  until fed >= closed
-  inst.fed = fed
+  if inst.fed >= closed then return end
+  feed_closed_bar(inst)
+  while inst.fed < closed do feed_closed_bar(inst) end
+end
+
+local function step_one(inst, bar, index)
+  if inst.last_index ~= index then
+    inst.last_index = index
+    if inst.feed then catch_up(inst, index) else step(inst, bar) end
+    record(inst)
+  end
+end
+
+-- The per-bar update of every instance, in creation order, as straight-line
+-- code generated when an instance is added: a loop over a handful of
+-- instances would be a hot loop of two or three iterations, which LuaJIT
+-- tries to compile as a root trace and aborts ("leaving loop in root trace")
+-- until it blacklists it.
+local updater = function() end
+local function rebuild_updater()
+  local src = { "local step_one, I = ...\nreturn function(bar, index)\n" }
+  for i = 1, #instances do src[#src + 1] = sfmt("  step_one(I[%d], bar, index)\n", i) end
+  src[#src + 1] = "end\n"
+  updater = load(table.concat(src), "=lua/lua_indicators.lua (per-bar update)", "t")(step_one, instances)
 end
 
 -- Runs every instance on the bar just refreshed (called once per new bar).
 function P.update_lua_indicators(bar)
-  local index = F.bar_index
-  for i = 1, #instances do
-    local inst = instances[i]
-    if inst.last_index ~= index then
-      inst.last_index = index
-      if inst.feed then catch_up(inst, index) else step(inst, bar) end
-      record(inst)
-    end
-  end
+  updater(bar, F.bar_index)
 end
 
 local function value(inst, offset, j)
@@ -142,6 +160,7 @@ local function new_instance(def, params, source, tf)
     record(inst)
   end
   instances[#instances + 1] = inst
+  rebuild_updater()
   return inst
 end
 
