@@ -147,7 +147,7 @@ Result<SearchOutcome> run_search(const SearchJob& job);
 // gets a fresh runner, portfolio, exchange and Lua VM: nothing a strategy did
 // in one combination can reach the next, so a combination's row is the same
 // whether it runs first, after others on the same worker, or alone
-// (optimizer_test.cpp). One thread at a time.
+// (optimizer_test.cpp). One thread at a time; `job` must outlive the worker.
 class SearchWorker {
  public:
   explicit SearchWorker(const SearchJob& job);
