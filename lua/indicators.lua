@@ -76,6 +76,8 @@ local function make_slot_lookup(desc, tf)
           fail(sfmt("%s takes %d parameter%s, was given %d", name, nparams, nparams == 1 and "" or "s", np), 4)
         end
         p[np] = v
+      elseif type(v) == "table" then
+        fail(sfmt("%s: options tables are not taken; for the value k bars ago write ind.at(k).%s(...)", name, desc.name), 4)
       else
         fail(sfmt("%s: parameter %d must be a number, was %s", name, np + 1, describe(v)), 4)
       end
@@ -162,12 +164,13 @@ local function make_reader(nout, slot_of, offset)
   end
 end
 
--- "sma(10)" -> name, {10}; a bare price name "close" -> "sma", {1, "close"}.
+-- "sma(10)" -> name, {10}; a bare price name "close" -> "highest", {1, "close"}
+-- (the series itself: a one-bar window; sma's period starts at 2).
 local function parse_spec_string(spec, who)
   if type(spec) ~= "string" then
     fail(sfmt("%s: expected an indicator like \"sma(20)\" or a price like \"close\", was %s", who, describe(spec)), 4)
   end
-  if SOURCES[spec] then return "sma", { 1, spec } end
+  if SOURCES[spec] then return "highest", { 1, spec } end
   local name, inner = spec:match("^%s*([%a_][%w_]*)%s*%((.-)%)%s*$")
   if not name then
     fail(sfmt("%s: cannot read %s; write an indicator like \"sma(20)\" or \"ema(12,high)\"", who, describe(spec)), 4)
@@ -236,7 +239,11 @@ build_view = function(offset, tf)
   local function spec_slot(spec)
     local name, args = parse_spec_string(spec, "ind.crossover")
     local desc = descs[name]
-    if not desc then fail(sfmt("ind.crossover: unknown indicator %s", describe(name)), 3) end
+    if not desc then
+      -- An indicator written in Lua: a function(k) giving its first output k bars back.
+      if extensions[name] then return P.lua_series(name, tf, args) end
+      fail(sfmt("ind.crossover: unknown indicator %s", describe(name)), 3)
+    end
     return slot_lookup(tf, name)(args[1], args[2], args[3], args[4], args[5])
   end
   local function crossover(a, b)
@@ -244,9 +251,14 @@ build_view = function(offset, tf)
     local pair = by_a and by_a[b]
     if not pair then
       pair = { spec_slot(a), spec_slot(b) }
+      if type(pair[1]) == "function" or type(pair[2]) == "function" then
+        pair[3] = P.series_crossover(pair[1], pair[2], ind_value)
+      end
       if not by_a then by_a = {}; cross_cache[a] = by_a end
       by_a[b] = pair
     end
+    local generic = pair[3]
+    if generic then return generic(offset) end
     local sa, sb = pair[1], pair[2]
     local d = ind_value(sa, offset) - ind_value(sb, offset)
     if d ~= d then return nil end
@@ -293,6 +305,10 @@ build_view = function(offset, tf)
   by_tf[offset] = view
   return view
 end
+
+-- Building a view runs once per (offset, timeframe) and creates closures,
+-- which LuaJIT cannot compile: keep its loops from starting traces that abort.
+jit.off(build_view)
 
 local ind = make_view(0, "")
 

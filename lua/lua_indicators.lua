@@ -1,15 +1,18 @@
 -- Trusted: custom indicators written in pure Lua (indicators/*.lua), used by
 -- strategies exactly like native ones: ind.hma(20), ind.at(1).hma(20),
--- multiple outputs, nil while warming up. Each indicator file runs sandboxed
+-- ind.tf("1w").hma(10) (closed higher-timeframe bars only), multiple outputs,
+-- nil while warming up. Each indicator file runs sandboxed
 -- (text only, the strategy's safe environment) and returns a definition table;
 -- see docs/indicators.md ("Custom indicators in Lua"). An instance is created
 -- the first time a strategy asks for it, warmed up over the bars already seen,
 -- and updated once per bar before the strategy's callback from then on.
 -- Loaded by lua/prelude.lua after sandbox.lua; sets P.load_lua_indicators,
--- P.update_lua_indicators, P.lua_indicator_list.
+-- P.update_lua_indicators, P.lua_indicator_list, P.lua_series and
+-- P.series_crossover (ind.crossover), P.add_indicator_column and
+-- P.read_indicator_columns (indicators --compute).
 local P = ...
 local type, pairs, ipairs, error, tostring, tonumber = type, pairs, ipairs, error, tostring, tonumber
-local select, setmetatable, setfenv, load = select, setmetatable, setfenv, load
+local select, setmetatable, setfenv, load, unpack = select, setmetatable, setfenv, load, unpack
 local floor, sqrt = math.floor, math.sqrt
 local sfmt = string.format
 local fail, describe = P.fail, P.describe
@@ -32,31 +35,92 @@ local function source_value(bar, source)
   return bar[source]
 end
 
-local function feed(inst, bar)
+-- Copies scratch[0] into `t` (a plain bar table like the strategy's `bar`).
+local function fill_bar(t)
+  local b = scratch[0]
+  t.time, t.open, t.high, t.low = b.time_ms, b.open, b.high, b.low
+  t.close, t.volume = b.close, b.volume
+  t.bid = b.bid == b.bid and b.bid or nil
+  t.ask = b.ask == b.ask and b.ask or nil
+  t.bid_size = b.bid_size == b.bid_size and b.bid_size or nil
+  t.ask_size = b.ask_size == b.ask_size and b.ask_size or nil
+  t.symbol = P.cfg.symbol
+end
+
+-- Feeds one bar (of the instance's timeframe) to the indicator and keeps its
+-- outputs as the instance's latest values.
+local function step(inst, bar)
   local v1, v2, v3, v4 = inst.obj:update(source_value(bar, inst.source), bar)
+  inst.v1 = v1 == nil and NaN or v1
+  inst.v2 = v2 == nil and NaN or v2
+  inst.v3 = v3 == nil and NaN or v3
+  inst.v4 = v4 == nil and NaN or v4
+end
+
+-- Appends the latest values to the history ring: one entry per base bar, so
+-- ind.at(k) means k base bars back on every timeframe, as for native ones.
+local function record(inst)
   local n = inst.count + 1
   inst.count = n
   local base = ((n - 1) % HISTORY) * inst.nout
   local ring = inst.ring
-  ring[base + 1] = v1 == nil and NaN or v1
+  ring[base + 1] = inst.v1
   if inst.nout > 1 then
-    ring[base + 2] = v2 == nil and NaN or v2
+    ring[base + 2] = inst.v2
     if inst.nout > 2 then
-      ring[base + 3] = v3 == nil and NaN or v3
-      if inst.nout > 3 then ring[base + 4] = v4 == nil and NaN or v4 end
+      ring[base + 3] = inst.v3
+      if inst.nout > 3 then ring[base + 4] = inst.v4 end
     end
   end
 end
 
+-- Feeds the next closed bar of the instance's higher timeframe.
+local function feed_closed_bar(inst)
+  local fed = inst.fed
+  if API.tf_bar(HOST, inst.feed, fed, scratch) ~= 0 then error("internal: higher-timeframe bar missing", 0) end
+  local htf_bar = inst.htf_bar
+  fill_bar(htf_bar)
+  step(inst, htf_bar)
+  inst.fed = fed + 1
+end
+
+-- Higher timeframe: feeds the bars of the instance's timeframe that had closed
+-- by base bar `index` and were not fed yet. The host's feed releases a bar only
+-- once it has closed (engine/ta/bar_aggregator.hpp), so nothing from after
+-- `index` can reach the indicator. Per bar this is none or one; the loop only
+-- runs on warm-up and gaps (a loop that would iterate on ordinary bars becomes
+-- a root trace that cannot compile, see docs/performance.md, JIT health).
+local function catch_up(inst, index)
+  local closed = API.tf_closed(HOST, inst.feed, index)
+  if inst.fed >= closed then return end
+  feed_closed_bar(inst)
+  while inst.fed < closed do feed_closed_bar(inst) end
+end
+
+local function step_one(inst, bar, index)
+  if inst.last_index ~= index then
+    inst.last_index = index
+    if inst.feed then catch_up(inst, index) else step(inst, bar) end
+    record(inst)
+  end
+end
+
+-- The per-bar update of every instance, in creation order, as straight-line
+-- code generated when an instance is added: a loop over a handful of
+-- instances would be a hot loop of two or three iterations, which LuaJIT
+-- tries to compile as a root trace and aborts ("leaving loop in root trace")
+-- until it blacklists it.
+local updater = function() end
+local function rebuild_updater()
+  local src = { "local step_one, I = ...\nreturn function(bar, index)\n" }
+  for i = 1, #instances do src[#src + 1] = sfmt("  step_one(I[%d], bar, index)\n", i) end
+  src[#src + 1] = "end\n"
+  updater = load(table.concat(src), "=lua/lua_indicators.lua (per-bar update)", "t")(step_one, instances)
+end
+
 -- Runs every instance on the bar just refreshed (called once per new bar).
 function P.update_lua_indicators(bar)
-  for i = 1, #instances do
-    local inst = instances[i]
-    if inst.last_index ~= F.bar_index then
-      inst.last_index = F.bar_index
-      feed(inst, bar)
-    end
-  end
+  updater(bar, F.bar_index)
 end
 
 local function value(inst, offset, j)
@@ -66,26 +130,37 @@ local function value(inst, offset, j)
   return v
 end
 
-local function new_instance(def, params, source)
+local function new_instance(def, params, source, tf)
   local obj = def.new(params, source)
   if type(obj) ~= "table" or type(obj.update) ~= "function" then
     error(sfmt("%s: new() must return a table with an update(self, x, bar) method, was %s", def.path, describe(obj)), 0)
   end
-  local inst = { obj = obj, source = source, nout = #def.outputs, ring = {}, count = 0, last_index = F.bar_index }
+  local inst = { obj = obj, source = source, nout = #def.outputs, ring = {}, count = 0, last_index = F.bar_index,
+                 v1 = NaN, v2 = NaN, v3 = NaN, v4 = NaN }
+  if tf ~= "" then
+    local id = API.tf_feed(HOST, tf, #tf)
+    if id < 0 then fail(P.api_error()) end
+    inst.feed, inst.fed, inst.htf_bar = id, 0, {}
+  end
   -- Warm up over every bar seen so far (this bar included), so asking late
-  -- gives the same values as asking early.
+  -- gives the same values (and the same ind.at(k) history) as asking early.
+  -- (Before the first bar, e.g. at the strategy's top level, there is none.)
   local seen = F.bar_index + 1
   for i = 0, seen - 1 do
-    API.history_bar(HOST, i, scratch)
-    local b = scratch[0]
-    warm_bar.time, warm_bar.open, warm_bar.high, warm_bar.low = b.time_ms, b.open, b.high, b.low
-    warm_bar.close, warm_bar.volume = b.close, b.volume
-    warm_bar.bid = b.bid == b.bid and b.bid or nil
-    warm_bar.ask = b.ask == b.ask and b.ask or nil
-    warm_bar.symbol = P.cfg.symbol
-    feed(inst, warm_bar)
+    if API.history_bar(HOST, i, scratch) ~= 0 then
+      inst.last_index = i - 1  -- bar i is fed when it comes
+      break
+    end
+    if inst.feed then
+      catch_up(inst, i)
+    else
+      fill_bar(warm_bar)
+      step(inst, warm_bar)
+    end
+    record(inst)
   end
   instances[#instances + 1] = inst
+  rebuild_updater()
   return inst
 end
 
@@ -111,6 +186,8 @@ local function resolve(def, a1, a2, a3, a4, a5)
           spec.integer and "a whole number" or "a number", tostring(spec.min), tostring(spec.max), tostring(v)))
       end
       params[spec.name] = v
+    elseif type(v) == "table" then
+      fail(sfmt("ind.%s: options tables are not taken; for the value k bars ago write ind.at(k).%s(...)", def.name, def.name))
     else
       fail(sfmt("ind.%s: parameter %d must be a number, was %s", def.name, np + 1, describe(v)))
     end
@@ -119,9 +196,11 @@ local function resolve(def, a1, a2, a3, a4, a5)
   return params, source
 end
 
-local function make_maker(def)
+-- Instances of one definition on one timeframe, cached by the call's
+-- arguments (a repeated call is a few table lookups).
+local function instance_lookup(def, tf)
   local cache = {}
-  local function instance(a1, a2, a3, a4, a5)
+  return function(a1, a2, a3, a4, a5)
     local t = cache[a1 or false]
     t = t and t[a2 or false]
     t = t and t[a3 or false]
@@ -129,7 +208,7 @@ local function make_maker(def)
     local inst = t and t[a5 or false]
     if inst then return inst end
     local params, source = resolve(def, a1, a2, a3, a4, a5)
-    inst = new_instance(def, params, source)
+    inst = new_instance(def, params, source, tf)
     local node = cache
     for _, k in ipairs({ a1 or false, a2 or false, a3 or false, a4 or false }) do
       local nxt = node[k]
@@ -139,12 +218,16 @@ local function make_maker(def)
     node[a5 or false] = inst
     return inst
   end
+end
+
+local function make_maker(def)
+  local lookups = {}  -- timeframe -> instance lookup
   local nout = #def.outputs
-  return function(offset, tf)
-    if tf ~= "" then
-      return function()
-        fail(sfmt("ind.tf(%q).%s: custom Lua indicators run on the base timeframe only", tf, def.name))
-      end
+  local function maker(offset, tf)
+    local instance = lookups[tf]
+    if not instance then
+      instance = instance_lookup(def, tf)
+      lookups[tf] = instance
     end
     if nout == 1 then
       return function(a1, a2, a3, a4, a5) return value(instance(a1, a2, a3, a4, a5), offset, 1) end
@@ -157,6 +240,14 @@ local function make_maker(def)
       if nout == 3 then return v1, value(inst, offset, 2), value(inst, offset, 3) end
       return v1, value(inst, offset, 2), value(inst, offset, 3), value(inst, offset, 4)
     end
+  end
+  return maker, function(tf)
+    local instance = lookups[tf]
+    if not instance then
+      instance = instance_lookup(def, tf)
+      lookups[tf] = instance
+    end
+    return instance
   end
 end
 
@@ -202,10 +293,73 @@ function P.load_lua_indicators(files)
     -- Same safe world as strategies; globals the file creates stay in its own table.
     setfenv(chunk, setmetatable({}, { __index = P.base }))
     local def = check_def(chunk(), f.path, native_names)
+    local maker, lookup = make_maker(def)
+    def.lookup = lookup
     defs[def.name] = def
     def_list[#def_list + 1] = def
-    P.extend_ind(def.name, make_maker(def))
+    P.extend_ind(def.name, maker)
   end
+end
+
+-- ind.crossover with an indicator written in Lua (lua/indicators.lua): its
+-- first output k bars back, NaN when there is none. `args` as parsed from
+-- "hma(20)" / "kama(10,2,30,high)".
+function P.lua_series(name, tf, args)
+  local inst = defs[name].lookup(tf)(args[1], args[2], args[3], args[4], args[5])
+  return function(k) return value(inst, k, 1) or NaN end
+end
+
+-- The crossover of two series, each a native slot (read with ind_value) or a
+-- function(k) from P.lua_series; same rule as the native-only crossover.
+function P.series_crossover(a, b, ind_value)
+  local fa = type(a) == "function" and a or function(k) return ind_value(a, k) end
+  local fb = type(b) == "function" and b or function(k) return ind_value(b, k) end
+  return function(offset)
+    local d = fa(offset) - fb(offset)
+    if d ~= d then return nil end
+    if d == 0 then return 0 end
+    for k = 1, HISTORY - 1 do
+      local pd = fa(offset + k) - fb(offset + k)
+      if pd ~= pd then return 0 end
+      if pd ~= 0 then
+        if pd < 0 and d > 0 then return 1 end
+        if pd > 0 and d < 0 then return -1 end
+        return 0
+      end
+    end
+    return 0
+  end
+end
+
+-- `trading-engine indicators --compute` (engine/script/lua_indicator_columns.cpp):
+-- the host adds columns, then for each bar (written into the frame) reads
+-- them: the same instances, warm-up and values as ind.<name>(...) in a strategy.
+local columns = {}
+
+function P.add_indicator_column(name, params, source, tf)
+  local def = defs[name]
+  if not def then error(sfmt("no indicator written in Lua is named %s", describe(name)), 0) end
+  local args = {}
+  for i = 1, #params do args[i] = params[i] end
+  if source ~= "" then args[#args + 1] = source end
+  resolve(def, unpack(args, 1, #args))  -- raises on bad arguments
+  columns[#columns + 1] = { lookup = def.lookup(tf), args = args, nargs = #args, nout = #def.outputs }
+  return #def.outputs
+end
+
+-- Every column's outputs for the frame's bar (NaN while warming up).
+function P.read_indicator_columns()
+  if P.refresh_bar() then P.update_lua_indicators(P.bar) end
+  local out, n = {}, 0
+  for i = 1, #columns do
+    local c = columns[i]
+    local inst = c.lookup(unpack(c.args, 1, c.nargs))
+    for j = 1, c.nout do
+      n = n + 1
+      out[n] = value(inst, 0, j) or NaN
+    end
+  end
+  return unpack(out, 1, n)
 end
 
 -- For `indicators --list`: {name, summary, params text, outputs text, warm-up text, path}.
@@ -223,8 +377,11 @@ function P.lua_indicator_list()
     elseif d.warmup ~= nil then
       warm = tostring(d.warmup)
     end
+    -- Fields 7-10 describe the parameters for parsing `indicators --compute` specs.
+    local plist = {}
+    for i, p in ipairs(d.params) do plist[i] = { p.name, p.default, p.min, p.max, p.integer } end
     out[#out + 1] = { d.name, d.summary, table.concat(ps, " ") .. (d.takes_source and " [source=" .. d.default_source .. "]" or ""),
-                      table.concat(d.outputs, " "), warm, d.path }
+                      table.concat(d.outputs, " "), warm, d.path, plist, d.outputs, d.takes_source, d.default_source }
   end
   return out
 end

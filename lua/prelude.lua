@@ -108,6 +108,7 @@ function M.install(chunk)
   P.install(chunk)
 end
 M.lua_indicator_list = P.lua_indicator_list
+M.indicator_columns = { add = P.add_indicator_column, read = P.read_indicator_columns }  -- indicators --compute
 M.describe = P.summary
 
 -- Per-bar entry point. kind: 1 detect_opportunity, 2 filter_commitment,
@@ -158,7 +159,9 @@ function M.notify(name, t)
   P.current_callback = nil
   local f = rawget(env, name)
   if f == nil then return false end
-  refresh_bar()
+  -- The first refresh of a bar also steps the Lua indicators (dispatch then
+  -- sees the bar as already refreshed).
+  if refresh_bar() then update_lua_indicators(bar) end
   f(t, ctx)
   return true
 end

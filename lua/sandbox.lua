@@ -40,8 +40,28 @@ local function read_only_lib(name, lib)
   }), lib
 end
 
+-- xpcall runs its handler at the error point, before unwinding. When the error
+-- is a CPU or memory budget trip raised from the engine's hook, that point is
+-- inside the hook, where LuaJIT suspends hooks: a looping handler could then
+-- never be stopped. So the handler runs after the stack has unwound, with the
+-- budget hooks live (strategies have no debug library, so the stack the real
+-- xpcall would have shown is not observable anyway).
+local pcall = pcall
+local function xpcall_finish(handler, ok, ...)
+  if ok then return true, ... end
+  local handled, result = pcall(handler, (...))
+  if handled then return false, result end
+  return false, "error in error handling"
+end
+local function safe_xpcall(f, handler, ...)
+  if type(handler) ~= "function" then
+    error(sfmt("bad argument #2 to 'xpcall' (function expected, got %s)", type(handler)), 2)
+  end
+  return xpcall_finish(handler, pcall(f, ...))
+end
+
 local base = {
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall, xpcall = xpcall,
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall, xpcall = safe_xpcall,
   select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack,
   rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = setmetatable,
   getmetatable = getmetatable,
@@ -104,30 +124,39 @@ local function apply_overrides(p)
       fail(sfmt("params.%s must be a number, boolean or string default, was %s", k, describe(v)), 3)
     end
   end
-  for name, text in pairs(param_overrides) do
+  -- Every bad override is reported at once, in name order (not hash order).
+  local names, problems = {}, {}
+  for name in pairs(param_overrides) do names[#names + 1] = name end
+  tsort(names)
+  local function check(name, text)
     local default = p[name]
     if default == nil then
-      error(sfmt("--param %s: the strategy has no parameter %s (it declares: %s)", name, name,
-        P.sorted_keys_text(p) ~= "" and P.sorted_keys_text(p) or "none"), 0)
+      return sfmt("--param %s: the strategy has no parameter %s (it declares: %s)", name, name,
+        P.sorted_keys_text(p) ~= "" and P.sorted_keys_text(p) or "none")
     end
     local td = type(default)
     if td == "number" then
       local n = tonumber(text)
       if n == nil or n ~= n or n == huge or n == -huge then
-        error(sfmt("--param %s=%s: expected a number like its default %s", name, text, tostring(default)), 0)
+        return sfmt("--param %s=%s: expected a number like its default %s", name, text, tostring(default))
       end
       if default == floor(default) and n ~= floor(n) then
-        error(sfmt("--param %s=%s: expected a whole number like its default %s", name, text, tostring(default)), 0)
+        return sfmt("--param %s=%s: expected a whole number like its default %s", name, text, tostring(default))
       end
       p[name] = n
     elseif td == "boolean" then
       if text == "true" then p[name] = true
       elseif text == "false" then p[name] = false
-      else error(sfmt("--param %s=%s: expected true or false like its default %s", name, text, tostring(default)), 0) end
+      else return sfmt("--param %s=%s: expected true or false like its default %s", name, text, tostring(default)) end
     else
       p[name] = text
     end
   end
+  for _, name in ipairs(names) do
+    local problem = check(name, param_overrides[name])
+    if problem then problems[#problems + 1] = problem end
+  end
+  if #problems > 0 then error(tconcat(problems, "\n"), 0) end
   params_applied = true
   return p
 end

@@ -2,16 +2,21 @@
 // figures as counters (bench/run.sh reads them from the JSON output).
 //
 // BM_Record/<strategy>/<mode>: whole backtests over generated 1-minute bars
-// (TE_BENCH_REPLAY_BARS, default 200,000), recording off and on run back to
-// back in each repetition (so machine load hits both alike), timed from the
-// start of the run to the journal closed on disk (a writer thread that falls
-// behind is counted). Counters, medians over TE_BENCH_REPLAY_RUNS pairs:
+// (TE_BENCH_REPLAY_BARS, default 1,000,000; 200,000 with --quick, which
+// `make bench` passes through bench/replay/bench.args), recording off and on
+// run back to back in each repetition (so machine load hits both alike), timed
+// from the start of the run to the journal closed on disk (a writer thread
+// that falls behind is counted). Counters, medians over TE_BENCH_REPLAY_RUNS
+// pairs per repetition (default 3; 1 with --quick):
 //   bars_per_s, off_bars_per_s   wall-clock throughput recording on / off
 //   loss_pct                     1 - on/off throughput (issue 7: full <= 30, delta <= 15)
 //   thread_loss_pct              the same on the backtest thread's CPU clock
 //   cpu_loss_pct                 the same on the process CPU clock (both threads)
+//   thread_ns_per_bar, off_thread_ns_per_bar   backtest-thread CPU per bar
+//   writer_ns_per_bar            CPU of the other threads (the journal writer) per bar
 //   events_per_bar, bytes_per_event (on disk)
-// Recording settings are `backtest --record`'s defaults (no indicator values).
+// Recording settings are `backtest --record`'s defaults (no indicator values);
+// the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
 //
@@ -20,7 +25,7 @@
 // envelope-only scan. BM_SeekTime, BM_RunnerView: random seek and state
 // reconstruction latency (us).
 //
-//   build/bench/replay/te_bench_replay [--benchmark_filter=Record]
+//   build/bench/replay/te_bench_replay [--quick] [--benchmark_filter=Record]
 #include <benchmark/benchmark.h>
 
 #include <time.h>
@@ -88,6 +93,9 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
   backtest::BacktestConfig cfg;
   cfg.keep_transitions = false;
   cfg.exchange.commission.rate = 0.001;
+  // As bench/backtest: enough cash for the strategies' fixed 1,000-share
+  // stake, so the run trades instead of having every entry refused.
+  cfg.initial_cash = 1'000'000;
   std::unique_ptr<runner::SessionRecorder> session;
   const double w0 = wall_seconds();
   const double p0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
@@ -135,8 +143,10 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
   return s;
 }
 
+bool g_quick = false;  // --quick: fewer bars and one pair per repetition
+
 struct Setup {
-  std::size_t nbars = 200'000;
+  std::size_t nbars = 1'000'000;
   int runs = 3;
   std::string dir;
   model::BarSeries bars;
@@ -146,6 +156,10 @@ struct Setup {
 Setup& setup() {
   static Setup s = [] {
     Setup st;
+    if (g_quick) {
+      st.nbars = 200'000;
+      st.runs = 1;
+    }
     if (const char* b = std::getenv("TE_BENCH_REPLAY_BARS")) st.nbars = std::stoull(b);
     if (const char* r = std::getenv("TE_BENCH_REPLAY_RUNS")) st.runs = std::max(1, std::atoi(r));
     const char* env_dir = std::getenv("TE_BENCH_DIR");
@@ -200,6 +214,9 @@ void BM_Record(benchmark::State& state, std::string strategy, Case c) {
   state.counters["cpu_loss_pct"] = (1 - median(off_total) / median(on_total)) * 100;
   state.counters["thread_ns_per_bar"] = median(on_thread) * 1e9 / n;
   state.counters["off_thread_ns_per_bar"] = median(off_thread) * 1e9 / n;
+  std::vector<double> writer;
+  for (std::size_t i = 0; i < on_total.size(); ++i) writer.push_back(on_total[i] - on_thread[i]);
+  state.counters["writer_ns_per_bar"] = median(writer) * 1e9 / n;
   state.counters["events_per_bar"] = static_cast<double>(last.events) / n;
   state.counters["bytes_per_event"] = last.events ? static_cast<double>(last.bytes) / static_cast<double>(last.events) : 0;
   if (strategy == "sma_cross" && c.states == runner::StateEvents::Activity) {
@@ -276,6 +293,21 @@ void BM_SeekTime(benchmark::State& state, const char* mode, bool view) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Our own flag, taken out before Google Benchmark sees the arguments.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      g_quick = true;
+    } else if (std::strcmp(argv[i], "--help") == 0) {
+      std::printf("te_bench_replay [--quick] [Google Benchmark flags]\n"
+                  "  --quick   200,000 bars and one off/on pair per repetition (make bench)\n"
+                  "Environment: TE_BENCH_REPLAY_BARS, TE_BENCH_REPLAY_RUNS, TE_BENCH_DIR.\n");
+      argv[kept++] = argv[i];
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   for (const char* strategy : {"sma_cross", "rsi_mean_reversion"}) {

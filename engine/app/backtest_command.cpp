@@ -7,11 +7,13 @@
 #include "engine/app/command.hpp"
 #include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
+#include "engine/app/phase_timer.hpp"
 #include "engine/app/progress.hpp"
 #include "engine/app/sandbox_options.hpp"
 #include "engine/app/session_common.hpp"
 #include "engine/app/session_recording.hpp"
 #include "engine/backtest/backtest_engine.hpp"
+#include "engine/backtest/equity_stream.hpp"
 #include "engine/backtest/metrics.hpp"
 #include "engine/backtest/report.hpp"
 #include "engine/core/clock.hpp"
@@ -39,19 +41,18 @@ struct BacktestArgs {
   bool no_cache = false;
   RecordSettings record;
   bool no_html = false;
+  bool timings = false;
 };
 
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
+  PhaseTimer timer;
   auto params = parse_params(a.params);
   if (!params) return print_error(params.error().message), 1;
   auto range = parse_time_range(a.start, a.end);
   if (!range) return print_error(range.error().message), 1;
   auto exec_settings = resolve_execution(a.exec);
   if (!exec_settings) return print_error(exec_settings.error().message), 1;
-
-  // Hash the data file on the second core while this one loads and runs.
-  auto data_hash = std::async(std::launch::async, [path = a.data] { return sha256_file_hex(path); });
 
   auto source = script::read_strategy(a.strategy);
   if (!source) return print_error(source.error().message), 1;
@@ -65,8 +66,24 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   lo.end_ns = range->end_ns;
   lo.cache.read = lo.cache.write = !a.no_cache;
   lo.on_warning = [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
-  auto bars = data::load_bars(a.data, lo);
+  // The report's data_sha256: hashed by the loader on the second core while it
+  // parses, or read from the cache that was built from this very file (same
+  // size and mtime, or same content); docs/backtesting.md "Reproducibility".
+  lo.source_sha256 = true;
+  timer.mark("setup");
+  data::LoadReport load_report;
+  auto bars = data::load_bars(a.data, lo, &load_report);
   if (!bars) return print_error(bars.error().message), 1;
+  timer.mark(load_report.source == data::LoadSource::csv ? "load (parse CSV)" : "load (binary cache)");
+  // Otherwise (a .tebars file given directly, an older cache) hash the file on
+  // the second core while this one runs.
+  std::future<Result<std::string>> data_hash;
+  if (load_report.source_sha256.empty())
+    data_hash = std::async(std::launch::async, [path = a.data] { return sha256_file_hex(path); });
+  auto data_sha256_now = [&]() -> Result<std::string> {
+    if (!load_report.source_sha256.empty()) return load_report.source_sha256;
+    return data_hash.get();
+  };
 
   backtest::BacktestConfig cfg;
   cfg.params = *params;
@@ -83,7 +100,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   std::string data_sha256;
   if (a.record.record) {
     // The session's meta and session_start carry the data hash: wait for it.
-    auto dh = data_hash.get();
+    auto dh = data_sha256_now();
     if (!dh) return print_error(dh.error().message), 1;
     data_sha256 = *dh;
     BacktestSessionSpec spec;
@@ -106,14 +123,31 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     session = std::move(*started);
   }
 
+  // equity.csv (a row per bar) and the curve metrics are produced on the second
+  // core while the strategy runs (engine/backtest/equity_stream.hpp).
+  const std::string out_dir =
+      a.out.empty() ? "out/" + std::filesystem::path(a.strategy).stem().string() + "-" + bars->symbol() : a.out;
+  std::error_code dir_error;
+  std::filesystem::create_directories(out_dir, dir_error);
+  if (dir_error) return print_error("create output directory " + out_dir + ": " + dir_error.message()), 1;
+  auto equity_stream = backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only());
+  if (!equity_stream) return print_error(equity_stream.error().message), 1;
+  cfg.equity_listener = equity_stream->get();
+  timer.mark("prepare run");
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
+  timer.mark("run (strategy loop)");
   if (!result) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
     return print_error(result.error().message), 1;
   }
+  if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
+  timer.mark("equity.csv (rest)");
 
-  const backtest::Metrics metrics = backtest::compute_metrics(*result);
+  // The accumulator saw the points compute_metrics would replay, in order.
+  const backtest::Metrics metrics = (*equity_stream)->accumulator().finish(*result);
+  const std::vector<backtest::MonthReturn> months = (*equity_stream)->accumulator().monthly();
+  timer.mark("metrics");
   if (session) {
     if (auto st = finish_backtest_session(*session, *result, metrics); !st)
       return print_error("--record: " + st.error().message), 1;
@@ -124,7 +158,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   stamp.strategy_sha256 = source->sha256;
   stamp.data_path = a.data;
   if (data_sha256.empty()) {
-    auto dh = data_hash.get();
+    auto dh = data_sha256_now();
     if (!dh) return print_error(dh.error().message), 1;
     data_sha256 = *dh;
   }
@@ -137,15 +171,19 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   stamp.params = host_params;
   stamp.config_sha256 = sha256_hex(backtest::canonical_config(cfg, host_params, bars->symbol(),
                                                               range->start_ns.value_or(0), range->end_ns.value_or(0)));
-  const std::string out_dir =
-      a.out.empty() ? "out/" + std::filesystem::path(a.strategy).stem().string() + "-" + bars->symbol() : a.out;
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
   backtest::ReportOptions report_options;
   report_options.html = !a.no_html;
   report_options.bars = &*bars;
+  report_options.equity_csv = false;  // written during the run
+  report_options.monthly = &months;
+  backtest::ReportFileTimes file_times;
+  if (a.timings) report_options.times = &file_times;
+  timer.mark("stamp");
   if (auto st = backtest::write_report(out_dir, *result, metrics, stamp, report_options); !st)
     return print_error(st.error().message), 1;
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
+  timer.mark("write reports");
 
   if (!a.quiet) {
     for (const auto& line : result->strategy_log) std::fprintf(stderr, "[%s] %s\n", a.strategy.c_str(), line.c_str());
@@ -154,6 +192,21 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
                 a.no_html ? "" : ", report.html");
     if (session) std::printf("%s\n", session_written_line(*session).c_str());
     std::fflush(stdout);
+  }
+  if (a.timings) {
+    timer.mark("summary");
+    std::string t = timer.table();
+    auto file = [&t](const char* name, const backtest::ReportFileTimes::Time& x) {
+      t += fmt::format("  {:<22}{:>12.1f}{:>16}{:>18.1f}\n", name, x.wall_ms, "", x.cpu_ms);
+    };
+    t += "write reports, per file (concurrent; wall and CPU of the thread that wrote it):\n";
+    file("report.json", file_times.json);
+    file("trades.csv", file_times.trades);
+    if (!a.no_html) file("report.html", file_times.html);
+    t += fmt::format("data: {} ({}), data_sha256 {}\n", a.data,
+                     load_report.source == data::LoadSource::csv ? "parsed" : "cache " + load_report.cache_path,
+                     load_report.source_sha256.empty() ? "hashed after loading" : "from the loader");
+    std::fputs(t.c_str(), stderr);
   }
   if (result->fault) {
     const auto& f = *result->fault;
@@ -198,6 +251,8 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--no-cache", args->no_cache, "Neither read nor write the binary cache of the data file");
   cmd->add_flag("--no-html", args->no_html, "Do not write report.html");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
+  cmd->add_flag("--timings", args->timings,
+                "Print the time of each phase (load, run, reports, ...) to stderr: wall, main-thread CPU, all threads");
   add_record_options(cmd, args->record);
   cmd->callback([args, &ctx] { ctx.exit_code = run_backtest_command(*args, ctx); });
 }

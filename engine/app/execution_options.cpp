@@ -4,6 +4,9 @@
 
 #include <fmt/core.h>
 
+#include <cmath>
+#include <utility>
+
 #include "engine/core/numbers.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
@@ -209,6 +212,17 @@ Result<ResolvedExecution> resolve_execution(const ExecutionFlags& a) {
     auto hash = sha256_file_hex(a.config);
     if (!hash) return std::move(hash).error();
     res.config_sha256 = *hash;
+  }
+  // inf and nan parse as numbers but no range check below can be trusted with
+  // them (nan compares false both ways; inf cash breaks the accounting).
+  const std::pair<const char*, double> numbers[] = {
+      {"--cash", a.cash},         {"--commission", a.commission}, {"--lot-size", a.lot_size},
+      {"--tick-size", a.tick_size}, {"--min-qty", a.min_qty},      {"--min-notional", a.min_notional},
+      {"--max-volume-fraction", a.max_volume_fraction},           {"--leverage", a.leverage},
+      {"--short-margin", a.short_margin}};
+  for (const auto& [flag, v] : numbers) {
+    if (a.given(flag) && !std::isfinite(v))
+      return make_error(Errc::invalid_argument, fmt::format("{} must be a finite number, was {}", flag, v));
   }
   if (a.given("--fill")) {
     if (auto fill = exec::parse_fill_model(a.fill); !fill)

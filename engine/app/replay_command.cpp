@@ -1,9 +1,7 @@
 // `trading-engine replay`: a recorded session's events as a readable timeline,
 // paced by their data time (--speed) or as fast as possible. On a terminal,
 // space pauses and resumes, + and - change the speed, q stops.
-#include <poll.h>
 #include <signal.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "engine/app/command.hpp"
+#include "engine/app/key_reader.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/session_common.hpp"
 #include "engine/core/clock.hpp"
@@ -47,41 +46,6 @@ std::atomic<bool>* g_stop = nullptr;
 extern "C" void on_replay_stop_signal(int) {
   if (g_stop) g_stop->store(true);
 }
-
-// Raw (non-canonical, no echo) stdin while alive, when stdin is a terminal.
-class KeyReader {
- public:
-  KeyReader() {
-    if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
-    termios raw = saved_;
-    raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));
-    raw.c_cc[VMIN] = 0;
-    raw.c_cc[VTIME] = 0;
-    active_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-  }
-  ~KeyReader() {
-    if (active_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-  }
-  KeyReader(const KeyReader&) = delete;
-  KeyReader& operator=(const KeyReader&) = delete;
-  bool active() const noexcept { return active_; }
-
-  // Waits up to timeout_ms for a key; 0 when none.
-  char wait(int timeout_ms) const {
-    if (!active_) {
-      if (timeout_ms > 0) ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
-      return 0;
-    }
-    pollfd p{STDIN_FILENO, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return 0;
-    char c = 0;
-    return ::read(STDIN_FILENO, &c, 1) == 1 ? c : 0;
-  }
-
- private:
-  termios saved_{};
-  bool active_ = false;
-};
 
 Result<double> parse_speed(const std::string& s) {
   if (s == "max") return 0.0;

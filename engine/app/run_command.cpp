@@ -9,12 +9,14 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "engine/app/command.hpp"
+#include "engine/app/key_reader.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/run_setup.hpp"
 #include "engine/app/session_recording.hpp"
@@ -46,10 +48,6 @@ struct RunArgs {
 // Set by SIGINT/SIGTERM; the main loop polls it (nothing else is safe in a handler).
 volatile std::sig_atomic_t g_run_signal = 0;
 extern "C" void run_command_on_signal(int sig) { g_run_signal = sig; }
-// SIGUSR1 doubles, SIGUSR2 halves the speed of real-time historical replays.
-volatile std::sig_atomic_t g_run_speed_steps = 0;
-extern "C" void run_command_on_speed(int sig) { g_run_speed_steps = g_run_speed_steps + (sig == SIGUSR1 ? 1 : -1); }
-
 class SignalScope {
  public:
   SignalScope() {
@@ -59,12 +57,17 @@ class SignalScope {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
-    g_run_speed_steps = 0;
-    struct sigaction sp {};
-    sp.sa_handler = run_command_on_speed;
-    sigemptyset(&sp.sa_mask);
-    sigaction(SIGUSR1, &sp, &old_usr1_);
-    sigaction(SIGUSR2, &sp, &old_usr2_);
+    // SIGUSR1 engages the kill switch when [risk] watches it; otherwise (and
+    // SIGUSR2, always) it must not end the process with the journal unflushed.
+    for (auto [sig, old] : {std::pair{SIGUSR1, &old_usr1_}, std::pair{SIGUSR2, &old_usr2_}}) {
+      sigaction(sig, nullptr, old);
+      if (old->sa_handler == SIG_DFL) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        sigaction(sig, &ign, nullptr);
+      }
+    }
   }
   ~SignalScope() {
     sigaction(SIGINT, &old_int_, nullptr);
@@ -87,12 +90,6 @@ int level_rank(std::string_view s) {
   return 3;
 }
 
-std::string safe_dir_name(const std::string& name) {
-  std::string out;
-  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  while (!out.empty() && out.front() == '.') out.erase(out.begin());
-  return out.empty() ? "runner" : out;
-}
 
 Value params_value(const config::Params& p) {
   Value::Map m;
@@ -239,6 +236,7 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
   std::int64_t next_status = started + static_cast<std::int64_t>(status_every * 1e9);
   std::string reason = "end_of_data";
   int speed_steps = 0;
+  const KeyReader keys;
   for (;;) {
     if (g_run_signal != 0) {
       reason = "signal";
@@ -246,9 +244,17 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
       break;
     }
     if (eng.finished()) break;
-    if (const int steps = g_run_speed_steps; steps != speed_steps) {
-      speed_steps = steps;
-      const double factor = std::pow(2.0, steps);
+    // On a terminal: + and - double and halve real-time replays, q stops (as in `replay`).
+    // SIGUSR1 is the kill switch's, so speed has no signal.
+    const char key = keys.wait(50);
+    if (key == 'q') {
+      reason = "quit";
+      if (!a.quiet) std::printf("\nq pressed: stopping\n");
+      break;
+    }
+    if (key == '+' || key == '-') {
+      speed_steps += key == '+' ? 1 : -1;
+      const double factor = std::pow(2.0, speed_steps);
       for (const auto& spec : *specs)
         if (spec.source.kind == live::SourceKind::Historical && spec.source.simulate_realtime &&
             eng.set_speed(spec.name, spec.source.speed * factor) && !a.quiet)
@@ -267,7 +273,6 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
       std::fflush(stdout);
       next_status = now + static_cast<std::int64_t>(status_every * 1e9);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const auto feed = eng.feed_status();
   auto outcomes = eng.shutdown();
@@ -280,6 +285,7 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
   Value::Array runner_results;
   std::int64_t first_ns = 0, last_ns = 0;
   int write_errors = 0;
+  std::map<std::string, std::string> data_hashes;  // path -> SHA-256
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     auto& o = outcomes[i];
     const live::RunnerSpec& spec = (*specs)[i];
@@ -291,6 +297,14 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
     stamp.strategy_sha256 = spec.strategy.sha256;
     stamp.data_path = cfg->runners[i].data_source.type == "historical" ? cfg->runners[i].data_source.path
                                                                       : cfg->runners[i].data_source.type;
+    if (cfg->runners[i].data_source.type == "historical") {
+      // The reproducibility stamp, as backtest's; runners sharing a file hash it once.
+      auto [it, fresh] = data_hashes.try_emplace(stamp.data_path);
+      if (fresh) {
+        if (auto h = sha256_file_hex(stamp.data_path)) it->second = *h;
+      }
+      stamp.data_sha256 = it->second;
+    }
     stamp.seed = spec.trading.seed;
     stamp.params = o.result.params;
     stamp.fill_model = std::string(exec::to_string(spec.trading.exchange.fill));
@@ -302,7 +316,7 @@ int run_run_command(const RunArgs& a, const CommandContext& ctx) {
       last_ns = std::max(last_ns, a1);
       stamp.config_sha256 = sha256_hex(backtest::canonical_config(spec.trading, o.result.params, spec.symbol, a0, a1));
     }
-    const std::string dir = out_dir + "/runners/" + safe_dir_name(o.name);
+    const std::string dir = out_dir + "/runners/" + live::report_dir_name(o.name);
     if (auto st = backtest::write_report(dir, o.result, metrics, stamp); !st) {
       print_error(st.error().message);
       ++write_errors;
@@ -354,7 +368,8 @@ void register_run(CLI::App& app, CommandContext& ctx) {
       "has reached the end of its data, after --duration seconds, or on SIGINT/SIGTERM: feeds stop, each\n"
       "runner finishes its bar, the journal is flushed, and each runner's report.json, trades.csv and\n"
       "equity.csv (the backtest formats) are written to <session>/runners/<runner>/.\n"
-      "SIGUSR1 doubles and SIGUSR2 halves the speed of real-time historical replays while they run.\n"
+      "On a terminal, + and - double and halve the speed of real-time historical replays while they run,\n"
+      "and q stops like SIGINT. SIGUSR1 engages the kill switch when [risk] is configured (docs/risk.md).\n"
       "Hot reload: saving a strategy file or a Lua indicator file (indicators/) reloads it in every runner\n"
       "using it at that runner's next bar (state, ctx and position kept; a broken version is refused with\n"
       "file:line and the old one keeps running); `kill -HUP <pid>` re-reads them all (docs/live.md).\n"

@@ -66,6 +66,7 @@ Result<std::vector<live::RunnerSpec>> runner_specs(const config::Config& cfg,
   for (const auto& r : cfg.runners) {
     live::RunnerSpec spec;
     spec.name = r.name;
+    spec.key_path = r.key_path;
     spec.symbol = r.symbol;
     spec.paper = r.execution.type == "paper";
     auto src = sources.find(r.strategy);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "engine/backtest/result_recorder.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/risk/kill_switch_control.hpp"
@@ -11,48 +12,6 @@
 
 namespace te::backtest {
 namespace {
-
-class Recorder final : public runner::RunnerObserver {
- public:
-  Recorder(BacktestResult& out, bool keep_activity) : out_(out), keep_(keep_activity) {}
-  void on_bar(const runner::SymbolRunner&, const model::Bar& b) override { now_ns_ = b.ts_ns; }
-  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override {
-    ++out_.rejections[r.code];
-    if (keep_) out_.activity.intent_rejected(r);
-  }
-  void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
-                      const model::Fill* fill, const model::Rejection* rejection) override {
-    if (keep_) out_.activity.order_event(now_ns_, o, reason, fill, rejection);
-  }
-  void on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) override {
-    if (!d.approved) ++out_.risk_rejections[d.code];
-    if (keep_) out_.activity.risk_decision(d);
-  }
-  void on_stormguard(const runner::SymbolRunner&, const risk::StormGuardChange& c) override {
-    ++out_.stormguard_changes;
-    if (keep_) out_.activity.stormguard(c);
-  }
-  void on_kill_switch(const runner::SymbolRunner&, const risk::KillSwitchEvent& e) override {
-    if (e.engaged) out_.kill_switch = true;
-    if (keep_) out_.activity.kill_switch(e);
-  }
-  void on_strategy_error(const runner::SymbolRunner&, const script::StrategyError& e, int consecutive) override {
-    if (keep_) out_.activity.strategy_error(now_ns_, e, consecutive, false);
-  }
-  void on_fault(const runner::SymbolRunner& r, const script::StrategyError& e) override {
-    if (keep_) out_.activity.strategy_error(now_ns_, e, static_cast<int>(r.stats().strategy_errors), true);
-  }
-  void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override {
-    std::string line = level >= 2 ? "warning: " : "";
-    line += message;
-    out_.strategy_log.push_back(std::move(line));
-  }
-
- private:
-  BacktestResult& out_;
-  bool keep_;
-  std::int64_t now_ns_ = 0;  // the bar being processed (order events without a time of their own)
-};
 
 // A series whose first `seen` bars already count as history (warm-up).
 class WarmedHistory final : public runner::BarHistory {
@@ -79,7 +38,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   portfolio::Portfolio account(config.initial_cash, config.margin);
   runner::Router router(account);
   exec::SimulatedExchange exchange(config.exchange, router, router);
-  Recorder recorder(out, config.keep_activity);
+  ResultRecorder recorder(out, config.keep_activity);
   runner::ObserverFanout observers{&recorder, config.observer};
 
   model::Instrument instrument;

@@ -18,47 +18,130 @@ Value u64(std::uint64_t v) {
   return v <= static_cast<std::uint64_t>(INT64_MAX) ? Value(static_cast<std::int64_t>(v)) : Value(std::to_string(v));
 }
 
-Value stormguard_value(const risk::StormGuardConfig& s) {
-  return Value::map({{"basis", Value(kBases[static_cast<std::size_t>(s.basis)])},
-                     {"cooldown_bars", Value(s.cooldown_bars)},
-                     {"enabled", Value(s.enabled)},
-                     {"halt", Value(s.halt)},
-                     {"halt_cooldown_bars", Value(s.halt_cooldown_bars)},
-                     {"halt_flatten", Value(s.halt_flatten)},
-                     {"storm", Value(s.storm)},
-                     {"warm", Value(s.warm)},
-                     {"warm_size_scale", Value(s.warm_size_scale)}});
+// Each section's fields are listed once and walked by both the writer and the
+// reader, so the two directions cannot drift apart (a field written but never
+// read back would silently reset on `rerun`). `f(key, field)` for plain fields,
+// `f(key, field, names)` for enums, `f.object(key, field, fields_fn)` for nested ones.
+template <class S, class F>
+void stormguard_fields(S& s, F&& f) {
+  f("basis", s.basis, kBases);
+  f("cooldown_bars", s.cooldown_bars);
+  f("enabled", s.enabled);
+  f("halt", s.halt);
+  f("halt_cooldown_bars", s.halt_cooldown_bars);
+  f("halt_flatten", s.halt_flatten);
+  f("storm", s.storm);
+  f("warm", s.warm);
+  f("warm_size_scale", s.warm_size_scale);
 }
 
-Value strategy_limits_value(const risk::StrategyLimits& l) {
-  return Value::map({{"capital", Value(l.capital)},
-                     {"max_daily_loss", Value(l.max_daily_loss)},
-                     {"max_drawdown", Value(l.max_drawdown)},
-                     {"max_orders", Value(l.max_orders)},
-                     {"max_position_fraction", Value(l.max_position_fraction)},
-                     {"max_position_notional", Value(l.max_position_notional)},
-                     {"max_position_qty", Value(l.max_position_qty)},
-                     {"max_risk_per_trade", Value(l.max_risk_per_trade)},
-                     {"order_window_s", Value(l.order_window_s)},
-                     {"stormguard", stormguard_value(l.stormguard)}});
+template <class S, class F>
+void strategy_limit_fields(S& l, F&& f) {
+  f("capital", l.capital);
+  f("max_daily_loss", l.max_daily_loss);
+  f("max_drawdown", l.max_drawdown);
+  f("max_orders", l.max_orders);
+  f("max_position_fraction", l.max_position_fraction);
+  f("max_position_notional", l.max_position_notional);
+  f("max_position_qty", l.max_position_qty);
+  f("max_risk_per_trade", l.max_risk_per_trade);
+  f("order_window_s", l.order_window_s);
+  f.object("stormguard", l.stormguard, [](auto& x, auto& g) { stormguard_fields(x, g); });
 }
+
+template <class S, class F>
+void account_limit_fields(S& a, F&& f) {
+  f("max_daily_loss", a.max_daily_loss);
+  f("max_drawdown", a.max_drawdown);
+  f("max_open_positions", a.max_open_positions);
+  f("max_orders", a.max_orders);
+  f("order_window_s", a.order_window_s);
+  f("price_band", a.price_band);
+  f.object("stormguard", a.stormguard, [](auto& x, auto& g) { stormguard_fields(x, g); });
+}
+
+template <class S, class F>
+void commission_fields(S& m, F&& f) {
+  f("kind", m.kind, kCommissionKinds);
+  f("maker_rate", m.maker_rate);
+  f("minimum", m.minimum);
+  f("rate", m.rate);
+  f("taker_rate", m.taker_rate);
+}
+
+template <class S, class F>
+void slippage_fields(S& m, F&& f) {
+  f("kind", m.kind, kSlippageKinds);
+  f("value", m.value);
+}
+
+// The execution section except `fill` (a model name parsed with its own errors).
+template <class C, class F>
+void execution_fields(C& c, F&& f) {
+  f("allow_short", c.allow_short);
+  f("close_at_end", c.close_at_end);
+  f.object("commission", c.exchange.commission, [](auto& x, auto& g) { commission_fields(x, g); });
+  f("latency_bars", c.exchange.latency_bars);
+  f("leverage", c.margin.leverage);
+  f("lot_size", c.lot_size);
+  f("max_volume_fraction", c.exchange.max_volume_fraction);
+  f("min_notional", c.min_notional);
+  f("min_qty", c.min_qty);
+  f("pyramiding", c.pyramiding);
+  f("short_margin", c.margin.short_margin);
+  f.object("slippage", c.exchange.slippage, [](auto& x, auto& g) { slippage_fields(x, g); });
+  f("tick_size", c.tick_size);
+}
+
+template <class C, class F>
+void sandbox_fields(C& c, F&& f) {
+  f("callback_timeout_ms", c.limits.callback_timeout_ms);
+  f("flatten_on_fault", c.flatten_on_fault);
+  f("max_consecutive_errors", c.max_consecutive_errors);
+  f("memory_limit_bytes", c.limits.memory_limit_bytes);
+  f("startup_timeout_ms", c.limits.startup_timeout_ms);
+}
+
+// Builds a map from a field list.
+struct Writer {
+  Value::Map* out;
+
+  template <class T>
+  void operator()(const char* key, const T& field) {
+    if constexpr (std::is_same_v<T, std::uint64_t>) {
+      out->emplace_back(key, u64(field));
+    } else {
+      out->emplace_back(key, Value(field));
+    }
+  }
+  template <class E, std::size_t N>
+  void operator()(const char* key, const E& field, const std::array<std::string_view, N>& names) {
+    out->emplace_back(key, Value(names[static_cast<std::size_t>(field)]));
+  }
+  template <class T, class Fields>
+  void object(const char* key, const T& field, Fields fields) {
+    out->emplace_back(key, write(field, fields));
+  }
+  template <class T, class Fields>
+  static Value write(const T& x, Fields fields) {
+    Value::Map m;
+    Writer w{&m};
+    fields(x, w);
+    return Value(std::move(m));
+  }
+};
 
 Value risk_value(const risk::RiskConfig& r) {
-  const auto& a = r.account;
-  Value account = Value::map({{"max_daily_loss", Value(a.max_daily_loss)},
-                              {"max_drawdown", Value(a.max_drawdown)},
-                              {"max_open_positions", Value(a.max_open_positions)},
-                              {"max_orders", Value(a.max_orders)},
-                              {"order_window_s", Value(a.order_window_s)},
-                              {"price_band", Value(a.price_band)},
-                              {"stormguard", stormguard_value(a.stormguard)}});
+  auto strategy = [](const risk::StrategyLimits& l) {
+    return Writer::write(l, [](auto& x, auto& g) { strategy_limit_fields(x, g); });
+  };
   Value::Map per;
-  for (const auto& [id, l] : r.strategies) per.emplace_back(std::to_string(id), strategy_limits_value(l));
-  return Value::map({{"account", std::move(account)},
+  for (const auto& [id, l] : r.strategies) per.emplace_back(std::to_string(id), strategy(l));
+  return Value::map({{"account", Writer::write(r.account, [](auto& x, auto& g) { account_limit_fields(x, g); })},
                      {"kill_switch", Value(r.kill_switch)},
                      {"kill_switch_at_ns", Value(r.kill_switch_at_ns)},
                      {"strategies", Value(std::move(per))},
-                     {"strategy", strategy_limits_value(r.strategy)}});
+                     {"strategy", strategy(r.strategy)}});
 }
 
 // Typed reads of a map with the key path in every complaint; all problems are
@@ -157,42 +240,48 @@ struct Reader {
     bad(path + "." + key, "must be an unsigned 64-bit integer (or its decimal string)");
   }
 
-  void stormguard(const Value& m, const std::string& path, risk::StormGuardConfig& s) {
-    choice(m, path, "basis", kBases, s.basis);
-    integer(m, path, "cooldown_bars", s.cooldown_bars);
-    boolean(m, path, "enabled", s.enabled);
-    number(m, path, "halt", s.halt);
-    integer(m, path, "halt_cooldown_bars", s.halt_cooldown_bars);
-    boolean(m, path, "halt_flatten", s.halt_flatten);
-    number(m, path, "storm", s.storm);
-    number(m, path, "warm", s.warm);
-    number(m, path, "warm_size_scale", s.warm_size_scale);
+  // Reads a field list out of map `m` found at `path`.
+  struct Fields {
+    Reader* r;
+    const Value* m;
+    std::string path;
+
+    template <class T>
+    void operator()(const char* key, T& field) {
+      if constexpr (std::is_same_v<T, double>) {
+        r->number(*m, path, key, field);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        r->boolean(*m, path, key, field);
+      } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+        r->u64_value(*m, path, key, field);
+      } else {
+        static_assert(std::is_integral_v<T>, "a config field is a number, a boolean or an integer");
+        r->integer(*m, path, key, field);
+      }
+    }
+    template <class E, std::size_t N>
+    void operator()(const char* key, E& field, const std::array<std::string_view, N>& names) {
+      r->choice(*m, path, key, names, field);
+    }
+    template <class T, class FieldsFn>
+    void object(const char* key, T& field, FieldsFn fields) {
+      if (const Value* sub = r->object(*m, path, key)) r->read(*sub, path + "." + key, field, fields);
+    }
+  };
+  template <class T, class FieldsFn>
+  void read(const Value& m, const std::string& path, T& x, FieldsFn fields) {
+    Fields f{this, &m, path};
+    fields(x, f);
   }
+
   void strategy_limits(const Value& m, const std::string& path, risk::StrategyLimits& l) {
-    number(m, path, "capital", l.capital);
-    number(m, path, "max_daily_loss", l.max_daily_loss);
-    number(m, path, "max_drawdown", l.max_drawdown);
-    integer(m, path, "max_orders", l.max_orders);
-    number(m, path, "max_position_fraction", l.max_position_fraction);
-    number(m, path, "max_position_notional", l.max_position_notional);
-    number(m, path, "max_position_qty", l.max_position_qty);
-    number(m, path, "max_risk_per_trade", l.max_risk_per_trade);
-    number(m, path, "order_window_s", l.order_window_s);
-    if (const Value* sg = object(m, path, "stormguard")) stormguard(*sg, path + ".stormguard", l.stormguard);
+    read(m, path, l, [](auto& x, auto& g) { strategy_limit_fields(x, g); });
   }
   void risk_config(const Value& m, const std::string& path, risk::RiskConfig& r) {
     boolean(m, path, "kill_switch", r.kill_switch);
     integer(m, path, "kill_switch_at_ns", r.kill_switch_at_ns);
-    if (const Value* a = object(m, path, "account")) {
-      const std::string p = path + ".account";
-      number(*a, p, "max_daily_loss", r.account.max_daily_loss);
-      number(*a, p, "max_drawdown", r.account.max_drawdown);
-      integer(*a, p, "max_open_positions", r.account.max_open_positions);
-      integer(*a, p, "max_orders", r.account.max_orders);
-      number(*a, p, "order_window_s", r.account.order_window_s);
-      number(*a, p, "price_band", r.account.price_band);
-      if (const Value* sg = object(*a, p, "stormguard")) stormguard(*sg, p + ".stormguard", r.account.stormguard);
-    }
+    if (const Value* a = object(m, path, "account"))
+      read(*a, path + ".account", r.account, [](auto& x, auto& g) { account_limit_fields(x, g); });
     if (const Value* s = object(m, path, "strategy")) strategy_limits(*s, path + ".strategy", r.strategy);
     if (const Value* per = object(m, path, "strategies")) {
       for (const auto& [id_text, limits] : per->as_map()) {
@@ -221,32 +310,9 @@ Value config_to_value(const BacktestConfig& c) {
   Value::Map params;
   for (const auto& [k, v] : c.params) params.emplace_back(k, Value(v));  // a repeated name: the last wins, as in the host
   const auto& cm = c.exchange.commission;
-  Value commission = Value::map({{"kind", Value(kCommissionKinds[static_cast<std::size_t>(cm.kind)])},
-                                 {"maker_rate", Value(cm.maker_rate)},
-                                 {"minimum", Value(cm.minimum)},
-                                 {"rate", Value(cm.rate)},
-                                 {"taker_rate", Value(cm.taker_rate)}});
-  Value slippage = Value::map({{"kind", Value(kSlippageKinds[static_cast<std::size_t>(c.exchange.slippage.kind)])},
-                               {"value", Value(c.exchange.slippage.value)}});
-  Value execution = Value::map({{"allow_short", Value(c.allow_short)},
-                                {"close_at_end", Value(c.close_at_end)},
-                                {"commission", std::move(commission)},
-                                {"fill", Value(exec::to_string(c.exchange.fill))},
-                                {"latency_bars", Value(c.exchange.latency_bars)},
-                                {"leverage", Value(c.margin.leverage)},
-                                {"lot_size", Value(c.lot_size)},
-                                {"max_volume_fraction", Value(c.exchange.max_volume_fraction)},
-                                {"min_notional", Value(c.min_notional)},
-                                {"min_qty", Value(c.min_qty)},
-                                {"pyramiding", Value(c.pyramiding)},
-                                {"short_margin", Value(c.margin.short_margin)},
-                                {"slippage", std::move(slippage)},
-                                {"tick_size", Value(c.tick_size)}});
-  Value sandbox = Value::map({{"callback_timeout_ms", Value(c.limits.callback_timeout_ms)},
-                              {"flatten_on_fault", Value(c.flatten_on_fault)},
-                              {"max_consecutive_errors", Value(c.max_consecutive_errors)},
-                              {"memory_limit_bytes", u64(c.limits.memory_limit_bytes)},
-                              {"startup_timeout_ms", Value(c.limits.startup_timeout_ms)}});
+  Value execution = Writer::write(c, [](auto& x, auto& g) { execution_fields(x, g); });
+  execution.set("fill", Value(exec::to_string(c.exchange.fill)));
+  Value sandbox = Writer::write(c, [](auto& x, auto& g) { sandbox_fields(x, g); });
   Value::Array indicators;
   for (const auto& f : c.indicator_files)
     indicators.push_back(Value::map({{"path", Value(f.path)}, {"sha256", Value(f.sha256)}}));
@@ -308,32 +374,8 @@ Status config_from_value(const Value& v, BacktestConfig& c) {
   fill_from(v, root);
 
   if (const Value* e = r.object(v, root, "execution")) {
-    const std::string p = root + ".execution";
-    r.boolean(*e, p, "allow_short", c.allow_short);
-    r.boolean(*e, p, "close_at_end", c.close_at_end);
-    if (const Value* cm = r.object(*e, p, "commission")) {
-      const std::string q = p + ".commission";
-      auto& m = c.exchange.commission;
-      r.choice(*cm, q, "kind", kCommissionKinds, m.kind);
-      r.number(*cm, q, "maker_rate", m.maker_rate);
-      r.number(*cm, q, "minimum", m.minimum);
-      r.number(*cm, q, "rate", m.rate);
-      r.number(*cm, q, "taker_rate", m.taker_rate);
-    }
-    fill_from(*e, p);
-    r.integer(*e, p, "latency_bars", c.exchange.latency_bars);
-    r.number(*e, p, "leverage", c.margin.leverage);
-    r.number(*e, p, "lot_size", c.lot_size);
-    r.number(*e, p, "max_volume_fraction", c.exchange.max_volume_fraction);
-    r.number(*e, p, "min_notional", c.min_notional);
-    r.number(*e, p, "min_qty", c.min_qty);
-    r.integer(*e, p, "pyramiding", c.pyramiding);
-    r.number(*e, p, "short_margin", c.margin.short_margin);
-    if (const Value* s = r.object(*e, p, "slippage")) {
-      r.choice(*s, p + ".slippage", "kind", kSlippageKinds, c.exchange.slippage.kind);
-      r.number(*s, p + ".slippage", "value", c.exchange.slippage.value);
-    }
-    r.number(*e, p, "tick_size", c.tick_size);
+    r.read(*e, root + ".execution", c, [](auto& x, auto& g) { execution_fields(x, g); });
+    fill_from(*e, root + ".execution");
   }
   if (const Value* rk = v.find("risk")) {
     if (rk->is_nil()) {
@@ -346,16 +388,8 @@ Status config_from_value(const Value& v, BacktestConfig& c) {
       c.risk = rc;
     }
   }
-  if (const Value* s = r.object(v, root, "sandbox")) {
-    const std::string p = root + ".sandbox";
-    r.number(*s, p, "callback_timeout_ms", c.limits.callback_timeout_ms);
-    r.boolean(*s, p, "flatten_on_fault", c.flatten_on_fault);
-    r.integer(*s, p, "max_consecutive_errors", c.max_consecutive_errors);
-    std::uint64_t mem = c.limits.memory_limit_bytes;
-    r.u64_value(*s, p, "memory_limit_bytes", mem);
-    c.limits.memory_limit_bytes = static_cast<std::size_t>(mem);
-    r.number(*s, p, "startup_timeout_ms", c.limits.startup_timeout_ms);
-  }
+  if (const Value* s = r.object(v, root, "sandbox"))
+    r.read(*s, root + ".sandbox", c, [](auto& x, auto& g) { sandbox_fields(x, g); });
   if (const Value* ind = v.find("indicator_files")) {
     if (!ind->is_array()) {
       r.bad(root + ".indicator_files", "must be an array, was " + Reader::kind_name(*ind));

@@ -7,9 +7,14 @@
 #include <filesystem>
 #include <thread>
 
+#include <time.h>
+
 #include <fmt/core.h>
 
+#include "engine/backtest/equity_rows.hpp"
+#include "engine/backtest/output_file.hpp"
 #include "engine/backtest/report_html.hpp"
+#include "engine/core/clock.hpp"
 #include "engine/core/huge_vector.hpp"
 #include "engine/core/json_writer.hpp"
 #include "engine/core/numbers.hpp"
@@ -17,17 +22,6 @@
 
 namespace te::backtest {
 namespace {
-
-Status write_file(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
-  const std::size_t n = std::fwrite(text.data(), 1, text.size(), f);
-  const bool ok = n == text.size() && std::fflush(f) == 0;
-  const int err = errno;
-  std::fclose(f);
-  if (!ok) return make_error(Errc::io, "write " + path + ": " + std::strerror(err));
-  return {};
-}
 
 void num(std::string& out, double v) {
   if (std::isfinite(v)) append_double(out, v);
@@ -107,8 +101,10 @@ std::string canonical_config(const BacktestConfig& config, const std::vector<scr
   return s;
 }
 
-std::string report_json(const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
-  JsonWriter j;
+namespace {
+
+void report_json(JsonWriter& j, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                 const std::vector<MonthReturn>& months) {
   j.begin_object();
   j.field("bars", m.bars);
   j.field("trades", m.trades);
@@ -190,7 +186,7 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   }
   j.end_array();
   j.key("monthly_returns").begin_array();
-  for (const MonthReturn& mr : monthly_returns(r)) {
+  for (const MonthReturn& mr : months) {
     j.begin_object();
     j.field("month", fmt::format("{:04}-{:02}", mr.year, mr.month));
     j.field("return", mr.ret);
@@ -242,6 +238,13 @@ std::string report_json(const BacktestResult& r, const Metrics& m, const ReportS
   j.key("activity");
   write_activity_json(j, r.activity, r.date_only);
   j.end_object();
+}
+
+}  // namespace
+
+std::string report_json(const BacktestResult& r, const Metrics& m, const ReportStamp& st) {
+  JsonWriter j;
+  report_json(j, r, m, st, monthly_returns(r));
   return j.str();
 }
 
@@ -291,55 +294,86 @@ std::string trades_csv(const BacktestResult& r) {
 
 namespace {
 
-constexpr const char* kEquityHeader = "time,cash,position_value,equity,drawdown\n";
+using detail::kEquityHeader;
+using detail::kMaxEquityRow;
 
-// Rows [begin, end) of equity.csv, written straight into a huge-page buffer: no
-// per-field allocation, and no 4 KiB page faults (they dominate on VMs).
-HugeVector<char> equity_rows(const BacktestResult& r, std::size_t begin, std::size_t end) {
+// Formats equity.csv rows for bars [begin, end) into memory that `room(n)`
+// hands out (at least n writable bytes, continuing where the last row ended)
+// and `commit(end)` takes back: no per-field allocation, no intermediate string.
+template <class Room, class Commit>
+void format_equity_rows(const BacktestResult& r, std::size_t begin, std::size_t end, Room room, Commit commit) {
   const EquityCurve& e = r.equity;
-  HugeVector<char> out((end - begin) * (40 + 4 * 33) + 1);
-  char* const start = out.writable();
-  char* p = start;
-  // Most values repeat from the row before (cash between fills, equity while
-  // flat, a zero drawdown at peaks): reuse their text instead of formatting.
-  struct Memo {
-    std::uint64_t bits = ~std::uint64_t{0};
-    char text[32];
-    std::size_t len = 0;
-  } memo[4];
-  auto field = [&p](Memo& m, double v) {
-    *p++ = ',';
-    std::uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    if (bits != m.bits) {
-      m.bits = bits;
-      m.len = std::isfinite(v) ? format_double(v, m.text) : 0;
-    }
-    std::memcpy(p, m.text, m.len);
-    p += m.len;
-  };
-  for (std::size_t i = begin; i < end; ++i) {
-    p += format_iso8601_to(p, e.ts_ns[i], r.date_only);
-    field(memo[0], e.cash[i]);
-    field(memo[1], e.position_value[i]);
-    field(memo[2], e.equity[i]);
-    field(memo[3], e.drawdown[i]);
-    *p++ = '\n';
+  detail::EquityRowFormatter rows(r.date_only);
+  constexpr std::size_t kBlock = 1024;  // rows per room() request
+  for (std::size_t i = begin; i < end;) {
+    const std::size_t stop = std::min(end, i + kBlock);
+    char* p = room((stop - i) * kMaxEquityRow);
+    for (; i < stop; ++i) p = rows.row(p, e.ts_ns[i], e.cash[i], e.position_value[i], e.equity[i], e.drawdown[i]);
+    commit(p);
   }
-  out.set_size(static_cast<std::size_t>(p - start));
+}
+
+// Rows [begin, end) into a huge-page buffer (no 4 KiB page faults, which
+// dominate on VMs), for the half of equity.csv formatted on the second core.
+HugeVector<char> equity_rows(const BacktestResult& r, std::size_t begin, std::size_t end) {
+  HugeVector<char> out((end - begin) * kMaxEquityRow + 1);
+  char* const start = out.writable();
+  char* at = start;
+  format_equity_rows(
+      r, begin, end, [&at](std::size_t) { return at; }, [&at](char* p) { at = p; });
+  out.set_size(static_cast<std::size_t>(at - start));
   return out;
 }
 
-Status write_parts(const std::string& path, std::initializer_list<std::string_view> parts) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
-  bool ok = true;
-  for (std::string_view s : parts) ok = ok && std::fwrite(s.data(), 1, s.size(), f) == s.size();
-  ok = ok && std::fflush(f) == 0;
-  const int err = errno;
-  std::fclose(f);
-  if (!ok) return make_error(Errc::io, "write " + path + ": " + std::strerror(err));
-  return {};
+// Rows [begin, end) straight into the file's buffer.
+void stream_equity_rows(const BacktestResult& r, std::size_t begin, std::size_t end, OutputFile& f) {
+  format_equity_rows(
+      r, begin, end, [&f](std::size_t n) { return f.room(n); }, [&f](const char* p) { f.commit(p); });
+}
+
+Status write_report_json(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
+                         const std::vector<MonthReturn>& months) {
+  auto file = OutputFile::create(path);
+  if (!file) return std::move(file).error();
+  JsonWriter j;
+  j.set_sink([&f = *file](std::string_view part) { f.append(part); });
+  report_json(j, r, m, st, months);
+  j.flush();
+  return file->close();
+}
+
+// Measures one file's job on the thread that runs it (measurement only).
+class JobTimer {
+ public:
+  explicit JobTimer(ReportFileTimes::Time* out) : out_(out) {
+    if (out_) {
+      wall_ = monotonic_ns();
+      cpu_ = thread_cpu_ns();
+    }
+  }
+  ~JobTimer() {
+    if (!out_) return;
+    out_->wall_ms = static_cast<double>(monotonic_ns() - wall_) / 1e6;
+    out_->cpu_ms = static_cast<double>(thread_cpu_ns() - cpu_) / 1e6;
+  }
+  JobTimer(const JobTimer&) = delete;
+  JobTimer& operator=(const JobTimer&) = delete;
+
+ private:
+  static std::int64_t thread_cpu_ns() noexcept {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  }
+  ReportFileTimes::Time* out_;
+  std::int64_t wall_ = 0, cpu_ = 0;
+};
+
+Status write_text(const std::string& path, std::string_view text) {
+  auto file = OutputFile::create(path);
+  if (!file) return std::move(file).error();
+  file->append(text);
+  return file->close();
 }
 
 }  // namespace
@@ -354,25 +388,54 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(Errc::io, "create output directory " + dir + ": " + ec.message());
+  // Both pages list the calendar months: one pass over the curve for the two.
+  std::vector<MonthReturn> own_months;
+  if (!options.monthly) own_months = monthly_returns(r);
+  const std::vector<MonthReturn>& months = options.monthly ? *options.monthly : own_months;
   // The HTML report is independent of the other files: build and write it on
   // its own thread so it overlaps with them.
+  ReportFileTimes* times = options.times;
+  auto slot = [times](ReportFileTimes::Time ReportFileTimes::*member) { return times ? &(times->*member) : nullptr; };
   Status s_html;
   std::thread html_worker;
   if (options.html)
-    html_worker = std::thread([&] { s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars); });
-  // The equity curve has a row per bar: format half of it on the second core
-  // while this thread writes the other files and the other half.
-  const std::size_t n = r.equity.ts_ns.size();
+    html_worker = std::thread([&] {
+      JobTimer t(slot(&ReportFileTimes::html));
+      s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars, &months);
+    });
+  // The equity curve has a row per bar: format its second half on the second
+  // core while this thread writes the other files and streams the first half.
+  const std::size_t n = options.equity_csv ? r.equity.ts_ns.size() : 0;
   const std::size_t mid = n / 2;
-  HugeVector<char> first_half;
-  std::thread worker([&] { first_half = equity_rows(r, 0, mid); });
-  Status s1 = write_file(dir + "/report.json", report_json(r, m, st));
-  Status s2 = write_file(dir + "/trades.csv", trades_csv(r));
-  const HugeVector<char> second_half = equity_rows(r, mid, n);
-  worker.join();
-  Status s3 = write_parts(dir + "/equity.csv", {std::string_view(kEquityHeader),
-                                                std::string_view(first_half.data(), first_half.size()),
-                                                std::string_view(second_half.data(), second_half.size())});
+  HugeVector<char> second_half;
+  std::thread worker;
+  if (options.equity_csv)
+    worker = std::thread([&] {
+      JobTimer t(slot(&ReportFileTimes::equity_second_half));
+      second_half = equity_rows(r, mid, n);
+    });
+  Status s1, s2, s3;
+  {
+    JobTimer t(slot(&ReportFileTimes::json));
+    s1 = write_report_json(dir + "/report.json", r, m, st, months);
+  }
+  {
+    JobTimer t(slot(&ReportFileTimes::trades));
+    s2 = write_text(dir + "/trades.csv", trades_csv(r));
+  }
+  if (options.equity_csv) {
+    JobTimer t(slot(&ReportFileTimes::equity));  // including the wait for the second half
+    if (auto eq = OutputFile::create(dir + "/equity.csv"); eq) {
+      eq->append(kEquityHeader);
+      stream_equity_rows(r, 0, mid, *eq);
+      worker.join();
+      eq->append(std::string_view(second_half.data(), second_half.size()));
+      s3 = eq->close();
+    } else {
+      worker.join();
+      s3 = std::move(eq).error();
+    }
+  }
   if (html_worker.joinable()) html_worker.join();
   if (!s1) return s1;
   if (!s2) return s2;

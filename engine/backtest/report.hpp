@@ -36,9 +36,24 @@ std::string report_json(const BacktestResult& result, const Metrics& metrics, co
 std::string trades_csv(const BacktestResult& result);
 std::string equity_csv(const BacktestResult& result);
 
+// Time spent on each file (`backtest --timings`): wall and CPU time of the
+// thread that produced it, in milliseconds. Files are written concurrently.
+struct ReportFileTimes {
+  struct Time {
+    double wall_ms = 0, cpu_ms = 0;
+  };
+  Time json, trades, equity, equity_second_half, html;
+};
+
 struct ReportOptions {
   bool html = true;                        // also write report.html
   const model::BarSeries* bars = nullptr;  // the traded bars, for the HTML price chart
+  ReportFileTimes* times = nullptr;        // filled in when not null
+  // false: equity.csv is not written (an EquityStream wrote it during the run).
+  bool equity_csv = true;
+  // The run's calendar-month returns when already known (an EquityStream's
+  // accumulator); otherwise they are computed from the equity curve.
+  const std::vector<MonthReturn>* monthly = nullptr;
 };
 
 // Writes report.json, trades.csv, equity.csv and (by default) report.html into

@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/backtest/output_file.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 
@@ -45,10 +46,8 @@ double cents(double v) { return std::isfinite(v) ? std::round(v * 100) / 100 : v
 namespace {
 
 // The page in order: head (with the style sheet), the data block, the script.
-// `sink` receives the parts; the data is escaped on the way ("</" could close
-// the <script> element; JSON allows "<\/" instead) without copying it whole.
 template <class Sink>
-void page_parts(std::string_view title, std::string_view subtitle, std::string_view json, Sink sink) {
+void page_head(std::string_view title, std::string_view subtitle, Sink sink) {
   std::string head = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   head += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   // The page may run only its own inline script and style: no network at all.
@@ -60,16 +59,58 @@ void page_parts(std::string_view title, std::string_view subtitle, std::string_v
   sink("</style>\n</head>\n<body>\n<header><h1>" + escape_html(title) + "</h1><div class=\"sub\">" +
        escape_html(subtitle) + "</div></header>\n<main></main>\n<div id=\"te-status\" hidden></div>\n"
        "<script type=\"application/json\" id=\"te-data\">");
-  std::size_t from = 0;
-  for (std::size_t at = json.find("</"); at != std::string_view::npos; at = json.find("</", at + 2)) {
-    sink(json.substr(from, at + 1 - from));
-    sink("\\");
-    from = at + 1;
-  }
-  sink(json.substr(from));
+}
+
+template <class Sink>
+void page_tail(Sink sink) {
   sink("</script>\n<script>\n");
   sink(kReportScript);
   sink("</script>\n</body>\n</html>\n");
+}
+
+// Passes the data block on in pieces, escaped on the way: "</" could close the
+// <script> element, JSON allows "<\/" instead. A '<' that ends a piece waits
+// for the next one.
+template <class Sink>
+class ScriptDataEscaper {
+ public:
+  explicit ScriptDataEscaper(Sink& sink) : sink_(sink) {}
+  void operator()(std::string_view json) {
+    if (json.empty()) return;
+    if (pending_lt_) {
+      pending_lt_ = false;
+      sink_(std::string_view("<"));
+      if (json.front() == '/') sink_(std::string_view("\\"));
+    }
+    if (json.back() == '<') {
+      pending_lt_ = true;
+      json.remove_suffix(1);
+    }
+    std::size_t from = 0;
+    for (std::size_t at = json.find("</"); at != std::string_view::npos; at = json.find("</", at + 2)) {
+      sink_(json.substr(from, at + 1 - from));
+      sink_(std::string_view("\\"));
+      from = at + 1;
+    }
+    sink_(json.substr(from));
+  }
+  void finish() {
+    if (pending_lt_) sink_(std::string_view("<"));
+    pending_lt_ = false;
+  }
+
+ private:
+  Sink& sink_;
+  bool pending_lt_ = false;
+};
+
+template <class Sink>
+void page_parts(std::string_view title, std::string_view subtitle, std::string_view json, Sink sink) {
+  page_head(title, subtitle, sink);
+  ScriptDataEscaper<Sink> data(sink);
+  data(json);
+  data.finish();
+  page_tail(sink);
 }
 
 }  // namespace
@@ -161,13 +202,13 @@ void write_curve_json(JsonWriter& j, std::span<const std::int64_t> ts_ns, std::s
 }
 
 namespace {
-std::string backtest_json(const BacktestResult& r, const Metrics& m, const model::BarSeries* bars) {
+void backtest_json(JsonWriter& j, const BacktestResult& r, const Metrics& m, const model::BarSeries* bars,
+                   const std::vector<MonthReturn>& months) {
   const EquityCurve& eq = r.equity;
   const std::size_t n = eq.equity.size();
   const std::size_t k = std::max<std::size_t>(1, (n + kMaxChartPoints - 1) / kMaxChartPoints);
   const bool prices = bars && bars->size() >= n;
 
-  JsonWriter j(0);
   j.begin_object();
   j.field("kind", "backtest");
   j.field("date_only", r.date_only);
@@ -260,7 +301,7 @@ std::string backtest_json(const BacktestResult& r, const Metrics& m, const model
   write_activity_json(j, r.activity, r.date_only);
 
   j.key("monthly").begin_array();
-  for (const MonthReturn& mr : monthly_returns(r)) {
+  for (const MonthReturn& mr : months) {
     j.begin_array();
     j.value(mr.year);
     j.value(static_cast<std::int64_t>(mr.month));
@@ -284,6 +325,11 @@ std::string backtest_json(const BacktestResult& r, const Metrics& m, const model
   }
   j.end_array();
   j.end_object();
+}
+
+std::string backtest_json(const BacktestResult& r, const Metrics& m, const model::BarSeries* bars) {
+  JsonWriter j(0);
+  backtest_json(j, r, m, bars, monthly_returns(r));
   return j.str();
 }
 
@@ -307,8 +353,22 @@ std::string backtest_html(const BacktestResult& r, const Metrics& m, const Repor
 }
 
 Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
-                           const model::BarSeries* bars) {
-  return write_html_page(path, "Backtest report: " + r.symbol, backtest_subtitle(r, st), backtest_json(r, m, bars));
+                           const model::BarSeries* bars, const std::vector<MonthReturn>* monthly) {
+  // Streamed: the data block (megabytes for a long run) never exists whole.
+  auto file = OutputFile::create(path);
+  if (!file) return std::move(file).error();
+  auto to_file = [&f = *file](std::string_view part) { f.append(part); };
+  page_head("Backtest report: " + r.symbol, backtest_subtitle(r, st), to_file);
+  ScriptDataEscaper<decltype(to_file)> data(to_file);
+  JsonWriter j(0);
+  j.set_sink([&data](std::string_view part) { data(part); });
+  std::vector<MonthReturn> own_months;
+  if (!monthly) own_months = monthly_returns(r);
+  backtest_json(j, r, m, bars, monthly ? *monthly : own_months);
+  j.flush();
+  data.finish();
+  page_tail(to_file);
+  return file->close();
 }
 
 }  // namespace te::backtest

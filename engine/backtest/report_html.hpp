@@ -36,8 +36,9 @@ std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, b
 // equity point i), or null to leave out the price pane's data.
 std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
                           const model::BarSeries* bars);
+// `monthly`: the run's month returns when already computed (else from the curve).
 Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
-                           const model::BarSeries* bars);
+                           const model::BarSeries* bars, const std::vector<MonthReturn>* monthly = nullptr);
 
 // Appends {"t":[...],"v":[...],"lo":[...],"hi":[...]} for a curve cut into at
 // most `points` buckets (last value and min/max per bucket); t in epoch ms.

@@ -1,5 +1,6 @@
 #include "engine/core/json_writer.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -14,7 +15,19 @@ void JsonWriter::newline() {
   out_.append(stack_.size() * static_cast<std::size_t>(indent_), ' ');
 }
 
+void JsonWriter::set_sink(std::function<void(std::string_view)> sink, std::size_t chunk) {
+  sink_ = std::move(sink);
+  chunk_ = chunk;
+  out_.reserve(chunk + 4096);
+}
+
+void JsonWriter::flush() {
+  if (sink_ && !out_.empty()) sink_(out_);
+  out_.clear();
+}
+
 void JsonWriter::before_value() {
+  maybe_flush();
   if (after_key_) {
     after_key_ = false;
     return;
@@ -62,6 +75,7 @@ JsonWriter& JsonWriter::end_array() {
 
 JsonWriter& JsonWriter::key(std::string_view k) {
   TE_ASSERT(!stack_.empty() && !stack_.back().array, "json: key outside an object");
+  maybe_flush();
   if (!stack_.back().first) out_ += ',';
   stack_.back().first = false;
   newline();
@@ -73,24 +87,27 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 
 void JsonWriter::append_escaped(std::string& out, std::string_view s) {
   out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  // Runs of characters that need no escape are appended whole.
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, from, i - from);
+    from = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
   }
+  out.append(s, from, s.size() - from);
   out += '"';
 }
 
@@ -112,13 +129,15 @@ JsonWriter& JsonWriter::value(double v) {
 
 JsonWriter& JsonWriter::value(std::int64_t v) {
   before_value();
-  out_ += std::to_string(v);
+  char buf[24];
+  out_.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
   return *this;
 }
 
 JsonWriter& JsonWriter::value(std::uint64_t v) {
   before_value();
-  out_ += std::to_string(v);
+  char buf[24];
+  out_.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
   return *this;
 }
 

@@ -2,6 +2,7 @@
 // A small streaming JSON writer with deterministic output: keys in the order
 // written, numbers in shortest round-trip form, non-finite numbers as null.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,13 +32,24 @@ class JsonWriter {
     return value(v);
   }
 
+  // Without a sink: the whole document. With one: the text not yet handed over.
   const std::string& str() const noexcept { return out_; }
+
+  // Streams the document instead of keeping it: whenever at least `chunk` bytes
+  // are buffered, the next key or value first hands them to `sink` (a report of
+  // tens of megabytes then never exists whole in memory). Call flush() after
+  // the last value for the rest.
+  void set_sink(std::function<void(std::string_view)> sink, std::size_t chunk = std::size_t{1} << 18);
+  void flush();
 
   static void append_escaped(std::string& out, std::string_view s);
 
  private:
   void before_value();
   void newline();
+  void maybe_flush() {
+    if (sink_ && out_.size() >= chunk_) flush();
+  }
 
   std::string out_;
   int indent_;
@@ -47,6 +59,8 @@ class JsonWriter {
   };
   std::vector<Level> stack_;
   bool after_key_ = false;
+  std::function<void(std::string_view)> sink_;
+  std::size_t chunk_ = 0;
 };
 
 }  // namespace te

@@ -9,15 +9,14 @@
 #include <cstring>
 #include <filesystem>
 
-// xxHash stays inside this file (header-only use, nothing to link).
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "engine/data/xxh3.hpp"
 
 namespace te::data {
 namespace {
 
 constexpr std::size_t kAlign = 64;
 constexpr std::size_t kHeaderHashOffset = 184;
+constexpr std::size_t kSourceShaOffset = 152, kShaBytes = 32;
 constexpr std::uint32_t kFlagQuotes = 1, kFlagSizes = 2;
 constexpr std::size_t kColumns = 10;
 const char* const kColumnNames[kColumns] = {"ts_ns", "open", "high", "low", "close",
@@ -34,6 +33,36 @@ T get(const unsigned char* h, std::size_t off) noexcept {
   T v;
   std::memcpy(&v, h + off, sizeof v);
   return v;
+}
+
+// The source's SHA-256 as 32 raw header bytes (zero when unknown) and back.
+void put_sha256(unsigned char* h, const std::string& hex) noexcept {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() != 2 * kShaBytes) return;
+  unsigned char raw[kShaBytes];
+  for (std::size_t i = 0; i < kShaBytes; ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return;  // not a digest: record nothing
+    raw[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  std::memcpy(h + kSourceShaOffset, raw, kShaBytes);
+}
+
+std::string get_sha256(const unsigned char* h) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  bool any = false;
+  std::string hex(2 * kShaBytes, '0');
+  for (std::size_t i = 0; i < kShaBytes; ++i) {
+    const unsigned char b = h[kSourceShaOffset + i];
+    any = any || b != 0;
+    hex[2 * i] = kHex[b >> 4];
+    hex[2 * i + 1] = kHex[b & 15];
+  }
+  return any ? hex : std::string();
 }
 
 Error corrupt(const std::string& path, const std::string& what) {
@@ -66,7 +95,7 @@ Result<BarCacheHeader> parse_header(const unsigned char* h, std::size_t availabl
   if (get<std::uint32_t>(h, 12) != kBarCacheHeaderSize)
     return corrupt(path, "header size " + std::to_string(get<std::uint32_t>(h, 12)) + ", expected " +
                              std::to_string(kBarCacheHeaderSize));
-  if (XXH3_64bits(h, kHeaderHashOffset) != get<std::uint64_t>(h, kHeaderHashOffset))
+  if (xxh3_64(h, kHeaderHashOffset) != get<std::uint64_t>(h, kHeaderHashOffset))
     return corrupt(path, "header checksum mismatch (the file is corrupt)");
   hd.rows = get<std::uint64_t>(h, 16);
   hd.file_size = get<std::uint64_t>(h, 24);
@@ -76,6 +105,7 @@ Result<BarCacheHeader> parse_header(const unsigned char* h, std::size_t availabl
   hd.source.mtime_ns = get<std::int64_t>(h, 48);
   hd.source.content_hash = get<std::uint64_t>(h, 56);
   hd.data_hash = get<std::uint64_t>(h, 64);
+  hd.source.sha256 = get_sha256(h);
   for (std::size_t i = 0; i < kColumns; ++i) hd.column_offsets[i] = get<std::uint64_t>(h, 72 + 8 * i);
   if ((hd.flags & ~(kFlagQuotes | kFlagSizes)) != 0)
     return make_error(Errc::unsupported, "cache " + path + ": unknown flags " + std::to_string(hd.flags));
@@ -117,7 +147,7 @@ bool write_all(int fd, const void* data, std::size_t n) {
 
 }  // namespace
 
-std::uint64_t hash_bytes(std::string_view bytes) noexcept { return XXH3_64bits(bytes.data(), bytes.size()); }
+std::uint64_t hash_bytes(std::string_view bytes) noexcept { return xxh3_64(bytes.data(), bytes.size()); }
 
 bool is_bar_cache(std::string_view bytes) noexcept { return bytes.starts_with(kBarCacheMagic); }
 
@@ -149,6 +179,7 @@ Status write_bar_cache(const model::BarSeries& series, const std::string& path, 
   put<std::uint64_t>(h, 40, source.size);
   put<std::int64_t>(h, 48, source.mtime_ns);
   put<std::uint64_t>(h, 56, source.content_hash);
+  put_sha256(h, source.sha256);
   std::size_t end = kBarCacheHeaderSize;
   std::array<std::size_t, kColumns> offsets{};
   for (std::size_t i = 0; i < kColumns; ++i) {
@@ -176,26 +207,23 @@ Status write_bar_cache(const model::BarSeries& series, const std::string& path, 
   // Columns are written straight from the series' memory; the data hash covers
   // exactly the bytes written after the header, padding included.
   static const unsigned char kZeros[kAlign] = {};
-  XXH3_state_t* state = XXH3_createState();
-  if (state == nullptr) return fail("out of memory");
-  XXH3_64bits_reset(state);
+  Xxh3Stream state;
   bool ok = ::lseek(fd, static_cast<off_t>(kBarCacheHeaderSize), SEEK_SET) >= 0;
   std::size_t pos = kBarCacheHeaderSize;
   for (std::size_t i = 0; ok && i < kColumns; ++i) {
     if (offsets[i] == 0) continue;
     const std::size_t pad = offsets[i] - pos;
-    XXH3_64bits_update(state, kZeros, pad);
-    XXH3_64bits_update(state, cols[i], rows * 8);
+    state.update(kZeros, pad);
+    state.update(cols[i], rows * 8);
     ok = write_all(fd, kZeros, pad) && write_all(fd, cols[i], rows * 8);
     pos = offsets[i] + rows * 8;
   }
   if (ok) {
-    XXH3_64bits_update(state, kZeros, file_size - pos);
+    state.update(kZeros, file_size - pos);
     ok = write_all(fd, kZeros, file_size - pos);
   }
-  put<std::uint64_t>(h, 64, XXH3_64bits_digest(state));
-  XXH3_freeState(state);
-  put<std::uint64_t>(h, kHeaderHashOffset, XXH3_64bits(h, kHeaderHashOffset));
+  put<std::uint64_t>(h, 64, state.digest());
+  put<std::uint64_t>(h, kHeaderHashOffset, xxh3_64(h, kHeaderHashOffset));
   if (!ok || ::pwrite(fd, h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return fail("write failed");
   // No fsync: a cache is only an accelerator, and a torn file after a crash fails
   // its size and checksum checks and is rebuilt.
@@ -243,7 +271,7 @@ Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_dat
                              " bytes, the file has " + std::to_string(m->size()));
   TE_TRY(check_columns(*hd, path));
   if (verify_data &&
-      XXH3_64bits(bytes + kBarCacheHeaderSize, m->size() - kBarCacheHeaderSize) != hd->data_hash)
+      xxh3_64(bytes + kBarCacheHeaderSize, m->size() - kBarCacheHeaderSize) != hd->data_hash)
     return corrupt(path, "data checksum mismatch (the file is corrupt)");
 
   // Offsets are multiples of 64 from a page-aligned mapping: aligned for the types.

@@ -7,7 +7,7 @@
 //   0   8  magic "TEBARS\r\n"           72  80  column offsets, 10 x u64 (0 = absent):
 //   8   4  version (kBarCacheVersion)           ts_ns, open, high, low, close, volume,
 //   12  4  header size (192)                    bid, ask, bid_size, ask_size
-//   16  8  row count                    152 32  reserved, zero
+//   16  8  row count                    152 32  source SHA-256 (see below)
 //   24  8  file size                    184  8  XXH3-64 of header bytes [0, 184)
 //   32  4  flags: 1 bid/ask, 2 sizes
 //   36  4  source format (CsvFormat, 0 = none)     columns start on 64-byte
@@ -15,6 +15,8 @@
 //   48  8  source mtime (ns)                       the file size is a multiple
 //   56  8  source content hash (XXH3-64)           of 64
 //   64  8  data hash: XXH3-64 of bytes [192, file size)
+//  152 32  SHA-256 of the source file (zero: not recorded; caches written
+//          before it was added have zero there)
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +40,9 @@ struct CacheSource {
   std::int64_t mtime_ns = 0;
   std::uint64_t content_hash = 0;  // hash_bytes() of the whole source file
   std::uint32_t format = 0;        // CsvFormat of the source
+  // Lowercase hex SHA-256 of the whole source file, or "" when not recorded:
+  // lets a cached backtest stamp its report (data_sha256) without rehashing.
+  std::string sha256;
 };
 
 struct BarCacheHeader {

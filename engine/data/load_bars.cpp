@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
+
+#include "engine/core/sha256.hpp"
 
 #include "engine/data/bar_cache.hpp"
 #include "engine/data/csv_loader.hpp"
@@ -14,6 +17,26 @@
 
 namespace te::data {
 namespace {
+
+// SHA-256 of a byte range on a second thread (the first core parses meanwhile);
+// joined before the bytes can go away.
+class BackgroundSha256 {
+ public:
+  explicit BackgroundSha256(std::string_view bytes) : thread_([this, bytes] { hex_ = sha256_hex(bytes); }) {}
+  ~BackgroundSha256() {
+    if (thread_.joinable()) thread_.join();
+  }
+  BackgroundSha256(const BackgroundSha256&) = delete;
+  BackgroundSha256& operator=(const BackgroundSha256&) = delete;
+  const std::string& get() {
+    if (thread_.joinable()) thread_.join();
+    return hex_;
+  }
+
+ private:
+  std::string hex_;
+  std::thread thread_;
+};
 
 // The first bytes of a file, to recognise a cache by its magic (not its name).
 Result<std::string> read_prefix(const std::string& path, std::size_t n) {
@@ -99,6 +122,7 @@ class Loader {
     }
     rep_.source = LoadSource::csv_cache;
     rep_.cache_status = "used";
+    if (opt_.source_sha256) rep_.source_sha256 = hd->source.sha256;
     return std::move(*s);
   }
 
@@ -112,9 +136,13 @@ class Loader {
     whole.start_ns.reset();
     whole.end_ns.reset();
     CsvFormat format = CsvFormat::generic;
+    // The hash covers exactly the bytes parsed (one mapping, read once each).
+    std::optional<BackgroundSha256> sha;
+    if (opt_.source_sha256) sha.emplace(csv_->view());
     auto series = parse_csv(csv_->view(), path_, whole, &format);
     if (!series) return std::move(series).error();
     rep_.source = LoadSource::csv;
+    if (sha) rep_.source_sha256 = sha->get();
     if (opt_.cache.write && !rep_.cache_path.empty()) write_cache(*series, format);
     return apply_time_range(*series, opt_, path_);
   }
@@ -138,6 +166,7 @@ class Loader {
     src.mtime_ns = csv_->stamp().mtime_ns;
     src.content_hash = content_hash_ ? *content_hash_ : hash_bytes(csv_->view());
     src.format = static_cast<std::uint32_t>(format);
+    src.sha256 = rep_.source_sha256;  // when asked for (otherwise the cache records none)
     // A file rewritten while we parsed it would get a cache stamped with the new
     // mtime but holding the old bars.
     auto now = stat_file(path_);
@@ -202,9 +231,11 @@ Result<CacheBuild> build_bar_cache(const std::string& source_path, const std::st
   out.cache_path = cache_path.empty() ? cache_path_for(source_path, "") : cache_path;
   LoadOptions whole;
   whole.symbol = symbol_from_path(source_path);
+  BackgroundSha256 sha(csv->view());
   auto series = parse_csv(csv->view(), source_path, whole, &out.format);
   if (!series) return std::move(series).error();
   CacheSource src;
+  src.sha256 = sha.get();
   src.size = csv->stamp().size;
   src.mtime_ns = csv->stamp().mtime_ns;
   src.content_hash = hash_bytes(csv->view());

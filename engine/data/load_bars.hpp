@@ -24,6 +24,9 @@ struct LoadReport {
   // (not a regular file, or reading and writing both off), "not read",
   // "stale: <why>", "invalid: <why>", "written", "not written: <why>"
   std::string cache_status;
+  // With LoadOptions::source_sha256: lowercase hex SHA-256 of the source file,
+  // or "" when it is not known without reading the file again.
+  std::string source_sha256;
 };
 
 // Loads bars from `path`:
@@ -47,7 +50,7 @@ struct CacheBuild {
 };
 
 // Parses the CSV at `source_path` and writes its cache (stamped with the source's
-// size, mtime and content hash, so load_bars accepts it) to `cache_path`, or when
+// size, mtime, content hash and SHA-256, so load_bars accepts it) to `cache_path`, or when
 // that is empty to cache_path_for(source_path, ""). `trading-engine convert-data`.
 // Errors: the CSV's errors as load_csv; Errc::invalid_argument when the source is
 // already a cache; Errc::io when the cache cannot be written.

@@ -24,6 +24,13 @@ struct LoadOptions {
   std::optional<std::int64_t> start_ns;   // keep bars with start_ns <= ts_ns ...
   std::optional<std::int64_t> end_ns;     // ... and ts_ns < end_ns (exclusive)
   CacheOptions cache;                     // load_bars only
+  // load_bars only: also report the SHA-256 of the source file's bytes
+  // (LoadReport::source_sha256), for reproducibility stamps. A parsed CSV is
+  // hashed on a second thread while it is parsed (and the digest is kept in
+  // the cache written from it); a CSV whose cache is used gets the digest
+  // recorded in that cache. Left empty when unknown (a .tebars file given
+  // directly, a cache written before digests were recorded).
+  bool source_sha256 = false;
   // Called with each warning (a cache that could not be written, a stale cache
   // rebuilt); nothing is printed by the data module itself.
   std::function<void(const std::string&)> on_warning;

@@ -15,6 +15,11 @@ namespace te::journal {
 // Appends the record for `e` to `out`.
 void encode_event(const Event& e, std::string& out);
 std::string encode_event(const Event& e);
+// Appends the record of a market_data event from its parts: the same bytes as
+// encode_event() of that event, without building it (the writer's bulk path).
+void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                        model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
+                        const model::Bar& bar, std::string& out);
 
 // Decodes one record into `out`. Never fails: a type this build does not know,
 // or a record that does not decode, becomes an UnknownEvent holding the raw

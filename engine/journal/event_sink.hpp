@@ -4,13 +4,69 @@
 // NullEventSink when recording is off), never a concrete writer.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
 
 namespace te::journal {
+
+// Receives the events of a DeferredEvents batch in order. Market data, the
+// bulk of a session, comes as its parts so a sink can encode it without
+// building an Event (JournalWriter writes the record straight from them).
+class DeferredConsumer {
+ public:
+  virtual ~DeferredConsumer() = default;
+  // Any event; the consumer may move from it.
+  virtual void event(Event& e) = 0;
+  // A market_data event: the same as event() with a MarketData body of these fields.
+  virtual void market_data(std::int64_t ts_event_ns, model::RunnerId runner, model::InstrumentId instrument,
+                           std::string_view symbol, std::string_view timeframe, const model::Bar& bar) = 0;
+};
+
+// Events a producer captured in its own compact form (JournalRecorder: one
+// small struct per bar, the runner's numbers for a state), turned into events
+// by the sink: a JournalWriter does it on its writer thread, so the trading
+// thread neither builds value trees nor copies strings for them.
+class DeferredEvents {
+ public:
+  virtual ~DeferredEvents() = default;
+  // How many events emit() produces. Fixed once the batch is handed over.
+  virtual std::size_t size() const noexcept = 0;
+  // Passes exactly size() events, in order, to `out` (sequence numbers are
+  // the sink's business). Called at most once, on whichever thread the sink
+  // chooses; must not touch anything the producer still changes.
+  virtual void emit(DeferredConsumer& out) = 0;
+  // The sink is done with the batch (emitted, dropped or refused): the
+  // producer may reuse it. Called exactly once per handed-over batch, after
+  // emit() if that ran, on any thread.
+  virtual void release() noexcept = 0;
+};
+
+// Collects a batch's events as Events (sinks without a faster path, tests).
+class EventCollector final : public DeferredConsumer {
+ public:
+  explicit EventCollector(std::vector<Event>& out) : out_(out) {}
+  void event(Event& e) override { out_.push_back(std::move(e)); }
+  void market_data(std::int64_t ts_event_ns, model::RunnerId runner, model::InstrumentId instrument,
+                   std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {
+    Event& e = out_.emplace_back();
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& md = e.body.emplace<MarketData>();
+    md.instrument = instrument;
+    md.symbol = std::string(symbol);
+    md.timeframe = std::string(timeframe);
+    md.bar = bar;
+  }
+
+ private:
+  std::vector<Event>& out_;
+};
 
 class EventSink {
  public:
@@ -36,6 +92,20 @@ class EventSink {
     }
     events.clear();
     return first;
+  }
+
+  // Appends the events of `batch` in order with consecutive sequence numbers
+  // and returns the first. They are not filtered by configuration (the
+  // producer applies include_indicators itself). Releases the batch in every
+  // case (success or error). This default expands on the caller's thread;
+  // JournalWriter queues the batch and expands it on its writer thread.
+  virtual Result<std::uint64_t> append_deferred(std::shared_ptr<DeferredEvents> batch) {
+    std::vector<Event> events;
+    events.reserve(batch->size());
+    EventCollector collect(events);
+    batch->emit(collect);
+    batch->release();
+    return append_batch(events);
   }
 };
 

@@ -69,9 +69,17 @@ struct JournalWriter::Impl {
   // rest of recording). The writer takes every chunk at once, processes them,
   // and returns the emptied vectors, capacity kept, to `spare`. DropOldest
   // drops from the front chunk (advancing its head).
+  // A chunk is either events (built by the producer) or a deferred batch of
+  // `count` events expanded by the writer thread (append_deferred), whose
+  // sequence numbers start at `first`; `head` counts dropped events at its front.
   struct Chunk {
     std::vector<Event> events;
     std::size_t head = 0;
+    std::shared_ptr<DeferredEvents> deferred;
+    std::size_t count = 0;
+    std::uint64_t first = 0;
+    std::size_t size() const noexcept { return deferred ? count : events.size(); }
+    bool takes_events() const noexcept { return !deferred && events.size() < 4096; }
   };
   std::vector<Chunk> queue;
   std::size_t queued_count = 0;
@@ -91,15 +99,20 @@ struct JournalWriter::Impl {
   }
   // A single event (append): into the last chunk when it is small, else a new one.
   void enqueue(Event&& e) {
-    if (queue.empty() || queue.back().events.size() >= 4096) queue.push_back(Chunk{take_spare(), 0});
+    if (queue.empty() || !queue.back().takes_events()) queue.push_back(Chunk{take_spare(), 0, {}, 0, 0});
     queue.back().events.push_back(std::move(e));
     ++queued_count;
   }
   void drop_oldest() {
     Chunk& c = queue.front();
-    c.events[c.head++] = Event();  // release what the dropped event held
+    if (c.deferred) {
+      ++c.head;  // the writer thread skips it after expanding the batch
+    } else {
+      c.events[c.head++] = Event();  // release what the dropped event held
+    }
     --queued_count;
-    if (c.head == c.events.size()) {
+    if (c.head == c.size()) {
+      if (c.deferred) c.deferred->release();
       recycle(std::move(c.events));
       queue.erase(queue.begin());
     }
@@ -170,16 +183,68 @@ struct JournalWriter::Impl {
     } else {
       encode_event(e, record);
     }
+    return add_record(e.sequence, e.ts_event_ns);
+  }
+
+  // `record` (just encoded) into the block; the block to the file when full.
+  Status add_record(std::uint64_t sequence, std::int64_t ts_event_ns) {
     if (record.size() > kMaxRecordSize) {
-      return make_error(Errc::limit, "journal record at sequence " + std::to_string(e.sequence) + " is " +
+      return make_error(Errc::limit, "journal record at sequence " + std::to_string(sequence) + " is " +
                                          std::to_string(record.size()) + " bytes, over the " +
                                          std::to_string(kMaxRecordSize) + "-byte limit");
     }
     if (block.empty()) block_started_ns = batch_queued_ns;
     wstats.raw_bytes += record.size() + varint32_size(static_cast<std::uint32_t>(record.size()));
-    block.add(record, e.sequence, e.ts_event_ns);
+    block.add(record, sequence, ts_event_ns);
     if (block.raw_size() >= opts.block_size) return write_block();
     return {};
+  }
+
+  // Writes a deferred batch's events as it emits them, numbered from
+  // `first`, skipping the `head` events DropOldest dropped. After the first
+  // error the rest are counted as lost.
+  struct Emitter final : DeferredConsumer {
+    Emitter(Impl& impl, std::uint64_t first_seq, std::size_t dropped) : im(impl), first(first_seq), head(dropped) {}
+    Impl& im;
+    std::uint64_t first;
+    std::size_t head;
+    std::size_t index = 0;
+    std::uint64_t lost = 0;
+    Status s;
+
+    void event(Event& e) override {
+      const std::size_t k = index++;
+      if (k < head) return;
+      if (!s) {
+        ++lost;
+        return;
+      }
+      e.sequence = first + k;
+      s = im.process(e);
+      if (!s) ++lost;
+    }
+    void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
+                     std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {
+      const std::size_t k = index++;
+      if (k < head) return;
+      if (!s) {
+        ++lost;
+        return;
+      }
+      im.record.clear();
+      encode_market_data(first + k, ts, runner, instrument, symbol, timeframe, bar, im.record);
+      s = im.add_record(first + k, ts);
+      if (!s) ++lost;
+    }
+  };
+
+  // Emits and writes a deferred chunk; returns the events lost to an error.
+  std::uint64_t write_deferred(const Chunk& c, Status& s) {
+    Emitter em(*this, c.first, c.head);
+    c.deferred->emit(em);
+    TE_ASSERT(em.index == c.count, "deferred journal batch emitted %zu events, announced %zu", em.index, c.count);
+    s = std::move(em.s);
+    return em.lost;
   }
 
   Status flush_now() {
@@ -262,6 +327,16 @@ struct JournalWriter::Impl {
       std::uint64_t lost = 0;
       if (healthy) {
         for (Chunk& c : batch) {
+          if (c.deferred) {
+            if (s) {
+              lost += write_deferred(c, s);
+            } else {
+              lost += c.count - c.head;
+            }
+            c.deferred->release();
+            c.deferred.reset();
+            continue;
+          }
           for (std::size_t i = c.head; i < c.events.size(); ++i) {
             if (s) s = process(c.events[i]);
             if (!s) ++lost;
@@ -271,7 +346,13 @@ struct JournalWriter::Impl {
         // A flush or close is waiting: everything taken so far goes to disk.
         if (s && (flush_wanted || stop)) s = flush_now();
       } else {
-        for (const Chunk& c : batch) lost += c.events.size() - c.head;
+        for (Chunk& c : batch) {
+          lost += c.size() - c.head;
+          if (c.deferred) {
+            c.deferred->release();
+            c.deferred.reset();
+          }
+        }
       }
       // Emptied here, off the trading thread; the vectors go back for reuse.
       for (Chunk& c : batch) c.events.clear();
@@ -458,16 +539,50 @@ Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
   for (std::size_t i = 0; i < events.size(); ++i) events[i].sequence = *first + i;
   const bool was_empty = im.queued() == 0;
   im.queued_count += events.size();
-  if (events.size() < 64 && !im.queue.empty() && im.queue.back().events.size() < 4096) {
+  if (events.size() < 64 && !im.queue.empty() && im.queue.back().takes_events()) {
     // A few events (a live runner's bar): into the last chunk.
     auto& back = im.queue.back().events;
     back.insert(back.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
     events.clear();
   } else {
     // Hand the caller's vector over whole; it gets an emptied one back.
-    im.queue.push_back(Impl::Chunk{std::move(events), 0});
+    im.queue.push_back(Impl::Chunk{std::move(events), 0, {}, 0, 0});
     events = im.take_spare();
   }
+  queued_events(lk, was_empty);
+  return first;
+}
+
+Result<std::uint64_t> JournalWriter::append_deferred(std::shared_ptr<DeferredEvents> batch) {
+  Impl& im = *impl_;
+  const std::size_t n = batch->size();
+  std::unique_lock lk(im.mu);
+  if (n == 0) {
+    batch->release();
+    return std::uint64_t{0};
+  }
+  auto first = admit(lk, n);
+  if (!first) {
+    batch->release();
+    return first;
+  }
+  if (options_.threading == WriterThreading::Inline) {
+    Impl::Chunk c{{}, 0, std::move(batch), n, *first};
+    Status s;
+    const std::uint64_t lost = im.write_deferred(c, s);
+    c.deferred->release();
+    if (!s) {
+      im.stats.rejected += lost - 1;  // the failing event is the error itself, as in process_inline
+      im.publish();
+      im.fail(s);
+      return std::move(s).error();
+    }
+    im.publish();
+    return first;
+  }
+  const bool was_empty = im.queued() == 0;
+  im.queued_count += n;
+  im.queue.push_back(Impl::Chunk{{}, 0, std::move(batch), n, *first});
   queued_events(lk, was_empty);
   return first;
 }

@@ -113,6 +113,12 @@ class JournalWriter final : public EventSink {
   // than queue_capacity waits for (or, under DropOldest, makes) an empty queue.
   Result<std::uint64_t> append_batch(std::vector<Event>& events) override;
 
+  // Queues `batch` as batch->size() events with consecutive sequence numbers
+  // (the queue-full policy counts them one by one; DropOldest may drop the
+  // front of a batch) and returns the first. The writer thread expands and
+  // releases it; on error it is released here, not recorded.
+  Result<std::uint64_t> append_deferred(std::shared_ptr<DeferredEvents> batch) override;
+
   // Thread-safe. Returns once every event appended before the call is written
   // and synced to disk (or the first error).
   Status flush();

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <fmt/core.h>
@@ -20,6 +21,13 @@ bool readable_file(const std::string& path) {
 
 }  // namespace
 
+std::string report_dir_name(const std::string& name) {
+  std::string out;
+  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  return out.empty() ? "runner" : out;
+}
+
 std::vector<std::string> check_config(const config::Config& cfg) {
   std::vector<std::string> out;
   auto problem = [&](const std::string& key, const std::string& message) {
@@ -27,8 +35,14 @@ std::vector<std::string> check_config(const config::Config& cfg) {
   };
   if (cfg.runners.empty()) problem("runners", "no runners: add a [[runners]] or [[strategies]] table");
   std::set<std::string> reported;  // one message per file, not one per symbol of a [[strategies]] entry
+  std::map<std::string, const config::RunnerSection*> folders;  // report folder -> first runner writing there
   for (const auto& r : cfg.runners) {
     const std::string& at = r.key_path;
+    const auto [first, fresh] = folders.try_emplace(report_dir_name(r.name), &r);
+    if (!fresh && first->second->name != r.name)
+      problem(at + ".name", fmt::format("runner \"{}\" would write its reports to the same folder runners/{}/ as runner "
+                                        "\"{}\" ({}); rename one",
+                                        r.name, first->first, first->second->name, first->second->key_path));
     if (!r.strategy.empty() && !readable_file(r.strategy) && reported.insert(at + "|s|" + r.strategy).second)
       problem(at + ".strategy", "no such file: " + r.strategy + " (paths are relative to the working directory)");
     const auto& ds = r.data_source;

@@ -11,7 +11,12 @@
 
 namespace te::live {
 
+// The folder of a runner's reports under <session>/runners/: the name with
+// anything but letters, digits, '-', '_' and '.' replaced by '_' (no leading dots).
+std::string report_dir_name(const std::string& runner_name);
+
 // One line per problem: "<file>: <key path>: <message>". Empty: runnable.
+// Includes runners whose report folders would collide ("x/y" and "x_y").
 std::vector<std::string> check_config(const config::Config& cfg);
 
 // load_config (syntax, types, unknown keys, impossible combinations, with

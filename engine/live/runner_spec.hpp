@@ -49,6 +49,7 @@ struct SourceSpec {
 
 struct RunnerSpec {
   std::string name;    // unique; shown in the status table and used for the report folder
+  std::string key_path;  // where the config defines it ("runners[1]"); names it in errors (may be empty)
   std::string symbol;  // upper case for live sources
   script::StrategySource strategy;
   // Execution, risk, params, seed, sandbox limits: what a backtest would take.

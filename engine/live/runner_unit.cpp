@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/backtest/result_recorder.hpp"
 #include "engine/core/clock.hpp"
 
 namespace te::live {
+namespace {
+constexpr std::size_t kMaxLogLines = 10000;
+}  // namespace
 
 std::string_view to_string(UnitState s) noexcept {
   switch (s) {
@@ -17,31 +21,6 @@ std::string_view to_string(UnitState s) noexcept {
   }
   return "?";
 }
-
-// The same bookkeeping run_backtest's recorder does (rejections by code,
-// risk denials, StormGuard, kill switch, strategy log), so reports match.
-class RunnerUnit::Collector final : public runner::RunnerObserver {
- public:
-  explicit Collector(backtest::BacktestResult& out) : out_(out) {}
-  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override { ++out_.rejections[r.code]; }
-  void on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) override {
-    if (!d.approved) ++out_.risk_rejections[d.code];
-  }
-  void on_stormguard(const runner::SymbolRunner&, const risk::StormGuardChange&) override { ++out_.stormguard_changes; }
-  void on_kill_switch(const runner::SymbolRunner&, const risk::KillSwitchEvent& e) override {
-    if (e.engaged) out_.kill_switch = true;
-  }
-  void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override {
-    if (out_.strategy_log.size() >= kMaxLogLines) return;  // a live run may last for months
-    std::string line = level >= 2 ? "warning: " : "";
-    line += message;
-    out_.strategy_log.push_back(std::move(line));
-  }
-
- private:
-  static constexpr std::size_t kMaxLogLines = 10000;
-  backtest::BacktestResult& out_;
-};
 
 RunnerUnit::RunnerUnit(const RunnerSpec& spec, model::RunnerId id)
     : spec_(spec),
@@ -85,7 +64,9 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
     triggers.signal = t.risk->kill_switch_signal;
     if (triggers.any()) u->kill_control_ = std::make_unique<risk::KillSwitchControl>(*u->risk_, triggers);
   }
-  u->collector_ = std::make_unique<Collector>(u->out_);
+  // The same recorder as run_backtest's, so reports match; the strategy log is
+  // capped (a live run may last for months).
+  u->collector_ = std::make_unique<backtest::ResultRecorder>(u->out_, t.keep_activity, kMaxLogLines);
   u->fanout_ = std::make_unique<runner::ObserverFanout>(
       std::initializer_list<runner::RunnerObserver*>{u->collector_.get(), journal});
 
@@ -108,8 +89,19 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
   auto created = runner::SymbolRunner::create(rc, u->instrument_, spec.strategy, ho,
                                               std::make_unique<runner::GrowingHistory>(), u->exchange_,
                                               u->account_, u->fanout_.get());
-  if (!created)
-    return make_error(created.error().code, "runner " + spec.name + ": " + created.error().message);
+  if (!created) {
+    // Each line of the problem (e.g. one per bad param) names the runner and where the config defines it.
+    const std::string who = spec.key_path.empty() ? "runner " + spec.name
+                                                  : spec.key_path + " (runner " + spec.name + ")";
+    std::string text;
+    const std::string& m = created.error().message;
+    for (std::size_t at = 0; at <= m.size();) {
+      const std::size_t nl = std::min(m.find('\n', at), m.size());
+      text += (text.empty() ? "" : "\n") + who + ": " + m.substr(at, nl - at);
+      at = nl + 1;
+    }
+    return make_error(created.error().code, text);
+  }
   u->runner_ = std::move(*created);
   u->router_.add(*u->runner_);
   u->runner_->set_risk(u->risk_.get());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/backtest/backtest_engine.hpp"
+#include "engine/backtest/result_recorder.hpp"
 #include "engine/core/result.hpp"
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/live/runner_spec.hpp"
@@ -101,7 +102,6 @@ class RunnerUnit {
   backtest::BacktestResult take_result();
 
  private:
-  class Collector;
   RunnerUnit(const RunnerSpec& spec, model::RunnerId id);
   void set_state(UnitState s, std::string reason = {});
   void publish();
@@ -113,7 +113,7 @@ class RunnerUnit {
   exec::SimulatedExchange exchange_;
   std::unique_ptr<risk::RiskEngine> risk_;
   std::unique_ptr<risk::KillSwitchControl> kill_control_;  // control file / SIGUSR1 ([risk] kill_switch_file)
-  std::unique_ptr<Collector> collector_;
+  std::unique_ptr<backtest::ResultRecorder> collector_;
   std::unique_ptr<runner::ObserverFanout> fanout_;
   std::unique_ptr<runner::SymbolRunner> runner_;
 

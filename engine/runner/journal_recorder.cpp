@@ -1,6 +1,7 @@
 #include "engine/runner/journal_recorder.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <utility>
 
 #include "engine/core/numbers.hpp"
@@ -9,8 +10,6 @@ namespace te::runner {
 namespace {
 
 using journal::Event;
-
-Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
 std::string_view action_name(int kind) noexcept {
   switch (kind) {
@@ -55,21 +54,6 @@ Value action_params(int kind, const te_action& a) {
   return Value(std::move(m));
 }
 
-Value order_value(const model::Order& o) {
-  Value::Map m;
-  m.reserve(9);
-  m.emplace_back("filled_qty", Value(o.filled_qty));
-  m.emplace_back("id", Value(static_cast<std::int64_t>(o.id)));
-  m.emplace_back("limit_price", Value(o.limit_price));
-  m.emplace_back("purpose", Value(model::to_string(o.purpose)));
-  m.emplace_back("qty", Value(o.qty));
-  m.emplace_back("side", Value(model::to_string(o.side)));
-  m.emplace_back("status", Value(model::to_string(o.status)));
-  m.emplace_back("stop_price", Value(o.stop_price));
-  m.emplace_back("type", Value(model::to_string(o.type)));
-  return Value(std::move(m));
-}
-
 // "strategies/x.lua:12: message" -> file, line (0 when the message has no position).
 void split_position(std::string_view message, std::string& file, std::uint32_t& line) {
   const auto colon = message.find(':');
@@ -105,32 +89,49 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 }
 
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
-    : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {
-  batch_.reserve(options_.batch_events > 0 ? options_.batch_events + 16 : 64);
+    : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {}
+
+RecorderBatch& JournalRecorder::batch(const SymbolRunner& runner) {
+  if (batch_) return *batch_;
+  if (!identity_) {
+    auto id = std::make_shared<RecorderIdentity>();
+    id->runner = runner.config().id;
+    id->instrument = runner.instrument().id;
+    id->symbol = runner.instrument().symbol;
+    id->timeframe = options_.timeframe;
+    identity_ = std::move(id);
+  }
+  for (const auto& b : pool_) {
+    if (!b->in_use()) {
+      batch_ = b;
+      break;
+    }
+  }
+  if (!batch_) {
+    const std::size_t reserve = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
+    batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, reserve));
+  }
+  batch_->mark_in_use();
+  return *batch_;
 }
 
 template <class Body>
 void JournalRecorder::push(const SymbolRunner& runner, std::int64_t ts_ns, Body body) {
-  push_event(journal::make_event(ts_ns, runner.config().id, std::move(body)));
-}
-
-void JournalRecorder::push_event(Event e) {
   ++events_;
   if (!error_) return;  // recording stopped at the sink's first error
-  batch_.push_back(std::move(e));
+  batch(runner).add_event(journal::make_event(ts_ns, runner.config().id, std::move(body)));
 }
 
 void JournalRecorder::hand_over() {
-  if (batch_.empty()) return;
-  if (error_) {
-    auto r = sink_.append_batch(batch_);
-    if (!r) error_ = std::move(r).error();
+  if (!batch_) return;
+  std::shared_ptr<RecorderBatch> b = std::move(batch_);
+  bar_in_batch_ = false;
+  if (b->empty() || !error_) {
+    b->release();
+    return;
   }
-  batch_.clear();
-  // The sink may hand back a recycled vector, or none yet: growing one event
-  // at a time would reallocate (and page-fault) on the trading thread.
-  const std::size_t want = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
-  if (batch_.capacity() < want) batch_.reserve(want);
+  auto r = sink_.append_deferred(std::move(b));  // the sink releases it
+  if (!r) error_ = std::move(r).error();
 }
 
 Status JournalRecorder::flush() {
@@ -138,12 +139,12 @@ Status JournalRecorder::flush() {
   return error_;
 }
 
-JournalRecorder::Snapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
+RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
   const portfolio::Portfolio& pf = runner.portfolio();
   const model::InstrumentId inst = runner.instrument().id;
   const portfolio::Position& p = pf.position(inst);
   const portfolio::Trade* t = pf.open_trade(inst);
-  Snapshot s;
+  RunnerSnapshot s;
   s.state = static_cast<std::uint8_t>(runner.state());
   s.bar_index = runner.bar_index();
   s.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
@@ -165,56 +166,41 @@ JournalRecorder::Snapshot JournalRecorder::snapshot(const SymbolRunner& runner) 
   return s;
 }
 
-journal::Event JournalRecorder::state_event(const SymbolRunner& runner, journal::StatePhase phase,
-                                            const Snapshot& s, const std::map<model::OrderId, model::Order>& orders,
-                                            int indicator_offset) const {
-  Value::Map account;
-  account.reserve(6);
-  account.emplace_back("cash", Value(s.cash));
-  account.emplace_back("commission_paid", Value(s.commission));
-  account.emplace_back("equity", Value(s.equity));
-  account.emplace_back("position_value", Value(s.position_value));
-  account.emplace_back("realized_pnl", Value(s.realized));
-  account.emplace_back("trades", Value(s.trades));
-
-  Value::Map position;
-  position.reserve(6);
-  position.emplace_back("avg_price", Value(s.avg_price));
-  position.emplace_back("bars_held", s.in_trade ? Value(s.bar_index - s.entry_bar) : Value());
-  position.emplace_back("entry_ts_ns", s.in_trade ? Value(s.entry_ts_ns) : Value());
-  position.emplace_back("qty", Value(s.qty));
-  position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
-  position.emplace_back("unrealized_pnl", Value(s.unrealized));
-
-  Value::Array working;
-  working.reserve(orders.size());
-  for (const auto& [id, o] : orders) working.push_back(order_value(o));
-
-  Value::Map m;
-  m.reserve(6);
-  m.emplace_back("account", Value(std::move(account)));
-  m.emplace_back("bar_index", Value(s.bar_index));
-  m.emplace_back("bars_in_state", Value(s.bars_in_state));
-  m.emplace_back(std::string(kStateCtx), ctx_);
-  m.emplace_back("orders", Value(std::move(working)));
-  m.emplace_back("position", Value(std::move(position)));
-
-  journal::RunnerState st;
-  st.phase = phase;
-  st.state = s.state;
-  st.context = Value(std::move(m));
-  st.indicators = indicator_values(runner, indicator_offset);
-  return journal::make_event(ts_ns_, runner.config().id, std::move(st));
-}
-
-Value JournalRecorder::indicator_values(const SymbolRunner& runner, int offset) const {
-  if (!options_.include_indicators) return Value();
-  const auto& created = runner.indicators().created();
-  const ta::IndicatorSet& set = runner.indicators().set();
-  Value::Map m;
-  for (const auto& c : created)
-    for (const auto& col : c.columns) m.emplace_back(col.name, number_or_nil(set.value(col.slot, offset)));
-  return Value(std::move(m));  // sorts
+// A state event at position `at` of the batch. Only numbers and shared
+// pointers are taken here; the value tree is built by the writer thread.
+void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
+                                 std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at) {
+  ++events_;
+  ++states_;
+  if (!error_) return;
+  RecorderBatch& b = batch(runner);
+  StateRecord r;
+  r.ts_ns = ts_ns_;
+  r.phase = phase;
+  r.snap = snap;
+  r.ctx = ctx_;
+  r.orders = std::move(orders);
+  if (options_.include_indicators) {
+    const auto& created = runner.indicators().created();
+    if (!indicator_names_ || created.size() != indicator_specs_seen_) {
+      auto names = std::make_shared<IndicatorNames>();
+      indicator_slots_.clear();
+      for (const auto& c : created) {
+        for (const auto& col : c.columns) {
+          names->push_back(col.name);
+          indicator_slots_.push_back(col.slot);
+        }
+      }
+      indicator_specs_seen_ = created.size();
+      indicator_names_ = std::move(names);
+    }
+    std::vector<double>& values = b.indicator_values();
+    r.indicator_offset = static_cast<std::uint32_t>(values.size());
+    const ta::IndicatorSet& set = runner.indicators().set();
+    for (int slot : indicator_slots_) values.push_back(set.value(slot, indicator_offset));
+    r.indicator_names = indicator_names_;
+  }
+  b.add_state(std::move(r), at);
 }
 
 void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
@@ -239,10 +225,10 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
   auto ctx = runner.export_context();
   if (ctx) {
-    ctx_ = std::move(*ctx);
+    ctx_ = std::make_shared<const Value>(std::move(*ctx));
     return;
   }
-  ctx_ = Value();
+  ctx_.reset();
   if (!ctx_warned_) {
     ctx_warned_ = true;
     journal::Note n;
@@ -264,26 +250,15 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   orders_saved_ = false;
   if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
   last_bar_ns_ = bar.ts_ns;
-  // Built in place in the batch (one event per bar: no temporary to move).
-  bar_event_index_ = batch_.size();
   ++events_;
-  if (error_) {
-    Event& e = batch_.emplace_back();
-    e.ts_event_ns = bar.ts_ns;
-    e.runner = runner.config().id;
-    auto& md = e.body.emplace<journal::MarketData>();
-    md.instrument = runner.instrument().id;
-    md.symbol = runner.instrument().symbol;
-    md.timeframe = options_.timeframe;
-    md.bar = bar;
-  }
+  bar_in_batch_ = static_cast<bool>(error_);
+  if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
   start_ = snapshot(runner);
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_event(state_event(runner, journal::StatePhase::Before, start_, working_, 0));
-    ++states_;
+    push_state(runner, journal::StatePhase::Before, start_, working_list_, 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
@@ -295,24 +270,20 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   const bool every = options_.state_events == StateEvents::EveryBar;
   const bool checkpoint = options_.checkpoint_bars > 0 &&
                           runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
-  if (activity_ && !before_recorded_ && error_ && bar_event_index_ < batch_.size()) {
+  if (activity_ && !before_recorded_ && bar_in_batch_) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    batch_.insert(batch_.begin() + static_cast<std::ptrdiff_t>(bar_event_index_) + 1,
-                  state_event(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_,
-                              1));
-    ++events_;
-    ++states_;
+    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list_, 1,
+               bar_event_index_ + 1);
   }
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
-    ++states_;
+    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
-  if (options_.batch_events == 0 || batch_.size() >= options_.batch_events) hand_over();
+  if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
 }
 
 void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition& t) {
@@ -342,13 +313,22 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      const model::Rejection* rejection) {
   activity_ = true;
   if (!orders_saved_) {
-    orders_at_start_ = working_;
+    orders_at_start_ = working_list_;
     orders_saved_ = true;
   }
   if (model::is_terminal(order.status)) {
     working_.erase(order.id);
   } else {
     working_[order.id] = order;
+  }
+  // A new list (states already recorded keep pointing at the old one).
+  if (working_.empty()) {
+    working_list_.reset();
+  } else {
+    auto list = std::make_shared<OrderList>();
+    list->reserve(working_.size());
+    for (const auto& [id, o] : working_) list->push_back(o);
+    working_list_ = std::move(list);
   }
   if (fill != nullptr) push(runner, fill->ts_ns, journal::FillEvent{*fill});
   journal::OrderUpdate u;
@@ -460,8 +440,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_event(state_event(runner, journal::StatePhase::After, snapshot(runner), working_, 0));
-  ++states_;
+  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

@@ -7,9 +7,10 @@
 //
 // Cost is the design constraint (issue 7: recording may cost at most 30 % of
 // backtest throughput in full mode, 15 % in delta mode). What runs on the
-// runner's thread per bar is one market-data event pushed into a local batch;
-// events go to the sink with one append_batch() per `batch_events`, and the
-// sink (JournalWriter) encodes, compresses and writes on its own thread.
+// runner's thread per bar is a copy of the bar and of the runner's numbers
+// into a reused RecorderBatch (recorder_batch.hpp); a batch goes to the sink
+// every `batch_events` events (append_deferred), and the sink (JournalWriter)
+// builds the events, encodes, compresses and writes on its own thread.
 // Exporting the strategy context runs Lua and allocates (about a microsecond),
 // so under StateEvents::Activity the runner's state is recorded only after
 // bars on which something happened, plus a checkpoint every `checkpoint_bars`
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/journal/event_sink.hpp"
+#include "engine/runner/recorder_batch.hpp"
 #include "engine/runner/symbol_runner.hpp"
 
 namespace te::runner {
@@ -103,52 +106,50 @@ class JournalRecorder final : public RunnerObserver {
   void on_reload(SymbolRunner& runner, const ReloadInfo& info) override;
 
  private:
-  // What the runner looked like when a bar arrived (cheap to take on every
-  // bar; turned into a Value only when the bar turns out to matter).
-  struct Snapshot {
-    std::uint8_t state = 0;
-    std::int64_t bar_index = 0;
-    std::int64_t bars_in_state = 0;
-    double qty = 0, avg_price = 0, unrealized = 0;
-    bool in_trade = false;
-    std::int64_t entry_bar = 0, entry_ts_ns = 0;
-    double trade_pnl = 0;
-    double cash = 0, equity = 0, position_value = 0, realized = 0, commission = 0;
-    std::int64_t trades = 0;
-  };
-
   template <class Body>
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
-  void push_event(journal::Event e);
+  RecorderBatch& batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
-  journal::Event state_event(const SymbolRunner& runner, journal::StatePhase phase, const Snapshot& snap,
-                             const std::map<model::OrderId, model::Order>& orders, int indicator_offset) const;
-  static Snapshot snapshot(const SymbolRunner& runner);
-  Value indicator_values(const SymbolRunner& runner, int offset) const;
+  void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
+                  std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
+  static RunnerSnapshot snapshot(const SymbolRunner& runner);
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
 
   journal::EventSink& sink_;
   RecorderOptions options_;
   SourceStore store_source_;
-  std::vector<journal::Event> batch_;
   Status error_;
+
+  // Batches: the one being filled, and every one this recorder made (those
+  // the sink has released are reused; more are made only while the writer
+  // holds them all, which the sink's queue bounds).
+  std::shared_ptr<const RecorderIdentity> identity_;
+  std::shared_ptr<RecorderBatch> batch_;
+  std::vector<std::shared_ptr<RecorderBatch>> pool_;
 
   std::int64_t ts_ns_ = 0;          // data time of the bar being processed
   bool activity_ = false;           // something happened on this bar
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
   bool have_state_ = false;
-  Value ctx_;                        // last exported strategy context
+  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none)
   std::map<model::OrderId, model::Order> working_;  // orders not yet final (ordered: deterministic)
+  std::shared_ptr<const OrderList> working_list_;  // the same as recorded (rebuilt when it changes)
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
   // the working orders before the first order event of the bar.
-  Snapshot start_;
+  RunnerSnapshot start_;
   std::size_t bar_event_index_ = 0;
+  bool bar_in_batch_ = false;
   bool before_recorded_ = false;
   bool orders_saved_ = false;
-  std::map<model::OrderId, model::Order> orders_at_start_;
+  std::shared_ptr<const OrderList> orders_at_start_;
   std::size_t indicators_noted_ = 0;
+  // Indicator columns recorded in states (include_indicators): names shared
+  // by every state until the strategy creates another indicator.
+  std::size_t indicator_specs_seen_ = 0;
+  std::shared_ptr<const IndicatorNames> indicator_names_;
+  std::vector<int> indicator_slots_;
 
   std::uint64_t events_ = 0;
   std::uint64_t states_ = 0;

@@ -52,4 +52,12 @@ Result<int> RunnerIndicators::add(std::string_view name, std::span<const double>
   return slot;
 }
 
+Result<int> RunnerIndicators::timeframe_feed(std::string_view timeframe) {
+  auto tf = ta::parse_timeframe(timeframe);
+  if (!tf)
+    return make_error(Errc::invalid_argument, "ind.tf: unknown timeframe '" + std::string(timeframe) +
+                                                  "' (a count and a unit: 5m, 15m, 1h, 4h, 1d, 1w, 1M)");
+  return set_.open_feed(*tf, history_.size(), [this](std::size_t i) { return history_.at(i); });
+}
+
 }  // namespace te::runner

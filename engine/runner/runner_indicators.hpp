@@ -31,6 +31,15 @@ class RunnerIndicators final : public script::IndicatorProvider {
                   std::string_view timeframe) override;
   std::size_t history_size() const noexcept override { return history_.size(); }
   model::Bar history_bar(std::size_t i) const noexcept override { return history_.at(i); }
+  Result<int> timeframe_feed(std::string_view timeframe) override;
+  std::size_t feed_closed(int id, std::size_t bar_index) const noexcept override {
+    return set_.feed_closed(id, bar_index);
+  }
+  bool feed_bar(int id, std::size_t i, model::Bar& out) const noexcept override {
+    const model::Bar* b = set_.feed_bar(id, i);
+    if (b) out = *b;
+    return b != nullptr;
+  }
 
   // Every indicator the strategy created, in creation order: its spec text
   // ("sma(20)", re-parsable by ta::parse_spec) and one column per output

@@ -11,15 +11,42 @@
 namespace te::script {
 namespace {
 
+// Where a value sits ("ctx.a[2].b"), built only when an error names it: a
+// journal export walks the context after every active bar, and formatting a
+// path per key cost more than the walk.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view root;  // the root's text (parent == nullptr)
+  const char* key = nullptr;
+  std::size_t key_len = 0;
+  std::size_t index = 0;  // array element (key == nullptr)
+
+  std::string str() const {
+    if (parent == nullptr) return std::string(root);
+    std::string p = parent->str();
+    if (key != nullptr) return p + "." + std::string(key, key_len);
+    return fmt::format("{}[{}]", p, index);
+  }
+};
+
 struct Walker {
   lua_State* L;
   const ContextLimits& limits;
+  const char* const* skip = nullptr;  // top-level string keys left out
   std::size_t nodes = 0;
   std::vector<const void*> open_tables;  // for cycle detection
 
-  Result<Value> convert(int idx, const std::string& path, int depth) {
+  bool skipped(int depth) const {
+    if (skip == nullptr || depth != 0 || lua_type(L, -2) != LUA_TSTRING) return false;
+    const char* k = lua_tostring(L, -2);
+    for (const char* const* s = skip; *s; ++s)
+      if (std::strcmp(k, *s) == 0) return true;
+    return false;
+  }
+
+  Result<Value> convert(int idx, const Path& path, int depth) {
     if (++nodes > limits.max_nodes)
-      return make_error(Errc::limit, fmt::format("{}: the context has more than {} values", path, limits.max_nodes));
+      return make_error(Errc::limit, fmt::format("{}: the context has more than {} values", path.str(), limits.max_nodes));
     switch (lua_type(L, idx)) {
       case LUA_TNIL: return Value();
       case LUA_TBOOLEAN: return Value(lua_toboolean(L, idx) != 0);
@@ -34,26 +61,29 @@ struct Walker {
         return make_error(Errc::invalid_argument,
                           fmt::format("{} is a {}: the context may hold only plain data (numbers, strings, "
                                       "booleans and tables)",
-                                      path, lua_typename(L, lua_type(L, idx))));
+                                      path.str(), lua_typename(L, lua_type(L, idx))));
     }
   }
 
-  Result<Value> table(int idx, const std::string& path, int depth) {
+  Result<Value> table(int idx, const Path& path, int depth) {
     if (depth >= limits.max_depth)
-      return make_error(Errc::limit, fmt::format("{}: tables nested deeper than {}", path, limits.max_depth));
+      return make_error(Errc::limit, fmt::format("{}: tables nested deeper than {}", path.str(), limits.max_depth));
     const void* id = lua_topointer(L, idx);
     for (const void* t : open_tables)
-      if (t == id) return make_error(Errc::invalid_argument, fmt::format("{} refers back to itself (a cycle)", path));
-    if (!lua_checkstack(L, 4)) return make_error(Errc::limit, path + ": out of Lua stack");
+      if (t == id) return make_error(Errc::invalid_argument, fmt::format("{} refers back to itself (a cycle)", path.str()));
+    if (!lua_checkstack(L, 4)) return make_error(Errc::limit, path.str() + ": out of Lua stack");
     open_tables.push_back(id);
-    // Decide array or map: an array has exactly the keys 1..n.
+    // Decide array or map: an array has exactly the keys 1..n (skipped keys
+    // are strings, so they never change n).
     const auto n = static_cast<std::size_t>(lua_objlen(L, idx));
     std::size_t count = 0;
     bool only_strings = true;
     lua_pushnil(L);  // stack: ... nil
     while (lua_next(L, idx) != 0) {
-      ++count;
-      if (lua_type(L, -2) != LUA_TSTRING) only_strings = false;
+      if (!skipped(depth)) {
+        ++count;
+        if (lua_type(L, -2) != LUA_TSTRING) only_strings = false;
+      }
       lua_pop(L, 1);
     }
     Result<Value> out = Value();
@@ -64,7 +94,8 @@ struct Walker {
       arr.reserve(n);
       for (std::size_t i = 1; i <= n; ++i) {
         lua_rawgeti(L, idx, static_cast<int>(i));
-        auto v = convert(lua_gettop(L), fmt::format("{}[{}]", path, i), depth + 1);
+        const Path child{&path, {}, nullptr, 0, i};
+        auto v = convert(lua_gettop(L), child, depth + 1);
         lua_pop(L, 1);
         if (!v) {
           open_tables.pop_back();
@@ -78,17 +109,21 @@ struct Walker {
       map.reserve(count);
       lua_pushnil(L);
       while (lua_next(L, idx) != 0) {  // stack: ... key value
+        if (skipped(depth)) {
+          lua_pop(L, 1);
+          continue;
+        }
         std::size_t len = 0;
         const char* k = lua_tolstring(L, -2, &len);
-        std::string key(k, len);
-        auto v = convert(lua_gettop(L), path + "." + key, depth + 1);
-        lua_pop(L, 1);
+        const Path child{&path, {}, k, len, 0};
+        auto v = convert(lua_gettop(L), child, depth + 1);
         if (!v) {
-          lua_pop(L, 1);
+          lua_pop(L, 2);
           open_tables.pop_back();
           return v;
         }
-        map.emplace_back(std::move(key), std::move(*v));
+        map.emplace_back(std::string(k, len), std::move(*v));
+        lua_pop(L, 1);
       }
       out = Value(std::move(map));
     } else {
@@ -96,7 +131,7 @@ struct Walker {
       return make_error(Errc::invalid_argument,
                         fmt::format("{} mixes keys: the context's tables must be arrays (keys 1..n) or have only "
                                     "string keys",
-                                    path));
+                                    path.str()));
     }
     open_tables.pop_back();
     return out;
@@ -109,32 +144,10 @@ Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const
                            const char* const* skip) {
   if (idx < 0) idx = lua_gettop(L) + idx + 1;
   if (lua_type(L, idx) != LUA_TTABLE) return make_error(Errc::invalid_argument, path + " is not a table");
-  if (skip == nullptr) {
-    Walker w{L, limits, 0, {}};
-    return w.convert(idx, path, 0);
-  }
-  // Copy the table without the skipped top-level keys, then convert the copy.
-  const int top = lua_gettop(L);
-  lua_newtable(L);  // stack: ... copy
-  const int copy = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {  // stack: ... copy key value
-    bool skipped = false;
-    if (lua_type(L, -2) == LUA_TSTRING)
-      for (const char* const* s = skip; *s; ++s)
-        if (std::strcmp(lua_tostring(L, -2), *s) == 0) skipped = true;
-    if (skipped) {
-      lua_pop(L, 1);
-      continue;
-    }
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);  // stack: ... copy key key value
-    lua_rawset(L, copy);
-  }
-  Walker w{L, limits, 0, {}};
-  auto r = w.convert(copy, path, 0);
-  lua_settop(L, top);
-  return r;
+  // `skip` leaves top-level keys out in place (no copy of the table).
+  Walker w{L, limits, skip, 0, {}};
+  const Path root{nullptr, path, nullptr, 0, 0};
+  return w.convert(idx, root, 0);
 }
 
 void push_value(lua_State* L, const Value& v) {

@@ -247,6 +247,9 @@ Result<StrategySource> make_strategy_source(std::string path, std::string code) 
 }
 
 Result<StrategySource> read_strategy(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return make_error(Errc::invalid_argument, path + " is a directory; give a strategy file (e.g. strategies/sma_cross.lua)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open strategy " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
@@ -440,6 +443,9 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   api_.last_error = &StrategyHost::api_last_error;
   api_.log = &StrategyHost::api_log;
   api_.history_bar = &StrategyHost::api_history_bar;
+  api_.tf_feed = &StrategyHost::api_tf_feed;
+  api_.tf_closed = &StrategyHost::api_tf_closed;
+  api_.tf_bar = &StrategyHost::api_tf_bar;
   for (double* p : {&frame_.bar.bid, &frame_.bar.ask, &frame_.bar.bid_size, &frame_.bar.ask_size, &frame_.pos.stop,
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
@@ -808,6 +814,90 @@ std::int32_t StrategyHost::api_history_bar(void* host, double index, te_bar* out
   return kTeOk;
 }
 
+namespace {
+
+void copy_bar(const model::Bar& b, te_bar* out) noexcept {
+  out->time_ms = static_cast<double>(b.ts_ns / 1'000'000);
+  out->open = b.open;
+  out->high = b.high;
+  out->low = b.low;
+  out->close = b.close;
+  out->volume = b.volume;
+  out->bid = b.bid;
+  out->ask = b.ask;
+  out->bid_size = b.bid_size;
+  out->ask_size = b.ask_size;
+}
+
+// Fields 7-10 of a lua_indicator_list row (lua/lua_indicators.lua): parameter
+// specs, output names, whether a source is taken and the default one.
+// stack: row -> row
+void read_lua_indicator_shape(lua_State* L, LuaIndicatorInfo& info) {
+  lua_rawgeti(L, -1, 7);
+  const int np = lua_istable(L, -1) ? static_cast<int>(lua_objlen(L, -1)) : 0;
+  for (int i = 1; i <= np; ++i) {
+    lua_rawgeti(L, -1, i);
+    LuaIndicatorInfo::Param p;
+    lua_rawgeti(L, -1, 1);
+    if (const char* s = lua_tostring(L, -1)) p.name = s;
+    lua_rawgeti(L, -2, 2);
+    lua_rawgeti(L, -3, 3);
+    lua_rawgeti(L, -4, 4);
+    lua_rawgeti(L, -5, 5);
+    p.default_value = lua_tonumber(L, -4);
+    p.min = lua_tonumber(L, -3);
+    p.max = lua_tonumber(L, -2);
+    p.integer = lua_toboolean(L, -1) != 0;
+    lua_pop(L, 6);
+    info.param_list.push_back(std::move(p));
+  }
+  lua_pop(L, 1);
+  lua_rawgeti(L, -1, 8);
+  const int no = lua_istable(L, -1) ? static_cast<int>(lua_objlen(L, -1)) : 0;
+  for (int i = 1; i <= no; ++i) {
+    lua_rawgeti(L, -1, i);
+    if (const char* s = lua_tostring(L, -1)) info.output_list.emplace_back(s);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_rawgeti(L, -1, 9);
+  info.takes_source = lua_toboolean(L, -1) != 0;
+  lua_rawgeti(L, -2, 10);
+  if (const char* s = lua_tostring(L, -1)) info.default_source = s;
+  lua_pop(L, 2);
+}
+
+}  // namespace
+
+std::int32_t StrategyHost::api_tf_feed(void* host, const char* timeframe, std::size_t timeframe_len) noexcept {
+  auto* self = static_cast<StrategyHost*>(host);
+  try {
+    auto r = self->indicators_->timeframe_feed(std::string_view(timeframe, timeframe_len));
+    if (!r) {
+      self->api_error_ = r.error().message;
+      return kTeInvalid;
+    }
+    return static_cast<std::int32_t>(*r);
+  } catch (...) {
+    self->api_error_ = "internal error opening a timeframe feed";
+    return kTeInternal;
+  }
+}
+
+double StrategyHost::api_tf_closed(void* host, std::int32_t feed, double bar_index) noexcept {
+  auto* self = static_cast<StrategyHost*>(host);
+  if (!(bar_index >= 0)) return 0;
+  return static_cast<double>(self->indicators_->feed_closed(feed, static_cast<std::size_t>(bar_index)));
+}
+
+std::int32_t StrategyHost::api_tf_bar(void* host, std::int32_t feed, double index, te_bar* out) noexcept {
+  auto* self = static_cast<StrategyHost*>(host);
+  model::Bar b;
+  if (!(index >= 0) || !self->indicators_->feed_bar(feed, static_cast<std::size_t>(index), b)) return kTeInvalid;
+  copy_bar(b, out);
+  return kTeOk;
+}
+
 std::vector<LuaIndicatorInfo> StrategyHost::lua_indicators() {
   std::vector<LuaIndicatorInfo> out;
   lua_State* L = vm_->state();
@@ -825,6 +915,7 @@ std::vector<LuaIndicatorInfo> StrategyHost::lua_indicators() {
       if (const char* s = lua_tostring(L, -1)) *fields[k] = s;
       lua_pop(L, 1);
     }
+    read_lua_indicator_shape(L, info);
     out.push_back(std::move(info));
     lua_pop(L, 1);
   }

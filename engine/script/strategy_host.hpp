@@ -46,6 +46,15 @@ Result<std::vector<StrategySource>> find_indicator_files(const std::string& dir)
 // One indicator written in Lua, for `indicators --list`.
 struct LuaIndicatorInfo {
   std::string name, summary, params, outputs, warmup, path;
+  struct Param {
+    std::string name;
+    double default_value = 0, min = 0, max = 0;
+    bool integer = false;
+  };
+  std::vector<Param> param_list;
+  std::vector<std::string> output_list;
+  bool takes_source = true;
+  std::string default_source = "close";
 };
 
 // What the prelude needs to build ind.<name>(...) for a native indicator.
@@ -71,6 +80,13 @@ class IndicatorProvider {
   // The bars the runner has seen so far, oldest first (warm-up of Lua indicators).
   virtual std::size_t history_size() const noexcept = 0;
   virtual model::Bar history_bar(std::size_t i) const noexcept = 0;
+  // Higher-timeframe bars for indicators written in Lua (ind.tf("1w").hma(10)):
+  // opens the feed of closed bars of `timeframe` (warmed over the bars seen so
+  // far) and returns its id; feed_closed(id, i) is how many of its bars had
+  // closed by history bar i (inclusive), feed_bar copies one of them.
+  virtual Result<int> timeframe_feed(std::string_view timeframe) = 0;
+  virtual std::size_t feed_closed(int id, std::size_t bar_index) const noexcept = 0;
+  virtual bool feed_bar(int id, std::size_t i, model::Bar& out) const noexcept = 0;
 };
 
 class LogSink {
@@ -189,6 +205,15 @@ class StrategyHost {
 
   // The indicators loaded from Lua files (for listings).
   std::vector<LuaIndicatorInfo> lua_indicators();
+  // `indicators --compute` for indicators written in Lua (defined in
+  // lua_indicator_columns.cpp): add_indicator_column registers name(params,
+  // source)@timeframe (checked like ind.<name>(...)) and returns its output
+  // count; read_indicator_columns, with frame() holding the next bar, updates
+  // the Lua indicators and appends every column's outputs to `out` (NaN while
+  // warming up). Same VM, budgets and deadlines as a strategy callback.
+  Result<int> add_indicator_column(std::string_view name, std::span<const double> params, std::string_view source,
+                                   std::string_view timeframe);
+  Status read_indicator_columns(std::vector<double>& out);
 
   const StrategyError& last_error() const noexcept { return error_; }
   // True once a budget was broken (or the VM ran out of memory): every later
@@ -232,6 +257,9 @@ class StrategyHost {
   static const char* api_last_error(void* host, std::size_t* len) noexcept;
   static void api_log(void* host, std::int32_t level, const char* msg, std::size_t len) noexcept;
   static std::int32_t api_history_bar(void* host, double index, te_bar* out) noexcept;
+  static std::int32_t api_tf_feed(void* host, const char* timeframe, std::size_t timeframe_len) noexcept;
+  static double api_tf_closed(void* host, std::int32_t feed, double bar_index) noexcept;
+  static std::int32_t api_tf_bar(void* host, std::int32_t feed, double index, te_bar* out) noexcept;
 
   std::unique_ptr<VmPool> own_pool_;  // before vm_: outlives it
   VmPool* pool_ = nullptr;

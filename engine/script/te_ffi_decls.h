@@ -83,4 +83,12 @@ typedef struct te_api {
   /* Copies bar `index` (0 = oldest) of the runner's history into *out; used to
    * warm up indicators written in Lua. Returns TE_OK or a negative code. */
   int32_t (*history_bar)(void* host, double index, te_bar* out);
+  /* Higher-timeframe bars for indicators written in Lua (ind.tf("1w").hma(10)).
+   * tf_feed opens the feed of closed bars of `timeframe` and returns its id
+   * (>= 0) or a negative code; tf_closed is how many of its bars had closed by
+   * history bar `bar_index` (inclusive); tf_bar copies closed bar `index`
+   * (0 = oldest) into *out and returns TE_OK or a negative code. */
+  int32_t (*tf_feed)(void* host, const char* timeframe, size_t timeframe_len);
+  double (*tf_closed)(void* host, int32_t feed, double bar_index);
+  int32_t (*tf_bar)(void* host, int32_t feed, double index, te_bar* out);
 } te_api;

@@ -66,22 +66,39 @@ Status write_indicators_csv(const model::BarSeries& bars, std::string_view spec_
                             std::int64_t base_interval_ns) {
   auto specs = parse_spec_list(spec_list);
   if (!specs) return std::move(specs).error();
-  IndicatorSet set(std::max<std::size_t>(distinct(*specs), 1), 1, base_interval_ns);
-  auto slots = add_all(set, *specs);
+  std::vector<ColumnGroup> groups;
+  groups.reserve(specs->size());
+  for (IndicatorSpec& s : *specs) groups.push_back(ColumnGroup{std::move(s), {}});
+  return write_indicators_csv(bars, groups, {}, sink, base_interval_ns);
+}
+
+Status write_indicators_csv(const model::BarSeries& bars, std::span<const ColumnGroup> groups,
+                            const ExternalColumns& external, const CsvSink& sink, std::int64_t base_interval_ns) {
+  std::vector<IndicatorSpec> specs;
+  for (const ColumnGroup& g : groups)
+    if (g.native) specs.push_back(*g.native);
+  IndicatorSet set(std::max<std::size_t>(distinct(specs), 1), 1, base_interval_ns);
+  auto slots = add_all(set, specs);
   if (!slots) return std::move(slots).error();
 
   const bool date_only = bars.date_only();
   std::string buf = date_only ? "date" : "time";
+  // Each column reads a native slot (>= 0) or external value -1 - slot.
   std::vector<int> col_slot;
-  for (std::size_t i = 0; i < specs->size(); ++i) {
-    const std::vector<std::string> names = output_columns((*specs)[i]);
+  std::size_t native_index = 0;
+  int external_count = 0;
+  for (const ColumnGroup& g : groups) {
+    const std::vector<std::string> names = g.native ? output_columns(*g.native) : g.columns;
     for (std::size_t k = 0; k < names.size(); ++k) {
       buf += ',';
       buf += names[k];
-      col_slot.push_back((*slots)[i] + static_cast<int>(k));
+      col_slot.push_back(g.native ? (*slots)[native_index] + static_cast<int>(k) : -1 - external_count++);
     }
+    if (g.native) ++native_index;
   }
   buf += '\n';
+  if (external_count > 0 && !external)
+    return make_error(Errc::invalid_argument, "write indicator csv: external columns without a step to compute them");
 
   const auto flush = [&]() -> bool {
     if (buf.empty()) return true;
@@ -90,12 +107,21 @@ Status write_indicators_csv(const model::BarSeries& bars, std::string_view spec_
     return ok;
   };
   const auto ts = bars.ts_ns();
+  std::vector<double> ext;
   for (std::size_t b = 0; b < bars.size(); ++b) {
-    set.update(bars.at(b));
+    const model::Bar bar = bars.at(b);
+    set.update(bar);
+    if (external_count > 0) {
+      ext.clear();
+      if (Status st = external(b, bar, ext); !st) return st;
+      if (ext.size() != static_cast<std::size_t>(external_count))
+        return make_error(Errc::internal, "write indicator csv: the external step gave " + std::to_string(ext.size()) +
+                                              " values for " + std::to_string(external_count) + " columns");
+    }
     buf += format_iso8601(ts[b], date_only);
     for (int slot : col_slot) {
       buf += ',';
-      const double v = set.value(slot);
+      const double v = slot >= 0 ? set.value(slot) : ext[static_cast<std::size_t>(-1 - slot)];
       if (!std::isnan(v)) append_double(buf, v);
     }
     buf += '\n';

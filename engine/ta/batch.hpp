@@ -4,6 +4,7 @@
 // column equals what ind.* returns bar by bar.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,21 @@ using CsvSink = std::function<bool(std::string_view chunk)>;
 // parameters); io when the sink fails.
 Status write_indicators_csv(const model::BarSeries& bars, std::string_view spec_list, const CsvSink& sink,
                             std::int64_t base_interval_ns = 0);
+
+// One entry of an indicator list: a native spec, or `columns` computed outside
+// te_ta (indicators written in Lua, `indicators --compute`).
+struct ColumnGroup {
+  std::optional<IndicatorSpec> native;
+  std::vector<std::string> columns;  // external groups only
+};
+// Called once per bar, oldest first, before its row is written: appends the
+// values of every external group's columns, in list order (NaN = empty cell).
+using ExternalColumns = std::function<Status(std::size_t index, const model::Bar& bar, std::vector<double>& out)>;
+
+// write_indicators_csv for a list mixing native and external groups; same
+// format. Errors: as above, and the external step's errors.
+Status write_indicators_csv(const model::BarSeries& bars, std::span<const ColumnGroup> groups,
+                            const ExternalColumns& external, const CsvSink& sink, std::int64_t base_interval_ns = 0);
 
 // The whole CSV as one string (tests and small files).
 Result<std::string> indicators_csv(const model::BarSeries& bars, std::string_view spec_list,

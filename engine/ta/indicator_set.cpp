@@ -162,6 +162,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
 
 void IndicatorSet::update(const model::Bar& bar) noexcept {
   for (Group& g : groups_) g.closed_now = g.aggregator.push(bar);
+  if (!feeds_.empty()) push_feeds(bar);
   for (Entry& e : entries_) {
     double* cur = current_.get() + e.first_slot;
     if (e.cached) {
@@ -197,6 +198,47 @@ double IndicatorSet::value(int slot, int offset) const noexcept {
   return row(slot)[(view_.head - k) & mask_];
 }
 
+int IndicatorSet::open_feed(const Timeframe& tf, std::size_t seen_count,
+                            const std::function<model::Bar(std::size_t)>& seen_bar) {
+  for (std::size_t f = 0; f < feeds_.size(); ++f)
+    if (feeds_[f].aggregator.timeframe() == tf) return static_cast<int>(f);
+  Feed feed{BarAggregator(tf, base_interval_ns_), {}, {}};
+  // Seen bar i lines up with update number updates_ - seen_count + i.
+  const std::uint64_t first = updates_ >= seen_count ? updates_ - seen_count : 0;
+  for (std::size_t i = 0; i < seen_count && seen_bar; ++i) {
+    const int n = feed.aggregator.push(seen_bar(i));
+    for (int k = 0; k < n; ++k) {
+      feed.bars.push_back(feed.aggregator.closed(k));
+      feed.closed_at.push_back(first + i);
+    }
+  }
+  feeds_.push_back(std::move(feed));
+  return static_cast<int>(feeds_.size() - 1);
+}
+
+void IndicatorSet::push_feeds(const model::Bar& bar) {
+  for (Feed& f : feeds_) {
+    const int n = f.aggregator.push(bar);
+    for (int k = 0; k < n; ++k) {
+      f.bars.push_back(f.aggregator.closed(k));
+      f.closed_at.push_back(updates_);
+    }
+  }
+}
+
+std::size_t IndicatorSet::feed_closed(int id, std::uint64_t update) const noexcept {
+  if (id < 0 || static_cast<std::size_t>(id) >= feeds_.size()) return 0;
+  const Feed& f = feeds_[static_cast<std::size_t>(id)];
+  if (f.closed_at.empty() || update >= f.closed_at.back()) return f.closed_at.size();
+  return static_cast<std::size_t>(std::upper_bound(f.closed_at.begin(), f.closed_at.end(), update) - f.closed_at.begin());
+}
+
+const model::Bar* IndicatorSet::feed_bar(int id, std::size_t i) const noexcept {
+  if (id < 0 || static_cast<std::size_t>(id) >= feeds_.size()) return nullptr;
+  const Feed& f = feeds_[static_cast<std::size_t>(id)];
+  return i < f.bars.size() ? &f.bars[i] : nullptr;
+}
+
 int IndicatorSet::find(const std::string& key) const noexcept {
   const auto it = by_key_.find(key);
   return it == by_key_.end() ? -1 : it->second;
@@ -214,6 +256,11 @@ void IndicatorSet::reset() noexcept {
   for (Group& g : groups_) {
     g.aggregator.reset();
     g.closed_now = 0;
+  }
+  for (Feed& f : feeds_) {
+    f.aggregator.reset();
+    f.bars.clear();
+    f.closed_at.clear();
   }
   for (std::size_t s = 0; s < view_.slot_count; ++s) {
     current_[s] = kNaN;

@@ -60,8 +60,23 @@ class IndicatorSet {
   // Slot of an existing indicator by canonical key, or -1.
   int find(const std::string& key) const noexcept;
 
-  // Clears every indicator and the history (the set keeps its indicators).
+  // Clears every indicator and the history (the set keeps its indicators and
+  // timeframe feeds).
   void reset() noexcept;
+
+  // Closed higher-timeframe bars for indicators computed outside the set
+  // (indicators written in Lua, on ind.tf(...)): finds or opens the feed of
+  // `tf`, replaying the `seen_count` bars already seen through the same
+  // BarAggregator the native indicators use, so a feed bar exists only once it
+  // has closed. Returns the feed's id (>= 0).
+  int open_feed(const Timeframe& tf, std::size_t seen_count = 0,
+                const std::function<model::Bar(std::size_t)>& seen_bar = {});
+  // Bars of feed `id` closed by the end of update number `update` (0-based,
+  // the bars replayed by open_feed included): a reader at update u may use
+  // bars 0 .. feed_closed(id, u) - 1 and nothing later.
+  std::size_t feed_closed(int id, std::uint64_t update) const noexcept;
+  // Closed bar `i` of feed `id` (0 = oldest), or null when there is none.
+  const model::Bar* feed_bar(int id, std::size_t i) const noexcept;
 
   // Indicators added from now on read their values from `cache` (shared,
   // computed once over the cache's series) instead of computing them, when
@@ -92,6 +107,16 @@ class IndicatorSet {
     int closed_now = 0;  // bars released by the current update
   };
 
+  struct Feed {
+    BarAggregator aggregator;
+    std::vector<model::Bar> bars;            // closed, oldest first
+    std::vector<std::uint64_t> closed_at;    // update number at which bars[i] closed
+  };
+
+  // Appends the bars `bar` closes to every feed (called from update(); only
+  // running out of memory can throw, which ends the process as any allocation
+  // failure on the bar path does).
+  void push_feeds(const model::Bar& bar);
   int group_for(const Timeframe& tf, std::size_t seen_count, const std::function<model::Bar(std::size_t)>& seen_bar);
   double* row(int slot) noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
   const double* row(int slot) const noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
@@ -105,6 +130,7 @@ class IndicatorSet {
   std::unique_ptr<double[]> history_;
   std::vector<Entry> entries_;
   std::vector<Group> groups_;
+  std::vector<Feed> feeds_;
   std::map<std::string, int> by_key_;  // canonical key -> first slot
   std::uint64_t updates_ = 0;
   te_ind_view view_{};

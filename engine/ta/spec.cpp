@@ -106,13 +106,9 @@ Result<IndicatorSpec> parse_spec(std::string_view raw) {
   }
 
   std::string_view name = rest;
-  std::string_view args;
-  bool has_parens = false;
   if (const auto open = rest.find('('); open != std::string_view::npos) {
     if (rest.back() != ')') return spec_error(text, "expected ')' at the end of the parameter list");
     name = trim(rest.substr(0, open));
-    args = rest.substr(open + 1, rest.size() - open - 2);
-    has_parens = true;
   }
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
@@ -120,6 +116,42 @@ Result<IndicatorSpec> parse_spec(std::string_view raw) {
   const std::string lname = lower(name);
   const IndicatorInfo* info = find_indicator(lname);
   if (!info) return spec_error(text, "unknown indicator \"" + lname + "\"; valid names: " + indicator_names());
+  return parse_spec_as(raw, *info);
+}
+
+std::string spec_name(std::string_view raw) {
+  std::string_view rest = trim(raw);
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(0, at);
+  if (const auto open = rest.find('('); open != std::string_view::npos) rest = rest.substr(0, open);
+  return lower(trim(rest));
+}
+
+Result<IndicatorSpec> parse_spec_as(std::string_view raw, const IndicatorInfo& info_ref) {
+  const IndicatorInfo* info = &info_ref;
+  const std::string_view text = trim(raw);
+  if (text.empty()) return spec_error(raw, "empty indicator spec");
+
+  std::string_view rest = text;
+  std::optional<Timeframe> tf;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view tf_text = trim(rest.substr(at + 1));
+    tf = parse_timeframe(tf_text);
+    if (!tf)
+      return spec_error(text, "unknown timeframe \"" + std::string(tf_text) +
+                                  "\"; expected <count><unit> with unit m, h, d, w or M (5m, 1h, 4h, 1d, 1w, 1M)");
+    rest = trim(rest.substr(0, at));
+  }
+  std::string_view args;
+  bool has_parens = false;
+  if (const auto open = rest.find('('); open != std::string_view::npos) {
+    if (rest.back() != ')') return spec_error(text, "expected ')' at the end of the parameter list");
+    if (lower(trim(rest.substr(0, open))) != info->name)
+      return spec_error(text, "not a spec of " + std::string(info->name));
+    args = rest.substr(open + 1, rest.size() - open - 2);
+    has_parens = true;
+  } else if (lower(rest) != info->name) {
+    return spec_error(text, "not a spec of " + std::string(info->name));
+  }
 
   std::array<std::optional<double>, kMaxParams> given;
   std::optional<Source> source;
@@ -187,7 +219,28 @@ Result<IndicatorSpec> parse_spec(std::string_view raw) {
 }
 
 Result<std::vector<IndicatorSpec>> parse_spec_list(std::string_view text) {
+  auto items = split_spec_list(text);
+  if (!items) return std::move(items).error();
   std::vector<IndicatorSpec> out;
+  for (const std::string& item : *items) {
+    auto spec = parse_spec(item);
+    if (!spec) return std::move(spec).error();
+    out.push_back(std::move(*spec));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> split_spec_list(std::string_view text) {
+  std::vector<std::string> out;
+  int open = 0;
+  for (const char c : text) {
+    open += c == '(' ? 1 : c == ')' ? -1 : 0;
+    if (open < 0) break;
+  }
+  if (open != 0)
+    return make_error(Errc::invalid_argument, "indicator list \"" + std::string(text) + "\": unbalanced parentheses (" +
+                                                  (open > 0 ? "a '(' is never closed" : "a ')' has no '('") +
+                                                  "); expected e.g. \"sma(20),rsi(14)\"");
   int depth = 0;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
@@ -202,9 +255,7 @@ Result<std::vector<IndicatorSpec>> parse_spec_list(std::string_view text) {
       return make_error(Errc::invalid_argument, "indicator list \"" + std::string(text) +
                                                     "\": empty entry; expected e.g. \"sma(20),rsi(14)\"");
     }
-    auto spec = parse_spec(item);
-    if (!spec) return std::move(spec).error();
-    out.push_back(std::move(*spec));
+    out.emplace_back(item);
   }
   return out;
 }
@@ -215,8 +266,9 @@ const IndicatorInfo& spec_info(const IndicatorSpec& spec) {
   return *info;
 }
 
-std::string spec_key(const IndicatorSpec& spec) {
-  const IndicatorInfo& info = spec_info(spec);
+std::string spec_key(const IndicatorSpec& spec) { return spec_key(spec, spec_info(spec)); }
+
+std::string spec_key(const IndicatorSpec& spec, const IndicatorInfo& info) {
   std::string key(info.name);
   // Optional parameters are dropped only from the end, so keys stay unambiguous.
   std::size_t shown = spec.params.size();
@@ -254,9 +306,10 @@ std::string spec_to_string(const IndicatorSpec& spec) {
   return out;
 }
 
-std::vector<std::string> output_columns(const IndicatorSpec& spec) {
-  const IndicatorInfo& info = spec_info(spec);
-  const std::string key = spec_key(spec);
+std::vector<std::string> output_columns(const IndicatorSpec& spec) { return output_columns(spec, spec_info(spec)); }
+
+std::vector<std::string> output_columns(const IndicatorSpec& spec, const IndicatorInfo& info) {
+  const std::string key = spec_key(spec, info);
   std::vector<std::string> cols;
   if (info.outputs.size() == 1) {
     cols.push_back(key);

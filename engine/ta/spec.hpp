@@ -47,12 +47,25 @@ Result<IndicatorSpec> make_spec(std::string_view name, std::span<const double> p
 // was 2.5; usage: sma(period=20[, source=close])`.
 Result<IndicatorSpec> parse_spec(std::string_view text);
 
+// The lower-cased indicator name of a spec text ("HMA(10)@1w" -> "hma"), to
+// route a spec to the registry or to indicators defined elsewhere.
+std::string spec_name(std::string_view text);
+
+// parse_spec against `info` instead of the registry: indicators written in Lua,
+// described by the caller (info.make unused). Same syntax, checks and messages.
+Result<IndicatorSpec> parse_spec_as(std::string_view text, const IndicatorInfo& info);
+
 // Parses a comma-separated list ("sma(20),rsi(14),macd(12,26,9)"); commas inside
 // parentheses belong to the spec. Errors: the first bad spec, as parse_spec.
 Result<std::vector<IndicatorSpec>> parse_spec_list(std::string_view text);
+// The same split without parsing: the items, trimmed.
+Result<std::vector<std::string>> split_spec_list(std::string_view text);
 
 const IndicatorInfo& spec_info(const IndicatorSpec& spec);  // aborts on an unvalidated name
 std::string spec_key(const IndicatorSpec& spec);
+// Keys and columns of a spec made by parse_spec_as(text, info).
+std::string spec_key(const IndicatorSpec& spec, const IndicatorInfo& info);
+std::vector<std::string> output_columns(const IndicatorSpec& spec, const IndicatorInfo& info);
 std::string spec_to_string(const IndicatorSpec& spec);  // "macd(12,26,9)", "ema(20,high)@1w"
 std::vector<std::string> output_columns(const IndicatorSpec& spec);
 int spec_lookback(const IndicatorSpec& spec);  // in bars of the spec's own timeframe

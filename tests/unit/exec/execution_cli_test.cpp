@@ -68,13 +68,25 @@ TEST_CASE("backtest refuses bad execution flags, naming the flag", "[exec][cli]"
       {" --max-volume-fraction 1.5", "--max-volume-fraction"},
       {" --slippage ticks:2", "--tick-size"},
       {" --kill-switch-at yesterday", "--kill-switch-at"},
+      // Not finite: refused by name, never an abort or a run that rejects every order.
+      {" --leverage inf", "--leverage must be a finite number"},
+      {" --short-margin inf", "--short-margin must be a finite number"},
+      {" --lot-size inf", "--lot-size must be a finite number"},
+      {" --tick-size inf", "--tick-size must be a finite number"},
+      {" --min-notional inf", "--min-notional must be a finite number"},
+      {" --max-volume-fraction nan", "--max-volume-fraction must be a finite number"},
+      {" --commission nan", "--commission must be a finite number"},
   };
   for (const auto& c : cases) {
     INFO(c.flags);
     const CliRun r = run_cli(dir, "backtest" + kBase + c.flags + " --out " + dir.file("bad"));
-    CHECK(r.code != 0);
+    CHECK(r.code == 1);  // a reported error, not an abort (134)
     CHECK_THAT(r.err, Catch::Contains(c.says));
   }
+  const CliRun cash = run_cli(dir, "backtest --strategy strategies/bracket_trend.lua --data " + kNvda +
+                                       " --cash inf --no-html -q --out " + dir.file("bad"));
+  CHECK(cash.code == 1);
+  CHECK_THAT(cash.err, Catch::Contains("--cash must be a finite number, was inf"));
 }
 
 TEST_CASE("backtest --kill-switch-file: a present control file blocks every entry", "[exec][risk][cli]") {

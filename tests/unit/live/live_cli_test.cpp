@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "engine/core/value_json.hpp"
 #include "tests/support/temp_files.hpp"
 #include "tests/support/test_exchange.hpp"
 
@@ -84,7 +85,19 @@ path = ")" + kNvda + R"("
   CHECK(trades.size() > 1000);
   CHECK(trades == read_file(dir.file("bt/trades.csv")));
   CHECK(read_file(r + "equity.csv") == read_file(dir.file("bt/equity.csv")));
-  CHECK(fs::exists(r + "report.json"));
+  // The report's orders, rejections, risk events and faults come from the same
+  // recorder as backtest's, and the data file is stamped with its hash.
+  auto run_report = te::parse_json(read_file(r + "report.json"));
+  auto bt_report = te::parse_json(read_file(dir.file("bt/report.json")));
+  REQUIRE(run_report.ok());
+  REQUIRE(bt_report.ok());
+  const te::Value* activity = run_report->find("activity");
+  REQUIRE(activity != nullptr);
+  REQUIRE(activity->find("orders_total") != nullptr);
+  CHECK(activity->find("orders_total")->as_int() > 100);
+  CHECK(*activity == *bt_report->find("activity"));
+  CHECK(run_report->find("data_sha256") != nullptr);
+  CHECK(*run_report->find("data_sha256") == *bt_report->find("data_sha256"));
   CHECK_THAT(read_file(s + "/meta.json"), Catch::Contains("\"completed\""));
 }
 
@@ -259,4 +272,51 @@ bars_per_second = 200
   const auto bars = static_cast<std::size_t>(std::count(eq.begin(), eq.end(), '\n'));
   CHECK(bars > 2);
   CHECK(lines > bars);
+}
+
+TEST_CASE("run: SIGUSR1 engages the kill switch of every runner; without [risk] it is ignored", "[live][cli][risk]") {
+  for (const bool with_risk : {true, false}) {
+    INFO("with [risk]: " << with_risk);
+    TempDir dir;
+    write_file(dir.file("k.toml"), std::string(R"(
+[engine]
+status_interval_s = 0
+[event_sourcing]
+base_dir = ")") + dir.file("sessions") + "\"\n" +
+                                       (with_risk ? "[risk]\nmax_open_positions = 5\n" : "") + R"(
+[[runners]]
+name = "sim"
+symbol = "AAA"
+strategy = "strategies/sma_cross.lua"
+params = { fast = 3, slow = 8, stake = 1 }
+[runners.data_source]
+type = "simulated"
+bars_per_second = 200
+)");
+    const std::string out = dir.file("out.txt");
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (chdir(TE_SOURCE_DIR) != 0) _exit(127);
+      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      const std::string cfg = dir.file("k.toml");
+      execl(TE_BINARY, TE_BINARY, "run", "--config", cfg.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const bool started = eventually([&] { return read_file(out).find("Ctrl-C") != std::string::npos; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(pid, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    INFO(read_file(out));
+    REQUIRE(started);
+    REQUIRE(WIFEXITED(status));  // never killed by the signal's default action
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::string report = read_file(session_dir(dir.file("sessions")) + "/runners/sim/report.json");
+    CHECK_THAT(report, Catch::Contains(with_risk ? "\"kill_switch\": true" : "\"kill_switch\": false"));
+  }
 }

@@ -174,3 +174,60 @@ type = "historical"
   CHECK(missing.code == 2);
   CHECK_THAT(missing.err, Catch::Contains("nope.toml"));
 }
+
+TEST_CASE("runners whose report folders would collide are refused by name", "[live][config]") {
+  TempDir dir;
+  write_file(dir.file("c.toml"), R"(
+[[runners]]
+name = "x/y"
+symbol = "A"
+strategy = "strategies/sma_cross.lua"
+[runners.data_source]
+type = "simulated"
+[[runners]]
+name = "x_y"
+symbol = "B"
+strategy = "strategies/sma_cross.lua"
+[runners.data_source]
+type = "simulated"
+)");
+  InSourceDir here;
+  CHECK(live::report_dir_name("x/y") == "x_y");
+  CHECK(live::report_dir_name("..hidden") == "hidden");
+  auto cfg = live::validate_config_file(dir.file("c.toml"));
+  REQUIRE_FALSE(cfg.ok());
+  CHECK_THAT(cfg.error().message,
+             Catch::Contains("runners[1].name: runner \"x_y\" would write its reports to the same folder runners/x_y/ "
+                             "as runner \"x/y\" (runners[0])"));
+}
+
+TEST_CASE("run names every bad param of every runner with its key path, and starts nothing", "[live][cli]") {
+  TempDir dir;
+  write_file(dir.file("p.toml"), R"(
+[event_sourcing]
+base_dir = ")" + dir.file("sessions") + R"("
+[[runners]]
+name = "a"
+symbol = "A"
+strategy = "strategies/sma_cross.lua"
+params = { fast = "abc", nosuch = 3, slow = 2.5 }
+[runners.data_source]
+type = "simulated"
+bars = 50
+[[runners]]
+name = "b"
+symbol = "B"
+strategy = "strategies/sma_cross.lua"
+params = { fast = "x" }
+[runners.data_source]
+type = "simulated"
+bars = 50
+)");
+  const auto r = run_cli(dir, "run --config " + dir.file("p.toml"));
+  INFO(r.out << r.err);
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param fast=abc: expected a number"));
+  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param nosuch: the strategy has no parameter nosuch"));
+  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param slow=2.5: expected a whole number"));
+  CHECK_THAT(r.err, Catch::Contains("runners[1] (runner b): --param fast=x: expected a number"));
+}

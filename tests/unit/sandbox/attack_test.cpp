@@ -157,6 +157,13 @@ TEST_CASE("the shared environment cannot be changed", "[sandbox]") {
       {"math.randomseed()", "math.randomseed()", Expect::Fault, "math.randomseed needs a number"},
       // rawset on a library view only shadows it for this strategy; the string
       // methods and the engine's own code keep the real functions.
+      {"xpcall still behaves like xpcall",
+       "local ok, e = xpcall(function(a) error('boom:' .. a, 0) end, function(m) return 'handled ' .. m end, 'x')\n"
+       "assert(not ok and e == 'handled boom:x')\n"
+       "local ok2, v = xpcall(function(a, b) return a + b end, function(m) return m end, 1, 2) assert(ok2 and v == 3)\n"
+       "local ok3, e3 = xpcall(error, function() error('again') end) assert(not ok3 and e3 == 'error in error handling')\n"
+       "assert(not pcall(xpcall, error, nil)) log('contained')",
+       Expect::Contained},
       {"rawset on a library view",
        "rawset(string, 'format', function() error('pwned') end)\n"
        "assert(('%d'):format(3) == '3') local ok = pcall(enter_long, -1) assert(not ok) log('contained')",
@@ -184,6 +191,14 @@ TEST_CASE("runaway loops are stopped within 2x the CPU deadline", "[sandbox]") {
       {"pcall swallowing in a loop", "while true do pcall(error, 'x') end", Expect::Fault,
        "exceeded its CPU deadline", script::ErrorKind::Timeout},
       {"looping error handler", "xpcall(error, function() while true do end end)", Expect::Fault,
+       "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      // The trip is raised from the engine's hook; a handler that ran there
+      // would run with hooks suspended and could never be stopped.
+      {"looping body and looping error handler",
+       "xpcall(function() local n = 0 while true do n = n + 1 end end, function() local n = 0 while true do n = n + 1 end end)",
+       Expect::Fault, "exceeded its CPU deadline", script::ErrorKind::Timeout},
+      {"xpcall with a looping handler in a loop",
+       "while true do xpcall(function() while true do end end, function() while true do end end) end", Expect::Fault,
        "exceeded its CPU deadline", script::ErrorKind::Timeout},
       {"nested coroutines", R"LUA(
 local function spin() local n = 0 while true do n = n + 1 end end
@@ -227,6 +242,9 @@ TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
       {"string doubling", "local s = 'xy' while true do s = s .. s end", Expect::Fault, "memory budget of 32 MB",
        script::ErrorKind::OutOfMemory},
       {"bomb inside pcall", "while true do pcall(function() local t = {} while true do t[#t+1] = {} end end) end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"bomb with a looping xpcall handler",
+       "xpcall(function() local t = {} while true do t[#t+1] = {} end end, function() while true do end end)",
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
       {"bomb kept in ctx", "ctx.hoard = ctx.hoard or {} for i = 1, 200000 do ctx.hoard[#ctx.hoard + 1] = {i} end",
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},

@@ -344,3 +344,18 @@ TEST_CASE("backtest --config applies the [sandbox] budgets and error policy", "[
   INFO(tolerant.err);
   CHECK(tolerant.code == 0);
 }
+
+TEST_CASE("validate --config parses the historical files run would load", "[validate][sandbox]") {
+  TempDir dir;
+  const std::string csv = dir.file("bad.csv");
+  write_file(csv, "date,open,high,low,close,volume\n2020-01-01,1,2,0.5,1.5,10\n2020-01-02,1,2,0.5,1.5,10\n"
+                  "2020-01-03,abc,2,0.5,1.5,10\n");
+  const std::string cfg = dir.file("run.toml");
+  write_file(cfg, "[[runners]]\nsymbol = \"AAA\"\nstrategy = \"strategies/sma_cross.lua\"\n"
+                  "[runners.data_source]\ntype = \"historical\"\npath = \"" + csv + "\"\n");
+  const CliRun r = run_cli(dir, "validate --config " + cfg + kQuick);
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains(cfg + ": runners[0].data_source.path: " + csv + ":4:"));
+  CHECK_THAT(r.err, Catch::Contains("open: expected a number"));
+}

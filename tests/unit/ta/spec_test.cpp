@@ -115,6 +115,12 @@ TEST_CASE("parse_spec_list splits on top-level commas", "[unit][ta]") {
   auto bad2 = parse_spec_list("sma(20),foo(3)");
   REQUIRE_FALSE(bad2.ok());
   CHECK(bad2.error().message.find("unknown indicator \"foo\"") != std::string::npos);
+  for (const char* unbalanced : {"sma(20", "sma(20),rsi(14", "sma(20))", "macd(12,26,9"}) {
+    INFO(unbalanced);
+    auto u = parse_spec_list(unbalanced);
+    REQUIRE_FALSE(u.ok());
+    CHECK(u.error().message.find("unbalanced parentheses") != std::string::npos);
+  }
 }
 
 TEST_CASE("registry entries are consistent", "[unit][ta]") {

@@ -1,0 +1,57 @@
+#pragma once
+// Internal to report.cpp and equity_stream.cpp: the text of equity.csv rows
+// (`time,cash,position_value,equity,drawdown`), formatted straight into a
+// caller's buffer. One implementation, so the file written while a backtest
+// runs and the one written from a finished result are the same bytes.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "engine/core/numbers.hpp"
+#include "engine/core/time.hpp"
+
+namespace te::backtest::detail {
+
+inline constexpr const char* kEquityHeader = "time,cash,position_value,equity,drawdown\n";
+inline constexpr std::size_t kMaxEquityRow = 40 + 4 * 33;  // timestamp, four numbers, separators
+
+// Formats rows one at a time; most values repeat from the row before (cash
+// between fills, equity while flat, a zero drawdown at peaks), so their text is
+// reused instead of formatted again.
+class EquityRowFormatter {
+ public:
+  explicit EquityRowFormatter(bool date_only) : date_only_(date_only) {}
+
+  // Writes one row (at most kMaxEquityRow bytes) at `p`; returns the end.
+  char* row(char* p, std::int64_t ts_ns, double cash, double position_value, double equity, double drawdown) noexcept {
+    p += format_iso8601_to(p, ts_ns, date_only_);
+    p = field(p, memo_[0], cash);
+    p = field(p, memo_[1], position_value);
+    p = field(p, memo_[2], equity);
+    p = field(p, memo_[3], drawdown);
+    *p++ = '\n';
+    return p;
+  }
+
+ private:
+  struct Memo {
+    std::uint64_t bits = ~std::uint64_t{0};
+    char text[32];
+    std::size_t len = 0;
+  };
+  static char* field(char* p, Memo& m, double v) noexcept {
+    *p++ = ',';
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    if (bits != m.bits) {
+      m.bits = bits;
+      m.len = std::isfinite(v) ? format_double(v, m.text) : 0;
+    }
+    std::memcpy(p, m.text, m.len);
+    return p + m.len;
+  }
+  bool date_only_;
+  Memo memo_[4];
+};
+
+}  // namespace te::backtest::detail

@@ -1,0 +1,127 @@
+#include "engine/backtest/equity_stream.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "engine/backtest/equity_rows.hpp"
+
+namespace te::backtest {
+
+Result<std::unique_ptr<EquityStream>> EquityStream::open(const std::string& path, double initial_cash,
+                                                         bool date_only) {
+  auto file = OutputFile::create(path + ".partial");
+  if (!file) return std::move(file).error();
+  return std::unique_ptr<EquityStream>(new EquityStream(path, std::move(*file), initial_cash, date_only));
+}
+
+EquityStream::EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only)
+    : path_(std::move(path)),
+      partial_(path_ + ".partial"),
+      file_(std::move(file)),
+      acc_(initial_cash),
+      formatter_(date_only),
+      peak_(initial_cash) {
+  file_.append(detail::kEquityHeader);
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    storage_.push_back(std::make_unique<Block>());
+    free_.push_back(storage_.back().get());
+  }
+  current_ = free_.back();
+  free_.pop_back();
+  worker_ = std::thread([this] { work(); });
+}
+
+EquityStream::~EquityStream() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (!finished_) {
+    (void)file_.close();
+    std::remove(partial_.c_str());
+  }
+}
+
+void EquityStream::on_equity(std::int64_t ts_ns, double cash, double position_value, double equity) noexcept {
+  Block& b = *current_;
+  b.ts[b.n] = ts_ns;
+  b.cash[b.n] = cash;
+  b.pv[b.n] = position_value;
+  b.equity[b.n] = equity;
+  if (++b.n == kBlockRows) hand_over();
+}
+
+void EquityStream::hand_over() noexcept {
+  std::unique_lock lock(mu_);
+  ready_.push_back(current_);
+  cv_.notify_all();
+  cv_.wait(lock, [this] { return !free_.empty(); });
+  current_ = free_.back();
+  free_.pop_back();
+  current_->n = 0;
+}
+
+void EquityStream::work() {
+  for (;;) {
+    Block* b = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return !ready_.empty() || closing_; });
+      if (ready_.empty()) return;  // closing and nothing left
+      b = ready_.front();
+      ready_.erase(ready_.begin());
+    }
+    write_block(*b);
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(b);
+    }
+    cv_.notify_all();
+  }
+}
+
+void EquityStream::write_block(const Block& b) {
+  detail::EquityRowFormatter& rows = formatter_;
+  constexpr std::size_t kRowsPerRoom = 1024;
+  for (std::size_t i = 0; i < b.n;) {
+    const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
+    char* p = file_.room((stop - i) * detail::kMaxEquityRow);
+    for (; i < stop; ++i) {
+      // The drawdown exactly as run_backtest computes the curve's column.
+      peak_ = std::max(peak_, b.equity[i]);
+      const double dd = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
+      p = rows.row(p, b.ts[i], b.cash[i], b.pv[i], b.equity[i], dd);
+      acc_.on_equity(b.ts[i], b.cash[i], b.pv[i], b.equity[i]);
+    }
+    file_.commit(p);
+  }
+  rows_ += b.n;
+}
+
+Status EquityStream::finish() {
+  {
+    std::lock_guard lock(mu_);
+    if (current_ != nullptr && current_->n > 0) ready_.push_back(current_);
+    current_ = nullptr;
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  finished_ = true;
+  Status st = file_.close();
+  if (!st) {
+    std::remove(partial_.c_str());
+    return st;
+  }
+  if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    std::remove(partial_.c_str());
+    return make_error(Errc::io, "write " + path_ + ": cannot rename " + partial_ + ": " + std::strerror(err));
+  }
+  return {};
+}
+
+}  // namespace te::backtest

@@ -1,0 +1,83 @@
+#pragma once
+// equity.csv and the curve metrics, produced on a second thread while the
+// backtest runs. The run thread only copies each equity point into a block
+// (EquityListener, no formatting, no I/O); full blocks go to a worker thread
+// that formats the rows into the file and feeds a MetricsAccumulator. When the
+// run ends, the file is complete but for its last block and the metrics need
+// only the trades: the biggest output of a long run is off the critical path.
+//
+// The rows are the bytes write_report would write from the finished result
+// (same formatter, engine/backtest/equity_rows.hpp; drawdown from the running
+// peak as in run_backtest), and the accumulator sees the points compute_metrics
+// would replay, in the same order: outputs are identical either way
+// (tests/unit/backtest/report_streaming_test.cpp).
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/backtest/equity_rows.hpp"
+#include "engine/backtest/metrics.hpp"
+#include "engine/backtest/output_file.hpp"
+#include "engine/core/result.hpp"
+
+namespace te::backtest {
+
+class EquityStream final : public EquityListener {
+ public:
+  // Writes into "<path>.partial", renamed to `path` by finish(); `initial_cash`
+  // starts the drawdown's peak and the metrics, as in run_backtest.
+  // Errors: Errc::io naming the file.
+  static Result<std::unique_ptr<EquityStream>> open(const std::string& path, double initial_cash, bool date_only);
+
+  ~EquityStream() override;  // stops the worker; an unfinished file is removed
+  EquityStream(const EquityStream&) = delete;
+  EquityStream& operator=(const EquityStream&) = delete;
+
+  // The run thread, once per bar, in order.
+  void on_equity(std::int64_t ts_ns, double cash, double position_value, double equity) noexcept override;
+
+  // After the run: writes the rest, closes and renames the file into place.
+  // Errors: Errc::io naming the file.
+  Status finish();
+
+  // The metrics' accumulator; read it only after finish().
+  const MetricsAccumulator& accumulator() const noexcept { return acc_; }
+  std::size_t rows() const noexcept { return rows_; }
+
+ private:
+  static constexpr std::size_t kBlockRows = 8192;
+  static constexpr std::size_t kBlocks = 4;  // in flight at most: bounds memory, blocks the run if the writer lags
+  struct Block {
+    std::size_t n = 0;
+    std::int64_t ts[kBlockRows];
+    double cash[kBlockRows], pv[kBlockRows], equity[kBlockRows];
+  };
+
+  EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only);
+  void hand_over() noexcept;  // run thread: queue the current block, take a free one
+  void work();                // worker thread
+  void write_block(const Block& b);
+
+  std::string path_, partial_;
+  OutputFile file_;
+  MetricsAccumulator acc_;
+  detail::EquityRowFormatter formatter_;  // worker thread only
+  double peak_;
+  std::size_t rows_ = 0;
+  bool finished_ = false;
+
+  std::vector<std::unique_ptr<Block>> storage_;
+  Block* current_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Block*> ready_, free_;  // ready_ is FIFO (front first)
+  bool closing_ = false;
+  std::thread worker_;
+};
+
+}  // namespace te::backtest

@@ -1,0 +1,66 @@
+#include "engine/backtest/output_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace te::backtest {
+
+Result<OutputFile> OutputFile::create(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
+  return OutputFile(path, fd);
+}
+
+OutputFile::OutputFile(std::string path, int fd)
+    : path_(std::move(path)), fd_(fd), buf_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {}
+
+OutputFile::OutputFile(OutputFile&& o) noexcept
+    : path_(std::move(o.path_)), fd_(o.fd_), error_(o.error_), buf_(std::move(o.buf_)), used_(o.used_) {
+  o.fd_ = -1;
+  o.used_ = 0;
+}
+
+OutputFile::~OutputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void OutputFile::drain() {
+  const char* p = buf_.get();
+  std::size_t n = used_;
+  used_ = 0;
+  while (n != 0 && error_ == 0) {
+    const ssize_t w = ::write(fd_, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      error_ = errno;
+      break;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+void OutputFile::append(std::string_view s) {
+  while (!s.empty()) {
+    if (used_ == kBufferSize) drain();
+    const std::size_t n = std::min(s.size(), kBufferSize - used_);
+    std::memcpy(buf_.get() + used_, s.data(), n);
+    used_ += n;
+    s.remove_prefix(n);
+  }
+}
+
+Status OutputFile::close() {
+  drain();
+  const int fd = fd_;
+  fd_ = -1;
+  if (fd >= 0 && ::close(fd) != 0 && error_ == 0) error_ = errno;
+  if (error_ != 0) return make_error(Errc::io, "write " + path_ + ": " + std::strerror(error_));
+  return {};
+}
+
+}  // namespace te::backtest

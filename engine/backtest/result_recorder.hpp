@@ -1,0 +1,40 @@
+#pragma once
+// Fills a BacktestResult's counters and activity log from the runner's
+// observer hooks. One recorder for `backtest` and for every `run` runner, so
+// their reports (rejections by code, risk denials, StormGuard, kill switch,
+// orders and faults, strategy log) are built the same way.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/runner/symbol_runner.hpp"
+
+namespace te::backtest {
+
+class ResultRecorder final : public runner::RunnerObserver {
+ public:
+  // keep_activity: BacktestConfig::keep_activity. max_log_lines: strategy log
+  // lines kept (0 = all; a live run may last for months).
+  ResultRecorder(BacktestResult& out, bool keep_activity, std::size_t max_log_lines = 0)
+      : out_(out), keep_(keep_activity), max_log_lines_(max_log_lines) {}
+
+  void on_bar(const runner::SymbolRunner&, const model::Bar& b) override { now_ns_ = b.ts_ns; }
+  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override;
+  void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
+                      const model::Fill* fill, const model::Rejection* rejection) override;
+  void on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) override;
+  void on_stormguard(const runner::SymbolRunner&, const risk::StormGuardChange& c) override;
+  void on_kill_switch(const runner::SymbolRunner&, const risk::KillSwitchEvent& e) override;
+  void on_strategy_error(const runner::SymbolRunner&, const script::StrategyError& e, int consecutive) override;
+  void on_fault(const runner::SymbolRunner& r, const script::StrategyError& e) override;
+  void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override;
+
+ private:
+  BacktestResult& out_;
+  bool keep_;
+  std::size_t max_log_lines_;
+  std::int64_t now_ns_ = 0;  // the bar being processed (order events without a time of their own)
+};
+
+}  // namespace te::backtest

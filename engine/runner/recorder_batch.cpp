@@ -1,0 +1,132 @@
+#include "engine/runner/recorder_batch.hpp"
+
+#include <cmath>
+#include <utility>
+
+namespace te::runner {
+namespace {
+
+Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
+
+// runner_state.context, keys as docs/replay.md lists them.
+Value state_context(const StateRecord& r) {
+  const RunnerSnapshot& s = r.snap;
+  Value::Map account;
+  account.reserve(6);
+  account.emplace_back("cash", Value(s.cash));
+  account.emplace_back("commission_paid", Value(s.commission));
+  account.emplace_back("equity", Value(s.equity));
+  account.emplace_back("position_value", Value(s.position_value));
+  account.emplace_back("realized_pnl", Value(s.realized));
+  account.emplace_back("trades", Value(s.trades));
+
+  Value::Map position;
+  position.reserve(6);
+  position.emplace_back("avg_price", Value(s.avg_price));
+  position.emplace_back("bars_held", s.in_trade ? Value(s.bar_index - s.entry_bar) : Value());
+  position.emplace_back("entry_ts_ns", s.in_trade ? Value(s.entry_ts_ns) : Value());
+  position.emplace_back("qty", Value(s.qty));
+  position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
+  position.emplace_back("unrealized_pnl", Value(s.unrealized));
+
+  Value::Array working;
+  if (r.orders) {
+    working.reserve(r.orders->size());
+    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
+  }
+
+  Value::Map m;
+  m.reserve(6);
+  m.emplace_back("account", Value(std::move(account)));
+  m.emplace_back("bar_index", Value(s.bar_index));
+  m.emplace_back("bars_in_state", Value(s.bars_in_state));
+  m.emplace_back("ctx", r.ctx ? *r.ctx : Value());
+  m.emplace_back("orders", Value(std::move(working)));
+  m.emplace_back("position", Value(std::move(position)));
+  return Value(std::move(m));
+}
+
+}  // namespace
+
+Value order_value(const model::Order& o) {
+  Value::Map m;
+  m.reserve(9);
+  m.emplace_back("filled_qty", Value(o.filled_qty));
+  m.emplace_back("id", Value(static_cast<std::int64_t>(o.id)));
+  m.emplace_back("limit_price", Value(o.limit_price));
+  m.emplace_back("purpose", Value(model::to_string(o.purpose)));
+  m.emplace_back("qty", Value(o.qty));
+  m.emplace_back("side", Value(model::to_string(o.side)));
+  m.emplace_back("status", Value(model::to_string(o.status)));
+  m.emplace_back("stop_price", Value(o.stop_price));
+  m.emplace_back("type", Value(model::to_string(o.type)));
+  return Value(std::move(m));
+}
+
+RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items)
+    : identity_(std::move(identity)) {
+  // Reserved once: the batch is reused, so its vectors never grow (and
+  // page-fault) on the trading thread after the first few batches.
+  items_.reserve(reserve_items);
+  bars_.reserve(reserve_items);
+  states_.reserve(64);
+  events_.reserve(64);
+}
+
+void RecorderBatch::add_state(StateRecord state, std::size_t at) {
+  const Item item{Kind::State, static_cast<std::uint32_t>(states_.size())};
+  states_.push_back(std::move(state));
+  if (at >= items_.size()) {
+    items_.push_back(item);
+  } else {
+    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(at), item);
+  }
+}
+
+void RecorderBatch::emit(journal::DeferredConsumer& out) {
+  const RecorderIdentity& id = *identity_;
+  journal::Event e;  // reused for states
+  for (const Item& item : items_) {
+    switch (item.kind) {
+      case Kind::Bar: {
+        const model::Bar& bar = bars_[item.index];
+        out.market_data(bar.ts_ns, id.runner, id.instrument, id.symbol, id.timeframe, bar);
+        break;
+      }
+      case Kind::State: {
+        const StateRecord& r = states_[item.index];
+        e.sequence = 0;
+        e.ts_event_ns = r.ts_ns;
+        e.runner = id.runner;
+        auto& st = e.body.emplace<journal::RunnerState>();
+        st.phase = r.phase;
+        st.state = r.snap.state;
+        st.context = state_context(r);
+        if (r.indicator_names) {
+          Value::Map m;
+          m.reserve(r.indicator_names->size());
+          for (std::size_t i = 0; i < r.indicator_names->size(); ++i)
+            m.emplace_back((*r.indicator_names)[i], number_or_nil(indicator_values_[r.indicator_offset + i]));
+          st.indicators = Value(std::move(m));  // sorts
+        }
+        out.event(e);
+        break;
+      }
+      case Kind::Built:
+        out.event(events_[item.index]);
+        break;
+    }
+  }
+}
+
+void RecorderBatch::release() noexcept {
+  // Whatever the batch held is freed here, on the sink's thread.
+  items_.clear();
+  bars_.clear();
+  states_.clear();
+  events_.clear();
+  indicator_values_.clear();
+  in_use_.store(false, std::memory_order_release);
+}
+
+}  // namespace te::runner

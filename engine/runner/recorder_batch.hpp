@@ -1,0 +1,115 @@
+#pragma once
+// What JournalRecorder captures on the runner's thread, in compact form, and
+// turns into journal events later, on the journal writer's thread
+// (journal::DeferredEvents). Per bar that is one 8-byte item and a copy of the
+// bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
+// the strategy context and the working orders, which change only on activity
+// and are shared, not copied, between the states that see them. The value
+// trees of runner_state (account, position, orders, indicators) are built by
+// emit(), and market_data is encoded straight from the bar, both off the
+// trading thread. Rare
+// events (transitions, actions, orders, fills, errors, ...) are kept as built
+// events.
+//
+// A batch is filled by one recorder on its runner's thread, handed to the
+// sink, expanded and cleared by the writer, and then reused by the recorder
+// (in_use() goes false on release()): in steady state nothing here allocates.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/value.hpp"
+#include "engine/journal/event.hpp"
+#include "engine/journal/event_sink.hpp"
+#include "engine/model/bar.hpp"
+#include "engine/model/order.hpp"
+
+namespace te::runner {
+
+// The runner's numbers at one moment (cheap to take on every bar).
+struct RunnerSnapshot {
+  std::uint8_t state = 0;
+  std::int64_t bar_index = 0;
+  std::int64_t bars_in_state = 0;
+  double qty = 0, avg_price = 0, unrealized = 0;
+  bool in_trade = false;
+  std::int64_t entry_bar = 0, entry_ts_ns = 0;
+  double trade_pnl = 0;
+  double cash = 0, equity = 0, position_value = 0, realized = 0, commission = 0;
+  std::int64_t trades = 0;
+};
+
+using OrderList = std::vector<model::Order>;          // working orders by id
+using IndicatorNames = std::vector<std::string>;      // column names, creation order
+
+// Who the batch's events belong to; fixed for a recorder's lifetime.
+struct RecorderIdentity {
+  model::RunnerId runner = 0;
+  model::InstrumentId instrument = model::kNoInstrument;
+  std::string symbol;
+  std::string timeframe;
+};
+
+struct StateRecord {
+  std::int64_t ts_ns = 0;
+  journal::StatePhase phase = journal::StatePhase::After;
+  RunnerSnapshot snap;
+  std::shared_ptr<const Value> ctx;             // null: nil (the export failed)
+  std::shared_ptr<const OrderList> orders;      // null: none
+  std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
+  std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
+};
+
+class RecorderBatch final : public journal::DeferredEvents {
+ public:
+  explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
+
+  // ---- the runner's thread, while !in_use() ----
+  // Position of the bar's market_data among the batch's events.
+  std::size_t add_bar(const model::Bar& bar) {
+    items_.push_back(Item{Kind::Bar, static_cast<std::uint32_t>(bars_.size())});
+    bars_.push_back(bar);
+    return items_.size() - 1;
+  }
+  // Appends the state, or places it at event position `at` (<= size()).
+  void add_state(StateRecord state, std::size_t at);
+  void add_state(StateRecord state) { add_state(std::move(state), items_.size()); }
+  void add_event(journal::Event event) {
+    items_.push_back(Item{Kind::Built, static_cast<std::uint32_t>(events_.size())});
+    events_.push_back(std::move(event));
+  }
+  // Indicator values of a state go here (StateRecord::indicator_offset).
+  std::vector<double>& indicator_values() noexcept { return indicator_values_; }
+  bool empty() const noexcept { return items_.empty(); }
+
+  // Handing over and getting back: in_use() from mark_in_use() until the sink's release().
+  void mark_in_use() noexcept { in_use_.store(true, std::memory_order_relaxed); }
+  bool in_use() const noexcept { return in_use_.load(std::memory_order_acquire); }
+
+  // ---- journal::DeferredEvents (the sink's thread) ----
+  std::size_t size() const noexcept override { return items_.size(); }
+  void emit(journal::DeferredConsumer& out) override;
+  void release() noexcept override;  // clears, then makes the batch reusable
+
+ private:
+  enum class Kind : std::uint8_t { Bar, State, Built };
+  struct Item {
+    Kind kind;
+    std::uint32_t index;
+  };
+
+  std::shared_ptr<const RecorderIdentity> identity_;
+  std::vector<Item> items_;
+  std::vector<model::Bar> bars_;
+  std::vector<StateRecord> states_;
+  std::vector<journal::Event> events_;
+  std::vector<double> indicator_values_;
+  std::atomic<bool> in_use_{false};
+};
+
+// A working order as recorded in runner_state.context.orders.
+Value order_value(const model::Order& o);
+
+}  // namespace te::runner

@@ -1,0 +1,194 @@
+// The report files are streamed to disk through a small buffer (output_file.hpp)
+// and a JSON writer that hands its text over in pieces; the bytes must be
+// exactly those of the one-string functions (report_json, trades_csv,
+// equity_csv, backtest_html), on a real run with real trades.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/backtest/equity_stream.hpp"
+#include "engine/backtest/metrics.hpp"
+#include "engine/backtest/report.hpp"
+#include "engine/backtest/report_html.hpp"
+#include "engine/core/json_writer.hpp"
+#include "engine/data/load_bars.hpp"
+#include "engine/script/strategy_host.hpp"
+#include "tests/support/temp_files.hpp"
+
+using namespace te;
+using te::test::read_file;
+using te::test::TempDir;
+
+namespace {
+
+struct Run {
+  model::BarSeries bars;
+  backtest::BacktestResult result;
+  backtest::Metrics metrics;
+  backtest::ReportStamp stamp;
+};
+
+Run run(const std::string& data, const std::string& strategy, const std::string& symbol, bool date_only_expected) {
+  data::LoadOptions lo;
+  lo.cache.read = lo.cache.write = false;
+  lo.symbol = symbol;
+  auto bars = data::load_bars(data, lo);
+  REQUIRE(bars);
+  REQUIRE(bars->date_only() == date_only_expected);
+  auto src = script::read_strategy(strategy);
+  REQUIRE(src);
+  backtest::BacktestConfig cfg;
+  cfg.exchange.commission.rate = 0.001;
+  cfg.keep_transitions = false;
+  auto r = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(r);
+  REQUIRE_FALSE(r->fault);
+  REQUIRE(r->trades.size() > 10);
+  Run out{*bars, std::move(*r), {}, {}};
+  out.metrics = backtest::compute_metrics(out.result);
+  out.stamp.engine_version = "test";
+  out.stamp.strategy_path = strategy;
+  out.stamp.data_path = data;
+  out.stamp.strategy_sha256 = src->sha256;
+  out.stamp.data_sha256 = std::string(64, 'a');
+  out.stamp.config_sha256 = std::string(64, 'b');
+  out.stamp.params = out.result.params;
+  out.stamp.fill_model = "next_open";
+  out.stamp.elapsed_s = 0.25;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("streamed report files are byte-identical to the in-memory reports", "[report][backtest]") {
+  struct Case {
+    std::string data, strategy, symbol;
+    bool date_only;
+  };
+  // The second symbol puts "</" into the page's data block, which must be escaped.
+  const Case cases[] = {
+      {TE_SHARED_DIR "/data/nvda-1999-2014.txt", TE_SOURCE_DIR "/strategies/sma_cross.lua", "NVDA", true},
+      {TE_SHARED_DIR "/data/orcl-1995-2014.txt", TE_SOURCE_DIR "/strategies/sma_cross.lua", "ORCL</b>",
+       true},
+  };
+  for (const Case& c : cases) {
+    INFO(c.strategy << " on " << c.data);
+    const Run r = run(c.data, c.strategy, c.symbol, c.date_only);
+    TempDir dir;
+    backtest::ReportFileTimes times;
+    backtest::ReportOptions options;
+    options.bars = &r.bars;
+    options.times = &times;
+    REQUIRE(backtest::write_report(dir.path().string(), r.result, r.metrics, r.stamp, options));
+    CHECK(read_file(dir.file("report.json")) == backtest::report_json(r.result, r.metrics, r.stamp));
+    CHECK(read_file(dir.file("trades.csv")) == backtest::trades_csv(r.result));
+    const std::string equity = read_file(dir.file("equity.csv"));
+    CHECK(equity == backtest::equity_csv(r.result));
+    CHECK(equity.rfind("time,cash,position_value,equity,drawdown\n", 0) == 0);
+    CHECK(static_cast<std::size_t>(std::count(equity.begin(), equity.end(), '\n')) == r.result.bars + 1);
+    const std::string html = read_file(dir.file("report.html"));
+    CHECK(html == backtest::backtest_html(r.result, r.metrics, r.stamp, &r.bars));
+    if (c.symbol.find("</") != std::string::npos) CHECK(html.find("ORCL<\\/b>") != std::string::npos);
+    CHECK(times.equity.wall_ms > 0);
+    CHECK(times.html.cpu_ms > 0);
+  }
+}
+
+TEST_CASE("equity.csv and metrics produced during the run equal those of the finished result", "[report][backtest]") {
+  for (const char* name : {"nvda-1999-2014.txt", "orcl-1995-2014.txt"}) {
+    INFO(name);
+    data::LoadOptions lo;
+    lo.cache.read = lo.cache.write = false;
+    auto bars = data::load_bars(std::string(TE_SHARED_DIR) + "/data/" + name, lo);
+    REQUIRE(bars);
+    auto src = script::read_strategy(TE_SOURCE_DIR "/strategies/sma_cross.lua");
+    REQUIRE(src);
+    TempDir dir;
+    const std::string path = dir.file("equity.csv");
+    backtest::BacktestConfig cfg;
+    cfg.initial_cash = 50000;
+    cfg.exchange.commission.rate = 0.002;
+    auto stream = backtest::EquityStream::open(path, cfg.initial_cash, bars->date_only());
+    REQUIRE(stream);
+    cfg.equity_listener = stream->get();
+    auto r = backtest::run_backtest(cfg, *bars, *src);
+    REQUIRE(r);
+    REQUIRE(r->trades.size() > 10);
+    CHECK_FALSE(std::filesystem::exists(path));  // only the .partial file until finish()
+    REQUIRE((*stream)->finish());
+    CHECK((*stream)->rows() == r->bars);
+    CHECK(read_file(path) == backtest::equity_csv(*r));
+    CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+    // The same metrics and months, bit for bit (compared through the report's text).
+    const backtest::Metrics streamed = (*stream)->accumulator().finish(*r);
+    const backtest::Metrics replayed = backtest::compute_metrics(*r);
+    backtest::ReportStamp st;
+    CHECK(backtest::report_json(*r, streamed, st) == backtest::report_json(*r, replayed, st));
+    const auto months = (*stream)->accumulator().monthly();
+    const auto expected = backtest::monthly_returns(*r);
+    REQUIRE(months.size() == expected.size());
+    for (std::size_t i = 0; i < months.size(); ++i) {
+      CHECK(months[i].year == expected[i].year);
+      CHECK(months[i].month == expected[i].month);
+      CHECK(months[i].ret == expected[i].ret);
+    }
+  }
+}
+
+TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {
+  TempDir dir;
+  const std::string path = dir.file("equity.csv");
+  {
+    auto stream = backtest::EquityStream::open(path, 1000, false);
+    REQUIRE(stream);
+    for (int i = 0; i < 20000; ++i) (*stream)->on_equity(i * 60'000'000'000LL, 1000, 0, 1000);
+  }
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+  auto bad = backtest::EquityStream::open(dir.file("missing/dir/equity.csv"), 1000, false);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("missing/dir/equity.csv.partial") != std::string::npos);
+}
+
+TEST_CASE("a JSON writer with a sink streams the same text in pieces", "[report][backtest]") {
+  auto build = [](JsonWriter& j) {
+    j.begin_object();
+    j.field("name", "a \"quoted\"\n</script> value\x01");
+    j.key("values").begin_array();
+    for (int i = 0; i < 2000; ++i) {
+      j.value(i * 0.25);
+      j.value(static_cast<std::int64_t>(-i));
+      j.value(static_cast<std::uint64_t>(static_cast<std::uint64_t>(i) * 1000000007ULL));
+    }
+    j.end_array();
+    j.key("empty").begin_object().end_object();
+    j.end_object();
+  };
+  for (int indent : {0, 2}) {
+    JsonWriter whole(indent);
+    build(whole);
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+      std::string streamed;
+      std::size_t pieces = 0;
+      JsonWriter j(indent);
+      j.set_sink(
+          [&](std::string_view part) {
+            streamed += part;
+            ++pieces;
+          },
+          chunk);
+      build(j);
+      j.flush();
+      CHECK(j.str().empty());
+      CHECK(streamed == whole.str());
+      CHECK(pieces > 1);
+    }
+  }
+  // Escapes are unchanged by the run-at-a-time copy.
+  JsonWriter e(0);
+  e.value("tab\there \\ \"q\" \x1f end");
+  CHECK(e.str() == "\"tab\\there \\\\ \\\"q\\\" \\u001f end\"");
+}

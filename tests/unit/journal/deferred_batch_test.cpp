@@ -1,0 +1,279 @@
+// JournalWriter::append_deferred: batches the producer keeps in its own form
+// (JournalRecorder's RecorderBatch) and the writer turns into records on its
+// thread. They must give the same journal as the same events appended
+// directly, obey the queue-full policies event by event, and be released
+// exactly once whatever happens.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/journal_reader.hpp"
+#include "engine/journal/journal_writer.hpp"
+#include "journal_fixtures.hpp"
+
+using namespace te;
+using namespace te::journal;
+using namespace te::journal::testing;
+
+namespace {
+
+// Holds events; market data goes through the consumer's market_data() path,
+// everything else through event().
+class TestBatch final : public DeferredEvents {
+ public:
+  explicit TestBatch(std::vector<Event> events) : events_(std::move(events)) {}
+  std::size_t size() const noexcept override { return events_.size(); }
+  void emit(DeferredConsumer& out) override {
+    ++emitted;
+    for (Event& e : events_) {
+      if (const auto* md = e.get<MarketData>()) {
+        out.market_data(e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar);
+      } else {
+        out.event(e);
+      }
+    }
+  }
+  void release() noexcept override { ++released; }
+
+  std::atomic<int> emitted{0};
+  std::atomic<int> released{0};
+
+ private:
+  std::vector<Event> events_;
+};
+
+// Stalls the writer thread on its first write until opened.
+class GatedFile final : public WritableFile {
+ public:
+  Status append(std::string_view d) override {
+    std::unique_lock lk(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lk, [this] { return open_; });
+    --waiting_;
+    data_.append(d);
+    return {};
+  }
+  Status sync() override { return {}; }
+  Status close() override { return {}; }
+  const std::string& path() const noexcept override { return path_; }
+  void close_gate() {
+    std::lock_guard lk(mu_);
+    open_ = false;
+  }
+  void open_gate() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void wait_until_stalled() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return waiting_ > 0; });
+  }
+  std::string data() {
+    std::lock_guard lk(mu_);
+    return data_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+  std::string data_;
+  std::string path_ = "gated.journal";
+};
+
+Event note(int i) { return make_event(i, 0, Note{"test", "event " + std::to_string(i), Value()}); }
+
+std::vector<std::uint64_t> sequences_in(const std::string& bytes) {
+  TempDir dir;
+  write_file(dir.file("j"), bytes);
+  CountingReporter rep;
+  std::vector<std::uint64_t> out;
+  for (const Event& e : read_all(dir.file("j"), rep)) out.push_back(e.sequence);
+  return out;
+}
+
+WriterOptions small_queue(QueueFullPolicy policy) {
+  WriterOptions o;
+  o.queue_capacity = 4;
+  o.block_size = 1;
+  o.block_timeout_ms = 0;
+  o.fsync = FsyncPolicy::None;
+  o.queue_full = policy;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a market_data record encoded from its parts is the event's record", "[unit][journal]") {
+  for (const Event& e : make_session({.bars = 50, .runners = 2})) {
+    const auto* md = e.get<MarketData>();
+    if (md == nullptr) continue;
+    std::string direct;
+    encode_market_data(e.sequence, e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar,
+                       direct);
+    REQUIRE(direct == encode_event(e));
+  }
+  Event odd = make_event(-5, 3, MarketData{7, "BTC-USDT-PERP", "", {}});
+  auto& bar = odd.get<MarketData>()->bar;
+  bar.ts_ns = -5, bar.open = -0.0, bar.high = 1e300, bar.low = 5e-324, bar.close = 1.0, bar.volume = 0;
+  bar.bid = 99.5, bar.ask = 100.25;  // bid_size/ask_size stay "no value"
+  odd.sequence = 4'000'000'000ULL;
+  std::string direct;
+  encode_market_data(odd.sequence, odd.ts_event_ns, odd.runner, 7, "BTC-USDT-PERP", "", bar, direct);
+  CHECK(direct == encode_event(odd));
+}
+
+TEST_CASE("deferred batches give the journal of the same events appended directly", "[unit][journal]") {
+  TempDir dir;
+  const auto events = make_session({.bars = 400, .runners = 2, .seed = 11, .indicators = false});
+  for (StorageMode mode : {StorageMode::Full, StorageMode::Delta}) {
+    for (WriterThreading threading : {WriterThreading::Background, WriterThreading::Inline}) {
+      WriterOptions o = WriterOptions::deterministic(mode);
+      o.threading = threading;
+      o.queue_capacity = 64;  // smaller than some batches: those wait for an empty queue
+      const std::string direct = dir.file("direct");
+      const std::string deferred = dir.file("deferred");
+      std::remove(direct.c_str());
+      std::remove(deferred.c_str());
+      write_journal(direct, events, o);
+
+      auto w = JournalWriter::create(deferred, o);
+      REQUIRE(w.ok());
+      std::vector<std::shared_ptr<TestBatch>> batches;
+      std::uint64_t expect_first = 1;
+      for (std::size_t i = 0; i < events.size();) {
+        const std::size_t n = std::min(events.size() - i, 1 + (i * 7) % 97);
+        std::vector<Event> part(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                events.begin() + static_cast<std::ptrdiff_t>(i + n));
+        for (Event& e : part) e.sequence = 0;  // the writer numbers them
+        auto b = std::make_shared<TestBatch>(std::move(part));
+        batches.push_back(b);
+        auto first = (*w)->append_deferred(b);
+        REQUIRE(first.ok());
+        CHECK(*first == expect_first);
+        expect_first += n;
+        i += n;
+      }
+      REQUIRE((*w)->close().ok());
+      for (const auto& b : batches) {
+        CHECK(b->emitted == 1);
+        CHECK(b->released == 1);
+      }
+      // Same events, same sequence numbers, same bytes.
+      CHECK(read_file(deferred) == read_file(direct));
+      CountingReporter rep;
+      const auto back = read_all(deferred, rep);
+      REQUIRE(back.size() == events.size());
+      for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(identical(back[i], events[i]));
+      CHECK((*w)->stats().appended == events.size());
+    }
+  }
+}
+
+TEST_CASE("DropOldest drops the front of a deferred batch event by event", "[unit][journal]") {
+  auto file = std::make_unique<GatedFile>();
+  GatedFile* gate = file.get();
+  auto w = JournalWriter::create(std::move(file), small_queue(QueueFullPolicy::DropOldest));
+  REQUIRE(w.ok());
+  gate->close_gate();
+  REQUIRE((*w)->append(note(1)).ok());
+  gate->wait_until_stalled();
+  // Six events into a queue of four: let in whole (the queue is empty), then
+  // the next event pushes the batch's first three out.
+  auto batch = std::make_shared<TestBatch>(std::vector<Event>{note(2), note(3), note(4), note(5), note(6), note(7)});
+  REQUIRE(*(*w)->append_deferred(batch) == 2);
+  REQUIRE(*(*w)->append(note(8)) == 8);
+  CHECK((*w)->stats().dropped == 3);
+  CHECK(batch->released == 0);
+  // Three more push out 5, 6 and 7: the whole batch is gone, released unwritten.
+  REQUIRE((*w)->append(note(9)).ok());
+  REQUIRE((*w)->append(note(10)).ok());
+  REQUIRE((*w)->append(note(11)).ok());
+  CHECK((*w)->stats().dropped == 6);
+  CHECK(batch->released == 1);  // every event of it dropped: released without being emitted
+  CHECK(batch->emitted == 0);
+  gate->open_gate();
+  REQUIRE((*w)->close().ok());
+  CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 8, 9, 10, 11});
+}
+
+TEST_CASE("a partly dropped deferred batch writes the rest", "[unit][journal]") {
+  auto file = std::make_unique<GatedFile>();
+  GatedFile* gate = file.get();
+  auto w = JournalWriter::create(std::move(file), small_queue(QueueFullPolicy::DropOldest));
+  REQUIRE(w.ok());
+  gate->close_gate();
+  REQUIRE((*w)->append(note(1)).ok());
+  gate->wait_until_stalled();
+  auto batch = std::make_shared<TestBatch>(std::vector<Event>{note(2), note(3), note(4), note(5)});
+  REQUIRE(*(*w)->append_deferred(batch) == 2);
+  REQUIRE((*w)->append(note(6)).ok());  // drops 2
+  CHECK((*w)->stats().dropped == 1);
+  gate->open_gate();
+  REQUIRE((*w)->close().ok());
+  CHECK(batch->emitted == 1);
+  CHECK(batch->released == 1);
+  CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 3, 4, 5, 6});
+}
+
+TEST_CASE("a refused or failed deferred batch is released and counted", "[unit][journal]") {
+  SECTION("Fail: all or nothing") {
+    auto file = std::make_unique<GatedFile>();
+    GatedFile* gate = file.get();
+    auto w = JournalWriter::create(std::move(file), small_queue(QueueFullPolicy::Fail));
+    REQUIRE(w.ok());
+    gate->close_gate();
+    REQUIRE((*w)->append(note(1)).ok());
+    gate->wait_until_stalled();
+    auto fits = std::make_shared<TestBatch>(std::vector<Event>{note(2), note(3), note(4)});
+    REQUIRE(*(*w)->append_deferred(fits) == 2);
+    auto refused = std::make_shared<TestBatch>(std::vector<Event>{note(5), note(6)});
+    auto r = (*w)->append_deferred(refused);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::limit);
+    CHECK(refused->released == 1);
+    CHECK(refused->emitted == 0);
+    CHECK((*w)->stats().rejected == 2);
+    gate->open_gate();
+    REQUIRE((*w)->close().ok());
+    CHECK(fits->released == 1);
+    CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  }
+  SECTION("after close") {
+    TempDir dir;
+    auto w = JournalWriter::create(dir.file("j"), WriterOptions::deterministic());
+    REQUIRE(w.ok());
+    REQUIRE((*w)->close().ok());
+    auto late = std::make_shared<TestBatch>(std::vector<Event>{note(1)});
+    CHECK_FALSE((*w)->append_deferred(late).ok());
+    CHECK(late->released == 1);
+  }
+  SECTION("an empty batch is released, no sequence used") {
+    TempDir dir;
+    auto w = JournalWriter::create(dir.file("j"), WriterOptions::deterministic());
+    REQUIRE(w.ok());
+    auto empty = std::make_shared<TestBatch>(std::vector<Event>{});
+    CHECK(*(*w)->append_deferred(empty) == 0);
+    CHECK(empty->released == 1);
+    CHECK(*(*w)->append(note(1)) == 1);
+    REQUIRE((*w)->close().ok());
+  }
+  SECTION("sinks without a queue expand on the caller's thread") {
+    MemoryEventSink sink;
+    auto b = std::make_shared<TestBatch>(make_session({.bars = 5, .runners = 1}));
+    const std::size_t n = b->size();
+    CHECK(*sink.append_deferred(b) == 1);
+    CHECK(b->released == 1);
+    REQUIRE(sink.events().size() == n);
+    const auto expect = make_session({.bars = 5, .runners = 1});
+    for (std::size_t i = 0; i < n; ++i) CHECK(identical(sink.events()[i], expect[i]));
+  }
+}
