@@ -1,6 +1,7 @@
 #include "engine/backtest/backtest_engine.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/backtest/result_recorder.hpp"
 #include "engine/core/clock.hpp"
@@ -71,10 +72,11 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   if (config.indicator_cache && config.indicator_cache->bars().size() == data.size() &&
       config.indicator_cache->bars().columns().ts_ns == data.columns().ts_ns)
     rc.indicator_cache = config.indicator_cache;
-  script::VmPool pool(config.limits);  // one watchdog thread for the run
+  std::optional<script::VmPool> own_pool;  // one watchdog thread for the run, unless the caller has one
+  script::VmPool* pool = config.vm_pool ? config.vm_pool : &own_pool.emplace(config.limits);
   script::HostOptions ho;
   ho.limits = config.limits;
-  ho.pool = &pool;
+  ho.pool = pool;
   ho.symbol = data.symbol();
   ho.seed = config.seed;
   ho.param_overrides = config.params;

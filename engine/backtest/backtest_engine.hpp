@@ -80,6 +80,11 @@ struct BacktestConfig {
   bool batch = true;
   // Records the strategy VM's LuaJIT trace events (JIT-health check); may be null.
   script::JitTraceLog* jit_trace = nullptr;
+  // Where the strategy's VM comes from (and whose watchdog thread enforces its
+  // deadlines). Null: a pool (one watchdog thread) for this run only. The
+  // optimiser passes one per worker, so a combination does not start and join
+  // a thread. Not owned; must outlive run_backtest().
+  script::VmPool* vm_pool = nullptr;
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).

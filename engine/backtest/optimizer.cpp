@@ -490,30 +490,38 @@ Result<ComboResult> parse_row(std::string_view line, std::size_t axes) {
   return r;
 }
 
-ComboResult evaluate_combination(const SearchJob& job, std::uint64_t index) {
+SearchWorker::SearchWorker(const SearchJob& job)
+    : job_(job), pool_(std::make_unique<script::VmPool>(job.base.limits)), base_(job.base) {
+  // The axes' names are set per combination: drop any fixed value for them once.
+  for (const auto& axis : job.plan.space.axes)
+    std::erase_if(base_.params, [&](const auto& p) { return p.first == axis.name; });
+  base_params_ = base_.params.size();
+  base_.keep_equity_curve = false;
+  base_.keep_transitions = false;
+  base_.keep_activity = false;
+  base_.indicator_cache = job.indicator_cache;
+  base_.progress = nullptr;
+  base_.warmup_bars = job.warmup_bars;
+  base_.vm_pool = pool_.get();
+  traded_bars_ = job.data->size() > job.warmup_bars ? job.data->size() - job.warmup_bars : 0;
+}
+
+SearchWorker::~SearchWorker() = default;
+
+ComboResult SearchWorker::evaluate(std::uint64_t index) {
   ComboResult r;
   r.index = index;
-  r.values = combination(job.plan, index);
-  if (!satisfies(job.plan.space, r.values)) {
+  r.values = combination(job_.plan, index);
+  if (!satisfies(job_.plan.space, r.values)) {
     r.status = "skipped";
     return r;
   }
-  BacktestConfig cfg = job.base;
-  for (std::size_t k = 0; k < r.values.size(); ++k) {
-    const std::string& name = job.plan.space.axes[k].name;
-    std::erase_if(cfg.params, [&](const auto& p) { return p.first == name; });
-    cfg.params.emplace_back(name, r.values[k]);
-  }
-  cfg.keep_equity_curve = false;
-  cfg.keep_transitions = false;
-  cfg.keep_activity = false;
-  cfg.indicator_cache = job.indicator_cache;
-  cfg.progress = nullptr;
-  cfg.warmup_bars = job.warmup_bars;
-  const std::size_t traded = job.data->size() > job.warmup_bars ? job.data->size() - job.warmup_bars : 0;
-  MetricsAccumulator acc(cfg.initial_cash, traded, job.blocks, false);
-  cfg.equity_listener = &acc;
-  auto res = run_backtest(cfg, *job.data, *job.strategy);
+  base_.params.resize(base_params_);
+  for (std::size_t k = 0; k < r.values.size(); ++k) base_.params.emplace_back(job_.plan.space.axes[k].name, r.values[k]);
+  MetricsAccumulator acc(base_.initial_cash, traded_bars_, job_.blocks, false);
+  base_.equity_listener = &acc;
+  auto res = run_backtest(base_, *job_.data, *job_.strategy);
+  base_.equity_listener = nullptr;
   if (!res) {
     r.status = "error";
     r.error = res.error().message;
@@ -523,9 +531,14 @@ ComboResult evaluate_combination(const SearchJob& job, std::uint64_t index) {
   r.blocks = acc.blocks();
   r.status = res->fault ? "faulted" : "ok";
   if (res->fault) r.error = res->fault->message;
-  r.objective = objective_value(r.metrics, job.objective);
-  r.valid = r.status == "ok" && std::isfinite(r.objective) && r.metrics.trades >= job.min_trades;
+  r.objective = objective_value(r.metrics, job_.objective);
+  r.valid = r.status == "ok" && std::isfinite(r.objective) && r.metrics.trades >= job_.min_trades;
   return r;
+}
+
+ComboResult evaluate_combination(const SearchJob& job, std::uint64_t index) {
+  SearchWorker worker(job);
+  return worker.evaluate(index);
 }
 
 namespace {
@@ -644,6 +657,7 @@ Result<SearchOutcome> run_search(const SearchJob& job_in) {
   int io_errno = 0;
 
   auto worker = [&] {
+    SearchWorker evaluator(job);  // per-worker set-up, once
     while (true) {
       std::uint64_t pos;
       {
@@ -653,7 +667,7 @@ Result<SearchOutcome> run_search(const SearchJob& job_in) {
         if (next_take >= end_take || io_failed || (job.stop && job.stop->load())) return;
         pos = next_take++;
       }
-      ComboResult r = evaluate_combination(job, job.plan.shard + pos * stride);
+      ComboResult r = evaluator.evaluate(job.plan.shard + pos * stride);
       std::unique_lock lock(mu);
       ready.emplace(pos, std::move(r));
       bool wrote = false;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -137,7 +138,35 @@ struct SearchOutcome {
 // written, or the first combination cannot load the strategy (e.g. a bad value).
 Result<SearchOutcome> run_search(const SearchJob& job);
 
-// Evaluates one combination (what each worker does), without an equity curve.
+// What one worker thread of a search keeps from one combination to the next.
+// The per-combination set-up that does not depend on the parameters is done
+// once: the backtest settings (no equity curve, no activity log, the shared
+// indicator series, the warm-up) are prepared when the worker starts, and the
+// strategy VMs come from the worker's own VmPool (one watchdog thread for the
+// worker's lifetime instead of one per combination). Each combination still
+// gets a fresh runner, portfolio, exchange and Lua VM: nothing a strategy did
+// in one combination can reach the next, so a combination's row is the same
+// whether it runs first, after others on the same worker, or alone
+// (optimizer_test.cpp). One thread at a time; `job` must outlive the worker.
+class SearchWorker {
+ public:
+  explicit SearchWorker(const SearchJob& job);
+  ~SearchWorker();
+  SearchWorker(const SearchWorker&) = delete;
+  SearchWorker& operator=(const SearchWorker&) = delete;
+
+  ComboResult evaluate(std::uint64_t index);
+
+ private:
+  const SearchJob& job_;
+  std::unique_ptr<script::VmPool> pool_;
+  BacktestConfig base_;      // job.base with the search's settings applied, the axes' params removed
+  std::size_t base_params_;  // base_.params before a combination's values are appended
+  std::size_t traded_bars_;
+};
+
+// Evaluates one combination (what each worker does), without an equity curve,
+// on a worker of its own.
 ComboResult evaluate_combination(const SearchJob& job, std::uint64_t index);
 
 // The results file format.

@@ -2,12 +2,18 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "engine/backtest/optimizer.hpp"
 #include "engine/config/param_space.hpp"
+#include "engine/data/load_bars.hpp"
+#include "tests/support/temp_files.hpp"
 
 using namespace te::backtest;
+using te::test::TempDir;
 
 namespace {
 SearchSpace space(std::initializer_list<const char*> specs) {
@@ -181,4 +187,79 @@ TEST_CASE("parameter space TOML: every problem reported with its line", "[backte
   CHECK_THAT(m, Catch::Contains("search.method"));
   CHECK_THAT(m, Catch::Contains("search.foo"));
   CHECK_THAT(m, Catch::Contains("other"));
+}
+
+// A worker runs many combinations one after the other (SearchWorker): nothing a
+// strategy did in one may reach the next. The strategy below keeps a global
+// counter, a value stashed in ctx and one in a shared library table (refused
+// by the sandbox, so tried under pcall): if any of them survived into the next
+// combination, that combination's trades (and so its row) would change.
+TEST_CASE("a combination's row is the same run first, after others, alone, on 1 or 2 threads",
+          "[backtest][optimize]") {
+  auto src = te::script::make_strategy_source("leaky.lua",
+                                              "params = { every = 7, stake = 1 }\n"
+                                              "local ok, prev = pcall(function() return calls end)\n"
+                                              "calls = ok and prev or 0  -- a global left by an earlier run?\n"
+                                              "pcall(function() math.leak = (math.leak or 0) + 1 end)\n"
+                                              "local function tick(ctx)\n"
+                                              "  calls = calls + 1 + (math.leak or 1) - 1\n"
+                                              "  ctx.seen = (ctx.seen or 0) + 1\n"
+                                              "  return (calls + ctx.seen) % params.every == 0\n"
+                                              "end\n"
+                                              "function detect_opportunity(bar, ctx, ind)\n"
+                                              "  if tick(ctx) and ind.sma(params.every) < bar.close then\n"
+                                              "    return { reason = 'tick' } end\n"
+                                              "end\n"
+                                              "function filter_commitment(bar, ctx, ind)\n"
+                                              "  return enter_long { qty = params.stake }\n"
+                                              "end\n"
+                                              "function manage_position(bar, ctx, ind)\n"
+                                              "  if tick(ctx) then return exit_position('tock') end\n"
+                                              "end\n");
+  REQUIRE(src);
+  te::data::LoadOptions lo;
+  lo.cache.read = lo.cache.write = false;
+  auto bars = te::data::load_bars(std::string(TE_SHARED_DIR) + "/data/orcl-1995-2014.txt", lo);
+  REQUIRE(bars);
+  TempDir dir;
+  SearchJob job;
+  job.plan.space = space({"every=3:11:2", "stake=1,5"});
+  job.base.exchange.commission.rate = 0.001;
+  job.data = &*bars;
+  job.strategy = &*src;
+  job.min_trades = 1;
+
+  auto run = [&](unsigned threads, const std::string& name) {
+    SearchJob j = job;
+    j.threads = threads;
+    j.results_path = dir.file(name);
+    auto out = run_search(j);
+    if (!out) FAIL(out.error().message);
+    REQUIRE(out->complete);
+    std::ifstream in(j.results_path);
+    std::vector<std::string> rows;
+    for (std::string l; std::getline(in, l);) rows.push_back(l + "\n");
+    REQUIRE(rows.size() == 11);  // header + 10
+    rows.erase(rows.begin());
+    return rows;
+  };
+  const auto one = run(1, "one.csv");
+  CHECK(run(2, "two.csv") == one);
+
+  std::set<std::string> distinct;
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    // Alone, on a worker of its own.
+    const ComboResult alone = evaluate_combination(job, i);
+    CHECK(alone.status == "ok");
+    CHECK(alone.metrics.trades > 0);
+    CHECK(format_row(alone) == one[i]);
+    distinct.insert(format_row(alone).substr(format_row(alone).find(",ok,")));
+  }
+  CHECK(distinct.size() == 10);  // the parameters matter: the rows differ
+  // One worker, in reverse order and with repeats: each row as in the search.
+  SearchWorker worker(job);
+  for (std::uint64_t i : {9, 3, 3, 0, 7, 9, 1}) {
+    INFO("combination " << i);
+    CHECK(format_row(worker.evaluate(i)) == one[i]);
+  }
 }
