@@ -122,6 +122,10 @@ struct JournalWriter::Impl {
   std::uint64_t flush_requested = 0;
   std::uint64_t flush_done = 0;
   bool writer_waiting = false;
+  // Producers blocked for room (Block policy). The writer must not go back to
+  // sleep below wake_threshold while one waits: a batch bigger than the room
+  // left would otherwise wait for a writer that waits for more events.
+  int producers_waiting = 0;
   bool stopping = false;
   bool closed = false;
   Status error;         // first failure, sticky
@@ -302,7 +306,7 @@ struct JournalWriter::Impl {
     std::vector<Chunk> batch;
     std::unique_lock lk(mu);
     while (true) {
-      while (queued() < wake_threshold && flush_requested == flush_done && !stopping) {
+      while (queued() < wake_threshold && producers_waiting == 0 && flush_requested == flush_done && !stopping) {
         const std::int64_t deadline = error.ok() ? next_deadline() : 0;
         writer_waiting = true;
         if (deadline == 0) {
@@ -444,8 +448,10 @@ Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std
       switch (options_.queue_full) {
         case QueueFullPolicy::Block:
           ++im.stats.blocked_appends;
+          ++im.producers_waiting;
           im.work_cv.notify_one();
           im.space_cv.wait(lk, [&] { return has_room() || !im.error.ok() || im.stopping; });
+          --im.producers_waiting;
           if (!im.error.ok()) return refuse(im.error.error());
           if (im.stopping) {
             return refuse(make_error(Errc::invalid_argument, "append to journal " + path_ + " after close()"));
