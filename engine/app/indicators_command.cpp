@@ -9,6 +9,7 @@
 #include "engine/app/command.hpp"
 #include "engine/runner/bar_history.hpp"
 #include "engine/runner/runner_indicators.hpp"
+#include "engine/script/frame_bar.hpp"
 #include "engine/script/strategy_host.hpp"
 #include "engine/ta/batch.hpp"
 #include "engine/ta/listing.hpp"
@@ -171,16 +172,7 @@ Result<ta::ExternalColumns> lua_columns(const ComputePlan& plan, const std::stri
     l->history.push(bar);
     l->indicators.update(bar);
     te_frame& f = l->host->frame();
-    f.bar.time_ms = static_cast<double>(bar.ts_ns / kNsPerMs);
-    f.bar.open = bar.open;
-    f.bar.high = bar.high;
-    f.bar.low = bar.low;
-    f.bar.close = bar.close;
-    f.bar.volume = bar.volume;
-    f.bar.bid = bar.bid;
-    f.bar.ask = bar.ask;
-    f.bar.bid_size = bar.bid_size;
-    f.bar.ask_size = bar.ask_size;
+    script::copy_bar(bar, f.bar);
     f.bar_index = static_cast<double>(index);
     return l->host->read_indicator_columns(out);
   });

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "engine/core/time.hpp"
+#include "engine/script/frame_bar.hpp"
 
 namespace te::runner {
 namespace {
@@ -299,16 +300,7 @@ void SymbolRunner::run(BarFeed& feed) {
 
 void SymbolRunner::write_frame(const model::Bar& bar) {
   te_frame& f = host_->frame();
-  f.bar.time_ms = static_cast<double>(bar.ts_ns / kNsPerMs);
-  f.bar.open = bar.open;
-  f.bar.high = bar.high;
-  f.bar.low = bar.low;
-  f.bar.close = bar.close;
-  f.bar.volume = bar.volume;
-  f.bar.bid = bar.bid;
-  f.bar.ask = bar.ask;
-  f.bar.bid_size = bar.bid_size;
-  f.bar.ask_size = bar.ask_size;
+  script::copy_bar(bar, f.bar);
   f.bar_index = static_cast<double>(bar_index_);
   f.state = static_cast<std::int32_t>(state_);
   f.bars_in_state = static_cast<std::int32_t>(bar_index_ - state_since_bar_);

@@ -1,5 +1,7 @@
 #include "engine/script/strategy_host.hpp"
 
+#include "engine/script/frame_bar.hpp"
+
 #include <lua.hpp>
 
 #include <algorithm>
@@ -836,33 +838,11 @@ std::int32_t StrategyHost::api_history_bar(void* host, double index, te_bar* out
   const std::size_t n = self->indicators_->history_size();
   if (!(index >= 0) || index >= static_cast<double>(n)) return kTeInvalid;
   const model::Bar b = self->indicators_->history_bar(static_cast<std::size_t>(index));
-  out->time_ms = static_cast<double>(b.ts_ns / 1'000'000);
-  out->open = b.open;
-  out->high = b.high;
-  out->low = b.low;
-  out->close = b.close;
-  out->volume = b.volume;
-  out->bid = b.bid;
-  out->ask = b.ask;
-  out->bid_size = b.bid_size;
-  out->ask_size = b.ask_size;
+  copy_bar(b, *out);
   return kTeOk;
 }
 
 namespace {
-
-void copy_bar(const model::Bar& b, te_bar* out) noexcept {
-  out->time_ms = static_cast<double>(b.ts_ns / 1'000'000);
-  out->open = b.open;
-  out->high = b.high;
-  out->low = b.low;
-  out->close = b.close;
-  out->volume = b.volume;
-  out->bid = b.bid;
-  out->ask = b.ask;
-  out->bid_size = b.bid_size;
-  out->ask_size = b.ask_size;
-}
 
 // Fields 7-10 of a lua_indicator_list row (lua/lua_indicators.lua): parameter
 // specs, output names, whether a source is taken and the default one.
@@ -929,7 +909,7 @@ std::int32_t StrategyHost::api_tf_bar(void* host, std::int32_t feed, double inde
   auto* self = static_cast<StrategyHost*>(host);
   model::Bar b;
   if (!(index >= 0) || !self->indicators_->feed_bar(feed, static_cast<std::size_t>(index), b)) return kTeInvalid;
-  copy_bar(b, out);
+  copy_bar(b, *out);
   return kTeOk;
 }
 

@@ -46,6 +46,21 @@ std::string session_dir(const std::string& base) {
   return dirs[0];
 }
 
+// `run --config cfg` as a child process in the source directory, stdout and
+// stderr into `out`; the caller signals and waits for it.
+pid_t start_run(const std::string& cfg, const std::string& out) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(TE_SOURCE_DIR) != 0) _exit(127);
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(TE_BINARY, TE_BINARY, "run", "--config", cfg.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("run: a historical runner writes the same trades and equity as backtest", "[live][cli]") {
@@ -224,17 +239,8 @@ type = "simulated"
 bars_per_second = 200
 )");
   const std::string out = dir.file("out.txt");
-  const pid_t pid = fork();
+  const pid_t pid = start_run(dir.file("endless.toml"), out);
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (chdir(TE_SOURCE_DIR) != 0) _exit(127);
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    const std::string cfg = dir.file("endless.toml");
-    execl(TE_BINARY, TE_BINARY, "run", "--config", cfg.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait until both runners have produced bars (the journal holds them).
   const bool started = eventually([&] {
     if (!fs::exists(dir.file("sessions"))) return false;
@@ -294,17 +300,8 @@ type = "simulated"
 bars_per_second = 200
 )");
     const std::string out = dir.file("out.txt");
-    const pid_t pid = fork();
+    const pid_t pid = start_run(dir.file("k.toml"), out);
     REQUIRE(pid >= 0);
-    if (pid == 0) {
-      if (chdir(TE_SOURCE_DIR) != 0) _exit(127);
-      const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string cfg = dir.file("k.toml");
-      execl(TE_BINARY, TE_BINARY, "run", "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
     const bool started = eventually([&] { return read_file(out).find("Ctrl-C") != std::string::npos; });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(pid, SIGUSR1);
