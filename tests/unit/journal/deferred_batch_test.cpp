@@ -47,48 +47,6 @@ class TestBatch final : public DeferredEvents {
   std::vector<Event> events_;
 };
 
-// Stalls the writer thread on its first write until opened.
-class GatedFile final : public WritableFile {
- public:
-  Status append(std::string_view d) override {
-    std::unique_lock lk(mu_);
-    ++waiting_;
-    cv_.notify_all();
-    cv_.wait(lk, [this] { return open_; });
-    --waiting_;
-    data_.append(d);
-    return {};
-  }
-  Status sync() override { return {}; }
-  Status close() override { return {}; }
-  const std::string& path() const noexcept override { return path_; }
-  void close_gate() {
-    std::lock_guard lk(mu_);
-    open_ = false;
-  }
-  void open_gate() {
-    std::lock_guard lk(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait_until_stalled() {
-    std::unique_lock lk(mu_);
-    cv_.wait(lk, [this] { return waiting_ > 0; });
-  }
-  std::string data() {
-    std::lock_guard lk(mu_);
-    return data_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  int waiting_ = 0;
-  std::string data_;
-  std::string path_ = "gated.journal";
-};
-
 Event note(int i) { return make_event(i, 0, Note{"test", "event " + std::to_string(i), Value()}); }
 
 std::vector<std::uint64_t> sequences_in(const std::string& bytes) {

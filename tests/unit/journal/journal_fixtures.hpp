@@ -3,7 +3,9 @@
 // realistic session (bars, runner state around each update with a strategy
 // context that changes a little per bar, transitions, actions, orders, fills),
 // and file helpers.
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,5 +50,49 @@ std::vector<Event> read_all(const std::string& path, Reporter& reporter, ReaderO
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
+
+// Keeps what is written in memory; append() can be held at a gate so the
+// writer thread stalls like it would on a slow disk.
+class GatedFile final : public WritableFile {
+ public:
+  Status append(std::string_view d) override {
+    std::unique_lock lk(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lk, [this] { return open_; });
+    --waiting_;
+    data_.append(d);
+    return {};
+  }
+  Status sync() override { return {}; }
+  Status close() override { return {}; }
+  const std::string& path() const noexcept override { return path_; }
+
+  void close_gate() {
+    std::lock_guard lk(mu_);
+    open_ = false;
+  }
+  void open_gate() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void wait_until_stalled() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return waiting_ > 0; });
+  }
+  std::string data() {
+    std::lock_guard lk(mu_);
+    return data_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int waiting_ = 0;
+  std::string data_;
+  std::string path_ = "gated.journal";
+};
 
 }  // namespace te::journal::testing
