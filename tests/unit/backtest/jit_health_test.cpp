@@ -153,16 +153,25 @@ TEST_CASE("example strategies keep their per-bar path JIT-compiled", "[backtest]
     for (const auto& path : strategies) {
       auto src = script::read_strategy(path);
       REQUIRE(src);
+      // LuaJIT randomises its trace-abort penalties, so a borderline trace can
+      // abort in one run and not the next: a second run is allowed; a per-bar
+      // path that really falls back to the interpreter fails both.
       script::JitTraceLog log;
-      backtest::BacktestConfig cfg;
-      cfg.exchange.commission.rate = 0.001;
-      cfg.keep_transitions = false;
-      cfg.indicator_files = *files;
-      cfg.jit_trace = &log;
       EventBars events;
-      cfg.observer = &events;
-      auto r = backtest::run_backtest(cfg, *bars, *src);
-      REQUIRE(r);
+      Result<backtest::BacktestResult> r = make_error(Errc::internal, "not run");
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        log = script::JitTraceLog{};
+        events = EventBars{};
+        backtest::BacktestConfig cfg;
+        cfg.exchange.commission.rate = 0.001;
+        cfg.keep_transitions = false;
+        cfg.indicator_files = *files;
+        cfg.jit_trace = &log;
+        cfg.observer = &events;
+        r = backtest::run_backtest(cfg, *bars, *src);
+        REQUIRE(r);
+        if (judge(log, bars->size() / 2, loop, events.bars).problems.empty()) break;
+      }
       INFO(path << " on " << name << ": " << r->trades.size() << " trades, " << log.events().size()
                 << " trace events");
       REQUIRE_FALSE(r->fault);
