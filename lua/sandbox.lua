@@ -60,9 +60,49 @@ local function safe_xpcall(f, handler, ...)
   return xpcall_finish(handler, pcall(f, ...))
 end
 
+-- LuaJIT names tables, functions and coroutines by their memory address
+-- ("table: 0x7f3a..."), which changes from run to run: a strategy that keys,
+-- hashes or compares such names would make its backtest irreproducible. Inside
+-- the sandbox they are numbered in the order they are first named instead
+-- ("table: #3"); a __tostring metamethod still wins.
+local sfind = string.find
+local ADDRESS_NAMED = { table = "table: #", ["function"] = "function: #", thread = "thread: #", userdata = "userdata: #" }
+local object_ids = setmetatable({}, { __mode = "k" })
+local named_objects = 0
+local function stable_tostring(v)
+  local s = tostring(v)
+  local prefix = ADDRESS_NAMED[type(v)]
+  if prefix and sfind(s, "^%a+: 0x%x+$") then
+    local id = object_ids[v]
+    if not id then
+      named_objects = named_objects + 1
+      id = named_objects
+      object_ids[v] = id
+    end
+    return prefix .. id
+  end
+  return s
+end
+-- string.format("%s", t) names objects without calling tostring.
+local function stable_format(fmt, ...)
+  local n = select("#", ...)
+  for i = 1, n do
+    if ADDRESS_NAMED[type((select(i, ...)))] then
+      local args = { ... }
+      for j = i, n do
+        if ADDRESS_NAMED[type(args[j])] then args[j] = stable_tostring(args[j]) end
+      end
+      return sfmt(fmt, unpack(args, 1, n))
+    end
+  end
+  return sfmt(fmt, ...)
+end
+-- The real table too: ("%s"):format(t) reaches it through the string metatable.
+string.format = stable_format
+
 local base = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall, xpcall = safe_xpcall,
-  select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack,
+  select = select, tonumber = tonumber, tostring = stable_tostring, type = type, unpack = unpack,
   rawequal = rawequal, rawget = rawget, rawset = rawset, rawlen = rawlen, setmetatable = setmetatable,
   getmetatable = getmetatable,
   ind = ind,
@@ -192,6 +232,9 @@ function P.install(chunk)
     rawset(env, "params", apply_overrides({}))
   end
   local problems = {}
+  -- A second assignment (params = {...} then params = 5) bypasses __newindex.
+  local p = rawget(env, "params")
+  if type(p) ~= "table" then problems[#problems + 1] = sfmt("params must be a table of defaults, was %s", describe(p)) end
   for i, name in ipairs(CALLBACK_NAMES) do
     local f = rawget(env, name)
     if type(f) ~= "function" then

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/execution_options.hpp"
 #include "engine/app/options.hpp"
@@ -243,8 +244,11 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
   add_execution_flags(cmd, args->exec);
   cmd->add_option("--closewatch-timeout", args->closewatch_timeout,
                   "Bars CloseWatch may last before returning to Watch (0 = no limit)")
+      ->check(whole_number(0, std::int64_t{1} << 53))
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for math.random inside the strategy")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for math.random inside the strategy")
+      ->check(unsigned_whole_number())
+      ->capture_default_str();
   cmd->add_option("--out", args->out, "Output directory (default: out/<strategy>-<symbol>)");
   cmd->add_option("--indicators-dir", args->indicators_dir,
                   "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");

@@ -1,5 +1,7 @@
 #include "engine/app/cli.hpp"
 
+#include <cstdio>
+
 #include <fmt/core.h>
 
 #include "engine/app/command.hpp"
@@ -41,6 +43,20 @@ int run_cli(int argc, char** argv) {
   register_new_strategy(app, ctx);
   register_run(app, ctx);
 
+  // CLI11 would say only "A subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->check_name(argv[1]);
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "error: unknown command '%s'\ncommands: %s\nRun `trading-engine --help` for what each does.\n",
+                   argv[1], names.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

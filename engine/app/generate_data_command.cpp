@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/bar_generator.hpp"
@@ -57,9 +58,9 @@ void register_generate_data(CLI::App& app, CommandContext& ctx) {
       "generate-data",
       "Write a synthetic OHLCV CSV (generic format): a seeded geometric random walk whose volatility switches\n"
       "between calm, normal and turbulent regimes. The same options and seed always give a byte-identical file.");
-  cmd->add_option("--bars", args->bars, "Number of bars to write")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--bars", args->bars, "Number of bars to write")->required()->check(whole_number(1, 2'000'000'000));
   cmd->add_option("--out", args->out, "Output CSV file (created or overwritten)")->required();
-  cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Random seed")->check(unsigned_whole_number())->capture_default_str();
   cmd->add_option("--interval", args->interval, "Bar interval: <count><s|m|h|d|w>, e.g. 1m, 5m, 1h, 1d")
       ->capture_default_str();
   cmd->add_option("--start", args->start, "Open time of the first bar, ISO-8601 date or datetime (UTC)")

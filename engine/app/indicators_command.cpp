@@ -122,11 +122,22 @@ Result<ComputePlan> plan_compute(const std::string& list, const std::string& dir
   if (!items) return std::move(items).error();
   ComputePlan plan;
   std::vector<std::unique_ptr<LuaSpecInfo>> described;
+  // The same indicator twice would write two columns with one name.
+  std::vector<std::pair<std::string, std::string>> keys;  // canonical key, as written
+  auto once = [&](const std::string& key, const std::string& item) -> Status {
+    for (const auto& [k, first] : keys)
+      if (k == key)
+        return make_error(Errc::invalid_argument,
+                          "--compute lists the same indicator twice: " + first + " and " + item + " (remove one)");
+    keys.emplace_back(key, item);
+    return {};
+  };
   for (const std::string& item : *items) {
     const std::string name = ta::spec_name(item);
     if (ta::find_indicator(name) != nullptr || name.empty()) {
       auto spec = ta::parse_spec(item);
       if (!spec) return std::move(spec).error();
+      TE_TRY(once(ta::spec_key(*spec), item));
       plan.groups.push_back(ta::ColumnGroup{std::move(*spec), {}});
       continue;
     }
@@ -149,6 +160,7 @@ Result<ComputePlan> plan_compute(const std::string& list, const std::string& dir
     }
     auto spec = ta::parse_spec_as(item, found->info);
     if (!spec) return std::move(spec).error();
+    TE_TRY(once(ta::spec_key(*spec, found->info), item));
     plan.groups.push_back(ta::ColumnGroup{std::nullopt, ta::output_columns(*spec, found->info)});
     plan.lua_specs.emplace_back(std::move(*spec), found);
   }

@@ -1,6 +1,9 @@
 // `monte-carlo DIR`: Monte Carlo resampling of a finished backtest's trades and
 // bar returns (engine/backtest/monte_carlo.hpp), from its output files.
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -8,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/options.hpp"
 #include "engine/backtest/monte_carlo.hpp"
@@ -38,9 +42,10 @@ std::vector<std::string_view> split(std::string_view l) {
 
 Status write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
   out << text;
   out.close();
-  if (!out) return make_error(Errc::io, "write " + path);
+  if (!out) return make_error(Errc::io, "write " + path + ": " + std::strerror(errno));
   return {};
 }
 
@@ -102,6 +107,9 @@ int run_mc(const McArgs& a) {
   const auto r = backtest::run_monte_carlo(backtest::trade_returns_of(pnl, initial), backtest::bar_returns_of(equity, initial),
                                            initial, fe->as_double(), mdd && mdd->is_number() ? mdd->as_double() : 0.0, cfg);
   const std::string out = a.out.empty() ? a.dir : a.out;
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return print_error("--out " + out + ": cannot create the directory: " + ec.message()), 1;
   if (auto st = write_text(out + "/monte_carlo.json", backtest::monte_carlo_json(r)); !st) return print_error(st.error().message), 1;
   if (auto st = write_text(out + "/monte_carlo.html", backtest::monte_carlo_html(r, a.dir)); !st)
     return print_error(st.error().message), 1;
@@ -133,7 +141,7 @@ void register_monte_carlo(CLI::App& app, CommandContext& ctx) {
       "  trading-engine monte-carlo out/sma --runs 2000 --seed 7");
   cmd->add_option("dir", a->dir, "Backtest output directory")->required();
   cmd->add_option("--runs", a->runs, "Simulations per method")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "Seed")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed")->check(unsigned_whole_number())->capture_default_str();
   cmd->add_option("--block", a->block, "Block length of the bar bootstrap (0: sqrt(bars))")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Worker threads (default: all cores)");
   cmd->add_option("--out", a->out, "Directory for the outputs (default: DIR)");

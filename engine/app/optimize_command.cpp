@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/execution_options.hpp"
 #include "engine/app/optimize_setup.hpp"
@@ -90,10 +91,29 @@ std::vector<std::string> canonical_axes(const std::vector<std::string>& specs) {
   return out;
 }
 
+void remove_search_files(const std::string& dir) {
+  std::error_code ec;
+  for (const char* f : {"results.csv", "results.json", "optimization.json", "report.html", "walk_forward.csv",
+                        "walk_forward.json"})
+    std::filesystem::remove(dir + "/" + f, ec);
+  std::filesystem::remove_all(dir + "/best", ec);
+  std::filesystem::remove_all(dir + "/windows", ec);
+  std::filesystem::remove_all(dir + "/oos", ec);
+}
+
+// What claim_directory did, so a search that fails before its first result can
+// leave the directory as it found it (a corrected command must not need --fresh).
+struct Claim {
+  bool new_search = false;  // manifest.json written by this run (not a resume)
+  bool created_dir = false;
+};
+
 // Writes DIR/manifest.json, or checks that an existing one describes this very
 // search (then the run resumes).
-Status claim_directory(const std::string& dir, const std::string& manifest, bool fresh) {
+Result<Claim> claim_directory(const std::string& dir, const std::string& manifest, bool fresh) {
   std::error_code ec;
+  Claim claim;
+  claim.created_dir = !std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(Errc::io, "create output directory " + dir + ": " + ec.message());
   const std::string path = dir + "/manifest.json";
@@ -102,20 +122,24 @@ Status claim_directory(const std::string& dir, const std::string& manifest, bool
       return make_error(Errc::invalid_argument,
                         dir + " holds another search (its manifest.json differs: other data, strategy, space or "
                               "settings); use another --out, or --fresh to discard it");
-    return {};
+    return claim;
   }
-  if (fresh) {
-    for (const char* f : {"results.csv", "results.json", "optimization.json", "report.html", "walk_forward.csv",
-                          "walk_forward.json"})
-      std::filesystem::remove(dir + "/" + f, ec);
-    std::filesystem::remove_all(dir + "/best", ec);
-    std::filesystem::remove_all(dir + "/windows", ec);
-    std::filesystem::remove_all(dir + "/oos", ec);
-  }
+  if (fresh) remove_search_files(dir);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << manifest;
   if (!out) return make_error(Errc::io, "write " + path);
-  return {};
+  claim.new_search = true;
+  return claim;
+}
+
+// The search failed before it produced anything worth resuming (bad parameter
+// name, no complete walk-forward window, ...): undo the claim.
+void release_directory(const std::string& dir, const Claim& claim) {
+  if (!claim.new_search) return;
+  std::error_code ec;
+  remove_search_files(dir);
+  std::filesystem::remove(dir + "/manifest.json", ec);
+  if (claim.created_dir) std::filesystem::remove(dir, ec);  // only if empty
 }
 
 Result<std::pair<std::uint32_t, std::uint32_t>> parse_shard(const std::string& text) {
@@ -172,7 +196,12 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
                                               in->bars.symbol()
                                         : a.out;
   const std::string manifest = manifest_json(a.s, in->combinations);
-  if (auto st = claim_directory(dir, manifest, a.fresh); !st) return print_error(st.error().message), 1;
+  if (walk) {  // refuse impossible windows before touching the directory
+    auto windows = backtest::walk_forward_windows(in->bars, a.s.train, a.s.test, a.s.anchored);
+    if (!windows) return print_error(windows.error().message), 1;
+  }
+  const auto claim = claim_directory(dir, manifest, a.fresh);
+  if (!claim) return print_error(claim.error().message), 1;
 
   std::signal(SIGINT, on_optimize_stop_signal);
   std::signal(SIGTERM, on_optimize_stop_signal);
@@ -212,7 +241,7 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
     };
     auto r = backtest::run_walk_forward(job);
     bar.finish();
-    if (!r) return print_error(r.error().message), 1;
+    if (!r) return release_directory(dir, *claim), print_error(r.error().message), 1;
     if (!r->complete) {
       std::fprintf(stderr, "interrupted in window %zu of %zu; run the same command again to continue\n", r->windows_done + 1,
                    r->windows.size());
@@ -244,7 +273,7 @@ int run_optimize(OptimizeArgs& a, const CommandContext& ctx) {
   };
   auto r = backtest::run_search(job);
   bar.finish();
-  if (!r) return print_error(r.error().message), 1;
+  if (!r) return release_directory(dir, *claim), print_error(r.error().message), 1;
   const double secs = static_cast<double>(monotonic_ns() - t0) / 1e9;
   if (!r->complete) {
     std::fprintf(stderr, "%s after %llu of %llu combinations (%llu this run, %.1f s); run the same command again to continue\n",
@@ -296,7 +325,7 @@ void register_optimize(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--search", a->s.search, "walk-forward: the search in each train window (grid or random)")->capture_default_str();
   cmd->add_option("--samples", a->s.samples, "random: combinations to draw")->capture_default_str()->each([a](const std::string&) { a->samples_set = true; });
   cmd->add_option("--seed", a->s.seed, "Seed of the random search, the overfitting statistics and Monte Carlo")
-      ->capture_default_str()->each([a](const std::string&) { a->seed_set = true; });
+      ->check(unsigned_whole_number())->capture_default_str()->each([a](const std::string&) { a->seed_set = true; });
   cmd->add_option("--objective", a->s.objective,
                   "sharpe, sortino, calmar, total_return, annualized_return, profit_factor, expectancy or psr")
       ->capture_default_str()->each([a](const std::string&) { a->objective_set = true; });
@@ -311,7 +340,9 @@ void register_optimize(CLI::App& app, CommandContext& ctx) {
   add_execution_flags(cmd, a->exec);
   cmd->add_option("--indicators-dir", a->s.indicators_dir,
                   "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");
-  cmd->add_option("--closewatch-timeout", a->s.closewatch_timeout, "Bars CloseWatch may last (0 = no limit)")->capture_default_str();
+  cmd->add_option("--closewatch-timeout", a->s.closewatch_timeout, "Bars CloseWatch may last (0 = no limit)")
+      ->check(whole_number(0, std::int64_t{1} << 53))
+      ->capture_default_str();
   cmd->add_option("--strategy-seed", a->s.strategy_seed, "Seed of math.random inside the strategy")->capture_default_str();
   cmd->add_option("--blocks", a->s.blocks, "Return blocks per combination for the overfitting test (even, 4..32; 0: off)")
       ->capture_default_str();

@@ -15,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/key_reader.hpp"
 #include "engine/app/options.hpp"
@@ -377,13 +378,13 @@ void register_run(CLI::App& app, CommandContext& ctx) {
       "be written, 2 when the config has problems (all are listed; nothing is started).");
   cmd->add_option("--config", args->config, "TOML config file (docs/configuration.md)")->required();
   cmd->add_option("--duration", args->duration_s, "Stop after this many seconds (0: run until done or signalled)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--out", args->out,
                   "Directory for the per-runner reports (default: the session directory, or data/runs/<id> when "
                   "[event_sourcing] enabled = false)");
   cmd->add_option("--status-interval", args->status_interval_s,
                   "Seconds between status tables (overrides [engine] status_interval_s; 0 disables)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--threads", args->threads, "Worker threads (overrides [engine] threads; 0: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--session-id", args->session_id, "Name of the recorded session (default: generated)");

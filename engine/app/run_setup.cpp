@@ -67,6 +67,7 @@ Result<std::vector<live::RunnerSpec>> runner_specs(const config::Config& cfg,
     live::RunnerSpec spec;
     spec.name = r.name;
     spec.key_path = r.key_path;
+    spec.param_at = r.param_at;
     spec.symbol = r.symbol;
     spec.paper = r.execution.type == "paper";
     auto src = sources.find(r.strategy);

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/config_checks.hpp"
 #include "engine/app/options.hpp"
@@ -183,7 +184,9 @@ void register_validate(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--bars", args->bars, "Bars per generated series in the dry run")->capture_default_str();
   cmd->add_option("--lookahead-cuts", args->lookahead_cuts, "Truncation points of the lookahead probe (0 skips it)")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed of the generated data and of math.random")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the generated data and of math.random")
+      ->check(unsigned_whole_number())
+      ->capture_default_str();
   cmd->add_option("--indicators-dir", args->indicators_dir,
                   "Folder of indicators written in Lua (default: ./indicators if present, else the built-in ones)");
   cmd->add_flag("--strict", args->strict, "Warnings count as problems (exit 1)");

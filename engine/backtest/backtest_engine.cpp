@@ -58,6 +58,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     triggers.file = config.risk->kill_switch_file;
     triggers.signal = config.risk->kill_switch_signal;
     if (triggers.any()) kill_control = std::make_unique<risk::KillSwitchControl>(*risk_engine, triggers);
+    // Engaged by configuration from the start: no KillSwitchEvent will say so.
+    if (risk_engine->kill_switch_engaged()) out.kill_switch = true;
   }
 
   const std::size_t first = std::min(config.warmup_bars, data.size());

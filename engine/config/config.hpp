@@ -142,6 +142,7 @@ struct RunnerSection {
   std::string symbol;
   std::string strategy;        // path of the .lua file
   Params params;
+  Params param_at;             // name -> "<file>:<line>: runners[0].params.<name>" (for the strategy's errors)
   DataSourceSection data_source;
   ExecutionSection execution;
   StrategyRiskSection risk;    // [risk.strategy] overridden by [runners.risk]

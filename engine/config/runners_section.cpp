@@ -62,7 +62,7 @@ void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
   r.execution = cfg.execution;
   t.read("name", r.name);
   t.read("strategy", r.strategy);
-  t.read_params("params", r.params);
+  t.read_params("params", r.params, &r.param_at);
   t.read("closewatch_timeout_bars", r.closewatch_timeout_bars, 0, 1'000'000'000);
   t.table("data_source", [&](TableReader& d) { read_data_source(d, r.data_source); });
   if (!t.has("data_source")) t.problem("data_source", "missing: [runners.data_source] with a type");

@@ -150,7 +150,8 @@ void TableReader::read_strings(std::string_view key, std::vector<std::string>& o
   out = std::move(v);
 }
 
-void TableReader::read_params(std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+void TableReader::read_params(std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                              std::vector<std::pair<std::string, std::string>>* where) {
   table(key, [&](TableReader& t) {
     for (const auto& [k, node] : t.table_) {
       const std::string name(k.str());
@@ -170,6 +171,8 @@ void TableReader::read_params(std::string_view key, std::vector<std::pair<std::s
         continue;
       }
       out.emplace_back(name, std::move(text));
+      if (where)
+        where->emplace_back(name, fmt::format("{}:{}: {}", problems_.file(), node.source().begin.line, t.key_path(name)));
     }
   });
 }

@@ -19,6 +19,7 @@ class Problems {
   void add(const toml::source_region& where, const std::string& key_path, const std::string& message);
   void add(const std::string& key_path, const std::string& message);  // no line known
   bool empty() const noexcept { return lines_.empty(); }
+  const std::string& file() const noexcept { return file_; }
   std::string text() const;
 
  private:
@@ -47,7 +48,9 @@ class TableReader {
   void read_choice(std::string_view key, std::string& out, std::initializer_list<std::string_view> allowed);
   void read_strings(std::string_view key, std::vector<std::string>& out);
   // A table of scalars kept as text (strategy params: the strategy checks types).
-  void read_params(std::string_view key, std::vector<std::pair<std::string, std::string>>& out);
+  // `where` gets "<file>:<line>: <key path>" of each, for the strategy's errors.
+  void read_params(std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                   std::vector<std::pair<std::string, std::string>>* where = nullptr);
 
   // Sub-table / array of tables; the callback reads it.
   void table(std::string_view key, const std::function<void(TableReader&)>& fn);

@@ -360,7 +360,7 @@ class CsvParser {
   inline bool check_bar(std::int64_t ts, double o, double h, double l, double c, double v, std::size_t vol_idx) {
     if (ts <= prev_ts_ && rows_ != 0) [[unlikely]]
       return bad_order(ts);
-    if (!(l <= h) || o < l || o > h || c < l || c > h || v < 0) [[unlikely]]
+    if (!(l <= h) || o < l || o > h || c < l || c > h || !(l > 0) || v < 0) [[unlikely]]
       return bad_bar(o, h, l, c, v, vol_idx);
     return true;
   }
@@ -386,6 +386,8 @@ class CsvParser {
       fail_field(1, n[1] + " " + num(o) + " is outside [" + n[3] + " " + num(l) + ", " + n[2] + " " + num(h) + "]");
     else if (c < l || c > h)
       fail_field(4, n[4] + " " + num(c) + " is outside [" + n[3] + " " + num(l) + ", " + n[2] + " " + num(h) + "]");
+    else if (!(l > 0))  // a fill at a price of 0 or below has no meaning
+      fail_field(3, n[3] + " " + num(l) + " is not above 0 (prices must be positive)");
     else
       fail_field(vol_idx, n[vol_idx] + " " + num(v) + " is negative");
     return false;
@@ -395,6 +397,11 @@ class CsvParser {
     const auto& n = layout_.names;
     if (std::isnan(bid) != std::isnan(ask)) {
       fail_field(6, n[6] + " and " + n[7] + " must both be given or both be empty");
+      return false;
+    }
+    if (!std::isnan(bid) && !(bid > 0 && ask > 0)) {
+      const std::size_t i = bid > 0 ? 7 : 6;
+      fail_field(i, n[i] + " " + format_double(i == 6 ? bid : ask) + " is not above 0 (prices must be positive)");
       return false;
     }
     if (!std::isnan(bid) && bid > ask) {

@@ -388,6 +388,10 @@ bool SimulatedExchange::execute(std::size_t i, double price, Liquidity liquidity
       slip = std::fabs(px - price);
     }
   }
+  if (!(px > 0) || !std::isfinite(px)) {  // data that slipped past the loaders: refuse, never book it
+    reject_at(i, codes::kInvalidPrice, fmt::format("fill price {} is not above 0", px), bar.ts_ns, bar_index);
+    return false;
+  }
   const double commission = config_.commission.commission(fill_qty, px, liquidity, o.filled_qty, w.charged);
   if (auto refusal = gate_.check_fill(o.instrument, o.side, fill_qty, px, commission)) {
     reject_at(i, refusal->code, std::move(refusal->message), bar.ts_ns, bar_index);

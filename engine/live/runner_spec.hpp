@@ -50,6 +50,8 @@ struct SourceSpec {
 struct RunnerSpec {
   std::string name;    // unique; shown in the status table and used for the report folder
   std::string key_path;  // where the config defines it ("runners[1]"); names it in errors (may be empty)
+  // "<file>:<line>: runners[1].params.<name>" per config param: a bad value is reported there.
+  std::vector<std::pair<std::string, std::string>> param_at;
   std::string symbol;  // upper case for live sources
   script::StrategySource strategy;
   // Execution, risk, params, seed, sandbox limits: what a backtest would take.

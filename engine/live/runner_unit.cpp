@@ -9,6 +9,23 @@
 namespace te::live {
 namespace {
 constexpr std::size_t kMaxLogLines = 10000;
+
+// One line of a strategy's creation error, told where the config says it: the
+// sandbox names a bad param as on the command line ("--param fast=abc: ..."),
+// which becomes "cfg.toml:7: runners[0].params.fast = abc: ... (runner a)".
+std::string config_line(const RunnerSpec& spec, const std::string& who, std::string_view line) {
+  for (const auto& [name, at] : spec.param_at) {
+    const std::string flag = "--param " + name;
+    if (line.substr(0, flag.size()) != flag || line.size() == flag.size()) continue;
+    std::string_view rest = line.substr(flag.size());
+    if (rest[0] == '=') {  // "=abc: expected ..." -> " = abc: expected ..."
+      rest.remove_prefix(1);
+      return at + " = " + std::string(rest) + " (runner " + spec.name + ")";
+    }
+    if (rest[0] == ':') return at + std::string(rest) + " (runner " + spec.name + ")";
+  }
+  return who + ": " + std::string(line);
+}
 }  // namespace
 
 std::string_view to_string(UnitState s) noexcept {
@@ -63,6 +80,8 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
     triggers.file = t.risk->kill_switch_file;
     triggers.signal = t.risk->kill_switch_signal;
     if (triggers.any()) u->kill_control_ = std::make_unique<risk::KillSwitchControl>(*u->risk_, triggers);
+    // Engaged by configuration from the start: no KillSwitchEvent will say so.
+    if (u->risk_->kill_switch_engaged()) u->out_.kill_switch = true;
   }
   // The same recorder as run_backtest's, so reports match; the strategy log is
   // capped (a live run may last for months).
@@ -97,7 +116,8 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
     const std::string& m = created.error().message;
     for (std::size_t at = 0; at <= m.size();) {
       const std::size_t nl = std::min(m.find('\n', at), m.size());
-      text += (text.empty() ? "" : "\n") + who + ": " + m.substr(at, nl - at);
+      if (!text.empty()) text += '\n';
+      text += config_line(spec, who, std::string_view(m).substr(at, nl - at));
       at = nl + 1;
     }
     return make_error(created.error().code, text);

@@ -24,7 +24,8 @@ struct Bar {
 static_assert(std::is_trivially_copyable_v<Bar> && std::is_standard_layout_v<Bar>);
 
 // What is wrong with a bar, or nullptr when it is consistent: finite prices,
-// low <= open, close <= high, volume >= 0.
+// 0 < low <= open, close <= high, volume >= 0, and a quote (when present)
+// with 0 < bid <= ask.
 const char* bar_problem(const Bar& b) noexcept;
 
 }  // namespace te::model

@@ -97,13 +97,25 @@ std::string strategy_frames(std::string_view traceback, std::string_view chunk) 
   return out;
 }
 
+// A strategy chooses its error messages (`error(string.rep("x", 1e6))`), and
+// every error is printed, reported and journaled: without a cap, a strategy
+// raising on every bar would fill the disk past its memory budget.
+constexpr std::size_t kMaxErrorMessage = 4096;
+
+std::string capped_message(std::string_view m) {
+  if (m.size() <= kMaxErrorMessage) return std::string(m);
+  std::size_t cut = kMaxErrorMessage;
+  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+  return std::string(m.substr(0, cut)) + "... (" + std::to_string(m.size() - cut) + " more bytes cut)";
+}
+
 void split_error(std::string_view full, std::string_view chunk, StrategyError& out) {
   const std::size_t tb = full.find("\nstack traceback:");
   if (tb == std::string_view::npos) {
-    out.message = std::string(full);
+    out.message = capped_message(full);
     out.traceback.clear();
   } else {
-    out.message = std::string(full.substr(0, tb));
+    out.message = capped_message(full.substr(0, tb));
     out.traceback = strategy_frames(full.substr(tb + 1), chunk);
   }
 }
@@ -942,7 +954,15 @@ void StrategyHost::api_log(void* host, std::int32_t level, const char* msg, std:
   if (!self->log_) return;
   try {
     if (self->log_lines_ < self->max_log_lines_) {
-      self->log_->strategy_log(level, std::string_view(msg, std::min<std::size_t>(len, 4096)));
+      // Log lines reach terminals: control bytes (escape sequences, carriage
+      // returns, NUL) would rewrite the screen or cut the line, so each is
+      // shown as '?'. Tabs and newlines stay.
+      std::string line(msg, std::min<std::size_t>(len, 4096));
+      for (char& c : line) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t' && c != '\n') || u == 0x7f) c = '?';
+      }
+      self->log_->strategy_log(level, line);
     } else if (self->log_lines_ == self->max_log_lines_) {
       self->log_->strategy_log(2, "further strategy log lines suppressed (limit reached)");
     }

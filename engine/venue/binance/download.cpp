@@ -63,6 +63,8 @@ struct ExistingFile {
   bool dropped_partial_line = false;
   std::size_t rows = 0;
   std::optional<std::int64_t> first_open_ms, last_open_ms;
+  std::int64_t last_close_ms = 0;
+  std::size_t last_line = 0;
 };
 
 // Inspects an existing output file in one streaming pass (memory O(line)): the
@@ -126,6 +128,9 @@ Result<ExistingFile> inspect(const std::string& path) {
     if (!ex.last_open_ms) {
       return make_error(Errc::parse, fmt::format("{}:{}: corrupt row; cannot resume safely", path, last->number));
     }
+    const auto f = split_csv(last->text);
+    te::parse_int64(f[6], ex.last_close_ms);  // checked by row_open_time
+    ex.last_line = last->number;
     ex.first_open_ms = row_open_time(first->text);
     if (!ex.first_open_ms) {
       return make_error(Errc::parse, fmt::format("{}:{}: corrupt row; cannot resume safely", path, first->number));
@@ -169,7 +174,19 @@ Result<DownloadSummary> download_klines(RestClient& client, const DownloadOption
   // right after the last complete row of an earlier run.
   std::int64_t from = floor_open_ms(interval, o.start_ms);
   if (from < o.start_ms) from = next_open_ms(interval, from);
-  if (existing->last_open_ms) from = next_open_ms(interval, *existing->last_open_ms);
+  if (existing->last_open_ms) {
+    // Resuming with another --interval would append bars of a different length.
+    const std::int64_t close = next_open_ms(interval, *existing->last_open_ms) - 1;
+    if (existing->last_close_ms != close) {
+      return make_error(Errc::invalid_argument,
+                        fmt::format("{}:{}: this file's bars do not have the length of --interval {} (open_time {}, "
+                                    "close_time {}); resume with the interval it was downloaded with, or use another "
+                                    "--out",
+                                    o.out_path, existing->last_line, interval.text, *existing->last_open_ms,
+                                    existing->last_close_ms));
+    }
+    from = next_open_ms(interval, *existing->last_open_ms);
+  }
   // Last open time to fetch: before the end, and closed by now (next open <= now).
   const std::int64_t open_now = floor_open_ms(interval, o.now_ms);
   const std::int64_t last_closed = floor_open_ms(interval, open_now - 1);

@@ -374,6 +374,15 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
                        fmt::format("stream {}: not subscribed on this connection", msg_.stream), true);
       return;
     }
+    // A quote of 0 (an empty book side) or a crossed book cannot price a fill.
+    if (!(t.bid_price > 0 && t.ask_price > 0 && t.bid_price <= t.ask_price)) {
+      report_malformed(c.shard(), Malformed::BadValue,
+                       fmt::format("stream {}: bookTicker bid {} / ask {} is not a usable quote (both above 0, bid "
+                                   "<= ask)",
+                                   msg_.stream, t.bid_price, t.ask_price),
+                       true);
+      return;
+    }
     quote_.symbol = it->second.symbol;
     quote_.update_id = t.update_id;
     quote_.bid = t.bid_price;

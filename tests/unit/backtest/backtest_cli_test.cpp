@@ -173,6 +173,7 @@ TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit
       {"order.csv", header + "2020-01-03,10,11,9,10,10,100\n2020-01-02,10,11,9,10,10,100\n", "order.csv:3:"},
       {"empty.csv", "", "empty.csv"},
       {"header.csv", "when,price\n2020-01-02,10\n", "header.csv:1:"},
+      {"negative.csv", header + "2020-01-02,-10,-9,-11,-10,-10,100\n", "negative.csv:2:"},
   };
   for (const auto& b : bad_data) {
     write_file(dir.file(b.name), b.content);
@@ -182,6 +183,18 @@ TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit
   expect_error("--strategy strategies/sma_cross.lua --data " + good + " --param fast=ten", "--param fast=ten");
   expect_error("--strategy strategies/sma_cross.lua --data " + dir.file("missing.csv"), "missing.csv");
   expect_error("--strategy " + dir.file("none.lua") + " --data " + good, "none.lua");
+
+  // Numbers the CLI would otherwise wrap (-1 into an unsigned) or clamp.
+  for (const std::string flags : {"--seed -1", "--seed 99999999999999999999999", "--closewatch-timeout -1"}) {
+    const CliRun r = run_cli(dir, "backtest --strategy strategies/sma_cross.lua --data " + good + " " + flags);
+    INFO(flags << "\n" << r.err);
+    CHECK(r.code == 2);  // a usage error, like every other bad flag
+    CHECK_THAT(r.err, Catch::Contains(flags.substr(0, flags.find(' '))) && Catch::Contains("expected a whole number"));
+  }
+  write_file(dir.file("params5.lua"), "params = {}\nparams = 5\nfunction detect_opportunity() end\n"
+                                      "function filter_commitment() end\nfunction manage_position() end\n");
+  expect_error("--strategy " + dir.file("params5.lua") + " --data " + good,
+               "params5.lua: params must be a table of defaults, was 5");
 
   write_file(dir.file("syntax.lua"), "params = {}\nfunction detect_opportunity(bar\n");
   expect_error("--strategy " + dir.file("syntax.lua") + " --data " + good, "syntax.lua:3:");
@@ -194,4 +207,14 @@ TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit
   CHECK_THAT(rt.err, Catch::Contains("error: " + dir.file("runtime.lua") + ":3: attempt to perform arithmetic"));
   CHECK_THAT(rt.err, Catch::Contains("in detect_opportunity") && Catch::Contains("stack traceback:"));
   CHECK_THAT(read_file(dir.file("rt/report.json")), Catch::Contains("\"status\": \"faulted\""));
+}
+
+TEST_CASE("a mistyped command is named, with the list of commands", "[backtest][cli]") {
+  TempDir dir;
+  const CliRun r = run_cli(dir, "bogus --x 1");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("error: unknown command 'bogus'") && Catch::Contains("backtest, "));
+  const CliRun g = run_cli(dir, "generate-data --bars 0 --out " + dir.file("g.csv"));
+  CHECK(g.code != 0);
+  CHECK_THAT(g.err, Catch::Contains("--bars") && Catch::Contains("expected a whole number from 1 to 2000000000, was 0"));
 }

@@ -225,6 +225,15 @@ TEST_CASE("random search with constraints; bad spaces are refused clearly", "[ba
   expect_error("--grid fast=5,6 --constraint 'fast < nope'", "constraint fast < nope");
   expect_error("--grid fast=5,6 --shard 3/3", "--shard 3/3");
   expect_error("--grid fast=5,6 --param fast=3", "--param fast is also searched");
+  // Refused at its first combination: the claim on the directory is undone, so
+  // the corrected command runs without --fresh.
+  expect_error("--grid nope=1:3:1", "nope");
+  CHECK_FALSE(std::filesystem::exists(s.dir.file("bad/manifest.json")));
+  const CliRun fixed = run_cli(s.dir, "optimize -q --strategy strategies/sma_cross.lua --data " + s.data +
+                                          " --grid fast=5,6 --monte-carlo 0 --out " + s.dir.file("bad"));
+  INFO(fixed.err);
+  CHECK(fixed.code == 0);
+  CHECK(lines(read_file(s.dir.file("bad/results.csv"))) == 3);
 }
 
 TEST_CASE("space file plus command line", "[backtest][optimize][cli]") {
@@ -289,12 +298,12 @@ TEST_CASE("Monte Carlo on a backtest is reproducible with a seed", "[backtest][m
               .code == 0);
   std::filesystem::create_directories(dir.file("a"));
   std::filesystem::create_directories(dir.file("b"));
-  std::filesystem::create_directories(dir.file("c"));
   const CliRun a = run_cli(dir, "monte-carlo " + dir.file("bt") + " --runs 300 --seed 5 --threads 1 --out " + dir.file("a"));
   INFO(a.err);
   REQUIRE(a.code == 0);
   CHECK_THAT(a.out, Catch::Contains("Trade order shuffled") && Catch::Contains("Bar returns resampled"));
   REQUIRE(run_cli(dir, "monte-carlo -q " + dir.file("bt") + " --runs 300 --seed 5 --threads 2 --out " + dir.file("b")).code == 0);
+  // --out creates the directory it is given.
   REQUIRE(run_cli(dir, "monte-carlo -q " + dir.file("bt") + " --runs 300 --seed 6 --out " + dir.file("c")).code == 0);
   const std::string ja = read_file(dir.file("a/monte_carlo.json"));
   CHECK(ja == read_file(dir.file("b/monte_carlo.json")));

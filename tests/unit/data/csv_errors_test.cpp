@@ -124,6 +124,11 @@ TEST_CASE("csv errors: inconsistent bars", "[unit][data]") {
   CHECK(message_of(kGeneric + "2020-01-01,1,2,0.5,0.25,10\n") == "t.csv:2:20: close 0.25 is outside [low 0.5, high 2]");
   CHECK(message_of(kGeneric + "2020-01-01,1,2,0.5,1.5,-10\n") == "t.csv:2:24: volume -10 is negative");
   CHECK(message_of(kYahoo + "2020-01-01,1,2,0.5,1.5,1.5,-1\n") == "t.csv:2:28: Volume -1 is negative");
+  // A consistent bar at or below 0 would be filled at a price the portfolio cannot book.
+  CHECK(message_of(kGeneric + "2020-01-01,-10,-9,-11,-10,100\n") ==
+        "t.csv:2:19: low -11 is not above 0 (prices must be positive)");
+  CHECK(message_of(kGeneric + "2020-01-01,0,0,0,0,100\n") == "t.csv:2:16: low 0 is not above 0 (prices must be positive)");
+  CHECK(message_of(kGeneric + "2020-01-01,1,2,0,1.5,10\n") == "t.csv:2:16: low 0 is not above 0 (prices must be positive)");
 }
 
 TEST_CASE("csv errors: timestamps must increase", "[unit][data]") {
@@ -148,6 +153,9 @@ TEST_CASE("csv errors: blank lines and stray carriage returns", "[unit][data]") 
 TEST_CASE("csv errors: quotes", "[unit][data]") {
   const std::string h = "timestamp,open,high,low,close,volume,bid,ask,bid_size,ask_size\n";
   CHECK(message_of(h + "2020-01-01,1,2,0.5,1.5,10,1.6,1.4,1,1\n") == "t.csv:2:27: bid 1.6 is above ask 1.4");
+  CHECK(message_of(h + "2020-01-01,1,2,0.5,1.5,10,0,1.4,1,1\n") == "t.csv:2:27: bid 0 is not above 0 (prices must be positive)");
+  CHECK(message_of(h + "2020-01-01,1,2,0.5,1.5,10,-1,-0.5,1,1\n") ==
+        "t.csv:2:27: bid -1 is not above 0 (prices must be positive)");
   CHECK(message_of(h + "2020-01-01,1,2,0.5,1.5,10,1.4,,1,1\n") ==
         "t.csv:2:27: bid and ask must both be given or both be empty");
   CHECK(message_of(h + "2020-01-01,1,2,0.5,1.5,10,1.4,1.6,-1,1\n") == "t.csv:2:35: bid_size -1 is negative");

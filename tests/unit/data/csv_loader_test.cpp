@@ -128,11 +128,14 @@ TEST_CASE("csv: numbers parse exactly like strtod, including the slow path", "[u
                           "0.30000000000000004", "2.5E3", "+4.25", "-0", "100.12345678901234567",
                           ".5", "5.", "0000000000000000000001.5"};
   for (const char* v : values) {
-    const std::string text = std::string("timestamp,open,high,low,close,volume\n2020-01-01,") + v + "," + v + "," +
-                             v + "," + v + ",0\n";
+    // Prices must be above 0 ("-0" is checked as a volume).
+    const std::string p = std::strtod(v, nullptr) > 0 ? v : "1";
+    const std::string text = "timestamp,open,high,low,close,volume\n2020-01-01," + p + "," + p + "," + p + "," + p +
+                             "," + v + "\n";
     const auto s = parse_ok(text);
     INFO(v);
-    CHECK(s.open()[0] == std::strtod(v, nullptr));  // the reference, in the test only
+    CHECK(s.open()[0] == std::strtod(p.c_str(), nullptr));  // the reference, in the test only
+    CHECK(s.volume()[0] == std::strtod(v, nullptr));
   }
 }
 
@@ -191,12 +194,14 @@ TEST_CASE("csv: random decimals of every length parse exactly like strtod", "[un
   for (int i = 0; i < 20000; ++i) {
     const int digits = 1 + static_cast<int>(rng.next() % 22);
     const int point = static_cast<int>(rng.next() % static_cast<std::uint64_t>(digits + 2)) - 1;  // -1: none
-    std::string v = rng.next() % 4 == 0 ? "-" : "";
+    rng.next();  // was the sign; prices are above 0 now (the draw keeps the sequence)
+    std::string v;
     for (int d = 0; d < digits; ++d) {
       if (d == point) v += '.';
       v += static_cast<char>('0' + rng.next() % 10);
     }
     if (point == digits) v += '.';
+    if (std::strtod(v.c_str(), nullptr) == 0) v = "1" + v;
     values.push_back(v);
     text += std::to_string(1000 + i) + "," + v + "," + v + "," + v + "," + v + ",0\n";
   }

@@ -102,4 +102,8 @@ TEST_CASE("backtest --kill-switch-file: a present control file blocks every entr
   const std::string free = backtest(dir, "free", " --kill-switch-file " + dir.file("ABSENT"));
   CHECK(field(free, "trades") >= 40);
   CHECK(free.find("\"kill_switch\": false") != std::string::npos);
+  // Engaged from the start by a flag: no engage event happens, the report still says so.
+  const std::string flag = backtest(dir, "flag", " --kill-switch");
+  CHECK(field(flag, "trades") == 0);
+  CHECK(flag.find("\"kill_switch\": true") != std::string::npos);
 }

@@ -678,3 +678,15 @@ TEST_CASE("bars without working orders cost nothing and change nothing", "[unit]
   CHECK(ex.working_orders(3) == 0);
   CHECK(ex.find(id)->active_from_bar == 101);
 }
+
+TEST_CASE("a bar priced at or below 0 is refused as a fill price, never booked", "[unit][exec]") {
+  // The loaders refuse such data; this is the exchange's own guard (the
+  // portfolio treats a non-positive fill price as a broken invariant).
+  Capture cap;
+  exec::SimulatedExchange ex(with_fill(FillModel::NextOpen), cap, cap);
+  ex.submit(order(Side::Buy, OrderType::Market, 10, 0));
+  run_bar(ex, bar(0, 0, 0, 0), 1);
+  CHECK(cap.fills.empty());
+  REQUIRE(cap.rejections.size() == 1);
+  CHECK(cap.rejections[0].code == "invalid_price");
+}

@@ -226,8 +226,10 @@ bars = 50
   const auto r = run_cli(dir, "run --config " + dir.file("p.toml"));
   INFO(r.out << r.err);
   CHECK(r.code != 0);
-  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param fast=abc: expected a number"));
-  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param nosuch: the strategy has no parameter nosuch"));
-  CHECK_THAT(r.err, Catch::Contains("runners[0] (runner a): --param slow=2.5: expected a whole number"));
-  CHECK_THAT(r.err, Catch::Contains("runners[1] (runner b): --param fast=x: expected a number"));
+  // file:line and key path of each value, as for every other config error (MISSION: key paths).
+  const std::string at = dir.file("p.toml");
+  CHECK_THAT(r.err, Catch::Contains(at + ":8: runners[0].params.fast = abc: expected a number"));
+  CHECK_THAT(r.err, Catch::Contains(at + ":8: runners[0].params.nosuch: the strategy has no parameter nosuch (it declares: fast, slow, stake) (runner a)"));
+  CHECK_THAT(r.err, Catch::Contains(at + ":8: runners[0].params.slow = 2.5: expected a whole number"));
+  CHECK_THAT(r.err, Catch::Contains(at + ":16: runners[1].params.fast = x: expected a number"));
 }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <string_view>
+
 #include "engine/model/bar_series.hpp"
 
 using namespace te::model;
@@ -27,4 +29,11 @@ TEST_CASE("bar series builder keeps quote columns only when present", "[unit][mo
   Bar bad = x;
   bad.high = 9;
   CHECK(bar_problem(bad) != nullptr);
+  // Live klines and quotes go through bar_problem: a price of 0 cannot be filled.
+  Bar zero{};
+  CHECK(bar_problem(zero) == std::string_view("prices must be above 0"));
+  Bar quoted = s.at(1);
+  REQUIRE(bar_problem(quoted) == nullptr);
+  quoted.bid = 0;
+  CHECK(bar_problem(quoted) != nullptr);
 }

@@ -378,3 +378,42 @@ TEST_CASE("math.random is seeded by the engine and reproducible", "[sandbox]") {
   REQUIRE(a.size() == 3);
   CHECK(a == b);
 }
+
+TEST_CASE("tables and functions have names that do not depend on memory addresses", "[sandbox]") {
+  // LuaJIT prints "table: 0x7f..."; a strategy hashing such names would trade
+  // differently from run to run. Two worlds: the logs must be identical.
+  const std::string body = R"(
+    local t, f = {}, function() end
+    log(tostring(t) .. " " .. tostring(f) .. " " .. string.format("%s|%s", t, 1) .. " " .. ("%s"):format(f) ..
+        " " .. tostring(coroutine.create(f)) .. " " .. tostring(setmetatable({}, {__tostring = function() return "own" end}))))";
+  auto draw = [&] {
+    test::World world(attack_limits());
+    auto r = world.add(in_detect(body));
+    REQUIRE(r.ok());
+    world.feed(3);
+    return world.observer.of(0).logs;
+  };
+  const auto a = draw(), b = draw();
+  REQUIRE(a.size() == 3);
+  CHECK(a == b);
+  CHECK(a[0] == "table: #1 function: #2 table: #1|1 function: #2 thread: #3 own");
+  CHECK(a[1] == "table: #4 function: #5 table: #4|1 function: #5 thread: #6 own");
+}
+
+TEST_CASE("a strategy's error message is capped", "[sandbox]") {
+  // Printed, reported and journaled for every failing bar: a 1 MB message per
+  // bar would fill the disk long before the VM's memory budget trips.
+  const Outcome o = run_attack({"huge error", "error(string.rep('x', 1000000), 0)", Expect::Fault});
+  REQUIRE(o.faulted);
+  CHECK(o.error.message.size() < 4200);
+  CHECK_THAT(o.error.message, Catch::EndsWith("(995904 more bytes cut)"));
+}
+
+TEST_CASE("log lines cannot carry terminal control bytes", "[sandbox]") {
+  test::World world(attack_limits());
+  auto r = world.add(in_detect(R"(log("a\27[2Jb\rc\0d\te"))"));
+  REQUIRE(r.ok());
+  world.feed(1);
+  REQUIRE(world.observer.of(0).logs.size() == 1);
+  CHECK(world.observer.of(0).logs[0] == "a?[2Jb?c?d\te");
+}

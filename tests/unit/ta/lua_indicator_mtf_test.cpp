@@ -435,3 +435,14 @@ TEST_CASE("ind.crossover mixes Lua and native indicators and bare prices", "[ta]
   }
   CHECK(crosses > 50);
 }
+
+TEST_CASE("indicators --compute refuses the same indicator twice", "[ta][indicators][cli]") {
+  test::TempDir dir;
+  for (const char* list : {"sma(20),sma(20)", "sma(20),sma(20,close)", "hma(10)@1w,rsi(14),hma(10)@1w"}) {
+    INFO(list);
+    const auto r = test::run_cli(dir, "indicators --data " + test::shared_path("data/orcl-2014.txt") + " --compute '" +
+                                          list + "' --out " + dir.file("dup.csv"));
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Catch::Contains("the same indicator twice"));
+  }
+}

@@ -152,6 +152,14 @@ TEST_CASE("download-data resumes a partial file and drops a broken last line", "
   CHECK(fourth->dropped_partial_line);
   CHECK(fourth->rows_written == 100);
   CHECK(read_file(out) == expected_csv(o.bars["BTCUSDT"], 0, 200));
+
+  // Resuming with another interval would append 5-minute bars to 1-minute ones.
+  auto other = options(out, kT0, kT0 + 400 * kMin);
+  other.interval = "5m";
+  auto fifth = download_klines(client, other);
+  REQUIRE_FALSE(fifth.ok());
+  CHECK_THAT(fifth.error().message, Catch::Contains("do not have the length of --interval 5m"));
+  CHECK(read_file(out) == expected_csv(o.bars["BTCUSDT"], 0, 200));  // untouched
 }
 
 TEST_CASE("download-data writes only closed klines and refuses foreign files", "[unit][venue][net]") {
