@@ -3,6 +3,7 @@
 #define MSGPACK_NO_BOOST
 #include <msgpack/pack.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <string>
@@ -15,14 +16,42 @@ namespace {
 
 using detail::MsgpackCursor;
 
+// Writes into `out` past its end through a pointer: the packer writes every
+// header and scalar separately (a state record is about a hundred writes), and
+// a std::string::append per write (call, capacity check, memcpy call) cost
+// more than the encoding itself. The string is grown ahead of the writes and
+// cut to what was written when the encoder is done (~Enc).
 struct Sink {
+  explicit Sink(std::string& o) : out(&o) {
+    const std::size_t at = o.size();
+    o.resize(at + 256);
+    p = o.data() + at;
+    end = o.data() + o.size();
+  }
+  void write(const char* d, std::size_t n) {
+    if (static_cast<std::size_t>(end - p) < n) grow(n);
+    std::memcpy(p, d, n);
+    p += n;
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const auto used = static_cast<std::size_t>(p - out->data());
+    out->resize(std::max(out->size() * 2, used + n + 256));
+    p = out->data() + used;
+    end = out->data() + out->size();
+  }
+  void finish() { out->resize(static_cast<std::size_t>(p - out->data())); }
+
   std::string* out;
-  void write(const char* p, std::size_t n) { out->append(p, n); }
+  char* p;
+  char* end;
 };
 using Packer = msgpack::packer<Sink>;
 
 struct Enc {
-  explicit Enc(std::string& out) : sink{&out}, pk(sink) {}
+  explicit Enc(std::string& out) : sink(out), pk(sink) {}
+  ~Enc() { sink.finish(); }
+  Enc(const Enc&) = delete;
+  Enc& operator=(const Enc&) = delete;
 
   // msgpack-cxx's pack_double writes integral doubles as integers, which would
   // turn 1.0 into 1 and lose -0.0: doubles are always float64 here.
@@ -521,7 +550,7 @@ void encode_event(const Event& e, std::string& out) {
     en.pk.pack_int64(e.ts_event_ns);
     en.pk.pack_uint32(e.runner);
     const std::string_view rest = std::string_view(u->record).substr(u->record.size() - c.remaining());
-    out.append(rest.data(), rest.size());
+    en.sink.write(rest.data(), rest.size());
     return;
   }
   Enc en(out);
