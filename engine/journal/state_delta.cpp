@@ -1,5 +1,7 @@
 #include "engine/journal/state_delta.hpp"
 
+#include <utility>
+
 #include "engine/journal/event_codec.hpp"
 #include "engine/core/value_diff.hpp"
 
@@ -53,8 +55,12 @@ Status StateTracker::restore(model::RunnerId runner, std::uint64_t sequence, Run
   t.last_sequence = sequence;
   t.state.phase = state.phase;
   t.state.state = state.state;
-  state.context = t.state.context;
-  state.indicators = t.state.indicators;
+  // Copied into recycled trees (see recycle()); the delta documents end up in
+  // the spares and are dropped by the next recycle().
+  spare_context_ = t.state.context;
+  spare_indicators_ = t.state.indicators;
+  std::swap(state.context, spare_context_);
+  std::swap(state.indicators, spare_indicators_);
   state.encoding = StateEncoding::Full;
   state.base_sequence = 0;
   state.snapshot_sequence = 0;
