@@ -25,8 +25,11 @@ bool StateDeltaEncoder::encode(Event& e, std::string& out) {
     encode_state_delta(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
     ++t.since_snapshot;
   }
-  t.context = std::move(s->context);
-  t.indicators = std::move(s->indicators);
+  // Copied, not moved: the caller (RecorderBatch) keeps the tree and updates
+  // it in place for the next state, and a copy into the previous state's tree
+  // of the same shape allocates nothing.
+  t.context = s->context;
+  t.indicators = s->indicators;
   t.last_sequence = e.sequence;
   return snapshot;
 }

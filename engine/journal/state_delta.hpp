@@ -21,7 +21,7 @@ class StateDeltaEncoder {
 
   // Appends the stored record of `e`, a full RunnerState, to `out`: the state
   // itself at a snapshot, else a delta against the runner's previous state.
-  // Consumes the state's values (they become the runner's new base). Returns
+  // Copies the state's values (they become the runner's new base). Returns
   // true when the record is a snapshot.
   bool encode(Event& e, std::string& out);
 
