@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/journal/msgpack_cursor.hpp"
 
@@ -107,35 +109,57 @@ void put_value(Enc& en, const Value& v) {
 
 enum class DiffKind { None, Replace, MapPatch, ArrayPatch };
 
-DiffKind diff_kind(const Value& a, const Value& b) {
-  if (a.is_map() && b.is_map()) {
-    const auto& x = a.as_map();
-    const auto& y = b.as_map();
-    std::size_t unchanged = 0, other = 0, i = 0, j = 0;
+// One pass over two sorted maps: for every key of `y`, whether `x` has it with
+// an equal value (what the map patch below needs twice), and the counts
+// diff_kind decides with. Keys are compared for equality first: in a runner's
+// consecutive states they almost always match, and one comparison then
+// settles it where key_less needed two.
+struct MapCompare {
+  explicit MapCompare(const Value::Map& x, const Value::Map& y) {
+    if (y.size() > sizeof local) {
+      heap = std::make_unique<char[]>(y.size());
+      same = heap.get();
+    }
+    std::size_t i = 0, j = 0;
     while (i < x.size() || j < y.size()) {
-      if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
-        ++other, ++i;
-      } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-        ++other, ++j;
-      } else {
-        (x[i].second == y[j].second ? unchanged : other) += 1;
+      if (i < x.size() && j < y.size() && x[i].first == y[j].first) {
+        const bool eq = x[i].second == y[j].second;
+        same[j] = eq ? 1 : 0;
+        (eq ? unchanged : other) += 1;
+        if (!eq) ++changes;
         ++i, ++j;
+      } else if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+        ++other, ++removed, ++i;
+      } else {
+        same[j] = 0;
+        ++other, ++changes, ++j;
       }
     }
+  }
+  DiffKind kind(const Value::Map& x) const {
     if (other == 0) return DiffKind::None;
     if (unchanged == 0 && !x.empty()) return DiffKind::Replace;
     return DiffKind::MapPatch;
   }
-  if (a.is_array() && b.is_array()) {
-    const auto& x = a.as_array();
-    const auto& y = b.as_array();
-    const std::size_t common = std::min(x.size(), y.size());
-    std::size_t changed = 0;
-    for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
-    if (changed == 0 && x.size() == y.size()) return DiffKind::None;
-    if (common > 0 && changed * 2 > common) return DiffKind::Replace;
-    return DiffKind::ArrayPatch;
-  }
+  std::size_t unchanged = 0, other = 0;
+  std::uint32_t changes = 0, removed = 0;
+  char local[64];
+  char* same = local;
+  std::unique_ptr<char[]> heap;
+};
+
+DiffKind array_kind(const Value::Array& x, const Value::Array& y) {
+  const std::size_t common = std::min(x.size(), y.size());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
+  if (changed == 0 && x.size() == y.size()) return DiffKind::None;
+  if (common > 0 && changed * 2 > common) return DiffKind::Replace;
+  return DiffKind::ArrayPatch;
+}
+
+DiffKind diff_kind(const Value& a, const Value& b) {
+  if (a.is_map() && b.is_map()) return MapCompare(a.as_map(), b.as_map()).kind(a.as_map());
+  if (a.is_array() && b.is_array()) return array_kind(a.as_array(), b.as_array());
   return a == b ? DiffKind::None : DiffKind::Replace;
 }
 
@@ -145,77 +169,84 @@ void put_replace(Enc& en, const Value& to) {
   put_value(en, to);
 }
 
+void put_diff(Enc& en, const Value& a, const Value& b);
+
+void put_map_patch(Enc& en, const Value::Map& x, const Value::Map& y, const MapCompare& cmp) {
+  en.pk.pack_array(3);
+  en.pk.pack_int64(1);
+  en.pk.pack_map(cmp.changes);
+  for (std::size_t i = 0, j = 0; j < y.size();) {
+    if (i < x.size() && x[i].first == y[j].first) {
+      if (!cmp.same[j]) {
+        put_str(en, y[j].first);
+        put_diff(en, x[i].second, y[j].second);
+      }
+      ++i, ++j;
+    } else if (i < x.size() && key_less(x[i].first, y[j].first)) {
+      ++i;
+    } else {
+      put_str(en, y[j].first);
+      put_replace(en, y[j].second);
+      ++j;
+    }
+  }
+  en.pk.pack_array(cmp.removed);
+  if (cmp.removed == 0) return;
+  for (std::size_t i = 0, j = 0; i < x.size();) {
+    if (j < y.size() && x[i].first == y[j].first) {
+      ++i, ++j;
+    } else if (j == y.size() || key_less(x[i].first, y[j].first)) {
+      put_str(en, x[i].first);
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+}
+
+void put_array_patch(Enc& en, const Value::Array& x, const Value::Array& y) {
+  const std::size_t common = std::min(x.size(), y.size());
+  std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
+  for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
+  en.pk.pack_array(3);
+  en.pk.pack_int64(2);
+  en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
+  en.pk.pack_array(ops);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (i < common && x[i] == y[i]) continue;
+    en.pk.pack_array(2);
+    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    if (i < common) {
+      put_diff(en, x[i], y[i]);
+    } else {
+      put_replace(en, y[i]);
+    }
+  }
+}
+
+// These mirror diff() in value_diff.cpp decision for decision (the same
+// replace-versus-patch choices, the same order), so the bytes equal
+// encode_value(diff(from, to)); value_diff_test checks that on random trees.
 void put_diff(Enc& en, const Value& a, const Value& b) {
-  switch (diff_kind(a, b)) {
-    case DiffKind::None: en.pk.pack_nil(); return;
-    case DiffKind::Replace: put_replace(en, b); return;
-    case DiffKind::MapPatch: {
-      const auto& x = a.as_map();
-      const auto& y = b.as_map();
-      std::uint32_t changes = 0, removed = 0;
-      for (std::size_t i = 0, j = 0; i < x.size() || j < y.size();) {
-        if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
-          ++removed, ++i;
-        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-          ++changes, ++j;
-        } else {
-          changes += x[i].second == y[j].second ? 0 : 1;
-          ++i, ++j;
-        }
-      }
-      en.pk.pack_array(3);
-      en.pk.pack_int64(1);
-      en.pk.pack_map(changes);
-      for (std::size_t i = 0, j = 0; j < y.size();) {
-        if (i < x.size() && key_less(x[i].first, y[j].first)) {
-          ++i;
-        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-          put_str(en, y[j].first);
-          put_replace(en, y[j].second);
-          ++j;
-        } else {
-          if (!(x[i].second == y[j].second)) {
-            put_str(en, y[j].first);
-            put_diff(en, x[i].second, y[j].second);
-          }
-          ++i, ++j;
-        }
-      }
-      en.pk.pack_array(removed);
-      for (std::size_t i = 0, j = 0; i < x.size();) {
-        if (j == y.size() || key_less(x[i].first, y[j].first)) {
-          put_str(en, x[i].first);
-          ++i;
-        } else if (key_less(y[j].first, x[i].first)) {
-          ++j;
-        } else {
-          ++i, ++j;
-        }
-      }
-      return;
+  if (a.is_map() && b.is_map()) {
+    const MapCompare cmp(a.as_map(), b.as_map());
+    switch (cmp.kind(a.as_map())) {
+      case DiffKind::None: en.pk.pack_nil(); return;
+      case DiffKind::Replace: put_replace(en, b); return;
+      default: put_map_patch(en, a.as_map(), b.as_map(), cmp); return;
     }
-    case DiffKind::ArrayPatch: {
-      const auto& x = a.as_array();
-      const auto& y = b.as_array();
-      const std::size_t common = std::min(x.size(), y.size());
-      std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
-      for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
-      en.pk.pack_array(3);
-      en.pk.pack_int64(2);
-      en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
-      en.pk.pack_array(ops);
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        if (i < common && x[i] == y[i]) continue;
-        en.pk.pack_array(2);
-        en.pk.pack_int64(static_cast<std::int64_t>(i));
-        if (i < common) {
-          put_diff(en, x[i], y[i]);
-        } else {
-          put_replace(en, y[i]);
-        }
-      }
-      return;
+  }
+  if (a.is_array() && b.is_array()) {
+    switch (array_kind(a.as_array(), b.as_array())) {
+      case DiffKind::None: en.pk.pack_nil(); return;
+      case DiffKind::Replace: put_replace(en, b); return;
+      default: put_array_patch(en, a.as_array(), b.as_array()); return;
     }
+  }
+  if (a == b) {
+    en.pk.pack_nil();
+  } else {
+    put_replace(en, b);
   }
 }
 
