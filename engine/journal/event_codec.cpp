@@ -679,6 +679,11 @@ namespace {
 struct FastReader {
   const unsigned char* p;
   const unsigned char* end;
+  static std::uint64_t be64(const unsigned char* q) {
+    std::uint64_t v;
+    std::memcpy(&v, q, 8);
+    return __builtin_bswap64(v);
+  }
   bool u64(std::uint64_t& v) {
     if (p >= end) return false;
     const unsigned b = *p;
@@ -687,11 +692,24 @@ struct FastReader {
       p += 1;
       return true;
     }
-    int n = b == 0xcc ? 1 : b == 0xcd ? 2 : b == 0xce ? 4 : b == 0xcf ? 8 : 0;
-    if (n == 0 || end - p < n + 1) return false;
-    v = 0;
-    for (int i = 1; i <= n; ++i) v = (v << 8) | p[i];
-    p += n + 1;
+    const std::ptrdiff_t left = end - p;
+    if (b == 0xcf && left >= 9) {
+      v = be64(p + 1);
+      p += 9;
+    } else if (b == 0xce && left >= 5) {
+      std::uint32_t w;
+      std::memcpy(&w, p + 1, 4);
+      v = __builtin_bswap32(w);
+      p += 5;
+    } else if (b == 0xcd && left >= 3) {
+      v = (std::uint64_t{p[1]} << 8) | p[2];
+      p += 3;
+    } else if (b == 0xcc && left >= 2) {
+      v = p[1];
+      p += 2;
+    } else {
+      return false;
+    }
     return true;
   }
   bool str(std::string& s) {
@@ -704,9 +722,7 @@ struct FastReader {
   }
   bool dbl(double& d) {
     if (end - p < 9 || *p != 0xcb) return false;
-    std::uint64_t bits = 0;
-    for (int i = 1; i <= 8; ++i) bits = (bits << 8) | p[i];
-    d = std::bit_cast<double>(bits);
+    d = std::bit_cast<double>(be64(p + 1));
     p += 9;
     return true;
   }
@@ -730,7 +746,7 @@ bool decode_market_data_fast(std::string_view body, Event& out) {
   // The bar time: a positive int is written in its unsigned forms, a negative one as int64 (d3).
   if (r.p < r.end && *r.p == 0xd3) {
     if (r.end - r.p < 9) return false;
-    for (int i = 1; i <= 8; ++i) ts = (ts << 8) | r.p[i];
+    ts = FastReader::be64(r.p + 1);
     r.p += 9;
     if (static_cast<std::int64_t>(ts) >= 0) return false;  // not the shortest form: the general decoder
   } else if (!r.u64(ts) || ts > static_cast<std::uint64_t>(INT64_MAX)) {
