@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,8 @@ struct MapCompare {
       }
     }
   }
+  MapCompare(const MapCompare&) = delete;  // `same` may point into `local`
+  MapCompare& operator=(const MapCompare&) = delete;
   DiffKind kind(const Value::Map& x) const {
     if (other == 0) return DiffKind::None;
     if (unchanged == 0 && !x.empty()) return DiffKind::Replace;
@@ -837,6 +840,46 @@ void encode_state_delta(const Event& e, const Value& base_context, const Value& 
   put_diff(en, base_indicators, s->indicators);
   en.pk.pack_uint64(base_sequence);
   en.pk.pack_uint64(snapshot_sequence);
+}
+
+bool encode_state_delta_if_patch(const Event& e, const Value& base_context, const Value& base_indicators,
+                                 std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
+  const auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
+  const Value& a = base_context;
+  const Value& b = s->context;
+  // diff_kind(a, b), keeping the map comparison for the patch.
+  std::optional<MapCompare> cmp;
+  DiffKind kind;
+  if (a.is_map() && b.is_map()) {
+    cmp.emplace(a.as_map(), b.as_map());
+    kind = cmp->kind(a.as_map());
+  } else if (a.is_array() && b.is_array()) {
+    kind = array_kind(a.as_array(), b.as_array());
+  } else {
+    kind = a == b ? DiffKind::None : DiffKind::Replace;
+  }
+  if (kind == DiffKind::Replace) return false;
+  Enc en(out);
+  en.pk.pack_array(kEnvelopeFields + 7);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(s->phase));
+  en.pk.pack_uint8(s->state);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(StateEncoding::Delta));
+  if (kind == DiffKind::None) {
+    en.pk.pack_nil();
+  } else if (cmp) {
+    put_map_patch(en, a.as_map(), b.as_map(), *cmp);
+  } else {
+    put_array_patch(en, a.as_array(), b.as_array());
+  }
+  put_diff(en, base_indicators, s->indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
+  return true;
 }
 
 void encode_value(const Value& v, std::string& out) {

@@ -15,14 +15,15 @@ bool StateDeltaEncoder::encode(Event& e, std::string& out) {
   Track& t = it->second;
   // A delta that replaces the whole context costs as much as a snapshot, and a
   // snapshot restarts the chain.
-  const bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_ ||
-                        diff_replaces(t.context, s->context);
+  bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_;
+  if (!snapshot) {
+    snapshot = !encode_state_delta_if_patch(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
+  }
   if (snapshot) {
     encode_event(e, out);
     t.snapshot_sequence = e.sequence;
     t.since_snapshot = 0;
   } else {
-    encode_state_delta(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
     ++t.since_snapshot;
   }
   // Copied, not moved: the caller (RecorderBatch) keeps the tree and updates
