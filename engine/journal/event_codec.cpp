@@ -3,9 +3,13 @@
 #define MSGPACK_NO_BOOST
 #include <msgpack/pack.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/journal/msgpack_cursor.hpp"
 
@@ -15,14 +19,42 @@ namespace {
 
 using detail::MsgpackCursor;
 
+// Writes into `out` past its end through a pointer: the packer writes every
+// header and scalar separately (a state record is about a hundred writes), and
+// a std::string::append per write (call, capacity check, memcpy call) cost
+// more than the encoding itself. The string is grown ahead of the writes and
+// cut to what was written when the encoder is done (~Enc).
 struct Sink {
+  explicit Sink(std::string& o) : out(&o) {
+    const std::size_t at = o.size();
+    o.resize(at + 256);
+    p = o.data() + at;
+    end = o.data() + o.size();
+  }
+  void write(const char* d, std::size_t n) {
+    if (static_cast<std::size_t>(end - p) < n) grow(n);
+    std::memcpy(p, d, n);
+    p += n;
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const auto used = static_cast<std::size_t>(p - out->data());
+    out->resize(std::max(out->size() * 2, used + n + 256));
+    p = out->data() + used;
+    end = out->data() + out->size();
+  }
+  void finish() { out->resize(static_cast<std::size_t>(p - out->data())); }
+
   std::string* out;
-  void write(const char* p, std::size_t n) { out->append(p, n); }
+  char* p;
+  char* end;
 };
 using Packer = msgpack::packer<Sink>;
 
 struct Enc {
-  explicit Enc(std::string& out) : sink{&out}, pk(sink) {}
+  explicit Enc(std::string& out) : sink(out), pk(sink) {}
+  ~Enc() { sink.finish(); }
+  Enc(const Enc&) = delete;
+  Enc& operator=(const Enc&) = delete;
 
   // msgpack-cxx's pack_double writes integral doubles as integers, which would
   // turn 1.0 into 1 and lose -0.0: doubles are always float64 here.
@@ -78,35 +110,59 @@ void put_value(Enc& en, const Value& v) {
 
 enum class DiffKind { None, Replace, MapPatch, ArrayPatch };
 
-DiffKind diff_kind(const Value& a, const Value& b) {
-  if (a.is_map() && b.is_map()) {
-    const auto& x = a.as_map();
-    const auto& y = b.as_map();
-    std::size_t unchanged = 0, other = 0, i = 0, j = 0;
+// One pass over two sorted maps: for every key of `y`, whether `x` has it with
+// an equal value (what the map patch below needs twice), and the counts
+// diff_kind decides with. Keys are compared for equality first: in a runner's
+// consecutive states they almost always match, and one comparison then
+// settles it where key_less needed two.
+struct MapCompare {
+  explicit MapCompare(const Value::Map& x, const Value::Map& y) {
+    if (y.size() > sizeof local) {
+      heap = std::make_unique<char[]>(y.size());
+      same = heap.get();
+    }
+    std::size_t i = 0, j = 0;
     while (i < x.size() || j < y.size()) {
-      if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
-        ++other, ++i;
-      } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-        ++other, ++j;
-      } else {
-        (x[i].second == y[j].second ? unchanged : other) += 1;
+      if (i < x.size() && j < y.size() && x[i].first == y[j].first) {
+        const bool eq = x[i].second == y[j].second;
+        same[j] = eq ? 1 : 0;
+        (eq ? unchanged : other) += 1;
+        if (!eq) ++changes;
         ++i, ++j;
+      } else if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
+        ++other, ++removed, ++i;
+      } else {
+        same[j] = 0;
+        ++other, ++changes, ++j;
       }
     }
+  }
+  MapCompare(const MapCompare&) = delete;  // `same` may point into `local`
+  MapCompare& operator=(const MapCompare&) = delete;
+  DiffKind kind(const Value::Map& x) const {
     if (other == 0) return DiffKind::None;
     if (unchanged == 0 && !x.empty()) return DiffKind::Replace;
     return DiffKind::MapPatch;
   }
-  if (a.is_array() && b.is_array()) {
-    const auto& x = a.as_array();
-    const auto& y = b.as_array();
-    const std::size_t common = std::min(x.size(), y.size());
-    std::size_t changed = 0;
-    for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
-    if (changed == 0 && x.size() == y.size()) return DiffKind::None;
-    if (common > 0 && changed * 2 > common) return DiffKind::Replace;
-    return DiffKind::ArrayPatch;
-  }
+  std::size_t unchanged = 0, other = 0;
+  std::uint32_t changes = 0, removed = 0;
+  char local[64];
+  char* same = local;
+  std::unique_ptr<char[]> heap;
+};
+
+DiffKind array_kind(const Value::Array& x, const Value::Array& y) {
+  const std::size_t common = std::min(x.size(), y.size());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < common; ++i) changed += x[i] == y[i] ? 0 : 1;
+  if (changed == 0 && x.size() == y.size()) return DiffKind::None;
+  if (common > 0 && changed * 2 > common) return DiffKind::Replace;
+  return DiffKind::ArrayPatch;
+}
+
+DiffKind diff_kind(const Value& a, const Value& b) {
+  if (a.is_map() && b.is_map()) return MapCompare(a.as_map(), b.as_map()).kind(a.as_map());
+  if (a.is_array() && b.is_array()) return array_kind(a.as_array(), b.as_array());
   return a == b ? DiffKind::None : DiffKind::Replace;
 }
 
@@ -116,77 +172,84 @@ void put_replace(Enc& en, const Value& to) {
   put_value(en, to);
 }
 
+void put_diff(Enc& en, const Value& a, const Value& b);
+
+void put_map_patch(Enc& en, const Value::Map& x, const Value::Map& y, const MapCompare& cmp) {
+  en.pk.pack_array(3);
+  en.pk.pack_int64(1);
+  en.pk.pack_map(cmp.changes);
+  for (std::size_t i = 0, j = 0; j < y.size();) {
+    if (i < x.size() && x[i].first == y[j].first) {
+      if (!cmp.same[j]) {
+        put_str(en, y[j].first);
+        put_diff(en, x[i].second, y[j].second);
+      }
+      ++i, ++j;
+    } else if (i < x.size() && key_less(x[i].first, y[j].first)) {
+      ++i;
+    } else {
+      put_str(en, y[j].first);
+      put_replace(en, y[j].second);
+      ++j;
+    }
+  }
+  en.pk.pack_array(cmp.removed);
+  if (cmp.removed == 0) return;
+  for (std::size_t i = 0, j = 0; i < x.size();) {
+    if (j < y.size() && x[i].first == y[j].first) {
+      ++i, ++j;
+    } else if (j == y.size() || key_less(x[i].first, y[j].first)) {
+      put_str(en, x[i].first);
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+}
+
+void put_array_patch(Enc& en, const Value::Array& x, const Value::Array& y) {
+  const std::size_t common = std::min(x.size(), y.size());
+  std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
+  for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
+  en.pk.pack_array(3);
+  en.pk.pack_int64(2);
+  en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
+  en.pk.pack_array(ops);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (i < common && x[i] == y[i]) continue;
+    en.pk.pack_array(2);
+    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    if (i < common) {
+      put_diff(en, x[i], y[i]);
+    } else {
+      put_replace(en, y[i]);
+    }
+  }
+}
+
+// These mirror diff() in value_diff.cpp decision for decision (the same
+// replace-versus-patch choices, the same order), so the bytes equal
+// encode_value(diff(from, to)); value_diff_test checks that on random trees.
 void put_diff(Enc& en, const Value& a, const Value& b) {
-  switch (diff_kind(a, b)) {
-    case DiffKind::None: en.pk.pack_nil(); return;
-    case DiffKind::Replace: put_replace(en, b); return;
-    case DiffKind::MapPatch: {
-      const auto& x = a.as_map();
-      const auto& y = b.as_map();
-      std::uint32_t changes = 0, removed = 0;
-      for (std::size_t i = 0, j = 0; i < x.size() || j < y.size();) {
-        if (j == y.size() || (i < x.size() && key_less(x[i].first, y[j].first))) {
-          ++removed, ++i;
-        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-          ++changes, ++j;
-        } else {
-          changes += x[i].second == y[j].second ? 0 : 1;
-          ++i, ++j;
-        }
-      }
-      en.pk.pack_array(3);
-      en.pk.pack_int64(1);
-      en.pk.pack_map(changes);
-      for (std::size_t i = 0, j = 0; j < y.size();) {
-        if (i < x.size() && key_less(x[i].first, y[j].first)) {
-          ++i;
-        } else if (i == x.size() || key_less(y[j].first, x[i].first)) {
-          put_str(en, y[j].first);
-          put_replace(en, y[j].second);
-          ++j;
-        } else {
-          if (!(x[i].second == y[j].second)) {
-            put_str(en, y[j].first);
-            put_diff(en, x[i].second, y[j].second);
-          }
-          ++i, ++j;
-        }
-      }
-      en.pk.pack_array(removed);
-      for (std::size_t i = 0, j = 0; i < x.size();) {
-        if (j == y.size() || key_less(x[i].first, y[j].first)) {
-          put_str(en, x[i].first);
-          ++i;
-        } else if (key_less(y[j].first, x[i].first)) {
-          ++j;
-        } else {
-          ++i, ++j;
-        }
-      }
-      return;
+  if (a.is_map() && b.is_map()) {
+    const MapCompare cmp(a.as_map(), b.as_map());
+    switch (cmp.kind(a.as_map())) {
+      case DiffKind::None: en.pk.pack_nil(); return;
+      case DiffKind::Replace: put_replace(en, b); return;
+      default: put_map_patch(en, a.as_map(), b.as_map(), cmp); return;
     }
-    case DiffKind::ArrayPatch: {
-      const auto& x = a.as_array();
-      const auto& y = b.as_array();
-      const std::size_t common = std::min(x.size(), y.size());
-      std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
-      for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
-      en.pk.pack_array(3);
-      en.pk.pack_int64(2);
-      en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
-      en.pk.pack_array(ops);
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        if (i < common && x[i] == y[i]) continue;
-        en.pk.pack_array(2);
-        en.pk.pack_int64(static_cast<std::int64_t>(i));
-        if (i < common) {
-          put_diff(en, x[i], y[i]);
-        } else {
-          put_replace(en, y[i]);
-        }
-      }
-      return;
+  }
+  if (a.is_array() && b.is_array()) {
+    switch (array_kind(a.as_array(), b.as_array())) {
+      case DiffKind::None: en.pk.pack_nil(); return;
+      case DiffKind::Replace: put_replace(en, b); return;
+      default: put_array_patch(en, a.as_array(), b.as_array()); return;
     }
+  }
+  if (a == b) {
+    en.pk.pack_nil();
+  } else {
+    put_replace(en, b);
   }
 }
 
@@ -521,7 +584,7 @@ void encode_event(const Event& e, std::string& out) {
     en.pk.pack_int64(e.ts_event_ns);
     en.pk.pack_uint32(e.runner);
     const std::string_view rest = std::string_view(u->record).substr(u->record.size() - c.remaining());
-    out.append(rest.data(), rest.size());
+    en.sink.write(rest.data(), rest.size());
     return;
   }
   Enc en(out);
@@ -607,6 +670,104 @@ bool decode_envelope(std::string_view record, EventEnvelope& out) noexcept {
          c.read_int(out.ts_event_ns) && c.read_small_uint(out.runner, kU32);
 }
 
+namespace {
+
+// market_data is almost every record of a journal, so the reader's hot path:
+// the canonical layout the writer produces (encode_market_data) read straight
+// from the bytes. Anything else (another integer width, a string over 31
+// bytes, trailing fields of a newer minor version, a damaged record) returns
+// false and the record goes through the general decoder, which gives the same
+// result for canonical bytes (event_codec_test compares both on every record
+// of a session).
+struct FastReader {
+  const unsigned char* p;
+  const unsigned char* end;
+  static std::uint64_t be64(const unsigned char* q) {
+    std::uint64_t v;
+    std::memcpy(&v, q, 8);
+    return __builtin_bswap64(v);
+  }
+  bool u64(std::uint64_t& v) {
+    if (p >= end) return false;
+    const unsigned b = *p;
+    if (b <= 0x7f) {
+      v = b;
+      p += 1;
+      return true;
+    }
+    const std::ptrdiff_t left = end - p;
+    if (b == 0xcf && left >= 9) {
+      v = be64(p + 1);
+      p += 9;
+    } else if (b == 0xce && left >= 5) {
+      std::uint32_t w;
+      std::memcpy(&w, p + 1, 4);
+      v = __builtin_bswap32(w);
+      p += 5;
+    } else if (b == 0xcd && left >= 3) {
+      v = (std::uint64_t{p[1]} << 8) | p[2];
+      p += 3;
+    } else if (b == 0xcc && left >= 2) {
+      v = p[1];
+      p += 2;
+    } else {
+      return false;
+    }
+    return true;
+  }
+  bool str(std::string& s) {
+    if (p >= end || (*p & 0xe0) != 0xa0) return false;
+    const std::size_t n = *p & 0x1f;
+    if (static_cast<std::size_t>(end - p) < n + 1) return false;
+    s.assign(reinterpret_cast<const char*>(p + 1), n);
+    p += n + 1;
+    return true;
+  }
+  bool dbl(double& d) {
+    if (end - p < 9 || *p != 0xcb) return false;
+    d = std::bit_cast<double>(be64(p + 1));
+    p += 9;
+    return true;
+  }
+  bool optional(double& d) {
+    if (p < end && *p == 0xc0) {
+      d = model::kNoValue;
+      p += 1;
+      return true;
+    }
+    return dbl(d);
+  }
+};
+
+bool decode_market_data_fast(std::string_view body, Event& out) {
+  FastReader r{reinterpret_cast<const unsigned char*>(body.data()),
+               reinterpret_cast<const unsigned char*>(body.data() + body.size())};
+  MarketData* e = std::get_if<MarketData>(&out.body);
+  if (e == nullptr) e = &out.body.emplace<MarketData>();
+  std::uint64_t instrument = 0, ts = 0;
+  if (!(r.u64(instrument) && instrument <= kU32 && r.str(e->symbol) && r.str(e->timeframe))) return false;
+  // The bar time: a positive int is written in its unsigned forms, a negative one as int64 (d3).
+  if (r.p < r.end && *r.p == 0xd3) {
+    if (r.end - r.p < 9) return false;
+    ts = FastReader::be64(r.p + 1);
+    r.p += 9;
+    if (static_cast<std::int64_t>(ts) >= 0) return false;  // not the shortest form: the general decoder
+  } else if (!r.u64(ts) || ts > static_cast<std::uint64_t>(INT64_MAX)) {
+    return false;
+  }
+  model::Bar& b = e->bar;
+  if (!(r.dbl(b.open) && r.dbl(b.high) && r.dbl(b.low) && r.dbl(b.close) && r.dbl(b.volume) &&
+        r.optional(b.bid) && r.optional(b.ask) && r.optional(b.bid_size) && r.optional(b.ask_size))) {
+    return false;
+  }
+  if (r.p != r.end) return false;
+  e->instrument = static_cast<model::InstrumentId>(instrument);
+  b.ts_ns = static_cast<std::int64_t>(ts);
+  return true;
+}
+
+}  // namespace
+
 void decode_event(std::string_view record, Event& out) {
   MsgpackCursor c(record);
   std::uint32_t n = 0;
@@ -622,7 +783,13 @@ void decode_event(std::string_view record, Event& out) {
   switch (type) {
     case 1: ok = decode_into<SessionStart>(c, n, out, why); break;
     case 2: ok = decode_into<SessionEnd>(c, n, out, why); break;
-    case 3: ok = decode_into<MarketData>(c, n, out, why); break;
+    case 3:
+      if (n == kEnvelopeFields + 13 &&
+          decode_market_data_fast(record.substr(record.size() - c.remaining()), out)) {
+        return;
+      }
+      ok = decode_into<MarketData>(c, n, out, why);
+      break;
     case 4: ok = decode_into<RunnerState>(c, n, out, why); break;
     case 5: ok = decode_into<Transition>(c, n, out, why); break;
     case 6: ok = decode_into<StrategyAction>(c, n, out, why); break;
@@ -673,6 +840,46 @@ void encode_state_delta(const Event& e, const Value& base_context, const Value& 
   put_diff(en, base_indicators, s->indicators);
   en.pk.pack_uint64(base_sequence);
   en.pk.pack_uint64(snapshot_sequence);
+}
+
+bool encode_state_delta_if_patch(const Event& e, const Value& base_context, const Value& base_indicators,
+                                 std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
+  const auto* s = std::get_if<RunnerState>(&e.body);
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
+  const Value& a = base_context;
+  const Value& b = s->context;
+  // diff_kind(a, b), keeping the map comparison for the patch.
+  std::optional<MapCompare> cmp;
+  DiffKind kind;
+  if (a.is_map() && b.is_map()) {
+    cmp.emplace(a.as_map(), b.as_map());
+    kind = cmp->kind(a.as_map());
+  } else if (a.is_array() && b.is_array()) {
+    kind = array_kind(a.as_array(), b.as_array());
+  } else {
+    kind = a == b ? DiffKind::None : DiffKind::Replace;
+  }
+  if (kind == DiffKind::Replace) return false;
+  Enc en(out);
+  en.pk.pack_array(kEnvelopeFields + 7);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
+  en.pk.pack_uint64(e.sequence);
+  en.pk.pack_int64(e.ts_event_ns);
+  en.pk.pack_uint32(e.runner);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(s->phase));
+  en.pk.pack_uint8(s->state);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(StateEncoding::Delta));
+  if (kind == DiffKind::None) {
+    en.pk.pack_nil();
+  } else if (cmp) {
+    put_map_patch(en, a.as_map(), b.as_map(), *cmp);
+  } else {
+    put_array_patch(en, a.as_array(), b.as_array());
+  }
+  put_diff(en, base_indicators, s->indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
+  return true;
 }
 
 void encode_value(const Value& v, std::string& out) {

@@ -47,6 +47,11 @@ bool diff_replaces(const Value& from, const Value& to);
 // against the bases and setting encoding, base_sequence and snapshot_sequence.
 void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
                         std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out);
+// The same, unless the context's delta would replace it whole
+// (diff_replaces(base_context, context)): then nothing is appended and the
+// result is false. One comparison of the contexts instead of two.
+bool encode_state_delta_if_patch(const Event& e, const Value& base_context, const Value& base_indicators,
+                                 std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out);
 
 // Encodes a Value alone as msgpack (delta documents, tests, exports).
 void encode_value(const Value& v, std::string& out);

@@ -411,9 +411,13 @@ struct JournalReader::Impl {
       auto ok = next_record(main, rec, true);
       if (!ok || !*ok) return ok;
     }
+    const bool rebuild_states = opts.reconstruct_state && header.storage_mode == StorageMode::Delta;
+    if (rebuild_states) {
+      if (auto* old = out.get<RunnerState>()) tracker.recycle(*old);  // overwritten below
+    }
     decode_event(rec, out);
     // A full-mode journal holds only full states: nothing to rebuild or copy.
-    if (opts.reconstruct_state && header.storage_mode == StorageMode::Delta) {
+    if (rebuild_states) {
       if (auto* s = out.get<RunnerState>()) TE_TRY(restore_state(out, *s));
     }
     return true;

@@ -1,5 +1,7 @@
 #include "engine/journal/state_delta.hpp"
 
+#include <utility>
+
 #include "engine/journal/event_codec.hpp"
 #include "engine/core/value_diff.hpp"
 
@@ -13,18 +15,22 @@ bool StateDeltaEncoder::encode(Event& e, std::string& out) {
   Track& t = it->second;
   // A delta that replaces the whole context costs as much as a snapshot, and a
   // snapshot restarts the chain.
-  const bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_ ||
-                        diff_replaces(t.context, s->context);
+  bool snapshot = fresh || interval_ <= 1 || t.since_snapshot + 1 >= interval_;
+  if (!snapshot) {
+    snapshot = !encode_state_delta_if_patch(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
+  }
   if (snapshot) {
     encode_event(e, out);
     t.snapshot_sequence = e.sequence;
     t.since_snapshot = 0;
   } else {
-    encode_state_delta(e, t.context, t.indicators, t.last_sequence, t.snapshot_sequence, out);
     ++t.since_snapshot;
   }
-  t.context = std::move(s->context);
-  t.indicators = std::move(s->indicators);
+  // Copied, not moved: the caller (RecorderBatch) keeps the tree and updates
+  // it in place for the next state, and a copy into the previous state's tree
+  // of the same shape allocates nothing.
+  t.context = s->context;
+  t.indicators = s->indicators;
   t.last_sequence = e.sequence;
   return snapshot;
 }
@@ -53,8 +59,12 @@ Status StateTracker::restore(model::RunnerId runner, std::uint64_t sequence, Run
   t.last_sequence = sequence;
   t.state.phase = state.phase;
   t.state.state = state.state;
-  state.context = t.state.context;
-  state.indicators = t.state.indicators;
+  // Copied into recycled trees (see recycle()); the delta documents end up in
+  // the spares and are dropped by the next recycle().
+  spare_context_ = t.state.context;
+  spare_indicators_ = t.state.indicators;
+  std::swap(state.context, spare_context_);
+  std::swap(state.indicators, spare_indicators_);
   state.encoding = StateEncoding::Full;
   state.base_sequence = 0;
   state.snapshot_sequence = 0;

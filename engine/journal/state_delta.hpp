@@ -21,7 +21,7 @@ class StateDeltaEncoder {
 
   // Appends the stored record of `e`, a full RunnerState, to `out`: the state
   // itself at a snapshot, else a delta against the runner's previous state.
-  // Consumes the state's values (they become the runner's new base). Returns
+  // Copies the state's values (they become the runner's new base). Returns
   // true when the record is a snapshot.
   bool encode(Event& e, std::string& out);
 
@@ -52,12 +52,23 @@ class StateTracker {
 
   void clear() noexcept { tracks_.clear(); }
 
+  // Hands back a state restore() gave out earlier (the caller's event is about
+  // to be overwritten): its trees become the storage the next rebuilt state is
+  // copied into. A runner's states mostly have the same shape from one to the
+  // next, so that copy then reuses every vector and string instead of
+  // allocating a new tree per state (the reader's largest cost in delta mode).
+  void recycle(RunnerState& old) noexcept {
+    spare_context_ = std::move(old.context);
+    spare_indicators_ = std::move(old.indicators);
+  }
+
  private:
   struct Track {
     std::uint64_t last_sequence = 0;
     RunnerState state;  // full
   };
   std::map<model::RunnerId, Track> tracks_;
+  Value spare_context_, spare_indicators_;
 };
 
 }  // namespace te::journal

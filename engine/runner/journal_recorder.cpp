@@ -265,11 +265,15 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   }
 }
 
+bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexcept {
+  // Exactly the bars on which on_bar_end calls export_ctx.
+  return options_.state_events == StateEvents::EveryBar || activity_ || checkpoint_due(runner);
+}
+
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   note_new_indicators(runner);
   const bool every = options_.state_events == StateEvents::EveryBar;
-  const bool checkpoint = options_.checkpoint_bars > 0 &&
-                          runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  const bool checkpoint = checkpoint_due(runner);
   if (activity_ && !before_recorded_ && bar_in_batch_) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx

@@ -91,6 +91,9 @@ class JournalRecorder final : public RunnerObserver {
   void on_started(SymbolRunner& runner, bool ok) override;
   void on_bar(const SymbolRunner& runner, const model::Bar& bar) override;
   void on_bar_end(SymbolRunner& runner, const model::Bar& bar) override;
+  // Only a bar whose end exports ctx (activity, a checkpoint, every_bar) runs
+  // Lua; the others stay in the runner's batch loop.
+  bool bar_end_needs_lua(const SymbolRunner& runner) const noexcept override;
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -115,6 +118,10 @@ class JournalRecorder final : public RunnerObserver {
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
+  bool checkpoint_due(const SymbolRunner& runner) const noexcept {
+    return options_.checkpoint_bars > 0 &&
+           runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  }
 
   journal::EventSink& sink_;
   RecorderOptions options_;

@@ -6,6 +6,8 @@
 namespace te::runner {
 namespace {
 
+Value orders_value(const StateRecord& r);
+
 Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
 // runner_state.context, keys as docs/replay.md lists them.
@@ -29,24 +31,75 @@ Value state_context(const StateRecord& r) {
   position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
   position.emplace_back("unrealized_pnl", Value(s.unrealized));
 
-  Value::Array working;
-  if (r.orders) {
-    working.reserve(r.orders->size());
-    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
-  }
-
   Value::Map m;
   m.reserve(6);
   m.emplace_back("account", Value(std::move(account)));
   m.emplace_back("bar_index", Value(s.bar_index));
   m.emplace_back("bars_in_state", Value(s.bars_in_state));
   m.emplace_back("ctx", r.ctx ? *r.ctx : Value());
-  m.emplace_back("orders", Value(std::move(working)));
+  m.emplace_back("orders", orders_value(r));
   m.emplace_back("position", Value(std::move(position)));
   return Value(std::move(m));
 }
 
+Value orders_value(const StateRecord& r) {
+  Value::Array working;
+  if (r.orders) {
+    working.reserve(r.orders->size());
+    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
+  }
+  return Value(std::move(working));
+}
+
 }  // namespace
+
+// The same tree as state_context(r), written into `tree` (the previous state's,
+// kept by the batch): a runner's states have the same shape from one to the
+// next, so only the leaves are assigned and nothing is allocated, except when
+// the strategy context or the working orders changed (held_ctx_/held_orders_
+// say which ones the tree holds; shared pointers, so an address cannot be
+// reused by another context while it is compared against).
+void RecorderBatch::fill_state_context(const StateRecord& r, Value& tree) {
+  if (!tree.is_map() || tree.size() != 6) {
+    tree = state_context(r);
+    held_ctx_ = r.ctx;
+    held_orders_ = r.orders;
+    return;
+  }
+  const RunnerSnapshot& s = r.snap;
+  Value::Map m = tree.take_map();  // account, bar_index, bars_in_state, ctx, orders, position
+  {
+    Value::Map a = m[0].second.take_map();  // cash, commission_paid, equity, position_value, realized_pnl, trades
+    a[0].second = Value(s.cash);
+    a[1].second = Value(s.commission);
+    a[2].second = Value(s.equity);
+    a[3].second = Value(s.position_value);
+    a[4].second = Value(s.realized);
+    a[5].second = Value(s.trades);
+    m[0].second = Value(std::move(a));
+  }
+  m[1].second = Value(s.bar_index);
+  m[2].second = Value(s.bars_in_state);
+  if (held_ctx_ != r.ctx) {
+    m[3].second = r.ctx ? *r.ctx : Value();
+    held_ctx_ = r.ctx;
+  }
+  if (held_orders_ != r.orders) {
+    m[4].second = orders_value(r);
+    held_orders_ = r.orders;
+  }
+  {
+    Value::Map p = m[5].second.take_map();  // avg_price, bars_held, entry_ts_ns, qty, trade_pnl, unrealized_pnl
+    p[0].second = Value(s.avg_price);
+    p[1].second = s.in_trade ? Value(s.bar_index - s.entry_bar) : Value();
+    p[2].second = s.in_trade ? Value(s.entry_ts_ns) : Value();
+    p[3].second = Value(s.qty);
+    p[4].second = s.in_trade ? Value(s.trade_pnl) : Value();
+    p[5].second = Value(s.unrealized);
+    m[5].second = Value(std::move(p));
+  }
+  tree = Value(std::move(m));
+}
 
 Value order_value(const model::Order& o) {
   Value::Map m;
@@ -85,7 +138,7 @@ void RecorderBatch::add_state(StateRecord state, std::size_t at) {
 
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   const RecorderIdentity& id = *identity_;
-  journal::Event e;  // reused for states
+  journal::Event& e = state_event_;  // reused for states, trees included
   for (const Item& item : items_) {
     switch (item.kind) {
       case Kind::Bar: {
@@ -98,10 +151,15 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         e.sequence = 0;
         e.ts_event_ns = r.ts_ns;
         e.runner = id.runner;
-        auto& st = e.body.emplace<journal::RunnerState>();
+        auto* held = e.get<journal::RunnerState>();
+        auto& st = held != nullptr ? *held : e.body.emplace<journal::RunnerState>();
         st.phase = r.phase;
         st.state = r.snap.state;
-        st.context = state_context(r);
+        st.encoding = journal::StateEncoding::Full;
+        st.base_sequence = 0;
+        st.snapshot_sequence = 0;
+        fill_state_context(r, st.context);
+        st.indicators = Value();
         if (r.indicator_names) {
           Value::Map m;
           m.reserve(r.indicator_names->size());

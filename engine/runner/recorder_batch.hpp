@@ -107,6 +107,12 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<journal::Event> events_;
   std::vector<double> indicator_values_;
   std::atomic<bool> in_use_{false};
+  // The writer thread's: the event states are emitted through, whose context
+  // tree is updated in place from one state to the next (fill_state_context).
+  void fill_state_context(const StateRecord& r, Value& tree);
+  journal::Event state_event_;
+  std::shared_ptr<const Value> held_ctx_;
+  std::shared_ptr<const OrderList> held_orders_;
 };
 
 // A working order as recorded in runner_state.context.orders.

@@ -172,7 +172,7 @@ int SymbolRunner::advance(int result, bool in_batch) {
       }
       case Step::End:
         if (observer_) {
-          if (in_batch && observer_->bar_end_runs_lua()) return kNeedHost;
+          if (in_batch && observer_->bar_end_needs_lua(*this)) return kNeedHost;
           observer_->on_bar_end(*this, current_bar_);
         }
         step_ = Step::Idle;

@@ -78,6 +78,12 @@ class RunnerObserver {
   // another host method): then SymbolRunner::run() calls it from inside its
   // batch loop; otherwise each bar's end is handled outside the loop.
   virtual bool bar_end_runs_lua() const noexcept { return true; }
+  // The same question for the bar being processed, asked by run() at the end
+  // of every bar inside the batch loop: false lets this bar's on_bar_end run
+  // from inside the loop even when bar_end_runs_lua() is true (the session
+  // journal exports ctx only on bars with activity and at checkpoints, so
+  // only those bars go back to the host).
+  virtual bool bar_end_needs_lua(const SymbolRunner&) const noexcept { return bar_end_runs_lua(); }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,

@@ -40,7 +40,7 @@ struct Walker {
     if (skip == nullptr || depth != 0 || lua_type(L, -2) != LUA_TSTRING) return false;
     const char* k = lua_tostring(L, -2);
     for (const char* const* s = skip; *s; ++s)
-      if (std::strcmp(k, *s) == 0) return true;
+      if (k[0] == (*s)[0] && std::strcmp(k, *s) == 0) return true;
     return false;
   }
 
@@ -76,6 +76,38 @@ struct Walker {
     // Decide array or map: an array has exactly the keys 1..n (skipped keys
     // are strings, so they never change n).
     const auto n = static_cast<std::size_t>(lua_objlen(L, idx));
+    if (n == 0) {
+      // No array part (a ctx and most tables in it): a map or empty, read in
+      // one pass. Any key that is not a string makes it the "mixes keys"
+      // error below, as the two-pass path would.
+      Value::Map map;
+      lua_pushnil(L);
+      while (lua_next(L, idx) != 0) {  // stack: ... key value
+        if (skipped(depth)) {
+          lua_pop(L, 1);
+          continue;
+        }
+        if (lua_type(L, -2) != LUA_TSTRING) {
+          lua_pop(L, 2);
+          open_tables.pop_back();
+          return mixed_keys(path);
+        }
+        std::size_t len = 0;
+        const char* k = lua_tolstring(L, -2, &len);
+        const Path child{&path, {}, k, len, 0};
+        auto v = convert(lua_gettop(L), child, depth + 1);
+        if (!v) {
+          lua_pop(L, 2);
+          open_tables.pop_back();
+          return v;
+        }
+        map.emplace_back(std::string(k, len), std::move(*v));
+        lua_pop(L, 1);
+      }
+      open_tables.pop_back();
+      if (map.empty()) return Value::empty_map();
+      return Value(std::move(map));
+    }
     std::size_t count = 0;
     bool only_strings = true;
     lua_pushnil(L);  // stack: ... nil
@@ -128,13 +160,17 @@ struct Walker {
       out = Value(std::move(map));
     } else {
       open_tables.pop_back();
-      return make_error(Errc::invalid_argument,
-                        fmt::format("{} mixes keys: the context's tables must be arrays (keys 1..n) or have only "
-                                    "string keys",
-                                    path.str()));
+      return mixed_keys(path);
     }
     open_tables.pop_back();
     return out;
+  }
+
+  static Error mixed_keys(const Path& path) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} mixes keys: the context's tables must be arrays (keys 1..n) or have only "
+                                  "string keys",
+                                  path.str()));
   }
 };
 

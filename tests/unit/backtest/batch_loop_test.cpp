@@ -10,6 +10,8 @@
 //    memory budget still stop a strategy inside the loop.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -18,6 +20,7 @@
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/data/bar_generator.hpp"
 #include "engine/data/load_bars.hpp"
+#include "engine/runner/session_recorder.hpp"
 
 namespace {
 
@@ -133,6 +136,45 @@ TEST_CASE("the batch loop gives the per-callback path's results for every exampl
       CHECK(batched.stats.host_entries == 1);  // the whole run in one host call
     }
   }
+}
+
+// The session journal exports ctx (Lua) only at the end of bars with activity
+// and at checkpoints: only those bars leave the loop (bar_end_needs_lua), and
+// recording changes no result.
+TEST_CASE("a recorded backtest stays in the batch loop on bars without activity", "[backtest][batch][journal]") {
+  auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("te-batch-record-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  auto cfg = base_config();
+  const auto plain = run(cfg, nvda(), *src);
+  for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
+    runner::SessionRecorderOptions o = runner::SessionRecorderOptions::for_backtest();
+    o.base_dir = dir;
+    o.session_id = std::string("batch-") + std::string(runner::to_string(states));
+    o.recorder.state_events = states;
+    journal::SessionMeta meta;
+    meta.mode = "backtest";
+    meta.strategies.push_back({"sma_cross", src->path, "", {nvda().symbol()}, Value()});
+    auto session = runner::SessionRecorder::create(o, meta, {src->code});
+    REQUIRE(session);
+    runner::JournalRecorder& rec = (*session)->add_runner();
+    cfg.observer = &rec;
+    const auto recorded = run(cfg, nvda(), *src);
+    REQUIRE((*session)->finish("end_of_data", Value(), Value()));
+    check_same(recorded, plain);
+    INFO(recorded.stats.host_entries << " host entries, " << rec.state_events() << " states recorded, "
+                                     << recorded.bars << " bars");
+    if (states == runner::StateEvents::Activity) {
+      // One entry for the run plus one per ctx export (an After state each).
+      CHECK(recorded.stats.host_entries <= static_cast<std::int64_t>(rec.state_events()) + 1);
+      CHECK(recorded.stats.host_entries * 4 < static_cast<std::int64_t>(recorded.bars));
+    } else {
+      CHECK(recorded.stats.host_entries >= static_cast<std::int64_t>(recorded.bars));  // every bar exports
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("strategy errors inside the batch loop keep file:line and the run goes on", "[backtest][batch][sandbox]") {
