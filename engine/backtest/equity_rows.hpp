@@ -36,7 +36,7 @@ class EquityRowFormatter {
  private:
   struct Memo {
     std::uint64_t bits = ~std::uint64_t{0};
-    char text[32];
+    char text[32] = {};
     std::size_t len = 0;
   };
   static char* field(char* p, Memo& m, double v) noexcept {
@@ -47,7 +47,9 @@ class EquityRowFormatter {
       m.bits = bits;
       m.len = std::isfinite(v) ? format_double(v, m.text) : 0;
     }
-    std::memcpy(p, m.text, m.len);
+    // All 32 bytes: a fixed-size copy is two vector moves, not a call; the
+    // caller's room allows kMaxEquityRow per row, i.e. 33 bytes per field.
+    std::memcpy(p, m.text, sizeof m.text);
     return p + m.len;
   }
   Iso8601Writer time_;  // consecutive bars mostly share their date

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 namespace te {
 namespace {
@@ -125,9 +126,13 @@ std::size_t format_short_decimal(double a, char* buf) noexcept {
   const double scaled = (a * kPow10[k] + kTwo52) - kTwo52;
   if (scaled / kPow10[k] != a) return 0;
   auto m = static_cast<std::uint64_t>(scaled);
-  while (k > 0 && m % 10 == 0) {
-    m /= 10;
-    --k;
+  // Trailing zeros off in at most four steps (8, 4, 2, 1), not one per digit.
+  for (const auto& [digits, p10] : {std::pair{8, std::uint64_t{100000000}}, std::pair{4, std::uint64_t{10000}},
+                                    std::pair{2, std::uint64_t{100}}, std::pair{1, std::uint64_t{10}}}) {
+    if (k >= digits && m % p10 == 0) {
+      m /= p10;
+      k -= digits;
+    }
   }
   char digits[24] = {};
   const auto n = static_cast<int>(std::to_chars(digits, digits + sizeof digits, m).ptr - digits);
