@@ -1,5 +1,9 @@
 #include "engine/backtest/activity.hpp"
 
+#include <charconv>
+#include <cmath>
+
+#include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 
 namespace te::backtest {
@@ -194,17 +198,190 @@ void ActivityLog::strategy_error(std::int64_t now_ns, const script::StrategyErro
 
 namespace {
 
-void time_field(JsonWriter& j, std::string_view key, std::int64_t ts_ns, bool date_only) {
-  j.key(key);
-  if (ts_ns == 0) j.null();
-  else j.value(format_iso8601(ts_ns, date_only));
+// The rows are rendered straight into text instead of token by token through
+// JsonWriter: a long run has tens of thousands of orders and rejections, and
+// report.json and report.html each print all of them, so the writer's work per
+// token (every key escaped again, a state check and a computed newline per
+// value) was most of the time spent on both files. The text is exactly what
+// JsonWriter would write at the same place (activity_json_test.cpp).
+class RowLayout {
+ public:
+  // A row is a value of an array at `depth` of a writer with `indent`.
+  RowLayout(int indent, std::size_t depth) : colon_(indent > 0 ? ": " : ":") {
+    for (std::size_t level = 0; level < kLevels; ++level)
+      if (indent > 0) nl_[level].assign(1, '\n').append((depth + level) * static_cast<std::size_t>(indent), ' ');
+  }
+
+  // The text before each key's value, for an object at `level` below the row
+  // (0: the row itself): the comma, the line break and indentation, the key.
+  std::vector<std::string> keys(std::initializer_list<std::string_view> names, std::size_t level = 0) const {
+    std::vector<std::string> out;
+    for (std::string_view name : names) {
+      std::string k;
+      if (!out.empty()) k += ',';
+      k += nl_[level + 1];
+      JsonWriter::append_escaped(k, name);
+      k += colon_;
+      out.push_back(std::move(k));
+    }
+    return out;
+  }
+
+  // The line break and indentation before an element (or closing bracket) at `level`.
+  const std::string& nl(std::size_t level) const { return nl_[level]; }
+
+ private:
+  static constexpr std::size_t kLevels = 4;  // row, its fields, steps, a step's fields
+  std::string nl_[kLevels];
+  std::string colon_;
+};
+
+void put_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+
+void put_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+
+void put_num(std::string& out, double v) {
+  if (std::isfinite(v)) append_double(out, v);
+  else out += "null";
 }
 
 // Prices that do not apply (0: no limit, no stop, no fill) are null.
-void price_field(JsonWriter& j, std::string_view key, double v) {
-  j.key(key);
-  if (v == 0) j.null();
-  else j.value(v);
+void put_price(std::string& out, double v) {
+  if (v == 0) out += "null";
+  else put_num(out, v);
+}
+
+void put_time(std::string& out, std::int64_t ts_ns, Iso8601Writer& time) {
+  if (ts_ns == 0) {
+    out += "null";
+    return;
+  }
+  char buf[48];
+  buf[0] = '"';
+  std::size_t n = 1 + time.write(buf + 1, ts_ns);
+  buf[n++] = '"';
+  out.append(buf, n);
+}
+
+void put_str(std::string& out, std::string_view v) { JsonWriter::append_escaped(out, v); }
+
+void order_row(std::string& out, const OrderRecord& o, const RowLayout& l, const std::vector<std::string>& k,
+               Iso8601Writer& time) {
+  out += '{';
+  out += k[0], put_uint(out, o.id);
+  out += k[1], put_str(out, model::to_string(o.side));
+  out += k[2], put_str(out, model::to_string(o.type));
+  out += k[3], put_str(out, model::to_string(o.purpose));
+  out += k[4], put_num(out, o.qty);
+  out += k[5], put_price(out, o.limit_price);
+  out += k[6], put_price(out, o.stop_price);
+  out += k[7], put_time(out, o.submitted_ns, time);
+  out += k[8], put_str(out, o.tag);
+  out += k[9], put_str(out, model::to_string(o.status));
+  out += k[10], put_num(out, o.filled_qty);
+  out += k[11], put_price(out, o.avg_fill_price);
+  out += k[12], put_num(out, o.commission);
+  out += k[13], put_time(out, o.closed_ns, time);
+  out += k[14], put_str(out, o.reason);
+  out += k[15], put_uint(out, o.steps_dropped);
+  out += k[16];
+  out += '[';
+  // A step is an array: [time, event, qty, price, reason].
+  for (std::size_t i = 0; i < o.steps.size(); ++i) {
+    const OrderStep& s = o.steps[i];
+    if (i > 0) out += ',';
+    out += l.nl(2);
+    out += '[';
+    const std::string& next = l.nl(3);
+    out += next, put_time(out, s.ts_ns, time);
+    out += ',', out += next, put_str(out, s.event);
+    out += ',', out += next, put_num(out, s.qty);
+    out += ',', out += next, put_price(out, s.price);
+    out += ',', out += next, put_str(out, s.reason);
+    out += l.nl(2);
+    out += ']';
+  }
+  if (!o.steps.empty()) out += l.nl(1);
+  out += ']';
+  out += l.nl(0);
+  out += '}';
+}
+
+void rejection_row(std::string& out, const RejectionRecord& r, const RowLayout& l, const std::vector<std::string>& k,
+                   Iso8601Writer& time) {
+  out += '{';
+  out += k[0], put_time(out, r.ts_ns, time);
+  out += k[1];
+  if (r.order == 0) out += "null";
+  else put_uint(out, r.order);
+  out += k[2], put_str(out, r.source);
+  out += k[3], put_str(out, r.code);
+  out += k[4], put_str(out, r.message);
+  if (r.source == "runner") {
+    out += k[5], out += "null";
+    out += k[6], out += "null";
+    out += k[7], out += "null";
+  } else {
+    out += k[5], put_str(out, model::to_string(r.side));
+    out += k[6], put_str(out, model::to_string(r.purpose));
+    out += k[7], put_num(out, r.qty);
+  }
+  out += l.nl(0);
+  out += '}';
+}
+
+void risk_event_row(std::string& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<std::string>& k,
+                    Iso8601Writer& time) {
+  out += '{';
+  out += k[0], put_time(out, e.ts_ns, time);
+  out += k[1], put_str(out, e.kind);
+  out += k[2], put_str(out, e.code);
+  out += k[3], put_str(out, e.state);
+  out += k[4], put_str(out, e.message);
+  const bool decision = e.kind == "denied" || e.kind == "scaled";
+  out += k[5];
+  if (decision) put_num(out, e.requested_qty);
+  else out += "null";
+  out += k[6];
+  if (decision) put_num(out, e.approved_qty);
+  else out += "null";
+  out += l.nl(0);
+  out += '}';
+}
+
+void strategy_error_row(std::string& out, const StrategyErrorRecord& e, const RowLayout& l,
+                        const std::vector<std::string>& k, Iso8601Writer& time) {
+  out += '{';
+  out += k[0], put_time(out, e.ts_ns, time);
+  out += k[1], put_str(out, e.callback);
+  out += k[2], put_str(out, e.message);
+  out += k[3], put_int(out, e.consecutive);
+  out += k[4], out += e.fatal ? "true" : "false";
+  out += l.nl(0);
+  out += '}';
+}
+
+// One array of rows: `render(text, row, layout, keys)` appends a row's text.
+template <class Rows, class Render>
+void row_array(JsonWriter& j, std::string_view key, const Rows& rows, std::initializer_list<std::string_view> names,
+               Render render) {
+  j.key(key).begin_array();
+  const RowLayout layout(j.indent(), j.depth());
+  const std::vector<std::string> keys = layout.keys(names);
+  std::string text;
+  text.reserve(1024);
+  for (const auto& row : rows) {
+    text.clear();
+    render(text, row, layout, keys);
+    j.raw_value(text);
+  }
+  j.end_array();
 }
 
 }  // namespace
@@ -217,92 +394,26 @@ void write_activity_json(JsonWriter& j, const ActivityLog& a, bool date_only) {
   j.field("risk_events_dropped", static_cast<std::uint64_t>(a.risk_events_dropped));
   j.field("strategy_errors_dropped", static_cast<std::uint64_t>(a.strategy_errors_dropped));
   j.field("risk_approved", static_cast<std::uint64_t>(a.risk_approved));
-  j.key("orders").begin_array();
-  for (const OrderRecord& o : a.orders) {
-    j.begin_object();
-    j.field("id", static_cast<std::uint64_t>(o.id));
-    j.field("side", model::to_string(o.side));
-    j.field("type", model::to_string(o.type));
-    j.field("purpose", model::to_string(o.purpose));
-    j.field("qty", o.qty);
-    price_field(j, "limit_price", o.limit_price);
-    price_field(j, "stop_price", o.stop_price);
-    time_field(j, "submitted", o.submitted_ns, date_only);
-    j.field("tag", o.tag);
-    j.field("status", model::to_string(o.status));
-    j.field("filled_qty", o.filled_qty);
-    price_field(j, "avg_fill_price", o.avg_fill_price);
-    j.field("commission", o.commission);
-    time_field(j, "closed", o.closed_ns, date_only);
-    j.field("reason", o.reason);
-    j.field("steps_dropped", static_cast<std::uint64_t>(o.steps_dropped));
-    j.key("steps").begin_array();
-    for (const OrderStep& s : o.steps) {
-      j.begin_array();
-      if (s.ts_ns == 0) j.null();
-      else j.value(format_iso8601(s.ts_ns, date_only));
-      j.value(s.event);
-      j.value(s.qty);
-      if (s.price == 0) j.null();
-      else j.value(s.price);
-      j.value(s.reason);
-      j.end_array();
-    }
-    j.end_array();
-    j.end_object();
-  }
-  j.end_array();
-  j.key("rejections").begin_array();
-  for (const RejectionRecord& r : a.rejections) {
-    j.begin_object();
-    time_field(j, "time", r.ts_ns, date_only);
-    j.key("order");
-    if (r.order == 0) j.null();
-    else j.value(static_cast<std::uint64_t>(r.order));
-    j.field("source", r.source);
-    j.field("code", r.code);
-    j.field("message", r.message);
-    if (r.source == "runner") {
-      j.key("side").null();
-      j.key("purpose").null();
-      j.key("qty").null();
-    } else {
-      j.field("side", model::to_string(r.side));
-      j.field("purpose", model::to_string(r.purpose));
-      j.field("qty", r.qty);
-    }
-    j.end_object();
-  }
-  j.end_array();
-  j.key("risk_events").begin_array();
-  for (const RiskEventRecord& e : a.risk_events) {
-    j.begin_object();
-    time_field(j, "time", e.ts_ns, date_only);
-    j.field("kind", e.kind);
-    j.field("code", e.code);
-    j.field("state", e.state);
-    j.field("message", e.message);
-    const bool decision = e.kind == "denied" || e.kind == "scaled";
-    j.key("requested_qty");
-    if (decision) j.value(e.requested_qty);
-    else j.null();
-    j.key("approved_qty");
-    if (decision) j.value(e.approved_qty);
-    else j.null();
-    j.end_object();
-  }
-  j.end_array();
-  j.key("strategy_errors").begin_array();
-  for (const StrategyErrorRecord& e : a.strategy_errors) {
-    j.begin_object();
-    time_field(j, "time", e.ts_ns, date_only);
-    j.field("callback", e.callback);
-    j.field("message", e.message);
-    j.field("consecutive", e.consecutive);
-    j.field("fatal", e.fatal);
-    j.end_object();
-  }
-  j.end_array();
+  Iso8601Writer time(date_only);
+  row_array(j, "orders", a.orders,
+            {"id", "side", "type", "purpose", "qty", "limit_price", "stop_price", "submitted", "tag", "status",
+             "filled_qty", "avg_fill_price", "commission", "closed", "reason", "steps_dropped", "steps"},
+            [&](std::string& out, const OrderRecord& o, const RowLayout& l, const std::vector<std::string>& k) {
+              order_row(out, o, l, k, time);
+            });
+  row_array(j, "rejections", a.rejections, {"time", "order", "source", "code", "message", "side", "purpose", "qty"},
+            [&](std::string& out, const RejectionRecord& r, const RowLayout& l, const std::vector<std::string>& k) {
+              rejection_row(out, r, l, k, time);
+            });
+  row_array(j, "risk_events", a.risk_events,
+            {"time", "kind", "code", "state", "message", "requested_qty", "approved_qty"},
+            [&](std::string& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<std::string>& k) {
+              risk_event_row(out, e, l, k, time);
+            });
+  row_array(j, "strategy_errors", a.strategy_errors, {"time", "callback", "message", "consecutive", "fatal"},
+            [&](std::string& out, const StrategyErrorRecord& e, const RowLayout& l, const std::vector<std::string>& k) {
+              strategy_error_row(out, e, l, k, time);
+            });
   j.end_object();
 }
 

@@ -26,6 +26,14 @@ class JsonWriter {
   JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
   JsonWriter& value(bool v);
   JsonWriter& null();
+  // Appends JSON text rendered elsewhere as the next value. It must be laid out
+  // as this writer would lay it out here: compact when indent() is 0, else
+  // nested from depth() (what a row renderer for very long arrays does to skip
+  // the per-token work; engine/backtest/activity.cpp).
+  JsonWriter& raw_value(std::string_view json);
+  int indent() const noexcept { return indent_; }
+  // Open objects and arrays around the next value.
+  std::size_t depth() const noexcept { return stack_.size(); }
   template <class T>
   JsonWriter& field(std::string_view k, const T& v) {
     key(k);

@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <utility>
 
 namespace te {
 namespace {
@@ -100,6 +102,63 @@ bool parse_int64(std::string_view text, std::int64_t& out) noexcept {
   return ec == std::errc() && ptr == e && b != e;
 }
 
+namespace {
+
+// Short decimals (prices, quantities, money to the cent: most numbers in the
+// reports) without the general shortest-digits search, which costs ~300
+// instructions a number. `a` is positive and below 1e15. With K decimals, the
+// most that keep a * 10^K below 1e15 (and at most 9), m = round(a * 10^K) is
+// the only K-decimal number that reads back as `a` if any does: neighbours
+// 10^-K apart are farther apart than a's rounding interval (15 significant
+// digits or fewer). A representation with fewer decimals is m with trailing
+// zeros, so dropping them gives the shortest text, the one to_chars prints.
+// Returns 0 when `a` has no such representation (the caller takes the general
+// path).
+std::size_t format_short_decimal(double a, char* buf) noexcept {
+  int k = 9;
+  while (a * kPow10[k] >= 1e15) {
+    if (k == 0) return 0;
+    --k;
+  }
+  // Rounded to an integer by adding and removing 2^52 (exact below 2^52, and no
+  // libm call as std::nearbyint is without SSE4.1).
+  constexpr double kTwo52 = 4503599627370496.0;
+  const double scaled = (a * kPow10[k] + kTwo52) - kTwo52;
+  if (scaled / kPow10[k] != a) return 0;
+  auto m = static_cast<std::uint64_t>(scaled);
+  // Trailing zeros off in at most four steps (8, 4, 2, 1), not one per digit.
+  for (const auto& [digits, p10] : {std::pair{8, std::uint64_t{100000000}}, std::pair{4, std::uint64_t{10000}},
+                                    std::pair{2, std::uint64_t{100}}, std::pair{1, std::uint64_t{10}}}) {
+    if (k >= digits && m % p10 == 0) {
+      m /= p10;
+      k -= digits;
+    }
+  }
+  char digits[24] = {};
+  const auto n = static_cast<int>(std::to_chars(digits, digits + sizeof digits, m).ptr - digits);
+  char* out = buf;
+  if (k == 0) {
+    std::memcpy(out, digits, static_cast<std::size_t>(n));
+    return static_cast<std::size_t>(n);
+  }
+  if (n > k) {  // 123.45
+    std::memcpy(out, digits, static_cast<std::size_t>(n - k));
+    out += n - k;
+    *out++ = '.';
+    std::memcpy(out, digits + n - k, static_cast<std::size_t>(k));
+    out += k;
+  } else {  // 0.0012
+    *out++ = '0';
+    *out++ = '.';
+    for (int z = n; z < k; ++z) *out++ = '0';
+    std::memcpy(out, digits, static_cast<std::size_t>(n));
+    out += n;
+  }
+  return static_cast<std::size_t>(out - buf);
+}
+
+}  // namespace
+
 std::size_t format_double(double v, char* buf) noexcept {
   if (std::isnan(v)) {
     buf[0] = 'n', buf[1] = 'a', buf[2] = 'n';
@@ -110,6 +169,11 @@ std::size_t format_double(double v, char* buf) noexcept {
   // exponent form outside it; shortest round-trip digits either way. 100000
   // stays "100000", not the shorter "1e+05".
   const double a = std::fabs(v);
+  if (a >= 1e-7 && a < 1e15) {
+    char* out = buf;
+    if (v < 0) *out++ = '-';
+    if (const std::size_t n = format_short_decimal(a, out)) return n + static_cast<std::size_t>(out - buf);
+  }
   const auto fmt = a == 0 || (a >= 1e-7 && a < 1e21) ? std::chars_format::fixed : std::chars_format::scientific;
   auto [ptr, ec] = std::to_chars(buf, buf + 32, v, fmt);
   return ec == std::errc() ? static_cast<std::size_t>(ptr - buf) : 0;

@@ -107,6 +107,18 @@ std::size_t format_iso8601_to(char* buf, std::int64_t ts_ns, bool date_only) noe
   return 20;
 }
 
+std::size_t Iso8601Writer::new_day(char* out, std::int64_t ts_ns) noexcept {
+  const std::size_t n = format_iso8601_to(out, ts_ns, date_only_);
+  const std::int64_t days = floor_days(ts_ns);
+  const std::int64_t year = civil_from_days(days).year;
+  if (year >= 0 && year <= 9999) {  // the shape whose first 10 chars are the date
+    std::memcpy(date_, out, sizeof date_);
+    day_start_ns_ = days * kNsPerDay;
+    day_end_ns_ = day_start_ns_ + kNsPerDay;
+  }
+  return n;
+}
+
 void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only) {
   char buf[40];
   out.append(buf, format_iso8601_to(buf, ts_ns, date_only));

@@ -1,7 +1,9 @@
 #pragma once
 // Timestamps are int64 nanoseconds since the Unix epoch, UTC (`*_ns`). Nothing in
 // this header reads a clock; time enters the engine only through core/clock.hpp.
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +63,43 @@ std::string format_iso8601(std::int64_t ts_ns, bool date_only = false);
 // CSV outputs). `out` needs room for 40 chars; returns the number written.
 std::size_t format_iso8601_to(char* out, std::int64_t ts_ns, bool date_only = false) noexcept;
 void append_iso8601(std::string& out, std::int64_t ts_ns, bool date_only = false);
+
+// format_iso8601_to for a run of timestamps that mostly share their day with the
+// one before (an equity curve of intraday bars, an order log): the date's text
+// is kept and only the time of day is formatted. Same text as format_iso8601_to.
+class Iso8601Writer {
+ public:
+  explicit Iso8601Writer(bool date_only) noexcept : date_only_(date_only) {}
+
+  // Writes at most 40 chars at `out`; returns the number written.
+  std::size_t write(char* out, std::int64_t ts_ns) noexcept {
+    if (ts_ns < day_start_ns_ || ts_ns >= day_end_ns_) return new_day(out, ts_ns);
+    const std::int64_t rem = ts_ns - day_start_ns_;
+    std::memcpy(out, date_, sizeof date_);
+    if (date_only_) return sizeof date_;
+    if (rem % kNsPerSec != 0) return format_iso8601_to(out, ts_ns, false);  // sub-second: rare
+    const auto secs = static_cast<unsigned>(rem / kNsPerSec);
+    out[10] = 'T';
+    put2(out + 11, secs / 3600);
+    out[13] = ':';
+    put2(out + 14, secs / 60 % 60);
+    out[16] = ':';
+    put2(out + 17, secs % 60);
+    out[19] = 'Z';
+    return 20;
+  }
+
+ private:
+  static void put2(char* at, unsigned v) noexcept {
+    at[0] = static_cast<char>('0' + v / 10);
+    at[1] = static_cast<char>('0' + v % 10);
+  }
+  std::size_t new_day(char* out, std::int64_t ts_ns) noexcept;
+
+  bool date_only_;
+  std::int64_t day_start_ns_ = 0, day_end_ns_ = 0;  // the day whose date_ is kept (none yet)
+  char date_[10] = {};                              // "YYYY-MM-DD"
+};
 
 // Day of the week, 0 = Monday ... 6 = Sunday.
 constexpr int weekday(std::int64_t ts_ns) noexcept {

@@ -36,6 +36,25 @@ void ColumnStore::shrink_if_wasteful() {
   if (size < capacity / 2) reallocate(size);
 }
 
+void ColumnStore::append(const ColumnStore& other) {
+  TE_ASSERT(other.quotes == quotes && other.quote_sizes == quote_sizes, "column stores with different columns");
+  if (size + other.size > capacity) reallocate(size + other.size);
+  auto copy = [&](auto* to, const auto* from) {
+    if (to != nullptr && other.size != 0) std::memcpy(to + size, from, other.size * sizeof *from);
+  };
+  copy(ts, other.ts);
+  copy(open, other.open);
+  copy(high, other.high);
+  copy(low, other.low);
+  copy(close, other.close);
+  copy(volume, other.volume);
+  copy(bid, other.bid);
+  copy(ask, other.ask);
+  copy(bid_size, other.bid_size);
+  copy(ask_size, other.ask_size);
+  size += other.size;
+}
+
 void ColumnStore::reallocate(std::size_t cap) {
   const std::size_t keep = size < cap ? size : cap;
   const std::size_t stride = stride_for(cap == 0 ? 1 : cap);

@@ -29,6 +29,8 @@ class ColumnStore {
   void grow();
   // Gives memory back when less than half of the capacity is used (time filters).
   void shrink_if_wasteful();
+  // Appends the rows of `other` (same columns), growing as needed.
+  void append(const ColumnStore& other);
   // The series shares ownership of the store.
   static model::BarSeries freeze(std::shared_ptr<ColumnStore> store, std::string symbol, model::InstrumentId id);
 

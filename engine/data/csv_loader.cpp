@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <thread>
 
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
@@ -73,6 +74,7 @@ class CsvParser {
   }
 
   bool finished() const noexcept { return finished_; }
+  std::size_t rows() const noexcept { return rows_; }
   std::int64_t first_ts() const noexcept { return first_ts_; }
   std::int64_t last_ts() const noexcept { return prev_ts_; }
   Error&& take_error() { return std::move(error_); }
@@ -451,6 +453,9 @@ class CsvParser {
   Error error_;
 };
 
+// Bodies larger than this are parsed in two halves on two threads.
+constexpr std::size_t kParallelParseBytes = std::size_t{1} << 20;
+
 // Rows the column arrays should hold: body size over the mean length of the first
 // lines, plus slack so the estimate rarely has to grow.
 std::size_t estimate_rows(std::string_view body) {
@@ -498,10 +503,6 @@ Result<model::BarSeries> parse_csv(std::string_view text, const std::string& nam
   if (is_blank(body.data(), body.data() + body.size()))
     return make_error(Errc::parse, name + ":2:1: no data rows after the header");
 
-  auto store = std::make_shared<ColumnStore>();
-  store->allocate(estimate_rows(body), layout->quotes, layout->quote_sizes);
-  CsvParser parser(name, *layout, *store, lo, hi);
-
   // Lines are parsed in place except the last ones, those within kReadAhead bytes
   // of the end: they are copied into a buffer with a final '\n' and padding, so
   // the hot loop may read ahead and rely on the '\n' sentinel everywhere.
@@ -511,17 +512,53 @@ Result<model::BarSeries> parse_csv(std::string_view text, const std::string& nam
     bulk = nl == std::string_view::npos ? 0 : nl + 1;
   }
   const std::string_view tail = body.substr(bulk);
-  if (!parser.run(body.data(), body.data() + bulk, tail)) return parser.take_error();
-  if (!parser.finished() && !tail.empty()) {
-    std::string last(tail);
-    if (last.back() != '\n') last += '\n';
-    const std::size_t len = last.size();
-    last.append(kReadAhead, '\0');
-    if (!parser.run(last.data(), last.data() + len, {})) return parser.take_error();
-  }
+  // From `from` to the end of the body; false on an error.
+  auto parse_rest = [&](CsvParser& p, std::size_t from) {
+    if (!p.run(body.data() + from, body.data() + bulk, tail)) return false;
+    if (!p.finished() && !tail.empty()) {
+      std::string last(tail);
+      if (last.back() != '\n') last += '\n';
+      const std::size_t len = last.size();
+      last.append(kReadAhead, '\0');
+      if (!p.run(last.data(), last.data() + len, {})) return false;
+    }
+    return true;
+  };
 
-  if (store->size == 0)
-    return no_bars_in_range(options, name, parser.first_ts(), parser.last_ts());
+  // A large file is parsed in two halves at once, the second on its own thread
+  // into its own columns, appended after the first. Only a clean parse is taken
+  // that way: when either half fails, or the halves are out of time order where
+  // they meet, the whole file is parsed again in one pass so the error is the
+  // one (line, column, message) a single pass reports.
+  const std::size_t half = body.size() / 2;
+  const std::size_t split = bulk > kParallelParseBytes ? body.find('\n', half) + 1 : 0;  // after a '\n' below bulk
+  if (split != 0 && split < bulk) {
+    auto store = std::make_shared<ColumnStore>();
+    store->allocate(estimate_rows(body), layout->quotes, layout->quote_sizes);  // room for both halves
+    CsvParser parser(name, *layout, *store, lo, hi);
+    ColumnStore second;
+    second.allocate(estimate_rows(body.substr(split)), layout->quotes, layout->quote_sizes);
+    CsvParser second_parser(name, *layout, second, lo, hi);
+    bool second_ok = false;
+    std::thread worker([&] { second_ok = parse_rest(second_parser, split); });
+    const bool first_ok = parser.run(body.data(), body.data() + split, body.substr(split));
+    worker.join();
+    const bool ordered = parser.rows() == 0 || second_parser.rows() == 0 ||
+                         second_parser.first_ts() > parser.last_ts();
+    if (first_ok && second_ok && ordered && !parser.finished()) {
+      const std::int64_t first_ts = parser.rows() != 0 ? parser.first_ts() : second_parser.first_ts();
+      const std::int64_t last_ts = second_parser.rows() != 0 ? second_parser.last_ts() : parser.last_ts();
+      store->append(second);
+      if (store->size == 0) return no_bars_in_range(options, name, first_ts, last_ts);
+      store->shrink_if_wasteful();
+      return ColumnStore::freeze(std::move(store), options.symbol, options.instrument);
+    }
+  }
+  auto store = std::make_shared<ColumnStore>();
+  store->allocate(estimate_rows(body), layout->quotes, layout->quote_sizes);
+  CsvParser single(name, *layout, *store, lo, hi);
+  if (!parse_rest(single, 0)) return single.take_error();
+  if (store->size == 0) return no_bars_in_range(options, name, single.first_ts(), single.last_ts());
   store->shrink_if_wasteful();
   return ColumnStore::freeze(std::move(store), options.symbol, options.instrument);
 }

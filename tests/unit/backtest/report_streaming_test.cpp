@@ -192,3 +192,34 @@ TEST_CASE("a JSON writer with a sink streams the same text in pieces", "[report]
   e.value("tab\there \\ \"q\" \x1f end");
   CHECK(e.str() == "\"tab\\there \\\\ \\\"q\\\" \\u001f end\"");
 }
+
+TEST_CASE("JSON string escapes are found wherever they sit in a long string", "[report][backtest]") {
+  // The escape scan reads 8 bytes at a time: put each kind of escape at every
+  // offset of a 40-byte string of plain, UTF-8 and 0x7f bytes.
+  auto one_by_one = [](std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20) out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+      else out += ch;
+    }
+    return out + "\"";
+  };
+  const std::string base = "price \xc3\xa9t\xc3\xa9 \x7f ~ plain text of forty bytes or more";
+  REQUIRE(base.size() >= 40);
+  for (const char special : {'"', '\\', '\n', '\r', '\t', '\x01', '\x1f', ' ', '\x80', '\xff'}) {
+    for (std::size_t at = 0; at < base.size(); ++at) {
+      std::string s = base;
+      s[at] = special;
+      std::string out;
+      JsonWriter::append_escaped(out, s);
+      INFO("byte " << static_cast<int>(static_cast<unsigned char>(special)) << " at " << at);
+      REQUIRE(out == one_by_one(s));
+    }
+  }
+}

@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <random>
 #include <cmath>
+#include <charconv>
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "engine/core/numbers.hpp"
@@ -60,4 +62,38 @@ TEST_CASE("format_double is shortest round-trip", "[unit][core]") {
     REQUIRE(parse_double(format_double(x), back));
     REQUIRE(back == x);
   }
+}
+
+TEST_CASE("format_double's short-decimal path prints what to_chars prints", "[unit][core]") {
+  // The general path alone, as format_double printed every number before the
+  // short-decimal path (prices, quantities, money) was added.
+  auto reference = [](double v) {
+    if (v == 0) v = 0.0;
+    const double a = std::fabs(v);
+    const auto fmt = a == 0 || (a >= 1e-7 && a < 1e21) ? std::chars_format::fixed : std::chars_format::scientific;
+    char buf[64];
+    return std::string(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v, fmt).ptr - buf));
+  };
+  std::mt19937_64 rng(11);
+  std::vector<double> values = {1e-7, 1.5e-7, 9.99999e-8, 0.1, 0.30000000000000004, 100.04, 100.10000000000001, 1e15,
+                                999999999999999.9, 999999999999999.0, 123456789012.345, 4503599627370497.0, 1e14 + 0.5,
+                                0.000123, 1000, 1e21, 5e-324};
+  for (int i = 0; i < 200000; ++i) {
+    const double price = static_cast<double>(rng() % 10'000'000) / 100;  // two decimals
+    const double qty = static_cast<double>(rng() % 100000) / std::pow(10.0, static_cast<double>(rng() % 9));
+    values.push_back(price);
+    values.push_back(qty);
+    values.push_back(price * qty);                   // a position's value
+    values.push_back(1'000'000 - price * 1.001);     // cash after a fill with commission
+    values.push_back(price * static_cast<double>(rng() % 1000) / 1000.0);
+    values.push_back(std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 120) - 70));
+    values.push_back(static_cast<double>(rng() % 1'000'000'000'000'000ULL) / std::pow(10.0, static_cast<double>(rng() % 16)));
+  }
+  std::size_t mismatches = 0;
+  for (const double x : values) {
+    for (const double v : {x, -x}) {
+      if (format_double(v) != reference(v) && ++mismatches <= 5) FAIL_CHECK(v << ": " << format_double(v) << " vs " << reference(v));
+    }
+  }
+  CHECK(mismatches == 0);
 }

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <string>
+#include <vector>
+
 #include "engine/core/time.hpp"
 
 using namespace te;
@@ -29,4 +33,30 @@ TEST_CASE("iso8601 formatting round-trips", "[unit][core]") {
     REQUIRE(days_from_civil(c.year, c.month, c.day) == d);
   }
   CHECK(weekday(*parse_iso8601_ns("2026-11-23")) == 0);  // a Monday
+}
+
+TEST_CASE("Iso8601Writer writes format_iso8601_to's text for any run of timestamps", "[unit][core]") {
+  std::vector<std::int64_t> ts;
+  const std::int64_t day = 86'400'000'000'000;
+  for (std::int64_t t = 18262 * day - 5 * 60'000'000'000; t < 18264 * day; t += 60'000'000'000) ts.push_back(t);  // minutes over midnights
+  for (std::int64_t t = -3 * day; t < 2 * day; t += 7 * 3'600'000'000'000 + 1'000'000'000) ts.push_back(t);  // across 1970
+  ts.push_back(18262 * day + 1'500'000);       // sub-second, then whole seconds of the same day
+  ts.push_back(18262 * day + 2'000'000'000);
+  ts.push_back(18262 * day + 999);
+  ts.push_back(18261 * day);                    // back a day
+  ts.push_back(-9'000'000'000'000'000'000);  // 1684 and 2255: near the ends of the int64 range
+  ts.push_back(-9'000'000'000'000'000'000 + 61'000'000'000);
+  ts.push_back(9'000'000'000'000'000'000);
+  ts.push_back(18262 * day + 60'000'000'000);
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20000; ++i) ts.push_back(static_cast<std::int64_t>(rng() % (40000 * static_cast<std::uint64_t>(day))) - 10000 * day);
+  for (bool date_only : {false, true}) {
+    Iso8601Writer w(date_only);
+    for (const std::int64_t t : ts) {
+      char a[48], b[48];
+      const std::size_t na = w.write(a, t), nb = format_iso8601_to(b, t, date_only);
+      INFO(t << " date_only " << date_only);
+      REQUIRE(std::string(a, na) == std::string(b, nb));
+    }
+  }
 }

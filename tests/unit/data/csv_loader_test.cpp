@@ -2,7 +2,11 @@
 // lines, no final newline) and exact number parsing.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
@@ -238,4 +242,78 @@ TEST_CASE("csv: random timestamps in every accepted spelling parse like parse_is
   const auto s = parse_ok(text);
   REQUIRE(s.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) REQUIRE(s.ts_ns()[i] == expected[i]);
+}
+
+TEST_CASE("csv: a large file parsed in two halves gives the single pass's bars and errors", "[unit][data]") {
+  // Bodies over 1 MiB are parsed in two halves on two threads (csv_loader.cpp).
+  const std::string header = "timestamp,open,high,low,close,volume\n";
+  const int n = 40000;  // about 2 MB
+  auto row = [](int i, std::int64_t ts_s) {
+    const std::string p = std::to_string(100 + i % 997) + "." + std::to_string(10 + i % 90);
+    return format_iso8601(ts_s * kNsPerSec) + "," + p + "," + p + "," + p + "," + p + "," + std::to_string(i) + "\n";
+  };
+  const std::int64_t t0 = 1'577'836'800;  // 2020-01-01
+  std::vector<std::string> rows;
+  for (int i = 0; i < n; ++i) rows.push_back(row(i, t0 + 60 * i));
+  auto text_of = [&](const std::vector<std::string>& r) {
+    std::string t = header;
+    for (const auto& x : r) t += x;
+    return t;
+  };
+  const std::string text = text_of(rows);
+  REQUIRE(text.size() > (std::size_t{1} << 20) + header.size());
+  // The first row of the second half: the line after the first '\n' at or after the middle of the body.
+  const std::string_view body = std::string_view(text).substr(header.size());
+  const std::size_t split = body.find('\n', body.size() / 2) + 1;
+  const int k = static_cast<int>(std::count(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(split), '\n'));
+  REQUIRE(k > 1000);
+  REQUIRE(k < n - 1000);
+
+  const auto s = parse_ok(text);
+  REQUIRE(s.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(s.ts_ns()[i] == (t0 + 60 * i) * kNsPerSec);
+    REQUIRE(s.volume()[i] == i);
+    REQUIRE(s.close()[i] == std::strtod((std::to_string(100 + i % 997) + "." + std::to_string(10 + i % 90)).c_str(), nullptr));
+  }
+  // Time filters inside either half and across the split.
+  for (const auto& [from, to] : {std::pair{10, k - 10}, std::pair{k - 10, k + 10}, std::pair{k + 5, n - 3}}) {
+    LoadOptions o;
+    o.start_ns = (t0 + 60 * from) * kNsPerSec;
+    o.end_ns = (t0 + 60 * to) * kNsPerSec;
+    const auto f = parse_ok(text, o);
+    REQUIRE(f.size() == static_cast<std::size_t>(to - from));
+    CHECK(f.ts_ns()[0] == *o.start_ns);
+    CHECK(f.volume()[f.size() - 1] == to - 1);
+  }
+  auto error_of = [&](const std::vector<std::string>& r) {
+    auto result = parse_csv(text_of(r), "t.csv", {});
+    REQUIRE_FALSE(result.ok());
+    return result.error().message;
+  };
+  // Errors in the second half name the file's line, as one pass does.
+  {
+    auto bad = rows;
+    bad[k + 100] = format_iso8601((t0 + 60 * (k + 100)) * kNsPerSec) + ",1,2,oops,1,1\n";
+    CHECK_THAT(error_of(bad), Catch::StartsWith("t.csv:" + std::to_string(k + 102) + ":") &&
+                                  Catch::Contains("low: expected a number, was 'oops'"));
+  }
+  {
+    auto bad = rows;
+    bad[k] = rows[k - 1];  // the halves meet out of order: a duplicate where they join
+    const std::int64_t dup = (t0 + 60 * (k - 1)) * kNsPerSec;
+    CHECK(error_of(bad) == "t.csv:" + std::to_string(k + 2) + ":1: duplicate timestamp " +
+                               format_iso8601(dup, dup % kNsPerDay == 0) + ", the same as on line " +
+                               std::to_string(k + 1));
+  }
+  {
+    auto bad = rows;
+    bad[n - 50] = "\n";
+    CHECK_THAT(error_of(bad), Catch::StartsWith("t.csv:" + std::to_string(n - 50 + 2) + ":1: empty line"));
+  }
+  {
+    auto bad = rows;
+    bad[10] = format_iso8601((t0 + 60 * 10) * kNsPerSec) + ",1,2,0.5,3,1\n";  // first half: close above high
+    CHECK_THAT(error_of(bad), Catch::StartsWith("t.csv:12:") && Catch::Contains("close 3 is outside"));
+  }
 }
