@@ -234,7 +234,12 @@ build_view = function(offset, tf)
 
   -- crossover(a, b): +1 when a crossed above b on this bar, -1 when it crossed
   -- below, 0 otherwise, nil while either is warming up. Ties follow backtrader's
-  -- CrossOver: the side before is the last non-zero difference.
+  -- CrossOver: the side before is the last non-zero difference. Two native
+  -- indicators: the indicator set keeps the pair's value per bar
+  -- (IndicatorSet::add_crossover), so a read is one load with no look-back and
+  -- no branch on the signs (each sign combination was a separate trace path);
+  -- `cross_cache[a][b]` holds its slot. With an indicator written in Lua it
+  -- holds a function(offset) (P.series_crossover).
   local cross_cache = {}
   local function spec_slot(spec)
     local name, args = parse_spec_string(spec, "ind.crossover")
@@ -246,33 +251,35 @@ build_view = function(offset, tf)
     end
     return slot_lookup(tf, name)(args[1], args[2], args[3], args[4], args[5])
   end
+  local function cross_of(a, b)
+    local sa, sb = spec_slot(a), spec_slot(b)
+    local c
+    if type(sa) == "function" or type(sb) == "function" then
+      c = P.series_crossover(sa, sb, ind_value)
+    else
+      c = API.ind_cross(HOST, sa, sb)
+      if c < 0 then fail(P.api_error()) end
+    end
+    local by_a = cross_cache[a]
+    if not by_a then by_a = {}; cross_cache[a] = by_a end
+    by_a[b] = c
+    return c
+  end
   local function crossover(a, b)
     local by_a = cross_cache[a]
-    local pair = by_a and by_a[b]
-    if not pair then
-      pair = { spec_slot(a), spec_slot(b) }
-      if type(pair[1]) == "function" or type(pair[2]) == "function" then
-        pair[3] = P.series_crossover(pair[1], pair[2], ind_value)
-      end
-      if not by_a then by_a = {}; cross_cache[a] = by_a end
-      by_a[b] = pair
+    local c = by_a and by_a[b]
+    if not c then c = cross_of(a, b) end
+    if type(c) == "function" then return c(offset) end
+    if offset == 0 then
+      local v = ind_current[c]
+      if v ~= v then return nil end
+      return v
     end
-    local generic = pair[3]
-    if generic then return generic(offset) end
-    local sa, sb = pair[1], pair[2]
-    local d = ind_value(sa, offset) - ind_value(sb, offset)
-    if d ~= d then return nil end
-    if d == 0 then return 0 end
-    for k = 1, hist_mask do
-      local pd = ind_value(sa, offset + k) - ind_value(sb, offset + k)
-      if pd ~= pd then return 0 end
-      if pd ~= 0 then
-        if pd < 0 and d > 0 then return 1 end
-        if pd > 0 and d < 0 then return -1 end
-        return 0
-      end
-    end
-    return 0
+    local v = ind_value(c, offset)
+    if v ~= v then return nil end
+    -- k bars back the look-back is k bars shorter (ind_view.h keeps hist_len bars).
+    if v ~= 0 and ind_value(c + 1, offset) + offset > hist_mask then return 0 end
+    return v
   end
   fns.crossover = crossover
   fns.at = function(k)

@@ -309,8 +309,24 @@ function P.lua_series(name, tf, args)
   return function(k) return value(inst, k, 1) or NaN end
 end
 
+-- The difference of the two series at the first bar before `offset` where it
+-- is not exactly 0 (NaN counts), or 0 when there is none within the history.
+-- Only ties get here (see P.series_crossover), so this loop is off the per-bar
+-- path.
+local function last_nonzero_difference(fa, fb, offset)
+  for k = 2, HISTORY - 1 do
+    local pd = fa(offset + k) - fb(offset + k)
+    if pd ~= 0 then return pd end
+  end
+  return 0
+end
+
 -- The crossover of two series, each a native slot (read with ind_value) or a
--- function(k) from P.lua_series; same rule as the native-only crossover.
+-- function(k) from P.lua_series; same rule as the native one
+-- (IndicatorSet::add_crossover). The bar before is compared inline and the
+-- look-back past ties is a separate function: a loop here, run by every
+-- crossover call, made the callers' traces hit LuaJIT's loop unroll limit
+-- (hull_trend's JIT-health flake).
 function P.series_crossover(a, b, ind_value)
   local fa = type(a) == "function" and a or function(k) return ind_value(a, k) end
   local fb = type(b) == "function" and b or function(k) return ind_value(b, k) end
@@ -318,15 +334,11 @@ function P.series_crossover(a, b, ind_value)
     local d = fa(offset) - fb(offset)
     if d ~= d then return nil end
     if d == 0 then return 0 end
-    for k = 1, HISTORY - 1 do
-      local pd = fa(offset + k) - fb(offset + k)
-      if pd ~= pd then return 0 end
-      if pd ~= 0 then
-        if pd < 0 and d > 0 then return 1 end
-        if pd > 0 and d < 0 then return -1 end
-        return 0
-      end
-    end
+    local pd = fa(offset + 1) - fb(offset + 1)
+    if pd == 0 then pd = last_nonzero_difference(fa, fb, offset) end
+    if pd ~= pd then return 0 end
+    if pd < 0 and d > 0 then return 1 end
+    if pd > 0 and d < 0 then return -1 end
     return 0
   end
 end

@@ -46,6 +46,10 @@ local P = {
 -- innermost stack frame that belongs to the strategy file (tail calls and
 -- helper depth make fixed error levels unreliable).
 local strategy_source = "@" .. cfg.chunkname
+-- The callback running now (1..3), nil outside callbacks: for P.fail's
+-- message. A local, not a field of P: it is written twice per callback, and an
+-- upvalue store is cheaper on the traced per-bar path than a store into P.
+local current_callback = nil
 function P.fail(msg)
   for level = 2, 40 do
     local info = getinfo(level, "Sl")
@@ -56,7 +60,7 @@ function P.fail(msg)
   end
   -- `return enter_long{...}` is a tail call: the callback's frame is gone. Name
   -- the callback (and the line where it starts) rather than nothing.
-  local kind = P.current_callback
+  local kind = current_callback
   if kind and P.where then
     error(sfmt("%s: %s (in a tail call from %s, which starts at this line)", P.where(kind), msg,
       P.CALLBACK_NAMES[kind]), 0)
@@ -128,9 +132,9 @@ local function run_callback(kind)
   if refresh_bar() then update_lua_indicators(bar) end
   ctx.state = state_names[F.state]
   ctx.bars_in_state = F.bars_in_state
-  P.current_callback = kind
+  current_callback = kind
   local r = callbacks[kind](bar, ctx, ind)
-  P.current_callback = nil
+  current_callback = nil
   if r == nil then return 0 end
   return encode(kind, r)
 end
@@ -160,7 +164,7 @@ function M.run_batch()
 end
 
 function M.on_start()
-  P.current_callback = nil
+  current_callback = nil
   apply_clear_setup()
   local f = rawget(env, "on_start")
   if f then f(ctx) end
@@ -169,7 +173,7 @@ end
 -- Hot reload: ctx already holds a copy of the old data (replace_ctx);
 -- on_reload(old_ctx, ctx) may migrate it, and a table it returns replaces it.
 function M.on_reload(old)
-  P.current_callback = nil
+  current_callback = nil
   apply_clear_setup()
   local f = rawget(env, "on_reload")
   if not f then return end
@@ -192,7 +196,7 @@ M.environment = P.environment
 -- on_order_rejected(order, ctx) (engine/script/order_notice.cpp builds `t`; events
 -- are rare, so a fresh table each time). Returns whether the callback exists.
 function M.notify(name, t)
-  P.current_callback = nil
+  current_callback = nil
   local f = rawget(env, name)
   if f == nil then return false end
   apply_clear_setup()

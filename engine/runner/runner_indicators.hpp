@@ -29,6 +29,7 @@ class RunnerIndicators final : public script::IndicatorProvider {
   const void* view() const noexcept override { return set_.view(); }
   Result<int> add(std::string_view name, std::span<const double> params, std::string_view source,
                   std::string_view timeframe) override;
+  Result<int> crossover(int slot_a, int slot_b) override { return set_.add_crossover(slot_a, slot_b); }
   std::size_t history_size() const noexcept override { return history_.size(); }
   model::Bar history_bar(std::size_t i) const noexcept override { return history_.at(i); }
   Result<int> timeframe_feed(std::string_view timeframe) override;

@@ -466,6 +466,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   api_.tf_feed = &StrategyHost::api_tf_feed;
   api_.tf_closed = &StrategyHost::api_tf_closed;
   api_.tf_bar = &StrategyHost::api_tf_bar;
+  api_.ind_cross = &StrategyHost::api_ind_cross;
   for (double* p : {&frame_.bar.bid, &frame_.bar.ask, &frame_.bar.bid_size, &frame_.bar.ask_size, &frame_.pos.stop,
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
@@ -895,6 +896,24 @@ void read_lua_indicator_shape(lua_State* L, LuaIndicatorInfo& info) {
 }
 
 }  // namespace
+
+std::int32_t StrategyHost::api_ind_cross(void* host, std::int32_t slot_a, std::int32_t slot_b) noexcept {
+  auto* self = static_cast<StrategyHost*>(host);
+  try {
+    auto r = self->indicators_->crossover(slot_a, slot_b);
+    if (!r) {
+      self->api_error_ = r.error().message;
+      return r.error().code == Errc::limit ? kTeLimit : kTeInvalid;
+    }
+    return static_cast<std::int32_t>(*r);
+  } catch (const std::exception& e) {
+    self->api_error_ = std::string("internal error creating a crossover: ") + e.what();
+    return kTeInternal;
+  } catch (...) {
+    self->api_error_ = "internal error creating a crossover";
+    return kTeInternal;
+  }
+}
 
 std::int32_t StrategyHost::api_tf_feed(void* host, const char* timeframe, std::size_t timeframe_len) noexcept {
   auto* self = static_cast<StrategyHost*>(host);

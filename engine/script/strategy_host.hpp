@@ -77,6 +77,9 @@ class IndicatorProvider {
   // returns its first output slot. Errors name what was wrong with the request.
   virtual Result<int> add(std::string_view name, std::span<const double> params, std::string_view source,
                           std::string_view timeframe) = 0;
+  // ind.crossover(a, b) of two slots returned by add(), kept per bar (see
+  // ta::IndicatorSet::add_crossover): returns the first of its two slots.
+  virtual Result<int> crossover(int slot_a, int slot_b) = 0;
   // The bars the runner has seen so far, oldest first (warm-up of Lua indicators).
   virtual std::size_t history_size() const noexcept = 0;
   virtual model::Bar history_bar(std::size_t i) const noexcept = 0;
@@ -281,6 +284,7 @@ class StrategyHost {
   static std::int32_t api_tf_feed(void* host, const char* timeframe, std::size_t timeframe_len) noexcept;
   static double api_tf_closed(void* host, std::int32_t feed, double bar_index) noexcept;
   static std::int32_t api_tf_bar(void* host, std::int32_t feed, double index, te_bar* out) noexcept;
+  static std::int32_t api_ind_cross(void* host, std::int32_t slot_a, std::int32_t slot_b) noexcept;
 
   std::unique_ptr<VmPool> own_pool_;  // before vm_: outlives it
   VmPool* pool_ = nullptr;

@@ -98,4 +98,8 @@ typedef struct te_api {
    * each batch; noexcept, never calls back into Lua. */
   int32_t (*step)(void* driver, int32_t result);
   void* driver;
+  /* ind.crossover(a, b) of two native indicator slots, kept per bar by the
+   * indicator set: returns the first of its two slots (value, look-back age;
+   * engine/ta/indicator_set.hpp add_crossover) or a negative code. */
+  int32_t (*ind_cross)(void* host, int32_t slot_a, int32_t slot_b);
 } te_api;

@@ -183,12 +183,64 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
     const Group& g = groups_[static_cast<std::size_t>(e.group)];
     for (int k = 0; k < g.closed_now; ++k) e.indicator->update(g.aggregator.closed(k), cur);
   }
+  for (Cross& c : crosses_) {
+    const double* cur = current_.get();
+    step_cross(c, cur[c.a], cur[c.b], updates_, current_.get() + c.slot);
+  }
   const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
   const std::size_t slots = view_.slot_count;
   for (std::size_t s = 0; s < slots; ++s) history_[s * history_len_ + head] = current_[s];
   ++updates_;
   view_.updates = updates_;
   view_.head = static_cast<std::uint32_t>(head);
+}
+
+void IndicatorSet::step_cross(Cross& c, double va, double vb, std::uint64_t at, double* out) const noexcept {
+  const double d = va - vb;
+  const double pd = c.last_d;  // never 0; NaN when there is none yet
+  const std::uint64_t k = at - c.last_at;
+  // d > 0 after pd < 0 is +1, d < 0 after pd > 0 is -1, the same side is 0.
+  double v = 0;
+  if (d != 0 && pd == pd && k <= mask_) v = static_cast<double>(static_cast<int>(d > 0) - static_cast<int>(pd > 0));
+  out[0] = d == d ? v : kNaN;
+  out[1] = static_cast<double>(k);
+  if (d != 0) {  // NaN included: the look-back stops there
+    c.last_d = d;
+    c.last_at = at;
+  }
+}
+
+Result<int> IndicatorSet::add_crossover(int slot_a, int slot_b) {
+  const int used = static_cast<int>(view_.slot_count);
+  if (slot_a < 0 || slot_a >= used || slot_b < 0 || slot_b >= used)
+    return make_error(Errc::invalid_argument, "crossover: slot " + std::to_string(slot_a < 0 || slot_a >= used ? slot_a : slot_b) +
+                                                  " is not an indicator of this set");
+  std::string key = "crossover:" + std::to_string(slot_a) + ":" + std::to_string(slot_b);
+  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  if (static_cast<std::size_t>(used) + 2 > slot_capacity_)
+    return make_error(Errc::limit, "crossover: the set is full (at most " + std::to_string(max_indicators_) +
+                                       " indicators per strategy)");
+  Cross c{slot_a, slot_b, used};
+  for (int s = used; s < used + 2; ++s) {
+    current_[static_cast<std::size_t>(s)] = kNaN;
+    std::fill_n(row(s), history_len_, kNaN);
+  }
+  // Warm-up over the ring: the updates still in it are all a read can reach
+  // (a look-back longer than the ring gives 0 anyway).
+  const std::uint64_t from = updates_ > history_len_ ? updates_ - history_len_ : 0;
+  double out[2] = {kNaN, kNaN};
+  for (std::uint64_t u = from; u < updates_; ++u) {
+    const std::size_t pos = static_cast<std::size_t>(u) & mask_;
+    step_cross(c, row(slot_a)[pos], row(slot_b)[pos], u, out);
+    row(used)[pos] = out[0];
+    row(used + 1)[pos] = out[1];
+  }
+  current_[static_cast<std::size_t>(used)] = out[0];
+  current_[static_cast<std::size_t>(used) + 1] = out[1];
+  crosses_.push_back(c);
+  by_key_.emplace(std::move(key), used);
+  view_.slot_count = static_cast<std::uint32_t>(used + 2);
+  return used;
 }
 
 double IndicatorSet::value(int slot, int offset) const noexcept {
@@ -253,6 +305,7 @@ void IndicatorSet::reset() noexcept {
     if (e.cached) e.next = 0;
     else e.indicator->reset();
   }
+  for (Cross& c : crosses_) c.last_d = kNaN;
   for (Group& g : groups_) {
     g.aggregator.reset();
     g.closed_now = 0;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,19 @@ class IndicatorSet {
   // for a spec that did not come from make_spec/parse_spec.
   Result<int> add(const IndicatorSpec& spec, std::size_t seen_count = 0,
                   const std::function<model::Bar(std::size_t)>& seen_bar = {});
+
+  // The crossover of two existing slots (the strategy API's
+  // ind.crossover(a, b), same rule as backtrader's CrossOver), kept per bar so
+  // that reading it is one load instead of a walk back through the history.
+  // Two slots: [0] +1 when a crossed above b on this bar, -1 below, 0 otherwise,
+  // NaN while either is NaN; [1] how many bars back the difference it compared
+  // against lies (a +-1 read k bars ago is a cross only while k + [1] <=
+  // history_length - 1, the look-back the history allows). The look-back for
+  // the side before: the last bar whose difference a - b was not exactly 0; a NaN
+  // there, or none within history_length - 1 bars, gives 0. Warmed over the
+  // history ring, which holds everything a read can reach. Errors:
+  // invalid_argument for a slot not in use, limit when the slots are used up.
+  Result<int> add_crossover(int slot_a, int slot_b);
 
   // Updates every indicator with one base bar and records the outputs.
   void update(const model::Bar& bar) noexcept;
@@ -102,6 +116,18 @@ class IndicatorSet {
     std::shared_ptr<const CachedSeries> cached;
     std::size_t next = 0;
   };
+  // One ind.crossover pair (add_crossover). `last_d` is the most recent
+  // difference that was not exactly 0 (NaN counts: it stops the look-back, and
+  // NaN is also the start value), seen at update number `last_at`.
+  struct Cross {
+    int a, b, slot;
+    double last_d = std::numeric_limits<double>::quiet_NaN();
+    std::uint64_t last_at = 0;
+  };
+  // Writes the crossover's two slots for update number `at` from the values
+  // `va`, `vb` of its inputs at that update.
+  void step_cross(Cross& c, double va, double vb, std::uint64_t at, double* out) const noexcept;
+
   struct Group {
     BarAggregator aggregator;
     int closed_now = 0;  // bars released by the current update
@@ -131,6 +157,7 @@ class IndicatorSet {
   std::vector<Entry> entries_;
   std::vector<Group> groups_;
   std::vector<Feed> feeds_;
+  std::vector<Cross> crosses_;  // updated after entries_, in creation order
   std::map<std::string, int> by_key_;  // canonical key -> first slot
   std::uint64_t updates_ = 0;
   te_ind_view view_{};

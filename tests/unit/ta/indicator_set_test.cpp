@@ -129,3 +129,94 @@ TEST_CASE("listing names every indicator with parameters, outputs and warm-up", 
   CHECK(text.find("33 ((slow - 1) + (signal - 1))") != std::string::npos);
   CHECK(text.find("27 (2 * period - 1)") != std::string::npos);
 }
+
+namespace {
+
+// ind.crossover's rule as lua/indicators.lua computed it before the set kept
+// it (a walk back through the history): the value `offset` bars ago.
+double crossover_by_lookback(const IndicatorSet& set, int a, int b, int offset, int mask) {
+  const double d = set.value(a, offset) - set.value(b, offset);
+  if (d != d) return d;
+  if (d == 0) return 0;
+  for (int k = 1; k <= mask; ++k) {
+    const double pd = set.value(a, offset + k) - set.value(b, offset + k);
+    if (pd != pd) return 0;
+    if (pd != 0) {
+      if (pd < 0 && d > 0) return 1;
+      if (pd > 0 && d < 0) return -1;
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// What the prelude reads from the crossover's two slots `offset` bars ago.
+double crossover_read(const IndicatorSet& set, int c, int offset, int mask) {
+  const double v = set.value(c, offset);
+  if (v != v) return v;
+  if (v != 0 && set.value(c + 1, offset) + offset > mask) return 0;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("add_crossover keeps ind.crossover's look-back rule at every offset, ties and warm-up included",
+          "[unit][ta][indicators]") {
+  // A ring of 8 bars and prices that stay flat for 0..11 bars at a time: the
+  // close and sma(2) tie on every flat bar after the first, often for longer
+  // than the ring, and sma(3) ties sma(2) on the longer runs.
+  constexpr int kMask = 7;
+  IndicatorSet set(8, kMask + 1);
+  const int close = *set.add(*parse_spec("highest(1,close)"));
+  const int sma2 = *set.add(*parse_spec("sma(2)"));
+  const int sma3 = *set.add(*parse_spec("sma(3)"));
+  const int early = *set.add_crossover(close, sma2);  // from the first bar
+  CHECK(*set.add_crossover(close, sma2) == early);     // same pair: same slots
+  CHECK_FALSE(set.add_crossover(close, 99).ok());
+  int late = -1;  // sma(2) x sma(3), added after 40 bars (warmed over the ring)
+  std::uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>((seed >> 33) % 1000);
+  };
+  double price = 100;
+  int flat = 0;
+  int crosses = 0, ties = 0, limited = 0;
+  for (int i = 0; i < 3000; ++i) {
+    if (flat > 0) {
+      --flat;
+    } else {
+      price += (next() - 500) / 100.0;
+      if (next() < 300) flat = next() % 12;
+    }
+    model::Bar b;
+    b.ts_ns = i;
+    b.open = b.high = b.low = b.close = price;
+    set.update(b);
+    if (i == 40) late = *set.add_crossover(sma2, sma3);
+    for (int o = 0; o <= kMask; ++o) {
+      const double want = crossover_by_lookback(set, close, sma2, o, kMask);
+      const double got = crossover_read(set, early, o, kMask);
+      INFO("bar " << i << " offset " << o);
+      CHECK((got == want || (std::isnan(got) && std::isnan(want))));
+      if (late >= 0) {
+        const double w2 = crossover_by_lookback(set, sma2, sma3, o, kMask);
+        const double g2 = crossover_read(set, late, o, kMask);
+        CHECK((g2 == w2 || (std::isnan(g2) && std::isnan(w2))));
+      }
+      if (o == 0 && want != 0 && want == want) ++crosses;
+      if (o == 0 && set.value(close) == set.value(sma2)) ++ties;
+      if (want == 0 && set.value(early, o) != 0 && set.value(early, o) == set.value(early, o)) ++limited;
+    }
+  }
+  // The data exercised what the rule is about.
+  CHECK(crosses > 100);
+  CHECK(ties > 300);
+  CHECK(limited > 0);  // a cross k bars ago whose look-back no longer fits the ring
+
+  set.reset();
+  model::Bar b;
+  b.close = b.open = b.high = b.low = 1;
+  set.update(b);
+  CHECK(std::isnan(set.value(early)));  // sma(2) is warming up again
+}
