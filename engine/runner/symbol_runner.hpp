@@ -245,6 +245,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   int advance(int result, bool in_batch);
   void begin_bar();
   bool handle_action(int kind);  // true: run the new state's callback too
+  bool take_notices(bool in_batch);
   // The batch loop's step (te_api.step): noexcept, no Lua.
   static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
   int drive(int result, bool in_batch);
@@ -254,6 +255,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // decision (RunnerConfig::max_consecutive_errors).
   void callback_failed();
   void write_frame(const model::Bar& bar);
+  void write_views(te_frame& f) const;  // the frame's position and account views
   void transition(RunnerEvent event, std::string reason);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
@@ -338,6 +340,14 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     std::string code, message, source;
   };
   std::vector<PendingNotice> notices_;
+  // What the frame's position and account views were last written from:
+  // write_frame() skips them while `valid` (flat, no orders) and nothing here
+  // moved. Invalidated when the host (and its frame) is replaced.
+  struct ViewsStamp {
+    bool valid = false;
+    std::uint64_t version = 0;
+    double want_stop = 0, want_target = 0;
+  } views_;
 };
 
 // Routes execution events to the account and to the runner that sent the
