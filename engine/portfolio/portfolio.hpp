@@ -107,6 +107,9 @@ class Portfolio {
   // Inline (with position() and open_trade()): read by the runner several
   // times per bar, across static libraries (docs/performance.md).
   double position_value() const noexcept {
+    // One instrument (a single-symbol run): the loop's result without the
+    // loop set-up the compiler generates for it (0 + x: the same bits).
+    if (positions_.size() == 1) return 0.0 + positions_[0].market_value();
     double v = 0;
     for (const auto& p : positions_) v += p.market_value();
     return v;

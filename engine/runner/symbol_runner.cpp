@@ -74,7 +74,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   step_ = Step::Begin;
   int result = 0;
   for (;;) {
-    const int cb = advance(result, false);
+    const int cb = advance<false>(result);
     if (cb == kBarDone) break;
     ++stats_.host_entries;
     result = host_->call(static_cast<script::Callback>(cb));
@@ -83,7 +83,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
 }
 
 // The bar in current_bar_ arrives: everything before the strategy runs.
-void SymbolRunner::begin_bar() {
+[[gnu::always_inline]] inline void SymbolRunner::begin_bar() {
   const model::Bar& bar = current_bar_;
   const model::InstrumentId instrument = instrument_.id;
   ++bar_index_;
@@ -96,7 +96,9 @@ void SymbolRunner::begin_bar() {
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
   ref_price_ = bar.close;
-  manage_orders_on_bar(bar);
+  // (manage_orders_on_bar's own early return, checked here without the call)
+  if (risk_ != nullptr || (state_ == RunnerState::InTrade && !(max_bars_ <= 0 && breakeven_distance_ <= 0)))
+    manage_orders_on_bar(bar);
 }
 
 // One bar, step by step: open, order notices, the strategy's callbacks (each
@@ -107,7 +109,8 @@ void SymbolRunner::begin_bar() {
 // Written as straight-line code that enters at step_ and records step_ only
 // where it returns: a quiet bar (no notices, no action) passes every step
 // without a dispatch (docs/performance.md, "Profile-driven changes").
-int SymbolRunner::advance(int result, bool in_batch) {
+template <bool in_batch>
+[[gnu::always_inline]] inline int SymbolRunner::advance(int result) {
   switch (step_) {
     case Step::Idle:
       return kBarDone;
@@ -264,7 +267,8 @@ bool SymbolRunner::batch_usable() const noexcept {
 // Moves through the feed's bars from where step_ is: returns a callback to
 // run, kNeedHost (in a batch), or kFeedDone. Outside a batch it returns
 // kBarDone after each bar, so the host can try the batch loop again.
-int SymbolRunner::drive(int result, bool in_batch) {
+template <bool in_batch>
+[[gnu::always_inline]] inline int SymbolRunner::drive(int result) {
   for (;;) {
     if (step_ == Step::Idle) {
       if (feed_stop_ || state_ == RunnerState::Faulted || !feed_->next(current_bar_)) {
@@ -273,7 +277,7 @@ int SymbolRunner::drive(int result, bool in_batch) {
       }
       step_ = Step::Begin;
     }
-    const int cb = advance(result, in_batch);
+    const int cb = advance<in_batch>(result);
     result = 0;
     if (cb != kBarDone) return cb;
     if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
@@ -288,7 +292,7 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
   auto* r = static_cast<SymbolRunner*>(self);
   try {
     if (r->step_ == Step::Result) r->host_->end_callback();
-    const int code = r->drive(result, true);
+    const int code = r->drive<true>(result);
     if (code > 0) r->host_->begin_callback(static_cast<script::Callback>(code));
     return code;
   } catch (...) {
@@ -322,7 +326,7 @@ void SymbolRunner::run(BarFeed& feed) {
     }
     // The current bar (or the next one) outside the loop, then try again.
     for (;;) {
-      const int cb = drive(result, false);
+      const int cb = drive<false>(result);
       if (cb == kFeedDone) return;
       if (cb == kBarDone) break;
       ++stats_.host_entries;

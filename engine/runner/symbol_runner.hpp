@@ -242,13 +242,15 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   static constexpr int kNeedHost = -1;
   static constexpr int kFeedDone = -2;
   static constexpr int kStepThrew = -3;
-  int advance(int result, bool in_batch);
+  template <bool in_batch>
+  int advance(int result);
   void begin_bar();
   bool handle_action(int kind);  // true: run the new state's callback too
   bool take_notices(bool in_batch);
   // The batch loop's step (te_api.step): noexcept, no Lua.
   static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
-  int drive(int result, bool in_batch);
+  template <bool in_batch>
+  int drive(int result);
   bool batch_usable() const noexcept;
   void apply_pending_reload();
   // A callback returned an error: fault, or count it and skip the bar's
