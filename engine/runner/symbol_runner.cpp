@@ -351,6 +351,7 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
       want_target_ == views_.want_target)
     return;
   write_views(f);
+  ++stats_.view_writes;
   views_.valid = no_orders && portfolio_.open_trade(instrument_.id) == nullptr;
   views_.version = version;
   views_.want_stop = want_stop_;

@@ -128,6 +128,11 @@ struct RunnerStats {
   std::int64_t reloads = 0;          // versions swapped in
   std::int64_t reload_failures = 0;  // versions refused (the old one kept running)
   std::int64_t risk_rejections = 0;  // orders the risk engine denied
+  // Rewrites of the frame's position and account views. write_frame() skips
+  // them while the runner is flat with no orders and the account has not
+  // moved (most bars of most strategies): the callgrind-free regression guard
+  // of that skip (tests/unit/backtest/batch_loop_test.cpp).
+  std::int64_t view_writes = 0;
 };
 
 class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
