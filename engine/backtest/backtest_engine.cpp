@@ -120,12 +120,32 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     std::size_t first;
     std::size_t done = 0;
     double peak;
+    // The curve's columns, written by index (one store per column and bar);
+    // finish() sets their sizes once the run is over.
+    std::int64_t* eq_ts = nullptr;
+    double *eq_cash = nullptr, *eq_pv = nullptr, *eq_equity = nullptr, *eq_dd = nullptr;
 
     Feed(const model::BarSeries::Columns& c_, std::size_t first_, std::size_t n_, const BacktestConfig& config_,
          runner::SymbolRunner& run_, exec::SimulatedExchange& exchange_, portfolio::Portfolio& account_,
          model::InstrumentId instrument_, EquityCurve& eq_, bool keep_)
         : c(c_), i(first_), n(n_), config(config_), run(run_), exchange(exchange_), account(account_),
-          instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash) {}
+          instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash) {
+      if (keep) {
+        eq_ts = eq.ts_ns.writable();
+        eq_cash = eq.cash.writable();
+        eq_pv = eq.position_value.writable();
+        eq_equity = eq.equity.writable();
+        eq_dd = eq.drawdown.writable();
+      }
+    }
+    void finish() {
+      if (!keep) return;
+      eq.ts_ns.set_size(done);
+      eq.cash.set_size(done);
+      eq.position_value.set_size(done);
+      eq.equity.set_size(done);
+      eq.drawdown.set_size(done);
+    }
 
     bool next(model::Bar& bar) override {
       if (i >= n) return false;
@@ -151,14 +171,14 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       const double pv = account.position_value();
       const double equity = cash + pv;
       peak = std::max(peak, equity);
-      ++done;
-      if (keep) {
-        eq.ts_ns.push_back(bar.ts_ns);
-        eq.cash.push_back(cash);
-        eq.position_value.push_back(pv);
-        eq.equity.push_back(equity);
-        eq.drawdown.push_back(peak > 0 ? (peak - equity) / peak : 0.0);
+      if (keep) {  // one row per bar: `done` < the reserved n - first
+        eq_ts[done] = bar.ts_ns;
+        eq_cash[done] = cash;
+        eq_pv[done] = pv;
+        eq_equity[done] = equity;
+        eq_dd[done] = peak > 0 ? (peak - equity) / peak : 0.0;
       }
+      ++done;
       if (config.equity_listener) config.equity_listener->on_equity(bar.ts_ns, cash, pv, equity);
       if (config.progress && config.progress_every && done % config.progress_every == 0) config.progress(done, n - first);
       return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
@@ -179,6 +199,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       }
     }
   }
+  feed.finish();
   done = feed.done;
   out.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
   if (config.progress) config.progress(done, n - first);

@@ -47,7 +47,9 @@ std::size_t SimulatedExchange::working_orders(model::InstrumentId instrument) co
   return instrument < venues_.size() ? venues_[instrument].working : 0;
 }
 
-SimulatedExchange::Venue& SimulatedExchange::venue(model::InstrumentId id) {
+// Out of line: the per-bar entry points index venues_ directly and call this
+// only for an instrument not seen yet.
+[[gnu::noinline]] SimulatedExchange::Venue& SimulatedExchange::venue(model::InstrumentId id) {
   if (id >= venues_.size()) venues_.resize(static_cast<std::size_t>(id) + 1);
   return venues_[id];
 }
@@ -536,7 +538,12 @@ void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model:
   v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
                       ? config_.max_volume_fraction * bar.volume
                       : std::numeric_limits<double>::infinity();
-  if (v.working == 0 && requests_.empty()) return;
+  if (v.working == 0 && requests_.empty()) return;  // most bars: kept free of the matching's frame
+  open_phase(v, instrument, bar, bar_index);
+}
+
+void SimulatedExchange::open_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
+                                   std::int64_t bar_index) {
   if (requests_.empty() && config_.quiet_bar_shortcut && quiet_bar(v, instrument, bar, bar_index)) return;
   v.quiet_known = false;  // the full matching below may change anything
   phase_ = Phase::Open;
@@ -842,29 +849,33 @@ void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model
   Venue& v = instrument < venues_.size() ? venues_[instrument] : venue(instrument);
   // (quiet orders never execute at the close)
   if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
-      !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok)) {
-    v.quiet_known = false;
-    phase_ = Phase::Close;
-    phase_bar_ = bar_index;
-    phase_price_ = bar.close;
-    needs_ = BarNeeds{};
-    if (config_.fill == FillModel::BidAsk) {
-      match_quote(instrument, bar, bar_index);
-    } else {
-      for (std::size_t i = 0; i < orders_.size(); ++i) {
-        Working& w = orders_[i];
-        const Order& o = w.order;
-        if (o.instrument != instrument || !is_working(o) || !w.at_close || w.close_from > bar_index) continue;
-        activate(w, bar, bar_index, true);
-        note_needs(w);
-        execute(i, bar.close, Liquidity::Taker, bar, bar_index);
-      }
-    }
-    if (needs_.first_chance) end_first_chance(instrument, bar_index, true);
-    phase_ = Phase::Idle;
-    if (dirty_) compact();
-  }
+      !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok))
+    close_phase(v, instrument, bar, bar_index);
   v.last_price = bar.close;
+}
+
+void SimulatedExchange::close_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
+                                    std::int64_t bar_index) {
+  v.quiet_known = false;
+  phase_ = Phase::Close;
+  phase_bar_ = bar_index;
+  phase_price_ = bar.close;
+  needs_ = BarNeeds{};
+  if (config_.fill == FillModel::BidAsk) {
+    match_quote(instrument, bar, bar_index);
+  } else {
+    for (std::size_t i = 0; i < orders_.size(); ++i) {
+      Working& w = orders_[i];
+      const Order& o = w.order;
+      if (o.instrument != instrument || !is_working(o) || !w.at_close || w.close_from > bar_index) continue;
+      activate(w, bar, bar_index, true);
+      note_needs(w);
+      execute(i, bar.close, Liquidity::Taker, bar, bar_index);
+    }
+  }
+  if (needs_.first_chance) end_first_chance(instrument, bar_index, true);
+  phase_ = Phase::Idle;
+  if (dirty_) compact();
 }
 
 void SimulatedExchange::settle(model::InstrumentId instrument, const model::Bar& last_bar, std::int64_t bar_index) {

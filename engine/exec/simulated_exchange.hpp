@@ -108,6 +108,12 @@ class SimulatedExchange final : public ExecutionEngine {
   enum class Phase : std::uint8_t { Idle, Open, Close };
 
   Venue& venue(model::InstrumentId id);
+  // The matching parts of on_bar_open/on_bar_close, for bars with orders (kept
+  // out of line so a bar without orders costs a few instructions).
+  [[gnu::noinline]] void open_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
+                                    std::int64_t bar_index);
+  [[gnu::noinline]] void close_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
+                                     std::int64_t bar_index);
   Working* find_working(model::OrderId id);
   std::size_t index_of(model::OrderId id) const;
   void accept(Working w);

@@ -91,6 +91,7 @@ bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {
   cash_ -= f * fill.price + fill.commission;
   commission_ += fill.commission;
   ++fills_;
+  ++version_;
 
   auto open_new = [&](double signed_qty, double commission) {
     Trade t;
@@ -151,10 +152,13 @@ bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {
   return true;
 }
 
-void Portfolio::mark(model::InstrumentId instrument, double price, double bar_low, double bar_high) {
-  Position& p = pos(instrument);
-  p.last_price = price;
-  if (p.qty == 0) return;
+void Portfolio::mark_new(model::InstrumentId instrument, double price) {
+  pos(instrument).last_price = price;  // flat: nothing else to update
+  ++version_;
+}
+
+void Portfolio::mark_open(Position& p, model::InstrumentId instrument, double bar_low, double bar_high) {
+  ++version_;
   Trade& t = trades_[static_cast<std::size_t>(open_trade_[instrument])];
   const double a = p.qty * (bar_low - p.avg_price);
   const double b = p.qty * (bar_high - p.avg_price);

@@ -81,14 +81,35 @@ class Portfolio {
   // (the fill's purpose becomes the trade's exit reason).
   bool apply(const model::Fill& fill, std::int64_t bar_index);
   // Marks the instrument's position at `price` (bar close) and updates the open
-  // trade's MAE/MFE with the bar's low/high.
-  void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high);
+  // trade's MAE/MFE with the bar's low/high. Inline for the runner's per-bar
+  // path: a flat position only records the price (docs/performance.md).
+  void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high) {
+    if (instrument >= positions_.size()) return mark_new(instrument, price);
+    Position& p = positions_[instrument];
+    const double before = p.last_price;
+    p.last_price = price;
+    if (p.qty == 0) {
+      // A flat position shows 0 * price (unrealized, market value): the same
+      // bits for any two positive prices, so only a price that is not
+      // positive counts as a change (the sign of zero, NaN).
+      if (!(price > 0 && before > 0)) ++version_;
+      return;
+    }
+    mark_open(p, instrument, bar_low, bar_high);
+  }
+  // Changes whenever a figure this account shows may have changed (cash,
+  // position values, P&L, trades): fills and marks of open positions. The
+  // runner rewrites its strategy's account view only when it moved.
+  std::uint64_t version() const noexcept { return version_; }
 
   double initial_cash() const noexcept { return initial_cash_; }
   double cash() const noexcept { return cash_; }
   // Inline (with position() and open_trade()): read by the runner several
   // times per bar, across static libraries (docs/performance.md).
   double position_value() const noexcept {
+    // One instrument (a single-symbol run): the loop's result without the
+    // loop set-up the compiler generates for it (0 + x: the same bits).
+    if (positions_.size() == 1) return 0.0 + positions_[0].market_value();
     double v = 0;
     for (const auto& p : positions_) v += p.market_value();
     return v;
@@ -120,6 +141,8 @@ class Portfolio {
  private:
   static inline const Position kFlat{};
   Position& pos(model::InstrumentId instrument);
+  void mark_new(model::InstrumentId instrument, double price);
+  void mark_open(Position& p, model::InstrumentId instrument, double bar_low, double bar_high);
 
   double initial_cash_;
   double cash_;
@@ -128,6 +151,7 @@ class Portfolio {
   double realized_ = 0;
   std::size_t fills_ = 0;
   std::size_t closed_ = 0;
+  std::uint64_t version_ = 0;
   std::vector<Position> positions_;            // indexed by instrument id
   std::vector<std::int64_t> open_trade_;       // instrument -> index into trades_, -1 when flat
   std::vector<Trade> trades_;

@@ -74,7 +74,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   step_ = Step::Begin;
   int result = 0;
   for (;;) {
-    const int cb = advance(result, false);
+    const int cb = advance<false>(result);
     if (cb == kBarDone) break;
     ++stats_.host_entries;
     result = host_->call(static_cast<script::Callback>(cb));
@@ -83,7 +83,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
 }
 
 // The bar in current_bar_ arrives: everything before the strategy runs.
-void SymbolRunner::begin_bar() {
+[[gnu::always_inline]] inline void SymbolRunner::begin_bar() {
   const model::Bar& bar = current_bar_;
   const model::InstrumentId instrument = instrument_.id;
   ++bar_index_;
@@ -96,7 +96,9 @@ void SymbolRunner::begin_bar() {
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
   ref_price_ = bar.close;
-  manage_orders_on_bar(bar);
+  // (manage_orders_on_bar's own early return, checked here without the call)
+  if (risk_ != nullptr || (state_ == RunnerState::InTrade && !(max_bars_ <= 0 && breakeven_distance_ <= 0)))
+    manage_orders_on_bar(bar);
 }
 
 // One bar, step by step: open, order notices, the strategy's callbacks (each
@@ -104,81 +106,115 @@ void SymbolRunner::begin_bar() {
 // bar), notices, close, notices, the observers' end of bar. The same sequence
 // for on_bar() (callbacks called by the host one at a time) and run() (called
 // from the prelude's loop; parts that run Lua are handed back to the host).
-int SymbolRunner::advance(int result, bool in_batch) {
-  for (;;) {
-    switch (step_) {
-      case Step::Idle:
-        return kBarDone;
-      case Step::Begin:
-        if (reload_flag_.load(std::memory_order_relaxed)) {  // between bars only
-          if (in_batch) return kNeedHost;
-          apply_pending_reload();
-        }
-        begin_bar();
-        step_ = Step::Notices1;
-        break;
-      case Step::Notices1:
-      case Step::Notices2:
-      case Step::Notices3:
-        if (!notices_.empty()) {
-          if (!host_->may_notify()) {
-            notices_.clear();  // nobody to tell (deliver_order_notices would skip each one)
-          } else {
-            if (in_batch) return kNeedHost;
-            deliver_order_notices();
-          }
-        }
-        step_ = step_ == Step::Notices1 ? Step::StrategyBegin : step_ == Step::Notices2 ? Step::Close : Step::End;
-        break;
-      case Step::StrategyBegin:
-        step_ = Step::Notices2;
-        if (state_ == RunnerState::Faulted) break;
-        if (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars > 0 &&
-            bar_index_ - state_since_bar_ >= config_.closewatch_timeout_bars) {
-          transition(RunnerEvent::CloseWatchTimeout,
-                     fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars));
-        }
-        ran_[0] = ran_[1] = ran_[2] = false;
-        step_ = Step::Strategy;
-        break;
-      case Step::Strategy: {
-        const auto cb_index = static_cast<std::size_t>(state_);
-        if (state_ == RunnerState::Faulted || ran_[cb_index]) {
-          step_ = Step::Notices2;
-          break;
-        }
-        ran_[cb_index] = true;
-        write_frame(current_bar_);
-        ++stats_.callbacks;
-        ++stats_.callback_calls[cb_index];
-        step_ = Step::Result;
-        return static_cast<int>(cb_index) + 1;
-      }
-      case Step::Result:
-        if (result < 0) {
-          callback_failed();
-          step_ = Step::Notices2;
-          break;
-        }
-        consecutive_errors_ = 0;
-        step_ = handle_action(result) ? Step::Strategy : Step::Notices2;
-        break;
-      case Step::Close: {
-        exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
-        const double close = current_bar_.close;
-        portfolio_.mark(instrument_.id, close, close, close);
-        step_ = Step::Notices3;
-        break;
-      }
-      case Step::End:
-        if (observer_) {
-          if (in_batch && observer_->bar_end_needs_lua(*this)) return kNeedHost;
-          observer_->on_bar_end(*this, current_bar_);
-        }
-        step_ = Step::Idle;
-        return kBarDone;
-    }
+// Written as straight-line code that enters at step_ and records step_ only
+// where it returns: a quiet bar (no notices, no action) passes every step
+// without a dispatch (docs/performance.md, "Profile-driven changes").
+template <bool in_batch>
+[[gnu::always_inline]] inline int SymbolRunner::advance(int result) {
+  switch (step_) {
+    case Step::Idle:
+      return kBarDone;
+    case Step::Begin:
+      goto begin;
+    case Step::Notices1:
+      goto notices1;
+    case Step::StrategyBegin:
+      goto strategy_begin;
+    case Step::Strategy:
+      goto strategy;
+    case Step::Result:
+      goto result_step;
+    case Step::Notices2:
+      goto notices2;
+    case Step::Close:
+      goto close;
+    case Step::Notices3:
+      goto notices3;
+    case Step::End:
+      goto end;
   }
+  return kBarDone;
+
+begin:
+  if (reload_flag_.load(std::memory_order_relaxed)) {  // between bars only
+    if (in_batch) {
+      step_ = Step::Begin;
+      return kNeedHost;
+    }
+    apply_pending_reload();
+  }
+  begin_bar();
+notices1:
+  if (!notices_.empty() && !take_notices(in_batch)) {
+    step_ = Step::Notices1;
+    return kNeedHost;
+  }
+strategy_begin:
+  if (state_ == RunnerState::Faulted) goto notices2;
+  if (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars > 0 &&
+      bar_index_ - state_since_bar_ >= config_.closewatch_timeout_bars) {
+    transition(RunnerEvent::CloseWatchTimeout,
+               fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars));
+  }
+  ran_[0] = ran_[1] = ran_[2] = false;
+strategy:
+  {
+    const auto cb_index = static_cast<std::size_t>(state_);
+    if (state_ == RunnerState::Faulted || ran_[cb_index]) goto notices2;
+    ran_[cb_index] = true;
+    write_frame(current_bar_);
+    ++stats_.callbacks;
+    ++stats_.callback_calls[cb_index];
+    step_ = Step::Result;
+    return static_cast<int>(cb_index) + 1;
+  }
+result_step:
+  if (result < 0) {
+    callback_failed();
+    goto notices2;
+  }
+  consecutive_errors_ = 0;
+  // kActNone (nothing asked, the common case) needs no handling.
+  if (result != script::kActNone && handle_action(result)) goto strategy;
+notices2:
+  if (!notices_.empty() && !take_notices(in_batch)) {
+    step_ = Step::Notices2;
+    return kNeedHost;
+  }
+close:
+  exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
+  {
+    const double c = current_bar_.close;
+    portfolio_.mark(instrument_.id, c, c, c);
+  }
+notices3:
+  if (!notices_.empty() && !take_notices(in_batch)) {
+    step_ = Step::Notices3;
+    return kNeedHost;
+  }
+end:
+  if (observer_) {
+    if (in_batch && observer_->bar_end_needs_lua(*this)) {
+      step_ = Step::End;
+      return kNeedHost;
+    }
+    observer_->on_bar_end(*this, current_bar_);
+  }
+  step_ = Step::Idle;
+  return kBarDone;
+}
+
+// Order notices waiting at a safe point of the bar: told to the strategy, or
+// dropped when it defines no notice callback. False when they must be told
+// and `in_batch` (that runs Lua: the bar goes back to the host).
+bool SymbolRunner::take_notices(bool in_batch) {
+  if (!host_->may_notify()) {
+    notices_.clear();  // nobody to tell (deliver_order_notices would skip each one)
+    return true;
+  }
+  if (in_batch) return false;
+  deliver_order_notices();
+  return true;
 }
 
 // What the callback just run asked for (its ActionKind).
@@ -231,7 +267,8 @@ bool SymbolRunner::batch_usable() const noexcept {
 // Moves through the feed's bars from where step_ is: returns a callback to
 // run, kNeedHost (in a batch), or kFeedDone. Outside a batch it returns
 // kBarDone after each bar, so the host can try the batch loop again.
-int SymbolRunner::drive(int result, bool in_batch) {
+template <bool in_batch>
+[[gnu::always_inline]] inline int SymbolRunner::drive(int result) {
   for (;;) {
     if (step_ == Step::Idle) {
       if (feed_stop_ || state_ == RunnerState::Faulted || !feed_->next(current_bar_)) {
@@ -240,7 +277,7 @@ int SymbolRunner::drive(int result, bool in_batch) {
       }
       step_ = Step::Begin;
     }
-    const int cb = advance(result, in_batch);
+    const int cb = advance<in_batch>(result);
     result = 0;
     if (cb != kBarDone) return cb;
     if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
@@ -255,7 +292,7 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
   auto* r = static_cast<SymbolRunner*>(self);
   try {
     if (r->step_ == Step::Result) r->host_->end_callback();
-    const int code = r->drive(result, true);
+    const int code = r->drive<true>(result);
     if (code > 0) r->host_->begin_callback(static_cast<script::Callback>(code));
     return code;
   } catch (...) {
@@ -289,7 +326,7 @@ void SymbolRunner::run(BarFeed& feed) {
     }
     // The current bar (or the next one) outside the loop, then try again.
     for (;;) {
-      const int cb = drive(result, false);
+      const int cb = drive<false>(result);
       if (cb == kFeedDone) return;
       if (cb == kBarDone) break;
       ++stats_.host_entries;
@@ -305,7 +342,23 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   f.state = static_cast<std::int32_t>(state_);
   f.bars_in_state = static_cast<std::int32_t>(bar_index_ - state_since_bar_);
   f.phase = 1;
+  // The position and account views change only through fills, marks of open
+  // positions (the account's version), this runner's orders and its trade
+  // plan: while none of them moved since the last write, the frame holds them.
+  const bool no_orders = stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty();
+  const std::uint64_t version = portfolio_.version();
+  if (no_orders && views_.valid && version == views_.version && want_stop_ == views_.want_stop &&
+      want_target_ == views_.want_target)
+    return;
+  write_views(f);
+  ++stats_.view_writes;
+  views_.valid = no_orders && portfolio_.open_trade(instrument_.id) == nullptr;
+  views_.version = version;
+  views_.want_stop = want_stop_;
+  views_.want_target = want_target_;
+}
 
+void SymbolRunner::write_views(te_frame& f) const {
   const portfolio::Position& p = portfolio_.position(instrument_.id);
   const portfolio::Trade* t = portfolio_.open_trade(instrument_.id);
   f.pos.qty = p.qty;

@@ -134,6 +134,11 @@ struct RunnerStats {
   std::int64_t reloads = 0;          // versions swapped in
   std::int64_t reload_failures = 0;  // versions refused (the old one kept running)
   std::int64_t risk_rejections = 0;  // orders the risk engine denied
+  // Rewrites of the frame's position and account views. write_frame() skips
+  // them while the runner is flat with no orders and the account has not
+  // moved (most bars of most strategies): the callgrind-free regression guard
+  // of that skip (tests/unit/backtest/batch_loop_test.cpp).
+  std::int64_t view_writes = 0;
 };
 
 class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
@@ -248,18 +253,22 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   static constexpr int kNeedHost = -1;
   static constexpr int kFeedDone = -2;
   static constexpr int kStepThrew = -3;
-  int advance(int result, bool in_batch);
+  template <bool in_batch>
+  int advance(int result);
   void begin_bar();
   bool handle_action(int kind);  // true: run the new state's callback too
+  bool take_notices(bool in_batch);
   // The batch loop's step (te_api.step): noexcept, no Lua.
   static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
-  int drive(int result, bool in_batch);
+  template <bool in_batch>
+  int drive(int result);
   bool batch_usable() const noexcept;
   void apply_pending_reload();
   // A callback returned an error: fault, or count it and skip the bar's
   // decision (RunnerConfig::max_consecutive_errors).
   void callback_failed();
   void write_frame(const model::Bar& bar);
+  void write_views(te_frame& f) const;  // the frame's position and account views
   void transition(RunnerEvent event, std::string reason);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
@@ -344,6 +353,14 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     std::string code, message, source;
   };
   std::vector<PendingNotice> notices_;
+  // What the frame's position and account views were last written from:
+  // write_frame() skips them while `valid` (flat, no orders) and nothing here
+  // moved. Invalidated when the host (and its frame) is replaced.
+  struct ViewsStamp {
+    bool valid = false;
+    std::uint64_t version = 0;
+    double want_stop = 0, want_target = 0;
+  } views_;
 };
 
 // Routes execution events to the account and to the runner that sent the

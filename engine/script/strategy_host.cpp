@@ -679,7 +679,7 @@ int StrategyHost::call(Callback cb) {
 void StrategyHost::begin_callback(Callback cb) noexcept {
   CallMonitor& m = vm_->monitor();
   m.callback = kCallbackNames[static_cast<int>(cb)];
-  m.enter();
+  m.enter_bound();  // run_batch bound the monitor to this thread
 }
 
 void StrategyHost::end_callback() noexcept {
@@ -693,6 +693,7 @@ int StrategyHost::run_batch(std::int32_t (*step)(void*, std::int32_t), void* dri
   CallMonitor& m = vm_->monitor();
   api_.step = step;
   api_.driver = driver;
+  m.bind_current();  // for begin_callback(), called from step on this thread
   // stack: -> handler run_batch -> (code)
   lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, run_batch_ref_);

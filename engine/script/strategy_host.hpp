@@ -177,6 +177,7 @@ class StrategyHost {
 
   // The runner writes bar, position, account and state here before a call.
   te_frame& frame() noexcept { return frame_; }
+  const te_frame& frame() const noexcept { return frame_; }
   const te_action& action() const noexcept { return frame_.action; }
   std::string_view action_reason() const noexcept {
     return {frame_.action.reason, static_cast<std::size_t>(frame_.action.reason_len)};

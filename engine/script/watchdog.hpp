@@ -54,6 +54,17 @@ class CallMonitor {
     epoch_.store(local_epoch_, std::memory_order_relaxed);
     return local_epoch_;
   }
+  // Binds the monitor to the calling thread (as enter() does), for the
+  // enter_bound() calls that follow on this thread: the batch loop's
+  // callbacks all run on the thread that started the batch.
+  void bind_current() noexcept {
+    if (!bound_ || !pthread_equal(bound_thread_, pthread_self())) bind_thread();
+  }
+  std::uint64_t enter_bound() noexcept {
+    local_epoch_ += 1;
+    epoch_.store(local_epoch_, std::memory_order_relaxed);
+    return local_epoch_;
+  }
   void leave() noexcept {
     local_epoch_ += 1;
     epoch_.store(local_epoch_, std::memory_order_relaxed);

@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "engine/backtest/backtest_engine.hpp"
+#include "engine/core/time.hpp"
+#include "engine/runner/symbol_runner.hpp"
 #include "engine/data/bar_generator.hpp"
 #include "engine/data/load_bars.hpp"
 #include "engine/runner/session_recorder.hpp"
@@ -125,6 +128,8 @@ TEST_CASE("the batch loop gives the per-callback path's results for every exampl
     // deliver order notices to on_fill/on_order_rejected (a few per fill, for
     // strategies that define them).
     CHECK(per_call.stats.host_entries == per_call.stats.callbacks);
+    CHECK(batched.stats.view_writes == per_call.stats.view_writes);
+    CHECK(batched.stats.view_writes <= batched.stats.callbacks);
     INFO(batched.stats.host_entries << " host entries for " << batched.stats.callbacks << " callbacks, "
                                     << batched.fills << " fills");
     const bool notified = src->code.find("function on_fill") != std::string::npos ||
@@ -287,5 +292,86 @@ function manage_position(bar, ctx, ind) end
     CHECK(r.fault->kind == script::ErrorKind::OutOfMemory);
     CHECK_THAT(r.fault->message, Catch::Contains("memory budget of 16 MB"));
     CHECK(r.bars == 20);
+  }
+}
+
+namespace {
+
+// Checks, whenever the strategy logs (inside a callback), that the frame's
+// position and account views hold the account's current figures bit for bit,
+// whether write_frame() rewrote them for this callback or kept them.
+struct ViewCheck final : runner::RunnerObserver {
+  std::int64_t checked = 0;
+  std::vector<std::string> wrong;
+  static bool same(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+  void expect(const char* field, double have, double want, const runner::SymbolRunner& r) {
+    if (same(have, want) || wrong.size() >= 5) return;
+    wrong.push_back(std::string(field) + " at bar " + std::to_string(r.bar_index()) + ": " + std::to_string(have) +
+                    " in the frame, " + std::to_string(want) + " in the account");
+  }
+  void on_strategy_log(const runner::SymbolRunner& r, int, std::string_view) override {
+    ++checked;
+    const te_frame& f = r.host().frame();
+    const portfolio::Portfolio& a = r.portfolio();
+    const portfolio::Position& p = a.position(r.instrument().id);
+    const portfolio::Trade* t = a.open_trade(r.instrument().id);
+    expect("pos.qty", f.pos.qty, p.qty, r);
+    expect("pos.avg_price", f.pos.avg_price, p.avg_price, r);
+    expect("pos.unrealized_pnl", f.pos.unrealized_pnl, p.unrealized(), r);
+    expect("pos.realized_pnl", f.pos.realized_pnl, t ? t->pnl_gross : 0.0, r);
+    expect("pos.entry_time_ms", f.pos.entry_time_ms, t ? static_cast<double>(t->entry_ts_ns / kNsPerMs) : 0.0, r);
+    expect("pos.bars_held", f.pos.bars_held, t ? static_cast<double>(r.bar_index() - t->entry_bar) : 0.0, r);
+    expect("acct.cash", f.acct.cash, a.cash(), r);
+    expect("acct.position_value", f.acct.position_value, a.position_value(), r);
+    expect("acct.equity", f.acct.equity, a.cash() + a.position_value(), r);
+    expect("acct.commission_paid", f.acct.commission_paid, a.commission_paid(), r);
+    expect("acct.realized_pnl", f.acct.realized_pnl, a.realized_pnl(), r);
+    expect("acct.trades", f.acct.trades, static_cast<double>(a.closed_trades()), r);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the frame's position and account views are current on every callback, rewritten only when they moved",
+          "[backtest][batch]") {
+  // Flat most of the time (a short trade every ~40 bars, with a protective
+  // stop and a target): most callbacks keep the views, the rest rewrite them.
+  const auto src = source(R"(
+params = {}
+local k = 0
+function detect_opportunity(bar, ctx)
+  log(ctx.position.qty, ctx.account.equity)
+  k = k + 1
+  if k % 40 == 0 then return { reason = "tick" } end
+end
+function filter_commitment(bar, ctx)
+  log(ctx.position.qty, ctx.account.cash)
+  return enter_long { qty = 10, stop = bar.close * 0.9, target = bar.close * 1.1 }
+end
+function manage_position(bar, ctx)
+  log(ctx.position.unrealized_pnl, ctx.account.equity)
+  if ctx.position.bars_held >= 6 then return exit_position("time") end
+end
+)");
+  for (const bool batch : {true, false}) {
+    INFO("batch " << batch);
+    ViewCheck check;
+    auto cfg = base_config();
+    cfg.batch = batch;
+    cfg.observer = &check;
+    const auto r = run(cfg, nvda(), src);
+    REQUIRE_FALSE(r.fault);
+    REQUIRE(r.trades.size() > 20);
+    CHECK(check.checked == r.stats.callbacks);  // one log per callback, each one checked
+    for (const auto& w : check.wrong) FAIL_CHECK(w);
+    // The guard: views are rewritten for callbacks in a trade (or with orders
+    // working) and once after each exit, not on the flat bars in between.
+    std::int64_t in_trade = 0;
+    for (const auto& t : r.trades) in_trade += (t.exit_bar ? t.exit_bar : r.stats.bars) - t.entry_bar + 2;
+    INFO(r.stats.view_writes << " view writes, " << r.stats.callbacks << " callbacks, " << r.trades.size()
+                             << " trades, " << in_trade << " bars in or next to trades");
+    CHECK(r.stats.view_writes >= static_cast<std::int64_t>(r.trades.size()));
+    CHECK(r.stats.view_writes <= in_trade + 2 * static_cast<std::int64_t>(r.trades.size()) + 2);
+    CHECK(r.stats.view_writes * 3 < r.stats.callbacks);
   }
 }
