@@ -366,15 +366,18 @@ function manage_position(bar, ctx, ind) end
   CHECK_FALSE(world.observer.of(1).logs.empty());
 }
 
+// The log lines of a strategy whose detect_opportunity runs `body`, over 3 bars
+// of a fresh world (each call: a new VM, new allocations).
+std::vector<std::string> logs_of(const std::string& body) {
+  test::World world(attack_limits());
+  auto r = world.add(in_detect(body));
+  REQUIRE(r.ok());
+  world.feed(3);
+  return world.observer.of(0).logs;
+}
+
 TEST_CASE("math.random is seeded by the engine and reproducible", "[sandbox]") {
-  auto draw = [] {
-    test::World world(attack_limits());
-    auto r = world.add(in_detect("log(tostring(math.random()))"));
-    REQUIRE(r.ok());
-    world.feed(3);
-    return world.observer.of(0).logs;
-  };
-  const auto a = draw(), b = draw();
+  const auto a = logs_of("log(tostring(math.random()))"), b = logs_of("log(tostring(math.random()))");
   REQUIRE(a.size() == 3);
   CHECK(a == b);
 }
@@ -386,14 +389,7 @@ TEST_CASE("tables and functions have names that do not depend on memory addresse
     local t, f = {}, function() end
     log(tostring(t) .. " " .. tostring(f) .. " " .. string.format("%s|%s", t, 1) .. " " .. ("%s"):format(f) ..
         " " .. tostring(coroutine.create(f)) .. " " .. tostring(setmetatable({}, {__tostring = function() return "own" end}))))";
-  auto draw = [&] {
-    test::World world(attack_limits());
-    auto r = world.add(in_detect(body));
-    REQUIRE(r.ok());
-    world.feed(3);
-    return world.observer.of(0).logs;
-  };
-  const auto a = draw(), b = draw();
+  const auto a = logs_of(body), b = logs_of(body);
   REQUIRE(a.size() == 3);
   CHECK(a == b);
   CHECK(a[0] == "table: #1 function: #2 table: #1|1 function: #2 thread: #3 own");
