@@ -284,18 +284,24 @@ def build(results, targets_path, ratios_path):
             row += [""] * (4 - len(row))
             label, num, den, note = row[:4]
 
+            # binary:benchmark:counter; benchmark names may hold colons ("repeats:5").
+            def split_ref(ref):
+                binary, _, rest = ref.partition(":")
+                name, _, counter = rest.rpartition(":")
+                return binary, name, counter
+
             def get(ref):
-                parts = ref.split(":")
-                if len(parts) != 3:
+                binary, name, counter = split_ref(ref)
+                if not binary or not name or not counter:
                     return None
-                r = runs.get(parts[0])
-                return r.value(parts[1], parts[2]) if r else None
+                r = runs.get(binary)
+                return r.value(name, counter) if r else None
 
             a, b = get(num), get(den)
             ratio = a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
             out.append(f"| {md_escape(label)} | {fmt_sig(ratio) + '×' if ratio else '–'} | "
-                       f"{fmt_counter('', a) if a is not None else '–'} (`{num.split(':')[1] if ':' in num else num}`) | "
-                       f"{fmt_counter('', b) if b is not None else '–'} (`{den.split(':')[1] if ':' in den else den}`) |"
+                       f"{fmt_counter('', a) if a is not None else '–'} (`{split_ref(num)[1] or num}`) | "
+                       f"{fmt_counter('', b) if b is not None else '–'} (`{split_ref(den)[1] or den}`) |"
                        + (f" {md_escape(note)}" if note else ""))
         out.append("")
 
