@@ -108,62 +108,33 @@ struct Walker {
       if (map.empty()) return Value::empty_map();
       return Value(std::move(map));
     }
+    // n > 0: key n is a number, so this is an array or mixes keys (a map of
+    // string keys only was read above).
     std::size_t count = 0;
-    bool only_strings = true;
     lua_pushnil(L);  // stack: ... nil
     while (lua_next(L, idx) != 0) {
-      if (!skipped(depth)) {
-        ++count;
-        if (lua_type(L, -2) != LUA_TSTRING) only_strings = false;
-      }
+      if (!skipped(depth)) ++count;
       lua_pop(L, 1);
     }
-    Result<Value> out = Value();
-    if (count == 0) {
-      out = Value::empty_map();
-    } else if (count == n && !only_strings) {
-      Value::Array arr;
-      arr.reserve(n);
-      for (std::size_t i = 1; i <= n; ++i) {
-        lua_rawgeti(L, idx, static_cast<int>(i));
-        const Path child{&path, {}, nullptr, 0, i};
-        auto v = convert(lua_gettop(L), child, depth + 1);
-        lua_pop(L, 1);
-        if (!v) {
-          open_tables.pop_back();
-          return v;
-        }
-        arr.push_back(std::move(*v));
-      }
-      out = Value(std::move(arr));
-    } else if (only_strings) {
-      Value::Map map;
-      map.reserve(count);
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {  // stack: ... key value
-        if (skipped(depth)) {
-          lua_pop(L, 1);
-          continue;
-        }
-        std::size_t len = 0;
-        const char* k = lua_tolstring(L, -2, &len);
-        const Path child{&path, {}, k, len, 0};
-        auto v = convert(lua_gettop(L), child, depth + 1);
-        if (!v) {
-          lua_pop(L, 2);
-          open_tables.pop_back();
-          return v;
-        }
-        map.emplace_back(std::string(k, len), std::move(*v));
-        lua_pop(L, 1);
-      }
-      out = Value(std::move(map));
-    } else {
+    if (count != n) {
       open_tables.pop_back();
       return mixed_keys(path);
     }
+    Value::Array arr;
+    arr.reserve(n);
+    for (std::size_t i = 1; i <= n; ++i) {
+      lua_rawgeti(L, idx, static_cast<int>(i));
+      const Path child{&path, {}, nullptr, 0, i};
+      auto v = convert(lua_gettop(L), child, depth + 1);
+      lua_pop(L, 1);
+      if (!v) {
+        open_tables.pop_back();
+        return v;
+      }
+      arr.push_back(std::move(*v));
+    }
     open_tables.pop_back();
-    return out;
+    return Value(std::move(arr));
   }
 
   static Error mixed_keys(const Path& path) {
