@@ -25,6 +25,7 @@ struct TraceEvent {
   std::string function;      // "lua/prelude.lua:129": the function's definition line
   int error = 0;             // Abort: LuaJIT trace error number (lj_traceerr.h order)
   std::string error_info;    // Abort: the error's argument (a bytecode name, a function...)
+  bool blacklisted = false;  // Abort of a root trace: LuaJIT blacklisted its start (interpreted for good)
   std::uint64_t bar = 0;     // the frame's bar index when it happened
 };
 

@@ -157,9 +157,27 @@ std::string trace_location(lua_State* L, int info_idx, const char* line_field) {
   return out;
 }
 
+// Opcode of the bytecode at (func, pc) by jit.util.funcbc (upvalue 4), or -1.
+int bytecode_op(lua_State* L, int func_idx, lua_Integer pc) {
+  lua_pushvalue(L, lua_upvalueindex(4));
+  lua_pushvalue(L, func_idx);
+  lua_pushinteger(L, pc);
+  int op = -1;
+  if (lua_pcall(L, 2, 1, 0) == 0 && lua_isnumber(L, -1)) op = static_cast<int>(lua_tointeger(L, -1) & 0xff);
+  lua_pop(L, 1);
+  return op;
+}
+
 // jit.attach(handler, "trace") handler: records one TraceEvent.
-// upvalues: 1 JitTraceLog*, 2 te_frame*, 3 jit.util.funcinfo
+// upvalues: 1 JitTraceLog*, 2 te_frame*, 3 jit.util.funcinfo, 4 jit.util.funcbc,
+//           5 {func, pc, opcode} of the root trace being recorded (else empty)
 // args: what, trace, func, pc, (start: parent, exit | abort: error, info)
+//
+// LuaJIT blacklists a root trace's start after about ten aborts there by
+// rewriting its bytecode (FUNCF -> IFUNCF, LOOP -> ILOOP...): that code then
+// runs in the interpreter for good, and traces that reach it abort. There is no
+// event for it, so an abort compares the start's opcode with the one it had
+// when the trace started.
 int trace_event_handler(lua_State* L) {
   auto* log = static_cast<JitTraceLog*>(lua_touserdata(L, lua_upvalueindex(1)));
   const auto* frame = static_cast<const te_frame*>(lua_touserdata(L, lua_upvalueindex(2)));
@@ -184,10 +202,39 @@ int trace_event_handler(lua_State* L) {
     }
     lua_pop(L, 1);
   }
-  if (e.kind == TraceEvent::Kind::Start && lua_isnumber(L, 5)) {
-    e.parent = static_cast<int>(lua_tointeger(L, 5));
-    e.exit = static_cast<int>(lua_tointeger(L, 6));
+  const int root = lua_upvalueindex(5);
+  if (e.kind == TraceEvent::Kind::Start) {
+    if (lua_isnumber(L, 5)) {
+      e.parent = static_cast<int>(lua_tointeger(L, 5));
+      e.exit = static_cast<int>(lua_tointeger(L, 6));
+    }
+    const bool is_root = e.parent == 0 && lua_isfunction(L, 3) && lua_isnumber(L, 4);
+    const int op = is_root ? bytecode_op(L, 3, lua_tointeger(L, 4)) : -1;
+    if (op >= 0) {
+      lua_pushvalue(L, 3);
+      lua_rawseti(L, root, 1);
+      lua_pushvalue(L, 4);
+      lua_rawseti(L, root, 2);
+      lua_pushinteger(L, op);
+      lua_rawseti(L, root, 3);
+    } else {
+      for (int i = 1; i <= 3; ++i) {
+        lua_pushnil(L);
+        lua_rawseti(L, root, i);
+      }
+    }
   } else if (e.kind == TraceEvent::Kind::Abort) {
+    lua_rawgeti(L, root, 1);
+    if (lua_isfunction(L, -1)) {
+      const int func_idx = lua_gettop(L);
+      lua_rawgeti(L, root, 2);
+      const lua_Integer pc = lua_tointeger(L, -1);
+      lua_rawgeti(L, root, 3);
+      const int started_as = static_cast<int>(lua_tointeger(L, -1));
+      lua_pop(L, 2);
+      e.blacklisted = bytecode_op(L, func_idx, pc) != started_as;
+    }
+    lua_pop(L, 1);
     e.error = static_cast<int>(lua_tointeger(L, 5));
     if (lua_type(L, 6) == LUA_TSTRING || lua_type(L, 6) == LUA_TNUMBER) {
       e.error_info = lua_tostring(L, 6);
@@ -216,8 +263,10 @@ void attach_trace_log(lua_State* L, JitTraceLog* log, te_frame* frame) {
   lua_remove(L, -2);
   lua_call(L, 0, 1);  // stack: log frame util
   lua_getfield(L, -1, "funcinfo");
-  lua_remove(L, -2);
-  lua_pushcclosure(L, trace_event_handler, 3);
+  lua_getfield(L, -2, "funcbc");
+  lua_remove(L, -3);
+  lua_newtable(L);
+  lua_pushcclosure(L, trace_event_handler, 5);
   lua_getglobal(L, "jit");
   lua_getfield(L, -1, "attach");
   lua_remove(L, -2);
