@@ -121,6 +121,11 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     std::size_t first;
     std::size_t done = 0;
     double peak;
+    // Per-bar tests of the configuration, read once (the config is fixed for the run).
+    bool quotes;
+    bool close_at_end;
+    EquityListener* listener;
+    std::size_t progress_every;  // 0: no progress callback
     // The curve's columns, written by index (one store per column and bar);
     // finish() sets their sizes once the run is over.
     std::int64_t* eq_ts = nullptr;
@@ -130,7 +135,9 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
          runner::SymbolRunner& run_, exec::SimulatedExchange& exchange_, portfolio::Portfolio& account_,
          model::InstrumentId instrument_, EquityCurve& eq_, bool keep_)
         : c(c_), i(first_), n(n_), config(config_), run(run_), exchange(exchange_), account(account_),
-          instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash) {
+          instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash),
+          quotes(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end(config_.close_at_end),
+          listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0) {
       if (keep) {
         eq_ts = eq.ts_ns.writable();
         eq_cash = eq.cash.writable();
@@ -156,15 +163,17 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       bar.low = c.low[i];
       bar.close = c.close[i];
       bar.volume = c.volume[i];
-      if (c.bid) bar.bid = c.bid[i];
-      if (c.ask) bar.ask = c.ask[i];
-      if (c.bid_size) bar.bid_size = c.bid_size[i];
-      if (c.ask_size) bar.ask_size = c.ask_size[i];
+      if (quotes) {  // most data has none: one test per bar instead of four
+        if (c.bid) bar.bid = c.bid[i];
+        if (c.ask) bar.ask = c.ask[i];
+        if (c.bid_size) bar.bid_size = c.bid_size[i];
+        if (c.ask_size) bar.ask_size = c.ask_size[i];
+      }
       ++i;
       return true;
     }
     bool after_bar(const model::Bar& bar) override {
-      if (config.close_at_end && i == n && account.position(instrument).qty != 0) {
+      if (close_at_end && i == n && account.position(instrument).qty != 0) {
         run.flatten(model::OrderPurpose::EndOfData, "end of data");
         exchange.settle(instrument, bar, run.bar_index());
       }
@@ -180,8 +189,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
         eq_dd[done] = peak > 0 ? (peak - equity) / peak : 0.0;
       }
       ++done;
-      if (config.equity_listener) config.equity_listener->on_equity(bar.ts_ns, cash, pv, equity);
-      if (config.progress && config.progress_every && done % config.progress_every == 0) config.progress(done, n - first);
+      if (listener) listener->on_equity(bar.ts_ns, cash, pv, equity);
+      if (progress_every && done % progress_every == 0) config.progress(done, n - first);
       return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
     }
   };

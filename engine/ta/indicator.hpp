@@ -42,6 +42,10 @@ struct FeedSource {  // one series picked by Source
   template <class K>
   void operator()(K& k, const model::Bar& b) const noexcept { k.update(source_value(b, source)); }
 };
+struct FeedClose {  // FeedSource with Source::close, without the switch per bar
+  template <class K>
+  void operator()(K& k, const model::Bar& b) const noexcept { k.update(b.close); }
+};
 struct FeedBar {  // the whole bar (high/low/close, volume, quotes)
   template <class K>
   void operator()(K& k, const model::Bar& b) const noexcept { k.update(b); }

@@ -66,6 +66,7 @@ int IndicatorSet::group_for(const Timeframe& tf, std::size_t seen_count,
   Group group{BarAggregator(tf, base_interval_ns_), 0};
   for (std::size_t i = 0; i < seen_count; ++i) group.aggregator.push(seen_bar(i));
   groups_.push_back(group);
+  special_ = true;
   return static_cast<int>(groups_.size() - 1);
 }
 
@@ -113,6 +114,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
             seen_count ? v[(seen_count - 1) * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)] : kNaN;
       Entry e{nullptr, first, outputs, -1, std::move(c), seen_count};
       entries_.push_back(std::move(e));
+      special_ = true;
       by_key_.emplace(std::move(key), first);
       view_.slot_count = static_cast<std::uint32_t>(first + outputs);
       return first;
@@ -154,13 +156,15 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   }
   for (int k = 0; k < outputs; ++k) current_[static_cast<std::size_t>(first + k)] = out[k];
 
+  Indicator* raw_ind = ind.get();
   entries_.push_back(Entry{std::move(ind), first, outputs, group, nullptr, 0});
+  if (group < 0) plain_.push_back(Plain{raw_ind, current_.get() + first});
   by_key_.emplace(std::move(key), first);
   view_.slot_count = static_cast<std::uint32_t>(first + outputs);
   return first;
 }
 
-void IndicatorSet::update(const model::Bar& bar) noexcept {
+void IndicatorSet::update_special(const model::Bar& bar) noexcept {
   for (Group& g : groups_) g.closed_now = g.aggregator.push(bar);
   if (!feeds_.empty()) push_feeds(bar);
   for (Entry& e : entries_) {
@@ -174,15 +178,19 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
       ++e.next;
       continue;
     }
-    if (e.group < 0) {
-      e.indicator->update(bar, cur);
-      continue;
-    }
+    if (e.group < 0) continue;  // plain: updated from plain_
     // A higher-timeframe indicator moves only when its bar has closed; until
     // then its slots keep the previous closed value.
     const Group& g = groups_[static_cast<std::size_t>(e.group)];
     for (int k = 0; k < g.closed_now; ++k) e.indicator->update(g.aggregator.closed(k), cur);
   }
+}
+
+void IndicatorSet::update(const model::Bar& bar) noexcept {
+  // Every indicator reads only the bar and writes only its own slots, so the
+  // plain ones can run before the others without changing any value.
+  for (const Plain& p : plain_) p.indicator->update(bar, p.out);
+  if (special_) update_special(bar);
   for (Cross& c : crosses_) {
     const double* cur = current_.get();
     step_cross(c, cur[c.a], cur[c.b], updates_, current_.get() + c.slot);
@@ -203,7 +211,7 @@ void IndicatorSet::step_cross(Cross& c, double va, double vb, std::uint64_t at, 
   double v = 0;
   if (d != 0 && pd == pd && k <= mask_) v = static_cast<double>(static_cast<int>(d > 0) - static_cast<int>(pd > 0));
   out[0] = d == d ? v : kNaN;
-  out[1] = static_cast<double>(k);
+  out[1] = static_cast<double>(static_cast<std::int64_t>(k));  // k < 2^63: the same value, a cheaper conversion
   if (d != 0) {  // NaN included: the look-back stops there
     c.last_d = d;
     c.last_at = at;
@@ -265,6 +273,7 @@ int IndicatorSet::open_feed(const Timeframe& tf, std::size_t seen_count,
     }
   }
   feeds_.push_back(std::move(feed));
+  special_ = true;
   return static_cast<int>(feeds_.size() - 1);
 }
 

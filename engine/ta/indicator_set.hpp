@@ -128,6 +128,18 @@ class IndicatorSet {
   // `va`, `vb` of its inputs at that update.
   void step_cross(Cross& c, double va, double vb, std::uint64_t at, double* out) const noexcept;
 
+  // A base-timeframe indicator computed here (not cached, not on a higher
+  // timeframe): the common case, updated from this flat list without the
+  // per-entry checks (docs/performance.md, "Profile-driven changes").
+  // `indicator` is owned by its Entry; `out` is its first slot in current_.
+  struct Plain {
+    Indicator* indicator;
+    double* out;
+  };
+  // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
+  // entries (only called when there is one).
+  void update_special(const model::Bar& bar) noexcept;
+
   struct Group {
     BarAggregator aggregator;
     int closed_now = 0;  // bars released by the current update
@@ -155,6 +167,8 @@ class IndicatorSet {
   std::unique_ptr<double[]> current_;
   std::unique_ptr<double[]> history_;
   std::vector<Entry> entries_;
+  std::vector<Plain> plain_;  // the entries_ that are Plain, in creation order
+  bool special_ = false;      // any group, feed, cached or higher-timeframe entry
   std::vector<Group> groups_;
   std::vector<Feed> feeds_;
   std::vector<Cross> crosses_;  // updated after entries_, in creation order

@@ -1,6 +1,7 @@
 #include "engine/ta/registry.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "engine/core/numbers.hpp"
 #include "engine/ta/microstructure.hpp"
@@ -23,6 +24,11 @@ int ip(const double* p, int i) noexcept { return static_cast<int>(p[i]); }
 template <class K, class Feed, class... Args>
 std::unique_ptr<Indicator> build(const IndicatorInfo& info, const double* p, Feed feed, Args... args) {
   static_assert(K::kOutputs <= kMaxOutputs);
+  // The close (nearly every indicator's source) is read without the switch
+  // over sources on every bar: the same value, fewer instructions per update.
+  if constexpr (std::is_same_v<Feed, FeedSource>)
+    if (feed.source == Source::close)
+      return std::make_unique<KernelIndicator<K, FeedClose>>(info, info.lookback(p), K(args...), FeedClose{});
   return std::make_unique<KernelIndicator<K, Feed>>(info, info.lookback(p), K(args...), feed);
 }
 

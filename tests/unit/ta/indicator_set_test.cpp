@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <iterator>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/ta/batch.hpp"
 #include "engine/ta/indicator_set.hpp"
@@ -219,4 +222,42 @@ TEST_CASE("add_crossover keeps ind.crossover's look-back rule at every offset, t
   b.close = b.open = b.high = b.low = 1;
   set.update(b);
   CHECK(std::isnan(set.value(early)));  // sma(2) is warming up again
+}
+
+// update() runs the base-timeframe indicators from a flat list and the others
+// (higher timeframe) after them: the order of updates must not change any
+// value. Each slot of a set mixing both kinds, in interleaved creation order
+// and with one indicator added late (warmed over the bars seen), equals bit
+// for bit the same indicator alone in its own set, at every bar and offset.
+TEST_CASE("indicator set: mixed base and higher-timeframe indicators equal each one alone", "[unit][ta]") {
+  const auto bars = te::test::random_bars(600, 17, 1'600'000'000LL * 1'000'000'000LL, 60'000'000'000LL);
+  const char* specs[] = {"sma(10)", "rsi(14)@5m", "ema(7,high)", "bbands(5,2,2)@15m", "macd(3,6,2)", "atr(5)@5m"};
+  constexpr std::size_t kLate = 3;   // specs[kLate] is added after this many bars
+  constexpr std::size_t kAddAt = 250;
+  IndicatorSet mixed(16, 64, 60'000'000'000LL);
+  std::vector<std::unique_ptr<IndicatorSet>> alone;
+  std::vector<int> slot(std::size(specs), -1), outs(std::size(specs), 0);
+  auto seen = [&](std::size_t i) { return bars[i]; };
+  for (std::size_t k = 0; k < std::size(specs); ++k) {
+    alone.push_back(std::make_unique<IndicatorSet>(16, 64, 60'000'000'000LL));
+    auto spec = parse_spec(specs[k]);
+    REQUIRE(spec.ok());
+    REQUIRE(alone.back()->add(*spec).ok());
+    outs[k] = static_cast<int>(alone.back()->slot_count());
+    if (k != kLate) slot[k] = *mixed.add(*spec);
+  }
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    if (i == kAddAt) slot[kLate] = *mixed.add(*parse_spec(specs[kLate]), i, seen);
+    mixed.update(bars[i]);
+    for (auto& a : alone) a->update(bars[i]);
+    for (std::size_t k = 0; k < std::size(specs); ++k) {
+      if (slot[k] < 0) continue;
+      for (int o = 0; o < outs[k]; ++o)
+        for (int off : {0, 1, 7}) {
+          const double m = mixed.value(slot[k] + o, off), a = alone[k]->value(o, off);
+          INFO(specs[k] << " output " << o << " offset " << off << " bar " << i);
+          CHECK((m == a || (std::isnan(m) && std::isnan(a))));
+        }
+    }
+  }
 }
