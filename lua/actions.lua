@@ -19,8 +19,26 @@ local ffi, A, NaN = P.ffi, P.A, P.NaN
 -- Actions: tables built only by these constructors (a private metatable marks
 -- them), validated again when returned.
 local ACTION_TAG = {}
-local ACTION_MT = { __metatable = ACTION_TAG }
 local ABANDON = "abandon"
+
+-- An action is an empty proxy over its validated fields, which encode() reads
+-- from this private map: assigning to a returned action (a.qty = -5, a.tif =
+-- "zzz", even through rawset) cannot forge what the engine receives. Found by
+-- the audit: mutated actions reached the host unvalidated.
+local FIELDS = setmetatable({}, { __mode = "k" })
+local ACTION_MT = {
+  __metatable = ACTION_TAG,
+  __index = function(proxy, k) return FIELDS[proxy][k] end,
+  __newindex = function(_, k)
+    fail(sfmt("actions are read-only (tried to set %s); build a new one with enter_long{...}, exit_position{...}, ...",
+      describe(k)), 2)
+  end,
+}
+local function freeze(a)
+  local proxy = setmetatable({}, ACTION_MT)
+  FIELDS[proxy] = a
+  return proxy
+end
 
 local function positive(v, what, who, level)
   if type(v) ~= "number" or v ~= v or v <= 0 or v == huge then
@@ -98,7 +116,7 @@ local function entry(kind, who, spec)
   else
     fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
   end
-  return setmetatable(a, ACTION_MT)
+  return freeze(a)
 end
 
 local EXIT_KEYS = { reason = true, qty = true, fraction = true, limit = true, tif = true, bars = true }
@@ -125,7 +143,7 @@ function api.exit_position(spec)
       fail(sfmt("exit_position: expected nothing, a reason string or {reason = ..., qty = ..., fraction = ..., limit = ...}, was %s", describe(spec)), 2)
     end
   end
-  return setmetatable(a, ACTION_MT)
+  return freeze(a)
 end
 
 -- stop: a price, or "breakeven" (the average entry price of the position).
@@ -139,9 +157,9 @@ function api.update_stop(price)
   local be
   a.stop, be = stop_value(price, "update_stop", 2)
   if be then a.breakeven_now = true end
-  return setmetatable(a, ACTION_MT)
+  return freeze(a)
 end
-function api.update_target(price) return setmetatable({ kind = 6, target = positive(price, "target price", "update_target", 2) }, ACTION_MT) end
+function api.update_target(price) return freeze({ kind = 6, target = positive(price, "target price", "update_target", 2) }) end
 local ADJUST_KEYS = { stop = true, target = true, trail = true, trail_pct = true, limit = true, stop_entry = true, reason = true }
 function api.adjust(spec)
   if type(spec) ~= "table" or getmetatable(spec) == ACTION_TAG then fail(sfmt("adjust: expected a table like {stop = 9.5}, was %s", describe(spec)), 2) end
@@ -162,11 +180,11 @@ function api.adjust(spec)
     fail("adjust: give at least one of stop, target, trail, trail_pct, limit or stop_entry", 2)
   end
   a.reason = reason_of(spec, "adjust", 2)
-  return setmetatable(a, ACTION_MT)
+  return freeze(a)
 end
 function api.cancel_entry(reason)
   if reason ~= nil and type(reason) ~= "string" then fail(sfmt("cancel_entry: reason must be a string, was %s", describe(reason)), 2) end
-  return setmetatable({ kind = 7, reason = reason }, ACTION_MT)
+  return freeze({ kind = 7, reason = reason })
 end
 
 -- Sizing helpers (plain numbers; the runner rounds to the lot size).
@@ -191,14 +209,24 @@ api.abandon = ABANDON
 
 -- Deterministic iteration: pairs() order over string keys is not something to
 -- build decisions on; sorted_pairs is.
+-- Only numbers, strings and booleans have an order that does not depend on
+-- memory addresses (which change from run to run): any other key is an error
+-- rather than an order that breaks reproducibility (found by the audit).
 function api.sorted_pairs(t)
+  if type(t) ~= "table" then fail(sfmt("sorted_pairs: expected a table, was %s", describe(t)), 2) end
   local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
+  for k in pairs(t) do
+    local tk = type(k)
+    if tk ~= "number" and tk ~= "string" and tk ~= "boolean" then
+      fail(sfmt("sorted_pairs: a %s key has no reproducible order (it would sort by memory address); key the table by numbers, strings or booleans", tk), 2)
+    end
+    keys[#keys + 1] = k
+  end
   tsort(keys, function(x, y)
     local tx, ty = type(x), type(y)
     if tx ~= ty then return tx < ty end
-    if tx == "number" or tx == "string" then return x < y end
-    return tostring(x) < tostring(y)
+    if tx == "boolean" then return not x and y end
+    return x < y
   end)
   local i = 0
   return function()
@@ -237,7 +265,8 @@ local function encode(kind, r)
   A.stop, A.target, A.trail, A.trail_pct, A.tif_bars = NaN, NaN, NaN, NaN, NaN
   A.breakeven, A.max_bars = NaN, NaN
   A.order_type, A.tif, A.flags = 0, 0, 0
-  local is_action = type(r) == "table" and getmetatable(r) == ACTION_TAG
+  local fields = type(r) == "table" and FIELDS[r]
+  local is_action = fields ~= nil and fields ~= false
   if kind == 1 then
     if is_action then
       error(sfmt("%s: detect_opportunity returned an order action; return a setup table (or true) here and enter from filter_commitment", P.where(1)), 0)
@@ -258,6 +287,7 @@ local function encode(kind, r)
       or "exit_position(), update_stop(), update_target(), adjust{}, cancel_entry(), an added entry or nil"
     error(sfmt("%s: %s must return %s, was %s", P.where(kind), P.CALLBACK_NAMES[kind], expected, describe(r)), 0)
   end
+  r = fields
   local k = r.kind
   if kind == 2 and k ~= 3 and k ~= 4 then
     error(sfmt("%s: filter_commitment must return an entry action (enter_long/enter_short), \"abandon\" or nil", P.where(2)), 0)

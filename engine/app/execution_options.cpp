@@ -224,6 +224,25 @@ Result<ResolvedExecution> resolve_execution(const ExecutionFlags& a) {
     if (a.given(flag) && !std::isfinite(v))
       return make_error(Errc::invalid_argument, fmt::format("{} must be a finite number, was {}", flag, v));
   }
+  // The same ranges as the config's [execution] keys (execution_section.cpp):
+  // a flag must not accept what the file refuses (--cash 1e300 ran, and lost
+  // every trade's P&L below the cash's precision).
+  const struct {
+    const char* flag;
+    double value, lo, hi;
+  } ranges[] = {
+      {"--cash", a.cash, 1e-9, 1e18},          {"--lot-size", a.lot_size, 0, 1e12},
+      {"--tick-size", a.tick_size, 0, 1e12},   {"--min-qty", a.min_qty, 0, 1e15},
+      {"--min-notional", a.min_notional, 0, 1e18},
+      {"--latency-bars", static_cast<double>(a.latency_bars), 0, 1'000'000},
+      {"--pyramiding", static_cast<double>(a.pyramiding), 1, 1000},
+      {"--leverage", a.leverage, 1, 1000},     {"--short-margin", a.short_margin, 0, 100},
+  };
+  for (const auto& r : ranges) {
+    if (a.given(r.flag) && !(r.value >= r.lo && r.value <= r.hi))
+      return make_error(Errc::invalid_argument,
+                        fmt::format("{} must be between {} and {}, was {}", r.flag, r.lo, r.hi, r.value));
+  }
   if (a.given("--fill")) {
     if (auto fill = exec::parse_fill_model(a.fill); !fill)
       return make_error(Errc::invalid_argument, "--fill: " + fill.error().message);

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <bit>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "engine/core/time.hpp"
 #include "engine/data/xxh3.hpp"
 
 namespace te::data {
@@ -127,6 +129,28 @@ Status check_columns(const BarCacheHeader& hd, const std::string& path) {
     if (off < end || off % kAlign != 0 || off > hd.file_size || hd.file_size - off < hd.rows * 8)
       return corrupt(path, std::string("bad offset for column ") + kColumnNames[i]);
     end = off + hd.rows * 8;
+  }
+  return {};
+}
+
+// The checksums only prove the file is the one its writer wrote: a cache
+// crafted with matching checksums, or written by another tool, must still not
+// feed the engine bars the CSV loader refuses (a price at 0 or NaN, time going
+// backwards), and an empty cache has no bars to run on.
+Status check_bars(const model::BarSeries& s, const std::string& path) {
+  if (s.empty()) return corrupt(path, "no bars (row count 0)");
+  const auto ts = s.ts_ns();
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char* problem = nullptr;
+    if (i > 0 && ts[i] <= ts[i - 1]) problem = "timestamps must increase from row to row";
+    const model::Bar b = s.at(i);
+    if (!problem) problem = model::bar_problem(b);
+    if (!problem && std::isnan(b.bid) != std::isnan(b.ask)) problem = "bid and ask must both be given or both be absent";
+    if (!problem && (b.bid_size < 0 || b.ask_size < 0)) problem = "bid_size and ask_size must not be negative";
+    if (problem) {
+      return corrupt(path, "row " + std::to_string(i + 1) + " (" + format_iso8601(ts[i]) + "): " + problem +
+                               "; the file was not written by this engine from a valid data file");
+    }
   }
   return {};
 }
@@ -290,8 +314,10 @@ Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_dat
   c.ask = col(7);
   c.bid_size = col(8);
   c.ask_size = col(9);
+  model::BarSeries series(std::move(symbol), id, static_cast<std::size_t>(hd->rows), c, *file);
+  if (verify_data) TE_TRY(check_bars(series, path));
   if (header) *header = *hd;
-  return model::BarSeries(std::move(symbol), id, static_cast<std::size_t>(hd->rows), c, *file);
+  return series;
 }
 
 }  // namespace te::data

@@ -77,7 +77,9 @@ Result<BarCacheHeader> read_bar_cache_header(const std::string& path);
 
 // Maps the cache and returns a series whose columns point into the mapping (no
 // copy; the series keeps the mapping alive). Checks the header, the file size
-// (truncation), the column table and, when `verify_data`, the data checksum.
+// (truncation), the column table and, when `verify_data`, the data checksum and
+// the bars themselves (the CSV loader's rules: increasing time, positive finite
+// prices inside [low, high], volume >= 0, a consistent quote).
 // Errors: as read_bar_cache_header.
 Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_data, std::string symbol,
                                         model::InstrumentId id, BarCacheHeader* header = nullptr);

@@ -162,12 +162,18 @@ namespace {
 Status check_count(const GeneratorOptions& o, std::size_t count) {
   TE_TRY(validate(o));
   if (count == 0) return make_error(Errc::invalid_argument, "generator: the number of bars must be positive");
-  const auto max = std::numeric_limits<std::int64_t>::max();
-  if (static_cast<double>(count) * static_cast<double>(o.interval_ns) + static_cast<double>(o.start_ns) >=
-      static_cast<double>(max))
+  // The last bar must be a time the CSV loader reads back: ISO dates up to
+  // year 2261 (field_scan.hpp); 2262 ends the nanosecond range in April.
+  // Exact integer arithmetic: doubles round near 2^63.
+  constexpr std::int64_t kFirstNsOf2262 = 9'214'646'400'000'000'000;
+  std::int64_t span = 0, last = 0;
+  const bool overflow = count - 1 > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()) ||
+                        __builtin_mul_overflow(static_cast<std::int64_t>(count - 1), o.interval_ns, &span) ||
+                        __builtin_add_overflow(o.start_ns, span, &last);
+  if (overflow || last >= kFirstNsOf2262)
     return make_error(Errc::invalid_argument, "generator: " + std::to_string(count) +
-                                                  " bars at this interval run past year 2262, the end of the "
-                                                  "nanosecond time range");
+                                                  " bars at this interval run past the end of year 2261, the last "
+                                                  "year data files may hold");
   return {};
 }
 

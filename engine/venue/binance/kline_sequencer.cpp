@@ -76,7 +76,16 @@ void KlineSequencer::drain(const std::string& symbol, SymbolState& st, Output& o
     if (!in_order) {
       if (!st.in_flight) {
         st.in_flight = true;
-        out.backfills.push_back(BackfillRequest{symbol, next_open_ms(interval_, st.last_open_ms), k - 1});
+        // A gap longer than kMaxBackfillBars (a kline stamped far in the
+        // future, or a very long outage) is not fetched whole: the backfill
+        // holds its bars in memory and walks REST a page at a time (audit: a
+        // kline from year 3900 started a 1e9-bar walk that grew memory without
+        // end and starved the runner). Only the gap's last bars are fetched;
+        // earlier open times are skipped like ones REST does not have.
+        std::int64_t from = next_open_ms(interval_, st.last_open_ms);
+        const std::int64_t step = interval_.ms > 0 ? interval_.ms : 31LL * 86'400'000;  // months: at most 31 days
+        if ((k - from) / step > kMaxBackfillBars) from = floor_open_ms(interval_, k - kMaxBackfillBars * step);
+        out.backfills.push_back(BackfillRequest{symbol, from, k - 1});
       }
       return;
     }

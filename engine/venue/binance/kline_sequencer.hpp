@@ -30,6 +30,10 @@ struct BackfillRequest {
 
 class KlineSequencer {
  public:
+  // The longest gap fetched: beyond it only the last kMaxBackfillBars open
+  // times are requested (100 REST pages; 69 days of 1m klines).
+  static constexpr std::int64_t kMaxBackfillBars = 100'000;
+
   explicit KlineSequencer(Interval interval) : interval_(std::move(interval)) {}
 
   // Bars opening at or before `last_open_ms` count as already delivered: after a

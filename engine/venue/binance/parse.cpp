@@ -215,6 +215,13 @@ class Reader {
   std::string message_;
 };
 
+// Open times become nanosecond bar times (open_time_ms * 1e6, which overflows
+// int64 after year 2262) and must be readable back from the CSVs the engine
+// writes (years up to 2261). Audit: a kline stamped 2^62 ms overflowed.
+constexpr std::int64_t kMaxOpenTimeMs = 9'214'646'399'999;  // 2261-12-31T23:59:59.999Z
+constexpr const char* kOpenTimeRangeText = "0 .. 9214646399999 ms (1970 to the end of 2261)";
+bool open_time_in_range(std::int64_t ms) noexcept { return ms >= 0 && ms <= kMaxOpenTimeMs; }
+
 bool read_kline(Reader& r, dom::object k, Kline& out) {
   OneLetterFields f("tTsiohlcvxnqVQ");
   f.collect(k);
@@ -236,6 +243,10 @@ bool read_kline(Reader& r, dom::object k, Kline& out) {
   }
   out.symbol.assign(sym);
   out.interval.assign(iv);
+  if (!open_time_in_range(out.open_time_ms)) {
+    return r.fail(Malformed::BadValue, fmt::format("field k.t: open time {} is outside {}", out.open_time_ms,
+                                                   kOpenTimeRangeText));
+  }
   if (out.close_time_ms < out.open_time_ms) {
     return r.fail(Malformed::BadValue, fmt::format("close time k.T {} is before open time k.t {}",
                                                    out.close_time_ms, out.open_time_ms));
@@ -374,6 +385,10 @@ bool read_rest_kline(Reader& r, dom::element e, std::size_t row, RestKline& out)
   out.quote_volume.assign(t[5]);
   out.taker_buy_base_volume.assign(t[6]);
   out.taker_buy_quote_volume.assign(t[7]);
+  if (!open_time_in_range(out.open_time_ms)) {
+    return r.fail(Malformed::BadValue, fmt::format("field {}: open time {} is outside {}", col(0), out.open_time_ms,
+                                                   kOpenTimeRangeText));
+  }
   out.bar = model::Bar{};
   out.bar.ts_ns = out.open_time_ms * 1'000'000;
   out.bar.open = d[0];

@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <vector>
 
 #include "engine/core/time.hpp"
 #include "engine/data/bar_cache.hpp"
@@ -297,4 +300,62 @@ TEST_CASE("cache: load_bars reports CSV errors and missing files like load_csv",
   REQUIRE_FALSE(m.ok());
   CHECK(m.error().code == Errc::not_found);
   CHECK(m.error().message == dir.file("missing.csv") + ": cannot open: No such file or directory");
+}
+
+// Checksums only prove a file is the one its writer wrote: a cache written with
+// valid checksums around bars the CSV loader refuses (found by the audit: a
+// forged .tebars with prices at 0, NaN or time going backwards ran silently)
+// is refused when given directly, and rebuilt from the CSV when beside one.
+TEST_CASE("cache: bars the CSV loader would refuse are refused from a cache too", "[unit][data][audit]") {
+  Fixture f(true, 50);
+  auto csv = load_csv(f.csv, {});
+  REQUIRE(csv.ok());
+  struct Damage {
+    const char* what;
+    std::function<void(model::BarSeriesBuilder&)> apply;
+  };
+  const std::vector<Damage> damages = {
+      {"prices must be above 0", [](model::BarSeriesBuilder& b) { b.open_[7] = b.high_[7] = b.low_[7] = b.close_[7] = 0; }},
+      {"prices must be finite numbers", [](model::BarSeriesBuilder& b) { b.close_[7] = std::nan(""); }},
+      {"close is outside [low, high]", [](model::BarSeriesBuilder& b) { b.close_[7] = b.high_[7] * 2; }},
+      {"volume must be a non-negative number", [](model::BarSeriesBuilder& b) { b.volume_[7] = -1; }},
+      {"timestamps must increase from row to row", [](model::BarSeriesBuilder& b) { b.ts_[7] = b.ts_[6]; }},
+      {"bid and ask must be above 0 with bid <= ask", [](model::BarSeriesBuilder& b) { b.bid_[7] = b.ask_[7] + 1; }},
+      {"bid and ask must both be given or both be absent", [](model::BarSeriesBuilder& b) { b.ask_[7] = std::nan(""); }},
+  };
+  for (const auto& d : damages) {
+    SECTION(d.what) {
+      model::BarSeriesBuilder b;
+      for (std::size_t i = 0; i < csv->size(); ++i) b.push(csv->at(i));
+      d.apply(b);
+      const auto bad = std::move(b).build("bars", 0);
+      const std::string direct = f.dir.file("direct.tebars");
+      REQUIRE(write_bar_cache(bad, direct, CacheSource{}).ok());
+      LoadReport rep;
+      auto s = load_bars(direct, {}, &rep);
+      REQUIRE_FALSE(s.ok());
+      CHECK(s.error().code == Errc::parse);
+      CHECK_THAT(s.error().message, Catch::Contains("cache " + direct + ": row 8 (") && Catch::Contains(d.what));
+
+      // Beside its CSV, with the CSV's stamp: a warning, and the CSV is parsed.
+      REQUIRE(f.load(rep).size() == csv->size());  // writes the genuine cache
+      auto hd = read_bar_cache_header(f.cache);
+      REQUIRE(hd.ok());
+      REQUIRE(write_bar_cache(bad, f.cache, hd->source).ok());
+      f.warnings.clear();
+      const auto again = f.load(rep);
+      CHECK(rep.source == LoadSource::csv);
+      REQUIRE(f.warnings.size() == 1);
+      CHECK_THAT(f.warnings[0], Catch::Contains(d.what));
+      require_equal(*csv, again);
+    }
+  }
+  SECTION("no rows") {
+    const auto empty = model::BarSeriesBuilder{}.build("bars", 0);
+    const std::string direct = f.dir.file("empty.tebars");
+    REQUIRE(write_bar_cache(empty, direct, CacheSource{}).ok());
+    auto s = load_bars(direct, {}, nullptr);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("no bars"));
+  }
 }

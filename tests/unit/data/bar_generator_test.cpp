@@ -186,5 +186,12 @@ TEST_CASE("generator: bad options are all reported at once", "[unit][data]") {
   CHECK(generate_bars(GeneratorOptions{}, 0).error().message == "generator: the number of bars must be positive");
   GeneratorOptions far;
   far.interval_ns = 7 * kNsPerDay;
-  CHECK_THAT(generate_bars(far, 100000).error().message, Catch::Contains("run past year 2262"));
+  CHECK_THAT(generate_bars(far, 100000).error().message, Catch::Contains("run past the end of year 2261"));
+  // Audit: 2262 dates were written that the CSV loader then refused (it reads
+  // ISO years up to 2261). The last day of 2261 is the last bar allowed.
+  GeneratorOptions last_day;
+  last_day.start_ns = days_from_civil(2261, 12, 31) * kNsPerDay;
+  last_day.interval_ns = kNsPerDay;
+  CHECK(generate_bars(last_day, 1).ok());
+  CHECK_THAT(generate_bars(last_day, 2).error().message, Catch::Contains("run past the end of year 2261"));
 }

@@ -76,6 +76,12 @@ TEST_CASE("backtest refuses bad execution flags, naming the flag", "[exec][cli]"
       {" --min-notional inf", "--min-notional must be a finite number"},
       {" --max-volume-fraction nan", "--max-volume-fraction must be a finite number"},
       {" --commission nan", "--commission must be a finite number"},
+      // The config file's ranges hold for the flags too (audit: --cash 1e300 ran).
+      {" --latency-bars 99999999999", "--latency-bars must be between 0 and "},
+      {" --pyramiding 2000000000", "--pyramiding must be between 1 and 1000"},
+      {" --leverage 1e300", "--leverage must be between 1 and 1000"},
+      {" --lot-size 1e300", "--lot-size must be between 0 and "},
+      {" --short-margin 1e300", "--short-margin must be between 0 and 100"},
   };
   for (const auto& c : cases) {
     INFO(c.flags);
@@ -87,6 +93,10 @@ TEST_CASE("backtest refuses bad execution flags, naming the flag", "[exec][cli]"
                                        " --cash inf --no-html -q --out " + dir.file("bad"));
   CHECK(cash.code == 1);
   CHECK_THAT(cash.err, Catch::Contains("--cash must be a finite number, was inf"));
+  const CliRun rich = run_cli(dir, "backtest --strategy strategies/bracket_trend.lua --data " + kNvda +
+                                       " --cash 1e300 --no-html -q --out " + dir.file("bad"));
+  CHECK(rich.code == 1);
+  CHECK_THAT(rich.err, Catch::Contains("--cash must be between 1e-09 and 1e+18, was 1e+300"));
 }
 
 TEST_CASE("backtest --kill-switch-file: a present control file blocks every entry", "[exec][risk][cli]") {

@@ -413,3 +413,50 @@ TEST_CASE("log lines cannot carry terminal control bytes", "[sandbox]") {
   REQUIRE(world.observer.of(0).logs.size() == 1);
   CHECK(world.observer.of(0).logs[0] == "a?[2Jb?c?d\te");
 }
+
+TEST_CASE("an action cannot be changed after its constructor validated it", "[sandbox][audit]") {
+  // Audit: actions were plain tables, so `a.qty = -5` or `a.tif = "zzz"` after
+  // enter_long{...} reached the engine unvalidated (the latter as an error
+  // inside lua/actions.lua). Now assignment faults at the strategy's line, and
+  // rawset or a hand-made table with the action marker change nothing sent.
+  check_attack({"assign to an action", "local a = enter_long(1) a.qty = -5", Expect::Fault,
+                "actions are read-only (tried to set"});
+  check_attack({"an action is read through", "local a = enter_long{qty = 3, stop = 1} if a.qty == 3 and a.stop == 1 then log('contained') end",
+                Expect::Contained});
+  test::World world(attack_limits());
+  auto attacker = world.add(R"LUA(
+params = {}
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind)
+  local a = enter_long(7)
+  rawset(a, "qty", -5) rawset(a, "tif", "zzz") rawset(a, "kind", 99)
+  return a
+end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  REQUIRE(attacker.ok());
+  auto forger = world.add(R"LUA(
+params = {}
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind) return setmetatable({ kind = 3, qty = 5 }, getmetatable(enter_long(1))) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  REQUIRE(forger.ok());
+  world.feed(10);
+  CHECK((*attacker)->state() != runner::RunnerState::Faulted);
+  CHECK(world.account().position(0).qty == 7);  // what enter_long(7) validated
+  REQUIRE((*forger)->state() == runner::RunnerState::Faulted);
+  CHECK_THAT((*forger)->fault()->message, Catch::Contains("filter_commitment must return an entry action"));
+  CHECK(world.account().position(1).qty == 0);
+}
+
+TEST_CASE("sorted_pairs refuses keys whose order would come from memory addresses", "[sandbox][audit]") {
+  // Audit: table keys were sorted by tostring(), i.e. by address, so the
+  // "deterministic" iteration changed from run to run.
+  check_attack({"table keys", "for k in sorted_pairs({[{}] = 1, [{}] = 2}) do end", Expect::Fault,
+                "sorted_pairs: a table key has no reproducible order"});
+  check_attack({"mixed plain keys",
+                "local out = {} for k, v in sorted_pairs({[true] = 1, [false] = 2, b = 3, a = 4, [2] = 5, [1] = 6}) do "
+                "out[#out + 1] = tostring(k) end if table.concat(out, ' ') == 'false true 1 2 a b' then log('contained') end",
+                Expect::Contained});
+}

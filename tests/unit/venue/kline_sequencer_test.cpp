@@ -162,3 +162,27 @@ TEST_CASE("sequencer output is exactly the series under random drops, repeats an
     CHECK(opens(delivered) == range(kT0, kT0 + (n - 1) * kMin));
   }
 }
+
+TEST_CASE("sequencer fetches at most the last kMaxBackfillBars of a huge gap", "[unit][venue][audit]") {
+  // Audit: a kline stamped far in the future made the feed walk REST over the
+  // whole gap (1e9 bars), holding every bar in memory, while the runner starved.
+  KlineSequencer seq(*parse_interval("1m"));
+  KlineSequencer::Output out;
+  seq.on_live_bar(bar("BTCUSDT", kT0), out);
+  out.clear();
+  const std::int64_t far = kT0 + (KlineSequencer::kMaxBackfillBars + 50) * kMin;
+  seq.on_live_bar(bar("BTCUSDT", far), out);
+  REQUIRE(out.backfills.size() == 1);
+  const BackfillRequest req = out.backfills[0];
+  CHECK(req.from_open_ms == kT0 + 50 * kMin);
+  CHECK(req.to_open_ms == far - 1);
+  CHECK(klines_between(*parse_interval("1m"), req.from_open_ms, req.to_open_ms) == KlineSequencer::kMaxBackfillBars);
+  out.clear();
+  seq.on_backfill(req, {bar("BTCUSDT", far - kMin, BarSource::Backfill)}, out);
+  CHECK(opens(out.bars) == std::vector<std::int64_t>{far - kMin, far});
+  // A gap within the limit is fetched whole.
+  out.clear();
+  seq.on_live_bar(bar("BTCUSDT", far + 10 * kMin), out);
+  REQUIRE(out.backfills.size() == 1);
+  CHECK(out.backfills[0].from_open_ms == far + kMin);
+}

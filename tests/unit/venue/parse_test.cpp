@@ -289,6 +289,11 @@ TEST_CASE("malformed stream messages are reported by kind, never thrown", "[unit
        "field k.v: expected a non-negative decimal, was \"-1000\""},
       {"kline close before open", replace_once(kline, R"("T":1672515839999)", R"("T":1)"), Malformed::BadValue,
        "before open time"},
+      // Audit: open times beyond year 2261 overflowed the nanosecond bar time.
+      {"kline open time past 2261", replace_once(kline, R"("t":1672515780000)", R"("t":4611686018427387904)"),
+       Malformed::BadValue, "field k.t: open time 4611686018427387904 is outside 0 .. 9214646399999 ms"},
+      {"kline negative open time", replace_once(kline, R"("t":1672515780000)", R"("t":-60000)"), Malformed::BadValue,
+       "field k.t: open time -60000 is outside"},
       {"kline interval mismatch", replace_once(kline, R"("i":"1m")", R"("i":"5m")"), Malformed::BadValue,
        "k.i \"5m\" does not match"},
       {"kline symbol mismatch",
@@ -343,6 +348,12 @@ TEST_CASE("malformed REST payloads are reported with their position", "[unit][ve
   REQUIRE_FALSE(backwards.ok());
   CHECK(p.last_malformation() == Malformed::BadValue);
 
+  auto far_future =
+      p.parse_rest_klines(R"([[9214646400000,"1","1","1","1","1",9214646459999,"1",1,"1","1","0"]])");
+  REQUIRE_FALSE(far_future.ok());
+  CHECK(p.last_malformation() == Malformed::BadValue);
+  CHECK_THAT(far_future.error().message, Catch::Contains("[0][0]: open time 9214646400000 is outside"));
+
   auto no_msg = p.parse_api_error(R"({"code":-1121})");
   REQUIRE_FALSE(no_msg.ok());
   CHECK_THAT(no_msg.error().message, Catch::Contains("missing field msg"));
@@ -355,7 +366,7 @@ TEST_CASE("malformed REST payloads are reported with their position", "[unit][ve
   auto bad_fill = p.parse_order_response(replace_once(full, R"("tradeId":58)", R"("tradeId":"58")"));
   REQUIRE_FALSE(bad_fill.ok());
   CHECK_THAT(bad_fill.error().message, Catch::Contains("fills[2].tradeId"));
-  CHECK(p.counts().total() == 7);
+  CHECK(p.counts().total() == 8);
 }
 
 TEST_CASE("every truncation and byte flip of a stream message is handled", "[unit][venue]") {
