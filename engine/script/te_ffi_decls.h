@@ -93,7 +93,7 @@ typedef struct te_api {
   int32_t (*tf_bar)(void* host, int32_t feed, double index, te_bar* out);
   /* The runner's per-bar driver for the prelude's batch loop (M.run_batch): called
    * with the action kind the last callback returned (0 before the first one);
-   * returns the next callback to run (1..3), or <= 0 to leave the loop (the
+   * returns the next callback to run (1..3), 4 to export ctx (below), or <= 0 to leave the loop (the
    * runner's code, see engine/runner/symbol_runner.hpp). Set by the host before
    * each batch; noexcept, never calls back into Lua. */
   int32_t (*step)(void* driver, int32_t result);
@@ -102,7 +102,7 @@ typedef struct te_api {
    * indicator set: returns the first of its two slots (value, look-back age;
    * engine/ta/indicator_set.hpp add_crossover) or a negative code. */
   int32_t (*ind_cross)(void* host, int32_t slot_a, int32_t slot_b);
-  /* In-loop ctx export (step code 4, TE_STEP_EXPORT_CTX in te_ffi.h): the
+  /* In-loop ctx export (step code 4, kStepExportCtx in te_ffi.h): the
    * prelude writes the strategy's ctx into ctx_buf (ctx_cap bytes, owned by the
    * host; the layout is engine/script/context_codec.hpp's "loop export") and
    * passes step the bytes written + 1, 0 when the ctx holds something only the
