@@ -222,6 +222,16 @@ int run_indicators(const IndicatorsOptions& o, const BarLoader& load_bars) {
     fmt::print(stderr, "indicators: {}\n", bars.error().message);
     return 1;
   }
+  const std::int64_t spacing = model::smallest_gap_ns(*bars);
+  std::vector<const ta::IndicatorSpec*> specs;
+  for (const auto& g : plan->groups)
+    if (g.native) specs.push_back(&*g.native);
+  for (const auto& [spec, info] : plan->lua_specs) specs.push_back(&spec);
+  for (const ta::IndicatorSpec* spec : specs)
+    if (auto st = ta::check_not_finer(spec->timeframe, spacing); !st) {
+      fmt::print(stderr, "indicators --compute: {} on {}: {}\n", spec->name, spec->timeframe.to_string(), st.error().message);
+      return 1;
+    }
   ta::ExternalColumns external;
   if (!plan->lua_specs.empty()) {
     auto cols = lua_columns(*plan, o.indicators_dir, *bars, lua);

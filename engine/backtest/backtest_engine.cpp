@@ -71,6 +71,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   rc.pyramiding = config.pyramiding;
   rc.max_consecutive_errors = config.max_consecutive_errors;
   rc.flatten_on_fault = config.flatten_on_fault;
+  rc.bar_interval_ns = model::smallest_gap_ns(data);
   if (config.indicator_cache && config.indicator_cache->bars().size() == data.size() &&
       config.indicator_cache->bars().columns().ts_ns == data.columns().ts_ns)
     rc.indicator_cache = config.indicator_cache;

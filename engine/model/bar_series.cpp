@@ -83,4 +83,15 @@ BarSeries BarSeriesBuilder::build(std::string symbol, InstrumentId id) && {
   return BarSeries(std::move(symbol), id, n, c, std::move(owned));
 }
 
+std::int64_t smallest_gap_ns(const BarSeries& series, std::size_t first_bars) noexcept {
+  const auto ts = series.ts_ns();
+  const std::size_t n = ts.size() < first_bars ? ts.size() : first_bars;
+  std::int64_t gap = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    const std::int64_t g = ts[i] - ts[i - 1];
+    if (g > 0 && (gap == 0 || g < gap)) gap = g;
+  }
+  return gap;
+}
+
 }  // namespace te::model

@@ -86,6 +86,11 @@ class BarSeries {
   std::shared_ptr<const void> storage_;
 };
 
+// The series' bar spacing: the smallest positive gap among its first
+// `first_bars` bars (weekends and holidays only make gaps longer); 0 with
+// fewer than two bars.
+std::int64_t smallest_gap_ns(const BarSeries& series, std::size_t first_bars = 64) noexcept;
+
 // Accumulates bars into owned vectors, then freezes them into a BarSeries.
 class BarSeriesBuilder {
  public:

@@ -4,6 +4,12 @@
 #include "engine/ta/spec.hpp"
 
 namespace te::runner {
+namespace {
+
+// Bars looked at when the spacing is judged from the history.
+constexpr std::size_t kSpacingBars = 16;
+
+}  // namespace
 
 RunnerIndicators::RunnerIndicators(const BarHistory& history) : history_(history) {}
 
@@ -37,6 +43,7 @@ Result<int> RunnerIndicators::add(std::string_view name, std::span<const double>
       return make_error(Errc::invalid_argument, "ind.tf: unknown timeframe '" + std::string(timeframe) +
                                                     "' (a count and a unit: 5m, 15m, 1h, 4h, 1d, 1w, 1M)");
     tf = *parsed;
+    if (auto st = check_not_finer(tf); !st) return std::move(st).error();
   }
   auto spec = ta::make_spec(name, params, src, tf);
   if (!spec) return std::move(spec).error();
@@ -57,7 +64,22 @@ Result<int> RunnerIndicators::timeframe_feed(std::string_view timeframe) {
   if (!tf)
     return make_error(Errc::invalid_argument, "ind.tf: unknown timeframe '" + std::string(timeframe) +
                                                   "' (a count and a unit: 5m, 15m, 1h, 4h, 1d, 1w, 1M)");
+  if (auto st = check_not_finer(*tf); !st) return std::move(st).error();
   return set_.open_feed(*tf, history_.size(), [this](std::size_t i) { return history_.at(i); });
+}
+
+Status RunnerIndicators::check_not_finer(const ta::Timeframe& tf) const {
+  std::int64_t spacing = bar_interval_ns_;
+  if (spacing <= 0) {
+    const std::size_t n = history_.size();
+    for (std::size_t i = n > kSpacingBars ? n - kSpacingBars : 1; i < n; ++i) {
+      const std::int64_t gap = history_.at(i).ts_ns - history_.at(i - 1).ts_ns;
+      if (gap > 0 && (spacing <= 0 || gap < spacing)) spacing = gap;
+    }
+  }
+  auto st = ta::check_not_finer(tf, spacing);
+  if (!st) return make_error(Errc::invalid_argument, "ind.tf: " + st.error().message);
+  return {};
 }
 
 }  // namespace te::runner

@@ -20,6 +20,11 @@ class RunnerIndicators final : public script::IndicatorProvider {
   explicit RunnerIndicators(const BarHistory& history);
 
   void update(const model::Bar& bar) noexcept { set_.update(bar); }
+  // Spacing of the bars this runner gets, when known up front (the data's
+  // smallest gap in a backtest); 0: judged from the bars seen so far. A
+  // timeframe finer than it is refused: its buckets would each hold one bar
+  // and its "closed" bars would be the previous bars, silently lagged.
+  void set_bar_interval(std::int64_t ns) noexcept { bar_interval_ns_ = ns; }
   // Indicators created from now on read shared precomputed values when the
   // history is the cache's series (ta::IndicatorSet::set_series_cache).
   void set_series_cache(ta::SeriesCache* cache) noexcept { set_.set_series_cache(cache); }
@@ -57,7 +62,10 @@ class RunnerIndicators final : public script::IndicatorProvider {
   const std::vector<Created>& created() const noexcept { return created_; }
 
  private:
+  Status check_not_finer(const ta::Timeframe& tf) const;
+
   const BarHistory& history_;
+  std::int64_t bar_interval_ns_ = 0;
   ta::IndicatorSet set_;
   std::vector<Created> created_;
 };

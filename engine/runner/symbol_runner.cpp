@@ -30,6 +30,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       observer_(observer),
       indicators_(*history_) {
   indicators_.set_series_cache(config_.indicator_cache);
+  indicators_.set_bar_interval(config_.bar_interval_ns);
 }
 
 SymbolRunner::~SymbolRunner() = default;

@@ -112,6 +112,10 @@ struct RunnerConfig {
   // trade (1 = no pyramiding: manage_position may add up to pyramiding - 1 times).
   bool allow_short = true;
   int pyramiding = 1;
+  // Spacing of this runner's bars when known up front (a backtest: the data's
+  // smallest gap); 0: judged from the bars seen. Timeframes finer than it are
+  // refused (RunnerIndicators::set_bar_interval).
+  std::int64_t bar_interval_ns = 0;
   // Shared precomputed indicator values (the optimiser); null: computed here.
   // Used only for indicators whose history is the cache's series. Not owned.
   ta::SeriesCache* indicator_cache = nullptr;

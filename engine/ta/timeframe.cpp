@@ -41,6 +41,42 @@ std::int64_t Timeframe::bucket(std::int64_t ts_ns) const noexcept {
   return 0;
 }
 
+std::int64_t Timeframe::min_length_ns() const noexcept {
+  switch (unit) {
+    case Unit::none: return 0;
+    case Unit::minute:
+    case Unit::hour:
+    case Unit::day: return span_ns(unit) * count;
+    case Unit::week: return std::int64_t{7} * count * kNsPerDay;
+    case Unit::month: return std::int64_t{28} * count * kNsPerDay;
+  }
+  return 0;
+}
+
+namespace {
+
+// "1d", "4h", "15m", "30s".
+std::string describe_span(std::int64_t ns) {
+  struct Unit {
+    std::int64_t ns;
+    const char* suffix;
+  };
+  for (const Unit u : {Unit{kNsPerDay, "d"}, Unit{kNsPerHour, "h"}, Unit{kNsPerMin, "m"}, Unit{kNsPerSec, "s"}})
+    if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
+  return std::to_string(ns) + "ns";
+}
+
+}  // namespace
+
+Status check_not_finer(const Timeframe& tf, std::int64_t bar_spacing_ns) {
+  if (tf.empty() || bar_spacing_ns <= 0 || tf.min_length_ns() >= bar_spacing_ns) return {};
+  const std::string bars = describe_span(bar_spacing_ns);
+  return make_error(Errc::invalid_argument, "timeframe " + tf.to_string() +
+                                                " is finer than the bars it would be built from (they are " + bars +
+                                                " apart): each of its bars would be one of yours, a bar late; use " +
+                                                bars + " or a coarser timeframe");
+}
+
 std::int64_t Timeframe::bucket_start(std::int64_t b) const noexcept {
   switch (unit) {
     case Unit::none: return 0;

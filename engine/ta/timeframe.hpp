@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/result.hpp"
+
 namespace te::ta {
 
 struct Timeframe {
@@ -22,9 +24,17 @@ struct Timeframe {
   std::int64_t bucket_start(std::int64_t bucket) const noexcept;
   // "5m", "1w", "1M"; "" when empty.
   std::string to_string() const;
+  // Length of the shortest bucket (a month counts 28 days); 0 when empty.
+  std::int64_t min_length_ns() const noexcept;
 
   friend bool operator==(const Timeframe&, const Timeframe&) = default;
 };
+
+// Refuses a timeframe shorter than the spacing of the bars it would be built
+// from (`bar_spacing_ns`; 0 = unknown, accepted): each of its buckets would hold
+// one bar, so its closed bars would be the previous bars, silently a bar late.
+// Errors: Errc::invalid_argument naming both ("timeframe 1h is finer than ...").
+Status check_not_finer(const Timeframe& tf, std::int64_t bar_spacing_ns);
 
 // Accepts "<count><unit>" with unit m, h, d, w or M and 1 <= count <= 100000.
 std::optional<Timeframe> parse_timeframe(std::string_view text) noexcept;

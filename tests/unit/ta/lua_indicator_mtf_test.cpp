@@ -446,3 +446,42 @@ TEST_CASE("indicators --compute refuses the same indicator twice", "[ta][indicat
     CHECK_THAT(r.err, Catch::Contains("the same indicator twice"));
   }
 }
+
+TEST_CASE("a timeframe finer than the data is refused, naming the strategy line", "[ta][mtf][lua]") {
+  // Daily bars: a 1h (or 1m) bucket holds one daily bar, so its "closed" bars
+  // would be the previous days, silently a bar late.
+  const model::BarSeries s = test::load_yahoo_csv(test::shared_path("data/nvda-1999-2014.txt"));
+  const auto run = [&](const std::string& line) {
+    const std::string code = "params = {}\nfunction detect_opportunity(bar, ctx, ind)\n  local v = " + line +
+                             "\nend\nfunction filter_commitment() end\nfunction manage_position() end\n";
+    backtest::BacktestConfig cfg;
+    cfg.indicator_files = indicator_files();
+    auto r = backtest::run_backtest(cfg, s, src(code, "strategies/tf.lua"));
+    REQUIRE(r.ok());
+    return r->fault ? r->fault->message : std::string();
+  };
+  for (const std::string line : {"ind.tf('1h').sma(2)", "ind.tf('23h').ema(3)", "ind.tf('1m').rsi(14)",
+                                 "ind.tf('4h').crossover('sma(2)', 'close')", "ind.tf('1h').hma(10)"}) {
+    INFO(line);
+    const std::string err = run(line);
+    CHECK(err.find("strategies/tf.lua:3:") == 0);
+    CHECK(err.find("is finer than the bars it would be built from (they are 1d apart)") != std::string::npos);
+    CHECK(err.find("use 1d or a coarser timeframe") != std::string::npos);
+  }
+  for (const std::string line : {"ind.tf('1d').sma(2)", "ind.tf('1w').sma(2)", "ind.tf('1M').ema(3)"}) {
+    INFO(line);
+    CHECK(run(line).empty());
+  }
+
+  // The same rule for `indicators --compute`, native and Lua indicators.
+  test::TempDir dir;
+  const std::string data = test::shared_path("data/nvda-1999-2014.txt");
+  for (const std::string spec : {"sma(20),rsi(14)@4h", "hma(10)@4h"}) {
+    auto r = test::run_cli(dir, "indicators --data " + data + " --compute '" + spec + "'");
+    CHECK(r.code == 1);
+    CHECK(r.err.find(" on 4h: timeframe 4h is finer than the bars it would be built from (they are 1d apart)") !=
+              std::string::npos);
+  }
+  auto r = test::run_cli(dir, "indicators --data " + data + " --compute 'sma(2)@1w,hma(10)@1d'");
+  CHECK(r.code == 0);
+}
