@@ -130,6 +130,10 @@ TEST_CASE("cli: devices are refused as inputs and outputs, never read forever or
   Run config = run(dir, "backtest --strategy " + strategy + " --data " + csv + " --config /dev/zero" + out);
   CHECK(config.code == 1);
   CHECK_THAT(config.err, Catch::Contains("/dev/zero: a config file is at most 16 MB"));
+  Run space = run(dir, "optimize --strategy " + strategy + " --data " + csv + " --space /dev/zero -q --out " +
+                          dir.file("opt"));
+  CHECK(space.code == 1);
+  CHECK_THAT(space.err, Catch::Contains("/dev/zero: a parameter space file is at most 16 MB"));
 
   // A FIFO stands for any node that is not a regular file (a regression must
   // not be able to replace a real device while the test runs).
