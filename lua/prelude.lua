@@ -153,13 +153,106 @@ end
 -- step's code when it leaves the loop (end of data, or work the host must do
 -- outside the FFI: order notices, reloads, recorders). A strategy error leaves
 -- by error(), as from dispatch.
+-- The ctx export inside the loop (step code 4, for the session journal): the
+-- strategy's ctx, host views left out, written into the host's buffer in the
+-- layout of engine/script/context_codec.hpp ("loop export"). It writes only
+-- what the host's walker (lua_to_value) would accept and return unchanged:
+-- anything else (a function, a cycle, mixed keys, too deep or too many
+-- values) returns 0 and the host walks ctx itself, reporting the path. No
+-- allocation, no metamethods (next, rawget and # are raw).
+local XSKIP = { position = true, account = true, symbol = true, state = true, bars_in_state = true }
+local XMAX_DEPTH, XMAX_NODES = 32, 200000  -- ContextLimits' defaults
+local u32p, f64p = ffi.typeof("uint32_t*"), ffi.typeof("double*")
+local xb, xcap, xpos, xnodes, xfull = nil, 0, 0, 0, false
+local next = next
+
+local function xstring(s)
+  local n, p = #s, xpos
+  if p + 4 + n > xcap then xfull = true return false end
+  ffi.cast(u32p, xb + p)[0] = n
+  ffi.copy(xb + p + 4, s, n)
+  xpos = p + 4 + n
+  return true
+end
+
+local xvalue
+local function xtable(t, depth)
+  if depth >= XMAX_DEPTH then return false end
+  local p = xpos
+  if p + 5 > xcap then xfull = true return false end
+  xpos = p + 5
+  local n, count = #t, 0
+  if n == 0 then
+    -- A map (string keys only) or empty; the host views are skipped at the top.
+    for k, v in next, t do
+      if depth ~= 0 or not XSKIP[k] then
+        if type(k) ~= "string" or not xstring(k) or not xvalue(v, depth + 1) then return false end
+        count = count + 1
+      end
+    end
+    xb[p] = count == 0 and 6 or 5
+  else
+    -- An array: exactly n keys besides skipped ones, as the host's walker requires.
+    for k in next, t do
+      if depth ~= 0 or type(k) ~= "string" or not XSKIP[k] then count = count + 1 end
+    end
+    if count ~= n then return false end
+    xb[p] = 7
+    for i = 1, n do
+      if not xvalue(rawget(t, i), depth + 1) then return false end
+    end
+  end
+  ffi.cast(u32p, xb + p + 1)[0] = count
+  return true
+end
+
+xvalue = function(v, depth)
+  xnodes = xnodes + 1
+  if xnodes > XMAX_NODES then return false end
+  local tv, p = type(v), xpos
+  if tv == "table" then return xtable(v, depth) end
+  if p + 9 > xcap then xfull = true return false end
+  if tv == "number" then
+    xb[p] = 3
+    ffi.cast(f64p, xb + p + 1)[0] = v
+    xpos = p + 9
+  elseif tv == "string" then
+    xb[p] = 4
+    xpos = p + 1
+    return xstring(v)
+  elseif tv == "boolean" then
+    xb[p] = v and 2 or 1
+    xpos = p + 1
+  elseif v == nil then
+    xb[p] = 0
+    xpos = p + 1
+  else
+    return false
+  end
+  return true
+end
+
+-- Returns the bytes written + 1, 0 (the host walks ctx) or -1 (too big).
+local function export_ctx_to_host()
+  if F.clear_setup ~= 0 then apply_clear_setup() end
+  xb, xcap, xpos, xnodes, xfull = API.ctx_buf, API.ctx_cap, 0, 0, false
+  local ok = xvalue(ctx, 0)
+  xb = nil
+  if ok then return xpos + 1 end
+  return xfull and -1 or 0
+end
+
 function M.run_batch()
   local step, driver = API.step, API.driver
   local r = 0
   while true do
     local kind = step(driver, r)
     if kind <= 0 then return kind end
-    r = run_callback(kind)
+    if kind == 4 then
+      r = export_ctx_to_host()
+    else
+      r = run_callback(kind)
+    end
   end
 end
 

@@ -223,9 +223,9 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
 }
 
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
-  auto ctx = runner.export_context();
+  auto ctx = runner.export_context_shared();
   if (ctx) {
-    ctx_ = std::make_shared<const Value>(std::move(*ctx));
+    ctx_ = std::move(*ctx);
     return;
   }
   ctx_.reset();

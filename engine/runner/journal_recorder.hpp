@@ -94,6 +94,9 @@ class JournalRecorder final : public RunnerObserver {
   // Only a bar whose end exports ctx (activity, a checkpoint, every_bar) runs
   // Lua; the others stay in the runner's batch loop.
   bool bar_end_needs_lua(const SymbolRunner& runner) const noexcept override;
+  // ... and the Lua it runs is export_context only (the batch loop exports
+  // ctx for it without leaving).
+  bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept override { return true; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;

@@ -47,6 +47,11 @@ class ObserverFanout final : public RunnerObserver {
       if (o->bar_end_needs_lua(r)) return true;
     return false;
   }
+  bool bar_end_lua_is_ctx_export(const SymbolRunner& r) const noexcept override {
+    for (auto* o : observers_)
+      if (o->bar_end_needs_lua(r) && !o->bar_end_lua_is_ctx_export(r)) return false;
+    return true;
+  }
   void on_bar_end(SymbolRunner& r, const model::Bar& b) override {
     for (auto* o : observers_) o->on_bar_end(r, b);
   }

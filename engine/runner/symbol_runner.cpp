@@ -133,6 +133,8 @@ template <bool in_batch>
       goto notices3;
     case Step::End:
       goto end;
+    case Step::ExportCtx:
+      goto export_ctx;
   }
   return kBarDone;
 
@@ -196,9 +198,33 @@ notices3:
 end:
   if (observer_) {
     if (in_batch && observer_->bar_end_needs_lua(*this)) {
+      if (observer_->bar_end_lua_is_ctx_export(*this)) {
+        // The prelude exports ctx and calls step again (export_ctx below).
+        step_ = Step::ExportCtx;
+        return script::kStepExportCtx;
+      }
       step_ = Step::End;
       return kNeedHost;
     }
+    observer_->on_bar_end(*this, current_bar_);
+  }
+  step_ = Step::Idle;
+  return kBarDone;
+
+export_ctx:
+  // `result` is the prelude's export result. Outside a batch (the loop was
+  // left in between) the host walks ctx as usual.
+  if (in_batch) {
+    if (!host_->accept_loop_export(result)) {
+      step_ = Step::End;
+      return kNeedHost;
+    }
+    struct Done {
+      script::StrategyHost& h;
+      ~Done() { h.end_loop_export(); }
+    } done{*host_};
+    observer_->on_bar_end(*this, current_bar_);
+  } else {
     observer_->on_bar_end(*this, current_bar_);
   }
   step_ = Step::Idle;
@@ -294,7 +320,7 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
   try {
     if (r->step_ == Step::Result) r->host_->end_callback();
     const int code = r->drive<true>(result);
-    if (code > 0) r->host_->begin_callback(static_cast<script::Callback>(code));
+    if (code > 0 && code != script::kStepExportCtx) r->host_->begin_callback(static_cast<script::Callback>(code));
     return code;
   } catch (...) {
     // Never across the FFI frame: rethrown by run() once the loop has returned.

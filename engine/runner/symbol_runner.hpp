@@ -84,6 +84,11 @@ class RunnerObserver {
   // journal exports ctx only on bars with activity and at checkpoints, so
   // only those bars go back to the host).
   virtual bool bar_end_needs_lua(const SymbolRunner&) const noexcept { return bar_end_runs_lua(); }
+  // True when the only Lua this bar's on_bar_end runs is
+  // SymbolRunner::export_context (the journal recorder): the batch loop then
+  // exports ctx itself (StrategyHost::accept_loop_export) and the bar stays
+  // in the loop.
+  virtual bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept { return false; }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
@@ -212,6 +217,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // The strategy's ctx as plain data (StrategyHost::export_context): runs Lua,
   // so only between callbacks, on the runner's thread.
   Result<Value> export_context() { return host_->export_context(); }
+  Result<std::shared_ptr<const Value>> export_context_shared() { return host_->export_context_shared(); }
 
   // Hot reload (strategy_reload.cpp). reload() swaps the strategy now and
   // must be called on the runner's thread between bars; a failure leaves the
@@ -252,7 +258,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // bar forward from step_ and returns the callback to run next (1..3; call
   // again with its result), kBarDone, or kNeedHost when `in_batch` and the
   // next part must run outside the batch loop (it runs Lua).
-  enum class Step : std::uint8_t { Idle, Begin, Notices1, StrategyBegin, Strategy, Result, Notices2, Close, Notices3, End };
+  enum class Step : std::uint8_t { Idle, Begin, Notices1, StrategyBegin, Strategy, Result, Notices2, Close, Notices3, End, ExportCtx };
   static constexpr int kBarDone = 0;
   static constexpr int kNeedHost = -1;
   static constexpr int kFeedDone = -2;

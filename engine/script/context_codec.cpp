@@ -145,7 +145,96 @@ struct Walker {
   }
 };
 
+// Reader of the loop export (context_codec.hpp); every read is bounds-checked.
+struct LoopExportReader {
+  const std::uint8_t* p;
+  const std::uint8_t* end;
+  int depth = 0;
+
+  bool u32(std::uint32_t& out) {
+    if (end - p < 4) return false;
+    std::memcpy(&out, p, 4);
+    p += 4;
+    return true;
+  }
+  bool str(std::string& out) {
+    std::uint32_t n = 0;
+    if (!u32(n) || static_cast<std::size_t>(end - p) < n) return false;
+    out.assign(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return true;
+  }
+  bool value(Value& out) {
+    if (p == end || depth > 64) return false;
+    const std::uint8_t tag = *p++;
+    switch (tag) {
+      case 0: out = Value(); return true;
+      case 1: out = Value(false); return true;
+      case 2: out = Value(true); return true;
+      case 3: {
+        if (end - p < 8) return false;
+        double d;
+        std::memcpy(&d, p, 8);
+        p += 8;
+        out = Value(d);
+        return true;
+      }
+      case 4: {
+        std::string s;
+        if (!str(s)) return false;
+        out = Value(std::move(s));
+        return true;
+      }
+      case 5:
+      case 6: {
+        std::uint32_t n = 0;
+        if (!u32(n) || (tag == 6) != (n == 0) || static_cast<std::size_t>(end - p) / 5 < n) return false;
+        if (tag == 6) {
+          out = Value::empty_map();
+          return true;
+        }
+        Value::Map map;
+        map.reserve(n);
+        ++depth;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          std::string k;
+          Value v;
+          if (!str(k) || !value(v)) return false;
+          map.emplace_back(std::move(k), std::move(v));
+        }
+        --depth;
+        out = Value(std::move(map));
+        return true;
+      }
+      case 7: {
+        std::uint32_t n = 0;
+        if (!u32(n) || n == 0 || static_cast<std::size_t>(end - p) < n) return false;
+        Value::Array arr;
+        arr.reserve(n);
+        ++depth;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          Value v;
+          if (!value(v)) return false;
+          arr.push_back(std::move(v));
+        }
+        --depth;
+        out = Value(std::move(arr));
+        return true;
+      }
+      default: return false;
+    }
+  }
+};
+
 }  // namespace
+
+Result<Value> decode_loop_export(const std::uint8_t* data, std::size_t size) {
+  LoopExportReader r{data, data + size};
+  Value v;
+  if (!r.value(v) || r.p != r.end)
+    return make_error(Errc::internal, fmt::format("the prelude's ctx export is malformed near byte {}", r.p - data));
+  return v;
+}
 
 Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const ContextLimits& limits,
                            const char* const* skip) {

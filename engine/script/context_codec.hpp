@@ -4,6 +4,8 @@
 // booleans, numbers, strings and tables whose keys are strings (maps) or
 // 1..n (arrays). Anything else (functions, coroutines, cycles, other key types)
 // is refused with the path of the offending value, e.g. "ctx.levels[3]".
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "engine/core/result.hpp"
@@ -22,6 +24,19 @@ struct ContextLimits {
 // views such as position/account) are left out. stack: unchanged.
 Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const ContextLimits& limits = {},
                            const char* const* skip = nullptr);
+
+// The loop export: the bytes the prelude's batch loop writes for a ctx
+// (lua/prelude.lua, export_ctx_to_host) so a session recording need not leave
+// the loop to walk ctx through the C API. It holds exactly what lua_to_value
+// would return for the same table with the host views skipped and default
+// limits; the prelude writes it only when lua_to_value would succeed (anything
+// else is left to lua_to_value, which names the offending path). Native byte
+// order, values written depth first:
+//   0 nil | 1 false | 2 true | 3 number: f64 | 4 string: u32 length, bytes
+//   5 map: u32 count, count x (u32 key length, key bytes, value)
+//   6 empty map: u32 0 | 7 array: u32 n, n values
+// Errors: Errc::internal when the bytes do not follow that layout.
+Result<Value> decode_loop_export(const std::uint8_t* data, std::size_t size);
 
 // Pushes the value as Lua data. stack: -> value
 void push_value(lua_State* L, const Value& v);

@@ -523,6 +523,11 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   api_.tf_closed = &StrategyHost::api_tf_closed;
   api_.tf_bar = &StrategyHost::api_tf_bar;
   api_.ind_cross = &StrategyHost::api_ind_cross;
+  // Room for a typical ctx; a larger one is exported by the host once and
+  // the buffer grown (accept_loop_export).
+  if (ctx_buf_.empty()) ctx_buf_.resize(std::size_t{16} << 10);
+  api_.ctx_buf = ctx_buf_.data();
+  api_.ctx_cap = static_cast<std::int32_t>(ctx_buf_.size());
   for (double* p : {&frame_.bar.bid, &frame_.bar.ask, &frame_.bar.bid_size, &frame_.bar.ask_size, &frame_.pos.stop,
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
@@ -835,6 +840,7 @@ std::size_t StrategyHost::peak_memory_bytes() const noexcept {
 }
 
 Result<Value> StrategyHost::export_context() {
+  if (loop_ctx_ready_) return *loop_ctx_value_;
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
   if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();
@@ -846,6 +852,37 @@ Result<Value> StrategyHost::export_context() {
   }
   lua_getfield(L, -1, "ctx");  // stack: prelude ctx
   return lua_to_value(L, -1, "ctx", {}, kHostViews);
+}
+
+Result<std::shared_ptr<const Value>> StrategyHost::export_context_shared() {
+  if (loop_ctx_ready_) return loop_ctx_value_;
+  auto v = export_context();
+  if (!v) return std::move(v).error();
+  return std::make_shared<const Value>(std::move(*v));
+}
+
+bool StrategyHost::accept_loop_export(std::int32_t result) {
+  loop_ctx_ready_ = false;
+  if (result == kCtxExportTooBig) {
+    constexpr std::size_t kMaxBuf = std::size_t{64} << 20;
+    if (ctx_buf_.size() < kMaxBuf) {
+      ctx_buf_.resize(std::min(kMaxBuf, ctx_buf_.size() * 4));
+      api_.ctx_buf = ctx_buf_.data();
+      api_.ctx_cap = static_cast<std::int32_t>(ctx_buf_.size());
+    }
+    return false;
+  }
+  if (result <= kCtxExportUnsupported || static_cast<std::size_t>(result - 1) > ctx_buf_.size()) return false;
+  const auto len = static_cast<std::size_t>(result - 1);
+  const std::uint8_t* bytes = ctx_buf_.data();
+  if (!loop_ctx_value_ || len != loop_ctx_bytes_.size() || std::memcmp(bytes, loop_ctx_bytes_.data(), len) != 0) {
+    auto v = decode_loop_export(bytes, len);
+    if (!v) return false;  // never expected: the host's walker then reads ctx itself
+    loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
+    loop_ctx_bytes_.assign(bytes, bytes + len);
+  }
+  loop_ctx_ready_ = true;
+  return true;
 }
 
 Status StrategyHost::import_context(const Value& ctx) {

@@ -225,6 +225,20 @@ class StrategyHost {
   // The strategy's ctx as plain data, without the host's views (position,
   // account, state, ...). Errors name the offending path, e.g. "ctx.f is a function".
   Result<Value> export_context();
+  // The same, shared: while a loop export is accepted (below) every call
+  // returns the one value decoded from it, and a loop export with the bytes of
+  // the previous one returns the previous value (no Lua, no allocation).
+  Result<std::shared_ptr<const Value>> export_context_shared();
+  // In-loop ctx export (the runner's end of bar inside run_batch, when the
+  // only Lua its observers need is export_context): step returns
+  // kStepExportCtx, the prelude writes ctx into te_api.ctx_buf and passes its
+  // result to step, which hands it here. True: until end_loop_export(),
+  // export_context and export_context_shared serve those bytes (running Lua
+  // from step is not allowed). False: the bar's end must run outside the loop
+  // (a ctx the prelude leaves to lua_to_value, or a buffer too small, which
+  // is grown for the next time).
+  bool accept_loop_export(std::int32_t result);
+  void end_loop_export() noexcept { loop_ctx_ready_ = false; }
   // Replaces the ctx data with `ctx` (a map); the host views stay.
   Status import_context(const Value& ctx);
 
@@ -299,6 +313,12 @@ class StrategyHost {
   std::vector<std::string> indicators_used_;
   te_frame frame_{};
   te_api api_{};
+  // The loop export: the buffer the prelude writes into (api_.ctx_buf), the
+  // last decoded export (bytes and value), served while ready.
+  std::vector<std::uint8_t> ctx_buf_;
+  bool loop_ctx_ready_ = false;
+  std::vector<std::uint8_t> loop_ctx_bytes_;
+  std::shared_ptr<const Value> loop_ctx_value_;
   StrategySource source_;
   IndicatorProvider* indicators_ = nullptr;
   LogSink* log_ = nullptr;

@@ -34,6 +34,12 @@ enum ApiCode : std::int32_t {
   kTeInternal = -5,
 };
 
+// Step code asking the prelude's batch loop to export ctx into te_api.ctx_buf
+// (callbacks are 1..3; <= 0 leaves the loop). The prelude's results:
+inline constexpr std::int32_t kStepExportCtx = 4;
+inline constexpr std::int32_t kCtxExportUnsupported = 0;  // the host's walker must judge this ctx
+inline constexpr std::int32_t kCtxExportTooBig = -1;      // did not fit in ctx_cap bytes
+
 static_assert(std::is_standard_layout_v<te_frame> && std::is_trivially_copyable_v<te_frame>);
 static_assert(sizeof(te_bar) == 10 * sizeof(double));
 static_assert(offsetof(te_frame, action) % 8 == 0);

@@ -102,4 +102,11 @@ typedef struct te_api {
    * indicator set: returns the first of its two slots (value, look-back age;
    * engine/ta/indicator_set.hpp add_crossover) or a negative code. */
   int32_t (*ind_cross)(void* host, int32_t slot_a, int32_t slot_b);
+  /* In-loop ctx export (step code 4, TE_STEP_EXPORT_CTX in te_ffi.h): the
+   * prelude writes the strategy's ctx into ctx_buf (ctx_cap bytes, owned by the
+   * host; the layout is engine/script/context_codec.hpp's "loop export") and
+   * passes step the bytes written + 1, 0 when the ctx holds something only the
+   * host's walker may judge, -1 when it did not fit. */
+  uint8_t* ctx_buf;
+  int32_t ctx_cap;
 } te_api;

@@ -193,63 +193,69 @@ TEST_CASE("example strategies keep their per-bar path JIT-compiled", "[backtest]
   }
 }
 
-TEST_CASE("the JIT-health check sees an aborting per-bar path", "[backtest][jit]") {
-  // A strategy that defines a closure per bar: FNEW is not compiled by LuaJIT
-  // 2.1 ("NYI: bytecode FNEW"), so its per-bar trace aborts forever. The check
-  // above must be able to fail: here it does.
-  auto src = script::make_strategy_source("strategies/closure_per_bar.lua",
-                                          "function detect_opportunity(bar, ctx, ind)\n"
-                                          "  local f = function() return bar.close end\n"
-                                          "  if f() < 0 then return { reason = 'never' } end\n"
-                                          "end\n"
-                                          "function filter_commitment() end\n"
-                                          "function manage_position() end\n");
-  REQUIRE(src);
+namespace {
+
+// A strategy that creates a closure on every bar: FNEW is not compiled by
+// LuaJIT 2.1 ("NYI: bytecode FNEW").
+const char* const kClosurePerBar =
+    "function detect_opportunity(bar, ctx, ind)\n"
+    "  local f = function() return bar.close end\n"
+    "  if f() < 0 then return { reason = 'never' } end\n"
+    "end\n"
+    "function filter_commitment() end\n"
+    "function manage_position() end\n";
+
+model::BarSeries nvda() {
   data::LoadOptions lo;
   lo.cache.read = lo.cache.write = false;
   auto bars = data::load_bars(std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt", lo);
   REQUIRE(bars);
+  return std::move(*bars);
+}
+
+// The trace log of a backtest of `code` over `bars`.
+script::JitTraceLog traced_run(const std::string& path, const std::string& code, const model::BarSeries& bars) {
+  auto src = script::make_strategy_source(path, code);
+  REQUIRE(src);
   script::JitTraceLog log;
   backtest::BacktestConfig cfg;
   cfg.jit_trace = &log;
-  auto r = backtest::run_backtest(cfg, *bars, *src);
-  REQUIRE(r);
-  const Verdict v = judge(log, bars->size() / 2, loop_location(), {});
-  REQUIRE_FALSE(v.problems.empty());
-  bool named = false;
-  for (const auto& p : v.problems) named = named || p.find("FNEW") != std::string::npos;
-  CHECK(named);
+  REQUIRE(backtest::run_backtest(cfg, bars, *src));
+  return log;
+}
+
+bool names(const Verdict& v, const std::string& needle) {
+  std::ostringstream problems;
+  for (const auto& p : v.problems) problems << "\n  " << p;
+  INFO("problems:" << problems.str());
+  return problems.str().find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the JIT-health check sees an aborting per-bar path", "[backtest][jit]") {
+  // The closure's per-bar trace aborts forever. The check above must be able
+  // to fail: here it does.
+  const auto bars = nvda();
+  const auto log = traced_run("strategies/closure_per_bar.lua", kClosurePerBar, bars);
+  const Verdict v = judge(log, bars.size() / 2, loop_location(), {});
+  CHECK(names(v, "aborted at strategies/closure_per_bar.lua:2: NYI: bytecode FNEW"));
 }
 
 TEST_CASE("the JIT-health check sees LuaJIT blacklist per-bar code", "[backtest][jit]") {
   // The same closure per bar over enough bars for LuaJIT to give up: after
   // about ten aborts at a start it rewrites the bytecode there and leaves it to
   // the interpreter for good. The trace log sees the rewrite on the abort.
-  auto src = script::make_strategy_source("strategies/closure_per_bar.lua",
-                                          "function detect_opportunity(bar, ctx, ind)\n"
-                                          "  local f = function() return bar.close end\n"
-                                          "  if f() < 0 then return { reason = 'never' } end\n"
-                                          "end\n"
-                                          "function filter_commitment() end\n"
-                                          "function manage_position() end\n");
-  REQUIRE(src);
   auto bars = data::generate_bars(data::GeneratorOptions{}, 200000, "SIM");
   REQUIRE(bars);
-  script::JitTraceLog log;
-  backtest::BacktestConfig cfg;
-  cfg.jit_trace = &log;
-  auto r = backtest::run_backtest(cfg, *bars, *src);
-  REQUIRE(r);
+  const auto log = traced_run("strategies/closure_per_bar.lua", kClosurePerBar, *bars);
   std::set<std::string> blacklisted;
   for (const auto& e : log.events())
     if (e.kind == script::TraceEvent::Kind::Abort && e.blacklisted) blacklisted.insert(e.where);
   INFO(log.events().size() << " trace events");
   CHECK(blacklisted.count("strategies/closure_per_bar.lua:2") == 1);
   const Verdict v = judge(log, bars->size() / 2, loop_location(), {});
-  bool named = false;
-  for (const auto& p : v.problems)
-    named = named || p.find("LuaJIT blacklisted the code at ") != std::string::npos;
-  CHECK(named);
+  CHECK(names(v, "LuaJIT blacklisted the code at strategies/closure_per_bar.lua:1"));
 }
 
 TEST_CASE("the JIT-health check sees a per-bar side exit LuaJIT gave up on", "[backtest][jit]") {
@@ -258,34 +264,21 @@ TEST_CASE("the JIT-health check sees a per-bar side exit LuaJIT gave up on", "[b
   // abort ("NYI: bytecode FNEW") until LuaJIT gives up on the exit during
   // warm-up; from then on the branch runs in the interpreter, which makes the
   // function hot again and its own traces abort after warm-up.
-  auto src = script::make_strategy_source("strategies/side_exit.lua",
-                                          "local n = 0\n"
-                                          "local function closure_of(bar)\n"
-                                          "  local f = function() return bar.close end\n"
-                                          "  return f()\n"
-                                          "end\n"
-                                          "function detect_opportunity(bar, ctx, ind)\n"
-                                          "  n = n + 1\n"
-                                          "  if n % 3 == 0 and closure_of(bar) < 0 then return { reason = 'never' } end\n"
-                                          "end\n"
-                                          "function filter_commitment() end\n"
-                                          "function manage_position() end\n");
-  REQUIRE(src);
-  data::LoadOptions lo;
-  lo.cache.read = lo.cache.write = false;
-  auto bars = data::load_bars(std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt", lo);
-  REQUIRE(bars);
-  script::JitTraceLog log;
-  backtest::BacktestConfig cfg;
-  cfg.jit_trace = &log;
-  auto r = backtest::run_backtest(cfg, *bars, *src);
-  REQUIRE(r);
-  const Verdict v = judge(log, bars->size() / 2, loop_location(), {});
-  std::ostringstream problems;
-  for (const auto& p : v.problems) problems << "\n  " << p;
-  INFO("problems:" << problems.str());
+  const auto bars = nvda();
+  const auto log = traced_run("strategies/side_exit.lua",
+                              "local n = 0\n"
+                              "local function closure_of(bar)\n"
+                              "  local f = function() return bar.close end\n"
+                              "  return f()\n"
+                              "end\n"
+                              "function detect_opportunity(bar, ctx, ind)\n"
+                              "  n = n + 1\n"
+                              "  if n % 3 == 0 and closure_of(bar) < 0 then return { reason = 'never' } end\n"
+                              "end\n"
+                              "function filter_commitment() end\n"
+                              "function manage_position() end\n",
+                              bars);
+  const Verdict v = judge(log, bars.size() / 2, loop_location(), {});
   CHECK(v.loop_compiled);  // the loop itself compiled: only the branch is lost
-  bool named = false;
-  for (const auto& p : v.problems) named = named || p.find("strategies/side_exit.lua:3: NYI: bytecode FNEW") != std::string::npos;
-  CHECK(named);
+  CHECK(names(v, "strategies/side_exit.lua:3: NYI: bytecode FNEW"));
 }
