@@ -34,9 +34,17 @@ Result<Config> parse_config(std::string_view text, const std::string& name) {
 Result<Config> load_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open config " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  // Read at most one byte past the limit: /dev/zero or an endless pipe used to
+  // be read until memory ran out (audit).
+  constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxConfigBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0))
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes)
+    return make_error(Errc::invalid_argument, path + ": a config file is at most 16 MB; this one is larger");
+  if (in.bad()) return make_error(Errc::io, "read config " + path + ": " + std::strerror(errno));
+  return parse_config(text, path);
 }
 
 }  // namespace te::config

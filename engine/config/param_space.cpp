@@ -117,9 +117,17 @@ Result<ParamSpaceFile> parse_param_space(std::string_view text, const std::strin
 Result<ParamSpaceFile> load_param_space(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open parameter space " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_param_space(ss.str(), path);
+  // Read at most one byte past the limit: /dev/zero or an endless pipe used to
+  // be read until memory ran out (audit).
+  constexpr std::size_t kMaxSpaceBytes = std::size_t{16} << 20;
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxSpaceBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0))
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxSpaceBytes)
+    return make_error(Errc::invalid_argument, path + ": a parameter space file is at most 16 MB; this one is larger");
+  if (in.bad()) return make_error(Errc::io, "read parameter space " + path + ": " + std::strerror(errno));
+  return parse_param_space(text, path);
 }
 
 }  // namespace te::config

@@ -1,5 +1,7 @@
 #include "engine/core/json_writer.hpp"
 
+#include "engine/core/utf8.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -94,7 +96,8 @@ namespace {
 bool needs_escape8(std::uint64_t x) noexcept {
   constexpr std::uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
   const std::uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\');
-  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh;
+  // Any byte >= 0x80 also takes the slow path, which checks it is UTF-8.
+  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | x) & kHigh;
 }
 
 }  // namespace
@@ -112,7 +115,21 @@ void JsonWriter::append_escaped(std::string& out, std::string_view s) {
   }
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+    if (c >= 0x80) {
+      // JSON text is UTF-8: a byte that does not start a well-formed sequence
+      // becomes U+FFFD (audit: a strategy's reason "\255" made report.json,
+      // export --format json and inspect-event --json unreadable).
+      const std::size_t n = utf8_sequence_length(s, i);
+      if (n > 0) {
+        i += n - 1;
+        continue;
+      }
+      out.append(s, from, i - from);
+      from = i + 1;
+      out += "\\ufffd";
+      continue;
+    }
     out.append(s, from, i - from);
     from = i + 1;
     switch (c) {

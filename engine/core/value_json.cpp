@@ -1,5 +1,7 @@
 #include "engine/core/value_json.hpp"
 
+#include "engine/core/utf8.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -321,7 +323,20 @@ class Parser {
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // JSON text is UTF-8: a byte that does not start a well-formed sequence
+      // becomes U+FFFD (strategy text may hold any bytes).
+      const std::size_t n = utf8_sequence_length(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -187,6 +187,13 @@ std::string cache_path_for(const std::string& source_path, const std::string& ca
 }
 
 Status write_bar_cache(const model::BarSeries& series, const std::string& path, const CacheSource& source) {
+  // The write renames a temporary file over the target: over a device or a
+  // FIFO that would replace the node itself (audit: `convert-data --out
+  // /dev/full` turned /dev/full into a regular file).
+  struct stat target {};
+  if (::stat(path.c_str(), &target) == 0 && !S_ISREG(target.st_mode))
+    return make_error(Errc::invalid_argument,
+                      "cache " + path + ": exists and is not a regular file; give a file path to write the cache to");
   if constexpr (std::endian::native != std::endian::little)
     return make_error(Errc::unsupported, "cache " + path + ": bar caches are little-endian, this machine is not");
   const auto cols = column_data(series);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <new>
 #include <string>
 
 namespace te::data {
@@ -40,13 +42,15 @@ Result<FileStamp> stat_file(const std::string& path) {
   return stamp_of(st);
 }
 
-Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path, std::size_t max_stream_bytes) {
   Fd fd;
   fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd.fd < 0) return errno_error(path, "cannot open", errno);
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) return errno_error(path, "cannot read file status", errno);
   if (S_ISDIR(st.st_mode)) return make_error(Errc::io, path + ": is a directory, expected a file");
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+    return make_error(Errc::io, path + ": is a device, expected a file (or a pipe)");
 
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
@@ -64,15 +68,28 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
       return std::shared_ptr<const MappedFile>(std::move(f));
     }
   }
-  // Not mappable (pipe, character device, odd file system): read it all.
+  // Not mappable (pipe, character device, odd file system): read it all, up
+  // to a limit for what is not a regular file: /dev/zero or a pipe that never
+  // ends used to read until std::bad_alloc aborted the process (audit).
+  const std::size_t limit = S_ISREG(st.st_mode) ? f->size_ : std::max<std::size_t>(max_stream_bytes, 1);
+  const auto out_of_memory = [&](std::size_t got) {
+    return make_error(Errc::io, path + ": out of memory after reading " + std::to_string(got) + " bytes");
+  };
   std::size_t cap = f->size_ > 0 ? f->size_ : 1 << 16, len = 0;
-  auto buf = std::make_unique_for_overwrite<char[]>(cap);
+  std::unique_ptr<char[]> buf(new (std::nothrow) char[cap]);
+  if (!buf) return out_of_memory(0);
   for (;;) {
     if (len == cap) {
-      auto bigger = std::make_unique_for_overwrite<char[]>(cap * 2);
+      if (cap >= limit && !S_ISREG(st.st_mode))
+        return make_error(Errc::io, path + ": not a regular file, and it gave more than " +
+                                        std::to_string(limit) +
+                                        " bytes without ending (a device, or a pipe that does not end?); give a file");
+      const std::size_t next = S_ISREG(st.st_mode) ? cap * 2 : std::min(cap * 2, limit);
+      std::unique_ptr<char[]> bigger(new (std::nothrow) char[next]);
+      if (!bigger) return out_of_memory(len);
       std::memcpy(bigger.get(), buf.get(), len);
       buf = std::move(bigger);
-      cap *= 2;
+      cap = next;
     }
     const ssize_t n = ::read(fd.fd, buf.get() + len, cap - len);
     if (n < 0) {

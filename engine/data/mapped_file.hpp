@@ -22,11 +22,17 @@ struct FileStamp {
 // Errors: Errc::not_found when the file does not exist, Errc::io otherwise.
 Result<FileStamp> stat_file(const std::string& path);
 
+// The most read from something that is not a regular file (a pipe, a device)
+// before giving up on it.
+inline constexpr std::size_t kMaxStreamBytes = std::size_t{1} << 30;
+
 class MappedFile {
  public:
   // Errors: Errc::not_found when the file does not exist, Errc::io when it cannot
   // be opened, mapped or read. Messages start with the path.
-  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+  // What is not a regular file is read into memory, at most `max_stream_bytes`.
+  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path,
+                                                        std::size_t max_stream_bytes = kMaxStreamBytes);
 
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -315,10 +315,17 @@ Result<StrategySource> read_strategy(const std::string& path) {
     return make_error(Errc::invalid_argument, path + " is a directory; give a strategy file (e.g. strategies/sma_cross.lua)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, "open strategy " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) return make_error(Errc::io, "read strategy " + path + ": " + std::strerror(errno));
-  return make_strategy_source(path, std::move(ss).str());
+  // Read at most one byte past the limit: /dev/zero or an endless pipe used to
+  // be read until memory ran out (audit).
+  std::string code;
+  char chunk[1 << 16];
+  while (code.size() <= kMaxStrategyBytes && (in.read(chunk, sizeof chunk) || in.gcount() > 0))
+    code.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (code.size() > kMaxStrategyBytes)
+    return make_error(Errc::invalid_argument, fmt::format("{}: the strategy file is larger than the limit of {} MB",
+                                                          path, kMaxStrategyBytes / kMiB));
+  if (in.bad()) return make_error(Errc::io, "read strategy " + path + ": " + std::strerror(errno));
+  return make_strategy_source(path, std::move(code));
 }
 
 Result<std::vector<StrategySource>> read_indicator_dir(const std::string& dir) {

@@ -73,6 +73,11 @@ Result<ExistingFile> inspect(const std::string& path) {
   ExistingFile ex;
   std::error_code ec;
   if (!fs::exists(path, ec)) return ex;
+  // A device or FIFO would be read as an endless first line (audit: /dev/zero
+  // grew memory until the process aborted), and could not be resumed anyway.
+  if (!fs::is_regular_file(path, ec))
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{}: exists and is not a regular file; --out must name a klines CSV file", path));
   ex.exists = true;
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::io, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));

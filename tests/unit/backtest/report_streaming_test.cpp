@@ -14,6 +14,7 @@
 #include "engine/backtest/report.hpp"
 #include "engine/backtest/report_html.hpp"
 #include "engine/core/json_writer.hpp"
+#include "engine/core/utf8.hpp"
 #include "engine/data/load_bars.hpp"
 #include "engine/script/strategy_host.hpp"
 #include "tests/support/temp_files.hpp"
@@ -196,11 +197,22 @@ TEST_CASE("a JSON writer with a sink streams the same text in pieces", "[report]
 TEST_CASE("JSON string escapes are found wherever they sit in a long string", "[report][backtest]") {
   // The escape scan reads 8 bytes at a time: put each kind of escape at every
   // offset of a 40-byte string of plain, UTF-8 and 0x7f bytes.
+  // Bytes that are not well-formed UTF-8 become U+FFFD (utf8_sequence_length
+  // is checked against Unicode's table in tests/unit/core/json_utf8_test.cpp).
   auto one_by_one = [](std::string_view s) {
     std::string out = "\"";
-    for (const char ch : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char ch = s[i];
       const auto c = static_cast<unsigned char>(ch);
-      if (c == '"') out += "\\\"";
+      if (c >= 0x80) {
+        const std::size_t n = te::utf8_sequence_length(s, i);
+        if (n == 0) {
+          out += "\\ufffd";
+        } else {
+          out += s.substr(i, n);
+          i += n - 1;
+        }
+      } else if (c == '"') out += "\\\"";
       else if (c == '\\') out += "\\\\";
       else if (c == '\n') out += "\\n";
       else if (c == '\r') out += "\\r";

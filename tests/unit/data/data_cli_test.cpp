@@ -1,13 +1,19 @@
 // generate-data and convert-data through the built binary.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include "engine/data/bar_cache.hpp"
 #include "engine/data/load_bars.hpp"
+#include "engine/data/mapped_file.hpp"
 #include "tests/unit/data/data_test_support.hpp"
 
 using namespace te;
@@ -102,4 +108,61 @@ TEST_CASE("cli: convert-data writes the cache load_bars then uses", "[unit][data
   r = run(dir, "convert-data --data " + dir.file("missing.csv"));
   CHECK(r.code == 1);
   CHECK(r.err == "error: " + dir.file("missing.csv") + ": cannot open: No such file or directory\n");
+}
+
+// Audit: inputs that never end and outputs that are not files. /dev/zero as
+// --data, --strategy or --config was read until memory ran out (an abort on
+// std::bad_alloc, or a hang); convert-data renamed its cache over a device node
+// (it turned /dev/full into a regular file); download-data read a device --out
+// as an endless first line.
+TEST_CASE("cli: devices are refused as inputs and outputs, never read forever or replaced", "[unit][data][cli][audit]") {
+  test::TempDir dir;
+  const std::string csv = dir.file("bars.csv");
+  REQUIRE(run(dir, "generate-data --bars 200 --out " + csv).code == 0);
+  const std::string strategy = TE_SOURCE_DIR "/strategies/sma_cross.lua";
+  const std::string out = " --no-html -q --out " + dir.file("bt");
+  Run data = run(dir, "backtest --strategy " + strategy + " --data /dev/zero" + out);
+  CHECK(data.code == 1);
+  CHECK_THAT(data.err, Catch::Contains("/dev/zero: is a device, expected a file"));
+  Run strat = run(dir, "backtest --strategy /dev/zero --data " + csv + out);
+  CHECK(strat.code == 1);
+  CHECK_THAT(strat.err, Catch::Contains("/dev/zero: the strategy file is larger than the limit of 16 MB"));
+  Run config = run(dir, "backtest --strategy " + strategy + " --data " + csv + " --config /dev/zero" + out);
+  CHECK(config.code == 1);
+  CHECK_THAT(config.err, Catch::Contains("/dev/zero: a config file is at most 16 MB"));
+  Run space = run(dir, "optimize --strategy " + strategy + " --data " + csv + " --space /dev/zero -q --out " +
+                          dir.file("opt"));
+  CHECK(space.code == 1);
+  CHECK_THAT(space.err, Catch::Contains("/dev/zero: a parameter space file is at most 16 MB"));
+
+  // A FIFO stands for any node that is not a regular file (a regression must
+  // not be able to replace a real device while the test runs).
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Run convert = run(dir, "convert-data --data " + csv + " --out " + fifo);
+  CHECK(convert.code == 1);
+  CHECK_THAT(convert.err, Catch::Contains("cache " + fifo + ": exists and is not a regular file"));
+  CHECK(std::filesystem::is_fifo(fifo));
+  Run download = run(dir, "download-data --source binance --symbol BTCUSDT --start 2024-01-01 --end 2024-01-01 "
+                          "--rest-url http://127.0.0.1:1 --out " + fifo);
+  CHECK(download.code == 1);
+  CHECK_THAT(download.err, Catch::Contains(fifo + ": exists and is not a regular file"));
+  CHECK(std::filesystem::is_fifo(fifo));
+
+  // A pipe that does not end is read up to the limit, then refused.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const auto old_handler = std::signal(SIGPIPE, SIG_IGN);  // the writer outlives the reader
+  std::thread writer([w = fds[1]] {
+    const std::string block(1 << 16, 'x');
+    while (::write(w, block.data(), block.size()) > 0) {
+    }
+    ::close(w);
+  });
+  auto limited = MappedFile::open("/proc/self/fd/" + std::to_string(fds[0]), 1 << 20);
+  ::close(fds[0]);
+  writer.join();
+  std::signal(SIGPIPE, old_handler);
+  REQUIRE_FALSE(limited.ok());
+  CHECK_THAT(limited.error().message, Catch::Contains("not a regular file, and it gave more than 1048576 bytes"));
 }
