@@ -2,6 +2,7 @@
 
 #include <lua.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/core.h>
@@ -39,6 +40,7 @@ std::string strategy_location(lua_State* L, const std::string& chunkname) {
 
 LuaVm::LuaVm(std::size_t memory_limit_bytes) : limit_(memory_limit_bytes) {
   hard_limit_ = limit_ == 0 ? 0 : limit_ + slack_for(limit_);
+  collect_at_ = limit_ / 2;
   L_ = lua_newstate(&LuaVm::allocate, this);
   TE_ASSERT(L_ != nullptr, "could not create a Lua state (out of memory, or LuaJIT built without GC64)");
   lua_atpanic(L_, panic);
@@ -61,14 +63,12 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
   }
   if (nsize > osize && vm->limit_ != 0 && vm->enforce_ && vm->monitor_.inside()) {
     const std::size_t after = used + (nsize - osize);
-    if (after > vm->limit_) {
-      if (after > vm->hard_limit_) {
-        vm->refused_ = nsize;
-        vm->over_budget();
-        return nullptr;  // LUA_ERRMEM at the allocation site
-      }
-      if (!vm->over_) vm->over_budget();
+    if (after > vm->hard_limit_) {
+      vm->refused_ = nsize;
+      vm->over_budget();
+      return nullptr;  // LUA_ERRMEM at the allocation site
     }
+    if (after > vm->collect_at_ && !vm->over_) vm->over_budget();
   }
   void* p = std::realloc(ptr, nsize);
   if (p == nullptr) {
@@ -102,10 +102,12 @@ void LuaVm::hook(lua_State* L, lua_Debug*) {
   }
   if (trip == Trip::Memory && m.trip_message.empty()) {
     // Garbage counts against the budget until the collector runs; give the
-    // strategy one full collection before calling it out of memory.
+    // strategy one full collection (at half the budget, and again whenever
+    // usage is halfway to it) before calling it out of memory.
     lua_gc(L, LUA_GCCOLLECT, 0);
     const std::size_t used = vm->used_.load(std::memory_order_relaxed);
     if (used <= vm->limit_ - vm->limit_ / 16) {
+      vm->collect_at_ = std::max(vm->limit_ / 2, used + (vm->limit_ - used) / 2);
       vm->over_ = false;
       m.clear_memory_trip();
       return;

@@ -61,8 +61,14 @@ class LuaVm {
   lua_State* L_ = nullptr;
   std::size_t limit_ = 0;       // 0 = unlimited
   std::size_t hard_limit_ = 0;  // limit_ + slack
+  // Usage at which the hook runs a full collection before the budget is
+  // reached (half the budget at first, then halfway from what is live after a
+  // collection to the budget). LuaJIT has no emergency collection when an
+  // allocation is refused, so garbage alone could otherwise push a single
+  // large allocation over the hard limit while little is alive.
+  std::size_t collect_at_ = 0;
   bool enforce_ = false;
-  bool over_ = false;           // crossed the budget; hook armed
+  bool over_ = false;           // crossed collect_at_ or the budget; hook armed
   std::size_t refused_ = 0;
   std::atomic<std::size_t> used_{0};
   std::atomic<std::size_t> peak_{0};

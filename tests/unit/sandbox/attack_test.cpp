@@ -266,6 +266,11 @@ TEST_CASE("garbage alone does not break the memory budget", "[sandbox]") {
   // Allocates far more than the budget in total, but keeps little alive.
   check_attack({"churn", "for i = 1, 20000 do local t = { string.rep('x', 1000) } end log('contained')",
                 Expect::Contained});
+  // Large blocks: each bar replaces 12 MB kept alive with a new 12 MB (two 6 MB
+  // strings, the old ones garbage). Without a collection before the budget,
+  // the garbage of two bars plus one new block went over the hard limit in a
+  // single allocation (LuaJIT has no emergency collection) at bar 3.
+  check_attack({"large blocks", "ctx.keep = string.rep('x', 6e6) .. bar.time log('contained')", Expect::Contained});
 }
 
 TEST_CASE("catastrophic patterns are stopped by the matcher's step budget", "[sandbox]") {
