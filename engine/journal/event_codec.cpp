@@ -160,12 +160,6 @@ DiffKind array_kind(const Value::Array& x, const Value::Array& y) {
   return DiffKind::ArrayPatch;
 }
 
-DiffKind diff_kind(const Value& a, const Value& b) {
-  if (a.is_map() && b.is_map()) return MapCompare(a.as_map(), b.as_map()).kind(a.as_map());
-  if (a.is_array() && b.is_array()) return array_kind(a.as_array(), b.as_array());
-  return a == b ? DiffKind::None : DiffKind::Replace;
-}
-
 void put_replace(Enc& en, const Value& to) {
   en.pk.pack_array(2);
   en.pk.pack_int64(0);
@@ -821,34 +815,14 @@ void encode_diff(const Value& from, const Value& to, std::string& out) {
   put_diff(en, from, to);
 }
 
-bool diff_replaces(const Value& from, const Value& to) { return diff_kind(from, to) == DiffKind::Replace; }
-
-void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
-                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
-  const auto* s = std::get_if<RunnerState>(&e.body);
-  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
-  Enc en(out);
-  en.pk.pack_array(kEnvelopeFields + 7);
-  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
-  en.pk.pack_uint64(e.sequence);
-  en.pk.pack_int64(e.ts_event_ns);
-  en.pk.pack_uint32(e.runner);
-  en.pk.pack_uint8(static_cast<std::uint8_t>(s->phase));
-  en.pk.pack_uint8(s->state);
-  en.pk.pack_uint8(static_cast<std::uint8_t>(StateEncoding::Delta));
-  put_diff(en, base_context, s->context);
-  put_diff(en, base_indicators, s->indicators);
-  en.pk.pack_uint64(base_sequence);
-  en.pk.pack_uint64(snapshot_sequence);
-}
 
 bool encode_state_delta_if_patch(const Event& e, const Value& base_context, const Value& base_indicators,
                                  std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out) {
   const auto* s = std::get_if<RunnerState>(&e.body);
-  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta needs a full RunnerState");
+  TE_ASSERT(s != nullptr && s->encoding == StateEncoding::Full, "encode_state_delta_if_patch needs a full RunnerState");
   const Value& a = base_context;
   const Value& b = s->context;
-  // diff_kind(a, b), keeping the map comparison for the patch.
+  // What diff(a, b) would be, keeping the map comparison for the patch.
   std::optional<MapCompare> cmp;
   DiffKind kind;
   if (a.is_map() && b.is_map()) {

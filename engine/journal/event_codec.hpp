@@ -39,17 +39,13 @@ bool decode_envelope(std::string_view record, EventEnvelope& out) noexcept;
 // Appends the msgpack of diff(from, to) (value_diff.hpp) without building the
 // delta tree: the same bytes as encode_value(diff(from, to)), much cheaper.
 void encode_diff(const Value& from, const Value& to, std::string& out);
-// Whether diff(from, to) would replace the whole value.
-bool diff_replaces(const Value& from, const Value& to);
 
 // Appends the delta-mode record of `e` (a full RunnerState): the same bytes as
 // encoding the event after replacing its context and indicators by their diffs
 // against the bases and setting encoding, base_sequence and snapshot_sequence.
-void encode_state_delta(const Event& e, const Value& base_context, const Value& base_indicators,
-                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out);
-// The same, unless the context's delta would replace it whole
-// (diff_replaces(base_context, context)): then nothing is appended and the
-// result is false. One comparison of the contexts instead of two.
+// Unless the context's delta would replace it whole (diff(base_context, context)
+// is not a patch): then nothing is appended and the result is false (the caller
+// writes a snapshot instead). One comparison of the contexts instead of two.
 bool encode_state_delta_if_patch(const Event& e, const Value& base_context, const Value& base_indicators,
                                  std::uint64_t base_sequence, std::uint64_t snapshot_sequence, std::string& out);
 
