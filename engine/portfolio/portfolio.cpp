@@ -92,6 +92,7 @@ bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {
   commission_ += fill.commission;
   ++fills_;
   ++version_;
+  ++book_version_;
 
   auto open_new = [&](double signed_qty, double commission) {
     Trade t;
@@ -155,6 +156,7 @@ bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {
 void Portfolio::mark_new(model::InstrumentId instrument, double price) {
   pos(instrument).last_price = price;  // flat: nothing else to update
   ++version_;
+  ++book_version_;
 }
 
 void Portfolio::mark_open(Position& p, model::InstrumentId instrument, double bar_low, double bar_high) {

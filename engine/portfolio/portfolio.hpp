@@ -92,7 +92,10 @@ class Portfolio {
       // A flat position shows 0 * price (unrealized, market value): the same
       // bits for any two positive prices, so only a price that is not
       // positive counts as a change (the sign of zero, NaN).
-      if (!(price > 0 && before > 0)) ++version_;
+      if (!(price > 0 && before > 0)) {
+        ++version_;
+        ++book_version_;
+      }
       return;
     }
     mark_open(p, instrument, bar_low, bar_high);
@@ -101,6 +104,11 @@ class Portfolio {
   // position values, P&L, trades): fills and marks of open positions. The
   // runner rewrites its strategy's account view only when it moved.
   std::uint64_t version() const noexcept { return version_; }
+  // Changes whenever anything but the mark of an open position changed: while
+  // it holds, only the open positions' unrealized P&L and market values (and
+  // so equity) can differ from what was last read. The runner then rewrites
+  // only those fields of its views (SymbolRunner::write_frame).
+  std::uint64_t book_version() const noexcept { return book_version_; }
 
   double initial_cash() const noexcept { return initial_cash_; }
   double cash() const noexcept { return cash_; }
@@ -152,6 +160,7 @@ class Portfolio {
   std::size_t fills_ = 0;
   std::size_t closed_ = 0;
   std::uint64_t version_ = 0;
+  std::uint64_t book_version_ = 0;
   std::vector<Position> positions_;            // indexed by instrument id
   std::vector<std::int64_t> open_trade_;       // instrument -> index into trades_, -1 when flat
   std::vector<Trade> trades_;

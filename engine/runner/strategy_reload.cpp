@@ -143,7 +143,7 @@ ReloadReport SymbolRunner::rebuild(const script::StrategySource& source, script:
   // 4. Swap. The old VM is destroyed (never reused).
   std::unique_ptr<script::StrategyHost> old = std::move(host_);
   host_ = std::move(next);
-  views_.valid = false;  // a new frame (a copy of the old one, rewritten in full anyway)
+  views_ = ViewsStamp{};  // a new frame (a copy of the old one, rewritten in full anyway)
   old->discard_vm(script::Discard::Replaced);
   host_options_ = std::move(options);
   consecutive_errors_ = 0;

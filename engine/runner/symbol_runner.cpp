@@ -372,17 +372,40 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   // The position and account views change only through fills, marks of open
   // positions (the account's version), this runner's orders and its trade
   // plan: while none of them moved since the last write, the frame holds them.
+  // In a position with no orders, while only marks moved (the account's book
+  // version is unchanged), only the fields that follow the mark are rewritten.
   const bool no_orders = stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty();
   const std::uint64_t version = portfolio_.version();
-  if (no_orders && views_.valid && version == views_.version && want_stop_ == views_.want_stop &&
-      want_target_ == views_.want_target)
-    return;
+  const std::uint64_t book = portfolio_.book_version();
+  if (no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target) {
+    if (views_.valid && version == views_.version) return;
+    if (views_.marks_only && book == views_.book) {
+      write_marks(f);
+      ++stats_.view_writes;
+      views_.version = version;
+      return;
+    }
+  }
   write_views(f);
   ++stats_.view_writes;
-  views_.valid = no_orders && portfolio_.open_trade(instrument_.id) == nullptr;
+  const bool flat = portfolio_.open_trade(instrument_.id) == nullptr;
+  views_.valid = no_orders && flat;
+  views_.marks_only = no_orders && !flat;
   views_.version = version;
+  views_.book = book;
   views_.want_stop = want_stop_;
   views_.want_target = want_target_;
+}
+
+// The fields of write_views() that move with a mark (and the bar): the same
+// expressions, so the same bits. The rest of the views is as last written.
+void SymbolRunner::write_marks(te_frame& f) const {
+  const portfolio::Position& p = portfolio_.position(instrument_.id);
+  const portfolio::Trade* t = portfolio_.open_trade(instrument_.id);
+  f.pos.unrealized_pnl = p.unrealized();
+  f.pos.bars_held = t ? static_cast<double>(bar_index_ - t->entry_bar) : 0.0;
+  f.acct.position_value = portfolio_.position_value();
+  f.acct.equity = f.acct.cash + f.acct.position_value;
 }
 
 void SymbolRunner::write_views(te_frame& f) const {

@@ -279,6 +279,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void callback_failed();
   void write_frame(const model::Bar& bar);
   void write_views(te_frame& f) const;  // the frame's position and account views
+  void write_marks(te_frame& f) const;  // the part of them that follows the mark
   void transition(RunnerEvent event, std::string reason);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
@@ -365,10 +366,13 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   std::vector<PendingNotice> notices_;
   // What the frame's position and account views were last written from:
   // write_frame() skips them while `valid` (flat, no orders) and nothing here
-  // moved. Invalidated when the host (and its frame) is replaced.
+  // moved, and rewrites only the mark's fields while `marks_only`.
+  // Invalidated when the host (and its frame) is replaced.
   struct ViewsStamp {
-    bool valid = false;
+    bool valid = false;       // flat, no orders: held while `version` is unchanged
+    bool marks_only = false;  // in a position, no orders: write_marks() while `book` is unchanged
     std::uint64_t version = 0;
+    std::uint64_t book = 0;
     double want_stop = 0, want_target = 0;
   } views_;
 };
