@@ -51,6 +51,7 @@ std::size_t SimulatedExchange::working_orders(model::InstrumentId instrument) co
 // only for an instrument not seen yet.
 [[gnu::noinline]] SimulatedExchange::Venue& SimulatedExchange::venue(model::InstrumentId id) {
   if (id >= venues_.size()) venues_.resize(static_cast<std::size_t>(id) + 1);
+  venue_count_ = venues_.size();
   return venues_[id];
 }
 
@@ -531,8 +532,12 @@ bool SimulatedExchange::quiet_bar(Venue& v, model::InstrumentId instrument, cons
   return true;
 }
 
+// The per-bar entry points end in tail calls only (a venue not seen yet is
+// created by venue() and the call starts over), so a bar without orders runs
+// without a stack frame.
 void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  Venue& v = instrument < venues_.size() ? venues_[instrument] : venue(instrument);
+  if (instrument >= venue_count_) return first_bar_open(instrument, bar, bar_index);
+  Venue& v = venues_[instrument];
   v.last_bar = bar_index;
   v.last_price = bar.open;
   v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
@@ -845,8 +850,19 @@ void SimulatedExchange::end_first_chance(model::InstrumentId instrument, std::in
   }
 }
 
+void SimulatedExchange::first_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
+  venue(instrument);
+  on_bar_open(instrument, bar, bar_index);
+}
+
+void SimulatedExchange::first_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
+  venue(instrument);
+  on_bar_close(instrument, bar, bar_index);
+}
+
 void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  Venue& v = instrument < venues_.size() ? venues_[instrument] : venue(instrument);
+  if (instrument >= venue_count_) return first_bar_close(instrument, bar, bar_index);
+  Venue& v = venues_[instrument];
   // (quiet orders never execute at the close)
   if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
       !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok))

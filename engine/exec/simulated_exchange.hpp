@@ -108,6 +108,9 @@ class SimulatedExchange final : public ExecutionEngine {
   enum class Phase : std::uint8_t { Idle, Open, Close };
 
   Venue& venue(model::InstrumentId id);
+  // on_bar_open/on_bar_close of an instrument without a venue yet.
+  [[gnu::noinline]] void first_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  [[gnu::noinline]] void first_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   // The matching parts of on_bar_open/on_bar_close, for bars with orders (kept
   // out of line so a bar without orders costs a few instructions).
   [[gnu::noinline]] void open_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
@@ -155,6 +158,7 @@ class SimulatedExchange final : public ExecutionEngine {
   bool dirty_ = false;      // terminal orders wait in orders_ for compact()
   std::vector<Working> orders_;  // ascending id
   std::vector<Venue> venues_;    // by instrument id
+  std::size_t venue_count_ = 0;  // venues_.size(), kept by venue() (no division per bar)
   std::vector<Request> requests_;  // cancels/amendments waiting out the latency
 };
 
