@@ -264,22 +264,22 @@ class Cci {
   void update(const model::Bar& b) noexcept {
     const double tp = (b.high + b.low + b.close) / 3.0;
     window_.push(tp);
+    // Length of the run of equal values ending here (NaN equals nothing), at
+    // most period_: the full window is flat exactly when it reaches period_,
+    // which spares a comparison per window value in the loop below.
+    run_ = tp == last_tp_ ? (run_ < period_ ? run_ + 1 : run_) : (tp == tp ? 1 : 0);
+    last_tp_ = tp;
     if (seen_ < period_) ++seen_;
     if (seen_ < period_) return;
-    const std::size_t n = window_.size();
-    const double first = window_.slot(0);
-    double avg = 0.0;
-    bool flat = true;
-    for (std::size_t j = 0; j < n; ++j) {
-      avg += window_.slot(j);
-      flat = flat && window_.slot(j) == first;
-    }
     // A flat window has no deviation at all; without this, the rounding of the
     // mean turns it into +/-66.67 (TA-Lib does output that noise).
-    if (flat) {
+    if (run_ >= period_) {
       cci_ = 0.0;
       return;
     }
+    const std::size_t n = window_.size();
+    double avg = 0.0;
+    for (std::size_t j = 0; j < n; ++j) avg += window_.slot(j);
     avg /= n_;
     double dev = 0.0;
     for (std::size_t j = 0; j < n; ++j) dev += std::fabs(window_.slot(j) - avg);
@@ -293,6 +293,8 @@ class Cci {
     window_.reset();
     seen_ = 0;
     cci_ = 0;
+    last_tp_ = kNaN;
+    run_ = 0;
   }
 
  private:
@@ -301,6 +303,8 @@ class Cci {
   int period_;
   int seen_ = 0;
   double cci_ = 0;
+  double last_tp_ = kNaN;
+  int run_ = 0;
 };
 
 // Rate of change in percent, TA-Lib ROC: (x / x[period ago] - 1) * 100, 0 when the
