@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/column_store.hpp"
@@ -477,7 +478,7 @@ std::string symbol_from_path(const std::string& path) {
   std::string name = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   const std::size_t dot = name.find_last_of('.');
   if (dot != std::string::npos && dot != 0) name.resize(dot);
-  return name;
+  return symbol_from_text(name);
 }
 
 Result<model::BarSeries> parse_csv(std::string_view text, const std::string& name, const LoadOptions& options,
