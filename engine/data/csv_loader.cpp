@@ -323,7 +323,7 @@ class CsvParser {
                          f != "-";
     if (syntax != TimeSyntax::date && integer) {
       std::int64_t ms = 0;
-      if (!parse_int64(f, ms) || ms > kMaxAbsMs || ms < -kMaxAbsMs)
+      if (!parse_int64(f, ms) || ms < kFirstMsOf1678 || ms >= kFirstMsOf2262)
         return fail(p, name + ": epoch milliseconds " + quoted(f) + " are out of range (years 1678 to 2261)");
       ts = ms * kNsPerMs;
       return e;
