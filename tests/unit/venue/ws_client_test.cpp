@@ -312,7 +312,10 @@ TEST_CASE("ws client replaces connections before the 24 h cut and on serverShutd
     CHECK(received_open_times(sink.bars(), sym) == script_open_times(o.bars[sym]));
   }
   const auto st = client.stats();
-  CHECK(st.server_shutdowns == 1);
+  // One notice is sent to every open connection: when it lands while a rotation
+  // has a standby open too, both count it (seen once under load).
+  CHECK(st.server_shutdowns >= 1);
+  CHECK(st.server_shutdowns <= 2);
   CHECK(st.rotations >= 2);
   CHECK(ex.stats().ws_connections >= 3);
   std::size_t replaced = 0;
