@@ -18,6 +18,7 @@
 #include "engine/backtest/metrics.hpp"
 #include "engine/backtest/report.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/huge_heap.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
@@ -48,6 +49,7 @@ struct BacktestArgs {
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
   PhaseTimer timer;
+  reserve_huge_heap(std::size_t{64} << 20);
   auto params = parse_params(a.params);
   if (!params) return print_error(params.error().message), 1;
   auto range = parse_time_range(a.start, a.end);
