@@ -7,6 +7,7 @@
 #include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/execution_options.hpp"
+#include "engine/app/old_outputs.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/phase_timer.hpp"
 #include "engine/app/progress.hpp"
@@ -95,9 +96,6 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.seed = a.seed;
   cfg.keep_transitions = false;
   cfg.indicator_files = std::move(*indicator_files);
-  ProgressBar progress("backtest", bars->size());
-  cfg.progress = [&progress](std::size_t done, std::size_t) { progress.update(done); };
-  cfg.progress_every = 1 << 16;
 
   std::unique_ptr<runner::SessionRecorder> session;
   std::string data_sha256;
@@ -133,6 +131,18 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   std::error_code dir_error;
   std::filesystem::create_directories(out_dir, dir_error);
   if (dir_error) return print_error("create output directory " + out_dir + ": " + dir_error.message()), 1;
+  // Outputs of an earlier run in out_dir are deleted on a second thread once
+  // the strategy is running (engine/app/old_outputs.hpp): replacing them in
+  // place cost tens of milliseconds on the critical path.
+  std::vector<std::string> replaced = {out_dir + "/equity.csv", out_dir + "/report.json", out_dir + "/trades.csv"};
+  if (!a.no_html) replaced.push_back(out_dir + "/report.html");
+  OldOutputs old_outputs(std::move(replaced));
+  ProgressBar progress("backtest", bars->size());
+  cfg.progress = [&progress, &old_outputs](std::size_t done, std::size_t) {
+    progress.update(done);
+    old_outputs.discard();
+  };
+  cfg.progress_every = 1 << 16;
   auto equity_stream = backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only());
   if (!equity_stream) return print_error(equity_stream.error().message), 1;
   cfg.equity_listener = equity_stream->get();
@@ -144,6 +154,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
     return print_error(result.error().message), 1;
   }
+  old_outputs.discard();  // a run shorter than the first progress call
   if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
   timer.mark("equity.csv (rest)");
 
@@ -185,6 +196,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   timer.mark("stamp");
   if (auto st = backtest::write_report(out_dir, *result, metrics, stamp, report_options); !st)
     return print_error(st.error().message), 1;
+  old_outputs.wait();
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
   timer.mark("write reports");
 

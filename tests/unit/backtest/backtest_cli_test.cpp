@@ -2,7 +2,9 @@
 // real data, byte-identical reruns, and a one-line error for every bad input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,6 +130,46 @@ TEST_CASE("two runs of the same backtest write byte-identical outputs", "[backte
     CHECK(without_timing(ra) == without_timing(read_file(dir.file(std::string("b_") + strategy + "/report.json"))));
     CHECK(json_number(ra, "trades") > 0);
   }
+}
+
+// A rerun into the same --out directory deletes the earlier outputs on a second
+// thread once the strategy runs (engine/app/old_outputs.hpp): the new files
+// replace them, nothing hidden is left behind, a run whose strategy never
+// starts leaves them as they were, and --no-html leaves an old report.html.
+TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothing else", "[backtest][cli]") {
+  TempDir dir;
+  const std::string data = dir.file("gen.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 70000 --seed 5 --interval 1m --out " + data).code == 0);
+  const std::string out = dir.file("o");
+  const std::string base = "backtest -q --strategy strategies/sma_cross.lua --data " + data + " --out " + out;
+  const std::vector<std::string> files = {"equity.csv", "report.html", "report.json", "trades.csv"};
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  REQUIRE(run_cli(dir, base + " --param stake=100").code == 0);  // 70,000 bars: past the first progress call
+  const std::string first_trades = read_file(out + "/trades.csv");
+  REQUIRE(run_cli(dir, base + " --param stake=50").code == 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/trades.csv") != first_trades);
+  CHECK(read_file(out + "/trades.csv").find(",50,") != std::string::npos);
+
+  // A strategy that does not compile: the earlier outputs stay.
+  const std::string broken = dir.file("broken.lua");
+  write_file(broken, "this is not lua (\n");
+  const std::string second_trades = read_file(out + "/trades.csv");
+  CHECK(run_cli(dir, "backtest -q --strategy " + broken + " --data " + data + " --out " + out).code != 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/trades.csv") == second_trades);
+
+  // --no-html writes no report.html, so an old one is not touched.
+  write_file(out + "/report.html", "old page");
+  REQUIRE(run_cli(dir, base + " --param stake=100 --no-html").code == 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/report.html") == "old page");
+  CHECK(read_file(out + "/trades.csv") == first_trades);
 }
 
 TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
