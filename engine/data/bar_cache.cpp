@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "engine/core/time.hpp"
+#include "engine/data/field_scan.hpp"
 #include "engine/data/xxh3.hpp"
 
 namespace te::data {
@@ -199,6 +200,11 @@ bool rows_plainly_valid(const model::BarSeries::Columns& c, std::size_t begin, s
 // backwards), and an empty cache has no bars to run on.
 Status check_bars(const model::BarSeries& s, const std::string& path) {
   if (s.empty()) return corrupt(path, "no bars (row count 0)");
+  // Rows must increase (below), so the ends bound every time.
+  const auto ts = s.ts_ns();
+  if (ts[0] < scan::kFirstMsOf1678 * kNsPerMs || ts[s.size() - 1] >= scan::kFirstMsOf2262 * kNsPerMs)
+    return corrupt(path, "times outside the years 1678 to 2261; the file was not written by this engine from a "
+                         "valid data file");
   const auto& c = s.columns();
   if (c.bid || c.ask || c.bid_size || c.ask_size) return check_rows(s, 0, s.size(), path);
   // Blocks that fail the fast pass are checked row by row for the message.
