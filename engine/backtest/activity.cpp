@@ -45,6 +45,9 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     r.stop_price = o.stop_price;
     r.submitted_ns = o.submitted_ns;
     r.tag = o.tag;
+    // Most orders end after two steps (accepted, then filled or rejected): one
+    // allocation for both instead of a second one and a copy.
+    r.steps.reserve(2);
     orders.push_back(std::move(r));
     if (index_.size() <= o.id) index_.resize(o.id + 1, 0);
     index_[o.id] = orders.size();
