@@ -74,6 +74,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // parses, or read from the cache that was built from this very file (same
   // size and mtime, or same content); docs/backtesting.md "Reproducibility".
   lo.source_sha256 = true;
+  lo.defer_source_sha256 = true;  // --no-cache: hashed below, during the run
   timer.mark("setup");
   data::LoadReport load_report;
   auto bars = data::load_bars(a.data, lo, &load_report);
@@ -81,8 +82,15 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   timer.mark(load_report.source == data::LoadSource::csv ? "load (parse CSV)" : "load (binary cache)");
   // Otherwise (a .tebars file given directly, an older cache) hash the file on
   // the second core while this one runs.
+  // A CSV parsed without writing a cache (--no-cache) left its bytes for this:
+  // the parse had both cores, and the hash fits beside the equity worker.
   std::future<Result<std::string>> data_hash;
-  if (load_report.source_sha256.empty())
+  if (load_report.source_sha256.empty() && load_report.source_bytes)
+    data_hash = std::async(std::launch::async, [bytes = std::move(load_report.source_bytes)]() mutable {
+      const auto mapped = std::move(bytes);  // unmapped as soon as it is hashed
+      return Result<std::string>(sha256_hex(mapped->view()));
+    });
+  else if (load_report.source_sha256.empty())
     data_hash = std::async(std::launch::async, [path = a.data] { return sha256_file_hex(path); });
   auto data_sha256_now = [&]() -> Result<std::string> {
     if (!load_report.source_sha256.empty()) return load_report.source_sha256;
@@ -220,7 +228,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     if (!a.no_html) file("report.html", file_times.html);
     t += fmt::format("data: {} ({}), data_sha256 {}\n", a.data,
                      load_report.source == data::LoadSource::csv ? "parsed" : "cache " + load_report.cache_path,
-                     load_report.source_sha256.empty() ? "hashed after loading" : "from the loader");
+                     load_report.source_sha256.empty() ? "hashed during the run" : "from the loader");
     std::fputs(t.c_str(), stderr);
   }
   if (result->fault) {

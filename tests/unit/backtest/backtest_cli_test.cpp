@@ -188,6 +188,16 @@ TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
         std::string::npos);
   CHECK(read_file(dir.file("o/equity.csv")).rfind("time,cash,position_value,equity,drawdown\n1999-01-22,", 0) == 0);
   CHECK_THAT(r.out, Catch::Contains("Final equity") && Catch::Contains("M bars/s"));
+
+  // --no-cache: the parsed bytes are hashed while the strategy runs, not by the
+  // loader; the same digest.
+  const CliRun nc = run_cli(dir, std::string("backtest") + kParityArgs + " --no-cache --timings --data " + kNvda +
+                                     " --out " + dir.file("nc"));
+  REQUIRE(nc.code == 0);
+  CHECK_THAT(nc.err, Catch::Contains("data_sha256 hashed during the run"));
+  CHECK(read_file(dir.file("nc/report.json"))
+            .find("\"data_sha256\": \"d16ee01711b8a39085a2c3a5d9840bb0ef43091a9e2909e5c819c3020a3ac28f\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit", "[backtest][cli]") {
