@@ -102,6 +102,20 @@ bool needs_escape8(std::uint64_t x) noexcept {
 
 }  // namespace
 
+bool JsonWriter::is_plain(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, sizeof x);
+    if (needs_escape8(x)) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 void JsonWriter::append_escaped(std::string& out, std::string_view s) {
   out += '"';
   // Runs of characters that need no escape are appended whole; they are found
