@@ -178,13 +178,22 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
 }
 
 void RecorderBatch::release() noexcept {
-  // Whatever the batch held is freed here, on the sink's thread.
+  // Nothing is freed here: what the batch holds (built events' strings, the
+  // states' shared contexts and order lists) was allocated on the runner's
+  // thread, and freeing it on the sink's thread made every one of those
+  // allocations a cross-thread free: the runner's thread then found its
+  // malloc caches empty and took the arena's slow paths (consolidation, the
+  // arena lock, chunk headers last written by the other core). The recorder
+  // clears the batch when it reuses it (clear()), on its own thread.
+  in_use_.store(false, std::memory_order_release);
+}
+
+void RecorderBatch::clear() noexcept {
   items_.clear();
   bars_.clear();
   states_.clear();
   events_.clear();
   indicator_values_.clear();
-  in_use_.store(false, std::memory_order_release);
 }
 
 }  // namespace te::runner

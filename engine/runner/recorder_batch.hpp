@@ -12,8 +12,9 @@
 // events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
-// sink, expanded and cleared by the writer, and then reused by the recorder
-// (in_use() goes false on release()): in steady state nothing here allocates.
+// sink, expanded by the writer, released (in_use() goes false), and cleared
+// and reused by the recorder on its own thread: in steady state nothing here
+// allocates, and what was allocated is freed by the thread that allocated it.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -83,6 +84,9 @@ class RecorderBatch final : public journal::DeferredEvents {
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return items_.empty(); }
+  // Empties a released batch before it is filled again (the producer's
+  // thread: what the batch held is freed where it was allocated).
+  void clear() noexcept;
 
   // Handing over and getting back: in_use() from mark_in_use() until the sink's release().
   void mark_in_use() noexcept { in_use_.store(true, std::memory_order_relaxed); }
@@ -91,7 +95,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   // ---- journal::DeferredEvents (the sink's thread) ----
   std::size_t size() const noexcept override { return items_.size(); }
   void emit(journal::DeferredConsumer& out) override;
-  void release() noexcept override;  // clears, then makes the batch reusable
+  void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
   enum class Kind : std::uint8_t { Bar, State, Built };
