@@ -119,6 +119,7 @@ class JournalRecorder final : public RunnerObserver {
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
                   std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
+  static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
   bool checkpoint_due(const SymbolRunner& runner) const noexcept {
