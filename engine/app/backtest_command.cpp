@@ -237,7 +237,8 @@ void register_backtest(CLI::App& app, CommandContext& ctx) {
       "      --cash 100000 --commission 0.001 --param fast=10 --param slow=30 --out out/sma");
   cmd->add_option("--strategy", args->strategy, "Strategy file (Lua)")->required();
   cmd->add_option("--data", args->data, "Bars: CSV (Yahoo, generic or Binance klines) or a .tebars cache")->required();
-  cmd->add_option("--symbol", args->symbol, "Display symbol (default: the data file's name)");
+  cmd->add_option("--symbol", args->symbol, "Display symbol (default: the data file's name)")
+      ->check(symbol_text());
   cmd->add_option("--start", args->start, "First date to trade, inclusive (YYYY-MM-DD or ISO date-time)");
   cmd->add_option("--end", args->end, "Last date to trade, inclusive");
   cmd->add_option("--param", args->params, "Override a strategy parameter: name=value (repeatable)");

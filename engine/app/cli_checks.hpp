@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 
 namespace te::app {
@@ -19,7 +20,8 @@ inline CLI::Validator whole_number(std::int64_t lo, std::int64_t hi) {
         std::int64_t v = 0;
         const bool digits = !text.empty() && text.find_first_not_of("-0123456789") == std::string::npos;
         if (!digits || !parse_int64(text, v) || v < lo || v > hi)
-          return "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", was " + text;
+          return "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", was " +
+                 printable(text);
         return {};
       },
       "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -32,7 +34,7 @@ inline CLI::Validator unsigned_whole_number() {
         const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
         // 20 digits may still exceed 2^64 - 1.
         if (!digits || (text.size() == 20 && text > "18446744073709551615"))
-          return "expected a whole number from 0 to 18446744073709551615, was " + text;
+          return "expected a whole number from 0 to 18446744073709551615, was " + printable(text);
         return {};
       },
       "UINT");
@@ -43,10 +45,22 @@ inline CLI::Validator non_negative_number() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
         double v = 0;
-        if (!parse_double(text, v) || !std::isfinite(v) || v < 0) return "expected a number >= 0, was " + text;
+        if (!parse_double(text, v) || !std::isfinite(v) || v < 0)
+          return "expected a number >= 0, was " + printable(text);
         return {};
       },
       "NUMBER >= 0");
+}
+
+// A symbol as --symbol gives it (te::symbol_problem: no spaces, slashes or
+// control characters; it names the output folder and is printed).
+inline CLI::Validator symbol_text() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (auto why = symbol_problem(text)) return *why;
+        return {};
+      },
+      "SYMBOL");
 }
 
 }  // namespace te::app

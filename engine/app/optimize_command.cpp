@@ -312,7 +312,8 @@ void register_optimize(CLI::App& app, CommandContext& ctx) {
       "      --method walk-forward --train 2y --test 6m --out out/wf");
   cmd->add_option("--strategy", a->s.strategy, "Strategy file (Lua)")->required();
   cmd->add_option("--data", a->s.data, "Bars: CSV or a .tebars cache")->required();
-  cmd->add_option("--symbol", a->s.symbol, "Display symbol (default: the data file's name)");
+  cmd->add_option("--symbol", a->s.symbol, "Display symbol (default: the data file's name)")
+      ->check(symbol_text());
   cmd->add_option("--start", a->s.start, "First date, inclusive");
   cmd->add_option("--end", a->s.end, "Last date, inclusive");
   cmd->add_option("--grid", a->grid,

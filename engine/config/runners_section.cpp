@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "engine/config/sections.hpp"
+#include "engine/core/labels.hpp"
 
 namespace te::config::detail {
 
@@ -46,8 +47,16 @@ namespace {
 
 // A runner's data source and execution must make sense together.
 void check_runner(TableReader& t, const RunnerSection& r) {
-  if (r.symbol.empty()) t.problem("symbol", "missing: the instrument this runner trades");
-  if (r.strategy.empty()) t.problem("strategy", "missing: path of the strategy's .lua file");
+  if (r.symbol.empty()) {
+    t.problem("symbol", "missing: the instrument this runner trades");
+  } else if (auto why = symbol_problem(r.symbol)) {
+    t.problem("symbol", *why);
+  }
+  if (r.strategy.empty()) {
+    t.problem("strategy", "missing: path of the strategy's .lua file");
+  } else if (auto why = name_problem(r.strategy)) {
+    t.problem("strategy", "the path " + *why);  // it is printed, and names the runner by default
+  }
   if (r.execution.type == "paper" && r.data_source.type != "live" && !r.data_source.type.empty())
     t.problem("execution.type",
               "paper execution needs live data (it simulates fills on a live feed); " + r.data_source.type +
@@ -61,6 +70,9 @@ void check_runner(TableReader& t, const RunnerSection& r) {
 void read_runner_body(TableReader& t, const Config& cfg, RunnerSection& r) {
   r.execution = cfg.execution;
   t.read("name", r.name);
+  // Names head the status table and log lines, and name report folders.
+  if (t.has("name"))
+    if (auto why = name_problem(r.name)) t.problem("name", *why);
   t.read("strategy", r.strategy);
   t.read_params("params", r.params, &r.param_at);
   t.read("closewatch_timeout_bars", r.closewatch_timeout_bars, 0, 1'000'000'000);
@@ -110,7 +122,7 @@ void read_runners(TableReader& root, Config& cfg) {
   for (auto& r : cfg.runners) {
     if (r.name.empty()) r.name = r.strategy + ":" + r.symbol;
     if (!names.insert(r.name).second)
-      root.problem("runners", fmt::format("two runners are named \"{}\"; give them distinct names", r.name));
+      root.problem("runners", fmt::format("two runners are named \"{}\"; give them distinct names", printable(r.name)));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/core/time.hpp"
+#include "engine/data/field_scan.hpp"
 #include "engine/data/xxh3.hpp"
 
 namespace te::data {
@@ -140,6 +141,10 @@ Status check_columns(const BarCacheHeader& hd, const std::string& path) {
 Status check_bars(const model::BarSeries& s, const std::string& path) {
   if (s.empty()) return corrupt(path, "no bars (row count 0)");
   const auto ts = s.ts_ns();
+  // Rows must increase (below), so the ends bound every time.
+  if (ts[0] < scan::kFirstMsOf1678 * kNsPerMs || ts[s.size() - 1] >= scan::kFirstMsOf2262 * kNsPerMs)
+    return corrupt(path, "times outside the years 1678 to 2261; the file was not written by this engine from a "
+                         "valid data file");
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char* problem = nullptr;
     if (i > 0 && ts[i] <= ts[i - 1]) problem = "timestamps must increase from row to row";

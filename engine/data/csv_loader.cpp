@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/column_store.hpp"
@@ -322,7 +323,7 @@ class CsvParser {
                          f != "-";
     if (syntax != TimeSyntax::date && integer) {
       std::int64_t ms = 0;
-      if (!parse_int64(f, ms) || ms > kMaxAbsMs || ms < -kMaxAbsMs)
+      if (!parse_int64(f, ms) || ms < kFirstMsOf1678 || ms >= kFirstMsOf2262)
         return fail(p, name + ": epoch milliseconds " + quoted(f) + " are out of range (years 1678 to 2261)");
       ts = ms * kNsPerMs;
       return e;
@@ -477,7 +478,7 @@ std::string symbol_from_path(const std::string& path) {
   std::string name = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   const std::size_t dot = name.find_last_of('.');
   if (dot != std::string::npos && dot != 0) name.resize(dot);
-  return name;
+  return symbol_from_text(name);
 }
 
 Result<model::BarSeries> parse_csv(std::string_view text, const std::string& name, const LoadOptions& options,

@@ -18,9 +18,12 @@ namespace te::data::scan {
 
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10,
                              1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
-constexpr std::int64_t kMaxAbsMs = std::numeric_limits<std::int64_t>::max() / kNsPerMs;
-// int64 nanoseconds cover 1677-09-21 .. 2262-04-11; whole years inside that.
+// int64 nanoseconds cover 1677-09-21 .. 2262-04-11; whole years inside that,
+// for dates and epoch milliseconds alike (the same bar must not be accepted in
+// one spelling and refused in the other).
 constexpr int kMinYear = 1678, kMaxYear = 2261;
+constexpr std::int64_t kFirstMsOf1678 = -9'214'560'000'000;
+constexpr std::int64_t kFirstMsOf2262 = 9'214'646'400'000;
 
 inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') < 10; }
 inline bool is_field_end(char c) noexcept { return c == ',' || c == '\n' || c == '\r'; }
@@ -131,14 +134,15 @@ constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
   return p;
 }
 
-// Epoch milliseconds of up to 13 digits (every value that fits in int64 ns).
+// Epoch milliseconds of up to 13 digits, years 1678 to 2261.
 [[gnu::always_inline]] inline const char* fast_ms(const char* p, std::int64_t& ms) noexcept {
   const bool neg = *p == '-';
   p += neg;
   std::uint64_t v = 0;
   const unsigned n = digit_run(p, v, 0, 13);
-  if (n == 0 || n > 13 || !is_field_end(*p) || v > static_cast<std::uint64_t>(kMaxAbsMs)) return nullptr;
+  if (n == 0 || n > 13 || !is_field_end(*p)) return nullptr;
   ms = neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+  if (ms < kFirstMsOf1678 || ms >= kFirstMsOf2262) return nullptr;
   return p;
 }
 

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/interval.hpp"
 #include "engine/venue/binance/interval.hpp"
@@ -42,20 +43,21 @@ std::vector<std::string> check_config(const config::Config& cfg) {
     if (!fresh && first->second->name != r.name)
       problem(at + ".name", fmt::format("runner \"{}\" would write its reports to the same folder runners/{}/ as runner "
                                         "\"{}\" ({}); rename one",
-                                        r.name, first->first, first->second->name, first->second->key_path));
+                                        printable(r.name), first->first, printable(first->second->name),
+                                        first->second->key_path));
     if (!r.strategy.empty() && !readable_file(r.strategy) && reported.insert(at + "|s|" + r.strategy).second)
-      problem(at + ".strategy", "no such file: " + r.strategy + " (paths are relative to the working directory)");
+      problem(at + ".strategy", "no such file: " + printable(r.strategy) + " (paths are relative to the working directory)");
     const auto& ds = r.data_source;
     if (ds.type == "historical" && !ds.path.empty() && !readable_file(ds.path) &&
         reported.insert(at + "|p|" + ds.path).second)
-      problem(at + ".data_source.path", "no such file: " + ds.path);
+      problem(at + ".data_source.path", "no such file: " + printable(ds.path));
     if (ds.type == "live") {
       if (auto iv = venue::binance::parse_interval(ds.interval); !iv && reported.insert(at + "|i").second)
         problem(at + ".data_source.interval", iv.error().message);
       bool plain = true;
       for (char c : r.symbol) plain = plain && std::isalnum(static_cast<unsigned char>(c));
       if (!plain || r.symbol.empty())
-        problem(at + ".symbol", "a Binance symbol is letters and digits, e.g. BTCUSDT; was \"" + r.symbol + "\"");
+        problem(at + ".symbol", "a Binance symbol is letters and digits, e.g. BTCUSDT; was \"" + printable(r.symbol) + "\"");
     }
     if (ds.type == "simulated") {
       if (!data::parse_interval_ns(ds.interval) && reported.insert(at + "|i").second)

@@ -311,6 +311,7 @@ struct LiveEngine::Impl {
       fo.ws.reconnect_max_delay = options.binance.reconnect_max_delay;
       fo.ws.jitter_seed = options.binance.jitter_seed;
       fo.ws.ca_file = options.binance.ca_file;
+      fo.ws.now_ms = [c = clock] { return c->now_ns() / 1'000'000; };
       fo.rest.base_url = options.binance.rest_url;
       fo.rest.ca_file = options.binance.ca_file;
       fo.rest.jitter_seed = options.binance.jitter_seed;

@@ -485,6 +485,8 @@ std::optional<ApiError> RestClient::last_api_error() const { return impl_->last_
 Status for_each_kline_page(RestClient& client, const std::string& symbol, const std::string& interval,
                            std::int64_t from_open_ms, std::int64_t to_open_ms,
                            const std::function<Status(std::vector<RestKline>& page)>& on_page) {
+  const auto grid = parse_interval(interval);
+  if (!grid) return grid.error();
   std::int64_t start = from_open_ms;
   while (start <= to_open_ms) {
     auto page = client.klines(KlinesRequest{symbol, interval, start, to_open_ms, 1000});
@@ -493,6 +495,14 @@ Status for_each_kline_page(RestClient& client, const std::string& symbol, const 
     rows.erase(std::remove_if(rows.begin(), rows.end(),
                               [&](const RestKline& k) { return k.open_time_ms < start || k.open_time_ms > to_open_ms; }),
                rows.end());
+    // A row off the interval's grid is not a bar of this series: writing it
+    // would give the file a bar of the wrong length (and the backtest a gap).
+    for (const auto& k : rows)
+      if (floor_open_ms(*grid, k.open_time_ms) != k.open_time_ms)
+        return make_error(Errc::parse,
+                          fmt::format("the exchange sent a {} {} kline opening at {}, which is not on the {} grid "
+                                      "(the grid time before it is {})",
+                                      symbol, interval, k.open_time_ms, interval, floor_open_ms(*grid, k.open_time_ms)));
     if (rows.empty()) return {};
     const std::int64_t last = rows.back().open_time_ms;
     if (Status st = on_page(rows); !st) return st;

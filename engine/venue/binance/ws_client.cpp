@@ -164,6 +164,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
   WsCore(net::io_context& io, const WsClientOptions& options, MarketDataSink& sink, std::vector<ConnectionPlan> plan,
          Url url)
       : strand_(net::make_strand(io)), opts_(options), url_(std::move(url)), sink_(&sink) {
+    if (auto iv = parse_interval(opts_.interval)) interval_ = *iv;  // checked by plan_connections
     for (auto& p : plan) {
       Shard s;
       for (const auto& sym : p.symbols) symbols_.emplace(sym, SymbolState{sym});
@@ -350,6 +351,13 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
                        true);
       return;
     }
+    if (const std::string why = out_of_place(k.kline); !why.empty()) {
+      bump([](WsClientStats& s) { ++s.bad_bars; });
+      report_malformed(c.shard(), Malformed::BadValue,
+                       fmt::format("stream {}: closed kline at {} {}; dropped", msg_.stream, k.kline.open_time_ms, why),
+                       true);
+      return;
+    }
     SymbolState& st = it->second;
     if (st.has_last && k.kline.open_time_ms <= st.last_open_ms) {
       bump([](WsClientStats& s) { ++s.duplicate_bars; });
@@ -365,6 +373,23 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     bar_.source = BarSource::Live;
     bump([](WsClientStats& s) { ++s.closed_bars; });
     emit([&](MarketDataSink& sink) { sink.on_bar(bar_); });
+  }
+
+  // Why a closed kline cannot be a bar of this stream: an open time off the
+  // interval's grid, or a close after the local clock (a kline from the
+  // future would make every real bar up to its time look like a duplicate).
+  std::string out_of_place(const Kline& k) const {
+    if (interval_.ms > 0 || interval_.monthly)
+      if (floor_open_ms(interval_, k.open_time_ms) != k.open_time_ms)
+        return fmt::format("is not on the {} grid (the grid time before it is {})", interval_.text,
+                           floor_open_ms(interval_, k.open_time_ms));
+    if (opts_.now_ms) {
+      const std::int64_t now = opts_.now_ms();
+      if (k.close_time_ms > now + opts_.max_clock_ahead.count())
+        return fmt::format("closes at {}, {:.1f} s after the local clock ({}); check the system clock (NTP)",
+                           k.close_time_ms, static_cast<double>(k.close_time_ms - now) / 1000.0, now);
+    }
+    return {};
   }
 
   void on_book_ticker(ConnectionBase& c, const BookTicker& t) {
@@ -426,6 +451,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
   }
 
   const WsClientOptions opts_;
+  Interval interval_;
   const Url url_;
   std::unique_ptr<ssl::context> tls_;
 

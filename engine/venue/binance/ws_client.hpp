@@ -59,6 +59,12 @@ struct WsClientOptions {
   std::uint64_t jitter_seed = 0;
   std::function<double()> jitter;
 
+  // The engine's clock (ms since the epoch). When set, a closed kline that
+  // closes more than max_clock_ahead after it is malformed: it would make every
+  // real bar up to its time look like a duplicate. Unset: no check (tests).
+  std::function<std::int64_t()> now_ms;
+  std::chrono::milliseconds max_clock_ahead{60'000};
+
   std::string ca_file;     // extra PEM trust anchors for wss:// (besides the system store)
   std::string user_agent = "trading-engine";
 };
@@ -79,7 +85,8 @@ struct WsClientStats {
   std::uint64_t closed_bars = 0;         // delivered to the sink
   std::uint64_t open_kline_updates = 0;  // "x": false, ignored
   std::uint64_t duplicate_bars = 0;      // closed klines not newer than the last one delivered
-  std::uint64_t bad_bars = 0;            // closed klines that are not a consistent bar
+  std::uint64_t bad_bars = 0;            // closed klines that are not a consistent bar, off the interval's
+                                         // grid, or closing after the local clock
   std::uint64_t quotes = 0;
   std::uint64_t pings = 0;               // ping frames received (each answered with a pong)
   std::uint64_t connects = 0;            // successful WebSocket handshakes

@@ -191,6 +191,14 @@ TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit
     CHECK(r.code == 2);  // a usage error, like every other bad flag
     CHECK_THAT(r.err, Catch::Contains(flags.substr(0, flags.find(' '))) && Catch::Contains("expected a whole number"));
   }
+  // A symbol names the default output folder and is printed: no slashes, no
+  // emptiness (audit: --symbol ../../x wrote two levels up, --symbol "" ran).
+  for (const std::string flags : {"--symbol ../../x", "--symbol ''", "--symbol 'A B'"}) {
+    const CliRun r = run_cli(dir, "backtest --strategy strategies/sma_cross.lua --data " + good + " " + flags);
+    INFO(flags << "\n" << r.err);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("--symbol: "));
+  }
   write_file(dir.file("params5.lua"), "params = {}\nparams = 5\nfunction detect_opportunity() end\n"
                                       "function filter_commitment() end\nfunction manage_position() end\n");
   expect_error("--strategy " + dir.file("params5.lua") + " --data " + good,

@@ -86,3 +86,27 @@ TEST_CASE("TOML syntax errors name the line and column", "[unit][config]") {
   REQUIRE_FALSE(cfg.ok());
   CHECK_THAT(cfg.error().message, Catch::StartsWith("x.toml:1:"));
 }
+
+TEST_CASE("runner names and symbols that would reach a terminal raw or move a folder are refused", "[unit][config]") {
+  // TOML's \u001b is the ESC a status table would print.
+  const char* text = R"([[runners]]
+name = "x\u001b[2J"
+symbol = "../../etc"
+strategy = "s.lua"
+[runners.data_source]
+type = "simulated"
+
+[[strategies]]
+strategy = "s.lua"
+symbols = ["OK", "BAD SYMBOL"]
+[strategies.data_source]
+type = "simulated"
+)";
+  auto cfg = config::parse_config(text, "n.toml");
+  REQUIRE_FALSE(cfg.ok());
+  const std::string& m = cfg.error().message;
+  CHECK_THAT(m, Catch::Contains("n.toml:2: runners[0].name: \"x\\x1b[2J\" holds a control character"));
+  CHECK_THAT(m, Catch::Contains("runners[0].symbol: \"../../etc\" holds '/'"));
+  CHECK_THAT(m, Catch::Contains("strategies[0].symbol: \"BAD SYMBOL\" holds ' '"));
+  CHECK(m.find('\x1b') == std::string::npos);
+}

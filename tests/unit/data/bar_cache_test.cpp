@@ -350,6 +350,17 @@ TEST_CASE("cache: bars the CSV loader would refuse are refused from a cache too"
       require_equal(*csv, again);
     }
   }
+  SECTION("times past 2261") {
+    model::BarSeriesBuilder b;
+    for (std::size_t i = 0; i < csv->size(); ++i) b.push(csv->at(i));
+    b.ts_.back() = 9'214'646'400'000LL * 1'000'000;  // 2262-01-01: the CSV loader refuses it
+    const auto bad = std::move(b).build("bars", 0);
+    const std::string direct = f.dir.file("late.tebars");
+    REQUIRE(write_bar_cache(bad, direct, CacheSource{}).ok());
+    auto s = load_bars(direct, {}, nullptr);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("times outside the years 1678 to 2261"));
+  }
   SECTION("no rows") {
     const auto empty = model::BarSeriesBuilder{}.build("bars", 0);
     const std::string direct = f.dir.file("empty.tebars");

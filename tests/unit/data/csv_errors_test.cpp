@@ -113,6 +113,12 @@ TEST_CASE("csv errors: bad timestamps", "[unit][data]") {
         "t.csv:2:1: timestamp: year 999 is out of the supported range 1678 to 2261");
   CHECK(message_of(kGeneric + "99999999999999999,1,2,0.5,1.5,10\n") ==
         "t.csv:2:1: timestamp: epoch milliseconds '99999999999999999' are out of range (years 1678 to 2261)");
+  // The same limits as dates (audit: 2262-01-01 .. 2262-04-11 passed as epoch ms).
+  CHECK(message_of(kGeneric + "9214646400000,1,2,0.5,1.5,10\n") ==
+        "t.csv:2:1: timestamp: epoch milliseconds '9214646400000' are out of range (years 1678 to 2261)");
+  CHECK(message_of(kGeneric + "-9214560000001,1,2,0.5,1.5,10\n") ==
+        "t.csv:2:1: timestamp: epoch milliseconds '-9214560000001' are out of range (years 1678 to 2261)");
+  CHECK(parse_csv(kGeneric + "9214646399999,1,2,0.5,1.5,10\n", "t.csv", {}).ok());  // 2261-12-31T23:59:59.999Z
   CHECK(message_of(kKlines + "2020-01-01,1,2,0.5,1.5,10,1577836859999,15,3,5,7.5\n") ==
         "t.csv:2:1: open_time: expected epoch milliseconds, was '2020-01-01'");
 }

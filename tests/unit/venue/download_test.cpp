@@ -114,6 +114,23 @@ TEST_CASE("download-data writes the klines CSV exactly as served, page by page",
   CHECK(ex.stats().rest_requests >= 3);  // paginated at 1000
 }
 
+TEST_CASE("download-data refuses a kline off the interval's grid, keeping the pages before it", "[unit][venue][net]") {
+  // Found by the audit: a row opening 30 s into a minute was written to a 1m file.
+  auto o = serve_all();
+  o.bars["BTCUSDT"][1500].open_time_ms += 30'000;
+  TestExchange ex(o);
+  REQUIRE(ex.start().ok());
+  RestClient client = client_for(ex);
+  TempDir dir;
+  const fs::path out = dir.path / "btc.csv";
+  auto r = download_klines(client, options(out, kT0, kT0 + kBars * kMin), nullptr);
+  REQUIRE_FALSE(r.ok());
+  const std::int64_t bad = kT0 + 1500 * kMin + 30'000;
+  CHECK_THAT(r.error().message, Catch::Contains("kline opening at " + std::to_string(bad) + ", which is not on the 1m grid") &&
+                                    Catch::Contains("the 1000 rows written so far are kept"));
+  CHECK(read_file(out) == expected_csv(o.bars["BTCUSDT"], 0, 1000));
+}
+
 TEST_CASE("download-data resumes a partial file and drops a broken last line", "[unit][venue][net]") {
   auto o = serve_all();
   TestExchange ex(o);

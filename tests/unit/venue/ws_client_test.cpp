@@ -257,6 +257,41 @@ TEST_CASE("ws client counts and reports malformed frames and keeps going", "[uni
   CHECK(errors.back().totals.total() == 6);
 }
 
+TEST_CASE("ws client drops klines from the future and off the grid, and later bars still arrive", "[unit][venue][net]") {
+  // Found by the audit: a closed kline dated in the future (within 1970..2261)
+  // was delivered, and every real bar after it was then dropped as a duplicate.
+  auto o = script({"BTCUSDT"}, 20);
+  const std::int64_t future = kT0 + 365LL * 24 * 60 * kMin;  // a year after the data
+  const std::int64_t off_grid = kT0 + 4 * kMin + 30'000;    // 30 s into a minute
+  auto kline = [](std::int64_t t) {
+    return R"({"stream":"btcusdt@kline_1m","data":{"e":"kline","E":1,"s":"BTCUSDT","k":{"t":)" + std::to_string(t) +
+           R"(,"T":)" + std::to_string(t + kMin - 1) +
+           R"(,"s":"BTCUSDT","i":"1m","o":"5","c":"5","h":"6","l":"4","v":"1","x":true}}})";
+  };
+  o.malformed_before_bar[5] = {kline(future), kline(off_grid)};
+  TestExchange ex(o);
+  REQUIRE(ex.start().ok());
+  RecordingSink sink;
+  IoThread io;
+  auto co = client_options(ex, {"BTCUSDT"});
+  const std::int64_t now = kT0 + 21 * kMin;  // the clock: just after the last scripted bar closed
+  co.now_ms = [now] { return now; };
+  WsClient client(io.io(), co, sink);
+  REQUIRE(client.start().ok());
+  REQUIRE(sink.wait_for([&] { return sink.bar_count() >= 20; }, kWait));
+  client.stop();
+  io.finish();
+  CHECK(received_open_times(sink.bars(), "BTCUSDT") == script_open_times(o.bars["BTCUSDT"]));
+  const auto errors = sink.errors();
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].kind == Malformed::BadValue);
+  CHECK_THAT(errors[0].message, Catch::Contains("after the local clock") && Catch::Contains("check the system clock"));
+  CHECK(errors[1].kind == Malformed::BadValue);
+  CHECK_THAT(errors[1].message, Catch::Contains("is not on the 1m grid") &&
+                                    Catch::Contains("the grid time before it is " + std::to_string(kT0 + 4 * kMin)));
+  CHECK(client.stats().bad_bars == 2);
+}
+
 TEST_CASE("ws client replaces connections before the 24 h cut and on serverShutdown", "[unit][venue][net]") {
   auto o = script({"BTCUSDT", "ETHUSDT"}, 120);
   o.server_shutdown_before_bar = {20};
@@ -277,7 +312,10 @@ TEST_CASE("ws client replaces connections before the 24 h cut and on serverShutd
     CHECK(received_open_times(sink.bars(), sym) == script_open_times(o.bars[sym]));
   }
   const auto st = client.stats();
-  CHECK(st.server_shutdowns == 1);
+  // One notice is sent to every open connection: when it lands while a rotation
+  // has a standby open too, both count it (seen once under load).
+  CHECK(st.server_shutdowns >= 1);
+  CHECK(st.server_shutdowns <= 2);
   CHECK(st.rotations >= 2);
   CHECK(ex.stats().ws_connections >= 3);
   std::size_t replaced = 0;
