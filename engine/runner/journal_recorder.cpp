@@ -48,8 +48,7 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
     : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {}
 
-RecorderBatch& JournalRecorder::batch(const SymbolRunner& runner) {
-  if (batch_) return *batch_;
+RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   if (!identity_) {
     auto id = std::make_shared<RecorderIdentity>();
     id->runner = runner.config().id;
