@@ -48,8 +48,7 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
     : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {}
 
-RecorderBatch& JournalRecorder::batch(const SymbolRunner& runner) {
-  if (batch_) return *batch_;
+RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   if (!identity_) {
     auto id = std::make_shared<RecorderIdentity>();
     id->runner = runner.config().id;
@@ -310,15 +309,21 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
     for (const auto& [id, o] : working_) list->push_back(o);
     working_list_ = std::move(list);
   }
-  if (fill != nullptr) push(runner, fill->ts_ns, journal::FillEvent{*fill});
-  journal::OrderUpdate u;
-  u.order = order;
-  u.reason_code = std::string(reason_code);
+  // Copied into the batch's reused records; the writer thread builds the events.
+  events_ += fill != nullptr ? 2 : 1;
+  if (!error_) return;
+  RecorderBatch& b = batch(runner);
+  if (fill != nullptr) b.add_fill(*fill);
+  OrderRecord& r = b.add_order();
+  r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
+  r.order = order;
   if (rejection != nullptr) {
-    u.reason_code = rejection->code;
-    u.message = rejection->message;
+    r.reason_code.assign(rejection->code);
+    r.message.assign(rejection->message);
+  } else {
+    r.reason_code.assign(reason_code);
+    r.message.clear();
   }
-  push(runner, fill != nullptr ? fill->ts_ns : ts_ns_, std::move(u));
 }
 
 void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {

@@ -231,6 +231,31 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         out.event(ae);
         break;
       }
+      case Kind::Order: {
+        const OrderRecord& o = orders_[item.index];
+        journal::Event& oe = order_event_;
+        oe.sequence = 0;
+        oe.ts_event_ns = o.ts_ns;
+        oe.runner = id.runner;
+        auto* held = oe.get<journal::OrderUpdate>();
+        auto& u = held != nullptr ? *held : oe.body.emplace<journal::OrderUpdate>();
+        u.order = o.order;
+        u.reason_code.assign(o.reason_code);
+        u.message.assign(o.message);
+        out.event(oe);
+        break;
+      }
+      case Kind::Fill: {
+        const model::Fill& f = fills_[item.index];
+        journal::Event& fe = fill_event_;
+        fe.sequence = 0;
+        fe.ts_event_ns = f.ts_ns;
+        fe.runner = id.runner;
+        auto* held = fe.get<journal::FillEvent>();
+        (held != nullptr ? *held : fe.body.emplace<journal::FillEvent>()).fill = f;
+        out.event(fe);
+        break;
+      }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
         journal::Event& te = transition_event_;
@@ -270,6 +295,8 @@ void RecorderBatch::clear() noexcept {
   indicator_values_.clear();
   actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch
   transitions_used_ = 0;
+  orders_used_ = 0;
+  fills_.clear();
 }
 
 }  // namespace te::runner

@@ -83,6 +83,14 @@ struct TransitionRecord {
   std::int64_t bar_ts_ns = 0;
 };
 
+// An order status change (order_update) and, when it came with one, its fill.
+struct OrderRecord {
+  std::int64_t ts_ns = 0;
+  model::Order order;
+  std::string reason_code;
+  std::string message;
+};
+
 class RecorderBatch final : public journal::DeferredEvents {
  public:
   explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
@@ -112,6 +120,15 @@ class RecorderBatch final : public journal::DeferredEvents {
     if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
     return transitions_[transitions_used_++];
   }
+  OrderRecord& add_order() {
+    items_.push_back(Item{Kind::Order, static_cast<std::uint32_t>(orders_used_)});
+    if (orders_used_ == orders_.size()) orders_.emplace_back();
+    return orders_[orders_used_++];
+  }
+  void add_fill(const model::Fill& fill) {
+    items_.push_back(Item{Kind::Fill, static_cast<std::uint32_t>(fills_.size())});
+    fills_.push_back(fill);
+  }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return items_.empty(); }
@@ -129,7 +146,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
-  enum class Kind : std::uint8_t { Bar, State, Built, Action, Transition };
+  enum class Kind : std::uint8_t { Bar, State, Built, Action, Transition, Order, Fill };
   struct Item {
     Kind kind;
     std::uint32_t index;
@@ -145,6 +162,9 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t actions_used_ = 0;
   std::vector<TransitionRecord> transitions_;
   std::size_t transitions_used_ = 0;
+  std::vector<OrderRecord> orders_;
+  std::size_t orders_used_ = 0;
+  std::vector<model::Fill> fills_;
   std::atomic<bool> in_use_{false};
   // The writer thread's: the event states are emitted through, whose context
   // tree is updated in place from one state to the next (fill_state_context).
@@ -152,6 +172,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   journal::Event state_event_;
   journal::Event action_event_;
   journal::Event transition_event_;
+  journal::Event order_event_;
+  journal::Event fill_event_;
   std::shared_ptr<const Value> held_ctx_;
   std::shared_ptr<const OrderList> held_orders_;
 };
