@@ -7,6 +7,7 @@
 #include "engine/app/cli_checks.hpp"
 #include "engine/app/command.hpp"
 #include "engine/app/execution_options.hpp"
+#include "engine/app/old_outputs.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/phase_timer.hpp"
 #include "engine/app/progress.hpp"
@@ -18,6 +19,7 @@
 #include "engine/backtest/metrics.hpp"
 #include "engine/backtest/report.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/huge_heap.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
 #include "engine/data/csv_loader.hpp"
@@ -48,6 +50,7 @@ struct BacktestArgs {
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   const std::int64_t t0 = monotonic_ns();
   PhaseTimer timer;
+  reserve_huge_heap(std::size_t{64} << 20);
   auto params = parse_params(a.params);
   if (!params) return print_error(params.error().message), 1;
   auto range = parse_time_range(a.start, a.end);
@@ -71,6 +74,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // parses, or read from the cache that was built from this very file (same
   // size and mtime, or same content); docs/backtesting.md "Reproducibility".
   lo.source_sha256 = true;
+  lo.defer_source_sha256 = true;  // --no-cache: hashed below, during the run
   timer.mark("setup");
   data::LoadReport load_report;
   auto bars = data::load_bars(a.data, lo, &load_report);
@@ -78,8 +82,15 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   timer.mark(load_report.source == data::LoadSource::csv ? "load (parse CSV)" : "load (binary cache)");
   // Otherwise (a .tebars file given directly, an older cache) hash the file on
   // the second core while this one runs.
+  // A CSV parsed without writing a cache (--no-cache) left its bytes for this:
+  // the parse had both cores, and the hash fits beside the equity worker.
   std::future<Result<std::string>> data_hash;
-  if (load_report.source_sha256.empty())
+  if (load_report.source_sha256.empty() && load_report.source_bytes)
+    data_hash = std::async(std::launch::async, [bytes = std::move(load_report.source_bytes)]() mutable {
+      const auto mapped = std::move(bytes);  // unmapped as soon as it is hashed
+      return Result<std::string>(sha256_hex(mapped->view()));
+    });
+  else if (load_report.source_sha256.empty())
     data_hash = std::async(std::launch::async, [path = a.data] { return sha256_file_hex(path); });
   auto data_sha256_now = [&]() -> Result<std::string> {
     if (!load_report.source_sha256.empty()) return load_report.source_sha256;
@@ -93,9 +104,6 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.seed = a.seed;
   cfg.keep_transitions = false;
   cfg.indicator_files = std::move(*indicator_files);
-  ProgressBar progress("backtest", bars->size());
-  cfg.progress = [&progress](std::size_t done, std::size_t) { progress.update(done); };
-  cfg.progress_every = 1 << 16;
 
   std::unique_ptr<runner::SessionRecorder> session;
   std::string data_sha256;
@@ -131,6 +139,18 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   std::error_code dir_error;
   std::filesystem::create_directories(out_dir, dir_error);
   if (dir_error) return print_error("create output directory " + out_dir + ": " + dir_error.message()), 1;
+  // Outputs of an earlier run in out_dir are deleted on a second thread once
+  // the strategy is running (engine/app/old_outputs.hpp): replacing them in
+  // place cost tens of milliseconds on the critical path.
+  std::vector<std::string> replaced = {out_dir + "/equity.csv", out_dir + "/report.json", out_dir + "/trades.csv"};
+  if (!a.no_html) replaced.push_back(out_dir + "/report.html");
+  OldOutputs old_outputs(std::move(replaced));
+  ProgressBar progress("backtest", bars->size());
+  cfg.progress = [&progress, &old_outputs](std::size_t done, std::size_t) {
+    progress.update(done);
+    old_outputs.discard();
+  };
+  cfg.progress_every = 1 << 16;
   auto equity_stream = backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only());
   if (!equity_stream) return print_error(equity_stream.error().message), 1;
   cfg.equity_listener = equity_stream->get();
@@ -142,6 +162,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
     return print_error(result.error().message), 1;
   }
+  old_outputs.discard();  // a run shorter than the first progress call
   if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
   timer.mark("equity.csv (rest)");
 
@@ -183,6 +204,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   timer.mark("stamp");
   if (auto st = backtest::write_report(out_dir, *result, metrics, stamp, report_options); !st)
     return print_error(st.error().message), 1;
+  old_outputs.wait();
   stamp.elapsed_s = static_cast<double>(monotonic_ns() - t0) / 1e9;
   timer.mark("write reports");
 
@@ -206,7 +228,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     if (!a.no_html) file("report.html", file_times.html);
     t += fmt::format("data: {} ({}), data_sha256 {}\n", a.data,
                      load_report.source == data::LoadSource::csv ? "parsed" : "cache " + load_report.cache_path,
-                     load_report.source_sha256.empty() ? "hashed after loading" : "from the loader");
+                     load_report.source_sha256.empty() ? "hashed during the run" : "from the loader");
     std::fputs(t.c_str(), stderr);
   }
   if (result->fault) {

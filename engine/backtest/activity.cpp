@@ -1,7 +1,10 @@
 #include "engine/backtest/activity.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <memory>
 
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
@@ -42,6 +45,9 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     r.stop_price = o.stop_price;
     r.submitted_ns = o.submitted_ns;
     r.tag = o.tag;
+    // Most orders end after two steps (accepted, then filled or rejected): one
+    // allocation for both instead of a second one and a copy.
+    r.steps.reserve(2);
     orders.push_back(std::move(r));
     if (index_.size() <= o.id) index_.resize(o.id + 1, 0);
     index_[o.id] = orders.size();
@@ -204,182 +210,281 @@ namespace {
 // token (every key escaped again, a state check and a computed newline per
 // value) was most of the time spent on both files. The text is exactly what
 // JsonWriter would write at the same place (activity_json_test.cpp).
+//
+// A row is written through a raw pointer into a buffer sized for it first
+// (RowText::room), not appended piece by piece to a string: the appends' length
+// checks and one memcpy call per piece (~40 per order) were half the cost.
+// Short pieces (key prefixes, numbers, times) are copied as fixed 32-byte
+// blocks, which compile to two vector moves; the room asked for covers the
+// overshoot (kSlack).
+
+constexpr std::size_t kSlack = 64;  // beyond the last byte a row can write: fixed-size copies may overshoot
+constexpr std::size_t kBlock = 32;  // the fixed copy
+
+// A piece of constant text (a key with its comma, line break and indentation).
+class Piece {
+ public:
+  Piece() = default;
+  explicit Piece(std::string text) : text_(std::move(text)) {
+    if (text_.size() <= kBlock) std::memcpy(block_, text_.data(), text_.size());
+  }
+  char* put(char* p) const noexcept {
+    if (text_.size() <= kBlock) std::memcpy(p, block_, kBlock);
+    else std::memcpy(p, text_.data(), text_.size());
+    return p + text_.size();
+  }
+  std::size_t size() const noexcept { return text_.size(); }
+
+ private:
+  std::string text_;
+  char block_[kBlock] = {};
+};
+
 class RowLayout {
  public:
   // A row is a value of an array at `depth` of a writer with `indent`.
   RowLayout(int indent, std::size_t depth) : colon_(indent > 0 ? ": " : ":") {
-    for (std::size_t level = 0; level < kLevels; ++level)
-      if (indent > 0) nl_[level].assign(1, '\n').append((depth + level) * static_cast<std::size_t>(indent), ' ');
+    for (std::size_t level = 0; level < kLevels; ++level) {
+      if (indent > 0) nl_text_[level].assign(1, '\n').append((depth + level) * static_cast<std::size_t>(indent), ' ');
+      nl_[level] = Piece(nl_text_[level]);
+      comma_nl_[level] = Piece("," + nl_text_[level]);
+    }
   }
 
   // The text before each key's value, for an object at `level` below the row
   // (0: the row itself): the comma, the line break and indentation, the key.
-  std::vector<std::string> keys(std::initializer_list<std::string_view> names, std::size_t level = 0) const {
-    std::vector<std::string> out;
+  std::vector<Piece> keys(std::initializer_list<std::string_view> names, std::size_t level = 0) const {
+    std::vector<Piece> out;
     for (std::string_view name : names) {
       std::string k;
       if (!out.empty()) k += ',';
-      k += nl_[level + 1];
+      k += nl_text_[level + 1];
       JsonWriter::append_escaped(k, name);
       k += colon_;
-      out.push_back(std::move(k));
+      out.emplace_back(std::move(k));
     }
     return out;
   }
+  static std::size_t total(const std::vector<Piece>& keys) {
+    std::size_t n = 0;
+    for (const Piece& k : keys) n += k.size();
+    return n;
+  }
 
-  // The line break and indentation before an element (or closing bracket) at `level`.
-  const std::string& nl(std::size_t level) const { return nl_[level]; }
+  // The line break and indentation before an element (or closing bracket) at
+  // `level`, without and with a comma before it.
+  const Piece& nl(std::size_t level) const { return nl_[level]; }
+  const Piece& comma_nl(std::size_t level) const { return comma_nl_[level]; }
 
  private:
   static constexpr std::size_t kLevels = 4;  // row, its fields, steps, a step's fields
-  std::string nl_[kLevels];
+  std::string nl_text_[kLevels];
+  Piece nl_[kLevels];
+  Piece comma_nl_[kLevels];
   std::string colon_;
 };
 
-void put_uint(std::string& out, std::uint64_t v) {
-  char buf[24];
-  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+// The buffer a row is rendered into, reused from row to row.
+class RowText {
+ public:
+  // At least `n` + kSlack writable bytes after what the row already holds.
+  char* room(std::size_t n) {
+    if (cap_ - used_ < n + kSlack) {
+      const std::size_t cap = std::max(2 * cap_, used_ + n + kSlack);
+      auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+      if (used_ > 0) std::memcpy(bigger.get(), buf_.get(), used_);
+      buf_ = std::move(bigger);
+      cap_ = cap;
+    }
+    return buf_.get() + used_;
+  }
+  void commit(const char* end) noexcept { used_ = static_cast<std::size_t>(end - buf_.get()); }
+  void clear() noexcept { used_ = 0; }
+  std::string_view view() const noexcept { return {buf_.get(), used_}; }
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0, used_ = 0;
+};
+
+// Room a string field can take: quotes and, at worst, 6 bytes per byte
+// ("\u001f", or "\ufffd" for a byte that is not UTF-8).
+constexpr std::size_t str_room(std::string_view s) { return 6 * s.size() + 2; }
+constexpr std::size_t kNumRoom = kBlock;   // format_double writes at most 32 bytes; "null"
+constexpr std::size_t kTimeRoom = 48;      // quotes and an ISO-8601 time (at most 40)
+constexpr std::size_t kWordRoom = kBlock;  // a quoted enum name, "null", "true", an integer
+
+char* put_lit(char* p, std::string_view lit) noexcept {  // short literals only ("null", "[" ...)
+  std::memcpy(p, lit.data(), lit.size());
+  return p + lit.size();
 }
 
-void put_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
-}
+char* put_uint(char* p, std::uint64_t v) noexcept { return std::to_chars(p, p + 24, v).ptr; }
+char* put_int(char* p, std::int64_t v) noexcept { return std::to_chars(p, p + 24, v).ptr; }
 
-void put_num(std::string& out, double v) {
-  if (std::isfinite(v)) append_double(out, v);
-  else out += "null";
+char* put_num(char* p, double v) noexcept {
+  if (!std::isfinite(v)) return put_lit(p, "null");
+  const std::size_t n = format_double(v, p);
+  return p + n;
 }
 
 // Prices that do not apply (0: no limit, no stop, no fill) are null.
-void put_price(std::string& out, double v) {
-  if (v == 0) out += "null";
-  else put_num(out, v);
+char* put_price(char* p, double v) noexcept { return v == 0 ? put_lit(p, "null") : put_num(p, v); }
+
+char* put_time(char* p, std::int64_t ts_ns, Iso8601Writer& time) noexcept {
+  if (ts_ns == 0) return put_lit(p, "null");
+  *p++ = '"';
+  p += time.write(p, ts_ns);
+  *p++ = '"';
+  return p;
 }
 
-void put_time(std::string& out, std::int64_t ts_ns, Iso8601Writer& time) {
-  if (ts_ns == 0) {
-    out += "null";
-    return;
+// A name from the model's enums (to_string): plain ASCII, shorter than 30 bytes.
+char* put_name(char* p, std::string_view name) noexcept {
+  *p = '"';
+  std::memcpy(p + 1, name.data(), name.size());
+  p[1 + name.size()] = '"';
+  return p + name.size() + 2;
+}
+
+// Any other string: copied as is when nothing needs escaping (nearly always),
+// else escaped by the writer's own function.
+char* put_str(char* p, std::string_view s) {
+  if (JsonWriter::is_plain(s)) {
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    return p;
   }
-  char buf[48];
-  buf[0] = '"';
-  std::size_t n = 1 + time.write(buf + 1, ts_ns);
-  buf[n++] = '"';
-  out.append(buf, n);
+  std::string escaped;
+  JsonWriter::append_escaped(escaped, s);
+  std::memcpy(p, escaped.data(), escaped.size());
+  return p + escaped.size();
 }
 
-void put_str(std::string& out, std::string_view v) { JsonWriter::append_escaped(out, v); }
-
-void order_row(std::string& out, const OrderRecord& o, const RowLayout& l, const std::vector<std::string>& k,
-               Iso8601Writer& time) {
-  out += '{';
-  out += k[0], put_uint(out, o.id);
-  out += k[1], put_str(out, model::to_string(o.side));
-  out += k[2], put_str(out, model::to_string(o.type));
-  out += k[3], put_str(out, model::to_string(o.purpose));
-  out += k[4], put_num(out, o.qty);
-  out += k[5], put_price(out, o.limit_price);
-  out += k[6], put_price(out, o.stop_price);
-  out += k[7], put_time(out, o.submitted_ns, time);
-  out += k[8], put_str(out, o.tag);
-  out += k[9], put_str(out, model::to_string(o.status));
-  out += k[10], put_num(out, o.filled_qty);
-  out += k[11], put_price(out, o.avg_fill_price);
-  out += k[12], put_num(out, o.commission);
-  out += k[13], put_time(out, o.closed_ns, time);
-  out += k[14], put_str(out, o.reason);
-  out += k[15], put_uint(out, o.steps_dropped);
-  out += k[16];
-  out += '[';
+void order_row(RowText& out, const OrderRecord& o, const RowLayout& l, const std::vector<Piece>& k,
+               std::size_t keys_size, Iso8601Writer& time) {
+  std::size_t need = 1 + keys_size + 8 * kNumRoom + 2 * kTimeRoom + 6 * kWordRoom + str_room(o.tag) +
+                     str_room(o.reason) + 1 + l.nl(1).size() + l.nl(0).size() + 2;
+  const std::size_t step_fixed =
+      l.comma_nl(2).size() + 1 + 5 * (l.comma_nl(3).size()) + kTimeRoom + 2 * kNumRoom + l.nl(2).size() + 1;
+  for (const OrderStep& s : o.steps) need += step_fixed + str_room(s.event) + str_room(s.reason);
+  char* p = out.room(need);
+  *p++ = '{';
+  p = k[0].put(p), p = put_uint(p, o.id);
+  p = k[1].put(p), p = put_name(p, model::to_string(o.side));
+  p = k[2].put(p), p = put_name(p, model::to_string(o.type));
+  p = k[3].put(p), p = put_name(p, model::to_string(o.purpose));
+  p = k[4].put(p), p = put_num(p, o.qty);
+  p = k[5].put(p), p = put_price(p, o.limit_price);
+  p = k[6].put(p), p = put_price(p, o.stop_price);
+  p = k[7].put(p), p = put_time(p, o.submitted_ns, time);
+  p = k[8].put(p), p = put_str(p, o.tag);
+  p = k[9].put(p), p = put_name(p, model::to_string(o.status));
+  p = k[10].put(p), p = put_num(p, o.filled_qty);
+  p = k[11].put(p), p = put_price(p, o.avg_fill_price);
+  p = k[12].put(p), p = put_num(p, o.commission);
+  p = k[13].put(p), p = put_time(p, o.closed_ns, time);
+  p = k[14].put(p), p = put_str(p, o.reason);
+  p = k[15].put(p), p = put_uint(p, o.steps_dropped);
+  p = k[16].put(p);
+  *p++ = '[';
   // A step is an array: [time, event, qty, price, reason].
   for (std::size_t i = 0; i < o.steps.size(); ++i) {
     const OrderStep& s = o.steps[i];
-    if (i > 0) out += ',';
-    out += l.nl(2);
-    out += '[';
-    const std::string& next = l.nl(3);
-    out += next, put_time(out, s.ts_ns, time);
-    out += ',', out += next, put_str(out, s.event);
-    out += ',', out += next, put_num(out, s.qty);
-    out += ',', out += next, put_price(out, s.price);
-    out += ',', out += next, put_str(out, s.reason);
-    out += l.nl(2);
-    out += ']';
+    p = (i > 0 ? l.comma_nl(2) : l.nl(2)).put(p);
+    *p++ = '[';
+    const Piece& first = l.nl(3);
+    const Piece& next = l.comma_nl(3);
+    p = first.put(p), p = put_time(p, s.ts_ns, time);
+    p = next.put(p), p = put_str(p, s.event);
+    p = next.put(p), p = put_num(p, s.qty);
+    p = next.put(p), p = put_price(p, s.price);
+    p = next.put(p), p = put_str(p, s.reason);
+    p = l.nl(2).put(p);
+    *p++ = ']';
   }
-  if (!o.steps.empty()) out += l.nl(1);
-  out += ']';
-  out += l.nl(0);
-  out += '}';
+  if (!o.steps.empty()) p = l.nl(1).put(p);
+  *p++ = ']';
+  p = l.nl(0).put(p);
+  *p++ = '}';
+  out.commit(p);
 }
 
-void rejection_row(std::string& out, const RejectionRecord& r, const RowLayout& l, const std::vector<std::string>& k,
-                   Iso8601Writer& time) {
-  out += '{';
-  out += k[0], put_time(out, r.ts_ns, time);
-  out += k[1];
-  if (r.order == 0) out += "null";
-  else put_uint(out, r.order);
-  out += k[2], put_str(out, r.source);
-  out += k[3], put_str(out, r.code);
-  out += k[4], put_str(out, r.message);
+void rejection_row(RowText& out, const RejectionRecord& r, const RowLayout& l, const std::vector<Piece>& k,
+                   std::size_t keys_size, Iso8601Writer& time) {
+  char* p = out.room(2 + keys_size + kTimeRoom + 2 * kNumRoom + 2 * kWordRoom + str_room(r.source) +
+                     str_room(r.code) + str_room(r.message) + l.nl(0).size());
+  *p++ = '{';
+  p = k[0].put(p), p = put_time(p, r.ts_ns, time);
+  p = k[1].put(p);
+  p = r.order == 0 ? put_lit(p, "null") : put_uint(p, r.order);
+  p = k[2].put(p), p = put_str(p, r.source);
+  p = k[3].put(p), p = put_str(p, r.code);
+  p = k[4].put(p), p = put_str(p, r.message);
   if (r.source == "runner") {
-    out += k[5], out += "null";
-    out += k[6], out += "null";
-    out += k[7], out += "null";
+    p = k[5].put(p), p = put_lit(p, "null");
+    p = k[6].put(p), p = put_lit(p, "null");
+    p = k[7].put(p), p = put_lit(p, "null");
   } else {
-    out += k[5], put_str(out, model::to_string(r.side));
-    out += k[6], put_str(out, model::to_string(r.purpose));
-    out += k[7], put_num(out, r.qty);
+    p = k[5].put(p), p = put_name(p, model::to_string(r.side));
+    p = k[6].put(p), p = put_name(p, model::to_string(r.purpose));
+    p = k[7].put(p), p = put_num(p, r.qty);
   }
-  out += l.nl(0);
-  out += '}';
+  p = l.nl(0).put(p);
+  *p++ = '}';
+  out.commit(p);
 }
 
-void risk_event_row(std::string& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<std::string>& k,
-                    Iso8601Writer& time) {
-  out += '{';
-  out += k[0], put_time(out, e.ts_ns, time);
-  out += k[1], put_str(out, e.kind);
-  out += k[2], put_str(out, e.code);
-  out += k[3], put_str(out, e.state);
-  out += k[4], put_str(out, e.message);
+void risk_event_row(RowText& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<Piece>& k,
+                    std::size_t keys_size, Iso8601Writer& time) {
+  char* p = out.room(2 + keys_size + kTimeRoom + 2 * kNumRoom + str_room(e.kind) + str_room(e.code) +
+                     str_room(e.state) + str_room(e.message) + l.nl(0).size());
+  *p++ = '{';
+  p = k[0].put(p), p = put_time(p, e.ts_ns, time);
+  p = k[1].put(p), p = put_str(p, e.kind);
+  p = k[2].put(p), p = put_str(p, e.code);
+  p = k[3].put(p), p = put_str(p, e.state);
+  p = k[4].put(p), p = put_str(p, e.message);
   const bool decision = e.kind == "denied" || e.kind == "scaled";
-  out += k[5];
-  if (decision) put_num(out, e.requested_qty);
-  else out += "null";
-  out += k[6];
-  if (decision) put_num(out, e.approved_qty);
-  else out += "null";
-  out += l.nl(0);
-  out += '}';
+  p = k[5].put(p);
+  p = decision ? put_num(p, e.requested_qty) : put_lit(p, "null");
+  p = k[6].put(p);
+  p = decision ? put_num(p, e.approved_qty) : put_lit(p, "null");
+  p = l.nl(0).put(p);
+  *p++ = '}';
+  out.commit(p);
 }
 
-void strategy_error_row(std::string& out, const StrategyErrorRecord& e, const RowLayout& l,
-                        const std::vector<std::string>& k, Iso8601Writer& time) {
-  out += '{';
-  out += k[0], put_time(out, e.ts_ns, time);
-  out += k[1], put_str(out, e.callback);
-  out += k[2], put_str(out, e.message);
-  out += k[3], put_int(out, e.consecutive);
-  out += k[4], out += e.fatal ? "true" : "false";
-  out += l.nl(0);
-  out += '}';
+void strategy_error_row(RowText& out, const StrategyErrorRecord& e, const RowLayout& l, const std::vector<Piece>& k,
+                        std::size_t keys_size, Iso8601Writer& time) {
+  char* p = out.room(2 + keys_size + kTimeRoom + 2 * kWordRoom + str_room(e.callback) + str_room(e.message) +
+                     l.nl(0).size());
+  *p++ = '{';
+  p = k[0].put(p), p = put_time(p, e.ts_ns, time);
+  p = k[1].put(p), p = put_str(p, e.callback);
+  p = k[2].put(p), p = put_str(p, e.message);
+  p = k[3].put(p), p = put_int(p, e.consecutive);
+  p = k[4].put(p), p = put_lit(p, e.fatal ? std::string_view("true") : std::string_view("false"));
+  p = l.nl(0).put(p);
+  *p++ = '}';
+  out.commit(p);
 }
 
-// One array of rows: `render(text, row, layout, keys)` appends a row's text.
+// One array of rows: `render(text, row, layout, keys, keys_size)` writes a row's text.
 template <class Rows, class Render>
 void row_array(JsonWriter& j, std::string_view key, const Rows& rows, std::initializer_list<std::string_view> names,
                Render render) {
   j.key(key).begin_array();
   const RowLayout layout(j.indent(), j.depth());
-  const std::vector<std::string> keys = layout.keys(names);
-  std::string text;
-  text.reserve(1024);
+  const std::vector<Piece> keys = layout.keys(names);
+  const std::size_t keys_size = RowLayout::total(keys);
+  RowText text;
   for (const auto& row : rows) {
     text.clear();
-    render(text, row, layout, keys);
-    j.raw_value(text);
+    render(text, row, layout, keys, keys_size);
+    j.raw_value(text.view());
   }
   j.end_array();
 }
@@ -398,21 +503,21 @@ void write_activity_json(JsonWriter& j, const ActivityLog& a, bool date_only) {
   row_array(j, "orders", a.orders,
             {"id", "side", "type", "purpose", "qty", "limit_price", "stop_price", "submitted", "tag", "status",
              "filled_qty", "avg_fill_price", "commission", "closed", "reason", "steps_dropped", "steps"},
-            [&](std::string& out, const OrderRecord& o, const RowLayout& l, const std::vector<std::string>& k) {
-              order_row(out, o, l, k, time);
+            [&](RowText& out, const OrderRecord& o, const RowLayout& l, const std::vector<Piece>& k, std::size_t n) {
+              order_row(out, o, l, k, n, time);
             });
   row_array(j, "rejections", a.rejections, {"time", "order", "source", "code", "message", "side", "purpose", "qty"},
-            [&](std::string& out, const RejectionRecord& r, const RowLayout& l, const std::vector<std::string>& k) {
-              rejection_row(out, r, l, k, time);
+            [&](RowText& out, const RejectionRecord& r, const RowLayout& l, const std::vector<Piece>& k,
+                std::size_t n) { rejection_row(out, r, l, k, n, time);
             });
   row_array(j, "risk_events", a.risk_events,
             {"time", "kind", "code", "state", "message", "requested_qty", "approved_qty"},
-            [&](std::string& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<std::string>& k) {
-              risk_event_row(out, e, l, k, time);
+            [&](RowText& out, const RiskEventRecord& e, const RowLayout& l, const std::vector<Piece>& k,
+                std::size_t n) { risk_event_row(out, e, l, k, n, time);
             });
   row_array(j, "strategy_errors", a.strategy_errors, {"time", "callback", "message", "consecutive", "fatal"},
-            [&](std::string& out, const StrategyErrorRecord& e, const RowLayout& l, const std::vector<std::string>& k) {
-              strategy_error_row(out, e, l, k, time);
+            [&](RowText& out, const StrategyErrorRecord& e, const RowLayout& l, const std::vector<Piece>& k,
+                std::size_t n) { strategy_error_row(out, e, l, k, n, time);
             });
   j.end_object();
 }

@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/core/assert.hpp"
 #include "engine/core/numbers.hpp"
 
@@ -101,6 +105,43 @@ bool needs_escape8(std::uint64_t x) noexcept {
 }
 
 }  // namespace
+
+bool JsonWriter::is_plain(std::string_view s) noexcept {
+#if defined(__SSE2__)
+  // 16 bytes a step: '"', '\\', and (as signed bytes) everything below 0x20,
+  // which takes in 0x80..0xff too. Most strings here are short (codes, tags):
+  // they are checked in one step, padded with spaces; longer ones end with an
+  // overlapping last step.
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  auto plain16 = [&](const char* p) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i bad =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)), _mm_cmpgt_epi8(space, x));
+    return _mm_movemask_epi8(bad) == 0;
+  };
+  if (s.size() < 16) {
+    char padded[16];
+    std::memset(padded, ' ', sizeof padded);
+    std::memcpy(padded, s.data(), s.size());
+    return plain16(padded);
+  }
+  for (std::size_t i = 0; i + 16 <= s.size(); i += 16)
+    if (!plain16(s.data() + i)) return false;
+  return plain16(s.data() + s.size() - 16);
+#else
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, sizeof x);
+    if (needs_escape8(x)) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+#endif
+}
 
 void JsonWriter::append_escaped(std::string& out, std::string_view s) {
   out += '"';

@@ -51,6 +51,10 @@ class JsonWriter {
   void flush();
 
   static void append_escaped(std::string& out, std::string_view s);
+  // Whether append_escaped would write `s` as is between its quotes (no
+  // character to escape, all of it ASCII). For renderers that copy such text
+  // straight into their own buffers.
+  static bool is_plain(std::string_view s) noexcept;
 
  private:
   void before_value();

@@ -169,6 +169,18 @@ std::size_t format_double(double v, char* buf) noexcept {
   // exponent form outside it; shortest round-trip digits either way. 100000
   // stays "100000", not the shorter "1e+05".
   const double a = std::fabs(v);
+  // Whole numbers below 1e15 (quantities, round money, millisecond times, 0)
+  // are their integer digits, which is what both paths below print for them,
+  // without the decimal search. Adding and removing 2^52 rounds to an integer
+  // exactly below 2^52, so it changes only what has a fraction.
+  if (a < 1e15) {
+    constexpr double kTwo52 = 4503599627370496.0;
+    if ((a + kTwo52) - kTwo52 == a) {
+      char* out = buf;
+      if (v < 0) *out++ = '-';
+      return static_cast<std::size_t>(std::to_chars(out, out + 24, static_cast<std::uint64_t>(a)).ptr - buf);
+    }
+  }
   if (a >= 1e-7 && a < 1e15) {
     char* out = buf;
     if (v < 0) *out++ = '-';

@@ -4,6 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cerrno>
@@ -134,18 +139,10 @@ Status check_columns(const BarCacheHeader& hd, const std::string& path) {
   return {};
 }
 
-// The checksums only prove the file is the one its writer wrote: a cache
-// crafted with matching checksums, or written by another tool, must still not
-// feed the engine bars the CSV loader refuses (a price at 0 or NaN, time going
-// backwards), and an empty cache has no bars to run on.
-Status check_bars(const model::BarSeries& s, const std::string& path) {
-  if (s.empty()) return corrupt(path, "no bars (row count 0)");
+// Rows [begin, end) one by one: the first problem found, named.
+Status check_rows(const model::BarSeries& s, std::size_t begin, std::size_t end, const std::string& path) {
   const auto ts = s.ts_ns();
-  // Rows must increase (below), so the ends bound every time.
-  if (ts[0] < scan::kFirstMsOf1678 * kNsPerMs || ts[s.size() - 1] >= scan::kFirstMsOf2262 * kNsPerMs)
-    return corrupt(path, "times outside the years 1678 to 2261; the file was not written by this engine from a "
-                         "valid data file");
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     const char* problem = nullptr;
     if (i > 0 && ts[i] <= ts[i - 1]) problem = "timestamps must increase from row to row";
     const model::Bar b = s.at(i);
@@ -156,6 +153,65 @@ Status check_bars(const model::BarSeries& s, const std::string& path) {
       return corrupt(path, "row " + std::to_string(i + 1) + " (" + format_iso8601(ts[i]) + "): " + problem +
                                "; the file was not written by this engine from a valid data file");
     }
+  }
+  return {};
+}
+
+// Whether rows [begin, end) of a series without quote columns pass every check
+// of model::bar_problem and the time order, as one branch-free pass over the
+// columns (vectorised), instead of ~120 instructions a row through Bar and
+// bar_problem: a million-row cache is checked on every load. Accepting here
+// implies check_rows accepts: NaN fails every comparison, and with
+// 0 < low <= high < inf and open, close in [low, high] all four prices are
+// finite.
+bool rows_plainly_valid(const model::BarSeries::Columns& c, std::size_t begin, std::size_t end) noexcept {
+  std::size_t i = begin;
+  bool ok = true;
+#if defined(__SSE2__)
+  // Two rows per step (GCC does not vectorise the scalar loop below: mixed
+  // floating-point comparisons). Every comparison is false for NaN.
+  const __m128d zero = _mm_setzero_pd(), inf = _mm_set1_pd(HUGE_VAL);
+  __m128d all = _mm_castsi128_pd(_mm_set1_epi32(-1));
+  for (; i + 2 <= end; i += 2) {
+    const __m128d o = _mm_loadu_pd(c.open + i), h = _mm_loadu_pd(c.high + i), l = _mm_loadu_pd(c.low + i),
+                  cl = _mm_loadu_pd(c.close + i), v = _mm_loadu_pd(c.volume + i);
+    __m128d m = _mm_and_pd(_mm_cmplt_pd(h, inf), _mm_cmpge_pd(h, l));
+    m = _mm_and_pd(m, _mm_cmpgt_pd(l, zero));
+    m = _mm_and_pd(m, _mm_and_pd(_mm_cmpge_pd(o, l), _mm_cmple_pd(o, h)));
+    m = _mm_and_pd(m, _mm_and_pd(_mm_cmpge_pd(cl, l), _mm_cmple_pd(cl, h)));
+    m = _mm_and_pd(m, _mm_and_pd(_mm_cmpge_pd(v, zero), _mm_cmplt_pd(v, inf)));
+    all = _mm_and_pd(all, m);
+  }
+  ok = _mm_movemask_pd(all) == 3;
+#endif
+  const double inf_s = HUGE_VAL;
+  for (; i < end; ++i) {
+    const double o = c.open[i], h = c.high[i], l = c.low[i], cl = c.close[i], v = c.volume[i];
+    ok &= (h < inf_s) & (h >= l) & (l > 0) & (o >= l) & (o <= h) & (cl >= l) & (cl <= h) & (v >= 0) & (v < inf_s);
+  }
+  std::int64_t bad = 0;
+  for (std::size_t k = std::max<std::size_t>(begin, 1); k < end; ++k) bad |= c.ts_ns[k] <= c.ts_ns[k - 1];
+  return ok && bad == 0;
+}
+
+// The checksums only prove the file is the one its writer wrote: a cache
+// crafted with matching checksums, or written by another tool, must still not
+// feed the engine bars the CSV loader refuses (a price at 0 or NaN, time going
+// backwards), and an empty cache has no bars to run on.
+Status check_bars(const model::BarSeries& s, const std::string& path) {
+  if (s.empty()) return corrupt(path, "no bars (row count 0)");
+  // Rows must increase (below), so the ends bound every time.
+  const auto ts = s.ts_ns();
+  if (ts[0] < scan::kFirstMsOf1678 * kNsPerMs || ts[s.size() - 1] >= scan::kFirstMsOf2262 * kNsPerMs)
+    return corrupt(path, "times outside the years 1678 to 2261; the file was not written by this engine from a "
+                         "valid data file");
+  const auto& c = s.columns();
+  if (c.bid || c.ask || c.bid_size || c.ask_size) return check_rows(s, 0, s.size(), path);
+  // Blocks that fail the fast pass are checked row by row for the message.
+  constexpr std::size_t kBlock = 4096;
+  for (std::size_t begin = 0; begin < s.size(); begin += kBlock) {
+    const std::size_t end = std::min(s.size(), begin + kBlock);
+    if (!rows_plainly_valid(c, begin, end)) TE_TRY(check_rows(s, begin, end, path));
   }
   return {};
 }

@@ -138,11 +138,13 @@ class Loader {
     CsvFormat format = CsvFormat::generic;
     // The hash covers exactly the bytes parsed (one mapping, read once each).
     std::optional<BackgroundSha256> sha;
-    if (opt_.source_sha256) sha.emplace(csv_->view());
+    const bool defer = opt_.defer_source_sha256 && !opt_.cache.write;  // no cache to stamp with it
+    if (opt_.source_sha256 && !defer) sha.emplace(csv_->view());
     auto series = parse_csv(csv_->view(), path_, whole, &format);
     if (!series) return std::move(series).error();
     rep_.source = LoadSource::csv;
     if (sha) rep_.source_sha256 = sha->get();
+    if (opt_.source_sha256 && defer) rep_.source_bytes = csv_;
     if (opt_.cache.write && !rep_.cache_path.empty()) write_cache(*series, format);
     return apply_time_range(*series, opt_, path_);
   }

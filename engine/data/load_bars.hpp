@@ -1,11 +1,13 @@
 #pragma once
 // The one call the engine uses to get bars from a file: a CSV (through its
 // binary cache when one matches) or a .tebars cache file given directly.
+#include <memory>
 #include <string>
 
 #include "engine/core/result.hpp"
 #include "engine/data/csv_format.hpp"
 #include "engine/data/load_options.hpp"
+#include "engine/data/mapped_file.hpp"
 #include "engine/model/bar_series.hpp"
 
 namespace te::data {
@@ -27,6 +29,9 @@ struct LoadReport {
   // With LoadOptions::source_sha256: lowercase hex SHA-256 of the source file,
   // or "" when it is not known without reading the file again.
   std::string source_sha256;
+  // With LoadOptions::defer_source_sha256, when source_sha256 was left for the
+  // caller: exactly the bytes that were parsed (the source's mapping).
+  std::shared_ptr<const MappedFile> source_bytes;
 };
 
 // Loads bars from `path`:

@@ -31,6 +31,12 @@ struct LoadOptions {
   // recorded in that cache. Left empty when unknown (a .tebars file given
   // directly, a cache written before digests were recorded).
   bool source_sha256 = false;
+  // With source_sha256, when no cache is to be written (cache.write off): do
+  // not hash while parsing; LoadReport::source_bytes then holds the parsed
+  // bytes for the caller to hash later (the backtest command hashes them on
+  // the second core while the strategy runs, instead of on a third thread
+  // competing with the two that parse).
+  bool defer_source_sha256 = false;
   // Called with each warning (a cache that could not be written, a stale cache
   // rebuilt); nothing is printed by the data module itself.
   std::function<void(const std::string&)> on_warning;

@@ -3,44 +3,49 @@
 #include <lz4.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace te::journal {
 
+void BlockBuilder::grow(std::size_t more) {
+  raw_.resize(std::max(used_ + more, raw_.size() * 2));
+}
+
 void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int64_t ts_event_ns) {
   TE_ASSERT(record.size() <= kMaxRecordSize, "journal record of %zu bytes exceeds the block limit", record.size());
-  if (count_ == 0) {
-    first_seq_ = sequence;
-    min_ts_ = max_ts_ = ts_event_ns;
-  } else {
-    min_ts_ = std::min(min_ts_, ts_event_ns);
-    max_ts_ = std::max(max_ts_, ts_event_ns);
-  }
-  last_seq_ = sequence;
-  ++count_;
-  put_varint32(raw_, static_cast<std::uint32_t>(record.size()));
-  raw_.append(record.data(), record.size());
+  if (used_ + 5 + record.size() > raw_.size()) grow(5 + record.size());
+  auto n = static_cast<std::uint32_t>(record.size());
+  char* p = raw_.data() + used_;
+  do {  // put_varint32 (record_format.hpp), in place
+    const auto b = static_cast<unsigned char>(n & 0x7f);
+    n >>= 7;
+    *p++ = static_cast<char>(n != 0 ? (b | 0x80) : b);
+  } while (n != 0);
+  std::memcpy(p, record.data(), record.size());
+  used_ = static_cast<std::size_t>(p - raw_.data()) + record.size();
+  note(sequence, ts_event_ns);
 }
 
 void BlockBuilder::finish(std::string& out) {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
   BlockHeader h;
-  h.raw_size = static_cast<std::uint32_t>(raw_.size());
+  h.raw_size = static_cast<std::uint32_t>(used_);
   h.record_count = count_;
   h.first_sequence = first_seq_;
   h.last_sequence = last_seq_;
   h.min_ts_ns = min_ts_;
   h.max_ts_ns = max_ts_;
 
-  const int bound = LZ4_compressBound(static_cast<int>(raw_.size()));
-  compressed_.resize(static_cast<std::size_t>(bound));
-  const int n = LZ4_compress_default(raw_.data(), compressed_.data(), static_cast<int>(raw_.size()), bound);
+  const int bound = LZ4_compressBound(static_cast<int>(used_));
+  if (compressed_.size() < static_cast<std::size_t>(bound)) compressed_.resize(static_cast<std::size_t>(bound));
+  const int n = LZ4_compress_default(raw_.data(), compressed_.data(), static_cast<int>(used_), bound);
   std::string_view payload;
-  if (n > 0 && static_cast<std::size_t>(n) < raw_.size()) {
+  if (n > 0 && static_cast<std::size_t>(n) < used_) {
     h.codec = BlockCodec::Lz4;
     payload = std::string_view(compressed_.data(), static_cast<std::size_t>(n));
   } else {
     h.codec = BlockCodec::Stored;
-    payload = raw_;
+    payload = std::string_view(raw_.data(), used_);
   }
   h.stored_size = static_cast<std::uint32_t>(payload.size());
   h.payload_checksum = checksum64(payload.data(), payload.size());
@@ -50,7 +55,7 @@ void BlockBuilder::finish(std::string& out) {
   encode_block_header(h, out.data() + at);
   out.append(payload.data(), payload.size());
 
-  raw_.clear();
+  used_ = 0;
   count_ = 0;
 }
 

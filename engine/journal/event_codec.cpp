@@ -258,6 +258,7 @@ void put_optional(Enc& en, double d) {
 }
 
 constexpr std::uint32_t kEnvelopeFields = 4;
+constexpr std::uint32_t kCompactMarketDataFields = 5;  // open, high, low, close, volume
 
 // Every field of these model types is journaled. When one gains a field, append
 // it to the end of its record below (and to docs/journal-format.md), then update
@@ -651,6 +652,62 @@ void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model:
   out.resize(static_cast<std::size_t>(sink.p - out.data()));
 }
 
+std::size_t encode_market_data_compact(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                       const model::Bar& bar, char* out) noexcept {
+  // At most: array 1, type 1, sequence 9, ts 9, runner 5, five doubles 45.
+  static_assert(kMaxCompactMarketData == 70);
+  RawSink sink{out};
+  msgpack::packer<RawSink> pk(sink);
+  pk.pack_array(kEnvelopeFields + kCompactMarketDataFields);
+  pk.pack_uint16(static_cast<std::uint16_t>(EventType::MarketData));
+  pk.pack_uint64(sequence);
+  pk.pack_int64(ts_event_ns);
+  pk.pack_uint32(runner);
+  raw_dbl(sink, bar.open);
+  raw_dbl(sink, bar.high);
+  raw_dbl(sink, bar.low);
+  raw_dbl(sink, bar.close);
+  raw_dbl(sink, bar.volume);
+  return static_cast<std::size_t>(sink.p - out);
+}
+
+void encode_market_data_compact(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                const model::Bar& bar, std::string& out) {
+  char buf[kMaxCompactMarketData];
+  out.append(buf, encode_market_data_compact(sequence, ts_event_ns, runner, bar, buf));
+}
+
+bool bar_can_be_compact(std::int64_t ts_event_ns, const model::Bar& bar) noexcept {
+  return bar.ts_ns == ts_event_ns && std::bit_cast<std::uint64_t>(bar.bid) == kNoValueBits &&
+         std::bit_cast<std::uint64_t>(bar.ask) == kNoValueBits &&
+         std::bit_cast<std::uint64_t>(bar.bid_size) == kNoValueBits &&
+         std::bit_cast<std::uint64_t>(bar.ask_size) == kNoValueBits;
+}
+
+bool can_be_compact(const MarketStreams& streams, std::int64_t ts_event_ns, model::RunnerId runner,
+                    model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
+                    const model::Bar& bar) noexcept {
+  if (!bar_can_be_compact(ts_event_ns, bar)) return false;
+  const MarketStreams::Stream* s = streams.find(runner);
+  return s != nullptr && s->instrument == instrument && s->symbol == symbol && s->timeframe == timeframe;
+}
+
+void MarketStreams::set(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                        std::string_view timeframe) {
+  Stream* s = nullptr;
+  for (std::size_t i = 0; i < live_; ++i)
+    if (streams_[i].runner == runner) s = &streams_[i];
+  if (s == nullptr) {
+    if (live_ == streams_.size()) streams_.emplace_back();
+    s = &streams_[live_++];
+    s->runner = runner;
+  }
+  ++version_;
+  s->instrument = instrument;
+  if (s->symbol != symbol) s->symbol.assign(symbol);
+  if (s->timeframe != timeframe) s->timeframe.assign(timeframe);
+}
+
 std::string encode_event(const Event& e) {
   std::string out;
   encode_event(e, out);
@@ -762,7 +819,99 @@ bool decode_market_data_fast(std::string_view body, Event& out) {
 
 }  // namespace
 
-void decode_event(std::string_view record, Event& out) {
+namespace {
+
+void decode_event_in(std::string_view record, Event& out, MarketStreams* streams);
+
+constexpr const char* kNoStream =
+    "compact market_data without a full market_data record of its runner earlier in its block";
+
+void note_stream(MarketStreams* streams, const Event& e) {
+  if (streams == nullptr) return;
+  const auto& md = std::get<MarketData>(e.body);
+  streams->set(e.runner, md.instrument, md.symbol, md.timeframe);
+}
+
+// [3, sequence, ts, runner, open, high, low, close, volume] (format 2): the
+// rest from the runner's stream in this block.
+void decode_compact_market_data(std::string_view record, MsgpackCursor& c, MarketStreams* streams, Event& out) {
+  const MarketStreams::Stream* s = streams != nullptr ? streams->find(out.runner) : nullptr;
+  if (s == nullptr) {
+    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out);
+    return;
+  }
+  FastReader r{reinterpret_cast<const unsigned char*>(record.data() + (record.size() - c.remaining())),
+               reinterpret_cast<const unsigned char*>(record.data() + record.size())};
+  MarketData* e = std::get_if<MarketData>(&out.body);
+  if (e == nullptr) e = &out.body.emplace<MarketData>();
+  model::Bar& b = e->bar;
+  if (!(r.dbl(b.open) && r.dbl(b.high) && r.dbl(b.low) && r.dbl(b.close) && r.dbl(b.volume)) || r.p != r.end) {
+    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData),
+                 "compact market_data is not five float64 after the envelope", out);
+    return;
+  }
+  b.ts_ns = out.ts_event_ns;
+  b.bid = b.ask = b.bid_size = b.ask_size = model::kNoValue;
+  e->instrument = s->instrument;
+  if (e->symbol != s->symbol) e->symbol = s->symbol;
+  if (e->timeframe != s->timeframe) e->timeframe = s->timeframe;
+}
+
+}  // namespace
+
+void decode_event(std::string_view record, Event& out) { decode_event_in(record, out, nullptr); }
+
+void decode_event(std::string_view record, Event& out, MarketStreams& streams) {
+  decode_event_in(record, out, &streams);
+}
+
+namespace {
+
+// The compact market_data record in the writer's layout, read straight from
+// the bytes like decode_market_data_fast. False: not that layout (the general
+// decoder then reads it or says what is wrong).
+bool decode_compact_market_data_fast(std::string_view record, MarketStreams* streams, Event& out) {
+  FastReader r{reinterpret_cast<const unsigned char*>(record.data()) + 2,
+               reinterpret_cast<const unsigned char*>(record.data() + record.size())};
+  std::uint64_t seq = 0, ts = 0, runner = 0;
+  if (!r.u64(seq)) return false;
+  if (r.p < r.end && *r.p == 0xd3) {
+    if (r.end - r.p < 9) return false;
+    ts = FastReader::be64(r.p + 1);
+    r.p += 9;
+    if (static_cast<std::int64_t>(ts) >= 0) return false;
+  } else if (!r.u64(ts) || ts > static_cast<std::uint64_t>(INT64_MAX)) {
+    return false;
+  }
+  if (!r.u64(runner) || runner > kU32) return false;
+  double v[5];
+  if (!(r.dbl(v[0]) && r.dbl(v[1]) && r.dbl(v[2]) && r.dbl(v[3]) && r.dbl(v[4])) || r.p != r.end) return false;
+  out.sequence = seq;
+  out.ts_event_ns = static_cast<std::int64_t>(ts);
+  out.runner = static_cast<model::RunnerId>(runner);
+  const MarketStreams::Stream* s = streams != nullptr ? streams->find(out.runner) : nullptr;
+  if (s == nullptr) {
+    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out);
+    return true;
+  }
+  MarketData* e = std::get_if<MarketData>(&out.body);
+  if (e == nullptr) e = &out.body.emplace<MarketData>();
+  model::Bar& b = e->bar;
+  b.ts_ns = out.ts_event_ns;
+  b.open = v[0];
+  b.high = v[1];
+  b.low = v[2];
+  b.close = v[3];
+  b.volume = v[4];
+  b.bid = b.ask = b.bid_size = b.ask_size = model::kNoValue;
+  e->instrument = s->instrument;
+  if (e->symbol != s->symbol) e->symbol = s->symbol;
+  if (e->timeframe != s->timeframe) e->timeframe = s->timeframe;
+  return true;
+}
+
+void decode_event_in(std::string_view record, Event& out, MarketStreams* streams) {
+  if (is_compact_market_data(record) && decode_compact_market_data_fast(record, streams, out)) return;
   MsgpackCursor c(record);
   std::uint32_t n = 0;
   std::uint16_t type = 0;
@@ -778,11 +927,17 @@ void decode_event(std::string_view record, Event& out) {
     case 1: ok = decode_into<SessionStart>(c, n, out, why); break;
     case 2: ok = decode_into<SessionEnd>(c, n, out, why); break;
     case 3:
+      if (n == kEnvelopeFields + kCompactMarketDataFields) {
+        decode_compact_market_data(record, c, streams, out);
+        return;
+      }
       if (n == kEnvelopeFields + 13 &&
           decode_market_data_fast(record.substr(record.size() - c.remaining()), out)) {
+        note_stream(streams, out);
         return;
       }
       ok = decode_into<MarketData>(c, n, out, why);
+      if (ok && c.at_end()) note_stream(streams, out);
       break;
     case 4: ok = decode_into<RunnerState>(c, n, out, why); break;
     case 5: ok = decode_into<Transition>(c, n, out, why); break;
@@ -803,6 +958,8 @@ void decode_event(std::string_view record, Event& out) {
   }
   if (!ok) make_unknown(record, type, why, out);
 }
+
+}  // namespace
 
 Event decode_event(std::string_view record) {
   Event e;

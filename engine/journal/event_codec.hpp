@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/journal/event.hpp"
 
@@ -20,6 +21,65 @@ std::string encode_event(const Event& e);
 void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
                         const model::Bar& bar, std::string& out);
+
+// Format 2's compact market_data record ([3, sequence, ts, runner, open, high,
+// low, close, volume]; docs/journal-format.md, section 5) names no instrument,
+// symbol or timeframe: they are those of the last full market_data record of
+// the same runner earlier in the same block. The writer and the reader keep
+// them here, per runner, for the block being written or read.
+class MarketStreams {
+ public:
+  struct Stream {
+    model::RunnerId runner = kNoRunner;
+    model::InstrumentId instrument = model::kNoInstrument;
+    std::string symbol;
+    std::string timeframe;
+  };
+  void clear() noexcept {
+    live_ = 0;
+    ++version_;
+  }
+  // Changes whenever the streams do (a writer caches a check against it).
+  std::uint64_t version() const noexcept { return version_; }
+  const Stream* find(model::RunnerId runner) const noexcept {
+    for (std::size_t i = 0; i < live_; ++i)
+      if (streams_[i].runner == runner) return &streams_[i];
+    return nullptr;
+  }
+  void set(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+           std::string_view timeframe);
+
+ private:
+  std::vector<Stream> streams_;  // the first live_ are this block's (strings kept for reuse)
+  std::size_t live_ = 0;
+  std::uint64_t version_ = 0;
+};
+
+// True when `record` is a compact market_data record (its first two bytes).
+inline bool is_compact_market_data(std::string_view record) noexcept {
+  return record.size() >= 2 && static_cast<unsigned char>(record[0]) == 0x99 && record[1] == 0x03;
+}
+
+// Appends the compact market_data record (no instrument, symbol, timeframe or
+// quote fields; the bar's time is ts_event_ns). The writer uses it only when
+// `streams` of the block give this runner's instrument, symbol and timeframe,
+// the bar's time is the event's and the bar has no quotes (can_be_compact).
+void encode_market_data_compact(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                const model::Bar& bar, std::string& out);
+// The same bytes written to `out` (room for kMaxCompactMarketData); returns their count.
+inline constexpr std::size_t kMaxCompactMarketData = 70;
+std::size_t encode_market_data_compact(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                       const model::Bar& bar, char* out) noexcept;
+// Compact apart from the stream: the bar's time is the event's and it has no quotes.
+bool bar_can_be_compact(std::int64_t ts_event_ns, const model::Bar& bar) noexcept;
+bool can_be_compact(const MarketStreams& streams, std::int64_t ts_event_ns, model::RunnerId runner,
+                    model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
+                    const model::Bar& bar) noexcept;
+
+// Decodes one record into `out` with the market streams of its block: a full
+// market_data record is noted in `streams`, a compact one is completed from
+// them (without its runner's stream it becomes an UnknownEvent saying so).
+void decode_event(std::string_view record, Event& out, MarketStreams& streams);
 
 // Decodes one record into `out`. Never fails: a type this build does not know,
 // or a record that does not decode, becomes an UnknownEvent holding the raw

@@ -24,6 +24,8 @@ class DeferredConsumer {
   // Any event; the consumer may move from it.
   virtual void event(Event& e) = 0;
   // A market_data event: the same as event() with a MarketData body of these fields.
+  // Within one emit(), the bytes behind a symbol or timeframe passed once must
+  // not change (the writer recognises a repeated stream by the views' addresses).
   virtual void market_data(std::int64_t ts_event_ns, model::RunnerId runner, model::InstrumentId instrument,
                            std::string_view symbol, std::string_view timeframe, const model::Bar& bar) = 0;
 };

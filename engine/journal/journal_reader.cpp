@@ -81,6 +81,7 @@ struct Cursor {
   bool loaded = false;
   std::string raw;
   RecordSplitter split{std::string_view()};
+  MarketStreams streams;  // of the loaded block (compact market_data)
 
   void move_to(std::size_t b) {
     block = b;
@@ -303,6 +304,7 @@ struct JournalReader::Impl {
       return false;
     }
     c.split = RecordSplitter(c.raw);
+    c.streams.clear();
     c.loaded = true;
     return true;
   }
@@ -415,12 +417,32 @@ struct JournalReader::Impl {
     if (rebuild_states) {
       if (auto* old = out.get<RunnerState>()) tracker.recycle(*old);  // overwritten below
     }
-    decode_event(rec, out);
+    decode_event(rec, out, main.streams);
+    if (std::holds_alternative<UnknownEvent>(out.body) && is_compact_market_data(rec)) {
+      // After a seek the block's earlier records were skipped, not decoded:
+      // find the runner's stream among them, then decode again.
+      note_streams_before(main, rec);
+      decode_event(rec, out, main.streams);
+    }
     // A full-mode journal holds only full states: nothing to rebuild or copy.
     if (rebuild_states) {
       if (auto* s = out.get<RunnerState>()) TE_TRY(restore_state(out, *s));
     }
     return true;
+  }
+
+  // Notes the streams of the full market_data records of c's block before `rec`.
+  static void note_streams_before(Cursor& c, std::string_view rec) {
+    RecordSplitter split(c.raw);
+    std::string_view r;
+    Event e;
+    while (split.next(r) && r.data() < rec.data()) {
+      EventEnvelope env;
+      if (!is_compact_market_data(r) && decode_envelope(r, env) &&
+          env.type == static_cast<std::uint16_t>(EventType::MarketData)) {
+        decode_event(r, e, c.streams);
+      }
+    }
   }
 
   template <class Pred>

@@ -135,6 +135,7 @@ struct JournalWriter::Impl {
   // writer
   std::unique_ptr<WritableFile> file;
   BlockBuilder block;
+  MarketStreams streams;  // runners' market-data streams named in the current block
   StateDeltaEncoder delta;
   std::string record;
   std::string out;
@@ -151,6 +152,7 @@ struct JournalWriter::Impl {
     out.clear();
     const std::uint32_t n = block.record_count();
     block.finish(out);
+    streams.clear();  // the next block names its runners' streams again
     TE_TRY(file->append(out));
     wstats.written += n;
     wstats.blocks += 1;
@@ -173,8 +175,37 @@ struct JournalWriter::Impl {
 
   static std::int64_t ms(std::uint32_t v) { return static_cast<std::int64_t>(v) * 1'000'000; }
 
+  // A market_data record into `record`: compact when this block already holds
+  // a full one of the runner's stream (format 2, docs/journal-format.md).
+  void encode_bar(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
+                  std::string_view symbol, std::string_view timeframe, const model::Bar& bar) {
+    record.clear();
+    if (can_be_compact(streams, ts, runner, instrument, symbol, timeframe, bar)) {
+      encode_market_data_compact(sequence, ts, runner, bar, record);
+    } else {
+      encode_market_data(sequence, ts, runner, instrument, symbol, timeframe, bar, record);
+      streams.set(runner, instrument, symbol, timeframe);
+    }
+  }
+
+  // A compact market_data record straight into the block (the caller checked
+  // that it can be compact).
+  Status add_compact_bar(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const model::Bar& bar) {
+    if (block.empty()) block_started_ns = batch_queued_ns;
+    char* p = block.begin_small(kMaxCompactMarketData);
+    const std::size_t n = encode_market_data_compact(sequence, ts, runner, bar, p);
+    block.end_small(n, sequence, ts);
+    wstats.raw_bytes += n + 1;
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
+  }
+
   Status process(Event& e) {
     record.clear();
+    if (const auto* md = std::get_if<MarketData>(&e.body)) {
+      encode_bar(e.sequence, e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar);
+      return add_record(e.sequence, e.ts_event_ns);
+    }
     if (auto* s = std::get_if<RunnerState>(&e.body)) {
       if (!opts.include_indicators) s->indicators = Value();
       bool full = true;
@@ -215,6 +246,15 @@ struct JournalWriter::Impl {
     std::size_t index = 0;
     std::uint64_t lost = 0;
     Status s;
+    // A batch's bars name one stream through the same strings: once the
+    // block's streams matched them, pointers and the streams' version say
+    // they still do, without comparing the strings again.
+    const char* known_symbol = nullptr;
+    const char* known_timeframe = nullptr;
+    std::size_t known_sizes = 0;
+    model::RunnerId known_runner = kNoRunner;
+    model::InstrumentId known_instrument = model::kNoInstrument;
+    std::uint64_t known_version = ~std::uint64_t{0};
 
     void event(Event& e) override {
       const std::size_t k = index++;
@@ -235,8 +275,27 @@ struct JournalWriter::Impl {
         ++lost;
         return;
       }
-      im.record.clear();
-      encode_market_data(first + k, ts, runner, instrument, symbol, timeframe, bar, im.record);
+      if (bar_can_be_compact(ts, bar)) {
+        const std::size_t sizes = symbol.size() << 16 | timeframe.size();
+        bool known = im.streams.version() == known_version && symbol.data() == known_symbol &&
+                     timeframe.data() == known_timeframe && sizes == known_sizes && runner == known_runner &&
+                     instrument == known_instrument;
+        if (!known && can_be_compact(im.streams, ts, runner, instrument, symbol, timeframe, bar)) {
+          known = true;
+          known_symbol = symbol.data();
+          known_timeframe = timeframe.data();
+          known_sizes = sizes;
+          known_runner = runner;
+          known_instrument = instrument;
+          known_version = im.streams.version();
+        }
+        if (known) {
+          s = im.add_compact_bar(first + k, ts, runner, bar);
+          if (!s) ++lost;
+          return;
+        }
+      }
+      im.encode_bar(first + k, ts, runner, instrument, symbol, timeframe, bar);
       s = im.add_record(first + k, ts);
       if (!s) ++lost;
     }

@@ -20,7 +20,9 @@
 namespace te::journal {
 
 inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J', '\r', '\n', 0x1a, '\n'};
-inline constexpr std::uint16_t kFormatMajor = 1;  // readers refuse a newer major
+// 2: market_data may be compact (the runner's stream named once per block);
+// version 1 journals are still read.
+inline constexpr std::uint16_t kFormatMajor = 2;  // readers refuse a newer major
 inline constexpr std::uint16_t kFormatMinor = 0;  // a newer minor only adds event types or trailing fields
 inline constexpr std::size_t kFileHeaderSize = 64;
 inline constexpr std::size_t kMaxFileHeaderSize = 4096;

@@ -11,49 +11,6 @@ namespace {
 
 using journal::Event;
 
-std::string_view action_name(int kind) noexcept {
-  switch (kind) {
-    case script::kActSetup: return "setup";
-    case script::kActAbandon: return "abandon";
-    case script::kActEnterLong: return "enter_long";
-    case script::kActEnterShort: return "enter_short";
-    case script::kActExit: return "exit";
-    case script::kActAdjust: return "adjust";
-    default: return "unknown";
-  }
-}
-
-// The fields the strategy gave (NaN = not given), as a sorted map.
-Value action_params(int kind, const te_action& a) {
-  Value::Map m;
-  auto put = [&m](const char* key, double v) {
-    if (!std::isnan(v)) m.emplace_back(key, Value(v));
-  };
-  if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
-    static constexpr const char* kOrderTypes[] = {"market", "limit", "stop", "stop_limit"};
-    static constexpr const char* kTifs[] = {"gtc", "ioc", "fok", "day", "bars"};
-    put("fraction", a.fraction);
-    put("limit", a.limit);
-    if (a.order_type >= 0 && a.order_type < 4) m.emplace_back("order_type", Value(kOrderTypes[a.order_type]));
-    put("qty", a.qty);
-    put("risk", a.risk);
-    put("stop", a.stop);
-    put("stop_entry", a.stop_trigger);
-    put("target", a.target);
-    if (a.tif > 0 && a.tif < 5) m.emplace_back("tif", Value(kTifs[a.tif]));
-    put("tif_bars", a.tif_bars);
-    put("trail", a.trail);
-    put("trail_pct", a.trail_pct);
-  } else if (kind == script::kActAdjust) {
-    put("stop", a.stop);
-    put("target", a.target);
-    put("trail", a.trail);
-    put("trail_pct", a.trail_pct);
-  }
-  if (m.empty()) return Value();
-  return Value(std::move(m));
-}
-
 // "strategies/x.lua:12: message" -> file, line (0 when the message has no position).
 void split_position(std::string_view message, std::string& file, std::uint32_t& line) {
   const auto colon = message.find(':');
@@ -91,8 +48,7 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
     : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {}
 
-RecorderBatch& JournalRecorder::batch(const SymbolRunner& runner) {
-  if (batch_) return *batch_;
+RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   if (!identity_) {
     auto id = std::make_shared<RecorderIdentity>();
     id->runner = runner.config().id;
@@ -104,6 +60,7 @@ RecorderBatch& JournalRecorder::batch(const SymbolRunner& runner) {
   for (const auto& b : pool_) {
     if (!b->in_use()) {
       batch_ = b;
+      batch_->clear();
       break;
     }
   }
@@ -139,12 +96,15 @@ Status JournalRecorder::flush() {
   return error_;
 }
 
-RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
+// Every field assigned (no value-initialisation of the whole struct first):
+// on_bar takes one per bar, straight into start_, and the compiler's `rep stos`
+// zeroing plus the copy of a returned struct stalled the bar on the store
+// buffer (perf: a fifth of the recorded backtest thread's time).
+void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s) {
   const portfolio::Portfolio& pf = runner.portfolio();
   const model::InstrumentId inst = runner.instrument().id;
   const portfolio::Position& p = pf.position(inst);
   const portfolio::Trade* t = pf.open_trade(inst);
-  RunnerSnapshot s;
   s.state = static_cast<std::uint8_t>(runner.state());
   s.bar_index = runner.bar_index();
   s.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
@@ -156,6 +116,11 @@ RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
     s.entry_bar = t->entry_bar;
     s.entry_ts_ns = t->entry_ts_ns;
     s.trade_pnl = t->pnl_gross;
+  } else {
+    s.in_trade = false;
+    s.entry_bar = 0;
+    s.entry_ts_ns = 0;
+    s.trade_pnl = 0;
   }
   s.cash = pf.cash();
   s.position_value = pf.position_value();
@@ -163,6 +128,11 @@ RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
   s.realized = pf.realized_pnl();
   s.commission = pf.commission_paid();
   s.trades = static_cast<std::int64_t>(pf.closed_trades());
+}
+
+RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
+  RunnerSnapshot s;
+  snapshot_into(runner, s);
   return s;
 }
 
@@ -205,7 +175,6 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
 
 void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
   const auto& created = runner.indicators().created();
-  if (created.size() == indicators_noted_) return;
   // Recorded whether or not values are: replay recomputes them from these specs
   // and the recorded bars when include_indicators is off.
   Value::Array specs;
@@ -253,7 +222,7 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   ++events_;
   bar_in_batch_ = static_cast<bool>(error_);
   if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
-  start_ = snapshot(runner);
+  snapshot_into(runner, start_);
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
@@ -271,7 +240,7 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
-  note_new_indicators(runner);
+  if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
   const bool every = options_.state_events == StateEvents::EveryBar;
   const bool checkpoint = checkpoint_due(runner);
   if (activity_ && !before_recorded_ && bar_in_batch_) {
@@ -290,26 +259,32 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
 }
 
+// Transitions and actions are copied into the batch as they came (their
+// events, with the params map, are built by the writer thread).
 void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition& t) {
   activity_ = true;
-  journal::Transition e;
-  e.from = static_cast<std::uint8_t>(t.from);
-  e.to = static_cast<std::uint8_t>(t.to);
-  e.trigger = std::string(to_string(t.event));
-  e.reason = t.reason;
-  e.bar_ts_ns = t.ts_ns;
-  push(runner, ts_ns_, std::move(e));
+  ++events_;
+  if (!error_) return;
+  TransitionRecord& r = batch(runner).add_transition();
+  r.ts_ns = ts_ns_;
+  r.from = static_cast<std::uint8_t>(t.from);
+  r.to = static_cast<std::uint8_t>(t.to);
+  r.trigger = to_string(t.event);
+  r.reason.assign(t.reason);
+  r.bar_ts_ns = t.ts_ns;
 }
 
 void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, int kind, const te_action& action,
                                 std::string_view reason) {
   activity_ = true;
-  journal::StrategyAction e;
-  e.strategy = runner.config().strategy_id;
-  e.kind = std::string(action_name(kind));
-  e.params = action_params(kind, action);
-  e.reason = std::string(reason);
-  push(runner, ts_ns_, std::move(e));
+  ++events_;
+  if (!error_) return;
+  ActionRecord& r = batch(runner).add_action();
+  r.ts_ns = ts_ns_;
+  r.strategy = runner.config().strategy_id;
+  r.kind = kind;
+  r.action = action;
+  r.reason.assign(reason);
 }
 
 void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order,
@@ -334,15 +309,21 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
     for (const auto& [id, o] : working_) list->push_back(o);
     working_list_ = std::move(list);
   }
-  if (fill != nullptr) push(runner, fill->ts_ns, journal::FillEvent{*fill});
-  journal::OrderUpdate u;
-  u.order = order;
-  u.reason_code = std::string(reason_code);
+  // Copied into the batch's reused records; the writer thread builds the events.
+  events_ += fill != nullptr ? 2 : 1;
+  if (!error_) return;
+  RecorderBatch& b = batch(runner);
+  if (fill != nullptr) b.add_fill(*fill);
+  OrderRecord& r = b.add_order();
+  r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
+  r.order = order;
   if (rejection != nullptr) {
-    u.reason_code = rejection->code;
-    u.message = rejection->message;
+    r.reason_code.assign(rejection->code);
+    r.message.assign(rejection->message);
+  } else {
+    r.reason_code.assign(reason_code);
+    r.message.clear();
   }
-  push(runner, fill != nullptr ? fill->ts_ns : ts_ns_, std::move(u));
 }
 
 void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {

@@ -114,11 +114,14 @@ class JournalRecorder final : public RunnerObserver {
  private:
   template <class Body>
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
-  RecorderBatch& batch(const SymbolRunner& runner);
+  // The batch being filled (a call per bar: the common case stays inline).
+  RecorderBatch& batch(const SymbolRunner& runner) { return batch_ ? *batch_ : next_batch(runner); }
+  RecorderBatch& next_batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
                   std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
+  static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
   bool checkpoint_due(const SymbolRunner& runner) const noexcept {

@@ -101,6 +101,49 @@ void RecorderBatch::fill_state_context(const StateRecord& r, Value& tree) {
   tree = Value(std::move(m));
 }
 
+std::string_view action_name(int kind) noexcept {
+  switch (kind) {
+    case script::kActSetup: return "setup";
+    case script::kActAbandon: return "abandon";
+    case script::kActEnterLong: return "enter_long";
+    case script::kActEnterShort: return "enter_short";
+    case script::kActExit: return "exit";
+    case script::kActAdjust: return "adjust";
+    default: return "unknown";
+  }
+}
+
+// The fields the strategy gave (NaN = not given), as a sorted map.
+Value action_params(int kind, const te_action& a) {
+  Value::Map m;
+  auto put = [&m](const char* key, double v) {
+    if (!std::isnan(v)) m.emplace_back(key, Value(v));
+  };
+  if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
+    static constexpr const char* kOrderTypes[] = {"market", "limit", "stop", "stop_limit"};
+    static constexpr const char* kTifs[] = {"gtc", "ioc", "fok", "day", "bars"};
+    put("fraction", a.fraction);
+    put("limit", a.limit);
+    if (a.order_type >= 0 && a.order_type < 4) m.emplace_back("order_type", Value(kOrderTypes[a.order_type]));
+    put("qty", a.qty);
+    put("risk", a.risk);
+    put("stop", a.stop);
+    put("stop_entry", a.stop_trigger);
+    put("target", a.target);
+    if (a.tif > 0 && a.tif < 5) m.emplace_back("tif", Value(kTifs[a.tif]));
+    put("tif_bars", a.tif_bars);
+    put("trail", a.trail);
+    put("trail_pct", a.trail_pct);
+  } else if (kind == script::kActAdjust) {
+    put("stop", a.stop);
+    put("target", a.target);
+    put("trail", a.trail);
+    put("trail_pct", a.trail_pct);
+  }
+  if (m.empty()) return Value();
+  return Value(std::move(m));
+}
+
 Value order_value(const model::Order& o) {
   Value::Map m;
   m.reserve(9);
@@ -173,18 +216,87 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Built:
         out.event(events_[item.index]);
         break;
+      case Kind::Action: {
+        const ActionRecord& a = actions_[item.index];
+        journal::Event& ae = action_event_;
+        ae.sequence = 0;
+        ae.ts_event_ns = a.ts_ns;
+        ae.runner = id.runner;
+        auto* held = ae.get<journal::StrategyAction>();
+        auto& sa = held != nullptr ? *held : ae.body.emplace<journal::StrategyAction>();
+        sa.strategy = a.strategy;
+        sa.kind.assign(action_name(a.kind));
+        sa.params = action_params(a.kind, a.action);
+        sa.reason.assign(a.reason);
+        out.event(ae);
+        break;
+      }
+      case Kind::Order: {
+        const OrderRecord& o = orders_[item.index];
+        journal::Event& oe = order_event_;
+        oe.sequence = 0;
+        oe.ts_event_ns = o.ts_ns;
+        oe.runner = id.runner;
+        auto* held = oe.get<journal::OrderUpdate>();
+        auto& u = held != nullptr ? *held : oe.body.emplace<journal::OrderUpdate>();
+        u.order = o.order;
+        u.reason_code.assign(o.reason_code);
+        u.message.assign(o.message);
+        out.event(oe);
+        break;
+      }
+      case Kind::Fill: {
+        const model::Fill& f = fills_[item.index];
+        journal::Event& fe = fill_event_;
+        fe.sequence = 0;
+        fe.ts_event_ns = f.ts_ns;
+        fe.runner = id.runner;
+        auto* held = fe.get<journal::FillEvent>();
+        (held != nullptr ? *held : fe.body.emplace<journal::FillEvent>()).fill = f;
+        out.event(fe);
+        break;
+      }
+      case Kind::Transition: {
+        const TransitionRecord& t = transitions_[item.index];
+        journal::Event& te = transition_event_;
+        te.sequence = 0;
+        te.ts_event_ns = t.ts_ns;
+        te.runner = id.runner;
+        auto* held = te.get<journal::Transition>();
+        auto& tr = held != nullptr ? *held : te.body.emplace<journal::Transition>();
+        tr.from = t.from;
+        tr.to = t.to;
+        tr.trigger.assign(t.trigger);
+        tr.reason.assign(t.reason);
+        tr.bar_ts_ns = t.bar_ts_ns;
+        out.event(te);
+        break;
+      }
     }
   }
 }
 
 void RecorderBatch::release() noexcept {
-  // Whatever the batch held is freed here, on the sink's thread.
+  // Nothing is freed here: what the batch holds (built events' strings, the
+  // states' shared contexts and order lists) was allocated on the runner's
+  // thread, and freeing it on the sink's thread made every one of those
+  // allocations a cross-thread free: the runner's thread then found its
+  // malloc caches empty and took the arena's slow paths (consolidation, the
+  // arena lock, chunk headers last written by the other core). The recorder
+  // clears the batch when it reuses it (clear()), on its own thread.
+  in_use_.store(false, std::memory_order_release);
+}
+
+void RecorderBatch::clear() noexcept {
   items_.clear();
   bars_.clear();
   states_.clear();
   events_.clear();
   indicator_values_.clear();
-  in_use_.store(false, std::memory_order_release);
+  actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch
+  transitions_used_ = 0;
+  orders_used_ = 0;
+  fills_.clear();
 }
 
 }  // namespace te::runner

@@ -12,8 +12,9 @@
 // events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
-// sink, expanded and cleared by the writer, and then reused by the recorder
-// (in_use() goes false on release()): in steady state nothing here allocates.
+// sink, expanded by the writer, released (in_use() goes false), and cleared
+// and reused by the recorder on its own thread: in steady state nothing here
+// allocates, and what was allocated is freed by the thread that allocated it.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "engine/journal/event_sink.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/order.hpp"
+#include "engine/script/te_ffi.h"
 
 namespace te::runner {
 
@@ -62,6 +64,33 @@ struct StateRecord {
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
 
+// What the strategy returned (strategy_action), as the runner handed it over:
+// the event's kind name and params map are built by the writer thread.
+struct ActionRecord {
+  std::int64_t ts_ns = 0;
+  model::StrategyId strategy = 0;
+  int kind = 0;
+  te_action action{};
+  std::string reason;
+};
+
+// A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
+struct TransitionRecord {
+  std::int64_t ts_ns = 0;
+  std::uint8_t from = 0, to = 0;
+  std::string_view trigger;
+  std::string reason;
+  std::int64_t bar_ts_ns = 0;
+};
+
+// An order status change (order_update) and, when it came with one, its fill.
+struct OrderRecord {
+  std::int64_t ts_ns = 0;
+  model::Order order;
+  std::string reason_code;
+  std::string message;
+};
+
 class RecorderBatch final : public journal::DeferredEvents {
  public:
   explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
@@ -80,9 +109,32 @@ class RecorderBatch final : public journal::DeferredEvents {
     items_.push_back(Item{Kind::Built, static_cast<std::uint32_t>(events_.size())});
     events_.push_back(std::move(event));
   }
+  // The record is filled in place (its strings keep their capacity across batches).
+  ActionRecord& add_action() {
+    items_.push_back(Item{Kind::Action, static_cast<std::uint32_t>(actions_used_)});
+    if (actions_used_ == actions_.size()) actions_.emplace_back();
+    return actions_[actions_used_++];
+  }
+  TransitionRecord& add_transition() {
+    items_.push_back(Item{Kind::Transition, static_cast<std::uint32_t>(transitions_used_)});
+    if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
+    return transitions_[transitions_used_++];
+  }
+  OrderRecord& add_order() {
+    items_.push_back(Item{Kind::Order, static_cast<std::uint32_t>(orders_used_)});
+    if (orders_used_ == orders_.size()) orders_.emplace_back();
+    return orders_[orders_used_++];
+  }
+  void add_fill(const model::Fill& fill) {
+    items_.push_back(Item{Kind::Fill, static_cast<std::uint32_t>(fills_.size())});
+    fills_.push_back(fill);
+  }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return items_.empty(); }
+  // Empties a released batch before it is filled again (the producer's
+  // thread: what the batch held is freed where it was allocated).
+  void clear() noexcept;
 
   // Handing over and getting back: in_use() from mark_in_use() until the sink's release().
   void mark_in_use() noexcept { in_use_.store(true, std::memory_order_relaxed); }
@@ -91,10 +143,10 @@ class RecorderBatch final : public journal::DeferredEvents {
   // ---- journal::DeferredEvents (the sink's thread) ----
   std::size_t size() const noexcept override { return items_.size(); }
   void emit(journal::DeferredConsumer& out) override;
-  void release() noexcept override;  // clears, then makes the batch reusable
+  void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
-  enum class Kind : std::uint8_t { Bar, State, Built };
+  enum class Kind : std::uint8_t { Bar, State, Built, Action, Transition, Order, Fill };
   struct Item {
     Kind kind;
     std::uint32_t index;
@@ -106,16 +158,31 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<StateRecord> states_;
   std::vector<journal::Event> events_;
   std::vector<double> indicator_values_;
+  std::vector<ActionRecord> actions_;  // the first actions_used_ are this batch's
+  std::size_t actions_used_ = 0;
+  std::vector<TransitionRecord> transitions_;
+  std::size_t transitions_used_ = 0;
+  std::vector<OrderRecord> orders_;
+  std::size_t orders_used_ = 0;
+  std::vector<model::Fill> fills_;
   std::atomic<bool> in_use_{false};
   // The writer thread's: the event states are emitted through, whose context
   // tree is updated in place from one state to the next (fill_state_context).
   void fill_state_context(const StateRecord& r, Value& tree);
   journal::Event state_event_;
+  journal::Event action_event_;
+  journal::Event transition_event_;
+  journal::Event order_event_;
+  journal::Event fill_event_;
   std::shared_ptr<const Value> held_ctx_;
   std::shared_ptr<const OrderList> held_orders_;
 };
 
 // A working order as recorded in runner_state.context.orders.
 Value order_value(const model::Order& o);
+
+// strategy_action's kind name and params map (the fields the strategy gave).
+std::string_view action_name(int kind) noexcept;
+Value action_params(int kind, const te_action& a);
 
 }  // namespace te::runner

@@ -2,7 +2,9 @@
 // real data, byte-identical reruns, and a one-line error for every bad input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -130,6 +132,46 @@ TEST_CASE("two runs of the same backtest write byte-identical outputs", "[backte
   }
 }
 
+// A rerun into the same --out directory deletes the earlier outputs on a second
+// thread once the strategy runs (engine/app/old_outputs.hpp): the new files
+// replace them, nothing hidden is left behind, a run whose strategy never
+// starts leaves them as they were, and --no-html leaves an old report.html.
+TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothing else", "[backtest][cli]") {
+  TempDir dir;
+  const std::string data = dir.file("gen.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 70000 --seed 5 --interval 1m --out " + data).code == 0);
+  const std::string out = dir.file("o");
+  const std::string base = "backtest -q --strategy strategies/sma_cross.lua --data " + data + " --out " + out;
+  const std::vector<std::string> files = {"equity.csv", "report.html", "report.json", "trades.csv"};
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  REQUIRE(run_cli(dir, base + " --param stake=100").code == 0);  // 70,000 bars: past the first progress call
+  const std::string first_trades = read_file(out + "/trades.csv");
+  REQUIRE(run_cli(dir, base + " --param stake=50").code == 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/trades.csv") != first_trades);
+  CHECK(read_file(out + "/trades.csv").find(",50,") != std::string::npos);
+
+  // A strategy that does not compile: the earlier outputs stay.
+  const std::string broken = dir.file("broken.lua");
+  write_file(broken, "this is not lua (\n");
+  const std::string second_trades = read_file(out + "/trades.csv");
+  CHECK(run_cli(dir, "backtest -q --strategy " + broken + " --data " + data + " --out " + out).code != 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/trades.csv") == second_trades);
+
+  // --no-html writes no report.html, so an old one is not touched.
+  write_file(out + "/report.html", "old page");
+  REQUIRE(run_cli(dir, base + " --param stake=100 --no-html").code == 0);
+  CHECK(listing() == files);
+  CHECK(read_file(out + "/report.html") == "old page");
+  CHECK(read_file(out + "/trades.csv") == first_trades);
+}
+
 TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
   TempDir dir;
   const CliRun r = run_cli(dir, std::string("backtest") + kParityArgs + " --data " + kNvda + " --out " + dir.file("o"));
@@ -146,6 +188,16 @@ TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
         std::string::npos);
   CHECK(read_file(dir.file("o/equity.csv")).rfind("time,cash,position_value,equity,drawdown\n1999-01-22,", 0) == 0);
   CHECK_THAT(r.out, Catch::Contains("Final equity") && Catch::Contains("M bars/s"));
+
+  // --no-cache: the parsed bytes are hashed while the strategy runs, not by the
+  // loader; the same digest.
+  const CliRun nc = run_cli(dir, std::string("backtest") + kParityArgs + " --no-cache --timings --data " + kNvda +
+                                     " --out " + dir.file("nc"));
+  REQUIRE(nc.code == 0);
+  CHECK_THAT(nc.err, Catch::Contains("data_sha256 hashed during the run"));
+  CHECK(read_file(dir.file("nc/report.json"))
+            .find("\"data_sha256\": \"d16ee01711b8a39085a2c3a5d9840bb0ef43091a9e2909e5c819c3020a3ac28f\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("bad inputs give a one-line error naming the place and a non-zero exit", "[backtest][cli]") {

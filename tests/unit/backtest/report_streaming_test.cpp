@@ -232,6 +232,20 @@ TEST_CASE("JSON string escapes are found wherever they sit in a long string", "[
       JsonWriter::append_escaped(out, s);
       INFO("byte " << static_cast<int>(static_cast<unsigned char>(special)) << " at " << at);
       REQUIRE(out == one_by_one(s));
+      // is_plain (the activity rows' shortcut) only says yes for text copied as is.
+      if (JsonWriter::is_plain(s)) REQUIRE(out == "\"" + s + "\"");
+    }
+  }
+  // ASCII without escapes is plain at any length; any one escape or non-ASCII
+  // byte at any offset is not.
+  const std::string ascii = "buy 1000 at 100.16 costs 100160 with commission, cash is 100000 ~";
+  for (std::size_t len = 0; len <= ascii.size(); ++len) REQUIRE(JsonWriter::is_plain(ascii.substr(0, len)));
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xff'}) {
+    for (std::size_t at = 0; at < ascii.size(); ++at) {
+      std::string s = ascii;
+      s[at] = special;
+      INFO("byte " << static_cast<int>(static_cast<unsigned char>(special)) << " at " << at);
+      REQUIRE(JsonWriter::is_plain(s) == (special == '\x7f'));
     }
   }
 }

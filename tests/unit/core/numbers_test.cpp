@@ -77,7 +77,9 @@ TEST_CASE("format_double's short-decimal path prints what to_chars prints", "[un
   std::mt19937_64 rng(11);
   std::vector<double> values = {1e-7, 1.5e-7, 9.99999e-8, 0.1, 0.30000000000000004, 100.04, 100.10000000000001, 1e15,
                                 999999999999999.9, 999999999999999.0, 123456789012.345, 4503599627370497.0, 1e14 + 0.5,
-                                0.000123, 1000, 1e21, 5e-324};
+                                0.000123, 1000, 1e21, 5e-324, 0, 1, 2, 9, 10, 99, 100, 1000000, 999999999999999.0,
+                                1577836800000.0, 4503599627370495.0, 4503599627370496.0, 1e15 - 1, 1e15 + 2,
+                                0.5, 1.5, 2.5, 1e-300, 9007199254740991.0};
   for (int i = 0; i < 200000; ++i) {
     const double price = static_cast<double>(rng() % 10'000'000) / 100;  // two decimals
     const double qty = static_cast<double>(rng() % 100000) / std::pow(10.0, static_cast<double>(rng() % 9));
@@ -88,6 +90,8 @@ TEST_CASE("format_double's short-decimal path prints what to_chars prints", "[un
     values.push_back(price * static_cast<double>(rng() % 1000) / 1000.0);
     values.push_back(std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 120) - 70));
     values.push_back(static_cast<double>(rng() % 1'000'000'000'000'000ULL) / std::pow(10.0, static_cast<double>(rng() % 16)));
+    values.push_back(static_cast<double>(rng() % 2'000'000'000'000'000ULL));  // whole numbers either side of 1e15
+    values.push_back(static_cast<double>(rng() % 100000));
   }
   std::size_t mismatches = 0;
   for (const double x : values) {

@@ -221,3 +221,38 @@ TEST_CASE("market_data decodes the same on its fast path and the general one", "
   decode_event(encode_event(want).substr(0, 30), e);
   CHECK(e.get<UnknownEvent>() != nullptr);
 }
+
+TEST_CASE("the compact market_data example in docs/journal-format.md is what the codec writes", "[unit][journal]") {
+  model::Bar bar;
+  bar.ts_ns = 1'700'000'000'000'000'000;
+  bar.open = 100.5;
+  bar.high = 101.25;
+  bar.low = 99.75;
+  bar.close = 100.0;
+  bar.volume = 1234.0;
+  std::string compact;
+  encode_market_data_compact(300, bar.ts_ns, 0, bar, compact);
+  REQUIRE(compact.size() == 60);
+  CHECK(compact.substr(0, 15) == std::string("\x99\x03\xcd\x01\x2c\xcf\x17\x97\x9c\xfe\x36\x2a\x00\x00\x00", 15));
+  CHECK(is_compact_market_data(compact));
+
+  std::string full;
+  encode_market_data(300, bar.ts_ns, 0, 7, "SIM", "1m", bar, full);
+  CHECK(full.size() == 83);
+  CHECK_FALSE(is_compact_market_data(full));
+
+  // With the stream the full record names, the compact one decodes to the same event.
+  MarketStreams streams;
+  Event from_full, from_compact;
+  decode_event(full, from_full, streams);
+  REQUIRE(streams.find(0) != nullptr);
+  decode_event(compact, from_compact, streams);
+  CHECK(encode_event(from_compact) == full);
+  CHECK(can_be_compact(streams, bar.ts_ns, 0, 7, "SIM", "1m", bar));
+  CHECK_FALSE(can_be_compact(streams, bar.ts_ns, 0, 7, "SIM", "5m", bar));
+  CHECK_FALSE(can_be_compact(streams, bar.ts_ns + 1, 0, 7, "SIM", "1m", bar));
+  CHECK_FALSE(can_be_compact(streams, bar.ts_ns, 1, 7, "SIM", "1m", bar));
+  model::Bar quoted = bar;
+  quoted.bid = 100.0;
+  CHECK_FALSE(can_be_compact(streams, bar.ts_ns, 0, 7, "SIM", "1m", quoted));
+}

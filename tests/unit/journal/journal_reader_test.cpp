@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "engine/journal/block_codec.hpp"
+#include "engine/journal/event_codec.hpp"
 #include "engine/journal/journal_reader.hpp"
 #include "engine/journal/journal_writer.hpp"
 #include "engine/journal/record_format.hpp"
@@ -385,16 +387,31 @@ TEST_CASE("files that are not journals, or are from a newer format, give clear e
   write_journal(dir.file("j"), one_of_each(), WriterOptions::deterministic());
   const std::string good = read_file(dir.file("j"));
 
-  // Format 2.0: a newer major version (its header may differ; the version alone decides).
-  std::string v2 = good;
-  v2[8] = 2;
-  write_file(dir.file("v2"), v2);
-  auto newer = JournalReader::open(dir.file("v2"), rep);
+  // Format 3.0: a newer major version (its header may differ; the version alone decides).
+  std::string v3 = good;
+  v3[8] = 3;
+  write_file(dir.file("v3"), v3);
+  auto newer = JournalReader::open(dir.file("v3"), rep);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().code == Errc::unsupported);
-  CHECK(newer.error().message == "open journal " + dir.file("v2") +
-                                     ": journal format version 2.0 is newer than this build reads (1.x); upgrade "
+  CHECK(newer.error().message == "open journal " + dir.file("v3") +
+                                     ": journal format version 3.0 is newer than this build reads (2.x); upgrade "
                                      "trading-engine");
+
+  // Format 1.0 (every market_data record full, as one_of_each's single one is): still read.
+  FileHeader h1;
+  h1.major = 1;
+  std::string v1 = good;
+  v1.replace(0, kFileHeaderSize, encode_file_header(h1));
+  write_file(dir.file("v1"), v1);
+  auto older = JournalReader::open(dir.file("v1"), rep);
+  REQUIRE(older.ok());
+  CHECK((*older)->header().major == 1);
+  const auto old_events = read_all(dir.file("v1"), rep);
+  const auto new_events = read_all(dir.file("j"), rep);
+  REQUIRE(old_events.size() == one_of_each().size());
+  REQUIRE(new_events.size() == old_events.size());
+  for (std::size_t i = 0; i < old_events.size(); ++i) CHECK(encode_event(old_events[i]) == encode_event(new_events[i]));
 
   // Format 1.7: a newer minor version reads (unknown additions are surfaced per event).
   FileHeader h;
@@ -453,10 +470,10 @@ TEST_CASE("the worked file example in docs/journal-format.md is what the writer 
     dump += buf;
   }
   CHECK(dump ==
-        "89 54 45 4a 0d 0a 1a 0a 01 00 00 00 40 00 00 01\n"
+        "89 54 45 4a 0d 0a 1a 0a 02 00 00 00 40 00 00 01\n"
         "00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00\n"
         "74 72 61 64 69 6e 67 2d 65 6e 67 69 6e 65 00 00\n"
-        "00 00 00 00 00 00 00 00 05 50 59 e2 7d df 7a 7b\n"
+        "00 00 00 00 00 00 00 00 85 da a3 b3 11 1a af d5\n"
         "54 45 42 4b 90 36 6e 93 00 00 00 00 38 00 00 00\n"
         "38 00 00 00 01 00 00 00 01 00 00 00 00 00 00 00\n"
         "01 00 00 00 00 00 00 00 00 00 2a 36 fe 9c 97 17\n"
@@ -465,4 +482,74 @@ TEST_CASE("the worked file example in docs/journal-format.md is what the writer 
         "ae 73 65 74 75 70 5f 64 65 74 65 63 74 65 64 af\n"
         "63 6c 6f 73 65 20 3e 20 73 6d 61 28 32 30 29 cf\n"
         "17 97 9c fe 36 2a 00 00");
+}
+
+TEST_CASE("format 2: market_data is compact once its block names the runner's stream, and reads back anywhere",
+          "[unit][journal]") {
+  // make_session: three runners, two symbols, quotes on every third bar (those
+  // stay full records), blocks of 16 KiB so that streams are named again often.
+  TempDir dir;
+  const auto events = make_session({.bars = 300, .runners = 3});
+  WriterOptions o = WriterOptions::deterministic();
+  o.block_size = 16 * 1024;
+  const WriterStats st = write_journal(dir.file("j"), events, o);
+  REQUIRE(st.written == events.size());
+
+  NullReporter rep;
+  auto r = JournalReader::open(dir.file("j"), rep);
+  REQUIRE(r.ok());
+  JournalReader& reader = **r;
+  REQUIRE(reader.blocks().size() > 5);
+
+  // Block by block: a compact record only after a full one of its runner in
+  // the same block, and a full one only when the compact form cannot say it.
+  const std::string file = read_file(dir.file("j"));
+  std::size_t compact = 0, full = 0;
+  for (const BlockInfo& b : reader.blocks()) {
+    std::string raw;
+    REQUIRE(open_block(b.header, std::string_view(file).substr(b.offset + kBlockHeaderSize, b.header.stored_size), raw));
+    RecordSplitter split(raw);
+    std::string_view rec;
+    std::set<model::RunnerId> named;
+    while (split.next(rec)) {
+      EventEnvelope env;
+      REQUIRE(decode_envelope(rec, env));
+      if (env.type != static_cast<std::uint16_t>(EventType::MarketData)) continue;
+      const Event& want = events[env.sequence - 1];
+      const auto& md = std::get<MarketData>(want.body);
+      if (is_compact_market_data(rec)) {
+        ++compact;
+        CHECK(named.count(env.runner) == 1);
+        const std::size_t seq_bytes = env.sequence < 128 ? 1 : env.sequence < 256 ? 2 : 3;
+        CHECK(rec.size() == 1 + 1 + seq_bytes + 9 + 1 + 45);  // fixarray, type, sequence, ts, runner, 5 doubles
+        CHECK(std::isnan(md.bar.bid));
+        // Alone, without its block, it cannot be completed: an UnknownEvent says why.
+        const Event alone = decode_event(rec);
+        const auto* u = alone.get<UnknownEvent>();
+        REQUIRE(u != nullptr);
+        CHECK(u->error == "compact market_data without a full market_data record of its runner earlier in its block");
+      } else {
+        ++full;
+        CHECK(rec == encode_event(want));
+        CHECK((named.count(env.runner) == 0 || !std::isnan(md.bar.bid)));
+        named.insert(env.runner);
+      }
+    }
+  }
+  INFO("compact " << compact << ", full " << full << ", blocks " << reader.blocks().size());
+  CHECK(compact > full);
+  CHECK(compact + full == 900);
+
+  // Read from the start, and after a seek into the middle of a block (the
+  // block's earlier records are then skipped, so the reader finds the stream).
+  const auto back = read_all(dir.file("j"), rep);
+  REQUIRE(back.size() == events.size());
+  for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(encode_event(back[i]) == encode_event(events[i]));
+  for (std::uint64_t seq = 1; seq <= events.size(); seq += 7) {
+    auto e = reader.event_at(seq);
+    REQUIRE(e.ok());
+    REQUIRE(e->has_value());
+    INFO("sequence " << seq);
+    CHECK(encode_event(**e) == encode_event(events[seq - 1]));
+  }
 }
