@@ -54,34 +54,8 @@ LuaVm::~LuaVm() {
   lua_close(L_);
 }
 
-// The common cases without a call (so without a stack frame): a pooled block
-// freed, and a new small block while the budget's collection threshold is
-// far (then neither a refusal nor a trip can happen: collect_at_ is below the
-// hard limit). Everything else, with the same result for these cases too,
-// in allocate_slow().
 void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   auto* vm = static_cast<LuaVm*>(ud);
-  const std::size_t used = vm->used_.load(std::memory_order_relaxed);
-  if (nsize == 0) {
-    if (vm->pool_.owns(ptr)) {
-      vm->pool_.give(ptr, osize);
-      vm->used_.store(used - osize, std::memory_order_relaxed);
-      return nullptr;
-    }
-  } else if (ptr == nullptr && SmallBlockPool::fits(nsize)) {
-    const std::size_t now = used + nsize;
-    if (vm->limit_ == 0 || !vm->enforce_ || now <= vm->collect_at_ || !vm->monitor_.inside()) {
-      if (void* p = vm->pool_.take(nsize)) {
-        vm->used_.store(now, std::memory_order_relaxed);
-        if (now > vm->peak_.load(std::memory_order_relaxed)) vm->peak_.store(now, std::memory_order_relaxed);
-        return p;
-      }
-    }
-  }
-  return allocate_slow(vm, ptr, osize, nsize);
-}
-
-[[gnu::noinline]] void* LuaVm::allocate_slow(LuaVm* vm, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   const std::size_t used = vm->used_.load(std::memory_order_relaxed);
   if (nsize == 0) {
     if (vm->pool_.owns(ptr)) {

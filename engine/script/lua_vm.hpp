@@ -56,7 +56,6 @@ class LuaVm {
 
  private:
   static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
-  static void* allocate_slow(LuaVm* vm, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
   static void hook(lua_State* L, lua_Debug* ar);
   void over_budget() noexcept;
   void* resize(void* ptr, std::size_t osize, std::size_t nsize) noexcept;
