@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 
 #include <fmt/core.h>
 
@@ -58,11 +57,7 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
   auto* vm = static_cast<LuaVm*>(ud);
   const std::size_t used = vm->used_.load(std::memory_order_relaxed);
   if (nsize == 0) {
-    if (vm->pool_.owns(ptr)) {
-      vm->pool_.give(ptr, osize);
-    } else {
-      std::free(ptr);
-    }
+    std::free(ptr);
     vm->used_.store(used - osize, std::memory_order_relaxed);
     return nullptr;
   }
@@ -75,7 +70,7 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
     }
     if (after > vm->collect_at_ && !vm->over_) vm->over_budget();
   }
-  void* p = vm->resize(ptr, osize, nsize);
+  void* p = std::realloc(ptr, nsize);
   if (p == nullptr) {
     if (nsize > osize) return nullptr;
     p = ptr;  // a failed shrink leaves the (larger) block valid
@@ -84,36 +79,6 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
   vm->used_.store(now, std::memory_order_relaxed);
   if (now > vm->peak_.load(std::memory_order_relaxed)) vm->peak_.store(now, std::memory_order_relaxed);
   return p;
-}
-
-// Small blocks from the VM's pool (engine/script/small_block_pool.hpp), the
-// rest from malloc; a block moves between them when a resize crosses classes.
-// LuaJIT passes the block's current size as `osize` (0 with ptr == nullptr).
-void* LuaVm::resize(void* ptr, std::size_t osize, std::size_t nsize) noexcept {
-  const bool small = SmallBlockPool::fits(nsize);
-  if (ptr == nullptr) {
-    if (small) {
-      if (void* p = pool_.take(nsize)) return p;
-    }
-    return std::malloc(nsize);
-  }
-  if (pool_.owns(ptr)) {
-    if (small && SmallBlockPool::size_class(nsize) == SmallBlockPool::size_class(osize)) return ptr;
-    void* p = small ? pool_.take(nsize) : nullptr;
-    if (p == nullptr) p = std::malloc(nsize);
-    if (p == nullptr) return nullptr;
-    std::memcpy(p, ptr, osize < nsize ? osize : nsize);
-    pool_.give(ptr, osize);
-    return p;
-  }
-  if (small) {
-    if (void* p = pool_.take(nsize)) {
-      std::memcpy(p, ptr, osize < nsize ? osize : nsize);
-      std::free(ptr);
-      return p;
-    }
-  }
-  return std::realloc(ptr, nsize);
 }
 
 void LuaVm::over_budget() noexcept {

@@ -19,7 +19,6 @@
 #include <memory>
 #include <string>
 
-#include "engine/script/small_block_pool.hpp"
 #include "engine/script/watchdog.hpp"
 
 struct lua_State;
@@ -58,7 +57,6 @@ class LuaVm {
   static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
   static void hook(lua_State* L, lua_Debug* ar);
   void over_budget() noexcept;
-  void* resize(void* ptr, std::size_t osize, std::size_t nsize) noexcept;
 
   lua_State* L_ = nullptr;
   std::size_t limit_ = 0;       // 0 = unlimited
@@ -75,7 +73,6 @@ class LuaVm {
   std::atomic<std::size_t> used_{0};
   std::atomic<std::size_t> peak_{0};
   CallMonitor monitor_;
-  SmallBlockPool pool_;  // constructed before and closed after the state (see ~LuaVm)
 };
 
 // Restores the Lua stack height on scope exit (every host->Lua call uses one).
