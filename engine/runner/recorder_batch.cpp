@@ -51,6 +51,18 @@ Value orders_value(const StateRecord& r) {
   return Value(std::move(working));
 }
 
+// An event kept across batches, readied for its next use: header set, body of
+// type Body (its strings and containers keep their capacity when it already
+// was one).
+template <class Body>
+Body& reuse(journal::Event& e, std::int64_t ts_ns, model::RunnerId runner) {
+  e.sequence = 0;
+  e.ts_event_ns = ts_ns;
+  e.runner = runner;
+  auto* held = e.get<Body>();
+  return held != nullptr ? *held : e.body.template emplace<Body>();
+}
+
 }  // namespace
 
 // The same tree as state_context(r), written into `tree` (the previous state's,
@@ -191,11 +203,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::State: {
         const StateRecord& r = states_[item.index];
-        e.sequence = 0;
-        e.ts_event_ns = r.ts_ns;
-        e.runner = id.runner;
-        auto* held = e.get<journal::RunnerState>();
-        auto& st = held != nullptr ? *held : e.body.emplace<journal::RunnerState>();
+        auto& st = reuse<journal::RunnerState>(e, r.ts_ns, id.runner);
         st.phase = r.phase;
         st.state = r.snap.state;
         st.encoding = journal::StateEncoding::Full;
@@ -219,11 +227,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Action: {
         const ActionRecord& a = actions_[item.index];
         journal::Event& ae = action_event_;
-        ae.sequence = 0;
-        ae.ts_event_ns = a.ts_ns;
-        ae.runner = id.runner;
-        auto* held = ae.get<journal::StrategyAction>();
-        auto& sa = held != nullptr ? *held : ae.body.emplace<journal::StrategyAction>();
+        auto& sa = reuse<journal::StrategyAction>(ae, a.ts_ns, id.runner);
         sa.strategy = a.strategy;
         sa.kind.assign(action_name(a.kind));
         sa.params = action_params(a.kind, a.action);
@@ -234,11 +238,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Order: {
         const OrderRecord& o = orders_[item.index];
         journal::Event& oe = order_event_;
-        oe.sequence = 0;
-        oe.ts_event_ns = o.ts_ns;
-        oe.runner = id.runner;
-        auto* held = oe.get<journal::OrderUpdate>();
-        auto& u = held != nullptr ? *held : oe.body.emplace<journal::OrderUpdate>();
+        auto& u = reuse<journal::OrderUpdate>(oe, o.ts_ns, id.runner);
         u.order = o.order;
         u.reason_code.assign(o.reason_code);
         u.message.assign(o.message);
@@ -248,22 +248,14 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Fill: {
         const model::Fill& f = fills_[item.index];
         journal::Event& fe = fill_event_;
-        fe.sequence = 0;
-        fe.ts_event_ns = f.ts_ns;
-        fe.runner = id.runner;
-        auto* held = fe.get<journal::FillEvent>();
-        (held != nullptr ? *held : fe.body.emplace<journal::FillEvent>()).fill = f;
+        reuse<journal::FillEvent>(fe, f.ts_ns, id.runner).fill = f;
         out.event(fe);
         break;
       }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
         journal::Event& te = transition_event_;
-        te.sequence = 0;
-        te.ts_event_ns = t.ts_ns;
-        te.runner = id.runner;
-        auto* held = te.get<journal::Transition>();
-        auto& tr = held != nullptr ? *held : te.body.emplace<journal::Transition>();
+        auto& tr = reuse<journal::Transition>(te, t.ts_ns, id.runner);
         tr.from = t.from;
         tr.to = t.to;
         tr.trigger.assign(t.trigger);
