@@ -832,6 +832,24 @@ void note_stream(MarketStreams* streams, const Event& e) {
   streams->set(e.runner, md.instrument, md.symbol, md.timeframe);
 }
 
+// A compact market_data record's bar (out's envelope is read): its five
+// numbers, the rest from its runner's stream.
+void complete_compact(const MarketStreams::Stream& s, const double (&v)[kCompactMarketDataFields], Event& out) {
+  MarketData* e = std::get_if<MarketData>(&out.body);
+  if (e == nullptr) e = &out.body.emplace<MarketData>();
+  model::Bar& b = e->bar;
+  b.ts_ns = out.ts_event_ns;
+  b.open = v[0];
+  b.high = v[1];
+  b.low = v[2];
+  b.close = v[3];
+  b.volume = v[4];
+  b.bid = b.ask = b.bid_size = b.ask_size = model::kNoValue;
+  e->instrument = s.instrument;
+  if (e->symbol != s.symbol) e->symbol = s.symbol;
+  if (e->timeframe != s.timeframe) e->timeframe = s.timeframe;
+}
+
 // [3, sequence, ts, runner, open, high, low, close, volume] (format 2): the
 // rest from the runner's stream in this block.
 void decode_compact_market_data(std::string_view record, MsgpackCursor& c, MarketStreams* streams, Event& out) {
@@ -842,19 +860,13 @@ void decode_compact_market_data(std::string_view record, MsgpackCursor& c, Marke
   }
   FastReader r{reinterpret_cast<const unsigned char*>(record.data() + (record.size() - c.remaining())),
                reinterpret_cast<const unsigned char*>(record.data() + record.size())};
-  MarketData* e = std::get_if<MarketData>(&out.body);
-  if (e == nullptr) e = &out.body.emplace<MarketData>();
-  model::Bar& b = e->bar;
-  if (!(r.dbl(b.open) && r.dbl(b.high) && r.dbl(b.low) && r.dbl(b.close) && r.dbl(b.volume)) || r.p != r.end) {
+  double v[kCompactMarketDataFields];
+  if (!(r.dbl(v[0]) && r.dbl(v[1]) && r.dbl(v[2]) && r.dbl(v[3]) && r.dbl(v[4])) || r.p != r.end) {
     make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData),
                  "compact market_data is not five float64 after the envelope", out);
     return;
   }
-  b.ts_ns = out.ts_event_ns;
-  b.bid = b.ask = b.bid_size = b.ask_size = model::kNoValue;
-  e->instrument = s->instrument;
-  if (e->symbol != s->symbol) e->symbol = s->symbol;
-  if (e->timeframe != s->timeframe) e->timeframe = s->timeframe;
+  complete_compact(*s, v, out);
 }
 
 }  // namespace
@@ -884,7 +896,7 @@ bool decode_compact_market_data_fast(std::string_view record, MarketStreams* str
     return false;
   }
   if (!r.u64(runner) || runner > kU32) return false;
-  double v[5];
+  double v[kCompactMarketDataFields];
   if (!(r.dbl(v[0]) && r.dbl(v[1]) && r.dbl(v[2]) && r.dbl(v[3]) && r.dbl(v[4])) || r.p != r.end) return false;
   out.sequence = seq;
   out.ts_event_ns = static_cast<std::int64_t>(ts);
@@ -894,19 +906,7 @@ bool decode_compact_market_data_fast(std::string_view record, MarketStreams* str
     make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out);
     return true;
   }
-  MarketData* e = std::get_if<MarketData>(&out.body);
-  if (e == nullptr) e = &out.body.emplace<MarketData>();
-  model::Bar& b = e->bar;
-  b.ts_ns = out.ts_event_ns;
-  b.open = v[0];
-  b.high = v[1];
-  b.low = v[2];
-  b.close = v[3];
-  b.volume = v[4];
-  b.bid = b.ask = b.bid_size = b.ask_size = model::kNoValue;
-  e->instrument = s->instrument;
-  if (e->symbol != s->symbol) e->symbol = s->symbol;
-  if (e->timeframe != s->timeframe) e->timeframe = s->timeframe;
+  complete_compact(*s, v, out);
   return true;
 }
 
