@@ -31,6 +31,17 @@ std::string join(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+// Why `s` is not all printable characters, or nothing.
+std::optional<std::string> unprintable(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = printable_length(s, i);
+    if (n == 0)
+      return join({"\"", printable(s), "\" holds a control character or bytes that are not UTF-8 (shown as \\xNN)"});
+    i += n;
+  }
+  return std::nullopt;
+}
+
 bool symbol_byte_ok(char c) { return c != ' ' && c != '\t' && c != '/' && c != '\\'; }
 
 }  // namespace
@@ -58,15 +69,12 @@ std::optional<std::string> symbol_problem(std::string_view s) {
   if (s.size() > kMaxSymbol)
     return join({std::to_string(s.size()), " bytes long, at most ", std::to_string(kMaxSymbol), " allowed"});
   if (s == "." || s == "..") return join({"\"", s, "\" is not a symbol"});
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = printable_length(s, i);
-    if (n == 0)
-      return join({"\"", printable(s), "\" holds a control character or bytes that are not UTF-8 (shown as \\xNN)"});
-    if (n == 1 && !symbol_byte_ok(s[i]))
-      return join({"\"", printable(s), "\" holds '", s[i] == '\t' ? std::string_view("\\t") : s.substr(i, 1),
+  if (auto why = unprintable(s)) return why;
+  // ASCII bytes never occur inside a multi-byte UTF-8 sequence: a byte scan will do.
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (!symbol_byte_ok(s[i]))
+      return join({"\"", s, "\" holds '", s[i] == '\t' ? std::string_view("\\t") : s.substr(i, 1),
                    "'; symbols have no spaces, tabs or slashes (e.g. BTCUSDT, BRK.B)"});
-    i += n;
-  }
   return std::nullopt;
 }
 
@@ -74,13 +82,7 @@ std::optional<std::string> name_problem(std::string_view s) {
   if (s.empty()) return "empty";
   if (s.size() > kMaxName)
     return join({std::to_string(s.size()), " bytes long, at most ", std::to_string(kMaxName), " allowed"});
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = printable_length(s, i);
-    if (n == 0)
-      return join({"\"", printable(s), "\" holds a control character or bytes that are not UTF-8 (shown as \\xNN)"});
-    i += n;
-  }
-  return std::nullopt;
+  return unprintable(s);
 }
 
 std::string symbol_from_text(std::string_view s) {
