@@ -248,6 +248,13 @@ TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
       {"bomb kept in ctx", "ctx.hoard = ctx.hoard or {} for i = 1, 200000 do ctx.hoard[#ctx.hoard + 1] = {i} end",
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      // Refusals raised inside a compiled trace (an array resize, a hash
+      // resize): see scripts/luajit-patches/0001-on-trace-error-frame.patch and
+      // its end-to-end test in validate_test.cpp.
+      {"refusal inside compiled code", "local t = {} for k = 1, 1e9 do t[k] = string.rep('x', 1e6) end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"refusal inside compiled code, hash part", "local t = {} for k = 1, 1e9 do t[k + 0.5] = k end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
   };
   for (const auto& a : attacks) {
     INFO("attack: " << a.name);
