@@ -83,8 +83,23 @@ local function stable_tostring(v)
   end
   return s
 end
+-- "%p" prints an object's memory address (strings' too): refused, for the
+-- same reason. Specs are walked from each "%" so "%%p" stays plain text.
+local function pointer_spec(fmt)
+  local i = 1
+  while true do
+    local s = sfind(fmt, "%", i, true)
+    if not s then return false end
+    local _, e, conv = sfind(fmt, "^[-+ #0]*%d*%.?%d*(.?)", s + 1)
+    if conv == "p" then return true end
+    i = e + 1
+  end
+end
 -- string.format("%s", t) names objects without calling tostring.
 local function stable_format(fmt, ...)
+  if type(fmt) == "string" and sfind(fmt, "p", 1, true) and pointer_spec(fmt) then
+    error("string.format: %p is not available: it prints a memory address, which changes from run to run", 2)
+  end
   local n = select("#", ...)
   for i = 1, n do
     if ADDRESS_NAMED[type((select(i, ...)))] then

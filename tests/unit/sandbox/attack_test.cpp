@@ -408,6 +408,20 @@ TEST_CASE("tables and functions have names that do not depend on memory addresse
   CHECK(a[1] == "table: #4 function: #5 table: #4|1 function: #5 thread: #6 own");
 }
 
+TEST_CASE("string.format's %p (a memory address) is refused; %%p stays text", "[sandbox]") {
+  const std::string body = R"(
+    local out = {}
+    for _, f in ipairs({ "%p", "%-20p|", "x %5p", "%d%%p" }) do
+      local ok, r = pcall(string.format, f, 7)
+      out[#out + 1] = ok and r or r:match("%%p is not available") or r
+    end
+    local ok = pcall(function() return ("%p"):format({}) end)
+    log(table.concat(out, ",") .. " " .. tostring(ok)))";
+  const auto a = logs_of(body);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0] == "%p is not available,%p is not available,%p is not available,7%p false");
+}
+
 TEST_CASE("a strategy's error message is capped", "[sandbox]") {
   // Printed, reported and journaled for every failing bar: a 1 MB message per
   // bar would fill the disk long before the VM's memory budget trips.
