@@ -142,6 +142,36 @@ do
   end
 end
 
+-- A coroutine resumed inside another nests a call of LuaJIT's VM on the
+-- thread's native stack, which LuaJIT does not limit: a few ten thousand nested
+-- resumes crashed the engine. Each resume first checks the room left there
+-- (cfg.c_stack_check, engine/script/c_stack.hpp) and raises an ordinary error
+-- when it is short. Results and errors are those of the real functions.
+do
+  local co_resume, co_create = coroutine.resume, coroutine.create
+  local room = cfg.c_stack_check
+  libs.coroutine.resume = function(co, ...)
+    room("coroutine.resume")
+    return co_resume(co, ...)
+  end
+  -- As LuaJIT's wrap: a string error gets the caller's position, others pass as they are.
+  local function wrapped_result(ok, ...)
+    if ok then return ... end
+    local e = ...
+    error(e, type(e) == "string" and 2 or 0)
+  end
+  libs.coroutine.wrap = function(f)
+    if type(f) ~= "function" then
+      error(sfmt("bad argument #1 to 'wrap' (function expected, got %s)", type(f)), 2)
+    end
+    local co = co_create(f)
+    return function(...)
+      room("coroutine.wrap")
+      return wrapped_result(co_resume(co, ...))
+    end
+  end
+end
+
 local FORBIDDEN = {
   io = "files are off limits to strategies", os = "the operating system is off limits to strategies",
   ffi = "the FFI is off limits to strategies", debug = "the debug library is off limits to strategies",

@@ -200,6 +200,31 @@ TEST_CASE("validate's dry run catches runtime errors with file, line and traceba
     CHECK(b.code == 1);
     CHECK_THAT(b.err, Catch::Contains("exceeded the memory budget of 64 MB"));
   }
+  SECTION("coroutines nested until the native stack is nearly used up") {
+    // Each nested resume is a native call of LuaJIT's VM; at the default
+    // budgets the thread's stack ran out first (SIGSEGV) before
+    // engine/script/c_stack.hpp.
+    const struct {
+      const char* body;
+      const char* message;
+    } cases[] = {
+        {"  local co co = function(n) return coroutine.wrap(function() return co(n + 1)() end) end co(1)()\n",
+         "coroutine.wrap: nested too deeply"},
+        {"  local function go(n) local ok, e = coroutine.resume(coroutine.create(go), n + 1)\n"
+         "    if not ok then error(e, 0) end end go(1)\n",
+         "coroutine.resume: nested too deeply"},
+    };
+    for (const auto& c : cases) {
+      write_file(dir.file("probe.lua"),
+                 std::string("params = {}\nfunction detect_opportunity(bar, ctx, ind)\n") + c.body + "end\n" + kIdle);
+      const CliRun b = run_cli(dir, "backtest --strategy " + dir.file("probe.lua") + " --data " +
+                                        std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt --out " +
+                                        dir.file("out") + " --quiet");
+      INFO(b.out << b.err);
+      CHECK(b.code == 1);
+      CHECK_THAT(b.err, Catch::Contains(c.message));
+    }
+  }
   SECTION("a ctx that cannot survive a hot reload") {
     const CliRun r = validate(dir, std::string("params = {}\nfunction on_start(ctx) ctx.helper = function() end end\n"
                                                "function detect_opportunity() end\n") +
