@@ -31,8 +31,8 @@ void prune(std::vector<model::OrderId>& ids, const exec::ExecutionEngine& exec) 
   ids.erase(std::remove_if(ids.begin(), ids.end(), [&](model::OrderId id) { return !working(exec, id); }), ids.end());
 }
 
-std::string reason_or(std::string_view reason, std::string_view fallback) {
-  return reason.empty() ? std::string(fallback) : std::string(reason);
+std::string_view reason_or(std::string_view reason, std::string_view fallback) {
+  return reason.empty() ? fallback : reason;
 }
 
 bool given(double v) noexcept { return v == v; }  // NaN = not given
@@ -131,6 +131,8 @@ model::OrderId SymbolRunner::submit(model::Order order, double planned_stop) {
 
 void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string_view code, std::string_view message,
                                           std::string_view source) {
+  // Nobody to tell (take_notices would drop it): no copy of the order and its texts.
+  if (!host_->may_notify()) return;
   PendingNotice n;
   n.kind = script::OrderNotice::Kind::Rejected;
   n.order = order;
@@ -151,6 +153,7 @@ void SymbolRunner::reject_intent(const char* code, const std::string& message, S
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
   if (observer_) observer_->on_rejected(*this, r);
+  if (!host_->may_notify()) return;  // the notice's order would be dropped unread
   model::Order o = make_order(side, qty, OrderPurpose::Entry, std::string(host_->action_reason()));
   queue_rejection_notice(o, code, message, source);
 }
@@ -158,7 +161,7 @@ void SymbolRunner::reject_intent(const char* code, const std::string& message, S
 // ---- strategy actions ----------------------------------------------------------
 
 void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long) {
-  const std::string reason(host_->action_reason());
+  const std::string_view reason = host_->action_reason();  // the frame's text (no Lua runs here)
   const bool adding = state_ == RunnerState::InTrade;
   const Side side = is_long ? Side::Buy : Side::Sell;
   if (!adding) transition(RunnerEvent::EntrySubmitted, reason_or(reason, is_long ? "enter long" : "enter short"));
@@ -199,7 +202,7 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   std::string why;
   const auto qty = entry_quantity(a, bar, why);
   if (!qty) return refuse(exec::codes::kInvalidQuantity, why, 0);
-  model::Order o = make_order(side, *qty, OrderPurpose::Entry, reason);
+  model::Order o = make_order(side, *qty, OrderPurpose::Entry, std::string(reason));
   o.tif = tif_of(a);
   if (o.tif == model::TimeInForce::GoodForBars) o.tif_bars = static_cast<std::int32_t>(a.tif_bars);
   switch (a.order_type) {
@@ -262,15 +265,15 @@ void SymbolRunner::exit_position(std::string reason, OrderPurpose purpose) {
 }
 
 void SymbolRunner::exit_action(const te_action& a) {
-  const std::string reason = reason_or(host_->action_reason(), "exit signal");
+  const std::string_view reason = reason_or(host_->action_reason(), "exit signal");
   const double held = portfolio_.position(instrument_.id).qty;
   const bool partial = given(a.qty) || (given(a.fraction) && a.fraction < 1);
   const bool limit = given(a.limit);
-  if (!partial && !limit) return exit_position(reason, OrderPurpose::Exit);
+  if (!partial && !limit) return exit_position(std::string(reason), OrderPurpose::Exit);
   const Side side = held > 0 ? Side::Sell : Side::Buy;
   if (held == 0) {
     if (partial) return reject_intent(exec::codes::kNoPosition, "a partial exit needs a position", side, 0, "runner");
-    return exit_position(reason, OrderPurpose::Exit);  // cancels a pending entry
+    return exit_position(std::string(reason), OrderPurpose::Exit);  // cancels a pending entry
   }
   double qty = std::fabs(held);
   if (given(a.qty)) qty = std::min(qty, a.qty);
@@ -283,7 +286,7 @@ void SymbolRunner::exit_action(const te_action& a) {
   if (qty >= std::fabs(held)) {  // the whole position: entries and protection go too
     cancel_orders(entry_orders_);
   }
-  model::Order o = make_order(side, qty, OrderPurpose::Exit, reason);
+  model::Order o = make_order(side, qty, OrderPurpose::Exit, std::string(reason));
   o.tif = tif_of(a);
   if (o.tif == model::TimeInForce::GoodForBars) o.tif_bars = static_cast<std::int32_t>(a.tif_bars);
   if (limit) {
@@ -515,11 +518,13 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
     observer_->on_order_event(*this, order, {}, &fill, nullptr);
   }
   if (risk_) risk_->on_fill(fill);
-  PendingNotice n;
-  n.kind = script::OrderNotice::Kind::Fill;
-  n.order = order;
-  n.fill = fill;
-  notices_.push_back(std::move(n));
+  if (host_->may_notify()) {  // else nobody to tell: no copy of the order
+    PendingNotice n;
+    n.kind = script::OrderNotice::Kind::Fill;
+    n.order = order;
+    n.fill = fill;
+    notices_.push_back(std::move(n));
+  }
   const double q = portfolio_.position(instrument_.id).qty;
   if (order.purpose == OrderPurpose::Entry) {
     prune(entry_orders_, exec_);
