@@ -68,7 +68,8 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
     else if (given(a.trail)) distance = a.trail;
     else if (given(a.trail_pct)) distance = a.trail_pct * ref;
     if (!(distance > 0)) {
-      why = fmt::format("risk sizing needs a stop away from the price {}, stop was {}", ref, a.stop);
+      fmt::format_to(std::back_inserter(why), "risk sizing needs a stop away from the price {}, stop was {}", ref,
+                     a.stop);
       return std::nullopt;
     }
     q = a.risk * equity / distance;
@@ -76,8 +77,11 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
   const double lot = instrument_.lot_size;
   if (lot > 0) q = exec::round_to_lot(q, lot);
   if (!(q > 0) || !std::isfinite(q)) {
-    why = lot > 0 ? fmt::format("sized quantity is below one lot of {} (equity {}, price {})", lot, equity, ref)
-                  : fmt::format("sized quantity must be positive (equity {}, price {})", equity, ref);
+    if (lot > 0)
+      fmt::format_to(std::back_inserter(why), "sized quantity is below one lot of {} (equity {}, price {})", lot, equity,
+                     ref);
+    else
+      fmt::format_to(std::back_inserter(why), "sized quantity must be positive (equity {}, price {})", equity, ref);
     return std::nullopt;
   }
   return q;
@@ -145,7 +149,10 @@ void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string
 void SymbolRunner::reject_intent(const char* code, const std::string& message, Side side, double qty,
                                  std::string_view source) {
   ++stats_.rejections;
-  model::Rejection r;
+  // Reused: its strings keep their capacity (a strategy whose entries cannot be
+  // sized is refused on every bar it tries).
+  model::Rejection& r = rejection_;
+  r.order = 0;
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
   r.code = code;
@@ -168,7 +175,10 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   const double held = portfolio_.position(instrument_.id).qty;
   auto refuse = [&](const char* code, const std::string& why, double qty) {
     reject_intent(code, why, side, qty, "runner");
-    if (!adding) transition(RunnerEvent::EntryFailed, "entry not sent: " + why);
+    if (adding) return;
+    note_.assign("entry not sent: ");
+    note_ += why;
+    transition(RunnerEvent::EntryFailed, note_);
   };
   if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0);
   if (adding) {
@@ -199,7 +209,8 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   }
   if (given(a.max_bars)) max_bars_ = static_cast<std::int64_t>(a.max_bars);
 
-  std::string why;
+  std::string& why = why_;  // reused (see reject_intent)
+  why.clear();
   const auto qty = entry_quantity(a, bar, why);
   if (!qty) return refuse(exec::codes::kInvalidQuantity, why, 0);
   model::Order o = make_order(side, *qty, OrderPurpose::Entry, std::string(reason));
@@ -565,8 +576,11 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   if (order.purpose != OrderPurpose::Entry) return;
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
-  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0)
-    transition(RunnerEvent::EntryFailed, fmt::format("entry rejected ({}): {}", rejection.code, rejection.message));
+  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
+    note_.clear();
+    fmt::format_to(std::back_inserter(note_), "entry rejected ({}): {}", rejection.code, rejection.message);
+    transition(RunnerEvent::EntryFailed, note_);
+  }
 }
 
 void SymbolRunner::on_stormguard(const risk::StormGuardChange& change) {

@@ -334,6 +334,12 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // one transition to the next (no allocation per trade for the common reasons).
   Transition transition_;
   bool in_transition_ = false;
+  // Texts of refused entries, reused from one refusal to the next (a strategy
+  // whose entries cannot be sized or paid for is refused on every bar it tries):
+  // the refusal reported to observers, the sizing problem, the transition's reason.
+  model::Rejection rejection_;
+  std::string why_;
+  std::string note_;
   std::optional<script::StrategyError> fault_;
 
   // Orders this runner has working, by role.
