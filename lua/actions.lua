@@ -86,8 +86,14 @@ local function check_keys(spec, allowed, list, who, level)
   end
 end
 
+local NONE = nil  -- see entry()
+
 local function entry(kind, who, spec)
-  local a = { kind = kind }
+  -- Built with room for the usual fields (size, reason), so filling them
+  -- allocates nothing more: one table and one hash part per action instead of
+  -- two more resizes. The keys must be given a variable that holds nil (NONE):
+  -- a literal nil leaves the key out of the constructor's template.
+  local a = { kind = kind, qty = NONE, fraction = NONE, reason = NONE }
   if type(spec) == "number" then
     a.qty = positive(spec, "qty", who, 3)
   elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
@@ -124,7 +130,7 @@ local api = {}
 function api.enter_long(spec) return entry(3, "enter_long", spec) end
 function api.enter_short(spec) return entry(4, "enter_short", spec) end
 function api.exit_position(spec)
-  local a = { kind = 5 }
+  local a = { kind = 5, reason = NONE }  -- room for the reason (see entry)
   if spec ~= nil then
     if type(spec) == "string" then
       a.reason = spec

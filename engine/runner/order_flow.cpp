@@ -31,8 +31,8 @@ void prune(std::vector<model::OrderId>& ids, const exec::ExecutionEngine& exec) 
   ids.erase(std::remove_if(ids.begin(), ids.end(), [&](model::OrderId id) { return !working(exec, id); }), ids.end());
 }
 
-std::string reason_or(std::string_view reason, std::string_view fallback) {
-  return reason.empty() ? std::string(fallback) : std::string(reason);
+std::string_view reason_or(std::string_view reason, std::string_view fallback) {
+  return reason.empty() ? fallback : reason;
 }
 
 bool given(double v) noexcept { return v == v; }  // NaN = not given
@@ -68,7 +68,8 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
     else if (given(a.trail)) distance = a.trail;
     else if (given(a.trail_pct)) distance = a.trail_pct * ref;
     if (!(distance > 0)) {
-      why = fmt::format("risk sizing needs a stop away from the price {}, stop was {}", ref, a.stop);
+      fmt::format_to(std::back_inserter(why), "risk sizing needs a stop away from the price {}, stop was {}", ref,
+                     a.stop);
       return std::nullopt;
     }
     q = a.risk * equity / distance;
@@ -76,8 +77,11 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
   const double lot = instrument_.lot_size;
   if (lot > 0) q = exec::round_to_lot(q, lot);
   if (!(q > 0) || !std::isfinite(q)) {
-    why = lot > 0 ? fmt::format("sized quantity is below one lot of {} (equity {}, price {})", lot, equity, ref)
-                  : fmt::format("sized quantity must be positive (equity {}, price {})", equity, ref);
+    if (lot > 0)
+      fmt::format_to(std::back_inserter(why), "sized quantity is below one lot of {} (equity {}, price {})", lot, equity,
+                     ref);
+    else
+      fmt::format_to(std::back_inserter(why), "sized quantity must be positive (equity {}, price {})", equity, ref);
     return std::nullopt;
   }
   return q;
@@ -131,6 +135,8 @@ model::OrderId SymbolRunner::submit(model::Order order, double planned_stop) {
 
 void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string_view code, std::string_view message,
                                           std::string_view source) {
+  // Nobody to tell (take_notices would drop it): no copy of the order and its texts.
+  if (!host_->may_notify()) return;
   PendingNotice n;
   n.kind = script::OrderNotice::Kind::Rejected;
   n.order = order;
@@ -143,7 +149,10 @@ void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string
 void SymbolRunner::reject_intent(const char* code, const std::string& message, Side side, double qty,
                                  std::string_view source) {
   ++stats_.rejections;
-  model::Rejection r;
+  // Reused: its strings keep their capacity (a strategy whose entries cannot be
+  // sized is refused on every bar it tries).
+  model::Rejection& r = rejection_;
+  r.order = 0;
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
   r.code = code;
@@ -151,6 +160,7 @@ void SymbolRunner::reject_intent(const char* code, const std::string& message, S
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
   if (observer_) observer_->on_rejected(*this, r);
+  if (!host_->may_notify()) return;  // the notice's order would be dropped unread
   model::Order o = make_order(side, qty, OrderPurpose::Entry, std::string(host_->action_reason()));
   queue_rejection_notice(o, code, message, source);
 }
@@ -158,14 +168,17 @@ void SymbolRunner::reject_intent(const char* code, const std::string& message, S
 // ---- strategy actions ----------------------------------------------------------
 
 void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long) {
-  const std::string reason(host_->action_reason());
+  const std::string_view reason = host_->action_reason();  // the frame's text (no Lua runs here)
   const bool adding = state_ == RunnerState::InTrade;
   const Side side = is_long ? Side::Buy : Side::Sell;
   if (!adding) transition(RunnerEvent::EntrySubmitted, reason_or(reason, is_long ? "enter long" : "enter short"));
   const double held = portfolio_.position(instrument_.id).qty;
   auto refuse = [&](const char* code, const std::string& why, double qty) {
     reject_intent(code, why, side, qty, "runner");
-    if (!adding) transition(RunnerEvent::EntryFailed, "entry not sent: " + why);
+    if (adding) return;
+    note_.assign("entry not sent: ");
+    note_ += why;
+    transition(RunnerEvent::EntryFailed, note_);
   };
   if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0);
   if (adding) {
@@ -196,10 +209,11 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   }
   if (given(a.max_bars)) max_bars_ = static_cast<std::int64_t>(a.max_bars);
 
-  std::string why;
+  std::string& why = why_;  // reused (see reject_intent)
+  why.clear();
   const auto qty = entry_quantity(a, bar, why);
   if (!qty) return refuse(exec::codes::kInvalidQuantity, why, 0);
-  model::Order o = make_order(side, *qty, OrderPurpose::Entry, reason);
+  model::Order o = make_order(side, *qty, OrderPurpose::Entry, std::string(reason));
   o.tif = tif_of(a);
   if (o.tif == model::TimeInForce::GoodForBars) o.tif_bars = static_cast<std::int32_t>(a.tif_bars);
   switch (a.order_type) {
@@ -262,15 +276,15 @@ void SymbolRunner::exit_position(std::string reason, OrderPurpose purpose) {
 }
 
 void SymbolRunner::exit_action(const te_action& a) {
-  const std::string reason = reason_or(host_->action_reason(), "exit signal");
+  const std::string_view reason = reason_or(host_->action_reason(), "exit signal");
   const double held = portfolio_.position(instrument_.id).qty;
   const bool partial = given(a.qty) || (given(a.fraction) && a.fraction < 1);
   const bool limit = given(a.limit);
-  if (!partial && !limit) return exit_position(reason, OrderPurpose::Exit);
+  if (!partial && !limit) return exit_position(std::string(reason), OrderPurpose::Exit);
   const Side side = held > 0 ? Side::Sell : Side::Buy;
   if (held == 0) {
     if (partial) return reject_intent(exec::codes::kNoPosition, "a partial exit needs a position", side, 0, "runner");
-    return exit_position(reason, OrderPurpose::Exit);  // cancels a pending entry
+    return exit_position(std::string(reason), OrderPurpose::Exit);  // cancels a pending entry
   }
   double qty = std::fabs(held);
   if (given(a.qty)) qty = std::min(qty, a.qty);
@@ -283,7 +297,7 @@ void SymbolRunner::exit_action(const te_action& a) {
   if (qty >= std::fabs(held)) {  // the whole position: entries and protection go too
     cancel_orders(entry_orders_);
   }
-  model::Order o = make_order(side, qty, OrderPurpose::Exit, reason);
+  model::Order o = make_order(side, qty, OrderPurpose::Exit, std::string(reason));
   o.tif = tif_of(a);
   if (o.tif == model::TimeInForce::GoodForBars) o.tif_bars = static_cast<std::int32_t>(a.tif_bars);
   if (limit) {
@@ -515,11 +529,13 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
     observer_->on_order_event(*this, order, {}, &fill, nullptr);
   }
   if (risk_) risk_->on_fill(fill);
-  PendingNotice n;
-  n.kind = script::OrderNotice::Kind::Fill;
-  n.order = order;
-  n.fill = fill;
-  notices_.push_back(std::move(n));
+  if (host_->may_notify()) {  // else nobody to tell: no copy of the order
+    PendingNotice n;
+    n.kind = script::OrderNotice::Kind::Fill;
+    n.order = order;
+    n.fill = fill;
+    notices_.push_back(std::move(n));
+  }
   const double q = portfolio_.position(instrument_.id).qty;
   if (order.purpose == OrderPurpose::Entry) {
     prune(entry_orders_, exec_);
@@ -560,8 +576,11 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   if (order.purpose != OrderPurpose::Entry) return;
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
-  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0)
-    transition(RunnerEvent::EntryFailed, fmt::format("entry rejected ({}): {}", rejection.code, rejection.message));
+  if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
+    note_.clear();
+    fmt::format_to(std::back_inserter(note_), "entry rejected ({}): {}", rejection.code, rejection.message);
+    transition(RunnerEvent::EntryFailed, note_);
+  }
 }
 
 void SymbolRunner::on_stormguard(const risk::StormGuardChange& change) {

@@ -14,8 +14,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string reason_or(std::string_view reason, std::string_view fallback) {
-  return reason.empty() ? std::string(fallback) : std::string(reason);
+std::string_view reason_or(std::string_view reason, std::string_view fallback) {
+  return reason.empty() ? fallback : reason;
 }
 
 }  // namespace
@@ -253,7 +253,9 @@ bool SymbolRunner::handle_action(int kind) {
     // Nothing asked: the common case, no strings built.
     return false;
   }
-  const std::string reason(host_->action_reason());
+  // The frame's text: it stays put until the next callback, and no Lua runs
+  // while the action is handled.
+  const std::string_view reason = host_->action_reason();
   if (observer_) observer_->on_action(*this, cb, kind, a, reason);
   switch (state_) {
     case RunnerState::Watch:
@@ -278,7 +280,7 @@ bool SymbolRunner::handle_action(int kind) {
       } else if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
         enter(a, bar, kind == script::kActEnterLong);  // adds to the position (pyramiding)
       } else if (kind == script::kActCancelEntry) {
-        cancel_entries(reason_or(reason, "entry cancelled by the strategy"));
+        cancel_entries(std::string(reason_or(reason, "entry cancelled by the strategy")));
       }
       return false;
     case RunnerState::Faulted:
@@ -438,22 +440,27 @@ void SymbolRunner::write_views(te_frame& f) const {
   f.acct.trades = static_cast<double>(portfolio_.closed_trades());
 }
 
-void SymbolRunner::transition(RunnerEvent event, std::string reason) {
+void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
   const auto next = next_state(state_, event);
   TE_ASSERT(next.has_value(), "illegal runner transition %s --%s-->", std::string(to_string(state_)).c_str(),
             std::string(to_string(event)).c_str());
-  Transition t;
+  // Observers only read it during the call; a transition reported from
+  // inside one (none does today) gets its own.
+  Transition nested;
+  Transition& t = in_transition_ ? nested : transition_;
+  in_transition_ = true;
   t.bar_index = bar_index_;
   t.ts_ns = last_ts_ns_;
   t.from = state_;
   t.to = *next;
   t.event = event;
-  t.reason = std::move(reason);
+  t.reason.assign(reason.data(), reason.size());
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
   if (observer_) observer_->on_transition(*this, t);
-  if (config_.keep_transitions || state_ == RunnerState::Faulted) transitions_.push_back(std::move(t));
+  in_transition_ = &t != &transition_;
+  if (config_.keep_transitions || state_ == RunnerState::Faulted) transitions_.push_back(t);
   if (state_ == RunnerState::Watch) {
     want_stop_ = 0;
     want_target_ = 0;

@@ -280,7 +280,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void write_frame(const model::Bar& bar);
   void write_views(te_frame& f) const;  // the frame's position and account views
   void write_marks(te_frame& f) const;  // the part of them that follows the mark
-  void transition(RunnerEvent event, std::string reason);
+  void transition(RunnerEvent event, std::string_view reason);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
   void enter(const te_action& action, const model::Bar& bar, bool is_long);
@@ -330,6 +330,16 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   std::int64_t last_ts_ns_ = 0;
   RunnerStats stats_;
   std::vector<Transition> transitions_;
+  // The transition being reported: its reason string keeps its capacity from
+  // one transition to the next (no allocation per trade for the common reasons).
+  Transition transition_;
+  bool in_transition_ = false;
+  // Texts of refused entries, reused from one refusal to the next (a strategy
+  // whose entries cannot be sized or paid for is refused on every bar it tries):
+  // the refusal reported to observers, the sizing problem, the transition's reason.
+  model::Rejection rejection_;
+  std::string why_;
+  std::string note_;
   std::optional<script::StrategyError> fault_;
 
   // Orders this runner has working, by role.
