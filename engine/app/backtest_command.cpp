@@ -151,9 +151,14 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     old_outputs.discard();
   };
   cfg.progress_every = 1 << 16;
-  auto equity_stream = backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only());
+  // The stream's worker also keeps the columns the reports read (time, equity,
+  // drawdown): the run thread keeps no curve, so the fresh memory of a row per
+  // bar is filled on the second core.
+  auto equity_stream =
+      backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only(), bars->size());
   if (!equity_stream) return print_error(equity_stream.error().message), 1;
   cfg.equity_listener = equity_stream->get();
+  cfg.keep_equity_curve = false;
   timer.mark("prepare run");
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
@@ -164,6 +169,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   }
   old_outputs.discard();  // a run shorter than the first progress call
   if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
+  result->equity = (*equity_stream)->take_curve();
   timer.mark("equity.csv (rest)");
 
   // The accumulator saw the points compute_metrics would replay, in order.

@@ -88,6 +88,10 @@ struct BacktestConfig {
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).
+// cash and position_value may be empty while the other columns are filled: the
+// backtest command streams equity.csv and the metrics during the run and keeps
+// only what its reports read (EquityStream::take_curve); equity.csv from a
+// result (write_report's equity_csv) and compute_metrics need all five.
 struct EquityCurve {
   HugeVector<std::int64_t> ts_ns;
   HugeVector<double> cash, position_value, equity, drawdown;
