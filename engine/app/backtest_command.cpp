@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <optional>
 
@@ -57,9 +58,16 @@ struct BacktestArgs {
 // numbers are the cache's; the data may be a time-filtered part of it.
 class CheckedRows final : public backtest::BarGate {
  public:
+  // Whether `data`'s rows are rows of the checked cache (load_bars returns the
+  // cache's own columns, time-filtered or not); otherwise the check is waited for.
+  static bool covers(const data::CacheCheck& check, const model::BarSeries& data) noexcept {
+    const std::int64_t* const all = check.series().columns().ts_ns;
+    const std::int64_t* const ts = data.columns().ts_ns;
+    return !data.empty() && std::less_equal<>()(all, ts) &&
+           std::less_equal<>()(ts + data.size(), all + check.series().size());
+  }
   CheckedRows(const data::CacheCheck& check, const model::BarSeries& data)
-      : check_(check),
-        offset_(data.empty() ? 0 : static_cast<std::size_t>(data.columns().ts_ns - check.series().columns().ts_ns)) {}
+      : check_(check), offset_(static_cast<std::size_t>(data.columns().ts_ns - check.series().columns().ts_ns)) {}
   std::size_t ready(std::size_t bars) noexcept override {
     const std::size_t rows = check_.wait_rows(offset_ + bars);
     return rows > offset_ ? rows - offset_ : 0;
@@ -187,21 +195,24 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   cfg.equity_listener = equity_stream->get();
   cfg.keep_equity_curve = false;
   std::optional<CheckedRows> checked_rows;
-  if (load_report.cache_check) cfg.bar_gate = &checked_rows.emplace(*load_report.cache_check, *bars);
+  if (load_report.cache_check && CheckedRows::covers(*load_report.cache_check, *bars))
+    cfg.bar_gate = &checked_rows.emplace(*load_report.cache_check, *bars);
+  // A cache that failed its check: nothing of this attempt counts. Run again
+  // with the checks up front, where the loader warns and parses the CSV
+  // instead (or, for a .tebars file given directly, fails with the reason).
+  auto again_checked_first = [&] {
+    equity_stream->reset();  // removes equity.csv.partial
+    BacktestArgs again = a;
+    again.check_cache_first = true;
+    return run_backtest_command(again, ctx);
+  };
+  if (load_report.cache_check && !checked_rows && !load_report.cache_check->result()) return again_checked_first();
   timer.mark("prepare run");
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
   timer.mark("run (strategy loop)");
-  if (load_report.cache_check) {
-    // Nothing of this run counts unless the whole cache passed: otherwise run
-    // again with the checks up front, where the loader warns and parses the
-    // CSV instead (or, for a .tebars file given directly, fails with the reason).
-    if (!load_report.cache_check->result()) {
-      equity_stream->reset();  // removes equity.csv.partial
-      BacktestArgs again = a;
-      again.check_cache_first = true;
-      return run_backtest_command(again, ctx);
-    }
+  if (load_report.cache_check) {  // the run counts only if the whole cache passed
+    if (!load_report.cache_check->result()) return again_checked_first();
     timer.mark("cache check (rest)");
   }
   if (!result) {

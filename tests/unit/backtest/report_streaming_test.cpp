@@ -297,3 +297,43 @@ TEST_CASE("JSON string escapes are found wherever they sit in a long string", "[
     }
   }
 }
+
+// The backtest command's cache check hands rows out as they pass
+// (BacktestConfig::bar_gate): a run never reads a bar past what the gate
+// allowed, and a gate that allows everything changes nothing.
+TEST_CASE("a bar gate bounds the bars a run reads", "[report][backtest]") {
+  data::LoadOptions lo;
+  lo.cache.read = lo.cache.write = false;
+  auto bars = data::load_bars(TE_SHARED_DIR "/data/nvda-1999-2014.txt", lo);
+  REQUIRE(bars);
+  auto src = script::read_strategy(TE_SOURCE_DIR "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  struct Gate final : backtest::BarGate {
+    std::size_t limit, step, asked = 0, calls = 0;
+    Gate(std::size_t l, std::size_t s) : limit(l), step(s) {}
+    std::size_t ready(std::size_t bars) noexcept override {
+      ++calls;
+      asked = std::max(asked, bars);
+      // Hands out `step` rows at a time, never past `limit` (a bad block there).
+      return std::min(limit, ((bars + step - 1) / step) * step);
+    }
+  };
+  backtest::BacktestConfig cfg;
+  auto plain = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(plain);
+  Gate all(bars->size(), 100);
+  cfg.bar_gate = &all;
+  auto gated = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(gated);
+  CHECK(gated->bars == plain->bars);
+  CHECK(backtest::trades_csv(*gated) == backtest::trades_csv(*plain));
+  CHECK(backtest::equity_csv(*gated) == backtest::equity_csv(*plain));
+  CHECK(all.calls == (bars->size() + 99) / 100 + 1);  // the first 64 bars before the run, then every 100
+  Gate stop(1000, 100);
+  cfg.bar_gate = &stop;
+  auto stopped = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(stopped);
+  CHECK(stopped->bars == 1000);
+  CHECK_FALSE(stopped->fault);
+  CHECK(stop.asked == 1001);
+}
