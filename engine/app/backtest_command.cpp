@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -22,6 +24,7 @@
 #include "engine/core/huge_heap.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
+#include "engine/data/cache_check.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/load_bars.hpp"
 #include "engine/journal/recorded_bars.hpp"
@@ -45,6 +48,34 @@ struct BacktestArgs {
   RecordSettings record;
   bool no_html = false;
   bool timings = false;
+  // Set for the second attempt when the cache checked during the first run
+  // turned out bad: this time the loader checks it first (and falls back to
+  // parsing the CSV as usual).
+  bool check_cache_first = false;
+};
+
+// The run reads a bar of a cache only once the cache's check passed it. Row
+// numbers are the cache's; the data may be a time-filtered part of it.
+class CheckedRows final : public backtest::BarGate {
+ public:
+  // Whether `data`'s rows are rows of the checked cache (load_bars returns the
+  // cache's own columns, time-filtered or not); otherwise the check is waited for.
+  static bool covers(const data::CacheCheck& check, const model::BarSeries& data) noexcept {
+    const std::int64_t* const all = check.series().columns().ts_ns;
+    const std::int64_t* const ts = data.columns().ts_ns;
+    return !data.empty() && std::less_equal<>()(all, ts) &&
+           std::less_equal<>()(ts + data.size(), all + check.series().size());
+  }
+  CheckedRows(const data::CacheCheck& check, const model::BarSeries& data)
+      : check_(check), offset_(static_cast<std::size_t>(data.columns().ts_ns - check.series().columns().ts_ns)) {}
+  std::size_t ready(std::size_t bars) noexcept override {
+    const std::size_t rows = check_.wait_rows(offset_ + bars);
+    return rows > offset_ ? rows - offset_ : 0;
+  }
+
+ private:
+  const data::CacheCheck& check_;
+  std::size_t offset_;
 };
 
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
@@ -75,6 +106,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // size and mtime, or same content); docs/backtesting.md "Reproducibility".
   lo.source_sha256 = true;
   lo.defer_source_sha256 = true;  // --no-cache: hashed below, during the run
+  // A cache's data is checked on the second core while the strategy already
+  // runs over the rows that passed (engine/data/cache_check.hpp); a recorded
+  // session starts journaling before the run, so it checks first.
+  lo.cache.defer_verify = !a.check_cache_first && !a.record.record;
   timer.mark("setup");
   data::LoadReport load_report;
   auto bars = data::load_bars(a.data, lo, &load_report);
@@ -151,19 +186,42 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     old_outputs.discard();
   };
   cfg.progress_every = 1 << 16;
-  auto equity_stream = backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only());
+  // The stream's worker also keeps the columns the reports read (time, equity,
+  // drawdown): the run thread keeps no curve, so the fresh memory of a row per
+  // bar is filled on the second core.
+  auto equity_stream =
+      backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only(), bars->size());
   if (!equity_stream) return print_error(equity_stream.error().message), 1;
   cfg.equity_listener = equity_stream->get();
+  cfg.keep_equity_curve = false;
+  std::optional<CheckedRows> checked_rows;
+  if (load_report.cache_check && CheckedRows::covers(*load_report.cache_check, *bars))
+    cfg.bar_gate = &checked_rows.emplace(*load_report.cache_check, *bars);
+  // A cache that failed its check: nothing of this attempt counts. Run again
+  // with the checks up front, where the loader warns and parses the CSV
+  // instead (or, for a .tebars file given directly, fails with the reason).
+  auto again_checked_first = [&] {
+    equity_stream->reset();  // removes equity.csv.partial
+    BacktestArgs again = a;
+    again.check_cache_first = true;
+    return run_backtest_command(again, ctx);
+  };
+  if (load_report.cache_check && !checked_rows && !load_report.cache_check->result()) return again_checked_first();
   timer.mark("prepare run");
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
   timer.mark("run (strategy loop)");
+  if (load_report.cache_check) {  // the run counts only if the whole cache passed
+    if (!load_report.cache_check->result()) return again_checked_first();
+    timer.mark("cache check (rest)");
+  }
   if (!result) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
     return print_error(result.error().message), 1;
   }
   old_outputs.discard();  // a run shorter than the first progress call
   if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
+  result->equity = (*equity_stream)->take_curve();
   timer.mark("equity.csv (rest)");
 
   // The accumulator saw the points compute_metrics would replay, in order.

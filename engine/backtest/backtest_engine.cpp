@@ -63,6 +63,10 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   }
 
   const std::size_t first = std::min(config.warmup_bars, data.size());
+  // Bars read before the run: the warm-up history (the runner may read it from
+  // its creation on) and the first 64 (the bar interval, below).
+  const std::size_t early = std::max(first, std::min<std::size_t>(64, data.size()));
+  const bool early_ready = !config.bar_gate || early == 0 || config.bar_gate->ready(early) >= early;
   runner::RunnerConfig rc;
   rc.id = 0;
   rc.closewatch_timeout_bars = config.closewatch_timeout_bars;
@@ -111,6 +115,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   struct Feed final : runner::SymbolRunner::BarFeed {
     const model::BarSeries::Columns& c;
     std::size_t i, n;
+    BarGate* gate;
+    std::size_t readable;  // bars [0, readable) may be read: n without a gate
     const BacktestConfig& config;
     runner::SymbolRunner& run;
     exec::SimulatedExchange& exchange;
@@ -134,7 +140,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     Feed(const model::BarSeries::Columns& c_, std::size_t first_, std::size_t n_, const BacktestConfig& config_,
          runner::SymbolRunner& run_, exec::SimulatedExchange& exchange_, portfolio::Portfolio& account_,
          model::InstrumentId instrument_, EquityCurve& eq_, bool keep_)
-        : c(c_), i(first_), n(n_), config(config_), run(run_), exchange(exchange_), account(account_),
+        : c(c_), i(first_), n(n_), gate(config_.bar_gate), readable(gate ? 0 : n_), config(config_), run(run_), exchange(exchange_), account(account_),
           instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash),
           quotes(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end(config_.close_at_end),
           listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0) {
@@ -156,7 +162,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     }
 
     bool next(model::Bar& bar) override {
-      if (i >= n) return false;
+      if (i >= readable && !more()) return false;
       bar.ts_ns = c.ts_ns[i];
       bar.open = c.open[i];
       bar.high = c.high[i];
@@ -171,6 +177,13 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       }
       ++i;
       return true;
+    }
+    // Past the bars the gate allowed so far: asks for more (all that passed by now).
+    bool more() {
+      if (i >= n || !gate) return false;
+      const std::size_t got = std::min(n, gate->ready(i + 1));
+      readable = std::max(readable, got);
+      return i < readable;
     }
     bool after_bar(const model::Bar& bar) override {
       if (close_at_end && i == n && account.position(instrument).qty != 0) {
@@ -197,7 +210,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
 
   const std::int64_t t0 = monotonic_ns();
-  if (run.start()) {
+  if (early_ready && run.start()) {
     if (config.batch) {
       run.run(feed);
     } else {

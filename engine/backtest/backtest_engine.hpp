@@ -30,6 +30,18 @@ class EquityListener {
   virtual void on_equity(std::int64_t ts_ns, double cash, double position_value, double equity) noexcept = 0;
 };
 
+// Data whose rows are still being checked (a cache verified on another thread,
+// engine/data/cache_check.hpp): the run reads a bar only once the gate says it
+// may. Called on the run's thread, rarely (when the bars said ready run out).
+class BarGate {
+ public:
+  virtual ~BarGate() = default;
+  // How many leading bars of the data may be read: at least `bars`, waiting
+  // if need be, unless the data turned out bad (then fewer: the run stops
+  // there, and the caller must not report it).
+  virtual std::size_t ready(std::size_t bars) noexcept = 0;
+};
+
 struct BacktestConfig {
   std::vector<std::pair<std::string, std::string>> params;  // --param name=value, in order
   double initial_cash = 100000;
@@ -66,6 +78,7 @@ struct BacktestConfig {
   // data); an equity_listener still hears every point.
   bool keep_equity_curve = true;
   EquityListener* equity_listener = nullptr;  // not owned; may be null
+  BarGate* bar_gate = nullptr;                // not owned; may be null (every bar readable)
   // The first warmup_bars bars of the data are history only: indicators a
   // strategy asks for are warmed up over them, but no callback, order or equity
   // point happens before bar warmup_bars (walk-forward test windows).
@@ -88,6 +101,10 @@ struct BacktestConfig {
 };
 
 // One row per processed bar. drawdown is the fraction below the running peak (>= 0).
+// cash and position_value may be empty while the other columns are filled: the
+// backtest command streams equity.csv and the metrics during the run and keeps
+// only what its reports read (EquityStream::take_curve); equity.csv from a
+// result (write_report's equity_csv) and compute_metrics need all five.
 struct EquityCurve {
   HugeVector<std::int64_t> ts_ns;
   HugeVector<double> cash, position_value, equity, drawdown;

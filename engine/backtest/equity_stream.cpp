@@ -1,5 +1,6 @@
 #include "engine/backtest/equity_stream.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,13 +10,14 @@
 namespace te::backtest {
 
 Result<std::unique_ptr<EquityStream>> EquityStream::open(const std::string& path, double initial_cash,
-                                                         bool date_only) {
+                                                         bool date_only, std::size_t curve_rows) {
   auto file = OutputFile::create(path + ".partial");
   if (!file) return std::move(file).error();
-  return std::unique_ptr<EquityStream>(new EquityStream(path, std::move(*file), initial_cash, date_only));
+  return std::unique_ptr<EquityStream>(new EquityStream(path, std::move(*file), initial_cash, date_only, curve_rows));
 }
 
-EquityStream::EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only)
+EquityStream::EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only,
+                           std::size_t curve_rows)
     : path_(std::move(path)),
       partial_(path_ + ".partial"),
       file_(std::move(file)),
@@ -23,6 +25,11 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
       formatter_(date_only),
       peak_(initial_cash) {
   file_.append(detail::kEquityHeader);
+  if (curve_rows > 0) {  // virtual until the worker writes it
+    curve_.ts_ns.reserve(curve_rows);
+    curve_.equity.reserve(curve_rows);
+    curve_.drawdown.reserve(curve_rows);
+  }
   for (std::size_t i = 0; i < kBlocks; ++i) {
     storage_.push_back(std::make_unique<Block>());
     free_.push_back(storage_.back().get());
@@ -86,6 +93,11 @@ void EquityStream::work() {
 void EquityStream::write_block(const Block& b) {
   detail::EquityRowFormatter& rows = formatter_;
   constexpr std::size_t kRowsPerRoom = 1024;
+  // The kept columns, if any (a run has at most the rows it was sized for).
+  const std::size_t keep = std::min(b.n, curve_.equity.capacity() - std::min(curve_.equity.capacity(), rows_));
+  std::int64_t* const keep_ts = curve_.ts_ns.writable() + (keep ? rows_ : 0);
+  double* const keep_equity = curve_.equity.writable() + (keep ? rows_ : 0);
+  double* const keep_dd = curve_.drawdown.writable() + (keep ? rows_ : 0);
   for (std::size_t i = 0; i < b.n;) {
     const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
     char* p = file_.room((stop - i) * detail::kMaxEquityRow);
@@ -95,11 +107,23 @@ void EquityStream::write_block(const Block& b) {
       const double dd = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
       p = rows.row(p, b.ts[i], b.cash[i], b.pv[i], b.equity[i], dd);
       acc_.on_equity(b.ts[i], b.cash[i], b.pv[i], b.equity[i]);
+      if (i < keep) {
+        keep_ts[i] = b.ts[i];
+        keep_equity[i] = b.equity[i];
+        keep_dd[i] = dd;
+      }
     }
     file_.commit(p);
   }
   rows_ += b.n;
+  if (keep) {
+    curve_.ts_ns.set_size(curve_.ts_ns.size() + keep);
+    curve_.equity.set_size(curve_.equity.size() + keep);
+    curve_.drawdown.set_size(curve_.drawdown.size() + keep);
+  }
 }
+
+EquityCurve EquityStream::take_curve() noexcept { return std::move(curve_); }
 
 Status EquityStream::finish() {
   {

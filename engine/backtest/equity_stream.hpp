@@ -31,8 +31,14 @@ class EquityStream final : public EquityListener {
  public:
   // Writes into "<path>.partial", renamed to `path` by finish(); `initial_cash`
   // starts the drawdown's peak and the metrics, as in run_backtest.
+  // `curve_rows` > 0: the worker also keeps the curve's time, equity and
+  // drawdown columns for up to that many points (take_curve()), the columns a
+  // report reads once equity.csv and the metrics are done; the run then needs
+  // no curve of its own (BacktestConfig::keep_equity_curve false), and the
+  // fresh memory they fill is touched on the worker's core, not the run's.
   // Errors: Errc::io naming the file.
-  static Result<std::unique_ptr<EquityStream>> open(const std::string& path, double initial_cash, bool date_only);
+  static Result<std::unique_ptr<EquityStream>> open(const std::string& path, double initial_cash, bool date_only,
+                                                    std::size_t curve_rows = 0);
 
   ~EquityStream() override;  // stops the worker; an unfinished file is removed
   EquityStream(const EquityStream&) = delete;
@@ -47,6 +53,9 @@ class EquityStream final : public EquityListener {
 
   // The metrics' accumulator; read it only after finish().
   const MetricsAccumulator& accumulator() const noexcept { return acc_; }
+  // After finish(): the kept columns (ts_ns, equity, drawdown; cash and
+  // position_value stay empty), as run_backtest would have filled them.
+  EquityCurve take_curve() noexcept;
   std::size_t rows() const noexcept { return rows_; }
 
  private:
@@ -58,7 +67,7 @@ class EquityStream final : public EquityListener {
     double cash[kBlockRows], pv[kBlockRows], equity[kBlockRows];
   };
 
-  EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only);
+  EquityStream(std::string path, OutputFile file, double initial_cash, bool date_only, std::size_t curve_rows);
   void hand_over() noexcept;  // run thread: queue the current block, take a free one
   void work();                // worker thread
   void write_block(const Block& b);
@@ -69,6 +78,7 @@ class EquityStream final : public EquityListener {
   detail::EquityRowFormatter formatter_;  // worker thread only
   double peak_;
   std::size_t rows_ = 0;
+  EquityCurve curve_;  // worker thread until finish(); capacity 0 when not kept
   bool finished_ = false;
 
   std::vector<std::unique_ptr<Block>> storage_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/core/assert.hpp"
 #include "engine/core/time.hpp"
 
 namespace te::backtest {
@@ -203,6 +204,8 @@ namespace {
 MetricsAccumulator replay(const BacktestResult& r) {
   MetricsAccumulator acc(r.initial_cash);
   const EquityCurve& eq = r.equity;
+  TE_ASSERT(eq.cash.size() == eq.equity.size() && eq.position_value.size() == eq.equity.size(),
+            "compute_metrics on a curve without its cash and position_value columns");
   for (std::size_t i = 0; i < eq.equity.size(); ++i) acc.on_equity(eq.ts_ns[i], eq.cash[i], eq.position_value[i], eq.equity[i]);
   return acc;
 }

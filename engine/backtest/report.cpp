@@ -14,6 +14,7 @@
 #include "engine/backtest/equity_rows.hpp"
 #include "engine/backtest/output_file.hpp"
 #include "engine/backtest/report_html.hpp"
+#include "engine/core/assert.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/core/huge_vector.hpp"
 #include "engine/core/json_writer.hpp"
@@ -303,6 +304,8 @@ using detail::kMaxEquityRow;
 template <class Room, class Commit>
 void format_equity_rows(const BacktestResult& r, std::size_t begin, std::size_t end, Room room, Commit commit) {
   const EquityCurve& e = r.equity;
+  TE_ASSERT(e.cash.size() == e.ts_ns.size() && e.position_value.size() == e.ts_ns.size(),
+            "equity.csv from a curve without its cash and position_value columns");
   detail::EquityRowFormatter rows(r.date_only);
   constexpr std::size_t kBlock = 1024;  // rows per room() request
   for (std::size_t i = begin; i < end;) {

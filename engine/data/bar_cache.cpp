@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "engine/core/time.hpp"
 #include "engine/data/field_scan.hpp"
@@ -198,7 +199,9 @@ bool rows_plainly_valid(const model::BarSeries::Columns& c, std::size_t begin, s
 // crafted with matching checksums, or written by another tool, must still not
 // feed the engine bars the CSV loader refuses (a price at 0 or NaN, time going
 // backwards), and an empty cache has no bars to run on.
-Status check_bars(const model::BarSeries& s, const std::string& path) {
+// `progress(rows)`, when given, hears after each block that the leading rows passed.
+Status check_bars(const model::BarSeries& s, const std::string& path,
+                  const std::function<void(std::size_t)>* progress = nullptr) {
   if (s.empty()) return corrupt(path, "no bars (row count 0)");
   // Rows must increase (below), so the ends bound every time.
   const auto ts = s.ts_ns();
@@ -206,12 +209,17 @@ Status check_bars(const model::BarSeries& s, const std::string& path) {
     return corrupt(path, "times outside the years 1678 to 2261; the file was not written by this engine from a "
                          "valid data file");
   const auto& c = s.columns();
-  if (c.bid || c.ask || c.bid_size || c.ask_size) return check_rows(s, 0, s.size(), path);
+  if (c.bid || c.ask || c.bid_size || c.ask_size) {
+    TE_TRY(check_rows(s, 0, s.size(), path));
+    if (progress) (*progress)(s.size());
+    return {};
+  }
   // Blocks that fail the fast pass are checked row by row for the message.
   constexpr std::size_t kBlock = 4096;
   for (std::size_t begin = 0; begin < s.size(); begin += kBlock) {
     const std::size_t end = std::min(s.size(), begin + kBlock);
     if (!rows_plainly_valid(c, begin, end)) TE_TRY(check_rows(s, begin, end, path));
+    if (progress) (*progress)(end);
   }
   return {};
 }
@@ -386,6 +394,20 @@ Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_dat
   if (verify_data) TE_TRY(check_bars(series, path));
   if (header) *header = *hd;
   return series;
+}
+
+Status verify_bar_cache(const model::BarSeries& series, const BarCacheHeader& header, const std::string& path,
+                        const std::function<void(std::size_t)>& progress) {
+  // The bars first, block by block in the order a run reads them: this pass
+  // is the first touch of the mapping (the slow one on VMs), so a reader
+  // following `progress` finds the pages touched. The checksum's pass after it
+  // runs over touched pages.
+  TE_TRY(check_bars(series, path, &progress));
+  const auto* base = static_cast<const unsigned char*>(static_cast<const void*>(series.columns().ts_ns)) -
+                     header.column_offsets[0];
+  if (xxh3_64(base + kBarCacheHeaderSize, header.file_size - kBarCacheHeaderSize) != header.data_hash)
+    return corrupt(path, "data checksum mismatch (the file is corrupt)");
+  return {};
 }
 
 }  // namespace te::data

@@ -20,6 +20,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -83,5 +84,13 @@ Result<BarCacheHeader> read_bar_cache_header(const std::string& path);
 // Errors: as read_bar_cache_header.
 Result<model::BarSeries> open_bar_cache(const std::string& path, bool verify_data, std::string symbol,
                                         model::InstrumentId id, BarCacheHeader* header = nullptr);
+
+// The checks open_bar_cache makes with `verify_data`, for a series it opened
+// without them (the whole cache, `header` as it returned it): the bars, block
+// by block, then the data checksum. `progress(rows)` is called each time more
+// leading rows passed the bar checks. Errors: Errc::parse naming the path (the
+// message may differ from open_bar_cache's when the file has several faults).
+Status verify_bar_cache(const model::BarSeries& series, const BarCacheHeader& header, const std::string& path,
+                        const std::function<void(std::size_t)>& progress);
 
 }  // namespace te::data

@@ -11,6 +11,7 @@
 #include "engine/core/sha256.hpp"
 
 #include "engine/data/bar_cache.hpp"
+#include "engine/data/cache_check.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/mapped_file.hpp"
 #include "engine/data/time_range.hpp"
@@ -66,7 +67,7 @@ class Loader {
       rep_.source = LoadSource::cache_file;
       rep_.cache_path = path_;
       rep_.cache_status = "used";
-      auto s = open_bar_cache(path_, opt_.cache.verify_data, opt_.symbol, opt_.instrument);
+      auto s = open(path_);
       if (!s) return std::move(s).error();
       return apply_time_range(*s, opt_, path_);
     }
@@ -88,6 +89,15 @@ class Loader {
   }
 
  private:
+  // A cache, its data checked now or (defer_verify) on a thread of its own.
+  Result<model::BarSeries> open(const std::string& cache) {
+    const bool defer = opt_.cache.verify_data && opt_.cache.defer_verify;
+    BarCacheHeader header;
+    auto s = open_bar_cache(cache, opt_.cache.verify_data && !defer, opt_.symbol, opt_.instrument, &header);
+    if (s && defer) rep_.cache_check = std::make_shared<CacheCheck>(*s, header, cache);
+    return s;
+  }
+
   // The cache when it is valid and matches the source; otherwise an empty result
   // with rep_.cache_status saying why.
   std::optional<model::BarSeries> try_cache() {
@@ -115,7 +125,7 @@ class Loader {
         return std::nullopt;
       }
     }
-    auto s = open_bar_cache(rep_.cache_path, opt_.cache.verify_data, opt_.symbol, opt_.instrument);
+    auto s = open(rep_.cache_path);
     if (!s) {
       invalid(s.error().message);
       return std::nullopt;

@@ -12,6 +12,8 @@
 
 namespace te::data {
 
+class CacheCheck;  // cache_check.hpp
+
 enum class LoadSource : std::uint8_t {
   csv,         // parsed the CSV
   csv_cache,   // used the CSV's cache, no parsing
@@ -32,6 +34,9 @@ struct LoadReport {
   // With LoadOptions::defer_source_sha256, when source_sha256 was left for the
   // caller: exactly the bytes that were parsed (the source's mapping).
   std::shared_ptr<const MappedFile> source_bytes;
+  // With CacheOptions::defer_verify, when a cache was used: its data checks,
+  // running (over the whole cache, before any time filter).
+  std::shared_ptr<CacheCheck> cache_check;
 };
 
 // Loads bars from `path`:

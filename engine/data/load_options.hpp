@@ -16,6 +16,10 @@ struct CacheOptions {
   std::uint64_t min_source_bytes = 8u << 20;
   std::string dir;          // empty: beside the source as <file>.tebars
   bool verify_data = true;  // checksum the columns when opening a cache
+  // With verify_data, load_bars only: check a cache's data on a thread of its
+  // own instead of before returning (LoadReport::cache_check); the caller reads
+  // rows only as they pass and decides what a failure means (engine/data/cache_check.hpp).
+  bool defer_verify = false;
 };
 
 struct LoadOptions {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -170,6 +171,55 @@ TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothi
   CHECK(listing() == files);
   CHECK(read_file(out + "/report.html") == "old page");
   CHECK(read_file(out + "/trades.csv") == first_trades);
+}
+
+// A cache's data is checked on a second thread while the strategy runs over
+// the rows that passed (engine/data/cache_check.hpp): the outputs equal a run
+// on the parsed CSV, and a cache whose checksum fails is never reported from.
+TEST_CASE("a cache checked during the run gives the CSV's results; a corrupt one is refused", "[backtest][cli]") {
+  TempDir dir;
+  const std::string data = dir.file("gen.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 70000 --seed 8 --interval 1m --out " + data).code == 0);
+  REQUIRE(run_cli(dir, "convert-data --data " + data).code == 0);
+  const std::string cache = data + ".tebars";
+  REQUIRE(std::filesystem::exists(cache));
+  const std::string base = "backtest -q --strategy strategies/sma_cross.lua --param stake=100 --data ";
+  const CliRun parsed = run_cli(dir, base + data + " --no-cache --out " + dir.file("parsed"));
+  REQUIRE(parsed.code == 0);
+  const CliRun cached = run_cli(dir, base + data + " --out " + dir.file("cached"));
+  INFO(cached.err);
+  REQUIRE(cached.code == 0);
+  CHECK(cached.err.empty());
+  auto same_outputs = [&](const std::string& a, const std::string& b) {
+    for (const char* f : {"/trades.csv", "/equity.csv"}) {
+      INFO(f);
+      CHECK(read_file(a + f) == read_file(b + f));
+    }
+    CHECK(without_timing(read_file(a + "/report.json")) == without_timing(read_file(b + "/report.json")));
+  };
+  same_outputs(dir.file("parsed"), dir.file("cached"));
+
+  // A flipped bit in the volume of row 60,000: every bar is still plausible,
+  // only the data checksum tells. The run is done again from the CSV.
+  std::string bytes = read_file(cache);
+  std::uint64_t volume_at = 0;
+  std::memcpy(&volume_at, bytes.data() + 72 + 5 * 8, 8);
+  bytes[volume_at + 60000 * 8] ^= 1;
+  write_file(cache, bytes);
+  const CliRun fallback = run_cli(dir, base + data + " --out " + dir.file("fallback"));
+  INFO(fallback.err);
+  REQUIRE(fallback.code == 0);
+  CHECK(fallback.err.find("ignoring cache " + cache + ": ") != std::string::npos);
+  CHECK(fallback.err.find("data checksum mismatch") != std::string::npos);
+  same_outputs(dir.file("parsed"), dir.file("fallback"));
+
+  // The same file given directly is an error, and nothing is written.
+  const std::string direct = dir.file("direct.tebars");
+  std::filesystem::copy_file(cache, direct);
+  const CliRun refused = run_cli(dir, base + direct + " --out " + dir.file("direct"));
+  CHECK(refused.code == 1);
+  CHECK(refused.err.find("cache " + direct + ": data checksum mismatch (the file is corrupt)") != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir.file("direct")));
 }
 
 TEST_CASE("report.json carries every contract key", "[backtest][cli]") {

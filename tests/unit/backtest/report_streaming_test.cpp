@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -112,7 +113,9 @@ TEST_CASE("equity.csv and metrics produced during the run equal those of the fin
     backtest::BacktestConfig cfg;
     cfg.initial_cash = 50000;
     cfg.exchange.commission.rate = 0.002;
-    auto stream = backtest::EquityStream::open(path, cfg.initial_cash, bars->date_only());
+    // Sized as the backtest command sizes it: the worker keeps the columns the
+    // reports read.
+    auto stream = backtest::EquityStream::open(path, cfg.initial_cash, bars->date_only(), bars->size());
     REQUIRE(stream);
     cfg.equity_listener = stream->get();
     auto r = backtest::run_backtest(cfg, *bars, *src);
@@ -136,7 +139,52 @@ TEST_CASE("equity.csv and metrics produced during the run equal those of the fin
       CHECK(months[i].month == expected[i].month);
       CHECK(months[i].ret == expected[i].ret);
     }
+    // The kept columns equal the run's own, bit for bit, and the reports the
+    // command writes from them (report.json, report.html, the summary) are the same.
+    backtest::ReportOptions ro;  // as the command writes them
+    ro.bars = &*bars;
+    ro.equity_csv = false;
+    ro.monthly = &months;
+    st.data_path = name;
+    const std::string from_kept = dir.file("kept"), from_full = dir.file("full");
+    std::filesystem::create_directories(from_kept);
+    std::filesystem::create_directories(from_full);
+    REQUIRE(backtest::write_report(from_full, *r, streamed, st, ro));
+    const std::string summary = backtest::format_summary(*r, streamed, st);
+    backtest::EquityCurve full = std::move(r->equity);
+    r->equity = (*stream)->take_curve();
+    const backtest::EquityCurve& kept = r->equity;
+    REQUIRE(kept.ts_ns.size() == r->bars);
+    REQUIRE(kept.equity.size() == r->bars);
+    REQUIRE(kept.drawdown.size() == r->bars);
+    CHECK(kept.cash.empty());
+    CHECK(kept.position_value.empty());
+    CHECK(std::equal(kept.ts_ns.begin(), kept.ts_ns.end(), full.ts_ns.begin()));
+    CHECK(std::memcmp(kept.equity.data(), full.equity.data(), r->bars * sizeof(double)) == 0);
+    CHECK(std::memcmp(kept.drawdown.data(), full.drawdown.data(), r->bars * sizeof(double)) == 0);
+    REQUIRE(backtest::write_report(from_kept, *r, streamed, st, ro));
+    for (const char* f : {"/report.json", "/report.html", "/trades.csv"}) {
+      INFO(f);
+      CHECK(read_file(from_kept + f) == read_file(from_full + f));
+    }
+    CHECK(backtest::format_summary(*r, streamed, st) == summary);
   }
+}
+
+TEST_CASE("an equity stream keeps no more rows than it was sized for", "[report][backtest]") {
+  TempDir dir;
+  auto stream = backtest::EquityStream::open(dir.file("equity.csv"), 1000, false, 10000);
+  REQUIRE(stream);
+  for (int i = 0; i < 20000; ++i) (*stream)->on_equity(i * 60'000'000'000LL, 1000 - i, i, 1000.0 - (i % 7));
+  REQUIRE((*stream)->finish());
+  CHECK((*stream)->rows() == 20000);
+  const backtest::EquityCurve c = (*stream)->take_curve();
+  REQUIRE(c.ts_ns.size() == 10000);
+  REQUIRE(c.equity.size() == 10000);
+  REQUIRE(c.drawdown.size() == 10000);
+  CHECK(c.ts_ns.back() == 9999 * 60'000'000'000LL);
+  CHECK(c.equity.back() == 1000.0 - (9999 % 7));
+  CHECK(c.drawdown[6] == 6.0 / 1000);
 }
 
 TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {
@@ -248,4 +296,44 @@ TEST_CASE("JSON string escapes are found wherever they sit in a long string", "[
       REQUIRE(JsonWriter::is_plain(s) == (special == '\x7f'));
     }
   }
+}
+
+// The backtest command's cache check hands rows out as they pass
+// (BacktestConfig::bar_gate): a run never reads a bar past what the gate
+// allowed, and a gate that allows everything changes nothing.
+TEST_CASE("a bar gate bounds the bars a run reads", "[report][backtest]") {
+  data::LoadOptions lo;
+  lo.cache.read = lo.cache.write = false;
+  auto bars = data::load_bars(TE_SHARED_DIR "/data/nvda-1999-2014.txt", lo);
+  REQUIRE(bars);
+  auto src = script::read_strategy(TE_SOURCE_DIR "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  struct Gate final : backtest::BarGate {
+    std::size_t limit, step, asked = 0, calls = 0;
+    Gate(std::size_t l, std::size_t s) : limit(l), step(s) {}
+    std::size_t ready(std::size_t bars) noexcept override {
+      ++calls;
+      asked = std::max(asked, bars);
+      // Hands out `step` rows at a time, never past `limit` (a bad block there).
+      return std::min(limit, ((bars + step - 1) / step) * step);
+    }
+  };
+  backtest::BacktestConfig cfg;
+  auto plain = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(plain);
+  Gate all(bars->size(), 100);
+  cfg.bar_gate = &all;
+  auto gated = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(gated);
+  CHECK(gated->bars == plain->bars);
+  CHECK(backtest::trades_csv(*gated) == backtest::trades_csv(*plain));
+  CHECK(backtest::equity_csv(*gated) == backtest::equity_csv(*plain));
+  CHECK(all.calls == (bars->size() + 99) / 100 + 1);  // the first 64 bars before the run, then every 100
+  Gate stop(1000, 100);
+  cfg.bar_gate = &stop;
+  auto stopped = backtest::run_backtest(cfg, *bars, *src);
+  REQUIRE(stopped);
+  CHECK(stopped->bars == 1000);
+  CHECK_FALSE(stopped->fault);
+  CHECK(stop.asked == 1001);
 }

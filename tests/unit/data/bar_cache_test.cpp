@@ -13,6 +13,7 @@
 
 #include "engine/core/time.hpp"
 #include "engine/data/bar_cache.hpp"
+#include "engine/data/cache_check.hpp"
 #include "engine/data/bar_generator.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/csv_writer.hpp"
@@ -413,4 +414,64 @@ TEST_CASE("cache: bars the CSV loader would refuse are refused from a cache too"
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error().message, Catch::Contains("no bars"));
   }
+}
+
+TEST_CASE("cache: a check deferred to its own thread hands out only rows that passed", "[unit][data][audit]") {
+  Fixture f(false, 10000);
+  auto csv = load_csv(f.csv, {});
+  REQUIRE(csv.ok());
+  // A bad bar at row 8192 (the third 4,096-row block), written with a matching
+  // checksum: the rows of the first two blocks pass, nothing after them does.
+  model::BarSeriesBuilder b;
+  for (std::size_t i = 0; i < csv->size(); ++i) b.push(csv->at(i));
+  b.open_[8192] = b.high_[8192] * 2;
+  const std::string bad_path = f.dir.file("bad.tebars");
+  REQUIRE(write_bar_cache(std::move(b).build("bars", 0), bad_path, CacheSource{}).ok());
+  const auto refused = load_bars(bad_path, {}, nullptr);
+  REQUIRE_FALSE(refused.ok());
+  LoadOptions deferred;
+  deferred.cache.defer_verify = true;
+  LoadReport rep;
+  auto s = load_bars(bad_path, deferred, &rep);
+  REQUIRE(s.ok());  // opened; the data is being checked
+  REQUIRE(rep.cache_check);
+  CHECK(rep.cache_check->wait_rows(100) >= 100);
+  CHECK(rep.cache_check->wait_rows(10000) == 8192);
+  const Status st = rep.cache_check->result();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message == refused.error().message);
+
+  // A flipped byte in the data: every bar is plausible, the checksum is not.
+  LoadReport rep2;
+  const auto good = f.load(rep2);  // writes bars.csv.tebars
+  poke(f.cache, 5000, "\x55\x55");
+  f.options.cache.defer_verify = true;
+  LoadReport rep3;
+  auto flipped = load_bars(f.csv, f.options, &rep3);
+  REQUIRE(flipped.ok());
+  CHECK(rep3.source == LoadSource::csv_cache);
+  REQUIRE(rep3.cache_check);
+  CHECK(rep3.cache_check->wait_rows(10000) == 10000);
+  const Status st3 = rep3.cache_check->result();
+  REQUIRE_FALSE(st3.ok());
+  CHECK_THAT(st3.error().message, Catch::Contains("data checksum mismatch"));
+
+  // An intact cache, time-filtered: the check covers the whole cache and passes.
+  CHECK(f.warnings.empty());  // a deferred check warns of nothing: its caller decides
+  f.options.cache.defer_verify = false;  // checked up front: ignored with a warning, rebuilt
+  LoadReport rep4;
+  (void)f.load(rep4);
+  CHECK(rep4.cache_status == "written");
+  f.options.cache.defer_verify = true;
+  f.options.start_ns = good.ts_ns()[3000];
+  LoadReport rep5;
+  auto part = load_bars(f.csv, f.options, &rep5);
+  REQUIRE(part.ok());
+  CHECK(part->size() == 7000);
+  REQUIRE(rep5.cache_check);
+  CHECK(rep5.cache_check->series().size() == 10000);
+  CHECK(rep5.cache_check->result().ok());
+  CHECK(rep5.cache_check->wait_rows(10000) == 10000);
+  REQUIRE(f.warnings.size() == 1);
+  CHECK_THAT(f.warnings[0], Catch::Contains("data checksum mismatch"));
 }
