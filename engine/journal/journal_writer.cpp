@@ -143,6 +143,8 @@ struct JournalWriter::Impl {
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
   bool dirty = false;  // blocks written since the last sync
+  std::size_t unsynced_bytes = 0;  // FsyncPolicy::None: written since the last start_writeback()
+  static constexpr std::size_t kWritebackBytes = 1 << 20;
   WriterStats wstats;  // the writer-owned counters, published under mu
   std::thread thread;
 
@@ -158,6 +160,17 @@ struct JournalWriter::Impl {
     wstats.blocks += 1;
     wstats.file_bytes += out.size();
     dirty = true;
+    if (opts.fsync == FsyncPolicy::None) {
+      // Nothing waits for the disk until flush()/close(), which then wait
+      // only for the last stretch: the rest is already on its way (a 7 MB
+      // journal's fdatasync at close took 15-30 ms on the test VM).
+      unsynced_bytes += out.size();
+      if (unsynced_bytes >= kWritebackBytes) {
+        file->start_writeback();
+        unsynced_bytes = 0;
+      }
+      return {};
+    }
     if (opts.fsync == FsyncPolicy::EveryBlock) return sync();
     if (opts.fsync == FsyncPolicy::Interval && monotonic_ns() - last_sync_ns >= ms(opts.fsync_interval_ms)) {
       return sync();

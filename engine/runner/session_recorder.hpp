@@ -43,7 +43,8 @@ struct SessionRecorderOptions {
   std::string journal_mode;
 
   // What a backtest wants: every event kept (the queue blocks), blocks cut by
-  // size only so the same events give the same bytes, no fsync until close.
+  // size only so the same events give the same bytes, no fsync until finish()
+  // (the journal, the sources and meta.json are synced once, at the end).
   static SessionRecorderOptions for_backtest();
 };
 
@@ -79,7 +80,7 @@ class SessionRecorder {
   Status record(journal::Event event);
 
   // Stores strategy code as sources/<sha256>.lua; returns the sha256.
-  Result<std::string> store_source(std::string_view code) const { return dir_.store_source(code); }
+  Result<std::string> store_source(std::string_view code) const { return dir_.store_source(code, durable_); }
 
   // Flushes every runner's recorder, appends session_end (reason, summary),
   // closes the journal and rewrites meta.json with `status`, the end time, the
@@ -103,6 +104,9 @@ class SessionRecorder {
   std::vector<std::unique_ptr<JournalRecorder>> runners_;
   bool finished_ = false;
   Status finish_status_;
+  // False under FsyncPolicy::None: meta.json and sources are written without
+  // fsync and synced once by finish(), with the journal.
+  bool durable_ = true;
 };
 
 // session_start.info of a session: what a rerun must reproduce (the effective
