@@ -24,6 +24,7 @@
 #include "engine/core/value.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/journal/event_sink.hpp"
+#include "engine/journal/state_parts.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/order.hpp"
 #include "engine/script/te_ffi.h"
@@ -166,16 +167,17 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
   std::atomic<bool> in_use_{false};
-  // The writer thread's: the event states are emitted through, whose context
-  // tree is updated in place from one state to the next (fill_state_context).
-  void fill_state_context(const StateRecord& r, Value& tree);
-  journal::Event state_event_;
+  // The writer thread's: a state goes out in parts (journal::StateParts; the
+  // writer encodes it without building its value tree), its working orders
+  // as a value built once per list.
+  journal::StateParts parts_;
+  Value indicators_;
+  std::shared_ptr<const OrderList> held_orders_;
+  std::shared_ptr<const Value> held_orders_value_;
   journal::Event action_event_;
   journal::Event transition_event_;
   journal::Event order_event_;
   journal::Event fill_event_;
-  std::shared_ptr<const Value> held_ctx_;
-  std::shared_ptr<const OrderList> held_orders_;
 };
 
 // A working order as recorded in runner_state.context.orders.
