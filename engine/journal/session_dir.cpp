@@ -161,7 +161,12 @@ Status SessionDir::sync_sources() const {
     if (it->is_regular_file(ec)) TE_TRY(sync_path(it->path().string()));
   }
   if (ec) return make_error(Errc::io, "list " + sources.string() + ": " + ec.message());
-  TE_TRY(sync_path(sources.string()));
+  return sync_path(sources.string());
+}
+
+Status SessionDir::sync_entries() const {
+  std::error_code ec;
+  if (fs::exists(meta_path(), ec)) TE_TRY(sync_path(meta_path()));
   return sync_path(path_);
 }
 

@@ -70,10 +70,13 @@ class SessionDir {
   // Stores `content` as sources/<sha256>.lua (once; storing the same content
   // again is a no-op) and returns the sha256. `durable` as for write_meta.
   Result<std::string> store_source(std::string_view content, bool durable = true) const;
-  // fsync of every stored source, the sources directory and the session
-  // directory: sources stored without `durable` become durable (meta.json
-  // does with the next durable write_meta).
+  // fsync of every stored source and of the sources directory: sources
+  // stored without `durable` become durable once the session directory is
+  // synced too (sync_entries(), or the next durable write_meta()).
   Status sync_sources() const;
+  // fsync of meta.json (when present) and of the session directory (its
+  // entries: meta.json, the journal, sources/).
+  Status sync_entries() const;
   // Errors: Errc::not_found when absent; Errc::parse when the stored content no
   // longer matches its hash.
   Result<std::string> load_source(std::string_view sha256) const;
