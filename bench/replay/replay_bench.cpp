@@ -15,6 +15,8 @@
 //   thread_ns_per_bar, off_thread_ns_per_bar   backtest-thread CPU per bar
 //   writer_ns_per_bar            CPU of the other threads (the journal writer) per bar
 //   events_per_bar, bytes_per_event (on disk)
+//   open_ms, run_ms, close_ms     the recorded run's wall time: creating the session,
+//                                the backtest, finishing the journal (off_ms: the off run)
 // Recording settings are `backtest --record`'s defaults (no indicator values);
 // the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
@@ -83,6 +85,7 @@ const Case kCases[] = {
 
 struct Sample {
   double wall = 0, thread_cpu = 0, process_cpu = 0;
+  double open_wall = 0, run_wall = 0, close_wall = 0;  // recording: create / backtest / finish
   std::uint64_t events = 0, bytes = 0, states = 0;
   std::string journal;  // kept for the reading benchmark
 };
@@ -121,8 +124,12 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     cfg.observer = &session->add_runner();
   }
   const double t0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+  const double w1 = wall_seconds();
   auto r = backtest::run_backtest(cfg, bars, src);
   s.thread_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
+  const double w2 = wall_seconds();
+  s.open_wall = w1 - w0;
+  s.run_wall = w2 - w1;
   if (!r) {
     std::fprintf(stderr, "error: %s\n", r.error().message.c_str());
     std::exit(1);
@@ -139,6 +146,7 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     s.journal = session->dir().journal_path();
   }
   s.wall = wall_seconds() - w0;
+  s.close_wall = s.wall - (w2 - w0);
   s.process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - p0;
   return s;
 }
@@ -149,6 +157,7 @@ struct Setup {
   std::size_t nbars = 1'000'000;
   int runs = 3;
   std::string dir;
+  std::string only;  // TE_BENCH_REPLAY_ONLY
   model::BarSeries bars;
   std::vector<std::pair<std::string, std::string>> journals;  // mode -> a kept journal (sma_cross)
 };
@@ -162,6 +171,7 @@ Setup& setup() {
     }
     if (const char* b = std::getenv("TE_BENCH_REPLAY_BARS")) st.nbars = std::stoull(b);
     if (const char* r = std::getenv("TE_BENCH_REPLAY_RUNS")) st.runs = std::max(1, std::atoi(r));
+    if (const char* o = std::getenv("TE_BENCH_REPLAY_ONLY")) st.only = o;
     const char* env_dir = std::getenv("TE_BENCH_DIR");
     st.dir = (std::filesystem::path(env_dir ? env_dir : std::filesystem::temp_directory_path().string()) /
               ("te-bench-replay-" + std::to_string(::getpid())))
@@ -192,16 +202,18 @@ void BM_Record(benchmark::State& state, std::string strategy, Case c) {
     return;
   }
   static int index = 0;
-  std::vector<double> off_wall, on_wall, off_thread, on_thread, off_total, on_total;
+  std::vector<double> off_wall, on_wall, off_thread, on_thread, off_total, on_total, opens, runs, closes;
   Sample last;
   for (auto _ : state) {
     for (int r = 0; r < st.runs; ++r) {
       remove_session(last.journal);
-      const Sample off = run_case(kOff, st.bars, *src, st.dir, index++);
-      last = run_case(c, st.bars, *src, st.dir, index++);
+      // TE_BENCH_REPLAY_ONLY=on|off runs one side only (for profiling one of them).
+      const Sample off = st.only == "on" ? Sample{} : run_case(kOff, st.bars, *src, st.dir, index++);
+      last = st.only == "off" ? Sample{} : run_case(c, st.bars, *src, st.dir, index++);
       off_wall.push_back(off.wall), on_wall.push_back(last.wall);
       off_thread.push_back(off.thread_cpu), on_thread.push_back(last.thread_cpu);
       off_total.push_back(off.process_cpu), on_total.push_back(last.process_cpu);
+      opens.push_back(last.open_wall), runs.push_back(last.run_wall), closes.push_back(last.close_wall);
     }
     state.SetIterationTime(median(on_wall));
   }
@@ -217,6 +229,13 @@ void BM_Record(benchmark::State& state, std::string strategy, Case c) {
   std::vector<double> writer;
   for (std::size_t i = 0; i < on_total.size(); ++i) writer.push_back(on_total[i] - on_thread[i]);
   state.counters["writer_ns_per_bar"] = median(writer) * 1e9 / n;
+  // Where the recorded run's wall time goes: creating the session (meta.json,
+  // sources), the backtest itself, and finishing (the writer draining its
+  // queue, the last block, the final sync, meta.json).
+  state.counters["open_ms"] = median(opens) * 1e3;
+  state.counters["run_ms"] = median(runs) * 1e3;
+  state.counters["close_ms"] = median(closes) * 1e3;
+  state.counters["off_ms"] = w0 * 1e3;
   state.counters["events_per_bar"] = static_cast<double>(last.events) / n;
   state.counters["bytes_per_event"] = last.events ? static_cast<double>(last.bytes) / static_cast<double>(last.events) : 0;
   if (strategy == "sma_cross" && c.states == runner::StateEvents::Activity) {
@@ -301,7 +320,7 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--help") == 0) {
       std::printf("te_bench_replay [--quick] [Google Benchmark flags]\n"
                   "  --quick   200,000 bars and one off/on pair per repetition (make bench)\n"
-                  "Environment: TE_BENCH_REPLAY_BARS, TE_BENCH_REPLAY_RUNS, TE_BENCH_DIR.\n");
+                  "Environment: TE_BENCH_REPLAY_BARS, TE_BENCH_REPLAY_RUNS, TE_BENCH_REPLAY_ONLY, TE_BENCH_DIR.\n");
       argv[kept++] = argv[i];
     } else {
       argv[kept++] = argv[i];

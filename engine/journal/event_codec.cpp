@@ -1,4 +1,5 @@
 #include "engine/journal/event_codec.hpp"
+#include "engine/journal/state_parts.hpp"
 
 #define MSGPACK_NO_BOOST
 #include <msgpack/pack.hpp>
@@ -1008,6 +1009,238 @@ bool encode_state_delta_if_patch(const Event& e, const Value& base_context, cons
     put_array_patch(en, a.as_array(), b.as_array());
   }
   put_diff(en, base_indicators, s->indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
+  return true;
+}
+
+// ---- runner_state from its parts (state_parts.hpp) ---------------------------
+//
+// The same packer calls, in the same order, as BodyEncoder and put_value over
+// state_parts_context(p) (keys sorted byte-wise: account, bar_index,
+// bars_in_state, ctx, orders, position), and as encode_state_delta_if_patch's
+// MapCompare over two such trees; state_parts_test checks the bytes against
+// the tree encoders on random sequences of states.
+
+namespace {
+
+const Value kNil;
+const Value kEmptyArray{Value::Array{}};
+
+const Value& ctx_of(const StateParts& p) { return p.ctx ? *p.ctx : kNil; }
+const Value& orders_of(const StateParts& p) { return p.orders ? *p.orders : kEmptyArray; }
+
+// A position field that is nil outside a trade.
+struct OptInt {
+  bool set;
+  std::int64_t v;
+  bool operator==(const OptInt& o) const noexcept { return set == o.set && (!set || v == o.v); }
+};
+struct OptDbl {
+  bool set;
+  double v;
+  bool operator==(const OptDbl& o) const noexcept {
+    return set == o.set && (!set || std::bit_cast<std::uint64_t>(v) == std::bit_cast<std::uint64_t>(o.v));
+  }
+};
+
+bool same_bits(double a, double b) { return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b); }
+
+void put_int(Enc& en, std::int64_t v) { en.pk.pack_int64(v); }
+void put_opt(Enc& en, OptInt o) {
+  if (o.set) {
+    en.pk.pack_int64(o.v);
+  } else {
+    en.pk.pack_nil();
+  }
+}
+void put_opt(Enc& en, OptDbl o) {
+  if (o.set) {
+    en.dbl(o.v);
+  } else {
+    en.pk.pack_nil();
+  }
+}
+void put_num(Enc& en, double d) { en.dbl(d); }
+
+// The six leaves of account and of position, in key order.
+constexpr std::string_view kAccountKeys[6] = {"cash", "commission_paid", "equity", "position_value", "realized_pnl",
+                                              "trades"};
+constexpr std::string_view kPositionKeys[6] = {"avg_price", "bars_held", "entry_ts_ns", "qty", "trade_pnl",
+                                               "unrealized_pnl"};
+
+// Calls f(i, put) for leaf i of account: `put` writes the leaf's value.
+template <class F>
+void account_leaves(const StateParts& p, F&& f) {
+  f(0, [&](Enc& en) { put_num(en, p.cash); });
+  f(1, [&](Enc& en) { put_num(en, p.commission_paid); });
+  f(2, [&](Enc& en) { put_num(en, p.equity); });
+  f(3, [&](Enc& en) { put_num(en, p.position_value); });
+  f(4, [&](Enc& en) { put_num(en, p.realized_pnl); });
+  f(5, [&](Enc& en) { put_int(en, p.trades); });
+}
+template <class F>
+void position_leaves(const StateParts& p, F&& f) {
+  f(0, [&](Enc& en) { put_num(en, p.avg_price); });
+  f(1, [&](Enc& en) { put_opt(en, OptInt{p.in_trade, p.bars_held}); });
+  f(2, [&](Enc& en) { put_opt(en, OptInt{p.in_trade, p.entry_ts_ns}); });
+  f(3, [&](Enc& en) { put_num(en, p.qty); });
+  f(4, [&](Enc& en) { put_opt(en, OptDbl{p.in_trade, p.trade_pnl}); });
+  f(5, [&](Enc& en) { put_num(en, p.unrealized_pnl); });
+}
+
+// Which leaves differ between two states (Value equality: doubles bit for bit,
+// nil against a number differs).
+unsigned account_changes(const StateParts& a, const StateParts& b) {
+  unsigned m = 0;
+  m |= same_bits(a.cash, b.cash) ? 0 : 1u << 0;
+  m |= same_bits(a.commission_paid, b.commission_paid) ? 0 : 1u << 1;
+  m |= same_bits(a.equity, b.equity) ? 0 : 1u << 2;
+  m |= same_bits(a.position_value, b.position_value) ? 0 : 1u << 3;
+  m |= same_bits(a.realized_pnl, b.realized_pnl) ? 0 : 1u << 4;
+  m |= a.trades == b.trades ? 0 : 1u << 5;
+  return m;
+}
+unsigned position_changes(const StateParts& a, const StateParts& b) {
+  unsigned m = 0;
+  m |= same_bits(a.avg_price, b.avg_price) ? 0 : 1u << 0;
+  m |= OptInt{a.in_trade, a.bars_held} == OptInt{b.in_trade, b.bars_held} ? 0 : 1u << 1;
+  m |= OptInt{a.in_trade, a.entry_ts_ns} == OptInt{b.in_trade, b.entry_ts_ns} ? 0 : 1u << 2;
+  m |= same_bits(a.qty, b.qty) ? 0 : 1u << 3;
+  m |= OptDbl{a.in_trade, a.trade_pnl} == OptDbl{b.in_trade, b.trade_pnl} ? 0 : 1u << 4;
+  m |= same_bits(a.unrealized_pnl, b.unrealized_pnl) ? 0 : 1u << 5;
+  return m;
+}
+
+template <class Leaves>
+void put_leaf_map(Enc& en, const std::string_view (&keys)[6], Leaves&& leaves) {
+  en.pk.pack_map(6);
+  leaves([&](int i, auto&& put) {
+    put_str(en, keys[i]);
+    put(en);
+  });
+}
+
+// put_diff of a six-leaf map whose changed leaves are `changed` (not 0):
+// replaced whole when every leaf changed, else patched leaf by leaf.
+template <class Leaves>
+void put_leaf_map_diff(Enc& en, const std::string_view (&keys)[6], unsigned changed, Leaves&& leaves) {
+  if (changed == 0x3f) {
+    en.pk.pack_array(2);
+    en.pk.pack_int64(0);
+    put_leaf_map(en, keys, leaves);
+    return;
+  }
+  en.pk.pack_array(3);
+  en.pk.pack_int64(1);
+  en.pk.pack_map(static_cast<std::uint32_t>(std::popcount(changed)));
+  leaves([&](int i, auto&& put) {
+    if ((changed >> i & 1) == 0) return;
+    put_str(en, keys[i]);
+    en.pk.pack_array(2);  // a leaf's diff: [0, new value]
+    en.pk.pack_int64(0);
+    put(en);
+  });
+  en.pk.pack_array(0);  // nothing removed
+}
+
+void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
+                        model::RunnerId runner, const StateParts& p, StateEncoding encoding) {
+  en.pk.pack_array(kEnvelopeFields + fields);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
+  en.pk.pack_uint64(sequence);
+  en.pk.pack_int64(ts_event_ns);
+  en.pk.pack_uint32(runner);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(p.phase));
+  en.pk.pack_uint8(p.state);
+  en.pk.pack_uint8(static_cast<std::uint8_t>(encoding));
+}
+
+}  // namespace
+
+void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                        const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+  if (!cache.bytes_valid || cache.ctx_of != p.ctx) {
+    cache.ctx_bytes.clear();
+    encode_value(ctx_of(p), cache.ctx_bytes);
+    cache.ctx_of = p.ctx;
+  }
+  if (!cache.bytes_valid || cache.orders_of != p.orders) {
+    cache.orders_bytes.clear();
+    encode_value(orders_of(p), cache.orders_bytes);
+    cache.orders_of = p.orders;
+  }
+  cache.bytes_valid = true;
+  Enc en(out);
+  put_state_envelope(en, 5, sequence, ts_event_ns, runner, p, StateEncoding::Full);
+  en.pk.pack_map(6);
+  put_str(en, "account");
+  put_leaf_map(en, kAccountKeys, [&](auto&& f) { account_leaves(p, f); });
+  put_str(en, "bar_index");
+  put_int(en, p.bar_index);
+  put_str(en, "bars_in_state");
+  put_int(en, p.bars_in_state);
+  put_str(en, "ctx");
+  en.sink.write(cache.ctx_bytes.data(), cache.ctx_bytes.size());
+  put_str(en, "orders");
+  en.sink.write(cache.orders_bytes.data(), cache.orders_bytes.size());
+  put_str(en, "position");
+  put_leaf_map(en, kPositionKeys, [&](auto&& f) { position_leaves(p, f); });
+  put_value(en, indicators);
+}
+
+bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                       const StateParts& p, const Value& indicators, const StatePartsBase& base,
+                                       std::uint64_t base_sequence, std::uint64_t snapshot_sequence,
+                                       std::string& out) {
+  const StateParts& b = base.parts;
+  const unsigned account = account_changes(b, p);
+  const unsigned position = position_changes(b, p);
+  const bool bar_index = b.bar_index != p.bar_index;
+  const bool bars_in_state = b.bars_in_state != p.bars_in_state;
+  const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
+  const bool orders = b.orders != p.orders && !(orders_of(b) == orders_of(p));
+  const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
+  if (changes == 6) return false;  // every key changed: the delta would replace the context
+  Enc en(out);
+  put_state_envelope(en, 7, sequence, ts_event_ns, runner, p, StateEncoding::Delta);
+  if (changes == 0) {
+    en.pk.pack_nil();
+  } else {
+    en.pk.pack_array(3);
+    en.pk.pack_int64(1);
+    en.pk.pack_map(changes);
+    if (account != 0) {
+      put_str(en, "account");
+      put_leaf_map_diff(en, kAccountKeys, account, [&](auto&& f) { account_leaves(p, f); });
+    }
+    if (bar_index) {
+      put_str(en, "bar_index");
+      en.pk.pack_array(2);
+      en.pk.pack_int64(0);
+      put_int(en, p.bar_index);
+    }
+    if (bars_in_state) {
+      put_str(en, "bars_in_state");
+      en.pk.pack_array(2);
+      en.pk.pack_int64(0);
+      put_int(en, p.bars_in_state);
+    }
+    if (ctx) {
+      put_str(en, "ctx");
+      put_diff(en, ctx_of(b), ctx_of(p));
+    }
+    if (orders) {
+      put_str(en, "orders");
+      put_diff(en, orders_of(b), orders_of(p));
+    }
+    if (position != 0) {
+      put_str(en, "position");
+      put_leaf_map_diff(en, kPositionKeys, position, [&](auto&& f) { position_leaves(p, f); });
+    }
+    en.pk.pack_array(0);  // no key removed
+  }
+  put_diff(en, base.indicators, indicators);
   en.pk.pack_uint64(base_sequence);
   en.pk.pack_uint64(snapshot_sequence);
   return true;

@@ -12,6 +12,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
+#include "engine/journal/state_parts.hpp"
 
 namespace te::journal {
 
@@ -28,6 +29,23 @@ class DeferredConsumer {
   // not change (the writer recognises a repeated stream by the views' addresses).
   virtual void market_data(std::int64_t ts_event_ns, model::RunnerId runner, model::InstrumentId instrument,
                            std::string_view symbol, std::string_view timeframe, const model::Bar& bar) = 0;
+  // A runner_state event in parts: the same as event() with a full
+  // RunnerState of parts.phase, parts.state, state_parts_context(parts) and
+  // `indicators` (the consumer may move from it). JournalWriter encodes it
+  // from the parts; this default builds the event.
+  virtual void runner_state(std::int64_t ts_event_ns, model::RunnerId runner, const StateParts& parts,
+                            Value& indicators) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& st = e.body.emplace<RunnerState>();
+    st.phase = parts.phase;
+    st.state = parts.state;
+    st.encoding = StateEncoding::Full;
+    st.context = state_parts_context(parts);
+    st.indicators = std::move(indicators);
+    event(e);
+  }
 };
 
 // Events a producer captured in its own compact form (JournalRecorder: one

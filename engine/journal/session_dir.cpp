@@ -127,12 +127,12 @@ std::string SessionDir::source_path(std::string_view sha256) const {
   return (fs::path(path_) / kSourcesDirName / (std::string(sha256) + ".lua")).string();
 }
 
-Status SessionDir::write_meta(const SessionMeta& meta) const {
+Status SessionDir::write_meta(const SessionMeta& meta, bool durable) const {
   if (meta.session_id != id_) {
     return make_error(Errc::invalid_argument,
                       "write " + meta_path() + ": meta is for session " + meta.session_id + ", not " + id_);
   }
-  return write_file_atomically(meta_path(), meta_to_json(meta));
+  return write_file_atomically(meta_path(), meta_to_json(meta), durable);
 }
 
 Result<SessionMeta> SessionDir::read_meta() const {
@@ -143,15 +143,31 @@ Result<SessionMeta> SessionDir::read_meta() const {
   return meta;
 }
 
-Result<std::string> SessionDir::store_source(std::string_view content) const {
+Result<std::string> SessionDir::store_source(std::string_view content, bool durable) const {
   std::string sha = sha256_hex(content);
   const std::string path = source_path(sha);
   std::error_code ec;
   if (fs::exists(path, ec)) return sha;  // content-addressed: same name, same bytes
   std::error_code dec;
   fs::create_directories(fs::path(path_) / kSourcesDirName, dec);
-  TE_TRY(write_file_atomically(path, content));
+  TE_TRY(write_file_atomically(path, content, durable));
   return sha;
+}
+
+Status SessionDir::sync_sources() const {
+  const fs::path sources = fs::path(path_) / kSourcesDirName;
+  std::error_code ec;
+  for (fs::directory_iterator it(sources, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) TE_TRY(sync_path(it->path().string()));
+  }
+  if (ec) return make_error(Errc::io, "list " + sources.string() + ": " + ec.message());
+  return sync_path(sources.string());
+}
+
+Status SessionDir::sync_entries() const {
+  std::error_code ec;
+  if (fs::exists(meta_path(), ec)) TE_TRY(sync_path(meta_path()));
+  return sync_path(path_);
 }
 
 Result<std::string> SessionDir::load_source(std::string_view sha256) const {

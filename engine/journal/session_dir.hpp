@@ -61,14 +61,22 @@ class SessionDir {
   std::string source_path(std::string_view sha256) const;
 
   // Replaces meta.json atomically (write, fsync, rename): a crash leaves the old
-  // or the new file, never half of one.
-  Status write_meta(const SessionMeta& meta) const;
+  // or the new file, never half of one. Not `durable`: without the fsyncs
+  // (sync_contents() makes it durable later).
+  Status write_meta(const SessionMeta& meta, bool durable = true) const;
   // Errors: Errc::not_found without meta.json, Errc::parse naming the field.
   Result<SessionMeta> read_meta() const;
 
   // Stores `content` as sources/<sha256>.lua (once; storing the same content
-  // again is a no-op) and returns the sha256.
-  Result<std::string> store_source(std::string_view content) const;
+  // again is a no-op) and returns the sha256. `durable` as for write_meta.
+  Result<std::string> store_source(std::string_view content, bool durable = true) const;
+  // fsync of every stored source and of the sources directory: sources
+  // stored without `durable` become durable once the session directory is
+  // synced too (sync_entries(), or the next durable write_meta()).
+  Status sync_sources() const;
+  // fsync of meta.json (when present) and of the session directory (its
+  // entries: meta.json, the journal, sources/).
+  Status sync_entries() const;
   // Errors: Errc::not_found when absent; Errc::parse when the stored content no
   // longer matches its hash.
   Result<std::string> load_source(std::string_view sha256) const;

@@ -24,6 +24,9 @@ class StateDeltaEncoder {
   // Copies the state's values (they become the runner's new base). Returns
   // true when the record is a snapshot.
   bool encode(Event& e, std::string& out);
+  // The runner's next state starts a new chain (its states are being
+  // encoded elsewhere: the writer's StateParts path).
+  void forget(model::RunnerId runner) { tracks_.erase(runner); }
 
  private:
   struct Track {

@@ -40,7 +40,15 @@ class PosixWritableFile final : public WritableFile {
 
   Status append(std::string_view data) override {
     if (fd_ < 0) return make_error(Errc::io, "write " + path_ + ": file is closed");
-    return write_all(fd_, path_, data);
+    TE_TRY(write_all(fd_, path_, data));
+    written_ += static_cast<off_t>(data.size());
+    return {};
+  }
+
+  void start_writeback() override {
+    if (fd_ < 0 || written_ == started_) return;
+    (void)::sync_file_range(fd_, started_, written_ - started_, SYNC_FILE_RANGE_WRITE);
+    started_ = written_;
   }
 
   Status sync() override {
@@ -62,6 +70,8 @@ class PosixWritableFile final : public WritableFile {
  private:
   int fd_;
   std::string path_;
+  off_t written_ = 0;  // appended by this object (the file is created empty)
+  off_t started_ = 0;  // handed to start_writeback() up to here
 };
 
 std::string parent_dir(const std::string& path) {
@@ -80,18 +90,19 @@ Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& pa
   return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
 }
 
-Status write_file_atomically(const std::string& path, std::string_view data) {
+Status write_file_atomically(const std::string& path, std::string_view data, bool durable) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", tmp, errno);
   Status s = write_all(fd, tmp, data);
-  if (s && ::fsync(fd) != 0) s = io_error("sync", tmp, errno);
+  if (s && durable && ::fsync(fd) != 0) s = io_error("sync", tmp, errno);
   if (::close(fd) != 0 && s) s = io_error("close", tmp, errno);
   if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("rename to " + path, tmp, errno);
   if (!s) {
     ::unlink(tmp.c_str());
     return s;
   }
+  if (!durable) return {};
   // The rename is durable only once the directory entry is.
   const std::string dir = parent_dir(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -100,6 +111,15 @@ Status write_file_atomically(const std::string& path, std::string_view data) {
     ::close(dfd);
   }
   return {};
+}
+
+Status sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("open", path, errno);
+  Status s;
+  if (::fsync(fd) != 0) s = io_error("sync", path, errno);
+  ::close(fd);
+  return s;
 }
 
 Result<std::string> read_whole_file(const std::string& path) {

@@ -17,6 +17,10 @@ class WritableFile {
   virtual Status append(std::string_view data) = 0;
   // Makes everything appended durable (fdatasync).
   virtual Status sync() = 0;
+  // Starts writing what was appended since the last call back to disk without
+  // waiting for it (sync_file_range), so that a later sync() has less to wait
+  // for. Advisory: errors show up at sync().
+  virtual void start_writeback() {}
   virtual Status close() = 0;
   virtual const std::string& path() const noexcept = 0;
 };
@@ -27,8 +31,13 @@ class WritableFile {
 Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& path, bool overwrite);
 
 // Writes `data` to `path` atomically: a temporary file in the same directory,
-// fsync, rename over `path`, fsync of the directory.
-Status write_file_atomically(const std::string& path, std::string_view data);
+// fsync, rename over `path`, fsync of the directory. Not `durable`: the same
+// without the two fsyncs (readers still see the old or the whole new file; a
+// machine crash may lose it until sync_path() of the file and its directory).
+Status write_file_atomically(const std::string& path, std::string_view data, bool durable = true);
+
+// fsync of an existing file or directory. Errors: Errc::io.
+Status sync_path(const std::string& path);
 
 // Reads a whole file. Errors: Errc::not_found or Errc::io.
 Result<std::string> read_whole_file(const std::string& path);

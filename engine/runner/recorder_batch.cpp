@@ -6,49 +6,13 @@
 namespace te::runner {
 namespace {
 
-Value orders_value(const StateRecord& r);
-
 Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
-// runner_state.context, keys as docs/replay.md lists them.
-Value state_context(const StateRecord& r) {
-  const RunnerSnapshot& s = r.snap;
-  Value::Map account;
-  account.reserve(6);
-  account.emplace_back("cash", Value(s.cash));
-  account.emplace_back("commission_paid", Value(s.commission));
-  account.emplace_back("equity", Value(s.equity));
-  account.emplace_back("position_value", Value(s.position_value));
-  account.emplace_back("realized_pnl", Value(s.realized));
-  account.emplace_back("trades", Value(s.trades));
-
-  Value::Map position;
-  position.reserve(6);
-  position.emplace_back("avg_price", Value(s.avg_price));
-  position.emplace_back("bars_held", s.in_trade ? Value(s.bar_index - s.entry_bar) : Value());
-  position.emplace_back("entry_ts_ns", s.in_trade ? Value(s.entry_ts_ns) : Value());
-  position.emplace_back("qty", Value(s.qty));
-  position.emplace_back("trade_pnl", s.in_trade ? Value(s.trade_pnl) : Value());
-  position.emplace_back("unrealized_pnl", Value(s.unrealized));
-
-  Value::Map m;
-  m.reserve(6);
-  m.emplace_back("account", Value(std::move(account)));
-  m.emplace_back("bar_index", Value(s.bar_index));
-  m.emplace_back("bars_in_state", Value(s.bars_in_state));
-  m.emplace_back("ctx", r.ctx ? *r.ctx : Value());
-  m.emplace_back("orders", orders_value(r));
-  m.emplace_back("position", Value(std::move(position)));
-  return Value(std::move(m));
-}
-
-Value orders_value(const StateRecord& r) {
-  Value::Array working;
-  if (r.orders) {
-    working.reserve(r.orders->size());
-    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
-  }
-  return Value(std::move(working));
+Value orders_value(const WorkingOrders& w) {
+  Value::Array list;
+  list.reserve(w.orders.size());
+  for (const auto& [id, o] : w.orders) list.push_back(order_value(o));
+  return Value(std::move(list));
 }
 
 // An event kept across batches, readied for its next use: header set, body of
@@ -64,54 +28,6 @@ Body& reuse(journal::Event& e, std::int64_t ts_ns, model::RunnerId runner) {
 }
 
 }  // namespace
-
-// The same tree as state_context(r), written into `tree` (the previous state's,
-// kept by the batch): a runner's states have the same shape from one to the
-// next, so only the leaves are assigned and nothing is allocated, except when
-// the strategy context or the working orders changed (held_ctx_/held_orders_
-// say which ones the tree holds; shared pointers, so an address cannot be
-// reused by another context while it is compared against).
-void RecorderBatch::fill_state_context(const StateRecord& r, Value& tree) {
-  if (!tree.is_map() || tree.size() != 6) {
-    tree = state_context(r);
-    held_ctx_ = r.ctx;
-    held_orders_ = r.orders;
-    return;
-  }
-  const RunnerSnapshot& s = r.snap;
-  Value::Map m = tree.take_map();  // account, bar_index, bars_in_state, ctx, orders, position
-  {
-    Value::Map a = m[0].second.take_map();  // cash, commission_paid, equity, position_value, realized_pnl, trades
-    a[0].second = Value(s.cash);
-    a[1].second = Value(s.commission);
-    a[2].second = Value(s.equity);
-    a[3].second = Value(s.position_value);
-    a[4].second = Value(s.realized);
-    a[5].second = Value(s.trades);
-    m[0].second = Value(std::move(a));
-  }
-  m[1].second = Value(s.bar_index);
-  m[2].second = Value(s.bars_in_state);
-  if (held_ctx_ != r.ctx) {
-    m[3].second = r.ctx ? *r.ctx : Value();
-    held_ctx_ = r.ctx;
-  }
-  if (held_orders_ != r.orders) {
-    m[4].second = orders_value(r);
-    held_orders_ = r.orders;
-  }
-  {
-    Value::Map p = m[5].second.take_map();  // avg_price, bars_held, entry_ts_ns, qty, trade_pnl, unrealized_pnl
-    p[0].second = Value(s.avg_price);
-    p[1].second = s.in_trade ? Value(s.bar_index - s.entry_bar) : Value();
-    p[2].second = s.in_trade ? Value(s.entry_ts_ns) : Value();
-    p[3].second = Value(s.qty);
-    p[4].second = s.in_trade ? Value(s.trade_pnl) : Value();
-    p[5].second = Value(s.unrealized);
-    m[5].second = Value(std::move(p));
-  }
-  tree = Value(std::move(m));
-}
 
 std::string_view action_name(int kind) noexcept {
   switch (kind) {
@@ -171,8 +87,9 @@ Value order_value(const model::Order& o) {
   return Value(std::move(m));
 }
 
-RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items)
-    : identity_(std::move(identity)) {
+RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::shared_ptr<WorkingOrders> working,
+                             std::size_t reserve_items)
+    : identity_(std::move(identity)), working_(std::move(working)) {
   // Reserved once: the batch is reused, so its vectors never grow (and
   // page-fault) on the trading thread after the first few batches.
   items_.reserve(reserve_items);
@@ -193,7 +110,6 @@ void RecorderBatch::add_state(StateRecord state, std::size_t at) {
 
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   const RecorderIdentity& id = *identity_;
-  journal::Event& e = state_event_;  // reused for states, trees included
   for (const Item& item : items_) {
     switch (item.kind) {
       case Kind::Bar: {
@@ -203,22 +119,40 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::State: {
         const StateRecord& r = states_[item.index];
-        auto& st = reuse<journal::RunnerState>(e, r.ts_ns, id.runner);
-        st.phase = r.phase;
-        st.state = r.snap.state;
-        st.encoding = journal::StateEncoding::Full;
-        st.base_sequence = 0;
-        st.snapshot_sequence = 0;
-        fill_state_context(r, st.context);
-        st.indicators = Value();
+        const RunnerSnapshot& sn = r.snap;
+        journal::StateParts& p = parts_;
+        p.phase = r.phase;
+        p.state = sn.state;
+        p.cash = sn.cash;
+        p.commission_paid = sn.commission;
+        p.equity = sn.equity;
+        p.position_value = sn.position_value;
+        p.realized_pnl = sn.realized;
+        p.trades = sn.trades;
+        p.bar_index = sn.bar_index;
+        p.bars_in_state = sn.bars_in_state;
+        p.avg_price = sn.avg_price;
+        p.qty = sn.qty;
+        p.unrealized_pnl = sn.unrealized;
+        p.in_trade = sn.in_trade;
+        p.bars_held = sn.in_trade ? sn.bar_index - sn.entry_bar : 0;
+        p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
+        p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
+        p.ctx = r.ctx;
+        if (working_->stale) {  // an order moved since the last state: built once per change
+          working_->value = std::make_shared<const Value>(orders_value(*working_));
+          working_->stale = false;
+        }
+        p.orders = working_->value;
+        indicators_ = Value();
         if (r.indicator_names) {
           Value::Map m;
           m.reserve(r.indicator_names->size());
           for (std::size_t i = 0; i < r.indicator_names->size(); ++i)
             m.emplace_back((*r.indicator_names)[i], number_or_nil(indicator_values_[r.indicator_offset + i]));
-          st.indicators = Value(std::move(m));  // sorts
+          indicators_ = Value(std::move(m));  // sorts
         }
-        out.event(e);
+        out.runner_state(r.ts_ns, id.runner, p, indicators_);
         break;
       }
       case Kind::Built:
@@ -237,6 +171,12 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::Order: {
         const OrderRecord& o = orders_[item.index];
+        if (model::is_terminal(o.order.status)) {
+          working_->orders.erase(o.order.id);
+        } else {
+          working_->orders[o.order.id] = o.order;
+        }
+        working_->stale = true;
         journal::Event& oe = order_event_;
         auto& u = reuse<journal::OrderUpdate>(oe, o.ts_ns, id.runner);
         u.order = o.order;

@@ -2,14 +2,14 @@
 // What JournalRecorder captures on the runner's thread, in compact form, and
 // turns into journal events later, on the journal writer's thread
 // (journal::DeferredEvents). Per bar that is one 8-byte item and a copy of the
-// bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
-// the strategy context and the working orders, which change only on activity
-// and are shared, not copied, between the states that see them. The value
-// trees of runner_state (account, position, orders, indicators) are built by
-// emit(), and market_data is encoded straight from the bar, both off the
-// trading thread. Rare
-// events (transitions, actions, orders, fills, errors, ...) are kept as built
-// events.
+// bar; a runner state is its numbers (RunnerSnapshot) plus a shared pointer to
+// the strategy context, which changes only on activity and is shared, not
+// copied, between the states that see it. emit() hands states to the writer
+// in parts (journal::StateParts, encoded without a value tree), keeps the
+// working orders from the order events it emits (WorkingOrders), and passes
+// market_data as the bar, all off the trading thread. Transitions, actions,
+// orders and fills are copied as they came and become events in emit();
+// rare events (errors, notes, reloads, ...) are kept as built events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
 // sink, expanded by the writer, released (in_use() goes false), and cleared
@@ -17,6 +17,7 @@
 // allocates, and what was allocated is freed by the thread that allocated it.
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "engine/core/value.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/journal/event_sink.hpp"
+#include "engine/journal/state_parts.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/order.hpp"
 #include "engine/script/te_ffi.h"
@@ -43,7 +45,15 @@ struct RunnerSnapshot {
   std::int64_t trades = 0;
 };
 
-using OrderList = std::vector<model::Order>;          // working orders by id
+// The runner's working orders (runner_state.context.orders), kept by the
+// writer thread from the batches' order events in emit order: a state sees
+// every order event recorded before it. Shared by one recorder's batches,
+// touched only where they are emitted (one thread at a time, in order).
+struct WorkingOrders {
+  std::map<model::OrderId, model::Order> orders;  // not yet final, by id (deterministic order)
+  std::shared_ptr<const Value> value;             // `orders` as recorded; rebuilt when stale
+  bool stale = true;
+};
 using IndicatorNames = std::vector<std::string>;      // column names, creation order
 
 // Who the batch's events belong to; fixed for a recorder's lifetime.
@@ -59,7 +69,6 @@ struct StateRecord {
   journal::StatePhase phase = journal::StatePhase::After;
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed)
-  std::shared_ptr<const OrderList> orders;      // null: none
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
@@ -93,7 +102,8 @@ struct OrderRecord {
 
 class RecorderBatch final : public journal::DeferredEvents {
  public:
-  explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
+  RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::shared_ptr<WorkingOrders> working,
+                std::size_t reserve_items);
 
   // ---- the runner's thread, while !in_use() ----
   // Position of the bar's market_data among the batch's events.
@@ -153,6 +163,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   };
 
   std::shared_ptr<const RecorderIdentity> identity_;
+  std::shared_ptr<WorkingOrders> working_;  // the writer thread's
   std::vector<Item> items_;
   std::vector<model::Bar> bars_;
   std::vector<StateRecord> states_;
@@ -166,16 +177,14 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
   std::atomic<bool> in_use_{false};
-  // The writer thread's: the event states are emitted through, whose context
-  // tree is updated in place from one state to the next (fill_state_context).
-  void fill_state_context(const StateRecord& r, Value& tree);
-  journal::Event state_event_;
+  // The writer thread's: a state goes out in parts (journal::StateParts; the
+  // writer encodes it without building its value tree).
+  journal::StateParts parts_;
+  Value indicators_;
   journal::Event action_event_;
   journal::Event transition_event_;
   journal::Event order_event_;
   journal::Event fill_event_;
-  std::shared_ptr<const Value> held_ctx_;
-  std::shared_ptr<const OrderList> held_orders_;
 };
 
 // A working order as recorded in runner_state.context.orders.

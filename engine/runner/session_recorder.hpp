@@ -22,6 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include <atomic>
+#include <thread>
+
 #include "engine/core/result.hpp"
 #include "engine/journal/journal_writer.hpp"
 #include "engine/journal/session_dir.hpp"
@@ -43,7 +46,8 @@ struct SessionRecorderOptions {
   std::string journal_mode;
 
   // What a backtest wants: every event kept (the queue blocks), blocks cut by
-  // size only so the same events give the same bytes, no fsync until close.
+  // size only so the same events give the same bytes, no fsync until finish()
+  // (the journal, the sources and meta.json are synced once, at the end).
   static SessionRecorderOptions for_backtest();
 };
 
@@ -79,7 +83,7 @@ class SessionRecorder {
   Status record(journal::Event event);
 
   // Stores strategy code as sources/<sha256>.lua; returns the sha256.
-  Result<std::string> store_source(std::string_view code) const { return dir_.store_source(code); }
+  Result<std::string> store_source(std::string_view code);
 
   // Flushes every runner's recorder, appends session_end (reason, summary),
   // closes the journal and rewrites meta.json with `status`, the end time, the
@@ -103,6 +107,15 @@ class SessionRecorder {
   std::vector<std::unique_ptr<JournalRecorder>> runners_;
   bool finished_ = false;
   Status finish_status_;
+  // False under FsyncPolicy::None (a backtest): meta.json and the sources are
+  // written without fsync and synced off the trading thread by `opening_sync_`
+  // (started by create(), joined by finish(), which also syncs the sources
+  // stored after it started).
+  bool durable_ = true;
+  std::thread opening_sync_;
+  Status opening_status_;
+  std::atomic<bool> late_sources_{false};  // store_source() may run on several runners' threads
+  Status join_opening_sync();
 };
 
 // session_start.info of a session: what a rerun must reproduce (the effective

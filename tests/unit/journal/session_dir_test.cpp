@@ -154,3 +154,28 @@ TEST_CASE("session directories: create, write meta, store sources, list, open", 
   REQUIRE_FALSE(unsafe.ok());
   CHECK(unsafe.error().code == Errc::invalid_argument);
 }
+
+TEST_CASE("session files written without fsync read back whole and sync later", "[unit][journal]") {
+  TempDir tmp;
+  auto dir = SessionDir::create(tmp.path(), "s-nosync");
+  REQUIRE(dir.ok());
+  const std::string code = "params = {}\n";
+  auto sha = dir->store_source(code, /*durable=*/false);
+  REQUIRE(sha.ok());
+  REQUIRE(dir->write_meta(sample_meta("s-nosync"), /*durable=*/false).ok());
+  CHECK(dir->sync_sources().ok());
+  CHECK(dir->sync_entries().ok());
+  // Atomic either way: no temporary file left, the contents whole.
+  CHECK_FALSE(std::filesystem::exists(dir->meta_path() + ".tmp"));
+  auto back = dir->read_meta();
+  REQUIRE(back.ok());
+  CHECK(back->session_id == "s-nosync");
+  auto src = dir->load_source(*sha);
+  REQUIRE(src.ok());
+  CHECK(*src == code);
+  // A missing directory is an error naming it.
+  std::filesystem::remove_all(dir->path());
+  const Status gone = dir->sync_entries();
+  REQUIRE_FALSE(gone.ok());
+  CHECK_THAT(gone.error().message, Catch::Contains(dir->path()));
+}

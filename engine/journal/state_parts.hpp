@@ -1,0 +1,72 @@
+#pragma once
+// A runner_state event in the parts a recorder captures (the runner's numbers,
+// its strategy context and working orders), and its records written straight
+// from them. runner_state.context has a fixed shape (docs/replay.md, "What is
+// recorded"):
+//   {account: {cash, commission_paid, equity, position_value, realized_pnl, trades},
+//    bar_index, bars_in_state, ctx, orders,
+//    position: {avg_price, bars_held, entry_ts_ns, qty, trade_pnl, unrealized_pnl}}
+// state_parts_context() builds that tree; encode_state_parts() and
+// encode_state_parts_delta_if_patch() write the same bytes as encode_event()
+// and encode_state_delta_if_patch() of a RunnerState holding it, without
+// building, copying or comparing the tree (the journal writer's state path:
+// building the tree, encoding it and, in delta mode, comparing it with and
+// copying it into the runner's base was most of the writer thread's work
+// besides LZ4). The encoders live in event_codec.cpp with the packer.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/core/value.hpp"
+#include "engine/journal/event.hpp"
+
+namespace te::journal {
+
+struct StateParts {
+  StatePhase phase = StatePhase::After;
+  std::uint8_t state = 0;  // the runner's FSM state code
+  // account
+  double cash = 0, commission_paid = 0, equity = 0, position_value = 0, realized_pnl = 0;
+  std::int64_t trades = 0;
+  std::int64_t bar_index = 0, bars_in_state = 0;
+  // position; bars_held, entry_ts_ns and trade_pnl are nil unless in_trade
+  double avg_price = 0, qty = 0, unrealized_pnl = 0;
+  bool in_trade = false;
+  std::int64_t bars_held = 0, entry_ts_ns = 0;
+  double trade_pnl = 0;
+  // Shared and immutable: the same pointer means the same value (an encoder
+  // keeps the encoded bytes of the last one it saw).
+  std::shared_ptr<const Value> ctx;     // the strategy's ctx; null: nil
+  std::shared_ptr<const Value> orders;  // working orders, an array; null: []
+};
+
+// runner_state.context of `p`.
+Value state_parts_context(const StateParts& p);
+
+// What the writer keeps of a runner's last state (the base of the next
+// delta) and the encoded bytes of the last ctx and orders it wrote in full
+// (re-encoded only when the pointers change).
+struct StatePartsBase {
+  StateParts parts;
+  Value indicators;
+  bool valid = false;  // parts/indicators hold a state
+  std::shared_ptr<const Value> ctx_of, orders_of;  // what ctx_bytes/orders_bytes encode
+  std::string ctx_bytes, orders_bytes;
+  bool bytes_valid = false;
+};
+
+// The full runner_state record (encoding 0) of `p` with `indicators` (nil or a
+// map), appended to `out`. Uses and refreshes `cache`'s bytes only.
+void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                        const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out);
+
+// The delta record of `p` against `base` (the runner's previous state, whose
+// record has sequence base_sequence), as encode_state_delta_if_patch() writes
+// it for the trees; false (nothing appended) when the context's delta would
+// replace it whole. `base` is left as it was.
+bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                       const StateParts& p, const Value& indicators, const StatePartsBase& base,
+                                       std::uint64_t base_sequence, std::uint64_t snapshot_sequence,
+                                       std::string& out);
+
+}  // namespace te::journal
