@@ -220,7 +220,20 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   ++events_;
   bar_in_batch_ = static_cast<bool>(error_);
   if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
-  snapshot_into(runner, start_);
+  // The runner as the bar arrived. Portfolio::version() moves whenever a
+  // figure of the account may have changed (fills, marks of an open
+  // position): while it and the runner's state hold, only the bar counters
+  // differ from the last snapshot (a flat runner's quiet bars).
+  const portfolio::Portfolio& pf = runner.portfolio();
+  if (start_pf_ == &pf && start_version_ == pf.version() &&
+      start_.state == static_cast<std::uint8_t>(runner.state())) {
+    start_.bar_index = runner.bar_index();
+    start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+  } else {
+    snapshot_into(runner, start_);
+    start_pf_ = &pf;
+    start_version_ = pf.version();
+  }
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every

@@ -153,6 +153,8 @@ class JournalRecorder final : public RunnerObserver {
   // market_data sits in the batch (a Before state goes right after it, so
   // it sees the working orders as the bar arrived).
   RunnerSnapshot start_;
+  const portfolio::Portfolio* start_pf_ = nullptr;  // start_'s account figures are this portfolio's
+  std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
   std::size_t bar_event_index_ = 0;
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;
