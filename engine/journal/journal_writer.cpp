@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>

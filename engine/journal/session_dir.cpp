@@ -158,7 +158,14 @@ Status SessionDir::sync_sources() const {
   const fs::path sources = fs::path(path_) / kSourcesDirName;
   std::error_code ec;
   for (fs::directory_iterator it(sources, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec)) TE_TRY(sync_path(it->path().string()));
+    // A source being stored meanwhile (SessionRecorder syncs on a thread of
+    // its own) shows as its temporary file, renamed away at any moment: it is
+    // synced by whoever stored it, so a vanished or temporary file is skipped.
+    const std::string name = it->path().filename().string();
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) continue;
+    std::error_code fec;
+    if (!it->is_regular_file(fec)) continue;
+    if (Status s = sync_path(it->path().string()); !s && s.error().code != Errc::not_found) return s;
   }
   if (ec) return make_error(Errc::io, "list " + sources.string() + ": " + ec.message());
   return sync_path(sources.string());

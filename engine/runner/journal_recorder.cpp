@@ -66,7 +66,7 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   }
   if (!batch_) {
     const std::size_t reserve = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
-    batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, working_, reserve));
+    batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, reserve));
   }
   batch_->mark_in_use();
   return *batch_;
@@ -139,7 +139,7 @@ RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
 // A state event at position `at` of the batch. Only numbers and shared
 // pointers are taken here; the value tree is built by the writer thread.
 void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
-                                 int indicator_offset, std::size_t at) {
+                                 std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
@@ -149,6 +149,7 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   r.phase = phase;
   r.snap = snap;
   r.ctx = ctx_;
+  r.orders = std::move(orders);
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
     if (!indicator_names_ || created.size() != indicator_specs_seen_) {
@@ -215,17 +216,31 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   ts_ns_ = bar.ts_ns;
   activity_ = false;
   before_recorded_ = false;
+  orders_saved_ = false;
   if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
   last_bar_ns_ = bar.ts_ns;
   ++events_;
   bar_in_batch_ = static_cast<bool>(error_);
   if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
-  snapshot_into(runner, start_);
+  // The runner as the bar arrived. Portfolio::version() moves whenever a
+  // figure of the account may have changed (fills, marks of an open
+  // position): while it and the runner's state hold, only the bar counters
+  // differ from the last snapshot (a flat runner's quiet bars).
+  const portfolio::Portfolio& pf = runner.portfolio();
+  if (start_pf_ == &pf && start_version_ == pf.version() &&
+      start_.state == static_cast<std::uint8_t>(runner.state())) {
+    start_.bar_index = runner.bar_index();
+    start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+  } else {
+    snapshot_into(runner, start_);
+    start_pf_ = &pf;
+    start_version_ = pf.version();
+  }
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_state(runner, journal::StatePhase::Before, start_, 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::Before, start_, working_list_, 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
@@ -245,11 +260,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    push_state(runner, journal::StatePhase::Before, start_, 1, bar_event_index_ + 1);
+    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list_, 1,
+               bar_event_index_ + 1);
   }
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, snapshot(runner), 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
@@ -288,8 +304,25 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      std::string_view reason_code, const model::Fill* fill,
                                      const model::Rejection* rejection) {
   activity_ = true;
-  // Copied into the batch's reused records; the writer thread builds the
-  // events and keeps the working orders (WorkingOrders) from them.
+  if (!orders_saved_) {
+    orders_at_start_ = working_list_;
+    orders_saved_ = true;
+  }
+  if (model::is_terminal(order.status)) {
+    working_.erase(order.id);
+  } else {
+    working_[order.id] = order;
+  }
+  // A new list (states already recorded keep pointing at the old one).
+  if (working_.empty()) {
+    working_list_.reset();
+  } else {
+    auto list = std::make_shared<OrderList>();
+    list->reserve(working_.size());
+    for (const auto& [id, o] : working_) list->push_back(o);
+    working_list_ = std::move(list);
+  }
+  // Copied into the batch's reused records; the writer thread builds the events.
   events_ += fill != nullptr ? 2 : 1;
   if (!error_) return;
   RecorderBatch& b = batch(runner);
@@ -405,7 +438,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_state(runner, journal::StatePhase::After, snapshot(runner), 0, SIZE_MAX);
+  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

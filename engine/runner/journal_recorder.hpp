@@ -119,7 +119,7 @@ class JournalRecorder final : public RunnerObserver {
   RecorderBatch& next_batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
-                  int indicator_offset, std::size_t at);
+                  std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
@@ -146,16 +146,19 @@ class JournalRecorder final : public RunnerObserver {
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
   bool have_state_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none)
-  // The working orders a state records are kept by the writer thread from the
-  // order events (WorkingOrders): nothing per order event here but the copy.
-  std::shared_ptr<WorkingOrders> working_ = std::make_shared<WorkingOrders>();
-  // The bar being processed: the runner as the bar arrived and where its
-  // market_data sits in the batch (a Before state goes right after it, so
-  // it sees the working orders as the bar arrived).
+  std::map<model::OrderId, model::Order> working_;  // orders not yet final (ordered: deterministic)
+  std::shared_ptr<const OrderList> working_list_;  // the same as recorded (rebuilt when it changes)
+  // The bar being processed: the runner as the bar arrived, where its
+  // market_data sits in the batch (a Before state goes right after it), and
+  // the working orders before the first order event of the bar.
   RunnerSnapshot start_;
+  const portfolio::Portfolio* start_pf_ = nullptr;  // start_'s account figures are this portfolio's
+  std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
   std::size_t bar_event_index_ = 0;
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;
+  bool orders_saved_ = false;
+  std::shared_ptr<const OrderList> orders_at_start_;
   std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.

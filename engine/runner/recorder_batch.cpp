@@ -8,11 +8,13 @@ namespace {
 
 Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
-Value orders_value(const WorkingOrders& w) {
-  Value::Array list;
-  list.reserve(w.orders.size());
-  for (const auto& [id, o] : w.orders) list.push_back(order_value(o));
-  return Value(std::move(list));
+Value orders_value(const StateRecord& r) {
+  Value::Array working;
+  if (r.orders) {
+    working.reserve(r.orders->size());
+    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
+  }
+  return Value(std::move(working));
 }
 
 // An event kept across batches, readied for its next use: header set, body of
@@ -87,9 +89,8 @@ Value order_value(const model::Order& o) {
   return Value(std::move(m));
 }
 
-RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::shared_ptr<WorkingOrders> working,
-                             std::size_t reserve_items)
-    : identity_(std::move(identity)), working_(std::move(working)) {
+RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items)
+    : identity_(std::move(identity)) {
   // Reserved once: the batch is reused, so its vectors never grow (and
   // page-fault) on the trading thread after the first few batches.
   items_.reserve(reserve_items);
@@ -139,11 +140,12 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
         p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
         p.ctx = r.ctx;
-        if (working_->stale) {  // an order moved since the last state: built once per change
-          working_->value = std::make_shared<const Value>(orders_value(*working_));
-          working_->stale = false;
+        if (held_orders_ != r.orders || !held_orders_value_) {
+          // Built once per list (the recorder makes a new list only when an order moved).
+          held_orders_value_ = std::make_shared<const Value>(orders_value(r));
+          held_orders_ = r.orders;
         }
-        p.orders = working_->value;
+        p.orders = held_orders_value_;
         indicators_ = Value();
         if (r.indicator_names) {
           Value::Map m;
@@ -171,12 +173,6 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::Order: {
         const OrderRecord& o = orders_[item.index];
-        if (model::is_terminal(o.order.status)) {
-          working_->orders.erase(o.order.id);
-        } else {
-          working_->orders[o.order.id] = o.order;
-        }
-        working_->stale = true;
         journal::Event& oe = order_event_;
         auto& u = reuse<journal::OrderUpdate>(oe, o.ts_ns, id.runner);
         u.order = o.order;

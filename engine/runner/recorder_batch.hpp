@@ -2,14 +2,14 @@
 // What JournalRecorder captures on the runner's thread, in compact form, and
 // turns into journal events later, on the journal writer's thread
 // (journal::DeferredEvents). Per bar that is one 8-byte item and a copy of the
-// bar; a runner state is its numbers (RunnerSnapshot) plus a shared pointer to
-// the strategy context, which changes only on activity and is shared, not
-// copied, between the states that see it. emit() hands states to the writer
-// in parts (journal::StateParts, encoded without a value tree), keeps the
-// working orders from the order events it emits (WorkingOrders), and passes
-// market_data as the bar, all off the trading thread. Transitions, actions,
-// orders and fills are copied as they came and become events in emit();
-// rare events (errors, notes, reloads, ...) are kept as built events.
+// bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
+// the strategy context and the working orders, which change only on activity
+// and are shared, not copied, between the states that see them. emit() hands
+// states to the writer in parts (journal::StateParts, encoded without a value
+// tree; the orders' value is built once per list) and market_data as the bar,
+// both off the trading thread. Transitions, actions, orders and fills are
+// copied as they came and become events in emit(); rare events (errors,
+// notes, reloads, ...) are kept as built events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
 // sink, expanded by the writer, released (in_use() goes false), and cleared
@@ -17,7 +17,6 @@
 // allocates, and what was allocated is freed by the thread that allocated it.
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,15 +44,7 @@ struct RunnerSnapshot {
   std::int64_t trades = 0;
 };
 
-// The runner's working orders (runner_state.context.orders), kept by the
-// writer thread from the batches' order events in emit order: a state sees
-// every order event recorded before it. Shared by one recorder's batches,
-// touched only where they are emitted (one thread at a time, in order).
-struct WorkingOrders {
-  std::map<model::OrderId, model::Order> orders;  // not yet final, by id (deterministic order)
-  std::shared_ptr<const Value> value;             // `orders` as recorded; rebuilt when stale
-  bool stale = true;
-};
+using OrderList = std::vector<model::Order>;          // working orders by id
 using IndicatorNames = std::vector<std::string>;      // column names, creation order
 
 // Who the batch's events belong to; fixed for a recorder's lifetime.
@@ -69,6 +60,7 @@ struct StateRecord {
   journal::StatePhase phase = journal::StatePhase::After;
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed)
+  std::shared_ptr<const OrderList> orders;      // null: none
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
@@ -102,8 +94,7 @@ struct OrderRecord {
 
 class RecorderBatch final : public journal::DeferredEvents {
  public:
-  RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::shared_ptr<WorkingOrders> working,
-                std::size_t reserve_items);
+  explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
 
   // ---- the runner's thread, while !in_use() ----
   // Position of the bar's market_data among the batch's events.
@@ -163,7 +154,6 @@ class RecorderBatch final : public journal::DeferredEvents {
   };
 
   std::shared_ptr<const RecorderIdentity> identity_;
-  std::shared_ptr<WorkingOrders> working_;  // the writer thread's
   std::vector<Item> items_;
   std::vector<model::Bar> bars_;
   std::vector<StateRecord> states_;
@@ -178,9 +168,12 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<model::Fill> fills_;
   std::atomic<bool> in_use_{false};
   // The writer thread's: a state goes out in parts (journal::StateParts; the
-  // writer encodes it without building its value tree).
+  // writer encodes it without building its value tree), its working orders
+  // as a value built once per list.
   journal::StateParts parts_;
   Value indicators_;
+  std::shared_ptr<const OrderList> held_orders_;
+  std::shared_ptr<const Value> held_orders_value_;
   journal::Event action_event_;
   journal::Event transition_event_;
   journal::Event order_event_;
