@@ -132,6 +132,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     bool close_at_end;
     EquityListener* listener;
     std::size_t progress_every;  // 0: no progress callback
+    std::size_t progress_in;     // bars until the next progress call (a countdown, not a division per bar)
     // The curve's columns, written by index (one store per column and bar);
     // finish() sets their sizes once the run is over.
     std::int64_t* eq_ts = nullptr;
@@ -143,7 +144,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
         : c(c_), i(first_), n(n_), gate(config_.bar_gate), readable(gate ? 0 : n_), config(config_), run(run_), exchange(exchange_), account(account_),
           instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash),
           quotes(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end(config_.close_at_end),
-          listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0) {
+          listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0),
+          progress_in(progress_every) {
       if (keep) {
         eq_ts = eq.ts_ns.writable();
         eq_cash = eq.cash.writable();
@@ -193,8 +195,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       const double cash = account.cash();
       const double pv = account.position_value();
       const double equity = cash + pv;
-      peak = std::max(peak, equity);
       if (keep) {  // one row per bar: `done` < the reserved n - first
+        peak = std::max(peak, equity);
         eq_ts[done] = bar.ts_ns;
         eq_cash[done] = cash;
         eq_pv[done] = pv;
@@ -203,7 +205,10 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       }
       ++done;
       if (listener) listener->on_equity(bar.ts_ns, cash, pv, equity);
-      if (progress_every && done % progress_every == 0) config.progress(done, n - first);
+      if (progress_every && --progress_in == 0) {
+        progress_in = progress_every;
+        config.progress(done, n - first);
+      }
       return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
     }
   };

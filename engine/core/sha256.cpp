@@ -1,6 +1,12 @@
 #include "engine/core/sha256.hpp"
 
-#include <openssl/evp.h>
+// The one-shot SHA-256 functions, not EVP: EVP's first use initialises
+// OpenSSL's library context (reads openssl.cnf, loads the default provider,
+// fetches the digest), ~3 ms of a backtest's start for a few hashes; these
+// run the same assembly (SHA extensions where the CPU has them) with no set-up.
+// Deprecated in OpenSSL 3 for new code, kept by it for exactly this use.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -9,25 +15,23 @@
 namespace te {
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  SHA256_CTX ctx;
 };
 
 Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
-  impl_->ctx = EVP_MD_CTX_new();
-  TE_ASSERT(impl_->ctx != nullptr, "EVP_MD_CTX_new failed");
-  TE_ASSERT(EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) == 1, "sha256 init failed");
+  TE_ASSERT(SHA256_Init(&impl_->ctx) == 1, "sha256 init failed");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Sha256::~Sha256() = default;
 
 void Sha256::update(const void* data, std::size_t size) {
-  TE_ASSERT(EVP_DigestUpdate(impl_->ctx, data, size) == 1, "sha256 update failed");
+  TE_ASSERT(SHA256_Update(&impl_->ctx, data, size) == 1, "sha256 update failed");
 }
 
 std::string Sha256::hex_digest() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  TE_ASSERT(EVP_DigestFinal_ex(impl_->ctx, md, &len) == 1, "sha256 final failed");
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  const unsigned len = SHA256_DIGEST_LENGTH;
+  TE_ASSERT(SHA256_Final(md, &impl_->ctx) == 1, "sha256 final failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(len * 2, '0');
   for (unsigned i = 0; i < len; ++i) {
