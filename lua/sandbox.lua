@@ -83,8 +83,23 @@ local function stable_tostring(v)
   end
   return s
 end
+-- "%p" prints an object's memory address (strings' too): refused, for the
+-- same reason. Specs are walked from each "%" so "%%p" stays plain text.
+local function pointer_spec(fmt)
+  local i = 1
+  while true do
+    local s = sfind(fmt, "%", i, true)
+    if not s then return false end
+    local _, e, conv = sfind(fmt, "^[-+ #0]*%d*%.?%d*(.?)", s + 1)
+    if conv == "p" then return true end
+    i = e + 1
+  end
+end
 -- string.format("%s", t) names objects without calling tostring.
 local function stable_format(fmt, ...)
+  if type(fmt) == "string" and sfind(fmt, "p", 1, true) and pointer_spec(fmt) then
+    error("string.format: %p is not available: it prints a memory address, which changes from run to run", 2)
+  end
   local n = select("#", ...)
   for i = 1, n do
     if ADDRESS_NAMED[type((select(i, ...)))] then
@@ -124,6 +139,36 @@ do
       fail("math.randomseed needs a number: runs are seeded by the engine (--seed) for reproducibility", 2)
     end
     real_randomseed(s)
+  end
+end
+
+-- A coroutine resumed inside another nests a call of LuaJIT's VM on the
+-- thread's native stack, which LuaJIT does not limit: a few ten thousand nested
+-- resumes crashed the engine. Each resume first checks the room left there
+-- (cfg.c_stack_check, engine/script/c_stack.hpp) and raises an ordinary error
+-- when it is short. Results and errors are those of the real functions.
+do
+  local co_resume, co_create = coroutine.resume, coroutine.create
+  local room = cfg.c_stack_check
+  libs.coroutine.resume = function(co, ...)
+    room("coroutine.resume")
+    return co_resume(co, ...)
+  end
+  -- As LuaJIT's wrap: a string error gets the caller's position, others pass as they are.
+  local function wrapped_result(ok, ...)
+    if ok then return ... end
+    local e = ...
+    error(e, type(e) == "string" and 2 or 0)
+  end
+  libs.coroutine.wrap = function(f)
+    if type(f) ~= "function" then
+      error(sfmt("bad argument #1 to 'wrap' (function expected, got %s)", type(f)), 2)
+    end
+    local co = co_create(f)
+    return function(...)
+      room("coroutine.wrap")
+      return wrapped_result(co_resume(co, ...))
+    end
   end
 end
 

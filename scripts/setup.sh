@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 deps_dir=${TE_DEPS_DIR:-$root/.deps}
 
 packages=(
-  build-essential cmake ninja-build pkg-config xz-utils ca-certificates
+  build-essential cmake ninja-build pkg-config xz-utils ca-certificates patch
   libboost-dev libtomlplusplus-dev catch2 libcli11-dev
   libfmt-dev libspdlog-dev libssl-dev libsimdjson-dev
   libmsgpack-cxx-dev liblz4-dev libxxhash-dev zlib1g-dev
@@ -47,9 +47,19 @@ fi
 #                             cost is hash-flood hardening, see docs/sandbox.md
 lj_pkg=luajit2
 lj_flags="-DLUAJIT_ENABLE_CHECKHOOK -DLUAJIT_SECURITY_PRNG=0 -DLUAJIT_SECURITY_STRID=0"
+# Our own fixes to that source (scripts/luajit-patches/*.patch, applied in name
+# order; each says why). A changed patch set rebuilds LuaJIT like changed flags.
+lj_patches=("$root"/scripts/luajit-patches/*.patch)
+lj_patch_sum=$(cat "${lj_patches[@]}" | sha256sum | cut -c1-16)
 lj_prefix=$deps_dir/luajit
 lj_stamp=$lj_prefix/.built-with
-if [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] && [ -f "$lj_prefix/lib/libluajit-5.1.a" ]; then
+lj_patch_stamp=$lj_prefix/.patched-with
+lj_ready() {
+  [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] &&
+    [ -f "$lj_patch_stamp" ] && [ "$(cat "$lj_patch_stamp")" = "$lj_patch_sum" ] &&
+    [ -f "$lj_prefix/lib/libluajit-5.1.a" ]
+}
+if lj_ready; then
   exit 0
 fi
 
@@ -58,7 +68,7 @@ mkdir -p "$deps_dir"
 # once we hold it (another process may have just finished the build).
 exec 9>"$deps_dir/.lock"
 flock 9
-if [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] && [ -f "$lj_prefix/lib/libluajit-5.1.a" ]; then
+if lj_ready; then
   exit 0
 fi
 
@@ -87,7 +97,10 @@ build_dir=$deps_dir/luajit-build
 rm -rf "$build_dir"
 mkdir -p "$build_dir"
 tar -xf "$orig" -C "$build_dir" --strip-components=1
-echo "setup: building LuaJIT from $(basename "$orig") with $lj_flags"
+for p in "${lj_patches[@]}"; do
+  patch -s -p1 -d "$build_dir" <"$p" || { echo "setup: could not apply $p to $(basename "$orig")" >&2; exit 1; }
+done
+echo "setup: building LuaJIT from $(basename "$orig") with $lj_flags and ${#lj_patches[@]} patch(es)"
 jobs=$(nproc 2>/dev/null || echo 2)
 make -C "$build_dir" -j"$jobs" -s BUILDMODE=static XCFLAGS="$lj_flags" CFLAGS="-O2 -fPIC" >"$deps_dir/luajit-build.log" 2>&1 \
   || { tail -n 30 "$deps_dir/luajit-build.log" >&2; echo "setup: LuaJIT build failed (log: $deps_dir/luajit-build.log)" >&2; exit 1; }
@@ -99,5 +112,6 @@ for h in lua.h lualib.h lauxlib.h luaconf.h lua.hpp luajit.h; do cp "$build_dir/
 mkdir -p "$lj_prefix/share/jit" && cp "$build_dir"/src/jit/*.lua "$lj_prefix/share/jit/"
 basename "$orig" >"$lj_prefix/source-package"
 printf '%s' "$lj_flags" >"$lj_stamp"
+printf '%s' "$lj_patch_sum" >"$lj_patch_stamp"
 rm -rf "$build_dir"
 echo "setup: LuaJIT ready in $lj_prefix"

@@ -4,6 +4,8 @@
 // them.
 #include "engine/script/lua_patterns.hpp"
 
+#include "engine/script/c_stack.hpp"
+
 #include <lua.hpp>
 
 #include <cstddef>
@@ -482,6 +484,9 @@ void add_value(MatchState* ms, luaL_Buffer* b, const char* s, const char* e) {
 }
 
 int str_gsub(lua_State* L) {
+  // A replacement function may call gsub again: each level holds a
+  // luaL_Buffer (8 KB) on the native stack.
+  check_c_stack(L, "string.gsub");
   std::size_t srcl = 0;
   const char* src = luaL_checklstring(L, 1, &srcl);
   const char* p = luaL_checkstring(L, 2);

@@ -20,6 +20,7 @@
 #include "engine/core/sha256.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/embedded.hpp"
+#include "engine/script/c_stack.hpp"
 #include "engine/script/lua_patterns.hpp"
 #include "engine/script/lua_vm.hpp"
 #include "engine/ta/ind_view.h"
@@ -580,6 +581,8 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_setfield(L, -2, "getinfo");
   lua_pushcfunction(L, load_trusted);
   lua_setfield(L, -2, "load_trusted");
+  lua_pushcfunction(L, lua_check_c_stack);
+  lua_setfield(L, -2, "c_stack_check");
   lua_createtable(L, 0, static_cast<int>(options.param_overrides.size()));
   for (const auto& [name, text] : options.param_overrides) {
     lua_pushlstring(L, text.data(), text.size());

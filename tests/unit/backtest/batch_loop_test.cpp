@@ -381,6 +381,27 @@ function manage_position(bar, ctx, ind) end
     CHECK_THAT(r.fault->message, Catch::Contains("memory budget of 16 MB"));
     CHECK(r.bars == 20);
   }
+  SECTION("an allocation refused inside compiled code") {
+    // One array resize past the budget, requested from a compiled trace: the
+    // out-of-memory error is raised there (scripts/luajit-patches/0001; the
+    // crash it fixes shows end to end in validate_test.cpp).
+    const auto src = source(R"LUA(params = {}
+function detect_opportunity(bar, ctx, ind)
+  local t = {}
+  for k = 1, 1e9 do t[k] = string.rep("x", 1e6) end
+end
+function filter_commitment(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) end
+)LUA");
+    for (const std::size_t mb : {16, 32, 64}) {
+      cfg.limits = script::make_limits(script::RunMode::Backtest, 1000, mb);
+      const auto r = run(cfg, nvda(), src);
+      REQUIRE(r.fault);
+      CHECK(r.fault->kind == script::ErrorKind::OutOfMemory);
+      CHECK_THAT(r.fault->message, Catch::Contains("memory budget of " + std::to_string(mb) + " MB"));
+      CHECK(r.bars == 1);
+    }
+  }
 }
 
 namespace {

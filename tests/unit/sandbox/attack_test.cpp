@@ -231,6 +231,22 @@ TEST_CASE("deep recursion is an ordinary, contained error", "[sandbox]") {
                 Expect::Contained});
 }
 
+TEST_CASE("recursion through C functions stops before the native stack runs out", "[sandbox]") {
+  // Nested on the thread's native stack, which LuaJIT does not limit: this
+  // crashed the engine with SIGSEGV before engine/script/c_stack.hpp. Nested
+  // coroutines meet this harness's CPU or memory budget first; the CLI test in
+  // validate_test.cpp has them at the default budgets, where they crashed too.
+  check_attack({"gsub inside gsub's replacement function",
+                "local function f(s) return (s:gsub('.', function(ch) return f(ch) end)) end f('ab')", Expect::Fault,
+                "string.gsub: nested too deeply"});
+  // The guard is on the depth, not the count: many short ones are fine.
+  check_attack({"many coroutines one after another",
+                "local n = 0 for i = 1, 20000 do n = n + coroutine.wrap(function() coroutine.yield(1) end)() end "
+                "for i = 1, 200 do local s = ('x'):rep(50):gsub('x', function(c) return c:gsub('x', 'y') end) end "
+                "if n == 20000 then log('contained') end",
+                Expect::Contained});
+}
+
 TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
   const Attack attacks[] = {
       {"string.rep 2^30", "local s = string.rep('x', 2^30)", Expect::Fault, "memory budget of 32 MB",
@@ -247,6 +263,13 @@ TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
        "xpcall(function() local t = {} while true do t[#t+1] = {} end end, function() while true do end end)",
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
       {"bomb kept in ctx", "ctx.hoard = ctx.hoard or {} for i = 1, 200000 do ctx.hoard[#ctx.hoard + 1] = {i} end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      // Refusals raised inside a compiled trace (an array resize, a hash
+      // resize): see scripts/luajit-patches/0001-on-trace-error-frame.patch and
+      // its end-to-end test in validate_test.cpp.
+      {"refusal inside compiled code", "local t = {} for k = 1, 1e9 do t[k] = string.rep('x', 1e6) end",
+       Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
+      {"refusal inside compiled code, hash part", "local t = {} for k = 1, 1e9 do t[k + 0.5] = k end",
        Expect::Fault, "memory budget of 32 MB", script::ErrorKind::OutOfMemory},
   };
   for (const auto& a : attacks) {
@@ -399,6 +422,43 @@ TEST_CASE("tables and functions have names that do not depend on memory addresse
   CHECK(a == b);
   CHECK(a[0] == "table: #1 function: #2 table: #1|1 function: #2 thread: #3 own");
   CHECK(a[1] == "table: #4 function: #5 table: #4|1 function: #5 thread: #6 own");
+}
+
+TEST_CASE("string.format's %p (a memory address) is refused; %%p stays text", "[sandbox]") {
+  const std::string body = R"(
+    local out = {}
+    for _, f in ipairs({ "%p", "%-20p|", "x %5p", "%d%%p" }) do
+      local ok, r = pcall(string.format, f, 7)
+      out[#out + 1] = ok and r or r:match("%%p is not available") or r
+    end
+    local ok = pcall(function() return ("%p"):format({}) end)
+    log(table.concat(out, ",") .. " " .. tostring(ok)))";
+  const auto a = logs_of(body);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0] == "%p is not available,%p is not available,%p is not available,7%p false");
+}
+
+TEST_CASE("the sandbox's coroutine.wrap and resume give the real functions' results and errors", "[sandbox]") {
+  const std::string body = R"(
+    local out = {}
+    local function add(...) for i = 1, select('#', ...) do out[#out + 1] = tostring((select(i, ...))) end end
+    local gen = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2, 'done' end)
+    add(gen(1)) add(gen(5))
+    add(pcall(gen))
+    add(pcall(coroutine.wrap(function() error('boom') end)))
+    add(pcall(function() coroutine.wrap(function() error('y', 0) end)() end))
+    add(pcall(coroutine.wrap(function() error({}) end)))
+    add(pcall(coroutine.wrap, 5))
+    local co = coroutine.create(function(x) coroutine.yield(x) return 'r' end)
+    add(coroutine.resume(co, 7)) add(coroutine.resume(co)) add(coroutine.resume(co))
+    add(coroutine.status(co))
+    log(table.concat(out, '|')))";
+  const auto a = logs_of(body);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0] ==
+        "2|10|done|false|cannot resume dead coroutine|false|strategies/probe.lua:9: boom|false|"
+        "strategies/probe.lua:10: y|false|table: #1|false|bad argument #1 to 'wrap' (function expected, got number)|"
+        "true|7|true|r|false|cannot resume dead coroutine|dead");
 }
 
 TEST_CASE("a strategy's error message is capped", "[sandbox]") {

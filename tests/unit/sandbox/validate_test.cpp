@@ -181,6 +181,50 @@ TEST_CASE("validate's dry run catches runtime errors with file, line and traceba
     CHECK_THAT(r.err, Catch::Contains(dir.file("probe.lua") + ":3: detect_opportunity exceeded its CPU deadline of 50 ms"));
     CHECK_THAT(r.out, Catch::Contains("callback_timeout_ms 50"));
   }
+  SECTION("a memory budget broken inside compiled code") {
+    // The refusal is raised from a compiled trace. Debian's LuaJIT
+    // 2.1-20230119 as packaged crashed the whole command there (SIGSEGV, exit
+    // 139, in validate and backtest alike); scripts/luajit-patches/0001 fixes it.
+    const std::string code = std::string("params = {}\nfunction detect_opportunity(bar, ctx, ind)\n"
+                                         "  local t = {}\n"
+                                         "  for k = 1, 1e9 do t[k] = string.rep('x', 1e6) end\nend\n") +
+                             kIdle;
+    const CliRun r = validate(dir, code);
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("detect_opportunity exceeded the memory budget of 64 MB"));
+    const CliRun b = run_cli(dir, "backtest --strategy " + dir.file("probe.lua") + " --data " +
+                                      std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt --out " +
+                                      dir.file("out") + " --quiet");
+    INFO(b.out << b.err);
+    CHECK(b.code == 1);
+    CHECK_THAT(b.err, Catch::Contains("exceeded the memory budget of 64 MB"));
+  }
+  SECTION("coroutines nested until the native stack is nearly used up") {
+    // Each nested resume is a native call of LuaJIT's VM; at the default
+    // budgets the thread's stack ran out first (SIGSEGV) before
+    // engine/script/c_stack.hpp.
+    const struct {
+      const char* body;
+      const char* message;
+    } cases[] = {
+        {"  local co co = function(n) return coroutine.wrap(function() return co(n + 1)() end) end co(1)()\n",
+         "coroutine.wrap: nested too deeply"},
+        {"  local function go(n) local ok, e = coroutine.resume(coroutine.create(go), n + 1)\n"
+         "    if not ok then error(e, 0) end end go(1)\n",
+         "coroutine.resume: nested too deeply"},
+    };
+    for (const auto& c : cases) {
+      write_file(dir.file("probe.lua"),
+                 std::string("params = {}\nfunction detect_opportunity(bar, ctx, ind)\n") + c.body + "end\n" + kIdle);
+      const CliRun b = run_cli(dir, "backtest --strategy " + dir.file("probe.lua") + " --data " +
+                                        std::string(TE_SHARED_DIR) + "/data/nvda-1999-2014.txt --out " +
+                                        dir.file("out") + " --quiet");
+      INFO(b.out << b.err);
+      CHECK(b.code == 1);
+      CHECK_THAT(b.err, Catch::Contains(c.message));
+    }
+  }
   SECTION("a ctx that cannot survive a hot reload") {
     const CliRun r = validate(dir, std::string("params = {}\nfunction on_start(ctx) ctx.helper = function() end end\n"
                                                "function detect_opportunity() end\n") +
