@@ -169,6 +169,13 @@ void SimulatedExchange::ratchet_all(model::InstrumentId instrument, std::int64_t
 
 // ---- order entry -------------------------------------------------------------
 
+SimulatedExchange::Reported::Reported(SimulatedExchange& x, const model::Order& o) : x_(x) {
+  if (x.reported_depth_ == x.reported_.size()) x.reported_.emplace_back();
+  model::Order& c = x.reported_[x.reported_depth_++];
+  c = o;
+  copy_ = &c;
+}
+
 model::OrderId SimulatedExchange::submit(model::Order order) {
   forget_quiet(order.instrument);
   const model::OrderId id = next_id_++;
@@ -227,8 +234,8 @@ model::OrderId SimulatedExchange::submit(model::Order order) {
   if (phase_ != Phase::Idle) note_needs(w);
   ++v.working;
   orders_.push_back(std::move(w));
-  const Order copy = orders_.back().order;  // the listener may submit and reallocate orders_
-  listener_.on_order_update(copy, "");
+  const Reported copy(*this, orders_.back().order);  // the listener may submit and reallocate orders_
+  listener_.on_order_update(copy.order(), "");
   return id;
 }
 
@@ -298,8 +305,8 @@ bool SimulatedExchange::apply_amend(std::size_t i, const Amendment& change) {
   w.order = std::move(next);
   transition(w.order, OrderEvent::Amend);
   if (phase_ != Phase::Idle) note_needs(w);
-  const Order copy = w.order;
-  listener_.on_order_update(copy, "");
+  const Reported copy(*this, w.order);
+  listener_.on_order_update(copy.order(), "");
   return true;
 }
 
@@ -325,8 +332,8 @@ void SimulatedExchange::finish(std::size_t i, OrderEvent event, const char* code
   transition(o, event);
   --venues_[o.instrument].working;
   dirty_ = true;
-  const Order copy = o;
-  listener_.on_order_update(copy, code);
+  const Reported copy(*this, o);
+  listener_.on_order_update(copy.order(), code);
 }
 
 void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string message, std::int64_t ts_ns,
@@ -343,8 +350,8 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string m
   r.message = std::move(message);
   r.ts_ns = ts_ns;
   r.bar_index = bar_index;
-  const Order copy = o;
-  listener_.on_rejected(r, copy);
+  const Reported copy(*this, o);
+  listener_.on_rejected(r, copy.order());
 }
 
 // ---- fills -------------------------------------------------------------------
@@ -426,9 +433,9 @@ bool SimulatedExchange::execute(std::size_t i, double price, Liquidity liquidity
   f.bar_index = bar_index;
   f.slippage = slip;
   const model::OrderId group = o.oco_group;
-  const Order copy = o;
-  listener_.on_fill(f, copy);
-  if (group != 0) reduce_siblings(copy.id, group, fill_qty);
+  const Reported copy(*this, o);
+  listener_.on_fill(f, copy.order());
+  if (group != 0) reduce_siblings(copy.order().id, group, fill_qty);
   return true;
 }
 
@@ -443,8 +450,8 @@ void SimulatedExchange::reduce_siblings(model::OrderId id, model::OrderId group,
     } else {
       s.qty = left;
       transition(s, OrderEvent::Amend);
-      const Order copy = s;
-      listener_.on_order_update(copy, codes::kOcoCancelled);
+      const Reported copy(*this, s);
+      listener_.on_order_update(copy.order(), codes::kOcoCancelled);
     }
   }
 }

@@ -6,6 +6,7 @@
 // Not thread-safe: used from the run's event thread only.
 #include <cstdint>
 #include <limits>
+#include <deque>
 #include <vector>
 
 #include "engine/exec/execution_engine.hpp"
@@ -144,6 +145,22 @@ class SimulatedExchange final : public ExecutionEngine {
   void match_quote(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void end_first_chance(model::InstrumentId instrument, std::int64_t bar_index, bool close_phase);
   void compact();
+  // The copy of an order handed to the listener, which may submit (and so
+  // move orders_) or fill further orders before it returns: one copy per
+  // nesting depth, reused, so its tag keeps its capacity (no allocation per
+  // report once the first orders went through).
+  class Reported {
+   public:
+    Reported(SimulatedExchange& x, const model::Order& o);
+    ~Reported() { --x_.reported_depth_; }
+    Reported(const Reported&) = delete;
+    Reported& operator=(const Reported&) = delete;
+    const model::Order& order() const noexcept { return *copy_; }
+
+   private:
+    SimulatedExchange& x_;
+    const model::Order* copy_;
+  };
   double trail_distance(const model::Order& o, double anchor) const noexcept;
   double tick(model::InstrumentId instrument) const noexcept;
 
@@ -160,6 +177,8 @@ class SimulatedExchange final : public ExecutionEngine {
   std::vector<Venue> venues_;    // by instrument id
   std::size_t venue_count_ = 0;  // venues_.size(), kept by venue() (no division per bar)
   std::vector<Request> requests_;  // cancels/amendments waiting out the latency
+  std::deque<model::Order> reported_;  // Reported's copies by depth (a deque: they stay put as it grows)
+  std::size_t reported_depth_ = 0;
 };
 
 }  // namespace te::exec
