@@ -69,8 +69,13 @@ local sfind = string.find
 local ADDRESS_NAMED = { table = "table: #", ["function"] = "function: #", thread = "thread: #", userdata = "userdata: #" }
 local object_ids = setmetatable({}, { __mode = "k" })
 local named_objects = 0
-local function stable_tostring(v)
+local function stable_tostring(v, level)
   local s = tostring(v)
+  -- LuaJIT passes on whatever a __tostring returns; name the mistake (at the
+  -- strategy's call, `level`) instead of failing later inside this file.
+  if type(s) ~= "string" then
+    error(sfmt("'__tostring' must return a string (returned a %s)", type(s)), level or 2)
+  end
   local prefix = ADDRESS_NAMED[type(v)]
   if prefix and sfind(s, "^%a+: 0x%x+$") then
     local id = object_ids[v]
@@ -105,7 +110,7 @@ local function stable_format(fmt, ...)
     if ADDRESS_NAMED[type((select(i, ...)))] then
       local args = { ... }
       for j = i, n do
-        if ADDRESS_NAMED[type(args[j])] then args[j] = stable_tostring(args[j]) end
+        if ADDRESS_NAMED[type(args[j])] then args[j] = stable_tostring(args[j], 3) end
       end
       return sfmt(fmt, unpack(args, 1, n))
     end

@@ -424,6 +424,19 @@ TEST_CASE("tables and functions have names that do not depend on memory addresse
   CHECK(a[1] == "table: #4 function: #5 table: #4|1 function: #5 thread: #6 own");
 }
 
+TEST_CASE("a __tostring that returns no string is named at the strategy's line", "[sandbox]") {
+  const std::string body = R"(
+    local bad = setmetatable({}, { __tostring = function() return {} end })
+    local ok1, e1 = pcall(function() local s = tostring(bad) return s end)
+    local ok2, e2 = pcall(function() local s = string.format("%s", bad) return s end)
+    log(tostring(ok1) .. " " .. e1 .. " | " .. tostring(ok2) .. " " .. e2))";
+  const auto a = logs_of(body);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0] ==
+        "false strategies/probe.lua:5: '__tostring' must return a string (returned a table) | "
+        "false strategies/probe.lua:6: '__tostring' must return a string (returned a table)");
+}
+
 TEST_CASE("string.format's %p (a memory address) is refused; %%p stays text", "[sandbox]") {
   const std::string body = R"(
     local out = {}
