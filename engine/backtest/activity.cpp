@@ -18,6 +18,13 @@ constexpr model::OrderId kMaxIndexedId = 4 * kMaxActivityRows;
 
 }  // namespace
 
+std::string_view ActivityLog::intern(std::string_view text) {
+  if (text.empty()) return {};
+  auto it = texts_->find(text);
+  if (it == texts_->end()) it = texts_->emplace(text).first;
+  return *it;
+}
+
 OrderRecord* ActivityLog::find(model::OrderId id) {
   if (id == 0 || id >= index_.size() || index_[id] == 0) return nullptr;
   return &orders[index_[id] - 1];
@@ -66,7 +73,7 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     step.ts_ns = rejection->ts_ns;
     step.event = "rejected";
     step.qty = o.remaining();
-    step.reason = rejection->code;
+    step.reason = intern(rejection->code);
     add_rejection(*rejection, "exchange", o.side, o.purpose, o.remaining());
   } else if (o.status == model::OrderStatus::Accepted && before == model::OrderStatus::Submitted) {
     step.ts_ns = o.submitted_ns;
@@ -75,16 +82,16 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
   } else if (o.status == model::OrderStatus::Cancelled) {
     step.event = "cancelled";
     step.qty = o.remaining();
-    step.reason = reason;
+    step.reason = intern(reason);
   } else if (o.status == model::OrderStatus::Expired) {
     step.event = "expired";
     step.qty = o.remaining();
-    step.reason = reason;
+    step.reason = intern(reason);
   } else {
     step.event = "amended";
     step.qty = o.qty;
     step.price = o.type == model::OrderType::Limit ? o.limit_price : o.stop_price;
-    step.reason = reason;
+    step.reason = intern(reason);
   }
   rec->status = o.status;
   rec->qty = o.qty;
@@ -112,7 +119,7 @@ void ActivityLog::add_rejection(const model::Rejection& r, const char* source, m
   x.ts_ns = r.ts_ns;
   x.order = r.order;
   x.source = source;
-  x.code = r.code;
+  x.code = intern(r.code);
   x.message = r.message;
   x.side = side;
   x.purpose = purpose;
@@ -137,7 +144,7 @@ void ActivityLog::risk_decision(const risk::Decision& d) {
       RejectionRecord x;
       x.ts_ns = d.ts_ns;
       x.source = "risk";
-      x.code = d.code;
+      x.code = intern(d.code);
       x.message = d.message;
       x.side = d.side;
       x.purpose = d.purpose;

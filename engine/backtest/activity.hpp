@@ -10,6 +10,9 @@
 // counted (`*_dropped`), so a pathological strategy cannot exhaust memory.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +37,9 @@ struct OrderStep {
   std::string event;
   double qty = 0;    // fills: the fill's quantity; others: the order's remaining quantity
   double price = 0;  // fills: the fill price; amendments: the new stop/limit; else 0
-  std::string reason;  // cancel/expiry/rejection code ("oco", "cancel_requested", "insufficient_cash", ...)
+  // cancel/expiry/rejection code ("oco", "cancel_requested", "insufficient_cash", ...):
+  // text kept once by the log (ActivityLog::intern), or a literal.
+  std::string_view reason;
 };
 
 struct OrderRecord {
@@ -52,7 +57,7 @@ struct OrderRecord {
   double avg_fill_price = 0;
   double commission = 0;
   std::int64_t closed_ns = 0;  // when it reached a terminal status (0: still working at the end)
-  std::string reason;          // the terminal event's reason code (empty for fills)
+  std::string_view reason;     // the terminal event's reason code (empty for fills; interned)
   std::vector<OrderStep> steps;
   std::size_t steps_dropped = 0;  // beyond kMaxOrderSteps (counted, not kept)
 };
@@ -64,7 +69,7 @@ struct RejectionRecord {
   std::int64_t ts_ns = 0;
   model::OrderId order = 0;  // 0: never became an order
   std::string source;
-  std::string code;
+  std::string_view code;  // interned (ActivityLog::intern) or a literal
   std::string message;
   model::Side side = model::Side::Buy;
   model::OrderPurpose purpose = model::OrderPurpose::Entry;
@@ -99,6 +104,12 @@ struct ActivityLog {
   std::size_t orders_dropped = 0, rejections_dropped = 0, risk_events_dropped = 0, strategy_errors_dropped = 0;
   std::size_t risk_approved = 0;  // decisions approved unchanged (counted, not listed)
 
+  // The reason and rejection codes of the rows: a handful of distinct texts
+  // repeated on every row, kept once here (a long run refuses tens of
+  // thousands of entries, each "insufficient_cash" was three heap strings).
+  // Copies of the log share them, so their views stay valid.
+  std::string_view intern(std::string_view text);
+
   // Observer entry points (the backtest's recorder forwards to these).
   void order_event(std::int64_t now_ns, const model::Order& o, std::string_view reason, const model::Fill* fill,
                    const model::Rejection* rejection);
@@ -115,6 +126,7 @@ struct ActivityLog {
   void add_rejection(const model::Rejection& r, const char* source, model::Side side, model::OrderPurpose purpose,
                      double qty);
   std::vector<std::size_t> index_;  // order id -> position in orders + 1 (0: unknown)
+  std::shared_ptr<std::set<std::string, std::less<>>> texts_ = std::make_shared<std::set<std::string, std::less<>>>();
 };
 
 // The log as the "activity" object of report.json and of the HTML report's
