@@ -311,8 +311,11 @@ struct Describe {
     return out;
   }
   std::string operator()(const UnknownEvent& u) const {
-    std::string out = cat("event type ", std::to_string(u.type), " this build does not know (",
-                          std::to_string(u.record.size()), " bytes)");
+    // A known type that failed to decode is damage, not a newer format.
+    const std::string_view known = to_string(static_cast<EventType>(u.type));
+    const std::string size = cat(" (", std::to_string(u.record.size()), " bytes)");
+    if (!u.error.empty() && known != "unknown") return cat("damaged ", known, " record", size, ": ", u.error);
+    std::string out = cat("event type ", std::to_string(u.type), " this build does not know", size);
     if (!u.error.empty()) out += ": " + u.error;
     return out;
   }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/journal/event_codec.hpp"
+#include "engine/journal/event_value.hpp"
 #include "engine/core/value_json.hpp"
 #include "journal_fixtures.hpp"
 
@@ -128,6 +129,9 @@ TEST_CASE("unknown types and undecodable records are surfaced, not fatal", "[uni
   REQUIRE(bad.is_unknown());
   CHECK(bad.type_code() == 14);
   CHECK_FALSE(std::get<UnknownEvent>(bad.body).error.empty());
+  // Readers name a known type that failed to decode as damage, a newer type as such.
+  CHECK(describe_event(bad).rfind("damaged note record (", 0) == 0);
+  CHECK(describe_event(e).rfind("event type 99 this build does not know (7 bytes)", 0) == 0);
 
   Event garbage = decode_event("\xc1\x00");
   REQUIRE(garbage.is_unknown());
