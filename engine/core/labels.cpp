@@ -64,6 +64,14 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+std::string quoted_excerpt(std::string_view s, std::size_t max) {
+  const bool cut = s.size() > max;
+  std::string out(1, '\'');
+  out.append(printable(cut ? s.substr(0, max > 3 ? max - 3 : 0) : s));
+  out.append(cut ? "...'" : "'");
+  return out;
+}
+
 std::optional<std::string> symbol_problem(std::string_view s) {
   if (s.empty()) return "empty: give the instrument's symbol, e.g. BTCUSDT";
   if (s.size() > kMaxSymbol)
