@@ -260,3 +260,16 @@ TEST_CASE("the compact market_data example in docs/journal-format.md is what the
   quoted.bid = 100.0;
   CHECK_FALSE(can_be_compact(streams, bar.ts_ns, 0, 7, "SIM", "1m", quoted));
 }
+
+TEST_CASE("event descriptions quote strategy text without terminal control bytes", "[unit][journal]") {
+  // Reasons and ctx strings come from strategies; replay, inspect-event and
+  // compare print these descriptions to terminals.
+  Event e;
+  e.body = StrategyAction{0, "enter_long", Value(), "go\x1b]0;title\x07 \xc2\x9b" "2J"};
+  const std::string d = describe_event(e);
+  CHECK(d.find('\x1b') == std::string::npos);
+  CHECK(d.find('\x07') == std::string::npos);
+  CHECK_THAT(d, Catch::EndsWith("go\\x1b]0;title\\x07 \\xc2\\x9b2J"));
+  const ValueDifference diff = first_difference(Value(Value::Map{{"k\x1b[2J", Value(1.0)}}), Value(Value::Map{}));
+  CHECK(diff.path.find('\x1b') == std::string::npos);
+}
