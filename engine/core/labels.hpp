@@ -13,6 +13,9 @@ namespace te {
 // message can quote what the user gave without sending it raw to the terminal.
 std::string printable(std::string_view s);
 
+// printable() for text of several lines: newlines and tabs are kept.
+std::string terminal_text(std::string_view s);
+
 // `s` for an error message: in single quotes, printable(), cut to about `max`
 // bytes of the input with "..." (a whole line of a binary file is not quoted).
 std::string quoted_excerpt(std::string_view s, std::size_t max = 40);
