@@ -378,3 +378,14 @@ TEST_CASE("append_batch under QueueFullPolicy::Fail queues all or nothing", "[un
   CountingReporter rep;
   CHECK(sequences_in(gate->data(), rep) == std::vector<std::uint64_t>{1, 2, 3, 4});
 }
+
+TEST_CASE("a full disk is reported with what to do about it", "[unit][journal]") {
+  // /dev/full fails every write with ENOSPC.
+  auto f = create_writable_file("/dev/full", true);
+  REQUIRE(f.ok());
+  const Status st = (*f)->append("x");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == Errc::io);
+  CHECK_THAT(st.error().message, Catch::StartsWith("write /dev/full: No space left on device"));
+  CHECK_THAT(st.error().message, Catch::Contains("--sessions-dir"));
+}
