@@ -6,7 +6,9 @@
 //                         sma_cross, ema_cross, rsi_mean_reversion (strategies/),
 //                         ten_indicators and noop (bench/backtest/strategies/);
 //                         sma_cross_per_call: one host call per callback
-//                         (the live path) instead of the batch loop
+//                         (the live path) instead of the batch loop;
+//                         sma_cross_quiet: sma_cross's crossover read every
+//                         bar, never trading (sma_cross minus it = trade path)
 //   pipeline_threads/2    two backtests of sma_cross at once on two threads:
 //                         bars_per_s is the sum (ideal: 2x pipeline/sma_cross)
 //   command/csv           the whole `trading-engine backtest` process on a 1M-bar
