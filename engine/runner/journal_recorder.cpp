@@ -224,17 +224,27 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
-  // position): while it and the runner's state hold, only the bar counters
-  // differ from the last snapshot (a flat runner's quiet bars).
+  // position), book_version() with everything but marks: while the runner's
+  // state and the book hold, only the bar counters differ from the last
+  // snapshot (a flat runner's quiet bars), plus, when the version moved, the
+  // figures that follow the mark (a position's quiet bars).
   const portfolio::Portfolio& pf = runner.portfolio();
-  if (start_pf_ == &pf && start_version_ == pf.version() &&
+  if (start_pf_ == &pf && start_book_ == pf.book_version() &&
       start_.state == static_cast<std::uint8_t>(runner.state())) {
     start_.bar_index = runner.bar_index();
     start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+    if (start_version_ != pf.version()) {
+      // The same expressions as snapshot_into's.
+      start_.unrealized = pf.position(runner.instrument().id).unrealized();
+      start_.position_value = pf.position_value();
+      start_.equity = start_.cash + start_.position_value;
+      start_version_ = pf.version();
+    }
   } else {
     snapshot_into(runner, start_);
     start_pf_ = &pf;
     start_version_ = pf.version();
+    start_book_ = pf.book_version();
   }
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
@@ -250,6 +260,15 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
 bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexcept {
   // Exactly the bars on which on_bar_end calls export_ctx.
   return options_.state_events == StateEvents::EveryBar || activity_ || checkpoint_due(runner);
+}
+
+// bar_end_needs_lua, and on a bar where it is false what on_bar_end does
+// then (no state recorded, nothing exported), in one call.
+RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
+  if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
+  if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
+  if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
+  return BarEnd::Done;
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {

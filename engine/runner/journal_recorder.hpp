@@ -97,6 +97,7 @@ class JournalRecorder final : public RunnerObserver {
   // ... and the Lua it runs is export_context only (the batch loop exports
   // ctx for it without leaving).
   bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept override { return true; }
+  BarEnd bar_end_in_loop(SymbolRunner& runner, const model::Bar& bar) override;
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -154,6 +155,7 @@ class JournalRecorder final : public RunnerObserver {
   RunnerSnapshot start_;
   const portfolio::Portfolio* start_pf_ = nullptr;  // start_'s account figures are this portfolio's
   std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
+  std::uint64_t start_book_ = 0;                    // and book_version()
   std::size_t bar_event_index_ = 0;
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;
