@@ -864,8 +864,23 @@ std::size_t StrategyHost::peak_memory_bytes() const noexcept {
   return vm_ ? vm_->peak_memory_bytes() : final_peak_bytes_;
 }
 
+// The accepted loop export's value, decoded once per export.
+Result<std::shared_ptr<const Value>> StrategyHost::loop_ctx_value() {
+  if (loop_ctx_value_of_ != loop_ctx_) {
+    auto v = decode_loop_export(loop_ctx_->bytes.data(), loop_ctx_->bytes.size());
+    if (!v) return std::move(v).error();  // not expected: accept_loop_export checked the bytes
+    loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
+    loop_ctx_value_of_ = loop_ctx_;
+  }
+  return loop_ctx_value_;
+}
+
 Result<Value> StrategyHost::export_context() {
-  if (loop_ctx_ready_) return *loop_ctx_value_;
+  if (loop_ctx_ready_) {
+    auto v = loop_ctx_value();
+    if (!v) return std::move(v).error();
+    return **v;
+  }
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
   if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();
@@ -880,7 +895,7 @@ Result<Value> StrategyHost::export_context() {
 }
 
 Result<std::shared_ptr<const Value>> StrategyHost::export_context_shared() {
-  if (loop_ctx_ready_) return loop_ctx_value_;
+  if (loop_ctx_ready_) return loop_ctx_value();
   auto v = export_context();
   if (!v) return std::move(v).error();
   return std::make_shared<const Value>(std::move(*v));
@@ -900,11 +915,11 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
   if (result <= kCtxExportUnsupported || static_cast<std::size_t>(result - 1) > ctx_buf_.size()) return false;
   const auto len = static_cast<std::size_t>(result - 1);
   const std::uint8_t* bytes = ctx_buf_.data();
-  if (!loop_ctx_value_ || len != loop_ctx_bytes_.size() || std::memcmp(bytes, loop_ctx_bytes_.data(), len) != 0) {
-    auto v = decode_loop_export(bytes, len);
-    if (!v) return false;  // never expected: the host's walker then reads ctx itself
-    loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
-    loop_ctx_bytes_.assign(bytes, bytes + len);
+  if (!loop_ctx_ || len != loop_ctx_->bytes.size() || std::memcmp(bytes, loop_ctx_->bytes.data(), len) != 0) {
+    // Kept as bytes: decoded only when asked (export_context), or by a
+    // recorder's writer thread (loop_export).
+    if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
+    loop_ctx_ = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len)});
   }
   loop_ctx_ready_ = true;
   return true;
