@@ -257,7 +257,8 @@ TEST_CASE("write errors are surfaced by append, flush, close and status", "[unit
     auto w = JournalWriter::create("/dev/full", o);
     REQUIRE_FALSE(w.ok());
     CHECK(w.error().code == Errc::io);
-    CHECK(w.error().message == "write /dev/full: No space left on device");
+    CHECK_THAT(w.error().message, Catch::StartsWith("write /dev/full: No space left on device"));
+    CHECK_THAT(w.error().message, Catch::Contains("--sessions-dir"));  // and what to do about it
   }
 }
 
@@ -379,13 +380,3 @@ TEST_CASE("append_batch under QueueFullPolicy::Fail queues all or nothing", "[un
   CHECK(sequences_in(gate->data(), rep) == std::vector<std::uint64_t>{1, 2, 3, 4});
 }
 
-TEST_CASE("a full disk is reported with what to do about it", "[unit][journal]") {
-  // /dev/full fails every write with ENOSPC.
-  auto f = create_writable_file("/dev/full", true);
-  REQUIRE(f.ok());
-  const Status st = (*f)->append("x");
-  REQUIRE_FALSE(st.ok());
-  CHECK(st.error().code == Errc::io);
-  CHECK_THAT(st.error().message, Catch::StartsWith("write /dev/full: No space left on device"));
-  CHECK_THAT(st.error().message, Catch::Contains("--sessions-dir"));
-}
