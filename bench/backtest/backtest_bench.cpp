@@ -149,8 +149,10 @@ BENCHMARK_CAPTURE(BM_pipeline, ema_cross, std::string("ema_cross"))->Unit(benchm
 BENCHMARK_CAPTURE(BM_pipeline, rsi_mean_reversion, std::string("rsi_mean_reversion"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, ten_indicators, std::string("ten_indicators"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, noop, std::string("noop"))->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_pipeline, sma_cross_per_call, std::string("sma_cross_per_call"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, sma_cross_quiet, std::string("sma_cross_quiet"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, ema_cross_quiet, std::string("ema_cross_quiet"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, ten_indicators_quiet, std::string("ten_indicators_quiet"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, sma_cross_per_call, std::string("sma_cross_per_call"))->Unit(benchmark::kMillisecond);
 
 // Two independent backtests at once: each thread runs its own (its own VM,
 // exchange and portfolio); the data is shared read-only.

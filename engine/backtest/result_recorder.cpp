@@ -9,9 +9,9 @@ void ResultRecorder::on_rejected(const runner::SymbolRunner&, const model::Rejec
   if (keep_) out_.activity.intent_rejected(r);
 }
 
-void ResultRecorder::on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
+void ResultRecorder::on_order_event(const runner::SymbolRunner& r, const model::Order& o, std::string_view reason,
                                     const model::Fill* fill, const model::Rejection* rejection) {
-  if (keep_) out_.activity.order_event(now_ns_, o, reason, fill, rejection);
+  if (keep_) out_.activity.order_event(r.last_bar_ts_ns(), o, reason, fill, rejection);
 }
 
 void ResultRecorder::on_risk_decision(const runner::SymbolRunner&, const risk::Decision& d) {
@@ -29,12 +29,13 @@ void ResultRecorder::on_kill_switch(const runner::SymbolRunner&, const risk::Kil
   if (keep_) out_.activity.kill_switch(e);
 }
 
-void ResultRecorder::on_strategy_error(const runner::SymbolRunner&, const script::StrategyError& e, int consecutive) {
-  if (keep_) out_.activity.strategy_error(now_ns_, e, consecutive, false);
+void ResultRecorder::on_strategy_error(const runner::SymbolRunner& r, const script::StrategyError& e,
+                                       int consecutive) {
+  if (keep_) out_.activity.strategy_error(r.last_bar_ts_ns(), e, consecutive, false);
 }
 
 void ResultRecorder::on_fault(const runner::SymbolRunner& r, const script::StrategyError& e) {
-  if (keep_) out_.activity.strategy_error(now_ns_, e, static_cast<int>(r.stats().strategy_errors), true);
+  if (keep_) out_.activity.strategy_error(r.last_bar_ts_ns(), e, static_cast<int>(r.stats().strategy_errors), true);
 }
 
 void ResultRecorder::on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) {

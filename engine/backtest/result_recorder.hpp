@@ -19,8 +19,10 @@ class ResultRecorder final : public runner::RunnerObserver {
   ResultRecorder(BacktestResult& out, bool keep_activity, std::size_t max_log_lines = 0)
       : out_(out), keep_(keep_activity), max_log_lines_(max_log_lines) {}
 
-  void on_bar(const runner::SymbolRunner&, const model::Bar& b) override { now_ns_ = b.ts_ns; }
-  // Runs no Lua at the end of a bar: SymbolRunner::run() keeps the bars in its batch loop.
+  // No per-bar hooks (the time of an event without its own is the runner's
+  // last bar, SymbolRunner::last_bar_ts_ns): the runner makes no per-bar
+  // call for this recorder, and its bars stay in the batch loop.
+  RunnerObserver* bar_hooks() noexcept override { return nullptr; }
   bool bar_end_runs_lua() const noexcept override { return false; }
   void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override;
   void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
@@ -36,7 +38,6 @@ class ResultRecorder final : public runner::RunnerObserver {
   BacktestResult& out_;
   bool keep_;
   std::size_t max_log_lines_;
-  std::int64_t now_ns_ = 0;  // the bar being processed (order events without a time of their own)
 };
 
 }  // namespace te::backtest

@@ -50,6 +50,7 @@ namespace {
 class ReloadLog final : public runner::RunnerObserver {
  public:
   ReloadLog(std::string runner, const EngineOptions& options) : runner_(std::move(runner)), options_(options) {}
+  RunnerObserver* bar_hooks() noexcept override { return nullptr; }  // reloads only
   void on_reload(runner::SymbolRunner& r, const runner::ReloadInfo& info) override {
     if (!options_.log) return;
     if (info.ok)

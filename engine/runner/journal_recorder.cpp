@@ -1,5 +1,6 @@
 #include "engine/runner/journal_recorder.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -149,6 +150,7 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   r.phase = phase;
   r.snap = snap;
   r.ctx = ctx_;
+  r.ctx_bytes = ctx_bytes_;
   r.orders = std::move(orders);
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
@@ -191,7 +193,29 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
   push(runner, ts_ns_, std::move(n));
 }
 
+// A new list when the working orders changed since the last one (states
+// already recorded keep pointing at theirs); null when there are none.
+const std::shared_ptr<const OrderList>& JournalRecorder::working_list() {
+  if (working_changed_) {
+    working_changed_ = false;
+    if (working_.empty()) {
+      working_list_.reset();
+    } else {
+      working_list_ = std::make_shared<const OrderList>(working_);
+    }
+  }
+  return working_list_;
+}
+
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
+  // Exported inside the batch loop: the bytes are recorded as they are (the
+  // same object while they do not change) and decoded by the writer thread.
+  if (auto bytes = runner.host().loop_export()) {
+    ctx_bytes_ = std::move(bytes);
+    ctx_.reset();
+    return;
+  }
+  ctx_bytes_.reset();
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);
@@ -224,23 +248,33 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
-  // position): while it and the runner's state hold, only the bar counters
-  // differ from the last snapshot (a flat runner's quiet bars).
+  // position), book_version() with everything but marks: while the runner's
+  // state and the book hold, only the bar counters differ from the last
+  // snapshot (a flat runner's quiet bars), plus, when the version moved, the
+  // figures that follow the mark (a position's quiet bars).
   const portfolio::Portfolio& pf = runner.portfolio();
-  if (start_pf_ == &pf && start_version_ == pf.version() &&
+  if (start_pf_ == &pf && start_book_ == pf.book_version() &&
       start_.state == static_cast<std::uint8_t>(runner.state())) {
     start_.bar_index = runner.bar_index();
     start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
+    if (start_version_ != pf.version()) {
+      // The same expressions as snapshot_into's.
+      start_.unrealized = pf.position(runner.instrument().id).unrealized();
+      start_.position_value = pf.position_value();
+      start_.equity = start_.cash + start_.position_value;
+      start_version_ = pf.version();
+    }
   } else {
     snapshot_into(runner, start_);
     start_pf_ = &pf;
     start_version_ = pf.version();
+    start_book_ = pf.book_version();
   }
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_state(runner, journal::StatePhase::Before, start_, working_list_, 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::Before, start_, working_list(), 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
@@ -252,6 +286,15 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
   return options_.state_events == StateEvents::EveryBar || activity_ || checkpoint_due(runner);
 }
 
+// bar_end_needs_lua, and on a bar where it is false what on_bar_end does
+// then (no state recorded, nothing exported), in one call.
+RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
+  if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
+  if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
+  if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
+  return BarEnd::Done;
+}
+
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
   const bool every = options_.state_events == StateEvents::EveryBar;
@@ -260,12 +303,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list_, 1,
+    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list(), 1,
                bar_event_index_ + 1);
   }
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
@@ -305,23 +348,22 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      const model::Rejection* rejection) {
   activity_ = true;
   if (!orders_saved_) {
-    orders_at_start_ = working_list_;
+    orders_at_start_ = working_list();
     orders_saved_ = true;
   }
+  // By id (a few orders: a sorted vector, no node per order); the list a
+  // state records is made from it when a state is recorded (working_list()).
+  const auto at = std::lower_bound(working_.begin(), working_.end(), order.id,
+                                   [](const model::Order& o, model::OrderId id) { return o.id < id; });
+  const bool found = at != working_.end() && at->id == order.id;
   if (model::is_terminal(order.status)) {
-    working_.erase(order.id);
+    if (found) working_.erase(at);
+  } else if (found) {
+    *at = order;
   } else {
-    working_[order.id] = order;
+    working_.insert(at, order);
   }
-  // A new list (states already recorded keep pointing at the old one).
-  if (working_.empty()) {
-    working_list_.reset();
-  } else {
-    auto list = std::make_shared<OrderList>();
-    list->reserve(working_.size());
-    for (const auto& [id, o] : working_) list->push_back(o);
-    working_list_ = std::move(list);
-  }
+  working_changed_ = true;
   // Copied into the batch's reused records; the writer thread builds the events.
   events_ += fill != nullptr ? 2 : 1;
   if (!error_) return;
@@ -438,7 +480,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list_, 0, SIZE_MAX);
+  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

@@ -20,7 +20,6 @@
 // (the sink may be shared between runners and threads).
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -97,6 +96,7 @@ class JournalRecorder final : public RunnerObserver {
   // ... and the Lua it runs is export_context only (the batch loop exports
   // ctx for it without leaving).
   bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept override { return true; }
+  BarEnd bar_end_in_loop(SymbolRunner& runner, const model::Bar& bar) override;
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -118,6 +118,7 @@ class JournalRecorder final : public RunnerObserver {
   RecorderBatch& batch(const SymbolRunner& runner) { return batch_ ? *batch_ : next_batch(runner); }
   RecorderBatch& next_batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
+  const std::shared_ptr<const OrderList>& working_list();
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
                   std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
@@ -145,15 +146,18 @@ class JournalRecorder final : public RunnerObserver {
   bool activity_ = false;           // something happened on this bar
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
   bool have_state_ = false;
-  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none)
-  std::map<model::OrderId, model::Order> working_;  // orders not yet final (ordered: deterministic)
-  std::shared_ptr<const OrderList> working_list_;  // the same as recorded (rebuilt when it changes)
+  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
+  std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
+  OrderList working_;                              // orders not yet final, by id (deterministic order)
+  std::shared_ptr<const OrderList> working_list_;  // the same as recorded (made when a state needs it)
+  bool working_changed_ = false;                   // working_ moved since working_list_ was made
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
   // the working orders before the first order event of the bar.
   RunnerSnapshot start_;
   const portfolio::Portfolio* start_pf_ = nullptr;  // start_'s account figures are this portfolio's
   std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
+  std::uint64_t start_book_ = 0;                    // and book_version()
   std::size_t bar_event_index_ = 0;
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;

@@ -1,7 +1,9 @@
 #pragma once
 // One RunnerObserver slot, several observers (a backtest's result collector
 // and the session journal recorder). Forwards every hook, in the order the
-// observers were added; null entries are skipped.
+// observers were added; null entries are skipped. The per-bar hooks go only
+// to the observers that want them (RunnerObserver::bar_hooks): with one such
+// observer the runner calls it directly, past the fan-out.
 #include <initializer_list>
 #include <vector>
 
@@ -12,12 +14,19 @@ namespace te::runner {
 class ObserverFanout final : public RunnerObserver {
  public:
   ObserverFanout(std::initializer_list<RunnerObserver*> observers) {
-    for (RunnerObserver* o : observers)
-      if (o != nullptr) observers_.push_back(o);
+    for (RunnerObserver* o : observers) {
+      if (o == nullptr) continue;
+      observers_.push_back(o);
+      if (RunnerObserver* b = o->bar_hooks()) bar_observers_.push_back(b);
+    }
   }
 
+  RunnerObserver* bar_hooks() noexcept override {
+    if (bar_observers_.empty()) return nullptr;
+    return bar_observers_.size() == 1 ? bar_observers_.front() : this;
+  }
   void on_bar(const SymbolRunner& r, const model::Bar& b) override {
-    for (auto* o : observers_) o->on_bar(r, b);
+    for (auto* o : bar_observers_) o->on_bar(r, b);
   }
   void on_transition(const SymbolRunner& r, const Transition& t) override {
     for (auto* o : observers_) o->on_transition(r, t);
@@ -38,22 +47,23 @@ class ObserverFanout final : public RunnerObserver {
     for (auto* o : observers_) o->on_strategy_log(r, level, message);
   }
   bool bar_end_runs_lua() const noexcept override {
-    for (auto* o : observers_)
+    for (auto* o : bar_observers_)
       if (o->bar_end_runs_lua()) return true;
     return false;
   }
   bool bar_end_needs_lua(const SymbolRunner& r) const noexcept override {
-    for (auto* o : observers_)
+    for (auto* o : bar_observers_)
       if (o->bar_end_needs_lua(r)) return true;
     return false;
   }
   bool bar_end_lua_is_ctx_export(const SymbolRunner& r) const noexcept override {
-    for (auto* o : observers_)
+    for (auto* o : bar_observers_)
       if (o->bar_end_needs_lua(r) && !o->bar_end_lua_is_ctx_export(r)) return false;
     return true;
   }
+  // (bar_end_in_loop: the default, over the three answers above.)
   void on_bar_end(SymbolRunner& r, const model::Bar& b) override {
-    for (auto* o : observers_) o->on_bar_end(r, b);
+    for (auto* o : bar_observers_) o->on_bar_end(r, b);
   }
   void on_action(const SymbolRunner& r, script::Callback cb, int kind, const te_action& a,
                  std::string_view reason) override {
@@ -84,6 +94,7 @@ class ObserverFanout final : public RunnerObserver {
 
  private:
   std::vector<RunnerObserver*> observers_;
+  std::vector<RunnerObserver*> bar_observers_;  // their bar_hooks(), non-null
 };
 
 }  // namespace te::runner

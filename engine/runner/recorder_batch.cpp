@@ -139,7 +139,17 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         p.bars_held = sn.in_trade ? sn.bar_index - sn.entry_bar : 0;
         p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
         p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
-        p.ctx = r.ctx;
+        if (r.ctx_bytes) {
+          if (held_ctx_ != r.ctx_bytes) {
+            // Decoded here, off the trading thread, once per export (per batch).
+            auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
+            held_ctx_value_ = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
+            held_ctx_ = r.ctx_bytes;
+          }
+          p.ctx = held_ctx_value_;
+        } else {
+          p.ctx = r.ctx;
+        }
         if (held_orders_ != r.orders || !held_orders_value_) {
           // Built once per list (the recorder makes a new list only when an order moved).
           held_orders_value_ = std::make_shared<const Value>(orders_value(r));

@@ -3,7 +3,8 @@
 // turns into journal events later, on the journal writer's thread
 // (journal::DeferredEvents). Per bar that is one 8-byte item and a copy of the
 // bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
-// the strategy context and the working orders, which change only on activity
+// the strategy context (as the loop export's bytes when it came from one:
+// decoded by emit()) and the working orders, which change only on activity
 // and are shared, not copied, between the states that see them. emit() hands
 // states to the writer in parts (journal::StateParts, encoded without a value
 // tree; the orders' value is built once per list) and market_data as the bar,
@@ -27,6 +28,7 @@
 #include "engine/journal/state_parts.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/order.hpp"
+#include "engine/script/context_codec.hpp"
 #include "engine/script/te_ffi.h"
 
 namespace te::runner {
@@ -59,7 +61,8 @@ struct StateRecord {
   std::int64_t ts_ns = 0;
   journal::StatePhase phase = journal::StatePhase::After;
   RunnerSnapshot snap;
-  std::shared_ptr<const Value> ctx;             // null: nil (the export failed)
+  std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
+  std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
   std::shared_ptr<const OrderList> orders;      // null: none
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
@@ -174,6 +177,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   Value indicators_;
   std::shared_ptr<const OrderList> held_orders_;
   std::shared_ptr<const Value> held_orders_value_;
+  std::shared_ptr<const script::LoopExport> held_ctx_;  // the bytes held_ctx_value_ was decoded from
+  std::shared_ptr<const Value> held_ctx_value_;
   journal::Event action_event_;
   journal::Event transition_event_;
   journal::Event order_event_;

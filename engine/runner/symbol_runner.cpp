@@ -28,6 +28,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       exec_(exec),
       portfolio_(portfolio),
       observer_(observer),
+      bar_observer_(observer != nullptr ? observer->bar_hooks() : nullptr),
       indicators_(*history_) {
   indicators_.set_series_cache(config_.indicator_cache);
   indicators_.set_bar_interval(config_.bar_interval_ns);
@@ -91,7 +92,7 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
   history_->push(bar);
-  if (observer_) observer_->on_bar(*this, bar);
+  if (bar_observer_) bar_observer_->on_bar(*this, bar);
   ref_price_ = bar.open;
   exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
@@ -196,17 +197,22 @@ notices3:
     return kNeedHost;
   }
 end:
-  if (observer_) {
-    if (in_batch && observer_->bar_end_needs_lua(*this)) {
-      if (observer_->bar_end_lua_is_ctx_export(*this)) {
-        // The prelude exports ctx and calls step again (export_ctx below).
-        step_ = Step::ExportCtx;
-        return script::kStepExportCtx;
+  if (bar_observer_) {
+    if (in_batch) {
+      switch (bar_observer_->bar_end_in_loop(*this, current_bar_)) {
+        case RunnerObserver::BarEnd::Done:
+          break;
+        case RunnerObserver::BarEnd::ExportCtx:
+          // The prelude exports ctx and calls step again (export_ctx below).
+          step_ = Step::ExportCtx;
+          return script::kStepExportCtx;
+        case RunnerObserver::BarEnd::Host:
+          step_ = Step::End;
+          return kNeedHost;
       }
-      step_ = Step::End;
-      return kNeedHost;
+    } else {
+      bar_observer_->on_bar_end(*this, current_bar_);
     }
-    observer_->on_bar_end(*this, current_bar_);
   }
   step_ = Step::Idle;
   return kBarDone;
@@ -223,9 +229,9 @@ export_ctx:
       script::StrategyHost& h;
       ~Done() { h.end_loop_export(); }
     } done{*host_};
-    observer_->on_bar_end(*this, current_bar_);
+    bar_observer_->on_bar_end(*this, current_bar_);
   } else {
-    observer_->on_bar_end(*this, current_bar_);
+    bar_observer_->on_bar_end(*this, current_bar_);
   }
   step_ = Step::Idle;
   return kBarDone;

@@ -89,6 +89,24 @@ class RunnerObserver {
   // exports ctx itself (StrategyHost::accept_loop_export) and the bar stays
   // in the loop.
   virtual bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept { return false; }
+  // The end of a bar inside the batch loop, in one call: runs on_bar_end and
+  // returns Done when this bar's end needs no Lua, else runs nothing and says
+  // what it needs (ExportCtx: the loop exports ctx, then on_bar_end runs from
+  // step; Host: on_bar_end runs outside the loop). The default asks the two
+  // questions above; an observer may answer them in the same call.
+  enum class BarEnd : std::uint8_t { Done, ExportCtx, Host };
+  virtual BarEnd bar_end_in_loop(SymbolRunner& r, const model::Bar& bar) {
+    if (bar_end_needs_lua(r)) return bar_end_lua_is_ctx_export(r) ? BarEnd::ExportCtx : BarEnd::Host;
+    on_bar_end(r, bar);
+    return BarEnd::Done;
+  }
+  // Where the runner sends the per-bar hooks (on_bar, bar_end_in_loop and
+  // on_bar_end; asked once, when the runner is created): this observer (the
+  // default), another one (a fan-out whose only observer that wants them), or
+  // nobody (nullptr: this observer's per-bar hooks do nothing). The other
+  // hooks always go to the observer the runner was given. Per-bar calls are
+  // most of what an observer costs a backtest (docs/performance.md).
+  virtual RunnerObserver* bar_hooks() noexcept { return this; }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
@@ -192,6 +210,15 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // Pre-trade risk checks and StormGuard/kill-switch handling through `risk`
   // (shared by the account's runners; must outlive the runner). Null: none.
   void set_risk(risk::RiskEngine* risk) noexcept { risk_ = risk; }
+  // The bars this runner will get are preloaded columns (a backtest): bar
+  // `next` comes first, bars before *readable may be read ahead. Lets the
+  // indicators compute blocks of bars at a time (ta::IndicatorSet::set_ahead;
+  // the same values). Before start(); `columns` and `readable` must outlive
+  // the run.
+  void set_indicator_ahead(const model::BarSeries::Columns& columns, std::size_t next,
+                           const std::size_t* readable) noexcept {
+    indicators_.set_ahead(columns, next, readable);
+  }
   // Cancels this runner's working orders and closes its position with a market
   // order carrying `purpose` (KillSwitch, RiskHalt, EndOfData, ...). The live
   // loop calls it for an operator kill switch; backtests at the end of data.
@@ -211,6 +238,8 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   const script::StrategyHost& host() const noexcept { return *host_; }
   const RunnerIndicators& indicators() const noexcept { return indicators_; }
   std::int64_t bar_index() const noexcept { return bar_index_; }
+  // Data time of the last bar this runner processed (0 before the first).
+  std::int64_t last_bar_ts_ns() const noexcept { return last_ts_ns_; }
   std::int64_t bars_in_state() const noexcept { return bar_index_ - state_since_bar_; }
   const portfolio::Portfolio& portfolio() const noexcept { return portfolio_; }
 
@@ -310,6 +339,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   exec::ExecutionEngine& exec_;
   portfolio::Portfolio& portfolio_;
   RunnerObserver* observer_;
+  RunnerObserver* bar_observer_;  // observer_->bar_hooks(): on_bar, bar_end_in_loop, on_bar_end
   RunnerIndicators indicators_;
   std::unique_ptr<script::StrategyHost> host_;
   script::HostOptions host_options_;  // for the VMs of reloaded versions

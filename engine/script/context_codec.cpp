@@ -228,6 +228,69 @@ struct LoopExportReader {
 
 }  // namespace
 
+namespace {
+
+// decode_loop_export's checks without the value (LoopExportReader's rules).
+struct LoopExportChecker {
+  const std::uint8_t* p;
+  const std::uint8_t* end;
+  int depth = 0;
+
+  bool u32(std::uint32_t& out) {
+    if (end - p < 4) return false;
+    std::memcpy(&out, p, 4);
+    p += 4;
+    return true;
+  }
+  bool str() {
+    std::uint32_t n = 0;
+    if (!u32(n) || static_cast<std::size_t>(end - p) < n) return false;
+    p += n;
+    return true;
+  }
+  bool value() {
+    if (p == end || depth > 64) return false;
+    const std::uint8_t tag = *p++;
+    switch (tag) {
+      case 0:
+      case 1:
+      case 2: return true;
+      case 3:
+        if (end - p < 8) return false;
+        p += 8;
+        return true;
+      case 4: return str();
+      case 5:
+      case 6: {
+        std::uint32_t n = 0;
+        if (!u32(n) || (tag == 6) != (n == 0) || static_cast<std::size_t>(end - p) / 5 < n) return false;
+        ++depth;
+        for (std::uint32_t i = 0; i < n; ++i)
+          if (!str() || !value()) return false;
+        --depth;
+        return true;
+      }
+      case 7: {
+        std::uint32_t n = 0;
+        if (!u32(n) || n == 0 || static_cast<std::size_t>(end - p) < n) return false;
+        ++depth;
+        for (std::uint32_t i = 0; i < n; ++i)
+          if (!value()) return false;
+        --depth;
+        return true;
+      }
+      default: return false;
+    }
+  }
+};
+
+}  // namespace
+
+bool loop_export_well_formed(const std::uint8_t* data, std::size_t size) noexcept {
+  LoopExportChecker c{data, data + size};
+  return c.value() && c.p == c.end;
+}
+
 Result<Value> decode_loop_export(const std::uint8_t* data, std::size_t size) {
   LoopExportReader r{data, data + size};
   Value v;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/core/result.hpp"
 #include "engine/core/value.hpp"
@@ -37,6 +38,16 @@ Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const
 //   6 empty map: u32 0 | 7 array: u32 n, n values
 // Errors: Errc::internal when the bytes do not follow that layout.
 Result<Value> decode_loop_export(const std::uint8_t* data, std::size_t size);
+// True when decode_loop_export would accept the bytes (the same checks, no
+// value built: nothing allocated).
+bool loop_export_well_formed(const std::uint8_t* data, std::size_t size) noexcept;
+
+// One loop export's bytes as they came, shared and immutable: a session
+// recording keeps these and its journal writer decodes them on its own thread
+// (decode_loop_export), so the trading thread builds no value tree.
+struct LoopExport {
+  std::vector<std::uint8_t> bytes;
+};
 
 // Pushes the value as Lua data. stack: -> value
 void push_value(lua_State* L, const Value& v);

@@ -103,11 +103,33 @@ std::string strategy_frames(std::string_view traceback, std::string_view chunk) 
 // raising on every bar would fill the disk past its memory budget.
 constexpr std::size_t kMaxErrorMessage = 4096;
 
+// Strategy text reaches terminals (log lines, error messages): control bytes
+// (escape sequences, carriage returns, NUL) would rewrite the screen or cut the
+// line, so each becomes '?' (a C1 control, U+0080..U+009F, as '??'). Tabs and
+// newlines stay.
+void make_terminal_safe(std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if ((u < 0x20 && u != '\t' && u != '\n') || u == 0x7f) {
+      text[i] = '?';
+    } else if (u == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0 &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80) {
+      text[i] = text[i + 1] = '?';
+    }
+  }
+}
+
 std::string capped_message(std::string_view m) {
-  if (m.size() <= kMaxErrorMessage) return std::string(m);
-  std::size_t cut = kMaxErrorMessage;
-  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
-  return std::string(m.substr(0, cut)) + "... (" + std::to_string(m.size() - cut) + " more bytes cut)";
+  std::string out;
+  if (m.size() <= kMaxErrorMessage) {
+    out = std::string(m);
+  } else {
+    std::size_t cut = kMaxErrorMessage;
+    while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+    out = std::string(m.substr(0, cut)) + "... (" + std::to_string(m.size() - cut) + " more bytes cut)";
+  }
+  make_terminal_safe(out);
+  return out;
 }
 
 void split_error(std::string_view full, std::string_view chunk, StrategyError& out) {
@@ -842,8 +864,23 @@ std::size_t StrategyHost::peak_memory_bytes() const noexcept {
   return vm_ ? vm_->peak_memory_bytes() : final_peak_bytes_;
 }
 
+// The accepted loop export's value, decoded once per export.
+Result<std::shared_ptr<const Value>> StrategyHost::loop_ctx_value() {
+  if (loop_ctx_value_of_ != loop_ctx_) {
+    auto v = decode_loop_export(loop_ctx_->bytes.data(), loop_ctx_->bytes.size());
+    if (!v) return std::move(v).error();  // not expected: accept_loop_export checked the bytes
+    loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
+    loop_ctx_value_of_ = loop_ctx_;
+  }
+  return loop_ctx_value_;
+}
+
 Result<Value> StrategyHost::export_context() {
-  if (loop_ctx_ready_) return *loop_ctx_value_;
+  if (loop_ctx_ready_) {
+    auto v = loop_ctx_value();
+    if (!v) return std::move(v).error();
+    return **v;
+  }
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
   if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();
@@ -858,7 +895,7 @@ Result<Value> StrategyHost::export_context() {
 }
 
 Result<std::shared_ptr<const Value>> StrategyHost::export_context_shared() {
-  if (loop_ctx_ready_) return loop_ctx_value_;
+  if (loop_ctx_ready_) return loop_ctx_value();
   auto v = export_context();
   if (!v) return std::move(v).error();
   return std::make_shared<const Value>(std::move(*v));
@@ -878,11 +915,11 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
   if (result <= kCtxExportUnsupported || static_cast<std::size_t>(result - 1) > ctx_buf_.size()) return false;
   const auto len = static_cast<std::size_t>(result - 1);
   const std::uint8_t* bytes = ctx_buf_.data();
-  if (!loop_ctx_value_ || len != loop_ctx_bytes_.size() || std::memcmp(bytes, loop_ctx_bytes_.data(), len) != 0) {
-    auto v = decode_loop_export(bytes, len);
-    if (!v) return false;  // never expected: the host's walker then reads ctx itself
-    loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
-    loop_ctx_bytes_.assign(bytes, bytes + len);
+  if (!loop_ctx_ || len != loop_ctx_->bytes.size() || std::memcmp(bytes, loop_ctx_->bytes.data(), len) != 0) {
+    // Kept as bytes: decoded only when asked (export_context), or by a
+    // recorder's writer thread (loop_export).
+    if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
+    loop_ctx_ = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len)});
   }
   loop_ctx_ready_ = true;
   return true;
@@ -1070,14 +1107,8 @@ void StrategyHost::api_log(void* host, std::int32_t level, const char* msg, std:
   if (!self->log_) return;
   try {
     if (self->log_lines_ < self->max_log_lines_) {
-      // Log lines reach terminals: control bytes (escape sequences, carriage
-      // returns, NUL) would rewrite the screen or cut the line, so each is
-      // shown as '?'. Tabs and newlines stay.
       std::string line(msg, std::min<std::size_t>(len, 4096));
-      for (char& c : line) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\t' && c != '\n') || u == 0x7f) c = '?';
-      }
+      make_terminal_safe(line);
       self->log_->strategy_log(level, line);
     } else if (self->log_lines_ == self->max_log_lines_) {
       self->log_->strategy_log(2, "further strategy log lines suppressed (limit reached)");

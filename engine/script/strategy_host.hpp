@@ -13,6 +13,7 @@
 #include "engine/core/result.hpp"
 #include "engine/core/value.hpp"
 #include "engine/model/bar.hpp"
+#include "engine/script/context_codec.hpp"
 #include "engine/script/jit_trace_log.hpp"
 #include "engine/script/te_ffi.h"
 #include "engine/script/vm_limits.hpp"
@@ -239,6 +240,12 @@ class StrategyHost {
   // is grown for the next time).
   bool accept_loop_export(std::int32_t result);
   void end_loop_export() noexcept { loop_ctx_ready_ = false; }
+  // While a loop export is accepted: its bytes (the previous object when the
+  // bytes did not change), for a recorder that decodes them elsewhere
+  // (decode_loop_export). Null otherwise.
+  std::shared_ptr<const LoopExport> loop_export() const noexcept {
+    return loop_ctx_ready_ ? loop_ctx_ : nullptr;
+  }
   // Replaces the ctx data with `ctx` (a map); the host views stay.
   Status import_context(const Value& ctx);
 
@@ -314,11 +321,14 @@ class StrategyHost {
   te_frame frame_{};
   te_api api_{};
   // The loop export: the buffer the prelude writes into (api_.ctx_buf), the
-  // last decoded export (bytes and value), served while ready.
+  // last export's bytes, served while ready, and their value, decoded only
+  // when export_context asks (loop_ctx_value_of_: the bytes it decodes).
   std::vector<std::uint8_t> ctx_buf_;
   bool loop_ctx_ready_ = false;
-  std::vector<std::uint8_t> loop_ctx_bytes_;
+  std::shared_ptr<const LoopExport> loop_ctx_;
   std::shared_ptr<const Value> loop_ctx_value_;
+  std::shared_ptr<const LoopExport> loop_ctx_value_of_;
+  Result<std::shared_ptr<const Value>> loop_ctx_value();
   StrategySource source_;
   IndicatorProvider* indicators_ = nullptr;
   LogSink* log_ = nullptr;

@@ -20,8 +20,8 @@ namespace {
 constexpr double kDeadlineMs = 200;
 constexpr std::size_t kMemoryMb = 32;
 
-script::VmLimits attack_limits() {
-  script::VmLimits l = script::make_limits(script::RunMode::Backtest, kDeadlineMs, kMemoryMb);
+script::VmLimits attack_limits(double deadline_ms = kDeadlineMs) {
+  script::VmLimits l = script::make_limits(script::RunMode::Backtest, deadline_ms, kMemoryMb);
   return l;
 }
 
@@ -51,8 +51,8 @@ struct Outcome {
   std::size_t peak_bytes = 0;
 };
 
-Outcome run_attack(const Attack& a, std::size_t bars = 40) {
-  test::World world(attack_limits());
+Outcome run_attack(const Attack& a, std::size_t bars = 40, double deadline_ms = kDeadlineMs) {
+  test::World world(attack_limits(deadline_ms));
   auto attacker = world.add(in_detect(a.code));
   INFO((attacker ? "" : attacker.error().message));
   REQUIRE(attacker.ok());
@@ -274,7 +274,9 @@ TEST_CASE("memory bombs are stopped at the budget", "[sandbox]") {
   };
   for (const auto& a : attacks) {
     INFO("attack: " << a.name);
-    const Outcome o = run_attack(a, 20);
+    // The memory budget is under test, not the CPU deadline: filling 32 MB of
+    // fresh pages took over 200 ms of CPU at load 13 on a shared VM.
+    const Outcome o = run_attack(a, 20, 5000);
     INFO("fault: " << o.error.message);
     REQUIRE(o.faulted);
     CHECK(o.error.kind == script::ErrorKind::OutOfMemory);
@@ -490,6 +492,15 @@ TEST_CASE("log lines cannot carry terminal control bytes", "[sandbox]") {
   world.feed(1);
   REQUIRE(world.observer.of(0).logs.size() == 1);
   CHECK(world.observer.of(0).logs[0] == "a?[2Jb?c?d\te");
+}
+
+TEST_CASE("error messages cannot carry terminal control bytes either", "[sandbox]") {
+  // Printed by backtest/run, reported and journaled like log lines; a C1 CSI
+  // (U+009B, UTF-8 C2 9B) is a control as well.
+  const Outcome o = run_attack({"escape in error", R"(error("x\27]0;title\7 \194\155" .. "2J y\tz\nw"))", Expect::Fault});
+  REQUIRE(o.faulted);
+  CHECK_THAT(o.error.message, Catch::EndsWith("x?]0;title? ??2J y\tz\nw"));
+  CHECK(o.error.message.find('\x1b') == std::string::npos);
 }
 
 TEST_CASE("an action cannot be changed after its constructor validated it", "[sandbox][audit]") {

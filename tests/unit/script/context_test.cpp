@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <vector>
+
 #include "engine/core/sha256.hpp"
 #include "engine/runner/bar_history.hpp"
 #include "engine/runner/runner_indicators.hpp"
+#include "engine/script/context_codec.hpp"
 #include "engine/script/strategy_host.hpp"
 
 using namespace te;
@@ -67,4 +71,60 @@ TEST_CASE("ctx export refuses what is not plain data, naming the path", "[unit][
     REQUIRE_FALSE(v.ok());
     CHECK_THAT(v.error().message, Catch::Contains(c.message));
   }
+}
+
+namespace {
+
+// A loop export by hand (layout in context_codec.hpp):
+// {a = 1.5, b = "xy", c = {true, false, 2}, d = {}, e = {f = {3}}}
+std::vector<std::uint8_t> sample_loop_export() {
+  std::vector<std::uint8_t> out;
+  auto u32 = [&](std::uint32_t v) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+    out.insert(out.end(), p, p + 4);
+  };
+  auto num = [&](double d) {
+    out.push_back(3);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&d);
+    out.insert(out.end(), p, p + 8);
+  };
+  auto key = [&](const char* k) {
+    u32(static_cast<std::uint32_t>(std::strlen(k)));
+    out.insert(out.end(), k, k + std::strlen(k));
+  };
+  out.push_back(5), u32(5);
+  key("a"), num(1.5);
+  key("b"), out.push_back(4), u32(2), out.push_back('x'), out.push_back('y');
+  key("c"), out.push_back(7), u32(3), out.push_back(2), out.push_back(1), num(2);
+  key("d"), out.push_back(6), u32(0);
+  key("e"), out.push_back(5), u32(1), key("f"), out.push_back(7), u32(1), num(3);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a loop export is judged well formed exactly when it decodes", "[unit][script]") {
+  const auto good = sample_loop_export();
+  auto v = script::decode_loop_export(good.data(), good.size());
+  REQUIRE(v.ok());
+  CHECK(v->find("b")->as_string() == "xy");
+  CHECK(v->find("e")->find("f")->as_array().size() == 1);
+  CHECK(script::loop_export_well_formed(good.data(), good.size()));
+  // Every truncation, and every byte replaced by every other value.
+  std::size_t refused = 0;
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    CHECK_FALSE(script::loop_export_well_formed(good.data(), n));
+    CHECK_FALSE(script::decode_loop_export(good.data(), n).ok());
+  }
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    auto bad = good;
+    for (int b = 0; b < 256; ++b) {
+      bad[i] = static_cast<std::uint8_t>(b);
+      const bool decodes = script::decode_loop_export(bad.data(), bad.size()).ok();
+      const bool judged = script::loop_export_well_formed(bad.data(), bad.size());
+      if (decodes != judged) FAIL_CHECK("byte " << i << " = " << b << ": decodes " << decodes << ", judged " << judged);
+      refused += decodes ? 0 : 1;
+    }
+  }
+  CHECK(refused > good.size() * 50);  // many corruptions are refused (not only accepted ones compared)
 }
