@@ -211,10 +211,10 @@ void IndicatorSet::set_ahead(const model::BarSeries::Columns& columns, std::size
   ahead_values_.assign(ahead_out_.size() * kAheadBlock, kNaN);
 }
 
-void IndicatorSet::fill_ahead() noexcept {
-  ahead_begin_ = ahead_next_;
-  ahead_end_ = std::min(ahead_next_ + kAheadBlock, *ahead_readable_);
-  TE_ASSERT(ahead_end_ > ahead_begin_, "indicator set updated with bar %zu, which its feed has not released", ahead_next_);
+void IndicatorSet::fill_ahead(std::size_t from) noexcept {
+  ahead_begin_ = from;
+  ahead_end_ = std::min(from + kAheadBlock, *ahead_readable_);
+  TE_ASSERT(ahead_end_ > ahead_begin_, "indicator set updated with bar %zu, which its feed has not released", from);
   for (const Plain& p : plain_)
     p.indicator->update_columns(ahead_columns_, ahead_begin_, ahead_end_ - ahead_begin_,
                                 ahead_values_.data() + p.ahead * kAheadBlock, kAheadBlock);
@@ -230,18 +230,19 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
   // Every indicator reads only the bar and writes only its own slots, so the
   // plain ones can run before the others without changing any value.
   if (ahead_on_) {
-    if (ahead_next_ == ahead_end_) fill_ahead();
-    const std::size_t i = ahead_next_;
-    // The bar is the column bar the block was computed from (its time and
-    // close: a feed hands over whole rows).
-    TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
-              "indicator set fed a bar that is not bar %zu of its columns", i);
-    const double* v = ahead_values_.data() + (i - ahead_begin_);
-    for (double* out : ahead_out_) {
-      *out = *v;
-      v += kAheadBlock;
+    const std::size_t i = ahead_next_++;
+    if (!ahead_out_.empty()) {  // (none yet: no block to keep, the next add starts one)
+      if (i >= ahead_end_) fill_ahead(i);
+      // The bar is the column bar the block was computed from (its time and
+      // close: a feed hands over whole rows).
+      TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
+                "indicator set fed a bar that is not bar %zu of its columns", i);
+      const double* v = ahead_values_.data() + (i - ahead_begin_);
+      for (double* out : ahead_out_) {
+        *out = *v;
+        v += kAheadBlock;
+      }
     }
-    ahead_next_ = i + 1;
   } else {
     for (const Plain& p : plain_) p.indicator->update(bar, p.out);
   }

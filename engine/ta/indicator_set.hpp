@@ -154,9 +154,8 @@ class IndicatorSet {
     int outputs;
     std::size_t ahead;
   };
-  // Computes the next block of the plain indicators' values (from the bar
-  // of the coming update).
-  void fill_ahead() noexcept;
+  // Computes the plain indicators' values for the block from column bar `from`.
+  void fill_ahead(std::size_t from) noexcept;
   // Computes plain indicator `p`'s values for the rest of the current block.
   void fill_ahead_rest(const Plain& p) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
