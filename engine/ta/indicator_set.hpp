@@ -72,10 +72,10 @@ class IndicatorSet {
   // preloaded series): the next update's bar is bar `next` of `columns`, the
   // one after it bar next + 1, and so on; bars before *readable may be read
   // (`readable` is the caller's count, re-read whenever a block runs out; it
-  // must stay valid while updates come). The base-timeframe indicators are
-  // then computed kAheadBlock bars at a time (Indicator::update_columns, one
-  // loop per indicator instead of a virtual call per indicator and bar) and
-  // each update copies its bar's values. Same values as without: the kernels
+  // must stay valid while updates come). Windowed base-timeframe indicators
+  // (computed_ahead in the .cpp) then run kAheadBlock bars at a time (one
+  // update_columns loop each, no virtual call per bar); recursive ones stay
+  // per bar. Each update copies its bar's values. Same values: the kernels
   // see the same bars in the same order (tests/unit/ta/indicator_ahead_test).
   // Every update checks that its bar is the expected column bar.
   static constexpr std::size_t kAheadBlock = 64;
@@ -154,9 +154,8 @@ class IndicatorSet {
     int outputs;
     std::size_t ahead;
   };
-  // Computes the next block of the plain indicators' values (from the bar
-  // of the coming update).
-  void fill_ahead() noexcept;
+  // Computes the plain indicators' values for the block from column bar `from`.
+  void fill_ahead(std::size_t from) noexcept;
   // Computes plain indicator `p`'s values for the rest of the current block.
   void fill_ahead_rest(const Plain& p) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
