@@ -16,7 +16,8 @@
 //                           each fed 50 bars with two indicators in use;
 //                           counters idle_runner_bytes (RSS per runner),
 //                           idle_runner_lua_bytes (allocator count per VM) and,
-//                           for N = 1000, runners_1000_bytes (RSS; must fit 1 GiB).
+//                           for N = 1000, runners_1000_bytes (RSS; must fit 1 GiB);
+//                           each N runs in a fresh process of its own.
 //   BM_ReloadLatency        file write -> the new version handling the next
 //                           bar, through the inotify watcher (25 ms debounce)
 //                           under a feed of one bar every 200 us; counters
@@ -40,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/fresh_process.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/exec/simulated_exchange.hpp"
 #include "engine/portfolio/portfolio.hpp"
@@ -221,6 +223,7 @@ function manage_position(bar, ctx, ind) end
 
 void BM_RunnerMemory(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
+  if (!bench::in_child()) return bench::run_in_fresh_process(state, "^BM_RunnerMemory/" + std::to_string(n) + "/");
   double per_runner = 0, per_vm = 0, total = 0;
   for (auto _ : state) {
     const std::size_t before = rss_bytes();
@@ -268,8 +271,10 @@ void BM_RunnerMemory(benchmark::State& state) {
   state.counters["idle_runner_bytes"] = per_runner;
   state.counters["idle_runner_lua_bytes"] = per_vm;
   if (n == 1000) state.counters["runners_1000_bytes"] = total;
+  bench::report_to_parent(state);
 }
-// 1000 first: RSS deltas of a later case would reuse pages the earlier one freed.
+// Each case measures in a process of its own (bench/common/fresh_process.hpp):
+// in one process a later case's RSS delta reused pages an earlier one freed.
 BENCHMARK(BM_RunnerMemory)->Arg(1000)->Arg(100)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // --- reload latency -----------------------------------------------------------

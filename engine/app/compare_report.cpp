@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/value_json.hpp"
 
@@ -25,8 +26,9 @@ std::string session_line(const std::string& label, const OpenedSession& s) {
   for (const auto& st : m.strategies) strategies += (strategies.empty() ? "" : ", ") + st.name;
   std::string mode = m.mode;
   if (!m.parent_session.empty()) mode += " of " + m.parent_session;
-  return fmt::format("  {:<9} {}  {}  {}  {} .. {}  [{}]\n", label, m.session_id, mode, strategies,
-                     time_text(m.data_start_ns, days), time_text(m.data_end_ns, days), m.status);
+  return fmt::format("  {:<9} {}  {}  {}  {} .. {}  [{}]\n", label, printable(m.session_id), printable(mode),
+                     printable(strategies), time_text(m.data_start_ns, days), time_text(m.data_end_ns, days),
+                     printable(m.status));
 }
 
 std::string num(double v) { return format_double(v); }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/time.hpp"
 
 namespace te::app {
@@ -38,7 +39,8 @@ Result<TimeRange> parse_time_range(const std::string& start, const std::string& 
 }
 
 void print_error(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
+  // Messages quote files, strategies and arguments: nothing in them reaches the terminal as a control.
+  std::fprintf(stderr, "error: %s\n", terminal_text(message).c_str());
   std::fflush(stderr);
 }
 

@@ -16,6 +16,7 @@
 #include "engine/app/options.hpp"
 #include "engine/app/session_common.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 #include "engine/journal/event_filter.hpp"
@@ -86,7 +87,8 @@ int run_replay(const ReplayArgs& a) {
 
   if (s->meta) {
     const auto& m = *s->meta;
-    std::printf("session %s: %s, %s, %s .. %s\n", m.session_id.c_str(), m.mode.c_str(), m.status.c_str(),
+    std::printf("session %s: %s, %s, %s .. %s\n", printable(m.session_id).c_str(), printable(m.mode).c_str(),
+                printable(m.status).c_str(),
                 time_text(m.data_start_ns, days).c_str(), time_text(m.data_end_ns, days).c_str());
   }
   KeyReader keys;

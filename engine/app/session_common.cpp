@@ -55,8 +55,16 @@ void StderrReporter::state_unavailable(std::uint64_t sequence, model::RunnerId r
                runner, static_cast<unsigned long long>(sequence), static_cast<int>(reason.size()), reason.data());
 }
 
+void StderrReporter::damaged_record(std::uint64_t sequence, std::uint16_t type, std::string_view reason) {
+  counts.damaged_record(sequence, type, reason);
+  const std::string_view name = journal::to_string(static_cast<journal::EventType>(type));
+  std::fprintf(stderr, "warning: %s: the %.*s record at sequence %llu does not decode (%.*s); shown as 'unknown'\n",
+               label_.c_str(), static_cast<int>(name.size()), name.data(), static_cast<unsigned long long>(sequence),
+               static_cast<int>(reason.size()), reason.data());
+}
+
 std::string loss_summary(const journal::CountingReporter& c) {
-  if (c.corruptions == 0 && c.missing == 0 && c.unavailable_states == 0) return {};
+  if (c.corruptions == 0 && c.missing == 0 && c.unavailable_states == 0 && c.damaged_records == 0) return {};
   std::string out = "journal damaged: ";
   if (c.corruptions > 0) {
     out += std::to_string(c.corruptions) + (c.corruptions == 1 ? " damaged region, " : " damaged regions, ") +
@@ -68,6 +76,10 @@ std::string loss_summary(const journal::CountingReporter& c) {
   if (c.unavailable_states > 0)
     out += std::string(c.corruptions + c.missing > 0 ? "; " : "") + std::to_string(c.unavailable_states) +
            " runner states could not be rebuilt";
+  if (c.damaged_records > 0)
+    out += std::string(c.corruptions + c.missing + c.unavailable_states > 0 ? "; " : "") +
+           std::to_string(c.damaged_records) + (c.damaged_records == 1 ? " record does" : " records do") +
+           " not decode";
   return out;
 }
 

@@ -44,6 +44,7 @@ class StderrReporter final : public journal::Reporter {
   void corruption(const journal::Corruption& c) override;
   void missing_sequences(std::uint64_t first, std::uint64_t last, std::uint64_t count) override;
   void state_unavailable(std::uint64_t sequence, model::RunnerId runner, std::string_view reason) override;
+  void damaged_record(std::uint64_t sequence, std::uint16_t type, std::string_view reason) override;
 
   journal::CountingReporter counts;
 

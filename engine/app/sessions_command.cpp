@@ -8,6 +8,7 @@
 #include "engine/app/command.hpp"
 #include "engine/app/options.hpp"
 #include "engine/app/session_common.hpp"
+#include "engine/core/labels.hpp"
 #include "engine/core/value_json.hpp"
 #include "engine/journal/journal_reader.hpp"
 
@@ -128,7 +129,9 @@ int run_sessions(const SessionsArgs& a) {
     row.set("journal_bytes", Value(static_cast<std::int64_t>(jf.bytes)));
     row.set("damage", jf.damage);
     rows.push_back(std::move(row));
-    table.push_back({e.id, mode, status, data, strategies, events, result});
+    // meta.json is a file anyone can edit: its text is not sent to the terminal raw.
+    table.push_back({printable(e.id), printable(mode), printable(status), printable(data), printable(strategies), events,
+                     printable(result)});
   }
   if (a.json) {
     std::string out;
@@ -148,7 +151,7 @@ int run_sessions(const SessionsArgs& a) {
     std::printf("%s\n", line.c_str());
   }
   std::printf("%zu session%s in %s\n", all->size(), all->size() == 1 ? "" : "s", a.dir.c_str());
-  for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
+  for (const auto& n : notes) std::printf("note: %s\n", printable(n).c_str());
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "engine/app/sandbox_options.hpp"
 #include "engine/app/strategy_validation.hpp"
 #include "engine/config/config.hpp"
+#include "engine/core/labels.hpp"
 
 namespace te::app {
 namespace {
@@ -61,9 +62,10 @@ bool validate_one(const ValidateOptions& o, bool strict, bool quiet) {
     const std::string text = p.warning ? (p.line > 0 ? fmt::format("{}:{}: warning: {}", p.file, p.line, p.message)
                                                      : fmt::format("{}: warning: {}", p.file, p.message))
                                        : p.text();
-    std::fprintf(stderr, "%s\n", text.c_str());
+    // Problems and rows quote the strategy (params keys, values, messages): escaped for the terminal.
+    std::fprintf(stderr, "%s\n", terminal_text(text).c_str());
     if (!p.detail.empty()) {
-      std::string d = p.detail;
+      std::string d = terminal_text(p.detail);
       std::size_t pos = 0;
       while (pos < d.size()) {
         std::size_t end = d.find('\n', pos);
@@ -88,7 +90,7 @@ bool validate_one(const ValidateOptions& o, bool strict, bool quiet) {
     const std::size_t e = rep.errors(), w = rep.warnings();
     out += fmt::format("{}: {} ({} error{}, {} warning{})\n", rep.path, ok ? "valid" : "NOT valid", e,
                        e == 1 ? "" : "s", w, w == 1 ? "" : "s");
-    std::fputs(out.c_str(), stdout);
+    std::fputs(terminal_text(out).c_str(), stdout);
     std::fflush(stdout);
   }
   return ok;

@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 
 namespace te::config::detail {
@@ -27,12 +28,15 @@ std::string type_name(const toml::node& n) {
 
 }  // namespace
 
+// Keys and values quoted in a message come from the file: control bytes in them
+// (TOML's "\u001b") are escaped so they cannot reach the terminal raw.
 void Problems::add(const toml::source_region& where, const std::string& key_path, const std::string& message) {
-  lines_.emplace_back(where.begin.line, fmt::format("{}:{}: {}: {}", file_, where.begin.line, key_path, message));
+  lines_.emplace_back(where.begin.line,
+                      fmt::format("{}:{}: {}: {}", file_, where.begin.line, printable(key_path), printable(message)));
 }
 
 void Problems::add(const std::string& key_path, const std::string& message) {
-  lines_.emplace_back(0, fmt::format("{}: {}: {}", file_, key_path, message));
+  lines_.emplace_back(0, fmt::format("{}: {}: {}", file_, printable(key_path), printable(message)));
 }
 
 std::string Problems::text() const {

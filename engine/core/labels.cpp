@@ -46,11 +46,14 @@ bool symbol_byte_ok(char c) { return c != ' ' && c != '\t' && c != '/' && c != '
 
 }  // namespace
 
-std::string printable(std::string_view s) {
+namespace {
+
+std::string escaped(std::string_view s, bool keep_lines) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = printable_length(s, i);
+    std::size_t n = printable_length(s, i);
+    if (n == 0 && keep_lines && (s[i] == '\n' || s[i] == '\t')) n = 1;
     if (n == 0) {
       char hex[5];
       std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(s[i])));
@@ -61,6 +64,20 @@ std::string printable(std::string_view s) {
       i += n;
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::string printable(std::string_view s) { return escaped(s, false); }
+
+std::string terminal_text(std::string_view s) { return escaped(s, true); }
+
+std::string quoted_excerpt(std::string_view s, std::size_t max) {
+  const bool cut = s.size() > max;
+  std::string out(1, '\'');
+  out.append(printable(cut ? s.substr(0, max > 3 ? max - 3 : 0) : s));
+  out.append(cut ? "...'" : "'");
   return out;
 }
 

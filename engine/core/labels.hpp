@@ -13,6 +13,13 @@ namespace te {
 // message can quote what the user gave without sending it raw to the terminal.
 std::string printable(std::string_view s);
 
+// printable() for text of several lines: newlines and tabs are kept.
+std::string terminal_text(std::string_view s);
+
+// `s` for an error message: in single quotes, printable(), cut to about `max`
+// bytes of the input with "..." (a whole line of a binary file is not quoted).
+std::string quoted_excerpt(std::string_view s, std::size_t max = 40);
+
 // Why `s` cannot be a symbol, or nothing when it can: 1 to 64 bytes of
 // well-formed UTF-8, no whitespace or control characters, no '/' or '\',
 // not "." or "..". E.g. BTCUSDT, NVDA, BRK.B, ES=F, ^GSPC.

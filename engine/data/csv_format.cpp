@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "engine/core/labels.hpp"
+
 namespace te::data {
 namespace {
 
@@ -113,12 +115,19 @@ std::optional<CsvLayout> detect_csv_layout(std::string_view header_line, HeaderP
     // Point at the first column that stops the closest format from matching.
     std::string what;
     std::size_t column = 1;
+    if (header_line.find('\0') != std::string_view::npos) {
+      // Not text at all (an executable, an archive, a .tebars given as CSV...).
+      problem->column = 1;
+      problem->message = "not a CSV file: its first line holds binary data (NUL bytes); give a CSV file whose "
+                         "header is " + accepted_headers() + ", or a .tebars cache";
+      return std::nullopt;
+    }
     if (best == nullptr) {
-      what = "unknown header '" + std::string(trim(header_line)) + "'";
+      what = "unknown header " + quoted_excerpt(trim(header_line), 80);
     } else if (best_prefix < fields.size() && best_prefix < best->max_fields) {
       column = fields[best_prefix].column;
-      what = "unknown header: column " + std::to_string(best_prefix + 1) + " is '" +
-             std::string(fields[best_prefix].text) + "' where the " + best->label + " format has '" +
+      what = "unknown header: column " + std::to_string(best_prefix + 1) + " is " +
+             quoted_excerpt(fields[best_prefix].text) + " where the " + best->label + " format has '" +
              std::string(best->names[best_prefix]) + "'";
     } else if (best_prefix < fields.size()) {
       column = fields[best_prefix].column;

@@ -40,14 +40,8 @@ std::string_view trim(const char* b, const char* e) noexcept {
   return {b, static_cast<std::size_t>(e - b)};
 }
 
-// Field text for a message: quoted, shortened when long.
-std::string quoted(std::string_view s) {
-  // Built by appending: GCC 12 warns falsely (-Wrestrict) on "'" + std::string&&.
-  std::string out(1, '\'');
-  out.append(s.substr(0, s.size() > 40 ? 37 : s.size()));
-  out.append(s.size() > 40 ? "...'" : "'");
-  return out;
-}
+// Field text for a message: quoted, shortened when long, control bytes escaped.
+std::string quoted(std::string_view s) { return quoted_excerpt(s); }
 
 std::string ts_text(std::int64_t ts) { return timestamp_text(ts); }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/core/labels.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/core/time.hpp"
 #include "engine/core/value_json.hpp"
@@ -311,8 +312,11 @@ struct Describe {
     return out;
   }
   std::string operator()(const UnknownEvent& u) const {
-    std::string out = cat("event type ", std::to_string(u.type), " this build does not know (",
-                          std::to_string(u.record.size()), " bytes)");
+    // A known type that failed to decode is damage, not a newer format.
+    const std::string_view known = to_string(static_cast<EventType>(u.type));
+    const std::string size = cat(" (", std::to_string(u.record.size()), " bytes)");
+    if (!u.error.empty() && known != "unknown") return cat("damaged ", known, " record", size, ": ", u.error);
+    std::string out = cat("event type ", std::to_string(u.type), " this build does not know", size);
     if (!u.error.empty()) out += ": " + u.error;
     return out;
   }
@@ -327,7 +331,7 @@ std::string clip_json(const Value& v, std::size_t max) {
 bool diff_at(const Value& a, const Value& b, const std::string& path, ValueDifference& out, std::size_t max) {
   auto differ = [&](std::string p, std::string ta, std::string tb) {
     out.differs = true;
-    out.path = std::move(p);
+    out.path = printable(p);
     out.a = std::move(ta);
     out.b = std::move(tb);
     return true;
@@ -430,7 +434,8 @@ Value event_to_value(const Event& e, const EventNames& names, bool date_only) {
 }
 
 std::string describe_event(const Event& e, const EventNames& names, bool date_only) {
-  return std::visit(Describe{names, date_only}, e.body);
+  // Strategy text (reasons, ctx strings, paths) is printed to terminals.
+  return printable(std::visit(Describe{names, date_only}, e.body));
 }
 
 ValueDifference first_difference(const Value& a, const Value& b, std::size_t max_text) {

@@ -136,6 +136,12 @@ void CountingReporter::state_unavailable(std::uint64_t sequence, model::RunnerId
                      " unavailable: " + std::string(reason));
 }
 
+void CountingReporter::damaged_record(std::uint64_t sequence, std::uint16_t type, std::string_view reason) {
+  ++damaged_records;
+  messages.push_back("record at sequence " + std::to_string(sequence) + " (type " + std::to_string(type) +
+                     ") does not decode: " + std::string(reason));
+}
+
 // ---- JournalReader ----------------------------------------------------------
 
 struct JournalReader::Impl {
@@ -155,6 +161,7 @@ struct JournalReader::Impl {
   StateTracker tracker;
   std::set<std::pair<model::RunnerId, std::uint64_t>> broken_chains;  // (runner, snapshot)
   std::set<std::size_t> reported_blocks;  // damage found after open, reported once
+  std::set<std::uint64_t> reported_records;  // undecodable records, reported once
   std::string stored;                     // scratch for payload reads
 
   // ---- index ----
@@ -424,6 +431,8 @@ struct JournalReader::Impl {
       note_streams_before(main, rec);
       decode_event(rec, out, main.streams);
     }
+    if (const auto* u = out.get<UnknownEvent>(); u && !u->error.empty() && reported_records.insert(out.sequence).second)
+      reporter.damaged_record(out.sequence, u->type, u->error);
     // A full-mode journal holds only full states: nothing to rebuild or copy.
     if (rebuild_states) {
       if (auto* s = out.get<RunnerState>()) TE_TRY(restore_state(out, *s));

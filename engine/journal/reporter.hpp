@@ -38,6 +38,12 @@ class Reporter {
   virtual void state_unavailable(std::uint64_t sequence, model::RunnerId runner, std::string_view reason) {
     (void)sequence, (void)runner, (void)reason;
   }
+  // A record inside an intact block that does not decode as its type says
+  // (written by something else, or altered with its checksums recomputed). It is
+  // handed out as an UnknownEvent carrying `reason`; reported once per record.
+  virtual void damaged_record(std::uint64_t sequence, std::uint16_t type, std::string_view reason) {
+    (void)sequence, (void)type, (void)reason;
+  }
 };
 
 // Counts everything and keeps one line per report (tests, `sessions`, CLI output).
@@ -46,6 +52,7 @@ class CountingReporter final : public Reporter {
   void corruption(const Corruption& c) override;
   void missing_sequences(std::uint64_t first, std::uint64_t last, std::uint64_t count) override;
   void state_unavailable(std::uint64_t sequence, model::RunnerId runner, std::string_view reason) override;
+  void damaged_record(std::uint64_t sequence, std::uint16_t type, std::string_view reason) override;
 
   std::uint64_t corruptions = 0;
   std::uint64_t bytes_dropped = 0;
@@ -53,6 +60,7 @@ class CountingReporter final : public Reporter {
   std::uint64_t unknown_record_losses = 0;
   std::uint64_t missing = 0;
   std::uint64_t unavailable_states = 0;
+  std::uint64_t damaged_records = 0;
   std::vector<std::string> messages;
 };
 

@@ -103,11 +103,33 @@ std::string strategy_frames(std::string_view traceback, std::string_view chunk) 
 // raising on every bar would fill the disk past its memory budget.
 constexpr std::size_t kMaxErrorMessage = 4096;
 
+// Strategy text reaches terminals (log lines, error messages): control bytes
+// (escape sequences, carriage returns, NUL) would rewrite the screen or cut the
+// line, so each becomes '?' (a C1 control, U+0080..U+009F, as '??'). Tabs and
+// newlines stay.
+void make_terminal_safe(std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if ((u < 0x20 && u != '\t' && u != '\n') || u == 0x7f) {
+      text[i] = '?';
+    } else if (u == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0 &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80) {
+      text[i] = text[i + 1] = '?';
+    }
+  }
+}
+
 std::string capped_message(std::string_view m) {
-  if (m.size() <= kMaxErrorMessage) return std::string(m);
-  std::size_t cut = kMaxErrorMessage;
-  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
-  return std::string(m.substr(0, cut)) + "... (" + std::to_string(m.size() - cut) + " more bytes cut)";
+  std::string out;
+  if (m.size() <= kMaxErrorMessage) {
+    out = std::string(m);
+  } else {
+    std::size_t cut = kMaxErrorMessage;
+    while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+    out = std::string(m.substr(0, cut)) + "... (" + std::to_string(m.size() - cut) + " more bytes cut)";
+  }
+  make_terminal_safe(out);
+  return out;
 }
 
 void split_error(std::string_view full, std::string_view chunk, StrategyError& out) {
@@ -1102,14 +1124,8 @@ void StrategyHost::api_log(void* host, std::int32_t level, const char* msg, std:
   if (!self->log_) return;
   try {
     if (self->log_lines_ < self->max_log_lines_) {
-      // Log lines reach terminals: control bytes (escape sequences, carriage
-      // returns, NUL) would rewrite the screen or cut the line, so each is
-      // shown as '?'. Tabs and newlines stay.
       std::string line(msg, std::min<std::size_t>(len, 4096));
-      for (char& c : line) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\t' && c != '\n') || u == 0x7f) c = '?';
-      }
+      make_terminal_safe(line);
       self->log_->strategy_log(level, line);
     } else if (self->log_lines_ == self->max_log_lines_) {
       self->log_->strategy_log(2, "further strategy log lines suppressed (limit reached)");

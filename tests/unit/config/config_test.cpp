@@ -81,6 +81,18 @@ fill = "mid"
   CHECK(m.find("hunter2") == std::string::npos);
 }
 
+TEST_CASE("keys and values quoted in config errors carry no terminal control bytes", "[unit][config]") {
+  auto cfg = config::parse_config("[engine]\n\"col\\u001b[31mour\" = 1\n[[runners]]\nstrategy = \"s.lua\"\nsymbol = \"X\"\n"
+                                  "[runners.data_source]\ntype = \"historical\"\npath = \"d.csv\"\n"
+                                  "[runners.execution]\ntype = \"paper\"\nfill = \"\\u001b]0;t\\u0007\"\n",
+                                  "bad.toml");
+  REQUIRE_FALSE(cfg.ok());
+  const std::string& m = cfg.error().message;
+  CHECK_THAT(m, Catch::Contains("bad.toml:2: engine.col\\x1b[31mour: unknown key"));
+  CHECK_THAT(m, Catch::Contains("runners[0].execution.fill: must be one of next_open, close, ohlc, bid_ask, was \"\\x1b]0;t\\x07\""));
+  CHECK(m.find('\x1b') == std::string::npos);
+}
+
 TEST_CASE("TOML syntax errors name the line and column", "[unit][config]") {
   auto cfg = config::parse_config("[engine\nthreads = 1\n", "x.toml");
   REQUIRE_FALSE(cfg.ok());

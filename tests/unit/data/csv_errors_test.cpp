@@ -44,6 +44,19 @@ TEST_CASE("csv errors: a near-miss header points at the offending column", "[uni
              Catch::StartsWith("t.csv:1:64: unknown header: 11 columns, the generic format has at most 10"));
 }
 
+TEST_CASE("csv errors: quoted input cannot reach the terminal raw", "[unit][data]") {
+  // An escape sequence in a field or header is quoted as \xNN; a binary file is named as such.
+  CHECK(message_of(kGeneric + "1577836800000,1\x1b[2J,1,1,1,1\n") ==
+        "t.csv:2:15: open: expected a number, was '1\\x1b[2J'");
+  CHECK_THAT(message_of("Date,Open,High,Low,Close,Adj\x1b]0;x\x07,Volume\n"),
+             Catch::StartsWith("t.csv:1:26: unknown header: column 6 is 'Adj\\x1b]0;x\\x07' where"));
+  const std::string header = message_of("\x9b" + std::string(200, 'a') + "\n");
+  CHECK_THAT(header, Catch::StartsWith("t.csv:1:1: unknown header '\\x9b" + std::string(76, 'a') + "...'; expected"));
+  const std::string elf = message_of(std::string("\x7f" "ELF\x02\x01\x01\0\0\0\0\x03\n", 16) + "rest");
+  CHECK_THAT(elf, Catch::StartsWith("t.csv:1:1: not a CSV file: its first line holds binary data (NUL bytes)"));
+  CHECK(elf.find('\0') == std::string::npos);
+}
+
 TEST_CASE("csv errors: empty file and header only", "[unit][data]") {
   CHECK_THAT(message_of(""), Catch::StartsWith("t.csv:1:1: empty file, expected a header line, one of"));
   CHECK_THAT(message_of("\n\n  \r\n"), Catch::StartsWith("t.csv:1:1: empty file"));

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/journal/event_codec.hpp"
+#include "engine/journal/event_value.hpp"
 #include "engine/core/value_json.hpp"
 #include "journal_fixtures.hpp"
 
@@ -128,6 +129,9 @@ TEST_CASE("unknown types and undecodable records are surfaced, not fatal", "[uni
   REQUIRE(bad.is_unknown());
   CHECK(bad.type_code() == 14);
   CHECK_FALSE(std::get<UnknownEvent>(bad.body).error.empty());
+  // Readers name a known type that failed to decode as damage, a newer type as such.
+  CHECK(describe_event(bad).rfind("damaged note record (", 0) == 0);
+  CHECK(describe_event(e).rfind("event type 99 this build does not know (7 bytes)", 0) == 0);
 
   Event garbage = decode_event("\xc1\x00");
   REQUIRE(garbage.is_unknown());
@@ -255,4 +259,17 @@ TEST_CASE("the compact market_data example in docs/journal-format.md is what the
   model::Bar quoted = bar;
   quoted.bid = 100.0;
   CHECK_FALSE(can_be_compact(streams, bar.ts_ns, 0, 7, "SIM", "1m", quoted));
+}
+
+TEST_CASE("event descriptions quote strategy text without terminal control bytes", "[unit][journal]") {
+  // Reasons and ctx strings come from strategies; replay, inspect-event and
+  // compare print these descriptions to terminals.
+  Event e;
+  e.body = StrategyAction{0, "enter_long", Value(), "go\x1b]0;title\x07 \xc2\x9b" "2J"};
+  const std::string d = describe_event(e);
+  CHECK(d.find('\x1b') == std::string::npos);
+  CHECK(d.find('\x07') == std::string::npos);
+  CHECK_THAT(d, Catch::EndsWith("go\\x1b]0;title\\x07 \\xc2\\x9b2J"));
+  const ValueDifference diff = first_difference(Value(Value::Map{{"k\x1b[2J", Value(1.0)}}), Value(Value::Map{}));
+  CHECK(diff.path.find('\x1b') == std::string::npos);
 }

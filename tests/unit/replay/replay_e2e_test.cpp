@@ -579,4 +579,18 @@ TEST_CASE("bad input to the session commands gets a clear error", "[replay]") {
   const CliRun rerun_missing = run_cli(s.dir, s.args("rerun --session nope"));
   CHECK(rerun_missing.code != 0);
   CHECK(rerun_missing.err.find("nope") != std::string::npos);
+
+  // meta.json is a file anyone can edit: escape sequences in it are not printed raw.
+  std::string meta = read_file(s.meta("ok"));
+  const std::string mode = "\"mode\": \"backtest\"";
+  REQUIRE(meta.find(mode) != std::string::npos);
+  meta.replace(meta.find(mode), mode.size(), "\"mode\": \"back\\u001b[2Jtest\"");
+  write_file(s.meta("ok"), meta);
+  for (const char* cmd : {"sessions", "replay --session ok --to 3", "compare --session1 ok --session2 ok"}) {
+    const CliRun r = run_cli(s.dir, s.args(cmd));
+    INFO(cmd);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("back\\x1b[2Jtest") != std::string::npos);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+  }
 }

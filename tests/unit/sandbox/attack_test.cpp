@@ -492,6 +492,15 @@ TEST_CASE("log lines cannot carry terminal control bytes", "[sandbox]") {
   CHECK(world.observer.of(0).logs[0] == "a?[2Jb?c?d\te");
 }
 
+TEST_CASE("error messages cannot carry terminal control bytes either", "[sandbox]") {
+  // Printed by backtest/run, reported and journaled like log lines; a C1 CSI
+  // (U+009B, UTF-8 C2 9B) is a control as well.
+  const Outcome o = run_attack({"escape in error", R"(error("x\27]0;title\7 \194\155" .. "2J y\tz\nw"))", Expect::Fault});
+  REQUIRE(o.faulted);
+  CHECK_THAT(o.error.message, Catch::EndsWith("x?]0;title? ??2J y\tz\nw"));
+  CHECK(o.error.message.find('\x1b') == std::string::npos);
+}
+
 TEST_CASE("an action cannot be changed after its constructor validated it", "[sandbox][audit]") {
   // Audit: actions were plain tables, so `a.qty = -5` or `a.tif = "zzz"` after
   // enter_long{...} reached the engine unvalidated (the latter as an error

@@ -141,6 +141,14 @@ TEST_CASE("validate reports missing callbacks and bad params", "[validate][sandb
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Catch::Contains("params.n is inf: defaults must be finite numbers"));
   }
+  SECTION("params keys and values with terminal escapes are printed escaped") {
+    const CliRun r = validate(dir, std::string("params = { [\"a\\27[2Jb\"] = 1, s = \"x\\27]0;t\\7\" }\n"
+                                               "function detect_opportunity() end\n") + kIdle);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("params key \"a\\x1b[2Jb\" is not a plain name"));
+    CHECK_THAT(r.out, Catch::Contains("s=x\\x1b]0;t\\x07 (string)"));
+    CHECK((r.out + r.err).find('\x1b') == std::string::npos);
+  }
 }
 
 TEST_CASE("validate's dry run catches runtime errors with file, line and traceback", "[validate][sandbox]") {
