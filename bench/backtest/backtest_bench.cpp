@@ -6,7 +6,9 @@
 //                         sma_cross, ema_cross, rsi_mean_reversion (strategies/),
 //                         ten_indicators and noop (bench/backtest/strategies/);
 //                         sma_cross_per_call: one host call per callback
-//                         (the live path) instead of the batch loop
+//                         (the live path) instead of the batch loop;
+//                         sma_cross_quiet: sma_cross's crossover read every
+//                         bar, never trading (sma_cross minus it = trade path)
 //   pipeline_threads/2    two backtests of sma_cross at once on two threads:
 //                         bars_per_s is the sum (ideal: 2x pipeline/sma_cross)
 //   command/csv           the whole `trading-engine backtest` process on a 1M-bar
@@ -147,6 +149,9 @@ BENCHMARK_CAPTURE(BM_pipeline, ema_cross, std::string("ema_cross"))->Unit(benchm
 BENCHMARK_CAPTURE(BM_pipeline, rsi_mean_reversion, std::string("rsi_mean_reversion"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, ten_indicators, std::string("ten_indicators"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, noop, std::string("noop"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, sma_cross_quiet, std::string("sma_cross_quiet"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, ema_cross_quiet, std::string("ema_cross_quiet"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_pipeline, ten_indicators_quiet, std::string("ten_indicators_quiet"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_pipeline, sma_cross_per_call, std::string("sma_cross_per_call"))->Unit(benchmark::kMillisecond);
 
 // Two independent backtests at once: each thread runs its own (its own VM,

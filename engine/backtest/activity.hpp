@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backtest/chunked_rows.hpp"
 #include "engine/core/json_writer.hpp"
 #include "engine/model/order.hpp"
 #include "engine/risk/risk_engine.hpp"
@@ -90,8 +91,9 @@ struct StrategyErrorRecord {
 };
 
 struct ActivityLog {
-  std::vector<OrderRecord> orders;  // in submission order
-  std::vector<RejectionRecord> rejections;
+  // Chunked, not vectors: appending never moves rows (see chunked_rows.hpp).
+  ChunkedRows<OrderRecord> orders;  // in submission order
+  ChunkedRows<RejectionRecord> rejections;
   std::vector<RiskEventRecord> risk_events;
   std::vector<StrategyErrorRecord> strategy_errors;
   std::size_t orders_dropped = 0, rejections_dropped = 0, risk_events_dropped = 0, strategy_errors_dropped = 0;

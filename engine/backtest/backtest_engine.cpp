@@ -201,7 +201,11 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
         eq_cash[done] = cash;
         eq_pv[done] = pv;
         eq_equity[done] = equity;
-        eq_dd[done] = peak > 0 ? (peak - equity) / peak : 0.0;
+        // At the peak (every bar while flat at a high) the division's result
+        // is known: +0 / peak is +0 for any peak > 0 (and peak - equity is +0,
+        // never -0, when peak > 0), so most bars skip the divide.
+        const double below = peak - equity;
+        eq_dd[done] = peak > 0 ? (below == 0 ? 0.0 : below / peak) : 0.0;
       }
       ++done;
       if (listener) listener->on_equity(bar.ts_ns, cash, pv, equity);
@@ -213,6 +217,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     }
   };
   Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
+  // The indicators may read the bars the feed has released ahead of the run.
+  run.set_indicator_ahead(data.columns(), first, &feed.readable);
 
   const std::int64_t t0 = monotonic_ns();
   if (early_ready && run.start()) {

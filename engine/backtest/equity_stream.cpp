@@ -31,7 +31,7 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
     curve_.drawdown.reserve(curve_rows);
   }
   for (std::size_t i = 0; i < kBlocks; ++i) {
-    storage_.push_back(std::make_unique<Block>());
+    storage_.push_back(std::make_unique_for_overwrite<Block>());  // rows are written before they are read
     free_.push_back(storage_.back().get());
   }
   current_ = free_.back();

@@ -12,8 +12,13 @@ namespace te::journal {
 namespace {
 
 Error io_error(std::string_view what, const std::string& path, int err) {
-  return make_error(err == ENOENT ? Errc::not_found : Errc::io,
-                    std::string(what) + " " + path + ": " + std::strerror(err));
+  std::string message = std::string(what) + " " + path + ": " + std::strerror(err);
+  // The journal keeps every record written so far (readers recover up to the
+  // last whole block); say what the user can do about it.
+  if (err == ENOSPC || err == EDQUOT)
+    message += " (the journal is complete up to the last block written; free space on that disk or record to "
+               "another directory: --sessions-dir, or [event_sourcing] base_dir in the config)";
+  return make_error(err == ENOENT ? Errc::not_found : Errc::io, message);
 }
 
 Status write_all(int fd, const std::string& path, std::string_view data) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/compile.h>
 #include <fmt/core.h>
 
 #include "engine/core/time.hpp"
@@ -555,10 +556,10 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
   if (state_ == RunnerState::InTrade) {
     std::string reason;
     switch (order.purpose) {
-      case OrderPurpose::StopLoss: reason = fmt::format("stop filled at {}", fill.price); break;
-      case OrderPurpose::TakeProfit: reason = fmt::format("target filled at {}", fill.price); break;
-      case OrderPurpose::Trailing: reason = fmt::format("trailing stop filled at {}", fill.price); break;
-      default: reason = fmt::format("{} filled at {}", reason_or(order.tag, "exit"), fill.price); break;
+      case OrderPurpose::StopLoss: reason = fmt::format(FMT_COMPILE("stop filled at {}"), fill.price); break;
+      case OrderPurpose::TakeProfit: reason = fmt::format(FMT_COMPILE("target filled at {}"), fill.price); break;
+      case OrderPurpose::Trailing: reason = fmt::format(FMT_COMPILE("trailing stop filled at {}"), fill.price); break;
+      default: reason = fmt::format(FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), fill.price); break;
     }
     transition(RunnerEvent::PositionClosed, std::move(reason));
   }
@@ -577,8 +578,7 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
   if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
-    note_.clear();
-    fmt::format_to(std::back_inserter(note_), "entry rejected ({}): {}", rejection.code, rejection.message);
+    note_.assign("entry rejected (").append(rejection.code).append("): ").append(rejection.message);
     transition(RunnerEvent::EntryFailed, note_);
   }
 }

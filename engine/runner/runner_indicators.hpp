@@ -20,6 +20,10 @@ class RunnerIndicators final : public script::IndicatorProvider {
   explicit RunnerIndicators(const BarHistory& history);
 
   void update(const model::Bar& bar) noexcept { set_.update(bar); }
+  // See ta::IndicatorSet::set_ahead.
+  void set_ahead(const model::BarSeries::Columns& columns, std::size_t next, const std::size_t* readable) noexcept {
+    set_.set_ahead(columns, next, readable);
+  }
   // Spacing of the bars this runner gets, when known up front (the data's
   // smallest gap in a backtest); 0: judged from the bars seen so far. A
   // timeframe finer than it is refused: its buckets would each hold one bar

@@ -210,6 +210,15 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // Pre-trade risk checks and StormGuard/kill-switch handling through `risk`
   // (shared by the account's runners; must outlive the runner). Null: none.
   void set_risk(risk::RiskEngine* risk) noexcept { risk_ = risk; }
+  // The bars this runner will get are preloaded columns (a backtest): bar
+  // `next` comes first, bars before *readable may be read ahead. Lets the
+  // indicators compute blocks of bars at a time (ta::IndicatorSet::set_ahead;
+  // the same values). Before start(); `columns` and `readable` must outlive
+  // the run.
+  void set_indicator_ahead(const model::BarSeries::Columns& columns, std::size_t next,
+                           const std::size_t* readable) noexcept {
+    indicators_.set_ahead(columns, next, readable);
+  }
   // Cancels this runner's working orders and closes its position with a market
   // order carrying `purpose` (KillSwitch, RiskHalt, EndOfData, ...). The live
   // loop calls it for an operator kill switch; backtests at the end of data.

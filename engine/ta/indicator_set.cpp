@@ -157,8 +157,19 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   for (int k = 0; k < outputs; ++k) current_[static_cast<std::size_t>(first + k)] = out[k];
 
   Indicator* raw_ind = ind.get();
+  if (group < 0) {
+    // Room for its block of values first: the only steps here that can throw.
+    const std::size_t row = ahead_out_.size();
+    if (ahead_on_) {
+      ahead_values_.resize((row + static_cast<std::size_t>(outputs)) * kAheadBlock);
+      for (int k = 0; k < outputs; ++k) ahead_out_.push_back(current_.get() + first + k);
+    }
+    const Plain p{raw_ind, current_.get() + first, outputs, row};
+    plain_.push_back(p);
+    // Its values for the rest of the block, from the bar after the seen ones.
+    if (ahead_on_) fill_ahead_rest(p);
+  }
   entries_.push_back(Entry{std::move(ind), first, outputs, group, nullptr, 0});
-  if (group < 0) plain_.push_back(Plain{raw_ind, current_.get() + first});
   by_key_.emplace(std::move(key), first);
   view_.slot_count = static_cast<std::uint32_t>(first + outputs);
   return first;
@@ -186,10 +197,54 @@ void IndicatorSet::update_special(const model::Bar& bar) noexcept {
   }
 }
 
+void IndicatorSet::set_ahead(const model::BarSeries::Columns& columns, std::size_t next,
+                             const std::size_t* readable) noexcept {
+  ahead_on_ = true;
+  ahead_columns_ = columns;
+  ahead_readable_ = readable;
+  ahead_begin_ = ahead_end_ = ahead_next_ = next;
+  ahead_out_.clear();
+  for (Plain& p : plain_) {
+    p.ahead = ahead_out_.size();
+    for (int k = 0; k < p.outputs; ++k) ahead_out_.push_back(p.out + k);
+  }
+  ahead_values_.assign(ahead_out_.size() * kAheadBlock, kNaN);
+}
+
+void IndicatorSet::fill_ahead() noexcept {
+  ahead_begin_ = ahead_next_;
+  ahead_end_ = std::min(ahead_next_ + kAheadBlock, *ahead_readable_);
+  TE_ASSERT(ahead_end_ > ahead_begin_, "indicator set updated with bar %zu, which its feed has not released", ahead_next_);
+  for (const Plain& p : plain_)
+    p.indicator->update_columns(ahead_columns_, ahead_begin_, ahead_end_ - ahead_begin_,
+                                ahead_values_.data() + p.ahead * kAheadBlock, kAheadBlock);
+}
+
+void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
+  if (ahead_next_ >= ahead_end_) return;  // the next update starts a new block
+  p.indicator->update_columns(ahead_columns_, ahead_next_, ahead_end_ - ahead_next_,
+                              ahead_values_.data() + p.ahead * kAheadBlock + (ahead_next_ - ahead_begin_), kAheadBlock);
+}
+
 void IndicatorSet::update(const model::Bar& bar) noexcept {
   // Every indicator reads only the bar and writes only its own slots, so the
   // plain ones can run before the others without changing any value.
-  for (const Plain& p : plain_) p.indicator->update(bar, p.out);
+  if (ahead_on_) {
+    if (ahead_next_ == ahead_end_) fill_ahead();
+    const std::size_t i = ahead_next_;
+    // The bar is the column bar the block was computed from (its time and
+    // close: a feed hands over whole rows).
+    TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
+              "indicator set fed a bar that is not bar %zu of its columns", i);
+    const double* v = ahead_values_.data() + (i - ahead_begin_);
+    for (double* out : ahead_out_) {
+      *out = *v;
+      v += kAheadBlock;
+    }
+    ahead_next_ = i + 1;
+  } else {
+    for (const Plain& p : plain_) p.indicator->update(bar, p.out);
+  }
   if (special_) update_special(bar);
   for (Cross& c : crosses_) {
     const double* cur = current_.get();
@@ -315,6 +370,7 @@ void IndicatorSet::reset() noexcept {
     else e.indicator->reset();
   }
   for (Cross& c : crosses_) c.last_d = kNaN;
+  ahead_begin_ = ahead_end_ = ahead_next_;  // the kernels start again from the next bar
   for (Group& g : groups_) {
     g.aggregator.reset();
     g.closed_now = 0;

@@ -17,6 +17,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/model/bar.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/ta/bar_aggregator.hpp"
 #include "engine/ta/ind_view.h"
 #include "engine/ta/indicator.hpp"
@@ -66,6 +67,19 @@ class IndicatorSet {
 
   // Updates every indicator with one base bar and records the outputs.
   void update(const model::Bar& bar) noexcept;
+
+  // The bars the next updates bring are known in advance (a backtest's
+  // preloaded series): the next update's bar is bar `next` of `columns`, the
+  // one after it bar next + 1, and so on; bars before *readable may be read
+  // (`readable` is the caller's count, re-read whenever a block runs out; it
+  // must stay valid while updates come). The base-timeframe indicators are
+  // then computed kAheadBlock bars at a time (Indicator::update_columns, one
+  // loop per indicator instead of a virtual call per indicator and bar) and
+  // each update copies its bar's values. Same values as without: the kernels
+  // see the same bars in the same order (tests/unit/ta/indicator_ahead_test).
+  // Every update checks that its bar is the expected column bar.
+  static constexpr std::size_t kAheadBlock = 64;
+  void set_ahead(const model::BarSeries::Columns& columns, std::size_t next, const std::size_t* readable) noexcept;
 
   // Value of `slot` `offset` bars ago (0 = after the latest update); NaN when
   // out of range or not available.
@@ -132,10 +146,19 @@ class IndicatorSet {
   // timeframe): the common case, updated from this flat list without the
   // per-entry checks (docs/performance.md, "Profile-driven changes").
   // `indicator` is owned by its Entry; `out` is its first slot in current_.
+  // `ahead`: its first row in ahead_values_ (one row of kAheadBlock values
+  // per output), when set_ahead() was called.
   struct Plain {
     Indicator* indicator;
     double* out;
+    int outputs;
+    std::size_t ahead;
   };
+  // Computes the next block of the plain indicators' values (from the bar
+  // of the coming update).
+  void fill_ahead() noexcept;
+  // Computes plain indicator `p`'s values for the rest of the current block.
+  void fill_ahead_rest(const Plain& p) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
   // entries (only called when there is one).
   void update_special(const model::Bar& bar) noexcept;
@@ -176,6 +199,14 @@ class IndicatorSet {
   std::uint64_t updates_ = 0;
   te_ind_view view_{};
   SeriesCache* cache_ = nullptr;
+  // Block-ahead state (set_ahead): the block holds the values of column bars
+  // [ahead_begin_, ahead_end_); ahead_next_ is the column bar of the next update.
+  bool ahead_on_ = false;
+  model::BarSeries::Columns ahead_columns_{};
+  const std::size_t* ahead_readable_ = nullptr;
+  std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
+  std::vector<double> ahead_values_;
+  std::vector<double*> ahead_out_;  // row r of ahead_values_ goes to *ahead_out_[r] (its slot in current_)
 };
 
 }  // namespace te::ta

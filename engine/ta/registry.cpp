@@ -1,8 +1,10 @@
 #include "engine/ta/registry.hpp"
 
 #include <cmath>
+#include <string>
 #include <type_traits>
 
+#include "engine/core/assert.hpp"
 #include "engine/core/numbers.hpp"
 #include "engine/ta/microstructure.hpp"
 #include "engine/ta/moving_average.hpp"
@@ -15,6 +17,16 @@ namespace te::ta {
 
 int Indicator::output_count() const noexcept { return static_cast<int>(info_->outputs.size()); }
 
+void Indicator::update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
+                               std::size_t stride) noexcept {
+  double v[kMaxOutputs];
+  const int k = output_count();
+  for (std::size_t i = 0; i < n; ++i) {
+    update(column_bar(c, from + i), v);
+    for (int j = 0; j < k; ++j) out[static_cast<std::size_t>(j) * stride + i] = v[j];
+  }
+}
+
 namespace {
 
 constexpr double kMaxPeriod = 100000;
@@ -24,6 +36,9 @@ int ip(const double* p, int i) noexcept { return static_cast<int>(p[i]); }
 template <class K, class Feed, class... Args>
 std::unique_ptr<Indicator> build(const IndicatorInfo& info, const double* p, Feed feed, Args... args) {
   static_assert(K::kOutputs <= kMaxOutputs);
+  // KernelIndicator::update_columns lays its outputs out by K::kOutputs.
+  TE_ASSERT(info.outputs.size() == static_cast<std::size_t>(K::kOutputs), "indicator %s: %zu outputs, kernel writes %d",
+            std::string(info.name).c_str(), info.outputs.size(), K::kOutputs);
   // The close (nearly every indicator's source) is read without the switch
   // over sources on every bar: the same value, fewer instructions per update.
   if constexpr (std::is_same_v<Feed, FeedSource>)

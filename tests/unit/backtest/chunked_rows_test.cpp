@@ -1,0 +1,48 @@
+// ChunkedRows (engine/backtest/chunked_rows.hpp): the activity log's row list
+// keeps rows in order, in place (pointers stay valid while it grows), finds
+// them by position across the geometric and the fixed-size chunks, and a copy
+// keeps the layout so positions still work after appending to the copy.
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "engine/backtest/chunked_rows.hpp"
+
+using te::backtest::ChunkedRows;
+
+TEST_CASE("chunked rows keep order, positions and addresses", "[activity]") {
+  ChunkedRows<std::string> rows;
+  CHECK(rows.empty());
+  CHECK(rows.begin() == rows.end());
+  constexpr std::size_t n = 20000;  // past the geometric chunks (8,176 rows) into the fixed ones
+  std::vector<const std::string*> where;
+  for (std::size_t i = 0; i < n; ++i) where.push_back(&rows.push_back("row " + std::to_string(i)));
+  REQUIRE(rows.size() == n);
+  CHECK(rows.back() == "row 19999");
+  std::size_t i = 0;
+  for (const std::string& r : rows) {
+    REQUIRE(r == "row " + std::to_string(i));
+    REQUIRE(&r == where[i]);  // never moved
+    REQUIRE(&rows[i] == where[i]);
+    ++i;
+  }
+  CHECK(i == n);
+
+  ChunkedRows<std::string> copy = rows;
+  copy.push_back("one more");
+  REQUIRE(copy.size() == n + 1);
+  CHECK(copy[n] == "one more");
+  for (std::size_t k : {std::size_t{0}, std::size_t{15}, std::size_t{16}, std::size_t{8175}, std::size_t{8176},
+                        std::size_t{12271}, std::size_t{12272}, n - 1})
+    CHECK(copy[k] == "row " + std::to_string(k));
+
+  rows = {"a", "b"};
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0] == "a");
+  CHECK(rows[1] == "b");
+  rows.clear();
+  CHECK(rows.empty());
+  CHECK(rows.begin() == rows.end());
+}
