@@ -162,15 +162,29 @@ end
 -- allocation, no metamethods (next, rawget and # are raw).
 local XSKIP = { position = true, account = true, symbol = true, state = true, bars_in_state = true }
 local XMAX_DEPTH, XMAX_NODES = 32, 200000  -- ContextLimits' defaults
-local u32p, f64p = ffi.typeof("uint32_t*"), ffi.typeof("double*")
 local xb, xcap, xpos, xnodes, xfull = nil, 0, 0, 0, false
-local next = next
+local next, sbyte = next, string.byte
+-- Numbers go into the buffer byte by byte through these unions (native byte
+-- order), not through pointer arithmetic and casts: the export often runs in
+-- the interpreter (it recurses), where every `xb + p` and ffi.cast made a new
+-- cdata for the GC (two per table, more per string and number).
+local XU = ffi.new("union { uint32_t u; struct { uint8_t c0, c1, c2, c3; }; }")
+local XD = ffi.new("union { double d; struct { uint8_t c0, c1, c2, c3, c4, c5, c6, c7; }; }")
+
+local function xu32(p, n)
+  XU.u = n
+  xb[p], xb[p + 1], xb[p + 2], xb[p + 3] = XU.c0, XU.c1, XU.c2, XU.c3
+end
 
 local function xstring(s)
   local n, p = #s, xpos
   if p + 4 + n > xcap then xfull = true return false end
-  ffi.cast(u32p, xb + p)[0] = n
-  ffi.copy(xb + p + 4, s, n)
+  xu32(p, n)
+  if n <= 16 then
+    for i = 1, n do xb[p + 3 + i] = sbyte(s, i) end
+  else
+    ffi.copy(xb + p + 4, s, n)
+  end
   xpos = p + 4 + n
   return true
 end
@@ -202,7 +216,7 @@ local function xtable(t, depth)
       if not xvalue(rawget(t, i), depth + 1) then return false end
     end
   end
-  ffi.cast(u32p, xb + p + 1)[0] = count
+  xu32(p + 1, count)
   return true
 end
 
@@ -214,7 +228,9 @@ xvalue = function(v, depth)
   if p + 9 > xcap then xfull = true return false end
   if tv == "number" then
     xb[p] = 3
-    ffi.cast(f64p, xb + p + 1)[0] = v
+    XD.d = v
+    xb[p + 1], xb[p + 2], xb[p + 3], xb[p + 4] = XD.c0, XD.c1, XD.c2, XD.c3
+    xb[p + 5], xb[p + 6], xb[p + 7], xb[p + 8] = XD.c4, XD.c5, XD.c6, XD.c7
     xpos = p + 9
   elseif tv == "string" then
     xb[p] = 4
@@ -235,9 +251,11 @@ end
 -- Returns the bytes written + 1, 0 (the host walks ctx) or -1 (too big).
 local function export_ctx_to_host()
   if F.clear_setup ~= 0 then apply_clear_setup() end
-  xb, xcap, xpos, xnodes, xfull = API.ctx_buf, API.ctx_cap, 0, 0, false
+  -- The buffer's pointer is read again only when the host grew it (reading
+  -- it makes a cdata).
+  if API.ctx_cap ~= xcap then xb, xcap = API.ctx_buf, API.ctx_cap end
+  xpos, xnodes, xfull = 0, 0, false
   local ok = xvalue(ctx, 0)
-  xb = nil
   if ok then return xpos + 1 end
   return xfull and -1 or 0
 end

@@ -140,13 +140,17 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
         p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
         if (r.ctx_bytes) {
-          if (held_ctx_ != r.ctx_bytes) {
+          if (held_ctx_[0] != r.ctx_bytes) {
+            std::swap(held_ctx_[0], held_ctx_[1]);
+            std::swap(held_ctx_value_[0], held_ctx_value_[1]);
+          }
+          if (held_ctx_[0] != r.ctx_bytes) {
             // Decoded here, off the trading thread, once per export (per batch).
             auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
-            held_ctx_value_ = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
-            held_ctx_ = r.ctx_bytes;
+            held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
+            held_ctx_[0] = r.ctx_bytes;
           }
-          p.ctx = held_ctx_value_;
+          p.ctx = held_ctx_value_[0];
         } else {
           p.ctx = r.ctx;
         }

@@ -177,8 +177,10 @@ class RecorderBatch final : public journal::DeferredEvents {
   Value indicators_;
   std::shared_ptr<const OrderList> held_orders_;
   std::shared_ptr<const Value> held_orders_value_;
-  std::shared_ptr<const script::LoopExport> held_ctx_;  // the bytes held_ctx_value_ was decoded from
-  std::shared_ptr<const Value> held_ctx_value_;
+  // The last two loop exports decoded (a ctx often alternates between two
+  // values): the bytes, and their value.
+  std::shared_ptr<const script::LoopExport> held_ctx_[2];
+  std::shared_ptr<const Value> held_ctx_value_[2];
   journal::Event action_event_;
   journal::Event transition_event_;
   journal::Event order_event_;

@@ -915,11 +915,28 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
   if (result <= kCtxExportUnsupported || static_cast<std::size_t>(result - 1) > ctx_buf_.size()) return false;
   const auto len = static_cast<std::size_t>(result - 1);
   const std::uint8_t* bytes = ctx_buf_.data();
-  if (!loop_ctx_ || len != loop_ctx_->bytes.size() || std::memcmp(bytes, loop_ctx_->bytes.data(), len) != 0) {
-    // Kept as bytes: decoded only when asked (export_context), or by a
-    // recorder's writer thread (loop_export).
-    if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
-    loop_ctx_ = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len)});
+  const auto same = [&](const std::shared_ptr<const LoopExport>& e) {
+    return e && e->bytes.size() == len && std::memcmp(bytes, e->bytes.data(), len) == 0;
+  };
+  if (!same(loop_ctx_)) {
+    std::shared_ptr<const LoopExport> found;
+    for (const auto& e : recent_ctx_) {
+      if (same(e)) {
+        found = e;
+        break;
+      }
+    }
+    if (!found) {
+      // Kept as bytes: decoded only when asked (export_context), or by a
+      // recorder's writer thread (loop_export).
+      if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
+      found = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len)});
+      if (len <= kRecentCtxMaxBytes) {
+        recent_ctx_[recent_ctx_next_] = found;
+        recent_ctx_next_ = (recent_ctx_next_ + 1) % kRecentCtx;
+      }
+    }
+    loop_ctx_ = std::move(found);
   }
   loop_ctx_ready_ = true;
   return true;

@@ -2,6 +2,7 @@
 // Hosts one strategy in its own LuaJIT VM: builds the sandboxed environment via
 // the trusted prelude (lua/prelude.lua), loads the strategy as text, and runs
 // its callbacks for the runner. Not thread-safe: one runner thread at a time.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -326,6 +327,13 @@ class StrategyHost {
   std::vector<std::uint8_t> ctx_buf_;
   bool loop_ctx_ready_ = false;
   std::shared_ptr<const LoopExport> loop_ctx_;
+  // The last few distinct small exports: a ctx often goes back and forth
+  // between a few values (with and without ctx.setup), and an export with the
+  // bytes of one of them is served as that object (no allocation, and the
+  // recorder's writer may find it decoded).
+  static constexpr std::size_t kRecentCtx = 4, kRecentCtxMaxBytes = 4096;
+  std::array<std::shared_ptr<const LoopExport>, kRecentCtx> recent_ctx_;
+  std::size_t recent_ctx_next_ = 0;
   std::shared_ptr<const Value> loop_ctx_value_;
   std::shared_ptr<const LoopExport> loop_ctx_value_of_;
   Result<std::shared_ptr<const Value>> loop_ctx_value();
