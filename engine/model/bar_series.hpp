@@ -27,6 +27,22 @@ class BarSeries {
     const double* ask = nullptr;
     const double* bid_size = nullptr;
     const double* ask_size = nullptr;
+
+    // Bar `i` (absent quote columns read as NaN).
+    Bar at(std::size_t i) const noexcept {
+      Bar b;
+      b.ts_ns = ts_ns[i];
+      b.open = open[i];
+      b.high = high[i];
+      b.low = low[i];
+      b.close = close[i];
+      b.volume = volume[i];
+      if (bid) b.bid = bid[i];
+      if (ask) b.ask = ask[i];
+      if (bid_size) b.bid_size = bid_size[i];
+      if (ask_size) b.ask_size = ask_size[i];
+      return b;
+    }
   };
 
   BarSeries() = default;
@@ -49,20 +65,7 @@ class BarSeries {
   std::span<const double> close() const noexcept { return {cols_.close, size_}; }
   std::span<const double> volume() const noexcept { return {cols_.volume, size_}; }
 
-  Bar at(std::size_t i) const noexcept {
-    Bar b;
-    b.ts_ns = cols_.ts_ns[i];
-    b.open = cols_.open[i];
-    b.high = cols_.high[i];
-    b.low = cols_.low[i];
-    b.close = cols_.close[i];
-    b.volume = cols_.volume[i];
-    if (cols_.bid) b.bid = cols_.bid[i];
-    if (cols_.ask) b.ask = cols_.ask[i];
-    if (cols_.bid_size) b.bid_size = cols_.bid_size[i];
-    if (cols_.ask_size) b.ask_size = cols_.ask_size[i];
-    return b;
-  }
+  Bar at(std::size_t i) const noexcept { return cols_.at(i); }
 
   // Bars with first_ns <= ts_ns < end_ns (shares storage, no copy).
   BarSeries slice_time(std::int64_t first_ns, std::int64_t end_ns) const;

@@ -123,8 +123,13 @@ class JournalRecorder final : public RunnerObserver {
                   std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
+  static void marks_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
   void hand_over();
+  // At the end of a bar: the batch goes to the writer once it holds batch_events.
+  void hand_over_if_full() {
+    if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
+  }
   bool checkpoint_due(const SymbolRunner& runner) const noexcept {
     return options_.checkpoint_bars > 0 &&
            runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);

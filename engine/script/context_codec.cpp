@@ -146,6 +146,8 @@ struct Walker {
 };
 
 // Reader of the loop export (context_codec.hpp); every read is bounds-checked.
+// With a null `out` it only checks the layout (loop_export_well_formed: the
+// same rules, nothing allocated).
 struct LoopExportReader {
   const std::uint8_t* p;
   const std::uint8_t* end;
@@ -157,32 +159,39 @@ struct LoopExportReader {
     p += 4;
     return true;
   }
-  bool str(std::string& out) {
+  bool str(std::string* out) {
     std::uint32_t n = 0;
     if (!u32(n) || static_cast<std::size_t>(end - p) < n) return false;
-    out.assign(reinterpret_cast<const char*>(p), n);
+    if (out) out->assign(reinterpret_cast<const char*>(p), n);
     p += n;
     return true;
   }
-  bool value(Value& out) {
+  bool value(Value* out) {
     if (p == end || depth > 64) return false;
     const std::uint8_t tag = *p++;
     switch (tag) {
-      case 0: out = Value(); return true;
-      case 1: out = Value(false); return true;
-      case 2: out = Value(true); return true;
+      case 0:
+        if (out) *out = Value();
+        return true;
+      case 1:
+      case 2:
+        if (out) *out = Value(tag == 2);
+        return true;
       case 3: {
         if (end - p < 8) return false;
-        double d;
-        std::memcpy(&d, p, 8);
+        if (out) {
+          double d;
+          std::memcpy(&d, p, 8);
+          *out = Value(d);
+        }
         p += 8;
-        out = Value(d);
         return true;
       }
       case 4: {
+        if (!out) return str(nullptr);
         std::string s;
-        if (!str(s)) return false;
-        out = Value(std::move(s));
+        if (!str(&s)) return false;
+        *out = Value(std::move(s));
         return true;
       }
       case 5:
@@ -190,93 +199,35 @@ struct LoopExportReader {
         std::uint32_t n = 0;
         if (!u32(n) || (tag == 6) != (n == 0) || static_cast<std::size_t>(end - p) / 5 < n) return false;
         if (tag == 6) {
-          out = Value::empty_map();
+          if (out) *out = Value::empty_map();
           return true;
         }
         Value::Map map;
-        map.reserve(n);
+        if (out) map.reserve(n);
         ++depth;
         for (std::uint32_t i = 0; i < n; ++i) {
           std::string k;
           Value v;
-          if (!str(k) || !value(v)) return false;
-          map.emplace_back(std::move(k), std::move(v));
+          if (!str(out ? &k : nullptr) || !value(out ? &v : nullptr)) return false;
+          if (out) map.emplace_back(std::move(k), std::move(v));
         }
         --depth;
-        out = Value(std::move(map));
+        if (out) *out = Value(std::move(map));
         return true;
       }
       case 7: {
         std::uint32_t n = 0;
         if (!u32(n) || n == 0 || static_cast<std::size_t>(end - p) < n) return false;
         Value::Array arr;
-        arr.reserve(n);
+        if (out) arr.reserve(n);
         ++depth;
         for (std::uint32_t i = 0; i < n; ++i) {
           Value v;
-          if (!value(v)) return false;
-          arr.push_back(std::move(v));
+          if (!value(out ? &v : nullptr)) return false;
+          if (out) arr.push_back(std::move(v));
         }
         --depth;
-        out = Value(std::move(arr));
-        return true;
-      }
-      default: return false;
-    }
-  }
-};
-
-}  // namespace
-
-namespace {
-
-// decode_loop_export's checks without the value (LoopExportReader's rules).
-struct LoopExportChecker {
-  const std::uint8_t* p;
-  const std::uint8_t* end;
-  int depth = 0;
-
-  bool u32(std::uint32_t& out) {
-    if (end - p < 4) return false;
-    std::memcpy(&out, p, 4);
-    p += 4;
-    return true;
-  }
-  bool str() {
-    std::uint32_t n = 0;
-    if (!u32(n) || static_cast<std::size_t>(end - p) < n) return false;
-    p += n;
-    return true;
-  }
-  bool value() {
-    if (p == end || depth > 64) return false;
-    const std::uint8_t tag = *p++;
-    switch (tag) {
-      case 0:
-      case 1:
-      case 2: return true;
-      case 3:
-        if (end - p < 8) return false;
-        p += 8;
-        return true;
-      case 4: return str();
-      case 5:
-      case 6: {
-        std::uint32_t n = 0;
-        if (!u32(n) || (tag == 6) != (n == 0) || static_cast<std::size_t>(end - p) / 5 < n) return false;
-        ++depth;
-        for (std::uint32_t i = 0; i < n; ++i)
-          if (!str() || !value()) return false;
-        --depth;
-        return true;
-      }
-      case 7: {
-        std::uint32_t n = 0;
-        if (!u32(n) || n == 0 || static_cast<std::size_t>(end - p) < n) return false;
-        ++depth;
-        for (std::uint32_t i = 0; i < n; ++i)
-          if (!value()) return false;
-        --depth;
+        if (out) *out = Value(std::move(arr));
         return true;
       }
       default: return false;
@@ -287,14 +238,14 @@ struct LoopExportChecker {
 }  // namespace
 
 bool loop_export_well_formed(const std::uint8_t* data, std::size_t size) noexcept {
-  LoopExportChecker c{data, data + size};
-  return c.value() && c.p == c.end;
+  LoopExportReader c{data, data + size};
+  return c.value(nullptr) && c.p == c.end;
 }
 
 Result<Value> decode_loop_export(const std::uint8_t* data, std::size_t size) {
   LoopExportReader r{data, data + size};
   Value v;
-  if (!r.value(v) || r.p != r.end)
+  if (!r.value(&v) || r.p != r.end)
     return make_error(Errc::internal, fmt::format("the prelude's ctx export is malformed near byte {}", r.p - data));
   return v;
 }

@@ -14,23 +14,6 @@ namespace te::ta {
 
 struct IndicatorInfo;
 
-// Bar `i` of `c` as a feed hands it over (absent quote columns read as NaN),
-// for indicators fed from columns (Indicator::update_columns).
-inline model::Bar column_bar(const model::BarSeries::Columns& c, std::size_t i) noexcept {
-  model::Bar b;
-  b.ts_ns = c.ts_ns[i];
-  b.open = c.open[i];
-  b.high = c.high[i];
-  b.low = c.low[i];
-  b.close = c.close[i];
-  b.volume = c.volume[i];
-  if (c.bid) b.bid = c.bid[i];
-  if (c.ask) b.ask = c.ask[i];
-  if (c.bid_size) b.bid_size = c.bid_size[i];
-  if (c.ask_size) b.ask_size = c.ask_size[i];
-  return b;
-}
-
 // Not thread-safe; owned by one IndicatorSet (one strategy runner).
 class Indicator {
  public:
@@ -42,7 +25,7 @@ class Indicator {
   // Consumes one bar and writes output_count() values to `out`.
   virtual void update(const model::Bar& bar, double* out) noexcept = 0;
   // Exactly `n` calls of update() with bars [from, from + n) of `c`
-  // (column_bar), output k of bar i written to out[k * stride + i]: the same
+  // (Columns::at), output k of bar i written to out[k * stride + i]: the same
   // values, computed in one loop without a virtual call per bar
   // (IndicatorSet's block-ahead pass over preloaded bars).
   virtual void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
@@ -97,7 +80,7 @@ class KernelIndicator final : public Indicator {
     constexpr int k = Kernel::kOutputs;
     double v[k];
     for (std::size_t i = 0; i < n; ++i) {
-      feed_(kernel_, column_bar(c, from + i));
+      feed_(kernel_, c.at(from + i));
       kernel_.write(v);
       for (int j = 0; j < k; ++j) out[static_cast<std::size_t>(j) * stride + i] = v[j];
     }

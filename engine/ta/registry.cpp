@@ -22,7 +22,7 @@ void Indicator::update_columns(const model::BarSeries::Columns& c, std::size_t f
   double v[kMaxOutputs];
   const int k = output_count();
   for (std::size_t i = 0; i < n; ++i) {
-    update(column_bar(c, from + i), v);
+    update(c.at(from + i), v);
     for (int j = 0; j < k; ++j) out[static_cast<std::size_t>(j) * stride + i] = v[j];
   }
 }
