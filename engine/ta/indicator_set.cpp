@@ -185,7 +185,9 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       for (int k = 0; k < outputs; ++k) ahead_out_.push_back(current_.get() + first + k);
     }
     const Plain p{raw_ind, current_.get() + first, outputs, row};
+    per_bar_.reserve(plain_.size() + 1);
     plain_.push_back(p);
+    if (!ahead) per_bar_.push_back(p);
     // Its values for the rest of the block, from the bar after the seen ones.
     if (ahead) fill_ahead_rest(p);
   }
@@ -224,9 +226,11 @@ void IndicatorSet::set_ahead(const model::BarSeries::Columns& columns, std::size
   ahead_readable_ = readable;
   ahead_begin_ = ahead_end_ = ahead_next_ = next;
   ahead_out_.clear();
+  per_bar_.clear();
   for (Plain& p : plain_) {
     p.ahead = computed_ahead(*p.indicator) ? ahead_out_.size() : kNotAhead;
     for (int k = 0; p.ahead != kNotAhead && k < p.outputs; ++k) ahead_out_.push_back(p.out + k);
+    if (p.ahead == kNotAhead) per_bar_.push_back(p);
   }
   ahead_values_.assign(ahead_out_.size() * kAheadBlock, kNaN);
 }
@@ -264,8 +268,7 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
         v += kAheadBlock;
       }
     }
-    for (const Plain& p : plain_)  // the ones computed bar by bar
-      if (p.ahead == kNotAhead) p.indicator->update(bar, p.out);
+    for (const Plain& p : per_bar_) p.indicator->update(bar, p.out);
   } else {
     for (const Plain& p : plain_) p.indicator->update(bar, p.out);
   }

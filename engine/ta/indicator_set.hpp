@@ -190,6 +190,9 @@ class IndicatorSet {
   std::unique_ptr<double[]> history_;
   std::vector<Entry> entries_;
   std::vector<Plain> plain_;  // the entries_ that are Plain, in creation order
+  // With set_ahead: the plain_ not computed ahead, in creation order (the
+  // update loop then skips the others without looking at them).
+  std::vector<Plain> per_bar_;
   bool special_ = false;      // any group, feed, cached or higher-timeframe entry
   std::vector<Group> groups_;
   std::vector<Feed> feeds_;
