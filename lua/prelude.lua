@@ -97,6 +97,7 @@ for _, file in ipairs({ "lua/views.lua", "lua/indicators.lua", "lua/actions.lua"
 end
 
 local bar, ctx, ind, callbacks, encode, refresh_bar = P.bar, P.ctx, P.ind, P.callbacks, P.encode, P.refresh_bar
+local copy_bar = P.copy_bar
 local update_lua_indicators = P.update_lua_indicators
 local state_names, env = P.state_names, P.env
 local rawget = rawget
@@ -129,7 +130,13 @@ end
 -- details into the frame's action block.
 local function run_callback(kind)
   if F.clear_setup ~= 0 then apply_clear_setup() end
-  if refresh_bar() then update_lua_indicators(bar) end
+  -- The same path on every callback, the first of a bar or not: a test of
+  -- "new bar?" here would be a guard in the loop's trace, and whichever case
+  -- LuaJIT recorded (a root trace recorded on a bar's second callback was seen),
+  -- the other left the trace by a side exit on every bar it happened. Copying
+  -- the same bar again changes nothing, and the Lua indicators step a bar once.
+  copy_bar()
+  update_lua_indicators(bar)
   ctx.state = state_names[F.state]
   ctx.bars_in_state = F.bars_in_state
   current_callback = kind
@@ -260,9 +267,32 @@ local function export_ctx_to_host()
   return xfull and -1 or 0
 end
 
+--
+-- Two loops, the same but for the count (docs/performance.md, "The per-bar
+-- loop"): LuaJIT records a loop's root trace once, on the iteration its hot
+-- counter fires, a few dozen iterations after the loop is first entered. For
+-- a single loop that was during the indicators' warm-up (ind.* gives nil, a
+-- crossover is not there yet); the trace kept that path, and every later bar
+-- left it by a side exit at the first indicator read that had a value, then
+-- ran a side trace and the root's preamble. The warm-up loop runs the VM's
+-- first WARMUP_STEPS steps (callbacks and ctx exports, across host calls);
+-- the main loop is entered only then, so its root trace is recorded on
+-- steady-state bars, whatever the heap layout.
+local WARMUP_STEPS = 1000
+local warmup_left = WARMUP_STEPS
 function M.run_batch()
   local step, driver = API.step, API.driver
   local r = 0
+  while warmup_left > 0 do
+    local kind = step(driver, r)
+    if kind <= 0 then return kind end
+    warmup_left = warmup_left - 1
+    if kind == 4 then
+      r = export_ctx_to_host()
+    else
+      r = run_callback(kind)
+    end
+  end
   while true do
     local kind = step(driver, r)
     if kind <= 0 then return kind end

@@ -2,7 +2,7 @@
 -- `bar` is one persistent table updated in place per bar (never a table per
 -- bar); `ctx` is the strategy's own persistent table, carrying read-only views
 -- of the position and the account. Loaded by lua/prelude.lua with its private
--- namespace P; adds P.bar, P.refresh_bar, P.ctx, P.attach_views, P.state_names.
+-- namespace P; adds P.bar, P.refresh_bar, P.copy_bar, P.ctx, P.attach_views, P.state_names.
 local P = ...
 local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
 local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
@@ -24,11 +24,11 @@ local seen_index = -1
 -- a value was there before.
 local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
 
--- Returns true when the frame holds a bar not seen before.
-local function refresh_bar()
-  local idx = F.bar_index
-  if idx == seen_index then return false end
-  seen_index = idx
+-- Copies the frame's bar into `bar`. Copying the same bar again changes
+-- nothing, so the per-bar loop calls it on every callback without testing
+-- whether the bar is new (a test is a guard in its trace: lua/prelude.lua).
+local function copy_bar()
+  seen_index = F.bar_index
   local b = F.bar
   bar.time = b.time_ms
   bar.open = b.open
@@ -44,6 +44,12 @@ local function refresh_bar()
   if v == v then bar.bid_size = v; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
   v = b.ask_size
   if v == v then bar.ask_size = v; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
+end
+
+-- Returns true when the frame holds a bar not seen before (and copies it).
+local function refresh_bar()
+  if F.bar_index == seen_index then return false end
+  copy_bar()
   return true
 end
 
@@ -110,6 +116,7 @@ attach_views(ctx)
 
 P.bar = bar
 P.refresh_bar = refresh_bar
+P.copy_bar = copy_bar
 P.ctx = ctx
 P.position = position
 P.account = account

@@ -27,6 +27,14 @@ struct TraceEvent {
   std::string error_info;    // Abort: the error's argument (a bytecode name, a function...)
   bool blacklisted = false;  // Abort of a root trace: LuaJIT blacklisted its start (interpreted for good)
   std::uint64_t bar = 0;     // the frame's bar index when it happened
+  // Stop: what the trace links to at its end (jit.util.traceinfo) and where its
+  // machine code sits (jit.util.tracemc), to attribute a profile's
+  // instructions to traces (bench/backtest/jit_traces.cpp).
+  int link = 0;              // trace it jumps to at its end (itself for a loop)
+  std::string link_type;     // "loop", "root", "interpreter", "return", ...
+  int exits = 0;             // number of exits (snapshots)
+  std::uintptr_t mcode = 0;  // address of its machine code
+  std::size_t mcode_size = 0;
 };
 
 class JitTraceLog {

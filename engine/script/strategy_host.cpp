@@ -193,7 +193,8 @@ int bytecode_op(lua_State* L, int func_idx, lua_Integer pc) {
 
 // jit.attach(handler, "trace") handler: records one TraceEvent.
 // upvalues: 1 JitTraceLog*, 2 te_frame*, 3 jit.util.funcinfo, 4 jit.util.funcbc,
-//           5 {func, pc, opcode} of the root trace being recorded (else empty)
+//           5 {func, pc, opcode} of the root trace being recorded (else empty),
+//           6 jit.util.traceinfo, 7 jit.util.tracemc
 // args: what, trace, func, pc, (start: parent, exit | abort: error, info)
 //
 // LuaJIT blacklists a root trace's start after about ten aborts there by
@@ -246,6 +247,29 @@ int trace_event_handler(lua_State* L) {
         lua_rawseti(L, root, i);
       }
     }
+  } else if (e.kind == TraceEvent::Kind::Stop) {
+    lua_pushvalue(L, lua_upvalueindex(6));
+    lua_pushinteger(L, e.trace);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_istable(L, -1)) {
+      lua_getfield(L, -1, "link");
+      e.link = static_cast<int>(lua_tointeger(L, -1));
+      lua_getfield(L, -2, "linktype");
+      if (const char* t = lua_tostring(L, -1)) e.link_type = t;
+      lua_getfield(L, -3, "nexit");
+      e.exits = static_cast<int>(lua_tointeger(L, -1));
+      lua_pop(L, 3);
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(7));
+    lua_pushinteger(L, e.trace);
+    if (lua_pcall(L, 1, 2, 0) == 0) {
+      std::size_t len = 0;
+      if (lua_tolstring(L, -2, &len)) e.mcode_size = len;
+      e.mcode = static_cast<std::uintptr_t>(lua_tonumber(L, -1));
+      lua_pop(L, 2);
+    } else {
+      lua_pop(L, 1);
+    }
   } else if (e.kind == TraceEvent::Kind::Abort) {
     lua_rawgeti(L, root, 1);
     if (lua_isfunction(L, -1)) {
@@ -287,9 +311,11 @@ void attach_trace_log(lua_State* L, JitTraceLog* log, te_frame* frame) {
   lua_call(L, 0, 1);  // stack: log frame util
   lua_getfield(L, -1, "funcinfo");
   lua_getfield(L, -2, "funcbc");
-  lua_remove(L, -3);
   lua_newtable(L);
-  lua_pushcclosure(L, trace_event_handler, 5);
+  lua_getfield(L, -4, "traceinfo");
+  lua_getfield(L, -5, "tracemc");
+  lua_remove(L, -6);
+  lua_pushcclosure(L, trace_event_handler, 7);
   lua_getglobal(L, "jit");
   lua_getfield(L, -1, "attach");
   lua_remove(L, -2);

@@ -282,3 +282,37 @@ TEST_CASE("the JIT-health check sees a per-bar side exit LuaJIT gave up on", "[b
   CHECK(v.loop_compiled);  // the loop itself compiled: only the branch is lost
   CHECK(names(v, "strategies/side_exit.lua:3: NYI: bytecode FNEW"));
 }
+
+TEST_CASE("the per-bar loop's root trace is recorded past the warm-up", "[backtest][jit]") {
+  // LuaJIT records a loop's root trace on the iteration its hot counter fires,
+  // a few dozen bars in: for one loop that was while rsi_mean_reversion's
+  // sma(200) was still nil, and every later bar left the trace by a side exit
+  // (docs/performance.md, "The per-bar loop"). M.run_batch's main loop is
+  // entered only after its warm-up loop has run 1,000 steps, so its root
+  // trace starts on a later bar, whatever the heap layout.
+  const auto bars = nvda();
+  const auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/rsi_mean_reversion.lua");
+  REQUIRE(src);
+  const std::string loop = loop_location();
+  for (int shift = 0; shift < 3; ++shift) {
+    const auto layout_shift = std::make_unique<char[]>(static_cast<std::size_t>(48 * shift + 1));
+    const auto log = traced_run(src->path, src->code, bars);
+    std::uint64_t first_root = 0, last_root = 0;
+    bool root = false;
+    for (const auto& e : log.events()) {
+      if (e.kind == script::TraceEvent::Kind::Start) {
+        root = e.parent == 0 && e.function == loop;
+      } else {
+        if (e.kind == script::TraceEvent::Kind::Stop && root) {
+          if (first_root == 0) first_root = e.bar;
+          last_root = e.bar;
+        }
+        root = false;
+      }
+    }
+    INFO("layout shift " << 48 * shift << ": root traces of the loop completed at bars " << first_root << " .. "
+                         << last_root);
+    CHECK(first_root > 0);   // the warm-up loop compiled
+    CHECK(last_root >= 900);  // and the main loop, past the warm-up (1,000 steps)
+  }
+}
