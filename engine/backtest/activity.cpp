@@ -27,10 +27,11 @@ std::string_view ActivityLog::intern(std::string_view text) {
   return last_interned_;
 }
 
-std::string_view ActivityLog::keep(std::string_view text) {
+std::string_view ActivityLog::keep(std::string_view text, bool repeats) {
   if (text.empty()) return {};
-  for (std::string_view r : recent_kept_)
-    if (r == text) return r;
+  if (repeats)
+    for (std::string_view r : recent_kept_)
+      if (r == text) return r;
   TextBlocks& k = *kept_;
   if (k.left < text.size()) {
     // Blocks of 64 KiB (a longer text gets a block of its own size).
@@ -45,8 +46,10 @@ std::string_view ActivityLog::keep(std::string_view text) {
   k.next += text.size();
   k.left -= text.size();
   const std::string_view kept(at, text.size());
-  recent_kept_[recent_next_] = kept;
-  recent_next_ = (recent_next_ + 1) % kRecentKept;
+  if (repeats) {
+    recent_kept_[recent_next_] = kept;
+    recent_next_ = (recent_next_ + 1) % kRecentKept;
+  }
   return kept;
 }
 
@@ -76,7 +79,7 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     r.limit_price = o.limit_price;
     r.stop_price = o.stop_price;
     r.submitted_ns = o.submitted_ns;
-    r.tag = keep(o.tag);
+    r.tag = keep(o.tag, true);
     orders.push_back(std::move(r));
     if (index_.size() <= o.id) index_.resize(o.id + 1, 0);
     index_[o.id] = orders.size();
@@ -142,7 +145,7 @@ void ActivityLog::add_rejection(const model::Rejection& r, const char* source, m
   x.order = r.order;
   x.source = source;
   x.code = intern(r.code);
-  x.message = keep(r.message);
+  x.message = keep(r.message, false);
   x.side = side;
   x.purpose = purpose;
   x.qty = qty;
@@ -167,7 +170,7 @@ void ActivityLog::risk_decision(const risk::Decision& d) {
       x.ts_ns = d.ts_ns;
       x.source = "risk";
       x.code = intern(d.code);
-      x.message = keep(d.message);
+      x.message = keep(d.message, false);
       x.side = d.side;
       x.purpose = d.purpose;
       x.qty = d.requested_qty;

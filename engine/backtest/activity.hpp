@@ -175,9 +175,11 @@ struct ActivityLog {
   std::string_view intern(std::string_view text);
   // Any other text of a row (order tags, rejection messages), copied into the
   // log's text blocks: no heap block per row (a refused entry's message was
-  // one, an exit's tag another). A text equal to one of the last few kept is
-  // not copied again (tags repeat). Shared by copies of the log, like intern's.
-  std::string_view keep(std::string_view text);
+  // one, an exit's tag another). When `repeats` (tags: a strategy reuses a few),
+  // a text equal to one of the last few kept that way is not copied again;
+  // messages (numbers in them) are copied without looking. Shared by copies
+  // of the log, like intern's texts.
+  std::string_view keep(std::string_view text, bool repeats);
 
   // Observer entry points (the backtest's recorder forwards to these).
   void order_event(std::int64_t now_ns, const model::Order& o, std::string_view reason, const model::Fill* fill,

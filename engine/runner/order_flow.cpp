@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "engine/core/fmt_whole.hpp"
 #include "engine/core/time.hpp"
 #include "engine/exec/instrument_rules.hpp"
 #include "engine/exec/reject_codes.hpp"
@@ -85,7 +86,7 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
     fmt::basic_memory_buffer<char, 128> text;
     if (lot > 0)
       fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity is below one lot of {} (equity {}, price {})"),
-                     lot, equity, ref);
+                     FmtWhole{lot}, equity, ref);
     else
       fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity must be positive (equity {}, price {})"),
                      equity, ref);
