@@ -203,6 +203,7 @@ struct ActivityLog {
     std::vector<std::unique_ptr<char[]>> blocks;
     std::size_t left = 0;  // free bytes at the end of the last block
     char* next = nullptr;
+    std::size_t block = 0;  // size of the last block (they grow)
   };
   std::shared_ptr<TextBlocks> kept_ = std::make_shared<TextBlocks>();
   static constexpr std::size_t kRecentKept = 4;
