@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/core/assert.hpp"
-#include "engine/core/fmt_whole.hpp"
+#include "engine/core/fmt_short.hpp"
 
 namespace te::portfolio {
 Portfolio::Portfolio(double initial_cash, MarginPolicy margin)
@@ -81,13 +81,13 @@ std::optional<FundsRefusal> Portfolio::check_fill(model::InstrumentId instrument
   fmt::basic_memory_buffer<char, 256> text;
   if (short_after == 0 && margin_.leverage == 1.0) {
     fmt::format_to(std::back_inserter(text), FMT_COMPILE("{} {} at {} costs {} with commission, cash is {}"),
-                   model::to_string(side), FmtWhole{qty}, price, qty * price + commission, cash_);
+                   model::to_string(side), FmtShort{qty}, FmtShort{price}, qty * price + commission, cash_);
     return FundsRefusal{"insufficient_cash", std::string(text.data(), text.size())};
   }
   fmt::format_to(std::back_inserter(text),
                  FMT_COMPILE("{} {} at {} needs margin: equity after would be {}, margin required {} "
                              "(long {}, short {})"),
-                 model::to_string(side), FmtWhole{qty}, price, cash_after + long_after - short_after,
+                 model::to_string(side), FmtShort{qty}, FmtShort{price}, cash_after + long_after - short_after,
                  long_after / margin_.leverage + margin_.short_margin * short_after, long_after, short_after);
   return FundsRefusal{"insufficient_margin", std::string(text.data(), text.size())};
 }

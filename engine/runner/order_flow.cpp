@@ -12,7 +12,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
-#include "engine/core/fmt_whole.hpp"
+#include "engine/core/fmt_short.hpp"
 #include "engine/core/time.hpp"
 #include "engine/exec/instrument_rules.hpp"
 #include "engine/exec/reject_codes.hpp"
@@ -86,7 +86,7 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
     fmt::basic_memory_buffer<char, 128> text;
     if (lot > 0)
       fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity is below one lot of {} (equity {}, price {})"),
-                     FmtWhole{lot}, equity, ref);
+                     FmtShort{lot}, equity, FmtShort{ref});
     else
       fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity must be positive (equity {}, price {})"),
                      equity, ref);
@@ -566,10 +566,10 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
     fmt::basic_memory_buffer<char, 128> reason;
     auto out = std::back_inserter(reason);
     switch (order.purpose) {
-      case OrderPurpose::StopLoss: fmt::format_to(out, FMT_COMPILE("stop filled at {}"), fill.price); break;
-      case OrderPurpose::TakeProfit: fmt::format_to(out, FMT_COMPILE("target filled at {}"), fill.price); break;
-      case OrderPurpose::Trailing: fmt::format_to(out, FMT_COMPILE("trailing stop filled at {}"), fill.price); break;
-      default: fmt::format_to(out, FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), fill.price); break;
+      case OrderPurpose::StopLoss: fmt::format_to(out, FMT_COMPILE("stop filled at {}"), FmtShort{fill.price}); break;
+      case OrderPurpose::TakeProfit: fmt::format_to(out, FMT_COMPILE("target filled at {}"), FmtShort{fill.price}); break;
+      case OrderPurpose::Trailing: fmt::format_to(out, FMT_COMPILE("trailing stop filled at {}"), FmtShort{fill.price}); break;
+      default: fmt::format_to(out, FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), FmtShort{fill.price}); break;
     }
     transition(RunnerEvent::PositionClosed, std::string_view(reason.data(), reason.size()));
   }
