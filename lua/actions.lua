@@ -71,13 +71,15 @@ local function reason_of(spec, who, level)
   return r
 end
 
-local function time_in_force(a, spec, who, level)
-  if spec.bars ~= nil then a.bars = whole(spec.bars, "bars", who, level + 1) end
+local function time_in_force(spec, who, level)
+  local bars, tif
+  if spec.bars ~= nil then bars = whole(spec.bars, "bars", who, level + 1) end
   if spec.tif ~= nil then
     if TIF[spec.tif] == nil then fail(sfmt("%s: tif must be \"gtc\", \"ioc\", \"fok\" or \"day\", was %s", who, describe(spec.tif)), level + 1) end
     if spec.bars ~= nil then fail(who .. ": give either tif or bars (good for N bars), not both", level + 1) end
-    a.tif = spec.tif
+    tif = spec.tif
   end
+  return bars, tif
 end
 
 local function check_keys(spec, allowed, list, who, level)
@@ -86,42 +88,66 @@ local function check_keys(spec, allowed, list, who, level)
   end
 end
 
-local NONE = nil  -- see entry()
+-- The field tables of the last entry and exit actions built, by kind: a
+-- strategy builds the same action bar after bar (a fixed stake, a fixed
+-- reason), so an action whose validated fields equal the last one's shares its
+-- field table (read only through FIELDS, never handed out) and costs one new
+-- table, its proxy, instead of three allocations. Each action keeps its own
+-- proxy: identities and everything a strategy can see stay as they were.
+local LAST_FIELDS = {}
 
 local function entry(kind, who, spec)
-  -- Built with room for the usual fields (size, reason), so filling them
-  -- allocates nothing more: one table and one hash part per action instead of
-  -- two more resizes. The keys must be given a variable that holds nil (NONE):
-  -- a literal nil leaves the key out of the constructor's template.
-  local a = { kind = kind, qty = NONE, fraction = NONE, reason = NONE }
+  local qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars, bars, tif, reason
   if type(spec) == "number" then
-    a.qty = positive(spec, "qty", who, 3)
+    qty = positive(spec, "qty", who, 3)
   elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
     check_keys(spec, ENTRY_KEYS, ENTRY_KEY_LIST, who, 3)
     local sizing = 0
-    if spec.qty ~= nil then a.qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
-    if spec.fraction ~= nil then a.fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
+    if spec.qty ~= nil then qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
+    if spec.fraction ~= nil then fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
     if spec.risk ~= nil then
-      a.risk = fraction_of_one(spec.risk, "risk", who, 3); sizing = sizing + 1
+      risk = fraction_of_one(spec.risk, "risk", who, 3); sizing = sizing + 1
       if spec.stop == nil and spec.trail == nil and spec.trail_pct == nil then
         fail(who .. ": risk-based sizing needs a stop (or a trail / trail_pct distance)", 3)
       end
     end
     if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
-    if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", who, 3) end
-    if spec.stop_entry ~= nil then a.stop_entry = positive(spec.stop_entry, "stop_entry", who, 3) end
-    if spec.stop ~= nil then a.stop = positive(spec.stop, "stop", who, 3) end
-    if spec.target ~= nil then a.target = positive(spec.target, "target", who, 3) end
-    if spec.trail ~= nil then a.trail = positive(spec.trail, "trail", who, 3) end
-    if spec.trail_pct ~= nil then a.trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", who, 3) end
-    if a.trail and a.trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
-    if spec.breakeven ~= nil then a.breakeven = positive(spec.breakeven, "breakeven", who, 3) end
-    if spec.max_bars ~= nil then a.max_bars = whole(spec.max_bars, "max_bars", who, 3) end
-    time_in_force(a, spec, who, 3)
-    a.reason = reason_of(spec, who, 3)
+    if spec.limit ~= nil then limit = positive(spec.limit, "limit", who, 3) end
+    if spec.stop_entry ~= nil then stop_entry = positive(spec.stop_entry, "stop_entry", who, 3) end
+    if spec.stop ~= nil then stop = positive(spec.stop, "stop", who, 3) end
+    if spec.target ~= nil then target = positive(spec.target, "target", who, 3) end
+    if spec.trail ~= nil then trail = positive(spec.trail, "trail", who, 3) end
+    if spec.trail_pct ~= nil then trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", who, 3) end
+    if trail and trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
+    if spec.breakeven ~= nil then breakeven = positive(spec.breakeven, "breakeven", who, 3) end
+    if spec.max_bars ~= nil then max_bars = whole(spec.max_bars, "max_bars", who, 3) end
+    bars, tif = time_in_force(spec, who, 3)
+    reason = reason_of(spec, who, 3)
   else
     fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
   end
+  local a = LAST_FIELDS[kind]
+  if a and a.qty == qty and a.fraction == fraction and a.reason == reason and a.risk == risk and a.limit == limit
+    and a.stop_entry == stop_entry and a.stop == stop and a.target == target and a.trail == trail
+    and a.trail_pct == trail_pct and a.breakeven == breakeven and a.max_bars == max_bars and a.bars == bars
+    and a.tif == tif then
+    return freeze(a)
+  end
+  -- The usual fields (size, reason) in the constructor, so its template has
+  -- room for them: one table and one hash part, no resize.
+  a = { kind = kind, qty = qty, fraction = fraction, reason = reason }
+  if risk ~= nil then a.risk = risk end
+  if limit ~= nil then a.limit = limit end
+  if stop_entry ~= nil then a.stop_entry = stop_entry end
+  if stop ~= nil then a.stop = stop end
+  if target ~= nil then a.target = target end
+  if trail ~= nil then a.trail = trail end
+  if trail_pct ~= nil then a.trail_pct = trail_pct end
+  if breakeven ~= nil then a.breakeven = breakeven end
+  if max_bars ~= nil then a.max_bars = max_bars end
+  if bars ~= nil then a.bars = bars end
+  if tif ~= nil then a.tif = tif end
+  LAST_FIELDS[kind] = a
   return freeze(a)
 end
 
@@ -130,25 +156,38 @@ local api = {}
 function api.enter_long(spec) return entry(3, "enter_long", spec) end
 function api.enter_short(spec) return entry(4, "enter_short", spec) end
 function api.exit_position(spec)
-  local a = { kind = 5, reason = NONE }  -- room for the reason (see entry)
+  local qty, fraction, limit, bars, tif, reason
   if spec ~= nil then
     if type(spec) == "string" then
-      a.reason = spec
+      reason = spec
     elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
       check_keys(spec, EXIT_KEYS, "reason, qty, fraction, limit, tif, bars", "exit_position", 2)
-      if spec.qty ~= nil then a.qty = positive(spec.qty, "qty", "exit_position", 2) end
+      if spec.qty ~= nil then qty = positive(spec.qty, "qty", "exit_position", 2) end
       if spec.fraction ~= nil then
-        a.fraction = positive(spec.fraction, "fraction", "exit_position", 2)
-        if a.fraction > 1 then fail(sfmt("exit_position: fraction is a share of the position in (0, 1], was %s", describe(spec.fraction)), 2) end
+        fraction = positive(spec.fraction, "fraction", "exit_position", 2)
+        if fraction > 1 then fail(sfmt("exit_position: fraction is a share of the position in (0, 1], was %s", describe(spec.fraction)), 2) end
       end
-      if a.qty and a.fraction then fail("exit_position: give either qty or fraction, not both", 2) end
-      if spec.limit ~= nil then a.limit = positive(spec.limit, "limit", "exit_position", 2) end
-      time_in_force(a, spec, "exit_position", 2)
-      a.reason = reason_of(spec, "exit_position", 2)
+      if qty and fraction then fail("exit_position: give either qty or fraction, not both", 2) end
+      if spec.limit ~= nil then limit = positive(spec.limit, "limit", "exit_position", 2) end
+      bars, tif = time_in_force(spec, "exit_position", 2)
+      reason = reason_of(spec, "exit_position", 2)
     else
       fail(sfmt("exit_position: expected nothing, a reason string or {reason = ..., qty = ..., fraction = ..., limit = ...}, was %s", describe(spec)), 2)
     end
   end
+  -- The last exit's fields when they are the same (see LAST_FIELDS).
+  local a = LAST_FIELDS[5]
+  if a and a.reason == reason and a.qty == qty and a.fraction == fraction and a.limit == limit and a.bars == bars
+    and a.tif == tif then
+    return freeze(a)
+  end
+  a = { kind = 5, reason = reason }  -- room for the reason (see entry)
+  if qty ~= nil then a.qty = qty end
+  if fraction ~= nil then a.fraction = fraction end
+  if limit ~= nil then a.limit = limit end
+  if bars ~= nil then a.bars = bars end
+  if tif ~= nil then a.tif = tif end
+  LAST_FIELDS[5] = a
   return freeze(a)
 end
 

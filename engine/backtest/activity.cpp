@@ -20,9 +20,41 @@ constexpr model::OrderId kMaxIndexedId = 4 * kMaxActivityRows;
 
 std::string_view ActivityLog::intern(std::string_view text) {
   if (text.empty()) return {};
+  if (text == last_interned_) return last_interned_;
   auto it = texts_->find(text);
   if (it == texts_->end()) it = texts_->emplace(text).first;
-  return *it;
+  last_interned_ = *it;
+  return last_interned_;
+}
+
+std::string_view ActivityLog::keep(std::string_view text, bool repeats) {
+  if (text.empty()) return {};
+  if (repeats)
+    for (std::string_view r : recent_kept_)
+      if (r == text) return r;
+  TextBlocks& k = *kept_;
+  if (k.left < text.size()) {
+    // Blocks of 64 KiB, each twice the last up to 4 MiB (a longer text gets a
+    // block of its own size): few large requests, since every request above
+    // 1 KiB makes glibc consolidate its fastbins, full of the Lua VM's garbage
+    // (~290,000 instructions each time; 64 KiB blocks did it every ~1,000 messages).
+    constexpr std::size_t kFirst = 64 * 1024, kMax = 4 * 1024 * 1024;
+    k.block = k.blocks.empty() ? kFirst : std::min(kMax, 2 * k.block);
+    const std::size_t n = std::max(k.block, text.size());
+    k.blocks.push_back(std::make_unique_for_overwrite<char[]>(n));
+    k.next = k.blocks.back().get();
+    k.left = n;
+  }
+  char* at = k.next;
+  std::memcpy(at, text.data(), text.size());
+  k.next += text.size();
+  k.left -= text.size();
+  const std::string_view kept(at, text.size());
+  if (repeats) {
+    recent_kept_[recent_next_] = kept;
+    recent_next_ = (recent_next_ + 1) % kRecentKept;
+  }
+  return kept;
 }
 
 OrderRecord* ActivityLog::find(model::OrderId id) {
@@ -51,10 +83,7 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     r.limit_price = o.limit_price;
     r.stop_price = o.stop_price;
     r.submitted_ns = o.submitted_ns;
-    r.tag = o.tag;
-    // Most orders end after two steps (accepted, then filled or rejected): one
-    // allocation for both instead of a second one and a copy.
-    r.steps.reserve(2);
+    r.tag = keep(o.tag, true);
     orders.push_back(std::move(r));
     if (index_.size() <= o.id) index_.resize(o.id + 1, 0);
     index_[o.id] = orders.size();
@@ -104,7 +133,7 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     rec->reason = step.reason;
   }
   if (rec->steps.size() < kMaxOrderSteps - 1 || model::is_terminal(o.status))
-    rec->steps.push_back(std::move(step));
+    rec->steps.push_back(step);
   else
     ++rec->steps_dropped;
 }
@@ -120,7 +149,7 @@ void ActivityLog::add_rejection(const model::Rejection& r, const char* source, m
   x.order = r.order;
   x.source = source;
   x.code = intern(r.code);
-  x.message = r.message;
+  x.message = keep(r.message, false);
   x.side = side;
   x.purpose = purpose;
   x.qty = qty;
@@ -145,7 +174,7 @@ void ActivityLog::risk_decision(const risk::Decision& d) {
       x.ts_ns = d.ts_ns;
       x.source = "risk";
       x.code = intern(d.code);
-      x.message = d.message;
+      x.message = keep(d.message, false);
       x.side = d.side;
       x.purpose = d.purpose;
       x.qty = d.requested_qty;

@@ -8,9 +8,12 @@
 //
 // Bounded: at most kMaxActivityRows rows per list are kept; the rest are
 // counted (`*_dropped`), so a pathological strategy cannot exhaust memory.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -34,12 +37,73 @@ inline constexpr std::size_t kMaxOrderSteps = 64;
 // cancelled, expired, rejected.
 struct OrderStep {
   std::int64_t ts_ns = 0;
-  std::string event;
+  std::string_view event;  // a literal
   double qty = 0;    // fills: the fill's quantity; others: the order's remaining quantity
   double price = 0;  // fills: the fill price; amendments: the new stop/limit; else 0
   // cancel/expiry/rejection code ("oco", "cancel_requested", "insufficient_cash", ...):
   // text kept once by the log (ActivityLog::intern), or a literal.
   std::string_view reason;
+};
+
+// An order's steps: the first two (most orders have no more: accepted, then
+// filled or rejected) kept in the row itself, the rest in a vector. A vector
+// alone was a heap block per order (28,000 per 1M bars of sma_cross).
+class OrderSteps {
+ public:
+  OrderSteps() = default;
+  OrderSteps(std::initializer_list<OrderStep> steps) { *this = steps; }
+  OrderSteps& operator=(std::initializer_list<OrderStep> steps) {
+    more_.clear();
+    n_ = 0;
+    for (const OrderStep& s : steps) push_back(s);
+    return *this;
+  }
+  void push_back(const OrderStep& s) {
+    if (n_ < kInline) first_[n_] = s;
+    else more_.push_back(s);
+    ++n_;
+  }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  const OrderStep& operator[](std::size_t i) const noexcept { return i < kInline ? first_[i] : more_[i - kInline]; }
+  OrderStep& operator[](std::size_t i) noexcept { return i < kInline ? first_[i] : more_[i - kInline]; }
+  const OrderStep& back() const noexcept { return (*this)[n_ - 1]; }
+
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = OrderStep;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const OrderStep*;
+    using reference = const OrderStep&;
+    const_iterator() = default;
+    const_iterator(const OrderSteps* s, std::size_t i) : s_(s), i_(i) {}
+    reference operator*() const { return (*s_)[i_]; }
+    pointer operator->() const { return &(*s_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& o) const noexcept { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    const OrderSteps* s_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  const_iterator begin() const noexcept { return {this, 0}; }
+  const_iterator end() const noexcept { return {this, n_}; }
+
+ private:
+  static constexpr std::size_t kInline = 2;
+  std::array<OrderStep, kInline> first_{};
+  std::vector<OrderStep> more_;
+  std::size_t n_ = 0;
 };
 
 struct OrderRecord {
@@ -51,14 +115,14 @@ struct OrderRecord {
   double limit_price = 0;
   double stop_price = 0;
   std::int64_t submitted_ns = 0;
-  std::string tag;
+  std::string_view tag;  // kept by the log (ActivityLog::keep), or a literal
   model::OrderStatus status = model::OrderStatus::Submitted;
   double filled_qty = 0;
   double avg_fill_price = 0;
   double commission = 0;
   std::int64_t closed_ns = 0;  // when it reached a terminal status (0: still working at the end)
   std::string_view reason;     // the terminal event's reason code (empty for fills; interned)
-  std::vector<OrderStep> steps;
+  OrderSteps steps;
   std::size_t steps_dropped = 0;  // beyond kMaxOrderSteps (counted, not kept)
 };
 
@@ -68,9 +132,9 @@ struct OrderRecord {
 struct RejectionRecord {
   std::int64_t ts_ns = 0;
   model::OrderId order = 0;  // 0: never became an order
-  std::string source;
-  std::string_view code;  // interned (ActivityLog::intern) or a literal
-  std::string message;
+  std::string_view source;   // a literal
+  std::string_view code;     // interned (ActivityLog::intern) or a literal
+  std::string_view message;  // kept by the log (ActivityLog::keep), or a literal
   model::Side side = model::Side::Buy;
   model::OrderPurpose purpose = model::OrderPurpose::Entry;
   double qty = 0;
@@ -109,6 +173,13 @@ struct ActivityLog {
   // thousands of entries, each "insufficient_cash" was three heap strings).
   // Copies of the log share them, so their views stay valid.
   std::string_view intern(std::string_view text);
+  // Any other text of a row (order tags, rejection messages), copied into the
+  // log's text blocks: no heap block per row (a refused entry's message was
+  // one, an exit's tag another). When `repeats` (tags: a strategy reuses a few),
+  // a text equal to one of the last few kept that way is not copied again;
+  // messages (numbers in them) are copied without looking. Shared by copies
+  // of the log, like intern's texts.
+  std::string_view keep(std::string_view text, bool repeats);
 
   // Observer entry points (the backtest's recorder forwards to these).
   void order_event(std::int64_t now_ns, const model::Order& o, std::string_view reason, const model::Fill* fill,
@@ -127,6 +198,17 @@ struct ActivityLog {
                      double qty);
   std::vector<std::size_t> index_;  // order id -> position in orders + 1 (0: unknown)
   std::shared_ptr<std::set<std::string, std::less<>>> texts_ = std::make_shared<std::set<std::string, std::less<>>>();
+  std::string_view last_interned_;  // intern's last answer (the same code comes again and again)
+  struct TextBlocks {
+    std::vector<std::unique_ptr<char[]>> blocks;
+    std::size_t left = 0;  // free bytes at the end of the last block
+    char* next = nullptr;
+    std::size_t block = 0;  // size of the last block (they grow)
+  };
+  std::shared_ptr<TextBlocks> kept_ = std::make_shared<TextBlocks>();
+  static constexpr std::size_t kRecentKept = 4;
+  std::array<std::string_view, kRecentKept> recent_kept_{};
+  std::size_t recent_next_ = 0;
 };
 
 // The log as the "activity" object of report.json and of the HTML report's

@@ -342,7 +342,17 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string m
   transition(o, OrderEvent::Reject);
   --venues_[o.instrument].working;
   dirty_ = true;
-  model::Rejection r;
+  // The exchange's reused rejection (its code keeps its capacity: most codes
+  // are longer than a short string's 15 bytes, a heap string per refused fill);
+  // a rejection reported from inside the listener's call gets its own.
+  model::Rejection nested;
+  model::Rejection& r = rejecting_ ? nested : rejection_;
+  struct Busy {
+    bool& flag;
+    bool was;
+    ~Busy() { flag = was; }
+  } busy{rejecting_, rejecting_};
+  rejecting_ = true;
   r.order = o.id;
   r.runner = o.runner;
   r.strategy = o.strategy;

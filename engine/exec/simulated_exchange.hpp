@@ -179,6 +179,8 @@ class SimulatedExchange final : public ExecutionEngine {
   std::vector<Request> requests_;  // cancels/amendments waiting out the latency
   std::deque<model::Order> reported_;  // Reported's copies by depth (a deque: they stay put as it grows)
   std::size_t reported_depth_ = 0;
+  model::Rejection rejection_;  // reject_at's, reused (see there)
+  bool rejecting_ = false;      // rejection_ is being reported
 };
 
 }  // namespace te::exec

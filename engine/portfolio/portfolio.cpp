@@ -5,8 +5,10 @@
 
 #include <fmt/compile.h>
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "engine/core/assert.hpp"
+#include "engine/core/fmt_short.hpp"
 
 namespace te::portfolio {
 Portfolio::Portfolio(double initial_cash, MarginPolicy margin)
@@ -72,18 +74,22 @@ std::optional<FundsRefusal> Portfolio::check_fill(model::InstrumentId instrument
   const double long_term = margin_.leverage == 1.0 ? 0.0 : long_after * (1.0 / margin_.leverage - 1.0);
   const double needed = long_term + (1.0 + margin_.short_margin) * short_after;
   if (cash_after >= needed) return std::nullopt;
-  // Compiled format strings: the same text as fmt::format's without parsing the
-  // format at run time (sma_cross refuses ~15,000 entries per 1M bars).
-  if (short_after == 0 && margin_.leverage == 1.0)
-    return FundsRefusal{"insufficient_cash", fmt::format(FMT_COMPILE("{} {} at {} costs {} with commission, cash is {}"),
-                                                         model::to_string(side), qty, price, qty * price + commission,
-                                                         cash_)};
-  return FundsRefusal{"insufficient_margin",
-                      fmt::format(FMT_COMPILE("{} {} at {} needs margin: equity after would be {}, margin required {} "
-                                              "(long {}, short {})"),
-                                  model::to_string(side), qty, price, cash_after + long_after - short_after,
-                                  long_after / margin_.leverage + margin_.short_margin * short_after, long_after,
-                                  short_after)};
+  // Compiled format strings into a buffer on the stack, then one string: the
+  // same text as fmt::format's without parsing the format at run time or
+  // growing a std::string piece by piece (sma_cross refuses ~15,000 entries
+  // per 1M bars; fmt::format into a string was ~3,200 instructions each).
+  fmt::basic_memory_buffer<char, 256> text;
+  if (short_after == 0 && margin_.leverage == 1.0) {
+    fmt::format_to(std::back_inserter(text), FMT_COMPILE("{} {} at {} costs {} with commission, cash is {}"),
+                   model::to_string(side), FmtShort{qty}, FmtShort{price}, qty * price + commission, cash_);
+    return FundsRefusal{"insufficient_cash", std::string(text.data(), text.size())};
+  }
+  fmt::format_to(std::back_inserter(text),
+                 FMT_COMPILE("{} {} at {} needs margin: equity after would be {}, margin required {} "
+                             "(long {}, short {})"),
+                 model::to_string(side), FmtShort{qty}, FmtShort{price}, cash_after + long_after - short_after,
+                 long_after / margin_.leverage + margin_.short_margin * short_after, long_after, short_after);
+  return FundsRefusal{"insufficient_margin", std::string(text.data(), text.size())};
 }
 
 bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {

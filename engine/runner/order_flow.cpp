@@ -10,7 +10,9 @@
 
 #include <fmt/compile.h>
 #include <fmt/core.h>
+#include <fmt/format.h>
 
+#include "engine/core/fmt_short.hpp"
 #include "engine/core/time.hpp"
 #include "engine/exec/instrument_rules.hpp"
 #include "engine/exec/reject_codes.hpp"
@@ -78,11 +80,17 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
   const double lot = instrument_.lot_size;
   if (lot > 0) q = exec::round_to_lot(q, lot);
   if (!(q > 0) || !std::isfinite(q)) {
+    // Compiled formats into a stack buffer, then one copy: a spent account is
+    // refused on every bar it tries (ema_cross: ~60,000 times per 1M bars), and
+    // a runtime format appended to a string piece by piece was most of that.
+    fmt::basic_memory_buffer<char, 128> text;
     if (lot > 0)
-      fmt::format_to(std::back_inserter(why), "sized quantity is below one lot of {} (equity {}, price {})", lot, equity,
-                     ref);
+      fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity is below one lot of {} (equity {}, price {})"),
+                     FmtShort{lot}, equity, FmtShort{ref});
     else
-      fmt::format_to(std::back_inserter(why), "sized quantity must be positive (equity {}, price {})", equity, ref);
+      fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity must be positive (equity {}, price {})"),
+                     equity, ref);
+    why.append(text.data(), text.size());
     return std::nullopt;
   }
   return q;
@@ -554,14 +562,16 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
   cancel_orders(exit_orders_);
   cancel_orders(entry_orders_);
   if (state_ == RunnerState::InTrade) {
-    std::string reason;
+    // Into a stack buffer (transition() copies the text into its reused reason).
+    fmt::basic_memory_buffer<char, 128> reason;
+    auto out = std::back_inserter(reason);
     switch (order.purpose) {
-      case OrderPurpose::StopLoss: reason = fmt::format(FMT_COMPILE("stop filled at {}"), fill.price); break;
-      case OrderPurpose::TakeProfit: reason = fmt::format(FMT_COMPILE("target filled at {}"), fill.price); break;
-      case OrderPurpose::Trailing: reason = fmt::format(FMT_COMPILE("trailing stop filled at {}"), fill.price); break;
-      default: reason = fmt::format(FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), fill.price); break;
+      case OrderPurpose::StopLoss: fmt::format_to(out, FMT_COMPILE("stop filled at {}"), FmtShort{fill.price}); break;
+      case OrderPurpose::TakeProfit: fmt::format_to(out, FMT_COMPILE("target filled at {}"), FmtShort{fill.price}); break;
+      case OrderPurpose::Trailing: fmt::format_to(out, FMT_COMPILE("trailing stop filled at {}"), FmtShort{fill.price}); break;
+      default: fmt::format_to(out, FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), FmtShort{fill.price}); break;
     }
-    transition(RunnerEvent::PositionClosed, std::move(reason));
+    transition(RunnerEvent::PositionClosed, std::string_view(reason.data(), reason.size()));
   }
 }
 

@@ -539,6 +539,40 @@ function manage_position(bar, ctx, ind) end
   CHECK(world.account().position(1).qty == 0);
 }
 
+TEST_CASE("actions with equal fields stay separate actions", "[sandbox][audit]") {
+  // lua/actions.lua lets an action whose validated fields equal the last
+  // one's share its (never handed out) field table: each still gets its own
+  // proxy, a raw write to one shows in no other, and the engine gets the
+  // fields of the action returned.
+  check_attack({"equal actions are distinct",
+                "local a, b = enter_long{qty = 3, reason = 'x'}, enter_long{qty = 3, reason = 'x'} "
+                "local e, f = exit_position('r'), exit_position('r') "
+                "local g = exit_position{reason = 'r', fraction = 0.5} "
+                "rawset(b, 'qty', -5) local c = enter_long{qty = 3, reason = 'x'} "
+                "if a ~= b and b ~= c and a.qty == 3 and b.qty == -5 and c.qty == 3 and c.reason == 'x' "
+                "and e ~= f and f.reason == 'r' and f.fraction == nil and g.fraction == 0.5 then log('contained') end",
+                Expect::Contained});
+  test::World world(attack_limits());
+  auto r = world.add(R"LUA(
+params = {}
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind)
+  local a = enter_long(7)
+  local b = enter_long{qty = 7}
+  rawset(b, "qty", -5)
+  local c = enter_long{qty = 9, reason = "nine"}
+  local d = enter_long{qty = 7}
+  if a == b or b == d or d.qty ~= 7 or c.qty ~= 9 then error("actions mixed up") end
+  return c
+end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  REQUIRE(r.ok());
+  world.feed(10);
+  CHECK((*r)->state() != runner::RunnerState::Faulted);
+  CHECK(world.account().position(0).qty == 9);
+}
+
 TEST_CASE("sorted_pairs refuses keys whose order would come from memory addresses", "[sandbox][audit]") {
   // Audit: table keys were sorted by tostring(), i.e. by address, so the
   // "deterministic" iteration changed from run to run.
