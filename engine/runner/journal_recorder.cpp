@@ -69,6 +69,7 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
     const std::size_t reserve = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
     batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, reserve));
   }
+  batch_->set_series(series_);
   batch_->mark_in_use();
   return *batch_;
 }
@@ -252,7 +253,16 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   last_bar_ns_ = bar.ts_ns;
   ++events_;
   bar_in_batch_ = static_cast<bool>(error_);
-  if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
+  if (bar_in_batch_) {
+    // The bar as the series holds it (the same values: the backtest's feed
+    // reads it from there), or a copy.
+    if (series_next_ < series_end_ && series_ts_[series_next_] == bar.ts_ns) {
+      bar_event_index_ = batch(runner).add_series_bar(static_cast<std::uint32_t>(series_next_++));
+    } else {
+      series_end_ = 0;
+      bar_event_index_ = batch(runner).add_bar(bar);
+    }
+  }
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
   // position), book_version() with everything but marks: while the runner's
@@ -283,6 +293,20 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
   }
+}
+
+void JournalRecorder::on_bar_source(const SymbolRunner&, const model::BarSeries& series, std::size_t first) {
+  // A batch refers to one series: one holding bars of another goes first.
+  if (batch_ && batch_->series() != nullptr && !batch_->empty()) hand_over();
+  series_end_ = 0;
+  series_.reset();
+  // (Item indices are 32 bits: a longer series is copied bar by bar.)
+  if (first >= series.size() || series.size() > UINT32_MAX) return;
+  series_ = std::make_shared<const model::BarSeries>(series);
+  series_ts_ = series_->columns().ts_ns;
+  series_next_ = first;
+  series_end_ = series_->size();
+  if (batch_) batch_->set_series(series_);
 }
 
 bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexcept {

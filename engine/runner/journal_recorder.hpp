@@ -89,6 +89,9 @@ class JournalRecorder final : public RunnerObserver {
   // RunnerObserver
   void on_started(SymbolRunner& runner, bool ok) override;
   void on_bar(const SymbolRunner& runner, const model::Bar& bar) override;
+  // The bars that follow are recorded as indices into `series` (the writer's
+  // thread reads them there) while they are its bars `first`, `first + 1`, ...
+  void on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) override;
   void on_bar_end(SymbolRunner& runner, const model::Bar& bar) override;
   // Only a bar whose end exports ctx (activity, a checkpoint, every_bar) runs
   // Lua; the others stay in the runner's batch loop.
@@ -146,6 +149,14 @@ class JournalRecorder final : public RunnerObserver {
   std::shared_ptr<const RecorderIdentity> identity_;
   std::shared_ptr<RecorderBatch> batch_;
   std::vector<std::shared_ptr<RecorderBatch>> pool_;
+
+  // Where the bars come from (on_bar_source): the bar on_bar expects next is
+  // series_ bar series_next_ while series_next_ < series_end_ (0 once a bar
+  // did not match: copied from then on).
+  std::shared_ptr<const model::BarSeries> series_;
+  const std::int64_t* series_ts_ = nullptr;
+  std::size_t series_next_ = 0;
+  std::size_t series_end_ = 0;
 
   std::int64_t ts_ns_ = 0;          // data time of the bar being processed
   bool activity_ = false;           // something happened on this bar
