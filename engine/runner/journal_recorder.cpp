@@ -148,7 +148,7 @@ RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
 // A state event at position `at` of the batch. Only numbers and shared
 // pointers are taken here; the value tree is built by the writer thread.
 void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
-                                 std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at) {
+                                 bool at_start, int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
@@ -159,7 +159,14 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   r.snap = snap;
   r.ctx = ctx_;
   r.ctx_bytes = ctx_bytes_;
-  r.orders = std::move(orders);
+  r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
+  if (at_start) {
+    r.orders = orders_at_start_;
+    r.orders_serial = orders_at_start_serial_;
+  } else {
+    r.orders = working_list();
+    r.orders_serial = working_serial_;
+  }
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
     if (!indicator_names_ || created.size() != indicator_specs_seen_) {
@@ -208,8 +215,10 @@ const std::shared_ptr<const OrderList>& JournalRecorder::working_list() {
     working_changed_ = false;
     if (working_.empty()) {
       working_list_.reset();
+      working_serial_ = 0;
     } else {
       working_list_ = std::make_shared<const OrderList>(working_);
+      working_serial_ = ++lists_made_;
     }
   }
   return working_list_;
@@ -288,7 +297,7 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_state(runner, journal::StatePhase::Before, start_, working_list(), 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::Before, start_, false, 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
@@ -331,12 +340,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list(), 1,
+    push_state(runner, journal::StatePhase::Before, start_, orders_saved_, 1,
                bar_event_index_ + 1);
   }
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
@@ -377,6 +386,7 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   activity_ = true;
   if (!orders_saved_) {
     orders_at_start_ = working_list();
+    orders_at_start_serial_ = working_serial_;
     orders_saved_ = true;
   }
   // By id (a few orders: a sorted vector, no node per order); the list a
@@ -508,7 +518,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
+  push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

@@ -150,24 +150,24 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
         p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
         if (r.ctx_bytes) {
-          if (held_ctx_[0] != r.ctx_bytes) {
+          if (held_ctx_[0] != r.ctx_serial) {
             std::swap(held_ctx_[0], held_ctx_[1]);
             std::swap(held_ctx_value_[0], held_ctx_value_[1]);
           }
-          if (held_ctx_[0] != r.ctx_bytes) {
+          if (held_ctx_[0] != r.ctx_serial) {
             // Decoded here, off the trading thread, once per export (per batch).
             auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
             held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
-            held_ctx_[0] = r.ctx_bytes;
+            held_ctx_[0] = r.ctx_serial;
           }
           p.ctx = held_ctx_value_[0];
         } else {
           p.ctx = r.ctx;
         }
-        if (held_orders_ != r.orders || !held_orders_value_) {
+        if (held_orders_serial_ != r.orders_serial || !held_orders_value_) {
           // Built once per list (the recorder makes a new list only when an order moved).
           held_orders_value_ = std::make_shared<const Value>(orders_value(r));
-          held_orders_ = r.orders;
+          held_orders_serial_ = r.orders_serial;
         }
         p.orders = held_orders_value_;
         indicators_ = Value();

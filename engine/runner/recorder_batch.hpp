@@ -65,7 +65,9 @@ struct StateRecord {
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
   std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
+  std::uint64_t ctx_serial = 0;                 // ctx_bytes->serial (read here, not there, by emit())
   std::shared_ptr<const OrderList> orders;      // null: none
+  std::uint64_t orders_serial = 0;              // the recorder's number of this list (0: none)
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
@@ -207,11 +209,14 @@ class RecorderBatch final : public journal::DeferredEvents {
   // as a value built once per list.
   journal::StateParts parts_;
   Value indicators_;
-  std::shared_ptr<const OrderList> held_orders_;
+  // Known by their serial numbers, not held: a shared pointer copied here
+  // counts references on the trading thread's cache lines (the recorder
+  // copies and drops the same pointers), which then travel between the cores.
+  std::uint64_t held_orders_serial_ = 0;
   std::shared_ptr<const Value> held_orders_value_;
   // The last two loop exports decoded (a ctx often alternates between two
-  // values): the bytes, and their value.
-  std::shared_ptr<const script::LoopExport> held_ctx_[2];
+  // values): their serials, and their values.
+  std::uint64_t held_ctx_[2] = {0, 0};
   std::shared_ptr<const Value> held_ctx_value_[2];
   journal::Event action_event_;
   journal::Event transition_event_;

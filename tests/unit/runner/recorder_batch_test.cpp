@@ -132,3 +132,44 @@ TEST_CASE("bars recorded by their index in the series give the events of copied 
     CHECK(c.out == a.out);
   }
 }
+
+namespace {
+
+// A loop export of {a = x} (layout of engine/script/context_codec.hpp).
+std::shared_ptr<const script::LoopExport> export_of(double x) {
+  std::vector<std::uint8_t> b = {5, 1, 0, 0, 0, 1, 0, 0, 0, 'a', 3};
+  std::uint8_t d[8];
+  std::memcpy(d, &x, 8);
+  b.insert(b.end(), d, d + 8);
+  return std::make_shared<const script::LoopExport>(script::LoopExport{std::move(b), script::next_loop_export_serial()});
+}
+
+}  // namespace
+
+TEST_CASE("a batch decodes each recorded ctx export, known again by its serial number", "[unit][runner][journal]") {
+  // Exports alternating and coming back (the writer keeps the last two
+  // decoded): every state must carry its own ctx, as when given as a value.
+  const auto a = export_of(1), b = export_of(2), c = export_of(3);
+  CHECK(a->serial != 0);
+  CHECK(a->serial != b->serial);
+  CHECK(b->serial != c->serial);
+  runner::RecorderBatch by_bytes(identity(), 64), by_value(identity(), 64);
+  double x = 0;
+  for (const auto& e : {a, b, a, c, a, a, b, c, c, b}) {
+    x += 1;
+    runner::StateRecord r = state(static_cast<std::int64_t>(x), x);
+    runner::StateRecord v = r;
+    r.ctx_bytes = e;
+    r.ctx_serial = e->serial;
+    auto decoded = script::decode_loop_export(e->bytes.data(), e->bytes.size());
+    REQUIRE(decoded);
+    v.ctx = std::make_shared<const Value>(std::move(*decoded));
+    by_bytes.add_state(std::move(r));
+    by_value.add_state(std::move(v));
+  }
+  Capture got, want;
+  by_bytes.emit(got);
+  by_value.emit(want);
+  REQUIRE(want.out.size() == 10);
+  CHECK(got.out == want.out);
+}
