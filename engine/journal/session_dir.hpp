@@ -4,6 +4,8 @@
 //   <base>/<session_id>/events.msgpack.lz4     the journal (journal_writer.hpp)
 //   <base>/<session_id>/sources/<sha256>.lua   every strategy version that ran,
 //                                              stored by content hash
+//   <base>/<session_id>/.meta.json.old         a replaced meta.json until its
+//                                              remover gets to it (replace_meta)
 // The base directory defaults to data/sessions (configurable by the caller).
 #include <cstdint>
 #include <optional>
