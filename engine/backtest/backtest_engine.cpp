@@ -219,6 +219,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
   Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
   // The indicators may read the bars the feed has released ahead of the run.
   run.set_indicator_ahead(data.columns(), first, &feed.readable);
+  // ... and a session recorder may refer to them by index instead of copying them.
+  if (config.observer) observers.on_bar_source(run, data, first);
 
   const std::int64_t t0 = monotonic_ns();
   if (early_ready && run.start()) {

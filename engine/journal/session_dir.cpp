@@ -123,6 +123,7 @@ Result<std::vector<SessionEntry>> SessionDir::list(const std::string& base_dir) 
 
 std::string SessionDir::journal_path() const { return (fs::path(path_) / kJournalFileName).string(); }
 std::string SessionDir::meta_path() const { return (fs::path(path_) / kMetaFileName).string(); }
+std::string SessionDir::old_meta_path() const { return (fs::path(path_) / ".meta.json.old").string(); }
 std::string SessionDir::source_path(std::string_view sha256) const {
   return (fs::path(path_) / kSourcesDirName / (std::string(sha256) + ".lua")).string();
 }
@@ -133,6 +134,14 @@ Status SessionDir::write_meta(const SessionMeta& meta, bool durable) const {
                       "write " + meta_path() + ": meta is for session " + meta.session_id + ", not " + id_);
   }
   return write_file_atomically(meta_path(), meta_to_json(meta), durable);
+}
+
+Result<bool> SessionDir::replace_meta(const SessionMeta& meta, bool durable) const {
+  if (meta.session_id != id_) {
+    return make_error(Errc::invalid_argument,
+                      "write " + meta_path() + ": meta is for session " + meta.session_id + ", not " + id_);
+  }
+  return replace_file_atomically(meta_path(), meta_to_json(meta), durable, old_meta_path());
 }
 
 Result<SessionMeta> SessionDir::read_meta() const {

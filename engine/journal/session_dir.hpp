@@ -4,6 +4,8 @@
 //   <base>/<session_id>/events.msgpack.lz4     the journal (journal_writer.hpp)
 //   <base>/<session_id>/sources/<sha256>.lua   every strategy version that ran,
 //                                              stored by content hash
+//   <base>/<session_id>/.meta.json.old         a replaced meta.json until its
+//                                              remover gets to it (replace_meta)
 // The base directory defaults to data/sessions (configurable by the caller).
 #include <cstdint>
 #include <optional>
@@ -64,6 +66,11 @@ class SessionDir {
   // or the new file, never half of one. Not `durable`: without the fsyncs
   // (sync_contents() makes it durable later).
   Status write_meta(const SessionMeta& meta, bool durable = true) const;
+  // The same, leaving the meta.json it replaces linked as `old_meta_path()`
+  // instead of freeing it (see replace_file_atomically): the caller removes
+  // that file later, off its critical path. Returns whether there was one.
+  Result<bool> replace_meta(const SessionMeta& meta, bool durable = true) const;
+  std::string old_meta_path() const;
   // Errors: Errc::not_found without meta.json, Errc::parse naming the field.
   Result<SessionMeta> read_meta() const;
 

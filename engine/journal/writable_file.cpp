@@ -95,19 +95,26 @@ Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& pa
   return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
 }
 
-Status write_file_atomically(const std::string& path, std::string_view data, bool durable) {
+Result<bool> replace_file_atomically(const std::string& path, std::string_view data, bool durable,
+                                     const std::string& set_aside) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", tmp, errno);
   Status s = write_all(fd, tmp, data);
   if (s && durable && ::fsync(fd) != 0) s = io_error("sync", tmp, errno);
   if (::close(fd) != 0 && s) s = io_error("close", tmp, errno);
+  bool aside = false;
+  if (s && !set_aside.empty()) {
+    ::unlink(set_aside.c_str());  // a leftover of an earlier replacement
+    aside = ::link(path.c_str(), set_aside.c_str()) == 0;
+  }
   if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("rename to " + path, tmp, errno);
   if (!s) {
     ::unlink(tmp.c_str());
-    return s;
+    if (aside) ::unlink(set_aside.c_str());
+    return std::move(s).error();
   }
-  if (!durable) return {};
+  if (!durable) return aside;
   // The rename is durable only once the directory entry is.
   const std::string dir = parent_dir(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -115,6 +122,12 @@ Status write_file_atomically(const std::string& path, std::string_view data, boo
     ::fsync(dfd);
     ::close(dfd);
   }
+  return aside;
+}
+
+Status write_file_atomically(const std::string& path, std::string_view data, bool durable) {
+  auto r = replace_file_atomically(path, data, durable, {});
+  if (!r) return std::move(r).error();
   return {};
 }
 

@@ -34,7 +34,17 @@ Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& pa
 // fsync, rename over `path`, fsync of the directory. Not `durable`: the same
 // without the two fsyncs (readers still see the old or the whole new file; a
 // machine crash may lose it until sync_path() of the file and its directory).
+//
+// `set_aside` (not empty): the file being replaced is not freed by the rename
+// but stays linked under that name (same directory), for the caller to remove
+// later, off its critical path. Freeing an inode is what a rename over an
+// existing file costs most here (ext4 mounted with `discard`: 4 ms, against
+// 0.03 ms for link + rename); readers still see the old or the new file.
+// Nothing to set aside (no old file, or the link fails): a plain rename.
+// Returns whether the old file was set aside.
 Status write_file_atomically(const std::string& path, std::string_view data, bool durable = true);
+Result<bool> replace_file_atomically(const std::string& path, std::string_view data, bool durable,
+                                     const std::string& set_aside);
 
 // fsync of an existing file or directory. Errors: Errc::io.
 Status sync_path(const std::string& path);

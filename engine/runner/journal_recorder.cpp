@@ -69,6 +69,7 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
     const std::size_t reserve = options_.batch_events > 0 ? options_.batch_events + 16 : 64;
     batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, reserve));
   }
+  batch_->set_series(series_);
   batch_->mark_in_use();
   return *batch_;
 }
@@ -147,7 +148,7 @@ RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
 // A state event at position `at` of the batch. Only numbers and shared
 // pointers are taken here; the value tree is built by the writer thread.
 void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
-                                 std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at) {
+                                 bool at_start, int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
@@ -158,7 +159,14 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   r.snap = snap;
   r.ctx = ctx_;
   r.ctx_bytes = ctx_bytes_;
-  r.orders = std::move(orders);
+  r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
+  if (at_start) {
+    r.orders = orders_at_start_;
+    r.orders_serial = orders_at_start_serial_;
+  } else {
+    r.orders = working_list();
+    r.orders_serial = working_serial_;
+  }
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
     if (!indicator_names_ || created.size() != indicator_specs_seen_) {
@@ -207,8 +215,10 @@ const std::shared_ptr<const OrderList>& JournalRecorder::working_list() {
     working_changed_ = false;
     if (working_.empty()) {
       working_list_.reset();
+      working_serial_ = 0;
     } else {
       working_list_ = std::make_shared<const OrderList>(working_);
+      working_serial_ = ++lists_made_;
     }
   }
   return working_list_;
@@ -252,7 +262,16 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   last_bar_ns_ = bar.ts_ns;
   ++events_;
   bar_in_batch_ = static_cast<bool>(error_);
-  if (bar_in_batch_) bar_event_index_ = batch(runner).add_bar(bar);
+  if (bar_in_batch_) {
+    // The bar as the series holds it (the same values: the backtest's feed
+    // reads it from there), or a copy.
+    if (series_next_ < series_end_ && series_ts_[series_next_] == bar.ts_ns) {
+      bar_event_index_ = batch(runner).add_series_bar(static_cast<std::uint32_t>(series_next_++));
+    } else {
+      series_end_ = 0;
+      bar_event_index_ = batch(runner).add_bar(bar);
+    }
+  }
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
   // position), book_version() with everything but marks: while the runner's
@@ -278,11 +297,25 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_state(runner, journal::StatePhase::Before, start_, working_list(), 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::Before, start_, false, 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
   }
+}
+
+void JournalRecorder::on_bar_source(const SymbolRunner&, const model::BarSeries& series, std::size_t first) {
+  // A batch refers to one series: one holding bars of another goes first.
+  if (batch_ && batch_->series() != nullptr && !batch_->empty()) hand_over();
+  series_end_ = 0;
+  series_.reset();
+  // (Item indices are 32 bits: a longer series is copied bar by bar.)
+  if (first >= series.size() || series.size() > UINT32_MAX) return;
+  series_ = std::make_shared<const model::BarSeries>(series);
+  series_ts_ = series_->columns().ts_ns;
+  series_next_ = first;
+  series_end_ = series_->size();
+  if (batch_) batch_->set_series(series_);
 }
 
 bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexcept {
@@ -307,12 +340,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    push_state(runner, journal::StatePhase::Before, start_, orders_saved_ ? orders_at_start_ : working_list(), 1,
+    push_state(runner, journal::StatePhase::Before, start_, orders_saved_, 1,
                bar_event_index_ + 1);
   }
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
@@ -353,6 +386,7 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   activity_ = true;
   if (!orders_saved_) {
     orders_at_start_ = working_list();
+    orders_at_start_serial_ = working_serial_;
     orders_saved_ = true;
   }
   // By id (a few orders: a sorted vector, no node per order); the list a
@@ -484,7 +518,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_state(runner, journal::StatePhase::After, snapshot(runner), working_list(), 0, SIZE_MAX);
+  push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

@@ -89,6 +89,9 @@ class JournalRecorder final : public RunnerObserver {
   // RunnerObserver
   void on_started(SymbolRunner& runner, bool ok) override;
   void on_bar(const SymbolRunner& runner, const model::Bar& bar) override;
+  // The bars that follow are recorded as indices into `series` (the writer's
+  // thread reads them there) while they are its bars `first`, `first + 1`, ...
+  void on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) override;
   void on_bar_end(SymbolRunner& runner, const model::Bar& bar) override;
   // Only a bar whose end exports ctx (activity, a checkpoint, every_bar) runs
   // Lua; the others stay in the runner's batch loop.
@@ -119,8 +122,10 @@ class JournalRecorder final : public RunnerObserver {
   RecorderBatch& next_batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
   const std::shared_ptr<const OrderList>& working_list();
-  void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
-                  std::shared_ptr<const OrderList> orders, int indicator_offset, std::size_t at);
+  // `at_start`: the working orders before the bar's first order event
+  // (orders_at_start_), otherwise the current ones (working_list()).
+  void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap, bool at_start,
+                  int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   static void marks_into(const SymbolRunner& runner, RunnerSnapshot& s);
@@ -147,6 +152,14 @@ class JournalRecorder final : public RunnerObserver {
   std::shared_ptr<RecorderBatch> batch_;
   std::vector<std::shared_ptr<RecorderBatch>> pool_;
 
+  // Where the bars come from (on_bar_source): the bar on_bar expects next is
+  // series_ bar series_next_ while series_next_ < series_end_ (0 once a bar
+  // did not match: copied from then on).
+  std::shared_ptr<const model::BarSeries> series_;
+  const std::int64_t* series_ts_ = nullptr;
+  std::size_t series_next_ = 0;
+  std::size_t series_end_ = 0;
+
   std::int64_t ts_ns_ = 0;          // data time of the bar being processed
   bool activity_ = false;           // something happened on this bar
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
@@ -155,6 +168,8 @@ class JournalRecorder final : public RunnerObserver {
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
   OrderList working_;                              // orders not yet final, by id (deterministic order)
   std::shared_ptr<const OrderList> working_list_;  // the same as recorded (made when a state needs it)
+  std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
+  std::uint64_t lists_made_ = 0;
   bool working_changed_ = false;                   // working_ moved since working_list_ was made
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
@@ -168,6 +183,7 @@ class JournalRecorder final : public RunnerObserver {
   bool before_recorded_ = false;
   bool orders_saved_ = false;
   std::shared_ptr<const OrderList> orders_at_start_;
+  std::uint64_t orders_at_start_serial_ = 0;
   std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.

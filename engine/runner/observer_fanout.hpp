@@ -28,6 +28,9 @@ class ObserverFanout final : public RunnerObserver {
   void on_bar(const SymbolRunner& r, const model::Bar& b) override {
     for (auto* o : bar_observers_) o->on_bar(r, b);
   }
+  void on_bar_source(const SymbolRunner& r, const model::BarSeries& series, std::size_t first) override {
+    for (auto* o : observers_) o->on_bar_source(r, series, first);
+  }
   void on_transition(const SymbolRunner& r, const Transition& t) override {
     for (auto* o : observers_) o->on_transition(r, t);
   }

@@ -90,17 +90,19 @@ Value order_value(const model::Order& o) {
 }
 
 RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items)
-    : identity_(std::move(identity)) {
+    : identity_(std::move(identity)), reserve_items_(reserve_items) {
   // Reserved once: the batch is reused, so its vectors never grow (and
-  // page-fault) on the trading thread after the first few batches.
+  // page-fault) on the trading thread after the first few batches. Room for
+  // copied bars only when the batch gets one (add_bar): a backtest's bars are
+  // referred to in their series (add_series_bar).
   items_.reserve(reserve_items);
-  bars_.reserve(reserve_items);
   states_.reserve(64);
   events_.reserve(64);
 }
 
 void RecorderBatch::add_state(StateRecord state, std::size_t at) {
-  const Item item{Kind::State, static_cast<std::uint32_t>(states_.size())};
+  ++count_;
+  const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_.size())};
   states_.push_back(std::move(state));
   if (at >= items_.size()) {
     items_.push_back(item);
@@ -116,6 +118,14 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Bar: {
         const model::Bar& bar = bars_[item.index];
         out.market_data(bar.ts_ns, id.runner, id.instrument, id.symbol, id.timeframe, bar);
+        break;
+      }
+      case Kind::SeriesBars: {
+        const model::BarSeries::Columns& c = series_->columns();
+        for (std::uint32_t k = 0; k < item.run; ++k) {
+          const model::Bar bar = c.at(item.index + k);
+          out.market_data(bar.ts_ns, id.runner, id.instrument, id.symbol, id.timeframe, bar);
+        }
         break;
       }
       case Kind::State: {
@@ -140,24 +150,24 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
         p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
         if (r.ctx_bytes) {
-          if (held_ctx_[0] != r.ctx_bytes) {
+          if (held_ctx_[0] != r.ctx_serial) {
             std::swap(held_ctx_[0], held_ctx_[1]);
             std::swap(held_ctx_value_[0], held_ctx_value_[1]);
           }
-          if (held_ctx_[0] != r.ctx_bytes) {
+          if (held_ctx_[0] != r.ctx_serial) {
             // Decoded here, off the trading thread, once per export (per batch).
             auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
             held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
-            held_ctx_[0] = r.ctx_bytes;
+            held_ctx_[0] = r.ctx_serial;
           }
           p.ctx = held_ctx_value_[0];
         } else {
           p.ctx = r.ctx;
         }
-        if (held_orders_ != r.orders || !held_orders_value_) {
+        if (held_orders_serial_ != r.orders_serial || !held_orders_value_) {
           // Built once per list (the recorder makes a new list only when an order moved).
           held_orders_value_ = std::make_shared<const Value>(orders_value(r));
-          held_orders_ = r.orders;
+          held_orders_serial_ = r.orders_serial;
         }
         p.orders = held_orders_value_;
         indicators_ = Value();
@@ -230,6 +240,7 @@ void RecorderBatch::release() noexcept {
 }
 
 void RecorderBatch::clear() noexcept {
+  count_ = 0;
   items_.clear();
   bars_.clear();
   states_.clear();

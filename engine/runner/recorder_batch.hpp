@@ -1,8 +1,9 @@
 #pragma once
 // What JournalRecorder captures on the runner's thread, in compact form, and
 // turns into journal events later, on the journal writer's thread
-// (journal::DeferredEvents). Per bar that is one 8-byte item and a copy of the
-// bar; a runner state is its numbers (RunnerSnapshot) plus shared pointers to
+// (journal::DeferredEvents). Per bar that is a copy of the bar and an 8-byte
+// item, or in a backtest only a count (the bar stays in its series, which the
+// batch shares, and consecutive bars share an item); a runner state is its numbers (RunnerSnapshot) plus shared pointers to
 // the strategy context (as the loop export's bytes when it came from one:
 // decoded by emit()) and the working orders, which change only on activity
 // and are shared, not copied, between the states that see them. emit() hands
@@ -27,6 +28,7 @@
 #include "engine/journal/event_sink.hpp"
 #include "engine/journal/state_parts.hpp"
 #include "engine/model/bar.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/model/order.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/te_ffi.h"
@@ -63,7 +65,9 @@ struct StateRecord {
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
   std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
+  std::uint64_t ctx_serial = 0;                 // ctx_bytes->serial (read here, not there, by emit())
   std::shared_ptr<const OrderList> orders;      // null: none
+  std::uint64_t orders_serial = 0;              // the recorder's number of this list (0: none)
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
@@ -100,42 +104,68 @@ class RecorderBatch final : public journal::DeferredEvents {
   explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
 
   // ---- the runner's thread, while !in_use() ----
-  // Position of the bar's market_data among the batch's events.
+  // The bar's place in the batch (an item position: add_state's `at` for
+  // whatever must follow the bar's market_data).
   std::size_t add_bar(const model::Bar& bar) {
-    items_.push_back(Item{Kind::Bar, static_cast<std::uint32_t>(bars_.size())});
+    if (bars_.capacity() == 0) bars_.reserve(reserve_items_);  // only batches that copy bars need room for them
+    ++count_;
+    items_.push_back(Item{Kind::Bar, 0, static_cast<std::uint32_t>(bars_.size())});
     bars_.push_back(bar);
     return items_.size() - 1;
   }
-  // Appends the state, or places it at event position `at` (<= size()).
+  // Bar `index` of the series set by set_series() (copied by the writer's
+  // thread in emit()). Consecutive bars share one item, so a run of quiet
+  // bars costs the trading thread a counter, not a copy of each bar.
+  std::size_t add_series_bar(std::uint32_t index) {
+    ++count_;
+    if (!items_.empty()) {
+      Item& last = items_.back();
+      if (last.kind == Kind::SeriesBars && last.index + last.run == index && last.run < UINT16_MAX) {
+        ++last.run;
+        return items_.size() - 1;
+      }
+    }
+    items_.push_back(Item{Kind::SeriesBars, 1, index});
+    return items_.size() - 1;
+  }
+  // The series add_series_bar's indices are into (set while the batch holds none).
+  void set_series(std::shared_ptr<const model::BarSeries> series) noexcept { series_ = std::move(series); }
+  const model::BarSeries* series() const noexcept { return series_.get(); }
+  // Appends the state, or places it at item position `at` (<= items).
   void add_state(StateRecord state, std::size_t at);
   void add_state(StateRecord state) { add_state(std::move(state), items_.size()); }
   void add_event(journal::Event event) {
-    items_.push_back(Item{Kind::Built, static_cast<std::uint32_t>(events_.size())});
+    ++count_;
+    items_.push_back(Item{Kind::Built, 0, static_cast<std::uint32_t>(events_.size())});
     events_.push_back(std::move(event));
   }
   // The record is filled in place (its strings keep their capacity across batches).
   ActionRecord& add_action() {
-    items_.push_back(Item{Kind::Action, static_cast<std::uint32_t>(actions_used_)});
+    ++count_;
+    items_.push_back(Item{Kind::Action, 0, static_cast<std::uint32_t>(actions_used_)});
     if (actions_used_ == actions_.size()) actions_.emplace_back();
     return actions_[actions_used_++];
   }
   TransitionRecord& add_transition() {
-    items_.push_back(Item{Kind::Transition, static_cast<std::uint32_t>(transitions_used_)});
+    ++count_;
+    items_.push_back(Item{Kind::Transition, 0, static_cast<std::uint32_t>(transitions_used_)});
     if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
     return transitions_[transitions_used_++];
   }
   OrderRecord& add_order() {
-    items_.push_back(Item{Kind::Order, static_cast<std::uint32_t>(orders_used_)});
+    ++count_;
+    items_.push_back(Item{Kind::Order, 0, static_cast<std::uint32_t>(orders_used_)});
     if (orders_used_ == orders_.size()) orders_.emplace_back();
     return orders_[orders_used_++];
   }
   void add_fill(const model::Fill& fill) {
-    items_.push_back(Item{Kind::Fill, static_cast<std::uint32_t>(fills_.size())});
+    ++count_;
+    items_.push_back(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
     fills_.push_back(fill);
   }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
-  bool empty() const noexcept { return items_.empty(); }
+  bool empty() const noexcept { return count_ == 0; }
   // Empties a released batch before it is filled again (the producer's
   // thread: what the batch held is freed where it was allocated).
   void clear() noexcept;
@@ -145,19 +175,23 @@ class RecorderBatch final : public journal::DeferredEvents {
   bool in_use() const noexcept { return in_use_.load(std::memory_order_acquire); }
 
   // ---- journal::DeferredEvents (the sink's thread) ----
-  std::size_t size() const noexcept override { return items_.size(); }
+  std::size_t size() const noexcept override { return count_; }  // events, not items
   void emit(journal::DeferredConsumer& out) override;
   void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
-  enum class Kind : std::uint8_t { Bar, State, Built, Action, Transition, Order, Fill };
+  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill };
   struct Item {
     Kind kind;
-    std::uint32_t index;
+    std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1
+    std::uint32_t index;  // into the vector of its kind (SeriesBars: into series_)
   };
 
   std::shared_ptr<const RecorderIdentity> identity_;
+  std::size_t reserve_items_ = 0;
+  std::size_t count_ = 0;  // events (a SeriesBars item is `run` of them)
   std::vector<Item> items_;
+  std::shared_ptr<const model::BarSeries> series_;
   std::vector<model::Bar> bars_;
   std::vector<StateRecord> states_;
   std::vector<journal::Event> events_;
@@ -175,11 +209,14 @@ class RecorderBatch final : public journal::DeferredEvents {
   // as a value built once per list.
   journal::StateParts parts_;
   Value indicators_;
-  std::shared_ptr<const OrderList> held_orders_;
+  // Known by their serial numbers, not held: a shared pointer copied here
+  // counts references on the trading thread's cache lines (the recorder
+  // copies and drops the same pointers), which then travel between the cores.
+  std::uint64_t held_orders_serial_ = 0;
   std::shared_ptr<const Value> held_orders_value_;
   // The last two loop exports decoded (a ctx often alternates between two
-  // values): the bytes, and their value.
-  std::shared_ptr<const script::LoopExport> held_ctx_[2];
+  // values): their serials, and their values.
+  std::uint64_t held_ctx_[2] = {0, 0};
   std::shared_ptr<const Value> held_ctx_value_[2];
   journal::Event action_event_;
   journal::Event transition_event_;

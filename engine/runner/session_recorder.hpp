@@ -116,6 +116,7 @@ class SessionRecorder {
   Status opening_status_;
   std::atomic<bool> late_sources_{false};  // store_source() may run on several runners' threads
   Status join_opening_sync();
+  std::thread cleanup_;  // removes the meta.json finish() replaced (joined by the destructor)
 };
 
 // session_start.info of a session: what a rerun must reproduce (the effective

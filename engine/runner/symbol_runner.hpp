@@ -45,6 +45,11 @@ class RunnerObserver {
   virtual ~RunnerObserver() = default;
   // A bar arrived, before anything else happens for it (open fills, callbacks).
   virtual void on_bar(const SymbolRunner&, const model::Bar&) {}
+  // The bars the runner is about to get are `series`' from index `first` on,
+  // in order (a backtest; called before the runner starts). An observer may
+  // keep the series (it shares its storage) and refer to those bars by index
+  // rather than copy each one.
+  virtual void on_bar_source(const SymbolRunner&, const model::BarSeries& /*series*/, std::size_t /*first*/) {}
   virtual void on_transition(const SymbolRunner&, const Transition&) {}
   virtual void on_order(const SymbolRunner&, const model::Order&) {}
   // Every execution event with the exchange's copy of the order after it:

@@ -2,6 +2,7 @@
 
 #include <lua.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -9,6 +10,12 @@
 #include <fmt/core.h>
 
 namespace te::script {
+
+std::uint64_t next_loop_export_serial() noexcept {
+  static std::atomic<std::uint64_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) + 1;  // never 0
+}
+
 namespace {
 
 // Where a value sits ("ctx.a[2].b"), built only when an error names it: a

@@ -47,7 +47,13 @@ bool loop_export_well_formed(const std::uint8_t* data, std::size_t size) noexcep
 // (decode_loop_export), so the trading thread builds no value tree.
 struct LoopExport {
   std::vector<std::uint8_t> bytes;
+  // Unique in the process (next_loop_export_serial): a reader on another
+  // thread recognises an export it already decoded by this number, without
+  // holding (and so counting references to, on the trading thread's cache
+  // lines) the export itself.
+  std::uint64_t serial = 0;
 };
+std::uint64_t next_loop_export_serial() noexcept;
 
 // Pushes the value as Lua data. stack: -> value
 void push_value(lua_State* L, const Value& v);

@@ -956,7 +956,7 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
       // Kept as bytes: decoded only when asked (export_context), or by a
       // recorder's writer thread (loop_export).
       if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
-      found = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len)});
+      found = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len), next_loop_export_serial()});
       if (len <= kRecentCtxMaxBytes) {
         recent_ctx_[recent_ctx_next_] = found;
         recent_ctx_next_ = (recent_ctx_next_ + 1) % kRecentCtx;

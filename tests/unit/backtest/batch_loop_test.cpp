@@ -178,6 +178,14 @@ TEST_CASE("a recorded backtest stays in the batch loop on bars without activity"
     // data, so the whole run is one host entry, every_bar included.
     CHECK(recorded.stats.host_entries == 1);
     CHECK(rec.state_events() > 0);
+    // finish() replaced meta.json and removes the old one on a thread of its
+    // own, joined by the destructor: nothing is left behind.
+    const std::string session_path = (*session)->dir().path();
+    session->reset();
+    CHECK_FALSE(std::filesystem::exists(session_path + "/.meta.json.old"));
+    auto final_meta = journal::SessionDir::open(dir, o.session_id);
+    REQUIRE(final_meta);
+    CHECK(final_meta->read_meta()->status == "completed");
   }
   std::filesystem::remove_all(dir);
 }

@@ -179,3 +179,38 @@ TEST_CASE("session files written without fsync read back whole and sync later", 
   REQUIRE_FALSE(gone.ok());
   CHECK_THAT(gone.error().message, Catch::Contains(dir->path()));
 }
+
+TEST_CASE("replacing meta.json can leave the old file set aside for later removal", "[unit][journal]") {
+  TempDir tmp;
+  auto dir = SessionDir::create(tmp.path(), "s-aside");
+  REQUIRE(dir.ok());
+  SessionMeta m = sample_meta("s-aside");
+  // Nothing to set aside yet: a plain atomic write.
+  auto first = dir->replace_meta(m);
+  REQUIRE(first.ok());
+  CHECK_FALSE(*first);
+  CHECK_FALSE(std::filesystem::exists(dir->old_meta_path()));
+  m.status = "running";
+  REQUIRE(dir->write_meta(m).ok());
+  const std::string before = *read_whole_file(dir->meta_path());
+  m.status = "completed";
+  auto second = dir->replace_meta(m);
+  REQUIRE(second.ok());
+  CHECK(*second);
+  // The new file is in place whole; the one it replaced is still there, by its
+  // other name, unchanged (the caller removes it).
+  auto back = dir->read_meta();
+  REQUIRE(back.ok());
+  CHECK(back->status == "completed");
+  CHECK(*read_whole_file(dir->old_meta_path()) == before);
+  CHECK_FALSE(std::filesystem::exists(dir->meta_path() + ".tmp"));
+  // A leftover set-aside file is replaced, not an error.
+  auto third = dir->replace_meta(m);
+  REQUIRE(third.ok());
+  CHECK(*third);
+  CHECK(dir->read_meta()->status == "completed");
+  // Wrong session id: refused like write_meta.
+  auto wrong = dir->replace_meta(sample_meta("other"));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().code == Errc::invalid_argument);
+}

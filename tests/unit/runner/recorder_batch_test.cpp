@@ -1,0 +1,175 @@
+// RecorderBatch: a backtest's bars recorded as indices into their series
+// (consecutive ones sharing an item) give the same events, in the same places,
+// as the same bars copied one by one.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/journal/event_codec.hpp"
+#include "engine/model/bar_series.hpp"
+#include "engine/runner/recorder_batch.hpp"
+
+using namespace te;
+
+namespace {
+
+std::string bits(double v) {
+  std::uint64_t u = 0;
+  std::memcpy(&u, &v, sizeof u);
+  return std::to_string(u);
+}
+
+// Every event as text: market data field by field (bit patterns, so NaN
+// quotes compare), anything else as its journal record.
+class Capture final : public journal::DeferredConsumer {
+ public:
+  std::vector<std::string> out;
+  void event(journal::Event& e) override { out.push_back(journal::encode_event(e)); }
+  void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                   std::string_view timeframe, const model::Bar& b) override {
+    std::string s = "md";
+    for (std::int64_t v : {ts, static_cast<std::int64_t>(runner), static_cast<std::int64_t>(instrument), b.ts_ns}) {
+      s += ' ';
+      s += std::to_string(v);
+    }
+    s.append(" ").append(symbol).append(" ").append(timeframe);
+    for (double v : {b.open, b.high, b.low, b.close, b.volume, b.bid, b.ask, b.bid_size, b.ask_size}) {
+      s += ' ';
+      s += bits(v);
+    }
+    out.push_back(std::move(s));
+  }
+};
+
+model::BarSeries series(std::size_t n, bool quotes) {
+  model::BarSeriesBuilder b;
+  for (std::size_t i = 0; i < n; ++i) {
+    model::Bar bar;
+    bar.ts_ns = 1'000'000'000LL * 60 * static_cast<std::int64_t>(i + 1);
+    bar.open = 100 + 0.25 * static_cast<double>(i % 97);
+    bar.high = bar.open + 1.5;
+    bar.low = bar.open - 1.25;
+    bar.close = bar.open + 0.5;
+    bar.volume = static_cast<double>(1000 + i);
+    if (quotes) {
+      bar.bid = bar.close - 0.01;
+      bar.ask = bar.close + 0.01;
+    }
+    b.push(bar);
+  }
+  return std::move(b).build("SIM", 3);
+}
+
+std::shared_ptr<const runner::RecorderIdentity> identity() {
+  auto id = std::make_shared<runner::RecorderIdentity>();
+  id->runner = 2;
+  id->instrument = 3;
+  id->symbol = "SIM";
+  id->timeframe = "1m";
+  return id;
+}
+
+runner::StateRecord state(std::int64_t ts, double cash) {
+  runner::StateRecord r;
+  r.ts_ns = ts;
+  r.phase = journal::StatePhase::Before;
+  r.snap.cash = cash;
+  r.snap.equity = cash;
+  return r;
+}
+
+// The same script of bars, states and notes into two batches: one copies the
+// bars, the other refers to them in `s`.
+void fill(runner::RecorderBatch& b, const model::BarSeries& s, bool by_index, const std::vector<std::size_t>& bars) {
+  std::size_t k = 0;
+  for (std::size_t i : bars) {
+    const std::size_t at = by_index ? b.add_series_bar(static_cast<std::uint32_t>(i)) : b.add_bar(s.at(i));
+    if (k % 11 == 5 || k % 7 == 3)
+      b.add_event(journal::make_event(s.at(i).ts_ns, 2, journal::Note{"test", std::to_string(k), Value()}));
+    // Placed right after the bar, before what followed it (a Before state).
+    if (k % 7 == 3) b.add_state(state(s.at(i).ts_ns, static_cast<double>(k)), at + 1);
+    if (k % 13 == 6) b.add_state(state(s.at(i).ts_ns, -static_cast<double>(k)));  // at the end
+    ++k;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bars recorded by their index in the series give the events of copied bars", "[unit][runner][journal]") {
+  for (bool quotes : {false, true}) {
+    const model::BarSeries s = series(70'100, quotes);
+    std::vector<std::size_t> bars;
+    for (std::size_t i = 5; i < 300; ++i) bars.push_back(i);
+    for (std::size_t i = 1000; i < 1010; ++i) bars.push_back(i);  // a gap: a new item
+    bars.push_back(1009 + 2);
+    for (std::size_t i = 0; i < 68'000; ++i) bars.push_back(2000 + i);  // past one item's 65,535 bars
+    INFO("quotes " << quotes);
+    runner::RecorderBatch copied(identity(), 64), indexed(identity(), 64);
+    indexed.set_series(std::make_shared<const model::BarSeries>(s));
+    fill(copied, s, false, bars);
+    fill(indexed, s, true, bars);
+    CHECK(indexed.size() == copied.size());
+    Capture a, b;
+    copied.emit(a);
+    indexed.emit(b);
+    REQUIRE(a.out.size() == copied.size());
+    REQUIRE(b.out.size() == a.out.size());
+    for (std::size_t i = 0; i < a.out.size(); ++i) {
+      INFO("event " << i);
+      REQUIRE(b.out[i] == a.out[i]);
+    }
+    // Cleared for reuse: empty, and filled again the same.
+    indexed.release();
+    indexed.clear();
+    CHECK(indexed.empty());
+    CHECK(indexed.size() == 0);
+    fill(indexed, s, true, bars);
+    Capture c;
+    indexed.emit(c);
+    CHECK(c.out == a.out);
+  }
+}
+
+namespace {
+
+// A loop export of {a = x} (layout of engine/script/context_codec.hpp).
+std::shared_ptr<const script::LoopExport> export_of(double x) {
+  std::vector<std::uint8_t> b = {5, 1, 0, 0, 0, 1, 0, 0, 0, 'a', 3};
+  std::uint8_t d[8];
+  std::memcpy(d, &x, 8);
+  b.insert(b.end(), d, d + 8);
+  return std::make_shared<const script::LoopExport>(script::LoopExport{std::move(b), script::next_loop_export_serial()});
+}
+
+}  // namespace
+
+TEST_CASE("a batch decodes each recorded ctx export, known again by its serial number", "[unit][runner][journal]") {
+  // Exports alternating and coming back (the writer keeps the last two
+  // decoded): every state must carry its own ctx, as when given as a value.
+  const auto a = export_of(1), b = export_of(2), c = export_of(3);
+  CHECK(a->serial != 0);
+  CHECK(a->serial != b->serial);
+  CHECK(b->serial != c->serial);
+  runner::RecorderBatch by_bytes(identity(), 64), by_value(identity(), 64);
+  double x = 0;
+  for (const auto& e : {a, b, a, c, a, a, b, c, c, b}) {
+    x += 1;
+    runner::StateRecord r = state(static_cast<std::int64_t>(x), x);
+    runner::StateRecord v = r;
+    r.ctx_bytes = e;
+    r.ctx_serial = e->serial;
+    auto decoded = script::decode_loop_export(e->bytes.data(), e->bytes.size());
+    REQUIRE(decoded);
+    v.ctx = std::make_shared<const Value>(std::move(*decoded));
+    by_bytes.add_state(std::move(r));
+    by_value.add_state(std::move(v));
+  }
+  Capture got, want;
+  by_bytes.emit(got);
+  by_value.emit(want);
+  REQUIRE(want.out.size() == 10);
+  CHECK(got.out == want.out);
+}
