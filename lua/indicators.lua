@@ -282,14 +282,22 @@ build_view = function(offset, tf)
     return v
   end
   fns.crossover = crossover
+  -- The views already handed out by at(k), by k: a strategy that reads
+  -- ind.at(1) on every bar gets it with one lookup, without the checks and
+  -- the two-level view lookup (its trace runs them on every such bar).
+  local at_views = {}
   fns.at = function(k)
+    local v = at_views[k]
+    if v then return v end
     if type(k) ~= "number" or k < 0 or k ~= floor(k) then
       fail(sfmt("ind.at: offset must be a whole number of bars >= 0, was %s", describe(k)), 2)
     end
     if offset + k > hist_mask then
       fail(sfmt("ind.at: offset %d is beyond the %d bars of indicator history kept", offset + k, hist_mask), 2)
     end
-    return make_view(offset + k, tf)
+    v = make_view(offset + k, tf)
+    at_views[k] = v
+    return v
   end
   fns.tf = function(t)
     if type(t) ~= "string" then fail(sfmt("ind.tf: expected a timeframe like \"1h\" or \"1w\", was %s", describe(t)), 2) end

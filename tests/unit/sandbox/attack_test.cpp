@@ -323,6 +323,16 @@ TEST_CASE("out-of-range history reads and bad indicator requests are errors, not
       {"ind.at(-1)", "local v = ind.at(-1).sma(3)", Expect::Fault, "offset must be a whole number"},
       {"ind.at(0.5)", "local v = ind.at(0.5)", Expect::Fault, "offset must be a whole number"},
       {"early history is nil", "assert(ind.at(200).sma(3) == nil) log('contained')", Expect::Contained},
+      // ind.at keeps the views it handed out by offset (lua/indicators.lua):
+      // a bad offset after good ones is still checked, and one offset is one view.
+      {"ind.at(0.5) after ind.at(1)", "local a, b = ind.at(1), ind.at(1) local v = ind.at(0.5)", Expect::Fault,
+       "offset must be a whole number"},
+      {"ind.at('1') after ind.at(1)", "local a = ind.at(1) local v = ind.at('1')", Expect::Fault,
+       "offset must be a whole number"},
+      {"one view per offset",
+       "assert(ind.at(1) == ind.at(1)) assert(ind.at(1).at(1) == ind.at(2)) assert(ind.at(2).at(1) ~= ind.at(2)) "
+       "log('contained')",
+       Expect::Contained},
       {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
       {"unknown indicator", "local v = ind.nope(3)", Expect::Fault, "ind has no indicator"},
       {"forged source", "local v = ind.sma(3, '../../etc/passwd')", Expect::Fault, "unknown source"},
