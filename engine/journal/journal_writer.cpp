@@ -148,7 +148,6 @@ struct JournalWriter::Impl {
   };
   std::map<model::RunnerId, PartsTrack> parts_tracks;
   std::string record;
-  std::string out;
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
@@ -161,9 +160,8 @@ struct JournalWriter::Impl {
   // ---- writer side ----
 
   Status write_block() {
-    out.clear();
     const std::uint32_t n = block.record_count();
-    block.finish(out);
+    const std::string_view out = block.finish();
     streams.clear();  // the next block names its runners' streams again
     TE_TRY(file->append(out));
     wstats.written += n;
