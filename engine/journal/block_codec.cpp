@@ -26,7 +26,7 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
   note(sequence, ts_event_ns);
 }
 
-void BlockBuilder::finish(std::string& out) {
+std::string_view BlockBuilder::finish() {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
   BlockHeader h;
   h.raw_size = static_cast<std::uint32_t>(used_);
@@ -37,26 +37,26 @@ void BlockBuilder::finish(std::string& out) {
   h.max_ts_ns = max_ts_;
 
   const int bound = LZ4_compressBound(static_cast<int>(used_));
-  if (compressed_.size() < static_cast<std::size_t>(bound)) compressed_.resize(static_cast<std::size_t>(bound));
-  const int n = LZ4_compress_default(raw_.data(), compressed_.data(), static_cast<int>(used_), bound);
-  std::string_view payload;
+  const std::size_t room = kBlockHeaderSize + std::max(static_cast<std::size_t>(bound), used_);
+  if (compressed_.size() < room) compressed_.resize(room);
+  char* payload = compressed_.data() + kBlockHeaderSize;
+  const int n = LZ4_compress_default(raw_.data(), payload, static_cast<int>(used_), bound);
+  std::size_t size = 0;
   if (n > 0 && static_cast<std::size_t>(n) < used_) {
     h.codec = BlockCodec::Lz4;
-    payload = std::string_view(compressed_.data(), static_cast<std::size_t>(n));
+    size = static_cast<std::size_t>(n);
   } else {
     h.codec = BlockCodec::Stored;
-    payload = std::string_view(raw_.data(), used_);
+    std::memcpy(payload, raw_.data(), used_);
+    size = used_;
   }
-  h.stored_size = static_cast<std::uint32_t>(payload.size());
-  h.payload_checksum = checksum64(payload.data(), payload.size());
-
-  const std::size_t at = out.size();
-  out.resize(at + kBlockHeaderSize);
-  encode_block_header(h, out.data() + at);
-  out.append(payload.data(), payload.size());
+  h.stored_size = static_cast<std::uint32_t>(size);
+  h.payload_checksum = checksum64(payload, size);
+  encode_block_header(h, compressed_.data());
 
   used_ = 0;
   count_ = 0;
+  return {compressed_.data(), kBlockHeaderSize + size};
 }
 
 Status open_block(const BlockHeader& h, std::string_view stored, std::string& raw) {

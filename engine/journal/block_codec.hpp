@@ -35,9 +35,12 @@ class BlockBuilder {
   std::size_t raw_size() const noexcept { return used_; }
   std::uint32_t record_count() const noexcept { return count_; }
 
-  // Appends the finished block (header + payload) to `out` and starts a new one.
-  // Falls back to storing the raw bytes when LZ4 does not make them smaller.
-  void finish(std::string& out);
+  // The finished block (header + payload) and a new one started. The view is
+  // into the builder's own buffer (LZ4 writes the payload behind the header's
+  // room, so the block is not copied again to be written) and is valid until
+  // the next finish(). Falls back to storing the raw bytes when LZ4 does not
+  // make them smaller.
+  std::string_view finish();
 
  private:
   void grow(std::size_t more);
@@ -54,7 +57,7 @@ class BlockBuilder {
   }
   std::string raw_;      // the block's raw bytes are its first used_ (the rest is room, kept)
   std::size_t used_ = 0;
-  std::string compressed_;
+  std::string compressed_;  // the last finished block: header, then payload
   std::uint32_t count_ = 0;
   std::uint64_t first_seq_ = 0, last_seq_ = 0;
   std::int64_t min_ts_ = 0, max_ts_ = 0;

@@ -148,7 +148,6 @@ struct JournalWriter::Impl {
   };
   std::map<model::RunnerId, PartsTrack> parts_tracks;
   std::string record;
-  std::string out;
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
@@ -161,9 +160,8 @@ struct JournalWriter::Impl {
   // ---- writer side ----
 
   Status write_block() {
-    out.clear();
     const std::uint32_t n = block.record_count();
-    block.finish(out);
+    const std::string_view out = block.finish();
     streams.clear();  // the next block names its runners' streams again
     TE_TRY(file->append(out));
     wstats.written += n;
@@ -311,6 +309,14 @@ struct JournalWriter::Impl {
     model::InstrumentId known_instrument = model::kNoInstrument;
     std::uint64_t known_version = ~std::uint64_t{0};
 
+    // An event's outcome: kept only when it is an error (moving an ok Status
+    // over `s` moved its empty message too, ~25 instructions a bar).
+    void take(Status r) {
+      if (r) return;
+      s = std::move(r);
+      ++lost;
+    }
+
     void event(Event& e) override {
       const std::size_t k = index++;
       if (k < head) return;
@@ -319,8 +325,7 @@ struct JournalWriter::Impl {
         return;
       }
       e.sequence = first + k;
-      s = im.process(e);
-      if (!s) ++lost;
+      take(im.process(e));
     }
     void runner_state(std::int64_t ts, model::RunnerId runner, const StateParts& p, Value& indicators) override {
       const std::size_t k = index++;
@@ -329,8 +334,7 @@ struct JournalWriter::Impl {
         ++lost;
         return;
       }
-      s = im.process_state(first + k, ts, runner, p, indicators);
-      if (!s) ++lost;
+      take(im.process_state(first + k, ts, runner, p, indicators));
     }
     void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
                      std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {
@@ -355,14 +359,12 @@ struct JournalWriter::Impl {
           known_version = im.streams.version();
         }
         if (known) {
-          s = im.add_compact_bar(first + k, ts, runner, bar);
-          if (!s) ++lost;
+          take(im.add_compact_bar(first + k, ts, runner, bar));
           return;
         }
       }
       im.encode_bar(first + k, ts, runner, instrument, symbol, timeframe, bar);
-      s = im.add_record(first + k, ts);
-      if (!s) ++lost;
+      take(im.add_record(first + k, ts));
     }
   };
 
