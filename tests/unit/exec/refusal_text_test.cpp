@@ -45,11 +45,12 @@ backtest::BacktestResult run(const std::string& action, bool keep_transitions) {
   s.code = "params = {}\n"
            "function detect_opportunity(bar, ctx, ind) return true end\n"
            "function filter_commitment(bar, ctx, ind) return " +
-           action + " end\n";
+           action + " end\nfunction manage_position(bar, ctx, ind) end\n";
   s.sha256 = sha256_hex(s.code);
   backtest::BacktestConfig cfg;
   cfg.keep_transitions = keep_transitions;
   auto r = backtest::run_backtest(cfg, flat_series(8, 100), s);
+  INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return std::move(r).value();
 }
@@ -87,11 +88,11 @@ TEST_CASE("refusal texts built from their numbers are fmt's texts", "[unit][exec
 }
 
 TEST_CASE("a refused fill keeps its numbers until its text is read", "[unit][exec][refusal]") {
-  // 1,000 shares at 100 cost more than the default 100,000 cash: the exchange
+  // 2,000 shares at 100 cost more than the default 100,000 cash: the exchange
   // refuses the fill at every bar's open.
-  const std::string want = "buy 1000 at 100 costs ";
+  const std::string want = "buy 2000 at 100 costs ";
   for (bool keep : {false, true}) {
-    auto r = run("enter_long { qty = 1000 }", keep);
+    auto r = run("enter_long { qty = 2000 }", keep);
     REQUIRE(r.rejections.at("insufficient_cash") >= 3);
     REQUIRE(r.activity.rejections.size() == r.rejections.at("insufficient_cash"));
     std::string scratch;
