@@ -149,7 +149,8 @@ void ActivityLog::add_rejection(const model::Rejection& r, const char* source, m
   x.order = r.order;
   x.source = source;
   x.code = intern(r.code);
-  x.message = keep(r.message, false);
+  if (r.pending().kind != model::RefusalFacts::Kind::None) x.facts = r.pending();  // formatted when written
+  else x.message = keep(r.text(), false);
   x.side = side;
   x.purpose = purpose;
   x.qty = qty;
@@ -450,15 +451,17 @@ void order_row(RowText& out, const OrderRecord& o, const RowLayout& l, const std
 
 void rejection_row(RowText& out, const RejectionRecord& r, const RowLayout& l, const std::vector<Piece>& k,
                    std::size_t keys_size, Iso8601Writer& time) {
+  thread_local std::string built;  // a refusal kept as numbers: its text, built now
+  const std::string_view message = r.text(built);
   char* p = out.room(2 + keys_size + kTimeRoom + 2 * kNumRoom + 2 * kWordRoom + str_room(r.source) +
-                     str_room(r.code) + str_room(r.message) + l.nl(0).size());
+                     str_room(r.code) + str_room(message) + l.nl(0).size());
   *p++ = '{';
   p = k[0].put(p), p = put_time(p, r.ts_ns, time);
   p = k[1].put(p);
   p = r.order == 0 ? put_lit(p, "null") : put_uint(p, r.order);
   p = k[2].put(p), p = put_str(p, r.source);
   p = k[3].put(p), p = put_str(p, r.code);
-  p = k[4].put(p), p = put_str(p, r.message);
+  p = k[4].put(p), p = put_str(p, message);
   if (r.source == "runner") {
     p = k[5].put(p), p = put_lit(p, "null");
     p = k[6].put(p), p = put_lit(p, "null");

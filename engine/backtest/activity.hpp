@@ -138,6 +138,17 @@ struct RejectionRecord {
   model::Side side = model::Side::Buy;
   model::OrderPurpose purpose = model::OrderPurpose::Entry;
   double qty = 0;
+  // Or the message's numbers (kind != None): formatted when the log is
+  // written, not per refusal (a spent account is refused every bar).
+  model::RefusalFacts facts = {};
+
+  // The message: `message`, or `facts` formatted into `scratch`.
+  std::string_view text(std::string& scratch) const {
+    if (facts.kind == model::RefusalFacts::Kind::None) return message;
+    scratch.clear();
+    model::append_refusal_text(scratch, facts);
+    return scratch;
+  }
 };
 
 // kind: "denied" or "scaled" (risk decisions), "stormguard", "kill_switch".

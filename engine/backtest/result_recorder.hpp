@@ -24,6 +24,7 @@ class ResultRecorder final : public runner::RunnerObserver {
   // call for this recorder, and its bars stay in the batch loop.
   RunnerObserver* bar_hooks() noexcept override { return nullptr; }
   bool bar_end_runs_lua() const noexcept override { return false; }
+  bool reads_transition_reasons() const noexcept override { return false; }  // no on_transition
   void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override;
   void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
                       const model::Fill* fill, const model::Rejection* rejection) override;

@@ -30,7 +30,8 @@ class ExecutionListener {
 // Why the account cannot take a fill.
 struct FillRefusal {
   const char* code = "";  // insufficient_cash | insufficient_margin
-  std::string message;
+  std::string message;        // the text, when `facts` has none pending
+  model::RefusalFacts facts;  // its numbers, formatted only when read (model::Rejection::text)
 };
 
 // The account as the exchange sees it (implemented over the portfolio).

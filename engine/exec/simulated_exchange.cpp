@@ -219,7 +219,7 @@ model::OrderId SimulatedExchange::submit(model::Order order) {
     r.runner = order.runner;
     r.strategy = order.strategy;
     r.code = refusal->code;
-    r.message = std::move(refusal->message);
+    r.set_text(refusal->message);
     r.ts_ns = order.submitted_ns;
     r.bar_index = order.submitted_bar;
     listener_.on_rejected(r, order);
@@ -336,7 +336,8 @@ void SimulatedExchange::finish(std::size_t i, OrderEvent event, const char* code
   listener_.on_order_update(copy.order(), code);
 }
 
-void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string message, std::int64_t ts_ns,
+void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_view message,
+                                  const model::RefusalFacts& facts, std::int64_t ts_ns,
                                   std::int64_t bar_index) {
   Order& o = orders_[i].order;
   transition(o, OrderEvent::Reject);
@@ -357,7 +358,8 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string m
   r.runner = o.runner;
   r.strategy = o.strategy;
   r.code = code;
-  r.message = std::move(message);
+  if (facts.kind != model::RefusalFacts::Kind::None) r.set_facts(facts);
+  else r.set_text(message);
   r.ts_ns = ts_ns;
   r.bar_index = bar_index;
   const Reported copy(*this, o);
@@ -409,12 +411,12 @@ bool SimulatedExchange::execute(std::size_t i, double price, Liquidity liquidity
     }
   }
   if (!(px > 0) || !std::isfinite(px)) {  // data that slipped past the loaders: refuse, never book it
-    reject_at(i, codes::kInvalidPrice, fmt::format("fill price {} is not above 0", px), bar.ts_ns, bar_index);
+    reject_at(i, codes::kInvalidPrice, fmt::format("fill price {} is not above 0", px), {}, bar.ts_ns, bar_index);
     return false;
   }
   const double commission = config_.commission.commission(fill_qty, px, liquidity, o.filled_qty, w.charged);
   if (auto refusal = gate_.check_fill(o.instrument, o.side, fill_qty, px, commission)) {
-    reject_at(i, refusal->code, std::move(refusal->message), bar.ts_ns, bar_index);
+    reject_at(i, refusal->code, refusal->message, refusal->facts, bar.ts_ns, bar_index);
     return false;
   }
   o.avg_fill_price = (o.avg_fill_price * o.filled_qty + px * fill_qty) / (o.filled_qty + fill_qty);

@@ -122,7 +122,8 @@ class SimulatedExchange final : public ExecutionEngine {
   std::size_t index_of(model::OrderId id) const;
   void accept(Working w);
   void finish(std::size_t i, OrderEvent event, const char* code);
-  void reject_at(std::size_t i, const char* code, std::string message, std::int64_t ts_ns, std::int64_t bar_index);
+  void reject_at(std::size_t i, const char* code, std::string_view message, const model::RefusalFacts& facts,
+                 std::int64_t ts_ns, std::int64_t bar_index);
   bool apply_amend(std::size_t i, const Amendment& change);
   void apply_requests(model::InstrumentId instrument, std::int64_t bar_index);
   // Fills what it can of order i at `price` (plus slippage for takers); false when nothing filled.

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "engine/model/ids.hpp"
+#include "engine/model/refusal_text.hpp"
 
 namespace te::model {
 
@@ -106,10 +107,34 @@ struct Rejection {
   OrderId order = 0;
   RunnerId runner = 0;
   StrategyId strategy = 0;
-  std::string code;     // e.g. "insufficient_cash", "invalid_quantity"
-  std::string message;  // e.g. "buy 1000 at 12.5 costs 12512.5, cash is 9000"
+  std::string code;  // e.g. "insufficient_cash", "invalid_quantity"
   std::int64_t ts_ns = 0;
   std::int64_t bar_index = 0;
+
+  // The text, e.g. "buy 1000 at 12.5 costs 12512.5, cash is 9000": built from
+  // `facts` the first time it is read (most refusals are never read as text).
+  std::string_view text() const {
+    if (facts.kind != RefusalFacts::Kind::None) {
+      message.clear();
+      append_refusal_text(message, facts);
+      facts.kind = RefusalFacts::Kind::None;
+    }
+    return message;
+  }
+  void set_text(std::string_view t) {
+    facts.kind = RefusalFacts::Kind::None;
+    message.assign(t.data(), t.size());
+  }
+  void set_facts(const RefusalFacts& f) {
+    facts = f;
+    if (f.kind == RefusalFacts::Kind::None) message.clear();
+  }
+  // Pending text (empty kind: the text is `message`).
+  const RefusalFacts& pending() const noexcept { return facts; }
+
+ private:
+  mutable std::string message;
+  mutable RefusalFacts facts;
 };
 
 }  // namespace te::model

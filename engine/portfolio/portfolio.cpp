@@ -74,22 +74,25 @@ std::optional<FundsRefusal> Portfolio::check_fill(model::InstrumentId instrument
   const double long_term = margin_.leverage == 1.0 ? 0.0 : long_after * (1.0 / margin_.leverage - 1.0);
   const double needed = long_term + (1.0 + margin_.short_margin) * short_after;
   if (cash_after >= needed) return std::nullopt;
-  // Compiled format strings into a buffer on the stack, then one string: the
-  // same text as fmt::format's without parsing the format at run time or
-  // growing a std::string piece by piece (sma_cross refuses ~15,000 entries
-  // per 1M bars; fmt::format into a string was ~3,200 instructions each).
-  fmt::basic_memory_buffer<char, 256> text;
+  // The numbers only: the text is built when someone reads it (model::Rejection::text).
+  FundsRefusal r;
+  r.facts.side = side;
+  r.facts.v[0] = qty;
+  r.facts.v[1] = price;
   if (short_after == 0 && margin_.leverage == 1.0) {
-    fmt::format_to(std::back_inserter(text), FMT_COMPILE("{} {} at {} costs {} with commission, cash is {}"),
-                   model::to_string(side), FmtShort{qty}, FmtShort{price}, qty * price + commission, cash_);
-    return FundsRefusal{"insufficient_cash", std::string(text.data(), text.size())};
+    r.code = "insufficient_cash";
+    r.facts.kind = model::RefusalFacts::Kind::InsufficientCash;
+    r.facts.v[2] = qty * price + commission;
+    r.facts.v[3] = cash_;
+    return r;
   }
-  fmt::format_to(std::back_inserter(text),
-                 FMT_COMPILE("{} {} at {} needs margin: equity after would be {}, margin required {} "
-                             "(long {}, short {})"),
-                 model::to_string(side), FmtShort{qty}, FmtShort{price}, cash_after + long_after - short_after,
-                 long_after / margin_.leverage + margin_.short_margin * short_after, long_after, short_after);
-  return FundsRefusal{"insufficient_margin", std::string(text.data(), text.size())};
+  r.code = "insufficient_margin";
+  r.facts.kind = model::RefusalFacts::Kind::InsufficientMargin;
+  r.facts.v[2] = cash_after + long_after - short_after;
+  r.facts.v[3] = long_after / margin_.leverage + margin_.short_margin * short_after;
+  r.facts.v[4] = long_after;
+  r.facts.v[5] = short_after;
+  return r;
 }
 
 bool Portfolio::apply(const model::Fill& fill, std::int64_t bar_index) {

@@ -64,7 +64,12 @@ struct MarginPolicy {
 // Why a fill cannot be paid for.
 struct FundsRefusal {
   const char* code = "";  // "insufficient_cash" (unlevered long) or "insufficient_margin"
-  std::string message;
+  model::RefusalFacts facts;  // the numbers; the text is built by whoever reads it
+  std::string text() const {
+    std::string s;
+    model::append_refusal_text(s, facts);
+    return s;
+  }
 };
 
 class Portfolio {

@@ -412,7 +412,7 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   r.order = order;
   if (rejection != nullptr) {
     r.reason_code.assign(rejection->code);
-    r.message.assign(rejection->message);
+    r.message.assign(rejection->text());
   } else {
     r.reason_code.assign(reason_code);
     r.message.clear();
@@ -427,7 +427,7 @@ void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejec
   d.strategy = rejection.strategy;
   d.approved = false;
   d.reason_code = rejection.code;
-  d.message = rejection.message;
+  d.message = rejection.text();
   push(runner, ts_ns_, std::move(d));
 }
 

@@ -54,7 +54,8 @@ model::TimeInForce tif_of(const te_action& a) noexcept {
 
 // ---- building orders -----------------------------------------------------------
 
-std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const model::Bar& bar, std::string& why) const {
+std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const model::Bar& bar, std::string& why,
+                                                   model::RefusalFacts& facts) const {
   const double equity = portfolio_.equity();
   // Size against the price the order is expected to fill at.
   double ref = bar.close;
@@ -80,17 +81,18 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
   const double lot = instrument_.lot_size;
   if (lot > 0) q = exec::round_to_lot(q, lot);
   if (!(q > 0) || !std::isfinite(q)) {
-    // Compiled formats into a stack buffer, then one copy: a spent account is
-    // refused on every bar it tries (ema_cross: ~60,000 times per 1M bars), and
-    // a runtime format appended to a string piece by piece was most of that.
-    fmt::basic_memory_buffer<char, 128> text;
-    if (lot > 0)
-      fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity is below one lot of {} (equity {}, price {})"),
-                     FmtShort{lot}, equity, FmtShort{ref});
-    else
-      fmt::format_to(std::back_inserter(text), FMT_COMPILE("sized quantity must be positive (equity {}, price {})"),
-                     equity, ref);
-    why.append(text.data(), text.size());
+    // The numbers only, the text when someone reads it: a spent account is
+    // refused on every bar it tries (ema_cross: ~60,000 times per 1M bars).
+    if (lot > 0) {
+      facts.kind = model::RefusalFacts::Kind::BelowLot;
+      facts.v[0] = lot;
+      facts.v[1] = equity;
+      facts.v[2] = ref;
+    } else {
+      facts.kind = model::RefusalFacts::Kind::NotPositive;
+      facts.v[0] = equity;
+      facts.v[1] = ref;
+    }
     return std::nullopt;
   }
   return q;
@@ -155,8 +157,8 @@ void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string
   notices_.push_back(std::move(n));
 }
 
-void SymbolRunner::reject_intent(const char* code, const std::string& message, Side side, double qty,
-                                 std::string_view source) {
+void SymbolRunner::reject_intent(const char* code, std::string_view message, const model::RefusalFacts& facts,
+                                 Side side, double qty, std::string_view source) {
   ++stats_.rejections;
   // Reused: its strings keep their capacity (a strategy whose entries cannot be
   // sized is refused on every bar it tries).
@@ -165,13 +167,14 @@ void SymbolRunner::reject_intent(const char* code, const std::string& message, S
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
   r.code = code;
-  r.message = message;
+  if (facts.kind != model::RefusalFacts::Kind::None) r.set_facts(facts);
+  else r.set_text(message);
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
   if (observer_) observer_->on_rejected(*this, r);
   if (!host_->may_notify()) return;  // the notice's order would be dropped unread
   model::Order o = make_order(side, qty, OrderPurpose::Entry, std::string(host_->action_reason()));
-  queue_rejection_notice(o, code, message, source);
+  queue_rejection_notice(o, code, r.text(), source);
 }
 
 // ---- strategy actions ----------------------------------------------------------
@@ -182,23 +185,25 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   const Side side = is_long ? Side::Buy : Side::Sell;
   if (!adding) transition(RunnerEvent::EntrySubmitted, reason_or(reason, is_long ? "enter long" : "enter short"));
   const double held = portfolio_.position(instrument_.id).qty;
-  auto refuse = [&](const char* code, const std::string& why, double qty) {
-    reject_intent(code, why, side, qty, "runner");
+  const model::RefusalFacts no_facts;
+  auto refuse = [&](const char* code, std::string_view why, double qty, const model::RefusalFacts& facts) {
+    reject_intent(code, why, facts, side, qty, "runner");
     if (adding) return;
-    note_.assign("entry not sent: ");
-    note_ += why;
+    note_.clear();
+    if (transition_reasons_) note_.append("entry not sent: ").append(rejection_.text());  // else nobody reads it
     transition(RunnerEvent::EntryFailed, note_);
   };
-  if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0);
+  if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0, no_facts);
   if (adding) {
     if (held != 0 && (held > 0) != is_long)
       return refuse(exec::codes::kOppositePosition,
-                    fmt::format("an entry against the open {} position; exit first", held > 0 ? "long" : "short"), 0);
+                    fmt::format("an entry against the open {} position; exit first", held > 0 ? "long" : "short"), 0,
+                    no_facts);
     if (entries_in_trade_ >= config_.pyramiding)
       return refuse(exec::codes::kPyramidingLimit,
                     fmt::format("{} entries already in this trade (pyramiding = {})", entries_in_trade_,
                                 config_.pyramiding),
-                    0);
+                    0, no_facts);
   }
   // The trade's exit plan: set by the first entry; an added entry may move it.
   const double tick = instrument_.tick_size;
@@ -220,8 +225,9 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
 
   std::string& why = why_;  // reused (see reject_intent)
   why.clear();
-  const auto qty = entry_quantity(a, bar, why);
-  if (!qty) return refuse(exec::codes::kInvalidQuantity, why, 0);
+  model::RefusalFacts facts;
+  const auto qty = entry_quantity(a, bar, why, facts);
+  if (!qty) return refuse(exec::codes::kInvalidQuantity, why, 0, facts);
   model::Order o = make_order(side, *qty, OrderPurpose::Entry, std::string(reason));
   o.tif = tif_of(a);
   if (o.tif == model::TimeInForce::GoodForBars) o.tif_bars = static_cast<std::int32_t>(a.tif_bars);
@@ -292,7 +298,8 @@ void SymbolRunner::exit_action(const te_action& a) {
   if (!partial && !limit) return exit_position(std::string(reason), OrderPurpose::Exit);
   const Side side = held > 0 ? Side::Sell : Side::Buy;
   if (held == 0) {
-    if (partial) return reject_intent(exec::codes::kNoPosition, "a partial exit needs a position", side, 0, "runner");
+    if (partial)
+      return reject_intent(exec::codes::kNoPosition, "a partial exit needs a position", {}, side, 0, "runner");
     return exit_position(std::string(reason), OrderPurpose::Exit);  // cancels a pending entry
   }
   double qty = std::fabs(held);
@@ -301,8 +308,8 @@ void SymbolRunner::exit_action(const te_action& a) {
   if (instrument_.lot_size > 0 && qty < std::fabs(held)) qty = exec::round_to_lot(qty, instrument_.lot_size);
   if (!(qty > 0))
     return reject_intent(exec::codes::kInvalidQuantity,
-                         fmt::format("exit quantity rounds to nothing (lot size {})", instrument_.lot_size), side, 0,
-                         "runner");
+                         fmt::format("exit quantity rounds to nothing (lot size {})", instrument_.lot_size), {}, side,
+                         0, "runner");
   if (qty >= std::fabs(held)) {  // the whole position: entries and protection go too
     cancel_orders(entry_orders_);
   }
@@ -581,14 +588,16 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
     observer_->on_rejected(*this, rejection);
     observer_->on_order_event(*this, order, rejection.code, nullptr, &rejection);
   }
-  queue_rejection_notice(order, rejection.code, rejection.message, "exchange");
+  if (host_->may_notify()) queue_rejection_notice(order, rejection.code, rejection.text(), "exchange");
   if (order.id == stop_order_) stop_order_ = 0;
   if (order.id == target_order_) target_order_ = 0;
   if (order.purpose != OrderPurpose::Entry) return;
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
   if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
-    note_.assign("entry rejected (").append(rejection.code).append("): ").append(rejection.message);
+    note_.clear();
+    if (transition_reasons_)  // else nobody reads it: the refusal's text is never built
+      note_.append("entry rejected (").append(rejection.code).append("): ").append(rejection.text());
     transition(RunnerEvent::EntryFailed, note_);
   }
 }

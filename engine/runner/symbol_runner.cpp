@@ -32,6 +32,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       indicators_(*history_) {
   indicators_.set_series_cache(config_.indicator_cache);
   indicators_.set_bar_interval(config_.bar_interval_ns);
+  transition_reasons_ = config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reasons());
 }
 
 SymbolRunner::~SymbolRunner() = default;

@@ -112,6 +112,11 @@ class RunnerObserver {
   // hooks always go to the observer the runner was given. Per-bar calls are
   // most of what an observer costs a backtest (docs/performance.md).
   virtual RunnerObserver* bar_hooks() noexcept { return this; }
+  // Whether on_transition reads Transition::reason (asked once, when the
+  // runner is created). When no observer and no kept transition list reads
+  // them, a refused entry's reason ("entry rejected (...): <text>") and with it
+  // the refusal's text are never built (a spent account is refused every bar).
+  virtual bool reads_transition_reasons() const noexcept { return true; }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
@@ -327,12 +332,16 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void cancel_protection();
   void manage_orders_on_bar(const model::Bar& bar);
   void reset_trade_plan();
-  std::optional<double> entry_quantity(const te_action& action, const model::Bar& bar, std::string& why) const;
+  // nullopt when the entry cannot be sized: the reason in `why`, or as numbers in `facts`.
+  std::optional<double> entry_quantity(const te_action& action, const model::Bar& bar, std::string& why,
+                                       model::RefusalFacts& facts) const;
   model::Order make_order(model::Side side, double qty, model::OrderPurpose purpose, std::string tag) const;
   // Risk check, then the exchange. Returns the order id, or 0 when the risk
   // engine denied it (last_denial_ says why).
   model::OrderId submit(model::Order order, double planned_stop = 0);
-  void reject_intent(const char* code, const std::string& message, model::Side side, double qty,
+  // The text is `message`, or built from `facts` when someone reads it.
+  void reject_intent(const char* code, std::string_view message, const model::RefusalFacts& facts, model::Side side,
+                     double qty,
                      std::string_view source);
   void queue_rejection_notice(const model::Order& order, std::string_view code, std::string_view message,
                               std::string_view source);
@@ -345,6 +354,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   portfolio::Portfolio& portfolio_;
   RunnerObserver* observer_;
   RunnerObserver* bar_observer_;  // observer_->bar_hooks(): on_bar, bar_end_in_loop, on_bar_end
+  // Someone reads transition reasons (the kept list or an observer): else a
+  // refused entry's "entry not sent: ..." reason is left empty, unbuilt.
+  bool transition_reasons_ = true;
   RunnerIndicators indicators_;
   std::unique_ptr<script::StrategyHost> host_;
   script::HostOptions host_options_;  // for the VMs of reloaded versions
@@ -436,7 +448,7 @@ class Router final : public exec::ExecutionListener, public exec::FillGate {
                                               double price, double commission) const override {
     auto r = portfolio_.check_fill(instrument, side, qty, price, commission);
     if (!r) return std::nullopt;
-    return exec::FillRefusal{r->code, std::move(r->message)};
+    return exec::FillRefusal{r->code, {}, r->facts};
   }
   double position_qty(model::InstrumentId instrument) const override {
     return portfolio_.position(instrument).qty;

@@ -82,7 +82,8 @@ void token_by_token(JsonWriter& j, const ActivityLog& a, bool date_only) {
     else j.value(static_cast<std::uint64_t>(r.order));
     j.field("source", r.source);
     j.field("code", r.code);
-    j.field("message", r.message);
+    std::string scratch;
+    j.field("message", r.text(scratch));
     if (r.source == "runner") {
       j.key("side").null();
       j.key("purpose").null();
@@ -171,7 +172,15 @@ ActivityLog sample_log() {
                               model::OrderPurpose::Entry, 1000};
   RejectionRecord by_runner{plain.submitted_ns, 0, "runner", "no_size", "size \"0\"", model::Side::Sell,
                             model::OrderPurpose::Entry, 0};
-  a.rejections = {by_exchange, by_runner};
+  RejectionRecord by_numbers = by_exchange;  // the text kept as numbers, formatted when written
+  by_numbers.message = {};
+  by_numbers.facts.kind = model::RefusalFacts::Kind::InsufficientCash;
+  by_numbers.facts.side = model::Side::Buy;
+  by_numbers.facts.v[0] = 1000;
+  by_numbers.facts.v[1] = 100.37;
+  by_numbers.facts.v[2] = 100470.37;
+  by_numbers.facts.v[3] = 99999.99999999999;
+  a.rejections = {by_exchange, by_runner, by_numbers};
   a.risk_events.push_back({plain.submitted_ns, "denied", "max_position", "WARM", "too big", 10, 0});
   a.risk_events.push_back({plain.submitted_ns, "scaled", "warm_scale", "WARM", "halved", 10, 5});
   a.risk_events.push_back({plain.closed_ns, "stormguard", "loss", "STORM", "account: WARM -> STORM", 0, 0});

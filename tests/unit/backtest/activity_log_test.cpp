@@ -83,8 +83,8 @@ TEST_CASE("the log's own texts stay intact across its text blocks and in copies"
     model::Rejection rej;
     rej.order = id;
     rej.code = i % 3 ? "insufficient_cash" : "insufficient_margin";
-    rej.message = i == n / 2 ? huge : "buy 10 at " + std::to_string(100 + i) + " costs more than the cash there is";
-    messages.push_back(rej.message);
+    rej.set_text(i == n / 2 ? huge : "buy 10 at " + std::to_string(100 + i) + " costs more than the cash there is");
+    messages.emplace_back(rej.text());
     model::Order o = order(id, tag);
     o.status = model::OrderStatus::Rejected;
     log->order_event(0, o, "", nullptr, &rej);
@@ -98,7 +98,8 @@ TEST_CASE("the log's own texts stay intact across its text blocks and in copies"
     REQUIRE(copy.orders[i].tag == tag);
     REQUIRE(copy.orders[i].steps.size() == 2);
     REQUIRE(copy.orders[i].steps[1].reason == (i % 3 ? "insufficient_cash" : "insufficient_margin"));
-    REQUIRE(copy.rejections[i].message == messages[i]);
+    std::string scratch;
+    REQUIRE(copy.rejections[i].text(scratch) == messages[i]);
     REQUIRE(copy.rejections[i].code == (i % 3 ? "insufficient_cash" : "insufficient_margin"));
     REQUIRE(copy.rejections[i].source == "exchange");
   }

@@ -26,7 +26,7 @@ struct Capture final : exec::ExecutionListener, exec::FillGate {
   void on_rejected(const model::Rejection& r, const model::Order&) override { rejections.push_back(r); }
   std::optional<exec::FillRefusal> check_fill(model::InstrumentId, model::Side, double qty, double price,
                                               double c) const override {
-    if (qty * price + c > budget) return exec::FillRefusal{"insufficient_cash", "too expensive"};
+    if (qty * price + c > budget) return exec::FillRefusal{"insufficient_cash", "too expensive", {}};
     return std::nullopt;
   }
   double position_qty(model::InstrumentId i) const override {

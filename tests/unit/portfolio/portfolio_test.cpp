@@ -66,7 +66,7 @@ TEST_CASE("fills that cannot be paid for are refused with a reason", "[unit][por
   CHECK_FALSE(p.check_fill(0, Side::Buy, 9, 100, 10));
   auto why = p.check_fill(0, Side::Buy, 10, 100, 1);
   REQUIRE(why);
-  CHECK(why->message.find("cash is 1000") != std::string::npos);
+  CHECK(why->text().find("cash is 1000") != std::string::npos);
   CHECK(std::string(why->code) == "insufficient_cash");
   // shorts need equity covering the short notional (short_margin 1.0)
   CHECK_FALSE(p.check_fill(0, Side::Sell, 10, 100, 0));

@@ -1,0 +1,131 @@
+// A refused fill or entry keeps its numbers and builds its text only when it
+// is read (model::RefusalFacts): the texts are the ones fmt's `{}` always
+// gave, and a backtest that reads no transition reason never builds them
+// until it writes its activity log.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <random>
+#include <string>
+
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/core/sha256.hpp"
+#include "engine/core/time.hpp"
+#include "engine/model/refusal_text.hpp"
+
+using namespace te;
+using Kind = model::RefusalFacts::Kind;
+
+namespace {
+
+std::string text_of(const model::RefusalFacts& f) {
+  std::string s;
+  model::append_refusal_text(s, f);
+  return s;
+}
+
+model::BarSeries flat_series(std::size_t n, double px) {
+  model::BarSeriesBuilder b;
+  for (std::size_t i = 0; i < n; ++i) {
+    model::Bar bar;
+    bar.ts_ns = (static_cast<std::int64_t>(i) + 1) * kNsPerDay;
+    bar.open = bar.close = px;
+    bar.high = px + 1;
+    bar.low = px - 1;
+    bar.volume = 1e9;
+    b.push(bar);
+  }
+  return std::move(b).build("TEST", 0);
+}
+
+backtest::BacktestResult run(const std::string& action, bool keep_transitions) {
+  script::StrategySource s;
+  s.path = "strategies/test.lua";
+  s.code = "params = {}\n"
+           "function detect_opportunity(bar, ctx, ind) return true end\n"
+           "function filter_commitment(bar, ctx, ind) return " +
+           action + " end\nfunction manage_position(bar, ctx, ind) end\n";
+  s.sha256 = sha256_hex(s.code);
+  backtest::BacktestConfig cfg;
+  cfg.keep_transitions = keep_transitions;
+  auto r = backtest::run_backtest(cfg, flat_series(8, 100), s);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+}  // namespace
+
+TEST_CASE("refusal texts built from their numbers are fmt's texts", "[unit][exec][refusal]") {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> any(-1e7, 1e7);
+  std::uniform_int_distribution<int> whole(1, 100000);
+  for (int i = 0; i < 20000; ++i) {
+    model::RefusalFacts f;
+    f.side = i % 2 ? model::Side::Sell : model::Side::Buy;
+    const double qty = i % 3 ? static_cast<double>(whole(rng)) : any(rng);
+    const double price = i % 5 ? whole(rng) / 100.0 : any(rng);
+    for (double& v : f.v) v = any(rng);
+    f.v[0] = qty;
+    f.v[1] = price;
+    const std::string side = i % 2 ? "sell" : "buy";
+    f.kind = Kind::InsufficientCash;
+    REQUIRE(text_of(f) == fmt::format("{} {} at {} costs {} with commission, cash is {}", side, qty, price, f.v[2],
+                                      f.v[3]));
+    f.kind = Kind::InsufficientMargin;
+    REQUIRE(text_of(f) == fmt::format("{} {} at {} needs margin: equity after would be {}, margin required {} "
+                                      "(long {}, short {})",
+                                      side, qty, price, f.v[2], f.v[3], f.v[4], f.v[5]));
+    f.kind = Kind::BelowLot;
+    f.v[2] = price;
+    REQUIRE(text_of(f) == fmt::format("sized quantity is below one lot of {} (equity {}, price {})", qty, f.v[1],
+                                      price));
+    f.kind = Kind::NotPositive;
+    REQUIRE(text_of(f) == fmt::format("sized quantity must be positive (equity {}, price {})", qty, price));
+  }
+  CHECK(text_of({}).empty());
+}
+
+TEST_CASE("a refused fill keeps its numbers until its text is read", "[unit][exec][refusal]") {
+  // 2,000 shares at 100 cost more than the default 100,000 cash: the exchange
+  // refuses the fill at every bar's open.
+  const std::string want = "buy 2000 at 100 costs ";
+  for (bool keep : {false, true}) {
+    auto r = run("enter_long { qty = 2000 }", keep);
+    REQUIRE(r.rejections.at("insufficient_cash") >= 3);
+    REQUIRE(r.activity.rejections.size() == r.rejections.at("insufficient_cash"));
+    std::string scratch;
+    for (const auto& x : r.activity.rejections) {
+      // Kept as numbers: no text was built for the log.
+      CHECK(x.facts.kind == Kind::InsufficientCash);
+      CHECK(x.message.empty());
+      CHECK(std::string(x.text(scratch)).rfind(want, 0) == 0);
+      CHECK(std::string(x.text(scratch)).find(" with commission, cash is 100000") != std::string::npos);
+    }
+    // The transition reason is built when the transitions are kept, left empty otherwise.
+    std::size_t failed = 0;
+    for (const auto& t : r.transitions) {
+      if (t.event != runner::RunnerEvent::EntryFailed) continue;
+      ++failed;
+      CHECK(t.reason == "entry rejected (insufficient_cash): " + std::string(r.activity.rejections[0].text(scratch)));
+    }
+    CHECK(failed == (keep ? r.rejections.at("insufficient_cash") : 0));
+  }
+}
+
+TEST_CASE("an entry that sizes to nothing keeps its numbers until its text is read", "[unit][exec][refusal]") {
+  auto r = run("enter_long { fraction = 1e-9 }", true);
+  REQUIRE(r.rejections.at("invalid_quantity") >= 3);
+  std::string scratch;
+  const auto& x = r.activity.rejections[0];
+  CHECK(x.facts.kind == Kind::BelowLot);
+  CHECK(std::string(x.text(scratch)) == "sized quantity is below one lot of 1 (equity 100000, price 100)");
+  bool seen = false;
+  for (const auto& t : r.transitions)
+    if (t.event == runner::RunnerEvent::EntryFailed) {
+      CHECK(t.reason == "entry not sent: sized quantity is below one lot of 1 (equity 100000, price 100)");
+      seen = true;
+    }
+  CHECK(seen);
+}
