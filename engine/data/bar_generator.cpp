@@ -164,12 +164,13 @@ Status check_count(const GeneratorOptions& o, std::size_t count) {
   if (count == 0) return make_error(Errc::invalid_argument, "generator: the number of bars must be positive");
   // The last bar must be a time the CSV loader reads back: ISO dates up to
   // year 2261 (field_scan.hpp); 2262 ends the nanosecond range in April.
-  // Exact integer arithmetic: doubles round near 2^63.
+  // Exact integer arithmetic: doubles round near 2^63. In 128 bits, since a
+  // span from before 1970 may exceed int64 where the last time does not
+  // (200,000 days from 1700 end in 2247: the span is 547 years, 1.7e19 ns).
   constexpr std::int64_t kFirstNsOf2262 = 9'214'646'400'000'000'000;
-  std::int64_t span = 0, last = 0;
-  const bool overflow = count - 1 > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()) ||
-                        __builtin_mul_overflow(static_cast<std::int64_t>(count - 1), o.interval_ns, &span) ||
-                        __builtin_add_overflow(o.start_ns, span, &last);
+  const bool overflow = count - 1 > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  __extension__ typedef __int128 I128;
+  const I128 last = static_cast<I128>(o.start_ns) + static_cast<I128>(count - 1) * static_cast<I128>(o.interval_ns);
   if (overflow || last >= kFirstNsOf2262)
     return make_error(Errc::invalid_argument, "generator: " + std::to_string(count) +
                                                   " bars at this interval run past the end of year 2261, the last "

@@ -194,4 +194,12 @@ TEST_CASE("generator: bad options are all reported at once", "[unit][data]") {
   last_day.interval_ns = kNsPerDay;
   CHECK(generate_bars(last_day, 1).ok());
   CHECK_THAT(generate_bars(last_day, 2).error().message, Catch::Contains("run past the end of year 2261"));
+  // A span longer than int64 nanoseconds (292 years) that ends in time: 200,000
+  // days from 1700 end in 2247 (the check's product overflowed and refused it).
+  GeneratorOptions early;
+  early.start_ns = days_from_civil(1700, 1, 1) * kNsPerDay;
+  early.interval_ns = kNsPerDay;
+  auto long_run = generate_bars(early, 200000);
+  REQUIRE(long_run.ok());
+  CHECK(long_run->ts_ns()[199999] == days_from_civil(2247, 8, 1) * kNsPerDay);
 }
