@@ -113,6 +113,8 @@ struct Rejection {
 
   // The text, e.g. "buy 1000 at 12.5 costs 12512.5, cash is 9000": built from
   // `facts` the first time it is read (most refusals are never read as text).
+  // Reading builds it in place, so a Rejection is read by one thread at a
+  // time: threads hand each other copies (a copy carries the facts).
   std::string_view text() const {
     if (facts.kind != RefusalFacts::Kind::None) {
       message.clear();

@@ -13,6 +13,7 @@
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
 #include "engine/model/refusal_text.hpp"
+#include "tests/support/flat_series.hpp"
 
 using namespace te;
 using Kind = model::RefusalFacts::Kind;
@@ -25,20 +26,6 @@ std::string text_of(const model::RefusalFacts& f) {
   return s;
 }
 
-model::BarSeries flat_series(std::size_t n, double px) {
-  model::BarSeriesBuilder b;
-  for (std::size_t i = 0; i < n; ++i) {
-    model::Bar bar;
-    bar.ts_ns = (static_cast<std::int64_t>(i) + 1) * kNsPerDay;
-    bar.open = bar.close = px;
-    bar.high = px + 1;
-    bar.low = px - 1;
-    bar.volume = 1e9;
-    b.push(bar);
-  }
-  return std::move(b).build("TEST", 0);
-}
-
 backtest::BacktestResult run(const std::string& action, bool keep_transitions) {
   script::StrategySource s;
   s.path = "strategies/test.lua";
@@ -49,7 +36,7 @@ backtest::BacktestResult run(const std::string& action, bool keep_transitions) {
   s.sha256 = sha256_hex(s.code);
   backtest::BacktestConfig cfg;
   cfg.keep_transitions = keep_transitions;
-  auto r = backtest::run_backtest(cfg, flat_series(8, 100), s);
+  auto r = backtest::run_backtest(cfg, test::flat_series(8, 100, 1e9), s);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return std::move(r).value();

@@ -10,24 +10,11 @@
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
+#include "tests/support/flat_series.hpp"
 
 using namespace te;
 
 namespace {
-
-model::BarSeries flat_series(std::size_t n, double px = 100) {
-  model::BarSeriesBuilder b;
-  for (std::size_t i = 0; i < n; ++i) {
-    model::Bar bar;
-    bar.ts_ns = (static_cast<std::int64_t>(i) + 1) * kNsPerDay;
-    bar.open = bar.close = px;
-    bar.high = px + 1;
-    bar.low = px - 1;
-    bar.volume = 1000;
-    b.push(bar);
-  }
-  return std::move(b).build("TEST", 0);
-}
 
 backtest::BacktestResult run(const std::string& code, std::size_t bars, backtest::BacktestConfig cfg = {}) {
   script::StrategySource s;
@@ -36,7 +23,7 @@ backtest::BacktestResult run(const std::string& code, std::size_t bars, backtest
            "function on_order_rejected(o, ctx) log(o.code, o.source, o.side, o.message) end\n" +
            code;
   s.sha256 = sha256_hex(s.code);
-  auto r = backtest::run_backtest(cfg, flat_series(bars), s);
+  auto r = backtest::run_backtest(cfg, test::flat_series(bars), s);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   if (r->fault) FAIL(r->fault->message);
