@@ -358,8 +358,7 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
   r.runner = o.runner;
   r.strategy = o.strategy;
   r.code = code;
-  if (facts.kind != model::RefusalFacts::Kind::None) r.set_facts(facts);
-  else r.set_text(message);
+  r.set_reason(message, facts);
   r.ts_ns = ts_ns;
   r.bar_index = bar_index;
   const Reported copy(*this, o);

@@ -127,9 +127,11 @@ struct Rejection {
     facts.kind = RefusalFacts::Kind::None;
     message.assign(t.data(), t.size());
   }
-  void set_facts(const RefusalFacts& f) {
+  // The refusal's numbers when it has them (the text is built on reading),
+  // else `text` as it is.
+  void set_reason(std::string_view text, const RefusalFacts& f) {
+    if (f.kind == RefusalFacts::Kind::None) return set_text(text);
     facts = f;
-    if (f.kind == RefusalFacts::Kind::None) message.clear();
   }
   // Pending text (empty kind: the text is `message`).
   const RefusalFacts& pending() const noexcept { return facts; }

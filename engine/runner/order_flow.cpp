@@ -167,8 +167,7 @@ void SymbolRunner::reject_intent(const char* code, std::string_view message, con
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
   r.code = code;
-  if (facts.kind != model::RefusalFacts::Kind::None) r.set_facts(facts);
-  else r.set_text(message);
+  r.set_reason(message, facts);
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
   if (observer_) observer_->on_rejected(*this, r);
