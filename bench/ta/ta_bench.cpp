@@ -1,9 +1,12 @@
 // ns per update of every native indicator: the bare kernel (inlined, what the
 // 10 ns budget for SMA/EMA/RSI/ATR refers to), the same through the virtual
-// Indicator interface, and a whole IndicatorSet of the `indicators` example list.
+// Indicator interface, the block pass over preloaded columns a backtest runs
+// (columns/, the ten indicators of the ten_indicators benchmark strategy), and a
+// whole IndicatorSet of the `indicators` example list.
 //   build/bench/ta/te_ta_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -95,6 +98,47 @@ void bench_virtual(benchmark::State& state, const std::string& text) {
   per_update(state);
 }
 
+// The block pass over preloaded bars (Indicator::update_columns, what a
+// backtest's IndicatorSet runs): IndicatorSet::kAheadBlock bars per call.
+void bench_columns(benchmark::State& state, const std::string& text) {
+  auto spec = parse_spec(text);
+  if (!spec) {
+    state.SkipWithError(spec.error().message.c_str());
+    return;
+  }
+  auto ind = make_indicator(*spec);
+  const auto& b = bars();
+  static const std::vector<std::vector<double>> cols = [&b] {
+    std::vector<std::vector<double>> c(5);
+    for (const model::Bar& bar : b) {
+      c[0].push_back(bar.open);
+      c[1].push_back(bar.high);
+      c[2].push_back(bar.low);
+      c[3].push_back(bar.close);
+      c[4].push_back(bar.volume);
+    }
+    return c;
+  }();
+  static const std::vector<std::int64_t> ts(b.size(), 0);
+  model::BarSeries::Columns c;
+  c.ts_ns = ts.data();
+  c.open = cols[0].data();
+  c.high = cols[1].data();
+  c.low = cols[2].data();
+  c.close = cols[3].data();
+  c.volume = cols[4].data();
+  constexpr std::size_t block = IndicatorSet::kAheadBlock;
+  std::vector<double> out(block * kMaxOutputs);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < b.size(); i += block) {
+      ind->update_columns(c, i, std::min(block, b.size() - i), out.data(), block);
+      benchmark::DoNotOptimize(out[0]);
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(kBlock));
+  per_update(state);
+}
+
 void bench_set(benchmark::State& state, const std::string& list) {
   auto specs = parse_spec_list(list);
   if (!specs) {
@@ -157,6 +201,13 @@ void register_all() {
     const std::string text = std::string(info.name) + "()";
     RegisterBenchmark(("virtual/" + text).c_str(), [text](benchmark::State& s) { bench_virtual(s, text); });
   }
+
+  // The ten indicators of bench/backtest/strategies/ten_indicators.lua, as a
+  // backtest computes them.
+  for (const char* text : {"sma(50)", "ema(20)", "rsi(14)", "macd(12,26,9)", "bbands(20,2,2)", "atr(14)",
+                           "stoch(14,3,3)", "cci(20)", "adx(14)", "roc(10)"})
+    RegisterBenchmark((std::string("columns/") + text).c_str(),
+                      [t = std::string(text)](benchmark::State& s) { bench_columns(s, t); });
 
   const std::string example =
       "sma(20),ema(20),rsi(14),macd(12,26,9),bbands(20,2,2),atr(14),stoch(14,3,3),willr(14),cci(20),adx(14),obv(),vwap()";

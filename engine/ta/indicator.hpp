@@ -77,6 +77,11 @@ class KernelIndicator final : public Indicator {
   // reads only that column.
   void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                       std::size_t stride) noexcept override {
+    if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
+      static_assert(Kernel::kOutputs == 1);  // (stride unused: one output row)
+      kernel_.update_block(c, from, n, out);
+      return;
+    }
     constexpr int k = Kernel::kOutputs;
     double v[k];
     for (std::size_t i = 0; i < n; ++i) {

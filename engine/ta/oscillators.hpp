@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "engine/model/bar.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/ta/moving_average.hpp"
 #include "engine/ta/talib_rules.hpp"
 #include "engine/ta/window.hpp"
@@ -259,17 +261,12 @@ class Willr {
 class Cci {
  public:
   static constexpr int kOutputs = 1;
-  explicit Cci(int period) : window_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)), period_(period) {}
+  explicit Cci(int period) : window_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)), period_(period) {
+    if (period <= kMaxLanePeriod) lanes_.assign(kLanes * static_cast<std::size_t>(period), 0.0);
+  }
 
   void update(const model::Bar& b) noexcept {
-    const double tp = (b.high + b.low + b.close) / 3.0;
-    window_.push(tp);
-    // Length of the run of equal values ending here (NaN equals nothing), at
-    // most period_: the full window is flat exactly when it reaches period_,
-    // which spares a comparison per window value in the loop below.
-    run_ = tp == last_tp_ ? (run_ < period_ ? run_ + 1 : run_) : (tp == tp ? 1 : 0);
-    last_tp_ = tp;
-    if (seen_ < period_) ++seen_;
+    const double tp = push((b.high + b.low + b.close) / 3.0);
     if (seen_ < period_) return;
     // A flat window has no deviation at all; without this, the rounding of the
     // mean turns it into +/-66.67 (TA-Lib does output that noise).
@@ -283,9 +280,59 @@ class Cci {
     avg /= n_;
     double dev = 0.0;
     for (std::size_t j = 0; j < n; ++j) dev += std::fabs(window_.slot(j) - avg);
-    const double d = tp - avg;
-    cci_ = (d != 0.0 && dev != 0.0) ? d / (0.015 * (dev / n_)) : 0.0;
+    cci_ = finish(tp, avg, dev);
   }
+
+  // Bars [from, from + count) of the columns, output of bar from + i to out[i]:
+  // the values update() gives bar by bar. Each bar's two sums are chains of
+  // dependent additions in storage order (the order that keeps TA-Lib's bits), so
+  // one bar at a time runs at the adder's latency; eight bars' chains run side by
+  // side here, each in its own order. (Windows longer than kMaxLanePeriod go bar
+  // by bar: eight copies of them would be more memory traffic than it saves.)
+  void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out) noexcept {
+    if (lanes_.empty()) {
+      for (std::size_t i = 0; i < count; ++i) {
+        update(c.at(from + i));
+        out[i] = value();
+      }
+      return;
+    }
+    const std::size_t n = window_.size();
+    std::size_t at[kLanes];
+    double tps[kLanes];
+    int pending = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t r = from + i;
+      const double tp = push((c.high[r] + c.low[r] + c.close[r]) / 3.0);
+      if (seen_ < period_) {
+        out[i] = kNaN;
+        continue;
+      }
+      if (run_ >= period_) {
+        out[i] = 0.0;
+        continue;
+      }
+      double* lane = lanes_.data() + static_cast<std::size_t>(pending);
+      for (std::size_t j = 0; j < n; ++j) lane[j * kLanes] = window_.slot(j);
+      at[pending] = i;
+      tps[pending] = tp;
+      if (++pending == kLanes) {
+        finish_lanes(tps, at, out);
+        pending = 0;
+      }
+    }
+    for (int k = 0; k < pending; ++k) {  // fewer than kLanes left: one at a time
+      const double* lane = lanes_.data() + k;
+      double avg = 0.0;
+      for (std::size_t j = 0; j < n; ++j) avg += lane[j * kLanes];
+      avg /= n_;
+      double dev = 0.0;
+      for (std::size_t j = 0; j < n; ++j) dev += std::fabs(lane[j * kLanes] - avg);
+      out[at[k]] = finish(tps[k], avg, dev);
+    }
+    if (count > 0 && ready()) cci_ = out[count - 1];
+  }
+
   bool ready() const noexcept { return seen_ >= period_; }
   double value() const noexcept { return ready() ? cci_ : kNaN; }
   void write(double* out) const noexcept { out[0] = value(); }
@@ -298,6 +345,41 @@ class Cci {
   }
 
  private:
+  static constexpr int kLanes = 8;
+  static constexpr int kMaxLanePeriod = 256;
+
+  // Pushes the typical price and counts the bars seen; returns it.
+  double push(double tp) noexcept {
+    window_.push(tp);
+    // Length of the run of equal values ending here (NaN equals nothing), at
+    // most period_: the full window is flat exactly when it reaches period_,
+    // which spares a comparison per window value in the sums.
+    run_ = tp == last_tp_ ? (run_ < period_ ? run_ + 1 : run_) : (tp == tp ? 1 : 0);
+    last_tp_ = tp;
+    if (seen_ < period_) ++seen_;
+    return tp;
+  }
+
+  double finish(double tp, double avg, double dev) const noexcept {
+    const double d = tp - avg;
+    return (d != 0.0 && dev != 0.0) ? d / (0.015 * (dev / n_)) : 0.0;
+  }
+
+  // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
+  // lane's sums in storage order, the lanes interleaved.
+  void finish_lanes(const double* tps, const std::size_t* at, double* out) const noexcept {
+    const std::size_t n = window_.size();
+    const double* v = lanes_.data();
+    double avg[kLanes] = {};
+    for (std::size_t j = 0; j < n; ++j)
+      for (int k = 0; k < kLanes; ++k) avg[k] += v[j * kLanes + static_cast<std::size_t>(k)];
+    for (double& a : avg) a /= n_;
+    double dev[kLanes] = {};
+    for (std::size_t j = 0; j < n; ++j)
+      for (int k = 0; k < kLanes; ++k) dev[k] += std::fabs(v[j * kLanes + static_cast<std::size_t>(k)] - avg[k]);
+    for (int k = 0; k < kLanes; ++k) out[at[k]] = finish(tps[k], avg[k], dev[k]);
+  }
+
   Window window_;
   double n_;
   int period_;
@@ -305,6 +387,7 @@ class Cci {
   double cci_ = 0;
   double last_tp_ = kNaN;
   int run_ = 0;
+  std::vector<double> lanes_;  // update_block's kLanes windows (empty past kMaxLanePeriod)
 };
 
 // Rate of change in percent, TA-Lib ROC: (x / x[period ago] - 1) * 100, 0 when the

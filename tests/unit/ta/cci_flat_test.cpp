@@ -2,7 +2,9 @@
 // of the run of equal typical prices instead of comparing every window value
 // with the first: this checks the two agree bit for bit, on series built to
 // hit the rule's edges (long flat runs, runs one short of the period, runs
-// broken by NaN, 0 and -0, period 1) and on plain random walks.
+// broken by NaN, 0 and -0, period 1) and on plain random walks. The same
+// series check the block pass (Cci::update_block, four windows summed side by
+// side) against update() bar by bar.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/model/bar_series.hpp"
 #include "engine/ta/oscillators.hpp"
 #include "engine/ta/window.hpp"
 
@@ -58,37 +61,47 @@ bool same_bits(double a, double b) {
   return x == y || (std::isnan(a) && std::isnan(b));
 }
 
+// Typical prices built to hit the flat rule's edges: flat runs one short of the
+// period, exactly it and one longer, single repeats, NaN, 0 and -0, returns to
+// an earlier level, and a random walk in quarter steps.
+std::vector<double> edge_series(std::mt19937_64& rng, int period, int count) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> out;
+  double price = 100.0;
+  int repeat = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t pick = rng() % 100;
+    if (repeat > 0) {
+      --repeat;  // the same bar again
+    } else if (pick < 8) {
+      repeat = period - 2 + static_cast<int>(rng() % 3);
+    } else if (pick < 35) {
+      // repeat the bar once
+    } else if (pick < 37) {
+      price = nan;
+    } else if (pick < 39) {
+      price = (rng() & 1) ? 0.0 : -0.0;
+    } else if (pick < 41) {
+      price = 100.0;  // back to a level seen before
+    } else {
+      price = (std::isnan(price) ? 100.0 : price) + static_cast<double>(static_cast<std::int64_t>(rng() % 7) - 3) * 0.25;
+    }
+    out.push_back(price);
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("Cci's run-length flat rule equals the comparison of every window value", "[ta][cci]") {
   std::mt19937_64 rng(20261206);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int period : {1, 2, 3, 5, 14, 20}) {
     for (int series = 0; series < 40; ++series) {
       te::ta::Cci fast(period);
       CciByComparison slow(period);
-      double price = 100.0;
-      int repeat = 0;
       std::size_t mismatches = 0, flat_outputs = 0;
-      for (int i = 0; i < 3000; ++i) {
+      for (const double price : edge_series(rng, period, 3000)) {
         te::model::Bar b;
-        const std::uint64_t pick = rng() % 100;
-        if (repeat > 0) {
-          --repeat;  // the same bar again
-        } else if (pick < 8) {
-          // a flat run one short of the period, exactly it, or one longer
-          repeat = period - 2 + static_cast<int>(rng() % 3);
-        } else if (pick < 35) {
-          // repeat the bar once
-        } else if (pick < 37) {
-          price = nan;
-        } else if (pick < 39) {
-          price = (rng() & 1) ? 0.0 : -0.0;
-        } else if (pick < 41) {
-          price = 100.0;  // back to a level seen before
-        } else {
-          price = (std::isnan(price) ? 100.0 : price) + static_cast<double>(static_cast<std::int64_t>(rng() % 7) - 3) * 0.25;
-        }
         b.high = b.low = b.close = price;
         const double want = slow.update(b);
         fast.update(b);
@@ -110,4 +123,57 @@ TEST_CASE("Cci's run-length flat rule equals the comparison of every window valu
   a.reset();
   a.update(b);
   CHECK(std::isnan(a.value()));
+}
+
+TEST_CASE("Cci's block pass gives update()'s values bar by bar", "[ta][cci][ahead]") {
+  std::mt19937_64 rng(20261207);
+  // 300 is past the block pass's four-lane limit (it then goes bar by bar).
+  for (int period : {1, 2, 3, 5, 14, 20, 300}) {
+    for (int series = 0; series < 12; ++series) {
+      const std::vector<double> tp = edge_series(rng, period, 4000);
+      // Columns with high = low = close = the price (typical price == it), and
+      // a second kind with distinct high/low so the division by 3 matters.
+      std::vector<double> high(tp), low(tp), close(tp), zero(tp.size(), 0.0);
+      std::vector<std::int64_t> ts(tp.size(), 0);
+      if (series % 2 == 1)
+        for (std::size_t i = 0; i < tp.size(); ++i) {
+          high[i] = tp[i] + 0.5;
+          low[i] = tp[i] - 0.75;
+        }
+      te::model::BarSeries::Columns c;
+      c.ts_ns = ts.data();
+      c.open = close.data();
+      c.high = high.data();
+      c.low = low.data();
+      c.close = close.data();
+      c.volume = zero.data();
+      te::ta::Cci by_bar(period), by_block(period);
+      std::vector<double> out(tp.size());
+      std::size_t mismatches = 0, computed = 0;
+      std::size_t i = 0;
+      while (i < tp.size()) {
+        // Blocks of 1 to 70 bars, and now and then a few bars through update()
+        // in between (the set switches paths when a feed stops being preloaded).
+        const std::size_t len = std::min<std::size_t>(1 + rng() % 70, tp.size() - i);
+        const bool per_bar = rng() % 8 == 0;
+        if (!per_bar) by_block.update_block(c, i, len, out.data());
+        for (std::size_t k = 0; k < len; ++k) {
+          by_bar.update(c.at(i + k));
+          const double want = by_bar.value();
+          if (per_bar) {
+            by_block.update(c.at(i + k));
+            if (!same_bits(want, by_block.value())) ++mismatches;
+          } else if (!same_bits(want, out[k])) {
+            ++mismatches;
+          }
+          if (want == want && want != 0.0) ++computed;
+        }
+        if (!same_bits(by_bar.value(), by_block.value())) ++mismatches;  // the state after the block
+        i += len;
+      }
+      INFO("period " << period << " series " << series);
+      CHECK(mismatches == 0);
+      if (period > 1) CHECK(computed > 100);  // non-flat windows were summed
+    }
+  }
 }
