@@ -3,6 +3,7 @@
 // convention in moving_average.hpp).
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "engine/model/bar.hpp"
 #include "engine/ta/exact_sum.hpp"
@@ -78,15 +79,19 @@ class Atr {
 // doubles: variance = (n * S2 - S1^2) / n^2 evaluated in double-double.
 class RollingMoments {
  public:
-  explicit RollingMoments(int period) : window_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)) {}
+  explicit RollingMoments(int period) : ring_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)) {}
 
   void push(double x) noexcept {
-    const double out = window_.push(x);
-    s1_.add_diff(x, out);
-    double p, pe, q, qe;
-    two_prod(x, x, p, pe);
-    two_prod(out, out, q, qe);
-    s2_.add_pair_diff(p, pe, q, qe);
+    // A value's exact square is kept with it: when the value leaves the window
+    // the same pair is subtracted without a second TwoProduct (the same bits:
+    // it is the same computation on the same value).
+    Slot& slot = ring_[pos_];
+    if (++pos_ == ring_.size()) pos_ = 0;
+    const Slot out = slot;  // {0, 0, 0} while the window fills
+    slot.x = x;
+    two_prod(x, x, slot.sq, slot.sq_err);
+    s1_.add_diff(x, out.x);
+    s2_.add_pair_diff(slot.sq, slot.sq_err, out.sq, out.sq_err);
   }
   double sum() const noexcept { return s1_.value(); }
   double mean() const noexcept { return s1_.value() / n_; }
@@ -104,13 +109,18 @@ class RollingMoments {
   double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
   double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
   void reset() noexcept {
-    window_.reset();
+    for (Slot& slot : ring_) slot = Slot{};
+    pos_ = 0;
     s1_.reset();
     s2_.reset();
   }
 
  private:
-  Window window_;
+  struct Slot {
+    double x = 0, sq = 0, sq_err = 0;  // the value and its square as an exact pair
+  };
+  std::vector<Slot> ring_;
+  std::size_t pos_ = 0;
   ExactSum s1_, s2_;
   double n_;
 };
