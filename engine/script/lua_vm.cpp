@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -55,9 +56,14 @@ LuaVm::~LuaVm() {
 
 void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   auto* vm = static_cast<LuaVm*>(ud);
+  SmallBlocks& blocks = vm->blocks_;
   const std::size_t used = vm->used_.load(std::memory_order_relaxed);
+  // LuaJIT always passes a block's true size as osize, so the size says where
+  // the block lives: small sizes in blocks_, the rest with malloc.
+  const bool was_small = ptr != nullptr && SmallBlocks::small(osize);
   if (nsize == 0) {
-    std::free(ptr);
+    if (was_small) blocks.release(ptr, osize);
+    else std::free(ptr);
     vm->used_.store(used - osize, std::memory_order_relaxed);
     return nullptr;
   }
@@ -70,10 +76,29 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
     }
     if (after > vm->collect_at_ && !vm->over_) vm->over_budget();
   }
-  void* p = std::realloc(ptr, nsize);
-  if (p == nullptr) {
-    if (nsize > osize) return nullptr;
-    p = ptr;  // a failed shrink leaves the (larger) block valid
+  void* p;
+  if (was_small && SmallBlocks::small(nsize) && SmallBlocks::same_class(osize, nsize)) {
+    p = ptr;
+  } else if (ptr != nullptr && !was_small && !SmallBlocks::small(nsize)) {
+    p = std::realloc(ptr, nsize);
+    if (p == nullptr) {
+      if (nsize > osize) return nullptr;
+      p = ptr;  // a failed shrink leaves the (larger) block valid
+    }
+  } else {
+    // A new block, or one that changes home or class: allocate, copy, give back.
+    p = SmallBlocks::small(nsize) ? blocks.allocate(nsize) : std::malloc(nsize);
+    if (p == nullptr) {
+      if (ptr == nullptr || nsize > osize) return nullptr;
+      // A failed shrink keeps the old block. Should it be a malloc block now
+      // counted as small, it is later reused as a block of that class (it is
+      // larger) and never freed on its own: a leak only after malloc failed.
+      p = ptr;
+    } else if (ptr != nullptr) {
+      std::memcpy(p, ptr, std::min(osize, nsize));
+      if (was_small) blocks.release(ptr, osize);
+      else std::free(ptr);
+    }
   }
   const std::size_t now = used - osize + nsize;
   vm->used_.store(now, std::memory_order_relaxed);

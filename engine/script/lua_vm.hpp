@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/script/small_blocks.hpp"
 #include "engine/script/watchdog.hpp"
 
 struct lua_State;
@@ -73,6 +74,7 @@ class LuaVm {
   std::atomic<std::size_t> used_{0};
   std::atomic<std::size_t> peak_{0};
   CallMonitor monitor_;
+  SmallBlocks blocks_;  // destroyed after lua_close (in ~LuaVm) gave every block back
 };
 
 // Restores the Lua stack height on scope exit (every host->Lua call uses one).
