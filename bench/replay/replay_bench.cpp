@@ -17,7 +17,8 @@
 //   events_per_bar, bytes_per_event (on disk)
 //   open_ms, run_ms, close_ms     the recorded run's wall time: creating the session,
 //                                the backtest, finishing the journal (off_ms: the off run)
-// Recording settings are `backtest --record`'s defaults (no indicator values);
+// Recording settings are `backtest --record`'s defaults (no indicator values;
+// TE_BENCH_REPLAY_COMPRESSION=none stores the journal's blocks uncompressed);
 // the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
@@ -107,6 +108,8 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     o.base_dir = dir;
     o.session_id = "bench-" + std::to_string(index);
     o.writer.storage_mode = c.mode;
+    // TE_BENCH_REPLAY_COMPRESSION=none: blocks stored uncompressed ([event_sourcing] compression).
+    if (const char* z = std::getenv("TE_BENCH_REPLAY_COMPRESSION")) o.writer.compress = std::string(z) != "none";
     // As `backtest --record` records by default: indicator values are not
     // stored (inspect-event recomputes them from the recorded bars).
     o.writer.include_indicators = false;
