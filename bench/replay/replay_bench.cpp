@@ -17,7 +17,9 @@
 //   events_per_bar, bytes_per_event (on disk)
 //   open_ms, run_ms, close_ms     the recorded run's wall time: creating the session,
 //                                the backtest, finishing the journal (off_ms: the off run)
-// Recording settings are `backtest --record`'s defaults (no indicator values);
+// Recording settings are `backtest --record`'s defaults (no indicator values),
+// but <mode>/uncompressed stores the journal's blocks uncompressed (`--record-compression
+// none`; TE_BENCH_REPLAY_COMPRESSION=none does that in every case, for profiling);
 // the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
@@ -73,6 +75,7 @@ struct Case {
   bool record;
   journal::StorageMode mode;
   runner::StateEvents states;
+  bool compress = true;  // false: the journal's blocks stored uncompressed ([event_sourcing] compression = "none")
 };
 
 const Case kOff = {"off", false, journal::StorageMode::Full, runner::StateEvents::Activity};
@@ -81,6 +84,8 @@ const Case kCases[] = {
     {"delta", true, journal::StorageMode::Delta, runner::StateEvents::Activity},
     {"full/every_bar", true, journal::StorageMode::Full, runner::StateEvents::EveryBar},
     {"delta/every_bar", true, journal::StorageMode::Delta, runner::StateEvents::EveryBar},
+    {"full/uncompressed", true, journal::StorageMode::Full, runner::StateEvents::Activity, false},
+    {"delta/uncompressed", true, journal::StorageMode::Delta, runner::StateEvents::Activity, false},
 };
 
 struct Sample {
@@ -107,6 +112,9 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     o.base_dir = dir;
     o.session_id = "bench-" + std::to_string(index);
     o.writer.storage_mode = c.mode;
+    o.writer.compress = c.compress;
+    // TE_BENCH_REPLAY_COMPRESSION=none: every case's blocks stored uncompressed (for profiling).
+    if (const char* z = std::getenv("TE_BENCH_REPLAY_COMPRESSION")) o.writer.compress = std::string(z) != "none";
     // As `backtest --record` records by default: indicator values are not
     // stored (inspect-event recomputes them from the recorded bars).
     o.writer.include_indicators = false;
@@ -238,7 +246,7 @@ void BM_Record(benchmark::State& state, std::string strategy, Case c) {
   state.counters["off_ms"] = w0 * 1e3;
   state.counters["events_per_bar"] = static_cast<double>(last.events) / n;
   state.counters["bytes_per_event"] = last.events ? static_cast<double>(last.bytes) / static_cast<double>(last.events) : 0;
-  if (strategy == "sma_cross" && c.states == runner::StateEvents::Activity) {
+  if (strategy == "sma_cross" && c.states == runner::StateEvents::Activity && c.compress) {
     st.journals.emplace_back(c.name, last.journal);  // read below
   } else {
     remove_session(last.journal);

@@ -28,6 +28,7 @@ struct RecordSettings {
   bool include_indicators = false;
   std::uint32_t snapshot_interval = 100;
   std::uint32_t checkpoint_bars = 100;
+  std::string compression = "lz4";         // lz4 | none (journal blocks)
   // `run` only (backtests keep every event and cut blocks by size):
   std::string fsync = "interval";
   std::uint32_t fsync_interval_ms = 1000;
@@ -37,7 +38,7 @@ struct RecordSettings {
 };
 
 // --record, --sessions-dir, --session-id, --record-mode, --record-states,
-// --record-indicators, --snapshot-interval, --checkpoint-bars.
+// --record-indicators, --snapshot-interval, --checkpoint-bars, --record-compression.
 void add_record_options(CLI::App* cmd, RecordSettings& s);
 
 RecordSettings settings_from(const config::EventSourcingSection& es);

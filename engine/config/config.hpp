@@ -43,6 +43,7 @@ struct EventSourcingSection {
   int queue_capacity = 65536;          // events waiting for the writer thread
   std::string queue_full = "block";    // block | drop_oldest | fail: when that queue is full
   int block_timeout_ms = 200;          // a partly filled block is written after this long (crash loss bound)
+  std::string compression = "lz4";     // lz4 | none: journal blocks compressed or stored as they are
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

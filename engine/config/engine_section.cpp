@@ -29,6 +29,7 @@ void read_event_sourcing(TableReader& t, EventSourcingSection& out) {
   t.read("queue_capacity", out.queue_capacity, 1, 100'000'000);
   t.read_choice("queue_full", out.queue_full, {"block", "drop_oldest", "fail"});
   t.read("block_timeout_ms", out.block_timeout_ms, 0, 3'600'000);
+  t.read_choice("compression", out.compression, {"lz4", "none"});
 }
 
 void read_venues(TableReader& t, BinanceVenue& out) {

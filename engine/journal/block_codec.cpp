@@ -26,7 +26,7 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
   note(sequence, ts_event_ns);
 }
 
-std::string_view BlockBuilder::finish() {
+std::string_view BlockBuilder::finish(bool compress) {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
   BlockHeader h;
   h.raw_size = static_cast<std::uint32_t>(used_);
@@ -36,11 +36,11 @@ std::string_view BlockBuilder::finish() {
   h.min_ts_ns = min_ts_;
   h.max_ts_ns = max_ts_;
 
-  const int bound = LZ4_compressBound(static_cast<int>(used_));
+  const int bound = compress ? LZ4_compressBound(static_cast<int>(used_)) : 0;
   const std::size_t room = kBlockHeaderSize + std::max(static_cast<std::size_t>(bound), used_);
   if (compressed_.size() < room) compressed_.resize(room);
   char* payload = compressed_.data() + kBlockHeaderSize;
-  const int n = LZ4_compress_default(raw_.data(), payload, static_cast<int>(used_), bound);
+  const int n = compress ? LZ4_compress_default(raw_.data(), payload, static_cast<int>(used_), bound) : 0;
   std::size_t size = 0;
   if (n > 0 && static_cast<std::size_t>(n) < used_) {
     h.codec = BlockCodec::Lz4;

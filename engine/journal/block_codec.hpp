@@ -39,8 +39,8 @@ class BlockBuilder {
   // into the builder's own buffer (LZ4 writes the payload behind the header's
   // room, so the block is not copied again to be written) and is valid until
   // the next finish(). Falls back to storing the raw bytes when LZ4 does not
-  // make them smaller.
-  std::string_view finish();
+  // make them smaller, and stores them without trying when `compress` is false.
+  std::string_view finish(bool compress = true);
 
  private:
   void grow(std::size_t more);

@@ -161,7 +161,7 @@ struct JournalWriter::Impl {
 
   Status write_block() {
     const std::uint32_t n = block.record_count();
-    const std::string_view out = block.finish();
+    const std::string_view out = block.finish(opts.compress);
     streams.clear();  // the next block names its runners' streams again
     TE_TRY(file->append(out));
     wstats.written += n;

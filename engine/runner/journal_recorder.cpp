@@ -161,11 +161,10 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   r.ctx_bytes = ctx_bytes_;
   r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
   if (at_start) {
-    r.orders = orders_at_start_;
-    r.orders_serial = orders_at_start_serial_;
+    orders_into(b, orders_at_start_serial_, orders_at_start_, r);
   } else {
-    r.orders = working_list();
-    r.orders_serial = working_serial_;
+    const std::uint64_t serial = working_number();
+    orders_into(b, serial, working_, r);
   }
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
@@ -208,20 +207,31 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
   push(runner, ts_ns_, std::move(n));
 }
 
-// A new list when the working orders changed since the last one (states
-// already recorded keep pointing at theirs); null when there are none.
-const std::shared_ptr<const OrderList>& JournalRecorder::working_list() {
+// A new number when the working orders changed since they were last
+// numbered (states already recorded keep theirs); 0 when there are none.
+std::uint64_t JournalRecorder::working_number() {
   if (working_changed_) {
     working_changed_ = false;
-    if (working_.empty()) {
-      working_list_.reset();
-      working_serial_ = 0;
-    } else {
-      working_list_ = std::make_shared<const OrderList>(working_);
-      working_serial_ = ++lists_made_;
-    }
+    working_serial_ = working_.empty() ? 0 : ++lists_made_;
   }
-  return working_list_;
+  return working_serial_;
+}
+
+// A batch holds a copy of each list its states record (the writer builds the
+// list's value from it once, by its number), so nothing a state points at
+// outlives the batch or is shared between threads.
+void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const OrderList& list, StateRecord& r) {
+  r.orders_serial = serial;
+  if (serial == 0) return;  // none (offset and count stay 0)
+  if (copied_batch_ != &b || copied_generation_ != b.generation() || copied_serial_ != serial) {
+    copied_offset_ = b.add_order_list(list);
+    copied_count_ = static_cast<std::uint32_t>(list.size());
+    copied_batch_ = &b;
+    copied_generation_ = b.generation();
+    copied_serial_ = serial;
+  }
+  r.orders_offset = copied_offset_;
+  r.orders_count = copied_count_;
 }
 
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
@@ -385,12 +395,12 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      const model::Rejection* rejection) {
   activity_ = true;
   if (!orders_saved_) {
-    orders_at_start_ = working_list();
-    orders_at_start_serial_ = working_serial_;
+    orders_at_start_serial_ = working_number();
+    orders_at_start_ = working_;  // (assigned: no allocation once the copy has room)
     orders_saved_ = true;
   }
   // By id (a few orders: a sorted vector, no node per order); the list a
-  // state records is made from it when a state is recorded (working_list()).
+  // state records is copied into its batch when a state is recorded (orders_into()).
   const auto at = std::lower_bound(working_.begin(), working_.end(), order.id,
                                    [](const model::Order& o, model::OrderId id) { return o.id < id; });
   const bool found = at != working_.end() && at->id == order.id;

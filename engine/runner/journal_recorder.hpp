@@ -121,9 +121,14 @@ class JournalRecorder final : public RunnerObserver {
   RecorderBatch& batch(const SymbolRunner& runner) { return batch_ ? *batch_ : next_batch(runner); }
   RecorderBatch& next_batch(const SymbolRunner& runner);
   void export_ctx(SymbolRunner& runner);
-  const std::shared_ptr<const OrderList>& working_list();
+  // The number of the working orders as they are now (0: none), a new one
+  // after they changed (StateRecord::orders_serial).
+  std::uint64_t working_number();
+  // Points `r` at `list` (numbered `serial`) in `b`'s order store, copying it
+  // there unless this use of the batch already holds it.
+  void orders_into(RecorderBatch& b, std::uint64_t serial, const OrderList& list, StateRecord& r);
   // `at_start`: the working orders before the bar's first order event
-  // (orders_at_start_), otherwise the current ones (working_list()).
+  // (orders_at_start_), otherwise the current ones (working_).
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap, bool at_start,
                   int indicator_offset, std::size_t at);
   static RunnerSnapshot snapshot(const SymbolRunner& runner);
@@ -167,10 +172,16 @@ class JournalRecorder final : public RunnerObserver {
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
   OrderList working_;                              // orders not yet final, by id (deterministic order)
-  std::shared_ptr<const OrderList> working_list_;  // the same as recorded (made when a state needs it)
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
   std::uint64_t lists_made_ = 0;
-  bool working_changed_ = false;                   // working_ moved since working_list_ was made
+  bool working_changed_ = false;                   // working_ moved since it was numbered
+  // The list last copied into a batch's order store: which batch (and which
+  // use of it), which list, and where.
+  const RecorderBatch* copied_batch_ = nullptr;
+  std::uint64_t copied_generation_ = 0;
+  std::uint64_t copied_serial_ = 0;
+  std::uint32_t copied_offset_ = 0;
+  std::uint32_t copied_count_ = 0;
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
   // the working orders before the first order event of the bar.
@@ -182,7 +193,7 @@ class JournalRecorder final : public RunnerObserver {
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;
   bool orders_saved_ = false;
-  std::shared_ptr<const OrderList> orders_at_start_;
+  OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity)
   std::uint64_t orders_at_start_serial_ = 0;
   std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared

@@ -8,12 +8,10 @@ namespace {
 
 Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
-Value orders_value(const StateRecord& r) {
+Value orders_value(const model::Order* orders, std::size_t n) {
   Value::Array working;
-  if (r.orders) {
-    working.reserve(r.orders->size());
-    for (const model::Order& o : *r.orders) working.push_back(order_value(o));
-  }
+  working.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) working.push_back(order_value(orders[i]));
   return Value(std::move(working));
 }
 
@@ -166,7 +164,8 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         }
         if (held_orders_serial_ != r.orders_serial || !held_orders_value_) {
           // Built once per list (the recorder makes a new list only when an order moved).
-          held_orders_value_ = std::make_shared<const Value>(orders_value(r));
+          held_orders_value_ =
+              std::make_shared<const Value>(orders_value(order_store_.data() + r.orders_offset, r.orders_count));
           held_orders_serial_ = r.orders_serial;
         }
         p.orders = held_orders_value_;
@@ -250,6 +249,8 @@ void RecorderBatch::clear() noexcept {
   transitions_used_ = 0;
   orders_used_ = 0;
   fills_.clear();
+  order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
+  ++generation_;
 }
 
 }  // namespace te::runner

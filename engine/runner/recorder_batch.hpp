@@ -3,10 +3,11 @@
 // turns into journal events later, on the journal writer's thread
 // (journal::DeferredEvents). Per bar that is a copy of the bar and an 8-byte
 // item, or in a backtest only a count (the bar stays in its series, which the
-// batch shares, and consecutive bars share an item); a runner state is its numbers (RunnerSnapshot) plus shared pointers to
+// batch shares, and consecutive bars share an item); a runner state is its numbers (RunnerSnapshot), a shared pointer to
 // the strategy context (as the loop export's bytes when it came from one:
-// decoded by emit()) and the working orders, which change only on activity
-// and are shared, not copied, between the states that see them. emit() hands
+// decoded by emit()) and its working orders as a place in the batch's order
+// store, where each list (they change only on activity) is copied once per
+// batch and shared by the batch's states that see it. emit() hands
 // states to the writer in parts (journal::StateParts, encoded without a value
 // tree; the orders' value is built once per list) and market_data as the bar,
 // both off the trading thread. Transitions, actions, orders and fills are
@@ -66,8 +67,12 @@ struct StateRecord {
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
   std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
   std::uint64_t ctx_serial = 0;                 // ctx_bytes->serial (read here, not there, by emit())
-  std::shared_ptr<const OrderList> orders;      // null: none
-  std::uint64_t orders_serial = 0;              // the recorder's number of this list (0: none)
+  // The working orders: orders_count orders from orders_offset of the batch's
+  // order store (RecorderBatch::add_order_list), copied there once per list
+  // and batch; orders_serial is the recorder's number of the list (0: none).
+  std::uint32_t orders_offset = 0;
+  std::uint32_t orders_count = 0;
+  std::uint64_t orders_serial = 0;
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
 };
@@ -163,6 +168,25 @@ class RecorderBatch final : public journal::DeferredEvents {
     items_.push_back(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
     fills_.push_back(fill);
   }
+  // A copy of `orders` for states to refer to (StateRecord::orders_offset,
+  // the return value). The copies' strings keep their capacity when the
+  // batch is reused, so a list costs no allocation here in steady state (a
+  // list shared between states by pointer was a malloc and a free per change
+  // on the trading thread).
+  std::uint32_t add_order_list(const OrderList& orders) {
+    const auto at = static_cast<std::uint32_t>(order_store_used_);
+    for (const model::Order& o : orders) {
+      if (order_store_used_ == order_store_.size()) {
+        order_store_.push_back(o);
+      } else {
+        order_store_[order_store_used_] = o;
+      }
+      ++order_store_used_;
+    }
+    return at;
+  }
+  // Moves with every clear(): copies made before it are gone.
+  std::uint64_t generation() const noexcept { return generation_; }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return count_ == 0; }
@@ -203,6 +227,9 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<OrderRecord> orders_;
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
+  std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's
+  std::size_t order_store_used_ = 0;
+  std::uint64_t generation_ = 0;
   std::atomic<bool> in_use_{false};
   // The writer thread's: a state goes out in parts (journal::StateParts; the
   // writer encodes it without building its value tree), its working orders

@@ -115,6 +115,34 @@ TEST_CASE("deterministic writers produce byte-identical files", "[unit][journal]
   }
 }
 
+TEST_CASE("compress = false stores every block as it is, and the events read back the same", "[unit][journal]") {
+  TempDir dir;
+  const auto events = make_session({.bars = 1500, .runners = 2});
+  for (StorageMode mode : {StorageMode::Full, StorageMode::Delta}) {
+    WriterOptions o = WriterOptions::deterministic(mode);
+    o.block_size = 16 * 1024;
+    write_journal(dir.file("lz4"), events, o);
+    o.compress = false;
+    write_journal(dir.file("stored"), events, o);
+    for (const char* name : {"lz4", "stored"}) {
+      CountingReporter rep;
+      auto r = JournalReader::open(dir.file(name), rep);
+      REQUIRE(r.ok());
+      REQUIRE((*r)->blocks().size() > 3);
+      std::size_t stored = 0;
+      for (const BlockInfo& b : (*r)->blocks()) stored += b.header.codec == BlockCodec::Stored;
+      CHECK(stored == (std::string(name) == "stored" ? (*r)->blocks().size() : 0));
+      const auto back = read_all(dir.file(name), rep);
+      CHECK(rep.messages.empty());
+      REQUIRE(back.size() == events.size());
+      for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(identical(back[i], events[i]));
+    }
+    CHECK(read_file(dir.file("stored")).size() > 2 * read_file(dir.file("lz4")).size());
+    std::remove(dir.file("lz4").c_str());
+    std::remove(dir.file("stored").c_str());
+  }
+}
+
 TEST_CASE("flush makes every appended event readable while the writer stays open", "[unit][journal]") {
   TempDir dir;
   WriterOptions o;

@@ -173,3 +173,69 @@ TEST_CASE("a batch decodes each recorded ctx export, known again by its serial n
   REQUIRE(want.out.size() == 10);
   CHECK(got.out == want.out);
 }
+
+namespace {
+
+model::Order order(model::OrderId id, std::string tag, double qty) {
+  model::Order o;
+  o.id = id;
+  o.tag = std::move(tag);
+  o.qty = qty;
+  o.limit_price = 100.5 + static_cast<double>(id);
+  return o;
+}
+
+runner::StateRecord state_with(std::int64_t ts, std::uint64_t serial, std::uint32_t offset, std::uint32_t count) {
+  runner::StateRecord r = state(ts, static_cast<double>(ts));
+  r.orders_serial = serial;
+  r.orders_offset = offset;
+  r.orders_count = count;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("states record their working orders from copies in the batch, across the batch's reuse",
+          "[unit][runner][journal]") {
+  // The recorder copies each list once per batch (JournalRecorder::orders_into)
+  // and the states that see it share the copy; the sources change afterwards.
+  runner::OrderList one = {order(1, "entry", 10)};
+  runner::OrderList two = {order(1, "entry", 10), order(2, "a protective stop tag longer than a short string", 10)};
+  auto script = [](runner::RecorderBatch& b, const runner::OrderList& x, const runner::OrderList& y, bool share) {
+    const std::uint32_t ox = b.add_order_list(x);
+    b.add_state(state_with(1, 7, ox, static_cast<std::uint32_t>(x.size())));
+    const std::uint32_t oy = b.add_order_list(y);
+    b.add_state(state_with(2, 8, oy, static_cast<std::uint32_t>(y.size())));
+    // The first list again: shared, or (the reference) copied once more.
+    const std::uint32_t again = share ? ox : b.add_order_list(x);
+    b.add_state(state_with(3, 7, again, static_cast<std::uint32_t>(x.size())));
+    b.add_state(state_with(4, 0, 0, 0));  // none
+  };
+  runner::RecorderBatch shared(identity(), 64), copied(identity(), 64);
+  script(shared, one, two, true);
+  script(copied, one, two, false);
+  one[0].qty = 99;  // the batch holds copies
+  two[1].tag = "changed";
+  Capture got, want;
+  shared.emit(got);
+  copied.emit(want);
+  REQUIRE(want.out.size() == 4);
+  CHECK(got.out == want.out);
+  CHECK(got.out[0] != got.out[1]);  // the lists differ, and so do their states' records
+
+  // Reused: cleared (a new generation), refilled with other orders in the same slots.
+  const std::uint64_t g = shared.generation();
+  shared.release();
+  shared.clear();
+  CHECK(shared.generation() != g);
+  runner::OrderList three = {order(5, "x", 3), order(6, "another tag longer than fifteen bytes", 4),
+                             order(7, "", 5)};
+  runner::RecorderBatch fresh(identity(), 64);
+  script(shared, three, one, true);
+  script(fresh, three, one, true);
+  Capture again, reference;
+  shared.emit(again);
+  fresh.emit(reference);
+  CHECK(again.out == reference.out);
+  CHECK(again.out != got.out);
+}
