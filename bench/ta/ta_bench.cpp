@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,13 +80,19 @@ void bench_kernel(benchmark::State& state, K kernel, Feed feed) {
   per_update(state);
 }
 
-void bench_virtual(benchmark::State& state, const std::string& text) {
+// The indicator `text` names, or null after marking the case skipped.
+std::unique_ptr<Indicator> indicator_or_skip(benchmark::State& state, const std::string& text) {
   auto spec = parse_spec(text);
   if (!spec) {
     state.SkipWithError(spec.error().message.c_str());
-    return;
+    return nullptr;
   }
-  auto ind = make_indicator(*spec);
+  return make_indicator(*spec);
+}
+
+void bench_virtual(benchmark::State& state, const std::string& text) {
+  auto ind = indicator_or_skip(state, text);
+  if (!ind) return;
   const auto& b = bars();
   double out[kMaxOutputs];
   for (auto _ : state) {
@@ -101,12 +108,8 @@ void bench_virtual(benchmark::State& state, const std::string& text) {
 // The block pass over preloaded bars (Indicator::update_columns, what a
 // backtest's IndicatorSet runs): IndicatorSet::kAheadBlock bars per call.
 void bench_columns(benchmark::State& state, const std::string& text) {
-  auto spec = parse_spec(text);
-  if (!spec) {
-    state.SkipWithError(spec.error().message.c_str());
-    return;
-  }
-  auto ind = make_indicator(*spec);
+  auto ind = indicator_or_skip(state, text);
+  if (!ind) return;
   const auto& b = bars();
   static const std::vector<std::vector<double>> cols = [&b] {
     std::vector<std::vector<double>> c(5);
