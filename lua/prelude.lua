@@ -340,13 +340,13 @@ function M.run_batch()
   end
   if warmup_left == 0 then
     -- Once, in the interpreter: the generic loop's root is recorded on its
-    -- first iteration, a steady-state bar (hotloop goes back to the default
-    -- after the first kind's loop was tried).
+    -- first iteration, a steady-state bar; hotloop goes back to the default on
+    -- its second (g == 2, a side exit to the interpreter).
     trace_stop()
     warmup_left = -1
     hotloop(true)
   end
-  local kind, last, same = 0, 0, 0
+  local kind, last, same, g = 0, 0, 0, 0
   ::generic::
   while true do
     kind = step(driver, r)
@@ -355,6 +355,11 @@ function M.run_batch()
       r = export_ctx_to_host()
     else
       r = run_callback(kind)
+    end
+    g = g + 1
+    if g == 2 and hot_now then
+      trace_stop()
+      hotloop(false)
     end
     if kind ~= last then
       last, same = kind, 1
