@@ -11,7 +11,8 @@
 --   host_ud    lightuserdata -> opaque host pointer passed back to te_api
 --   ind_ud     lightuserdata -> te_ind_view (native indicator values)
 --   registry   array of native indicator descriptions {name, nparams, defaults, outputs, source}
---   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, load_trusted}
+--   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, load_trusted,
+--              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled), ...}
 --
 -- The world is assembled from trusted files sharing one private namespace P:
 --   lua/views.lua       bar, ctx, position and account views
@@ -268,18 +269,62 @@ local function export_ctx_to_host()
 end
 
 --
--- Two loops, the same but for the count (docs/performance.md, "The per-bar
--- loop"): LuaJIT records a loop's root trace once, on the iteration its hot
--- counter fires, a few dozen iterations after the loop is first entered. For
--- a single loop that was during the indicators' warm-up (ind.* gives nil, a
--- crossover is not there yet); the trace kept that path, and every later bar
--- left it by a side exit at the first indicator read that had a value, then
--- ran a side trace and the root's preamble. The warm-up loop runs the VM's
--- first WARMUP_STEPS steps (callbacks and ctx exports, across host calls);
--- the main loop is entered only then, so its root trace is recorded on
--- steady-state bars, whatever the heap layout.
+-- The loops (docs/performance.md, "The per-bar loop"). LuaJIT records a
+-- loop's root trace once, on one iteration, and the trace keeps that
+-- iteration's path: every later iteration that differs leaves it by a side
+-- exit, runs a side trace and re-enters the root at its start (its unhoisted
+-- first copy). So:
+--  - a warm-up loop runs the VM's first WARMUP_STEPS steps (callbacks and ctx
+--    exports, across host calls), so that nothing after it is recorded while
+--    the indicators warm up (ind.* gives nil, a crossover is not there yet);
+--  - the generic loop runs any callback kind: short runs (a filter, the bars
+--    around a hand-over, ctx exports);
+--  - once the same kind has run RUN steps in a row, Watch (1) and InTrade (3)
+--    bars go on in a loop of their own, whose root trace is recorded on a bar
+--    of that kind; with one loop for all kinds, the root was one kind's and
+--    every bar of the other kind left it at the callback's identity guard.
+-- A kind's loop is used only once it compiled: its root trace is recorded on
+-- its first iteration (LuaJIT's hotloop is 1 while a loop is tried, see
+-- try_own_loop), and if that recording fails (the run ended right there, or a
+-- NYI) the kind stays in the generic loop for good. A loop that ran in the
+-- interpreter would call the callbacks from there; their function traces'
+-- side traces return into M.run_batch and unroll the loop until "loop unroll
+-- limit reached", on quiet bars (the JIT-health test saw it).
 local WARMUP_STEPS = 1000
 local warmup_left = WARMUP_STEPS
+-- Same-kind steps in the generic loop before a kind's own loop takes over.
+-- Each hand-over costs RUN bars in the generic loop (mostly side traces);
+-- a smaller RUN makes the first iteration of a kind's loop (its recording)
+-- likelier to be the last of its run, which leaves the loop and fails the
+-- recording. 1M generated bars: RUN 2 against 4: sma_cross 989 against 1,000
+-- instructions per bar, ema_cross 1,241 against 1,259.
+local RUN = 2
+local HOTLOOP = 56  -- LuaJIT's default hotloop
+-- Calls LuaJIT does not compile (a C function): a trace being recorded stops
+-- before it and execution goes on in the interpreter (a trace rooted in
+-- M.run_batch, or one that returned into it, is at its start's frame depth,
+-- where LuaJIT stops instead of stitching). gcinfo only reads the heap size.
+local trace_stop = gcinfo
+local jit_opt_start = jit.opt.start
+local funcbc, band = cfg.funcbc, bit.band
+-- Per kind: nil = not tried, true = its loop compiled, false = stays in the
+-- generic loop. Filters (2) and ctx exports (4) never get a loop of their own.
+local own_loop = { nil, false, nil, false }
+local trying = 0       -- the kind whose loop is being tried, 0 = none
+local hot_now = false  -- hotloop is 1
+local LOOP_OP, OWN_LOOP_PC = nil, {}  -- LOOP's opcode; pc of each kind's loop
+
+local function hotloop(on)
+  hot_now = on
+  jit_opt_start(on and "hotloop=1" or ("hotloop=" .. HOTLOOP))
+end
+
+-- Whether LuaJIT compiled the kind's loop: its LOOP instruction became JLOOP
+-- (lj_bc.h: LOOP, ILOOP, JLOOP; ILOOP = blacklisted).
+local function loop_compiled(kind)
+  return band(funcbc(M.run_batch, OWN_LOOP_PC[kind]), 0xff) == LOOP_OP + 2
+end
+
 function M.run_batch()
   local step, driver = API.step, API.driver
   local r = 0
@@ -293,15 +338,90 @@ function M.run_batch()
       r = run_callback(kind)
     end
   end
+  if warmup_left == 0 then
+    -- Once, in the interpreter: the generic loop's root is recorded on its
+    -- first iteration, a steady-state bar; hotloop goes back to the default on
+    -- its second (g == 2, a side exit to the interpreter).
+    trace_stop()
+    warmup_left = -1
+    hotloop(true)
+  end
+  local kind, last, same, g = 0, 0, 0, 0
+  ::generic::
   while true do
-    local kind = step(driver, r)
+    kind = step(driver, r)
     if kind <= 0 then return kind end
     if kind == 4 then
       r = export_ctx_to_host()
     else
       r = run_callback(kind)
     end
+    g = g + 1
+    if g == 2 and hot_now then
+      trace_stop()
+      hotloop(false)
+    end
+    if kind ~= last then
+      last, same = kind, 1
+    else
+      same = same + 1
+      if same >= RUN and own_loop[kind] ~= false then break end
+    end
   end
+  if own_loop[kind] == nil then
+    -- try_own_loop: in the interpreter, with hotloop 1, so the loop below is
+    -- recorded on its first iteration.
+    trace_stop()
+    trying = kind
+    if not hot_now then hotloop(true) end
+  end
+  -- The kind's own loop, entered with its callback's result pending. A side
+  -- trace that gets here finds it compiled and links to it.
+  if kind == 1 then
+    while true do
+      kind = step(driver, r)
+      if kind ~= 1 then break end
+      r = run_callback(1)
+    end
+  else
+    while true do
+      kind = step(driver, r)
+      if kind ~= 3 then break end
+      r = run_callback(3)
+    end
+  end
+  if trying ~= 0 then
+    trace_stop()
+    hotloop(false)
+    own_loop[trying] = loop_compiled(trying)
+    trying = 0
+  end
+  if kind <= 0 then return kind end
+  if kind == 4 then
+    r = export_ctx_to_host()
+  else
+    r = run_callback(kind)
+  end
+  last, same = kind, 1
+  -- Inside a block: a backward goto at the label's own level would be a loop
+  -- for LuaJIT (lj_parse.c parse_goto), whose root traces would meet the
+  -- loops above; this one is a plain jump.
+  do goto generic end
+end
+
+-- The pcs of the kinds' loops: M.run_batch's LOOP instructions in order are
+-- the warm-up loop, the generic loop, Watch's and InTrade's.
+do
+  local function probe() while true do end end
+  LOOP_OP = band(funcbc(probe, 1), 0xff)
+  local loops = {}
+  for pc = 1, 1000 do
+    local ins = funcbc(M.run_batch, pc)
+    if not ins then break end
+    if band(ins, 0xff) == LOOP_OP then loops[#loops + 1] = pc end
+  end
+  if #loops ~= 4 then error("prelude: M.run_batch should have 4 loops, has " .. #loops, 0) end
+  OWN_LOOP_PC[1], OWN_LOOP_PC[3] = loops[3], loops[4]
 end
 
 function M.on_start()

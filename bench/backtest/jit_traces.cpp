@@ -12,7 +12,9 @@
 // (`--dump-instr=yes`) can be summed per trace (bench/backtest/trace_costs.py).
 // `heap-shift` bytes are allocated first: LuaJIT's hot counters are hashed by
 // bytecode address, so a shifted heap shows whether the traces a run gets
-// depend on the layout.
+// depend on the layout. With TE_BARS_FILE set, the bars are that file's
+// instead (e.g. ../shared/data/nvda-1999-2014.txt) and the cash the default,
+// as in the JIT-health test (tests/unit/backtest/jit_health_test.cpp).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,7 @@
 
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/data/bar_generator.hpp"
+#include "engine/data/load_bars.hpp"
 #include "engine/script/jit_trace_log.hpp"
 #include "engine/script/strategy_host.hpp"
 
@@ -59,7 +62,10 @@ int main(int argc, char** argv) {
   const std::size_t shift = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 0;
   const auto layout_shift = std::make_unique<char[]>(shift + 1);
   const std::size_t count = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 200'000;
-  auto bars = data::generate_bars(data::GeneratorOptions{}, count, "SIM");
+  const char* bars_file = std::getenv("TE_BARS_FILE");
+  data::LoadOptions lo;
+  lo.cache.read = lo.cache.write = false;
+  auto bars = bars_file ? data::load_bars(bars_file, lo) : data::generate_bars(data::GeneratorOptions{}, count, "SIM");
   if (!bars) die(bars.error().message);
   auto src = script::read_strategy(strategy_path(argv[1]));
   if (!src) die(src.error().message);
@@ -68,7 +74,7 @@ int main(int argc, char** argv) {
 
   script::JitTraceLog log;
   backtest::BacktestConfig cfg;  // as BM_pipeline (bench/backtest/backtest_bench.cpp)
-  cfg.initial_cash = 1'000'000;
+  if (!bars_file) cfg.initial_cash = 1'000'000;
   cfg.exchange.commission.rate = 0.001;
   cfg.keep_transitions = false;
   cfg.indicator_files = *files;

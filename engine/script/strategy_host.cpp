@@ -618,7 +618,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
     lua_rawseti(L, -2, static_cast<int>(i + 1));
   }
   // cfg
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 9);
   lua_pushlstring(L, options.symbol.data(), options.symbol.size());
   lua_setfield(L, -2, "symbol");
   lua_pushnumber(L, static_cast<double>(options.seed));
@@ -629,6 +629,15 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_setfield(L, -2, "getinfo");
   lua_pushcfunction(L, load_trusted);
   lua_setfield(L, -2, "load_trusted");
+  // jit.util.funcbc: the prelude reads whether its per-kind loops compiled
+  // (M.run_batch in lua/prelude.lua).
+  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
+  lua_getfield(L, -1, "jit.util");
+  lua_remove(L, -2);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "funcbc");
+  lua_remove(L, -2);
+  lua_setfield(L, -2, "funcbc");
   lua_pushcfunction(L, lua_check_c_stack);
   lua_setfield(L, -2, "c_stack_check");
   lua_createtable(L, 0, static_cast<int>(options.param_overrides.size()));

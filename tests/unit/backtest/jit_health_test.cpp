@@ -316,3 +316,37 @@ TEST_CASE("the per-bar loop's root trace is recorded past the warm-up", "[backte
     CHECK(last_root >= 900);  // and the main loop, past the warm-up (1,000 steps)
   }
 }
+
+TEST_CASE("Watch and InTrade bars run in loops of their own", "[backtest][jit]") {
+  // One loop for every callback kind has one root trace, recorded on one
+  // kind's bar: the other kind's bars left it at the callback's identity guard
+  // and ran a side trace (ema_cross: 165 instructions per Watch bar). After the
+  // warm-up, M.run_batch runs a kind that repeats in a loop of its own, with
+  // a root trace recorded on a bar of that kind (docs/performance.md, "The
+  // per-bar loop"): past the warm-up there are three roots in M.run_batch, the
+  // generic loop's, Watch's and InTrade's, on every heap layout.
+  const auto bars = nvda();
+  const auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  const std::string loop = loop_location();
+  for (int shift = 0; shift < 3; ++shift) {
+    const auto layout_shift = std::make_unique<char[]>(static_cast<std::size_t>(48 * shift + 1));
+    const auto log = traced_run(src->path, src->code, bars);
+    std::set<std::string> roots;  // start lines of the loop's root traces completed past the warm-up
+    std::string where;
+    bool root = false;
+    for (const auto& e : log.events()) {
+      if (e.kind == script::TraceEvent::Kind::Start) {
+        root = e.parent == 0 && e.function == loop;
+        where = e.where;
+      } else {
+        if (e.kind == script::TraceEvent::Kind::Stop && root && e.bar >= 900) roots.insert(where);
+        root = false;
+      }
+    }
+    std::ostringstream lines;
+    for (const auto& w : roots) lines << ' ' << w;
+    INFO("layout shift " << 48 * shift << ": roots of the loop past the warm-up at" << lines.str());
+    CHECK(roots.size() == 3);
+  }
+}
