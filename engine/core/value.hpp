@@ -44,6 +44,28 @@ class Value {
   Value(Array a) noexcept : v_(std::move(a)) {}         // NOLINT(implicit)
   // Sorts the entries; on duplicate keys the last one wins.
   Value(Map m);  // NOLINT(implicit)
+  // Takes entries the caller knows to be sorted by key_less with unique keys
+  // (a decoder that checked them as it read them), without checking again.
+  struct SortedKeys {};
+  static constexpr SortedKeys sorted_keys{};
+  Value(Map m, SortedKeys) noexcept : v_(std::move(m)) {}
+
+  // Overwrite with a scalar in place: no temporary Value, and no variant visit
+  // when the value already is of that kind (a decoder overwriting the tree of
+  // the value before, which mostly has the same shape).
+  void assign_nil() noexcept {
+    if (!is_nil()) v_.emplace<std::monostate>();
+  }
+  void assign_bool(bool b) noexcept { set_scalar(b); }
+  void assign_int(std::int64_t i) noexcept { set_scalar(i); }
+  void assign_double(double d) noexcept { set_scalar(d); }
+  void assign_string(std::string_view s) {
+    if (auto* p = std::get_if<std::string>(&v_)) {
+      if (*p != s) p->assign(s.data(), s.size());
+    } else {
+      v_.emplace<std::string>(s);
+    }
+  }
 
   static Value array(std::initializer_list<Value> items) { return Value(Array(items)); }
   static Value map(std::initializer_list<std::pair<std::string, Value>> entries) { return Value(Map(entries)); }
@@ -89,6 +111,15 @@ class Value {
   friend bool operator==(const Value& a, const Value& b) noexcept;
 
  private:
+  template <class T>
+  void set_scalar(T x) noexcept {
+    if (auto* p = std::get_if<T>(&v_)) {
+      *p = x;
+    } else {
+      v_.template emplace<T>(x);
+    }
+  }
+
   std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map> v_;
 };
 

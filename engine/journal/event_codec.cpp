@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "engine/journal/msgpack_cursor.hpp"
@@ -538,12 +540,38 @@ bool decode_body(MsgpackCursor& c, Note& e) {
   return c.read_str(e.category) && c.read_str(e.text) && c.read_value(e.data);
 }
 
+}  // namespace
+
 template <class T>
-bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, const char*& why) {
-  // Reuse the alternative already held (its strings keep their capacity) when a
-  // reader decodes many events of one type into the same Event.
-  T* body = std::get_if<T>(&out.body);
-  if (body == nullptr) body = &out.body.emplace<T>();
+T& BodySpares::hold(EventBody& body) {
+  constexpr std::size_t want = index_of<T>();
+  static_assert(want < std::variant_size_v<EventBody>, "not an event body");
+  // Moved-from bodies hold no memory, so parking into a slot whose body was
+  // taken frees nothing, and taking the spare allocates nothing.
+  slots_[body.index()] = std::move(body);
+  EventBody& spare = slots_[want];
+  if (spare.index() == want) {
+    body = std::move(spare);
+  } else {
+    body.emplace<T>();
+  }
+  return std::get<T>(body);
+}
+
+namespace {
+
+// The body of type T to decode into: the alternative `out` already holds (its
+// strings keep their capacity when a reader decodes many events of one type
+// into the same Event), else the reader's spare T.
+template <class T>
+T& body_of(Event& out, BodySpares* spares) {
+  if (T* body = std::get_if<T>(&out.body)) return *body;
+  return spares != nullptr ? spares->hold<T>(out.body) : out.body.emplace<T>();
+}
+
+template <class T>
+bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, BodySpares* spares, const char*& why) {
+  T* body = &body_of<T>(out, spares);
   if (!decode_body(c, *body)) {
     why = c.error();
     return false;
@@ -563,12 +591,12 @@ bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, const char*
   return true;
 }
 
-void make_unknown(std::string_view record, std::uint16_t type, const char* why, Event& out) {
-  UnknownEvent u;
+void make_unknown(std::string_view record, std::uint16_t type, const char* why, Event& out,
+                  BodySpares* spares = nullptr) {
+  UnknownEvent& u = body_of<UnknownEvent>(out, spares);
   u.type = type;
   u.record.assign(record.data(), record.size());
   u.error = why == nullptr ? "" : why;
-  out.body = std::move(u);
 }
 
 }  // namespace
@@ -804,11 +832,10 @@ struct FastReader {
   }
 };
 
-bool decode_market_data_fast(std::string_view body, Event& out) {
+bool decode_market_data_fast(std::string_view body, Event& out, BodySpares* spares) {
   FastReader r{reinterpret_cast<const unsigned char*>(body.data()),
                reinterpret_cast<const unsigned char*>(body.data() + body.size())};
-  MarketData* e = std::get_if<MarketData>(&out.body);
-  if (e == nullptr) e = &out.body.emplace<MarketData>();
+  MarketData* e = &body_of<MarketData>(out, spares);
   std::uint64_t instrument = 0, ts = 0;
   if (!(r.u64(instrument) && instrument <= kU32 && r.str(e->symbol) && r.str(e->timeframe))) return false;
   // The bar time: a positive int is written in its unsigned forms, a negative one as int64 (d3).
@@ -835,7 +862,7 @@ bool decode_market_data_fast(std::string_view body, Event& out) {
 
 namespace {
 
-void decode_event_in(std::string_view record, Event& out, MarketStreams* streams);
+void decode_event_in(std::string_view record, Event& out, MarketStreams* streams, BodySpares* spares);
 
 constexpr const char* kNoStream =
     "compact market_data without a full market_data record of its runner earlier in its block";
@@ -848,9 +875,9 @@ void note_stream(MarketStreams* streams, const Event& e) {
 
 // A compact market_data record's bar (out's envelope is read): its five
 // numbers, the rest from its runner's stream.
-void complete_compact(const MarketStreams::Stream& s, const double (&v)[kCompactMarketDataFields], Event& out) {
-  MarketData* e = std::get_if<MarketData>(&out.body);
-  if (e == nullptr) e = &out.body.emplace<MarketData>();
+void complete_compact(const MarketStreams::Stream& s, const double (&v)[kCompactMarketDataFields], Event& out,
+                      BodySpares* spares) {
+  MarketData* e = &body_of<MarketData>(out, spares);
   model::Bar& b = e->bar;
   b.ts_ns = out.ts_event_ns;
   b.open = v[0];
@@ -866,10 +893,11 @@ void complete_compact(const MarketStreams::Stream& s, const double (&v)[kCompact
 
 // [3, sequence, ts, runner, open, high, low, close, volume] (format 2): the
 // rest from the runner's stream in this block.
-void decode_compact_market_data(std::string_view record, MsgpackCursor& c, MarketStreams* streams, Event& out) {
+void decode_compact_market_data(std::string_view record, MsgpackCursor& c, MarketStreams* streams, Event& out,
+                                BodySpares* spares) {
   const MarketStreams::Stream* s = streams != nullptr ? streams->find(out.runner) : nullptr;
   if (s == nullptr) {
-    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out);
+    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out, spares);
     return;
   }
   FastReader r{reinterpret_cast<const unsigned char*>(record.data() + (record.size() - c.remaining())),
@@ -877,26 +905,32 @@ void decode_compact_market_data(std::string_view record, MsgpackCursor& c, Marke
   double v[kCompactMarketDataFields];
   if (!(r.dbl(v[0]) && r.dbl(v[1]) && r.dbl(v[2]) && r.dbl(v[3]) && r.dbl(v[4])) || r.p != r.end) {
     make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData),
-                 "compact market_data is not five float64 after the envelope", out);
+                 "compact market_data is not five float64 after the envelope", out, spares);
     return;
   }
-  complete_compact(*s, v, out);
+  complete_compact(*s, v, out, spares);
 }
 
 }  // namespace
 
-void decode_event(std::string_view record, Event& out) { decode_event_in(record, out, nullptr); }
+void decode_event(std::string_view record, Event& out) { decode_event_in(record, out, nullptr, nullptr); }
 
 void decode_event(std::string_view record, Event& out, MarketStreams& streams) {
-  decode_event_in(record, out, &streams);
+  decode_event_in(record, out, &streams, nullptr);
 }
+
+void decode_event(std::string_view record, Event& out, MarketStreams& streams, BodySpares& spares) {
+  decode_event_in(record, out, &streams, &spares);
+}
+
 
 namespace {
 
 // The compact market_data record in the writer's layout, read straight from
 // the bytes like decode_market_data_fast. False: not that layout (the general
 // decoder then reads it or says what is wrong).
-bool decode_compact_market_data_fast(std::string_view record, MarketStreams* streams, Event& out) {
+bool decode_compact_market_data_fast(std::string_view record, MarketStreams* streams, Event& out,
+                                     BodySpares* spares) {
   FastReader r{reinterpret_cast<const unsigned char*>(record.data()) + 2,
                reinterpret_cast<const unsigned char*>(record.data() + record.size())};
   std::uint64_t seq = 0, ts = 0, runner = 0;
@@ -917,60 +951,61 @@ bool decode_compact_market_data_fast(std::string_view record, MarketStreams* str
   out.runner = static_cast<model::RunnerId>(runner);
   const MarketStreams::Stream* s = streams != nullptr ? streams->find(out.runner) : nullptr;
   if (s == nullptr) {
-    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out);
+    make_unknown(record, static_cast<std::uint16_t>(EventType::MarketData), kNoStream, out, spares);
     return true;
   }
-  complete_compact(*s, v, out);
+  complete_compact(*s, v, out, spares);
   return true;
 }
 
-void decode_event_in(std::string_view record, Event& out, MarketStreams* streams) {
-  if (is_compact_market_data(record) && decode_compact_market_data_fast(record, streams, out)) return;
+void decode_event_in(std::string_view record, Event& out, MarketStreams* streams, BodySpares* spares) {
+  if (is_compact_market_data(record) && decode_compact_market_data_fast(record, streams, out, spares)) return;
   MsgpackCursor c(record);
   std::uint32_t n = 0;
   std::uint16_t type = 0;
   if (!(c.read_array(n) && n >= kEnvelopeFields && c.read_small_uint(type, 0xffff) && c.read_uint(out.sequence) &&
         c.read_int(out.ts_event_ns) && c.read_small_uint(out.runner, kU32))) {
     out.sequence = 0;
-    make_unknown(record, type, c.ok() ? "record envelope is not [type, sequence, ts, runner, ...]" : c.error(), out);
+    make_unknown(record, type, c.ok() ? "record envelope is not [type, sequence, ts, runner, ...]" : c.error(), out,
+                 spares);
     return;
   }
   const char* why = nullptr;
   bool ok = false;
   switch (type) {
-    case 1: ok = decode_into<SessionStart>(c, n, out, why); break;
-    case 2: ok = decode_into<SessionEnd>(c, n, out, why); break;
+    case 1: ok = decode_into<SessionStart>(c, n, out, spares, why); break;
+    case 2: ok = decode_into<SessionEnd>(c, n, out, spares, why); break;
     case 3:
       if (n == kEnvelopeFields + kCompactMarketDataFields) {
-        decode_compact_market_data(record, c, streams, out);
+        decode_compact_market_data(record, c, streams, out, spares);
         return;
       }
       if (n == kEnvelopeFields + 13 &&
-          decode_market_data_fast(record.substr(record.size() - c.remaining()), out)) {
+          decode_market_data_fast(record.substr(record.size() - c.remaining()), out, spares)) {
         note_stream(streams, out);
         return;
       }
-      ok = decode_into<MarketData>(c, n, out, why);
+      ok = decode_into<MarketData>(c, n, out, spares, why);
       if (ok && c.at_end()) note_stream(streams, out);
       break;
-    case 4: ok = decode_into<RunnerState>(c, n, out, why); break;
-    case 5: ok = decode_into<Transition>(c, n, out, why); break;
-    case 6: ok = decode_into<StrategyAction>(c, n, out, why); break;
-    case 7: ok = decode_into<OrderUpdate>(c, n, out, why); break;
-    case 8: ok = decode_into<FillEvent>(c, n, out, why); break;
-    case 9: ok = decode_into<RiskDecision>(c, n, out, why); break;
-    case 10: ok = decode_into<StormGuardChange>(c, n, out, why); break;
-    case 11: ok = decode_into<StrategyError>(c, n, out, why); break;
-    case 12: ok = decode_into<Reload>(c, n, out, why); break;
-    case 13: ok = decode_into<IndicatorValues>(c, n, out, why); break;
-    case 14: ok = decode_into<Note>(c, n, out, why); break;
-    default: make_unknown(record, type, nullptr, out); return;
+    case 4: ok = decode_into<RunnerState>(c, n, out, spares, why); break;
+    case 5: ok = decode_into<Transition>(c, n, out, spares, why); break;
+    case 6: ok = decode_into<StrategyAction>(c, n, out, spares, why); break;
+    case 7: ok = decode_into<OrderUpdate>(c, n, out, spares, why); break;
+    case 8: ok = decode_into<FillEvent>(c, n, out, spares, why); break;
+    case 9: ok = decode_into<RiskDecision>(c, n, out, spares, why); break;
+    case 10: ok = decode_into<StormGuardChange>(c, n, out, spares, why); break;
+    case 11: ok = decode_into<StrategyError>(c, n, out, spares, why); break;
+    case 12: ok = decode_into<Reload>(c, n, out, spares, why); break;
+    case 13: ok = decode_into<IndicatorValues>(c, n, out, spares, why); break;
+    case 14: ok = decode_into<Note>(c, n, out, spares, why); break;
+    default: make_unknown(record, type, nullptr, out, spares); return;
   }
   if (ok && !c.at_end()) {
     ok = false;
     why = "bytes after the end of the record";
   }
-  if (!ok) make_unknown(record, type, why, out);
+  if (!ok) make_unknown(record, type, why, out, spares);
 }
 
 }  // namespace

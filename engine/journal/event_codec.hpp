@@ -4,9 +4,13 @@
 // The field lists per type are in the format document. Encoding is canonical:
 // equal events give equal bytes (maps sorted, doubles always float64, integers
 // in their shortest form), which is what the determinism proof compares.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "engine/journal/event.hpp"
@@ -80,6 +84,36 @@ bool can_be_compact(const MarketStreams& streams, std::int64_t ts_event_ns, mode
 // market_data record is noted in `streams`, a compact one is completed from
 // them (without its runner's stream it becomes an UnknownEvent saying so).
 void decode_event(std::string_view record, Event& out, MarketStreams& streams);
+
+// The bodies of the event types a reader decoded before, kept while events of
+// other types pass through its reused Event: a runner state decoded after a
+// few bars then reuses the vectors and strings of the runner state before it
+// (MsgpackCursor::read_value decodes in place) instead of allocating a new
+// tree. One per reader; what it holds never changes what is decoded.
+class BodySpares {
+ public:
+  // Makes `body` hold a T, the spare one if there is one, and keeps what
+  // `body` held as the spare of its type.
+  template <class T>
+  T& hold(EventBody& body);
+  // The spare T, if one is kept.
+  template <class T>
+  T* spare() noexcept {
+    return std::get_if<T>(&slots_[index_of<T>()]);
+  }
+
+ private:
+  template <class T>
+  static constexpr std::size_t index_of() noexcept {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      std::size_t i = 0;
+      (void)((std::is_same_v<T, std::variant_alternative_t<I, EventBody>> ? true : (++i, false)) || ...);
+      return i;
+    }(std::make_index_sequence<std::variant_size_v<EventBody>>());
+  }
+  std::array<EventBody, std::variant_size_v<EventBody>> slots_;
+};
+void decode_event(std::string_view record, Event& out, MarketStreams& streams, BodySpares& spares);
 
 // Decodes one record into `out`. Never fails: a type this build does not know,
 // or a record that does not decode, becomes an UnknownEvent holding the raw

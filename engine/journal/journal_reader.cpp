@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "engine/journal/block_codec.hpp"
+#include "engine/journal/block_prefetcher.hpp"
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/state_delta.hpp"
 
@@ -159,10 +160,15 @@ struct JournalReader::Impl {
   bool has_pending = false;     // a seek found the next record already
   std::string_view pending;     // points into main.raw
   StateTracker tracker;
+  BodySpares spares;          // of the caller's event (decode_event)
+  bool state_out = false;     // a rebuilt state was handed out and not yet recycled
   std::set<std::pair<model::RunnerId, std::uint64_t>> broken_chains;  // (runner, snapshot)
   std::set<std::size_t> reported_blocks;  // damage found after open, reported once
   std::set<std::uint64_t> reported_records;  // undecodable records, reported once
   std::string stored;                     // scratch for payload reads
+  std::size_t main_last = BlockPrefetcher::npos;  // the block `main` loaded last
+  // Last: stopped before the file and the index it reads go.
+  std::unique_ptr<BlockPrefetcher> prefetch;
 
   // ---- index ----
 
@@ -303,9 +309,14 @@ struct JournalReader::Impl {
   // (reported once when `report`).
   Result<bool> load(Cursor& c, bool report) {
     const BlockInfo& b = blocks[c.block];
-    stored.resize(b.header.stored_size);
-    TE_TRY(file->read(b.offset + kBlockHeaderSize, b.header.stored_size, stored.data()));
-    Status s = open_block(b.header, stored, c.raw);
+    Status s;
+    if (&c == &main) {
+      TE_TRY(load_main(s));
+    } else {
+      stored.resize(b.header.stored_size);
+      TE_TRY(file->read(b.offset + kBlockHeaderSize, b.header.stored_size, stored.data()));
+      s = open_block(b.header, stored, c.raw);
+    }
     if (!s) {
       if (report && reported_blocks.insert(c.block).second) reporter.corruption(block_loss(b, s.error().message));
       return false;
@@ -314,6 +325,37 @@ struct JournalReader::Impl {
     c.streams.clear();
     c.loaded = true;
     return true;
+  }
+
+  // Loads main.block into main.raw; `opened` is open_block's verdict. The
+  // prefetcher has it loaded when the reader goes on in order: it is started
+  // (or restarted) when main loads the block after the one it loaded last, and
+  // paused by any other load (a seek), which is done here.
+  Status load_main(Status& opened) {
+    static constexpr std::size_t kAhead = 4;  // blocks loaded ahead (≈ 64 KB each)
+    const std::size_t want = main.block;
+    const bool in_order = main_last != BlockPrefetcher::npos && want == main_last + 1;
+    main_last = want;
+    if (prefetch && prefetch->next_block() == want) {
+      BlockPrefetcher::Loaded got = prefetch->take(main.raw);
+      opened = std::move(got.opened);
+      return std::move(got.read);
+    }
+    if (opts.prefetch && in_order && want + 1 < blocks.size()) {
+      if (!prefetch) {
+        const RandomAccessFile* f = file.get();
+        prefetch = std::make_unique<BlockPrefetcher>(
+            blocks, [f](std::uint64_t offset, std::size_t n, char* dst) { return f->read(offset, n, dst); }, kAhead);
+      }
+      prefetch->restart(want + 1);
+    } else if (prefetch) {
+      prefetch->pause();
+    }
+    const BlockInfo& b = blocks[want];
+    stored.resize(b.header.stored_size);
+    TE_TRY(file->read(b.offset + kBlockHeaderSize, b.header.stored_size, stored.data()));
+    opened = open_block(b.header, stored, main.raw);
+    return {};
   }
 
   // The next record at c, across blocks. False at the end.
@@ -421,21 +463,30 @@ struct JournalReader::Impl {
       if (!ok || !*ok) return ok;
     }
     const bool rebuild_states = opts.reconstruct_state && header.storage_mode == StorageMode::Delta;
-    if (rebuild_states) {
-      if (auto* old = out.get<RunnerState>()) tracker.recycle(*old);  // overwritten below
+    if (rebuild_states && state_out) {
+      // The state handed out last is overwritten below (or was parked among
+      // the spares when a record of another type came since): its trees take
+      // the next rebuilt state.
+      RunnerState* old = out.get<RunnerState>();
+      if (old == nullptr) old = spares.spare<RunnerState>();
+      if (old != nullptr) tracker.recycle(*old);
+      state_out = false;
     }
-    decode_event(rec, out, main.streams);
+    decode_event(rec, out, main.streams, spares);
     if (std::holds_alternative<UnknownEvent>(out.body) && is_compact_market_data(rec)) {
       // After a seek the block's earlier records were skipped, not decoded:
       // find the runner's stream among them, then decode again.
       note_streams_before(main, rec);
-      decode_event(rec, out, main.streams);
+      decode_event(rec, out, main.streams, spares);
     }
     if (const auto* u = out.get<UnknownEvent>(); u && !u->error.empty() && reported_records.insert(out.sequence).second)
       reporter.damaged_record(out.sequence, u->type, u->error);
     // A full-mode journal holds only full states: nothing to rebuild or copy.
     if (rebuild_states) {
-      if (auto* s = out.get<RunnerState>()) TE_TRY(restore_state(out, *s));
+      if (auto* s = out.get<RunnerState>()) {
+        TE_TRY(restore_state(out, *s));
+        state_out = true;
+      }
     }
     return true;
   }

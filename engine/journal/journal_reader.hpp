@@ -11,7 +11,9 @@
 // The index covers the file as it was at open(): a journal still being written
 // shows a torn last block (reported) until it is opened again.
 //
-// Not thread-safe: one reader per thread.
+// Not thread-safe: one reader per thread. (While next() reads through the
+// blocks in order, a thread of the reader's own loads the next blocks ahead;
+// every report and every result still comes from the caller's thread.)
 //
 // In delta storage mode the reader rebuilds full runner state as it goes (and,
 // after a seek, from the runner's nearest snapshot), so callers always see full
@@ -41,6 +43,9 @@ struct ReaderOptions {
   bool reconstruct_state = true;  // false: RunnerState comes out as stored (delta or full)
   bool verify_on_open = true;     // checksum every block while indexing; false reads only
                                   // block headers and reports a bad payload when it is read
+  bool prefetch = true;           // while next() goes through the blocks in order, a second
+                                  // thread reads, verifies and decompresses the next ones
+                                  // (BlockPrefetcher); what is read and reported is the same
 };
 
 // One intact block, as indexed.

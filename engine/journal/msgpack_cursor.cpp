@@ -1,7 +1,45 @@
 #include "engine/journal/msgpack_cursor.hpp"
 
+#include <cstring>
+
 namespace te::journal::detail {
 
+namespace {
+
+// a == b for a map key about to be overwritten: keys are short, so compared
+// with a few loads instead of a memcmp call per key.
+bool same_key(const std::string& a, std::string_view b) noexcept {
+  const std::size_t n = b.size();
+  if (a.size() != n) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 8);
+    std::memcpy(&y0, y, 8);
+    std::memcpy(&x1, x + n - 8, 8);
+    std::memcpy(&y1, y + n - 8, 8);
+    return x0 == y0 && x1 == y1;
+  }
+  if (n >= 4 && n < 8) {
+    std::uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 4);
+    std::memcpy(&y0, y, 4);
+    std::memcpy(&x1, x + n - 4, 4);
+    std::memcpy(&y1, y + n - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  return std::memcmp(x, y, n) == 0;
+}
+
+}  // namespace
+
+// Decodes into `out` in place: a reader decodes event after event into the
+// same trees, and a runner state has the shape of the one before it, so the
+// vectors and key strings of `out` are reused (no allocation) and a map whose
+// keys are those `out` already had, in the same places, is known to be sorted
+// without comparing them again. The value that comes out is the same as when
+// decoded into a nil `out`.
 bool MsgpackCursor::read_value(Value& out, int depth) {
   if (depth > kMaxDepth) return fail("value nested too deeply");
   std::uint8_t b;
@@ -9,13 +47,13 @@ bool MsgpackCursor::read_value(Value& out, int depth) {
   if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3)) {
     std::int64_t i = 0;
     if (!read_int(i)) return false;
-    out = Value(i);
+    out.assign_int(i);
     return true;
   }
   if ((b & 0xe0) == 0xa0 || (b >= 0xd9 && b <= 0xdb)) {
     std::string_view s;
     if (!read_str(s)) return false;
-    out = Value(s);
+    out.assign_string(s);
     return true;
   }
   if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
@@ -24,36 +62,46 @@ bool MsgpackCursor::read_value(Value& out, int depth) {
     // Every element takes at least one byte: a lying count cannot make us
     // reserve more than the record holds.
     if (n > remaining()) return fail("array count runs past the record");
-    Value::Array a;
+    if (!out.is_array()) out = Value(Value::Array{});
+    Value::Array& a = out.as_array();
     a.resize(n);
     for (auto& e : a) {
       if (!read_value(e, depth + 1)) return false;
     }
-    out = Value(std::move(a));
     return true;
   }
   if ((b & 0xf0) == 0x80 || b == 0xde || b == 0xdf) {
     std::uint32_t n = 0;
     if (!read_map(n)) return false;
     if (n > remaining() / 2) return fail("map count runs past the record");
-    Value::Map m;
+    Value::Map m = out.is_map() ? out.take_map() : Value::Map{};
+    const std::size_t had = m.size();
     m.resize(n);
-    for (auto& [k, v] : m) {
+    // Keys already in place were sorted; only a key written here is compared
+    // with its neighbours.
+    bool sorted = true, prev_written = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string_view k;
       if (!read_str(k)) return fail("map key is not a string");
-      if (!read_value(v, depth + 1)) return false;
+      std::string& key = m[i].first;
+      const bool written = !(i < had && same_key(key, k));
+      if (written) key.assign(k.data(), k.size());
+      if (i > 0 && (written || prev_written) && !key_less(m[i - 1].first, key)) sorted = false;
+      prev_written = written;
+      if (!read_value(m[i].second, depth + 1)) return false;
     }
-    out = Value(std::move(m));  // sorts if the writer did not
+    out = sorted ? Value(std::move(m), Value::sorted_keys) : Value(std::move(m));  // sorts if the writer did not
     return true;
   }
   switch (b) {
-    case 0xc0: ++p_; out = Value(); return true;
-    case 0xc2: ++p_; out = Value(false); return true;
-    case 0xc3: ++p_; out = Value(true); return true;
+    case 0xc0: ++p_; out.assign_nil(); return true;
+    case 0xc2: ++p_; out.assign_bool(false); return true;
+    case 0xc3: ++p_; out.assign_bool(true); return true;
     case 0xca:
     case 0xcb: {
       double d = 0;
       if (!read_double(d)) return false;
-      out = Value(d);
+      out.assign_double(d);
       return true;
     }
     default: return fail("unsupported msgpack type in a value (binary or extension)");

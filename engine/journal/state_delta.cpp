@@ -60,7 +60,7 @@ Status StateTracker::restore(model::RunnerId runner, std::uint64_t sequence, Run
   t.state.phase = state.phase;
   t.state.state = state.state;
   // Copied into recycled trees (see recycle()); the delta documents end up in
-  // the spares and are dropped by the next recycle().
+  // the spares, which the next recycle() hands back to be decoded into.
   spare_context_ = t.state.context;
   spare_indicators_ = t.state.indicators;
   std::swap(state.context, spare_context_);

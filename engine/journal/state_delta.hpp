@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
@@ -60,9 +61,11 @@ class StateTracker {
   // copied into. A runner's states mostly have the same shape from one to the
   // next, so that copy then reuses every vector and string instead of
   // allocating a new tree per state (the reader's largest cost in delta mode).
+  // `old` gets the delta documents restore() last applied, for the next delta
+  // to be decoded into (deltas, too, look much like the one before).
   void recycle(RunnerState& old) noexcept {
-    spare_context_ = std::move(old.context);
-    spare_indicators_ = std::move(old.indicators);
+    std::swap(spare_context_, old.context);
+    std::swap(spare_indicators_, old.indicators);
   }
 
  private:

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ WriterStats write_journal(const std::string& path, const std::vector<Event>& eve
 
 // Reads every event (with state reconstruction unless told otherwise).
 std::vector<Event> read_all(const std::string& path, Reporter& reporter, ReaderOptions options = {});
+
+// A random value tree (depth: how deep it starts; it stays small), and a small
+// random edit of one (so the diff of the two is a patch, not a replacement).
+Value random_value(std::mt19937_64& rng, int depth);
+Value mutate_value(std::mt19937_64& rng, Value v, int depth = 0);
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);

@@ -5,79 +5,18 @@
 #include "engine/journal/event_codec.hpp"
 #include "engine/core/value_diff.hpp"
 #include "engine/core/value_json.hpp"
+#include "journal_fixtures.hpp"
 
 using namespace te;
 using namespace te::journal;
-
-namespace {
-
-// Built with append: GCC 12 warns (-Wrestrict, a false positive) on "lit" + std::string&&.
-std::string name(const char* prefix, std::uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
-
-Value random_value(std::mt19937_64& rng, int depth) {
-  std::uniform_int_distribution<int> kind(0, depth > 3 ? 4 : 6);
-  switch (kind(rng)) {
-    case 0: return Value();
-    case 1: return Value(rng() % 2 == 0);
-    case 2: return Value(static_cast<std::int64_t>(rng() % 100) - 50);
-    case 3: return Value(static_cast<double>(rng() % 1000) / 8.0);
-    case 4: return Value(name("s", rng() % 5));
-    case 5: {
-      Value::Array a;
-      const auto n = rng() % 6;
-      for (std::uint64_t i = 0; i < n; ++i) a.push_back(random_value(rng, depth + 1));
-      return Value(std::move(a));
-    }
-    default: {
-      Value m = Value::empty_map();
-      const auto n = rng() % 6;
-      for (std::uint64_t i = 0; i < n; ++i) m.set(name("k", rng() % 8), random_value(rng, depth + 1));
-      return m;
-    }
-  }
-}
-
-// A small random edit, so diffs are patches rather than replacements.
-Value mutate(std::mt19937_64& rng, Value v, int depth = 0) {
-  if (v.is_map() && v.size() > 0 && rng() % 4 != 0) {
-    const auto& entries = v.as_map();
-    const std::string key = entries[rng() % entries.size()].first;
-    switch (rng() % 3) {
-      case 0: v.erase(key); break;
-      case 1: v.set(key, mutate(rng, *v.find(key), depth + 1)); break;
-      default: v.set(name("new", rng() % 3), random_value(rng, depth + 1));
-    }
-    return v;
-  }
-  if (v.is_array() && rng() % 4 != 0) {
-    auto& a = v.as_array();
-    switch (rng() % 3) {
-      case 0: a.push_back(random_value(rng, depth + 1)); break;
-      case 1:
-        if (!a.empty()) a.pop_back();
-        break;
-      default:
-        if (!a.empty()) {
-          const auto i = rng() % a.size();
-          a[i] = mutate(rng, a[i], depth + 1);
-        }
-    }
-    return v;
-  }
-  return random_value(rng, depth);
-}
-
-}  // namespace
+using te::journal::testing::mutate_value;
+using te::journal::testing::random_value;
 
 TEST_CASE("diff then apply gives the target for random trees", "[unit][journal]") {
   std::mt19937_64 rng(1234);
   for (int i = 0; i < 3000; ++i) {
     const Value from = random_value(rng, 0);
-    const Value to = i % 2 == 0 ? mutate(rng, from) : random_value(rng, 0);
+    const Value to = i % 2 == 0 ? mutate_value(rng, from) : random_value(rng, 0);
     const Value d = diff(from, to);
     auto got = apply(from, d);
     REQUIRE(got.ok());
