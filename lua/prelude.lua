@@ -318,6 +318,19 @@ local function hotloop(on)
   hot_now = on
   jit_opt_start(on and "hotloop=1" or ("hotloop=" .. HOTLOOP))
 end
+-- The VM may come from a pool where a previous strategy's run ended while a
+-- loop was tried (hotloop is VM-wide): start from the default.
+hotloop(false)
+
+-- Back to the default hotloop and no loop on trial: on every way out of
+-- M.run_batch that can leave them set (a return from the generic loop, and, at
+-- the next entry, an error that unwound out of a callback mid-trial; the kind
+-- tried then is tried again later).
+local function settle()
+  trace_stop()
+  hotloop(false)
+  trying = 0
+end
 
 -- Whether LuaJIT compiled the kind's loop: its LOOP instruction became JLOOP
 -- (lj_bc.h: LOOP, ILOOP, JLOOP; ILOOP = blacklisted).
@@ -328,6 +341,7 @@ end
 function M.run_batch()
   local step, driver = API.step, API.driver
   local r = 0
+  if hot_now or trying ~= 0 then settle() end
   while warmup_left > 0 do
     local kind = step(driver, r)
     if kind <= 0 then return kind end
@@ -350,7 +364,10 @@ function M.run_batch()
   ::generic::
   while true do
     kind = step(driver, r)
-    if kind <= 0 then return kind end
+    if kind <= 0 then
+      if hot_now then settle() end  -- (the bar went back to the host before g reached 2)
+      return kind
+    end
     if kind == 4 then
       r = export_ctx_to_host()
     else

@@ -58,11 +58,12 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
   auto* vm = static_cast<LuaVm*>(ud);
   SmallBlocks& blocks = vm->blocks_;
   const std::size_t used = vm->used_.load(std::memory_order_relaxed);
-  // LuaJIT always passes a block's true size as osize, so the size says where
-  // the block lives: small sizes in blocks_, the rest with malloc.
-  const bool was_small = ptr != nullptr && SmallBlocks::small(osize);
+  // A block lives in blocks_ (small, while the pool had room) or with malloc;
+  // its address says which. LuaJIT passes a block's true size as osize, which
+  // gives a pool block's class.
+  const bool pooled = ptr != nullptr && blocks.owns(ptr);
   if (nsize == 0) {
-    if (was_small) blocks.release(ptr, osize);
+    if (pooled) blocks.release(ptr, osize);
     else std::free(ptr);
     vm->used_.store(used - osize, std::memory_order_relaxed);
     return nullptr;
@@ -77,9 +78,9 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
     if (after > vm->collect_at_ && !vm->over_) vm->over_budget();
   }
   void* p;
-  if (was_small && SmallBlocks::small(nsize) && SmallBlocks::same_class(osize, nsize)) {
+  if (pooled && SmallBlocks::small(nsize) && SmallBlocks::same_class(osize, nsize)) {
     p = ptr;
-  } else if (ptr != nullptr && !was_small && !SmallBlocks::small(nsize)) {
+  } else if (ptr != nullptr && !pooled && !SmallBlocks::small(nsize)) {
     p = std::realloc(ptr, nsize);
     if (p == nullptr) {
       if (nsize > osize) return nullptr;
@@ -87,16 +88,17 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
     }
   } else {
     // A new block, or one that changes home or class: allocate, copy, give back.
-    p = SmallBlocks::small(nsize) ? blocks.allocate(nsize) : std::malloc(nsize);
+    p = SmallBlocks::small(nsize) ? blocks.allocate(nsize) : nullptr;
+    if (p == nullptr) p = std::malloc(nsize);  // large, or the pool is full
     if (p == nullptr) {
       if (ptr == nullptr || nsize > osize) return nullptr;
-      // A failed shrink keeps the old block. Should it be a malloc block now
-      // counted as small, it is later reused as a block of that class (it is
-      // larger) and never freed on its own: a leak only after malloc failed.
+      // A failed shrink keeps the old (larger) block; a pool block stays in its
+      // class, which its next size may name differently: it is then filed
+      // under a smaller class than it has, which wastes its tail, nothing more.
       p = ptr;
     } else if (ptr != nullptr) {
       std::memcpy(p, ptr, std::min(osize, nsize));
-      if (was_small) blocks.release(ptr, osize);
+      if (pooled) blocks.release(ptr, osize);
       else std::free(ptr);
     }
   }

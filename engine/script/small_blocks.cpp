@@ -1,49 +1,28 @@
 #include "engine/script/small_blocks.hpp"
 
-#include <cstdlib>
+#include <sys/mman.h>
 
 namespace te::script {
-namespace {
-
-constexpr std::size_t kMaxChunk = 256 * 1024;
-// The chunk header, rounded up so the blocks after it keep the 16-byte alignment.
-constexpr std::size_t kHeader = 16;
-
-}  // namespace
 
 SmallBlocks::~SmallBlocks() {
-  while (chunks_ != nullptr) {
-    Chunk* next = chunks_->next;
-    std::free(chunks_);
-    chunks_ = next;
-  }
+  if (base_ != nullptr) munmap(base_, cap_);
 }
 
 void* SmallBlocks::carve(std::size_t size) noexcept {
-  if (static_cast<std::size_t>(end_ - bump_) < size) {
-    // The rest of the current chunk goes to the free lists in pieces of the
-    // largest classes that fit, so nothing carved is lost.
-    while (static_cast<std::size_t>(end_ - bump_) >= kGranule) {
-      std::size_t piece = static_cast<std::size_t>(end_ - bump_);
-      if (piece > kMaxSmall) piece = kMaxSmall;
-      piece -= piece % kGranule;
-      release(bump_, piece);
-      bump_ += piece;
+  if (base_ == nullptr) {
+    if (reserve_failed_ || cap_ == 0) return nullptr;
+    // Reserved, not committed: an idle state touches only the pages it carves
+    // (MAP_NORESERVE keeps the reservation out of the overcommit count).
+    void* p = mmap(nullptr, cap_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      reserve_failed_ = true;
+      return nullptr;
     }
-    static_assert(sizeof(Chunk) <= kHeader);
-    void* raw = std::aligned_alloc(kGranule, next_chunk_);
-    if (raw == nullptr) return nullptr;
-    auto* chunk = static_cast<Chunk*>(raw);
-    chunk->next = chunks_;
-    chunk->size = next_chunk_;
-    chunks_ = chunk;
-    chunk_bytes_ += next_chunk_;
-    bump_ = static_cast<char*>(raw) + kHeader;
-    end_ = static_cast<char*>(raw) + next_chunk_;
-    if (next_chunk_ < kMaxChunk) next_chunk_ *= 2;
+    base_ = static_cast<char*>(p);
   }
-  void* p = bump_;
-  bump_ += size;
+  if (cap_ - carved_ < size) return nullptr;
+  void* p = base_ + carved_;
+  carved_ += size;
   return p;
 }
 

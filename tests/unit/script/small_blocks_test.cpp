@@ -1,15 +1,22 @@
 // SmallBlocks (engine/script/small_blocks.hpp), the small-object pool behind
 // every Lua state's allocator: blocks never overlap, keep 16-byte alignment,
-// are reused by class, and a chunk's tail is not lost when a new one starts.
+// are reused by class, the pool stays within its cap; and Lua data keeps its
+// contents through every move the allocator makes.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <random>
 #include <vector>
 
+#include "engine/backtest/backtest_engine.hpp"
+#include "engine/core/sha256.hpp"
 #include "engine/script/small_blocks.hpp"
+#include "tests/support/flat_series.hpp"
 
+using namespace te;
 using te::script::SmallBlocks;
 
 namespace {
@@ -55,9 +62,9 @@ TEST_CASE("SmallBlocks: live blocks never overlap, stay aligned and are reused",
   CHECK(broken == 0);
   CHECK(misaligned == 0);
   // About 1/10 of the steps' blocks are alive at the end; what was freed was
-  // reused, so the chunks hold far less than everything ever allocated
+  // reused, so the pool carved far less than everything ever allocated
   // (200,000 x 45 % x ~136 bytes average = ~12 MB).
-  CHECK(blocks.chunk_bytes() < 4u * 1024 * 1024);
+  CHECK(blocks.carved_bytes() < 4u * 1024 * 1024);
 }
 
 TEST_CASE("SmallBlocks: a freed block comes back for the next request of its class", "[unit][script]") {
@@ -75,19 +82,70 @@ TEST_CASE("SmallBlocks: a freed block comes back for the next request of its cla
   CHECK_FALSE(SmallBlocks::small(0));
 }
 
-TEST_CASE("SmallBlocks: the tail of a full chunk goes to the free lists", "[unit][script]") {
-  SmallBlocks blocks;
-  // The first chunk is 4 KB with a 16-byte header: 15 blocks of 256 bytes fit
-  // (3,840), leaving a 240-byte tail when the 16th needs a new chunk.
-  std::vector<void*> big;
-  for (int i = 0; i < 15; ++i) big.push_back(blocks.allocate(256));
-  const std::size_t first = blocks.chunk_bytes();
-  big.push_back(blocks.allocate(256));  // does not fit the tail: a second chunk
-  CHECK(blocks.chunk_bytes() > first);
-  const std::size_t second = blocks.chunk_bytes();
-  // The 240-byte tail serves a 240-byte request without a new chunk, and it
-  // lies right after the 15th block of the first chunk.
-  void* tail = blocks.allocate(240);
-  CHECK(blocks.chunk_bytes() == second);
-  CHECK(static_cast<char*>(tail) == static_cast<char*>(big[14]) + 256);
+TEST_CASE("SmallBlocks: the pool carves at most its cap, and owns only its blocks", "[unit][script]") {
+  // The cap is what bounds the memory a strategy can park in free lists of
+  // classes it no longer uses (the budget counts live bytes only).
+  SmallBlocks blocks(64 * 1024);
+  std::vector<void*> got;
+  for (;;) {
+    void* p = blocks.allocate(1 + got.size() % SmallBlocks::kMaxSmall);
+    if (p == nullptr) break;
+    got.push_back(p);
+    REQUIRE(got.size() < 100000);
+  }
+  CHECK(blocks.carved_bytes() <= blocks.cap());
+  CHECK(blocks.carved_bytes() > blocks.cap() - SmallBlocks::kMaxSmall);
+  for (void* p : got) CHECK(blocks.owns(p));
+  int on_stack = 0;
+  CHECK_FALSE(blocks.owns(&on_stack));
+  void* heap = std::malloc(32);
+  CHECK_FALSE(blocks.owns(heap));
+  std::free(heap);
+  // Full: a freed block still serves its own class, and only that.
+  blocks.release(got[0], 1);  // class 1..16
+  CHECK(blocks.allocate(200) == nullptr);
+  CHECK(blocks.allocate(16) == got[0]);
+  SmallBlocks none(0);
+  CHECK(none.allocate(8) == nullptr);
+  CHECK_FALSE(none.owns(&on_stack));
+}
+
+TEST_CASE("a Lua state's tables, strings and buffers keep their contents through the allocator", "[unit][script]") {
+  // Every kind of move LuaVm::allocate makes: new blocks, growth within a
+  // class, into another class, from the pool to malloc (array parts past 256
+  // bytes), buffers grown by realloc; a wrong copy or a block handed out twice
+  // shows as a wrong sum or length, and the runner faults.
+  const std::string code = R"(
+local rounds = 0
+function detect_opportunity(bar, ctx, ind)
+  rounds = rounds + 1
+  local t = {}
+  for i = 1, 300 do t[i] = i * rounds end
+  local s = 0
+  for i = 1, 300 do s = s + t[i] end
+  if s ~= rounds * 45150 then error("array sum " .. s) end
+  local h = {}
+  for i = 1, 40 do h["k" .. i] = i end
+  for i = 1, 40 do if h["k" .. i] ~= i then error("hash " .. i) end end
+  for n = 1, 600, 7 do
+    local x = string.rep("a", n) .. rounds
+    if #x ~= n + #tostring(rounds) then error("string length " .. n) end
+  end
+  local parts = {}
+  for i = 1, 100 do parts[i] = tostring(i) end
+  local joined = table.concat(parts, ",")
+  if #joined ~= 291 then error("concat " .. #joined) end
+  ctx.keep = ctx.keep or {}
+  ctx.keep[#ctx.keep % 50 + 1] = { rounds, tostring(rounds) }
+end
+function filter_commitment() end
+function manage_position() end
+)";
+  const script::StrategySource src{"strategies/churn.lua", code, sha256_hex(code)};
+  backtest::BacktestConfig cfg;
+  auto r = backtest::run_backtest(cfg, test::flat_series(3000), src);
+  REQUIRE(r);
+  INFO((r->fault ? r->fault->message : std::string()));
+  CHECK_FALSE(r->fault);
+  CHECK(r->bars == 3000);
 }
