@@ -4,6 +4,7 @@
 // (moving_average.hpp, oscillators.hpp, ...) by the registry's factories; the
 // kernels themselves stay non-virtual for direct use and benchmarking.
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "engine/model/bar.hpp"
@@ -78,16 +79,17 @@ class KernelIndicator final : public Indicator {
   void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                       std::size_t stride) noexcept override {
     if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
-      static_assert(Kernel::kOutputs == 1);  // (stride unused: one output row)
+      // A block pass reads its own columns: only for kernels fed whole bars.
+      static_assert(std::is_same_v<Feed, FeedBar> && Kernel::kOutputs == 1);  // (stride unused: one output row)
       kernel_.update_block(c, from, n, out);
-      return;
-    }
-    constexpr int k = Kernel::kOutputs;
-    double v[k];
-    for (std::size_t i = 0; i < n; ++i) {
-      feed_(kernel_, c.at(from + i));
-      kernel_.write(v);
-      for (int j = 0; j < k; ++j) out[static_cast<std::size_t>(j) * stride + i] = v[j];
+    } else {
+      constexpr int k = Kernel::kOutputs;
+      double v[k];
+      for (std::size_t i = 0; i < n; ++i) {
+        feed_(kernel_, c.at(from + i));
+        kernel_.write(v);
+        for (int j = 0; j < k; ++j) out[static_cast<std::size_t>(j) * stride + i] = v[j];
+      }
     }
   }
   void reset() noexcept override { kernel_.reset(); }

@@ -3,7 +3,7 @@
 // with the first: this checks the two agree bit for bit, on series built to
 // hit the rule's edges (long flat runs, runs one short of the period, runs
 // broken by NaN, 0 and -0, period 1) and on plain random walks. The same
-// series check the block pass (Cci::update_block, four windows summed side by
+// series check the block pass (Cci::update_block, eight windows summed side by
 // side) against update() bar by bar.
 #include <catch2/catch.hpp>
 
@@ -127,7 +127,7 @@ TEST_CASE("Cci's run-length flat rule equals the comparison of every window valu
 
 TEST_CASE("Cci's block pass gives update()'s values bar by bar", "[ta][cci][ahead]") {
   std::mt19937_64 rng(20261207);
-  // 300 is past the block pass's four-lane limit (it then goes bar by bar).
+  // 300 is past the block pass's window limit of 256 (it then goes bar by bar).
   for (int period : {1, 2, 3, 5, 14, 20, 300}) {
     for (int series = 0; series < 12; ++series) {
       const std::vector<double> tp = edge_series(rng, period, 4000);
