@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/value_in_place.hpp"
+
 namespace te {
 
 namespace {
@@ -116,30 +118,30 @@ Status apply_map_patch(Value& value, const Value::Array& d, const Path* path) {
     return bad_delta(path, "map patch must be [1, {changes}, [removed keys]]");
   }
   if (!value.is_map()) return bad_delta(path, "map patch on a " + std::string(to_string(value.kind())));
-  Value::Map old = value.take_map();
   const Value::Map& changes = d[1].as_map();
   if (d[2].as_array().empty()) {
     // The common patch (a runner state from one bar to the next): values of
-    // existing keys change, none is added or removed. Patched in place: no
-    // new vector, no entry moved.
+    // existing keys change, none is added or removed. Patched in place, keys
+    // untouched: no new vector, no entry moved, the map not taken out of
+    // `value` and wrapped back.
+    Value::Map& cur = map_entries(value);
     bool in_place = true;
     for (std::size_t k = 0, j = 0; j < changes.size() && in_place; ++j, ++k) {
-      while (k < old.size() && key_less(old[k].first, changes[j].first)) ++k;
-      in_place = k < old.size() && old[k].first == changes[j].first;
+      while (k < cur.size() && key_less(cur[k].first, changes[j].first)) ++k;
+      in_place = k < cur.size() && cur[k].first == changes[j].first;
     }
     if (in_place) {
       std::size_t k = 0;
       for (const auto& [key, change] : changes) {
-        while (key_less(old[k].first, key)) ++k;
+        while (key_less(cur[k].first, key)) ++k;
         const Path child{path, key, -1};
-        Status s = apply_at(old[k].second, change, &child);
-        if (!s) return s;
+        TE_TRY(apply_at(cur[k].second, change, &child));
         ++k;
       }
-      value = Value(std::move(old));
       return {};
     }
   }
+  Value::Map old = value.take_map();
   Value::Map out;
   out.reserve(old.size() + changes.size());
   std::size_t i = 0;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "engine/core/value_in_place.hpp"
+
 namespace te::journal::detail {
 
 namespace {
@@ -74,7 +76,9 @@ bool MsgpackCursor::read_value(Value& out, int depth) {
     std::uint32_t n = 0;
     if (!read_map(n)) return false;
     if (n > remaining() / 2) return fail("map count runs past the record");
-    Value::Map m = out.is_map() ? out.take_map() : Value::Map{};
+    // Overwritten where it is; a decode that fails leaves `out` nil, so no
+    // half-written map (keys perhaps out of order) is left behind.
+    Value::Map& m = become_map(out);
     const std::size_t had = m.size();
     m.resize(n);
     // Keys already in place were sorted; only a key written here is compared
@@ -82,15 +86,21 @@ bool MsgpackCursor::read_value(Value& out, int depth) {
     bool sorted = true, prev_written = false;
     for (std::size_t i = 0; i < n; ++i) {
       std::string_view k;
-      if (!read_str(k)) return fail("map key is not a string");
+      if (!read_str(k)) {
+        out.assign_nil();
+        return fail("map key is not a string");
+      }
       std::string& key = m[i].first;
       const bool written = !(i < had && same_key(key, k));
       if (written) key.assign(k.data(), k.size());
       if (i > 0 && (written || prev_written) && !key_less(m[i - 1].first, key)) sorted = false;
       prev_written = written;
-      if (!read_value(m[i].second, depth + 1)) return false;
+      if (!read_value(m[i].second, depth + 1)) {
+        out.assign_nil();
+        return false;
+      }
     }
-    out = sorted ? Value(std::move(m), Value::sorted_keys) : Value(std::move(m));  // sorts if the writer did not
+    if (!sorted) sort_entries(out);  // the writer did not sort them (or wrote a key twice)
     return true;
   }
   switch (b) {

@@ -61,6 +61,27 @@ TEST_CASE("a map another writer did not sort decodes sorted, last key wins, into
   CHECK(into == Value::map({{"a", 2}, {"c", 1}}));
 }
 
+TEST_CASE("a map whose decode fails halfway leaves nil, and the next decode into it is exact", "[unit][journal]") {
+  // {"a": 1, "b": {"c": 2, "d": 3}}, cut after every byte: whatever tree the
+  // decode starts from, a failure leaves nothing half-written (no map with a
+  // new key next to old ones that may be out of order).
+  const std::string bytes = "\x82\xa1" "a\x01\xa1" "b\x82\xa1" "c\x02\xa1" "d\x03";
+  const Value want = Value::map({{"a", 1}, {"b", Value::map({{"c", 2}, {"d", 3}})}});
+  const Value priors[] = {Value(), want, Value::map({{"z", 0}}),
+                          Value::map({{"a", 9}, {"b", Value::map({{"e", 1}, {"f", 2}})}, {"c", 1}})};
+  for (const Value& p : priors) {
+    for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+      Value into = p;
+      Cursor bad(std::string_view(bytes).substr(0, cut));
+      REQUIRE_FALSE(bad.read_value(into));
+      CHECK((into.is_nil() || into == p));  // p: the count did not fit, nothing read
+      Cursor good(bytes);
+      REQUIRE(good.read_value(into));
+      CHECK(into == want);
+    }
+  }
+}
+
 TEST_CASE("events decoded one after another into one event, with spares, equal fresh decodes", "[unit][journal]") {
   std::mt19937_64 rng(9);
   Event reused, reused_plain;

@@ -6,6 +6,7 @@
 
 #include "engine/journal/event_codec.hpp"
 #include "engine/core/value.hpp"
+#include "engine/core/value_in_place.hpp"
 #include "engine/core/value_json.hpp"
 
 using namespace te;
@@ -32,6 +33,28 @@ TEST_CASE("value maps keep keys sorted and unique", "[unit][journal]") {
   Value a;
   a.push_back(true);
   CHECK(a.is_array());
+}
+
+TEST_CASE("a map overwritten through its entries is canonical again after sort_entries", "[unit][journal]") {
+  // become_map: a map stays as it is, anything else becomes an empty one.
+  Value m = Value::map({{"a", 1}, {"b", 2}});
+  CHECK(become_map(m).size() == 2);
+  Value x(7);
+  CHECK(become_map(x).empty());
+  CHECK(x == Value::empty_map());
+
+  // Values changed in place: keys untouched, nothing to restore.
+  Value::Map& e = map_entries(m);
+  e[1].second = Value("two");
+  CHECK(m == Value::map({{"a", 1}, {"b", "two"}}));
+
+  // Keys rewritten out of order and one twice: sort_entries gives what Value(Map) gives.
+  Value::Map& w = map_entries(m);
+  w = {{"c", 3}, {"a", 4}, {"c", 5}};
+  sort_entries(m);
+  CHECK(m == Value(Value::Map{{"c", 3}, {"a", 4}, {"c", 5}}));
+  CHECK(m.size() == 2);
+  CHECK(m.as_map()[1].second == Value(5));  // last duplicate wins
 }
 
 TEST_CASE("value equality is exact: kinds and double bit patterns", "[unit][journal]") {
