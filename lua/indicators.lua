@@ -270,7 +270,18 @@ build_view = function(offset, tf)
   local by_tf = views[tf]
   if not by_tf then by_tf = {}; views[tf] = by_tf end
   local fns = {}
-  for _, desc in ipairs(registry) do fns[desc.name] = make_reader(desc.outputs, slot_lookup(tf, desc.name), offset) end
+  -- Each native indicator's reader is compiled on its first call (≈ 6
+  -- million instructions of `load` for all of them would be paid by every
+  -- short backtest): until then its name holds a stand-in that replaces
+  -- itself. The key is there from the start, so the table keeps its shape.
+  for _, desc in ipairs(registry) do
+    local name = desc.name
+    fns[name] = function(...)
+      local f = make_reader(desc.outputs, slot_lookup(tf, name), offset)
+      fns[name] = f
+      return f(...)
+    end
+  end
   for _, name in ipairs(extension_order) do fns[name] = extensions[name](offset, tf) end
   view_fns[#view_fns + 1] = { fns = fns, offset = offset, tf = tf }
 
