@@ -274,11 +274,15 @@ build_view = function(offset, tf)
   -- million instructions of `load` for all of them would be paid by every
   -- short backtest): until then its name holds a stand-in that replaces
   -- itself. The key is there from the start, so the table keeps its shape.
+  -- A strategy may have kept the stand-in itself: it compiles only once.
   for _, desc in ipairs(registry) do
     local name = desc.name
+    local f
     fns[name] = function(...)
-      local f = make_reader(desc.outputs, slot_lookup(tf, name), offset)
-      fns[name] = f
+      if not f then
+        f = make_reader(desc.outputs, slot_lookup(tf, name), offset)
+        fns[name] = f
+      end
       return f(...)
     end
   end

@@ -346,6 +346,11 @@ TEST_CASE("out-of-range history reads and bad indicator requests are errors, not
        "takes 1 parameter, was given 2"},
       {"source before a number", "local v = ind.ema(20, 'close', 3)", Expect::Fault,
        "the source must be the last argument"},
+      // A reader is compiled on its first call; a function taken before that
+      // (the stand-in) keeps working and reads the same values.
+      {"a reader taken before its first call",
+       "local f = ind.wma for i = 1, 3 do assert(f(5) == ind.wma(5)) end log('contained')",
+       Expect::Contained},
       {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
       {"unknown indicator", "local v = ind.nope(3)", Expect::Fault, "ind has no indicator"},
       {"forged source", "local v = ind.sma(3, '../../etc/passwd')", Expect::Fault, "unknown source"},
