@@ -6,7 +6,7 @@
 local P = ...
 local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
 local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
-local unpack = unpack
+local unpack, load = unpack, load
 local floor, huge, min = math.floor, math.huge, math.min
 local sfmt, ssub = string.format, string.sub
 local tsort, tconcat = table.sort, table.concat
@@ -43,6 +43,79 @@ local function add_native(desc, p, nparams, source, tf)
 end
 
 local NOSRC = ""
+
+-- The lookup and the readers are compiled from source for each indicator and
+-- view (`fresh`), so that every closure has a prototype of its own. LuaJIT
+-- specialises a trace to a called closure only while its prototype has made
+-- fewer than three closures; past that (one reader prototype shared by all
+-- the indicators) it guards the prototype instead and loads each upvalue
+-- (the slot lookup, its cache table, the offset) on every read. With a
+-- closure of its own the reader is a constant in the trace and so are those
+-- upvalues but the tables: one guard on the reader, the cache lookup, the load.
+local function fresh(src, what)
+  return load(src, "=lua/indicators.lua (" .. what .. ")", "t")
+end
+
+-- slot_of(a1..a5) for make_slot_lookup. The common calls take one to three
+-- arguments (ind.sma(20), ind.ema(20, "high"), ind.macd(12, 26, 9)): one,
+-- two or three nested lookups instead of the five of the general cache.
+local SLOT_OF = [==[
+local one, two, three, cache, resolve = ...
+return function(a1, a2, a3, a4, a5)
+  if a4 == nil and a5 == nil and a3 ~= nil then
+    local by1 = three[a1 or false]
+    local by2 = by1 and by1[a2 or false]
+    local slot = by2 and by2[a3]
+    if slot then return slot end
+    slot = resolve(a1, a2, a3, a4, a5)
+    if not by1 then by1 = {}; three[a1 or false] = by1 end
+    if not by2 then by2 = {}; by1[a2 or false] = by2 end
+    by2[a3] = slot
+    return slot
+  end
+  if a3 == nil and a4 == nil and a5 == nil and a1 ~= nil then
+    if a2 == nil then
+      local slot = one[a1]
+      if slot then return slot end
+      slot = resolve(a1)
+      one[a1] = slot
+      return slot
+    end
+    local by2 = two[a1]
+    local slot = by2 and by2[a2]
+    if slot then return slot end
+    slot = resolve(a1, a2)
+    if not by2 then by2 = {}; two[a1] = by2 end
+    by2[a2] = slot
+    return slot
+  end
+  local t = cache[a1 or false]
+  if t then
+    t = t[a2 or false]
+    if t then
+      t = t[a3 or false]
+      if t then
+        t = t[a4 or false]
+        if t then
+          local slot = t[a5 or false]
+          if slot then return slot end
+        end
+      end
+    end
+  end
+  local slot = resolve(a1, a2, a3, a4, a5)
+  local node = cache
+  local keys = { a1 or false, a2 or false, a3 or false, a4 or false }
+  for i = 1, 4 do
+    local nxt = node[keys[i]]
+    if not nxt then nxt = {}; node[keys[i]] = nxt end
+    node = nxt
+  end
+  node[a5 or false] = slot
+  return slot
+end
+]==]
+
 
 -- Returns slot_of(a1..a5) -> first output slot, creating the indicator on
 -- first use (the host warms it up over the bars already seen).
@@ -85,83 +158,52 @@ local function make_slot_lookup(desc, tf)
     for i = np + 1, nparams do p[i] = defaults[i] end
     return add_native(desc, p, nparams, source, tf)
   end
-  -- The common calls, ind.sma(20) and ind.ema(20, "high"), take one or two
-  -- arguments: one flat lookup each instead of five nested ones.
-  local one, two = {}, {}
-  return function(a1, a2, a3, a4, a5)
-    if a3 == nil and a4 == nil and a5 == nil and a1 ~= nil then
-      if a2 == nil then
-        local slot = one[a1]
-        if slot then return slot end
-        slot = resolve(a1)
-        one[a1] = slot
-        return slot
-      end
-      local by2 = two[a1]
-      local slot = by2 and by2[a2]
-      if slot then return slot end
-      slot = resolve(a1, a2)
-      if not by2 then by2 = {}; two[a1] = by2 end
-      by2[a2] = slot
-      return slot
-    end
-    local t = cache[a1 or false]
-    if t then
-      t = t[a2 or false]
-      if t then
-        t = t[a3 or false]
-        if t then
-          t = t[a4 or false]
-          if t then
-            local slot = t[a5 or false]
-            if slot then return slot end
-          end
-        end
-      end
-    end
-    local slot = resolve(a1, a2, a3, a4, a5)
-    local node = cache
-    local keys = { a1 or false, a2 or false, a3 or false, a4 or false }
-    for i = 1, 4 do
-      local nxt = node[keys[i]]
-      if not nxt then nxt = {}; node[keys[i]] = nxt end
-      node = nxt
-    end
-    node[a5 or false] = slot
-    return slot
-  end
+  return fresh(SLOT_OF, "slot lookup")({}, {}, {}, cache, resolve)
 end
 
+-- Readers by number of outputs; upvalues: slot_of, offset, ind_value, nan_to_nil, unpack, nout.
+local READERS = {
+  [[
+local slot_of, offset, ind_value = ...
+return function(a1, a2, a3, a4, a5)
+  local v = ind_value(slot_of(a1, a2, a3, a4, a5), offset)
+  if v == v then return v end
+  return nil
+end
+]],
+  [[
+local slot_of, offset, ind_value, nan_to_nil = ...
+return function(a1, a2, a3, a4, a5)
+  local s = slot_of(a1, a2, a3, a4, a5)
+  local v1 = ind_value(s, offset)
+  if v1 ~= v1 then return nil end
+  return v1, nan_to_nil(ind_value(s + 1, offset))
+end
+]],
+  [[
+local slot_of, offset, ind_value, nan_to_nil = ...
+return function(a1, a2, a3, a4, a5)
+  local s = slot_of(a1, a2, a3, a4, a5)
+  local v1 = ind_value(s, offset)
+  if v1 ~= v1 then return nil end
+  return v1, nan_to_nil(ind_value(s + 1, offset)), nan_to_nil(ind_value(s + 2, offset))
+end
+]],
+}
+local READER_N = [[
+local slot_of, offset, ind_value, nan_to_nil, unpack, nout = ...
+return function(a1, a2, a3, a4, a5)
+  local s = slot_of(a1, a2, a3, a4, a5)
+  local v1 = ind_value(s, offset)
+  if v1 ~= v1 then return nil end
+  local out = { v1 }
+  for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end
+  return unpack(out, 1, nout)
+end
+]]
+
 local function make_reader(nout, slot_of, offset)
-  if nout == 1 then
-    return function(a1, a2, a3, a4, a5)
-      local v = ind_value(slot_of(a1, a2, a3, a4, a5), offset)
-      if v == v then return v end
-      return nil
-    end
-  elseif nout == 2 then
-    return function(a1, a2, a3, a4, a5)
-      local s = slot_of(a1, a2, a3, a4, a5)
-      local v1 = ind_value(s, offset)
-      if v1 ~= v1 then return nil end
-      return v1, nan_to_nil(ind_value(s + 1, offset))
-    end
-  elseif nout == 3 then
-    return function(a1, a2, a3, a4, a5)
-      local s = slot_of(a1, a2, a3, a4, a5)
-      local v1 = ind_value(s, offset)
-      if v1 ~= v1 then return nil end
-      return v1, nan_to_nil(ind_value(s + 1, offset)), nan_to_nil(ind_value(s + 2, offset))
-    end
-  end
-  return function(a1, a2, a3, a4, a5)
-    local s = slot_of(a1, a2, a3, a4, a5)
-    local v1 = ind_value(s, offset)
-    if v1 ~= v1 then return nil end
-    local out = { v1 }
-    for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end
-    return unpack(out, 1, nout)
-  end
+  return fresh(READERS[nout] or READER_N, "reader")(slot_of, offset, ind_value, nan_to_nil, unpack, nout)
 end
 
 -- "sma(10)" -> name, {10}; a bare price name "close" -> "highest", {1, "close"}
@@ -228,7 +270,22 @@ build_view = function(offset, tf)
   local by_tf = views[tf]
   if not by_tf then by_tf = {}; views[tf] = by_tf end
   local fns = {}
-  for _, desc in ipairs(registry) do fns[desc.name] = make_reader(desc.outputs, slot_lookup(tf, desc.name), offset) end
+  -- Each native indicator's reader is compiled on its first call (≈ 6
+  -- million instructions of `load` for all of them would be paid by every
+  -- short backtest): until then its name holds a stand-in that replaces
+  -- itself. The key is there from the start, so the table keeps its shape.
+  -- A strategy may have kept the stand-in itself: it compiles only once.
+  for _, desc in ipairs(registry) do
+    local name = desc.name
+    local f
+    fns[name] = function(...)
+      if not f then
+        f = make_reader(desc.outputs, slot_lookup(tf, name), offset)
+        fns[name] = f
+      end
+      return f(...)
+    end
+  end
   for _, name in ipairs(extension_order) do fns[name] = extensions[name](offset, tf) end
   view_fns[#view_fns + 1] = { fns = fns, offset = offset, tf = tf }
 

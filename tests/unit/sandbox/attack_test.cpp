@@ -333,6 +333,24 @@ TEST_CASE("out-of-range history reads and bad indicator requests are errors, not
        "assert(ind.at(1) == ind.at(1)) assert(ind.at(1).at(1) == ind.at(2)) assert(ind.at(2).at(1) ~= ind.at(2)) "
        "log('contained')",
        Expect::Contained},
+      // Calls of one to three arguments have caches of their own (SLOT_OF in
+      // lua/indicators.lua): a cached shape still gives the same indicator, and a
+      // bad call after good ones of the same length is still checked.
+      {"three-argument calls",
+       "assert(ind.bbands(20, 2, 2) == ind.bbands(20, 2, 2)) local m = ind.bbands(20, 2, 3) "
+       "assert(ind.sma(nil, nil, 'close') == ind.sma(20)) log('contained')",
+       Expect::Contained},
+      {"bad third argument after good ones", "local a = ind.bbands(20, 2, 2) local b = ind.bbands(20, 2, {})",
+       Expect::Fault, "options tables are not taken"},
+      {"three numbers for one parameter", "local a = ind.sma(3) local v = ind.sma(3, 4, 5)", Expect::Fault,
+       "takes 1 parameter, was given 2"},
+      {"source before a number", "local v = ind.ema(20, 'close', 3)", Expect::Fault,
+       "the source must be the last argument"},
+      // A reader is compiled on its first call; a function taken before that
+      // (the stand-in) keeps working and reads the same values.
+      {"a reader taken before its first call",
+       "local f = ind.wma for i = 1, 3 do assert(f(5) == ind.wma(5)) end log('contained')",
+       Expect::Contained},
       {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
       {"unknown indicator", "local v = ind.nope(3)", Expect::Fault, "ind has no indicator"},
       {"forged source", "local v = ind.sma(3, '../../etc/passwd')", Expect::Fault, "unknown source"},
