@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <set>
 #include <utility>
 
@@ -168,6 +169,7 @@ struct JournalReader::Impl {
   std::string stored;                     // scratch for payload reads
   std::size_t main_last = BlockPrefetcher::npos;  // the block `main` loaded last
   // Last: stopped before the file and the index it reads go.
+  bool no_thread = false;  // the prefetcher's thread could not be started
   std::unique_ptr<BlockPrefetcher> prefetch;
 
   // ---- index ----
@@ -341,13 +343,18 @@ struct JournalReader::Impl {
       opened = std::move(got.opened);
       return std::move(got.read);
     }
-    if (opts.prefetch && in_order && want + 1 < blocks.size()) {
+    if (opts.prefetch && !no_thread && in_order && want + 1 < blocks.size()) {
       if (!prefetch) {
         const RandomAccessFile* f = file.get();
-        prefetch = std::make_unique<BlockPrefetcher>(
-            blocks, [f](std::uint64_t offset, std::size_t n, char* dst) { return f->read(offset, n, dst); }, kAhead);
+        try {
+          prefetch = std::make_unique<BlockPrefetcher>(
+              blocks, [f](std::uint64_t offset, std::size_t n, char* dst) { return f->read(offset, n, dst); },
+              kAhead);
+        } catch (const std::exception&) {
+          no_thread = true;  // (no thread to be had: this one reads every block, as without prefetch)
+        }
       }
-      prefetch->restart(want + 1);
+      if (prefetch) prefetch->restart(want + 1);
     } else if (prefetch) {
       prefetch->pause();
     }

@@ -300,15 +300,23 @@ int trace_event_handler(lua_State* L) {
   return 0;
 }
 
+// Pushes the jit.util module (LuaJIT registers it as a preload, not a global;
+// the host's own LuaJIT build always has it: a missing one is a build error).
+// stack: +1
+void push_jit_util(lua_State* L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
+  lua_getfield(L, -1, "jit.util");
+  lua_remove(L, -2);
+  TE_ASSERT(lua_isfunction(L, -1), "this LuaJIT has no jit.util module");
+  lua_call(L, 0, 1);
+}
+
 // jit.attach(trace_event_handler, "trace") from the trusted side, before the
 // sandbox is sealed. stack: unchanged
 void attach_trace_log(lua_State* L, JitTraceLog* log, te_frame* frame) {
   lua_pushlightuserdata(L, log);
   lua_pushlightuserdata(L, frame);
-  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
-  lua_getfield(L, -1, "jit.util");
-  lua_remove(L, -2);
-  lua_call(L, 0, 1);  // stack: log frame util
+  push_jit_util(L);  // stack: log frame util
   lua_getfield(L, -1, "funcinfo");
   lua_getfield(L, -2, "funcbc");
   lua_newtable(L);
@@ -631,10 +639,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_setfield(L, -2, "load_trusted");
   // jit.util.funcbc: the prelude reads whether its per-kind loops compiled
   // (M.run_batch in lua/prelude.lua).
-  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
-  lua_getfield(L, -1, "jit.util");
-  lua_remove(L, -2);
-  lua_call(L, 0, 1);
+  push_jit_util(L);
   lua_getfield(L, -1, "funcbc");
   lua_remove(L, -2);
   lua_setfield(L, -2, "funcbc");
