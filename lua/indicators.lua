@@ -116,7 +116,6 @@ return function(a1, a2, a3, a4, a5)
 end
 ]==]
 
-
 -- Returns slot_of(a1..a5) -> first output slot, creating the indicator on
 -- first use (the host warms it up over the bars already seen).
 local function make_slot_lookup(desc, tf)
@@ -161,49 +160,35 @@ local function make_slot_lookup(desc, tf)
   return fresh(SLOT_OF, "slot lookup")({}, {}, {}, cache, resolve)
 end
 
--- Readers by number of outputs; upvalues: slot_of, offset, ind_value, nan_to_nil, unpack, nout.
-local READERS = {
-  [[
-local slot_of, offset, ind_value = ...
-return function(a1, a2, a3, a4, a5)
-  local v = ind_value(slot_of(a1, a2, a3, a4, a5), offset)
-  if v == v then return v end
-  return nil
-end
-]],
-  [[
-local slot_of, offset, ind_value, nan_to_nil = ...
-return function(a1, a2, a3, a4, a5)
-  local s = slot_of(a1, a2, a3, a4, a5)
-  local v1 = ind_value(s, offset)
-  if v1 ~= v1 then return nil end
-  return v1, nan_to_nil(ind_value(s + 1, offset))
-end
-]],
-  [[
-local slot_of, offset, ind_value, nan_to_nil = ...
-return function(a1, a2, a3, a4, a5)
-  local s = slot_of(a1, a2, a3, a4, a5)
-  local v1 = ind_value(s, offset)
-  if v1 ~= v1 then return nil end
-  return v1, nan_to_nil(ind_value(s + 1, offset)), nan_to_nil(ind_value(s + 2, offset))
-end
-]],
-}
-local READER_N = [[
+-- A reader's source for `nout` outputs: up to three written out (the values
+-- returned directly), more through a table. Upvalues: slot_of, offset,
+-- ind_value, nan_to_nil, unpack, nout.
+local function reader_source(nout)
+  local rest
+  if nout <= 3 then
+    rest = "return v1"
+    for i = 2, nout do rest = rest .. sfmt(", nan_to_nil(ind_value(s + %d, offset))", i - 1) end
+  else
+    rest = "local out = { v1 }\n  for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end\n" ..
+           "  return unpack(out, 1, nout)"
+  end
+  return [[
 local slot_of, offset, ind_value, nan_to_nil, unpack, nout = ...
 return function(a1, a2, a3, a4, a5)
   local s = slot_of(a1, a2, a3, a4, a5)
   local v1 = ind_value(s, offset)
   if v1 ~= v1 then return nil end
-  local out = { v1 }
-  for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end
-  return unpack(out, 1, nout)
+  ]] .. rest .. "\nend\n"
 end
-]]
+local reader_sources = {}  -- by nout
 
 local function make_reader(nout, slot_of, offset)
-  return fresh(READERS[nout] or READER_N, "reader")(slot_of, offset, ind_value, nan_to_nil, unpack, nout)
+  local src = reader_sources[nout]
+  if not src then
+    src = reader_source(nout)
+    reader_sources[nout] = src
+  end
+  return fresh(src, "reader")(slot_of, offset, ind_value, nan_to_nil, unpack, nout)
 end
 
 -- "sma(10)" -> name, {10}; a bare price name "close" -> "highest", {1, "close"}

@@ -317,19 +317,13 @@ class Cci {
       at[pending] = i;
       tps[pending] = tp;
       if (++pending == kLanes) {
-        finish_lanes(tps, at, out);
+        finish_lanes(tps, at, out, kLanes);
         pending = 0;
       }
     }
-    for (int k = 0; k < pending; ++k) {  // fewer than kLanes left: one at a time
-      const double* lane = lanes_.data() + k;
-      double avg = 0.0;
-      for (std::size_t j = 0; j < n; ++j) avg += lane[j * kLanes];
-      avg /= n_;
-      double dev = 0.0;
-      for (std::size_t j = 0; j < n; ++j) dev += std::fabs(lane[j * kLanes] - avg);
-      out[at[k]] = finish(tps[k], avg, dev);
-    }
+    // Fewer than kLanes left: the same pass (the unused lanes hold older
+    // windows; their sums are not written anywhere).
+    if (pending > 0) finish_lanes(tps, at, out, pending);
     if (count > 0 && ready()) cci_ = out[count - 1];
   }
 
@@ -366,8 +360,9 @@ class Cci {
   }
 
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
-  // lane's sums in storage order, the lanes interleaved.
-  void finish_lanes(const double* tps, const std::size_t* at, double* out) const noexcept {
+  // lane's sums in storage order, the lanes interleaved; the first `used`
+  // lanes' values go to out.
+  void finish_lanes(const double* tps, const std::size_t* at, double* out, int used) const noexcept {
     const std::size_t n = window_.size();
     const double* v = lanes_.data();
     double avg[kLanes] = {};
@@ -377,7 +372,7 @@ class Cci {
     double dev[kLanes] = {};
     for (std::size_t j = 0; j < n; ++j)
       for (int k = 0; k < kLanes; ++k) dev[k] += std::fabs(v[j * kLanes + static_cast<std::size_t>(k)] - avg[k]);
-    for (int k = 0; k < kLanes; ++k) out[at[k]] = finish(tps[k], avg[k], dev[k]);
+    for (int k = 0; k < used; ++k) out[at[k]] = finish(tps[k], avg[k], dev[k]);
   }
 
   Window window_;
