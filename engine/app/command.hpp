@@ -23,7 +23,7 @@ using BarLoader = std::function<Result<model::BarSeries>(const std::string& path
 void register_version(CLI::App& app, CommandContext& ctx);
 void register_backtest(CLI::App& app, CommandContext& ctx);
 // `indicators --list` and `indicators --data F --compute LIST [--out O]`. With an
-// empty loader, --data reports that this build has no data loader.
+// empty loader (an embedding without engine/data), --data is refused with exit 1.
 void register_indicators(CLI::App& app, CommandContext& ctx, BarLoader load_bars);
 void register_generate_data(CLI::App& app, CommandContext& ctx);
 void register_convert_data(CLI::App& app, CommandContext& ctx);

@@ -214,7 +214,7 @@ int run_indicators(const IndicatorsOptions& o, const BarLoader& load_bars) {
     return 1;
   }
   if (!load_bars) {
-    fmt::print(stderr, "indicators --data {}: this build has no data loader yet (engine/data)\n", o.data);
+    fmt::print(stderr, "indicators --data {}: no bar loader was given to this command (an embedding error: cli.cpp passes engine/data's)\n", o.data);
     return 1;
   }
   auto bars = load_bars(o.data);

@@ -396,7 +396,10 @@ void IndicatorSet::reset() noexcept {
     if (e.cached) e.next = 0;
     else e.indicator->reset();
   }
-  for (Cross& c : crosses_) c.last_d = kNaN;
+  for (Cross& c : crosses_) {  // as new: [1] counted on from an update number of before the reset
+    c.last_d = kNaN;
+    c.last_at = 0;
+  }
   ahead_begin_ = ahead_end_ = ahead_next_;  // the kernels start again from the next bar
   for (Group& g : groups_) {
     g.aggregator.reset();

@@ -222,6 +222,13 @@ TEST_CASE("add_crossover keeps ind.crossover's look-back rule at every offset, t
   b.close = b.open = b.high = b.low = 1;
   set.update(b);
   CHECK(std::isnan(set.value(early)));  // sma(2) is warming up again
+  // The look-back count starts again as in a new set (it counted from an
+  // update number of before the reset, a negative count).
+  IndicatorSet fresh(8, kMask + 1);
+  const int fc = *fresh.add(*parse_spec("highest(1,close)"));
+  const int fe = *fresh.add_crossover(fc, *fresh.add(*parse_spec("sma(2)")));
+  fresh.update(b);
+  CHECK(set.value(early + 1) == fresh.value(fe + 1));
 }
 
 // update() runs the base-timeframe indicators from a flat list and the others
