@@ -75,6 +75,16 @@ BlockPrefetcher::Loaded BlockPrefetcher::load(std::size_t block, std::string& st
 }
 
 void BlockPrefetcher::run() {
+  try {
+    load_ahead();
+  } catch (...) {
+    // Out of memory (or a throwing read) on this thread: it stops loading, and
+    // the reader, which never waits for it, loads every block itself from now
+    // on (where an error it meets is its own, as without a prefetcher).
+  }
+}
+
+void BlockPrefetcher::load_ahead() {
   std::string stored;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {

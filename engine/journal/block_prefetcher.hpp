@@ -12,7 +12,8 @@
 // stops it (pause()) until it reads in order again.
 //
 // One consumer thread (the reader's); the destructor stops the thread, waiting
-// at most for the block it is loading.
+// at most for the block it is loading. A loader thread that fails (an
+// exception, e.g. bad_alloc) just stops: take() then loads every block itself.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -65,6 +66,7 @@ class BlockPrefetcher {
     std::string raw;
   };
   void run();
+  void load_ahead();
   // The same steps as the reader's own load of a block.
   Loaded load(std::size_t block, std::string& stored, std::string& raw) const;
 

@@ -2,6 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <new>
+#include <thread>
+
 #include <string>
 #include <vector>
 
@@ -211,4 +216,42 @@ TEST_CASE("a block that cannot be read is the reader's error, from the loader to
   CHECK(raw.size() == blocks[0].header.raw_size);
   p.pause();
   CHECK(p.next_block() == BlockPrefetcher::npos);
+}
+
+TEST_CASE("a loader thread that runs out of memory leaves the reader to load every block", "[unit][journal]") {
+  TempDir dir;
+  const auto events = make_session({.bars = 200, .runners = 1});
+  const std::string path = dir.file("j");
+  write_journal(path, events, small_blocks(StorageMode::Full));
+  NullReporter quiet;
+  auto r = JournalReader::open(path, quiet);
+  REQUIRE(r.ok());
+  const std::vector<BlockInfo> blocks = (*r)->blocks();
+  REQUIRE(blocks.size() >= 6);
+  const std::string whole = read_file(path);
+  const std::thread::id reader = std::this_thread::get_id();
+  std::atomic<int> thrown{0};
+  auto read = [&](std::uint64_t offset, std::size_t n, char* dst) -> Status {
+    if (std::this_thread::get_id() != reader) {
+      ++thrown;
+      throw std::bad_alloc();  // before: std::terminate, the process ended
+    }
+    std::copy_n(whole.data() + offset, n, dst);
+    return {};
+  };
+  BlockPrefetcher p(blocks, read, 2);
+  p.restart(0);
+  std::string raw;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    REQUIRE(p.next_block() == b);
+    const BlockPrefetcher::Loaded got = p.take(raw);
+    REQUIRE(got.read.ok());
+    REQUIRE(got.opened.ok());
+    CHECK(raw.size() == blocks[b].header.raw_size);
+    // Give the loader its chance to try (and fail) on the first blocks.
+    for (int spin = 0; b == 0 && thrown.load() == 0 && spin < 2000; ++spin)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  CHECK(thrown.load() == 1);  // it tried once and stopped
+  CHECK(p.next_block() == blocks.size());
 }
