@@ -5,6 +5,9 @@
 //                          execution engine: p50/p99/max in microseconds
 //   simulated/100_symbols  100 runners on simulated live feeds at 10 bars/s
 //                          each: process CPU per symbol, % of one core
+//   historical/symbols/100/<threads>  100 historical runners (sma_cross, one
+//                          symbol each) replayed immediately on 1 or 2 worker
+//                          threads: the bars/s of a 100-symbol backtest
 //   memory/1000_runners    1000 runners started (each with its own Lua VM,
 //                          account, exchange): process RSS in MiB
 #include <benchmark/benchmark.h>
@@ -19,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -26,6 +30,7 @@
 
 #include "bench/common/fresh_process.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/data/bar_generator.hpp"
 #include "engine/live/live_engine.hpp"
 #include "engine/live/runner_unit.hpp"
 #include "engine/script/vm_pool.hpp"
@@ -185,6 +190,70 @@ void BM_SimulatedSymbols(benchmark::State& state) {
 }
 BENCHMARK(BM_SimulatedSymbols)->Name("simulated/symbols_10_bars_per_s")->Arg(100)->Iterations(1)
     ->Unit(benchmark::kSecond);
+
+// Issue 3, scaling: a backtest of many symbols at once, as `trading-engine run`
+// runs one (a portfolio of runners, each its own symbol, strategy VM and
+// account, on the engine's worker threads): `symbols` historical runners of
+// sma_cross replayed immediately, each over 100,000 generated 1-minute
+// bars (one series shared read-only; the runners do not depend on each other's
+// data), with the backtest command's trading settings. bars_per_s is the sum of
+// every runner's bars over the wall time from start() to the last runner's
+// end; CPU time is the process's (all threads).
+// TE_BENCH_HISTORICAL_BARS: fewer bars per runner for instruction counts under callgrind.
+std::size_t historical_bars() {
+  static const std::size_t n = [] {
+    const char* env = std::getenv("TE_BENCH_HISTORICAL_BARS");
+    return env && *env ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : std::size_t{100'000};
+  }();
+  return n;
+}
+
+void BM_HistoricalSymbols(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const int threads = static_cast<int>(state.range(1));
+  static const auto series = [] {
+    auto s = data::generate_bars(data::GeneratorOptions{}, historical_bars(), "SIM");
+    if (!s) std::abort();
+    return std::make_shared<const model::BarSeries>(std::move(*s));
+  }();
+  const auto strategy = sma_cross();
+  double bars = 0, cpu = 0;
+  for (auto _ : state) {
+    std::vector<live::RunnerSpec> specs;
+    for (std::size_t i = 0; i < n; ++i) {
+      live::RunnerSpec r;
+      r.name = "hist" + std::to_string(i);
+      r.symbol = "SIM" + std::to_string(i);
+      r.strategy = strategy;
+      r.trading.initial_cash = 1'000'000;
+      r.trading.exchange.commission.rate = 0.001;
+      r.source.kind = live::SourceKind::Historical;
+      r.source.bars = series;
+      specs.push_back(std::move(r));
+    }
+    live::EngineOptions eo;
+    eo.threads = threads;
+    eo.hot_reload = false;
+    auto eng = live::LiveEngine::create(eo, std::move(specs));
+    if (!eng) return state.SkipWithError(eng.error().message.c_str());
+    const double c0 = cpu_seconds();
+    const std::int64_t w0 = monotonic_ns();
+    if (!(*eng)->start()) return state.SkipWithError("start failed");
+    while (!(*eng)->finished()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const double wall = static_cast<double>(monotonic_ns() - w0) / 1e9;
+    cpu += cpu_seconds() - c0;
+    std::int64_t done = 0;
+    for (const auto& s : (*eng)->status()) done += s.bars;
+    (*eng)->shutdown();
+    if (static_cast<std::size_t>(done) != n * historical_bars()) return state.SkipWithError("a runner did not finish its bars");
+    bars += static_cast<double>(done);
+    state.SetIterationTime(wall);
+  }
+  state.counters["bars_per_s"] = benchmark::Counter(bars, benchmark::Counter::kIsRate);
+  state.counters["bars_per_cpu_s"] = bars / cpu;
+}
+BENCHMARK(BM_HistoricalSymbols)->Name("historical/symbols")->Args({100, 1})->Args({100, 2})->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // In a fresh process of its own (bench/common/fresh_process.hpp): after the
 // other cases, the process's RSS also held what they left resident.

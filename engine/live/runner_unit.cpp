@@ -59,9 +59,19 @@ RunnerUnit::RunnerUnit(const RunnerSpec& spec, model::RunnerId id)
   status_.source = spec.source.kind;
   status_.paper = spec.paper;
   status_.initial_cash = spec.trading.initial_cash;
-  status_.equity = spec.trading.initial_cash;
+  pub_equity_.store(spec.trading.initial_cash, std::memory_order_relaxed);
   if (spec.source.kind == SourceKind::Historical && spec.source.bars) {
     status_.total_bars = spec.source.bars->size();
+    // Its length is known: the curve grows without reallocations (and their
+    // copies and fresh pages).
+    if (spec.trading.keep_equity_curve) {
+      const std::size_t n = spec.source.bars->size();
+      curve_.ts_ns.reserve(n);
+      curve_.cash.reserve(n);
+      curve_.position_value.reserve(n);
+      curve_.equity.reserve(n);
+      curve_.drawdown.reserve(n);
+    }
     out_.date_only = spec.source.bars->date_only();
   } else if (spec.source.kind == SourceKind::Simulated) {
     status_.total_bars = static_cast<std::size_t>(spec.source.max_bars);
@@ -125,7 +135,8 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
   u->runner_ = std::move(*created);
   u->router_.add(*u->runner_);
   u->runner_->set_risk(u->risk_.get());
-  u->status_.runner_state = std::string(runner::to_string(u->runner_->state()));
+  u->pub_state_ = u->runner_->state();
+  u->status_.runner_state = std::string(runner::to_string(u->pub_state_));
   return u;
 }
 
@@ -224,18 +235,31 @@ void RunnerUnit::end(UnitState final_state) {
   publish();
 }
 
+// Called after every bar: the lock (and the state's name) only when the state
+// machine moved.
 void RunnerUnit::publish() {
+  pub_position_.store(account_.position(instrument_.id).qty, std::memory_order_relaxed);
+  pub_equity_.store(account_.equity(), std::memory_order_relaxed);
+  pub_bars_.store(static_cast<std::int64_t>(out_.bars), std::memory_order_relaxed);
+  pub_last_bar_ns_.store(have_bar_ ? last_ts_ : 0, std::memory_order_relaxed);
+  const runner::RunnerState now = runner_->state();
+  if (now == pub_state_) return;
+  pub_state_ = now;
   std::lock_guard lock(status_mutex_);
-  status_.runner_state = std::string(runner::to_string(runner_->state()));
-  status_.position = account_.position(instrument_.id).qty;
-  status_.equity = account_.equity();
-  status_.bars = static_cast<std::int64_t>(out_.bars);
-  status_.last_bar_ns = have_bar_ ? last_ts_ : 0;
+  status_.runner_state = std::string(runner::to_string(now));
 }
 
 UnitStatus RunnerUnit::status() const {
-  std::lock_guard lock(status_mutex_);
-  return status_;
+  UnitStatus s;
+  {
+    std::lock_guard lock(status_mutex_);
+    s = status_;
+  }
+  s.position = pub_position_.load(std::memory_order_relaxed);
+  s.equity = pub_equity_.load(std::memory_order_relaxed);
+  s.bars = pub_bars_.load(std::memory_order_relaxed);
+  s.last_bar_ns = pub_last_bar_ns_.load(std::memory_order_relaxed);
+  return s;
 }
 
 backtest::BacktestResult RunnerUnit::take_result() {

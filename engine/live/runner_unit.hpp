@@ -10,6 +10,7 @@
 // the exception (any thread).
 #include <cstdint>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -131,6 +132,13 @@ class RunnerUnit {
   model::Bar last_bar_{};
   double bid_ = model::kNoValue, ask_ = model::kNoValue, bid_size_ = model::kNoValue, ask_size_ = model::kNoValue;
   std::int64_t started_ns_ = 0;
+
+  // The status table's figures that move every bar, written by the runner's
+  // thread without the lock (a status() copy may mix two consecutive bars'
+  // values); the rest of UnitStatus changes rarely and is under the lock.
+  std::atomic<std::int64_t> pub_bars_{0}, pub_last_bar_ns_{0};
+  std::atomic<double> pub_position_{0}, pub_equity_{0};
+  runner::RunnerState pub_state_{};  // the state status_.runner_state names (runner's thread)
 
   mutable std::mutex status_mutex_;
   UnitStatus status_;

@@ -24,7 +24,7 @@ double Portfolio::margin_used() const noexcept { return long_value() / margin_.l
 
 std::size_t Portfolio::open_positions() const noexcept {
   std::size_t n = 0;
-  for (const auto& p : positions_) n += p.qty != 0;
+  for (std::size_t i = first_; i < positions_.size(); ++i) n += positions_[i].qty != 0;
   return n;
 }
 
@@ -33,20 +33,21 @@ Position& Portfolio::pos(model::InstrumentId instrument) {
     positions_.resize(instrument + 1);
     open_trade_.resize(instrument + 1, -1);
   }
+  if (instrument < first_) first_ = instrument;
   return positions_[instrument];
 }
 
 double Portfolio::long_value() const noexcept {
   double v = 0;
-  for (const auto& p : positions_)
-    if (p.qty > 0) v += p.market_value();
+  for (std::size_t i = first_; i < positions_.size(); ++i)
+    if (positions_[i].qty > 0) v += positions_[i].market_value();
   return v;
 }
 
 double Portfolio::short_value() const noexcept {
   double v = 0;
-  for (const auto& p : positions_)
-    if (p.qty < 0) v -= p.market_value();
+  for (std::size_t i = first_; i < positions_.size(); ++i)
+    if (positions_[i].qty < 0) v -= positions_[i].market_value();
   return v;
 }
 
@@ -62,7 +63,7 @@ std::optional<FundsRefusal> Portfolio::check_fill(model::InstrumentId instrument
   // unlevered long-only case is exactly cash' >= 0.
   const double cash_after = cash_ - f * price - commission;
   double long_after = 0, short_after = 0;
-  for (std::size_t i = 0; i < positions_.size(); ++i) {
+  for (std::size_t i = first_; i < positions_.size(); ++i) {
     if (i == instrument) continue;
     const double v = positions_[i].market_value();
     if (v > 0) long_after += v;

@@ -90,6 +90,7 @@ class Portfolio {
   // path: a flat position only records the price (docs/performance.md).
   void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high) {
     if (instrument >= positions_.size()) return mark_new(instrument, price);
+    if (instrument < first_) first_ = instrument;
     Position& p = positions_[instrument];
     const double before = p.last_price;
     p.last_price = price;
@@ -122,9 +123,9 @@ class Portfolio {
   double position_value() const noexcept {
     // One instrument (a single-symbol run): the loop's result without the
     // loop set-up the compiler generates for it (0 + x: the same bits).
-    if (positions_.size() == 1) return 0.0 + positions_[0].market_value();
+    if (first_ < positions_.size() && first_ + 1 == positions_.size()) return 0.0 + positions_[first_].market_value();
     double v = 0;
-    for (const auto& p : positions_) v += p.market_value();
+    for (std::size_t i = first_; i < positions_.size(); ++i) v += positions_[i].market_value();
     return v;
   }
   double long_value() const noexcept;
@@ -167,6 +168,12 @@ class Portfolio {
   std::uint64_t version_ = 0;
   std::uint64_t book_version_ = 0;
   std::vector<Position> positions_;            // indexed by instrument id
+  // The lowest instrument ever marked or traded (SIZE_MAX: none). The entries
+  // below it were never touched (0 * 0: +0.0 each), so the sums over positions
+  // start here, with the same bits: an account of one runner among many in a
+  // process (`run`: instrument ids are the process's) has one entry to add,
+  // not one per runner before it.
+  std::size_t first_ = static_cast<std::size_t>(-1);
   std::vector<std::int64_t> open_trade_;       // instrument -> index into trades_, -1 when flat
   std::vector<Trade> trades_;
 };

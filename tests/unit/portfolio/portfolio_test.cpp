@@ -96,3 +96,30 @@ TEST_CASE("leverage lets longs use margin; short margin is configurable", "[unit
   CHECK_FALSE(q.check_fill(0, Side::Sell, 20, 100, 0));  // 2000 short needs 1000 of equity
   CHECK(q.check_fill(0, Side::Sell, 21, 100, 0));
 }
+
+// Sums over positions start at the lowest instrument the account has touched
+// (an account of one runner among many has high instrument ids only): one
+// touched later below it still counts, in every sum.
+TEST_CASE("position sums count every instrument the account touched, in any order", "[unit][portfolio]") {
+  portfolio::Portfolio p(1'000'000);
+  CHECK(p.position_value() == 0);
+  auto at = [](model::Fill f, model::InstrumentId id) {
+    f.instrument = id;
+    return f;
+  };
+  p.mark(40, 10, 10, 10);  // marked before any fill: flat, +0 in every sum
+  p.apply(at(fill(Side::Buy, 100, 10, 0, 1, model::OrderPurpose::Entry), 40), 1);
+  CHECK(p.position_value() == 1000);
+  p.apply(at(fill(Side::Sell, 50, 20, 0, 2, model::OrderPurpose::Entry), 7), 2);  // below 40: a short
+  p.mark(7, 20, 20, 20);
+  CHECK(p.position_value() == 1000 - 1000);
+  CHECK(p.long_value() == 1000);
+  CHECK(p.short_value() == 1000);
+  CHECK(p.open_positions() == 2);
+  p.mark(3, 5, 5, 5);  // a lower instrument only marked
+  CHECK(p.open_positions() == 2);
+  CHECK(p.equity() == p.cash() + 0.0);
+  // The refusal check sums the other instruments from the lowest one too.
+  CHECK(p.check_fill(40, Side::Buy, 1e6, 10, 0).has_value());
+  CHECK_FALSE(p.check_fill(40, Side::Buy, 10, 10, 0).has_value());
+}
