@@ -252,7 +252,9 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out) {
   thread_local std::vector<double> cols;
   std::size_t bad = 0;
   std::size_t used = 0;
-  out.resize(std::max(out.capacity(), raw.size() * 4));
+  // Room for a block of bars (a bar is ≈ 15 bytes here, 61 expanded); more
+  // is made as needed. Not the whole capacity: resize() zero-fills what it adds.
+  out.resize(raw.size() * 4 + 1024);
   const char* p = raw.data();
   const char* end = p + raw.size();
   auto room = [&out, &used](std::size_t n) {
