@@ -1,5 +1,7 @@
 #include "engine/journal/block_codec.hpp"
 
+#include "engine/journal/bar_run.hpp"
+
 #include <lz4.h>
 
 #include <algorithm>
@@ -26,10 +28,22 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
   note(sequence, ts_event_ns);
 }
 
+void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count,
+                           std::int64_t min_ts_ns, std::int64_t max_ts_ns) {
+  TE_ASSERT(count > 0, "journal: an empty bar run");
+  add(record, first_sequence, min_ts_ns);
+  // add() noted one event at min_ts_ns: the rest of the run's.
+  max_ts_ = max_ts_ns > max_ts_ ? max_ts_ns : max_ts_;
+  last_seq_ = first_sequence + count - 1;
+  count_ += count - 1;
+  flags_ |= kBlockHasBarRuns;
+}
+
 std::string_view BlockBuilder::finish(bool compress) {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
   BlockHeader h;
   h.raw_size = static_cast<std::uint32_t>(used_);
+  h.flags = flags_;
   h.record_count = count_;
   h.first_sequence = first_seq_;
   h.last_sequence = last_seq_;
@@ -56,6 +70,7 @@ std::string_view BlockBuilder::finish(bool compress) {
 
   used_ = 0;
   count_ = 0;
+  flags_ = 0;
   return {compressed_.data(), kBlockHeaderSize + size};
 }
 
@@ -66,13 +81,20 @@ Status open_block(const BlockHeader& h, std::string_view stored, std::string& ra
   }
   if (h.codec == BlockCodec::Stored) {
     raw.assign(stored.data(), stored.size());
-    return {};
+  } else {
+    raw.resize(h.raw_size);
+    const int n = LZ4_decompress_safe(stored.data(), raw.data(), static_cast<int>(stored.size()),
+                                      static_cast<int>(h.raw_size));
+    if (n < 0 || static_cast<std::uint32_t>(n) != h.raw_size) {
+      return make_error(Errc::parse, "block payload does not decompress to its raw size");
+    }
   }
-  raw.resize(h.raw_size);
-  const int n = LZ4_decompress_safe(stored.data(), raw.data(), static_cast<int>(stored.size()),
-                                    static_cast<int>(h.raw_size));
-  if (n < 0 || static_cast<std::uint32_t>(n) != h.raw_size) {
-    return make_error(Errc::parse, "block payload does not decompress to its raw size");
+  if ((h.flags & kBlockHasBarRuns) != 0) {
+    // Expanded here, where the block is loaded (the reader's prefetch thread
+    // when it reads on in order): everything after sees format 2's records.
+    thread_local std::string expanded;
+    expand_bar_runs(raw, expanded);
+    raw.swap(expanded);
   }
   return {};
 }

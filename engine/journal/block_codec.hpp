@@ -17,6 +17,12 @@ class BlockBuilder {
   // `record` must be at most kMaxRecordSize bytes.
   void add(std::string_view record, std::uint64_t sequence, std::int64_t ts_event_ns);
 
+  // A bar_run record (bar_run.hpp): one record that stands for `count`
+  // events, sequences first_sequence.. first_sequence + count - 1, with
+  // these times; the block is flagged as holding bar runs.
+  void add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count, std::int64_t min_ts_ns,
+               std::int64_t max_ts_ns);
+
   // A record shorter than 128 bytes (a one-byte length) written in place:
   // begin_small() returns room for `max` bytes, end_small() takes the count
   // written there. The writer's hot path (compact market_data): no copy.
@@ -33,6 +39,7 @@ class BlockBuilder {
 
   bool empty() const noexcept { return count_ == 0; }
   std::size_t raw_size() const noexcept { return used_; }
+  // Events (a bar_run record counts as its bars): the header's record_count.
   std::uint32_t record_count() const noexcept { return count_; }
 
   // The finished block (header + payload) and a new one started. The view is
@@ -59,12 +66,15 @@ class BlockBuilder {
   std::size_t used_ = 0;
   std::string compressed_;  // the last finished block: header, then payload
   std::uint32_t count_ = 0;
+  std::uint8_t flags_ = 0;
   std::uint64_t first_seq_ = 0, last_seq_ = 0;
   std::int64_t min_ts_ = 0, max_ts_ = 0;
 };
 
 // Verifies `stored` (the payload following `h`) against its checksum and returns
-// the raw record bytes in `raw` (for a stored block, a copy).
+// the raw record bytes in `raw` (for a stored block, a copy), with every
+// bar_run record expanded into the compact market_data records it stands for
+// (format 3, bar_run.hpp): a reader sees one record per event.
 // Errors: Errc::parse naming what does not match.
 Status open_block(const BlockHeader& h, std::string_view stored, std::string& raw);
 

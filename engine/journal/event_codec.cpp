@@ -1,4 +1,6 @@
 #include "engine/journal/event_codec.hpp"
+
+#include "engine/journal/bar_run.hpp"
 #include "engine/journal/state_parts.hpp"
 
 #define MSGPACK_NO_BOOST
@@ -999,6 +1001,12 @@ void decode_event_in(std::string_view record, Event& out, MarketStreams* streams
     case 12: ok = decode_into<Reload>(c, n, out, spares, why); break;
     case 13: ok = decode_into<IndicatorValues>(c, n, out, spares, why); break;
     case 14: ok = decode_into<Note>(c, n, out, spares, why); break;
+    case kBarRunType:
+      // Block loading expands every bar_run record it can decode into the
+      // market_data records it stands for (bar_run.hpp): one that reaches
+      // here did not decode.
+      make_unknown(record, type, "bar_run record does not decode", out, spares);
+      return;
     default: make_unknown(record, type, nullptr, out, spares); return;
   }
   if (ok && !c.at_end()) {

@@ -13,6 +13,7 @@
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/journal/state_parts.hpp"
+#include "engine/model/bar_series.hpp"
 
 namespace te::journal {
 
@@ -29,6 +30,16 @@ class DeferredConsumer {
   // not change (the writer recognises a repeated stream by the views' addresses).
   virtual void market_data(std::int64_t ts_event_ns, model::RunnerId runner, model::InstrumentId instrument,
                            std::string_view symbol, std::string_view timeframe, const model::Bar& bar) = 0;
+  // Bars from .. from + count - 1 of `columns`, each a market_data event at
+  // its bar's time: the same as market_data() for each, in one call.
+  virtual void market_data_columns(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                                   std::string_view timeframe, const model::BarSeries::Columns& columns,
+                                   std::size_t from, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const model::Bar bar = columns.at(from + i);
+      market_data(bar.ts_ns, runner, instrument, symbol, timeframe, bar);
+    }
+  }
   // A runner_state event in parts: the same as event() with a full
   // RunnerState of parts.phase, parts.state, state_parts_context(parts) and
   // `indicators` (the consumer may move from it). JournalWriter encodes it

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/clock.hpp"
+#include "engine/journal/bar_run.hpp"
 #include "engine/journal/block_codec.hpp"
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/state_delta.hpp"
@@ -147,6 +148,11 @@ struct JournalWriter::Impl {
     std::uint32_t since_snapshot = 0;
   };
   std::map<model::RunnerId, PartsTrack> parts_tracks;
+  // The bar run being collected (bar_runs): its bars are the block's next
+  // events; it goes into the block as one record before anything else does.
+  BarRun bars;
+  int run_hints[5] = {0, 0, 0, 0, 0};  // encode_bar_run's exponent search starts
+  std::string run_record;
   std::string record;
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
@@ -160,6 +166,7 @@ struct JournalWriter::Impl {
   // ---- writer side ----
 
   Status write_block() {
+    flush_run();
     const std::uint32_t n = block.record_count();
     const std::string_view out = block.finish(opts.compress);
     streams.clear();  // the next block names its runners' streams again
@@ -209,9 +216,57 @@ struct JournalWriter::Impl {
     }
   }
 
-  // A compact market_data record straight into the block (the caller checked
-  // that it can be compact).
+  // The bar run (if any) into the block as one record.
+  void flush_run() {
+    if (bars.count == 0) return;
+    if (bars.count == 1) {
+      // A run of one bar is its compact record (a bar_run record would be
+      // longer: interleaved runners, a live runner's single bars).
+      char* p = block.begin_small(kMaxCompactMarketData);
+      model::Bar bar;
+      bar.ts_ns = bars.ts[0];
+      bar.open = bars.col[0][0];
+      bar.high = bars.col[1][0];
+      bar.low = bars.col[2][0];
+      bar.close = bars.col[3][0];
+      bar.volume = bars.col[4][0];
+      const std::size_t n = encode_market_data_compact(bars.first_sequence, bars.ts[0], bars.runner, bar, p);
+      block.end_small(n, bars.first_sequence, bars.ts[0]);
+      wstats.raw_bytes += n + 1;
+      bars.count = 0;
+      return;
+    }
+    if (run_record.size() < kMaxBarRunRecord) run_record.resize(kMaxBarRunRecord);
+    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data());
+    block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, bars.min_ts(), bars.max_ts());
+    wstats.raw_bytes += n + varint32_size(static_cast<std::uint32_t>(n));
+    bars.count = 0;
+  }
+
+  // A market_data event that could be compact (the caller checked), as the
+  // next bar of the run, or of a new one when the last run's runner differs
+  // or events came between.
+  Status add_run_bar(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const model::Bar& bar) {
+    if (bars.count > 0 && (runner != bars.runner || sequence != bars.first_sequence + bars.count)) flush_run();
+    if (bars.count == 0) {
+      bars.runner = runner;
+      bars.first_sequence = sequence;
+    }
+    bars.add(ts, bar);
+    if (bars.count == kMaxBarRun) return end_full_run();
+    return {};
+  }
+  // A run of kMaxBarRun bars goes into the block; the block to the file when full.
+  Status end_full_run() {
+    flush_run();
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
+  }
+
+  // A compact market_data event straight into the block (the caller checked
+  // that it can be compact): into the bar run, or as a compact record.
   Status add_compact_bar(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const model::Bar& bar) {
+    if (opts.bar_runs) return add_run_bar(sequence, ts, runner, bar);
     if (block.empty()) block_started_ns = batch_queued_ns;
     char* p = block.begin_small(kMaxCompactMarketData);
     const std::size_t n = encode_market_data_compact(sequence, ts, runner, bar, p);
@@ -224,6 +279,10 @@ struct JournalWriter::Impl {
   Status process(Event& e) {
     record.clear();
     if (const auto* md = std::get_if<MarketData>(&e.body)) {
+      if (opts.bar_runs &&
+          can_be_compact(streams, e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar)) {
+        return add_run_bar(e.sequence, e.ts_event_ns, e.runner, md->bar);
+      }
       encode_bar(e.sequence, e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar);
       return add_record(e.sequence, e.ts_event_ns);
     }
@@ -281,6 +340,7 @@ struct JournalWriter::Impl {
                                          std::to_string(record.size()) + " bytes, over the " +
                                          std::to_string(kMaxRecordSize) + "-byte limit");
     }
+    flush_run();  // the run's bars come before this record
     if (block.empty()) block_started_ns = batch_queued_ns;
     wstats.raw_bytes += record.size() + varint32_size(static_cast<std::uint32_t>(record.size()));
     block.add(record, sequence, ts_event_ns);
@@ -344,6 +404,59 @@ struct JournalWriter::Impl {
         ++lost;
         return;
       }
+      bar_at(first + k, ts, runner, instrument, symbol, timeframe, bar);
+    }
+    void market_data_columns(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                             std::string_view timeframe, const model::BarSeries::Columns& columns, std::size_t from,
+                             std::size_t count) override {
+      // One call for a run of a series' bars (RecorderBatch), not one per
+      // bar; while they extend the bar run they are copied into it column by
+      // column.
+      const bool quotes = columns.bid != nullptr || columns.ask != nullptr || columns.bid_size != nullptr ||
+                          columns.ask_size != nullptr;
+      std::size_t i = 0;
+      while (i < count) {
+        const std::size_t k = index;
+        if (k >= head && s && !quotes && extends_run(first + k, runner, instrument, symbol, timeframe)) {
+          BarRun& r = im.bars;
+          const std::size_t n = std::min<std::size_t>(count - i, kMaxBarRun - r.count);
+          const std::size_t at = from + i;
+          std::copy_n(columns.ts_ns + at, n, r.ts + r.count);
+          std::copy_n(columns.open + at, n, r.col[0] + r.count);
+          std::copy_n(columns.high + at, n, r.col[1] + r.count);
+          std::copy_n(columns.low + at, n, r.col[2] + r.count);
+          std::copy_n(columns.close + at, n, r.col[3] + r.count);
+          std::copy_n(columns.volume + at, n, r.col[4] + r.count);
+          r.count += static_cast<std::uint32_t>(n);
+          index += n;
+          i += n;
+          if (r.count == kMaxBarRun) take(im.end_full_run());
+          continue;
+        }
+        ++index;
+        ++i;
+        if (k < head) continue;
+        if (!s) {
+          ++lost;
+          continue;
+        }
+        const model::Bar bar = columns.at(from + i - 1);
+        bar_at(first + k, bar.ts_ns, runner, instrument, symbol, timeframe, bar);
+      }
+    }
+    // The bar with this sequence (no quotes, its time the event's) would be
+    // the next of the writer's bar run: the run is this runner's, nothing came
+    // since its last bar, and the block names the runner's stream.
+    bool extends_run(std::uint64_t sequence, model::RunnerId runner, model::InstrumentId instrument,
+                     std::string_view symbol, std::string_view timeframe) const noexcept {
+      const BarRun& r = im.bars;
+      return r.count > 0 && r.count < kMaxBarRun && r.runner == runner && r.first_sequence + r.count == sequence &&
+             im.streams.version() == known_version && symbol.data() == known_symbol &&
+             timeframe.data() == known_timeframe && (symbol.size() << 16 | timeframe.size()) == known_sizes &&
+             runner == known_runner && instrument == known_instrument;
+    }
+    void bar_at(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
+                std::string_view symbol, std::string_view timeframe, const model::Bar& bar) {
       if (bar_can_be_compact(ts, bar)) {
         const std::size_t sizes = symbol.size() << 16 | timeframe.size();
         bool known = im.streams.version() == known_version && symbol.data() == known_symbol &&
@@ -359,12 +472,12 @@ struct JournalWriter::Impl {
           known_version = im.streams.version();
         }
         if (known) {
-          take(im.add_compact_bar(first + k, ts, runner, bar));
+          take(im.add_compact_bar(sequence, ts, runner, bar));
           return;
         }
       }
-      im.encode_bar(first + k, ts, runner, instrument, symbol, timeframe, bar);
-      take(im.add_record(first + k, ts));
+      im.encode_bar(sequence, ts, runner, instrument, symbol, timeframe, bar);
+      take(im.add_record(sequence, ts));
     }
   };
 
@@ -526,6 +639,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
     return make_error(Errc::invalid_argument, "journal writer options for " + file->path() + ": " + bad);
   }
   FileHeader h;
+  h.major = options.bar_runs ? kFormatMajor : kFormatMajorWithoutBarRuns;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;
   h.snapshot_interval = options.storage_mode == StorageMode::Delta ? options.snapshot_interval : 0;

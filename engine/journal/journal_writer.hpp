@@ -50,6 +50,12 @@ struct WriterOptions {
   // time on a backtest (docs/performance.md), and the writer sets a recorded
   // backtest's pace; uncompressed journals are 2.8-3.6x larger.
   bool compress = true;
+  // Runs of market_data of one runner with nothing between them are stored
+  // as bar_run records (format 3, docs/journal-format.md): a few bytes a bar
+  // instead of a 60-byte record, for the writer thread to encode and
+  // compress. false: format 2's records (compact market_data), for tests and
+  // tools that need a format 2 journal.
+  bool bar_runs = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).

@@ -115,6 +115,7 @@ void encode_block_header(const BlockHeader& h, char* out) {
   std::memset(out, 0, kBlockHeaderSize);
   std::memcpy(out, kBlockMagic.data(), kBlockMagic.size());
   out[8] = static_cast<char>(h.codec);
+  out[9] = static_cast<char>(h.flags);
   put_le<std::uint32_t>(out + 12, h.stored_size);
   put_le<std::uint32_t>(out + 16, h.raw_size);
   put_le<std::uint32_t>(out + 20, h.record_count);
@@ -132,6 +133,7 @@ const char* decode_block_header(const char* in, BlockHeader& out) noexcept {
   const auto codec = static_cast<std::uint8_t>(in[8]);
   if (codec > 1) return "unknown block codec";
   out.codec = static_cast<BlockCodec>(codec);
+  out.flags = static_cast<std::uint8_t>(in[9]);
   out.stored_size = get_le<std::uint32_t>(in + 12);
   out.raw_size = get_le<std::uint32_t>(in + 16);
   out.record_count = get_le<std::uint32_t>(in + 20);

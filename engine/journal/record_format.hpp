@@ -21,8 +21,11 @@ namespace te::journal {
 
 inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J', '\r', '\n', 0x1a, '\n'};
 // 2: market_data may be compact (the runner's stream named once per block);
-// version 1 journals are still read.
-inline constexpr std::uint16_t kFormatMajor = 2;  // readers refuse a newer major
+// 3: runs of compact market_data are stored as bar_run records (bar_run.hpp).
+// Version 1 and 2 journals are still read.
+inline constexpr std::uint16_t kFormatMajor = 3;  // readers refuse a newer major
+// The version a writer that writes no bar_run records writes (WriterOptions::bar_runs off).
+inline constexpr std::uint16_t kFormatMajorWithoutBarRuns = 2;
 inline constexpr std::uint16_t kFormatMinor = 0;  // a newer minor only adds event types or trailing fields
 inline constexpr std::size_t kFileHeaderSize = 64;
 inline constexpr std::size_t kMaxFileHeaderSize = 4096;
@@ -60,8 +63,12 @@ std::string encode_file_header(const FileHeader& h);
 // truncated or corrupt; Errc::unsupported for a newer major version.
 Result<FileHeader> decode_file_header(std::string_view bytes);
 
+// Block header flags (byte 9).
+inline constexpr std::uint8_t kBlockHasBarRuns = 1;  // the payload holds bar_run records (format 3)
+
 struct BlockHeader {
   BlockCodec codec = BlockCodec::Lz4;
+  std::uint8_t flags = 0;
   std::uint32_t stored_size = 0;   // payload bytes following the header
   std::uint32_t raw_size = 0;      // after decompression
   std::uint32_t record_count = 0;

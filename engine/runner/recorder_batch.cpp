@@ -119,11 +119,8 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         break;
       }
       case Kind::SeriesBars: {
-        const model::BarSeries::Columns& c = series_->columns();
-        for (std::uint32_t k = 0; k < item.run; ++k) {
-          const model::Bar bar = c.at(item.index + k);
-          out.market_data(bar.ts_ns, id.runner, id.instrument, id.symbol, id.timeframe, bar);
-        }
+        out.market_data_columns(id.runner, id.instrument, id.symbol, id.timeframe, series_->columns(), item.index,
+                                item.run);
         break;
       }
       case Kind::State: {

@@ -1,0 +1,303 @@
+#include "engine/journal/bar_run.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/msgpack_cursor.hpp"
+#include "engine/journal/record_format.hpp"
+
+namespace te::journal {
+namespace {
+
+constexpr double kPow10[kMaxBarRunDecimals + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+// msgpack's shortest forms, as msgpack-cxx's packer writes them (positive
+// values in the unsigned forms): the encoding rules of section 5.
+struct Out {
+  char* p;
+  void byte(unsigned v) { *p++ = static_cast<char>(v); }
+  void be(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  void uint(std::uint64_t v) {
+    if (v < 0x80) {
+      byte(static_cast<unsigned>(v));
+    } else if (v <= 0xff) {
+      byte(0xcc);
+      be(v, 1);
+    } else if (v <= 0xffff) {
+      byte(0xcd);
+      be(v, 2);
+    } else if (v <= 0xffffffffu) {
+      byte(0xce);
+      be(v, 4);
+    } else {
+      byte(0xcf);
+      be(v, 8);
+    }
+  }
+  void sint(std::int64_t v) {
+    if (v >= 0) return uint(static_cast<std::uint64_t>(v));
+    const auto u = static_cast<std::uint64_t>(v);
+    if (v >= -32) {
+      byte(static_cast<unsigned>(u & 0xff));
+    } else if (v >= -128) {
+      byte(0xd0);
+      be(u, 1);
+    } else if (v >= -32768) {
+      byte(0xd1);
+      be(u, 2);
+    } else if (v >= INT32_MIN) {
+      byte(0xd2);
+      be(u, 4);
+    } else {
+      byte(0xd3);
+      be(u, 8);
+    }
+  }
+  void array(std::uint32_t n) {
+    if (n < 16) {
+      byte(0x90 | n);
+    } else if (n <= 0xffff) {
+      byte(0xdc);
+      be(n, 2);
+    } else {
+      byte(0xdd);
+      be(n, 4);
+    }
+  }
+  void nil() { byte(0xc0); }
+  void dbl(double d) {
+    byte(0xcb);
+    be(std::bit_cast<std::uint64_t>(d), 8);
+  }
+};
+
+constexpr double kTwo51 = 2251799813685248.0;
+// Adding and subtracting 1.5 * 2^52 rounds a double below 2^51 in magnitude
+// to the nearest integer (ties to even), exactly, without a libm call.
+constexpr double kRound = 6755399441055744.0;
+
+// Every x[i] is exactly k[i] / 10^d (the division of two exact doubles,
+// correctly rounded) for an integer |k[i]| < 2^51; the k are left in `k`.
+bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexcept {
+  const double p = kPow10[d];
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const double y = x[i] * p;
+    if (!(std::fabs(y) < kTwo51)) return false;  // also NaN and infinities
+    const double r = (y + kRound) - kRound;
+    if (std::bit_cast<std::uint64_t>(r / p) != std::bit_cast<std::uint64_t>(x[i])) return false;
+    k[i] = static_cast<std::int64_t>(r);
+  }
+  return true;
+}
+
+// The smallest d with every value k / 10^d (their k in `k`), or -1. The
+// exponents that fit one value form an interval (a value that is k / 10^d is
+// 10k / 10^(d+1) while that stays below 2^51), so those that fit a column do
+// too, and the search ends at its lower end whichever hint it starts from.
+int column_decimals(const double* x, std::uint32_t n, int& hint, std::int64_t* k) noexcept {
+  int d = hint;
+  if (!column_fits(x, n, d, k)) {
+    d = -1;
+    for (int t = 0; t <= kMaxBarRunDecimals; ++t) {
+      if (t != hint && column_fits(x, n, t, k)) {
+        d = t;
+        break;
+      }
+    }
+    if (d < 0) return -1;
+  }
+  // Usually the first value already says no (prices rarely all end in 0).
+  std::int64_t lower[kMaxBarRun];
+  while (d > 0 && column_fits(x, n, d - 1, lower)) {
+    --d;
+    std::copy(lower, lower + n, k);
+  }
+  hint = d;
+  return d;
+}
+
+void put_column(Out& o, const double* x, std::uint32_t n, int& hint) {
+  o.array(n + 1);
+  std::int64_t k[kMaxBarRun];
+  const int d = column_decimals(x, n, hint, k);
+  if (d < 0) {
+    o.nil();
+    for (std::uint32_t i = 0; i < n; ++i) o.dbl(x[i]);
+    return;
+  }
+  o.uint(static_cast<std::uint64_t>(d));
+  std::int64_t prev = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    o.sint(k[i] - prev);  // |k| < 2^51: no overflow
+    prev = k[i];
+  }
+}
+
+}  // namespace
+
+std::int64_t BarRun::min_ts() const noexcept {
+  std::int64_t m = ts[0];
+  for (std::uint32_t i = 1; i < count; ++i) m = ts[i] < m ? ts[i] : m;
+  return m;
+}
+
+std::int64_t BarRun::max_ts() const noexcept {
+  std::int64_t m = ts[0];
+  for (std::uint32_t i = 1; i < count; ++i) m = ts[i] > m ? ts[i] : m;
+  return m;
+}
+
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept {
+  Out o{out};
+  const std::uint32_t n = run.count;
+  o.array(12);
+  o.uint(kBarRunType);
+  o.uint(run.first_sequence);
+  o.sint(run.ts[0]);
+  o.uint(run.runner);
+  o.uint(n);
+  // Times: a step when they are evenly spaced (wrapping differences, so any
+  // int64 times round-trip), else the differences.
+  bool even = true;
+  const auto step = static_cast<std::int64_t>(n > 1 ? static_cast<std::uint64_t>(run.ts[1]) -
+                                                          static_cast<std::uint64_t>(run.ts[0])
+                                                    : 0);
+  for (std::uint32_t i = 2; i < n && even; ++i) {
+    even = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) -
+                                     static_cast<std::uint64_t>(run.ts[i - 1])) == step;
+  }
+  if (even) {
+    o.sint(step);
+    o.nil();
+  } else {
+    o.nil();
+    o.array(n - 1);
+    for (std::uint32_t i = 1; i < n; ++i) {
+      o.sint(static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) -
+                                       static_cast<std::uint64_t>(run.ts[i - 1])));
+    }
+  }
+  for (int c = 0; c < 5; ++c) put_column(o, run.col[c], n, hints[c]);
+  return static_cast<std::size_t>(o.p - out);
+}
+
+namespace {
+
+// Decodes a bar_run record into `ts` and `cols` (5 columns of count values).
+bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& runner, std::uint32_t& count,
+                    std::vector<std::int64_t>& ts, std::vector<double>& cols) {
+  detail::MsgpackCursor c(rec);
+  std::uint32_t fields = 0;
+  std::uint64_t type = 0, u = 0;
+  std::int64_t ts0 = 0;
+  if (!c.read_array(fields) || fields != 12 || !c.read_uint(type) || type != kBarRunType || !c.read_uint(first) ||
+      !c.read_int(ts0) || !c.read_uint(u) || u > 0xffffffffu) {
+    return false;
+  }
+  runner = static_cast<std::uint32_t>(u);
+  if (!c.read_uint(u) || u == 0 || u > 0xffff) return false;
+  count = static_cast<std::uint32_t>(u);
+  if (first > UINT64_MAX - count) return false;
+  ts.resize(count);
+  cols.resize(5 * std::size_t{count});
+  ts[0] = ts0;
+  if (!c.next_is_nil()) {
+    std::int64_t step = 0;
+    if (!c.read_int(step) || !c.read_nil()) return false;
+    for (std::uint32_t i = 1; i < count; ++i)
+      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(step));
+  } else {
+    std::uint32_t n = 0;
+    if (!c.read_nil() || !c.read_array(n) || n != count - 1) return false;
+    for (std::uint32_t i = 1; i < count; ++i) {
+      std::int64_t delta = 0;
+      if (!c.read_int(delta)) return false;
+      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(delta));
+    }
+  }
+  for (int col = 0; col < 5; ++col) {
+    double* x = cols.data() + static_cast<std::size_t>(col) * count;
+    std::uint32_t n = 0;
+    if (!c.read_array(n) || n != count + 1) return false;
+    if (c.next_is_nil()) {
+      c.read_nil();
+      for (std::uint32_t i = 0; i < count; ++i)
+        if (!c.read_double(x[i])) return false;
+      continue;
+    }
+    std::uint64_t d = 0;
+    if (!c.read_uint(d) || d > static_cast<std::uint64_t>(kMaxBarRunDecimals)) return false;
+    const double p = kPow10[d];
+    std::uint64_t k = 0;  // (wrapping: a damaged record must not overflow)
+    for (std::uint32_t i = 0; i < count; ++i) {
+      std::int64_t delta = 0;
+      if (!c.read_int(delta)) return false;
+      k += static_cast<std::uint64_t>(delta);
+      x[i] = static_cast<double>(static_cast<std::int64_t>(k)) / p;
+    }
+  }
+  return c.ok() && c.at_end();
+}
+
+}  // namespace
+
+std::size_t expand_bar_runs(std::string_view raw, std::string& out) {
+  thread_local std::vector<std::int64_t> ts;
+  thread_local std::vector<double> cols;
+  std::size_t bad = 0;
+  std::size_t used = 0;
+  // Room for a block of bars (a bar is ≈ 15 bytes here, 61 expanded); more
+  // is made as needed. Not the whole capacity: resize() zero-fills what it adds.
+  out.resize(raw.size() * 4 + 1024);
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  auto room = [&out, &used](std::size_t n) {
+    if (used + n > out.size()) out.resize(std::max(used + n, out.size() * 2));
+  };
+  while (p < end) {
+    std::uint32_t len = 0;
+    const std::size_t k = get_varint32(p, end, len);
+    if (k == 0 || len == 0 || static_cast<std::size_t>(end - p - static_cast<std::ptrdiff_t>(k)) < len) {
+      // Broken framing: the rest as it is (the record splitter reports it).
+      room(static_cast<std::size_t>(end - p));
+      std::memcpy(out.data() + used, p, static_cast<std::size_t>(end - p));
+      used += static_cast<std::size_t>(end - p);
+      break;
+    }
+    const std::string_view rec(p + k, len);
+    std::uint64_t first = 0;
+    std::uint32_t runner = 0, count = 0;
+    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols)) {
+      room(std::size_t{count} * (1 + kMaxCompactMarketData));
+      model::Bar bar;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        bar.ts_ns = ts[i];
+        bar.open = cols[i];
+        bar.high = cols[count + i];
+        bar.low = cols[2 * std::size_t{count} + i];
+        bar.close = cols[3 * std::size_t{count} + i];
+        bar.volume = cols[4 * std::size_t{count} + i];
+        char* at = out.data() + used;
+        const std::size_t n = encode_market_data_compact(first + i, ts[i], runner, bar, at + 1);
+        at[0] = static_cast<char>(n);  // < 128: a one-byte length
+        used += 1 + n;
+      }
+    } else {
+      if (is_bar_run(rec)) ++bad;
+      room(k + len);
+      std::memcpy(out.data() + used, p, k + len);
+      used += k + len;
+    }
+    p += k + len;
+  }
+  out.resize(used);
+  return bad;
+}
+
+}  // namespace te::journal

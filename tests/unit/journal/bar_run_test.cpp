@@ -1,0 +1,381 @@
+// Format 3's bar_run records (engine/journal/bar_run.hpp, docs/journal-format.md
+// section 5): exact and canonical encoding, and journals that read back the
+// same events as format 2's, after seeks and truncation too.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <set>
+
+#include "engine/journal/bar_run.hpp"
+#include "engine/journal/block_codec.hpp"
+#include "engine/journal/event_codec.hpp"
+#include "engine/journal/journal_reader.hpp"
+#include "engine/journal/journal_writer.hpp"
+#include "engine/journal/record_format.hpp"
+#include "journal_fixtures.hpp"
+
+using namespace te;
+using namespace te::journal;
+using namespace te::journal::testing;
+
+namespace {
+
+constexpr std::int64_t kStart = 1'700'000'000'000'000'000;
+constexpr std::int64_t kMinute = 60'000'000'000;
+
+// A backtest's journal as its writer sees it: long stretches of one runner's
+// bars (decimal prices, whole volumes), now and then a transition, a note, a
+// bar with quotes (a full record), a price that is not a decimal, a gap in
+// time, and stretches of the other runner.
+std::vector<Event> backtest_like(std::size_t bars, std::uint32_t runners, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> move(-25, 25);
+  std::vector<Event> out;
+  auto push = [&out](std::int64_t ts, model::RunnerId runner, auto body) {
+    Event e = make_event(ts, runner, std::move(body));
+    e.sequence = out.size() + 1;
+    out.push_back(std::move(e));
+  };
+  std::vector<std::int64_t> ticks(runners, 10'000);
+  std::int64_t ts = kStart;
+  for (std::size_t i = 0; i < bars; ++i) {
+    const auto r = static_cast<model::RunnerId>((i / 50) % runners);
+    ts += i % 97 == 0 ? 5 * kMinute : kMinute;
+    std::int64_t& k = ticks[r];
+    MarketData md;
+    md.instrument = r + 1;
+    md.symbol = "SYM" + std::to_string(r);
+    md.timeframe = "1m";
+    md.bar.ts_ns = ts;
+    md.bar.open = static_cast<double>(k) / 100;
+    k += move(rng);
+    md.bar.close = static_cast<double>(k) / 100;
+    md.bar.high = static_cast<double>(std::max(k, k - move(rng)) + 3) / 100;
+    md.bar.low = static_cast<double>(std::min(k, k + move(rng)) - 3) / 100;
+    md.bar.volume = static_cast<double>(1000 + 7 * (i % 113));
+    if (i % 131 == 0) md.bar.close += 1e-9;  // not a decimal of at most 9 places
+    if (i % 211 == 0) {
+      md.bar.bid = md.bar.close - 0.01;  // quotes: a full record
+      md.bar.ask = md.bar.close + 0.01;
+    }
+    push(ts, r, md);
+    if (i % 13 == 0) push(ts, r, Transition{0, 1, "setup_detected", "bar " + std::to_string(i), ts});
+    if (i % 29 == 0) push(ts, kNoRunner, Note{"log", "note", Value()});
+  }
+  return out;
+}
+
+WriterOptions blocks_of(std::uint32_t size, bool bar_runs) {
+  WriterOptions o = WriterOptions::deterministic();
+  o.block_size = size;
+  o.bar_runs = bar_runs;
+  return o;
+}
+
+std::string compact(std::uint64_t seq, model::RunnerId runner, const model::Bar& bar) {
+  std::string s;
+  encode_market_data_compact(seq, bar.ts_ns, runner, bar, s);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a bar_run record expands into exactly the compact records of its bars, whatever its values",
+          "[unit][journal]") {
+  std::mt19937_64 rng(11);
+  const double specials[] = {-0.0,
+                             0.0,
+                             0.1 + 0.2,
+                             1e300,
+                             -1e-300,
+                             std::numeric_limits<double>::infinity(),
+                             std::numeric_limits<double>::quiet_NaN(),
+                             std::bit_cast<double>(0x7ff8000000000123ull),
+                             std::numeric_limits<double>::denorm_min(),
+                             2251799813685247.0,  // 2^51 - 1: a whole number, at the limit
+                             2251799813685248.0,  // 2^51: beyond it (stored as doubles)
+                             123.456789012,       // 9 places
+                             0.1234567891,        // 10 places: not a decimal the record takes
+                             -42.5};
+  for (int trial = 0; trial < 400; ++trial) {
+    BarRun run;
+    run.runner = static_cast<std::uint32_t>(rng() % 5);
+    run.first_sequence = 1 + rng() % 100'000;
+    const auto n = static_cast<std::uint32_t>(1 + rng() % kMaxBarRun);
+    std::int64_t ts = static_cast<std::int64_t>(rng());
+    const int decimals = static_cast<int>(rng() % 10);
+    const bool even = trial % 3 != 0;
+    const std::int64_t step = even ? static_cast<std::int64_t>(rng() % 1000) - 100 : 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      model::Bar b;
+      b.ts_ns = ts;
+      double* cols[5] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
+      for (int c = 0; c < 5; ++c) {
+        const auto k = static_cast<std::int64_t>(rng() % 2'000'000) - 1'000'000;
+        double v = static_cast<double>(k) / std::pow(10.0, decimals);
+        if (rng() % 50 == 0) v = specials[rng() % std::size(specials)];
+        *cols[c] = v;
+      }
+      run.add(ts, b);
+      // Wrapping differences: any int64 times round-trip.
+      ts = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) +
+                                     static_cast<std::uint64_t>(even ? step : static_cast<std::int64_t>(rng())));
+    }
+    std::string rec(kMaxBarRunRecord, '\0');
+    int hints[5] = {0, 0, 0, 0, 0};
+    rec.resize(encode_bar_run(run, hints, rec.data()));
+    REQUIRE(is_bar_run(rec));
+    // Canonical: the exponent search's start (kept by the writer between runs) changes nothing.
+    for (int h : {3, 9}) {
+      std::string again(kMaxBarRunRecord, '\0');
+      int other[5] = {h, h, h, h, h};
+      again.resize(encode_bar_run(run, other, again.data()));
+      REQUIRE(again == rec);
+    }
+    std::string raw;
+    put_varint32(raw, static_cast<std::uint32_t>(rec.size()));
+    raw += rec;
+    std::string expanded;
+    REQUIRE(expand_bar_runs(raw, expanded) == 0);
+    RecordSplitter split(expanded);
+    std::string_view got;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      REQUIRE(split.next(got));
+      model::Bar b;
+      b.ts_ns = run.ts[i];
+      b.open = run.col[0][i];
+      b.high = run.col[1][i];
+      b.low = run.col[2][i];
+      b.close = run.col[3][i];
+      b.volume = run.col[4][i];
+      INFO("trial " << trial << ", bar " << i << " of " << n);
+      REQUIRE(got == compact(run.first_sequence + i, run.runner, b));
+    }
+    REQUIRE_FALSE(split.next(got));
+    REQUIRE(split.error() == nullptr);
+  }
+}
+
+TEST_CASE("bar_run stores decimal prices in a few bytes a bar", "[unit][journal]") {
+  BarRun run;
+  run.runner = 0;
+  run.first_sequence = 1000;
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    model::Bar b;
+    b.open = static_cast<double>(10'000 + i % 7) / 100;
+    b.high = b.open + 0.05;
+    b.low = b.open - 0.03;
+    b.close = static_cast<double>(10'000 + (i + 1) % 7) / 100;
+    b.volume = 1500;
+    run.add(kStart + i * kMinute, b);
+  }
+  std::string rec(kMaxBarRunRecord, '\0');
+  int hints[5] = {0, 0, 0, 0, 0};
+  rec.resize(encode_bar_run(run, hints, rec.data()));
+  CHECK(rec.size() < 200 * 7);  // against 200 * 60 as compact records
+  CHECK(hints[0] == 2);
+  CHECK(hints[4] == 0);
+  // The header of section 5's example: fixarray 12, type 15, sequence 1000, the first time, runner 0,
+  // 200 bars, a step of one minute, no time differences.
+  CHECK(rec.substr(0, 28) == std::string("\x9c\x0f\xcd\x03\xe8\xcf\x17\x97\x9c\xfe\x36\x2a\x00\x00\x00\xcc\xc8"
+                                         "\xcf\x00\x00\x00\x0d\xf8\x47\x58\x00\xc0\xdc",
+                                         28));
+}
+
+TEST_CASE("a bar_run record that does not decode is kept and read as an unknown event saying so",
+          "[unit][journal]") {
+  BarRun run;
+  run.first_sequence = 5;
+  model::Bar b;
+  b.open = b.high = b.low = b.close = 1.25;
+  b.volume = 10;
+  run.add(kStart, b);
+  run.add(kStart + kMinute, b);
+  std::string rec(kMaxBarRunRecord, '\0');
+  int hints[5] = {0, 0, 0, 0, 0};
+  rec.resize(encode_bar_run(run, hints, rec.data()));
+  rec.pop_back();  // the volume column one value short
+  std::string raw;
+  put_varint32(raw, static_cast<std::uint32_t>(rec.size()));
+  raw += rec;
+  std::string expanded;
+  CHECK(expand_bar_runs(raw, expanded) == 1);
+  CHECK(expanded == raw);
+  const Event e = decode_event(rec);
+  const auto* u = e.get<UnknownEvent>();
+  REQUIRE(u != nullptr);
+  CHECK(u->type == kBarRunType);
+  CHECK(u->error == "bar_run record does not decode");
+}
+
+TEST_CASE("format 3 journals read back the events written, as format 2 journals of them do", "[unit][journal]") {
+  TempDir dir;
+  const auto events = backtest_like(3000, 2, 5);
+  for (std::uint32_t block : {4u * 1024, 64u * 1024}) {
+    const std::string v3 = dir.file("v3-" + std::to_string(block));
+    const std::string v2 = dir.file("v2-" + std::to_string(block));
+    const WriterStats s3 = write_journal(v3, events, blocks_of(block, true));
+    const WriterStats s2 = write_journal(v2, events, blocks_of(block, false));
+    CHECK(s3.written == events.size());
+    CHECK(s2.written == events.size());
+    INFO("block size " << block << ": format 3 " << s3.file_bytes << " bytes, format 2 " << s2.file_bytes);
+    CHECK(s3.raw_bytes * 2 < s2.raw_bytes);
+
+    NullReporter rep;
+    auto r3 = JournalReader::open(v3, rep);
+    auto r2 = JournalReader::open(v2, rep);
+    REQUIRE(r3.ok());
+    REQUIRE(r2.ok());
+    CHECK((*r3)->header().major == 3);
+    CHECK((*r2)->header().major == 2);
+    CHECK((*r3)->record_count() == events.size());
+    std::size_t flagged = 0;
+    for (const BlockInfo& b : (*r3)->blocks()) flagged += (b.header.flags & kBlockHasBarRuns) != 0 ? 1 : 0;
+    CHECK(flagged > 0);
+    for (const BlockInfo& b : (*r2)->blocks()) CHECK(b.header.flags == 0);
+
+    const auto back3 = read_all(v3, rep);
+    const auto back2 = read_all(v2, rep);
+    REQUIRE(back3.size() == events.size());
+    REQUIRE(back2.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      INFO("event " << i);
+      REQUIRE(encode_event(back3[i]) == encode_event(events[i]));
+      REQUIRE(encode_event(back2[i]) == encode_event(events[i]));
+    }
+  }
+}
+
+TEST_CASE("format 3: seek by sequence and by time inside bar runs equal a linear scan", "[unit][journal]") {
+  TempDir dir;
+  auto events = backtest_like(2000, 1, 9);
+  // Times that go back inside a run of bars (a feed's correction): the
+  // run's times are then stored one by one.
+  for (std::size_t i = 400; i < 420; ++i) {
+    if (auto* md = std::get_if<MarketData>(&events[i].body)) {
+      events[i].ts_event_ns -= 30 * kMinute;
+      md->bar.ts_ns = events[i].ts_event_ns;
+    }
+  }
+  const std::string path = dir.file("j");
+  write_journal(path, events, blocks_of(2 * 1024, true));
+  NullReporter rep;
+  auto r = JournalReader::open(path, rep);
+  REQUIRE(r.ok());
+  REQUIRE((*r)->blocks().size() > 5);
+
+  std::set<std::int64_t> probes = {INT64_MIN, INT64_MAX};
+  for (std::size_t i = 0; i < events.size(); i += 3) {
+    const std::int64_t t = events[i].ts_event_ns;
+    probes.insert({t - 1, t, t + 1});
+  }
+  for (std::int64_t t : probes) {
+    const auto linear = std::find_if(events.begin(), events.end(), [t](const Event& e) { return e.ts_event_ns >= t; });
+    auto found = (*r)->seek_time(t);
+    REQUIRE(found.ok());
+    INFO("time " << t);
+    if (linear == events.end()) {
+      REQUIRE_FALSE(*found);
+      continue;
+    }
+    REQUIRE(*found);
+    Event e;
+    REQUIRE(*(*r)->next(e));
+    REQUIRE(identical(e, *linear));
+  }
+  for (std::uint64_t seq = 1; seq <= events.size(); seq += 5) {
+    auto e = (*r)->event_at(seq);
+    REQUIRE(e.ok());
+    REQUIRE(e->has_value());
+    INFO("sequence " << seq);
+    REQUIRE(identical(**e, events[seq - 1]));
+  }
+}
+
+TEST_CASE("format 3: truncating a journal of bar runs at every byte of its last blocks keeps every complete record",
+          "[unit][journal]") {
+  TempDir dir;
+  const auto events = backtest_like(1500, 1, 3);
+  const std::string path = dir.file("j");
+  write_journal(path, events, blocks_of(2 * 1024, true));
+  const std::string full = read_file(path);
+  std::vector<BlockInfo> blocks;
+  {
+    NullReporter rep;
+    auto r = JournalReader::open(path, rep);
+    REQUIRE(r.ok());
+    blocks = (*r)->blocks();
+  }
+  REQUIRE(blocks.size() >= 4);
+  REQUIRE((blocks.back().header.flags & kBlockHasBarRuns) != 0);
+  const std::string cut_path = dir.file("cut");
+  write_file(cut_path, full);
+  for (std::size_t cut = full.size(); cut-- > blocks[blocks.size() - 2].offset;) {
+    REQUIRE(::truncate(cut_path.c_str(), static_cast<off_t>(cut)) == 0);
+    std::size_t complete = 0;
+    std::uint64_t records = 0;
+    while (complete < blocks.size() &&
+           blocks[complete].offset + kBlockHeaderSize + blocks[complete].header.stored_size <= cut) {
+      records += blocks[complete].header.record_count;
+      ++complete;
+    }
+    CountingReporter rep;
+    auto r = JournalReader::open(cut_path, rep);
+    REQUIRE(r.ok());
+    INFO("cut at " << cut << " of " << full.size());
+    REQUIRE((*r)->blocks().size() == complete);
+    REQUIRE((*r)->record_count() == records);
+    if (cut - blocks[complete].offset >= kBlockHeaderSize) {
+      // The torn block's header says how many events (its bars counted one by one) were lost.
+      REQUIRE(rep.records_dropped == blocks[complete].header.record_count);
+    }
+    if (cut % 256 == 0) {
+      Event e;
+      std::uint64_t n = 0;
+      while (*(*r)->next(e)) REQUIRE(identical(e, events[n++]));
+      REQUIRE(n == records);
+    }
+  }
+}
+
+TEST_CASE("the bar_run example in docs/journal-format.md is what the writer encodes", "[unit][journal]") {
+  // Keep in sync with section 5, "bar_run (format 3)".
+  BarRun run;
+  run.runner = 0;
+  run.first_sequence = 300;
+  const double v[3][5] = {{100.25, 100.75, 100.2, 100.5, 1200},
+                          {100.5, 100.6, 100.3, 100.4, 900},
+                          {100.4, 100.5, 100.25, 100.45, 1500}};
+  for (int i = 0; i < 3; ++i) {
+    model::Bar b;
+    b.open = v[i][0];
+    b.high = v[i][1];
+    b.low = v[i][2];
+    b.close = v[i][3];
+    b.volume = v[i][4];
+    run.add(kStart + i * kMinute, b);
+  }
+  std::string rec(kMaxBarRunRecord, '\0');
+  int hints[5] = {0, 0, 0, 0, 0};
+  rec.resize(encode_bar_run(run, hints, rec.data()));
+  std::string dump;
+  for (std::size_t i = 0; i < rec.size(); ++i) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%02x%s", static_cast<unsigned char>(rec[i]), i + 1 == rec.size() ? "" : " ");
+    dump += buf;
+  }
+  CHECK(dump ==
+        "9c 0f cd 01 2c cf 17 97 9c fe 36 2a 00 00 00 03 cf 00 00 00 0d f8 47 58 00 c0 "
+        "94 02 cd 27 29 19 f6 "
+        "94 02 cd 27 5b f1 f6 "
+        "94 02 cd 27 24 0a fb "
+        "94 02 cd 27 42 f6 05 "
+        "94 00 cd 04 b0 d1 fe d4 cd 02 58");
+}
