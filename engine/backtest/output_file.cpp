@@ -38,6 +38,11 @@ void OutputFile::drain() {
   const char* p = buf_.get();
   std::size_t n = used_;
   used_ = 0;
+  // A file that has grown long (report.json and report.html of a long run are
+  // tens of MB) is preallocated ahead of its writes, as equity.csv is from its
+  // estimate; close() cuts the rest.
+  constexpr std::uint64_t kAheadAfter = std::uint64_t{4} << 20, kAhead = std::uint64_t{16} << 20;
+  if (written_ >= kAheadAfter && written_ + n > allocated_) preallocate(written_ + n + kAhead);
   while (n != 0 && error_ == 0) {
     const ssize_t w = ::write(fd_, p, n);
     if (w < 0) {

@@ -41,7 +41,8 @@ class OutputFile {
   // a long file written through the page cache then skips the per-page block
   // reservation of delayed allocation (equity.csv, 78 MB for 1M bars: 17 -> 12
   // ms of kernel CPU). close() cuts the file back to what was written. Advice
-  // only: nothing happens where the file system does not support it.
+  // only: nothing happens where the file system does not support it. Past its
+  // first 4 MiB a file is preallocated 16 MiB ahead of its writes anyway.
   void preallocate(std::uint64_t bytes) noexcept;
   // Writes what is buffered and closes. Errors: Errc::io naming the path (the
   // first failure of any write, or of close).

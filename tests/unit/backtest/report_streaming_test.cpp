@@ -213,6 +213,15 @@ TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][
   CHECK(f->bytes() == 12);
   REQUIRE(f->close());
   CHECK(read_file(dir.file("small.txt")) == "twelve bytes");
+  // Past 4 MiB a file is preallocated ahead of its writes: 6 MiB and a bit.
+  std::string text;
+  for (int i = 0; text.size() < (std::size_t{6} << 20) + 12345; ++i) text += std::to_string(i) + ",";
+  auto big = backtest::OutputFile::create(dir.file("big.txt"));
+  REQUIRE(big);
+  for (std::size_t at = 0; at < text.size(); at += 1000) big->append(std::string_view(text).substr(at, 1000));
+  REQUIRE(big->close());
+  CHECK(std::filesystem::file_size(dir.file("big.txt")) == text.size());
+  CHECK(read_file(dir.file("big.txt")) == text);
 }
 
 TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {
