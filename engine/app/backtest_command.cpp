@@ -86,14 +86,15 @@ class CheckedRows final : public backtest::BarGate {
 // The run reads a bar of a CSV only once the streamed parse has reached it.
 class StreamedRows final : public backtest::BarGate {
  public:
-  explicit StreamedRows(const data::CsvStream& stream) : stream_(stream) {}
+  explicit StreamedRows(data::CsvStream& stream) : stream_(stream) {}
   // At most kGrant bars past those asked for: the run asks again that often,
-  // so a parse that fails stops the (discarded) run soon after.
+  // so a parse that fails stops the (discarded) run soon after. While the
+  // rows asked for are not parsed yet, this thread parses chunks itself.
   std::size_t ready(std::size_t bars) noexcept override { return std::min(stream_.wait_rows(bars), bars + kGrant); }
 
  private:
   static constexpr std::size_t kGrant = std::size_t{1} << 16;
-  const data::CsvStream& stream_;
+  data::CsvStream& stream_;
 };
 
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {

@@ -92,7 +92,7 @@ std::shared_ptr<CsvStream> CsvStream::start(std::shared_ptr<const MappedFile> fi
   s->body_ = body;
   s->bulk_ = bulk;
   s->layout_ = std::move(*layout);
-  s->sha256_wanted_ = sha256;
+  if (sha256) s->sha_ = std::make_unique<Sha256>();
   s->rows_end_ = rows_end;
   // Chunks end after a '\n', inside the part parsed in place; the last one
   // takes the rest.
@@ -125,15 +125,17 @@ std::shared_ptr<CsvStream> CsvStream::start(std::shared_ptr<const MappedFile> fi
   s->store_->allocate(n, s->layout_.quotes, s->layout_.quote_sizes);  // touched as it is filled
   s->store_->size = n;
   s->series_ = ColumnStore::freeze(s->store_, options.symbol, options.instrument);
-  // The first chunk here (no wait for the worker), the rest on the worker.
-  const bool first_ok = s->parse_chunk(0);
-  s->go_.store(first_ok ? 1 : 2, std::memory_order_release);
+  s->parsed_ = std::make_unique<Parsed[]>(s->chunks_.size());
+  // Both threads take chunks in order from here; the first one is this
+  // thread's (no wait for the worker to be scheduled).
+  s->go_.store(1, std::memory_order_release);
   s->go_.notify_all();
-  if (!first_ok) return nullptr;  // parse_csv reports the first chunk's problem
+  s->help();
+  const std::size_t first = s->chunks_.front().rows;
+  if (s->wait_rows(first) < first) return nullptr;  // parse_csv reports the first chunk's problem
   // Daily data: reports print dates only when every timestamp is a midnight
   // (BarSeries::date_only reads them all), so the caller may not start before
   // the whole file is known. Intraday data shows a time of day at once.
-  const std::size_t first = s->chunks_.front().rows;
   const std::int64_t* ts = s->series_.columns().ts_ns;
   const bool intraday = std::any_of(ts, ts + first, [](std::int64_t t) { return t % kNsPerDay != 0; });
   if (!intraday && !s->result()) return nullptr;
@@ -160,6 +162,8 @@ CsvStream::~CsvStream() {
   stop_.store(true, std::memory_order_relaxed);
   int unset = 0;  // start() left before the worker could be told to go
   if (go_.compare_exchange_strong(unset, 2, std::memory_order_release)) go_.notify_all();
+  // A worker waiting for chunks nobody will parse now stops waiting.
+  if (!(rows_.load(std::memory_order_acquire) & kEnded)) end(false);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -167,18 +171,45 @@ void CsvStream::work() noexcept {
   count_chunks();
   int go = 0;
   while ((go = go_.load(std::memory_order_acquire)) == 0) go_.wait(0, std::memory_order_acquire);
-  bool ok = go == 1;
-  for (std::size_t k = 1; ok && k < chunks_.size(); ++k) ok = !stop_.load(std::memory_order_relaxed) && parse_chunk(k);
-  ok_ = ok;
-  // A reader waiting past a bad chunk wakes up too.
-  rows_.store((rows_.load(std::memory_order_relaxed) & ~kEnded) | kEnded, std::memory_order_release);
-  rows_.notify_all();
-  if (ok && sha256_wanted_ && !stop_.load(std::memory_order_relaxed)) sha256_ = sha256_hex(file_->view());
+  if (go != 1) return;
+  while (!stop_.load(std::memory_order_relaxed) && help()) {
+  }
+  // The last chunks may still be in the other thread's hands.
+  std::uint64_t now;
+  while (!((now = rows_.load(std::memory_order_acquire)) & kEnded)) rows_.wait(now, std::memory_order_acquire);
+  if (ok_.load(std::memory_order_acquire)) hash_rest();
 }
 
-// Parses chunk k into its rows of the store and publishes them (chunks go in
-// order, one thread at a time: chunk 0 on the caller's, the rest on the worker).
-bool CsvStream::parse_chunk(std::size_t k) noexcept {
+void CsvStream::hash_rest() noexcept {
+  if (!sha_) return;
+  constexpr std::size_t kPiece = std::size_t{1} << 20;
+  const std::string_view all = file_->view();
+  for (;;) {
+    const std::lock_guard lock(sha_mu_);
+    if (sha_done_ || stop_.load(std::memory_order_relaxed)) return;
+    const std::size_t n = std::min(kPiece, all.size() - sha_at_);
+    sha_->update(all.data() + sha_at_, n);
+    sha_at_ += n;
+    if (sha_at_ == all.size()) {
+      sha256_ = sha_->hex_digest();
+      sha_done_ = true;
+      return;
+    }
+  }
+}
+
+bool CsvStream::help() noexcept {
+  if (failed_.load(std::memory_order_relaxed)) return false;
+  const std::size_t k = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+  if (k >= chunks_.size()) return false;
+  parse_chunk(k);
+  publish();
+  return true;
+}
+
+// Parses chunk k into its rows of the store. Any thread may parse any chunk
+// it claimed; publish() puts them in order.
+void CsvStream::parse_chunk(std::size_t k) noexcept {
   const Chunk& c = chunks_[k];
   const char* const base = body_.data();
   ColumnStore w = store_->window(c.first_row, c.rows);
@@ -193,33 +224,63 @@ bool CsvStream::parse_chunk(std::size_t k) noexcept {
     padded.append(kReadAhead, '\0');
     done = p.run(padded.data(), padded.data() + len, body_.substr(c.end));
   }
-  // Exactly the counted rows, in the window (never grown), in time order
-  // after the chunk before; anything else is left to parse_csv to explain.
-  const bool ok = done && !p.finished() && p.rows() == c.rows && w.size == c.rows && w.ts == place &&
-                  !(any_rows_ && c.rows != 0 && p.first_ts() <= last_ts_);
-  if (!ok) return false;
-  if (c.rows != 0) {
-    last_ts_ = p.last_ts();
-    any_rows_ = true;
-  }
-  rows_.store(c.first_row + c.rows, std::memory_order_release);
-  rows_.notify_all();
-  return true;
+  // Exactly the counted rows (at least one: every chunk has a line), in the
+  // window (never grown); anything else is left to parse_csv to explain.
+  const bool ok = done && !p.finished() && c.rows != 0 && p.rows() == c.rows && w.size == c.rows && w.ts == place;
+  Parsed& r = parsed_[k];
+  r.first_ts = p.first_ts();
+  r.last_ts = p.last_ts();
+  r.state.store(ok ? 1 : 2, std::memory_order_release);
 }
 
-std::size_t CsvStream::wait_rows(std::size_t rows) const noexcept {
+void CsvStream::publish() noexcept {
+  const std::size_t total = chunks_.size();
+  for (;;) {
+    std::size_t k = published_.load(std::memory_order_acquire);
+    if (k == total) return;
+    const int state = parsed_[k].state.load(std::memory_order_acquire);
+    if (state == 0) return;  // its thread publishes it (and what follows) when done
+    // In time order with the chunk before, across the boundary.
+    if (state == 2 || (k > 0 && parsed_[k].first_ts <= parsed_[k - 1].last_ts)) {
+      end(false);
+      return;
+    }
+    if (!published_.compare_exchange_strong(k, k + 1, std::memory_order_acq_rel)) continue;
+    const std::uint64_t rows = chunks_[k].first_row + chunks_[k].rows;
+    std::uint64_t now = rows_.load(std::memory_order_relaxed);
+    while (now < rows && !rows_.compare_exchange_weak(now, rows, std::memory_order_release)) {
+    }
+    rows_.notify_all();
+    if (k + 1 == total) end(true);
+  }
+}
+
+void CsvStream::end(bool ok) noexcept {
+  if (!ok) failed_.store(true, std::memory_order_relaxed);
+  ok_.store(ok, std::memory_order_relaxed);
+  rows_.fetch_or(kEnded, std::memory_order_release);  // a reader waiting past a bad chunk wakes up too
+  rows_.notify_all();
+}
+
+std::size_t CsvStream::wait_rows(std::size_t rows) noexcept {
   for (;;) {
     const std::uint64_t now = rows_.load(std::memory_order_acquire);
     if ((now & ~kEnded) >= rows || (now & kEnded)) return static_cast<std::size_t>(now & ~kEnded);
+    if (help()) continue;  // a chunk nobody had taken yet, parsed here
     rows_.wait(now, std::memory_order_acquire);
   }
 }
 
-bool CsvStream::passed() const noexcept { return (rows_.load(std::memory_order_acquire) & kEnded) && ok_; }
+bool CsvStream::passed() const noexcept {
+  return (rows_.load(std::memory_order_acquire) & kEnded) && ok_.load(std::memory_order_relaxed);
+}
 
 Status CsvStream::result() {
+  // Helps with what is left: chunks nobody took, then the hash.
+  wait_rows(chunks_.empty() ? 0 : chunks_.back().first_row + chunks_.back().rows);
+  if (ok_.load(std::memory_order_acquire)) hash_rest();
   if (thread_.joinable()) thread_.join();
-  if (ok_) return {};
+  if (ok_.load(std::memory_order_acquire)) return {};
   return make_error(Errc::parse, name_ + ": the streamed parse stopped (load it whole for the reason)");
 }
 

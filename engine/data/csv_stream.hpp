@@ -20,12 +20,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "engine/core/result.hpp"
+#include "engine/core/sha256.hpp"
 #include "engine/data/csv_format.hpp"
 #include "engine/data/load_options.hpp"
 #include "engine/data/mapped_file.hpp"
@@ -53,8 +55,11 @@ class CsvStream {
   // wait_rows() of them may be read.
   const model::BarSeries& series() const noexcept { return series_; }
   // How many leading rows are parsed, once at least `rows` are or the stream
-  // ended (then fewer when it failed). Blocks meanwhile.
-  std::size_t wait_rows(std::size_t rows) const noexcept;
+  // ended (then fewer when it failed). Meanwhile the caller parses chunks
+  // nobody has taken yet itself, if any, instead of waiting: when the worker
+  // falls behind (it shares its core with other work), the caller takes over
+  // part of the parse.
+  std::size_t wait_rows(std::size_t rows) noexcept;
   // Without blocking: the whole file parsed cleanly.
   bool passed() const noexcept;
   // Waits for the parse (and the hash): ok, or that the rows must not be used.
@@ -83,10 +88,20 @@ class CsvStream {
     std::atomic<std::size_t> done_{0};
   };
 
+  // What became of a chunk once parsed: set by the thread that parsed it.
+  struct Parsed {
+    std::atomic<int> state{0};  // 0 not yet, 1 ok, 2 failed
+    std::int64_t first_ts = 0, last_ts = 0;
+  };
+
   CsvStream() = default;
-  void work() noexcept;          // worker thread: helps count, then parses chunks 1..
+  void work() noexcept;          // worker thread: helps count, then parses chunks, then hashes
   void count_chunks() noexcept;  // either thread: lines of unclaimed chunks
-  bool parse_chunk(std::size_t k) noexcept;
+  bool help() noexcept;          // either thread: parses the next unclaimed chunk; false when none is left
+  void parse_chunk(std::size_t k) noexcept;
+  void publish() noexcept;       // either thread: publishes the parsed chunks that come next in order
+  void end(bool ok) noexcept;
+  void hash_rest() noexcept;     // either thread, once the parse passed: hashes the next pieces
 
   static constexpr std::uint64_t kEnded = std::uint64_t{1} << 63;  // or-ed into rows_ when the stream is over
   std::shared_ptr<const MappedFile> file_;
@@ -94,20 +109,27 @@ class CsvStream {
   std::string_view body_;
   std::size_t bulk_ = 0;      // lines from here on are parsed from a padded copy
   std::size_t rows_end_ = 0;  // end of the last line that is not empty
+  CsvLayout layout_;
   std::vector<Chunk> chunks_;
+  std::unique_ptr<Parsed[]> parsed_;
   std::shared_ptr<ColumnStore> store_;
   model::BarSeries series_;
-  bool sha256_wanted_ = false;
+  // The file's SHA-256, hashed in order in 1 MiB pieces by whichever thread
+  // is free: the worker after the parse, the caller when it wants the result.
+  std::mutex sha_mu_;
+  std::unique_ptr<Sha256> sha_;  // null: not wanted
+  std::size_t sha_at_ = 0;       // bytes hashed so far
+  bool sha_done_ = false;
   std::string sha256_;
-  std::atomic<std::uint64_t> rows_{0};
-  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> rows_{0};      // rows published (| kEnded)
+  std::atomic<bool> ok_{false};             // set before kEnded is published
+  std::atomic<bool> failed_{false};         // a chunk failed: nobody starts another
+  std::atomic<bool> stop_{false};           // the stream is being destroyed: the worker gives up
   std::atomic<std::size_t> next_count_{0};  // first chunk nobody has claimed for counting
   Counter counted_;                         // chunks counted
-  std::atomic<int> go_{0};                  // 1: offsets known, chunk 0 parsed; 2: give up
-  std::int64_t last_ts_ = 0;                // of the last chunk parsed (chunk 0's, then the worker's)
-  bool any_rows_ = false;  // the stream is being destroyed: the worker gives up
-  bool ok_ = false;  // set before kEnded is published
-  CsvLayout layout_;
+  std::atomic<int> go_{0};                  // 1: row offsets known; 2: give up
+  std::atomic<std::size_t> next_chunk_{0};  // first chunk nobody has claimed for parsing
+  std::atomic<std::size_t> published_{0};   // chunks published, in order
   std::thread thread_;
 };
 

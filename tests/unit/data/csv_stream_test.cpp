@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/sha256.hpp"
 #include "engine/data/csv_loader.hpp"
 #include "engine/data/csv_stream.hpp"
 #include "engine/data/load_bars.hpp"
@@ -25,6 +26,7 @@ LoadOptions streamed(std::size_t chunk = 700) {
   o.stream_csv = true;
   o.stream_min_bytes = 1;
   o.stream_chunk_bytes = chunk;
+  o.source_sha256 = true;  // hashed by the stream once the rows are parsed
   return o;
 }
 
@@ -102,6 +104,8 @@ Streamed stream_file(const test::TempDir& dir, const std::string& text, const Lo
   if (!bars) return out;  // parse_csv's own error: nothing streamed
   out.stream = rep.csv_stream;
   out.series = *bars;
+  // As the run's gate does: wait for every row, parsing chunks here meanwhile.
+  if (out.stream) out.stream->wait_rows(out.series.size());
   if (out.stream) out.passed = static_cast<bool>(out.stream->result());
   return out;
 }
@@ -127,6 +131,7 @@ TEST_CASE("csv stream: every layout gives parse_csv's columns bit for bit", "[un
         CHECK(s.passed);
         CHECK(s.stream->wait_rows(whole->size()) == whole->size());
         same_columns(s.series, *whole);
+        CHECK(s.stream->source_sha256() == sha256_hex(text));
       }
     }
   }
