@@ -26,6 +26,7 @@
 #include "engine/core/time.hpp"
 #include "engine/data/cache_check.hpp"
 #include "engine/data/csv_loader.hpp"
+#include "engine/data/csv_stream.hpp"
 #include "engine/data/load_bars.hpp"
 #include "engine/journal/recorded_bars.hpp"
 #include "engine/config/config.hpp"
@@ -52,6 +53,10 @@ struct BacktestArgs {
   // turned out bad: this time the loader checks it first (and falls back to
   // parsing the CSV as usual).
   bool check_cache_first = false;
+  // Set for the second attempt when the CSV parsed during the first run turned
+  // out bad: this time it is parsed whole first, which reports the problem
+  // exactly as it always did (engine/data/csv_stream.hpp).
+  bool parse_whole = false;
 };
 
 // The run reads a bar of a cache only once the cache's check passed it. Row
@@ -76,6 +81,20 @@ class CheckedRows final : public backtest::BarGate {
  private:
   const data::CacheCheck& check_;
   std::size_t offset_;
+};
+
+// The run reads a bar of a CSV only once the streamed parse has reached it.
+class StreamedRows final : public backtest::BarGate {
+ public:
+  explicit StreamedRows(data::CsvStream& stream) : stream_(stream) {}
+  // At most kGrant bars past those asked for: the run asks again that often,
+  // so a parse that fails stops the (discarded) run soon after. While the
+  // rows asked for are not parsed yet, this thread parses chunks itself.
+  std::size_t ready(std::size_t bars) noexcept override { return std::min(stream_.wait_rows(bars), bars + kGrant); }
+
+ private:
+  static constexpr std::size_t kGrant = std::size_t{1} << 16;
+  data::CsvStream& stream_;
 };
 
 int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
@@ -110,17 +129,26 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // runs over the rows that passed (engine/data/cache_check.hpp); a recorded
   // session starts journaling before the run, so it checks first.
   lo.cache.defer_verify = !a.check_cache_first && !a.record.record;
+  // Likewise a large CSV parsed without a cache is parsed on the second core
+  // in chunks while the strategy runs over the rows parsed so far
+  // (engine/data/csv_stream.hpp); the stream's worker then hashes the file.
+  lo.stream_csv = !a.parse_whole && !a.record.record;
   timer.mark("setup");
   data::LoadReport load_report;
   auto bars = data::load_bars(a.data, lo, &load_report);
   if (!bars) return print_error(bars.error().message), 1;
-  timer.mark(load_report.source == data::LoadSource::csv ? "load (parse CSV)" : "load (binary cache)");
+  timer.mark(load_report.csv_stream                        ? "load (CSV: first chunk)"
+             : load_report.source == data::LoadSource::csv ? "load (parse CSV)"
+                                                           : "load (binary cache)");
   // Otherwise (a .tebars file given directly, an older cache) hash the file on
   // the second core while this one runs.
   // A CSV parsed without writing a cache (--no-cache) left its bytes for this:
   // the parse had both cores, and the hash fits beside the equity worker.
   std::future<Result<std::string>> data_hash;
-  if (load_report.source_sha256.empty() && load_report.source_bytes)
+  const std::shared_ptr<data::CsvStream> stream = load_report.csv_stream;
+  if (stream) {
+    // hashed by the stream's worker once it has parsed the file
+  } else if (load_report.source_sha256.empty() && load_report.source_bytes)
     data_hash = std::async(std::launch::async, [bytes = std::move(load_report.source_bytes)]() mutable {
       const auto mapped = std::move(bytes);  // unmapped as soon as it is hashed
       return Result<std::string>(sha256_hex(mapped->view()));
@@ -129,6 +157,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     data_hash = std::async(std::launch::async, [path = a.data] { return sha256_file_hex(path); });
   auto data_sha256_now = [&]() -> Result<std::string> {
     if (!load_report.source_sha256.empty()) return load_report.source_sha256;
+    if (stream) {
+      TE_TRY(stream->result());
+      return stream->source_sha256();
+    }
     return data_hash.get();
   };
 
@@ -181,9 +213,14 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   if (!a.no_html) replaced.push_back(out_dir + "/report.html");
   OldOutputs old_outputs(std::move(replaced));
   ProgressBar progress("backtest", bars->size());
-  cfg.progress = [&progress, &old_outputs](std::size_t done, std::size_t) {
+  // The earlier outputs go only once this run's data is known good: a data
+  // file found bad during the run leaves them as they were.
+  auto data_passed = [&load_report, &stream] {
+    return (!stream || stream->passed()) && (!load_report.cache_check || load_report.cache_check->passed());
+  };
+  cfg.progress = [&progress, &old_outputs, &data_passed](std::size_t done, std::size_t) {
     progress.update(done);
-    old_outputs.discard();
+    if (data_passed()) old_outputs.discard();
   };
   cfg.progress_every = 1 << 16;
   // The stream's worker also keeps the columns the reports read (time, equity,
@@ -197,6 +234,8 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   std::optional<CheckedRows> checked_rows;
   if (load_report.cache_check && CheckedRows::covers(*load_report.cache_check, *bars))
     cfg.bar_gate = &checked_rows.emplace(*load_report.cache_check, *bars);
+  std::optional<StreamedRows> streamed_rows;
+  if (stream) cfg.bar_gate = &streamed_rows.emplace(*stream);
   // A cache that failed its check: nothing of this attempt counts. Run again
   // with the checks up front, where the loader warns and parses the CSV
   // instead (or, for a .tebars file given directly, fails with the reason).
@@ -207,6 +246,15 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     return run_backtest_command(again, ctx);
   };
   if (load_report.cache_check && !checked_rows && !load_report.cache_check->result()) return again_checked_first();
+  // A CSV that turned out bad while streaming: nothing of this attempt counts
+  // (no output is written, the earlier ones stay); parsed whole, the same file
+  // fails to load with the message it always had.
+  auto again_parsed_whole = [&] {
+    equity_stream->reset();  // removes equity.csv.partial
+    BacktestArgs again = a;
+    again.parse_whole = true;
+    return run_backtest_command(again, ctx);
+  };
   timer.mark("prepare run");
   auto result = backtest::run_backtest(cfg, *bars, *source);
   progress.finish();
@@ -214,6 +262,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   if (load_report.cache_check) {  // the run counts only if the whole cache passed
     if (!load_report.cache_check->result()) return again_checked_first();
     timer.mark("cache check (rest)");
+  }
+  if (stream) {  // likewise the streamed CSV: before anything else is reported
+    if (!stream->result()) return again_parsed_whole();
+    timer.mark("CSV parse (rest)");
   }
   if (!result) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping

@@ -23,7 +23,8 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
       file_(std::move(file)),
       acc_(initial_cash),
       formatter_(date_only),
-      peak_(initial_cash) {
+      peak_(initial_cash),
+      expected_rows_(curve_rows) {
   file_.append(detail::kEquityHeader);
   if (curve_rows > 0) {  // virtual until the worker writes it
     curve_.ts_ns.reserve(curve_rows);
@@ -114,6 +115,11 @@ void EquityStream::write_block(const Block& b) {
       }
     }
     file_.commit(p);
+  }
+  if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n) {
+    // The file's size from its first rows (later rows are rarely much longer).
+    const double per_row = static_cast<double>(file_.bytes()) / static_cast<double>(b.n);
+    file_.preallocate(static_cast<std::uint64_t>(per_row * 1.02 * static_cast<double>(expected_rows_)) + 65536);
   }
   rows_ += b.n;
   if (keep) {

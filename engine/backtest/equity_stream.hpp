@@ -82,6 +82,7 @@ class EquityStream final : public EquityListener {
   detail::EquityRowFormatter formatter_;  // worker thread only
   double peak_;
   std::size_t rows_ = 0;
+  std::size_t expected_rows_;  // curve_rows: the file is preallocated for about that many
   EquityCurve curve_;  // worker thread until finish(); capacity 0 when not kept
   bool finished_ = false;
 

@@ -6,6 +6,7 @@
 // text. Here text is formatted straight into the buffer and written out
 // whenever it fills, so memory stays at the buffer's size.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,7 +34,16 @@ class OutputFile {
     return buf_.get() + used_;
   }
   void commit(const char* end) noexcept { used_ = static_cast<std::size_t>(end - buf_.get()); }
+  // Bytes appended so far (written or buffered).
+  std::uint64_t bytes() const noexcept { return written_ + used_; }
 
+  // Asks the file system for `bytes` of the file up front (fallocate): on ext4
+  // a long file written through the page cache then skips the per-page block
+  // reservation of delayed allocation (equity.csv, 78 MB for 1M bars: 17 -> 12
+  // ms of kernel CPU). close() cuts the file back to what was written. Advice
+  // only: nothing happens where the file system does not support it. Past its
+  // first 4 MiB a file is preallocated 16 MiB ahead of its writes anyway.
+  void preallocate(std::uint64_t bytes) noexcept;
   // Writes what is buffered and closes. Errors: Errc::io naming the path (the
   // first failure of any write, or of close).
   Status close();
@@ -47,6 +57,8 @@ class OutputFile {
   int error_ = 0;  // errno of the first failed write
   std::unique_ptr<char[]> buf_;
   std::size_t used_ = 0;
+  std::uint64_t written_ = 0;    // bytes written to the file so far
+  std::uint64_t allocated_ = 0;  // preallocated size (the file's size until close)
 };
 
 }  // namespace te::backtest

@@ -30,6 +30,10 @@ std::size_t CacheCheck::wait_rows(std::size_t rows) const noexcept {
   }
 }
 
+bool CacheCheck::passed() const noexcept {
+  return (rows_.load(std::memory_order_acquire) & kEnded) && status_.ok();  // status_ is set before kEnded
+}
+
 Status CacheCheck::result() {
   if (thread_.joinable()) thread_.join();
   return status_;

@@ -31,6 +31,8 @@ class CacheCheck {
   // How many leading rows of the series passed the bar checks, once at least
   // `rows` did or the check ended (then fewer when it failed). Blocks meanwhile.
   std::size_t wait_rows(std::size_t rows) const noexcept;
+  // Without blocking: the whole check is over and passed.
+  bool passed() const noexcept;
   // Waits for the whole check: ok, or why the cache is bad.
   Status result();
   const model::BarSeries& series() const noexcept { return series_; }

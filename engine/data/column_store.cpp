@@ -17,6 +17,33 @@ constexpr std::size_t stride_for(std::size_t capacity) noexcept { return (capaci
 
 ColumnStore::~ColumnStore() { release(); }
 
+ColumnStore::ColumnStore(ColumnStore&& o) noexcept
+    : size(o.size), capacity(o.capacity), quotes(o.quotes), quote_sizes(o.quote_sizes), ts(o.ts), open(o.open),
+      high(o.high), low(o.low), close(o.close), volume(o.volume), bid(o.bid), ask(o.ask), bid_size(o.bid_size),
+      ask_size(o.ask_size), region_(o.region_), region_bytes_(o.region_bytes_) {
+  o.region_ = nullptr;
+  o.region_bytes_ = 0;
+}
+
+ColumnStore ColumnStore::window(std::size_t begin, std::size_t rows) const noexcept {
+  ColumnStore w;
+  w.capacity = rows;
+  w.quotes = quotes;
+  w.quote_sizes = quote_sizes;
+  auto at = [begin](auto* p) { return p != nullptr ? p + begin : nullptr; };
+  w.ts = at(ts);
+  w.open = at(open);
+  w.high = at(high);
+  w.low = at(low);
+  w.close = at(close);
+  w.volume = at(volume);
+  w.bid = at(bid);
+  w.ask = at(ask);
+  w.bid_size = at(bid_size);
+  w.ask_size = at(ask_size);
+  return w;  // region_ stays null: the window unmaps nothing
+}
+
 void ColumnStore::release() noexcept {
   if (region_ != nullptr) ::munmap(region_, region_bytes_);
   region_ = nullptr;

@@ -19,6 +19,7 @@ namespace te::data {
 class ColumnStore {
  public:
   ColumnStore() = default;
+  ColumnStore(ColumnStore&& other) noexcept;
   ColumnStore(const ColumnStore&) = delete;
   ColumnStore& operator=(const ColumnStore&) = delete;
   ~ColumnStore();
@@ -31,6 +32,10 @@ class ColumnStore {
   void shrink_if_wasteful();
   // Appends the rows of `other` (same columns), growing as needed.
   void append(const ColumnStore& other);
+  // Rows [begin, begin + rows) of this store as a store of its own that owns
+  // nothing: a parser fills it in place (the streamed CSV loader fills one
+  // window per chunk). It must never grow (data() tells whether it did).
+  ColumnStore window(std::size_t begin, std::size_t rows) const noexcept;
   // The series shares ownership of the store.
   static model::BarSeries freeze(std::shared_ptr<ColumnStore> store, std::string symbol, model::InstrumentId id);
 

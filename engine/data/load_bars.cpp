@@ -13,6 +13,7 @@
 #include "engine/data/bar_cache.hpp"
 #include "engine/data/cache_check.hpp"
 #include "engine/data/csv_loader.hpp"
+#include "engine/data/csv_stream.hpp"
 #include "engine/data/mapped_file.hpp"
 #include "engine/data/time_range.hpp"
 
@@ -141,6 +142,14 @@ class Loader {
       auto f = MappedFile::open(path_);
       if (!f) return std::move(f).error();
       csv_ = std::move(*f);
+    }
+    const bool writes_cache = opt_.cache.write && !rep_.cache_path.empty();
+    if (opt_.stream_csv && !writes_cache) {  // the cache is written from the whole series
+      if (auto stream = CsvStream::start(csv_, path_, opt_, opt_.source_sha256)) {
+        rep_.source = LoadSource::csv;
+        rep_.csv_stream = stream;
+        return stream->series();
+      }
     }
     LoadOptions whole = opt_;  // the cache holds every bar; the filter comes after
     whole.start_ns.reset();

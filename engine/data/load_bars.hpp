@@ -13,6 +13,7 @@
 namespace te::data {
 
 class CacheCheck;  // cache_check.hpp
+class CsvStream;   // csv_stream.hpp
 
 enum class LoadSource : std::uint8_t {
   csv,         // parsed the CSV
@@ -37,6 +38,13 @@ struct LoadReport {
   // With CacheOptions::defer_verify, when a cache was used: its data checks,
   // running (over the whole cache, before any time filter).
   std::shared_ptr<CacheCheck> cache_check;
+  // With LoadOptions::stream_csv, when the CSV is being parsed on a thread of
+  // its own: the series' rows are readable only as the stream publishes them,
+  // and nothing computed from them may be reported before its result() is ok
+  // (when it fails, load the file again without streaming for the error).
+  // With source_sha256 the stream's worker hashes the file after the parse
+  // (CsvStream::source_sha256(); source_sha256 and source_bytes stay empty).
+  std::shared_ptr<CsvStream> csv_stream;
 };
 
 // Loads bars from `path`:

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +42,16 @@ struct LoadOptions {
   // the second core while the strategy runs, instead of on a third thread
   // competing with the two that parse).
   bool defer_source_sha256 = false;
+  // load_bars only, when it parses a CSV without writing a cache and without
+  // a time filter: a body of at least stream_min_bytes is parsed on a thread
+  // of its own in chunks of about stream_chunk_bytes, and load_bars returns
+  // after the first chunk with LoadReport::csv_stream (engine/data/csv_stream.hpp);
+  // the caller reads only rows parsed so far and may use nothing before the
+  // stream's result() is ok. Smaller files, daily data and anything the stream
+  // cannot take are parsed whole as usual.
+  bool stream_csv = false;
+  std::size_t stream_min_bytes = std::size_t{4} << 20;
+  std::size_t stream_chunk_bytes = std::size_t{256} << 10;
   // Called with each warning (a cache that could not be written, a stale cache
   // rebuilt); nothing is printed by the data module itself.
   std::function<void(const std::string&)> on_warning;

@@ -222,6 +222,57 @@ TEST_CASE("a cache checked during the run gives the CSV's results; a corrupt one
   CHECK(std::filesystem::is_empty(dir.file("direct")));
 }
 
+// A large CSV parsed without a cache is streamed into the run (the strategy
+// starts after the first chunk, engine/data/csv_stream.hpp): the outputs equal
+// those of a run that loaded the bars first, and a bad line near the end of the
+// file is refused with the same message as before, leaving earlier outputs and
+// no partial file.
+TEST_CASE("a streamed CSV gives the loaded bars' results; a bad line near its end is refused as before",
+          "[backtest][cli]") {
+  TempDir dir;
+  const std::string data = dir.file("gen.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 120000 --seed 9 --interval 1m --out " + data).code == 0);
+  REQUIRE(std::filesystem::file_size(data) > (std::size_t{4} << 20));  // above the streaming threshold
+  const std::string base = "backtest -q --strategy strategies/sma_cross.lua --param stake=100 --data ";
+  const std::string out = dir.file("streamed");
+  const CliRun streamed = run_cli(dir, base + data + " --no-cache --timings --out " + out);
+  INFO(streamed.err);
+  REQUIRE(streamed.code == 0);
+  CHECK(streamed.err.find("load (CSV: first chunk)") != std::string::npos);
+  REQUIRE(run_cli(dir, "convert-data --data " + data).code == 0);
+  const CliRun cached = run_cli(dir, base + data + " --out " + dir.file("cached"));
+  REQUIRE(cached.code == 0);
+  for (const char* f : {"/trades.csv", "/equity.csv"}) {
+    INFO(f);
+    CHECK(read_file(out + f) == read_file(dir.file("cached") + f));
+  }
+  CHECK(without_timing(read_file(out + "/report.json")) == without_timing(read_file(dir.file("cached") + "/report.json")));
+
+  // Line 110,000 of 120,001: its close is not a number.
+  std::string text = read_file(data);
+  std::size_t at = 0;
+  for (int line = 1; line < 110000; ++line) at = text.find('\n', at) + 1;
+  std::size_t field = at;
+  for (int i = 0; i < 4; ++i) field = text.find(',', field) + 1;
+  text.replace(field, text.find(',', field) - field, "abc");
+  const std::string bad = dir.file("bad.csv");
+  write_file(bad, text);
+  const std::string before = read_file(out + "/trades.csv");
+  const CliRun refused = run_cli(dir, base + bad + " --no-cache --out " + out);
+  CHECK(refused.code == 1);
+  CHECK(refused.err == "error: " + bad + ":110000:" + std::to_string(field - at + 1) +
+                           ": close: expected a number, was 'abc'\n");
+  // As when the whole file is parsed before anything runs (a time filter is never streamed).
+  const CliRun filtered = run_cli(dir, base + bad + " --no-cache --start 2000-01-01 --out " + out);
+  CHECK(filtered.code == 1);
+  CHECK(filtered.err == refused.err);
+  CHECK(read_file(out + "/trades.csv") == before);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"equity.csv", "report.html", "report.json", "trades.csv"});
+}
+
 TEST_CASE("report.json carries every contract key", "[backtest][cli]") {
   TempDir dir;
   const CliRun r = run_cli(dir, std::string("backtest") + kParityArgs + " --data " + kNvda + " --out " + dir.file("o"));

@@ -12,6 +12,7 @@
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/backtest/equity_stream.hpp"
 #include "engine/backtest/metrics.hpp"
+#include "engine/backtest/output_file.hpp"
 #include "engine/backtest/report.hpp"
 #include "engine/backtest/report_html.hpp"
 #include "engine/core/json_writer.hpp"
@@ -185,6 +186,42 @@ TEST_CASE("an equity stream keeps no more rows than it was sized for", "[report]
   CHECK(c.ts_ns.back() == 9999 * 60'000'000'000LL);
   CHECK(c.equity.back() == 1000.0 - (9999 % 7));
   CHECK(c.drawdown[6] == 6.0 / 1000);
+}
+
+// Files are preallocated from their first rows (OutputFile::preallocate) and
+// cut back to what was written: the same bytes whether the guess was short,
+// long or never made.
+TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][backtest]") {
+  TempDir dir;
+  auto write = [&](const std::string& name, std::size_t sized_for, int rows) {
+    auto stream = backtest::EquityStream::open(dir.file(name), 1000, false, sized_for);
+    REQUIRE(stream);
+    for (int i = 0; i < rows; ++i) (*stream)->on_equity(i * 60'000'000'000LL, 1000 - i, i * 0.25, 1000.0 - (i % 13) * 1.5);
+    REQUIRE((*stream)->finish());
+    return read_file(dir.file(name));
+  };
+  const std::string plain = write("plain.csv", 0, 30000);  // no size known: no preallocation
+  CHECK(write("long.csv", 200000, 30000) == plain);       // guessed far too long: cut back
+  CHECK(write("short.csv", 10000, 30000) == plain);       // too short: the rest grows as usual
+  CHECK(write("right.csv", 30000, 30000) == plain);
+  CHECK(std::filesystem::file_size(dir.file("long.csv")) == plain.size());
+  // The file itself.
+  auto f = backtest::OutputFile::create(dir.file("small.txt"));
+  REQUIRE(f);
+  f->preallocate(1 << 20);
+  f->append("twelve bytes");
+  CHECK(f->bytes() == 12);
+  REQUIRE(f->close());
+  CHECK(read_file(dir.file("small.txt")) == "twelve bytes");
+  // Past 4 MiB a file is preallocated ahead of its writes: 6 MiB and a bit.
+  std::string text;
+  for (int i = 0; text.size() < (std::size_t{6} << 20) + 12345; ++i) text += std::to_string(i) + ",";
+  auto big = backtest::OutputFile::create(dir.file("big.txt"));
+  REQUIRE(big);
+  for (std::size_t at = 0; at < text.size(); at += 1000) big->append(std::string_view(text).substr(at, 1000));
+  REQUIRE(big->close());
+  CHECK(std::filesystem::file_size(dir.file("big.txt")) == text.size());
+  CHECK(read_file(dir.file("big.txt")) == text);
 }
 
 TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {
