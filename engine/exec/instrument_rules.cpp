@@ -27,6 +27,9 @@ double snap(double n, double step) noexcept {
   const double v = n * step;
   const int d = decimals(step);
   if (d < 0) return v;
+  // A whole step (lot 1, tick 1): pow(10, 0) is exactly 1, so this is the
+  // same value without the pow call (a sized entry rounds every time).
+  if (d == 0) return std::round(v);
   const double scale = std::pow(10.0, d);
   return std::round(v * scale) / scale;
 }

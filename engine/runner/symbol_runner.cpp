@@ -461,7 +461,10 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
   t.from = state_;
   t.to = *next;
   t.event = event;
-  t.reason.assign(reason.data(), reason.size());
+  // Nobody reads the reason (no kept list, no observer that does): not copied.
+  // A fault's is kept with the transition whatever the configuration.
+  if (transition_reasons_ || event == RunnerEvent::Fault) t.reason.assign(reason.data(), reason.size());
+  else t.reason.clear();
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
