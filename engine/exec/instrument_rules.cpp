@@ -24,6 +24,8 @@ int decimals(double step) noexcept {
 }
 
 double snap(double n, double step) noexcept {
+  // A step of 1 (a whole lot or tick): decimals() is 0, the value round(n).
+  if (step == 1.0) return std::round(n);
   const double v = n * step;
   const int d = decimals(step);
   if (d < 0) return v;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -361,8 +362,8 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
   // The exchange's reused rejection (its code keeps its capacity: most codes
   // are longer than a short string's 15 bytes, a heap string per refused fill);
   // a rejection reported from inside the listener's call gets its own.
-  model::Rejection nested;
-  model::Rejection& r = rejecting_ ? nested : rejection_;
+  std::optional<model::Rejection> nested;  // (made only when needed: two strings)
+  model::Rejection& r = rejecting_ ? nested.emplace() : rejection_;
   struct Busy {
     bool& flag;
     bool was;
@@ -372,7 +373,10 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
   r.order = o.id;
   r.runner = o.runner;
   r.strategy = o.strategy;
-  r.code = code;
+  // Codes are literals (reject_codes.hpp, FillRefusal): the same pointer, the
+  // same text, so the reused rejection's code is copied only when it changes.
+  if (&r != &rejection_ || code != rejection_code_) r.code = code;
+  if (&r == &rejection_) rejection_code_ = code;
   r.set_reason(message, facts);
   r.ts_ns = ts_ns;
   r.bar_index = bar_index;

@@ -166,7 +166,11 @@ void SymbolRunner::reject_intent(const char* code, std::string_view message, con
   r.order = 0;
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
-  r.code = code;
+  // Codes are literals (exec/reject_codes.hpp): the same pointer, the same text.
+  if (code != rejection_code_) {
+    r.code = code;
+    rejection_code_ = code;
+  }
   r.set_reason(message, facts);
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;

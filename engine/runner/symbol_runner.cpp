@@ -453,8 +453,8 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
             std::string(to_string(event)).c_str());
   // Observers only read it during the call; a transition reported from
   // inside one (none does today) gets its own.
-  Transition nested;
-  Transition& t = in_transition_ ? nested : transition_;
+  std::optional<Transition> nested;  // (made only when needed)
+  Transition& t = in_transition_ ? nested.emplace() : transition_;
   in_transition_ = true;
   t.bar_index = bar_index_;
   t.ts_ns = last_ts_ns_;
