@@ -74,7 +74,8 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
       }
       return;
     }
-    OrderRecord r;
+    const std::string_view tag = keep(o.tag, true);
+    OrderRecord& r = orders.emplace_back();  // filled in place (see ChunkedRows::emplace_back)
     r.id = o.id;
     r.side = o.side;
     r.type = o.type;
@@ -83,11 +84,10 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     r.limit_price = o.limit_price;
     r.stop_price = o.stop_price;
     r.submitted_ns = o.submitted_ns;
-    r.tag = keep(o.tag, true);
-    orders.push_back(std::move(r));
+    r.tag = tag;
     if (index_.size() <= o.id) index_.resize(o.id + 1, 0);
     index_[o.id] = orders.size();
-    rec = &orders.back();
+    rec = &r;
   }
   const model::OrderStatus before = rec->status;
   OrderStep step;
@@ -144,17 +144,19 @@ void ActivityLog::add_rejection(const model::Rejection& r, const char* source, m
     ++rejections_dropped;
     return;
   }
-  RejectionRecord x;
+  const std::string_view code = intern(r.code);
+  const bool pending = r.pending().kind != model::RefusalFacts::Kind::None;
+  const std::string_view message = pending ? std::string_view() : keep(r.text(), false);
+  RejectionRecord& x = rejections.emplace_back();
   x.ts_ns = r.ts_ns;
   x.order = r.order;
   x.source = source;
-  x.code = intern(r.code);
-  if (r.pending().kind != model::RefusalFacts::Kind::None) x.facts = r.pending();  // formatted when written
-  else x.message = keep(r.text(), false);
+  x.code = code;
+  if (pending) x.facts = r.pending();  // formatted when written
+  else x.message = message;
   x.side = side;
   x.purpose = purpose;
   x.qty = qty;
-  rejections.push_back(std::move(x));
 }
 
 void ActivityLog::intent_rejected(const model::Rejection& r, model::Side side, double qty) {

@@ -5,7 +5,13 @@
 namespace te::backtest {
 
 void ResultRecorder::on_rejected(const runner::SymbolRunner&, const model::Rejection& r) {
-  ++out_.rejections[r.code];
+  // The same code comes again and again (a spent account is refused on every
+  // entry): its counter is kept (map nodes stay put) instead of looked up.
+  if (last_count_ == nullptr || r.code != last_code_) {
+    last_count_ = &out_.rejections[r.code];
+    last_code_ = r.code;
+  }
+  ++*last_count_;
   if (keep_) out_.activity.intent_rejected(r);
 }
 

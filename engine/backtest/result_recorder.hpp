@@ -5,6 +5,7 @@
 // orders and faults, strategy log) are built the same way.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "engine/backtest/backtest_engine.hpp"
@@ -39,6 +40,8 @@ class ResultRecorder final : public runner::RunnerObserver {
   BacktestResult& out_;
   bool keep_;
   std::size_t max_log_lines_;
+  std::string last_code_;                // on_rejected's last code ...
+  std::size_t* last_count_ = nullptr;    // ... and its counter in out_.rejections
 };
 
 }  // namespace te::backtest

@@ -29,7 +29,7 @@ class ExecutionListener {
 
 // Why the account cannot take a fill.
 struct FillRefusal {
-  const char* code = "";  // insufficient_cash | insufficient_margin
+  const char* code = "";  // insufficient_cash | insufficient_margin: static text (compared by pointer)
   std::string message;        // the text, when `facts` has none pending
   model::RefusalFacts facts;  // its numbers, formatted only when read (model::Rejection::text)
 };

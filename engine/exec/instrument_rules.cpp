@@ -24,9 +24,14 @@ int decimals(double step) noexcept {
 }
 
 double snap(double n, double step) noexcept {
+  // A step of 1 (a whole lot or tick): decimals() is 0, the value round(n).
+  if (step == 1.0) return std::round(n);
   const double v = n * step;
   const int d = decimals(step);
   if (d < 0) return v;
+  // A whole step (lot 1, tick 1): pow(10, 0) is exactly 1, so this is the
+  // same value without the pow call (a sized entry rounds every time).
+  if (d == 0) return std::round(v);
   const double scale = std::pow(10.0, d);
   return std::round(v * scale) / scale;
 }

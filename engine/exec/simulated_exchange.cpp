@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -185,32 +186,35 @@ model::OrderId SimulatedExchange::submit(model::Order order) {
   order.avg_fill_price = 0;
   Venue& v = venue(order.instrument);
   const std::int64_t lat = std::max<std::int64_t>(0, config_.latency_bars);
-  Working w;
-  w.at_close = config_.fill == FillModel::BidAsk || (config_.fill == FillModel::Close && order.type == OrderType::Market);
+  // The exchange's fields of the order, set on its Working once accepted
+  // (built in place in orders_, not aside and moved in).
+  const bool at_close =
+      config_.fill == FillModel::BidAsk || (config_.fill == FillModel::Close && order.type == OrderType::Market);
+  std::int64_t open_from = 0, intrabar_from = 0, close_from = 0, expire_bar = kNever;
   switch (phase_) {
     case Phase::Idle: {
       const std::int64_t t = order.submitted_bar;
-      w.open_from = w.intrabar_from = t + 1 + lat;
-      w.close_from = t + lat;
+      open_from = intrabar_from = t + 1 + lat;
+      close_from = t + lat;
       break;
     }
     case Phase::Open: {
       // Sent while this bar's open is processed (a protective stop after an
       // entry filled at the open): it watches the rest of the bar.
       const std::int64_t t = phase_bar_;
-      w.intrabar_from = t + lat;
-      w.open_from = lat == 0 ? t + 1 : t + lat;
-      w.close_from = t + lat;
+      intrabar_from = t + lat;
+      open_from = lat == 0 ? t + 1 : t + lat;
+      close_from = t + lat;
       break;
     }
     case Phase::Close: {
       const std::int64_t t = phase_bar_;
-      w.open_from = w.intrabar_from = w.close_from = t + 1 + lat;
+      open_from = intrabar_from = close_from = t + 1 + lat;
       break;
     }
   }
-  order.active_from_bar = w.at_close ? w.close_from : w.intrabar_from;
-  if (order.tif == TimeInForce::GoodForBars && order.tif_bars > 0) w.expire_bar = order.active_from_bar + order.tif_bars;
+  order.active_from_bar = at_close ? close_from : intrabar_from;
+  if (order.tif == TimeInForce::GoodForBars && order.tif_bars > 0) expire_bar = order.active_from_bar + order.tif_bars;
 
   if (auto refusal = check_order(order, v.rules, v.last_price)) {
     transition(order, OrderEvent::Reject);
@@ -226,15 +230,27 @@ model::OrderId SimulatedExchange::submit(model::Order order) {
     return id;
   }
   transition(order, OrderEvent::Accept);
+  Working& w = orders_.emplace_back();
   w.order = std::move(order);
+  w.open_from = open_from;
+  w.intrabar_from = intrabar_from;
+  w.close_from = close_from;
+  w.expire_bar = expire_bar;
+  w.at_close = at_close;
   if (w.order.type == OrderType::TrailingStop) {
     const double ref = phase_ == Phase::Open ? phase_price_ : v.last_price;
     if (ref > 0) retrail(w, ref);
   }
   if (phase_ != Phase::Idle) note_needs(w);
   ++v.working;
-  orders_.push_back(std::move(w));
-  const Reported copy(*this, orders_.back().order);  // the listener may submit and reallocate orders_
+  if (w.order.type == OrderType::Market) {
+    // What scan_quiet would find (a working market order is never quiet),
+    // known without the scan until the orders change again.
+    v.quiet_known = true;
+    v.quiet_ok = false;
+    v.quiet_recheck = kNever;
+  }
+  const Reported copy(*this, w.order);  // the listener may submit and reallocate orders_
   listener_.on_order_update(copy.order(), "");
   return id;
 }
@@ -346,8 +362,8 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
   // The exchange's reused rejection (its code keeps its capacity: most codes
   // are longer than a short string's 15 bytes, a heap string per refused fill);
   // a rejection reported from inside the listener's call gets its own.
-  model::Rejection nested;
-  model::Rejection& r = rejecting_ ? nested : rejection_;
+  std::optional<model::Rejection> nested;  // (made only when needed: two strings)
+  model::Rejection& r = rejecting_ ? nested.emplace() : rejection_;
   struct Busy {
     bool& flag;
     bool was;
@@ -357,7 +373,10 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
   r.order = o.id;
   r.runner = o.runner;
   r.strategy = o.strategy;
-  r.code = code;
+  // Codes are literals (reject_codes.hpp, FillRefusal): the same pointer, the
+  // same text, so the reused rejection's code is copied only when it changes.
+  if (&r != &rejection_ || code != rejection_code_) r.code = code;
+  if (&r == &rejection_) rejection_code_ = code;
   r.set_reason(message, facts);
   r.ts_ns = ts_ns;
   r.bar_index = bar_index;

@@ -181,6 +181,7 @@ class SimulatedExchange final : public ExecutionEngine {
   std::deque<model::Order> reported_;  // Reported's copies by depth (a deque: they stay put as it grows)
   std::size_t reported_depth_ = 0;
   model::Rejection rejection_;  // reject_at's, reused (see there)
+  const char* rejection_code_ = nullptr;  // the literal rejection_.code was copied from
   bool rejecting_ = false;      // rejection_ is being reported
 };
 

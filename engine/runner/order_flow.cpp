@@ -114,7 +114,7 @@ model::Order SymbolRunner::make_order(Side side, double qty, OrderPurpose purpos
   return o;
 }
 
-model::OrderId SymbolRunner::submit(model::Order order, double planned_stop) {
+model::OrderId SymbolRunner::submit(model::Order&& order, double planned_stop) {
   if (risk_) {
     const risk::Decision d = risk_->check(order, instrument_, ref_price_, planned_stop, last_ts_ns_, this);
     if (observer_) observer_->on_risk_decision(*this, d);
@@ -166,7 +166,11 @@ void SymbolRunner::reject_intent(const char* code, std::string_view message, con
   r.order = 0;
   r.runner = config_.id;
   r.strategy = config_.strategy_id;
-  r.code = code;
+  // Codes are literals (exec/reject_codes.hpp): the same pointer, the same text.
+  if (code != rejection_code_) {
+    r.code = code;
+    rejection_code_ = code;
+  }
   r.set_reason(message, facts);
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
@@ -568,14 +572,18 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
   cancel_orders(exit_orders_);
   cancel_orders(entry_orders_);
   if (state_ == RunnerState::InTrade) {
-    // Into a stack buffer (transition() copies the text into its reused reason).
+    // Into a stack buffer (transition() copies the text into its reused reason);
+    // not built when nobody reads transition reasons.
     fmt::basic_memory_buffer<char, 128> reason;
     auto out = std::back_inserter(reason);
-    switch (order.purpose) {
-      case OrderPurpose::StopLoss: fmt::format_to(out, FMT_COMPILE("stop filled at {}"), FmtShort{fill.price}); break;
-      case OrderPurpose::TakeProfit: fmt::format_to(out, FMT_COMPILE("target filled at {}"), FmtShort{fill.price}); break;
-      case OrderPurpose::Trailing: fmt::format_to(out, FMT_COMPILE("trailing stop filled at {}"), FmtShort{fill.price}); break;
-      default: fmt::format_to(out, FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), FmtShort{fill.price}); break;
+    const auto price = FmtShort{fill.price};
+    if (transition_reasons_) {
+      switch (order.purpose) {
+        case OrderPurpose::StopLoss: fmt::format_to(out, FMT_COMPILE("stop filled at {}"), price); break;
+        case OrderPurpose::TakeProfit: fmt::format_to(out, FMT_COMPILE("target filled at {}"), price); break;
+        case OrderPurpose::Trailing: fmt::format_to(out, FMT_COMPILE("trailing stop filled at {}"), price); break;
+        default: fmt::format_to(out, FMT_COMPILE("{} filled at {}"), reason_or(order.tag, "exit"), price); break;
+      }
     }
     transition(RunnerEvent::PositionClosed, std::string_view(reason.data(), reason.size()));
   }

@@ -453,15 +453,18 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
             std::string(to_string(event)).c_str());
   // Observers only read it during the call; a transition reported from
   // inside one (none does today) gets its own.
-  Transition nested;
-  Transition& t = in_transition_ ? nested : transition_;
+  std::optional<Transition> nested;  // (made only when needed)
+  Transition& t = in_transition_ ? nested.emplace() : transition_;
   in_transition_ = true;
   t.bar_index = bar_index_;
   t.ts_ns = last_ts_ns_;
   t.from = state_;
   t.to = *next;
   t.event = event;
-  t.reason.assign(reason.data(), reason.size());
+  // Nobody reads the reason (no kept list, no observer that does): not copied.
+  // A fault's is kept with the transition whatever the configuration.
+  if (transition_reasons_ || event == RunnerEvent::Fault) t.reason.assign(reason.data(), reason.size());
+  else t.reason.clear();
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;

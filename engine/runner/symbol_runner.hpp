@@ -336,10 +336,11 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   std::optional<double> entry_quantity(const te_action& action, const model::Bar& bar, std::string& why,
                                        model::RefusalFacts& facts) const;
   model::Order make_order(model::Side side, double qty, model::OrderPurpose purpose, std::string tag) const;
-  // Risk check, then the exchange. Returns the order id, or 0 when the risk
-  // engine denied it (last_denial_ says why).
-  model::OrderId submit(model::Order order, double planned_stop = 0);
+  // Risk check, then the exchange (`order` is moved there). Returns the order
+  // id, or 0 when the risk engine denied it (last_denial_ says why).
+  model::OrderId submit(model::Order&& order, double planned_stop = 0);
   // The text is `message`, or built from `facts` when someone reads it.
+  // `code` is static text (exec/reject_codes.hpp; compared by pointer).
   void reject_intent(const char* code, std::string_view message, const model::RefusalFacts& facts, model::Side side,
                      double qty,
                      std::string_view source);
@@ -385,6 +386,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // whose entries cannot be sized or paid for is refused on every bar it tries):
   // the refusal reported to observers, the sizing problem, the transition's reason.
   model::Rejection rejection_;
+  const char* rejection_code_ = nullptr;  // the literal rejection_.code was copied from
   std::string why_;
   std::string note_;
   std::optional<script::StrategyError> fault_;

@@ -109,3 +109,31 @@ function manage_position(bar, ctx, ind) end
     CHECK(r.rejections.empty());
   }
 }
+
+TEST_CASE("refusals of different codes in a row each keep their code", "[unit][exec][order_flow]") {
+  // The runner copies a refusal's code into its reused rejection only when the
+  // code's (static) text changes: codes that alternate must still come out
+  // each as it was, to the strategy and in the report's counts.
+  backtest::BacktestConfig cfg;
+  cfg.allow_short = false;
+  cfg.lot_size = 10;
+  auto r = run(R"(
+local n = 0
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind)
+  n = n + 1
+  if n % 3 == 2 then return enter_long { qty = 4 } end  -- rounds to no lot: invalid_quantity
+  return enter_short { qty = 10 }                         -- short_not_allowed
+end
+function manage_position(bar, ctx, ind) end
+)",
+               7, cfg);
+  CHECK(r.trades.empty());
+  CHECK(r.rejections.at("short_not_allowed") == 5);
+  CHECK(r.rejections.at("invalid_quantity") == 2);
+  std::vector<std::string> codes;
+  for (const auto& l : r.strategy_log) codes.push_back(l.substr(0, l.find('\t')));
+  CHECK(codes == std::vector<std::string>{"short_not_allowed", "invalid_quantity", "short_not_allowed",
+                                          "short_not_allowed", "invalid_quantity", "short_not_allowed",
+                                          "short_not_allowed"});
+}

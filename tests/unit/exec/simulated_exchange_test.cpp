@@ -690,3 +690,27 @@ TEST_CASE("a bar priced at or below 0 is refused as a fill price, never booked",
   REQUIRE(cap.rejections.size() == 1);
   CHECK(cap.rejections[0].code == "invalid_price");
 }
+
+TEST_CASE("fills refused for different reasons in a row each keep their code", "[unit][exec]") {
+  // The exchange copies a refusal's code into its reused rejection only when
+  // the code's (static) text changes: alternating codes still come out each
+  // as it was.
+  struct Gate final : exec::ExecutionListener, exec::FillGate {
+    std::vector<std::string> codes;
+    mutable int n = 0;
+    void on_order_update(const model::Order&, std::string_view) override {}
+    void on_fill(const model::Fill&, const model::Order&) override {}
+    void on_rejected(const model::Rejection& r, const model::Order&) override { codes.push_back(r.code); }
+    std::optional<exec::FillRefusal> check_fill(model::InstrumentId, Side, double, double, double) const override {
+      return exec::FillRefusal{++n % 3 == 2 ? "insufficient_margin" : "insufficient_cash", "refused", {}};
+    }
+    double position_qty(model::InstrumentId) const override { return 0; }
+  } gate;
+  exec::SimulatedExchange ex({}, gate, gate);
+  for (std::int64_t i = 0; i < 6; ++i) {
+    ex.submit(order(Side::Buy, OrderType::Market, 10, i));
+    run_bar(ex, bar(100, 101, 99, 100), i + 1);
+  }
+  CHECK(gate.codes == std::vector<std::string>{"insufficient_cash", "insufficient_margin", "insufficient_cash",
+                                               "insufficient_cash", "insufficient_margin", "insufficient_cash"});
+}
