@@ -247,11 +247,12 @@ bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& r
 
 }  // namespace
 
-std::size_t expand_bar_runs(std::string_view raw, std::string& out) {
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events) {
   thread_local std::vector<std::int64_t> ts;
   thread_local std::vector<double> cols;
   std::size_t bad = 0;
   std::size_t used = 0;
+  std::uint64_t events = 0;  // records and bars so far (bounded by max_events)
   // Room for a block of bars (a bar is ≈ 15 bytes here, 61 expanded); more
   // is made as needed. Not the whole capacity: resize() zero-fills what it adds.
   out.resize(raw.size() * 4 + 1024);
@@ -273,7 +274,11 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out) {
     const std::string_view rec(p + k, len);
     std::uint64_t first = 0;
     std::uint32_t runner = 0, count = 0;
-    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols)) {
+    // A run standing for more events than the block says it holds is not
+    // expanded (a damaged or crafted block would otherwise expand without a
+    // bound): it is kept as it is and reads as an unknown event.
+    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols) && events + count <= max_events) {
+      events += count;
       room(std::size_t{count} * (1 + kMaxCompactMarketData));
       model::Bar bar;
       for (std::uint32_t i = 0; i < count; ++i) {
@@ -290,6 +295,7 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out) {
       }
     } else {
       if (is_bar_run(rec)) ++bad;
+      ++events;
       room(k + len);
       std::memcpy(out.data() + used, p, k + len);
       used += k + len;

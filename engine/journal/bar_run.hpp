@@ -73,7 +73,9 @@ inline bool is_bar_run(std::string_view record) noexcept {
 // record replaced by its compact market_data records; other records are
 // copied as they are. A bar_run record that does not decode is copied as it
 // is (it then reads as an UnknownEvent of type 15). Returns the number of
-// bar_run records that did not decode.
-std::size_t expand_bar_runs(std::string_view raw, std::string& out);
+// bar_run records that did not decode. `max_events` is the block's
+// record_count: a run that would take the events past it is not expanded
+// (counted as not decoded), so a block never expands beyond its own count.
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events);
 
 }  // namespace te::journal

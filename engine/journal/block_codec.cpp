@@ -41,6 +41,8 @@ void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence
 
 std::string_view BlockBuilder::finish(bool compress) {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
+  // Never a block the reader refuses (decode_block_header's limit).
+  TE_ASSERT(used_ <= kMaxBlockRawSize, "journal: block of %zu raw bytes, over the reader's limit", used_);
   BlockHeader h;
   h.raw_size = static_cast<std::uint32_t>(used_);
   h.flags = flags_;
@@ -93,7 +95,7 @@ Status open_block(const BlockHeader& h, std::string_view stored, std::string& ra
     // Expanded here, where the block is loaded (the reader's prefetch thread
     // when it reads on in order): everything after sees format 2's records.
     thread_local std::string expanded;
-    expand_bar_runs(raw, expanded);
+    expand_bar_runs(raw, expanded, h.record_count);
     raw.swap(expanded);
   }
   return {};

@@ -243,9 +243,23 @@ struct JournalWriter::Impl {
     bars.count = 0;
   }
 
-  // A market_data event that could be compact (the caller checked), as the
-  // next bar of the run, or of a new one when the last run's runner differs
-  // or events came between.
+  // Before a market_data event is placed: a run this bar does not extend (its
+  // runner differs, or events came between) goes into the block, and a block
+  // that is then full goes to the file, before the caller decides whether the
+  // bar can be compact (a new block names its runners' streams again). Format
+  // 2 checked the size after every bar; without this, runners whose bars
+  // alternate with nothing else between them cut each other's runs without a
+  // size check, and the block grew past what a reader accepts.
+  Status cut_run_before(std::uint64_t sequence, model::RunnerId runner) {
+    if (bars.count == 0 || (runner == bars.runner && sequence == bars.first_sequence + bars.count)) return {};
+    flush_run();
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
+  }
+
+  // A market_data event that could be compact (the caller checked, after
+  // cut_run_before), as the next bar of the run, or of a new one when the last
+  // run's runner differs or events came between.
   Status add_run_bar(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const model::Bar& bar) {
     if (bars.count > 0 && (runner != bars.runner || sequence != bars.first_sequence + bars.count)) flush_run();
     if (bars.count == 0) {
@@ -279,6 +293,7 @@ struct JournalWriter::Impl {
   Status process(Event& e) {
     record.clear();
     if (const auto* md = std::get_if<MarketData>(&e.body)) {
+      if (opts.bar_runs) TE_TRY(cut_run_before(e.sequence, e.runner));
       if (opts.bar_runs &&
           can_be_compact(streams, e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar)) {
         return add_run_bar(e.sequence, e.ts_event_ns, e.runner, md->bar);
@@ -457,6 +472,10 @@ struct JournalWriter::Impl {
     }
     void bar_at(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
                 std::string_view symbol, std::string_view timeframe, const model::Bar& bar) {
+      if (im.opts.bar_runs) {
+        take(im.cut_run_before(sequence, runner));  // (a failed block write counts this bar lost)
+        if (!s) return;
+      }
       if (bar_can_be_compact(ts, bar)) {
         const std::size_t sizes = symbol.size() << 16 | timeframe.size();
         bool known = im.streams.version() == known_version && symbol.data() == known_symbol &&
@@ -491,6 +510,9 @@ struct JournalWriter::Impl {
   }
 
   Status flush_now() {
+    // (A pending bar run implies a block that is not empty: a bar is only
+    // compact once its runner's full record is in the block.)
+    TE_ASSERT(!block.empty() || bars.count == 0, "journal: a bar run pending with an empty block");
     if (!block.empty()) TE_TRY(write_block());
     return sync();
   }

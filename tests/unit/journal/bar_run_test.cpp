@@ -143,7 +143,13 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
     put_varint32(raw, static_cast<std::uint32_t>(rec.size()));
     raw += rec;
     std::string expanded;
-    REQUIRE(expand_bar_runs(raw, expanded) == 0);
+    REQUIRE(expand_bar_runs(raw, expanded, n) == 0);
+    {
+      // A block claiming one event fewer than the run holds: not expanded.
+      std::string capped;
+      REQUIRE(expand_bar_runs(raw, capped, n - 1) == 1);
+      REQUIRE(capped == raw);
+    }
     RecordSplitter split(expanded);
     std::string_view got;
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -206,7 +212,7 @@ TEST_CASE("a bar_run record that does not decode is kept and read as an unknown 
   put_varint32(raw, static_cast<std::uint32_t>(rec.size()));
   raw += rec;
   std::string expanded;
-  CHECK(expand_bar_runs(raw, expanded) == 1);
+  CHECK(expand_bar_runs(raw, expanded, 2) == 1);
   CHECK(expanded == raw);
   const Event e = decode_event(rec);
   const auto* u = e.get<UnknownEvent>();
@@ -378,4 +384,40 @@ TEST_CASE("the bar_run example in docs/journal-format.md is what the writer enco
         "94 02 cd 27 24 0a fb "
         "94 02 cd 27 42 f6 05 "
         "94 00 cd 04 b0 d1 fe d4 cd 02 58");
+}
+
+// Two runners whose bars alternate with nothing else between them cut each
+// other's runs on every bar: each cut must still close a full block (before,
+// only a 256-bar run or another record did, and the block grew until the
+// reader refused it: 1.2M such bars gave one block of ~75 MB and no events).
+TEST_CASE("format 3: runners' alternating bars keep blocks at their size", "[unit][journal]") {
+  TempDir dir;
+  std::vector<Event> events;
+  std::int64_t ts = kStart;
+  for (std::size_t i = 0; i < 40'000; ++i) {
+    const auto r = static_cast<model::RunnerId>(i % 2);
+    if (r == 0) ts += kMinute;
+    MarketData md;
+    md.instrument = r + 1;
+    md.symbol = "SYM" + std::to_string(r);
+    md.timeframe = "1m";
+    md.bar.ts_ns = ts;
+    md.bar.open = md.bar.high = md.bar.low = md.bar.close = 100 + static_cast<double>(i % 17) / 100;
+    md.bar.volume = 1000;
+    Event e = make_event(ts, r, md);
+    e.sequence = events.size() + 1;
+    events.push_back(std::move(e));
+  }
+  constexpr std::uint32_t kBlock = 16 * 1024;
+  const std::string path = dir.file("alternating");
+  const WriterStats st = write_journal(path, events, blocks_of(kBlock, true));
+  CHECK(st.written == events.size());
+  NullReporter rep;
+  auto r = JournalReader::open(path, rep);
+  REQUIRE(r.ok());
+  REQUIRE((*r)->blocks().size() > 10);
+  for (const BlockInfo& b : (*r)->blocks()) CHECK(b.header.raw_size < kBlock + 64);  // one record past the size at most
+  const auto back = read_all(path, rep);
+  REQUIRE(back.size() == events.size());
+  for (std::size_t i = 0; i < events.size(); i += 997) CHECK(encode_event(back[i]) == encode_event(events[i]));
 }
