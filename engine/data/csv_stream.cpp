@@ -210,6 +210,16 @@ bool CsvStream::help() noexcept {
 // Parses chunk k into its rows of the store. Any thread may parse any chunk
 // it claimed; publish() puts them in order.
 void CsvStream::parse_chunk(std::size_t k) noexcept {
+  try {
+    parse_chunk_rows(k);
+  } catch (...) {
+    // Out of memory (a bad row's message, a padded tail): the chunk fails, and
+    // the command loads the file whole, where the failure is an ordinary error.
+    parsed_[k].state.store(2, std::memory_order_seq_cst);
+  }
+}
+
+void CsvStream::parse_chunk_rows(std::size_t k) {
   const Chunk& c = chunks_[k];
   const char* const base = body_.data();
   ColumnStore w = store_->window(c.first_row, c.rows);
@@ -230,22 +240,26 @@ void CsvStream::parse_chunk(std::size_t k) noexcept {
   Parsed& r = parsed_[k];
   r.first_ts = p.first_ts();
   r.last_ts = p.last_ts();
-  r.state.store(ok ? 1 : 2, std::memory_order_release);
+  // seq_cst, with publish()'s loads and exchange: the thread that finishes
+  // chunk k and the one that publishes k - 1 must not both miss the other (a
+  // store then a load of another variable; acquire/release allow both loads
+  // to see the old values, and chunk k would never be published).
+  r.state.store(ok ? 1 : 2, std::memory_order_seq_cst);
 }
 
 void CsvStream::publish() noexcept {
   const std::size_t total = chunks_.size();
   for (;;) {
-    std::size_t k = published_.load(std::memory_order_acquire);
+    std::size_t k = published_.load(std::memory_order_seq_cst);
     if (k == total) return;
-    const int state = parsed_[k].state.load(std::memory_order_acquire);
+    const int state = parsed_[k].state.load(std::memory_order_seq_cst);
     if (state == 0) return;  // its thread publishes it (and what follows) when done
     // In time order with the chunk before, across the boundary.
     if (state == 2 || (k > 0 && parsed_[k].first_ts <= parsed_[k - 1].last_ts)) {
       end(false);
       return;
     }
-    if (!published_.compare_exchange_strong(k, k + 1, std::memory_order_acq_rel)) continue;
+    if (!published_.compare_exchange_strong(k, k + 1, std::memory_order_seq_cst)) continue;
     const std::uint64_t rows = chunks_[k].first_row + chunks_[k].rows;
     std::uint64_t now = rows_.load(std::memory_order_relaxed);
     while (now < rows && !rows_.compare_exchange_weak(now, rows, std::memory_order_release)) {

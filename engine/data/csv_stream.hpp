@@ -99,6 +99,7 @@ class CsvStream {
   void count_chunks() noexcept;  // either thread: lines of unclaimed chunks
   bool help() noexcept;          // either thread: parses the next unclaimed chunk; false when none is left
   void parse_chunk(std::size_t k) noexcept;
+  void parse_chunk_rows(std::size_t k);  // parse_chunk's work (may throw)
   void publish() noexcept;       // either thread: publishes the parsed chunks that come next in order
   void end(bool ok) noexcept;
   void hash_rest() noexcept;     // either thread, once the parse passed: hashes the next pieces
