@@ -31,7 +31,11 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
 }
 
 OutputFile::~OutputFile() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  // Not closed (an exception on the way): what was written, without the
+  // preallocated tail of NUL bytes.
+  if (allocated_ > written_) (void)::ftruncate(fd_, static_cast<off_t>(written_));
+  ::close(fd_);
 }
 
 void OutputFile::drain() {
@@ -77,7 +81,9 @@ Status OutputFile::close() {
   drain();
   const int fd = fd_;
   fd_ = -1;
-  if (fd >= 0 && allocated_ > written_ && error_ == 0 && ::ftruncate(fd, static_cast<off_t>(written_)) != 0)
+  // Cut back to what was written even after a write error: the file then
+  // ends where the writes stopped, not in up to 16 MiB of NUL bytes.
+  if (fd >= 0 && allocated_ > written_ && ::ftruncate(fd, static_cast<off_t>(written_)) != 0 && error_ == 0)
     error_ = errno;
   if (fd >= 0 && ::close(fd) != 0 && error_ == 0) error_ = errno;
   if (error_ != 0) return make_error(Errc::io, "write " + path_ + ": " + std::strerror(error_));

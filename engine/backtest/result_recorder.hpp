@@ -35,6 +35,9 @@ class ResultRecorder final : public runner::RunnerObserver {
   void on_strategy_error(const runner::SymbolRunner&, const script::StrategyError& e, int consecutive) override;
   void on_fault(const runner::SymbolRunner& r, const script::StrategyError& e) override;
   void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override;
+  // The result was moved out (RunnerUnit::take_result): the cached counter
+  // pointed into the map that left with it.
+  void result_taken() noexcept { last_count_ = nullptr; }
 
  private:
   BacktestResult& out_;

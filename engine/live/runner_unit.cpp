@@ -151,8 +151,8 @@ bool RunnerUnit::start() {
   started_ns_ = monotonic_ns();
   if (!runner_->start()) {
     const auto& f = runner_->fault();
+    publish();  // (before the final state, as in halt())
     set_state(UnitState::Halted, "strategy fault in on_start: " + (f ? f->message : std::string("unknown error")));
-    publish();
     return false;
   }
   set_state(UnitState::Running);
@@ -198,11 +198,11 @@ bool RunnerUnit::on_bar(model::Bar bar, bool last) {
   have_bar_ = true;
   last_ts_ = bar.ts_ns;
   last_bar_ = bar;
+  publish();
   if (!alive) {
     const auto& f = runner_->fault();
     set_state(UnitState::Halted, "strategy fault: " + (f ? f->message : std::string("unknown error")));
   }
-  publish();
   return alive;
 }
 
@@ -220,8 +220,8 @@ void RunnerUnit::set_feed_lag(std::int64_t lag_ns) noexcept {
 
 void RunnerUnit::halt(std::string reason) {
   if (is_final(state_)) return;
+  publish();  // the figures before the final state: a reader seeing it under the lock sees them
   set_state(UnitState::Halted, std::move(reason));
-  publish();
 }
 
 void RunnerUnit::end(UnitState final_state) {
@@ -231,8 +231,8 @@ void RunnerUnit::end(UnitState final_state) {
     runner_->flatten(model::OrderPurpose::EndOfData, "engine stopped");
     exchange_.settle(instrument_.id, last_bar_, runner_->bar_index());
   }
+  publish();  // (as in halt())
   set_state(final_state);
-  publish();
 }
 
 // Called after every bar: the lock (and the state's name) only when the state
@@ -265,6 +265,7 @@ UnitStatus RunnerUnit::status() const {
 backtest::BacktestResult RunnerUnit::take_result() {
   backtest::BacktestResult r = std::move(out_);
   out_ = backtest::BacktestResult{};
+  collector_->result_taken();
   const std::size_t n = curve_.ts_ns.size();
   r.equity.ts_ns.reserve(n);
   r.equity.cash.reserve(n);

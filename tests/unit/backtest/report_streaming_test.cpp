@@ -213,6 +213,15 @@ TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][
   CHECK(f->bytes() == 12);
   REQUIRE(f->close());
   CHECK(read_file(dir.file("small.txt")) == "twelve bytes");
+  {
+    // Destroyed without close() (an exception on the way): no preallocated
+    // tail of NUL bytes is left (before: a 1 MiB file of them).
+    auto dropped = backtest::OutputFile::create(dir.file("dropped.txt"));
+    REQUIRE(dropped);
+    dropped->preallocate(1 << 20);
+    dropped->append("never drained");
+  }
+  CHECK(std::filesystem::file_size(dir.file("dropped.txt")) == 0);
   // Past 4 MiB a file is preallocated ahead of its writes: 6 MiB and a bit.
   std::string text;
   for (int i = 0; text.size() < (std::size_t{6} << 20) + 12345; ++i) text += std::to_string(i) + ",";
