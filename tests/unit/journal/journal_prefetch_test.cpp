@@ -177,17 +177,31 @@ TEST_CASE("a reader stopped or destroyed while reading ahead ends cleanly", "[un
   }
 }
 
-TEST_CASE("a block that cannot be read is the reader's error, from the loader too", "[unit][journal]") {
-  TempDir dir;
+namespace {
+// A 200-bar full-mode journal in small blocks (at least 6): its block index
+// and its bytes, for a prefetcher with a read function of the test's own.
+struct SmallJournal {
+  std::vector<BlockInfo> blocks;
+  std::string bytes;
+};
+SmallJournal small_journal(TempDir& dir) {
   const auto events = make_session({.bars = 200, .runners = 1});
   const std::string path = dir.file("j");
   write_journal(path, events, small_blocks(StorageMode::Full));
   NullReporter quiet;
   auto r = JournalReader::open(path, quiet);
   REQUIRE(r.ok());
-  const std::vector<BlockInfo> blocks = (*r)->blocks();
-  REQUIRE(blocks.size() >= 6);
-  const std::string whole = read_file(path);
+  SmallJournal j{(*r)->blocks(), read_file(path)};
+  REQUIRE(j.blocks.size() >= 6);
+  return j;
+}
+}  // namespace
+
+TEST_CASE("a block that cannot be read is the reader's error, from the loader too", "[unit][journal]") {
+  TempDir dir;
+  const SmallJournal j = small_journal(dir);
+  const std::vector<BlockInfo>& blocks = j.blocks;
+  const std::string& whole = j.bytes;
   const std::uint64_t bad_offset = blocks[4].offset + kBlockHeaderSize;
   auto read = [&](std::uint64_t offset, std::size_t n, char* dst) -> Status {
     if (offset == bad_offset) return make_error(Errc::io, "read failed");
@@ -225,15 +239,9 @@ TEST_CASE("a block that cannot be read is the reader's error, from the loader to
 
 TEST_CASE("a loader thread that runs out of memory leaves the reader to load every block", "[unit][journal]") {
   TempDir dir;
-  const auto events = make_session({.bars = 200, .runners = 1});
-  const std::string path = dir.file("j");
-  write_journal(path, events, small_blocks(StorageMode::Full));
-  NullReporter quiet;
-  auto r = JournalReader::open(path, quiet);
-  REQUIRE(r.ok());
-  const std::vector<BlockInfo> blocks = (*r)->blocks();
-  REQUIRE(blocks.size() >= 6);
-  const std::string whole = read_file(path);
+  const SmallJournal j = small_journal(dir);
+  const std::vector<BlockInfo>& blocks = j.blocks;
+  const std::string& whole = j.bytes;
   const std::thread::id reader = std::this_thread::get_id();
   std::atomic<int> thrown{0};
   auto read = [&](std::uint64_t offset, std::size_t n, char* dst) -> Status {
