@@ -164,6 +164,13 @@ struct LiveEngine::Impl {
     const model::BarSeries& data = *s.unit->spec().source.bars;
     const std::size_t n = data.size();
     if (s.unit->spec().source.simulate_realtime) return pace_historical(s);
+    if (s.unit->batch_replay()) {
+      // The chunk through the runner's batch loop (RunnerUnit::replay).
+      if (!s.unit->replay(s.next, options.chunk_bars)) return;
+      if (s.next >= n) return finish_data(s);
+      asio::post(s.strand, [this, &s] { guarded(s, [&] { step_historical(s); }); });
+      return;
+    }
     for (std::size_t k = 0; k < options.chunk_bars && s.next < n; ++k) {
       const std::size_t i = s.next++;
       deliver(s, data.at(i), i + 1 == n);
@@ -339,6 +346,7 @@ Result<std::unique_ptr<LiveEngine>> LiveEngine::create(EngineOptions options, st
   auto impl = std::make_unique<Impl>(std::move(options));
   std::vector<std::string> problems;
   std::set<std::string> names;
+  std::map<const model::BarSeries*, SeriesCheck> series_checks;  // one pass per series shared by runners
   if (runners.empty()) problems.push_back("no runners: add [[runners]] or [[strategies]] to the config");
   for (std::size_t i = 0; i < runners.size(); ++i) {
     RunnerSpec& r = runners[i];
@@ -367,7 +375,13 @@ Result<std::unique_ptr<LiveEngine>> LiveEngine::create(EngineOptions options, st
     auto reload_log = std::make_unique<ReloadLog>(r.name, impl->options);
     auto observers = std::make_unique<runner::ObserverFanout>(
         std::initializer_list<runner::RunnerObserver*>{journal, reload_log.get()});
-    auto unit = RunnerUnit::create(r, static_cast<model::RunnerId>(i), impl->pool, observers.get());
+    const SeriesCheck* checked = nullptr;
+    if (src.kind == SourceKind::Historical && !src.simulate_realtime && src.bars) {
+      auto [at, fresh] = series_checks.try_emplace(src.bars.get());
+      if (fresh) at->second = check_series(*src.bars);
+      checked = &at->second;
+    }
+    auto unit = RunnerUnit::create(r, static_cast<model::RunnerId>(i), impl->pool, observers.get(), checked);
     if (!unit) {
       problems.push_back(unit.error().message);
       continue;

@@ -28,6 +28,16 @@ std::string config_line(const RunnerSpec& spec, const std::string& who, std::str
 }
 }  // namespace
 
+SeriesCheck check_series(const model::BarSeries& series) noexcept {
+  const std::size_t n = series.size();
+  const std::int64_t* ts = series.columns().ts_ns;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0 && ts[i] <= ts[i - 1]) return {i, true};
+    if (model::bar_problem(series.at(i)) != nullptr) return {i, false};
+  }
+  return {n, false};
+}
+
 std::string_view to_string(UnitState s) noexcept {
   switch (s) {
     case UnitState::Starting: return "starting";
@@ -81,8 +91,22 @@ RunnerUnit::RunnerUnit(const RunnerSpec& spec, model::RunnerId id)
 RunnerUnit::~RunnerUnit() = default;
 
 Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, model::RunnerId id,
-                                                       script::VmPool& pool, runner::RunnerObserver* journal) {
+                                                       script::VmPool& pool, runner::RunnerObserver* journal,
+                                                       const SeriesCheck* checked) {
   std::unique_ptr<RunnerUnit> u(new RunnerUnit(spec, id));
+  // An immediate replay of a series without duplicates: the batch loop over
+  // the shared series, whose bars are the runner's history as run_backtest's
+  // are (a view, no copy of each bar per runner).
+  std::unique_ptr<runner::BarHistory> history;
+  if (spec.source.kind == SourceKind::Historical && !spec.source.simulate_realtime && spec.source.bars) {
+    const SeriesCheck c = checked ? *checked : check_series(*spec.source.bars);
+    if (!c.out_of_order) {
+      u->replay_ = true;
+      u->replay_clean_ = c.clean;
+      history = std::make_unique<runner::SeriesHistory>(*spec.source.bars);
+    }
+  }
+  if (!history) history = std::make_unique<runner::GrowingHistory>();
   const backtest::BacktestConfig& t = spec.trading;
   if (t.risk) {
     u->risk_ = std::make_unique<risk::RiskEngine>(*t.risk, u->account_);
@@ -116,7 +140,7 @@ Result<std::unique_ptr<RunnerUnit>> RunnerUnit::create(const RunnerSpec& spec, m
   ho.param_overrides = t.params;
   ho.indicator_files = t.indicator_files;
   auto created = runner::SymbolRunner::create(rc, u->instrument_, spec.strategy, ho,
-                                              std::make_unique<runner::GrowingHistory>(), u->exchange_,
+                                              std::move(history), u->exchange_,
                                               u->account_, u->fanout_.get());
   if (!created) {
     // Each line of the problem (e.g. one per bad param) names the runner and where the config defines it.
@@ -182,19 +206,7 @@ bool RunnerUnit::on_bar(model::Bar bar, bool last) {
     runner_->flatten(model::OrderPurpose::EndOfData, "end of data");
     exchange_.settle(instrument_.id, bar, runner_->bar_index());
   }
-  const double cash = account_.cash();
-  const double pv = account_.position_value();
-  const double equity = cash + pv;
-  peak_ = std::max(peak_, equity);
-  ++out_.bars;
-  if (spec_.trading.keep_equity_curve) {
-    auto& eq = curve_;
-    eq.ts_ns.push_back(bar.ts_ns);
-    eq.cash.push_back(cash);
-    eq.position_value.push_back(pv);
-    eq.equity.push_back(equity);
-    eq.drawdown.push_back(peak_ > 0 ? (peak_ - equity) / peak_ : 0.0);
-  }
+  equity_point(bar.ts_ns);
   have_bar_ = true;
   last_ts_ = bar.ts_ns;
   last_bar_ = bar;
@@ -204,6 +216,105 @@ bool RunnerUnit::on_bar(model::Bar bar, bool last) {
     set_state(UnitState::Halted, "strategy fault: " + (f ? f->message : std::string("unknown error")));
   }
   return alive;
+}
+
+// The bar's equity point (run_backtest's, the same arithmetic).
+inline void RunnerUnit::equity_point(std::int64_t ts_ns) {
+  const double cash = account_.cash();
+  const double pv = account_.position_value();
+  const double equity = cash + pv;
+  peak_ = std::max(peak_, equity);
+  ++out_.bars;
+  if (spec_.trading.keep_equity_curve) {
+    auto& eq = curve_;
+    eq.ts_ns.push_back(ts_ns);
+    eq.cash.push_back(cash);
+    eq.position_value.push_back(pv);
+    eq.equity.push_back(equity);
+    eq.drawdown.push_back(peak_ > 0 ? (peak_ - equity) / peak_ : 0.0);
+  }
+}
+
+// Bars [i, end) of the series for SymbolRunner::run; after each, what on_bar()
+// does after the runner's bar: the end-of-data close on the series' last bar
+// and the equity point. Called from inside the batch loop (no Lua). The
+// duplicate and bar_problem checks of on_bar() are not needed: the bars are
+// before the series' first problem (SeriesCheck). Historical runners get no
+// quotes between bars (on_quote is the live feed's), so none is carried.
+class RunnerUnit::ReplayFeed final : public runner::SymbolRunner::BarFeed {
+ public:
+  ReplayFeed(RunnerUnit& u, const model::BarSeries& s, std::size_t i, std::size_t end)
+      : u_(u), c_(s.columns()), i_(i), end_(end), n_(s.size()),
+        quotes_(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end_(u.spec_.trading.close_at_end) {}
+
+  bool next(model::Bar& bar) override {
+    if (i_ >= end_) return false;
+    bar.ts_ns = c_.ts_ns[i_];
+    bar.open = c_.open[i_];
+    bar.high = c_.high[i_];
+    bar.low = c_.low[i_];
+    bar.close = c_.close[i_];
+    bar.volume = c_.volume[i_];
+    if (quotes_) {  // (as BarSeries::at: a missing column leaves kNoValue)
+      bar.bid = c_.bid ? c_.bid[i_] : model::kNoValue;
+      bar.ask = c_.ask ? c_.ask[i_] : model::kNoValue;
+      bar.bid_size = c_.bid_size ? c_.bid_size[i_] : model::kNoValue;
+      bar.ask_size = c_.ask_size ? c_.ask_size[i_] : model::kNoValue;
+    }
+    ++i_;
+    return true;
+  }
+  bool after_bar(const model::Bar& bar) override {
+    if (close_at_end_ && i_ == n_ && u_.account_.position(u_.instrument_.id).qty != 0) {
+      u_.runner_->flatten(model::OrderPurpose::EndOfData, "end of data");
+      u_.exchange_.settle(u_.instrument_.id, bar, u_.runner_->bar_index());
+    }
+    u_.equity_point(bar.ts_ns);
+    ++done_;
+    return true;  // a faulted runner stops the loop by itself
+  }
+  std::size_t taken() const noexcept { return i_; }
+  std::size_t done() const noexcept { return done_; }
+
+ private:
+  RunnerUnit& u_;
+  const model::BarSeries::Columns& c_;
+  std::size_t i_, end_, n_;
+  std::size_t done_ = 0;  // bars fully processed
+  bool quotes_, close_at_end_;
+};
+
+bool RunnerUnit::replay(std::size_t& next, std::size_t max_bars) {
+  if (state_ != UnitState::Running) return false;
+  const model::BarSeries& series = *spec_.source.bars;
+  const std::size_t n = series.size();
+  const std::size_t end = std::min({n, replay_clean_, next + std::min(max_bars, n)});
+  if (next < end) {
+    const std::size_t first = next;
+    ReplayFeed feed(*this, series, next, end);
+    runner_->run(feed);
+    next = feed.taken();
+    if (feed.done() > 0) {
+      // What on_bar() keeps per bar, once per call: the last bar's.
+      last_bar_ = series.at(first + feed.done() - 1);
+      last_ts_ = last_bar_.ts_ns;
+      have_bar_ = true;
+    }
+    if (runner_->state() == runner::RunnerState::Faulted) {
+      const auto& f = runner_->fault();
+      set_state(UnitState::Halted, "strategy fault: " + (f ? f->message : std::string("unknown error")));
+      publish();
+      return false;
+    }
+  }
+  // The series' first inconsistent bar: on_bar() halts the unit on it.
+  if (next == replay_clean_ && next < n) {
+    const std::size_t i = next++;
+    on_bar(series.at(i), i + 1 == n);
+    return accepting();
+  }
+  publish();
+  return true;
 }
 
 void RunnerUnit::on_quote(double bid, double bid_size, double ask, double ask_size) noexcept {

@@ -59,13 +59,27 @@ struct UnitStatus {
   std::string halt_reason;
 };
 
+// What an immediate historical replay may take through the runner's batch
+// loop: the bars before the first one on_bar() would drop (not newer than the
+// one before) or refuse (model::bar_problem). A series loaded from a file has
+// none of either (the CSV parser and the bar cache refuse them); one built
+// through the API may. check_series() is one pass over the series.
+struct SeriesCheck {
+  std::size_t clean = 0;      // bars [0, clean) are in strictly increasing time, each consistent
+  bool out_of_order = false;  // bar `clean` is a duplicate (else, when clean < size, it is inconsistent)
+};
+SeriesCheck check_series(const model::BarSeries& series) noexcept;
+
 class RunnerUnit {
  public:
   // Loads the strategy into a VM from `pool` (which must outlive the unit).
   // `journal` (may be null) also observes the runner. Errors: the strategy's
   // load error (syntax, missing callbacks, bad params), prefixed with the name.
+  // `checked`: check_series() of a historical source's bars, when the caller
+  // has it (runners sharing a series share one pass); null: checked here.
   static Result<std::unique_ptr<RunnerUnit>> create(const RunnerSpec& spec, model::RunnerId id,
-                                                    script::VmPool& pool, runner::RunnerObserver* journal);
+                                                    script::VmPool& pool, runner::RunnerObserver* journal,
+                                                    const SeriesCheck* checked = nullptr);
   ~RunnerUnit();
   RunnerUnit(const RunnerUnit&) = delete;
   RunnerUnit& operator=(const RunnerUnit&) = delete;
@@ -78,6 +92,18 @@ class RunnerUnit {
   // feed's duplicate); an inconsistent bar halts the unit (data error).
   // Returns false once the unit takes no more bars.
   bool on_bar(model::Bar bar, bool last = false);
+  // An immediate historical replay (source Historical, not simulate_realtime)
+  // whose series the batch loop may take: replay() is then used instead of
+  // on_bar(). False for a series with a duplicate bar (its runner keeps the
+  // per-bar path and a history of its own, as a live runner does).
+  bool batch_replay() const noexcept { return replay_; }
+  // Bars [next, next + max_bars) of the source series (fewer at its end), in
+  // one call: through SymbolRunner::run's batch loop (one host->Lua entry for
+  // many bars) with this unit's per-bar duties in the feed's after_bar, then
+  // on_bar() for an inconsistent bar (it halts the unit). Same calls, same
+  // results as on_bar() bar by bar. Advances `next` past the bars taken;
+  // returns false once the unit takes no more bars.
+  bool replay(std::size_t& next, std::size_t max_bars);
   // Best bid/ask between bars (live bookTicker): carried into the next bar
   // that has no quote of its own, for the bid_ask fill model and spreads.
   void on_quote(double bid, double bid_size, double ask, double ask_size) noexcept;
@@ -106,6 +132,8 @@ class RunnerUnit {
   RunnerUnit(const RunnerSpec& spec, model::RunnerId id);
   void set_state(UnitState s, std::string reason = {});
   void publish();
+  void equity_point(std::int64_t ts_ns);
+  class ReplayFeed;
 
   RunnerSpec spec_;
   model::Instrument instrument_;
@@ -132,6 +160,9 @@ class RunnerUnit {
   model::Bar last_bar_{};
   double bid_ = model::kNoValue, ask_ = model::kNoValue, bid_size_ = model::kNoValue, ask_size_ = model::kNoValue;
   std::int64_t started_ns_ = 0;
+  // batch_replay(): the series' bars the batch loop may take (SeriesCheck::clean).
+  bool replay_ = false;
+  std::size_t replay_clean_ = 0;
 
   // The status table's figures that move every bar, written by the runner's
   // thread without the lock (a status() copy may mix two consecutive bars'
