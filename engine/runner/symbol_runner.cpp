@@ -378,32 +378,43 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   f.state = static_cast<std::int32_t>(state_);
   f.bars_in_state = static_cast<std::int32_t>(bar_index_ - state_since_bar_);
   f.phase = 1;
-  // The position and account views change only through fills, marks of open
-  // positions (the account's version), this runner's orders and its trade
-  // plan: while none of them moved since the last write, the frame holds them.
-  // In a position with no orders, while only marks moved (the account's book
-  // version is unchanged), only the fields that follow the mark are rewritten.
+  // The position and account views change only through fills and marks of
+  // open positions (the account's version): while neither moved since the
+  // last write, the frame holds them; in a position, while only marks moved
+  // (the account's book version is unchanged), only the fields that follow
+  // the mark are rewritten. The order fields change only through this
+  // runner's orders and its trade plan, so they are written apart: an entry
+  // order working for a bar (most entries of most strategies, refused or
+  // filled at the next open) rewrites them, not the account's.
   const bool no_orders = stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty();
+  const bool orders_held =
+      no_orders && views_.no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target;
   const std::uint64_t version = portfolio_.version();
-  const std::uint64_t book = portfolio_.book_version();
-  if (no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target) {
-    if (views_.valid && version == views_.version) return;
+  if (orders_held && views_.valid && version == views_.version) return;  // most bars: flat, nothing moved
+  write_moved_views(f, no_orders, orders_held, version);
+}
+
+void SymbolRunner::write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version) {
+  ++stats_.view_writes;
+  if (!views_.valid || version != views_.version) {
+    const std::uint64_t book = portfolio_.book_version();
     if (views_.marks_only && book == views_.book) {
       write_marks(f);
-      ++stats_.view_writes;
-      views_.version = version;
-      return;
+    } else {
+      write_views(f);
+      const bool flat = portfolio_.open_trade(instrument_.id) == nullptr;
+      views_.valid = flat;
+      views_.marks_only = !flat;
+      views_.book = book;
     }
+    views_.version = version;
   }
-  write_views(f);
-  ++stats_.view_writes;
-  const bool flat = portfolio_.open_trade(instrument_.id) == nullptr;
-  views_.valid = no_orders && flat;
-  views_.marks_only = no_orders && !flat;
-  views_.version = version;
-  views_.book = book;
-  views_.want_stop = want_stop_;
-  views_.want_target = want_target_;
+  if (!orders_held) {
+    write_order_views(f);
+    views_.no_orders = no_orders;
+    views_.want_stop = want_stop_;
+    views_.want_target = want_target_;
+  }
 }
 
 // The fields of write_views() that move with a mark (and the bar): the same
@@ -426,6 +437,17 @@ void SymbolRunner::write_views(te_frame& f) const {
   f.pos.realized_pnl = t ? t->pnl_gross : 0.0;
   f.pos.entry_time_ms = t ? static_cast<double>(t->entry_ts_ns / kNsPerMs) : 0.0;
   f.pos.bars_held = t ? static_cast<double>(bar_index_ - t->entry_bar) : 0.0;
+
+  f.acct.cash = portfolio_.cash();
+  f.acct.position_value = portfolio_.position_value();
+  f.acct.equity = f.acct.cash + f.acct.position_value;
+  f.acct.initial_cash = portfolio_.initial_cash();
+  f.acct.commission_paid = portfolio_.commission_paid();
+  f.acct.realized_pnl = portfolio_.realized_pnl();
+  f.acct.trades = static_cast<double>(portfolio_.closed_trades());
+}
+
+void SymbolRunner::write_order_views(te_frame& f) const {
   const model::Order* stop = stop_order_ ? exec_.find(stop_order_) : nullptr;
   const model::Order* target = target_order_ ? exec_.find(target_order_) : nullptr;
   f.pos.stop = stop ? stop->stop_price : (want_stop_ > 0 ? want_stop_ : kNaN);
@@ -437,14 +459,6 @@ void SymbolRunner::write_views(te_frame& f) const {
     if (const model::Order* o = exec_.find(id)) pending_exit += o->remaining();
   f.pos.pending_entry = pending_entry;
   f.pos.pending_exit = pending_exit;
-
-  f.acct.cash = portfolio_.cash();
-  f.acct.position_value = portfolio_.position_value();
-  f.acct.equity = f.acct.cash + f.acct.position_value;
-  f.acct.initial_cash = portfolio_.initial_cash();
-  f.acct.commission_paid = portfolio_.commission_paid();
-  f.acct.realized_pnl = portfolio_.realized_pnl();
-  f.acct.trades = static_cast<double>(portfolio_.closed_trades());
 }
 
 void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {

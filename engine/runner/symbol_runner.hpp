@@ -317,8 +317,12 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // decision (RunnerConfig::max_consecutive_errors).
   void callback_failed();
   void write_frame(const model::Bar& bar);
-  void write_views(te_frame& f) const;  // the frame's position and account views
-  void write_marks(te_frame& f) const;  // the part of them that follows the mark
+  void write_views(te_frame& f) const;        // the frame's position and account views
+  void write_marks(te_frame& f) const;        // the part of them that follows the mark
+  void write_order_views(te_frame& f) const;  // the part of them that follows the orders and the trade plan
+  // write_frame()'s rewrites, out of line: the common path (nothing moved)
+  // then needs no saved registers.
+  [[gnu::noinline]] void write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version);
   void transition(RunnerEvent event, std::string_view reason);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
@@ -423,13 +427,18 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     std::string code, message, source;
   };
   std::vector<PendingNotice> notices_;
-  // What the frame's position and account views were last written from:
-  // write_frame() skips them while `valid` (flat, no orders) and nothing here
-  // moved, and rewrites only the mark's fields while `marks_only`.
-  // Invalidated when the host (and its frame) is replaced.
+  // What the frame's position and account views were last written from, in
+  // two parts. The account's (position, cash, P&L): write_frame() skips them
+  // while `valid` (flat) and the account's version is unchanged, and rewrites
+  // only the mark's fields while `marks_only`. The orders' (stop, target,
+  // pending quantities): skipped while `no_orders` and the trade plan is
+  // unchanged; with orders working they are rewritten on every write (a
+  // trailing stop moves without a report). Invalidated when the host (and its
+  // frame) is replaced.
   struct ViewsStamp {
-    bool valid = false;       // flat, no orders: held while `version` is unchanged
-    bool marks_only = false;  // in a position, no orders: write_marks() while `book` is unchanged
+    bool valid = false;       // flat: held while `version` is unchanged
+    bool marks_only = false;  // in a position: write_marks() while `book` is unchanged
+    bool no_orders = false;   // none were working: held while the trade plan (want_*) is unchanged
     std::uint64_t version = 0;
     std::uint64_t book = 0;
     double want_stop = 0, want_target = 0;

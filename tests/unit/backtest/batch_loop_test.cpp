@@ -492,3 +492,52 @@ end
     CHECK(r.stats.view_writes * 3 < r.stats.callbacks);
   }
 }
+
+TEST_CASE("the frame's order fields follow the orders: an entry working for a bar, then refused or filled",
+          "[backtest][batch]") {
+  // Every other entry asks for far more than the account holds (refused at the
+  // next open, for cash); the rest fill and exit after a few bars. The order
+  // fields (pending entry, stop, target) are written apart from the account's
+  // views (write_frame): a stale one here faults the strategy.
+  const auto src = source(R"(
+params = {}
+local k, sent = 0, 0
+local function same(a, b) return a == b or (a ~= nil and b ~= nil and math.abs(a - b) <= 0.011) end
+function detect_opportunity(bar, ctx)
+  local p = ctx.position
+  if p.pending_entry ~= 0 or p.pending_exit ~= 0 or p.stop ~= nil or p.target ~= nil or p.qty ~= 0 then
+    error("watch: stale order fields " .. tostring(p.pending_entry) .. " " .. tostring(p.stop))
+  end
+  k = k + 1
+  if k % 20 == 0 then return { reason = "tick" } end
+end
+local stop, target
+function filter_commitment(bar, ctx)
+  sent = (k % 40 == 0) and 1e7 or 10
+  stop, target = bar.close * 0.5, bar.close * 2
+  return enter_long { qty = sent, stop = stop, target = target }
+end
+function manage_position(bar, ctx)
+  local p = ctx.position
+  if p.qty == 0 then
+    if p.pending_entry ~= sent then error("in trade: pending entry " .. p.pending_entry .. ", sent " .. sent) end
+  elseif p.pending_entry ~= 0 then
+    error("in trade: pending entry " .. p.pending_entry .. " with a position")
+  end
+  if not same(p.stop, stop) or not same(p.target, target) then
+    error("in trade: stop/target " .. tostring(p.stop) .. "/" .. tostring(p.target))
+  end
+  if p.bars_held >= 3 then return exit_position("time") end
+end
+)");
+  for (const bool batch : {true, false}) {
+    INFO("batch " << batch);
+    auto cfg = base_config();
+    cfg.batch = batch;
+    const auto r = run(cfg, nvda(), src);
+    REQUIRE_FALSE(r.fault);
+    CHECK(r.stats.strategy_errors == 0);
+    CHECK(r.trades.size() > 20);
+    CHECK(r.stats.rejections > 20);
+  }
+}
