@@ -83,6 +83,11 @@ void JournalRecorder::push(const SymbolRunner& runner, std::int64_t ts_ns, Body 
 
 void JournalRecorder::hand_over() {
   if (!batch_) return;
+  if (start_orders_batch_ == batch_.get() && orders_saved_) {
+    // The bar's starting orders sit in this batch only: keep a copy.
+    copy_orders_at_start(batch_->order_list(start_orders_offset_), start_orders_count_);
+  }
+  start_orders_batch_ = nullptr;
   std::shared_ptr<RecorderBatch> b = std::move(batch_);
   bar_in_batch_ = false;
   if (b->empty() || !error_) {
@@ -91,6 +96,36 @@ void JournalRecorder::hand_over() {
   }
   auto r = sink_.append_deferred(std::move(b));  // the sink releases it
   if (!r) error_ = std::move(r).error();
+}
+
+// The working orders before the bar's first order event, for the Before
+// state recorded at the bar's end. When the current batch already holds that
+// list (the last state recorded it), the state will point there: nothing is
+// copied (hand_over() copies it out should the batch leave mid-bar).
+void JournalRecorder::save_orders_at_start() {
+  orders_saved_ = true;
+  orders_at_start_serial_ = working_number();
+  start_orders_batch_ = nullptr;
+  if (orders_at_start_serial_ == 0) {
+    orders_at_start_count_ = 0;
+    return;
+  }
+  if (batch_ && copied_batch_ == batch_.get() && copied_generation_ == batch_->generation() &&
+      copied_serial_ == orders_at_start_serial_) {
+    start_orders_batch_ = batch_.get();
+    start_orders_generation_ = copied_generation_;
+    start_orders_offset_ = copied_offset_;
+    start_orders_count_ = copied_count_;
+    return;
+  }
+  copy_orders_at_start(working_.data(), working_count_);
+}
+
+// Into orders_at_start_ (its orders assigned: their strings keep their capacity).
+void JournalRecorder::copy_orders_at_start(const model::Order* list, std::size_t n) {
+  if (orders_at_start_.size() < n) orders_at_start_.resize(n);
+  std::copy(list, list + n, orders_at_start_.begin());
+  orders_at_start_count_ = n;
 }
 
 Status JournalRecorder::flush() {
@@ -139,32 +174,41 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
   s.trades = static_cast<std::int64_t>(pf.closed_trades());
 }
 
-RunnerSnapshot JournalRecorder::snapshot(const SymbolRunner& runner) {
-  RunnerSnapshot s;
-  snapshot_into(runner, s);
-  return s;
-}
-
-// A state event at position `at` of the batch. Only numbers and shared
-// pointers are taken here; the value tree is built by the writer thread.
-void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap,
+// A state event at position `at` of the batch, filled in place in a record
+// the batch reuses (no construction, move and destruction of a ~200-byte
+// record per state; a shared pointer that did not change since the record's
+// last use is not copied, so no reference count moves). Only numbers and
+// shared pointers are taken here; the value tree is built by the writer
+// thread. `snap` null: the runner as it is now.
+void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
                                  bool at_start, int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
   RecorderBatch& b = batch(runner);
-  StateRecord r;
+  StateRecord& r = b.add_state_slot(at);
   r.ts_ns = ts_ns_;
   r.phase = phase;
-  r.snap = snap;
-  r.ctx = ctx_;
-  r.ctx_bytes = ctx_bytes_;
+  if (snap != nullptr) {
+    r.snap = *snap;
+  } else {
+    snapshot_into(runner, r.snap);
+  }
+  if (r.ctx != ctx_) r.ctx = ctx_;
+  if (r.ctx_bytes != ctx_bytes_) r.ctx_bytes = ctx_bytes_;
   r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
   if (at_start) {
-    orders_into(b, orders_at_start_serial_, orders_at_start_, r);
+    if (start_orders_batch_ == &b && start_orders_generation_ == b.generation()) {
+      // The orders at the bar's start were already in this batch (on_order_event).
+      r.orders_serial = orders_at_start_serial_;
+      r.orders_offset = start_orders_offset_;
+      r.orders_count = start_orders_count_;
+    } else {
+      orders_into(b, orders_at_start_serial_, orders_at_start_.data(), orders_at_start_count_, r);
+    }
   } else {
     const std::uint64_t serial = working_number();
-    orders_into(b, serial, working_, r);
+    orders_into(b, serial, working_.data(), working_count_, r);
   }
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
@@ -184,9 +228,11 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     r.indicator_offset = static_cast<std::uint32_t>(values.size());
     const ta::IndicatorSet& set = runner.indicators().set();
     for (int slot : indicator_slots_) values.push_back(set.value(slot, indicator_offset));
-    r.indicator_names = indicator_names_;
+    if (r.indicator_names != indicator_names_) r.indicator_names = indicator_names_;
+  } else {
+    r.indicator_offset = 0;
+    if (r.indicator_names) r.indicator_names.reset();
   }
-  b.add_state(std::move(r), at);
 }
 
 void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
@@ -212,7 +258,7 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
 std::uint64_t JournalRecorder::working_number() {
   if (working_changed_) {
     working_changed_ = false;
-    working_serial_ = working_.empty() ? 0 : ++lists_made_;
+    working_serial_ = working_count_ == 0 ? 0 : ++lists_made_;
   }
   return working_serial_;
 }
@@ -220,12 +266,17 @@ std::uint64_t JournalRecorder::working_number() {
 // A batch holds a copy of each list its states record (the writer builds the
 // list's value from it once, by its number), so nothing a state points at
 // outlives the batch or is shared between threads.
-void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const OrderList& list, StateRecord& r) {
+void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const model::Order* list, std::size_t n,
+                                  StateRecord& r) {
   r.orders_serial = serial;
-  if (serial == 0) return;  // none (offset and count stay 0)
+  if (serial == 0) {  // none
+    r.orders_offset = 0;
+    r.orders_count = 0;
+    return;
+  }
   if (copied_batch_ != &b || copied_generation_ != b.generation() || copied_serial_ != serial) {
-    copied_offset_ = b.add_order_list(list);
-    copied_count_ = static_cast<std::uint32_t>(list.size());
+    copied_offset_ = b.add_order_list(list, n);
+    copied_count_ = static_cast<std::uint32_t>(n);
     copied_batch_ = &b;
     copied_generation_ = b.generation();
     copied_serial_ = serial;
@@ -307,7 +358,7 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     // Before the update; the context cannot have changed since it was last
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
-    push_state(runner, journal::StatePhase::Before, start_, false, 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::Before, &start_, false, 0, SIZE_MAX);
     have_state_ = true;
     before_recorded_ = true;
     last_state_bar_ = runner.bar_index();
@@ -350,12 +401,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
-    push_state(runner, journal::StatePhase::Before, start_, orders_saved_, 1,
-               bar_event_index_ + 1);
+    push_state(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
+  start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
+    push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
     have_state_ = true;
     last_state_bar_ = runner.bar_index();
   }
@@ -394,22 +445,32 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      std::string_view reason_code, const model::Fill* fill,
                                      const model::Rejection* rejection) {
   activity_ = true;
-  if (!orders_saved_) {
-    orders_at_start_serial_ = working_number();
-    orders_at_start_ = working_;  // (assigned: no allocation once the copy has room)
-    orders_saved_ = true;
-  }
-  // By id (a few orders: a sorted vector, no node per order); the list a
-  // state records is copied into its batch when a state is recorded (orders_into()).
-  const auto at = std::lower_bound(working_.begin(), working_.end(), order.id,
-                                   [](const model::Order& o, model::OrderId id) { return o.id < id; });
-  const bool found = at != working_.end() && at->id == order.id;
+  if (!orders_saved_) save_orders_at_start();
+  // By id (a few orders: a sorted array, no node per order). Slots past
+  // working_count_ are spare orders kept for their strings' capacity: an
+  // order is inserted by moving a spare into place and assigning it, erased
+  // by moving it past the end (no allocation and no free once warm). The
+  // list a state records is copied into its batch when a state is recorded
+  // (orders_into()).
+  model::Order* const first = working_.data();
+  model::Order* const last = first + working_count_;
+  model::Order* const at = std::lower_bound(first, last, order.id,
+                                            [](const model::Order& o, model::OrderId id) { return o.id < id; });
+  const bool found = at != last && at->id == order.id;
   if (model::is_terminal(order.status)) {
-    if (found) working_.erase(at);
+    if (found) {
+      std::rotate(at, at + 1, last);
+      --working_count_;
+    }
   } else if (found) {
     *at = order;
   } else {
-    working_.insert(at, order);
+    const auto pos = at - first;
+    if (working_count_ == working_.size()) working_.emplace_back();
+    model::Order* const w = working_.data();
+    std::rotate(w + pos, w + working_count_, w + working_count_ + 1);
+    ++working_count_;
+    w[pos] = order;
   }
   working_changed_ = true;
   // Copied into the batch's reused records; the writer thread builds the events.
@@ -432,13 +493,13 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
 void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {
   if (rejection.order != 0) return;  // an order's rejection: recorded by on_order_event
   activity_ = true;
-  journal::RiskDecision d;
-  d.order = 0;
-  d.strategy = rejection.strategy;
-  d.approved = false;
-  d.reason_code = rejection.code;
-  d.message = rejection.text();
-  push(runner, ts_ns_, std::move(d));
+  ++events_;
+  if (!error_) return;
+  // Copied into a reused record (with its facts: the text, a few number
+  // formats, is built by the writer thread); a risk_decision event there.
+  RefusalRecord& r = batch(runner).add_refusal();
+  r.ts_ns = ts_ns_;
+  r.rejection = rejection;
 }
 
 void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::Decision& decision) {
@@ -528,7 +589,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   push(runner, ts_ns_, std::move(r));
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
-  push_state(runner, journal::StatePhase::After, snapshot(runner), false, 0, SIZE_MAX);
+  push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
   have_state_ = true;
   last_state_bar_ = runner.bar_index();
 }

@@ -126,12 +126,14 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t working_number();
   // Points `r` at `list` (numbered `serial`) in `b`'s order store, copying it
   // there unless this use of the batch already holds it.
-  void orders_into(RecorderBatch& b, std::uint64_t serial, const OrderList& list, StateRecord& r);
+  void orders_into(RecorderBatch& b, std::uint64_t serial, const model::Order* list, std::size_t n, StateRecord& r);
   // `at_start`: the working orders before the bar's first order event
-  // (orders_at_start_), otherwise the current ones (working_).
-  void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot& snap, bool at_start,
+  // (orders_at_start_), otherwise the current ones (working_). `snap` null:
+  // the runner's numbers now.
+  void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap, bool at_start,
                   int indicator_offset, std::size_t at);
-  static RunnerSnapshot snapshot(const SymbolRunner& runner);
+  void save_orders_at_start();
+  void copy_orders_at_start(const model::Order* list, std::size_t n);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   static void marks_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
@@ -171,7 +173,8 @@ class JournalRecorder final : public RunnerObserver {
   bool have_state_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
-  OrderList working_;                              // orders not yet final, by id (deterministic order)
+  OrderList working_;                              // orders not yet final, by id (deterministic order):
+  std::size_t working_count_ = 0;                  // the first working_count_ (the rest: spares)
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
   std::uint64_t lists_made_ = 0;
   bool working_changed_ = false;                   // working_ moved since it was numbered
@@ -193,8 +196,15 @@ class JournalRecorder final : public RunnerObserver {
   bool bar_in_batch_ = false;
   bool before_recorded_ = false;
   bool orders_saved_ = false;
-  OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity)
+  OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity) ...
+  std::size_t orders_at_start_count_ = 0;  // ... of this many orders
   std::uint64_t orders_at_start_serial_ = 0;
+  // ... unless the batch already held that list: then here (start_orders_batch_
+  // non-null, at that batch's generation).
+  const RecorderBatch* start_orders_batch_ = nullptr;
+  std::uint64_t start_orders_generation_ = 0;
+  std::uint32_t start_orders_offset_ = 0;
+  std::uint32_t start_orders_count_ = 0;
   std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.

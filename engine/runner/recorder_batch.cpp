@@ -98,17 +98,6 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   events_.reserve(64);
 }
 
-void RecorderBatch::add_state(StateRecord state, std::size_t at) {
-  ++count_;
-  const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_.size())};
-  states_.push_back(std::move(state));
-  if (at >= items_.size()) {
-    items_.push_back(item);
-  } else {
-    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(at), item);
-  }
-}
-
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   const RecorderIdentity& id = *identity_;
   for (const Item& item : items_) {
@@ -208,6 +197,18 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         out.event(fe);
         break;
       }
+      case Kind::Refusal: {
+        const RefusalRecord& f = refusals_[item.index];
+        journal::Event& re = refusal_event_;
+        auto& d = reuse<journal::RiskDecision>(re, f.ts_ns, id.runner);
+        d.order = 0;
+        d.strategy = f.rejection.strategy;
+        d.approved = false;
+        d.reason_code.assign(f.rejection.code);
+        d.message.assign(f.rejection.text());  // built here, off the trading thread
+        out.event(re);
+        break;
+      }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
         journal::Event& te = transition_event_;
@@ -239,12 +240,13 @@ void RecorderBatch::clear() noexcept {
   count_ = 0;
   items_.clear();
   bars_.clear();
-  states_.clear();
+  states_used_ = 0;  // records kept (with the pointers they hold) until reused
   events_.clear();
   indicator_values_.clear();
   actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch
   transitions_used_ = 0;
   orders_used_ = 0;
+  refusals_used_ = 0;
   fills_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
   ++generation_;

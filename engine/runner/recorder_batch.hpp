@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,14 @@ struct OrderRecord {
   std::string message;
 };
 
+// An order refused before it reached the exchange (a risk_decision event,
+// not approved): the rejection as the runner handed it over, its text built
+// from its facts by the writer thread (Rejection::text()).
+struct RefusalRecord {
+  std::int64_t ts_ns = 0;
+  model::Rejection rejection;
+};
+
 class RecorderBatch final : public journal::DeferredEvents {
  public:
   explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
@@ -136,8 +145,23 @@ class RecorderBatch final : public journal::DeferredEvents {
   // The series add_series_bar's indices are into (set while the batch holds none).
   void set_series(std::shared_ptr<const model::BarSeries> series) noexcept { series_ = std::move(series); }
   const model::BarSeries* series() const noexcept { return series_.get(); }
+  // A state record at item position `at` (<= items; past the end: appended),
+  // to be filled in place. Records are reused from batch to batch: every
+  // field must be assigned (its shared pointers keep what the record held last
+  // time until then, so a pointer that did not change costs no reference count).
+  StateRecord& add_state_slot(std::size_t at) {
+    ++count_;
+    const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_used_)};
+    if (states_used_ == states_.size()) states_.emplace_back();
+    if (at >= items_.size()) {
+      items_.push_back(item);
+    } else {
+      items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(at), item);
+    }
+    return states_[states_used_++];
+  }
   // Appends the state, or places it at item position `at` (<= items).
-  void add_state(StateRecord state, std::size_t at);
+  void add_state(StateRecord state, std::size_t at) { add_state_slot(at) = std::move(state); }
   void add_state(StateRecord state) { add_state(std::move(state), items_.size()); }
   void add_event(journal::Event event) {
     ++count_;
@@ -163,6 +187,12 @@ class RecorderBatch final : public journal::DeferredEvents {
     if (orders_used_ == orders_.size()) orders_.emplace_back();
     return orders_[orders_used_++];
   }
+  RefusalRecord& add_refusal() {
+    ++count_;
+    items_.push_back(Item{Kind::Refusal, 0, static_cast<std::uint32_t>(refusals_used_)});
+    if (refusals_used_ == refusals_.size()) refusals_.emplace_back();
+    return refusals_[refusals_used_++];
+  }
   void add_fill(const model::Fill& fill) {
     ++count_;
     items_.push_back(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
@@ -173,9 +203,10 @@ class RecorderBatch final : public journal::DeferredEvents {
   // batch is reused, so a list costs no allocation here in steady state (a
   // list shared between states by pointer was a malloc and a free per change
   // on the trading thread).
-  std::uint32_t add_order_list(const OrderList& orders) {
+  std::uint32_t add_order_list(const OrderList& orders) { return add_order_list(orders.data(), orders.size()); }
+  std::uint32_t add_order_list(const model::Order* orders, std::size_t n) {
     const auto at = static_cast<std::uint32_t>(order_store_used_);
-    for (const model::Order& o : orders) {
+    for (const model::Order& o : std::span(orders, n)) {
       if (order_store_used_ == order_store_.size()) {
         order_store_.push_back(o);
       } else {
@@ -185,6 +216,8 @@ class RecorderBatch final : public journal::DeferredEvents {
     }
     return at;
   }
+  // Orders `offset` .. of the order store (a list add_order_list() copied there).
+  const model::Order* order_list(std::uint32_t offset) const noexcept { return order_store_.data() + offset; }
   // Moves with every clear(): copies made before it are gone.
   std::uint64_t generation() const noexcept { return generation_; }
   // Indicator values of a state go here (StateRecord::indicator_offset).
@@ -204,7 +237,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
-  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill };
+  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal };
   struct Item {
     Kind kind;
     std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1
@@ -217,7 +250,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<Item> items_;
   std::shared_ptr<const model::BarSeries> series_;
   std::vector<model::Bar> bars_;
-  std::vector<StateRecord> states_;
+  std::vector<StateRecord> states_;  // the first states_used_ are this batch's (the rest kept for reuse)
+  std::size_t states_used_ = 0;
   std::vector<journal::Event> events_;
   std::vector<double> indicator_values_;
   std::vector<ActionRecord> actions_;  // the first actions_used_ are this batch's
@@ -227,6 +261,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<OrderRecord> orders_;
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
+  std::vector<RefusalRecord> refusals_;
+  std::size_t refusals_used_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's
   std::size_t order_store_used_ = 0;
   std::uint64_t generation_ = 0;
@@ -249,6 +285,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   journal::Event transition_event_;
   journal::Event order_event_;
   journal::Event fill_event_;
+  journal::Event refusal_event_;
 };
 
 // A working order as recorded in runner_state.context.orders.

@@ -239,3 +239,53 @@ TEST_CASE("states record their working orders from copies in the batch, across t
   CHECK(again.out == reference.out);
   CHECK(again.out != got.out);
 }
+
+TEST_CASE("a refusal recorded as it came becomes the risk_decision event, its text built at emit",
+          "[unit][runner][journal]") {
+  // JournalRecorder::on_rejected copies the rejection (with its facts) into a
+  // reused record; emit() builds the event the recorder used to build.
+  model::Rejection cash;
+  cash.strategy = 4;
+  cash.code = "insufficient_cash";
+  model::RefusalFacts f;
+  f.kind = model::RefusalFacts::Kind::InsufficientCash;
+  f.v[0] = 1000;
+  f.v[1] = 12.5;
+  f.v[2] = 12512.5;
+  f.v[3] = 9000;
+  cash.set_reason("", f);
+  model::Rejection plain;
+  plain.strategy = 4;
+  plain.code = "invalid_quantity";
+  plain.set_text("sized quantity is below one lot");
+  auto expected = [](const model::Rejection& r, std::int64_t ts) {
+    model::Rejection copy = r;
+    journal::RiskDecision d;
+    d.order = 0;
+    d.strategy = copy.strategy;
+    d.approved = false;
+    d.reason_code = copy.code;
+    d.message = std::string(copy.text());
+    auto e = journal::make_event(ts, 2, std::move(d));
+    return journal::encode_event(e);
+  };
+  runner::RecorderBatch b(identity(), 64);
+  for (int round = 0; round < 2; ++round) {  // the second time in the records of the first
+    const model::Rejection& first = round == 0 ? cash : plain;
+    const model::Rejection& second = round == 0 ? plain : cash;
+    runner::RefusalRecord& r1 = b.add_refusal();
+    r1.ts_ns = 10;
+    r1.rejection = first;
+    runner::RefusalRecord& r2 = b.add_refusal();
+    r2.ts_ns = 20;
+    r2.rejection = second;
+    Capture got;
+    b.emit(got);
+    REQUIRE(got.out.size() == 2);
+    CHECK(got.out[0] == expected(first, 10));
+    CHECK(got.out[1] == expected(second, 20));
+    b.release();
+    b.clear();
+  }
+  CHECK(expected(cash, 1).find("cash is 9000") != std::string::npos);
+}
