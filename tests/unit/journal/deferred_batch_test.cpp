@@ -235,3 +235,45 @@ TEST_CASE("a refused or failed deferred batch is released and counted", "[unit][
     for (std::size_t i = 0; i < n; ++i) CHECK(identical(sink.events()[i], expect[i]));
   }
 }
+
+// The deferred path's bars (Emitter::bar_at) cut bar runs as the direct path
+// does: two runners' alternating quiet bars keep blocks at their size (before
+// the fix such a block grew until the reader refused it) and give the direct
+// journal's bytes.
+TEST_CASE("deferred alternating bars of two runners keep blocks at their size", "[unit][journal]") {
+  TempDir dir;
+  std::vector<Event> events;
+  std::int64_t ts = 1'700'000'000'000'000'000;
+  for (std::size_t i = 0; i < 20'000; ++i) {
+    const auto r = static_cast<model::RunnerId>(i % 2);
+    if (r == 0) ts += 60'000'000'000;
+    MarketData md;
+    md.instrument = r + 1;
+    md.symbol = "SYM" + std::to_string(r);
+    md.timeframe = "1m";
+    md.bar.ts_ns = ts;
+    md.bar.open = md.bar.high = md.bar.low = md.bar.close = 100 + static_cast<double>(i % 17) / 100;
+    md.bar.volume = 1000;
+    events.push_back(make_event(ts, r, md));
+  }
+  WriterOptions o = WriterOptions::deterministic();
+  o.block_size = 16 * 1024;
+  const std::string direct = dir.file("direct");
+  const std::string deferred = dir.file("deferred");
+  write_journal(direct, events, o);
+  auto w = JournalWriter::create(deferred, o);
+  REQUIRE(w.ok());
+  for (std::size_t i = 0; i < events.size(); i += 500) {
+    std::vector<Event> part(events.begin() + static_cast<std::ptrdiff_t>(i),
+                            events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + 500)));
+    REQUIRE((*w)->append_deferred(std::make_shared<TestBatch>(std::move(part))).ok());
+  }
+  REQUIRE((*w)->close().ok());
+  CHECK(read_file(deferred) == read_file(direct));
+  NullReporter quiet;
+  auto r = JournalReader::open(deferred, quiet);
+  REQUIRE(r.ok());
+  REQUIRE((*r)->blocks().size() > 10);
+  for (const BlockInfo& b : (*r)->blocks()) CHECK(b.header.raw_size < o.block_size + 64);
+  CHECK(read_all(deferred, quiet).size() == events.size());
+}
