@@ -392,22 +392,7 @@ TEST_CASE("the bar_run example in docs/journal-format.md is what the writer enco
 // reader refused it: 1.2M such bars gave one block of ~75 MB and no events).
 TEST_CASE("format 3: runners' alternating bars keep blocks at their size", "[unit][journal]") {
   TempDir dir;
-  std::vector<Event> events;
-  std::int64_t ts = kStart;
-  for (std::size_t i = 0; i < 40'000; ++i) {
-    const auto r = static_cast<model::RunnerId>(i % 2);
-    if (r == 0) ts += kMinute;
-    MarketData md;
-    md.instrument = r + 1;
-    md.symbol = "SYM" + std::to_string(r);
-    md.timeframe = "1m";
-    md.bar.ts_ns = ts;
-    md.bar.open = md.bar.high = md.bar.low = md.bar.close = 100 + static_cast<double>(i % 17) / 100;
-    md.bar.volume = 1000;
-    Event e = make_event(ts, r, md);
-    e.sequence = events.size() + 1;
-    events.push_back(std::move(e));
-  }
+  const std::vector<Event> events = alternating_bars(40'000);
   constexpr std::uint32_t kBlock = 16 * 1024;
   const std::string path = dir.file("alternating");
   const WriterStats st = write_journal(path, events, blocks_of(kBlock, true));

@@ -242,20 +242,8 @@ TEST_CASE("a refused or failed deferred batch is released and counted", "[unit][
 // journal's bytes.
 TEST_CASE("deferred alternating bars of two runners keep blocks at their size", "[unit][journal]") {
   TempDir dir;
-  std::vector<Event> events;
-  std::int64_t ts = 1'700'000'000'000'000'000;
-  for (std::size_t i = 0; i < 20'000; ++i) {
-    const auto r = static_cast<model::RunnerId>(i % 2);
-    if (r == 0) ts += 60'000'000'000;
-    MarketData md;
-    md.instrument = r + 1;
-    md.symbol = "SYM" + std::to_string(r);
-    md.timeframe = "1m";
-    md.bar.ts_ns = ts;
-    md.bar.open = md.bar.high = md.bar.low = md.bar.close = 100 + static_cast<double>(i % 17) / 100;
-    md.bar.volume = 1000;
-    events.push_back(make_event(ts, r, md));
-  }
+  std::vector<Event> events = alternating_bars(20'000);
+  for (Event& e : events) e.sequence = 0;  // the writer numbers them
   WriterOptions o = WriterOptions::deterministic();
   o.block_size = 16 * 1024;
   const std::string direct = dir.file("direct");

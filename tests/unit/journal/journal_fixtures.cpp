@@ -354,4 +354,24 @@ Value mutate_value(std::mt19937_64& rng, Value v, int depth) {
   return random_value(rng, depth);
 }
 
+std::vector<Event> alternating_bars(std::size_t count) {
+  std::vector<Event> events;
+  std::int64_t ts = 1'700'000'000'000'000'000;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto r = static_cast<model::RunnerId>(i % 2);
+    if (r == 0) ts += 60'000'000'000;
+    MarketData md;
+    md.instrument = r + 1;
+    md.symbol = "SYM" + std::to_string(r);
+    md.timeframe = "1m";
+    md.bar.ts_ns = ts;
+    md.bar.open = md.bar.high = md.bar.low = md.bar.close = 100 + static_cast<double>(i % 17) / 100;
+    md.bar.volume = 1000;
+    Event e = make_event(ts, r, md);
+    e.sequence = events.size() + 1;
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
 }  // namespace te::journal::testing

@@ -101,4 +101,9 @@ class GatedFile final : public WritableFile {
   std::string path_ = "gated.journal";
 };
 
+// `count` market_data events of two runners whose quiet bars alternate, with
+// nothing else between them (each bar cuts the other runner's bar run),
+// numbered 1..count.
+std::vector<Event> alternating_bars(std::size_t count);
+
 }  // namespace te::journal::testing
