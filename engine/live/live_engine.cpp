@@ -165,9 +165,16 @@ struct LiveEngine::Impl {
     const std::size_t n = data.size();
     if (s.unit->spec().source.simulate_realtime) return pace_historical(s);
     if (s.unit->batch_replay()) {
-      // The chunk through the runner's batch loop (RunnerUnit::replay).
-      if (!s.unit->replay(s.next, options.chunk_bars)) return;
-      if (s.next >= n) return finish_data(s);
+      // Chunks through the runner's batch loop (RunnerUnit::replay) for one
+      // turn (EngineOptions::turn_ns).
+      const std::int64_t until = clock->now_ns() + options.turn_ns;
+      for (std::size_t k = 1;; ++k) {
+        if (!s.unit->replay(s.next, options.chunk_bars)) return;
+        if (s.next >= n) return finish_data(s);
+        if (k >= EngineOptions::kMaxChunksPerTurn || stopping.load(std::memory_order_acquire) ||
+            clock->now_ns() >= until)
+          break;
+      }
       asio::post(s.strand, [this, &s] { guarded(s, [&] { step_historical(s); }); });
       return;
     }
