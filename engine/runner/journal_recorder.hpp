@@ -100,6 +100,10 @@ class JournalRecorder final : public RunnerObserver {
   // ctx for it without leaving).
   bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept override { return true; }
   BarEnd bar_end_in_loop(SymbolRunner& runner, const model::Bar& bar) override;
+  // A quiet bar (nothing recorded, no state due, the batch not full) needs
+  // no end: the runner skips the call (on_bar sets `busy`, so does anything
+  // recorded during the bar).
+  const QuietBarEnd* quiet_bar_end() const noexcept override { return &quiet_; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -117,9 +121,26 @@ class JournalRecorder final : public RunnerObserver {
  private:
   template <class Body>
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
-  // The batch being filled (a call per bar: the common case stays inline).
-  RecorderBatch& batch(const SymbolRunner& runner) { return batch_ ? *batch_ : next_batch(runner); }
+  // The batch being filled, for something recorded now: the bars before it
+  // (a run of series bars not written yet, the current bar included) go in
+  // first, and the bar's end is due (quiet_.busy).
+  RecorderBatch& batch(const SymbolRunner& runner) {
+    quiet_.busy = 1;
+    if (series_next_ != written_next_) return write_bars();
+    return batch_ ? *batch_ : next_batch(runner);
+  }
   RecorderBatch& next_batch(const SymbolRunner& runner);
+  RecorderBatch& take_batch();  // next_batch once identity_ is set
+  // The series bars written_next_ .. series_next_ - 1 into the batch (one
+  // call for a run of quiet bars); bar_event_index_ becomes the item holding
+  // the last of them.
+  RecorderBatch& write_bars();
+  void set_identity(const SymbolRunner& runner);
+  // Something happened on this bar (a state follows at its end).
+  void active() {
+    activity_ = true;
+    quiet_.busy = 1;
+  }
   void export_ctx(SymbolRunner& runner);
   // The number of the working orders as they are now (0: none), a new one
   // after they changed (StateRecord::orders_serial).
@@ -140,8 +161,10 @@ class JournalRecorder final : public RunnerObserver {
   void hand_over();
   // At the end of a bar: the batch goes to the writer once it holds batch_events.
   void hand_over_if_full() {
-    if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
+    if (options_.batch_events == 0 || batched() >= options_.batch_events) hand_over();
   }
+  // Events in the batch, with the series bars not written into it yet.
+  std::size_t batched() const noexcept { return (batch_ ? batch_->size() : 0) + (series_next_ - written_next_); }
   bool checkpoint_due(const SymbolRunner& runner) const noexcept {
     return options_.checkpoint_bars > 0 &&
            runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
@@ -161,11 +184,19 @@ class JournalRecorder final : public RunnerObserver {
 
   // Where the bars come from (on_bar_source): the bar on_bar expects next is
   // series_ bar series_next_ while series_next_ < series_end_ (0 once a bar
-  // did not match: copied from then on).
+  // did not match: copied from then on). Bars written_next_ .. series_next_
+  // - 1 have been received but not written into a batch: a quiet bar only
+  // moves series_next_, and the run goes in with whatever is recorded next
+  // (batch()), or with the batch when it is handed over.
   std::shared_ptr<const model::BarSeries> series_;
   const std::int64_t* series_ts_ = nullptr;
   std::size_t series_next_ = 0;
   std::size_t series_end_ = 0;
+  std::size_t written_next_ = 0;
+  // The runner's test for a quiet bar's end (quiet_bar_end); `indicators`
+  // is the number of indicator specs already noted.
+  QuietBarEnd quiet_;
+  bool always_busy_ = false;  // every_bar, or a hand-over at every bar's end
 
   std::int64_t ts_ns_ = 0;          // data time of the bar being processed
   bool activity_ = false;           // something happened on this bar
@@ -205,7 +236,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t start_orders_generation_ = 0;
   std::uint32_t start_orders_offset_ = 0;
   std::uint32_t start_orders_count_ = 0;
-  std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.
   std::size_t indicator_specs_seen_ = 0;
