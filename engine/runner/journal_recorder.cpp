@@ -49,6 +49,7 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
     : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {
   always_busy_ = options_.state_events == StateEvents::EveryBar || options_.batch_events == 0;
+  checkpoint_at_ = options_.checkpoint_bars > 0 ? options_.checkpoint_bars : INT64_MAX;
 }
 
 void JournalRecorder::set_identity(const SymbolRunner& runner) {
@@ -156,7 +157,7 @@ Status JournalRecorder::flush() {
 // buffer (perf: a fifth of the recorded backtest thread's time).
 // The figures that follow the mark (s.cash already set): shared by full
 // snapshots and the quiet-bar refresh in on_bar, so both give the same bits.
-void JournalRecorder::marks_into(const SymbolRunner& runner, RunnerSnapshot& s) {
+[[gnu::always_inline]] inline void JournalRecorder::marks_into(const SymbolRunner& runner, RunnerSnapshot& s) {
   const portfolio::Portfolio& pf = runner.portfolio();
   s.unrealized = pf.position(runner.instrument().id).unrealized();
   s.position_value = pf.position_value();
@@ -331,15 +332,33 @@ void JournalRecorder::on_started(SymbolRunner& runner, bool) {
   export_ctx(runner);
 }
 
+// A bar arrives. The common case of a backtest first, in a few loads and
+// stores: the bar is the series' next (only counted), the snapshot of the
+// runner as the bar arrived needs only its counters (and, for an open
+// position, the marks), no Before state is due on every bar. Anything else
+// takes on_bar_slow, the general path.
 void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
-  ts_ns_ = bar.ts_ns;
-  activity_ = false;
-  before_recorded_ = false;
-  orders_saved_ = false;
-  if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
-  last_bar_ns_ = bar.ts_ns;
-  ++events_;
-  bar_in_batch_ = false;
+  const portfolio::Portfolio& pf = runner.portfolio();
+  const std::size_t next = series_next_;
+  if (next < series_end_ && series_ts_[next] == bar.ts_ns && !before_each_bar_ && error_ && start_pf_ == &pf &&
+      start_book_ == pf.book_version() && start_.state == static_cast<std::uint8_t>(runner.state())) [[likely]] {
+    series_next_ = next + 1;
+    begin_bar(bar.ts_ns);
+    const std::int64_t i = runner.bar_index();
+    start_.bar_index = i;
+    start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
+    if (start_version_ != pf.version()) {
+      marks_into(runner, start_);
+      start_version_ = pf.version();
+    }
+    quiet_.busy = always_busy_ || i >= checkpoint_at_ || batched() >= options_.batch_events;
+    return;
+  }
+  on_bar_slow(runner, bar);
+}
+
+void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& bar) {
+  begin_bar(bar.ts_ns);
   if (error_) {
     // The bar as the series holds it (the same values: the backtest's feed
     // reads it from there), or a copy. A series bar is only counted here: it
@@ -380,13 +399,12 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
     push_state(runner, journal::StatePhase::Before, &start_, false, 0, SIZE_MAX);
-    have_state_ = true;
+    state_recorded_at(runner.bar_index());
     before_recorded_ = true;
-    last_state_bar_ = runner.bar_index();
   }
   // Whether this bar's end has anything to do before the bar has run (what
   // it records on the way sets busy again): a state due, the batch full.
-  quiet_.busy = always_busy_ || checkpoint_due(runner) || batched() >= options_.batch_events;
+  quiet_.busy = always_busy_ || runner.bar_index() >= checkpoint_at_ || batched() >= options_.batch_events;
 }
 
 void JournalRecorder::on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) {
@@ -435,8 +453,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
     push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
-    have_state_ = true;
-    last_state_bar_ = runner.bar_index();
+    state_recorded_at(runner.bar_index());
   }
   hand_over_if_full();
 }
@@ -618,8 +635,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
   push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
-  have_state_ = true;
-  last_state_bar_ = runner.bar_index();
+  state_recorded_at(runner.bar_index());
 }
 
 }  // namespace te::runner

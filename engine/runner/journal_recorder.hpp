@@ -83,7 +83,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t events() const noexcept { return events_; }        // produced (including pending)
   std::uint64_t state_events() const noexcept { return states_; }
   std::int64_t first_bar_ns() const noexcept { return first_bar_ns_; }
-  std::int64_t last_bar_ns() const noexcept { return last_bar_ns_; }
+  std::int64_t last_bar_ns() const noexcept { return ts_ns_; }
   std::uint64_t bars() const noexcept { return bars_; }
 
   // RunnerObserver
@@ -165,10 +165,25 @@ class JournalRecorder final : public RunnerObserver {
   }
   // Events in the batch, with the series bars not written into it yet.
   std::size_t batched() const noexcept { return (batch_ ? batch_->size() : 0) + (series_next_ - written_next_); }
-  bool checkpoint_due(const SymbolRunner& runner) const noexcept {
-    return options_.checkpoint_bars > 0 &&
-           runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  bool checkpoint_due(const SymbolRunner& runner) const noexcept { return runner.bar_index() >= checkpoint_at_; }
+  // A state was recorded on bar `bar` (the next checkpoint counts from there).
+  void state_recorded_at(std::int64_t bar) {
+    have_state_ = true;
+    before_each_bar_ = options_.state_events == StateEvents::EveryBar;
+    last_state_bar_ = bar;
+    checkpoint_at_ = options_.checkpoint_bars > 0 ? bar + options_.checkpoint_bars : INT64_MAX;
   }
+  // A bar at `ts_ns` arrives: its counters, nothing happened on it yet.
+  void begin_bar(std::int64_t ts_ns) {
+    ts_ns_ = ts_ns;
+    if (bars_++ == 0) first_bar_ns_ = ts_ns;
+    ++events_;
+    activity_ = false;
+    before_recorded_ = false;
+    orders_saved_ = false;
+    bar_in_batch_ = false;
+  }
+  void on_bar_slow(const SymbolRunner& runner, const model::Bar& bar);
 
   journal::EventSink& sink_;
   RecorderOptions options_;
@@ -198,10 +213,18 @@ class JournalRecorder final : public RunnerObserver {
   QuietBarEnd quiet_;
   bool always_busy_ = false;  // every_bar, or a hand-over at every bar's end
 
-  std::int64_t ts_ns_ = 0;          // data time of the bar being processed
-  bool activity_ = false;           // something happened on this bar
+  std::int64_t ts_ns_ = 0;          // data time of the bar being processed (the last bar)
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
+  std::int64_t checkpoint_at_ = 0;   // the bar_index at which a checkpoint is due (INT64_MAX: never)
   bool have_state_ = false;
+  bool before_each_bar_ = true;      // a Before state on the next bar: every_bar, or no state yet
+  // This bar: something happened on it, its Before state is recorded, its
+  // starting orders saved, its market data in the batch (adjacent: one store
+  // resets them).
+  bool activity_ = false;
+  bool before_recorded_ = false;
+  bool orders_saved_ = false;
+  bool bar_in_batch_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
   OrderList working_;                              // orders not yet final, by id (deterministic order):
@@ -224,9 +247,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
   std::uint64_t start_book_ = 0;                    // and book_version()
   std::size_t bar_event_index_ = 0;
-  bool bar_in_batch_ = false;
-  bool before_recorded_ = false;
-  bool orders_saved_ = false;
   OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity) ...
   std::size_t orders_at_start_count_ = 0;  // ... of this many orders
   std::uint64_t orders_at_start_serial_ = 0;
@@ -246,7 +266,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t states_ = 0;
   std::uint64_t bars_ = 0;
   std::int64_t first_bar_ns_ = 0;
-  std::int64_t last_bar_ns_ = 0;
   bool ctx_warned_ = false;
 };
 
