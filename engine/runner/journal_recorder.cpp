@@ -47,17 +47,34 @@ bool parse_state_events(std::string_view text, StateEvents& out) noexcept {
 }
 
 JournalRecorder::JournalRecorder(journal::EventSink& sink, RecorderOptions options, SourceStore store_source)
-    : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {}
+    : sink_(sink), options_(std::move(options)), store_source_(std::move(store_source)) {
+  always_busy_ = options_.state_events == StateEvents::EveryBar || options_.batch_events == 0;
+  checkpoint_at_ = options_.checkpoint_bars > 0 ? options_.checkpoint_bars : INT64_MAX;
+}
+
+void JournalRecorder::set_identity(const SymbolRunner& runner) {
+  auto id = std::make_shared<RecorderIdentity>();
+  id->runner = runner.config().id;
+  id->instrument = runner.instrument().id;
+  id->symbol = runner.instrument().symbol;
+  id->timeframe = options_.timeframe;
+  identity_ = std::move(id);
+}
 
 RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
-  if (!identity_) {
-    auto id = std::make_shared<RecorderIdentity>();
-    id->runner = runner.config().id;
-    id->instrument = runner.instrument().id;
-    id->symbol = runner.instrument().symbol;
-    id->timeframe = options_.timeframe;
-    identity_ = std::move(id);
-  }
+  if (!identity_) set_identity(runner);
+  return take_batch();
+}
+
+RecorderBatch& JournalRecorder::write_bars() {
+  RecorderBatch& b = batch_ ? *batch_ : take_batch();  // (identity_ set by on_bar_source)
+  bar_event_index_ = b.add_series_run(static_cast<std::uint32_t>(written_next_), series_next_ - written_next_);
+  written_next_ = series_next_;
+  bar_in_batch_ = true;
+  return b;
+}
+
+RecorderBatch& JournalRecorder::take_batch() {
   for (const auto& b : pool_) {
     if (!b->in_use()) {
       batch_ = b;
@@ -82,6 +99,7 @@ void JournalRecorder::push(const SymbolRunner& runner, std::int64_t ts_ns, Body 
 }
 
 void JournalRecorder::hand_over() {
+  if (series_next_ != written_next_) write_bars();  // (only while recording: on_bar checks error_)
   if (!batch_) return;
   if (start_orders_batch_ == batch_.get() && orders_saved_) {
     // The bar's starting orders sit in this batch only: keep a copy.
@@ -139,7 +157,7 @@ Status JournalRecorder::flush() {
 // buffer (perf: a fifth of the recorded backtest thread's time).
 // The figures that follow the mark (s.cash already set): shared by full
 // snapshots and the quiet-bar refresh in on_bar, so both give the same bits.
-void JournalRecorder::marks_into(const SymbolRunner& runner, RunnerSnapshot& s) {
+[[gnu::always_inline]] inline void JournalRecorder::marks_into(const SymbolRunner& runner, RunnerSnapshot& s) {
   const portfolio::Portfolio& pf = runner.portfolio();
   s.unrealized = pf.position(runner.instrument().id).unrealized();
   s.position_value = pf.position_value();
@@ -240,12 +258,12 @@ void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
   // Recorded whether or not values are: replay recomputes them from these specs
   // and the recorded bars when include_indicators is off.
   Value::Array specs;
-  for (std::size_t i = indicators_noted_; i < created.size(); ++i) {
+  for (std::size_t i = quiet_.indicators; i < created.size(); ++i) {
     Value::Array cols;
     for (const auto& c : created[i].columns) cols.emplace_back(c.name);
     specs.push_back(Value::map({{"columns", Value(std::move(cols))}, {"spec", Value(created[i].spec)}}));
   }
-  indicators_noted_ = created.size();
+  quiet_.indicators = created.size();
   journal::Note n;
   n.category = "indicators";
   n.text = "indicators created by the strategy";
@@ -314,23 +332,45 @@ void JournalRecorder::on_started(SymbolRunner& runner, bool) {
   export_ctx(runner);
 }
 
+// A bar arrives. The common case of a backtest first, in a few loads and
+// stores: the bar is the series' next (only counted), the snapshot of the
+// runner as the bar arrived needs only its counters (and, for an open
+// position, the marks), no Before state is due on every bar. Anything else
+// takes on_bar_slow, the general path.
 void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
-  ts_ns_ = bar.ts_ns;
-  activity_ = false;
-  before_recorded_ = false;
-  orders_saved_ = false;
-  if (bars_++ == 0) first_bar_ns_ = bar.ts_ns;
-  last_bar_ns_ = bar.ts_ns;
-  ++events_;
-  bar_in_batch_ = static_cast<bool>(error_);
-  if (bar_in_batch_) {
+  const portfolio::Portfolio& pf = runner.portfolio();
+  const std::size_t next = series_next_;
+  if (next < series_end_ && series_ts_[next] == bar.ts_ns && !before_each_bar_ && error_ && start_pf_ == &pf &&
+      start_book_ == pf.book_version() && start_.state == static_cast<std::uint8_t>(runner.state())) [[likely]] {
+    series_next_ = next + 1;
+    begin_bar(bar.ts_ns);
+    const std::int64_t i = runner.bar_index();
+    start_.bar_index = i;
+    start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
+    if (start_version_ != pf.version()) {
+      marks_into(runner, start_);
+      start_version_ = pf.version();
+    }
+    quiet_.busy = always_busy_ || i >= checkpoint_at_ || batched() >= options_.batch_events;
+    return;
+  }
+  on_bar_slow(runner, bar);
+}
+
+void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& bar) {
+  begin_bar(bar.ts_ns);
+  if (error_) {
     // The bar as the series holds it (the same values: the backtest's feed
-    // reads it from there), or a copy.
+    // reads it from there), or a copy. A series bar is only counted here: it
+    // goes into the batch with the run it ends when something is recorded
+    // (batch(), write_bars()), so a quiet bar touches no batch memory.
     if (series_next_ < series_end_ && series_ts_[series_next_] == bar.ts_ns) {
-      bar_event_index_ = batch(runner).add_series_bar(static_cast<std::uint32_t>(series_next_++));
+      ++series_next_;
     } else {
       series_end_ = 0;
-      bar_event_index_ = batch(runner).add_bar(bar);
+      RecorderBatch& b = batch(runner);  // (the bars before it first)
+      bar_event_index_ = b.add_bar(bar);
+      bar_in_batch_ = true;
     }
   }
   // The runner as the bar arrived. Portfolio::version() moves whenever a
@@ -359,22 +399,26 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     // exported (it changes only in callbacks, on_start and reloads, and every
     // bar's callbacks are followed by an export in this mode).
     push_state(runner, journal::StatePhase::Before, &start_, false, 0, SIZE_MAX);
-    have_state_ = true;
+    state_recorded_at(runner.bar_index());
     before_recorded_ = true;
-    last_state_bar_ = runner.bar_index();
   }
+  // Whether this bar's end has anything to do before the bar has run (what
+  // it records on the way sets busy again): a state due, the batch full.
+  quiet_.busy = always_busy_ || runner.bar_index() >= checkpoint_at_ || batched() >= options_.batch_events;
 }
 
-void JournalRecorder::on_bar_source(const SymbolRunner&, const model::BarSeries& series, std::size_t first) {
+void JournalRecorder::on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) {
   // A batch refers to one series: one holding bars of another goes first.
-  if (batch_ && batch_->series() != nullptr && !batch_->empty()) hand_over();
+  if (series_next_ != written_next_ || (batch_ && batch_->series() != nullptr && !batch_->empty())) hand_over();
+  if (!identity_) set_identity(runner);
   series_end_ = 0;
+  series_next_ = written_next_ = 0;
   series_.reset();
   // (Item indices are 32 bits: a longer series is copied bar by bar.)
   if (first >= series.size() || series.size() > UINT32_MAX) return;
   series_ = std::make_shared<const model::BarSeries>(series);
   series_ts_ = series_->columns().ts_ns;
-  series_next_ = first;
+  series_next_ = written_next_ = first;
   series_end_ = series_->size();
   if (batch_) batch_->set_series(series_);
 }
@@ -388,13 +432,15 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
 // then (no state recorded, nothing exported), in one call.
 RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
   if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
-  if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
+  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
   hand_over_if_full();
   return BarEnd::Done;
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
-  if (runner.indicators().created().size() != indicators_noted_) note_new_indicators(runner);
+  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
+  // The bar's run of series bars into the batch before its Before state's place is read.
+  if (activity_ && error_ && series_next_ != written_next_) write_bars();
   const bool every = options_.state_events == StateEvents::EveryBar;
   const bool checkpoint = checkpoint_due(runner);
   if (activity_ && !before_recorded_ && bar_in_batch_) {
@@ -407,8 +453,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
     push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
-    have_state_ = true;
-    last_state_bar_ = runner.bar_index();
+    state_recorded_at(runner.bar_index());
   }
   hand_over_if_full();
 }
@@ -416,7 +461,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
 // Transitions and actions are copied into the batch as they came (their
 // events, with the params map, are built by the writer thread).
 void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition& t) {
-  activity_ = true;
+  active();
   ++events_;
   if (!error_) return;
   TransitionRecord& r = batch(runner).add_transition();
@@ -430,7 +475,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
 
 void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, int kind, const te_action& action,
                                 std::string_view reason) {
-  activity_ = true;
+  active();
   ++events_;
   if (!error_) return;
   ActionRecord& r = batch(runner).add_action();
@@ -444,7 +489,7 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
 void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order,
                                      std::string_view reason_code, const model::Fill* fill,
                                      const model::Rejection* rejection) {
-  activity_ = true;
+  active();
   if (!orders_saved_) save_orders_at_start();
   // By id (a few orders: a sorted array, no node per order). Slots past
   // working_count_ are spare orders kept for their strings' capacity: an
@@ -492,7 +537,7 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
 
 void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {
   if (rejection.order != 0) return;  // an order's rejection: recorded by on_order_event
-  activity_ = true;
+  active();
   ++events_;
   if (!error_) return;
   // Copied into a reused record (with its facts: the text, a few number
@@ -503,7 +548,7 @@ void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejec
 }
 
 void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::Decision& decision) {
-  activity_ = true;
+  active();
   journal::RiskDecision d;
   d.order = 0;  // decided before the order reached the exchange
   d.strategy = decision.strategy;
@@ -517,7 +562,7 @@ void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::D
 }
 
 void JournalRecorder::on_stormguard(const SymbolRunner& runner, const risk::StormGuardChange& change) {
-  activity_ = true;
+  active();
   journal::StormGuardChange e;
   e.from = static_cast<std::uint8_t>(change.transition.from);
   e.to = static_cast<std::uint8_t>(change.transition.to);
@@ -529,7 +574,7 @@ void JournalRecorder::on_stormguard(const SymbolRunner& runner, const risk::Stor
 }
 
 void JournalRecorder::on_kill_switch(const SymbolRunner& runner, const risk::KillSwitchEvent& event) {
-  activity_ = true;
+  active();
   journal::Note n;
   n.category = "kill_switch";
   n.text = (event.engaged ? "kill switch engaged: " : "kill switch released: ") + event.reason;
@@ -537,7 +582,7 @@ void JournalRecorder::on_kill_switch(const SymbolRunner& runner, const risk::Kil
 }
 
 void JournalRecorder::on_strategy_error(const SymbolRunner& runner, const script::StrategyError& error, int) {
-  activity_ = true;
+  active();
   journal::StrategyError e;
   e.strategy = runner.config().strategy_id;
   e.kind = journal::StrategyErrorKind::Error;
@@ -550,7 +595,7 @@ void JournalRecorder::on_strategy_error(const SymbolRunner& runner, const script
 }
 
 void JournalRecorder::on_fault(const SymbolRunner& runner, const script::StrategyError& error) {
-  activity_ = true;
+  active();
   journal::StrategyError e;
   e.strategy = runner.config().strategy_id;
   e.kind = journal::StrategyErrorKind::Error;
@@ -570,7 +615,7 @@ void JournalRecorder::on_strategy_log(const SymbolRunner& runner, int level, std
 }
 
 void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
-  activity_ = true;
+  active();
   journal::Reload r;
   r.strategy = runner.config().strategy_id;
   r.path = info.path;
@@ -590,8 +635,7 @@ void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
   // on_reload(old_ctx) may have changed the context: record it now.
   export_ctx(runner);
   push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
-  have_state_ = true;
-  last_state_bar_ = runner.bar_index();
+  state_recorded_at(runner.bar_index());
 }
 
 }  // namespace te::runner

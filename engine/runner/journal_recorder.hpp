@@ -83,7 +83,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t events() const noexcept { return events_; }        // produced (including pending)
   std::uint64_t state_events() const noexcept { return states_; }
   std::int64_t first_bar_ns() const noexcept { return first_bar_ns_; }
-  std::int64_t last_bar_ns() const noexcept { return last_bar_ns_; }
+  std::int64_t last_bar_ns() const noexcept { return ts_ns_; }
   std::uint64_t bars() const noexcept { return bars_; }
 
   // RunnerObserver
@@ -100,6 +100,10 @@ class JournalRecorder final : public RunnerObserver {
   // ctx for it without leaving).
   bool bar_end_lua_is_ctx_export(const SymbolRunner&) const noexcept override { return true; }
   BarEnd bar_end_in_loop(SymbolRunner& runner, const model::Bar& bar) override;
+  // A quiet bar (nothing recorded, no state due, the batch not full) needs
+  // no end: the runner skips the call (on_bar sets `busy`, so does anything
+  // recorded during the bar).
+  const QuietBarEnd* quiet_bar_end() const noexcept override { return &quiet_; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -117,9 +121,26 @@ class JournalRecorder final : public RunnerObserver {
  private:
   template <class Body>
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
-  // The batch being filled (a call per bar: the common case stays inline).
-  RecorderBatch& batch(const SymbolRunner& runner) { return batch_ ? *batch_ : next_batch(runner); }
+  // The batch being filled, for something recorded now: the bars before it
+  // (a run of series bars not written yet, the current bar included) go in
+  // first, and the bar's end is due (quiet_.busy).
+  RecorderBatch& batch(const SymbolRunner& runner) {
+    quiet_.busy = 1;
+    if (series_next_ != written_next_) return write_bars();
+    return batch_ ? *batch_ : next_batch(runner);
+  }
   RecorderBatch& next_batch(const SymbolRunner& runner);
+  RecorderBatch& take_batch();  // next_batch once identity_ is set
+  // The series bars written_next_ .. series_next_ - 1 into the batch (one
+  // call for a run of quiet bars); bar_event_index_ becomes the item holding
+  // the last of them.
+  RecorderBatch& write_bars();
+  void set_identity(const SymbolRunner& runner);
+  // Something happened on this bar (a state follows at its end).
+  void active() {
+    activity_ = true;
+    quiet_.busy = 1;
+  }
   void export_ctx(SymbolRunner& runner);
   // The number of the working orders as they are now (0: none), a new one
   // after they changed (StateRecord::orders_serial).
@@ -140,12 +161,29 @@ class JournalRecorder final : public RunnerObserver {
   void hand_over();
   // At the end of a bar: the batch goes to the writer once it holds batch_events.
   void hand_over_if_full() {
-    if (options_.batch_events == 0 || (batch_ && batch_->size() >= options_.batch_events)) hand_over();
+    if (options_.batch_events == 0 || batched() >= options_.batch_events) hand_over();
   }
-  bool checkpoint_due(const SymbolRunner& runner) const noexcept {
-    return options_.checkpoint_bars > 0 &&
-           runner.bar_index() - last_state_bar_ >= static_cast<std::int64_t>(options_.checkpoint_bars);
+  // Events in the batch, with the series bars not written into it yet.
+  std::size_t batched() const noexcept { return (batch_ ? batch_->size() : 0) + (series_next_ - written_next_); }
+  bool checkpoint_due(const SymbolRunner& runner) const noexcept { return runner.bar_index() >= checkpoint_at_; }
+  // A state was recorded on bar `bar` (the next checkpoint counts from there).
+  void state_recorded_at(std::int64_t bar) {
+    have_state_ = true;
+    before_each_bar_ = options_.state_events == StateEvents::EveryBar;
+    last_state_bar_ = bar;
+    checkpoint_at_ = options_.checkpoint_bars > 0 ? bar + options_.checkpoint_bars : INT64_MAX;
   }
+  // A bar at `ts_ns` arrives: its counters, nothing happened on it yet.
+  void begin_bar(std::int64_t ts_ns) {
+    ts_ns_ = ts_ns;
+    if (bars_++ == 0) first_bar_ns_ = ts_ns;
+    ++events_;
+    activity_ = false;
+    before_recorded_ = false;
+    orders_saved_ = false;
+    bar_in_batch_ = false;
+  }
+  void on_bar_slow(const SymbolRunner& runner, const model::Bar& bar);
 
   journal::EventSink& sink_;
   RecorderOptions options_;
@@ -161,16 +199,32 @@ class JournalRecorder final : public RunnerObserver {
 
   // Where the bars come from (on_bar_source): the bar on_bar expects next is
   // series_ bar series_next_ while series_next_ < series_end_ (0 once a bar
-  // did not match: copied from then on).
+  // did not match: copied from then on). Bars written_next_ .. series_next_
+  // - 1 have been received but not written into a batch: a quiet bar only
+  // moves series_next_, and the run goes in with whatever is recorded next
+  // (batch()), or with the batch when it is handed over.
   std::shared_ptr<const model::BarSeries> series_;
   const std::int64_t* series_ts_ = nullptr;
   std::size_t series_next_ = 0;
   std::size_t series_end_ = 0;
+  std::size_t written_next_ = 0;
+  // The runner's test for a quiet bar's end (quiet_bar_end); `indicators`
+  // is the number of indicator specs already noted.
+  QuietBarEnd quiet_;
+  bool always_busy_ = false;  // every_bar, or a hand-over at every bar's end
 
-  std::int64_t ts_ns_ = 0;          // data time of the bar being processed
-  bool activity_ = false;           // something happened on this bar
+  std::int64_t ts_ns_ = 0;          // data time of the bar being processed (the last bar)
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
+  std::int64_t checkpoint_at_ = 0;   // the bar_index at which a checkpoint is due (INT64_MAX: never)
   bool have_state_ = false;
+  bool before_each_bar_ = true;      // a Before state on the next bar: every_bar, or no state yet
+  // This bar: something happened on it, its Before state is recorded, its
+  // starting orders saved, its market data in the batch (adjacent: one store
+  // resets them).
+  bool activity_ = false;
+  bool before_recorded_ = false;
+  bool orders_saved_ = false;
+  bool bar_in_batch_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
   OrderList working_;                              // orders not yet final, by id (deterministic order):
@@ -193,9 +247,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t start_version_ = 0;                 // at this Portfolio::version()
   std::uint64_t start_book_ = 0;                    // and book_version()
   std::size_t bar_event_index_ = 0;
-  bool bar_in_batch_ = false;
-  bool before_recorded_ = false;
-  bool orders_saved_ = false;
   OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity) ...
   std::size_t orders_at_start_count_ = 0;  // ... of this many orders
   std::uint64_t orders_at_start_serial_ = 0;
@@ -205,7 +256,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t start_orders_generation_ = 0;
   std::uint32_t start_orders_offset_ = 0;
   std::uint32_t start_orders_count_ = 0;
-  std::size_t indicators_noted_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.
   std::size_t indicator_specs_seen_ = 0;
@@ -216,7 +266,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t states_ = 0;
   std::uint64_t bars_ = 0;
   std::int64_t first_bar_ns_ = 0;
-  std::int64_t last_bar_ns_ = 0;
   bool ctx_warned_ = false;
 };
 

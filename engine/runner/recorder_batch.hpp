@@ -18,6 +18,7 @@
 // sink, expanded by the writer, released (in_use() goes false), and cleared
 // and reused by the recorder on its own thread: in steady state nothing here
 // allocates, and what was allocated is freed by the thread that allocated it.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -140,6 +141,29 @@ class RecorderBatch final : public journal::DeferredEvents {
       }
     }
     items_.push_back(Item{Kind::SeriesBars, 1, index});
+    return items_.size() - 1;
+  }
+  // Bars `index` .. `index + n - 1` of the series (n > 0), as n calls of
+  // add_series_bar would place them (the same items): the recorder notes a
+  // run of quiet bars here in one call, when the next event or the hand-over
+  // comes. Returns the position of the item holding the last of them.
+  std::size_t add_series_run(std::uint32_t index, std::size_t n) {
+    count_ += n;
+    if (!items_.empty()) {
+      Item& last = items_.back();
+      if (last.kind == Kind::SeriesBars && last.index + last.run == index) {
+        const std::size_t take = std::min<std::size_t>(n, UINT16_MAX - last.run);
+        last.run = static_cast<std::uint16_t>(last.run + take);
+        index += static_cast<std::uint32_t>(take);
+        n -= take;
+      }
+    }
+    while (n > 0) {
+      const std::size_t take = std::min<std::size_t>(n, UINT16_MAX);
+      items_.push_back(Item{Kind::SeriesBars, static_cast<std::uint16_t>(take), index});
+      index += static_cast<std::uint32_t>(take);
+      n -= take;
+    }
     return items_.size() - 1;
   }
   // The series add_series_bar's indices are into (set while the batch holds none).

@@ -29,6 +29,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       portfolio_(portfolio),
       observer_(observer),
       bar_observer_(observer != nullptr ? observer->bar_hooks() : nullptr),
+      quiet_end_(bar_observer_ != nullptr ? bar_observer_->quiet_bar_end() : nullptr),
       indicators_(*history_) {
   indicators_.set_series_cache(config_.indicator_cache);
   indicators_.set_bar_interval(config_.bar_interval_ns);
@@ -200,6 +201,11 @@ notices3:
 end:
   if (bar_observer_) {
     if (in_batch) {
+      // A quiet bar's end the observer has nothing for: no call.
+      if (quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created().size() == quiet_end_->indicators) {
+        step_ = Step::Idle;
+        return kBarDone;
+      }
       switch (bar_observer_->bar_end_in_loop(*this, current_bar_)) {
         case RunnerObserver::BarEnd::Done:
           break;

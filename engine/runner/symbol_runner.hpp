@@ -105,6 +105,18 @@ class RunnerObserver {
     on_bar_end(r, bar);
     return BarEnd::Done;
   }
+  // A bar end the batch loop may pass without calling bar_end_in_loop: while
+  // `busy` reads 0 and the strategy has created exactly `indicators`
+  // indicators (RunnerIndicators::created()), bar_end_in_loop would return
+  // Done having done nothing. The observer keeps it current on the runner's
+  // thread; the runner reads it (inline) at the end of every bar in the loop.
+  // Asked once, of the observer bar_hooks() names, when the runner is
+  // created; null (the default): every bar end is called.
+  struct QuietBarEnd {
+    std::uint8_t busy = 1;
+    std::size_t indicators = 0;
+  };
+  virtual const QuietBarEnd* quiet_bar_end() const noexcept { return nullptr; }
   // Where the runner sends the per-bar hooks (on_bar, bar_end_in_loop and
   // on_bar_end; asked once, when the runner is created): this observer (the
   // default), another one (a fan-out whose only observer that wants them), or
@@ -359,6 +371,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   portfolio::Portfolio& portfolio_;
   RunnerObserver* observer_;
   RunnerObserver* bar_observer_;  // observer_->bar_hooks(): on_bar, bar_end_in_loop, on_bar_end
+  const RunnerObserver::QuietBarEnd* quiet_end_;  // bar_observer_->quiet_bar_end() (may be null)
   // Someone reads transition reasons (the kept list or an observer): else a
   // refused entry's "entry not sent: ..." reason is left empty, unbuilt.
   bool transition_reasons_ = true;

@@ -289,3 +289,55 @@ TEST_CASE("a refusal recorded as it came becomes the risk_decision event, its te
   }
   CHECK(expected(cash, 1).find("cash is 9000") != std::string::npos);
 }
+
+namespace {
+
+// The runs of series bars a batch hands out (one market_data_columns call per item).
+class Runs final : public journal::DeferredConsumer {
+ public:
+  std::vector<std::string> out;
+  void event(journal::Event& e) override { out.push_back(journal::encode_event(e)); }
+  void market_data(std::int64_t, model::RunnerId, model::InstrumentId, std::string_view, std::string_view,
+                   const model::Bar& b) override {
+    out.push_back("bar " + std::to_string(b.ts_ns));
+  }
+  void market_data_columns(model::RunnerId, model::InstrumentId, std::string_view, std::string_view,
+                           const model::BarSeries::Columns&, std::size_t from, std::size_t count) override {
+    out.push_back("run " + std::to_string(from) + " " + std::to_string(count));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a run of series bars added at once makes the items of its bars added one by one",
+          "[unit][runner][journal]") {
+  // JournalRecorder writes a run of quiet bars in one add_series_run call;
+  // the batch must hold the same items (runs of at most 65,535 bars, a run
+  // continuing the last item when it follows it) as add_series_bar per bar.
+  const model::BarSeries s = series(140'000, false);
+  // (first bar, bars) of each run, with notes between some of them.
+  const std::vector<std::pair<std::uint32_t, std::size_t>> runs = {
+      {0, 1}, {1, 5}, {6, 1}, {10, 3}, {13, 65'530}, {65'543, 10}, {65'553, 1}, {70'000, 65'535},
+      {135'535, 1}, {135'536, 4'000}};
+  runner::RecorderBatch one(identity(), 64), at_once(identity(), 64);
+  const auto shared = std::make_shared<const model::BarSeries>(s);
+  one.set_series(shared);
+  at_once.set_series(shared);
+  std::size_t k = 0;
+  for (const auto& [first, n] : runs) {
+    std::size_t at_one = 0;
+    for (std::size_t i = 0; i < n; ++i) at_one = one.add_series_bar(static_cast<std::uint32_t>(first + i));
+    const std::size_t at = at_once.add_series_run(first, n);
+    CHECK(at == at_one);
+    CHECK(at_once.size() == one.size());
+    if (++k % 3 == 0) {
+      for (auto* b : {&one, &at_once})
+        b->add_event(journal::make_event(s.at(first).ts_ns, 2, journal::Note{"test", std::to_string(k), Value()}));
+    }
+  }
+  Runs a, b;
+  one.emit(a);
+  at_once.emit(b);
+  CHECK(a.out.size() > 6);  // (runs that follow each other share items)
+  CHECK(b.out == a.out);
+}
