@@ -19,7 +19,8 @@
 //                                the backtest, finishing the journal (off_ms: the off run)
 // Recording settings are `backtest --record`'s defaults (no indicator values),
 // but <mode>/uncompressed stores the journal's blocks uncompressed (`--record-compression
-// none`; TE_BENCH_REPLAY_COMPRESSION=none does that in every case, for profiling);
+// none`; TE_BENCH_REPLAY_COMPRESSION=none does that in every case, for profiling;
+// TE_BENCH_REPLAY_ACCELERATION=N sets LZ4's acceleration in every case);
 // the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
@@ -38,6 +39,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -115,6 +117,8 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     o.writer.compress = c.compress;
     // TE_BENCH_REPLAY_COMPRESSION=none: every case's blocks stored uncompressed (for profiling).
     if (const char* z = std::getenv("TE_BENCH_REPLAY_COMPRESSION")) o.writer.compress = std::string(z) != "none";
+    // TE_BENCH_REPLAY_ACCELERATION=N: LZ4's acceleration in every case (for profiling).
+    if (const char* a = std::getenv("TE_BENCH_REPLAY_ACCELERATION")) o.writer.acceleration = std::atoi(a);
     // As `backtest --record` records by default: indicator values are not
     // stored (inspect-event recomputes them from the recorded bars).
     o.writer.include_indicators = false;

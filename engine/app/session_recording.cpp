@@ -11,6 +11,10 @@
 
 namespace te::app {
 
+static_assert(config::EventSourcingSection{}.compression_acceleration == journal::kDefaultAcceleration,
+              "[event_sourcing] compression_acceleration defaults to the journal writer's default");
+static_assert(RecordSettings{}.compression_acceleration == journal::kDefaultAcceleration);
+
 void add_record_options(CLI::App* cmd, RecordSettings& s) {
   cmd->add_flag("--record", s.record,
                 "Record the session (journal of every bar, decision, order and fill) for replay, inspect-event, "
@@ -34,6 +38,9 @@ void add_record_options(CLI::App* cmd, RecordSettings& s) {
   cmd->add_option("--record-compression", s.compression,
                   "Journal blocks: lz4 (compressed) or none (stored as they are: 3x the bytes, a faster writer)")
       ->capture_default_str();
+  cmd->add_option("--record-compression-acceleration", s.compression_acceleration,
+                  "LZ4 acceleration, 1 to 64: higher writes faster and larger journals (docs/replay.md)")
+      ->capture_default_str();
 }
 
 RecordSettings settings_from(const config::EventSourcingSection& es) {
@@ -46,6 +53,7 @@ RecordSettings settings_from(const config::EventSourcingSection& es) {
   s.snapshot_interval = static_cast<std::uint32_t>(es.snapshot_interval);
   s.checkpoint_bars = static_cast<std::uint32_t>(es.checkpoint_bars);
   s.compression = es.compression;
+  s.compression_acceleration = es.compression_acceleration;
   s.fsync = es.fsync;
   s.fsync_interval_ms = static_cast<std::uint32_t>(es.fsync_interval_ms);
   s.queue_capacity = static_cast<std::size_t>(es.queue_capacity);
@@ -76,6 +84,14 @@ Result<runner::SessionRecorderOptions> recorder_options(const RecordSettings& s,
   } else {
     return make_error(Errc::invalid_argument, "record compression must be lz4 or none, was \"" + s.compression + "\"");
   }
+  if (s.compression_acceleration < journal::kMinAcceleration || s.compression_acceleration > journal::kMaxAcceleration) {
+    return make_error(Errc::invalid_argument,
+                      "record compression acceleration (--record-compression-acceleration, [event_sourcing] "
+                      "compression_acceleration) must be between " + std::to_string(journal::kMinAcceleration) +
+                          " and " + std::to_string(journal::kMaxAcceleration) + ", was " +
+                          std::to_string(s.compression_acceleration));
+  }
+  o.writer.acceleration = s.compression_acceleration;
   if (!backtest) {
     if (s.fsync == "none") {
       o.writer.fsync = journal::FsyncPolicy::None;

@@ -29,6 +29,7 @@ struct RecordSettings {
   std::uint32_t snapshot_interval = 100;
   std::uint32_t checkpoint_bars = 100;
   std::string compression = "lz4";         // lz4 | none (journal blocks)
+  int compression_acceleration = journal::kDefaultAcceleration;  // LZ4's, kMinAcceleration..kMaxAcceleration
   // `run` only (backtests keep every event and cut blocks by size):
   std::string fsync = "interval";
   std::uint32_t fsync_interval_ms = 1000;
@@ -38,7 +39,8 @@ struct RecordSettings {
 };
 
 // --record, --sessions-dir, --session-id, --record-mode, --record-states,
-// --record-indicators, --snapshot-interval, --checkpoint-bars, --record-compression.
+// --record-indicators, --snapshot-interval, --checkpoint-bars, --record-compression,
+// --record-compression-acceleration.
 void add_record_options(CLI::App* cmd, RecordSettings& s);
 
 RecordSettings settings_from(const config::EventSourcingSection& es);

@@ -44,6 +44,7 @@ struct EventSourcingSection {
   std::string queue_full = "block";    // block | drop_oldest | fail: when that queue is full
   int block_timeout_ms = 200;          // a partly filled block is written after this long (crash loss bound)
   std::string compression = "lz4";     // lz4 | none: journal blocks compressed or stored as they are
+  int compression_acceleration = 4;    // LZ4's acceleration, 1..64 (journal::kDefaultAcceleration)
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

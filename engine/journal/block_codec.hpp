@@ -47,7 +47,8 @@ class BlockBuilder {
   // room, so the block is not copied again to be written) and is valid until
   // the next finish(). Falls back to storing the raw bytes when LZ4 does not
   // make them smaller, and stores them without trying when `compress` is false.
-  std::string_view finish(bool compress = true);
+  // `acceleration` is LZ4's (kMinAcceleration..kMaxAcceleration).
+  std::string_view finish(bool compress = true, int acceleration = kDefaultAcceleration);
 
  private:
   void grow(std::size_t more);

@@ -35,6 +35,10 @@ std::string WriterOptions::validate() const {
         std::to_string(block_size));
   }
   if (queue_capacity < 1) bad("queue_capacity must be >= 1, was 0");
+  if (acceleration < kMinAcceleration || acceleration > kMaxAcceleration) {
+    bad("acceleration must be between " + std::to_string(kMinAcceleration) + " and " +
+        std::to_string(kMaxAcceleration) + ", was " + std::to_string(acceleration));
+  }
   if (fsync == FsyncPolicy::Interval && fsync_interval_ms < 1) bad("fsync_interval_ms must be >= 1, was 0");
   if (writer_info.size() > kWriterInfoSize) {
     bad("writer_info must be at most " + std::to_string(kWriterInfoSize) + " bytes, was " +
@@ -168,7 +172,7 @@ struct JournalWriter::Impl {
   Status write_block() {
     flush_run();
     const std::uint32_t n = block.record_count();
-    const std::string_view out = block.finish(opts.compress);
+    const std::string_view out = block.finish(opts.compress, opts.acceleration);
     streams.clear();  // the next block names its runners' streams again
     TE_TRY(file->append(out));
     wstats.written += n;

@@ -50,6 +50,12 @@ struct WriterOptions {
   // time on a backtest (docs/performance.md), and the writer sets a recorded
   // backtest's pace; uncompressed journals are 2.8-3.6x larger.
   bool compress = true;
+  // LZ4's acceleration (kMinAcceleration..kMaxAcceleration): higher skips
+  // ahead faster where it finds no match, less writer CPU for more bytes.
+  // Readers do not depend on it (the block format is the same); 1 is
+  // LZ4_compress_default, what builds before the option wrote. Figures per
+  // setting: docs/performance.md.
+  int acceleration = kDefaultAcceleration;
   // Runs of market_data of one runner with nothing between them are stored
   // as bar_run records (format 3, docs/journal-format.md): a few bytes a bar
   // instead of a 60-byte record, for the writer thread to encode and

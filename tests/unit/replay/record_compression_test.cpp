@@ -62,6 +62,23 @@ TEST_CASE("a journal recorded without compression reads back as the LZ4 one", "[
     CHECK(!ea.empty());
     CHECK(ea == eb);
   }
+  // A faster LZ4 setting: larger journals, the same events.
+  const CliRun fast = record(dir, "fast", "--record-mode delta --record-compression-acceleration 16");
+  INFO(fast.err);
+  REQUIRE(fast.code == 0);
+  CHECK(std::filesystem::file_size(dir.file("sessions/fast/events.msgpack.lz4")) >
+        std::filesystem::file_size(dir.file("sessions/lz4-delta/events.msgpack.lz4")));
+  const CliRun same = run_cli(dir, "compare --sessions-dir " + dir.file("sessions") + " --session1 lz4-delta --session2 fast");
+  INFO(same.out << same.err);
+  CHECK(same.code == 0);
+  CHECK_THAT(same.out, Catch::Contains("identical"));
+  for (const char* v : {"0", "65"}) {
+    const CliRun slow = record(dir, std::string("bad-") + v, std::string("--record-compression-acceleration ") + v);
+    CHECK(slow.code != 0);
+    CHECK_THAT(slow.err, Catch::Contains("record compression acceleration (--record-compression-acceleration, "
+                                         "[event_sourcing] compression_acceleration) must be between 1 and 64, was " +
+                                         std::string(v)));
+  }
   const CliRun bad = record(dir, "bad", "--record-compression zstd");
   CHECK(bad.code != 0);
   CHECK_THAT(bad.err, Catch::Contains("record compression must be lz4 or none, was \"zstd\""));
