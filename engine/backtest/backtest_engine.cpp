@@ -240,6 +240,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       }
       return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
     }
+    bool after_bar_then_next(model::Bar& bar) override { return after_bar(bar) && next(bar); }
   };
   Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
   // The indicators may read the bars the feed has released ahead of the run.

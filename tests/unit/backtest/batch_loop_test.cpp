@@ -666,3 +666,40 @@ TEST_CASE("the equity curve's rows are the account at the end of each bar, writt
     CHECK(moved + 100 < ref.ts.size());
   }
 }
+
+// The runner's quiet bars (SymbolRunner::quiet_bar): a strategy that is flat
+// with nothing working most of the time runs most bars through them in the
+// batch loop, with the results of the per-callback path (which has none).
+TEST_CASE("quiet bars take the batch loop's quiet step and change no result", "[backtest][batch]") {
+  for (const char* name : {"sma_cross", "rsi_mean_reversion", "bracket_trend"}) {
+    INFO(name);
+    auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/" + name + ".lua");
+    REQUIRE(src);
+    auto cfg = base_config();
+    cfg.batch = false;
+    const auto per_call = run(cfg, nvda(), *src);
+    cfg.batch = true;
+    const auto batched = run(cfg, nvda(), *src);
+    check_same(batched, per_call);
+    CHECK(per_call.stats.quiet_bars == 0);
+    INFO(batched.stats.quiet_bars << " quiet of " << batched.stats.bars << " bars");
+    CHECK(batched.stats.quiet_bars < batched.stats.bars);
+    // bracket_trend holds a stop and a target while in a trade (not quiet),
+    // about half its bars; the other two are flat with nothing working most of the time.
+    if (std::string(name) == "bracket_trend") CHECK(batched.stats.quiet_bars * 4 > batched.stats.bars);
+    else CHECK(batched.stats.quiet_bars * 4 > batched.stats.bars * 3);
+  }
+  // An observer with per-bar hooks keeps every bar on the full path.
+  struct Hooks final : runner::RunnerObserver {
+    std::int64_t bars = 0;
+    void on_bar(const runner::SymbolRunner&, const model::Bar&) override { ++bars; }
+    bool bar_end_runs_lua() const noexcept override { return false; }
+  } hooks;
+  auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  auto cfg = base_config();
+  cfg.observer = &hooks;
+  const auto observed = run(cfg, nvda(), *src);
+  CHECK(observed.stats.quiet_bars == 0);
+  CHECK(hooks.bars == static_cast<std::int64_t>(observed.bars));
+}
