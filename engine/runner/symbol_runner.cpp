@@ -295,7 +295,7 @@ bool SymbolRunner::quiet_now() const noexcept {
   ran_[0] = ran_[1] = ran_[2] = false;
   const auto cb_index = static_cast<std::size_t>(state_);
   ran_[cb_index] = true;
-  write_frame(current_bar_);
+  write_frame_as<true>(current_bar_);
   ++stats_.callbacks;
   ++stats_.callback_calls[cb_index];
   step_ = Step::Result;
@@ -455,7 +455,10 @@ void SymbolRunner::run(BarFeed& feed) {
   }
 }
 
-void SymbolRunner::write_frame(const model::Bar& bar) {
+void SymbolRunner::write_frame(const model::Bar& bar) { write_frame_as<false>(bar); }
+
+template <bool quiet>
+[[gnu::always_inline]] inline void SymbolRunner::write_frame_as(const model::Bar& bar) {
   te_frame& f = host_->frame();
   script::copy_bar(bar, f.bar);
   f.bar_index = static_cast<double>(bar_index_);
@@ -470,7 +473,8 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   // runner's orders and its trade plan, so they are written apart: an entry
   // order working for a bar (most entries of most strategies, refused or
   // filled at the next open) rewrites them, not the account's.
-  const bool no_orders = stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty();
+  const bool no_orders =
+      quiet || (stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty());
   const bool orders_held =
       no_orders && views_.no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target;
   const std::uint64_t version = portfolio_.version();

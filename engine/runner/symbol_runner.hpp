@@ -334,6 +334,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // decision (RunnerConfig::max_consecutive_errors).
   void callback_failed();
   void write_frame(const model::Bar& bar);
+  // write_frame()'s body; `quiet`: quiet_ holds (no orders working), inlined
+  // into the quiet batch step.
+  template <bool quiet>
+  void write_frame_as(const model::Bar& bar);
   void write_views(te_frame& f) const;        // the frame's position and account views
   void write_marks(te_frame& f) const;        // the part of them that follows the mark
   void write_order_views(te_frame& f) const;  // the part of them that follows the orders and the trade plan
