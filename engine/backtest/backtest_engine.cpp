@@ -127,6 +127,17 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     std::size_t first;
     std::size_t done = 0;
     double peak;
+    // The equity point of the last bar, computed when the account's version
+    // moved (a fill, a mark of an open position): while it holds, cash and
+    // position value are the same bits (Portfolio::version), so are equity,
+    // the peak and the drawdown, and a bar's point is the previous one at a
+    // new time. The curve's rows [filled, done) hold this point and are
+    // written in one pass when it changes or the run ends (most bars of most
+    // strategies are flat with nothing working: one compare per bar instead
+    // of the sums and five stores).
+    std::uint64_t point_version = ~std::uint64_t{0};  // none yet
+    std::size_t filled = 0;
+    double pt_cash = 0, pt_pv = 0, pt_equity = 0, pt_dd = 0;
     // Per-bar tests of the configuration, read once (the config is fixed for the run).
     bool quotes;
     bool close_at_end;
@@ -156,6 +167,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     }
     void finish() {
       if (!keep) return;
+      fill_rows();
       eq.ts_ns.set_size(done);
       eq.cash.set_size(done);
       eq.position_value.set_size(done);
@@ -187,34 +199,48 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
       readable = std::max(readable, got);
       return i < readable;
     }
+    // Rows [filled, done) of the curve get the current point.
+    void fill_rows() noexcept {
+      const std::size_t k = done - filled;
+      std::fill_n(eq_cash + filled, k, pt_cash);
+      std::fill_n(eq_pv + filled, k, pt_pv);
+      std::fill_n(eq_equity + filled, k, pt_equity);
+      std::fill_n(eq_dd + filled, k, pt_dd);
+      filled = done;
+    }
+    // The account moved since the last point: the rows so far get the old
+    // point, then the new one is computed (the same expressions as per bar).
+    [[gnu::noinline]] void new_point(std::uint64_t version) noexcept {
+      if (keep) fill_rows();
+      point_version = version;
+      pt_cash = account.cash();
+      pt_pv = account.position_value();
+      pt_equity = pt_cash + pt_pv;
+      if (!keep) return;
+      peak = std::max(peak, pt_equity);
+      // At the peak (every bar while flat at a high) the division's result
+      // is known: +0 / peak is +0 for any peak > 0 (and peak - equity is +0,
+      // never -0, when peak > 0), so most points skip the divide.
+      const double below = peak - pt_equity;
+      pt_dd = peak > 0 ? (below == 0 ? 0.0 : below / peak) : 0.0;
+    }
     bool after_bar(const model::Bar& bar) override {
-      if (close_at_end && i == n && account.position(instrument).qty != 0) {
+      if (i == n && close_at_end && account.position(instrument).qty != 0) {
         run.flatten(model::OrderPurpose::EndOfData, "end of data");
         exchange.settle(instrument, bar, run.bar_index());
       }
-      const double cash = account.cash();
-      const double pv = account.position_value();
-      const double equity = cash + pv;
-      if (keep) {  // one row per bar: `done` < the reserved n - first
-        peak = std::max(peak, equity);
-        eq_ts[done] = bar.ts_ns;
-        eq_cash[done] = cash;
-        eq_pv[done] = pv;
-        eq_equity[done] = equity;
-        // At the peak (every bar while flat at a high) the division's result
-        // is known: +0 / peak is +0 for any peak > 0 (and peak - equity is +0,
-        // never -0, when peak > 0), so most bars skip the divide.
-        const double below = peak - equity;
-        eq_dd[done] = peak > 0 ? (below == 0 ? 0.0 : below / peak) : 0.0;
-      }
+      const std::uint64_t version = account.version();
+      if (version != point_version) new_point(version);
+      if (keep) eq_ts[done] = bar.ts_ns;  // one row per bar: `done` < the reserved n - first
       ++done;
-      if (listener) listener->on_equity(bar.ts_ns, cash, pv, equity);
+      if (listener) listener->on_equity(bar.ts_ns, pt_cash, pt_pv, pt_equity);
       if (progress_every && --progress_in == 0) {
         progress_in = progress_every;
         config.progress(done, n - first);
       }
       return true;  // a faulted strategy stops the run by itself; the outcome so far is reported
     }
+    bool after_bar_then_next(model::Bar& bar) override { return after_bar(bar) && next(bar); }
   };
   Feed feed(data.columns(), first, n, config, run, exchange, account, instrument.id, eq, keep);
   // The indicators may read the bars the feed has released ahead of the run.

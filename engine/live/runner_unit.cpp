@@ -273,6 +273,7 @@ class RunnerUnit::ReplayFeed final : public runner::SymbolRunner::BarFeed {
     ++done_;
     return true;  // a faulted runner stops the loop by itself
   }
+  bool after_bar_then_next(model::Bar& bar) override { return after_bar(bar) && next(bar); }
   std::size_t taken() const noexcept { return i_; }
   std::size_t done() const noexcept { return done_; }
 

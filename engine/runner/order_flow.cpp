@@ -115,6 +115,7 @@ model::Order SymbolRunner::make_order(Side side, double qty, OrderPurpose purpos
 }
 
 model::OrderId SymbolRunner::submit(model::Order&& order, double planned_stop) {
+  quiet_ = false;  // an order goes out (or a refusal is told): the next bars are not quiet
   if (risk_) {
     const risk::Decision d = risk_->check(order, instrument_, ref_price_, planned_stop, last_ts_ns_, this);
     if (observer_) observer_->on_risk_decision(*this, d);
@@ -148,6 +149,7 @@ void SymbolRunner::queue_rejection_notice(const model::Order& order, std::string
                                           std::string_view source) {
   // Nobody to tell (take_notices would drop it): no copy of the order and its texts.
   if (!host_->may_notify()) return;
+  quiet_ = false;
   PendingNotice n;
   n.kind = script::OrderNotice::Kind::Rejected;
   n.order = order;
@@ -455,6 +457,7 @@ void SymbolRunner::reset_trade_plan() {
 }
 
 void SymbolRunner::flatten(OrderPurpose purpose, std::string reason) {
+  quiet_ = false;
   cancel_orders(entry_orders_);
   const double q = portfolio_.position(instrument_.id).qty;
   // Already on its way out for this reason: nothing more to send.
@@ -526,6 +529,7 @@ void SymbolRunner::manage_orders_on_bar(const model::Bar& bar) {
 // ---- execution events ------------------------------------------------------------
 
 void SymbolRunner::on_order_update(const model::Order& order, std::string_view reason_code) {
+  quiet_ = false;
   if (observer_) observer_->on_order_event(*this, order, reason_code, nullptr, nullptr);
   if (!model::is_terminal(order.status)) return;
   if (order.id == stop_order_) stop_order_ = 0;
@@ -543,6 +547,7 @@ void SymbolRunner::on_order_update(const model::Order& order, std::string_view r
 }
 
 void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
+  quiet_ = false;
   if (observer_) {
     observer_->on_fill(*this, fill);
     observer_->on_order_event(*this, order, {}, &fill, nullptr);
@@ -590,6 +595,7 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
 }
 
 void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::Order& order) {
+  quiet_ = false;
   ++stats_.rejections;
   if (observer_) {
     observer_->on_rejected(*this, rejection);

@@ -48,6 +48,7 @@ void SymbolRunner::request_reload(script::StrategySource source) {
 }
 
 void SymbolRunner::apply_pending_reload() {
+  quiet_ = false;
   reload_flag_.store(false, std::memory_order_relaxed);
   // A request that lands after take() sets the flag again: seen next bar.
   for (const auto& indicator : mailbox_.take_indicators()) reload_indicator(indicator);
@@ -108,6 +109,7 @@ ReloadReport SymbolRunner::reload_indicator(const script::StrategySource& indica
 
 ReloadReport SymbolRunner::rebuild(const script::StrategySource& source, script::HostOptions options,
                                    ReloadReport r, std::string_view code) {
+  quiet_ = false;
   auto refuse = [&](std::string message) {
     r.ok = false;
     r.message = std::move(message);

@@ -87,6 +87,8 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
 }
 
 // The bar in current_bar_ arrives: everything before the strategy runs.
+// `quiet`: quiet_ holds (no per-bar observer, no order management).
+template <bool quiet>
 [[gnu::always_inline]] inline void SymbolRunner::begin_bar() {
   const model::Bar& bar = current_bar_;
   const model::InstrumentId instrument = instrument_.id;
@@ -94,14 +96,15 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
   history_->push(bar);
-  if (bar_observer_) bar_observer_->on_bar(*this, bar);
+  if (!quiet && bar_observer_) bar_observer_->on_bar(*this, bar);
   ref_price_ = bar.open;
   exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
   ref_price_ = bar.close;
   // (manage_orders_on_bar's own early return, checked here without the call)
-  if (risk_ != nullptr || (state_ == RunnerState::InTrade && !(max_bars_ <= 0 && breakeven_distance_ <= 0)))
+  if (!quiet &&
+      (risk_ != nullptr || (state_ == RunnerState::InTrade && !(max_bars_ <= 0 && breakeven_distance_ <= 0))))
     manage_orders_on_bar(bar);
 }
 
@@ -149,7 +152,7 @@ begin:
     }
     apply_pending_reload();
   }
-  begin_bar();
+  begin_bar<false>();
 notices1:
   if (!notices_.empty() && !take_notices(in_batch)) {
     step_ = Step::Notices1;
@@ -221,6 +224,7 @@ end:
       bar_observer_->on_bar_end(*this, current_bar_);
     }
   }
+  if (in_batch) quiet_ = quiet_now();
   step_ = Step::Idle;
   return kBarDone;
 
@@ -242,6 +246,66 @@ export_ctx:
   }
   step_ = Step::Idle;
   return kBarDone;
+}
+
+bool SymbolRunner::quiet_now() const noexcept {
+  // (as advance() tests them: manage_orders_on_bar's condition, the CloseWatch timeout)
+  const bool state_quiet =
+      state_ == RunnerState::Watch ||
+      (state_ == RunnerState::InTrade && max_bars_ <= 0 && breakeven_distance_ <= 0) ||
+      (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars <= 0);
+  return state_quiet && bar_observer_ == nullptr && risk_ == nullptr && notices_.empty() && entry_orders_.empty() &&
+         exit_orders_.empty() && stop_order_ == 0 && target_order_ == 0 &&
+         !reload_flag_.load(std::memory_order_relaxed);
+}
+
+// A quiet bar's callback asked for nothing (kActNone): the rest of advance()'s
+// steps for it (close, mark) and for the next bar up to its callback (open,
+// indicators, mark, frame), without the tests quiet_ answers: with no orders
+// of this runner working no execution event can come (no notices), and no
+// observer, risk engine, order management or timeout has a step. An event
+// that does come clears quiet_, and the bar goes on in advance() from the
+// step where it would have been seen. Returns the callback to run, kFeedDone,
+// or 0: go on in drive() from step_ (also for a reload request).
+[[gnu::always_inline]] inline int SymbolRunner::quiet_bar() {
+  consecutive_errors_ = 0;
+  exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
+  {
+    const double c = current_bar_.close;
+    portfolio_.mark(instrument_.id, c, c, c);
+  }
+  if (!quiet_) {
+    step_ = Step::Notices3;
+    return 0;
+  }
+  if (!feed_->after_bar_then_next(current_bar_)) {
+    step_ = Step::Idle;
+    feed_stop_ = true;
+    return kFeedDone;
+  }
+  step_ = Step::Begin;
+  if (!quiet_ || reload_flag_.load(std::memory_order_relaxed)) {
+    if (state_ == RunnerState::Faulted) {  // (as drive(): a Faulted runner reads no more bars)
+      step_ = Step::Idle;
+      feed_stop_ = true;
+      return kFeedDone;
+    }
+    return 0;
+  }
+  begin_bar<true>();
+  if (!quiet_) {
+    step_ = Step::Notices1;
+    return 0;
+  }
+  ++stats_.quiet_bars;
+  ran_[0] = ran_[1] = ran_[2] = false;
+  const auto cb_index = static_cast<std::size_t>(state_);
+  ran_[cb_index] = true;
+  write_frame_as<true>(current_bar_);
+  ++stats_.callbacks;
+  ++stats_.callback_calls[cb_index];
+  step_ = Step::Result;
+  return static_cast<int>(cb_index) + 1;
 }
 
 // Order notices waiting at a safe point of the bar: told to the strategy, or
@@ -322,6 +386,15 @@ template <bool in_batch>
     const int cb = advance<in_batch>(result);
     result = 0;
     if (cb != kBarDone) return cb;
+    if (in_batch && state_ != RunnerState::Faulted) {
+      // On to the next bar in one call to the feed (a Faulted runner reads none).
+      if (!feed_->after_bar_then_next(current_bar_) || state_ == RunnerState::Faulted) {
+        feed_stop_ = true;
+        return kFeedDone;
+      }
+      step_ = Step::Begin;
+      continue;
+    }
     if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
       feed_stop_ = true;
       return kFeedDone;
@@ -333,7 +406,18 @@ template <bool in_batch>
 std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept {
   auto* r = static_cast<SymbolRunner*>(self);
   try {
-    if (r->step_ == Step::Result) r->host_->end_callback();
+    if (r->step_ == Step::Result) {
+      r->host_->end_callback();
+      if (result == script::kActNone && r->quiet_) {
+        const int code = r->quiet_bar();
+        if (code > 0) {
+          r->host_->begin_callback(static_cast<script::Callback>(code));
+          return code;
+        }
+        if (code != 0) return code;
+        result = 0;  // (the callback's result is taken: drive() goes on from step_)
+      }
+    }
     const int code = r->drive<true>(result);
     if (code > 0 && code != script::kStepExportCtx) r->host_->begin_callback(static_cast<script::Callback>(code));
     return code;
@@ -377,7 +461,10 @@ void SymbolRunner::run(BarFeed& feed) {
   }
 }
 
-void SymbolRunner::write_frame(const model::Bar& bar) {
+void SymbolRunner::write_frame(const model::Bar& bar) { write_frame_as<false>(bar); }
+
+template <bool quiet>
+[[gnu::always_inline]] inline void SymbolRunner::write_frame_as(const model::Bar& bar) {
   te_frame& f = host_->frame();
   script::copy_bar(bar, f.bar);
   f.bar_index = static_cast<double>(bar_index_);
@@ -392,7 +479,8 @@ void SymbolRunner::write_frame(const model::Bar& bar) {
   // runner's orders and its trade plan, so they are written apart: an entry
   // order working for a bar (most entries of most strategies, refused or
   // filled at the next open) rewrites them, not the account's.
-  const bool no_orders = stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty();
+  const bool no_orders =
+      quiet || (stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty());
   const bool orders_held =
       no_orders && views_.no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target;
   const std::uint64_t version = portfolio_.version();
@@ -468,6 +556,7 @@ void SymbolRunner::write_order_views(te_frame& f) const {
 }
 
 void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
+  quiet_ = false;
   const auto next = next_state(state_, event);
   TE_ASSERT(next.has_value(), "illegal runner transition %s --%s-->", std::string(to_string(state_)).c_str(),
             std::string(to_string(event)).c_str());

@@ -188,6 +188,11 @@ struct RunnerStats {
   // moved (most bars of most strategies): the callgrind-free regression guard
   // of that skip (tests/unit/backtest/batch_loop_test.cpp).
   std::int64_t view_writes = 0;
+  // Bars of the batch loop started by a quiet batch step (SymbolRunner's
+  // quiet_bar(): the previous bar's end and this bar's start without the
+  // tests for notices, observers and order management): the regression
+  // guard of that path (tests/unit/backtest/batch_loop_test.cpp).
+  std::int64_t quiet_bars = 0;
 };
 
 class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
@@ -219,6 +224,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     virtual ~BarFeed() = default;
     virtual bool next(model::Bar& bar) = 0;
     virtual bool after_bar(const model::Bar& bar) = 0;
+    // after_bar(bar), then, if it returned true, next(bar): the batch loop's
+    // way from one bar to the next, one call instead of two.
+    virtual bool after_bar_then_next(model::Bar& bar) { return after_bar(bar) && next(bar); }
   };
   // Processes every bar of `feed` (of this runner's instrument), as on_bar()
   // would one by one, until the feed ends, after_bar() says stop or the runner
@@ -231,7 +239,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
 
   // Pre-trade risk checks and StormGuard/kill-switch handling through `risk`
   // (shared by the account's runners; must outlive the runner). Null: none.
-  void set_risk(risk::RiskEngine* risk) noexcept { risk_ = risk; }
+  void set_risk(risk::RiskEngine* risk) noexcept {
+    risk_ = risk;
+    quiet_ = false;
+  }
   // The bars this runner will get are preloaded columns (a backtest): bar
   // `next` comes first, bars before *readable may be read ahead. Lets the
   // indicators compute blocks of bars at a time (ta::IndicatorSet::set_ahead;
@@ -316,7 +327,13 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   static constexpr int kStepThrew = -3;
   template <bool in_batch>
   int advance(int result);
+  template <bool quiet>
   void begin_bar();
+  // The batch loop's quiet bars (symbol_runner.cpp): quiet_bar() runs the
+  // rest of a bar whose callback asked for nothing and the next bar up to its
+  // callback while quiet_ holds; quiet_now() is what quiet_ is recomputed from.
+  int quiet_bar();
+  bool quiet_now() const noexcept;
   bool handle_action(int kind);  // true: run the new state's callback too
   bool take_notices(bool in_batch);
   // The batch loop's step (te_api.step): noexcept, no Lua.
@@ -329,6 +346,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // decision (RunnerConfig::max_consecutive_errors).
   void callback_failed();
   void write_frame(const model::Bar& bar);
+  // write_frame()'s body; `quiet`: quiet_ holds (no orders working), inlined
+  // into the quiet batch step.
+  template <bool quiet>
+  void write_frame_as(const model::Bar& bar);
   void write_views(te_frame& f) const;        // the frame's position and account views
   void write_marks(te_frame& f) const;        // the part of them that follows the mark
   void write_order_views(te_frame& f) const;  // the part of them that follows the orders and the trade plan
@@ -387,6 +408,14 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   bool ran_[3] = {false, false, false};  // each state's callback runs at most once per bar
   BarFeed* feed_ = nullptr;              // during run()
   bool feed_stop_ = false;
+  // The runner's bars have no steps that depend on it beyond the bar's own
+  // (quiet_now(): no orders working or notices waiting, no per-bar observer
+  // hooks, no risk engine, no order management or CloseWatch timeout in its
+  // state): a batch step then ends the bar and starts the next one without
+  // testing for them (quiet_bar()). Set at the end of a bar of the batch
+  // loop; cleared by anything that may change it (orders sent, execution
+  // events, transitions, a flatten, a reload, set_risk).
+  bool quiet_ = false;
   std::exception_ptr step_error_;        // thrown inside the batch loop, rethrown outside it
 
   RunnerState state_ = RunnerState::Watch;

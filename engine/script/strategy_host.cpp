@@ -777,9 +777,6 @@ bool StrategyHost::pcall(int nargs, int nresults, const char* callback) {
   return false;
 }
 
-namespace {
-constexpr const char* kCallbackNames[] = {"", "detect_opportunity", "filter_commitment", "manage_position"};
-}  // namespace
 
 int StrategyHost::call(Callback cb) {
   if (__builtin_expect(poisoned_, 0)) return -1;
@@ -802,16 +799,6 @@ int StrategyHost::call(Callback cb) {
   return fail_call(rc, epoch, base, kCallbackNames[static_cast<int>(cb)]);
 }
 
-void StrategyHost::begin_callback(Callback cb) noexcept {
-  CallMonitor& m = vm_->monitor();
-  m.callback = kCallbackNames[static_cast<int>(cb)];
-  m.enter_bound();  // run_batch bound the monitor to this thread
-}
-
-void StrategyHost::end_callback() noexcept {
-  CallMonitor& m = vm_->monitor();
-  if (m.inside()) m.leave();
-}
 
 int StrategyHost::run_batch(std::int32_t (*step)(void*, std::int32_t), void* driver) {
   if (__builtin_expect(poisoned_, 0)) return kBatchFailed;

@@ -213,8 +213,18 @@ class StrategyHost {
   static constexpr int kBatchFailed = -1000;
   int run_batch(std::int32_t (*step)(void*, std::int32_t), void* driver);
   // From step only: the callback `cb` starts (deadline, name in messages) / ends.
-  void begin_callback(Callback cb) noexcept;
-  void end_callback() noexcept;
+  // Inline: called twice per bar from the runner's batch step (docs/performance.md).
+  void begin_callback(Callback cb) noexcept {
+    CallMonitor& m = vm_->monitor();
+    m.callback = kCallbackNames[static_cast<int>(cb)];
+    m.enter_bound();  // run_batch bound the monitor to this thread
+  }
+  void end_callback() noexcept {
+    CallMonitor& m = vm_->monitor();
+    if (m.inside()) m.leave();
+  }
+  // A callback's name in messages and for the watchdog, by Callback.
+  static constexpr const char* kCallbackNames[] = {"", "detect_opportunity", "filter_commitment", "manage_position"};
   // Calls on_fill / on_order_rejected when the strategy defines it (its return
   // value is ignored). Returns 1 when called, 0 when not defined, -1 when the
   // strategy raised (see last_error()). Defined in order_notice.cpp.

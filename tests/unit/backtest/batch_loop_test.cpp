@@ -615,3 +615,91 @@ end
   }
   std::filesystem::remove_all(dir);
 }
+
+// The backtest's equity point is computed only when the account's version
+// moved (backtest_engine.cpp, Feed::new_point) and the curve's rows are
+// written in runs: every row must still be the account at the end of its
+// bar. The reference is read by an observer at each bar's end (an observer
+// with per-bar hooks, so those bars take the runner's full path; the feed's
+// runs are the same either way), the drawdown recomputed from it.
+TEST_CASE("the equity curve's rows are the account at the end of each bar, written in runs", "[backtest][batch]") {
+  struct Reference final : runner::RunnerObserver {
+    std::vector<std::int64_t> ts;
+    std::vector<double> cash, pv;
+    void on_bar_end(runner::SymbolRunner& r, const model::Bar& bar) override {
+      ts.push_back(bar.ts_ns);
+      cash.push_back(r.portfolio().cash());
+      pv.push_back(r.portfolio().position_value());
+    }
+    bool bar_end_runs_lua() const noexcept override { return false; }
+  };
+  for (const char* name : {"sma_cross", "bracket_trend", "rsi_mean_reversion"}) {
+    INFO(name);
+    auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/" + name + ".lua");
+    REQUIRE(src);
+    Reference ref;
+    auto cfg = base_config();
+    cfg.observer = &ref;
+    const auto r = run(cfg, nvda(), *src);
+    REQUIRE_FALSE(r.fault);
+    REQUIRE(r.trades.size() > 2);
+    const auto& eq = r.equity;
+    REQUIRE(eq.equity.size() == ref.ts.size());
+    REQUIRE(eq.ts_ns.size() == ref.ts.size());
+    REQUIRE(eq.cash.size() == ref.ts.size());
+    REQUIRE(eq.position_value.size() == ref.ts.size());
+    REQUIRE(eq.drawdown.size() == ref.ts.size());
+    double peak = cfg.initial_cash;
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < ref.ts.size(); ++i) {
+      const double equity = ref.cash[i] + ref.pv[i];
+      peak = std::max(peak, equity);
+      const double dd = peak > 0 ? (peak - equity) / peak : 0.0;
+      if (i > 0 && (ref.cash[i] != ref.cash[i - 1] || ref.pv[i] != ref.pv[i - 1])) ++moved;
+      const bool same = eq.ts_ns[i] == ref.ts[i] && std::memcmp(&eq.cash[i], &ref.cash[i], sizeof(double)) == 0 &&
+                        std::memcmp(&eq.position_value[i], &ref.pv[i], sizeof(double)) == 0 &&
+                        std::memcmp(&eq.equity[i], &equity, sizeof(double)) == 0 && eq.drawdown[i] == dd;
+      if (!same) FAIL("equity row " << i << " differs: " << eq.equity[i] << " vs " << equity);
+    }
+    // Both kinds of stretches occur: rows that repeat (flat) and rows that move.
+    CHECK(moved > 10);
+    CHECK(moved + 100 < ref.ts.size());
+  }
+}
+
+// The runner's quiet bars (SymbolRunner::quiet_bar): a strategy that is flat
+// with nothing working most of the time runs most bars through them in the
+// batch loop, with the results of the per-callback path (which has none).
+TEST_CASE("quiet bars take the batch loop's quiet step and change no result", "[backtest][batch]") {
+  for (const char* name : {"sma_cross", "rsi_mean_reversion", "bracket_trend"}) {
+    INFO(name);
+    auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/" + name + ".lua");
+    REQUIRE(src);
+    auto cfg = base_config();
+    cfg.batch = false;
+    const auto per_call = run(cfg, nvda(), *src);
+    cfg.batch = true;
+    const auto batched = run(cfg, nvda(), *src);
+    check_same(batched, per_call);
+    CHECK(per_call.stats.quiet_bars == 0);
+    INFO(batched.stats.quiet_bars << " quiet of " << batched.stats.bars << " bars");
+    CHECK(batched.stats.quiet_bars < batched.stats.bars);
+    // bracket_trend holds a stop and a target while in a trade (not quiet),
+    // about half its bars; the other two are flat with nothing working most of the time.
+    if (std::string(name) == "bracket_trend") CHECK(batched.stats.quiet_bars * 4 > batched.stats.bars);
+    else CHECK(batched.stats.quiet_bars * 4 > batched.stats.bars * 3);
+  }
+  // An observer with per-bar hooks keeps every bar on the full path.
+  struct Hooks final : runner::RunnerObserver {
+    std::int64_t bars = 0;
+    void on_bar(const runner::SymbolRunner&, const model::Bar&) override { ++bars; }
+    bool bar_end_runs_lua() const noexcept override { return false; }
+  } hooks;
+  auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  auto cfg = base_config();
+  cfg.observer = &hooks;
+  const auto observed = run(cfg, nvda(), *src);
+  CHECK(observed.stats.quiet_bars == 0);
+  CHECK(hooks.bars == static_cast<std::int64_t>(observed.bars));
+}
