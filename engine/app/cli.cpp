@@ -6,6 +6,7 @@
 
 #include "engine/app/command.hpp"
 #include "engine/data/load_bars.hpp"
+#include "te_git_rev.hpp"  // TE_GIT_REV, generated at every build (cmake/git_rev.cmake)
 
 namespace te::app {
 

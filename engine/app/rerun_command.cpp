@@ -236,6 +236,9 @@ int run_rerun(const RerunArgs& a, const CommandContext& ctx) {
   rec.storage_mode = std::string(journal::to_string(meta.storage_mode));
   rec.include_indicators = meta.include_indicators;
   if (meta.storage_mode == journal::StorageMode::Delta) rec.snapshot_interval = meta.snapshot_interval;
+  // The journal's bytes depend on its block compression too.
+  rec.compression = meta.compressed ? "lz4" : "none";
+  if (meta.compression_acceleration != 0) rec.compression_acceleration = static_cast<int>(meta.compression_acceleration);
   std::string timeframe = bars->timeframe;
   if (const Value* r = meta.config.find("recording"); r && r->is_map()) {
     ConfigReader rr{*r, a.session, {}};

@@ -147,6 +147,8 @@ Value to_value(const SessionMeta& m) {
   v.set("storage_mode", std::string(to_string(m.storage_mode)));
   v.set("snapshot_interval", m.snapshot_interval);
   v.set("include_indicators", m.include_indicators);
+  if (!m.compressed) v.set("compression", "none");
+  if (m.compression_acceleration != 0) v.set("compression_acceleration", m.compression_acceleration);
   v.set("parent_session", m.parent_session);
   v.set("result", m.result);
   return v;
@@ -181,6 +183,12 @@ Result<SessionMeta> meta_from_value(const Value& v) {
   }
   r.uint("snapshot_interval", m.snapshot_interval);
   r.boolean("include_indicators", m.include_indicators);
+  std::string compression = "lz4";
+  r.str("compression", compression);
+  if (compression != "lz4" && compression != "none")
+    r.fail("compression", "must be \"lz4\" or \"none\", was \"" + compression + "\"");
+  m.compressed = compression == "lz4";
+  r.uint("compression_acceleration", m.compression_acceleration);
   r.str("parent_session", m.parent_session);
   r.any("result", m.result);
   if (!r.ok()) return make_error(Errc::parse, r.error());

@@ -49,6 +49,12 @@ struct SessionMeta {
   StorageMode storage_mode = StorageMode::Full;
   std::uint32_t snapshot_interval = 0;
   bool include_indicators = false;
+  // How the journal's blocks were compressed (meta.json only, written when not
+  // the default: they change the journal's bytes, not its events, so they are
+  // not in session_start, where compare would call them a setup difference).
+  // rerun writes its journal the same way, so a re-run is byte-identical.
+  bool compressed = true;
+  std::uint32_t compression_acceleration = 0;  // 0 = the writer's default
   std::string parent_session;        // rerun: the session it re-ran (empty otherwise)
   Value result;                      // summary for listings (final equity, trades, ...), nil if none
 };

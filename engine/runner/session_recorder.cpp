@@ -90,6 +90,11 @@ Result<std::unique_ptr<SessionRecorder>> SessionRecorder::create(SessionRecorder
   meta.snapshot_interval =
       options.writer.storage_mode == journal::StorageMode::Delta ? options.writer.snapshot_interval : 0;
   meta.include_indicators = options.writer.include_indicators;
+  meta.compressed = options.writer.compress;
+  meta.compression_acceleration =
+      options.writer.compress && options.writer.acceleration != journal::kDefaultAcceleration
+          ? static_cast<std::uint32_t>(options.writer.acceleration)
+          : 0;
   TE_TRY(dir->write_meta(meta, durable));  // what a crash leaves: status "running"
 
   auto writer = journal::JournalWriter::create(dir->journal_path(), options.writer);
