@@ -14,6 +14,9 @@ namespace te::app {
 static_assert(config::EventSourcingSection{}.compression_acceleration == journal::kDefaultAcceleration,
               "[event_sourcing] compression_acceleration defaults to the journal writer's default");
 static_assert(RecordSettings{}.compression_acceleration == journal::kDefaultAcceleration);
+static_assert(config::EventSourcingSection::kMinCompressionAcceleration == journal::kMinAcceleration &&
+                  config::EventSourcingSection::kMaxCompressionAcceleration == journal::kMaxAcceleration,
+              "[event_sourcing] compression_acceleration's bounds are the journal writer's");
 
 void add_record_options(CLI::App* cmd, RecordSettings& s) {
   cmd->add_flag("--record", s.record,

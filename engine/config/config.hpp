@@ -45,6 +45,9 @@ struct EventSourcingSection {
   int block_timeout_ms = 200;          // a partly filled block is written after this long (crash loss bound)
   std::string compression = "lz4";     // lz4 | none: journal blocks compressed or stored as they are
   int compression_acceleration = 4;    // LZ4's acceleration, 1..64 (journal::kDefaultAcceleration)
+  // Its bounds (journal::kMinAcceleration..kMaxAcceleration; config does not
+  // include the journal's headers, app/session_recording.cpp checks they agree).
+  static constexpr int kMinCompressionAcceleration = 1, kMaxCompressionAcceleration = 64;
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

@@ -30,9 +30,8 @@ void read_event_sourcing(TableReader& t, EventSourcingSection& out) {
   t.read_choice("queue_full", out.queue_full, {"block", "drop_oldest", "fail"});
   t.read("block_timeout_ms", out.block_timeout_ms, 0, 3'600'000);
   t.read_choice("compression", out.compression, {"lz4", "none"});
-  // journal::kMinAcceleration..kMaxAcceleration (config does not include the
-  // journal's headers; app::recorder_options checks them again).
-  t.read("compression_acceleration", out.compression_acceleration, 1, 64);
+  t.read("compression_acceleration", out.compression_acceleration, EventSourcingSection::kMinCompressionAcceleration,
+         EventSourcingSection::kMaxCompressionAcceleration);
 }
 
 void read_venues(TableReader& t, BinanceVenue& out) {

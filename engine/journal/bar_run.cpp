@@ -6,10 +6,11 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)  // (_mm_cvtsi128_si64 is x86-64 only)
 #include <emmintrin.h>
 #endif
 
+#include "engine/core/assert.hpp"
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/msgpack_cursor.hpp"
 #include "engine/journal/record_format.hpp"
@@ -25,7 +26,9 @@ struct Out {
   char* p;
   void byte(unsigned v) { *p++ = static_cast<char>(v); }
   // Big-endian, one store (a byte loop was a fifth of the bar run's cost).
+  static_assert(std::endian::native == std::endian::little, "the byte swaps below assume a little-endian host");
   void be(std::uint64_t v, int n) {
+    TE_ASSERT(n == 1 || n == 2 || n == 4 || n == 8, "bar run: a %d-byte big-endian field", n);
     switch (n) {
       case 1:
         *p = static_cast<char>(v);
@@ -134,7 +137,7 @@ bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexc
   const double p = kPow10[d];
   std::uint32_t i = 0;
   std::uint64_t bad = 0;
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
   const __m128d vp = _mm_set1_pd(p);
   const __m128d vround = _mm_set1_pd(kRound);
   const __m128d vlimit = _mm_set1_pd(kTwo51);
