@@ -78,7 +78,10 @@ class KernelIndicator final : public Indicator {
   // reads only that column.
   void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                       std::size_t stride) noexcept override {
-    if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
+    if constexpr (requires { kernel_.update_block(c, from, n, out, stride); }) {
+      static_assert(std::is_same_v<Feed, FeedBar>);  // a block pass reads its own columns
+      kernel_.update_block(c, from, n, out, stride);
+    } else if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
       // A block pass reads its own columns: only for kernels fed whole bars.
       static_assert(std::is_same_v<Feed, FeedBar> && Kernel::kOutputs == 1);  // (stride unused: one output row)
       kernel_.update_block(c, from, n, out);

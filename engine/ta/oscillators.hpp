@@ -127,18 +127,46 @@ inline double percent_k(double x, double highest, double lowest) noexcept {
 // Slow stochastic (TA-Lib STOCH with SMA smoothing): fast %K over `fastk` bars,
 // slow %K = SMA(fast %K, slowk), slow %D = SMA(slow %K, slowd). Both outputs start
 // together after (fastk - 1) + (slowk - 1) + (slowd - 1) bars.
+//
+// The highest high and lowest low are folds over the window, oldest first, of
+// `hh = hh > h ? hh : h` (and `<` for the low): the value of RollingMax/RollingMin
+// (a NaN is the extreme only while it is the newest value and hides the values
+// before it; of equal values (+0 and -0) the newest wins). update() keeps the
+// fold's result and its bar and folds the window again only when that bar
+// leaves it (TA-Lib's way); the block pass folds every bar's window, eight-odd
+// bars side by side.
 class Stoch {
  public:
   static constexpr int kOutputs = 2;
-  Stoch(int fastk, int slowk, int slowd) : hh_(static_cast<std::size_t>(fastk)), ll_(static_cast<std::size_t>(fastk)), slowk_(slowk), slowd_(slowd), fastk_(fastk) {}
+  Stoch(int fastk, int slowk, int slowd)
+      : high_(static_cast<std::size_t>(fastk), 0.0),
+        low_(static_cast<std::size_t>(fastk), 0.0),
+        hh_at_(-static_cast<std::int64_t>(fastk)),
+        ll_at_(-static_cast<std::int64_t>(fastk)),
+        slowk_(slowk),
+        slowd_(slowd),
+        fastk_(fastk) {}
 
-  void update(const model::Bar& b) noexcept {
-    hh_.push(b.high);
-    ll_.push(b.low);
-    if (seen_ < fastk_ && ++seen_ < fastk_) return;
-    slowk_.update(percent_k(b.close, hh_.value(), ll_.value()));
-    if (slowk_.ready()) slowd_.update(slowk_.value());
+  void update(const model::Bar& b) noexcept { step(b.high, b.low, b.close); }
+
+  // Bars [from, from + count) of the columns: slow %K of bar from + i to out[i],
+  // slow %D to out[stride + i]; the values update() and write() give bar by bar.
+  void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out,
+                    std::size_t stride) noexcept {
+    if (fastk_ > kMaxScan) {  // long windows: the per-bar fold, without a Bar per bar
+      for (std::size_t i = 0; i < count; ++i) {
+        step(c.high[from + i], c.low[from + i], c.close[from + i]);
+        write_at(out, stride, i);
+      }
+      return;
+    }
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t m = std::min(kChunk, count - done);
+      chunk(c, from + done, m, out + done, stride);
+      done += m;
+    }
   }
+
   bool ready() const noexcept { return slowd_.ready(); }
   void write(double* out) const noexcept {
     const bool r = ready();
@@ -146,19 +174,140 @@ class Stoch {
     out[1] = r ? slowd_.value() : kNaN;
   }
   void reset() noexcept {
-    hh_.reset();
-    ll_.reset();
+    for (double& v : high_) v = 0.0;
+    for (double& v : low_) v = 0.0;
+    pos_ = 0;
+    t_ = 0;
+    hh_at_ = ll_at_ = -static_cast<std::int64_t>(fastk_);
     slowk_.reset();
     slowd_.reset();
-    seen_ = 0;
   }
 
  private:
-  RollingMax hh_;
-  RollingMin ll_;
+  static constexpr std::size_t kChunk = 64;  // bars per block-pass chunk (IndicatorSet's block)
+  static constexpr int kMaxScan = 64;        // longest window the block pass folds per bar
+
+  void step(double h, double l, double x) noexcept {
+    const std::int64_t t = t_++;
+    high_[pos_] = h;
+    low_[pos_] = l;
+    if (++pos_ == high_.size()) pos_ = 0;
+    const std::int64_t n = fastk_;
+    if (t - hh_at_ >= n) {
+      refold(t);  // the extreme's bar left the window (both are refolded)
+    } else {
+      if (!(hh_ > h)) {
+        hh_ = h;
+        hh_at_ = t;
+      }
+      if (t - ll_at_ >= n) {
+        refold(t);
+      } else if (!(ll_ < l)) {
+        ll_ = l;
+        ll_at_ = t;
+      }
+    }
+    if (t + 1 < n) return;
+    slowk_.update(percent_k(x, hh_, ll_));
+    if (slowk_.ready()) slowd_.update(slowk_.value());
+  }
+
+  // Folds the window of bar t (the values pushed at t - fastk + 1 .. t that
+  // exist), oldest first.
+  void refold(std::int64_t t) noexcept {
+    const std::int64_t n = fastk_;
+    const std::int64_t first = t + 1 >= n ? t + 1 - n : 0;
+    std::size_t slot = static_cast<std::size_t>(first % n);
+    double hh = high_[slot], ll = low_[slot];
+    std::int64_t hh_at = first, ll_at = first;
+    for (std::int64_t k = first + 1; k <= t; ++k) {
+      if (++slot == high_.size()) slot = 0;
+      const double h = high_[slot], l = low_[slot];
+      if (!(hh > h)) {
+        hh = h;
+        hh_at = k;
+      }
+      if (!(ll < l)) {
+        ll = l;
+        ll_at = k;
+      }
+    }
+    hh_ = hh;
+    ll_ = ll;
+    hh_at_ = hh_at;
+    ll_at_ = ll_at;
+  }
+
+  void write_at(double* out, std::size_t stride, std::size_t i) const noexcept {
+    double v[2];
+    write(v);
+    out[i] = v[0];
+    out[stride + i] = v[1];
+  }
+
+  // m <= kChunk bars from column bar r0 (fastk_ <= kMaxScan). Each bar's
+  // window is folded oldest first, the chunk's bars side by side (a vector
+  // loop over bars per window position: the compiler makes it maxpd/minpd,
+  // whose operand order is the fold's).
+  void chunk(const model::BarSeries::Columns& c, std::size_t r0, std::size_t m, double* out,
+             std::size_t stride) noexcept {
+    const std::size_t n = high_.size();
+    const std::size_t back = n - 1;  // values before the chunk in the first bar's window
+    double hs[kChunk + kMaxScan], ls[kChunk + kMaxScan];
+    // The ring's last n - 1 values, oldest first (before the first n bars some
+    // are its zero fill: they are only in windows of bars whose %K is not used).
+    std::size_t slot = pos_;
+    for (std::size_t j = 0; j < back; ++j) {
+      if (++slot == n) slot = 0;
+      hs[j] = high_[slot];
+      ls[j] = low_[slot];
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      hs[back + i] = c.high[r0 + i];
+      ls[back + i] = c.low[r0 + i];
+    }
+    double hh[kChunk], ll[kChunk];
+    for (std::size_t i = 0; i < m; ++i) {
+      hh[i] = hs[i];
+      ll[i] = ls[i];
+    }
+    for (std::size_t j = 1; j < n; ++j)
+      for (std::size_t i = 0; i < m; ++i) {
+        const double h = hs[i + j], l = ls[i + j];
+        hh[i] = hh[i] > h ? hh[i] : h;
+        ll[i] = ll[i] < l ? ll[i] : l;
+      }
+    // The chunk's values into the ring; the next update() refolds.
+    for (std::size_t i = 0; i < m; ++i) {
+      high_[pos_] = hs[back + i];
+      low_[pos_] = ls[back + i];
+      if (++pos_ == n) pos_ = 0;
+    }
+    const std::int64_t t0 = t_;
+    t_ += static_cast<std::int64_t>(m);
+    hh_at_ = ll_at_ = t_ - static_cast<std::int64_t>(n);
+    // %K from the first bar with a full window, then the two SMAs.
+    const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
+    const std::size_t a = first_full > 0 ? std::min(m, static_cast<std::size_t>(first_full)) : 0;
+    double pk[kChunk], k[kChunk], d[kChunk];
+    for (std::size_t i = a; i < m; ++i) pk[i] = percent_k(c.close[r0 + i], hh[i], ll[i]);
+    const std::size_t b = std::min(m, a + static_cast<std::size_t>(std::max(slowk_.missing() - 1, 0)));
+    slowk_.update_values(pk + a, m - a, k + a);
+    const std::size_t e = std::min(m, b + static_cast<std::size_t>(std::max(slowd_.missing() - 1, 0)));
+    slowd_.update_values(k + b, m - b, d + b);
+    for (std::size_t i = 0; i < m; ++i) {
+      out[i] = i >= e ? k[i] : kNaN;
+      out[stride + i] = i >= e ? d[i] : kNaN;
+    }
+  }
+
+  std::vector<double> high_, low_;  // the last fastk highs and lows (ring, value of bar t at t % fastk)
+  std::size_t pos_ = 0;             // slot of the next value
+  std::int64_t t_ = 0;              // bars pushed
+  double hh_ = 0, ll_ = 0;          // the window's folds (update())
+  std::int64_t hh_at_, ll_at_;      // their bars (fastk bars back: left, the next update refolds)
   Sma slowk_, slowd_;
   int fastk_;
-  int seen_ = 0;
 };
 
 // Stochastic RSI (TA-Lib STOCHRSI = STOCHF over RSI): fast %K of RSI(period) over
@@ -286,9 +435,12 @@ class Cci {
   // Bars [from, from + count) of the columns, output of bar from + i to out[i]:
   // the values update() gives bar by bar. Each bar's two sums are chains of
   // dependent additions in storage order (the order that keeps TA-Lib's bits), so
-  // one bar at a time runs at the adder's latency; eight bars' chains run side by
-  // side here, each in its own order. (Windows longer than kMaxLanePeriod go bar
-  // by bar: eight copies of them would be more memory traffic than it saves.)
+  // one bar at a time runs at the adder's latency; here eight consecutive bars'
+  // chains run side by side, each in its own order. The eight windows (lanes_)
+  // are not copied per bar: from one group of eight bars to the next, a lane
+  // changes only in the slots of the eight bars pushed in between. (Windows
+  // longer than kMaxLanePeriod go bar by bar: eight copies of them would be more
+  // memory traffic than it saves.)
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out) noexcept {
     if (lanes_.empty()) {
       for (std::size_t i = 0; i < count; ++i) {
@@ -297,33 +449,11 @@ class Cci {
       }
       return;
     }
-    const std::size_t n = window_.size();
-    std::size_t at[kLanes];
-    double tps[kLanes];
-    int pending = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::size_t r = from + i;
-      const double tp = push((c.high[r] + c.low[r] + c.close[r]) / 3.0);
-      if (seen_ < period_) {
-        out[i] = kNaN;
-        continue;
-      }
-      if (run_ >= period_) {
-        out[i] = 0.0;
-        continue;
-      }
-      double* lane = lanes_.data() + static_cast<std::size_t>(pending);
-      for (std::size_t j = 0; j < n; ++j) lane[j * kLanes] = window_.slot(j);
-      at[pending] = i;
-      tps[pending] = tp;
-      if (++pending == kLanes) {
-        finish_lanes(tps, at, out, kLanes);
-        pending = 0;
-      }
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t m = std::min(kChunk, count - done);
+      chunk(c, from + done, m, out + done);
+      done += m;
     }
-    // Fewer than kLanes left: the same pass (the unused lanes hold older
-    // windows; their sums are not written anywhere).
-    if (pending > 0) finish_lanes(tps, at, out, pending);
     if (count > 0 && ready()) cci_ = out[count - 1];
   }
 
@@ -341,6 +471,7 @@ class Cci {
  private:
   static constexpr int kLanes = 8;
   static constexpr int kMaxLanePeriod = 256;
+  static constexpr std::size_t kChunk = 64;  // bars per chunk (IndicatorSet's block)
 
   // Pushes the typical price and counts the bars seen; returns it.
   double push(double tp) noexcept {
@@ -359,10 +490,68 @@ class Cci {
     return (d != 0.0 && dev != 0.0) ? d / (0.015 * (dev / n_)) : 0.0;
   }
 
+  // m <= kChunk bars from column bar r0 (see update_block).
+  void chunk(const model::BarSeries::Columns& c, std::size_t r0, std::size_t m, double* out) noexcept {
+    enum Kind : int { kWarm, kFlat, kSum };  // (not a char type: its stores would alias everything)
+    constexpr std::size_t kL = kLanes;
+    const std::size_t n = window_.size();
+    double* v = lanes_.data();
+    // Every lane starts as the window before the chunk.
+    for (std::size_t j = 0; j < n; ++j) {
+      const double x = window_.slot(j);
+      for (std::size_t k = 0; k < kL; ++k) v[j * kL + k] = x;
+    }
+    const std::size_t slot0 = window_.next_slot();
+    double tps[kChunk];
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t r = r0 + i;
+      tps[i] = (c.high[r] + c.low[r] + c.close[r]) / 3.0;
+    }
+    Kind kinds[kChunk];
+    std::size_t slots[kChunk];
+    for (std::size_t i = 0, slot = slot0; i < m; ++i) {
+      push(tps[i]);
+      kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
+      slots[i] = slot;
+      if (++slot == n) slot = 0;
+    }
+    for (std::size_t g = 0; g < m; g += kL) {
+      // Lane k becomes the window of bar g + k: the bars pushed after its
+      // previous bar (g - kL + k) and up to it, in push order (a later bar in
+      // the same slot overwrites an earlier one, as in the ring). A bar before
+      // g is in every new lane (the lanes that had it already are overwritten
+      // by the same value or, when the window is shorter than the lanes'
+      // span, by a later bar of that slot, which follows); bar g + a is in
+      // lanes a and after.
+      const std::size_t last = std::min(g + kL, m);
+      if (g > 0)
+        for (std::size_t i = g - (kL - 1); i < g; ++i) {
+          double* row = v + slots[i] * kL;
+          for (std::size_t k = 0; k < kL; ++k) row[k] = tps[i];
+        }
+      if (last == g + kL) {
+        for (std::size_t a = 0; a < kL; ++a) {  // (constant bounds: unrolled, straight stores)
+          double* row = v + slots[g + a] * kL;
+          for (std::size_t k = a; k < kL; ++k) row[k] = tps[g + a];
+        }
+      } else {
+        for (std::size_t i = g; i < last; ++i) {
+          double* row = v + slots[i] * kL;
+          for (std::size_t k = i - g; k < kL; ++k) row[k] = tps[i];
+        }
+      }
+      bool any = false;
+      for (std::size_t i = g; i < last; ++i) any = any || kinds[i] == kSum;
+      double avg[kLanes], dev[kLanes];
+      if (any) sum_lanes(avg, dev);
+      for (std::size_t i = g; i < last; ++i)
+        out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
+    }
+  }
+
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
-  // lane's sums in storage order, the lanes interleaved; the first `used`
-  // lanes' values go to out.
-  void finish_lanes(const double* tps, const std::size_t* at, double* out, int used) const noexcept {
+  // lane's sums in storage order, the lanes interleaved.
+  void sum_lanes(double* avg_out, double* dev_out) const noexcept {
     const std::size_t n = window_.size();
     const double* v = lanes_.data();
     double avg[kLanes] = {};
@@ -372,7 +561,10 @@ class Cci {
     double dev[kLanes] = {};
     for (std::size_t j = 0; j < n; ++j)
       for (int k = 0; k < kLanes; ++k) dev[k] += std::fabs(v[j * kLanes + static_cast<std::size_t>(k)] - avg[k]);
-    for (int k = 0; k < used; ++k) out[at[k]] = finish(tps[k], avg[k], dev[k]);
+    for (int k = 0; k < kLanes; ++k) {
+      avg_out[k] = avg[k];
+      dev_out[k] = dev[k];
+    }
   }
 
   Window window_;
