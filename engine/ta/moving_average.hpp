@@ -55,6 +55,10 @@ class Sma {
     window_.set_next_slot(pos);
     sum_ = sum;
   }
+  // The block pass over a preloaded series (one output: stride unused).
+  void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
+    update_values(in, n, out);
+  }
   void reset() noexcept {
     window_.reset();
     sum_.reset();
