@@ -128,21 +128,22 @@ inline double percent_k(double x, double highest, double lowest) noexcept {
 // slow %K = SMA(fast %K, slowk), slow %D = SMA(slow %K, slowd). Both outputs start
 // together after (fastk - 1) + (slowk - 1) + (slowd - 1) bars.
 //
-// The highest high and lowest low are folds over the window, oldest first, of
-// `hh = hh > h ? hh : h` (and `<` for the low): the value of RollingMax/RollingMin
-// (a NaN is the extreme only while it is the newest value and hides the values
-// before it; of equal values (+0 and -0) the newest wins). update() keeps the
-// fold's result and its bar and folds the window again only when that bar
-// leaves it (TA-Lib's way); the block pass folds every bar's window, eight-odd
-// bars side by side.
+// update() keeps the highest high and lowest low in monotonic deques
+// (RollingMax/RollingMin). Their value is a fold over the window, oldest
+// first, of `hh = hh > h ? hh : h` (and `<` for the low): a NaN is the extreme
+// only while it is the newest value and hides the values before it; of equal
+// values (+0 and -0) the newest wins. The block pass computes that fold for
+// every bar's window, the bars side by side, from a ring of the last fastk
+// highs and lows kept next to the deques; after a block the deques are rebuilt
+// from the ring when update() is called again.
 class Stoch {
  public:
   static constexpr int kOutputs = 2;
   Stoch(int fastk, int slowk, int slowd)
-      : high_(static_cast<std::size_t>(fastk), 0.0),
+      : hh_(static_cast<std::size_t>(fastk)),
+        ll_(static_cast<std::size_t>(fastk)),
+        high_(static_cast<std::size_t>(fastk), 0.0),
         low_(static_cast<std::size_t>(fastk), 0.0),
-        hh_at_(-static_cast<std::int64_t>(fastk)),
-        ll_at_(-static_cast<std::int64_t>(fastk)),
         slowk_(slowk),
         slowd_(slowd),
         fastk_(fastk) {}
@@ -153,10 +154,13 @@ class Stoch {
   // slow %D to out[stride + i]; the values update() and write() give bar by bar.
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out,
                     std::size_t stride) noexcept {
-    if (fastk_ > kMaxScan) {  // long windows: the per-bar fold, without a Bar per bar
+    if (fastk_ > kMaxScan) {  // long windows: the deques, without a Bar per bar
       for (std::size_t i = 0; i < count; ++i) {
         step(c.high[from + i], c.low[from + i], c.close[from + i]);
-        write_at(out, stride, i);
+        double v[2];
+        write(v);
+        out[i] = v[0];
+        out[stride + i] = v[1];
       }
       return;
     }
@@ -174,11 +178,13 @@ class Stoch {
     out[1] = r ? slowd_.value() : kNaN;
   }
   void reset() noexcept {
+    hh_.reset();
+    ll_.reset();
     for (double& v : high_) v = 0.0;
     for (double& v : low_) v = 0.0;
     pos_ = 0;
     t_ = 0;
-    hh_at_ = ll_at_ = -static_cast<std::int64_t>(fastk_);
+    stale_ = false;
     slowk_.reset();
     slowd_.reset();
   }
@@ -188,61 +194,33 @@ class Stoch {
   static constexpr int kMaxScan = 64;        // longest window the block pass folds per bar
 
   void step(double h, double l, double x) noexcept {
-    const std::int64_t t = t_++;
+    if (stale_) rebuild();
+    hh_.push(h);
+    ll_.push(l);
     high_[pos_] = h;
     low_[pos_] = l;
     if (++pos_ == high_.size()) pos_ = 0;
-    const std::int64_t n = fastk_;
-    if (t - hh_at_ >= n) {
-      refold(t);  // the extreme's bar left the window (both are refolded)
-    } else {
-      if (!(hh_ > h)) {
-        hh_ = h;
-        hh_at_ = t;
-      }
-      if (t - ll_at_ >= n) {
-        refold(t);
-      } else if (!(ll_ < l)) {
-        ll_ = l;
-        ll_at_ = t;
-      }
-    }
-    if (t + 1 < n) return;
-    slowk_.update(percent_k(x, hh_, ll_));
+    if (++t_ < fastk_) return;
+    slowk_.update(percent_k(x, hh_.value(), ll_.value()));
     if (slowk_.ready()) slowd_.update(slowk_.value());
   }
 
-  // Folds the window of bar t (the values pushed at t - fastk + 1 .. t that
-  // exist), oldest first.
-  void refold(std::int64_t t) noexcept {
-    const std::int64_t n = fastk_;
-    const std::int64_t first = t + 1 >= n ? t + 1 - n : 0;
-    std::size_t slot = static_cast<std::size_t>(first % n);
-    double hh = high_[slot], ll = low_[slot];
-    std::int64_t hh_at = first, ll_at = first;
-    for (std::int64_t k = first + 1; k <= t; ++k) {
-      if (++slot == high_.size()) slot = 0;
-      const double h = high_[slot], l = low_[slot];
-      if (!(hh > h)) {
-        hh = h;
-        hh_at = k;
-      }
-      if (!(ll < l)) {
-        ll = l;
-        ll_at = k;
-      }
+  // The deques after a block pass: the values still in the window after the
+  // next push (the last fastk - 1 pushed), oldest first. A deque's value
+  // depends only on the values in its window, so this gives the state the
+  // pushes would have left.
+  void rebuild() noexcept {
+    hh_.reset();
+    ll_.reset();
+    const std::size_t n = high_.size();
+    const std::size_t keep = static_cast<std::size_t>(std::min<std::int64_t>(t_, fastk_ - 1));
+    std::size_t slot = (pos_ + n - keep) % n;
+    for (std::size_t j = 0; j < keep; ++j) {
+      hh_.push(high_[slot]);
+      ll_.push(low_[slot]);
+      if (++slot == n) slot = 0;
     }
-    hh_ = hh;
-    ll_ = ll;
-    hh_at_ = hh_at;
-    ll_at_ = ll_at;
-  }
-
-  void write_at(double* out, std::size_t stride, std::size_t i) const noexcept {
-    double v[2];
-    write(v);
-    out[i] = v[0];
-    out[stride + i] = v[1];
+    stale_ = false;
   }
 
   // m <= kChunk bars from column bar r0 (fastk_ <= kMaxScan). Each bar's
@@ -277,7 +255,7 @@ class Stoch {
         hh[i] = hh[i] > h ? hh[i] : h;
         ll[i] = ll[i] < l ? ll[i] : l;
       }
-    // The chunk's values into the ring; the next update() refolds.
+    // The chunk's values into the ring (the deques are rebuilt from it).
     for (std::size_t i = 0; i < m; ++i) {
       high_[pos_] = hs[back + i];
       low_[pos_] = ls[back + i];
@@ -285,7 +263,7 @@ class Stoch {
     }
     const std::int64_t t0 = t_;
     t_ += static_cast<std::int64_t>(m);
-    hh_at_ = ll_at_ = t_ - static_cast<std::int64_t>(n);
+    stale_ = true;
     // %K from the first bar with a full window, then the two SMAs.
     const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
     const std::size_t a = first_full > 0 ? std::min(m, static_cast<std::size_t>(first_full)) : 0;
@@ -301,11 +279,12 @@ class Stoch {
     }
   }
 
+  RollingMax hh_;
+  RollingMin ll_;
   std::vector<double> high_, low_;  // the last fastk highs and lows (ring, value of bar t at t % fastk)
   std::size_t pos_ = 0;             // slot of the next value
   std::int64_t t_ = 0;              // bars pushed
-  double hh_ = 0, ll_ = 0;          // the window's folds (update())
-  std::int64_t hh_at_, ll_at_;      // their bars (fastk bars back: left, the next update refolds)
+  bool stale_ = false;              // a block pass ran: rebuild the deques before the next push
   Sma slowk_, slowd_;
   int fastk_;
 };

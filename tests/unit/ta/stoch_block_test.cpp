@@ -1,8 +1,8 @@
-// Stoch (engine/ta/oscillators.hpp) keeps its highest high and lowest low as a
-// fold over the window that is redone only when the extreme's bar leaves it, and
-// has a block pass (update_block) that folds every bar's window side by side.
-// This checks both against the kernel as it was (RollingMax/RollingMin, a
-// monotonic deque) bit for bit, on series built to hit the folds' edges: flat
+// Stoch (engine/ta/oscillators.hpp) has a block pass (update_block) that folds
+// every bar's window of highs and lows side by side from a ring it keeps next
+// to its deques, and rebuilds the deques from that ring when update() follows
+// a block. This checks both paths against the kernel as it was (RollingMax/
+// RollingMin alone) bit for bit, on series built to hit the folds' edges: flat
 // runs, NaN highs and lows, 0 and -0, new extremes at the window's edges; fastk
 // 1 to 300 (past the block pass's per-bar limit of 64), blocks of 1 to 70 bars
 // with stretches of update() between them, and reset().
@@ -124,7 +124,7 @@ Series edge_series(std::mt19937_64& rng, int fastk, int count, bool with_nan) {
 
 }  // namespace
 
-TEST_CASE("Stoch's refolded extremes and block pass give the deque kernel's values", "[ta][stoch][ahead]") {
+TEST_CASE("Stoch's block pass and the deques rebuilt after it give the deque kernel's values", "[ta][stoch][ahead]") {
   std::mt19937_64 rng(20261206);
   struct Params {
     int fastk, slowk, slowd;
