@@ -223,10 +223,13 @@ class Stoch {
     stale_ = false;
   }
 
-  // m <= kChunk bars from column bar r0 (fastk_ <= kMaxScan). Each bar's
-  // window is folded oldest first, the chunk's bars side by side (a vector
-  // loop over bars per window position: the compiler makes it maxpd/minpd,
-  // whose operand order is the fold's).
+  // m <= kChunk bars from column bar r0 (fastk_ <= kMaxScan). The folds are
+  // vector loops over the chunk's bars (the compiler makes `a > b ? a : b`
+  // maxpd, whose operand order is the fold's). Without NaN the fold is
+  // associative (it picks the newest of the largest values) and idempotent, so
+  // a window is the fold of two overlapping power-of-two spans, each built by
+  // doubling (log2(fastk) passes); a NaN makes it order-dependent, and then
+  // each window is folded value by value, oldest first.
   void chunk(const model::BarSeries::Columns& c, std::size_t r0, std::size_t m, double* out,
              std::size_t stride) noexcept {
     const std::size_t n = high_.size();
@@ -244,22 +247,41 @@ class Stoch {
       hs[back + i] = c.high[r0 + i];
       ls[back + i] = c.low[r0 + i];
     }
-    double hh[kChunk], ll[kChunk];
-    for (std::size_t i = 0; i < m; ++i) {
-      hh[i] = hs[i];
-      ll[i] = ls[i];
-    }
-    for (std::size_t j = 1; j < n; ++j)
-      for (std::size_t i = 0; i < m; ++i) {
-        const double h = hs[i + j], l = ls[i + j];
-        hh[i] = hh[i] > h ? hh[i] : h;
-        ll[i] = ll[i] < l ? ll[i] : l;
-      }
     // The chunk's values into the ring (the deques are rebuilt from it).
     for (std::size_t i = 0; i < m; ++i) {
       high_[pos_] = hs[back + i];
       low_[pos_] = ls[back + i];
       if (++pos_ == n) pos_ = 0;
+    }
+    const std::size_t len = back + m;
+    bool nan = false;
+    for (std::size_t i = 0; i < len; ++i) nan = nan || hs[i] != hs[i] || ls[i] != ls[i];
+    double hh[kChunk], ll[kChunk];
+    if (nan) {
+      for (std::size_t i = 0; i < m; ++i) {
+        hh[i] = hs[i];
+        ll[i] = ls[i];
+      }
+      for (std::size_t j = 1; j < n; ++j)
+        for (std::size_t i = 0; i < m; ++i) {
+          const double h = hs[i + j], l = ls[i + j];
+          hh[i] = hh[i] > h ? hh[i] : h;
+          ll[i] = ll[i] < l ? ll[i] : l;
+        }
+    } else {
+      // hs[i] becomes the fold of [i, i + w) for w = 2, 4, ... <= n (in
+      // place: entry i + w is still the previous span's when i is updated).
+      std::size_t w = 1;
+      for (; 2 * w <= n; w *= 2)
+        for (std::size_t i = 0; i + 2 * w <= len; ++i) {
+          hs[i] = hs[i] > hs[i + w] ? hs[i] : hs[i + w];
+          ls[i] = ls[i] < ls[i + w] ? ls[i] : ls[i + w];
+        }
+      const std::size_t k = n - w;  // the newer span of bar i's window starts at i + k
+      for (std::size_t i = 0; i < m; ++i) {
+        hh[i] = hs[i] > hs[i + k] ? hs[i] : hs[i + k];
+        ll[i] = ls[i] < ls[i + k] ? ls[i] : ls[i + k];
+      }
     }
     const std::int64_t t0 = t_;
     t_ += static_cast<std::int64_t>(m);
