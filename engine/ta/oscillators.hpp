@@ -154,7 +154,7 @@ class Stoch {
   // slow %D to out[stride + i]; the values update() and write() give bar by bar.
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out,
                     std::size_t stride) noexcept {
-    if (fastk_ > kMaxScan) {  // long windows: the deques, without a Bar per bar
+    if (fastk_ > kMaxScan) {  // long windows: the deques, without a Bar per bar (no ring)
       for (std::size_t i = 0; i < count; ++i) {
         step(c.high[from + i], c.low[from + i], c.close[from + i]);
         double v[2];
@@ -164,7 +164,18 @@ class Stoch {
       }
       return;
     }
-    for (std::size_t done = 0; done < count;) {
+    // The ring is kept from the first block pass on (update() alone never
+    // needs it); until it holds the window before a bar, bars go one by one.
+    ring_on_ = true;
+    std::size_t done = 0;
+    for (; done < count && ring_filled_ < fastk_ - 1 && ring_filled_ < t_; ++done) {
+      step(c.high[from + done], c.low[from + done], c.close[from + done]);
+      double v[2];
+      write(v);
+      out[done] = v[0];
+      out[stride + done] = v[1];
+    }
+    while (done < count) {
       const std::size_t m = std::min(kChunk, count - done);
       chunk(c, from + done, m, out + done, stride);
       done += m;
@@ -184,6 +195,7 @@ class Stoch {
     for (double& v : low_) v = 0.0;
     pos_ = 0;
     t_ = 0;
+    ring_filled_ = 0;
     stale_ = false;
     slowk_.reset();
     slowd_.reset();
@@ -197,9 +209,12 @@ class Stoch {
     if (stale_) rebuild();
     hh_.push(h);
     ll_.push(l);
-    high_[pos_] = h;
-    low_[pos_] = l;
-    if (++pos_ == high_.size()) pos_ = 0;
+    if (ring_on_) {
+      high_[pos_] = h;
+      low_[pos_] = l;
+      if (++pos_ == high_.size()) pos_ = 0;
+      ++ring_filled_;
+    }
     if (++t_ < fastk_) return;
     slowk_.update(percent_k(x, hh_.value(), ll_.value()));
     if (slowk_.ready()) slowd_.update(slowk_.value());
@@ -285,6 +300,7 @@ class Stoch {
     }
     const std::int64_t t0 = t_;
     t_ += static_cast<std::int64_t>(m);
+    ring_filled_ += static_cast<std::int64_t>(m);
     stale_ = true;
     // %K from the first bar with a full window, then the two SMAs.
     const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
@@ -306,6 +322,8 @@ class Stoch {
   std::vector<double> high_, low_;  // the last fastk highs and lows (ring, value of bar t at t % fastk)
   std::size_t pos_ = 0;             // slot of the next value
   std::int64_t t_ = 0;              // bars pushed
+  std::int64_t ring_filled_ = 0;    // bars pushed into the ring since it was turned on or reset
+  bool ring_on_ = false;            // the ring is kept (from the first block pass on)
   bool stale_ = false;              // a block pass ran: rebuild the deques before the next push
   Sma slowk_, slowd_;
   int fastk_;

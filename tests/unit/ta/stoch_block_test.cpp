@@ -1,7 +1,7 @@
 // Stoch (engine/ta/oscillators.hpp) has a block pass (update_block) that folds
 // every bar's window of highs and lows side by side from a ring it keeps next
-// to its deques, and rebuilds the deques from that ring when update() follows
-// a block. This checks both paths against the kernel as it was (RollingMax/
+// to its deques from its first block pass on, and rebuilds the deques from that
+// ring when update() follows a block. This checks both paths against the kernel as it was (RollingMax/
 // RollingMin alone) bit for bit, on series built to hit the folds' edges: flat
 // runs, NaN highs and lows, 0 and -0, new extremes at the window's edges; fastk
 // 1 to 300 (past the block pass's per-bar limit of 64), blocks of 1 to 70 bars
@@ -140,10 +140,13 @@ TEST_CASE("Stoch's block pass and the deques rebuilt after it give the deque ker
       te::ta::Stoch by_bar(p.fastk, p.slowk, p.slowd), by_block(p.fastk, p.slowk, p.slowd);
       std::vector<double> out(2 * 70);
       std::size_t mismatches = 0, valid = 0, zeros = 0;
+      const std::size_t lead = static_cast<std::size_t>(series) * 41 % 200;
       std::size_t i = 0;
       while (i < s.close.size()) {
         const std::size_t len = std::min<std::size_t>(1 + rng() % 70, s.close.size() - i);
-        const bool per_bar = rng() % 8 == 0;
+        // The first `lead` bars one by one: a kernel that starts keeping its
+        // ring at its first block pass, mid series.
+        const bool per_bar = i < lead || rng() % 8 == 0;
         if (!per_bar) by_block.update_block(c, i, len, out.data(), 70);
         for (std::size_t k = 0; k < len; ++k) {
           const te::model::Bar bar = c.at(i + k);
