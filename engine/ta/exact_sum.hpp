@@ -77,7 +77,9 @@ inline Dd dd_mul(Dd a, double b) noexcept { return dd_mul(a, Dd{b, 0}); }
 // pair is renormalised every 64 operations to keep |lo| small.
 class ExactSum {
  public:
-  void add(double x) noexcept {
+  // (Always inlined: out of line, a call per window step costs as much as
+  // the step, and the pair would round-trip through memory.)
+  [[gnu::always_inline]] void add(double x) noexcept {
     double s, e;
     two_sum(hi_, x, s, e);
     hi_ = s;
@@ -87,7 +89,7 @@ class ExactSum {
 
   // Adds `in` and subtracts `out` (a window step). The difference is formed
   // exactly first, off the hi_ dependency chain.
-  void add_diff(double in, double out) noexcept {
+  [[gnu::always_inline]] void add_diff(double in, double out) noexcept {
     double d, de;
     two_sum(in, -out, d, de);
     double s, e;
@@ -98,7 +100,7 @@ class ExactSum {
   }
 
   // Adds an exact pair (e.g. a TwoProduct result) and subtracts another.
-  void add_pair_diff(double in_hi, double in_lo, double out_hi, double out_lo) noexcept {
+  [[gnu::always_inline]] void add_pair_diff(double in_hi, double in_lo, double out_hi, double out_lo) noexcept {
     double d, de;
     two_sum(in_hi, -out_hi, d, de);
     double s, e;
@@ -118,7 +120,7 @@ class ExactSum {
   }
 
  private:
-  void maybe_normalize() noexcept {
+  [[gnu::always_inline]] void maybe_normalize() noexcept {
     if ((++ops_ & 63u) == 0) {
       double s, e;
       two_sum(hi_, lo_, s, e);

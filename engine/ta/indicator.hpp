@@ -3,6 +3,8 @@
 // outputs into caller-provided slots (NaN while warming up). Built from a kernel
 // (moving_average.hpp, oscillators.hpp, ...) by the registry's factories; the
 // kernels themselves stay non-virtual for direct use and benchmarking.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -78,7 +80,24 @@ class KernelIndicator final : public Indicator {
   // reads only that column.
   void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                       std::size_t stride) noexcept override {
-    if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
+    if constexpr (requires { kernel_.update_block(c, from, n, out, stride); }) {
+      static_assert(std::is_same_v<Feed, FeedBar>);  // a block pass reads its own columns
+      kernel_.update_block(c, from, n, out, stride);
+    } else if constexpr (requires(const double* in) { kernel_.update_values(in, n, out, stride); }) {
+      // A kernel fed one series: the series read from its column (a derived
+      // one, typical or median price, computed a chunk at a time).
+      const Source source = series_of(feed_);
+      const double* column = raw_column(c, source);
+      double buf[kValuesChunk];
+      for (std::size_t done = 0; done < n;) {
+        const std::size_t m = std::min(kValuesChunk, n - done);
+        const double* in = column ? column + from + done : buf;
+        if (!column)
+          for (std::size_t i = 0; i < m; ++i) buf[i] = derived_value(c, from + done + i, source);
+        kernel_.update_values(in, m, out + done, stride);
+        done += m;
+      }
+    } else if constexpr (requires { kernel_.update_block(c, from, n, out); }) {
       // A block pass reads its own columns: only for kernels fed whole bars.
       static_assert(std::is_same_v<Feed, FeedBar> && Kernel::kOutputs == 1);  // (stride unused: one output row)
       kernel_.update_block(c, from, n, out);
@@ -95,6 +114,28 @@ class KernelIndicator final : public Indicator {
   void reset() noexcept override { kernel_.reset(); }
 
  private:
+  static constexpr std::size_t kValuesChunk = 64;
+  static Source series_of(FeedClose) noexcept { return Source::close; }
+  static Source series_of(FeedSource f) noexcept { return f.source; }
+  // The column holding `s`, or nullptr for a derived series.
+  static const double* raw_column(const model::BarSeries::Columns& c, Source s) noexcept {
+    switch (s) {
+      case Source::open: return c.open;
+      case Source::high: return c.high;
+      case Source::low: return c.low;
+      case Source::close: return c.close;
+      case Source::volume: return c.volume;
+      case Source::typical:
+      case Source::median: break;
+    }
+    return nullptr;
+  }
+  // source_value() of bar i for a derived series (the same expression).
+  static double derived_value(const model::BarSeries::Columns& c, std::size_t i, Source s) noexcept {
+    if (s == Source::typical) return (c.high[i] + c.low[i] + c.close[i]) / 3.0;
+    return (c.high[i] + c.low[i]) / 2.0;
+  }
+
   Kernel kernel_;
   Feed feed_;
 };

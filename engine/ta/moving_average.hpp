@@ -5,6 +5,7 @@
 //   write(out)  kOutputs values, NaN while warming up
 //   value()     the single output (single-output kernels)
 //   reset()     back to the just-constructed state
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/ta/exact_sum.hpp"
@@ -27,6 +28,37 @@ class Sma {
   bool ready() const noexcept { return count_ >= period_; }
   double value() const noexcept { return ready() ? sum_.value() / static_cast<double>(period_) : kNaN; }
   void write(double* out) const noexcept { out[0] = value(); }
+  // Values still to feed before ready() (0 once it is).
+  int missing() const noexcept { return period_ - count_; }
+  // update(in[i]) then out[i] = value() for i in [0, n): the same values, with
+  // the sum in a local (kept in registers; the member would be reloaded after
+  // every store into the window, which may alias it).
+  void update_values(const double* in, std::size_t n, double* out) noexcept {
+    ExactSum sum = sum_;
+    const double period = static_cast<double>(period_);
+    std::size_t i = 0;
+    for (; i < n && count_ < period_; ++i) {  // warm-up
+      sum.add_diff(in[i], window_.push(in[i]));
+      ++count_;
+      out[i] = count_ >= period_ ? sum.value() / period : kNaN;
+    }
+    double* ring = window_.data();
+    const std::size_t size = window_.size();
+    std::size_t pos = window_.next_slot();
+    for (; i < n; ++i) {
+      const double x = in[i], old = ring[pos];
+      ring[pos] = x;
+      if (++pos == size) pos = 0;
+      sum.add_diff(x, old);
+      out[i] = sum.value() / period;
+    }
+    window_.set_next_slot(pos);
+    sum_ = sum;
+  }
+  // The block pass over a preloaded series (one output: stride unused).
+  void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
+    update_values(in, n, out);
+  }
   void reset() noexcept {
     window_.reset();
     sum_.reset();

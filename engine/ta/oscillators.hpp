@@ -127,18 +127,61 @@ inline double percent_k(double x, double highest, double lowest) noexcept {
 // Slow stochastic (TA-Lib STOCH with SMA smoothing): fast %K over `fastk` bars,
 // slow %K = SMA(fast %K, slowk), slow %D = SMA(slow %K, slowd). Both outputs start
 // together after (fastk - 1) + (slowk - 1) + (slowd - 1) bars.
+//
+// update() keeps the highest high and lowest low in monotonic deques
+// (RollingMax/RollingMin). Their value is a fold over the window, oldest
+// first, of `hh = hh > h ? hh : h` (and `<` for the low): a NaN is the extreme
+// only while it is the newest value and hides the values before it; of equal
+// values (+0 and -0) the newest wins. The block pass computes that fold for
+// every bar's window, the bars side by side, from a ring of the last fastk
+// highs and lows kept next to the deques; after a block the deques are rebuilt
+// from the ring when update() is called again.
 class Stoch {
  public:
   static constexpr int kOutputs = 2;
-  Stoch(int fastk, int slowk, int slowd) : hh_(static_cast<std::size_t>(fastk)), ll_(static_cast<std::size_t>(fastk)), slowk_(slowk), slowd_(slowd), fastk_(fastk) {}
+  Stoch(int fastk, int slowk, int slowd)
+      : hh_(static_cast<std::size_t>(fastk)),
+        ll_(static_cast<std::size_t>(fastk)),
+        high_(static_cast<std::size_t>(fastk), 0.0),
+        low_(static_cast<std::size_t>(fastk), 0.0),
+        slowk_(slowk),
+        slowd_(slowd),
+        fastk_(fastk) {}
 
-  void update(const model::Bar& b) noexcept {
-    hh_.push(b.high);
-    ll_.push(b.low);
-    if (seen_ < fastk_ && ++seen_ < fastk_) return;
-    slowk_.update(percent_k(b.close, hh_.value(), ll_.value()));
-    if (slowk_.ready()) slowd_.update(slowk_.value());
+  void update(const model::Bar& b) noexcept { step(b.high, b.low, b.close); }
+
+  // Bars [from, from + count) of the columns: slow %K of bar from + i to out[i],
+  // slow %D to out[stride + i]; the values update() and write() give bar by bar.
+  void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out,
+                    std::size_t stride) noexcept {
+    if (fastk_ > kMaxScan) {  // long windows: the deques, without a Bar per bar (no ring)
+      for (std::size_t i = 0; i < count; ++i) {
+        step(c.high[from + i], c.low[from + i], c.close[from + i]);
+        double v[2];
+        write(v);
+        out[i] = v[0];
+        out[stride + i] = v[1];
+      }
+      return;
+    }
+    // The ring is kept from the first block pass on (update() alone never
+    // needs it); until it holds the window before a bar, bars go one by one.
+    ring_on_ = true;
+    std::size_t done = 0;
+    for (; done < count && ring_filled_ < fastk_ - 1 && ring_filled_ < t_; ++done) {
+      step(c.high[from + done], c.low[from + done], c.close[from + done]);
+      double v[2];
+      write(v);
+      out[done] = v[0];
+      out[stride + done] = v[1];
+    }
+    while (done < count) {
+      const std::size_t m = std::min(kChunk, count - done);
+      chunk(c, from + done, m, out + done, stride);
+      done += m;
+    }
   }
+
   bool ready() const noexcept { return slowd_.ready(); }
   void write(double* out) const noexcept {
     const bool r = ready();
@@ -148,17 +191,142 @@ class Stoch {
   void reset() noexcept {
     hh_.reset();
     ll_.reset();
+    for (double& v : high_) v = 0.0;
+    for (double& v : low_) v = 0.0;
+    pos_ = 0;
+    t_ = 0;
+    ring_filled_ = 0;
+    stale_ = false;
     slowk_.reset();
     slowd_.reset();
-    seen_ = 0;
   }
 
  private:
+  static constexpr std::size_t kChunk = 64;  // bars per block-pass chunk (IndicatorSet's block)
+  static constexpr int kMaxScan = 64;        // longest window the block pass folds per bar
+
+  void step(double h, double l, double x) noexcept {
+    if (stale_) rebuild();
+    hh_.push(h);
+    ll_.push(l);
+    if (ring_on_) {
+      high_[pos_] = h;
+      low_[pos_] = l;
+      if (++pos_ == high_.size()) pos_ = 0;
+      ++ring_filled_;
+    }
+    if (++t_ < fastk_) return;
+    slowk_.update(percent_k(x, hh_.value(), ll_.value()));
+    if (slowk_.ready()) slowd_.update(slowk_.value());
+  }
+
+  // The deques after a block pass: the values still in the window after the
+  // next push (the last fastk - 1 pushed), oldest first. A deque's value
+  // depends only on the values in its window, so this gives the state the
+  // pushes would have left.
+  void rebuild() noexcept {
+    hh_.reset();
+    ll_.reset();
+    const std::size_t n = high_.size();
+    const std::size_t keep = static_cast<std::size_t>(std::min<std::int64_t>(t_, fastk_ - 1));
+    std::size_t slot = (pos_ + n - keep) % n;
+    for (std::size_t j = 0; j < keep; ++j) {
+      hh_.push(high_[slot]);
+      ll_.push(low_[slot]);
+      if (++slot == n) slot = 0;
+    }
+    stale_ = false;
+  }
+
+  // m <= kChunk bars from column bar r0 (fastk_ <= kMaxScan). The folds are
+  // vector loops over the chunk's bars (the compiler makes `a > b ? a : b`
+  // maxpd, whose operand order is the fold's). Without NaN the fold is
+  // associative (it picks the newest of the largest values) and idempotent, so
+  // a window is the fold of two overlapping power-of-two spans, each built by
+  // doubling (log2(fastk) passes); a NaN makes it order-dependent, and then
+  // each window is folded value by value, oldest first.
+  void chunk(const model::BarSeries::Columns& c, std::size_t r0, std::size_t m, double* out,
+             std::size_t stride) noexcept {
+    const std::size_t n = high_.size();
+    const std::size_t back = n - 1;  // values before the chunk in the first bar's window
+    double hs[kChunk + kMaxScan], ls[kChunk + kMaxScan];
+    // The ring's last n - 1 values, oldest first (before the first n bars some
+    // are its zero fill: they are only in windows of bars whose %K is not used).
+    std::size_t slot = pos_;
+    for (std::size_t j = 0; j < back; ++j) {
+      if (++slot == n) slot = 0;
+      hs[j] = high_[slot];
+      ls[j] = low_[slot];
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      hs[back + i] = c.high[r0 + i];
+      ls[back + i] = c.low[r0 + i];
+    }
+    // The chunk's values into the ring (the deques are rebuilt from it).
+    for (std::size_t i = 0; i < m; ++i) {
+      high_[pos_] = hs[back + i];
+      low_[pos_] = ls[back + i];
+      if (++pos_ == n) pos_ = 0;
+    }
+    const std::size_t len = back + m;
+    bool nan = false;
+    for (std::size_t i = 0; i < len; ++i) nan = nan || hs[i] != hs[i] || ls[i] != ls[i];
+    double hh[kChunk], ll[kChunk];
+    if (nan) {
+      for (std::size_t i = 0; i < m; ++i) {
+        hh[i] = hs[i];
+        ll[i] = ls[i];
+      }
+      for (std::size_t j = 1; j < n; ++j)
+        for (std::size_t i = 0; i < m; ++i) {
+          const double h = hs[i + j], l = ls[i + j];
+          hh[i] = hh[i] > h ? hh[i] : h;
+          ll[i] = ll[i] < l ? ll[i] : l;
+        }
+    } else {
+      // hs[i] becomes the fold of [i, i + w) for w = 2, 4, ... <= n (in
+      // place: entry i + w is still the previous span's when i is updated).
+      std::size_t w = 1;
+      for (; 2 * w <= n; w *= 2)
+        for (std::size_t i = 0; i + 2 * w <= len; ++i) {
+          hs[i] = hs[i] > hs[i + w] ? hs[i] : hs[i + w];
+          ls[i] = ls[i] < ls[i + w] ? ls[i] : ls[i + w];
+        }
+      const std::size_t k = n - w;  // the newer span of bar i's window starts at i + k
+      for (std::size_t i = 0; i < m; ++i) {
+        hh[i] = hs[i] > hs[i + k] ? hs[i] : hs[i + k];
+        ll[i] = ls[i] < ls[i + k] ? ls[i] : ls[i + k];
+      }
+    }
+    const std::int64_t t0 = t_;
+    t_ += static_cast<std::int64_t>(m);
+    ring_filled_ += static_cast<std::int64_t>(m);
+    stale_ = true;
+    // %K from the first bar with a full window, then the two SMAs.
+    const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
+    const std::size_t a = first_full > 0 ? std::min(m, static_cast<std::size_t>(first_full)) : 0;
+    double pk[kChunk], k[kChunk], d[kChunk];
+    for (std::size_t i = a; i < m; ++i) pk[i] = percent_k(c.close[r0 + i], hh[i], ll[i]);
+    const std::size_t b = std::min(m, a + static_cast<std::size_t>(std::max(slowk_.missing() - 1, 0)));
+    slowk_.update_values(pk + a, m - a, k + a);
+    const std::size_t e = std::min(m, b + static_cast<std::size_t>(std::max(slowd_.missing() - 1, 0)));
+    slowd_.update_values(k + b, m - b, d + b);
+    for (std::size_t i = 0; i < m; ++i) {
+      out[i] = i >= e ? k[i] : kNaN;
+      out[stride + i] = i >= e ? d[i] : kNaN;
+    }
+  }
+
   RollingMax hh_;
   RollingMin ll_;
+  std::vector<double> high_, low_;  // the last fastk highs and lows (ring, value of bar t at t % fastk)
+  std::size_t pos_ = 0;             // slot of the next value
+  std::int64_t t_ = 0;              // bars pushed
+  std::int64_t ring_filled_ = 0;    // bars pushed into the ring since it was turned on or reset
+  bool ring_on_ = false;            // the ring is kept (from the first block pass on)
+  bool stale_ = false;              // a block pass ran: rebuild the deques before the next push
   Sma slowk_, slowd_;
   int fastk_;
-  int seen_ = 0;
 };
 
 // Stochastic RSI (TA-Lib STOCHRSI = STOCHF over RSI): fast %K of RSI(period) over
@@ -286,9 +454,12 @@ class Cci {
   // Bars [from, from + count) of the columns, output of bar from + i to out[i]:
   // the values update() gives bar by bar. Each bar's two sums are chains of
   // dependent additions in storage order (the order that keeps TA-Lib's bits), so
-  // one bar at a time runs at the adder's latency; eight bars' chains run side by
-  // side here, each in its own order. (Windows longer than kMaxLanePeriod go bar
-  // by bar: eight copies of them would be more memory traffic than it saves.)
+  // one bar at a time runs at the adder's latency; here eight consecutive bars'
+  // chains run side by side, each in its own order. The eight windows (lanes_)
+  // are not copied per bar: from one group of eight bars to the next, a lane
+  // changes only in the slots of the eight bars pushed in between. (Windows
+  // longer than kMaxLanePeriod go bar by bar: eight copies of them would be more
+  // memory traffic than it saves.)
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t count, double* out) noexcept {
     if (lanes_.empty()) {
       for (std::size_t i = 0; i < count; ++i) {
@@ -297,33 +468,11 @@ class Cci {
       }
       return;
     }
-    const std::size_t n = window_.size();
-    std::size_t at[kLanes];
-    double tps[kLanes];
-    int pending = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::size_t r = from + i;
-      const double tp = push((c.high[r] + c.low[r] + c.close[r]) / 3.0);
-      if (seen_ < period_) {
-        out[i] = kNaN;
-        continue;
-      }
-      if (run_ >= period_) {
-        out[i] = 0.0;
-        continue;
-      }
-      double* lane = lanes_.data() + static_cast<std::size_t>(pending);
-      for (std::size_t j = 0; j < n; ++j) lane[j * kLanes] = window_.slot(j);
-      at[pending] = i;
-      tps[pending] = tp;
-      if (++pending == kLanes) {
-        finish_lanes(tps, at, out, kLanes);
-        pending = 0;
-      }
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t m = std::min(kChunk, count - done);
+      chunk(c, from + done, m, out + done);
+      done += m;
     }
-    // Fewer than kLanes left: the same pass (the unused lanes hold older
-    // windows; their sums are not written anywhere).
-    if (pending > 0) finish_lanes(tps, at, out, pending);
     if (count > 0 && ready()) cci_ = out[count - 1];
   }
 
@@ -341,6 +490,7 @@ class Cci {
  private:
   static constexpr int kLanes = 8;
   static constexpr int kMaxLanePeriod = 256;
+  static constexpr std::size_t kChunk = 64;  // bars per chunk (IndicatorSet's block)
 
   // Pushes the typical price and counts the bars seen; returns it.
   double push(double tp) noexcept {
@@ -359,10 +509,68 @@ class Cci {
     return (d != 0.0 && dev != 0.0) ? d / (0.015 * (dev / n_)) : 0.0;
   }
 
+  // m <= kChunk bars from column bar r0 (see update_block).
+  void chunk(const model::BarSeries::Columns& c, std::size_t r0, std::size_t m, double* out) noexcept {
+    enum Kind : int { kWarm, kFlat, kSum };  // (not a char type: its stores would alias everything)
+    constexpr std::size_t kL = kLanes;
+    const std::size_t n = window_.size();
+    double* v = lanes_.data();
+    // Every lane starts as the window before the chunk.
+    for (std::size_t j = 0; j < n; ++j) {
+      const double x = window_.slot(j);
+      for (std::size_t k = 0; k < kL; ++k) v[j * kL + k] = x;
+    }
+    const std::size_t slot0 = window_.next_slot();
+    double tps[kChunk];
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::size_t r = r0 + i;
+      tps[i] = (c.high[r] + c.low[r] + c.close[r]) / 3.0;
+    }
+    Kind kinds[kChunk];
+    std::size_t slots[kChunk];
+    for (std::size_t i = 0, slot = slot0; i < m; ++i) {
+      push(tps[i]);
+      kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
+      slots[i] = slot;
+      if (++slot == n) slot = 0;
+    }
+    for (std::size_t g = 0; g < m; g += kL) {
+      // Lane k becomes the window of bar g + k: the bars pushed after its
+      // previous bar (g - kL + k) and up to it, in push order (a later bar in
+      // the same slot overwrites an earlier one, as in the ring). A bar before
+      // g is in every new lane (the lanes that had it already are overwritten
+      // by the same value or, when the window is shorter than the lanes'
+      // span, by a later bar of that slot, which follows); bar g + a is in
+      // lanes a and after.
+      const std::size_t last = std::min(g + kL, m);
+      if (g > 0)
+        for (std::size_t i = g - (kL - 1); i < g; ++i) {
+          double* row = v + slots[i] * kL;
+          for (std::size_t k = 0; k < kL; ++k) row[k] = tps[i];
+        }
+      if (last == g + kL) {
+        for (std::size_t a = 0; a < kL; ++a) {  // (constant bounds: unrolled, straight stores)
+          double* row = v + slots[g + a] * kL;
+          for (std::size_t k = a; k < kL; ++k) row[k] = tps[g + a];
+        }
+      } else {
+        for (std::size_t i = g; i < last; ++i) {
+          double* row = v + slots[i] * kL;
+          for (std::size_t k = i - g; k < kL; ++k) row[k] = tps[i];
+        }
+      }
+      bool any = false;
+      for (std::size_t i = g; i < last; ++i) any = any || kinds[i] == kSum;
+      double avg[kLanes], dev[kLanes];
+      if (any) sum_lanes(avg, dev);
+      for (std::size_t i = g; i < last; ++i)
+        out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
+    }
+  }
+
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
-  // lane's sums in storage order, the lanes interleaved; the first `used`
-  // lanes' values go to out.
-  void finish_lanes(const double* tps, const std::size_t* at, double* out, int used) const noexcept {
+  // lane's sums in storage order, the lanes interleaved.
+  void sum_lanes(double* avg_out, double* dev_out) const noexcept {
     const std::size_t n = window_.size();
     const double* v = lanes_.data();
     double avg[kLanes] = {};
@@ -372,7 +580,10 @@ class Cci {
     double dev[kLanes] = {};
     for (std::size_t j = 0; j < n; ++j)
       for (int k = 0; k < kLanes; ++k) dev[k] += std::fabs(v[j * kLanes + static_cast<std::size_t>(k)] - avg[k]);
-    for (int k = 0; k < used; ++k) out[at[k]] = finish(tps[k], avg[k], dev[k]);
+    for (int k = 0; k < kLanes; ++k) {
+      avg_out[k] = avg[k];
+      dev_out[k] = dev[k];
+    }
   }
 
   Window window_;

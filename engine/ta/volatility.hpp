@@ -2,6 +2,7 @@
 // Volatility: TRANGE, ATR, BBANDS, STDDEV, ZSCORE, realised volatility (kernel
 // convention in moving_average.hpp).
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -81,33 +82,39 @@ class RollingMoments {
  public:
   explicit RollingMoments(int period) : ring_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)) {}
 
-  void push(double x) noexcept {
-    // A value's exact square is kept with it: when the value leaves the window
-    // the same pair is subtracted without a second TwoProduct (the same bits:
-    // it is the same computation on the same value).
-    Slot& slot = ring_[pos_];
-    if (++pos_ == ring_.size()) pos_ = 0;
-    const Slot out = slot;  // {0, 0, 0} while the window fills
-    slot.x = x;
-    two_prod(x, x, slot.sq, slot.sq_err);
-    s1_.add_diff(x, out.x);
-    s2_.add_pair_diff(slot.sq, slot.sq_err, out.sq, out.sq_err);
-  }
+  void push(double x) noexcept { push_into(s1_, s2_, pos_, x); }
   double sum() const noexcept { return s1_.value(); }
-  double mean() const noexcept { return s1_.value() / n_; }
+  double mean() const noexcept { return mean_of(s1_); }
   // n * S2 - S1^2 (n^2 times the population variance). The double-double
   // evaluation leaves an error near 1e-31 * n * S2 where the exact answer is 0
   // (a flat window), so anything below 1e-29 * n * S2 is taken as 0: a flat
   // window then gives exactly 0 rather than noise that a z-score would divide by.
-  double scaled_m2() const noexcept {
-    const Dd s1 = s1_.dd();
-    const Dd ns2 = dd_mul(s2_.dd(), n_);
-    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
-    const double v = d.hi + d.lo;
-    return v > 1e-29 * ns2.hi ? v : 0.0;
-  }
+  double scaled_m2() const noexcept { return scaled_m2_of(s1_, s2_); }
   double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
   double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
+
+  // push(in[i]) then f(i, sums) for i in [0, n), where f reads the moments
+  // through mean_of(sums) and scaled_m2_of(sums): the same values, with the two
+  // sums in locals (registers; the members would be reloaded after every store
+  // into the ring) and no call per bar.
+  struct Sums {
+    ExactSum s1, s2;
+  };
+  template <class F>
+  void push_values(const double* in, std::size_t n, F&& f) noexcept {
+    Sums sums{s1_, s2_};
+    std::size_t pos = pos_;
+    for (std::size_t i = 0; i < n; ++i) {
+      push_into(sums.s1, sums.s2, pos, in[i]);
+      f(i, static_cast<const Sums&>(sums));
+    }
+    s1_ = sums.s1;
+    s2_ = sums.s2;
+    pos_ = pos;
+  }
+  double mean_of(const Sums& s) const noexcept { return mean_of(s.s1); }
+  double population_variance_of(const Sums& s) const noexcept { return scaled_m2_of(s.s1, s.s2) / (n_ * n_); }
+
   void reset() noexcept {
     for (Slot& slot : ring_) slot = Slot{};
     pos_ = 0;
@@ -119,6 +126,28 @@ class RollingMoments {
   struct Slot {
     double x = 0, sq = 0, sq_err = 0;  // the value and its square as an exact pair
   };
+
+  [[gnu::always_inline]] void push_into(ExactSum& s1, ExactSum& s2, std::size_t& pos, double x) noexcept {
+    // A value's exact square is kept with it: when the value leaves the window
+    // the same pair is subtracted without a second TwoProduct (the same bits:
+    // it is the same computation on the same value).
+    Slot& slot = ring_[pos];
+    if (++pos == ring_.size()) pos = 0;
+    const Slot out = slot;  // {0, 0, 0} while the window fills
+    slot.x = x;
+    two_prod(x, x, slot.sq, slot.sq_err);
+    s1.add_diff(x, out.x);
+    s2.add_pair_diff(slot.sq, slot.sq_err, out.sq, out.sq_err);
+  }
+  double mean_of(const ExactSum& s1) const noexcept { return s1.value() / n_; }
+  [[gnu::always_inline]] double scaled_m2_of(const ExactSum& s1_sum, const ExactSum& s2_sum) const noexcept {
+    const Dd s1 = s1_sum.dd();
+    const Dd ns2 = dd_mul(s2_sum.dd(), n_);
+    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
+    const double v = d.hi + d.lo;
+    return v > 1e-29 * ns2.hi ? v : 0.0;
+  }
+
   std::vector<Slot> ring_;
   std::size_t pos_ = 0;
   ExactSum s1_, s2_;
@@ -143,11 +172,18 @@ class Bbands {
       out[0] = out[1] = out[2] = kNaN;
       return;
     }
-    const double mid = m_.mean();
-    const double sd = std::sqrt(m_.population_variance());
-    out[0] = mid + sd * up_;
-    out[1] = mid;
-    out[2] = mid - sd * down_;
+    bands(m_.mean(), m_.population_variance(), out, 1);
+  }
+  // update(in[i]) then write() to out[i], out[stride + i], out[2 * stride + i]
+  // for i in [0, n): the block pass over a preloaded series.
+  void update_values(const double* in, std::size_t n, double* out, std::size_t stride) noexcept {
+    m_.push_values(in, n, [&](std::size_t i, const RollingMoments::Sums& sums) {
+      if (seen_ < period_ && ++seen_ < period_) {
+        out[i] = out[stride + i] = out[2 * stride + i] = kNaN;
+        return;
+      }
+      bands(m_.mean_of(sums), m_.population_variance_of(sums), out + i, stride);
+    });
   }
   void reset() noexcept {
     m_.reset();
@@ -155,6 +191,13 @@ class Bbands {
   }
 
  private:
+  void bands(double mid, double variance, double* out, std::size_t stride) const noexcept {
+    const double sd = std::sqrt(variance);
+    out[0] = mid + sd * up_;
+    out[stride] = mid;
+    out[2 * stride] = mid - sd * down_;
+  }
+
   RollingMoments m_;
   double up_, down_;
   int period_;

@@ -24,6 +24,12 @@ class Window {
   std::size_t size() const noexcept { return buf_.size(); }
   // Slot j in storage order; the value pushed k-th (0-based) sits at k % size().
   double slot(std::size_t j) const noexcept { return buf_[j]; }
+  // The slot the next push() writes.
+  std::size_t next_slot() const noexcept { return pos_; }
+  // A push() loop in locals: data() and next_slot() read once, the loop
+  // writes the slots itself, set_next_slot() stores where it stopped.
+  double* data() noexcept { return buf_.data(); }
+  void set_next_slot(std::size_t pos) noexcept { pos_ = pos; }
 
   void reset() noexcept {
     for (double& v : buf_) v = 0.0;

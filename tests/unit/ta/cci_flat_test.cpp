@@ -128,7 +128,7 @@ TEST_CASE("Cci's run-length flat rule equals the comparison of every window valu
 TEST_CASE("Cci's block pass gives update()'s values bar by bar", "[ta][cci][ahead]") {
   std::mt19937_64 rng(20261207);
   // 300 is past the block pass's window limit of 256 (it then goes bar by bar).
-  for (int period : {1, 2, 3, 5, 14, 20, 300}) {
+  for (int period : {1, 2, 3, 5, 7, 8, 9, 14, 20, 64, 300}) {
     for (int series = 0; series < 12; ++series) {
       const std::vector<double> tp = edge_series(rng, period, 4000);
       // Columns with high = low = close = the price (typical price == it), and
