@@ -25,6 +25,16 @@ std::string encode_event(const Event& e);
 void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
                         const model::Bar& bar, std::string& out);
+// The same for an order_update, fill and risk_decision event (a recorder's
+// orders and fills, written by the journal writer without building events).
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         std::string& out);
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 std::string& out);
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, std::string& out);
 
 // Format 2's compact market_data record ([3, sequence, ts, runner, open, high,
 // low, close, volume]; docs/journal-format.md, section 5) names no instrument,

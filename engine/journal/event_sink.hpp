@@ -40,6 +40,41 @@ class DeferredConsumer {
       market_data(bar.ts_ns, runner, instrument, symbol, timeframe, bar);
     }
   }
+  // An order_update, fill and risk_decision event from its parts: the same
+  // as event() with that body. JournalWriter encodes them from the parts
+  // (encode_order_update, ...); these defaults build the event.
+  virtual void order_update(std::int64_t ts_event_ns, model::RunnerId runner, const model::Order& order,
+                            std::string_view reason_code, std::string_view message) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& u = e.body.emplace<OrderUpdate>();
+    u.order = order;
+    u.reason_code = std::string(reason_code);
+    u.message = std::string(message);
+    event(e);
+  }
+  virtual void fill(std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    e.body.emplace<FillEvent>().fill = fill;
+    event(e);
+  }
+  virtual void risk_decision(std::int64_t ts_event_ns, model::RunnerId runner, std::uint64_t order,
+                             model::StrategyId strategy, bool approved, std::string_view reason_code,
+                             std::string_view message) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& d = e.body.emplace<RiskDecision>();
+    d.order = order;
+    d.strategy = strategy;
+    d.approved = approved;
+    d.reason_code = std::string(reason_code);
+    d.message = std::string(message);
+    event(e);
+  }
   // A runner_state event in parts: the same as event() with a full
   // RunnerState of parts.phase, parts.state, state_parts_context(parts) and
   // `indicators` (the consumer may move from it). JournalWriter encodes it

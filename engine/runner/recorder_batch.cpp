@@ -181,32 +181,20 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         break;
       }
       case Kind::Order: {
+        // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
-        journal::Event& oe = order_event_;
-        auto& u = reuse<journal::OrderUpdate>(oe, o.ts_ns, id.runner);
-        u.order = o.order;
-        u.reason_code.assign(o.reason_code);
-        u.message.assign(o.message);
-        out.event(oe);
+        out.order_update(o.ts_ns, id.runner, o.order, o.reason_code, o.message);
         break;
       }
       case Kind::Fill: {
         const model::Fill& f = fills_[item.index];
-        journal::Event& fe = fill_event_;
-        reuse<journal::FillEvent>(fe, f.ts_ns, id.runner).fill = f;
-        out.event(fe);
+        out.fill(f.ts_ns, id.runner, f);
         break;
       }
       case Kind::Refusal: {
         const RefusalRecord& f = refusals_[item.index];
-        journal::Event& re = refusal_event_;
-        auto& d = reuse<journal::RiskDecision>(re, f.ts_ns, id.runner);
-        d.order = 0;
-        d.strategy = f.rejection.strategy;
-        d.approved = false;
-        d.reason_code.assign(f.rejection.code);
-        d.message.assign(f.rejection.text());  // built here, off the trading thread
-        out.event(re);
+        // The text built here, off the trading thread.
+        out.risk_decision(f.ts_ns, id.runner, 0, f.rejection.strategy, false, f.rejection.code, f.rejection.text());
         break;
       }
       case Kind::Transition: {

@@ -11,7 +11,9 @@
 // states to the writer in parts (journal::StateParts, encoded without a value
 // tree; the orders' value is built once per list) and market_data as the bar,
 // both off the trading thread. Transitions, actions, orders and fills are
-// copied as they came and become events in emit(); rare events (errors,
+// copied as they came and become events in emit() (orders, fills and refusals
+// are handed to the consumer as their records: the writer encodes them without
+// building an event); rare events (errors,
 // notes, reloads, ...) are kept as built events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
@@ -307,9 +309,6 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::shared_ptr<const Value> held_ctx_value_[2];
   journal::Event action_event_;
   journal::Event transition_event_;
-  journal::Event order_event_;
-  journal::Event fill_event_;
-  journal::Event refusal_event_;
 };
 
 // A working order as recorded in runner_state.context.orders.
