@@ -727,6 +727,51 @@ void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, mode
                 [&](auto& pk, auto&&) { put_risk_decision(pk, order, strategy, approved, reason_code, message); });
 }
 
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       std::string& out) {
+  // At most: two u8 4, two string headers 10, bar time 9.
+  const std::size_t most = 23 + trigger.size() + reason.size();
+  encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&&) {
+                  pk.pack_uint8(from);
+                  pk.pack_uint8(to);
+                  put_str_to(pk, trigger);
+                  put_str_to(pk, reason);
+                  pk.pack_int64(bar_ts_ns);
+                });
+}
+
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, std::string& out) {
+  // At most: strategy 5, map header 5, two string headers 10; per entry a
+  // key header 5 and a double 9 or a string header 5.
+  std::size_t most = 20 + kind.size() + reason.size();
+  for (std::size_t i = 0; i < n_params; ++i) {
+    most += 14 + params[i].key.size() + (params[i].text != nullptr ? std::strlen(params[i].text) : 0);
+  }
+  encode_direct(EventType::StrategyAction, FieldCount{}(StrategyAction{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&& dbl) {
+                  pk.pack_uint32(strategy);
+                  put_str_to(pk, kind);
+                  if (n_params == 0) {
+                    pk.pack_nil();  // put_value of an empty params value (nil)
+                  } else {
+                    pk.pack_map(static_cast<std::uint32_t>(n_params));
+                    for (std::size_t i = 0; i < n_params; ++i) {
+                      put_str_to(pk, params[i].key);
+                      if (params[i].text != nullptr) {
+                        put_str_to(pk, std::string_view(params[i].text));
+                      } else {
+                        dbl(params[i].number);
+                      }
+                    }
+                  }
+                  put_str_to(pk, reason);
+                });
+}
+
 // The writer encodes one of these per bar, so it is the journal's hot path:
 // the same fields as put_market_data() behind the envelope, written straight
 // into `out` (deferred_batch_test checks the bytes against encode_event).

@@ -456,6 +456,22 @@ struct JournalWriter::Impl {
         encode_risk_decision(seq, ts, runner, order, strategy, approved, reason_code, message, out);
       }));
     }
+    void transition(std::int64_t ts, model::RunnerId runner, std::uint8_t from, std::uint8_t to,
+                    std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_transition(seq, ts, runner, from, to, trigger, reason, bar_ts_ns, out);
+      }));
+    }
+    void strategy_action(std::int64_t ts, model::RunnerId runner, model::StrategyId strategy, std::string_view kind,
+                         const ActionParam* params, std::size_t n_params, std::string_view reason) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_strategy_action(seq, ts, runner, strategy, kind, params, n_params, reason, out);
+      }));
+    }
     void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
                      std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {
       const std::size_t k = index++;

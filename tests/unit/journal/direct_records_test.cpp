@@ -1,5 +1,5 @@
-// encode_order_update, encode_fill and encode_risk_decision (the journal
-// writer's path for a recorder's orders, fills and refusals, written without
+// encode_order_update, encode_fill, encode_risk_decision and encode_transition
+// (the journal writer's path for a recorder's records, written without
 // building an event) must give the bytes encode_event() gives for the event:
 // checked on random records, with the doubles, integers and strings that take
 // the packer's other branches (NaN, -0, infinities, extremes, empty and long
@@ -150,6 +150,26 @@ TEST_CASE("direct risk_decision records equal encode_event's", "[journal]") {
     std::string direct = "prefix";
     encode_risk_decision(e.sequence, e.ts_event_ns, e.runner, d.order, d.strategy, d.approved, d.reason_code,
                          d.message, direct);
+    INFO("record " << i);
+    REQUIRE(direct == via_event(e));
+  }
+}
+
+TEST_CASE("direct transition records equal encode_event's", "[journal]") {
+  Gen g;
+  for (int i = 0; i < 2000; ++i) {
+    Event e;
+    e.sequence = g.u64();
+    e.ts_event_ns = g.i64();
+    e.runner = g.u32();
+    auto& t = e.body.emplace<Transition>();
+    t.from = static_cast<std::uint8_t>(g.u64());
+    t.to = static_cast<std::uint8_t>(g.u64());
+    t.trigger = g.str();
+    t.reason = g.str();
+    t.bar_ts_ns = g.i64();
+    std::string direct = "prefix";
+    encode_transition(e.sequence, e.ts_event_ns, e.runner, t.from, t.to, t.trigger, t.reason, t.bar_ts_ns, direct);
     INFO("record " << i);
     REQUIRE(direct == via_event(e));
   }
