@@ -302,6 +302,73 @@ void put_market_data(Enc& en, model::InstrumentId instrument, std::string_view s
   put_optional(en, bar.ask_size);
 }
 
+// The bodies of the order_update, fill and risk_decision records, written by
+// encode_event() through its packer and by encode_order_update() and the
+// others (the journal writer's path for a recorder's orders and fills)
+// straight into reserved memory: one field list for both.
+template <class Pk>
+void put_str_to(Pk& pk, std::string_view s) {
+  pk.pack_str(static_cast<std::uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+
+template <class Pk, class Dbl>
+void put_order_update(Pk& pk, Dbl&& dbl, const model::Order& o, std::string_view reason_code,
+                      std::string_view message) {
+  pk.pack_uint64(o.id);
+  pk.pack_uint32(o.instrument);
+  pk.pack_uint32(o.runner);
+  pk.pack_uint32(o.strategy);
+  pk.pack_uint8(static_cast<std::uint8_t>(o.side));
+  pk.pack_uint8(static_cast<std::uint8_t>(o.type));
+  pk.pack_uint8(static_cast<std::uint8_t>(o.tif));
+  pk.pack_uint8(static_cast<std::uint8_t>(o.purpose));
+  pk.pack_uint8(static_cast<std::uint8_t>(o.status));
+  dbl(o.qty);
+  dbl(o.filled_qty);
+  dbl(o.limit_price);
+  dbl(o.stop_price);
+  o.reduce_only ? pk.pack_true() : pk.pack_false();
+  pk.pack_int64(o.submitted_ns);
+  pk.pack_int64(o.submitted_bar);
+  pk.pack_int64(o.active_from_bar);
+  put_str_to(pk, o.tag);
+  put_str_to(pk, reason_code);
+  put_str_to(pk, message);
+  pk.pack_int32(o.tif_bars);
+  dbl(o.trail_amount);
+  dbl(o.trail_pct);
+  dbl(o.avg_fill_price);
+  pk.pack_uint64(o.oco_group);
+}
+
+template <class Pk, class Dbl>
+void put_fill(Pk& pk, Dbl&& dbl, const model::Fill& f) {
+  pk.pack_uint64(f.order);
+  pk.pack_uint32(f.instrument);
+  pk.pack_uint32(f.runner);
+  pk.pack_uint32(f.strategy);
+  pk.pack_uint8(static_cast<std::uint8_t>(f.side));
+  pk.pack_uint8(static_cast<std::uint8_t>(f.purpose));
+  dbl(f.qty);
+  dbl(f.price);
+  dbl(f.commission);
+  pk.pack_int64(f.ts_ns);
+  pk.pack_int64(f.bar_index);
+  pk.pack_uint8(static_cast<std::uint8_t>(f.liquidity));
+  dbl(f.slippage);
+}
+
+template <class Pk>
+void put_risk_decision(Pk& pk, std::uint64_t order, model::StrategyId strategy, bool approved,
+                       std::string_view reason_code, std::string_view message) {
+  pk.pack_uint64(order);
+  pk.pack_uint32(strategy);
+  approved ? pk.pack_true() : pk.pack_false();
+  put_str_to(pk, reason_code);
+  put_str_to(pk, message);
+}
+
 struct FieldCount {
   std::uint32_t operator()(const SessionStart&) const { return 6; }
   std::uint32_t operator()(const SessionEnd&) const { return 2; }
@@ -361,55 +428,13 @@ struct BodyEncoder {
     put_str(en, e.reason);
   }
   void operator()(const OrderUpdate& e) const {
-    const model::Order& o = e.order;
-    en.pk.pack_uint64(o.id);
-    en.pk.pack_uint32(o.instrument);
-    en.pk.pack_uint32(o.runner);
-    en.pk.pack_uint32(o.strategy);
-    en.pk.pack_uint8(static_cast<std::uint8_t>(o.side));
-    en.pk.pack_uint8(static_cast<std::uint8_t>(o.type));
-    en.pk.pack_uint8(static_cast<std::uint8_t>(o.tif));
-    en.pk.pack_uint8(static_cast<std::uint8_t>(o.purpose));
-    en.pk.pack_uint8(static_cast<std::uint8_t>(o.status));
-    en.dbl(o.qty);
-    en.dbl(o.filled_qty);
-    en.dbl(o.limit_price);
-    en.dbl(o.stop_price);
-    o.reduce_only ? en.pk.pack_true() : en.pk.pack_false();
-    en.pk.pack_int64(o.submitted_ns);
-    en.pk.pack_int64(o.submitted_bar);
-    en.pk.pack_int64(o.active_from_bar);
-    put_str(en, o.tag);
-    put_str(en, e.reason_code);
-    put_str(en, e.message);
-    en.pk.pack_int32(o.tif_bars);
-    en.dbl(o.trail_amount);
-    en.dbl(o.trail_pct);
-    en.dbl(o.avg_fill_price);
-    en.pk.pack_uint64(o.oco_group);
+    put_order_update(en.pk, [this](double d) { en.dbl(d); }, e.order, e.reason_code, e.message);
   }
   void operator()(const FillEvent& e) const {
-    const model::Fill& f = e.fill;
-    en.pk.pack_uint64(f.order);
-    en.pk.pack_uint32(f.instrument);
-    en.pk.pack_uint32(f.runner);
-    en.pk.pack_uint32(f.strategy);
-    en.pk.pack_uint8(static_cast<std::uint8_t>(f.side));
-    en.pk.pack_uint8(static_cast<std::uint8_t>(f.purpose));
-    en.dbl(f.qty);
-    en.dbl(f.price);
-    en.dbl(f.commission);
-    en.pk.pack_int64(f.ts_ns);
-    en.pk.pack_int64(f.bar_index);
-    en.pk.pack_uint8(static_cast<std::uint8_t>(f.liquidity));
-    en.dbl(f.slippage);
+    put_fill(en.pk, [this](double d) { en.dbl(d); }, e.fill);
   }
   void operator()(const RiskDecision& e) const {
-    en.pk.pack_uint64(e.order);
-    en.pk.pack_uint32(e.strategy);
-    e.approved ? en.pk.pack_true() : en.pk.pack_false();
-    put_str(en, e.reason_code);
-    put_str(en, e.message);
+    put_risk_decision(en.pk, e.order, e.strategy, e.approved, e.reason_code, e.message);
   }
   void operator()(const StormGuardChange& e) const {
     en.pk.pack_uint8(e.from);
@@ -655,7 +680,97 @@ void raw_dbl(RawSink& sink, double d) {
   sink.p += 9;
 }
 
+// A record of `fields` body fields written by `body(packer, dbl)` behind its
+// envelope, into `out` grown once by `most` bytes (at most what it takes).
+template <class Body>
+void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
+                   model::RunnerId runner, std::size_t most, std::string& out, Body&& body) {
+  constexpr std::size_t kEnvelope = 3 + 3 + 9 + 9 + 5;  // array16, type, sequence, ts, runner at most
+  const std::size_t at = out.size();
+  out.resize(at + kEnvelope + most);
+  RawSink sink{out.data() + at};
+  msgpack::packer<RawSink> pk(sink);
+  pk.pack_array(kEnvelopeFields + fields);
+  pk.pack_uint16(static_cast<std::uint16_t>(type));
+  pk.pack_uint64(sequence);
+  pk.pack_int64(ts_event_ns);
+  pk.pack_uint32(runner);
+  body(pk, [&sink](double d) { raw_dbl(sink, d); });
+  out.resize(static_cast<std::size_t>(sink.p - out.data()));
+}
+
 }  // namespace
+
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         std::string& out) {
+  // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
+  // i64 27, three string headers 15, i32 5, oco group 9.
+  const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
+  encode_direct(EventType::OrderUpdate, FieldCount{}(OrderUpdate{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&& dbl) { put_order_update(pk, dbl, order, reason_code, message); });
+}
+
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 std::string& out) {
+  // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
+  encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
+                [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
+}
+
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, std::string& out) {
+  // At most: order 9, strategy 5, bool 1, two string headers 10.
+  const std::size_t most = 25 + reason_code.size() + message.size();
+  encode_direct(EventType::RiskDecision, FieldCount{}(RiskDecision{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&&) { put_risk_decision(pk, order, strategy, approved, reason_code, message); });
+}
+
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       std::string& out) {
+  // At most: two u8 4, two string headers 10, bar time 9.
+  const std::size_t most = 23 + trigger.size() + reason.size();
+  encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&&) {
+                  pk.pack_uint8(from);
+                  pk.pack_uint8(to);
+                  put_str_to(pk, trigger);
+                  put_str_to(pk, reason);
+                  pk.pack_int64(bar_ts_ns);
+                });
+}
+
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, std::string& out) {
+  // At most: strategy 5, map header 5, two string headers 10; per entry a
+  // key header 5 and a double 9 or a string header 5.
+  std::size_t most = 20 + kind.size() + reason.size();
+  for (std::size_t i = 0; i < n_params; ++i) {
+    most += 14 + params[i].key.size() + (params[i].text != nullptr ? std::strlen(params[i].text) : 0);
+  }
+  encode_direct(EventType::StrategyAction, FieldCount{}(StrategyAction{}), sequence, ts_event_ns, runner, most, out,
+                [&](auto& pk, auto&& dbl) {
+                  pk.pack_uint32(strategy);
+                  put_str_to(pk, kind);
+                  if (n_params == 0) {
+                    pk.pack_nil();  // put_value of an empty params value (nil)
+                  } else {
+                    pk.pack_map(static_cast<std::uint32_t>(n_params));
+                    for (std::size_t i = 0; i < n_params; ++i) {
+                      put_str_to(pk, params[i].key);
+                      if (params[i].text != nullptr) {
+                        put_str_to(pk, std::string_view(params[i].text));
+                      } else {
+                        dbl(params[i].number);
+                      }
+                    }
+                  }
+                  put_str_to(pk, reason);
+                });
+}
 
 // The writer encodes one of these per bar, so it is the journal's hot path:
 // the same fields as put_market_data() behind the envelope, written straight

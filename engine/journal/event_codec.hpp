@@ -25,6 +25,29 @@ std::string encode_event(const Event& e);
 void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
                         const model::Bar& bar, std::string& out);
+// The same for an order_update, fill and risk_decision event (a recorder's
+// orders and fills, written by the journal writer without building events).
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         std::string& out);
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 std::string& out);
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, std::string& out);
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       std::string& out);
+// One entry of a strategy_action's params map: a number, or a string when
+// `text` is set. A list of them is the map in key order (none: nil).
+struct ActionParam {
+  std::string_view key;
+  double number = 0;
+  const char* text = nullptr;
+};
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, std::string& out);
 
 // Format 2's compact market_data record ([3, sequence, ts, runner, open, high,
 // low, close, volume]; docs/journal-format.md, section 5) names no instrument,

@@ -12,6 +12,7 @@
 
 #include "engine/core/result.hpp"
 #include "engine/journal/event.hpp"
+#include "engine/journal/event_codec.hpp"
 #include "engine/journal/state_parts.hpp"
 #include "engine/model/bar_series.hpp"
 
@@ -39,6 +40,77 @@ class DeferredConsumer {
       const model::Bar bar = columns.at(from + i);
       market_data(bar.ts_ns, runner, instrument, symbol, timeframe, bar);
     }
+  }
+  // An order_update, fill and risk_decision event from its parts: the same
+  // as event() with that body. JournalWriter encodes them from the parts
+  // (encode_order_update, ...); these defaults build the event.
+  virtual void order_update(std::int64_t ts_event_ns, model::RunnerId runner, const model::Order& order,
+                            std::string_view reason_code, std::string_view message) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& u = e.body.emplace<OrderUpdate>();
+    u.order = order;
+    u.reason_code = std::string(reason_code);
+    u.message = std::string(message);
+    event(e);
+  }
+  virtual void fill(std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    e.body.emplace<FillEvent>().fill = fill;
+    event(e);
+  }
+  virtual void risk_decision(std::int64_t ts_event_ns, model::RunnerId runner, std::uint64_t order,
+                             model::StrategyId strategy, bool approved, std::string_view reason_code,
+                             std::string_view message) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& d = e.body.emplace<RiskDecision>();
+    d.order = order;
+    d.strategy = strategy;
+    d.approved = approved;
+    d.reason_code = std::string(reason_code);
+    d.message = std::string(message);
+    event(e);
+  }
+  // A transition and a strategy_action event from their parts (params: the
+  // map's entries in key order, none for nil), likewise.
+  virtual void transition(std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from, std::uint8_t to,
+                          std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& t = e.body.emplace<Transition>();
+    t.from = from;
+    t.to = to;
+    t.trigger = std::string(trigger);
+    t.reason = std::string(reason);
+    t.bar_ts_ns = bar_ts_ns;
+    event(e);
+  }
+  virtual void strategy_action(std::int64_t ts_event_ns, model::RunnerId runner, model::StrategyId strategy,
+                               std::string_view kind, const ActionParam* params, std::size_t n_params,
+                               std::string_view reason) {
+    Event e;
+    e.ts_event_ns = ts_event_ns;
+    e.runner = runner;
+    auto& a = e.body.emplace<StrategyAction>();
+    a.strategy = strategy;
+    a.kind = std::string(kind);
+    if (n_params > 0) {
+      Value::Map m;
+      m.reserve(n_params);
+      for (std::size_t i = 0; i < n_params; ++i) {
+        const ActionParam& p = params[i];
+        m.emplace_back(std::string(p.key), p.text != nullptr ? Value(p.text) : Value(p.number));
+      }
+      a.params = Value(std::move(m));
+    }
+    a.reason = std::string(reason);
+    event(e);
   }
   // A runner_state event in parts: the same as event() with a full
   // RunnerState of parts.phase, parts.state, state_parts_context(parts) and

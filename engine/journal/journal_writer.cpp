@@ -352,6 +352,15 @@ struct JournalWriter::Impl {
     return add_record(sequence, ts);
   }
 
+  // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
+  // the same record as process() of the event, without building it.
+  template <class Encode>
+  Status process_direct(std::uint64_t sequence, std::int64_t ts, Encode&& encode) {
+    record.clear();
+    encode(record);
+    return add_record(sequence, ts);
+  }
+
   // `record` (just encoded) into the block; the block to the file when full.
   Status add_record(std::uint64_t sequence, std::int64_t ts_event_ns) {
     if (record.size() > kMaxRecordSize) {
@@ -414,6 +423,54 @@ struct JournalWriter::Impl {
         return;
       }
       take(im.process_state(first + k, ts, runner, p, indicators));
+    }
+    // The next event's sequence number, or 0 when it is not written (dropped
+    // by DropOldest, or after an error: counted as lost).
+    std::uint64_t next_sequence() {
+      const std::size_t k = index++;
+      if (k < head) return 0;
+      if (!s) {
+        ++lost;
+        return 0;
+      }
+      return first + k;
+    }
+    void order_update(std::int64_t ts, model::RunnerId runner, const model::Order& order,
+                      std::string_view reason_code, std::string_view message) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_order_update(seq, ts, runner, order, reason_code, message, out);
+      }));
+    }
+    void fill(std::int64_t ts, model::RunnerId runner, const model::Fill& f) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) { encode_fill(seq, ts, runner, f, out); }));
+    }
+    void risk_decision(std::int64_t ts, model::RunnerId runner, std::uint64_t order, model::StrategyId strategy,
+                       bool approved, std::string_view reason_code, std::string_view message) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_risk_decision(seq, ts, runner, order, strategy, approved, reason_code, message, out);
+      }));
+    }
+    void transition(std::int64_t ts, model::RunnerId runner, std::uint8_t from, std::uint8_t to,
+                    std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_transition(seq, ts, runner, from, to, trigger, reason, bar_ts_ns, out);
+      }));
+    }
+    void strategy_action(std::int64_t ts, model::RunnerId runner, model::StrategyId strategy, std::string_view kind,
+                         const ActionParam* params, std::size_t n_params, std::string_view reason) override {
+      const std::uint64_t seq = next_sequence();
+      if (seq == 0) return;
+      take(im.process_direct(seq, ts, [&](std::string& out) {
+        encode_strategy_action(seq, ts, runner, strategy, kind, params, n_params, reason, out);
+      }));
     }
     void market_data(std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
                      std::string_view symbol, std::string_view timeframe, const model::Bar& bar) override {

@@ -15,18 +15,6 @@ Value orders_value(const model::Order* orders, std::size_t n) {
   return Value(std::move(working));
 }
 
-// An event kept across batches, readied for its next use: header set, body of
-// type Body (its strings and containers keep their capacity when it already
-// was one).
-template <class Body>
-Body& reuse(journal::Event& e, std::int64_t ts_ns, model::RunnerId runner) {
-  e.sequence = 0;
-  e.ts_event_ns = ts_ns;
-  e.runner = runner;
-  auto* held = e.get<Body>();
-  return held != nullptr ? *held : e.body.template emplace<Body>();
-}
-
 }  // namespace
 
 std::string_view action_name(int kind) noexcept {
@@ -41,24 +29,25 @@ std::string_view action_name(int kind) noexcept {
   }
 }
 
-// The fields the strategy gave (NaN = not given), as a sorted map.
-Value action_params(int kind, const te_action& a) {
-  Value::Map m;
-  auto put = [&m](const char* key, double v) {
-    if (!std::isnan(v)) m.emplace_back(key, Value(v));
+// The fields the strategy gave (NaN = not given), in key order.
+std::size_t action_param_list(int kind, const te_action& a, journal::ActionParam (&out)[kMaxActionParams]) {
+  std::size_t n = 0;
+  auto put = [&out, &n](const char* key, double v) {
+    if (!std::isnan(v)) out[n++] = journal::ActionParam{key, v, nullptr};
   };
+  auto put_text = [&out, &n](const char* key, const char* text) { out[n++] = journal::ActionParam{key, 0, text}; };
   if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
     static constexpr const char* kOrderTypes[] = {"market", "limit", "stop", "stop_limit"};
     static constexpr const char* kTifs[] = {"gtc", "ioc", "fok", "day", "bars"};
     put("fraction", a.fraction);
     put("limit", a.limit);
-    if (a.order_type >= 0 && a.order_type < 4) m.emplace_back("order_type", Value(kOrderTypes[a.order_type]));
+    if (a.order_type >= 0 && a.order_type < 4) put_text("order_type", kOrderTypes[a.order_type]);
     put("qty", a.qty);
     put("risk", a.risk);
     put("stop", a.stop);
     put("stop_entry", a.stop_trigger);
     put("target", a.target);
-    if (a.tif > 0 && a.tif < 5) m.emplace_back("tif", Value(kTifs[a.tif]));
+    if (a.tif > 0 && a.tif < 5) put_text("tif", kTifs[a.tif]);
     put("tif_bars", a.tif_bars);
     put("trail", a.trail);
     put("trail_pct", a.trail_pct);
@@ -68,7 +57,18 @@ Value action_params(int kind, const te_action& a) {
     put("trail", a.trail);
     put("trail_pct", a.trail_pct);
   }
-  if (m.empty()) return Value();
+  return n;
+}
+
+Value action_params(int kind, const te_action& a) {
+  journal::ActionParam list[kMaxActionParams];
+  const std::size_t n = action_param_list(kind, a, list);
+  if (n == 0) return Value();
+  Value::Map m;
+  m.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    m.emplace_back(std::string(list[i].key), list[i].text != nullptr ? Value(list[i].text) : Value(list[i].number));
+  }
   return Value(std::move(m));
 }
 
@@ -170,55 +170,33 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         out.event(events_[item.index]);
         break;
       case Kind::Action: {
+        // Written by the consumer from the record (no params map built).
         const ActionRecord& a = actions_[item.index];
-        journal::Event& ae = action_event_;
-        auto& sa = reuse<journal::StrategyAction>(ae, a.ts_ns, id.runner);
-        sa.strategy = a.strategy;
-        sa.kind.assign(action_name(a.kind));
-        sa.params = action_params(a.kind, a.action);
-        sa.reason.assign(a.reason);
-        out.event(ae);
+        journal::ActionParam params[kMaxActionParams];
+        const std::size_t n = action_param_list(a.kind, a.action, params);
+        out.strategy_action(a.ts_ns, id.runner, a.strategy, action_name(a.kind), params, n, a.reason);
         break;
       }
       case Kind::Order: {
+        // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
-        journal::Event& oe = order_event_;
-        auto& u = reuse<journal::OrderUpdate>(oe, o.ts_ns, id.runner);
-        u.order = o.order;
-        u.reason_code.assign(o.reason_code);
-        u.message.assign(o.message);
-        out.event(oe);
+        out.order_update(o.ts_ns, id.runner, o.order, o.reason_code, o.message);
         break;
       }
       case Kind::Fill: {
         const model::Fill& f = fills_[item.index];
-        journal::Event& fe = fill_event_;
-        reuse<journal::FillEvent>(fe, f.ts_ns, id.runner).fill = f;
-        out.event(fe);
+        out.fill(f.ts_ns, id.runner, f);
         break;
       }
       case Kind::Refusal: {
         const RefusalRecord& f = refusals_[item.index];
-        journal::Event& re = refusal_event_;
-        auto& d = reuse<journal::RiskDecision>(re, f.ts_ns, id.runner);
-        d.order = 0;
-        d.strategy = f.rejection.strategy;
-        d.approved = false;
-        d.reason_code.assign(f.rejection.code);
-        d.message.assign(f.rejection.text());  // built here, off the trading thread
-        out.event(re);
+        // The text built here, off the trading thread.
+        out.risk_decision(f.ts_ns, id.runner, 0, f.rejection.strategy, false, f.rejection.code, f.rejection.text());
         break;
       }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
-        journal::Event& te = transition_event_;
-        auto& tr = reuse<journal::Transition>(te, t.ts_ns, id.runner);
-        tr.from = t.from;
-        tr.to = t.to;
-        tr.trigger.assign(t.trigger);
-        tr.reason.assign(t.reason);
-        tr.bar_ts_ns = t.bar_ts_ns;
-        out.event(te);
+        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, t.reason, t.bar_ts_ns);
         break;
       }
     }

@@ -11,7 +11,8 @@
 // states to the writer in parts (journal::StateParts, encoded without a value
 // tree; the orders' value is built once per list) and market_data as the bar,
 // both off the trading thread. Transitions, actions, orders and fills are
-// copied as they came and become events in emit(); rare events (errors,
+// copied as they came and are handed to the consumer as their records in
+// emit() (the writer encodes them without building an event); rare events (errors,
 // notes, reloads, ...) are kept as built events.
 //
 // A batch is filled by one recorder on its runner's thread, handed to the
@@ -305,11 +306,6 @@ class RecorderBatch final : public journal::DeferredEvents {
   // values): their serials, and their values.
   std::uint64_t held_ctx_[2] = {0, 0};
   std::shared_ptr<const Value> held_ctx_value_[2];
-  journal::Event action_event_;
-  journal::Event transition_event_;
-  journal::Event order_event_;
-  journal::Event fill_event_;
-  journal::Event refusal_event_;
 };
 
 // A working order as recorded in runner_state.context.orders.
@@ -318,5 +314,8 @@ Value order_value(const model::Order& o);
 // strategy_action's kind name and params map (the fields the strategy gave).
 std::string_view action_name(int kind) noexcept;
 Value action_params(int kind, const te_action& a);
+// The same entries as a list (what emit() hands the consumer); returns their count.
+inline constexpr std::size_t kMaxActionParams = 12;
+std::size_t action_param_list(int kind, const te_action& a, journal::ActionParam (&out)[kMaxActionParams]);
 
 }  // namespace te::runner

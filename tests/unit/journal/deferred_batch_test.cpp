@@ -22,8 +22,8 @@ using namespace te::journal::testing;
 
 namespace {
 
-// Holds events; market data goes through the consumer's market_data() path,
-// everything else through event().
+// Holds events; market data, transitions, order updates, fills and risk decisions go
+// through the consumer's paths for their parts, everything else through event().
 class TestBatch final : public DeferredEvents {
  public:
   explicit TestBatch(std::vector<Event> events) : events_(std::move(events)) {}
@@ -33,6 +33,14 @@ class TestBatch final : public DeferredEvents {
     for (Event& e : events_) {
       if (const auto* md = e.get<MarketData>()) {
         out.market_data(e.ts_event_ns, e.runner, md->instrument, md->symbol, md->timeframe, md->bar);
+      } else if (const auto* u = e.get<OrderUpdate>()) {
+        out.order_update(e.ts_event_ns, e.runner, u->order, u->reason_code, u->message);
+      } else if (const auto* f = e.get<FillEvent>()) {
+        out.fill(e.ts_event_ns, e.runner, f->fill);
+      } else if (const auto* t = e.get<Transition>()) {
+        out.transition(e.ts_event_ns, e.runner, t->from, t->to, t->trigger, t->reason, t->bar_ts_ns);
+      } else if (const auto* d = e.get<RiskDecision>()) {
+        out.risk_decision(e.ts_event_ns, e.runner, d->order, d->strategy, d->approved, d->reason_code, d->message);
       } else {
         out.event(e);
       }

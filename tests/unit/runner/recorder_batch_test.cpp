@@ -3,6 +3,7 @@
 // as the same bars copied one by one.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -340,4 +341,53 @@ TEST_CASE("a run of series bars added at once makes the items of its bars added 
   at_once.emit(b);
   CHECK(a.out.size() > 6);  // (runs that follow each other share items)
   CHECK(b.out == a.out);
+}
+
+TEST_CASE("a strategy_action record written from its parameter list is the event's record", "[unit][runner][journal]") {
+  // The writer encodes an action from action_param_list(); the event of the
+  // same action (action_params(): a map, sorted by Value) must give the same
+  // bytes: key order, nil for no parameters, strings for order type and tif.
+  std::uint64_t state = 88172645463325252ULL;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  auto number = [&next]() -> double {
+    switch (next() % 6) {
+      case 0:
+      case 1: return std::nan("");
+      case 2: return -0.0;
+      case 3: return 1e300;
+      default: return static_cast<double>(static_cast<std::int64_t>(next() % 2'000'001) - 1'000'000) / 64.0;
+    }
+  };
+  for (int i = 0; i < 6000; ++i) {
+    te_action a{};
+    a.kind = static_cast<std::int32_t>(i % 9);  // every kind, and one past them
+    a.order_type = static_cast<std::int32_t>(next() % 6) - 1;
+    a.tif = static_cast<std::int32_t>(next() % 7) - 1;
+    for (double* f : {&a.qty, &a.fraction, &a.risk, &a.limit, &a.stop_trigger, &a.stop, &a.target, &a.trail,
+                      &a.trail_pct, &a.tif_bars, &a.breakeven, &a.max_bars}) {
+      *f = number();
+    }
+    const std::string reason(next() % 40, 'r');
+    journal::Event e;
+    e.sequence = next();
+    e.ts_event_ns = static_cast<std::int64_t>(next());
+    e.runner = static_cast<model::RunnerId>(next());
+    auto& sa = e.body.emplace<journal::StrategyAction>();
+    sa.strategy = static_cast<model::StrategyId>(next());
+    sa.kind = std::string(runner::action_name(a.kind));
+    sa.params = runner::action_params(a.kind, a);
+    sa.reason = reason;
+    journal::ActionParam list[runner::kMaxActionParams];
+    const std::size_t n = runner::action_param_list(a.kind, a, list);
+    std::string direct;
+    journal::encode_strategy_action(e.sequence, e.ts_event_ns, e.runner, sa.strategy, sa.kind, list, n, reason,
+                                    direct);
+    INFO("action " << i);
+    REQUIRE(direct == journal::encode_event(e));
+  }
 }
