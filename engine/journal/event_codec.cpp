@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/core/assert.hpp"
 #include "engine/journal/msgpack_cursor.hpp"
 
 namespace te::journal {
@@ -696,6 +697,9 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
   pk.pack_int64(ts_event_ns);
   pk.pack_uint32(runner);
   body(pk, [&sink](double d) { raw_dbl(sink, d); });
+  // `most` is counted by hand per record: a wrong count is a bug to stop at.
+  TE_ASSERT(sink.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
+            static_cast<int>(type), kEnvelope + most);
   out.resize(static_cast<std::size_t>(sink.p - out.data()));
 }
 

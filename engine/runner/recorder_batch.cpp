@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/core/assert.hpp"
+
 namespace te::runner {
 namespace {
 
@@ -32,10 +34,16 @@ std::string_view action_name(int kind) noexcept {
 // The fields the strategy gave (NaN = not given), in key order.
 std::size_t action_param_list(int kind, const te_action& a, journal::ActionParam (&out)[kMaxActionParams]) {
   std::size_t n = 0;
+  // (An entry fills all kMaxActionParams: a new field needs a larger array.)
   auto put = [&out, &n](const char* key, double v) {
-    if (!std::isnan(v)) out[n++] = journal::ActionParam{key, v, nullptr};
+    if (std::isnan(v)) return;
+    TE_ASSERT(n < kMaxActionParams, "action_param_list: more than %zu fields", kMaxActionParams);
+    out[n++] = journal::ActionParam{key, v, nullptr};
   };
-  auto put_text = [&out, &n](const char* key, const char* text) { out[n++] = journal::ActionParam{key, 0, text}; };
+  auto put_text = [&out, &n](const char* key, const char* text) {
+    TE_ASSERT(n < kMaxActionParams, "action_param_list: more than %zu fields", kMaxActionParams);
+    out[n++] = journal::ActionParam{key, 0, text};
+  };
   if (kind == script::kActEnterLong || kind == script::kActEnterShort) {
     static constexpr const char* kOrderTypes[] = {"market", "limit", "stop", "stop_limit"};
     static constexpr const char* kTifs[] = {"gtc", "ioc", "fok", "day", "bars"};

@@ -616,6 +616,51 @@ end
   std::filesystem::remove_all(dir);
 }
 
+// A strategy that does a bit of everything at random (seeded): setups,
+// abandons, market/limit/stop entries long and short with stops, targets,
+// trails, max_bars and breakevens, oversized quantities, exits, adjusts,
+// cancelled entries, order notices and rare errors. Written by the session-14
+// review to reach every condition that must keep a bar off the quiet step.
+const char* const kFuzzStrategy = R"lua(
+params = { p_setup = 0.05, p_enter = 0.2, p_abandon = 0.05, p_exit = 0.03, p_adj = 0.03, p_err = 0.0001 }
+local function r() return math.random() end
+function detect_opportunity(bar, ctx, ind)
+  if r() < params.p_err then error("e1") end
+  if r() < params.p_setup then return { reason = "s" } end
+end
+function filter_commitment(bar, ctx, ind)
+  local x = r()
+  if x < params.p_abandon then return abandon end
+  if x < params.p_abandon + params.p_enter then
+    local t = {}
+    local k = math.random(1, 6)
+    if k == 1 then t.fraction = 0.3
+    elseif k == 2 then t.qty = math.random(1, 500)
+    elseif k == 3 then t.fraction = 0.5; t.limit = bar.close * (0.97 + 0.04 * r()); t.bars = math.random(1, 4)
+    elseif k == 4 then t.fraction = 0.4; t.stop_entry = bar.high * 1.01; t.bars = 3
+    elseif k == 5 then t.qty = 1e8
+    else t.fraction = 0.5 end
+    if r() < 0.4 then t.stop = bar.close * (0.9 + 0.05 * r()) end
+    if r() < 0.3 then t.target = bar.close * (1.05 + 0.1 * r()) end
+    if r() < 0.2 then t.trail = bar.close * 0.05 end
+    if r() < 0.3 then t.max_bars = math.random(1, 15) end
+    if r() < 0.2 then t.breakeven = bar.close * 0.02 end
+    if r() < 0.5 then return enter_long(t) else return enter_short(t) end
+  end
+end
+function manage_position(bar, ctx, ind)
+  if r() < params.p_err then error("e2") end
+  local x = r()
+  if x < params.p_exit then return exit_position("x") end
+  if x < params.p_exit + params.p_adj then
+    if r() < 0.5 then return adjust { stop = bar.close * (r() < 0.5 and 0.95 or 1.05) } end
+    return cancel_entry("c")
+  end
+end
+function on_fill(fill, ctx) ctx.nf = (ctx.nf or 0) + 1 end
+function on_order_rejected(o, ctx) ctx.nr = (ctx.nr or 0) + 1 end
+)lua";
+
 // The backtest's equity point is computed only when the account's version
 // moved (backtest_engine.cpp, Feed::new_point) and the curve's rows are
 // written in runs: every row must still be the account at the end of its
@@ -664,6 +709,66 @@ TEST_CASE("the equity curve's rows are the account at the end of each bar, writt
     // Both kinds of stretches occur: rows that repeat (flat) and rows that move.
     CHECK(moved > 10);
     CHECK(moved + 100 < ref.ts.size());
+  }
+  // Longs and shorts, commissions, and the end-of-data close: its fill comes
+  // after the last bar's end, so the last row is the account after it.
+  auto src = script::make_strategy_source("fuzz.lua", kFuzzStrategy);
+  REQUIRE(src);
+  Reference ref;
+  auto cfg = base_config();
+  cfg.observer = &ref;
+  cfg.close_at_end = true;
+  cfg.seed = 7;
+  cfg.max_consecutive_errors = 5;
+  const auto r = run(cfg, nvda(), *src);
+  REQUIRE(r.trades.size() > 20);
+  const auto& eq = r.equity;
+  REQUIRE(eq.equity.size() == ref.ts.size());
+  double peak = cfg.initial_cash;
+  for (std::size_t i = 0; i + 1 < ref.ts.size(); ++i) {
+    const double equity = ref.cash[i] + ref.pv[i];
+    peak = std::max(peak, equity);
+    const double dd = peak > 0 ? (peak - equity) / peak : 0.0;
+    if (std::memcmp(&eq.equity[i], &equity, sizeof(double)) != 0 || eq.drawdown[i] != dd)
+      FAIL("equity row " << i << " differs: " << eq.equity[i] << " vs " << equity);
+  }
+  CHECK(eq.equity.back() == r.final_equity);
+  CHECK(eq.cash.back() == r.final_cash);
+  CHECK(eq.position_value.back() == 0.0);
+}
+
+// The quiet step against the per-callback path (which has none) under
+// settings that each make some bars not quiet: a CloseWatch timeout, orders
+// in flight (latency), partial fills, close_at_end, tolerated errors. A term
+// missing from quiet_now() (e.g. max_bars, breakeven, the timeout) shows here.
+TEST_CASE("a random strategy gives the same results with and without the quiet step", "[backtest][batch]") {
+  auto src = script::make_strategy_source("fuzz.lua", kFuzzStrategy);
+  REQUIRE(src);
+  for (int setting = 0; setting < 4; ++setting) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+      INFO("setting " << setting << ", seed " << seed);
+      auto cfg = base_config();
+      cfg.seed = seed;
+      cfg.max_consecutive_errors = 5;
+      if (setting == 1) cfg.closewatch_timeout_bars = 3;
+      if (setting == 2) {
+        cfg.exchange.latency_bars = 2;
+        cfg.exchange.max_volume_fraction = 0.05;
+      }
+      if (setting == 3) {
+        cfg.close_at_end = true;
+        cfg.closewatch_timeout_bars = 1;
+        cfg.exchange.latency_bars = 1;
+      }
+      cfg.batch = false;
+      const auto per_call = run(cfg, nvda(), *src);
+      cfg.batch = true;
+      const auto batched = run(cfg, nvda(), *src);
+      check_same(batched, per_call);
+      CHECK(batched.trades.size() > 20);
+      CHECK(batched.stats.quiet_bars > 100);
+      CHECK(batched.stats.quiet_bars < batched.stats.bars);
+    }
   }
 }
 
