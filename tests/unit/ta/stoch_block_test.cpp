@@ -74,8 +74,9 @@ struct Series {
 // both (the first one turns both SMAs NaN for good, as it did before, so only
 // some series have them; after it the outputs compare NaN with NaN, and the
 // NaN branch of the block fold is checked only up to there: loaders refuse
-// non-finite prices, so it is reached only through the engine's API), highs and lows of 0 and -0 (equal, but not the same bits), a spike
-// that is the extreme for a whole window, and a random walk in quarter steps.
+// non-finite prices, so it is reached only through the engine's API), highs
+// and lows of 0 and -0 (equal, but not the same bits), a spike that is the
+// extreme for a whole window, and a random walk in quarter steps.
 Series edge_series(std::mt19937_64& rng, int fastk, int count, bool with_nan) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Series s;
