@@ -87,7 +87,8 @@ bool SymbolRunner::on_bar(model::InstrumentId instrument, const model::Bar& bar)
 }
 
 // The bar in current_bar_ arrives: everything before the strategy runs.
-// `quiet`: quiet_ holds (no per-bar observer, no order management).
+// `quiet`: quiet_ holds (no order management; a per-bar observer only if it
+// tells quiet bar ends).
 template <bool quiet>
 [[gnu::always_inline]] inline void SymbolRunner::begin_bar() {
   const model::Bar& bar = current_bar_;
@@ -96,7 +97,7 @@ template <bool quiet>
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
   history_->push(bar);
-  if (!quiet && bar_observer_) bar_observer_->on_bar(*this, bar);
+  if (bar_observer_) bar_observer_->on_bar(*this, bar);  // (quiet: one that has quiet bar ends)
   ref_price_ = bar.open;
   exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
@@ -206,6 +207,7 @@ end:
     if (in_batch) {
       // A quiet bar's end the observer has nothing for: no call.
       if (quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created().size() == quiet_end_->indicators) {
+        quiet_ = quiet_now();
         step_ = Step::Idle;
         return kBarDone;
       }
@@ -254,7 +256,10 @@ bool SymbolRunner::quiet_now() const noexcept {
       state_ == RunnerState::Watch ||
       (state_ == RunnerState::InTrade && max_bars_ <= 0 && breakeven_distance_ <= 0) ||
       (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars <= 0);
-  return state_quiet && bar_observer_ == nullptr && risk_ == nullptr && notices_.empty() && entry_orders_.empty() &&
+  // A per-bar observer that can tell a quiet bar's end (a session recorder)
+  // gets its on_bar and that test in the quiet step too.
+  return state_quiet && (bar_observer_ == nullptr || quiet_end_ != nullptr) && risk_ == nullptr &&
+         notices_.empty() && entry_orders_.empty() &&
          exit_orders_.empty() && stop_order_ == 0 && target_order_ == 0 &&
          !reload_flag_.load(std::memory_order_relaxed);
 }
@@ -276,6 +281,13 @@ bool SymbolRunner::quiet_now() const noexcept {
   }
   if (!quiet_) {
     step_ = Step::Notices3;
+    return 0;
+  }
+  // The observer's end of bar, as advance()'s `end:` has it: nothing to do
+  // for a quiet one, else the bar ends there (a ctx export, a state).
+  if (quiet_end_ != nullptr &&
+      (quiet_end_->busy != 0 || indicators_.created().size() != quiet_end_->indicators)) {
+    step_ = Step::End;
     return 0;
   }
   if (!feed_->after_bar_then_next(current_bar_)) {

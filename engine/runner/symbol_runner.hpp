@@ -410,7 +410,8 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   bool feed_stop_ = false;
   // The runner's bars have no steps that depend on it beyond the bar's own
   // (quiet_now(): no orders working or notices waiting, no per-bar observer
-  // hooks, no risk engine, no order management or CloseWatch timeout in its
+  // hooks but those of one that tells quiet bar ends (a session recorder: its
+  // on_bar and that test are part of the quiet step), no risk engine, no order management or CloseWatch timeout in its
   // state): a batch step then ends the bar and starts the next one without
   // testing for them (quiet_bar()). Set at the end of a bar of the batch
   // loop; cleared by anything that may change it (orders sent, execution

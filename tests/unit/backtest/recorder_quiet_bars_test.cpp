@@ -100,6 +100,7 @@ struct Recording {
   std::vector<std::string> events;
   std::vector<std::size_t> batches;
   std::int64_t loop_bar_ends = 0;  // bar ends the runner called in the batch loop
+  std::int64_t quiet_bars = 0;     // bars the runner took through its quiet step
 };
 
 Recording record(const model::BarSeries& bars, const script::StrategySource& src, runner::RecorderOptions options,
@@ -115,7 +116,7 @@ Recording record(const model::BarSeries& bars, const script::StrategySource& src
   REQUIRE(r);
   REQUIRE(recorder.flush());
   CHECK(r->trades.size() > 5);
-  return {std::move(sink.events), std::move(sink.batches), wrapper.loop_bar_ends};
+  return {std::move(sink.events), std::move(sink.batches), wrapper.loop_bar_ends, r->stats.quiet_bars};
 }
 
 }  // namespace
@@ -173,8 +174,12 @@ end
         // bar in the loop). every_bar has none to skip, nor do batches of 0
         // (live: every bar's end hands its events over) or 1 events.
         CHECK(old.loop_bar_ends > static_cast<std::int64_t>(bars.size()) * 9 / 10);
+        // The old way has no quiet bar ends, so no quiet step: the same events
+        // with and without it.
+        CHECK(old.quiet_bars == 0);
         if (states == runner::StateEvents::Activity && batch_events >= 8) {
           CHECK(runs.loop_bar_ends < old.loop_bar_ends / 4);
+          CHECK(runs.quiet_bars > static_cast<std::int64_t>(bars.size()) / 2);
         } else {
           CHECK(runs.loop_bar_ends == old.loop_bar_ends);
         }
