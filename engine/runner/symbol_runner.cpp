@@ -206,21 +206,18 @@ end:
   if (bar_observer_) {
     if (in_batch) {
       // A quiet bar's end the observer has nothing for: no call.
-      if (quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created().size() == quiet_end_->indicators) {
-        quiet_ = quiet_now();
-        step_ = Step::Idle;
-        return kBarDone;
-      }
-      switch (bar_observer_->bar_end_in_loop(*this, current_bar_)) {
-        case RunnerObserver::BarEnd::Done:
-          break;
-        case RunnerObserver::BarEnd::ExportCtx:
-          // The prelude exports ctx and calls step again (export_ctx below).
-          step_ = Step::ExportCtx;
-          return script::kStepExportCtx;
-        case RunnerObserver::BarEnd::Host:
-          step_ = Step::End;
-          return kNeedHost;
+      if (!observer_end_quiet()) {
+        switch (bar_observer_->bar_end_in_loop(*this, current_bar_)) {
+          case RunnerObserver::BarEnd::Done:
+            break;
+          case RunnerObserver::BarEnd::ExportCtx:
+            // The prelude exports ctx and calls step again (export_ctx below).
+            step_ = Step::ExportCtx;
+            return script::kStepExportCtx;
+          case RunnerObserver::BarEnd::Host:
+            step_ = Step::End;
+            return kNeedHost;
+        }
       }
     } else {
       bar_observer_->on_bar_end(*this, current_bar_);
@@ -285,8 +282,7 @@ bool SymbolRunner::quiet_now() const noexcept {
   }
   // The observer's end of bar, as advance()'s `end:` has it: nothing to do
   // for a quiet one, else the bar ends there (a ctx export, a state).
-  if (quiet_end_ != nullptr &&
-      (quiet_end_->busy != 0 || indicators_.created().size() != quiet_end_->indicators)) {
+  if (quiet_end_ != nullptr && !observer_end_quiet()) {
     step_ = Step::End;
     return 0;
   }
