@@ -13,7 +13,9 @@
 // Nothing here may be compiled with -ffast-math or FP contraction: the algorithms
 // depend on every operation being rounded exactly once (engine/ta/CMakeLists.txt
 // sets -ffp-contract=off; ISO C++ mode already implies it).
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace te::ta {
@@ -72,6 +74,24 @@ inline Dd dd_mul(Dd a, Dd b) noexcept {
 
 inline Dd dd_mul(Dd a, double b) noexcept { return dd_mul(a, Dd{b, 0}); }
 
+// d[i] + de[i] == in[i] - out[i] exactly: add_diff()'s first TwoSum, for n
+// window steps at once (a loop without a dependency between steps, which the
+// compiler vectorises; the same operations on each step).
+inline void split_diffs(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept {
+  for (std::size_t i = 0; i < n; ++i) two_sum(in[i], -out[i], d[i], de[i]);
+}
+
+// add_pair_diff()'s split for n window steps: d[i] + de[i] is what it adds of
+// pair in[i] (+ in_lo[i]) less pair out[i] (+ out_lo[i]) (the same operations).
+inline void split_pair_diffs(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                             std::size_t n, double* d, double* de) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    double e;
+    two_sum(in[i], -out[i], d[i], e);
+    de[i] = e + (in_lo[i] - out_lo[i]);
+  }
+}
+
 // Exact running sum of doubles (see the header comment). add() is a TwoSum on the
 // `hi` chain only, so the loop-carried latency stays one addition per input; the
 // pair is renormalised every 64 operations to keep |lo| small.
@@ -108,6 +128,87 @@ class ExactSum {
     hi_ = s;
     lo_ += e + (de + (in_lo - out_lo));
     maybe_normalize();
+  }
+
+  // add_diff() for each of `n` window steps whose differences are already
+  // split (d[i] + de[i] == in - out exactly: split_diffs), the pair after
+  // step i to his[i], los[i] (value() of step i is his[i] + los[i]). The same
+  // operations in the same order as n add_diff() calls, with the
+  // renormalisation's test once per stretch instead of once per step; a block
+  // pass computes the splits and the values vectorised around this loop, the
+  // only part with a dependency from one step to the next.
+  void add_split_diffs(const double* d, const double* de, std::size_t n, double* his, double* los) noexcept {
+    double hi = hi_, lo = lo_;
+    std::uint32_t ops = ops_;
+    std::size_t i = 0;
+    while (i < n) {
+      const std::uint32_t to_normalize = 64u - (ops & 63u);  // steps up to the next renormalisation
+      const std::size_t k = std::min<std::size_t>(to_normalize, n - i);
+      for (const std::size_t end = i + k; i < end; ++i) {
+        double s, e;
+        two_sum(hi, d[i], s, e);
+        hi = s;
+        lo += e + de[i];
+        his[i] = hi;
+        los[i] = lo;
+      }
+      ops += static_cast<std::uint32_t>(k);
+      if ((ops & 63u) == 0) {
+        double s, e;
+        two_sum(hi, lo, s, e);
+        hi = his[i - 1] = s;
+        lo = los[i - 1] = e;
+      }
+    }
+    hi_ = hi;
+    lo_ = lo;
+    ops_ = ops;
+  }
+
+  // add_split_diffs() of two sums side by side (their chains overlap; each
+  // renormalised after its own 64th operation as in add_diff()).
+  static void add_split_diffs(ExactSum& a, const double* ad, const double* ade, double* ahis, double* alos,
+                              ExactSum& b, const double* bd, const double* bde, double* bhis, double* blos,
+                              std::size_t n) noexcept {
+    double ahi = a.hi_, alo = a.lo_, bhi = b.hi_, blo = b.lo_;
+    std::uint32_t aops = a.ops_, bops = b.ops_;
+    std::size_t i = 0;
+    while (i < n) {
+      const std::uint32_t to_normalize = std::min(64u - (aops & 63u), 64u - (bops & 63u));
+      const std::size_t k = std::min<std::size_t>(to_normalize, n - i);
+      for (const std::size_t end = i + k; i < end; ++i) {
+        double s, e;
+        two_sum(ahi, ad[i], s, e);
+        ahi = s;
+        alo += e + ade[i];
+        ahis[i] = ahi;
+        alos[i] = alo;
+        two_sum(bhi, bd[i], s, e);
+        bhi = s;
+        blo += e + bde[i];
+        bhis[i] = bhi;
+        blos[i] = blo;
+      }
+      aops += static_cast<std::uint32_t>(k);
+      bops += static_cast<std::uint32_t>(k);
+      double s, e;
+      if ((aops & 63u) == 0) {
+        two_sum(ahi, alo, s, e);
+        ahi = ahis[i - 1] = s;
+        alo = alos[i - 1] = e;
+      }
+      if ((bops & 63u) == 0) {
+        two_sum(bhi, blo, s, e);
+        bhi = bhis[i - 1] = s;
+        blo = blos[i - 1] = e;
+      }
+    }
+    a.hi_ = ahi;
+    a.lo_ = alo;
+    a.ops_ = aops;
+    b.hi_ = bhi;
+    b.lo_ = blo;
+    b.ops_ = bops;
   }
 
   // The correctly rounded sum (one rounding of hi + lo).

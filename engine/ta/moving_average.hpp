@@ -5,6 +5,7 @@
 //   write(out)  kOutputs values, NaN while warming up
 //   value()     the single output (single-output kernels)
 //   reset()     back to the just-constructed state
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -30,30 +31,27 @@ class Sma {
   void write(double* out) const noexcept { out[0] = value(); }
   // Values still to feed before ready() (0 once it is).
   int missing() const noexcept { return period_ - count_; }
-  // update(in[i]) then out[i] = value() for i in [0, n): the same values, with
-  // the sum in a local (kept in registers; the member would be reloaded after
-  // every store into the window, which may alias it).
+  // update(in[i]) then out[i] = value() for i in [0, n): the same values.
+  // Past the warm-up a chunk's steps go in three passes (steady()): only the
+  // exact sum's two additions depend on the previous step; the split of each
+  // step's difference and the division run as vector loops around them.
   void update_values(const double* in, std::size_t n, double* out) noexcept {
-    ExactSum sum = sum_;
-    const double period = static_cast<double>(period_);
     std::size_t i = 0;
-    for (; i < n && count_ < period_; ++i) {  // warm-up
-      sum.add_diff(in[i], window_.push(in[i]));
-      ++count_;
-      out[i] = count_ >= period_ ? sum.value() / period : kNaN;
+    if (count_ < period_) {  // warm-up, the sum in a local (the window's stores may alias the member)
+      ExactSum sum = sum_;
+      const double period = static_cast<double>(period_);
+      for (; i < n && count_ < period_; ++i) {
+        sum.add_diff(in[i], window_.push(in[i]));
+        ++count_;
+        out[i] = count_ >= period_ ? sum.value() / period : kNaN;
+      }
+      sum_ = sum;
     }
-    double* ring = window_.data();
-    const std::size_t size = window_.size();
-    std::size_t pos = window_.next_slot();
-    for (; i < n; ++i) {
-      const double x = in[i], old = ring[pos];
-      ring[pos] = x;
-      if (++pos == size) pos = 0;
-      sum.add_diff(x, old);
-      out[i] = sum.value() / period;
+    while (i < n) {
+      const std::size_t m = std::min(kSteadyChunk, n - i);
+      steady(in + i, m, out + i);
+      i += m;
     }
-    window_.set_next_slot(pos);
-    sum_ = sum;
   }
   // The block pass over a preloaded series (one output: stride unused).
   void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
@@ -66,6 +64,33 @@ class Sma {
   }
 
  private:
+  static constexpr std::size_t kSteadyChunk = 64;
+
+  // m <= kSteadyChunk steps past the warm-up.
+  void steady(const double* in, std::size_t m, double* out) noexcept {
+    double* ring = window_.data();
+    const std::size_t size = window_.size();
+    const std::size_t pos = window_.next_slot();
+    // The value leaving the window at step i: the ring's from pos on (two
+    // stretches, it wraps), then the chunk's own (in[i - size]).
+    double d[kSteadyChunk], de[kSteadyChunk];
+    const std::size_t a = std::min(m, size - pos), b = std::min(m, size);
+    split_diffs(in, ring + pos, a, d, de);
+    split_diffs(in + a, ring, b - a, d + a, de + a);
+    split_diffs(in + b, in, m - b, d + b, de + b);
+    // The chunk's last values into the ring, where the pushes would have put them.
+    const std::size_t keep = std::min(m, size), next = (pos + m) % size;
+    const double* kept = in + (m - keep);  // bar m - keep goes to slot (next + size - keep) % size
+    const std::size_t first = (next + size - keep) % size, tail = std::min(keep, size - first);
+    std::copy_n(kept, tail, ring + first);
+    std::copy_n(kept + tail, keep - tail, ring);
+    window_.set_next_slot(next);
+    double hi[kSteadyChunk], lo[kSteadyChunk];
+    sum_.add_split_diffs(d, de, m, hi, lo);
+    const double period = static_cast<double>(period_);
+    for (std::size_t i = 0; i < m; ++i) out[i] = (hi[i] + lo[i]) / period;
+  }
+
   Window window_;
   ExactSum sum_;
   int period_;

@@ -1,10 +1,15 @@
 #pragma once
 // Volatility: TRANGE, ATR, BBANDS, STDDEV, ZSCORE, realised volatility (kernel
 // convention in moving_average.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "engine/model/bar.hpp"
 #include "engine/ta/exact_sum.hpp"
@@ -93,27 +98,54 @@ class RollingMoments {
   double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
   double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
 
-  // push(in[i]) then f(i, sums) for i in [0, n), where f reads the moments
-  // through mean_of(sums) and scaled_m2_of(sums): the same values, with the two
-  // sums in locals (registers; the members would be reloaded after every store
-  // into the ring) and no call per bar.
-  struct Sums {
-    ExactSum s1, s2;
+  // push(in[i]) for i in [0, m), m <= kChunk: the same operations as m
+  // push() calls, the sums after push i left as pairs in `sums` row i (for
+  // moments_at). The squares, the values leaving the window and the splits of
+  // the differences are vector loops over the chunk; only the two sums' chains
+  // go step by step (ExactSum::add_split_diffs).
+  static constexpr std::size_t kChunk = 64;
+  struct ChunkSums {
+    double hi1[kChunk], lo1[kChunk], hi2[kChunk], lo2[kChunk];
   };
-  template <class F>
-  void push_values(const double* in, std::size_t n, F&& f) noexcept {
-    Sums sums{s1_, s2_};
-    std::size_t pos = pos_;
-    for (std::size_t i = 0; i < n; ++i) {
-      push_into(sums.s1, sums.s2, pos, in[i]);
-      f(i, static_cast<const Sums&>(sums));
+  void push_chunk(const double* in, std::size_t m, ChunkSums& sums) noexcept {
+    const std::size_t size = ring_.size();
+    double sq[kChunk], sq_err[kChunk];
+    for (std::size_t i = 0; i < m; ++i) two_prod(in[i], in[i], sq[i], sq_err[i]);
+    // The values leaving: the ring's from pos_ on, then the chunk's own.
+    double ox[kChunk], osq[kChunk], osq_err[kChunk];
+    const std::size_t from_ring = std::min(m, size);
+    std::size_t slot = pos_;
+    for (std::size_t i = 0; i < from_ring; ++i) {
+      ox[i] = ring_[slot].x;
+      osq[i] = ring_[slot].sq;
+      osq_err[i] = ring_[slot].sq_err;
+      if (++slot == size) slot = 0;
     }
-    s1_ = sums.s1;
-    s2_ = sums.s2;
-    pos_ = pos;
+    for (std::size_t i = from_ring; i < m; ++i) {
+      ox[i] = in[i - size];
+      osq[i] = sq[i - size];
+      osq_err[i] = sq_err[i - size];
+    }
+    // The chunk's last values into the ring, where the pushes would have put them.
+    const std::size_t next = (pos_ + m) % size;
+    slot = (next + size - from_ring) % size;
+    for (std::size_t i = m - from_ring; i < m; ++i) {
+      ring_[slot] = Slot{in[i], sq[i], sq_err[i]};
+      if (++slot == size) slot = 0;
+    }
+    pos_ = next;
+    double d1[kChunk], de1[kChunk], d2[kChunk], de2[kChunk];
+    split_diffs(in, ox, m, d1, de1);
+    split_pair_diffs(sq, sq_err, osq, osq_err, m, d2, de2);
+    ExactSum::add_split_diffs(s1_, d1, de1, sums.hi1, sums.lo1, s2_, d2, de2, sums.hi2, sums.lo2, m);
   }
-  double mean_of(const Sums& s) const noexcept { return mean_of(s.s1); }
-  double population_variance_of(const Sums& s) const noexcept { return scaled_m2_of(s.s1, s.s2) / (n_ * n_); }
+  // mean() and population_variance() after push i of a push_chunk (the same
+  // operations: ExactSum::value() and dd() of the pairs; no branch, so a loop
+  // over a chunk is vectorised).
+  [[gnu::always_inline]] void moments_at(const ChunkSums& s, std::size_t i, double& mean, double& variance) const noexcept {
+    mean = (s.hi1[i] + s.lo1[i]) / n_;
+    variance = scaled_m2_of(dd_normalize(s.hi1[i], s.lo1[i]), dd_normalize(s.hi2[i], s.lo2[i])) / (n_ * n_);
+  }
 
   void reset() noexcept {
     for (Slot& slot : ring_) slot = Slot{};
@@ -141,8 +173,10 @@ class RollingMoments {
   }
   double mean_of(const ExactSum& s1) const noexcept { return s1.value() / n_; }
   [[gnu::always_inline]] double scaled_m2_of(const ExactSum& s1_sum, const ExactSum& s2_sum) const noexcept {
-    const Dd s1 = s1_sum.dd();
-    const Dd ns2 = dd_mul(s2_sum.dd(), n_);
+    return scaled_m2_of(s1_sum.dd(), s2_sum.dd());
+  }
+  [[gnu::always_inline]] double scaled_m2_of(Dd s1, Dd s2) const noexcept {
+    const Dd ns2 = dd_mul(s2, n_);
     const Dd d = dd_sub(ns2, dd_mul(s1, s1));
     const double v = d.hi + d.lo;
     return v > 1e-29 * ns2.hi ? v : 0.0;
@@ -177,13 +211,25 @@ class Bbands {
   // update(in[i]) then write() to out[i], out[stride + i], out[2 * stride + i]
   // for i in [0, n): the block pass over a preloaded series.
   void update_values(const double* in, std::size_t n, double* out, std::size_t stride) noexcept {
-    m_.push_values(in, n, [&](std::size_t i, const RollingMoments::Sums& sums) {
-      if (seen_ < period_ && ++seen_ < period_) {
-        out[i] = out[stride + i] = out[2 * stride + i] = kNaN;
-        return;
+    for (std::size_t done = 0; done < n;) {
+      const std::size_t m = std::min(RollingMoments::kChunk, n - done);
+      RollingMoments::ChunkSums sums;
+      m_.push_chunk(in + done, m, sums);
+      double mid[RollingMoments::kChunk], sd[RollingMoments::kChunk];
+      for (std::size_t i = 0; i < m; ++i) m_.moments_at(sums, i, mid[i], sd[i]);
+      sqrt_in_place(sd, m);
+      double* o = out + done;
+      for (std::size_t i = 0; i < m; ++i) {
+        o[i] = mid[i] + sd[i] * up_;
+        o[stride + i] = mid[i];
+        o[2 * stride + i] = mid[i] - sd[i] * down_;
       }
-      bands(m_.mean_of(sums), m_.population_variance_of(sums), out + i, stride);
-    });
+      // Bars still warming up (the window not yet full) give NaN.
+      const std::size_t warming = seen_ < period_ ? std::min(m, static_cast<std::size_t>(period_ - 1 - seen_)) : 0;
+      for (std::size_t i = 0; i < warming; ++i) o[i] = o[stride + i] = o[2 * stride + i] = kNaN;
+      seen_ = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(period_), static_cast<std::size_t>(seen_) + m));
+      done += m;
+    }
   }
   void reset() noexcept {
     m_.reset();
@@ -191,6 +237,17 @@ class Bbands {
   }
 
  private:
+  // std::sqrt of each (a variance here is never negative: moments_at gives
+  // +0 for anything below its threshold, NaN included), two at a time where
+  // SSE2 has it (the same correctly rounded root; std::sqrt's errno check
+  // keeps the compiler from vectorising it).
+  static void sqrt_in_place(double* v, std::size_t m) noexcept {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 2 <= m; i += 2) _mm_storeu_pd(v + i, _mm_sqrt_pd(_mm_loadu_pd(v + i)));
+#endif
+    for (; i < m; ++i) v[i] = std::sqrt(v[i]);
+  }
   void bands(double mid, double variance, double* out, std::size_t stride) const noexcept {
     const double sd = std::sqrt(variance);
     out[0] = mid + sd * up_;
