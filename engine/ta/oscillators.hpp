@@ -9,6 +9,7 @@
 
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
+#include "engine/ta/lane_sums.hpp"
 #include "engine/ta/moving_average.hpp"
 #include "engine/ta/talib_rules.hpp"
 #include "engine/ta/window.hpp"
@@ -488,7 +489,7 @@ class Cci {
   }
 
  private:
-  static constexpr int kLanes = 8;
+  static constexpr int kLanes = kCciLanes;
   static constexpr int kMaxLanePeriod = 256;
   static constexpr std::size_t kChunk = 64;  // bars per chunk (IndicatorSet's block)
 
@@ -569,21 +570,10 @@ class Cci {
   }
 
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
-  // lane's sums in storage order, the lanes interleaved.
+  // lane's sums in storage order, the lanes interleaved (lane_sums.cpp: AVX2
+  // where the machine has it).
   void sum_lanes(double* avg_out, double* dev_out) const noexcept {
-    const std::size_t n = window_.size();
-    const double* v = lanes_.data();
-    double avg[kLanes] = {};
-    for (std::size_t j = 0; j < n; ++j)
-      for (int k = 0; k < kLanes; ++k) avg[k] += v[j * kLanes + static_cast<std::size_t>(k)];
-    for (double& a : avg) a /= n_;
-    double dev[kLanes] = {};
-    for (std::size_t j = 0; j < n; ++j)
-      for (int k = 0; k < kLanes; ++k) dev[k] += std::fabs(v[j * kLanes + static_cast<std::size_t>(k)] - avg[k]);
-    for (int k = 0; k < kLanes; ++k) {
-      avg_out[k] = avg[k];
-      dev_out[k] = dev[k];
-    }
+    cci_lane_sums(lanes_.data(), window_.size(), n_, avg_out, dev_out);
   }
 
   Window window_;
