@@ -9,7 +9,7 @@
 
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
-#include "engine/ta/lane_sums.hpp"
+#include "engine/ta/vector_loops.hpp"
 #include "engine/ta/moving_average.hpp"
 #include "engine/ta/talib_rules.hpp"
 #include "engine/ta/window.hpp"
@@ -570,7 +570,7 @@ class Cci {
   }
 
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
-  // lane's sums in storage order, the lanes interleaved (lane_sums.cpp: AVX2
+  // lane's sums in storage order, the lanes interleaved (vector_loops.cpp: AVX2
   // where the machine has it).
   void sum_lanes(double* avg_out, double* dev_out) const noexcept {
     cci_lane_sums(lanes_.data(), window_.size(), n_, avg_out, dev_out);

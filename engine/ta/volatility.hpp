@@ -7,13 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "engine/model/bar.hpp"
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/talib_rules.hpp"
+#include "engine/ta/vector_loops.hpp"
 #include "engine/ta/window.hpp"
 
 namespace te::ta {
@@ -97,10 +94,17 @@ class RollingMoments {
   double scaled_m2() const noexcept { return scaled_m2_of(s1_, s2_); }
   double population_variance() const noexcept { return scaled_m2() / (n_ * n_); }
   double sample_variance() const noexcept { return scaled_m2() / (n_ * (n_ - 1.0)); }
+  // scaled_m2() of window sums s1 (values) and s2 (squares) over n values.
+  [[gnu::always_inline]] static double scaled_m2(Dd s1, Dd s2, double n) noexcept {
+    const Dd ns2 = dd_mul(s2, n);
+    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
+    const double v = d.hi + d.lo;
+    return v > 1e-29 * ns2.hi ? v : 0.0;
+  }
 
   // push(in[i]) for i in [0, m), m <= kChunk: the same operations as m
   // push() calls, the sums after push i left as pairs in `sums` row i (for
-  // moments_at). The squares, the values leaving the window and the splits of
+  // bbands_from_sums). The squares, the values leaving the window and the splits of
   // the differences are vector loops over the chunk; only the two sums' chains
   // go step by step (ExactSum::add_split_diffs).
   static constexpr std::size_t kChunk = 64;
@@ -139,14 +143,6 @@ class RollingMoments {
     split_pair_diffs(sq, sq_err, osq, osq_err, m, d2, de2);
     ExactSum::add_split_diffs(s1_, d1, de1, sums.hi1, sums.lo1, s2_, d2, de2, sums.hi2, sums.lo2, m);
   }
-  // mean() and population_variance() after push i of a push_chunk (the same
-  // operations: ExactSum::value() and dd() of the pairs; no branch, so a loop
-  // over a chunk is vectorised).
-  [[gnu::always_inline]] void moments_at(const ChunkSums& s, std::size_t i, double& mean, double& variance) const noexcept {
-    mean = (s.hi1[i] + s.lo1[i]) / n_;
-    variance = scaled_m2_of(dd_normalize(s.hi1[i], s.lo1[i]), dd_normalize(s.hi2[i], s.lo2[i])) / (n_ * n_);
-  }
-
   void reset() noexcept {
     for (Slot& slot : ring_) slot = Slot{};
     pos_ = 0;
@@ -173,13 +169,7 @@ class RollingMoments {
   }
   double mean_of(const ExactSum& s1) const noexcept { return s1.value() / n_; }
   [[gnu::always_inline]] double scaled_m2_of(const ExactSum& s1_sum, const ExactSum& s2_sum) const noexcept {
-    return scaled_m2_of(s1_sum.dd(), s2_sum.dd());
-  }
-  [[gnu::always_inline]] double scaled_m2_of(Dd s1, Dd s2) const noexcept {
-    const Dd ns2 = dd_mul(s2, n_);
-    const Dd d = dd_sub(ns2, dd_mul(s1, s1));
-    const double v = d.hi + d.lo;
-    return v > 1e-29 * ns2.hi ? v : 0.0;
+    return scaled_m2(s1_sum.dd(), s2_sum.dd(), n_);
   }
 
   std::vector<Slot> ring_;
@@ -215,15 +205,8 @@ class Bbands {
       const std::size_t m = std::min(RollingMoments::kChunk, n - done);
       RollingMoments::ChunkSums sums;
       m_.push_chunk(in + done, m, sums);
-      double mid[RollingMoments::kChunk], sd[RollingMoments::kChunk];
-      for (std::size_t i = 0; i < m; ++i) m_.moments_at(sums, i, mid[i], sd[i]);
-      sqrt_in_place(sd, m);
       double* o = out + done;
-      for (std::size_t i = 0; i < m; ++i) {
-        o[i] = mid[i] + sd[i] * up_;
-        o[stride + i] = mid[i];
-        o[2 * stride + i] = mid[i] - sd[i] * down_;
-      }
+      bbands_from_sums(sums.hi1, sums.lo1, sums.hi2, sums.lo2, m, static_cast<double>(period_), up_, down_, o, stride);
       // Bars still warming up (the window not yet full) give NaN.
       const std::size_t warming = seen_ < period_ ? std::min(m, static_cast<std::size_t>(period_ - 1 - seen_)) : 0;
       for (std::size_t i = 0; i < warming; ++i) o[i] = o[stride + i] = o[2 * stride + i] = kNaN;
@@ -237,17 +220,6 @@ class Bbands {
   }
 
  private:
-  // std::sqrt of each (a variance here is never negative: moments_at gives
-  // +0 for anything below its threshold, NaN included), two at a time where
-  // SSE2 has it (the same correctly rounded root; std::sqrt's errno check
-  // keeps the compiler from vectorising it).
-  static void sqrt_in_place(double* v, std::size_t m) noexcept {
-    std::size_t i = 0;
-#if defined(__SSE2__)
-    for (; i + 2 <= m; i += 2) _mm_storeu_pd(v + i, _mm_sqrt_pd(_mm_loadu_pd(v + i)));
-#endif
-    for (; i < m; ++i) v[i] = std::sqrt(v[i]);
-  }
   void bands(double mid, double variance, double* out, std::size_t stride) const noexcept {
     const double sd = std::sqrt(variance);
     out[0] = mid + sd * up_;

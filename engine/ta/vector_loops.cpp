@@ -1,0 +1,138 @@
+#include "engine/ta/vector_loops.hpp"
+
+#include <cmath>
+
+#include "engine/ta/exact_sum.hpp"
+#include "engine/ta/volatility.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TE_TA_AVX2_BUILD 1
+#include <immintrin.h>
+#endif
+
+namespace te::ta {
+namespace {
+
+// The loops' bodies, inlined into each build's entry point below, which
+// compiles them for its own instruction set.
+[[gnu::always_inline]] inline void lane_sums(const double* v, std::size_t slots, double n, double* avg_out,
+                                             double* dev_out) noexcept {
+  constexpr std::size_t kL = kCciLanes;
+  double avg[kL] = {};
+  for (std::size_t j = 0; j < slots; ++j)
+    for (std::size_t k = 0; k < kL; ++k) avg[k] += v[j * kL + k];
+  for (double& a : avg) a /= n;
+  double dev[kL] = {};
+  for (std::size_t j = 0; j < slots; ++j)
+    for (std::size_t k = 0; k < kL; ++k) dev[k] += std::fabs(v[j * kL + k] - avg[k]);
+  for (std::size_t k = 0; k < kL; ++k) {
+    avg_out[k] = avg[k];
+    dev_out[k] = dev[k];
+  }
+}
+
+constexpr std::size_t kBandsChunk = 64;
+
+// `SqrtAll` takes the square roots of a chunk of variances in place: the
+// vector instruction of each build (std::sqrt's errno check keeps the compiler
+// from vectorising it; a variance here is never negative, RollingMoments'
+// threshold gives +0 below it, NaN included, so the roots are the same).
+template <class SqrtAll>
+[[gnu::always_inline]] inline void bands(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
+                                         std::size_t m, double n, double up, double down, double* out,
+                                         std::size_t stride, SqrtAll sqrt_all) noexcept {
+  for (std::size_t done = 0; done < m;) {
+    const std::size_t c = std::min(kBandsChunk, m - done);
+    double mid[kBandsChunk], sd[kBandsChunk];
+    for (std::size_t i = 0; i < c; ++i) {
+      const std::size_t b = done + i;
+      mid[i] = (hi1[b] + lo1[b]) / n;
+      sd[i] = RollingMoments::scaled_m2(dd_normalize(hi1[b], lo1[b]), dd_normalize(hi2[b], lo2[b]), n) / (n * n);
+    }
+    sqrt_all(sd, c);
+    double* o = out + done;
+    for (std::size_t i = 0; i < c; ++i) {
+      o[i] = mid[i] + sd[i] * up;
+      o[stride + i] = mid[i];
+      o[2 * stride + i] = mid[i] - sd[i] * down;
+    }
+    done += c;
+  }
+}
+
+void sqrt_baseline(double* v, std::size_t c) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 2 <= c; i += 2) _mm_storeu_pd(v + i, _mm_sqrt_pd(_mm_loadu_pd(v + i)));
+#endif
+  for (; i < c; ++i) v[i] = std::sqrt(v[i]);
+}
+
+void lane_sums_baseline(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept {
+  lane_sums(v, slots, n, avg, dev);
+}
+void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
+                    double n, double up, double down, double* out, std::size_t stride) noexcept {
+  bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
+}
+
+#if TE_TA_AVX2_BUILD
+[[gnu::target("avx2")]] void sqrt_avx2(double* v, std::size_t c) noexcept {
+  std::size_t i = 0;
+  for (; i + 4 <= c; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
+  for (; i < c; ++i) v[i] = std::sqrt(v[i]);
+}
+[[gnu::target("avx2")]] void lane_sums_avx2(const double* v, std::size_t slots, double n, double* avg,
+                                              double* dev) noexcept {
+  lane_sums(v, slots, n, avg, dev);
+}
+[[gnu::target("avx2")]] void bands_avx2(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
+                                          std::size_t m, double n, double up, double down, double* out,
+                                          std::size_t stride) noexcept {
+  bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_avx2);
+}
+bool has_avx2() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+#endif
+
+struct Loops {
+  decltype(&lane_sums_baseline) lane_sums;
+  decltype(&bands_baseline) bands;
+  const char* isa;
+};
+
+Loops pick() noexcept {
+#if TE_TA_AVX2_BUILD
+  if (has_avx2()) return {lane_sums_avx2, bands_avx2, "avx2"};
+#endif
+  return {lane_sums_baseline, bands_baseline, "baseline"};
+}
+
+// The baseline until this file's initialiser picks (constant-initialised, so
+// valid even for a caller in an earlier static initialiser), then no test
+// per call.
+Loops chosen{lane_sums_baseline, bands_baseline, "baseline"};
+[[maybe_unused]] const bool picked = (chosen = pick(), true);
+
+}  // namespace
+
+void cci_lane_sums(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept {
+  chosen.lane_sums(v, slots, n, avg, dev);
+}
+void bbands_from_sums(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
+                      double n, double up, double down, double* out, std::size_t stride) noexcept {
+  chosen.bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride);
+}
+void cci_lane_sums_baseline(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept {
+  lane_sums_baseline(v, slots, n, avg, dev);
+}
+void bbands_from_sums_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
+                               std::size_t m, double n, double up, double down, double* out,
+                               std::size_t stride) noexcept {
+  bands_baseline(hi1, lo1, hi2, lo2, m, n, up, down, out, stride);
+}
+const char* vector_loops_isa() noexcept { return chosen.isa; }
+
+}  // namespace te::ta

@@ -1,0 +1,37 @@
+#pragma once
+// Block-pass loops compiled twice: for the baseline x86-64 the build targets
+// (SSE2: two doubles per instruction; no -march) and for AVX2 (four), the AVX2
+// one picked once at run time on a machine that has it. Each loop does the
+// same IEEE operations in the same order on each value either way (this
+// library is built with -ffp-contract=off and AVX2 brings no FMA), so the
+// choice never changes a bit; vector_loops_test compares the two.
+#include <cstddef>
+
+namespace te::ta {
+
+inline constexpr int kCciLanes = 8;
+
+// CCI's eight windows side by side (Cci::sum_lanes): slot j of window k at
+// v[j * 8 + k]; avg[k] = (sum over j of v[j * 8 + k]) / n and dev[k] = sum
+// over j of |v[j * 8 + k] - avg[k]|, j from 0 to `slots` - 1 in order.
+void cci_lane_sums(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept;
+
+// Bollinger Bands of m bars from their window sums, kept as exact pairs
+// (RollingMoments::push_chunk): bar i's mean and population variance
+// (RollingMoments::mean() and population_variance() for sums hi1[i] + lo1[i]
+// and hi2[i] + lo2[i] over a window of n), then upper, middle, lower to
+// out[i], out[stride + i], out[2 * stride + i] (Bbands::write).
+void bbands_from_sums(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
+                      double n, double up, double down, double* out, std::size_t stride) noexcept;
+
+// The baseline builds of the loops above (what runs on a machine without
+// AVX2; tests compare them with the dispatched ones).
+void cci_lane_sums_baseline(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept;
+void bbands_from_sums_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
+                               std::size_t m, double n, double up, double down, double* out,
+                               std::size_t stride) noexcept;
+
+// Which build runs ("avx2" or "baseline").
+const char* vector_loops_isa() noexcept;
+
+}  // namespace te::ta
