@@ -11,6 +11,7 @@
 
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/talib_rules.hpp"
+#include "engine/ta/vector_loops.hpp"
 #include "engine/ta/window.hpp"
 
 namespace te::ta {
@@ -75,9 +76,9 @@ class Sma {
     // stretches, it wraps), then the chunk's own (in[i - size]).
     double d[kSteadyChunk], de[kSteadyChunk];
     const std::size_t a = std::min(m, size - pos), b = std::min(m, size);
-    split_diffs(in, ring + pos, a, d, de);
-    split_diffs(in + a, ring, b - a, d + a, de + a);
-    split_diffs(in + b, in, m - b, d + b, de + b);
+    vector_split_diffs(in, ring + pos, a, d, de);
+    if (b > a) vector_split_diffs(in + a, ring, b - a, d + a, de + a);
+    if (m > b) vector_split_diffs(in + b, in, m - b, d + b, de + b);
     // The chunk's last values into the ring, where the pushes would have put them.
     const std::size_t keep = std::min(m, size), next = (pos + m) % size;
     const double* kept = in + (m - keep);  // bar m - keep goes to slot (next + size - keep) % size
@@ -87,8 +88,7 @@ class Sma {
     window_.set_next_slot(next);
     double hi[kSteadyChunk], lo[kSteadyChunk];
     sum_.add_split_diffs(d, de, m, hi, lo);
-    const double period = static_cast<double>(period_);
-    for (std::size_t i = 0; i < m; ++i) out[i] = (hi[i] + lo[i]) / period;
+    vector_sum_values(hi, lo, m, static_cast<double>(period_), out);
   }
 
   Window window_;

@@ -31,6 +31,23 @@ namespace {
   }
 }
 
+[[gnu::always_inline]] inline void split_diffs_body(const double* in, const double* out, std::size_t n, double* d,
+                                                    double* de) noexcept {
+  split_diffs(in, out, n, d, de);
+}
+[[gnu::always_inline]] inline void split_pair_diffs_body(const double* in, const double* in_lo, const double* out,
+                                                         const double* out_lo, std::size_t n, double* d,
+                                                         double* de) noexcept {
+  split_pair_diffs(in, in_lo, out, out_lo, n, d, de);
+}
+[[gnu::always_inline]] inline void squares_body(const double* in, std::size_t n, double* sq, double* sq_err) noexcept {
+  for (std::size_t i = 0; i < n; ++i) two_prod(in[i], in[i], sq[i], sq_err[i]);
+}
+[[gnu::always_inline]] inline void sum_values_body(const double* hi, const double* lo, std::size_t n, double divisor,
+                                                   double* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = (hi[i] + lo[i]) / divisor;
+}
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -71,6 +88,19 @@ void sqrt_baseline(double* v, std::size_t c) noexcept {
 void lane_sums_baseline(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept {
   lane_sums(v, slots, n, avg, dev);
 }
+void split_diffs_baseline(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept {
+  split_diffs_body(in, out, n, d, de);
+}
+void split_pair_diffs_baseline(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                               std::size_t n, double* d, double* de) noexcept {
+  split_pair_diffs_body(in, in_lo, out, out_lo, n, d, de);
+}
+void squares_baseline(const double* in, std::size_t n, double* sq, double* sq_err) noexcept {
+  squares_body(in, n, sq, sq_err);
+}
+void sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor, double* out) noexcept {
+  sum_values_body(hi, lo, n, divisor, out);
+}
 void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                     double n, double up, double down, double* out, std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
@@ -86,6 +116,22 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                               double* dev) noexcept {
   lane_sums(v, slots, n, avg, dev);
 }
+[[gnu::target("avx2")]] void split_diffs_avx2(const double* in, const double* out, std::size_t n, double* d,
+                                                double* de) noexcept {
+  split_diffs_body(in, out, n, d, de);
+}
+[[gnu::target("avx2")]] void split_pair_diffs_avx2(const double* in, const double* in_lo, const double* out,
+                                                     const double* out_lo, std::size_t n, double* d,
+                                                     double* de) noexcept {
+  split_pair_diffs_body(in, in_lo, out, out_lo, n, d, de);
+}
+[[gnu::target("avx2")]] void squares_avx2(const double* in, std::size_t n, double* sq, double* sq_err) noexcept {
+  squares_body(in, n, sq, sq_err);
+}
+[[gnu::target("avx2")]] void sum_values_avx2(const double* hi, const double* lo, std::size_t n, double divisor,
+                                               double* out) noexcept {
+  sum_values_body(hi, lo, n, divisor, out);
+}
 [[gnu::target("avx2")]] void bands_avx2(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
                                           std::size_t m, double n, double up, double down, double* out,
                                           std::size_t stride) noexcept {
@@ -100,20 +146,27 @@ bool has_avx2() noexcept {
 struct Loops {
   decltype(&lane_sums_baseline) lane_sums;
   decltype(&bands_baseline) bands;
+  decltype(&split_diffs_baseline) split_diffs;
+  decltype(&split_pair_diffs_baseline) split_pair_diffs;
+  decltype(&squares_baseline) squares;
+  decltype(&sum_values_baseline) sum_values;
   const char* isa;
 };
 
 Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
-  if (has_avx2()) return {lane_sums_avx2, bands_avx2, "avx2"};
+  if (has_avx2())
+    return {lane_sums_avx2, bands_avx2, split_diffs_avx2, split_pair_diffs_avx2, squares_avx2, sum_values_avx2, "avx2"};
 #endif
-  return {lane_sums_baseline, bands_baseline, "baseline"};
+  return {lane_sums_baseline,        bands_baseline,   split_diffs_baseline, split_pair_diffs_baseline,
+          squares_baseline,          sum_values_baseline, "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
-Loops chosen{lane_sums_baseline, bands_baseline, "baseline"};
+Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
+             squares_baseline,   sum_values_baseline, "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -132,6 +185,33 @@ void bbands_from_sums_baseline(const double* hi1, const double* lo1, const doubl
                                std::size_t m, double n, double up, double down, double* out,
                                std::size_t stride) noexcept {
   bands_baseline(hi1, lo1, hi2, lo2, m, n, up, down, out, stride);
+}
+void vector_split_diffs(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept {
+  chosen.split_diffs(in, out, n, d, de);
+}
+void vector_split_pair_diffs(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                             std::size_t n, double* d, double* de) noexcept {
+  chosen.split_pair_diffs(in, in_lo, out, out_lo, n, d, de);
+}
+void vector_squares(const double* in, std::size_t n, double* sq, double* sq_err) noexcept {
+  chosen.squares(in, n, sq, sq_err);
+}
+void vector_sum_values(const double* hi, const double* lo, std::size_t n, double divisor, double* out) noexcept {
+  chosen.sum_values(hi, lo, n, divisor, out);
+}
+void vector_split_diffs_baseline(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept {
+  split_diffs_baseline(in, out, n, d, de);
+}
+void vector_split_pair_diffs_baseline(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                                      std::size_t n, double* d, double* de) noexcept {
+  split_pair_diffs_baseline(in, in_lo, out, out_lo, n, d, de);
+}
+void vector_squares_baseline(const double* in, std::size_t n, double* sq, double* sq_err) noexcept {
+  squares_baseline(in, n, sq, sq_err);
+}
+void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor,
+                                double* out) noexcept {
+  sum_values_baseline(hi, lo, n, divisor, out);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

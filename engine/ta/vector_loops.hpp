@@ -24,12 +24,28 @@ void cci_lane_sums(const double* v, std::size_t slots, double n, double* avg, do
 void bbands_from_sums(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                       double n, double up, double down, double* out, std::size_t stride) noexcept;
 
+// Exact-sum block passes (exact_sum.hpp, Sma::steady, RollingMoments::push_chunk):
+// split_diffs(), split_pair_diffs(), TwoProduct of each value with itself
+// (sq[i] + sq_err[i] == in[i] * in[i]) and each sum's value divided by
+// `divisor` (out[i] = (hi[i] + lo[i]) / divisor, ExactSum::value() / divisor).
+void vector_split_diffs(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept;
+void vector_split_pair_diffs(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                             std::size_t n, double* d, double* de) noexcept;
+void vector_squares(const double* in, std::size_t n, double* sq, double* sq_err) noexcept;
+void vector_sum_values(const double* hi, const double* lo, std::size_t n, double divisor, double* out) noexcept;
+
 // The baseline builds of the loops above (what runs on a machine without
 // AVX2; tests compare them with the dispatched ones).
 void cci_lane_sums_baseline(const double* v, std::size_t slots, double n, double* avg, double* dev) noexcept;
 void bbands_from_sums_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2,
                                std::size_t m, double n, double up, double down, double* out,
                                std::size_t stride) noexcept;
+void vector_split_diffs_baseline(const double* in, const double* out, std::size_t n, double* d, double* de) noexcept;
+void vector_split_pair_diffs_baseline(const double* in, const double* in_lo, const double* out, const double* out_lo,
+                                      std::size_t n, double* d, double* de) noexcept;
+void vector_squares_baseline(const double* in, std::size_t n, double* sq, double* sq_err) noexcept;
+void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor,
+                                double* out) noexcept;
 
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;

@@ -114,7 +114,7 @@ class RollingMoments {
   void push_chunk(const double* in, std::size_t m, ChunkSums& sums) noexcept {
     const std::size_t size = ring_.size();
     double sq[kChunk], sq_err[kChunk];
-    for (std::size_t i = 0; i < m; ++i) two_prod(in[i], in[i], sq[i], sq_err[i]);
+    vector_squares(in, m, sq, sq_err);
     // The values leaving: the ring's from pos_ on, then the chunk's own.
     double ox[kChunk], osq[kChunk], osq_err[kChunk];
     const std::size_t from_ring = std::min(m, size);
@@ -139,8 +139,8 @@ class RollingMoments {
     }
     pos_ = next;
     double d1[kChunk], de1[kChunk], d2[kChunk], de2[kChunk];
-    split_diffs(in, ox, m, d1, de1);
-    split_pair_diffs(sq, sq_err, osq, osq_err, m, d2, de2);
+    vector_split_diffs(in, ox, m, d1, de1);
+    vector_split_pair_diffs(sq, sq_err, osq, osq_err, m, d2, de2);
     ExactSum::add_split_diffs(s1_, d1, de1, sums.hi1, sums.lo1, s2_, d2, de2, sums.hi2, sums.lo2, m);
   }
   void reset() noexcept {

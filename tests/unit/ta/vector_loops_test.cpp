@@ -117,3 +117,47 @@ TEST_CASE("Bollinger Bands from exact sums: the dispatched loop equals the basel
   CHECK(mismatches == 0);
   CHECK(valid > 5000);
 }
+
+TEST_CASE("exact-sum block loops: the dispatched builds equal the baseline ones and the scalar steps", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261209);
+  std::size_t mismatches = 0;
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 31, 64}) {
+    for (int round = 0; round < 50; ++round) {
+      std::vector<double> a(n), b(n), c(n), e(n);
+      double x = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        a[i] = x = edge_value(rng, x);
+        b[i] = edge_value(rng, a[i]);
+        c[i] = edge_value(rng, b[i]) * 1e-17;
+        e[i] = edge_value(rng, a[i]) * 1e-17;
+      }
+      std::vector<double> r1(n), r2(n), s1(n), s2(n);
+      auto check = [&](const char* what) {
+        for (std::size_t i = 0; i < n; ++i)
+          if (bits(r1[i]) != bits(s1[i]) || bits(r2[i]) != bits(s2[i])) {
+            ++mismatches;
+            UNSCOPED_INFO(what << " n " << n << " i " << i);
+          }
+      };
+      te::ta::vector_split_diffs(a.data(), b.data(), n, r1.data(), r2.data());
+      te::ta::vector_split_diffs_baseline(a.data(), b.data(), n, s1.data(), s2.data());
+      check("split_diffs/baseline");
+      for (std::size_t i = 0; i < n; ++i) te::ta::two_sum(a[i], -b[i], s1[i], s2[i]);  // ExactSum::add_diff's split
+      check("split_diffs/two_sum");
+      te::ta::vector_split_pair_diffs(a.data(), c.data(), b.data(), e.data(), n, r1.data(), r2.data());
+      te::ta::vector_split_pair_diffs_baseline(a.data(), c.data(), b.data(), e.data(), n, s1.data(), s2.data());
+      check("split_pair_diffs/baseline");
+      te::ta::vector_squares(a.data(), n, r1.data(), r2.data());
+      te::ta::vector_squares_baseline(a.data(), n, s1.data(), s2.data());
+      check("squares/baseline");
+      for (std::size_t i = 0; i < n; ++i) te::ta::two_prod(a[i], a[i], s1[i], s2[i]);
+      check("squares/two_prod");
+      te::ta::vector_sum_values(a.data(), c.data(), n, 3.0, r1.data());
+      te::ta::vector_sum_values_baseline(a.data(), c.data(), n, 3.0, s1.data());
+      r2 = s2;
+      check("sum_values/baseline");
+    }
+  }
+  CHECK(mismatches == 0);
+}
