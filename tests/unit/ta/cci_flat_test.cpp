@@ -17,6 +17,7 @@
 #include "engine/model/bar_series.hpp"
 #include "engine/ta/oscillators.hpp"
 #include "engine/ta/window.hpp"
+#include "tests/unit/ta/block_fixture.hpp"
 
 namespace {
 
@@ -53,13 +54,6 @@ class CciByComparison {
   int period_;
   int seen_ = 0;
 };
-
-bool same_bits(double a, double b) {
-  std::uint64_t x, y;
-  std::memcpy(&x, &a, 8);
-  std::memcpy(&y, &b, 8);
-  return x == y || (std::isnan(a) && std::isnan(b));
-}
 
 // Typical prices built to hit the flat rule's edges: flat runs one short of the
 // period, exactly it and one longer, single repeats, NaN, 0 and -0, returns to
@@ -106,7 +100,7 @@ TEST_CASE("Cci's run-length flat rule equals the comparison of every window valu
         const double want = slow.update(b);
         fast.update(b);
         const double got = fast.value();
-        if (!same_bits(want, got)) ++mismatches;
+        if (!te::test::same_bits(want, got)) ++mismatches;
         if (want == 0.0) ++flat_outputs;
       }
       INFO("period " << period << " series " << series);
@@ -133,20 +127,10 @@ TEST_CASE("Cci's block pass gives update()'s values bar by bar", "[ta][cci][ahea
       const std::vector<double> tp = edge_series(rng, period, 4000);
       // Columns with high = low = close = the price (typical price == it), and
       // a second kind with distinct high/low so the division by 3 matters.
-      std::vector<double> high(tp), low(tp), close(tp), zero(tp.size(), 0.0);
-      std::vector<std::int64_t> ts(tp.size(), 0);
-      if (series % 2 == 1)
-        for (std::size_t i = 0; i < tp.size(); ++i) {
-          high[i] = tp[i] + 0.5;
-          low[i] = tp[i] - 0.75;
-        }
-      te::model::BarSeries::Columns c;
-      c.ts_ns = ts.data();
-      c.open = close.data();
-      c.high = high.data();
-      c.low = low.data();
-      c.close = close.data();
-      c.volume = zero.data();
+      te::test::BarColumns bars;
+      for (const double price : tp)
+        bars.push(price, series % 2 == 1 ? price + 0.5 : price, series % 2 == 1 ? price - 0.75 : price, price, 0.0);
+      const te::model::BarSeries::Columns c = bars.columns();
       te::ta::Cci by_bar(period), by_block(period);
       std::vector<double> out(tp.size());
       std::size_t mismatches = 0, computed = 0;
@@ -162,13 +146,13 @@ TEST_CASE("Cci's block pass gives update()'s values bar by bar", "[ta][cci][ahea
           const double want = by_bar.value();
           if (per_bar) {
             by_block.update(c.at(i + k));
-            if (!same_bits(want, by_block.value())) ++mismatches;
-          } else if (!same_bits(want, out[k])) {
+            if (!te::test::same_bits(want, by_block.value())) ++mismatches;
+          } else if (!te::test::same_bits(want, out[k])) {
             ++mismatches;
           }
           if (want == want && want != 0.0) ++computed;
         }
-        if (!same_bits(by_bar.value(), by_block.value())) ++mismatches;  // the state after the block
+        if (!te::test::same_bits(by_bar.value(), by_block.value())) ++mismatches;  // the state after the block
         i += len;
       }
       INFO("period " << period << " series " << series);

@@ -18,6 +18,7 @@
 #include "engine/model/bar_series.hpp"
 #include "engine/ta/oscillators.hpp"
 #include "engine/ta/window.hpp"
+#include "tests/unit/ta/block_fixture.hpp"
 
 namespace {
 
@@ -47,28 +48,6 @@ class StochByDeque {
   int seen_ = 0;
 };
 
-bool same_bits(double a, double b) {
-  std::uint64_t x, y;
-  std::memcpy(&x, &a, 8);
-  std::memcpy(&y, &b, 8);
-  return x == y || (std::isnan(a) && std::isnan(b));
-}
-
-struct Series {
-  std::vector<double> high, low, close, zero;
-  std::vector<std::int64_t> ts;
-  te::model::BarSeries::Columns columns() const {
-    te::model::BarSeries::Columns c;
-    c.ts_ns = ts.data();
-    c.open = close.data();
-    c.high = high.data();
-    c.low = low.data();
-    c.close = close.data();
-    c.volume = zero.data();
-    return c;
-  }
-};
-
 // Bars built to hit the folds' edges: repeated bars (flat windows, equal
 // extremes), runs about as long as the window, NaN in the high, the low or
 // both (the first one turns both SMAs NaN for good, as it did before, so only
@@ -77,9 +56,9 @@ struct Series {
 // non-finite prices, so it is reached only through the engine's API), highs
 // and lows of 0 and -0 (equal, but not the same bits), a spike that is the
 // extreme for a whole window, and a random walk in quarter steps.
-Series edge_series(std::mt19937_64& rng, int fastk, int count, bool with_nan) {
+te::test::BarColumns edge_series(std::mt19937_64& rng, int fastk, int count, bool with_nan) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  Series s;
+  te::test::BarColumns s;
   double price = 100.0;
   int repeat = 0;
   for (int i = 0; i < count; ++i) {
@@ -116,12 +95,8 @@ Series edge_series(std::mt19937_64& rng, int fastk, int count, bool with_nan) {
       low = price - static_cast<double>(rng() % 3) * 0.25;
       close = price;
     }
-    s.high.push_back(high);
-    s.low.push_back(low);
-    s.close.push_back(close);
+    s.push(close, high, low, close, 0.0);
   }
-  s.zero.assign(s.close.size(), 0.0);
-  s.ts.assign(s.close.size(), 0);
   return s;
 }
 
@@ -137,7 +112,7 @@ TEST_CASE("Stoch's block pass and the deques rebuilt after it give the deque ker
   for (const Params& p : params) {
     for (int series = 0; series < 10; ++series) {
       const bool with_nan = series % 3 == 2;
-      const Series s = edge_series(rng, p.fastk, 3000, with_nan);
+      const te::test::BarColumns s = edge_series(rng, p.fastk, 3000, with_nan);
       const te::model::BarSeries::Columns c = s.columns();
       StochByDeque want(p.fastk, p.slowk, p.slowd);
       te::ta::Stoch by_bar(p.fastk, p.slowk, p.slowd), by_block(p.fastk, p.slowk, p.slowd);
@@ -166,14 +141,14 @@ TEST_CASE("Stoch's block pass and the deques rebuilt after it give the deque ker
             b[1] = out[70 + k];
           }
           for (int j = 0; j < 2; ++j)
-            if (!same_bits(w[j], a[j]) || !same_bits(w[j], b[j])) ++mismatches;
+            if (!te::test::same_bits(w[j], a[j]) || !te::test::same_bits(w[j], b[j])) ++mismatches;
           if (w[0] == w[0]) ++valid;
           if (w[0] == 0.0) ++zeros;
         }
         double a[2], b[2];
         by_bar.write(a);
         by_block.write(b);
-        if (!same_bits(a[0], b[0]) || !same_bits(a[1], b[1])) ++mismatches;  // the state after the block
+        if (!te::test::same_bits(a[0], b[0]) || !te::test::same_bits(a[1], b[1])) ++mismatches;  // the state after the block
         i += len;
       }
       INFO("fastk " << p.fastk << " slowk " << p.slowk << " slowd " << p.slowd << " series " << series);
@@ -188,7 +163,7 @@ TEST_CASE("Stoch's block pass and the deques rebuilt after it give the deque ker
 
 TEST_CASE("Stoch's reset starts the window and the smoothing again", "[ta][stoch]") {
   std::mt19937_64 rng(7);
-  const Series s = edge_series(rng, 5, 400, false);
+  const te::test::BarColumns s = edge_series(rng, 5, 400, false);
   const te::model::BarSeries::Columns c = s.columns();
   te::ta::Stoch used(5, 3, 3), fresh(5, 3, 3);
   std::vector<double> out(2 * 64);
@@ -201,6 +176,6 @@ TEST_CASE("Stoch's reset starts the window and the smoothing again", "[ta][stoch
     fresh.update(c.at(i));
     used.write(a);
     fresh.write(b);
-    CHECK((same_bits(a[0], b[0]) && same_bits(a[1], b[1])));
+    CHECK((te::test::same_bits(a[0], b[0]) && te::test::same_bits(a[1], b[1])));
   }
 }

@@ -20,15 +20,9 @@
 #include "engine/ta/indicator.hpp"
 #include "engine/ta/registry.hpp"
 #include "engine/ta/source.hpp"
+#include "tests/unit/ta/block_fixture.hpp"
 
 namespace {
-
-bool same_bits(double a, double b) {
-  std::uint64_t x, y;
-  std::memcpy(&x, &a, 8);
-  std::memcpy(&y, &b, 8);
-  return x == y || (std::isnan(a) && std::isnan(b));
-}
 
 const te::ta::IndicatorInfo& info_of(std::string_view name) {
   for (const te::ta::IndicatorInfo& info : te::ta::indicator_registry())
@@ -37,24 +31,9 @@ const te::ta::IndicatorInfo& info_of(std::string_view name) {
   throw 0;
 }
 
-struct Series {
-  std::vector<double> open, high, low, close, volume;
-  std::vector<std::int64_t> ts;
-  te::model::BarSeries::Columns columns() const {
-    te::model::BarSeries::Columns c;
-    c.ts_ns = ts.data();
-    c.open = open.data();
-    c.high = high.data();
-    c.low = low.data();
-    c.close = close.data();
-    c.volume = volume.data();
-    return c;
-  }
-};
-
-Series edge_series(std::mt19937_64& rng, int period, int count, bool with_nan) {
+te::test::BarColumns edge_series(std::mt19937_64& rng, int period, int count, bool with_nan) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  Series s;
+  te::test::BarColumns s;
   double price = 100.0;
   int repeat = 0;
   for (int i = 0; i < count; ++i) {
@@ -77,13 +56,8 @@ Series edge_series(std::mt19937_64& rng, int period, int count, bool with_nan) {
       price = (std::isnan(price) ? 100.0 : price) + static_cast<double>(static_cast<std::int64_t>(rng() % 7) - 3) * 0.25;
     }
     const double spread = static_cast<double>(rng() % 3) * 0.25;
-    s.open.push_back(price);
-    s.high.push_back(price + spread);
-    s.low.push_back(price - spread);
-    s.close.push_back(price);
-    s.volume.push_back(static_cast<double>(rng() % 1000));
+    s.push(price, price + spread, price - spread, price, static_cast<double>(rng() % 1000));
   }
-  s.ts.assign(s.close.size(), 0);
   return s;
 }
 
@@ -105,7 +79,7 @@ TEST_CASE("update_values block passes (sma, bbands) give update()'s values", "[t
     for (int series = 0; series < 6; ++series) {
       const Source source = sources[static_cast<std::size_t>(series) % std::size(sources)];
       const bool with_nan = series == 5;
-      const Series s = edge_series(rng, static_cast<int>(k.params[0]), 2500, with_nan);
+      const te::test::BarColumns s = edge_series(rng, static_cast<int>(k.params[0]), 2500, with_nan);
       const te::model::BarSeries::Columns c = s.columns();
       const auto by_bar = info.make(info, k.params, source);
       const auto by_block = info.make(info, k.params, source);
@@ -126,7 +100,7 @@ TEST_CASE("update_values block passes (sma, bbands) give update()'s values", "[t
           else
             for (int o = 0; o < outputs; ++o) got[o] = out[static_cast<std::size_t>(o) * kStride + b];
           for (int o = 0; o < outputs; ++o)
-            if (!same_bits(want[o], got[o])) ++mismatches;
+            if (!te::test::same_bits(want[o], got[o])) ++mismatches;
           if (want[0] == want[0]) ++valid;
         }
         i += len;

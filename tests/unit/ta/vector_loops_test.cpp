@@ -9,36 +9,16 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <limits>
 #include <random>
 #include <vector>
 
 #include "engine/ta/exact_sum.hpp"
+#include "tests/unit/ta/block_fixture.hpp"
 #include "engine/ta/vector_loops.hpp"
 #include "engine/ta/volatility.hpp"
 
-namespace {
-
-std::uint64_t bits(double x) {
-  std::uint64_t b;
-  std::memcpy(&b, &x, 8);
-  return b;
-}
-
-double edge_value(std::mt19937_64& rng, double previous) {
-  switch (rng() % 12) {
-    case 0: return std::numeric_limits<double>::quiet_NaN();
-    case 1: return (rng() & 1) ? 0.0 : -0.0;
-    case 2: return (rng() & 1) ? 1e9 + 0.125 : 1e-9;
-    case 3: return (rng() % 50 == 0) ? std::numeric_limits<double>::infinity() : 100.0;
-    case 4:
-    case 5: return previous;
-    default: return 100.0 + static_cast<double>(static_cast<std::int64_t>(rng() % 4001) - 2000) * 0.01;
-  }
-}
-
-}  // namespace
+using te::test::bits;
+using te::test::edge_value;
 
 TEST_CASE("CCI lane sums: the dispatched loop equals the baseline one bit for bit", "[ta][cci]") {
   INFO("dispatched loop: " << te::ta::vector_loops_isa());
