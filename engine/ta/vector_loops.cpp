@@ -5,6 +5,9 @@
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/volatility.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #define TE_TA_AVX2_BUILD 1
 #include <immintrin.h>
