@@ -144,6 +144,8 @@ class ExactSum {
     while (i < n) {
       const std::uint32_t to_normalize = 64u - (ops & 63u);  // steps up to the next renormalisation
       const std::size_t k = std::min<std::size_t>(to_normalize, n - i);
+      // (Unrolled twice: the loop's counter and branch were 3 of a step's ~17 instructions.)
+#pragma GCC unroll 2
       for (const std::size_t end = i + k; i < end; ++i) {
         double s, e;
         two_sum(hi, d[i], s, e);
@@ -176,6 +178,7 @@ class ExactSum {
     while (i < n) {
       const std::uint32_t to_normalize = std::min(64u - (aops & 63u), 64u - (bops & 63u));
       const std::size_t k = std::min<std::size_t>(to_normalize, n - i);
+#pragma GCC unroll 2
       for (const std::size_t end = i + k; i < end; ++i) {
         double s, e;
         two_sum(ahi, ad[i], s, e);
