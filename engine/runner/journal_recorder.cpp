@@ -444,14 +444,14 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
 // then (no state recorded, nothing exported), in one call.
 RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
   if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
-  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
+  if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   hand_over_if_full();
   update_busy_at(runner.bar_index());
   return BarEnd::Done;
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
-  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
+  if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   // The bar's run of series bars into the batch before its Before state's place is read.
   if (activity_ && error_ && series_next_ != written_next_) write_bars();
   const bool every = options_.state_events == StateEvents::EveryBar;
