@@ -142,6 +142,16 @@ class Portfolio {
   std::size_t fills() const noexcept { return fills_; }
   std::size_t closed_trades() const noexcept { return closed_; }
 
+  // The mark price position_value() follows alone: while book_version()
+  // holds, position_value() has the bits of `0.0 + market_value()` of this
+  // instrument's position at the price stored there (an entry marked later
+  // without a book change is flat at a positive price: +0 in the sum). Null
+  // when the account sums other positions. A session recorder keeps it and
+  // reads one price per bar instead of the sums (JournalRecorder::on_bar).
+  // Valid while book_version() holds (only a book change resizes positions_).
+  const double* sole_mark(model::InstrumentId instrument) const noexcept {
+    return first_ == instrument && first_ + 1 == positions_.size() ? &positions_[instrument].last_price : nullptr;
+  }
   const Position& position(model::InstrumentId instrument) const noexcept {
     return instrument < positions_.size() ? positions_[instrument] : kFlat;
   }

@@ -348,14 +348,22 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     start_.bar_index = i;
     start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
     if (start_version_ != pf.version()) {
-      marks_into(runner, start_);
       start_version_ = pf.version();
+      if (start_mark_at_ != nullptr) {
+        start_mark_ = *start_mark_at_;  // (settle_start_marks)
+        start_marks_due_ = true;
+      } else {
+        start_marks_now(runner);
+      }
     }
-    quiet_.busy = always_busy_ || i >= checkpoint_at_ || batched() >= options_.batch_events;
+    // (always_busy_, a checkpoint, batched() >= batch_events: update_busy_at)
+    quiet_.busy = i >= busy_at_;
     return;
   }
   on_bar_slow(runner, bar);
 }
+
+void JournalRecorder::start_marks_now(const SymbolRunner& runner) { marks_into(runner, start_); }
 
 void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& bar) {
   begin_bar(bar.ts_ns);
@@ -382,6 +390,7 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
   const portfolio::Portfolio& pf = runner.portfolio();
   if (start_pf_ == &pf && start_book_ == pf.book_version() &&
       start_.state == static_cast<std::uint8_t>(runner.state())) {
+    settle_start_marks();
     start_.bar_index = runner.bar_index();
     start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
     if (start_version_ != pf.version()) {
@@ -393,6 +402,8 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
     start_pf_ = &pf;
     start_version_ = pf.version();
     start_book_ = pf.book_version();
+    start_mark_at_ = pf.sole_mark(runner.instrument().id);
+    start_marks_due_ = false;
   }
   if (!have_state_ || options_.state_events == StateEvents::EveryBar) {
     // Before the update; the context cannot have changed since it was last
@@ -405,6 +416,7 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
   // Whether this bar's end has anything to do before the bar has run (what
   // it records on the way sets busy again): a state due, the batch full.
   quiet_.busy = always_busy_ || runner.bar_index() >= checkpoint_at_ || batched() >= options_.batch_events;
+  update_busy_at(runner.bar_index());
 }
 
 void JournalRecorder::on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) {
@@ -432,13 +444,14 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
 // then (no state recorded, nothing exported), in one call.
 RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
   if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
-  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
+  if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   hand_over_if_full();
+  update_busy_at(runner.bar_index());
   return BarEnd::Done;
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
-  if (runner.indicators().created().size() != quiet_.indicators) note_new_indicators(runner);
+  if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   // The bar's run of series bars into the batch before its Before state's place is read.
   if (activity_ && error_ && series_next_ != written_next_) write_bars();
   const bool every = options_.state_events == StateEvents::EveryBar;
@@ -447,6 +460,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // The state as the bar arrived, placed right after its market data. Its
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
+    settle_start_marks();
     push_state(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
   start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
@@ -456,6 +470,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     state_recorded_at(runner.bar_index());
   }
   hand_over_if_full();
+  update_busy_at(runner.bar_index());
 }
 
 // Transitions and actions are copied into the batch as they came (their

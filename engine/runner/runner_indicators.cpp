@@ -55,6 +55,7 @@ Result<int> RunnerIndicators::add(std::string_view name, std::span<const double>
     int s = *slot;
     for (auto& column : ta::output_columns(*spec)) c.columns.push_back({std::move(column), s++});
     created_.push_back(std::move(c));
+    created_count_ = created_.size();
   }
   return slot;
 }

@@ -420,7 +420,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // The per-bar observer has nothing for this bar's end (quiet_bar_end(): not
   // busy, no indicator created since it last looked).
   bool observer_end_quiet() const noexcept {
-    return quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created().size() == quiet_end_->indicators;
+    return quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created_count() == quiet_end_->indicators;
   }
   std::exception_ptr step_error_;        // thrown inside the batch loop, rethrown outside it
 

@@ -125,7 +125,10 @@ TEST_CASE("quiet bars recorded as runs give the events and batches of bars recor
           "[backtest][batch][journal][record]") {
   // Long quiet stretches (an entry every 300 Watch bars, held 40 bars), a
   // log line and, late, two new indicators on bars where nothing else
-  // happens.
+  // happens. A stop placed after 23 quiet bars of a position: its bar's
+  // Before state has the marks as the bar arrived, which the new way keeps
+  // only as the mark price on such bars (JournalRecorder::settle_start_marks;
+  // the exit's bar is another such state).
   auto src = script::make_strategy_source("strategies/quiet.lua", R"lua(
 local k = 0
 function detect_opportunity(bar, ctx, ind)
@@ -138,6 +141,7 @@ function filter_commitment(bar, ctx, ind)
   return enter_long { qty = 10, reason = "go" }
 end
 function manage_position(bar, ctx, ind)
+  if ctx.bars_in_state == 23 then return update_stop(bar.close * 0.5) end
   if ctx.bars_in_state >= 40 then return exit_position("held") end
 end
 )lua");
