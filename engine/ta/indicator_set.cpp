@@ -375,6 +375,7 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
       // The value and its history entry in one pass (the ring is not read
       // before this update ends).
       const double* v = ahead_values_.data() + (i - ahead_begin_);
+#pragma GCC unroll 2
       for (const AheadRow& r : ahead_out_) {
         const double x = *v;
         *r.cur = x;
