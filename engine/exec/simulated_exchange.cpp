@@ -572,18 +572,6 @@ bool SimulatedExchange::quiet_bar(Venue& v, model::InstrumentId instrument, cons
 // The per-bar entry points end in tail calls only (a venue not seen yet is
 // created by venue() and the call starts over), so a bar without orders runs
 // without a stack frame.
-void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  if (instrument >= venue_count_) return first_bar_open(instrument, bar, bar_index);
-  Venue& v = venues_[instrument];
-  v.last_bar = bar_index;
-  v.last_price = bar.open;
-  v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
-                      ? config_.max_volume_fraction * bar.volume
-                      : std::numeric_limits<double>::infinity();
-  if (v.working == 0 && requests_.empty()) return;  // most bars: kept free of the matching's frame
-  open_phase(v, instrument, bar, bar_index);
-}
-
 void SimulatedExchange::open_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,
                                    std::int64_t bar_index) {
   if (requests_.empty() && config_.quiet_bar_shortcut && quiet_bar(v, instrument, bar, bar_index)) return;
@@ -895,16 +883,6 @@ void SimulatedExchange::first_bar_open(model::InstrumentId instrument, const mod
 void SimulatedExchange::first_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   venue(instrument);
   on_bar_close(instrument, bar, bar_index);
-}
-
-void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  if (instrument >= venue_count_) return first_bar_close(instrument, bar, bar_index);
-  Venue& v = venues_[instrument];
-  // (quiet orders never execute at the close)
-  if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
-      !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok))
-    close_phase(v, instrument, bar, bar_index);
-  v.last_price = bar.close;
 }
 
 void SimulatedExchange::close_phase(Venue& v, model::InstrumentId instrument, const model::Bar& bar,

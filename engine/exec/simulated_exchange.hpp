@@ -4,6 +4,7 @@
 // nothing depends on the wall clock. The rules of every fill model, time in
 // force, partial fills, latency and costs are in docs/execution.md.
 // Not thread-safe: used from the run's event thread only.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <deque>
@@ -184,5 +185,30 @@ class SimulatedExchange final : public ExecutionEngine {
   const char* rejection_code_ = nullptr;  // the literal rejection_.code was copied from
   bool rejecting_ = false;      // rejection_ is being reported
 };
+
+// A bar's open and close, inline: on a venue with nothing working (most bars)
+// they only record the bar, which a caller holding the exchange as a
+// SimulatedExchange (the runner's quiet step) then does without a call.
+[[gnu::always_inline]] inline void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
+  if (instrument >= venue_count_) return first_bar_open(instrument, bar, bar_index);
+  Venue& v = venues_[instrument];
+  v.last_bar = bar_index;
+  v.last_price = bar.open;
+  v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
+                      ? config_.max_volume_fraction * bar.volume
+                      : std::numeric_limits<double>::infinity();
+  if (v.working == 0 && requests_.empty()) return;  // most bars: kept free of the matching's frame
+  open_phase(v, instrument, bar, bar_index);
+}
+
+[[gnu::always_inline]] inline void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
+  if (instrument >= venue_count_) return first_bar_close(instrument, bar, bar_index);
+  Venue& v = venues_[instrument];
+  // (quiet orders never execute at the close)
+  if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
+      !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok))
+    close_phase(v, instrument, bar, bar_index);
+  v.last_price = bar.close;
+}
 
 }  // namespace te::exec

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "engine/core/time.hpp"
+#include "engine/exec/simulated_exchange.hpp"
 #include "engine/script/frame_bar.hpp"
 
 namespace te::runner {
@@ -26,6 +27,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       instrument_(std::move(instrument)),
       history_(std::move(history)),
       exec_(exec),
+      sim_(dynamic_cast<exec::SimulatedExchange*>(&exec)),
       portfolio_(portfolio),
       observer_(observer),
       bar_observer_(observer != nullptr ? observer->bar_hooks() : nullptr),
@@ -99,9 +101,11 @@ template <bool quiet>
   history_->push(bar);
   if (bar_observer_) bar_observer_->on_bar(*this, bar);  // (quiet: one that has quiet bar ends)
   ref_price_ = bar.open;
-  exec_.on_bar_open(instrument, bar, bar_index_);
+  if (quiet && sim_ != nullptr) sim_->on_bar_open(instrument, bar, bar_index_);
+  else exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
+  if (quiet) quiet_mark_version_ = portfolio_.version();
   ref_price_ = bar.close;
   // (manage_orders_on_bar's own early return, checked here without the call)
   if (!quiet &&
@@ -271,10 +275,22 @@ bool SymbolRunner::quiet_now() const noexcept {
 // or 0: go on in drive() from step_ (also for a reload request).
 [[gnu::always_inline]] inline int SymbolRunner::quiet_bar() {
   consecutive_errors_ = 0;
-  exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
+  if (sim_ != nullptr) sim_->on_bar_close(instrument_.id, current_bar_, bar_index_);
+  else exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
   {
+    // The bar's start marked the position at this close already (begin_bar).
+    // While nothing in the account moved since (its version, taken after that
+    // mark by the quiet step; versions only grow, so an older stamp that
+    // still holds says the same) and the close lies in the bar's range, this
+    // mark would change nothing: the price is the same, and an open trade's
+    // MAE/MFE already include the range's ends, between which the close's
+    // excursion lies. Its version bump is not needed either: every reader
+    // compares the version across a bar's start, whose mark moved it (an open
+    // position; a flat one moves it only for a price <= 0 or NaN, which moves
+    // it at the start too).
     const double c = current_bar_.close;
-    portfolio_.mark(instrument_.id, c, c, c);
+    if (!(portfolio_.version() == quiet_mark_version_ && current_bar_.low <= c && c <= current_bar_.high))
+      portfolio_.mark(instrument_.id, c, c, c);
   }
   if (!quiet_) {
     step_ = Step::Notices3;

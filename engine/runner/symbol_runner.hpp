@@ -23,6 +23,10 @@
 #include "engine/runner/strategy_reload.hpp"
 #include "engine/script/strategy_host.hpp"
 
+namespace te::exec {
+class SimulatedExchange;
+}
+
 namespace te::runner {
 
 class SymbolRunner;
@@ -389,6 +393,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   model::Instrument instrument_;
   std::unique_ptr<BarHistory> history_;
   exec::ExecutionEngine& exec_;
+  // exec_ when it is the simulated exchange (backtests, paper), else null:
+  // the quiet step then calls its bar open and close directly, inline (an
+  // idle venue only records the bar), instead of through the interface.
+  exec::SimulatedExchange* sim_;
   portfolio::Portfolio& portfolio_;
   RunnerObserver* observer_;
   RunnerObserver* bar_observer_;  // observer_->bar_hooks(): on_bar, bar_end_in_loop, on_bar_end
@@ -423,6 +431,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     return quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created_count() == quiet_end_->indicators;
   }
   std::exception_ptr step_error_;        // thrown inside the batch loop, rethrown outside it
+  // Portfolio::version() right after the quiet step's mark at a bar's start
+  // (quiet_bar(): the close's mark is skipped while it holds).
+  std::uint64_t quiet_mark_version_ = ~std::uint64_t{0};
 
   RunnerState state_ = RunnerState::Watch;
   std::int64_t bar_index_ = -1;

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/core/assert.hpp"
 #include "engine/ta/registry.hpp"
 #include "engine/ta/talib_rules.hpp"
@@ -136,6 +140,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       special_ = true;
       by_key_.emplace(std::move(key), first);
       view_.slot_count = static_cast<std::uint32_t>(first + outputs);
+      if (ahead_on_) rebuild_per_bar_lists();
       return first;
     }
   }
@@ -182,7 +187,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
     const std::size_t row = ahead ? ahead_out_.size() : kNotAhead;
     if (ahead) {
       ahead_values_.resize((row + static_cast<std::size_t>(outputs)) * kAheadBlock);
-      for (int k = 0; k < outputs; ++k) ahead_out_.push_back(current_.get() + first + k);
+      for (int k = 0; k < outputs; ++k) ahead_out_.push_back({current_.get() + first + k, this->row(first + k)});
     }
     const Plain p{raw_ind, current_.get() + first, outputs, row};
     per_bar_.reserve(plain_.size() + 1);
@@ -194,6 +199,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   entries_.push_back(Entry{std::move(ind), first, outputs, group, nullptr, 0});
   by_key_.emplace(std::move(key), first);
   view_.slot_count = static_cast<std::uint32_t>(first + outputs);
+  if (ahead_on_) rebuild_per_bar_lists();
   return first;
 }
 
@@ -229,10 +235,111 @@ void IndicatorSet::set_ahead(const model::BarSeries::Columns& columns, std::size
   per_bar_.clear();
   for (Plain& p : plain_) {
     p.ahead = computed_ahead(*p.indicator) ? ahead_out_.size() : kNotAhead;
-    for (int k = 0; p.ahead != kNotAhead && k < p.outputs; ++k) ahead_out_.push_back(p.out + k);
+    for (int k = 0; p.ahead != kNotAhead && k < p.outputs; ++k)
+      ahead_out_.push_back({p.out + k, row(static_cast<int>(p.out + k - current_.get()))});
     if (p.ahead == kNotAhead) per_bar_.push_back(p);
   }
+  for (Cross& c : crosses_) {  // in creation order: a crossover of a crossover follows it
+    c.ahead = kNotAhead;
+    place_cross_ahead(c);
+  }
   ahead_values_.assign(ahead_out_.size() * kAheadBlock, kNaN);
+  rebuild_per_bar_lists();
+}
+
+std::size_t IndicatorSet::ahead_row_of(int slot) const noexcept {
+  const double* p = current_.get() + slot;
+  for (std::size_t r = 0; r < ahead_out_.size(); ++r)
+    if (ahead_out_[r].cur == p) return r;
+  return kNotAhead;
+}
+
+void IndicatorSet::place_cross_ahead(Cross& c) {
+  const std::size_t ra = ahead_row_of(c.a), rb = ahead_row_of(c.b);
+  if (ra == kNotAhead || rb == kNotAhead || mask_ == 0) return;
+  c.ra = ra;
+  c.rb = rb;
+  c.ahead = ahead_out_.size();
+  ahead_values_.resize((c.ahead + 2) * kAheadBlock);
+  ahead_out_.push_back({current_.get() + c.slot, row(c.slot)});
+  ahead_out_.push_back({current_.get() + c.slot + 1, row(c.slot + 1)});
+}
+
+void IndicatorSet::rebuild_per_bar_lists() {
+  std::vector<bool> by_row(view_.slot_count, false);
+  for (const AheadRow& r : ahead_out_) by_row[static_cast<std::size_t>(r.cur - current_.get())] = true;
+  ring_slots_.clear();
+  for (std::uint32_t s = 0; s < view_.slot_count; ++s)
+    if (!by_row[s]) ring_slots_.push_back(s);
+  per_bar_crosses_.clear();
+  for (std::size_t k = 0; k < crosses_.size(); ++k)
+    if (crosses_[k].ahead == kNotAhead) per_bar_crosses_.push_back(k);
+}
+
+// A crossover's value at a bar whose difference a - b and the one before it
+// are both non-zero and not NaN (nearly every bar once the inputs are warm):
+// the look-back is the bar before (age 1, within any ring longer than 1) and
+// the value the sign change from there, step_cross's expression. Writes those
+// values for block positions [1, n) with no dependency from bar to bar and
+// returns the first position whose difference is 0 or NaN (n: none); from
+// there on (and at position 0) the caller steps bar by bar.
+namespace {
+
+std::size_t cross_run(const double* a, const double* b, double* o0, double* o1, std::size_t n) noexcept {
+  std::size_t k = 1;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+  __m128d prev = _mm_set_sd(a[0] - b[0]);  // lane 0: d[k - 1] for the first pair
+  prev = _mm_unpacklo_pd(prev, prev);
+  __m128d bad = _mm_cmpeq_pd(prev, zero);
+  bad = _mm_or_pd(bad, _mm_cmpunord_pd(prev, prev));
+  for (; k + 2 <= n; k += 2) {
+    const __m128d d = _mm_sub_pd(_mm_loadu_pd(a + k), _mm_loadu_pd(b + k));
+    const __m128d dp = _mm_shuffle_pd(prev, d, 1);  // d[k - 1], d[k]
+    const __m128d v = _mm_sub_pd(_mm_and_pd(_mm_cmpgt_pd(d, zero), one), _mm_and_pd(_mm_cmpgt_pd(dp, zero), one));
+    _mm_storeu_pd(o0 + k, v);
+    _mm_storeu_pd(o1 + k, one);
+    bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpeq_pd(d, zero), _mm_cmpunord_pd(d, d)));
+    prev = d;
+  }
+  if (_mm_movemask_pd(bad) != 0) k = 1;  // (rare: found below, bar by bar)
+#endif
+  for (std::size_t i = k - 1; i < n; ++i) {  // the rest, and the first 0 or NaN
+    const double d = a[i] - b[i];
+    if (!(d > 0 || d < 0)) return i;
+    if (i >= k) {
+      const double dp = a[i - 1] - b[i - 1];
+      o0[i] = static_cast<double>(static_cast<int>(d > 0) - static_cast<int>(dp > 0));
+      o1[i] = 1.0;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+void IndicatorSet::cross_block(Cross& c, std::size_t j, std::size_t n) noexcept {
+  if (n == 0) return;
+  const double* a = ahead_values_.data() + c.ra * kAheadBlock + j;
+  const double* b = ahead_values_.data() + c.rb * kAheadBlock + j;
+  double* o0 = ahead_values_.data() + c.ahead * kAheadBlock + j;
+  double* o1 = o0 + kAheadBlock;
+  const std::uint64_t at = updates_;
+  double out[2];
+  step_cross(c, a[0], b[0], at, out);
+  o0[0] = out[0];
+  o1[0] = out[1];
+  // Positions [1, f) by the run; its last difference is the look-back of the next.
+  const std::size_t f = cross_run(a, b, o0, o1, n);
+  if (f >= 2) {
+    c.last_d = a[f - 1] - b[f - 1];
+    c.last_at = at + (f - 1);
+  }
+  for (std::size_t k = std::max<std::size_t>(f, 1); k < n; ++k) {
+    step_cross(c, a[k], b[k], at + k, out);
+    o0[k] = out[0];
+    o1[k] = out[1];
+  }
 }
 
 void IndicatorSet::fill_ahead(std::size_t from) noexcept {
@@ -243,6 +350,8 @@ void IndicatorSet::fill_ahead(std::size_t from) noexcept {
     if (p.ahead != kNotAhead)
       p.indicator->update_columns(ahead_columns_, ahead_begin_, ahead_end_ - ahead_begin_,
                                 ahead_values_.data() + p.ahead * kAheadBlock, kAheadBlock);
+  for (Cross& c : crosses_)
+    if (c.ahead != kNotAhead) cross_block(c, 0, ahead_end_ - ahead_begin_);
 }
 
 void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
@@ -254,6 +363,7 @@ void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
 void IndicatorSet::update(const model::Bar& bar) noexcept {
   // Every indicator reads only the bar and writes only its own slots, so the
   // plain ones can run before the others without changing any value.
+  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
   if (ahead_on_) {
     const std::size_t i = ahead_next_++;
     if (!ahead_out_.empty()) {  // (none yet: no block to keep, the next add starts one)
@@ -262,24 +372,35 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
       // close: a feed hands over whole rows).
       TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
                 "indicator set fed a bar that is not bar %zu of its columns", i);
+      // The value and its history entry in one pass (the ring is not read
+      // before this update ends).
       const double* v = ahead_values_.data() + (i - ahead_begin_);
-      for (double* out : ahead_out_) {
-        *out = *v;
+#pragma GCC unroll 2
+      for (const AheadRow& r : ahead_out_) {
+        const double x = *v;
+        *r.cur = x;
+        r.ring[head] = x;
         v += kAheadBlock;
       }
     }
     for (const Plain& p : per_bar_) p.indicator->update(bar, p.out);
+    if (special_) update_special(bar);
+    double* cur = current_.get();
+    for (std::size_t k : per_bar_crosses_) {
+      Cross& c = crosses_[k];
+      step_cross(c, cur[c.a], cur[c.b], updates_, cur + c.slot);
+    }
+    for (std::uint32_t s : ring_slots_) history_[s * history_len_ + head] = cur[s];
   } else {
     for (const Plain& p : plain_) p.indicator->update(bar, p.out);
+    if (special_) update_special(bar);
+    for (Cross& c : crosses_) {
+      const double* cur = current_.get();
+      step_cross(c, cur[c.a], cur[c.b], updates_, current_.get() + c.slot);
+    }
+    const std::size_t slots = view_.slot_count;
+    for (std::size_t s = 0; s < slots; ++s) history_[s * history_len_ + head] = current_[s];
   }
-  if (special_) update_special(bar);
-  for (Cross& c : crosses_) {
-    const double* cur = current_.get();
-    step_cross(c, cur[c.a], cur[c.b], updates_, current_.get() + c.slot);
-  }
-  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
-  const std::size_t slots = view_.slot_count;
-  for (std::size_t s = 0; s < slots; ++s) history_[s * history_len_ + head] = current_[s];
   ++updates_;
   view_.updates = updates_;
   view_.head = static_cast<std::uint32_t>(head);
@@ -327,9 +448,17 @@ Result<int> IndicatorSet::add_crossover(int slot_a, int slot_b) {
   }
   current_[static_cast<std::size_t>(used)] = out[0];
   current_[static_cast<std::size_t>(used) + 1] = out[1];
+  if (ahead_on_) place_cross_ahead(c);
   crosses_.push_back(c);
   by_key_.emplace(std::move(key), used);
   view_.slot_count = static_cast<std::uint32_t>(used + 2);
+  if (ahead_on_) {
+    rebuild_per_bar_lists();
+    // Its values for the rest of the block, from the next update on.
+    Cross& added = crosses_.back();
+    if (added.ahead != kNotAhead && ahead_next_ < ahead_end_)
+      cross_block(added, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_);
+  }
   return used;
 }
 

@@ -118,6 +118,8 @@ class IndicatorSet {
   std::size_t slot_count() const noexcept { return view_.slot_count; }
   std::uint64_t updates() const noexcept { return updates_; }
   std::size_t history_length() const noexcept { return history_len_; }
+  // Crossovers computed in the block-ahead pass (set_ahead), not per bar.
+  std::size_t crossovers_ahead() const noexcept { return crosses_.size() - (ahead_on_ ? per_bar_crosses_.size() : crosses_.size()); }
 
  private:
   struct Entry {
@@ -133,14 +135,29 @@ class IndicatorSet {
   // One ind.crossover pair (add_crossover). `last_d` is the most recent
   // difference that was not exactly 0 (NaN counts: it stops the look-back, and
   // NaN is also the start value), seen at update number `last_at`.
+  // `ahead`: its first row in ahead_values_ when both inputs are computed
+  // ahead (then so is the crossover: cross_block), with `ra`, `rb` the rows of
+  // a and b; else kNotAhead (stepped per bar in update()).
   struct Cross {
     int a, b, slot;
     double last_d = std::numeric_limits<double>::quiet_NaN();
     std::uint64_t last_at = 0;
+    std::size_t ahead = static_cast<std::size_t>(-1);
+    std::size_t ra = 0, rb = 0;
   };
   // Writes the crossover's two slots for update number `at` from the values
   // `va`, `vb` of its inputs at that update.
   void step_cross(Cross& c, double va, double vb, std::uint64_t at, double* out) const noexcept;
+  // Crossover `c`'s values for block positions [j, j + n) from its inputs'
+  // rows, the first of them update number updates_ (step_cross's values).
+  void cross_block(Cross& c, std::size_t j, std::size_t n) noexcept;
+  // Makes crossover `c` one computed ahead when both its inputs are (rows
+  // appended; the caller fills them).
+  void place_cross_ahead(Cross& c);
+  // Row of ahead_values_ that holds `slot`, or kNotAhead.
+  std::size_t ahead_row_of(int slot) const noexcept;
+  // ring_slots_ and per_bar_crosses_ from the current rows (after any add).
+  void rebuild_per_bar_lists();
 
   // A base-timeframe indicator computed here (not cached, not on a higher
   // timeframe): the common case, updated from this flat list without the
@@ -208,7 +225,17 @@ class IndicatorSet {
   const std::size_t* ahead_readable_ = nullptr;
   std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
   std::vector<double> ahead_values_;
-  std::vector<double*> ahead_out_;  // row r of ahead_values_ goes to *ahead_out_[r] (its slot in current_)
+  // Row r of ahead_values_ goes to *ahead_out_[r].cur (its slot in current_)
+  // and to ahead_out_[r].ring[head] (its history row), in one pass.
+  struct AheadRow {
+    double* cur;
+    double* ring;
+  };
+  std::vector<AheadRow> ahead_out_;
+  // With set_ahead: the slots whose history update() copies from current_
+  // (those no ahead row writes), and the crossovers it steps per bar.
+  std::vector<std::uint32_t> ring_slots_;
+  std::vector<std::size_t> per_bar_crosses_;  // indices into crosses_
 };
 
 }  // namespace te::ta

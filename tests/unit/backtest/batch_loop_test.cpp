@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ void check_same(const backtest::BacktestResult& a, const backtest::BacktestResul
     CHECK(a.trades[i].entry_price == b.trades[i].entry_price);
     CHECK(a.trades[i].exit_price == b.trades[i].exit_price);
     CHECK(a.trades[i].pnl_gross == b.trades[i].pnl_gross);
+    CHECK(std::memcmp(&a.trades[i].mae, &b.trades[i].mae, sizeof(double)) == 0);
+    CHECK(std::memcmp(&a.trades[i].mfe, &b.trades[i].mfe, sizeof(double)) == 0);
   }
   CHECK(a.fills == b.fills);
   CHECK(a.final_cash == b.final_cash);
@@ -768,6 +771,60 @@ TEST_CASE("a random strategy gives the same results with and without the quiet s
       CHECK(batched.trades.size() > 20);
       CHECK(batched.stats.quiet_bars > 100);
       CHECK(batched.stats.quiet_bars < batched.stats.bars);
+    }
+  }
+}
+
+// The quiet step skips the close's mark while the account has not moved since
+// the bar's start and the close lies in the bar's range (SymbolRunner::
+// quiet_bar): trades' MAE/MFE, equity and everything else as on the
+// per-callback path (which marks at every close), also on bars whose close
+// lies outside their range (bad data: the mark at the close must then run).
+TEST_CASE("the quiet step's skipped close mark changes no excursion", "[backtest][batch]") {
+  const model::BarSeries& src_bars = nvda();
+  const std::size_t n = src_bars.size();
+  struct Store {
+    std::vector<std::int64_t> ts;
+    std::vector<double> open, high, low, close, volume;
+  };
+  auto store = std::make_shared<Store>();
+  const auto& c = src_bars.columns();
+  for (std::size_t i = 0; i < n; ++i) {
+    store->ts.push_back(c.ts_ns[i]);
+    store->open.push_back(c.open[i]);
+    store->high.push_back(c.high[i]);
+    store->low.push_back(c.low[i]);
+    double close = c.close[i];
+    if (i % 7 == 3) close = c.high[i] * 1.01;
+    if (i % 11 == 5) close = c.low[i] * 0.99;
+    store->close.push_back(close);
+    store->volume.push_back(c.volume[i]);
+  }
+  model::BarSeries::Columns cols{};
+  cols.ts_ns = store->ts.data();
+  cols.open = store->open.data();
+  cols.high = store->high.data();
+  cols.low = store->low.data();
+  cols.close = store->close.data();
+  cols.volume = store->volume.data();
+  const model::BarSeries odd(src_bars.symbol(), src_bars.instrument(), n, cols, store);
+  for (const char* name : {"sma_cross", "rsi_mean_reversion", "fuzz"}) {
+    INFO(name);
+    const bool fuzz = std::string(name) == "fuzz";
+    auto src = fuzz ? script::make_strategy_source("fuzz.lua", kFuzzStrategy)
+                    : script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/" + name + ".lua");
+    REQUIRE(src);
+    for (const model::BarSeries* bars : {&src_bars, &odd}) {
+      auto cfg = base_config();
+      cfg.seed = 3;
+      cfg.max_consecutive_errors = 5;
+      cfg.batch = false;
+      const auto per_call = run(cfg, *bars, *src);
+      cfg.batch = true;
+      const auto batched = run(cfg, *bars, *src);
+      check_same(batched, per_call);
+      CHECK(!batched.trades.empty());
+      CHECK(batched.stats.quiet_bars > 100);
     }
   }
 }

@@ -6,8 +6,10 @@
 // higher-timeframe indicators in the same set.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -134,4 +136,73 @@ TEST_CASE("block-ahead indicator values equal the per-bar path for every indicat
     check_same(live, ahead, i);
   }
   CHECK(added == specs.size());
+}
+
+// Crossovers of two indicators computed ahead are computed ahead too
+// (IndicatorSet::cross_block: a dependency-free pass over blocks whose
+// differences are all non-zero and not NaN, step_cross bar by bar otherwise).
+// Same values as the per-bar step, on edge series: ties (flat stretches make
+// the SMAs equal), NaN closes (NaN differences), a ring shorter than the
+// look-backs (16 bars: ages past the ring, wrap-around), crossovers added
+// mid block and after a reset, one of them over a crossover's own slot, and a
+// feed releasing bars a few at a time.
+TEST_CASE("crossovers computed ahead equal the per-bar step on ties, NaN and ring wrap", "[unit][ta][ahead]") {
+  auto bars = te::test::random_bars(1200, 7);
+  for (std::size_t i = 300; i < 340; ++i) bars[i].close = bars[300].close;  // long tie: ages beyond the ring
+  for (std::size_t i = 500; i < 504; ++i) bars[i].close = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 900; i < 990; i += 3) bars[i].close = bars[i - 1].close;  // short ties
+  const ColumnStore store(bars);
+  const bool gated = GENERATE(false, true);
+  const std::size_t start = GENERATE(0, 5);
+  std::size_t readable = gated ? start + 1 : bars.size();
+  IndicatorSet live(32, 16), ahead(32, 16);
+  ahead.set_ahead(store.columns(), start, &readable);
+  auto seen = [&](std::size_t i) { return bars[i]; };
+  auto add = [&](const char* spec, std::size_t seen_count) {
+    auto a = live.add(*parse_spec(spec), seen_count, seen);
+    auto b = ahead.add(*parse_spec(spec), seen_count, seen);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(*a == *b);
+    return *a;
+  };
+  auto cross = [&](int x, int y) {
+    auto a = live.add_crossover(x, y);
+    auto b = ahead.add_crossover(x, y);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(*a == *b);
+    return *a;
+  };
+  const int s2 = add("sma(2)", start), s3 = add("sma(3)", start);
+  cross(s2, s3);  // from the first bar
+  for (std::size_t i = start; i < bars.size(); ++i) {
+    if (gated && readable < bars.size() && (i % 3 == 0 || readable == i))
+      readable = std::max(readable, std::min(bars.size(), i + 1 + i % 5));
+    const std::size_t n = i - start;
+    if (n == 90) {  // mid block: a new pair, a pair with a new indicator, a crossover of a crossover
+      const int s5 = add("sma(5)", i);
+      const int c = cross(s3, s5);
+      cross(c, s2);
+      cross(s2, add("wma(4)", i));
+      cross(s5, add("ema(4)", i));  // an input stepped per bar: the crossover stays per bar
+    }
+    if (n == 777) {
+      live.reset();
+      ahead.reset();
+    }
+    if (n == 800) cross(s3, s2);  // the reverse pair, after the reset
+    live.update(bars[i]);
+    ahead.update(bars[i]);
+    REQUIRE(live.slot_count() == ahead.slot_count());
+    for (int s = 0; s < static_cast<int>(live.slot_count()); ++s) {
+      REQUIRE(same_bits(live.view()->current[s], ahead.view()->current[s]));
+      for (int k = 0; k < 16; ++k)
+        if (!same_bits(live.value(s, k), ahead.value(s, k))) {
+          FAIL("bar " << i << " slot " << s << " offset " << k << ": " << live.value(s, k) << " vs " << ahead.value(s, k));
+        }
+    }
+  }
+  CHECK(live.crossovers_ahead() == 0);
+  CHECK(ahead.crossovers_ahead() == 5);  // all six but the one with the EMA
 }
