@@ -1,6 +1,7 @@
 #include "engine/journal/event_codec.hpp"
 
 #include "engine/journal/bar_run.hpp"
+#include "engine/journal/positional_state.hpp"
 #include "engine/journal/state_parts.hpp"
 
 #define MSGPACK_NO_BOOST
@@ -511,11 +512,8 @@ bool decode_body(MsgpackCursor& c, MarketData& e) {
          read_optional(c, e.bar.bid) && read_optional(c, e.bar.ask) && read_optional(c, e.bar.bid_size) &&
          read_optional(c, e.bar.ask_size);
 }
-bool decode_body(MsgpackCursor& c, RunnerState& e) {
-  if (!(read_enum(c, e.phase, 1) && c.read_small_uint(e.state, 0xff) && read_enum(c, e.encoding, 1) &&
-        c.read_value(e.context) && c.read_value(e.indicators))) {
-    return false;
-  }
+// runner_state: decode_state_into below. After the map form's indicators: the delta's sequences.
+bool decode_state_tail(MsgpackCursor& c, RunnerState& e) {
   e.base_sequence = 0;
   e.snapshot_sequence = 0;
   if (e.encoding == StateEncoding::Full) return true;
@@ -611,6 +609,39 @@ bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, BodySpares*
   }
   // Fields appended by a newer minor version are skipped.
   for (std::uint32_t i = used; i < fields; ++i) {
+    if (!c.skip()) {
+      why = c.error();
+      return false;
+    }
+  }
+  return true;
+}
+
+// A runner_state record in either form: the map form (encoding 0/1) or the
+// positional one (2/3, format 4: positional_state.hpp), whose field count
+// depends on the record.
+bool decode_state_into(MsgpackCursor& c, std::uint32_t fields, Event& out, BodySpares* spares, const char*& why) {
+  RunnerState* body = &body_of<RunnerState>(out, spares);
+  std::uint8_t encoding = 0;
+  std::uint32_t used = 0;
+  bool ok = read_enum(c, body->phase, 1) && c.read_small_uint(body->state, 0xff) &&
+            c.read_small_uint(encoding, kPositionalDelta);
+  if (ok && encoding >= kPositionalFull) {
+    ok = detail::decode_positional_state(c, encoding, *body, used);
+  } else if (ok) {
+    body->encoding = static_cast<StateEncoding>(encoding);
+    ok = c.read_value(body->context) && c.read_value(body->indicators) && decode_state_tail(c, *body);
+    used = FieldCount{}(*body);
+  }
+  if (!ok) {
+    why = c.error();
+    return false;
+  }
+  if (fields < kEnvelopeFields + used) {
+    why = "record has fewer fields than its type requires";
+    return false;
+  }
+  for (std::uint32_t i = kEnvelopeFields + used; i < fields; ++i) {
     if (!c.skip()) {
       why = c.error();
       return false;
@@ -1109,7 +1140,7 @@ void decode_event_in(std::string_view record, Event& out, MarketStreams* streams
       ok = decode_into<MarketData>(c, n, out, spares, why);
       if (ok && c.at_end()) note_stream(streams, out);
       break;
-    case 4: ok = decode_into<RunnerState>(c, n, out, spares, why); break;
+    case 4: ok = decode_state_into(c, n, out, spares, why); break;
     case 5: ok = decode_into<Transition>(c, n, out, spares, why); break;
     case 6: ok = decode_into<StrategyAction>(c, n, out, spares, why); break;
     case 7: ok = decode_into<OrderUpdate>(c, n, out, spares, why); break;
@@ -1326,8 +1357,17 @@ void put_leaf_map_diff(Enc& en, const std::string_view (&keys)[6], unsigned chan
   en.pk.pack_array(0);  // nothing removed
 }
 
+// The encoded ctx of `p` in `cache` (re-encoded only when the pointer changed).
+void refresh_ctx_bytes(const StateParts& p, StatePartsBase& cache) {
+  if (cache.ctx_valid && cache.ctx_of == p.ctx) return;
+  cache.ctx_bytes.clear();
+  encode_value(ctx_of(p), cache.ctx_bytes);
+  cache.ctx_of = p.ctx;
+  cache.ctx_valid = true;
+}
+
 void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                        model::RunnerId runner, const StateParts& p, StateEncoding encoding) {
+                        model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
   en.pk.pack_array(kEnvelopeFields + fields);
   en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
   en.pk.pack_uint64(sequence);
@@ -1335,26 +1375,22 @@ void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, s
   en.pk.pack_uint32(runner);
   en.pk.pack_uint8(static_cast<std::uint8_t>(p.phase));
   en.pk.pack_uint8(p.state);
-  en.pk.pack_uint8(static_cast<std::uint8_t>(encoding));
+  en.pk.pack_uint8(encoding);
 }
 
 }  // namespace
 
 void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
-  if (!cache.bytes_valid || cache.ctx_of != p.ctx) {
-    cache.ctx_bytes.clear();
-    encode_value(ctx_of(p), cache.ctx_bytes);
-    cache.ctx_of = p.ctx;
-  }
-  if (!cache.bytes_valid || cache.orders_of != p.orders) {
+  refresh_ctx_bytes(p, cache);
+  if (!cache.orders_valid || cache.orders_of != p.orders) {
     cache.orders_bytes.clear();
     encode_value(orders_of(p), cache.orders_bytes);
     cache.orders_of = p.orders;
+    cache.orders_valid = true;
   }
-  cache.bytes_valid = true;
   Enc en(out);
-  put_state_envelope(en, 5, sequence, ts_event_ns, runner, p, StateEncoding::Full);
+  put_state_envelope(en, 5, sequence, ts_event_ns, runner, p, static_cast<std::uint8_t>(StateEncoding::Full));
   en.pk.pack_map(6);
   put_key(en, "account");
   put_leaf_map(en, kAccountKeys, [&](auto&& f) { account_leaves(p, f); });
@@ -1385,7 +1421,7 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
   const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
   if (changes == 6) return false;  // every key changed: the delta would replace the context
   Enc en(out);
-  put_state_envelope(en, 7, sequence, ts_event_ns, runner, p, StateEncoding::Delta);
+  put_state_envelope(en, 7, sequence, ts_event_ns, runner, p, static_cast<std::uint8_t>(StateEncoding::Delta));
   if (changes == 0) {
     en.pk.pack_nil();
   } else {
@@ -1421,6 +1457,191 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
       put_leaf_map_diff(en, kPositionKeys, position, [&](auto&& f) { position_leaves(p, f); });
     }
     en.pk.pack_array(0);  // no key removed
+  }
+  put_diff(en, base.indicators, indicators);
+  en.pk.pack_uint64(base_sequence);
+  en.pk.pack_uint64(snapshot_sequence);
+  return true;
+}
+
+// ---- positional runner_state (format 4, positional_state.hpp) ---------------
+
+namespace {
+
+// A d* field: a whole number of magnitude below 2^53 (not -0.0) as its
+// shortest integer, anything else as float64. The reader's conversion back is
+// exact (such an integer is exactly one double), and most of a state's
+// numbers outside a trade are +0.0 (1 byte instead of 9).
+[[gnu::always_inline]] inline void put_dstar(Enc& en, double d) {
+  constexpr double kLimit = 9007199254740992.0;  // 2^53
+  if (d > -kLimit && d < kLimit) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (std::bit_cast<std::uint64_t>(static_cast<double>(i)) == std::bit_cast<std::uint64_t>(d)) {
+      en.pk.pack_int64(i);
+      return;
+    }
+  }
+  en.dbl(d);
+}
+
+void put_opt_dstar(Enc& en, bool set, double d) {
+  if (set) {
+    put_dstar(en, d);
+  } else {
+    en.pk.pack_nil();
+  }
+}
+
+// Leaf `leaf` of `p` as the positional records write it (ctx and orders are
+// written by the callers).
+void put_scalar_leaf(Enc& en, const StateParts& p, unsigned leaf) {
+  switch (leaf) {
+    case kLeafCash: put_dstar(en, p.cash); return;
+    case kLeafCommissionPaid: put_dstar(en, p.commission_paid); return;
+    case kLeafEquity: put_dstar(en, p.equity); return;
+    case kLeafPositionValue: put_dstar(en, p.position_value); return;
+    case kLeafRealizedPnl: put_dstar(en, p.realized_pnl); return;
+    case kLeafTrades: put_int(en, p.trades); return;
+    case kLeafBarIndex: put_int(en, p.bar_index); return;
+    case kLeafBarsInState: put_int(en, p.bars_in_state); return;
+    case kLeafAvgPrice: put_dstar(en, p.avg_price); return;
+    case kLeafBarsHeld: put_opt(en, OptInt{p.in_trade, p.bars_held}); return;
+    case kLeafEntryTsNs: put_opt(en, OptInt{p.in_trade, p.entry_ts_ns}); return;
+    case kLeafQty: put_dstar(en, p.qty); return;
+    case kLeafTradePnl: put_opt_dstar(en, p.in_trade, p.trade_pnl); return;
+    case kLeafUnrealizedPnl: put_dstar(en, p.unrealized_pnl); return;
+    default: TE_ASSERT(false, "put_scalar_leaf: leaf %u is not a scalar", leaf);
+  }
+}
+
+constexpr std::string_view kOrderKeys[9] = {"filled_qty", "id",     "limit_price", "purpose", "qty",
+                                            "side",       "status", "stop_price",  "type"};
+
+// The code whose name is `s` among `count` codes of enum E, or -1.
+template <class E>
+int enum_code(const Value& v, int count) {
+  if (!v.is_string()) return -1;
+  const std::string& s = v.as_string();
+  for (int i = 0; i < count; ++i)
+    if (model::to_string(static_cast<E>(i)) == s) return i;
+  return -1;
+}
+
+}  // namespace
+
+bool encode_order_tuple(const Value& order, std::string& out) {
+  if (!order.is_map() || order.size() != 9) return false;
+  const Value::Map& m = order.as_map();
+  for (std::size_t i = 0; i < 9; ++i)
+    if (m[i].first != kOrderKeys[i]) return false;
+  const Value& filled = m[0].second;
+  const Value& id = m[1].second;
+  const Value& limit = m[2].second;
+  const Value& qty = m[4].second;
+  const Value& stop = m[7].second;
+  if (!(filled.is_double() && id.is_int() && limit.is_double() && qty.is_double() && stop.is_double())) return false;
+  const int purpose = enum_code<model::OrderPurpose>(m[3].second, 9);
+  const int side = enum_code<model::Side>(m[5].second, 2);
+  const int status = enum_code<model::OrderStatus>(m[6].second, 7);
+  const int type = enum_code<model::OrderType>(m[8].second, 5);
+  if (purpose < 0 || side < 0 || status < 0 || type < 0) return false;
+  Enc en(out);
+  en.pk.pack_array(9);
+  put_dstar(en, filled.as_double());
+  en.pk.pack_int64(id.as_int());
+  put_dstar(en, limit.as_double());
+  en.pk.pack_uint8(static_cast<std::uint8_t>(purpose));
+  put_dstar(en, qty.as_double());
+  en.pk.pack_uint8(static_cast<std::uint8_t>(side));
+  en.pk.pack_uint8(static_cast<std::uint8_t>(status));
+  put_dstar(en, stop.as_double());
+  en.pk.pack_uint8(static_cast<std::uint8_t>(type));
+  return true;
+}
+
+bool encode_orders_field(const Value& orders, std::string& out) {
+  const std::size_t at = out.size();
+  if (orders.is_array()) {
+    const Value::Array& a = orders.as_array();
+    {
+      Enc en(out);
+      en.pk.pack_array(static_cast<std::uint32_t>(a.size()));
+    }
+    bool ok = true;
+    for (const Value& o : a) {
+      if (!encode_order_tuple(o, out)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+    out.resize(at);
+  }
+  encode_value(orders, out);
+  return false;
+}
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+  refresh_ctx_bytes(p, cache);
+  if (!cache.pos_orders_valid || cache.pos_orders_of != p.orders) {
+    cache.pos_orders_bytes.clear();
+    cache.pos_orders_as_value = !encode_orders_field(orders_of(p), cache.pos_orders_bytes);
+    cache.pos_orders_of = p.orders;
+    cache.pos_orders_valid = true;
+  }
+  Enc en(out);
+  put_state_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
+  en.pk.pack_uint8(cache.pos_orders_as_value ? kOrdersAsValue : 0);
+  put_dstar(en, p.cash);
+  put_dstar(en, p.commission_paid);
+  put_dstar(en, p.equity);
+  put_dstar(en, p.position_value);
+  put_dstar(en, p.realized_pnl);
+  put_int(en, p.trades);
+  put_int(en, p.bar_index);
+  put_int(en, p.bars_in_state);
+  en.sink.write(cache.ctx_bytes.data(), cache.ctx_bytes.size());
+  en.sink.write(cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
+  put_dstar(en, p.avg_price);
+  put_opt(en, OptInt{p.in_trade, p.bars_held});
+  put_opt(en, OptInt{p.in_trade, p.entry_ts_ns});
+  put_dstar(en, p.qty);
+  put_opt_dstar(en, p.in_trade, p.trade_pnl);
+  put_dstar(en, p.unrealized_pnl);
+  put_value(en, indicators);
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, std::string& out) {
+  const StateParts& b = base.parts;
+  const unsigned account = account_changes(b, p);
+  const unsigned position = position_changes(b, p);
+  const bool bar_index = b.bar_index != p.bar_index;
+  const bool bars_in_state = b.bars_in_state != p.bars_in_state;
+  const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
+  const bool orders = b.orders != p.orders && !(orders_of(b) == orders_of(p));
+  const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
+  if (changes == 6) return false;  // as the map form: the delta would replace the context
+  const unsigned changed = account | unsigned{bar_index} << kLeafBarIndex |
+                           unsigned{bars_in_state} << kLeafBarsInState | unsigned{ctx} << kLeafCtx |
+                           unsigned{orders} << kLeafOrders | position << kLeafAvgPrice;
+  Enc en(out);
+  // phase, state, encoding, changed; the changed leaves; indicators, base_sequence, snapshot_sequence
+  put_state_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner, p,
+                     kPositionalDelta);
+  en.pk.pack_uint16(static_cast<std::uint16_t>(changed));
+  for (unsigned m = changed; m != 0; m &= m - 1) {
+    const auto leaf = static_cast<unsigned>(std::countr_zero(m));
+    if (leaf == kLeafCtx) {
+      put_diff(en, ctx_of(b), ctx_of(p));
+    } else if (leaf == kLeafOrders) {
+      put_diff(en, orders_of(b), orders_of(p));
+    } else {
+      put_scalar_leaf(en, p, leaf);
+    }
   }
   put_diff(en, base.indicators, indicators);
   en.pk.pack_uint64(base_sequence);
