@@ -1472,24 +1472,130 @@ namespace {
 // shortest integer, anything else as float64. The reader's conversion back is
 // exact (such an integer is exactly one double), and most of a state's
 // numbers outside a trade are +0.0 (1 byte instead of 9).
+//
+// The positional records write their scalars inline through the sink's
+// pointer, in msgpack-cxx's shortest forms (the packer's out-of-line
+// pack_imp_int64 and a Sink::write call per field were most of the encoding).
+[[gnu::always_inline]] inline char* room(Enc& en, std::size_t n) {
+  Sink& s = en.sink;
+  if (static_cast<std::size_t>(s.end - s.p) < n) s.grow(n);
+  return s.p;
+}
+template <class T>
+[[gnu::always_inline]] inline void store_be(char* q, T v) {
+  if constexpr (sizeof(T) == 2) v = static_cast<T>(__builtin_bswap16(v));
+  if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
+  if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
+  std::memcpy(q, &v, sizeof v);
+}
+[[gnu::always_inline]] inline void raw_uint(Enc& en, std::uint64_t v) {
+  char* q = room(en, 9);
+  std::size_t n;
+  if (v < 128) {
+    q[0] = static_cast<char>(v);
+    n = 1;
+  } else if (v < 256) {
+    q[0] = static_cast<char>(0xcc);
+    q[1] = static_cast<char>(v);
+    n = 2;
+  } else if (v < 65536) {
+    q[0] = static_cast<char>(0xcd);
+    store_be(q + 1, static_cast<std::uint16_t>(v));
+    n = 3;
+  } else if (v <= 0xffffffffu) {
+    q[0] = static_cast<char>(0xce);
+    store_be(q + 1, static_cast<std::uint32_t>(v));
+    n = 5;
+  } else {
+    q[0] = static_cast<char>(0xcf);
+    store_be(q + 1, v);
+    n = 9;
+  }
+  en.sink.p += n;
+}
+[[gnu::always_inline]] inline void raw_int(Enc& en, std::int64_t v) {
+  if (v >= 0) return raw_uint(en, static_cast<std::uint64_t>(v));
+  char* q = room(en, 9);
+  std::size_t n;
+  if (v >= -32) {
+    q[0] = static_cast<char>(v);
+    n = 1;
+  } else if (v >= -128) {
+    q[0] = static_cast<char>(0xd0);
+    q[1] = static_cast<char>(v);
+    n = 2;
+  } else if (v >= -32768) {
+    q[0] = static_cast<char>(0xd1);
+    store_be(q + 1, static_cast<std::uint16_t>(v));
+    n = 3;
+  } else if (v >= INT32_MIN) {
+    q[0] = static_cast<char>(0xd2);
+    store_be(q + 1, static_cast<std::uint32_t>(v));
+    n = 5;
+  } else {
+    q[0] = static_cast<char>(0xd3);
+    store_be(q + 1, static_cast<std::uint64_t>(v));
+    n = 9;
+  }
+  en.sink.p += n;
+}
+[[gnu::always_inline]] inline void raw_nil(Enc& en) {
+  *room(en, 1) = static_cast<char>(0xc0);
+  en.sink.p += 1;
+}
+[[gnu::always_inline]] inline void raw_dbl(Enc& en, double d) {
+  char* q = room(en, 9);
+  q[0] = static_cast<char>(0xcb);
+  store_be(q + 1, std::bit_cast<std::uint64_t>(d));
+  en.sink.p += 9;
+}
 [[gnu::always_inline]] inline void put_dstar(Enc& en, double d) {
   constexpr double kLimit = 9007199254740992.0;  // 2^53
   if (d > -kLimit && d < kLimit) {
     const auto i = static_cast<std::int64_t>(d);
     if (std::bit_cast<std::uint64_t>(static_cast<double>(i)) == std::bit_cast<std::uint64_t>(d)) {
-      en.pk.pack_int64(i);
+      raw_int(en, i);
       return;
     }
   }
-  en.dbl(d);
+  raw_dbl(en, d);
+}
+[[gnu::always_inline]] inline void put_opt_int(Enc& en, bool set, std::int64_t v) {
+  if (set) {
+    raw_int(en, v);
+  } else {
+    raw_nil(en);
+  }
 }
 
-void put_opt_dstar(Enc& en, bool set, double d) {
+[[gnu::always_inline]] inline void put_opt_dstar(Enc& en, bool set, double d) {
   if (set) {
     put_dstar(en, d);
   } else {
-    en.pk.pack_nil();
+    raw_nil(en);
   }
+}
+
+// The envelope and phase, state and encoding of a positional record.
+void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
+                             model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
+  char* q = room(en, 3);
+  const std::uint32_t n = kEnvelopeFields + fields;  // at most 4 + 7 + 16
+  if (n < 16) {
+    q[0] = static_cast<char>(0x90 | n);
+    en.sink.p += 1;
+  } else {
+    q[0] = static_cast<char>(0xdc);
+    store_be(q + 1, static_cast<std::uint16_t>(n));
+    en.sink.p += 3;
+  }
+  raw_uint(en, static_cast<std::uint64_t>(EventType::RunnerState));
+  raw_uint(en, sequence);
+  raw_int(en, ts_event_ns);
+  raw_uint(en, runner);
+  raw_uint(en, static_cast<std::uint64_t>(p.phase));
+  raw_uint(en, p.state);
+  raw_uint(en, encoding);
 }
 
 // Leaf `leaf` of `p` as the positional records write it (ctx and orders are
@@ -1501,12 +1607,12 @@ void put_scalar_leaf(Enc& en, const StateParts& p, unsigned leaf) {
     case kLeafEquity: put_dstar(en, p.equity); return;
     case kLeafPositionValue: put_dstar(en, p.position_value); return;
     case kLeafRealizedPnl: put_dstar(en, p.realized_pnl); return;
-    case kLeafTrades: put_int(en, p.trades); return;
-    case kLeafBarIndex: put_int(en, p.bar_index); return;
-    case kLeafBarsInState: put_int(en, p.bars_in_state); return;
+    case kLeafTrades: raw_int(en, p.trades); return;
+    case kLeafBarIndex: raw_int(en, p.bar_index); return;
+    case kLeafBarsInState: raw_int(en, p.bars_in_state); return;
     case kLeafAvgPrice: put_dstar(en, p.avg_price); return;
-    case kLeafBarsHeld: put_opt(en, OptInt{p.in_trade, p.bars_held}); return;
-    case kLeafEntryTsNs: put_opt(en, OptInt{p.in_trade, p.entry_ts_ns}); return;
+    case kLeafBarsHeld: put_opt_int(en, p.in_trade, p.bars_held); return;
+    case kLeafEntryTsNs: put_opt_int(en, p.in_trade, p.entry_ts_ns); return;
     case kLeafQty: put_dstar(en, p.qty); return;
     case kLeafTradePnl: put_opt_dstar(en, p.in_trade, p.trade_pnl); return;
     case kLeafUnrealizedPnl: put_dstar(en, p.unrealized_pnl); return;
@@ -1514,17 +1620,51 @@ void put_scalar_leaf(Enc& en, const StateParts& p, unsigned leaf) {
   }
 }
 
-constexpr std::string_view kOrderKeys[9] = {"filled_qty", "id",     "limit_price", "purpose", "qty",
-                                            "side",       "status", "stop_price",  "type"};
+// String comparisons against literals the compiler inlines (a list of working
+// orders is encoded whenever it changes: on sma_cross about once per order
+// event, and a call of compare() per key and enum name was ~290 instructions
+// per order).
+template <std::size_t N>
+[[gnu::always_inline]] inline bool is(const std::string& s, const char (&lit)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
 
-// The code whose name is `s` among `count` codes of enum E, or -1.
-template <class E>
-int enum_code(const Value& v, int count) {
-  if (!v.is_string()) return -1;
-  const std::string& s = v.as_string();
-  for (int i = 0; i < count; ++i)
-    if (model::to_string(static_cast<E>(i)) == s) return i;
+// The enum codes of model::to_string's names (order.cpp), or -1;
+// state_parts_test checks every name against the map form.
+int purpose_code(const std::string& s) {
+  if (is(s, "entry")) return 0;
+  if (is(s, "signal")) return 1;
+  if (is(s, "stop")) return 2;
+  if (is(s, "target")) return 3;
+  if (is(s, "trailing")) return 4;
+  if (is(s, "timeout")) return 5;
+  if (is(s, "kill_switch")) return 6;
+  if (is(s, "end_of_data")) return 7;
+  if (is(s, "risk_halt")) return 8;
   return -1;
+}
+int side_code(const std::string& s) { return is(s, "buy") ? 0 : is(s, "sell") ? 1 : -1; }
+int status_code(const std::string& s) {
+  if (is(s, "submitted")) return 0;
+  if (is(s, "accepted")) return 1;
+  if (is(s, "partially_filled")) return 2;
+  if (is(s, "filled")) return 3;
+  if (is(s, "cancelled")) return 4;
+  if (is(s, "rejected")) return 5;
+  if (is(s, "expired")) return 6;
+  return -1;
+}
+int type_code(const std::string& s) {
+  if (is(s, "market")) return 0;
+  if (is(s, "limit")) return 1;
+  if (is(s, "stop")) return 2;
+  if (is(s, "stop_limit")) return 3;
+  if (is(s, "trailing_stop")) return 4;
+  return -1;
+}
+template <class F>
+int code_of(const Value& v, F&& f) {
+  return v.is_string() ? f(v.as_string()) : -1;
 }
 
 }  // namespace
@@ -1532,30 +1672,34 @@ int enum_code(const Value& v, int count) {
 bool encode_order_tuple(const Value& order, std::string& out) {
   if (!order.is_map() || order.size() != 9) return false;
   const Value::Map& m = order.as_map();
-  for (std::size_t i = 0; i < 9; ++i)
-    if (m[i].first != kOrderKeys[i]) return false;
+  if (!(is(m[0].first, "filled_qty") && is(m[1].first, "id") && is(m[2].first, "limit_price") &&
+        is(m[3].first, "purpose") && is(m[4].first, "qty") && is(m[5].first, "side") && is(m[6].first, "status") &&
+        is(m[7].first, "stop_price") && is(m[8].first, "type"))) {
+    return false;
+  }
   const Value& filled = m[0].second;
   const Value& id = m[1].second;
   const Value& limit = m[2].second;
   const Value& qty = m[4].second;
   const Value& stop = m[7].second;
   if (!(filled.is_double() && id.is_int() && limit.is_double() && qty.is_double() && stop.is_double())) return false;
-  const int purpose = enum_code<model::OrderPurpose>(m[3].second, 9);
-  const int side = enum_code<model::Side>(m[5].second, 2);
-  const int status = enum_code<model::OrderStatus>(m[6].second, 7);
-  const int type = enum_code<model::OrderType>(m[8].second, 5);
+  const int purpose = code_of(m[3].second, purpose_code);
+  const int side = code_of(m[5].second, side_code);
+  const int status = code_of(m[6].second, status_code);
+  const int type = code_of(m[8].second, type_code);
   if (purpose < 0 || side < 0 || status < 0 || type < 0) return false;
   Enc en(out);
-  en.pk.pack_array(9);
+  *room(en, 1) = static_cast<char>(0x99);  // array of 9
+  en.sink.p += 1;
   put_dstar(en, filled.as_double());
-  en.pk.pack_int64(id.as_int());
+  raw_int(en, id.as_int());
   put_dstar(en, limit.as_double());
-  en.pk.pack_uint8(static_cast<std::uint8_t>(purpose));
+  raw_uint(en, static_cast<std::uint64_t>(purpose));
   put_dstar(en, qty.as_double());
-  en.pk.pack_uint8(static_cast<std::uint8_t>(side));
-  en.pk.pack_uint8(static_cast<std::uint8_t>(status));
+  raw_uint(en, static_cast<std::uint64_t>(side));
+  raw_uint(en, static_cast<std::uint64_t>(status));
   put_dstar(en, stop.as_double());
-  en.pk.pack_uint8(static_cast<std::uint8_t>(type));
+  raw_uint(en, static_cast<std::uint64_t>(type));
   return true;
 }
 
@@ -1591,25 +1735,29 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
     cache.pos_orders_valid = true;
   }
   Enc en(out);
-  put_state_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
-  en.pk.pack_uint8(cache.pos_orders_as_value ? kOrdersAsValue : 0);
+  put_positional_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
+  raw_uint(en, cache.pos_orders_as_value ? kOrdersAsValue : 0);
   put_dstar(en, p.cash);
   put_dstar(en, p.commission_paid);
   put_dstar(en, p.equity);
   put_dstar(en, p.position_value);
   put_dstar(en, p.realized_pnl);
-  put_int(en, p.trades);
-  put_int(en, p.bar_index);
-  put_int(en, p.bars_in_state);
+  raw_int(en, p.trades);
+  raw_int(en, p.bar_index);
+  raw_int(en, p.bars_in_state);
   en.sink.write(cache.ctx_bytes.data(), cache.ctx_bytes.size());
   en.sink.write(cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
   put_dstar(en, p.avg_price);
-  put_opt(en, OptInt{p.in_trade, p.bars_held});
-  put_opt(en, OptInt{p.in_trade, p.entry_ts_ns});
+  put_opt_int(en, p.in_trade, p.bars_held);
+  put_opt_int(en, p.in_trade, p.entry_ts_ns);
   put_dstar(en, p.qty);
   put_opt_dstar(en, p.in_trade, p.trade_pnl);
   put_dstar(en, p.unrealized_pnl);
-  put_value(en, indicators);
+  if (indicators.is_nil()) {
+    raw_nil(en);
+  } else {
+    put_value(en, indicators);
+  }
 }
 
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
@@ -1630,9 +1778,9 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
                            unsigned{orders} << kLeafOrders | position << kLeafAvgPrice;
   Enc en(out);
   // phase, state, encoding, changed; the changed leaves; indicators, base_sequence, snapshot_sequence
-  put_state_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner, p,
-                     kPositionalDelta);
-  en.pk.pack_uint16(static_cast<std::uint16_t>(changed));
+  put_positional_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner,
+                          p, kPositionalDelta);
+  raw_uint(en, changed);
   for (unsigned m = changed; m != 0; m &= m - 1) {
     const auto leaf = static_cast<unsigned>(std::countr_zero(m));
     if (leaf == kLeafCtx) {
@@ -1643,9 +1791,13 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
       put_scalar_leaf(en, p, leaf);
     }
   }
-  put_diff(en, base.indicators, indicators);
-  en.pk.pack_uint64(base_sequence);
-  en.pk.pack_uint64(snapshot_sequence);
+  if (base.indicators.is_nil() && indicators.is_nil()) {
+    raw_nil(en);  // what put_diff writes for two nils
+  } else {
+    put_diff(en, base.indicators, indicators);
+  }
+  raw_uint(en, base_sequence);
+  raw_uint(en, snapshot_sequence);
   return true;
 }
 

@@ -477,6 +477,7 @@ TEST_CASE("the positional runner_state example in docs/journal-format.md is what
   CHECK(hex(delta) ==
         "dc 00 12 04 cd 01 2d cf 17 97 9d 1a 26 b8 b0 00 00 00 02 03 cd c8 cc "
         "ce 00 0f 42 41 ce 00 01 87 9b 2b 02 02 01 01 c0 cd 01 2c cc fa");
+  CHECK(delta.size() == 44);
   std::string map_delta;
   REQUIRE(encode_state_parts_delta_if_patch(301, 1'700'000'120'000'000'000, 0, q, Value(), base, 300, 250,
                                             map_delta));
