@@ -276,7 +276,7 @@ TEST_CASE("positional runner_state records decode to the events of the map recor
   StatePartsBase map_cache, pos_cache, base;
   std::size_t map_bytes = 0, pos_bytes = 0;
   int deltas = 0, tuples = 0, as_value = 0;
-  Event from_map, from_pos;
+  Event from_map, from_pos, delta_pos;
   for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
     const StateParts p = next_state(rng, prev);
     const Value ind = rng() % 4 == 0 ? indicators_for(rng) : prev_ind;
@@ -306,6 +306,8 @@ TEST_CASE("positional runner_state records decode to the events of the map recor
         decode_event(dq, from_pos);
         REQUIRE(from_pos.get<UnknownEvent>() == nullptr);
         REQUIRE(identical(from_pos, from_map));
+        decode_event(dq, delta_pos);  // into the tree of the delta before (the reader's way)
+        REQUIRE(identical(delta_pos, from_map));
         REQUIRE(dq.size() <= dm.size());
       }
     }
