@@ -1488,8 +1488,11 @@ template <class T>
   if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
   std::memcpy(q, &v, sizeof v);
 }
+// kChecked false: the caller made room for the field (encode_state_positional
+// reserves a whole record's bound once).
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_uint(Enc& en, std::uint64_t v) {
-  char* q = room(en, 9);
+  char* q = kChecked ? room(en, 9) : en.sink.p;
   std::size_t n;
   if (v < 128) {
     q[0] = static_cast<char>(v);
@@ -1513,9 +1516,10 @@ template <class T>
   }
   en.sink.p += n;
 }
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_int(Enc& en, std::int64_t v) {
-  if (v >= 0) return raw_uint(en, static_cast<std::uint64_t>(v));
-  char* q = room(en, 9);
+  if (v >= 0) return raw_uint<kChecked>(en, static_cast<std::uint64_t>(v));
+  char* q = kChecked ? room(en, 9) : en.sink.p;
   std::size_t n;
   if (v >= -32) {
     q[0] = static_cast<char>(v);
@@ -1539,47 +1543,53 @@ template <class T>
   }
   en.sink.p += n;
 }
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_nil(Enc& en) {
-  *room(en, 1) = static_cast<char>(0xc0);
+  *(kChecked ? room(en, 1) : en.sink.p) = static_cast<char>(0xc0);
   en.sink.p += 1;
 }
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_dbl(Enc& en, double d) {
-  char* q = room(en, 9);
+  char* q = kChecked ? room(en, 9) : en.sink.p;
   q[0] = static_cast<char>(0xcb);
   store_be(q + 1, std::bit_cast<std::uint64_t>(d));
   en.sink.p += 9;
 }
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void put_dstar(Enc& en, double d) {
   constexpr double kLimit = 9007199254740992.0;  // 2^53
   if (d > -kLimit && d < kLimit) {
     const auto i = static_cast<std::int64_t>(d);
     if (std::bit_cast<std::uint64_t>(static_cast<double>(i)) == std::bit_cast<std::uint64_t>(d)) {
-      raw_int(en, i);
+      raw_int<kChecked>(en, i);
       return;
     }
   }
-  raw_dbl(en, d);
+  raw_dbl<kChecked>(en, d);
 }
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void put_opt_int(Enc& en, bool set, std::int64_t v) {
   if (set) {
-    raw_int(en, v);
+    raw_int<kChecked>(en, v);
   } else {
-    raw_nil(en);
+    raw_nil<kChecked>(en);
   }
 }
 
+template <bool kChecked = true>
 [[gnu::always_inline]] inline void put_opt_dstar(Enc& en, bool set, double d) {
   if (set) {
-    put_dstar(en, d);
+    put_dstar<kChecked>(en, d);
   } else {
-    raw_nil(en);
+    raw_nil<kChecked>(en);
   }
 }
 
 // The envelope and phase, state and encoding of a positional record.
+constexpr std::size_t kPositionalEnvelopeBound = 3 + 1 + 9 + 9 + 5 + 1 + 1 + 1;
 void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
                              model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
-  char* q = room(en, 3);
+  char* q = room(en, kPositionalEnvelopeBound);
   const std::uint32_t n = kEnvelopeFields + fields;  // at most 4 + 7 + 16
   if (n < 16) {
     q[0] = static_cast<char>(0x90 | n);
@@ -1589,13 +1599,13 @@ void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequen
     store_be(q + 1, static_cast<std::uint16_t>(n));
     en.sink.p += 3;
   }
-  raw_uint(en, static_cast<std::uint64_t>(EventType::RunnerState));
-  raw_uint(en, sequence);
-  raw_int(en, ts_event_ns);
-  raw_uint(en, runner);
-  raw_uint(en, static_cast<std::uint64_t>(p.phase));
-  raw_uint(en, p.state);
-  raw_uint(en, encoding);
+  raw_uint<false>(en, static_cast<std::uint64_t>(EventType::RunnerState));
+  raw_uint<false>(en, sequence);
+  raw_int<false>(en, ts_event_ns);
+  raw_uint<false>(en, runner);
+  raw_uint<false>(en, static_cast<std::uint64_t>(p.phase));
+  raw_uint<false>(en, p.state);
+  raw_uint<false>(en, encoding);
 }
 
 // Leaf `leaf` of `p` as the positional records write it (ctx and orders are
@@ -1669,7 +1679,14 @@ int code_of(const Value& v, F&& f) {
 
 }  // namespace
 
-bool encode_order_tuple(const Value& order, std::string& out) {
+namespace {
+
+// An order of the recorder's shape as its tuple's enum codes; false when it
+// is not of that shape.
+struct OrderCodes {
+  int purpose, side, status, type;
+};
+bool order_codes(const Value& order, OrderCodes& c) {
   if (!order.is_map() || order.size() != 9) return false;
   const Value::Map& m = order.as_map();
   if (!(is(m[0].first, "filled_qty") && is(m[1].first, "id") && is(m[2].first, "limit_price") &&
@@ -1677,45 +1694,61 @@ bool encode_order_tuple(const Value& order, std::string& out) {
         is(m[7].first, "stop_price") && is(m[8].first, "type"))) {
     return false;
   }
-  const Value& filled = m[0].second;
-  const Value& id = m[1].second;
-  const Value& limit = m[2].second;
-  const Value& qty = m[4].second;
-  const Value& stop = m[7].second;
-  if (!(filled.is_double() && id.is_int() && limit.is_double() && qty.is_double() && stop.is_double())) return false;
-  const int purpose = code_of(m[3].second, purpose_code);
-  const int side = code_of(m[5].second, side_code);
-  const int status = code_of(m[6].second, status_code);
-  const int type = code_of(m[8].second, type_code);
-  if (purpose < 0 || side < 0 || status < 0 || type < 0) return false;
-  Enc en(out);
+  if (!(m[0].second.is_double() && m[1].second.is_int() && m[2].second.is_double() && m[4].second.is_double() &&
+        m[7].second.is_double())) {
+    return false;
+  }
+  c.purpose = code_of(m[3].second, purpose_code);
+  c.side = code_of(m[5].second, side_code);
+  c.status = code_of(m[6].second, status_code);
+  c.type = code_of(m[8].second, type_code);
+  return c.purpose >= 0 && c.side >= 0 && c.status >= 0 && c.type >= 0;
+}
+
+// The tuple of an order order_codes() accepted.
+void put_order_tuple(Enc& en, const Value& order, const OrderCodes& c) {
+  const Value::Map& m = order.as_map();
   *room(en, 1) = static_cast<char>(0x99);  // array of 9
   en.sink.p += 1;
-  put_dstar(en, filled.as_double());
-  raw_int(en, id.as_int());
-  put_dstar(en, limit.as_double());
-  raw_uint(en, static_cast<std::uint64_t>(purpose));
-  put_dstar(en, qty.as_double());
-  raw_uint(en, static_cast<std::uint64_t>(side));
-  raw_uint(en, static_cast<std::uint64_t>(status));
-  put_dstar(en, stop.as_double());
-  raw_uint(en, static_cast<std::uint64_t>(type));
+  put_dstar(en, m[0].second.as_double());
+  raw_int(en, m[1].second.as_int());
+  put_dstar(en, m[2].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.purpose));
+  put_dstar(en, m[4].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.side));
+  raw_uint(en, static_cast<std::uint64_t>(c.status));
+  put_dstar(en, m[7].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.type));
+}
+
+}  // namespace
+
+bool encode_order_tuple(const Value& order, std::string& out) {
+  OrderCodes c{};
+  if (!order_codes(order, c)) return false;
+  Enc en(out);
+  put_order_tuple(en, order, c);
   return true;
 }
 
 bool encode_orders_field(const Value& orders, std::string& out) {
+  // One encoder for all the tuples (an Enc per tuple zero-filled and cut back
+  // its string each time); cut back to where it started when an order is not
+  // of the shape.
   const std::size_t at = out.size();
   if (orders.is_array()) {
     const Value::Array& a = orders.as_array();
+    bool ok = true;
     {
       Enc en(out);
       en.pk.pack_array(static_cast<std::uint32_t>(a.size()));
-    }
-    bool ok = true;
-    for (const Value& o : a) {
-      if (!encode_order_tuple(o, out)) {
-        ok = false;
-        break;
+      for (const Value& o : a) {
+        OrderCodes c{};
+        if (!order_codes(o, c)) {
+          ok = false;
+          break;
+        }
+        put_order_tuple(en, o, c);
       }
     }
     if (ok) return true;
@@ -1735,26 +1768,31 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
     cache.pos_orders_valid = true;
   }
   Enc en(out);
+  // Room for the whole record but its indicators, made once: the envelope,
+  // flags, sixteen leaves of at most 9 bytes, ctx and orders, and a nil.
+  room(en, kPositionalEnvelopeBound + 1 + 14 * 9 + cache.ctx_bytes.size() + cache.pos_orders_bytes.size() + 1);
   put_positional_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
-  raw_uint(en, cache.pos_orders_as_value ? kOrdersAsValue : 0);
-  put_dstar(en, p.cash);
-  put_dstar(en, p.commission_paid);
-  put_dstar(en, p.equity);
-  put_dstar(en, p.position_value);
-  put_dstar(en, p.realized_pnl);
-  raw_int(en, p.trades);
-  raw_int(en, p.bar_index);
-  raw_int(en, p.bars_in_state);
-  en.sink.write(cache.ctx_bytes.data(), cache.ctx_bytes.size());
-  en.sink.write(cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
-  put_dstar(en, p.avg_price);
-  put_opt_int(en, p.in_trade, p.bars_held);
-  put_opt_int(en, p.in_trade, p.entry_ts_ns);
-  put_dstar(en, p.qty);
-  put_opt_dstar(en, p.in_trade, p.trade_pnl);
-  put_dstar(en, p.unrealized_pnl);
+  raw_uint<false>(en, cache.pos_orders_as_value ? kOrdersAsValue : 0);
+  put_dstar<false>(en, p.cash);
+  put_dstar<false>(en, p.commission_paid);
+  put_dstar<false>(en, p.equity);
+  put_dstar<false>(en, p.position_value);
+  put_dstar<false>(en, p.realized_pnl);
+  raw_int<false>(en, p.trades);
+  raw_int<false>(en, p.bar_index);
+  raw_int<false>(en, p.bars_in_state);
+  std::memcpy(en.sink.p, cache.ctx_bytes.data(), cache.ctx_bytes.size());
+  en.sink.p += cache.ctx_bytes.size();
+  std::memcpy(en.sink.p, cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
+  en.sink.p += cache.pos_orders_bytes.size();
+  put_dstar<false>(en, p.avg_price);
+  put_opt_int<false>(en, p.in_trade, p.bars_held);
+  put_opt_int<false>(en, p.in_trade, p.entry_ts_ns);
+  put_dstar<false>(en, p.qty);
+  put_opt_dstar<false>(en, p.in_trade, p.trade_pnl);
+  put_dstar<false>(en, p.unrealized_pnl);
   if (indicators.is_nil()) {
-    raw_nil(en);
+    raw_nil<false>(en);
   } else {
     put_value(en, indicators);
   }
