@@ -314,28 +314,6 @@ void put_str_to(Pk& pk, std::string_view s) {
   pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
-// A double that is a whole number of magnitude below 2^53 and not -0.0, as
-// that integer (format 4's d*: the conversion back is exact).
-[[gnu::always_inline]] inline bool whole_below_2_53(double d, std::int64_t& i) {
-  constexpr double kLimit = 9007199254740992.0;  // 2^53
-  if (!(d > -kLimit && d < kLimit)) return false;
-  i = static_cast<std::int64_t>(d);
-  return std::bit_cast<std::uint64_t>(static_cast<double>(i)) == std::bit_cast<std::uint64_t>(d);
-}
-
-// `dbl` for the record's doubles, with whole numbers as integers when `doubles` says so.
-template <class Pk, class Dbl>
-auto number_writer(Pk& pk, Dbl& dbl, Doubles doubles) {
-  return [&pk, &dbl, doubles](double d) {
-    std::int64_t i = 0;
-    if (doubles == Doubles::WholeAsInt && whole_below_2_53(d, i)) {
-      pk.pack_int64(i);
-    } else {
-      dbl(d);
-    }
-  };
-}
-
 template <class Pk, class Dbl>
 void put_order_update(Pk& pk, Dbl&& dbl, const model::Order& o, std::string_view reason_code,
                       std::string_view message) {
@@ -413,7 +391,6 @@ struct FieldCount {
 
 struct BodyEncoder {
   Enc& en;
-  Doubles doubles = Doubles::WholeAsInt;
 
   void operator()(const SessionStart& e) const {
     put_str(en, e.session_id);
@@ -453,12 +430,10 @@ struct BodyEncoder {
     put_str(en, e.reason);
   }
   void operator()(const OrderUpdate& e) const {
-    auto dbl = [this](double d) { en.dbl(d); };
-    put_order_update(en.pk, number_writer(en.pk, dbl, doubles), e.order, e.reason_code, e.message);
+    put_order_update(en.pk, [this](double d) { en.dbl(d); }, e.order, e.reason_code, e.message);
   }
   void operator()(const FillEvent& e) const {
-    auto dbl = [this](double d) { en.dbl(d); };
-    put_fill(en.pk, number_writer(en.pk, dbl, doubles), e.fill);
+    put_fill(en.pk, [this](double d) { en.dbl(d); }, e.fill);
   }
   void operator()(const RiskDecision& e) const {
     put_risk_decision(en.pk, e.order, e.strategy, e.approved, e.reason_code, e.message);
@@ -685,7 +660,7 @@ void make_unknown(std::string_view record, std::uint16_t type, const char* why, 
 
 }  // namespace
 
-void encode_event(const Event& e, std::string& out, Doubles doubles) {
+void encode_event(const Event& e, std::string& out) {
   if (const auto* u = std::get_if<UnknownEvent>(&e.body)) {
     // Passing an unknown event on keeps its bytes; only the envelope is
     // rewritten, since a writer gives the event a new sequence number.
@@ -715,7 +690,7 @@ void encode_event(const Event& e, std::string& out, Doubles doubles) {
   en.pk.pack_uint64(e.sequence);
   en.pk.pack_int64(e.ts_event_ns);
   en.pk.pack_uint32(e.runner);
-  std::visit(BodyEncoder{en, doubles}, e.body);
+  std::visit(BodyEncoder{en}, e.body);
 }
 
 namespace {
@@ -741,8 +716,7 @@ void raw_dbl(RawSink& sink, double d) {
 // envelope, into `out` grown once by `most` bytes (at most what it takes).
 template <class Body>
 void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                   model::RunnerId runner, std::size_t most, std::string& out, Body&& body,
-                   Doubles doubles = Doubles::Float64) {
+                   model::RunnerId runner, std::size_t most, std::string& out, Body&& body) {
   constexpr std::size_t kEnvelope = 3 + 3 + 9 + 9 + 5;  // array16, type, sequence, ts, runner at most
   const std::size_t at = out.size();
   out.resize(at + kEnvelope + most);
@@ -753,8 +727,7 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
   pk.pack_uint64(sequence);
   pk.pack_int64(ts_event_ns);
   pk.pack_uint32(runner);
-  auto dbl = [&sink](double d) { raw_dbl(sink, d); };
-  body(pk, number_writer(pk, dbl, doubles));
+  body(pk, [&sink](double d) { raw_dbl(sink, d); });
   // `most` is counted by hand per record: a wrong count is a bug to stop at.
   TE_ASSERT(sink.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
             static_cast<int>(type), kEnvelope + most);
@@ -765,19 +738,19 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
 
 void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                          const model::Order& order, std::string_view reason_code, std::string_view message,
-                         std::string& out, Doubles doubles) {
+                         std::string& out) {
   // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
   // i64 27, three string headers 15, i32 5, oco group 9.
   const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
   encode_direct(EventType::OrderUpdate, FieldCount{}(OrderUpdate{}), sequence, ts_event_ns, runner, most, out,
-                [&](auto& pk, auto&& dbl) { put_order_update(pk, dbl, order, reason_code, message); }, doubles);
+                [&](auto& pk, auto&& dbl) { put_order_update(pk, dbl, order, reason_code, message); });
 }
 
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
-                 std::string& out, Doubles doubles) {
+                 std::string& out) {
   // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
   encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
-                [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); }, doubles);
+                [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
 }
 
 void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,

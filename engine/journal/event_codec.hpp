@@ -2,8 +2,8 @@
 // msgpack encoding of one event (a "record" in docs/journal-format.md):
 //   [type, sequence, ts_event_ns, runner, field1, field2, ...]
 // The field lists per type are in the format document. Encoding is canonical:
-// equal events give equal bytes (maps sorted, doubles float64 but for format 4's
-// d* fields, integers in their shortest form), which is what the determinism proof compares.
+// equal events give equal bytes (maps sorted, doubles always float64, integers
+// in their shortest form), which is what the determinism proof compares.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -17,15 +17,8 @@
 
 namespace te::journal {
 
-// How order_update and fill records write their doubles: format 4 writes one
-// that is a whole number of magnitude below 2^53 (not -0.0) as its shortest
-// integer (`d*`, docs/journal-format.md section 5: a quantity of 1000, the
-// zero prices and amounts of most orders), formats 1-3 always as float64.
-// Value trees (contexts, params) always write float64.
-enum class Doubles : std::uint8_t { WholeAsInt, Float64 };
-
-// Appends the record for `e` to `out` (in format 4's form unless told).
-void encode_event(const Event& e, std::string& out, Doubles doubles = Doubles::WholeAsInt);
+// Appends the record for `e` to `out`.
+void encode_event(const Event& e, std::string& out);
 std::string encode_event(const Event& e);
 // Appends the record of a market_data event from its parts: the same bytes as
 // encode_event() of that event, without building it (the writer's bulk path).
@@ -36,9 +29,9 @@ void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model:
 // orders and fills, written by the journal writer without building events).
 void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                          const model::Order& order, std::string_view reason_code, std::string_view message,
-                         std::string& out, Doubles doubles = Doubles::WholeAsInt);
+                         std::string& out);
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
-                 std::string& out, Doubles doubles = Doubles::WholeAsInt);
+                 std::string& out);
 void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                           std::uint64_t order, model::StrategyId strategy, bool approved,
                           std::string_view reason_code, std::string_view message, std::string& out);

@@ -321,19 +321,17 @@ struct JournalWriter::Impl {
       if (opts.storage_mode == StorageMode::Delta) {
         full = delta.encode(e, record);
       } else {
-        encode_event(e, record, doubles());
+        encode_event(e, record);
       }
       ++(full ? wstats.state_full : wstats.state_delta);
     } else {
-      encode_event(e, record, doubles());
+      encode_event(e, record);
     }
     return add_record(e.sequence, e.ts_event_ns);
   }
 
   // Format 4 (positional runner states) or the map form of format 3 and 2.
   bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
-  // Format 4 writes order_update and fill doubles as d* (event_codec.hpp).
-  Doubles doubles() const noexcept { return positional() ? Doubles::WholeAsInt : Doubles::Float64; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                          const Value& indicators, StatePartsBase& cache) {
     if (positional()) {
@@ -464,13 +462,13 @@ struct JournalWriter::Impl {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
       take(im.process_direct(seq, ts, [&](std::string& out) {
-        encode_order_update(seq, ts, runner, order, reason_code, message, out, im.doubles());
+        encode_order_update(seq, ts, runner, order, reason_code, message, out);
       }));
     }
     void fill(std::int64_t ts, model::RunnerId runner, const model::Fill& f) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) { encode_fill(seq, ts, runner, f, out, im.doubles()); }));
+      take(im.process_direct(seq, ts, [&](std::string& out) { encode_fill(seq, ts, runner, f, out); }));
     }
     void risk_decision(std::int64_t ts, model::RunnerId runner, std::uint64_t order, model::StrategyId strategy,
                        bool approved, std::string_view reason_code, std::string_view message) override {
