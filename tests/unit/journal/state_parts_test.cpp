@@ -485,3 +485,28 @@ TEST_CASE("the positional runner_state example in docs/journal-format.md is what
                                             map_delta));
   CHECK(identical(decode_event(delta), decode_event(map_delta)));
 }
+
+TEST_CASE("format 4 and format 3 journals of every event type read back the same events", "[unit][journal]") {
+  TempDir dir;
+  std::vector<Event> events = one_of_each();
+  for (int i = 0; i < 3; ++i) {
+    const auto more = one_of_each();
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  std::string files[2];
+  for (bool positional : {false, true}) {
+    WriterOptions o = WriterOptions::deterministic(StorageMode::Delta);
+    o.positional_states = positional;
+    files[positional] = dir.file(positional ? "v4" : "v3");
+    write_journal(files[positional], events, o);
+  }
+  NullReporter rep;
+  const auto v3 = read_all(files[0], rep);
+  const auto v4 = read_all(files[1], rep);
+  REQUIRE(v3.size() == events.size());
+  REQUIRE(v4.size() == v3.size());
+  for (std::size_t i = 0; i < v3.size(); ++i) {
+    INFO("event " << i << " " << to_string(v3[i].type()));
+    CHECK(identical(v4[i], v3[i]));
+  }
+}
