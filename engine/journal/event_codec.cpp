@@ -1,6 +1,7 @@
 #include "engine/journal/event_codec.hpp"
 
 #include "engine/journal/bar_run.hpp"
+#include "engine/journal/positional_state.hpp"
 #include "engine/journal/state_parts.hpp"
 
 #define MSGPACK_NO_BOOST
@@ -511,11 +512,8 @@ bool decode_body(MsgpackCursor& c, MarketData& e) {
          read_optional(c, e.bar.bid) && read_optional(c, e.bar.ask) && read_optional(c, e.bar.bid_size) &&
          read_optional(c, e.bar.ask_size);
 }
-bool decode_body(MsgpackCursor& c, RunnerState& e) {
-  if (!(read_enum(c, e.phase, 1) && c.read_small_uint(e.state, 0xff) && read_enum(c, e.encoding, 1) &&
-        c.read_value(e.context) && c.read_value(e.indicators))) {
-    return false;
-  }
+// runner_state: decode_state_into below. After the map form's indicators: the delta's sequences.
+bool decode_state_tail(MsgpackCursor& c, RunnerState& e) {
   e.base_sequence = 0;
   e.snapshot_sequence = 0;
   if (e.encoding == StateEncoding::Full) return true;
@@ -611,6 +609,39 @@ bool decode_into(MsgpackCursor& c, std::uint32_t fields, Event& out, BodySpares*
   }
   // Fields appended by a newer minor version are skipped.
   for (std::uint32_t i = used; i < fields; ++i) {
+    if (!c.skip()) {
+      why = c.error();
+      return false;
+    }
+  }
+  return true;
+}
+
+// A runner_state record in either form: the map form (encoding 0/1) or the
+// positional one (2/3, format 4: positional_state.hpp), whose field count
+// depends on the record.
+bool decode_state_into(MsgpackCursor& c, std::uint32_t fields, Event& out, BodySpares* spares, const char*& why) {
+  RunnerState* body = &body_of<RunnerState>(out, spares);
+  std::uint8_t encoding = 0;
+  std::uint32_t used = 0;
+  bool ok = read_enum(c, body->phase, 1) && c.read_small_uint(body->state, 0xff) &&
+            c.read_small_uint(encoding, kPositionalDelta);
+  if (ok && encoding >= kPositionalFull) {
+    ok = detail::decode_positional_state(c, encoding, *body, used);
+  } else if (ok) {
+    body->encoding = static_cast<StateEncoding>(encoding);
+    ok = c.read_value(body->context) && c.read_value(body->indicators) && decode_state_tail(c, *body);
+    used = FieldCount{}(*body);
+  }
+  if (!ok) {
+    why = c.error();
+    return false;
+  }
+  if (fields < kEnvelopeFields + used) {
+    why = "record has fewer fields than its type requires";
+    return false;
+  }
+  for (std::uint32_t i = kEnvelopeFields + used; i < fields; ++i) {
     if (!c.skip()) {
       why = c.error();
       return false;
@@ -1109,7 +1140,7 @@ void decode_event_in(std::string_view record, Event& out, MarketStreams* streams
       ok = decode_into<MarketData>(c, n, out, spares, why);
       if (ok && c.at_end()) note_stream(streams, out);
       break;
-    case 4: ok = decode_into<RunnerState>(c, n, out, spares, why); break;
+    case 4: ok = decode_state_into(c, n, out, spares, why); break;
     case 5: ok = decode_into<Transition>(c, n, out, spares, why); break;
     case 6: ok = decode_into<StrategyAction>(c, n, out, spares, why); break;
     case 7: ok = decode_into<OrderUpdate>(c, n, out, spares, why); break;
@@ -1326,8 +1357,17 @@ void put_leaf_map_diff(Enc& en, const std::string_view (&keys)[6], unsigned chan
   en.pk.pack_array(0);  // nothing removed
 }
 
+// The encoded ctx of `p` in `cache` (re-encoded only when the pointer changed).
+void refresh_ctx_bytes(const StateParts& p, StatePartsBase& cache) {
+  if (cache.ctx_valid && cache.ctx_of == p.ctx) return;
+  cache.ctx_bytes.clear();
+  encode_value(ctx_of(p), cache.ctx_bytes);
+  cache.ctx_of = p.ctx;
+  cache.ctx_valid = true;
+}
+
 void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                        model::RunnerId runner, const StateParts& p, StateEncoding encoding) {
+                        model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
   en.pk.pack_array(kEnvelopeFields + fields);
   en.pk.pack_uint16(static_cast<std::uint16_t>(EventType::RunnerState));
   en.pk.pack_uint64(sequence);
@@ -1335,26 +1375,22 @@ void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, s
   en.pk.pack_uint32(runner);
   en.pk.pack_uint8(static_cast<std::uint8_t>(p.phase));
   en.pk.pack_uint8(p.state);
-  en.pk.pack_uint8(static_cast<std::uint8_t>(encoding));
+  en.pk.pack_uint8(encoding);
 }
 
 }  // namespace
 
 void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
-  if (!cache.bytes_valid || cache.ctx_of != p.ctx) {
-    cache.ctx_bytes.clear();
-    encode_value(ctx_of(p), cache.ctx_bytes);
-    cache.ctx_of = p.ctx;
-  }
-  if (!cache.bytes_valid || cache.orders_of != p.orders) {
+  refresh_ctx_bytes(p, cache);
+  if (!cache.orders_valid || cache.orders_of != p.orders) {
     cache.orders_bytes.clear();
     encode_value(orders_of(p), cache.orders_bytes);
     cache.orders_of = p.orders;
+    cache.orders_valid = true;
   }
-  cache.bytes_valid = true;
   Enc en(out);
-  put_state_envelope(en, 5, sequence, ts_event_ns, runner, p, StateEncoding::Full);
+  put_state_envelope(en, 5, sequence, ts_event_ns, runner, p, static_cast<std::uint8_t>(StateEncoding::Full));
   en.pk.pack_map(6);
   put_key(en, "account");
   put_leaf_map(en, kAccountKeys, [&](auto&& f) { account_leaves(p, f); });
@@ -1385,7 +1421,7 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
   const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
   if (changes == 6) return false;  // every key changed: the delta would replace the context
   Enc en(out);
-  put_state_envelope(en, 7, sequence, ts_event_ns, runner, p, StateEncoding::Delta);
+  put_state_envelope(en, 7, sequence, ts_event_ns, runner, p, static_cast<std::uint8_t>(StateEncoding::Delta));
   if (changes == 0) {
     en.pk.pack_nil();
   } else {
@@ -1425,6 +1461,381 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
   put_diff(en, base.indicators, indicators);
   en.pk.pack_uint64(base_sequence);
   en.pk.pack_uint64(snapshot_sequence);
+  return true;
+}
+
+// ---- positional runner_state (format 4, positional_state.hpp) ---------------
+
+namespace {
+
+// A d* field: a whole number of magnitude below 2^53 (not -0.0) as its
+// shortest integer, anything else as float64. The reader's conversion back is
+// exact (such an integer is exactly one double), and most of a state's
+// numbers outside a trade are +0.0 (1 byte instead of 9).
+//
+// The positional records write their scalars inline through the sink's
+// pointer, in msgpack-cxx's shortest forms (the packer's out-of-line
+// pack_imp_int64 and a Sink::write call per field were most of the encoding).
+[[gnu::always_inline]] inline char* room(Enc& en, std::size_t n) {
+  Sink& s = en.sink;
+  if (static_cast<std::size_t>(s.end - s.p) < n) s.grow(n);
+  return s.p;
+}
+template <class T>
+[[gnu::always_inline]] inline void store_be(char* q, T v) {
+  if constexpr (sizeof(T) == 2) v = static_cast<T>(__builtin_bswap16(v));
+  if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
+  if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
+  std::memcpy(q, &v, sizeof v);
+}
+// kChecked false: the caller made room for the field (encode_state_positional
+// reserves a whole record's bound once).
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void raw_uint(Enc& en, std::uint64_t v) {
+  char* q = kChecked ? room(en, 9) : en.sink.p;
+  std::size_t n;
+  if (v < 128) {
+    q[0] = static_cast<char>(v);
+    n = 1;
+  } else if (v < 256) {
+    q[0] = static_cast<char>(0xcc);
+    q[1] = static_cast<char>(v);
+    n = 2;
+  } else if (v < 65536) {
+    q[0] = static_cast<char>(0xcd);
+    store_be(q + 1, static_cast<std::uint16_t>(v));
+    n = 3;
+  } else if (v <= 0xffffffffu) {
+    q[0] = static_cast<char>(0xce);
+    store_be(q + 1, static_cast<std::uint32_t>(v));
+    n = 5;
+  } else {
+    q[0] = static_cast<char>(0xcf);
+    store_be(q + 1, v);
+    n = 9;
+  }
+  en.sink.p += n;
+}
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void raw_int(Enc& en, std::int64_t v) {
+  if (v >= 0) return raw_uint<kChecked>(en, static_cast<std::uint64_t>(v));
+  char* q = kChecked ? room(en, 9) : en.sink.p;
+  std::size_t n;
+  if (v >= -32) {
+    q[0] = static_cast<char>(v);
+    n = 1;
+  } else if (v >= -128) {
+    q[0] = static_cast<char>(0xd0);
+    q[1] = static_cast<char>(v);
+    n = 2;
+  } else if (v >= -32768) {
+    q[0] = static_cast<char>(0xd1);
+    store_be(q + 1, static_cast<std::uint16_t>(v));
+    n = 3;
+  } else if (v >= INT32_MIN) {
+    q[0] = static_cast<char>(0xd2);
+    store_be(q + 1, static_cast<std::uint32_t>(v));
+    n = 5;
+  } else {
+    q[0] = static_cast<char>(0xd3);
+    store_be(q + 1, static_cast<std::uint64_t>(v));
+    n = 9;
+  }
+  en.sink.p += n;
+}
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void raw_nil(Enc& en) {
+  *(kChecked ? room(en, 1) : en.sink.p) = static_cast<char>(0xc0);
+  en.sink.p += 1;
+}
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void raw_dbl(Enc& en, double d) {
+  char* q = kChecked ? room(en, 9) : en.sink.p;
+  q[0] = static_cast<char>(0xcb);
+  store_be(q + 1, std::bit_cast<std::uint64_t>(d));
+  en.sink.p += 9;
+}
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void put_dstar(Enc& en, double d) {
+  constexpr double kLimit = 9007199254740992.0;  // 2^53
+  if (d > -kLimit && d < kLimit) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (std::bit_cast<std::uint64_t>(static_cast<double>(i)) == std::bit_cast<std::uint64_t>(d)) {
+      raw_int<kChecked>(en, i);
+      return;
+    }
+  }
+  raw_dbl<kChecked>(en, d);
+}
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void put_opt_int(Enc& en, bool set, std::int64_t v) {
+  if (set) {
+    raw_int<kChecked>(en, v);
+  } else {
+    raw_nil<kChecked>(en);
+  }
+}
+
+template <bool kChecked = true>
+[[gnu::always_inline]] inline void put_opt_dstar(Enc& en, bool set, double d) {
+  if (set) {
+    put_dstar<kChecked>(en, d);
+  } else {
+    raw_nil<kChecked>(en);
+  }
+}
+
+// The envelope and phase, state and encoding of a positional record.
+constexpr std::size_t kPositionalEnvelopeBound = 3 + 1 + 9 + 9 + 5 + 1 + 1 + 1;
+void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
+                             model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
+  char* q = room(en, kPositionalEnvelopeBound);
+  const std::uint32_t n = kEnvelopeFields + fields;  // at most 4 + 7 + 16
+  if (n < 16) {
+    q[0] = static_cast<char>(0x90 | n);
+    en.sink.p += 1;
+  } else {
+    q[0] = static_cast<char>(0xdc);
+    store_be(q + 1, static_cast<std::uint16_t>(n));
+    en.sink.p += 3;
+  }
+  raw_uint<false>(en, static_cast<std::uint64_t>(EventType::RunnerState));
+  raw_uint<false>(en, sequence);
+  raw_int<false>(en, ts_event_ns);
+  raw_uint<false>(en, runner);
+  raw_uint<false>(en, static_cast<std::uint64_t>(p.phase));
+  raw_uint<false>(en, p.state);
+  raw_uint<false>(en, encoding);
+}
+
+// Leaf `leaf` of `p` as the positional records write it (ctx and orders are
+// written by the callers).
+void put_scalar_leaf(Enc& en, const StateParts& p, unsigned leaf) {
+  switch (leaf) {
+    case kLeafCash: put_dstar(en, p.cash); return;
+    case kLeafCommissionPaid: put_dstar(en, p.commission_paid); return;
+    case kLeafEquity: put_dstar(en, p.equity); return;
+    case kLeafPositionValue: put_dstar(en, p.position_value); return;
+    case kLeafRealizedPnl: put_dstar(en, p.realized_pnl); return;
+    case kLeafTrades: raw_int(en, p.trades); return;
+    case kLeafBarIndex: raw_int(en, p.bar_index); return;
+    case kLeafBarsInState: raw_int(en, p.bars_in_state); return;
+    case kLeafAvgPrice: put_dstar(en, p.avg_price); return;
+    case kLeafBarsHeld: put_opt_int(en, p.in_trade, p.bars_held); return;
+    case kLeafEntryTsNs: put_opt_int(en, p.in_trade, p.entry_ts_ns); return;
+    case kLeafQty: put_dstar(en, p.qty); return;
+    case kLeafTradePnl: put_opt_dstar(en, p.in_trade, p.trade_pnl); return;
+    case kLeafUnrealizedPnl: put_dstar(en, p.unrealized_pnl); return;
+    default: TE_ASSERT(false, "put_scalar_leaf: leaf %u is not a scalar", leaf);
+  }
+}
+
+// String comparisons against literals the compiler inlines (a list of working
+// orders is encoded whenever it changes: on sma_cross about once per order
+// event, and a call of compare() per key and enum name was ~290 instructions
+// per order).
+template <std::size_t N>
+[[gnu::always_inline]] inline bool is(const std::string& s, const char (&lit)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+
+// The enum codes of model::to_string's names (order.cpp), or -1;
+// state_parts_test checks every name against the map form.
+int purpose_code(const std::string& s) {
+  if (is(s, "entry")) return 0;
+  if (is(s, "signal")) return 1;
+  if (is(s, "stop")) return 2;
+  if (is(s, "target")) return 3;
+  if (is(s, "trailing")) return 4;
+  if (is(s, "timeout")) return 5;
+  if (is(s, "kill_switch")) return 6;
+  if (is(s, "end_of_data")) return 7;
+  if (is(s, "risk_halt")) return 8;
+  return -1;
+}
+int side_code(const std::string& s) { return is(s, "buy") ? 0 : is(s, "sell") ? 1 : -1; }
+int status_code(const std::string& s) {
+  if (is(s, "submitted")) return 0;
+  if (is(s, "accepted")) return 1;
+  if (is(s, "partially_filled")) return 2;
+  if (is(s, "filled")) return 3;
+  if (is(s, "cancelled")) return 4;
+  if (is(s, "rejected")) return 5;
+  if (is(s, "expired")) return 6;
+  return -1;
+}
+int type_code(const std::string& s) {
+  if (is(s, "market")) return 0;
+  if (is(s, "limit")) return 1;
+  if (is(s, "stop")) return 2;
+  if (is(s, "stop_limit")) return 3;
+  if (is(s, "trailing_stop")) return 4;
+  return -1;
+}
+template <class F>
+int code_of(const Value& v, F&& f) {
+  return v.is_string() ? f(v.as_string()) : -1;
+}
+
+}  // namespace
+
+namespace {
+
+// An order of the recorder's shape as its tuple's enum codes; false when it
+// is not of that shape.
+struct OrderCodes {
+  int purpose, side, status, type;
+};
+bool order_codes(const Value& order, OrderCodes& c) {
+  if (!order.is_map() || order.size() != 9) return false;
+  const Value::Map& m = order.as_map();
+  if (!(is(m[0].first, "filled_qty") && is(m[1].first, "id") && is(m[2].first, "limit_price") &&
+        is(m[3].first, "purpose") && is(m[4].first, "qty") && is(m[5].first, "side") && is(m[6].first, "status") &&
+        is(m[7].first, "stop_price") && is(m[8].first, "type"))) {
+    return false;
+  }
+  if (!(m[0].second.is_double() && m[1].second.is_int() && m[2].second.is_double() && m[4].second.is_double() &&
+        m[7].second.is_double())) {
+    return false;
+  }
+  c.purpose = code_of(m[3].second, purpose_code);
+  c.side = code_of(m[5].second, side_code);
+  c.status = code_of(m[6].second, status_code);
+  c.type = code_of(m[8].second, type_code);
+  return c.purpose >= 0 && c.side >= 0 && c.status >= 0 && c.type >= 0;
+}
+
+// The tuple of an order order_codes() accepted.
+void put_order_tuple(Enc& en, const Value& order, const OrderCodes& c) {
+  const Value::Map& m = order.as_map();
+  *room(en, 1) = static_cast<char>(0x99);  // array of 9
+  en.sink.p += 1;
+  put_dstar(en, m[0].second.as_double());
+  raw_int(en, m[1].second.as_int());
+  put_dstar(en, m[2].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.purpose));
+  put_dstar(en, m[4].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.side));
+  raw_uint(en, static_cast<std::uint64_t>(c.status));
+  put_dstar(en, m[7].second.as_double());
+  raw_uint(en, static_cast<std::uint64_t>(c.type));
+}
+
+}  // namespace
+
+bool encode_order_tuple(const Value& order, std::string& out) {
+  OrderCodes c{};
+  if (!order_codes(order, c)) return false;
+  Enc en(out);
+  put_order_tuple(en, order, c);
+  return true;
+}
+
+bool encode_orders_field(const Value& orders, std::string& out) {
+  // One encoder for all the tuples (an Enc per tuple zero-filled and cut back
+  // its string each time); cut back to where it started when an order is not
+  // of the shape.
+  const std::size_t at = out.size();
+  if (orders.is_array()) {
+    const Value::Array& a = orders.as_array();
+    bool ok = true;
+    {
+      Enc en(out);
+      en.pk.pack_array(static_cast<std::uint32_t>(a.size()));
+      for (const Value& o : a) {
+        OrderCodes c{};
+        if (!order_codes(o, c)) {
+          ok = false;
+          break;
+        }
+        put_order_tuple(en, o, c);
+      }
+    }
+    if (ok) return true;
+    out.resize(at);
+  }
+  encode_value(orders, out);
+  return false;
+}
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+  refresh_ctx_bytes(p, cache);
+  if (!cache.pos_orders_valid || cache.pos_orders_of != p.orders) {
+    cache.pos_orders_bytes.clear();
+    cache.pos_orders_as_value = !encode_orders_field(orders_of(p), cache.pos_orders_bytes);
+    cache.pos_orders_of = p.orders;
+    cache.pos_orders_valid = true;
+  }
+  Enc en(out);
+  // Room for the whole record but its indicators, made once: the envelope,
+  // flags, sixteen leaves of at most 9 bytes, ctx and orders, and a nil.
+  room(en, kPositionalEnvelopeBound + 1 + 14 * 9 + cache.ctx_bytes.size() + cache.pos_orders_bytes.size() + 1);
+  put_positional_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
+  raw_uint<false>(en, cache.pos_orders_as_value ? kOrdersAsValue : 0);
+  put_dstar<false>(en, p.cash);
+  put_dstar<false>(en, p.commission_paid);
+  put_dstar<false>(en, p.equity);
+  put_dstar<false>(en, p.position_value);
+  put_dstar<false>(en, p.realized_pnl);
+  raw_int<false>(en, p.trades);
+  raw_int<false>(en, p.bar_index);
+  raw_int<false>(en, p.bars_in_state);
+  std::memcpy(en.sink.p, cache.ctx_bytes.data(), cache.ctx_bytes.size());
+  en.sink.p += cache.ctx_bytes.size();
+  std::memcpy(en.sink.p, cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
+  en.sink.p += cache.pos_orders_bytes.size();
+  put_dstar<false>(en, p.avg_price);
+  put_opt_int<false>(en, p.in_trade, p.bars_held);
+  put_opt_int<false>(en, p.in_trade, p.entry_ts_ns);
+  put_dstar<false>(en, p.qty);
+  put_opt_dstar<false>(en, p.in_trade, p.trade_pnl);
+  put_dstar<false>(en, p.unrealized_pnl);
+  if (indicators.is_nil()) {
+    raw_nil<false>(en);
+  } else {
+    put_value(en, indicators);
+  }
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, std::string& out) {
+  const StateParts& b = base.parts;
+  const unsigned account = account_changes(b, p);
+  const unsigned position = position_changes(b, p);
+  const bool bar_index = b.bar_index != p.bar_index;
+  const bool bars_in_state = b.bars_in_state != p.bars_in_state;
+  const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
+  const bool orders = b.orders != p.orders && !(orders_of(b) == orders_of(p));
+  const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
+  if (changes == 6) return false;  // as the map form: the delta would replace the context
+  const unsigned changed = account | unsigned{bar_index} << kLeafBarIndex |
+                           unsigned{bars_in_state} << kLeafBarsInState | unsigned{ctx} << kLeafCtx |
+                           unsigned{orders} << kLeafOrders | position << kLeafAvgPrice;
+  Enc en(out);
+  // phase, state, encoding, changed; the changed leaves; indicators, base_sequence, snapshot_sequence
+  put_positional_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner,
+                          p, kPositionalDelta);
+  raw_uint(en, changed);
+  for (unsigned m = changed; m != 0; m &= m - 1) {
+    const auto leaf = static_cast<unsigned>(std::countr_zero(m));
+    if (leaf == kLeafCtx) {
+      put_diff(en, ctx_of(b), ctx_of(p));
+    } else if (leaf == kLeafOrders) {
+      put_diff(en, orders_of(b), orders_of(p));
+    } else {
+      put_scalar_leaf(en, p, leaf);
+    }
+  }
+  if (base.indicators.is_nil() && indicators.is_nil()) {
+    raw_nil(en);  // what put_diff writes for two nils
+  } else {
+    put_diff(en, base.indicators, indicators);
+  }
+  raw_uint(en, base_sequence);
+  raw_uint(en, snapshot_sequence);
   return true;
 }
 

@@ -13,6 +13,7 @@
 #include "engine/journal/bar_run.hpp"
 #include "engine/journal/block_codec.hpp"
 #include "engine/journal/event_codec.hpp"
+#include "engine/journal/positional_state.hpp"
 #include "engine/journal/state_delta.hpp"
 
 namespace te::journal {
@@ -152,6 +153,7 @@ struct JournalWriter::Impl {
     std::uint32_t since_snapshot = 0;
   };
   std::map<model::RunnerId, PartsTrack> parts_tracks;
+  StateParts tree_parts;  // a RunnerState event's tree as parts (process)
   // The bar run being collected (bar_runs): its bars are the block's next
   // events; it goes into the block as one record before anything else does.
   BarRun bars;
@@ -306,6 +308,13 @@ struct JournalWriter::Impl {
       return add_record(e.sequence, e.ts_event_ns);
     }
     if (auto* s = std::get_if<RunnerState>(&e.body)) {
+      // A state of the recorder's shape is written as its parts would be:
+      // the same event gives the same record whichever way it came.
+      if (positional() && s->encoding == StateEncoding::Full && state_parts_from_context(s->context, tree_parts)) {
+        tree_parts.phase = s->phase;
+        tree_parts.state = s->state;
+        return process_state(e.sequence, e.ts_event_ns, e.runner, tree_parts, s->indicators);
+      }
       if (!opts.include_indicators) s->indicators = Value();
       parts_tracks.erase(e.runner);  // one encoder per runner chain
       bool full = true;
@@ -321,6 +330,17 @@ struct JournalWriter::Impl {
     return add_record(e.sequence, e.ts_event_ns);
   }
 
+  // Format 4 (positional runner states) or the map form of format 3 and 2.
+  bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
+  void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
+                         const Value& indicators, StatePartsBase& cache) {
+    if (positional()) {
+      encode_state_positional(sequence, ts, runner, p, indicators, cache, record);
+    } else {
+      encode_state_parts(sequence, ts, runner, p, indicators, cache, record);
+    }
+  }
+
   // A runner_state in parts (a JournalRecorder's): the same record as
   // process() of the event it stands for, written without its value tree.
   Status process_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
@@ -332,10 +352,12 @@ struct JournalWriter::Impl {
     if (opts.storage_mode == StorageMode::Delta) {
       delta.forget(runner);  // one encoder per runner chain
       full = !t.base.valid || opts.snapshot_interval <= 1 || t.since_snapshot + 1 >= opts.snapshot_interval ||
-             !encode_state_parts_delta_if_patch(sequence, ts, runner, p, indicators, t.base, t.last_sequence,
-                                                t.snapshot_sequence, record);
+             !(positional() ? encode_state_positional_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
+                                                                      t.last_sequence, t.snapshot_sequence, record)
+                            : encode_state_parts_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
+                                                                t.last_sequence, t.snapshot_sequence, record));
       if (full) {
-        encode_state_parts(sequence, ts, runner, p, indicators, t.base, record);
+        encode_full_state(sequence, ts, runner, p, indicators, t.base);
         t.snapshot_sequence = sequence;
         t.since_snapshot = 0;
       } else {
@@ -346,7 +368,7 @@ struct JournalWriter::Impl {
       t.base.valid = true;
       t.last_sequence = sequence;
     } else {
-      encode_state_parts(sequence, ts, runner, p, indicators, t.base, record);
+      encode_full_state(sequence, ts, runner, p, indicators, t.base);
     }
     ++(full ? wstats.state_full : wstats.state_delta);
     return add_record(sequence, ts);
@@ -722,7 +744,9 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
     return make_error(Errc::invalid_argument, "journal writer options for " + file->path() + ": " + bad);
   }
   FileHeader h;
-  h.major = options.bar_runs ? kFormatMajor : kFormatMajorWithoutBarRuns;
+  h.major = !options.bar_runs              ? kFormatMajorWithoutBarRuns
+            : options.positional_states ? kFormatMajor
+                                        : kFormatMajorWithoutPositionalStates;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;
   h.snapshot_interval = options.storage_mode == StorageMode::Delta ? options.snapshot_interval : 0;

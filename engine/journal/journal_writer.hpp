@@ -62,6 +62,12 @@ struct WriterOptions {
   // compress. false: format 2's records (compact market_data), for tests and
   // tools that need a format 2 journal.
   bool bar_runs = true;
+  // Runner states of the fixed shape a recorder writes are stored as
+  // positional records (format 4, docs/journal-format.md: fields by position
+  // instead of a map with string keys, about half the bytes). false: the map
+  // form (format 3), for tests and tools that need a format 3 journal. Only
+  // with bar_runs (without them the writer writes format 2).
+  bool positional_states = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).

@@ -21,9 +21,13 @@ namespace te::journal {
 
 inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J', '\r', '\n', 0x1a, '\n'};
 // 2: market_data may be compact (the runner's stream named once per block);
-// 3: runs of compact market_data are stored as bar_run records (bar_run.hpp).
-// Version 1 and 2 journals are still read.
-inline constexpr std::uint16_t kFormatMajor = 3;  // readers refuse a newer major
+// 3: runs of compact market_data are stored as bar_run records (bar_run.hpp);
+// 4: runner states written from their parts are positional records (fields by
+// position, not by key: positional_state.hpp).
+// Version 1, 2 and 3 journals are still read.
+inline constexpr std::uint16_t kFormatMajor = 4;  // readers refuse a newer major
+// The version a writer writes without positional states (WriterOptions::positional_states off).
+inline constexpr std::uint16_t kFormatMajorWithoutPositionalStates = 3;
 // The version a writer that writes no bar_run records writes (WriterOptions::bar_runs off).
 inline constexpr std::uint16_t kFormatMajorWithoutBarRuns = 2;
 inline constexpr std::uint16_t kFormatMinor = 0;  // a newer minor only adds event types or trailing fields

@@ -1,5 +1,8 @@
 #include "engine/journal/state_parts.hpp"
 
+#include <initializer_list>
+#include <memory>
+#include <string_view>
 #include <utility>
 
 namespace te::journal {
@@ -32,6 +35,67 @@ Value state_parts_context(const StateParts& p) {
   m.emplace_back("orders", p.orders ? *p.orders : Value(Value::Array{}));
   m.emplace_back("position", Value(std::move(position)));
   return Value(std::move(m));
+}
+
+}  // namespace te::journal
+
+namespace te::journal {
+
+namespace {
+
+bool keys_are(const Value::Map& m, std::initializer_list<std::string_view> keys) {
+  if (m.size() != keys.size()) return false;
+  std::size_t i = 0;
+  for (std::string_view k : keys)
+    if (m[i++].first != k) return false;
+  return true;
+}
+
+}  // namespace
+
+bool state_parts_from_context(const Value& context, StateParts& out) {
+  if (!context.is_map()) return false;
+  const Value::Map& top = context.as_map();
+  if (!keys_are(top, {"account", "bar_index", "bars_in_state", "ctx", "orders", "position"})) return false;
+  const Value& account = top[0].second;
+  const Value& position = top[5].second;
+  if (!account.is_map() || !position.is_map() || !top[1].second.is_int() || !top[2].second.is_int()) return false;
+  const Value::Map& a = account.as_map();
+  const Value::Map& p = position.as_map();
+  if (!keys_are(a, {"cash", "commission_paid", "equity", "position_value", "realized_pnl", "trades"}) ||
+      !keys_are(p, {"avg_price", "bars_held", "entry_ts_ns", "qty", "trade_pnl", "unrealized_pnl"})) {
+    return false;
+  }
+  for (int i = 0; i < 5; ++i)
+    if (!a[i].second.is_double()) return false;
+  if (!a[5].second.is_int() || !p[0].second.is_double() || !p[3].second.is_double() || !p[5].second.is_double()) {
+    return false;
+  }
+  // In a trade bars_held, entry_ts_ns and trade_pnl are all set, else all nil.
+  const bool in_trade = !p[1].second.is_nil();
+  if (in_trade) {
+    if (!p[1].second.is_int() || !p[2].second.is_int() || !p[4].second.is_double()) return false;
+  } else if (!p[2].second.is_nil() || !p[4].second.is_nil()) {
+    return false;
+  }
+  out.cash = a[0].second.as_double();
+  out.commission_paid = a[1].second.as_double();
+  out.equity = a[2].second.as_double();
+  out.position_value = a[3].second.as_double();
+  out.realized_pnl = a[4].second.as_double();
+  out.trades = a[5].second.as_int();
+  out.bar_index = top[1].second.as_int();
+  out.bars_in_state = top[2].second.as_int();
+  out.ctx = std::make_shared<const Value>(top[3].second);
+  out.orders = std::make_shared<const Value>(top[4].second);
+  out.avg_price = p[0].second.as_double();
+  out.in_trade = in_trade;
+  out.bars_held = in_trade ? p[1].second.as_int() : 0;
+  out.entry_ts_ns = in_trade ? p[2].second.as_int() : 0;
+  out.qty = p[3].second.as_double();
+  out.trade_pnl = in_trade ? p[4].second.as_double() : 0;
+  out.unrealized_pnl = p[5].second.as_double();
+  return true;
 }
 
 }  // namespace te::journal

@@ -52,8 +52,20 @@ struct StatePartsBase {
   bool valid = false;  // parts/indicators hold a state
   std::shared_ptr<const Value> ctx_of, orders_of;  // what ctx_bytes/orders_bytes encode
   std::string ctx_bytes, orders_bytes;
-  bool bytes_valid = false;
+  bool ctx_valid = false, orders_valid = false;
+  // The positional record's orders field (positional_state.hpp) of pos_orders_of.
+  std::shared_ptr<const Value> pos_orders_of;
+  std::string pos_orders_bytes;
+  bool pos_orders_valid = false;
+  bool pos_orders_as_value = false;  // the field holds the value, not order tuples
 };
+
+// The parts of a runner_state.context tree of the fixed shape above (what
+// state_parts_context() builds, key for key and kind for kind, ctx and orders
+// any value), into `out` (ctx and orders copied); false when it is not of
+// that shape. The journal writer writes such a RunnerState event as it writes
+// a recorder's parts, so equal states give equal records either way.
+bool state_parts_from_context(const Value& context, StateParts& out);
 
 // The full runner_state record (encoding 0) of `p` with `indicators` (nil or a
 // map), appended to `out`. Uses and refreshes `cache`'s bytes only.

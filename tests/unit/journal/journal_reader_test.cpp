@@ -388,15 +388,15 @@ TEST_CASE("files that are not journals, or are from a newer format, give clear e
   write_journal(dir.file("j"), one_of_each(), WriterOptions::deterministic());
   const std::string good = read_file(dir.file("j"));
 
-  // Format 4.0: a newer major version (its header may differ; the version alone decides).
-  std::string v4 = good;
-  v4[8] = 4;
-  write_file(dir.file("v4"), v4);
-  auto newer = JournalReader::open(dir.file("v4"), rep);
+  // Format 5.0: a newer major version (its header may differ; the version alone decides).
+  std::string v5 = good;
+  v5[8] = 5;
+  write_file(dir.file("v5"), v5);
+  auto newer = JournalReader::open(dir.file("v5"), rep);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().code == Errc::unsupported);
-  CHECK(newer.error().message == "open journal " + dir.file("v4") +
-                                     ": journal format version 4.0 is newer than this build reads (3.x); upgrade "
+  CHECK(newer.error().message == "open journal " + dir.file("v5") +
+                                     ": journal format version 5.0 is newer than this build reads (4.x); upgrade "
                                      "trading-engine");
 
   // Format 1.0 (every market_data record full, as one_of_each's single one is): still read.
@@ -471,10 +471,10 @@ TEST_CASE("the worked file example in docs/journal-format.md is what the writer 
     dump += buf;
   }
   CHECK(dump ==
-        "89 54 45 4a 0d 0a 1a 0a 03 00 00 00 40 00 00 01\n"
+        "89 54 45 4a 0d 0a 1a 0a 04 00 00 00 40 00 00 01\n"
         "00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00\n"
         "74 72 61 64 69 6e 67 2d 65 6e 67 69 6e 65 00 00\n"
-        "00 00 00 00 00 00 00 00 b8 2c 8c 4c e4 70 6f a5\n"
+        "00 00 00 00 00 00 00 00 20 81 8c 23 37 c2 97 a6\n"
         "54 45 42 4b 90 36 6e 93 00 00 00 00 38 00 00 00\n"
         "38 00 00 00 01 00 00 00 01 00 00 00 00 00 00 00\n"
         "01 00 00 00 00 00 00 00 00 00 2a 36 fe 9c 97 17\n"

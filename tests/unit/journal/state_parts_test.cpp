@@ -12,7 +12,9 @@
 #include <random>
 
 #include "engine/journal/event_codec.hpp"
+#include "engine/journal/journal_reader.hpp"
 #include "engine/journal/journal_writer.hpp"
+#include "engine/journal/positional_state.hpp"
 #include "engine/journal/state_parts.hpp"
 #include "journal_fixtures.hpp"
 
@@ -22,6 +24,17 @@ using namespace te::journal::testing;
 
 namespace {
 
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (!out.empty()) out += ' ';
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
 // Numbers that stress the comparisons: -0.0 against 0.0, NaNs, integers.
 double odd_double(std::mt19937_64& rng) {
   switch (rng() % 8) {
@@ -30,8 +43,43 @@ double odd_double(std::mt19937_64& rng) {
     case 2: return std::numeric_limits<double>::quiet_NaN();
     case 3: return std::bit_cast<double>(0x7ff8000000000123ULL);  // another NaN payload
     case 4: return 1000.0;
+    case 5: {
+      // Whole numbers at and past the positional record's integer form (|v| < 2^53), infinities.
+      const double edges[] = {9007199254740991.0, -9007199254740991.0, 9007199254740992.0, -9007199254740992.0,
+                              1e300, -1.0, std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity(), 0.5, 4294967296.0};
+      return edges[rng() % std::size(edges)];
+    }
     default: return static_cast<double>(rng() % 2000) / 16.0 - 60.0;
   }
+}
+
+// A working order as the recorder records it (RecorderBatch's order_value),
+// with every enum name; now and then one a positional record cannot take.
+Value standard_order(std::mt19937_64& rng) {
+  static constexpr const char* kPurposes[] = {"entry",    "signal",  "stop",        "target",   "trailing",
+                                              "timeout",  "kill_switch", "end_of_data", "risk_halt"};
+  static constexpr const char* kStatuses[] = {"submitted", "accepted", "partially_filled", "filled",
+                                              "cancelled", "rejected", "expired"};
+  static constexpr const char* kTypes[] = {"market", "limit", "stop", "stop_limit", "trailing_stop"};
+  Value::Map m;
+  m.emplace_back("filled_qty", Value(odd_double(rng)));
+  m.emplace_back("id", Value(static_cast<std::int64_t>(rng() % 300)));
+  m.emplace_back("limit_price", Value(odd_double(rng)));
+  m.emplace_back("purpose", Value(kPurposes[rng() % std::size(kPurposes)]));
+  m.emplace_back("qty", Value(odd_double(rng)));
+  m.emplace_back("side", Value(rng() % 2 == 0 ? "buy" : "sell"));
+  m.emplace_back("status", Value(kStatuses[rng() % std::size(kStatuses)]));
+  m.emplace_back("stop_price", Value(odd_double(rng)));
+  m.emplace_back("type", Value(kTypes[rng() % std::size(kTypes)]));
+  switch (rng() % 40) {
+    case 0: m[5].second = Value("hold"); break;                             // an enum name no code has
+    case 1: m[1].second = Value(-5); break;                                 // a negative id (an int: fine)
+    case 2: m[4].second = Value(static_cast<std::int64_t>(100)); break;     // an int where a double was
+    case 3: m.emplace_back("tag", Value("x")); break;                       // a key more
+    default: break;
+  }
+  return Value(std::move(m));
 }
 
 Value small_ctx(std::mt19937_64& rng) {
@@ -46,8 +94,12 @@ Value small_ctx(std::mt19937_64& rng) {
 Value orders_list(std::mt19937_64& rng) {
   Value::Array a;
   const auto n = rng() % 3;
-  for (std::uint64_t i = 0; i < n; ++i)
-    a.push_back(Value::map({{"id", Value(static_cast<std::int64_t>(rng() % 4))}, {"qty", Value(odd_double(rng))}}));
+  const bool standard = rng() % 3 != 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    a.push_back(standard ? standard_order(rng)
+                         : Value::map({{"id", Value(static_cast<std::int64_t>(rng() % 4))}, {"qty", Value(odd_double(rng))}}));
+  }
+  if (rng() % 50 == 0) return Value("not a list");
   return Value(std::move(a));
 }
 
@@ -210,5 +262,251 @@ TEST_CASE("a journal of states in parts is the journal of the same states as eve
       CHECK((*w)->stats().state_full + (*w)->stats().state_delta == items.size());
       if (mode == StorageMode::Delta) CHECK((*w)->stats().state_delta > 0);
     }
+  }
+}
+
+// Format 4: the positional record of a state decodes to the event its map
+// record decodes to (full: the context tree; delta: the same delta document),
+// and refuses a delta exactly when the map form does.
+TEST_CASE("positional runner_state records decode to the events of the map records", "[unit][journal]") {
+  std::mt19937_64 rng(4040);
+  StateParts prev;
+  prev.ctx = std::make_shared<const Value>(small_ctx(rng));
+  Value prev_ind;
+  StatePartsBase map_cache, pos_cache, base;
+  std::size_t map_bytes = 0, pos_bytes = 0;
+  int deltas = 0, tuples = 0, as_value = 0;
+  Event from_map, from_pos, delta_pos;
+  for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
+    const StateParts p = next_state(rng, prev);
+    const Value ind = rng() % 4 == 0 ? indicators_for(rng) : prev_ind;
+    const std::int64_t ts = static_cast<std::int64_t>(seq) * 1000 - 7;
+
+    std::string m, q;
+    encode_state_parts(seq, ts, 3, p, ind, map_cache, m);
+    encode_state_positional(seq, ts, 3, p, ind, pos_cache, q);
+    (pos_cache.pos_orders_as_value ? as_value : tuples) += 1;
+    decode_event(m, from_map);
+    decode_event(q, from_pos);  // (into the previous state's tree: decoding in place)
+    INFO("sequence " << seq << " positional " << q.size() << " bytes, map " << m.size());
+    REQUIRE(from_pos.get<UnknownEvent>() == nullptr);
+    REQUIRE(identical(from_pos, from_map));
+    REQUIRE(identical(decode_event(q), from_map));  // and into a fresh event
+    map_bytes += m.size();
+    pos_bytes += q.size();
+
+    if (base.valid) {
+      std::string dm, dq;
+      const bool ok_map = encode_state_parts_delta_if_patch(seq, ts, 3, p, ind, base, seq - 1, seq / 2, dm);
+      const bool ok_pos = encode_state_positional_delta_if_patch(seq, ts, 3, p, ind, base, seq - 1, seq / 2, dq);
+      REQUIRE(ok_map == ok_pos);
+      if (ok_map) {
+        ++deltas;
+        decode_event(dm, from_map);
+        decode_event(dq, from_pos);
+        REQUIRE(from_pos.get<UnknownEvent>() == nullptr);
+        REQUIRE(identical(from_pos, from_map));
+        decode_event(dq, delta_pos);  // into the tree of the delta before (the reader's way)
+        REQUIRE(identical(delta_pos, from_map));
+        REQUIRE(dq.size() <= dm.size());
+      }
+    }
+    base.parts = p;
+    base.indicators = ind;
+    base.valid = true;
+    prev = p;
+    prev_ind = ind;
+  }
+  CHECK(deltas > 1000);
+  CHECK(tuples > 1000);
+  CHECK(as_value > 100);
+  CHECK(pos_bytes * 10 < map_bytes * 6);  // the keys were about half of a state record
+}
+
+TEST_CASE("a positional runner_state record cut short or damaged never decodes as a state", "[unit][journal]") {
+  std::mt19937_64 rng(99);
+  StateParts p;
+  p.in_trade = true;
+  p.cash = 1e6, p.qty = 1000, p.avg_price = 100.25, p.bars_held = 3, p.entry_ts_ns = 60, p.trade_pnl = -2.5;
+  p.ctx = std::make_shared<const Value>(small_ctx(rng));
+  Value::Array orders{standard_order(rng), standard_order(rng)};
+  p.orders = std::make_shared<const Value>(Value(std::move(orders)));
+  StatePartsBase cache, base;
+  std::string full;
+  encode_state_positional(9, 10, 0, p, Value(), cache, full);
+  base.parts = p;
+  base.valid = true;
+  StateParts q = p;
+  q.cash = 5, q.bar_index = 4, q.in_trade = false;
+  std::string delta;
+  REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, q, Value(), base, 9, 9, delta));
+  Event e;
+  for (const std::string& r : {full, delta}) {
+    decode_event(r, e);
+    REQUIRE(e.get<RunnerState>() != nullptr);
+    for (std::size_t n = 0; n < r.size(); ++n) {
+      decode_event(r.substr(0, n), e);
+      INFO("cut at " << n << " of " << r.size());
+      CHECK(e.get<UnknownEvent>() != nullptr);
+    }
+  }
+  // An encoding past 3 is refused.
+  std::string bad = full;
+  bad[bad.find('\x02', 3)] = '\x04';
+  decode_event(bad, e);
+  CHECK(e.get<UnknownEvent>() != nullptr);
+}
+
+TEST_CASE("format 4 journals read back the events format 3 journals of the same states do", "[unit][journal]") {
+  TempDir dir;
+  std::mt19937_64 rng(404);
+  std::vector<PartsBatch::Item> items;
+  StateParts prev[2];
+  for (int i = 0; i < 800; ++i) {
+    const model::RunnerId r = static_cast<model::RunnerId>(rng() % 2);
+    prev[r] = next_state(rng, prev[r]);
+    const std::int64_t ts = 1'700'000'000'000'000'000LL + i * 60'000'000'000LL;
+    items.push_back({ts, r, prev[r], indicators_for(rng)});
+  }
+  for (StorageMode mode : {StorageMode::Full, StorageMode::Delta}) {
+    for (bool indicators : {true, false}) {
+      std::string files[2];
+      for (bool positional : {false, true}) {
+        WriterOptions o = WriterOptions::deterministic(mode);
+        o.snapshot_interval = 7;
+        o.include_indicators = indicators;
+        o.block_size = 4096;
+        o.positional_states = positional;
+        files[positional] = dir.file(positional ? "v4" : "v3");
+        std::remove(files[positional].c_str());
+        auto w = JournalWriter::create(files[positional], o);
+        REQUIRE(w.ok());
+        REQUIRE((*w)->append_deferred(std::make_shared<PartsBatch>(items)).ok());
+        REQUIRE((*w)->close().ok());
+      }
+      INFO("mode " << to_string(mode) << " indicators " << indicators);
+      CHECK(read_file(files[1]).size() < read_file(files[0]).size());
+      for (bool reconstruct : {true, false}) {
+        NullReporter rep;
+        ReaderOptions ro;
+        ro.reconstruct_state = reconstruct;
+        const auto v3 = read_all(files[0], rep, ro);
+        const auto v4 = read_all(files[1], rep, ro);
+        REQUIRE(v3.size() == items.size());
+        REQUIRE(v4.size() == v3.size());
+        for (std::size_t i = 0; i < v3.size(); ++i) {
+          INFO("event " << i << " reconstruct " << reconstruct);
+          REQUIRE(identical(v4[i], v3[i]));
+        }
+      }
+      NullReporter rep;
+      auto r3 = JournalReader::open(files[0], rep, {});
+      auto r4 = JournalReader::open(files[1], rep, {});
+      REQUIRE(r3.ok());
+      REQUIRE(r4.ok());
+      CHECK((*r3)->header().major == 3);
+      CHECK((*r4)->header().major == kFormatMajor);
+    }
+  }
+}
+
+// Keep in sync with "Positional runner_state (format 4)" in docs/journal-format.md.
+TEST_CASE("the positional runner_state example in docs/journal-format.md is what the writer writes",
+          "[unit][journal]") {
+  StateParts p;
+  p.phase = StatePhase::After;
+  p.state = 2;
+  p.cash = 899750.0;
+  p.commission_paid = 100.25;
+  p.equity = 1000000.5;
+  p.position_value = 100250.5;
+  p.realized_pnl = 0;
+  p.trades = 0;
+  p.bar_index = 42;
+  p.bars_in_state = 1;
+  p.avg_price = 100.25;
+  p.qty = 1000;
+  p.unrealized_pnl = 0.5;
+  p.in_trade = true;
+  p.bars_held = 1;
+  p.entry_ts_ns = 1'700'000'000'000'000'000;
+  p.trade_pnl = 0.5;
+  p.ctx = std::make_shared<const Value>(Value::map({{"n", Value(static_cast<std::int64_t>(1))}}));
+  Value::Map order;
+  order.emplace_back("filled_qty", Value(0.0));
+  order.emplace_back("id", Value(static_cast<std::int64_t>(2)));
+  order.emplace_back("limit_price", Value(0.0));
+  order.emplace_back("purpose", Value("stop"));
+  order.emplace_back("qty", Value(1000.0));
+  order.emplace_back("side", Value("sell"));
+  order.emplace_back("status", Value("accepted"));
+  order.emplace_back("stop_price", Value(98.5));
+  order.emplace_back("type", Value("stop"));
+  p.orders = std::make_shared<const Value>(Value(Value::Array{Value(std::move(order))}));
+  StatePartsBase cache;
+  std::string full;
+  encode_state_positional(300, 1'700'000'060'000'000'000, 0, p, Value(), cache, full);
+  CHECK(hex(full) ==
+        "dc 00 19 04 cd 01 2c cf 17 97 9d 0c 2e 71 58 00 00 01 02 02 00 "
+        "ce 00 0d ba a6 cb 40 59 10 00 00 00 00 00 cb 41 2e 84 81 00 00 00 00 cb 40 f8 79 a8 00 00 00 00 00 00 "
+        "2a 01 81 a1 6e 01 91 99 00 02 00 02 cd 03 e8 01 01 cb 40 58 a0 00 00 00 00 00 02 "
+        "cb 40 59 10 00 00 00 00 00 01 cf 17 97 9c fe 36 2a 00 00 cd 03 e8 cb 3f e0 00 00 00 00 00 00 "
+        "cb 3f e0 00 00 00 00 00 00 c0");
+  std::string map_form;
+  StatePartsBase map_cache;
+  encode_state_parts(300, 1'700'000'060'000'000'000, 0, p, Value(), map_cache, map_form);
+  CHECK(identical(decode_event(full), decode_event(map_form)));
+  INFO("map form " << map_form.size() << " bytes");
+  CHECK(full.size() == 123);
+  CHECK(map_form.size() == 425);
+
+  // The next state: one bar later, the mark moved.
+  StatePartsBase base;
+  base.parts = p;
+  base.valid = true;
+  StateParts q = p;
+  q.phase = StatePhase::Before;
+  q.bar_index = 43;
+  q.bars_in_state = 2;
+  q.bars_held = 2;
+  q.equity = 1000001.0;
+  q.position_value = 100251.0;
+  q.unrealized_pnl = 1.0;
+  q.trade_pnl = 1.0;
+  std::string delta;
+  REQUIRE(encode_state_positional_delta_if_patch(301, 1'700'000'120'000'000'000, 0, q, Value(), base, 300, 250,
+                                                 delta));
+  CHECK(hex(delta) ==
+        "dc 00 12 04 cd 01 2d cf 17 97 9d 1a 26 b8 b0 00 00 00 02 03 cd c8 cc "
+        "ce 00 0f 42 41 ce 00 01 87 9b 2b 02 02 01 01 c0 cd 01 2c cc fa");
+  CHECK(delta.size() == 44);
+  std::string map_delta;
+  REQUIRE(encode_state_parts_delta_if_patch(301, 1'700'000'120'000'000'000, 0, q, Value(), base, 300, 250,
+                                            map_delta));
+  CHECK(identical(decode_event(delta), decode_event(map_delta)));
+}
+
+TEST_CASE("format 4 and format 3 journals of every event type read back the same events", "[unit][journal]") {
+  TempDir dir;
+  std::vector<Event> events = one_of_each();
+  for (int i = 0; i < 3; ++i) {
+    const auto more = one_of_each();
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  std::string files[2];
+  for (bool positional : {false, true}) {
+    WriterOptions o = WriterOptions::deterministic(StorageMode::Delta);
+    o.positional_states = positional;
+    files[positional] = dir.file(positional ? "v4" : "v3");
+    write_journal(files[positional], events, o);
+  }
+  NullReporter rep;
+  const auto v3 = read_all(files[0], rep);
+  const auto v4 = read_all(files[1], rep);
+  REQUIRE(v3.size() == events.size());
+  REQUIRE(v4.size() == v3.size());
+  for (std::size_t i = 0; i < v3.size(); ++i) {
+    INFO("event " << i << " " << to_string(v3[i].type()));
+    CHECK(identical(v4[i], v3[i]));
   }
 }

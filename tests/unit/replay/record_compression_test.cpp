@@ -45,7 +45,9 @@ TEST_CASE("a journal recorded without compression reads back as the LZ4 one", "[
     REQUIRE(r.ok());
     REQUIRE(!(*r)->blocks().empty());
     for (const j::BlockInfo& blk : (*r)->blocks()) CHECK(blk.header.codec == j::BlockCodec::Stored);
-    CHECK(std::filesystem::file_size(jb) > 2 * std::filesystem::file_size(ja));
+    // (1.9-2.0x on NVDA since format 4's positional states: the raw journal
+    // lost most of its repeated map keys, which LZ4 had compressed best.)
+    CHECK(2 * std::filesystem::file_size(jb) > 3 * std::filesystem::file_size(ja));
     // The same events: compare says identical, and both export the same JSON
     // (but for the session ids, which name the sessions).
     const CliRun cmp = run_cli(dir, "compare --sessions-dir " + dir.file("sessions") + " --session1 " + lz4 +

@@ -1,0 +1,91 @@
+#pragma once
+// The positional runner_state record (journal format 4, docs/journal-format.md
+// section 5, "Positional runner_state"): the fields of runner_state.context's
+// fixed shape (state_parts.hpp) by position instead of as a map with string
+// keys. The map form spent about half a state record's bytes on its eighteen
+// keys, and state records were most of a recorded backtest's raw journal
+// (29 of 50 bytes per event, sma_cross full), all of it encoded by the writer
+// thread and fed to LZ4.
+//
+// A reader turns a positional record into the RunnerState the map form of the
+// same state decodes to: the context tree in full (encoding 2), the context's
+// delta document in delta (encoding 3), so everything above the decoder
+// (state tracking, compare, inspect-event, export) is the same for both.
+#include <cstdint>
+#include <string>
+
+#include "engine/core/value.hpp"
+#include "engine/journal/event.hpp"
+#include "engine/journal/msgpack_cursor.hpp"
+#include "engine/journal/state_parts.hpp"
+
+namespace te::journal {
+
+// runner_state's encoding field (the decoded event says Full or Delta).
+inline constexpr std::uint8_t kPositionalFull = 2;
+inline constexpr std::uint8_t kPositionalDelta = 3;
+
+// Fields after the envelope: phase, state, encoding, flags/changed, then the
+// leaves; a full record has all 16 and indicators (21 fields).
+inline constexpr std::uint32_t kPositionalFullFields = 21;
+
+// Leaves of the context in key order, which is also the order of the bits of
+// a delta record's `changed` field and of a full record's fields.
+enum PositionalLeaf : unsigned {
+  kLeafCash,
+  kLeafCommissionPaid,
+  kLeafEquity,
+  kLeafPositionValue,
+  kLeafRealizedPnl,
+  kLeafTrades,
+  kLeafBarIndex,
+  kLeafBarsInState,
+  kLeafCtx,
+  kLeafOrders,
+  kLeafAvgPrice,
+  kLeafBarsHeld,
+  kLeafEntryTsNs,
+  kLeafQty,
+  kLeafTradePnl,
+  kLeafUnrealizedPnl,
+  kLeafCount
+};
+inline constexpr unsigned kAccountLeaves = 0x3f;            // cash .. trades
+inline constexpr unsigned kPositionLeaves = 0x3fu << 10;    // avg_price .. unrealized_pnl
+
+// Full record flags.
+inline constexpr std::uint8_t kOrdersAsValue = 1;  // orders stored as its value, not as order tuples
+
+// A working order of runner_state.context.orders ({filled_qty, id,
+// limit_price, purpose, qty, side, status, stop_price, type}, as the recorder
+// writes it) as a 9-element tuple appended to `out`; false (nothing
+// appended) when `order` is not of that shape.
+bool encode_order_tuple(const Value& order, std::string& out);
+
+// The orders field of a full positional record for `orders`: order tuples
+// when every element is a standard order (true), else the value itself
+// (false: the record's kOrdersAsValue flag).
+bool encode_orders_field(const Value& orders, std::string& out);
+
+// The full positional record (encoding 2) of `p` with `indicators`, appended
+// to `out`; `cache` keeps the encoded ctx and orders fields of the last
+// pointers it saw.
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out);
+
+// The delta positional record (encoding 3) of `p` against `base`, under the
+// same rules as encode_state_parts_delta_if_patch (false, nothing appended,
+// when the context's delta would replace it whole: a snapshot is due).
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, std::string& out);
+
+namespace detail {
+// The fields after runner_state's encoding field (`encoding` 2 or 3), into
+// `out` (phase and state already read). `used` is set to the number of fields
+// after the envelope the record's layout has. False: the cursor's error.
+bool decode_positional_state(MsgpackCursor& c, std::uint8_t encoding, RunnerState& out, std::uint32_t& used);
+}  // namespace detail
+
+}  // namespace te::journal
