@@ -1585,8 +1585,10 @@ template <bool kChecked = true>
   }
 }
 
-// The envelope and phase, state and encoding of a positional record.
-constexpr std::size_t kPositionalEnvelopeBound = 3 + 1 + 9 + 9 + 5 + 1 + 1 + 1;
+// The envelope and phase, state and encoding of a positional record: array
+// header, type, sequence, time, runner, phase, state (a uint8: 2 bytes from
+// 128), encoding.
+constexpr std::size_t kPositionalEnvelopeBound = 3 + 1 + 9 + 9 + 5 + 1 + 2 + 1;
 void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
                              model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
   char* q = room(en, kPositionalEnvelopeBound);
