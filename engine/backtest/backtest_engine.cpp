@@ -144,7 +144,6 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     EquityListener* listener;
     std::size_t progress_every;  // 0: no progress callback
     std::size_t progress_in;     // bars until the next progress call (a countdown, not a division per bar)
-    bool plain;                  // no listener, no progress, no quote columns (after_bar_then_next)
     // The curve's columns, written by index (one store per column and bar);
     // finish() sets their sizes once the run is over.
     std::int64_t* eq_ts = nullptr;
@@ -157,7 +156,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
           instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash),
           quotes(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end(config_.close_at_end),
           listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0),
-          progress_in(progress_every), plain(!quotes && listener == nullptr && progress_every == 0) {
+          progress_in(progress_every) {
       if (keep) {
         eq_ts = eq.ts_ns.writable();
         eq_cash = eq.cash.writable();
@@ -243,14 +242,19 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     }
     // after_bar() then next() for the common bar: one that is not the last
     // (i < readable <= n: no end-of-data close, the next bar already
-    // released) in a run without a listener, progress or quote columns: the
-    // same steps without the tests for them.
+    // released) of data without quote columns: the same steps without the
+    // tests for them.
     bool after_bar_then_next(model::Bar& bar) override {
-      if (!plain || i >= readable) return after_bar(bar) && next(bar);
+      if (quotes || i >= readable) return after_bar(bar) && next(bar);
       const std::uint64_t version = account.version();
       if (version != point_version) new_point(version);
       if (keep) eq_ts[done] = bar.ts_ns;
       ++done;
+      if (listener) listener->on_equity(bar.ts_ns, pt_cash, pt_pv, pt_equity);
+      if (progress_every && --progress_in == 0) {
+        progress_in = progress_every;
+        config.progress(done, n - first);
+      }
       bar.ts_ns = c.ts_ns[i];
       bar.open = c.open[i];
       bar.high = c.high[i];

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backtest/backtest_engine.hpp"
@@ -738,6 +739,56 @@ TEST_CASE("the equity curve's rows are the account at the end of each bar, writt
   CHECK(eq.equity.back() == r.final_equity);
   CHECK(eq.cash.back() == r.final_cash);
   CHECK(eq.position_value.back() == 0.0);
+}
+
+// An equity listener and a progress callback (the CLI has both: equity.csv is
+// written from the listener while the run goes on) hear every bar on the
+// feed's fast path (Feed::after_bar_then_next) as on its slow one: the
+// listener's points are the curve's rows, the progress calls come every
+// progress_every bars and once more at the end.
+TEST_CASE("the equity listener and progress callback hear every bar of the batch loop", "[backtest][batch]") {
+  struct Points final : backtest::EquityListener {
+    std::vector<std::int64_t> ts;
+    std::vector<double> cash, pv, equity;
+    void on_equity(std::int64_t t, double c, double p, double e) noexcept override {
+      ts.push_back(t);
+      cash.push_back(c);
+      pv.push_back(p);
+      equity.push_back(e);
+    }
+  };
+  auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
+  REQUIRE(src);
+  for (bool close_at_end : {false, true}) {
+    INFO("close_at_end " << close_at_end);
+    Points points;
+    std::vector<std::pair<std::size_t, std::size_t>> calls;
+    auto cfg = base_config();
+    cfg.close_at_end = close_at_end;
+    cfg.equity_listener = &points;
+    cfg.progress_every = 1000;
+    cfg.progress = [&](std::size_t done, std::size_t total) { calls.emplace_back(done, total); };
+    const auto r = run(cfg, nvda(), *src);
+    REQUIRE(r.trades.size() > 2);
+    const std::size_t n = nvda().size();
+    REQUIRE(r.bars == n);
+    const auto& eq = r.equity;
+    REQUIRE(points.ts.size() == n);
+    REQUIRE(eq.ts_ns.size() == n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool same = points.ts[i] == eq.ts_ns[i] && std::memcmp(&points.cash[i], &eq.cash[i], sizeof(double)) == 0 &&
+                        std::memcmp(&points.pv[i], &eq.position_value[i], sizeof(double)) == 0 &&
+                        std::memcmp(&points.equity[i], &eq.equity[i], sizeof(double)) == 0;
+      if (!same) FAIL("listener point " << i << " differs from the curve's row");
+    }
+    // Every 1000 bars, then the end.
+    REQUIRE(calls.size() == n / 1000 + 1);
+    for (std::size_t k = 0; k + 1 < calls.size(); ++k) {
+      CHECK(calls[k].first == (k + 1) * 1000);
+      CHECK(calls[k].second == n);
+    }
+    CHECK(calls.back() == std::make_pair(n, n));
+  }
 }
 
 // The quiet step against the per-callback path (which has none) under
