@@ -1383,10 +1383,11 @@ void put_state_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, s
 void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
   refresh_ctx_bytes(p, cache);
-  if (!cache.orders_valid || cache.orders_of != p.orders) {
+  const std::shared_ptr<const Value>& orders = orders_value(p);
+  if (!cache.orders_valid || cache.orders_of != orders) {
     cache.orders_bytes.clear();
-    encode_value(orders_of(p), cache.orders_bytes);
-    cache.orders_of = p.orders;
+    encode_value(orders ? *orders : kEmptyArray, cache.orders_bytes);
+    cache.orders_of = orders;
     cache.orders_valid = true;
   }
   Enc en(out);
@@ -1417,7 +1418,10 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
   const bool bar_index = b.bar_index != p.bar_index;
   const bool bars_in_state = b.bars_in_state != p.bars_in_state;
   const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
-  const bool orders = b.orders != p.orders && !(orders_of(b) == orders_of(p));
+  // (the base holds its orders as a value: JournalWriter's own_orders())
+  const std::shared_ptr<const Value>& p_orders = orders_value(p);
+  const Value& new_orders = p_orders ? *p_orders : kEmptyArray;
+  const bool orders = b.orders != p_orders && !(orders_of(b) == new_orders);
   const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
   if (changes == 6) return false;  // every key changed: the delta would replace the context
   Enc en(out);
@@ -1450,7 +1454,7 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
     }
     if (orders) {
       put_key(en, "orders");
-      put_diff(en, orders_of(b), orders_of(p));
+      put_diff(en, orders_of(b), new_orders);
     }
     if (position != 0) {
       put_key(en, "position");
@@ -1723,6 +1727,37 @@ void put_order_tuple(Enc& en, const Value& order, const OrderCodes& c) {
   raw_uint(en, static_cast<std::uint64_t>(c.type));
 }
 
+// A working order's tuple as put_order_tuple writes the tuple of its value
+// (order_value()): the enum codes are the enums' values, whose names
+// (model::to_string) purpose_code() etc. map back to them
+// (state_parts_test checks both for every enum value). At most
+// kOrderTupleBound bytes, written within room made by the caller.
+constexpr std::size_t kOrderTupleBound = 1 + 4 * 9 + 9 + 4;
+bool raw_orders_fit(const model::Order* list, std::uint32_t n) {
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const model::Order& o = list[i];
+    if (static_cast<unsigned>(o.purpose) > static_cast<unsigned>(model::OrderPurpose::RiskHalt) ||
+        static_cast<unsigned>(o.side) > static_cast<unsigned>(model::Side::Sell) ||
+        static_cast<unsigned>(o.status) > static_cast<unsigned>(model::OrderStatus::Expired) ||
+        static_cast<unsigned>(o.type) > static_cast<unsigned>(model::OrderType::TrailingStop)) {
+      return false;
+    }
+  }
+  return true;
+}
+void put_raw_order_tuple(Enc& en, const model::Order& o) {
+  *en.sink.p++ = static_cast<char>(0x99);  // array of 9
+  put_dstar<false>(en, o.filled_qty);
+  raw_int<false>(en, static_cast<std::int64_t>(o.id));
+  put_dstar<false>(en, o.limit_price);
+  raw_uint<false>(en, static_cast<std::uint64_t>(o.purpose));
+  put_dstar<false>(en, o.qty);
+  raw_uint<false>(en, static_cast<std::uint64_t>(o.side));
+  raw_uint<false>(en, static_cast<std::uint64_t>(o.status));
+  put_dstar<false>(en, o.stop_price);
+  raw_uint<false>(en, static_cast<std::uint64_t>(o.type));
+}
+
 }  // namespace
 
 bool encode_order_tuple(const Value& order, std::string& out) {
@@ -1763,18 +1798,28 @@ bool encode_orders_field(const Value& orders, std::string& out) {
 void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                              const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
   refresh_ctx_bytes(p, cache);
-  if (!cache.pos_orders_valid || cache.pos_orders_of != p.orders) {
-    cache.pos_orders_bytes.clear();
-    cache.pos_orders_as_value = !encode_orders_field(orders_of(p), cache.pos_orders_bytes);
-    cache.pos_orders_of = p.orders;
-    cache.pos_orders_valid = true;
+  // A producer's orders (raw_orders) are written as tuples straight from
+  // them, on every state (mostly an empty list, a few bytes per working
+  // order): no value tree built, checked and destroyed. Orders that do not
+  // fit a tuple take the value path, as their value would.
+  const bool tuples = p.raw_orders && raw_orders_fit(p.order_list, p.order_count);
+  if (!tuples) {
+    const std::shared_ptr<const Value>& orders = orders_value(p);
+    if (!cache.pos_orders_valid || cache.pos_orders_of != orders) {
+      cache.pos_orders_bytes.clear();
+      cache.pos_orders_as_value = !encode_orders_field(orders ? *orders : kEmptyArray, cache.pos_orders_bytes);
+      cache.pos_orders_of = orders;
+      cache.pos_orders_valid = true;
+    }
   }
+  const std::size_t orders_bound =
+      tuples ? 5 + kOrderTupleBound * std::size_t{p.order_count} : cache.pos_orders_bytes.size();
   Enc en(out);
   // Room for the whole record but its indicators, made once: the envelope,
   // flags, sixteen leaves of at most 9 bytes, ctx and orders, and a nil.
-  room(en, kPositionalEnvelopeBound + 1 + 14 * 9 + cache.ctx_bytes.size() + cache.pos_orders_bytes.size() + 1);
+  room(en, kPositionalEnvelopeBound + 1 + 14 * 9 + cache.ctx_bytes.size() + orders_bound + 1);
   put_positional_envelope(en, kPositionalFullFields, sequence, ts_event_ns, runner, p, kPositionalFull);
-  raw_uint<false>(en, cache.pos_orders_as_value ? kOrdersAsValue : 0);
+  raw_uint<false>(en, !tuples && cache.pos_orders_as_value ? kOrdersAsValue : 0);
   put_dstar<false>(en, p.cash);
   put_dstar<false>(en, p.commission_paid);
   put_dstar<false>(en, p.equity);
@@ -1785,8 +1830,13 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
   raw_int<false>(en, p.bars_in_state);
   std::memcpy(en.sink.p, cache.ctx_bytes.data(), cache.ctx_bytes.size());
   en.sink.p += cache.ctx_bytes.size();
-  std::memcpy(en.sink.p, cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
-  en.sink.p += cache.pos_orders_bytes.size();
+  if (tuples) {
+    en.pk.pack_array(p.order_count);  // (within the room made above)
+    for (std::uint32_t i = 0; i < p.order_count; ++i) put_raw_order_tuple(en, p.order_list[i]);
+  } else {
+    std::memcpy(en.sink.p, cache.pos_orders_bytes.data(), cache.pos_orders_bytes.size());
+    en.sink.p += cache.pos_orders_bytes.size();
+  }
   put_dstar<false>(en, p.avg_price);
   put_opt_int<false>(en, p.in_trade, p.bars_held);
   put_opt_int<false>(en, p.in_trade, p.entry_ts_ns);
@@ -1810,7 +1860,10 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   const bool bar_index = b.bar_index != p.bar_index;
   const bool bars_in_state = b.bars_in_state != p.bars_in_state;
   const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
-  const bool orders = b.orders != p.orders && !(orders_of(b) == orders_of(p));
+  // (the base holds its orders as a value: JournalWriter's own_orders())
+  const std::shared_ptr<const Value>& p_orders = orders_value(p);
+  const Value& new_orders = p_orders ? *p_orders : kEmptyArray;
+  const bool orders = b.orders != p_orders && !(orders_of(b) == new_orders);
   const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
   if (changes == 6) return false;  // as the map form: the delta would replace the context
   const unsigned changed = account | unsigned{bar_index} << kLeafBarIndex |
@@ -1826,7 +1879,7 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
     if (leaf == kLeafCtx) {
       put_diff(en, ctx_of(b), ctx_of(p));
     } else if (leaf == kLeafOrders) {
-      put_diff(en, orders_of(b), orders_of(p));
+      put_diff(en, orders_of(b), new_orders);
     } else {
       put_scalar_leaf(en, p, leaf);
     }

@@ -364,6 +364,7 @@ struct JournalWriter::Impl {
         ++t.since_snapshot;
       }
       t.base.parts = p;  // shared pointers and numbers: nothing is copied deep
+      own_orders(t.base.parts);  // a producer's orders are its own only while it hands them over
       t.base.indicators = indicators;
       t.base.valid = true;
       t.last_sequence = sequence;

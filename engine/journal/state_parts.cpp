@@ -7,6 +7,40 @@
 
 namespace te::journal {
 
+Value order_value(const model::Order& o) {
+  Value::Map m;
+  m.reserve(9);
+  m.emplace_back("filled_qty", Value(o.filled_qty));
+  m.emplace_back("id", Value(static_cast<std::int64_t>(o.id)));
+  m.emplace_back("limit_price", Value(o.limit_price));
+  m.emplace_back("purpose", Value(model::to_string(o.purpose)));
+  m.emplace_back("qty", Value(o.qty));
+  m.emplace_back("side", Value(model::to_string(o.side)));
+  m.emplace_back("status", Value(model::to_string(o.status)));
+  m.emplace_back("stop_price", Value(o.stop_price));
+  m.emplace_back("type", Value(model::to_string(o.type)));
+  return Value(std::move(m));
+}
+
+const std::shared_ptr<const Value>& build_orders_value(const StateParts& p) {
+  OrdersMemo& memo = *p.orders_memo;
+  Value::Array working;
+  working.reserve(p.order_count);
+  for (std::uint32_t i = 0; i < p.order_count; ++i) working.push_back(order_value(p.order_list[i]));
+  memo.value = std::make_shared<const Value>(Value(std::move(working)));
+  memo.serial = p.orders_serial;
+  return memo.value;
+}
+
+void own_orders(StateParts& p) {
+  if (!p.raw_orders) return;
+  p.orders = orders_value(p);
+  p.raw_orders = false;
+  p.order_list = nullptr;
+  p.order_count = 0;
+  p.orders_memo = nullptr;
+}
+
 Value state_parts_context(const StateParts& p) {
   Value::Map account;
   account.reserve(6);
@@ -32,7 +66,8 @@ Value state_parts_context(const StateParts& p) {
   m.emplace_back("bar_index", Value(p.bar_index));
   m.emplace_back("bars_in_state", Value(p.bars_in_state));
   m.emplace_back("ctx", p.ctx ? *p.ctx : Value());
-  m.emplace_back("orders", p.orders ? *p.orders : Value(Value::Array{}));
+  const std::shared_ptr<const Value>& orders = orders_value(p);
+  m.emplace_back("orders", orders ? *orders : Value(Value::Array{}));
   m.emplace_back("position", Value(std::move(position)));
   return Value(std::move(m));
 }
@@ -88,6 +123,10 @@ bool state_parts_from_context(const Value& context, StateParts& out) {
   out.bars_in_state = top[2].second.as_int();
   out.ctx = std::make_shared<const Value>(top[3].second);
   out.orders = std::make_shared<const Value>(top[4].second);
+  out.raw_orders = false;
+  out.order_list = nullptr;
+  out.order_count = 0;
+  out.orders_memo = nullptr;
   out.avg_price = p[0].second.as_double();
   out.in_trade = in_trade;
   out.bars_held = in_trade ? p[1].second.as_int() : 0;

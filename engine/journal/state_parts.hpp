@@ -19,8 +19,16 @@
 
 #include "engine/core/value.hpp"
 #include "engine/journal/event.hpp"
+#include "engine/model/order.hpp"
 
 namespace te::journal {
+
+// The value of a producer's working-order list, built once per list
+// (StateParts::orders_memo; owned by the producer, used on the consumer's thread).
+struct OrdersMemo {
+  std::uint64_t serial = 0;
+  std::shared_ptr<const Value> value;
+};
 
 struct StateParts {
   StatePhase phase = StatePhase::After;
@@ -37,8 +45,36 @@ struct StateParts {
   // Shared and immutable: the same pointer means the same value (an encoder
   // keeps the encoded bytes of the last one it saw).
   std::shared_ptr<const Value> ctx;     // the strategy's ctx; null: nil
-  std::shared_ptr<const Value> orders;  // working orders, an array; null: []
+  std::shared_ptr<const Value> orders;  // working orders, an array; null: [] (unless raw_orders)
+  // Or the working orders as the producer holds them (raw_orders): order_count
+  // orders from order_list, the list numbered orders_serial by the producer.
+  // The positional encoder writes their tuples straight from them; the map
+  // form's value ({filled_qty, id, ...} per order: order_value()) is built
+  // only where it is needed (orders_value()), once per list (orders_memo).
+  // Only valid while the producer hands the parts over.
+  bool raw_orders = false;
+  const model::Order* order_list = nullptr;
+  std::uint32_t order_count = 0;
+  std::uint64_t orders_serial = 0;
+  OrdersMemo* orders_memo = nullptr;  // required with raw_orders
 };
+
+// A working order as recorded in runner_state.context.orders.
+Value order_value(const model::Order& o);
+
+// The working orders of `p` as a value: `p.orders`, or with raw_orders the
+// value of its list (built on first use, kept in p.orders_memo until the
+// serial changes). Inline: a delta's writer asks for it twice per state.
+const std::shared_ptr<const Value>& build_orders_value(const StateParts& p);
+inline const std::shared_ptr<const Value>& orders_value(const StateParts& p) {
+  if (!p.raw_orders) return p.orders;
+  const OrdersMemo& memo = *p.orders_memo;
+  if (memo.serial == p.orders_serial && memo.value) return memo.value;
+  return build_orders_value(p);
+}
+
+// `p` with its orders as a value (raw_orders off): what may outlive the producer's hand-over.
+void own_orders(StateParts& p);
 
 // runner_state.context of `p`.
 Value state_parts_context(const StateParts& p);
@@ -75,7 +111,8 @@ void encode_state_parts(std::uint64_t sequence, std::int64_t ts_event_ns, model:
 // The delta record of `p` against `base` (the runner's previous state, whose
 // record has sequence base_sequence), as encode_state_delta_if_patch() writes
 // it for the trees; false (nothing appended) when the context's delta would
-// replace it whole. `base` is left as it was.
+// replace it whole. `base` is left as it was; its parts hold their orders as
+// a value (own_orders()), `p`'s may be raw.
 bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                                        const StateParts& p, const Value& indicators, const StatePartsBase& base,
                                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence,

@@ -10,13 +10,6 @@ namespace {
 
 Value number_or_nil(double v) { return std::isnan(v) ? Value() : Value(v); }
 
-Value orders_value(const model::Order* orders, std::size_t n) {
-  Value::Array working;
-  working.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) working.push_back(order_value(orders[i]));
-  return Value(std::move(working));
-}
-
 }  // namespace
 
 std::string_view action_name(int kind) noexcept {
@@ -77,21 +70,6 @@ Value action_params(int kind, const te_action& a) {
   for (std::size_t i = 0; i < n; ++i) {
     m.emplace_back(std::string(list[i].key), list[i].text != nullptr ? Value(list[i].text) : Value(list[i].number));
   }
-  return Value(std::move(m));
-}
-
-Value order_value(const model::Order& o) {
-  Value::Map m;
-  m.reserve(9);
-  m.emplace_back("filled_qty", Value(o.filled_qty));
-  m.emplace_back("id", Value(static_cast<std::int64_t>(o.id)));
-  m.emplace_back("limit_price", Value(o.limit_price));
-  m.emplace_back("purpose", Value(model::to_string(o.purpose)));
-  m.emplace_back("qty", Value(o.qty));
-  m.emplace_back("side", Value(model::to_string(o.side)));
-  m.emplace_back("status", Value(model::to_string(o.status)));
-  m.emplace_back("stop_price", Value(o.stop_price));
-  m.emplace_back("type", Value(model::to_string(o.type)));
   return Value(std::move(m));
 }
 
@@ -156,13 +134,14 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         } else {
           p.ctx = r.ctx;
         }
-        if (held_orders_serial_ != r.orders_serial || !held_orders_value_) {
-          // Built once per list (the recorder makes a new list only when an order moved).
-          held_orders_value_ =
-              std::make_shared<const Value>(orders_value(order_store_.data() + r.orders_offset, r.orders_count));
-          held_orders_serial_ = r.orders_serial;
-        }
-        p.orders = held_orders_value_;
+        // The orders as the batch holds them: the consumer writes their
+        // tuples from them, or builds their value once per list (held_orders_:
+        // the recorder makes a new list only when an order moved).
+        p.raw_orders = true;
+        p.order_list = order_store_.data() + r.orders_offset;
+        p.order_count = r.orders_count;
+        p.orders_serial = r.orders_serial;
+        p.orders_memo = &held_orders_;
         indicators_ = Value();
         if (r.indicator_names) {
           Value::Map m;

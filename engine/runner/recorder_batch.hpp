@@ -9,7 +9,8 @@
 // store, where each list (they change only on activity) is copied once per
 // batch and shared by the batch's states that see it. emit() hands
 // states to the writer in parts (journal::StateParts, encoded without a value
-// tree; the orders' value is built once per list) and market_data as the bar,
+// tree; the orders as the batch's copies, their value built only for the map
+// form or a delta, once per list) and market_data as the bar,
 // both off the trading thread. Transitions, actions, orders and fills are
 // copied as they came and are handed to the consumer as their records in
 // emit() (the writer encodes them without building an event); rare events (errors,
@@ -294,14 +295,14 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::atomic<bool> in_use_{false};
   // The writer thread's: a state goes out in parts (journal::StateParts; the
   // writer encodes it without building its value tree), its working orders
-  // as a value built once per list.
+  // as the batch's copies (their value built by the consumer only when it
+  // needs it, once per list: held_orders_).
   journal::StateParts parts_;
   Value indicators_;
   // Known by their serial numbers, not held: a shared pointer copied here
   // counts references on the trading thread's cache lines (the recorder
   // copies and drops the same pointers), which then travel between the cores.
-  std::uint64_t held_orders_serial_ = 0;
-  std::shared_ptr<const Value> held_orders_value_;
+  journal::OrdersMemo held_orders_;
   // The last two loop exports decoded (a ctx often alternates between two
   // values): their serials, and their values.
   std::uint64_t held_ctx_[2] = {0, 0};
@@ -309,7 +310,7 @@ class RecorderBatch final : public journal::DeferredEvents {
 };
 
 // A working order as recorded in runner_state.context.orders.
-Value order_value(const model::Order& o);
+using journal::order_value;
 
 // strategy_action's kind name and params map (the fields the strategy gave).
 std::string_view action_name(int kind) noexcept;

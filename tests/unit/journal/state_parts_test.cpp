@@ -522,3 +522,107 @@ TEST_CASE("format 4 and format 3 journals of every event type read back the same
     CHECK(identical(v4[i], v3[i]));
   }
 }
+
+namespace {
+
+// A working order as a producer holds it, every enum value reached, and now
+// and then one out of range (not a tuple: the value path).
+model::Order raw_order(std::mt19937_64& rng) {
+  model::Order o;
+  o.id = rng() % 8 == 0 ? (std::uint64_t{1} << 40) + rng() % 9 : rng() % 300;
+  o.qty = odd_double(rng);
+  o.filled_qty = odd_double(rng);
+  o.limit_price = odd_double(rng);
+  o.stop_price = odd_double(rng);
+  o.purpose = static_cast<model::OrderPurpose>(rng() % 9);
+  o.side = static_cast<model::Side>(rng() % 2);
+  o.status = static_cast<model::OrderStatus>(rng() % 7);
+  o.type = static_cast<model::OrderType>(rng() % 5);
+  switch (rng() % 60) {
+    case 0: o.purpose = static_cast<model::OrderPurpose>(9); break;
+    case 1: o.side = static_cast<model::Side>(2); break;
+    case 2: o.status = static_cast<model::OrderStatus>(7); break;
+    case 3: o.type = static_cast<model::OrderType>(5); break;
+    default: break;
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("states with a producer's raw orders are written as the states with their values", "[unit][journal]") {
+  // RecorderBatch hands its orders over raw (StateParts::raw_orders): the
+  // positional record writes their tuples straight from them, the map form
+  // and deltas their value (order_value()); every record must be the record
+  // of the same state with the orders' value, and the fallback for an order
+  // that is no tuple the same.
+  std::mt19937_64 rng(20261207);
+  OrdersMemo memo;
+  std::vector<model::Order> list;
+  std::uint64_t serial = 0;
+  StateParts prev_tree;
+  prev_tree.ctx = std::make_shared<const Value>(small_ctx(rng));
+  Value prev_ind;
+  StatePartsBase raw_cache, tree_cache, raw_pos_cache, tree_pos_cache, base;
+  int tuples = 0, as_value = 0, deltas = 0;
+  for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
+    StateParts tree = next_state(rng, prev_tree);
+    if (rng() % 4 == 0) {  // a new list (sometimes none)
+      list.clear();
+      const auto n = rng() % 5 == 0 ? 0 : 1 + rng() % 3;
+      for (std::uint64_t i = 0; i < n; ++i) list.push_back(raw_order(rng));
+      serial = list.empty() ? 0 : serial + 1 + rng() % 2;
+    }
+    Value::Array values;
+    for (const model::Order& o : list) values.push_back(order_value(o));
+    // The tree form gets a new pointer only when the list changed (as the memo does).
+    if (seq == 1 || !prev_tree.orders || !(*prev_tree.orders == Value(values)) || rng() % 3 == 0)
+      tree.orders = std::make_shared<const Value>(Value(std::move(values)));
+    else
+      tree.orders = prev_tree.orders;
+    StateParts raw = tree;
+    raw.orders.reset();
+    raw.raw_orders = true;
+    raw.order_list = list.data();
+    raw.order_count = static_cast<std::uint32_t>(list.size());
+    raw.orders_serial = serial;
+    raw.orders_memo = &memo;
+    const Value ind = rng() % 4 == 0 ? indicators_for(rng) : prev_ind;
+    const std::int64_t ts = static_cast<std::int64_t>(seq) * 1000 - 7;
+    INFO("sequence " << seq);
+
+    std::string a, b;
+    encode_state_positional(seq, ts, 3, raw, ind, raw_pos_cache, a);
+    encode_state_positional(seq, ts, 3, tree, ind, tree_pos_cache, b);
+    REQUIRE(hex(a) == hex(b));
+    (tree_pos_cache.pos_orders_as_value ? as_value : tuples) += 1;
+    a.clear(), b.clear();
+    encode_state_parts(seq, ts, 3, raw, ind, raw_cache, a);
+    encode_state_parts(seq, ts, 3, tree, ind, tree_cache, b);
+    REQUIRE(hex(a) == hex(b));
+    REQUIRE(state_parts_context(raw) == state_parts_context(tree));
+    if (base.valid) {
+      std::string da, db, qa, qb;
+      const bool ok_a = encode_state_parts_delta_if_patch(seq, ts, 3, raw, ind, base, seq - 1, seq / 2, da);
+      const bool ok_b = encode_state_parts_delta_if_patch(seq, ts, 3, tree, ind, base, seq - 1, seq / 2, db);
+      REQUIRE(ok_a == ok_b);
+      REQUIRE(hex(da) == hex(db));
+      const bool pos_a = encode_state_positional_delta_if_patch(seq, ts, 3, raw, ind, base, seq - 1, seq / 2, qa);
+      const bool pos_b = encode_state_positional_delta_if_patch(seq, ts, 3, tree, ind, base, seq - 1, seq / 2, qb);
+      REQUIRE(pos_a == pos_b);
+      REQUIRE(hex(qa) == hex(qb));
+      deltas += ok_a;
+    }
+    // The writer's base holds its orders as a value (own_orders), whichever form came.
+    base.parts = rng() % 2 == 0 ? raw : tree;
+    own_orders(base.parts);
+    REQUIRE_FALSE(base.parts.raw_orders);
+    base.indicators = ind;
+    base.valid = true;
+    prev_tree = tree;
+    prev_ind = ind;
+  }
+  CHECK(tuples > 1000);
+  CHECK(as_value > 100);
+  CHECK(deltas > 1000);
+}
