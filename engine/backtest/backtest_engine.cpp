@@ -16,14 +16,12 @@ namespace {
 // A series whose first `seen` bars already count as history (warm-up).
 class WarmedHistory final : public runner::BarHistory {
  public:
-  WarmedHistory(model::BarSeries series, std::size_t seen) : series_(std::move(series)), seen_(seen) {}
+  WarmedHistory(model::BarSeries series, std::size_t seen) : BarHistory(true, seen), series_(std::move(series)) {}
   std::size_t size() const noexcept override { return seen_; }
   model::Bar at(std::size_t i) const noexcept override { return series_.at(i); }
-  void push(const model::Bar&) override { ++seen_; }
 
  private:
   model::BarSeries series_;
-  std::size_t seen_;
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ std::size_t Portfolio::open_positions() const noexcept {
 Position& Portfolio::pos(model::InstrumentId instrument) {
   if (instrument >= positions_.size()) {
     positions_.resize(instrument + 1);
+    position_count_ = positions_.size();
     open_trade_.resize(instrument + 1, -1);
   }
   if (instrument < first_) first_ = instrument;

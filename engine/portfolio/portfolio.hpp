@@ -89,7 +89,7 @@ class Portfolio {
   // trade's MAE/MFE with the bar's low/high. Inline for the runner's per-bar
   // path: a flat position only records the price (docs/performance.md).
   void mark(model::InstrumentId instrument, double price, double bar_low, double bar_high) {
-    if (instrument >= positions_.size()) return mark_new(instrument, price);
+    if (instrument >= position_count_) return mark_new(instrument, price);
     if (instrument < first_) first_ = instrument;
     Position& p = positions_[instrument];
     const double before = p.last_price;
@@ -178,6 +178,9 @@ class Portfolio {
   std::uint64_t version_ = 0;
   std::uint64_t book_version_ = 0;
   std::vector<Position> positions_;            // indexed by instrument id
+  // positions_.size(), kept for mark(): the vector's size is a subtraction and
+  // a division by sizeof(Position) per bar (docs/performance.md).
+  std::size_t position_count_ = 0;
   // The lowest instrument ever marked or traded (SIZE_MAX: none). The entries
   // below it were never touched (0 * 0: +0.0 each), so the sums over positions
   // start here, with the same bits: an account of one runner among many in a

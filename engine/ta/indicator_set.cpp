@@ -90,6 +90,7 @@ int IndicatorSet::group_for(const Timeframe& tf, std::size_t seen_count,
   for (std::size_t i = 0; i < seen_count; ++i) group.aggregator.push(seen_bar(i));
   groups_.push_back(group);
   special_ = true;
+  per_bar_work_ = true;
   return static_cast<int>(groups_.size() - 1);
 }
 
@@ -138,6 +139,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       Entry e{nullptr, first, outputs, -1, std::move(c), seen_count};
       entries_.push_back(std::move(e));
       special_ = true;
+      per_bar_work_ = true;
       by_key_.emplace(std::move(key), first);
       view_.slot_count = static_cast<std::uint32_t>(first + outputs);
       if (ahead_on_) rebuild_per_bar_lists();
@@ -193,6 +195,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
     per_bar_.reserve(plain_.size() + 1);
     plain_.push_back(p);
     if (!ahead) per_bar_.push_back(p);
+    per_bar_work_ = per_bar_work_ || !ahead;
     // Its values for the rest of the block, from the bar after the seen ones.
     if (ahead) fill_ahead_rest(p);
   }
@@ -274,6 +277,7 @@ void IndicatorSet::rebuild_per_bar_lists() {
   per_bar_crosses_.clear();
   for (std::size_t k = 0; k < crosses_.size(); ++k)
     if (crosses_[k].ahead == kNotAhead) per_bar_crosses_.push_back(k);
+  per_bar_work_ = !per_bar_.empty() || special_ || !per_bar_crosses_.empty() || !ring_slots_.empty();
 }
 
 // A crossover's value at a bar whose difference a - b and the one before it
@@ -383,14 +387,16 @@ void IndicatorSet::update(const model::Bar& bar) noexcept {
         v += kAheadBlock;
       }
     }
-    for (const Plain& p : per_bar_) p.indicator->update(bar, p.out);
-    if (special_) update_special(bar);
-    double* cur = current_.get();
-    for (std::size_t k : per_bar_crosses_) {
-      Cross& c = crosses_[k];
-      step_cross(c, cur[c.a], cur[c.b], updates_, cur + c.slot);
+    if (per_bar_work_) {
+      for (const Plain& p : per_bar_) p.indicator->update(bar, p.out);
+      if (special_) update_special(bar);
+      double* cur = current_.get();
+      for (std::size_t k : per_bar_crosses_) {
+        Cross& c = crosses_[k];
+        step_cross(c, cur[c.a], cur[c.b], updates_, cur + c.slot);
+      }
+      for (std::uint32_t s : ring_slots_) history_[s * history_len_ + head] = cur[s];
     }
-    for (std::uint32_t s : ring_slots_) history_[s * history_len_ + head] = cur[s];
   } else {
     for (const Plain& p : plain_) p.indicator->update(bar, p.out);
     if (special_) update_special(bar);
@@ -485,6 +491,7 @@ int IndicatorSet::open_feed(const Timeframe& tf, std::size_t seen_count,
   }
   feeds_.push_back(std::move(feed));
   special_ = true;
+  per_bar_work_ = true;
   return static_cast<int>(feeds_.size() - 1);
 }
 

@@ -211,6 +211,9 @@ class IndicatorSet {
   // update loop then skips the others without looking at them).
   std::vector<Plain> per_bar_;
   bool special_ = false;      // any group, feed, cached or higher-timeframe entry
+  // With set_ahead: any of per_bar_, special_, per_bar_crosses_, ring_slots_
+  // (one test per bar instead of four when everything is computed ahead).
+  bool per_bar_work_ = false;
   std::vector<Group> groups_;
   std::vector<Feed> feeds_;
   std::vector<Cross> crosses_;  // updated after entries_, in creation order
