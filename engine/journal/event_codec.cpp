@@ -1645,37 +1645,20 @@ template <std::size_t N>
   return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
-// The enum codes of model::to_string's names (order.cpp), or -1;
-// state_parts_test checks every name against the map form.
-int purpose_code(const std::string& s) {
-  if (is(s, "entry")) return 0;
-  if (is(s, "signal")) return 1;
-  if (is(s, "stop")) return 2;
-  if (is(s, "target")) return 3;
-  if (is(s, "trailing")) return 4;
-  if (is(s, "timeout")) return 5;
-  if (is(s, "kill_switch")) return 6;
-  if (is(s, "end_of_data")) return 7;
-  if (is(s, "risk_halt")) return 8;
-  return -1;
-}
-int side_code(const std::string& s) { return is(s, "buy") ? 0 : is(s, "sell") ? 1 : -1; }
-int status_code(const std::string& s) {
-  if (is(s, "submitted")) return 0;
-  if (is(s, "accepted")) return 1;
-  if (is(s, "partially_filled")) return 2;
-  if (is(s, "filled")) return 3;
-  if (is(s, "cancelled")) return 4;
-  if (is(s, "rejected")) return 5;
-  if (is(s, "expired")) return 6;
-  return -1;
-}
-int type_code(const std::string& s) {
-  if (is(s, "market")) return 0;
-  if (is(s, "limit")) return 1;
-  if (is(s, "stop")) return 2;
-  if (is(s, "stop_limit")) return 3;
-  if (is(s, "trailing_stop")) return 4;
+// The last value of each enum a working-order tuple codes (raw_orders_fit
+// takes the same bounds).
+constexpr auto kLastPurpose = model::OrderPurpose::RiskHalt;
+constexpr auto kLastSide = model::Side::Sell;
+constexpr auto kLastStatus = model::OrderStatus::Expired;
+constexpr auto kLastType = model::OrderType::TrailingStop;
+
+// The code of an enum name: the value whose model::to_string is `s` (the
+// reader maps codes back through to_string too), or -1. Only orders that
+// come as values get here (a recorder's come raw: raw_orders_fit).
+template <class E, E Last>
+int enum_code(const std::string& s) {
+  for (unsigned k = 0; k <= static_cast<unsigned>(Last); ++k)
+    if (model::to_string(static_cast<E>(k)) == s) return static_cast<int>(k);
   return -1;
 }
 template <class F>
@@ -1704,10 +1687,10 @@ bool order_codes(const Value& order, OrderCodes& c) {
         m[7].second.is_double())) {
     return false;
   }
-  c.purpose = code_of(m[3].second, purpose_code);
-  c.side = code_of(m[5].second, side_code);
-  c.status = code_of(m[6].second, status_code);
-  c.type = code_of(m[8].second, type_code);
+  c.purpose = code_of(m[3].second, enum_code<model::OrderPurpose, kLastPurpose>);
+  c.side = code_of(m[5].second, enum_code<model::Side, kLastSide>);
+  c.status = code_of(m[6].second, enum_code<model::OrderStatus, kLastStatus>);
+  c.type = code_of(m[8].second, enum_code<model::OrderType, kLastType>);
   return c.purpose >= 0 && c.side >= 0 && c.status >= 0 && c.type >= 0;
 }
 
@@ -1736,10 +1719,10 @@ constexpr std::size_t kOrderTupleBound = 1 + 4 * 9 + 9 + 4;
 bool raw_orders_fit(const model::Order* list, std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; ++i) {
     const model::Order& o = list[i];
-    if (static_cast<unsigned>(o.purpose) > static_cast<unsigned>(model::OrderPurpose::RiskHalt) ||
-        static_cast<unsigned>(o.side) > static_cast<unsigned>(model::Side::Sell) ||
-        static_cast<unsigned>(o.status) > static_cast<unsigned>(model::OrderStatus::Expired) ||
-        static_cast<unsigned>(o.type) > static_cast<unsigned>(model::OrderType::TrailingStop)) {
+    if (static_cast<unsigned>(o.purpose) > static_cast<unsigned>(kLastPurpose) ||
+        static_cast<unsigned>(o.side) > static_cast<unsigned>(kLastSide) ||
+        static_cast<unsigned>(o.status) > static_cast<unsigned>(kLastStatus) ||
+        static_cast<unsigned>(o.type) > static_cast<unsigned>(kLastType)) {
       return false;
     }
   }
