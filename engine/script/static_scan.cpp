@@ -2,7 +2,7 @@
 
 #include <lua.hpp>
 
-#include "engine/script/embedded.hpp"
+#include "engine/script/embedded_chunk.hpp"
 #include "engine/script/lua_vm.hpp"
 
 namespace te::script {
@@ -32,9 +32,7 @@ Result<std::vector<GlobalUse>> scan_globals(const StrategySource& source) {
   open_lib(L, luaopen_bit, LUA_BITLIBNAME);
   open_lib(L, luaopen_jit, LUA_JITLIBNAME);  // registers the jit.util loader in _PRELOAD
 
-  const std::string_view scan = find_embedded("lua/static_scan.lua");
-  if (scan.empty()) return make_error(Errc::internal, "lua/static_scan.lua is not embedded");
-  if (luaL_loadbufferx(L, scan.data(), scan.size(), "@lua/static_scan.lua", "t") != 0)
+  if (load_embedded_chunk(L, "lua/static_scan.lua") != 0)
     return make_error(Errc::internal, std::string("load the static scan: ") + lua_tostring(L, -1));
   // stack: scan -> scan util
   lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");

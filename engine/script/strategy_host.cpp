@@ -20,6 +20,7 @@
 #include "engine/core/sha256.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/embedded.hpp"
+#include "engine/script/embedded_chunk.hpp"
 #include "engine/script/c_stack.hpp"
 #include "engine/script/lua_patterns.hpp"
 #include "engine/script/lua_vm.hpp"
@@ -63,11 +64,7 @@ int traceback_handler(lua_State* L) {
 int load_trusted(lua_State* L) {
   std::size_t len = 0;
   const char* path = luaL_checklstring(L, 1, &len);
-  const std::string_view text = find_embedded(std::string_view(path, len));
-  if (text.empty()) return luaL_error(L, "trusted Lua file %s is not embedded", path);
-  std::string chunkname(1, '@');  // (not "@" + ...: GCC 12 misreports -Wrestrict there)
-  chunkname.append(path, len);
-  if (luaL_loadbufferx(L, text.data(), text.size(), chunkname.c_str(), "t") != 0) return lua_error(L);
+  if (load_embedded_chunk(L, std::string_view(path, len)) != 0) return lua_error(L);
   return 1;
 }
 
@@ -590,9 +587,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
     *p = std::numeric_limits<double>::quiet_NaN();
 
   // stack: ffi getinfo -> ffi getinfo prelude args...
-  const std::string_view prelude = find_embedded(kPreludePath);
-  TE_ASSERT(!prelude.empty(), "prelude not embedded");
-  if (luaL_loadbufferx(L, prelude.data(), prelude.size(), "@lua/prelude.lua", "t") != 0)
+  if (load_embedded_chunk(L, kPreludePath) != 0)
     return make_error(Errc::internal, std::string("load prelude: ") + lua_tostring(L, -1));
   lua_pushvalue(L, ffi_idx);
   const std::string_view decls = find_embedded("engine/script/te_ffi_decls.h");
