@@ -12,3 +12,7 @@ set_target_properties(te_luajit PROPERTIES
   INTERFACE_LINK_LIBRARIES "dl;m")
 add_library(te::luajit ALIAS te_luajit)
 set(TE_LUAJIT_BIN "${TE_LUAJIT_PREFIX}/bin/luajit")
+# The same build's interpreter compiles the trusted Lua to bytecode (cmake/embed_lua.cmake).
+if(NOT EXISTS "${TE_LUAJIT_BIN}")
+  message(FATAL_ERROR "${TE_LUAJIT_BIN} not found; run scripts/setup.sh (make does this)")
+endif()
