@@ -4,7 +4,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <memory>
 
 #include <fmt/core.h>
@@ -203,6 +207,36 @@ void write_curve_json(JsonWriter& j, std::span<const std::int64_t> ts_ns, std::s
 }
 
 namespace {
+// What `for x in [0, n): r = std::max(r, v[x])` (std::min for kMax false)
+// gives from `r`, in four lanes: both skip a NaN element and keep the first of
+// equal values (MAXPD/MINPD's rule with the element first: (x > r) ? x : r), so
+// the lanes agree with the loop except on the sign of a zero result when +0
+// and -0 both occur; a zero result is computed again in order.
+template <bool kMax>
+double extreme(const double* v, std::size_t n, double r) noexcept {
+  const auto op = [](double a, double x) { return kMax ? std::max(a, x) : std::min(a, x); };
+  double out = r;
+  std::size_t x = 0;
+#if defined(__SSE2__)
+  if (n >= 4) {
+    const auto vop = [](__m128d a, __m128d xv) { return kMax ? _mm_max_pd(xv, a) : _mm_min_pd(xv, a); };
+    __m128d a0 = _mm_set1_pd(r), a1 = a0;
+    for (; x + 4 <= n; x += 4) {
+      a0 = vop(a0, _mm_loadu_pd(v + x));
+      a1 = vop(a1, _mm_loadu_pd(v + x + 2));
+    }
+    double lane[4];
+    _mm_storeu_pd(lane, a0);
+    _mm_storeu_pd(lane + 2, a1);
+    out = op(op(lane[0], lane[1]), op(lane[2], lane[3]));
+  }
+#endif
+  for (; x < n; ++x) out = op(out, v[x]);
+  if (out != 0) return out;
+  for (x = 0; x < n; ++x) r = op(r, v[x]);
+  return r;
+}
+
 void backtest_json(JsonWriter& j, const BacktestResult& r, const Metrics& m, const model::BarSeries* bars,
                    const std::vector<MonthReturn>& months) {
   const EquityCurve& eq = r.equity;
@@ -239,18 +273,14 @@ void backtest_json(JsonWriter& j, const BacktestResult& r, const Metrics& m, con
       const auto& c = bars->columns();
       q.o = c.open[i];
       q.c = c.close[e - 1];
-      for (std::size_t x = i; x < e; ++x) {
-        q.h = std::max(q.h, c.high[x]);
-        q.l = std::min(q.l, c.low[x]);
-      }
+      q.h = extreme<true>(c.high + i, e - i, q.h);
+      q.l = extreme<false>(c.low + i, e - i, q.l);
     } else {
       q.o = q.c = q.h = q.l = eq.equity[e - 1];
     }
-    for (std::size_t x = i; x < e; ++x) {
-      q.eh = std::max(q.eh, eq.equity[x]);
-      q.el = std::min(q.el, eq.equity[x]);
-      q.dd = std::max(q.dd, eq.drawdown[x]);
-    }
+    q.eh = extreme<true>(eq.equity.data() + i, e - i, q.eh);
+    q.el = extreme<false>(eq.equity.data() + i, e - i, q.el);
+    q.dd = extreme<true>(eq.drawdown.data() + i, e - i, q.dd);
     b.push_back(q);
   }
   j.key("series").begin_object();
@@ -270,15 +300,31 @@ void backtest_json(JsonWriter& j, const BacktestResult& r, const Metrics& m, con
     }
     char* p = text.get();
     *p++ = '[';
+    // Equity and drawdown repeat from bucket to bucket while flat: the same
+    // bits are the same text, copied from the previous value.
+    std::uint64_t prev_bits = 0;
+    const char* prev = nullptr;
+    std::size_t prev_len = 0;
     for (std::size_t i = 0; i < b.size(); ++i) {
       if (i > 0) *p++ = ',';
       const double v = get(b[i]);
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      if (prev != nullptr && bits == prev_bits) {
+        std::memcpy(p, prev, prev_len);  // ends before the comma just written
+        prev = p;
+        p += prev_len;
+        continue;
+      }
+      prev = p;
       if (std::isfinite(v)) {
         p += format_double(v, p);
       } else {
         std::memcpy(p, "null", 4);
         p += 4;
       }
+      prev_bits = bits;
+      prev_len = static_cast<std::size_t>(p - prev);
     }
     *p++ = ']';
     j.raw_value(std::string_view(text.get(), static_cast<std::size_t>(p - text.get())));

@@ -4,6 +4,7 @@
 // fails the test, so a new row cannot be added without being checked here.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -275,6 +276,50 @@ void check_report(const std::string& dir) {
 }
 
 }  // namespace
+
+TEST_CASE("report.html's chart buckets are the extremes of the bars and of equity.csv", "[report][backtest]") {
+  // 210,001 bars: buckets of 9 (the page keeps at most 25,000 points), so the
+  // four-lane extremes (report_html.cpp) meet full lanes, a tail and a short
+  // last bucket; the reference is the plain loop over the files' rows.
+  TempDir dir;
+  const std::string data = dir.file("bars.csv");
+  REQUIRE(run_cli(dir, "generate-data --bars 210001 --seed 11 --out " + data).code == 0);
+  const CliRun r = run_cli(dir, "backtest -q --strategy strategies/sma_cross.lua --data " + data +
+                                    " --no-cache --out " + dir.file("out"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const Value html = page_data(read_file(dir.file("out/report.html")));
+  const auto bars = csv_rows(read_file(data));
+  const auto equity = csv_rows(read_file(dir.file("out/equity.csv")));
+  REQUIRE(bars.size() == 210001);
+  REQUIRE(equity.size() == bars.size());
+  const std::size_t k = 9;
+  REQUIRE(html.find("bucket")->as_int() == static_cast<std::int64_t>(k));
+  const Value& series = *html.find("series");
+  auto column = [&](const char* name) { return series.find(name)->as_array(); };
+  const auto h = column("h"), l = column("l"), eh = column("eh"), el = column("el"), dd = column("dd");
+  REQUIRE(h.size() == (bars.size() + k - 1) / k);
+  auto cents = [](double v) { return std::round(v * 100) / 100; };
+  std::size_t moved = 0;
+  for (std::size_t b = 0; b < h.size(); ++b) {
+    double hi = -HUGE_VAL, lo = HUGE_VAL, ehi = -HUGE_VAL, elo = HUGE_VAL, ddm = 0;
+    for (std::size_t i = b * k; i < std::min(bars.size(), (b + 1) * k); ++i) {
+      hi = std::max(hi, cell(bars[i][2]));  // time,open,high,low,close,volume
+      lo = std::min(lo, cell(bars[i][3]));
+      ehi = std::max(ehi, cell(equity[i][3]));  // time,cash,position_value,equity,drawdown
+      elo = std::min(elo, cell(equity[i][3]));
+      ddm = std::max(ddm, cell(equity[i][4]));
+    }
+    INFO("bucket " << b);
+    CHECK(h[b].as_double() == hi);
+    CHECK(l[b].as_double() == lo);
+    CHECK(eh[b].as_double() == cents(ehi));
+    CHECK(el[b].as_double() == cents(elo));
+    CHECK(dd[b].as_double() == std::round(ddm * 1e6) / 1e6);
+    moved += ehi != elo;
+  }
+  CHECK(moved > 1000);  // the equity moves inside many buckets
+}
 
 TEST_CASE("report.html shows the numbers of report.json and trades.csv", "[report][backtest]") {
   TempDir dir;
