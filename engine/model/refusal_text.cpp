@@ -1,42 +1,60 @@
 #include "engine/model/refusal_text.hpp"
 
-#include <iterator>
-
-#include <fmt/compile.h>
-#include <fmt/format.h>
+#include <cstring>
+#include <string_view>
 
 #include "engine/core/fmt_short.hpp"
 #include "engine/model/order.hpp"
 
 namespace te::model {
+namespace {
+
+// The text into a stack buffer by pieces, then one copy: fmt's compiled
+// formats through a back_inserter were ~1,100 instructions a text, and the
+// activity log writes every refusal twice (report.json and report.html).
+// Numbers as fmt's "{}" prints them (format_short).
+class Text {
+ public:
+  Text& operator<<(std::string_view s) noexcept {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+    return *this;
+  }
+  Text& operator<<(double v) {
+    p_ = format_short(p_, v);
+    return *this;
+  }
+  void append_to(std::string& out) const { out.append(buf_, static_cast<std::size_t>(p_ - buf_)); }
+
+ private:
+  // The longest text: the margin one's 72 literal bytes, six numbers and a side.
+  char buf_[128 + 6 * kFmtShortMax];
+  char* p_ = buf_;
+};
+
+}  // namespace
 
 void append_refusal_text(std::string& out, const RefusalFacts& f) {
-  // Compiled formats into a stack buffer, then one copy (a string grown piece
-  // by piece was most of the cost when these were built per refusal).
-  fmt::basic_memory_buffer<char, 256> text;
-  auto it = std::back_inserter(text);
   const double* v = f.v;
+  Text t;
   switch (f.kind) {
     case RefusalFacts::Kind::None: return;
     case RefusalFacts::Kind::InsufficientCash:
-      fmt::format_to(it, FMT_COMPILE("{} {} at {} costs {} with commission, cash is {}"), to_string(f.side),
-                     FmtShort{v[0]}, FmtShort{v[1]}, v[2], v[3]);
+      t << to_string(f.side) << " " << v[0] << " at " << v[1] << " costs " << v[2] << " with commission, cash is "
+        << v[3];
       break;
     case RefusalFacts::Kind::InsufficientMargin:
-      fmt::format_to(it,
-                     FMT_COMPILE("{} {} at {} needs margin: equity after would be {}, margin required {} "
-                                 "(long {}, short {})"),
-                     to_string(f.side), FmtShort{v[0]}, FmtShort{v[1]}, v[2], v[3], v[4], v[5]);
+      t << to_string(f.side) << " " << v[0] << " at " << v[1] << " needs margin: equity after would be " << v[2]
+        << ", margin required " << v[3] << " (long " << v[4] << ", short " << v[5] << ")";
       break;
     case RefusalFacts::Kind::BelowLot:
-      fmt::format_to(it, FMT_COMPILE("sized quantity is below one lot of {} (equity {}, price {})"), FmtShort{v[0]},
-                     v[1], FmtShort{v[2]});
+      t << "sized quantity is below one lot of " << v[0] << " (equity " << v[1] << ", price " << v[2] << ")";
       break;
     case RefusalFacts::Kind::NotPositive:
-      fmt::format_to(it, FMT_COMPILE("sized quantity must be positive (equity {}, price {})"), v[0], v[1]);
+      t << "sized quantity must be positive (equity " << v[0] << ", price " << v[1] << ")";
       break;
   }
-  out.append(text.data(), text.size());
+  t.append_to(out);
 }
 
 }  // namespace te::model

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -53,7 +55,16 @@ TEST_CASE("refusal texts built from their numbers are fmt's texts", "[unit][exec
     f.side = i % 2 ? model::Side::Sell : model::Side::Buy;
     const double qty = i % 3 ? static_cast<double>(whole(rng)) : any(rng);
     const double price = i % 5 ? whole(rng) / 100.0 : any(rng);
-    for (double& v : f.v) v = any(rng);
+    // Every number whole, in cents or anything, and the edges of fmt's notations.
+    constexpr double kEdges[] = {0.0, -0.0, 1e15, 1e16, 123456789012345678.0, 1e-5, 0.0001, 0.01, 1e13, -0.5,
+                                 HUGE_VAL, -HUGE_VAL, NAN, 5e-324, 1.7976931348623157e308};
+    for (std::size_t k = 0; k < 6; ++k) {
+      const int kind = static_cast<int>((i + k) % 4);
+      f.v[k] = kind == 0   ? static_cast<double>(whole(rng))
+               : kind == 1 ? whole(rng) / 100.0
+               : kind == 2 ? any(rng)
+                           : kEdges[static_cast<std::size_t>(i / 4 + k) % std::size(kEdges)];
+    }
     f.v[0] = qty;
     f.v[1] = price;
     const std::string side = i % 2 ? "sell" : "buy";
