@@ -15,6 +15,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include "engine/core/numbers.hpp"
+
 namespace te {
 
 struct FmtShort {
@@ -31,23 +33,11 @@ inline char* format_short(char* p, double v) {
     if (v < 0) *p++ = '-';
     return std::to_chars(p, p + 24, static_cast<std::uint64_t>(a)).ptr;
   }
-  // A double that is the nearest one to n/100 (the division is correctly
-  // rounded, so the test is exact): below 1e13 its neighbours are less than
-  // 0.002 away, so no other decimal with as few digits rounds to it and
-  // n/100, trailing zero dropped, is fmt's shortest text; at 0.01 and above
-  // fmt writes it in fixed notation.
-  if (a >= 0.01 && a < 1e13) {
-    const double cents = std::round(a * 100);
-    if (cents / 100 == a) {
-      const auto n = static_cast<std::uint64_t>(cents);
-      if (v < 0) *p++ = '-';
-      p = std::to_chars(p, p + 24, n / 100).ptr;
-      const auto c = static_cast<unsigned>(n % 100);  // not 0: whole numbers are above
-      *p++ = '.';
-      *p++ = static_cast<char>('0' + c / 10);
-      if (c % 10 != 0) *p++ = static_cast<char>('0' + c % 10);
-      return p;
-    }
+  if (a >= 0.01 && a < 1e13) {  // cents (write_cents): fmt's shortest text, fixed notation
+    char* sign = p;
+    if (v < 0) *p++ = '-';
+    if (char* end = write_cents(p, a)) return end;
+    p = sign;
   }
   return fmt::format_to(p, FMT_COMPILE("{}"), v);
 }

@@ -184,6 +184,7 @@ std::size_t format_double(double v, char* buf) noexcept {
   if (a >= 1e-7 && a < 1e15) {
     char* out = buf;
     if (v < 0) *out++ = '-';
+    if (const char* end = write_cents(out, a)) return static_cast<std::size_t>(end - buf);
     if (const std::size_t n = format_short_decimal(a, out)) return n + static_cast<std::size_t>(out - buf);
   }
   const auto fmt = a == 0 || (a >= 1e-7 && a < 1e21) ? std::chars_format::fixed : std::chars_format::scientific;
