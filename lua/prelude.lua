@@ -171,7 +171,7 @@ end
 local XSKIP = { position = true, account = true, symbol = true, state = true, bars_in_state = true }
 local XMAX_DEPTH, XMAX_NODES = 32, 200000  -- ContextLimits' defaults
 local xb, xcap, xpos, xnodes, xfull = nil, 0, 0, 0, false
-local next, sbyte = next, string.byte
+local next = next
 -- Numbers go into the buffer byte by byte through these unions (native byte
 -- order), not through pointer arithmetic and casts: the export often runs in
 -- the interpreter (it recurses), where every `xb + p` and ffi.cast made a new
@@ -188,11 +188,11 @@ local function xstring(s)
   local n, p = #s, xpos
   if p + 4 + n > xcap then xfull = true return false end
   xu32(p, n)
-  if n <= 16 then
-    for i = 1, n do xb[p + 3 + i] = sbyte(s, i) end
-  else
-    ffi.copy(xb + p + 4, s, n)
-  end
+  -- One copy at any length: a byte loop for short strings (keys) was a loop
+  -- of its own inside the export's trace, entered and left for every string
+  -- (in traces `xb + p` makes no cdata; only the warm-up's interpreted
+  -- exports pay one per string).
+  ffi.copy(xb + p + 4, s, n)
   xpos = p + 4 + n
   return true
 end
@@ -206,9 +206,12 @@ local function xtable(t, depth)
   local n, count = #t, 0
   if n == 0 then
     -- A map (string keys only) or empty; the host views are skipped at the top.
-    for k, v in next, t do
+    -- The keys only: a value is read (rawget) for a key that is written, so a
+    -- skipped host view's value (a table, a string, a number) sets no type
+    -- for the loop's trace to guard on every key.
+    for k in next, t do
       if depth ~= 0 or not XSKIP[k] then
-        if type(k) ~= "string" or not xstring(k) or not xvalue(v, depth + 1) then return false end
+        if type(k) ~= "string" or not xstring(k) or not xvalue(rawget(t, k), depth + 1) then return false end
         count = count + 1
       end
     end

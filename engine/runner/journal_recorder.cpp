@@ -113,7 +113,10 @@ void JournalRecorder::hand_over() {
     return;
   }
   auto r = sink_.append_deferred(std::move(b));  // the sink releases it
-  if (!r) error_ = std::move(r).error();
+  if (!r) {
+    error_ = std::move(r).error();
+    slow_bars_ = true;  // (on_bar's fast path records)
+  }
 }
 
 // The working orders before the bar's first order event, for the Before
@@ -142,7 +145,7 @@ void JournalRecorder::save_orders_at_start() {
 // Into orders_at_start_ (its orders assigned: their strings keep their capacity).
 void JournalRecorder::copy_orders_at_start(const model::Order* list, std::size_t n) {
   if (orders_at_start_.size() < n) orders_at_start_.resize(n);
-  std::copy(list, list + n, orders_at_start_.begin());
+  for (std::size_t i = 0; i < n; ++i) copy_untagged(orders_at_start_[i], list[i]);
   orders_at_start_count_ = n;
 }
 
@@ -340,10 +343,11 @@ void JournalRecorder::on_started(SymbolRunner& runner, bool) {
 void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
   const portfolio::Portfolio& pf = runner.portfolio();
   const std::size_t next = series_next_;
-  if (next < series_end_ && series_ts_[next] == bar.ts_ns && !before_each_bar_ && error_ && start_pf_ == &pf &&
+  // (start_pf_ is set by on_bar_slow: the first bar goes there.)
+  if (next < series_end_ && series_ts_[next] == bar.ts_ns && !slow_bars_ && start_pf_ == &pf &&
       start_book_ == pf.book_version() && start_.state == static_cast<std::uint8_t>(runner.state())) [[likely]] {
     series_next_ = next + 1;
-    begin_bar(bar.ts_ns);
+    begin_later_bar(bar.ts_ns);
     const std::int64_t i = runner.bar_index();
     start_.bar_index = i;
     start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
@@ -479,12 +483,13 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   active();
   ++events_;
   if (!error_) return;
-  TransitionRecord& r = batch(runner).add_transition();
+  RecorderBatch& b = batch(runner);
+  TransitionRecord& r = b.add_transition();
   r.ts_ns = ts_ns_;
   r.from = static_cast<std::uint8_t>(t.from);
   r.to = static_cast<std::uint8_t>(t.to);
   r.trigger = to_string(t.event);
-  r.reason.assign(t.reason);
+  r.reason = b.add_text(t.reason);
   r.bar_ts_ns = t.ts_ns;
 }
 
@@ -493,12 +498,13 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
   active();
   ++events_;
   if (!error_) return;
-  ActionRecord& r = batch(runner).add_action();
+  RecorderBatch& b = batch(runner);
+  ActionRecord& r = b.add_action();
   r.ts_ns = ts_ns_;
   r.strategy = runner.config().strategy_id;
   r.kind = kind;
   r.action = action;
-  r.reason.assign(reason);
+  r.reason = b.add_text(reason);
 }
 
 void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order,
@@ -523,14 +529,14 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
       --working_count_;
     }
   } else if (found) {
-    *at = order;
+    copy_untagged(*at, order);
   } else {
     const auto pos = at - first;
     if (working_count_ == working_.size()) working_.emplace_back();
     model::Order* const w = working_.data();
     std::rotate(w + pos, w + working_count_, w + working_count_ + 1);
     ++working_count_;
-    w[pos] = order;
+    copy_untagged(w[pos], order);
   }
   working_changed_ = true;
   // Copied into the batch's reused records; the writer thread builds the events.
@@ -542,11 +548,11 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
   r.order = order;
   if (rejection != nullptr) {
-    r.reason_code.assign(rejection->code);
-    r.message.assign(rejection->text());
+    r.reason_code = b.add_text(rejection->code);
+    r.message = b.add_text(rejection->text());
   } else {
-    r.reason_code.assign(reason_code);
-    r.message.clear();
+    r.reason_code = b.add_text(reason_code);
+    r.message = TextRef{};
   }
 }
 

@@ -81,7 +81,8 @@ class JournalRecorder final : public RunnerObserver {
   // keeps trading).
   Status status() const { return error_; }
 
-  std::uint64_t events() const noexcept { return events_; }        // produced (including pending)
+  // Produced (including pending): each bar's market_data and the rest.
+  std::uint64_t events() const noexcept { return events_ + bars_; }
   std::uint64_t state_events() const noexcept { return states_; }
   std::int64_t first_bar_ns() const noexcept { return first_bar_ns_; }
   std::int64_t last_bar_ns() const noexcept { return ts_ns_; }
@@ -171,7 +172,7 @@ class JournalRecorder final : public RunnerObserver {
   // A state was recorded on bar `bar` (the next checkpoint counts from there).
   void state_recorded_at(std::int64_t bar) {
     have_state_ = true;
-    before_each_bar_ = options_.state_events == StateEvents::EveryBar;
+    slow_bars_ = options_.state_events == StateEvents::EveryBar || !error_;
     last_state_bar_ = bar;
     checkpoint_at_ = options_.checkpoint_bars > 0 ? bar + options_.checkpoint_bars : INT64_MAX;
     busy_at_ = INT64_MIN;
@@ -204,11 +205,16 @@ class JournalRecorder final : public RunnerObserver {
     start_.position_value = 0.0 + p.market_value();  // Portfolio::position_value() of a sole position
     start_.equity = start_.cash + start_.position_value;
   }
-  // A bar at `ts_ns` arrives: its counters, nothing happened on it yet.
+  // A bar at `ts_ns` arrives: its counters, nothing happened on it yet
+  // (its market_data event is counted by bars_: events()).
   void begin_bar(std::int64_t ts_ns) {
+    if (bars_ == 0) first_bar_ns_ = ts_ns;
+    begin_later_bar(ts_ns);
+  }
+  // ... a bar after the first (on_bar's fast path: the first bar takes the slow one).
+  void begin_later_bar(std::int64_t ts_ns) {
     ts_ns_ = ts_ns;
-    if (bars_++ == 0) first_bar_ns_ = ts_ns;
-    ++events_;
+    ++bars_;
     activity_ = false;
     before_recorded_ = false;
     orders_saved_ = false;
@@ -250,7 +256,9 @@ class JournalRecorder final : public RunnerObserver {
   std::int64_t checkpoint_at_ = 0;   // the bar_index at which a checkpoint is due (INT64_MAX: never)
   std::int64_t busy_at_ = INT64_MIN; // update_busy_at()
   bool have_state_ = false;
-  bool before_each_bar_ = true;      // a Before state on the next bar: every_bar, or no state yet
+  // on_bar's fast path is closed: a Before state on the next bar (every_bar,
+  // or no state yet), or recording stopped (error_).
+  bool slow_bars_ = true;
   // This bar: something happened on it, its Before state is recorded, its
   // starting orders saved, its market data in the batch (adjacent: one store
   // resets them).
@@ -260,7 +268,7 @@ class JournalRecorder final : public RunnerObserver {
   bool bar_in_batch_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
   std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
-  OrderList working_;                              // orders not yet final, by id (deterministic order):
+  OrderList working_;                              // orders not yet final, by id (deterministic order), untagged:
   std::size_t working_count_ = 0;                  // the first working_count_ (the rest: spares)
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
   std::uint64_t lists_made_ = 0;
@@ -289,7 +297,7 @@ class JournalRecorder final : public RunnerObserver {
   double start_mark_ = 0;
   bool start_marks_due_ = false;
   std::size_t bar_event_index_ = 0;
-  OrderList orders_at_start_;  // a copy (reused: its orders keep their strings' capacity) ...
+  OrderList orders_at_start_;  // a copy (reused; untagged, as working_) ...
   std::size_t orders_at_start_count_ = 0;  // ... of this many orders
   std::uint64_t orders_at_start_serial_ = 0;
   // ... unless the batch already held that list: then here (start_orders_batch_

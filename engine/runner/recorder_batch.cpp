@@ -82,6 +82,14 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   items_.reserve(reserve_items);
   states_.reserve(64);
   events_.reserve(64);
+  // The activity records too: a batch grown a record at a time moved its
+  // records (and their orders' tags) on each growth.
+  actions_.reserve(64);
+  transitions_.reserve(64);
+  orders_.reserve(64);
+  fills_.reserve(64);
+  order_store_.reserve(64);
+  text_.reserve(4096);
 }
 
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
@@ -161,13 +169,13 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         const ActionRecord& a = actions_[item.index];
         journal::ActionParam params[kMaxActionParams];
         const std::size_t n = action_param_list(a.kind, a.action, params);
-        out.strategy_action(a.ts_ns, id.runner, a.strategy, action_name(a.kind), params, n, a.reason);
+        out.strategy_action(a.ts_ns, id.runner, a.strategy, action_name(a.kind), params, n, text(a.reason));
         break;
       }
       case Kind::Order: {
         // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
-        out.order_update(o.ts_ns, id.runner, o.order, o.reason_code, o.message);
+        out.order_update(o.ts_ns, id.runner, o.order, text(o.reason_code), text(o.message));
         break;
       }
       case Kind::Fill: {
@@ -183,7 +191,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
-        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, t.reason, t.bar_ts_ns);
+        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, text(t.reason), t.bar_ts_ns);
         break;
       }
     }
@@ -213,6 +221,7 @@ void RecorderBatch::clear() noexcept {
   orders_used_ = 0;
   refusals_used_ = 0;
   fills_.clear();
+  text_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
   ++generation_;
 }

@@ -53,7 +53,39 @@ struct RunnerSnapshot {
   std::int64_t trades = 0;
 };
 
-using OrderList = std::vector<model::Order>;          // working orders by id
+using OrderList = std::vector<model::Order>;          // working orders by id (without tags: copy_untagged)
+
+// `from` into `to` but for the tag, which `to` keeps: a recorded state's
+// working orders are their nine fields of runner_state.context.orders
+// (journal::order_value, the positional record's tuple), never the tag, so the
+// recorder's lists of them skip the string (a copy per order event and per
+// list copied into a batch).
+inline void copy_untagged(model::Order& to, const model::Order& from) noexcept {
+  // A field added to model::Order must be copied here too.
+  static_assert(sizeof(model::Order) == 160, "model::Order changed: update copy_untagged");
+  to.id = from.id;
+  to.instrument = from.instrument;
+  to.runner = from.runner;
+  to.strategy = from.strategy;
+  to.side = from.side;
+  to.type = from.type;
+  to.tif = from.tif;
+  to.purpose = from.purpose;
+  to.status = from.status;
+  to.qty = from.qty;
+  to.filled_qty = from.filled_qty;
+  to.limit_price = from.limit_price;
+  to.stop_price = from.stop_price;
+  to.reduce_only = from.reduce_only;
+  to.tif_bars = from.tif_bars;
+  to.submitted_ns = from.submitted_ns;
+  to.submitted_bar = from.submitted_bar;
+  to.active_from_bar = from.active_from_bar;
+  to.trail_amount = from.trail_amount;
+  to.trail_pct = from.trail_pct;
+  to.avg_fill_price = from.avg_fill_price;
+  to.oco_group = from.oco_group;
+}
 using IndicatorNames = std::vector<std::string>;      // column names, creation order
 
 // Who the batch's events belong to; fixed for a recorder's lifetime.
@@ -83,12 +115,21 @@ struct StateRecord {
 
 // What the strategy returned (strategy_action), as the runner handed it over:
 // the event's kind name and params map are built by the writer thread.
+// A string a record holds, as its place in its batch's text (RecorderBatch::
+// add_text): a fresh batch's records then cost no allocation each (a string
+// per record longer than 15 bytes did: a malloc per action, transition and
+// order event in every batch made while the writer held the others).
+struct TextRef {
+  std::uint32_t at = 0;
+  std::uint32_t size = 0;
+};
+
 struct ActionRecord {
   std::int64_t ts_ns = 0;
   model::StrategyId strategy = 0;
   int kind = 0;
   te_action action{};
-  std::string reason;
+  TextRef reason;
 };
 
 // A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
@@ -96,7 +137,7 @@ struct TransitionRecord {
   std::int64_t ts_ns = 0;
   std::uint8_t from = 0, to = 0;
   std::string_view trigger;
-  std::string reason;
+  TextRef reason;
   std::int64_t bar_ts_ns = 0;
 };
 
@@ -104,8 +145,8 @@ struct TransitionRecord {
 struct OrderRecord {
   std::int64_t ts_ns = 0;
   model::Order order;
-  std::string reason_code;
-  std::string message;
+  TextRef reason_code;
+  TextRef message;
 };
 
 // An order refused before it reached the exchange (a risk_decision event,
@@ -224,6 +265,13 @@ class RecorderBatch final : public journal::DeferredEvents {
     items_.push_back(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
     fills_.push_back(fill);
   }
+  // `s` kept in the batch's text for a record (read back by text()).
+  TextRef add_text(std::string_view s) {
+    const TextRef r{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(s.size())};
+    text_.append(s);
+    return r;
+  }
+  std::string_view text(TextRef r) const noexcept { return std::string_view(text_).substr(r.at, r.size); }
   // A copy of `orders` for states to refer to (StateRecord::orders_offset,
   // the return value). The copies' strings keep their capacity when the
   // batch is reused, so a list costs no allocation here in steady state (a
@@ -233,11 +281,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::uint32_t add_order_list(const model::Order* orders, std::size_t n) {
     const auto at = static_cast<std::uint32_t>(order_store_used_);
     for (const model::Order& o : std::span(orders, n)) {
-      if (order_store_used_ == order_store_.size()) {
-        order_store_.push_back(o);
-      } else {
-        order_store_[order_store_used_] = o;
-      }
+      if (order_store_used_ == order_store_.size()) order_store_.emplace_back();
+      copy_untagged(order_store_[order_store_used_], o);
       ++order_store_used_;
     }
     return at;
@@ -287,9 +332,10 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<OrderRecord> orders_;
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
+  std::string text_;  // the records' strings (TextRef), one after the other
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
-  std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's
+  std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
   std::size_t order_store_used_ = 0;
   std::uint64_t generation_ = 0;
   std::atomic<bool> in_use_{false};
