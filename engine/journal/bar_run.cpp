@@ -167,6 +167,12 @@ bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexc
   return bad == 0;
 }
 
+bool all_tens(const std::int64_t* k, std::uint32_t n) noexcept {
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (k[i] % 10 != 0) return false;
+  return true;
+}
+
 // The smallest d with every value k / 10^d (their k in `k`), or -1. The
 // exponents that fit one value form an interval (a value that is k / 10^d is
 // 10k / 10^(d+1) while that stays below 2^51), so those that fit a column do
@@ -183,23 +189,32 @@ int column_decimals(const double* x, std::uint32_t n, int& hint, std::int64_t* k
     }
     if (d < 0) return -1;
   }
-  // Usually the first value already says no (prices rarely all end in 0).
-  std::int64_t lower[kMaxBarRun];
-  while (d > 0 && column_fits_early(x, n, d - 1, lower)) {
+  // A column that fits d > 0 fits d - 1 exactly when every k is a multiple
+  // of 10, and then its k there are these k / 10: x is the correctly rounded
+  // quotient of the same number either way (k / 10^d = (k / 10) / 10^(d-1),
+  // both divisors exact), and for |k| < 2^51 rounding x * 10^(d-1) gives
+  // k / 10 back (its error is below 0.05). So integer tests instead of
+  // column_fits_early's division per value; usually the first value already
+  // says no (prices rarely all end in 0).
+  while (d > 0 && all_tens(k, n)) {
+    for (std::uint32_t i = 0; i < n; ++i) k[i] /= 10;
     --d;
-    std::copy(lower, lower + n, k);
   }
   hint = d;
   return d;
 }
 
-void put_column(Out& o, const double* x, std::uint32_t n, int& hint) {
+void put_column(Out& out, const double* x, std::uint32_t n, int& hint) {
+  // A local writer: the caller's, passed by reference, had its pointer
+  // stored back after every byte (a char store may alias it).
+  Out o{out.p};
   o.array(n + 1);
   std::int64_t k[kMaxBarRun];
   const int d = column_decimals(x, n, hint, k);
   if (d < 0) {
     o.nil();
     for (std::uint32_t i = 0; i < n; ++i) o.dbl(x[i]);
+    out.p = o.p;
     return;
   }
   o.uint(static_cast<std::uint64_t>(d));
@@ -208,20 +223,19 @@ void put_column(Out& o, const double* x, std::uint32_t n, int& hint) {
     o.sint(k[i] - prev);  // |k| < 2^51: no overflow
     prev = k[i];
   }
+  out.p = o.p;
 }
 
 }  // namespace
 
-std::int64_t BarRun::min_ts() const noexcept {
-  std::int64_t m = ts[0];
-  for (std::uint32_t i = 1; i < count; ++i) m = ts[i] < m ? ts[i] : m;
-  return m;
-}
-
-std::int64_t BarRun::max_ts() const noexcept {
-  std::int64_t m = ts[0];
-  for (std::uint32_t i = 1; i < count; ++i) m = ts[i] > m ? ts[i] : m;
-  return m;
+void BarRun::ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept {
+  std::int64_t a = ts[0], b = ts[0];
+  for (std::uint32_t i = 1; i < count; ++i) {
+    a = ts[i] < a ? ts[i] : a;
+    b = ts[i] > b ? ts[i] : b;
+  }
+  lo = a;
+  hi = b;
 }
 
 std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept {

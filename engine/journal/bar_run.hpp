@@ -49,8 +49,8 @@ struct BarRun {
     col[4][count] = b.volume;
     ++count;
   }
-  std::int64_t min_ts() const noexcept;
-  std::int64_t max_ts() const noexcept;
+  // The run's earliest and latest time, in one pass (count >= 1).
+  void ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept;
 };
 
 // Upper bound of encode_bar_run's output for kMaxBarRun bars.

@@ -712,6 +712,123 @@ void raw_dbl(RawSink& sink, double d) {
   sink.p += 9;
 }
 
+// msgpack-cxx's packer's calls, inline, for encode_direct's records: the
+// same shortest forms (v1 pack.hpp: pack_imp_uint64, pack_imp_int64,
+// pack_str with str8, ...), written through a pointer into reserved memory.
+// The packer's out-of-line pack_imp_* and a memcpy call per string were about
+// a third of an order_update's encoding (callgrind, writer thread).
+struct RawPacker {
+  char* p;
+  template <class T>
+  [[gnu::always_inline]] void be(T v) {
+    if constexpr (sizeof(T) == 2) v = static_cast<T>(__builtin_bswap16(v));
+    if constexpr (sizeof(T) == 4) v = __builtin_bswap32(v);
+    if constexpr (sizeof(T) == 8) v = __builtin_bswap64(v);
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
+  [[gnu::always_inline]] void byte(unsigned v) { *p++ = static_cast<char>(v); }
+  [[gnu::always_inline]] void pack_uint64(std::uint64_t v) {
+    if (v < 128) {
+      byte(static_cast<unsigned>(v));
+    } else if (v < 256) {
+      byte(0xcc);
+      byte(static_cast<unsigned>(v));
+    } else if (v < 65536) {
+      byte(0xcd);
+      be(static_cast<std::uint16_t>(v));
+    } else if (v <= 0xffffffffu) {
+      byte(0xce);
+      be(static_cast<std::uint32_t>(v));
+    } else {
+      byte(0xcf);
+      be(v);
+    }
+  }
+  [[gnu::always_inline]] void pack_uint32(std::uint32_t v) { pack_uint64(v); }
+  [[gnu::always_inline]] void pack_uint16(std::uint16_t v) { pack_uint64(v); }
+  [[gnu::always_inline]] void pack_uint8(std::uint8_t v) {
+    if (v >= 128) byte(0xcc);
+    byte(v);
+  }
+  [[gnu::always_inline]] void pack_int64(std::int64_t v) {
+    if (v >= 0) return pack_uint64(static_cast<std::uint64_t>(v));
+    if (v >= -32) {
+      byte(static_cast<unsigned>(v) & 0xff);
+    } else if (v >= -128) {
+      byte(0xd0);
+      byte(static_cast<unsigned>(v) & 0xff);
+    } else if (v >= -32768) {
+      byte(0xd1);
+      be(static_cast<std::uint16_t>(v));
+    } else if (v >= INT32_MIN) {
+      byte(0xd2);
+      be(static_cast<std::uint32_t>(v));
+    } else {
+      byte(0xd3);
+      be(static_cast<std::uint64_t>(v));
+    }
+  }
+  [[gnu::always_inline]] void pack_int32(std::int32_t v) { pack_int64(v); }
+  [[gnu::always_inline]] void pack_true() { byte(0xc3); }
+  [[gnu::always_inline]] void pack_false() { byte(0xc2); }
+  [[gnu::always_inline]] void pack_nil() { byte(0xc0); }
+  [[gnu::always_inline]] void pack_array(std::uint32_t n) {
+    if (n < 16) {
+      byte(0x90 | n);
+    } else if (n < 65536) {
+      byte(0xdc);
+      be(static_cast<std::uint16_t>(n));
+    } else {
+      byte(0xdd);
+      be(n);
+    }
+  }
+  [[gnu::always_inline]] void pack_map(std::uint32_t n) {
+    if (n < 16) {
+      byte(0x80 | n);
+    } else if (n < 65536) {
+      byte(0xde);
+      be(static_cast<std::uint16_t>(n));
+    } else {
+      byte(0xdf);
+      be(n);
+    }
+  }
+  [[gnu::always_inline]] void pack_str(std::uint32_t n) {
+    if (n < 32) {
+      byte(0xa0 | n);
+    } else if (n < 256) {
+      byte(0xd9);
+      byte(n);
+    } else if (n < 65536) {
+      byte(0xda);
+      be(static_cast<std::uint16_t>(n));
+    } else {
+      byte(0xdb);
+      be(n);
+    }
+  }
+  [[gnu::always_inline]] void pack_str_body(const char* d, std::uint32_t n) {
+    // Short strings (codes, tags, reasons) as two overlapping 8-byte moves
+    // when they fit, instead of a memcpy call.
+    if (n <= 16 && n >= 8) {
+      std::uint64_t a, b;
+      std::memcpy(&a, d, 8);
+      std::memcpy(&b, d + n - 8, 8);
+      std::memcpy(p, &a, 8);
+      std::memcpy(p + n - 8, &b, 8);
+    } else {
+      std::memcpy(p, d, n);
+    }
+    p += n;
+  }
+  [[gnu::always_inline]] void dbl(double d) {
+    byte(0xcb);
+    be(std::bit_cast<std::uint64_t>(d));
+  }
+};
+
 // A record of `fields` body fields written by `body(packer, dbl)` behind its
 // envelope, into `out` grown once by `most` bytes (at most what it takes).
 template <class Body>
@@ -720,18 +837,17 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
   constexpr std::size_t kEnvelope = 3 + 3 + 9 + 9 + 5;  // array16, type, sequence, ts, runner at most
   const std::size_t at = out.size();
   out.resize(at + kEnvelope + most);
-  RawSink sink{out.data() + at};
-  msgpack::packer<RawSink> pk(sink);
+  RawPacker pk{out.data() + at};
   pk.pack_array(kEnvelopeFields + fields);
   pk.pack_uint16(static_cast<std::uint16_t>(type));
   pk.pack_uint64(sequence);
   pk.pack_int64(ts_event_ns);
   pk.pack_uint32(runner);
-  body(pk, [&sink](double d) { raw_dbl(sink, d); });
+  body(pk, [&pk](double d) { pk.dbl(d); });
   // `most` is counted by hand per record: a wrong count is a bug to stop at.
-  TE_ASSERT(sink.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
+  TE_ASSERT(pk.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
             static_cast<int>(type), kEnvelope + most);
-  out.resize(static_cast<std::size_t>(sink.p - out.data()));
+  out.resize(static_cast<std::size_t>(pk.p - out.data()));
 }
 
 }  // namespace
@@ -1412,6 +1528,7 @@ bool encode_state_parts_delta_if_patch(std::uint64_t sequence, std::int64_t ts_e
                                        const StateParts& p, const Value& indicators, const StatePartsBase& base,
                                        std::uint64_t base_sequence, std::uint64_t snapshot_sequence,
                                        std::string& out) {
+  TE_ASSERT(!base.orders_kept, "a map-form delta against a positional writer's base");
   const StateParts& b = base.parts;
   const unsigned account = account_changes(b, p);
   const unsigned position = position_changes(b, p);
@@ -1741,6 +1858,156 @@ void put_raw_order_tuple(Enc& en, const model::Order& o) {
   raw_uint<false>(en, static_cast<std::uint64_t>(o.type));
 }
 
+// ---- a delta's orders from kept raw orders (keep_positional_base) ----------
+//
+// put_diff of two order lists' values (order_value() per order), written from
+// the orders' fields: the same decisions in the same order (array_kind,
+// MapCompare::kind of two nine-key maps, a changed leaf as [0, value]), so the
+// same bytes, without building, comparing and destroying the values (building
+// a list's value per order change and comparing it with the base's was a
+// fifth of the writer's delta-state work on sma_cross).
+
+constexpr std::string_view kOrderFieldKeys[9] = {"filled_qty", "id",     "limit_price", "purpose", "qty",
+                                                 "side",       "status", "stop_price",  "type"};
+
+KeptOrder kept_order(const model::Order& o) {
+  KeptOrder k;
+  k.filled_qty = o.filled_qty;
+  k.limit_price = o.limit_price;
+  k.qty = o.qty;
+  k.stop_price = o.stop_price;
+  k.id = static_cast<std::int64_t>(o.id);
+  k.purpose = static_cast<std::uint8_t>(o.purpose);
+  k.side = static_cast<std::uint8_t>(o.side);
+  k.status = static_cast<std::uint8_t>(o.status);
+  k.type = static_cast<std::uint8_t>(o.type);
+  return k;
+}
+
+// Which of the nine values of a kept order and an order differ (Value
+// equality: doubles bit for bit; an enum's name differs exactly when its
+// code does, for codes within raw_orders_fit's bounds: state_parts_test).
+unsigned order_field_changes(const KeptOrder& a, const model::Order& b) {
+  unsigned m = 0;
+  m |= same_bits(a.filled_qty, b.filled_qty) ? 0 : 1u << 0;
+  m |= a.id == static_cast<std::int64_t>(b.id) ? 0 : 1u << 1;
+  m |= same_bits(a.limit_price, b.limit_price) ? 0 : 1u << 2;
+  m |= a.purpose == static_cast<std::uint8_t>(b.purpose) ? 0 : 1u << 3;
+  m |= same_bits(a.qty, b.qty) ? 0 : 1u << 4;
+  m |= a.side == static_cast<std::uint8_t>(b.side) ? 0 : 1u << 5;
+  m |= a.status == static_cast<std::uint8_t>(b.status) ? 0 : 1u << 6;
+  m |= same_bits(a.stop_price, b.stop_price) ? 0 : 1u << 7;
+  m |= a.type == static_cast<std::uint8_t>(b.type) ? 0 : 1u << 8;
+  return m;
+}
+
+// Field i of the order's value (order_value()), as put_value writes it.
+void put_order_field(Enc& en, const model::Order& o, int i) {
+  switch (i) {
+    case 0: en.dbl(o.filled_qty); return;
+    case 1: en.pk.pack_int64(static_cast<std::int64_t>(o.id)); return;
+    case 2: en.dbl(o.limit_price); return;
+    case 3: put_str(en, model::to_string(o.purpose)); return;
+    case 4: en.dbl(o.qty); return;
+    case 5: put_str(en, model::to_string(o.side)); return;
+    case 6: put_str(en, model::to_string(o.status)); return;
+    case 7: en.dbl(o.stop_price); return;
+    default: put_str(en, model::to_string(o.type)); return;
+  }
+}
+
+// put_replace of the order's value: [0, {nine keys}].
+void put_order_replace(Enc& en, const model::Order& o) {
+  en.pk.pack_array(2);
+  en.pk.pack_int64(0);
+  en.pk.pack_map(9);
+  for (int i = 0; i < 9; ++i) {
+    put_key(en, kOrderFieldKeys[i]);
+    put_order_field(en, o, i);
+  }
+}
+
+// put_diff(orders' value of x, of y) for lists that differ.
+void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model::Order* y, std::size_t ny) {
+  const std::size_t common = std::min(x.size(), ny);
+  unsigned local[8];
+  std::vector<unsigned> heap;
+  unsigned* changes = local;
+  if (common > 8) {
+    heap.resize(common);
+    changes = heap.data();
+  }
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < common; ++i) {
+    changes[i] = order_field_changes(x[i], y[i]);
+    changed += changes[i] != 0;
+  }
+  if (changed == 0 && x.size() == ny) {  // (array_kind's None: the callers pass lists that differ)
+    en.pk.pack_nil();
+    return;
+  }
+  if (common > 0 && changed * 2 > common) {  // array_kind's Replace: [0, the list's value]
+    en.pk.pack_array(2);
+    en.pk.pack_int64(0);
+    en.pk.pack_array(static_cast<std::uint32_t>(ny));
+    for (std::size_t i = 0; i < ny; ++i) {
+      en.pk.pack_map(9);
+      for (int f = 0; f < 9; ++f) {
+        put_key(en, kOrderFieldKeys[f]);
+        put_order_field(en, y[i], f);
+      }
+    }
+    return;
+  }
+  // put_array_patch
+  en.pk.pack_array(3);
+  en.pk.pack_int64(2);
+  en.pk.pack_int64(static_cast<std::int64_t>(ny));
+  en.pk.pack_array(static_cast<std::uint32_t>(changed + (ny - common)));
+  for (std::size_t i = 0; i < ny; ++i) {
+    if (i < common && changes[i] == 0) continue;
+    en.pk.pack_array(2);
+    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    if (i >= common || changes[i] == 0x1ff) {  // put_replace, or MapCompare's Replace (no key unchanged)
+      put_order_replace(en, y[i]);
+      continue;
+    }
+    // put_map_patch: the changed keys, each [0, value]; none removed
+    en.pk.pack_array(3);
+    en.pk.pack_int64(1);
+    en.pk.pack_map(static_cast<std::uint32_t>(std::popcount(changes[i])));
+    for (int f = 0; f < 9; ++f) {
+      if ((changes[i] >> f & 1) == 0) continue;
+      put_key(en, kOrderFieldKeys[f]);
+      en.pk.pack_array(2);
+      en.pk.pack_int64(0);
+      put_order_field(en, y[i], f);
+    }
+    en.pk.pack_array(0);
+  }
+}
+
+// The value of kept orders (order_value() of the orders they were).
+Value kept_orders_value(const std::vector<KeptOrder>& kept) {
+  Value::Array a;
+  a.reserve(kept.size());
+  for (const KeptOrder& k : kept) {
+    Value::Map m;
+    m.reserve(9);
+    m.emplace_back("filled_qty", Value(k.filled_qty));
+    m.emplace_back("id", Value(k.id));
+    m.emplace_back("limit_price", Value(k.limit_price));
+    m.emplace_back("purpose", Value(model::to_string(static_cast<model::OrderPurpose>(k.purpose))));
+    m.emplace_back("qty", Value(k.qty));
+    m.emplace_back("side", Value(model::to_string(static_cast<model::Side>(k.side))));
+    m.emplace_back("status", Value(model::to_string(static_cast<model::OrderStatus>(k.status))));
+    m.emplace_back("stop_price", Value(k.stop_price));
+    m.emplace_back("type", Value(model::to_string(static_cast<model::OrderType>(k.type))));
+    a.push_back(Value(std::move(m)));
+  }
+  return Value(std::move(a));
+}
+
 }  // namespace
 
 bool encode_order_tuple(const Value& order, std::string& out) {
@@ -1776,6 +2043,25 @@ bool encode_orders_field(const Value& orders, std::string& out) {
   }
   encode_value(orders, out);
   return false;
+}
+
+void keep_positional_base(StatePartsBase& base, const StateParts& p) {
+  base.parts = p;  // shared pointers and numbers: nothing is copied deep
+  if (p.raw_orders && raw_orders_fit(p.order_list, p.order_count)) {
+    base.kept_orders.resize(p.order_count);
+    for (std::uint32_t i = 0; i < p.order_count; ++i) base.kept_orders[i] = kept_order(p.order_list[i]);
+    base.orders_kept = true;
+    // a producer's list is its own only while it hands it over
+    base.parts.raw_orders = false;
+    base.parts.order_list = nullptr;
+    base.parts.order_count = 0;
+    base.parts.orders_memo = nullptr;
+    base.parts.orders.reset();
+    return;
+  }
+  base.orders_kept = false;
+  base.kept_orders.clear();
+  own_orders(base.parts);
 }
 
 void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
@@ -1843,10 +2129,29 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   const bool bar_index = b.bar_index != p.bar_index;
   const bool bars_in_state = b.bars_in_state != p.bars_in_state;
   const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
-  // (the base holds its orders as a value: JournalWriter's own_orders())
-  const std::shared_ptr<const Value>& p_orders = orders_value(p);
-  const Value& new_orders = p_orders ? *p_orders : kEmptyArray;
-  const bool orders = b.orders != p_orders && !(orders_of(b) == new_orders);
+  // The orders: the base's kept fields against the producer's raw list
+  // (keep_positional_base), else as values (the base's own_orders() value, or
+  // the value of its kept fields against a state that came as a value).
+  const bool raw = base.orders_kept && p.raw_orders && raw_orders_fit(p.order_list, p.order_count);
+  std::optional<Value> kept_value;
+  const Value* old_orders = &kEmptyArray;
+  const Value* new_orders = &kEmptyArray;
+  bool orders = false;
+  if (raw) {
+    orders = base.kept_orders.size() != p.order_count;
+    for (std::uint32_t i = 0; i < p.order_count && !orders; ++i)
+      orders = order_field_changes(base.kept_orders[i], p.order_list[i]) != 0;
+  } else {
+    const std::shared_ptr<const Value>& p_orders = orders_value(p);
+    new_orders = p_orders ? p_orders.get() : &kEmptyArray;
+    if (base.orders_kept) {
+      old_orders = &kept_value.emplace(kept_orders_value(base.kept_orders));
+      orders = !(*old_orders == *new_orders);
+    } else {
+      old_orders = &orders_of(b);
+      orders = b.orders != p_orders && !(*old_orders == *new_orders);
+    }
+  }
   const std::uint32_t changes = (account != 0) + bar_index + bars_in_state + ctx + orders + (position != 0);
   if (changes == 6) return false;  // as the map form: the delta would replace the context
   const unsigned changed = account | unsigned{bar_index} << kLeafBarIndex |
@@ -1862,7 +2167,11 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
     if (leaf == kLeafCtx) {
       put_diff(en, ctx_of(b), ctx_of(p));
     } else if (leaf == kLeafOrders) {
-      put_diff(en, orders_of(b), new_orders);
+      if (raw) {
+        put_kept_orders_diff(en, base.kept_orders, p.order_list, p.order_count);
+      } else {
+        put_diff(en, *old_orders, *new_orders);
+      }
     } else {
       put_scalar_leaf(en, p, leaf);
     }

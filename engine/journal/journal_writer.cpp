@@ -244,7 +244,9 @@ struct JournalWriter::Impl {
     }
     if (run_record.size() < kMaxBarRunRecord) run_record.resize(kMaxBarRunRecord);
     const std::size_t n = encode_bar_run(bars, run_hints, run_record.data());
-    block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, bars.min_ts(), bars.max_ts());
+    std::int64_t lo = 0, hi = 0;
+    bars.ts_range(lo, hi);
+    block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, lo, hi);
     wstats.raw_bytes += n + varint32_size(static_cast<std::uint32_t>(n));
     bars.count = 0;
   }
@@ -345,7 +347,8 @@ struct JournalWriter::Impl {
   // process() of the event it stands for, written without its value tree.
   Status process_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                        Value& indicators) {
-    if (!opts.include_indicators) indicators = Value();
+    // (nil mostly: a variant reset and move per state saved)
+    if (!opts.include_indicators && !indicators.is_nil()) indicators = Value();
     record.clear();
     PartsTrack& t = parts_tracks[runner];
     bool full = true;
@@ -363,9 +366,13 @@ struct JournalWriter::Impl {
       } else {
         ++t.since_snapshot;
       }
-      t.base.parts = p;  // shared pointers and numbers: nothing is copied deep
-      own_orders(t.base.parts);  // a producer's orders are its own only while it hands them over
-      t.base.indicators = indicators;
+      if (positional()) {
+        keep_positional_base(t.base, p);  // raw orders kept as their fields, not their value
+      } else {
+        t.base.parts = p;  // shared pointers and numbers: nothing is copied deep
+        own_orders(t.base.parts);  // a producer's orders are its own only while it hands them over
+      }
+      if (!(indicators.is_nil() && t.base.indicators.is_nil())) t.base.indicators = indicators;
       t.base.valid = true;
       t.last_sequence = sequence;
     } else {

@@ -81,6 +81,13 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
                                             const StatePartsBase& base, std::uint64_t base_sequence,
                                             std::uint64_t snapshot_sequence, std::string& out);
 
+// `base.parts` = `p` for the next positional delta (the writer's base after
+// a state): a producer's raw orders that fit tuples are kept as their fields
+// (`base.orders_kept`), so the next delta compares and diffs them without
+// their value; other orders as their value (own_orders()). The map form's
+// writers keep the value (own_orders()) instead.
+void keep_positional_base(StatePartsBase& base, const StateParts& p);
+
 namespace detail {
 // The fields after runner_state's encoding field (`encoding` 2 or 3), into
 // `out` (phase and state already read). `used` is set to the number of fields

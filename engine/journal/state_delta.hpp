@@ -26,8 +26,11 @@ class StateDeltaEncoder {
   // true when the record is a snapshot.
   bool encode(Event& e, std::string& out);
   // The runner's next state starts a new chain (its states are being
-  // encoded elsewhere: the writer's StateParts path).
-  void forget(model::RunnerId runner) { tracks_.erase(runner); }
+  // encoded elsewhere: the writer's StateParts path). Mostly there is
+  // nothing to forget (a map erase per state saved).
+  void forget(model::RunnerId runner) {
+    if (!tracks_.empty()) tracks_.erase(runner);
+  }
 
  private:
   struct Track {

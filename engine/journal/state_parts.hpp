@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/core/value.hpp"
 #include "engine/journal/event.hpp"
@@ -79,11 +80,24 @@ void own_orders(StateParts& p);
 // runner_state.context of `p`.
 Value state_parts_context(const StateParts& p);
 
+// A working order's nine recorded fields (order_value()'s), as the writer
+// keeps a producer's raw orders for the next positional delta
+// (keep_positional_base()): compared and diffed without building their value.
+struct KeptOrder {
+  double filled_qty = 0, limit_price = 0, qty = 0, stop_price = 0;
+  std::int64_t id = 0;
+  std::uint8_t purpose = 0, side = 0, status = 0, type = 0;
+};
+
 // What the writer keeps of a runner's last state (the base of the next
 // delta) and the encoded bytes of the last ctx and orders it wrote in full
 // (re-encoded only when the pointers change).
 struct StatePartsBase {
   StateParts parts;
+  // parts' working orders are kept_orders (parts.orders is then unused):
+  // positional writers only (keep_positional_base()).
+  bool orders_kept = false;
+  std::vector<KeptOrder> kept_orders;
   Value indicators;
   bool valid = false;  // parts/indicators hold a state
   std::shared_ptr<const Value> ctx_of, orders_of;  // what ctx_bytes/orders_bytes encode

@@ -118,7 +118,10 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
       b.ts_ns = ts;
       double* cols[5] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
       for (int c = 0; c < 5; ++c) {
-        const auto k = static_cast<std::int64_t>(rng() % 2'000'000) - 1'000'000;
+        // Every third trial's k are multiples of 10 or 100: the column's
+        // exponent is below `decimals` (the search descends to it).
+        const std::int64_t scale = trial % 3 == 1 ? (trial % 2 == 0 ? 10 : 100) : 1;
+        const auto k = (static_cast<std::int64_t>(rng() % 2'000'000) - 1'000'000) * scale;
         double v = static_cast<double>(k) / std::pow(10.0, decimals);
         if (rng() % 50 == 0) v = specials[rng() % std::size(specials)];
         *cols[c] = v;
@@ -133,7 +136,7 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
     rec.resize(encode_bar_run(run, hints, rec.data()));
     REQUIRE(is_bar_run(rec));
     // Canonical: the exponent search's start (kept by the writer between runs) changes nothing.
-    for (int h : {3, 9}) {
+    for (int h = 1; h <= kMaxBarRunDecimals; ++h) {
       std::string again(kMaxBarRunRecord, '\0');
       int other[5] = {h, h, h, h, h};
       again.resize(encode_bar_run(run, other, again.data()));

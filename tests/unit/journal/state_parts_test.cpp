@@ -564,7 +564,8 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
   prev_tree.ctx = std::make_shared<const Value>(small_ctx(rng));
   Value prev_ind;
   StatePartsBase raw_cache, tree_cache, raw_pos_cache, tree_pos_cache, base;
-  int tuples = 0, as_value = 0, deltas = 0;
+  StatePartsBase kept;  // a positional writer's base (keep_positional_base)
+  int tuples = 0, as_value = 0, deltas = 0, kept_deltas = 0;
   for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
     StateParts tree = next_state(rng, prev_tree);
     if (rng() % 4 == 0) {  // a new list (sometimes none)
@@ -572,6 +573,25 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
       const auto n = rng() % 5 == 0 ? 0 : 1 + rng() % 3;
       for (std::uint64_t i = 0; i < n; ++i) list.push_back(raw_order(rng));
       serial = list.empty() ? 0 : serial + 1 + rng() % 2;
+    } else if (!list.empty() && rng() % 3 == 0) {  // an order's fields edited (patches, not replacements)
+      model::Order& o = list[rng() % list.size()];
+      const model::Order fresh = raw_order(rng);
+      for (int k = 1 + static_cast<int>(rng() % 3); k > 0; --k) {
+        switch (rng() % 9) {
+          case 0: o.filled_qty = fresh.filled_qty; break;
+          case 1: o.id = fresh.id; break;
+          case 2: o.limit_price = fresh.limit_price; break;
+          case 3: o.purpose = fresh.purpose; break;
+          case 4: o.qty = fresh.qty; break;
+          case 5: o.side = fresh.side; break;
+          case 6: o.status = fresh.status; break;
+          case 7: o.stop_price = fresh.stop_price; break;
+          default: o.type = fresh.type; break;
+        }
+      }
+      if (rng() % 4 == 0) list.push_back(raw_order(rng));  // and one more
+      if (rng() % 5 == 0 && list.size() > 1) list.pop_back();  // or one fewer
+      serial += 1;
     }
     Value::Array values;
     for (const model::Order& o : list) values.push_back(order_value(o));
@@ -612,11 +632,27 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
       REQUIRE(pos_a == pos_b);
       REQUIRE(hex(qa) == hex(qb));
       deltas += ok_a;
+      // Against the base a positional writer keeps (raw orders as their
+      // fields, compared and diffed without their value): the same records.
+      std::string ka, kb;
+      const bool kept_a = encode_state_positional_delta_if_patch(seq, ts, 3, raw, ind, kept, seq - 1, seq / 2, ka);
+      const bool kept_b = encode_state_positional_delta_if_patch(seq, ts, 3, tree, ind, kept, seq - 1, seq / 2, kb);
+      REQUIRE(kept_a == pos_a);
+      REQUIRE(kept_b == pos_a);
+      REQUIRE(hex(ka) == hex(qa));
+      REQUIRE(hex(kb) == hex(qa));
+      kept_deltas += kept.orders_kept && kept_a;
     }
-    // The writer's base holds its orders as a value (own_orders), whichever form came.
-    base.parts = rng() % 2 == 0 ? raw : tree;
+    // The writer's base holds its orders as a value (own_orders), whichever
+    // form came; a positional writer's as their fields when they came raw.
+    const bool pick_raw = rng() % 2 == 0;
+    base.parts = pick_raw ? raw : tree;
     own_orders(base.parts);
     REQUIRE_FALSE(base.parts.raw_orders);
+    keep_positional_base(kept, pick_raw ? raw : tree);
+    REQUIRE_FALSE(kept.parts.raw_orders);
+    kept.indicators = ind;
+    kept.valid = true;
     base.indicators = ind;
     base.valid = true;
     prev_tree = tree;
@@ -625,4 +661,5 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
   CHECK(tuples > 1000);
   CHECK(as_value > 100);
   CHECK(deltas > 1000);
+  CHECK(kept_deltas > 500);
 }
