@@ -156,6 +156,8 @@ class IndicatorSet {
   void place_cross_ahead(Cross& c);
   // Row of ahead_values_ that holds `slot`, or kNotAhead.
   std::size_t ahead_row_of(int slot) const noexcept;
+  // update() but for its common case (out of line: that case then saves no registers).
+  [[gnu::noinline]] void update_general(const model::Bar& bar, std::size_t head) noexcept;
   // ring_slots_ and per_bar_crosses_ from the current rows (after any add).
   void rebuild_per_bar_lists();
 
