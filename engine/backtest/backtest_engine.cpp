@@ -206,6 +206,16 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     // Rows [filled, done) of the curve get the current point.
     void fill_rows() noexcept {
       const std::size_t k = done - filled;
+      if (k == 1) {
+        // A point per bar (in a position: every mark moves the account):
+        // four stores, without fill_n's loop set-up for each column.
+        eq_cash[filled] = pt_cash;
+        eq_pv[filled] = pt_pv;
+        eq_equity[filled] = pt_equity;
+        eq_dd[filled] = pt_dd;
+        filled = done;
+        return;
+      }
       std::fill_n(eq_cash + filled, k, pt_cash);
       std::fill_n(eq_pv + filled, k, pt_pv);
       std::fill_n(eq_equity + filled, k, pt_equity);
