@@ -364,36 +364,6 @@ void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
                               ahead_values_.data() + p.ahead * kAheadBlock + (ahead_next_ - ahead_begin_), kAheadBlock);
 }
 
-void IndicatorSet::update(const model::Bar& bar) noexcept {
-  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
-  // Most updates of a backtest: everything computed ahead and the bar inside
-  // the current block. The same steps as below, written as a leaf (no call,
-  // no saved registers); everything else, and a bar the block does not
-  // match (TE_ASSERT's message), goes on in the general body.
-  if (ahead_on_ && !per_bar_work_) [[likely]] {
-    const std::size_t i = ahead_next_;
-    const AheadRow* r = ahead_out_.data();
-    const AheadRow* const end = r + ahead_out_.size();
-    if (r == end || (i < ahead_end_ && bar.ts_ns == ahead_columns_.ts_ns[i] &&
-                     same_bits(bar.close, ahead_columns_.close[i]))) [[likely]] {
-      ahead_next_ = i + 1;
-      const double* v = ahead_values_.data() + (i - ahead_begin_);
-#pragma GCC unroll 2
-      for (; r != end; ++r) {
-        const double x = *v;
-        *r->cur = x;
-        r->ring[head] = x;
-        v += kAheadBlock;
-      }
-      ++updates_;
-      view_.updates = updates_;
-      view_.head = static_cast<std::uint32_t>(head);
-      return;
-    }
-  }
-  update_general(bar, head);
-}
-
 // update()'s general body: a set without blocks ahead (live trading), with
 // per-bar work, or at a block's end.
 void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexcept {
