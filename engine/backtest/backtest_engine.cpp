@@ -142,6 +142,8 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     EquityListener* listener;
     std::size_t progress_every;  // 0: no progress callback
     std::size_t progress_in;     // bars until the next progress call (a countdown, not a division per bar)
+    // A curve kept, no quotes, listener or progress calls: after_bar_then_next's short path.
+    bool plain;
     // The curve's columns, written by index (one store per column and bar);
     // finish() sets their sizes once the run is over.
     std::int64_t* eq_ts = nullptr;
@@ -154,7 +156,7 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
           instrument(instrument_), eq(eq_), keep(keep_), first(first_), peak(config_.initial_cash),
           quotes(c_.bid || c_.ask || c_.bid_size || c_.ask_size), close_at_end(config_.close_at_end),
           listener(config_.equity_listener), progress_every(config_.progress ? config_.progress_every : 0),
-          progress_in(progress_every) {
+          progress_in(progress_every), plain(keep && !quotes && !listener && progress_every == 0) {
       if (keep) {
         eq_ts = eq.ts_ns.writable();
         eq_cash = eq.cash.writable();
@@ -204,6 +206,16 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     // Rows [filled, done) of the curve get the current point.
     void fill_rows() noexcept {
       const std::size_t k = done - filled;
+      if (k == 1) {
+        // A point per bar (in a position: every mark moves the account):
+        // four stores, without fill_n's loop set-up for each column.
+        eq_cash[filled] = pt_cash;
+        eq_pv[filled] = pt_pv;
+        eq_equity[filled] = pt_equity;
+        eq_dd[filled] = pt_dd;
+        filled = done;
+        return;
+      }
       std::fill_n(eq_cash + filled, k, pt_cash);
       std::fill_n(eq_pv + filled, k, pt_pv);
       std::fill_n(eq_equity + filled, k, pt_equity);
@@ -246,7 +258,20 @@ Result<BacktestResult> run_backtest(const BacktestConfig& config, const model::B
     // (i < readable <= n: no end-of-data close, the next bar already
     // released) of data without quote columns: the same steps without the
     // tests for them.
+    //
+    // Its most common case (the account unchanged: flat with nothing
+    // filled, a curve kept, no listener or progress calls) is a leaf: the
+    // time and the next row; anything else goes on in next_bar(), a tail call,
+    // so this path saves no registers.
     bool after_bar_then_next(model::Bar& bar) override {
+      if (!plain || i >= readable || account.version() != point_version) [[unlikely]] return next_bar(bar);
+      eq_ts[done] = bar.ts_ns;
+      ++done;
+      load_row(bar);
+      ++i;
+      return true;
+    }
+    [[gnu::noinline]] bool next_bar(model::Bar& bar) {
       if (quotes || i >= readable) return after_bar(bar) && next(bar);
       const std::uint64_t version = account.version();
       if (version != point_version) new_point(version);

@@ -227,7 +227,11 @@ end:
       bar_observer_->on_bar_end(*this, current_bar_);
     }
   }
-  if (in_batch) quiet_ = quiet_now();
+  if (in_batch) {
+    quiet_ = quiet_now();
+    views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
+                        want_target_ == views_.want_target;
+  }
   step_ = Step::Idle;
   return kBarDone;
 
@@ -292,23 +296,23 @@ bool SymbolRunner::quiet_now() const noexcept {
     if (!(portfolio_.version() == quiet_mark_version_ && current_bar_.low <= c && c <= current_bar_.high))
       portfolio_.mark(instrument_.id, c, c, c);
   }
-  if (!quiet_) {
+  if (!quiet_) [[unlikely]] {
     step_ = Step::Notices3;
     return 0;
   }
   // The observer's end of bar, as advance()'s `end:` has it: nothing to do
   // for a quiet one, else the bar ends there (a ctx export, a state).
-  if (quiet_end_ != nullptr && !observer_end_quiet()) {
+  if (quiet_end_ != nullptr && !observer_end_quiet()) [[unlikely]] {
     step_ = Step::End;
     return 0;
   }
-  if (!feed_->after_bar_then_next(current_bar_)) {
+  if (!feed_->after_bar_then_next(current_bar_)) [[unlikely]] {
     step_ = Step::Idle;
     feed_stop_ = true;
     return kFeedDone;
   }
   step_ = Step::Begin;
-  if (!quiet_ || reload_flag_.load(std::memory_order_relaxed)) {
+  if (!quiet_ || reload_flag_.load(std::memory_order_relaxed)) [[unlikely]] {
     if (state_ == RunnerState::Faulted) {  // (as drive(): a Faulted runner reads no more bars)
       step_ = Step::Idle;
       feed_stop_ = true;
@@ -317,7 +321,7 @@ bool SymbolRunner::quiet_now() const noexcept {
     return 0;
   }
   begin_bar<true>();
-  if (!quiet_) {
+  if (!quiet_) [[unlikely]] {
     step_ = Step::Notices1;
     return 0;
   }
@@ -432,9 +436,12 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
   try {
     if (r->step_ == Step::Result) {
       r->host_->end_callback();
-      if (result == script::kActNone && r->quiet_) {
+      // Most bars: hot, not the exceptional path GCC's branch guesses take it
+      // for (it laid the quiet step out cold: a division instead of a
+      // multiply, jumps between blocks).
+      if (result == script::kActNone && r->quiet_) [[likely]] {
         const int code = r->quiet_bar();
-        if (code > 0) {
+        if (code > 0) [[likely]] {
           r->host_->begin_callback(static_cast<script::Callback>(code));
           return code;
         }
@@ -503,17 +510,24 @@ template <bool quiet>
   // runner's orders and its trade plan, so they are written apart: an entry
   // order working for a bar (most entries of most strategies, refused or
   // filled at the next open) rewrites them, not the account's.
+  const std::uint64_t version = portfolio_.version();
+  // The quiet step: the rest of the test below was answered where quiet_
+  // was set (ViewsStamp::quiet_held).
+  if (quiet && views_.quiet_held && version == views_.version) [[likely]] return;
   const bool no_orders =
       quiet || (stop_order_ == 0 && target_order_ == 0 && entry_orders_.empty() && exit_orders_.empty());
   const bool orders_held =
       no_orders && views_.no_orders && want_stop_ == views_.want_stop && want_target_ == views_.want_target;
-  const std::uint64_t version = portfolio_.version();
   if (orders_held && views_.valid && version == views_.version) return;  // most bars: flat, nothing moved
   write_moved_views(f, no_orders, orders_held, version);
+  // After the quiet step's rewrite the order views hold (none working, the
+  // plan stamped): only the account's part can lapse.
+  if (quiet) views_.quiet_held = views_.valid;
 }
 
 void SymbolRunner::write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version) {
   ++stats_.view_writes;
+  views_.quiet_held = false;  // (the quiet step sets it again after its own rewrite)
   if (!views_.valid || version != views_.version) {
     const std::uint64_t book = portfolio_.book_version();
     if (views_.marks_only && book == views_.book) {

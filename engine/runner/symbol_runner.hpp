@@ -230,7 +230,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     virtual bool after_bar(const model::Bar& bar) = 0;
     // after_bar(bar), then, if it returned true, next(bar): the batch loop's
     // way from one bar to the next, one call instead of two.
-    virtual bool after_bar_then_next(model::Bar& bar) { return after_bar(bar) && next(bar); }
+    // Pure: with a default here the compiler guards the batch step's call
+    // with a test for it (speculative devirtualisation), on every bar.
+    virtual bool after_bar_then_next(model::Bar& bar) = 0;
   };
   // Processes every bar of `feed` (of this runner's instrument), as on_bar()
   // would one by one, until the feed ends, after_bar() says stop or the runner
@@ -498,6 +500,14 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
     bool valid = false;       // flat: held while `version` is unchanged
     bool marks_only = false;  // in a position: write_marks() while `book` is unchanged
     bool no_orders = false;   // none were working: held while the trade plan (want_*) is unchanged
+    // While quiet_ holds: `valid`, `no_orders` and the trade plan as stamped
+    // all hold, so the quiet step's frame write compares only `version`.
+    // Computed where quiet_ is recomputed (a bar's end), kept by the quiet
+    // step's own rewrites, cleared by any other rewrite (write_moved_views).
+    // Nothing else moves the trade plan while quiet_ holds: it changes only
+    // through actions and events, and a bar with either ends on the full
+    // path, where quiet_ and this are recomputed.
+    bool quiet_held = false;
     std::uint64_t version = 0;
     std::uint64_t book = 0;
     double want_stop = 0, want_target = 0;

@@ -364,10 +364,11 @@ void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
                               ahead_values_.data() + p.ahead * kAheadBlock + (ahead_next_ - ahead_begin_), kAheadBlock);
 }
 
-void IndicatorSet::update(const model::Bar& bar) noexcept {
+// update()'s general body: a set without blocks ahead (live trading), with
+// per-bar work, or at a block's end.
+void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexcept {
   // Every indicator reads only the bar and writes only its own slots, so the
   // plain ones can run before the others without changing any value.
-  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
   if (ahead_on_) {
     const std::size_t i = ahead_next_++;
     if (!ahead_out_.empty()) {  // (none yet: no block to keep, the next add starts one)

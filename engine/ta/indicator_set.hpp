@@ -6,6 +6,7 @@
 //
 // Not thread-safe: one IndicatorSet per strategy runner, used only on the
 // runner's thread.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -66,6 +67,7 @@ class IndicatorSet {
   Result<int> add_crossover(int slot_a, int slot_b);
 
   // Updates every indicator with one base bar and records the outputs.
+  // Its common case is inline (below), for the runner's per-bar path.
   void update(const model::Bar& bar) noexcept;
 
   // The bars the next updates bring are known in advance (a backtest's
@@ -156,6 +158,8 @@ class IndicatorSet {
   void place_cross_ahead(Cross& c);
   // Row of ahead_values_ that holds `slot`, or kNotAhead.
   std::size_t ahead_row_of(int slot) const noexcept;
+  // update() but for its common case (out of line: that case is inline in the caller).
+  [[gnu::noinline]] void update_general(const model::Bar& bar, std::size_t head) noexcept;
   // ring_slots_ and per_bar_crosses_ from the current rows (after any add).
   void rebuild_per_bar_lists();
 
@@ -240,5 +244,37 @@ class IndicatorSet {
   std::vector<std::uint32_t> ring_slots_;
   std::vector<std::size_t> per_bar_crosses_;  // indices into crosses_
 };
+
+// Most updates of a backtest: everything computed ahead and the bar inside
+// the current block (its time and close those of the block's column bar, as
+// update_general's TE_ASSERT has them). The same steps as update_general's,
+// inline in the runner's bar; everything else, and a bar the block does not
+// match (the assertion's message), goes on there.
+inline void IndicatorSet::update(const model::Bar& bar) noexcept {
+  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
+  if (ahead_on_ && !per_bar_work_) [[likely]] {
+    const std::size_t i = ahead_next_;
+    const AheadRow* r = ahead_out_.data();
+    const AheadRow* const end = r + ahead_out_.size();
+    if (r == end || (i < ahead_end_ && bar.ts_ns == ahead_columns_.ts_ns[i] &&
+                     std::bit_cast<std::uint64_t>(bar.close) == std::bit_cast<std::uint64_t>(ahead_columns_.close[i])))
+        [[likely]] {
+      ahead_next_ = i + 1;
+      const double* v = ahead_values_.data() + (i - ahead_begin_);
+#pragma GCC unroll 2
+      for (; r != end; ++r) {
+        const double x = *v;
+        *r->cur = x;
+        r->ring[head] = x;
+        v += kAheadBlock;
+      }
+      ++updates_;
+      view_.updates = updates_;
+      view_.head = static_cast<std::uint32_t>(head);
+      return;
+    }
+  }
+  update_general(bar, head);
+}
 
 }  // namespace te::ta

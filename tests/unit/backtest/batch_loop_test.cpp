@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -822,6 +823,58 @@ TEST_CASE("a random strategy gives the same results with and without the quiet s
       CHECK(batched.trades.size() > 20);
       CHECK(batched.stats.quiet_bars > 100);
       CHECK(batched.stats.quiet_bars < batched.stats.bars);
+    }
+  }
+}
+
+// The quiet step's frame write tests only the account's version while quiet_
+// holds (ViewsStamp::quiet_held: the rest of write_frame's test answered at
+// the bar's end): every field of the frame's position, account and order
+// views at every callback equals the per-callback path's, which has no quiet
+// step, under the random strategy's entries, refusals, protection changes and
+// exits. A flag that outlived a change of the trade plan or of the views shows
+// here as a stale field.
+TEST_CASE("the quiet step's frame views are the per-callback path's at every callback", "[backtest][batch]") {
+  struct FrameLog final : runner::RunnerObserver {
+    std::vector<std::array<double, 16>> rows;
+    RunnerObserver* bar_hooks() noexcept override { return nullptr; }  // (per-bar hooks would end the quiet step)
+    void on_strategy_log(const runner::SymbolRunner& r, int, std::string_view) override {
+      const te_frame& f = r.host().frame();
+      rows.push_back({f.pos.qty, f.pos.avg_price, f.pos.unrealized_pnl, f.pos.realized_pnl, f.pos.entry_time_ms,
+                      f.pos.bars_held, f.pos.stop, f.pos.target, f.pos.pending_entry, f.pos.pending_exit,
+                      f.acct.cash, f.acct.position_value, f.acct.equity, f.acct.commission_paid, f.acct.realized_pnl,
+                      f.acct.trades});
+    }
+  };
+  const std::string code = std::string(kFuzzStrategy) + R"lua(
+local d0, f0, m0 = detect_opportunity, filter_commitment, manage_position
+function detect_opportunity(bar, ctx, ind) log("d") return d0(bar, ctx, ind) end
+function filter_commitment(bar, ctx, ind) log("f") return f0(bar, ctx, ind) end
+function manage_position(bar, ctx, ind) log("m") return m0(bar, ctx, ind) end
+)lua";
+  auto src = script::make_strategy_source("fuzz_views.lua", code);
+  REQUIRE(src);
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    INFO("seed " << seed);
+    auto cfg = base_config();
+    cfg.seed = seed;
+    cfg.max_consecutive_errors = 5;
+    FrameLog per_call_log, batched_log;
+    cfg.batch = false;
+    cfg.observer = &per_call_log;
+    const auto per_call = run(cfg, nvda(), *src);
+    cfg.batch = true;
+    cfg.observer = &batched_log;
+    const auto batched = run(cfg, nvda(), *src);
+    check_same(batched, per_call);
+    CHECK(batched.trades.size() > 20);
+    CHECK(batched.stats.quiet_bars > 100);
+    REQUIRE(batched_log.rows.size() == per_call_log.rows.size());
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < batched_log.rows.size() && wrong < 5; ++i) {
+      if (std::memcmp(batched_log.rows[i].data(), per_call_log.rows[i].data(), sizeof(double) * 16) == 0) continue;
+      ++wrong;
+      FAIL_CHECK("callback " << i << ": the frame's views differ from the per-callback path's");
     }
   }
 }
