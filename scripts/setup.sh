@@ -57,7 +57,8 @@ lj_patch_stamp=$lj_prefix/.patched-with
 lj_ready() {
   [ -f "$lj_stamp" ] && [ "$(cat "$lj_stamp")" = "$lj_flags" ] &&
     [ -f "$lj_patch_stamp" ] && [ "$(cat "$lj_patch_stamp")" = "$lj_patch_sum" ] &&
-    [ -f "$lj_prefix/lib/libluajit-5.1.a" ]
+    [ -f "$lj_prefix/lib/libluajit-5.1.a" ] &&
+    [ -x "$lj_prefix/bin/luajit" ]  # compiles the trusted Lua to bytecode (cmake/embed_lua.cmake)
 }
 if lj_ready; then
   exit 0

@@ -30,6 +30,10 @@ struct Gen {
   }
   std::uint32_t u32() { return static_cast<std::uint32_t>(u64()); }
   std::int64_t i64() {
+    // The negative forms' edges (fixint, int8, int16, int32, int64) on both sides.
+    static constexpr std::int64_t kNegEdges[] = {-1, -32, -33, -128, -129, -32768, -32769,
+                                                 -2147483648LL, -2147483649LL, INT64_MIN};
+    if (rng() % 6 == 0) return kNegEdges[rng() % std::size(kNegEdges)];
     const auto v = static_cast<std::int64_t>(u64());
     return rng() % 2 ? v : -v;
   }
