@@ -33,6 +33,11 @@ class Indicator {
   // (IndicatorSet's block-ahead pass over preloaded bars).
   virtual void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                               std::size_t stride) noexcept;
+  // update(), and output k also written to ring[k * stride] (the history
+  // entry of this update: IndicatorSet's per-bar indicators over preloaded
+  // bars, whose values the set would otherwise copy from `out` to the ring
+  // slot by slot, reloading each).
+  virtual void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept;
   // Forgets every bar seen; the next update starts a fresh warm-up.
   virtual void reset() noexcept = 0;
 
@@ -75,6 +80,15 @@ class KernelIndicator final : public Indicator {
   void update(const model::Bar& bar, double* out) noexcept override {
     feed_(kernel_, bar);
     kernel_.write(out);
+  }
+  void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept override {
+    feed_(kernel_, bar);
+    double v[Kernel::kOutputs];  // (locals: a store to `ring` could alias `out` for the compiler)
+    kernel_.write(v);
+    for (int k = 0; k < Kernel::kOutputs; ++k) {
+      out[k] = v[k];
+      ring[static_cast<std::size_t>(k) * stride] = v[k];
+    }
   }
   // The loop of update() calls, inlined: a kernel fed one column (FeedClose)
   // reads only that column.
