@@ -275,6 +275,32 @@ local function slot_lookup(tf, name)
   return f
 end
 
+-- ind.crossover's reader for the pairs it learnt (up to kMaxCases, as the
+-- indicators' readers above): two spec strings compared with constants, so a
+-- read of a pair written as constants is the slot's load without the two
+-- lookups in cross_cache. Anything else goes to the view's general crossover
+-- (a tail call: its errors name the strategy's line as before).
+local function cross_source(ncases)
+  local ups, tests = {}, {}
+  for c = 1, ncases do
+    ups[#ups + 1] = sfmt(", c%d, ka%d, kb%d", c, c, c)
+    tests[#tests + 1] = sfmt("  %sif a == ka%d and b == kb%d then\n    c = c%d\n", c == 1 and "" or "else", c, c, c)
+  end
+  return "local general, ind_current, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
+         "return function(a, b)\n  local c\n" .. tconcat(tests) .. "  else\n    return general(a, b)\n  end\n" .. [[
+  if offset == 0 then
+    local v = ind_current[c]
+    if v ~= v then return nil end
+    return v
+  end
+  local v = ind_value(c, offset)
+  if v ~= v then return nil end
+  if v ~= 0 and ind_value(c + 1, offset) + offset > hist_mask then return 0 end
+  return v
+end
+]]
+end
+
 local views = {}  -- timeframe -> offset -> view
 local view_fns = {}  -- every view's function table, to add indicators defined later
 local extensions = {}  -- name -> maker(offset, tf): indicators written in Lua (lua/lua_indicators.lua)
@@ -331,6 +357,8 @@ build_view = function(offset, tf)
   -- `cross_cache[a][b]` holds its slot. With an indicator written in Lua it
   -- holds a function(offset) (P.series_crossover).
   local cross_cache = {}
+  local cross_cases = {}  -- { slot, a, b } of the pairs fns.crossover compares
+  local crossover  -- the general reader (below)
   local function spec_slot(spec)
     local name, args = parse_spec_string(spec, "ind.crossover")
     local desc = descs[name]
@@ -353,9 +381,18 @@ build_view = function(offset, tf)
     local by_a = cross_cache[a]
     if not by_a then by_a = {}; cross_cache[a] = by_a end
     by_a[b] = c
+    if type(c) == "number" and #cross_cases < kMaxCases then
+      cross_cases[#cross_cases + 1] = { c, a, b }
+      local args, n = { crossover, ind_current, ind_value, hist_mask, offset }, 5
+      for _, k in ipairs(cross_cases) do
+        args[n + 1], args[n + 2], args[n + 3] = k[1], k[2], k[3]
+        n = n + 3
+      end
+      fns.crossover = fresh(cross_source(#cross_cases), "crossover")(unpack(args, 1, n))
+    end
     return c
   end
-  local function crossover(a, b)
+  crossover = function(a, b)
     local by_a = cross_cache[a]
     local c = by_a and by_a[b]
     if not c then c = cross_of(a, b) end

@@ -368,6 +368,18 @@ TEST_CASE("out-of-range history reads and bad indicator requests are errors, not
        "if prev[3] ~= prev[4] then ctx.d = true end if prev.eh ~= prev.e then ctx.e = true end\n"
        "if ctx.d and ctx.e then log('contained') end",
        Expect::Contained},
+      // ind.crossover learns its pairs the same way (cross_source): six pairs,
+      // four learnt, read again through ind.at(1) one bar later.
+      {"crossovers of learnt pairs read what the general crossover reads",
+       "local prev = ctx.cx or {} ctx.cx = prev local back = ind.at(1)\n"
+       "for f = 7, 2, -1 do assert(back.crossover('sma(' .. f .. ')', 'ema(9)') == prev[f]) end\n"
+       "for r = 1, 2 do for f = 2, 7 do prev[f] = ind.crossover('sma(' .. f .. ')', 'ema(9)') end end\n"
+       "for f = 2, 7 do if prev[f] and prev[f] ~= 0 then ctx.moved = true end end\n"
+       "if ctx.moved then log('contained') end",
+       Expect::Contained},
+      {"a bad crossover after learnt ones",
+       "local a, b = ind.crossover('sma(3)', 'sma(5)'), ind.crossover('sma(4)', 'sma(5)') local v = ind.crossover('sma(3)', 'nope(2)')",
+       Expect::Fault, "unknown indicator"},
       {"a bad call after learnt ones", "local a, b = ind.sma(3), ind.sma(4) local v = ind.sma(3, 4)", Expect::Fault,
        "takes 1 parameter, was given 2"},
       {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
