@@ -77,11 +77,14 @@ class KernelIndicator final : public Indicator {
   KernelIndicator(const IndicatorInfo& info, int lookback, Kernel kernel, Feed feed)
       : Indicator(info, lookback), kernel_(std::move(kernel)), feed_(feed) {}
 
-  void update(const model::Bar& bar, double* out) noexcept override {
+  // (flatten: with two callers of the kernel's update GCC stopped inlining
+  // the larger ones, ADX, MACD, RSI, into either: a call per bar and the
+  // kernel's state reloaded around it.)
+  [[gnu::flatten]] void update(const model::Bar& bar, double* out) noexcept override {
     feed_(kernel_, bar);
     kernel_.write(out);
   }
-  void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept override {
+  [[gnu::flatten]] void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept override {
     feed_(kernel_, bar);
     double v[Kernel::kOutputs];  // (locals: a store to `ring` could alias `out` for the compiler)
     kernel_.write(v);
