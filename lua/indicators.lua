@@ -160,10 +160,27 @@ local function make_slot_lookup(desc, tf)
   return fresh(SLOT_OF, "slot lookup")({}, {}, {}, cache, resolve)
 end
 
--- A reader's source for `nout` outputs: up to three written out (the values
--- returned directly), more through a table. Upvalues: slot_of, offset,
--- ind_value, nan_to_nil, unpack, nout.
-local function reader_source(nout)
+-- A reader's source for `nout` outputs and `ncases` argument lists it knows:
+-- up to three outputs written out (the values returned directly), more
+-- through a table. Upvalues: slot_of, offset, ind_value, nan_to_nil, unpack,
+-- nout, learn, then per known case its slot and its five arguments.
+--
+-- Why the cases: the slot of a call like ind.sma(50) is fixed once the
+-- indicator exists, but a slot looked up in a table is a table lookup on every
+-- read (in a trace: the cache table's upvalue, its size and hash-mask guards,
+-- the key's node and a type guard, per level; three levels for
+-- ind.macd(12, 26, 9)). A case compares the arguments with upvalues of a
+-- closure the trace has as a constant, and numbers and strings held in such
+-- upvalues are constants too (LuaJIT folds immutable upvalues that are not
+-- tables), so for the constant arguments a strategy writes the comparisons
+-- fold away and the slot is a constant: the read is the load and its NaN test.
+-- Arguments that are not constants cost a guard per comparison. A call that
+-- matches no case takes the lookup and, while the reader knows fewer than
+-- kMaxCases, teaches its view a new reader that knows this case as well
+-- (`learn`); the slot it returns is the lookup's either way.
+local kMaxCases = 4
+
+local function reader_source(nout, ncases)
   local rest
   if nout <= 3 then
     rest = "return v1"
@@ -172,23 +189,54 @@ local function reader_source(nout)
     rest = "local out = { v1 }\n  for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end\n" ..
            "  return unpack(out, 1, nout)"
   end
-  return [[
-local slot_of, offset, ind_value, nan_to_nil, unpack, nout = ...
-return function(a1, a2, a3, a4, a5)
-  local s = slot_of(a1, a2, a3, a4, a5)
-  local v1 = ind_value(s, offset)
-  if v1 ~= v1 then return nil end
-  ]] .. rest .. "\nend\n"
-end
-local reader_sources = {}  -- by nout
-
-local function make_reader(nout, slot_of, offset)
-  local src = reader_sources[nout]
-  if not src then
-    src = reader_source(nout)
-    reader_sources[nout] = src
+  local ups, tests = {}, {}
+  for c = 1, ncases do
+    ups[#ups + 1] = sfmt(", s%d, k%d_1, k%d_2, k%d_3, k%d_4, k%d_5", c, c, c, c, c, c)
+    tests[#tests + 1] = sfmt("%sif a1 == k%d_1 and a2 == k%d_2 and a3 == k%d_3 and a4 == k%d_4 and a5 == k%d_5 then\n" ..
+                             "    s = s%d\n", c == 1 and "  " or "  else", c, c, c, c, c, c)
   end
-  return fresh(src, "reader")(slot_of, offset, ind_value, nan_to_nil, unpack, nout)
+  local lookup = "s = slot_of(a1, a2, a3, a4, a5)\n    learn(s, a1, a2, a3, a4, a5)\n"
+  if ncases == 0 then
+    lookup = "  " .. lookup
+  else
+    lookup = tconcat(tests) .. "  else\n    " .. lookup .. "  end\n"
+  end
+  return "local slot_of, offset, ind_value, nan_to_nil, unpack, nout, learn" .. tconcat(ups) .. " = ...\n" ..
+         "return function(a1, a2, a3, a4, a5)\n  local s\n" .. lookup ..
+         "  local v1 = ind_value(s, offset)\n  if v1 ~= v1 then return nil end\n  " .. rest .. "\nend\n"
+end
+local reader_sources = {}  -- by nout and number of cases: "nout:ncases"
+
+local function compile_reader(nout, slot_of, offset, learn, cases)
+  local key = nout .. ":" .. #cases
+  local src = reader_sources[key]
+  if not src then
+    src = reader_source(nout, #cases)
+    reader_sources[key] = src
+  end
+  local args, n = { slot_of, offset, ind_value, nan_to_nil, unpack, nout, learn }, 7
+  for _, c in ipairs(cases) do
+    for i = 1, 6 do args[n + i] = c[i] end  -- (nil arguments leave holes: n counts)
+    n = n + 6
+  end
+  return fresh(src, "reader")(unpack(args, 1, n))
+end
+
+-- The reader of one indicator in one view (`fns[name]`), starting with no
+-- case; each call that teaches it a case puts a new reader in its place.
+-- Cases are only learnt for arguments equal to themselves (not NaN), so that
+-- the comparison can match them again.
+local function make_reader(nout, slot_of, offset, fns, name)
+  local cases = {}
+  local function learn(s, a1, a2, a3, a4, a5)
+    if #cases >= kMaxCases or a1 ~= a1 or a2 ~= a2 or a3 ~= a3 or a4 ~= a4 or a5 ~= a5 then return end
+    for _, c in ipairs(cases) do
+      if c[2] == a1 and c[3] == a2 and c[4] == a3 and c[5] == a4 and c[6] == a5 then return end
+    end
+    cases[#cases + 1] = { s, a1, a2, a3, a4, a5 }
+    fns[name] = compile_reader(nout, slot_of, offset, learn, cases)
+  end
+  return compile_reader(nout, slot_of, offset, learn, cases)
 end
 
 -- "sma(10)" -> name, {10}; a bare price name "close" -> "highest", {1, "close"}
@@ -225,6 +273,32 @@ local function slot_lookup(tf, name)
     by_name[name] = f
   end
   return f
+end
+
+-- ind.crossover's reader for the pairs it learnt (up to kMaxCases, as the
+-- indicators' readers above): two spec strings compared with constants, so a
+-- read of a pair written as constants is the slot's load without the two
+-- lookups in cross_cache. Anything else goes to the view's general crossover
+-- (a tail call: its errors name the strategy's line as before).
+local function cross_source(ncases)
+  local ups, tests = {}, {}
+  for c = 1, ncases do
+    ups[#ups + 1] = sfmt(", c%d, ka%d, kb%d", c, c, c)
+    tests[#tests + 1] = sfmt("  %sif a == ka%d and b == kb%d then\n    c = c%d\n", c == 1 and "" or "else", c, c, c)
+  end
+  return "local general, ind_current, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
+         "return function(a, b)\n  local c\n" .. tconcat(tests) .. "  else\n    return general(a, b)\n  end\n" .. [[
+  if offset == 0 then
+    local v = ind_current[c]
+    if v ~= v then return nil end
+    return v
+  end
+  local v = ind_value(c, offset)
+  if v ~= v then return nil end
+  if v ~= 0 and ind_value(c + 1, offset) + offset > hist_mask then return 0 end
+  return v
+end
+]]
 end
 
 local views = {}  -- timeframe -> offset -> view
@@ -265,7 +339,7 @@ build_view = function(offset, tf)
     local f
     fns[name] = function(...)
       if not f then
-        f = make_reader(desc.outputs, slot_lookup(tf, name), offset)
+        f = make_reader(desc.outputs, slot_lookup(tf, name), offset, fns, name)
         fns[name] = f
       end
       return f(...)
@@ -283,6 +357,8 @@ build_view = function(offset, tf)
   -- `cross_cache[a][b]` holds its slot. With an indicator written in Lua it
   -- holds a function(offset) (P.series_crossover).
   local cross_cache = {}
+  local cross_cases = {}  -- { slot, a, b } of the pairs fns.crossover compares
+  local crossover  -- the general reader (below)
   local function spec_slot(spec)
     local name, args = parse_spec_string(spec, "ind.crossover")
     local desc = descs[name]
@@ -305,9 +381,18 @@ build_view = function(offset, tf)
     local by_a = cross_cache[a]
     if not by_a then by_a = {}; cross_cache[a] = by_a end
     by_a[b] = c
+    if type(c) == "number" and #cross_cases < kMaxCases then
+      cross_cases[#cross_cases + 1] = { c, a, b }
+      local args, n = { crossover, ind_current, ind_value, hist_mask, offset }, 5
+      for _, k in ipairs(cross_cases) do
+        args[n + 1], args[n + 2], args[n + 3] = k[1], k[2], k[3]
+        n = n + 3
+      end
+      fns.crossover = fresh(cross_source(#cross_cases), "crossover")(unpack(args, 1, n))
+    end
     return c
   end
-  local function crossover(a, b)
+  crossover = function(a, b)
     local by_a = cross_cache[a]
     local c = by_a and by_a[b]
     if not c then c = cross_of(a, b) end

@@ -33,6 +33,11 @@ class Indicator {
   // (IndicatorSet's block-ahead pass over preloaded bars).
   virtual void update_columns(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out,
                               std::size_t stride) noexcept;
+  // update(), and output k also written to ring[k * stride] (the history
+  // entry of this update: IndicatorSet's per-bar indicators over preloaded
+  // bars, whose values the set would otherwise copy from `out` to the ring
+  // slot by slot, reloading each).
+  virtual void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept;
   // Forgets every bar seen; the next update starts a fresh warm-up.
   virtual void reset() noexcept = 0;
 
@@ -72,9 +77,21 @@ class KernelIndicator final : public Indicator {
   KernelIndicator(const IndicatorInfo& info, int lookback, Kernel kernel, Feed feed)
       : Indicator(info, lookback), kernel_(std::move(kernel)), feed_(feed) {}
 
-  void update(const model::Bar& bar, double* out) noexcept override {
+  // (flatten: with two callers of the kernel's update GCC stopped inlining
+  // the larger ones, ADX, MACD, RSI, into either: a call per bar and the
+  // kernel's state reloaded around it.)
+  [[gnu::flatten]] void update(const model::Bar& bar, double* out) noexcept override {
     feed_(kernel_, bar);
     kernel_.write(out);
+  }
+  [[gnu::flatten]] void update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept override {
+    feed_(kernel_, bar);
+    double v[Kernel::kOutputs];  // (locals: a store to `ring` could alias `out` for the compiler)
+    kernel_.write(v);
+    for (int k = 0; k < Kernel::kOutputs; ++k) {
+      out[k] = v[k];
+      ring[static_cast<std::size_t>(k) * stride] = v[k];
+    }
   }
   // The loop of update() calls, inlined: a kernel fed one column (FeedClose)
   // reads only that column.

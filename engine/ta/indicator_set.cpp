@@ -191,7 +191,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       ahead_values_.resize((row + static_cast<std::size_t>(outputs)) * kAheadBlock);
       for (int k = 0; k < outputs; ++k) ahead_out_.push_back({current_.get() + first + k, this->row(first + k)});
     }
-    const Plain p{raw_ind, current_.get() + first, outputs, row};
+    const Plain p{raw_ind, current_.get() + first, outputs, row, this->row(first)};
     per_bar_.reserve(plain_.size() + 1);
     plain_.push_back(p);
     if (!ahead) per_bar_.push_back(p);
@@ -271,6 +271,8 @@ void IndicatorSet::place_cross_ahead(Cross& c) {
 void IndicatorSet::rebuild_per_bar_lists() {
   std::vector<bool> by_row(view_.slot_count, false);
   for (const AheadRow& r : ahead_out_) by_row[static_cast<std::size_t>(r.cur - current_.get())] = true;
+  for (const Plain& p : per_bar_)  // (their update_keep writes the ring)
+    for (int k = 0; k < p.outputs; ++k) by_row[static_cast<std::size_t>(p.out + k - current_.get())] = true;
   ring_slots_.clear();
   for (std::uint32_t s = 0; s < view_.slot_count; ++s)
     if (!by_row[s]) ring_slots_.push_back(s);
@@ -389,7 +391,7 @@ void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexc
       }
     }
     if (per_bar_work_) {
-      for (const Plain& p : per_bar_) p.indicator->update(bar, p.out);
+      for (const Plain& p : per_bar_) p.indicator->update_keep(bar, p.out, p.ring + head, history_len_);
       if (special_) update_special(bar);
       double* cur = current_.get();
       for (std::size_t k : per_bar_crosses_) {

@@ -169,11 +169,14 @@ class IndicatorSet {
   // `indicator` is owned by its Entry; `out` is its first slot in current_.
   // `ahead`: its first row in ahead_values_ (one row of kAheadBlock values
   // per output), when set_ahead() was called.
+  // `ring`: its first slot's history row (per-bar indicators over preloaded
+  // bars write their history entry themselves: Indicator::update_keep).
   struct Plain {
     Indicator* indicator;
     double* out;
     int outputs;
     std::size_t ahead;
+    double* ring;
   };
   // Computes the plain indicators' values for the block from column bar `from`.
   void fill_ahead(std::size_t from) noexcept;
@@ -240,7 +243,8 @@ class IndicatorSet {
   };
   std::vector<AheadRow> ahead_out_;
   // With set_ahead: the slots whose history update() copies from current_
-  // (those no ahead row writes), and the crossovers it steps per bar.
+  // (those no ahead row and no per-bar indicator writes), and the crossovers
+  // it steps per bar.
   std::vector<std::uint32_t> ring_slots_;
   std::vector<std::size_t> per_bar_crosses_;  // indices into crosses_
 };

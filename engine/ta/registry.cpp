@@ -27,6 +27,12 @@ void Indicator::update_columns(const model::BarSeries::Columns& c, std::size_t f
   }
 }
 
+void Indicator::update_keep(const model::Bar& bar, double* out, double* ring, std::size_t stride) noexcept {
+  update(bar, out);
+  const int k = output_count();
+  for (int j = 0; j < k; ++j) ring[static_cast<std::size_t>(j) * stride] = out[j];
+}
+
 namespace {
 
 constexpr double kMaxPeriod = 100000;

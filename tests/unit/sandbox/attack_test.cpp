@@ -351,6 +351,37 @@ TEST_CASE("out-of-range history reads and bad indicator requests are errors, not
       {"a reader taken before its first call",
        "local f = ind.wma for i = 1, 3 do assert(f(5) == ind.wma(5)) end log('contained')",
        Expect::Contained},
+      // A reader learns the argument lists it was called with (up to four, as
+      // compared constants: lua/indicators.lua, reader_source) and replaces
+      // itself. Each view learns its own: ind.at(1) one bar later reads what
+      // ind read, for argument lists learnt and not (eight periods), nil gaps,
+      // sources and repeats; and a bad call after learnt ones is still checked.
+      {"readers that learnt their arguments read what the lookup reads",
+       "local prev = ctx.prev or {} ctx.prev = prev local back = ind.at(1)\n"
+       "for p = 2, 9 do assert(back.sma(p) == prev[p]) end\n"
+       "assert(back.ema(4, 'high') == prev.eh and back.ema(4) == prev.e)\n"
+       "assert(select(2, back.macd(3, 5, 2)) == prev.m2 and select(3, back.macd(3, nil, 2)) == prev.m3)\n"
+       "for r = 1, 2 do for p = 9, 2, -1 do prev[p] = ind.sma(p) end end\n"
+       "prev.eh, prev.e = ind.ema(4, 'high'), ind.ema(4)\n"
+       "prev.m2, prev.m3 = select(2, ind.macd(3, 5, 2)), select(3, ind.macd(3, nil, 2))\n"
+       // (Flat stretches in the bars: distinct values are only required on some bar.)
+       "if prev[3] ~= prev[4] then ctx.d = true end if prev.eh ~= prev.e then ctx.e = true end\n"
+       "if ctx.d and ctx.e then log('contained') end",
+       Expect::Contained},
+      // ind.crossover learns its pairs the same way (cross_source): six pairs,
+      // four learnt, read again through ind.at(1) one bar later.
+      {"crossovers of learnt pairs read what the general crossover reads",
+       "local prev = ctx.cx or {} ctx.cx = prev local back = ind.at(1)\n"
+       "for f = 7, 2, -1 do assert(back.crossover('sma(' .. f .. ')', 'ema(9)') == prev[f]) end\n"
+       "for r = 1, 2 do for f = 2, 7 do prev[f] = ind.crossover('sma(' .. f .. ')', 'ema(9)') end end\n"
+       "for f = 2, 7 do if prev[f] and prev[f] ~= 0 then ctx.moved = true end end\n"
+       "if ctx.moved then log('contained') end",
+       Expect::Contained},
+      {"a bad crossover after learnt ones",
+       "local a, b = ind.crossover('sma(3)', 'sma(5)'), ind.crossover('sma(4)', 'sma(5)') local v = ind.crossover('sma(3)', 'nope(2)')",
+       Expect::Fault, "unknown indicator"},
+      {"a bad call after learnt ones", "local a, b = ind.sma(3), ind.sma(4) local v = ind.sma(3, 4)", Expect::Fault,
+       "takes 1 parameter, was given 2"},
       {"huge period", "local v = ind.sma(1e12)", Expect::Fault, "sma"},
       {"unknown indicator", "local v = ind.nope(3)", Expect::Fault, "ind has no indicator"},
       {"forged source", "local v = ind.sma(3, '../../etc/passwd')", Expect::Fault, "unknown source"},
