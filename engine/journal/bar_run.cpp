@@ -332,7 +332,8 @@ bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& r
 
 }  // namespace
 
-std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events) {
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events,
+                            std::string_view* runs) {
   thread_local std::vector<std::int64_t> ts;
   thread_local std::vector<double> cols;
   std::size_t bad = 0;
@@ -348,15 +349,34 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_
   };
   while (p < end) {
     std::uint32_t len = 0;
-    const std::size_t k = get_varint32(p, end, len);
-    if (k == 0 || len == 0 || static_cast<std::size_t>(end - p - static_cast<std::ptrdiff_t>(k)) < len) {
+    std::size_t k = get_varint32(p, end, len);
+    const char* src = p;  // the record, with its length (a run stored apart: there)
+    const char* next = p + k + len;
+    if (runs != nullptr && k == 1 && len == 0) {
+      // A run's place (format 5): the next run stored apart.
+      next = p + 1;
+      const char* rp = runs->data();
+      const char* rend = rp + runs->size();
+      std::uint32_t rlen = 0;
+      const std::size_t rk = get_varint32(rp, rend, rlen);
+      if (rk == 0 || rlen == 0 || static_cast<std::size_t>(rend - rp - static_cast<std::ptrdiff_t>(rk)) < rlen) {
+        ++bad;  // no run left for it
+        runs->remove_prefix(runs->size());
+        p = next;
+        continue;
+      }
+      runs->remove_prefix(rk + rlen);
+      src = rp;
+      k = rk;
+      len = rlen;
+    } else if (k == 0 || len == 0 || static_cast<std::size_t>(end - p - static_cast<std::ptrdiff_t>(k)) < len) {
       // Broken framing: the rest as it is (the record splitter reports it).
       room(static_cast<std::size_t>(end - p));
       std::memcpy(out.data() + used, p, static_cast<std::size_t>(end - p));
       used += static_cast<std::size_t>(end - p);
       break;
     }
-    const std::string_view rec(p + k, len);
+    const std::string_view rec(src + k, len);
     std::uint64_t first = 0;
     std::uint32_t runner = 0, count = 0;
     // A run standing for more events than the block says it holds is not
@@ -382,10 +402,10 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_
       if (is_bar_run(rec)) ++bad;
       ++events;
       room(k + len);
-      std::memcpy(out.data() + used, p, k + len);
+      std::memcpy(out.data() + used, src, k + len);
       used += k + len;
     }
-    p += k + len;
+    p = next;
   }
   out.resize(used);
   return bad;

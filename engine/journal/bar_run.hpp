@@ -76,6 +76,11 @@ inline bool is_bar_run(std::string_view record) noexcept {
 // bar_run records that did not decode. `max_events` is the block's
 // record_count: a run that would take the events past it is not expanded
 // (counted as not decoded), so a block never expands beyond its own count.
-std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events);
+// `runs` (format 5, kBlockRunsApart): the block's runs stored apart; each
+// length of 0 in `raw` takes the next of them (consumed from the front). A
+// place with no run left, or whose run does not decode, is dropped (counted):
+// the block then reads as short of records.
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events,
+                            std::string_view* runs = nullptr);
 
 }  // namespace te::journal

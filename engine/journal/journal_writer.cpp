@@ -56,7 +56,9 @@ struct JournalWriter::Impl {
       : opts(o),
         wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
         file(std::move(f)),
-        delta(o.snapshot_interval) {}
+        delta(o.snapshot_interval) {
+    block.set_runs_apart(o.bar_runs && o.positional_states && o.runs_apart);
+  }
 
   const WriterOptions& opts;
   // Producers wake a sleeping writer only once this many events are queued (or
@@ -752,9 +754,10 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
     return make_error(Errc::invalid_argument, "journal writer options for " + file->path() + ": " + bad);
   }
   FileHeader h;
-  h.major = !options.bar_runs              ? kFormatMajorWithoutBarRuns
-            : options.positional_states ? kFormatMajor
-                                        : kFormatMajorWithoutPositionalStates;
+  h.major = !options.bar_runs            ? kFormatMajorWithoutBarRuns
+            : !options.positional_states ? kFormatMajorWithoutPositionalStates
+            : !options.runs_apart        ? kFormatMajorRunsInside
+                                         : kFormatMajor;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;
   h.snapshot_interval = options.storage_mode == StorageMode::Delta ? options.snapshot_interval : 0;
