@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <numeric>
 #include <cstring>
 #include <vector>
 
@@ -238,7 +239,7 @@ void BarRun::ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept {
   hi = b;
 }
 
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept {
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units) noexcept {
   Out o{out};
   const std::uint32_t n = run.count;
   o.array(12);
@@ -260,6 +261,21 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept 
   if (even) {
     o.sint(step);
     o.nil();
+  } else if (time_units) {
+    // Format 5: the differences as multiples of their greatest common
+    // divisor (a daily run's 1, 3 or 4 days: a byte each, not nine).
+    std::int64_t d[kMaxBarRun];
+    std::uint64_t unit = 0;
+    for (std::uint32_t i = 1; i < n; ++i) {
+      d[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) - static_cast<std::uint64_t>(run.ts[i - 1]));
+      const std::uint64_t m = d[i] < 0 ? 0 - static_cast<std::uint64_t>(d[i]) : static_cast<std::uint64_t>(d[i]);
+      unit = std::gcd(unit, m);
+    }
+    if (unit > static_cast<std::uint64_t>(INT64_MAX)) unit = 1;  // only 2^63 (INT64_MIN differences)
+    o.nil();
+    o.array(n);
+    o.uint(unit);
+    for (std::uint32_t i = 1; i < n; ++i) o.sint(d[i] / static_cast<std::int64_t>(unit));
   } else {
     o.nil();
     o.array(n - 1);
@@ -276,7 +292,7 @@ namespace {
 
 // Decodes a bar_run record into `ts` and `cols` (5 columns of count values).
 bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& runner, std::uint32_t& count,
-                    std::vector<std::int64_t>& ts, std::vector<double>& cols) {
+                    std::vector<std::int64_t>& ts, std::vector<double>& cols, bool time_units) {
   detail::MsgpackCursor c(rec);
   std::uint32_t fields = 0;
   std::uint64_t type = 0, u = 0;
@@ -299,11 +315,13 @@ bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& r
       ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(step));
   } else {
     std::uint32_t n = 0;
-    if (!c.read_nil() || !c.read_array(n) || n != count - 1) return false;
+    if (!c.read_nil() || !c.read_array(n) || n != (time_units ? count : count - 1)) return false;
+    std::uint64_t unit = 1;
+    if (time_units && (!c.read_uint(unit) || unit == 0)) return false;
     for (std::uint32_t i = 1; i < count; ++i) {
       std::int64_t delta = 0;
       if (!c.read_int(delta)) return false;
-      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(delta));
+      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(delta) * unit);
     }
   }
   for (int col = 0; col < 5; ++col) {
@@ -382,7 +400,7 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_
     // A run standing for more events than the block says it holds is not
     // expanded (a damaged or crafted block would otherwise expand without a
     // bound): it is kept as it is and reads as an unknown event.
-    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols) && events + count <= max_events) {
+    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols, runs != nullptr) && events + count <= max_events) {
       events += count;
       room(std::size_t{count} * (1 + kMaxCompactMarketData));
       model::Bar bar;

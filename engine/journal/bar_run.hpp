@@ -61,7 +61,10 @@ inline constexpr std::size_t kMaxBarRunRecord = 64 + 6 * (5 + 9 * std::size_t{kM
 // bytes (each column's exponent is the smallest that holds all its values).
 // `hints` (5, the writer's, kept between runs) make the exponent search start
 // where the last run's ended; they never change the result.
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept;
+// `time_units` (format 5, a run stored apart): uneven times are written as
+// [unit, m_1, ..., m_(count-1)], t_i = t_(i-1) + m_i * unit, unit the
+// differences' greatest common divisor; else format 3's differences.
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units = false) noexcept;
 
 // True when `record` starts like a bar_run record.
 inline bool is_bar_run(std::string_view record) noexcept {

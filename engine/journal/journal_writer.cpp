@@ -245,7 +245,7 @@ struct JournalWriter::Impl {
       return;
     }
     if (run_record.size() < kMaxBarRunRecord) run_record.resize(kMaxBarRunRecord);
-    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data());
+    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data(), runs_apart());
     std::int64_t lo = 0, hi = 0;
     bars.ts_range(lo, hi);
     block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, lo, hi);
@@ -336,6 +336,7 @@ struct JournalWriter::Impl {
 
   // Format 4 (positional runner states) or the map form of format 3 and 2.
   bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
+  bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                          const Value& indicators, StatePartsBase& cache) {
     if (positional()) {

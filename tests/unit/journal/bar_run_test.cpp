@@ -128,8 +128,13 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
       }
       run.add(ts, b);
       // Wrapping differences: any int64 times round-trip.
+      // Every sixth trial's uneven times are days and weekends (format 5's
+      // unit), some going back.
+      const std::int64_t jump = trial % 6 == 0 ? static_cast<std::int64_t>(rng() % 5) * 86'400'000'000'000 -
+                                                      (rng() % 7 == 0 ? 3 * 86'400'000'000'000 : 0)
+                                               : static_cast<std::int64_t>(rng());
       ts = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) +
-                                     static_cast<std::uint64_t>(even ? step : static_cast<std::int64_t>(rng())));
+                                     static_cast<std::uint64_t>(even ? step : jump));
     }
     std::string rec(kMaxBarRunRecord, '\0');
     int hints[5] = {0, 0, 0, 0, 0};
@@ -147,6 +152,22 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
     raw += rec;
     std::string expanded;
     REQUIRE(expand_bar_runs(raw, expanded, n) == 0);
+    {
+      // Format 5 (stored apart, times in units): the same records.
+      std::string rec5(kMaxBarRunRecord, '\0');
+      int h5[5] = {0, 0, 0, 0, 0};
+      rec5.resize(encode_bar_run(run, h5, rec5.data(), true));
+      if (even) REQUIRE(rec5 == rec);
+      if (trial % 6 == 0 && !even && n > 2) REQUIRE(rec5.size() < rec.size());
+      std::string runs;
+      put_varint32(runs, static_cast<std::uint32_t>(rec5.size()));
+      runs += rec5;
+      std::string_view left = runs;
+      std::string expanded5;
+      REQUIRE(expand_bar_runs(std::string(1, '\0'), expanded5, n, &left) == 0);
+      REQUIRE(left.empty());
+      REQUIRE(expanded5 == expanded);
+    }
     {
       // A block claiming one event fewer than the run holds: not expanded.
       std::string capped;
