@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <numeric>
 #include <cstring>
 #include <vector>
 
@@ -238,7 +239,7 @@ void BarRun::ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept {
   hi = b;
 }
 
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept {
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units) noexcept {
   Out o{out};
   const std::uint32_t n = run.count;
   o.array(12);
@@ -260,6 +261,21 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept 
   if (even) {
     o.sint(step);
     o.nil();
+  } else if (time_units) {
+    // Format 5: the differences as multiples of their greatest common
+    // divisor (a daily run's 1, 3 or 4 days: a byte each, not nine).
+    std::int64_t d[kMaxBarRun];
+    std::uint64_t unit = 0;
+    for (std::uint32_t i = 1; i < n; ++i) {
+      d[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) - static_cast<std::uint64_t>(run.ts[i - 1]));
+      const std::uint64_t m = d[i] < 0 ? 0 - static_cast<std::uint64_t>(d[i]) : static_cast<std::uint64_t>(d[i]);
+      unit = std::gcd(unit, m);
+    }
+    if (unit > static_cast<std::uint64_t>(INT64_MAX)) unit = 1;  // only 2^63 (INT64_MIN differences)
+    o.nil();
+    o.array(n);
+    o.uint(unit);
+    for (std::uint32_t i = 1; i < n; ++i) o.sint(d[i] / static_cast<std::int64_t>(unit));
   } else {
     o.nil();
     o.array(n - 1);
@@ -276,7 +292,7 @@ namespace {
 
 // Decodes a bar_run record into `ts` and `cols` (5 columns of count values).
 bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& runner, std::uint32_t& count,
-                    std::vector<std::int64_t>& ts, std::vector<double>& cols) {
+                    std::vector<std::int64_t>& ts, std::vector<double>& cols, bool time_units) {
   detail::MsgpackCursor c(rec);
   std::uint32_t fields = 0;
   std::uint64_t type = 0, u = 0;
@@ -299,11 +315,13 @@ bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& r
       ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(step));
   } else {
     std::uint32_t n = 0;
-    if (!c.read_nil() || !c.read_array(n) || n != count - 1) return false;
+    if (!c.read_nil() || !c.read_array(n) || n != (time_units ? count : count - 1)) return false;
+    std::uint64_t unit = 1;
+    if (time_units && (!c.read_uint(unit) || unit == 0)) return false;
     for (std::uint32_t i = 1; i < count; ++i) {
       std::int64_t delta = 0;
       if (!c.read_int(delta)) return false;
-      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(delta));
+      ts[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts[i - 1]) + static_cast<std::uint64_t>(delta) * unit);
     }
   }
   for (int col = 0; col < 5; ++col) {
@@ -332,7 +350,8 @@ bool decode_bar_run(std::string_view rec, std::uint64_t& first, std::uint32_t& r
 
 }  // namespace
 
-std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events) {
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events,
+                            std::string_view* runs) {
   thread_local std::vector<std::int64_t> ts;
   thread_local std::vector<double> cols;
   std::size_t bad = 0;
@@ -348,21 +367,40 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_
   };
   while (p < end) {
     std::uint32_t len = 0;
-    const std::size_t k = get_varint32(p, end, len);
-    if (k == 0 || len == 0 || static_cast<std::size_t>(end - p - static_cast<std::ptrdiff_t>(k)) < len) {
+    std::size_t k = get_varint32(p, end, len);
+    const char* src = p;  // the record, with its length (a run stored apart: there)
+    const char* next = p + k + len;
+    if (runs != nullptr && k == 1 && len == 0) {
+      // A run's place (format 5): the next run stored apart.
+      next = p + 1;
+      const char* rp = runs->data();
+      const char* rend = rp + runs->size();
+      std::uint32_t rlen = 0;
+      const std::size_t rk = get_varint32(rp, rend, rlen);
+      if (rk == 0 || rlen == 0 || static_cast<std::size_t>(rend - rp - static_cast<std::ptrdiff_t>(rk)) < rlen) {
+        ++bad;  // no run left for it
+        runs->remove_prefix(runs->size());
+        p = next;
+        continue;
+      }
+      runs->remove_prefix(rk + rlen);
+      src = rp;
+      k = rk;
+      len = rlen;
+    } else if (k == 0 || len == 0 || static_cast<std::size_t>(end - p - static_cast<std::ptrdiff_t>(k)) < len) {
       // Broken framing: the rest as it is (the record splitter reports it).
       room(static_cast<std::size_t>(end - p));
       std::memcpy(out.data() + used, p, static_cast<std::size_t>(end - p));
       used += static_cast<std::size_t>(end - p);
       break;
     }
-    const std::string_view rec(p + k, len);
+    const std::string_view rec(src + k, len);
     std::uint64_t first = 0;
     std::uint32_t runner = 0, count = 0;
     // A run standing for more events than the block says it holds is not
     // expanded (a damaged or crafted block would otherwise expand without a
     // bound): it is kept as it is and reads as an unknown event.
-    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols) && events + count <= max_events) {
+    if (is_bar_run(rec) && decode_bar_run(rec, first, runner, count, ts, cols, runs != nullptr) && events + count <= max_events) {
       events += count;
       room(std::size_t{count} * (1 + kMaxCompactMarketData));
       model::Bar bar;
@@ -382,10 +420,10 @@ std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_
       if (is_bar_run(rec)) ++bad;
       ++events;
       room(k + len);
-      std::memcpy(out.data() + used, p, k + len);
+      std::memcpy(out.data() + used, src, k + len);
       used += k + len;
     }
-    p += k + len;
+    p = next;
   }
   out.resize(used);
   return bad;

@@ -61,7 +61,10 @@ inline constexpr std::size_t kMaxBarRunRecord = 64 + 6 * (5 + 9 * std::size_t{kM
 // bytes (each column's exponent is the smallest that holds all its values).
 // `hints` (5, the writer's, kept between runs) make the exponent search start
 // where the last run's ended; they never change the result.
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out) noexcept;
+// `time_units` (format 5, a run stored apart): uneven times are written as
+// [unit, m_1, ..., m_(count-1)], t_i = t_(i-1) + m_i * unit, unit the
+// differences' greatest common divisor; else format 3's differences.
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units = false) noexcept;
 
 // True when `record` starts like a bar_run record.
 inline bool is_bar_run(std::string_view record) noexcept {
@@ -76,6 +79,11 @@ inline bool is_bar_run(std::string_view record) noexcept {
 // bar_run records that did not decode. `max_events` is the block's
 // record_count: a run that would take the events past it is not expanded
 // (counted as not decoded), so a block never expands beyond its own count.
-std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events);
+// `runs` (format 5, kBlockRunsApart): the block's runs stored apart; each
+// length of 0 in `raw` takes the next of them (consumed from the front). A
+// place with no run left, or whose run does not decode, is dropped (counted):
+// the block then reads as short of records.
+std::size_t expand_bar_runs(std::string_view raw, std::string& out, std::uint32_t max_events,
+                            std::string_view* runs = nullptr);
 
 }  // namespace te::journal

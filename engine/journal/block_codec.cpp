@@ -31,7 +31,25 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
 void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count,
                            std::int64_t min_ts_ns, std::int64_t max_ts_ns) {
   TE_ASSERT(count > 0, "journal: an empty bar run");
-  add(record, first_sequence, min_ts_ns);
+  if (runs_apart_) {
+    // The run's place among the records: a length of 0.
+    if (used_ + 1 > raw_.size()) grow(1);
+    raw_[used_++] = 0;
+    note(first_sequence, min_ts_ns);
+    if (runs_used_ + 5 + record.size() > runs_.size()) runs_.resize(std::max(runs_used_ + 5 + record.size(), runs_.size() * 2));
+    auto n = static_cast<std::uint32_t>(record.size());
+    char* p = runs_.data() + runs_used_;
+    do {
+      const auto b = static_cast<unsigned char>(n & 0x7f);
+      n >>= 7;
+      *p++ = static_cast<char>(n != 0 ? (b | 0x80) : b);
+    } while (n != 0);
+    std::memcpy(p, record.data(), record.size());
+    runs_used_ = static_cast<std::size_t>(p - runs_.data()) + record.size();
+    flags_ |= kBlockHasBarRuns | kBlockRunsApart;
+  } else {
+    add(record, first_sequence, min_ts_ns);
+  }
   // add() noted one event at min_ts_ns: the rest of the run's.
   max_ts_ = max_ts_ns > max_ts_ ? max_ts_ns : max_ts_;
   last_seq_ = first_sequence + count - 1;
@@ -42,9 +60,10 @@ void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence
 std::string_view BlockBuilder::finish(bool compress, int acceleration) {
   TE_ASSERT(count_ > 0, "journal: finishing an empty block");
   // Never a block the reader refuses (decode_block_header's limit).
-  TE_ASSERT(used_ <= kMaxBlockRawSize, "journal: block of %zu raw bytes, over the reader's limit", used_);
+  TE_ASSERT(used_ + runs_used_ <= kMaxBlockRawSize, "journal: block of %zu raw bytes, over the reader's limit",
+            used_ + runs_used_);
   BlockHeader h;
-  h.raw_size = static_cast<std::uint32_t>(used_);
+  h.raw_size = static_cast<std::uint32_t>(used_ + runs_used_);
   h.flags = flags_;
   h.record_count = count_;
   h.first_sequence = first_seq_;
@@ -53,26 +72,36 @@ std::string_view BlockBuilder::finish(bool compress, int acceleration) {
   h.max_ts_ns = max_ts_;
 
   const int bound = compress ? LZ4_compressBound(static_cast<int>(used_)) : 0;
-  const std::size_t room = kBlockHeaderSize + std::max(static_cast<std::size_t>(bound), used_);
+  // Runs apart: runs_size and the runs before the compressed part.
+  const std::size_t apart = runs_used_ > 0 ? 4 + runs_used_ : 0;
+  const std::size_t room = kBlockHeaderSize + apart + std::max(static_cast<std::size_t>(bound), used_);
   if (compressed_.size() < room) compressed_.resize(room);
   char* payload = compressed_.data() + kBlockHeaderSize;
+  char* main = payload + apart;
+  if (apart > 0) {
+    const auto r = static_cast<std::uint32_t>(runs_used_);
+    for (int i = 0; i < 4; ++i) payload[i] = static_cast<char>((r >> (8 * i)) & 0xff);
+    std::memcpy(payload + 4, runs_.data(), runs_used_);
+  }
   // LZ4_compress_fast at acceleration 1 is LZ4_compress_default: the same bytes.
   const int n =
-      compress ? LZ4_compress_fast(raw_.data(), payload, static_cast<int>(used_), bound, acceleration) : 0;
+      compress ? LZ4_compress_fast(raw_.data(), main, static_cast<int>(used_), bound, acceleration) : 0;
   std::size_t size = 0;
   if (n > 0 && static_cast<std::size_t>(n) < used_) {
     h.codec = BlockCodec::Lz4;
     size = static_cast<std::size_t>(n);
   } else {
     h.codec = BlockCodec::Stored;
-    std::memcpy(payload, raw_.data(), used_);
+    std::memcpy(main, raw_.data(), used_);
     size = used_;
   }
+  size += apart;
   h.stored_size = static_cast<std::uint32_t>(size);
   h.payload_checksum = checksum64(payload, size);
   encode_block_header(h, compressed_.data());
 
   used_ = 0;
+  runs_used_ = 0;
   count_ = 0;
   flags_ = 0;
   return {compressed_.data(), kBlockHeaderSize + size};
@@ -83,21 +112,37 @@ Status open_block(const BlockHeader& h, std::string_view stored, std::string& ra
   if (checksum64(stored.data(), stored.size()) != h.payload_checksum) {
     return make_error(Errc::parse, "block payload checksum mismatch");
   }
+  std::string_view runs;
+  std::uint32_t main_raw = h.raw_size;
+  if ((h.flags & kBlockRunsApart) != 0) {
+    // runs_size, the runs as they are, then the compressed part (format 5).
+    std::uint32_t r = 0;
+    if (stored.size() >= 4) {
+      for (int i = 0; i < 4; ++i) r |= static_cast<std::uint32_t>(static_cast<unsigned char>(stored[i])) << (8 * i);
+    }
+    if (stored.size() < 4 || r > stored.size() - 4 || r > h.raw_size) {
+      return make_error(Errc::parse, "block runs size runs past the payload");
+    }
+    runs = stored.substr(4, r);
+    stored.remove_prefix(4 + std::size_t{r});
+    main_raw = h.raw_size - r;
+  }
   if (h.codec == BlockCodec::Stored) {
+    if (stored.size() != main_raw) return make_error(Errc::parse, "stored block sizes differ");
     raw.assign(stored.data(), stored.size());
   } else {
-    raw.resize(h.raw_size);
-    const int n = LZ4_decompress_safe(stored.data(), raw.data(), static_cast<int>(stored.size()),
-                                      static_cast<int>(h.raw_size));
-    if (n < 0 || static_cast<std::uint32_t>(n) != h.raw_size) {
+    raw.resize(main_raw);
+    const int n =
+        LZ4_decompress_safe(stored.data(), raw.data(), static_cast<int>(stored.size()), static_cast<int>(main_raw));
+    if (n < 0 || static_cast<std::uint32_t>(n) != main_raw) {
       return make_error(Errc::parse, "block payload does not decompress to its raw size");
     }
   }
-  if ((h.flags & kBlockHasBarRuns) != 0) {
+  if ((h.flags & (kBlockHasBarRuns | kBlockRunsApart)) != 0) {
     // Expanded here, where the block is loaded (the reader's prefetch thread
     // when it reads on in order): everything after sees format 2's records.
     thread_local std::string expanded;
-    expand_bar_runs(raw, expanded, h.record_count);
+    expand_bar_runs(raw, expanded, h.record_count, (h.flags & kBlockRunsApart) != 0 ? &runs : nullptr);
     raw.swap(expanded);
   }
   return {};

@@ -37,8 +37,12 @@ class BlockBuilder {
     note(sequence, ts_event_ns);
   }
 
+  // Format 5 (kBlockRunsApart): add_run() keeps the runs apart from the
+  // records LZ4 compresses, and finish() stores them as they are.
+  void set_runs_apart(bool on) noexcept { runs_apart_ = on; }
+
   bool empty() const noexcept { return count_ == 0; }
-  std::size_t raw_size() const noexcept { return used_; }
+  std::size_t raw_size() const noexcept { return used_ + runs_used_; }
   // Events (a bar_run record counts as its bars): the header's record_count.
   std::uint32_t record_count() const noexcept { return count_; }
 
@@ -65,6 +69,9 @@ class BlockBuilder {
   }
   std::string raw_;      // the block's raw bytes are its first used_ (the rest is room, kept)
   std::size_t used_ = 0;
+  std::string runs_;        // runs apart: (varint len, bar_run record)*, its first runs_used_ bytes
+  std::size_t runs_used_ = 0;
+  bool runs_apart_ = false;
   std::string compressed_;  // the last finished block: header, then payload
   std::uint32_t count_ = 0;
   std::uint8_t flags_ = 0;

@@ -56,7 +56,9 @@ struct JournalWriter::Impl {
       : opts(o),
         wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
         file(std::move(f)),
-        delta(o.snapshot_interval) {}
+        delta(o.snapshot_interval) {
+    block.set_runs_apart(o.bar_runs && o.positional_states && o.runs_apart);
+  }
 
   const WriterOptions& opts;
   // Producers wake a sleeping writer only once this many events are queued (or
@@ -243,7 +245,7 @@ struct JournalWriter::Impl {
       return;
     }
     if (run_record.size() < kMaxBarRunRecord) run_record.resize(kMaxBarRunRecord);
-    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data());
+    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data(), runs_apart());
     std::int64_t lo = 0, hi = 0;
     bars.ts_range(lo, hi);
     block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, lo, hi);
@@ -334,6 +336,7 @@ struct JournalWriter::Impl {
 
   // Format 4 (positional runner states) or the map form of format 3 and 2.
   bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
+  bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                          const Value& indicators, StatePartsBase& cache) {
     if (positional()) {
@@ -752,9 +755,10 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
     return make_error(Errc::invalid_argument, "journal writer options for " + file->path() + ": " + bad);
   }
   FileHeader h;
-  h.major = !options.bar_runs              ? kFormatMajorWithoutBarRuns
-            : options.positional_states ? kFormatMajor
-                                        : kFormatMajorWithoutPositionalStates;
+  h.major = !options.bar_runs            ? kFormatMajorWithoutBarRuns
+            : !options.positional_states ? kFormatMajorWithoutPositionalStates
+            : !options.runs_apart        ? kFormatMajorRunsInside
+                                         : kFormatMajor;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;
   h.snapshot_interval = options.storage_mode == StorageMode::Delta ? options.snapshot_interval : 0;

@@ -68,6 +68,11 @@ struct WriterOptions {
   // form (format 3), for tests and tools that need a format 3 journal. Only
   // with bar_runs (without them the writer writes format 2).
   bool positional_states = true;
+  // A block's bar_run records are stored as they are, apart from the LZ4
+  // payload of its other records (format 5, docs/journal-format.md): LZ4
+  // spent a third of its time on them for 1.15x. false: format 4, for tests
+  // and tools that need one. Only with bar_runs and positional_states.
+  bool runs_apart = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).

@@ -145,8 +145,11 @@ const char* decode_block_header(const char* in, BlockHeader& out) noexcept {
   // The checksum makes random damage implausible; these guard against a writer
   // bug turning into a huge allocation.
   if (out.raw_size > kMaxBlockRawSize) return "block raw size too large";
-  if (out.codec == BlockCodec::Stored && out.stored_size != out.raw_size) return "stored block sizes differ";
-  if (out.codec == BlockCodec::Lz4 && out.stored_size > static_cast<std::uint32_t>(LZ4_COMPRESSBOUND(out.raw_size))) {
+  // Runs apart (format 5): 4 bytes of runs_size more, and the raw runs.
+  const std::uint64_t extra = (out.flags & kBlockRunsApart) != 0 ? 4 : 0;
+  if (out.codec == BlockCodec::Stored && out.stored_size != out.raw_size + extra) return "stored block sizes differ";
+  if (out.codec == BlockCodec::Lz4 &&
+      out.stored_size > static_cast<std::uint64_t>(LZ4_COMPRESSBOUND(out.raw_size)) + extra) {
     return "block stored size too large";
   }
   if (out.record_count == 0 || out.record_count > out.raw_size / 2) return "block record count implausible";

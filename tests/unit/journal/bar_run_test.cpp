@@ -128,8 +128,13 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
       }
       run.add(ts, b);
       // Wrapping differences: any int64 times round-trip.
+      // Every sixth trial's uneven times are days and weekends (format 5's
+      // unit), some going back.
+      const std::int64_t jump = trial % 6 == 0 ? static_cast<std::int64_t>(rng() % 5) * 86'400'000'000'000 -
+                                                      (rng() % 7 == 0 ? 3 * 86'400'000'000'000 : 0)
+                                               : static_cast<std::int64_t>(rng());
       ts = static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) +
-                                     static_cast<std::uint64_t>(even ? step : static_cast<std::int64_t>(rng())));
+                                     static_cast<std::uint64_t>(even ? step : jump));
     }
     std::string rec(kMaxBarRunRecord, '\0');
     int hints[5] = {0, 0, 0, 0, 0};
@@ -147,6 +152,22 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
     raw += rec;
     std::string expanded;
     REQUIRE(expand_bar_runs(raw, expanded, n) == 0);
+    {
+      // Format 5 (stored apart, times in units): the same records.
+      std::string rec5(kMaxBarRunRecord, '\0');
+      int h5[5] = {0, 0, 0, 0, 0};
+      rec5.resize(encode_bar_run(run, h5, rec5.data(), true));
+      if (even) REQUIRE(rec5 == rec);
+      if (trial % 6 == 0 && !even && n > 2) REQUIRE(rec5.size() < rec.size());
+      std::string runs;
+      put_varint32(runs, static_cast<std::uint32_t>(rec5.size()));
+      runs += rec5;
+      std::string_view left = runs;
+      std::string expanded5;
+      REQUIRE(expand_bar_runs(std::string(1, '\0'), expanded5, n, &left) == 0);
+      REQUIRE(left.empty());
+      REQUIRE(expanded5 == expanded);
+    }
     {
       // A block claiming one event fewer than the run holds: not expanded.
       std::string capped;
@@ -324,6 +345,10 @@ TEST_CASE("format 3: truncating a journal of bar runs at every byte of its last 
   }
   REQUIRE(blocks.size() >= 4);
   REQUIRE((blocks.back().header.flags & kBlockHasBarRuns) != 0);
+  // Format 5: the last two blocks' runs are stored apart from their LZ4 part.
+  REQUIRE((blocks.back().header.flags & kBlockRunsApart) != 0);
+  REQUIRE((blocks[blocks.size() - 2].header.flags & kBlockRunsApart) != 0);
+  REQUIRE(blocks[blocks.size() - 2].header.codec == BlockCodec::Lz4);
   const std::string cut_path = dir.file("cut");
   write_file(cut_path, full);
   for (std::size_t cut = full.size(); cut-- > blocks[blocks.size() - 2].offset;) {
@@ -408,4 +433,135 @@ TEST_CASE("format 3: runners' alternating bars keep blocks at their size", "[uni
   const auto back = read_all(path, rep);
   REQUIRE(back.size() == events.size());
   for (std::size_t i = 0; i < events.size(); i += 997) CHECK(encode_event(back[i]) == encode_event(events[i]));
+}
+
+TEST_CASE("format 5 journals read back the events written, as format 4 journals of them do", "[unit][journal]") {
+  TempDir dir;
+  const auto events = backtest_like(3000, 2, 5);
+  for (std::uint32_t block : {4u * 1024, 64u * 1024}) {
+    const std::string v5 = dir.file("v5-" + std::to_string(block));
+    const std::string v4 = dir.file("v4-" + std::to_string(block));
+    WriterOptions o4 = blocks_of(block, true);
+    o4.runs_apart = false;
+    const WriterStats s5 = write_journal(v5, events, blocks_of(block, true));
+    const WriterStats s4 = write_journal(v4, events, o4);
+    CHECK(s5.written == events.size());
+    CHECK(s4.written == events.size());
+    NullReporter rep;
+    auto r5 = JournalReader::open(v5, rep);
+    auto r4 = JournalReader::open(v4, rep);
+    REQUIRE(r5.ok());
+    REQUIRE(r4.ok());
+    CHECK((*r5)->header().major == 5);
+    CHECK((*r4)->header().major == 4);
+    std::size_t apart = 0;
+    for (const BlockInfo& b : (*r5)->blocks()) {
+      apart += (b.header.flags & kBlockRunsApart) != 0 ? 1 : 0;
+      CHECK(((b.header.flags & kBlockRunsApart) == 0 || (b.header.flags & kBlockHasBarRuns) != 0));
+    }
+    CHECK(apart > 0);
+    for (const BlockInfo& b : (*r4)->blocks()) CHECK((b.header.flags & kBlockRunsApart) == 0);
+    const auto back5 = read_all(v5, rep);
+    const auto back4 = read_all(v4, rep);
+    REQUIRE(back5.size() == events.size());
+    REQUIRE(back4.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      INFO("event " << i);
+      REQUIRE(encode_event(back5[i]) == encode_event(events[i]));
+      REQUIRE(encode_event(back4[i]) == encode_event(events[i]));
+    }
+  }
+}
+
+TEST_CASE("format 5: a run's place with no run left is dropped, and a runs size past the payload refused",
+          "[unit][journal]") {
+  BarRun run;
+  run.first_sequence = 2;
+  model::Bar b;
+  b.open = b.high = b.low = b.close = 1.25;
+  b.volume = 10;
+  run.add(kStart, b);
+  run.add(kStart + kMinute, b);
+  std::string rec(kMaxBarRunRecord, '\0');
+  int hints[5] = {0, 0, 0, 0, 0};
+  rec.resize(encode_bar_run(run, hints, rec.data()));
+  std::string runs;
+  put_varint32(runs, static_cast<std::uint32_t>(rec.size()));
+  runs += rec;
+  const std::string places("\0\0", 2);  // two places, one run
+  std::string_view left = runs;
+  std::string expanded;
+  CHECK(expand_bar_runs(places, expanded, 10, &left) == 1);
+  CHECK(left.empty());
+  RecordSplitter split(expanded);
+  std::string_view r;
+  std::size_t n = 0;
+  while (split.next(r)) ++n;
+  CHECK(split.error() == nullptr);
+  CHECK(n == 2);  // the run's two bars
+
+  BlockHeader h;
+  h.codec = BlockCodec::Stored;
+  h.flags = kBlockHasBarRuns | kBlockRunsApart;
+  const std::string payload = std::string("\xff\x00\x00\x00", 4) + "\x01";
+  h.stored_size = static_cast<std::uint32_t>(payload.size());
+  h.raw_size = 1;
+  h.record_count = 1;
+  h.payload_checksum = checksum64(payload.data(), payload.size());
+  std::string raw;
+  const Status s = open_block(h, payload, raw);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message == "block runs size runs past the payload");
+}
+
+TEST_CASE("the format 5 block example in docs/journal-format.md is what the writer writes", "[unit][journal]") {
+  // Keep in sync with section 3, "Bar runs apart (format 5)": the bar_run
+  // example's three bars after a full market_data record of the runner.
+  TempDir dir;
+  std::vector<Event> events;
+  const double v[4][5] = {{100.0, 100.25, 100.0, 100.25, 500},
+                          {100.25, 100.75, 100.2, 100.5, 1200},
+                          {100.5, 100.6, 100.3, 100.4, 900},
+                          {100.4, 100.5, 100.25, 100.45, 1500}};
+  for (int i = 0; i < 4; ++i) {
+    MarketData md;
+    md.instrument = 1;
+    md.symbol = "SIM";
+    md.timeframe = "1m";
+    md.bar.ts_ns = kStart + (i - 1) * kMinute;
+    md.bar.open = v[i][0];
+    md.bar.high = v[i][1];
+    md.bar.low = v[i][2];
+    md.bar.close = v[i][3];
+    md.bar.volume = v[i][4];
+    Event e = make_event(md.bar.ts_ns, 0, md);
+    e.sequence = 299 + static_cast<std::uint64_t>(i);
+    events.push_back(std::move(e));
+  }
+  WriterOptions o = WriterOptions::deterministic();
+  o.compress = false;  // main stored too, to be read byte by byte
+  write_journal(dir.file("j"), events, o);
+  const std::string bytes = read_file(dir.file("j")).substr(kFileHeaderSize);
+  std::string dump;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02x%s", static_cast<unsigned char>(bytes[i]),
+                  i + 1 == bytes.size() ? "" : (i + 1) % 16 == 0 ? "\n" : " ");
+    dump += buf;
+  }
+  CHECK(dump ==
+        "54 45 42 4b c4 ad c2 d3 00 03 00 00 97 00 00 00\n"
+        "93 00 00 00 04 00 00 00 01 00 00 00 00 00 00 00\n"
+        "04 00 00 00 00 00 00 00 00 a8 e2 3d f0 9c 97 17\n"
+        "00 b0 b8 26 1a 9d 97 17 05 60 e4 21 e6 61 95 34\n"
+        "40 00 00 00 3f 9c 0f 02 cf 17 97 9c fe 36 2a 00\n"
+        "00 00 03 cf 00 00 00 0d f8 47 58 00 c0 94 02 cd\n"
+        "27 29 19 f6 94 02 cd 27 5b f1 f6 94 02 cd 27 24\n"
+        "0a fb 94 02 cd 27 42 f6 05 94 00 cd 04 b0 d1 fe\n"
+        "d4 cd 02 58 51 dc 00 11 03 01 cf 17 97 9c f0 3d\n"
+        "e2 a8 00 00 01 a3 53 49 4d a2 31 6d cf 17 97 9c\n"
+        "f0 3d e2 a8 00 cb 40 59 00 00 00 00 00 00 cb 40\n"
+        "59 10 00 00 00 00 00 cb 40 59 00 00 00 00 00 00\n"
+        "cb 40 59 10 00 00 00 00 00 cb 40 7f 40 00 00 00\n"
+        "00 00 c0 c0 c0 c0 00");
 }
