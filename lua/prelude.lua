@@ -98,6 +98,7 @@ for _, file in ipairs({ "lua/views.lua", "lua/indicators.lua", "lua/actions.lua"
 end
 
 local bar, ctx, ind, callbacks, encode, refresh_bar = P.bar, P.ctx, P.ind, P.callbacks, P.encode, P.refresh_bar
+local ctx_views = P.ctx_views
 local copy_bar = P.copy_bar
 local update_lua_indicators = P.update_lua_indicators
 local state_names, env = P.state_names, P.env
@@ -138,8 +139,8 @@ local function run_callback(kind)
   -- the same bar again changes nothing, and the Lua indicators step a bar once.
   copy_bar()
   update_lua_indicators(bar)
-  ctx.state = state_names[F.state]
-  ctx.bars_in_state = F.bars_in_state
+  ctx_views.state = state_names[F.state]
+  ctx_views.bars_in_state = F.bars_in_state
   current_callback = kind
   local r = callbacks[kind](bar, ctx, ind)
   current_callback = nil
@@ -162,7 +163,7 @@ end
 -- outside the FFI: order notices, reloads, recorders). A strategy error leaves
 -- by error(), as from dispatch.
 -- The ctx export inside the loop (step code 4, for the session journal): the
--- strategy's ctx, host views left out, written into the host's buffer in the
+-- strategy's ctx written into the host's buffer in the
 -- layout of engine/script/context_codec.hpp ("loop export"). It writes only
 -- what the host's walker (lua_to_value) would accept and return unchanged:
 -- anything else (a function, a cycle, mixed keys, too deep or too many
@@ -205,7 +206,9 @@ local function xtable(t, depth)
   xpos = p + 5
   local n, count = #t, 0
   if n == 0 then
-    -- A map (string keys only) or empty; the host views are skipped at the top.
+    -- A map (string keys only) or empty. The host views are ctx's __index,
+    -- not its keys; a key rawset under a view's name is still left out at the
+    -- top, as the host's walker does (StrategyHost::export_context).
     -- The keys only: a value is read (rawget) for a key that is written, so a
     -- skipped host view's value (a table, a string, a number) sets no type
     -- for the loop's trace to guard on every key.
@@ -460,8 +463,8 @@ function M.on_reload(old)
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
   refresh_bar()
-  ctx.state = state_names[F.state]
-  ctx.bars_in_state = F.bars_in_state
+  ctx_views.state = state_names[F.state]
+  ctx_views.bars_in_state = F.bars_in_state
   local r = f(old, ctx)
   if r ~= nil and r ~= ctx then
     if type(r) ~= "table" then
@@ -490,17 +493,16 @@ end
 
 M.apply_clear_setup = apply_clear_setup
 
--- Replaces the strategy's own ctx data (hot reload, replay) with `t`, keeping
--- the host views.
+-- Replaces the strategy's own ctx data (hot reload, replay) with `t` (the host
+-- views are ctx's __index, never its keys).
 function M.replace_ctx(t)
   F.clear_setup = 0  -- the new data is the whole context: no drop pending for it
   for k in pairs(ctx) do
-    if not P.HOST_KEYS[k] then ctx[k] = nil end
+    ctx[k] = nil
   end
   for k, v in pairs(t) do
     if not P.HOST_KEYS[k] then ctx[k] = v end
   end
-  P.attach_views(ctx)
 end
 
 M.ctx = ctx

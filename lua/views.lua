@@ -1,8 +1,8 @@
 -- Trusted: the strategy's view of the world, refreshed from the engine's frame.
 -- `bar` is one persistent table updated in place per bar (never a table per
--- bar); `ctx` is the strategy's own persistent table, carrying read-only views
--- of the position and the account. Loaded by lua/prelude.lua with its private
--- namespace P; adds P.bar, P.refresh_bar, P.copy_bar, P.ctx, P.attach_views, P.state_names.
+-- bar); `ctx` is the strategy's own persistent table, reading through its
+-- metatable the host's read-only views of the position and the account. Loaded by lua/prelude.lua with its private
+-- namespace P; adds P.bar, P.refresh_bar, P.copy_bar, P.ctx, P.ctx_views, P.state_names.
 local P = ...
 local type, pairs, ipairs, next, error, tostring, tonumber = type, pairs, ipairs, next, error, tostring, tonumber
 local select, rawget, rawset, setmetatable, getmetatable = select, rawget, rawset, setmetatable, getmetatable
@@ -102,16 +102,24 @@ end
 local position = read_only_view("position", position_getters)
 local account = read_only_view("account", account_getters)
 
--- ctx: the strategy's persistent plain-data context. position/account/state
--- are host views, re-attached after every reload, never copied.
-local ctx = {}
+-- ctx: the strategy's persistent plain-data context. The host's values
+-- (position/account views, symbol, state, bars_in_state) are not its keys:
+-- they live in `ctx_views`, ctx's __index, so the ctx export and a reload's
+-- copy walk the strategy's own keys only (pairs(ctx) lists just those), and
+-- a table __index keeps reads compiled in traces. __newindex runs only for a
+-- key ctx lacks: it refuses the host's names and stores anything else.
+local ctx_views = { position = position, account = account, symbol = cfg.symbol }
+local VIEW_KEYS = { position = true, account = true, symbol = true, state = true, bars_in_state = true }
+local ctx = setmetatable({}, {
+  __index = ctx_views,
+  __newindex = function(t, k, v)
+    if VIEW_KEYS[k] then fail(sfmt("ctx.%s is read-only (set by the engine)", k), 2) end
+    rawset(t, k, v)
+  end,
+  __metatable = false,
+})
+-- Keys replace_ctx never copies into ctx (bar_index: a state record's own field).
 local HOST_KEYS = { position = true, account = true, state = true, symbol = true, bars_in_state = true, bar_index = true }
-local function attach_views(c)
-  c.position = position
-  c.account = account
-  c.symbol = cfg.symbol
-end
-attach_views(ctx)
 
 
 P.bar = bar
@@ -120,6 +128,6 @@ P.copy_bar = copy_bar
 P.ctx = ctx
 P.position = position
 P.account = account
-P.attach_views = attach_views
+P.ctx_views = ctx_views
 P.state_names = state_names
 P.HOST_KEYS = HOST_KEYS

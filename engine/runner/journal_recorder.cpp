@@ -150,6 +150,7 @@ void JournalRecorder::copy_orders_at_start(const model::Order* list, std::size_t
 }
 
 Status JournalRecorder::flush() {
+  catch_up(nullptr);
   hand_over();
   return error_;
 }
@@ -341,6 +342,7 @@ void JournalRecorder::on_started(SymbolRunner& runner, bool) {
 // position, the marks), no Before state is due on every bar. Anything else
 // takes on_bar_slow, the general path.
 void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) {
+  catch_up(&runner);
   const portfolio::Portfolio& pf = runner.portfolio();
   const std::size_t next = series_next_;
   // (start_pf_ is set by on_bar_slow: the first bar goes there.)
@@ -362,9 +364,50 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
     }
     // (always_busy_, a checkpoint, batched() >= batch_events: update_busy_at)
     quiet_.busy = i >= busy_at_;
+    // The bars up to the next busy one, while they are the series' and
+    // nothing calls this recorder, would take this path again, changing only
+    // counters and, for an open position, the start-of-bar mark: the quiet
+    // step may skip their on_bar (catch_up_skipped does it later). Only for
+    // a sole position (its start mark is the previous close) and bar_index
+    // >= 0 (bars_in_state then grows by one a bar).
+    if (start_mark_at_ != nullptr && i >= 0) {
+      seen_bar_ = i;
+      quiet_.on_bar_at = std::min(busy_at_, i + static_cast<std::int64_t>(series_end_ - next));
+      quiet_.book = start_book_;
+    }
     return;
   }
   on_bar_slow(runner, bar);
+}
+
+// The quiet step skipped the on_bar of quiet_.skipped bars after seen_bar_
+// (SymbolRunner::begin_bar): each was the series' next bar, the runner's
+// state and the portfolio's book held (the quiet step's guard and on_bar_at,
+// reset by every call here), so on_bar's fast path would have counted it,
+// moved bar_index and bars_in_state on by one and, as the version of an open
+// position's account moves with every bar's mark, kept the start mark: the
+// position's last_price as the bar arrived, which is the previous bar's close
+// (every bar's last mark is its close: the quiet step's and advance()'s close
+// marks come after the bar's fills; a skipped close mark leaves the start's
+// mark of the same close). A flat position's figures do not move.
+void JournalRecorder::catch_up_skipped(const SymbolRunner* runner) {
+  const std::int64_t n = quiet_.skipped;
+  quiet_.skipped = 0;
+  on_bars_skipped_ += static_cast<std::uint64_t>(n);
+  series_next_ += static_cast<std::size_t>(n);
+  bars_ += static_cast<std::uint64_t>(n - 1);
+  begin_later_bar(series_ts_[series_next_ - 1]);
+  if (runner == nullptr) return;  // (flush: no state follows)
+  seen_bar_ += n;
+  start_.bar_index = seen_bar_;
+  start_.bars_in_state += n;
+  if (start_.qty != 0) {
+    start_mark_ = series_->columns().close[series_next_ - 2];
+    start_marks_due_ = true;
+    // Older than any version from now on: the next on_bar reads the mark
+    // again, as it would have (the version moves with every bar's mark).
+    start_version_ = runner->portfolio().version() - 1;
+  }
 }
 
 void JournalRecorder::start_marks_now(const SymbolRunner& runner) { marks_into(runner, start_); }
@@ -424,6 +467,7 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
 }
 
 void JournalRecorder::on_bar_source(const SymbolRunner& runner, const model::BarSeries& series, std::size_t first) {
+  catch_up(&runner);
   // A batch refers to one series: one holding bars of another goes first.
   if (series_next_ != written_next_ || (batch_ && batch_->series() != nullptr && !batch_->empty())) hand_over();
   if (!identity_) set_identity(runner);
@@ -447,6 +491,7 @@ bool JournalRecorder::bar_end_needs_lua(const SymbolRunner& runner) const noexce
 // bar_end_needs_lua, and on a bar where it is false what on_bar_end does
 // then (no state recorded, nothing exported), in one call.
 RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, const model::Bar&) {
+  catch_up(&runner);
   if (bar_end_needs_lua(runner)) return BarEnd::ExportCtx;
   if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   hand_over_if_full();
@@ -455,6 +500,7 @@ RunnerObserver::BarEnd JournalRecorder::bar_end_in_loop(SymbolRunner& runner, co
 }
 
 void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
+  catch_up(&runner);
   if (runner.indicators().created_count() != quiet_.indicators) note_new_indicators(runner);
   // The bar's run of series bars into the batch before its Before state's place is read.
   if (activity_ && error_ && series_next_ != written_next_) write_bars();
@@ -480,6 +526,7 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
 // Transitions and actions are copied into the batch as they came (their
 // events, with the params map, are built by the writer thread).
 void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition& t) {
+  catch_up(&runner);
   active();
   ++events_;
   if (!error_) return;
@@ -495,6 +542,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
 
 void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, int kind, const te_action& action,
                                 std::string_view reason) {
+  catch_up(&runner);
   active();
   ++events_;
   if (!error_) return;
@@ -510,6 +558,7 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
 void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Order& order,
                                      std::string_view reason_code, const model::Fill* fill,
                                      const model::Rejection* rejection) {
+  catch_up(&runner);
   active();
   if (!orders_saved_) save_orders_at_start();
   // By id (a few orders: a sorted array, no node per order). Slots past
@@ -557,6 +606,7 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
 }
 
 void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejection& rejection) {
+  catch_up(&runner);
   if (rejection.order != 0) return;  // an order's rejection: recorded by on_order_event
   active();
   ++events_;
@@ -569,6 +619,7 @@ void JournalRecorder::on_rejected(const SymbolRunner& runner, const model::Rejec
 }
 
 void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::Decision& decision) {
+  catch_up(&runner);
   active();
   journal::RiskDecision d;
   d.order = 0;  // decided before the order reached the exchange
@@ -583,6 +634,7 @@ void JournalRecorder::on_risk_decision(const SymbolRunner& runner, const risk::D
 }
 
 void JournalRecorder::on_stormguard(const SymbolRunner& runner, const risk::StormGuardChange& change) {
+  catch_up(&runner);
   active();
   journal::StormGuardChange e;
   e.from = static_cast<std::uint8_t>(change.transition.from);
@@ -595,6 +647,7 @@ void JournalRecorder::on_stormguard(const SymbolRunner& runner, const risk::Stor
 }
 
 void JournalRecorder::on_kill_switch(const SymbolRunner& runner, const risk::KillSwitchEvent& event) {
+  catch_up(&runner);
   active();
   journal::Note n;
   n.category = "kill_switch";
@@ -603,6 +656,7 @@ void JournalRecorder::on_kill_switch(const SymbolRunner& runner, const risk::Kil
 }
 
 void JournalRecorder::on_strategy_error(const SymbolRunner& runner, const script::StrategyError& error, int) {
+  catch_up(&runner);
   active();
   journal::StrategyError e;
   e.strategy = runner.config().strategy_id;
@@ -616,6 +670,7 @@ void JournalRecorder::on_strategy_error(const SymbolRunner& runner, const script
 }
 
 void JournalRecorder::on_fault(const SymbolRunner& runner, const script::StrategyError& error) {
+  catch_up(&runner);
   active();
   journal::StrategyError e;
   e.strategy = runner.config().strategy_id;
@@ -629,6 +684,7 @@ void JournalRecorder::on_fault(const SymbolRunner& runner, const script::Strateg
 }
 
 void JournalRecorder::on_strategy_log(const SymbolRunner& runner, int level, std::string_view message) {
+  catch_up(&runner);
   journal::Note n;
   n.category = level >= 2 ? "warning" : "log";
   n.text = std::string(message);
@@ -636,6 +692,7 @@ void JournalRecorder::on_strategy_log(const SymbolRunner& runner, int level, std
 }
 
 void JournalRecorder::on_reload(SymbolRunner& runner, const ReloadInfo& info) {
+  catch_up(&runner);
   active();
   journal::Reload r;
   r.strategy = runner.config().strategy_id;

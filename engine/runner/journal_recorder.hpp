@@ -87,6 +87,8 @@ class JournalRecorder final : public RunnerObserver {
   std::int64_t first_bar_ns() const noexcept { return first_bar_ns_; }
   std::int64_t last_bar_ns() const noexcept { return ts_ns_; }
   std::uint64_t bars() const noexcept { return bars_; }
+  // Bars whose on_bar the quiet step skipped (counted when caught up).
+  std::uint64_t on_bars_skipped() const noexcept { return on_bars_skipped_; }
 
   // RunnerObserver
   void on_started(SymbolRunner& runner, bool ok) override;
@@ -221,6 +223,17 @@ class JournalRecorder final : public RunnerObserver {
     bar_in_batch_ = false;
   }
   void on_bar_slow(const SymbolRunner& runner, const model::Bar& bar);
+  // Every call from the runner starts here: the bars whose on_bar the quiet
+  // step skipped (quiet_.skipped) are counted, and the next bar's on_bar is
+  // called again (whatever this call records may close the fast path).
+  void catch_up(const SymbolRunner* runner) {
+    if (quiet_.skipped != 0) [[unlikely]] catch_up_skipped(runner);
+    quiet_.on_bar_at = INT64_MIN;
+  }
+  // What on_bar's fast path would have done on each of them (runner null:
+  // the counters only, at flush). The Before snapshot's start-of-bar marks of
+  // the last one are rebuilt from the series: see the definition.
+  [[gnu::noinline]] void catch_up_skipped(const SymbolRunner* runner);
   [[gnu::noinline]] void start_marks_now(const SymbolRunner& runner);  // (off on_bar's fast path)
 
   journal::EventSink& sink_;
@@ -255,6 +268,7 @@ class JournalRecorder final : public RunnerObserver {
   std::int64_t last_state_bar_ = 0;  // bar_index of the last recorded state
   std::int64_t checkpoint_at_ = 0;   // the bar_index at which a checkpoint is due (INT64_MAX: never)
   std::int64_t busy_at_ = INT64_MIN; // update_busy_at()
+  std::int64_t seen_bar_ = 0;        // the bar_index of the last on_bar that let the quiet step skip the next ones
   bool have_state_ = false;
   // on_bar's fast path is closed: a Before state on the next bar (every_bar,
   // or no state yet), or recording stopped (error_).
@@ -315,6 +329,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t events_ = 0;
   std::uint64_t states_ = 0;
   std::uint64_t bars_ = 0;
+  std::uint64_t on_bars_skipped_ = 0;
   std::int64_t first_bar_ns_ = 0;
   bool ctx_warned_ = false;
 };

@@ -99,7 +99,13 @@ template <bool quiet>
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
   history_->push(bar);
-  if (bar_observer_) bar_observer_->on_bar(*this, bar);  // (quiet: one that has quiet bar ends)
+  if (bar_observer_) {
+    // (quiet: one that has quiet bar ends, and may let the quiet step skip its on_bar)
+    if (quiet && bar_index_ < quiet_end_->on_bar_at && portfolio_.book_version() == quiet_end_->book) [[likely]]
+      ++quiet_end_->skipped;
+    else
+      bar_observer_->on_bar(*this, bar);
+  }
   ref_price_ = bar.open;
   if (quiet && sim_ != nullptr) sim_->on_bar_open(instrument, bar, bar_index_);
   else exec_.on_bar_open(instrument, bar, bar_index_);

@@ -119,6 +119,13 @@ class RunnerObserver {
   struct QuietBarEnd {
     std::uint8_t busy = 1;
     std::size_t indicators = 0;
+    // The quiet step skips on_bar for a bar whose index is below on_bar_at
+    // while the portfolio's book_version() is `book` (the observer would only
+    // count it), adding one to `skipped` instead; the observer catches up
+    // from that count when it is next called (session recorder, issue 7).
+    std::int64_t on_bar_at = INT64_MIN;
+    std::uint64_t book = 0;
+    mutable std::int64_t skipped = 0;
   };
   virtual const QuietBarEnd* quiet_bar_end() const noexcept { return nullptr; }
   // Where the runner sends the per-bar hooks (on_bar, bar_end_in_loop and

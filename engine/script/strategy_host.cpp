@@ -903,6 +903,8 @@ Result<Value> StrategyHost::export_context() {
     if (!v) return std::move(v).error();
     return **v;
   }
+  // The host views are ctx's __index (lua/views.lua), not its keys; a key
+  // rawset under one of their names is left out as the loop export does.
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
   if (poisoned_) return make_error(Errc::invalid_argument, "the strategy's VM was discarded: " + error_.message);
   lua_State* L = vm_->state();

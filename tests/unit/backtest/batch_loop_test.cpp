@@ -283,6 +283,85 @@ end
   std::filesystem::remove_all(dir);
 }
 
+// The quiet step skips the recorder's on_bar on bars it would only count
+// (QuietBarEnd::on_bar_at); the recorder catches up when next called. A bar
+// that began quietly and then records something (here an exit after a
+// varying number of bars in a long or short position) records its Before state with the start-of-bar marks the
+// catch-up rebuilt (an open position's previous close): recorded with the
+// batch loop and with the per-call path (on_bar on every bar), the event
+// streams must be identical, in both storage modes.
+TEST_CASE("bars whose recorder on_bar the quiet step skipped record the same states", "[backtest][batch][journal]") {
+  const auto src = source(R"(
+params = {}
+local k = 0
+function detect_opportunity(bar, ctx, ind)
+  k = k + 1
+  if k % 23 == 0 then return { reason = "setup" } end
+end
+function filter_commitment(bar, ctx, ind)
+  if k % 2 == 0 then return enter_long { qty = 10, reason = "long" } end
+  return enter_short { qty = 7, reason = "short" }
+end
+function manage_position(bar, ctx, ind)
+  k = k + 1
+  local held = ctx.bars_in_state
+  if held >= 11 + k % 37 then return exit_position("held " .. held) end
+end
+)");
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("te-batch-skip-on-bar-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  model::BarSeriesBuilder b;
+  {
+    data::GeneratorOptions go;
+    go.seed = 5;
+    auto gen = data::BarGenerator::create(go);
+    REQUIRE(gen);
+    for (int i = 0; i < 4000; ++i) b.push(gen->next());
+  }
+  const model::BarSeries bars = std::move(b).build("SIM", 0);
+  for (auto mode : {journal::StorageMode::Full, journal::StorageMode::Delta}) {
+    std::string journals[2];
+    std::uint64_t skipped[2] = {0, 0};
+    for (int batch = 0; batch < 2; ++batch) {
+      runner::SessionRecorderOptions o = runner::SessionRecorderOptions::for_backtest();
+      o.base_dir = dir;
+      o.session_id = std::string(mode == journal::StorageMode::Full ? "full" : "delta") + (batch ? "-batch" : "-per-call");
+      o.writer.storage_mode = mode;
+      journal::SessionMeta meta;
+      meta.mode = "backtest";
+      meta.strategies.push_back({"probe", src.path, "", {bars.symbol()}, Value()});
+      auto session = runner::SessionRecorder::create(o, meta, {src.code});
+      REQUIRE(session);
+      auto cfg = base_config();
+      cfg.batch = batch == 1;
+      cfg.initial_cash = 1'000'000;
+      runner::JournalRecorder& rec = (*session)->add_runner();
+      cfg.observer = &rec;
+      const auto r = run(cfg, bars, src);
+      REQUIRE((*session)->finish("end_of_data", Value(), Value()));
+      CHECK(r.trades.size() > 40);
+      journals[batch] = (*session)->dir().journal_path();
+      skipped[batch] = rec.on_bars_skipped();
+    }
+    // The batch loop skipped most bars' on_bar; the per-call path none.
+    CHECK(skipped[0] == 0);
+    CHECK(skipped[1] > 2000);
+    journal::NullReporter rep;
+    auto a = journal::JournalReader::open(journals[0], rep);
+    auto c = journal::JournalReader::open(journals[1], rep);
+    REQUIRE(a);
+    REQUIRE(c);
+    auto cmp = journal::compare_journals(**a, **c);
+    REQUIRE(cmp);
+    if (cmp->first) FAIL("streams diverge at " << cmp->first->sequence_a << ", " << cmp->first->field << ": "
+                                               << cmp->first->a << " vs " << cmp->first->b);
+    CHECK(cmp->identical);
+    CHECK(cmp->a.events == cmp->b.events);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("strategy errors inside the batch loop keep file:line and the run goes on", "[backtest][batch][sandbox]") {
   const auto bars = data::generate_bars(data::GeneratorOptions{}, 400, "SIM");
   REQUIRE(bars);

@@ -153,6 +153,22 @@ TEST_CASE("the shared environment cannot be changed", "[sandbox]") {
       {"undeclared read", "local x = undefined_thing + 1", Expect::Fault, "undeclared global \"undefined_thing\""},
       {"ctx.position metatable", "setmetatable(ctx.position, nil)", Expect::Fault, "protected metatable"},
       {"ctx.position write", "ctx.position.qty = 5", Expect::Fault, "ctx.position is read-only"},
+      // The host views are ctx's __index, not its keys (lua/views.lua):
+      // replacing one faults at the strategy's line instead of shadowing it
+      // until the next callback, and pairs/rawget see only the strategy's keys.
+      {"ctx.position replaced", "ctx.position = {qty = 5}", Expect::Fault, "ctx.position is read-only (set by the engine)"},
+      {"ctx.state replaced", "ctx.state = 'in_trade'", Expect::Fault, "ctx.state is read-only (set by the engine)"},
+      {"ctx.bars_in_state replaced", "ctx.bars_in_state = 0", Expect::Fault, "ctx.bars_in_state is read-only"},
+      {"ctx.account removed", "ctx.account = nil", Expect::Fault, "ctx.account is read-only"},
+      {"ctx.symbol replaced", "ctx.symbol = 'X'", Expect::Fault, "ctx.symbol is read-only"},
+      {"ctx metatable", "setmetatable(ctx, nil)", Expect::Fault, "protected metatable"},
+      {"ctx views are not keys",
+       "assert(rawget(ctx, 'position') == nil and rawget(ctx, 'state') == nil)\n"
+       "assert(ctx.position.qty == 0 and ctx.state == 'watch' and ctx.symbol ~= nil and ctx.account.cash > 0)\n"
+       "ctx.mine = 1 ctx.mine = 2 ctx.gone = true ctx.gone = nil\n"
+       "local n = 0 for k in pairs(ctx) do assert(k == 'mine') n = n + 1 end assert(n == 1 and ctx.mine == 2)\n"
+       "log('contained')",
+       Expect::Contained},
       {"ind write", "ind.sma = nil", Expect::Fault, "ind is read-only"},
       {"math.randomseed()", "math.randomseed()", Expect::Fault, "math.randomseed needs a number"},
       // rawset on a library view only shadows it for this strategy; the string
