@@ -111,6 +111,60 @@ script::StrategySource source(const std::string& code, const std::string& path =
   return std::move(*s);
 }
 
+// `n` generated 1-minute bars of seed `seed`.
+model::BarSeries generated_bars(std::uint64_t seed, std::size_t n) {
+  data::GeneratorOptions go;
+  go.seed = seed;
+  auto bars = data::generate_bars(go, n, "SIM");
+  REQUIRE(bars);
+  return std::move(*bars);
+}
+
+// One backtest of `src` recorded as session `id` under `dir`, with the batch
+// loop or the per-call path; `o` says how. Returns the journal's path.
+struct RecordedRun {
+  std::string journal;
+  backtest::BacktestResult result;
+  std::uint64_t on_bars_skipped = 0;
+};
+RecordedRun recorded_run(runner::SessionRecorderOptions o, const std::string& dir, const std::string& id,
+                         const script::StrategySource& src, const model::BarSeries& bars, bool batch) {
+  o.base_dir = dir;
+  o.session_id = id;
+  journal::SessionMeta meta;
+  meta.mode = "backtest";
+  meta.strategies.push_back({"probe", src.path, "", {bars.symbol()}, Value()});
+  auto session = runner::SessionRecorder::create(o, meta, {src.code});
+  REQUIRE(session);
+  auto cfg = base_config();
+  cfg.batch = batch;
+  cfg.initial_cash = 1'000'000;
+  runner::JournalRecorder& rec = (*session)->add_runner();
+  cfg.observer = &rec;
+  RecordedRun out;
+  out.result = run(cfg, bars, src);
+  REQUIRE((*session)->finish("end_of_data", Value(), Value()));
+  out.journal = (*session)->dir().journal_path();
+  out.on_bars_skipped = rec.on_bars_skipped();
+  return out;
+}
+
+// The two journals hold the same event stream; returns its length.
+std::uint64_t check_same_journals(const std::string& a_path, const std::string& b_path) {
+  journal::NullReporter rep;
+  auto a = journal::JournalReader::open(a_path, rep);
+  auto c = journal::JournalReader::open(b_path, rep);
+  REQUIRE(a);
+  REQUIRE(c);
+  auto cmp = journal::compare_journals(**a, **c);
+  REQUIRE(cmp);
+  if (cmp->first) FAIL("streams diverge at " << cmp->first->sequence_a << ", " << cmp->first->field << ": "
+                                             << cmp->first->a << " vs " << cmp->first->b);
+  CHECK(cmp->identical);
+  CHECK(cmp->a.events == cmp->b.events);
+  return cmp->a.events;
+}
+
 }  // namespace
 
 TEST_CASE("the batch loop gives the per-callback path's results for every example strategy",
@@ -229,37 +283,18 @@ end
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("te-batch-ctx-export-" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(dir);
-  model::BarSeriesBuilder b;
-  {
-    data::GeneratorOptions go;
-    go.seed = 11;
-    auto gen = data::BarGenerator::create(go);
-    REQUIRE(gen);
-    for (int i = 0; i < 3000; ++i) b.push(gen->next());
-  }
-  const model::BarSeries bars = std::move(b).build("SIM", 0);
+  const model::BarSeries bars = generated_bars(11, 3000);
   for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
     std::string journals[2];
     std::int64_t host_entries[2] = {0, 0};
     for (int batch = 0; batch < 2; ++batch) {
       runner::SessionRecorderOptions o = runner::SessionRecorderOptions::for_backtest();
-      o.base_dir = dir;
-      o.session_id = std::string(runner::to_string(states)) + (batch ? "-batch" : "-per-call");
       o.recorder.state_events = states;
-      journal::SessionMeta meta;
-      meta.mode = "backtest";
-      meta.strategies.push_back({"probe", src.path, "", {bars.symbol()}, Value()});
-      auto session = runner::SessionRecorder::create(o, meta, {src.code});
-      REQUIRE(session);
-      auto cfg = base_config();
-      cfg.batch = batch == 1;
-      cfg.initial_cash = 1'000'000;
-      cfg.observer = &(*session)->add_runner();
-      const auto r = run(cfg, bars, src);
-      REQUIRE((*session)->finish("end_of_data", Value(), Value()));
-      CHECK(r.trades.size() > 20);
-      journals[batch] = (*session)->dir().journal_path();
-      host_entries[batch] = r.stats.host_entries;
+      const RecordedRun r = recorded_run(o, dir, std::string(runner::to_string(states)) + (batch ? "-batch" : "-per-call"),
+                                         src, bars, batch == 1);
+      CHECK(r.result.trades.size() > 20);
+      journals[batch] = r.journal;
+      host_entries[batch] = r.result.stats.host_entries;
     }
     INFO(runner::to_string(states) << ": host entries " << host_entries[1] << " batched, " << host_entries[0]
                                    << " per call");
@@ -267,18 +302,7 @@ end
     // mixed keys (k % 89 == 0) in ctx, and the first oversized string.
     CHECK(host_entries[1] > 3);
     CHECK(host_entries[1] * 20 < host_entries[0]);
-    journal::NullReporter rep;
-    auto a = journal::JournalReader::open(journals[0], rep);
-    auto c = journal::JournalReader::open(journals[1], rep);
-    REQUIRE(a);
-    REQUIRE(c);
-    auto cmp = journal::compare_journals(**a, **c);
-    REQUIRE(cmp);
-    if (cmp->first) FAIL("streams diverge at " << cmp->first->sequence_a << ", " << cmp->first->field << ": "
-                                               << cmp->first->a << " vs " << cmp->first->b);
-    CHECK(cmp->identical);
-    CHECK(cmp->a.events == cmp->b.events);
-    CHECK(cmp->a.events > 3000);
+    CHECK(check_same_journals(journals[0], journals[1]) > 3000);
   }
   std::filesystem::remove_all(dir);
 }
@@ -311,53 +335,24 @@ end
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("te-batch-skip-on-bar-" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(dir);
-  model::BarSeriesBuilder b;
-  {
-    data::GeneratorOptions go;
-    go.seed = 5;
-    auto gen = data::BarGenerator::create(go);
-    REQUIRE(gen);
-    for (int i = 0; i < 4000; ++i) b.push(gen->next());
-  }
-  const model::BarSeries bars = std::move(b).build("SIM", 0);
+  const model::BarSeries bars = generated_bars(5, 4000);
   for (auto mode : {journal::StorageMode::Full, journal::StorageMode::Delta}) {
     std::string journals[2];
     std::uint64_t skipped[2] = {0, 0};
     for (int batch = 0; batch < 2; ++batch) {
       runner::SessionRecorderOptions o = runner::SessionRecorderOptions::for_backtest();
-      o.base_dir = dir;
-      o.session_id = std::string(mode == journal::StorageMode::Full ? "full" : "delta") + (batch ? "-batch" : "-per-call");
       o.writer.storage_mode = mode;
-      journal::SessionMeta meta;
-      meta.mode = "backtest";
-      meta.strategies.push_back({"probe", src.path, "", {bars.symbol()}, Value()});
-      auto session = runner::SessionRecorder::create(o, meta, {src.code});
-      REQUIRE(session);
-      auto cfg = base_config();
-      cfg.batch = batch == 1;
-      cfg.initial_cash = 1'000'000;
-      runner::JournalRecorder& rec = (*session)->add_runner();
-      cfg.observer = &rec;
-      const auto r = run(cfg, bars, src);
-      REQUIRE((*session)->finish("end_of_data", Value(), Value()));
-      CHECK(r.trades.size() > 40);
-      journals[batch] = (*session)->dir().journal_path();
-      skipped[batch] = rec.on_bars_skipped();
+      const RecordedRun r = recorded_run(
+          o, dir, std::string(mode == journal::StorageMode::Full ? "full" : "delta") + (batch ? "-batch" : "-per-call"),
+          src, bars, batch == 1);
+      CHECK(r.result.trades.size() > 40);
+      journals[batch] = r.journal;
+      skipped[batch] = r.on_bars_skipped;
     }
     // The batch loop skipped most bars' on_bar; the per-call path none.
     CHECK(skipped[0] == 0);
     CHECK(skipped[1] > 2000);
-    journal::NullReporter rep;
-    auto a = journal::JournalReader::open(journals[0], rep);
-    auto c = journal::JournalReader::open(journals[1], rep);
-    REQUIRE(a);
-    REQUIRE(c);
-    auto cmp = journal::compare_journals(**a, **c);
-    REQUIRE(cmp);
-    if (cmp->first) FAIL("streams diverge at " << cmp->first->sequence_a << ", " << cmp->first->field << ": "
-                                               << cmp->first->a << " vs " << cmp->first->b);
-    CHECK(cmp->identical);
-    CHECK(cmp->a.events == cmp->b.events);
+    check_same_journals(journals[0], journals[1]);
   }
   std::filesystem::remove_all(dir);
 }
