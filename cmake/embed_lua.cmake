@@ -11,29 +11,28 @@ function(te_embed_lua target)
   foreach(f IN LISTS ARG_FILES)
     list(APPEND abs_files "${CMAKE_SOURCE_DIR}/${f}")
   endforeach()
-  set(bc_pairs "")
+  set(bc_dir "${CMAKE_CURRENT_BINARY_DIR}/bytecode")
   set(bc_files "")
   foreach(f IN LISTS ARG_BYTECODE)
     if(NOT f IN_LIST ARG_FILES)
       message(FATAL_ERROR "te_embed_lua: ${f} is under BYTECODE but not under FILES")
     endif()
-    set(bc "${CMAKE_CURRENT_BINARY_DIR}/bytecode/${f}.bc")
-    get_filename_component(bc_dir "${bc}" DIRECTORY)
+    set(bc "${bc_dir}/${f}.bc")
+    get_filename_component(bc_subdir "${bc}" DIRECTORY)
     add_custom_command(
       OUTPUT "${bc}"
-      COMMAND ${CMAKE_COMMAND} -E make_directory "${bc_dir}"
+      COMMAND ${CMAKE_COMMAND} -E make_directory "${bc_subdir}"
       COMMAND "${TE_LUAJIT_BIN}" "${CMAKE_SOURCE_DIR}/cmake/lua_bytecode.lua" "${CMAKE_SOURCE_DIR}/${f}" "@${f}" "${bc}"
       DEPENDS "${CMAKE_SOURCE_DIR}/${f}" "${CMAKE_SOURCE_DIR}/cmake/lua_bytecode.lua" "${TE_LUAJIT_BIN}"
       COMMENT "Compiling ${f} to LuaJIT bytecode"
       VERBATIM)
-    list(APPEND bc_pairs "${f}=${bc}")
     list(APPEND bc_files "${bc}")
   endforeach()
   string(REPLACE ";" "|" files_arg "${ARG_FILES}")  # a list would split the command line
-  string(REPLACE ";" "|" bc_arg "${bc_pairs}")
+  string(REPLACE ";" "|" bc_arg "${ARG_BYTECODE}")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DROOT=${CMAKE_SOURCE_DIR} "-DFILES=${files_arg}" "-DBYTECODE=${bc_arg}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DROOT=${CMAKE_SOURCE_DIR} "-DFILES=${files_arg}" "-DBYTECODE=${bc_arg}" "-DBYTECODE_DIR=${bc_dir}"
             -P "${CMAKE_SOURCE_DIR}/cmake/embed_lua_run.cmake"
     DEPENDS ${abs_files} ${bc_files} "${CMAKE_SOURCE_DIR}/cmake/embed_lua_run.cmake"
     COMMENT "Embedding Lua sources into ${target}"
