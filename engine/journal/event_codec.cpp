@@ -773,25 +773,18 @@ struct RawPacker {
   [[gnu::always_inline]] void pack_true() { byte(0xc3); }
   [[gnu::always_inline]] void pack_false() { byte(0xc2); }
   [[gnu::always_inline]] void pack_nil() { byte(0xc0); }
-  [[gnu::always_inline]] void pack_array(std::uint32_t n) {
+  [[gnu::always_inline]] void pack_array(std::uint32_t n) { container(n, 0x90, 0xdc); }
+  [[gnu::always_inline]] void pack_map(std::uint32_t n) { container(n, 0x80, 0xde); }
+  // An array's or map's header: fix form below 16, then the 16-bit code
+  // (`code16`) and the 32-bit one after it.
+  [[gnu::always_inline]] void container(std::uint32_t n, unsigned fix, unsigned code16) {
     if (n < 16) {
-      byte(0x90 | n);
+      byte(fix | n);
     } else if (n < 65536) {
-      byte(0xdc);
+      byte(code16);
       be(static_cast<std::uint16_t>(n));
     } else {
-      byte(0xdd);
-      be(n);
-    }
-  }
-  [[gnu::always_inline]] void pack_map(std::uint32_t n) {
-    if (n < 16) {
-      byte(0x80 | n);
-    } else if (n < 65536) {
-      byte(0xde);
-      be(static_cast<std::uint16_t>(n));
-    } else {
-      byte(0xdf);
+      byte(code16 + 1);
       be(n);
     }
   }
