@@ -1,10 +1,12 @@
 #include "engine/backtest/output_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace te::backtest {
@@ -15,11 +17,29 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
   return OutputFile(path, fd);
 }
 
-OutputFile::OutputFile(std::string path, int fd)
-    : path_(std::move(path)), fd_(fd), buf_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {}
+Result<OutputFile> OutputFile::create(const std::string& path, const std::string& storage) {
+  if (storage.empty()) return create(path);
+  const int fd = ::open(storage.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st {};
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+    OutputFile f(path, fd, storage);
+    f.allocated_ = static_cast<std::uint64_t>(st.st_size);  // its blocks, cut back by close()
+    return f;
+  }
+  if (fd >= 0) ::close(fd);
+  ::unlink(storage.c_str());  // not usable: it goes, as it would have without reuse
+  return create(path);
+}
+
+OutputFile::OutputFile(std::string path, int fd, std::string storage)
+    : path_(std::move(path)),
+      storage_(std::move(storage)),
+      fd_(fd),
+      buf_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {}
 
 OutputFile::OutputFile(OutputFile&& o) noexcept
     : path_(std::move(o.path_)),
+      storage_(std::move(o.storage_)),
       fd_(o.fd_),
       error_(o.error_),
       buf_(std::move(o.buf_)),
@@ -28,6 +48,7 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
       allocated_(o.allocated_) {
   o.fd_ = -1;
   o.used_ = 0;
+  o.storage_.clear();
 }
 
 OutputFile::~OutputFile() {
@@ -36,12 +57,15 @@ OutputFile::~OutputFile() {
   // written are given back.
   if (allocated_ > written_) (void)::ftruncate(fd_, static_cast<off_t>(written_));
   ::close(fd_);
+  // An old file half written over is neither the old text nor the new one.
+  if (!storage_.empty()) ::unlink(storage_.c_str());
 }
 
-void OutputFile::drain() {
+void OutputFile::drain(bool whole_pages) {
+  constexpr std::size_t kPage = 4096;
   const char* p = buf_.get();
-  std::size_t n = used_;
-  used_ = 0;
+  std::size_t n = whole_pages ? used_ / kPage * kPage : used_;
+  const std::size_t rest = used_ - n;
   // A file that has grown long (report.json and report.html of a long run are
   // tens of MB) is preallocated ahead of its writes, as equity.csv is from its
   // estimate; close() cuts the rest.
@@ -58,6 +82,8 @@ void OutputFile::drain() {
     n -= static_cast<std::size_t>(w);
     written_ += static_cast<std::uint64_t>(w);
   }
+  if (rest != 0) std::memmove(buf_.get(), buf_.get() + (used_ - rest), rest);
+  used_ = rest;
 }
 
 void OutputFile::append(std::string_view s) {
@@ -90,6 +116,12 @@ Status OutputFile::close() {
   if (fd >= 0 && allocated_ > written_ && ::ftruncate(fd, static_cast<off_t>(written_)) != 0 && error_ == 0)
     error_ = errno;
   if (fd >= 0 && ::close(fd) != 0 && error_ == 0) error_ = errno;
+  if (!storage_.empty()) {
+    const std::string storage = std::move(storage_);
+    storage_.clear();
+    if (error_ == 0 && std::rename(storage.c_str(), path_.c_str()) != 0) error_ = errno;
+    if (error_ != 0) ::unlink(storage.c_str());
+  }
   if (error_ != 0) return make_error(Errc::io, "write " + path_ + ": " + std::strerror(error_));
   return {};
 }

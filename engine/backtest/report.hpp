@@ -54,6 +54,10 @@ struct ReportOptions {
   // The run's calendar-month returns when already known (an EquityStream's
   // accumulator); otherwise they are computed from the equity curve.
   const std::vector<MonthReturn>* monthly = nullptr;
+  // Earlier versions of report.json, trades.csv and report.html moved aside
+  // (hidden names, engine/app/old_outputs.hpp), written over and renamed into
+  // place instead of new files (OutputFile::create); empty: a new file.
+  std::string reuse_json, reuse_trades, reuse_html;
 };
 
 // Writes report.json, trades.csv, equity.csv and (by default) report.html into

@@ -1,5 +1,8 @@
 // `trading-engine backtest` through the built binary: parity with backtrader on
 // real data, byte-identical reruns, and a one-line error for every bad input.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -152,10 +155,28 @@ TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothi
   };
   REQUIRE(run_cli(dir, base + " --param stake=100").code == 0);  // 70,000 bars: past the first progress call
   const std::string first_trades = read_file(out + "/trades.csv");
+  // Held open across the rerun: the old files themselves, whatever their names become.
+  const int old_json = ::open((out + "/report.json").c_str(), O_RDONLY | O_CLOEXEC);
+  const int old_html = ::open((out + "/report.html").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(old_json >= 0);
+  REQUIRE(old_html >= 0);
   REQUIRE(run_cli(dir, base + " --param stake=50").code == 0);
   CHECK(listing() == files);
   CHECK(read_file(out + "/trades.csv") != first_trades);
   CHECK(read_file(out + "/trades.csv").find(",50,") != std::string::npos);
+  // The reports written after the run were written over the old ones' storage
+  // (engine/backtest/output_file.hpp): the old files now hold the new text.
+  const auto contents = [](int fd) {
+    std::string text(std::size_t{1} << 20, '\0');
+    const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    ::close(fd);
+    return text;
+  };
+  const std::string new_json = read_file(out + "/report.json");
+  CHECK(new_json.find("\"stake\": 50") != std::string::npos);
+  CHECK(contents(old_json) == new_json.substr(0, std::size_t{1} << 20));
+  CHECK(contents(old_html) == read_file(out + "/report.html").substr(0, std::size_t{1} << 20));
 
   // A strategy that does not compile: the earlier outputs stay.
   const std::string broken = dir.file("broken.lua");

@@ -2,6 +2,9 @@
 // and a JSON writer that hands its text over in pieces; the bytes must be
 // exactly those of the one-string functions (report_json, trades_csv,
 // equity_csv, backtest_html), on a real run with real trades.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -23,6 +26,7 @@
 
 using namespace te;
 using te::test::read_file;
+using te::test::write_file;
 using te::test::TempDir;
 
 namespace {
@@ -240,6 +244,68 @@ TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][
   REQUIRE(big->close());
   CHECK(std::filesystem::file_size(dir.file("big.txt")) == text.size());
   CHECK(read_file(dir.file("big.txt")) == text);
+}
+
+// A report written over the old file it replaces (OutputFile::create with a
+// storage file): exactly the new bytes, under the new name, in the old inode;
+// never over a file with another name, and never half written under its name.
+TEST_CASE("an output file written over an old one holds exactly the new text", "[report][backtest]") {
+  TempDir dir;
+  const auto inode = [](const std::string& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_ino;
+  };
+  std::string text;
+  for (int i = 0; text.size() < 3 * backtest::OutputFile::kBufferSize + 777; ++i) text += std::to_string(i * 7) + ";";
+  const auto write_over = [&](const std::string& name, std::size_t old_size) {
+    const std::string old = dir.file("." + name + ".old");
+    write_file(old, std::string(old_size, '#'));
+    const auto old_inode = inode(old);
+    auto f = backtest::OutputFile::create(dir.file(name), old);
+    REQUIRE(f);
+    CHECK_FALSE(std::filesystem::exists(dir.file(name)));  // not under its name until complete
+    // Pieces of every size, so the buffer drains at arbitrary fill levels.
+    for (std::size_t at = 0, k = 1; at < text.size(); at += k, k = k * 3 % 5001 + 1)
+      f->room(5001), f->append(std::string_view(text).substr(at, k));
+    REQUIRE(f->close());
+    CHECK(read_file(dir.file(name)) == text);
+    CHECK(inode(dir.file(name)) == old_inode);
+    CHECK_FALSE(std::filesystem::exists(old));
+  };
+  write_over("longer.txt", 5 * backtest::OutputFile::kBufferSize);  // cut back
+  write_over("shorter.txt", 1000);                                   // grows
+  write_over("empty.txt", 0);
+
+  // A hard-linked old file is not written over: the other name keeps its text.
+  const std::string linked = dir.file(".linked.old");
+  write_file(linked, "keep me");
+  REQUIRE(::link(linked.c_str(), dir.file("other-name").c_str()) == 0);
+  auto f = backtest::OutputFile::create(dir.file("linked.txt"), linked);
+  REQUIRE(f);
+  f->append("new text");
+  REQUIRE(f->close());
+  CHECK(read_file(dir.file("linked.txt")) == "new text");
+  CHECK(read_file(dir.file("other-name")) == "keep me");
+  CHECK_FALSE(std::filesystem::exists(linked));
+
+  // Gone before close() (an exception on the way): neither name is left with
+  // a mixture of old and new text.
+  const std::string dropped = dir.file(".dropped.old");
+  write_file(dropped, std::string(2 * backtest::OutputFile::kBufferSize, '#'));
+  {
+    auto g = backtest::OutputFile::create(dir.file("dropped.txt"), dropped);
+    REQUIRE(g);
+    g->append(std::string(backtest::OutputFile::kBufferSize + 10, 'n'));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("dropped.txt")));
+  CHECK_FALSE(std::filesystem::exists(dropped));
+  // A storage file that is missing: a new file as usual.
+  auto h = backtest::OutputFile::create(dir.file("fresh.txt"), dir.file(".missing.old"));
+  REQUIRE(h);
+  h->append("fresh");
+  REQUIRE(h->close());
+  CHECK(read_file(dir.file("fresh.txt")) == "fresh");
 }
 
 TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {
