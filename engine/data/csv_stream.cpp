@@ -149,6 +149,8 @@ void CsvStream::count_chunks() noexcept {
     const std::size_t from = next_count_.fetch_add(kBatch, std::memory_order_relaxed);
     if (from >= total) return;
     const std::size_t to = std::min(total, from + kBatch);
+    const auto body_at = static_cast<std::size_t>(body_.data() - file_->data());
+    file_->populate(body_at + chunks_[from].begin, chunks_[to - 1].end - chunks_[from].begin);
     for (std::size_t k = from; k < to; ++k) {
       Chunk& c = chunks_[k];
       c.rows = count_newlines(body_.data() + c.begin, c.end - c.begin);

@@ -138,19 +138,25 @@ class Loader {
   }
 
   Result<model::BarSeries> parse() {
+    const bool writes_cache = opt_.cache.write && !rep_.cache_path.empty();
+    const bool may_stream = opt_.stream_csv && !writes_cache;  // the cache is written from the whole series
+    bool populated = true;
     if (!csv_) {
-      auto f = MappedFile::open(path_);
+      // A streamed file's page tables are built by both of the stream's
+      // threads as they count its lines (CsvStream::count_chunks).
+      auto f = MappedFile::open(path_, kMaxStreamBytes, !may_stream);
       if (!f) return std::move(f).error();
       csv_ = std::move(*f);
+      populated = !may_stream;
     }
-    const bool writes_cache = opt_.cache.write && !rep_.cache_path.empty();
-    if (opt_.stream_csv && !writes_cache) {  // the cache is written from the whole series
+    if (may_stream) {
       if (auto stream = CsvStream::start(csv_, path_, opt_, opt_.source_sha256)) {
         rep_.source = LoadSource::csv;
         rep_.csv_stream = stream;
         return stream->series();
       }
     }
+    if (!populated) csv_->populate(0, csv_->size());
     LoadOptions whole = opt_;  // the cache holds every bar; the filter comes after
     whole.start_ns.reset();
     whole.end_ns.reset();

@@ -5,8 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -42,7 +43,8 @@ Result<FileStamp> stat_file(const std::string& path) {
   return stamp_of(st);
 }
 
-Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path, std::size_t max_stream_bytes) {
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path, std::size_t max_stream_bytes,
+                                                           bool populate) {
   Fd fd;
   fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd.fd < 0) return errno_error(path, "cannot open", errno);
@@ -60,7 +62,7 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
     if (f->size_ == 0) return std::shared_ptr<const MappedFile>(std::move(f));
     // MAP_POPULATE builds the page tables up front: on a warm file this is much
     // cheaper than taking one fault per 4 KiB page while parsing.
-    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.fd, 0);
+    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd.fd, 0);
     if (p != MAP_FAILED) {
       ::madvise(p, f->size_, MADV_SEQUENTIAL);
       f->data_ = static_cast<const char*>(p);
@@ -104,6 +106,16 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
   f->size_ = len;
   f->stamp_.size = len;
   return std::shared_ptr<const MappedFile>(std::move(f));
+}
+
+void MappedFile::populate(std::size_t offset, std::size_t size) const noexcept {
+  if (!mapped_ || offset >= size_) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto from = reinterpret_cast<std::uintptr_t>(data_ + offset) & ~(page - 1);
+  const auto to = reinterpret_cast<std::uintptr_t>(data_ + std::min(size_, offset + size));
+#ifdef MADV_POPULATE_READ
+  (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_READ);
+#endif
 }
 
 MappedFile::~MappedFile() {

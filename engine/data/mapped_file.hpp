@@ -31,8 +31,11 @@ class MappedFile {
   // Errors: Errc::not_found when the file does not exist, Errc::io when it cannot
   // be opened, mapped or read. Messages start with the path.
   // What is not a regular file is read into memory, at most `max_stream_bytes`.
+  // `populate`: the page tables of a mapped file are built by the call
+  // (MAP_POPULATE); false leaves that to populate() or to page faults.
   static Result<std::shared_ptr<const MappedFile>> open(const std::string& path,
-                                                        std::size_t max_stream_bytes = kMaxStreamBytes);
+                                                        std::size_t max_stream_bytes = kMaxStreamBytes,
+                                                        bool populate = true);
 
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -42,6 +45,11 @@ class MappedFile {
   std::size_t size() const noexcept { return size_; }
   std::string_view view() const noexcept { return {data_, size_}; }
   const std::string& path() const noexcept { return path_; }
+  // Builds the page tables of bytes [offset, offset + size) of a mapped file
+  // (advice: nothing happens where the kernel cannot). Several threads may
+  // populate parts at once, which for a file opened without `populate` moves
+  // that work (2-5 ms for a 53 MB CSV) off the thread that opened it.
+  void populate(std::size_t offset, std::size_t size) const noexcept;
   // Stamp taken from the open descriptor, so it describes exactly these bytes
   // unless the file is rewritten in place while mapped.
   const FileStamp& stamp() const noexcept { return stamp_; }
