@@ -99,6 +99,7 @@ end
 
 local bar, ctx, ind, callbacks, encode, refresh_bar = P.bar, P.ctx, P.ind, P.callbacks, P.encode, P.refresh_bar
 local ctx_views = P.ctx_views
+local A = P.A
 local copy_bar = P.copy_bar
 local update_lua_indicators = P.update_lua_indicators
 local state_names, env = P.state_names, P.env
@@ -108,12 +109,6 @@ local rawget = rawget
 -- The host's entry points.
 local M = {}
 
--- Indicator files (cfg.indicator_files) load before the strategy, so its top
--- level can already use them.
-function M.install(chunk)
-  P.load_lua_indicators(cfg.indicator_files or {})
-  P.install(chunk)
-end
 M.lua_indicator_list = P.lua_indicator_list
 M.indicator_columns = { add = P.add_indicator_column, read = P.read_indicator_columns }  -- indicators --compute
 M.describe = P.summary
@@ -127,10 +122,11 @@ local function apply_clear_setup()
   end
 end
 
--- One state callback. kind: 1 detect_opportunity, 2 filter_commitment,
--- 3 manage_position. Returns a TE action kind (0 = nothing) after writing the
--- details into the frame's action block.
-local function run_callback(kind)
+-- One state callback `cb` of kind `kind`: 1 detect_opportunity,
+-- 2 filter_commitment, 3 manage_position. Returns a TE action kind (0 =
+-- nothing) after writing the details into the frame's action block, and
+-- leaves the kind there too (A.kind: the per-call entry points return nothing).
+local function call_strategy(kind, cb)
   if F.clear_setup ~= 0 then apply_clear_setup() end
   -- The same path on every callback, the first of a bar or not: a test of
   -- "new bar?" here would be a guard in the loop's trace, and whichever case
@@ -142,16 +138,36 @@ local function run_callback(kind)
   ctx_views.state = state_names[F.state]
   ctx_views.bars_in_state = F.bars_in_state
   current_callback = kind
-  local r = callbacks[kind](bar, ctx, ind)
+  local r = cb(bar, ctx, ind)
   current_callback = nil
-  if r == nil then return 0 end
-  return encode(kind, r)
+  local k = 0
+  if r ~= nil then k = encode(kind, r) end
+  A.kind = k
+  return k
 end
 
--- Per-bar entry point for one callback called from the host (live trading,
--- and any bar a batch hands back to the host).
-function M.dispatch(kind)
-  return run_callback(kind)
+-- The batch loop's callback, by kind.
+local function run_callback(kind)
+  return call_strategy(kind, callbacks[kind])
+end
+
+-- Per-bar entry points for one callback called from the host (live trading,
+-- and any bar a batch hands back to the host): M.entry[kind], made once the
+-- strategy is installed (its callbacks are fixed from then on). The host keeps
+-- them on the VM's stack and calls them with no arguments and no results (the
+-- action kind is in the frame): no registry lookup, no argument to convert,
+-- and the callback a constant of the compiled code rather than a table load.
+local function make_entry(kind)
+  local cb = callbacks[kind]
+  return function() call_strategy(kind, cb) end
+end
+
+-- Indicator files (cfg.indicator_files) load before the strategy, so its top
+-- level can already use them.
+function M.install(chunk)
+  P.load_lua_indicators(cfg.indicator_files or {})
+  P.install(chunk)
+  M.entry = { make_entry(1), make_entry(2), make_entry(3) }
 end
 
 -- The per-bar loop of a run (docs/performance.md, "The per-bar loop"): the
