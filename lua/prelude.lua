@@ -122,11 +122,10 @@ local function apply_clear_setup()
   end
 end
 
--- One state callback `cb` of kind `kind`: 1 detect_opportunity,
--- 2 filter_commitment, 3 manage_position. Returns a TE action kind (0 =
--- nothing) after writing the details into the frame's action block, and
--- leaves the kind there too (A.kind: the per-call entry points return nothing).
-local function call_strategy(kind, cb)
+-- One state callback. kind: 1 detect_opportunity, 2 filter_commitment,
+-- 3 manage_position. Returns a TE action kind (0 = nothing) after writing the
+-- details into the frame's action block.
+local function run_callback(kind)
   if F.clear_setup ~= 0 then apply_clear_setup() end
   -- The same path on every callback, the first of a bar or not: a test of
   -- "new bar?" here would be a guard in the loop's trace, and whichever case
@@ -138,28 +137,37 @@ local function call_strategy(kind, cb)
   ctx_views.state = state_names[F.state]
   ctx_views.bars_in_state = F.bars_in_state
   current_callback = kind
-  local r = cb(bar, ctx, ind)
+  local r = callbacks[kind](bar, ctx, ind)
   current_callback = nil
-  local k = 0
-  if r ~= nil then k = encode(kind, r) end
-  A.kind = k
-  return k
-end
-
--- The batch loop's callback, by kind.
-local function run_callback(kind)
-  return call_strategy(kind, callbacks[kind])
+  if r == nil then return 0 end
+  return encode(kind, r)
 end
 
 -- Per-bar entry points for one callback called from the host (live trading,
 -- and any bar a batch hands back to the host): M.entry[kind], made once the
 -- strategy is installed (its callbacks are fixed from then on). The host keeps
--- them on the VM's stack and calls them with no arguments and no results (the
--- action kind is in the frame): no registry lookup, no argument to convert,
--- and the callback a constant of the compiled code rather than a table load.
+-- them on the VM's stack (StrategyHost::pin_entry_points) and calls them with
+-- no arguments and no results: the action kind goes into the frame (A.kind,
+-- written only here; the batch loop hands it to step instead). So a host call
+-- needs no registry lookup and no argument, and the callback is a constant of
+-- the compiled code rather than a table load. Each does what run_callback
+-- does, written out again rather than shared: a change of run_callback's
+-- bytecode moves the batch loop's traces (the helper version cost sma_cross
+-- +11 instructions per bar).
 local function make_entry(kind)
   local cb = callbacks[kind]
-  return function() call_strategy(kind, cb) end
+  return function()
+    if F.clear_setup ~= 0 then apply_clear_setup() end
+    copy_bar()
+    update_lua_indicators(bar)
+    ctx_views.state = state_names[F.state]
+    ctx_views.bars_in_state = F.bars_in_state
+    current_callback = kind
+    local r = cb(bar, ctx, ind)
+    current_callback = nil
+    if r == nil then A.kind = 0 return end
+    A.kind = encode(kind, r)
+  end
 end
 
 -- Indicator files (cfg.indicator_files) load before the strategy, so its top
