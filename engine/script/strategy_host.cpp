@@ -426,6 +426,7 @@ Result<std::unique_ptr<StrategyHost>> StrategyHost::create(const StrategySource&
   h->log_ = log;
   h->max_log_lines_ = options.max_log_lines;
   if (auto st = h->init(options, indicators); !st) return std::move(st).error();
+  h->pin_entry_points();
   return h;
 }
 
@@ -519,8 +520,6 @@ Status StrategyHost::init(const HostOptions& options, IndicatorProvider& indicat
   m.leave();
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
-  lua_getfield(L, -1, "dispatch");
-  dispatch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_getfield(L, -1, "run_batch");
   run_batch_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
 
@@ -773,25 +772,36 @@ bool StrategyHost::pcall(int nargs, int nresults, const char* callback) {
 }
 
 
+// The resident bottom of the VM's stack (pin_entry_points): the error handler
+// and the prelude's per-kind entry points (M.entry), for call().
+// stack: (empty) -> handler entry1 entry2 entry3
+void StrategyHost::pin_entry_points() {
+  lua_State* L = vm_->state();
+  TE_ASSERT(lua_gettop(L) == 0, "the stack of a new strategy VM is not empty");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, prelude_ref_);
+  lua_getfield(L, -1, "entry");
+  for (int kind = 1; kind <= 3; ++kind) {
+    lua_rawgeti(L, -1, kind);
+    TE_ASSERT(lua_isfunction(L, -1), "the prelude made no entry point for callback %d", kind);
+    lua_insert(L, -3);  // below prelude and entry
+  }
+  lua_pop(L, 2);
+  static_assert(kEntrySlot + 2 == kResidentSlots);
+}
+
 int StrategyHost::call(Callback cb) {
   if (__builtin_expect(poisoned_, 0)) return -1;
   lua_State* L = vm_->state();
   CallMonitor& m = vm_->monitor();
   m.callback = kCallbackNames[static_cast<int>(cb)];
-  // stack: -> handler dispatch kind -> (result)
-  lua_rawgeti(L, LUA_REGISTRYINDEX, traceback_ref_);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_ref_);
-  lua_pushinteger(L, static_cast<int>(cb));
-  const int base = lua_gettop(L) - 2;
+  // stack: resident -> resident entry -> resident (the kind is in the frame)
+  lua_pushvalue(L, kEntrySlot - 1 + static_cast<int>(cb));
   const std::uint64_t epoch = m.enter();
-  const int rc = lua_pcall(L, 1, 1, base);
+  const int rc = lua_pcall(L, 0, 0, kHandlerSlot);
   m.leave();
-  if (__builtin_expect(rc == 0, 1)) {
-    const int kind = static_cast<int>(lua_tointeger(L, -1));
-    lua_settop(L, base - 1);
-    return kind;
-  }
-  return fail_call(rc, epoch, base, kCallbackNames[static_cast<int>(cb)]);
+  if (__builtin_expect(rc == 0, 1)) return frame_.action.kind;
+  return fail_call(rc, epoch, kResidentSlots + 1, kCallbackNames[static_cast<int>(cb)]);
 }
 
 

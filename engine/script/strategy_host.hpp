@@ -356,8 +356,12 @@ class StrategyHost {
   StrategyError error_;
   std::vector<ParamInfo> params_;
   std::vector<std::string> callbacks_;
+  // Slots of the resident bottom of the VM's stack, which every other host
+  // entry leaves in place (they restore the height they found): call()'s
+  // error handler and the entry points of the three callbacks, by kind.
+  static constexpr int kHandlerSlot = 1, kEntrySlot = 2, kResidentSlots = 4;
+  void pin_entry_points();
   int prelude_ref_ = -1;
-  int dispatch_ref_ = -1;
   int run_batch_ref_ = -1;
   int traceback_ref_ = -1;
 };

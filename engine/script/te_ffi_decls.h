@@ -38,7 +38,9 @@ typedef struct te_account_view {
 /* What a callback asked for; written by the prelude (lua/actions.lua), read by
  * the runner (engine/runner/order_flow.cpp). Unused numbers are NaN. */
 typedef struct te_action {
-  int32_t kind;          /* TE_ACT_* below (as plain numbers in Lua) */
+  int32_t kind;          /* TE_ACT_* below (as plain numbers in Lua); written by
+                            the per-call entry points (StrategyHost::call), not
+                            by the batch loop, which hands the kind to step */
   int32_t order_type;    /* 0 market, 1 limit, 2 stop, 3 stop_limit */
   double qty;            /* entries and partial exits: quantity */
   double fraction;       /* entries: fraction of equity; exits: fraction of the position */
