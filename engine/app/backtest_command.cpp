@@ -176,6 +176,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   std::string data_sha256;
   if (a.record.record) {
     // The session's meta and session_start carry the data hash: wait for it.
+    // The bars' hash first: it is this thread's work (80 bytes a bar, ~44 ms
+    // per 1M bars), done while the file's hash may still run on the second
+    // core (a .tebars file given directly: ~28 ms per 48 MB), not after it.
+    std::string bars_hash = journal::bars_sha256(*bars);
     auto dh = data_sha256_now();
     if (!dh) return print_error(dh.error().message), 1;
     data_sha256 = *dh;
@@ -188,7 +192,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     spec.symbol = bars->symbol();
     spec.data_path = a.data;
     spec.data_sha256 = data_sha256;
-    spec.bars_sha256 = journal::bars_sha256(*bars);
+    spec.bars_sha256 = std::move(bars_hash);
     spec.bars = bars->size();
     spec.start = a.start;
     spec.end = a.end;

@@ -537,6 +537,16 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   r.to = static_cast<std::uint8_t>(t.to);
   r.trigger = to_string(t.event);
   r.reason = b.add_text(t.reason);
+  r.refusal = 0;
+  if (t.refusal != nullptr) {
+    // The reason goes on with the refusal's text: built by the writer's
+    // thread from its facts, unless it was built already.
+    if (t.refusal->pending().kind != model::RefusalFacts::Kind::None) {
+      r.refusal = b.add_facts(t.refusal->pending());
+    } else {
+      r.reason.size += b.add_text(t.refusal->text()).size;  // (right after the reason's start in the text)
+    }
+  }
   r.bar_ts_ns = t.ts_ns;
 }
 
@@ -596,12 +606,19 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   OrderRecord& r = b.add_order();
   r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
   r.order = order;
+  r.message = TextRef{};
+  r.refusal = 0;
   if (rejection != nullptr) {
     r.reason_code = b.add_text(rejection->code);
-    r.message = b.add_text(rejection->text());
+    // The text from the facts, by the writer's thread (emit()), unless it
+    // was built already.
+    if (rejection->pending().kind != model::RefusalFacts::Kind::None) {
+      r.refusal = b.add_facts(rejection->pending());
+    } else {
+      r.message = b.add_text(rejection->text());
+    }
   } else {
     r.reason_code = b.add_text(reason_code);
-    r.message = TextRef{};
   }
 }
 

@@ -195,8 +195,8 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
     reject_intent(code, why, facts, side, qty, "runner");
     if (adding) return;
     note_.clear();
-    if (transition_reasons_) note_.append("entry not sent: ").append(rejection_.text());  // else nobody reads it
-    transition(RunnerEvent::EntryFailed, note_);
+    if (transition_reasons_) note_.append("entry not sent: ");  // else nobody reads it
+    transition(RunnerEvent::EntryFailed, note_, &rejection_);  // (the text: Transition::refusal)
   };
   if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0, no_facts);
   if (adding) {
@@ -610,8 +610,8 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
     note_.clear();
     if (transition_reasons_)  // else nobody reads it: the refusal's text is never built
-      note_.append("entry rejected (").append(rejection.code).append("): ").append(rejection.text());
-    transition(RunnerEvent::EntryFailed, note_);
+      note_.append("entry rejected (").append(rejection.code).append("): ");
+    transition(RunnerEvent::EntryFailed, note_, &rejection);  // (the text: Transition::refusal)
   }
 }
 

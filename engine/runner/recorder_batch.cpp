@@ -88,11 +88,22 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   transitions_.reserve(64);
   orders_.reserve(64);
   fills_.reserve(64);
+  facts_.reserve(16);
   order_store_.reserve(64);
   text_.reserve(4096);
 }
 
+std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
+  if (refusal_built_ != k) {
+    refusal_text_.clear();
+    model::append_refusal_text(refusal_text_, facts_[k - 1]);
+    refusal_built_ = k;
+  }
+  return refusal_text_;
+}
+
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
+  refusal_built_ = 0;  // (numbers restart with each use of the batch)
   const RecorderIdentity& id = *identity_;
   for (const Item& item : items_) {
     switch (item.kind) {
@@ -175,7 +186,8 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Order: {
         // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
-        out.order_update(o.ts_ns, id.runner, o.order, text(o.reason_code), text(o.message));
+        out.order_update(o.ts_ns, id.runner, o.order, text(o.reason_code),
+                         o.refusal != 0 ? refusal_text(o.refusal) : text(o.message));
         break;
       }
       case Kind::Fill: {
@@ -191,7 +203,13 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
-        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, text(t.reason), t.bar_ts_ns);
+        std::string_view reason = text(t.reason);
+        if (t.refusal != 0) {
+          reason_text_.assign(reason);
+          reason_text_.append(refusal_text(t.refusal));
+          reason = reason_text_;
+        }
+        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, reason, t.bar_ts_ns);
         break;
       }
     }
@@ -222,6 +240,7 @@ void RecorderBatch::clear() noexcept {
   refusals_used_ = 0;
   fills_.clear();
   text_.clear();
+  facts_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
   ++generation_;
 }

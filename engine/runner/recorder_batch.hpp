@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,6 +36,7 @@
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/model/order.hpp"
+#include "engine/model/refusal_text.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/te_ffi.h"
 
@@ -138,6 +140,7 @@ struct TransitionRecord {
   std::uint8_t from = 0, to = 0;
   std::string_view trigger;
   TextRef reason;
+  std::uint32_t refusal = 0;  // 0, or k: the reason goes on with the text of the batch's facts k - 1 (add_facts)
   std::int64_t bar_ts_ns = 0;
 };
 
@@ -147,6 +150,7 @@ struct OrderRecord {
   model::Order order;
   TextRef reason_code;
   TextRef message;
+  std::uint32_t refusal = 0;  // 0, or k: the message is the text of the batch's facts k - 1 (add_facts)
 };
 
 // An order refused before it reached the exchange (a risk_decision event,
@@ -272,6 +276,19 @@ class RecorderBatch final : public journal::DeferredEvents {
     return r;
   }
   std::string_view text(TextRef r) const noexcept { return std::string_view(text_).substr(r.at, r.size); }
+  // A refusal's facts, whose text (model::append_refusal_text, as
+  // Rejection::text() builds it) emit() writes on the writer's thread: the
+  // number a record keeps (OrderRecord::refusal, TransitionRecord::refusal).
+  // Facts equal to the last ones added share their number (an entry's
+  // rejection is its order_update's message and then the start of the
+  // EntryFailed transition's reason: one text for both).
+  std::uint32_t add_facts(const model::RefusalFacts& f) {
+    if (facts_.empty() || !same_facts(facts_.back(), f)) facts_.push_back(f);
+    return static_cast<std::uint32_t>(facts_.size());
+  }
+  static bool same_facts(const model::RefusalFacts& a, const model::RefusalFacts& b) noexcept {
+    return a.kind == b.kind && a.side == b.side && std::memcmp(a.v, b.v, sizeof a.v) == 0;
+  }
   // A copy of `orders` for states to refer to (StateRecord::orders_offset,
   // the return value). The copies' strings keep their capacity when the
   // batch is reused, so a list costs no allocation here in steady state (a
@@ -308,6 +325,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   void release() noexcept override;  // makes the batch reusable (clear() empties it)
 
  private:
+  std::string_view refusal_text(std::uint32_t k);  // (emit(): the text of facts k - 1)
+
   enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal };
   struct Item {
     Kind kind;
@@ -333,6 +352,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
   std::string text_;  // the records' strings (TextRef), one after the other
+  std::vector<model::RefusalFacts> facts_;  // refusals whose text emit() builds (add_facts)
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
@@ -345,6 +365,12 @@ class RecorderBatch final : public journal::DeferredEvents {
   // needs it, once per list: held_orders_).
   journal::StateParts parts_;
   Value indicators_;
+  // A refusal's text built from facts_ (the last one: an entry's rejection
+  // is the order_update's message and then the EntryFailed transition's
+  // reason's end), and the text's number.
+  std::string refusal_text_;
+  std::uint32_t refusal_built_ = 0;
+  std::string reason_text_;  // a transition's reason with its refusal's text
   // Known by their serial numbers, not held: a shared pointer copied here
   // counts references on the trading thread's cache lines (the recorder
   // copies and drops the same pointers), which then travel between the cores.

@@ -1,5 +1,7 @@
 #include "engine/runner/state_machine.hpp"
 
+#include "engine/model/order.hpp"
+
 namespace te::runner {
 
 std::string_view to_string(RunnerState s) noexcept {
@@ -23,6 +25,12 @@ std::string_view to_string(RunnerEvent e) noexcept {
     case RunnerEvent::Fault: return "fault";
   }
   return "?";
+}
+
+std::string full_reason(const Transition& t) {
+  std::string out = t.reason;
+  if (t.refusal != nullptr) out.append(t.refusal->text());
+  return out;
 }
 
 }  // namespace te::runner

@@ -9,6 +9,10 @@
 #include <string>
 #include <string_view>
 
+namespace te::model {
+struct Rejection;
+}
+
 namespace te::runner {
 
 enum class RunnerState : std::uint8_t { Watch, CloseWatch, InTrade, Faulted };
@@ -60,6 +64,16 @@ struct Transition {
   RunnerState to = RunnerState::Watch;
   RunnerEvent event = RunnerEvent::SetupFound;
   std::string reason;  // the strategy's reason, or the engine's (e.g. "stop filled at 9.5")
+  // Set only while observers hear of the transition (on_transition): the
+  // reason goes on with this refusal's text ("entry rejected (code): " and
+  // the text), which is then built only by whoever reads it: a session
+  // recorder has the journal writer's thread build it from the refusal's
+  // facts (a text was ~1,100 instructions on the trading thread). Kept
+  // transitions (transitions()) hold the whole text in `reason`.
+  const model::Rejection* refusal = nullptr;
 };
+
+// `t`'s whole reason: t.reason followed by t.refusal's text, if any.
+std::string full_reason(const Transition& t);
 
 }  // namespace te::runner

@@ -599,7 +599,7 @@ void SymbolRunner::write_order_views(te_frame& f) const {
   f.pos.pending_exit = pending_exit;
 }
 
-void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
+void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
   quiet_ = false;
   const auto next = next_state(state_, event);
   TE_ASSERT(next.has_value(), "illegal runner transition %s --%s-->", std::string(to_string(state_)).c_str(),
@@ -616,14 +616,24 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason) {
   t.event = event;
   // Nobody reads the reason (no kept list, no observer that does): not copied.
   // A fault's is kept with the transition whatever the configuration.
-  if (transition_reasons_ || event == RunnerEvent::Fault) t.reason.assign(reason.data(), reason.size());
-  else t.reason.clear();
+  if (transition_reasons_ || event == RunnerEvent::Fault) {
+    t.reason.assign(reason.data(), reason.size());
+    t.refusal = refusal;
+  } else {
+    t.reason.clear();
+    t.refusal = nullptr;
+  }
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
   if (observer_) observer_->on_transition(*this, t);
   in_transition_ = &t != &transition_;
-  if (config_.keep_transitions || state_ == RunnerState::Faulted) transitions_.push_back(t);
+  if (config_.keep_transitions || state_ == RunnerState::Faulted) {
+    Transition& kept = transitions_.emplace_back(t);
+    if (kept.refusal != nullptr) kept.reason.append(kept.refusal->text());
+    kept.refusal = nullptr;
+  }
+  t.refusal = nullptr;  // (read during the call only)
   if (state_ == RunnerState::Watch) {
     want_stop_ = 0;
     want_target_ = 0;

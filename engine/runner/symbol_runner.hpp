@@ -369,7 +369,8 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // write_frame()'s rewrites, out of line: the common path (nothing moved)
   // then needs no saved registers.
   [[gnu::noinline]] void write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version);
-  void transition(RunnerEvent event, std::string_view reason);
+  // `refusal`: the reason goes on with its text (Transition::refusal).
+  void transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal = nullptr);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
   void enter(const te_action& action, const model::Bar& bar, bool is_long);

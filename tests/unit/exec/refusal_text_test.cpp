@@ -14,7 +14,9 @@
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/core/time.hpp"
+#include "engine/journal/event_sink.hpp"
 #include "engine/model/refusal_text.hpp"
+#include "engine/runner/journal_recorder.hpp"
 #include "tests/support/flat_series.hpp"
 
 using namespace te;
@@ -28,16 +30,18 @@ std::string text_of(const model::RefusalFacts& f) {
   return s;
 }
 
-backtest::BacktestResult run(const std::string& action, bool keep_transitions) {
+backtest::BacktestResult run(const std::string& action, bool keep_transitions,
+                             runner::RunnerObserver* observer = nullptr, const std::string& extra = "") {
   script::StrategySource s;
   s.path = "strategies/test.lua";
   s.code = "params = {}\n"
            "function detect_opportunity(bar, ctx, ind) return true end\n"
            "function filter_commitment(bar, ctx, ind) return " +
-           action + " end\nfunction manage_position(bar, ctx, ind) end\n";
+           action + " end\nfunction manage_position(bar, ctx, ind) end\n" + extra;
   s.sha256 = sha256_hex(s.code);
   backtest::BacktestConfig cfg;
   cfg.keep_transitions = keep_transitions;
+  cfg.observer = observer;
   auto r = backtest::run_backtest(cfg, test::flat_series(8, 100, 1e9), s);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
@@ -126,4 +130,40 @@ TEST_CASE("an entry that sizes to nothing keeps its numbers until its text is re
       seen = true;
     }
   CHECK(seen);
+}
+
+TEST_CASE("a recorded session's refusal texts are the ones the runner keeps", "[unit][exec][refusal][recorder]") {
+  // The journal recorder hands a refusal's numbers to the writer, which
+  // builds the order_update's message and the EntryFailed reason from them:
+  // the same texts as the kept transitions' and the activity log's. With
+  // on_order_rejected defined the runner reads the text itself before the
+  // transition (the recorder then copies the built text).
+  for (const std::string& action : {std::string("enter_long { qty = 2000 }"), std::string("enter_long { fraction = 1e-9 }")}) {
+    for (const std::string& extra : {std::string(), std::string("function on_order_rejected(o, ctx) end\n")}) {
+      INFO(action << " / " << extra);
+      journal::MemoryEventSink sink;
+      runner::RecorderOptions ro;
+      ro.batch_events = 3;  // batches cut between an order event and its transition too
+      runner::JournalRecorder rec(sink, ro);
+      auto r = run(action, true, &rec, extra);
+      REQUIRE(rec.flush().ok());
+      std::vector<std::string> messages, reasons;
+      for (const auto& e : sink.events()) {
+        if (const auto* u = std::get_if<journal::OrderUpdate>(&e.body); u && !u->reason_code.empty())
+          messages.push_back(u->message);
+        if (const auto* t = std::get_if<journal::Transition>(&e.body); t && t->trigger == "entry_failed")
+          reasons.push_back(t->reason);
+      }
+      std::vector<std::string> want_reasons;
+      for (const auto& t : r.transitions)
+        if (t.event == runner::RunnerEvent::EntryFailed) want_reasons.push_back(t.reason);
+      REQUIRE(want_reasons.size() >= 3);
+      CHECK(reasons == want_reasons);
+      std::string scratch;
+      std::vector<std::string> want_messages;
+      for (const auto& x : r.activity.rejections)
+        if (x.order != 0) want_messages.emplace_back(x.text(scratch));
+      CHECK(messages == want_messages);
+    }
+  }
 }
