@@ -41,15 +41,21 @@ bool same_bits(double a, double b) noexcept { return std::bit_cast<std::uint64_t
 // blocks ahead.
 constexpr std::size_t kNotAhead = static_cast<std::size_t>(-1);
 
-// Whether an indicator is computed in blocks ahead (set_ahead). Only kernels
+// Whether an indicator is computed in blocks ahead (set_ahead). Mostly kernels
 // whose work per bar does not wait on the previous bar's result: a block loop
-// over a recursive kernel (EMA, Wilder smoothing: RSI, ATR, ADX, ...) runs its
+// over a recursive kernel (Wilder smoothing: RSI, ATR, ADX, ...) runs its
 // dependency chain bar after bar with nothing to overlap it, where the per-bar
-// path hides it behind the rest of the bar's work (ema_cross_quiet was 10-25 %
-// slower in blocks; CCI's and the window extremes' scans gain).
+// path hides it behind the rest of the bar's work (CCI's and the window
+// extremes' scans gain). EMA is the exception: its chain is three operations
+// (Ema::update_values), and ahead it takes the set off the per-bar path
+// altogether when all its indicators are (ema_cross: update_general, two
+// virtual calls and the crossover's step per bar become the inline copy; the
+// crossover of two EMAs is computed ahead too, cross_block). Measured in
+// docs/performance.md ("EMA computed ahead"): fewer instructions and less
+// time, where an earlier EMA block loop without the crossover ahead was slower.
 bool computed_ahead(const Indicator& ind) noexcept {
   static constexpr std::string_view kWindowed[] = {"sma", "wma", "bbands", "stoch", "willr", "cci", "roc", "mom",
-                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope"};
+                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope", "ema"};
   const std::string_view name = ind.info().name;
   return std::find(std::begin(kWindowed), std::end(kWindowed), name) != std::end(kWindowed);
 }
