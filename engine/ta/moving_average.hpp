@@ -133,6 +133,12 @@ class Ema {
     }
     ema_ = e;
   }
+  // For the block passes of kernels built on EMAs (Macd::update_values): the
+  // smoothing factor and the running value, which update() past the warm-up
+  // steps as ((x - value) * k) + value.
+  double k() const noexcept { return k_; }
+  double state() const noexcept { return ema_; }
+  void set_state(double e) noexcept { ema_ = e; }
   void reset() noexcept {
     seed_ = ema_ = 0;
     count_ = 0;
