@@ -46,18 +46,20 @@ constexpr std::size_t kNotAhead = static_cast<std::size_t>(-1);
 // over a recursive kernel (Wilder smoothing: RSI, ATR, ADX, ...) runs its
 // dependency chain bar after bar with nothing to overlap it, where the per-bar
 // path hides it behind the rest of the bar's work (CCI's and the window
-// extremes' scans gain). EMA and MACD are the exceptions: an EMA step is three
-// operations (Ema::update_values; MACD's three EMAs run side by side,
-// Macd::update_values), and ahead an EMA takes the set off the per-bar path
-// altogether when all its indicators are (ema_cross: update_general, two
-// virtual calls and the crossover's step per bar become the inline copy; the
-// crossover of two EMAs is computed ahead too, cross_block). Measured in
-// docs/performance.md (session 17): fewer instructions and less time for
-// ema_cross, where an earlier EMA block loop without the crossover ahead was
-// slower; MACD ahead saves instructions at the same time.
+// extremes' scans gain). EMA, MACD and RSI are the exceptions (session 17,
+// docs/performance.md): an EMA step is three operations (Ema::update_values;
+// MACD's three EMAs run side by side, Macd::update_values), RSI's block pass
+// drops the per-bar branch on the change's sign (Rsi::update_values), and
+// with every indicator of a set ahead the set leaves the per-bar path
+// altogether (ema_cross, rsi_mean_reversion: update_general, the virtual
+// calls and the crossover's step per bar become the inline copy; a crossover
+// of two such indicators is computed ahead too, cross_block). Measured: fewer
+// instructions and less time for ema_cross and rsi_mean_reversion (an earlier
+// EMA block loop, with the crossover still per bar, was slower); MACD ahead
+// saves instructions at the same time. ATR and ADX stay per bar.
 bool computed_ahead(const Indicator& ind) noexcept {
   static constexpr std::string_view kWindowed[] = {"sma", "wma", "bbands", "stoch", "willr", "cci", "roc", "mom",
-                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope", "ema", "macd"};
+                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope", "ema", "macd", "rsi"};
   const std::string_view name = ind.info().name;
   return std::find(std::begin(kWindowed), std::end(kWindowed), name) != std::end(kWindowed);
 }
