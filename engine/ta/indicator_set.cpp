@@ -41,27 +41,27 @@ bool same_bits(double a, double b) noexcept { return std::bit_cast<std::uint64_t
 // blocks ahead.
 constexpr std::size_t kNotAhead = static_cast<std::size_t>(-1);
 
-// Whether an indicator is computed in blocks ahead (set_ahead). Mostly kernels
-// whose work per bar does not wait on the previous bar's result: a block loop
-// over a recursive kernel (Wilder smoothing: RSI, ATR, ADX, ...) runs its
-// dependency chain bar after bar with nothing to overlap it, where the per-bar
-// path hides it behind the rest of the bar's work (CCI's and the window
-// extremes' scans gain). EMA, MACD and RSI are the exceptions (session 17,
-// docs/performance.md): an EMA step is three operations (Ema::update_values;
-// MACD's three EMAs run side by side, Macd::update_values), RSI's block pass
-// drops the per-bar branch on the change's sign (Rsi::update_values), and
-// with every indicator of a set ahead the set leaves the per-bar path
-// altogether (ema_cross, rsi_mean_reversion: update_general, the virtual
-// calls and the crossover's step per bar become the inline copy; a crossover
-// of two such indicators is computed ahead too, cross_block). Measured: fewer
-// instructions and less time for ema_cross and rsi_mean_reversion (an earlier
-// EMA block loop, with the crossover still per bar, was slower); MACD ahead
-// saves instructions at the same time. ATR and ADX stay per bar.
+// Whether an indicator is computed in blocks ahead (set_ahead). The windowed
+// kernels gain from their block passes (CCI's and the window extremes' scans
+// run side by side). A recursive kernel's block loop runs its dependency
+// chain bar after bar with nothing to overlap it, where the per-bar path hides
+// it behind the rest of the bar's work (an EMA block loop was measured slower
+// once, with its crossover still stepped per bar); yet with every indicator of
+// a set ahead the set leaves the per-bar path altogether: update_general, a
+// virtual call per indicator and the crossovers' steps become the inline copy,
+// and a crossover of two indicators ahead is computed ahead too (cross_block).
+// So (session 17, docs/performance.md) EMA (Ema::update_values), MACD
+// (Macd::update_values, its three EMAs side by side), RSI (Rsi::update_values,
+// without the branch on the change's sign), ATR and ADX (update_columns'
+// generic loop) are computed ahead too: ema_cross, rsi_mean_reversion and
+// ten_indicators then run their sets in blocks, in fewer instructions and less
+// time. DEMA, TEMA, the stochastic RSI and the rest stay per bar.
 bool computed_ahead(const Indicator& ind) noexcept {
-  static constexpr std::string_view kWindowed[] = {"sma", "wma", "bbands", "stoch", "willr", "cci", "roc", "mom",
-                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope", "ema", "macd", "rsi"};
+  static constexpr std::string_view kAhead[] = {"sma", "wma",    "bbands", "stoch",  "willr",    "cci",    "roc",
+                                                "mom", "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope",
+                                                "ema", "macd",   "rsi",    "atr",    "adx"};
   const std::string_view name = ind.info().name;
-  return std::find(std::begin(kWindowed), std::end(kWindowed), name) != std::end(kWindowed);
+  return std::find(std::begin(kAhead), std::end(kAhead), name) != std::end(kAhead);
 }
 
 std::size_t round_up_pow2(std::size_t n) noexcept {
