@@ -52,8 +52,9 @@ constexpr std::size_t kNotAhead = static_cast<std::size_t>(-1);
 // and a crossover of two indicators ahead is computed ahead too (cross_block).
 // So (session 17, docs/performance.md) EMA (Ema::update_values), MACD
 // (Macd::update_values, its three EMAs side by side), RSI (Rsi::update_values,
-// without the branch on the change's sign), ATR and ADX (update_columns'
-// generic loop) are computed ahead too: ema_cross, rsi_mean_reversion and
+// without the branch on the change's sign), ADX (Adx::update_block, without
+// the branch on the movement's side) and ATR (update_columns' generic loop)
+// are computed ahead too: ema_cross, rsi_mean_reversion and
 // ten_indicators then run their sets in blocks, in fewer instructions and less
 // time. DEMA, TEMA, the stochastic RSI and the rest stay per bar.
 bool computed_ahead(const Indicator& ind) noexcept {
