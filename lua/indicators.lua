@@ -180,7 +180,17 @@ end
 -- (`learn`); the slot it returns is the lookup's either way.
 local kMaxCases = 4
 
-local function reader_source(nout, ncases)
+-- `shape` says, per case, which of its five arguments are nil ("n") and
+-- which are values ("v"), e.g. "vnnnn" for ind.sma(20). A nil argument is
+-- compared with the literal nil, not with an upvalue holding nil: LuaJIT
+-- folds upvalues holding numbers, strings and booleans into constants, but
+-- loads and type-checks one holding nil on every trace entry (lj_record.c,
+-- lj_record_constify), and a missing argument compared with the literal folds
+-- away. For ten_indicators that was about 30 guarded loads in the per-bar
+-- loop's first copy, which every side trace that links back to the loop's
+-- start runs again.
+local function reader_source(nout, shape)
+  local ncases = #shape / 5
   local rest
   if nout <= 3 then
     rest = "return v1"
@@ -192,8 +202,12 @@ local function reader_source(nout, ncases)
   local ups, tests = {}, {}
   for c = 1, ncases do
     ups[#ups + 1] = sfmt(", s%d, k%d_1, k%d_2, k%d_3, k%d_4, k%d_5", c, c, c, c, c, c)
-    tests[#tests + 1] = sfmt("%sif a1 == k%d_1 and a2 == k%d_2 and a3 == k%d_3 and a4 == k%d_4 and a5 == k%d_5 then\n" ..
-                             "    s = s%d\n", c == 1 and "  " or "  else", c, c, c, c, c, c)
+    local conds = {}
+    for i = 1, 5 do
+      local nil_arg = ssub(shape, (c - 1) * 5 + i, (c - 1) * 5 + i) == "n"
+      conds[i] = nil_arg and sfmt("a%d == nil", i) or sfmt("a%d == k%d_%d", i, c, i)
+    end
+    tests[#tests + 1] = sfmt("%sif %s then\n    s = s%d\n", c == 1 and "  " or "  else", tconcat(conds, " and "), c)
   end
   local lookup = "s = slot_of(a1, a2, a3, a4, a5)\n    learn(s, a1, a2, a3, a4, a5)\n"
   if ncases == 0 then
@@ -205,13 +219,18 @@ local function reader_source(nout, ncases)
          "return function(a1, a2, a3, a4, a5)\n  local s\n" .. lookup ..
          "  local v1 = ind_value(s, offset)\n  if v1 ~= v1 then return nil end\n  " .. rest .. "\nend\n"
 end
-local reader_sources = {}  -- by nout and number of cases: "nout:ncases"
+local reader_sources = {}  -- by nout and the cases' shape: "nout:shape"
 
 local function compile_reader(nout, slot_of, offset, learn, cases)
-  local key = nout .. ":" .. #cases
+  local shape = {}
+  for c, k in ipairs(cases) do
+    for i = 1, 5 do shape[(c - 1) * 5 + i] = k[i + 1] == nil and "n" or "v" end
+  end
+  shape = tconcat(shape)
+  local key = nout .. ":" .. shape
   local src = reader_sources[key]
   if not src then
-    src = reader_source(nout, #cases)
+    src = reader_source(nout, shape)
     reader_sources[key] = src
   end
   local args, n = { slot_of, offset, ind_value, nan_to_nil, unpack, nout, learn }, 7

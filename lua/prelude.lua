@@ -320,6 +320,10 @@ end
 --    bars go on in a loop of their own, whose root trace is recorded on a bar
 --    of that kind; with one loop for all kinds, the root was one kind's and
 --    every bar of the other kind left it at the callback's identity guard.
+--    A kind whose loop has compiled goes back to it after its first step in
+--    the generic loop (the run-length rule is for trying a loop: a recording
+--    on a run's last step fails); ema_cross's refused entries (a Watch step,
+--    the filter, Watch again) then take one generic step instead of two.
 -- A kind's loop is used only once it compiled: its root trace is recorded on
 -- its first iteration (LuaJIT's hotloop is 1 while a loop is tried, see
 -- try_own_loop), and if that recording fails (the run ended right there, or a
@@ -329,7 +333,7 @@ end
 -- limit reached", on quiet bars (the JIT-health test saw it).
 local WARMUP_STEPS = 1000
 local warmup_left = WARMUP_STEPS
--- Same-kind steps in the generic loop before a kind's own loop takes over.
+-- Same-kind steps in the generic loop before a kind's own loop is tried.
 -- Each hand-over costs RUN bars in the generic loop (mostly side traces);
 -- a smaller RUN makes the first iteration of a kind's loop (its recording)
 -- likelier to be the last of its run, which leaves the loop and fails the
@@ -417,9 +421,10 @@ function M.run_batch()
     end
     if kind ~= last then
       last, same = kind, 1
+      if own_loop[kind] then break end
     else
       same = same + 1
-      if same >= RUN and own_loop[kind] ~= false then break end
+      if own_loop[kind] or (same >= RUN and own_loop[kind] == nil) then break end
     end
   end
   if own_loop[kind] == nil then

@@ -41,17 +41,28 @@ bool same_bits(double a, double b) noexcept { return std::bit_cast<std::uint64_t
 // blocks ahead.
 constexpr std::size_t kNotAhead = static_cast<std::size_t>(-1);
 
-// Whether an indicator is computed in blocks ahead (set_ahead). Only kernels
-// whose work per bar does not wait on the previous bar's result: a block loop
-// over a recursive kernel (EMA, Wilder smoothing: RSI, ATR, ADX, ...) runs its
-// dependency chain bar after bar with nothing to overlap it, where the per-bar
-// path hides it behind the rest of the bar's work (ema_cross_quiet was 10-25 %
-// slower in blocks; CCI's and the window extremes' scans gain).
+// Whether an indicator is computed in blocks ahead (set_ahead). The windowed
+// kernels gain from their block passes (CCI's and the window extremes' scans
+// run side by side). A recursive kernel's block loop runs its dependency
+// chain bar after bar with nothing to overlap it, where the per-bar path hides
+// it behind the rest of the bar's work (an EMA block loop was measured slower
+// once, with its crossover still stepped per bar); yet with every indicator of
+// a set ahead the set leaves the per-bar path altogether: update_general, a
+// virtual call per indicator and the crossovers' steps become the inline copy,
+// and a crossover of two indicators ahead is computed ahead too (cross_block).
+// So (session 17, docs/performance.md) EMA (Ema::update_values), MACD
+// (Macd::update_values, its three EMAs side by side), RSI (Rsi::update_values,
+// without the branch on the change's sign), ADX (Adx::update_block, without
+// the branch on the movement's side) and ATR (update_columns' generic loop)
+// are computed ahead too: ema_cross, rsi_mean_reversion and
+// ten_indicators then run their sets in blocks, in fewer instructions and less
+// time. DEMA, TEMA, the stochastic RSI and the rest stay per bar.
 bool computed_ahead(const Indicator& ind) noexcept {
-  static constexpr std::string_view kWindowed[] = {"sma", "wma", "bbands", "stoch", "willr", "cci", "roc", "mom",
-                                                   "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope"};
+  static constexpr std::string_view kAhead[] = {"sma", "wma",    "bbands", "stoch",  "willr",    "cci",    "roc",
+                                                "mom", "highest", "lowest", "donchian", "stddev", "zscore", "linreg_slope",
+                                                "ema", "macd",   "rsi",    "atr",    "adx"};
   const std::string_view name = ind.info().name;
-  return std::find(std::begin(kWindowed), std::end(kWindowed), name) != std::end(kWindowed);
+  return std::find(std::begin(kAhead), std::end(kAhead), name) != std::end(kAhead);
 }
 
 std::size_t round_up_pow2(std::size_t n) noexcept {

@@ -76,7 +76,7 @@ class IndicatorSet {
   // (`readable` is the caller's count, re-read whenever a block runs out; it
   // must stay valid while updates come). Windowed base-timeframe indicators
   // (computed_ahead in the .cpp) then run kAheadBlock bars at a time (one
-  // update_columns loop each, no virtual call per bar); recursive ones stay
+  // update_columns loop each, no virtual call per bar); recursive ones (but EMA, MACD, RSI, ATR, ADX) stay
   // per bar. Each update copies its bar's values. Same values: the kernels
   // see the same bars in the same order (tests/unit/ta/indicator_ahead_test).
   // Every update checks that its bar is the expected column bar.

@@ -116,6 +116,29 @@ class Ema {
   bool ready() const noexcept { return count_ >= period_; }
   double value() const noexcept { return ready() ? ema_ : kNaN; }
   void write(double* out) const noexcept { out[0] = value(); }
+  // update(in[i]) then out[i] = value() for i in [0, n): the same operations in
+  // the same order, the running value in a register past the warm-up (the
+  // block pass over a preloaded series; one output: stride unused).
+  void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
+    std::size_t i = 0;
+    for (; i < n && count_ < period_; ++i) {
+      update(in[i]);
+      out[i] = value();
+    }
+    double e = ema_;
+    const double k = k_;
+    for (; i < n; ++i) {
+      e = ((in[i] - e) * k) + e;
+      out[i] = e;
+    }
+    ema_ = e;
+  }
+  // For the block passes of kernels built on EMAs (Macd::update_values): the
+  // smoothing factor and the running value, which update() past the warm-up
+  // steps as ((x - value) * k) + value.
+  double k() const noexcept { return k_; }
+  double state() const noexcept { return ema_; }
+  void set_state(double e) noexcept { ema_ = e; }
   void reset() noexcept {
     seed_ = ema_ = 0;
     count_ = 0;

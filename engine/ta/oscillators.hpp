@@ -58,6 +58,33 @@ class Rsi {
     const double s = gain_ + loss_;
     return ta_is_zero(s) ? 0.0 : 100.0 * (gain_ / s);
   }
+  // update(in[i]) then out[i] = value() for i in [0, n) (the block pass over
+  // a preloaded series). Past the warm-up a step adds the change to one sum
+  // and 0 to the other instead of branching on its sign: the same bits (both
+  // sums stay >= +0, and x + 0 == x, x - 0 == x for those; a NaN change goes
+  // to the gain, as in update()), without a mispredicted branch per bar.
+  void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
+    std::size_t i = 0;
+    for (; i < n && count_ <= period_; ++i) {
+      update(in[i]);
+      out[i] = value();
+    }
+    double prev = prev_, gain = gain_, loss = loss_;
+    const double nm1 = nm1_, nn = n_;
+    for (; i < n; ++i) {
+      const double x = in[i];
+      const double d = x - prev;
+      prev = x;
+      const bool down = d < 0.0;
+      loss = (loss * nm1 - (down ? d : 0.0)) / nn;
+      gain = (gain * nm1 + (down ? 0.0 : d)) / nn;
+      const double s = gain + loss;
+      out[i] = ta_is_zero(s) ? 0.0 : 100.0 * (gain / s);
+    }
+    prev_ = prev;
+    gain_ = gain;
+    loss_ = loss;
+  }
   void write(double* out) const noexcept { out[0] = value(); }
   void reset() noexcept {
     prev_ = gain_ = loss_ = 0;
@@ -93,6 +120,39 @@ class Macd {
     }
   }
   bool ready() const noexcept { return signal_.ready(); }
+  // update(in[i]) then write() for i in [0, n), output k at out[k * stride + i]
+  // (the block pass over a preloaded series). Once the three EMAs are past
+  // their seeds and the fast one is fed every bar, a step is the same three
+  // EMA steps, difference and histogram as update() and write(), in the same
+  // order, with the running values in registers: the same bits.
+  void update_values(const double* in, std::size_t n, double* out, std::size_t stride) noexcept {
+    std::size_t i = 0;
+    for (; i < n && !(seen_ >= skip_ && slow_.ready() && fast_.ready() && signal_.ready()); ++i) {
+      update(in[i]);
+      double v[kOutputs];
+      write(v);
+      out[i] = v[0];
+      out[stride + i] = v[1];
+      out[2 * stride + i] = v[2];
+    }
+    if (i == n) return;
+    double slow = slow_.state(), fast = fast_.state(), sig = signal_.state(), macd = macd_;
+    const double ks = slow_.k(), kf = fast_.k(), kg = signal_.k();
+    for (; i < n; ++i) {
+      const double x = in[i];
+      slow = ((x - slow) * ks) + slow;
+      fast = ((x - fast) * kf) + fast;
+      macd = fast - slow;
+      sig = ((macd - sig) * kg) + sig;
+      out[i] = macd;
+      out[stride + i] = sig;
+      out[2 * stride + i] = macd - sig;
+    }
+    slow_.set_state(slow);
+    fast_.set_state(fast);
+    signal_.set_state(sig);
+    macd_ = macd;
+  }
   void write(double* out) const noexcept {
     if (!ready()) {
       out[0] = out[1] = out[2] = kNaN;

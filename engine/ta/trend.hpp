@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "engine/model/bar.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/talib_rules.hpp"
 #include "engine/ta/window.hpp"
@@ -14,6 +15,8 @@ namespace te::ta {
 // Wilder's directional movement as TA-Lib computes it for ADX, PLUS_DI and
 // MINUS_DI: +DM/-DM/TR are summed over bars 1..period-1, then smoothed from bar
 // `period` on with x = x - x / period + today. DI values exist from bar `period`.
+class Adx;
+
 class DirectionalMovement {
  public:
   explicit DirectionalMovement(int period) : n_(static_cast<double>(period)), period_(period) {}
@@ -59,6 +62,7 @@ class DirectionalMovement {
   }
 
  private:
+  friend class Adx;  // its block pass steps these sums in registers
   static constexpr std::int64_t kIndexCap = std::int64_t{1} << 62;
   double n_;
   double prev_high_ = 0, prev_low_ = 0, prev_close_ = 0;
@@ -121,6 +125,60 @@ class Adx {
   bool ready() const noexcept { return ready_; }
   double value() const noexcept { return ready_ ? adx_ : kNaN; }
   void write(double* out) const noexcept { out[0] = value(); }
+  // update(bar from + i) then out[i] = value() for i in [0, n) (the block pass
+  // over a preloaded series). Once the sums are smoothed and the ADX seeded, a
+  // step is update()'s operations in the same order with the sums in
+  // registers, the directional movement added without branching on which side
+  // moved: the other sum gets + 0.0, which leaves it as it is (both sums stay
+  // >= +0, or NaN/inf, for which x + 0 is x too). Same bits; no mispredicted
+  // branch per bar.
+  void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out) noexcept {
+    std::size_t i = 0;
+    for (; i < n && dm_.index_ < 2 * period_; ++i) {
+      update(c.at(from + i));
+      out[i] = value();
+    }
+    if (i == n) return;
+    DirectionalMovement& dm = dm_;
+    double ph = dm.prev_high_, pl = dm.prev_low_, pc = dm.prev_close_;
+    double pdm = dm.plus_dm_, mdm = dm.minus_dm_, trs = dm.tr_, adx = adx_;
+    const double dn = dm.n_, an = n_, nm1 = nm1_;
+    const double* const hi = c.high;
+    const double* const lo = c.low;
+    const double* const cl = c.close;
+    const std::size_t steps = n - i;
+    for (; i < n; ++i) {
+      const std::size_t k = from + i;
+      const double diff_p = hi[k] - ph;
+      ph = hi[k];
+      const double diff_m = pl - lo[k];
+      pl = lo[k];
+      mdm -= mdm / dn;
+      pdm -= pdm / dn;
+      const bool down = diff_m > 0 && diff_p < diff_m;
+      const bool up = !down && diff_p > 0 && diff_p > diff_m;
+      mdm += down ? diff_m : 0.0;
+      pdm += up ? diff_p : 0.0;
+      trs = trs - trs / dn + true_range(ph, pl, pc);
+      pc = cl[k];
+      if (!ta_is_zero(trs)) {
+        const double minus = 100.0 * (mdm / trs);
+        const double plus = 100.0 * (pdm / trs);
+        const double sum = minus + plus;
+        if (!ta_is_zero(sum)) adx = (adx * nm1 + 100.0 * (std::fabs(minus - plus) / sum)) / an;
+      }
+      out[i] = adx;
+    }
+    dm.prev_high_ = ph;
+    dm.prev_low_ = pl;
+    dm.prev_close_ = pc;
+    dm.plus_dm_ = pdm;
+    dm.minus_dm_ = mdm;
+    dm.tr_ = trs;
+    const auto left = static_cast<std::int64_t>(steps);
+    dm.index_ = dm.index_ < DirectionalMovement::kIndexCap - left ? dm.index_ + left : DirectionalMovement::kIndexCap;
+    adx_ = adx;
+  }
   void reset() noexcept {
     dm_.reset();
     sum_dx_ = adx_ = 0;

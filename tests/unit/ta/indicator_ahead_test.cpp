@@ -185,7 +185,10 @@ TEST_CASE("crossovers computed ahead equal the per-bar step on ties, NaN and rin
       const int c = cross(s3, s5);
       cross(c, s2);
       cross(s2, add("wma(4)", i));
-      cross(s5, add("ema(4)", i));  // an input stepped per bar: the crossover stays per bar
+      cross(s5, add("ema(4)", i));  // EMA is computed ahead too (a recursive kernel's block pass)
+      cross(s5, add("rsi(4)", i));  // and RSI (its block pass without the sign branch)
+      cross(s5, add("atr(4)", i));  // ATR too (update_columns' generic loop)
+      cross(s5, add("dema(4)", i));  // an input stepped per bar: the crossover stays per bar
     }
     if (n == 777) {
       live.reset();
@@ -204,5 +207,5 @@ TEST_CASE("crossovers computed ahead equal the per-bar step on ties, NaN and rin
     }
   }
   CHECK(live.crossovers_ahead() == 0);
-  CHECK(ahead.crossovers_ahead() == 5);  // all six but the one with the EMA
+  CHECK(ahead.crossovers_ahead() == 8);  // all nine but the one with the DEMA
 }
