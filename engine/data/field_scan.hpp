@@ -117,11 +117,12 @@ constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
   return p;
 }
 
-// The value of the decimal mantissa m with `frac` decimals. Both operands of the
-// division are exact doubles, so the quotient is correctly rounded: the same
-// double strtod would return.
+// The value of the decimal mantissa m (at most 2^53) with `frac` decimals. Both
+// operands of the division are exact doubles, so the quotient is correctly
+// rounded: the same double strtod would return. (m fits a signed conversion,
+// one instruction where an unsigned one is a branch and four.)
 [[gnu::always_inline]] inline double decimal_value(std::uint64_t m, std::size_t frac, bool neg) noexcept {
-  double v = static_cast<double>(m);
+  double v = static_cast<double>(static_cast<std::int64_t>(m));
   if (frac != 0) v /= kPow10[frac];
   return neg ? -v : v;
 }
