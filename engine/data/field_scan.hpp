@@ -153,14 +153,13 @@ constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
 }
 
 // fast_number's common case with the separator after it: 1 to 15 digits (so
-// the mantissa is below 10^15 < 2^53) directly followed by `delim` (',' or
-// '\n', both field ends). Returns the position of `delim`, or nullptr (the
-// caller then runs fast_number and the separator check, which decide alone
-// what is accepted and reported). What this accepts fast_number accepts with
-// the same mantissa and decimals, so the same double.
+// the mantissa is below 10^15 < 2^53), no sign, directly followed by `delim`
+// (',' or '\n', both field ends). Returns the position of `delim`, or nullptr
+// (the caller then runs fast_number and the separator check, which decide
+// alone what is accepted and reported; a '-' goes that way too: prices and
+// volumes are never negative in a valid bar). What this accepts fast_number
+// accepts with the same mantissa and decimals, so the same double.
 [[gnu::always_inline]] inline const char* number_before(const char* p, char delim, double& out) noexcept {
-  const bool neg = *p == '-';
-  p += neg;
   const char* first = p;
   std::uint64_t m = 0;
   p = digit_loop(p, m);
@@ -172,7 +171,7 @@ constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000,
     n += frac;
   }
   if (*p != delim || n - 1 >= 15) return nullptr;  // n == 0 wraps
-  out = decimal_value(m, frac, neg);
+  out = decimal_value(m, frac, false);
   return p;
 }
 
