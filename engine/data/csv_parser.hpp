@@ -56,6 +56,14 @@ class CsvParser {
   // Returns false on an error (see take_error()).
   bool run(const char* p, const char* end, std::string_view after) {
     after_ = after;
+    // Each row function knows its field count (TE_CSV_NUMBER's last field), as
+    // detect_csv_layout guarantees; a layout built otherwise must not be parsed
+    // by the wrong one.
+    if (nfields_ != row_fields(layout_)) {
+      error_ = make_error(Errc::internal, name_ + ": CSV layout with " + std::to_string(nfields_) +
+                                              " fields does not match its format");
+      return false;
+    }
     switch (layout_.format) {
       case CsvFormat::yahoo: return loop<&CsvParser::yahoo_row>(p, end);
       case CsvFormat::binance_klines: return loop<&CsvParser::binance_row>(p, end);
@@ -75,6 +83,15 @@ class CsvParser {
 
  private:
   using RowFn = const char* (CsvParser::*)(const char*);
+
+  static std::size_t row_fields(const CsvLayout& layout) noexcept {
+    switch (layout.format) {
+      case CsvFormat::yahoo: return 7;
+      case CsvFormat::binance_klines: return 11;
+      case CsvFormat::generic: return layout.quote_sizes ? 10 : layout.quotes ? 8 : 6;
+    }
+    return 0;
+  }
 
   template <RowFn kRow>
   bool loop(const char* p, const char* end) {
@@ -113,24 +130,25 @@ class CsvParser {
       return nullptr;                    \
   } while (0)
 
-// The same for a number field, whose common form and separator are read at once.
-#define TE_CSV_NUMBER(out, idx)               \
-  do {                                        \
-    p = number_and_separator(p, (out), idx); \
-    if (p == nullptr) [[unlikely]]            \
-      return nullptr;                         \
+// The same for a number field, whose common form and separator are read at once;
+// `last` tells whether it is the row's last field (its separator '\n', else ',').
+#define TE_CSV_NUMBER(out, idx, last)                   \
+  do {                                                  \
+    p = number_and_separator<(last) ? '\n' : ','>(p, (out), idx); \
+    if (p == nullptr) [[unlikely]]                      \
+      return nullptr;                                   \
   } while (0)
 
   const char* yahoo_row(const char* p) {
     std::int64_t ts = 0;
     double o = 0, h = 0, l = 0, c = 0, adj = 0, v = 0;
     TE_CSV_FIELD(date_field(p, ts), 0);
-    TE_CSV_NUMBER(o, 1);
-    TE_CSV_NUMBER(h, 2);
-    TE_CSV_NUMBER(l, 3);
-    TE_CSV_NUMBER(c, 4);
-    TE_CSV_NUMBER(adj, 5);  // validated, then ignored: prices are used as given
-    TE_CSV_NUMBER(v, 6);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(adj, 5, false);  // validated, then ignored: prices are used as given
+    TE_CSV_NUMBER(v, 6, true);
     if (!check_bar(ts, o, h, l, c, v, 6)) return nullptr;
     store(ts, o, h, l, c, v);
     return p;
@@ -144,11 +162,11 @@ class CsvParser {
       p = q;
     else
       TE_CSV_FIELD(time_field(p, ts, TimeSyntax::iso_or_ms, 0), 0);
-    TE_CSV_NUMBER(o, 1);
-    TE_CSV_NUMBER(h, 2);
-    TE_CSV_NUMBER(l, 3);
-    TE_CSV_NUMBER(c, 4);
-    TE_CSV_NUMBER(v, 5);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(v, 5, !kQuotes);
     if (!check_bar(ts, o, h, l, c, v, 5)) return nullptr;
     if constexpr (kQuotes) {
       double bid = 0, ask = 0;
@@ -176,16 +194,16 @@ class CsvParser {
     std::int64_t ts = 0, close_ts = 0;
     double o = 0, h = 0, l = 0, c = 0, v = 0, extra[4] = {};
     TE_CSV_FIELD(time_field(p, ts, TimeSyntax::ms, 0), 0);
-    TE_CSV_NUMBER(o, 1);
-    TE_CSV_NUMBER(h, 2);
-    TE_CSV_NUMBER(l, 3);
-    TE_CSV_NUMBER(c, 4);
-    TE_CSV_NUMBER(v, 5);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(v, 5, false);
     TE_CSV_FIELD(time_field(p, close_ts, TimeSyntax::ms, 6), 6);
-    TE_CSV_NUMBER(extra[0], 7);
-    TE_CSV_NUMBER(extra[1], 8);
-    TE_CSV_NUMBER(extra[2], 9);
-    TE_CSV_NUMBER(extra[3], 10);
+    TE_CSV_NUMBER(extra[0], 7, false);
+    TE_CSV_NUMBER(extra[1], 8, false);
+    TE_CSV_NUMBER(extra[2], 9, false);
+    TE_CSV_NUMBER(extra[3], 10, true);
     if (!check_bar(ts, o, h, l, c, v, 5)) return nullptr;
     if (close_ts < ts) [[unlikely]]
       return fail_field(6, layout_.names[6] + " " + ts_text(close_ts) + " is before " + layout_.names[0] + " " +
@@ -230,10 +248,13 @@ class CsvParser {
   }
 
   // Returns the position after the field's separator. number_before takes the
-  // common field with its separator; anything else goes the general way, which
-  // decides alone what is accepted and reports the errors.
+  // common field with its separator (kSeparator: what `separator` requires after
+  // field idx of this row; run() checks the field count it relies on); anything
+  // else goes the general way, which decides alone what is accepted and reports
+  // the errors.
+  template <char kSeparator>
   [[gnu::always_inline]] inline const char* number_and_separator(const char* p, double& out, std::size_t idx) {
-    if (const char* q = number_before(p, idx + 1 < nfields_ ? ',' : '\n', out)) [[likely]]
+    if (const char* q = number_before(p, kSeparator, out)) [[likely]]
       return q + 1;
     const char* q = number(p, out, idx);
     if (q == nullptr) [[unlikely]]
