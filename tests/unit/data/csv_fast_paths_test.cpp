@@ -236,3 +236,23 @@ TEST_CASE("csv fast paths: number fields against the old scan and strtod", "[uni
   }
   CHECK(fast > 50000);
 }
+
+TEST_CASE("csv fast paths: a layout whose field count is not its format's is refused, not misparsed", "[unit][data]") {
+  // The row functions read their separators as constants (the last field's is
+  // '\n'); detect_csv_layout never builds such a layout, so this is a guard.
+  CsvLayout layout = *detect_csv_layout("timestamp,open,high,low,close,volume");
+  layout.field_count = 7;
+  layout.names.push_back("extra");
+  std::string body = "2020-01-01T00:00:00Z,1,1,1,1,1,1\n";
+  const std::size_t len = body.size();
+  body.append(scan::kReadAhead, '\0');
+  ColumnStore store;
+  store.allocate(4, false, false);
+  const std::string name = "odd.csv";
+  csv_detail::CsvParser parser(name, layout, store, 0, std::numeric_limits<std::int64_t>::max());
+  REQUIRE_FALSE(parser.run(body.data(), body.data() + len, {}));
+  const Error error = parser.take_error();
+  CHECK(error.code == Errc::internal);
+  CHECK(error.message == "odd.csv: CSV layout with 7 fields does not match its format");
+  CHECK(parser.rows() == 0);
+}
