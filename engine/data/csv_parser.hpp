@@ -56,6 +56,14 @@ class CsvParser {
   // Returns false on an error (see take_error()).
   bool run(const char* p, const char* end, std::string_view after) {
     after_ = after;
+    // Each row function knows its field count (TE_CSV_NUMBER's last field), as
+    // detect_csv_layout guarantees; a layout built otherwise must not be parsed
+    // by the wrong one.
+    if (nfields_ != row_fields(layout_)) {
+      error_ = make_error(Errc::internal, name_ + ": CSV layout with " + std::to_string(nfields_) +
+                                              " fields does not match its format");
+      return false;
+    }
     switch (layout_.format) {
       case CsvFormat::yahoo: return loop<&CsvParser::yahoo_row>(p, end);
       case CsvFormat::binance_klines: return loop<&CsvParser::binance_row>(p, end);
@@ -75,6 +83,15 @@ class CsvParser {
 
  private:
   using RowFn = const char* (CsvParser::*)(const char*);
+
+  static std::size_t row_fields(const CsvLayout& layout) noexcept {
+    switch (layout.format) {
+      case CsvFormat::yahoo: return 7;
+      case CsvFormat::binance_klines: return 11;
+      case CsvFormat::generic: return layout.quote_sizes ? 10 : layout.quotes ? 8 : 6;
+    }
+    return 0;
+  }
 
   template <RowFn kRow>
   bool loop(const char* p, const char* end) {
@@ -113,16 +130,25 @@ class CsvParser {
       return nullptr;                    \
   } while (0)
 
+// The same for a number field, whose common form and separator are read at once;
+// `last` tells whether it is the row's last field (its separator '\n', else ',').
+#define TE_CSV_NUMBER(out, idx, last)                   \
+  do {                                                  \
+    p = number_and_separator<(last) ? '\n' : ','>(p, (out), idx); \
+    if (p == nullptr) [[unlikely]]                      \
+      return nullptr;                                   \
+  } while (0)
+
   const char* yahoo_row(const char* p) {
     std::int64_t ts = 0;
     double o = 0, h = 0, l = 0, c = 0, adj = 0, v = 0;
     TE_CSV_FIELD(date_field(p, ts), 0);
-    TE_CSV_FIELD(number(p, o, 1), 1);
-    TE_CSV_FIELD(number(p, h, 2), 2);
-    TE_CSV_FIELD(number(p, l, 3), 3);
-    TE_CSV_FIELD(number(p, c, 4), 4);
-    TE_CSV_FIELD(number(p, adj, 5), 5);  // validated, then ignored: prices are used as given
-    TE_CSV_FIELD(number(p, v, 6), 6);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(adj, 5, false);  // validated, then ignored: prices are used as given
+    TE_CSV_NUMBER(v, 6, true);
     if (!check_bar(ts, o, h, l, c, v, 6)) return nullptr;
     store(ts, o, h, l, c, v);
     return p;
@@ -132,12 +158,15 @@ class CsvParser {
   const char* generic_row(const char* p) {
     std::int64_t ts = 0;
     double o = 0, h = 0, l = 0, c = 0, v = 0;
-    TE_CSV_FIELD(time_field(p, ts, TimeSyntax::iso_or_ms, 0), 0);
-    TE_CSV_FIELD(number(p, o, 1), 1);
-    TE_CSV_FIELD(number(p, h, 2), 2);
-    TE_CSV_FIELD(number(p, l, 3), 3);
-    TE_CSV_FIELD(number(p, c, 4), 4);
-    TE_CSV_FIELD(number(p, v, 5), 5);
+    if (const char* q = same_day_time(p, ts)) [[likely]]
+      p = q;
+    else
+      TE_CSV_FIELD(time_field(p, ts, TimeSyntax::iso_or_ms, 0), 0);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(v, 5, !kQuotes);
     if (!check_bar(ts, o, h, l, c, v, 5)) return nullptr;
     if constexpr (kQuotes) {
       double bid = 0, ask = 0;
@@ -165,16 +194,16 @@ class CsvParser {
     std::int64_t ts = 0, close_ts = 0;
     double o = 0, h = 0, l = 0, c = 0, v = 0, extra[4] = {};
     TE_CSV_FIELD(time_field(p, ts, TimeSyntax::ms, 0), 0);
-    TE_CSV_FIELD(number(p, o, 1), 1);
-    TE_CSV_FIELD(number(p, h, 2), 2);
-    TE_CSV_FIELD(number(p, l, 3), 3);
-    TE_CSV_FIELD(number(p, c, 4), 4);
-    TE_CSV_FIELD(number(p, v, 5), 5);
+    TE_CSV_NUMBER(o, 1, false);
+    TE_CSV_NUMBER(h, 2, false);
+    TE_CSV_NUMBER(l, 3, false);
+    TE_CSV_NUMBER(c, 4, false);
+    TE_CSV_NUMBER(v, 5, false);
     TE_CSV_FIELD(time_field(p, close_ts, TimeSyntax::ms, 6), 6);
-    TE_CSV_FIELD(number(p, extra[0], 7), 7);
-    TE_CSV_FIELD(number(p, extra[1], 8), 8);
-    TE_CSV_FIELD(number(p, extra[2], 9), 9);
-    TE_CSV_FIELD(number(p, extra[3], 10), 10);
+    TE_CSV_NUMBER(extra[0], 7, false);
+    TE_CSV_NUMBER(extra[1], 8, false);
+    TE_CSV_NUMBER(extra[2], 9, false);
+    TE_CSV_NUMBER(extra[3], 10, true);
     if (!check_bar(ts, o, h, l, c, v, 5)) return nullptr;
     if (close_ts < ts) [[unlikely]]
       return fail_field(6, layout_.names[6] + " " + ts_text(close_ts) + " is before " + layout_.names[0] + " " +
@@ -186,6 +215,7 @@ class CsvParser {
     return p;
   }
 
+#undef TE_CSV_NUMBER
 #undef TE_CSV_FIELD
 
   inline void store(std::int64_t ts, double o, double h, double l, double c, double v) noexcept {
@@ -215,6 +245,21 @@ class CsvParser {
       return q + 1;
     if (*q == '\r' && q[1] == '\n') return q + 2;
     return bad_line_end(q, idx);
+  }
+
+  // Returns the position after the field's separator. number_before takes the
+  // common field with its separator (kSeparator: what `separator` requires after
+  // field idx of this row; run() checks the field count it relies on); anything
+  // else goes the general way, which decides alone what is accepted and reports
+  // the errors.
+  template <char kSeparator>
+  [[gnu::always_inline]] inline const char* number_and_separator(const char* p, double& out, std::size_t idx) {
+    if (const char* q = number_before(p, kSeparator, out)) [[likely]]
+      return q + 1;
+    const char* q = number(p, out, idx);
+    if (q == nullptr) [[unlikely]]
+      return nullptr;
+    return separator(q, idx);
   }
 
   [[gnu::always_inline]] inline const char* number(const char* p, double& out, std::size_t idx) {
@@ -248,8 +293,8 @@ class CsvParser {
         std::int64_t days = 0;
         q = fast_date(p, days);
         if (q != nullptr) {
-          std::memcpy(day_key_, p, sizeof day_key_);
           day_key8_ = load8(p);
+          day_key2_ = load2(p + 8);
           day_ns = day_ns_ = days * kNsPerDay;
         }
       }
@@ -281,9 +326,30 @@ class CsvParser {
   // Intraday files repeat each date for many rows: when the date equals the last
   // one parsed, skip its validation.
   [[gnu::always_inline]] inline const char* same_day(const char* p, std::int64_t& day_ns) const noexcept {
-    if (load8(p) != day_key8_ || p[8] != day_key_[8] || p[9] != day_key_[9]) return nullptr;
+    if (load8(p) != day_key8_ || load2(p + 8) != day_key2_) return nullptr;
     day_ns = day_ns_;
-    return p + sizeof day_key_;
+    return p + 10;
+  }
+
+  // The generic row's common first field, inline: "YYYY-MM-DDTHH:MM:SSZ" on the
+  // date parsed last, then ','. Returns the position after the ',', or nullptr
+  // (time_field and separator then decide). Accepts only what time_field's
+  // same_day branch accepts, with the same value. Needs no digit check first:
+  // the day key starts as "\n\n\n\n\n\n\n\n", which no row starts with (a line
+  // starting with '\n' is empty and never reaches a row function).
+  [[gnu::always_inline]] inline const char* same_day_time(const char* p, std::int64_t& ts) const noexcept {
+    std::int64_t secs = 0;
+    if (load8(p) != day_key8_ || load2(p + 8) != day_key2_ || p[10] != 'T' || nfields_ < 2) return nullptr;
+    const char* r = fast_hms(p + 11, secs);
+    if (r == nullptr || r[0] != 'Z' || r[1] != ',') return nullptr;
+    ts = day_ns_ + secs * kNsPerSec;
+    return r + 2;
+  }
+
+  static std::uint16_t load2(const char* p) noexcept {
+    std::uint16_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
   }
 
   // --- cold paths: unusual syntax and every error ----------------------------
@@ -441,8 +507,11 @@ class CsvParser {
   std::size_t prev_line_ = 0;
   std::int64_t prev_ts_ = 0, first_ts_ = 0;
   bool finished_ = false;
-  char day_key_[10] = {};  // "YYYY-MM-DD" of the last ISO timestamp, day_ns_ its midnight
-  std::uint64_t day_key8_ = ~std::uint64_t{0};  // its first 8 bytes as load8 reads them
+  // "YYYY-MM-DD" of the last ISO timestamp (its first 8 bytes as load8 reads
+  // them, the last 2 as load2 does), day_ns_ its midnight; no date at first
+  // (see same_day_time).
+  std::uint64_t day_key8_ = 0x0A0A0A0A0A0A0A0AULL;
+  std::uint16_t day_key2_ = 0x0A0A;
   std::int64_t day_ns_ = 0;
   Error error_;
 };
