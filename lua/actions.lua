@@ -21,23 +21,37 @@ local ffi, A, NaN = P.ffi, P.A, P.NaN
 local ACTION_TAG = {}
 local ABANDON = "abandon"
 
--- An action is an empty proxy over its validated fields, which encode() reads
--- from this private map: assigning to a returned action (a.qty = -5, a.tif =
--- "zzz", even through rawset) cannot forge what the engine receives. Found by
--- the audit: mutated actions reached the host unvalidated.
-local FIELDS = setmetatable({}, { __mode = "k" })
-local ACTION_MT = {
-  __metatable = ACTION_TAG,
-  __index = function(proxy, k) return FIELDS[proxy][k] end,
-  __newindex = function(_, k)
-    fail(sfmt("actions are read-only (tried to set %s); build a new one with enter_long{...}, exit_position{...}, ...",
-      describe(k)), 2)
-  end,
-}
-local function freeze(a)
-  local proxy = setmetatable({}, ACTION_MT)
-  FIELDS[proxy] = a
+-- An action is an empty proxy over its validated fields: assigning to a
+-- returned action (a.qty = -5, a.tif = "zzz", even through rawset) cannot
+-- forge what the engine receives. Found by the audit: mutated actions reached
+-- the host unvalidated. The proxy's metatable (one per field table, never
+-- reachable by strategies: getmetatable gives ACTION_TAG, they have no debug
+-- library) holds the field table under the private key OWN; encode() reads it
+-- with debug.getmetatable and rawget, which call no metamethod, so a hand-made
+-- table (a strategy's own metatable, __index functions and all) runs no
+-- strategy code there and is refused. A weak map proxy -> fields did this
+-- before: its dead keys were reclaimed only by rehashing it (~460 rehashes
+-- per 1M bars of ema_cross, whose refused entries build an action every time).
+local raw_getmetatable = P.cfg.raw_getmetatable
+local OWN = {}
+local function readonly(_, k)
+  fail(sfmt("actions are read-only (tried to set %s); build a new one with enter_long{...}, exit_position{...}, ...",
+    describe(k)), 2)
+end
+local function action_mt(a)
+  return { __metatable = ACTION_TAG, __index = a, __newindex = readonly, [OWN] = a }
+end
+-- (Not `return setmetatable(...)`: a tail call of a builtin that returns
+-- below a side trace's start frame is not compiled, "NYI: return to lower
+-- frame", and the filter's path went on in the interpreter.)
+local function freeze(a, mt)
+  local proxy = setmetatable({}, mt or action_mt(a))
   return proxy
+end
+-- The validated fields of an action, or nil for anything else.
+local function fields_of(r)
+  local mt = raw_getmetatable(r)
+  return mt and rawget(mt, OWN)
 end
 
 local function positive(v, what, who, level)
@@ -91,10 +105,10 @@ end
 -- The field tables of the last entry and exit actions built, by kind: a
 -- strategy builds the same action bar after bar (a fixed stake, a fixed
 -- reason), so an action whose validated fields equal the last one's shares its
--- field table (read only through FIELDS, never handed out) and costs one new
+-- field table (and its metatable; never handed out) and costs one new
 -- table, its proxy, instead of three allocations. Each action keeps its own
 -- proxy: identities and everything a strategy can see stay as they were.
-local LAST_FIELDS = {}
+local LAST_FIELDS, LAST_MT = {}, {}
 
 local function entry(kind, who, spec)
   local qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars, bars, tif, reason
@@ -131,7 +145,7 @@ local function entry(kind, who, spec)
     and a.stop_entry == stop_entry and a.stop == stop and a.target == target and a.trail == trail
     and a.trail_pct == trail_pct and a.breakeven == breakeven and a.max_bars == max_bars and a.bars == bars
     and a.tif == tif then
-    return freeze(a)
+    return freeze(a, LAST_MT[kind])
   end
   -- The usual fields (size, reason) in the constructor, so its template has
   -- room for them: one table and one hash part, no resize.
@@ -147,8 +161,9 @@ local function entry(kind, who, spec)
   if max_bars ~= nil then a.max_bars = max_bars end
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
-  LAST_FIELDS[kind] = a
-  return freeze(a)
+  local mt = action_mt(a)
+  LAST_FIELDS[kind], LAST_MT[kind] = a, mt
+  return freeze(a, mt)
 end
 
 local EXIT_KEYS = { reason = true, qty = true, fraction = true, limit = true, tif = true, bars = true }
@@ -179,7 +194,7 @@ function api.exit_position(spec)
   local a = LAST_FIELDS[5]
   if a and a.reason == reason and a.qty == qty and a.fraction == fraction and a.limit == limit and a.bars == bars
     and a.tif == tif then
-    return freeze(a)
+    return freeze(a, LAST_MT[5])
   end
   a = { kind = 5, reason = reason }  -- room for the reason (see entry)
   if qty ~= nil then a.qty = qty end
@@ -187,8 +202,9 @@ function api.exit_position(spec)
   if limit ~= nil then a.limit = limit end
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
-  LAST_FIELDS[5] = a
-  return freeze(a)
+  local mt = action_mt(a)
+  LAST_FIELDS[5], LAST_MT[5] = a, mt
+  return freeze(a, mt)
 end
 
 -- stop: a price, or "breakeven" (the average entry price of the position).
@@ -310,7 +326,7 @@ local function encode(kind, r)
   A.stop, A.target, A.trail, A.trail_pct, A.tif_bars = NaN, NaN, NaN, NaN, NaN
   A.breakeven, A.max_bars = NaN, NaN
   A.order_type, A.tif, A.flags = 0, 0, 0
-  local fields = type(r) == "table" and FIELDS[r]
+  local fields = type(r) == "table" and fields_of(r)
   local is_action = fields ~= nil and fields ~= false
   if kind == 1 then
     if is_action then

@@ -11,7 +11,7 @@
 --   host_ud    lightuserdata -> opaque host pointer passed back to te_api
 --   ind_ud     lightuserdata -> te_ind_view (native indicator values)
 --   registry   array of native indicator descriptions {name, nparams, defaults, outputs, source}
---   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, load_trusted,
+--   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, raw_getmetatable, load_trusted,
 --              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled), ...}
 --
 -- The world is assembled from trusted files sharing one private namespace P:

@@ -562,11 +562,13 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_call(L, 1, 1);
   const int ffi_idx = lua_gettop(L);
 
-  // stack: ffi -> ffi getinfo
+  // stack: ffi -> ffi getinfo getmetatable
   lua_getglobal(L, "debug");
   lua_getfield(L, -1, "getinfo");
-  lua_remove(L, -2);
-  const int getinfo_idx = lua_gettop(L);
+  lua_getfield(L, -2, "getmetatable");
+  lua_remove(L, -3);
+  const int getinfo_idx = lua_gettop(L) - 1;
+  const int getmetatable_idx = lua_gettop(L);
 
   api_.ind_add = &StrategyHost::api_ind_add;
   api_.last_error = &StrategyHost::api_last_error;
@@ -585,7 +587,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
                     &frame_.pos.target})
     *p = std::numeric_limits<double>::quiet_NaN();
 
-  // stack: ffi getinfo -> ffi getinfo prelude args...
+  // stack: ffi getinfo getmetatable -> ffi getinfo getmetatable prelude args...
   if (load_embedded_chunk(L, kPreludePath) != 0)
     return make_error(Errc::internal, std::string("load prelude: ") + lua_tostring(L, -1));
   lua_pushvalue(L, ffi_idx);
@@ -629,6 +631,10 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_setfield(L, -2, "chunkname");
   lua_pushvalue(L, getinfo_idx);
   lua_setfield(L, -2, "getinfo");
+  // debug.getmetatable: encode() reads an action's fields from its own
+  // (protected) metatable without calling any metamethod (lua/actions.lua).
+  lua_pushvalue(L, getmetatable_idx);
+  lua_setfield(L, -2, "raw_getmetatable");
   lua_pushcfunction(L, load_trusted);
   lua_setfield(L, -2, "load_trusted");
   // jit.util.funcbc: the prelude reads whether its per-kind loops compiled

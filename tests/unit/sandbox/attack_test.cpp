@@ -614,6 +614,33 @@ function manage_position(bar, ctx, ind) end
   CHECK(world.account().position(1).qty == 0);
 }
 
+TEST_CASE("reading a returned action runs no strategy code", "[sandbox][audit]") {
+  // lua/actions.lua finds an action's fields through its metatable (raw
+  // reads only). A hand-made table whose own metatable answers every lookup
+  // through strategy functions (__index, __metatable giving the marker) must
+  // be refused without any of them being called: a call would run strategy
+  // code inside encode() and could hand it the private key.
+  test::World world(attack_limits());
+  auto spy = world.add(R"LUA(
+params = {}
+function detect_opportunity(bar, ctx, ind) return true end
+function filter_commitment(bar, ctx, ind)
+  local probe = function(t, k) error("metamethod called for " .. tostring(k)) end
+  local mt = { __metatable = getmetatable(enter_long(1)), __index = probe, __newindex = probe,
+               __len = probe, __eq = probe, __tostring = probe, __call = probe }
+  for _, k in ipairs({ "kind", "qty", "reason" }) do rawset(mt, k, 3) end
+  return setmetatable({}, setmetatable(mt, { __index = probe }))
+end
+function manage_position(bar, ctx, ind) end
+)LUA");
+  REQUIRE(spy.ok());
+  world.feed(5);
+  REQUIRE((*spy)->state() == runner::RunnerState::Faulted);
+  CHECK_THAT((*spy)->fault()->message, Catch::Contains("filter_commitment must return an entry action"));
+  CHECK_THAT((*spy)->fault()->message, !Catch::Contains("metamethod called"));
+  CHECK(world.account().position(0).qty == 0);
+}
+
 TEST_CASE("actions with equal fields stay separate actions", "[sandbox][audit]") {
   // lua/actions.lua lets an action whose validated fields equal the last
   // one's share its (never handed out) field table: each still gets its own
