@@ -24,7 +24,11 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
       acc_(initial_cash),
       formatter_(date_only),
       peak_(initial_cash),
+      dd_(initial_cash > 0 ? (initial_cash - initial_cash) / initial_cash : 0.0),
       expected_rows_(curve_rows) {
+  // As if the initial cash had been a row: max(peak, cash) is the peak, and the
+  // drawdown that row would have had is dd_'s.
+  std::memcpy(&dd_equity_bits_, &initial_cash, sizeof dd_equity_bits_);
   file_.append(detail::kEquityHeader);
   if (curve_rows > 0) {  // virtual until the worker writes it
     curve_.ts_ns.reserve(curve_rows);
@@ -103,9 +107,17 @@ void EquityStream::write_block(const Block& b) {
     const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
     char* p = file_.room((stop - i) * detail::kMaxEquityRow);
     for (; i < stop; ++i) {
-      // The drawdown exactly as run_backtest computes the curve's column.
-      peak_ = std::max(peak_, b.equity[i]);
-      const double dd = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
+      // The drawdown exactly as run_backtest computes the curve's column; an
+      // equity that repeats the row before's (bit for bit) leaves the peak as
+      // it was, so its drawdown is the one computed then.
+      std::uint64_t eq_bits;
+      std::memcpy(&eq_bits, &b.equity[i], sizeof eq_bits);
+      if (eq_bits != dd_equity_bits_) [[unlikely]] {
+        peak_ = std::max(peak_, b.equity[i]);
+        dd_ = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
+        dd_equity_bits_ = eq_bits;
+      }
+      const double dd = dd_;
       p = rows.row(p, b.ts[i], b.cash[i], b.pv[i], b.equity[i], dd);
       acc_.on_equity(b.ts[i], b.cash[i], b.pv[i], b.equity[i]);
       if (i < keep) {
