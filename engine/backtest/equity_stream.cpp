@@ -97,7 +97,10 @@ void EquityStream::work() {
 
 void EquityStream::write_block(const Block& b) {
   detail::EquityRowFormatter& rows = formatter_;
-  constexpr std::size_t kRowsPerRoom = 1024;
+  // Rows per room() request: the buffer is written out when less than that
+  // much room is left, so a small request makes few large writes (256 rows:
+  // about 200 KB per write of the 256 KiB buffer; 1024 rows made ~50 KB writes).
+  constexpr std::size_t kRowsPerRoom = 256;
   // The kept columns, if any (a run has at most the rows it was sized for).
   const std::size_t keep = std::min(b.n, curve_.equity.capacity() - std::min(curve_.equity.capacity(), rows_));
   std::int64_t* const keep_ts = curve_.ts_ns.writable() + (keep ? rows_ : 0);
