@@ -28,16 +28,6 @@ class EquityRowFormatter {
   explicit EquityRowFormatter(bool date_only) : time_(date_only) {}
 
   // Writes one row (at most kMaxEquityRow bytes) at `p`; returns the end.
-  // Rows at `ts` whose four numbers are the last row's (a flat run): the time
-  // and the kept text, n rows at most n * kMaxEquityRow bytes.
-  char* repeat_rows(char* p, const std::int64_t* ts, std::size_t n) noexcept {
-    for (std::size_t k = 0; k < n; ++k) {
-      p += time_.write(p, ts[k]);
-      p = copy_tail(p);
-    }
-    return p;
-  }
-
   char* row(char* p, std::int64_t ts_ns, double cash, double position_value, double equity, double drawdown) noexcept {
     p += time_.write(p, ts_ns);
     const std::uint64_t b[4] = {bits(cash), bits(position_value), bits(equity), bits(drawdown)};

@@ -95,15 +95,6 @@ void EquityStream::work() {
   }
 }
 
-namespace {
-bool same_bits(double a, double b) noexcept {
-  std::uint64_t x, y;
-  std::memcpy(&x, &a, sizeof x);
-  std::memcpy(&y, &b, sizeof y);
-  return x == y;
-}
-}  // namespace
-
 void EquityStream::write_block(const Block& b) {
   detail::EquityRowFormatter& rows = formatter_;
   // Rows per room() request: the buffer is written out when less than that
@@ -118,7 +109,7 @@ void EquityStream::write_block(const Block& b) {
   for (std::size_t i = 0; i < b.n;) {
     const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
     char* p = file_.room((stop - i) * detail::kMaxEquityRow);
-    while (i < stop) {
+    for (; i < stop; ++i) {
       // The drawdown exactly as run_backtest computes the curve's column; an
       // equity that repeats the row before's (bit for bit) leaves the peak as
       // it was, so its drawdown is the one computed then.
@@ -136,29 +127,6 @@ void EquityStream::write_block(const Block& b) {
         keep_ts[i] = b.ts[i];
         keep_equity[i] = b.equity[i];
         keep_dd[i] = dd;
-      }
-      // The rows after it that repeat its cash, position value and equity bit
-      // for bit (a flat run): the same text after the time, the same drawdown,
-      // and for the metrics points of the same equity, each handled in a loop.
-      const std::size_t first = ++i;
-      while (i < stop && same_bits(b.cash[i], b.cash[first - 1]) && same_bits(b.pv[i], b.pv[first - 1]) &&
-             same_bits(b.equity[i], b.equity[first - 1]))
-        ++i;
-      if (i == first) continue;
-      p = rows.repeat_rows(p, b.ts + first, i - first);
-      for (std::size_t k = first; k < i;) {
-        const std::size_t taken = acc_.on_repeats(b.ts + k, b.pv + k, b.equity[k], i - k);
-        if (taken == 0) {  // a month's end, or not a repeat to the accumulator: one point the usual way
-          acc_.on_equity(b.ts[k], b.cash[k], b.pv[k], b.equity[k]);
-          ++k;
-        } else {
-          k += taken;
-        }
-      }
-      for (std::size_t k = first; k < std::min(i, keep); ++k) {
-        keep_ts[k] = b.ts[k];
-        keep_equity[k] = b.equity[k];
-        keep_dd[k] = dd;
       }
     }
     file_.commit(p);

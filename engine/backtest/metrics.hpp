@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -92,44 +91,6 @@ class MetricsAccumulator final : public EquityListener {
     } else {
       add(ts_ns, position_value, equity);
     }
-  }
-
-  // on_equity for points k = 0, 1, ... of a flat run, all with `equity` (the
-  // previous point's), as long as they take add_repeat (up to n; it stops at a
-  // month's end): the same updates in one loop, the state in locals. Returns
-  // the number taken (0 if the first does not repeat).
-  std::size_t on_repeats(const std::int64_t* ts, const double* position_value, double equity, std::size_t n) noexcept {
-    if (n == 0 || !repeats(ts[0], equity)) return 0;
-    const std::int64_t month_end = monthly_ ? month_end_ns_ : std::numeric_limits<std::int64_t>::max();
-    const bool at_peak = equity >= peak_;  // stays so: the peak becomes this equity
-    Moments moments = moments_;
-    std::size_t i = n_, exposed = exposed_, peak_i = peak_i_;
-    std::int64_t peak_ts = peak_ts_, longest = longest_, longest_ns = longest_ns_;
-    std::size_t k = 0;
-    for (; k < n && ts[k] < month_end; ++k, ++i) {
-      moments.add(0.0);
-      if (position_value[k] != 0) ++exposed;
-      if (at_peak) {
-        peak_i = i;
-        peak_ts = ts[k];
-      } else {
-        const auto bars = static_cast<std::int64_t>(i - peak_i);
-        if (bars > longest) {
-          longest = bars;
-          longest_ns = ts[k] - peak_ts;
-        }
-      }
-    }
-    if (at_peak) peak_ = equity;
-    moments_ = moments;
-    n_ = i;
-    exposed_ = exposed;
-    peak_i_ = peak_i;
-    peak_ts_ = peak_ts;
-    longest_ = longest;
-    longest_ns_ = longest_ns;
-    last_ts_ = ts[k - 1];  // k >= 1: the first point was checked
-    return k;
   }
 
   // Completes the metrics with the run's trades and counters. `r.equity` is not read.
