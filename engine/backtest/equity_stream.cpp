@@ -24,7 +24,11 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
       acc_(initial_cash),
       formatter_(date_only),
       peak_(initial_cash),
+      dd_(initial_cash > 0 ? (initial_cash - initial_cash) / initial_cash : 0.0),
       expected_rows_(curve_rows) {
+  // As if the initial cash had been a row: max(peak, cash) is the peak, and the
+  // drawdown that row would have had is dd_'s.
+  std::memcpy(&dd_equity_bits_, &initial_cash, sizeof dd_equity_bits_);
   file_.append(detail::kEquityHeader);
   if (curve_rows > 0) {  // virtual until the worker writes it
     curve_.ts_ns.reserve(curve_rows);
@@ -93,7 +97,10 @@ void EquityStream::work() {
 
 void EquityStream::write_block(const Block& b) {
   detail::EquityRowFormatter& rows = formatter_;
-  constexpr std::size_t kRowsPerRoom = 1024;
+  // Rows per room() request: the buffer is written out when less than that
+  // much room is left, so a small request makes few large writes (256 rows:
+  // about 200 KB per write of the 256 KiB buffer; 1024 rows made ~50 KB writes).
+  constexpr std::size_t kRowsPerRoom = 256;
   // The kept columns, if any (a run has at most the rows it was sized for).
   const std::size_t keep = std::min(b.n, curve_.equity.capacity() - std::min(curve_.equity.capacity(), rows_));
   std::int64_t* const keep_ts = curve_.ts_ns.writable() + (keep ? rows_ : 0);
@@ -103,9 +110,17 @@ void EquityStream::write_block(const Block& b) {
     const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
     char* p = file_.room((stop - i) * detail::kMaxEquityRow);
     for (; i < stop; ++i) {
-      // The drawdown exactly as run_backtest computes the curve's column.
-      peak_ = std::max(peak_, b.equity[i]);
-      const double dd = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
+      // The drawdown exactly as run_backtest computes the curve's column; an
+      // equity that repeats the row before's (bit for bit) leaves the peak as
+      // it was, so its drawdown is the one computed then.
+      std::uint64_t eq_bits;
+      std::memcpy(&eq_bits, &b.equity[i], sizeof eq_bits);
+      if (eq_bits != dd_equity_bits_) [[unlikely]] {
+        peak_ = std::max(peak_, b.equity[i]);
+        dd_ = peak_ > 0 ? (peak_ - b.equity[i]) / peak_ : 0.0;
+        dd_equity_bits_ = eq_bits;
+      }
+      const double dd = dd_;
       p = rows.row(p, b.ts[i], b.cash[i], b.pv[i], b.equity[i], dd);
       acc_.on_equity(b.ts[i], b.cash[i], b.pv[i], b.equity[i]);
       if (i < keep) {

@@ -81,6 +81,8 @@ class EquityStream final : public EquityListener {
   MetricsAccumulator acc_;
   detail::EquityRowFormatter formatter_;  // worker thread only
   double peak_;
+  double dd_;                        // the drawdown of the last equity seen (worker thread)
+  std::uint64_t dd_equity_bits_ = 0;  // that equity's bits
   std::size_t rows_ = 0;
   std::size_t expected_rows_;  // curve_rows: the file is preallocated for about that many
   EquityCurve curve_;  // worker thread until finish(); capacity 0 when not kept

@@ -41,7 +41,7 @@ MetricsAccumulator::MetricsAccumulator(double initial_cash, std::size_t expected
   }
 }
 
-void MetricsAccumulator::on_equity(std::int64_t ts_ns, double, double position_value, double equity) noexcept {
+void MetricsAccumulator::add(std::int64_t ts_ns, double position_value, double equity) noexcept {
   const std::size_t i = n_++;
   if (i == 0) first_ts_ = peak_ts_ = ts_ns;  // the initial cash is the first peak
   last_ts_ = ts_ns;

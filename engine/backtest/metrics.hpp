@@ -7,7 +7,9 @@
 // MetricsAccumulator fed a point per bar, so a run that keeps its curve
 // (compute_metrics over BacktestResult::equity) and a run that does not (the
 // optimiser: the accumulator listens to the engine) get bit-identical numbers.
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,7 +85,13 @@ class MetricsAccumulator final : public EquityListener {
   explicit MetricsAccumulator(double initial_cash, std::size_t expected_bars = 0, std::size_t blocks = 0,
                               bool monthly = true);
 
-  void on_equity(std::int64_t ts_ns, double cash, double position_value, double equity) noexcept override;
+  void on_equity(std::int64_t ts_ns, double /*cash*/, double position_value, double equity) noexcept override {
+    if (repeats(ts_ns, equity)) [[likely]] {
+      add_repeat(ts_ns, position_value, equity);
+    } else {
+      add(ts_ns, position_value, equity);
+    }
+  }
 
   // Completes the metrics with the run's trades and counters. `r.equity` is not read.
   Metrics finish(const BacktestResult& r) const;
@@ -92,6 +100,38 @@ class MetricsAccumulator final : public EquityListener {
   const ReturnBlocks& blocks() const noexcept { return blocks_; }
 
  private:
+  // A point whose equity is the previous point's, bit for bit and finite (most
+  // bars of a strategy that is often flat): its return is exactly 0 (e / e is
+  // 1 for any finite non-zero e, and a zero previous equity gives 0 anyway),
+  // and the peak, the drawdown's money and fraction, and the month's equity
+  // are what the previous point left them, so add_repeat updates only what
+  // still moves (the moments, the exposure, the time below the peak). Not
+  // with return blocks, nor at a month's end (add does those).
+  bool repeats(std::int64_t ts_ns, double equity) const noexcept {
+    std::uint64_t a, b;
+    std::memcpy(&a, &equity, sizeof a);
+    std::memcpy(&b, &prev_equity_, sizeof b);
+    return a == b && n_ > 0 && std::isfinite(equity) && blocks_.sum.empty() && (!monthly_ || ts_ns < month_end_ns_);
+  }
+  void add_repeat(std::int64_t ts_ns, double position_value, double equity) noexcept {
+    const std::size_t i = n_++;
+    last_ts_ = ts_ns;
+    moments_.add(0.0);
+    if (position_value != 0) ++exposed_;
+    if (equity >= peak_) {
+      peak_ = equity;
+      peak_i_ = i;
+      peak_ts_ = ts_ns;
+    } else {
+      const auto bars = static_cast<std::int64_t>(i - peak_i_);
+      if (bars > longest_) {
+        longest_ = bars;
+        longest_ns_ = ts_ns - peak_ts_;
+      }
+    }
+  }
+  // Any point (the definition; add_repeat is its shortcut).
+  void add(std::int64_t ts_ns, double position_value, double equity) noexcept;
 
   double initial_cash_;
   std::size_t n_ = 0;

@@ -101,3 +101,47 @@ TEST_CASE("format_double's short-decimal path prints what to_chars prints", "[un
   }
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("format_double's 16- and 17-digit path prints what to_chars prints", "[unit][core]") {
+  // The values the exact-integer shortest search (format_shortest_fixed) takes:
+  // everything in [1e-7, 1e15) that is not whole, not cents and needs more
+  // than 15 digits. Compared with to_chars (Ryu) over every binade of the
+  // range, the binades' first significands (their smaller gap below), values
+  // a few ulps off cents and off short decimals, drawdown-like fractions, and
+  // multiples of small powers of two near 1e15 (where two shortest candidates
+  // can be equally near, the tie to even).
+  auto reference = [](double v) {
+    char buf[64];
+    return std::string(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed).ptr - buf));
+  };
+  std::mt19937_64 rng(17);
+  std::vector<double> values;
+  for (int e2 = -25; e2 <= 50; ++e2) {
+    for (int i = 0; i < 4000; ++i) values.push_back(std::ldexp(1.0 + static_cast<double>(rng() >> 12) * 0x1p-52, e2));
+    const double first = std::ldexp(1.0, e2);  // the binade's smallest significand
+    for (int k = -3; k <= 3; ++k) values.push_back(first + k * std::ldexp(0x1p-52, e2));
+  }
+  for (int i = 0; i < 100000; ++i) {
+    const double cents = static_cast<double>(rng() % 100'000'000'000ULL) / 100;
+    double off = cents;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) off = std::nextafter(off, (rng() & 1) ? 1e300 : 0.0);
+    values.push_back(off);
+    const double peak = 1e6 * (1 + static_cast<double>(rng() % 100000) / 1000);
+    const double equity = peak * static_cast<double>(rng() % 1000000) / 1e6;
+    values.push_back((peak - equity) / peak);  // a drawdown
+    values.push_back(equity * (1 - 0.001) + static_cast<double>(rng() % 1000) / 7);
+    const double shortd = static_cast<double>(rng() % 1'000'000'000'000ULL) / std::pow(10.0, static_cast<double>(rng() % 12));
+    values.push_back(std::nextafter(shortd, 1e300));
+    values.push_back(std::ldexp(static_cast<double>(rng() % (1ULL << 53)), -static_cast<int>(3 + rng() % 6)));
+  }
+  std::size_t mismatches = 0, checked = 0;
+  for (const double x : values) {
+    if (!(x >= 1e-7 && x < 1e15) || x == std::floor(x)) continue;
+    ++checked;
+    for (const double v : {x, -x}) {
+      if (format_double(v) != reference(v) && ++mismatches <= 5) FAIL_CHECK(v << ": " << format_double(v) << " vs " << reference(v));
+    }
+  }
+  CHECK(checked > 700000);
+  CHECK(mismatches == 0);
+}
