@@ -90,6 +90,7 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   fills_.reserve(64);
   facts_.reserve(16);
   order_store_.reserve(64);
+  held_exports_.reserve(8);
   text_.reserve(4096);
 }
 
@@ -232,6 +233,7 @@ void RecorderBatch::clear() noexcept {
   items_used_ = 0;
   bars_.clear();
   states_used_ = 0;  // records kept (with the pointers they hold) until reused
+  held_exports_.clear();  // (no record of this batch points at them any more)
   events_.clear();
   indicator_values_.clear();
   actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch

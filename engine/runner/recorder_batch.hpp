@@ -103,7 +103,10 @@ struct StateRecord {
   journal::StatePhase phase = journal::StatePhase::After;
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
-  std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
+  // Set: the ctx is these bytes (decoded by emit()), kept alive by the batch
+  // (RecorderBatch::hold_export), not by each record: a shared pointer copied
+  // per state was a locked increment and decrement each on the trading thread.
+  const script::LoopExport* ctx_bytes = nullptr;
   std::uint64_t ctx_serial = 0;                 // ctx_bytes->serial (read here, not there, by emit())
   // The working orders: orders_count orders from orders_offset of the batch's
   // order store (RecorderBatch::add_order_list), copied there once per list
@@ -310,6 +313,16 @@ class RecorderBatch final : public journal::DeferredEvents {
   const model::Order* order_list(std::uint32_t offset) const noexcept { return order_store_.data() + offset; }
   // Moves with every clear(): copies made before it are gone.
   std::uint64_t generation() const noexcept { return generation_; }
+  // Keeps `e` alive while this batch's records point at it (StateRecord::
+  // ctx_bytes): a copy per export the batch's states switch to, found again
+  // among the last two held (a ctx alternates between a few values); released
+  // by clear(), on the recorder's thread.
+  void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
+    const std::size_t n = held_exports_.size();
+    if (n != 0 && held_exports_[n - 1].get() == e.get()) return;
+    if (n > 1 && held_exports_[n - 2].get() == e.get()) return;
+    held_exports_.push_back(e);
+  }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return count_ == 0; }
@@ -374,6 +387,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
+  std::vector<std::shared_ptr<const script::LoopExport>> held_exports_;  // hold_export()
   std::size_t order_store_used_ = 0;
   std::uint64_t generation_ = 0;
   std::atomic<bool> in_use_{false};
