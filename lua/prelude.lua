@@ -235,7 +235,14 @@ local function xtable(t, depth)
   local p = xpos
   if p + 5 > xcap then xfull = true return false end
   xpos = p + 5
-  local n, count = #t, 0
+  -- A table whose first key is a string (or that has none) goes the map way
+  -- without `#t` (for a table with a hash part a C call that probes the hash
+  -- for key 1, ≈ 80 instructions per export): a map, or, with any other key
+  -- in it, mixed keys (refused by both ways; a top-level array beside a
+  -- view's name set by rawset goes to the host's walker, which gives the
+  -- array the other way would have written).
+  local k1, n, count = next(t), 0, 0
+  if k1 ~= nil and type(k1) ~= "string" then n = #t end
   if n == 0 then
     -- A map (string keys only) or empty. The host views are ctx's __index,
     -- not its keys; a key rawset under a view's name is still left out at the

@@ -26,6 +26,7 @@ class ResultRecorder final : public runner::RunnerObserver {
   RunnerObserver* bar_hooks() noexcept override { return nullptr; }
   bool bar_end_runs_lua() const noexcept override { return false; }
   bool reads_transition_reasons() const noexcept override { return false; }  // no on_transition
+  std::uint8_t event_hooks() const noexcept override { return 0; }  // no on_transition, on_action, on_fill
   void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override;
   void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view reason,
                       const model::Fill* fill, const model::Rejection* rejection) override;

@@ -217,7 +217,8 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     snapshot_into(runner, r.snap);
   }
   if (r.ctx != ctx_) r.ctx = ctx_;
-  if (r.ctx_bytes != ctx_bytes_) r.ctx_bytes = ctx_bytes_;
+  r.ctx_bytes = ctx_bytes_.get();
+  if (ctx_bytes_) b.hold_export(ctx_bytes_);
   r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
   if (at_start) {
     if (start_orders_batch_ == &b && start_orders_generation_ == b.generation()) {

@@ -108,6 +108,8 @@ class JournalRecorder final : public RunnerObserver {
   // no end: the runner skips the call (on_bar sets `busy`, so does anything
   // recorded during the bar).
   const QuietBarEnd* quiet_bar_end() const noexcept override { return &quiet_; }
+  // (A fill is recorded from on_order_event, which carries it.)
+  std::uint8_t event_hooks() const noexcept override { return kHookTransition | kHookAction; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
@@ -127,8 +129,9 @@ class JournalRecorder final : public RunnerObserver {
   void push(const SymbolRunner& runner, std::int64_t ts_ns, Body body);
   // The batch being filled, for something recorded now: the bars before it
   // (a run of series bars not written yet, the current bar included) go in
-  // first, and the bar's end is due (quiet_.busy).
-  RecorderBatch& batch(const SymbolRunner& runner) {
+  // first, and the bar's end is due (quiet_.busy). Always inline: GCC kept
+  // it out of line in most recorder hooks (a call per record).
+  [[gnu::always_inline]] RecorderBatch& batch(const SymbolRunner& runner) {
     quiet_.busy = 1;
     busy_at_ = INT64_MIN;  // (batched() grows: recomputed at the bar's end)
     if (series_next_ != written_next_) return write_bars();

@@ -3,7 +3,8 @@
 // and the session journal recorder). Forwards every hook, in the order the
 // observers were added; null entries are skipped. The per-bar hooks go only
 // to the observers that want them (RunnerObserver::bar_hooks): with one such
-// observer the runner calls it directly, past the fan-out.
+// observer the runner calls it directly, past the fan-out; on_transition,
+// on_action and on_fill only to those whose event_hooks() name them.
 #include <initializer_list>
 #include <vector>
 
@@ -18,6 +19,10 @@ class ObserverFanout final : public RunnerObserver {
       if (o == nullptr) continue;
       observers_.push_back(o);
       if (RunnerObserver* b = o->bar_hooks()) bar_observers_.push_back(b);
+      const std::uint8_t hooks = o->event_hooks();
+      if (hooks & kHookTransition) transition_observers_.push_back(o);
+      if (hooks & kHookAction) action_observers_.push_back(o);
+      if (hooks & kHookFill) fill_observers_.push_back(o);
     }
   }
 
@@ -36,14 +41,19 @@ class ObserverFanout final : public RunnerObserver {
   void on_bar_source(const SymbolRunner& r, const model::BarSeries& series, std::size_t first) override {
     for (auto* o : observers_) o->on_bar_source(r, series, first);
   }
+  std::uint8_t event_hooks() const noexcept override {
+    return static_cast<std::uint8_t>((transition_observers_.empty() ? 0 : kHookTransition) |
+                                     (action_observers_.empty() ? 0 : kHookAction) |
+                                     (fill_observers_.empty() ? 0 : kHookFill));
+  }
   void on_transition(const SymbolRunner& r, const Transition& t) override {
-    for (auto* o : observers_) o->on_transition(r, t);
+    for (auto* o : transition_observers_) o->on_transition(r, t);
   }
   void on_order(const SymbolRunner& r, const model::Order& order) override {
     for (auto* o : observers_) o->on_order(r, order);
   }
   void on_fill(const SymbolRunner& r, const model::Fill& f) override {
-    for (auto* o : observers_) o->on_fill(r, f);
+    for (auto* o : fill_observers_) o->on_fill(r, f);
   }
   void on_rejected(const SymbolRunner& r, const model::Rejection& rej) override {
     for (auto* o : observers_) o->on_rejected(r, rej);
@@ -75,7 +85,7 @@ class ObserverFanout final : public RunnerObserver {
   }
   void on_action(const SymbolRunner& r, script::Callback cb, int kind, const te_action& a,
                  std::string_view reason) override {
-    for (auto* o : observers_) o->on_action(r, cb, kind, a, reason);
+    for (auto* o : action_observers_) o->on_action(r, cb, kind, a, reason);
   }
   void on_order_event(const SymbolRunner& r, const model::Order& order, std::string_view reason_code,
                       const model::Fill* fill, const model::Rejection* rejection) override {
@@ -103,6 +113,10 @@ class ObserverFanout final : public RunnerObserver {
  private:
   std::vector<RunnerObserver*> observers_;
   std::vector<RunnerObserver*> bar_observers_;  // their bar_hooks(), non-null
+  // The observers whose event_hooks() name the hook.
+  std::vector<RunnerObserver*> transition_observers_;
+  std::vector<RunnerObserver*> action_observers_;
+  std::vector<RunnerObserver*> fill_observers_;
 };
 
 }  // namespace te::runner

@@ -549,7 +549,7 @@ void SymbolRunner::on_order_update(const model::Order& order, std::string_view r
 void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
   quiet_ = false;
   if (observer_) {
-    observer_->on_fill(*this, fill);
+    if (observer_fills_) observer_->on_fill(*this, fill);
     observer_->on_order_event(*this, order, {}, &fill, nullptr);
   }
   if (risk_) risk_->on_fill(fill);

@@ -79,7 +79,7 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   // page-fault) on the trading thread after the first few batches. Room for
   // copied bars only when the batch gets one (add_bar): a backtest's bars are
   // referred to in their series (add_series_bar).
-  items_.reserve(reserve_items);
+  grow_items(reserve_items);
   states_.reserve(64);
   events_.reserve(64);
   // The activity records too: a batch grown a record at a time moved its
@@ -90,6 +90,7 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   fills_.reserve(64);
   facts_.reserve(16);
   order_store_.reserve(64);
+  held_exports_.reserve(8);
   text_.reserve(4096);
 }
 
@@ -105,7 +106,7 @@ std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   refusal_built_ = 0;  // (numbers restart with each use of the batch)
   const RecorderIdentity& id = *identity_;
-  for (const Item& item : items_) {
+  for (const Item& item : std::span<const Item>(items_.get(), items_used_)) {
     switch (item.kind) {
       case Kind::Bar: {
         const model::Bar& bar = bars_[item.index];
@@ -229,9 +230,10 @@ void RecorderBatch::release() noexcept {
 
 void RecorderBatch::clear() noexcept {
   count_ = 0;
-  items_.clear();
+  items_used_ = 0;
   bars_.clear();
   states_used_ = 0;  // records kept (with the pointers they hold) until reused
+  held_exports_.clear();  // (no record of this batch points at them any more)
   events_.clear();
   indicator_values_.clear();
   actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch

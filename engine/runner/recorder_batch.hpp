@@ -103,7 +103,10 @@ struct StateRecord {
   journal::StatePhase phase = journal::StatePhase::After;
   RunnerSnapshot snap;
   std::shared_ptr<const Value> ctx;             // null: nil (the export failed), or see ctx_bytes
-  std::shared_ptr<const script::LoopExport> ctx_bytes;  // set: the ctx is these bytes (decoded by emit())
+  // Set: the ctx is these bytes (decoded by emit()), kept alive by the batch
+  // (RecorderBatch::hold_export), not by each record: a shared pointer copied
+  // per state was a locked increment and decrement each on the trading thread.
+  const script::LoopExport* ctx_bytes = nullptr;
   std::uint64_t ctx_serial = 0;                 // ctx_bytes->serial (read here, not there, by emit())
   // The working orders: orders_count orders from orders_offset of the batch's
   // order store (RecorderBatch::add_order_list), copied there once per list
@@ -171,24 +174,24 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t add_bar(const model::Bar& bar) {
     if (bars_.capacity() == 0) bars_.reserve(reserve_items_);  // only batches that copy bars need room for them
     ++count_;
-    items_.push_back(Item{Kind::Bar, 0, static_cast<std::uint32_t>(bars_.size())});
+    push_item(Item{Kind::Bar, 0, static_cast<std::uint32_t>(bars_.size())});
     bars_.push_back(bar);
-    return items_.size() - 1;
+    return items_used_ - 1;
   }
   // Bar `index` of the series set by set_series() (copied by the writer's
   // thread in emit()). Consecutive bars share one item, so a run of quiet
   // bars costs the trading thread a counter, not a copy of each bar.
   std::size_t add_series_bar(std::uint32_t index) {
     ++count_;
-    if (!items_.empty()) {
-      Item& last = items_.back();
+    if (items_used_ != 0) {
+      Item& last = items_[items_used_ - 1];
       if (last.kind == Kind::SeriesBars && last.index + last.run == index && last.run < UINT16_MAX) {
         ++last.run;
-        return items_.size() - 1;
+        return items_used_ - 1;
       }
     }
-    items_.push_back(Item{Kind::SeriesBars, 1, index});
-    return items_.size() - 1;
+    push_item(Item{Kind::SeriesBars, 1, index});
+    return items_used_ - 1;
   }
   // Bars `index` .. `index + n - 1` of the series (n > 0), as n calls of
   // add_series_bar would place them (the same items): the recorder notes a
@@ -196,8 +199,8 @@ class RecorderBatch final : public journal::DeferredEvents {
   // comes. Returns the position of the item holding the last of them.
   std::size_t add_series_run(std::uint32_t index, std::size_t n) {
     count_ += n;
-    if (!items_.empty()) {
-      Item& last = items_.back();
+    if (items_used_ != 0) {
+      Item& last = items_[items_used_ - 1];
       if (last.kind == Kind::SeriesBars && last.index + last.run == index) {
         const std::size_t take = std::min<std::size_t>(n, UINT16_MAX - last.run);
         last.run = static_cast<std::uint16_t>(last.run + take);
@@ -207,11 +210,11 @@ class RecorderBatch final : public journal::DeferredEvents {
     }
     while (n > 0) {
       const std::size_t take = std::min<std::size_t>(n, UINT16_MAX);
-      items_.push_back(Item{Kind::SeriesBars, static_cast<std::uint16_t>(take), index});
+      push_item(Item{Kind::SeriesBars, static_cast<std::uint16_t>(take), index});
       index += static_cast<std::uint32_t>(take);
       n -= take;
     }
-    return items_.size() - 1;
+    return items_used_ - 1;
   }
   // The series add_series_bar's indices are into (set while the batch holds none).
   void set_series(std::shared_ptr<const model::BarSeries> series) noexcept { series_ = std::move(series); }
@@ -224,49 +227,51 @@ class RecorderBatch final : public journal::DeferredEvents {
     ++count_;
     const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_used_)};
     if (states_used_ == states_.size()) states_.emplace_back();
-    if (at >= items_.size()) {
-      items_.push_back(item);
+    if (at >= items_used_) {
+      push_item(item);
     } else {
-      items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(at), item);
+      push_item(item);
+      Item* const items = items_.get();
+      std::rotate(items + at, items + items_used_ - 1, items + items_used_);
     }
     return states_[states_used_++];
   }
   // Appends the state, or places it at item position `at` (<= items).
   void add_state(StateRecord state, std::size_t at) { add_state_slot(at) = std::move(state); }
-  void add_state(StateRecord state) { add_state(std::move(state), items_.size()); }
+  void add_state(StateRecord state) { add_state(std::move(state), items_used_); }
   void add_event(journal::Event event) {
     ++count_;
-    items_.push_back(Item{Kind::Built, 0, static_cast<std::uint32_t>(events_.size())});
+    push_item(Item{Kind::Built, 0, static_cast<std::uint32_t>(events_.size())});
     events_.push_back(std::move(event));
   }
   // The record is filled in place (its strings keep their capacity across batches).
   ActionRecord& add_action() {
     ++count_;
-    items_.push_back(Item{Kind::Action, 0, static_cast<std::uint32_t>(actions_used_)});
+    push_item(Item{Kind::Action, 0, static_cast<std::uint32_t>(actions_used_)});
     if (actions_used_ == actions_.size()) actions_.emplace_back();
     return actions_[actions_used_++];
   }
   TransitionRecord& add_transition() {
     ++count_;
-    items_.push_back(Item{Kind::Transition, 0, static_cast<std::uint32_t>(transitions_used_)});
+    push_item(Item{Kind::Transition, 0, static_cast<std::uint32_t>(transitions_used_)});
     if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
     return transitions_[transitions_used_++];
   }
   OrderRecord& add_order() {
     ++count_;
-    items_.push_back(Item{Kind::Order, 0, static_cast<std::uint32_t>(orders_used_)});
+    push_item(Item{Kind::Order, 0, static_cast<std::uint32_t>(orders_used_)});
     if (orders_used_ == orders_.size()) orders_.emplace_back();
     return orders_[orders_used_++];
   }
   RefusalRecord& add_refusal() {
     ++count_;
-    items_.push_back(Item{Kind::Refusal, 0, static_cast<std::uint32_t>(refusals_used_)});
+    push_item(Item{Kind::Refusal, 0, static_cast<std::uint32_t>(refusals_used_)});
     if (refusals_used_ == refusals_.size()) refusals_.emplace_back();
     return refusals_[refusals_used_++];
   }
   void add_fill(const model::Fill& fill) {
     ++count_;
-    items_.push_back(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
+    push_item(Item{Kind::Fill, 0, static_cast<std::uint32_t>(fills_.size())});
     fills_.push_back(fill);
   }
   // `s` kept in the batch's text for a record (read back by text()).
@@ -308,6 +313,16 @@ class RecorderBatch final : public journal::DeferredEvents {
   const model::Order* order_list(std::uint32_t offset) const noexcept { return order_store_.data() + offset; }
   // Moves with every clear(): copies made before it are gone.
   std::uint64_t generation() const noexcept { return generation_; }
+  // Keeps `e` alive while this batch's records point at it (StateRecord::
+  // ctx_bytes): a copy per export the batch's states switch to, found again
+  // among the last two held (a ctx alternates between a few values); released
+  // by clear(), on the recorder's thread.
+  void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
+    const std::size_t n = held_exports_.size();
+    if (n != 0 && held_exports_[n - 1].get() == e.get()) return;
+    if (n > 1 && held_exports_[n - 2].get() == e.get()) return;
+    held_exports_.push_back(e);
+  }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return count_ == 0; }
@@ -337,7 +352,23 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::shared_ptr<const RecorderIdentity> identity_;
   std::size_t reserve_items_ = 0;
   std::size_t count_ = 0;  // events (a SeriesBars item is `run` of them)
-  std::vector<Item> items_;
+  // The first items_used_ of items_cap_ are this batch's (push_item: an
+  // inline store, not vector::push_back, which GCC kept out of line: a call
+  // of ≈ 23 instructions per record on the trading thread; and room that is
+  // not zero-filled when a batch is made).
+  std::unique_ptr<Item[]> items_;
+  std::size_t items_cap_ = 0;
+  std::size_t items_used_ = 0;
+  [[gnu::always_inline]] void push_item(Item item) {
+    if (items_used_ == items_cap_) [[unlikely]] grow_items(items_cap_ * 2 + 16);
+    items_[items_used_++] = item;
+  }
+  [[gnu::noinline]] void grow_items(std::size_t cap) {
+    std::unique_ptr<Item[]> more(new Item[cap]);  // (default-initialised: not zeroed)
+    if (items_used_ != 0) std::memcpy(more.get(), items_.get(), items_used_ * sizeof(Item));
+    items_ = std::move(more);
+    items_cap_ = cap;
+  }
   std::shared_ptr<const model::BarSeries> series_;
   std::vector<model::Bar> bars_;
   std::vector<StateRecord> states_;  // the first states_used_ are this batch's (the rest kept for reuse)
@@ -356,6 +387,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
+  std::vector<std::shared_ptr<const script::LoopExport>> held_exports_;  // hold_export()
   std::size_t order_store_used_ = 0;
   std::uint64_t generation_ = 0;
   std::atomic<bool> in_use_{false};

@@ -36,6 +36,7 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
   indicators_.set_series_cache(config_.indicator_cache);
   indicators_.set_bar_interval(config_.bar_interval_ns);
   transition_reasons_ = config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reasons());
+  observer_fills_ = observer_ != nullptr && (observer_->event_hooks() & RunnerObserver::kHookFill) != 0;
 }
 
 SymbolRunner::~SymbolRunner() = default;

@@ -1,6 +1,8 @@
 // Which observers the runner's per-bar hooks reach (RunnerObserver::bar_hooks,
 // ObserverFanout): only those that want them, each once per bar, in batch and
-// per-bar runs alike; the other hooks reach every observer.
+// per-bar runs alike; the other hooks reach every observer, but for
+// on_transition, on_action and on_fill, which reach those whose event_hooks()
+// name them.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -18,7 +20,10 @@ namespace {
 struct Counter final : runner::RunnerObserver {
   explicit Counter(bool wants_bars = true) : per_bar(wants_bars) {}
   bool per_bar;
-  std::int64_t bars = 0, bar_ends = 0, actions = 0, transitions = 0;
+  std::int64_t bars = 0, bar_ends = 0, actions = 0, transitions = 0, fills = 0;
+  std::uint8_t hooks = kHookTransition | kHookAction | kHookFill;  // what event_hooks() answers
+  std::uint8_t event_hooks() const noexcept override { return hooks; }
+  void on_fill(const runner::SymbolRunner&, const model::Fill&) override { ++fills; }
   std::int64_t last_bar = -1;
   bool in_order = true;  // on_bar and on_bar_end alternate, one bar after another
   RunnerObserver* bar_hooks() noexcept override { return per_bar ? this : nullptr; }
@@ -119,5 +124,36 @@ TEST_CASE("per-bar hooks reach each observer that wants them once per bar; other
       // Observers with no per-bar hooks keep the run in one host entry.
       if (batch) CHECK(r->stats.host_entries == 1);
     }
+  }
+}
+
+TEST_CASE("on_transition, on_action and on_fill reach only the observers whose event_hooks name them",
+          "[unit][runner][batch]") {
+  const auto data = bars(300);
+  for (const bool batch : {true, false}) {
+    INFO("batch " << batch);
+    Counter all(false), transitions(false), none(false);
+    transitions.hooks = runner::RunnerObserver::kHookTransition;
+    none.hooks = 0;
+    runner::ObserverFanout fan{&all, &transitions, &none};
+    CHECK(fan.event_hooks() == (runner::RunnerObserver::kHookTransition | runner::RunnerObserver::kHookAction |
+                                runner::RunnerObserver::kHookFill));
+    backtest::BacktestConfig cfg;
+    cfg.initial_cash = 100000;
+    cfg.batch = batch;
+    cfg.observer = &fan;
+    auto r = backtest::run_backtest(cfg, data, strategy());
+    REQUIRE(r.ok());
+    REQUIRE(r->trades.size() > 5);
+    CHECK(all.transitions == r->stats.transitions);
+    CHECK(all.actions > 5);
+    CHECK(all.fills == static_cast<std::int64_t>(r->fills));
+    CHECK(all.fills > 5);
+    CHECK(transitions.transitions == r->stats.transitions);
+    CHECK(transitions.actions == 0);
+    CHECK(transitions.fills == 0);
+    CHECK(none.transitions + none.actions + none.fills == 0);
+    runner::ObserverFanout quiet{&none};
+    CHECK(quiet.event_hooks() == 0);
   }
 }

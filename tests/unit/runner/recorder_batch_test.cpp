@@ -160,7 +160,8 @@ TEST_CASE("a batch decodes each recorded ctx export, known again by its serial n
     x += 1;
     runner::StateRecord r = state(static_cast<std::int64_t>(x), x);
     runner::StateRecord v = r;
-    r.ctx_bytes = e;
+    r.ctx_bytes = e.get();
+    by_bytes.hold_export(e);
     r.ctx_serial = e->serial;
     auto decoded = script::decode_loop_export(e->bytes.data(), e->bytes.size());
     REQUIRE(decoded);
