@@ -65,17 +65,7 @@ void MetricsAccumulator::add(std::int64_t ts_ns, double position_value, double e
   }
 
   // Drawdown depth, and the longest time spent below a previous peak.
-  if (equity >= peak_) {
-    peak_ = equity;
-    peak_i_ = i;
-    peak_ts_ = ts_ns;
-  } else {
-    const auto bars = static_cast<std::int64_t>(i - peak_i_);
-    if (bars > longest_) {
-      longest_ = bars;
-      longest_ns_ = ts_ns - peak_ts_;
-    }
-  }
+  track_peak(i, ts_ns, equity);
   const double dd_money = peak_ - equity;
   if (dd_money > max_dd_money_) max_dd_money_ = dd_money;
   // Divide only when the fraction may be a new maximum (most bars are not).

@@ -118,6 +118,10 @@ class MetricsAccumulator final : public EquityListener {
     last_ts_ = ts_ns;
     moments_.add(0.0);
     if (position_value != 0) ++exposed_;
+    track_peak(i, ts_ns, equity);
+  }
+  // The running peak, and the longest time spent below a previous peak.
+  void track_peak(std::size_t i, std::int64_t ts_ns, double equity) noexcept {
     if (equity >= peak_) {
       peak_ = equity;
       peak_i_ = i;
