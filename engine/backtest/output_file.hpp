@@ -40,8 +40,13 @@ class OutputFile {
 
   void append(std::string_view s);
   // At least `n` (<= kBufferSize) writable bytes; commit() says how many were used.
+  // Drains whole pages when it must (drain(true)), all of the buffer when their
+  // tail would leave too little room.
   char* room(std::size_t n) {
-    if (kBufferSize - used_ < n) drain(true);
+    if (kBufferSize - used_ < n) {
+      drain(true);
+      if (kBufferSize - used_ < n) drain();  // the tail kept by a whole-page drain is in the way
+    }
     return buf_.get() + used_;
   }
   void commit(const char* end) noexcept { used_ = static_cast<std::size_t>(end - buf_.get()); }

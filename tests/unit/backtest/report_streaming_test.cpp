@@ -300,6 +300,20 @@ TEST_CASE("an output file written over an old one holds exactly the new text", "
   }
   CHECK_FALSE(std::filesystem::exists(dir.file("dropped.txt")));
   CHECK_FALSE(std::filesystem::exists(dropped));
+  // A request for a whole buffer of room while a whole-page drain's tail is
+  // in the buffer: the tail is written out first, never overrun.
+  {
+    constexpr std::size_t kBuf = backtest::OutputFile::kBufferSize;
+    auto full = backtest::OutputFile::create(dir.file("full.txt"));
+    REQUIRE(full);
+    full->append(std::string(5000, 'a'));
+    (void)full->room(kBuf - 4000);  // drains one page, keeps 904 bytes
+    char* p = full->room(kBuf);
+    std::memset(p, 'b', kBuf);
+    full->commit(p + kBuf);
+    REQUIRE(full->close());
+    CHECK(read_file(dir.file("full.txt")) == std::string(5000, 'a') + std::string(kBuf, 'b'));
+  }
   // A storage file that is missing: a new file as usual.
   auto h = backtest::OutputFile::create(dir.file("fresh.txt"), dir.file(".missing.old"));
   REQUIRE(h);
