@@ -213,12 +213,9 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // Outputs of an earlier run in out_dir are deleted on a second thread once
   // the strategy is running (engine/app/old_outputs.hpp): replacing them in
   // place cost tens of milliseconds on the critical path.
-  // The reports written after the run reuse their old files' storage.
-  std::vector<std::string> reused = {out_dir + "/report.json", out_dir + "/trades.csv"};
-  if (!a.no_html) reused.push_back(out_dir + "/report.html");
-  std::vector<std::string> replaced = reused;
-  replaced.push_back(out_dir + "/equity.csv");
-  OldOutputs old_outputs(std::move(replaced), std::move(reused));
+  // Only equity.csv, written during the run: the reports written after it go
+  // over their old files' storage (ReportOptions::write_over).
+  OldOutputs old_outputs({out_dir + "/equity.csv"});
   ProgressBar progress("backtest", bars->size());
   // The earlier outputs go only once this run's data is known good: a data
   // file found bad during the run leaves them as they were.
@@ -316,9 +313,7 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   report_options.bars = &*bars;
   report_options.equity_csv = false;  // written during the run
   report_options.monthly = &months;
-  report_options.reuse_json = old_outputs.take(out_dir + "/report.json");
-  report_options.reuse_trades = old_outputs.take(out_dir + "/trades.csv");
-  if (!a.no_html) report_options.reuse_html = old_outputs.take(out_dir + "/report.html");
+  report_options.write_over = true;
   backtest::ReportFileTimes file_times;
   if (a.timings) report_options.times = &file_times;
   timer.mark("stamp");

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -21,11 +20,7 @@ void OldOutputs::discard() noexcept {
     name += ".replaced-";
     name += std::to_string(::getpid());
     std::string aside = (p.parent_path() / name).string();
-    if (std::rename(path.c_str(), aside.c_str()) != 0) continue;
-    if (std::find(reusable_.begin(), reusable_.end(), path) != reusable_.end())
-      kept_[path] = std::move(aside);
-    else
-      moved_.push_back(std::move(aside));
+    if (std::rename(path.c_str(), aside.c_str()) == 0) moved_.push_back(std::move(aside));
   }
   if (moved_.empty()) return;
   try {
@@ -40,19 +35,6 @@ void OldOutputs::discard() noexcept {
 
 void OldOutputs::wait() noexcept {
   if (worker_.joinable()) worker_.join();
-}
-
-std::string OldOutputs::take(const std::string& path) {
-  auto it = kept_.find(path);
-  if (it == kept_.end()) return {};
-  std::string aside = std::move(it->second);
-  kept_.erase(it);
-  return aside;
-}
-
-OldOutputs::~OldOutputs() {
-  wait();
-  for (const auto& [path, aside] : kept_) ::unlink(aside.c_str());
 }
 
 }  // namespace te::app

@@ -14,14 +14,6 @@
 // discard() is called once the strategy has run for a while (the command's
 // progress callback) or after the run: a run that fails before its strategy
 // starts leaves the earlier outputs as they were.
-//
-// The files this run writes only after its strategy has run (report.json,
-// trades.csv, report.html) are not deleted but handed to their new versions
-// (take(), OutputFile::create with a storage file), which are written over
-// the old blocks: cheaper in the kernel than a new file plus the old one's
-// unlink (backtest/output_file.hpp). equity.csv is written while the strategy
-// runs, before the old one may go, so it is always a new file.
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,10 +22,8 @@ namespace te::app {
 
 class OldOutputs {
  public:
-  // `reusable`: those of `paths` whose storage take() hands out.
-  explicit OldOutputs(std::vector<std::string> paths, std::vector<std::string> reusable = {})
-      : paths_(std::move(paths)), reusable_(std::move(reusable)) {}
-  ~OldOutputs();
+  explicit OldOutputs(std::vector<std::string> paths) : paths_(std::move(paths)) {}
+  ~OldOutputs() { wait(); }
   OldOutputs(const OldOutputs&) = delete;
   OldOutputs& operator=(const OldOutputs&) = delete;
 
@@ -44,15 +34,9 @@ class OldOutputs {
   void discard() noexcept;
   // Waits until the old files are gone.
   void wait() noexcept;
-  // After discard(): the hidden name of `path`'s old file if it is reusable
-  // and was moved aside, now the caller's (for OutputFile::create); else "".
-  // Reusable files nobody took are deleted by the destructor.
-  std::string take(const std::string& path);
 
  private:
   std::vector<std::string> paths_;
-  std::vector<std::string> reusable_;
-  std::map<std::string, std::string> kept_;  // reusable path -> its old file's hidden name
   std::vector<std::string> moved_;  // read by worker_ until it is joined
   std::thread worker_;
   bool discarded_ = false;

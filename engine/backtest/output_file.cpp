@@ -31,6 +31,23 @@ Result<OutputFile> OutputFile::create(const std::string& path, const std::string
   return create(path);
 }
 
+Result<OutputFile> OutputFile::create_over(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid() ||
+      (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX)) != 0)
+    return create(path);
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string aside = dir;  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + a + b
+  aside += '.';
+  aside += name;
+  aside += ".replaced-";
+  aside += std::to_string(::getpid());
+  if (std::rename(path.c_str(), aside.c_str()) != 0) return create(path);
+  return create(path, aside);
+}
+
 OutputFile::OutputFile(std::string path, int fd, std::string storage)
     : path_(std::move(path)),
       storage_(std::move(storage)),

@@ -32,6 +32,14 @@ class OutputFile {
   // otherwise `path` is created as usual. Either way the storage file is this
   // object's: renamed into place by close(), or removed.
   static Result<OutputFile> create(const std::string& path, const std::string& storage);
+  // `path` written over its current file when there is one that may be
+  // (a regular file of this process's user with no other link and no
+  // set-id/sticky bits): that file is first renamed to a hidden name beside it
+  // (".<name>.replaced-<pid>") and becomes the storage above; else create(path).
+  // The old file stays under its name until the report is written (a run that
+  // fails or is killed before leaves it as it was); a reader holding it open
+  // sees the new text, as with any file written in place.
+  static Result<OutputFile> create_over(const std::string& path);
 
   OutputFile(OutputFile&& o) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;

@@ -335,8 +335,8 @@ void stream_equity_rows(const BacktestResult& r, std::size_t begin, std::size_t 
 }
 
 Status write_report_json(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
-                         const std::vector<MonthReturn>& months, const std::string& storage) {
-  auto file = OutputFile::create(path, storage);
+                         const std::vector<MonthReturn>& months, bool write_over) {
+  auto file = write_over ? OutputFile::create_over(path) : OutputFile::create(path);
   if (!file) return std::move(file).error();
   JsonWriter j;
   j.set_sink([&f = *file](std::string_view part) { f.append(part); });
@@ -372,8 +372,8 @@ class JobTimer {
   std::int64_t wall_ = 0, cpu_ = 0;
 };
 
-Status write_text(const std::string& path, std::string_view text, const std::string& storage) {
-  auto file = OutputFile::create(path, storage);
+Status write_text(const std::string& path, std::string_view text, bool write_over) {
+  auto file = write_over ? OutputFile::create_over(path) : OutputFile::create(path);
   if (!file) return std::move(file).error();
   file->append(text);
   return file->close();
@@ -404,7 +404,7 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
   if (options.html)
     html_worker = std::thread([&] {
       JobTimer t(slot(&ReportFileTimes::html));
-      s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars, &months, options.reuse_html);
+      s_html = write_backtest_html(dir + "/report.html", r, m, st, options.bars, &months, options.write_over);
     });
   // The equity curve has a row per bar: format its second half on the second
   // core while this thread writes the other files and streams the first half.
@@ -420,11 +420,11 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
   Status s1, s2, s3;
   {
     JobTimer t(slot(&ReportFileTimes::json));
-    s1 = write_report_json(dir + "/report.json", r, m, st, months, options.reuse_json);
+    s1 = write_report_json(dir + "/report.json", r, m, st, months, options.write_over);
   }
   {
     JobTimer t(slot(&ReportFileTimes::trades));
-    s2 = write_text(dir + "/trades.csv", trades_csv(r), options.reuse_trades);
+    s2 = write_text(dir + "/trades.csv", trades_csv(r), options.write_over);
   }
   if (options.equity_csv) {
     JobTimer t(slot(&ReportFileTimes::equity));  // including the wait for the second half

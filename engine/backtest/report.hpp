@@ -54,10 +54,9 @@ struct ReportOptions {
   // The run's calendar-month returns when already known (an EquityStream's
   // accumulator); otherwise they are computed from the equity curve.
   const std::vector<MonthReturn>* monthly = nullptr;
-  // Earlier versions of report.json, trades.csv and report.html moved aside
-  // (hidden names, engine/app/old_outputs.hpp), written over and renamed into
-  // place instead of new files (OutputFile::create); empty: a new file.
-  std::string reuse_json, reuse_trades, reuse_html;
+  // report.json, trades.csv and report.html are written over the files of an
+  // earlier run they replace (OutputFile::create_over), not as new files.
+  bool write_over = false;
 };
 
 // Writes report.json, trades.csv, equity.csv and (by default) report.html into

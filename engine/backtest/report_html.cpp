@@ -425,9 +425,9 @@ std::string backtest_html(const BacktestResult& r, const Metrics& m, const Repor
 
 Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
                            const model::BarSeries* bars, const std::vector<MonthReturn>* monthly,
-                           const std::string& storage) {
+                           bool write_over) {
   // Streamed: the data block (megabytes for a long run) never exists whole.
-  auto file = OutputFile::create(path, storage);
+  auto file = write_over ? OutputFile::create_over(path) : OutputFile::create(path);
   if (!file) return std::move(file).error();
   auto to_file = [&f = *file](std::string_view part) { f.append(part); };
   page_head("Backtest report: " + r.symbol, backtest_subtitle(r, st), to_file);

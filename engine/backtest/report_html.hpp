@@ -37,10 +37,10 @@ std::vector<std::pair<std::string, std::string>> metric_rows(const Metrics& m, b
 std::string backtest_html(const BacktestResult& r, const Metrics& m, const ReportStamp& st,
                           const model::BarSeries* bars);
 // `monthly`: the run's month returns when already computed (else from the curve).
-// `storage`: an earlier report.html to write over (OutputFile::create), or "".
+// `write_over`: an earlier report.html is written over (OutputFile::create_over).
 Status write_backtest_html(const std::string& path, const BacktestResult& r, const Metrics& m, const ReportStamp& st,
                            const model::BarSeries* bars, const std::vector<MonthReturn>* monthly = nullptr,
-                           const std::string& storage = {});
+                           bool write_over = false);
 
 // Appends {"t":[...],"v":[...],"lo":[...],"hi":[...]} for a curve cut into at
 // most `points` buckets (last value and min/max per bucket); t in epoch ms.
