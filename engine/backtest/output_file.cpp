@@ -33,9 +33,13 @@ Result<OutputFile> OutputFile::create(const std::string& path, const std::string
 
 Result<OutputFile> OutputFile::create_over(const std::string& path) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid() ||
-      (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX)) != 0)
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return create(path);  // a symlink is followed, as before
+  if (st.st_nlink != 1 || st.st_uid != ::geteuid() || (st.st_mode & (S_ISUID | S_ISGID | S_ISVTX)) != 0) {
+    // Not ours to write over: a new file (O_TRUNC would keep its inode, owner
+    // and mode, and change what its other names show).
+    ::unlink(path.c_str());
     return create(path);
+  }
   const std::size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);

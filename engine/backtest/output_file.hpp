@@ -35,7 +35,8 @@ class OutputFile {
   // `path` written over its current file when there is one that may be
   // (a regular file of this process's user with no other link and no
   // set-id/sticky bits): that file is first renamed to a hidden name beside it
-  // (".<name>.replaced-<pid>") and becomes the storage above; else create(path).
+  // (".<name>.replaced-<pid>") and becomes the storage above. Another regular
+  // file there is unlinked and `path` created anew; anything else: create(path).
   // The old file stays under its name until the report is written (a run that
   // fails or is killed before leaves it as it was); a reader holding it open
   // sees the new text, as with any file written in place.

@@ -2,6 +2,7 @@
 // and a JSON writer that hands its text over in pieces; the bytes must be
 // exactly those of the one-string functions (report_json, trades_csv,
 // equity_csv, backtest_html), on a real run with real trades.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -314,6 +315,31 @@ TEST_CASE("an output file written over an old one holds exactly the new text", "
     REQUIRE(full->close());
     CHECK(read_file(dir.file("full.txt")) == std::string(5000, 'a') + std::string(kBuf, 'b'));
   }
+  // create_over: the file under the name itself, written over in place of a
+  // new one; one with set-id bits or another owner is replaced by a new file.
+  const auto over = [&](const std::string& name, mode_t mode, bool other_owner) {
+    const std::string path = dir.file(name);
+    write_file(path, std::string(3 * backtest::OutputFile::kBufferSize, '#'));
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+    if (other_owner && ::geteuid() == 0) REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    // Held open: the old file itself, whatever becomes of its name.
+    const int old_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(old_fd >= 0);
+    auto written = backtest::OutputFile::create_over(path);
+    REQUIRE(written);
+    written->append("replaced");
+    REQUIRE(written->close());
+    CHECK(read_file(path) == "replaced");
+    char head[8] = {};
+    const bool overwritten = ::pread(old_fd, head, sizeof head, 0) == sizeof head && std::memcmp(head, "replaced", 8) == 0;
+    ::close(old_fd);
+    return overwritten;
+  };
+  CHECK(over("plain.json", 0644, false));
+  CHECK_FALSE(over("setuid.json", 04755, false));
+  if (::geteuid() == 0) CHECK_FALSE(over("others.json", 0644, true));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().find(".replaced-") == std::string::npos);
   // A storage file that is missing: a new file as usual.
   auto h = backtest::OutputFile::create(dir.file("fresh.txt"), dir.file(".missing.old"));
   REQUIRE(h);
