@@ -1,10 +1,11 @@
 #include "engine/app/old_outputs.hpp"
 
+#include "engine/backtest/output_file.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 
 namespace te::app {
 
@@ -14,12 +15,7 @@ void OldOutputs::discard() noexcept {
   for (const std::string& path : paths_) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    const std::filesystem::path p(path);
-    std::string name = ".";  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + a + b
-    name += p.filename().string();
-    name += ".replaced-";
-    name += std::to_string(::getpid());
-    std::string aside = (p.parent_path() / name).string();
+    std::string aside = backtest::OutputFile::aside_name(path);
     if (std::rename(path.c_str(), aside.c_str()) == 0) moved_.push_back(std::move(aside));
   }
   if (moved_.empty()) return;

@@ -40,16 +40,19 @@ Result<OutputFile> OutputFile::create_over(const std::string& path) {
     ::unlink(path.c_str());
     return create(path);
   }
-  const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string aside = dir;  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + a + b
-  aside += '.';
-  aside += name;
-  aside += ".replaced-";
-  aside += std::to_string(::getpid());
+  const std::string aside = aside_name(path);
   if (std::rename(path.c_str(), aside.c_str()) != 0) return create(path);
   return create(path, aside);
+}
+
+std::string OutputFile::aside_name(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  std::string aside = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  aside += '.';  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + a + b
+  aside += slash == std::string::npos ? path : path.substr(slash + 1);
+  aside += ".replaced-";
+  aside += std::to_string(::getpid());
+  return aside;
 }
 
 OutputFile::OutputFile(std::string path, int fd, std::string storage)

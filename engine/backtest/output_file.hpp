@@ -41,6 +41,9 @@ class OutputFile {
   // fails or is killed before leaves it as it was); a reader holding it open
   // sees the new text, as with any file written in place.
   static Result<OutputFile> create_over(const std::string& path);
+  // The hidden name an old output file is moved to before it is written over
+  // or deleted: ".<name>.replaced-<pid>" beside it.
+  static std::string aside_name(const std::string& path);
 
   OutputFile(OutputFile&& o) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;
