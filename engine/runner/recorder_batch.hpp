@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "engine/core/value.hpp"
+#include "engine/core/write_prefetch.hpp"
 #include "engine/journal/event.hpp"
 #include "engine/journal/event_sink.hpp"
 #include "engine/journal/state_parts.hpp"
@@ -165,6 +166,14 @@ struct RefusalRecord {
 };
 
 class RecorderBatch final : public journal::DeferredEvents {
+  // The record after v[k], if the batch kept one from an earlier use: its
+  // lines are asked for now, a record ahead of the stores (see
+  // engine/core/write_prefetch.hpp: the writer's thread read them last).
+  template <class T>
+  [[gnu::always_inline]] static void prefetch_next(const std::vector<T>& v, std::size_t k) noexcept {
+    if (k + 1 < v.size()) prefetch_for_write(v.data() + k + 1, sizeof(T));
+  }
+
  public:
   explicit RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, std::size_t reserve_items);
 
@@ -234,6 +243,7 @@ class RecorderBatch final : public journal::DeferredEvents {
       Item* const items = items_.get();
       std::rotate(items + at, items + items_used_ - 1, items + items_used_);
     }
+    prefetch_next(states_, states_used_);
     return states_[states_used_++];
   }
   // Appends the state, or places it at item position `at` (<= items).
@@ -249,24 +259,28 @@ class RecorderBatch final : public journal::DeferredEvents {
     ++count_;
     push_item(Item{Kind::Action, 0, static_cast<std::uint32_t>(actions_used_)});
     if (actions_used_ == actions_.size()) actions_.emplace_back();
+    prefetch_next(actions_, actions_used_);
     return actions_[actions_used_++];
   }
   TransitionRecord& add_transition() {
     ++count_;
     push_item(Item{Kind::Transition, 0, static_cast<std::uint32_t>(transitions_used_)});
     if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
+    prefetch_next(transitions_, transitions_used_);
     return transitions_[transitions_used_++];
   }
   OrderRecord& add_order() {
     ++count_;
     push_item(Item{Kind::Order, 0, static_cast<std::uint32_t>(orders_used_)});
     if (orders_used_ == orders_.size()) orders_.emplace_back();
+    prefetch_next(orders_, orders_used_);
     return orders_[orders_used_++];
   }
   RefusalRecord& add_refusal() {
     ++count_;
     push_item(Item{Kind::Refusal, 0, static_cast<std::uint32_t>(refusals_used_)});
     if (refusals_used_ == refusals_.size()) refusals_.emplace_back();
+    prefetch_next(refusals_, refusals_used_);
     return refusals_[refusals_used_++];
   }
   void add_fill(const model::Fill& fill) {
@@ -304,6 +318,7 @@ class RecorderBatch final : public journal::DeferredEvents {
     const auto at = static_cast<std::uint32_t>(order_store_used_);
     for (const model::Order& o : std::span(orders, n)) {
       if (order_store_used_ == order_store_.size()) order_store_.emplace_back();
+      prefetch_next(order_store_, order_store_used_);
       copy_untagged(order_store_[order_store_used_], o);
       ++order_store_used_;
     }
@@ -361,6 +376,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t items_used_ = 0;
   [[gnu::always_inline]] void push_item(Item item) {
     if (items_used_ == items_cap_) [[unlikely]] grow_items(items_cap_ * 2 + 16);
+    if (items_used_ + 8 < items_cap_) prefetch_for_write(items_.get() + items_used_ + 8);
     items_[items_used_++] = item;
   }
   [[gnu::noinline]] void grow_items(std::size_t cap) {
