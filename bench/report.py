@@ -229,7 +229,11 @@ def build(results, targets_path, ratios_path):
             ("Repetitions", f"{machine.get('reps', '?')} per case (min {machine.get('min_time', '?')} s each); "
                             "figures are medians"),
             ("Load average (1/5/15 min)", f"{machine.get('load_before', '?')} before, {machine.get('load_after', '?')} after"),
-            ("Duration", f"{machine.get('total_seconds', '?')} s for the whole suite")]
+            ("Duration", f"{machine.get('total_seconds', '?')} s for the whole suite"),
+            ("Cross-core round trip", f"{machine.get('roundtrip_before', '?')} ns before, "
+                                      f"{machine.get('roundtrip_after', '?')} ns after (`bench/machine/te_core_roundtrip`: "
+                                      "≈ 90 ns when the host places the two vCPUs near each other, ≈ 400 ns far apart; "
+                                      "recorded per binary below)")]
     for k, v in rows:
         out.append(f"| {k} | {md_escape(v)} |")
     out.append("")
@@ -320,7 +324,10 @@ def build(results, targets_path, ratios_path):
         out.append(f"Command: `{meta.get('command', n).strip()}`"
                    + (" with `--benchmark_repetitions=N --benchmark_min_time=T --benchmark_report_aggregates_only=true`"
                       if meta.get("kind") == "gbench" else "")
-                   + f" — {meta.get('seconds', '?')} s, exit {meta.get('rc', '?')}.")
+                   + f" — {meta.get('seconds', '?')} s, exit {meta.get('rc', '?')}"
+                   + (f"; cross-core round trip {meta['roundtrip_before']} ns before it, "
+                      f"{meta.get('roundtrip_after', '?')} ns after" if meta.get("roundtrip_before") else "")
+                   + ".")
         out.append("")
         if meta.get("kind") == "gbench" and run.cases:
             counters = []

@@ -101,11 +101,20 @@ area_of() {
   echo "other"
 }
 
+# The cross-core round trip (bench/machine): where the host placed the two
+# vCPUs just then, which figures of two threads that share data follow.
+roundtrip() {
+  local probe="$build/bench/machine/te_core_roundtrip"
+  if [ -x "$probe" ]; then "$probe" 2>/dev/null || echo "?"; else echo "?"; fi
+}
+
 failed=0
 suite_start=$(date +%s)
+echo "roundtrip_before=$(roundtrip)" >> "$results/machine.txt"
 for bin in "${binaries[@]}"; do
   name=$(basename "$bin")
   area=$(area_of "$bin")
+  rt_before=$(roundtrip)
   args=()
   if [ -f "$root/bench/$area/bench.args" ]; then
     # One argument per whitespace-separated word; '#' starts a comment.
@@ -138,6 +147,8 @@ for bin in "${binaries[@]}"; do
     echo "rc=$rc"
     echo "seconds=$secs"
     echo "command=${bin#"$root"/} ${args[*]}"
+    echo "roundtrip_before=$rt_before"
+    echo "roundtrip_after=$(roundtrip)"
   } > "$results/$name.meta"
   if [ "$rc" -ne 0 ]; then
     failed=1
@@ -150,6 +161,7 @@ done
 suite_end=$(date +%s)
 echo "total_seconds=$((suite_end - suite_start))" >> "$results/machine.txt"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$results/machine.txt"
+echo "roundtrip_after=$(roundtrip)" >> "$results/machine.txt"
 
 if [ "$write_docs" -eq 1 ]; then
   if [ -n "$filter" ]; then
