@@ -197,7 +197,7 @@ TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothi
 // A cache's data is checked on a second thread while the strategy runs over
 // the rows that passed (engine/data/cache_check.hpp): the outputs equal a run
 // on the parsed CSV, and a cache whose checksum fails is never reported from.
-TEST_CASE("a cache checked during the run gives the CSV's results; a corrupt one is refused", "[backtest][cli]") {
+TEST_CASE("a cache checked during the run gives the CSV's results, a corrupt one is refused", "[backtest][cli]") {
   TempDir dir;
   const std::string data = dir.file("gen.csv");
   REQUIRE(run_cli(dir, "generate-data --bars 70000 --seed 8 --interval 1m --out " + data).code == 0);
@@ -248,7 +248,7 @@ TEST_CASE("a cache checked during the run gives the CSV's results; a corrupt one
 // those of a run that loaded the bars first, and a bad line near the end of the
 // file is refused with the same message as before, leaving earlier outputs and
 // no partial file.
-TEST_CASE("a streamed CSV gives the loaded bars' results; a bad line near its end is refused as before",
+TEST_CASE("a streamed CSV gives the loaded bars' results, a bad line near its end is refused as before",
           "[backtest][cli]") {
   TempDir dir;
   const std::string data = dir.file("gen.csv");

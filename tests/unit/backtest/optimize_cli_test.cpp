@@ -193,7 +193,7 @@ TEST_CASE("shards merged equal the unsharded search", "[backtest][optimize][cli]
   CHECK_THAT(partial.err, Catch::Contains("incomplete"));
 }
 
-TEST_CASE("random search with constraints; bad spaces are refused clearly", "[backtest][optimize][cli]") {
+TEST_CASE("random search with constraints, bad spaces are refused clearly", "[backtest][optimize][cli]") {
   Search s;
   const std::string base = "optimize -q --strategy strategies/sma_cross.lua --data " + s.data +
                            " --grid fast=2:40:2 --grid slow=10:60:5 --method random --samples 15 --seed 4"

@@ -367,7 +367,7 @@ TEST_CASE("partial fills are limited by bar volume and carried to later bars", "
   }
 }
 
-TEST_CASE("IOC cancels what does not fill at once; FOK fills completely or not at all", "[unit][exec]") {
+TEST_CASE("IOC cancels what does not fill at once, FOK fills completely or not at all", "[unit][exec]") {
   exec::SimulatedExchangeConfig cfg;
   cfg.max_volume_fraction = 0.3;
   SECTION("IOC market: a partial fill, the rest cancelled") {
@@ -417,7 +417,7 @@ TEST_CASE("IOC cancels what does not fill at once; FOK fills completely or not a
   }
 }
 
-TEST_CASE("DAY orders expire at the end of their day; good-for-N-bars after N bars", "[unit][exec]") {
+TEST_CASE("DAY orders expire at the end of their day, good-for-N-bars after N bars", "[unit][exec]") {
   SECTION("day") {
     Capture cap;
     exec::SimulatedExchange ex({}, cap, cap);

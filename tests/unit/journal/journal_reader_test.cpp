@@ -136,7 +136,7 @@ TEST_CASE("a journal cut inside its file header is not readable, with a clear er
   CHECK(rep.corruptions == 0);
 }
 
-TEST_CASE("a flipped bit in the middle is reported; the records around it are kept", "[unit][journal]") {
+TEST_CASE("a flipped bit in the middle is reported, the records around it are kept", "[unit][journal]") {
   TempDir dir;
   const auto events = make_session({.bars = 300, .runners = 2});
   const std::string path = dir.file("j");

@@ -280,7 +280,7 @@ bars_per_second = 200
   CHECK(lines > bars);
 }
 
-TEST_CASE("run: SIGUSR1 engages the kill switch of every runner; without [risk] it is ignored", "[live][cli][risk]") {
+TEST_CASE("run: SIGUSR1 engages the kill switch of every runner, without [risk] it is ignored", "[live][cli][risk]") {
   for (const bool with_risk : {true, false}) {
     INFO("with [risk]: " << with_risk);
     TempDir dir;

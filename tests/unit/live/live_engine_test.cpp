@@ -140,7 +140,7 @@ TEST_CASE("a real-time replay gives the same result as an immediate one, whateve
   require_same_outcome(out[1].result, *bt);
 }
 
-TEST_CASE("a runner whose strategy faults halts alone; the others finish unchanged", "[live]") {
+TEST_CASE("a runner whose strategy faults halts alone, the others finish unchanged", "[live]") {
   auto bars = nvda();
   const auto sma = strategy("sma_cross.lua");
   const auto faulty = inline_strategy("faulty.lua", R"(

@@ -253,7 +253,7 @@ function manage_position(bar, ctx, ind) end
 
 }  // namespace
 
-TEST_CASE("saving a Lua indicator file reloads it at the next bar, re-warmed; a broken one keeps the old",
+TEST_CASE("saving a Lua indicator file reloads it at the next bar, re-warmed, a broken one keeps the old",
           "[reload][live]") {
   te::test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "indicators");

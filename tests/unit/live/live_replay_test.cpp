@@ -161,7 +161,7 @@ function manage_position(bar, ctx, ind) end
   require_same_curve(res, per_bar(r, pool, bars->size()));
 }
 
-TEST_CASE("a series with a duplicate keeps the per-bar path; an inconsistent bar halts a replay on it", "[live]") {
+TEST_CASE("a series with a duplicate keeps the per-bar path, an inconsistent bar halts a replay on it", "[live]") {
   auto good = generated(200, 5);
   model::BarSeriesBuilder dup, bad;
   for (std::size_t i = 0; i < good->size(); ++i) {

@@ -77,7 +77,7 @@ TEST_CASE("fills that cannot be paid for are refused with a reason", "[unit][por
   CHECK_FALSE(p.check_fill(0, Side::Sell, 5, 1, 1000));
 }
 
-TEST_CASE("leverage lets longs use margin; short margin is configurable", "[unit][portfolio]") {
+TEST_CASE("leverage lets longs use margin, short margin is configurable", "[unit][portfolio]") {
   portfolio::Portfolio p(1000, portfolio::MarginPolicy{0.5, 2.0});
   // 2x leverage: 1000 of equity carries 2000 of longs
   CHECK_FALSE(p.check_fill(0, Side::Buy, 20, 100, 0));

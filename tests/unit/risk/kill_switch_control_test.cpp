@@ -91,7 +91,7 @@ TEST_CASE("kill switch control file: appearing while running engages the switch"
   CHECK(sink.kills[0].ts_ns > 20);
 }
 
-TEST_CASE("kill switch on SIGUSR1; the previous handler is restored afterwards", "[unit][risk]") {
+TEST_CASE("kill switch on SIGUSR1, the previous handler is restored afterwards", "[unit][risk]") {
   portfolio::Portfolio account(100000);
   risk::RiskEngine engine({}, account);
   Sink sink;

@@ -114,7 +114,7 @@ TEST_CASE("StormGuard on the daily basis resets on a new UTC day", "[unit][risk]
   CHECK(g.state() == StormState::Normal);
 }
 
-TEST_CASE("StormGuard fractions can be of a fixed capital; operators can force a state", "[unit][risk]") {
+TEST_CASE("StormGuard fractions can be of a fixed capital, operators can force a state", "[unit][risk]") {
   StormGuard g(guard_config());
   g.evaluate(10000, 1000, 1);
   REQUIRE(g.evaluate(9990, 1000, 2));

@@ -96,7 +96,7 @@ TEST_CASE("a fan-out hands the runner only the observers that want per-bar hooks
   }
 }
 
-TEST_CASE("per-bar hooks reach each observer that wants them once per bar; other hooks reach all",
+TEST_CASE("per-bar hooks reach each observer that wants them once per bar, other hooks reach all",
           "[unit][runner][batch]") {
   const auto data = bars(300);
   for (const bool batch : {true, false}) {

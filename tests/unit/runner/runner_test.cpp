@@ -65,7 +65,7 @@ end
 
 }  // namespace
 
-TEST_CASE("detect and commit on the same bar; the market order fills at the next open", "[unit][runner]") {
+TEST_CASE("detect and commit on the same bar, the market order fills at the next open", "[unit][runner]") {
   auto r = run(kBuyAtBar3, {1, 2, 3, 4, 5, 6, 7, 8});
   REQUIRE(r.trades.size() == 1);
   const auto& t = r.trades[0];

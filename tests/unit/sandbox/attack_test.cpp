@@ -514,7 +514,7 @@ TEST_CASE("a __tostring that returns no string is named at the strategy's line",
         "false strategies/probe.lua:6: '__tostring' must return a string (returned a table)");
 }
 
-TEST_CASE("string.format's %p (a memory address) is refused; %%p stays text", "[sandbox]") {
+TEST_CASE("string.format's %p (a memory address) is refused, %%p stays text", "[sandbox]") {
   const std::string body = R"(
     local out = {}
     for _, f in ipairs({ "%p", "%-20p|", "x %5p", "%d%%p" }) do
