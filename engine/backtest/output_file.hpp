@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,14 @@ class OutputFile {
   // fails or is killed before leaves it as it was); a reader holding it open
   // sees the new text, as with any file written in place.
   static Result<OutputFile> create_over(const std::string& path);
+  // The file at `path`, renamed to `name` (replacing whatever is there) and
+  // opened to be written over from its start, when it is a file create_over
+  // would write over (a regular file of this process's user, one link, no
+  // set-id/sticky bits); close() cuts it to what was written and leaves it
+  // under `name`. Nothing, with the file untouched under its own name, for
+  // anything else or when it cannot be opened or renamed. (equity.csv:
+  // engine/backtest/equity_stream.hpp.)
+  static std::optional<OutputFile> take_over(const std::string& path, const std::string& name);
   // The hidden name an old output file is moved to before it is written over
   // or deleted: ".<name>.replaced-<pid>" beside it.
   static std::string aside_name(const std::string& path);
