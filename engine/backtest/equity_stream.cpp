@@ -120,11 +120,24 @@ void EquityStream::hand_over() noexcept {
   if (state_ == State::waiting) decide();
   std::unique_lock lock(mu_);
   ready_.push_back(current_);
-  cv_.notify_all();
-  cv_.wait(lock, [this] { return !free_.empty(); });
+  // A worker waiting for the old file has nothing to do: not woken (each
+  // wake-up cost the run thread two preemptions, sched_switch trace). Else
+  // woken after the lock is released: notified under it, the worker ran into
+  // the held lock and the run thread was preempted again at the unlock.
+  const bool wake = state_ == State::writing;
+  if (free_.empty()) {
+    if (wake) {
+      lock.unlock();
+      cv_.notify_all();
+      lock.lock();
+    }
+    cv_.wait(lock, [this] { return !free_.empty(); });
+  }
   current_ = free_.back();
   free_.pop_back();
   current_->n = 0;
+  lock.unlock();
+  if (wake) cv_.notify_all();
 }
 
 void EquityStream::work() {
@@ -185,7 +198,12 @@ void EquityStream::write_block(const Block& b) {
     }
     file.commit(p);
   }
-  if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n) {
+  // Not for the old file written over (about as long, when the same run is
+  // repeated): blocks reserved past its end are freed again by close()'s
+  // truncation, which on ext4 mounted with `discard` waits for the device
+  // (0.2-24 ms on the run thread, strace/sched_switch); a longer file is
+  // still preallocated ahead of its writes by OutputFile::drain.
+  if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n && !wrote_over_) {
     // The file's size from its first rows (later rows are rarely much longer).
     const double per_row = static_cast<double>(file.bytes()) / static_cast<double>(b.n);
     file.preallocate(static_cast<std::uint64_t>(per_row * 1.02 * static_cast<double>(expected_rows_)) + 65536);

@@ -35,6 +35,7 @@ Result<OutputFile> OutputFile::create(const std::string& path, const std::string
   if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
     OutputFile f(path, fd, storage);
     f.allocated_ = static_cast<std::uint64_t>(st.st_size);  // its blocks, cut back by close()
+    f.over_ = true;
     return f;
   }
   if (fd >= 0) ::close(fd);
@@ -75,6 +76,7 @@ std::optional<OutputFile> OutputFile::take_over(const std::string& path, const s
   }
   f.fd_ = fd;
   f.allocated_ = static_cast<std::uint64_t>(st.st_size);  // its blocks, cut back by close()
+  f.over_ = true;
   return f;
 }
 
@@ -102,7 +104,8 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
       buf_(std::move(o.buf_)),
       used_(o.used_),
       written_(o.written_),
-      allocated_(o.allocated_) {
+      allocated_(o.allocated_),
+      over_(o.over_) {
   o.fd_ = -1;
   o.used_ = 0;
   o.storage_.clear();
@@ -127,7 +130,11 @@ void OutputFile::drain(bool whole_pages) {
   // tens of MB) is preallocated ahead of its writes, as equity.csv is from its
   // estimate; close() cuts the rest.
   constexpr std::uint64_t kAheadAfter = std::uint64_t{4} << 20, kAhead = std::uint64_t{16} << 20;
-  if (written_ >= kAheadAfter && written_ + n > allocated_) preallocate(written_ + n + kAhead);
+  // Not a file written over an old one (`over_`): a rerun's report outgrows
+  // the old file by a few bytes (its elapsed figures), and 16 MiB reserved
+  // for them were freed again by close()'s truncation, which on ext4 mounted
+  // with `discard` waits for the device (0.4-24 ms, strace -T).
+  if (!over_ && written_ >= kAheadAfter && written_ + n > allocated_) preallocate(written_ + n + kAhead);
   while (n != 0 && error_ == 0) {
     const ssize_t w = ::write(fd_, p, n);
     if (w < 0) {

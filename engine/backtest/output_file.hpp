@@ -80,7 +80,9 @@ class OutputFile {
   // ms of kernel CPU). The blocks lie past the file's end (its size is always
   // what was written); close() gives back the unused ones. Advice
   // only: nothing happens where the file system does not support it. Past its
-  // first 4 MiB a file is preallocated 16 MiB ahead of its writes anyway.
+  // first 4 MiB a new file is preallocated 16 MiB ahead of its writes anyway
+  // (one written over an old file is not: it grows past the old one's end
+  // by delayed allocation, see drain()).
   void preallocate(std::uint64_t bytes) noexcept;
   // Writes what is buffered and closes. Errors: Errc::io naming the path (the
   // first failure of any write, or of close).
@@ -102,6 +104,7 @@ class OutputFile {
   std::size_t used_ = 0;
   std::uint64_t written_ = 0;    // bytes written to the file so far
   std::uint64_t allocated_ = 0;  // preallocated size (the file's size until close)
+  bool over_ = false;            // written over an old file's storage (create(path, storage), take_over)
 };
 
 }  // namespace te::backtest
