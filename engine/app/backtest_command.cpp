@@ -322,6 +322,9 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   report_options.equity_csv = false;  // written during the run
   report_options.monthly = &months;
   report_options.write_over = true;
+  // The CSV's bytes are parsed and hashed by now: unmapped while report.html
+  // is written (this thread's report.json is the shorter job), not at exit.
+  if (stream) report_options.while_html = [&stream] { stream->release_file(); };
   backtest::ReportFileTimes file_times;
   if (a.timings) report_options.times = &file_times;
   timer.mark("stamp");
