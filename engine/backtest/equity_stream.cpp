@@ -69,6 +69,9 @@ void EquityStream::on_equity(std::int64_t ts_ns, double cash, double position_va
 }
 
 void EquityStream::replace_old(std::function<bool()> may_replace) {
+  // Nothing there to write over (a first run into its directory, or a file
+  // that is not ours): no reason to hold the rows back.
+  if (!OutputFile::may_take_over(path_)) return;
   // Room for every block the pool may grow to: decide() and hand_over() cannot throw.
   storage_.reserve(kMaxBlocks);
   free_.reserve(kMaxBlocks);

@@ -52,8 +52,9 @@ class EquityStream final : public EquityListener {
   // up to kMaxBlocks; past that the stream writes a new file as usual.
   // `may_replace` is asked on the run thread, at each block handed over; finish()
   // takes it as a yes (its rename replaces the old file anyway). The old file
-  // is taken only when OutputFile::open_over would write over it: renamed to
-  // "<path>.partial" and written from its start.
+  // is taken only when OutputFile::take_over would write over it: renamed to
+  // "<path>.partial" and written from its start. Without such a file at `path`
+  // now (a first run into its directory) the stream does not wait.
   void replace_old(std::function<bool()> may_replace);
   // Run thread: whether the stream may still take the old file (it waits for
   // `may_replace`); once false, the file at `path`, if any, is the caller's to

@@ -80,6 +80,11 @@ std::optional<OutputFile> OutputFile::take_over(const std::string& path, const s
   return f;
 }
 
+bool OutputFile::may_take_over(const std::string& path) noexcept {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && ours_to_write_over(st);
+}
+
 std::string OutputFile::aside_name(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   std::string aside = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);

@@ -50,6 +50,8 @@ class OutputFile {
   // anything else or when it cannot be opened or renamed. (equity.csv:
   // engine/backtest/equity_stream.hpp.)
   static std::optional<OutputFile> take_over(const std::string& path, const std::string& name);
+  // Whether take_over(path, ...) would take the file there now.
+  static bool may_take_over(const std::string& path) noexcept;
   // The hidden name an old output file is moved to before it is written over
   // or deleted: ".<name>.replaced-<pid>" beside it.
   static std::string aside_name(const std::string& path);

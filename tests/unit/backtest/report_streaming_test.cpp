@@ -487,17 +487,19 @@ TEST_CASE("an equity stream writes over the old file only once it may", "[report
     auto s = backtest::EquityStream::open(path, 1000, false, 50000);
     REQUIRE(s);
     (*s)->replace_old([] { return true; });
+    CHECK_FALSE((*s)->waiting_for_old());  // nothing to wait for
     feed(**s, 0, 50000);
     REQUIRE((*s)->finish());
     CHECK_FALSE((*s)->wrote_over());
     CHECK(read_file(path) == expected);
     CHECK(read_file(dir.file("other-name.csv")) == old_text);
   }
-  SECTION("no old file: a new one") {
+  SECTION("no old file: a new one, without waiting") {
     const std::string path = dir.file("none.csv");
     auto s = backtest::EquityStream::open(path, 1000, false, 50000);
     REQUIRE(s);
-    (*s)->replace_old([] { return true; });
+    (*s)->replace_old([] { return false; });
+    CHECK_FALSE((*s)->waiting_for_old());  // a first run: its rows are written at once
     feed(**s, 0, 50000);
     REQUIRE((*s)->finish());
     CHECK_FALSE((*s)->wrote_over());
