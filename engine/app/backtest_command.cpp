@@ -213,8 +213,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // Outputs of an earlier run in out_dir are deleted on a second thread once
   // the strategy is running (engine/app/old_outputs.hpp): replacing them in
   // place cost tens of milliseconds on the critical path.
-  // Only equity.csv, written during the run: the reports written after it go
-  // over their old files' storage (ReportOptions::write_over).
+  // Only equity.csv, written during the run, and only when the equity stream
+  // does not write over it (EquityStream::replace_old: no usable old file, or
+  // the stream stopped waiting for the data to pass); the reports written
+  // after the run go over their old files' storage (ReportOptions::write_over).
   OldOutputs old_outputs({out_dir + "/equity.csv"});
   ProgressBar progress("backtest", bars->size());
   // The earlier outputs go only once this run's data is known good: a data

@@ -204,8 +204,8 @@ void EquityStream::write_block(const Block& b) {
   // Not for the old file written over (about as long, when the same run is
   // repeated): blocks reserved past its end are freed again by close()'s
   // truncation, which on ext4 mounted with `discard` waits for the device
-  // (0.2-24 ms on the run thread, strace/sched_switch); a longer file is
-  // still preallocated ahead of its writes by OutputFile::drain.
+  // (0.2-24 ms on the run thread, strace/sched_switch); a longer file grows
+  // past the old end by delayed allocation (OutputFile::drain).
   if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n && !wrote_over_) {
     // The file's size from its first rows (later rows are rarely much longer).
     const double per_row = static_cast<double>(file.bytes()) / static_cast<double>(b.n);
