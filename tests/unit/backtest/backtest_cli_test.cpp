@@ -246,6 +246,16 @@ TEST_CASE("a cache checked during the run gives the CSV's results; a corrupt one
   CHECK(refused.code == 1);
   CHECK(refused.err.find("cache " + direct + ": data checksum mismatch (the file is corrupt)") != std::string::npos);
   CHECK(std::filesystem::is_empty(dir.file("direct")));
+  // Given directly into a directory with earlier outputs: the rows waited for
+  // the check (EquityStream::replace_old), which fails, so the old equity.csv
+  // was never written over.
+  REQUIRE(run_cli(dir, base + data + " --no-cache --out " + dir.file("direct")).code == 0);
+  const std::string old_equity = read_file(dir.file("direct/equity.csv"));
+  const std::string old_trades = read_file(dir.file("direct/trades.csv"));
+  CHECK(run_cli(dir, base + direct + " --out " + dir.file("direct")).code == 1);
+  CHECK(read_file(dir.file("direct/equity.csv")) == old_equity);
+  CHECK(read_file(dir.file("direct/trades.csv")) == old_trades);
+  CHECK_FALSE(std::filesystem::exists(dir.file("direct/equity.csv.partial")));
 }
 
 // A large CSV parsed without a cache is streamed into the run (the strategy
