@@ -213,8 +213,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   // Outputs of an earlier run in out_dir are deleted on a second thread once
   // the strategy is running (engine/app/old_outputs.hpp): replacing them in
   // place cost tens of milliseconds on the critical path.
-  // Only equity.csv, written during the run: the reports written after it go
-  // over their old files' storage (ReportOptions::write_over).
+  // Only equity.csv, written during the run, and only when the equity stream
+  // does not write over it (EquityStream::replace_old: no usable old file, or
+  // the stream stopped waiting for the data to pass); the reports written
+  // after the run go over their old files' storage (ReportOptions::write_over).
   OldOutputs old_outputs({out_dir + "/equity.csv"});
   ProgressBar progress("backtest", bars->size());
   // The earlier outputs go only once this run's data is known good: a data
@@ -222,17 +224,23 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   auto data_passed = [&load_report, &stream] {
     return (!stream || stream->passed()) && (!load_report.cache_check || load_report.cache_check->passed());
   };
-  cfg.progress = [&progress, &old_outputs, &data_passed](std::size_t done, std::size_t) {
-    progress.update(done);
-    if (data_passed()) old_outputs.discard();
-  };
-  cfg.progress_every = 1 << 16;
   // The stream's worker also keeps the columns the reports read (time, equity,
   // drawdown): the run thread keeps no curve, so the fresh memory of a row per
   // bar is filled on the second core.
   auto equity_stream =
       backtest::EquityStream::open(out_dir + "/equity.csv", cfg.initial_cash, bars->date_only(), bars->size());
   if (!equity_stream) return print_error(equity_stream.error().message), 1;
+  // equity.csv is written over the old one's storage once the data passed
+  // (the strategy is running by then: the first block is handed over after
+  // its first bars); unless the stream gives up waiting, the old one is then
+  // not for old_outputs to delete.
+  backtest::EquityStream& equity = **equity_stream;
+  equity.replace_old(data_passed);
+  cfg.progress = [&progress, &old_outputs, &data_passed, &equity](std::size_t done, std::size_t) {
+    progress.update(done);
+    if (data_passed() && !equity.waiting_for_old()) old_outputs.discard();
+  };
+  cfg.progress_every = 1 << 16;
   cfg.equity_listener = equity_stream->get();
   cfg.keep_equity_curve = false;
   std::optional<CheckedRows> checked_rows;
@@ -275,8 +283,10 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
     if (session) (void)session->discard();  // the strategy never ran: nothing worth keeping
     return print_error(result.error().message), 1;
   }
-  old_outputs.discard();  // a run shorter than the first progress call
-  if (auto st = (*equity_stream)->finish(); !st) return print_error(st.error().message), 1;
+  // A run shorter than the first progress call; finish() takes the old
+  // equity.csv if the stream still waits for it (the data passed by now).
+  if (!equity.waiting_for_old()) old_outputs.discard();
+  if (auto st = equity.finish(); !st) return print_error(st.error().message), 1;
   result->equity = (*equity_stream)->take_curve();
   timer.mark("equity.csv (rest)");
 
@@ -314,6 +324,9 @@ int run_backtest_command(const BacktestArgs& a, const CommandContext& ctx) {
   report_options.equity_csv = false;  // written during the run
   report_options.monthly = &months;
   report_options.write_over = true;
+  // The CSV's bytes are parsed and hashed by now: unmapped while report.html
+  // is written (this thread's report.json is the shorter job), not at exit.
+  if (stream) report_options.while_html = [&stream] { stream->release_file(); };
   backtest::ReportFileTimes file_times;
   if (a.timings) report_options.times = &file_times;
   timer.mark("stamp");

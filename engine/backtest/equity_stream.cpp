@@ -29,7 +29,7 @@ EquityStream::EquityStream(std::string path, OutputFile file, double initial_cas
   // As if the initial cash had been a row: max(peak, cash) is the peak, and the
   // drawdown that row would have had is dd_'s.
   std::memcpy(&dd_equity_bits_, &initial_cash, sizeof dd_equity_bits_);
-  file_.append(detail::kEquityHeader);
+  file_->append(detail::kEquityHeader);
   if (curve_rows > 0) {  // virtual until the worker writes it
     curve_.ts_ns.reserve(curve_rows);
     curve_.equity.reserve(curve_rows);
@@ -52,7 +52,9 @@ EquityStream::~EquityStream() {
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   if (!finished_) {
-    (void)file_.close();
+    // A file taken over (the run passed its checks) is half written: it goes
+    // as a new one would.
+    (void)file_->close();
     std::remove(partial_.c_str());
   }
 }
@@ -66,14 +68,79 @@ void EquityStream::on_equity(std::int64_t ts_ns, double cash, double position_va
   if (++b.n == kBlockRows) hand_over();
 }
 
+void EquityStream::replace_old(std::function<bool()> may_replace) {
+  // Nothing there to write over (a first run into its directory, or a file
+  // that is not ours): no reason to hold the rows back.
+  if (!OutputFile::may_take_over(path_)) return;
+  // Room for every block the pool may grow to: decide() and hand_over() cannot throw.
+  storage_.reserve(kMaxBlocks);
+  free_.reserve(kMaxBlocks);
+  ready_.reserve(kMaxBlocks);
+  may_replace_ = std::move(may_replace);
+  std::lock_guard lock(mu_);
+  state_ = State::waiting;
+}
+
+void EquityStream::decide() noexcept {
+  bool yes = false;
+  try {
+    yes = may_replace_();
+  } catch (...) {
+  }
+  if (yes) return take_old();
+  std::lock_guard lock(mu_);
+  if (!free_.empty()) return;  // a block for the next rows
+  if (storage_.size() < kMaxBlocks) {
+    try {
+      storage_.push_back(std::make_unique_for_overwrite<Block>());
+      free_.push_back(storage_.back().get());
+      return;
+    } catch (...) {
+    }
+  }
+  // No more room to wait in: a new file, as without replace_old.
+  state_ = State::writing;
+  cv_.notify_all();
+}
+
+void EquityStream::take_old() noexcept {
+  try {
+    // Replaces the new (empty) partial file open() made.
+    if (auto over = OutputFile::take_over(path_, partial_)) {
+      file_.reset();
+      file_.emplace(std::move(*over));
+      file_->append(detail::kEquityHeader);
+      wrote_over_ = true;
+    }
+  } catch (...) {  // no memory for its buffer (nothing was renamed): the new file as usual
+  }
+  std::lock_guard lock(mu_);
+  state_ = State::writing;
+  cv_.notify_all();
+}
+
 void EquityStream::hand_over() noexcept {
+  if (state_ == State::waiting) decide();
   std::unique_lock lock(mu_);
   ready_.push_back(current_);
-  cv_.notify_all();
-  cv_.wait(lock, [this] { return !free_.empty(); });
+  // A worker waiting for the old file has nothing to do: not woken (each
+  // wake-up cost the run thread two preemptions, sched_switch trace). Else
+  // woken after the lock is released: notified under it, the worker ran into
+  // the held lock and the run thread was preempted again at the unlock.
+  const bool wake = state_ == State::writing;
+  if (free_.empty()) {
+    if (wake) {
+      lock.unlock();
+      cv_.notify_all();
+      lock.lock();
+    }
+    cv_.wait(lock, [this] { return !free_.empty(); });
+  }
   current_ = free_.back();
   free_.pop_back();
   current_->n = 0;
+  lock.unlock();
+  if (wake) cv_.notify_all();
 }
 
 void EquityStream::work() {
@@ -81,8 +148,10 @@ void EquityStream::work() {
     Block* b = nullptr;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return !ready_.empty() || closing_; });
-      if (ready_.empty()) return;  // closing and nothing left
+      cv_.wait(lock, [this] { return (!ready_.empty() && state_ == State::writing) || closing_; });
+      // Closing and nothing left, or closed while waiting for the old file
+      // (a discarded run: its rows are not written).
+      if (ready_.empty() || state_ == State::waiting) return;
       b = ready_.front();
       ready_.erase(ready_.begin());
     }
@@ -97,6 +166,7 @@ void EquityStream::work() {
 
 void EquityStream::write_block(const Block& b) {
   detail::EquityRowFormatter& rows = formatter_;
+  OutputFile& file = *file_;
   // Rows per room() request: the buffer is written out when less than that
   // much room is left, so a small request makes few large writes (256 rows:
   // about 200 KB per write of the 256 KiB buffer; 1024 rows made ~50 KB writes).
@@ -108,7 +178,7 @@ void EquityStream::write_block(const Block& b) {
   double* const keep_dd = curve_.drawdown.writable() + (keep ? rows_ : 0);
   for (std::size_t i = 0; i < b.n;) {
     const std::size_t stop = std::min(b.n, i + kRowsPerRoom);
-    char* p = file_.room((stop - i) * detail::kMaxEquityRow);
+    char* p = file.room((stop - i) * detail::kMaxEquityRow);
     for (; i < stop; ++i) {
       // The drawdown exactly as run_backtest computes the curve's column; an
       // equity that repeats the row before's (bit for bit) leaves the peak as
@@ -129,12 +199,17 @@ void EquityStream::write_block(const Block& b) {
         keep_dd[i] = dd;
       }
     }
-    file_.commit(p);
+    file.commit(p);
   }
-  if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n) {
+  // Not for the old file written over (about as long, when the same run is
+  // repeated): blocks reserved past its end are freed again by close()'s
+  // truncation, which on ext4 mounted with `discard` waits for the device
+  // (0.2-24 ms on the run thread, strace/sched_switch); a longer file grows
+  // past the old end by delayed allocation (OutputFile::drain).
+  if (rows_ == 0 && b.n == kBlockRows && expected_rows_ > b.n && !wrote_over_) {
     // The file's size from its first rows (later rows are rarely much longer).
-    const double per_row = static_cast<double>(file_.bytes()) / static_cast<double>(b.n);
-    file_.preallocate(static_cast<std::uint64_t>(per_row * 1.02 * static_cast<double>(expected_rows_)) + 65536);
+    const double per_row = static_cast<double>(file.bytes()) / static_cast<double>(b.n);
+    file.preallocate(static_cast<std::uint64_t>(per_row * 1.02 * static_cast<double>(expected_rows_)) + 65536);
   }
   rows_ += b.n;
   if (keep) {
@@ -147,6 +222,8 @@ void EquityStream::write_block(const Block& b) {
 EquityCurve EquityStream::take_curve() noexcept { return std::move(curve_); }
 
 Status EquityStream::finish() {
+  // Still waiting: the rename below would replace the old file anyway.
+  if (state_ == State::waiting) take_old();
   {
     std::lock_guard lock(mu_);
     if (current_ != nullptr && current_->n > 0) ready_.push_back(current_);
@@ -156,7 +233,7 @@ Status EquityStream::finish() {
   cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   finished_ = true;
-  Status st = file_.close();
+  Status st = file_->close();
   if (!st) {
     std::remove(partial_.c_str());
     return st;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,16 @@ class OutputFile {
   // fails or is killed before leaves it as it was); a reader holding it open
   // sees the new text, as with any file written in place.
   static Result<OutputFile> create_over(const std::string& path);
+  // The file at `path`, renamed to `name` (replacing whatever is there) and
+  // opened to be written over from its start, when it is a file create_over
+  // would write over (a regular file of this process's user, one link, no
+  // set-id/sticky bits); close() cuts it to what was written and leaves it
+  // under `name`. Nothing, with the file untouched under its own name, for
+  // anything else or when it cannot be opened or renamed. (equity.csv:
+  // engine/backtest/equity_stream.hpp.)
+  static std::optional<OutputFile> take_over(const std::string& path, const std::string& name);
+  // Whether take_over(path, ...) would take the file there now.
+  static bool may_take_over(const std::string& path) noexcept;
   // The hidden name an old output file is moved to before it is written over
   // or deleted: ".<name>.replaced-<pid>" beside it.
   static std::string aside_name(const std::string& path);
@@ -71,7 +82,9 @@ class OutputFile {
   // ms of kernel CPU). The blocks lie past the file's end (its size is always
   // what was written); close() gives back the unused ones. Advice
   // only: nothing happens where the file system does not support it. Past its
-  // first 4 MiB a file is preallocated 16 MiB ahead of its writes anyway.
+  // first 4 MiB a new file is preallocated 16 MiB ahead of its writes anyway
+  // (one written over an old file is not: it grows past the old one's end
+  // by delayed allocation, see drain()).
   void preallocate(std::uint64_t bytes) noexcept;
   // Writes what is buffered and closes. Errors: Errc::io naming the path (the
   // first failure of any write, or of close).
@@ -93,6 +106,7 @@ class OutputFile {
   std::size_t used_ = 0;
   std::uint64_t written_ = 0;    // bytes written to the file so far
   std::uint64_t allocated_ = 0;  // preallocated size (the file's size until close)
+  bool over_ = false;            // written over an old file's storage (create(path, storage), take_over)
 };
 
 }  // namespace te::backtest

@@ -439,6 +439,7 @@ Status write_report(const std::string& dir, const BacktestResult& r, const Metri
       s3 = std::move(eq).error();
     }
   }
+  if (options.while_html) options.while_html();
   if (html_worker.joinable()) html_worker.join();
   if (!s1) return s1;
   if (!s2) return s2;

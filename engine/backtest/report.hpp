@@ -2,6 +2,7 @@
 // Backtest outputs: report.json, trades.csv and equity.csv (formats in
 // MISSION.md §4 and docs/metrics.md) and the summary table printed to stdout.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ struct ReportOptions {
   // report.json, trades.csv and report.html are written over the files of an
   // earlier run they replace (OutputFile::create_over), not as new files.
   bool write_over = false;
+  // Called on the calling thread once report.json and trades.csv are written,
+  // while report.html may still be (the longer of the two): the caller's
+  // clean-up that would otherwise come after both (the command unmaps the
+  // data file there, CsvStream::release_file).
+  std::function<void()> while_html;
 };
 
 // Writes report.json, trades.csv, equity.csv and (by default) report.html into

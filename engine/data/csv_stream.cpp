@@ -183,7 +183,7 @@ void CsvStream::work() noexcept {
 }
 
 void CsvStream::hash_rest() noexcept {
-  if (!sha_) return;
+  if (!sha_ || !file_) return;  // no file: released once hashed (release_file)
   constexpr std::size_t kPiece = std::size_t{1} << 20;
   const std::string_view all = file_->view();
   for (;;) {
@@ -295,6 +295,18 @@ std::size_t CsvStream::wait_rows(std::size_t rows) noexcept {
 
 bool CsvStream::passed() const noexcept {
   return (rows_.load(std::memory_order_acquire) & kEnded) && ok_.load(std::memory_order_relaxed);
+}
+
+void CsvStream::release_file() noexcept {
+  // Only once the worker is joined (by result()) and the hash is done: nobody
+  // reads the bytes any more.
+  if (thread_.joinable() || !ok_.load(std::memory_order_acquire)) return;
+  {
+    const std::lock_guard lock(sha_mu_);
+    if (sha_ && !sha_done_) return;
+  }
+  body_ = {};
+  file_.reset();
 }
 
 Status CsvStream::result() {

@@ -158,8 +158,10 @@ TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothi
   // Held open across the rerun: the old files themselves, whatever their names become.
   const int old_json = ::open((out + "/report.json").c_str(), O_RDONLY | O_CLOEXEC);
   const int old_html = ::open((out + "/report.html").c_str(), O_RDONLY | O_CLOEXEC);
+  const int old_equity = ::open((out + "/equity.csv").c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(old_json >= 0);
   REQUIRE(old_html >= 0);
+  REQUIRE(old_equity >= 0);
   REQUIRE(run_cli(dir, base + " --param stake=50").code == 0);
   CHECK(listing() == files);
   CHECK(read_file(out + "/trades.csv") != first_trades);
@@ -177,6 +179,9 @@ TEST_CASE("a rerun into the same directory replaces the outputs and leaves nothi
   CHECK(new_json.find("\"stake\": 50") != std::string::npos);
   CHECK(contents(old_json) == new_json.substr(0, std::size_t{1} << 20));
   CHECK(contents(old_html) == read_file(out + "/report.html").substr(0, std::size_t{1} << 20));
+  // equity.csv too, written during the run once the data had passed its checks
+  // (EquityStream::replace_old; this file is parsed whole, so from the first block on).
+  CHECK(contents(old_equity) == read_file(out + "/equity.csv").substr(0, std::size_t{1} << 20));
 
   // A strategy that does not compile: the earlier outputs stay.
   const std::string broken = dir.file("broken.lua");
@@ -241,6 +246,16 @@ TEST_CASE("a cache checked during the run gives the CSV's results, a corrupt one
   CHECK(refused.code == 1);
   CHECK(refused.err.find("cache " + direct + ": data checksum mismatch (the file is corrupt)") != std::string::npos);
   CHECK(std::filesystem::is_empty(dir.file("direct")));
+  // Given directly into a directory with earlier outputs: the rows waited for
+  // the check (EquityStream::replace_old), which fails, so the old equity.csv
+  // was never written over.
+  REQUIRE(run_cli(dir, base + data + " --no-cache --out " + dir.file("direct")).code == 0);
+  const std::string old_equity = read_file(dir.file("direct/equity.csv"));
+  const std::string old_trades = read_file(dir.file("direct/trades.csv"));
+  CHECK(run_cli(dir, base + direct + " --out " + dir.file("direct")).code == 1);
+  CHECK(read_file(dir.file("direct/equity.csv")) == old_equity);
+  CHECK(read_file(dir.file("direct/trades.csv")) == old_trades);
+  CHECK_FALSE(std::filesystem::exists(dir.file("direct/equity.csv.partial")));
 }
 
 // A large CSV parsed without a cache is streamed into the run (the strategy
@@ -279,6 +294,7 @@ TEST_CASE("a streamed CSV gives the loaded bars' results, a bad line near its en
   const std::string bad = dir.file("bad.csv");
   write_file(bad, text);
   const std::string before = read_file(out + "/trades.csv");
+  const std::string equity_before = read_file(out + "/equity.csv");
   const CliRun refused = run_cli(dir, base + bad + " --no-cache --out " + out);
   CHECK(refused.code == 1);
   CHECK(refused.err == "error: " + bad + ":110000:" + std::to_string(field - at + 1) +
@@ -288,6 +304,9 @@ TEST_CASE("a streamed CSV gives the loaded bars' results, a bad line near its en
   CHECK(filtered.code == 1);
   CHECK(filtered.err == refused.err);
   CHECK(read_file(out + "/trades.csv") == before);
+  // Its rows waited for the data to pass (EquityStream::replace_old): the old
+  // equity.csv was never written over.
+  CHECK(read_file(out + "/equity.csv") == equity_before);
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());

@@ -247,6 +247,39 @@ TEST_CASE("a preallocated equity.csv holds exactly the rows written", "[report][
   CHECK(read_file(dir.file("big.txt")) == text);
 }
 
+// A new file past 4 MiB is preallocated 16 MiB ahead of its writes; one written
+// over an old file is not (it grows past the old end by a little: a rerun's
+// report, and the reserve was freed again by close(), which waits for the
+// device's discard on ext4 mounted with `discard`).
+TEST_CASE("a file written over an old one is not preallocated ahead of its writes", "[report][backtest]") {
+  TempDir dir;
+  const std::string text(std::size_t{5} << 20, 'n');
+  auto reserved = [](const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
+  };
+  const std::string fresh = dir.file("fresh.json");
+  auto f = backtest::OutputFile::create(fresh);
+  REQUIRE(f);
+  f->append(text);
+  f->append(std::string(2 * backtest::OutputFile::kBufferSize, 'm'));  // past 5 MiB, drained
+  const std::uint64_t fresh_blocks = reserved(fresh);
+  REQUIRE(f->close());
+  const std::string path = dir.file("report.json");
+  write_file(path, std::string(std::size_t{5} << 20, 'o'));
+  auto over = backtest::OutputFile::create_over(path);
+  REQUIRE(over);
+  over->append(text);
+  over->append(std::string(2 * backtest::OutputFile::kBufferSize, 'm'));
+  const std::uint64_t over_blocks = reserved(backtest::OutputFile::aside_name(path));
+  REQUIRE(over->close());
+  CHECK(read_file(path) == read_file(fresh));
+  // Where the file system preallocates at all (ext4 here; tmpfs too), the new
+  // file holds the 16 MiB ahead; the written-over one only what it was written.
+  if (fresh_blocks > (std::uint64_t{16} << 20)) CHECK(over_blocks < (std::uint64_t{7} << 20));
+}
+
 // A report written over the old file it replaces (OutputFile::create with a
 // storage file): exactly the new bytes, under the new name, in the old inode;
 // never over a file with another name, and never half written under its name.
@@ -346,6 +379,132 @@ TEST_CASE("an output file written over an old one holds exactly the new text", "
   h->append("fresh");
   REQUIRE(h->close());
   CHECK(read_file(dir.file("fresh.txt")) == "fresh");
+}
+
+// equity.csv of a rerun is written over the old file's storage, but only once
+// the caller says the old file may go (EquityStream::replace_old: the data
+// passed its checks); until then the old file stays as it was and the rows
+// wait in memory, up to a bound, past which a new file is written as before.
+TEST_CASE("an equity stream writes over the old file only once it may", "[report][backtest]") {
+  TempDir dir;
+  auto feed = [](backtest::EquityStream& s, int from, int to) {
+    for (int i = from; i < to; ++i) s.on_equity(i * 60'000'000'000LL, 1000 - i * 0.5, i * 0.25, 1000.0 - (i % 11) * 1.5);
+  };
+  std::string expected;  // the rows written to a new file, no old file involved
+  {
+    auto plain = backtest::EquityStream::open(dir.file("plain.csv"), 1000, false, 50000);
+    REQUIRE(plain);
+    feed(**plain, 0, 50000);
+    REQUIRE((*plain)->finish());
+    expected = read_file(dir.file("plain.csv"));
+  }
+  const std::string old_text(3 << 20, 'o');  // longer than the new file: cut to length
+  const auto held = [](const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    return fd;
+  };
+  const auto contents = [](int fd) {
+    std::string text(std::size_t{4} << 20, '\0');
+    const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    ::close(fd);
+    return text;
+  };
+
+  SECTION("allowed after two blocks: the old file's storage holds the new rows") {
+    const std::string path = dir.file("a.csv");
+    write_file(path, old_text);
+    const int old_fd = held(path);
+    auto s = backtest::EquityStream::open(path, 1000, false, 50000);
+    REQUIRE(s);
+    int asked = 0;
+    (*s)->replace_old([&asked] { return ++asked > 2; });
+    feed(**s, 0, 2 * 8192 + 10);  // two blocks handed over: still waiting
+    CHECK((*s)->waiting_for_old());
+    CHECK(read_file(path) == old_text);
+    feed(**s, 2 * 8192 + 10, 50000);
+    CHECK_FALSE((*s)->waiting_for_old());
+    CHECK_FALSE(std::filesystem::exists(path));  // renamed to the partial name while written
+    REQUIRE((*s)->finish());
+    CHECK((*s)->wrote_over());
+    CHECK(read_file(path) == expected);
+    CHECK(contents(old_fd) == expected);  // the same file
+    CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+  }
+  SECTION("a shorter old file grows; a run shorter than a block is written over at finish()") {
+    for (int rows : {50000, 100}) {
+      const std::string path = dir.file("short.csv");
+      write_file(path, "short old text\n");
+      const int old_fd = held(path);
+      auto s = backtest::EquityStream::open(path, 1000, false, rows);
+      REQUIRE(s);
+      (*s)->replace_old([rows] { return rows == 50000; });
+      feed(**s, 0, rows);
+      REQUIRE((*s)->finish());
+      CHECK((*s)->wrote_over());
+      const std::string text = read_file(path);
+      CHECK(text == expected.substr(0, text.size()));
+      CHECK(std::count(text.begin(), text.end(), '\n') == rows + 1);
+      CHECK(contents(old_fd) == text);
+    }
+  }
+  SECTION("destroyed while waiting (a discarded run): the old file as it was, no partial file") {
+    const std::string path = dir.file("kept.csv");
+    write_file(path, old_text);
+    {
+      auto s = backtest::EquityStream::open(path, 1000, false, 50000);
+      REQUIRE(s);
+      (*s)->replace_old([] { return false; });
+      feed(**s, 0, 50000);
+    }
+    CHECK(read_file(path) == old_text);
+    CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+  }
+  SECTION("never allowed: past its bound of blocks the stream writes a new file; the old one stays until finish()") {
+    const std::string path = dir.file("bound.csv");
+    write_file(path, old_text);
+    const int old_fd = held(path);
+    auto s = backtest::EquityStream::open(path, 1000, false, 1'100'000);
+    REQUIRE(s);
+    (*s)->replace_old([] { return false; });
+    feed(**s, 0, 127 * 8192);  // 127 blocks handed over: the pool at its bound (kMaxBlocks, 128)
+    CHECK((*s)->waiting_for_old());
+    feed(**s, 127 * 8192, 1'100'000);
+    CHECK_FALSE((*s)->waiting_for_old());
+    CHECK(read_file(path) == old_text);
+    REQUIRE((*s)->finish());
+    CHECK_FALSE((*s)->wrote_over());
+    CHECK(contents(old_fd) == old_text);  // a new file replaced it
+    const std::string text = read_file(path);
+    CHECK(text.substr(0, expected.size()) == expected);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1'100'001);
+  }
+  SECTION("a file that is not ours to write over (another link) is replaced by a new one") {
+    const std::string path = dir.file("linked.csv");
+    write_file(path, old_text);
+    std::filesystem::create_hard_link(path, dir.file("other-name.csv"));
+    auto s = backtest::EquityStream::open(path, 1000, false, 50000);
+    REQUIRE(s);
+    (*s)->replace_old([] { return true; });
+    CHECK_FALSE((*s)->waiting_for_old());  // nothing to wait for
+    feed(**s, 0, 50000);
+    REQUIRE((*s)->finish());
+    CHECK_FALSE((*s)->wrote_over());
+    CHECK(read_file(path) == expected);
+    CHECK(read_file(dir.file("other-name.csv")) == old_text);
+  }
+  SECTION("no old file: a new one, without waiting") {
+    const std::string path = dir.file("none.csv");
+    auto s = backtest::EquityStream::open(path, 1000, false, 50000);
+    REQUIRE(s);
+    (*s)->replace_old([] { return false; });
+    CHECK_FALSE((*s)->waiting_for_old());  // a first run: its rows are written at once
+    feed(**s, 0, 50000);
+    REQUIRE((*s)->finish());
+    CHECK_FALSE((*s)->wrote_over());
+    CHECK(read_file(path) == expected);
+  }
 }
 
 TEST_CASE("an equity stream that is not finished leaves no file behind", "[report][backtest]") {

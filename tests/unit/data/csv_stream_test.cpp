@@ -148,6 +148,38 @@ TEST_CASE("csv stream: every layout gives parse_csv's columns bit for bit", "[un
   }
 }
 
+// Once parsed and hashed the file's bytes are no longer needed: release_file()
+// unmaps them (the command does it while report.html is written, not at exit);
+// the rows and the digest stay, and a stream that did not pass keeps its file.
+TEST_CASE("csv stream: the file is unmapped once parsed and hashed", "[unit][data][csv_stream]") {
+  test::TempDir dir;
+  const auto mapped = [&dir] {
+    const std::string maps = test::read_file("/proc/self/maps");
+    return maps.find(dir.file("s.csv")) != std::string::npos;
+  };
+  const std::string text = minute_rows(3000, "generic");
+  const auto whole = parse_csv(text, "s.csv", {});
+  REQUIRE(whole.ok());
+  {
+    const Streamed s = stream_file(dir, text);
+    REQUIRE(s.stream);
+    REQUIRE(s.passed);
+    CHECK(mapped());
+    s.stream->release_file();
+    CHECK_FALSE(mapped());
+    same_columns(s.series, *whole);
+    CHECK(s.stream->result());  // asked again: no bytes needed
+    CHECK(s.stream->source_sha256() == sha256_hex(text));
+  }
+  std::string bad = text;
+  bad.replace(bad.rfind(',') + 1, 1, "x");  // the last row's volume
+  const Streamed f = stream_file(dir, bad);
+  REQUIRE(f.stream);
+  REQUIRE_FALSE(f.passed);
+  f.stream->release_file();
+  CHECK(mapped());
+}
+
 TEST_CASE("csv stream: a file parse_csv refuses never streams to a clean end", "[unit][data][csv_stream]") {
   test::TempDir dir;
   const std::string good = minute_rows(3000, "generic");
