@@ -605,10 +605,15 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
   if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
-    note_.clear();
-    if (transition_reasons_)  // else nobody reads it: the refusal's text is never built
-      note_.append("entry rejected (").append(rejection.code).append("): ");
-    transition(RunnerEvent::EntryFailed, note_, &rejection);  // (the text: Transition::refusal)
+    std::string_view reason;  // nobody reads it without transition_reasons_: the refusal's text is never built
+    if (transition_reasons_) {
+      if (rejected_reason_.empty() || rejected_reason_code_ != rejection.code) {
+        rejected_reason_code_ = rejection.code;
+        rejected_reason_.assign("entry rejected (").append(rejection.code).append("): ");
+      }
+      reason = rejected_reason_;
+    }
+    transition(RunnerEvent::EntryFailed, reason, &rejection);  // (the text: Transition::refusal)
   }
 }
 

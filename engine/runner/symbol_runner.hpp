@@ -495,6 +495,12 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   const char* rejection_code_ = nullptr;  // the literal rejection_.code was copied from
   std::string why_;
   std::string note_;
+  // "entry rejected (<code>): ", the EntryFailed reason of an exchange's
+  // refusal, for the code it was last built for (codes repeat: a refused
+  // entry is tried again bar after bar; three appends per refusal were
+  // ≈ 150 instructions of a recorded run).
+  std::string rejected_reason_;
+  std::string rejected_reason_code_;
   std::optional<script::StrategyError> fault_;
 
   // Orders this runner has working, by role.
