@@ -141,10 +141,12 @@ class RunnerObserver {
   // the refusal's text are never built (a spent account is refused every bar).
   virtual bool reads_transition_reasons() const noexcept { return true; }
   // Which of the frequent event hooks this observer does something in (asked
-  // once, when an ObserverFanout is made): the fan-out calls an observer only
-  // for the hooks named here, so a result collector and a session recorder
-  // together cost one virtual call per transition, action and fill instead of
-  // a call into each (recording, issue 7). Default: all of them.
+  // once, when an ObserverFanout or a runner is made): the fan-out calls an
+  // observer only for the hooks named here, and neither does the runner call
+  // the observer it was given for a hook it does not name (event_target), so a
+  // result collector and a session recorder together cost one virtual call
+  // per transition, action and fill instead of a call into each (recording,
+  // issue 7). Default: all of them.
   enum EventHook : std::uint8_t { kHookTransition = 1, kHookAction = 2, kHookFill = 4 };
   virtual std::uint8_t event_hooks() const noexcept { return kHookTransition | kHookAction | kHookFill; }
   // Whom the runner calls for `hook` (asked once, when the runner is
