@@ -4,7 +4,9 @@
 // observers were added; null entries are skipped. The per-bar hooks go only
 // to the observers that want them (RunnerObserver::bar_hooks): with one such
 // observer the runner calls it directly, past the fan-out; on_transition,
-// on_action and on_fill only to those whose event_hooks() name them.
+// on_action and on_fill only to those whose event_hooks() name them, and
+// with one such observer straight from the runner too (event_target).
+#include <algorithm>
 #include <initializer_list>
 #include <vector>
 
@@ -45,6 +47,18 @@ class ObserverFanout final : public RunnerObserver {
     return static_cast<std::uint8_t>((transition_observers_.empty() ? 0 : kHookTransition) |
                                      (action_observers_.empty() ? 0 : kHookAction) |
                                      (fill_observers_.empty() ? 0 : kHookFill));
+  }
+  std::size_t observers_into(RunnerObserver** out, std::size_t max) noexcept override {
+    if (observers_.size() > max || observers_.empty()) return RunnerObserver::observers_into(out, max);
+    std::copy(observers_.begin(), observers_.end(), out);
+    return observers_.size();
+  }
+  RunnerObserver* event_target(EventHook hook) noexcept override {
+    const std::vector<RunnerObserver*>& to = hook == kHookTransition ? transition_observers_
+                                             : hook == kHookAction   ? action_observers_
+                                                                     : fill_observers_;
+    if (to.empty()) return nullptr;
+    return to.size() == 1 ? to.front() : this;
   }
   void on_transition(const SymbolRunner& r, const Transition& t) override {
     for (auto* o : transition_observers_) o->on_transition(r, t);

@@ -176,7 +176,7 @@ void SymbolRunner::reject_intent(const char* code, std::string_view message, con
   r.set_reason(message, facts);
   r.ts_ns = last_ts_ns_;
   r.bar_index = bar_index_;
-  if (observer_) observer_->on_rejected(*this, r);
+  to_order_observers([&](RunnerObserver& o) { o.on_rejected(*this, r); });
   if (!host_->may_notify()) return;  // the notice's order would be dropped unread
   model::Order o = make_order(side, qty, OrderPurpose::Entry, std::string(host_->action_reason()));
   queue_rejection_notice(o, code, r.text(), source);
@@ -530,7 +530,7 @@ void SymbolRunner::manage_orders_on_bar(const model::Bar& bar) {
 
 void SymbolRunner::on_order_update(const model::Order& order, std::string_view reason_code) {
   quiet_ = false;
-  if (observer_) observer_->on_order_event(*this, order, reason_code, nullptr, nullptr);
+  to_order_observers([&](RunnerObserver& o) { o.on_order_event(*this, order, reason_code, nullptr, nullptr); });
   if (!model::is_terminal(order.status)) return;
   if (order.id == stop_order_) stop_order_ = 0;
   if (order.id == target_order_) target_order_ = 0;
@@ -548,10 +548,8 @@ void SymbolRunner::on_order_update(const model::Order& order, std::string_view r
 
 void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
   quiet_ = false;
-  if (observer_) {
-    if (observer_fills_) observer_->on_fill(*this, fill);
-    observer_->on_order_event(*this, order, {}, &fill, nullptr);
-  }
+  if (observer_fills_) observer_->on_fill(*this, fill);
+  to_order_observers([&](RunnerObserver& o) { o.on_order_event(*this, order, {}, &fill, nullptr); });
   if (risk_) risk_->on_fill(fill);
   if (host_->may_notify()) {  // else nobody to tell: no copy of the order
     PendingNotice n;
@@ -597,10 +595,9 @@ void SymbolRunner::on_fill(const model::Fill& fill, const model::Order& order) {
 void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::Order& order) {
   quiet_ = false;
   ++stats_.rejections;
-  if (observer_) {
-    observer_->on_rejected(*this, rejection);
-    observer_->on_order_event(*this, order, rejection.code, nullptr, &rejection);
-  }
+  // (every observer's on_rejected, then every observer's on_order_event, as a fan-out calls them)
+  to_order_observers([&](RunnerObserver& o) { o.on_rejected(*this, rejection); });
+  to_order_observers([&](RunnerObserver& o) { o.on_order_event(*this, order, rejection.code, nullptr, &rejection); });
   if (host_->may_notify()) queue_rejection_notice(order, rejection.code, rejection.text(), "exchange");
   if (order.id == stop_order_) stop_order_ = 0;
   if (order.id == target_order_) target_order_ = 0;
@@ -608,10 +605,15 @@ void SymbolRunner::on_rejected(const model::Rejection& rejection, const model::O
   prune(entry_orders_, exec_);
   entry_orders_.erase(std::remove(entry_orders_.begin(), entry_orders_.end(), order.id), entry_orders_.end());
   if (state_ == RunnerState::InTrade && entry_orders_.empty() && portfolio_.position(instrument_.id).qty == 0) {
-    note_.clear();
-    if (transition_reasons_)  // else nobody reads it: the refusal's text is never built
-      note_.append("entry rejected (").append(rejection.code).append("): ");
-    transition(RunnerEvent::EntryFailed, note_, &rejection);  // (the text: Transition::refusal)
+    std::string_view reason;  // nobody reads it without transition_reasons_: the refusal's text is never built
+    if (transition_reasons_) {
+      if (rejected_reason_.empty() || rejected_reason_code_ != rejection.code) {
+        rejected_reason_code_ = rejection.code;
+        rejected_reason_.assign("entry rejected (").append(rejection.code).append("): ");
+      }
+      reason = rejected_reason_;
+    }
+    transition(RunnerEvent::EntryFailed, reason, &rejection);  // (the text: Transition::refusal)
   }
 }
 

@@ -91,7 +91,15 @@ RecorderBatch::RecorderBatch(std::shared_ptr<const RecorderIdentity> identity, s
   facts_.reserve(16);
   order_store_.reserve(64);
   held_exports_.reserve(8);
-  text_.reserve(4096);
+  grow_text(4096);
+}
+
+void RecorderBatch::grow_text(std::size_t more) {
+  const std::size_t cap = std::max(text_cap_ * 2, text_used_ + more);
+  std::unique_ptr<char[]> bigger(new char[cap]);  // (not zero-filled)
+  if (text_used_ != 0) std::memcpy(bigger.get(), text_.get(), text_used_);
+  text_ = std::move(bigger);
+  text_cap_ = cap;
 }
 
 std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
@@ -241,7 +249,7 @@ void RecorderBatch::clear() noexcept {
   orders_used_ = 0;
   refusals_used_ = 0;
   fills_.clear();
-  text_.clear();
+  text_used_ = 0;
   facts_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
   ++generation_;

@@ -289,12 +289,28 @@ class RecorderBatch final : public journal::DeferredEvents {
     fills_.push_back(fill);
   }
   // `s` kept in the batch's text for a record (read back by text()).
-  TextRef add_text(std::string_view s) {
-    const TextRef r{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(s.size())};
-    text_.append(s);
+  // Inline: a reason, a code or a tag of up to 32 bytes is copied as two
+  // overlapping moves (std::string::append was a call and a memcpy call per
+  // text, ≈ 40 instructions, on about 150,000 texts per 1M bars of sma_cross).
+  [[gnu::always_inline]] TextRef add_text(std::string_view s) {
+    const std::size_t n = s.size();
+    const TextRef r{static_cast<std::uint32_t>(text_used_), static_cast<std::uint32_t>(n)};
+    if (n > text_cap_ - text_used_) [[unlikely]] grow_text(n);
+    char* const to = text_.get() + text_used_;
+    const char* const from = s.data();
+    if (n >= 16 && n <= 32) {
+      copy_overlapping<16>(to, from, n);
+    } else if (n >= 8 && n < 16) {
+      copy_overlapping<8>(to, from, n);
+    } else if (n >= 4 && n < 8) {
+      copy_overlapping<4>(to, from, n);
+    } else if (n != 0) {
+      std::memcpy(to, from, n);
+    }
+    text_used_ += n;
     return r;
   }
-  std::string_view text(TextRef r) const noexcept { return std::string_view(text_).substr(r.at, r.size); }
+  std::string_view text(TextRef r) const noexcept { return std::string_view(text_.get() + r.at, r.size); }
   // A refusal's facts, whose text (model::append_refusal_text, as
   // Rejection::text() builds it) emit() writes on the writer's thread: the
   // number a record keeps (OrderRecord::refusal, TransitionRecord::refusal).
@@ -398,7 +414,21 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<OrderRecord> orders_;
   std::size_t orders_used_ = 0;
   std::vector<model::Fill> fills_;
-  std::string text_;  // the records' strings (TextRef), one after the other
+  // The records' strings (TextRef), one after the other: the first
+  // text_used_ of text_cap_ bytes (add_text).
+  std::unique_ptr<char[]> text_;
+  std::size_t text_used_ = 0;
+  std::size_t text_cap_ = 0;
+  [[gnu::noinline]] void grow_text(std::size_t more);
+  // `n` bytes (w <= n <= 2w) as the first and the last w of them.
+  template <std::size_t w>
+  [[gnu::always_inline]] static void copy_overlapping(char* to, const char* from, std::size_t n) noexcept {
+    char a[w], b[w];
+    std::memcpy(a, from, w);
+    std::memcpy(b, from + n - w, w);
+    std::memcpy(to, a, w);
+    std::memcpy(to + n - w, b, w);
+  }
   std::vector<model::RefusalFacts> facts_;  // refusals whose text emit() builds (add_facts)
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;

@@ -56,6 +56,7 @@ Result<int> RunnerIndicators::add(std::string_view name, std::span<const double>
     for (auto& column : ta::output_columns(*spec)) c.columns.push_back({std::move(column), s++});
     created_.push_back(std::move(c));
     created_count_ = created_.size();
+    if (clear_on_create_ != nullptr) *clear_on_create_ = false;
   }
   return slot;
 }

@@ -68,6 +68,13 @@ class RunnerIndicators final : public script::IndicatorProvider {
   // session recorder's count at the end of every quiet bar (one load instead
   // of a division of the vector's byte length).
   std::size_t created_count() const noexcept { return created_count_; }
+  // `*flag` is set to false whenever an indicator is created (null: none).
+  // The runner passes its quiet-step flag when a session recorder tells its
+  // quiet bar ends: the quiet step then tests only the recorder's `busy`, and
+  // a bar that created an indicator ends on the full path, which compares
+  // created_count() with the recorder's count (one load and test fewer per
+  // quiet bar).
+  void clear_on_create(bool* flag) noexcept { clear_on_create_ = flag; }
 
  private:
   Status check_not_finer(const ta::Timeframe& tf) const;
@@ -77,6 +84,7 @@ class RunnerIndicators final : public script::IndicatorProvider {
   ta::IndicatorSet set_;
   std::vector<Created> created_;
   std::size_t created_count_ = 0;
+  bool* clear_on_create_ = nullptr;
 };
 
 }  // namespace te::runner

@@ -35,8 +35,15 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
       indicators_(*history_) {
   indicators_.set_series_cache(config_.indicator_cache);
   indicators_.set_bar_interval(config_.bar_interval_ns);
+  // (quiet_bar(): the recorder's indicator count is compared on the full path only)
+  if (quiet_end_ != nullptr) indicators_.clear_on_create(&quiet_);
   transition_reasons_ = config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reasons());
   observer_fills_ = observer_ != nullptr && (observer_->event_hooks() & RunnerObserver::kHookFill) != 0;
+  if (observer_ != nullptr) {
+    transition_observer_ = observer_->event_target(RunnerObserver::kHookTransition);
+    action_observer_ = observer_->event_target(RunnerObserver::kHookAction);
+    observer_->observers_into(order_observers_, 2);
+  }
 }
 
 SymbolRunner::~SymbolRunner() = default;
@@ -308,8 +315,11 @@ bool SymbolRunner::quiet_now() const noexcept {
     return 0;
   }
   // The observer's end of bar, as advance()'s `end:` has it: nothing to do
-  // for a quiet one, else the bar ends there (a ctx export, a state).
-  if (quiet_end_ != nullptr && !observer_end_quiet()) [[unlikely]] {
+  // for a quiet one, else the bar ends there (a ctx export, a state). Only
+  // `busy` is tested here: a callback that created an indicator cleared
+  // quiet_ (RunnerIndicators::clear_on_create), so this bar left above and
+  // ends on the full path, which compares the indicator counts.
+  if (quiet_end_ != nullptr && quiet_end_->busy != 0) [[unlikely]] {
     step_ = Step::End;
     return 0;
   }
@@ -368,7 +378,7 @@ bool SymbolRunner::handle_action(int kind) {
   // The frame's text: it stays put until the next callback, and no Lua runs
   // while the action is handled.
   const std::string_view reason = host_->action_reason();
-  if (observer_) observer_->on_action(*this, cb, kind, a, reason);
+  if (action_observer_) action_observer_->on_action(*this, cb, kind, a, reason);
   switch (state_) {
     case RunnerState::Watch:
       if (kind != script::kActSetup) return false;
@@ -627,7 +637,7 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
-  if (observer_) observer_->on_transition(*this, t);
+  if (transition_observer_) transition_observer_->on_transition(*this, t);
   in_transition_ = &t != &transition_;
   if (config_.keep_transitions || state_ == RunnerState::Faulted) {
     Transition& kept = transitions_.emplace_back(t);

@@ -141,12 +141,28 @@ class RunnerObserver {
   // the refusal's text are never built (a spent account is refused every bar).
   virtual bool reads_transition_reasons() const noexcept { return true; }
   // Which of the frequent event hooks this observer does something in (asked
-  // once, when an ObserverFanout is made): the fan-out calls an observer only
-  // for the hooks named here, so a result collector and a session recorder
-  // together cost one virtual call per transition, action and fill instead of
-  // a call into each (recording, issue 7). Default: all of them.
+  // once, when an ObserverFanout or a runner is made): the fan-out calls an
+  // observer only for the hooks named here, and neither does the runner call
+  // the observer it was given for a hook it does not name (event_target), so a
+  // result collector and a session recorder together cost one virtual call
+  // per transition, action and fill instead of a call into each (recording,
+  // issue 7). Default: all of them.
   enum EventHook : std::uint8_t { kHookTransition = 1, kHookAction = 2, kHookFill = 4 };
   virtual std::uint8_t event_hooks() const noexcept { return kHookTransition | kHookAction | kHookFill; }
+  // Whom the runner calls for `hook` (asked once, when the runner is
+  // created): this observer when its event_hooks() name the hook, else
+  // nobody. A fan-out names its only observer for the hook, so a recorded
+  // backtest's transitions and actions reach the session recorder without
+  // the fan-out's call and loop (recording, issue 7).
+  virtual RunnerObserver* event_target(EventHook hook) noexcept { return (event_hooks() & hook) != 0 ? this : nullptr; }
+  // The observers every other hook reaches, in order, when there are at most
+  // `max` of them: written to `out`, returns how many. Else (or for a plain
+  // observer) this one alone. The runner calls the frequent order hooks
+  // (on_order_event, on_rejected) on each directly, past a fan-out's loop.
+  virtual std::size_t observers_into(RunnerObserver** out, std::size_t /*max*/) noexcept {
+    out[0] = this;
+    return 1;
+  }
   // A state callback returned something other than nil: `kind` is a
   // script::ActionKind, details in `action` (NaN = not given) and `reason`.
   virtual void on_action(const SymbolRunner&, script::Callback, int /*kind*/, const te_action& /*action*/,
@@ -422,6 +438,17 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // refused entry's "entry not sent: ..." reason is left empty, unbuilt.
   bool transition_reasons_ = true;
   bool observer_fills_ = true;  // observer_'s event_hooks() name on_fill (asked once)
+  // observer_->event_target(): on_transition and on_action go there (may be null).
+  RunnerObserver* transition_observer_ = nullptr;
+  RunnerObserver* action_observer_ = nullptr;
+  // observer_->observers_into(): on_order_event and on_rejected go to each
+  // non-null one, in order (null, null without an observer).
+  RunnerObserver* order_observers_[2] = {nullptr, nullptr};
+  template <class Call>
+  void to_order_observers(Call&& call) {
+    if (order_observers_[0] != nullptr) call(*order_observers_[0]);
+    if (order_observers_[1] != nullptr) call(*order_observers_[1]);
+  }
   RunnerIndicators indicators_;
   std::unique_ptr<script::StrategyHost> host_;
   script::HostOptions host_options_;  // for the VMs of reloaded versions
@@ -470,6 +497,12 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   const char* rejection_code_ = nullptr;  // the literal rejection_.code was copied from
   std::string why_;
   std::string note_;
+  // "entry rejected (<code>): ", the EntryFailed reason of an exchange's
+  // refusal, for the code it was last built for (codes repeat: a refused
+  // entry is tried again bar after bar; three appends per refusal were
+  // ≈ 150 instructions of a recorded run).
+  std::string rejected_reason_;
+  std::string rejected_reason_code_;
   std::optional<script::StrategyError> fault_;
 
   // Orders this runner has working, by role.

@@ -357,6 +357,58 @@ end
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("an indicator created on a quiet bar of the batch loop is recorded where the per-call path records it",
+          "[backtest][batch][journal]") {
+  // The quiet step tests only the recorder's `busy` at a bar's end: creating
+  // an indicator clears the runner's quiet flag (RunnerIndicators::
+  // clear_on_create), so that bar ends on the full path, where the recorder
+  // notes the new indicators.
+  const auto src = source(R"(
+params = {}
+local k = 0
+function detect_opportunity(bar, ctx, ind)
+  k = k + 1
+  if k >= 700 then local a = ind.sma(7) end
+  if k >= 1500 then local b = ind.ema(9) end
+  if k % 311 == 0 then return { reason = "setup" } end
+end
+function filter_commitment(bar, ctx, ind)
+  return enter_long { qty = 10, reason = "long" }
+end
+function manage_position(bar, ctx, ind)
+  k = k + 1
+  if ctx.bars_in_state >= 17 then return exit_position("held") end
+end
+)");
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("te-batch-late-indicator-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const model::BarSeries bars = generated_bars(7, 3000);
+  std::string journals[2];
+  for (int batch = 0; batch < 2; ++batch) {
+    const RecordedRun r = recorded_run(runner::SessionRecorderOptions::for_backtest(), dir,
+                                       batch ? "batch" : "per-call", src, bars, batch == 1);
+    CHECK(r.result.trades.size() > 3);
+    if (batch) CHECK(r.on_bars_skipped > 1000);  // the quiet step ran
+    journals[batch] = r.journal;
+  }
+  check_same_journals(journals[0], journals[1]);
+  // Both notes are there, in the batch loop's journal too.
+  journal::NullReporter rep;
+  auto reader = journal::JournalReader::open(journals[1], rep);
+  REQUIRE(reader);
+  journal::Event e;
+  int notes = 0;
+  for (;;) {
+    auto more = (*reader)->next(e);
+    REQUIRE(more);
+    if (!*more) break;
+    if (const auto* n = std::get_if<journal::Note>(&e.body); n != nullptr && n->category == "indicators") ++notes;
+  }
+  CHECK(notes == 2);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("strategy errors inside the batch loop keep file:line and the run goes on", "[backtest][batch][sandbox]") {
   const auto bars = data::generate_bars(data::GeneratorOptions{}, 400, "SIM");
   REQUIRE(bars);

@@ -5,7 +5,9 @@
 // name them.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "engine/backtest/backtest_engine.hpp"
 #include "engine/core/sha256.hpp"
@@ -155,5 +157,60 @@ TEST_CASE("on_transition, on_action and on_fill reach only the observers whose e
     CHECK(none.transitions + none.actions + none.fills == 0);
     runner::ObserverFanout quiet{&none};
     CHECK(quiet.event_hooks() == 0);
+  }
+}
+
+namespace {
+
+// Writes the order hooks it hears into a log shared with other observers.
+struct OrderLog final : runner::RunnerObserver {
+  OrderLog(std::string n, std::vector<std::string>& l) : name(std::move(n)), log(&l) {}
+  std::string name;
+  std::vector<std::string>* log;
+  void on_order_event(const runner::SymbolRunner&, const model::Order& o, std::string_view code,
+                      const model::Fill* fill, const model::Rejection* rej) override {
+    log->push_back(name + " order " + std::to_string(o.id) + " " + std::string(model::to_string(o.status)) + " " +
+                   std::string(code) + (fill != nullptr ? " fill" : "") + (rej != nullptr ? " rejection" : ""));
+  }
+  void on_rejected(const runner::SymbolRunner&, const model::Rejection& r) override {
+    log->push_back(name + " rejected " + std::to_string(r.order) + " " + std::string(r.code));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the order hooks reach two observers directly in the order a fan-out's loop calls them",
+          "[unit][runner][batch]") {
+  // A fan-out of two observers hands the runner both (observers_into): it
+  // calls each itself. With a third the runner calls the fan-out, whose loop
+  // gives the reference order.
+  const auto data = bars(300);
+  for (const bool batch : {true, false}) {
+    for (const double cash : {100000.0, 50.0}) {  // (50: every entry refused)
+      INFO("batch " << batch << ", cash " << cash);
+      std::vector<std::string> logs[2];
+      for (int three = 0; three < 2; ++three) {
+        OrderLog a("a", logs[three]), b("b", logs[three]);
+        std::vector<std::string> other;
+        OrderLog c("c", other);
+        runner::ObserverFanout two{&a, &b};
+        runner::ObserverFanout all{&a, &b, &c};
+        runner::RunnerObserver* out[2] = {nullptr, nullptr};
+        CHECK(two.observers_into(out, 2) == 2);
+        CHECK(all.observers_into(out, 2) == 1);
+        backtest::BacktestConfig cfg;
+        cfg.initial_cash = cash;
+        cfg.batch = batch;
+        cfg.observer = three ? static_cast<runner::RunnerObserver*>(&all) : &two;
+        auto r = backtest::run_backtest(cfg, data, strategy());
+        REQUIRE(r.ok());
+        REQUIRE_FALSE(r->fault);
+      }
+      CHECK(logs[0].size() > 10);
+      if (cash < 1000)
+        CHECK(std::count_if(logs[0].begin(), logs[0].end(),
+                            [](const std::string& l) { return l.find(" rejected ") != std::string::npos; }) > 10);
+      CHECK(logs[0] == logs[1]);
+    }
   }
 }

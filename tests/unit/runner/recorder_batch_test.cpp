@@ -456,6 +456,35 @@ TEST_CASE("records' strings kept in the batch's text come out as they went in, a
   }
 }
 
+TEST_CASE("a batch's text keeps every length of string byte for byte", "[unit][runner][journal]") {
+  // add_text copies up to 32 bytes as two overlapping moves of 4, 8 or 16
+  // bytes (each length's own case), longer ones with memcpy; the texts sit
+  // one after the other, across the buffer's growth.
+  runner::RecorderBatch b(identity(), 64);
+  for (int use = 0; use < 2; ++use) {
+    std::vector<std::string> want;
+    std::vector<runner::TextRef> refs;
+    for (int round = 0; round < 3; ++round) {
+      for (std::size_t n = 0; n <= 70; ++n) {
+        std::string s(n, '\0');
+        for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + n + round + use) % 26);
+        refs.push_back(b.add_text(s));
+        want.push_back(std::move(s));
+      }
+    }
+    REQUIRE(refs.size() == want.size());
+    std::uint32_t at = 0;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      CHECK(refs[i].at == at);  // one after the other
+      CHECK(b.text(refs[i]) == want[i]);
+      at += refs[i].size;
+    }
+    CHECK(at > 4096);  // past the first reservation
+    b.release();
+    b.clear();
+  }
+}
+
 TEST_CASE("copy_untagged copies every field of an order but its tag", "[unit][runner][journal]") {
   // The recorder's working-order lists skip the tag (no state records it);
   // every other field must come across (a field added to model::Order and
