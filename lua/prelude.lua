@@ -12,7 +12,8 @@
 --   ind_ud     lightuserdata -> te_ind_view (native indicator values)
 --   registry   array of native indicator descriptions {name, nparams, defaults, outputs, source}
 --   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, raw_getmetatable, load_trusted,
---              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled), ...}
+--              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled),
+--              traceinfo (jit.util.traceinfo: the length of Watch's root, choose_watch_root), ...}
 --
 -- The world is assembled from trusted files sharing one private namespace P:
 --   lua/views.lua       bar, ctx, position and account views
