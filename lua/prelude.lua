@@ -12,7 +12,8 @@
 --   ind_ud     lightuserdata -> te_ind_view (native indicator values)
 --   registry   array of native indicator descriptions {name, nparams, defaults, outputs, source}
 --   cfg        {symbol, seed, chunkname, overrides = {name = text}, getinfo, raw_getmetatable, load_trusted,
---              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled), ...}
+--              funcbc (jit.util.funcbc: whether M.run_batch's loops compiled),
+--              traceinfo (jit.util.traceinfo: the length of Watch's root, choose_watch_root), ...}
 --
 -- The world is assembled from trusted files sharing one private namespace P:
 --   lua/views.lua       bar, ctx, position and account views
@@ -385,11 +386,72 @@ end
 local function loop_compiled(kind)
   return band(funcbc(M.run_batch, OWN_LOOP_PC[kind]), 0xff) == LOOP_OP + 2
 end
+-- Which path Watch's root trace keeps (session 18). Its root is recorded on
+-- one bar, and every Watch bar whose callback takes another path leaves the
+-- loop by a side exit and comes back through the root's start, whose first
+-- copy of the loop (the part before LOOP, with every invariant guard: the
+-- tables of the frame refresh, each `ind.<name>` lookup and its function
+-- guard) runs that bar; only bars on the recorded path that follow one also
+-- on it run the loop's hoisted body. For ten_indicators that copy was ≈ 470
+-- machine instructions against ≈ 180 for the body, and the root had been
+-- recorded on a path 19 % of its Watch bars take, while 54 % leave its
+-- twelve-way condition at the first test. So Watch's loop is recorded
+-- WATCH_SAMPLES times, WATCH_GAP generic steps apart (a decision path tends to
+-- last a few bars: samples next to each other would be one sample), each
+-- recording flushed (jit.flush of the root and its side traces) after its
+-- length in IR instructions is noted; the length most samples had (the
+-- shorter on a tie) names the commonest path, and the loop is recorded again
+-- until a recording has that length, at most WATCH_RETRIES times (then the
+-- last one stays). Each recording is chosen or flushed in the interpreter,
+-- after its loop ended, and the generic loop's exit that starts a trial is
+-- taken once per recording (fewer than LuaJIT's hotexit, 10, for all of them):
+-- no trace links to a flushed root (jit.flush keeps a root's code while one
+-- does, and that trace would run it, its side traces gone). Only Watch: InTrade runs are as
+-- short as trades, so samples failed ("leaving loop in root trace", and the
+-- kind then stays in the generic loop) and cost other strategies up to 12
+-- instructions per bar, and an exit rule's common path is the no-exit one any
+-- recording on a quiet bar keeps. A recording that fails follows the rule
+-- above (the kind stays in the generic loop). Speed only: traces never change
+-- what a callback computes.
+local traceinfo, jit_flush, rshift = cfg.traceinfo, jit.flush, bit.rshift
+local WATCH_SAMPLES, WATCH_RETRIES, WATCH_GAP = 3, 4, 32
+local watch_lengths = {}  -- IR length of each recording of Watch's loop so far
+local watch_common = nil  -- the length most samples had
+local watch_kept = false  -- sampling is over
+local watch_gate = 0      -- generic step (g) from which Watch's loop may be tried again
+
+-- After Watch's loop compiled (in the interpreter, `g` the generic loop's
+-- step count): keeps the recording or flushes it to record again later.
+local function choose_watch_root(g)
+  if watch_kept then return end
+  local tr = rshift(funcbc(M.run_batch, OWN_LOOP_PC[1]), 16)  -- JLOOP's D operand: the root trace
+  local n = traceinfo(tr).nins
+  watch_lengths[#watch_lengths + 1] = n
+  if #watch_lengths > WATCH_SAMPLES then
+    if not watch_common then
+      local count, best, most = {}, nil, 0
+      for i = 1, WATCH_SAMPLES do
+        local v = watch_lengths[i]
+        count[v] = (count[v] or 0) + 1
+        if count[v] > most or (count[v] == most and v < best) then best, most = v, count[v] end
+      end
+      watch_common = best
+    end
+    if n == watch_common or #watch_lengths >= WATCH_SAMPLES + WATCH_RETRIES then
+      watch_kept = true
+      return
+    end
+  end
+  jit_flush(tr)
+  own_loop[1] = nil
+  watch_gate = g + WATCH_GAP
+end
 
 function M.run_batch()
   local step, driver = API.step, API.driver
   local r = 0
   if hot_now or trying ~= 0 then settle() end
+  watch_gate = 0  -- (g counts this call's steps)
   while warmup_left > 0 do
     local kind = step(driver, r)
     if kind <= 0 then return kind end
@@ -431,7 +493,7 @@ function M.run_batch()
       if own_loop[kind] then break end
     else
       same = same + 1
-      if own_loop[kind] or (same >= RUN and own_loop[kind] == nil) then break end
+      if own_loop[kind] or (same >= RUN and own_loop[kind] == nil and (kind ~= 1 or g >= watch_gate)) then break end
     end
   end
   if own_loop[kind] == nil then
@@ -460,6 +522,7 @@ function M.run_batch()
     trace_stop()
     hotloop(false)
     own_loop[trying] = loop_compiled(trying)
+    if trying == 1 and own_loop[1] then choose_watch_root(g) end
     trying = 0
   end
   if kind <= 0 then return kind end

@@ -643,6 +643,10 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   lua_getfield(L, -1, "funcbc");
   lua_remove(L, -2);
   lua_setfield(L, -2, "funcbc");
+  push_jit_util(L);
+  lua_getfield(L, -1, "traceinfo");
+  lua_remove(L, -2);
+  lua_setfield(L, -2, "traceinfo");
   lua_pushcfunction(L, lua_check_c_stack);
   lua_setfield(L, -2, "c_stack_check");
   lua_createtable(L, 0, static_cast<int>(options.param_overrides.size()));

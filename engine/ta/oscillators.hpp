@@ -656,7 +656,38 @@ class Roc {
   void update(double x) noexcept {
     const double old = window_.push(x);
     if (seen_ <= period_) ++seen_;
-    roc_ = old != 0.0 ? ((x / old) - 1.0) * 100.0 : 0.0;
+    roc_ = rate(x, old);
+  }
+  // The block pass over preloaded bars (KernelIndicator::update_columns): the
+  // warm-up as update(), then each value's rate against the value `period`
+  // pushes earlier, which is the window's slot while it is older than the
+  // block and in[i - period] after that; the window is written once at the
+  // end with the values it would hold. The same expression on the same
+  // values, so the same bits, without the window's store, reload and wrap
+  // per bar (past the window's values, one vector loop: vector_rates).
+  void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
+    std::size_t i = 0;
+    for (; i < n && seen_ <= period_; ++i) {
+      update(in[i]);
+      out[i] = value();
+    }
+    if (i == n) return;
+    double* const ring = window_.data();
+    const std::size_t p = window_.size();
+    const std::size_t pos = window_.next_slot();
+    const std::size_t m = n - i;  // values pushed by this block
+    const double* const x = in + i;
+    double* const o = out + i;
+    std::size_t j = 0;
+    for (std::size_t slot = pos; j < m && j < p; ++j) {
+      o[j] = rate(x[j], ring[slot]);
+      if (++slot == p) slot = 0;
+    }
+    if (j < m) vector_rates(x + j, x + j - p, m - j, o + j);
+    // The window as m pushes leave it: value j of the block in slot (pos + j) % p, the last p of them.
+    for (std::size_t k = m > p ? m - p : 0; k < m; ++k) ring[(pos + k) % p] = x[k];
+    window_.set_next_slot((pos + m) % p);
+    roc_ = o[m - 1];  // (the last update()'s roc_)
   }
   bool ready() const noexcept { return seen_ > period_; }
   double value() const noexcept { return ready() ? roc_ : kNaN; }
@@ -667,6 +698,9 @@ class Roc {
   }
 
  private:
+  // The rate of change in percent (0 against a previous 0); vector_rates
+  // computes the same.
+  static double rate(double x, double old) noexcept { return old != 0.0 ? ((x / old) - 1.0) * 100.0 : 0.0; }
   Window window_;
   int period_;
   int seen_ = 0;

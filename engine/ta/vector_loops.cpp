@@ -216,6 +216,19 @@ void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t 
                                 double* out) noexcept {
   sum_values_baseline(hi, lo, n, divisor, out);
 }
+void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0), hundred = _mm_set1_pd(100.0);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d o = _mm_loadu_pd(old + i);
+    const __m128d r = _mm_mul_pd(_mm_sub_pd(_mm_div_pd(_mm_loadu_pd(x + i), o), one), hundred);
+    // cmpneq is true for NaN too, as `old != 0` is: r where old != 0, else +0.
+    _mm_storeu_pd(out + i, _mm_and_pd(r, _mm_cmpneq_pd(o, zero)));
+  }
+#endif
+  for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
+}
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 
 }  // namespace te::ta

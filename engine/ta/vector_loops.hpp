@@ -47,6 +47,12 @@ void vector_squares_baseline(const double* in, std::size_t n, double* sq, double
 void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor,
                                 double* out) noexcept;
 
+// Rates of change in percent (Roc): out[i] = old[i] != 0 ? ((x[i] / old[i]) - 1)
+// * 100 : 0, the same operations as the scalar expression; two values per
+// instruction (SSE2; the compiler does not vectorise the select itself: with
+// trapping math it keeps the comparison a branch).
+void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

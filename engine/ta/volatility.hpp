@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/model/bar.hpp"
+#include "engine/model/bar_series.hpp"
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/talib_rules.hpp"
 #include "engine/ta/vector_loops.hpp"
@@ -61,6 +62,35 @@ class Atr {
     }
     atr_ += tr;
     if (++count_ > period_) atr_ /= n_;
+  }
+  // The block pass over preloaded bars (KernelIndicator::update_columns):
+  // the warm-up as update(), then update()'s steps in the same order on the
+  // high, low and close columns with the previous close and the average in
+  // registers (the generic loop built a bar per step and stored and reloaded
+  // both around it).
+  void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out) noexcept {
+    std::size_t i = 0;
+    for (; i < n && count_ <= period_; ++i) {
+      update(c.at(from + i));
+      out[i] = value();
+    }
+    if (i == n) return;
+    double pc = prev_close_, atr = atr_;
+    const double nm1 = nm1_, an = n_;
+    const double* const hi = c.high;
+    const double* const lo = c.low;
+    const double* const cl = c.close;
+    for (; i < n; ++i) {
+      const std::size_t k = from + i;
+      const double tr = true_range(hi[k], lo[k], pc);
+      pc = cl[k];
+      atr *= nm1;
+      atr += tr;
+      atr /= an;
+      out[i] = atr;
+    }
+    prev_close_ = pc;
+    atr_ = atr;
   }
   bool ready() const noexcept { return count_ > period_; }
   double value() const noexcept { return ready() ? atr_ : kNaN; }

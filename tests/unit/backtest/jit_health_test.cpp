@@ -350,3 +350,79 @@ TEST_CASE("Watch and InTrade bars run in loops of their own", "[backtest][jit]")
     CHECK(roots.size() == 3);
   }
 }
+
+// A strategy whose Watch callback leaves at once on most bars (path A), reads
+// and tests more on about one day in 23 and on 7-15 November 2002 (path B:
+// around bar 956 of NVDA's daily bars, where Watch's loop is first recorded),
+// and enters on about one day in 37; each trade lasts three bars, so Watch
+// runs end every few weeks.
+constexpr const char* kTwoPaths = R"(
+params = {}
+function detect_opportunity(bar, ctx, ind)
+  local fast, slow = ind.sma(5), ind.sma(20)
+  if not (fast and slow) then return nil end
+  local day = math.floor(bar.time / 86400000)
+  if day % 23 == 0 or (day >= 11998 and day <= 12006) then
+    local r, e, a = ind.rsi(14), ind.ema(10), ind.atr(14)
+    if r and e and a and r > 101 and e > fast * 2 and a < 0 then return { reason = "never" } end
+    return nil
+  end
+  if day % 37 == 0 then return { reason = "enter" } end
+  return nil
+end
+function filter_commitment(bar, ctx, ind) return enter_long { qty = 1, reason = "t" } end
+function manage_position(bar, ctx, ind)
+  if ctx.position.bars_held >= 3 then return exit_position("t") end
+end
+)";
+
+// "lua/prelude.lua:<line>" of Watch's own loop in M.run_batch (the `while`
+// after `if kind == 1 then`).
+std::string watch_loop_location() {
+  std::ifstream in(std::string(TE_SOURCE_DIR) + "/lua/prelude.lua");
+  std::string line;
+  bool next = false;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (next) return "lua/prelude.lua:" + std::to_string(n);
+    next = line == "  if kind == 1 then";
+  }
+  return "";
+}
+
+TEST_CASE("Watch's root trace keeps the path most Watch bars take", "[backtest][jit]") {
+  // A root trace keeps the path of the bar it was recorded on; the other
+  // paths' bars, and the bar after each, run its first copy with every
+  // invariant guard (docs/performance.md, "Which path Watch's root keeps").
+  // Watch's loop is recorded three times apart and then until a recording has
+  // the length most samples had: the root kept is the shortest here (path A,
+  // ~93 % of Watch bars), though the first recording took path B. Without the
+  // sampling that first recording is the only one (fails the count and keeps
+  // path B).
+  const auto bars = nvda();
+  const std::string loop = loop_location(), watch = watch_loop_location();
+  REQUIRE(!watch.empty());
+  for (int shift = 0; shift < 3; ++shift) {
+    const auto layout_shift = std::make_unique<char[]>(static_cast<std::size_t>(48 * shift + 1));
+    const auto log = traced_run("strategies/two_paths.lua", kTwoPaths, bars);
+    std::vector<int> exits;  // per completed recording of Watch's loop, in order
+    std::vector<std::uint64_t> seen_bars;  // (for the message)
+    bool root = false;
+    for (const auto& e : log.events()) {
+      if (e.kind == script::TraceEvent::Kind::Start) {
+        root = e.parent == 0 && e.function == loop && e.where == watch;
+      } else {
+        if (e.kind == script::TraceEvent::Kind::Stop && root) { exits.push_back(e.exits); seen_bars.push_back(e.bar); }
+        root = false;
+      }
+    }
+    std::ostringstream seen;
+    for (int x : exits) seen << ' ' << x;
+    seen << " at bars";
+    for (auto x : seen_bars) seen << ' ' << x;
+    INFO("layout shift " << 48 * shift << ": exits of each recording of Watch's loop:" << seen.str());
+    REQUIRE(exits.size() >= 4);  // three samples, then the kept one
+    CHECK(exits.size() <= 7);
+    CHECK(exits.front() > exits.back());  // the first recording took path B
+    CHECK(exits.back() == *std::min_element(exits.begin(), exits.end()));
+  }
+}
