@@ -13,7 +13,7 @@ local sfmt, ssub = string.format, string.sub
 local tsort, tconcat = table.sort, table.concat
 local band = bit.band
 local fail, describe, nan_to_nil = P.fail, P.describe, P.nan_to_nil
-local ffi, A, NaN = P.ffi, P.A, P.NaN
+local ffi, A, NaN, ctx = P.ffi, P.A, P.NaN, P.ctx
 
 --------------------------------------------------------------------------------
 -- Actions: tables built only by these constructors (a private metatable marks
@@ -44,14 +44,9 @@ end
 -- (Not `return setmetatable(...)`: a tail call of a builtin that returns
 -- below a side trace's start frame is not compiled, "NYI: return to lower
 -- frame", and the filter's path went on in the interpreter.)
-local function freeze(a, mt)
-  local proxy = setmetatable({}, mt or action_mt(a))
+local function freeze(mt)
+  local proxy = setmetatable({}, mt)
   return proxy
-end
--- The validated fields of an action, or nil for anything else.
-local function fields_of(r)
-  local mt = raw_getmetatable(r)
-  return mt and rawget(mt, OWN)
 end
 
 local function positive(v, what, who, level)
@@ -102,54 +97,81 @@ local function check_keys(spec, allowed, list, who, level)
   end
 end
 
--- The field tables of the last entry and exit actions built, by kind: a
--- strategy builds the same action bar after bar (a fixed stake, a fixed
--- reason), so an action whose validated fields equal the last one's shares its
--- field table (and its metatable; never handed out) and costs one new
--- table, its proxy, instead of three allocations. Each action keeps its own
--- proxy: identities and everything a strategy can see stay as they were.
-local LAST_FIELDS, LAST_MT = {}, {}
+-- An entry's fields from a spec without a metatable (its fields are its raw
+-- keys, and reading them runs no code), by value: walked once with next(), up
+-- to four keys without a loop, instead of check_keys' pairs loop and a lookup
+-- of every one of the fourteen fields. A lookup of a key the spec lacks is a
+-- walk of its hash chain in compiled code (ema_cross's `{fraction, reason}`
+-- was looked up 14 times, 12 of them for absent keys: ~150 instructions per
+-- entry), and the pairs loop was a trace of its own, entered and left on every
+-- entry. Unknown keys are reported in pairs order, as check_keys does; the
+-- values are then checked in entry_of_table's order, with its messages.
+local function entry_slot(k)
+  if k == "fraction" then return 2 end
+  if k == "reason" then return 14 end
+  if k == "qty" then return 1 end
+  if k == "stop" then return 6 end
+  if k == "target" then return 7 end
+  if k == "risk" then return 3 end
+  if k == "limit" then return 4 end
+  if k == "stop_entry" then return 5 end
+  if k == "trail" then return 8 end
+  if k == "trail_pct" then return 9 end
+  if k == "breakeven" then return 10 end
+  if k == "max_bars" then return 11 end
+  if k == "bars" then return 12 end
+  if k == "tif" then return 13 end
+  if k == nil then return 0 end
+  return nil
+end
+-- The value of field slot s among the (slot, value) pairs, nil when absent.
+-- In a trace the slots are constants (entry_slot's guards), so this folds away.
+local function pick(s, s1, v1, s2, v2, s3, v3, s4, v4)
+  if s1 == s then return v1 end
+  if s2 == s then return v2 end
+  if s3 == s then return v3 end
+  if s4 == s then return v4 end
+  return nil
+end
 
-local function entry(kind, who, spec)
-  local qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars, bars, tif, reason
-  if type(spec) == "number" then
-    qty = positive(spec, "qty", who, 3)
-  elseif type(spec) == "table" and getmetatable(spec) ~= ACTION_TAG then
-    check_keys(spec, ENTRY_KEYS, ENTRY_KEY_LIST, who, 3)
-    local sizing = 0
-    if spec.qty ~= nil then qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
-    if spec.fraction ~= nil then fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
-    if spec.risk ~= nil then
-      risk = fraction_of_one(spec.risk, "risk", who, 3); sizing = sizing + 1
-      if spec.stop == nil and spec.trail == nil and spec.trail_pct == nil then
-        fail(who .. ": risk-based sizing needs a stop (or a trail / trail_pct distance)", 3)
-      end
-    end
-    if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
-    if spec.limit ~= nil then limit = positive(spec.limit, "limit", who, 3) end
-    if spec.stop_entry ~= nil then stop_entry = positive(spec.stop_entry, "stop_entry", who, 3) end
-    if spec.stop ~= nil then stop = positive(spec.stop, "stop", who, 3) end
-    if spec.target ~= nil then target = positive(spec.target, "target", who, 3) end
-    if spec.trail ~= nil then trail = positive(spec.trail, "trail", who, 3) end
-    if spec.trail_pct ~= nil then trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", who, 3) end
-    if trail and trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
-    if spec.breakeven ~= nil then breakeven = positive(spec.breakeven, "breakeven", who, 3) end
-    if spec.max_bars ~= nil then max_bars = whole(spec.max_bars, "max_bars", who, 3) end
-    bars, tif = time_in_force(spec, who, 3)
-    reason = reason_of(spec, who, 3)
-  else
-    fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
-  end
-  local a = LAST_FIELDS[kind]
-  if a and a.qty == qty and a.fraction == fraction and a.reason == reason and a.risk == risk and a.limit == limit
-    and a.stop_entry == stop_entry and a.stop == stop and a.target == target and a.trail == trail
-    and a.trail_pct == trail_pct and a.breakeven == breakeven and a.max_bars == max_bars and a.bars == bars
-    and a.tif == tif then
-    return freeze(a, LAST_MT[kind])
+local function unknown_key(who, k, level)
+  fail(sfmt("%s: unknown field %s (%s)", who, describe(k), ENTRY_KEY_LIST), level + 1)
+end
+
+-- The last entry and exit actions built, by kind (3 long, 4 short, 5 exit):
+-- their validated values (an array in made_entry's order, nil for a field not
+-- given, rewritten in place), field table and metatable. A strategy builds the
+-- same action bar after bar (a fixed stake, a fixed reason), so an action whose
+-- values equal the last one's shares its field table and metatable (never
+-- handed out) and costs one new table, its proxy, instead of three. Each
+-- action keeps its own proxy: identities and everything a strategy can see
+-- stay as they were. The comparison reads an array, not the field table (whose
+-- absent fields would each be a hash-chain walk). LAST_ENC: false, or, once a
+-- second action shares the field table, what encode() writes into the frame's
+-- action block for it (encoding_of), copied there by one ffi.copy.
+local LAST_VALUES = { false, false, false, false, false, false, false }
+local LAST_FIELDS = { false, false, false, false, false, false, false }
+local LAST_MT = { false, false, false, false, false, false, false }
+local LAST_ENC = { false, false, false, false, false, false, false }
+local encoding_of
+-- An array part for the values (a table's integer keys past its array part
+-- would go to its hash part).
+local function value_slots()
+  return { false, false, false, false, false, false, false, false, false, false, false, false, false, false }
+end
+
+local function made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven,
+                          max_bars, bars, tif, reason)
+  local l = LAST_VALUES[kind]
+  if l and l[1] == qty and l[2] == fraction and l[3] == reason and l[4] == risk and l[5] == limit
+    and l[6] == stop_entry and l[7] == stop and l[8] == target and l[9] == trail and l[10] == trail_pct
+    and l[11] == breakeven and l[12] == max_bars and l[13] == bars and l[14] == tif then
+    if not LAST_ENC[kind] then LAST_ENC[kind] = encoding_of(LAST_FIELDS[kind]) end
+    return freeze(LAST_MT[kind])
   end
   -- The usual fields (size, reason) in the constructor, so its template has
   -- room for them: one table and one hash part, no resize.
-  a = { kind = kind, qty = qty, fraction = fraction, reason = reason }
+  local a = { kind = kind, qty = qty, fraction = fraction, reason = reason }
   if risk ~= nil then a.risk = risk end
   if limit ~= nil then a.limit = limit end
   if stop_entry ~= nil then a.stop_entry = stop_entry end
@@ -162,8 +184,113 @@ local function entry(kind, who, spec)
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
   local mt = action_mt(a)
-  LAST_FIELDS[kind], LAST_MT[kind] = a, mt
-  return freeze(a, mt)
+  if not l then l = value_slots(); LAST_VALUES[kind] = l end
+  l[1], l[2], l[3], l[4], l[5], l[6], l[7] = qty, fraction, reason, risk, limit, stop_entry, stop
+  l[8], l[9], l[10], l[11], l[12], l[13], l[14] = target, trail, trail_pct, breakeven, max_bars, bars, tif
+  LAST_FIELDS[kind], LAST_MT[kind], LAST_ENC[kind] = a, mt, false
+  return freeze(mt)
+end
+
+-- entry_of_table's checks on values (a spec without a metatable, see
+-- entry_slot): the same order, the same messages.
+local function entry_of_values(kind, who, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct,
+                               breakeven, max_bars, bars, tif, reason)
+  local sizing = 0
+  if qty ~= nil then qty = positive(qty, "qty", who, 3); sizing = sizing + 1 end
+  if fraction ~= nil then fraction = positive(fraction, "fraction", who, 3); sizing = sizing + 1 end
+  if risk ~= nil then
+    risk = fraction_of_one(risk, "risk", who, 3); sizing = sizing + 1
+    if stop == nil and trail == nil and trail_pct == nil then
+      fail(who .. ": risk-based sizing needs a stop (or a trail / trail_pct distance)", 3)
+    end
+  end
+  if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
+  if limit ~= nil then limit = positive(limit, "limit", who, 3) end
+  if stop_entry ~= nil then stop_entry = positive(stop_entry, "stop_entry", who, 3) end
+  if stop ~= nil then stop = positive(stop, "stop", who, 3) end
+  if target ~= nil then target = positive(target, "target", who, 3) end
+  if trail ~= nil then trail = positive(trail, "trail", who, 3) end
+  if trail_pct ~= nil then trail_pct = fraction_of_one(trail_pct, "trail_pct", who, 3) end
+  if trail and trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
+  if breakeven ~= nil then breakeven = positive(breakeven, "breakeven", who, 3) end
+  if max_bars ~= nil then max_bars = whole(max_bars, "max_bars", who, 3) end
+  -- time_in_force's checks
+  if bars ~= nil then bars = whole(bars, "bars", who, 3) end
+  if tif ~= nil then
+    if TIF[tif] == nil then fail(sfmt("%s: tif must be \"gtc\", \"ioc\", \"fok\" or \"day\", was %s", who, describe(tif)), 3) end
+    if bars ~= nil then fail(who .. ": give either tif or bars (good for N bars), not both", 3) end
+  end
+  -- reason_of's
+  if reason ~= nil and type(reason) ~= "string" then fail(sfmt("%s: reason must be a string, was %s", who, describe(reason)), 3) end
+  return made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars,
+                    bars, tif, reason)
+end
+
+-- A spec with a metatable: its fields are read (through __index, whatever it
+-- does) one by one, in this order, between the checks.
+local function entry_of_table(kind, who, spec)
+  local qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars, bars, tif, reason
+  check_keys(spec, ENTRY_KEYS, ENTRY_KEY_LIST, who, 3)
+  local sizing = 0
+  if spec.qty ~= nil then qty = positive(spec.qty, "qty", who, 3); sizing = sizing + 1 end
+  if spec.fraction ~= nil then fraction = positive(spec.fraction, "fraction", who, 3); sizing = sizing + 1 end
+  if spec.risk ~= nil then
+    risk = fraction_of_one(spec.risk, "risk", who, 3); sizing = sizing + 1
+    if spec.stop == nil and spec.trail == nil and spec.trail_pct == nil then
+      fail(who .. ": risk-based sizing needs a stop (or a trail / trail_pct distance)", 3)
+    end
+  end
+  if sizing ~= 1 then fail(who .. ": give exactly one of qty, fraction or risk", 3) end
+  if spec.limit ~= nil then limit = positive(spec.limit, "limit", who, 3) end
+  if spec.stop_entry ~= nil then stop_entry = positive(spec.stop_entry, "stop_entry", who, 3) end
+  if spec.stop ~= nil then stop = positive(spec.stop, "stop", who, 3) end
+  if spec.target ~= nil then target = positive(spec.target, "target", who, 3) end
+  if spec.trail ~= nil then trail = positive(spec.trail, "trail", who, 3) end
+  if spec.trail_pct ~= nil then trail_pct = fraction_of_one(spec.trail_pct, "trail_pct", who, 3) end
+  if trail and trail_pct then fail(who .. ": give either trail or trail_pct, not both", 3) end
+  if spec.breakeven ~= nil then breakeven = positive(spec.breakeven, "breakeven", who, 3) end
+  if spec.max_bars ~= nil then max_bars = whole(spec.max_bars, "max_bars", who, 3) end
+  bars, tif = time_in_force(spec, who, 3)
+  reason = reason_of(spec, who, 3)
+  return made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven, max_bars,
+                    bars, tif, reason)
+end
+
+local function entry(kind, who, spec)
+  if type(spec) == "number" then
+    return made_entry(kind, positive(spec, "qty", who, 3))
+  end
+  if type(spec) ~= "table" or getmetatable(spec) == ACTION_TAG then
+    fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
+  end
+  if raw_getmetatable(spec) ~= nil then return entry_of_table(kind, who, spec) end
+  local k1, v1 = next(spec)
+  local k2, v2, k3, v3, k4, v4
+  if k1 ~= nil then
+    k2, v2 = next(spec, k1)
+    if k2 ~= nil then
+      k3, v3 = next(spec, k2)
+      if k3 ~= nil then
+        k4, v4 = next(spec, k3)
+        -- Five keys or more: read as any table (reads of a table without a
+        -- metatable run no code, so the order does not matter there).
+        if k4 ~= nil and next(spec, k4) ~= nil then return entry_of_table(kind, who, spec) end
+      end
+    end
+  end
+  local s1, s2, s3, s4 = entry_slot(k1), entry_slot(k2), entry_slot(k3), entry_slot(k4)
+  if s1 == nil then unknown_key(who, k1, 3) end
+  if s2 == nil then unknown_key(who, k2, 3) end
+  if s3 == nil then unknown_key(who, k3, 3) end
+  if s4 == nil then unknown_key(who, k4, 3) end
+  return entry_of_values(kind, who,
+    pick(1, s1, v1, s2, v2, s3, v3, s4, v4), pick(2, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(3, s1, v1, s2, v2, s3, v3, s4, v4), pick(4, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(5, s1, v1, s2, v2, s3, v3, s4, v4), pick(6, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(7, s1, v1, s2, v2, s3, v3, s4, v4), pick(8, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(9, s1, v1, s2, v2, s3, v3, s4, v4), pick(10, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(11, s1, v1, s2, v2, s3, v3, s4, v4), pick(12, s1, v1, s2, v2, s3, v3, s4, v4),
+    pick(13, s1, v1, s2, v2, s3, v3, s4, v4), pick(14, s1, v1, s2, v2, s3, v3, s4, v4))
 end
 
 local EXIT_KEYS = { reason = true, qty = true, fraction = true, limit = true, tif = true, bars = true }
@@ -190,21 +317,23 @@ function api.exit_position(spec)
       fail(sfmt("exit_position: expected nothing, a reason string or {reason = ..., qty = ..., fraction = ..., limit = ...}, was %s", describe(spec)), 2)
     end
   end
-  -- The last exit's fields when they are the same (see LAST_FIELDS).
-  local a = LAST_FIELDS[5]
-  if a and a.reason == reason and a.qty == qty and a.fraction == fraction and a.limit == limit and a.bars == bars
-    and a.tif == tif then
-    return freeze(a, LAST_MT[5])
+  -- The last exit's fields when they are the same (see LAST_VALUES).
+  local l = LAST_VALUES[5]
+  if l and l[1] == reason and l[2] == qty and l[3] == fraction and l[4] == limit and l[5] == bars and l[6] == tif then
+    if not LAST_ENC[5] then LAST_ENC[5] = encoding_of(LAST_FIELDS[5]) end
+    return freeze(LAST_MT[5])
   end
-  a = { kind = 5, reason = reason }  -- room for the reason (see entry)
+  local a = { kind = 5, reason = reason }  -- room for the reason (see made_entry)
   if qty ~= nil then a.qty = qty end
   if fraction ~= nil then a.fraction = fraction end
   if limit ~= nil then a.limit = limit end
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
   local mt = action_mt(a)
-  LAST_FIELDS[5], LAST_MT[5] = a, mt
-  return freeze(a, mt)
+  if not l then l = value_slots(); LAST_VALUES[5] = l end
+  l[1], l[2], l[3], l[4], l[5], l[6] = reason, qty, fraction, limit, bars, tif
+  LAST_FIELDS[5], LAST_MT[5], LAST_ENC[5] = a, mt, false
+  return freeze(mt)
 end
 
 -- stop: a price, or "breakeven" (the average entry price of the position).
@@ -218,9 +347,9 @@ function api.update_stop(price)
   local be
   a.stop, be = stop_value(price, "update_stop", 2)
   if be then a.breakeven_now = true end
-  return freeze(a)
+  return freeze(action_mt(a))
 end
-function api.update_target(price) return freeze({ kind = 6, target = positive(price, "target price", "update_target", 2) }) end
+function api.update_target(price) return freeze(action_mt({ kind = 6, target = positive(price, "target price", "update_target", 2) })) end
 local ADJUST_KEYS = { stop = true, target = true, trail = true, trail_pct = true, limit = true, stop_entry = true, reason = true }
 function api.adjust(spec)
   if type(spec) ~= "table" or getmetatable(spec) == ACTION_TAG then fail(sfmt("adjust: expected a table like {stop = 9.5}, was %s", describe(spec)), 2) end
@@ -241,11 +370,11 @@ function api.adjust(spec)
     fail("adjust: give at least one of stop, target, trail, trail_pct, limit or stop_entry", 2)
   end
   a.reason = reason_of(spec, "adjust", 2)
-  return freeze(a)
+  return freeze(action_mt(a))
 end
 function api.cancel_entry(reason)
   if reason ~= nil and type(reason) ~= "string" then fail(sfmt("cancel_entry: reason must be a string, was %s", describe(reason)), 2) end
-  return freeze({ kind = 7, reason = reason })
+  return freeze(action_mt({ kind = 7, reason = reason }))
 end
 
 -- Sizing helpers (plain numbers; the runner rounds to the lot size).
@@ -314,19 +443,68 @@ function api.print(...) log_value(1, ...) end
 function api.warn(...) log_value(2, ...) end
 
 
-local function set_reason(s)
-  if s == nil then A.reason_len = 0; return end
+-- The frame's action block: the fields encode() writes, from order_type to the
+-- end of the reason (kind is the host's, see te_ffi_decls.h).
+local ENC_FROM = ffi.offsetof("te_action", "order_type")
+local ENC_FIXED = ffi.offsetof("te_action", "reason") - ENC_FROM
+local A_BYTES = ffi.cast("char*", A) + ENC_FROM
+
+local function set_reason(D, s)
+  if s == nil then D.reason_len = 0; return end
   local n = min(#s, 119)
-  ffi.copy(A.reason, s, n)
-  A.reason_len = n
+  ffi.copy(D.reason, s, n)
+  D.reason_len = n
+end
+
+local function clear_fields(D)
+  D.qty, D.fraction, D.risk, D.limit, D.stop_trigger = NaN, NaN, NaN, NaN, NaN
+  D.stop, D.target, D.trail, D.trail_pct, D.tif_bars = NaN, NaN, NaN, NaN, NaN
+  D.breakeven, D.max_bars = NaN, NaN
+  D.order_type, D.tif, D.flags = 0, 0, 0
+end
+
+-- An action's validated fields r (of kind k) into the action block D, which
+-- clear_fields has cleared.
+local function write_fields(D, r, k)
+  if r.qty then D.qty = r.qty end
+  if r.fraction then D.fraction = r.fraction end
+  if r.risk then D.risk = r.risk end
+  if r.stop then D.stop = r.stop end
+  if r.target then D.target = r.target end
+  if r.trail then D.trail = r.trail end
+  if r.trail_pct then D.trail_pct = r.trail_pct end
+  if r.breakeven then D.breakeven = r.breakeven end
+  if r.max_bars then D.max_bars = r.max_bars end
+  if r.breakeven_now then D.flags = 1 end
+  if k == 6 then
+    if r.limit then D.limit = r.limit end
+    if r.stop_entry then D.stop_trigger = r.stop_entry end
+  elseif r.limit and r.stop_entry then
+    D.order_type = 3; D.limit = r.limit; D.stop_trigger = r.stop_entry
+  elseif r.limit then
+    D.order_type = 1; D.limit = r.limit
+  elseif r.stop_entry then
+    D.order_type = 2; D.stop_trigger = r.stop_entry
+  end
+  if r.bars then D.tif = 4; D.tif_bars = r.bars elseif r.tif then D.tif = TIF[r.tif] end
+  set_reason(D, r.reason)
+end
+
+-- What write_fields writes for the fields r, as bytes from order_type to the
+-- end of the reason: a shared action's (made_entry, exit_position) is copied
+-- into the frame by one ffi.copy instead of a lookup of every field, most of
+-- them absent (a walk of the field table's hash chain each in compiled code).
+local SCRATCH = ffi.new("te_action")
+encoding_of = function(r)
+  clear_fields(SCRATCH)
+  write_fields(SCRATCH, r, r.kind)
+  return ffi.string(ffi.cast("char*", SCRATCH) + ENC_FROM, ENC_FIXED + SCRATCH.reason_len)
 end
 
 local function encode(kind, r)
-  A.qty, A.fraction, A.risk, A.limit, A.stop_trigger = NaN, NaN, NaN, NaN, NaN
-  A.stop, A.target, A.trail, A.trail_pct, A.tif_bars = NaN, NaN, NaN, NaN, NaN
-  A.breakeven, A.max_bars = NaN, NaN
-  A.order_type, A.tif, A.flags = 0, 0, 0
-  local fields = type(r) == "table" and fields_of(r)
+  clear_fields(A)
+  local mt = type(r) == "table" and raw_getmetatable(r)
+  local fields = mt and rawget(mt, OWN)
   local is_action = fields ~= nil and fields ~= false
   if kind == 1 then
     if is_action then
@@ -337,46 +515,31 @@ local function encode(kind, r)
     if type(r) ~= "table" then
       error(sfmt("%s: detect_opportunity must return a setup table, true or nil, was %s", P.where(1), describe(r)), 0)
     end
-    P.ctx.setup = r
+    -- What ctx's __newindex does for a key that is not a host view's.
+    rawset(ctx, "setup", r)
     local reason = rawget(r, "reason")
-    set_reason(type(reason) == "string" and reason or nil)
+    set_reason(A, type(reason) == "string" and reason or nil)
     return 1
   end
-  if r == ABANDON then set_reason(nil); return 2 end
+  if r == ABANDON then set_reason(A, nil); return 2 end
   if not is_action then
     local expected = kind == 2 and "an entry action (enter_long/enter_short), \"abandon\" or nil"
       or "exit_position(), update_stop(), update_target(), adjust{}, cancel_entry(), an added entry or nil"
     error(sfmt("%s: %s must return %s, was %s", P.where(kind), P.CALLBACK_NAMES[kind], expected, describe(r)), 0)
   end
-  r = fields
-  local k = r.kind
+  local k = fields.kind
   if kind == 2 and k ~= 3 and k ~= 4 then
     error(sfmt("%s: filter_commitment must return an entry action (enter_long/enter_short), \"abandon\" or nil", P.where(2)), 0)
   end
   -- manage_position may return an entry: it adds to the position (pyramiding,
   -- limited by the runner's configuration; refused entries reach on_order_rejected).
-  if r.qty then A.qty = r.qty end
-  if r.fraction then A.fraction = r.fraction end
-  if r.risk then A.risk = r.risk end
-  if r.stop then A.stop = r.stop end
-  if r.target then A.target = r.target end
-  if r.trail then A.trail = r.trail end
-  if r.trail_pct then A.trail_pct = r.trail_pct end
-  if r.breakeven then A.breakeven = r.breakeven end
-  if r.max_bars then A.max_bars = r.max_bars end
-  if r.breakeven_now then A.flags = 1 end
-  if k == 6 then
-    if r.limit then A.limit = r.limit end
-    if r.stop_entry then A.stop_trigger = r.stop_entry end
-  elseif r.limit and r.stop_entry then
-    A.order_type = 3; A.limit = r.limit; A.stop_trigger = r.stop_entry
-  elseif r.limit then
-    A.order_type = 1; A.limit = r.limit
-  elseif r.stop_entry then
-    A.order_type = 2; A.stop_trigger = r.stop_entry
+  -- (Only the last action of a kind can have an encoding: mt tells it is that one.)
+  local enc = mt == LAST_MT[k] and LAST_ENC[k]
+  if enc then
+    ffi.copy(A_BYTES, enc, #enc)
+  else
+    write_fields(A, fields, k)
   end
-  if r.bars then A.tif = 4; A.tif_bars = r.bars elseif r.tif then A.tif = TIF[r.tif] end
-  set_reason(r.reason)
   return k
 end
 

@@ -446,16 +446,6 @@ void SymbolRunner::cancel_protection() {
   target_order_ = 0;
 }
 
-void SymbolRunner::reset_trade_plan() {
-  want_trail_ = 0;
-  want_trail_pct_ = 0;
-  breakeven_distance_ = 0;
-  breakeven_done_ = false;
-  max_bars_ = 0;
-  entries_in_trade_ = 0;
-  oco_group_ = 0;
-}
-
 void SymbolRunner::flatten(OrderPurpose purpose, std::string reason) {
   quiet_ = false;
   cancel_orders(entry_orders_);

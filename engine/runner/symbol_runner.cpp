@@ -610,7 +610,46 @@ void SymbolRunner::write_order_views(te_frame& f) const {
   f.pos.pending_exit = pending_exit;
 }
 
+// Most transitions: nobody reads reasons (no kept list, no observer that
+// does), not a fault, not reported from inside another: no reason copied and
+// no nested report made, so none of transition_any's frame (ema_cross: three
+// per refused entry, ~196,000 per 1M bars).
 void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
+  if (transition_reasons_ || event == RunnerEvent::Fault || in_transition_) [[unlikely]] {
+    transition_any(event, reason, refusal);
+    return;
+  }
+  quiet_ = false;
+  const auto next = next_state(state_, event);
+  if (!next) [[unlikely]] {
+    transition_any(event, reason, refusal);  // (which stops the run: an illegal transition)
+    return;
+  }
+  Transition& t = transition_;
+  t.bar_index = bar_index_;
+  t.ts_ns = last_ts_ns_;
+  t.from = state_;
+  t.to = *next;
+  t.event = event;
+  if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
+  state_ = *next;
+  state_since_bar_ = bar_index_;
+  ++stats_.transitions;
+  if (observer_) {
+    in_transition_ = true;
+    observer_->on_transition(*this, t);
+    in_transition_ = false;
+  }
+  // (Faulted, the other state kept without keep_transitions, comes by Fault only.)
+  if (state_ == RunnerState::Watch) {
+    want_stop_ = 0;
+    want_target_ = 0;
+    reset_trade_plan();
+    host_->clear_setup();
+  }
+}
+
+void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
   quiet_ = false;
   const auto next = next_state(state_, event);
   TE_ASSERT(next.has_value(), "illegal runner transition %s --%s-->", std::string(to_string(state_)).c_str(),

@@ -394,6 +394,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   [[gnu::noinline]] void write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version);
   // `refusal`: the reason goes on with its text (Transition::refusal).
   void transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal = nullptr);
+  [[gnu::noinline]] void transition_any(RunnerEvent event, std::string_view reason, const model::Rejection* refusal);
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
   void enter(const te_action& action, const model::Bar& bar, bool is_long);
@@ -405,7 +406,15 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   void place_protection();
   void cancel_protection();
   void manage_orders_on_bar(const model::Bar& bar);
-  void reset_trade_plan();
+  void reset_trade_plan() noexcept {
+    want_trail_ = 0;
+    want_trail_pct_ = 0;
+    breakeven_distance_ = 0;
+    breakeven_done_ = false;
+    max_bars_ = 0;
+    entries_in_trade_ = 0;
+    oco_group_ = 0;
+  }
   // nullopt when the entry cannot be sized: the reason in `why`, or as numbers in `facts`.
   std::optional<double> entry_quantity(const te_action& action, const model::Bar& bar, std::string& why,
                                        model::RefusalFacts& facts) const;

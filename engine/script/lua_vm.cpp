@@ -54,8 +54,36 @@ LuaVm::~LuaVm() {
   lua_close(L_);
 }
 
+// The two calls a running strategy makes most, a new small object and the
+// release of a pooled one (ema_cross: ~575,000 per 1M bars, the tables of its
+// refused entries), without the general path's register saves: a leaf that
+// pops or pushes a free list and counts the bytes, as allocate_any does.
 void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   auto* vm = static_cast<LuaVm*>(ud);
+  SmallBlocks& blocks = vm->blocks_;
+  const std::size_t used = vm->used_.load(std::memory_order_relaxed);
+  if (nsize == 0) {
+    if (ptr != nullptr && blocks.owns(ptr)) [[likely]] {
+      blocks.release(ptr, osize);
+      vm->used_.store(used - osize, std::memory_order_relaxed);
+      return nullptr;
+    }
+  } else if (ptr == nullptr && SmallBlocks::small(nsize)) {
+    const std::size_t now = used - osize + nsize;
+    // The budget's tests (allocate_any) pass without acting.
+    const bool checked = nsize > osize && vm->limit_ != 0 && vm->enforce_ && vm->monitor_.inside();
+    if (!checked || (now <= vm->hard_limit_ && (now <= vm->collect_at_ || vm->over_))) {
+      if (void* p = blocks.take(nsize)) [[likely]] {
+        vm->used_.store(now, std::memory_order_relaxed);
+        if (now > vm->peak_.load(std::memory_order_relaxed)) vm->peak_.store(now, std::memory_order_relaxed);
+        return p;
+      }
+    }
+  }
+  return allocate_any(vm, ptr, osize, nsize);
+}
+
+void* LuaVm::allocate_any(LuaVm* vm, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   SmallBlocks& blocks = vm->blocks_;
   const std::size_t used = vm->used_.load(std::memory_order_relaxed);
   // A block lives in blocks_ (small, while the pool had room) or with malloc;

@@ -56,6 +56,7 @@ class LuaVm {
 
  private:
   static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
+  [[gnu::noinline]] static void* allocate_any(LuaVm* vm, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
   static void hook(lua_State* L, lua_Debug* ar);
   void over_budget() noexcept;
 

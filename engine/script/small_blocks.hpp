@@ -49,6 +49,13 @@ class SmallBlocks {
     }
     return carve((c + 1) * kGranule);
   }
+  // A free block of n's class, or nullptr (allocate() then carves).
+  void* take(std::size_t n) noexcept {
+    const std::size_t c = (n - 1) / kGranule;
+    Free* f = free_[c];
+    if (f != nullptr) free_[c] = f->next;
+    return f;
+  }
   // Gives back a block allocate(n) returned (n of the same class).
   void release(void* p, std::size_t n) noexcept {
     const std::size_t c = (n - 1) / kGranule;

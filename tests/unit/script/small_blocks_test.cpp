@@ -80,6 +80,16 @@ TEST_CASE("SmallBlocks: a freed block comes back for the next request of its cla
   CHECK(SmallBlocks::small(SmallBlocks::kMaxSmall));
   CHECK_FALSE(SmallBlocks::small(SmallBlocks::kMaxSmall + 1));
   CHECK_FALSE(SmallBlocks::small(0));
+  // take(), LuaVm::allocate's fast path: a free block of the class or
+  // nothing, never a carve (the general path carves).
+  SmallBlocks fresh;
+  CHECK(fresh.take(24) == nullptr);
+  CHECK(fresh.carved_bytes() == 0);
+  void* c = fresh.allocate(24);
+  fresh.release(c, 24);
+  CHECK(fresh.take(40) == nullptr);
+  CHECK(fresh.take(17) == c);
+  CHECK(fresh.take(17) == nullptr);
 }
 
 TEST_CASE("SmallBlocks: the pool carves at most its cap, and owns only its blocks", "[unit][script]") {

@@ -1,0 +1,206 @@
+// lua/actions.lua's fast paths for entries, checked against the general ones:
+// a spec without a metatable is read by value (one next() walk, up to four
+// keys) while one with a metatable, or with five keys or more, is read field
+// by field between the checks; and an action whose fields equal the last
+// one's is written into the frame by copying a kept encoding instead of from
+// its fields. Each pair must give the same errors (text and line) and the same
+// bytes in the frame's action block.
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/core/sha256.hpp"
+#include "engine/runner/bar_history.hpp"
+#include "engine/runner/runner_indicators.hpp"
+#include "engine/script/strategy_host.hpp"
+#include "engine/script/te_ffi.h"
+
+using namespace te;
+
+namespace {
+
+// filter_commitment returns the entry built from case bar.close; with
+// bar.volume 2 the same table is given a (plain) metatable first, which sends
+// it down the field-by-field path. manage_position does the same for exits.
+const char* kStrategy = R"LUA(
+params = {}
+local long = string.rep("r", 150)
+local CASES = {
+  { qty = 5 },
+  { fraction = 0.5, reason = "half" },
+  { qty = -1 },
+  { qty = 1, fraction = 0.5 },
+  {},
+  { risk = 0.01 },
+  { risk = 0.01, stop = 9, reason = "risk" },
+  { risk = 2, stop = 9 },
+  { qty = 1, foo = 2 },
+  { foo = 1, bar = 2, qty = 1 },
+  { qty = 1, tif = "zzz" },
+  { qty = 1, tif = "day", bars = 3 },
+  { qty = 1, bars = 2.5 },
+  { qty = 1, bars = 4, reason = "four bars" },
+  { qty = 1, tif = "ioc" },
+  { qty = 1, trail = 1, trail_pct = 0.1 },
+  { qty = 1, trail_pct = 0.1, reason = long },
+  { qty = 1, limit = 10, stop_entry = 11, stop = 9, target = 12, reason = "six" },
+  { qty = 1, limit = 10, stop = 9, reason = 5 },
+  { qty = 1, [1] = 2 },
+  { qty = false },
+  { qty = 1, max_bars = 3.5 },
+  { fraction = 0.1, breakeven = 2, max_bars = 10, reason = "be" },
+  { qty = 0 / 0 },
+  { qty = 1, limit = 10 },
+  { qty = 1, stop_entry = 11, reason = "stop entry" },
+  { qty = 1, limit = 10, stop_entry = 11 },
+  { qty = 2, limit = 10, stop_entry = 11, tif = "gtc", reason = "five keys" },
+  { risk = 0.02, trail = 3, target = 20, reason = "trail" },
+  { qty = 3, stop = -1 },
+  { qty = 1, unknown_a = 1, unknown_b = 2, unknown_c = 3, unknown_d = 4 },
+  { qty = 1, limit = -1, stop = -2, target = -3 },
+  { fraction = -1, risk = 5 },
+  { stop = 1, trail = 2, trail_pct = 3, breakeven = -1 },
+}
+local EXITS = {
+  { reason = "all" },
+  { fraction = 0.5 },
+  { fraction = 2 },
+  { qty = 1, fraction = 0.5 },
+  { qty = 3, limit = 10, bars = 2, reason = "partial" },
+  { zzz = 1 },
+}
+local function pick(list, bar)
+  local spec = list[bar.close]
+  if type(spec) == "table" then setmetatable(spec, bar.volume == 2 and {} or nil) end
+  return spec
+end
+function detect_opportunity(bar, ctx, ind) end
+function filter_commitment(bar, ctx, ind)
+  local a = enter_long(pick(CASES, bar))
+  return a
+end
+function manage_position(bar, ctx, ind)
+  local a = exit_position(pick(EXITS, bar))
+  return a
+end
+)LUA";
+constexpr int kCases = 34;
+constexpr int kExits = 6;
+
+std::unique_ptr<script::StrategyHost> make_host(runner::RunnerIndicators& ind) {
+  script::StrategySource s{"strategies/spec.lua", kStrategy, sha256_hex(kStrategy)};
+  auto h = script::StrategyHost::create(s, {}, ind, nullptr);
+  INFO((h ? "" : h.error().message));
+  REQUIRE(h.ok());
+  REQUIRE((*h)->on_start().ok());
+  return std::move(*h);
+}
+
+// What a call left: its result, the error text, and the action block's bytes
+// that encode() writes (order_type to the end of the reason).
+struct CallResult {
+  int kind = 0;
+  std::string error;
+  std::string bytes;
+  bool operator==(const CallResult& o) const { return kind == o.kind && error == o.error && bytes == o.bytes; }
+};
+
+CallResult call_case(script::StrategyHost& h, script::Callback cb, int index, double form) {
+  te_frame& f = h.frame();
+  // Garbage first: every byte compared must be written by the call.
+  std::memset(&f.action, 0xAB, sizeof f.action);
+  f.bar.open = f.bar.high = f.bar.low = f.bar.close = index;
+  f.bar.volume = form;
+  f.bar_index = f.bar_index + 1;
+  f.bar.time_ms = f.bar_index * 60000;
+  CallResult r;
+  r.kind = h.call(cb);
+  if (r.kind == -1) {
+    r.error = h.last_error().message;
+  } else {
+    const auto from = offsetof(te_action, order_type);
+    const auto to = offsetof(te_action, reason) + static_cast<std::size_t>(f.action.reason_len);
+    r.bytes.assign(reinterpret_cast<const char*>(&f.action) + from, to - from);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("entry and exit specs read by value or field by field give the same errors and actions", "[unit][script]") {
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = make_host(ind);
+  using script::Callback;
+  int errors = 0;
+  for (int i = 1; i <= kCases; ++i) {
+    INFO("entry case " << i);
+    const CallResult plain = call_case(*h, Callback::FilterCommitment, i, 1);
+    const CallResult with_mt = call_case(*h, Callback::FilterCommitment, i, 2);
+    CHECK(plain == with_mt);
+    if (plain.kind == -1) ++errors;
+    else CHECK(plain.kind == script::kActEnterLong);
+  }
+  CHECK(errors == 21);
+  for (int i = 1; i <= kExits; ++i) {
+    INFO("exit case " << i);
+    const CallResult plain = call_case(*h, Callback::ManagePosition, i, 1);
+    const CallResult with_mt = call_case(*h, Callback::ManagePosition, i, 2);
+    CHECK(plain == with_mt);
+  }
+  // The texts themselves (as before the by-value path).
+  CHECK(call_case(*h, Callback::FilterCommitment, 3, 1).error ==
+        "strategies/spec.lua:55: enter_long: qty must be a positive number, was -1");
+  CHECK(call_case(*h, Callback::FilterCommitment, 10, 1).error.find("enter_long: unknown field \"") !=
+        std::string::npos);
+  CHECK(call_case(*h, Callback::FilterCommitment, 20, 1).error ==
+        "strategies/spec.lua:55: enter_long: unknown field 1 (qty, fraction, risk, limit, stop_entry, stop, target, "
+        "trail, trail_pct, breakeven, max_bars, tif, bars, reason)");
+  CHECK(call_case(*h, Callback::FilterCommitment, 32, 1).error ==
+        "strategies/spec.lua:55: enter_long: limit must be a positive number, was -1");
+  CHECK(call_case(*h, Callback::FilterCommitment, 33, 1).error ==
+        "strategies/spec.lua:55: enter_long: fraction must be a positive number, was -1");
+  CHECK(call_case(*h, Callback::FilterCommitment, 34, 1).error ==
+        "strategies/spec.lua:55: enter_long: give exactly one of qty, fraction or risk");
+  CHECK(call_case(*h, Callback::FilterCommitment, 5, 1).error ==
+        "strategies/spec.lua:55: enter_long: give exactly one of qty, fraction or risk");
+  const CallResult be = call_case(*h, Callback::FilterCommitment, 23, 1);
+  CHECK(h->action().fraction == 0.1);
+  CHECK(h->action().breakeven == 2);
+  CHECK(h->action().max_bars == 10);
+  CHECK(h->action_reason() == "be");
+  CHECK(be.kind == script::kActEnterLong);
+}
+
+TEST_CASE("an action equal to the last one is written into the frame as its fields would be", "[unit][script]") {
+  // Three equal actions in a row: the first is written from its fields, the
+  // second shares the first's fields and keeps their encoding, the third
+  // copies it. Another action in between starts again from fields.
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = make_host(ind);
+  using script::Callback;
+  for (int i : {1, 2, 7, 14, 15, 17, 18, 23, 25, 26, 27, 28, 29}) {
+    INFO("entry case " << i);
+    const CallResult first = call_case(*h, Callback::FilterCommitment, i, 1);
+    REQUIRE(first.kind == script::kActEnterLong);
+    CHECK(call_case(*h, Callback::FilterCommitment, i, 1) == first);
+    CHECK(call_case(*h, Callback::FilterCommitment, i, 1) == first);
+    CHECK(call_case(*h, Callback::FilterCommitment, i, 2) == first);  // field by field, equal fields
+    CHECK(call_case(*h, Callback::FilterCommitment, i, 1) == first);
+  }
+  for (int i : {1, 2, 5}) {
+    INFO("exit case " << i);
+    const CallResult first = call_case(*h, Callback::ManagePosition, i, 1);
+    REQUIRE(first.kind == script::kActExit);
+    CHECK(call_case(*h, Callback::ManagePosition, i, 1) == first);
+    CHECK(call_case(*h, Callback::ManagePosition, i, 1) == first);
+  }
+  // The long reason is cut at 119 bytes either way.
+  call_case(*h, Callback::FilterCommitment, 17, 1);
+  CHECK(h->action_reason() == std::string(119, 'r'));
+  CHECK(h->action().trail_pct == 0.1);
+}
