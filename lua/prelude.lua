@@ -410,11 +410,17 @@ end
 -- short as trades, so samples failed ("leaving loop in root trace", and the
 -- kind then stays in the generic loop) and cost other strategies up to 12
 -- instructions per bar, and an exit rule's common path is the no-exit one any
--- recording on a quiet bar keeps. A recording that fails follows the rule
--- above (the kind stays in the generic loop). Speed only: traces never change
+-- recording on a quiet bar keeps. Watch's first recording that fails follows
+-- the rule above (the kind stays in the generic loop); one that fails after a
+-- sample was flushed is tried again, at most WATCH_FAILS times. Speed only: traces never change
 -- what a callback computes.
 local traceinfo, jit_flush, rshift = cfg.traceinfo, jit.flush, bit.rshift
-local WATCH_SAMPLES, WATCH_RETRIES, WATCH_GAP = 3, 4, 32
+-- Every recording (sample, retry, or a failed one tried again) takes the
+-- generic loop's exit once: together fewer than LuaJIT's hotexit (10), so no
+-- side trace is recorded there that could link to a root flushed later.
+local WATCH_SAMPLES, WATCH_RETRIES, WATCH_GAP, WATCH_FAILS = 3, 4, 32, 2
+assert(WATCH_SAMPLES + WATCH_RETRIES + WATCH_FAILS < 10)
+local watch_fails = 0     -- recordings that did not compile while sampling
 local watch_lengths = {}  -- IR length of each recording of Watch's loop so far
 local watch_common = nil  -- the length most samples had
 local watch_kept = false  -- sampling is over
@@ -425,7 +431,9 @@ local watch_gate = 0      -- generic step (g) from which Watch's loop may be tri
 local function choose_watch_root(g)
   if watch_kept then return end
   local tr = rshift(funcbc(M.run_batch, OWN_LOOP_PC[1]), 16)  -- JLOOP's D operand: the root trace
-  local n = traceinfo(tr).nins
+  local info = traceinfo(tr)
+  if not info then watch_kept = true return end  -- (cannot happen: a patched JLOOP names a live trace)
+  local n = info.nins
   watch_lengths[#watch_lengths + 1] = n
   if #watch_lengths > WATCH_SAMPLES then
     if not watch_common then
@@ -522,7 +530,18 @@ function M.run_batch()
     trace_stop()
     hotloop(false)
     own_loop[trying] = loop_compiled(trying)
-    if trying == 1 and own_loop[1] then choose_watch_root(g) end
+    if trying == 1 then
+      if own_loop[1] then
+        choose_watch_root(g)
+      elseif #watch_lengths > 0 and not watch_kept and watch_fails < WATCH_FAILS then
+        -- A recording after a flushed sample failed (a short Watch run, a rare
+        -- path): Watch had a loop before sampling took it, so it is tried
+        -- again later rather than left in the generic loop for the run.
+        watch_fails = watch_fails + 1
+        own_loop[1] = nil
+        watch_gate = g + WATCH_GAP
+      end
+    end
     trying = 0
   end
   if kind <= 0 then return kind end

@@ -5,7 +5,7 @@
 // places the two vCPUs near each other (~90 ns) or far apart (~400 ns) and
 // moves them every few minutes, and figures of two threads that share data
 // (a recorded backtest and its journal writer) follow it (docs/performance.md,
-// session 18). Prints "-" on a machine with one CPU.
+// session 18). Prints "-" where CPUs 0 and 1 are not both available.
 #include <pthread.h>
 #include <sched.h>
 
@@ -51,8 +51,16 @@ double one_run() {
 
 }  // namespace
 
+// Both threads must be able to run where they are pinned (a cpuset may leave
+// out CPU 1: then the two would share a CPU and the figure would mean nothing).
+bool cpus_0_and_1_allowed() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
+}
+
 int main() {
-  if (std::thread::hardware_concurrency() < 2 || !pin(0)) {
+  if (!cpus_0_and_1_allowed() || !pin(0)) {
     std::puts("-");
     return 0;
   }

@@ -72,12 +72,13 @@ void EquityStream::replace_old(std::function<bool()> may_replace) {
   // Nothing there to write over (a first run into its directory, or a file
   // that is not ours): no reason to hold the rows back.
   if (!OutputFile::may_take_over(path_)) return;
-  // Room for every block the pool may grow to: decide() and hand_over() cannot throw.
+  // Room for every block the pool may grow to: decide() and hand_over() cannot
+  // throw. Under the lock: the worker already runs and reads free_ and ready_.
+  std::lock_guard lock(mu_);
   storage_.reserve(kMaxBlocks);
   free_.reserve(kMaxBlocks);
   ready_.reserve(kMaxBlocks);
   may_replace_ = std::move(may_replace);
-  std::lock_guard lock(mu_);
   state_ = State::waiting;
 }
 

@@ -63,14 +63,18 @@ std::optional<OutputFile> OutputFile::take_over(const std::string& path, const s
   // below); it changes nothing for a regular file.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
+  // By way of the hidden aside name: `name` (the caller's partial file) is
+  // replaced only once the file renamed is known to be the one opened, so a
+  // name swapped in between leaves both where they were.
+  const std::string aside = aside_name(path);
   struct stat st {}, moved {};
-  if (::fstat(fd, &st) != 0 || !ours_to_write_over(st) || std::rename(path.c_str(), name.c_str()) != 0) {
+  if (::fstat(fd, &st) != 0 || !ours_to_write_over(st) || std::rename(path.c_str(), aside.c_str()) != 0) {
     ::close(fd);
     return std::nullopt;
   }
-  // The file renamed is the one opened (nobody swapped the name in between).
-  if (::lstat(name.c_str(), &moved) != 0 || moved.st_ino != st.st_ino || moved.st_dev != st.st_dev) {
-    (void)std::rename(name.c_str(), path.c_str());
+  if (::lstat(aside.c_str(), &moved) != 0 || moved.st_ino != st.st_ino || moved.st_dev != st.st_dev ||
+      std::rename(aside.c_str(), name.c_str()) != 0) {
+    (void)std::rename(aside.c_str(), path.c_str());
     ::close(fd);
     return std::nullopt;
   }
@@ -82,7 +86,7 @@ std::optional<OutputFile> OutputFile::take_over(const std::string& path, const s
 
 bool OutputFile::may_take_over(const std::string& path) noexcept {
   struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && ours_to_write_over(st);
+  return ::lstat(path.c_str(), &st) == 0 && ours_to_write_over(st) && ::access(path.c_str(), W_OK) == 0;
 }
 
 std::string OutputFile::aside_name(const std::string& path) {

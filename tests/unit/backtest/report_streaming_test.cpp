@@ -385,6 +385,29 @@ TEST_CASE("an output file written over an old one holds exactly the new text", "
 // the caller says the old file may go (EquityStream::replace_old: the data
 // passed its checks); until then the old file stays as it was and the rows
 // wait in memory, up to a bound, past which a new file is written as before.
+TEST_CASE("an output file that cannot take the old one over leaves both names as they were", "[report][backtest]") {
+  TempDir dir;
+  const std::string old = dir.file("equity.csv"), partial = dir.file("equity.csv.partial");
+  write_file(old, "the old rows\n");
+  SECTION("the partial name cannot be replaced (a directory): the old file goes back under its name") {
+    std::filesystem::create_directory(partial);
+    REQUIRE_FALSE(backtest::OutputFile::take_over(old, partial).has_value());
+    CHECK(read_file(old) == "the old rows\n");
+    CHECK(std::filesystem::is_directory(partial));
+    CHECK_FALSE(std::filesystem::exists(backtest::OutputFile::aside_name(old)));
+  }
+  SECTION("taken over: the partial file the stream made is replaced by the old one") {
+    write_file(partial, "");
+    auto f = backtest::OutputFile::take_over(old, partial);
+    REQUIRE(f.has_value());
+    CHECK_FALSE(std::filesystem::exists(old));
+    CHECK_FALSE(std::filesystem::exists(backtest::OutputFile::aside_name(old)));
+    f->append("new\n");
+    REQUIRE(f->close());
+    CHECK(read_file(partial) == "new\n");
+  }
+}
+
 TEST_CASE("an equity stream writes over the old file only once it may", "[report][backtest]") {
   TempDir dir;
   auto feed = [](backtest::EquityStream& s, int from, int to) {
