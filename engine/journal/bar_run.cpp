@@ -239,7 +239,7 @@ void BarRun::ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept {
   hi = b;
 }
 
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units) noexcept {
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units, TsRange* range) noexcept {
   Out o{out};
   const std::uint32_t n = run.count;
   o.array(12);
@@ -257,6 +257,18 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time
   for (std::uint32_t i = 2; i < n && even; ++i) {
     even = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) -
                                      static_cast<std::uint64_t>(run.ts[i - 1])) == step;
+  }
+  if (range != nullptr) {
+    std::int64_t span = 0, last = 0;
+    if (even && !__builtin_mul_overflow(step, static_cast<std::int64_t>(n - 1), &span) &&
+        !__builtin_add_overflow(run.ts[0], span, &last)) {
+      // ts[i] = ts[0] + i * step without wrapping (the last one does not, so
+      // none before it does): monotonic, the ends are the range.
+      range->lo = step >= 0 ? run.ts[0] : last;
+      range->hi = step >= 0 ? last : run.ts[0];
+    } else {
+      run.ts_range(range->lo, range->hi);
+    }
   }
   if (even) {
     o.sint(step);
