@@ -164,7 +164,10 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
       // Format 5 (stored apart, times in units): the same records.
       std::string rec5(kMaxBarRunRecord, '\0');
       int h5[5] = {0, 0, 0, 0, 0};
-      rec5.resize(encode_bar_run(run, h5, rec5.data(), true));
+      TsRange range5;
+      rec5.resize(encode_bar_run(run, h5, rec5.data(), true, &range5));
+      REQUIRE(range5.lo == range.lo);
+      REQUIRE(range5.hi == range.hi);
       if (even) REQUIRE(rec5 == rec);
       if (trial % 6 == 0 && !even && n > 2) REQUIRE(rec5.size() < rec.size());
       std::string runs;
@@ -680,6 +683,18 @@ TEST_CASE("encode_bar_run's time range is ts_range's, evenly spaced times wrappi
           encode_bar_run(run, hints, rec.data(), units, &range);
           CHECK(range.lo == lo);
           CHECK(range.hi == hi);
+        }
+        if (n >= 3) {
+          // Uneven: the last time one later (wrapping), rising or not.
+          BarRun uneven = run;
+          uneven.ts[n - 1] = static_cast<std::int64_t>(static_cast<std::uint64_t>(uneven.ts[n - 1]) + 1);
+          uneven.ts_range(lo, hi);
+          for (const bool units : {false, true}) {
+            TsRange range;
+            encode_bar_run(uneven, hints, rec.data(), units, &range);
+            CHECK(range.lo == lo);
+            CHECK(range.hi == hi);
+          }
         }
       }
     }
