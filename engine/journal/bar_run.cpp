@@ -239,7 +239,7 @@ void BarRun::ts_range(std::int64_t& lo, std::int64_t& hi) const noexcept {
   hi = b;
 }
 
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units) noexcept {
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units, TsRange* range) noexcept {
   Out o{out};
   const std::uint32_t n = run.count;
   o.array(12);
@@ -258,6 +258,21 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time
     even = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) -
                                      static_cast<std::uint64_t>(run.ts[i - 1])) == step;
   }
+  // Uneven times: whether they never go back, noted in the passes below
+  // that read them anyway (then the ends are the range, else ts_range's pass).
+  bool rising = true;
+  if (range != nullptr && even) {
+    std::int64_t span = 0, last = 0;
+    // ts[i] = ts[0] + i * step without wrapping when the last one does not
+    // wrap (none before it does then): monotonic.
+    if (!__builtin_mul_overflow(step, static_cast<std::int64_t>(n - 1), &span) &&
+        !__builtin_add_overflow(run.ts[0], span, &last)) {
+      range->lo = step >= 0 ? run.ts[0] : last;
+      range->hi = step >= 0 ? last : run.ts[0];
+    } else {
+      run.ts_range(range->lo, range->hi);
+    }
+  }
   if (even) {
     o.sint(step);
     o.nil();
@@ -268,6 +283,7 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time
     std::uint64_t unit = 0;
     for (std::uint32_t i = 1; i < n; ++i) {
       d[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) - static_cast<std::uint64_t>(run.ts[i - 1]));
+      rising &= run.ts[i] >= run.ts[i - 1];
       const std::uint64_t m = d[i] < 0 ? 0 - static_cast<std::uint64_t>(d[i]) : static_cast<std::uint64_t>(d[i]);
       unit = std::gcd(unit, m);
     }
@@ -282,6 +298,15 @@ std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time
     for (std::uint32_t i = 1; i < n; ++i) {
       o.sint(static_cast<std::int64_t>(static_cast<std::uint64_t>(run.ts[i]) -
                                        static_cast<std::uint64_t>(run.ts[i - 1])));
+      rising &= run.ts[i] >= run.ts[i - 1];
+    }
+  }
+  if (range != nullptr && !even) {
+    if (rising) {
+      range->lo = run.ts[0];
+      range->hi = run.ts[n - 1];
+    } else {
+      run.ts_range(range->lo, range->hi);
     }
   }
   for (int c = 0; c < 5; ++c) put_column(o, run.col[c], n, hints[c]);

@@ -64,7 +64,14 @@ inline constexpr std::size_t kMaxBarRunRecord = 64 + 6 * (5 + 9 * std::size_t{kM
 // `time_units` (format 5, a run stored apart): uneven times are written as
 // [unit, m_1, ..., m_(count-1)], t_i = t_(i-1) + m_i * unit, unit the
 // differences' greatest common divisor; else format 3's differences.
-std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units = false) noexcept;
+// `range` (when given) receives the run's earliest and latest time, what
+// BarRun::ts_range gives: for evenly spaced times that do not wrap, from the
+// ends the encoder finds anyway instead of another pass over the times.
+struct TsRange {
+  std::int64_t lo = 0, hi = 0;
+};
+std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units = false,
+                           TsRange* range = nullptr) noexcept;
 
 // True when `record` starts like a bar_run record.
 inline bool is_bar_run(std::string_view record) noexcept {

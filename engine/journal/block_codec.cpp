@@ -30,27 +30,51 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
 
 void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count,
                            std::int64_t min_ts_ns, std::int64_t max_ts_ns) {
+  std::memcpy(begin_run(record.size()), record.data(), record.size());
+  end_run(record.size(), first_sequence, count, min_ts_ns, max_ts_ns);
+}
+
+char* BlockBuilder::begin_run(std::size_t max) {
+  TE_ASSERT(max < 16384, "journal: a bar run of %zu bytes", max);
+  // The record goes behind two bytes of room for its length; end_run()
+  // moves a short one (a one-byte length) back by one.
+  if (runs_apart_) {
+    // Where finish() stores them (runs apart are not compressed): not
+    // copied there at the block's end.
+    const std::size_t need = kRunsAt + runs_used_ + 2 + max;
+    if (need > compressed_.size()) compressed_.resize(std::max(need, compressed_.size() * 2));
+    return compressed_.data() + kRunsAt + runs_used_ + 2;
+  }
+  if (used_ + 2 + max > raw_.size()) grow(2 + max);
+  return raw_.data() + used_ + 2;
+}
+
+void BlockBuilder::end_run(std::size_t n, std::uint64_t first_sequence, std::uint32_t count, std::int64_t min_ts_ns,
+                           std::int64_t max_ts_ns) {
   TE_ASSERT(count > 0, "journal: an empty bar run");
+  TE_ASSERT(n <= kMaxRecordSize && n < 16384, "journal: a bar run record of %zu bytes", n);
+  // The record is at at + 2: its varint length (put_varint32) before it.
+  auto place = [n](char* at) -> std::size_t {
+    if (n < 128) {
+      at[0] = static_cast<char>(n);
+      std::memmove(at + 1, at + 2, n);
+      return 1 + n;
+    }
+    at[0] = static_cast<char>((n & 0x7f) | 0x80);
+    at[1] = static_cast<char>(n >> 7);
+    return 2 + n;
+  };
   if (runs_apart_) {
     // The run's place among the records: a length of 0.
     if (used_ + 1 > raw_.size()) grow(1);
     raw_[used_++] = 0;
-    note(first_sequence, min_ts_ns);
-    if (runs_used_ + 5 + record.size() > runs_.size()) runs_.resize(std::max(runs_used_ + 5 + record.size(), runs_.size() * 2));
-    auto n = static_cast<std::uint32_t>(record.size());
-    char* p = runs_.data() + runs_used_;
-    do {
-      const auto b = static_cast<unsigned char>(n & 0x7f);
-      n >>= 7;
-      *p++ = static_cast<char>(n != 0 ? (b | 0x80) : b);
-    } while (n != 0);
-    std::memcpy(p, record.data(), record.size());
-    runs_used_ = static_cast<std::size_t>(p - runs_.data()) + record.size();
-    flags_ |= kBlockHasBarRuns | kBlockRunsApart;
+    runs_used_ += place(compressed_.data() + kRunsAt + runs_used_);
+    flags_ |= kBlockRunsApart;
   } else {
-    add(record, first_sequence, min_ts_ns);
+    used_ += place(raw_.data() + used_);
   }
-  // add() noted one event at min_ts_ns: the rest of the run's.
+  note(first_sequence, min_ts_ns);
+  // note() took one event at min_ts_ns: the rest of the run's.
   max_ts_ = max_ts_ns > max_ts_ ? max_ts_ns : max_ts_;
   last_seq_ = first_sequence + count - 1;
   count_ += count - 1;
@@ -78,10 +102,9 @@ std::string_view BlockBuilder::finish(bool compress, int acceleration) {
   if (compressed_.size() < room) compressed_.resize(room);
   char* payload = compressed_.data() + kBlockHeaderSize;
   char* main = payload + apart;
-  if (apart > 0) {
+  if (apart > 0) {  // (the runs are in place already, at kRunsAt)
     const auto r = static_cast<std::uint32_t>(runs_used_);
     for (int i = 0; i < 4; ++i) payload[i] = static_cast<char>((r >> (8 * i)) & 0xff);
-    std::memcpy(payload + 4, runs_.data(), runs_used_);
   }
   // LZ4_compress_fast at acceleration 1 is LZ4_compress_default: the same bytes.
   const int n =

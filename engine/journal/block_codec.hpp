@@ -23,6 +23,14 @@ class BlockBuilder {
   void add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count, std::int64_t min_ts_ns,
                std::int64_t max_ts_ns);
 
+  // A bar_run record written in place (the writer's runs, not copied from a
+  // scratch buffer): begin_run() returns room for `max` bytes (less than
+  // 16384, so its length takes at most two bytes), end_run() takes the count
+  // written there and does what add_run() does with the record.
+  char* begin_run(std::size_t max);
+  void end_run(std::size_t n, std::uint64_t first_sequence, std::uint32_t count, std::int64_t min_ts_ns,
+               std::int64_t max_ts_ns);
+
   // A record shorter than 128 bytes (a one-byte length) written in place:
   // begin_small() returns room for `max` bytes, end_small() takes the count
   // written there. The writer's hot path (compact market_data): no copy.
@@ -49,7 +57,8 @@ class BlockBuilder {
   // The finished block (header + payload) and a new one started. The view is
   // into the builder's own buffer (LZ4 writes the payload behind the header's
   // room, so the block is not copied again to be written) and is valid until
-  // the next finish(). Falls back to storing the raw bytes when LZ4 does not
+  // the next add_run(), begin_run() or finish() (the next block's runs apart
+  // are written into that buffer). Falls back to storing the raw bytes when LZ4 does not
   // make them smaller, and stores them without trying when `compress` is false.
   // `acceleration` is LZ4's (kMinAcceleration..kMaxAcceleration).
   std::string_view finish(bool compress = true, int acceleration = kDefaultAcceleration);
@@ -69,10 +78,13 @@ class BlockBuilder {
   }
   std::string raw_;      // the block's raw bytes are its first used_ (the rest is room, kept)
   std::size_t used_ = 0;
-  std::string runs_;        // runs apart: (varint len, bar_run record)*, its first runs_used_ bytes
+  // Runs apart: (varint len, bar_run record)* at compressed_[kRunsAt..],
+  // runs_used_ bytes, where finish() stores them (behind the header and the
+  // runs size), so they are written once.
+  static constexpr std::size_t kRunsAt = kBlockHeaderSize + 4;
   std::size_t runs_used_ = 0;
   bool runs_apart_ = false;
-  std::string compressed_;  // the last finished block: header, then payload
+  std::string compressed_;  // the last finished block: header, then payload (and the next block's runs apart)
   std::uint32_t count_ = 0;
   std::uint8_t flags_ = 0;
   std::uint64_t first_seq_ = 0, last_seq_ = 0;

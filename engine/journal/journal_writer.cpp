@@ -160,7 +160,6 @@ struct JournalWriter::Impl {
   // events; it goes into the block as one record before anything else does.
   BarRun bars;
   int run_hints[5] = {0, 0, 0, 0, 0};  // encode_bar_run's exponent search starts
-  std::string run_record;
   std::string record;
   std::int64_t block_started_ns = 0;  // when the block's first record was queued
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
@@ -244,11 +243,10 @@ struct JournalWriter::Impl {
       bars.count = 0;
       return;
     }
-    if (run_record.size() < kMaxBarRunRecord) run_record.resize(kMaxBarRunRecord);
-    const std::size_t n = encode_bar_run(bars, run_hints, run_record.data(), runs_apart());
-    std::int64_t lo = 0, hi = 0;
-    bars.ts_range(lo, hi);
-    block.add_run(std::string_view(run_record.data(), n), bars.first_sequence, bars.count, lo, hi);
+    // Encoded where the block keeps it (not in a scratch buffer then copied).
+    TsRange range;
+    const std::size_t n = encode_bar_run(bars, run_hints, block.begin_run(kMaxBarRunRecord), runs_apart(), &range);
+    block.end_run(n, bars.first_sequence, bars.count, range.lo, range.hi);
     wstats.raw_bytes += n + varint32_size(static_cast<std::uint32_t>(n));
     bars.count = 0;
   }
@@ -564,8 +562,10 @@ struct JournalWriter::Impl {
              timeframe.data() == known_timeframe && (symbol.size() << 16 | timeframe.size()) == known_sizes &&
              runner == known_runner && instrument == known_instrument;
     }
-    void bar_at(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, model::InstrumentId instrument,
-                std::string_view symbol, std::string_view timeframe, const model::Bar& bar) {
+    // Inline: out of line it cost a call and a frame per run (callgrind, +1.1 per bar).
+    [[gnu::always_inline]] void bar_at(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner,
+                                       model::InstrumentId instrument, std::string_view symbol,
+                                       std::string_view timeframe, const model::Bar& bar) {
       if (im.opts.bar_runs) {
         take(im.cut_run_before(sequence, runner));  // (a failed block write counts this bar lost)
         if (!s) return;

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <set>
@@ -138,8 +139,15 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
     }
     std::string rec(kMaxBarRunRecord, '\0');
     int hints[5] = {0, 0, 0, 0, 0};
-    rec.resize(encode_bar_run(run, hints, rec.data()));
+    TsRange range;
+    rec.resize(encode_bar_run(run, hints, rec.data(), false, &range));
     REQUIRE(is_bar_run(rec));
+    {
+      std::int64_t lo = 0, hi = 0;
+      run.ts_range(lo, hi);
+      REQUIRE(range.lo == lo);
+      REQUIRE(range.hi == hi);
+    }
     // Canonical: the exponent search's start (kept by the writer between runs) changes nothing.
     for (int h = 1; h <= kMaxBarRunDecimals; ++h) {
       std::string again(kMaxBarRunRecord, '\0');
@@ -156,7 +164,10 @@ TEST_CASE("a bar_run record expands into exactly the compact records of its bars
       // Format 5 (stored apart, times in units): the same records.
       std::string rec5(kMaxBarRunRecord, '\0');
       int h5[5] = {0, 0, 0, 0, 0};
-      rec5.resize(encode_bar_run(run, h5, rec5.data(), true));
+      TsRange range5;
+      rec5.resize(encode_bar_run(run, h5, rec5.data(), true, &range5));
+      REQUIRE(range5.lo == range.lo);
+      REQUIRE(range5.hi == range.hi);
       if (even) REQUIRE(rec5 == rec);
       if (trial % 6 == 0 && !even && n > 2) REQUIRE(rec5.size() < rec.size());
       std::string runs;
@@ -564,4 +575,129 @@ TEST_CASE("the format 5 block example in docs/journal-format.md is what the writ
         "59 10 00 00 00 00 00 cb 40 59 00 00 00 00 00 00\n"
         "cb 40 59 10 00 00 00 00 00 cb 40 7f 40 00 00 00\n"
         "00 00 c0 c0 c0 c0 00");
+}
+
+TEST_CASE("bar runs written in place are the block bytes of their records, with one- and two-byte lengths",
+          "[unit][journal]") {
+  // The writer encodes a run where the block keeps it (begin_run/end_run)
+  // behind two bytes of room for its length; a run shorter than 128 bytes is
+  // moved back by one. The stored payload is checked byte for byte against
+  // the layout built by hand: runs apart (format 5) and inside (format 3).
+  std::vector<std::string> recs;
+  int hints[5] = {0, 0, 0, 0, 0};
+  for (const std::uint32_t bars : {2u, 3u, 5u, 8u, 9u, 12u, 40u, 255u, 256u}) {
+    BarRun run;
+    run.first_sequence = 1 + recs.size() * 1000;
+    for (std::uint32_t i = 0; i < bars; ++i) {
+      model::Bar b;
+      b.open = 100.25 + i;
+      b.high = 101.5 + 3 * i;
+      b.low = 99.75 - 0.01 * i;
+      b.close = 100.5 + 0.37 * i;
+      b.volume = 1000 + 17 * i;
+      run.add(kStart + static_cast<std::int64_t>(i) * kMinute, b);
+    }
+    std::string rec(kMaxBarRunRecord, '\0');
+    rec.resize(encode_bar_run(run, hints, rec.data(), true));
+    recs.push_back(std::move(rec));
+  }
+  bool short_one = false, long_one = false;
+  for (const std::string& r : recs) (r.size() < 128 ? short_one : long_one) = true;
+  REQUIRE(short_one);
+  REQUIRE(long_one);
+  for (const bool apart : {true, false}) {
+    BlockBuilder b;
+    b.set_runs_apart(apart);
+    std::string runs, raw;
+    for (int round = 0; round < 2; ++round) {  // the second block reuses the first one's buffers
+      runs.clear();
+      raw.clear();
+      std::uint64_t seq = 1;
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        const std::string& r = recs[i];
+        // Through begin_run/end_run, as the writer does, and through add_run.
+        if (i % 2 == 0) {
+          std::memcpy(b.begin_run(r.size() + 40), r.data(), r.size());
+          b.end_run(r.size(), seq, 3, kStart, kStart + 2);
+        } else {
+          b.add_run(r, seq, 3, kStart, kStart + 2);
+        }
+        seq += 3;
+        std::string& to = apart ? runs : raw;
+        put_varint32(to, static_cast<std::uint32_t>(r.size()));
+        to += r;
+        if (apart) raw += '\0';
+        b.add("xy", seq++, kStart + 1);
+        raw += "\x02xy";
+      }
+      const std::string_view block = b.finish(false);
+      BlockHeader h;
+      REQUIRE(decode_block_header(block.data(), h) == nullptr);
+      CHECK(h.record_count == recs.size() * 4);
+      CHECK(h.last_sequence == recs.size() * 4);
+      CHECK(h.max_ts_ns == kStart + 2);
+      CHECK(h.flags == (apart ? (kBlockHasBarRuns | kBlockRunsApart) : kBlockHasBarRuns));
+      std::string payload;
+      if (apart) {
+        const auto n = static_cast<std::uint32_t>(runs.size());
+        for (int k = 0; k < 4; ++k) payload += static_cast<char>((n >> (8 * k)) & 0xff);
+        payload += runs;
+      }
+      payload += raw;
+      CHECK(block.substr(kBlockHeaderSize) == payload);
+    }
+  }
+}
+
+TEST_CASE("encode_bar_run's time range is ts_range's, evenly spaced times wrapping or not", "[unit][journal]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t starts[] = {0, kStart, -kStart, kMax, kMax - 5, kMax - 1000, kMin, kMin + 5, kMin + 1000, -1};
+  const std::int64_t steps[] = {0, 1, -1, 7, -7, kMinute, -kMinute, kMax, kMin, kMax / 2, kMin / 2 - 1, kMax / 255,
+                                kMax / 254, kMin / 255, kMin / 254};
+  model::Bar b;
+  b.open = b.high = b.low = b.close = 1.25;
+  b.volume = 3;
+  std::size_t wrapped = 0;
+  for (const std::int64_t start : starts) {
+    for (const std::int64_t step : steps) {
+      for (const std::uint32_t n : {1u, 2u, 3u, 100u, 255u, 256u}) {
+        BarRun run;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          run.add(static_cast<std::int64_t>(static_cast<std::uint64_t>(start) +
+                                            static_cast<std::uint64_t>(step) * i),
+                  b);
+        }
+        std::int64_t lo = 0, hi = 0;
+        run.ts_range(lo, hi);
+        bool up = true, down = true;
+        for (std::uint32_t i = 1; i < n; ++i) {
+          up = up && run.ts[i] >= run.ts[i - 1];
+          down = down && run.ts[i] <= run.ts[i - 1];
+        }
+        if (!up && !down) ++wrapped;
+        std::string rec(kMaxBarRunRecord, '\0');
+        int hints[5] = {0, 0, 0, 0, 0};
+        for (const bool units : {false, true}) {
+          TsRange range;
+          encode_bar_run(run, hints, rec.data(), units, &range);
+          CHECK(range.lo == lo);
+          CHECK(range.hi == hi);
+        }
+        if (n >= 3) {
+          // Uneven: the last time one later (wrapping), rising or not.
+          BarRun uneven = run;
+          uneven.ts[n - 1] = static_cast<std::int64_t>(static_cast<std::uint64_t>(uneven.ts[n - 1]) + 1);
+          uneven.ts_range(lo, hi);
+          for (const bool units : {false, true}) {
+            TsRange range;
+            encode_bar_run(uneven, hints, rec.data(), units, &range);
+            CHECK(range.lo == lo);
+            CHECK(range.hi == hi);
+          }
+        }
+      }
+    }
+  }
+  CHECK(wrapped > 0);  // some of them wrap (not monotonic)
 }
