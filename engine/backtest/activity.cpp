@@ -103,7 +103,7 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     step.event = "rejected";
     step.qty = o.remaining();
     step.reason = intern(rejection->code);
-    add_rejection(*rejection, "exchange", o.side, o.purpose, o.remaining());
+    add_rejection(*rejection, step.reason, "exchange", o.side, o.purpose, o.remaining());
   } else if (o.status == model::OrderStatus::Accepted && before == model::OrderStatus::Submitted) {
     step.ts_ns = o.submitted_ns;
     step.event = "accepted";
@@ -138,30 +138,25 @@ void ActivityLog::order_event(std::int64_t now_ns, const model::Order& o, std::s
     ++rec->steps_dropped;
 }
 
-void ActivityLog::add_rejection(const model::Rejection& r, const char* source, model::Side side,
-                                model::OrderPurpose purpose, double qty) {
+void ActivityLog::add_rejection(const model::Rejection& r, std::string_view code, std::string_view source,
+                                model::Side side, model::OrderPurpose purpose, double qty) {
   if (rejections.size() >= kMaxActivityRows) {
     ++rejections_dropped;
     return;
   }
-  const std::string_view code = intern(r.code);
-  const bool pending = r.pending().kind != model::RefusalFacts::Kind::None;
-  const std::string_view message = pending ? std::string_view() : keep(r.text(), false);
-  RejectionRecord& x = rejections.emplace_back();
-  x.ts_ns = r.ts_ns;
-  x.order = r.order;
-  x.source = source;
-  x.code = code;
-  if (pending) x.facts = r.pending();  // formatted when written
-  else x.message = message;
-  x.side = side;
-  x.purpose = purpose;
-  x.qty = qty;
+  // The row is built where it lies, each field written once (default-made and
+  // then assigned, its ~130 bytes were written twice per refusal).
+  if (r.pending().kind != model::RefusalFacts::Kind::None) {
+    rejections.emplace_back(r.ts_ns, r.order, source, code, std::string_view(), side, purpose, qty, r.pending());
+    return;  // the message is formatted from the facts when written
+  }
+  const std::string_view message = keep(r.text(), false);
+  rejections.emplace_back(r.ts_ns, r.order, source, code, message, side, purpose, qty);
 }
 
-void ActivityLog::intent_rejected(const model::Rejection& r, model::Side side, double qty) {
+void ActivityLog::intent_rejected(const model::Rejection& r, std::string_view code) {
   // Exchange rejections arrive with their order through order_event().
-  if (r.order == 0) add_rejection(r, "runner", side, model::OrderPurpose::Entry, qty);
+  if (r.order == 0) add_rejection(r, code, "runner", model::Side::Buy, model::OrderPurpose::Entry, 0);
 }
 
 void ActivityLog::risk_decision(const risk::Decision& d) {

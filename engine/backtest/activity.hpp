@@ -196,8 +196,10 @@ struct ActivityLog {
   void order_event(std::int64_t now_ns, const model::Order& o, std::string_view reason, const model::Fill* fill,
                    const model::Rejection* rejection);
   // Every on_rejected: only intents that never became an order (id 0) are
-  // recorded here; the runner does not say their side and size.
-  void intent_rejected(const model::Rejection& r, model::Side side = model::Side::Buy, double qty = 0);
+  // recorded here; the runner does not say their side and size. `code` is
+  // intern(r.code), which the caller keeps with its counter of the code, so a
+  // refusal compares its code once (a spent account is refused every bar).
+  void intent_rejected(const model::Rejection& r, std::string_view code);
   void risk_decision(const risk::Decision& d);
   void stormguard(const risk::StormGuardChange& c);
   void kill_switch(const risk::KillSwitchEvent& e);
@@ -205,8 +207,9 @@ struct ActivityLog {
 
  private:
   OrderRecord* find(model::OrderId id);
-  void add_rejection(const model::Rejection& r, const char* source, model::Side side, model::OrderPurpose purpose,
-                     double qty);
+  // `code`: intern(r.code); `source`: a literal.
+  void add_rejection(const model::Rejection& r, std::string_view code, std::string_view source, model::Side side,
+                     model::OrderPurpose purpose, double qty);
   std::vector<std::size_t> index_;  // order id -> position in orders + 1 (0: unknown)
   std::shared_ptr<std::set<std::string, std::less<>>> texts_ = std::make_shared<std::set<std::string, std::less<>>>();
   std::string_view last_interned_;  // intern's last answer (the same code comes again and again)

@@ -55,6 +55,17 @@ class ChunkedRows {
     return chunks_.back().back();
   }
 
+  // A row made from its fields in place (parenthesised aggregate
+  // initialisation: each field written once).
+  template <class... Args>
+    requires(sizeof...(Args) > 0)
+  T& emplace_back(Args&&... args) {
+    make_room();
+    chunks_.back().emplace_back(std::forward<Args>(args)...);
+    ++size_;
+    return chunks_.back().back();
+  }
+
   T& back() noexcept { return chunks_.back().back(); }
   const T& back() const noexcept { return chunks_.back().back(); }
 

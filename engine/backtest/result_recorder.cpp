@@ -10,9 +10,12 @@ void ResultRecorder::on_rejected(const runner::SymbolRunner&, const model::Rejec
   if (last_count_ == nullptr || r.code != last_code_) {
     last_count_ = &out_.rejections[r.code];
     last_code_ = r.code;
+    // The log's copy of the code goes with the counter: its row takes it
+    // without the log comparing the code again.
+    if (keep_) last_interned_ = out_.activity.intern(r.code);
   }
   ++*last_count_;
-  if (keep_) out_.activity.intent_rejected(r);
+  if (keep_) out_.activity.intent_rejected(r, last_interned_);
 }
 
 void ResultRecorder::on_order_event(const runner::SymbolRunner& r, const model::Order& o, std::string_view reason,

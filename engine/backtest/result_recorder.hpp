@@ -37,7 +37,7 @@ class ResultRecorder final : public runner::RunnerObserver {
   void on_fault(const runner::SymbolRunner& r, const script::StrategyError& e) override;
   void on_strategy_log(const runner::SymbolRunner&, int level, std::string_view message) override;
   // The result was moved out (RunnerUnit::take_result): the cached counter
-  // pointed into the map that left with it.
+  // and interned code pointed into the map and log that left with it.
   void result_taken() noexcept { last_count_ = nullptr; }
 
  private:
@@ -45,7 +45,8 @@ class ResultRecorder final : public runner::RunnerObserver {
   bool keep_;
   std::size_t max_log_lines_;
   std::string last_code_;                // on_rejected's last code ...
-  std::size_t* last_count_ = nullptr;    // ... and its counter in out_.rejections
+  std::size_t* last_count_ = nullptr;    // ... its counter in out_.rejections
+  std::string_view last_interned_;       // ... and out_.activity.intern(last_code_)
 };
 
 }  // namespace te::backtest

@@ -9,8 +9,6 @@
 namespace te::exec {
 namespace {
 
-constexpr double kGridEps = 1e-9;
-
 // Decimal places of a step such as 0.01 or 0.25 (at most 12), so grid values
 // can be snapped to the nearest double of their decimal form.
 int decimals(double step) noexcept {
@@ -52,7 +50,7 @@ double round_to_tick(double price, double tick, Rounding mode) noexcept {
   return snap(n, tick);
 }
 
-double round_to_lot(double qty, double lot) noexcept {
+double round_to_lot_any(double qty, double lot) noexcept {
   if (!(lot > 0) || !std::isfinite(qty)) return qty;
   return snap(std::floor(qty / lot + kGridEps), lot);
 }

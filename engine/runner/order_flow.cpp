@@ -54,6 +54,14 @@ model::TimeInForce tif_of(const te_action& a) noexcept {
 
 // ---- building orders -----------------------------------------------------------
 
+namespace {
+// Out of line and cold: formatting in entry_quantity's body gave every sized
+// entry a 0xb0-byte frame and five saved registers for this rare text.
+[[gnu::cold, gnu::noinline]] void risk_sizing_refused(std::string& why, double ref, double stop) {
+  fmt::format_to(std::back_inserter(why), "risk sizing needs a stop away from the price {}, stop was {}", ref, stop);
+}
+}  // namespace
+
 std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const model::Bar& bar, std::string& why,
                                                    model::RefusalFacts& facts) const {
   const double equity = portfolio_.equity();
@@ -72,8 +80,7 @@ std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const mod
     else if (given(a.trail)) distance = a.trail;
     else if (given(a.trail_pct)) distance = a.trail_pct * ref;
     if (!(distance > 0)) {
-      fmt::format_to(std::back_inserter(why), "risk sizing needs a stop away from the price {}, stop was {}", ref,
-                     a.stop);
+      risk_sizing_refused(why, ref, a.stop);
       return std::nullopt;
     }
     q = a.risk * equity / distance;

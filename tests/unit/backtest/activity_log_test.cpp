@@ -107,3 +107,67 @@ TEST_CASE("the log's own texts stay intact across its text blocks and in copies"
   CHECK(copy.orders[1].tag.data() == copy.orders[3].tag.data());
   CHECK(copy.orders[2].tag.data() == copy.orders[4].tag.data());
 }
+
+TEST_CASE("rejection rows are built from their refusal: the interned code and the facts or a kept text", "[activity]") {
+  ActivityLog log;
+  model::Rejection cash;
+  cash.code = "insufficient_cash";
+  cash.ts_ns = 7;
+  model::RefusalFacts f;
+  f.kind = model::RefusalFacts::Kind::InsufficientCash;
+  f.side = model::Side::Sell;
+  f.v[0] = 3;
+  f.v[1] = 12.5;
+  cash.set_reason("", f);
+  model::Rejection qty;
+  qty.code = "invalid_quantity";
+  qty.ts_ns = 8;
+  qty.set_text("quantity 0 is not positive");
+  const std::string_view c1 = log.intern(cash.code);
+  log.intent_rejected(cash, c1);
+  log.intent_rejected(qty, log.intern(qty.code));
+  log.intent_rejected(cash, c1);
+  model::Rejection with_order = qty;
+  with_order.order = 5;  // an order's rejection comes through order_event
+  log.intent_rejected(with_order, log.intern(with_order.code));
+  REQUIRE(log.rejections.size() == 3);
+  std::string scratch, expect;
+  model::append_refusal_text(expect, f);
+  for (std::size_t i : {0u, 2u}) {
+    const RejectionRecord& x = log.rejections[i];
+    CHECK(x.code == "insufficient_cash");
+    CHECK(x.code.data() == c1.data());
+    CHECK(x.source == "runner");
+    CHECK(x.order == 0);
+    CHECK(x.ts_ns == 7);
+    CHECK(x.purpose == model::OrderPurpose::Entry);
+    CHECK(x.side == model::Side::Buy);  // the runner does not say it
+    CHECK(x.qty == 0);
+    CHECK(x.facts.kind == model::RefusalFacts::Kind::InsufficientCash);
+    CHECK(x.message.empty());
+    CHECK(x.text(scratch) == expect);
+  }
+  const RejectionRecord& y = log.rejections[1];
+  CHECK(y.code == "invalid_quantity");
+  CHECK(y.ts_ns == 8);
+  CHECK(y.facts.kind == model::RefusalFacts::Kind::None);
+  CHECK(y.message == "quantity 0 is not positive");
+  CHECK(y.text(scratch) == "quantity 0 is not positive");
+
+  model::Order o = order(9, "");
+  o.side = model::Side::Sell;
+  o.purpose = model::OrderPurpose::Exit;
+  o.status = model::OrderStatus::Rejected;
+  model::Rejection ex = qty;
+  ex.order = 9;
+  log.order_event(30, o, "", nullptr, &ex);
+  REQUIRE(log.rejections.size() == 4);
+  const RejectionRecord& z = log.rejections[3];
+  CHECK(z.source == "exchange");
+  CHECK(z.code == "invalid_quantity");
+  CHECK(z.order == 9);
+  CHECK(z.side == model::Side::Sell);
+  CHECK(z.purpose == model::OrderPurpose::Exit);
+  CHECK(z.qty == o.remaining());
+  CHECK(z.message == "quantity 0 is not positive");
+}

@@ -1,5 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
 #include "engine/exec/instrument_rules.hpp"
 #include "engine/exec/models.hpp"
 
@@ -124,4 +130,29 @@ TEST_CASE("every instrument rule has its rejection reason", "[unit][exec]") {
   CHECK(code(o, 1) == "ok");
   o.tif = model::TimeInForce::GoodForBars;
   CHECK(code(o) == "unsupported_order");
+}
+
+TEST_CASE("round_to_lot's inline path for a lot of 1 gives the general path's bits", "[exec][lot]") {
+  // Sizes as entries make them (fractions of equity over a price), values
+  // near whole numbers (within and past the grid tolerance), signs, zeros,
+  // huge, tiny and non-finite values.
+  std::vector<double> qs = {0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1e-9, -1e-9, 1 - 1e-9, 1 - 2e-9, 3 - 5e-10,
+                            2.9999999999, 1e15, 1e16, 1e300, -1e300, 5e-324, -5e-324,
+                            std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::max()};
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> frac(0, 1), price(0.01, 5000), equity(-1e3, 1e7);
+  for (int i = 0; i < 200000; ++i) qs.push_back(frac(rng) * equity(rng) / price(rng));
+  for (int i = 0; i < 20000; ++i) {
+    const double w = std::floor(price(rng));
+    qs.push_back(std::nextafter(w, -1e9));
+    qs.push_back(std::nextafter(w + 1e-9, 1e9));
+    qs.push_back(w - 1e-9);
+  }
+  std::size_t same = 0;
+  for (const double q : qs) {
+    const double a = exec::round_to_lot(q, 1), b = exec::round_to_lot_any(q, 1);
+    same += std::memcmp(&a, &b, sizeof a) == 0 ? 1 : 0;
+  }
+  CHECK(same == qs.size());
 }

@@ -137,3 +137,15 @@ function manage_position(bar, ctx, ind) end
                                           "short_not_allowed", "invalid_quantity", "short_not_allowed",
                                           "short_not_allowed"});
 }
+
+TEST_CASE("a risk-sized entry with its stop at the price is refused with the sizing's text", "[unit][exec][order_flow]") {
+  auto r = run(R"(
+function detect_opportunity(bar, ctx, ind) if not ctx.done then return true end end
+function filter_commitment(bar, ctx, ind) ctx.done = true; return enter_long { risk = 0.01, stop = bar.close } end
+function manage_position(bar, ctx, ind) end
+)",
+               4);
+  CHECK(r.trades.empty());
+  CHECK(r.rejections.at("invalid_quantity") == 1);
+  CHECK(logged(r, "invalid_quantity\trunner\tbuy\trisk sizing needs a stop away from the price 100, stop was 100"));
+}
