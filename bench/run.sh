@@ -114,6 +114,11 @@ echo "roundtrip_before=$(roundtrip)" >> "$results/machine.txt"
 for bin in "${binaries[@]}"; do
   name=$(basename "$bin")
   area=$(area_of "$bin")
+  # Dirty pages left by what ran before (an earlier binary's outputs, a test
+  # run's files) are written back now, not by the kernel's flusher during the
+  # next measurements (a 1M-bar command run fell from 10.2M to 6.6M bars/s
+  # right after 64 recorded sessions had been written).
+  sync
   rt_before=$(roundtrip)
   args=()
   if [ -f "$root/bench/$area/bench.args" ]; then
