@@ -635,18 +635,13 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
-  if (observer_) {
+  if (transition_observer_) {
     in_transition_ = true;
-    observer_->on_transition(*this, t);
+    transition_observer_->on_transition(*this, t);
     in_transition_ = false;
   }
   // (Faulted, the other state kept without keep_transitions, comes by Fault only.)
-  if (state_ == RunnerState::Watch) {
-    want_stop_ = 0;
-    want_target_ = 0;
-    reset_trade_plan();
-    host_->clear_setup();
-  }
+  if (state_ == RunnerState::Watch) back_in_watch();
 }
 
 void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
@@ -684,12 +679,7 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
     kept.refusal = nullptr;
   }
   t.refusal = nullptr;  // (read during the call only)
-  if (state_ == RunnerState::Watch) {
-    want_stop_ = 0;
-    want_target_ = 0;
-    reset_trade_plan();
-    host_->clear_setup();
-  }
+  if (state_ == RunnerState::Watch) back_in_watch();
 }
 
 void SymbolRunner::fault(const script::StrategyError& error) {

@@ -395,6 +395,13 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // `refusal`: the reason goes on with its text (Transition::refusal).
   void transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal = nullptr);
   [[gnu::noinline]] void transition_any(RunnerEvent event, std::string_view reason, const model::Rejection* refusal);
+  // A transition into Watch: the trade's plan and the strategy's setup are gone.
+  void back_in_watch() {
+    want_stop_ = 0;
+    want_target_ = 0;
+    reset_trade_plan();
+    host_->clear_setup();
+  }
   void fault(const script::StrategyError& error);
   // Order handling (engine/runner/order_flow.cpp).
   void enter(const te_action& action, const model::Bar& bar, bool is_long);
