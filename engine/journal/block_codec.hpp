@@ -45,6 +45,25 @@ class BlockBuilder {
     note(sequence, ts_event_ns);
   }
 
+  // A record of at most `max` bytes (at most kMaxRecordSize) written in
+  // place: begin_record() returns room for it one byte in (where a record
+  // shorter than 128 bytes starts behind its length), end_record() takes the
+  // count written there and moves a longer record up behind its longer
+  // length. The writer's direct records (orders, fills, transitions,
+  // actions): not encoded into a scratch string and copied.
+  char* begin_record(std::size_t max) {
+    if (used_ + 5 + max > raw_.size()) grow(5 + max);
+    return raw_.data() + used_ + 1;
+  }
+  void end_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
+    if (n == 0 || n >= 128) return end_long_record(n, sequence, ts_event_ns);
+    // Inline, the common case: out of line it cost a frame (six registers
+    // saved and restored) for a byte store.
+    raw_[used_] = static_cast<char>(n);
+    used_ += 1 + n;
+    note(sequence, ts_event_ns);
+  }
+
   // Format 5 (kBlockRunsApart): add_run() keeps the runs apart from the
   // records LZ4 compresses, and finish() stores them as they are.
   void set_runs_apart(bool on) noexcept { runs_apart_ = on; }
@@ -65,6 +84,7 @@ class BlockBuilder {
 
  private:
   void grow(std::size_t more);
+  void end_long_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns);
   void note(std::uint64_t sequence, std::int64_t ts_event_ns) noexcept {
     if (count_ == 0) {
       first_seq_ = sequence;

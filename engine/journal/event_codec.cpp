@@ -826,11 +826,10 @@ struct RawPacker {
 // envelope, into `out` grown once by `most` bytes (at most what it takes).
 template <class Body>
 void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                   model::RunnerId runner, std::size_t most, std::string& out, Body&& body) {
+                   model::RunnerId runner, std::size_t most, RecordOut& out, Body&& body) {
   constexpr std::size_t kEnvelope = 3 + 3 + 9 + 9 + 5;  // array16, type, sequence, ts, runner at most
-  const std::size_t at = out.size();
-  out.resize(at + kEnvelope + most);
-  RawPacker pk{out.data() + at};
+  char* const at = out.room(kEnvelope + most);
+  RawPacker pk{at};
   pk.pack_array(kEnvelopeFields + fields);
   pk.pack_uint16(static_cast<std::uint16_t>(type));
   pk.pack_uint64(sequence);
@@ -838,16 +837,31 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
   pk.pack_uint32(runner);
   body(pk, [&pk](double d) { pk.dbl(d); });
   // `most` is counted by hand per record: a wrong count is a bug to stop at.
-  TE_ASSERT(pk.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
+  TE_ASSERT(pk.p <= at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
             static_cast<int>(type), kEnvelope + most);
-  out.resize(static_cast<std::size_t>(pk.p - out.data()));
+  out.written(static_cast<std::size_t>(pk.p - at));
 }
+
+// A RecordOut appending to a string.
+class StringOut final : public RecordOut {
+ public:
+  explicit StringOut(std::string& s) : s_(s), at_(s.size()) {}
+  char* room(std::size_t most) override {
+    s_.resize(at_ + most);
+    return s_.data() + at_;
+  }
+  void written(std::size_t n) override { s_.resize(at_ + n); }
+
+ private:
+  std::string& s_;
+  std::size_t at_;
+};
 
 }  // namespace
 
 void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                          const model::Order& order, std::string_view reason_code, std::string_view message,
-                         std::string& out) {
+                         RecordOut& out) {
   // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
   // i64 27, three string headers 15, i32 5, oco group 9.
   const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
@@ -856,7 +870,7 @@ void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model
 }
 
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
-                 std::string& out) {
+                 RecordOut& out) {
   // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
   encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
                 [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
@@ -864,7 +878,7 @@ void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::Runner
 
 void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                           std::uint64_t order, model::StrategyId strategy, bool approved,
-                          std::string_view reason_code, std::string_view message, std::string& out) {
+                          std::string_view reason_code, std::string_view message, RecordOut& out) {
   // At most: order 9, strategy 5, bool 1, two string headers 10.
   const std::size_t most = 25 + reason_code.size() + message.size();
   encode_direct(EventType::RiskDecision, FieldCount{}(RiskDecision{}), sequence, ts_event_ns, runner, most, out,
@@ -873,7 +887,7 @@ void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, mode
 
 void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
                        std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
-                       std::string& out) {
+                       RecordOut& out) {
   // At most: two u8 4, two string headers 10, bar time 9.
   const std::size_t most = 23 + trigger.size() + reason.size();
   encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
@@ -888,7 +902,7 @@ void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::
 
 void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                             model::StrategyId strategy, std::string_view kind, const ActionParam* params,
-                            std::size_t n_params, std::string_view reason, std::string& out) {
+                            std::size_t n_params, std::string_view reason, RecordOut& out) {
   // At most: strategy 5, map header 5, two string headers 10; per entry a
   // key header 5 and a double 9 or a string header 5.
   std::size_t most = 20 + kind.size() + reason.size();
@@ -914,6 +928,42 @@ void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, mo
                   }
                   put_str_to(pk, reason);
                 });
+}
+
+
+// The string forms: the same records appended to `out`.
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         std::string& out) {
+  StringOut o(out);
+  encode_order_update(sequence, ts_event_ns, runner, order, reason_code, message, o);
+}
+
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 std::string& out) {
+  StringOut o(out);
+  encode_fill(sequence, ts_event_ns, runner, fill, o);
+}
+
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, std::string& out) {
+  StringOut o(out);
+  encode_risk_decision(sequence, ts_event_ns, runner, order, strategy, approved, reason_code, message, o);
+}
+
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       std::string& out) {
+  StringOut o(out);
+  encode_transition(sequence, ts_event_ns, runner, from, to, trigger, reason, bar_ts_ns, o);
+}
+
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, std::string& out) {
+  StringOut o(out);
+  encode_strategy_action(sequence, ts_event_ns, runner, strategy, kind, params, n_params, reason, o);
 }
 
 // The writer encodes one of these per bar, so it is the journal's hot path:

@@ -385,12 +385,40 @@ struct JournalWriter::Impl {
 
   // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
   // the same record as process() of the event, without building it.
+  // Encoded straight into the block (BlockBuilder::begin_record), or, for a
+  // record that may be longer than kInPlaceMax (a long message), into
+  // `record` and through add_record's size check.
   template <class Encode>
   Status process_direct(std::uint64_t sequence, std::int64_t ts, Encode&& encode) {
-    record.clear();
-    encode(record);
-    return add_record(sequence, ts);
+    flush_run();  // the run's bars come before this record
+    BlockOut o(*this);
+    encode(o);
+    if (!o.in_block) return add_record(sequence, ts);
+    if (block.empty()) block_started_ns = batch_queued_ns;
+    block.end_record(o.n, sequence, ts);
+    wstats.raw_bytes += o.n + varint32_size(static_cast<std::uint32_t>(o.n));
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
   }
+  static constexpr std::size_t kInPlaceMax = 4096;
+  struct BlockOut final : RecordOut {
+    explicit BlockOut(Impl& impl) : im(impl) {}
+    Impl& im;
+    bool in_block = false;
+    std::size_t n = 0;
+    char* room(std::size_t most) override {
+      if (most <= kInPlaceMax) {
+        in_block = true;
+        return im.block.begin_record(most);
+      }
+      im.record.resize(most);
+      return im.record.data();
+    }
+    void written(std::size_t k) override {
+      n = k;
+      if (!in_block) im.record.resize(k);
+    }
+  };
 
   // `record` (just encoded) into the block; the block to the file when full.
   Status add_record(std::uint64_t sequence, std::int64_t ts_event_ns) {
@@ -470,20 +498,20 @@ struct JournalWriter::Impl {
                       std::string_view reason_code, std::string_view message) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_order_update(seq, ts, runner, order, reason_code, message, out);
       }));
     }
     void fill(std::int64_t ts, model::RunnerId runner, const model::Fill& f) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) { encode_fill(seq, ts, runner, f, out); }));
+      take(im.process_direct(seq, ts, [&](RecordOut& out) { encode_fill(seq, ts, runner, f, out); }));
     }
     void risk_decision(std::int64_t ts, model::RunnerId runner, std::uint64_t order, model::StrategyId strategy,
                        bool approved, std::string_view reason_code, std::string_view message) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_risk_decision(seq, ts, runner, order, strategy, approved, reason_code, message, out);
       }));
     }
@@ -491,7 +519,7 @@ struct JournalWriter::Impl {
                     std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_transition(seq, ts, runner, from, to, trigger, reason, bar_ts_ns, out);
       }));
     }
@@ -499,7 +527,7 @@ struct JournalWriter::Impl {
                          const ActionParam* params, std::size_t n_params, std::string_view reason) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_strategy_action(seq, ts, runner, strategy, kind, params, n_params, reason, out);
       }));
     }
