@@ -263,33 +263,65 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
 }
 
 #if defined(TE_BAR_RUN_AVX2)
-// put_deltas, four differences at a time: when all four are fixints
+// put_deltas, eight differences at a time: when all eight are fixints
 // (-32..127, a price column's ticks mostly) they are their own low bytes,
-// written with one store; any other group goes through Out::sint.
+// gathered with two in-lane shuffles and written with one 8-byte store; a
+// group of four that is not goes through Out::sint.
 [[gnu::target("avx2")]] char* put_deltas_avx2(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
   Out o{p};
   if (n == 0) return o.p;
   o.sint(k[0]);
   std::uint32_t i = 1;
-  const __m256i below = _mm256_set1_epi64x(-33);
-  const __m256i above = _mm256_set1_epi64x(128);
-  const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-  const __m128i low_bytes = _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  for (; i + 4 <= n; i += 4) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i - 1));
-    const __m256i d = _mm256_sub_epi64(a, b);
-    const __m256i fix = _mm256_and_si256(_mm256_cmpgt_epi64(d, below), _mm256_cmpgt_epi64(above, d));
-    if (_mm256_movemask_pd(_mm256_castsi256_pd(fix)) == 15) {
-      const __m128i w = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(d, low_dwords));
-      const int v = _mm_cvtsi128_si32(_mm_shuffle_epi8(w, low_bytes));
-      std::memcpy(o.p, &v, 4);
-      o.p += 4;
+  // Low bytes of the four 64-bit lanes: of the first vector to bytes 0, 1
+  // (lane 0) and 2, 3 (lane 1); of the second to bytes 4, 5 and 6, 7.
+  const __m256i first = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                         -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i second = _mm256_setr_epi8(-1, -1, -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                          -1, -1, -1, -1, -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1);
+  for (; i + 8 <= n; i += 8) {
+    const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i)),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i - 1)));
+    const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 4)),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 3)));
+    const __m256i big = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpgt_epi64(d0, _mm256_set1_epi64x(127)), _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d0)),
+        _mm256_or_si256(_mm256_cmpgt_epi64(d1, _mm256_set1_epi64x(127)), _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d1)));
+    if (_mm256_testz_si256(big, big)) {
+      const __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(d0, first), _mm256_shuffle_epi8(d1, second));
+      const __m128i v = _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(o.p), v);
+      o.p += 8;
       continue;
     }
-    for (std::uint32_t j = i; j < i + 4; ++j) o.sint(k[j] - k[j - 1]);
+    for (std::uint32_t j = i; j < i + 8; ++j) o.sint(k[j] - k[j - 1]);
   }
-  for (; i < n; ++i) o.sint(k[i] - k[i - 1]);
+  if (i < n) {
+    // The last one to seven: the same eight-wide test on the lanes that
+    // are differences (k has room for eight past n, see put_column), and
+    // the store's bytes past them are written over by what follows (a value
+    // has room for nine bytes, so the store stays within the record's room).
+    const auto left = static_cast<std::int64_t>(n - i);
+    const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i)),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i - 1)));
+    const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 4)),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 3)));
+    const __m256i lanes = _mm256_set1_epi64x(left);
+    const __m256i in0 = _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(0, 1, 2, 3));
+    const __m256i in1 = _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(4, 5, 6, 7));
+    const __m256i big = _mm256_or_si256(
+        _mm256_and_si256(in0, _mm256_or_si256(_mm256_cmpgt_epi64(d0, _mm256_set1_epi64x(127)),
+                                              _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d0))),
+        _mm256_and_si256(in1, _mm256_or_si256(_mm256_cmpgt_epi64(d1, _mm256_set1_epi64x(127)),
+                                              _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d1))));
+    if (_mm256_testz_si256(big, big)) {
+      const __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(d0, first), _mm256_shuffle_epi8(d1, second));
+      const __m128i v = _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(o.p), v);
+      o.p += left;
+    } else {
+      for (; i < n; ++i) o.sint(k[i] - k[i - 1]);
+    }
+  }
   return o.p;
 }
 #endif
@@ -311,7 +343,10 @@ void put_column(const ColumnKernels& kern, Out& out, const double* x, std::uint3
   // stored back after every byte (a char store may alias it).
   Out o{out.p};
   o.array(n + 1);
-  std::int64_t k[kMaxBarRun];
+  // Eight past the column: put_deltas_avx2's last group reads them (and
+  // ignores them; zero, so nothing it reads is unset).
+  std::int64_t k[kMaxBarRun + 8];
+  std::memset(k + n, 0, 8 * sizeof k[0]);
   const int d = column_decimals(kern, x, n, hint, k);
   if (d < 0) {
     o.nil();
