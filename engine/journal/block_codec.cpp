@@ -28,11 +28,11 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
   note(sequence, ts_event_ns);
 }
 
-void BlockBuilder::end_long_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
-  TE_ASSERT(n >= 128 && n <= kMaxRecordSize, "journal record of %zu bytes written in place", n);
+void BlockBuilder::end_moved_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
+  TE_ASSERT(n > 0 && n <= kMaxRecordSize, "journal record of %zu bytes written in place", n);
   char* at = raw_.data() + used_;
   const std::size_t k = varint32_size(static_cast<std::uint32_t>(n));
-  std::memmove(at + k, at + 1, n);
+  if (k != record_at_) std::memmove(at + k, at + record_at_, n);
   auto v = static_cast<std::uint32_t>(n);
   char* p = at;
   do {  // put_varint32 (record_format.hpp), in place
