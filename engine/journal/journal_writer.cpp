@@ -549,11 +549,17 @@ struct JournalWriter::Impl {
       // column.
       const bool quotes = columns.bid != nullptr || columns.ask != nullptr || columns.bid_size != nullptr ||
                           columns.ask_size != nullptr;
+      if (!quotes && !knows(runner, instrument, symbol, timeframe)) learn_stream(runner, instrument, symbol, timeframe);
       std::size_t i = 0;
       while (i < count) {
         const std::size_t k = index;
-        if (k >= head && s && !quotes && extends_run(first + k, runner, instrument, symbol, timeframe)) {
+        if (k >= head && s && !quotes && (extends_run(first + k, runner, instrument, symbol, timeframe) ||
+                                          starts_run(runner, instrument, symbol, timeframe))) {
           BarRun& r = im.bars;
+          if (r.count == 0) {
+            r.runner = runner;
+            r.first_sequence = first + k;
+          }
           const std::size_t n = std::min<std::size_t>(count - i, kMaxBarRun - r.count);
           const std::size_t at = from + i;
           std::copy_n(columns.ts_ns + at, n, r.ts + r.count);
@@ -578,6 +584,36 @@ struct JournalWriter::Impl {
         const model::Bar bar = columns.at(from + i - 1);
         bar_at(first + k, bar.ts_ns, runner, instrument, symbol, timeframe, bar);
       }
+    }
+    bool knows(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+               std::string_view timeframe) const noexcept {
+      return im.streams.version() == known_version && symbol.data() == known_symbol &&
+             timeframe.data() == known_timeframe && (symbol.size() << 16 | timeframe.size()) == known_sizes &&
+             runner == known_runner && instrument == known_instrument;
+    }
+    // A batch's first columns: when the block already names this stream (the
+    // test can_be_compact makes of a bar without quotes at its own time, which
+    // every bar of these columns is), it is known from here, so the first bar
+    // can start the writer's run (starts_run) without bar_at's general path
+    // (≈ 100 instructions a batch: a batch's bars mostly follow the records
+    // of the batch before, so its first bar starts a run).
+    void learn_stream(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                      std::string_view timeframe) noexcept {
+      const MarketStreams::Stream* st = im.streams.find(runner);
+      if (st == nullptr || st->instrument != instrument || st->symbol != symbol || st->timeframe != timeframe) return;
+      known_symbol = symbol.data();
+      known_timeframe = timeframe.data();
+      known_sizes = symbol.size() << 16 | timeframe.size();
+      known_runner = runner;
+      known_instrument = instrument;
+      known_version = im.streams.version();
+    }
+    // No run is pending and the block names this stream: a bar without quotes
+    // at its own time starts a run (what bar_at does with it, a compact bar
+    // and no run to cut).
+    bool starts_run(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                    std::string_view timeframe) const noexcept {
+      return im.bars.count == 0 && im.opts.bar_runs && knows(runner, instrument, symbol, timeframe);
     }
     // The bar with this sequence (no quotes, its time the event's) would be
     // the next of the writer's bar run: the run is this runner's, nothing came
