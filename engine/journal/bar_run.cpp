@@ -173,7 +173,8 @@ bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexc
 #if defined(TE_BAR_RUN_AVX2)
 // column_fits with four values per instruction (AVX2, not FMA: the same
 // multiplication, additions and division per value, so the same k and the
-// same answer, bit for bit; bar_run_test compares the two).
+// same answer, bit for bit; bar_run_test compares the two). Writes k up to
+// the next multiple of four past n (put_column's k has room).
 [[gnu::target("avx2")]] bool column_fits_avx2(const double* x, std::uint32_t n, int d, std::int64_t* k) noexcept {
   const double p = kPow10[d];
   std::uint32_t i = 0;
@@ -193,16 +194,20 @@ bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexc
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(k + i),
                         _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(vround)));
   }
-  std::uint64_t bad = _mm256_testz_si256(vbad, vbad) ? 0 : 1;
-  for (; i < n; ++i) {
-    const double y = x[i] * p;
-    const double t = y + kRound;
-    const double r = t - kRound;
-    bad |= static_cast<std::uint64_t>(!(std::fabs(y) < kTwo51));
-    bad |= std::bit_cast<std::uint64_t>(r / p) ^ std::bit_cast<std::uint64_t>(x[i]);
-    k[i] = static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(t) - std::bit_cast<std::uint64_t>(kRound));
+  if (i < n) {
+    // The last one to three values the same way, the lanes past them loaded
+    // as +0.0 (which fits, with k 0): k has room for them (put_column).
+    const __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - i), _mm256_setr_epi64x(0, 1, 2, 3));
+    const __m256d vx = _mm256_maskload_pd(x + i, lanes);
+    const __m256d y = _mm256_mul_pd(vx, vp);
+    const __m256d t = _mm256_add_pd(y, vround);
+    const __m256d r = _mm256_sub_pd(t, vround);
+    vbad = _mm256_or_si256(vbad, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_and_pd(y, vabs), vlimit, _CMP_NLT_UQ)));
+    vbad = _mm256_or_si256(vbad, _mm256_xor_si256(_mm256_castpd_si256(_mm256_div_pd(r, vp)), _mm256_castpd_si256(vx)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(k + i),
+                        _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(vround)));
   }
-  return bad == 0;
+  return _mm256_testz_si256(vbad, vbad) != 0;
 }
 #endif
 
@@ -343,8 +348,9 @@ void put_column(const ColumnKernels& kern, Out& out, const double* x, std::uint3
   // stored back after every byte (a char store may alias it).
   Out o{out.p};
   o.array(n + 1);
-  // Eight past the column: put_deltas_avx2's last group reads them (and
-  // ignores them; zero, so nothing it reads is unset).
+  // Eight past the column: column_fits_avx2's last group writes up to three
+  // of them (zeros) and put_deltas_avx2's reads them (and ignores them; zero,
+  // so nothing it reads is unset).
   std::int64_t k[kMaxBarRun + 8];
   std::memset(k + n, 0, 8 * sizeof k[0]);
   const int d = column_decimals(kern, x, n, hint, k);

@@ -727,6 +727,10 @@ TEST_CASE("encode_bar_run's AVX2 kernels write the baseline's bytes", "[unit][jo
                               : static_cast<std::int64_t>(rng() % 20'001) - 10'000;
           *cols[c] = static_cast<double>(k[c]) / std::pow(10.0, c == 4 ? 0 : decimals);
           if (trial == 5 && rng() % 300 == 0) *cols[c] += 1e-7;  // no decimal of at most 9 places
+          // The last values (the kernels' last, partial group): no decimal, NaN, past 2^51.
+          if (trial == 3 && i + 1 == n && c == 1) *cols[c] += 1e-7;
+          if (trial == 4 && i + 1 == n && c == 2) *cols[c] = std::numeric_limits<double>::quiet_NaN();
+          if (trial == 4 && i + 2 == n && c == 0) *cols[c] = 4503599627370496.0;
         }
         run.add(kStart + static_cast<std::int64_t>(i) * kMinute, b);
       }
