@@ -60,7 +60,13 @@ class BlockBuilder {
     record_at_ = max >= kTwoByteBound ? 2 : 1;
     return raw_.data() + used_ + record_at_;
   }
-  void end_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
+  // The record begun last, with room for `max` bytes in all now (what is
+  // written of it is kept; it stays where begin_record put it).
+  char* grow_record(std::size_t max) {
+    if (used_ + 5 + max > raw_.size()) grow(5 + max);
+    return raw_.data() + used_ + record_at_;
+  }
+  [[gnu::always_inline]] void end_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
     // Inline when the length takes the room left for it (the common case):
     // out of line it cost a frame (six registers saved and restored) for a
     // byte or two.

@@ -31,6 +31,8 @@ using detail::MsgpackCursor;
 // a std::string::append per write (call, capacity check, memcpy call) cost
 // more than the encoding itself. The string is grown ahead of the writes and
 // cut to what was written when the encoder is done (~Enc).
+// Or into a RecordOut (`rec`): the journal writer's block, where a state
+// record is then written in place (room from the block, grown through it).
 struct Sink {
   explicit Sink(std::string& o) : out(&o) {
     const std::size_t at = o.size();
@@ -38,20 +40,41 @@ struct Sink {
     p = o.data() + at;
     end = o.data() + o.size();
   }
+  Sink(RecordOut& o, std::size_t first) : rec(&o) {
+    start = o.room(first);
+    p = start;
+    end = start + first;
+  }
   void write(const char* d, std::size_t n) {
     if (static_cast<std::size_t>(end - p) < n) grow(n);
     std::memcpy(p, d, n);
     p += n;
   }
   [[gnu::noinline]] void grow(std::size_t n) {
+    if (rec != nullptr) {
+      const auto used = static_cast<std::size_t>(p - start);
+      const std::size_t most = std::max(2 * static_cast<std::size_t>(end - start), used + n + 256);
+      start = rec->grow(used, most);
+      p = start + used;
+      end = start + most;
+      return;
+    }
     const auto used = static_cast<std::size_t>(p - out->data());
     out->resize(std::max(out->size() * 2, used + n + 256));
     p = out->data() + used;
     end = out->data() + out->size();
   }
-  void finish() { out->resize(static_cast<std::size_t>(p - out->data())); }
+  [[gnu::always_inline]] void finish() {
+    if (rec != nullptr) {
+      rec->written(static_cast<std::size_t>(p - start));
+    } else {
+      out->resize(static_cast<std::size_t>(p - out->data()));
+    }
+  }
 
-  std::string* out;
+  std::string* out = nullptr;
+  RecordOut* rec = nullptr;
+  char* start = nullptr;  // (rec) the record's first byte
   char* p;
   char* end;
 };
@@ -59,7 +82,10 @@ using Packer = msgpack::packer<Sink>;
 
 struct Enc {
   explicit Enc(std::string& out) : sink(out), pk(sink) {}
-  ~Enc() { sink.finish(); }
+  // A state record's first room (below BlockBuilder's two-byte bound, so a
+  // record shorter than 128 bytes takes its place with no move).
+  explicit Enc(RecordOut& out) : sink(out, 127), pk(sink) {}
+  [[gnu::always_inline]] ~Enc() { sink.finish(); }
   Enc(const Enc&) = delete;
   Enc& operator=(const Enc&) = delete;
 
@@ -852,6 +878,7 @@ class StringOut final : public RecordOut {
     s_.resize(at_ + most);
     return s_.data() + at_;
   }
+  char* grow(std::size_t, std::size_t most) override { return room(most); }
   void written(std::size_t n) override { s_.resize(at_ + n); }
 
  private:
@@ -1932,7 +1959,7 @@ KeptOrder kept_order(const model::Order& o) {
 // Which of the nine values of a kept order and an order differ (Value
 // equality: doubles bit for bit; an enum's name differs exactly when its
 // code does, for codes within raw_orders_fit's bounds: state_parts_test).
-unsigned order_field_changes(const KeptOrder& a, const model::Order& b) {
+[[gnu::always_inline]] inline unsigned order_field_changes(const KeptOrder& a, const model::Order& b) {
   unsigned m = 0;
   m |= same_bits(a.filled_qty, b.filled_qty) ? 0 : 1u << 0;
   m |= a.id == static_cast<std::int64_t>(b.id) ? 0 : 1u << 1;
@@ -2166,8 +2193,12 @@ void keep_positional_base(StatePartsBase& base, const StateParts& p) {
   own_orders(base.parts);
 }
 
-void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
-                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+namespace {
+
+// encode_state_positional into a string or a RecordOut (the writer's block).
+template <class Out>
+void state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const StateParts& p,
+                      const Value& indicators, StatePartsBase& cache, Out& out) {
   refresh_ctx_bytes(p, cache);
   // A producer's orders (raw_orders) are written as tuples straight from
   // them, on every state (mostly an empty list, a few bytes per working
@@ -2221,10 +2252,11 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
   }
 }
 
-bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
-                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
-                                            const StatePartsBase& base, std::uint64_t base_sequence,
-                                            std::uint64_t snapshot_sequence, std::string& out) {
+// encode_state_positional_delta_if_patch into a string or a RecordOut.
+template <class Out>
+bool state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                     const StateParts& p, const Value& indicators, const StatePartsBase& base,
+                                     std::uint64_t base_sequence, std::uint64_t snapshot_sequence, Out& out) {
   const StateParts& b = base.parts;
   const unsigned account = account_changes(b, p);
   const unsigned position = position_changes(b, p);
@@ -2286,6 +2318,38 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   raw_uint(en, base_sequence);
   raw_uint(en, snapshot_sequence);
   return true;
+}
+
+}  // namespace
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+  // Through a StringOut: one build of the encoder (two builds, string and
+  // RecordOut, left its leaf writers out of line in both).
+  StringOut o(out);
+  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, static_cast<RecordOut&>(o));
+}
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, RecordOut& out) {
+  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, out);
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, std::string& out) {
+  StringOut o(out);
+  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
+                                         snapshot_sequence, static_cast<RecordOut&>(o));
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, RecordOut& out) {
+  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
+                                         snapshot_sequence, out);
 }
 
 void encode_value(const Value& v, std::string& out) {

@@ -33,6 +33,9 @@ void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model:
 class RecordOut {
  public:
   virtual char* room(std::size_t most) = 0;
+  // More room for a record whose first `used` bytes are written (they are
+  // kept): `most` bytes in all, from the pointer returned.
+  virtual char* grow(std::size_t used, std::size_t most) = 0;
   virtual void written(std::size_t n) = 0;
 
  protected:

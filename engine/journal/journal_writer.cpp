@@ -336,9 +336,9 @@ struct JournalWriter::Impl {
   bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
   bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
-                         const Value& indicators, StatePartsBase& cache) {
+                         const Value& indicators, StatePartsBase& cache, RecordOut& o) {
     if (positional()) {
-      encode_state_positional(sequence, ts, runner, p, indicators, cache, record);
+      encode_state_positional(sequence, ts, runner, p, indicators, cache, o);
     } else {
       encode_state_parts(sequence, ts, runner, p, indicators, cache, record);
     }
@@ -351,17 +351,21 @@ struct JournalWriter::Impl {
     // (nil mostly: a variant reset and move per state saved)
     if (!opts.include_indicators && !indicators.is_nil()) indicators = Value();
     record.clear();
+    // A positional record is written straight into the block (BlockOut), as
+    // the direct records are; the map form (format 3) into `record`.
+    if (positional()) flush_run();  // the run's bars come before this record
+    BlockOut o(*this);
     PartsTrack& t = parts_tracks[runner];
     bool full = true;
     if (opts.storage_mode == StorageMode::Delta) {
       delta.forget(runner);  // one encoder per runner chain
       full = !t.base.valid || opts.snapshot_interval <= 1 || t.since_snapshot + 1 >= opts.snapshot_interval ||
              !(positional() ? encode_state_positional_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
-                                                                      t.last_sequence, t.snapshot_sequence, record)
+                                                                      t.last_sequence, t.snapshot_sequence, o)
                             : encode_state_parts_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
                                                                 t.last_sequence, t.snapshot_sequence, record));
       if (full) {
-        encode_full_state(sequence, ts, runner, p, indicators, t.base);
+        encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
         t.snapshot_sequence = sequence;
         t.since_snapshot = 0;
       } else {
@@ -377,10 +381,10 @@ struct JournalWriter::Impl {
       t.base.valid = true;
       t.last_sequence = sequence;
     } else {
-      encode_full_state(sequence, ts, runner, p, indicators, t.base);
+      encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
     }
     ++(full ? wstats.state_full : wstats.state_delta);
-    return add_record(sequence, ts);
+    return end_block_out(o, sequence, ts);
   }
 
   // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
@@ -393,12 +397,7 @@ struct JournalWriter::Impl {
     flush_run();  // the run's bars come before this record
     BlockOut o(*this);
     encode(o);
-    if (!o.in_block) return add_record(sequence, ts);
-    if (block.empty()) block_started_ns = batch_queued_ns;
-    block.end_record(o.n, sequence, ts);
-    wstats.raw_bytes += o.n + varint32_size(static_cast<std::uint32_t>(o.n));
-    if (block.raw_size() >= opts.block_size) return write_block();
-    return {};
+    return end_block_out(o, sequence, ts);
   }
   static constexpr std::size_t kInPlaceMax = 4096;
   struct BlockOut final : RecordOut {
@@ -414,11 +413,35 @@ struct JournalWriter::Impl {
       im.record.resize(most);
       return im.record.data();
     }
+    char* grow(std::size_t used, std::size_t most) override {
+      if (in_block && most <= kInPlaceMax) return im.block.grow_record(most);
+      if (in_block) {
+        // Longer than records written in place: on in `record`, with the
+        // bytes so far, through add_record's size check.
+        im.record.assign(im.block.grow_record(used), used);
+        in_block = false;
+      }
+      im.record.resize(most);
+      return im.record.data();
+    }
     void written(std::size_t k) override {
       n = k;
       if (!in_block) im.record.resize(k);
     }
   };
+
+  // The record `o` took: placed in the block (the block to the file when
+  // full), or, when it went to `record` (the map form, or longer than
+  // kInPlaceMax), through add_record's size check.
+  // (Inline: out of line it cost a call and a frame per record, ≈ 10 per bar.)
+  [[gnu::always_inline]] Status end_block_out(const BlockOut& o, std::uint64_t sequence, std::int64_t ts) {
+    if (!o.in_block) return add_record(sequence, ts);
+    if (block.empty()) block_started_ns = batch_queued_ns;
+    block.end_record(o.n, sequence, ts);
+    wstats.raw_bytes += o.n + varint32_size(static_cast<std::uint32_t>(o.n));
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
+  }
 
   // `record` (just encoded) into the block; the block to the file when full.
   Status add_record(std::uint64_t sequence, std::int64_t ts_event_ns) {
