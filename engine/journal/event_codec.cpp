@@ -1666,6 +1666,16 @@ namespace {
 // exact (such an integer is exactly one double), and most of a state's
 // numbers outside a trade are +0.0 (1 byte instead of 9).
 //
+// The set bits of a leaf mask without libgcc's __popcountdi2 call (the
+// baseline x86-64 build has no POPCNT): the same count, std::popcount's.
+constexpr std::uint32_t bit_count(std::uint32_t x) noexcept {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  x = (x + (x >> 4)) & 0x0f0f0f0fu;
+  return (x * 0x01010101u) >> 24;
+}
+static_assert(bit_count(0) == 0 && bit_count(0xffffffffu) == 32 && bit_count(0x8001u) == 2 && bit_count(0xfffu) == 12);
+
 // The positional records write their scalars inline through the sink's
 // pointer, in msgpack-cxx's shortest forms (the packer's out-of-line
 // pack_imp_int64 and a Sink::write call per field were most of the encoding).
@@ -2293,7 +2303,7 @@ bool state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_eve
                            unsigned{orders} << kLeafOrders | position << kLeafAvgPrice;
   Enc en(out);
   // phase, state, encoding, changed; the changed leaves; indicators, base_sequence, snapshot_sequence
-  put_positional_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner,
+  put_positional_envelope(en, 7 + bit_count(changed), sequence, ts_event_ns, runner,
                           p, kPositionalDelta);
   raw_uint(en, changed);
   for (unsigned m = changed; m != 0; m &= m - 1) {

@@ -224,8 +224,12 @@ struct JournalWriter::Impl {
   }
 
   // The bar run (if any) into the block as one record.
-  void flush_run() {
-    if (bars.count == 0) return;
+  // (The test inline: every record calls it, and mostly no run is pending
+  // after the first; the call cost ≈ 3.7 instructions a bar.)
+  [[gnu::always_inline]] void flush_run() {
+    if (bars.count != 0) flush_pending_run();
+  }
+  void flush_pending_run() {
     if (bars.count == 1) {
       // A run of one bar is its compact record (a bar_run record would be
       // longer: interleaved runners, a live runner's single bars).
