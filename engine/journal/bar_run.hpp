@@ -72,6 +72,11 @@ struct TsRange {
 };
 std::size_t encode_bar_run(const BarRun& run, int hints[5], char* out, bool time_units = false,
                            TsRange* range = nullptr) noexcept;
+// The same bytes without the AVX2 kernels encode_bar_run picks on a CPU that
+// has AVX2 (what runs elsewhere; tests compare the two), and whether it does.
+std::size_t encode_bar_run_baseline(const BarRun& run, int hints[5], char* out, bool time_units = false,
+                                    TsRange* range = nullptr) noexcept;
+bool bar_run_uses_avx2() noexcept;
 
 // True when `record` starts like a bar_run record.
 inline bool is_bar_run(std::string_view record) noexcept {

@@ -28,6 +28,22 @@ void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int
   note(sequence, ts_event_ns);
 }
 
+void BlockBuilder::end_moved_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
+  TE_ASSERT(n > 0 && n <= kMaxRecordSize, "journal record of %zu bytes written in place", n);
+  char* at = raw_.data() + used_;
+  const std::size_t k = varint32_size(static_cast<std::uint32_t>(n));
+  if (k != record_at_) std::memmove(at + k, at + record_at_, n);
+  auto v = static_cast<std::uint32_t>(n);
+  char* p = at;
+  do {  // put_varint32 (record_format.hpp), in place
+    const auto b = static_cast<unsigned char>(v & 0x7f);
+    v >>= 7;
+    *p++ = static_cast<char>(v != 0 ? (b | 0x80) : b);
+  } while (v != 0);
+  used_ += k + n;
+  note(sequence, ts_event_ns);
+}
+
 void BlockBuilder::add_run(std::string_view record, std::uint64_t first_sequence, std::uint32_t count,
                            std::int64_t min_ts_ns, std::int64_t max_ts_ns) {
   std::memcpy(begin_run(record.size()), record.data(), record.size());

@@ -45,6 +45,43 @@ class BlockBuilder {
     note(sequence, ts_event_ns);
   }
 
+  // A record of at most `max` bytes (at most kMaxRecordSize) written in
+  // place: begin_record() returns room for it behind room for its length,
+  // end_record() takes the count written there and moves the record next to
+  // its length when the room left for that was not its size. The writer's
+  // direct records (orders, fills, transitions, actions): not encoded into a
+  // scratch string and copied. A bound of kTwoByteBound or more leaves two
+  // bytes (a record is at most ≈ 20 bytes shorter than its bound: the
+  // envelope's and headers' short forms), so an order update (≈ 140 bytes)
+  // is not moved; a smaller bound, one.
+  static constexpr std::size_t kTwoByteBound = 160;
+  char* begin_record(std::size_t max) {
+    if (used_ + 5 + max > raw_.size()) grow(5 + max);
+    record_at_ = max >= kTwoByteBound ? 2 : 1;
+    return raw_.data() + used_ + record_at_;
+  }
+  // The record begun last, with room for `max` bytes in all now (what is
+  // written of it is kept; it stays where begin_record put it).
+  char* grow_record(std::size_t max) {
+    if (used_ + 5 + max > raw_.size()) grow(5 + max);
+    return raw_.data() + used_ + record_at_;
+  }
+  [[gnu::always_inline]] void end_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns) {
+    // Inline when the length takes the room left for it (the common case):
+    // out of line it cost a frame (six registers saved and restored) for a
+    // byte or two.
+    if (n > 0 && n < 128 && record_at_ == 1) {
+      raw_[used_] = static_cast<char>(n);
+    } else if (n >= 128 && n < 16384 && record_at_ == 2) {
+      raw_[used_] = static_cast<char>((n & 0x7f) | 0x80);
+      raw_[used_ + 1] = static_cast<char>(n >> 7);
+    } else {
+      return end_moved_record(n, sequence, ts_event_ns);
+    }
+    used_ += record_at_ + n;
+    note(sequence, ts_event_ns);
+  }
+
   // Format 5 (kBlockRunsApart): add_run() keeps the runs apart from the
   // records LZ4 compresses, and finish() stores them as they are.
   void set_runs_apart(bool on) noexcept { runs_apart_ = on; }
@@ -65,6 +102,8 @@ class BlockBuilder {
 
  private:
   void grow(std::size_t more);
+  void end_moved_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns);
+  std::size_t record_at_ = 1;  // begin_record's room for the length
   void note(std::uint64_t sequence, std::int64_t ts_event_ns) noexcept {
     if (count_ == 0) {
       first_seq_ = sequence;

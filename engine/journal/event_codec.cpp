@@ -31,6 +31,8 @@ using detail::MsgpackCursor;
 // a std::string::append per write (call, capacity check, memcpy call) cost
 // more than the encoding itself. The string is grown ahead of the writes and
 // cut to what was written when the encoder is done (~Enc).
+// Or into a RecordOut (`rec`): the journal writer's block, where a state
+// record is then written in place (room from the block, grown through it).
 struct Sink {
   explicit Sink(std::string& o) : out(&o) {
     const std::size_t at = o.size();
@@ -38,20 +40,41 @@ struct Sink {
     p = o.data() + at;
     end = o.data() + o.size();
   }
+  Sink(RecordOut& o, std::size_t first) : rec(&o) {
+    start = o.room(first);
+    p = start;
+    end = start + first;
+  }
   void write(const char* d, std::size_t n) {
     if (static_cast<std::size_t>(end - p) < n) grow(n);
     std::memcpy(p, d, n);
     p += n;
   }
   [[gnu::noinline]] void grow(std::size_t n) {
+    if (rec != nullptr) {
+      const auto used = static_cast<std::size_t>(p - start);
+      const std::size_t most = std::max(2 * static_cast<std::size_t>(end - start), used + n + 256);
+      start = rec->grow(used, most);
+      p = start + used;
+      end = start + most;
+      return;
+    }
     const auto used = static_cast<std::size_t>(p - out->data());
     out->resize(std::max(out->size() * 2, used + n + 256));
     p = out->data() + used;
     end = out->data() + out->size();
   }
-  void finish() { out->resize(static_cast<std::size_t>(p - out->data())); }
+  [[gnu::always_inline]] void finish() {
+    if (rec != nullptr) {
+      rec->written(static_cast<std::size_t>(p - start));
+    } else {
+      out->resize(static_cast<std::size_t>(p - out->data()));
+    }
+  }
 
-  std::string* out;
+  std::string* out = nullptr;
+  RecordOut* rec = nullptr;
+  char* start = nullptr;  // (rec) the record's first byte
   char* p;
   char* end;
 };
@@ -59,7 +82,10 @@ using Packer = msgpack::packer<Sink>;
 
 struct Enc {
   explicit Enc(std::string& out) : sink(out), pk(sink) {}
-  ~Enc() { sink.finish(); }
+  // A state record's first room (below BlockBuilder's two-byte bound, so a
+  // record shorter than 128 bytes takes its place with no move).
+  explicit Enc(RecordOut& out) : sink(out, 127), pk(sink) {}
+  [[gnu::always_inline]] ~Enc() { sink.finish(); }
   Enc(const Enc&) = delete;
   Enc& operator=(const Enc&) = delete;
 
@@ -308,8 +334,10 @@ void put_market_data(Enc& en, model::InstrumentId instrument, std::string_view s
 // encode_event() through its packer and by encode_order_update() and the
 // others (the journal writer's path for a recorder's orders and fills)
 // straight into reserved memory: one field list for both.
+// (Inline: the direct records write two to four strings each, and the call
+// was about a tenth of their encoding.)
 template <class Pk>
-void put_str_to(Pk& pk, std::string_view s) {
+[[gnu::always_inline]] inline void put_str_to(Pk& pk, std::string_view s) {
   pk.pack_str(static_cast<std::uint32_t>(s.size()));
   pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
@@ -826,11 +854,10 @@ struct RawPacker {
 // envelope, into `out` grown once by `most` bytes (at most what it takes).
 template <class Body>
 void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                   model::RunnerId runner, std::size_t most, std::string& out, Body&& body) {
+                   model::RunnerId runner, std::size_t most, RecordOut& out, Body&& body) {
   constexpr std::size_t kEnvelope = 3 + 3 + 9 + 9 + 5;  // array16, type, sequence, ts, runner at most
-  const std::size_t at = out.size();
-  out.resize(at + kEnvelope + most);
-  RawPacker pk{out.data() + at};
+  char* const at = out.room(kEnvelope + most);
+  RawPacker pk{at};
   pk.pack_array(kEnvelopeFields + fields);
   pk.pack_uint16(static_cast<std::uint16_t>(type));
   pk.pack_uint64(sequence);
@@ -838,16 +865,32 @@ void encode_direct(EventType type, std::uint32_t fields, std::uint64_t sequence,
   pk.pack_uint32(runner);
   body(pk, [&pk](double d) { pk.dbl(d); });
   // `most` is counted by hand per record: a wrong count is a bug to stop at.
-  TE_ASSERT(pk.p <= out.data() + at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
+  TE_ASSERT(pk.p <= at + kEnvelope + most, "journal record of type %d overran its %zu bytes",
             static_cast<int>(type), kEnvelope + most);
-  out.resize(static_cast<std::size_t>(pk.p - out.data()));
+  out.written(static_cast<std::size_t>(pk.p - at));
 }
+
+// A RecordOut appending to a string.
+class StringOut final : public RecordOut {
+ public:
+  explicit StringOut(std::string& s) : s_(s), at_(s.size()) {}
+  char* room(std::size_t most) override {
+    s_.resize(at_ + most);
+    return s_.data() + at_;
+  }
+  char* grow(std::size_t, std::size_t most) override { return room(most); }
+  void written(std::size_t n) override { s_.resize(at_ + n); }
+
+ private:
+  std::string& s_;
+  std::size_t at_;
+};
 
 }  // namespace
 
 void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                          const model::Order& order, std::string_view reason_code, std::string_view message,
-                         std::string& out) {
+                         RecordOut& out) {
   // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
   // i64 27, three string headers 15, i32 5, oco group 9.
   const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
@@ -856,7 +899,7 @@ void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model
 }
 
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
-                 std::string& out) {
+                 RecordOut& out) {
   // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
   encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
                 [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
@@ -864,7 +907,7 @@ void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::Runner
 
 void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                           std::uint64_t order, model::StrategyId strategy, bool approved,
-                          std::string_view reason_code, std::string_view message, std::string& out) {
+                          std::string_view reason_code, std::string_view message, RecordOut& out) {
   // At most: order 9, strategy 5, bool 1, two string headers 10.
   const std::size_t most = 25 + reason_code.size() + message.size();
   encode_direct(EventType::RiskDecision, FieldCount{}(RiskDecision{}), sequence, ts_event_ns, runner, most, out,
@@ -873,7 +916,7 @@ void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, mode
 
 void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
                        std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
-                       std::string& out) {
+                       RecordOut& out) {
   // At most: two u8 4, two string headers 10, bar time 9.
   const std::size_t most = 23 + trigger.size() + reason.size();
   encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
@@ -888,7 +931,7 @@ void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::
 
 void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                             model::StrategyId strategy, std::string_view kind, const ActionParam* params,
-                            std::size_t n_params, std::string_view reason, std::string& out) {
+                            std::size_t n_params, std::string_view reason, RecordOut& out) {
   // At most: strategy 5, map header 5, two string headers 10; per entry a
   // key header 5 and a double 9 or a string header 5.
   std::size_t most = 20 + kind.size() + reason.size();
@@ -914,6 +957,42 @@ void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, mo
                   }
                   put_str_to(pk, reason);
                 });
+}
+
+
+// The string forms: the same records appended to `out`.
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         std::string& out) {
+  StringOut o(out);
+  encode_order_update(sequence, ts_event_ns, runner, order, reason_code, message, o);
+}
+
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 std::string& out) {
+  StringOut o(out);
+  encode_fill(sequence, ts_event_ns, runner, fill, o);
+}
+
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, std::string& out) {
+  StringOut o(out);
+  encode_risk_decision(sequence, ts_event_ns, runner, order, strategy, approved, reason_code, message, o);
+}
+
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       std::string& out) {
+  StringOut o(out);
+  encode_transition(sequence, ts_event_ns, runner, from, to, trigger, reason, bar_ts_ns, o);
+}
+
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, std::string& out) {
+  StringOut o(out);
+  encode_strategy_action(sequence, ts_event_ns, runner, strategy, kind, params, n_params, reason, o);
 }
 
 // The writer encodes one of these per bar, so it is the journal's hot path:
@@ -1587,6 +1666,16 @@ namespace {
 // exact (such an integer is exactly one double), and most of a state's
 // numbers outside a trade are +0.0 (1 byte instead of 9).
 //
+// The set bits of a leaf mask without libgcc's __popcountdi2 call (the
+// baseline x86-64 build has no POPCNT): the same count, std::popcount's.
+constexpr std::uint32_t bit_count(std::uint32_t x) noexcept {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  x = (x + (x >> 4)) & 0x0f0f0f0fu;
+  return (x * 0x01010101u) >> 24;
+}
+static_assert(bit_count(0) == 0 && bit_count(0xffffffffu) == 32 && bit_count(0x8001u) == 2 && bit_count(0xfffu) == 12);
+
 // The positional records write their scalars inline through the sink's
 // pointer, in msgpack-cxx's shortest forms (the packer's out-of-line
 // pack_imp_int64 and a Sink::write call per field were most of the encoding).
@@ -1880,7 +1969,7 @@ KeptOrder kept_order(const model::Order& o) {
 // Which of the nine values of a kept order and an order differ (Value
 // equality: doubles bit for bit; an enum's name differs exactly when its
 // code does, for codes within raw_orders_fit's bounds: state_parts_test).
-unsigned order_field_changes(const KeptOrder& a, const model::Order& b) {
+[[gnu::always_inline]] inline unsigned order_field_changes(const KeptOrder& a, const model::Order& b) {
   unsigned m = 0;
   m |= same_bits(a.filled_qty, b.filled_qty) ? 0 : 1u << 0;
   m |= a.id == static_cast<std::int64_t>(b.id) ? 0 : 1u << 1;
@@ -1909,15 +1998,78 @@ void put_order_field(Enc& en, const model::Order& o, int i) {
   }
 }
 
+// A constant key (a literal shorter than 32 bytes) as put_key writes it,
+// into room the caller made: a fixed-size copy, no memcpy call.
+template <std::size_t N>
+[[gnu::always_inline]] inline void raw_key(Enc& en, const char (&k)[N]) {
+  static_assert(N - 1 < 32, "a fixstr key");
+  en.sink.p[0] = static_cast<char>(0xa0 | (N - 1));
+  std::memcpy(en.sink.p + 1, k, N - 1);
+  en.sink.p += N;
+}
+// An enum's name as put_str writes it, into room the caller made (its size
+// plus 5): names are short, so overlapping fixed-size moves instead of a
+// memcpy call.
+[[gnu::always_inline]] inline void raw_name(Enc& en, std::string_view v) {
+  const std::size_t n = v.size();
+  if (n >= 32) return put_str(en, v);  // (no name is that long; put_str's forms)
+  char* q = en.sink.p;
+  q[0] = static_cast<char>(0xa0 | n);
+  if (n >= 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, v.data(), 8);
+    std::memcpy(&b, v.data() + n - 8, 8);
+    std::memcpy(q + 1, &a, 8);
+    std::memcpy(q + 1 + n - 8, &b, 8);
+    if (n > 16) std::memcpy(q + 9, v.data() + 8, n - 16);  // (the middle of 17..31)
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, v.data(), 4);
+    std::memcpy(&b, v.data() + n - 4, 4);
+    std::memcpy(q + 1, &a, 4);
+    std::memcpy(q + 1 + n - 4, &b, 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) q[1 + i] = v[i];
+  }
+  en.sink.p += 1 + n;
+}
+
+// An order's value, {nine keys} (the keys in order, put_order_field's
+// values), written inline into room made once: a put_order_field call and
+// switch and a memcpy call per key were ≈ 70 instructions a field.
+void put_order_map(Enc& en, const model::Order& o) {
+  const std::string_view purpose = model::to_string(o.purpose);
+  const std::string_view side = model::to_string(o.side);
+  const std::string_view status = model::to_string(o.status);
+  const std::string_view type = model::to_string(o.type);
+  // map header 1, keys 66, four doubles 36, id 9, four names' headers 20
+  room(en, 1 + 66 + 36 + 9 + 20 + purpose.size() + side.size() + status.size() + type.size());
+  *en.sink.p++ = static_cast<char>(0x89);
+  raw_key(en, "filled_qty");
+  raw_dbl<false>(en, o.filled_qty);
+  raw_key(en, "id");
+  raw_int<false>(en, static_cast<std::int64_t>(o.id));
+  raw_key(en, "limit_price");
+  raw_dbl<false>(en, o.limit_price);
+  raw_key(en, "purpose");
+  raw_name(en, purpose);
+  raw_key(en, "qty");
+  raw_dbl<false>(en, o.qty);
+  raw_key(en, "side");
+  raw_name(en, side);
+  raw_key(en, "status");
+  raw_name(en, status);
+  raw_key(en, "stop_price");
+  raw_dbl<false>(en, o.stop_price);
+  raw_key(en, "type");
+  raw_name(en, type);
+}
+
 // put_replace of the order's value: [0, {nine keys}].
 void put_order_replace(Enc& en, const model::Order& o) {
   en.pk.pack_array(2);
   en.pk.pack_int64(0);
-  en.pk.pack_map(9);
-  for (int i = 0; i < 9; ++i) {
-    put_key(en, kOrderFieldKeys[i]);
-    put_order_field(en, o, i);
-  }
+  put_order_map(en, o);
 }
 
 // put_diff(orders' value of x, of y) for lists that differ.
@@ -1943,13 +2095,7 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
     en.pk.pack_array(2);
     en.pk.pack_int64(0);
     en.pk.pack_array(static_cast<std::uint32_t>(ny));
-    for (std::size_t i = 0; i < ny; ++i) {
-      en.pk.pack_map(9);
-      for (int f = 0; f < 9; ++f) {
-        put_key(en, kOrderFieldKeys[f]);
-        put_order_field(en, y[i], f);
-      }
-    }
+    for (std::size_t i = 0; i < ny; ++i) put_order_map(en, y[i]);
     return;
   }
   // put_array_patch
@@ -2057,8 +2203,12 @@ void keep_positional_base(StatePartsBase& base, const StateParts& p) {
   own_orders(base.parts);
 }
 
-void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
-                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+namespace {
+
+// encode_state_positional into a string or a RecordOut (the writer's block).
+template <class Out>
+void state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const StateParts& p,
+                      const Value& indicators, StatePartsBase& cache, Out& out) {
   refresh_ctx_bytes(p, cache);
   // A producer's orders (raw_orders) are written as tuples straight from
   // them, on every state (mostly an empty list, a few bytes per working
@@ -2112,10 +2262,11 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
   }
 }
 
-bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
-                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
-                                            const StatePartsBase& base, std::uint64_t base_sequence,
-                                            std::uint64_t snapshot_sequence, std::string& out) {
+// encode_state_positional_delta_if_patch into a string or a RecordOut.
+template <class Out>
+bool state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                                     const StateParts& p, const Value& indicators, const StatePartsBase& base,
+                                     std::uint64_t base_sequence, std::uint64_t snapshot_sequence, Out& out) {
   const StateParts& b = base.parts;
   const unsigned account = account_changes(b, p);
   const unsigned position = position_changes(b, p);
@@ -2152,7 +2303,7 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
                            unsigned{orders} << kLeafOrders | position << kLeafAvgPrice;
   Enc en(out);
   // phase, state, encoding, changed; the changed leaves; indicators, base_sequence, snapshot_sequence
-  put_positional_envelope(en, 7 + static_cast<std::uint32_t>(std::popcount(changed)), sequence, ts_event_ns, runner,
+  put_positional_envelope(en, 7 + bit_count(changed), sequence, ts_event_ns, runner,
                           p, kPositionalDelta);
   raw_uint(en, changed);
   for (unsigned m = changed; m != 0; m &= m - 1) {
@@ -2177,6 +2328,38 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   raw_uint(en, base_sequence);
   raw_uint(en, snapshot_sequence);
   return true;
+}
+
+}  // namespace
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
+  // Through a StringOut: one build of the encoder (two builds, string and
+  // RecordOut, left its leaf writers out of line in both).
+  StringOut o(out);
+  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, static_cast<RecordOut&>(o));
+}
+
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, RecordOut& out) {
+  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, out);
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, std::string& out) {
+  StringOut o(out);
+  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
+                                         snapshot_sequence, static_cast<RecordOut&>(o));
+}
+
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, RecordOut& out) {
+  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
+                                         snapshot_sequence, out);
 }
 
 void encode_value(const Value& v, std::string& out) {

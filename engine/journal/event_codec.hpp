@@ -25,6 +25,23 @@ std::string encode_event(const Event& e);
 void encode_market_data(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                         model::InstrumentId instrument, std::string_view symbol, std::string_view timeframe,
                         const model::Bar& bar, std::string& out);
+// Where the direct encoders below write a record: room(most) gives memory
+// for at most `most` bytes, written(n) says how many were used. The
+// std::string overloads append to the string through one; the journal writer
+// hands out room in its block, so a record is not encoded into a scratch
+// string (grown, zero-filled, cut back) and then copied.
+class RecordOut {
+ public:
+  virtual char* room(std::size_t most) = 0;
+  // More room for a record whose first `used` bytes are written (they are
+  // kept): `most` bytes in all, from the pointer returned.
+  virtual char* grow(std::size_t used, std::size_t most) = 0;
+  virtual void written(std::size_t n) = 0;
+
+ protected:
+  ~RecordOut() = default;
+};
+
 // The same for an order_update, fill and risk_decision event (a recorder's
 // orders and fills, written by the journal writer without building events).
 void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
@@ -48,6 +65,21 @@ struct ActionParam {
 void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                             model::StrategyId strategy, std::string_view kind, const ActionParam* params,
                             std::size_t n_params, std::string_view reason, std::string& out);
+// The same records into a RecordOut.
+void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                         const model::Order& order, std::string_view reason_code, std::string_view message,
+                         RecordOut& out);
+void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
+                 RecordOut& out);
+void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                          std::uint64_t order, model::StrategyId strategy, bool approved,
+                          std::string_view reason_code, std::string_view message, RecordOut& out);
+void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, std::uint8_t from,
+                       std::uint8_t to, std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns,
+                       RecordOut& out);
+void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                            model::StrategyId strategy, std::string_view kind, const ActionParam* params,
+                            std::size_t n_params, std::string_view reason, RecordOut& out);
 
 // Format 2's compact market_data record ([3, sequence, ts, runner, open, high,
 // low, close, volume]; docs/journal-format.md, section 5) names no instrument,

@@ -224,8 +224,12 @@ struct JournalWriter::Impl {
   }
 
   // The bar run (if any) into the block as one record.
-  void flush_run() {
-    if (bars.count == 0) return;
+  // (The test inline: every record calls it, and mostly no run is pending
+  // after the first; the call cost ≈ 3.7 instructions a bar.)
+  [[gnu::always_inline]] void flush_run() {
+    if (bars.count != 0) flush_pending_run();
+  }
+  void flush_pending_run() {
     if (bars.count == 1) {
       // A run of one bar is its compact record (a bar_run record would be
       // longer: interleaved runners, a live runner's single bars).
@@ -336,9 +340,9 @@ struct JournalWriter::Impl {
   bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
   bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
-                         const Value& indicators, StatePartsBase& cache) {
+                         const Value& indicators, StatePartsBase& cache, RecordOut& o) {
     if (positional()) {
-      encode_state_positional(sequence, ts, runner, p, indicators, cache, record);
+      encode_state_positional(sequence, ts, runner, p, indicators, cache, o);
     } else {
       encode_state_parts(sequence, ts, runner, p, indicators, cache, record);
     }
@@ -351,17 +355,21 @@ struct JournalWriter::Impl {
     // (nil mostly: a variant reset and move per state saved)
     if (!opts.include_indicators && !indicators.is_nil()) indicators = Value();
     record.clear();
+    // A positional record is written straight into the block (BlockOut), as
+    // the direct records are; the map form (format 3) into `record`.
+    if (positional()) flush_run();  // the run's bars come before this record
+    BlockOut o(*this);
     PartsTrack& t = parts_tracks[runner];
     bool full = true;
     if (opts.storage_mode == StorageMode::Delta) {
       delta.forget(runner);  // one encoder per runner chain
       full = !t.base.valid || opts.snapshot_interval <= 1 || t.since_snapshot + 1 >= opts.snapshot_interval ||
              !(positional() ? encode_state_positional_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
-                                                                      t.last_sequence, t.snapshot_sequence, record)
+                                                                      t.last_sequence, t.snapshot_sequence, o)
                             : encode_state_parts_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
                                                                 t.last_sequence, t.snapshot_sequence, record));
       if (full) {
-        encode_full_state(sequence, ts, runner, p, indicators, t.base);
+        encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
         t.snapshot_sequence = sequence;
         t.since_snapshot = 0;
       } else {
@@ -377,19 +385,66 @@ struct JournalWriter::Impl {
       t.base.valid = true;
       t.last_sequence = sequence;
     } else {
-      encode_full_state(sequence, ts, runner, p, indicators, t.base);
+      encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
     }
     ++(full ? wstats.state_full : wstats.state_delta);
-    return add_record(sequence, ts);
+    return end_block_out(o, sequence, ts);
   }
 
   // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
   // the same record as process() of the event, without building it.
+  // Encoded straight into the block (BlockBuilder::begin_record), or, for a
+  // record that may be longer than kInPlaceMax (a long message), into
+  // `record` and through add_record's size check.
   template <class Encode>
   Status process_direct(std::uint64_t sequence, std::int64_t ts, Encode&& encode) {
-    record.clear();
-    encode(record);
-    return add_record(sequence, ts);
+    flush_run();  // the run's bars come before this record
+    BlockOut o(*this);
+    encode(o);
+    return end_block_out(o, sequence, ts);
+  }
+  static constexpr std::size_t kInPlaceMax = 4096;
+  struct BlockOut final : RecordOut {
+    explicit BlockOut(Impl& impl) : im(impl) {}
+    Impl& im;
+    bool in_block = false;
+    std::size_t n = 0;
+    char* room(std::size_t most) override {
+      if (most <= kInPlaceMax) {
+        in_block = true;
+        return im.block.begin_record(most);
+      }
+      im.record.resize(most);
+      return im.record.data();
+    }
+    char* grow(std::size_t used, std::size_t most) override {
+      if (in_block && most <= kInPlaceMax) return im.block.grow_record(most);
+      if (in_block) {
+        // Longer than records written in place: on in `record`, with the
+        // bytes so far, through add_record's size check.
+        im.record.assign(im.block.grow_record(used), used);
+        in_block = false;
+      }
+      im.record.resize(most);
+      return im.record.data();
+    }
+    void written(std::size_t k) override {
+      n = k;
+      if (!in_block) im.record.resize(k);
+    }
+  };
+
+  // The record `o` took: placed in the block (the block to the file when
+  // full), or, when it went to `record` (the map form, or longer than
+  // kInPlaceMax), through add_record's size check.
+  // (Inline: out of line it cost a call and a frame per record, ≈ 10 per bar.)
+  [[gnu::always_inline]] Status end_block_out(const BlockOut& o, std::uint64_t sequence, std::int64_t ts) {
+    if (!o.in_block) return add_record(sequence, ts);
+    if (block.empty()) block_started_ns = batch_queued_ns;
+    block.end_record(o.n, sequence, ts);
+    wstats.raw_bytes += o.n + varint32_size(static_cast<std::uint32_t>(o.n));
+    if (block.raw_size() >= opts.block_size) return write_block();
+    return {};
   }
 
   // `record` (just encoded) into the block; the block to the file when full.
@@ -470,20 +525,20 @@ struct JournalWriter::Impl {
                       std::string_view reason_code, std::string_view message) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_order_update(seq, ts, runner, order, reason_code, message, out);
       }));
     }
     void fill(std::int64_t ts, model::RunnerId runner, const model::Fill& f) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) { encode_fill(seq, ts, runner, f, out); }));
+      take(im.process_direct(seq, ts, [&](RecordOut& out) { encode_fill(seq, ts, runner, f, out); }));
     }
     void risk_decision(std::int64_t ts, model::RunnerId runner, std::uint64_t order, model::StrategyId strategy,
                        bool approved, std::string_view reason_code, std::string_view message) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_risk_decision(seq, ts, runner, order, strategy, approved, reason_code, message, out);
       }));
     }
@@ -491,7 +546,7 @@ struct JournalWriter::Impl {
                     std::string_view trigger, std::string_view reason, std::int64_t bar_ts_ns) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_transition(seq, ts, runner, from, to, trigger, reason, bar_ts_ns, out);
       }));
     }
@@ -499,7 +554,7 @@ struct JournalWriter::Impl {
                          const ActionParam* params, std::size_t n_params, std::string_view reason) override {
       const std::uint64_t seq = next_sequence();
       if (seq == 0) return;
-      take(im.process_direct(seq, ts, [&](std::string& out) {
+      take(im.process_direct(seq, ts, [&](RecordOut& out) {
         encode_strategy_action(seq, ts, runner, strategy, kind, params, n_params, reason, out);
       }));
     }
@@ -521,11 +576,17 @@ struct JournalWriter::Impl {
       // column.
       const bool quotes = columns.bid != nullptr || columns.ask != nullptr || columns.bid_size != nullptr ||
                           columns.ask_size != nullptr;
+      if (!quotes && !knows(runner, instrument, symbol, timeframe)) learn_stream(runner, instrument, symbol, timeframe);
       std::size_t i = 0;
       while (i < count) {
         const std::size_t k = index;
-        if (k >= head && s && !quotes && extends_run(first + k, runner, instrument, symbol, timeframe)) {
+        if (k >= head && s && !quotes && (extends_run(first + k, runner, instrument, symbol, timeframe) ||
+                                          starts_run(runner, instrument, symbol, timeframe))) {
           BarRun& r = im.bars;
+          if (r.count == 0) {
+            r.runner = runner;
+            r.first_sequence = first + k;
+          }
           const std::size_t n = std::min<std::size_t>(count - i, kMaxBarRun - r.count);
           const std::size_t at = from + i;
           std::copy_n(columns.ts_ns + at, n, r.ts + r.count);
@@ -550,6 +611,36 @@ struct JournalWriter::Impl {
         const model::Bar bar = columns.at(from + i - 1);
         bar_at(first + k, bar.ts_ns, runner, instrument, symbol, timeframe, bar);
       }
+    }
+    bool knows(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+               std::string_view timeframe) const noexcept {
+      return im.streams.version() == known_version && symbol.data() == known_symbol &&
+             timeframe.data() == known_timeframe && (symbol.size() << 16 | timeframe.size()) == known_sizes &&
+             runner == known_runner && instrument == known_instrument;
+    }
+    // A batch's first columns: when the block already names this stream (the
+    // test can_be_compact makes of a bar without quotes at its own time, which
+    // every bar of these columns is), it is known from here, so the first bar
+    // can start the writer's run (starts_run) without bar_at's general path
+    // (≈ 100 instructions a batch: a batch's bars mostly follow the records
+    // of the batch before, so its first bar starts a run).
+    void learn_stream(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                      std::string_view timeframe) noexcept {
+      const MarketStreams::Stream* st = im.streams.find(runner);
+      if (st == nullptr || st->instrument != instrument || st->symbol != symbol || st->timeframe != timeframe) return;
+      known_symbol = symbol.data();
+      known_timeframe = timeframe.data();
+      known_sizes = symbol.size() << 16 | timeframe.size();
+      known_runner = runner;
+      known_instrument = instrument;
+      known_version = im.streams.version();
+    }
+    // No run is pending and the block names this stream: a bar without quotes
+    // at its own time starts a run (what bar_at does with it, a compact bar
+    // and no run to cut).
+    bool starts_run(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                    std::string_view timeframe) const noexcept {
+      return im.bars.count == 0 && im.opts.bar_runs && knows(runner, instrument, symbol, timeframe);
     }
     // The bar with this sequence (no quotes, its time the event's) would be
     // the next of the writer's bar run: the run is this runner's, nothing came

@@ -21,6 +21,8 @@
 
 namespace te::journal {
 
+class RecordOut;  // event_codec.hpp
+
 // runner_state's encoding field (the decoded event says Full or Delta).
 inline constexpr std::uint8_t kPositionalFull = 2;
 inline constexpr std::uint8_t kPositionalDelta = 3;
@@ -80,6 +82,14 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
                                             model::RunnerId runner, const StateParts& p, const Value& indicators,
                                             const StatePartsBase& base, std::uint64_t base_sequence,
                                             std::uint64_t snapshot_sequence, std::string& out);
+// The same two records into a RecordOut (event_codec.hpp; the journal
+// writer's block: written in place, not into a string then copied).
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, RecordOut& out);
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, RecordOut& out);
 
 // `base.parts` = `p` for the next positional delta (the writer's base after
 // a state): a producer's raw orders that fit tuples are kept as their fields

@@ -701,3 +701,82 @@ TEST_CASE("encode_bar_run's time range is ts_range's, evenly spaced times wrappi
   }
   CHECK(wrapped > 0);  // some of them wrap (not monotonic)
 }
+
+TEST_CASE("encode_bar_run's AVX2 kernels write the baseline's bytes", "[unit][journal]") {
+  // The dispatched encoder (AVX2 on a CPU that has it) against the baseline
+  // build, on runs of every length from 1 to kMaxBarRun: tick moves at the
+  // fixint edges (-33, -32, 127, 128) and far past them, columns of whole
+  // numbers, of up to nine decimal places, and values that are no decimal.
+  std::mt19937_64 rng(2026);
+  const std::int64_t edges[] = {-33, -32, -31, -1, 0, 1, 126, 127, 128, 129, -128, -129, 255, 256, 65'535, 65'536,
+                                -32'768, -32'769, 4'000'000'000, -4'000'000'000};
+  for (std::uint32_t n = 1; n <= kMaxBarRun; ++n) {
+    for (int trial = 0; trial < 6; ++trial) {
+      BarRun run;
+      run.runner = 1;
+      run.first_sequence = 100;
+      std::int64_t k[5] = {1'000'000, 1'000'000, 999'000, 1'000'500, 5'000};
+      const int decimals = static_cast<int>(rng() % 10);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        model::Bar b;
+        double* cols[5] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
+        for (int c = 0; c < 5; ++c) {
+          const auto pick = rng() % 16;
+          k[c] += pick < 4    ? edges[rng() % std::size(edges)]
+                  : pick < 12 ? static_cast<std::int64_t>(rng() % 61) - 30
+                              : static_cast<std::int64_t>(rng() % 20'001) - 10'000;
+          *cols[c] = static_cast<double>(k[c]) / std::pow(10.0, c == 4 ? 0 : decimals);
+          if (trial == 5 && rng() % 300 == 0) *cols[c] += 1e-7;  // no decimal of at most 9 places
+          // The last values (the kernels' last, partial group): no decimal, NaN, past 2^51.
+          if (trial == 3 && i + 1 == n && c == 1) *cols[c] += 1e-7;
+          if (trial == 4 && i + 1 == n && c == 2) *cols[c] = std::numeric_limits<double>::quiet_NaN();
+          if (trial == 4 && i + 2 == n && c == 0) *cols[c] = 4503599627370496.0;
+        }
+        run.add(kStart + static_cast<std::int64_t>(i) * kMinute, b);
+      }
+      for (const bool units : {false, true}) {
+        std::string a(kMaxBarRunRecord, '\0'), b(kMaxBarRunRecord, '\0');
+        int ha[5] = {trial % 10, 0, 3, 9, 1}, hb[5] = {trial % 10, 0, 3, 9, 1};
+        TsRange ra, rb;
+        a.resize(encode_bar_run(run, ha, a.data(), units, &ra));
+        b.resize(encode_bar_run_baseline(run, hb, b.data(), units, &rb));
+        INFO("n " << n << ", trial " << trial << ", avx2 " << bar_run_uses_avx2());
+        REQUIRE(a == b);
+        REQUIRE(std::equal(ha, ha + 5, hb));
+        REQUIRE((ra.lo == rb.lo && ra.hi == rb.hi));
+      }
+    }
+  }
+}
+
+TEST_CASE("records written in place (begin_record/end_record) are the block bytes add() makes of them",
+          "[unit][journal]") {
+  // The writer's direct records are encoded where the block keeps them,
+  // behind one or two bytes of room for their length (by their bound), and
+  // moved next to their length when it takes another size: records of 1 to
+  // 20,000 bytes under bounds just above them, at 127/128 and around the
+  // two-byte bound, against the same records through add().
+  std::mt19937_64 rng(77);
+  std::vector<std::pair<std::string, std::size_t>> recs;  // record, bound
+  for (const std::size_t n : {1, 2, 100, 126, 127, 128, 129, 139, 140, 141, 159, 160, 161, 300, 16'383, 16'384, 20'000}) {
+    for (const std::size_t slack : {0, 1, 19, 20, 40}) {
+      std::string r(n, '\0');
+      for (char& c : r) c = static_cast<char>(rng());
+      recs.emplace_back(std::move(r), n + slack);
+    }
+  }
+  BlockBuilder in_place, copied;
+  for (int round = 0; round < 2; ++round) {  // the second block reuses the first one's buffer
+    std::uint64_t seq = 1;
+    for (const auto& [r, bound] : recs) {
+      std::memcpy(in_place.begin_record(bound), r.data(), r.size());
+      in_place.end_record(r.size(), seq, kStart + static_cast<std::int64_t>(seq));
+      copied.add(r, seq, kStart + static_cast<std::int64_t>(seq));
+      ++seq;
+    }
+    REQUIRE(in_place.raw_size() == copied.raw_size());
+    const std::string a(in_place.finish(false));
+    const std::string b(copied.finish(false));
+    REQUIRE(a == b);
+  }
+}
