@@ -337,6 +337,18 @@ bool SymbolRunner::quiet_now() const noexcept {
     }
     return 0;
   }
+  return quiet_begin();
+}
+
+// A bar's start up to its callback while quiet_ holds (step_ is Begin, no
+// reload asked): what advance() does from `begin:` with the tests quiet_
+// answers left out. quiet_bar() ends with it, and so does a bar of the batch
+// loop that ended on the full path with quiet_ set again (quiet_now()): the
+// bar after a refused entry (ema_cross: ~60,000 per 1M bars) or after any
+// other action that left nothing working. Returns the callback to run, or 0
+// (an event during the start cleared quiet_: go on in advance() from
+// Notices1).
+[[gnu::always_inline]] inline int SymbolRunner::quiet_begin() {
   begin_bar<true>();
   if (!quiet_) [[unlikely]] {
     step_ = Step::Notices1;
@@ -438,6 +450,12 @@ template <bool in_batch>
         return kFeedDone;
       }
       step_ = Step::Begin;
+      // The bar ended with nothing working (advance()'s `end:` set quiet_):
+      // this one starts as the quiet step starts it.
+      if (quiet_ && !reload_flag_.load(std::memory_order_relaxed)) {
+        const int q = quiet_begin();
+        if (q != 0) return q;
+      }
       continue;
     }
     if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
