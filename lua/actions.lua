@@ -501,12 +501,14 @@ encoding_of = function(r)
   return ffi.string(ffi.cast("char*", SCRATCH) + ENC_FROM, ENC_FIXED + SCRATCH.reason_len)
 end
 
+-- The block is cleared first on every path but the kept encoding's copy,
+-- which writes every field clear_fields does (order_type to the reason).
 local function encode(kind, r)
-  clear_fields(A)
   local mt = type(r) == "table" and raw_getmetatable(r)
   local fields = mt and rawget(mt, OWN)
   local is_action = fields ~= nil and fields ~= false
   if kind == 1 then
+    clear_fields(A)
     if is_action then
       error(sfmt("%s: detect_opportunity returned an order action; return a setup table (or true) here and enter from filter_commitment", P.where(1)), 0)
     end
@@ -521,14 +523,16 @@ local function encode(kind, r)
     set_reason(A, type(reason) == "string" and reason or nil)
     return 1
   end
-  if r == ABANDON then set_reason(A, nil); return 2 end
+  if r == ABANDON then clear_fields(A); set_reason(A, nil); return 2 end
   if not is_action then
+    clear_fields(A)
     local expected = kind == 2 and "an entry action (enter_long/enter_short), \"abandon\" or nil"
       or "exit_position(), update_stop(), update_target(), adjust{}, cancel_entry(), an added entry or nil"
     error(sfmt("%s: %s must return %s, was %s", P.where(kind), P.CALLBACK_NAMES[kind], expected, describe(r)), 0)
   end
   local k = fields.kind
   if kind == 2 and k ~= 3 and k ~= 4 then
+    clear_fields(A)
     error(sfmt("%s: filter_commitment must return an entry action (enter_long/enter_short), \"abandon\" or nil", P.where(2)), 0)
   end
   -- manage_position may return an entry: it adds to the position (pyramiding,
@@ -538,6 +542,7 @@ local function encode(kind, r)
   if enc then
     ffi.copy(A_BYTES, enc, #enc)
   else
+    clear_fields(A)
     write_fields(A, fields, k)
   end
   return k

@@ -62,8 +62,12 @@ namespace {
 }
 }  // namespace
 
-std::optional<double> SymbolRunner::entry_quantity(const te_action& a, const model::Bar& bar, std::string& why,
-                                                   model::RefusalFacts& facts) const {
+// Inline into enter(), its one caller: a call of its own cost a frame and
+// saved registers on every entry attempt (ema_cross: ~65,000 per 1M bars).
+[[gnu::always_inline]] inline std::optional<double> SymbolRunner::entry_quantity(const te_action& a,
+                                                                                 const model::Bar& bar,
+                                                                                 std::string& why,
+                                                                                 model::RefusalFacts& facts) const {
   const double equity = portfolio_.equity();
   // Size against the price the order is expected to fill at.
   double ref = bar.close;

@@ -1,6 +1,7 @@
 #include "engine/runner/symbol_runner.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -337,6 +338,18 @@ bool SymbolRunner::quiet_now() const noexcept {
     }
     return 0;
   }
+  return quiet_begin();
+}
+
+// A bar's start up to its callback while quiet_ holds (step_ is Begin, no
+// reload asked): what advance() does from `begin:` with the tests quiet_
+// answers left out. quiet_bar() ends with it, and so does a bar of the batch
+// loop that ended on the full path with quiet_ set again (quiet_now()): the
+// bar after a refused entry (ema_cross: ~60,000 per 1M bars) or after any
+// other action that left nothing working. Returns the callback to run, or 0
+// (an event during the start cleared quiet_: go on in advance() from
+// Notices1).
+[[gnu::always_inline]] inline int SymbolRunner::quiet_begin() {
   begin_bar<true>();
   if (!quiet_) [[unlikely]] {
     step_ = Step::Notices1;
@@ -438,6 +451,12 @@ template <bool in_batch>
         return kFeedDone;
       }
       step_ = Step::Begin;
+      // The bar ended with nothing working (advance()'s `end:` set quiet_):
+      // this one starts as the quiet step starts it.
+      if (quiet_ && !reload_flag_.load(std::memory_order_relaxed)) {
+        const int q = quiet_begin();
+        if (q != 0) return q;
+      }
       continue;
     }
     if (!feed_->after_bar(current_bar_) || state_ == RunnerState::Faulted) {
@@ -610,29 +629,42 @@ void SymbolRunner::write_order_views(te_frame& f) const {
   f.pos.pending_exit = pending_exit;
 }
 
+namespace {
+// next_state() as a table for the lean path: -1 where it has no state and
+// for a fault (both are transition_any's), so one load and one test.
+constexpr auto kLeanNext = [] {
+  std::array<std::array<std::int8_t, kRunnerEvents>, kRunnerStates> next{};
+  for (std::size_t s = 0; s < kRunnerStates; ++s) {
+    for (std::size_t e = 0; e < kRunnerEvents; ++e) {
+      const auto n = next_state(static_cast<RunnerState>(s), static_cast<RunnerEvent>(e));
+      next[s][e] = !n || static_cast<RunnerEvent>(e) == RunnerEvent::Fault ? std::int8_t{-1}
+                                                                             : static_cast<std::int8_t>(*n);
+    }
+  }
+  return next;
+}();
+}  // namespace
+
 // Most transitions: nobody reads reasons (no kept list, no observer that
 // does), not a fault, not reported from inside another: no reason copied and
 // no nested report made, so none of transition_any's frame (ema_cross: three
 // per refused entry, ~196,000 per 1M bars).
 void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
-  if (transition_reasons_ || event == RunnerEvent::Fault || in_transition_) [[unlikely]] {
+  const int next = kLeanNext[static_cast<std::size_t>(state_)][static_cast<std::size_t>(event)];
+  // (A fault and an illegal transition are transition_any's: -1 in the table.)
+  if (next < 0 || transition_reasons_ || in_transition_) [[unlikely]] {
     transition_any(event, reason, refusal);
     return;
   }
   quiet_ = false;
-  const auto next = next_state(state_, event);
-  if (!next) [[unlikely]] {
-    transition_any(event, reason, refusal);  // (which stops the run: an illegal transition)
-    return;
-  }
   Transition& t = transition_;
   t.bar_index = bar_index_;
   t.ts_ns = last_ts_ns_;
   t.from = state_;
-  t.to = *next;
+  t.to = static_cast<RunnerState>(next);
   t.event = event;
   if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
-  state_ = *next;
+  state_ = static_cast<RunnerState>(next);
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
   if (transition_observer_) {

@@ -369,6 +369,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // rest of a bar whose callback asked for nothing and the next bar up to its
   // callback while quiet_ holds; quiet_now() is what quiet_ is recomputed from.
   int quiet_bar();
+  int quiet_begin();  // quiet_bar()'s second half: the next bar up to its callback
   bool quiet_now() const noexcept;
   bool handle_action(int kind);  // true: run the new state's callback too
   bool take_notices(bool in_batch);

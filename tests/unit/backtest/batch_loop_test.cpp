@@ -953,6 +953,36 @@ TEST_CASE("a random strategy gives the same results with and without the quiet s
   }
 }
 
+// A refused entry leaves nothing working: the bar after it starts on the
+// quiet step (SymbolRunner::quiet_begin from drive()), not on advance()'s
+// full path. An account too small for one share: every third Watch bar finds
+// a setup and its entry is refused by the sizing, so only the run's first bar
+// starts on the full path; with the per-callback path's results.
+TEST_CASE("the bar after a refused entry starts on the quiet step", "[backtest][batch]") {
+  const auto src = source(R"(
+local n = 0
+function detect_opportunity(bar, ctx, ind)
+  n = n + 1
+  if n % 3 == 0 then return { side = "long" } end
+end
+function filter_commitment(bar, ctx, ind) return enter_long { fraction = 0.5, reason = "r" } end
+function manage_position(bar, ctx, ind) end
+)");
+  auto cfg = base_config();
+  cfg.initial_cash = 1;
+  cfg.batch = false;
+  const auto per_call = run(cfg, nvda(), src);
+  cfg.batch = true;
+  const auto batched = run(cfg, nvda(), src);
+  check_same(batched, per_call);
+  REQUIRE_FALSE(batched.fault);
+  CHECK(batched.trades.empty());
+  CHECK(batched.stats.rejections == batched.stats.bars / 3);
+  CHECK(batched.stats.rejections > 1000);
+  CHECK(batched.stats.host_entries == 1);
+  CHECK(batched.stats.quiet_bars == batched.stats.bars - 1);
+}
+
 // The quiet step's frame write tests only the account's version while quiet_
 // holds (ViewsStamp::quiet_held: the rest of write_frame's test answered at
 // the bar's end): every field of the frame's position, account and order
