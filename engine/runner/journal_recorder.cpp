@@ -66,11 +66,14 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   return take_batch();
 }
 
-RecorderBatch& JournalRecorder::write_bars() {
+RecorderBatch& JournalRecorder::write_bars(bool keep_before) {
   RecorderBatch& b = batch_ ? *batch_ : take_batch();  // (identity_ set by on_bar_source)
   bar_event_index_ = b.add_series_run(static_cast<std::uint32_t>(written_next_), series_next_ - written_next_);
   written_next_ = series_next_;
   bar_in_batch_ = true;
+  // (An event follows right away, so the kept place never ends the items:
+  // the next bar's run cannot have merged into this one anyway.)
+  if (keep_before && !before_recorded_) b.reserve_slot();
   return b;
 }
 
@@ -207,7 +210,7 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   ++events_;
   ++states_;
   if (!error_) return;
-  RecorderBatch& b = batch(runner);
+  RecorderBatch& b = batch(runner, false);
   StateRecord& r = b.add_state_slot(at);
   r.ts_ns = ts_ns_;
   r.phase = phase;
@@ -424,7 +427,7 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
       ++series_next_;
     } else {
       series_end_ = 0;
-      RecorderBatch& b = batch(runner);  // (the bars before it first)
+      RecorderBatch& b = batch(runner, false);  // (the bars before it first)
       bar_event_index_ = b.add_bar(bar);
       bar_in_batch_ = true;
     }

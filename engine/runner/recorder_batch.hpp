@@ -232,12 +232,16 @@ class RecorderBatch final : public journal::DeferredEvents {
   // to be filled in place. Records are reused from batch to batch: every
   // field must be assigned (its shared pointers keep what the record held last
   // time until then, so a pointer that did not change costs no reference count).
+  // A place kept by reserve_slot() at `at` is taken as it is; any other `at`
+  // inside the items moves the ones after it along (std::rotate).
   StateRecord& add_state_slot(std::size_t at) {
     ++count_;
     const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_used_)};
     if (states_used_ == states_.size()) states_.emplace_back();
     if (at >= items_used_) {
       push_item(item);
+    } else if (items_[at].kind == Kind::Skip) [[likely]] {
+      items_[at] = item;
     } else {
       push_item(item);
       Item* const items = items_.get();
@@ -245,6 +249,14 @@ class RecorderBatch final : public journal::DeferredEvents {
     }
     prefetch_next(states_, states_used_);
     return states_[states_used_++];
+  }
+  // An item position that add_state_slot() can fill later without moving
+  // the items pushed after it (a bar's Before state goes right after its
+  // market data, and is known only at the bar's end, after the bar's
+  // events); emit() skips it if it stays empty. Not an event (size()).
+  std::size_t reserve_slot() {
+    push_item(Item{Kind::Skip, 0, 0});
+    return items_used_ - 1;
   }
   // Appends the state, or places it at item position `at` (<= items).
   void add_state(StateRecord state, std::size_t at) { add_state_slot(at) = std::move(state); }
@@ -373,7 +385,7 @@ class RecorderBatch final : public journal::DeferredEvents {
  private:
   std::string_view refusal_text(std::uint32_t k);  // (emit(): the text of facts k - 1)
 
-  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal };
+  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal, Skip };
   struct Item {
     Kind kind;
     std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1
