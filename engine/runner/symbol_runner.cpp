@@ -262,6 +262,12 @@ export_ctx:
       ~Done() { h.end_loop_export(); }
     } done{*host_};
     bar_observer_->on_bar_end(*this, current_bar_);
+    // As at `end`: without it quiet_ stayed false after every bar whose end
+    // exported ctx (an order or a transition cleared it), and the next bar
+    // left its callback through drive() instead of the quiet step.
+    quiet_ = quiet_now();
+    views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
+                        want_target_ == views_.want_target;
   } else {
     bar_observer_->on_bar_end(*this, current_bar_);
   }
