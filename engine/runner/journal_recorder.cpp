@@ -540,7 +540,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   r.from = static_cast<std::uint8_t>(t.from);
   r.to = static_cast<std::uint8_t>(t.to);
   r.trigger = to_string(t.event);
-  r.reason = b.add_text(t.reason);
+  r.reason = b.add_text(t.reason_view);
   r.refusal = 0;
   if (t.refusal != nullptr) {
     // The reason goes on with the refusal's text: built by the writer's

@@ -111,6 +111,8 @@ class JournalRecorder final : public RunnerObserver {
   // (A fill is recorded from on_order_event, which carries it.)
   std::uint8_t event_hooks() const noexcept override { return kHookTransition | kHookAction; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
+  // The reason is copied into the batch from Transition::reason_view.
+  bool reads_transition_reason_string() const noexcept override { return false; }
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
   void on_order_event(const SymbolRunner& runner, const model::Order& order, std::string_view reason_code,

@@ -38,6 +38,8 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
   // (quiet_bar(): the recorder's indicator count is compared on the full path only)
   if (quiet_end_ != nullptr) indicators_.clear_on_create(&quiet_);
   transition_reasons_ = config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reasons());
+  transition_reason_strings_ =
+      config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reason_string());
   observer_fills_ = observer_ != nullptr && (observer_->event_hooks() & RunnerObserver::kHookFill) != 0;
   if (observer_ != nullptr) {
     transition_observer_ = observer_->event_target(RunnerObserver::kHookTransition);
@@ -638,6 +640,7 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
   t.to = *next;
   t.event = event;
   if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
+  t.reason_view = reason;  // (nobody reads reasons here: empty or unbuilt)
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
@@ -646,6 +649,7 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
     transition_observer_->on_transition(*this, t);
     in_transition_ = false;
   }
+  t.reason_view = {};
   // (Faulted, the other state kept without keep_transitions, comes by Fault only.)
   if (state_ == RunnerState::Watch) back_in_watch();
 }
@@ -667,8 +671,14 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
   t.event = event;
   // Nobody reads the reason (no kept list, no observer that does): not copied.
   // A fault's is kept with the transition whatever the configuration.
+  t.reason_view = reason;
   if (transition_reasons_ || event == RunnerEvent::Fault) {
-    t.reason.assign(reason.data(), reason.size());
+    // (A string only for whoever keeps or reads one: the kept list, a fault's.)
+    if (transition_reason_strings_ || event == RunnerEvent::Fault) {
+      t.reason.assign(reason.data(), reason.size());
+    } else if (!t.reason.empty()) {
+      t.reason.clear();
+    }
     t.refusal = refusal;
   } else {
     t.reason.clear();
@@ -683,8 +693,10 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
     Transition& kept = transitions_.emplace_back(t);
     if (kept.refusal != nullptr) kept.reason.append(kept.refusal->text());
     kept.refusal = nullptr;
+    kept.reason_view = {};
   }
   t.refusal = nullptr;  // (read during the call only)
+  t.reason_view = {};
   if (state_ == RunnerState::Watch) back_in_watch();
 }
 
