@@ -351,9 +351,12 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   const std::size_t next = series_next_;
   // (start_pf_ is set by on_bar_slow: the first bar goes there.)
   if (next < series_end_ && series_ts_[next] == bar.ts_ns && !slow_bars_ && start_pf_ == &pf &&
-      start_book_ == pf.book_version() && start_.state == static_cast<std::uint8_t>(runner.state())) [[likely]] {
+      start_book_ == pf.book_version()) [[likely]] {
     series_next_ = next + 1;
     begin_later_bar(bar.ts_ns);
+    // (The state is the one snapshot field besides the counters and marks
+    // that moves without the book: set here, not a full snapshot_into.)
+    start_.state = static_cast<std::uint8_t>(runner.state());
     const std::int64_t i = runner.bar_index();
     start_.bar_index = i;
     start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
@@ -434,14 +437,15 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
   }
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
-  // position), book_version() with everything but marks: while the runner's
-  // state and the book hold, only the bar counters differ from the last
-  // snapshot (a flat runner's quiet bars), plus, when the version moved, the
-  // figures that follow the mark (a position's quiet bars).
+  // position), book_version() with everything but marks: while the book
+  // holds, only the runner's state and the bar counters differ from the last
+  // snapshot (a flat runner's quiet bars, and the bars after a transition
+  // without a fill), plus, when the version moved, the figures that follow
+  // the mark (a position's quiet bars).
   const portfolio::Portfolio& pf = runner.portfolio();
-  if (start_pf_ == &pf && start_book_ == pf.book_version() &&
-      start_.state == static_cast<std::uint8_t>(runner.state())) {
+  if (start_pf_ == &pf && start_book_ == pf.book_version()) {
     settle_start_marks();
+    start_.state = static_cast<std::uint8_t>(runner.state());
     start_.bar_index = runner.bar_index();
     start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
     if (start_version_ != pf.version()) {
