@@ -314,9 +314,9 @@ void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const 
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
   // Exported inside the batch loop: the bytes are recorded as they are (the
   // same object while they do not change) and decoded by the writer thread.
-  if (auto bytes = runner.host().loop_export()) {
-    ctx_bytes_ = std::move(bytes);
-    ctx_.reset();
+  if (const auto& bytes = runner.host().loop_export()) {
+    if (ctx_bytes_ != bytes) ctx_bytes_ = bytes;  // (the same export as the last one: no count moves)
+    if (ctx_) ctx_.reset();
     return;
   }
   ctx_bytes_.reset();
