@@ -65,7 +65,8 @@ struct Transition {
   RunnerEvent event = RunnerEvent::SetupFound;
   std::string reason;  // the strategy's reason, or the engine's (e.g. "stop filled at 9.5")
   // The same text, valid only while observers hear of the transition: set
-  // on every transition, while `reason` is filled only when the kept list or
+  // whenever reasons are read at all (empty otherwise, as `reason` then is),
+  // while `reason` is filled only when the kept list or
   // an observer needs it as a string (RunnerObserver::
   // reads_transition_reason_string): a session recorder copies the view into
   // its batch, and the copy into `reason` first was ~60 instructions per

@@ -640,7 +640,6 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
   t.to = *next;
   t.event = event;
   if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
-  t.reason_view = reason;  // (nobody reads reasons here: empty or unbuilt)
   state_ = *next;
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
@@ -649,7 +648,6 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
     transition_observer_->on_transition(*this, t);
     in_transition_ = false;
   }
-  t.reason_view = {};
   // (Faulted, the other state kept without keep_transitions, comes by Fault only.)
   if (state_ == RunnerState::Watch) back_in_watch();
 }
