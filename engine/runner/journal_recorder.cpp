@@ -569,7 +569,7 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
   r.ts_ns = ts_ns_;
   r.strategy = runner.config().strategy_id;
   r.kind = kind;
-  r.action = action;
+  std::memcpy(&r.action, &action, kActionFields);
   r.reason = b.add_text(reason);
 }
 

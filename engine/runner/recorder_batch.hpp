@@ -22,6 +22,7 @@
 // allocates, and what was allocated is freed by the thread that allocated it.
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -134,9 +135,14 @@ struct ActionRecord {
   std::int64_t ts_ns = 0;
   model::StrategyId strategy = 0;
   int kind = 0;
-  te_action action{};
   TextRef reason;
+  // Only its fields before `reason_len` are set (kActionFields: what
+  // action_param_list reads); the strategy's reason is in the batch's text,
+  // and the record's last 120 bytes, the unused `reason` array, are never
+  // written (a whole te_action was 252 bytes copied per action).
+  te_action action{};
 };
+inline constexpr std::size_t kActionFields = offsetof(te_action, reason_len);
 
 // A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
 struct TransitionRecord {
