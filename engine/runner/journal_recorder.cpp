@@ -613,7 +613,13 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   if (fill != nullptr) b.add_fill(*fill);
   OrderRecord& r = b.add_order();
   r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
-  r.order = order;
+  // The tag only when it differs from the one the reused record holds: most
+  // order events of a run carry one of a few tags (an entry's reason), and
+  // a string assignment was a call and a memcpy call per event.
+  copy_untagged(r.order, order);
+  if (r.order.tag.size() != order.tag.size() ||
+      std::memcmp(r.order.tag.data(), order.tag.data(), order.tag.size()) != 0)
+    r.order.tag = order.tag;
   r.message = TextRef{};
   r.refusal = 0;
   if (rejection != nullptr) {
