@@ -66,11 +66,14 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   return take_batch();
 }
 
-RecorderBatch& JournalRecorder::write_bars() {
+RecorderBatch& JournalRecorder::write_bars(bool keep_before) {
   RecorderBatch& b = batch_ ? *batch_ : take_batch();  // (identity_ set by on_bar_source)
   bar_event_index_ = b.add_series_run(static_cast<std::uint32_t>(written_next_), series_next_ - written_next_);
   written_next_ = series_next_;
   bar_in_batch_ = true;
+  // (An event follows right away, so the kept place never ends the items:
+  // the next bar's run cannot have merged into this one anyway.)
+  if (keep_before && !before_recorded_) b.reserve_slot();
   return b;
 }
 
@@ -207,7 +210,7 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
   ++events_;
   ++states_;
   if (!error_) return;
-  RecorderBatch& b = batch(runner);
+  RecorderBatch& b = batch(runner, false);
   StateRecord& r = b.add_state_slot(at);
   r.ts_ns = ts_ns_;
   r.phase = phase;
@@ -311,9 +314,9 @@ void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const 
 void JournalRecorder::export_ctx(SymbolRunner& runner) {
   // Exported inside the batch loop: the bytes are recorded as they are (the
   // same object while they do not change) and decoded by the writer thread.
-  if (auto bytes = runner.host().loop_export()) {
-    ctx_bytes_ = std::move(bytes);
-    ctx_.reset();
+  if (const auto& bytes = runner.host().loop_export()) {
+    if (ctx_bytes_ != bytes) ctx_bytes_ = bytes;  // (the same export as the last one: no count moves)
+    if (ctx_) ctx_.reset();
     return;
   }
   ctx_bytes_.reset();
@@ -348,9 +351,12 @@ void JournalRecorder::on_bar(const SymbolRunner& runner, const model::Bar& bar) 
   const std::size_t next = series_next_;
   // (start_pf_ is set by on_bar_slow: the first bar goes there.)
   if (next < series_end_ && series_ts_[next] == bar.ts_ns && !slow_bars_ && start_pf_ == &pf &&
-      start_book_ == pf.book_version() && start_.state == static_cast<std::uint8_t>(runner.state())) [[likely]] {
+      start_book_ == pf.book_version()) [[likely]] {
     series_next_ = next + 1;
     begin_later_bar(bar.ts_ns);
+    // (The state is the one snapshot field besides the counters and marks
+    // that moves without the book: set here, not a full snapshot_into.)
+    start_.state = static_cast<std::uint8_t>(runner.state());
     const std::int64_t i = runner.bar_index();
     start_.bar_index = i;
     start_.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
@@ -424,21 +430,22 @@ void JournalRecorder::on_bar_slow(const SymbolRunner& runner, const model::Bar& 
       ++series_next_;
     } else {
       series_end_ = 0;
-      RecorderBatch& b = batch(runner);  // (the bars before it first)
+      RecorderBatch& b = batch(runner, false);  // (the bars before it first)
       bar_event_index_ = b.add_bar(bar);
       bar_in_batch_ = true;
     }
   }
   // The runner as the bar arrived. Portfolio::version() moves whenever a
   // figure of the account may have changed (fills, marks of an open
-  // position), book_version() with everything but marks: while the runner's
-  // state and the book hold, only the bar counters differ from the last
-  // snapshot (a flat runner's quiet bars), plus, when the version moved, the
-  // figures that follow the mark (a position's quiet bars).
+  // position), book_version() with everything but marks: while the book
+  // holds, only the runner's state and the bar counters differ from the last
+  // snapshot (a flat runner's quiet bars, and the bars after a transition
+  // without a fill), plus, when the version moved, the figures that follow
+  // the mark (a position's quiet bars).
   const portfolio::Portfolio& pf = runner.portfolio();
-  if (start_pf_ == &pf && start_book_ == pf.book_version() &&
-      start_.state == static_cast<std::uint8_t>(runner.state())) {
+  if (start_pf_ == &pf && start_book_ == pf.book_version()) {
     settle_start_marks();
+    start_.state = static_cast<std::uint8_t>(runner.state());
     start_.bar_index = runner.bar_index();
     start_.bars_in_state = runner.bar_index() < 0 ? 0 : runner.bars_in_state();
     if (start_version_ != pf.version()) {
@@ -537,7 +544,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   r.from = static_cast<std::uint8_t>(t.from);
   r.to = static_cast<std::uint8_t>(t.to);
   r.trigger = to_string(t.event);
-  r.reason = b.add_text(t.reason);
+  r.reason = b.add_text(t.reason_view);
   r.refusal = 0;
   if (t.refusal != nullptr) {
     // The reason goes on with the refusal's text: built by the writer's
@@ -562,7 +569,7 @@ void JournalRecorder::on_action(const SymbolRunner& runner, script::Callback, in
   r.ts_ns = ts_ns_;
   r.strategy = runner.config().strategy_id;
   r.kind = kind;
-  r.action = action;
+  std::memcpy(&r.action, &action, kActionFields);
   r.reason = b.add_text(reason);
 }
 
@@ -606,7 +613,13 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   if (fill != nullptr) b.add_fill(*fill);
   OrderRecord& r = b.add_order();
   r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
-  r.order = order;
+  // The tag only when it differs from the one the reused record holds: most
+  // order events of a run carry one of a few tags (an entry's reason), and
+  // a string assignment was a call and a memcpy call per event.
+  copy_untagged(r.order, order);
+  if (r.order.tag.size() != order.tag.size() ||
+      std::memcmp(r.order.tag.data(), order.tag.data(), order.tag.size()) != 0)
+    r.order.tag = order.tag;
   r.message = TextRef{};
   r.refusal = 0;
   if (rejection != nullptr) {

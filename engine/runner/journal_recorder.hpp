@@ -111,6 +111,8 @@ class JournalRecorder final : public RunnerObserver {
   // (A fill is recorded from on_order_event, which carries it.)
   std::uint8_t event_hooks() const noexcept override { return kHookTransition | kHookAction; }
   void on_transition(const SymbolRunner& runner, const Transition& t) override;
+  // The reason is copied into the batch from Transition::reason_view.
+  bool reads_transition_reason_string() const noexcept override { return false; }
   void on_action(const SymbolRunner& runner, script::Callback cb, int kind, const te_action& action,
                  std::string_view reason) override;
   void on_order_event(const SymbolRunner& runner, const model::Order& order, std::string_view reason_code,
@@ -131,18 +133,24 @@ class JournalRecorder final : public RunnerObserver {
   // (a run of series bars not written yet, the current bar included) go in
   // first, and the bar's end is due (quiet_.busy). Always inline: GCC kept
   // it out of line in most recorder hooks (a call per record).
-  [[gnu::always_inline]] RecorderBatch& batch(const SymbolRunner& runner) {
+  // `keep_before`: an event of the bar (not its Before state, nor a copied
+  // bar), which makes the bar's end record its Before state right after the
+  // bar's market data, before this event: that place is kept (write_bars).
+  [[gnu::always_inline]] RecorderBatch& batch(const SymbolRunner& runner, bool keep_before = true) {
     quiet_.busy = 1;
     busy_at_ = INT64_MIN;  // (batched() grows: recomputed at the bar's end)
-    if (series_next_ != written_next_) return write_bars();
+    if (series_next_ != written_next_) return write_bars(keep_before);
     return batch_ ? *batch_ : next_batch(runner);
   }
   RecorderBatch& next_batch(const SymbolRunner& runner);
   RecorderBatch& take_batch();  // next_batch once identity_ is set
   // The series bars written_next_ .. series_next_ - 1 into the batch (one
   // call for a run of quiet bars); bar_event_index_ becomes the item holding
-  // the last of them.
-  RecorderBatch& write_bars();
+  // the last of them. `keep_before` (and no Before state recorded on this
+  // bar yet): a place right after it is kept for the Before state the bar's
+  // end records if something happens on the bar (RecorderBatch::
+  // reserve_slot: no std::rotate of the bar's events to put it there).
+  RecorderBatch& write_bars(bool keep_before = false);
   void set_identity(const SymbolRunner& runner);
   // Something happened on this bar (a state follows at its end).
   void active() {

@@ -33,6 +33,11 @@ class ObserverFanout final : public RunnerObserver {
       if (o->reads_transition_reasons()) return true;
     return false;
   }
+  bool reads_transition_reason_string() const noexcept override {
+    for (auto* o : observers_)
+      if (o->reads_transition_reason_string()) return true;
+    return false;
+  }
   RunnerObserver* bar_hooks() noexcept override {
     if (bar_observers_.empty()) return nullptr;
     return bar_observers_.size() == 1 ? bar_observers_.front() : this;

@@ -210,6 +210,8 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
         out.risk_decision(f.ts_ns, id.runner, 0, f.rejection.strategy, false, f.rejection.code, f.rejection.text());
         break;
       }
+      case Kind::Skip:  // a place reserve_slot() kept that no state took
+        break;
       case Kind::Transition: {
         const TransitionRecord& t = transitions_[item.index];
         std::string_view reason = text(t.reason);

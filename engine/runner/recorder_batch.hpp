@@ -22,6 +22,7 @@
 // allocates, and what was allocated is freed by the thread that allocated it.
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -134,9 +135,14 @@ struct ActionRecord {
   std::int64_t ts_ns = 0;
   model::StrategyId strategy = 0;
   int kind = 0;
-  te_action action{};
   TextRef reason;
+  // Only its fields before `reason_len` are set (kActionFields: what
+  // action_param_list reads); the strategy's reason is in the batch's text,
+  // and the record's last 120 bytes, the unused `reason` array, are never
+  // written (a whole te_action was 252 bytes copied per action).
+  te_action action{};
 };
+inline constexpr std::size_t kActionFields = offsetof(te_action, reason_len);
 
 // A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
 struct TransitionRecord {
@@ -232,19 +238,30 @@ class RecorderBatch final : public journal::DeferredEvents {
   // to be filled in place. Records are reused from batch to batch: every
   // field must be assigned (its shared pointers keep what the record held last
   // time until then, so a pointer that did not change costs no reference count).
-  StateRecord& add_state_slot(std::size_t at) {
+  // A place kept by reserve_slot() at `at` is taken as it is; any other `at`
+  // inside the items moves the ones after it along (std::rotate). Inline
+  // (in push_state): a call and six saved registers per state otherwise.
+  [[gnu::always_inline]] StateRecord& add_state_slot(std::size_t at) {
     ++count_;
     const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_used_)};
-    if (states_used_ == states_.size()) states_.emplace_back();
+    if (states_used_ == states_.size()) [[unlikely]] states_.emplace_back();
     if (at >= items_used_) {
       push_item(item);
+    } else if (items_[at].kind == Kind::Skip) [[likely]] {
+      items_[at] = item;
     } else {
-      push_item(item);
-      Item* const items = items_.get();
-      std::rotate(items + at, items + items_used_ - 1, items + items_used_);
+      insert_item(item, at);
     }
     prefetch_next(states_, states_used_);
     return states_[states_used_++];
+  }
+  // An item position that add_state_slot() can fill later without moving
+  // the items pushed after it (a bar's Before state goes right after its
+  // market data, and is known only at the bar's end, after the bar's
+  // events); emit() skips it if it stays empty. Not an event (size()).
+  std::size_t reserve_slot() {
+    push_item(Item{Kind::Skip, 0, 0});
+    return items_used_ - 1;
   }
   // Appends the state, or places it at item position `at` (<= items).
   void add_state(StateRecord state, std::size_t at) { add_state_slot(at) = std::move(state); }
@@ -373,7 +390,7 @@ class RecorderBatch final : public journal::DeferredEvents {
  private:
   std::string_view refusal_text(std::uint32_t k);  // (emit(): the text of facts k - 1)
 
-  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal };
+  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal, Skip };
   struct Item {
     Kind kind;
     std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1
@@ -394,6 +411,12 @@ class RecorderBatch final : public journal::DeferredEvents {
     if (items_used_ == items_cap_) [[unlikely]] grow_items(items_cap_ * 2 + 16);
     if (items_used_ + 8 < items_cap_) prefetch_for_write(items_.get() + items_used_ + 8);
     items_[items_used_++] = item;
+  }
+  // `item` at position `at` (< items_used_), the items from there moved along.
+  [[gnu::noinline]] void insert_item(Item item, std::size_t at) {
+    push_item(item);
+    Item* const items = items_.get();
+    std::rotate(items + at, items + items_used_ - 1, items + items_used_);
   }
   [[gnu::noinline]] void grow_items(std::size_t cap) {
     std::unique_ptr<Item[]> more(new Item[cap]);  // (default-initialised: not zeroed)

@@ -64,6 +64,14 @@ struct Transition {
   RunnerState to = RunnerState::Watch;
   RunnerEvent event = RunnerEvent::SetupFound;
   std::string reason;  // the strategy's reason, or the engine's (e.g. "stop filled at 9.5")
+  // The same text, valid only while observers hear of the transition: set
+  // whenever reasons are read at all (empty otherwise, as `reason` then is),
+  // while `reason` is filled only when the kept list or
+  // an observer needs it as a string (RunnerObserver::
+  // reads_transition_reason_string): a session recorder copies the view into
+  // its batch, and the copy into `reason` first was ~60 instructions per
+  // transition on the trading thread (issue 7).
+  std::string_view reason_view;
   // Set only while observers hear of the transition (on_transition): the
   // reason goes on with this refusal's text ("entry rejected (code): " and
   // the text), which is then built only by whoever reads it: a session

@@ -39,6 +39,8 @@ SymbolRunner::SymbolRunner(RunnerConfig config, model::Instrument instrument, st
   // (quiet_bar(): the recorder's indicator count is compared on the full path only)
   if (quiet_end_ != nullptr) indicators_.clear_on_create(&quiet_);
   transition_reasons_ = config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reasons());
+  transition_reason_strings_ =
+      config_.keep_transitions || (observer_ != nullptr && observer_->reads_transition_reason_string());
   observer_fills_ = observer_ != nullptr && (observer_->event_hooks() & RunnerObserver::kHookFill) != 0;
   if (observer_ != nullptr) {
     transition_observer_ = observer_->event_target(RunnerObserver::kHookTransition);
@@ -263,6 +265,12 @@ export_ctx:
       ~Done() { h.end_loop_export(); }
     } done{*host_};
     bar_observer_->on_bar_end(*this, current_bar_);
+    // As at `end`: without it quiet_ stayed false after every bar whose end
+    // exported ctx (an order or a transition cleared it), and the next bar
+    // left its callback through drive() instead of the quiet step.
+    quiet_ = quiet_now();
+    views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
+                        want_target_ == views_.want_target;
   } else {
     bar_observer_->on_bar_end(*this, current_bar_);
   }
@@ -693,8 +701,14 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
   t.event = event;
   // Nobody reads the reason (no kept list, no observer that does): not copied.
   // A fault's is kept with the transition whatever the configuration.
+  t.reason_view = reason;
   if (transition_reasons_ || event == RunnerEvent::Fault) {
-    t.reason.assign(reason.data(), reason.size());
+    // (A string only for whoever keeps or reads one: the kept list, a fault's.)
+    if (transition_reason_strings_ || event == RunnerEvent::Fault) {
+      t.reason.assign(reason.data(), reason.size());
+    } else if (!t.reason.empty()) {
+      t.reason.clear();
+    }
     t.refusal = refusal;
   } else {
     t.reason.clear();
@@ -709,8 +723,10 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
     Transition& kept = transitions_.emplace_back(t);
     if (kept.refusal != nullptr) kept.reason.append(kept.refusal->text());
     kept.refusal = nullptr;
+    kept.reason_view = {};
   }
   t.refusal = nullptr;  // (read during the call only)
+  t.reason_view = {};
   if (state_ == RunnerState::Watch) back_in_watch();
 }
 

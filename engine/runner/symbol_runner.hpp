@@ -140,6 +140,9 @@ class RunnerObserver {
   // them, a refused entry's reason ("entry rejected (...): <text>") and with it
   // the refusal's text are never built (a spent account is refused every bar).
   virtual bool reads_transition_reasons() const noexcept { return true; }
+  // Whether it reads them from Transition::reason (a string the runner then
+  // fills) rather than Transition::reason_view (valid during the call only).
+  virtual bool reads_transition_reason_string() const noexcept { return reads_transition_reasons(); }
   // Which of the frequent event hooks this observer does something in (asked
   // once, when an ObserverFanout or a runner is made): the fan-out calls an
   // observer only for the hooks named here, and neither does the runner call
@@ -454,6 +457,8 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // Someone reads transition reasons (the kept list or an observer): else a
   // refused entry's "entry not sent: ..." reason is left empty, unbuilt.
   bool transition_reasons_ = true;
+  // ... and someone reads them as Transition::reason (else reason_view only).
+  bool transition_reason_strings_ = true;
   bool observer_fills_ = true;  // observer_'s event_hooks() name on_fill (asked once)
   // observer_->event_target(): on_transition and on_action go there (may be null).
   RunnerObserver* transition_observer_ = nullptr;

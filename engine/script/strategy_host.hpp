@@ -253,9 +253,12 @@ class StrategyHost {
   void end_loop_export() noexcept { loop_ctx_ready_ = false; }
   // While a loop export is accepted: its bytes (the previous object when the
   // bytes did not change), for a recorder that decodes them elsewhere
-  // (decode_loop_export). Null otherwise.
-  std::shared_ptr<const LoopExport> loop_export() const noexcept {
-    return loop_ctx_ready_ ? loop_ctx_ : nullptr;
+  // (decode_loop_export). Null otherwise. A reference, not a copy: a
+  // recorder that already holds this export takes no count (each copy was a
+  // locked increment and decrement on the trading thread).
+  const std::shared_ptr<const LoopExport>& loop_export() const noexcept {
+    static constinit const std::shared_ptr<const LoopExport> kNone;
+    return loop_ctx_ready_ ? loop_ctx_ : kNone;
   }
   // Replaces the ctx data with `ctx` (a map); the host views stay.
   Status import_context(const Value& ctx);
