@@ -22,15 +22,15 @@ local pbuf = P.ffi.new("double[8]")
 -- keyed by the arguments, so a repeated call is a few table lookups and loads.
 local ind_current = IV.current
 local ind_history = IV.history
-local hist_mask = IV.history_mask
-local hist_len = hist_mask + 1
+local hist_mask = IV.history_max  -- the largest offset kept (ind_view.h), the limit of every read below
+local ring_mask = IV.history_mask; local hist_len = ring_mask + 1  -- the ring: the history and a block ahead
 
 -- Value of `slot`, `offset` bars ago (ta/ind_view.h has the layout); NaN when
 -- not available.
 local function ind_value(slot, offset)
   if offset == 0 then return ind_current[slot] end
   if offset >= IV.updates or offset > hist_mask then return NaN end
-  return ind_history[slot * hist_len + band(IV.head - offset, hist_mask)]
+  return ind_history[slot * hist_len + band(IV.head - offset, ring_mask)]
 end
 
 local SOURCES = { open = true, high = true, low = true, close = true, volume = true, typical = true, median = true }

@@ -3,7 +3,7 @@
  * (TE_IND_VIEW_CDEF below) and reads it with pointer arithmetic. Untrusted
  * strategy code never sees this struct or its pointers, only closures over it.
  *
- * Layout (x86-64 / aarch64, 40 bytes):
+ * Layout (x86-64 / aarch64, 48 bytes):
  *   offset  0  const double* current      current[s] = newest value of slot s
  *   offset  8  const double* history      slot-major rings, see below
  *   offset 16  uint64_t      updates      bars processed by the set so far
@@ -11,10 +11,16 @@
  *   offset 28  uint32_t      head         (updates - 1) & history_mask (0 before any update)
  *   offset 32  uint32_t      slot_count   slots in use (0 .. slot_capacity)
  *   offset 36  uint32_t      slot_capacity
+ *   offset 40  uint32_t      history_max  the largest k kept (history length - 1)
+ *   offset 44  uint32_t      reserved     0
  *
  * The value of slot s, k bars ago (k = 0 is the newest) exists when
- *   s < slot_count  and  k < updates  and  k <= history_mask
+ *   s < slot_count  and  k < updates  and  k <= history_max
  * and is  history[s * (history_mask + 1) + ((head - k) & history_mask)].
+ * The ring is longer than the history kept (history_max < history_mask): a
+ * backtest's block pass writes the values of the bars still to come into the
+ * ring's positions ahead of head, which no k <= history_max reaches
+ * (IndicatorSet::set_ahead).
  * NaN means "no value" (warm-up, or no quote data); Lua wrappers return nil.
  *
  * Lifetime: the view and both arrays are owned by the IndicatorSet and live as
@@ -39,12 +45,14 @@ typedef struct te_ind_view {
   uint32_t head;
   uint32_t slot_count;
   uint32_t slot_capacity;
+  uint32_t history_max;
+  uint32_t reserved;
 } te_ind_view;
 
 #define TE_IND_VIEW_CDEF                                                                   \
   "typedef struct te_ind_view { const double* current; const double* history; "           \
   "uint64_t updates; uint32_t history_mask; uint32_t head; uint32_t slot_count; "         \
-  "uint32_t slot_capacity; } te_ind_view;"
+  "uint32_t slot_capacity; uint32_t history_max; uint32_t reserved; } te_ind_view;"
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <cstring>
 #include <iterator>
 #include <new>
 #include <optional>
@@ -11,6 +12,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
 #include "engine/core/assert.hpp"
@@ -28,7 +32,9 @@ static_assert(offsetof(te_ind_view, history_mask) == 24);
 static_assert(offsetof(te_ind_view, head) == 28);
 static_assert(offsetof(te_ind_view, slot_count) == 32);
 static_assert(offsetof(te_ind_view, slot_capacity) == 36);
-static_assert(sizeof(te_ind_view) == 40);
+static_assert(offsetof(te_ind_view, history_max) == 40);
+static_assert(offsetof(te_ind_view, reserved) == 44);
+static_assert(sizeof(te_ind_view) == 48);
 
 namespace {
 
@@ -71,23 +77,36 @@ std::size_t round_up_pow2(std::size_t n) noexcept {
   return p;
 }
 
+// The ring keeps the history and a block ahead: the block pass writes the
+// values of the bars still to come at the positions after head, which must not
+// be ones a read of the history can reach (ind_view.h).
+std::size_t ring_length(std::size_t history_len) noexcept {
+  std::size_t p = 1;
+  while (p < history_len + IndicatorSet::kAheadBlock) p <<= 1;
+  return p;
+}
+
 }  // namespace
 
 IndicatorSet::IndicatorSet(std::size_t max_indicators, std::size_t history_length, std::int64_t base_interval_ns)
     : max_indicators_(max_indicators),
       history_len_(round_up_pow2(history_length)),
       mask_(history_len_ - 1),
+      ring_len_(ring_length(history_len_)),
+      ring_mask_(ring_len_ - 1),
       base_interval_ns_(base_interval_ns),
       slot_capacity_(max_indicators * static_cast<std::size_t>(kMaxOutputs)),
       // Left uninitialised on purpose: the pages of unused slots are never
       // touched, so the reservation costs address space, not memory.
       current_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_, 1))),
-      history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * history_len_, 1))) {
+      history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * ring_len_, 1))) {
   entries_.reserve(max_indicators_);
   view_.current = current_.get();
   view_.history = history_.get();
   view_.updates = 0;
-  view_.history_mask = static_cast<std::uint32_t>(mask_);
+  view_.history_mask = static_cast<std::uint32_t>(ring_mask_);
+  view_.history_max = static_cast<std::uint32_t>(mask_);
+  view_.reserved = 0;
   view_.head = 0;
   view_.slot_count = 0;
   view_.slot_capacity = static_cast<std::uint32_t>(slot_capacity_);
@@ -137,11 +156,11 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       const int first = static_cast<int>(view_.slot_count);
       const int outputs = c->outputs;
       const double* v = c->values.data();
-      for (int s = first; s < first + outputs; ++s) std::fill_n(row(s), history_len_, kNaN);
+      for (int s = first; s < first + outputs; ++s) std::fill_n(row(s), ring_len_, kNaN);
       // Only the last history_len_ seen bars can still be in the ring.
       for (std::size_t i = seen_count > history_len_ ? seen_count - history_len_ : 0; i < seen_count; ++i) {
         if (updates_ + i < seen_count) continue;
-        const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & mask_;
+        const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & ring_mask_;
         for (int k = 0; k < outputs; ++k) row(first + k)[pos] = v[i * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)];
       }
       for (int k = 0; k < outputs; ++k)
@@ -168,7 +187,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
   const int outputs = ind->output_count();
   for (int s = first; s < first + outputs; ++s) {
     current_[static_cast<std::size_t>(s)] = kNaN;
-    std::fill_n(row(s), history_len_, kNaN);
+    std::fill_n(row(s), ring_len_, kNaN);
   }
   const int group = spec.timeframe.empty() ? -1 : group_for(spec.timeframe, seen_count, seen_bar);
 
@@ -187,7 +206,7 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
     }
     // Seen bar i lines up with set update number updates_ - seen_count + i.
     if (updates_ + i >= seen_count) {
-      const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & mask_;
+      const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & ring_mask_;
       for (int k = 0; k < outputs; ++k) row(first + k)[pos] = out[k];
     }
   }
@@ -369,12 +388,57 @@ void IndicatorSet::fill_ahead(std::size_t from) noexcept {
                                 ahead_values_.data() + p.ahead * kAheadBlock, kAheadBlock);
   for (Cross& c : crosses_)
     if (c.ahead != kNotAhead) cross_block(c, 0, ahead_end_ - ahead_begin_);
+  // Called by the update of bar `from`, whose update number is updates_.
+  ring_block(0, ahead_out_.size(), 0, ahead_end_ - ahead_begin_, updates_);
 }
 
 void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
   if (ahead_next_ >= ahead_end_) return;  // the next update starts a new block
   p.indicator->update_columns(ahead_columns_, ahead_next_, ahead_end_ - ahead_next_,
                               ahead_values_.data() + p.ahead * kAheadBlock + (ahead_next_ - ahead_begin_), kAheadBlock);
+  ring_block(p.ahead, p.ahead + static_cast<std::size_t>(p.outputs), ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_,
+             updates_);
+}
+
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// A whole block's row (64 values, the common case) by 32-byte moves: libc's
+// memcpy took ≈ 77 instructions for it (call, size dispatch, its own loop).
+[[gnu::target("avx2")]] void copy_block_row_avx2(const double* src, double* dst) noexcept {
+  for (std::size_t t = 0; t < IndicatorSet::kAheadBlock; t += 16) {
+    const __m256d a = _mm256_loadu_pd(src + t), b = _mm256_loadu_pd(src + t + 4);
+    const __m256d c = _mm256_loadu_pd(src + t + 8), d = _mm256_loadu_pd(src + t + 12);
+    _mm256_storeu_pd(dst + t, a);
+    _mm256_storeu_pd(dst + t + 4, b);
+    _mm256_storeu_pd(dst + t + 8, c);
+    _mm256_storeu_pd(dst + t + 12, d);
+  }
+}
+bool has_avx2() noexcept {
+  __builtin_cpu_init();  // (may run before libgcc's own initialisation: a static's initialiser)
+  return __builtin_cpu_supports("avx2");
+}
+const bool kHasAvx2 = has_avx2();
+#endif
+
+}  // namespace
+
+void IndicatorSet::ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept {
+  const std::size_t pos = static_cast<std::size_t>(u) & ring_mask_;
+  const std::size_t first = std::min(n, ring_len_ - pos);  // up to the ring's end, the rest from its start
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (first == kAheadBlock && kHasAvx2) {
+    for (std::size_t r = r0; r < r1; ++r) copy_block_row_avx2(ahead_values_.data() + r * kAheadBlock + j, ahead_out_[r].ring + pos);
+    return;
+  }
+#endif
+  for (std::size_t r = r0; r < r1; ++r) {
+    const double* src = ahead_values_.data() + r * kAheadBlock + j;
+    double* ring = ahead_out_[r].ring;
+    std::memcpy(ring + pos, src, first * sizeof(double));
+    if (n > first) std::memcpy(ring, src + first, (n - first) * sizeof(double));  // (a block across the ring's end)
+  }
 }
 
 // update()'s general body: a set without blocks ahead (live trading), with
@@ -390,26 +454,23 @@ void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexc
       // close: a feed hands over whole rows).
       TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
                 "indicator set fed a bar that is not bar %zu of its columns", i);
-      // The value and its history entry in one pass (the ring is not read
-      // before this update ends).
+      // The values (their history entries were written with the block).
       const double* v = ahead_values_.data() + (i - ahead_begin_);
 #pragma GCC unroll 2
       for (const AheadRow& r : ahead_out_) {
-        const double x = *v;
-        *r.cur = x;
-        r.ring[head] = x;
+        *r.cur = *v;
         v += kAheadBlock;
       }
     }
     if (per_bar_work_) {
-      for (const Plain& p : per_bar_) p.indicator->update_keep(bar, p.out, p.ring + head, history_len_);
+      for (const Plain& p : per_bar_) p.indicator->update_keep(bar, p.out, p.ring + head, ring_len_);
       if (special_) update_special(bar);
       double* cur = current_.get();
       for (std::size_t k : per_bar_crosses_) {
         Cross& c = crosses_[k];
         step_cross(c, cur[c.a], cur[c.b], updates_, cur + c.slot);
       }
-      for (std::uint32_t s : ring_slots_) history_[s * history_len_ + head] = cur[s];
+      for (std::uint32_t s : ring_slots_) history_[s * ring_len_ + head] = cur[s];
     }
   } else {
     for (const Plain& p : plain_) p.indicator->update(bar, p.out);
@@ -419,7 +480,7 @@ void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexc
       step_cross(c, cur[c.a], cur[c.b], updates_, current_.get() + c.slot);
     }
     const std::size_t slots = view_.slot_count;
-    for (std::size_t s = 0; s < slots; ++s) history_[s * history_len_ + head] = current_[s];
+    for (std::size_t s = 0; s < slots; ++s) history_[s * ring_len_ + head] = current_[s];
   }
   ++updates_;
   view_.updates = updates_;
@@ -454,14 +515,14 @@ Result<int> IndicatorSet::add_crossover(int slot_a, int slot_b) {
   Cross c{slot_a, slot_b, used};
   for (int s = used; s < used + 2; ++s) {
     current_[static_cast<std::size_t>(s)] = kNaN;
-    std::fill_n(row(s), history_len_, kNaN);
+    std::fill_n(row(s), ring_len_, kNaN);
   }
   // Warm-up over the ring: the updates still in it are all a read can reach
   // (a look-back longer than the ring gives 0 anyway).
   const std::uint64_t from = updates_ > history_len_ ? updates_ - history_len_ : 0;
   double out[2] = {kNaN, kNaN};
   for (std::uint64_t u = from; u < updates_; ++u) {
-    const std::size_t pos = static_cast<std::size_t>(u) & mask_;
+    const std::size_t pos = static_cast<std::size_t>(u) & ring_mask_;
     step_cross(c, row(slot_a)[pos], row(slot_b)[pos], u, out);
     row(used)[pos] = out[0];
     row(used + 1)[pos] = out[1];
@@ -476,8 +537,10 @@ Result<int> IndicatorSet::add_crossover(int slot_a, int slot_b) {
     rebuild_per_bar_lists();
     // Its values for the rest of the block, from the next update on.
     Cross& added = crosses_.back();
-    if (added.ahead != kNotAhead && ahead_next_ < ahead_end_)
+    if (added.ahead != kNotAhead && ahead_next_ < ahead_end_) {
       cross_block(added, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_);
+      ring_block(added.ahead, added.ahead + 2, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_, updates_);
+    }
   }
   return used;
 }
@@ -486,7 +549,7 @@ double IndicatorSet::value(int slot, int offset) const noexcept {
   if (slot < 0 || static_cast<std::uint32_t>(slot) >= view_.slot_count || offset < 0) return kNaN;
   const auto k = static_cast<std::uint64_t>(offset);
   if (k >= updates_ || k > mask_) return kNaN;
-  return row(slot)[(view_.head - k) & mask_];
+  return row(slot)[(view_.head - k) & ring_mask_];
 }
 
 int IndicatorSet::open_feed(const Timeframe& tf, std::size_t seen_count,
@@ -562,7 +625,7 @@ void IndicatorSet::reset() noexcept {
   }
   for (std::size_t s = 0; s < view_.slot_count; ++s) {
     current_[s] = kNaN;
-    std::fill_n(row(static_cast<int>(s)), history_len_, kNaN);
+    std::fill_n(row(static_cast<int>(s)), ring_len_, kNaN);
   }
   updates_ = 0;
   view_.updates = 0;

@@ -36,8 +36,9 @@ class IndicatorSet {
   // is the spacing of the base bars when known (0 = unknown): it lets a
   // higher-timeframe bar close on its last base bar instead of on the next
   // bucket's first one (see bar_aggregator.hpp).
-  // Memory: max_indicators * 3 slots * history_length doubles are reserved as
-  // address space; only the rows of slots in use are touched.
+  // Memory: max_indicators * 3 slots * the ring's length (history_length plus
+  // kAheadBlock, rounded up to a power of two) doubles are reserved as address
+  // space; only the rows of slots in use are touched.
   explicit IndicatorSet(std::size_t max_indicators = kDefaultMaxIndicators,
                         std::size_t history_length = kDefaultHistoryLength, std::int64_t base_interval_ns = 0);
   IndicatorSet(const IndicatorSet&) = delete;
@@ -182,6 +183,11 @@ class IndicatorSet {
   void fill_ahead(std::size_t from) noexcept;
   // Computes plain indicator `p`'s values for the rest of the current block.
   void fill_ahead_rest(const Plain& p) noexcept;
+  // Writes block positions [j, j + n) of ahead rows [r0, r1) into their history
+  // rows, position j being update number u: the bars to come land ahead of
+  // head, beyond any read (the ring's length: ind_view.h), so an update in the
+  // block copies only the current values.
+  void ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
   // entries (only called when there is one).
   void update_special(const model::Bar& bar) noexcept;
@@ -202,12 +208,16 @@ class IndicatorSet {
   // failure on the bar path does).
   void push_feeds(const model::Bar& bar);
   int group_for(const Timeframe& tf, std::size_t seen_count, const std::function<model::Bar(std::size_t)>& seen_bar);
-  double* row(int slot) noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
-  const double* row(int slot) const noexcept { return history_.get() + static_cast<std::size_t>(slot) * history_len_; }
+  double* row(int slot) noexcept { return history_.get() + static_cast<std::size_t>(slot) * ring_len_; }
+  const double* row(int slot) const noexcept { return history_.get() + static_cast<std::size_t>(slot) * ring_len_; }
 
   std::size_t max_indicators_;
-  std::size_t history_len_;
+  std::size_t history_len_;  // the history kept (a read reaches k <= mask_)
   std::size_t mask_;
+  // The ring: history_len_ plus a block ahead, rounded up to a power of two
+  // (the stride of history_ and the mask of its positions).
+  std::size_t ring_len_;
+  std::size_t ring_mask_;
   std::int64_t base_interval_ns_;
   std::size_t slot_capacity_;
   std::unique_ptr<double[]> current_;
@@ -236,7 +246,8 @@ class IndicatorSet {
   std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
   std::vector<double> ahead_values_;
   // Row r of ahead_values_ goes to *ahead_out_[r].cur (its slot in current_)
-  // and to ahead_out_[r].ring[head] (its history row), in one pass.
+  // at each update, and to ahead_out_[r].ring (its history row) when the block
+  // is computed (ring_block).
   struct AheadRow {
     double* cur;
     double* ring;
@@ -255,7 +266,7 @@ class IndicatorSet {
 // inline in the runner's bar; everything else, and a bar the block does not
 // match (the assertion's message), goes on there.
 inline void IndicatorSet::update(const model::Bar& bar) noexcept {
-  const std::size_t head = static_cast<std::size_t>(updates_) & mask_;
+  const std::size_t head = static_cast<std::size_t>(updates_) & ring_mask_;
   if (ahead_on_ && !per_bar_work_) [[likely]] {
     const std::size_t i = ahead_next_;
     const AheadRow* r = ahead_out_.data();
@@ -264,12 +275,12 @@ inline void IndicatorSet::update(const model::Bar& bar) noexcept {
                      std::bit_cast<std::uint64_t>(bar.close) == std::bit_cast<std::uint64_t>(ahead_columns_.close[i])))
         [[likely]] {
       ahead_next_ = i + 1;
+      // The current values only: their history entries were written with
+      // the block (ring_block).
       const double* v = ahead_values_.data() + (i - ahead_begin_);
 #pragma GCC unroll 2
       for (; r != end; ++r) {
-        const double x = *v;
-        *r->cur = x;
-        r->ring[head] = x;
+        *r->cur = *v;
         v += kAheadBlock;
       }
       ++updates_;

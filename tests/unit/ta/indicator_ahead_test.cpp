@@ -77,7 +77,7 @@ std::vector<IndicatorSpec> every_indicator() {
 void check_same(const IndicatorSet& a, const IndicatorSet& b, std::size_t bar) {
   REQUIRE(a.slot_count() == b.slot_count());
   for (int s = 0; s < static_cast<int>(a.slot_count()); ++s)
-    for (int k : {0, 1, 5, 63, 64, 100}) {
+    for (int k : {0, 1, 5, 63, 64, 100, 127}) {  // 127: the oldest kept (the block ahead is beyond it)
       if (!same_bits(a.value(s, k), b.value(s, k))) {
         FAIL_CHECK("bar " << bar << " slot " << s << " offset " << k << ": " << a.value(s, k) << " vs " << b.value(s, k));
         return;
@@ -208,4 +208,39 @@ TEST_CASE("crossovers computed ahead equal the per-bar step on ties, NaN and rin
   }
   CHECK(live.crossovers_ahead() == 0);
   CHECK(ahead.crossovers_ahead() == 8);  // all nine but the one with the DEMA
+}
+
+// The all-ahead update copies each row to its current slot and nothing else
+// (the history rows were written with the block, IndicatorSet::ring_block):
+// rows in slot order (the usual case) and rows out of slot order (a
+// crossover added before a later indicator, then set_ahead: rows 0, 1, 4, 2, 3)
+// give the per-bar path's values and the whole history kept, for a ring of 8
+// bars (the ring's length is 128: a block ahead of the history) and of 256.
+TEST_CASE("all-ahead updates with rows in and out of slot order keep the per-bar values and history", "[unit][ta][ahead]") {
+  const auto bars = te::test::random_bars(900, 11);
+  const ColumnStore store(bars);
+  const bool out_of_order = GENERATE(false, true);
+  const std::size_t hist = GENERATE(std::size_t{8}, std::size_t{256});
+  std::size_t readable = bars.size();
+  IndicatorSet live(8, hist), ahead(8, hist);
+  if (!out_of_order) ahead.set_ahead(store.columns(), 0, &readable);
+  for (IndicatorSet* set : {&live, &ahead}) {
+    const int a = *set->add(*parse_spec("sma(2)"));
+    const int b = *set->add(*parse_spec("ema(3)"));
+    REQUIRE(*set->add_crossover(a, b) == 2);
+    REQUIRE(*set->add(*parse_spec("stoch(5,3,3)")) == 4);
+  }
+  if (out_of_order) ahead.set_ahead(store.columns(), 0, &readable);
+  REQUIRE(ahead.crossovers_ahead() == 1);
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    live.update(bars[i]);
+    ahead.update(bars[i]);
+    for (int s = 0; s < 6; ++s) {
+      REQUIRE(same_bits(live.view()->current[s], ahead.view()->current[s]));
+      for (int k = 0; k < static_cast<int>(hist); ++k)
+        if (!same_bits(live.value(s, k), ahead.value(s, k))) {
+          FAIL("bar " << i << " slot " << s << " offset " << k << ": " << live.value(s, k) << " vs " << ahead.value(s, k));
+        }
+    }
+  }
 }

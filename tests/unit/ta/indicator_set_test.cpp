@@ -20,10 +20,14 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
   static_assert(offsetof(te_ind_view, current) == 0 && offsetof(te_ind_view, history) == 8 &&
                 offsetof(te_ind_view, updates) == 16 && offsetof(te_ind_view, history_mask) == 24 &&
                 offsetof(te_ind_view, head) == 28 && offsetof(te_ind_view, slot_count) == 32 &&
-                offsetof(te_ind_view, slot_capacity) == 36 && sizeof(te_ind_view) == 40);
+                offsetof(te_ind_view, slot_capacity) == 36 && offsetof(te_ind_view, history_max) == 40 &&
+                offsetof(te_ind_view, reserved) == 44 && sizeof(te_ind_view) == 48);
   IndicatorSet set(4, 8);
   const te_ind_view* v = set.view();
-  CHECK(v->history_mask == 7);
+  // 8 bars kept; the ring holds them and a block ahead (8 + 64, rounded up).
+  CHECK(v->history_max == 7);
+  CHECK(v->history_mask == 127);
+  CHECK(set.history_length() == 8);
   CHECK(v->slot_capacity == 12);
   CHECK(v->slot_count == 0);
   const double* cur = v->current;
@@ -45,7 +49,7 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
     b.open = b.high = b.low = b.close = i * i;
     set.update(b);
     CHECK(v->updates == static_cast<std::uint64_t>(i + 1));
-    CHECK(v->head == static_cast<std::uint32_t>(i & 7));
+    CHECK(v->head == static_cast<std::uint32_t>(i & 127));
     // mom(1) of i^2 is 2i - 1.
     if (i >= 1) CHECK(cur[mom] == 2 * i - 1);
   }
@@ -53,13 +57,13 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
   CHECK(v->current == cur);
   CHECK(v->history == hist);
   for (int slot = 0; slot < 4; ++slot)
-    for (std::uint32_t k = 0; k <= v->history_mask; ++k) {
+    for (std::uint32_t k = 0; k <= v->history_max; ++k) {
       const double lua = hist[static_cast<std::size_t>(slot) * (v->history_mask + 1) + ((v->head - k) & v->history_mask)];
       const double c = set.value(slot, static_cast<int>(k));
       CHECK((lua == c || (std::isnan(lua) && std::isnan(c))));
     }
   CHECK(set.value(mom, 3) == 2 * 16 - 1);
-  CHECK(std::isnan(set.value(mom, 8)));   // beyond the ring
+  CHECK(std::isnan(set.value(mom, 8)));   // beyond the history kept
   CHECK(std::isnan(set.value(mom, -1)));
   CHECK(std::isnan(set.value(4)));        // beyond slot_count
   CHECK(std::isnan(set.value(-1)));
