@@ -423,7 +423,7 @@ build_view = function(offset, tf)
     end
     local v = ind_value(c, offset)
     if v ~= v then return nil end
-    -- k bars back the look-back is k bars shorter (ind_view.h keeps hist_len bars).
+    -- k bars back the look-back is k bars shorter (ind_view.h: hist_mask + 1 bars are kept).
     if v ~= 0 and ind_value(c + 1, offset) + offset > hist_mask then return 0 end
     return v
   end

@@ -271,7 +271,7 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
 // put_deltas, eight differences at a time: when all eight are fixints
 // (-32..127, a price column's ticks mostly) they are their own low bytes,
 // gathered with two in-lane shuffles and written with one 8-byte store; a
-// group of four that is not goes through Out::sint.
+// group of eight that is not goes through Out::sint.
 [[gnu::target("avx2")]] char* put_deltas_avx2(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
   Out o{p};
   if (n == 0) return o.p;

@@ -28,6 +28,9 @@ enum class RunnerEvent : std::uint8_t {
   Fault,              // the strategy raised, broke a budget, or the runner failed
 };
 inline constexpr std::size_t kRunnerEvents = 7;
+// Tables indexed by state and event (SymbolRunner's lean transition) rely on these.
+static_assert(kRunnerStates == static_cast<std::size_t>(RunnerState::Faulted) + 1);
+static_assert(kRunnerEvents == static_cast<std::size_t>(RunnerEvent::Fault) + 1);
 
 std::string_view to_string(RunnerState s) noexcept;
 std::string_view to_string(RunnerEvent e) noexcept;
@@ -65,7 +68,7 @@ struct Transition {
   RunnerEvent event = RunnerEvent::SetupFound;
   std::string reason;  // the strategy's reason, or the engine's (e.g. "stop filled at 9.5")
   // The same text, valid only while observers hear of the transition: set
-  // whenever reasons are read at all (empty otherwise, as `reason` then is),
+  // whenever reasons are read at all, and for a fault (empty otherwise),
   // while `reason` is filled only when the kept list or
   // an observer needs it as a string (RunnerObserver::
   // reads_transition_reason_string): a session recorder copies the view into

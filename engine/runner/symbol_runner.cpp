@@ -701,8 +701,8 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
   t.event = event;
   // Nobody reads the reason (no kept list, no observer that does): not copied.
   // A fault's is kept with the transition whatever the configuration.
-  t.reason_view = reason;
   if (transition_reasons_ || event == RunnerEvent::Fault) {
+    t.reason_view = reason;
     // (A string only for whoever keeps or reads one: the kept list, a fault's.)
     if (transition_reason_strings_ || event == RunnerEvent::Fault) {
       t.reason.assign(reason.data(), reason.size());
@@ -711,6 +711,7 @@ void SymbolRunner::transition_any(RunnerEvent event, std::string_view reason, co
     }
     t.refusal = refusal;
   } else {
+    t.reason_view = {};
     t.reason.clear();
     t.refusal = nullptr;
   }

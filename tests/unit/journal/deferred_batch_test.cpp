@@ -144,6 +144,47 @@ TEST_CASE("deferred batches give the journal of the same events appended directl
   }
 }
 
+TEST_CASE("deferred records with texts past the in-block bound give the same journal", "[unit][journal]") {
+  // Orders, transitions and risk decisions are encoded straight into the
+  // block when their bound is at most 4,096 bytes, else through the scratch
+  // record and add_record's size check: texts around and far past that bound
+  // must give the bytes of the same events appended directly.
+  TempDir dir;
+  auto events = make_session({.bars = 300, .runners = 2, .seed = 19, .indicators = false});
+  const std::size_t lengths[] = {3'900, 4'080, 4'096, 4'100, 5'000, 20'000};
+  std::size_t k = 0, long_texts = 0;
+  for (Event& e : events) {
+    std::string* text = nullptr;
+    if (auto* u = e.get<OrderUpdate>()) text = &u->message;
+    if (auto* t = e.get<Transition>()) text = &t->reason;
+    if (auto* d = e.get<RiskDecision>()) text = &d->message;
+    if (text == nullptr) continue;
+    *text = std::string(lengths[k % std::size(lengths)], static_cast<char>('a' + k % 26));
+    ++k;
+    ++long_texts;
+  }
+  REQUIRE(long_texts >= 12);
+  for (StorageMode mode : {StorageMode::Full, StorageMode::Delta}) {
+    WriterOptions o = WriterOptions::deterministic(mode);
+    const std::string direct = dir.file("direct-long");
+    const std::string deferred = dir.file("deferred-long");
+    std::remove(direct.c_str());
+    std::remove(deferred.c_str());
+    write_journal(direct, events, o);
+    auto w = JournalWriter::create(deferred, o);
+    REQUIRE(w.ok());
+    std::vector<Event> all = events;
+    for (Event& e : all) e.sequence = 0;
+    REQUIRE((*w)->append_deferred(std::make_shared<TestBatch>(std::move(all))).ok());
+    REQUIRE((*w)->close().ok());
+    CHECK(read_file(deferred) == read_file(direct));
+    CountingReporter rep;
+    const auto back = read_all(deferred, rep);
+    REQUIRE(back.size() == events.size());
+    for (std::size_t i = 0; i < back.size(); ++i) REQUIRE(identical(back[i], events[i]));
+  }
+}
+
 TEST_CASE("DropOldest drops the front of a deferred batch event by event", "[unit][journal]") {
   auto file = std::make_unique<GatedFile>();
   GatedFile* gate = file.get();
