@@ -33,5 +33,8 @@ class LiveClock final : public Clock {
 // Monotonic nanoseconds for measuring durations (benchmarks, watchdog, elapsed_s);
 // never used for decisions.
 std::int64_t monotonic_ns() noexcept;
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), for the same
+// purposes; 0 where the clock is unavailable.
+std::int64_t thread_cpu_ns() noexcept;
 
 }  // namespace te

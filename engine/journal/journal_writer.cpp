@@ -807,10 +807,12 @@ struct JournalWriter::Impl {
       // Emptied here, off the trading thread; the vectors go back for reuse.
       for (Chunk& c : batch) c.events.clear();
 
+      const std::int64_t cpu = thread_cpu_ns();
       lk.lock();
       for (Chunk& c : batch) recycle(std::move(c.events));
       batch.clear();
       publish();
+      stats.writer_thread_cpu_ns = cpu;
       stats.rejected += lost;
       if (!s) fail(std::move(s));
       if (flush_wanted) {
@@ -821,7 +823,9 @@ struct JournalWriter::Impl {
     }
     lk.unlock();
     Status c = file->close();
+    const std::int64_t cpu = thread_cpu_ns();
     lk.lock();
+    stats.writer_thread_cpu_ns = cpu;
     if (!c) fail(std::move(c));
     done_cv.notify_all();
   }

@@ -108,6 +108,10 @@ struct WriterStats {
   std::uint64_t syncs = 0;
   std::uint64_t blocked_appends = 0;   // append() calls that had to wait (Block policy)
   std::size_t queue_high_water = 0;
+  // CPU time of the background writer thread so far (its own clock, read
+  // after each batch and at its end; 0 with inline threading): what encoding,
+  // compressing and writing cost apart from the producers' threads.
+  std::int64_t writer_thread_cpu_ns = 0;
 };
 
 class JournalWriter final : public EventSink {

@@ -82,6 +82,12 @@ TEST_CASE("writer and reader round-trip a session, background and inline, full a
       CHECK(st.dropped == 0);
       CHECK(st.blocks > 10);
       if (mode == StorageMode::Delta) CHECK(st.state_delta > st.state_full);
+      // The writer thread's own CPU clock; none without a writer thread.
+      if (threading == WriterThreading::Background) {
+        CHECK(st.writer_thread_cpu_ns > 0);
+      } else {
+        CHECK(st.writer_thread_cpu_ns == 0);
+      }
 
       CountingReporter rep;
       const auto back = read_all(path, rep);
