@@ -16,13 +16,7 @@ void BlockBuilder::grow(std::size_t more) {
 void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int64_t ts_event_ns) {
   TE_ASSERT(record.size() <= kMaxRecordSize, "journal record of %zu bytes exceeds the block limit", record.size());
   if (used_ + 5 + record.size() > raw_.size()) grow(5 + record.size());
-  auto n = static_cast<std::uint32_t>(record.size());
-  char* p = raw_.data() + used_;
-  do {  // put_varint32 (record_format.hpp), in place
-    const auto b = static_cast<unsigned char>(n & 0x7f);
-    n >>= 7;
-    *p++ = static_cast<char>(n != 0 ? (b | 0x80) : b);
-  } while (n != 0);
+  char* p = put_varint32(raw_.data() + used_, static_cast<std::uint32_t>(record.size()));
   std::memcpy(p, record.data(), record.size());
   used_ = static_cast<std::size_t>(p - raw_.data()) + record.size();
   note(sequence, ts_event_ns);
@@ -33,13 +27,7 @@ void BlockBuilder::end_moved_record(std::size_t n, std::uint64_t sequence, std::
   char* at = raw_.data() + used_;
   const std::size_t k = varint32_size(static_cast<std::uint32_t>(n));
   if (k != record_at_) std::memmove(at + k, at + record_at_, n);
-  auto v = static_cast<std::uint32_t>(n);
-  char* p = at;
-  do {  // put_varint32 (record_format.hpp), in place
-    const auto b = static_cast<unsigned char>(v & 0x7f);
-    v >>= 7;
-    *p++ = static_cast<char>(v != 0 ? (b | 0x80) : b);
-  } while (v != 0);
+  put_varint32(at, static_cast<std::uint32_t>(n));
   used_ += k + n;
   note(sequence, ts_event_ns);
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/core/assert.hpp"
+#include "engine/core/copy_short.hpp"
 #include "engine/journal/msgpack_cursor.hpp"
 
 namespace te::journal {
@@ -2008,35 +2009,23 @@ template <std::size_t N>
   en.sink.p += N;
 }
 // An enum's name as put_str writes it, into room the caller made (its size
-// plus 5): names are short, so overlapping fixed-size moves instead of a
-// memcpy call.
+// plus 5): names are short (copy_short, not a memcpy call).
 [[gnu::always_inline]] inline void raw_name(Enc& en, std::string_view v) {
   const std::size_t n = v.size();
   if (n >= 32) return put_str(en, v);  // (no name is that long; put_str's forms)
-  char* q = en.sink.p;
-  q[0] = static_cast<char>(0xa0 | n);
-  if (n >= 8) {
-    std::uint64_t a, b;
-    std::memcpy(&a, v.data(), 8);
-    std::memcpy(&b, v.data() + n - 8, 8);
-    std::memcpy(q + 1, &a, 8);
-    std::memcpy(q + 1 + n - 8, &b, 8);
-    if (n > 16) std::memcpy(q + 9, v.data() + 8, n - 16);  // (the middle of 17..31)
-  } else if (n >= 4) {
-    std::uint32_t a, b;
-    std::memcpy(&a, v.data(), 4);
-    std::memcpy(&b, v.data() + n - 4, 4);
-    std::memcpy(q + 1, &a, 4);
-    std::memcpy(q + 1 + n - 4, &b, 4);
-  } else {
-    for (std::size_t i = 0; i < n; ++i) q[1 + i] = v[i];
-  }
+  en.sink.p[0] = static_cast<char>(0xa0 | n);
+  copy_short(en.sink.p + 1, v.data(), n);
   en.sink.p += 1 + n;
 }
 
 // An order's value, {nine keys} (the keys in order, put_order_field's
 // values), written inline into room made once: a put_order_field call and
 // switch and a memcpy call per key were ≈ 70 instructions a field.
+static_assert(kOrderFieldKeys[0] == "filled_qty" && kOrderFieldKeys[1] == "id" &&
+                  kOrderFieldKeys[2] == "limit_price" && kOrderFieldKeys[3] == "purpose" &&
+                  kOrderFieldKeys[4] == "qty" && kOrderFieldKeys[5] == "side" && kOrderFieldKeys[6] == "status" &&
+                  kOrderFieldKeys[7] == "stop_price" && kOrderFieldKeys[8] == "type",
+              "put_order_map writes kOrderFieldKeys' keys in its order");
 void put_order_map(Enc& en, const model::Order& o) {
   const std::string_view purpose = model::to_string(o.purpose);
   const std::string_view side = model::to_string(o.side);
@@ -2203,12 +2192,11 @@ void keep_positional_base(StatePartsBase& base, const StateParts& p) {
   own_orders(base.parts);
 }
 
-namespace {
-
-// encode_state_positional into a string or a RecordOut (the writer's block).
-template <class Out>
-void state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const StateParts& p,
-                      const Value& indicators, StatePartsBase& cache, Out& out) {
+// (One build of the encoders, into a RecordOut: the string forms go through
+// a StringOut. Two builds, string and RecordOut, left the leaf writers out of
+// line in both.)
+void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
+                             const StateParts& p, const Value& indicators, StatePartsBase& cache, RecordOut& out) {
   refresh_ctx_bytes(p, cache);
   // A producer's orders (raw_orders) are written as tuples straight from
   // them, on every state (mostly an empty list, a few bytes per working
@@ -2262,11 +2250,10 @@ void state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::R
   }
 }
 
-// encode_state_positional_delta_if_patch into a string or a RecordOut.
-template <class Out>
-bool state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
-                                     const StateParts& p, const Value& indicators, const StatePartsBase& base,
-                                     std::uint64_t base_sequence, std::uint64_t snapshot_sequence, Out& out) {
+bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
+                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
+                                            const StatePartsBase& base, std::uint64_t base_sequence,
+                                            std::uint64_t snapshot_sequence, RecordOut& out) {
   const StateParts& b = base.parts;
   const unsigned account = account_changes(b, p);
   const unsigned position = position_changes(b, p);
@@ -2330,19 +2317,10 @@ bool state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_eve
   return true;
 }
 
-}  // namespace
-
 void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
                              const StateParts& p, const Value& indicators, StatePartsBase& cache, std::string& out) {
-  // Through a StringOut: one build of the encoder (two builds, string and
-  // RecordOut, left its leaf writers out of line in both).
   StringOut o(out);
-  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, static_cast<RecordOut&>(o));
-}
-
-void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner,
-                             const StateParts& p, const Value& indicators, StatePartsBase& cache, RecordOut& out) {
-  state_positional(sequence, ts_event_ns, runner, p, indicators, cache, out);
+  encode_state_positional(sequence, ts_event_ns, runner, p, indicators, cache, o);
 }
 
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
@@ -2350,16 +2328,8 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
                                             const StatePartsBase& base, std::uint64_t base_sequence,
                                             std::uint64_t snapshot_sequence, std::string& out) {
   StringOut o(out);
-  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
-                                         snapshot_sequence, static_cast<RecordOut&>(o));
-}
-
-bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
-                                            model::RunnerId runner, const StateParts& p, const Value& indicators,
-                                            const StatePartsBase& base, std::uint64_t base_sequence,
-                                            std::uint64_t snapshot_sequence, RecordOut& out) {
-  return state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
-                                         snapshot_sequence, out);
+  return encode_state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
+                                                snapshot_sequence, o);
 }
 
 void encode_value(const Value& v, std::string& out) {

@@ -612,6 +612,8 @@ struct JournalWriter::Impl {
         bar_at(first + k, bar.ts_ns, runner, instrument, symbol, timeframe, bar);
       }
     }
+    // The stream last remember()ed, which the block still names (the streams
+    // did not change since): a bar of it can be compact.
     bool knows(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
                std::string_view timeframe) const noexcept {
       return im.streams.version() == known_version && symbol.data() == known_symbol &&
@@ -628,6 +630,12 @@ struct JournalWriter::Impl {
                       std::string_view timeframe) noexcept {
       const MarketStreams::Stream* st = im.streams.find(runner);
       if (st == nullptr || st->instrument != instrument || st->symbol != symbol || st->timeframe != timeframe) return;
+      remember(runner, instrument, symbol, timeframe);
+    }
+    // This stream is the one the block names (knows() holds until the
+    // streams change).
+    void remember(model::RunnerId runner, model::InstrumentId instrument, std::string_view symbol,
+                  std::string_view timeframe) noexcept {
       known_symbol = symbol.data();
       known_timeframe = timeframe.data();
       known_sizes = symbol.size() << 16 | timeframe.size();
@@ -649,9 +657,7 @@ struct JournalWriter::Impl {
                      std::string_view symbol, std::string_view timeframe) const noexcept {
       const BarRun& r = im.bars;
       return r.count > 0 && r.count < kMaxBarRun && r.runner == runner && r.first_sequence + r.count == sequence &&
-             im.streams.version() == known_version && symbol.data() == known_symbol &&
-             timeframe.data() == known_timeframe && (symbol.size() << 16 | timeframe.size()) == known_sizes &&
-             runner == known_runner && instrument == known_instrument;
+             knows(runner, instrument, symbol, timeframe);
     }
     // Inline: out of line it cost a call and a frame per run (callgrind, +1.1 per bar).
     [[gnu::always_inline]] void bar_at(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner,
@@ -662,18 +668,10 @@ struct JournalWriter::Impl {
         if (!s) return;
       }
       if (bar_can_be_compact(ts, bar)) {
-        const std::size_t sizes = symbol.size() << 16 | timeframe.size();
-        bool known = im.streams.version() == known_version && symbol.data() == known_symbol &&
-                     timeframe.data() == known_timeframe && sizes == known_sizes && runner == known_runner &&
-                     instrument == known_instrument;
+        bool known = knows(runner, instrument, symbol, timeframe);
         if (!known && can_be_compact(im.streams, ts, runner, instrument, symbol, timeframe, bar)) {
           known = true;
-          known_symbol = symbol.data();
-          known_timeframe = timeframe.data();
-          known_sizes = sizes;
-          known_runner = runner;
-          known_instrument = instrument;
-          known_version = im.streams.version();
+          remember(runner, instrument, symbol, timeframe);
         }
         if (known) {
           take(im.add_compact_bar(sequence, ts, runner, bar));

@@ -115,6 +115,15 @@ std::uint64_t checksum64(const void* data, std::size_t size) noexcept;
 
 // LEB128 length prefixes of records inside a block.
 void put_varint32(std::string& out, std::uint32_t v);
+// The same written at `p` (room for varint32_size(v) bytes); returns the end.
+inline char* put_varint32(char* p, std::uint32_t v) noexcept {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
 constexpr std::size_t varint32_size(std::uint32_t v) noexcept {
   std::size_t n = 1;
   while (v >= 0x80) {

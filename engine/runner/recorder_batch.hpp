@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/copy_short.hpp"
 #include "engine/core/value.hpp"
 #include "engine/core/write_prefetch.hpp"
 #include "engine/journal/event.hpp"
@@ -313,17 +314,7 @@ class RecorderBatch final : public journal::DeferredEvents {
     const std::size_t n = s.size();
     const TextRef r{static_cast<std::uint32_t>(text_used_), static_cast<std::uint32_t>(n)};
     if (n > text_cap_ - text_used_) [[unlikely]] grow_text(n);
-    char* const to = text_.get() + text_used_;
-    const char* const from = s.data();
-    if (n >= 16 && n <= 32) {
-      copy_overlapping<16>(to, from, n);
-    } else if (n >= 8 && n < 16) {
-      copy_overlapping<8>(to, from, n);
-    } else if (n >= 4 && n < 8) {
-      copy_overlapping<4>(to, from, n);
-    } else if (n != 0) {
-      std::memcpy(to, from, n);
-    }
+    copy_short(text_.get() + text_used_, s.data(), n);
     text_used_ += n;
     return r;
   }
@@ -443,15 +434,6 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t text_used_ = 0;
   std::size_t text_cap_ = 0;
   [[gnu::noinline]] void grow_text(std::size_t more);
-  // `n` bytes (w <= n <= 2w) as the first and the last w of them.
-  template <std::size_t w>
-  [[gnu::always_inline]] static void copy_overlapping(char* to, const char* from, std::size_t n) noexcept {
-    char a[w], b[w];
-    std::memcpy(a, from, w);
-    std::memcpy(b, from + n - w, w);
-    std::memcpy(to, a, w);
-    std::memcpy(to + n - w, b, w);
-  }
   std::vector<model::RefusalFacts> facts_;  // refusals whose text emit() builds (add_facts)
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
