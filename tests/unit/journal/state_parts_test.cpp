@@ -181,6 +181,15 @@ class PartsBatch final : public DeferredEvents {
   std::vector<Item> items_;
 };
 
+// `items` as one deferred batch through a writer with options `o`, into a new file at `path`.
+void write_parts(const std::string& path, const std::vector<PartsBatch::Item>& items, const WriterOptions& o) {
+  std::remove(path.c_str());
+  auto w = JournalWriter::create(path, o);
+  REQUIRE(w.ok());
+  REQUIRE((*w)->append_deferred(std::make_shared<PartsBatch>(items)).ok());
+  REQUIRE((*w)->close().ok());
+}
+
 }  // namespace
 
 TEST_CASE("runner_state records from parts are the records of their value trees", "[unit][journal]") {
@@ -379,11 +388,7 @@ TEST_CASE("format 4 journals read back the events format 3 journals of the same 
         o.block_size = 4096;
         o.positional_states = positional;
         files[positional] = dir.file(positional ? "v4" : "v3");
-        std::remove(files[positional].c_str());
-        auto w = JournalWriter::create(files[positional], o);
-        REQUIRE(w.ok());
-        REQUIRE((*w)->append_deferred(std::make_shared<PartsBatch>(items)).ok());
-        REQUIRE((*w)->close().ok());
+        write_parts(files[positional], items, o);
       }
       INFO("mode " << to_string(mode) << " indicators " << indicators);
       CHECK(read_file(files[1]).size() < read_file(files[0]).size());
@@ -439,11 +444,7 @@ TEST_CASE("positional states written in place in the block read back as format 3
       o.block_size = 8192;
       o.positional_states = positional;
       files[positional] = dir.file(positional ? "v4" : "v3");
-      std::remove(files[positional].c_str());
-      auto w = JournalWriter::create(files[positional], o);
-      REQUIRE(w.ok());
-      REQUIRE((*w)->append_deferred(std::make_shared<PartsBatch>(items)).ok());
-      REQUIRE((*w)->close().ok());
+      write_parts(files[positional], items, o);
     }
     INFO("mode " << to_string(mode));
     NullReporter rep;
