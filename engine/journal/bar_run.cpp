@@ -175,39 +175,32 @@ bool column_fits(const double* x, std::uint32_t n, int d, std::int64_t* k) noexc
 // multiplication, additions and division per value, so the same k and the
 // same answer, bit for bit; bar_run_test compares the two). Writes k up to
 // the next multiple of four past n (put_column's k has room).
-[[gnu::target("avx2")]] bool column_fits_avx2(const double* x, std::uint32_t n, int d, std::int64_t* k) noexcept {
-  const double p = kPow10[d];
-  std::uint32_t i = 0;
-  const __m256d vp = _mm256_set1_pd(p);
+// Four values of column_fits_avx2: their k into `k`, what does not fit into `bad`.
+[[gnu::target("avx2"), gnu::always_inline]] inline void fits4_avx2(__m256d vx, __m256d vp, std::int64_t* k,
+                                                                   __m256i& bad) noexcept {
   const __m256d vround = _mm256_set1_pd(kRound);
-  const __m256d vlimit = _mm256_set1_pd(kTwo51);
   const __m256d vabs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
-  __m256i vbad = _mm256_setzero_si256();
-  for (; i + 4 <= n; i += 4) {
-    const __m256d vx = _mm256_loadu_pd(x + i);
-    const __m256d y = _mm256_mul_pd(vx, vp);
-    const __m256d t = _mm256_add_pd(y, vround);
-    const __m256d r = _mm256_sub_pd(t, vround);
-    // !(|y| < 2^51): also NaN (unordered) and infinities
-    vbad = _mm256_or_si256(vbad, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_and_pd(y, vabs), vlimit, _CMP_NLT_UQ)));
-    vbad = _mm256_or_si256(vbad, _mm256_xor_si256(_mm256_castpd_si256(_mm256_div_pd(r, vp)), _mm256_castpd_si256(vx)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(k + i),
-                        _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(vround)));
-  }
+  const __m256d y = _mm256_mul_pd(vx, vp);
+  const __m256d t = _mm256_add_pd(y, vround);
+  const __m256d r = _mm256_sub_pd(t, vround);
+  // !(|y| < 2^51): also NaN (unordered) and infinities
+  bad = _mm256_or_si256(bad, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_and_pd(y, vabs), _mm256_set1_pd(kTwo51), _CMP_NLT_UQ)));
+  bad = _mm256_or_si256(bad, _mm256_xor_si256(_mm256_castpd_si256(_mm256_div_pd(r, vp)), _mm256_castpd_si256(vx)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(k), _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(vround)));
+}
+
+[[gnu::target("avx2")]] bool column_fits_avx2(const double* x, std::uint32_t n, int d, std::int64_t* k) noexcept {
+  const __m256d vp = _mm256_set1_pd(kPow10[d]);
+  __m256i bad = _mm256_setzero_si256();
+  std::uint32_t i = 0;
+  for (; i + 4 <= n; i += 4) fits4_avx2(_mm256_loadu_pd(x + i), vp, k + i, bad);
   if (i < n) {
     // The last one to three values the same way, the lanes past them loaded
     // as +0.0 (which fits, with k 0): k has room for them (put_column).
     const __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - i), _mm256_setr_epi64x(0, 1, 2, 3));
-    const __m256d vx = _mm256_maskload_pd(x + i, lanes);
-    const __m256d y = _mm256_mul_pd(vx, vp);
-    const __m256d t = _mm256_add_pd(y, vround);
-    const __m256d r = _mm256_sub_pd(t, vround);
-    vbad = _mm256_or_si256(vbad, _mm256_castpd_si256(_mm256_cmp_pd(_mm256_and_pd(y, vabs), vlimit, _CMP_NLT_UQ)));
-    vbad = _mm256_or_si256(vbad, _mm256_xor_si256(_mm256_castpd_si256(_mm256_div_pd(r, vp)), _mm256_castpd_si256(vx)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(k + i),
-                        _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(vround)));
+    fits4_avx2(_mm256_maskload_pd(x + i, lanes), vp, k + i, bad);
   }
-  return _mm256_testz_si256(vbad, vbad) != 0;
+  return _mm256_testz_si256(bad, bad) != 0;
 }
 #endif
 
@@ -272,29 +265,39 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
 // (-32..127, a price column's ticks mostly) they are their own low bytes,
 // gathered with two in-lane shuffles and written with one 8-byte store; a
 // group of eight that is not goes through Out::sint.
-[[gnu::target("avx2")]] char* put_deltas_avx2(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
-  Out o{p};
-  if (n == 0) return o.p;
-  o.sint(k[0]);
-  std::uint32_t i = 1;
+// Eight differences of put_deltas_avx2, k[i] - k[i - 1] for the lanes `in`
+// selects (all ones: every lane): when each of them is a fixint, their low
+// bytes go to `p` in one 8-byte store and it returns true.
+[[gnu::target("avx2"), gnu::always_inline]] inline bool fixints8_avx2(const std::int64_t* k, __m256i in0, __m256i in1,
+                                                                      char* p) noexcept {
   // Low bytes of the four 64-bit lanes: of the first vector to bytes 0, 1
   // (lane 0) and 2, 3 (lane 1); of the second to bytes 4, 5 and 6, 7.
   const __m256i first = _mm256_setr_epi8(0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
                                          -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   const __m256i second = _mm256_setr_epi8(-1, -1, -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
                                           -1, -1, -1, -1, -1, -1, 0, 8, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)),
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k - 1)));
+  const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 4)),
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 3)));
+  const __m256i hi = _mm256_set1_epi64x(127), lo = _mm256_set1_epi64x(-32);
+  const __m256i big = _mm256_or_si256(
+      _mm256_and_si256(in0, _mm256_or_si256(_mm256_cmpgt_epi64(d0, hi), _mm256_cmpgt_epi64(lo, d0))),
+      _mm256_and_si256(in1, _mm256_or_si256(_mm256_cmpgt_epi64(d1, hi), _mm256_cmpgt_epi64(lo, d1))));
+  if (!_mm256_testz_si256(big, big)) return false;
+  const __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(d0, first), _mm256_shuffle_epi8(d1, second));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+  return true;
+}
+
+[[gnu::target("avx2")]] char* put_deltas_avx2(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
+  Out o{p};
+  if (n == 0) return o.p;
+  o.sint(k[0]);
+  std::uint32_t i = 1;
+  const __m256i all = _mm256_set1_epi64x(-1);
   for (; i + 8 <= n; i += 8) {
-    const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i - 1)));
-    const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 4)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 3)));
-    const __m256i big = _mm256_or_si256(
-        _mm256_or_si256(_mm256_cmpgt_epi64(d0, _mm256_set1_epi64x(127)), _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d0)),
-        _mm256_or_si256(_mm256_cmpgt_epi64(d1, _mm256_set1_epi64x(127)), _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d1)));
-    if (_mm256_testz_si256(big, big)) {
-      const __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(d0, first), _mm256_shuffle_epi8(d1, second));
-      const __m128i v = _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(o.p), v);
+    if (fixints8_avx2(k + i, all, all, o.p)) {
       o.p += 8;
       continue;
     }
@@ -306,22 +309,9 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
     // the store's bytes past them are written over by what follows (a value
     // has room for nine bytes, so the store stays within the record's room).
     const auto left = static_cast<std::int64_t>(n - i);
-    const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i - 1)));
-    const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 4)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 3)));
     const __m256i lanes = _mm256_set1_epi64x(left);
-    const __m256i in0 = _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(0, 1, 2, 3));
-    const __m256i in1 = _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(4, 5, 6, 7));
-    const __m256i big = _mm256_or_si256(
-        _mm256_and_si256(in0, _mm256_or_si256(_mm256_cmpgt_epi64(d0, _mm256_set1_epi64x(127)),
-                                              _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d0))),
-        _mm256_and_si256(in1, _mm256_or_si256(_mm256_cmpgt_epi64(d1, _mm256_set1_epi64x(127)),
-                                              _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d1))));
-    if (_mm256_testz_si256(big, big)) {
-      const __m256i b = _mm256_or_si256(_mm256_shuffle_epi8(d0, first), _mm256_shuffle_epi8(d1, second));
-      const __m128i v = _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(o.p), v);
+    if (fixints8_avx2(k + i, _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(0, 1, 2, 3)),
+                      _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(4, 5, 6, 7)), o.p)) {
       o.p += left;
     } else {
       for (; i < n; ++i) o.sint(k[i] - k[i - 1]);
