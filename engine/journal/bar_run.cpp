@@ -1,6 +1,7 @@
 #include "engine/journal/bar_run.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <numeric>
@@ -22,6 +23,35 @@ namespace te::journal {
 namespace {
 
 constexpr double kPow10[kMaxBarRunDecimals + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+// Out::sint's forms by sign and bit width (of v, or of ~v when v < 0): the
+// header byte, the number of big-endian bytes after it (0: a fixint, the
+// value's own byte) and the right shift that leaves those bytes lowest in a
+// byte-swapped v.
+struct SintForm {
+  std::uint8_t header, len, shift;
+};
+constexpr std::array<std::array<SintForm, 65>, 2> make_sint_forms() {
+  std::array<std::array<SintForm, 65>, 2> t{};
+  for (unsigned bits = 0; bits <= 64; ++bits) {
+    // v >= 0: fixint to 127, then uint 8/16/32/64.
+    SintForm pos{0, 0, 56};
+    if (bits > 32) pos = {0xcf, 8, 0};
+    else if (bits > 16) pos = {0xce, 4, 32};
+    else if (bits > 8) pos = {0xcd, 2, 48};
+    else if (bits > 7) pos = {0xcc, 1, 56};
+    // v < 0 (bits of ~v = -v - 1): fixint from -32, then int 8/16/32/64.
+    SintForm neg{0, 0, 56};
+    if (bits > 31) neg = {0xd3, 8, 0};
+    else if (bits > 15) neg = {0xd2, 4, 32};
+    else if (bits > 7) neg = {0xd1, 2, 48};
+    else if (bits > 5) neg = {0xd0, 1, 56};
+    t[0][bits] = pos;
+    t[1][bits] = neg;
+  }
+  return t;
+}
+constexpr auto kSintForm = make_sint_forms();
 
 // msgpack's shortest forms, as msgpack-cxx's packer writes them (positive
 // values in the unsigned forms): the encoding rules of section 5.
@@ -89,6 +119,23 @@ struct Out {
       byte(0xd3);
       be(u, 8);
     }
+  }
+  // sint's bytes without a branch on the value: a column whose differences
+  // are not fixints (a volume column's, mostly) has sizes no predictor
+  // guesses, and a wrong guess per value cost more than the whole encoding.
+  // The form comes from the value's sign and bit width (kSintForm), the
+  // header byte and the big-endian bytes are stored whatever the form (the
+  // fixint's byte is its own header), and p moves by the form's length. It
+  // stores nine bytes at p: the room every value of a bar run has.
+  void sint_flat(std::int64_t v) {
+    const bool neg = v < 0;
+    const std::uint64_t u = neg ? ~static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    const unsigned bits = 64 - static_cast<unsigned>(__builtin_clzll(u | 1));  // 1..64
+    const SintForm f = kSintForm[neg][bits];
+    *p = static_cast<char>(f.len != 0 ? f.header : static_cast<unsigned>(static_cast<std::uint64_t>(v) & 0xff));
+    const std::uint64_t w = __builtin_bswap64(static_cast<std::uint64_t>(v)) >> f.shift;
+    std::memcpy(p + 1, &w, 8);
+    p += 1 + f.len;
   }
   void array(std::uint32_t n) {
     if (n < 16) {
@@ -264,7 +311,7 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
 // put_deltas, eight differences at a time: when all eight are fixints
 // (-32..127, a price column's ticks mostly) they are their own low bytes,
 // gathered with two in-lane shuffles and written with one 8-byte store; a
-// group of eight that is not goes through Out::sint.
+// group of eight that is not goes through Out::sint_flat.
 // Eight differences of put_deltas_avx2, k[i] - k[i - 1] for the lanes `in`
 // selects (all ones: every lane): when each of them is a fixint, their low
 // bytes go to `p` in one 8-byte store and it returns true.
@@ -301,7 +348,7 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
       o.p += 8;
       continue;
     }
-    for (std::uint32_t j = i; j < i + 8; ++j) o.sint(k[j] - k[j - 1]);
+    for (std::uint32_t j = i; j < i + 8; ++j) o.sint_flat(k[j] - k[j - 1]);
   }
   if (i < n) {
     // The last one to seven: the same eight-wide test on the lanes that
@@ -314,7 +361,7 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
                       _mm256_cmpgt_epi64(lanes, _mm256_setr_epi64x(4, 5, 6, 7)), o.p)) {
       o.p += left;
     } else {
-      for (; i < n; ++i) o.sint(k[i] - k[i - 1]);
+      for (; i < n; ++i) o.sint_flat(k[i] - k[i - 1]);
     }
   }
   return o.p;

@@ -705,14 +705,17 @@ TEST_CASE("encode_bar_run's time range is ts_range's, evenly spaced times wrappi
 TEST_CASE("encode_bar_run's AVX2 kernels write the baseline's bytes", "[unit][journal]") {
   // The dispatched encoder (AVX2 on a CPU that has it) against the baseline
   // build, on runs of every length from 1 to kMaxBarRun: tick moves at the
-  // fixint edges (-33, -32, 127, 128) and far past them, columns of whole
+  // fixint edges (-33, -32, 127, 128), at every other size edge of msgpack's
+  // signed and unsigned forms (the AVX2 side's sint_flat picks them from a
+  // table) and far past them, columns of whole
   // numbers, of up to nine decimal places, and values that are no decimal.
   // Without AVX2 both sides are the baseline: said, so a pass there is not
   // read as the kernels checked.
   if (!bar_run_uses_avx2()) WARN("this CPU has no AVX2: the baseline encoder is compared with itself");
   std::mt19937_64 rng(2026);
   const std::int64_t edges[] = {-33, -32, -31, -1, 0, 1, 126, 127, 128, 129, -128, -129, 255, 256, 65'535, 65'536,
-                                -32'768, -32'769, 4'000'000'000, -4'000'000'000};
+                                -32'768, -32'769, 4'000'000'000, -4'000'000'000, 2'147'483'647, 2'147'483'648,
+                                -2'147'483'648, -2'147'483'649, 4'294'967'295, 4'294'967'296, 32'767, -127};
   for (std::uint32_t n = 1; n <= kMaxBarRun; ++n) {
     for (int trial = 0; trial < 6; ++trial) {
       BarRun run;
