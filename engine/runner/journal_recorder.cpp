@@ -543,7 +543,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   r.ts_ns = ts_ns_;
   r.from = static_cast<std::uint8_t>(t.from);
   r.to = static_cast<std::uint8_t>(t.to);
-  r.trigger = to_string(t.event);
+  r.trigger = t.event;  // (named by emit())
   r.reason = b.add_text(t.reason_view);
   r.refusal = 0;
   if (t.refusal != nullptr) {

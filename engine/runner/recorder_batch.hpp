@@ -40,6 +40,7 @@
 #include "engine/model/bar_series.hpp"
 #include "engine/model/order.hpp"
 #include "engine/model/refusal_text.hpp"
+#include "engine/runner/state_machine.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/te_ffi.h"
 
@@ -145,11 +146,13 @@ struct ActionRecord {
 };
 inline constexpr std::size_t kActionFields = offsetof(te_action, reason_len);
 
-// A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
+// A transition. Its trigger is kept as the runner's event: emit() names it
+// (runner::to_string(RunnerEvent), a static string), off the trading thread
+// (the call was ≈ 10 instructions per transition there).
 struct TransitionRecord {
   std::int64_t ts_ns = 0;
   std::uint8_t from = 0, to = 0;
-  std::string_view trigger;
+  RunnerEvent trigger = RunnerEvent::SetupFound;
   TextRef reason;
   std::uint32_t refusal = 0;  // 0, or k: the reason goes on with the text of the batch's facts k - 1 (add_facts)
   std::int64_t bar_ts_ns = 0;
