@@ -220,9 +220,10 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     snapshot_into(runner, r.snap);
   }
   if (r.ctx != ctx_) r.ctx = ctx_;
-  r.ctx_bytes = ctx_bytes_.get();
-  if (ctx_bytes_) b.hold_export(ctx_bytes_);
-  r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
+  const std::shared_ptr<const script::LoopExport>& bytes = ctx_bytes();
+  r.ctx_bytes = bytes.get();
+  if (bytes) b.hold_export(bytes);
+  r.ctx_serial = bytes ? bytes->serial : 0;
   if (at_start) {
     if (start_orders_batch_ == &b && start_orders_generation_ == b.generation()) {
       // The orders at the bar's start were already in this batch (on_order_event).
@@ -315,11 +316,18 @@ void JournalRecorder::export_ctx(SymbolRunner& runner) {
   // Exported inside the batch loop: the bytes are recorded as they are (the
   // same object while they do not change) and decoded by the writer thread.
   if (const auto& bytes = runner.host().loop_export()) {
-    if (ctx_bytes_ != bytes) ctx_bytes_ = bytes;  // (the same export as the last one: no count moves)
+    if (ctx_held_[0] == bytes) {
+      ctx_at_ = 0;
+    } else if (ctx_held_[1] == bytes) {
+      ctx_at_ = 1;
+    } else {
+      ctx_at_ = ctx_at_ == 0 ? 1 : 0;
+      ctx_held_[ctx_at_] = bytes;
+    }
     if (ctx_) ctx_.reset();
     return;
   }
-  ctx_bytes_.reset();
+  ctx_at_ = 2;  // (the exports held stay: one may come back)
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);

@@ -291,8 +291,15 @@ class JournalRecorder final : public RunnerObserver {
   bool before_recorded_ = false;
   bool orders_saved_ = false;
   bool bar_in_batch_ = false;
-  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
-  std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
+  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes())
+  // ... exported in the batch loop, as bytes: ctx_held_[ctx_at_] (slot 2
+  // stays null: none). The last two distinct exports are held, and a new one
+  // replaces the one not current: a ctx that goes back and forth between two
+  // values (sma_cross: {} and {setup = ...}) moves no reference count (a
+  // locked increment and decrement per export otherwise).
+  std::shared_ptr<const script::LoopExport> ctx_held_[3];
+  std::uint8_t ctx_at_ = 2;
+  const std::shared_ptr<const script::LoopExport>& ctx_bytes() const noexcept { return ctx_held_[ctx_at_]; }
   OrderList working_;                              // orders not yet final, by id (deterministic order), untagged:
   std::size_t working_count_ = 0;                  // the first working_count_ (the rest: spares)
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
