@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "engine/core/copy_short.hpp"
 #include "engine/core/numbers.hpp"
 
 namespace te::runner {
@@ -625,7 +626,8 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   // order events of a run carry one of a few tags (an entry's reason), and
   // a string assignment was a call and a memcpy call per event.
   copy_untagged(r.order, order);
-  if (r.order.tag != order.tag) r.order.tag = order.tag;
+  if (r.order.tag.size() != order.tag.size() || !equal_short(r.order.tag.data(), order.tag.data(), order.tag.size()))
+    r.order.tag = order.tag;
   r.message = TextRef{};
   r.refusal = 0;
   if (rejection != nullptr) {
