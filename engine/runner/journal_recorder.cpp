@@ -206,8 +206,10 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
 // last use is not copied, so no reference count moves). Only numbers and
 // shared pointers are taken here; the value tree is built by the writer
 // thread. `snap` null: the runner as it is now.
-void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
-                                 bool at_start, int indicator_offset, std::size_t at) {
+[[gnu::always_inline]] inline void JournalRecorder::push_state_inline(const SymbolRunner& runner,
+                                                                     journal::StatePhase phase,
+                                                                     const RunnerSnapshot* snap, bool at_start,
+                                                                     int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
@@ -261,6 +263,11 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     r.indicator_offset = 0;
     if (r.indicator_names) r.indicator_names.reset();
   }
+}
+
+void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
+                                 bool at_start, int indicator_offset, std::size_t at) {
+  push_state_inline(runner, phase, snap, at_start, indicator_offset, at);
 }
 
 void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
@@ -528,12 +535,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
     settle_start_marks();
-    push_state(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
+    push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
   start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
+    push_state_inline(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
     state_recorded_at(runner.bar_index());
   }
   hand_over_if_full();

@@ -169,6 +169,12 @@ class JournalRecorder final : public RunnerObserver {
   // the runner's numbers now.
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap, bool at_start,
                   int indicator_offset, std::size_t at);
+  // The same, inline (on_bar_end's two states, whose arguments are then
+  // constants for the most part: a call, its saved registers and the tests
+  // of those arguments per state otherwise).
+  [[gnu::always_inline]] inline void push_state_inline(const SymbolRunner& runner, journal::StatePhase phase,
+                                                       const RunnerSnapshot* snap, bool at_start, int indicator_offset,
+                                                       std::size_t at);
   void save_orders_at_start();
   void copy_orders_at_start(const model::Order* list, std::size_t n);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);

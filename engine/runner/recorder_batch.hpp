@@ -356,7 +356,9 @@ class RecorderBatch final : public journal::DeferredEvents {
   // ctx_bytes): a copy per export the batch's states switch to, found again
   // among the last two held (a ctx alternates between a few values); released
   // by clear(), on the recorder's thread.
-  void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
+  // Always inline: a call per state otherwise (GCC kept it out of line in
+  // JournalRecorder::on_bar_end's two states).
+  [[gnu::always_inline]] void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
     const std::size_t n = held_exports_.size();
     if (n != 0 && held_exports_[n - 1].get() == e.get()) return;
     if (n > 1 && held_exports_[n - 2].get() == e.get()) return;
