@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "engine/core/copy_short.hpp"
 #include "engine/core/numbers.hpp"
 
 namespace te::runner {
@@ -205,8 +206,10 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
 // last use is not copied, so no reference count moves). Only numbers and
 // shared pointers are taken here; the value tree is built by the writer
 // thread. `snap` null: the runner as it is now.
-void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
-                                 bool at_start, int indicator_offset, std::size_t at) {
+[[gnu::always_inline]] inline void JournalRecorder::push_state_inline(const SymbolRunner& runner,
+                                                                     journal::StatePhase phase,
+                                                                     const RunnerSnapshot* snap, bool at_start,
+                                                                     int indicator_offset, std::size_t at) {
   ++events_;
   ++states_;
   if (!error_) return;
@@ -220,9 +223,10 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     snapshot_into(runner, r.snap);
   }
   if (r.ctx != ctx_) r.ctx = ctx_;
-  r.ctx_bytes = ctx_bytes_.get();
-  if (ctx_bytes_) b.hold_export(ctx_bytes_);
-  r.ctx_serial = ctx_bytes_ ? ctx_bytes_->serial : 0;
+  const std::shared_ptr<const script::LoopExport>& bytes = ctx_bytes();
+  r.ctx_bytes = bytes.get();
+  if (bytes) b.hold_export(bytes);
+  r.ctx_serial = bytes ? bytes->serial : 0;
   if (at_start) {
     if (start_orders_batch_ == &b && start_orders_generation_ == b.generation()) {
       // The orders at the bar's start were already in this batch (on_order_event).
@@ -259,6 +263,11 @@ void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase
     r.indicator_offset = 0;
     if (r.indicator_names) r.indicator_names.reset();
   }
+}
+
+void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
+                                 bool at_start, int indicator_offset, std::size_t at) {
+  push_state_inline(runner, phase, snap, at_start, indicator_offset, at);
 }
 
 void JournalRecorder::note_new_indicators(const SymbolRunner& runner) {
@@ -315,11 +324,18 @@ void JournalRecorder::export_ctx(SymbolRunner& runner) {
   // Exported inside the batch loop: the bytes are recorded as they are (the
   // same object while they do not change) and decoded by the writer thread.
   if (const auto& bytes = runner.host().loop_export()) {
-    if (ctx_bytes_ != bytes) ctx_bytes_ = bytes;  // (the same export as the last one: no count moves)
+    if (ctx_held_[0] == bytes) {
+      ctx_at_ = 0;
+    } else if (ctx_held_[1] == bytes) {
+      ctx_at_ = 1;
+    } else {
+      ctx_at_ = ctx_at_ == 0 ? 1 : 0;
+      ctx_held_[ctx_at_] = bytes;
+    }
     if (ctx_) ctx_.reset();
     return;
   }
-  ctx_bytes_.reset();
+  ctx_at_ = 2;  // (the exports held stay: one may come back)
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);
@@ -519,12 +535,12 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
     settle_start_marks();
-    push_state(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
+    push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
   start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
-    push_state(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
+    push_state_inline(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
     state_recorded_at(runner.bar_index());
   }
   hand_over_if_full();
@@ -543,7 +559,7 @@ void JournalRecorder::on_transition(const SymbolRunner& runner, const Transition
   r.ts_ns = ts_ns_;
   r.from = static_cast<std::uint8_t>(t.from);
   r.to = static_cast<std::uint8_t>(t.to);
-  r.trigger = to_string(t.event);
+  r.trigger = t.event;  // (named by emit())
   r.reason = b.add_text(t.reason_view);
   r.refusal = 0;
   if (t.refusal != nullptr) {
@@ -617,7 +633,8 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   // order events of a run carry one of a few tags (an entry's reason), and
   // a string assignment was a call and a memcpy call per event.
   copy_untagged(r.order, order);
-  if (r.order.tag != order.tag) r.order.tag = order.tag;
+  if (r.order.tag.size() != order.tag.size() || !equal_short(r.order.tag.data(), order.tag.data(), order.tag.size()))
+    r.order.tag = order.tag;
   r.message = TextRef{};
   r.refusal = 0;
   if (rejection != nullptr) {

@@ -169,6 +169,12 @@ class JournalRecorder final : public RunnerObserver {
   // the runner's numbers now.
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap, bool at_start,
                   int indicator_offset, std::size_t at);
+  // The same, inline (on_bar_end's two states, whose arguments are then
+  // constants for the most part: a call, its saved registers and the tests
+  // of those arguments per state otherwise).
+  [[gnu::always_inline]] inline void push_state_inline(const SymbolRunner& runner, journal::StatePhase phase,
+                                                       const RunnerSnapshot* snap, bool at_start, int indicator_offset,
+                                                       std::size_t at);
   void save_orders_at_start();
   void copy_orders_at_start(const model::Order* list, std::size_t n);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
@@ -291,8 +297,15 @@ class JournalRecorder final : public RunnerObserver {
   bool before_recorded_ = false;
   bool orders_saved_ = false;
   bool bar_in_batch_ = false;
-  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes_)
-  std::shared_ptr<const script::LoopExport> ctx_bytes_;  // ... exported in the batch loop, as bytes
+  std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes())
+  // ... exported in the batch loop, as bytes: ctx_held_[ctx_at_] (slot 2
+  // stays null: none). The last two distinct exports are held, and a new one
+  // replaces the one not current: a ctx that goes back and forth between two
+  // values (sma_cross: {} and {setup = ...}) moves no reference count (a
+  // locked increment and decrement per export otherwise).
+  std::shared_ptr<const script::LoopExport> ctx_held_[3];
+  std::uint8_t ctx_at_ = 2;
+  const std::shared_ptr<const script::LoopExport>& ctx_bytes() const noexcept { return ctx_held_[ctx_at_]; }
   OrderList working_;                              // orders not yet final, by id (deterministic order), untagged:
   std::size_t working_count_ = 0;                  // the first working_count_ (the rest: spares)
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)

@@ -220,7 +220,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
           reason_text_.append(refusal_text(t.refusal));
           reason = reason_text_;
         }
-        out.transition(t.ts_ns, id.runner, t.from, t.to, t.trigger, reason, t.bar_ts_ns);
+        out.transition(t.ts_ns, id.runner, t.from, t.to, to_string(t.trigger), reason, t.bar_ts_ns);
         break;
       }
     }

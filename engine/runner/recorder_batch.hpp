@@ -40,6 +40,7 @@
 #include "engine/model/bar_series.hpp"
 #include "engine/model/order.hpp"
 #include "engine/model/refusal_text.hpp"
+#include "engine/runner/state_machine.hpp"
 #include "engine/script/context_codec.hpp"
 #include "engine/script/te_ffi.h"
 
@@ -145,11 +146,13 @@ struct ActionRecord {
 };
 inline constexpr std::size_t kActionFields = offsetof(te_action, reason_len);
 
-// A transition, its trigger name a static string (runner::to_string(RunnerEvent)).
+// A transition. Its trigger is kept as the runner's event: emit() names it
+// (runner::to_string(RunnerEvent), a static string), off the trading thread
+// (the call was ≈ 10 instructions per transition there).
 struct TransitionRecord {
   std::int64_t ts_ns = 0;
   std::uint8_t from = 0, to = 0;
-  std::string_view trigger;
+  RunnerEvent trigger = RunnerEvent::SetupFound;
   TextRef reason;
   std::uint32_t refusal = 0;  // 0, or k: the reason goes on with the text of the batch's facts k - 1 (add_facts)
   std::int64_t bar_ts_ns = 0;
@@ -173,12 +176,22 @@ struct RefusalRecord {
 };
 
 class RecorderBatch final : public journal::DeferredEvents {
-  // The record after v[k], if the batch kept one from an earlier use: its
-  // lines are asked for now, a record ahead of the stores (see
-  // engine/core/write_prefetch.hpp: the writer's thread read them last).
+  // The next record of `v` for this batch (v[used], made if the batch has
+  // none there yet: records are reused from batch to batch). `made` is
+  // v.size(), kept apart: size() divides by sizeof(T) (a multiply by its
+  // inverse), which ran twice per record on the trading thread. The record
+  // after it, if the batch kept one from an earlier use, has its lines asked
+  // for now, a record ahead of the stores (see engine/core/write_prefetch.hpp:
+  // the writer's thread read them last).
   template <class T>
-  [[gnu::always_inline]] static void prefetch_next(const std::vector<T>& v, std::size_t k) noexcept {
-    if (k + 1 < v.size()) prefetch_for_write(v.data() + k + 1, sizeof(T));
+  [[gnu::always_inline]] static T& next_record(std::vector<T>& v, std::size_t& used, std::size_t& made) {
+    if (used == made) [[unlikely]] {
+      v.emplace_back();
+      ++made;
+    }
+    T* const r = v.data() + used;
+    if (++used < made) prefetch_for_write(r + 1, sizeof(T));
+    return *r;
   }
 
  public:
@@ -245,7 +258,6 @@ class RecorderBatch final : public journal::DeferredEvents {
   [[gnu::always_inline]] StateRecord& add_state_slot(std::size_t at) {
     ++count_;
     const Item item{Kind::State, 0, static_cast<std::uint32_t>(states_used_)};
-    if (states_used_ == states_.size()) [[unlikely]] states_.emplace_back();
     if (at >= items_used_) {
       push_item(item);
     } else if (items_[at].kind == Kind::Skip) [[likely]] {
@@ -253,8 +265,7 @@ class RecorderBatch final : public journal::DeferredEvents {
     } else {
       insert_item(item, at);
     }
-    prefetch_next(states_, states_used_);
-    return states_[states_used_++];
+    return next_record(states_, states_used_, states_made_);
   }
   // An item position that add_state_slot() can fill later without moving
   // the items pushed after it (a bar's Before state goes right after its
@@ -276,30 +287,22 @@ class RecorderBatch final : public journal::DeferredEvents {
   ActionRecord& add_action() {
     ++count_;
     push_item(Item{Kind::Action, 0, static_cast<std::uint32_t>(actions_used_)});
-    if (actions_used_ == actions_.size()) actions_.emplace_back();
-    prefetch_next(actions_, actions_used_);
-    return actions_[actions_used_++];
+    return next_record(actions_, actions_used_, actions_made_);
   }
   TransitionRecord& add_transition() {
     ++count_;
     push_item(Item{Kind::Transition, 0, static_cast<std::uint32_t>(transitions_used_)});
-    if (transitions_used_ == transitions_.size()) transitions_.emplace_back();
-    prefetch_next(transitions_, transitions_used_);
-    return transitions_[transitions_used_++];
+    return next_record(transitions_, transitions_used_, transitions_made_);
   }
   OrderRecord& add_order() {
     ++count_;
     push_item(Item{Kind::Order, 0, static_cast<std::uint32_t>(orders_used_)});
-    if (orders_used_ == orders_.size()) orders_.emplace_back();
-    prefetch_next(orders_, orders_used_);
-    return orders_[orders_used_++];
+    return next_record(orders_, orders_used_, orders_made_);
   }
   RefusalRecord& add_refusal() {
     ++count_;
     push_item(Item{Kind::Refusal, 0, static_cast<std::uint32_t>(refusals_used_)});
-    if (refusals_used_ == refusals_.size()) refusals_.emplace_back();
-    prefetch_next(refusals_, refusals_used_);
-    return refusals_[refusals_used_++];
+    return next_record(refusals_, refusals_used_, refusals_made_);
   }
   void add_fill(const model::Fill& fill) {
     ++count_;
@@ -341,10 +344,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::uint32_t add_order_list(const model::Order* orders, std::size_t n) {
     const auto at = static_cast<std::uint32_t>(order_store_used_);
     for (const model::Order& o : std::span(orders, n)) {
-      if (order_store_used_ == order_store_.size()) order_store_.emplace_back();
-      prefetch_next(order_store_, order_store_used_);
-      copy_untagged(order_store_[order_store_used_], o);
-      ++order_store_used_;
+      copy_untagged(next_record(order_store_, order_store_used_, order_store_made_), o);
     }
     return at;
   }
@@ -356,7 +356,9 @@ class RecorderBatch final : public journal::DeferredEvents {
   // ctx_bytes): a copy per export the batch's states switch to, found again
   // among the last two held (a ctx alternates between a few values); released
   // by clear(), on the recorder's thread.
-  void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
+  // Always inline: a call per state otherwise (GCC kept it out of line in
+  // JournalRecorder::on_bar_end's two states).
+  [[gnu::always_inline]] void hold_export(const std::shared_ptr<const script::LoopExport>& e) {
     const std::size_t n = held_exports_.size();
     if (n != 0 && held_exports_[n - 1].get() == e.get()) return;
     if (n > 1 && held_exports_[n - 2].get() == e.get()) return;
@@ -419,14 +421,18 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<model::Bar> bars_;
   std::vector<StateRecord> states_;  // the first states_used_ are this batch's (the rest kept for reuse)
   std::size_t states_used_ = 0;
+  std::size_t states_made_ = 0;  // states_.size() (next_record)
   std::vector<journal::Event> events_;
   std::vector<double> indicator_values_;
   std::vector<ActionRecord> actions_;  // the first actions_used_ are this batch's
   std::size_t actions_used_ = 0;
+  std::size_t actions_made_ = 0;
   std::vector<TransitionRecord> transitions_;
   std::size_t transitions_used_ = 0;
+  std::size_t transitions_made_ = 0;
   std::vector<OrderRecord> orders_;
   std::size_t orders_used_ = 0;
+  std::size_t orders_made_ = 0;
   std::vector<model::Fill> fills_;
   // The records' strings (TextRef), one after the other: the first
   // text_used_ of text_cap_ bytes (add_text).
@@ -437,9 +443,11 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<model::RefusalFacts> facts_;  // refusals whose text emit() builds (add_facts)
   std::vector<RefusalRecord> refusals_;
   std::size_t refusals_used_ = 0;
+  std::size_t refusals_made_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
   std::vector<std::shared_ptr<const script::LoopExport>> held_exports_;  // hold_export()
   std::size_t order_store_used_ = 0;
+  std::size_t order_store_made_ = 0;
   std::uint64_t generation_ = 0;
   std::atomic<bool> in_use_{false};
   // The writer thread's: a state goes out in parts (journal::StateParts; the

@@ -908,11 +908,12 @@ std::size_t StrategyHost::peak_memory_bytes() const noexcept {
 
 // The accepted loop export's value, decoded once per export.
 Result<std::shared_ptr<const Value>> StrategyHost::loop_ctx_value() {
-  if (loop_ctx_value_of_ != loop_ctx_) {
-    auto v = decode_loop_export(loop_ctx_->bytes.data(), loop_ctx_->bytes.size());
+  const std::shared_ptr<const LoopExport>& e = ctx_slots_[loop_ctx_at_];
+  if (loop_ctx_value_of_ != e) {
+    auto v = decode_loop_export(e->bytes.data(), e->bytes.size());
     if (!v) return std::move(v).error();  // not expected: accept_loop_export checked the bytes
     loop_ctx_value_ = std::make_shared<const Value>(std::move(*v));
-    loop_ctx_value_of_ = loop_ctx_;
+    loop_ctx_value_of_ = e;
   }
   return loop_ctx_value_;
 }
@@ -962,25 +963,22 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
   const auto same = [&](const std::shared_ptr<const LoopExport>& e) {
     return e && e->bytes.size() == len && std::memcmp(bytes, e->bytes.data(), len) == 0;
   };
-  if (!same(loop_ctx_)) {
-    std::shared_ptr<const LoopExport> found;
-    for (const auto& e : recent_ctx_) {
-      if (same(e)) {
-        found = e;
-        break;
-      }
-    }
-    if (!found) {
+  if (!same(ctx_slots_[loop_ctx_at_])) {
+    std::size_t at = 0;
+    while (at < kRecentCtx && !same(ctx_slots_[at])) ++at;
+    if (at == kRecentCtx) {
       // Kept as bytes: decoded only when asked (export_context), or by a
-      // recorder's writer thread (loop_export).
+      // recorder's writer thread (loop_export). A small one replaces the
+      // oldest recent export, a big one the last big one (at == kRecentCtx).
       if (!loop_export_well_formed(bytes, len)) return false;  // never expected: the host's walker then reads ctx
-      found = std::make_shared<const LoopExport>(LoopExport{std::vector<std::uint8_t>(bytes, bytes + len), next_loop_export_serial()});
       if (len <= kRecentCtxMaxBytes) {
-        recent_ctx_[recent_ctx_next_] = found;
+        at = recent_ctx_next_;
         recent_ctx_next_ = (recent_ctx_next_ + 1) % kRecentCtx;
       }
+      ctx_slots_[at] = std::make_shared<const LoopExport>(
+          LoopExport{std::vector<std::uint8_t>(bytes, bytes + len), next_loop_export_serial()});
     }
-    loop_ctx_ = std::move(found);
+    loop_ctx_at_ = at;
   }
   loop_ctx_ready_ = true;
   return true;

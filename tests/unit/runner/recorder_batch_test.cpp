@@ -433,10 +433,10 @@ TEST_CASE("records' strings kept in the batch's text come out as they went in, a
     std::vector<std::string> want;
     for (int i = 0; i < 40; ++i) {  // past the text's first reservation (4 KiB) by the third use
       runner::TransitionRecord& t = b.add_transition();
-      t.trigger = "setup";
+      t.trigger = runner::RunnerEvent::SetupFound;
       const std::string reason = i % 3 == 0 ? "" : i % 3 == 1 ? tag : long_reason + std::string(40 * use, 'x');
       t.reason = b.add_text(reason);
-      want.push_back("transition setup|" + reason);
+      want.push_back("transition setup_found|" + reason);
       runner::ActionRecord& a = b.add_action();
       a.kind = script::kActExit;
       a.reason = b.add_text(i % 2 == 0 ? long_reason : with_nul);
