@@ -401,15 +401,20 @@ void put_risk_decision(Pk& pk, std::uint64_t order, model::StrategyId strategy, 
 }
 
 struct FieldCount {
+  // The direct records' counts, named for encode_direct(): asking
+  // operator() of an `OrderUpdate{}` built and destroyed the temporary (its
+  // strings, a StrategyAction's Value), ≈ 40 instructions a record.
+  static constexpr std::uint32_t kTransition = 5, kStrategyAction = 4, kOrderUpdate = 25, kFill = 13,
+                                 kRiskDecision = 5;
   std::uint32_t operator()(const SessionStart&) const { return 6; }
   std::uint32_t operator()(const SessionEnd&) const { return 2; }
   std::uint32_t operator()(const MarketData&) const { return 13; }
   std::uint32_t operator()(const RunnerState& s) const { return s.encoding == StateEncoding::Delta ? 7 : 5; }
-  std::uint32_t operator()(const Transition&) const { return 5; }
-  std::uint32_t operator()(const StrategyAction&) const { return 4; }
-  std::uint32_t operator()(const OrderUpdate&) const { return 25; }
-  std::uint32_t operator()(const FillEvent&) const { return 13; }
-  std::uint32_t operator()(const RiskDecision&) const { return 5; }
+  std::uint32_t operator()(const Transition&) const { return kTransition; }
+  std::uint32_t operator()(const StrategyAction&) const { return kStrategyAction; }
+  std::uint32_t operator()(const OrderUpdate&) const { return kOrderUpdate; }
+  std::uint32_t operator()(const FillEvent&) const { return kFill; }
+  std::uint32_t operator()(const RiskDecision&) const { return kRiskDecision; }
   std::uint32_t operator()(const StormGuardChange&) const { return 4; }
   std::uint32_t operator()(const StrategyError&) const { return 8; }
   std::uint32_t operator()(const Reload&) const { return 6; }
@@ -895,14 +900,14 @@ void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model
   // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
   // i64 27, three string headers 15, i32 5, oco group 9.
   const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
-  encode_direct(EventType::OrderUpdate, FieldCount{}(OrderUpdate{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::OrderUpdate, FieldCount::kOrderUpdate, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&& dbl) { put_order_update(pk, dbl, order, reason_code, message); });
 }
 
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
                  RecordOut& out) {
   // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
-  encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
+  encode_direct(EventType::Fill, FieldCount::kFill, sequence, ts_event_ns, runner, 84, out,
                 [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
 }
 
@@ -911,7 +916,7 @@ void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, mode
                           std::string_view reason_code, std::string_view message, RecordOut& out) {
   // At most: order 9, strategy 5, bool 1, two string headers 10.
   const std::size_t most = 25 + reason_code.size() + message.size();
-  encode_direct(EventType::RiskDecision, FieldCount{}(RiskDecision{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::RiskDecision, FieldCount::kRiskDecision, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&&) { put_risk_decision(pk, order, strategy, approved, reason_code, message); });
 }
 
@@ -920,7 +925,7 @@ void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::
                        RecordOut& out) {
   // At most: two u8 4, two string headers 10, bar time 9.
   const std::size_t most = 23 + trigger.size() + reason.size();
-  encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::Transition, FieldCount::kTransition, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&&) {
                   pk.pack_uint8(from);
                   pk.pack_uint8(to);
@@ -939,7 +944,7 @@ void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, mo
   for (std::size_t i = 0; i < n_params; ++i) {
     most += 14 + params[i].key.size() + (params[i].text != nullptr ? std::strlen(params[i].text) : 0);
   }
-  encode_direct(EventType::StrategyAction, FieldCount{}(StrategyAction{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::StrategyAction, FieldCount::kStrategyAction, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&& dbl) {
                   pk.pack_uint32(strategy);
                   put_str_to(pk, kind);
