@@ -2181,8 +2181,10 @@ bool encode_orders_field(const Value& orders, std::string& out) {
 void keep_positional_base(StatePartsBase& base, const StateParts& p) {
   base.parts = p;  // shared pointers and numbers: nothing is copied deep
   if (p.raw_orders && raw_orders_fit(p.order_list, p.order_count)) {
-    base.kept_orders.resize(p.order_count);
-    for (std::uint32_t i = 0; i < p.order_count; ++i) base.kept_orders[i] = kept_order(p.order_list[i]);
+    // Appended, not resize()d and assigned: resize() value-initialises the
+    // orders it adds first (a memset call on every state whose list grew).
+    base.kept_orders.clear();
+    for (std::uint32_t i = 0; i < p.order_count; ++i) base.kept_orders.push_back(kept_order(p.order_list[i]));
     base.orders_kept = true;
     // a producer's list is its own only while it hands it over
     base.parts.raw_orders = false;
