@@ -1757,6 +1757,26 @@ template <bool kChecked = true>
   *(kChecked ? room(en, 1) : en.sink.p) = static_cast<char>(0xc0);
   en.sink.p += 1;
 }
+// An array's or map's header as msgpack-cxx's pack_array / pack_map write
+// it (`fix` | n below 16, then the 16-bit code `code16`, then code16 + 1
+// with 32 bits).
+[[gnu::always_inline]] inline void raw_container(Enc& en, std::uint32_t n, unsigned fix, unsigned code16) {
+  char* q = room(en, 5);
+  if (n < 16) {
+    q[0] = static_cast<char>(fix | n);
+    en.sink.p += 1;
+  } else if (n < 65536) {
+    q[0] = static_cast<char>(code16);
+    store_be(q + 1, static_cast<std::uint16_t>(n));
+    en.sink.p += 3;
+  } else {
+    q[0] = static_cast<char>(code16 + 1);
+    store_be(q + 1, n);
+    en.sink.p += 5;
+  }
+}
+[[gnu::always_inline]] inline void raw_array(Enc& en, std::uint32_t n) { raw_container(en, n, 0x90, 0xdc); }
+[[gnu::always_inline]] inline void raw_map(Enc& en, std::uint32_t n) { raw_container(en, n, 0x80, 0xde); }
 template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_dbl(Enc& en, double d) {
   char* q = kChecked ? room(en, 9) : en.sink.p;
@@ -2061,8 +2081,8 @@ void put_order_map(Enc& en, const model::Order& o) {
 
 // put_replace of the order's value: [0, {nine keys}].
 void put_order_replace(Enc& en, const model::Order& o) {
-  en.pk.pack_array(2);
-  en.pk.pack_int64(0);
+  raw_array(en, 2);
+  raw_int(en, 0);
   put_order_map(en, o);
 }
 
@@ -2082,41 +2102,41 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
     changed += changes[i] != 0;
   }
   if (changed == 0 && x.size() == ny) {  // (array_kind's None: the callers pass lists that differ)
-    en.pk.pack_nil();
+    raw_nil(en);
     return;
   }
   if (common > 0 && changed * 2 > common) {  // array_kind's Replace: [0, the list's value]
-    en.pk.pack_array(2);
-    en.pk.pack_int64(0);
-    en.pk.pack_array(static_cast<std::uint32_t>(ny));
+    raw_array(en, 2);
+    raw_int(en, 0);
+    raw_array(en, static_cast<std::uint32_t>(ny));
     for (std::size_t i = 0; i < ny; ++i) put_order_map(en, y[i]);
     return;
   }
   // put_array_patch
-  en.pk.pack_array(3);
-  en.pk.pack_int64(2);
-  en.pk.pack_int64(static_cast<std::int64_t>(ny));
-  en.pk.pack_array(static_cast<std::uint32_t>(changed + (ny - common)));
+  raw_array(en, 3);
+  raw_int(en, 2);
+  raw_int(en, static_cast<std::int64_t>(ny));
+  raw_array(en, static_cast<std::uint32_t>(changed + (ny - common)));
   for (std::size_t i = 0; i < ny; ++i) {
     if (i < common && changes[i] == 0) continue;
-    en.pk.pack_array(2);
-    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    raw_array(en, 2);
+    raw_int(en, static_cast<std::int64_t>(i));
     if (i >= common || changes[i] == 0x1ff) {  // put_replace, or MapCompare's Replace (no key unchanged)
       put_order_replace(en, y[i]);
       continue;
     }
     // put_map_patch: the changed keys, each [0, value]; none removed
-    en.pk.pack_array(3);
-    en.pk.pack_int64(1);
-    en.pk.pack_map(static_cast<std::uint32_t>(std::popcount(changes[i])));
+    raw_array(en, 3);
+    raw_int(en, 1);
+    raw_map(en, static_cast<std::uint32_t>(std::popcount(changes[i])));
     for (int f = 0; f < 9; ++f) {
       if ((changes[i] >> f & 1) == 0) continue;
       put_key(en, kOrderFieldKeys[f]);
-      en.pk.pack_array(2);
-      en.pk.pack_int64(0);
+      raw_array(en, 2);
+      raw_int(en, 0);
       put_order_field(en, y[i], f);
     }
-    en.pk.pack_array(0);
+    raw_array(en, 0);
   }
 }
 
