@@ -425,10 +425,15 @@ struct JournalWriter::Impl {
     bool in_block = false;
     std::size_t n = 0;
     char* room(std::size_t most) override {
-      if (most <= kInPlaceMax) {
+      if (most <= kInPlaceMax) [[likely]] {
         in_block = true;
         return im.block.begin_record(most);
       }
+      return room_in_record(most);
+    }
+    // (Out of line: a record past kInPlaceMax is rare, and its resize() call
+    // made room() save and restore registers for every record.)
+    [[gnu::noinline]] char* room_in_record(std::size_t most) {
       im.record.resize(most);
       return im.record.data();
     }
