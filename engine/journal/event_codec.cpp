@@ -108,9 +108,22 @@ const std::uint64_t kNoValueBits = std::bit_cast<std::uint64_t>(model::kNoValue)
 
 // ---- encoding ---------------------------------------------------------------
 
-void put_str(Enc& en, std::string_view s) {
+[[gnu::noinline]] void put_str_packed(Enc& en, std::string_view s) {
   en.pk.pack_str(static_cast<std::uint32_t>(s.size()));
   en.pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+// A string shorter than 32 bytes (a ctx key or text, mostly: the delta's
+// patches write them) as the packer's fixstr, written inline by copy_short
+// when the sink has room; else, and for longer strings, the packer's forms
+// (put_str_packed, out of line so the short path saves no registers). The
+// packer wrote each with two Sink::write calls, one of them a memcpy call.
+void put_str(Enc& en, std::string_view s) {
+  Sink& k = en.sink;
+  const std::size_t n = s.size();
+  if (n >= 32 || static_cast<std::size_t>(k.end - k.p) <= n) return put_str_packed(en, s);
+  k.p[0] = static_cast<char>(0xa0 | n);
+  copy_short(k.p + 1, s.data(), n);
+  k.p += n + 1;
 }
 
 // A constant map key, shorter than 32 bytes (a msgpack fixstr, as put_str
