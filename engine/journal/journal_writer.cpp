@@ -367,6 +367,16 @@ struct JournalWriter::Impl {
   // process() of the event it stands for, written without its value tree.
   Status process_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                        Value& indicators) {
+    if (write_state(sequence, ts, runner, p, indicators)) return {};
+    return std::move(state_error);
+  }
+  // process_state's work, true when it went well, else its error in
+  // `state_error`: the Status it returned (a Result<void> of 48 bytes with a
+  // string) was built, checked and destroyed across the call for every state
+  // of a recorder (Emitter::runner_state), ≈ 15 instructions.
+  Status state_error;
+  bool write_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
+                   Value& indicators) {
     // (nil mostly: a variant reset and move per state saved)
     if (!opts.include_indicators && !indicators.is_nil()) indicators = Value();
     record.clear();
@@ -403,7 +413,10 @@ struct JournalWriter::Impl {
       encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
     }
     ++(full ? wstats.state_full : wstats.state_delta);
-    return end_block_out(o, sequence, ts);
+    Status r = end_block_out(o, sequence, ts);
+    if (r) return true;
+    state_error = std::move(r);
+    return false;
   }
 
   // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
@@ -528,7 +541,7 @@ struct JournalWriter::Impl {
         ++lost;
         return;
       }
-      take(im.process_state(first + k, ts, runner, p, indicators));
+      if (!im.write_state(first + k, ts, runner, p, indicators)) take(std::move(im.state_error));
     }
     // The next event's sequence number, or 0 when it is not written (dropped
     // by DropOldest, or after an error: counted as lost).
