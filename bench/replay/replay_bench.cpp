@@ -22,7 +22,8 @@
 // Recording settings are `backtest --record`'s defaults (no indicator values),
 // but <mode>/uncompressed stores the journal's blocks uncompressed (`--record-compression
 // none`; TE_BENCH_REPLAY_COMPRESSION=none does that in every case, for profiling;
-// TE_BENCH_REPLAY_ACCELERATION=N sets LZ4's acceleration in every case);
+// TE_BENCH_REPLAY_ACCELERATION=N sets LZ4's acceleration in every case,
+// TE_BENCH_REPLAY_BLOCK_SIZE=N the writer's target raw block size);
 // the backtest is `--cash 1000000 --commission 0.001`, as in bench/backtest.
 // Wall-clock loss needs a free second core for the writer thread; on a loaded
 // machine thread_loss_pct is what the trading thread pays.
@@ -122,6 +123,10 @@ Sample run_case(const Case& c, const model::BarSeries& bars, const script::Strat
     if (const char* z = std::getenv("TE_BENCH_REPLAY_COMPRESSION")) o.writer.compress = std::string(z) != "none";
     // TE_BENCH_REPLAY_ACCELERATION=N: LZ4's acceleration in every case (for profiling).
     if (const char* a = std::getenv("TE_BENCH_REPLAY_ACCELERATION")) o.writer.acceleration = std::atoi(a);
+    // TE_BENCH_REPLAY_BLOCK_SIZE=N: the writer's target raw block size in every case (for profiling).
+    if (const char* b = std::getenv("TE_BENCH_REPLAY_BLOCK_SIZE")) {
+      o.writer.block_size = static_cast<std::uint32_t>(std::strtoul(b, nullptr, 10));
+    }
     // As `backtest --record` records by default: indicator values are not
     // stored (inspect-event recomputes them from the recorded bars).
     o.writer.include_indicators = false;

@@ -13,6 +13,12 @@ void BlockBuilder::grow(std::size_t more) {
   raw_.resize(std::max(used_ + more, raw_.size() * 2));
 }
 
+char* BlockBuilder::begin_record_grown(std::size_t max) {
+  grow(5 + max);
+  record_at_ = max >= kTwoByteBound ? 2 : 1;
+  return raw_.data() + used_ + record_at_;
+}
+
 void BlockBuilder::add(std::string_view record, std::uint64_t sequence, std::int64_t ts_event_ns) {
   TE_ASSERT(record.size() <= kMaxRecordSize, "journal record of %zu bytes exceeds the block limit", record.size());
   if (used_ + 5 + record.size() > raw_.size()) grow(5 + record.size());

@@ -56,7 +56,9 @@ class BlockBuilder {
   // is not moved; a smaller bound, one.
   static constexpr std::size_t kTwoByteBound = 160;
   char* begin_record(std::size_t max) {
-    if (used_ + 5 + max > raw_.size()) grow(5 + max);
+    // The growth out of line (begin_record_grown): with its call here the
+    // writer's BlockOut::room saved and restored five registers per record.
+    if (used_ + 5 + max > raw_.size()) [[unlikely]] return begin_record_grown(max);
     record_at_ = max >= kTwoByteBound ? 2 : 1;
     return raw_.data() + used_ + record_at_;
   }
@@ -102,6 +104,7 @@ class BlockBuilder {
 
  private:
   void grow(std::size_t more);
+  char* begin_record_grown(std::size_t max);
   void end_moved_record(std::size_t n, std::uint64_t sequence, std::int64_t ts_event_ns);
   std::size_t record_at_ = 1;  // begin_record's room for the length
   void note(std::uint64_t sequence, std::int64_t ts_event_ns) noexcept {

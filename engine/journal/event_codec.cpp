@@ -108,9 +108,22 @@ const std::uint64_t kNoValueBits = std::bit_cast<std::uint64_t>(model::kNoValue)
 
 // ---- encoding ---------------------------------------------------------------
 
-void put_str(Enc& en, std::string_view s) {
+[[gnu::noinline]] void put_str_packed(Enc& en, std::string_view s) {
   en.pk.pack_str(static_cast<std::uint32_t>(s.size()));
   en.pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+// A string shorter than 32 bytes (a ctx key or text, mostly: the delta's
+// patches write them) as the packer's fixstr, written inline by copy_short
+// when the sink has room; else, and for longer strings, the packer's forms
+// (put_str_packed, out of line so the short path saves no registers). The
+// packer wrote each with two Sink::write calls, one of them a memcpy call.
+void put_str(Enc& en, std::string_view s) {
+  Sink& k = en.sink;
+  const std::size_t n = s.size();
+  if (n >= 32 || static_cast<std::size_t>(k.end - k.p) <= n) return put_str_packed(en, s);
+  k.p[0] = static_cast<char>(0xa0 | n);
+  copy_short(k.p + 1, s.data(), n);
+  k.p += n + 1;
 }
 
 // A constant map key, shorter than 32 bytes (a msgpack fixstr, as put_str
@@ -401,15 +414,20 @@ void put_risk_decision(Pk& pk, std::uint64_t order, model::StrategyId strategy, 
 }
 
 struct FieldCount {
+  // The direct records' counts, named for encode_direct(): asking
+  // operator() of an `OrderUpdate{}` built and destroyed the temporary (its
+  // strings, a StrategyAction's Value), ≈ 40 instructions a record.
+  static constexpr std::uint32_t kTransition = 5, kStrategyAction = 4, kOrderUpdate = 25, kFill = 13,
+                                 kRiskDecision = 5;
   std::uint32_t operator()(const SessionStart&) const { return 6; }
   std::uint32_t operator()(const SessionEnd&) const { return 2; }
   std::uint32_t operator()(const MarketData&) const { return 13; }
   std::uint32_t operator()(const RunnerState& s) const { return s.encoding == StateEncoding::Delta ? 7 : 5; }
-  std::uint32_t operator()(const Transition&) const { return 5; }
-  std::uint32_t operator()(const StrategyAction&) const { return 4; }
-  std::uint32_t operator()(const OrderUpdate&) const { return 25; }
-  std::uint32_t operator()(const FillEvent&) const { return 13; }
-  std::uint32_t operator()(const RiskDecision&) const { return 5; }
+  std::uint32_t operator()(const Transition&) const { return kTransition; }
+  std::uint32_t operator()(const StrategyAction&) const { return kStrategyAction; }
+  std::uint32_t operator()(const OrderUpdate&) const { return kOrderUpdate; }
+  std::uint32_t operator()(const FillEvent&) const { return kFill; }
+  std::uint32_t operator()(const RiskDecision&) const { return kRiskDecision; }
   std::uint32_t operator()(const StormGuardChange&) const { return 4; }
   std::uint32_t operator()(const StrategyError&) const { return 8; }
   std::uint32_t operator()(const Reload&) const { return 6; }
@@ -895,14 +913,14 @@ void encode_order_update(std::uint64_t sequence, std::int64_t ts_event_ns, model
   // At most: id 9, three u32 15, five u8 10, seven doubles 63, bool 1, three
   // i64 27, three string headers 15, i32 5, oco group 9.
   const std::size_t most = 154 + order.tag.size() + reason_code.size() + message.size();
-  encode_direct(EventType::OrderUpdate, FieldCount{}(OrderUpdate{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::OrderUpdate, FieldCount::kOrderUpdate, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&& dbl) { put_order_update(pk, dbl, order, reason_code, message); });
 }
 
 void encode_fill(std::uint64_t sequence, std::int64_t ts_event_ns, model::RunnerId runner, const model::Fill& fill,
                  RecordOut& out) {
   // At most: order 9, three u32 15, three u8 6, four doubles 36, two i64 18.
-  encode_direct(EventType::Fill, FieldCount{}(FillEvent{}), sequence, ts_event_ns, runner, 84, out,
+  encode_direct(EventType::Fill, FieldCount::kFill, sequence, ts_event_ns, runner, 84, out,
                 [&](auto& pk, auto&& dbl) { put_fill(pk, dbl, fill); });
 }
 
@@ -911,7 +929,7 @@ void encode_risk_decision(std::uint64_t sequence, std::int64_t ts_event_ns, mode
                           std::string_view reason_code, std::string_view message, RecordOut& out) {
   // At most: order 9, strategy 5, bool 1, two string headers 10.
   const std::size_t most = 25 + reason_code.size() + message.size();
-  encode_direct(EventType::RiskDecision, FieldCount{}(RiskDecision{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::RiskDecision, FieldCount::kRiskDecision, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&&) { put_risk_decision(pk, order, strategy, approved, reason_code, message); });
 }
 
@@ -920,7 +938,7 @@ void encode_transition(std::uint64_t sequence, std::int64_t ts_event_ns, model::
                        RecordOut& out) {
   // At most: two u8 4, two string headers 10, bar time 9.
   const std::size_t most = 23 + trigger.size() + reason.size();
-  encode_direct(EventType::Transition, FieldCount{}(Transition{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::Transition, FieldCount::kTransition, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&&) {
                   pk.pack_uint8(from);
                   pk.pack_uint8(to);
@@ -939,7 +957,7 @@ void encode_strategy_action(std::uint64_t sequence, std::int64_t ts_event_ns, mo
   for (std::size_t i = 0; i < n_params; ++i) {
     most += 14 + params[i].key.size() + (params[i].text != nullptr ? std::strlen(params[i].text) : 0);
   }
-  encode_direct(EventType::StrategyAction, FieldCount{}(StrategyAction{}), sequence, ts_event_ns, runner, most, out,
+  encode_direct(EventType::StrategyAction, FieldCount::kStrategyAction, sequence, ts_event_ns, runner, most, out,
                 [&](auto& pk, auto&& dbl) {
                   pk.pack_uint32(strategy);
                   put_str_to(pk, kind);
@@ -1752,6 +1770,26 @@ template <bool kChecked = true>
   *(kChecked ? room(en, 1) : en.sink.p) = static_cast<char>(0xc0);
   en.sink.p += 1;
 }
+// An array's or map's header as msgpack-cxx's pack_array / pack_map write
+// it (`fix` | n below 16, then the 16-bit code `code16`, then code16 + 1
+// with 32 bits).
+[[gnu::always_inline]] inline void raw_container(Enc& en, std::uint32_t n, unsigned fix, unsigned code16) {
+  char* q = room(en, 5);
+  if (n < 16) {
+    q[0] = static_cast<char>(fix | n);
+    en.sink.p += 1;
+  } else if (n < 65536) {
+    q[0] = static_cast<char>(code16);
+    store_be(q + 1, static_cast<std::uint16_t>(n));
+    en.sink.p += 3;
+  } else {
+    q[0] = static_cast<char>(code16 + 1);
+    store_be(q + 1, n);
+    en.sink.p += 5;
+  }
+}
+[[gnu::always_inline]] inline void raw_array(Enc& en, std::uint32_t n) { raw_container(en, n, 0x90, 0xdc); }
+[[gnu::always_inline]] inline void raw_map(Enc& en, std::uint32_t n) { raw_container(en, n, 0x80, 0xde); }
 template <bool kChecked = true>
 [[gnu::always_inline]] inline void raw_dbl(Enc& en, double d) {
   char* q = kChecked ? room(en, 9) : en.sink.p;
@@ -1793,9 +1831,12 @@ template <bool kChecked = true>
 // header, type, sequence, time, runner, phase, state (a uint8: 2 bytes from
 // 128), encoding.
 constexpr std::size_t kPositionalEnvelopeBound = 3 + 1 + 9 + 9 + 5 + 1 + 2 + 1;
-void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
-                             model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
-  char* q = room(en, kPositionalEnvelopeBound);
+// Into room the caller made (kPositionalEnvelopeBound bytes).
+[[gnu::always_inline]] inline void put_positional_envelope_in_room(Enc& en, std::uint32_t fields,
+                                                                   std::uint64_t sequence, std::int64_t ts_event_ns,
+                                                                   model::RunnerId runner, const StateParts& p,
+                                                                   std::uint8_t encoding) {
+  char* q = en.sink.p;
   const std::uint32_t n = kEnvelopeFields + fields;  // at most 4 + 7 + 16
   if (n < 16) {
     q[0] = static_cast<char>(0x90 | n);
@@ -1812,6 +1853,22 @@ void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequen
   raw_uint<false>(en, static_cast<std::uint64_t>(p.phase));
   raw_uint<false>(en, p.state);
   raw_uint<false>(en, encoding);
+}
+[[gnu::noinline]] void put_positional_envelope_grown(Enc& en, std::uint32_t fields, std::uint64_t sequence,
+                                                     std::int64_t ts_event_ns, model::RunnerId runner,
+                                                     const StateParts& p, std::uint8_t encoding) {
+  en.sink.grow(kPositionalEnvelopeBound);
+  put_positional_envelope_in_room(en, fields, sequence, ts_event_ns, runner, p, encoding);
+}
+// The sink's growth out of line (put_positional_envelope_grown; a record's
+// first room always holds the envelope): with the grow call in it, this
+// function saved and restored six registers per state.
+void put_positional_envelope(Enc& en, std::uint32_t fields, std::uint64_t sequence, std::int64_t ts_event_ns,
+                             model::RunnerId runner, const StateParts& p, std::uint8_t encoding) {
+  if (static_cast<std::size_t>(en.sink.end - en.sink.p) < kPositionalEnvelopeBound) [[unlikely]] {
+    return put_positional_envelope_grown(en, fields, sequence, ts_event_ns, runner, p, encoding);
+  }
+  put_positional_envelope_in_room(en, fields, sequence, ts_event_ns, runner, p, encoding);
 }
 
 // Leaf `leaf` of `p` as the positional records write it (ctx and orders are
@@ -2056,8 +2113,8 @@ void put_order_map(Enc& en, const model::Order& o) {
 
 // put_replace of the order's value: [0, {nine keys}].
 void put_order_replace(Enc& en, const model::Order& o) {
-  en.pk.pack_array(2);
-  en.pk.pack_int64(0);
+  raw_array(en, 2);
+  raw_int(en, 0);
   put_order_map(en, o);
 }
 
@@ -2077,41 +2134,41 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
     changed += changes[i] != 0;
   }
   if (changed == 0 && x.size() == ny) {  // (array_kind's None: the callers pass lists that differ)
-    en.pk.pack_nil();
+    raw_nil(en);
     return;
   }
   if (common > 0 && changed * 2 > common) {  // array_kind's Replace: [0, the list's value]
-    en.pk.pack_array(2);
-    en.pk.pack_int64(0);
-    en.pk.pack_array(static_cast<std::uint32_t>(ny));
+    raw_array(en, 2);
+    raw_int(en, 0);
+    raw_array(en, static_cast<std::uint32_t>(ny));
     for (std::size_t i = 0; i < ny; ++i) put_order_map(en, y[i]);
     return;
   }
   // put_array_patch
-  en.pk.pack_array(3);
-  en.pk.pack_int64(2);
-  en.pk.pack_int64(static_cast<std::int64_t>(ny));
-  en.pk.pack_array(static_cast<std::uint32_t>(changed + (ny - common)));
+  raw_array(en, 3);
+  raw_int(en, 2);
+  raw_int(en, static_cast<std::int64_t>(ny));
+  raw_array(en, static_cast<std::uint32_t>(changed + (ny - common)));
   for (std::size_t i = 0; i < ny; ++i) {
     if (i < common && changes[i] == 0) continue;
-    en.pk.pack_array(2);
-    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    raw_array(en, 2);
+    raw_int(en, static_cast<std::int64_t>(i));
     if (i >= common || changes[i] == 0x1ff) {  // put_replace, or MapCompare's Replace (no key unchanged)
       put_order_replace(en, y[i]);
       continue;
     }
     // put_map_patch: the changed keys, each [0, value]; none removed
-    en.pk.pack_array(3);
-    en.pk.pack_int64(1);
-    en.pk.pack_map(static_cast<std::uint32_t>(std::popcount(changes[i])));
+    raw_array(en, 3);
+    raw_int(en, 1);
+    raw_map(en, static_cast<std::uint32_t>(std::popcount(changes[i])));
     for (int f = 0; f < 9; ++f) {
       if ((changes[i] >> f & 1) == 0) continue;
       put_key(en, kOrderFieldKeys[f]);
-      en.pk.pack_array(2);
-      en.pk.pack_int64(0);
+      raw_array(en, 2);
+      raw_int(en, 0);
       put_order_field(en, y[i], f);
     }
-    en.pk.pack_array(0);
+    raw_array(en, 0);
   }
 }
 
@@ -2176,8 +2233,10 @@ bool encode_orders_field(const Value& orders, std::string& out) {
 void keep_positional_base(StatePartsBase& base, const StateParts& p) {
   base.parts = p;  // shared pointers and numbers: nothing is copied deep
   if (p.raw_orders && raw_orders_fit(p.order_list, p.order_count)) {
-    base.kept_orders.resize(p.order_count);
-    for (std::uint32_t i = 0; i < p.order_count; ++i) base.kept_orders[i] = kept_order(p.order_list[i]);
+    // Appended, not resize()d and assigned: resize() value-initialises the
+    // orders it adds first (a memset call on every state whose list grew).
+    base.kept_orders.clear();
+    for (std::uint32_t i = 0; i < p.order_count; ++i) base.kept_orders.push_back(kept_order(p.order_list[i]));
     base.orders_kept = true;
     // a producer's list is its own only while it hands it over
     base.parts.raw_orders = false;

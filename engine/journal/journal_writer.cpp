@@ -54,6 +54,7 @@ std::string WriterOptions::validate() const {
 struct JournalWriter::Impl {
   explicit Impl(const WriterOptions& o, std::unique_ptr<WritableFile> f)
       : opts(o),
+        positional_(o.bar_runs && o.positional_states),
         wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
         file(std::move(f)),
         delta(o.snapshot_interval) {
@@ -61,6 +62,8 @@ struct JournalWriter::Impl {
   }
 
   const WriterOptions& opts;
+  // positional(), read once: asked three times per state, through opts' reference.
+  const bool positional_;
   // Producers wake a sleeping writer only once this many events are queued (or
   // on the first event when blocks have a timeout): a futex wake per append
   // would cost more than the append itself.
@@ -155,6 +158,17 @@ struct JournalWriter::Impl {
     std::uint32_t since_snapshot = 0;
   };
   std::map<model::RunnerId, PartsTrack> parts_tracks;
+  // The runner's track, the last one asked for without a map search (a
+  // recorded backtest has one runner; map nodes stay where they are).
+  PartsTrack* last_track = nullptr;
+  model::RunnerId last_track_runner = 0;
+  PartsTrack& track(model::RunnerId runner) {
+    if (last_track == nullptr || last_track_runner != runner) {
+      last_track = &parts_tracks[runner];
+      last_track_runner = runner;
+    }
+    return *last_track;
+  }
   StateParts tree_parts;  // a RunnerState event's tree as parts (process)
   // The bar run being collected (bar_runs): its bars are the block's next
   // events; it goes into the block as one record before anything else does.
@@ -322,6 +336,7 @@ struct JournalWriter::Impl {
         return process_state(e.sequence, e.ts_event_ns, e.runner, tree_parts, s->indicators);
       }
       if (!opts.include_indicators) s->indicators = Value();
+      if (last_track_runner == e.runner) last_track = nullptr;
       parts_tracks.erase(e.runner);  // one encoder per runner chain
       bool full = true;
       if (opts.storage_mode == StorageMode::Delta) {
@@ -337,7 +352,7 @@ struct JournalWriter::Impl {
   }
 
   // Format 4 (positional runner states) or the map form of format 3 and 2.
-  bool positional() const noexcept { return opts.bar_runs && opts.positional_states; }
+  bool positional() const noexcept { return positional_; }
   bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                          const Value& indicators, StatePartsBase& cache, RecordOut& o) {
@@ -352,6 +367,17 @@ struct JournalWriter::Impl {
   // process() of the event it stands for, written without its value tree.
   Status process_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                        Value& indicators) {
+    if (write_state(sequence, ts, runner, p, indicators)) return {};
+    return std::move(state_error);
+  }
+  // process_state's work, true when it went well, else its error in
+  // `state_error`: the Status it returned (a Result<void> of 48 bytes with a
+  // string) was built, checked and destroyed across the call for every state
+  // of a recorder (Emitter::runner_state), ≈ 15 instructions. Inline there:
+  // the call and its own frame were ≈ 13 more a state.
+  Status state_error;
+  [[gnu::always_inline]] bool write_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
+                   Value& indicators) {
     // (nil mostly: a variant reset and move per state saved)
     if (!opts.include_indicators && !indicators.is_nil()) indicators = Value();
     record.clear();
@@ -359,7 +385,7 @@ struct JournalWriter::Impl {
     // the direct records are; the map form (format 3) into `record`.
     if (positional()) flush_run();  // the run's bars come before this record
     BlockOut o(*this);
-    PartsTrack& t = parts_tracks[runner];
+    PartsTrack& t = track(runner);
     bool full = true;
     if (opts.storage_mode == StorageMode::Delta) {
       delta.forget(runner);  // one encoder per runner chain
@@ -388,7 +414,10 @@ struct JournalWriter::Impl {
       encode_full_state(sequence, ts, runner, p, indicators, t.base, o);
     }
     ++(full ? wstats.state_full : wstats.state_delta);
-    return end_block_out(o, sequence, ts);
+    Status r = end_block_out(o, sequence, ts);
+    if (r) return true;
+    state_error = std::move(r);
+    return false;
   }
 
   // An order_update, fill or risk_decision from its parts (a JournalRecorder's):
@@ -410,10 +439,15 @@ struct JournalWriter::Impl {
     bool in_block = false;
     std::size_t n = 0;
     char* room(std::size_t most) override {
-      if (most <= kInPlaceMax) {
+      if (most <= kInPlaceMax) [[likely]] {
         in_block = true;
         return im.block.begin_record(most);
       }
+      return room_in_record(most);
+    }
+    // (Out of line: a record past kInPlaceMax is rare, and its resize() call
+    // made room() save and restore registers for every record.)
+    [[gnu::noinline]] char* room_in_record(std::size_t most) {
       im.record.resize(most);
       return im.record.data();
     }
@@ -508,7 +542,7 @@ struct JournalWriter::Impl {
         ++lost;
         return;
       }
-      take(im.process_state(first + k, ts, runner, p, indicators));
+      if (!im.write_state(first + k, ts, runner, p, indicators)) take(std::move(im.state_error));
     }
     // The next event's sequence number, or 0 when it is not written (dropped
     // by DropOldest, or after an error: counted as lost).
