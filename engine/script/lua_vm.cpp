@@ -138,6 +138,14 @@ void* LuaVm::allocate_any(LuaVm* vm, void* ptr, std::size_t osize, std::size_t n
   return p;
 }
 
+void LuaVm::enforce_budget(bool on) noexcept {
+  enforce_ = on;
+  update_fast_limit();
+  // (Set when the strategy's code starts: the prelude's load keeps LuaJIT's
+  // default, so an idle runner holds no more garbage than before.)
+  if (on && L_ != nullptr) lua_gc(L_, LUA_GCSETPAUSE, kStrategyGcPause);
+}
+
 void LuaVm::update_fast_limit() noexcept {
   if (limit_ == 0 || !enforce_) fast_limit_ = std::numeric_limits<std::size_t>::max();
   else fast_limit_ = over_ ? hard_limit_ : std::min(collect_at_, hard_limit_);
