@@ -159,6 +159,33 @@ local encoding_of
 local function value_slots()
   return { false, false, false, false, false, false, false, false, false, false, false, false, false, false }
 end
+-- The one before the last of each kind, the same four things: a strategy whose
+-- exits alternate between two reasons (ema_cross: "EMA cross down", "EMA cross
+-- up") missed the last one on every exit and built the field table, its
+-- metatable (whose private key was a new key and a rehash: ~3 per trade) and
+-- the encoding field by field each time. A hit here swaps the two, so the
+-- last one is always the one just handed out (encode's copy needs that).
+local PREV_VALUES = { false, false, false, false, false, false, false }
+local PREV_FIELDS = { false, false, false, false, false, false, false }
+local PREV_MT = { false, false, false, false, false, false, false }
+local PREV_ENC = { false, false, false, false, false, false, false }
+local function take_prev(kind)
+  LAST_VALUES[kind], PREV_VALUES[kind] = PREV_VALUES[kind], LAST_VALUES[kind]
+  LAST_FIELDS[kind], PREV_FIELDS[kind] = PREV_FIELDS[kind], LAST_FIELDS[kind]
+  LAST_MT[kind], PREV_MT[kind] = PREV_MT[kind], LAST_MT[kind]
+  LAST_ENC[kind], PREV_ENC[kind] = PREV_ENC[kind], LAST_ENC[kind]
+  if not LAST_ENC[kind] then LAST_ENC[kind] = encoding_of(LAST_FIELDS[kind]) end
+  return LAST_MT[kind]
+end
+-- The last becomes the one before; its values array (or a new one) is
+-- rewritten for the new action by the caller.
+local function push_last(kind)
+  local l = PREV_VALUES[kind] or value_slots()
+  PREV_VALUES[kind], PREV_FIELDS[kind], PREV_MT[kind], PREV_ENC[kind] =
+    LAST_VALUES[kind], LAST_FIELDS[kind], LAST_MT[kind], LAST_ENC[kind]
+  LAST_VALUES[kind] = l
+  return l
+end
 
 local function made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct, breakeven,
                           max_bars, bars, tif, reason)
@@ -168,6 +195,12 @@ local function made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, ta
     and l[11] == breakeven and l[12] == max_bars and l[13] == bars and l[14] == tif then
     if not LAST_ENC[kind] then LAST_ENC[kind] = encoding_of(LAST_FIELDS[kind]) end
     return freeze(LAST_MT[kind])
+  end
+  l = PREV_VALUES[kind]
+  if l and l[1] == qty and l[2] == fraction and l[3] == reason and l[4] == risk and l[5] == limit
+    and l[6] == stop_entry and l[7] == stop and l[8] == target and l[9] == trail and l[10] == trail_pct
+    and l[11] == breakeven and l[12] == max_bars and l[13] == bars and l[14] == tif then
+    return freeze(take_prev(kind))
   end
   -- The usual fields (size, reason) in the constructor, so its template has
   -- room for them: one table and one hash part, no resize.
@@ -184,7 +217,7 @@ local function made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, ta
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
   local mt = action_mt(a)
-  if not l then l = value_slots(); LAST_VALUES[kind] = l end
+  l = push_last(kind)
   l[1], l[2], l[3], l[4], l[5], l[6], l[7] = qty, fraction, reason, risk, limit, stop_entry, stop
   l[8], l[9], l[10], l[11], l[12], l[13], l[14] = target, trail, trail_pct, breakeven, max_bars, bars, tif
   LAST_FIELDS[kind], LAST_MT[kind], LAST_ENC[kind] = a, mt, false
@@ -323,6 +356,10 @@ function api.exit_position(spec)
     if not LAST_ENC[5] then LAST_ENC[5] = encoding_of(LAST_FIELDS[5]) end
     return freeze(LAST_MT[5])
   end
+  l = PREV_VALUES[5]
+  if l and l[1] == reason and l[2] == qty and l[3] == fraction and l[4] == limit and l[5] == bars and l[6] == tif then
+    return freeze(take_prev(5))
+  end
   local a = { kind = 5, reason = reason }  -- room for the reason (see made_entry)
   if qty ~= nil then a.qty = qty end
   if fraction ~= nil then a.fraction = fraction end
@@ -330,7 +367,7 @@ function api.exit_position(spec)
   if bars ~= nil then a.bars = bars end
   if tif ~= nil then a.tif = tif end
   local mt = action_mt(a)
-  if not l then l = value_slots(); LAST_VALUES[5] = l end
+  l = push_last(5)
   l[1], l[2], l[3], l[4], l[5], l[6] = reason, qty, fraction, limit, bars, tif
   LAST_FIELDS[5], LAST_MT[5], LAST_ENC[5] = a, mt, false
   return freeze(mt)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include <fmt/core.h>
 
@@ -42,6 +43,7 @@ std::string strategy_location(lua_State* L, const std::string& chunkname) {
 LuaVm::LuaVm(std::size_t memory_limit_bytes) : limit_(memory_limit_bytes) {
   hard_limit_ = limit_ == 0 ? 0 : limit_ + slack_for(limit_);
   collect_at_ = limit_ / 2;
+  update_fast_limit();
   L_ = lua_newstate(&LuaVm::allocate, this);
   TE_ASSERT(L_ != nullptr, "could not create a Lua state (out of memory, or LuaJIT built without GC64)");
   lua_atpanic(L_, panic);
@@ -70,9 +72,9 @@ void* LuaVm::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize)
     }
   } else if (ptr == nullptr && SmallBlocks::small(nsize)) {
     const std::size_t now = used - osize + nsize;
-    // The budget's tests (allocate_any) pass without acting.
-    const bool checked = nsize > osize && vm->limit_ != 0 && vm->enforce_ && vm->monitor_.inside();
-    if (!checked || (now <= vm->hard_limit_ && (now <= vm->collect_at_ || vm->over_))) {
+    // Below fast_limit_ the budget's tests (allocate_any) pass without acting,
+    // inside a callback or not; above it allocate_any decides.
+    if (now <= vm->fast_limit_) {
       if (void* p = blocks.take(nsize)) [[likely]] {
         vm->used_.store(now, std::memory_order_relaxed);
         if (now > vm->peak_.load(std::memory_order_relaxed)) vm->peak_.store(now, std::memory_order_relaxed);
@@ -136,8 +138,22 @@ void* LuaVm::allocate_any(LuaVm* vm, void* ptr, std::size_t osize, std::size_t n
   return p;
 }
 
+void LuaVm::enforce_budget(bool on) noexcept {
+  enforce_ = on;
+  update_fast_limit();
+  // (Set when the strategy's code starts: the prelude's load keeps LuaJIT's
+  // default, so an idle runner holds no more garbage than before.)
+  if (on && L_ != nullptr) lua_gc(L_, LUA_GCSETPAUSE, kStrategyGcPause);
+}
+
+void LuaVm::update_fast_limit() noexcept {
+  if (limit_ == 0 || !enforce_) fast_limit_ = std::numeric_limits<std::size_t>::max();
+  else fast_limit_ = over_ ? hard_limit_ : std::min(collect_at_, hard_limit_);
+}
+
 void LuaVm::over_budget() noexcept {
   over_ = true;
+  update_fast_limit();
   if (monitor_.inside()) monitor_.arm(Trip::Memory, monitor_.current_epoch(), false);
 }
 
@@ -164,6 +180,7 @@ void LuaVm::hook(lua_State* L, lua_Debug*) {
     if (used <= vm->limit_ - vm->limit_ / 16) {
       vm->collect_at_ = std::max(vm->limit_ / 2, used + (vm->limit_ - used) / 2);
       vm->over_ = false;
+      vm->update_fast_limit();
       m.clear_memory_trip();
       return;
     }

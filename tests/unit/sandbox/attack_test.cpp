@@ -314,6 +314,25 @@ TEST_CASE("garbage alone does not break the memory budget", "[sandbox]") {
   check_attack({"large blocks", "ctx.keep = string.rep('x', 6e6) .. bar.time log('contained')", Expect::Contained});
 }
 
+TEST_CASE("a strategy holding a third of its budget makes garbage in a compiled loop within it", "[sandbox]") {
+  // 14 MB of the 32 MB budget stay alive while every bar makes ~60 MB of small
+  // tables in one loop (compiled after its first iterations; a few kept, the
+  // rest garbage). At the collector pause the VM uses for strategy code
+  // (LuaVm::kStrategyGcPause, 400 %) LuaJIT's own threshold after a cycle is
+  // ~56 MB, past the hard limit (33 MB): the budget's collection point (a full
+  // collection when usage crosses half the budget, then halfway to it) must
+  // keep the strategy inside its budget, bar after bar.
+  const Attack a{"near its budget",
+                 "if not ctx.keep then local k = {} for j = 1, 14 do k[j] = string.rep(string.char(64 + j), 1e6) end "
+                 "ctx.keep = k end "
+                 "local few = {} for i = 1, 600000 do few[i % 8 + 1] = { i, i } end log('contained')",
+                 Expect::Contained};
+  check_attack(a);
+  const Outcome o = run_attack(a);
+  CHECK(o.peak_bytes >= 14 * script::kMiB);  // the live data was there
+  CHECK(o.peak_bytes <= kMemoryMb * script::kMiB);
+}
+
 TEST_CASE("catastrophic patterns are stopped by the matcher's step budget", "[sandbox]") {
   const Attack attacks[] = {
       {"find", "local s = string.rep('a', 30000) s:find('.-.-.-.-.-b')", Expect::Fault,

@@ -25,6 +25,9 @@ namespace {
 // filter_commitment returns the entry built from case bar.close; with
 // bar.volume 2 the same table is given a (plain) metatable first, which sends
 // it down the field-by-field path. manage_position does the same for exits.
+// With bar.volume 3 either returns the first action it built for that case
+// again (an action kept by the strategy; on the callbacks' first lines, so the
+// lines the error texts name stay where they were).
 const char* kStrategy = R"LUA(
 params = {}
 local long = string.rep("r", 150)
@@ -77,13 +80,15 @@ local function pick(list, bar)
   if type(spec) == "table" then setmetatable(spec, bar.volume == 2 and {} or nil) end
   return spec
 end
-function detect_opportunity(bar, ctx, ind) end
-function filter_commitment(bar, ctx, ind)
+function detect_opportunity(bar, ctx, ind) end local KEPT, KEPT_EXITS = {}, {}
+function filter_commitment(bar, ctx, ind) if bar.volume == 3 then return KEPT[bar.close] end
   local a = enter_long(pick(CASES, bar))
+  if KEPT[bar.close] == nil then KEPT[bar.close] = a end
   return a
 end
-function manage_position(bar, ctx, ind)
+function manage_position(bar, ctx, ind) if bar.volume == 3 then return KEPT_EXITS[bar.close] end
   local a = exit_position(pick(EXITS, bar))
+  if KEPT_EXITS[bar.close] == nil then KEPT_EXITS[bar.close] = a end
   return a
 end
 )LUA";
@@ -203,4 +208,43 @@ TEST_CASE("an action equal to the last one is written into the frame as its fiel
   call_case(*h, Callback::FilterCommitment, 17, 1);
   CHECK(h->action_reason() == std::string(119, 'r'));
   CHECK(h->action().trail_pct == 0.1);
+}
+
+TEST_CASE("actions alternating between two or three field sets are written as their fields would be",
+          "[unit][script]") {
+  // lua/actions.lua keeps the last two field sets of a kind (LAST_*, PREV_*):
+  // an action equal to the one before the last swaps the two, and its
+  // encoding must then be its own, never the other's. Each case's first
+  // action is written from its fields (another case in between); after that
+  // the cases alternate (two) or rotate (three), plain, field by field, and as
+  // an action the strategy kept from its first call.
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = make_host(ind);
+  using script::Callback;
+  struct Set {
+    Callback cb;
+    std::vector<int> cases;
+  };
+  const Set sets[] = {
+      {Callback::FilterCommitment, {2, 14}},      {Callback::FilterCommitment, {1, 23, 29}},
+      {Callback::FilterCommitment, {17, 18}},     {Callback::FilterCommitment, {7, 26, 2}},
+      {Callback::ManagePosition, {1, 2}},         {Callback::ManagePosition, {1, 5, 2}},
+  };
+  for (const Set& set : sets) {
+    std::vector<CallResult> first;
+    for (int i : set.cases) {
+      INFO("first of case " << i);
+      call_case(*h, set.cb, set.cb == Callback::ManagePosition ? 1 : 25, 1);  // another action in between
+      first.push_back(call_case(*h, set.cb, i, 1));
+      REQUIRE(first.back().kind == (set.cb == Callback::ManagePosition ? script::kActExit : script::kActEnterLong));
+    }
+    for (int round = 0; round < 4; ++round) {
+      for (std::size_t k = 0; k < set.cases.size(); ++k) {
+        INFO("round " << round << ", case " << set.cases[k]);
+        CHECK(call_case(*h, set.cb, set.cases[k], round == 2 ? 2 : 1) == first[k]);
+        if (round == 3) CHECK(call_case(*h, set.cb, set.cases[k], 3) == first[k]);
+      }
+    }
+  }
 }
