@@ -323,15 +323,19 @@ class Stoch {
       hs[back + i] = c.high[r0 + i];
       ls[back + i] = c.low[r0 + i];
     }
-    // The chunk's values into the ring (the deques are rebuilt from it).
-    for (std::size_t i = 0; i < m; ++i) {
-      high_[pos_] = hs[back + i];
-      low_[pos_] = ls[back + i];
-      if (++pos_ == n) pos_ = 0;
+    // The chunk's values into the ring (the deques are rebuilt from it): only
+    // its last n, which overwrite the others' slots anyway; bar i's slot is
+    // (pos_ + i) % n.
+    const std::size_t keep = std::min(m, n);
+    std::size_t put = (pos_ + (m - keep)) % n;
+    for (std::size_t i = m - keep; i < m; ++i) {
+      high_[put] = hs[back + i];
+      low_[put] = ls[back + i];
+      if (++put == n) put = 0;
     }
+    pos_ = put;
     const std::size_t len = back + m;
-    bool nan = false;
-    for (std::size_t i = 0; i < len; ++i) nan = nan || hs[i] != hs[i] || ls[i] != ls[i];
+    const bool nan = vector_any_nan(hs, ls, len);
     double hh[kChunk], ll[kChunk];
     if (nan) {
       for (std::size_t i = 0; i < m; ++i) {
@@ -367,7 +371,7 @@ class Stoch {
     const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
     const std::size_t a = first_full > 0 ? std::min(m, static_cast<std::size_t>(first_full)) : 0;
     double pk[kChunk], k[kChunk], d[kChunk];
-    for (std::size_t i = a; i < m; ++i) pk[i] = percent_k(c.close[r0 + i], hh[i], ll[i]);
+    vector_percent_k(c.close + r0 + a, hh + a, ll + a, m - a, pk + a);  // (percent_k of each bar)
     const std::size_t b = std::min(m, a + static_cast<std::size_t>(std::max(slowk_.missing() - 1, 0)));
     slowk_.update_values(pk + a, m - a, k + a);
     const std::size_t e = std::min(m, b + static_cast<std::size_t>(std::max(slowd_.missing() - 1, 0)));

@@ -229,6 +229,37 @@ void vector_rates(const double* x, const double* old, std::size_t n, double* out
 #endif
   for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
 }
+bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  bool nan = false;
+#if defined(__SSE2__)
+  __m128d bad = _mm_setzero_pd();
+  for (; i + 2 <= n; i += 2) {
+    const __m128d x = _mm_loadu_pd(a + i), y = _mm_loadu_pd(b + i);
+    bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpunord_pd(x, x), _mm_cmpunord_pd(y, y)));
+  }
+  nan = _mm_movemask_pd(bad) != 0;
+#endif
+  for (; i < n; ++i) nan = nan || a[i] != a[i] || b[i] != b[i];
+  return nan;
+}
+void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), hundred = _mm_set1_pd(100.0);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d l = _mm_loadu_pd(ll + i);
+    const __m128d d = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(hh + i), l), hundred);
+    const __m128d k = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(x + i), l), d);
+    // cmpneq is true for NaN too, as `d != 0` is: k where d != 0, else +0.
+    _mm_storeu_pd(out + i, _mm_and_pd(k, _mm_cmpneq_pd(d, zero)));
+  }
+#endif
+  for (; i < n; ++i) {
+    const double d = (hh[i] - ll[i]) / 100.0;
+    out[i] = d != 0.0 ? (x[i] - ll[i]) / d : 0.0;
+  }
+}
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 
 }  // namespace te::ta

@@ -53,6 +53,16 @@ void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t 
 // trapping math it keeps the comparison a branch).
 void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept;
 
+// Whether any of a[0..n) or b[0..n) is NaN (Stoch's block pass), two values
+// per comparison (SSE2).
+bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept;
+
+// Raw %K of n bars (Stoch): out[i] = percent_k(x[i], hh[i], ll[i]), that is
+// d = (hh[i] - ll[i]) / 100, d != 0 ? (x[i] - ll[i]) / d : 0, the same
+// operations per value, two values per instruction (SSE2; as vector_rates,
+// the select by a mask instead of a branch).
+void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "engine/ta/exact_sum.hpp"
+#include "engine/ta/oscillators.hpp"
 #include "tests/unit/ta/block_fixture.hpp"
 #include "engine/ta/vector_loops.hpp"
 #include "engine/ta/volatility.hpp"
@@ -140,4 +142,39 @@ TEST_CASE("exact-sum block loops: the dispatched builds equal the baseline ones 
     }
   }
   CHECK(mismatches == 0);
+}
+
+// Stoch's block pass (Stoch::chunk) takes %K and its NaN test from these two
+// loops: the same bits as percent_k() and the same answer as the value-by-value
+// test, for ranges that are zero (+0/-0 highs and lows), NaN or infinite, at
+// every position of the SSE2 pairs and in the odd last value.
+TEST_CASE("Stoch's loops: vector_percent_k equals percent_k, vector_any_nan finds every NaN", "[ta][stoch]") {
+  std::mt19937_64 rng(20261208);
+  std::size_t mismatches = 0;
+  for (std::size_t n : {0, 1, 2, 3, 7, 8, 63, 64, 77})
+    for (int round = 0; round < 60; ++round) {
+      std::vector<double> x(n), hh(n), ll(n), out(n, -1.0);
+      double v = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        v = edge_value(rng, v);
+        x[i] = v;
+        ll[i] = rng() % 5 == 0 ? v : edge_value(rng, v);
+        hh[i] = rng() % 4 == 0 ? ll[i] : rng() % 6 == 0 ? -ll[i] : edge_value(rng, v);  // zero ranges, +0/-0
+      }
+      te::ta::vector_percent_k(x.data(), hh.data(), ll.data(), n, out.data());
+      for (std::size_t i = 0; i < n; ++i)
+        if (bits(out[i]) != bits(te::ta::percent_k(x[i], hh[i], ll[i]))) ++mismatches;
+      bool nan = false;
+      for (std::size_t i = 0; i < n; ++i) nan = nan || x[i] != x[i] || ll[i] != ll[i];
+      CHECK(te::ta::vector_any_nan(x.data(), ll.data(), n) == nan);
+    }
+  CHECK(mismatches == 0);
+  for (std::size_t n : {1, 2, 3, 8, 77})  // one NaN at each position of either array
+    for (std::size_t at = 0; at < n; ++at) {
+      std::vector<double> a(n, 1.0), b(n, -0.0);
+      (at % 2 == 0 ? a : b)[at] = std::numeric_limits<double>::quiet_NaN();
+      CHECK(te::ta::vector_any_nan(a.data(), b.data(), n));
+      (at % 2 == 0 ? a : b)[at] = 0.0;
+      CHECK_FALSE(te::ta::vector_any_nan(a.data(), b.data(), n));
+    }
 }
