@@ -349,19 +349,7 @@ class Stoch {
           ll[i] = ll[i] < l ? ll[i] : l;
         }
     } else {
-      // hs[i] becomes the fold of [i, i + w) for w = 2, 4, ... <= n (in
-      // place: entry i + w is still the previous span's when i is updated).
-      std::size_t w = 1;
-      for (; 2 * w <= n; w *= 2)
-        for (std::size_t i = 0; i + 2 * w <= len; ++i) {
-          hs[i] = hs[i] > hs[i + w] ? hs[i] : hs[i + w];
-          ls[i] = ls[i] < ls[i + w] ? ls[i] : ls[i + w];
-        }
-      const std::size_t k = n - w;  // the newer span of bar i's window starts at i + k
-      for (std::size_t i = 0; i < m; ++i) {
-        hh[i] = hs[i] > hs[i + k] ? hs[i] : hs[i + k];
-        ll[i] = ls[i] < ls[i + k] ? ls[i] : ls[i + k];
-      }
+      stoch_span_folds(hs, ls, len, n, m, hh, ll);  // (vector_loops.cpp: AVX2 where the machine has it)
     }
     const std::int64_t t0 = t_;
     t_ += static_cast<std::int64_t>(m);

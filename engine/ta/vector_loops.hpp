@@ -63,6 +63,18 @@ bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept;
 // the select by a mask instead of a branch).
 void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept;
 
+// Stoch's block pass without NaN (Stoch::chunk): the highest high and lowest
+// low of each of m bars' n-value windows, bar i's window hs[i, i + n) (and
+// ls), len = n - 1 + m values. hs[i] becomes the fold `a > b ? a : b` of
+// [i, i + w) for w = 2, 4, ... <= n, in place (entry i + w is still the
+// previous span's when i is updated), then hh[i] is the fold of the two
+// overlapping spans starting at i and i + n - w (ls, ll with `<`). The fold is
+// maxpd's (minpd's) operand order in either build; hs and ls are overwritten.
+void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                      double* ll) noexcept;
+void stoch_span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                               double* ll) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

@@ -178,3 +178,37 @@ TEST_CASE("Stoch's loops: vector_percent_k equals percent_k, vector_any_nan find
       CHECK_FALSE(te::ta::vector_any_nan(a.data(), b.data(), n));
     }
 }
+
+// Stoch's span folds: the dispatched build against the baseline one and
+// against each window folded value by value, oldest first (RollingMax's
+// value without NaN), for windows of 1 to 64 values over chunks of 1 to 64
+// bars, with ties of +0/-0 and repeated values (the fold keeps the newest).
+TEST_CASE("Stoch's span folds: the dispatched loop equals the baseline one and the value-by-value fold", "[ta][stoch]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261210);
+  std::size_t mismatches = 0;
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 14, 16, 17, 31, 33, 64})
+    for (std::size_t m : {1, 2, 3, 5, 8, 13, 63, 64})
+      for (int round = 0; round < 6; ++round) {
+        const std::size_t len = n - 1 + m;
+        std::vector<double> hs(len), ls(len);
+        for (std::size_t i = 0; i < len; ++i) {
+          const int r = static_cast<int>(rng() % 7);
+          hs[i] = r == 0 ? 0.0 : r == 1 ? -0.0 : static_cast<double>(rng() % 9) - 4.0;
+          ls[i] = r == 2 ? -0.0 : r == 3 ? 0.0 : static_cast<double>(rng() % 9) - 4.0;
+        }
+        std::vector<double> h1 = hs, l1 = ls, h2 = hs, l2 = ls, hh1(m), ll1(m), hh2(m), ll2(m);
+        te::ta::stoch_span_folds(h1.data(), l1.data(), len, n, m, hh1.data(), ll1.data());
+        te::ta::stoch_span_folds_baseline(h2.data(), l2.data(), len, n, m, hh2.data(), ll2.data());
+        for (std::size_t i = 0; i < m; ++i) {
+          double h = hs[i], l = ls[i];
+          for (std::size_t j = 1; j < n; ++j) {
+            h = h > hs[i + j] ? h : hs[i + j];
+            l = l < ls[i + j] ? l : ls[i + j];
+          }
+          if (bits(hh1[i]) != bits(h) || bits(ll1[i]) != bits(l)) ++mismatches;
+          if (bits(hh2[i]) != bits(h) || bits(ll2[i]) != bits(l)) ++mismatches;
+        }
+      }
+  CHECK(mismatches == 0);
+}
