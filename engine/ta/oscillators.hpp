@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/ta/vector_loops.hpp"
@@ -597,15 +601,10 @@ class Cci {
       // lanes a and after.
       const std::size_t last = std::min(g + kL, m);
       if (g > 0)
-        for (std::size_t i = g - (kL - 1); i < g; ++i) {
-          double* row = v + slots[i] * kL;
-          for (std::size_t k = 0; k < kL; ++k) row[k] = tps[i];
-        }
+        for (std::size_t i = g - (kL - 1); i < g; ++i) set_lanes(v + slots[i] * kL, 0, tps[i]);
       if (last == g + kL) {
-        for (std::size_t a = 0; a < kL; ++a) {  // (constant bounds: unrolled, straight stores)
-          double* row = v + slots[g + a] * kL;
-          for (std::size_t k = a; k < kL; ++k) row[k] = tps[g + a];
-        }
+        for (std::size_t a = 0; a < kL; ++a)  // (constant bounds: unrolled, straight stores)
+          set_lanes(v + slots[g + a] * kL, a, tps[g + a]);
       } else {
         for (std::size_t i = g; i < last; ++i) {
           double* row = v + slots[i] * kL;
@@ -619,6 +618,19 @@ class Cci {
       for (std::size_t i = g; i < last; ++i)
         out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
     }
+  }
+
+  // row[k] = x for lanes k in [a, kLanes): two lanes per 16-byte store where
+  // SSE2 is there (a constant `a` unrolls); the same values in the same lanes
+  // either way.
+  [[gnu::always_inline]] static void set_lanes(double* row, std::size_t a, double x) noexcept {
+#if defined(__SSE2__)
+    if (a % 2 != 0) row[a++] = x;
+    const __m128d xx = _mm_set1_pd(x);
+    for (std::size_t k = a; k < static_cast<std::size_t>(kLanes); k += 2) _mm_storeu_pd(row + k, xx);
+#else
+    for (std::size_t k = a; k < static_cast<std::size_t>(kLanes); ++k) row[k] = x;
+#endif
   }
 
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each
