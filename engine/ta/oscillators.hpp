@@ -573,10 +573,7 @@ class Cci {
     const std::size_t n = window_.size();
     double* v = lanes_.data();
     // Every lane starts as the window before the chunk.
-    for (std::size_t j = 0; j < n; ++j) {
-      const double x = window_.slot(j);
-      for (std::size_t k = 0; k < kL; ++k) v[j * kL + k] = x;
-    }
+    for (std::size_t j = 0; j < n; ++j) set_lanes(v + j * kL, 0, window_.slot(j));
     const std::size_t slot0 = window_.next_slot();
     double tps[kChunk];
     for (std::size_t i = 0; i < m; ++i) {
