@@ -98,7 +98,8 @@ IndicatorSet::IndicatorSet(std::size_t max_indicators, std::size_t history_lengt
       slot_capacity_(max_indicators * static_cast<std::size_t>(kMaxOutputs)),
       // Left uninitialised on purpose: the pages of unused slots are never
       // touched, so the reservation costs address space, not memory.
-      current_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_, 1))),
+      // (+ 3: update()'s copy of four slots at a time writes past the last row.)
+      current_(std::make_unique_for_overwrite<double[]>(slot_capacity_ + 4)),
       history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * ring_len_, 1))) {
   entries_.reserve(max_indicators_);
   view_.current = current_.get();
@@ -310,6 +311,27 @@ void IndicatorSet::rebuild_per_bar_lists() {
   for (std::size_t k = 0; k < crosses_.size(); ++k)
     if (crosses_[k].ahead == kNotAhead) per_bar_crosses_.push_back(k);
   per_bar_work_ = !per_bar_.empty() || special_ || !per_bar_crosses_.empty() || !ring_slots_.empty();
+  // update()'s copy of the current values: four rows at a time when row r
+  // is slot r (then the padding rows, up to a multiple of four, exist in
+  // ahead_values_; the padding slots in current_ are allocated and unused).
+  const std::size_t rows = ahead_out_.size(), padded = (rows + 3) / 4 * 4;
+#if TE_TA_AHEAD_SSE2
+  bool identity = true;
+#else
+  bool identity = false;
+#endif
+  for (std::size_t r = 0; r < rows && identity; ++r) identity = ahead_out_[r].cur == current_.get() + r;
+  ahead_cur0_ = identity ? current_.get() : nullptr;
+  ahead_cur_end_ = current_.get() + (identity ? padded : 0);
+  if (rows == 0) ahead_cur0_ = ahead_cur_end_;  // (without SSE2 too: nothing to copy)
+  if (identity && ahead_values_.size() < padded * kAheadBlock) ahead_values_.resize(padded * kAheadBlock, kNaN);
+}
+
+void IndicatorSet::copy_ahead_rows(const double* v) noexcept {
+  for (const AheadRow& r : ahead_out_) {
+    *r.cur = *v;
+    v += kAheadBlock;
+  }
 }
 
 // A crossover's value at a bar whose difference a - b and the one before it

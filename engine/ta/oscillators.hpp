@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
 #include "engine/ta/vector_loops.hpp"
@@ -323,15 +327,19 @@ class Stoch {
       hs[back + i] = c.high[r0 + i];
       ls[back + i] = c.low[r0 + i];
     }
-    // The chunk's values into the ring (the deques are rebuilt from it).
-    for (std::size_t i = 0; i < m; ++i) {
-      high_[pos_] = hs[back + i];
-      low_[pos_] = ls[back + i];
-      if (++pos_ == n) pos_ = 0;
+    // The chunk's values into the ring (the deques are rebuilt from it): only
+    // its last n, which overwrite the others' slots anyway; bar i's slot is
+    // (pos_ + i) % n.
+    const std::size_t keep = std::min(m, n);
+    std::size_t put = (pos_ + (m - keep)) % n;
+    for (std::size_t i = m - keep; i < m; ++i) {
+      high_[put] = hs[back + i];
+      low_[put] = ls[back + i];
+      if (++put == n) put = 0;
     }
+    pos_ = put;
     const std::size_t len = back + m;
-    bool nan = false;
-    for (std::size_t i = 0; i < len; ++i) nan = nan || hs[i] != hs[i] || ls[i] != ls[i];
+    const bool nan = vector_any_nan(hs, ls, len);
     double hh[kChunk], ll[kChunk];
     if (nan) {
       for (std::size_t i = 0; i < m; ++i) {
@@ -345,19 +353,7 @@ class Stoch {
           ll[i] = ll[i] < l ? ll[i] : l;
         }
     } else {
-      // hs[i] becomes the fold of [i, i + w) for w = 2, 4, ... <= n (in
-      // place: entry i + w is still the previous span's when i is updated).
-      std::size_t w = 1;
-      for (; 2 * w <= n; w *= 2)
-        for (std::size_t i = 0; i + 2 * w <= len; ++i) {
-          hs[i] = hs[i] > hs[i + w] ? hs[i] : hs[i + w];
-          ls[i] = ls[i] < ls[i + w] ? ls[i] : ls[i + w];
-        }
-      const std::size_t k = n - w;  // the newer span of bar i's window starts at i + k
-      for (std::size_t i = 0; i < m; ++i) {
-        hh[i] = hs[i] > hs[i + k] ? hs[i] : hs[i + k];
-        ll[i] = ls[i] < ls[i + k] ? ls[i] : ls[i + k];
-      }
+      stoch_span_folds(hs, ls, len, n, m, hh, ll);  // (vector_loops.cpp: AVX2 where the machine has it)
     }
     const std::int64_t t0 = t_;
     t_ += static_cast<std::int64_t>(m);
@@ -367,7 +363,7 @@ class Stoch {
     const std::int64_t first_full = static_cast<std::int64_t>(n) - 1 - t0;
     const std::size_t a = first_full > 0 ? std::min(m, static_cast<std::size_t>(first_full)) : 0;
     double pk[kChunk], k[kChunk], d[kChunk];
-    for (std::size_t i = a; i < m; ++i) pk[i] = percent_k(c.close[r0 + i], hh[i], ll[i]);
+    vector_percent_k(c.close + r0 + a, hh + a, ll + a, m - a, pk + a);  // (percent_k of each bar)
     const std::size_t b = std::min(m, a + static_cast<std::size_t>(std::max(slowk_.missing() - 1, 0)));
     slowk_.update_values(pk + a, m - a, k + a);
     const std::size_t e = std::min(m, b + static_cast<std::size_t>(std::max(slowd_.missing() - 1, 0)));
@@ -577,10 +573,7 @@ class Cci {
     const std::size_t n = window_.size();
     double* v = lanes_.data();
     // Every lane starts as the window before the chunk.
-    for (std::size_t j = 0; j < n; ++j) {
-      const double x = window_.slot(j);
-      for (std::size_t k = 0; k < kL; ++k) v[j * kL + k] = x;
-    }
+    for (std::size_t j = 0; j < n; ++j) set_lanes(v + j * kL, 0, window_.slot(j));
     const std::size_t slot0 = window_.next_slot();
     double tps[kChunk];
     for (std::size_t i = 0; i < m; ++i) {
@@ -605,15 +598,10 @@ class Cci {
       // lanes a and after.
       const std::size_t last = std::min(g + kL, m);
       if (g > 0)
-        for (std::size_t i = g - (kL - 1); i < g; ++i) {
-          double* row = v + slots[i] * kL;
-          for (std::size_t k = 0; k < kL; ++k) row[k] = tps[i];
-        }
+        for (std::size_t i = g - (kL - 1); i < g; ++i) set_lanes(v + slots[i] * kL, 0, tps[i]);
       if (last == g + kL) {
-        for (std::size_t a = 0; a < kL; ++a) {  // (constant bounds: unrolled, straight stores)
-          double* row = v + slots[g + a] * kL;
-          for (std::size_t k = a; k < kL; ++k) row[k] = tps[g + a];
-        }
+        for (std::size_t a = 0; a < kL; ++a)  // (constant bounds: unrolled, straight stores)
+          set_lanes(v + slots[g + a] * kL, a, tps[g + a]);
       } else {
         for (std::size_t i = g; i < last; ++i) {
           double* row = v + slots[i] * kL;
@@ -627,6 +615,19 @@ class Cci {
       for (std::size_t i = g; i < last; ++i)
         out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
     }
+  }
+
+  // row[k] = x for lanes k in [a, kLanes): two lanes per 16-byte store where
+  // SSE2 is there (a constant `a` unrolls); the same values in the same lanes
+  // either way.
+  [[gnu::always_inline]] static void set_lanes(double* row, std::size_t a, double x) noexcept {
+#if defined(__SSE2__)
+    if (a % 2 != 0) row[a++] = x;
+    const __m128d xx = _mm_set1_pd(x);
+    for (std::size_t k = a; k < static_cast<std::size_t>(kLanes); k += 2) _mm_storeu_pd(row + k, xx);
+#else
+    for (std::size_t k = a; k < static_cast<std::size_t>(kLanes); ++k) row[k] = x;
+#endif
   }
 
   // The kLanes windows in lanes_ (slot j of window k at j * kLanes + k): each

@@ -51,6 +51,21 @@ namespace {
   for (std::size_t i = 0; i < n; ++i) out[i] = (hi[i] + lo[i]) / divisor;
 }
 
+[[gnu::always_inline]] inline void span_folds(double* hs, double* ls, std::size_t len, std::size_t n,
+                                              std::size_t m, double* hh, double* ll) noexcept {
+  std::size_t w = 1;
+  for (; 2 * w <= n; w *= 2)
+    for (std::size_t i = 0; i + 2 * w <= len; ++i) {
+      hs[i] = hs[i] > hs[i + w] ? hs[i] : hs[i + w];
+      ls[i] = ls[i] < ls[i + w] ? ls[i] : ls[i + w];
+    }
+  const std::size_t k = n - w;  // the newer span of bar i's window starts at i + k
+  for (std::size_t i = 0; i < m; ++i) {
+    hh[i] = hs[i] > hs[i + k] ? hs[i] : hs[i + k];
+    ll[i] = ls[i] < ls[i + k] ? ls[i] : ls[i + k];
+  }
+}
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -104,6 +119,10 @@ void squares_baseline(const double* in, std::size_t n, double* sq, double* sq_er
 void sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor, double* out) noexcept {
   sum_values_body(hi, lo, n, divisor, out);
 }
+void span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                         double* ll) noexcept {
+  span_folds(hs, ls, len, n, m, hh, ll);
+}
 void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                     double n, double up, double down, double* out, std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
@@ -140,6 +159,10 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                           std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_avx2);
 }
+[[gnu::target("avx2")]] void span_folds_avx2(double* hs, double* ls, std::size_t len, std::size_t n,
+                                               std::size_t m, double* hh, double* ll) noexcept {
+  span_folds(hs, ls, len, n, m, hh, ll);
+}
 bool has_avx2() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
@@ -153,23 +176,25 @@ struct Loops {
   decltype(&split_pair_diffs_baseline) split_pair_diffs;
   decltype(&squares_baseline) squares;
   decltype(&sum_values_baseline) sum_values;
+  decltype(&span_folds_baseline) span_folds;
   const char* isa;
 };
 
 Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
-    return {lane_sums_avx2, bands_avx2, split_diffs_avx2, split_pair_diffs_avx2, squares_avx2, sum_values_avx2, "avx2"};
+    return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
+            squares_avx2,    sum_values_avx2, span_folds_avx2,  "avx2"};
 #endif
-  return {lane_sums_baseline,        bands_baseline,   split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,          sum_values_baseline, "baseline"};
+  return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
+          squares_baseline,   sum_values_baseline, span_folds_baseline,  "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
 Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, "baseline"};
+             squares_baseline,   sum_values_baseline, span_folds_baseline,  "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -228,6 +253,45 @@ void vector_rates(const double* x, const double* old, std::size_t n, double* out
   }
 #endif
   for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
+}
+bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  bool nan = false;
+#if defined(__SSE2__)
+  __m128d bad = _mm_setzero_pd();
+  for (; i + 2 <= n; i += 2) {
+    const __m128d x = _mm_loadu_pd(a + i), y = _mm_loadu_pd(b + i);
+    bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpunord_pd(x, x), _mm_cmpunord_pd(y, y)));
+  }
+  nan = _mm_movemask_pd(bad) != 0;
+#endif
+  for (; i < n; ++i) nan = nan || a[i] != a[i] || b[i] != b[i];
+  return nan;
+}
+void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), hundred = _mm_set1_pd(100.0);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d l = _mm_loadu_pd(ll + i);
+    const __m128d d = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(hh + i), l), hundred);
+    const __m128d k = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(x + i), l), d);
+    // cmpneq is true for NaN too, as `d != 0` is: k where d != 0, else +0.
+    _mm_storeu_pd(out + i, _mm_and_pd(k, _mm_cmpneq_pd(d, zero)));
+  }
+#endif
+  for (; i < n; ++i) {
+    const double d = (hh[i] - ll[i]) / 100.0;
+    out[i] = d != 0.0 ? (x[i] - ll[i]) / d : 0.0;
+  }
+}
+void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                      double* ll) noexcept {
+  chosen.span_folds(hs, ls, len, n, m, hh, ll);
+}
+void stoch_span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                               double* ll) noexcept {
+  span_folds_baseline(hs, ls, len, n, m, hh, ll);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

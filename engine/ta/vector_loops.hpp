@@ -53,6 +53,28 @@ void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t 
 // trapping math it keeps the comparison a branch).
 void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept;
 
+// Whether any of a[0..n) or b[0..n) is NaN (Stoch's block pass), two values
+// per comparison (SSE2).
+bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept;
+
+// Raw %K of n bars (Stoch): out[i] = percent_k(x[i], hh[i], ll[i]), that is
+// d = (hh[i] - ll[i]) / 100, d != 0 ? (x[i] - ll[i]) / d : 0, the same
+// operations per value, two values per instruction (SSE2; as vector_rates,
+// the select by a mask instead of a branch).
+void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept;
+
+// Stoch's block pass without NaN (Stoch::chunk): the highest high and lowest
+// low of each of m bars' n-value windows, bar i's window hs[i, i + n) (and
+// ls), len = n - 1 + m values. hs[i] becomes the fold `a > b ? a : b` of
+// [i, i + w) for w = 2, 4, ... <= n, in place (entry i + w is still the
+// previous span's when i is updated), then hh[i] is the fold of the two
+// overlapping spans starting at i and i + n - w (ls, ll with `<`). The fold is
+// maxpd's (minpd's) operand order in either build; hs and ls are overwritten.
+void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                      double* ll) noexcept;
+void stoch_span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
+                               double* ll) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "engine/ta/exact_sum.hpp"
+#include "engine/ta/oscillators.hpp"
 #include "tests/unit/ta/block_fixture.hpp"
 #include "engine/ta/vector_loops.hpp"
 #include "engine/ta/volatility.hpp"
@@ -139,5 +141,74 @@ TEST_CASE("exact-sum block loops: the dispatched builds equal the baseline ones 
       check("sum_values/baseline");
     }
   }
+  CHECK(mismatches == 0);
+}
+
+// Stoch's block pass (Stoch::chunk) takes %K and its NaN test from these two
+// loops: the same bits as percent_k() and the same answer as the value-by-value
+// test, for ranges that are zero (+0/-0 highs and lows), NaN or infinite, at
+// every position of the SSE2 pairs and in the odd last value.
+TEST_CASE("Stoch's loops: vector_percent_k equals percent_k, vector_any_nan finds every NaN", "[ta][stoch]") {
+  std::mt19937_64 rng(20261208);
+  std::size_t mismatches = 0;
+  for (std::size_t n : {0, 1, 2, 3, 7, 8, 63, 64, 77})
+    for (int round = 0; round < 60; ++round) {
+      std::vector<double> x(n), hh(n), ll(n), out(n, -1.0);
+      double v = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        v = edge_value(rng, v);
+        x[i] = v;
+        ll[i] = rng() % 5 == 0 ? v : edge_value(rng, v);
+        hh[i] = rng() % 4 == 0 ? ll[i] : rng() % 6 == 0 ? -ll[i] : edge_value(rng, v);  // zero ranges, +0/-0
+      }
+      te::ta::vector_percent_k(x.data(), hh.data(), ll.data(), n, out.data());
+      for (std::size_t i = 0; i < n; ++i)
+        if (bits(out[i]) != bits(te::ta::percent_k(x[i], hh[i], ll[i]))) ++mismatches;
+      bool nan = false;
+      for (std::size_t i = 0; i < n; ++i) nan = nan || x[i] != x[i] || ll[i] != ll[i];
+      CHECK(te::ta::vector_any_nan(x.data(), ll.data(), n) == nan);
+    }
+  CHECK(mismatches == 0);
+  for (std::size_t n : {1, 2, 3, 8, 77})  // one NaN at each position of either array
+    for (std::size_t at = 0; at < n; ++at) {
+      std::vector<double> a(n, 1.0), b(n, -0.0);
+      (at % 2 == 0 ? a : b)[at] = std::numeric_limits<double>::quiet_NaN();
+      CHECK(te::ta::vector_any_nan(a.data(), b.data(), n));
+      (at % 2 == 0 ? a : b)[at] = 0.0;
+      CHECK_FALSE(te::ta::vector_any_nan(a.data(), b.data(), n));
+    }
+}
+
+// Stoch's span folds: the dispatched build against the baseline one and
+// against each window folded value by value, oldest first (RollingMax's
+// value without NaN), for windows of 1 to 64 values over chunks of 1 to 64
+// bars, with ties of +0/-0 and repeated values (the fold keeps the newest).
+TEST_CASE("Stoch's span folds: the dispatched loop equals the baseline one and the value-by-value fold", "[ta][stoch]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261210);
+  std::size_t mismatches = 0;
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 14, 16, 17, 31, 33, 64})
+    for (std::size_t m : {1, 2, 3, 5, 8, 13, 63, 64})
+      for (int round = 0; round < 6; ++round) {
+        const std::size_t len = n - 1 + m;
+        std::vector<double> hs(len), ls(len);
+        for (std::size_t i = 0; i < len; ++i) {
+          const int r = static_cast<int>(rng() % 7);
+          hs[i] = r == 0 ? 0.0 : r == 1 ? -0.0 : static_cast<double>(rng() % 9) - 4.0;
+          ls[i] = r == 2 ? -0.0 : r == 3 ? 0.0 : static_cast<double>(rng() % 9) - 4.0;
+        }
+        std::vector<double> h1 = hs, l1 = ls, h2 = hs, l2 = ls, hh1(m), ll1(m), hh2(m), ll2(m);
+        te::ta::stoch_span_folds(h1.data(), l1.data(), len, n, m, hh1.data(), ll1.data());
+        te::ta::stoch_span_folds_baseline(h2.data(), l2.data(), len, n, m, hh2.data(), ll2.data());
+        for (std::size_t i = 0; i < m; ++i) {
+          double h = hs[i], l = ls[i];
+          for (std::size_t j = 1; j < n; ++j) {
+            h = h > hs[i + j] ? h : hs[i + j];
+            l = l < ls[i + j] ? l : ls[i + j];
+          }
+          if (bits(hh1[i]) != bits(h) || bits(ll1[i]) != bits(l)) ++mismatches;
+          if (bits(hh2[i]) != bits(h) || bits(ll2[i]) != bits(l)) ++mismatches;
+        }
+      }
   CHECK(mismatches == 0);
 }
