@@ -332,10 +332,16 @@ void JournalRecorder::export_ctx(SymbolRunner& runner) {
       ctx_at_ = ctx_at_ == 0 ? 1 : 0;
       ctx_held_[ctx_at_] = bytes;
     }
+    // The export not current is held for its return only while it is small:
+    // a ctx that was large once is not kept for the rest of the session.
+    if (auto& other = ctx_held_[ctx_at_ ^ 1]; other && other->bytes.size() > kHeldExportMaxBytes) other.reset();
     if (ctx_) ctx_.reset();
     return;
   }
-  ctx_at_ = 2;  // (the exports held stay: one may come back)
+  // Out of the batch loop (notices, reloads: rare): nothing held for a return.
+  ctx_at_ = 2;
+  ctx_held_[0].reset();
+  ctx_held_[1].reset();
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);

@@ -979,6 +979,9 @@ bool StrategyHost::accept_loop_export(std::int32_t result) {
           LoopExport{std::vector<std::uint8_t>(bytes, bytes + len), next_loop_export_serial()});
     }
     loop_ctx_at_ = at;
+    // A big export is not kept once the ctx has moved on from it (a ctx that
+    // was large once would keep its copy for the rest of the session).
+    if (at < kRecentCtx && ctx_slots_[kRecentCtx]) ctx_slots_[kRecentCtx].reset();
   }
   loop_ctx_ready_ = true;
   return true;

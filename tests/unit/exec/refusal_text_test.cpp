@@ -167,3 +167,38 @@ TEST_CASE("a recorded session's refusal texts are the ones the runner keeps", "[
     }
   }
 }
+
+TEST_CASE("a recorder without kept transitions records the reasons a kept list has", "[unit][exec][refusal][recorder]") {
+  // Without keep_transitions the recorder is served by SymbolRunner's lean
+  // transition path (reason views and the refusal's numbers handed over
+  // during the call); with it every transition goes through transition_any.
+  // The recorded trigger and reason of every transition must not depend on
+  // which path served them (a lean path that dropped the refusal recorded
+  // "enter long" where the reason is "entry rejected (...): ...").
+  const auto recorded = [](const journal::MemoryEventSink& sink) {
+    std::vector<std::string> v;
+    for (const auto& e : sink.events())
+      if (const auto* t = std::get_if<journal::Transition>(&e.body)) v.push_back(t->trigger + "|" + t->reason);
+    return v;
+  };
+  for (const std::string& action : {std::string("enter_long { qty = 2000 }"), std::string("enter_long { fraction = 1e-9 }"),
+                                     std::string("enter_long { qty = 1 }")}) {
+    for (const std::string& extra : {std::string(), std::string("function on_order_rejected(o, ctx) end\n")}) {
+      INFO(action << " / " << extra);
+      journal::MemoryEventSink kept_sink, lean_sink;
+      runner::RecorderOptions ro;
+      ro.batch_events = 3;
+      runner::JournalRecorder kept_rec(kept_sink, ro), lean_rec(lean_sink, ro);
+      run(action, true, &kept_rec, extra);
+      run(action, false, &lean_rec, extra);
+      REQUIRE(kept_rec.flush().ok());
+      REQUIRE(lean_rec.flush().ok());
+      const auto kept = recorded(kept_sink), lean = recorded(lean_sink);
+      REQUIRE(kept.size() >= 2);
+      bool refusal_text = false;
+      for (const auto& s : kept) refusal_text |= s.find("rejected") != std::string::npos || s.find("not sent") != std::string::npos;
+      if (action.find("qty = 1 ") == std::string::npos) CHECK(refusal_text);
+      CHECK(kept == lean);
+    }
+  }
+}
