@@ -143,7 +143,9 @@ void LuaVm::enforce_budget(bool on) noexcept {
   update_fast_limit();
   // (Set when the strategy's code starts: the prelude's load keeps LuaJIT's
   // default, so an idle runner holds no more garbage than before.)
-  if (on && L_ != nullptr) lua_gc(L_, LUA_GCSETPAUSE, kStrategyGcPause);
+  // Only with a budget: its collection point is what keeps the larger pause
+  // safe (an unlimited VM keeps LuaJIT's 200 %).
+  if (on && limit_ != 0 && L_ != nullptr) lua_gc(L_, LUA_GCSETPAUSE, kStrategyGcPause);
 }
 
 void LuaVm::update_fast_limit() noexcept {

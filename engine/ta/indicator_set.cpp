@@ -98,7 +98,8 @@ IndicatorSet::IndicatorSet(std::size_t max_indicators, std::size_t history_lengt
       slot_capacity_(max_indicators * static_cast<std::size_t>(kMaxOutputs)),
       // Left uninitialised on purpose: the pages of unused slots are never
       // touched, so the reservation costs address space, not memory.
-      // (+ 3: update()'s copy of four slots at a time writes past the last row.)
+      // (+ 4, of which update()'s copy of four slots at a time needs three:
+      // it writes up to three past the last row.)
       current_(std::make_unique_for_overwrite<double[]>(slot_capacity_ + 4)),
       history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * ring_len_, 1))) {
   entries_.reserve(max_indicators_);

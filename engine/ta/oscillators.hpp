@@ -621,6 +621,7 @@ class Cci {
   // SSE2 is there (a constant `a` unrolls); the same values in the same lanes
   // either way.
   [[gnu::always_inline]] static void set_lanes(double* row, std::size_t a, double x) noexcept {
+    static_assert(kLanes % 2 == 0, "set_lanes' 16-byte stores would write past a row of an odd lane count");
 #if defined(__SSE2__)
     if (a % 2 != 0) row[a++] = x;
     const __m128d xx = _mm_set1_pd(x);

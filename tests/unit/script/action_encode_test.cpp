@@ -65,7 +65,7 @@ local CASES = {
   { qty = 1, unknown_a = 1, unknown_b = 2, unknown_c = 3, unknown_d = 4 },
   { qty = 1, limit = -1, stop = -2, target = -3 },
   { fraction = -1, risk = 5 },
-  { stop = 1, trail = 2, trail_pct = 3, breakeven = -1 },
+  { stop = 1, trail = 2, trail_pct = 3, breakeven = -1 }, { qty = 1, tif = "ioc" }, { qty = 1, tif = "day" }, { qty = 1 }, { qty = 2 }, { fraction = 0.5 }, { fraction = 0.25 }, { risk = 0.01, stop = 9 }, { risk = 0.02, stop = 9 }, { risk = 0.01, stop = 8 }, { qty = 1, target = 12 }, { qty = 1, target = 13 }, { qty = 1, limit = 10 }, { qty = 1, limit = 11 }, { qty = 1, stop_entry = 11 }, { qty = 1, stop_entry = 12 }, { qty = 1, trail = 1 }, { qty = 1, trail = 2 }, { qty = 1, trail_pct = 0.1 }, { qty = 1, trail_pct = 0.2 }, { qty = 1, breakeven = 2 }, { qty = 1, breakeven = 3 }, { qty = 1, max_bars = 10 }, { qty = 1, max_bars = 11 }, { qty = 1, bars = 3 }, { qty = 1, bars = 4 }, { qty = 1, reason = "a" }, { qty = 1, reason = "b" }, { qty = 7 },
 }
 local EXITS = {
   { reason = "all" },
@@ -73,7 +73,7 @@ local EXITS = {
   { fraction = 2 },
   { qty = 1, fraction = 0.5 },
   { qty = 3, limit = 10, bars = 2, reason = "partial" },
-  { zzz = 1 },
+  { zzz = 1 }, { reason = "a", tif = "ioc" }, { reason = "a", tif = "day" }, { reason = "a" }, { reason = "b" }, { fraction = 0.5 }, { fraction = 0.25 }, { qty = 1 }, { qty = 2 }, { qty = 3, limit = 10 }, { qty = 3, limit = 11 }, { qty = 3, limit = 10, bars = 2 }, { qty = 3, limit = 10, bars = 3 }, { reason = "other" },
 }
 local function pick(list, bar)
   local spec = list[bar.close]
@@ -92,8 +92,8 @@ function manage_position(bar, ctx, ind) if bar.volume == 3 then return KEPT_EXIT
   return a
 end
 )LUA";
-constexpr int kCases = 34;
-constexpr int kExits = 6;
+constexpr int kCases = 62;  // (35..62: one field apart in pairs, see the last test)
+constexpr int kExits = 19;  // (7..19: the same for exits)
 
 std::unique_ptr<script::StrategyHost> make_host(runner::RunnerIndicators& ind) {
   script::StrategySource s{"strategies/spec.lua", kStrategy, sha256_hex(kStrategy)};
@@ -244,6 +244,50 @@ TEST_CASE("actions alternating between two or three field sets are written as th
         INFO("round " << round << ", case " << set.cases[k]);
         CHECK(call_case(*h, set.cb, set.cases[k], round == 2 ? 2 : 1) == first[k]);
         if (round == 3) CHECK(call_case(*h, set.cb, set.cases[k], 3) == first[k]);
+      }
+    }
+  }
+}
+
+TEST_CASE("an action one field apart from the one before the last is written from its own fields",
+          "[unit][script]") {
+  // An action equal to the one before the last reuses that one's encoding:
+  // every field must be compared for it. For each field of an entry and of an
+  // exit, A, another action B, then A' (A with that one field changed) must
+  // write A''s bytes, as A' written fresh does; and the same the other way.
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = make_host(ind);
+  using script::Callback;
+  struct Pairs {
+    Callback cb;
+    int other;  // B
+    int fresh;  // written before each fresh call (so it is not a repeat)
+    std::vector<std::pair<int, int>> pairs;
+  };
+  const Pairs sets[] = {
+      {Callback::FilterCommitment, 62, 25,
+       // tif, qty, fraction, risk, stop, target, limit, stop_entry, trail, trail_pct, breakeven, max_bars, bars, reason
+       {{35, 36}, {37, 38}, {39, 40}, {41, 42}, {41, 43}, {44, 45}, {46, 47}, {48, 49}, {50, 51}, {52, 53},
+        {54, 55}, {56, 57}, {58, 59}, {60, 61}}},
+      // tif, reason, fraction, qty, limit, bars
+      {Callback::ManagePosition, 19, 1, {{7, 8}, {9, 10}, {11, 12}, {13, 14}, {15, 16}, {17, 18}}},
+  };
+  const int want_kind[] = {script::kActEnterLong, script::kActExit};
+  for (int s = 0; s < 2; ++s) {
+    const Pairs& set = sets[s];
+    for (const auto& [a, b] : set.pairs) {
+      for (const auto& [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
+        INFO("case " << y << " after " << x << " and " << set.other);
+        call_case(*h, set.cb, set.fresh, 1);
+        const CallResult fresh = call_case(*h, set.cb, y, 1);
+        INFO(fresh.error);
+        REQUIRE(fresh.kind == want_kind[s]);
+        for (const double form : {1.0, 2.0}) {
+          REQUIRE(call_case(*h, set.cb, x, 1).kind == want_kind[s]);
+          call_case(*h, set.cb, set.other, 1);
+          CHECK(call_case(*h, set.cb, y, form) == fresh);
+        }
       }
     }
   }
