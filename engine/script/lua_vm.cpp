@@ -171,6 +171,14 @@ void LuaVm::hook(lua_State* L, lua_Debug*) {
   const Trip trip = m.inside() ? m.trip_of(epoch) : Trip::None;
   if (trip == Trip::None) {
     m.disarm_if_stale(epoch);
+    // A memory trip of a callback that ended before the hook ran: without
+    // this, over_ would stay set and no later crossing of the collection
+    // point would arm the hook again (only LuaJIT's own collector, at
+    // kStrategyGcPause, would then stand between garbage and the budget).
+    if (vm->over_) {
+      vm->over_ = false;
+      vm->update_fast_limit();
+    }
     return;
   }
   if (trip == Trip::Memory && m.trip_message.empty()) {
