@@ -403,6 +403,14 @@ TEST_CASE("format 4 journals read back the events format 3 journals of the same 
         for (std::size_t i = 0; i < v3.size(); ++i) {
           INFO("event " << i << " reconstruct " << reconstruct);
           REQUIRE(identical(v4[i], v3[i]));
+          if (!reconstruct) continue;
+          // And the states written, not only the same in both forms: two
+          // runners' deltas interleave, each against its own runner's last
+          // state (the writer keeps a runner's track by pointer).
+          REQUIRE(v4[i].runner == items[i].runner);
+          const auto* st = std::get_if<RunnerState>(&v4[i].body);
+          REQUIRE(st != nullptr);
+          REQUIRE(st->context == state_parts_context(items[i].parts));
         }
       }
       NullReporter rep;
