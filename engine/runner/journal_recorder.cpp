@@ -334,7 +334,7 @@ void JournalRecorder::export_ctx(SymbolRunner& runner) {
     }
     // The export not current is held for its return only while it is small:
     // a ctx that was large once is not kept for the rest of the session.
-    if (auto& other = ctx_held_[ctx_at_ ^ 1]; other && other->bytes.size() > kHeldExportMaxBytes) other.reset();
+    if (auto& other = ctx_held_[ctx_at_ ^ 1]; other && other->bytes.size() > script::StrategyHost::kRecentCtxMaxBytes) other.reset();
     if (ctx_) ctx_.reset();
     return;
   }

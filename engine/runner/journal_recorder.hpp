@@ -305,7 +305,6 @@ class JournalRecorder final : public RunnerObserver {
   // locked increment and decrement per export otherwise).
   std::shared_ptr<const script::LoopExport> ctx_held_[3];
   std::uint8_t ctx_at_ = 2;
-  static constexpr std::size_t kHeldExportMaxBytes = 4096;  // (StrategyHost keeps recent exports up to this size too)
   const std::shared_ptr<const script::LoopExport>& ctx_bytes() const noexcept { return ctx_held_[ctx_at_]; }
   OrderList working_;                              // orders not yet final, by id (deterministic order), untagged:
   std::size_t working_count_ = 0;                  // the first working_count_ (the rest: spares)

@@ -256,6 +256,10 @@ class StrategyHost {
   // (decode_loop_export). Null otherwise. A reference, not a copy: a
   // recorder that already holds this export takes no count (each copy was a
   // locked increment and decrement on the trading thread).
+  // Exports up to this size are kept among the recent ones for their return
+  // (a ctx alternates between a few small values); a bigger one only while
+  // it is current. A recorder holding exports follows the same rule.
+  static constexpr std::size_t kRecentCtxMaxBytes = 4096;
   const std::shared_ptr<const LoopExport>& loop_export() const noexcept {
     static constinit const std::shared_ptr<const LoopExport> kNone;
     return loop_ctx_ready_ ? ctx_slots_[loop_ctx_at_] : kNone;
@@ -347,7 +351,7 @@ class StrategyHost {
   // the slot loop_ctx_at_, an index, not a shared pointer of its own: moving
   // between two exports took a locked increment and decrement per export
   // (sma_cross: 38,450 of 47,700 exports per 1M bars).
-  static constexpr std::size_t kRecentCtx = 4, kRecentCtxMaxBytes = 4096;
+  static constexpr std::size_t kRecentCtx = 4;
   std::array<std::shared_ptr<const LoopExport>, kRecentCtx + 1> ctx_slots_;
   std::size_t loop_ctx_at_ = kRecentCtx;  // (the big slot, empty at first)
   std::size_t recent_ctx_next_ = 0;
