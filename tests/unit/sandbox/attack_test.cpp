@@ -333,6 +333,26 @@ TEST_CASE("a strategy holding a third of its budget makes garbage in a compiled 
   CHECK(o.peak_bytes <= kMemoryMb * script::kMiB);
 }
 
+TEST_CASE("a strategy holding most of its budget makes small garbage within it", "[sandbox]") {
+  // 27 MB of the 32 MB budget stay alive; the garbage is small tables only,
+  // which LuaVm::allocate's fast path serves from the VM's free pool blocks
+  // without the budget's tests while usage is below its bound (fast_limit_).
+  // The first bar leaves ~7 MB of such blocks free (70,000 tables dropped).
+  // Each collection moves the collection point (to ~29.5 MB here) and must
+  // move the bound with it: a bound left at the hard limit (33 MB) let those
+  // free blocks carry usage to 33.9 MB, past the budget, before a collection.
+  const Attack a{"most of its budget",
+                 "local function churn(n) local few = {} for i = 1, n do few[i % 8 + 1] = { i, i } end end "
+                 "if not ctx.keep then local t = {} for i = 1, 70000 do t[i] = { i, i } end t = nil "
+                 "local k = {} for j = 1, 27 do k[j] = string.rep(string.char(64 + j), 1e6) end ctx.keep = k end "
+                 "churn(300000) log('contained')",
+                 Expect::Contained};
+  check_attack(a);
+  const Outcome o = run_attack(a);
+  CHECK(o.peak_bytes >= 27 * script::kMiB);  // the live data was there
+  CHECK(o.peak_bytes <= kMemoryMb * script::kMiB);
+}
+
 TEST_CASE("catastrophic patterns are stopped by the matcher's step budget", "[sandbox]") {
   const Attack attacks[] = {
       {"find", "local s = string.rep('a', 30000) s:find('.-.-.-.-.-b')", Expect::Fault,
