@@ -212,10 +212,25 @@ local next = next
 local XU = ffi.new("union { uint32_t u; struct { uint8_t c0, c1, c2, c3; }; }")
 local XD = ffi.new("union { double d; struct { uint8_t c0, c1, c2, c3, c4, c5, c6, c7; }; }")
 
-local function xu32(p, n)
-  XU.u = n
-  xb[p], xb[p + 1], xb[p + 2], xb[p + 3] = XU.c0, XU.c1, XU.c2, XU.c3
+-- A length or count (< 2^31) in native byte order. On a little-endian
+-- machine as shifts of the number: the union's store and its four byte loads
+-- were kept as such in the traces (LuaJIT forwards no store to a load of
+-- another width), ≈ 10 instructions more per length or count.
+local xu32
+if ffi.abi("le") then
+  local rshift = bit.rshift
+  xu32 = function(p, n)
+    xb[p], xb[p + 1], xb[p + 2], xb[p + 3] = n, rshift(n, 8), rshift(n, 16), rshift(n, 24)
+  end
+else
+  xu32 = function(p, n)
+    XU.u = n
+    xb[p], xb[p + 1], xb[p + 2], xb[p + 3] = XU.c0, XU.c1, XU.c2, XU.c3
+  end
 end
+-- ffi.copy as an upvalue: `ffi.copy` is a hash lookup in the ffi table and a
+-- guard on the function found, in the trace, for every string.
+local ffi_copy = ffi.copy
 
 local function xstring(s)
   local n, p = #s, xpos
@@ -225,50 +240,61 @@ local function xstring(s)
   -- of its own inside the export's trace, entered and left for every string
   -- (in traces `xb + p` makes no cdata; only the warm-up's interpreted
   -- exports pay one per string).
-  ffi.copy(xb + p + 4, s, n)
+  ffi_copy(xb + p + 4, s, n)
   xpos = p + 4 + n
   return true
 end
 
 local xvalue
+-- xtable for a table whose first key is not a string: an array (exactly n
+-- keys besides skipped ones, as the host's walker requires), or refused.
+-- Nothing is written yet but the header's place at p.
+local function xarray(t, depth, p)
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for k in next, t do
+    if depth ~= 0 or type(k) ~= "string" or not XSKIP[k] then count = count + 1 end
+  end
+  if count ~= n then return false end
+  xb[p] = 7
+  for i = 1, n do
+    if not xvalue(rawget(t, i), depth + 1) then return false end
+  end
+  xu32(p + 1, count)
+  return true
+end
+
 local function xtable(t, depth)
   if depth >= XMAX_DEPTH then return false end
   local p = xpos
   if p + 5 > xcap then xfull = true return false end
   xpos = p + 5
-  -- A table whose first key is a string (or that has none) goes the map way
-  -- without `#t` (for a table with a hash part a C call that probes the hash
-  -- for key 1, ≈ 80 instructions per export): a map, or, with any other key
-  -- in it, mixed keys (refused by both ways; a top-level array beside a
-  -- view's name set by rawset goes to the host's walker, which gives the
-  -- array the other way would have written).
-  local k1, n, count = next(t), 0, 0
-  if k1 ~= nil and type(k1) ~= "string" then n = #t end
-  if n == 0 then
-    -- A map (string keys only) or empty. The host views are ctx's __index,
-    -- not its keys; a key rawset under a view's name is still left out at the
-    -- top, as the host's walker does (StrategyHost::export_context).
-    -- The keys only: a value is read (rawget) for a key that is written, so a
-    -- skipped host view's value (a table, a string, a number) sets no type
-    -- for the loop's trace to guard on every key.
-    for k in next, t do
-      if depth ~= 0 or not XSKIP[k] then
-        if type(k) ~= "string" or not xstring(k) or not xvalue(rawget(t, k), depth + 1) then return false end
-        count = count + 1
-      end
+  -- A map (string keys only) or empty, unless the first key is not a string:
+  -- then an array (xarray) or mixed keys (refused by both ways; a top-level
+  -- array beside a view's name set by rawset goes to the host's walker,
+  -- which gives the array the other way would have written). Decided in the
+  -- walk itself: a `next(t)` before it to look at the first key was a call
+  -- of lj_vm_next per table, and `#t` (for a table with a hash part a C
+  -- call that probes the hash for key 1, ≈ 80 instructions) is asked only
+  -- for an array. The value comes with its key (a `rawget` per key was a
+  -- hash probe): a skipped key's value then also sets a type for the loop's
+  -- trace to guard, but the views are ctx's __index, not its keys, and a
+  -- view's name set by rawset is rare. The host views are left out at the
+  -- top, as the host's walker does (StrategyHost::export_context).
+  local count, first = 0, true
+  for k, v in next, t do
+    if type(k) ~= "string" then
+      if first then return xarray(t, depth, p) end
+      return false
     end
-    xb[p] = count == 0 and 6 or 5
-  else
-    -- An array: exactly n keys besides skipped ones, as the host's walker requires.
-    for k in next, t do
-      if depth ~= 0 or type(k) ~= "string" or not XSKIP[k] then count = count + 1 end
-    end
-    if count ~= n then return false end
-    xb[p] = 7
-    for i = 1, n do
-      if not xvalue(rawget(t, i), depth + 1) then return false end
+    first = false
+    if depth ~= 0 or not XSKIP[k] then
+      if not xstring(k) or not xvalue(v, depth + 1) then return false end
+      count = count + 1
     end
   end
+  xb[p] = count == 0 and 6 or 5
   xu32(p + 1, count)
   return true
 end

@@ -320,24 +320,7 @@ void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const 
   r.orders_count = copied_count_;
 }
 
-void JournalRecorder::export_ctx(SymbolRunner& runner) {
-  // Exported inside the batch loop: the bytes are recorded as they are (the
-  // same object while they do not change) and decoded by the writer thread.
-  if (const auto& bytes = runner.host().loop_export()) {
-    if (ctx_held_[0] == bytes) {
-      ctx_at_ = 0;
-    } else if (ctx_held_[1] == bytes) {
-      ctx_at_ = 1;
-    } else {
-      ctx_at_ = ctx_at_ == 0 ? 1 : 0;
-      ctx_held_[ctx_at_] = bytes;
-    }
-    // The export not current is held for its return only while it is small:
-    // a ctx that was large once is not kept for the rest of the session.
-    if (auto& other = ctx_held_[ctx_at_ ^ 1]; other && other->bytes.size() > script::StrategyHost::kRecentCtxMaxBytes) other.reset();
-    if (ctx_) ctx_.reset();
-    return;
-  }
+void JournalRecorder::export_ctx_walk(SymbolRunner& runner) {
   // Out of the batch loop (notices, reloads: rare): nothing held for a return.
   ctx_at_ = 2;
   ctx_held_[0].reset();

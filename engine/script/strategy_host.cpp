@@ -946,6 +946,8 @@ Result<std::shared_ptr<const Value>> StrategyHost::export_context_shared() {
   return std::make_shared<const Value>(std::move(*v));
 }
 
+constinit const std::shared_ptr<const LoopExport> StrategyHost::kNoLoopExport;
+
 bool StrategyHost::accept_loop_export(std::int32_t result) {
   loop_ctx_ready_ = false;
   if (result == kCtxExportTooBig) {

@@ -261,8 +261,7 @@ class StrategyHost {
   // it is current. A recorder holding exports follows the same rule.
   static constexpr std::size_t kRecentCtxMaxBytes = 4096;
   const std::shared_ptr<const LoopExport>& loop_export() const noexcept {
-    static constinit const std::shared_ptr<const LoopExport> kNone;
-    return loop_ctx_ready_ ? ctx_slots_[loop_ctx_at_] : kNone;
+    return loop_ctx_ready_ ? ctx_slots_[loop_ctx_at_] : kNoLoopExport;
   }
   // Replaces the ctx data with `ctx` (a map); the host views stay.
   Status import_context(const Value& ctx);
@@ -352,6 +351,9 @@ class StrategyHost {
   // between two exports took a locked increment and decrement per export
   // (sma_cross: 38,450 of 47,700 exports per 1M bars).
   static constexpr std::size_t kRecentCtx = 4;
+  // loop_export()'s null: at class scope, not a function's static (whose
+  // destructor's registration made every call test a guard variable).
+  static constinit const std::shared_ptr<const LoopExport> kNoLoopExport;
   std::array<std::shared_ptr<const LoopExport>, kRecentCtx + 1> ctx_slots_;
   std::size_t loop_ctx_at_ = kRecentCtx;  // (the big slot, empty at first)
   std::size_t recent_ctx_next_ = 0;
