@@ -36,6 +36,10 @@ std::string WriterOptions::validate() const {
         std::to_string(block_size));
   }
   if (queue_capacity < 1) bad("queue_capacity must be >= 1, was 0");
+  if (write_stretch != 0 && (fsync != FsyncPolicy::None || block_timeout_ms != 0)) {
+    bad("write_stretch (" + std::to_string(write_stretch) +
+        ") needs fsync = none and block_timeout_ms = 0: held blocks would not reach the file when those promise");
+  }
   if (acceleration < kMinAcceleration || acceleration > kMaxAcceleration) {
     bad("acceleration must be between " + std::to_string(kMinAcceleration) + " and " +
         std::to_string(kMaxAcceleration) + ", was " + std::to_string(acceleration));
@@ -55,9 +59,10 @@ struct JournalWriter::Impl {
   explicit Impl(const WriterOptions& o, std::unique_ptr<WritableFile> f)
       : opts(o),
         positional_(o.bar_runs && o.positional_states),
-        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, 512)),
+        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, kMaxWakeThreshold)),
         file(std::move(f)),
-        delta(o.snapshot_interval) {
+        delta(o.snapshot_interval),
+        stretch(o.write_stretch) {
     block.set_runs_apart(o.bar_runs && o.positional_states && o.runs_apart);
   }
 
@@ -66,7 +71,14 @@ struct JournalWriter::Impl {
   const bool positional_;
   // Producers wake a sleeping writer only once this many events are queued (or
   // on the first event when blocks have a timeout): a futex wake per append
-  // would cost more than the append itself.
+  // would cost more than the append itself. At most kMaxWakeThreshold (a
+  // quarter of the queue below that): 4096 events, four of a recorded
+  // backtest's batches per wake-up instead of one at 512; each wake-up is a
+  // futex call on each side and a writer that comes back to caches other
+  // processes used meanwhile. Writer thread CPU per bar, 24 rounds each
+  // alternated with 512 (docs/performance.md, session 21): delta 64.9 ->
+  // 62.4 ns, full 70.0 -> 68.6.
+  static constexpr std::size_t kMaxWakeThreshold = 4096;
   const std::size_t wake_threshold;
 
   // shared
@@ -179,8 +191,41 @@ struct JournalWriter::Impl {
   std::int64_t batch_queued_ns = 0;   // when the current batch's first event was queued
   std::int64_t last_sync_ns = 0;
   bool dirty = false;  // blocks written since the last sync
-  std::size_t unsynced_bytes = 0;  // FsyncPolicy::None: written since the last start_writeback()
+  std::uint64_t file_at = 0;       // bytes handed to the file (its header included)
+  std::uint64_t writeback_at = 0;  // FsyncPolicy::None: handed to start_writeback() up to here
   static constexpr std::size_t kWritebackBytes = 1 << 20;
+  // Blocks held back and handed to the file in whole opts.write_stretch
+  // pieces of it (hold()), when the options say nothing may look at the file
+  // before flush()/close() (WriterOptions::write_stretch). Why: the kernel's
+  // share of the writer thread. A write() per block (≈ 28 KB in a recorded
+  // backtest, ending anywhere in a page) made the page cache take it page by
+  // page, and the page a block ended in again with the next block, perhaps
+  // after start_writeback() had put it under writeback; 256 KiB pieces at
+  // 256 KiB offsets ext4 takes as large folios. A stand-alone loop over such
+  // sizes (15 MiB of 20-36 KB blocks, start_writeback every MiB): 6.9-7.6 ns
+  // of thread CPU per 14.8 bytes (a bar of sma_cross delta) as blocks,
+  // 2.7-2.9 in 256 KiB pieces (docs/performance.md, session 21).
+  const std::size_t stretch;
+  std::string held;  // the file's bytes from file_at on
+  Status hold(std::string_view out) {
+    held.append(out);
+    const std::uint64_t end = file_at + held.size();
+    const std::uint64_t cut = end / stretch * stretch;
+    if (cut <= file_at) return {};
+    const auto n = static_cast<std::size_t>(cut - file_at);
+    TE_TRY(file->append(std::string_view(held).substr(0, n)));
+    held.erase(0, n);  // (what is left is part of the last block)
+    file_at = cut;
+    return {};
+  }
+  // The held bytes to the file (flush()/close()).
+  Status write_held() {
+    if (held.empty()) return {};
+    TE_TRY(file->append(held));
+    file_at += held.size();
+    held.clear();
+    return {};
+  }
   WriterStats wstats;  // the writer-owned counters, published under mu
   std::thread thread;
 
@@ -191,7 +236,12 @@ struct JournalWriter::Impl {
     const std::uint32_t n = block.record_count();
     const std::string_view out = block.finish(opts.compress, opts.acceleration);
     streams.clear();  // the next block names its runners' streams again
-    TE_TRY(file->append(out));
+    if (stretch != 0) {
+      TE_TRY(hold(out));
+    } else {
+      TE_TRY(file->append(out));
+      file_at += out.size();
+    }
     wstats.written += n;
     wstats.blocks += 1;
     wstats.file_bytes += out.size();
@@ -200,10 +250,9 @@ struct JournalWriter::Impl {
       // Nothing waits for the disk until flush()/close(), which then wait
       // only for the last stretch: the rest is already on its way (a 7 MB
       // journal's fdatasync at close took 15-30 ms on the test VM).
-      unsynced_bytes += out.size();
-      if (unsynced_bytes >= kWritebackBytes) {
+      if (file_at - writeback_at >= kWritebackBytes) {
         file->start_writeback();
-        unsynced_bytes = 0;
+        writeback_at = file_at;
       }
       return {};
     }
@@ -731,6 +780,7 @@ struct JournalWriter::Impl {
     // compact once its runner's full record is in the block.)
     TE_ASSERT(!block.empty() || bars.count == 0, "journal: a bar run pending with an empty block");
     if (!block.empty()) TE_TRY(write_block());
+    TE_TRY(write_held());
     return sync();
   }
 
@@ -898,6 +948,8 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
   std::unique_ptr<JournalWriter> w(new JournalWriter(std::move(file), std::move(options)));
   Impl& im = *w->impl_;
   im.wstats.file_bytes = header.size();
+  im.file_at = header.size();
+  im.writeback_at = header.size();
   im.last_sync_ns = monotonic_ns();
   im.publish();
   if (w->options_.threading == WriterThreading::Background) im.thread = std::thread([&im] { im.run(); });

@@ -77,6 +77,16 @@ struct WriterOptions {
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).
   std::uint32_t block_timeout_ms = 200;
+  // 0: each block goes to the file when it is finished. N (only with
+  // FsyncPolicy::None and block_timeout_ms 0, where nothing promises the file
+  // anything before flush()/close(): a recorded backtest): blocks are held and
+  // handed to the file in whole N-byte pieces of it, at offsets that are
+  // multiples of N, the rest at flush()/close(). The file's bytes are the
+  // same; the kernel's page cache takes large aligned writes for much less
+  // of the writer thread's time than a write per block (see Impl::hold).
+  // A crash of the process then loses up to N bytes of finished blocks more.
+  std::size_t write_stretch = 0;
+  static constexpr std::size_t kBacktestWriteStretch = 256 << 10;
   std::size_t queue_capacity = 64 * 1024;  // events waiting for the writer thread (>= 1)
   QueueFullPolicy queue_full = QueueFullPolicy::Block;
   FsyncPolicy fsync = FsyncPolicy::Interval;

@@ -30,6 +30,7 @@ SessionRecorderOptions SessionRecorderOptions::for_backtest() {
   SessionRecorderOptions o;
   o.writer.block_timeout_ms = 0;
   o.writer.fsync = journal::FsyncPolicy::None;
+  o.writer.write_stretch = journal::WriterOptions::kBacktestWriteStretch;  // (needs the two above)
   o.writer.queue_full = journal::QueueFullPolicy::Block;
   return o;
 }

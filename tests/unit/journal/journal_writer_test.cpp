@@ -196,6 +196,87 @@ TEST_CASE("journals written at every LZ4 acceleration read back alike", "[unit][
   }
 }
 
+// Keeps what is written in memory, and where each append() began and ended.
+class PieceFile final : public WritableFile {
+ public:
+  Status append(std::string_view d) override {
+    data_.append(d);
+    ends_.push_back(data_.size());
+    return {};
+  }
+  Status sync() override { return {}; }
+  Status close() override { return {}; }
+  const std::string& path() const noexcept override { return path_; }
+  const std::string& data() const noexcept { return data_; }
+  const std::vector<std::size_t>& ends() const noexcept { return ends_; }
+
+ private:
+  std::string data_;
+  std::vector<std::size_t> ends_;
+  std::string path_ = "pieces.journal";
+};
+
+TEST_CASE("write_stretch hands the file the same bytes in whole aligned pieces, the rest at flush", "[unit][journal]") {
+  const auto events = make_session({.bars = 600, .runners = 3});
+  for (StorageMode mode : {StorageMode::Full, StorageMode::Delta}) {
+    for (WriterThreading threading : {WriterThreading::Inline, WriterThreading::Background}) {
+      WriterOptions o = WriterOptions::deterministic(mode);
+      o.threading = threading;
+      o.block_size = 700;  // blocks of a few hundred bytes: many of them per piece, and pieces cut inside them
+      o.queue_capacity = 64;
+      auto plain_file = std::make_unique<PieceFile>();
+      PieceFile& plain = *plain_file;
+      auto w0 = JournalWriter::create(std::move(plain_file), o);
+      REQUIRE(w0.ok());
+      WriterOptions held = o;
+      held.write_stretch = 4096;
+      auto held_file = std::make_unique<PieceFile>();
+      PieceFile& pieces = *held_file;
+      auto w1 = JournalWriter::create(std::move(held_file), held);
+      REQUIRE(w1.ok());
+      const std::size_t half = events.size() / 2;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        REQUIRE((*w0)->append(events[i]).ok());
+        REQUIRE((*w1)->append(events[i]).ok());
+        if (i + 1 == half) {
+          // flush() hands over what is held: the file is whole up to here.
+          REQUIRE((*w0)->flush().ok());
+          REQUIRE((*w1)->flush().ok());
+          CHECK(pieces.data() == plain.data());
+          CHECK(pieces.data().size() == (*w1)->stats().file_bytes);
+        }
+      }
+      REQUIRE((*w0)->close().ok());
+      REQUIRE((*w1)->close().ok());
+      REQUIRE(plain.data().size() > 8 * 4096);
+      CHECK(pieces.data() == plain.data());
+      // After the header, every append ends at a multiple of 4096 but those
+      // made by flush() and close() (one each, the flush's within the pieces).
+      const std::vector<std::size_t>& ends = pieces.ends();
+      std::size_t unaligned = 0;
+      for (std::size_t i = 1; i < ends.size(); ++i) unaligned += ends[i] % 4096 != 0;
+      CHECK(unaligned <= 2);
+      CHECK(ends.back() == plain.data().size());
+      CHECK(ends.size() < plain.ends().size() / 4);  // (blocks of ≈ 700 raw bytes: many per piece)
+    }
+  }
+}
+
+TEST_CASE("write_stretch needs fsync none and no block timeout", "[unit][journal]") {
+  WriterOptions o;
+  o.write_stretch = 4096;
+  CHECK_THAT(o.validate(), Catch::Contains("write_stretch (4096) needs fsync = none and block_timeout_ms = 0"));
+  o.fsync = FsyncPolicy::None;
+  CHECK_FALSE(o.validate().empty());  // block_timeout_ms is still 200
+  o.block_timeout_ms = 0;
+  CHECK(o.validate().empty());
+  WriterOptions interval;
+  interval.write_stretch = 4096;
+  auto w = JournalWriter::create(std::make_unique<PieceFile>(), interval);
+  REQUIRE_FALSE(w.ok());
+  CHECK(w.error().code == Errc::invalid_argument);
+}
+
 TEST_CASE("flush makes every appended event readable while the writer stays open", "[unit][journal]") {
   TempDir dir;
   WriterOptions o;
