@@ -270,6 +270,19 @@ function detect_opportunity(bar, ctx, ind)
   if k % 50 == 0 then ctx.big = string.rep("x", 20000 + k) else ctx.big = nil end
   if k % 97 == 0 then ctx.bad = function() end elseif k % 97 == 1 then ctx.bad = nil end
   if k % 89 == 0 then ctx.mixed = { 1, 2, x = 3 } else ctx.mixed = nil end
+  -- More shapes, one bar each: a string key before a number (x, 2.5) or a
+  -- number before the strings (3.5, true, a): refused by the loop's walk
+  -- either way; an array with a hole; integer keys only in the hash part; a
+  -- string then an integer key in the hash; a host view's name below the top
+  -- (exported there, left out only at the top).
+  local s = k % 173
+  if s == 0 then ctx.shapes = { x = 3, [2.5] = 1 }
+  elseif s == 1 then ctx.shapes = { a = 1, [3.5] = 1, [true] = 2 }
+  elseif s == 2 then ctx.shapes = { 1, nil, 3 }
+  elseif s == 3 then local h = {} h[10] = 1 h[20] = 2 ctx.shapes = h
+  elseif s == 4 then local h = {} h.q = 1 h[10] = 1 ctx.shapes = h
+  elseif s == 5 then ctx.shapes = { position = 1, account = { position = 2, state = "x" } }
+  elseif s == 6 then ctx.shapes = nil end
   if k % 7 == 0 then return { reason = "setup " .. k } end
 end
 function filter_commitment(bar, ctx, ind)
