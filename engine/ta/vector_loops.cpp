@@ -66,6 +66,163 @@ namespace {
   }
 }
 
+// One bar's directional movements and true range (DirectionalMovement::update's
+// choice of side: down wins when -DM > 0 and +DM < -DM; up needs +DM > 0 and
+// +DM > -DM; the side not taken adds +0.0, which leaves its sum as it is).
+[[gnu::always_inline]] inline void adx_move(double h, double l, double ph, double pl, double pc, double* inc,
+                                            double* tr) noexcept {
+  const double diff_p = h - ph;
+  const double diff_m = pl - l;
+  const bool down = diff_m > 0 && diff_p < diff_m;
+  const bool up = !down && diff_p > 0 && diff_p > diff_m;
+  inc[0] = down ? diff_m : 0.0;
+  inc[1] = up ? diff_p : 0.0;
+  *tr = true_range(h, l, pc);
+}
+
+constexpr std::size_t kAdxChunk = 64;
+
+// The movements and true ranges of bars 1..m-1 of a chunk against the bar
+// before each (adx_move's values), bar j's increments to inc[2j], inc[2j + 1]
+// and its range to tr[j]. Two bars per instruction here, four in the AVX2
+// build; a chunk's last bars that do not fill a vector are done again in one
+// that ends at its last bar (the same values rewritten) when it has one.
+void adx_moves_sse2(const double* h, const double* l, const double* c, std::size_t m, double* inc,
+                    double* tr) noexcept {
+  std::size_t j = 1;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffff));
+  for (; j + 2 <= m; j += 2) {
+    const __m128d hj = _mm_loadu_pd(h + j), lj = _mm_loadu_pd(l + j);
+    const __m128d dp = _mm_sub_pd(hj, _mm_loadu_pd(h + j - 1));
+    const __m128d dmv = _mm_sub_pd(_mm_loadu_pd(l + j - 1), lj);
+    const __m128d down = _mm_and_pd(_mm_cmpgt_pd(dmv, zero), _mm_cmplt_pd(dp, dmv));
+    const __m128d up = _mm_andnot_pd(down, _mm_and_pd(_mm_cmpgt_pd(dp, zero), _mm_cmpgt_pd(dp, dmv)));
+    const __m128d im = _mm_and_pd(down, dmv), ip = _mm_and_pd(up, dp);  // the value or +0.0
+    _mm_store_pd(inc + 2 * j, _mm_unpacklo_pd(im, ip));
+    _mm_store_pd(inc + 2 * j + 2, _mm_unpackhi_pd(im, ip));
+    // true_range: r = h - l, then r = a > r ? a : r for |h - pc| and |l - pc|
+    // (maxpd returns its second operand unless the first is greater).
+    const __m128d pcj = _mm_loadu_pd(c + j - 1);
+    __m128d r = _mm_sub_pd(hj, lj);
+    r = _mm_max_pd(_mm_and_pd(_mm_sub_pd(hj, pcj), abs_mask), r);
+    r = _mm_max_pd(_mm_and_pd(_mm_sub_pd(lj, pcj), abs_mask), r);
+    _mm_storeu_pd(tr + j, r);
+  }
+#endif
+  for (; j < m; ++j) adx_move(h[j], l[j], h[j - 1], l[j - 1], c[j - 1], inc + 2 * j, tr + j);
+}
+
+#if TE_TA_AVX2_BUILD
+[[gnu::target("avx2")]] void adx_moves_avx2(const double* h, const double* l, const double* c, std::size_t m,
+                                              double* inc, double* tr) noexcept {
+  if (m < 5) {  // no four bars after the first
+    for (std::size_t j = 1; j < m; ++j) adx_move(h[j], l[j], h[j - 1], l[j - 1], c[j - 1], inc + 2 * j, tr + j);
+    return;
+  }
+  const __m256d zero = _mm256_setzero_pd();
+  const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
+  for (std::size_t next = 1; next < m;) {
+    const std::size_t j = next + 4 <= m ? next : m - 4;
+    next = j + 4;
+    const __m256d hj = _mm256_loadu_pd(h + j), lj = _mm256_loadu_pd(l + j);
+    const __m256d dp = _mm256_sub_pd(hj, _mm256_loadu_pd(h + j - 1));
+    const __m256d dmv = _mm256_sub_pd(_mm256_loadu_pd(l + j - 1), lj);
+    const __m256d down =
+        _mm256_and_pd(_mm256_cmp_pd(dmv, zero, _CMP_GT_OS), _mm256_cmp_pd(dp, dmv, _CMP_LT_OS));
+    const __m256d up = _mm256_andnot_pd(
+        down, _mm256_and_pd(_mm256_cmp_pd(dp, zero, _CMP_GT_OS), _mm256_cmp_pd(dp, dmv, _CMP_GT_OS)));
+    const __m256d im = _mm256_and_pd(down, dmv), ip = _mm256_and_pd(up, dp);
+    const __m256d lo_pairs = _mm256_unpacklo_pd(im, ip), hi_pairs = _mm256_unpackhi_pd(im, ip);  // bars 0, 2 / 1, 3
+    _mm256_storeu_pd(inc + 2 * j, _mm256_permute2f128_pd(lo_pairs, hi_pairs, 0x20));
+    _mm256_storeu_pd(inc + 2 * j + 4, _mm256_permute2f128_pd(lo_pairs, hi_pairs, 0x31));
+    const __m256d pcj = _mm256_loadu_pd(c + j - 1);
+    __m256d r = _mm256_sub_pd(hj, lj);
+    r = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(hj, pcj), abs_mask), r);
+    r = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(lj, pcj), abs_mask), r);
+    _mm256_storeu_pd(tr + j, r);
+  }
+}
+#endif
+
+// |v| < kTaEpsilon is ta_is_zero(v) (false for NaN either way), one
+// comparison instead of two.
+[[gnu::always_inline]] inline bool near_zero(double v) noexcept { return std::fabs(v) < kTaEpsilon; }
+
+template <class Moves>
+[[gnu::always_inline]] inline void adx_steps_body(AdxRun& s, const double* hi, const double* lo, const double* cl,
+                                                  std::size_t n, double dn, double nm1, double an, double* out,
+                                                  Moves moves) noexcept {
+  double ph = s.ph, pl = s.pl, pc = s.pc, trs = s.trs, adx = s.adx;
+#if defined(__SSE2__)
+  // -DM in the low lane, +DM in the high one, so one division, subtraction
+  // and addition step both (the same operations on each as the scalar steps).
+  __m128d dm = _mm_set_pd(s.pdm, s.mdm);
+  const __m128d dn2 = _mm_set1_pd(dn), hundred = _mm_set1_pd(100.0);
+  const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffff));
+#else
+  double mdm = s.mdm, pdm = s.pdm;
+#endif
+  alignas(32) double inc[2 * kAdxChunk];  // bar j's -DM and +DM increments at 2j, 2j + 1
+  alignas(32) double tr[kAdxChunk];
+  for (std::size_t done = 0; done < n;) {
+    const std::size_t m = std::min(kAdxChunk, n - done);
+    const double* h = hi + done;
+    const double* l = lo + done;
+    const double* c = cl + done;
+    // Movements and true ranges first: none depends on the smoothed sums.
+    adx_move(h[0], l[0], ph, pl, pc, inc, tr);
+    moves(h, l, c, m, inc, tr);
+    ph = h[m - 1];
+    pl = l[m - 1];
+    pc = c[m - 1];
+    double* o = out + done;
+    for (std::size_t j = 0; j < m; ++j) {
+#if defined(__SSE2__)
+      dm = _mm_add_pd(_mm_sub_pd(dm, _mm_div_pd(dm, dn2)), _mm_load_pd(inc + 2 * j));
+      trs = trs - trs / dn + tr[j];
+      if (!near_zero(trs)) {
+        const __m128d di = _mm_mul_pd(hundred, _mm_div_pd(dm, _mm_set1_pd(trs)));  // -DI, +DI
+        const __m128d plus = _mm_unpackhi_pd(di, di);
+        const double sum = _mm_cvtsd_f64(_mm_add_sd(di, plus));
+        if (!near_zero(sum)) {
+          const double diff = _mm_cvtsd_f64(_mm_and_pd(_mm_sub_sd(di, plus), abs_mask));
+          adx = (adx * nm1 + 100.0 * (diff / sum)) / an;
+        }
+      }
+#else
+      mdm -= mdm / dn;
+      pdm -= pdm / dn;
+      mdm += inc[2 * j];
+      pdm += inc[2 * j + 1];
+      trs = trs - trs / dn + tr[j];
+      if (!ta_is_zero(trs)) {
+        const double minus = 100.0 * (mdm / trs);
+        const double plus = 100.0 * (pdm / trs);
+        const double sum = minus + plus;
+        if (!ta_is_zero(sum)) adx = (adx * nm1 + 100.0 * (std::fabs(minus - plus) / sum)) / an;
+      }
+#endif
+      o[j] = adx;
+    }
+    done += m;
+  }
+  s.ph = ph;
+  s.pl = pl;
+  s.pc = pc;
+#if defined(__SSE2__)
+  alignas(16) double sums[2];
+  _mm_store_pd(sums, dm);
+  s.mdm = sums[0];
+  s.pdm = sums[1];
+#else
+  s.mdm = mdm;
+  s.pdm = pdm;
+#endif
+  s.trs = trs;
+  s.adx = adx;
+}
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -123,6 +280,10 @@ void span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n,
                          double* ll) noexcept {
   span_folds(hs, ls, len, n, m, hh, ll);
 }
+void adx_steps_base(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
+                    double nm1, double an, double* out) noexcept {
+  adx_steps_body(s, hi, lo, cl, n, dn, nm1, an, out, adx_moves_sse2);
+}
 void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                     double n, double up, double down, double* out, std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
@@ -163,6 +324,10 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                                std::size_t m, double* hh, double* ll) noexcept {
   span_folds(hs, ls, len, n, m, hh, ll);
 }
+[[gnu::target("avx2")]] void adx_steps_avx2(AdxRun& s, const double* hi, const double* lo, const double* cl,
+                                             std::size_t n, double dn, double nm1, double an, double* out) noexcept {
+  adx_steps_body(s, hi, lo, cl, n, dn, nm1, an, out, adx_moves_avx2);
+}
 bool has_avx2() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
@@ -177,6 +342,7 @@ struct Loops {
   decltype(&squares_baseline) squares;
   decltype(&sum_values_baseline) sum_values;
   decltype(&span_folds_baseline) span_folds;
+  decltype(&adx_steps_base) adx_steps;
   const char* isa;
 };
 
@@ -184,17 +350,17 @@ Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
     return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
-            squares_avx2,    sum_values_avx2, span_folds_avx2,  "avx2"};
+            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        "avx2"};
 #endif
   return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,   sum_values_baseline, span_folds_baseline,  "baseline"};
+          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
 Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, span_folds_baseline,  "baseline"};
+             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -292,6 +458,14 @@ void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, st
 void stoch_span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
                                double* ll) noexcept {
   span_folds_baseline(hs, ls, len, n, m, hh, ll);
+}
+void adx_steps(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn, double nm1,
+               double an, double* out) noexcept {
+  chosen.adx_steps(s, hi, lo, cl, n, dn, nm1, an, out);
+}
+void adx_steps_baseline(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
+                        double nm1, double an, double* out) noexcept {
+  adx_steps_base(s, hi, lo, cl, n, dn, nm1, an, out);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

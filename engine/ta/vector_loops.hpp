@@ -75,6 +75,24 @@ void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, st
 void stoch_span_folds_baseline(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
                                double* ll) noexcept;
 
+// ADX's steps once its sums are smoothed and its first value seeded
+// (Adx::update_block): for each of n bars, from high, low and close columns,
+// +DM/-DM/TR smoothed as x = x - x / dn + today, then if TR and the DI sum are
+// not zero (ta_is_zero), adx = (adx * nm1 + 100 * (|-DI - +DI| / sum)) / an with
+// -DI = 100 * (mdm / trs), +DI = 100 * (pdm / trs); out[i] = adx. The
+// movements and true ranges of a chunk are taken first, two bars per
+// instruction (four with AVX2), then the recursions run with -DM and +DM side by side in one
+// register: the operations of Adx::update() in its order on each value.
+struct AdxRun {
+  double ph, pl, pc;      // the previous bar's high, low and close
+  double mdm, pdm, trs;  // smoothed -DM, +DM, TR
+  double adx;
+};
+void adx_steps(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
+               double nm1, double an, double* out) noexcept;
+void adx_steps_baseline(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
+                        double nm1, double an, double* out) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

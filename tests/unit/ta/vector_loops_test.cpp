@@ -2,12 +2,13 @@
 // runs: the one picked for this machine (AVX2 where it has it) against the
 // baseline x86-64 one, on values mixing NaN, +0/-0, infinities, magnitudes
 // from 1e-9 to 1e9 and flat stretches: CCI's lane sums over windows of 1 to
-// 300 slots, Bollinger Bands from the exact sums of such windows. On a
-// machine without AVX2 both are the baseline and this only checks the
-// dispatch.
+// 300 slots, Bollinger Bands from the exact sums of such windows, ADX's steps
+// against the value-by-value steps. On a machine without AVX2 both are the
+// baseline and this only checks the dispatch.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -15,6 +16,7 @@
 
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/oscillators.hpp"
+#include "engine/ta/talib_rules.hpp"
 #include "tests/unit/ta/block_fixture.hpp"
 #include "engine/ta/vector_loops.hpp"
 #include "engine/ta/volatility.hpp"
@@ -210,5 +212,89 @@ TEST_CASE("Stoch's span folds: the dispatched loop equals the baseline one and t
           if (bits(hh2[i]) != bits(h) || bits(ll2[i]) != bits(l)) ++mismatches;
         }
       }
+  CHECK(mismatches == 0);
+}
+
+namespace {
+// Adx::update()'s steps once smoothed and seeded, value by value (the
+// reference for adx_steps: its SSE2 pairs and chunking must not change a bit).
+void adx_reference(te::ta::AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
+                   double nm1, double an, double* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double diff_p = hi[i] - s.ph;
+    const double diff_m = s.pl - lo[i];
+    s.ph = hi[i];
+    s.pl = lo[i];
+    s.mdm -= s.mdm / dn;
+    s.pdm -= s.pdm / dn;
+    if (diff_m > 0 && diff_p < diff_m)
+      s.mdm += diff_m;
+    else if (diff_p > 0 && diff_p > diff_m)
+      s.pdm += diff_p;
+    s.trs = s.trs - s.trs / dn + te::ta::true_range(s.ph, s.pl, s.pc);
+    s.pc = cl[i];
+    if (!te::ta::ta_is_zero(s.trs)) {
+      const double minus = 100.0 * (s.mdm / s.trs);
+      const double plus = 100.0 * (s.pdm / s.trs);
+      const double sum = minus + plus;
+      if (!te::ta::ta_is_zero(sum)) s.adx = (s.adx * nm1 + 100.0 * (std::fabs(minus - plus) / sum)) / an;
+    }
+    out[i] = s.adx;
+  }
+}
+bool same_run(const te::ta::AdxRun& a, const te::ta::AdxRun& b, bool exact) {
+  const double x[] = {a.ph, a.pl, a.pc, a.mdm, a.pdm, a.trs, a.adx};
+  const double y[] = {b.ph, b.pl, b.pc, b.mdm, b.pdm, b.trs, b.adx};
+  for (std::size_t i = 0; i < std::size(x); ++i)
+    if (exact ? bits(x[i]) != bits(y[i]) : !te::test::same_bits(x[i], y[i])) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("ADX steps: the dispatched loop equals the baseline one and the value-by-value steps", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261211);
+  std::size_t mismatches = 0, checked = 0;
+  for (std::size_t n : {1, 2, 3, 4, 63, 64, 65, 66, 127, 128, 129, 300})
+    for (int round = 0; round < 30; ++round) {
+      // Plain rounds: finite prices on a tick grid with flat stretches (zero
+      // true ranges and DI sums, ties between the movements); the others mix
+      // NaN, infinities, +0/-0 and far magnitudes.
+      const bool plain = round % 3 != 0;
+      std::vector<double> hi(n), lo(n), cl(n);
+      double x = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (plain) {
+          if (rng() % 4 != 0) x += static_cast<double>(static_cast<std::int64_t>(rng() % 9) - 4) * 0.25;
+          const double up = static_cast<double>(rng() % 3) * 0.25, down = static_cast<double>(rng() % 3) * 0.25;
+          hi[i] = x + up;
+          lo[i] = x - down;
+          cl[i] = x;
+        } else {
+          hi[i] = edge_value(rng, hi[i > 0 ? i - 1 : 0]);
+          lo[i] = edge_value(rng, lo[i > 0 ? i - 1 : 0]);
+          cl[i] = edge_value(rng, cl[i > 0 ? i - 1 : 0]);
+        }
+      }
+      const double period = static_cast<double>(2 + rng() % 30);
+      te::ta::AdxRun start{100.0, 99.5, 99.75, 0.0, 0.0, 0.0, 25.0};
+      if (rng() % 2) {
+        start.mdm = static_cast<double>(rng() % 100) * 0.125;
+        start.pdm = static_cast<double>(rng() % 100) * 0.125;
+        start.trs = static_cast<double>(rng() % 100) * 0.125;
+      }
+      te::ta::AdxRun a = start, b = start, r = start;
+      std::vector<double> oa(n), ob(n), orf(n);
+      te::ta::adx_steps(a, hi.data(), lo.data(), cl.data(), n, period, period - 1, period, oa.data());
+      te::ta::adx_steps_baseline(b, hi.data(), lo.data(), cl.data(), n, period, period - 1, period, ob.data());
+      adx_reference(r, hi.data(), lo.data(), cl.data(), n, period, period - 1, period, orf.data());
+      for (std::size_t i = 0; i < n; ++i) {
+        if (bits(oa[i]) != bits(ob[i]) || !te::test::same_bits(oa[i], orf[i])) ++mismatches;
+        if (plain && bits(oa[i]) != bits(orf[i])) ++mismatches;
+        ++checked;
+      }
+      if (!same_run(a, b, true) || !same_run(a, r, !plain ? false : true)) ++mismatches;
+    }
+  CHECK(checked > 10000);
   CHECK(mismatches == 0);
 }
