@@ -145,6 +145,42 @@ void adx_moves_sse2(const double* h, const double* l, const double* c, std::size
 }
 #endif
 
+// true_range(h[j], l[j], c[j - 1]) for j in [1, m) (vector_true_ranges).
+void true_ranges_sse2(const double* h, const double* l, const double* c, std::size_t m, double* tr) noexcept {
+  std::size_t j = 1;
+#if defined(__SSE2__)
+  const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffff));
+  for (; j + 2 <= m; j += 2) {
+    const __m128d hj = _mm_loadu_pd(h + j), lj = _mm_loadu_pd(l + j), pcj = _mm_loadu_pd(c + j - 1);
+    __m128d r = _mm_sub_pd(hj, lj);
+    r = _mm_max_pd(_mm_and_pd(_mm_sub_pd(hj, pcj), abs_mask), r);
+    r = _mm_max_pd(_mm_and_pd(_mm_sub_pd(lj, pcj), abs_mask), r);
+    _mm_storeu_pd(tr + j, r);
+  }
+#endif
+  for (; j < m; ++j) tr[j] = true_range(h[j], l[j], c[j - 1]);
+}
+
+#if TE_TA_AVX2_BUILD
+[[gnu::target("avx2")]] void true_ranges_avx2(const double* h, const double* l, const double* c, std::size_t m,
+                                                double* tr) noexcept {
+  if (m < 5) {
+    for (std::size_t j = 1; j < m; ++j) tr[j] = true_range(h[j], l[j], c[j - 1]);
+    return;
+  }
+  const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
+  for (std::size_t next = 1; next < m;) {
+    const std::size_t j = next + 4 <= m ? next : m - 4;  // the last four again (same values) for a tail
+    next = j + 4;
+    const __m256d hj = _mm256_loadu_pd(h + j), lj = _mm256_loadu_pd(l + j), pcj = _mm256_loadu_pd(c + j - 1);
+    __m256d r = _mm256_sub_pd(hj, lj);
+    r = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(hj, pcj), abs_mask), r);
+    r = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(lj, pcj), abs_mask), r);
+    _mm256_storeu_pd(tr + j, r);
+  }
+}
+#endif
+
 // |v| < kTaEpsilon is ta_is_zero(v) (false for NaN either way), one
 // comparison instead of two.
 [[gnu::always_inline]] inline bool near_zero(double v) noexcept { return std::fabs(v) < kTaEpsilon; }
@@ -343,6 +379,7 @@ struct Loops {
   decltype(&sum_values_baseline) sum_values;
   decltype(&span_folds_baseline) span_folds;
   decltype(&adx_steps_base) adx_steps;
+  decltype(&true_ranges_sse2) true_ranges;
   const char* isa;
 };
 
@@ -350,17 +387,17 @@ Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
     return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
-            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        "avx2"};
+            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, "avx2"};
 #endif
   return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           "baseline"};
+          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
 Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           "baseline"};
+             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -466,6 +503,13 @@ void adx_steps(AdxRun& s, const double* hi, const double* lo, const double* cl, 
 void adx_steps_baseline(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
                         double nm1, double an, double* out) noexcept {
   adx_steps_base(s, hi, lo, cl, n, dn, nm1, an, out);
+}
+void vector_true_ranges(const double* h, const double* l, const double* c, std::size_t m, double* tr) noexcept {
+  chosen.true_ranges(h, l, c, m, tr);
+}
+void vector_true_ranges_baseline(const double* h, const double* l, const double* c, std::size_t m,
+                                 double* tr) noexcept {
+  true_ranges_sse2(h, l, c, m, tr);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

@@ -93,6 +93,14 @@ void adx_steps(AdxRun& s, const double* hi, const double* lo, const double* cl, 
 void adx_steps_baseline(AdxRun& s, const double* hi, const double* lo, const double* cl, std::size_t n, double dn,
                         double nm1, double an, double* out) noexcept;
 
+// Wilder's true ranges of bars 1..m-1 against the close before each (Atr's
+// block pass): tr[j] = true_range(h[j], l[j], c[j - 1]), TA-Lib's order of
+// comparisons (maxpd keeps its second operand unless the first is greater, as
+// `if (a > r) r = a` does); tr[0] is left alone.
+void vector_true_ranges(const double* h, const double* l, const double* c, std::size_t m, double* tr) noexcept;
+void vector_true_ranges_baseline(const double* h, const double* l, const double* c, std::size_t m,
+                                 double* tr) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

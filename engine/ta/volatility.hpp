@@ -64,10 +64,10 @@ class Atr {
     if (++count_ > period_) atr_ /= n_;
   }
   // The block pass over preloaded bars (KernelIndicator::update_columns):
-  // the warm-up as update(), then update()'s steps in the same order on the
-  // high, low and close columns with the previous close and the average in
-  // registers (the generic loop built a bar per step and stored and reloaded
-  // both around it).
+  // the warm-up as update(), then update()'s steps in the same order with the
+  // previous close and the average in registers, the true ranges of up to 64
+  // bars taken first by vector_true_ranges (vector_loops.cpp; they do not
+  // depend on the average), which leaves the average's own chain.
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out) noexcept {
     std::size_t i = 0;
     for (; i < n && count_ <= period_; ++i) {
@@ -77,17 +77,23 @@ class Atr {
     if (i == n) return;
     double pc = prev_close_, atr = atr_;
     const double nm1 = nm1_, an = n_;
-    const double* const hi = c.high;
-    const double* const lo = c.low;
-    const double* const cl = c.close;
-    for (; i < n; ++i) {
-      const std::size_t k = from + i;
-      const double tr = true_range(hi[k], lo[k], pc);
-      pc = cl[k];
-      atr *= nm1;
-      atr += tr;
-      atr /= an;
-      out[i] = atr;
+    double tr[kChunk];
+    while (i < n) {
+      const std::size_t m = std::min(kChunk, n - i);
+      const double* h = c.high + from + i;
+      const double* l = c.low + from + i;
+      const double* cl = c.close + from + i;
+      tr[0] = true_range(h[0], l[0], pc);
+      vector_true_ranges(h, l, cl, m, tr);
+      double* o = out + i;
+      for (std::size_t j = 0; j < m; ++j) {
+        atr *= nm1;
+        atr += tr[j];
+        atr /= an;
+        o[j] = atr;
+      }
+      pc = cl[m - 1];
+      i += m;
     }
     prev_close_ = pc;
     atr_ = atr;
@@ -101,6 +107,7 @@ class Atr {
   }
 
  private:
+  static constexpr std::size_t kChunk = 64;  // bars per pass of true ranges (IndicatorSet's block)
   double n_, nm1_;
   double prev_close_ = 0, atr_ = 0;
   int period_;

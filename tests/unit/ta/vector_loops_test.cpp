@@ -3,8 +3,8 @@
 // baseline x86-64 one, on values mixing NaN, +0/-0, infinities, magnitudes
 // from 1e-9 to 1e9 and flat stretches: CCI's lane sums over windows of 1 to
 // 300 slots, Bollinger Bands from the exact sums of such windows, ADX's steps
-// against the value-by-value steps. On a machine without AVX2 both are the
-// baseline and this only checks the dispatch.
+// and Wilder's true ranges against the value-by-value steps. On a machine
+// without AVX2 both are the baseline and this only checks the dispatch.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -296,5 +296,39 @@ TEST_CASE("ADX steps: the dispatched loop equals the baseline one and the value-
       if (!same_run(a, b, true) || !same_run(a, r, !plain ? false : true)) ++mismatches;
     }
   CHECK(checked > 10000);
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("true ranges: the dispatched loop equals the baseline one and true_range", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261212);
+  std::size_t mismatches = 0, checked = 0;
+  for (std::size_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 63, 64, 65})
+    for (int round = 0; round < 40; ++round) {
+      std::vector<double> hi(m), lo(m), cl(m);
+      double h = 100.0, l = 99.0, c = 99.5;
+      for (std::size_t i = 0; i < m; ++i) {
+        // ties between the three candidates (a flat bar, a close at the high)
+        // and +0/-0, NaN and infinities among them
+        h = hi[i] = edge_value(rng, h);
+        l = lo[i] = rng() % 3 == 0 ? h : edge_value(rng, l);
+        c = cl[i] = rng() % 3 == 0 ? h : edge_value(rng, c);
+      }
+      double a[66], b[66];
+      std::fill(a, a + 66, -1.0);
+      std::fill(b, b + 66, -1.0);
+      te::ta::vector_true_ranges(hi.data(), lo.data(), cl.data(), m, a);
+      te::ta::vector_true_ranges_baseline(hi.data(), lo.data(), cl.data(), m, b);
+      if (bits(a[0]) != bits(-1.0) || bits(b[0]) != bits(-1.0) || bits(a[m]) != bits(-1.0) ||
+          bits(b[m]) != bits(-1.0))
+        ++mismatches;  // tr[0] is the caller's; nothing past m
+      for (std::size_t j = 1; j < m; ++j) {
+        const double want = te::ta::true_range(hi[j], lo[j], cl[j - 1]);
+        if (bits(a[j]) != bits(b[j]) || !te::test::same_bits(a[j], want)) ++mismatches;
+        if (want == want && bits(a[j]) != bits(want)) ++mismatches;
+        ++checked;
+      }
+    }
+  CHECK(checked > 5000);
   CHECK(mismatches == 0);
 }
