@@ -63,31 +63,24 @@ class Rsi {
     return ta_is_zero(s) ? 0.0 : 100.0 * (gain_ / s);
   }
   // update(in[i]) then out[i] = value() for i in [0, n) (the block pass over
-  // a preloaded series). Past the warm-up a step adds the change to one sum
-  // and 0 to the other instead of branching on its sign: the same bits (both
-  // sums stay >= +0, and x + 0 == x, x - 0 == x for those; a NaN change goes
-  // to the gain, as in update()), without a mispredicted branch per bar.
+  // a preloaded series). Past the warm-up, rsi_steps (vector_loops.cpp): a
+  // step adds the change to one sum and 0 to the other instead of branching
+  // on its sign: the same bits (both sums stay >= +0, and x + 0 == x, x - 0
+  // == x for those; a NaN change goes to the gain, as in update()), without a
+  // mispredicted branch per bar; the changes of 64 values are taken first and
+  // both sums step in one register.
   void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
     std::size_t i = 0;
     for (; i < n && count_ <= period_; ++i) {
       update(in[i]);
       out[i] = value();
     }
-    double prev = prev_, gain = gain_, loss = loss_;
-    const double nm1 = nm1_, nn = n_;
-    for (; i < n; ++i) {
-      const double x = in[i];
-      const double d = x - prev;
-      prev = x;
-      const bool down = d < 0.0;
-      loss = (loss * nm1 - (down ? d : 0.0)) / nn;
-      gain = (gain * nm1 + (down ? 0.0 : d)) / nn;
-      const double s = gain + loss;
-      out[i] = ta_is_zero(s) ? 0.0 : 100.0 * (gain / s);
-    }
-    prev_ = prev;
-    gain_ = gain;
-    loss_ = loss;
+    if (i == n) return;
+    RsiRun run{prev_, loss_, gain_};
+    rsi_steps(run, in + i, n - i, nm1_, n_, out + i);
+    prev_ = run.prev;
+    gain_ = run.gain;
+    loss_ = run.loss;
   }
   void write(double* out) const noexcept { out[0] = value(); }
   void reset() noexcept {

@@ -181,6 +181,55 @@ void true_ranges_sse2(const double* h, const double* l, const double* c, std::si
 }
 #endif
 
+// RSI's increments for bars 0..m-1 of a chunk: the change d = x[j] - x[j - 1]
+// (x[-1] is `prev`) to the loss as -d when d < 0, else -0.0, and to the gain
+// as +0.0 when d < 0, else d; bar j's pair at inc[2j], inc[2j + 1]. The
+// recursions add them: loss * nm1 + (-d) is loss * nm1 - d (IEEE subtraction
+// is the addition of the negation), + (-0.0) is - 0.0, as Rsi::update_values.
+[[gnu::always_inline]] inline void rsi_inc(double d, double* inc) noexcept {
+  const bool down = d < 0.0;
+  inc[0] = down ? -d : -0.0;
+  inc[1] = down ? 0.0 : d;
+}
+void rsi_incs_sse2(const double* x, double prev, std::size_t m, double* inc) noexcept {
+  rsi_inc(x[0] - prev, inc);
+  std::size_t j = 1;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), neg0 = _mm_set1_pd(-0.0);
+  for (; j + 2 <= m; j += 2) {
+    const __m128d d = _mm_sub_pd(_mm_loadu_pd(x + j), _mm_loadu_pd(x + j - 1));
+    const __m128d down = _mm_cmplt_pd(d, zero);
+    // down: -d (d with its sign flipped) else -0.0; the gain: d unless down
+    const __m128d loss = _mm_or_pd(_mm_and_pd(down, _mm_xor_pd(d, neg0)), _mm_andnot_pd(down, neg0));
+    const __m128d gain = _mm_andnot_pd(down, d);
+    _mm_store_pd(inc + 2 * j, _mm_unpacklo_pd(loss, gain));
+    _mm_store_pd(inc + 2 * j + 2, _mm_unpackhi_pd(loss, gain));
+  }
+#endif
+  for (; j < m; ++j) rsi_inc(x[j] - x[j - 1], inc + 2 * j);
+}
+#if TE_TA_AVX2_BUILD
+[[gnu::target("avx2")]] void rsi_incs_avx2(const double* x, double prev, std::size_t m, double* inc) noexcept {
+  rsi_inc(x[0] - prev, inc);
+  if (m < 5) {
+    for (std::size_t j = 1; j < m; ++j) rsi_inc(x[j] - x[j - 1], inc + 2 * j);
+    return;
+  }
+  const __m256d zero = _mm256_setzero_pd(), neg0 = _mm256_set1_pd(-0.0);
+  for (std::size_t next = 1; next < m;) {
+    const std::size_t j = next + 4 <= m ? next : m - 4;  // the last four again (same values) for a tail
+    next = j + 4;
+    const __m256d d = _mm256_sub_pd(_mm256_loadu_pd(x + j), _mm256_loadu_pd(x + j - 1));
+    const __m256d down = _mm256_cmp_pd(d, zero, _CMP_LT_OS);
+    const __m256d loss = _mm256_or_pd(_mm256_and_pd(down, _mm256_xor_pd(d, neg0)), _mm256_andnot_pd(down, neg0));
+    const __m256d gain = _mm256_andnot_pd(down, d);
+    const __m256d lo_pairs = _mm256_unpacklo_pd(loss, gain), hi_pairs = _mm256_unpackhi_pd(loss, gain);
+    _mm256_storeu_pd(inc + 2 * j, _mm256_permute2f128_pd(lo_pairs, hi_pairs, 0x20));
+    _mm256_storeu_pd(inc + 2 * j + 4, _mm256_permute2f128_pd(lo_pairs, hi_pairs, 0x31));
+  }
+}
+#endif
+
 // |v| < kTaEpsilon is ta_is_zero(v) (false for NaN either way), one
 // comparison instead of two.
 [[gnu::always_inline]] inline bool near_zero(double v) noexcept { return std::fabs(v) < kTaEpsilon; }
@@ -259,6 +308,53 @@ template <class Moves>
   s.adx = adx;
 }
 
+constexpr std::size_t kRsiChunk = 64;
+
+template <class Incs>
+[[gnu::always_inline]] inline void rsi_steps_body(RsiRun& s, const double* x, std::size_t n, double nm1, double nn,
+                                                  double* out, Incs incs) noexcept {
+  alignas(32) double inc[2 * kRsiChunk];  // bar j's loss and gain increments at 2j, 2j + 1
+  double prev = s.prev;
+#if defined(__SSE2__)
+  __m128d lg = _mm_set_pd(s.gain, s.loss);  // the loss in the low lane, the gain in the high one
+  const __m128d nm1v = _mm_set1_pd(nm1), nnv = _mm_set1_pd(nn);
+#else
+  double loss = s.loss, gain = s.gain;
+#endif
+  for (std::size_t done = 0; done < n;) {
+    const std::size_t m = std::min(kRsiChunk, n - done);
+    const double* xs = x + done;
+    incs(xs, prev, m, inc);
+    prev = xs[m - 1];
+    double* o = out + done;
+    for (std::size_t j = 0; j < m; ++j) {
+#if defined(__SSE2__)
+      lg = _mm_div_pd(_mm_add_pd(_mm_mul_pd(lg, nm1v), _mm_load_pd(inc + 2 * j)), nnv);
+      const __m128d g = _mm_unpackhi_pd(lg, lg);
+      const double gain = _mm_cvtsd_f64(g);
+      const double sum = _mm_cvtsd_f64(_mm_add_sd(g, lg));  // gain + loss
+      o[j] = near_zero(sum) ? 0.0 : 100.0 * (gain / sum);
+#else
+      loss = (loss * nm1 + inc[2 * j]) / nn;
+      gain = (gain * nm1 + inc[2 * j + 1]) / nn;
+      const double sum = gain + loss;
+      o[j] = ta_is_zero(sum) ? 0.0 : 100.0 * (gain / sum);
+#endif
+    }
+    done += m;
+  }
+  s.prev = prev;
+#if defined(__SSE2__)
+  alignas(16) double v[2];
+  _mm_store_pd(v, lg);
+  s.loss = v[0];
+  s.gain = v[1];
+#else
+  s.loss = loss;
+  s.gain = gain;
+#endif
+}
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -320,6 +416,9 @@ void adx_steps_base(AdxRun& s, const double* hi, const double* lo, const double*
                     double nm1, double an, double* out) noexcept {
   adx_steps_body(s, hi, lo, cl, n, dn, nm1, an, out, adx_moves_sse2);
 }
+void rsi_steps_base(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept {
+  rsi_steps_body(s, x, n, nm1, nn, out, rsi_incs_sse2);
+}
 void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                     double n, double up, double down, double* out, std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
@@ -364,6 +463,10 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                              std::size_t n, double dn, double nm1, double an, double* out) noexcept {
   adx_steps_body(s, hi, lo, cl, n, dn, nm1, an, out, adx_moves_avx2);
 }
+[[gnu::target("avx2")]] void rsi_steps_avx2(RsiRun& s, const double* x, std::size_t n, double nm1, double nn,
+                                             double* out) noexcept {
+  rsi_steps_body(s, x, n, nm1, nn, out, rsi_incs_avx2);
+}
 bool has_avx2() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
@@ -380,6 +483,7 @@ struct Loops {
   decltype(&span_folds_baseline) span_folds;
   decltype(&adx_steps_base) adx_steps;
   decltype(&true_ranges_sse2) true_ranges;
+  decltype(&rsi_steps_base) rsi_steps;
   const char* isa;
 };
 
@@ -387,17 +491,17 @@ Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
     return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
-            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, "avx2"};
+            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, rsi_steps_avx2, "avx2"};
 #endif
   return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, "baseline"};
+          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
 Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, "baseline"};
+             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -510,6 +614,12 @@ void vector_true_ranges(const double* h, const double* l, const double* c, std::
 void vector_true_ranges_baseline(const double* h, const double* l, const double* c, std::size_t m,
                                  double* tr) noexcept {
   true_ranges_sse2(h, l, c, m, tr);
+}
+void rsi_steps(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept {
+  chosen.rsi_steps(s, x, n, nm1, nn, out);
+}
+void rsi_steps_baseline(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept {
+  rsi_steps_base(s, x, n, nm1, nn, out);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

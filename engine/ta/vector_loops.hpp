@@ -101,6 +101,18 @@ void vector_true_ranges(const double* h, const double* l, const double* c, std::
 void vector_true_ranges_baseline(const double* h, const double* l, const double* c, std::size_t m,
                                  double* tr) noexcept;
 
+// Wilder's RSI past its warm-up (Rsi::update_values): for each of n values
+// the change d = x[i] - prev (prev then x[i]), loss = (loss * nm1 - (d < 0 ?
+// d : 0)) / nn, gain = (gain * nm1 + (d < 0 ? 0 : d)) / nn, then out[i] =
+// ta_is_zero(gain + loss) ? 0 : 100 * (gain / (gain + loss)). The changes of
+// a chunk first (four per instruction with AVX2), then both averages in one
+// register; the same operations on each value.
+struct RsiRun {
+  double prev, loss, gain;
+};
+void rsi_steps(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept;
+void rsi_steps_baseline(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

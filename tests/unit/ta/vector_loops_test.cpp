@@ -2,7 +2,7 @@
 // runs: the one picked for this machine (AVX2 where it has it) against the
 // baseline x86-64 one, on values mixing NaN, +0/-0, infinities, magnitudes
 // from 1e-9 to 1e9 and flat stretches: CCI's lane sums over windows of 1 to
-// 300 slots, Bollinger Bands from the exact sums of such windows, ADX's steps
+// 300 slots, Bollinger Bands from the exact sums of such windows, ADX's and RSI's steps
 // and Wilder's true ranges against the value-by-value steps. On a machine
 // without AVX2 both are the baseline and this only checks the dispatch.
 #include <catch2/catch.hpp>
@@ -330,5 +330,62 @@ TEST_CASE("true ranges: the dispatched loop equals the baseline one and true_ran
       }
     }
   CHECK(checked > 5000);
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("RSI steps: the dispatched loop equals the baseline one and the value-by-value steps", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261213);
+  std::size_t mismatches = 0, checked = 0;
+  for (std::size_t n : {1, 2, 3, 4, 5, 6, 63, 64, 65, 66, 127, 128, 129, 300})
+    for (int round = 0; round < 30; ++round) {
+      // Plain rounds: a tick grid with flat stretches (zero changes, so sums
+      // that reach ta_is_zero's range after a flat run from a small start);
+      // the others NaN, infinities, +0/-0 and far magnitudes.
+      const bool plain = round % 3 != 0;
+      std::vector<double> x(n);
+      double v = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (plain) {
+          if (rng() % 3 != 0) v += static_cast<double>(static_cast<std::int64_t>(rng() % 9) - 4) * 0.25;
+        } else {
+          v = edge_value(rng, v);
+        }
+        x[i] = v;
+      }
+      const double period = static_cast<double>(2 + rng() % 30);
+      te::ta::RsiRun start{100.0, 0.0, 0.0};
+      if (rng() % 2) {
+        start.loss = static_cast<double>(rng() % 100) * 1e-15;  // near ta_is_zero's edge
+        start.gain = static_cast<double>(rng() % 100) * (rng() % 2 ? 0.125 : 1e-15);
+      }
+      te::ta::RsiRun a = start, b = start, r = start;
+      std::vector<double> oa(n), ob(n), orf(n);
+      te::ta::rsi_steps(a, x.data(), n, period - 1, period, oa.data());
+      te::ta::rsi_steps_baseline(b, x.data(), n, period - 1, period, ob.data());
+      for (std::size_t i = 0; i < n; ++i) {  // Rsi::update()'s steps past the warm-up
+        const double d = x[i] - r.prev;
+        r.prev = x[i];
+        r.loss *= period - 1;
+        r.gain *= period - 1;
+        if (d < 0.0)
+          r.loss -= d;
+        else
+          r.gain += d;
+        r.loss /= period;
+        r.gain /= period;
+        const double s = r.gain + r.loss;
+        orf[i] = te::ta::ta_is_zero(s) ? 0.0 : 100.0 * (r.gain / s);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        if (bits(oa[i]) != bits(ob[i]) || !te::test::same_bits(oa[i], orf[i])) ++mismatches;
+        if (plain && bits(oa[i]) != bits(orf[i])) ++mismatches;
+        ++checked;
+      }
+      const double sa[] = {a.prev, a.loss, a.gain}, sb[] = {b.prev, b.loss, b.gain}, sr[] = {r.prev, r.loss, r.gain};
+      for (int k = 0; k < 3; ++k)
+        if (bits(sa[k]) != bits(sb[k]) || !te::test::same_bits(sa[k], sr[k])) ++mismatches;
+    }
+  CHECK(checked > 10000);
   CHECK(mismatches == 0);
 }
