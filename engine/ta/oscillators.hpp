@@ -119,9 +119,10 @@ class Macd {
   bool ready() const noexcept { return signal_.ready(); }
   // update(in[i]) then write() for i in [0, n), output k at out[k * stride + i]
   // (the block pass over a preloaded series). Once the three EMAs are past
-  // their seeds and the fast one is fed every bar, a step is the same three
-  // EMA steps, difference and histogram as update() and write(), in the same
-  // order, with the running values in registers: the same bits.
+  // their seeds and the fast one is fed every bar, macd_steps
+  // (vector_loops.cpp): the same three EMA steps, difference and histogram as
+  // update() and write(), in the same order, with the running values in
+  // registers (the slow and fast EMA in one): the same bits.
   void update_values(const double* in, std::size_t n, double* out, std::size_t stride) noexcept {
     std::size_t i = 0;
     for (; i < n && !(seen_ >= skip_ && slow_.ready() && fast_.ready() && signal_.ready()); ++i) {
@@ -133,22 +134,12 @@ class Macd {
       out[2 * stride + i] = v[2];
     }
     if (i == n) return;
-    double slow = slow_.state(), fast = fast_.state(), sig = signal_.state(), macd = macd_;
-    const double ks = slow_.k(), kf = fast_.k(), kg = signal_.k();
-    for (; i < n; ++i) {
-      const double x = in[i];
-      slow = ((x - slow) * ks) + slow;
-      fast = ((x - fast) * kf) + fast;
-      macd = fast - slow;
-      sig = ((macd - sig) * kg) + sig;
-      out[i] = macd;
-      out[stride + i] = sig;
-      out[2 * stride + i] = macd - sig;
-    }
-    slow_.set_state(slow);
-    fast_.set_state(fast);
-    signal_.set_state(sig);
-    macd_ = macd;
+    MacdRun run{slow_.state(), fast_.state(), signal_.state(), macd_};
+    macd_steps(run, in + i, n - i, slow_.k(), fast_.k(), signal_.k(), out + i, stride);
+    slow_.set_state(run.slow);
+    fast_.set_state(run.fast);
+    signal_.set_state(run.sig);
+    macd_ = run.macd;
   }
   void write(double* out) const noexcept {
     if (!ready()) {

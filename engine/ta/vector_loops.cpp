@@ -355,6 +355,46 @@ template <class Incs>
 #endif
 }
 
+[[gnu::always_inline]] inline void macd_steps_body(MacdRun& s, const double* x, std::size_t n, double ks, double kf,
+                                                   double kg, double* out, std::size_t stride) noexcept {
+  double sig = s.sig, macd = s.macd;
+  double* o1 = out + stride;
+  double* o2 = out + 2 * stride;
+#if defined(__SSE2__)
+  // The slow EMA in the low lane, the fast one in the high lane: one
+  // subtraction, multiplication and addition step both.
+  __m128d e = _mm_set_pd(s.fast, s.slow);
+  const __m128d k = _mm_set_pd(kf, ks);
+  for (std::size_t i = 0; i < n; ++i) {
+    e = _mm_add_pd(_mm_mul_pd(_mm_sub_pd(_mm_set1_pd(x[i]), e), k), e);
+    macd = _mm_cvtsd_f64(_mm_sub_sd(_mm_unpackhi_pd(e, e), e));  // fast - slow
+    sig = ((macd - sig) * kg) + sig;
+    out[i] = macd;
+    o1[i] = sig;
+    o2[i] = macd - sig;
+  }
+  alignas(16) double v[2];
+  _mm_store_pd(v, e);
+  s.slow = v[0];
+  s.fast = v[1];
+#else
+  double slow = s.slow, fast = s.fast;
+  for (std::size_t i = 0; i < n; ++i) {
+    slow = ((x[i] - slow) * ks) + slow;
+    fast = ((x[i] - fast) * kf) + fast;
+    macd = fast - slow;
+    sig = ((macd - sig) * kg) + sig;
+    out[i] = macd;
+    o1[i] = sig;
+    o2[i] = macd - sig;
+  }
+  s.slow = slow;
+  s.fast = fast;
+#endif
+  s.sig = sig;
+  s.macd = macd;
+}
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -419,6 +459,10 @@ void adx_steps_base(AdxRun& s, const double* hi, const double* lo, const double*
 void rsi_steps_base(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept {
   rsi_steps_body(s, x, n, nm1, nn, out, rsi_incs_sse2);
 }
+void macd_steps_base(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
+                     std::size_t stride) noexcept {
+  macd_steps_body(s, x, n, ks, kf, kg, out, stride);
+}
 void bands_baseline(const double* hi1, const double* lo1, const double* hi2, const double* lo2, std::size_t m,
                     double n, double up, double down, double* out, std::size_t stride) noexcept {
   bands(hi1, lo1, hi2, lo2, m, n, up, down, out, stride, sqrt_baseline);
@@ -467,6 +511,10 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                              double* out) noexcept {
   rsi_steps_body(s, x, n, nm1, nn, out, rsi_incs_avx2);
 }
+[[gnu::target("avx2")]] void macd_steps_avx2(MacdRun& s, const double* x, std::size_t n, double ks, double kf,
+                                              double kg, double* out, std::size_t stride) noexcept {
+  macd_steps_body(s, x, n, ks, kf, kg, out, stride);
+}
 bool has_avx2() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
@@ -484,6 +532,7 @@ struct Loops {
   decltype(&adx_steps_base) adx_steps;
   decltype(&true_ranges_sse2) true_ranges;
   decltype(&rsi_steps_base) rsi_steps;
+  decltype(&macd_steps_base) macd_steps;
   const char* isa;
 };
 
@@ -491,17 +540,17 @@ Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
     return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
-            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, rsi_steps_avx2, "avx2"};
+            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, rsi_steps_avx2, macd_steps_avx2, "avx2"};
 #endif
   return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, "baseline"};
+          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, macd_steps_base, "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
 Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, "baseline"};
+             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, macd_steps_base, "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -620,6 +669,14 @@ void rsi_steps(RsiRun& s, const double* x, std::size_t n, double nm1, double nn,
 }
 void rsi_steps_baseline(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept {
   rsi_steps_base(s, x, n, nm1, nn, out);
+}
+void macd_steps(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
+                std::size_t stride) noexcept {
+  chosen.macd_steps(s, x, n, ks, kf, kg, out, stride);
+}
+void macd_steps_baseline(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
+                         std::size_t stride) noexcept {
+  macd_steps_base(s, x, n, ks, kf, kg, out, stride);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

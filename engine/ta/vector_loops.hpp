@@ -113,6 +113,19 @@ struct RsiRun {
 void rsi_steps(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept;
 void rsi_steps_baseline(RsiRun& s, const double* x, std::size_t n, double nm1, double nn, double* out) noexcept;
 
+// MACD past its seeds (Macd::update_values): for each of n values slow =
+// ((x - slow) * ks) + slow, fast = ((x - fast) * kf) + fast, macd = fast -
+// slow, sig = ((macd - sig) * kg) + sig, then macd, sig and macd - sig to
+// out[i], out[stride + i], out[2 * stride + i]. The two EMAs of x step in one
+// register; the same operations on each value.
+struct MacdRun {
+  double slow, fast, sig, macd;
+};
+void macd_steps(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
+                std::size_t stride) noexcept;
+void macd_steps_baseline(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
+                         std::size_t stride) noexcept;
+
 // Which build runs ("avx2" or "baseline").
 const char* vector_loops_isa() noexcept;
 

@@ -1,5 +1,5 @@
 // The block pass of kernels fed one series (KernelIndicator::update_columns
-// calling the kernel's update_values: Sma, Bbands, Roc, Rsi; and Atr's and Adx's
+// calling the kernel's update_values: Sma, Bbands, Roc, Rsi, Macd; and Atr's and Adx's
 // update_block over the high, low and close columns) gives update()'s values bit
 // for bit: on series built to hit the exact sums' edges (flat runs, NaN, 0 and
 // -0, magnitudes from 1e-9 to 1e9 side by side, returns to an earlier level),
@@ -64,7 +64,7 @@ te::test::BarColumns edge_series(std::mt19937_64& rng, int period, int count, bo
 
 }  // namespace
 
-TEST_CASE("update_values block passes (sma, bbands, roc, atr, adx, rsi) give update()'s values", "[ta][ahead]") {
+TEST_CASE("update_values block passes (sma, bbands, roc, atr, adx, rsi, macd) give update()'s values", "[ta][ahead]") {
   using te::ta::Source;
   std::mt19937_64 rng(20261206);
   struct Case {
@@ -78,7 +78,8 @@ TEST_CASE("update_values block passes (sma, bbands, roc, atr, adx, rsi) give upd
                         {"roc", {65, 0, 0}},   {"roc", {300, 0, 0}},  {"atr", {1, 0, 0}},      {"atr", {2, 0, 0}},
                         {"atr", {14, 0, 0}},   {"atr", {65, 0, 0}},   {"atr", {300, 0, 0}},
                         {"adx", {2, 0, 0}},    {"adx", {5, 0, 0}},    {"adx", {14, 0, 0}},     {"adx", {65, 0, 0}},
-                        {"rsi", {2, 0, 0}},    {"rsi", {14, 0, 0}},   {"rsi", {65, 0, 0}}};
+                        {"rsi", {2, 0, 0}},    {"rsi", {14, 0, 0}},   {"rsi", {65, 0, 0}},
+                        {"macd", {12, 26, 9}}, {"macd", {2, 3, 2}},   {"macd", {5, 70, 3}}};
   const Source sources[] = {Source::close, Source::typical, Source::median, Source::high, Source::volume};
   for (const Case& k : cases) {
     const te::ta::IndicatorInfo& info = info_of(k.name);

@@ -2,7 +2,7 @@
 // runs: the one picked for this machine (AVX2 where it has it) against the
 // baseline x86-64 one, on values mixing NaN, +0/-0, infinities, magnitudes
 // from 1e-9 to 1e9 and flat stretches: CCI's lane sums over windows of 1 to
-// 300 slots, Bollinger Bands from the exact sums of such windows, ADX's and RSI's steps
+// 300 slots, Bollinger Bands from the exact sums of such windows, ADX's, RSI's and MACD's steps
 // and Wilder's true ranges against the value-by-value steps. On a machine
 // without AVX2 both are the baseline and this only checks the dispatch.
 #include <catch2/catch.hpp>
@@ -384,6 +384,48 @@ TEST_CASE("RSI steps: the dispatched loop equals the baseline one and the value-
       }
       const double sa[] = {a.prev, a.loss, a.gain}, sb[] = {b.prev, b.loss, b.gain}, sr[] = {r.prev, r.loss, r.gain};
       for (int k = 0; k < 3; ++k)
+        if (bits(sa[k]) != bits(sb[k]) || !te::test::same_bits(sa[k], sr[k])) ++mismatches;
+    }
+  CHECK(checked > 10000);
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("MACD steps: the dispatched loop equals the baseline one and the value-by-value steps", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261214);
+  std::size_t mismatches = 0, checked = 0;
+  constexpr std::size_t kStride = 301;
+  for (std::size_t n : {1, 2, 3, 63, 64, 65, 300})
+    for (int round = 0; round < 30; ++round) {
+      const bool plain = round % 3 != 0;  // a tick grid; the others NaN, ±inf, ±0, far magnitudes
+      std::vector<double> x(n);
+      double v = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        v = plain ? v + static_cast<double>(static_cast<std::int64_t>(rng() % 9) - 4) * 0.25 : edge_value(rng, v);
+        x[i] = v;
+      }
+      const double ks = 2.0 / (27.0 + static_cast<double>(rng() % 5)), kf = 2.0 / 13.0, kg = 2.0 / 10.0;
+      const te::ta::MacdRun start{100.25, 99.5, -0.125, 0.75};
+      te::ta::MacdRun a = start, b = start, r = start;
+      std::vector<double> oa(3 * kStride), ob(3 * kStride);
+      te::ta::macd_steps(a, x.data(), n, ks, kf, kg, oa.data(), kStride);
+      te::ta::macd_steps_baseline(b, x.data(), n, ks, kf, kg, ob.data(), kStride);
+      for (std::size_t i = 0; i < n; ++i) {  // Macd::update() and write() past the seeds
+        r.slow = ((x[i] - r.slow) * ks) + r.slow;
+        r.fast = ((x[i] - r.fast) * kf) + r.fast;
+        r.macd = r.fast - r.slow;
+        r.sig = ((r.macd - r.sig) * kg) + r.sig;
+        const double want[] = {r.macd, r.sig, r.macd - r.sig};
+        for (std::size_t o = 0; o < 3; ++o) {
+          const double got = oa[o * kStride + i];
+          if (bits(got) != bits(ob[o * kStride + i]) || !te::test::same_bits(got, want[o])) ++mismatches;
+          if (plain && bits(got) != bits(want[o])) ++mismatches;
+          ++checked;
+        }
+      }
+      const double sa[] = {a.slow, a.fast, a.sig, a.macd}, sb[] = {b.slow, b.fast, b.sig, b.macd},
+                   sr[] = {r.slow, r.fast, r.sig, r.macd};
+      for (int k = 0; k < 4; ++k)
         if (bits(sa[k]) != bits(sb[k]) || !te::test::same_bits(sa[k], sr[k])) ++mismatches;
     }
   CHECK(checked > 10000);
