@@ -559,16 +559,18 @@ class Cci {
     // Every lane starts as the window before the chunk.
     for (std::size_t j = 0; j < n; ++j) set_lanes(v + j * kL, 0, window_.slot(j));
     const std::size_t slot0 = window_.next_slot();
-    double tps[kChunk];
+    alignas(16) double tps[kChunk];
     for (std::size_t i = 0; i < m; ++i) {
       const std::size_t r = r0 + i;
       tps[i] = (c.high[r] + c.low[r] + c.close[r]) / 3.0;
     }
     Kind kinds[kChunk];
     std::size_t slots[kChunk];
+    std::uint64_t sum_bits = 0;  // bit i: bar i needs its window's sums (kSum)
     for (std::size_t i = 0, slot = slot0; i < m; ++i) {
       push(tps[i]);
       kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
+      sum_bits |= static_cast<std::uint64_t>(kinds[i] == kSum) << i;
       slots[i] = slot;
       if (++slot == n) slot = 0;
     }
@@ -592,14 +594,42 @@ class Cci {
           for (std::size_t k = i - g; k < kL; ++k) row[k] = tps[i];
         }
       }
-      bool any = false;
-      for (std::size_t i = g; i < last; ++i) any = any || kinds[i] == kSum;
-      double avg[kLanes], dev[kLanes];
-      if (any) sum_lanes(avg, dev);
+      const std::uint64_t group_bits = (sum_bits >> g) & 0xffu;
+      if (group_bits == 0) {
+        for (std::size_t i = g; i < last; ++i) out[i] = kinds[i] == kFlat ? 0.0 : kNaN;
+        continue;
+      }
+      alignas(16) double avg[kLanes];
+      alignas(16) double dev[kLanes];
+      sum_lanes(avg, dev);
+#if defined(__SSE2__)
+      if (group_bits == 0xffu) {  // eight bars with sums (the usual group): finish() two at a time
+        finish_lanes(tps + g, avg, dev, out + g);
+        continue;
+      }
+#endif
       for (std::size_t i = g; i < last; ++i)
         out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
     }
   }
+
+#if defined(__SSE2__)
+  // out[k] = finish(tp[k], avg[k], dev[k]) for the kLanes bars of a group
+  // (tp, avg, dev 16-byte aligned): the same divisions and product per value,
+  // both tests as a cmpneqpd mask (true for NaN, as `!= 0.0` is) that keeps
+  // the quotient or gives +0.0.
+  [[gnu::always_inline]] void finish_lanes(const double* tp, const double* avg, const double* dev,
+                                           double* out) const noexcept {
+    const __m128d zero = _mm_setzero_pd(), n = _mm_set1_pd(n_), c = _mm_set1_pd(0.015);
+    for (std::size_t k = 0; k < static_cast<std::size_t>(kLanes); k += 2) {
+      const __m128d d = _mm_sub_pd(_mm_load_pd(tp + k), _mm_load_pd(avg + k));
+      const __m128d v = _mm_load_pd(dev + k);
+      const __m128d r = _mm_div_pd(d, _mm_mul_pd(c, _mm_div_pd(v, n)));
+      const __m128d keep = _mm_and_pd(_mm_cmpneq_pd(d, zero), _mm_cmpneq_pd(v, zero));
+      _mm_storeu_pd(out + k, _mm_and_pd(r, keep));
+    }
+  }
+#endif
 
   // row[k] = x for lanes k in [a, kLanes): two lanes per 16-byte store where
   // SSE2 is there (a constant `a` unrolls); the same values in the same lanes
