@@ -395,6 +395,69 @@ template <class Incs>
   s.macd = macd;
 }
 
+bool any_nan_sse2(const double* a, const double* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  bool nan = false;
+#if defined(__SSE2__)
+  __m128d bad = _mm_setzero_pd();
+  for (; i + 2 <= n; i += 2) {
+    const __m128d x = _mm_loadu_pd(a + i), y = _mm_loadu_pd(b + i);
+    bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpunord_pd(x, x), _mm_cmpunord_pd(y, y)));
+  }
+  nan = _mm_movemask_pd(bad) != 0;
+#endif
+  for (; i < n; ++i) nan = nan || a[i] != a[i] || b[i] != b[i];
+  return nan;
+}
+void percent_k_sse2(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), hundred = _mm_set1_pd(100.0);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d l = _mm_loadu_pd(ll + i);
+    const __m128d d = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(hh + i), l), hundred);
+    const __m128d k = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(x + i), l), d);
+    // cmpneq is true for NaN too, as `d != 0` is: k where d != 0, else +0.
+    _mm_storeu_pd(out + i, _mm_and_pd(k, _mm_cmpneq_pd(d, zero)));
+  }
+#endif
+  for (; i < n; ++i) {
+    const double d = (hh[i] - ll[i]) / 100.0;
+    out[i] = d != 0.0 ? (x[i] - ll[i]) / d : 0.0;
+  }
+}
+
+#if TE_TA_AVX2_BUILD
+// The two loops above four values per instruction. Neither has an addition or
+// a product, whose operands a compiler may swap (which changes which NaN a
+// NaN-with-NaN operation keeps): only subtractions, divisions, compares and
+// masks, so each value gets the same bits as in the SSE2 loops.
+[[gnu::target("avx2")]] bool any_nan_avx2(const double* a, const double* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  __m256d bad = _mm256_setzero_pd();
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_loadu_pd(a + i), y = _mm256_loadu_pd(b + i);
+    bad = _mm256_or_pd(bad, _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q)));
+  }
+  bool nan = _mm256_movemask_pd(bad) != 0;
+  for (; i < n; ++i) nan = nan || a[i] != a[i] || b[i] != b[i];
+  return nan;
+}
+[[gnu::target("avx2")]] void percent_k_avx2(const double* x, const double* hh, const double* ll, std::size_t n,
+                                              double* out) noexcept {
+  std::size_t i = 0;
+  const __m256d zero = _mm256_setzero_pd(), hundred = _mm256_set1_pd(100.0);
+  for (; i + 4 <= n; i += 4) {
+    const __m256d l = _mm256_loadu_pd(ll + i);
+    const __m256d d = _mm256_div_pd(_mm256_sub_pd(_mm256_loadu_pd(hh + i), l), hundred);
+    const __m256d k = _mm256_div_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), l), d);
+    // _CMP_NEQ_UQ is true for NaN too, as `d != 0` is: k where d != 0, else +0.
+    _mm256_storeu_pd(out + i, _mm256_and_pd(k, _mm256_cmp_pd(d, zero, _CMP_NEQ_UQ)));
+  }
+  percent_k_sse2(x + i, hh + i, ll + i, n - i, out + i);
+}
+#endif
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -572,24 +635,31 @@ struct Loops {
   decltype(&true_ranges_sse2) true_ranges;
   decltype(&rsi_steps_base) rsi_steps;
   decltype(&macd_steps_base) macd_steps;
+  decltype(&any_nan_sse2) any_nan;
+  decltype(&percent_k_sse2) percent_k;
   const char* isa;
 };
 
 Loops pick() noexcept {
 #if TE_TA_AVX2_BUILD
   if (has_avx2())
-    return {lane_sums_avx2,  bands_avx2,      split_diffs_avx2, split_pair_diffs_avx2,
-            squares_avx2,    sum_values_avx2, span_folds_avx2,  adx_steps_avx2,        true_ranges_avx2, rsi_steps_avx2, macd_steps_avx2, "avx2"};
+    return {lane_sums_avx2, bands_avx2,       split_diffs_avx2, split_pair_diffs_avx2, squares_avx2,
+            sum_values_avx2, span_folds_avx2, adx_steps_avx2,   true_ranges_avx2,      rsi_steps_avx2,
+            macd_steps_avx2, any_nan_avx2,    percent_k_avx2,   "avx2"};
 #endif
-  return {lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-          squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, macd_steps_base, "baseline"};
+  return {lane_sums_baseline,  bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
+          squares_baseline,    sum_values_baseline, span_folds_baseline,  adx_steps_base,
+          true_ranges_sse2,    rsi_steps_base,      macd_steps_base,      any_nan_sse2,
+          percent_k_sse2,      "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
 // valid even for a caller in an earlier static initialiser), then no test
 // per call.
-Loops chosen{lane_sums_baseline, bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
-             squares_baseline,   sum_values_baseline, span_folds_baseline,  adx_steps_base,           true_ranges_sse2, rsi_steps_base, macd_steps_base, "baseline"};
+Loops chosen{lane_sums_baseline,  bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
+             squares_baseline,    sum_values_baseline, span_folds_baseline,  adx_steps_base,
+             true_ranges_sse2,    rsi_steps_base,      macd_steps_base,      any_nan_sse2,
+             percent_k_sse2,      "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -649,37 +719,6 @@ void vector_rates(const double* x, const double* old, std::size_t n, double* out
 #endif
   for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
 }
-bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept {
-  std::size_t i = 0;
-  bool nan = false;
-#if defined(__SSE2__)
-  __m128d bad = _mm_setzero_pd();
-  for (; i + 2 <= n; i += 2) {
-    const __m128d x = _mm_loadu_pd(a + i), y = _mm_loadu_pd(b + i);
-    bad = _mm_or_pd(bad, _mm_or_pd(_mm_cmpunord_pd(x, x), _mm_cmpunord_pd(y, y)));
-  }
-  nan = _mm_movemask_pd(bad) != 0;
-#endif
-  for (; i < n; ++i) nan = nan || a[i] != a[i] || b[i] != b[i];
-  return nan;
-}
-void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  const __m128d zero = _mm_setzero_pd(), hundred = _mm_set1_pd(100.0);
-  for (; i + 2 <= n; i += 2) {
-    const __m128d l = _mm_loadu_pd(ll + i);
-    const __m128d d = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(hh + i), l), hundred);
-    const __m128d k = _mm_div_pd(_mm_sub_pd(_mm_loadu_pd(x + i), l), d);
-    // cmpneq is true for NaN too, as `d != 0` is: k where d != 0, else +0.
-    _mm_storeu_pd(out + i, _mm_and_pd(k, _mm_cmpneq_pd(d, zero)));
-  }
-#endif
-  for (; i < n; ++i) {
-    const double d = (hh[i] - ll[i]) / 100.0;
-    out[i] = d != 0.0 ? (x[i] - ll[i]) / d : 0.0;
-  }
-}
 void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
                       double* ll) noexcept {
   chosen.span_folds(hs, ls, len, n, m, hh, ll);
@@ -716,6 +755,17 @@ void macd_steps(MacdRun& s, const double* x, std::size_t n, double ks, double kf
 void macd_steps_baseline(MacdRun& s, const double* x, std::size_t n, double ks, double kf, double kg, double* out,
                          std::size_t stride) noexcept {
   macd_steps_base(s, x, n, ks, kf, kg, out, stride);
+}
+bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept { return chosen.any_nan(a, b, n); }
+void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept {
+  chosen.percent_k(x, hh, ll, n, out);
+}
+bool vector_any_nan_baseline(const double* a, const double* b, std::size_t n) noexcept {
+  return any_nan_sse2(a, b, n);
+}
+void vector_percent_k_baseline(const double* x, const double* hh, const double* ll, std::size_t n,
+                               double* out) noexcept {
+  percent_k_sse2(x, hh, ll, n, out);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

@@ -54,14 +54,17 @@ void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t 
 void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept;
 
 // Whether any of a[0..n) or b[0..n) is NaN (Stoch's block pass), two values
-// per comparison (SSE2).
+// per comparison (SSE2; four with AVX2).
 bool vector_any_nan(const double* a, const double* b, std::size_t n) noexcept;
+bool vector_any_nan_baseline(const double* a, const double* b, std::size_t n) noexcept;
 
 // Raw %K of n bars (Stoch): out[i] = percent_k(x[i], hh[i], ll[i]), that is
 // d = (hh[i] - ll[i]) / 100, d != 0 ? (x[i] - ll[i]) / d : 0, the same
-// operations per value, two values per instruction (SSE2; as vector_rates,
-// the select by a mask instead of a branch).
+// operations per value, two values per instruction (SSE2; four with AVX2; as
+// vector_rates, the select by a mask instead of a branch).
 void vector_percent_k(const double* x, const double* hh, const double* ll, std::size_t n, double* out) noexcept;
+void vector_percent_k_baseline(const double* x, const double* hh, const double* ll, std::size_t n,
+                               double* out) noexcept;
 
 // Stoch's block pass without NaN (Stoch::chunk): the highest high and lowest
 // low of each of m bars' n-value windows, bar i's window hs[i, i + n) (and

@@ -151,6 +151,7 @@ TEST_CASE("exact-sum block loops: the dispatched builds equal the baseline ones 
 // test, for ranges that are zero (+0/-0 highs and lows), NaN or infinite, at
 // every position of the SSE2 pairs and in the odd last value.
 TEST_CASE("Stoch's loops: vector_percent_k equals percent_k, vector_any_nan finds every NaN", "[ta][stoch]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
   std::mt19937_64 rng(20261208);
   std::size_t mismatches = 0;
   for (std::size_t n : {0, 1, 2, 3, 7, 8, 63, 64, 77})
@@ -163,21 +164,28 @@ TEST_CASE("Stoch's loops: vector_percent_k equals percent_k, vector_any_nan find
         ll[i] = rng() % 5 == 0 ? v : edge_value(rng, v);
         hh[i] = rng() % 4 == 0 ? ll[i] : rng() % 6 == 0 ? -ll[i] : edge_value(rng, v);  // zero ranges, +0/-0
       }
+      std::vector<double> base(n, -1.0);
       te::ta::vector_percent_k(x.data(), hh.data(), ll.data(), n, out.data());
-      for (std::size_t i = 0; i < n; ++i)
+      te::ta::vector_percent_k_baseline(x.data(), hh.data(), ll.data(), n, base.data());
+      for (std::size_t i = 0; i < n; ++i) {
         if (bits(out[i]) != bits(te::ta::percent_k(x[i], hh[i], ll[i]))) ++mismatches;
+        if (bits(out[i]) != bits(base[i])) ++mismatches;  // the dispatched build against the baseline one
+      }
       bool nan = false;
       for (std::size_t i = 0; i < n; ++i) nan = nan || x[i] != x[i] || ll[i] != ll[i];
       CHECK(te::ta::vector_any_nan(x.data(), ll.data(), n) == nan);
+      CHECK(te::ta::vector_any_nan_baseline(x.data(), ll.data(), n) == nan);
     }
   CHECK(mismatches == 0);
-  for (std::size_t n : {1, 2, 3, 8, 77})  // one NaN at each position of either array
+  for (std::size_t n : {1, 2, 3, 4, 5, 8, 77})  // one NaN at each position of either array
     for (std::size_t at = 0; at < n; ++at) {
       std::vector<double> a(n, 1.0), b(n, -0.0);
       (at % 2 == 0 ? a : b)[at] = std::numeric_limits<double>::quiet_NaN();
       CHECK(te::ta::vector_any_nan(a.data(), b.data(), n));
+      CHECK(te::ta::vector_any_nan_baseline(a.data(), b.data(), n));
       (at % 2 == 0 ? a : b)[at] = 0.0;
       CHECK_FALSE(te::ta::vector_any_nan(a.data(), b.data(), n));
+      CHECK_FALSE(te::ta::vector_any_nan_baseline(a.data(), b.data(), n));
     }
 }
 
