@@ -458,6 +458,36 @@ void percent_k_sse2(const double* x, const double* hh, const double* ll, std::si
 }
 #endif
 
+void rates_sse2(const double* x, const double* old, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0), hundred = _mm_set1_pd(100.0);
+  for (; i + 2 <= n; i += 2) {
+    const __m128d o = _mm_loadu_pd(old + i);
+    const __m128d r = _mm_mul_pd(_mm_sub_pd(_mm_div_pd(_mm_loadu_pd(x + i), o), one), hundred);
+    // cmpneq is true for NaN too, as `old != 0` is: r where old != 0, else +0.
+    _mm_storeu_pd(out + i, _mm_and_pd(r, _mm_cmpneq_pd(o, zero)));
+  }
+#endif
+  for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
+}
+
+#if TE_TA_AVX2_BUILD
+// rates_sse2's operations four values per instruction: one product, by the
+// constant 100 (never NaN, so which operand comes first cannot change a NaN
+// result), the rest subtractions, divisions and masks.
+[[gnu::target("avx2")]] void rates_avx2(const double* x, const double* old, std::size_t n, double* out) noexcept {
+  std::size_t i = 0;
+  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), hundred = _mm256_set1_pd(100.0);
+  for (; i + 4 <= n; i += 4) {
+    const __m256d o = _mm256_loadu_pd(old + i);
+    const __m256d r = _mm256_mul_pd(_mm256_sub_pd(_mm256_div_pd(_mm256_loadu_pd(x + i), o), one), hundred);
+    _mm256_storeu_pd(out + i, _mm256_and_pd(r, _mm256_cmp_pd(o, zero, _CMP_NEQ_UQ)));
+  }
+  rates_sse2(x + i, old + i, n - i, out + i);
+}
+#endif
+
 constexpr std::size_t kBandsChunk = 64;
 
 // `SqrtAll` takes the square roots of a chunk of variances in place: the
@@ -637,6 +667,7 @@ struct Loops {
   decltype(&macd_steps_base) macd_steps;
   decltype(&any_nan_sse2) any_nan;
   decltype(&percent_k_sse2) percent_k;
+  decltype(&rates_sse2) rates;
   const char* isa;
 };
 
@@ -645,12 +676,12 @@ Loops pick() noexcept {
   if (has_avx2())
     return {lane_sums_avx2, bands_avx2,       split_diffs_avx2, split_pair_diffs_avx2, squares_avx2,
             sum_values_avx2, span_folds_avx2, adx_steps_avx2,   true_ranges_avx2,      rsi_steps_avx2,
-            macd_steps_avx2, any_nan_avx2,    percent_k_avx2,   "avx2"};
+            macd_steps_avx2, any_nan_avx2,    percent_k_avx2,   rates_avx2,            "avx2"};
 #endif
   return {lane_sums_baseline,  bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
           squares_baseline,    sum_values_baseline, span_folds_baseline,  adx_steps_base,
           true_ranges_sse2,    rsi_steps_base,      macd_steps_base,      any_nan_sse2,
-          percent_k_sse2,      "baseline"};
+          percent_k_sse2,      rates_sse2,          "baseline"};
 }
 
 // The baseline until this file's initialiser picks (constant-initialised, so
@@ -659,7 +690,7 @@ Loops pick() noexcept {
 Loops chosen{lane_sums_baseline,  bands_baseline,      split_diffs_baseline, split_pair_diffs_baseline,
              squares_baseline,    sum_values_baseline, span_folds_baseline,  adx_steps_base,
              true_ranges_sse2,    rsi_steps_base,      macd_steps_base,      any_nan_sse2,
-             percent_k_sse2,      "baseline"};
+             percent_k_sse2,      rates_sse2,          "baseline"};
 [[maybe_unused]] const bool picked = (chosen = pick(), true);
 
 }  // namespace
@@ -705,19 +736,6 @@ void vector_squares_baseline(const double* in, std::size_t n, double* sq, double
 void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t n, double divisor,
                                 double* out) noexcept {
   sum_values_baseline(hi, lo, n, divisor, out);
-}
-void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0), hundred = _mm_set1_pd(100.0);
-  for (; i + 2 <= n; i += 2) {
-    const __m128d o = _mm_loadu_pd(old + i);
-    const __m128d r = _mm_mul_pd(_mm_sub_pd(_mm_div_pd(_mm_loadu_pd(x + i), o), one), hundred);
-    // cmpneq is true for NaN too, as `old != 0` is: r where old != 0, else +0.
-    _mm_storeu_pd(out + i, _mm_and_pd(r, _mm_cmpneq_pd(o, zero)));
-  }
-#endif
-  for (; i < n; ++i) out[i] = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
 }
 void stoch_span_folds(double* hs, double* ls, std::size_t len, std::size_t n, std::size_t m, double* hh,
                       double* ll) noexcept {
@@ -766,6 +784,12 @@ bool vector_any_nan_baseline(const double* a, const double* b, std::size_t n) no
 void vector_percent_k_baseline(const double* x, const double* hh, const double* ll, std::size_t n,
                                double* out) noexcept {
   percent_k_sse2(x, hh, ll, n, out);
+}
+void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept {
+  chosen.rates(x, old, n, out);
+}
+void vector_rates_baseline(const double* x, const double* old, std::size_t n, double* out) noexcept {
+  rates_sse2(x, old, n, out);
 }
 const char* vector_loops_isa() noexcept { return chosen.isa; }
 

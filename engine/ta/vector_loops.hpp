@@ -49,9 +49,10 @@ void vector_sum_values_baseline(const double* hi, const double* lo, std::size_t 
 
 // Rates of change in percent (Roc): out[i] = old[i] != 0 ? ((x[i] / old[i]) - 1)
 // * 100 : 0, the same operations as the scalar expression; two values per
-// instruction (SSE2; the compiler does not vectorise the select itself: with
-// trapping math it keeps the comparison a branch).
+// instruction (SSE2; four with AVX2; the compiler does not vectorise the
+// select itself: with trapping math it keeps the comparison a branch).
 void vector_rates(const double* x, const double* old, std::size_t n, double* out) noexcept;
+void vector_rates_baseline(const double* x, const double* old, std::size_t n, double* out) noexcept;
 
 // Whether any of a[0..n) or b[0..n) is NaN (Stoch's block pass), two values
 // per comparison (SSE2; four with AVX2).

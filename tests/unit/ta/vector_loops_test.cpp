@@ -439,3 +439,27 @@ TEST_CASE("MACD steps: the dispatched loop equals the baseline one and the value
   CHECK(checked > 10000);
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("ROC's rates: the dispatched loop equals the baseline one and the scalar expression", "[ta][ahead]") {
+  INFO("dispatched loop: " << te::ta::vector_loops_isa());
+  std::mt19937_64 rng(20261216);
+  std::size_t mismatches = 0, checked = 0;
+  for (std::size_t n : {0, 1, 2, 3, 4, 5, 7, 8, 63, 64})
+    for (int round = 0; round < 60; ++round) {
+      std::vector<double> x(n), old(n), a(n + 1, -1.0), b(n + 1, -1.0);
+      double v = 100.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        x[i] = v = edge_value(rng, v);
+        old[i] = rng() % 5 == 0 ? (rng() & 1 ? 0.0 : -0.0) : edge_value(rng, v);  // zero bases, NaN, ±inf
+      }
+      te::ta::vector_rates(x.data(), old.data(), n, a.data());
+      te::ta::vector_rates_baseline(x.data(), old.data(), n, b.data());
+      for (std::size_t i = 0; i < n; ++i, ++checked) {
+        const double want = old[i] != 0.0 ? ((x[i] / old[i]) - 1.0) * 100.0 : 0.0;
+        if (bits(a[i]) != bits(b[i]) || !te::test::same_bits(a[i], want)) ++mismatches;
+      }
+      if (bits(a[n]) != bits(-1.0) || bits(b[n]) != bits(-1.0)) ++mismatches;  // nothing written past n
+    }
+  CHECK(checked > 9000);
+  CHECK(mismatches == 0);
+}
