@@ -567,7 +567,7 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
   for (; i + 4 <= c; i += 4) _mm256_storeu_pd(v + i, _mm256_sqrt_pd(_mm256_loadu_pd(v + i)));
   for (; i < c; ++i) v[i] = std::sqrt(v[i]);
 }
-// lane_sums' operations with the eight lanes in two registers, two slots per
+// lane_sums' operations with the eight lanes in two registers, four slots per
 // loop step (GCC's vectorisation of the loop body: one slot a step, and the
 // sums stored to the stack and reloaded lane by lane at the end, ≈ 16
 // instructions per slot and 50 per call). Each lane's sums are the same
@@ -577,16 +577,20 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                               double* dev) noexcept {
   static_assert(kCciLanes == 8, "two registers of four lanes");
   const double* const end = v + slots * kCciLanes;
-  const double* const pairs_end = v + (slots & ~std::size_t{1}) * kCciLanes;
+  const double* const quads_end = v + (slots & ~std::size_t{3}) * kCciLanes;
   __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
   const double* p = v;
-  for (; p != pairs_end; p += 2 * kCciLanes) {
+  for (; p != quads_end; p += 4 * kCciLanes) {
     a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p));
     a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 4));
     a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p + 8));
     a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 12));
+    a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p + 16));
+    a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 20));
+    a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p + 24));
+    a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 28));
   }
-  if (p != end) {
+  for (; p != end; p += kCciLanes) {  // the last zero to three slots
     a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p));
     a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 4));
   }
@@ -595,13 +599,17 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
   a1 = _mm256_div_pd(a1, nn);
   const __m256d abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffff));
   __m256d d0 = _mm256_setzero_pd(), d1 = _mm256_setzero_pd();
-  for (p = v; p != pairs_end; p += 2 * kCciLanes) {
+  for (p = v; p != quads_end; p += 4 * kCciLanes) {
     d0 = _mm256_add_pd(d0, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p), a0), abs_mask));
     d1 = _mm256_add_pd(d1, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4), a1), abs_mask));
     d0 = _mm256_add_pd(d0, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 8), a0), abs_mask));
     d1 = _mm256_add_pd(d1, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 12), a1), abs_mask));
+    d0 = _mm256_add_pd(d0, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 16), a0), abs_mask));
+    d1 = _mm256_add_pd(d1, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 20), a1), abs_mask));
+    d0 = _mm256_add_pd(d0, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 24), a0), abs_mask));
+    d1 = _mm256_add_pd(d1, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 28), a1), abs_mask));
   }
-  if (p != end) {
+  for (; p != end; p += kCciLanes) {
     d0 = _mm256_add_pd(d0, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p), a0), abs_mask));
     d1 = _mm256_add_pd(d1, _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(p + 4), a1), abs_mask));
   }
