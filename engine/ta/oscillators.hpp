@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -307,10 +308,8 @@ class Stoch {
       hs[j] = high_[slot];
       ls[j] = low_[slot];
     }
-    for (std::size_t i = 0; i < m; ++i) {
-      hs[back + i] = c.high[r0 + i];
-      ls[back + i] = c.low[r0 + i];
-    }
+    std::memcpy(hs + back, c.high + r0, m * sizeof(double));
+    std::memcpy(ls + back, c.low + r0, m * sizeof(double));
     // The chunk's values into the ring (the deques are rebuilt from it): only
     // its last n, which overwrite the others' slots anyway; bar i's slot is
     // (pos_ + i) % n.
