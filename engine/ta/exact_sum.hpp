@@ -18,6 +18,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace te::ta {
 
 // s + e == a + b exactly (Knuth's TwoSum; no precondition on magnitudes).
@@ -168,7 +172,8 @@ class ExactSum {
   }
 
   // add_split_diffs() of two sums side by side (their chains overlap; each
-  // renormalised after its own 64th operation as in add_diff()).
+  // renormalised after its own 64th operation as in add_diff()), in one SSE2
+  // register where there is one.
   static void add_split_diffs(ExactSum& a, const double* ad, const double* ade, double* ahis, double* alos,
                               ExactSum& b, const double* bd, const double* bde, double* bhis, double* blos,
                               std::size_t n) noexcept {
@@ -178,6 +183,29 @@ class ExactSum {
     while (i < n) {
       const std::uint32_t to_normalize = std::min(64u - (aops & 63u), 64u - (bops & 63u));
       const std::size_t k = std::min<std::size_t>(to_normalize, n - i);
+#if defined(__SSE2__)
+      // Both sums in one register (a low, b high): the TwoSum's six
+      // operations and the two additions into lo once for the pair, the same
+      // operations on each sum as the scalar steps below.
+      __m128d hi = _mm_set_pd(bhi, ahi), lo = _mm_set_pd(blo, alo);
+#pragma GCC unroll 2
+      for (const std::size_t end = i + k; i < end; ++i) {
+        const __m128d d = _mm_loadh_pd(_mm_load_sd(ad + i), bd + i);
+        const __m128d s = _mm_add_pd(hi, d);
+        const __m128d bp = _mm_sub_pd(s, hi);
+        const __m128d e = _mm_add_pd(_mm_sub_pd(hi, _mm_sub_pd(s, bp)), _mm_sub_pd(d, bp));
+        hi = s;
+        lo = _mm_add_pd(lo, _mm_add_pd(e, _mm_loadh_pd(_mm_load_sd(ade + i), bde + i)));
+        _mm_storel_pd(ahis + i, hi);
+        _mm_storeh_pd(bhis + i, hi);
+        _mm_storel_pd(alos + i, lo);
+        _mm_storeh_pd(blos + i, lo);
+      }
+      ahi = _mm_cvtsd_f64(hi);
+      bhi = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+      alo = _mm_cvtsd_f64(lo);
+      blo = _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+#else
 #pragma GCC unroll 2
       for (const std::size_t end = i + k; i < end; ++i) {
         double s, e;
@@ -192,6 +220,7 @@ class ExactSum {
         bhis[i] = bhi;
         blos[i] = blo;
       }
+#endif
       aops += static_cast<std::uint32_t>(k);
       bops += static_cast<std::uint32_t>(k);
       double s, e;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -63,31 +64,24 @@ class Rsi {
     return ta_is_zero(s) ? 0.0 : 100.0 * (gain_ / s);
   }
   // update(in[i]) then out[i] = value() for i in [0, n) (the block pass over
-  // a preloaded series). Past the warm-up a step adds the change to one sum
-  // and 0 to the other instead of branching on its sign: the same bits (both
-  // sums stay >= +0, and x + 0 == x, x - 0 == x for those; a NaN change goes
-  // to the gain, as in update()), without a mispredicted branch per bar.
+  // a preloaded series). Past the warm-up, rsi_steps (vector_loops.cpp): a
+  // step adds the change to one sum and 0 to the other instead of branching
+  // on its sign: the same bits (both sums stay >= +0, and x + 0 == x, x - 0
+  // == x for those; a NaN change goes to the gain, as in update()), without a
+  // mispredicted branch per bar; the changes of 64 values are taken first and
+  // both sums step in one register.
   void update_values(const double* in, std::size_t n, double* out, std::size_t /*stride*/) noexcept {
     std::size_t i = 0;
     for (; i < n && count_ <= period_; ++i) {
       update(in[i]);
       out[i] = value();
     }
-    double prev = prev_, gain = gain_, loss = loss_;
-    const double nm1 = nm1_, nn = n_;
-    for (; i < n; ++i) {
-      const double x = in[i];
-      const double d = x - prev;
-      prev = x;
-      const bool down = d < 0.0;
-      loss = (loss * nm1 - (down ? d : 0.0)) / nn;
-      gain = (gain * nm1 + (down ? 0.0 : d)) / nn;
-      const double s = gain + loss;
-      out[i] = ta_is_zero(s) ? 0.0 : 100.0 * (gain / s);
-    }
-    prev_ = prev;
-    gain_ = gain;
-    loss_ = loss;
+    if (i == n) return;
+    RsiRun run{prev_, loss_, gain_};
+    rsi_steps(run, in + i, n - i, nm1_, n_, out + i);
+    prev_ = run.prev;
+    gain_ = run.gain;
+    loss_ = run.loss;
   }
   void write(double* out) const noexcept { out[0] = value(); }
   void reset() noexcept {
@@ -126,9 +120,10 @@ class Macd {
   bool ready() const noexcept { return signal_.ready(); }
   // update(in[i]) then write() for i in [0, n), output k at out[k * stride + i]
   // (the block pass over a preloaded series). Once the three EMAs are past
-  // their seeds and the fast one is fed every bar, a step is the same three
-  // EMA steps, difference and histogram as update() and write(), in the same
-  // order, with the running values in registers: the same bits.
+  // their seeds and the fast one is fed every bar, macd_steps
+  // (vector_loops.cpp): the same three EMA steps, difference and histogram as
+  // update() and write(), in the same order, with the running values in
+  // registers (the slow and fast EMA in one): the same bits.
   void update_values(const double* in, std::size_t n, double* out, std::size_t stride) noexcept {
     std::size_t i = 0;
     for (; i < n && !(seen_ >= skip_ && slow_.ready() && fast_.ready() && signal_.ready()); ++i) {
@@ -140,22 +135,12 @@ class Macd {
       out[2 * stride + i] = v[2];
     }
     if (i == n) return;
-    double slow = slow_.state(), fast = fast_.state(), sig = signal_.state(), macd = macd_;
-    const double ks = slow_.k(), kf = fast_.k(), kg = signal_.k();
-    for (; i < n; ++i) {
-      const double x = in[i];
-      slow = ((x - slow) * ks) + slow;
-      fast = ((x - fast) * kf) + fast;
-      macd = fast - slow;
-      sig = ((macd - sig) * kg) + sig;
-      out[i] = macd;
-      out[stride + i] = sig;
-      out[2 * stride + i] = macd - sig;
-    }
-    slow_.set_state(slow);
-    fast_.set_state(fast);
-    signal_.set_state(sig);
-    macd_ = macd;
+    MacdRun run{slow_.state(), fast_.state(), signal_.state(), macd_};
+    macd_steps(run, in + i, n - i, slow_.k(), fast_.k(), signal_.k(), out + i, stride);
+    slow_.set_state(run.slow);
+    fast_.set_state(run.fast);
+    signal_.set_state(run.sig);
+    macd_ = run.macd;
   }
   void write(double* out) const noexcept {
     if (!ready()) {
@@ -323,10 +308,8 @@ class Stoch {
       hs[j] = high_[slot];
       ls[j] = low_[slot];
     }
-    for (std::size_t i = 0; i < m; ++i) {
-      hs[back + i] = c.high[r0 + i];
-      ls[back + i] = c.low[r0 + i];
-    }
+    std::memcpy(hs + back, c.high + r0, m * sizeof(double));
+    std::memcpy(ls + back, c.low + r0, m * sizeof(double));
     // The chunk's values into the ring (the deques are rebuilt from it): only
     // its last n, which overwrite the others' slots anyway; bar i's slot is
     // (pos_ + i) % n.
@@ -575,16 +558,18 @@ class Cci {
     // Every lane starts as the window before the chunk.
     for (std::size_t j = 0; j < n; ++j) set_lanes(v + j * kL, 0, window_.slot(j));
     const std::size_t slot0 = window_.next_slot();
-    double tps[kChunk];
+    alignas(16) double tps[kChunk];
     for (std::size_t i = 0; i < m; ++i) {
       const std::size_t r = r0 + i;
       tps[i] = (c.high[r] + c.low[r] + c.close[r]) / 3.0;
     }
     Kind kinds[kChunk];
     std::size_t slots[kChunk];
+    std::uint64_t sum_bits = 0;  // bit i: bar i needs its window's sums (kSum)
     for (std::size_t i = 0, slot = slot0; i < m; ++i) {
       push(tps[i]);
       kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
+      sum_bits |= static_cast<std::uint64_t>(kinds[i] == kSum) << i;
       slots[i] = slot;
       if (++slot == n) slot = 0;
     }
@@ -608,14 +593,42 @@ class Cci {
           for (std::size_t k = i - g; k < kL; ++k) row[k] = tps[i];
         }
       }
-      bool any = false;
-      for (std::size_t i = g; i < last; ++i) any = any || kinds[i] == kSum;
-      double avg[kLanes], dev[kLanes];
-      if (any) sum_lanes(avg, dev);
+      const std::uint64_t group_bits = (sum_bits >> g) & 0xffu;
+      if (group_bits == 0) {
+        for (std::size_t i = g; i < last; ++i) out[i] = kinds[i] == kFlat ? 0.0 : kNaN;
+        continue;
+      }
+      alignas(16) double avg[kLanes];
+      alignas(16) double dev[kLanes];
+      sum_lanes(avg, dev);
+#if defined(__SSE2__)
+      if (group_bits == 0xffu) {  // eight bars with sums (the usual group): finish() two at a time
+        finish_lanes(tps + g, avg, dev, out + g);
+        continue;
+      }
+#endif
       for (std::size_t i = g; i < last; ++i)
         out[i] = kinds[i] == kSum ? finish(tps[i], avg[i - g], dev[i - g]) : kinds[i] == kFlat ? 0.0 : kNaN;
     }
   }
+
+#if defined(__SSE2__)
+  // out[k] = finish(tp[k], avg[k], dev[k]) for the kLanes bars of a group
+  // (tp, avg, dev 16-byte aligned): the same divisions and product per value,
+  // both tests as a cmpneqpd mask (true for NaN, as `!= 0.0` is) that keeps
+  // the quotient or gives +0.0.
+  [[gnu::always_inline]] void finish_lanes(const double* tp, const double* avg, const double* dev,
+                                           double* out) const noexcept {
+    const __m128d zero = _mm_setzero_pd(), n = _mm_set1_pd(n_), c = _mm_set1_pd(0.015);
+    for (std::size_t k = 0; k < static_cast<std::size_t>(kLanes); k += 2) {
+      const __m128d d = _mm_sub_pd(_mm_load_pd(tp + k), _mm_load_pd(avg + k));
+      const __m128d v = _mm_load_pd(dev + k);
+      const __m128d r = _mm_div_pd(d, _mm_mul_pd(c, _mm_div_pd(v, n)));
+      const __m128d keep = _mm_and_pd(_mm_cmpneq_pd(d, zero), _mm_cmpneq_pd(v, zero));
+      _mm_storeu_pd(out + k, _mm_and_pd(r, keep));
+    }
+  }
+#endif
 
   // row[k] = x for lanes k in [a, kLanes): two lanes per 16-byte store where
   // SSE2 is there (a constant `a` unrolls); the same values in the same lanes

@@ -8,6 +8,7 @@
 #include "engine/model/bar_series.hpp"
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/talib_rules.hpp"
+#include "engine/ta/vector_loops.hpp"
 #include "engine/ta/window.hpp"
 
 namespace te::ta {
@@ -126,12 +127,14 @@ class Adx {
   double value() const noexcept { return ready_ ? adx_ : kNaN; }
   void write(double* out) const noexcept { out[0] = value(); }
   // update(bar from + i) then out[i] = value() for i in [0, n) (the block pass
-  // over a preloaded series). Once the sums are smoothed and the ADX seeded, a
-  // step is update()'s operations in the same order with the sums in
-  // registers, the directional movement added without branching on which side
-  // moved: the other sum gets + 0.0, which leaves it as it is (both sums stay
-  // >= +0, or NaN/inf, for which x + 0 is x too). Same bits; no mispredicted
-  // branch per bar.
+  // over a preloaded series). Once the sums are smoothed and the ADX seeded,
+  // adx_steps (vector_loops.cpp) runs update()'s operations in the same order
+  // on each value: the movements and true ranges of 64 bars at a time two per
+  // instruction, then the recursions with -DM and +DM in one register, the
+  // directional movement added without branching on which side moved: the
+  // other sum gets + 0.0, which leaves it as it is (both sums stay >= +0, or
+  // NaN/inf, for which x + 0 is x too). Same bits; no mispredicted branch per
+  // bar.
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out) noexcept {
     std::size_t i = 0;
     for (; i < n && dm_.index_ < 2 * period_; ++i) {
@@ -140,44 +143,18 @@ class Adx {
     }
     if (i == n) return;
     DirectionalMovement& dm = dm_;
-    double ph = dm.prev_high_, pl = dm.prev_low_, pc = dm.prev_close_;
-    double pdm = dm.plus_dm_, mdm = dm.minus_dm_, trs = dm.tr_, adx = adx_;
-    const double dn = dm.n_, an = n_, nm1 = nm1_;
-    const double* const hi = c.high;
-    const double* const lo = c.low;
-    const double* const cl = c.close;
+    AdxRun run{dm.prev_high_, dm.prev_low_, dm.prev_close_, dm.minus_dm_, dm.plus_dm_, dm.tr_, adx_};
     const std::size_t steps = n - i;
-    for (; i < n; ++i) {
-      const std::size_t k = from + i;
-      const double diff_p = hi[k] - ph;
-      ph = hi[k];
-      const double diff_m = pl - lo[k];
-      pl = lo[k];
-      mdm -= mdm / dn;
-      pdm -= pdm / dn;
-      const bool down = diff_m > 0 && diff_p < diff_m;
-      const bool up = !down && diff_p > 0 && diff_p > diff_m;
-      mdm += down ? diff_m : 0.0;
-      pdm += up ? diff_p : 0.0;
-      trs = trs - trs / dn + true_range(ph, pl, pc);
-      pc = cl[k];
-      if (!ta_is_zero(trs)) {
-        const double minus = 100.0 * (mdm / trs);
-        const double plus = 100.0 * (pdm / trs);
-        const double sum = minus + plus;
-        if (!ta_is_zero(sum)) adx = (adx * nm1 + 100.0 * (std::fabs(minus - plus) / sum)) / an;
-      }
-      out[i] = adx;
-    }
-    dm.prev_high_ = ph;
-    dm.prev_low_ = pl;
-    dm.prev_close_ = pc;
-    dm.plus_dm_ = pdm;
-    dm.minus_dm_ = mdm;
-    dm.tr_ = trs;
+    adx_steps(run, c.high + from + i, c.low + from + i, c.close + from + i, steps, dm.n_, nm1_, n_, out + i);
+    dm.prev_high_ = run.ph;
+    dm.prev_low_ = run.pl;
+    dm.prev_close_ = run.pc;
+    dm.plus_dm_ = run.pdm;
+    dm.minus_dm_ = run.mdm;
+    dm.tr_ = run.trs;
     const auto left = static_cast<std::int64_t>(steps);
     dm.index_ = dm.index_ < DirectionalMovement::kIndexCap - left ? dm.index_ + left : DirectionalMovement::kIndexCap;
-    adx_ = adx;
+    adx_ = run.adx;
   }
   void reset() noexcept {
     dm_.reset();

@@ -64,10 +64,10 @@ class Atr {
     if (++count_ > period_) atr_ /= n_;
   }
   // The block pass over preloaded bars (KernelIndicator::update_columns):
-  // the warm-up as update(), then update()'s steps in the same order on the
-  // high, low and close columns with the previous close and the average in
-  // registers (the generic loop built a bar per step and stored and reloaded
-  // both around it).
+  // the warm-up as update(), then update()'s steps in the same order with the
+  // previous close and the average in registers, the true ranges of up to 64
+  // bars taken first by vector_true_ranges (vector_loops.cpp; they do not
+  // depend on the average), which leaves the average's own chain.
   void update_block(const model::BarSeries::Columns& c, std::size_t from, std::size_t n, double* out) noexcept {
     std::size_t i = 0;
     for (; i < n && count_ <= period_; ++i) {
@@ -77,17 +77,23 @@ class Atr {
     if (i == n) return;
     double pc = prev_close_, atr = atr_;
     const double nm1 = nm1_, an = n_;
-    const double* const hi = c.high;
-    const double* const lo = c.low;
-    const double* const cl = c.close;
-    for (; i < n; ++i) {
-      const std::size_t k = from + i;
-      const double tr = true_range(hi[k], lo[k], pc);
-      pc = cl[k];
-      atr *= nm1;
-      atr += tr;
-      atr /= an;
-      out[i] = atr;
+    double tr[kChunk];
+    while (i < n) {
+      const std::size_t m = std::min(kChunk, n - i);
+      const double* h = c.high + from + i;
+      const double* l = c.low + from + i;
+      const double* cl = c.close + from + i;
+      tr[0] = true_range(h[0], l[0], pc);
+      vector_true_ranges(h, l, cl, m, tr);
+      double* o = out + i;
+      for (std::size_t j = 0; j < m; ++j) {
+        atr *= nm1;
+        atr += tr[j];
+        atr /= an;
+        o[j] = atr;
+      }
+      pc = cl[m - 1];
+      i += m;
     }
     prev_close_ = pc;
     atr_ = atr;
@@ -101,6 +107,7 @@ class Atr {
   }
 
  private:
+  static constexpr std::size_t kChunk = 64;  // bars per pass of true ranges (IndicatorSet's block)
   double n_, nm1_;
   double prev_close_ = 0, atr_ = 0;
   int period_;
@@ -112,7 +119,11 @@ class Atr {
 // doubles: variance = (n * S2 - S1^2) / n^2 evaluated in double-double.
 class RollingMoments {
  public:
-  explicit RollingMoments(int period) : ring_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)) {}
+  explicit RollingMoments(int period)
+      : xs_(static_cast<std::size_t>(period), 0.0),
+        sqs_(static_cast<std::size_t>(period), 0.0),
+        errs_(static_cast<std::size_t>(period), 0.0),
+        n_(static_cast<double>(period)) {}
 
   void push(double x) noexcept { push_into(s1_, s2_, pos_, x); }
   double sum() const noexcept { return s1_.value(); }
@@ -142,19 +153,21 @@ class RollingMoments {
     double hi1[kChunk], lo1[kChunk], hi2[kChunk], lo2[kChunk];
   };
   void push_chunk(const double* in, std::size_t m, ChunkSums& sums) noexcept {
-    const std::size_t size = ring_.size();
+    const std::size_t size = xs_.size();
     double sq[kChunk], sq_err[kChunk];
     vector_squares(in, m, sq, sq_err);
     // The values leaving: the ring's from pos_ on, then the chunk's own.
     double ox[kChunk], osq[kChunk], osq_err[kChunk];
     const std::size_t from_ring = std::min(m, size);
-    std::size_t slot = pos_;
-    for (std::size_t i = 0; i < from_ring; ++i) {
-      ox[i] = ring_[slot].x;
-      osq[i] = ring_[slot].sq;
-      osq_err[i] = ring_[slot].sq_err;
-      if (++slot == size) slot = 0;
-    }
+    // (Three plain copies per stretch of the ring, before and after its end:
+    // loops the compiler vectorises.)
+    const std::size_t first = std::min(from_ring, size - pos_);
+    copy_values(xs_.data() + pos_, first, ox);
+    copy_values(sqs_.data() + pos_, first, osq);
+    copy_values(errs_.data() + pos_, first, osq_err);
+    copy_values(xs_.data(), from_ring - first, ox + first);
+    copy_values(sqs_.data(), from_ring - first, osq + first);
+    copy_values(errs_.data(), from_ring - first, osq_err + first);
     for (std::size_t i = from_ring; i < m; ++i) {
       ox[i] = in[i - size];
       osq[i] = sq[i - size];
@@ -162,11 +175,15 @@ class RollingMoments {
     }
     // The chunk's last values into the ring, where the pushes would have put them.
     const std::size_t next = (pos_ + m) % size;
-    slot = (next + size - from_ring) % size;
-    for (std::size_t i = m - from_ring; i < m; ++i) {
-      ring_[slot] = Slot{in[i], sq[i], sq_err[i]};
-      if (++slot == size) slot = 0;
-    }
+    const std::size_t put = (next + size - from_ring) % size;
+    const std::size_t head = std::min(from_ring, size - put);  // values before the ring's end
+    const std::size_t i0 = m - from_ring;
+    copy_values(in + i0, head, xs_.data() + put);
+    copy_values(sq + i0, head, sqs_.data() + put);
+    copy_values(sq_err + i0, head, errs_.data() + put);
+    copy_values(in + i0 + head, from_ring - head, xs_.data());
+    copy_values(sq + i0 + head, from_ring - head, sqs_.data());
+    copy_values(sq_err + i0 + head, from_ring - head, errs_.data());
     pos_ = next;
     double d1[kChunk], de1[kChunk], d2[kChunk], de2[kChunk];
     vector_split_diffs(in, ox, m, d1, de1);
@@ -174,35 +191,42 @@ class RollingMoments {
     ExactSum::add_split_diffs(s1_, d1, de1, sums.hi1, sums.lo1, s2_, d2, de2, sums.hi2, sums.lo2, m);
   }
   void reset() noexcept {
-    for (Slot& slot : ring_) slot = Slot{};
+    for (std::size_t j = 0; j < xs_.size(); ++j) xs_[j] = sqs_[j] = errs_[j] = 0.0;
     pos_ = 0;
     s1_.reset();
     s2_.reset();
   }
 
  private:
-  struct Slot {
-    double x = 0, sq = 0, sq_err = 0;  // the value and its square as an exact pair
-  };
+  // n values in order, n <= kChunk (the ring's stretches and the chunk's
+  // arrays never overlap).
+  static void copy_values(const double* from, std::size_t n, double* to) noexcept {
+    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+  }
 
   [[gnu::always_inline]] void push_into(ExactSum& s1, ExactSum& s2, std::size_t& pos, double x) noexcept {
     // A value's exact square is kept with it: when the value leaves the window
     // the same pair is subtracted without a second TwoProduct (the same bits:
     // it is the same computation on the same value).
-    Slot& slot = ring_[pos];
-    if (++pos == ring_.size()) pos = 0;
-    const Slot out = slot;  // {0, 0, 0} while the window fills
-    slot.x = x;
-    two_prod(x, x, slot.sq, slot.sq_err);
-    s1.add_diff(x, out.x);
-    s2.add_pair_diff(slot.sq, slot.sq_err, out.sq, out.sq_err);
+    const std::size_t at = pos;
+    if (++pos == xs_.size()) pos = 0;
+    const double out_x = xs_[at], out_sq = sqs_[at], out_err = errs_[at];  // 0 while the window fills
+    double sq, sq_err;
+    two_prod(x, x, sq, sq_err);
+    xs_[at] = x;
+    sqs_[at] = sq;
+    errs_[at] = sq_err;
+    s1.add_diff(x, out_x);
+    s2.add_pair_diff(sq, sq_err, out_sq, out_err);
   }
   double mean_of(const ExactSum& s1) const noexcept { return s1.value() / n_; }
   [[gnu::always_inline]] double scaled_m2_of(const ExactSum& s1_sum, const ExactSum& s2_sum) const noexcept {
     return scaled_m2(s1_sum.dd(), s2_sum.dd(), n_);
   }
 
-  std::vector<Slot> ring_;
+  // The window's ring: each value, and its square as an exact pair (slot k of
+  // each array together; three arrays so the block pass copies stretches).
+  std::vector<double> xs_, sqs_, errs_;
   std::size_t pos_ = 0;
   ExactSum s1_, s2_;
   double n_;

@@ -1,6 +1,6 @@
 // The block pass of kernels fed one series (KernelIndicator::update_columns
-// calling the kernel's update_values: Sma, Bbands, Roc; and Atr's update_block
-// over the high, low and close columns) gives update()'s values bit
+// calling the kernel's update_values: Sma, Bbands, Roc, Rsi, Macd; and Atr's and Adx's
+// update_block over the high, low and close columns) gives update()'s values bit
 // for bit: on series built to hit the exact sums' edges (flat runs, NaN, 0 and
 // -0, magnitudes from 1e-9 to 1e9 side by side, returns to an earlier level),
 // for raw and derived sources (typical and median price are computed from the
@@ -64,7 +64,7 @@ te::test::BarColumns edge_series(std::mt19937_64& rng, int period, int count, bo
 
 }  // namespace
 
-TEST_CASE("update_values block passes (sma, bbands, roc, atr) give update()'s values", "[ta][ahead]") {
+TEST_CASE("update_values block passes (sma, bbands, roc, atr, adx, rsi, macd) give update()'s values", "[ta][ahead]") {
   using te::ta::Source;
   std::mt19937_64 rng(20261206);
   struct Case {
@@ -76,7 +76,10 @@ TEST_CASE("update_values block passes (sma, bbands, roc, atr) give update()'s va
                         {"bbands", {20, 2, 2}}, {"bbands", {21, 1.5, 3}}, {"bbands", {64, 2, 2}}, {"bbands", {300, 2, 1}},
                         {"roc", {1, 0, 0}},    {"roc", {2, 0, 0}},    {"roc", {10, 0, 0}},     {"roc", {64, 0, 0}},
                         {"roc", {65, 0, 0}},   {"roc", {300, 0, 0}},  {"atr", {1, 0, 0}},      {"atr", {2, 0, 0}},
-                        {"atr", {14, 0, 0}},   {"atr", {65, 0, 0}},   {"atr", {300, 0, 0}}};
+                        {"atr", {14, 0, 0}},   {"atr", {65, 0, 0}},   {"atr", {300, 0, 0}},
+                        {"adx", {2, 0, 0}},    {"adx", {5, 0, 0}},    {"adx", {14, 0, 0}},     {"adx", {65, 0, 0}},
+                        {"rsi", {2, 0, 0}},    {"rsi", {14, 0, 0}},   {"rsi", {65, 0, 0}},
+                        {"macd", {12, 26, 9}}, {"macd", {2, 3, 2}},   {"macd", {5, 70, 3}}};
   const Source sources[] = {Source::close, Source::typical, Source::median, Source::high, Source::volume};
   for (const Case& k : cases) {
     const te::ta::IndicatorInfo& info = info_of(k.name);
