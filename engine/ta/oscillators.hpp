@@ -565,6 +565,7 @@ class Cci {
     }
     Kind kinds[kChunk];
     std::size_t slots[kChunk];
+    static_assert(kChunk <= 64, "sum_bits holds one bit per bar of a chunk");
     std::uint64_t sum_bits = 0;  // bit i: bar i needs its window's sums (kSum)
     for (std::size_t i = 0, slot = slot0; i < m; ++i) {
       push(tps[i]);

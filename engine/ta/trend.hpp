@@ -129,8 +129,8 @@ class Adx {
   // update(bar from + i) then out[i] = value() for i in [0, n) (the block pass
   // over a preloaded series). Once the sums are smoothed and the ADX seeded,
   // adx_steps (vector_loops.cpp) runs update()'s operations in the same order
-  // on each value: the movements and true ranges of 64 bars at a time two per
-  // instruction, then the recursions with -DM and +DM in one register, the
+  // on each value: the movements and true ranges of 64 bars at a time two (SSE2)
+  // or four (AVX2) per instruction, then the recursions with -DM and +DM in one register, the
   // directional movement added without branching on which side moved: the
   // other sum gets + 0.0, which leaves it as it is (both sums stay >= +0, or
   // NaN/inf, for which x + 0 is x too). Same bits; no mispredicted branch per

@@ -272,7 +272,13 @@ template <class Moves>
         const double sum = _mm_cvtsd_f64(_mm_add_sd(di, plus));
         if (!near_zero(sum)) {
           const double diff = _mm_cvtsd_f64(_mm_and_pd(_mm_sub_sd(di, plus), abs_mask));
-          adx = (adx * nm1 + 100.0 * (diff / sum)) / an;
+          // adx * nm1 first, as in the scalar steps: GCC may swap an
+          // addition's operands in a VEX (AVX2) build when it is written in C,
+          // and which NaN an addition of two NaNs keeps depends on that order
+          // (the builds then differ in a NaN's sign after overflowing prices).
+          const __m128d term = _mm_set_sd(100.0 * (diff / sum));
+          adx = _mm_cvtsd_f64(
+              _mm_div_sd(_mm_add_sd(_mm_mul_sd(_mm_set_sd(adx), _mm_set_sd(nm1)), term), _mm_set_sd(an)));
         }
       }
 #else
