@@ -669,17 +669,21 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
     return;
   }
   quiet_ = false;
-  Transition& t = transition_;
-  t.bar_index = bar_index_;
-  t.ts_ns = last_ts_ns_;
-  t.from = state_;
-  t.to = static_cast<RunnerState>(next);
-  t.event = event;
-  if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
+  const RunnerState from = state_;
   state_ = static_cast<RunnerState>(next);
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
   if (transition_observer_) {
+    // transition_ is read only by the observer, during the call (transition_any
+    // fills every field again): without one it is not written (ema_cross: three
+    // transitions per refused entry).
+    Transition& t = transition_;
+    t.bar_index = bar_index_;
+    t.ts_ns = last_ts_ns_;
+    t.from = from;
+    t.to = static_cast<RunnerState>(next);
+    t.event = event;
+    if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
     // (As transition_any: the reason and refusal only for whoever reads
     // reasons, and only during the call.)
     const bool reasons = transition_reasons_;
