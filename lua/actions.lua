@@ -33,6 +33,7 @@ local ABANDON = "abandon"
 -- before: its dead keys were reclaimed only by rehashing it (~460 rehashes
 -- per 1M bars of ema_cross, whose refused entries build an action every time).
 local raw_getmetatable = P.cfg.raw_getmetatable
+local nkeys = P.cfg.nkeys  -- table.nkeys, kept from strategies (see entry)
 local OWN = {}
 local function readonly(_, k)
   fail(sfmt("actions are read-only (tried to set %s); build a new one with enter_long{...}, exit_position{...}, ...",
@@ -297,6 +298,39 @@ local function entry(kind, who, spec)
     fail(sfmt("%s: expected a quantity or a table like {qty = 100}, was %s", who, describe(spec)), 3)
   end
   if raw_getmetatable(spec) ~= nil then return entry_of_table(kind, who, spec) end
+  -- Up to four keys, all of them fields: read by name, and the spec has no
+  -- other key when as many fields are there as it has keys (nkeys: one call
+  -- in a trace). The reads cost nothing in the trace that built the spec
+  -- (LuaJIT folds a key its constructor's template lacks to nil), where the
+  -- walk below took three next() calls, each a lookup of the key before
+  -- (ema_cross's {fraction, reason}: ~180 instructions per entry). Otherwise
+  -- (an unknown key, five keys or more) the walk below, unchanged: same
+  -- order of checks, same messages.
+  local n = nkeys(spec)
+  if n <= 4 then
+    local qty, fraction, risk, limit, stop_entry = spec.qty, spec.fraction, spec.risk, spec.limit, spec.stop_entry
+    local stop, target, trail, trail_pct, breakeven = spec.stop, spec.target, spec.trail, spec.trail_pct, spec.breakeven
+    local max_bars, bars, tif, reason = spec.max_bars, spec.bars, spec.tif, spec.reason
+    local found = 0
+    if qty ~= nil then found = found + 1 end
+    if fraction ~= nil then found = found + 1 end
+    if risk ~= nil then found = found + 1 end
+    if limit ~= nil then found = found + 1 end
+    if stop_entry ~= nil then found = found + 1 end
+    if stop ~= nil then found = found + 1 end
+    if target ~= nil then found = found + 1 end
+    if trail ~= nil then found = found + 1 end
+    if trail_pct ~= nil then found = found + 1 end
+    if breakeven ~= nil then found = found + 1 end
+    if max_bars ~= nil then found = found + 1 end
+    if bars ~= nil then found = found + 1 end
+    if tif ~= nil then found = found + 1 end
+    if reason ~= nil then found = found + 1 end
+    if found == n then
+      return entry_of_values(kind, who, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct,
+                             breakeven, max_bars, bars, tif, reason)
+    end
+  end
   local k1, v1 = next(spec)
   local k2, v2, k3, v3, k4, v4
   if k1 ~= nil then

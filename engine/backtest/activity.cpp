@@ -154,11 +154,6 @@ void ActivityLog::add_rejection(const model::Rejection& r, std::string_view code
   rejections.emplace_back(r.ts_ns, r.order, source, code, message, side, purpose, qty);
 }
 
-void ActivityLog::intent_rejected(const model::Rejection& r, std::string_view code) {
-  // Exchange rejections arrive with their order through order_event().
-  if (r.order == 0) add_rejection(r, code, "runner", model::Side::Buy, model::OrderPurpose::Entry, 0);
-}
-
 void ActivityLog::risk_decision(const risk::Decision& d) {
   if (d.approved && d.code.empty()) {
     ++risk_approved;

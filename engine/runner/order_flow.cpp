@@ -200,8 +200,7 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   const bool adding = state_ == RunnerState::InTrade;
   const Side side = is_long ? Side::Buy : Side::Sell;
   if (!adding) transition(RunnerEvent::EntrySubmitted, reason_or(reason, is_long ? "enter long" : "enter short"));
-  const double held = portfolio_.position(instrument_.id).qty;
-  const model::RefusalFacts no_facts;
+  static constexpr model::RefusalFacts no_facts{};
   auto refuse = [&](const char* code, std::string_view why, double qty, const model::RefusalFacts& facts) {
     reject_intent(code, why, facts, side, qty, "runner");
     if (adding) return;
@@ -211,6 +210,8 @@ void SymbolRunner::enter(const te_action& a, const model::Bar& bar, bool is_long
   };
   if (!is_long && !config_.allow_short) return refuse(exec::codes::kShortNotAllowed, "short entries are disabled", 0, no_facts);
   if (adding) {
+    // (Read only here: a first entry does not look at the position.)
+    const double held = portfolio_.position(instrument_.id).qty;
     if (held != 0 && (held > 0) != is_long)
       return refuse(exec::codes::kOppositePosition,
                     fmt::format("an entry against the open {} position; exit first", held > 0 ? "long" : "short"), 0,

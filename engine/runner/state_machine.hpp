@@ -59,6 +59,20 @@ constexpr std::optional<RunnerState> next_state(RunnerState s, RunnerEvent e) no
   return std::nullopt;
 }
 
+// next_state() as a table for SymbolRunner's lean transition: -1 where it has
+// no state and for a fault (both take the full path), so one load and one test.
+inline constexpr auto kLeanNext = [] {
+  std::array<std::array<std::int8_t, kRunnerEvents>, kRunnerStates> next{};
+  for (std::size_t s = 0; s < kRunnerStates; ++s) {
+    for (std::size_t e = 0; e < kRunnerEvents; ++e) {
+      const auto n = next_state(static_cast<RunnerState>(s), static_cast<RunnerEvent>(e));
+      next[s][e] = !n || static_cast<RunnerEvent>(e) == RunnerEvent::Fault ? std::int8_t{-1}
+                                                                             : static_cast<std::int8_t>(*n);
+    }
+  }
+  return next;
+}();
+
 // One recorded transition (kept for reports and the session journal).
 struct Transition {
   std::int64_t bar_index = 0;

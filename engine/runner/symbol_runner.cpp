@@ -184,8 +184,10 @@ strategy_begin:
   if (state_ == RunnerState::Faulted) goto notices2;
   if (state_ == RunnerState::CloseWatch && config_.closewatch_timeout_bars > 0 &&
       bar_index_ - state_since_bar_ >= config_.closewatch_timeout_bars) {
-    transition(RunnerEvent::CloseWatchTimeout,
-               fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars));
+    // (Out of line, as before transition() was inline: a rare step, and the
+    // batch step's code stays as it was.)
+    transition_observed(RunnerEvent::CloseWatchTimeout,
+                        fmt::format("no commitment within {} bars", config_.closewatch_timeout_bars), nullptr);
   }
   ran_[0] = ran_[1] = ran_[2] = false;
 strategy:
@@ -637,30 +639,15 @@ void SymbolRunner::write_order_views(te_frame& f) const {
   f.pos.pending_exit = pending_exit;
 }
 
-namespace {
-// next_state() as a table for the lean path: -1 where it has no state and
-// for a fault (both are transition_any's), so one load and one test.
-constexpr auto kLeanNext = [] {
-  std::array<std::array<std::int8_t, kRunnerEvents>, kRunnerStates> next{};
-  for (std::size_t s = 0; s < kRunnerStates; ++s) {
-    for (std::size_t e = 0; e < kRunnerEvents; ++e) {
-      const auto n = next_state(static_cast<RunnerState>(s), static_cast<RunnerEvent>(e));
-      next[s][e] = !n || static_cast<RunnerEvent>(e) == RunnerEvent::Fault ? std::int8_t{-1}
-                                                                             : static_cast<std::int8_t>(*n);
-    }
-  }
-  return next;
-}();
-}  // namespace
-
 // Most transitions: nobody reads reasons as strings (no kept list, no
 // observer that does), not a fault, not reported from inside another: no
 // reason copied and no nested report made, so none of transition_any's frame
 // (ema_cross: three per refused entry, ~196,000 per 1M bars). An observer
 // that reads reasons as views only (a session recorder) is handed the reason
-// and the refusal here too (transition_any's frame was ≈ 110 instructions
-// per transition of a recorded run against ≈ 45 here).
-void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
+// and the refusal here (transition_any's frame was ≈ 110 instructions per
+// transition of a recorded run against ≈ 45 here); with no observer at all,
+// transition() (symbol_runner.hpp) does it inline.
+void SymbolRunner::transition_observed(RunnerEvent event, std::string_view reason, const model::Rejection* refusal) {
   const int next = kLeanNext[static_cast<std::size_t>(state_)][static_cast<std::size_t>(event)];
   // (A fault and an illegal transition are transition_any's: -1 in the table.
   // transition_reason_strings_ holds whenever transitions are kept.)
@@ -669,17 +656,20 @@ void SymbolRunner::transition(RunnerEvent event, std::string_view reason, const 
     return;
   }
   quiet_ = false;
-  Transition& t = transition_;
-  t.bar_index = bar_index_;
-  t.ts_ns = last_ts_ns_;
-  t.from = state_;
-  t.to = static_cast<RunnerState>(next);
-  t.event = event;
-  if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
+  const RunnerState from = state_;
   state_ = static_cast<RunnerState>(next);
   state_since_bar_ = bar_index_;
   ++stats_.transitions;
   if (transition_observer_) {
+    // transition_ is read only by the observer, during the call (transition_any
+    // fills every field again): without one it is not written.
+    Transition& t = transition_;
+    t.bar_index = bar_index_;
+    t.ts_ns = last_ts_ns_;
+    t.from = from;
+    t.to = static_cast<RunnerState>(next);
+    t.event = event;
+    if (!t.reason.empty()) t.reason.clear();  // (a fault's, which transition_any keeps)
     // (As transition_any: the reason and refusal only for whoever reads
     // reasons, and only during the call.)
     const bool reasons = transition_reasons_;

@@ -397,7 +397,26 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // then needs no saved registers.
   [[gnu::noinline]] void write_moved_views(te_frame& f, bool no_orders, bool orders_held, std::uint64_t version);
   // `refusal`: the reason goes on with its text (Transition::refusal).
-  void transition(RunnerEvent event, std::string_view reason, const model::Rejection* refusal = nullptr);
+  // Inline when nobody hears of it (no observer, no kept list, not a fault,
+  // not nested): the state, its start and the count, without a call (ema_cross:
+  // three per refused entry, the call and its frame ≈ 10 of ≈ 35 instructions);
+  // the rest in transition_observed / transition_any.
+  [[gnu::always_inline]] void transition(RunnerEvent event, std::string_view reason,
+                                         const model::Rejection* refusal = nullptr) {
+    const int next = kLeanNext[static_cast<std::size_t>(state_)][static_cast<std::size_t>(event)];
+    if (next < 0 || transition_reason_strings_ || in_transition_ || transition_observer_ != nullptr) [[unlikely]] {
+      transition_observed(event, reason, refusal);
+      return;
+    }
+    quiet_ = false;
+    state_ = static_cast<RunnerState>(next);
+    state_since_bar_ = bar_index_;
+    ++stats_.transitions;
+    // (Faulted, the other state kept without keep_transitions, comes by Fault only.)
+    if (state_ == RunnerState::Watch) back_in_watch();
+  }
+  [[gnu::noinline]] void transition_observed(RunnerEvent event, std::string_view reason,
+                                             const model::Rejection* refusal);
   [[gnu::noinline]] void transition_any(RunnerEvent event, std::string_view reason, const model::Rejection* refusal);
   // A transition into Watch: the trade's plan and the strategy's setup are gone.
   void back_in_watch() {

@@ -622,7 +622,7 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
     lua_rawseti(L, -2, static_cast<int>(i + 1));
   }
   // cfg
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 10);
   lua_pushlstring(L, options.symbol.data(), options.symbol.size());
   lua_setfield(L, -2, "symbol");
   lua_pushnumber(L, static_cast<double>(options.seed));
@@ -635,6 +635,21 @@ Status StrategyHost::load_prelude(const HostOptions& options, IndicatorProvider&
   // (protected) metatable without calling any metamethod (lua/actions.lua).
   lua_pushvalue(L, getmetatable_idx);
   lua_setfield(L, -2, "raw_getmetatable");
+  // table.nkeys (this LuaJIT's extension, compiled as one call): entry()
+  // tells a spec has no key besides the fields it reads by counting its keys
+  // instead of walking them with next(), which cost a key lookup per step
+  // (lua/actions.lua). Its loader also stores it in the table library:
+  // removed there again, so strategies (whose `table` is copied from it when
+  // the prelude loads) see the library as before.
+  lua_getfield(L, LUA_REGISTRYINDEX, "_PRELOAD");
+  lua_getfield(L, -1, "table.nkeys");
+  lua_call(L, 0, 1);
+  lua_remove(L, -2);
+  lua_getglobal(L, LUA_TABLIBNAME);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "nkeys");
+  lua_pop(L, 1);
+  lua_setfield(L, -2, "nkeys");
   lua_pushcfunction(L, load_trusted);
   lua_setfield(L, -2, "load_trusted");
   // jit.util.funcbc: the prelude reads whether its per-kind loops compiled

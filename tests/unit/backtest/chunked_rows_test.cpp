@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backtest/chunked_rows.hpp"
@@ -37,6 +38,24 @@ TEST_CASE("chunked rows keep order, positions and addresses", "[activity]") {
   for (std::size_t k : {std::size_t{0}, std::size_t{15}, std::size_t{16}, std::size_t{8175}, std::size_t{8176},
                         std::size_t{12271}, std::size_t{12272}, n - 1})
     CHECK(copy[k] == "row " + std::to_string(k));
+
+  // Filling a chunk exactly, then the next row starts a new one; a moved-from
+  // list is empty and takes rows again (the free-row count moves with the rows).
+  ChunkedRows<std::string> exact;
+  for (std::size_t k = 0; k < 16 + 32; ++k) exact.push_back(std::to_string(k));
+  const std::string* last_of_second = &exact[47];
+  exact.push_back("48");
+  CHECK(&exact[47] == last_of_second);
+  CHECK(exact[48] == "48");
+  ChunkedRows<std::string> moved = std::move(exact);
+  REQUIRE(moved.size() == 49);
+  CHECK(&moved[47] == last_of_second);
+  CHECK(exact.empty());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  exact.push_back("again");
+  REQUIRE(exact.size() == 1);
+  CHECK(exact[0] == "again");
+  moved.push_back("49");
+  CHECK(moved[49] == "49");
 
   rows = {"a", "b"};
   REQUIRE(rows.size() == 2);

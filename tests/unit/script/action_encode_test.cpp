@@ -1,5 +1,6 @@
 // lua/actions.lua's fast paths for entries, checked against the general ones:
-// a spec without a metatable is read by value (one next() walk, up to four
+// a spec without a metatable is read by value (its fields by name when they
+// are all its keys, counted by table.nkeys, else one next() walk, up to four
 // keys) while one with a metatable, or with five keys or more, is read field
 // by field between the checks; and an action whose fields equal the last
 // one's is written into the frame by copying a kept encoding instead of from
