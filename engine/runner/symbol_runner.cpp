@@ -118,7 +118,8 @@ template <bool quiet>
       bar_observer_->on_bar(*this, bar);
   }
   ref_price_ = bar.open;
-  if (quiet && sim_ != nullptr) sim_->on_bar_open(instrument, bar, bar_index_);
+  if (quiet && quiet_venue_ != nullptr) [[likely]] sim_->on_bar_open(*quiet_venue_, instrument, bar, bar_index_);
+  else if (quiet && sim_ != nullptr) sim_->on_bar_open(instrument, bar, bar_index_);
   else exec_.on_bar_open(instrument, bar, bar_index_);
   indicators_.update(bar);
   portfolio_.mark(instrument, bar.close, bar.low, bar.high);
@@ -302,7 +303,8 @@ bool SymbolRunner::quiet_now() const noexcept {
 // or 0: go on in drive() from step_ (also for a reload request).
 [[gnu::always_inline]] inline int SymbolRunner::quiet_bar() {
   consecutive_errors_ = 0;
-  if (sim_ != nullptr) sim_->on_bar_close(instrument_.id, current_bar_, bar_index_);
+  if (quiet_venue_ != nullptr) [[likely]] sim_->on_bar_close(*quiet_venue_, instrument_.id, current_bar_, bar_index_);
+  else if (sim_ != nullptr) sim_->on_bar_close(instrument_.id, current_bar_, bar_index_);
   else exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
   {
     // The bar's start marked the position at this close already (begin_bar).
@@ -504,6 +506,8 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
 }
 
 void SymbolRunner::run(BarFeed& feed) {
+  // (null until the exchange has the instrument: set_instrument() before a run, or its first bar)
+  if (sim_ != nullptr) quiet_venue_ = sim_->venue_if(instrument_.id);
   feed_ = &feed;
   feed_stop_ = false;
   step_ = Step::Idle;
