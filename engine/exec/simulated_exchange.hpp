@@ -90,6 +90,15 @@ class SimulatedExchange final : public ExecutionEngine {
   // instrument's entry points look it up and call these).
   void on_bar_open(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
   void on_bar_close(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  // on_bar_close() of a venue with no order working: it only records the
+  // close. False, with nothing done, when orders work there (on_bar_close()
+  // then). No call and no exchange state but the venue's, so a caller's
+  // quiet path keeps no registers for it.
+  static bool idle_close(Venue& v, double close) noexcept {
+    if (v.working != 0) return false;
+    v.last_price = close;
+    return true;
+  }
 
  private:
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();

@@ -381,6 +381,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
   template <bool in_batch>
   int drive(int result);
+  [[gnu::noinline]] int batch_drive(int result);  // batch_step()'s full path
   bool batch_usable() const noexcept;
   void apply_pending_reload();
   // A callback returned an error: fault, or count it and skip the bar's
