@@ -124,9 +124,9 @@ template <bool quiet>
   if (quiet && quiet_venue_ != nullptr) [[likely]]
     sim_->on_bar_open(*quiet_venue_, instrument_.id, current_bar_, bar_index_);
   else if (quiet && sim_ != nullptr)
-    sim_->on_bar_open(instrument, bar, bar_index_);
+    sim_->on_bar_open(instrument_.id, current_bar_, bar_index_);
   else
-    exec_.on_bar_open(instrument, bar, bar_index_);
+    exec_.on_bar_open(quiet ? instrument_.id : instrument, bar, bar_index_);
   indicators_.update(current_bar_);
   if (quiet) portfolio_.mark(instrument_.id, current_bar_.close, current_bar_.low, current_bar_.high);
   else portfolio_.mark(instrument, bar.close, bar.low, bar.high);
