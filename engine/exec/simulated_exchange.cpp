@@ -45,19 +45,23 @@ std::size_t SimulatedExchange::working_orders() const noexcept {
 }
 
 std::size_t SimulatedExchange::working_orders(model::InstrumentId instrument) const noexcept {
-  return instrument < venues_.size() ? venues_[instrument].working : 0;
+  return instrument < venues_.size() ? venues_[instrument]->working : 0;
 }
 
 // Out of line: the per-bar entry points index venues_ directly and call this
 // only for an instrument not seen yet.
 [[gnu::noinline]] SimulatedExchange::Venue& SimulatedExchange::venue(model::InstrumentId id) {
-  if (id >= venues_.size()) venues_.resize(static_cast<std::size_t>(id) + 1);
+  if (id >= venues_.size()) {
+    const std::size_t had = venues_.size();
+    venues_.resize(static_cast<std::size_t>(id) + 1);
+    for (std::size_t i = had; i < venues_.size(); ++i) venues_[i] = std::make_unique<Venue>();
+  }
   venue_count_ = venues_.size();
-  return venues_[id];
+  return *venues_[id];
 }
 
 double SimulatedExchange::tick(model::InstrumentId instrument) const noexcept {
-  return instrument < venues_.size() ? venues_[instrument].rules.tick_size : 0.0;
+  return instrument < venues_.size() ? venues_[instrument]->rules.tick_size : 0.0;
 }
 
 std::size_t SimulatedExchange::index_of(model::OrderId id) const {
@@ -261,7 +265,7 @@ bool SimulatedExchange::cancel(model::OrderId id) {
   forget_quiet(orders_[i].order.instrument);
   if (config_.latency_bars > 0) {
     const Order& o = orders_[i].order;
-    const std::int64_t now = phase_ != Phase::Idle ? phase_bar_ : std::max(venues_[o.instrument].last_bar, o.submitted_bar);
+    const std::int64_t now = phase_ != Phase::Idle ? phase_bar_ : std::max(venues_[o.instrument]->last_bar, o.submitted_bar);
     requests_.push_back(Request{now + 1 + config_.latency_bars, id, o.instrument, true, {}});
     return true;
   }
@@ -280,7 +284,7 @@ bool SimulatedExchange::amend(model::OrderId id, const Amendment& change) {
     if (change.qty) probe.qty = *change.qty;
     if (change.stop_price) probe.stop_price = *change.stop_price;
     if (change.limit_price) probe.limit_price = *change.limit_price;
-    const Venue& v = venues_[probe.instrument];
+    const Venue& v = *venues_[probe.instrument];
     if (check_order(probe, v.rules, v.last_price)) return false;
     const std::int64_t now = phase_ != Phase::Idle ? phase_bar_ : std::max(v.last_bar, probe.submitted_bar);
     requests_.push_back(Request{now + 1 + config_.latency_bars, id, probe.instrument, false, change});
@@ -307,7 +311,7 @@ bool SimulatedExchange::apply_amend(std::size_t i, const Amendment& change) {
     next.trail_pct = *change.trail_pct;
     next.trail_amount = 0;
   }
-  const Venue& v = venues_[next.instrument];
+  const Venue& v = *venues_[next.instrument];
   if (next.type != OrderType::TrailingStop && (change.trail_amount || change.trail_pct)) return false;
   if (check_order(next, v.rules, v.last_price)) return false;
   if (retrail_now && w.anchor == w.anchor) {
@@ -346,7 +350,7 @@ void SimulatedExchange::apply_requests(model::InstrumentId instrument, std::int6
 void SimulatedExchange::finish(std::size_t i, OrderEvent event, const char* code) {
   Order& o = orders_[i].order;
   transition(o, event);
-  --venues_[o.instrument].working;
+  --venues_[o.instrument]->working;
   dirty_ = true;
   const Reported copy(*this, o);
   listener_.on_order_update(copy.order(), code);
@@ -357,7 +361,7 @@ void SimulatedExchange::reject_at(std::size_t i, const char* code, std::string_v
                                   std::int64_t bar_index) {
   Order& o = orders_[i].order;
   transition(o, OrderEvent::Reject);
-  --venues_[o.instrument].working;
+  --venues_[o.instrument]->working;
   dirty_ = true;
   // The exchange's reused rejection (its code keeps its capacity: most codes
   // are longer than a short string's 15 bytes, a heap string per refused fill);
@@ -392,7 +396,7 @@ bool SimulatedExchange::execute(std::size_t i, double price, Liquidity liquidity
   Order& o = w.order;
   double qty = o.remaining();
   if (qty <= kQtyEps * std::max(1.0, o.qty)) return false;
-  Venue& v = venues_[o.instrument];
+  Venue& v = *venues_[o.instrument];
   const bool buy = o.side == Side::Buy;
   if (o.reduce_only) {
     const double pos = gate_.position_qty(o.instrument);
@@ -929,7 +933,7 @@ void SimulatedExchange::compact() {
   orders_.erase(std::remove_if(orders_.begin(), orders_.end(), [](const Working& w) { return !is_working(w.order); }),
                 orders_.end());
   dirty_ = false;
-  for (auto& v : venues_) v.quiet_known = false;  // their trailing-stop indices moved
+  for (auto& v : venues_) v->quiet_known = false;  // their trailing-stop indices moved
 }
 
 }  // namespace te::exec

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "engine/exec/execution_engine.hpp"
@@ -34,6 +35,29 @@ struct SimulatedExchangeConfig {
   bool quiet_bar_shortcut = true;
 };
 
+// What the simulated exchange keeps per instrument (SimulatedExchange::Venue;
+// at namespace scope so a runner can hold a pointer to one with a forward
+// declaration).
+struct SimVenue {
+  model::Instrument rules;
+  double last_price = 0;  // latest price seen: the open of the bar being processed, then its close
+  std::int64_t last_bar = -1;  // latest bar index seen (requests made between bars count from it)
+  double volume_left = std::numeric_limits<double>::infinity();  // this bar's fill capacity
+  std::uint32_t working = 0;
+  // The quiet-bar shortcut (SimulatedExchange::quiet_bar()): when every
+  // working order of the instrument is a plain resting stop, trailing stop or
+  // limit, a bar whose range stays strictly between low_level and high_level
+  // can only ratchet the trailing stops. Rebuilt by a scan after anything
+  // changes the orders.
+  bool quiet_known = false;
+  bool quiet_ok = false;
+  // A bar from which an order not yet active becomes so (none: the largest).
+  std::int64_t quiet_recheck = std::numeric_limits<std::int64_t>::max();
+  double low_level = 0;   // highest sell stop / buy limit: a low at or below it acts
+  double high_level = 0;  // lowest buy stop / sell limit: a high at or above it acts
+  std::vector<std::uint32_t> trailing;  // indices in orders_ of the trailing stops
+};
+
 class SimulatedExchange final : public ExecutionEngine {
  public:
   // `gate` and `listener` must outlive the exchange.
@@ -54,6 +78,27 @@ class SimulatedExchange final : public ExecutionEngine {
   const SimulatedExchangeConfig& config() const noexcept { return config_; }
   std::size_t working_orders() const noexcept;
   std::size_t working_orders(model::InstrumentId instrument) const noexcept;
+
+  using Venue = SimVenue;
+  // The venue of `instrument`, or null before its first bar, order or
+  // set_instrument(). Its address stays put for the exchange's life (venues
+  // are allocated one by one), so a runner keeps it for its bar steps.
+  Venue* venue_if(model::InstrumentId instrument) noexcept {
+    return instrument < venue_count_ ? venues_[instrument].get() : nullptr;
+  }
+  // on_bar_open/on_bar_close for a venue already looked up (inline; the
+  // instrument's entry points look it up and call these).
+  void on_bar_open(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  void on_bar_close(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
+  // on_bar_close() of a venue with no order working: it only records the
+  // close. False, with nothing done, when orders work there (on_bar_close()
+  // then). No call and no exchange state but the venue's, so a caller's
+  // quiet path keeps no registers for it.
+  static bool idle_close(Venue& v, double close) noexcept {
+    if (v.working != 0) return false;
+    v.last_price = close;
+    return true;
+  }
 
  private:
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
@@ -82,23 +127,6 @@ class SimulatedExchange final : public ExecutionEngine {
     bool trailing = false;        // trailing stops to ratchet
     bool trailing_reach = false;  // ... one of which the bar could reach after ratcheting (ohlc)
     bool first_chance = false;    // IOC/FOK
-  };
-  struct Venue {
-    model::Instrument rules;
-    double last_price = 0;  // latest price seen: the open of the bar being processed, then its close
-    std::int64_t last_bar = -1;  // latest bar index seen (requests made between bars count from it)
-    double volume_left = std::numeric_limits<double>::infinity();  // this bar's fill capacity
-    std::uint32_t working = 0;
-    // The quiet-bar shortcut (quiet_bar()): when every working order of the
-    // instrument is a plain resting stop, trailing stop or limit, a bar whose
-    // range stays strictly between low_level and high_level can only ratchet
-    // the trailing stops. Rebuilt by a scan after anything changes the orders.
-    bool quiet_known = false;
-    bool quiet_ok = false;
-    std::int64_t quiet_recheck = kNever;  // a bar from which an order not yet active becomes so
-    double low_level = 0;   // highest sell stop / buy limit: a low at or below it acts
-    double high_level = 0;  // lowest buy stop / sell limit: a high at or above it acts
-    std::vector<std::uint32_t> trailing;  // indices in orders_ of the trailing stops
   };
   struct Request {
     std::int64_t effective_bar = 0;
@@ -136,7 +164,7 @@ class SimulatedExchange final : public ExecutionEngine {
   void ratchet_all(model::InstrumentId instrument, std::int64_t bar_index, double high, double low);
   void activate(Working& w, const model::Bar& bar, std::int64_t bar_index, bool eligible);
   void forget_quiet(model::InstrumentId instrument) noexcept {
-    if (instrument < venues_.size()) venues_[instrument].quiet_known = false;
+    if (instrument < venues_.size()) venues_[instrument]->quiet_known = false;
   }
   void scan_quiet(Venue& v, model::InstrumentId instrument, std::int64_t bar_index);
   bool quiet_bar(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index);
@@ -176,8 +204,10 @@ class SimulatedExchange final : public ExecutionEngine {
   double phase_price_ = 0;  // where the price is inside the bar being processed
   bool dirty_ = false;      // terminal orders wait in orders_ for compact()
   std::vector<Working> orders_;  // ascending id
-  std::vector<Venue> venues_;    // by instrument id
-  std::size_t venue_count_ = 0;  // venues_.size(), kept by venue() (no division per bar)
+  // By instrument id; one allocation each, so a Venue's address stays put as
+  // venues are added (venue_if()).
+  std::vector<std::unique_ptr<Venue>> venues_;
+  std::size_t venue_count_ = 0;  // venues_.size(), kept by venue()
   std::vector<Request> requests_;  // cancels/amendments waiting out the latency
   std::deque<model::Order> reported_;  // Reported's copies by depth (a deque: they stay put as it grows)
   std::size_t reported_depth_ = 0;
@@ -191,7 +221,10 @@ class SimulatedExchange final : public ExecutionEngine {
 // SimulatedExchange (the runner's quiet step) then does without a call.
 [[gnu::always_inline]] inline void SimulatedExchange::on_bar_open(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   if (instrument >= venue_count_) return first_bar_open(instrument, bar, bar_index);
-  Venue& v = venues_[instrument];
+  on_bar_open(*venues_[instrument], instrument, bar, bar_index);
+}
+
+[[gnu::always_inline]] inline void SimulatedExchange::on_bar_open(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   v.last_bar = bar_index;
   v.last_price = bar.open;
   v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
@@ -203,7 +236,10 @@ class SimulatedExchange final : public ExecutionEngine {
 
 [[gnu::always_inline]] inline void SimulatedExchange::on_bar_close(model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   if (instrument >= venue_count_) return first_bar_close(instrument, bar, bar_index);
-  Venue& v = venues_[instrument];
+  on_bar_close(*venues_[instrument], instrument, bar, bar_index);
+}
+
+[[gnu::always_inline]] inline void SimulatedExchange::on_bar_close(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   // (quiet orders never execute at the close)
   if (v.working > 0 && (config_.fill == FillModel::Close || config_.fill == FillModel::BidAsk) &&
       !(config_.quiet_bar_shortcut && v.quiet_known && v.quiet_ok))

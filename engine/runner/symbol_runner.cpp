@@ -118,10 +118,18 @@ template <bool quiet>
       bar_observer_->on_bar(*this, bar);
   }
   ref_price_ = bar.open;
-  if (quiet && sim_ != nullptr) sim_->on_bar_open(instrument, bar, bar_index_);
-  else exec_.on_bar_open(instrument, bar, bar_index_);
-  indicators_.update(bar);
-  portfolio_.mark(instrument, bar.close, bar.low, bar.high);
+  // (quiet: the members read again after the calls above instead of the
+  // locals, which would each keep a callee-saved register of batch_step()
+  // for the whole step)
+  if (quiet && quiet_venue_ != nullptr) [[likely]]
+    sim_->on_bar_open(*quiet_venue_, instrument_.id, current_bar_, bar_index_);
+  else if (quiet && sim_ != nullptr)
+    sim_->on_bar_open(instrument_.id, current_bar_, bar_index_);
+  else
+    exec_.on_bar_open(quiet ? instrument_.id : instrument, bar, bar_index_);
+  indicators_.update(current_bar_);
+  if (quiet) portfolio_.mark(instrument_.id, current_bar_.close, current_bar_.low, current_bar_.high);
+  else portfolio_.mark(instrument, bar.close, bar.low, bar.high);
   if (quiet) quiet_mark_version_ = portfolio_.version();
   ref_price_ = bar.close;
   // (manage_orders_on_bar's own early return, checked here without the call)
@@ -304,8 +312,6 @@ bool SymbolRunner::quiet_now() const noexcept {
 // or 0: go on in drive() from step_ (also for a reload request).
 [[gnu::always_inline]] inline int SymbolRunner::quiet_bar() {
   consecutive_errors_ = 0;
-  if (sim_ != nullptr) sim_->on_bar_close(instrument_.id, current_bar_, bar_index_);
-  else exec_.on_bar_close(instrument_.id, current_bar_, bar_index_);
   {
     // The bar's start marked the position at this close already (begin_bar).
     // While nothing in the account moved since (its version, taken after that
@@ -317,9 +323,22 @@ bool SymbolRunner::quiet_now() const noexcept {
     // compares the version across a bar's start, whose mark moved it (an open
     // position; a flat one moves it only for a price <= 0 or NaN, which moves
     // it at the start too).
+    //
+    // Anything else (the mark needed, orders of other runners working at the
+    // venue, no simulated venue) goes on in advance() from `close:`, which
+    // closes the bar at the exchange and marks it as every full-path bar
+    // does: this part then makes no call, and only `this` lives across the
+    // feed's call below (the registers batch_step() saves).
     const double c = current_bar_.close;
-    if (!(portfolio_.version() == quiet_mark_version_ && current_bar_.low <= c && c <= current_bar_.high))
-      portfolio_.mark(instrument_.id, c, c, c);
+    if (portfolio_.version() != quiet_mark_version_ || !(current_bar_.low <= c && c <= current_bar_.high) ||
+        quiet_venue_ == nullptr) [[unlikely]] {
+      step_ = Step::Close;
+      return 0;
+    }
+    if (!exec::SimulatedExchange::idle_close(*quiet_venue_, c)) [[unlikely]] {
+      step_ = Step::Close;
+      return 0;
+    }
   }
   if (!quiet_) [[unlikely]] {
     step_ = Step::Notices3;
@@ -367,13 +386,17 @@ bool SymbolRunner::quiet_now() const noexcept {
   }
   ++stats_.quiet_bars;
   ran_[0] = ran_[1] = ran_[2] = false;
-  const auto cb_index = static_cast<std::size_t>(state_);
-  ran_[cb_index] = true;
+  {
+    // (counted before the frame write, whose rewrite of moved views is a
+    // call: the index then needs no register across it)
+    const auto cb_index = static_cast<std::size_t>(state_);
+    ran_[cb_index] = true;
+    ++stats_.callbacks;
+    ++stats_.callback_calls[cb_index];
+  }
   write_frame_as<true>(current_bar_);
-  ++stats_.callbacks;
-  ++stats_.callback_calls[cb_index];
   step_ = Step::Result;
-  return static_cast<int>(cb_index) + 1;
+  return static_cast<int>(state_) + 1;
 }
 
 // Order notices waiting at a safe point of the bar: told to the strategy, or
@@ -495,9 +518,7 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
         result = 0;  // (the callback's result is taken: drive() goes on from step_)
       }
     }
-    const int code = r->drive<true>(result);
-    if (code > 0 && code != script::kStepExportCtx) r->host_->begin_callback(static_cast<script::Callback>(code));
-    return code;
+    return r->batch_drive(result);
   } catch (...) {
     // Never across the FFI frame: rethrown by run() once the loop has returned.
     r->step_error_ = std::current_exception();
@@ -505,7 +526,17 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
   }
 }
 
+// batch_step()'s full path, out of line: batch_step() then holds only the
+// quiet step, which saves fewer registers (docs/performance.md, session 21).
+int SymbolRunner::batch_drive(int result) {
+  const int code = drive<true>(result);
+  if (code > 0 && code != script::kStepExportCtx) host_->begin_callback(static_cast<script::Callback>(code));
+  return code;
+}
+
 void SymbolRunner::run(BarFeed& feed) {
+  // (null until the exchange has the instrument: set_instrument() before a run, or its first bar)
+  if (sim_ != nullptr) quiet_venue_ = sim_->venue_if(instrument_.id);
   feed_ = &feed;
   feed_stop_ = false;
   step_ = Step::Idle;

@@ -25,6 +25,7 @@
 
 namespace te::exec {
 class SimulatedExchange;
+struct SimVenue;
 }
 
 namespace te::runner {
@@ -380,6 +381,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   static std::int32_t batch_step(void* self, std::int32_t result) noexcept;
   template <bool in_batch>
   int drive(int result);
+  [[gnu::noinline]] int batch_drive(int result);  // batch_step()'s full path
   bool batch_usable() const noexcept;
   void apply_pending_reload();
   // A callback returned an error: fault, or count it and skip the bar's
@@ -469,6 +471,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // the quiet step then calls its bar open and close directly, inline (an
   // idle venue only records the bar), instead of through the interface.
   exec::SimulatedExchange* sim_;
+  // sim_'s venue of this runner's instrument (set by run(); its address stays
+  // put): the quiet step's bar open and close use it without the look-up
+  // (bound test and index) each of them makes. Null: the look-up as before.
+  exec::SimVenue* quiet_venue_ = nullptr;
   portfolio::Portfolio& portfolio_;
   RunnerObserver* observer_;
   RunnerObserver* bar_observer_;  // observer_->bar_hooks(): on_bar, bar_end_in_loop, on_bar_end

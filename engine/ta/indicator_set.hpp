@@ -282,7 +282,6 @@ class IndicatorSet {
 // inline in the runner's bar; everything else, and a bar the block does not
 // match (the assertion's message), goes on there.
 inline void IndicatorSet::update(const model::Bar& bar) noexcept {
-  const std::size_t head = static_cast<std::size_t>(updates_) & ring_mask_;
   if (ahead_on_ && !per_bar_work_) [[likely]] {
     const std::size_t i = ahead_next_;
     double* cur = ahead_cur0_;
@@ -316,13 +315,16 @@ inline void IndicatorSet::update(const model::Bar& bar) noexcept {
           copy_ahead_rows(v);
         }
       }
+      // (the head computed here, after the copy, which may be a call: a value
+      // kept across it would hold a callee-saved register of the caller, the
+      // runner's batch step, on every bar)
+      view_.head = static_cast<std::uint32_t>(static_cast<std::size_t>(updates_) & ring_mask_);
       ++updates_;
       view_.updates = updates_;
-      view_.head = static_cast<std::uint32_t>(head);
       return;
     }
   }
-  update_general(bar, head);
+  update_general(bar, static_cast<std::size_t>(updates_) & ring_mask_);
 }
 
 }  // namespace te::ta

@@ -714,3 +714,49 @@ TEST_CASE("fills refused for different reasons in a row each keep their code", "
   CHECK(gate.codes == std::vector<std::string>{"insufficient_cash", "insufficient_margin", "insufficient_cash",
                                                "insufficient_cash", "insufficient_margin", "insufficient_cash"});
 }
+
+TEST_CASE("a venue stays put as venues are added, and its bar steps are the instrument's", "[unit][exec]") {
+  // The runner's quiet step keeps its instrument's venue (venue_if) for the
+  // whole run and steps bars through it: the address must survive the venues
+  // of later instruments, and a bar stepped through the venue must do what
+  // the instrument's entry points do.
+  Capture cap;
+  exec::SimulatedExchange ex(with_fill(FillModel::NextOpen), cap, cap);
+  CHECK(ex.venue_if(0) == nullptr);
+  model::Instrument inst;
+  inst.id = 0;
+  inst.symbol = "A";
+  ex.set_instrument(inst);
+  exec::SimVenue* v = ex.venue_if(0);
+  REQUIRE(v != nullptr);
+  CHECK(ex.venue_if(1) == nullptr);
+  for (model::InstrumentId id = 1; id <= 40; ++id) run_bar(ex, bar(10, 11, 9, 10), 0, id);  // 40 more venues
+  CHECK(ex.venue_if(0) == v);
+  CHECK(v->rules.symbol == "A");
+
+  Capture cap2;
+  exec::SimulatedExchange ref(with_fill(FillModel::NextOpen), cap2, cap2);
+  ref.set_instrument(inst);
+  for (auto* x : {&ex, &ref}) {
+    x->submit(order(Side::Buy, OrderType::Limit, 10, 0, 0, 9.5));
+    x->submit(order(Side::Buy, OrderType::Market, 5, 0));
+  }
+  const model::Bar bars[] = {bar(10, 10.5, 9.8, 10.2), bar(10.1, 10.3, 9.4, 9.6), bar(9.7, 9.9, 9.5, 9.8)};
+  for (std::int64_t i = 0; i < 3; ++i) {
+    ex.on_bar_open(*v, 0, bars[i], i + 1);
+    ex.on_bar_close(*v, 0, bars[i], i + 1);
+    run_bar(ref, bars[i], i + 1);
+    CHECK(v->last_bar == i + 1);
+    CHECK(v->last_price == bars[i].close);
+  }
+  REQUIRE(cap.fills.size() == 2);
+  REQUIRE(cap2.fills.size() == 2);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(cap.fills[k].price == cap2.fills[k].price);
+    CHECK(cap.fills[k].qty == cap2.fills[k].qty);
+    CHECK(cap.fills[k].bar_index == cap2.fills[k].bar_index);
+  }
+  CHECK(cap.fills[0].price == 10);   // the market order at the first open
+  CHECK(cap.fills[1].price == 9.5);  // the limit on the second bar's low
+  CHECK(ex.working_orders(0) == 0);
+}
