@@ -162,7 +162,8 @@ void register_sessions(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("sessions", "List recorded sessions (mode, status, time range, strategies, result)");
   cmd->footer(
       "Sessions are recorded by `backtest --record` and by `run` ([event_sourcing]). A session whose status is\n"
-      "still \"running\" after its process ended was interrupted; its journal keeps every complete block.\n"
+      "still \"running\" after its process ended was interrupted; its journal keeps every complete block it had\n"
+      "written (a recorded backtest writes them in 256 KiB pieces: while it runs its tail looks cut).\n"
       "--check verifies every block's checksum and reports what was lost.");
   add_sessions_dir_option(cmd, args->dir);
   cmd->add_flag("--check", args->check, "Verify every journal's checksums (reads whole files)");

@@ -52,9 +52,10 @@ std::size_t SimulatedExchange::working_orders(model::InstrumentId instrument) co
 // only for an instrument not seen yet.
 [[gnu::noinline]] SimulatedExchange::Venue& SimulatedExchange::venue(model::InstrumentId id) {
   if (id >= venues_.size()) {
-    const std::size_t had = venues_.size();
-    venues_.resize(static_cast<std::size_t>(id) + 1);
-    for (std::size_t i = had; i < venues_.size(); ++i) venues_[i] = std::make_unique<Venue>();
+    // One by one after the room: an allocation that throws leaves no empty
+    // slot behind (the per-bar entry points test only the size).
+    venues_.reserve(static_cast<std::size_t>(id) + 1);
+    while (venues_.size() <= id) venues_.push_back(std::make_unique<Venue>());
   }
   venue_count_ = venues_.size();
   return *venues_[id];

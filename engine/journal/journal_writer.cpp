@@ -59,7 +59,8 @@ struct JournalWriter::Impl {
   explicit Impl(const WriterOptions& o, std::unique_ptr<WritableFile> f)
       : opts(o),
         positional_(o.bar_runs && o.positional_states),
-        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1, kMaxWakeThreshold)),
+        wake_threshold(std::clamp<std::size_t>(o.queue_capacity / 4, 1,
+                                               o.write_stretch != 0 ? kMaxWakeThreshold : kMaxLiveWakeThreshold)),
         file(std::move(f)),
         delta(o.snapshot_interval),
         stretch(o.write_stretch) {
@@ -78,7 +79,11 @@ struct JournalWriter::Impl {
   // processes used meanwhile. Writer thread CPU per bar, 24 rounds each
   // alternated with 512 (docs/performance.md, session 21): delta 64.9 ->
   // 62.4 ns, full 70.0 -> 68.6.
+  // A writer whose file may be read while it runs (no write_stretch: a live
+  // `run`, whose events must reach the file even with block_timeout_ms = 0,
+  // where only the threshold wakes the writer) keeps the earlier 512.
   static constexpr std::size_t kMaxWakeThreshold = 4096;
+  static constexpr std::size_t kMaxLiveWakeThreshold = 512;
   const std::size_t wake_threshold;
 
   // shared
@@ -207,21 +212,31 @@ struct JournalWriter::Impl {
   // 2.7-2.9 in 256 KiB pieces (docs/performance.md, session 21).
   const std::size_t stretch;
   std::string held;  // the file's bytes from file_at on
+  bool file_failed = false;  // an append of held bytes failed: none is tried again
   Status hold(std::string_view out) {
     held.append(out);
     const std::uint64_t end = file_at + held.size();
     const std::uint64_t cut = end / stretch * stretch;
     if (cut <= file_at) return {};
     const auto n = static_cast<std::size_t>(cut - file_at);
-    TE_TRY(file->append(std::string_view(held).substr(0, n)));
+    if (Status s = file->append(std::string_view(held).substr(0, n)); !s) {
+      file_failed = true;
+      return s;
+    }
     held.erase(0, n);  // (what is left is part of the last block)
     file_at = cut;
     return {};
   }
-  // The held bytes to the file (flush()/close()).
+  // The held bytes to the file: by flush()/close(), and by the close after
+  // an error that was not the file's (a record over the limit, a bad event):
+  // held holds finished blocks only, which a writer without the stretch had
+  // already written, so the journal keeps them as it would have.
   Status write_held() {
-    if (held.empty()) return {};
-    TE_TRY(file->append(held));
+    if (held.empty() || file_failed) return {};
+    if (Status s = file->append(held); !s) {
+      file_failed = true;
+      return s;
+    }
     file_at += held.size();
     held.clear();
     return {};
@@ -904,7 +919,10 @@ struct JournalWriter::Impl {
       if (stop && queued() == 0) break;
     }
     lk.unlock();
+    // (Empty unless the writer stopped on an error: flush_now() wrote them.)
+    Status w = write_held();
     Status c = file->close();
+    if (!w && c) c = std::move(w);
     const std::int64_t cpu = thread_cpu_ns();
     lk.lock();
     stats.writer_thread_cpu_ns = cpu;
@@ -1156,6 +1174,8 @@ Status JournalWriter::close() {
     if (im.error.ok()) {
       Status s = im.flush_now();
       if (!s) im.fail(s);
+    } else if (Status w = im.write_held(); !w) {
+      im.fail(w);  // (the first error stays the writer's error)
     }
     Status c = im.file->close();
     if (!c) im.fail(c);

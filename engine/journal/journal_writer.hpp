@@ -107,12 +107,12 @@ struct WriterOptions {
 struct WriterStats {
   std::uint64_t appended = 0;     // accepted by append() (sequence numbers handed out)
   std::uint64_t filtered = 0;     // left out by configuration (include_indicators = false)
-  std::uint64_t written = 0;      // records in blocks handed to the file
+  std::uint64_t written = 0;      // records in finished blocks (handed to the file, or held: write_stretch)
   std::uint64_t dropped = 0;      // discarded by QueueFullPolicy::DropOldest
   std::uint64_t rejected = 0;     // refused by QueueFullPolicy::Fail or after an error
   std::uint64_t blocks = 0;
   std::uint64_t raw_bytes = 0;    // records before compression, with length prefixes
-  std::uint64_t file_bytes = 0;   // header + blocks, as on disk
+  std::uint64_t file_bytes = 0;   // header + finished blocks (on disk after flush()/close())
   std::uint64_t state_full = 0;   // RunnerState records stored as snapshots
   std::uint64_t state_delta = 0;  // RunnerState records stored as deltas
   std::uint64_t syncs = 0;

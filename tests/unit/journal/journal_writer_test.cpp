@@ -262,6 +262,39 @@ TEST_CASE("write_stretch hands the file the same bytes in whole aligned pieces, 
   }
 }
 
+TEST_CASE("write_stretch: after an error that is not the file's, the finished blocks still reach it", "[unit][journal]") {
+  // A record over the size limit stops the writer (Errc::limit). The blocks
+  // finished before it were in the file of a writer without the stretch; one
+  // with it holds up to a stretch of them, which the close must still write.
+  for (WriterThreading threading : {WriterThreading::Inline, WriterThreading::Background}) {
+    std::string files[2];
+    for (int k = 0; k < 2; ++k) {
+      WriterOptions o = WriterOptions::deterministic(StorageMode::Full);
+      o.threading = threading;
+      o.write_stretch = k == 0 ? 0 : WriterOptions::kBacktestWriteStretch;
+      auto f = std::make_unique<PieceFile>();
+      PieceFile& pf = *f;
+      auto w = JournalWriter::create(std::move(f), o);
+      REQUIRE(w.ok());
+      std::uint64_t x = 88172645463325252ull;  // xorshift: texts LZ4 cannot shrink much
+      for (int i = 0; i < 3000; ++i) {
+        std::string text(200, ' ');
+        for (char& c : text) {
+          x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+          c = static_cast<char>('a' + x % 26);
+        }
+        REQUIRE((*w)->append(make_event(i, 0, Note{"test", std::move(text), Value()})).ok());
+      }
+      (void)(*w)->append(make_event(9999, 0, Note{"test", std::string(kMaxRecordSize + 10, 'x'), Value()}));
+      CHECK_FALSE((*w)->close().ok());
+      files[k] = pf.data();
+    }
+    INFO("threading " << static_cast<int>(threading));
+    REQUIRE(files[0].size() > WriterOptions::kBacktestWriteStretch);
+    CHECK(files[1] == files[0]);
+  }
+}
+
 TEST_CASE("write_stretch needs fsync none and no block timeout", "[unit][journal]") {
   WriterOptions o;
   o.write_stretch = 4096;
