@@ -98,47 +98,6 @@ local function check_keys(spec, allowed, list, who, level)
   end
 end
 
--- An entry's fields from a spec without a metatable (its fields are its raw
--- keys, and reading them runs no code), by value: walked once with next(), up
--- to four keys without a loop, instead of check_keys' pairs loop and a lookup
--- of every one of the fourteen fields. A lookup of a key the spec lacks is a
--- walk of its hash chain in compiled code (ema_cross's `{fraction, reason}`
--- was looked up 14 times, 12 of them for absent keys: ~150 instructions per
--- entry), and the pairs loop was a trace of its own, entered and left on every
--- entry. Unknown keys are reported in pairs order, as check_keys does; the
--- values are then checked in entry_of_table's order, with its messages.
-local function entry_slot(k)
-  if k == "fraction" then return 2 end
-  if k == "reason" then return 14 end
-  if k == "qty" then return 1 end
-  if k == "stop" then return 6 end
-  if k == "target" then return 7 end
-  if k == "risk" then return 3 end
-  if k == "limit" then return 4 end
-  if k == "stop_entry" then return 5 end
-  if k == "trail" then return 8 end
-  if k == "trail_pct" then return 9 end
-  if k == "breakeven" then return 10 end
-  if k == "max_bars" then return 11 end
-  if k == "bars" then return 12 end
-  if k == "tif" then return 13 end
-  if k == nil then return 0 end
-  return nil
-end
--- The value of field slot s among the (slot, value) pairs, nil when absent.
--- In a trace the slots are constants (entry_slot's guards), so this folds away.
-local function pick(s, s1, v1, s2, v2, s3, v3, s4, v4)
-  if s1 == s then return v1 end
-  if s2 == s then return v2 end
-  if s3 == s then return v3 end
-  if s4 == s then return v4 end
-  return nil
-end
-
-local function unknown_key(who, k, level)
-  fail(sfmt("%s: unknown field %s (%s)", who, describe(k), ENTRY_KEY_LIST), level + 1)
-end
-
 -- The last entry and exit actions built, by kind (3 long, 4 short, 5 exit):
 -- their validated values (an array in made_entry's order, nil for a field not
 -- given, rewritten in place), field table and metatable. A strategy builds the
@@ -226,7 +185,7 @@ local function made_entry(kind, qty, fraction, risk, limit, stop_entry, stop, ta
 end
 
 -- entry_of_table's checks on values (a spec without a metatable, see
--- entry_slot): the same order, the same messages.
+-- entry's fast path): the same order, the same messages.
 local function entry_of_values(kind, who, qty, fraction, risk, limit, stop_entry, stop, target, trail, trail_pct,
                                breakeven, max_bars, bars, tif, reason)
   local sizing = 0
@@ -301,11 +260,11 @@ local function entry(kind, who, spec)
   -- Up to four keys, all of them fields: read by name, and the spec has no
   -- other key when as many fields are there as it has keys (nkeys: one call
   -- in a trace). The reads cost nothing in the trace that built the spec
-  -- (LuaJIT folds a key its constructor's template lacks to nil), where the
-  -- walk below took three next() calls, each a lookup of the key before
-  -- (ema_cross's {fraction, reason}: ~180 instructions per entry). Otherwise
-  -- (an unknown key, five keys or more) the walk below, unchanged: same
-  -- order of checks, same messages.
+  -- (LuaJIT folds a key its constructor's template lacks to nil), where a
+  -- walk with next() took three calls, each a lookup of the key before
+  -- (ema_cross's {fraction, reason}: ~180 instructions per entry), and
+  -- check_keys' pairs loop was a trace of its own, entered and left on every
+  -- entry.
   local n = nkeys(spec)
   if n <= 4 then
     local qty, fraction, risk, limit, stop_entry = spec.qty, spec.fraction, spec.risk, spec.limit, spec.stop_entry
@@ -331,33 +290,9 @@ local function entry(kind, who, spec)
                              breakeven, max_bars, bars, tif, reason)
     end
   end
-  local k1, v1 = next(spec)
-  local k2, v2, k3, v3, k4, v4
-  if k1 ~= nil then
-    k2, v2 = next(spec, k1)
-    if k2 ~= nil then
-      k3, v3 = next(spec, k2)
-      if k3 ~= nil then
-        k4, v4 = next(spec, k3)
-        -- Five keys or more: read as any table (reads of a table without a
-        -- metatable run no code, so the order does not matter there).
-        if k4 ~= nil and next(spec, k4) ~= nil then return entry_of_table(kind, who, spec) end
-      end
-    end
-  end
-  local s1, s2, s3, s4 = entry_slot(k1), entry_slot(k2), entry_slot(k3), entry_slot(k4)
-  if s1 == nil then unknown_key(who, k1, 3) end
-  if s2 == nil then unknown_key(who, k2, 3) end
-  if s3 == nil then unknown_key(who, k3, 3) end
-  if s4 == nil then unknown_key(who, k4, 3) end
-  return entry_of_values(kind, who,
-    pick(1, s1, v1, s2, v2, s3, v3, s4, v4), pick(2, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(3, s1, v1, s2, v2, s3, v3, s4, v4), pick(4, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(5, s1, v1, s2, v2, s3, v3, s4, v4), pick(6, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(7, s1, v1, s2, v2, s3, v3, s4, v4), pick(8, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(9, s1, v1, s2, v2, s3, v3, s4, v4), pick(10, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(11, s1, v1, s2, v2, s3, v3, s4, v4), pick(12, s1, v1, s2, v2, s3, v3, s4, v4),
-    pick(13, s1, v1, s2, v2, s3, v3, s4, v4), pick(14, s1, v1, s2, v2, s3, v3, s4, v4))
+  -- An unknown key or five keys or more: read as any table (check_keys
+  -- names the unknown key, in pairs order; the same checks and messages).
+  return entry_of_table(kind, who, spec)
 end
 
 local EXIT_KEYS = { reason = true, qty = true, fraction = true, limit = true, tif = true, bars = true }
