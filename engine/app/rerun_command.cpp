@@ -246,6 +246,7 @@ int run_rerun(const RerunArgs& a, const CommandContext& ctx) {
     rec.state_events = rr.text("state_events", rec.state_events);
     rec.checkpoint_bars = static_cast<std::uint32_t>(rr.number("checkpoint_bars", rec.checkpoint_bars));
     rec.snapshot_interval = static_cast<std::uint32_t>(rr.number("snapshot_interval", rec.snapshot_interval));
+    rec.max_ctx_bytes = static_cast<std::size_t>(rr.number("max_ctx_bytes", static_cast<double>(rec.max_ctx_bytes)));
     if (const Value* ind = r->find("include_indicators"); ind && ind->is_bool()) rec.include_indicators = ind->as_bool();
     timeframe = rr.text("timeframe", timeframe);
     if (!rr.problem.empty()) cr.problem = rr.problem;

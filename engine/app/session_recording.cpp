@@ -18,6 +18,12 @@ static_assert(config::EventSourcingSection::kMinCompressionAcceleration == journ
                   config::EventSourcingSection::kMaxCompressionAcceleration == journal::kMaxAcceleration,
               "[event_sourcing] compression_acceleration's bounds are the journal writer's");
 
+static_assert(static_cast<std::size_t>(config::EventSourcingSection{}.max_ctx_bytes) == runner::RecorderOptions{}.max_ctx_bytes,
+              "[event_sourcing] max_ctx_bytes defaults to the recorder's default");
+static_assert(static_cast<std::size_t>(config::EventSourcingSection::kMaxMaxCtxBytes) ==
+                  script::StrategyHost::kMaxCtxExportLimit,
+              "[event_sourcing] max_ctx_bytes' bound is the host's");
+
 void add_record_options(CLI::App* cmd, RecordSettings& s) {
   cmd->add_flag("--record", s.record,
                 "Record the session (journal of every bar, decision, order and fill) for replay, inspect-event, "
@@ -44,6 +50,10 @@ void add_record_options(CLI::App* cmd, RecordSettings& s) {
   cmd->add_option("--record-compression-acceleration", s.compression_acceleration,
                   "LZ4 acceleration, 1 to 64: higher writes faster and larger journals (docs/replay.md)")
       ->capture_default_str();
+  cmd->add_option("--record-max-ctx-bytes", s.max_ctx_bytes,
+                  "A recorded state's strategy ctx at most this many bytes as data; a bigger one is recorded as nil "
+                  "with a warning note (1024 to 268435456)")
+      ->capture_default_str();
 }
 
 RecordSettings settings_from(const config::EventSourcingSection& es) {
@@ -57,6 +67,7 @@ RecordSettings settings_from(const config::EventSourcingSection& es) {
   s.checkpoint_bars = static_cast<std::uint32_t>(es.checkpoint_bars);
   s.compression = es.compression;
   s.compression_acceleration = es.compression_acceleration;
+  s.max_ctx_bytes = static_cast<std::size_t>(es.max_ctx_bytes);
   s.fsync = es.fsync;
   s.fsync_interval_ms = static_cast<std::uint32_t>(es.fsync_interval_ms);
   s.queue_capacity = static_cast<std::size_t>(es.queue_capacity);
@@ -95,6 +106,15 @@ Result<runner::SessionRecorderOptions> recorder_options(const RecordSettings& s,
                           std::to_string(s.compression_acceleration));
   }
   o.writer.acceleration = s.compression_acceleration;
+  if (s.max_ctx_bytes < static_cast<std::size_t>(config::EventSourcingSection::kMinMaxCtxBytes) ||
+      s.max_ctx_bytes > static_cast<std::size_t>(config::EventSourcingSection::kMaxMaxCtxBytes)) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("a recorded ctx's limit (--record-max-ctx-bytes, [event_sourcing] max_ctx_bytes) "
+                                  "must be between {} and {} bytes, was {}",
+                                  config::EventSourcingSection::kMinMaxCtxBytes,
+                                  config::EventSourcingSection::kMaxMaxCtxBytes, s.max_ctx_bytes));
+  }
+  o.recorder.max_ctx_bytes = s.max_ctx_bytes;
   if (!backtest) {
     if (s.fsync == "none") {
       o.writer.fsync = journal::FsyncPolicy::None;
@@ -134,6 +154,9 @@ Value backtest_config_value(const backtest::BacktestConfig& cfg, const BacktestS
                                 {"timeframe", spec.timeframe}});
   Value v = backtest::config_to_value(cfg);
   v.set("end", spec.end);
+  // (Only when set: the sessions of builds before the key keep their bytes.)
+  if (rec.max_ctx_bytes != RecordSettings{}.max_ctx_bytes)
+    recording.set("max_ctx_bytes", Value(static_cast<std::int64_t>(rec.max_ctx_bytes)));
   v.set("recording", std::move(recording));
   v.set("start", spec.start);
   v.set("symbol", spec.symbol);
@@ -205,8 +228,11 @@ Status finish_backtest_session(runner::SessionRecorder& session, const backtest:
 std::string session_written_line(const runner::SessionRecorder& session) {
   const journal::WriterStats st = session.writer_stats();
   const double per = st.written > 0 ? static_cast<double>(st.file_bytes) / static_cast<double>(st.written) : 0;
-  return fmt::format("  session {} recorded in {}/ ({} events, {:.1f} MB, {:.1f} bytes/event)", session.session_id(),
-                     session.dir().path(), st.written, static_cast<double>(st.file_bytes) / 1e6, per);
+  std::string line = fmt::format("  session {} recorded in {}/ ({} events, {:.1f} MB, {:.1f} bytes/event)",
+                                 session.session_id(), session.dir().path(), st.written,
+                                 static_cast<double>(st.file_bytes) / 1e6, per);
+  for (const std::string& w : session.warnings()) line += "\n  warning: " + w;
+  return line;
 }
 
 }  // namespace te::app

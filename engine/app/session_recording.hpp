@@ -30,6 +30,7 @@ struct RecordSettings {
   std::uint32_t checkpoint_bars = 100;
   std::string compression = "lz4";         // lz4 | none (journal blocks)
   int compression_acceleration = journal::kDefaultAcceleration;  // LZ4's, kMinAcceleration..kMaxAcceleration
+  std::size_t max_ctx_bytes = runner::RecorderOptions{}.max_ctx_bytes;  // a recorded state's ctx, as data
   // `run` only (backtests keep every event and cut blocks by size):
   std::string fsync = "interval";
   std::uint32_t fsync_interval_ms = 1000;
@@ -40,7 +41,7 @@ struct RecordSettings {
 
 // --record, --sessions-dir, --session-id, --record-mode, --record-states,
 // --record-indicators, --snapshot-interval, --checkpoint-bars, --record-compression,
-// --record-compression-acceleration.
+// --record-compression-acceleration, --record-max-ctx-bytes.
 void add_record_options(CLI::App* cmd, RecordSettings& s);
 
 RecordSettings settings_from(const config::EventSourcingSection& es);

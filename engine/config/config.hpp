@@ -48,6 +48,10 @@ struct EventSourcingSection {
   // Its bounds (journal::kMinAcceleration..kMaxAcceleration; config does not
   // include the journal's headers, app/session_recording.cpp checks they agree).
   static constexpr int kMinCompressionAcceleration = 1, kMaxCompressionAcceleration = 64;
+  // A recorded state's ctx at most this many bytes as data (bigger: recorded
+  // as nil, with a warning); runner::RecorderOptions::max_ctx_bytes.
+  int max_ctx_bytes = 4 << 20;
+  static constexpr int kMinMaxCtxBytes = 1024, kMaxMaxCtxBytes = 256 << 20;
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

@@ -32,6 +32,8 @@ void read_event_sourcing(TableReader& t, EventSourcingSection& out) {
   t.read_choice("compression", out.compression, {"lz4", "none"});
   t.read("compression_acceleration", out.compression_acceleration, EventSourcingSection::kMinCompressionAcceleration,
          EventSourcingSection::kMaxCompressionAcceleration);
+  t.read("max_ctx_bytes", out.max_ctx_bytes, EventSourcingSection::kMinMaxCtxBytes,
+         EventSourcingSection::kMaxMaxCtxBytes);
 }
 
 void read_venues(TableReader& t, BinanceVenue& out) {

@@ -140,6 +140,10 @@ class DeferredEvents {
   virtual ~DeferredEvents() = default;
   // How many events emit() produces. Fixed once the batch is handed over.
   virtual std::size_t size() const noexcept = 0;
+  // Bytes the batch holds beyond its events' fixed parts (a recorder's
+  // strategy contexts): the writer's queue is bounded by these too
+  // (WriterOptions::queue_bytes). Fixed once the batch is handed over.
+  virtual std::size_t held_bytes() const noexcept { return 0; }
   // Passes exactly size() events, in order, to `out` (sequence numbers are
   // the sink's business). Called at most once, on whichever thread the sink
   // chooses; must not touch anything the producer still changes.

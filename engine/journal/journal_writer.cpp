@@ -36,6 +36,7 @@ std::string WriterOptions::validate() const {
         std::to_string(block_size));
   }
   if (queue_capacity < 1) bad("queue_capacity must be >= 1, was 0");
+  if (queue_bytes < 1) bad("queue_bytes must be >= 1, was 0");
   if (write_stretch != 0 && (fsync != FsyncPolicy::None || block_timeout_ms != 0)) {
     bad("write_stretch (" + std::to_string(write_stretch) +
         ") needs fsync = none and block_timeout_ms = 0: held blocks would not reach the file when those promise");
@@ -107,11 +108,13 @@ struct JournalWriter::Impl {
     std::shared_ptr<DeferredEvents> deferred;
     std::size_t count = 0;
     std::uint64_t first = 0;
+    std::size_t bytes = 0;  // deferred->held_bytes()
     std::size_t size() const noexcept { return deferred ? count : events.size(); }
     bool takes_events() const noexcept { return !deferred && events.size() < 4096; }
   };
   std::vector<Chunk> queue;
   std::size_t queued_count = 0;
+  std::size_t queued_bytes = 0;  // held_bytes of the queued deferred batches
   std::vector<std::vector<Event>> spare;
   static constexpr std::size_t kMaxSpare = 8;
   std::size_t queued() const noexcept { return queued_count; }
@@ -141,6 +144,7 @@ struct JournalWriter::Impl {
     }
     --queued_count;
     if (c.head == c.size()) {
+      queued_bytes -= c.bytes;
       if (c.deferred) c.deferred->release();
       recycle(std::move(c.events));
       queue.erase(queue.begin());
@@ -849,7 +853,8 @@ struct JournalWriter::Impl {
     std::vector<Chunk> batch;
     std::unique_lock lk(mu);
     while (true) {
-      while (queued() < wake_threshold && producers_waiting == 0 && flush_requested == flush_done && !stopping) {
+      while (queued() < wake_threshold && queued_bytes < opts.queue_bytes / 4 && producers_waiting == 0 &&
+             flush_requested == flush_done && !stopping) {
         const std::int64_t deadline = error.ok() ? next_deadline() : 0;
         writer_waiting = true;
         if (deadline == 0) {
@@ -862,6 +867,7 @@ struct JournalWriter::Impl {
       }
       batch.swap(queue);
       queued_count = 0;
+      queued_bytes = 0;
       batch_queued_ns = first_queued_ns;
       const std::uint64_t ticket = flush_requested;
       const bool flush_wanted = ticket != flush_done;
@@ -987,7 +993,7 @@ JournalWriter::~JournalWriter() {
 
 // Checks that `n` more events may be queued, applying the queue-full policy, and
 // returns the first of the n sequence numbers it reserves. Requires lk on mu.
-Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std::size_t n) {
+Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std::size_t n, std::size_t bytes) {
   Impl& im = *impl_;
   auto refuse = [&](Error e) -> Result<std::uint64_t> {
     im.stats.rejected += n;
@@ -999,7 +1005,10 @@ Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std
   if (!im.error.ok()) return refuse(im.error.error());
   if (options_.threading == WriterThreading::Background) {
     // A batch bigger than the whole queue is let into an empty queue.
-    auto has_room = [&] { return im.queued() + n <= options_.queue_capacity || im.queued() == 0; };
+    auto has_room = [&] {
+      return (im.queued() + n <= options_.queue_capacity && im.queued_bytes + bytes <= options_.queue_bytes) ||
+             im.queued() == 0;
+    };
     if (!has_room()) {
       switch (options_.queue_full) {
         case QueueFullPolicy::Block:
@@ -1021,8 +1030,9 @@ Result<std::uint64_t> JournalWriter::admit(std::unique_lock<std::mutex>& lk, std
           break;
         case QueueFullPolicy::Fail:
           return refuse(make_error(Errc::limit, "journal " + path_ + ": write queue full (" +
-                                                    std::to_string(options_.queue_capacity) +
-                                                    " events), event not recorded"));
+                                                    std::to_string(options_.queue_capacity) + " events, " +
+                                                    std::to_string(options_.queue_bytes) +
+                                                    " bytes of contexts), event not recorded"));
       }
     }
   }
@@ -1054,7 +1064,10 @@ Result<std::uint64_t> JournalWriter::process_inline(Event* events, std::size_t n
 void JournalWriter::queued_events(std::unique_lock<std::mutex>& lk, bool was_empty) {
   Impl& im = *impl_;
   if (im.queued() > im.stats.queue_high_water) im.stats.queue_high_water = im.queued();
-  bool wake = im.writer_waiting && im.queued() >= im.wake_threshold;
+  // (A quarter of queue_bytes wakes it too: a producer of big contexts
+  // would otherwise wait for room before the writer looked.)
+  bool wake = im.writer_waiting &&
+              (im.queued() >= im.wake_threshold || im.queued_bytes >= options_.queue_bytes / 4);
   if (was_empty && options_.block_timeout_ms > 0) {
     im.first_queued_ns = monotonic_ns();
     wake = im.writer_waiting;  // so it can set a deadline for these events
@@ -1118,12 +1131,13 @@ Result<std::uint64_t> JournalWriter::append_batch(std::vector<Event>& events) {
 Result<std::uint64_t> JournalWriter::append_deferred(std::shared_ptr<DeferredEvents> batch) {
   Impl& im = *impl_;
   const std::size_t n = batch->size();
+  const std::size_t bytes = batch->held_bytes();
   std::unique_lock lk(im.mu);
   if (n == 0) {
     batch->release();
     return std::uint64_t{0};
   }
-  auto first = admit(lk, n);
+  auto first = admit(lk, n, bytes);
   if (!first) {
     batch->release();
     return first;
@@ -1144,7 +1158,9 @@ Result<std::uint64_t> JournalWriter::append_deferred(std::shared_ptr<DeferredEve
   }
   const bool was_empty = im.queued() == 0;
   im.queued_count += n;
-  im.queue.push_back(Impl::Chunk{{}, 0, std::move(batch), n, *first});
+  im.queued_bytes += bytes;
+  if (im.queued_bytes > im.stats.queue_bytes_high_water) im.stats.queue_bytes_high_water = im.queued_bytes;
+  im.queue.push_back(Impl::Chunk{{}, 0, std::move(batch), n, *first, bytes});
   queued_events(lk, was_empty);
   return first;
 }

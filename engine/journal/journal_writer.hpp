@@ -88,6 +88,13 @@ struct WriterOptions {
   std::size_t write_stretch = 0;
   static constexpr std::size_t kBacktestWriteStretch = 256 << 10;
   std::size_t queue_capacity = 64 * 1024;  // events waiting for the writer thread (>= 1)
+  // ... and the bytes their deferred batches hold (DeferredEvents::
+  // held_bytes: a recorder's strategy contexts, each up to its max_ctx_bytes),
+  // under the same queue_full policy (>= 1; a batch bigger than this enters
+  // an empty queue). With the batch the writer thread is working on, a
+  // recording holds at most about twice this in contexts however many events
+  // the queue may take.
+  std::size_t queue_bytes = std::size_t{64} << 20;
   QueueFullPolicy queue_full = QueueFullPolicy::Block;
   FsyncPolicy fsync = FsyncPolicy::Interval;
   std::uint32_t fsync_interval_ms = 1000;
@@ -118,6 +125,7 @@ struct WriterStats {
   std::uint64_t syncs = 0;
   std::uint64_t blocked_appends = 0;   // append() calls that had to wait (Block policy)
   std::size_t queue_high_water = 0;
+  std::size_t queue_bytes_high_water = 0;  // most held_bytes queued at once
   // CPU time of the background writer thread so far (its own clock, read
   // after each batch and at its end; 0 with inline threading): what encoding,
   // compressing and writing cost apart from the producers' threads.
@@ -178,7 +186,7 @@ class JournalWriter final : public EventSink {
  private:
   struct Impl;
   JournalWriter(std::unique_ptr<WritableFile> file, WriterOptions options);
-  Result<std::uint64_t> admit(std::unique_lock<std::mutex>& lk, std::size_t n);
+  Result<std::uint64_t> admit(std::unique_lock<std::mutex>& lk, std::size_t n, std::size_t bytes = 0);
   Result<std::uint64_t> process_inline(Event* events, std::size_t n, std::uint64_t first);
   void queued_events(std::unique_lock<std::mutex>& lk, bool was_empty);
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <utility>
 
+#include <fmt/core.h>
+
 #include "engine/core/copy_short.hpp"
 #include "engine/core/numbers.hpp"
 
@@ -223,6 +225,7 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
     snapshot_into(runner, r.snap);
   }
   if (r.ctx != ctx_) r.ctx = ctx_;
+  if (ctx_) [[unlikely]] count_value_ctx(b);
   const std::shared_ptr<const script::LoopExport>& bytes = ctx_bytes();
   r.ctx_bytes = bytes.get();
   if (bytes) b.hold_export(bytes);
@@ -320,27 +323,44 @@ void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const 
   r.orders_count = copied_count_;
 }
 
+// A ctx value from the walker counts towards the batch's bytes once per
+// batch that holds it (its states share the one tree).
+void JournalRecorder::count_value_ctx(RecorderBatch& b) {
+  if (ctx_counted_batch_ == &b && ctx_counted_generation_ == b.generation()) return;
+  ctx_counted_batch_ = &b;
+  ctx_counted_generation_ = b.generation();
+  b.add_held_bytes(ctx_size_);
+}
+
 void JournalRecorder::export_ctx_walk(SymbolRunner& runner) {
-  // Out of the batch loop (notices, reloads: rare): nothing held for a return.
+  // Out of the batch loop (notices, reloads, a ctx the loop export leaves to
+  // the walker: rare): nothing held for a return.
   ctx_at_ = 2;
   ctx_held_[0].reset();
   ctx_held_[1].reset();
+  ctx_counted_batch_ = nullptr;
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);
+    ctx_size_ = ctx_ ? script::export_size(*ctx_) : 0;
     return;
   }
   ctx_.reset();
-  if (!ctx_warned_) {
-    ctx_warned_ = true;
+  if (ctx_warning_.empty()) {
     journal::Note n;
     n.category = "warning";
     n.text = "the strategy context cannot be recorded: " + ctx.error().message;
+    if (ctx.error().code == Errc::limit)
+      n.text += fmt::format(" (a recorded ctx is at most {} bytes: [event_sourcing] max_ctx_bytes)",
+                            options_.max_ctx_bytes);
+    n.text += "; states record ctx as nil while it cannot be";
+    ctx_warning_ = n.text;
     push(runner, ts_ns_, std::move(n));
   }
 }
 
 void JournalRecorder::on_started(SymbolRunner& runner, bool) {
+  runner.set_ctx_export_limit(options_.max_ctx_bytes);
   // The context after on_start; recorded as the state before the first bar.
   export_ctx(runner);
 }

@@ -51,6 +51,15 @@ struct RecorderOptions {
   std::uint32_t checkpoint_bars = 100;  // Activity: a state at least every N bars (0 = only on activity)
   bool include_indicators = true;       // indicator values inside every recorded state
   std::uint32_t batch_events = 1024;    // events per append_batch; 0 = hand over at the end of every bar
+  // A recorded state's ctx is at most this many bytes as data (the loop
+  // export's measure, script::ContextLimits::max_bytes); a bigger one is
+  // recorded as nil, with a warning note the first time.
+  std::size_t max_ctx_bytes = script::StrategyHost::kDefaultCtxExportLimit;
+  // A batch goes to the writer once the contexts its states hold come to
+  // this many bytes (RecorderBatch::held_bytes), whatever its event count:
+  // with the writer's queue_bytes, what a recording holds in memory is
+  // bounded by bytes, not only by events.
+  std::size_t batch_bytes = std::size_t{4} << 20;
   std::string timeframe;                // bar interval written into market_data ("1m", "1d"; may be empty)
 };
 
@@ -89,6 +98,9 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t bars() const noexcept { return bars_; }
   // Bars whose on_bar the quiet step skipped (counted when caught up).
   std::uint64_t on_bars_skipped() const noexcept { return on_bars_skipped_; }
+  // The warning noted when the strategy's ctx first could not be recorded
+  // (recorded as nil from then on while it cannot be); empty: none.
+  const std::string& ctx_warning() const noexcept { return ctx_warning_; }
 
   // RunnerObserver
   void on_started(SymbolRunner& runner, bool ok) override;
@@ -212,7 +224,9 @@ class JournalRecorder final : public RunnerObserver {
   void hand_over();
   // At the end of a bar: the batch goes to the writer once it holds batch_events.
   void hand_over_if_full() {
-    if (options_.batch_events == 0 || batched() >= options_.batch_events) hand_over();
+    if (options_.batch_events == 0 || batched() >= options_.batch_events ||
+        (batch_ && batch_->held_bytes() >= options_.batch_bytes)) [[unlikely]]
+      hand_over();
   }
   // Events in the batch, with the series bars not written into it yet.
   std::size_t batched() const noexcept { return (batch_ ? batch_->size() : 0) + (series_next_ - written_next_); }
@@ -327,6 +341,10 @@ class JournalRecorder final : public RunnerObserver {
   bool orders_saved_ = false;
   bool bar_in_batch_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes())
+  std::size_t ctx_size_ = 0;          // ctx_'s export_size, counted once per batch that holds it:
+  const RecorderBatch* ctx_counted_batch_ = nullptr;
+  std::uint64_t ctx_counted_generation_ = 0;
+  void count_value_ctx(RecorderBatch& b);
   // ... exported in the batch loop, as bytes: ctx_held_[ctx_at_] (slot 2
   // stays null: none). The last two distinct exports are held, and a new one
   // replaces the one not current: a ctx that goes back and forth between two
@@ -384,7 +402,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t bars_ = 0;
   std::uint64_t on_bars_skipped_ = 0;
   std::int64_t first_bar_ns_ = 0;
-  bool ctx_warned_ = false;
+  std::string ctx_warning_;  // the note's text, once noted
 };
 
 }  // namespace te::runner

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/core/assert.hpp"
+#include "engine/script/strategy_host.hpp"
 
 namespace te::runner {
 namespace {
@@ -163,12 +164,14 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
           if (held_ctx_[0] != r.ctx_serial) {
             std::swap(held_ctx_[0], held_ctx_[1]);
             std::swap(held_ctx_value_[0], held_ctx_value_[1]);
+            std::swap(held_ctx_size_[0], held_ctx_size_[1]);
           }
           if (held_ctx_[0] != r.ctx_serial) {
             // Decoded here, off the trading thread, once per export (per batch).
             auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
             held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
             held_ctx_[0] = r.ctx_serial;
+            held_ctx_size_[0] = r.ctx_bytes->bytes.size();
           }
           p.ctx = held_ctx_value_[0];
         } else {
@@ -236,6 +239,16 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
     }
   }
+  // A big decoded ctx is not kept for the batch's next use: every batch of
+  // the recorder's pool would hold up to two (their bytes bound nothing once
+  // handed back). Decoded here, so freed on the thread that allocated it.
+  for (int i = 0; i < 2; ++i) {
+    if (held_ctx_size_[i] > script::StrategyHost::kRecentCtxMaxBytes) {
+      held_ctx_value_[i].reset();
+      held_ctx_[i] = 0;
+      held_ctx_size_[i] = 0;
+    }
+  }
 }
 
 void RecorderBatch::release() noexcept {
@@ -255,6 +268,7 @@ void RecorderBatch::clear() noexcept {
   bars_.clear();
   states_used_ = 0;  // records kept (with the pointers they hold) until reused
   held_exports_.clear();  // (no record of this batch points at them any more)
+  held_bytes_ = 0;
   events_.clear();
   indicator_values_.clear();
   actions_used_ = 0;  // records (and their strings' capacity) kept for the next batch

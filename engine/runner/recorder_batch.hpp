@@ -363,7 +363,14 @@ class RecorderBatch final : public journal::DeferredEvents {
     if (n != 0 && held_exports_[n - 1].get() == e.get()) return;
     if (n > 1 && held_exports_[n - 2].get() == e.get()) return;
     held_exports_.push_back(e);
+    held_bytes_ += e->bytes.size();
   }
+  // The bytes of the contexts this batch's states hold (exports held, value
+  // trees by their export_size; one held twice may count twice): what the
+  // recorder hands a batch over by (RecorderOptions::batch_bytes) and the
+  // writer bounds its queue by (WriterOptions::queue_bytes).
+  void add_held_bytes(std::size_t n) noexcept { held_bytes_ += n; }
+  std::size_t held_bytes() const noexcept override { return held_bytes_; }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
   bool empty() const noexcept { return count_ == 0; }
@@ -446,6 +453,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::size_t refusals_made_ = 0;
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
   std::vector<std::shared_ptr<const script::LoopExport>> held_exports_;  // hold_export()
+  std::size_t held_bytes_ = 0;
   std::size_t order_store_used_ = 0;
   std::size_t order_store_made_ = 0;
   std::uint64_t generation_ = 0;
@@ -470,6 +478,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   // values): their serials, and their values.
   std::uint64_t held_ctx_[2] = {0, 0};
   std::shared_ptr<const Value> held_ctx_value_[2];
+  std::size_t held_ctx_size_[2] = {0, 0};  // their exports' bytes
 };
 
 // A working order as recorded in runner_state.context.orders.

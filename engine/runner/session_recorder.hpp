@@ -95,6 +95,14 @@ class SessionRecorder {
   Status discard();
 
   journal::WriterStats writer_stats() const { return writer_->stats(); }
+  // The warnings its runners' recorders noted in the journal (a ctx that
+  // could not be recorded), for the command to show too.
+  std::vector<std::string> warnings() const {
+    std::vector<std::string> out;
+    for (const auto& r : runners_)
+      if (!r->ctx_warning().empty()) out.push_back(r->ctx_warning());
+    return out;
+  }
 
  private:
   SessionRecorder(journal::SessionDir dir, journal::SessionMeta meta, std::unique_ptr<journal::JournalWriter> writer,

@@ -136,6 +136,7 @@ ReloadReport SymbolRunner::rebuild(const script::StrategySource& source, script:
   // 3. Context, then the strategy's own migration, with the engine's view of
   //    the position and account as the old version last saw them.
   next->frame() = host_->frame();
+  next->set_ctx_export_limit(host_->ctx_export_limit());
   if (auto st = next->import_context(*ctx); !st) return refuse(source.path + ": " + st.error().message);
   if (auto st = next->on_reload(*ctx); !st) {
     const auto& e = next->last_error();

@@ -320,6 +320,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // so only between callbacks, on the runner's thread.
   Result<Value> export_context() { return host_->export_context(); }
   Result<std::shared_ptr<const Value>> export_context_shared() { return host_->export_context_shared(); }
+  // export_context_shared's limit (StrategyHost::set_ctx_export_limit); a
+  // reload's new host keeps it.
+  void set_ctx_export_limit(std::size_t bytes) noexcept { host_->set_ctx_export_limit(bytes); }
 
   // Hot reload (strategy_reload.cpp). reload() swaps the strategy now and
   // must be called on the runner's thread between bars; a failure leaves the

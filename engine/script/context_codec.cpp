@@ -41,6 +41,7 @@ struct Walker {
   const ContextLimits& limits;
   const char* const* skip = nullptr;  // top-level string keys left out
   std::size_t nodes = 0;
+  std::size_t bytes = 0;  // the loop export's size so far (ContextLimits::max_bytes)
   std::vector<const void*> open_tables;  // for cycle detection
 
   bool skipped(int depth) const {
@@ -51,19 +52,38 @@ struct Walker {
     return false;
   }
 
+  // Counts `n` more bytes of the export; false past the limit.
+  bool add_bytes(std::size_t n) {
+    bytes += n;
+    return bytes <= limits.max_bytes;
+  }
+  Error too_big(const Path& path) const {
+    return make_error(Errc::limit, fmt::format("{}: the context is more than {} bytes as data", path.str(),
+                                               limits.max_bytes));
+  }
+
   Result<Value> convert(int idx, const Path& path, int depth) {
     if (++nodes > limits.max_nodes)
       return make_error(Errc::limit, fmt::format("{}: the context has more than {} values", path.str(), limits.max_nodes));
     switch (lua_type(L, idx)) {
-      case LUA_TNIL: return Value();
-      case LUA_TBOOLEAN: return Value(lua_toboolean(L, idx) != 0);
-      case LUA_TNUMBER: return Value(static_cast<double>(lua_tonumber(L, idx)));
+      case LUA_TNIL:
+        if (!add_bytes(1)) return too_big(path);
+        return Value();
+      case LUA_TBOOLEAN:
+        if (!add_bytes(1)) return too_big(path);
+        return Value(lua_toboolean(L, idx) != 0);
+      case LUA_TNUMBER:
+        if (!add_bytes(9)) return too_big(path);
+        return Value(static_cast<double>(lua_tonumber(L, idx)));
       case LUA_TSTRING: {
         std::size_t len = 0;
         const char* s = lua_tolstring(L, idx, &len);
+        if (!add_bytes(5 + len)) return too_big(path);
         return Value(std::string(s, len));
       }
-      case LUA_TTABLE: return table(idx, path, depth);
+      case LUA_TTABLE:
+        if (!add_bytes(5)) return too_big(path);
+        return table(idx, path, depth);
       default:
         return make_error(Errc::invalid_argument,
                           fmt::format("{} is a {}: the context may hold only plain data (numbers, strings, "
@@ -102,6 +122,11 @@ struct Walker {
         std::size_t len = 0;
         const char* k = lua_tolstring(L, -2, &len);
         const Path child{&path, {}, k, len, 0};
+        if (!add_bytes(4 + len)) {
+          lua_pop(L, 2);
+          open_tables.pop_back();
+          return too_big(child);
+        }
         auto v = convert(lua_gettop(L), child, depth + 1);
         if (!v) {
           lua_pop(L, 2);
@@ -262,9 +287,30 @@ Result<Value> lua_to_value(lua_State* L, int idx, const std::string& path, const
   if (idx < 0) idx = lua_gettop(L) + idx + 1;
   if (lua_type(L, idx) != LUA_TTABLE) return make_error(Errc::invalid_argument, path + " is not a table");
   // `skip` leaves top-level keys out in place (no copy of the table).
-  Walker w{L, limits, skip, 0, {}};
+  Walker w{L, limits, skip, 0, 0, {}};
   const Path root{nullptr, path, nullptr, 0, 0};
   return w.convert(idx, root, 0);
+}
+
+std::size_t export_size(const Value& v) noexcept {
+  switch (v.kind()) {
+    case Value::Kind::Nil:
+    case Value::Kind::Bool: return 1;
+    case Value::Kind::Int:
+    case Value::Kind::Double: return 9;
+    case Value::Kind::String: return 5 + v.as_string().size();
+    case Value::Kind::Array: {
+      std::size_t n = 5;
+      for (const Value& e : v.as_array()) n += export_size(e);
+      return n;
+    }
+    case Value::Kind::Map: {
+      std::size_t n = 5;
+      for (const auto& [k, e] : v.as_map()) n += 4 + k.size() + export_size(e);
+      return n;
+    }
+  }
+  return 0;
 }
 
 void push_value(lua_State* L, const Value& v) {

@@ -19,7 +19,18 @@ namespace te::script {
 struct ContextLimits {
   int max_depth = 32;
   std::size_t max_nodes = 200'000;
+  // The context's size as data: the bytes of its loop export (below), which
+  // is what a table of many references to one long string expands to. A Lua
+  // string is stored once however often a table refers to it, so a ctx within
+  // the VM's memory budget can export as gigabytes; lua_to_value stops at
+  // this many bytes (Errc::limit) before building more.
+  std::size_t max_bytes = kDefaultMaxBytes;
+  static constexpr std::size_t kDefaultMaxBytes = std::size_t{256} << 20;
 };
+
+// The loop export's size of a value (the layout below): the measure of
+// ContextLimits::max_bytes, for a value built by other means.
+std::size_t export_size(const Value& v) noexcept;
 
 // Converts the table at stack index `idx`; top-level keys listed in `skip` (host
 // views such as position/account) are left out. stack: unchanged.

@@ -939,6 +939,10 @@ Result<Value> StrategyHost::export_context() {
     if (!v) return std::move(v).error();
     return **v;
   }
+  return walk_context(ContextLimits::kDefaultMaxBytes);
+}
+
+Result<Value> StrategyHost::walk_context(std::size_t max_bytes) {
   // The host views are ctx's __index (lua/views.lua), not its keys; a key
   // rawset under one of their names is left out as the loop export does.
   static const char* const kHostViews[] = {"position", "account", "symbol", "state", "bars_in_state", nullptr};
@@ -951,12 +955,14 @@ Result<Value> StrategyHost::export_context() {
     if (!pcall(0, 0, "clear_setup")) return make_error(Errc::internal, error_.message);
   }
   lua_getfield(L, -1, "ctx");  // stack: prelude ctx
-  return lua_to_value(L, -1, "ctx", {}, kHostViews);
+  ContextLimits limits;
+  limits.max_bytes = max_bytes;
+  return lua_to_value(L, -1, "ctx", limits, kHostViews);
 }
 
 Result<std::shared_ptr<const Value>> StrategyHost::export_context_shared() {
   if (loop_ctx_ready_) return loop_ctx_value();
-  auto v = export_context();
+  auto v = walk_context(ctx_export_limit_);
   if (!v) return std::move(v).error();
   return std::make_shared<const Value>(std::move(*v));
 }
@@ -966,16 +972,20 @@ constinit const std::shared_ptr<const LoopExport> StrategyHost::kNoLoopExport;
 bool StrategyHost::accept_loop_export(std::int32_t result) {
   loop_ctx_ready_ = false;
   if (result == kCtxExportTooBig) {
-    constexpr std::size_t kMaxBuf = std::size_t{64} << 20;
-    if (ctx_buf_.size() < kMaxBuf) {
-      ctx_buf_.resize(std::min(kMaxBuf, ctx_buf_.size() * 4));
+    // Grown up to the limit, and 8 bytes more: the prelude wants room for a
+    // number (9 bytes) before it writes any scalar, so an export that ends
+    // with a 1-byte one at the limit fits.
+    const std::size_t cap = std::min(ctx_export_limit_, kMaxCtxExportLimit) + 8;
+    if (ctx_buf_.size() < cap) {
+      ctx_buf_.resize(std::min(cap, ctx_buf_.size() * 4));
       api_.ctx_buf = ctx_buf_.data();
       api_.ctx_cap = static_cast<std::int32_t>(ctx_buf_.size());
     }
-    return false;
+    return false;  // the walker stops at the limit too, with the error
   }
   if (result <= kCtxExportUnsupported || static_cast<std::size_t>(result - 1) > ctx_buf_.size()) return false;
   const auto len = static_cast<std::size_t>(result - 1);
+  if (len > ctx_export_limit_) return false;
   const std::uint8_t* bytes = ctx_buf_.data();
   const auto same = [&](const std::shared_ptr<const LoopExport>& e) {
     return e && e->bytes.size() == len && std::memcmp(bytes, e->bytes.data(), len) == 0;

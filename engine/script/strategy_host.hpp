@@ -241,6 +241,16 @@ class StrategyHost {
   // returns the one value decoded from it, and a loop export with the bytes of
   // the previous one returns the previous value (no Lua, no allocation).
   Result<std::shared_ptr<const Value>> export_context_shared();
+  // The most bytes (as the loop export measures them: ContextLimits::
+  // max_bytes) export_context_shared gives, for a recorder: a bigger ctx is
+  // an Errc::limit error, found by writing at most this many bytes. A ctx
+  // holding many references to one long string exports each of them whole
+  // (1 MB of Lua memory was 70 MB a state, and a recording held thousands).
+  // export_context, for a reload, stops at ContextLimits' default instead.
+  void set_ctx_export_limit(std::size_t bytes) noexcept { ctx_export_limit_ = bytes; }
+  std::size_t ctx_export_limit() const noexcept { return ctx_export_limit_; }
+  static constexpr std::size_t kDefaultCtxExportLimit = std::size_t{4} << 20;
+  static constexpr std::size_t kMaxCtxExportLimit = std::size_t{256} << 20;  // (te_api.ctx_cap is 32-bit)
   // In-loop ctx export (the runner's end of bar inside run_batch, when the
   // only Lua its observers need is export_context): step returns
   // kStepExportCtx, the prelude writes ctx into te_api.ctx_buf and passes its
@@ -341,6 +351,7 @@ class StrategyHost {
   // last export's bytes, served while ready, and their value, decoded only
   // when export_context asks (loop_ctx_value_of_: the bytes it decodes).
   std::vector<std::uint8_t> ctx_buf_;
+  std::size_t ctx_export_limit_ = kDefaultCtxExportLimit;
   bool loop_ctx_ready_ = false;
   // The last few distinct small exports (the first kRecentCtx slots): a ctx
   // often goes back and forth between a few values (with and without
@@ -360,6 +371,7 @@ class StrategyHost {
   std::shared_ptr<const Value> loop_ctx_value_;
   std::shared_ptr<const LoopExport> loop_ctx_value_of_;
   Result<std::shared_ptr<const Value>> loop_ctx_value();
+  Result<Value> walk_context(std::size_t max_bytes);
   StrategySource source_;
   IndicatorProvider* indicators_ = nullptr;
   LogSink* log_ = nullptr;

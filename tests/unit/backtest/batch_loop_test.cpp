@@ -29,6 +29,7 @@
 #include "engine/journal/journal_compare.hpp"
 #include "engine/journal/journal_reader.hpp"
 #include "engine/journal/reporter.hpp"
+#include "engine/runner/journal_recorder.hpp"
 #include "engine/runner/session_recorder.hpp"
 
 namespace {
@@ -318,6 +319,132 @@ end
     CHECK(check_same_journals(journals[0], journals[1]) > 3000);
   }
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// Keeps every event and, per deferred batch the recorder hands over, its
+// event count and held bytes (expanded here, on the caller's thread).
+class BatchSizesSink final : public journal::EventSink {
+ public:
+  Result<std::uint64_t> append(journal::Event event) override {
+    event.sequence = events.size() + 1;
+    events.push_back(std::move(event));
+    return events.back().sequence;
+  }
+  Result<std::uint64_t> append_deferred(std::shared_ptr<journal::DeferredEvents> batch) override {
+    sizes.emplace_back(batch->size(), batch->held_bytes());
+    return EventSink::append_deferred(std::move(batch));
+  }
+  std::vector<journal::Event> events;
+  std::vector<std::pair<std::size_t, std::size_t>> sizes;
+};
+
+// A ctx that refers to one 1,000-byte string 40 times on detect_opportunity
+// calls 300 to 599 (1 KB in Lua, 40,225 bytes as data) and not otherwise.
+const char* kSharedStringCtx = R"(
+params = { stake = 10 }
+local k = 0
+local s = string.rep("y", 1000)
+function detect_opportunity(bar, ctx, ind)
+  k = k + 1
+  ctx.k = k
+  if k >= 300 and k < 600 then
+    local t = {}
+    for i = 1, 40 do t[i] = s end
+    ctx.big = t
+  else
+    ctx.big = nil
+  end
+  if k % 7 == 0 then return { reason = "setup " .. k } end
+end
+function filter_commitment(bar, ctx, ind)
+  return enter_long { qty = params.stake, reason = "go" }
+end
+function manage_position(bar, ctx, ind)
+  if ctx.bars_in_state >= 5 then return exit_position("held 5 bars") end
+end
+)";
+
+BatchSizesSink recorded_into_sink(runner::RecorderOptions ro, bool batch) {
+  BatchSizesSink sink;
+  runner::JournalRecorder rec(sink, ro);
+  auto cfg = base_config();
+  cfg.batch = batch;
+  cfg.initial_cash = 1'000'000;
+  cfg.observer = &rec;
+  run(cfg, generated_bars(5, 3000), source(kSharedStringCtx));
+  REQUIRE(rec.flush());
+  return sink;
+}
+
+}  // namespace
+
+TEST_CASE("a ctx over max_ctx_bytes is recorded as nil with one warning, on both paths", "[backtest][batch][journal]") {
+  for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
+    std::vector<journal::Event> events[2];
+    for (int batch = 0; batch < 2; ++batch) {
+      INFO(runner::to_string(states) << (batch ? " batch loop" : " per call"));
+      runner::RecorderOptions ro;
+      ro.state_events = states;
+      ro.max_ctx_bytes = 20'000;
+      events[batch] = recorded_into_sink(ro, batch == 1).events;
+      std::size_t nil = 0, before = 0, after = 0, warnings = 0;
+      for (const journal::Event& e : events[batch]) {
+        if (const auto* n = e.get<journal::Note>()) {
+          CHECK(n->category == "warning");
+          CHECK_THAT(n->text, Catch::Contains("ctx.big[") && Catch::Contains("more than 20000 bytes as data") &&
+                                  Catch::Contains("[event_sourcing] max_ctx_bytes"));
+          ++warnings;
+        }
+        const auto* st = e.get<journal::RunnerState>();
+        if (!st) continue;
+        const Value* ctx = st->context.find("ctx");
+        REQUIRE(ctx != nullptr);
+        if (ctx->is_nil()) {
+          ++nil;
+          continue;
+        }
+        CHECK(ctx->find("big") == nullptr);  // never recorded: always over the limit
+        (ctx->find("k") == nullptr || ctx->find("k")->as_double() < 300 ? before : after) += 1;
+      }
+      CHECK(warnings == 1);  // once, though it happens on every state of 300 calls
+      CHECK(nil > 40);
+      CHECK(before > 40);
+      CHECK(after > 40);  // recorded again once it fits
+    }
+    // The loop export and the host's walker draw the line at the same byte.
+    REQUIRE(events[0].size() == events[1].size());
+    for (std::size_t i = 0; i < events[0].size(); ++i) {
+      const auto* a = events[0][i].get<journal::RunnerState>();
+      const auto* b = events[1][i].get<journal::RunnerState>();
+      REQUIRE((a == nullptr) == (b == nullptr));
+      if (a) REQUIRE(a->context == b->context);
+    }
+  }
+}
+
+TEST_CASE("a recorder hands a batch over once its contexts reach batch_bytes", "[backtest][batch][journal]") {
+  runner::RecorderOptions ro;
+  ro.state_events = runner::StateEvents::EveryBar;
+  ro.max_ctx_bytes = 100'000;  // the 40,225-byte ctx is recorded
+  ro.batch_bytes = 100'000;
+  const BatchSizesSink sink = recorded_into_sink(ro, true);
+  std::size_t by_bytes = 0, most = 0;
+  for (const auto& [events, bytes] : sink.sizes) {
+    most = std::max(most, bytes);
+    if (events < ro.batch_events && bytes >= ro.batch_bytes) ++by_bytes;
+  }
+  INFO(sink.sizes.size() << " batches, " << by_bytes << " handed over by bytes, most bytes " << most);
+  CHECK(by_bytes > 20);
+  // A batch leaves at the end of the bar that reached the bound: at most a
+  // bar's states more (two here).
+  CHECK(most < ro.batch_bytes + 2 * 40'300);
+  std::size_t big = 0;
+  for (const journal::Event& e : sink.events)
+    if (const auto* st = e.get<journal::RunnerState>())
+      if (const Value* ctx = st->context.find("ctx"); ctx && ctx->find("big")) ++big;
+  CHECK(big > 300);
 }
 
 // The quiet step skips the recorder's on_bar on bars it would only count

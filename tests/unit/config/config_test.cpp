@@ -101,6 +101,22 @@ TEST_CASE("[event_sourcing] compression_acceleration is read and a value out of 
              Catch::Contains("event_sourcing.compression_acceleration: must be between 1 and 64, was 0"));
 }
 
+TEST_CASE("[event_sourcing] max_ctx_bytes is read and a value out of range names the key", "[unit][config]") {
+  auto ok = config::parse_config("[event_sourcing]\nmax_ctx_bytes = 65536\n", "a.toml");
+  INFO((ok ? "" : ok.error().message));
+  REQUIRE(ok.ok());
+  CHECK(ok->event_sourcing.max_ctx_bytes == 65536);
+  auto dflt = config::parse_config("[event_sourcing]\ncompression = \"lz4\"\n", "d.toml");
+  REQUIRE(dflt.ok());
+  CHECK(dflt->event_sourcing.max_ctx_bytes == 4 << 20);
+  for (const char* v : {"1023", "268435457", "\"4MB\""}) {
+    INFO(v);
+    auto bad = config::parse_config(std::string("[event_sourcing]\nmax_ctx_bytes = ") + v + "\n", "b.toml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains("b.toml:2: event_sourcing.max_ctx_bytes: "));
+  }
+}
+
 TEST_CASE("keys and values quoted in config errors carry no terminal control bytes", "[unit][config]") {
   auto cfg = config::parse_config("[engine]\n\"col\\u001b[31mour\" = 1\n[[runners]]\nstrategy = \"s.lua\"\nsymbol = \"X\"\n"
                                   "[runners.data_source]\ntype = \"historical\"\npath = \"d.csv\"\n"

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/journal_reader.hpp"
@@ -26,8 +27,9 @@ namespace {
 // through the consumer's paths for their parts, everything else through event().
 class TestBatch final : public DeferredEvents {
  public:
-  explicit TestBatch(std::vector<Event> events) : events_(std::move(events)) {}
+  explicit TestBatch(std::vector<Event> events, std::size_t bytes = 0) : events_(std::move(events)), bytes_(bytes) {}
   std::size_t size() const noexcept override { return events_.size(); }
+  std::size_t held_bytes() const noexcept override { return bytes_; }
   void emit(DeferredConsumer& out) override {
     ++emitted;
     for (Event& e : events_) {
@@ -53,6 +55,7 @@ class TestBatch final : public DeferredEvents {
 
  private:
   std::vector<Event> events_;
+  std::size_t bytes_ = 0;
 };
 
 Event note(int i) { return make_event(i, 0, Note{"test", "event " + std::to_string(i), Value()}); }
@@ -313,4 +316,111 @@ TEST_CASE("deferred alternating bars of two runners keep blocks at their size", 
   REQUIRE((*r)->blocks().size() > 10);
   for (const BlockInfo& b : (*r)->blocks()) CHECK(b.header.raw_size < o.block_size + 64);
   CHECK(read_all(deferred, quiet).size() == events.size());
+}
+
+// The queue is bounded by the bytes its deferred batches hold (a recorder's
+// strategy contexts) as well as by events: a few batches holding big
+// contexts must wait, drop or be refused under the queue-full policy though
+// the event count has room (before, a recording of a ctx exporting 70 MB per
+// state queued thousands of them and the process ran out of memory).
+TEST_CASE("deferred batches are queued within queue_bytes under every queue-full policy", "[unit][journal]") {
+  WriterOptions o = small_queue(QueueFullPolicy::Fail);  // 4 events: never more than 3 queued here
+  o.queue_bytes = 100;
+  auto batch = [](int i, std::size_t bytes) { return std::make_shared<TestBatch>(std::vector<Event>{note(i)}, bytes); };
+  SECTION("Fail") {
+    auto file = std::make_unique<GatedFile>();
+    GatedFile* gate = file.get();
+    auto w = JournalWriter::create(std::move(file), o);
+    REQUIRE(w.ok());
+    gate->close_gate();
+    REQUIRE((*w)->append(note(1)).ok());
+    gate->wait_until_stalled();
+    auto a = batch(2, 60);
+    REQUIRE(*(*w)->append_deferred(a) == 2);
+    auto b = batch(3, 60);
+    auto r = (*w)->append_deferred(b);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::limit);
+    CHECK_THAT(r.error().message, Catch::Contains("100 bytes of contexts"));
+    CHECK(b->released == 1);
+    auto c = batch(3, 40);  // exactly fills it
+    REQUIRE(*(*w)->append_deferred(c) == 3);
+    CHECK((*w)->stats().queue_bytes_high_water == 100);
+    gate->open_gate();
+    REQUIRE((*w)->close().ok());
+    CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 2, 3});
+  }
+  SECTION("DropOldest") {
+    o.queue_full = QueueFullPolicy::DropOldest;
+    auto file = std::make_unique<GatedFile>();
+    GatedFile* gate = file.get();
+    auto w = JournalWriter::create(std::move(file), o);
+    REQUIRE(w.ok());
+    gate->close_gate();
+    REQUIRE((*w)->append(note(1)).ok());
+    gate->wait_until_stalled();
+    auto a = batch(2, 60);
+    REQUIRE((*w)->append_deferred(a).ok());
+    auto b = batch(3, 60);
+    REQUIRE((*w)->append_deferred(b).ok());  // a is dropped for it
+    CHECK((*w)->stats().dropped == 1);
+    CHECK(a->released == 1);
+    CHECK(a->emitted == 0);
+    CHECK((*w)->stats().queue_bytes_high_water == 60);
+    gate->open_gate();
+    REQUIRE((*w)->close().ok());
+    CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 3});
+  }
+  SECTION("Block") {
+    o.queue_full = QueueFullPolicy::Block;
+    auto file = std::make_unique<GatedFile>();
+    GatedFile* gate = file.get();
+    auto w = JournalWriter::create(std::move(file), o);
+    REQUIRE(w.ok());
+    gate->close_gate();
+    REQUIRE((*w)->append(note(1)).ok());
+    gate->wait_until_stalled();
+    REQUIRE((*w)->append_deferred(batch(2, 60)).ok());
+    std::atomic<bool> done{false};
+    bool queued = false;  // (no Catch assertion on another thread)
+    std::thread producer([&] {
+      queued = (*w)->append_deferred(batch(3, 60)).ok();
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK_FALSE(done.load());  // waits for room in bytes, not events
+    gate->open_gate();
+    producer.join();
+    CHECK(queued);
+    CHECK((*w)->stats().blocked_appends == 1);
+    CHECK((*w)->stats().queue_bytes_high_water == 60);
+    // A batch bigger than queue_bytes is let into an empty queue.
+    REQUIRE((*w)->flush().ok());
+    REQUIRE((*w)->append_deferred(batch(4, 500)).ok());
+    REQUIRE((*w)->close().ok());
+    CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  }
+}
+
+TEST_CASE("a quarter of queue_bytes queued wakes the writer before its event threshold", "[unit][journal]") {
+  // No block timeout and a wake threshold of 250 events: only the bytes can
+  // wake the writer thread for one event before flush() or close().
+  TempDir dir;
+  WriterOptions o;
+  o.queue_capacity = 1000;
+  o.queue_bytes = 1000;
+  o.block_size = 1;
+  o.block_timeout_ms = 0;
+  o.fsync = FsyncPolicy::None;
+  auto w = JournalWriter::create(dir.file("j"), o);
+  REQUIRE(w.ok());
+  auto small = std::make_shared<TestBatch>(std::vector<Event>{note(1)}, 249);
+  REQUIRE((*w)->append_deferred(small).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(small->emitted == 0);  // below both thresholds: still queued
+  auto big = std::make_shared<TestBatch>(std::vector<Event>{note(2)}, 1);
+  REQUIRE((*w)->append_deferred(big).ok());  // 250 bytes queued
+  for (int i = 0; i < 400 && big->emitted == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(big->emitted == 1);
+  REQUIRE((*w)->close().ok());
 }

@@ -128,3 +128,47 @@ TEST_CASE("a loop export is judged well formed exactly when it decodes", "[unit]
   }
   CHECK(refused > good.size() * 50);  // many corruptions are refused (not only accepted ones compared)
 }
+
+TEST_CASE("export_size is the loop export's length", "[unit][script]") {
+  // sample_loop_export's bytes decode to a value whose export_size is their count.
+  const auto bytes = sample_loop_export();
+  auto v = script::decode_loop_export(bytes.data(), bytes.size());
+  REQUIRE(v.ok());
+  CHECK(script::export_size(*v) == bytes.size());
+  CHECK(script::export_size(Value::empty_map()) == 5);
+  CHECK(script::export_size(Value(std::string(1000, 'x'))) == 1005);
+}
+
+TEST_CASE("a ctx of many references to one string stops at the export's byte limit", "[unit][script][sandbox]") {
+  // 1 KB of string, referred to 400 times: one string in Lua, 400 KB as data.
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = host(std::string("params = {}\nfunction on_start(ctx) local s = string.rep('y', 1000) ctx.n = 1 "
+                            "ctx.refs = {} for i = 1, 400 do ctx.refs[i] = s end end") +
+                    kCallbacks,
+                ind);
+  REQUIRE(h->on_start().ok());
+  const std::size_t full = 5 + (4 + 1 + 9) + (4 + 4 + 5 + 400 * 1005);  // {n = 1, refs = {...}}
+  auto whole = h->export_context();  // a reload's export: ContextLimits' default
+  REQUIRE(whole.ok());
+  CHECK(script::export_size(*whole) == full);
+
+  h->set_ctx_export_limit(full);  // exactly its size: exported
+  auto at = h->export_context_shared();
+  REQUIRE(at.ok());
+  CHECK(**at == *whole);
+
+  h->set_ctx_export_limit(full - 1);
+  auto over = h->export_context_shared();
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().code == Errc::limit);
+  // (Named at the value that crossed the limit: the last one, in pairs order.)
+  CHECK_THAT(over.error().message, Catch::StartsWith("ctx.") &&
+                                       Catch::Contains("more than " + std::to_string(full - 1) + " bytes as data"));
+
+  h->set_ctx_export_limit(100'000);  // stopped about a tenth of the way in
+  auto early = h->export_context_shared();
+  REQUIRE_FALSE(early.ok());
+  CHECK_THAT(early.error().message, Catch::Contains("ctx.refs[100]:"));
+  CHECK(h->export_context().ok());  // the reload's export is not the recorder's limit
+}
