@@ -169,6 +169,27 @@ TEST_CASE("a context that is not plain data refuses the reload", "[sandbox][relo
   CHECK_THAT(rep.message, Catch::Contains("ctx.cb is a function"));
 }
 
+TEST_CASE("a ctx too big as data refuses the reload and a reload keeps the recorded ctx's limit",
+          "[sandbox][reload]") {
+  test::World world;
+  // 300 references to one 1 MB string: 1 MB in Lua, 300 MB as data (over
+  // the reload's 256 MiB): refused with the path, before anything changes.
+  auto r = world.add(std::string("params = {}\nfunction on_start(ctx) local s = string.rep('y', 1000000) "
+                                 "ctx.refs = {} for i = 1, 300 do ctx.refs[i] = s end end\n") +
+                     test::kIdleCallbacks);
+  REQUIRE(r.ok());
+  const auto refused = (*r)->reload(test::lua_source(kV1));
+  CHECK_FALSE(refused.ok);
+  CHECK_THAT(refused.message, Catch::Contains("ctx.refs[") && Catch::Contains("bytes as data"));
+  auto small = world.add(kV1);
+  REQUIRE(small.ok());
+  (*small)->set_ctx_export_limit(5000);
+  const auto rep = (*small)->reload(test::lua_source(kV2));
+  INFO(rep.message);
+  REQUIRE(rep.ok);
+  CHECK((*small)->host().ctx_export_limit() == 5000);
+}
+
 TEST_CASE("a faulted runner is not revived by a reload", "[sandbox][reload]") {
   test::World world;
   auto r = world.add(std::string("params = {}\nfunction detect_opportunity() error('boom') end\n"
