@@ -327,64 +327,58 @@ TEST_CASE("deferred batches are queued within queue_bytes under every queue-full
   WriterOptions o = small_queue(QueueFullPolicy::Fail);  // 4 events: never more than 3 queued here
   o.queue_bytes = 100;
   auto batch = [](int i, std::size_t bytes) { return std::make_shared<TestBatch>(std::vector<Event>{note(i)}, bytes); };
-  SECTION("Fail") {
+  // A writer whose thread is stuck writing note 1 (the gate closed): what
+  // follows stays queued until the gate opens.
+  auto stalled_writer = [](const WriterOptions& opts) {
     auto file = std::make_unique<GatedFile>();
     GatedFile* gate = file.get();
-    auto w = JournalWriter::create(std::move(file), o);
-    REQUIRE(w.ok());
+    auto created = JournalWriter::create(std::move(file), opts);
+    REQUIRE(created.ok());
     gate->close_gate();
-    REQUIRE((*w)->append(note(1)).ok());
+    REQUIRE((*created)->append(note(1)).ok());
     gate->wait_until_stalled();
+    return std::pair{gate, std::move(*created)};
+  };
+  SECTION("Fail") {
+    auto [gate, w] = stalled_writer(o);
     auto a = batch(2, 60);
-    REQUIRE(*(*w)->append_deferred(a) == 2);
+    REQUIRE(*w->append_deferred(a) == 2);
     auto b = batch(3, 60);
-    auto r = (*w)->append_deferred(b);
+    auto r = w->append_deferred(b);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::limit);
     CHECK_THAT(r.error().message, Catch::Contains("100 bytes of contexts"));
     CHECK(b->released == 1);
     auto c = batch(3, 40);  // exactly fills it
-    REQUIRE(*(*w)->append_deferred(c) == 3);
-    CHECK((*w)->stats().queue_bytes_high_water == 100);
+    REQUIRE(*w->append_deferred(c) == 3);
+    CHECK(w->stats().queue_bytes_high_water == 100);
     gate->open_gate();
-    REQUIRE((*w)->close().ok());
+    REQUIRE(w->close().ok());
     CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 2, 3});
   }
   SECTION("DropOldest") {
     o.queue_full = QueueFullPolicy::DropOldest;
-    auto file = std::make_unique<GatedFile>();
-    GatedFile* gate = file.get();
-    auto w = JournalWriter::create(std::move(file), o);
-    REQUIRE(w.ok());
-    gate->close_gate();
-    REQUIRE((*w)->append(note(1)).ok());
-    gate->wait_until_stalled();
+    auto [gate, w] = stalled_writer(o);
     auto a = batch(2, 60);
-    REQUIRE((*w)->append_deferred(a).ok());
+    REQUIRE(w->append_deferred(a).ok());
     auto b = batch(3, 60);
-    REQUIRE((*w)->append_deferred(b).ok());  // a is dropped for it
-    CHECK((*w)->stats().dropped == 1);
+    REQUIRE(w->append_deferred(b).ok());  // a is dropped for it
+    CHECK(w->stats().dropped == 1);
     CHECK(a->released == 1);
     CHECK(a->emitted == 0);
-    CHECK((*w)->stats().queue_bytes_high_water == 60);
+    CHECK(w->stats().queue_bytes_high_water == 60);
     gate->open_gate();
-    REQUIRE((*w)->close().ok());
+    REQUIRE(w->close().ok());
     CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 3});
   }
   SECTION("Block") {
     o.queue_full = QueueFullPolicy::Block;
-    auto file = std::make_unique<GatedFile>();
-    GatedFile* gate = file.get();
-    auto w = JournalWriter::create(std::move(file), o);
-    REQUIRE(w.ok());
-    gate->close_gate();
-    REQUIRE((*w)->append(note(1)).ok());
-    gate->wait_until_stalled();
-    REQUIRE((*w)->append_deferred(batch(2, 60)).ok());
+    auto [gate, w] = stalled_writer(o);
+    REQUIRE(w->append_deferred(batch(2, 60)).ok());
     std::atomic<bool> done{false};
     bool queued = false;  // (no Catch assertion on another thread)
     std::thread producer([&] {
-      queued = (*w)->append_deferred(batch(3, 60)).ok();
+      queued = w->append_deferred(batch(3, 60)).ok();
       done = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -392,12 +386,12 @@ TEST_CASE("deferred batches are queued within queue_bytes under every queue-full
     gate->open_gate();
     producer.join();
     CHECK(queued);
-    CHECK((*w)->stats().blocked_appends == 1);
-    CHECK((*w)->stats().queue_bytes_high_water == 60);
+    CHECK(w->stats().blocked_appends == 1);
+    CHECK(w->stats().queue_bytes_high_water == 60);
     // A batch bigger than queue_bytes is let into an empty queue.
-    REQUIRE((*w)->flush().ok());
-    REQUIRE((*w)->append_deferred(batch(4, 500)).ok());
-    REQUIRE((*w)->close().ok());
+    REQUIRE(w->flush().ok());
+    REQUIRE(w->append_deferred(batch(4, 500)).ok());
+    REQUIRE(w->close().ok());
     CHECK(sequences_in(gate->data()) == std::vector<std::uint64_t>{1, 2, 3, 4});
   }
 }
