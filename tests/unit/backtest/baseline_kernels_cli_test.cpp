@@ -26,8 +26,9 @@ namespace {
 // environment when `baseline`.
 CliRun run_as(const TempDir& dir, bool baseline, const std::string& args, const std::string& tag) {
   const std::string out = dir.file("stdout-" + tag), err = dir.file("stderr-" + tag);
-  const std::string cmd = std::string("cd " TE_SOURCE_DIR " && ") + (baseline ? "TE_NO_AVX2=1 " : "env -u TE_NO_AVX2 ") +
-                          TE_BINARY + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = std::string("cd " TE_SOURCE_DIR " && ") +
+                          (baseline ? "TE_NO_AVX2=1 " : "env -u TE_NO_AVX2 ") + TE_BINARY + " " + args + " >" + out +
+                          " 2>" + err;
   const int status = std::system(cmd.c_str());
   CliRun r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -65,7 +66,8 @@ TEST_CASE("a backtest gives the same outputs and session with every kernel dispa
   const std::string data = dir.file("gen.csv");
   REQUIRE(run_as(dir, false, "generate-data --bars 120000 --seed 9 --interval 1m --out " + data, "gen").code == 0);
   REQUIRE(std::filesystem::file_size(data) > (std::size_t{4} << 20));  // streamed (csv_stream)
-  const std::string base = "backtest -q --timings --strategy bench/backtest/strategies/ten_indicators.lua --data " + data;
+  const std::string base =
+      "backtest -q --timings --strategy bench/backtest/strategies/ten_indicators.lua --data " + data;
   for (bool baseline : {false, true}) {
     const std::string tag = baseline ? "baseline" : "dispatched";
     // Streamed (a recorded run parses the file whole first) ...

@@ -5,8 +5,9 @@
 // closes bars at the venue it looked up for its own instrument once per run
 // (quiet_venue_): at another instrument's venue it would run the other
 // runner's orders against its own bars, or leave its own venue's prices
-// stale. Everything must be what the same bars give one call per bar, and
-// every fill what its order and its own instrument's bar imply.
+// stale (what a market entry sent on a quiet bar is checked against).
+// Everything must be what the same bars give one call per bar, and every fill
+// what its order and its own instrument's bar imply.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -42,11 +43,15 @@ const model::BarSeries& daily(const std::string& file) {
   return it->second;
 }
 
-// A setup every `every` bars; a limit entry below the close, good for 8 bars,
-// with a stop, a target and a time limit; given up 12 bars after it was sent
-// if it never filled. Between trades the runner is quiet (nothing working).
+// A setup every `every` bars; every other one a limit entry below the close,
+// good for 8 bars, with a stop, a target and a time limit, given up 12 bars
+// after it was sent if it never filled; the others a market entry of the
+// instruments' minimum notional (1,000) at the bar's open, which the venue
+// checks against its last price: the open its bar's start recorded there,
+// or, at a venue the quiet step did not open, an older price that may refuse
+// it. Between trades the runner is quiet (nothing working).
 const char* kRestingLimits = R"(
-params = { every = 9, below = 0.985, floor = 0.93, above = 1.05, hold = 15 }
+params = { every = 9, below = 0.985, floor = 0.93, above = 1.05, hold = 15, notional = 1000 }
 function detect_opportunity(bar, ctx)
   ctx.n = (ctx.n or 0) + 1
   if ctx.n % params.every == 0 then
@@ -60,8 +65,16 @@ function filter_commitment(bar, ctx)
     return
   end
   ctx.sent = true
-  return enter_long { qty = 100, limit = bar.close * params.below, stop = bar.close * params.floor,
-                      target = bar.close * params.above, max_bars = params.hold, bars = 8 }
+  ctx.k = (ctx.k or 0) + 1
+  if ctx.k % 2 == 0 then
+    -- At market, the minimum notional's worth at this bar's open: the
+    -- venue's reference price for it (refused against any other price).
+    return enter_long { qty = math.ceil(params.notional / bar.open), target = bar.close * params.above,
+                        max_bars = params.hold }
+  end
+  return enter_long { qty = math.ceil(1.5 * params.notional / bar.close), limit = bar.close * params.below,
+                      stop = bar.close * params.floor, target = bar.close * params.above, max_bars = params.hold,
+                      bars = 8 }
 end
 function manage_position(bar, ctx) end
 )";
@@ -88,7 +101,14 @@ struct Fills final : exec::ExecutionListener {
     all.emplace_back(f, o);
     router.on_fill(f, o);
   }
-  void on_rejected(const model::Rejection& r, const model::Order& o) override { router.on_rejected(r, o); }
+  void on_rejected(const model::Rejection& r, const model::Order& o) override {
+    log.push_back("rejected instrument=" + std::to_string(o.instrument) + " order=" + std::to_string(o.id) +
+                  " purpose=" + std::string(model::to_string(o.purpose)) + " code=" + r.code +
+                  " ts=" + std::to_string(r.ts_ns));
+    ++rejected;
+    router.on_rejected(r, o);
+  }
+  std::size_t rejected = 0;
 };
 
 struct Leg {
@@ -98,7 +118,8 @@ struct Leg {
 };
 
 struct Outcome {
-  std::vector<std::string> fills;
+  std::vector<std::string> fills;  // and rejections, in order
+  std::size_t rejected = 0;
   std::vector<std::string> points;  // cash and equity after each bar of either runner
   std::vector<portfolio::Trade> trades;
   std::vector<std::pair<model::Fill, model::Order>> raw;
@@ -120,6 +141,7 @@ Outcome run_pair(const Leg& batch, const Leg& other, bool use_batch) {
     model::Instrument inst;
     inst.id = sides[k]->id;
     inst.symbol = sides[k]->bars->symbol();
+    inst.min_notional = 1000;
     exchange.set_instrument(inst);
     runner::RunnerConfig rc;
     rc.id = static_cast<model::RunnerId>(k);
@@ -191,6 +213,7 @@ Outcome run_pair(const Leg& batch, const Leg& other, bool use_batch) {
   feed.other_until(INT64_MAX);
 
   out.fills = fills.log;
+  out.rejected = fills.rejected;
   out.raw = fills.all;
   out.trades.assign(account.trades().begin(), account.trades().end());
   out.callbacks[0] = x.stats().callbacks;
@@ -224,6 +247,10 @@ TEST_CASE("a quiet batch step opens and closes bars at its own instrument's venu
   CHECK(batched.quiet_bars > 500);
   CHECK(batched.quiet_beside_work > 100);
 
+  // Every entry is sized to at least the minimum notional at its reference
+  // price: none refused.
+  CHECK(batched.rejected == 0);
+  CHECK(per_call.rejected == 0);
   CHECK(batched.fills.size() > 200);
   CHECK(batched.fills.size() == per_call.fills.size());
   for (std::size_t k = 0; k < std::min(batched.fills.size(), per_call.fills.size()); ++k) {
@@ -265,6 +292,7 @@ TEST_CASE("a quiet batch step opens and closes bars at its own instrument's venu
     for (std::size_t k = 0; k < s->bars->size(); ++k) bars_of[s->id][s->bars->at(k).ts_ns] = s->bars->at(k);
   }
   std::size_t per_instrument[2] = {0, 0};
+  std::size_t market_entries = 0;
   for (const auto& [f, o] : batched.raw) {
     INFO("fill of order " << f.order << " on instrument " << f.instrument << " at " << f.ts_ns);
     REQUIRE(o.instrument == f.instrument);
@@ -278,10 +306,20 @@ TEST_CASE("a quiet batch step opens and closes bars at its own instrument's venu
     CHECK(f.price <= bar->second.high);
     if (f.purpose == model::OrderPurpose::Entry) {
       CHECK(o.submitted_ns < f.ts_ns);  // (rests at least until the next bar)
-      CHECK(o.type == model::OrderType::Limit);
-      CHECK(f.price <= o.limit_price);
+      if (o.type == model::OrderType::Limit) {
+        CHECK(f.price <= o.limit_price);
+      } else {
+        REQUIRE(o.type == model::OrderType::Market);
+        ++market_entries;
+        CHECK(f.price == bar->second.open);  // (the bar after it was sent)
+        // (accepted: its size at the open of the bar that sent it, the reference)
+        const auto sent = bars_of[f.instrument].find(o.submitted_ns);
+        REQUIRE(sent != bars_of[f.instrument].end());
+        CHECK(o.qty * sent->second.open >= 1000);
+      }
     }
   }
+  CHECK(market_entries > 50);
   CHECK(per_instrument[0] > 50);
   CHECK(per_instrument[1] > 50);
 }
