@@ -11,6 +11,7 @@
 #define TE_CSV_STREAM_AVX2 1
 #endif
 
+#include "engine/core/cpu_features.hpp"
 #include "engine/core/sha256.hpp"
 #include "engine/data/column_store.hpp"
 #include "engine/data/csv_parser.hpp"
@@ -54,7 +55,7 @@ constexpr std::int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 std::size_t count_newlines(const char* p, std::size_t n) noexcept {
 #ifdef TE_CSV_STREAM_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  static const bool avx2 = cpu_avx2() && __builtin_cpu_supports("popcnt");
   if (avx2) return count_avx2(p, n);
 #endif
   return count_portable(p, n);

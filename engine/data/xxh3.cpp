@@ -1,5 +1,6 @@
 #include "engine/data/xxh3.hpp"
 
+#include "engine/core/cpu_features.hpp"
 #include "engine/data/xxh3_kernel.hpp"
 
 // xxHash stays inside this file and xxh3_avx2.cpp (header-only use).
@@ -19,13 +20,7 @@ void update_portable(void* state, const void* data, std::size_t size) noexcept {
 
 constexpr Kernel kPortableKernel = {&hash_portable, &update_portable};
 
-bool cpu_has_avx2() noexcept {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
+bool cpu_has_avx2() noexcept { return cpu_avx2(); }  // (TE_NO_AVX2=1: the portable kernel)
 
 const Kernel& kernel() noexcept {
 #if defined(__x86_64__)

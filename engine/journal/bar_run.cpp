@@ -15,6 +15,7 @@
 #endif
 
 #include "engine/core/assert.hpp"
+#include "engine/core/cpu_features.hpp"
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/msgpack_cursor.hpp"
 #include "engine/journal/record_format.hpp"
@@ -373,7 +374,7 @@ constexpr ColumnKernels kBaselineKernels = {&column_fits, &put_deltas};
 const ColumnKernels& column_kernels() noexcept {
 #if defined(TE_BAR_RUN_AVX2)
   static constexpr ColumnKernels kAvx2 = {&column_fits_avx2, &put_deltas_avx2};
-  static const ColumnKernels& k = __builtin_cpu_supports("avx2") ? kAvx2 : kBaselineKernels;
+  static const ColumnKernels& k = cpu_avx2() ? kAvx2 : kBaselineKernels;
   return k;
 #else
   return kBaselineKernels;

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "engine/core/cpu_features.hpp"
+
 namespace te::journal {
 
 namespace {
@@ -55,7 +57,7 @@ std::uint64_t checksum64_avx2(const void* data, std::size_t size) noexcept;
 std::uint64_t checksum64(const void* data, std::size_t size) noexcept {
 #if defined(TE_JOURNAL_CHECKSUM_AVX2)
   // A block's hash with the kernel the CPU runs best: the same value.
-  static const bool avx2 = __builtin_cpu_supports("avx2");
+  static const bool avx2 = cpu_avx2();
   if (avx2 && size >= 256) return detail::checksum64_avx2(data, size);
 #endif
   return XXH3_64bits(data, size);

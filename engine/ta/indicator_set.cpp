@@ -18,6 +18,7 @@
 #endif
 
 #include "engine/core/assert.hpp"
+#include "engine/core/cpu_features.hpp"
 #include "engine/ta/registry.hpp"
 #include "engine/ta/talib_rules.hpp"
 
@@ -438,10 +439,7 @@ namespace {
     _mm256_storeu_pd(dst + t + 12, d);
   }
 }
-bool has_avx2() noexcept {
-  __builtin_cpu_init();  // (may run before libgcc's own initialisation: a static's initialiser)
-  return __builtin_cpu_supports("avx2");
-}
+bool has_avx2() noexcept { return cpu_avx2(); }  // (TE_NO_AVX2=1: memcpy)
 const bool kHasAvx2 = has_avx2();
 #endif
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/core/cpu_features.hpp"
 #include "engine/ta/exact_sum.hpp"
 #include "engine/ta/volatility.hpp"
 
@@ -661,10 +662,7 @@ void bands_baseline(const double* hi1, const double* lo1, const double* hi2, con
                                               double kg, double* out, std::size_t stride) noexcept {
   macd_steps_body(s, x, n, ks, kf, kg, out, stride);
 }
-bool has_avx2() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
+bool has_avx2() noexcept { return cpu_avx2(); }  // (TE_NO_AVX2=1: the baseline loops)
 #endif
 
 struct Loops {

@@ -3,6 +3,7 @@
 // as the same bars copied one by one.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -344,10 +345,54 @@ TEST_CASE("a run of series bars added at once makes the items of its bars added 
   CHECK(b.out == a.out);
 }
 
+namespace {
+
+std::string hex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// Each strategy_action record as the journal writer encodes it from emit()'s
+// parameter list (its sequence: the record's place in the batch).
+class ActionBytes final : public journal::DeferredConsumer {
+ public:
+  std::vector<std::string> out;
+  void event(journal::Event&) override { out.push_back("event"); }
+  void market_data(std::int64_t, model::RunnerId, model::InstrumentId, std::string_view, std::string_view,
+                   const model::Bar&) override {
+    out.push_back("bar");
+  }
+  void transition(std::int64_t, model::RunnerId, std::uint8_t, std::uint8_t, std::string_view, std::string_view,
+                  std::int64_t) override {
+    out.push_back("transition");
+  }
+  void strategy_action(std::int64_t ts, model::RunnerId runner, model::StrategyId strategy, std::string_view kind,
+                       const journal::ActionParam* params, std::size_t n, std::string_view reason) override {
+    std::string s;
+    journal::encode_strategy_action(out.size(), ts, runner, strategy, kind, params, n, reason, s);
+    out.push_back(std::move(s));
+  }
+  void order_update(std::int64_t, model::RunnerId, const model::Order&, std::string_view, std::string_view) override {
+    out.push_back("order");
+  }
+};
+
+}  // namespace
+
 TEST_CASE("a strategy_action record written from its parameter list is the event's record", "[unit][runner][journal]") {
   // The writer encodes an action from action_param_list(); the event of the
   // same action (action_params(): a map, sorted by Value) must give the same
   // bytes: key order, nil for no parameters, strings for order type and tif.
+  // RecorderBatch::emit() fills one parameter list for all of a batch's
+  // actions: an action with every field given (twelve parameters, two of
+  // them strings) comes before actions of every kind with fewer, so a count
+  // too large, or a slot of the last action's not rewritten (a string where
+  // a number now is), shows in the next action's record.
   std::uint64_t state = 88172645463325252ULL;
   auto next = [&state] {
     state ^= state << 13;
@@ -364,33 +409,66 @@ TEST_CASE("a strategy_action record written from its parameter list is the event
       default: return static_cast<double>(static_cast<std::int64_t>(next() % 2'000'001) - 1'000'000) / 64.0;
     }
   };
-  for (int i = 0; i < 6000; ++i) {
-    te_action a{};
-    a.kind = static_cast<std::int32_t>(i % 9);  // every kind, and one past them
-    a.order_type = static_cast<std::int32_t>(next() % 6) - 1;
-    a.tif = static_cast<std::int32_t>(next() % 7) - 1;
-    for (double* f : {&a.qty, &a.fraction, &a.risk, &a.limit, &a.stop_trigger, &a.stop, &a.target, &a.trail,
-                      &a.trail_pct, &a.tif_bars, &a.breakeven, &a.max_bars}) {
-      *f = number();
+  auto fields = [](te_action& a) {
+    return std::array<double*, 12>{&a.qty,  &a.fraction, &a.risk,      &a.limit,   &a.stop_trigger, &a.stop,
+                                   &a.target, &a.trail,  &a.trail_pct, &a.tif_bars, &a.breakeven,   &a.max_bars};
+  };
+  runner::RecorderBatch b(identity(), 64);
+  std::size_t full = 0;  // actions that gave all twelve parameters
+  for (int use = 0; use < 40; ++use) {
+    std::vector<std::string> want;
+    for (int i = 0; i < 150; ++i) {
+      te_action a{};
+      if (i % 10 == 0) {  // every field given: the list's twelve entries all written
+        a.kind = use % 2 == 0 ? script::kActEnterLong : script::kActEnterShort;
+        a.order_type = static_cast<std::int32_t>(next() % 4);
+        a.tif = 1 + static_cast<std::int32_t>(next() % 4);
+        for (double* f : fields(a)) *f = static_cast<double>(next() % 1000) / 8.0 + 1;
+      } else {
+        a.kind = static_cast<std::int32_t>((i + use) % 9);  // every kind, and one past them
+        a.order_type = static_cast<std::int32_t>(next() % 6) - 1;
+        a.tif = static_cast<std::int32_t>(next() % 7) - 1;
+        for (double* f : fields(a)) *f = number();
+      }
+      const std::string reason(next() % 40, 'r');
+      journal::Event e;
+      e.sequence = want.size();
+      e.ts_event_ns = static_cast<std::int64_t>(next());
+      e.runner = identity()->runner;
+      auto& sa = e.body.emplace<journal::StrategyAction>();
+      sa.strategy = static_cast<model::StrategyId>(next());
+      sa.kind = std::string(runner::action_name(a.kind));
+      sa.params = runner::action_params(a.kind, a);
+      sa.reason = reason;
+      if (sa.params.is_map() && sa.params.as_map().size() == runner::kMaxActionParams) ++full;
+      want.push_back(journal::encode_event(e));
+
+      // The same action in the batch, and alone through a list of its own.
+      runner::ActionRecord& r = b.add_action();
+      r.ts_ns = e.ts_event_ns;
+      r.strategy = sa.strategy;
+      r.kind = a.kind;
+      r.reason = b.add_text(reason);
+      r.action = a;
+      journal::ActionParam list[runner::kMaxActionParams];
+      const std::size_t n = runner::action_param_list(a.kind, a, list);
+      std::string direct;
+      journal::encode_strategy_action(e.sequence, e.ts_event_ns, e.runner, sa.strategy, sa.kind, list, n, reason,
+                                      direct);
+      INFO("use " << use << ", action " << i);
+      REQUIRE(direct == want.back());
     }
-    const std::string reason(next() % 40, 'r');
-    journal::Event e;
-    e.sequence = next();
-    e.ts_event_ns = static_cast<std::int64_t>(next());
-    e.runner = static_cast<model::RunnerId>(next());
-    auto& sa = e.body.emplace<journal::StrategyAction>();
-    sa.strategy = static_cast<model::StrategyId>(next());
-    sa.kind = std::string(runner::action_name(a.kind));
-    sa.params = runner::action_params(a.kind, a);
-    sa.reason = reason;
-    journal::ActionParam list[runner::kMaxActionParams];
-    const std::size_t n = runner::action_param_list(a.kind, a, list);
-    std::string direct;
-    journal::encode_strategy_action(e.sequence, e.ts_event_ns, e.runner, sa.strategy, sa.kind, list, n, reason,
-                                    direct);
-    INFO("action " << i);
-    REQUIRE(direct == journal::encode_event(e));
+    ActionBytes got;
+    b.emit(got);
+    REQUIRE(got.out.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      INFO("use " << use << ", action " << i << " of the batch");
+      REQUIRE(hex(got.out[i]) == hex(want[i]));
+    }
+    b.release();
+    b.clear();
   }
+  CHECK(full >= 40 * 15);  // (and random ones that gave all twelve)
 }
 
 namespace {
