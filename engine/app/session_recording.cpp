@@ -52,7 +52,7 @@ void add_record_options(CLI::App* cmd, RecordSettings& s) {
       ->capture_default_str();
   cmd->add_option("--record-max-ctx-bytes", s.max_ctx_bytes,
                   "A recorded state's strategy ctx at most this many bytes as data; a bigger one is recorded as nil "
-                  "with a warning note (1024 to 268435456)")
+                  "with a warning note (1024 to 33554432)")
       ->capture_default_str();
 }
 
@@ -231,7 +231,8 @@ std::string session_written_line(const runner::SessionRecorder& session) {
   std::string line = fmt::format("  session {} recorded in {}/ ({} events, {:.1f} MB, {:.1f} bytes/event)",
                                  session.session_id(), session.dir().path(), st.written,
                                  static_cast<double>(st.file_bytes) / 1e6, per);
-  for (const std::string& w : session.warnings()) line += "\n  warning: " + w;
+  for (const auto& [w, runners] : session.warnings())
+    line += runners > 1 ? fmt::format("\n  warning ({} runners): {}", runners, w) : "\n  warning: " + w;
   return line;
 }
 

@@ -51,7 +51,7 @@ struct EventSourcingSection {
   // A recorded state's ctx at most this many bytes as data (bigger: recorded
   // as nil, with a warning); runner::RecorderOptions::max_ctx_bytes.
   int max_ctx_bytes = 4 << 20;
-  static constexpr int kMinMaxCtxBytes = 1024, kMaxMaxCtxBytes = 256 << 20;
+  static constexpr int kMinMaxCtxBytes = 1024, kMaxMaxCtxBytes = 32 << 20;
 };
 
 // [execution] and [runners.execution] (docs/execution.md, "Configuration").

@@ -83,9 +83,15 @@ RecorderBatch& JournalRecorder::write_bars(bool keep_before) {
 RecorderBatch& JournalRecorder::take_batch() {
   for (const auto& b : pool_) {
     if (!b->in_use()) {
-      batch_ = b;
-      batch_->clear();
-      break;
+      if (!batch_) {
+        batch_ = b;
+        batch_->clear();
+      } else if (b->held_bytes() != 0) [[unlikely]] {
+        // An idle batch keeps what it held until reused; the contexts are
+        // let go now (after a burst, a pool of many batches would keep
+        // theirs for the rest of the session).
+        b->clear();
+      }
     }
   }
   if (!batch_) {
@@ -329,7 +335,7 @@ void JournalRecorder::count_value_ctx(RecorderBatch& b) {
   if (ctx_counted_batch_ == &b && ctx_counted_generation_ == b.generation()) return;
   ctx_counted_batch_ = &b;
   ctx_counted_generation_ = b.generation();
-  b.add_held_bytes(ctx_size_);
+  b.add_value_bytes(ctx_size_);
 }
 
 void JournalRecorder::export_ctx_walk(SymbolRunner& runner) {
@@ -342,7 +348,7 @@ void JournalRecorder::export_ctx_walk(SymbolRunner& runner) {
   auto ctx = runner.export_context_shared();
   if (ctx) {
     ctx_ = std::move(*ctx);
-    ctx_size_ = ctx_ ? script::export_size(*ctx_) : 0;
+    ctx_size_ = ctx_ ? value_memory(*ctx_) : 0;
     return;
   }
   ctx_.reset();

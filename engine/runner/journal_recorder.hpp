@@ -341,7 +341,7 @@ class JournalRecorder final : public RunnerObserver {
   bool orders_saved_ = false;
   bool bar_in_batch_ = false;
   std::shared_ptr<const Value> ctx_;  // last exported strategy context (null: none, or ctx_bytes())
-  std::size_t ctx_size_ = 0;          // ctx_'s export_size, counted once per batch that holds it:
+  std::size_t ctx_size_ = 0;          // ctx_'s value_memory, counted once per batch that holds it:
   const RecorderBatch* ctx_counted_batch_ = nullptr;
   std::uint64_t ctx_counted_generation_ = 0;
   void count_value_ctx(RecorderBatch& b);

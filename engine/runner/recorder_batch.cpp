@@ -242,6 +242,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
   // A big decoded ctx is not kept for the batch's next use: every batch of
   // the recorder's pool would hold up to two (their bytes bound nothing once
   // handed back). Decoded here, so freed on the thread that allocated it.
+  parts_.ctx.reset();
   for (int i = 0; i < 2; ++i) {
     if (held_ctx_size_[i] > script::StrategyHost::kRecentCtxMaxBytes) {
       held_ctx_value_[i].reset();
@@ -262,7 +263,28 @@ void RecorderBatch::release() noexcept {
   in_use_.store(false, std::memory_order_release);
 }
 
+std::size_t value_memory(const Value& v) noexcept {
+  std::size_t n = sizeof(Value);
+  switch (v.kind()) {
+    case Value::Kind::String: return n + v.as_string().capacity();
+    case Value::Kind::Array:
+      for (const Value& e : v.as_array()) n += value_memory(e);
+      return n;
+    case Value::Kind::Map:
+      for (const auto& [k, e] : v.as_map()) n += sizeof(std::string) + k.capacity() + value_memory(e);
+      return n;
+    default: return n;
+  }
+}
+
 void RecorderBatch::clear() noexcept {
+  // The states' value trees (the host walker's contexts, counted by
+  // add_value_bytes) are dropped, not kept in the records for their reuse:
+  // a pool's idle batches would hold them for the rest of the session.
+  if (value_bytes_ != 0) {
+    for (std::size_t i = 0; i < states_used_; ++i) states_[i].ctx.reset();
+    value_bytes_ = 0;
+  }
   count_ = 0;
   items_used_ = 0;
   bars_.clear();

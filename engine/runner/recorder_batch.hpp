@@ -369,7 +369,12 @@ class RecorderBatch final : public journal::DeferredEvents {
   // trees by their export_size; one held twice may count twice): what the
   // recorder hands a batch over by (RecorderOptions::batch_bytes) and the
   // writer bounds its queue by (WriterOptions::queue_bytes).
-  void add_held_bytes(std::size_t n) noexcept { held_bytes_ += n; }
+  // A value tree of the host's walker some of the batch's states hold, by
+  // its approximate memory (value_memory).
+  void add_value_bytes(std::size_t n) noexcept {
+    held_bytes_ += n;
+    value_bytes_ += n;
+  }
   std::size_t held_bytes() const noexcept override { return held_bytes_; }
   // Indicator values of a state go here (StateRecord::indicator_offset).
   std::vector<double>& indicator_values() noexcept { return indicator_values_; }
@@ -454,6 +459,7 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::vector<model::Order> order_store_;  // the first order_store_used_ are this batch's (without tags)
   std::vector<std::shared_ptr<const script::LoopExport>> held_exports_;  // hold_export()
   std::size_t held_bytes_ = 0;
+  std::size_t value_bytes_ = 0;  // of held_bytes_: states' value trees (clear() drops them)
   std::size_t order_store_used_ = 0;
   std::size_t order_store_made_ = 0;
   std::uint64_t generation_ = 0;
@@ -480,6 +486,11 @@ class RecorderBatch final : public journal::DeferredEvents {
   std::shared_ptr<const Value> held_ctx_value_[2];
   std::size_t held_ctx_size_[2] = {0, 0};  // their exports' bytes
 };
+
+// About the memory a value tree takes (its nodes, strings and keys): what a
+// recorded state's ctx from the host's walker holds, which its export_size
+// undercounts (a boolean is one byte as data and a whole node here).
+std::size_t value_memory(const Value& v) noexcept;
 
 // A working order as recorded in runner_state.context.orders.
 using journal::order_value;

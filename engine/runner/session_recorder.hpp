@@ -16,10 +16,12 @@
 // each JournalRecorder on its runner's thread; record() from any thread.
 // Nothing here does disk I/O on a runner thread (the journal writer has its
 // own thread), except what JournalWriter's queue policy allows.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <atomic>
@@ -96,11 +98,20 @@ class SessionRecorder {
 
   journal::WriterStats writer_stats() const { return writer_->stats(); }
   // The warnings its runners' recorders noted in the journal (a ctx that
-  // could not be recorded), for the command to show too.
-  std::vector<std::string> warnings() const {
-    std::vector<std::string> out;
-    for (const auto& r : runners_)
-      if (!r->ctx_warning().empty()) out.push_back(r->ctx_warning());
+  // could not be recorded), for the command to show too: each text once,
+  // with the number of runners that noted it.
+  std::vector<std::pair<std::string, std::size_t>> warnings() const {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    for (const auto& r : runners_) {
+      const std::string& w = r->ctx_warning();
+      if (w.empty()) continue;
+      auto same = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == w; });
+      if (same != out.end()) {
+        ++same->second;
+      } else {
+        out.emplace_back(w, 1);
+      }
+    }
     return out;
   }
 

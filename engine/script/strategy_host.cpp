@@ -939,7 +939,12 @@ Result<Value> StrategyHost::export_context() {
     if (!v) return std::move(v).error();
     return **v;
   }
-  return walk_context(ContextLimits::kDefaultMaxBytes);
+  // As data, a ctx may be as big as the VM's memory budget (a reload's
+  // export and import are transient, but every runner using a saved file
+  // reloads at once): a table of references to one long string is refused
+  // before it expands further.
+  const std::size_t budget = limits_.memory_limit_bytes;
+  return walk_context(budget != 0 ? std::min(budget, ContextLimits::kDefaultMaxBytes) : ContextLimits::kDefaultMaxBytes);
 }
 
 Result<Value> StrategyHost::walk_context(std::size_t max_bytes) {

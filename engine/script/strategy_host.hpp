@@ -246,11 +246,14 @@ class StrategyHost {
   // an Errc::limit error, found by writing at most this many bytes. A ctx
   // holding many references to one long string exports each of them whole
   // (1 MB of Lua memory was 70 MB a state, and a recording held thousands).
-  // export_context, for a reload, stops at ContextLimits' default instead.
+  // export_context, for a reload, stops at the VM's memory budget instead
+  // (at most ContextLimits' default).
   void set_ctx_export_limit(std::size_t bytes) noexcept { ctx_export_limit_ = bytes; }
   std::size_t ctx_export_limit() const noexcept { return ctx_export_limit_; }
   static constexpr std::size_t kDefaultCtxExportLimit = std::size_t{4} << 20;
-  static constexpr std::size_t kMaxCtxExportLimit = std::size_t{256} << 20;  // (te_api.ctx_cap is 32-bit)
+  // A recorded ctx must fit a journal record (journal::kMaxRecordSize, 64 MiB)
+  // with the rest of its state.
+  static constexpr std::size_t kMaxCtxExportLimit = std::size_t{32} << 20;
   // In-loop ctx export (the runner's end of bar inside run_batch, when the
   // only Lua its observers need is export_context): step returns
   // kStepExportCtx, the prelude writes ctx into te_api.ctx_buf and passes its

@@ -109,7 +109,7 @@ TEST_CASE("[event_sourcing] max_ctx_bytes is read and a value out of range names
   auto dflt = config::parse_config("[event_sourcing]\ncompression = \"lz4\"\n", "d.toml");
   REQUIRE(dflt.ok());
   CHECK(dflt->event_sourcing.max_ctx_bytes == 4 << 20);
-  for (const char* v : {"1023", "268435457", "\"4MB\""}) {
+  for (const char* v : {"1023", "33554433", "\"4MB\""}) {
     INFO(v);
     auto bad = config::parse_config(std::string("[event_sourcing]\nmax_ctx_bytes = ") + v + "\n", "b.toml");
     REQUIRE_FALSE(bad.ok());

@@ -133,5 +133,5 @@ function manage_position(bar, ctx, ind) end
                           "--sessions-dir sessions --out out --record-max-ctx-bytes 100 >bad.txt 2>&1";
   CHECK(std::system(cmd.c_str()) != 0);
   CHECK_THAT(read_file(dir.file("bad.txt")), Catch::Contains("--record-max-ctx-bytes") &&
-                                                 Catch::Contains("must be between 1024 and 268435456 bytes, was 100"));
+                                                 Catch::Contains("must be between 1024 and 33554432 bytes, was 100"));
 }

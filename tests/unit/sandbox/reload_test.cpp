@@ -173,7 +173,8 @@ TEST_CASE("a ctx too big as data refuses the reload and a reload keeps the recor
           "[sandbox][reload]") {
   test::World world;
   // 300 references to one 1 MB string: 1 MB in Lua, 300 MB as data (over
-  // the reload's 256 MiB): refused with the path, before anything changes.
+  // the VM's 64 MB memory budget, a reload's limit): refused with the path,
+  // before anything changes.
   auto r = world.add(std::string("params = {}\nfunction on_start(ctx) local s = string.rep('y', 1000000) "
                                  "ctx.refs = {} for i = 1, 300 do ctx.refs[i] = s end end\n") +
                      test::kIdleCallbacks);
