@@ -73,6 +73,13 @@ struct WriterOptions {
   // spent a third of its time on them for 1.15x. false: format 4, for tests
   // and tools that need one. Only with bar_runs and positional_states.
   bool runs_apart = true;
+  // A single bar outside a run is written as a one-bar bar_run stored apart
+  // (not a compact record in the LZ4 part, whose nine-byte doubles LZ4
+  // probed byte by byte: ≈ 500 instructions a bar), and a positional delta's
+  // orders patch writes an order it replaces whole as its tuple instead of a
+  // map with nine keys (format 6, docs/journal-format.md). false: format 5,
+  // for tests and tools that need one. Only with runs_apart.
+  bool format6 = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).

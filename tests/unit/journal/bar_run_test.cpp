@@ -13,12 +13,14 @@
 #include <limits>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "engine/journal/bar_run.hpp"
 #include "engine/journal/block_codec.hpp"
 #include "engine/journal/event_codec.hpp"
 #include "engine/journal/journal_reader.hpp"
 #include "engine/journal/journal_writer.hpp"
+#include "engine/journal/msgpack_cursor.hpp"
 #include "engine/journal/record_format.hpp"
 #include "journal_fixtures.hpp"
 
@@ -446,25 +448,46 @@ TEST_CASE("format 3: runners' alternating bars keep blocks at their size", "[uni
   for (std::size_t i = 0; i < events.size(); i += 997) CHECK(encode_event(back[i]) == encode_event(events[i]));
 }
 
-TEST_CASE("format 5 journals read back the events written, as format 4 journals of them do", "[unit][journal]") {
+TEST_CASE("format 6 and 5 journals read back the events written, as format 4 journals of them do",
+          "[unit][journal]") {
   TempDir dir;
   const auto events = backtest_like(3000, 2, 5);
   for (std::uint32_t block : {4u * 1024, 64u * 1024}) {
+    const std::string v6 = dir.file("v6-" + std::to_string(block));
     const std::string v5 = dir.file("v5-" + std::to_string(block));
     const std::string v4 = dir.file("v4-" + std::to_string(block));
+    WriterOptions o5 = blocks_of(block, true);
+    o5.format6 = false;
     WriterOptions o4 = blocks_of(block, true);
     o4.runs_apart = false;
-    const WriterStats s5 = write_journal(v5, events, blocks_of(block, true));
+    const WriterStats s6 = write_journal(v6, events, blocks_of(block, true));
+    const WriterStats s5 = write_journal(v5, events, o5);
     const WriterStats s4 = write_journal(v4, events, o4);
+    CHECK(s6.written == events.size());
     CHECK(s5.written == events.size());
     CHECK(s4.written == events.size());
     NullReporter rep;
+    auto r6 = JournalReader::open(v6, rep);
     auto r5 = JournalReader::open(v5, rep);
     auto r4 = JournalReader::open(v4, rep);
+    REQUIRE(r6.ok());
     REQUIRE(r5.ok());
     REQUIRE(r4.ok());
+    CHECK((*r6)->header().major == 6);
     CHECK((*r5)->header().major == 5);
     CHECK((*r4)->header().major == 4);
+    // Format 6 wrote the single bars (between the two runners' other
+    // events) as one-bar runs, shorter than their compact records.
+    std::uint64_t raw6 = 0, raw5 = 0;
+    for (const BlockInfo& b : (*r6)->blocks()) raw6 += b.header.raw_size;
+    for (const BlockInfo& b : (*r5)->blocks()) raw5 += b.header.raw_size;
+    CHECK(raw6 < raw5);
+    const auto back6 = read_all(v6, rep);
+    REQUIRE(back6.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      INFO("event " << i);
+      REQUIRE(encode_event(back6[i]) == encode_event(events[i]));
+    }
     std::size_t apart = 0;
     for (const BlockInfo& b : (*r5)->blocks()) {
       apart += (b.header.flags & kBlockRunsApart) != 0 ? 1 : 0;
@@ -752,6 +775,68 @@ TEST_CASE("encode_bar_run's AVX2 kernels write the baseline's bytes", "[unit][jo
         REQUIRE((ra.lo == rb.lo && ra.hi == rb.hi));
       }
     }
+  }
+}
+
+TEST_CASE("a one-bar run's columns are those the general path writes, whatever the hints, which it leaves",
+          "[unit][journal]") {
+  // encode_bar_run writes a run of one bar (format 6's single bars) on a path
+  // of its own: each of its columns must be the canonical [d, k] (the
+  // smallest d) or [nil, x] of the general path, which writes the same value
+  // twice as [d, k, 0] or [nil, x, x]; and it must not move the hints.
+  std::mt19937_64 rng(606);
+  const double specials[] = {-0.0, 0.0, 100.0, 100.5, 100.25, 1200.0, 0.1 + 0.2, 1e300, 123.456789012,
+                             0.1234567891, -42.5, 2251799813685247.0, 2251799813685248.0, 1e-9, 1e-10,
+                             std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()};
+  for (int trial = 0; trial < 3000; ++trial) {
+    model::Bar b;
+    double* cols[5] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
+    for (double* v : cols) {
+      *v = rng() % 3 == 0 ? specials[rng() % std::size(specials)]
+                          : static_cast<double>(static_cast<std::int64_t>(rng() % 2'000'001) - 1'000'000) /
+                                std::pow(10.0, static_cast<double>(rng() % 10));
+    }
+    BarRun one, two;
+    one.runner = two.runner = 2;
+    one.first_sequence = two.first_sequence = 1 + rng() % 100'000;
+    one.add(kStart, b);
+    two.add(kStart, b);
+    two.add(kStart + kMinute, b);
+    int h1[5], h2[5] = {2, 2, 2, 2, 0};
+    for (int& h : h1) h = static_cast<int>(rng() % 10);
+    const std::vector<int> before(h1, h1 + 5);
+    std::string r1(kMaxBarRunRecord, '\0'), r2(kMaxBarRunRecord, '\0');
+    TsRange range;
+    r1.resize(encode_bar_run(one, h1, r1.data(), true, &range));
+    r2.resize(encode_bar_run(two, h2, r2.data(), true));
+    INFO("trial " << trial);
+    CHECK(std::vector<int>(h1, h1 + 5) == before);
+    CHECK((range.lo == kStart && range.hi == kStart));
+    te::journal::detail::MsgpackCursor c1(r1), c2(r2);
+    std::uint32_t n1 = 0, n2 = 0;
+    REQUIRE((c1.read_array(n1) && c2.read_array(n2) && n1 == 12 && n2 == 12));
+    const auto bytes = [](const Value& v) {
+      std::string out;
+      encode_value(v, out);
+      return out;
+    };
+    Value v1, v2;
+    for (int f = 0; f < 7; ++f) REQUIRE((c1.read_value(v1) && c2.read_value(v2)));
+    for (int c = 0; c < 5; ++c) {
+      REQUIRE((c1.read_value(v1) && c2.read_value(v2)));
+      const Value::Array& a1 = v1.as_array();
+      const Value::Array& a2 = v2.as_array();
+      REQUIRE(a1.size() == 2);
+      REQUIRE(a2.size() == 3);
+      CHECK(bytes(a1[0]) == bytes(a2[0]));  // d, or nil
+      CHECK(bytes(a1[1]) == bytes(a2[1]));  // k, or the double
+      if (a1[0].is_nil()) {
+        CHECK(bytes(a2[2]) == bytes(a2[1]));
+      } else {
+        CHECK(a2[2].as_int() == 0);
+      }
+    }
+    REQUIRE((c1.at_end() && c2.at_end()));
   }
 }
 
