@@ -1982,9 +1982,21 @@ void put_order_value_replace(Enc& en, const Value& v) {
 // `tuples` (format 6) each element an array patch replaces whole, as an
 // order of the tuple's shape, is [3, tuple]; else the same bytes as put_diff.
 void put_orders_diff(Enc& en, const Value& a, const Value& b, bool tuples) {
-  if (!tuples || !a.is_array() || !b.is_array() || array_kind(a.as_array(), b.as_array()) != DiffKind::ArrayPatch) {
-    return put_diff(en, a, b);
+  if (!tuples || !a.is_array() || !b.is_array()) return put_diff(en, a, b);
+  const DiffKind kind = array_kind(a.as_array(), b.as_array());
+  if (kind == DiffKind::Replace) {
+    // format 6: [4, [tuple, ...]] when every order is of the tuple's shape
+    const Value::Array& y = b.as_array();
+    std::vector<OrderCodes> codes(y.size());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (!order_codes(y[i], codes[i])) return put_replace(en, b);
+    raw_array(en, 2);
+    raw_int(en, kOrderListTupleReplace);
+    raw_array(en, static_cast<std::uint32_t>(y.size()));
+    for (std::size_t i = 0; i < y.size(); ++i) put_order_tuple(en, y[i], codes[i]);
+    return;
   }
+  if (kind != DiffKind::ArrayPatch) return put_diff(en, a, b);
   // put_array_patch, its element replacements through put_order_value_replace
   const Value::Array& x = a.as_array();
   const Value::Array& y = b.as_array();
@@ -2199,9 +2211,16 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
   }
   if (common > 0 && changed * 2 > common) {  // array_kind's Replace: [0, the list's value]
     raw_array(en, 2);
-    raw_int(en, 0);
+    raw_int(en, tuples ? kOrderListTupleReplace : 0);  // format 6: [4, [tuple, ...]]
     raw_array(en, static_cast<std::uint32_t>(ny));
-    for (std::size_t i = 0; i < ny; ++i) put_order_map(en, y[i]);
+    for (std::size_t i = 0; i < ny; ++i) {
+      if (tuples) {
+        room(en, kOrderTupleBound);
+        put_raw_order_tuple(en, y[i]);
+      } else {
+        put_order_map(en, y[i]);
+      }
+    }
     return;
   }
   // put_array_patch

@@ -76,8 +76,8 @@ struct WriterOptions {
   // A single bar outside a run is written as a one-bar bar_run stored apart
   // (not a compact record in the LZ4 part, whose nine-byte doubles LZ4
   // probed byte by byte: ≈ 500 instructions a bar), and a positional delta's
-  // orders patch writes an order it replaces whole as its tuple instead of a
-  // map with nine keys (format 6, docs/journal-format.md). false: format 5,
+  // orders document writes an order (or a whole list) it replaces as tuples
+  // instead of maps with nine keys (format 6, docs/journal-format.md). false: format 5,
   // for tests and tools that need one. Only with runs_apart.
   bool format6 = true;
   // A partially filled block is written this long after its first record was

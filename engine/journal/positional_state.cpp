@@ -176,16 +176,32 @@ bool read_leaf_map_doc(MsgpackCursor& c, unsigned bits, const std::string_view (
   return true;
 }
 
-// Leaf 9's delta document, as read_value reads it, except that an element
-// of an array patch written [3, tuple] (format 6, kOrderTupleReplace) reads
-// as [0, the order's map], the document it stands for. Other documents (nil,
-// a replacement, format 5's patches) read as read_value reads them.
+// Leaf 9's delta document, as read_value reads it, except for format 6's
+// tuples: an element of an array patch written [3, tuple]
+// (kOrderTupleReplace) reads as [0, the order's map], and [4, [tuple, ...]]
+// (kOrderListTupleReplace) as [0, [the orders' maps]], the documents they
+// stand for. Other documents (nil, format 5's) read as read_value reads them.
 bool read_orders_doc(MsgpackCursor& c, Value& out) {
   std::uint8_t b = 0;
-  if (!c.peek(b) || b != 0x93) return c.read_value(out);
+  if (!c.peek(b) || (b != 0x93 && b != 0x92)) return c.read_value(out);
   std::uint32_t n = 0;
   std::int64_t op = 0;
   if (!(c.read_array(n) && c.read_int(op))) return false;
+  if (n == 2) {
+    // [4, [tuple, ...]] (format 6) reads as [0, [order, ...]]; [0, v] as it is
+    Value::Array& doc = sized_array(out, 2);
+    if (op != kOrderListTupleReplace) {
+      doc[0].assign_int(op);
+      return c.read_value(doc[1]);
+    }
+    doc[0].assign_int(0);
+    std::uint32_t count = 0;
+    if (!c.read_array(count)) return false;
+    if (count > c.remaining()) return c.fail("orders run past the record");
+    for (Value& o : sized_array(doc[1], count))
+      if (!read_order_tuple(c, o)) return false;
+    return true;
+  }
   Value::Array& doc = sized_array(out, 3);
   doc[0].assign_int(op);
   if (op != 2) return c.read_value(doc[1]) && c.read_value(doc[2]);

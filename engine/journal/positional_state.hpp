@@ -64,6 +64,10 @@ inline constexpr std::uint8_t kOrdersAsValue = 1;  // orders stored as its value
 // and enum names were three quarters of a delta state whose list gained an
 // order (≈ 150 of ≈ 200 bytes), and the LZ4 pass over them.
 inline constexpr std::uint8_t kOrderTupleReplace = 3;
+// Format 6: the orders document that replaces the whole list, [0, [order,
+// ...]], is [4, [tuple, ...]] when every order is of the tuple's shape (old
+// and new value both lists).
+inline constexpr std::uint8_t kOrderListTupleReplace = 4;
 
 // A working order of runner_state.context.orders ({filled_qty, id,
 // limit_price, purpose, qty, side, status, stop_price, type}, as the recorder
@@ -86,7 +90,8 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
 // same rules as encode_state_parts_delta_if_patch (false, nothing appended,
 // when the context's delta would replace it whole: a snapshot is due).
 // `order_tuples`: format 6's [3, tuple] for an order its orders patch
-// replaces whole (kOrderTupleReplace); false: format 5's [0, {nine keys}].
+// replaces whole and [4, [tuple, ...]] for a whole list (kOrderTupleReplace,
+// kOrderListTupleReplace); false: format 5's [0, {nine keys}] and [0, [...]].
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
                                             model::RunnerId runner, const StateParts& p, const Value& indicators,
                                             const StatePartsBase& base, std::uint64_t base_sequence,

@@ -27,8 +27,8 @@ inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J',
 // 5: a block's bar_run records are stored apart from its LZ4 payload
 // (kBlockRunsApart);
 // 6: a single bar outside a run is a one-bar bar_run stored apart too, and a
-// positional delta's orders patch writes an order it replaces whole as its
-// tuple (kOrderTupleReplace).
+// positional delta's orders document writes an order it replaces whole, or a
+// whole list it replaces, as tuples (kOrderTupleReplace, kOrderListTupleReplace).
 // Version 1 to 5 journals are still read.
 inline constexpr std::uint16_t kFormatMajor = 6;  // readers refuse a newer major
 // The version a writer writes with WriterOptions::format6 off.

@@ -562,6 +562,24 @@ TEST_CASE("the positional runner_state example in docs/journal-format.md is what
   CHECK(gained.size() == 55);
   CHECK(gained5.size() == 55 + 108);
   CHECK(identical(decode_event(gained), decode_event(gained5)));
+
+  // The stop moved to 99 (its only order changed: the delta replaces the
+  // whole list), [4, [tuple]] where format 5 wrote [0, [{nine keys}]].
+  Value::Map moved = p.orders->as_array()[0].as_map();
+  moved[7].second = Value(99.0);
+  StateParts r = p;
+  r.orders = std::make_shared<const Value>(Value(Value::Array{Value(std::move(moved), Value::sorted_keys)}));
+  std::string list, list5;
+  REQUIRE(encode_state_positional_delta_if_patch(301, 1'700'000'120'000'000'000, 0, r, Value(), base, 300, 250,
+                                                 list));
+  REQUIRE(encode_state_positional_delta_if_patch(301, 1'700'000'120'000'000'000, 0, r, Value(), base, 300, 250,
+                                                 list5, false));
+  CHECK(hex(list) ==
+        "9c 04 cd 01 2d cf 17 97 9d 1a 26 b8 b0 00 00 01 02 03 cd 02 00 "
+        "92 04 91 99 00 02 00 02 cd 03 e8 01 01 63 02 c0 cd 01 2c cc fa");
+  CHECK(list.size() == 42);
+  CHECK(list5.size() == 42 + 116);
+  CHECK(identical(decode_event(list), decode_event(list5)));
 }
 
 TEST_CASE("format 4 and format 3 journals of every event type read back the same events", "[unit][journal]") {
