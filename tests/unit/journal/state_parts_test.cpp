@@ -350,8 +350,21 @@ TEST_CASE("a positional runner_state record cut short or damaged never decodes a
   q.cash = 5, q.bar_index = 4, q.in_trade = false;
   std::string delta;
   REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, q, Value(), base, 9, 9, delta));
+  // Format 6's order tuples in a delta's orders document: an order added
+  // ([3, tuple]) and a whole list replaced ([4, [tuple, ...]]).
+  StateParts added = p;
+  Value::Array three{p.orders->as_array()[0], p.orders->as_array()[1], standard_order(rng)};
+  added.orders = std::make_shared<const Value>(Value(std::move(three)));
+  StateParts replaced = p;
+  Value::Array other{standard_order(rng), standard_order(rng)};
+  replaced.orders = std::make_shared<const Value>(Value(std::move(other)));
+  std::string with_add, with_list;
+  REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, added, Value(), base, 9, 9, with_add));
+  REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, replaced, Value(), base, 9, 9, with_list));
+  REQUIRE(with_add.find("\x92\x03\x99") != std::string::npos);
+  REQUIRE(with_list.find("\x92\x04\x92\x99") != std::string::npos);
   Event e;
-  for (const std::string& r : {full, delta}) {
+  for (const std::string& r : {full, delta, with_add, with_list}) {
     decode_event(r, e);
     REQUIRE(e.get<RunnerState>() != nullptr);
     for (std::size_t n = 0; n < r.size(); ++n) {
