@@ -1980,7 +1980,9 @@ void put_order_value_replace(Enc& en, const Value& v) {
 
 // put_diff of two orders values, for a positional delta's leaf 9: with
 // `tuples` (format 6) each element an array patch replaces whole, as an
-// order of the tuple's shape, is [3, tuple]; else the same bytes as put_diff.
+// order of the tuple's shape, is [3, tuple], and a whole list of such orders
+// replaced is [4, [tuple, ...]]; else the same bytes as put_diff. (The same
+// bytes as put_kept_orders_diff writes for the same lists: state_parts_test.)
 void put_orders_diff(Enc& en, const Value& a, const Value& b, bool tuples) {
   if (!tuples || !a.is_array() || !b.is_array()) return put_diff(en, a, b);
   const DiffKind kind = array_kind(a.as_array(), b.as_array());
@@ -2189,7 +2191,8 @@ void put_order_tuple_replace(Enc& en, const model::Order& o) {
 }
 
 // put_diff(orders' value of x, of y) for lists that differ; with `tuples`
-// (format 6) an element replaced whole as [3, tuple].
+// (format 6) an element replaced whole as [3, tuple] and the whole list
+// replaced as [4, [tuple, ...]] (raw orders always have the tuple's shape).
 void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model::Order* y, std::size_t ny,
                           bool tuples) {
   const std::size_t common = std::min(x.size(), ny);
