@@ -497,55 +497,8 @@ bool bar_run_uses_avx2() noexcept { return &column_kernels() != &kBaselineKernel
 
 namespace {
 
-// A run of one bar (format 6 writes a single bar outside a run as one, apart
-// from LZ4): the same bytes as the general path (step 0, each column [d, k]),
-// without its column buffers and vector kernels, and without moving the
-// hints: a single value ends in 0 one time in ten, and the smaller exponent
-// it then takes would send the next long run's search off its usual exponent.
-std::size_t encode_one_bar(const BarRun& run, const int hints[5], char* out, TsRange* range) noexcept {
-  Out o{out};
-  o.array(12);
-  o.uint(kBarRunType);
-  o.uint(run.first_sequence);
-  o.sint(run.ts[0]);
-  o.uint(run.runner);
-  o.byte(1);  // count
-  o.byte(0);  // ts_step 0
-  o.nil();
-  if (range != nullptr) range->lo = range->hi = run.ts[0];
-  for (int c = 0; c < 5; ++c) {
-    const double x = run.col[c][0];
-    std::int64_t k = 0;
-    int d = hints[c];
-    if (!column_fits_early(&x, 1, d, &k)) {
-      d = -1;
-      for (int t = 0; t <= kMaxBarRunDecimals; ++t) {
-        if (t != hints[c] && column_fits_early(&x, 1, t, &k)) {
-          d = t;
-          break;
-        }
-      }
-    }
-    if (d < 0) {
-      o.byte(0x92);
-      o.nil();
-      o.dbl(x);
-      continue;
-    }
-    while (d > 0 && k % 10 == 0) {  // as column_decimals: the smallest d
-      k /= 10;
-      --d;
-    }
-    o.byte(0x92);
-    o.byte(static_cast<unsigned>(d));
-    o.sint(k);
-  }
-  return static_cast<std::size_t>(o.p - out);
-}
-
 std::size_t encode_with(const ColumnKernels& kern, const BarRun& run, int hints[5], char* out, bool time_units,
                         TsRange* range) noexcept {
-  if (run.count == 1) return encode_one_bar(run, hints, out, range);
   Out o{out};
   const std::uint32_t n = run.count;
   o.array(12);

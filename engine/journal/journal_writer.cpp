@@ -308,10 +308,12 @@ struct JournalWriter::Impl {
     if (bars.count != 0) flush_pending_run();
   }
   void flush_pending_run() {
-    if (bars.count == 1 && !format6()) {
-      // Before format 6 a run of one bar is its compact record (a bar_run
-      // record is longer; format 6 stores it apart from LZ4, which spent
-      // more on the compact record's doubles than the writer on the run).
+    if (bars.count == 1) {
+      // A run of one bar is its compact record (a bar_run record would be
+      // longer: interleaved runners, a live runner's single bars). Format 6
+      // as first made wrote it as a one-bar run stored apart from LZ4: 3.5
+      // writer instructions a bar fewer, every journal larger on disk
+      // (docs/performance.md); readers still read one.
       char* p = block.begin_small(kMaxCompactMarketData);
       model::Bar bar;
       bar.ts_ns = bars.ts[0];
@@ -956,7 +958,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
   h.major = !options.bar_runs            ? kFormatMajorWithoutBarRuns
             : !options.positional_states ? kFormatMajorWithoutPositionalStates
             : !options.runs_apart        ? kFormatMajorRunsInside
-            : !options.format6           ? kFormatMajorBeforeSingleRuns
+            : !options.format6           ? kFormatMajorBeforeOrderTuples
                                          : kFormatMajor;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;

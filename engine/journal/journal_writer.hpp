@@ -73,12 +73,10 @@ struct WriterOptions {
   // spent a third of its time on them for 1.15x. false: format 4, for tests
   // and tools that need one. Only with bar_runs and positional_states.
   bool runs_apart = true;
-  // A single bar outside a run is written as a one-bar bar_run stored apart
-  // (not a compact record in the LZ4 part, whose nine-byte doubles LZ4
-  // probed byte by byte: ≈ 500 instructions a bar), and a positional delta's
-  // orders document writes an order (or a whole list) it replaces as tuples
-  // instead of maps with nine keys (format 6, docs/journal-format.md). false: format 5,
-  // for tests and tools that need one. Only with runs_apart.
+  // A positional delta's orders document writes an order (or a whole list)
+  // it replaces as tuples instead of maps with nine keys (format 6,
+  // docs/journal-format.md). false: format 5, for tests and tools that need
+  // one. Only with runs_apart.
   bool format6 = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
