@@ -338,6 +338,71 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
   return true;
 }
 
+// Four differences of a group of eight that are not all fixints (a volume
+// column's, mostly: its differences are hundreds) without sint_flat's chain
+// per value, when each of them is in -32768..65535 (msgpack's forms of one to
+// three bytes: fixint, cc/d0 and a byte, cd/d1 and two): every lane's header
+// and bytes are made at once in a 32-bit word (header, then the big-endian
+// bytes), and one byte shuffle, picked by which lanes take one, two or three
+// bytes, packs the four words' bytes together. False (nothing written) when a
+// difference is outside that range.
+struct Pack4 {
+  std::uint8_t shuffle[16];
+  std::uint8_t size;
+};
+constexpr std::array<Pack4, 256> make_pack4() {
+  std::array<Pack4, 256> t{};
+  for (unsigned m = 0; m < 256; ++m) {
+    Pack4 e{};
+    for (std::uint8_t& b : e.shuffle) b = 0x80;  // zero
+    unsigned at = 0;
+    for (unsigned lane = 0; lane < 4; ++lane) {
+      // bit `lane` of the low four: a fixint; of the high four: two bytes
+      const unsigned len = (m >> lane & 1) != 0 ? 1 : (m >> (4 + lane) & 1) != 0 ? 2 : 3;
+      for (unsigned b = 0; b < len; ++b) e.shuffle[at++] = static_cast<std::uint8_t>(4 * lane + b);
+    }
+    e.size = static_cast<std::uint8_t>(at);
+    t[m] = e;
+  }
+  return t;
+}
+constexpr std::array<Pack4, 256> kPack4 = make_pack4();
+
+[[gnu::target("avx2"), gnu::always_inline]] inline bool short4_avx2(const std::int64_t* k, char*& p) noexcept {
+  const __m256i d = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)),
+                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k - 1)));
+  const __m256i out = _mm256_or_si256(_mm256_cmpgt_epi64(d, _mm256_set1_epi64x(65535)),
+                                      _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32768), d));
+  if (!_mm256_testz_si256(out, out)) return false;
+  const __m256i ones = _mm256_set1_epi64x(-1);
+  const __m256i fix = _mm256_andnot_si256(_mm256_or_si256(_mm256_cmpgt_epi64(d, _mm256_set1_epi64x(127)),
+                                                          _mm256_cmpgt_epi64(_mm256_set1_epi64x(-32), d)),
+                                          ones);
+  const __m256i neg = _mm256_cmpgt_epi64(_mm256_setzero_si256(), d);
+  // two bytes: 128..255 (cc) or -128..-33 (d0); else (not a fixint) three
+  const __m256i two = _mm256_andnot_si256(
+      _mm256_blendv_epi8(_mm256_cmpgt_epi64(d, _mm256_set1_epi64x(255)),
+                         _mm256_cmpgt_epi64(_mm256_set1_epi64x(-128), d), neg),
+      ones);
+  const __m256i low = _mm256_and_si256(d, _mm256_set1_epi64x(0xff));
+  // header: cc / cd for d >= 0, d0 / d1 below (the two-byte form one less)
+  __m256i header = _mm256_sub_epi64(_mm256_blendv_epi8(_mm256_set1_epi64x(0xcd), _mm256_set1_epi64x(0xd1), neg),
+                                    _mm256_and_si256(two, _mm256_set1_epi64x(1)));
+  header = _mm256_blendv_epi8(header, low, fix);
+  const __m256i high = _mm256_and_si256(_mm256_srli_epi64(d, 8), _mm256_set1_epi64x(0xff));
+  const __m256i first = _mm256_blendv_epi8(high, low, two);  // the byte after the header
+  const __m256i word = _mm256_or_si256(header, _mm256_or_si256(_mm256_slli_epi64(first, 8), _mm256_slli_epi64(low, 16)));
+  const __m128i words =
+      _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(word, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+  const unsigned m = static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(fix))) |
+                     static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(two))) << 4;
+  const Pack4& e = kPack4[m];
+  const __m128i bytes = _mm_shuffle_epi8(words, _mm_loadu_si128(reinterpret_cast<const __m128i*>(e.shuffle)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bytes);  // within the four values' 36 bytes of room
+  p += e.size;
+  return true;
+}
+
 [[gnu::target("avx2")]] char* put_deltas_avx2(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
   Out o{p};
   if (n == 0) return o.p;
@@ -349,7 +414,10 @@ char* put_deltas(char* p, const std::int64_t* k, std::uint32_t n) noexcept {
       o.p += 8;
       continue;
     }
-    for (std::uint32_t j = i; j < i + 8; ++j) o.sint_flat(k[j] - k[j - 1]);
+    for (std::uint32_t h = i; h < i + 8; h += 4) {
+      if (short4_avx2(k + h, o.p)) continue;
+      for (std::uint32_t j = h; j < h + 4; ++j) o.sint_flat(k[j] - k[j - 1]);
+    }
   }
   if (i < n) {
     // The last one to seven: the same eight-wide test on the lanes that

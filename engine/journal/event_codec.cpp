@@ -1967,6 +1967,69 @@ void put_order_tuple(Enc& en, const Value& order, const OrderCodes& c) {
   raw_uint(en, static_cast<std::uint64_t>(c.type));
 }
 
+// An element of an orders patch replaced whole by `v`: format 6's
+// [3, tuple] when v is an order of the tuple's shape, else put_replace's
+// [0, v] (what put_kept_orders_diff writes for the same lists).
+void put_order_value_replace(Enc& en, const Value& v) {
+  OrderCodes c{};
+  if (!order_codes(v, c)) return put_replace(en, v);
+  raw_array(en, 2);
+  raw_int(en, kOrderTupleReplace);
+  put_order_tuple(en, v, c);
+}
+
+// put_diff of two orders values, for a positional delta's leaf 9: with
+// `tuples` (format 6) each element an array patch replaces whole, as an
+// order of the tuple's shape, is [3, tuple], and a whole list of such orders
+// replaced is [4, [tuple, ...]]; else the same bytes as put_diff. (The same
+// bytes as put_kept_orders_diff writes for the same lists: state_parts_test.)
+void put_orders_diff(Enc& en, const Value& a, const Value& b, bool tuples) {
+  if (!tuples || !a.is_array() || !b.is_array()) return put_diff(en, a, b);
+  const DiffKind kind = array_kind(a.as_array(), b.as_array());
+  if (kind == DiffKind::Replace) {
+    // format 6: [4, [tuple, ...]] when every order is of the tuple's shape
+    const Value::Array& y = b.as_array();
+    std::vector<OrderCodes> codes(y.size());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (!order_codes(y[i], codes[i])) return put_replace(en, b);
+    raw_array(en, 2);
+    raw_int(en, kOrderListTupleReplace);
+    raw_array(en, static_cast<std::uint32_t>(y.size()));
+    for (std::size_t i = 0; i < y.size(); ++i) put_order_tuple(en, y[i], codes[i]);
+    return;
+  }
+  if (kind != DiffKind::ArrayPatch) return put_diff(en, a, b);
+  // put_array_patch, its element replacements through put_order_value_replace
+  const Value::Array& x = a.as_array();
+  const Value::Array& y = b.as_array();
+  const std::size_t common = std::min(x.size(), y.size());
+  std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
+  for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
+  en.pk.pack_array(3);
+  en.pk.pack_int64(2);
+  en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
+  en.pk.pack_array(ops);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (i < common && x[i] == y[i]) continue;
+    en.pk.pack_array(2);
+    en.pk.pack_int64(static_cast<std::int64_t>(i));
+    if (i >= common) {
+      put_order_value_replace(en, y[i]);
+    } else if (x[i].is_map() && y[i].is_map()) {  // put_diff's map case
+      const MapCompare cmp(x[i].as_map(), y[i].as_map());
+      if (cmp.kind(x[i].as_map()) == DiffKind::Replace) {
+        put_order_value_replace(en, y[i]);
+      } else {
+        put_map_patch(en, x[i].as_map(), y[i].as_map(), cmp);  // (None: they differ)
+      }
+    } else if (x[i].is_array() && y[i].is_array()) {
+      put_diff(en, x[i], y[i]);
+    } else {
+      put_order_value_replace(en, y[i]);  // put_diff's last case: they differ
+    }
+  }
+}
+
 // A working order's tuple as put_order_tuple writes the tuple of its value
 // (order_value()): the enum codes are the enums' values, whose names
 // (model::to_string) purpose_code() etc. map back to them
@@ -2111,15 +2174,27 @@ void put_order_map(Enc& en, const model::Order& o) {
   raw_name(en, type);
 }
 
-// put_replace of the order's value: [0, {nine keys}].
+// put_replace of the order's value: [0, {nine keys}] (format 5).
 void put_order_replace(Enc& en, const model::Order& o) {
   raw_array(en, 2);
   raw_int(en, 0);
   put_order_map(en, o);
 }
 
-// put_diff(orders' value of x, of y) for lists that differ.
-void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model::Order* y, std::size_t ny) {
+// Format 6: an order replaced whole in an orders patch, [3, tuple] (the
+// full record's tuple, put_raw_order_tuple), for [0, {nine keys}].
+void put_order_tuple_replace(Enc& en, const model::Order& o) {
+  room(en, 2 + kOrderTupleBound);
+  *en.sink.p++ = static_cast<char>(0x92);
+  *en.sink.p++ = static_cast<char>(kOrderTupleReplace);
+  put_raw_order_tuple(en, o);
+}
+
+// put_diff(orders' value of x, of y) for lists that differ; with `tuples`
+// (format 6) an element replaced whole as [3, tuple] and the whole list
+// replaced as [4, [tuple, ...]] (raw orders always have the tuple's shape).
+void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model::Order* y, std::size_t ny,
+                          bool tuples) {
   const std::size_t common = std::min(x.size(), ny);
   unsigned local[8];
   std::vector<unsigned> heap;
@@ -2139,9 +2214,16 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
   }
   if (common > 0 && changed * 2 > common) {  // array_kind's Replace: [0, the list's value]
     raw_array(en, 2);
-    raw_int(en, 0);
+    raw_int(en, tuples ? kOrderListTupleReplace : 0);  // format 6: [4, [tuple, ...]]
     raw_array(en, static_cast<std::uint32_t>(ny));
-    for (std::size_t i = 0; i < ny; ++i) put_order_map(en, y[i]);
+    for (std::size_t i = 0; i < ny; ++i) {
+      if (tuples) {
+        room(en, kOrderTupleBound);
+        put_raw_order_tuple(en, y[i]);
+      } else {
+        put_order_map(en, y[i]);
+      }
+    }
     return;
   }
   // put_array_patch
@@ -2154,7 +2236,11 @@ void put_kept_orders_diff(Enc& en, const std::vector<KeptOrder>& x, const model:
     raw_array(en, 2);
     raw_int(en, static_cast<std::int64_t>(i));
     if (i >= common || changes[i] == 0x1ff) {  // put_replace, or MapCompare's Replace (no key unchanged)
-      put_order_replace(en, y[i]);
+      if (tuples) {
+        put_order_tuple_replace(en, y[i]);
+      } else {
+        put_order_replace(en, y[i]);
+      }
       continue;
     }
     // put_map_patch: the changed keys, each [0, value]; none removed
@@ -2312,7 +2398,7 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
                                             model::RunnerId runner, const StateParts& p, const Value& indicators,
                                             const StatePartsBase& base, std::uint64_t base_sequence,
-                                            std::uint64_t snapshot_sequence, RecordOut& out) {
+                                            std::uint64_t snapshot_sequence, RecordOut& out, bool order_tuples) {
   const StateParts& b = base.parts;
   const unsigned account = account_changes(b, p);
   const unsigned position = position_changes(b, p);
@@ -2358,9 +2444,9 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
       put_diff(en, ctx_of(b), ctx_of(p));
     } else if (leaf == kLeafOrders) {
       if (raw) {
-        put_kept_orders_diff(en, base.kept_orders, p.order_list, p.order_count);
+        put_kept_orders_diff(en, base.kept_orders, p.order_list, p.order_count, order_tuples);
       } else {
-        put_diff(en, *old_orders, *new_orders);
+        put_orders_diff(en, *old_orders, *new_orders, order_tuples);
       }
     } else {
       put_scalar_leaf(en, p, leaf);
@@ -2385,10 +2471,10 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
                                             model::RunnerId runner, const StateParts& p, const Value& indicators,
                                             const StatePartsBase& base, std::uint64_t base_sequence,
-                                            std::uint64_t snapshot_sequence, std::string& out) {
+                                            std::uint64_t snapshot_sequence, std::string& out, bool order_tuples) {
   StringOut o(out);
   return encode_state_positional_delta_if_patch(sequence, ts_event_ns, runner, p, indicators, base, base_sequence,
-                                                snapshot_sequence, o);
+                                                snapshot_sequence, o, order_tuples);
 }
 
 void encode_value(const Value& v, std::string& out) {

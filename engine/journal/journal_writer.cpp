@@ -314,7 +314,10 @@ struct JournalWriter::Impl {
   void flush_pending_run() {
     if (bars.count == 1) {
       // A run of one bar is its compact record (a bar_run record would be
-      // longer: interleaved runners, a live runner's single bars).
+      // longer: interleaved runners, a live runner's single bars). Format 6
+      // as first made wrote it as a one-bar run stored apart from LZ4: 3.5
+      // writer instructions a bar fewer, every journal larger on disk
+      // (docs/performance.md); readers still read one.
       char* p = block.begin_small(kMaxCompactMarketData);
       model::Bar bar;
       bar.ts_ns = bars.ts[0];
@@ -422,6 +425,7 @@ struct JournalWriter::Impl {
   // Format 4 (positional runner states) or the map form of format 3 and 2.
   bool positional() const noexcept { return positional_; }
   bool runs_apart() const noexcept { return positional() && opts.runs_apart; }
+  bool format6() const noexcept { return runs_apart() && opts.format6; }
   void encode_full_state(std::uint64_t sequence, std::int64_t ts, model::RunnerId runner, const StateParts& p,
                          const Value& indicators, StatePartsBase& cache, RecordOut& o) {
     if (positional()) {
@@ -459,7 +463,8 @@ struct JournalWriter::Impl {
       delta.forget(runner);  // one encoder per runner chain
       full = !t.base.valid || opts.snapshot_interval <= 1 || t.since_snapshot + 1 >= opts.snapshot_interval ||
              !(positional() ? encode_state_positional_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
-                                                                      t.last_sequence, t.snapshot_sequence, o)
+                                                                      t.last_sequence, t.snapshot_sequence, o,
+                                                                      format6())
                             : encode_state_parts_delta_if_patch(sequence, ts, runner, p, indicators, t.base,
                                                                 t.last_sequence, t.snapshot_sequence, record));
       if (full) {
@@ -959,6 +964,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(std::unique_ptr<Wri
   h.major = !options.bar_runs            ? kFormatMajorWithoutBarRuns
             : !options.positional_states ? kFormatMajorWithoutPositionalStates
             : !options.runs_apart        ? kFormatMajorRunsInside
+            : !options.format6           ? kFormatMajorBeforeOrderTuples
                                          : kFormatMajor;
   h.storage_mode = options.storage_mode;
   h.include_indicators = options.include_indicators;

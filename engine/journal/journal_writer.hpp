@@ -73,6 +73,11 @@ struct WriterOptions {
   // spent a third of its time on them for 1.15x. false: format 4, for tests
   // and tools that need one. Only with bar_runs and positional_states.
   bool runs_apart = true;
+  // A positional delta's orders document writes an order (or a whole list)
+  // it replaces as tuples instead of maps with nine keys (format 6,
+  // docs/journal-format.md). false: format 5, for tests and tools that need
+  // one. Only with runs_apart.
+  bool format6 = true;
   // A partially filled block is written this long after its first record was
   // queued, bounding what a crash can lose. 0: blocks are cut only when full and
   // by flush()/close(), so the file bytes depend only on the events (determinism).

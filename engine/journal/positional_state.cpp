@@ -176,6 +176,69 @@ bool read_leaf_map_doc(MsgpackCursor& c, unsigned bits, const std::string_view (
   return true;
 }
 
+// Leaf 9's delta document, as read_value reads it, except for format 6's
+// tuples: an element of an array patch written [3, tuple]
+// (kOrderTupleReplace) reads as [0, the order's map], and [4, [tuple, ...]]
+// (kOrderListTupleReplace) as [0, [the orders' maps]], the documents they
+// stand for. Other documents (nil, format 5's) read as read_value reads them.
+bool read_orders_doc(MsgpackCursor& c, Value& out) {
+  std::uint8_t b = 0;
+  if (!c.peek(b) || (b != 0x93 && b != 0x92)) return c.read_value(out);
+  std::uint32_t n = 0;
+  std::int64_t op = 0;
+  if (!(c.read_array(n) && c.read_int(op))) return false;
+  if (n == 2) {
+    // [4, [tuple, ...]] (format 6) reads as [0, [order, ...]]; [0, v] as it is
+    Value::Array& doc = sized_array(out, 2);
+    if (op != kOrderListTupleReplace) {
+      doc[0].assign_int(op);
+      return c.read_value(doc[1]);
+    }
+    doc[0].assign_int(0);
+    std::uint32_t count = 0;
+    if (!c.read_array(count)) return false;
+    if (count > c.remaining()) return c.fail("orders run past the record");
+    for (Value& o : sized_array(doc[1], count))
+      if (!read_order_tuple(c, o)) return false;
+    return true;
+  }
+  Value::Array& doc = sized_array(out, 3);
+  doc[0].assign_int(op);
+  if (op != 2) return c.read_value(doc[1]) && c.read_value(doc[2]);
+  std::int64_t size = 0;
+  std::uint32_t ops = 0;
+  if (!(c.read_int(size) && c.read_array(ops))) return false;
+  if (ops > c.remaining()) return c.fail("array patch runs past the record");
+  doc[1].assign_int(size);
+  Value::Array& list = sized_array(doc[2], ops);
+  for (Value& e : list) {
+    std::uint32_t two = 0;
+    std::int64_t i = 0;
+    if (!c.peek(b) || b != 0x92) {
+      if (!c.read_value(e)) return false;
+      continue;
+    }
+    if (!(c.read_array(two) && c.read_int(i))) return false;
+    Value::Array& pair = sized_array(e, 2);
+    pair[0].assign_int(i);
+    if (!c.peek(b) || b != 0x92) {
+      if (!c.read_value(pair[1])) return false;
+      continue;
+    }
+    std::int64_t eop = 0;
+    if (!(c.read_array(two) && c.read_int(eop))) return false;
+    Value::Array& d = sized_array(pair[1], 2);
+    if (eop == kOrderTupleReplace) {
+      d[0].assign_int(0);
+      if (!read_order_tuple(c, d[1])) return false;
+    } else {
+      d[0].assign_int(eop);
+      if (!c.read_value(d[1])) return false;
+    }
+  }
+  return true;
+}
+
 bool read_delta(MsgpackCursor& c, RunnerState& out, unsigned changed) {
   if (changed == 0) {
     out.context.assign_nil();
@@ -196,7 +259,7 @@ bool read_delta(MsgpackCursor& c, RunnerState& out, unsigned changed) {
       Value& v = top[k].second;
       if (leaf == kLeafBarIndex || leaf == kLeafBarsInState) {
         if (!read_replace_doc(c, LeafKind::Int, v)) return false;
-      } else if (!c.read_value(v)) {
+      } else if (!(leaf == kLeafOrders ? read_orders_doc(c, v) : c.read_value(v))) {
         return false;  // ctx and orders: their delta documents
       }
       ++k;

@@ -25,9 +25,15 @@ inline constexpr std::array<unsigned char, 8> kFileMagic = {0x89, 'T', 'E', 'J',
 // 4: runner states written from their parts are positional records (fields by
 // position, not by key: positional_state.hpp);
 // 5: a block's bar_run records are stored apart from its LZ4 payload
-// (kBlockRunsApart).
-// Version 1 to 4 journals are still read.
-inline constexpr std::uint16_t kFormatMajor = 5;  // readers refuse a newer major
+// (kBlockRunsApart);
+// 6: a positional delta's orders document writes an order it replaces whole,
+// or a whole list it replaces, as tuples (kOrderTupleReplace,
+// kOrderListTupleReplace). (A one-bar bar_run is legal in any format with bar
+// runs and read; writers write a single bar as its compact record.)
+// Version 1 to 5 journals are still read.
+inline constexpr std::uint16_t kFormatMajor = 6;  // readers refuse a newer major
+// The version a writer writes with WriterOptions::format6 off.
+inline constexpr std::uint16_t kFormatMajorBeforeOrderTuples = 5;
 // The version a writer writes with bar runs inside LZ4 (WriterOptions::runs_apart off).
 inline constexpr std::uint16_t kFormatMajorRunsInside = 4;
 // The version a writer writes without positional states (WriterOptions::positional_states off).

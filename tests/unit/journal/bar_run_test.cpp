@@ -446,25 +446,44 @@ TEST_CASE("format 3: runners' alternating bars keep blocks at their size", "[uni
   for (std::size_t i = 0; i < events.size(); i += 997) CHECK(encode_event(back[i]) == encode_event(events[i]));
 }
 
-TEST_CASE("format 5 journals read back the events written, as format 4 journals of them do", "[unit][journal]") {
+TEST_CASE("format 6 and 5 journals read back the events written, as format 4 journals of them do",
+          "[unit][journal]") {
   TempDir dir;
   const auto events = backtest_like(3000, 2, 5);
   for (std::uint32_t block : {4u * 1024, 64u * 1024}) {
+    const std::string v6 = dir.file("v6-" + std::to_string(block));
     const std::string v5 = dir.file("v5-" + std::to_string(block));
     const std::string v4 = dir.file("v4-" + std::to_string(block));
+    WriterOptions o5 = blocks_of(block, true);
+    o5.format6 = false;
     WriterOptions o4 = blocks_of(block, true);
     o4.runs_apart = false;
-    const WriterStats s5 = write_journal(v5, events, blocks_of(block, true));
+    const WriterStats s6 = write_journal(v6, events, blocks_of(block, true));
+    const WriterStats s5 = write_journal(v5, events, o5);
     const WriterStats s4 = write_journal(v4, events, o4);
+    CHECK(s6.written == events.size());
     CHECK(s5.written == events.size());
     CHECK(s4.written == events.size());
     NullReporter rep;
+    auto r6 = JournalReader::open(v6, rep);
     auto r5 = JournalReader::open(v5, rep);
     auto r4 = JournalReader::open(v4, rep);
+    REQUIRE(r6.ok());
     REQUIRE(r5.ok());
     REQUIRE(r4.ok());
+    CHECK((*r6)->header().major == 6);
     CHECK((*r5)->header().major == 5);
     CHECK((*r4)->header().major == 4);
+    // Format 6 differs from 5 only in a positional delta's orders (these
+    // events have no states): its single bars (between the two runners'
+    // other events) are compact records as format 5's, every block the same.
+    CHECK(read_file(v6).substr(kFileHeaderSize) == read_file(v5).substr(kFileHeaderSize));
+    const auto back6 = read_all(v6, rep);
+    REQUIRE(back6.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      INFO("event " << i);
+      REQUIRE(encode_event(back6[i]) == encode_event(events[i]));
+    }
     std::size_t apart = 0;
     for (const BlockInfo& b : (*r5)->blocks()) {
       apart += (b.header.flags & kBlockRunsApart) != 0 ? 1 : 0;
@@ -751,6 +770,65 @@ TEST_CASE("encode_bar_run's AVX2 kernels write the baseline's bytes", "[unit][jo
         REQUIRE(std::equal(ha, ha + 5, hb));
         REQUIRE((ra.lo == rb.lo && ra.hi == rb.hi));
       }
+    }
+  }
+}
+
+TEST_CASE("a one-bar bar_run record reads back as its bar's compact record, in either column form",
+          "[unit][journal]") {
+  // Writers write a single bar as its compact record, but a one-bar run is
+  // legal, and the format 6 journals of its first version (session 22, not
+  // kept) hold them: each column [d, k] or [nil, x], no difference after
+  // the first value. The run encoder's form, [d, k, 0] or [nil, x, x],
+  // reads back too.
+  std::mt19937_64 rng(606);
+  const double specials[] = {-0.0, 0.0, 100.0, 100.5, 1200.0, 0.1 + 0.2, 1e300, 123.456789012, 0.1234567891,
+                             -42.5, 2251799813685248.0, 1e-10, std::numeric_limits<double>::quiet_NaN(),
+                             std::numeric_limits<double>::infinity()};
+  for (int trial = 0; trial < 500; ++trial) {
+    model::Bar b;
+    b.ts_ns = kStart + static_cast<std::int64_t>(rng() % 1'000'000);
+    BarRun run;
+    run.runner = static_cast<std::uint32_t>(rng() % 5);
+    run.first_sequence = 1 + rng() % 100'000;
+    Value::Array hand{Value(kBarRunType), Value(run.first_sequence), Value(b.ts_ns), Value(run.runner), Value(1),
+                      Value(0), Value()};
+    double* cols[5] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
+    for (double* v : cols) {
+      const auto k = static_cast<std::int64_t>(rng() % 2'000'001) - 1'000'000;
+      const int d = static_cast<int>(rng() % 10);
+      *v = static_cast<double>(k) / std::pow(10.0, d);
+      const bool decimal = rng() % 3 != 0;
+      if (!decimal) *v = specials[rng() % std::size(specials)];
+      // The value as drawn: k at d places (not always the smallest d), or the double.
+      hand.push_back(decimal ? Value::array({Value(d), Value(k)}) : Value::array({Value(), Value(*v)}));
+    }
+    run.add(b.ts_ns, b);
+    std::string by_hand;
+    encode_value(Value(std::move(hand)), by_hand);
+    REQUIRE(is_bar_run(by_hand));
+    std::string encoded(kMaxBarRunRecord, '\0');
+    int hints[5] = {0, 0, 0, 0, 0};
+    encoded.resize(encode_bar_run(run, hints, encoded.data(), true));
+    INFO("trial " << trial);
+    // The expanded block's record: its length, then the compact record.
+    const std::string record = compact(run.first_sequence, run.runner, b);
+    std::string want;
+    put_varint32(want, static_cast<std::uint32_t>(record.size()));
+    want += record;
+    for (const std::string& rec : {by_hand, encoded}) {
+      // Among the block's records (format 3 and 4), and stored apart (5 and 6).
+      std::string raw, expanded, apart, expanded5;
+      put_varint32(raw, static_cast<std::uint32_t>(rec.size()));
+      raw += rec;
+      REQUIRE(expand_bar_runs(raw, expanded, 1) == 0);
+      CHECK(expanded == want);
+      put_varint32(apart, static_cast<std::uint32_t>(rec.size()));
+      apart += rec;
+      std::string_view left = apart;
+      REQUIRE(expand_bar_runs(std::string(1, '\0'), expanded5, 1, &left) == 0);
+      CHECK(left.empty());
+      CHECK(expanded5 == want);
     }
   }
 }

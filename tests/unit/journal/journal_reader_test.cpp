@@ -388,15 +388,15 @@ TEST_CASE("files that are not journals, or are from a newer format, give clear e
   write_journal(dir.file("j"), one_of_each(), WriterOptions::deterministic());
   const std::string good = read_file(dir.file("j"));
 
-  // Format 6.0: a newer major version (its header may differ; the version alone decides).
-  std::string v6 = good;
-  v6[8] = 6;
-  write_file(dir.file("v6"), v6);
-  auto newer = JournalReader::open(dir.file("v6"), rep);
+  // Format 7.0: a newer major version (its header may differ; the version alone decides).
+  std::string v7 = good;
+  v7[8] = 7;
+  write_file(dir.file("v7"), v7);
+  auto newer = JournalReader::open(dir.file("v7"), rep);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().code == Errc::unsupported);
-  CHECK(newer.error().message == "open journal " + dir.file("v6") +
-                                     ": journal format version 6.0 is newer than this build reads (5.x); upgrade "
+  CHECK(newer.error().message == "open journal " + dir.file("v7") +
+                                     ": journal format version 7.0 is newer than this build reads (6.x); upgrade "
                                      "trading-engine");
 
   // Format 1.0 (every market_data record full, as one_of_each's single one is): still read.
@@ -471,10 +471,10 @@ TEST_CASE("the worked file example in docs/journal-format.md is what the writer 
     dump += buf;
   }
   CHECK(dump ==
-        "89 54 45 4a 0d 0a 1a 0a 05 00 00 00 40 00 00 01\n"
+        "89 54 45 4a 0d 0a 1a 0a 06 00 00 00 40 00 00 01\n"
         "00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00\n"
         "74 72 61 64 69 6e 67 2d 65 6e 67 69 6e 65 00 00\n"
-        "00 00 00 00 00 00 00 00 4c 00 de 18 f7 28 23 a5\n"
+        "00 00 00 00 00 00 00 00 c1 d8 da f3 6d 8c 1f c0\n"
         "54 45 42 4b 90 36 6e 93 00 00 00 00 38 00 00 00\n"
         "38 00 00 00 01 00 00 00 01 00 00 00 00 00 00 00\n"
         "01 00 00 00 00 00 00 00 00 00 2a 36 fe 9c 97 17\n"

@@ -350,8 +350,21 @@ TEST_CASE("a positional runner_state record cut short or damaged never decodes a
   q.cash = 5, q.bar_index = 4, q.in_trade = false;
   std::string delta;
   REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, q, Value(), base, 9, 9, delta));
+  // Format 6's order tuples in a delta's orders document: an order added
+  // ([3, tuple]) and a whole list replaced ([4, [tuple, ...]]).
+  StateParts added = p;
+  Value::Array three{p.orders->as_array()[0], p.orders->as_array()[1], standard_order(rng)};
+  added.orders = std::make_shared<const Value>(Value(std::move(three)));
+  StateParts replaced = p;
+  Value::Array other{standard_order(rng), standard_order(rng)};
+  replaced.orders = std::make_shared<const Value>(Value(std::move(other)));
+  std::string with_add, with_list;
+  REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, added, Value(), base, 9, 9, with_add));
+  REQUIRE(encode_state_positional_delta_if_patch(10, 11, 0, replaced, Value(), base, 9, 9, with_list));
+  REQUIRE(with_add.find("\x92\x03\x99") != std::string::npos);
+  REQUIRE(with_list.find("\x92\x04\x92\x99") != std::string::npos);
   Event e;
-  for (const std::string& r : {full, delta}) {
+  for (const std::string& r : {full, delta, with_add, with_list}) {
     decode_event(r, e);
     REQUIRE(e.get<RunnerState>() != nullptr);
     for (std::size_t n = 0; n < r.size(); ++n) {
@@ -542,6 +555,44 @@ TEST_CASE("the positional runner_state example in docs/journal-format.md is what
   REQUIRE(encode_state_parts_delta_if_patch(301, 1'700'000'120'000'000'000, 0, q, Value(), base, 300, 250,
                                             map_delta));
   CHECK(identical(decode_event(delta), decode_event(map_delta)));
+
+  // Format 6: the first state again, against one without the order: the
+  // orders patch writes the order it adds as its tuple, [3, tuple], where
+  // format 5 wrote [0, {nine keys}]; both read as the same event.
+  StatePartsBase none;
+  none.parts = p;
+  none.parts.orders = std::make_shared<const Value>(Value(Value::Array{}));
+  none.valid = true;
+  std::string gained, gained5;
+  REQUIRE(encode_state_positional_delta_if_patch(300, 1'700'000'060'000'000'000, 0, p, Value(), none, 299, 250,
+                                                 gained));
+  REQUIRE(encode_state_positional_delta_if_patch(300, 1'700'000'060'000'000'000, 0, p, Value(), none, 299, 250,
+                                                 gained5, false));
+  CHECK(hex(gained) ==
+        "9c 04 cd 01 2c cf 17 97 9d 0c 2e 71 58 00 00 01 02 03 cd 02 00 "
+        "93 02 01 91 92 00 92 03 99 00 02 00 02 cd 03 e8 01 01 cb 40 58 a0 00 00 00 00 00 02 "
+        "c0 cd 01 2b cc fa");
+  CHECK(gained.size() == 55);
+  CHECK(gained5.size() == 55 + 108);
+  CHECK(identical(decode_event(gained), decode_event(gained5)));
+
+  // The stop moved to 99 (its only order changed: the delta replaces the
+  // whole list), [4, [tuple]] where format 5 wrote [0, [{nine keys}]].
+  Value::Map moved = p.orders->as_array()[0].as_map();
+  moved[7].second = Value(99.0);
+  StateParts r = p;
+  r.orders = std::make_shared<const Value>(Value(Value::Array{Value(std::move(moved), Value::sorted_keys)}));
+  std::string list, list5;
+  REQUIRE(encode_state_positional_delta_if_patch(301, 1'700'000'120'000'000'000, 0, r, Value(), base, 300, 250,
+                                                 list));
+  REQUIRE(encode_state_positional_delta_if_patch(301, 1'700'000'120'000'000'000, 0, r, Value(), base, 300, 250,
+                                                 list5, false));
+  CHECK(hex(list) ==
+        "9c 04 cd 01 2d cf 17 97 9d 1a 26 b8 b0 00 00 01 02 03 cd 02 00 "
+        "92 04 91 99 00 02 00 02 cd 03 e8 01 01 63 02 c0 cd 01 2c cc fa");
+  CHECK(list.size() == 42);
+  CHECK(list5.size() == 42 + 116);
+  CHECK(identical(decode_event(list), decode_event(list5)));
 }
 
 TEST_CASE("format 4 and format 3 journals of every event type read back the same events", "[unit][journal]") {
@@ -623,7 +674,7 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
   Value prev_ind;
   StatePartsBase raw_cache, tree_cache, raw_pos_cache, tree_pos_cache, base;
   StatePartsBase kept;  // a positional writer's base (keep_positional_base)
-  int tuples = 0, as_value = 0, deltas = 0, kept_deltas = 0;
+  int tuples = 0, as_value = 0, deltas = 0, kept_deltas = 0, tuple_replaced = 0;
   for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
     StateParts tree = next_state(rng, prev_tree);
     if (rng() % 4 == 0) {  // a new list (sometimes none)
@@ -702,6 +753,25 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
       REQUIRE(hex(ka) == hex(qa));
       REQUIRE(hex(kb) == hex(qa));
       kept_deltas += kept.orders_kept && kept_a;
+      // Format 5's records (order_tuples off: an order replaced whole as its
+      // map) the same on every path, and each format 6 record reads as the
+      // format 5 record of the same state.
+      std::string q5a, q5b, k5a, k5b;
+      REQUIRE(encode_state_positional_delta_if_patch(seq, ts, 3, raw, ind, base, seq - 1, seq / 2, q5a, false) == pos_a);
+      REQUIRE(encode_state_positional_delta_if_patch(seq, ts, 3, tree, ind, base, seq - 1, seq / 2, q5b, false) == pos_a);
+      REQUIRE(encode_state_positional_delta_if_patch(seq, ts, 3, raw, ind, kept, seq - 1, seq / 2, k5a, false) == pos_a);
+      REQUIRE(encode_state_positional_delta_if_patch(seq, ts, 3, tree, ind, kept, seq - 1, seq / 2, k5b, false) == pos_a);
+      REQUIRE(hex(q5b) == hex(q5a));
+      REQUIRE(hex(k5a) == hex(q5a));
+      REQUIRE(hex(k5b) == hex(q5a));
+      if (pos_a) {
+        const Event e6 = decode_event(qa);
+        const Event e5 = decode_event(q5a);
+        REQUIRE(e6.get<UnknownEvent>() == nullptr);
+        REQUIRE(identical(e6, e5));
+        REQUIRE(qa.size() <= q5a.size());
+        tuple_replaced += qa != q5a;
+      }
     }
     // The writer's base holds its orders as a value (own_orders), whichever
     // form came; a positional writer's as their fields when they came raw.
@@ -722,4 +792,5 @@ TEST_CASE("states with a producer's raw orders are written as the states with th
   CHECK(as_value > 100);
   CHECK(deltas > 1000);
   CHECK(kept_deltas > 500);
+  CHECK(tuple_replaced > 200);
 }
