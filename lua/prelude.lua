@@ -539,6 +539,7 @@ function M.run_batch()
   end
   -- The kind's own loop, entered with its callback's result pending. A side
   -- trace that gets here finds it compiled and links to it.
+  ::own::
   if kind == 1 then
     while true do
       kind = step(driver, r)
@@ -575,6 +576,21 @@ function M.run_batch()
     r = export_ctx_to_host()
   else
     r = run_callback(kind)
+  end
+  -- A filter's action goes with the next step to Watch's loop, when that
+  -- loop has compiled: a refused entry (ema_cross's spent account, sizing
+  -- below a lot; sma_cross's cash check at the open) is back in Watch at
+  -- that step, and the generic loop's pass cost its root's iteration and a
+  -- side trace of its own for the next Watch bar (the setup's drop), on top
+  -- of Watch's. An accepted entry leaves Watch's loop at the next step
+  -- (through its root's unhoisted first copy and a side trace: ≈ 300
+  -- instructions per trade, ten_indicators +3 per bar; a flag to send
+  -- filters to the generic loop while entries go in cost ema_cross more than
+  -- that, docs/performance.md, session 22). (Not while Watch's loop is
+  -- sampled or tried: own_loop[1] is nil then, and trying is 0 here.)
+  if kind == 2 and own_loop[1] then
+    kind = 1
+    do goto own end
   end
   last, same = kind, 1
   -- Inside a block: a backward goto at the label's own level would be a loop
