@@ -455,10 +455,13 @@ local ENC_FROM = ffi.offsetof("te_action", "order_type")
 local ENC_FIXED = ffi.offsetof("te_action", "reason") - ENC_FROM
 local A_BYTES = ffi.cast("char*", A) + ENC_FROM
 
+-- ffi.copy as an upvalue: a field of the ffi table is a lookup and a guard
+-- in the trace on every call (each setup's reason, each action written).
+local ffi_copy = ffi.copy
 local function set_reason(D, s)
   if s == nil then D.reason_len = 0; return end
   local n = min(#s, 119)
-  ffi.copy(D.reason, s, n)
+  ffi_copy(D.reason, s, n)
   D.reason_len = n
 end
 
@@ -509,9 +512,6 @@ end
 
 -- The block is cleared first on every path but the kept encoding's copy,
 -- which writes every field clear_fields does (order_type to the reason).
--- ffi.copy as an upvalue: a field of the ffi table is a lookup and a guard
--- in the trace on every call.
-local ffi_copy = ffi.copy
 local function encode(kind, r)
   local mt = type(r) == "table" and raw_getmetatable(r)
   -- The last entry (or, from manage_position, exit) handed out again, the
