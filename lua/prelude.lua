@@ -577,19 +577,24 @@ function M.run_batch()
   else
     r = run_callback(kind)
   end
-  -- A filter's action goes with the next step to Watch's loop, when that
-  -- loop has compiled: a refused entry (ema_cross's spent account, sizing
-  -- below a lot; sma_cross's cash check at the open) is back in Watch at
-  -- that step, and the generic loop's pass cost its root's iteration and a
-  -- side trace of its own for the next Watch bar (the setup's drop), on top
-  -- of Watch's. An accepted entry leaves Watch's loop at the next step
-  -- (through its root's unhoisted first copy and a side trace: ≈ 300
-  -- instructions per trade, ten_indicators +3 per bar; a flag to send
-  -- filters to the generic loop while entries go in cost ema_cross more than
-  -- that, docs/performance.md, session 22). (Not while Watch's loop is
-  -- sampled or tried: own_loop[1] is nil then, and trying is 0 here.)
-  if kind == 2 and own_loop[1] then
-    kind = 1
+  -- The callback's result goes with the next step to the loop of the kind
+  -- that step most likely names, when that loop has compiled, not to the
+  -- generic loop: after a filter, Watch's (a refused entry, ema_cross's spent
+  -- account or sma_cross's cash check at the open, is back in Watch at that
+  -- step; an accepted one leaves Watch's loop at once, through the first
+  -- copy of its root up to the kind's guard), and after a Watch or InTrade
+  -- callback run here (a hand-over: an entry filled, an exit filled), that
+  -- kind's own. The generic loop's pass cost its root's iteration (an
+  -- unhoisted callback) and, for a Watch bar after a refusal, a side trace
+  -- of its own for the setup's drop. (Not while a loop is sampled or tried:
+  -- own_loop is nil then, and trying is 0 here; filters and exports have no
+  -- loop: own_loop[2] and own_loop[4] are false.)
+  if kind == 2 then
+    if own_loop[1] then
+      kind = 1
+      do goto own end
+    end
+  elseif own_loop[kind] then
     do goto own end
   end
   last, same = kind, 1
