@@ -539,6 +539,7 @@ function M.run_batch()
   end
   -- The kind's own loop, entered with its callback's result pending. A side
   -- trace that gets here finds it compiled and links to it.
+  ::own::
   if kind == 1 then
     while true do
       kind = step(driver, r)
@@ -575,6 +576,26 @@ function M.run_batch()
     r = export_ctx_to_host()
   else
     r = run_callback(kind)
+  end
+  -- The callback's result goes with the next step to the loop of the kind
+  -- that step most likely names, when that loop has compiled, not to the
+  -- generic loop: after a filter, Watch's (a refused entry, ema_cross's spent
+  -- account or sma_cross's cash check at the open, is back in Watch at that
+  -- step; an accepted one leaves Watch's loop at once, through the first
+  -- copy of its root up to the kind's guard), and after a Watch or InTrade
+  -- callback run here (a hand-over: an entry filled, an exit filled), that
+  -- kind's own. The generic loop's pass cost its root's iteration (an
+  -- unhoisted callback) and, for a Watch bar after a refusal, a side trace
+  -- of its own for the setup's drop. (Not while a loop is sampled or tried:
+  -- own_loop is nil then, and trying is 0 here; filters and exports have no
+  -- loop: own_loop[2] and own_loop[4] are false.)
+  if kind == 2 then
+    if own_loop[1] then
+      kind = 1
+      do goto own end
+    end
+  elseif own_loop[kind] then
+    do goto own end
   end
   last, same = kind, 1
   -- Inside a block: a backward goto at the label's own level would be a loop

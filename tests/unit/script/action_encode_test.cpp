@@ -96,8 +96,8 @@ end
 constexpr int kCases = 62;  // (35..62: one field apart in pairs, see the last test)
 constexpr int kExits = 19;  // (7..19: the same for exits)
 
-std::unique_ptr<script::StrategyHost> make_host(runner::RunnerIndicators& ind) {
-  script::StrategySource s{"strategies/spec.lua", kStrategy, sha256_hex(kStrategy)};
+std::unique_ptr<script::StrategyHost> make_host(runner::RunnerIndicators& ind, const char* code = kStrategy) {
+  script::StrategySource s{"strategies/spec.lua", code, sha256_hex(code)};
   auto h = script::StrategyHost::create(s, {}, ind, nullptr);
   INFO((h ? "" : h.error().message));
   REQUIRE(h.ok());
@@ -296,6 +296,67 @@ TEST_CASE("an action one field apart from the one before the last is written fro
           CHECK(call_case(*h, set.cb, y, form) == fresh);
         }
       }
+    }
+  }
+}
+
+TEST_CASE("a kept action returned from another callback is checked and written as its kind's fields",
+          "[unit][script]") {
+  // encode()'s first test: an action whose metatable is the kept one of its
+  // kind (the last entry long or short, the last exit) is copied into the
+  // frame by its encoding without looking its fields up. That must hold for
+  // whichever callback returns it: manage_position takes any of the three
+  // (an added entry, an exit), filter_commitment only the entries, and
+  // detect_opportunity none. bar.volume 1-3 builds (long, short, exit), 4-6
+  // returns the last one built of that kind.
+  const char* code = R"LUA(
+params = {}
+local K = {}
+local function act(bar)
+  local v = bar.volume
+  if v == 1 then K[1] = enter_long { qty = 2, reason = "long" } return K[1] end
+  if v == 2 then K[2] = enter_short { fraction = 0.5, reason = "short" } return K[2] end
+  if v == 3 then K[3] = exit_position("out") return K[3] end
+  return K[v - 3]
+end
+function detect_opportunity(bar, ctx, ind) if bar.volume >= 4 then return act(bar) end end
+function filter_commitment(bar, ctx, ind) return act(bar) end
+function manage_position(bar, ctx, ind) return act(bar) end
+)LUA";
+  runner::GrowingHistory history;
+  runner::RunnerIndicators ind(history);
+  auto h = make_host(ind, code);
+  using script::Callback;
+  // Each built twice: the first from its fields, the second equal one keeps
+  // the encoding (the fast path's condition). The bytes of the first are the
+  // reference.
+  const CallResult long_a = call_case(*h, Callback::FilterCommitment, 1, 1);
+  REQUIRE(long_a.kind == script::kActEnterLong);
+  CHECK(call_case(*h, Callback::FilterCommitment, 1, 1) == long_a);
+  const CallResult short_a = call_case(*h, Callback::FilterCommitment, 1, 2);
+  REQUIRE(short_a.kind == script::kActEnterShort);
+  CHECK(call_case(*h, Callback::FilterCommitment, 1, 2) == short_a);
+  const CallResult exit_a = call_case(*h, Callback::ManagePosition, 1, 3);
+  REQUIRE(exit_a.kind == script::kActExit);
+  CHECK(call_case(*h, Callback::ManagePosition, 1, 3) == exit_a);
+  CHECK(long_a.bytes != short_a.bytes);
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    // manage_position: an added entry of either side, or the exit.
+    CHECK(call_case(*h, Callback::ManagePosition, 1, 4) == long_a);
+    CHECK(call_case(*h, Callback::ManagePosition, 1, 5) == short_a);
+    CHECK(call_case(*h, Callback::ManagePosition, 1, 6) == exit_a);
+    // filter_commitment: the entries, and the exit refused with its message.
+    CHECK(call_case(*h, Callback::FilterCommitment, 1, 5) == short_a);
+    CHECK(call_case(*h, Callback::FilterCommitment, 1, 4) == long_a);
+    const CallResult bad_exit = call_case(*h, Callback::FilterCommitment, 1, 6);
+    CHECK(bad_exit.kind == -1);
+    CHECK_THAT(bad_exit.error, Catch::Contains("filter_commitment must return an entry action"));
+    // detect_opportunity: no order action at all.
+    for (const double v : {4.0, 5.0, 6.0}) {
+      const CallResult bad = call_case(*h, Callback::DetectOpportunity, 1, v);
+      CHECK(bad.kind == -1);
+      CHECK_THAT(bad.error, Catch::Contains("detect_opportunity returned an order action"));
     }
   }
 }
