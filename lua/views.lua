@@ -27,9 +27,16 @@ local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
 -- Copies the frame's bar into `bar`. Copying the same bar again changes
 -- nothing, so the per-bar loop calls it on every callback without testing
 -- whether the bar is new (a test is a guard in its trace: lua/prelude.lua).
+-- The frame's address is read from memory (`frame_cell`) on each call rather
+-- than taken from `F`: LuaJIT makes a constant of a small immutable cdata
+-- upvalue, so every field of `F.bar` was a constant address, which its x86
+-- backend puts into a register first (a `mov` per field, one more per read
+-- than a base register plus offset).
+local frame_cell = P.ffi.new("te_frame*[1]", F)
 local function copy_bar()
-  seen_index = F.bar_index
-  local b = F.bar
+  local f = frame_cell[0]
+  seen_index = f.bar_index
+  local b = f.bar
   bar.time = b.time_ms
   bar.open = b.open
   bar.high = b.high
