@@ -132,6 +132,7 @@ local HOST_KEYS = { position = true, account = true, state = true, symbol = true
 P.bar = bar
 P.refresh_bar = refresh_bar
 P.copy_bar = copy_bar
+P.frame_cell = frame_cell
 P.ctx = ctx
 P.position = position
 P.account = account
