@@ -20,15 +20,16 @@ local pbuf = P.ffi.new("double[8]")
 -- bar; ind.at(k) gives the same functions k bars back; ind.tf("1w") the same on
 -- a higher timeframe (closed bars only). Handles are cached in nested tables
 -- keyed by the arguments, so a repeated call is a few table lookups and loads.
-local ind_current = IV.current
 local ind_history = IV.history
 local hist_mask = IV.history_max  -- the largest offset kept (ind_view.h), the limit of every read below
 local ring_mask = IV.history_mask; local hist_len = ring_mask + 1  -- the ring: the history and a block ahead
 
 -- Value of `slot`, `offset` bars ago (ta/ind_view.h has the layout); NaN when
--- not available.
+-- not available. The current values are IV.current[slot * hist_len] (the
+-- ring at head: the pointer moves with every update, so it is read on each
+-- call, which a trace does once per pass; the slot's offset is a constant).
 local function ind_value(slot, offset)
-  if offset == 0 then return IV.current[slot] end
+  if offset == 0 then return IV.current[slot * hist_len] end
   if offset >= IV.updates or offset > hist_mask then return NaN end
   return ind_history[slot * hist_len + band(IV.head - offset, ring_mask)]
 end
@@ -317,10 +318,10 @@ local function cross_source(ncases)
     ups[#ups + 1] = sfmt(", c%d, ka%d, kb%d", c, c, c)
     tests[#tests + 1] = sfmt("  %sif a == ka%d and b == kb%d then\n    c = c%d\n", c == 1 and "" or "else", c, c, c)
   end
-  return "local general, ind_current, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
+  return "local general, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
          "return function(a, b)\n  local c\n" .. tconcat(tests) .. "  else\n    return general(a, b)\n  end\n" .. [[
   if offset == 0 then
-    local v = ind_current[c]
+    local v = ind_value(c, 0)
     if v ~= v then return nil end
     return v
   end
@@ -414,7 +415,7 @@ build_view = function(offset, tf)
     by_a[b] = c
     if type(c) == "number" and #cross_cases < kMaxCases then
       cross_cases[#cross_cases + 1] = { c, a, b }
-      local args, n = { crossover, ind_current, ind_value, hist_mask, offset }, 5
+      local args, n = { crossover, ind_value, hist_mask, offset }, 4
       for _, k in ipairs(cross_cases) do
         args[n + 1], args[n + 2], args[n + 3] = k[1], k[2], k[3]
         n = n + 3
@@ -429,7 +430,7 @@ build_view = function(offset, tf)
     if not c then c = cross_of(a, b) end
     if type(c) == "function" then return c(offset) end
     if offset == 0 then
-      local v = ind_current[c]
+      local v = ind_value(c, 0)
       if v ~= v then return nil end
       return v
     end

@@ -25,9 +25,11 @@ namespace {
 // One three-output indicator "probe" whose current values the test sets.
 class ProbeIndicators final : public script::IndicatorProvider {
  public:
+  // (ind_view.h: the current values are the ring's entries at head, here 0
+  // in a ring of two.)
   ProbeIndicators() {
-    view_.current = current_;
-    view_.history = history_;
+    view_.current = ring_;
+    view_.history = ring_;
     view_.updates = 1;
     view_.history_mask = 1;
     view_.head = 0;
@@ -50,14 +52,13 @@ class ProbeIndicators final : public script::IndicatorProvider {
   bool feed_bar(int, std::size_t, model::Bar&) const noexcept override { return false; }
 
   void set(double a, double b, double c) {
-    current_[0] = a;
-    current_[1] = b;
-    current_[2] = c;
+    ring_[0] = a;
+    ring_[2] = b;
+    ring_[4] = c;
   }
 
  private:
-  double current_[4] = {};
-  double history_[8] = {};
+  double ring_[8] = {};  // slot s's ring at [2s, 2s + 1]
   te_ind_view view_{};
 };
 
