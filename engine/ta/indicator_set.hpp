@@ -186,7 +186,7 @@ class IndicatorSet {
   // Writes block positions [j, j + n) of ahead rows [r0, r1) into their history
   // rows, position j being update number u: the bars to come land ahead of
   // head, beyond any read (the ring's length: ind_view.h), so an update in the
-  // block copies only the current values.
+  // block only moves head (the view's current values are the ring's there).
   void ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
   // entries (only called when there is one).
@@ -220,6 +220,9 @@ class IndicatorSet {
   std::size_t ring_mask_;
   std::int64_t base_interval_ns_;
   std::size_t slot_capacity_;
+  // The newest values as update_general last wrote them (its per-bar steps
+  // and crossovers read them); the view's, and value()'s, are the ring's at
+  // head, which every update writes.
   std::unique_ptr<double[]> current_;
   std::unique_ptr<double[]> history_;
   std::vector<Entry> entries_;
@@ -245,9 +248,10 @@ class IndicatorSet {
   const std::size_t* ahead_readable_ = nullptr;
   std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
   std::vector<double> ahead_values_;
-  // Row r of ahead_values_ goes to *ahead_out_[r].cur (its slot in current_)
-  // at each update, and to ahead_out_[r].ring (its history row) when the block
-  // is computed (ring_block).
+  // Row r of ahead_values_ goes to ahead_out_[r].ring (its history row) when
+  // the block is computed (ring_block), and to *ahead_out_[r].cur (its slot in
+  // current_) at the updates that take update_general (the per-bar steps
+  // read current_; the all-ahead update() leaves it behind).
   struct AheadRow {
     double* cur;
     double* ring;
