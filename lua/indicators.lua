@@ -20,15 +20,16 @@ local pbuf = P.ffi.new("double[8]")
 -- bar; ind.at(k) gives the same functions k bars back; ind.tf("1w") the same on
 -- a higher timeframe (closed bars only). Handles are cached in nested tables
 -- keyed by the arguments, so a repeated call is a few table lookups and loads.
-local ind_current = IV.current
 local ind_history = IV.history
 local hist_mask = IV.history_max  -- the largest offset kept (ind_view.h), the limit of every read below
 local ring_mask = IV.history_mask; local hist_len = ring_mask + 1  -- the ring: the history and a block ahead
 
 -- Value of `slot`, `offset` bars ago (ta/ind_view.h has the layout); NaN when
--- not available.
+-- not available. The current values are IV.current[slot * hist_len] (the
+-- ring at head: the pointer moves with every update, so it is read on each
+-- call, which a trace does once per pass; the slot's offset is a constant).
 local function ind_value(slot, offset)
-  if offset == 0 then return ind_current[slot] end
+  if offset == 0 then return IV.current[slot * hist_len] end
   if offset >= IV.updates or offset > hist_mask then return NaN end
   return ind_history[slot * hist_len + band(IV.head - offset, ring_mask)]
 end
@@ -43,6 +44,13 @@ local function add_native(desc, p, nparams, source, tf)
 end
 
 local NOSRC = ""
+local NINF = -huge
+-- nan_to_nil for the readers' values, which are always numbers (see
+-- reader_source: the same test as their first value's).
+local function num_or_nil(v)
+  if v >= NINF then return v end
+  return nil
+end
 
 -- The lookup and the readers are compiled from source for each indicator and
 -- view (`fresh`), so that every closure has a prototype of its own. LuaJIT
@@ -162,8 +170,13 @@ end
 
 -- A reader's source for `nout` outputs and `ncases` argument lists it knows:
 -- up to three outputs written out (the values returned directly), more
--- through a table. Upvalues: slot_of, offset, ind_value, nan_to_nil, unpack,
--- nout, learn, then per known case its slot and its five arguments.
+-- through a table. Upvalues: slot_of, offset, ind_value, num_or_nil, unpack,
+-- nout, learn, ninf (-inf), then per known case its slot and its five arguments.
+--
+-- A value is "no value" (nil) when NaN. The test is `v >= -inf`, false for
+-- NaN only: LuaJIT compiles that guard to one compare and one branch (`jb`,
+-- taken for "below or unordered"), where `v ~= v` takes two (`jp` for the
+-- unordered case, `jne`); ten_indicators reads 15 values per callback.
 --
 -- Why the cases: the slot of a call like ind.sma(50) is fixed once the
 -- indicator exists, but a slot looked up in a table is a table lookup on every
@@ -194,9 +207,9 @@ local function reader_source(nout, shape)
   local rest
   if nout <= 3 then
     rest = "return v1"
-    for i = 2, nout do rest = rest .. sfmt(", nan_to_nil(ind_value(s + %d, offset))", i - 1) end
+    for i = 2, nout do rest = rest .. sfmt(", num_or_nil(ind_value(s + %d, offset))", i - 1) end
   else
-    rest = "local out = { v1 }\n  for i = 2, nout do out[i] = nan_to_nil(ind_value(s + i - 1, offset)) end\n" ..
+    rest = "local out = { v1 }\n  for i = 2, nout do out[i] = num_or_nil(ind_value(s + i - 1, offset)) end\n" ..
            "  return unpack(out, 1, nout)"
   end
   local ups, tests = {}, {}
@@ -215,9 +228,9 @@ local function reader_source(nout, shape)
   else
     lookup = tconcat(tests) .. "  else\n    " .. lookup .. "  end\n"
   end
-  return "local slot_of, offset, ind_value, nan_to_nil, unpack, nout, learn" .. tconcat(ups) .. " = ...\n" ..
+  return "local slot_of, offset, ind_value, num_or_nil, unpack, nout, learn, ninf" .. tconcat(ups) .. " = ...\n" ..
          "return function(a1, a2, a3, a4, a5)\n  local s\n" .. lookup ..
-         "  local v1 = ind_value(s, offset)\n  if v1 ~= v1 then return nil end\n  " .. rest .. "\nend\n"
+         "  local v1 = ind_value(s, offset)\n  if not (v1 >= ninf) then return nil end\n  " .. rest .. "\nend\n"
 end
 local reader_sources = {}  -- by nout and the cases' shape: "nout:shape"
 
@@ -233,7 +246,7 @@ local function compile_reader(nout, slot_of, offset, learn, cases)
     src = reader_source(nout, shape)
     reader_sources[key] = src
   end
-  local args, n = { slot_of, offset, ind_value, nan_to_nil, unpack, nout, learn }, 7
+  local args, n = { slot_of, offset, ind_value, num_or_nil, unpack, nout, learn, NINF }, 8
   for _, c in ipairs(cases) do
     for i = 1, 6 do args[n + i] = c[i] end  -- (nil arguments leave holes: n counts)
     n = n + 6
@@ -305,10 +318,10 @@ local function cross_source(ncases)
     ups[#ups + 1] = sfmt(", c%d, ka%d, kb%d", c, c, c)
     tests[#tests + 1] = sfmt("  %sif a == ka%d and b == kb%d then\n    c = c%d\n", c == 1 and "" or "else", c, c, c)
   end
-  return "local general, ind_current, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
+  return "local general, ind_value, hist_mask, offset" .. tconcat(ups) .. " = ...\n" ..
          "return function(a, b)\n  local c\n" .. tconcat(tests) .. "  else\n    return general(a, b)\n  end\n" .. [[
   if offset == 0 then
-    local v = ind_current[c]
+    local v = ind_value(c, 0)
     if v ~= v then return nil end
     return v
   end
@@ -402,7 +415,7 @@ build_view = function(offset, tf)
     by_a[b] = c
     if type(c) == "number" and #cross_cases < kMaxCases then
       cross_cases[#cross_cases + 1] = { c, a, b }
-      local args, n = { crossover, ind_current, ind_value, hist_mask, offset }, 5
+      local args, n = { crossover, ind_value, hist_mask, offset }, 4
       for _, k in ipairs(cross_cases) do
         args[n + 1], args[n + 2], args[n + 3] = k[1], k[2], k[3]
         n = n + 3
@@ -417,7 +430,7 @@ build_view = function(offset, tf)
     if not c then c = cross_of(a, b) end
     if type(c) == "function" then return c(offset) end
     if offset == 0 then
-      local v = ind_current[c]
+      local v = ind_value(c, 0)
       if v ~= v then return nil end
       return v
     end

@@ -111,16 +111,21 @@ end
 -- tries to compile as a root trace and aborts ("leaving loop in root trace")
 -- until it blacklists it.
 local updater = function() end
+-- Whether there is an instance: with none (most strategies) the per-bar call
+-- below is a test of this flag, one guard in a trace, where calling the empty
+-- updater was a load of the upvalue, its type guard and its identity guard.
+local any_instance = false
 local function rebuild_updater()
   local src = { "local step_one, I = ...\nreturn function(bar, index)\n" }
   for i = 1, #instances do src[#src + 1] = sfmt("  step_one(I[%d], bar, index)\n", i) end
   src[#src + 1] = "end\n"
   updater = load(table.concat(src), "=lua/lua_indicators.lua (per-bar update)", "t")(step_one, instances)
+  any_instance = #instances > 0
 end
 
 -- Runs every instance on the bar just refreshed (called once per new bar).
 function P.update_lua_indicators(bar)
-  updater(bar, F.bar_index)
+  if any_instance then updater(bar, F.bar_index) end
 end
 
 local function value(inst, offset, j)

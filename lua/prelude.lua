@@ -104,6 +104,13 @@ local A = P.A
 local copy_bar = P.copy_bar
 local update_lua_indicators = P.update_lua_indicators
 local state_names, env = P.state_names, P.env
+local frame_cell = P.frame_cell  -- the frame's address, read per pass (lua/views.lua, copy_bar)
+-- The runner state whose name ctx_views.state holds: run_callback renames it
+-- only when the state changed. A name stored on every callback was a table
+-- lookup with its bound and type guards and a hash store with its key and
+-- metatable guards in every compiled loop; the comparison is one guard. Every
+-- store of ctx_views.state sets it (run_callback, run_entry, M.on_reload).
+local shown_state = -1
 local rawget = rawget
 
 --------------------------------------------------------------------------------
@@ -127,7 +134,8 @@ end
 -- 3 manage_position. Returns a TE action kind (0 = nothing) after writing the
 -- details into the frame's action block.
 local function run_callback(kind)
-  if F.clear_setup ~= 0 then apply_clear_setup() end
+  local f = frame_cell[0]
+  if f.clear_setup ~= 0 then apply_clear_setup() end
   -- The same path on every callback, the first of a bar or not: a test of
   -- "new bar?" here would be a guard in the loop's trace, and whichever case
   -- LuaJIT recorded (a root trace recorded on a bar's second callback was seen),
@@ -135,8 +143,12 @@ local function run_callback(kind)
   -- the same bar again changes nothing, and the Lua indicators step a bar once.
   copy_bar()
   update_lua_indicators(bar)
-  ctx_views.state = state_names[F.state]
-  ctx_views.bars_in_state = F.bars_in_state
+  local s = f.state
+  if s ~= shown_state then
+    ctx_views.state = state_names[s]
+    shown_state = s
+  end
+  ctx_views.bars_in_state = f.bars_in_state
   current_callback = kind
   local r = callbacks[kind](bar, ctx, ind)
   current_callback = nil
@@ -164,7 +176,11 @@ local function run_entry(kind, cb)
   if F.clear_setup ~= 0 then apply_clear_setup() end
   copy_bar()
   update_lua_indicators(bar)
-  ctx_views.state = state_names[F.state]
+  local s = F.state
+  if s ~= shown_state then
+    ctx_views.state = state_names[s]
+    shown_state = s
+  end
   ctx_views.bars_in_state = F.bars_in_state
   current_callback = kind
   local r = cb(bar, ctx, ind)
@@ -635,7 +651,8 @@ function M.on_reload(old)
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
   refresh_bar()
-  ctx_views.state = state_names[F.state]
+  shown_state = F.state
+  ctx_views.state = state_names[shown_state]
   ctx_views.bars_in_state = F.bars_in_state
   local r = f(old, ctx)
   if r ~= nil and r ~= ctx then

@@ -23,27 +23,38 @@ local seen_index = -1
 -- still makes LuaJIT insert (and later rehash) it, so nil is only written when
 -- a value was there before.
 local has_bid, has_ask, has_bid_size, has_ask_size = false, false, false, false
+local any_quote = false  -- any of the four
 
 -- Copies the frame's bar into `bar`. Copying the same bar again changes
 -- nothing, so the per-bar loop calls it on every callback without testing
 -- whether the bar is new (a test is a guard in its trace: lua/prelude.lua).
+-- The frame's address is read from memory (`frame_cell`) on each call rather
+-- than taken from `F`: LuaJIT makes a constant of a small immutable cdata
+-- upvalue, so every field of `F.bar` was a constant address, which its x86
+-- backend puts into a register first (a `mov` per field, one more per read
+-- than a base register plus offset).
+local frame_cell = P.ffi.new("te_frame*[1]", F)
 local function copy_bar()
-  seen_index = F.bar_index
-  local b = F.bar
+  local f = frame_cell[0]
+  seen_index = f.bar_index
+  local b = f.bar
   bar.time = b.time_ms
   bar.open = b.open
   bar.high = b.high
   bar.low = b.low
   bar.close = b.close
   bar.volume = b.volume
-  local v = b.bid
-  if v == v then bar.bid = v; has_bid = true elseif has_bid then bar.bid = nil; has_bid = false end
-  v = b.ask
-  if v == v then bar.ask = v; has_ask = true elseif has_ask then bar.ask = nil; has_ask = false end
-  v = b.bid_size
-  if v == v then bar.bid_size = v; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
-  v = b.ask_size
-  if v == v then bar.ask_size = v; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
+  local q1, q2, q3, q4 = b.bid, b.ask, b.bid_size, b.ask_size
+  -- No quotes now and none before (data without quote columns): nothing to
+  -- write. One flag for the four has_ tests: on that path a trace's first
+  -- copy of its loop loads and guards one upvalue instead of four.
+  if q1 == q1 or q2 == q2 or q3 == q3 or q4 == q4 or any_quote then
+    if q1 == q1 then bar.bid = q1; has_bid = true elseif has_bid then bar.bid = nil; has_bid = false end
+    if q2 == q2 then bar.ask = q2; has_ask = true elseif has_ask then bar.ask = nil; has_ask = false end
+    if q3 == q3 then bar.bid_size = q3; has_bid_size = true elseif has_bid_size then bar.bid_size = nil; has_bid_size = false end
+    if q4 == q4 then bar.ask_size = q4; has_ask_size = true elseif has_ask_size then bar.ask_size = nil; has_ask_size = false end
+    any_quote = has_bid or has_ask or has_bid_size or has_ask_size
+  end
 end
 
 -- Returns true when the frame holds a bar not seen before (and copies it).
@@ -125,6 +136,7 @@ local HOST_KEYS = { position = true, account = true, state = true, symbol = true
 P.bar = bar
 P.refresh_bar = refresh_bar
 P.copy_bar = copy_bar
+P.frame_cell = frame_cell
 P.ctx = ctx
 P.position = position
 P.account = account

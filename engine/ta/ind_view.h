@@ -4,7 +4,7 @@
  * strategy code never sees this struct or its pointers, only closures over it.
  *
  * Layout (x86-64 / aarch64, 48 bytes):
- *   offset  0  const double* current      current[s] = newest value of slot s
+ *   offset  0  const double* current      current[s * (history_mask + 1)] = newest value of slot s
  *   offset  8  const double* history      slot-major rings, see below
  *   offset 16  uint64_t      updates      bars processed by the set so far
  *   offset 24  uint32_t      history_mask ring length - 1 (length is a power of 2)
@@ -14,6 +14,11 @@
  *   offset 40  uint32_t      history_max  the largest k kept (history length - 1)
  *   offset 44  uint32_t      reserved     0
  *
+ * `current` is `history + head`: the newest values are the ring's entries at
+ * head, so it moves with every update (read it again after one). The set
+ * writes each update's values into the ring and nowhere else for the prelude
+ * (a backtest's block pass has written them there ahead of time, so such an
+ * update only moves head and this pointer).
  * The value of slot s, k bars ago (k = 0 is the newest) exists when
  *   s < slot_count  and  k < updates  and  k <= history_max
  * and is  history[s * (history_mask + 1) + ((head - k) & history_mask)].

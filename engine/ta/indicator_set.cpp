@@ -99,18 +99,15 @@ IndicatorSet::IndicatorSet(std::size_t max_indicators, std::size_t history_lengt
       slot_capacity_(max_indicators * static_cast<std::size_t>(kMaxOutputs)),
       // Left uninitialised on purpose: the pages of unused slots are never
       // touched, so the reservation costs address space, not memory.
-      // (+ 4, of which update()'s copy of four slots at a time needs three:
-      // it writes up to three past the last row.)
-      current_(std::make_unique_for_overwrite<double[]>(slot_capacity_ + 4)),
+      current_(std::make_unique_for_overwrite<double[]>(slot_capacity_)),
       history_(std::make_unique_for_overwrite<double[]>(std::max<std::size_t>(slot_capacity_ * ring_len_, 1))) {
   entries_.reserve(max_indicators_);
-  view_.current = current_.get();
   view_.history = history_.get();
   view_.updates = 0;
   view_.history_mask = static_cast<std::uint32_t>(ring_mask_);
   view_.history_max = static_cast<std::uint32_t>(mask_);
   view_.reserved = 0;
-  view_.head = 0;
+  set_head(0);
   view_.slot_count = 0;
   view_.slot_capacity = static_cast<std::uint32_t>(slot_capacity_);
 }
@@ -166,9 +163,13 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
         const std::size_t pos = static_cast<std::size_t>(updates_ + i - seen_count) & ring_mask_;
         for (int k = 0; k < outputs; ++k) row(first + k)[pos] = v[i * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)];
       }
-      for (int k = 0; k < outputs; ++k)
+      for (int k = 0; k < outputs; ++k) {
         current_[static_cast<std::size_t>(first + k)] =
             seen_count ? v[(seen_count - 1) * static_cast<std::size_t>(outputs) + static_cast<std::size_t>(k)] : kNaN;
+        // The view's current value is the ring's entry at head (also before
+        // the set's first update, when the loop above wrote no entry).
+        row(first + k)[view_.head] = current_[static_cast<std::size_t>(first + k)];
+      }
       Entry e{nullptr, first, outputs, -1, std::move(c), seen_count};
       entries_.push_back(std::move(e));
       special_ = true;
@@ -213,7 +214,12 @@ Result<int> IndicatorSet::add(const IndicatorSpec& raw, std::size_t seen_count,
       for (int k = 0; k < outputs; ++k) row(first + k)[pos] = out[k];
     }
   }
-  for (int k = 0; k < outputs; ++k) current_[static_cast<std::size_t>(first + k)] = out[k];
+  // The view's current value is the ring's entry at head (written above
+  // unless the set has had no update yet: then head is 0 and nothing was).
+  for (int k = 0; k < outputs; ++k) {
+    current_[static_cast<std::size_t>(first + k)] = out[k];
+    row(first + k)[view_.head] = out[k];
+  }
 
   Indicator* raw_ind = ind.get();
   if (group < 0) {
@@ -313,27 +319,6 @@ void IndicatorSet::rebuild_per_bar_lists() {
   for (std::size_t k = 0; k < crosses_.size(); ++k)
     if (crosses_[k].ahead == kNotAhead) per_bar_crosses_.push_back(k);
   per_bar_work_ = !per_bar_.empty() || special_ || !per_bar_crosses_.empty() || !ring_slots_.empty();
-  // update()'s copy of the current values: four rows at a time when row r
-  // is slot r (then the padding rows, up to a multiple of four, exist in
-  // ahead_values_; the padding slots in current_ are allocated and unused).
-  const std::size_t rows = ahead_out_.size(), padded = (rows + 3) / 4 * 4;
-#if TE_TA_AHEAD_SSE2
-  bool identity = true;
-#else
-  bool identity = false;
-#endif
-  for (std::size_t r = 0; r < rows && identity; ++r) identity = ahead_out_[r].cur == current_.get() + r;
-  ahead_cur0_ = identity ? current_.get() : nullptr;
-  ahead_cur_end_ = current_.get() + (identity ? padded : 0);
-  if (rows == 0) ahead_cur0_ = ahead_cur_end_;  // (without SSE2 too: nothing to copy)
-  if (identity && ahead_values_.size() < padded * kAheadBlock) ahead_values_.resize(padded * kAheadBlock, kNaN);
-}
-
-void IndicatorSet::copy_ahead_rows(const double* v) noexcept {
-  for (const AheadRow& r : ahead_out_) {
-    *r.cur = *v;
-    v += kAheadBlock;
-  }
 }
 
 // A crossover's value at a bar whose difference a - b and the one before it
@@ -505,7 +490,7 @@ void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexc
   }
   ++updates_;
   view_.updates = updates_;
-  view_.head = static_cast<std::uint32_t>(head);
+  set_head(head);
 }
 
 void IndicatorSet::step_cross(Cross& c, double va, double vb, std::uint64_t at, double* out) const noexcept {
@@ -650,7 +635,7 @@ void IndicatorSet::reset() noexcept {
   }
   updates_ = 0;
   view_.updates = 0;
-  view_.head = 0;
+  set_head(0);
 }
 
 }  // namespace te::ta

@@ -16,11 +16,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define TE_TA_AHEAD_SSE2 1
-#endif
-
 #include "engine/core/result.hpp"
 #include "engine/model/bar.hpp"
 #include "engine/model/bar_series.hpp"
@@ -191,7 +186,7 @@ class IndicatorSet {
   // Writes block positions [j, j + n) of ahead rows [r0, r1) into their history
   // rows, position j being update number u: the bars to come land ahead of
   // head, beyond any read (the ring's length: ind_view.h), so an update in the
-  // block copies only the current values.
+  // block only moves head (the view's current values are the ring's there).
   void ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
   // entries (only called when there is one).
@@ -225,6 +220,9 @@ class IndicatorSet {
   std::size_t ring_mask_;
   std::int64_t base_interval_ns_;
   std::size_t slot_capacity_;
+  // The newest values as update_general last wrote them (its per-bar steps
+  // and crossovers read them); the view's, and value()'s, are the ring's at
+  // head, which every update writes.
   std::unique_ptr<double[]> current_;
   std::unique_ptr<double[]> history_;
   std::vector<Entry> entries_;
@@ -250,25 +248,21 @@ class IndicatorSet {
   const std::size_t* ahead_readable_ = nullptr;
   std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
   std::vector<double> ahead_values_;
-  // Row r of ahead_values_ goes to *ahead_out_[r].cur (its slot in current_)
-  // at each update, and to ahead_out_[r].ring (its history row) when the block
-  // is computed (ring_block).
+  // Row r of ahead_values_ goes to ahead_out_[r].ring (its history row) when
+  // the block is computed (ring_block), and to *ahead_out_[r].cur (its slot in
+  // current_) at the updates that take update_general (the per-bar steps
+  // read current_; the all-ahead update() leaves it behind).
   struct AheadRow {
     double* cur;
     double* ring;
   };
   std::vector<AheadRow> ahead_out_;
-  // When ahead row r's slot is slot r for every row (the usual layout: slots
-  // and rows both in creation order) and SSE2 is there: current_, and
-  // ahead_cur_end_ the slot after the rows rounded up to a multiple of four
-  // (update() copies four at a time into the padding slots, from padding
-  // rows). Otherwise ahead_cur0_ is nullptr and ahead_cur_end_ is current_
-  // (update() then calls copy_ahead_rows); both are equal only when there is
-  // no row.
-  double* ahead_cur0_ = nullptr;
-  double* ahead_cur_end_ = nullptr;
-  // update()'s copy of block position v's values through each row's pointer.
-  [[gnu::noinline]] void copy_ahead_rows(const double* v) noexcept;
+  // Points the view at update number `head`'s ring entries (ind_view.h: the
+  // current values are the history at head).
+  void set_head(std::size_t head) noexcept {
+    view_.head = static_cast<std::uint32_t>(head);
+    view_.current = history_.get() + head;
+  }
   // With set_ahead: the slots whose history update() copies from current_
   // (those no ahead row and no per-bar indicator writes), and the crossovers
   // it steps per bar.
@@ -280,45 +274,19 @@ class IndicatorSet {
 // the current block (its time and close those of the block's column bar, as
 // update_general's TE_ASSERT has them). The same steps as update_general's,
 // inline in the runner's bar; everything else, and a bar the block does not
-// match (the assertion's message), goes on there.
+// match (the assertion's message), goes on there. The values of this update
+// were written into the ring with the block (ring_block), and the view's
+// current values are the ring's entries at head: nothing is copied. (current_
+// keeps the values update_general last copied: C++ reads the ring, value().)
 inline void IndicatorSet::update(const model::Bar& bar) noexcept {
   if (ahead_on_ && !per_bar_work_) [[likely]] {
     const std::size_t i = ahead_next_;
-    double* cur = ahead_cur0_;
-    double* const last = ahead_cur_end_;  // == cur exactly when there is no row
-    if (cur == last || (i < ahead_end_ && bar.ts_ns == ahead_columns_.ts_ns[i] &&
-                        std::bit_cast<std::uint64_t>(bar.close) == std::bit_cast<std::uint64_t>(ahead_columns_.close[i])))
+    if (ahead_out_.empty() || (i < ahead_end_ && bar.ts_ns == ahead_columns_.ts_ns[i] &&
+                               std::bit_cast<std::uint64_t>(bar.close) ==
+                                   std::bit_cast<std::uint64_t>(ahead_columns_.close[i])))
         [[likely]] {
       ahead_next_ = i + 1;
-      // The current values only: their history entries were written with
-      // the block (ring_block).
-      if (cur != last) {
-        const double* v = ahead_values_.data() + (i - ahead_begin_);
-#if TE_TA_AHEAD_SSE2
-        if (cur != nullptr) [[likely]] {
-          // Row r to slot r: four rows per step, two per 16-byte store, the
-          // row stride an immediate offset, up to a multiple of four rows
-          // (the padding slots and rows exist: rebuild_per_bar_lists). Plain
-          // element copies were vectorised by GCC behind an overlap test and
-          // a trip-count set-up that cost as much as they saved.
-          do {
-            const __m128d a = _mm_loadh_pd(_mm_load_sd(v), v + kAheadBlock);
-            const __m128d b = _mm_loadh_pd(_mm_load_sd(v + 2 * kAheadBlock), v + 3 * kAheadBlock);
-            _mm_storeu_pd(cur, a);
-            _mm_storeu_pd(cur + 2, b);
-            cur += 4;
-            v += 4 * kAheadBlock;
-          } while (cur != last);
-        } else
-#endif
-        {
-          copy_ahead_rows(v);
-        }
-      }
-      // (the head computed here, after the copy, which may be a call: a value
-      // kept across it would hold a callee-saved register of the caller, the
-      // runner's batch step, on every bar)
-      view_.head = static_cast<std::uint32_t>(static_cast<std::size_t>(updates_) & ring_mask_);
+      set_head(static_cast<std::size_t>(updates_) & ring_mask_);
       ++updates_;
       view_.updates = updates_;
       return;

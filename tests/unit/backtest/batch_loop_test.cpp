@@ -209,6 +209,47 @@ TEST_CASE("the batch loop gives the per-callback path's results for every exampl
 // The session journal exports ctx (Lua) only at the end of bars with activity
 // and at checkpoints: only those bars leave the loop (bar_end_needs_lua), and
 // recording changes no result.
+// ctx.state is renamed only when the runner's state changed (run_callback and
+// run_entry in lua/prelude.lua keep the state whose name it holds): every
+// callback still sees its own state's name, through many transitions, in the
+// batch loop's compiled loops and on the per-call path, and the bars in state
+// count on. A callback that sees another name raises an error, which faults
+// the run.
+TEST_CASE("every callback sees its state's name in ctx.state, batched and per call", "[backtest][batch][jit]") {
+  const auto src = source(R"(
+params = {}
+local function expect(name, cb, ctx)
+  if ctx.state ~= name then error(cb .. " saw ctx.state " .. tostring(ctx.state)) end
+  if ctx.bars_in_state < 0 then error(cb .. " saw bars_in_state " .. ctx.bars_in_state) end
+end
+function detect_opportunity(bar, ctx, ind)
+  expect("watch", "detect_opportunity", ctx)
+  ctx.k = (ctx.k or 0) + 1
+  if ctx.k % 5 == 0 or ctx.k % 7 == 0 then return { reason = "setup" } end
+end
+function filter_commitment(bar, ctx, ind)
+  expect("close_watch", "filter_commitment", ctx)
+  ctx.filters = (ctx.filters or 0) + 1
+  if ctx.filters % 3 ~= 0 then return enter_long { qty = 1, reason = "go" } end
+end
+function manage_position(bar, ctx, ind)
+  expect("in_trade", "manage_position", ctx)
+  ctx.held = math.max(ctx.held or 0, ctx.bars_in_state)
+  if ctx.bars_in_state >= 1 + ctx.k % 4 then return exit_position("held") end
+end
+)");
+  const model::BarSeries bars = generated_bars(3, 4000);
+  auto cfg = base_config();
+  cfg.batch = false;
+  const auto per_call = run(cfg, bars, src);
+  cfg.batch = true;
+  const auto batched = run(cfg, bars, src);
+  REQUIRE_FALSE(per_call.fault);
+  REQUIRE_FALSE(batched.fault);
+  CHECK(batched.trades.size() > 300);
+  check_same(batched, per_call);
+}
+
 TEST_CASE("a recorded backtest stays in the batch loop on bars without activity", "[backtest][batch][journal]") {
   auto src = script::read_strategy(std::string(TE_SOURCE_DIR) + "/strategies/sma_cross.lua");
   REQUIRE(src);

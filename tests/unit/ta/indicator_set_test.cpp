@@ -30,8 +30,8 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
   CHECK(set.history_length() == 8);
   CHECK(v->slot_capacity == 12);
   CHECK(v->slot_count == 0);
-  const double* cur = v->current;
   const double* hist = v->history;
+  CHECK(v->current == hist);  // the ring at head 0
 
   const int mom = *set.add(*parse_spec("mom(1)"));
   CHECK(mom == 0);
@@ -50,11 +50,16 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
     set.update(b);
     CHECK(v->updates == static_cast<std::uint64_t>(i + 1));
     CHECK(v->head == static_cast<std::uint32_t>(i & 127));
-    // mom(1) of i^2 is 2i - 1.
-    if (i >= 1) CHECK(cur[mom] == 2 * i - 1);
+    // The current values are the ring's entries at head; mom(1) of i^2 is 2i - 1.
+    CHECK(v->current == hist + v->head);
+    const std::size_t ring = v->history_mask + 1;
+    if (i >= 1) CHECK(v->current[static_cast<std::size_t>(mom) * ring] == 2 * i - 1);
+    for (int slot = 0; slot < 4; ++slot) {
+      const double now = v->current[static_cast<std::size_t>(slot) * ring], c = set.value(slot, 0);
+      CHECK((now == c || (std::isnan(now) && std::isnan(c))));
+    }
   }
-  // Pointers never moved, and the Lua formula reads the same as value().
-  CHECK(v->current == cur);
+  // The history never moved, and the Lua formula reads the same as value().
   CHECK(v->history == hist);
   for (int slot = 0; slot < 4; ++slot)
     for (std::uint32_t k = 0; k <= v->history_max; ++k) {
@@ -68,10 +73,14 @@ TEST_CASE("te_ind_view exposes current values and history with the documented la
   CHECK(std::isnan(set.value(4)));        // beyond slot_count
   CHECK(std::isnan(set.value(-1)));
 
-  // Adding later keeps the arrays in place.
+  // Adding later keeps the arrays in place, and the new indicator's current
+  // values (its warm-up over the bars seen) are at head.
+  const double* at_head = v->current;
   REQUIRE(set.add(*parse_spec("bbands(3,2,2)")).ok());
-  CHECK(v->current == cur);
+  CHECK(v->current == at_head);
   CHECK(v->history == hist);
+  const double added = v->current[4 * static_cast<std::size_t>(v->history_mask + 1)], c = set.value(4, 0);
+  CHECK((added == c || (std::isnan(added) && std::isnan(c))));  // (no bar seen: NaN)
   CHECK(v->slot_count == 7);
 }
 
@@ -271,4 +280,28 @@ TEST_CASE("indicator set: mixed base and higher-timeframe indicators equal each 
         }
     }
   }
+}
+
+// The view's current values are the ring's entries at head (ind_view.h), also
+// for an indicator added before the set's first update over bars already
+// seen (its warm-up result): the value the prelude reads then is the one
+// update() would have given, not the ring's NaN.
+TEST_CASE("an indicator added before the first update reads its warm-up value as current", "[unit][ta]") {
+  IndicatorSet set(4, 8);
+  auto seen = [](std::size_t i) {
+    model::Bar b;
+    b.ts_ns = static_cast<std::int64_t>(i);
+    b.open = b.high = b.low = b.close = 10.0 + static_cast<double>(i);
+    return b;
+  };
+  const int sma = *set.add(*parse_spec("sma(2)"), 3, seen);  // bars 10, 11, 12 seen
+  const te_ind_view* v = set.view();
+  const std::size_t ring = v->history_mask + 1;
+  CHECK(v->updates == 0);
+  CHECK(v->current[static_cast<std::size_t>(sma) * ring] == 11.5);
+  const int macd = *set.add(*parse_spec("macd(2,3,2)"), 0, seen);  // nothing seen: no value
+  CHECK(std::isnan(v->current[static_cast<std::size_t>(macd) * ring]));
+  set.update(seen(3));
+  CHECK(v->current[static_cast<std::size_t>(sma) * ring] == 12.5);
+  CHECK(set.value(sma, 0) == 12.5);
 }
