@@ -106,7 +106,7 @@ TEST_CASE("a ctx of references to one long string cannot make a recording exhaus
   CHECK(within.peak_kb < (kAsan ? 2'000'000 : 1'000'000));
 }
 
-TEST_CASE("--record-max-ctx-bytes sets the recorded ctx's limit and a value out of range is refused", "[journal]") {
+TEST_CASE("the recorded ctx's limit is set by --record-max-ctx-bytes and a value out of range is refused", "[journal]") {
   TempDir dir;
   // ctx.text is 3,000 bytes: recorded under the default, not under 2,000.
   write_file(dir.file("s.lua"), R"(params = {}
