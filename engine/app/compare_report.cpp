@@ -61,8 +61,11 @@ Value trade_value(const portfolio::Trade& t, bool days) {
 
 }  // namespace
 
-TradeComparison compare_trades(const std::vector<portfolio::Trade>& a, const std::vector<portfolio::Trade>& b) {
-  TradeComparison out;
+namespace {
+
+// One runner's round trips on one instrument (compare_trades' matching).
+void compare_runner_trades(const std::vector<portfolio::Trade>& a, const std::vector<portfolio::Trade>& b,
+                           TradeComparison& out) {
   // Two trades are the same round trip, possibly changed, when they have the
   // same direction and their holding periods overlap; otherwise the earlier
   // one exists on its side only.
@@ -99,6 +102,37 @@ TradeComparison compare_trades(const std::vector<portfolio::Trade>& a, const std
     }
     out.rows.push_back(std::move(m));
   }
+}
+
+}  // namespace
+
+TradeComparison compare_trades(const std::vector<portfolio::Trade>& a, const std::vector<portfolio::Trade>& b) {
+  // Matched per runner and instrument: several runners' round trips of the
+  // same direction overlap in time, and one runner's trade is never
+  // another's (before, a multi-runner session compared with itself paired
+  // them across runners and listed dozens of trades "only in" one side).
+  using Key = std::pair<model::RunnerId, model::InstrumentId>;
+  auto key = [](const portfolio::Trade& t) { return Key{t.runner, t.instrument}; };
+  std::vector<Key> keys;
+  for (const auto* side : {&a, &b})
+    for (const auto& t : *side) keys.push_back(key(t));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  TradeComparison out;
+  std::vector<portfolio::Trade> ka, kb;
+  for (const Key& k : keys) {
+    ka.clear();
+    kb.clear();
+    for (const auto& t : a)
+      if (key(t) == k) ka.push_back(t);
+    for (const auto& t : b)
+      if (key(t) == k) kb.push_back(t);
+    compare_runner_trades(ka, kb, out);
+  }
+  // Rows in entry-time order across runners (a runner's own rows keep theirs).
+  auto entry = [](const TradeMatch& m) { return m.a ? m.a->entry_ts_ns : m.b->entry_ts_ns; };
+  std::stable_sort(out.rows.begin(), out.rows.end(),
+                   [&](const TradeMatch& x, const TradeMatch& y) { return entry(x) < entry(y); });
   for (const auto& t : a) out.pnl_a += t.pnl_net();
   for (const auto& t : b) out.pnl_b += t.pnl_net();
   return out;
