@@ -261,7 +261,9 @@ void put_map_patch(Enc& en, const Value::Map& x, const Value::Map& y, const MapC
   }
 }
 
-void put_array_patch(Enc& en, const Value::Array& x, const Value::Array& y) {
+// An array patch's head ([2, new size, [ops...]] up to the ops' array
+// header: one op per changed or added element); returns the common length.
+std::size_t put_array_patch_head(Enc& en, const Value::Array& x, const Value::Array& y) {
   const std::size_t common = std::min(x.size(), y.size());
   std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
   for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
@@ -269,6 +271,11 @@ void put_array_patch(Enc& en, const Value::Array& x, const Value::Array& y) {
   en.pk.pack_int64(2);
   en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
   en.pk.pack_array(ops);
+  return common;
+}
+
+void put_array_patch(Enc& en, const Value::Array& x, const Value::Array& y) {
+  const std::size_t common = put_array_patch_head(en, x, y);
   for (std::size_t i = 0; i < y.size(); ++i) {
     if (i < common && x[i] == y[i]) continue;
     en.pk.pack_array(2);
@@ -2002,13 +2009,7 @@ void put_orders_diff(Enc& en, const Value& a, const Value& b, bool tuples) {
   // put_array_patch, its element replacements through put_order_value_replace
   const Value::Array& x = a.as_array();
   const Value::Array& y = b.as_array();
-  const std::size_t common = std::min(x.size(), y.size());
-  std::uint32_t ops = static_cast<std::uint32_t>(y.size() - common);
-  for (std::size_t i = 0; i < common; ++i) ops += x[i] == y[i] ? 0 : 1;
-  en.pk.pack_array(3);
-  en.pk.pack_int64(2);
-  en.pk.pack_int64(static_cast<std::int64_t>(y.size()));
-  en.pk.pack_array(ops);
+  const std::size_t common = put_array_patch_head(en, x, y);
   for (std::size_t i = 0; i < y.size(); ++i) {
     if (i < common && x[i] == y[i]) continue;
     en.pk.pack_array(2);
