@@ -398,9 +398,14 @@ TEST_CASE("Watch's root trace keeps the path most Watch bars take", "[backtest][
   // ~93 % of Watch bars), though the first recording took path B. Without the
   // sampling that first recording is the only one (fails the count and keeps
   // path B).
+  // When the loop is first recorded depends on the layout too (in one
+  // ctest run of a fresh clone, at shift 48, on bar 971, past path B's
+  // days, so every recording took path A): at least one layout must show
+  // the first recording on path B and the one kept on path A.
   const auto bars = nvda();
   const std::string loop = loop_location(), watch = watch_loop_location();
   REQUIRE(!watch.empty());
+  int first_on_b = 0;
   for (int shift = 0; shift < 3; ++shift) {
     const auto layout_shift = std::make_unique<char[]>(static_cast<std::size_t>(48 * shift + 1));
     const auto log = traced_run("strategies/two_paths.lua", kTwoPaths, bars);
@@ -422,7 +427,8 @@ TEST_CASE("Watch's root trace keeps the path most Watch bars take", "[backtest][
     INFO("layout shift " << 48 * shift << ": exits of each recording of Watch's loop:" << seen.str());
     REQUIRE(exits.size() >= 4);  // three samples, then the kept one
     CHECK(exits.size() <= 7);
-    CHECK(exits.front() > exits.back());  // the first recording took path B
+    if (exits.front() > exits.back()) ++first_on_b;  // the first recording took path B
     CHECK(exits.back() == *std::min_element(exits.begin(), exits.end()));
   }
+  CHECK(first_on_b >= 1);
 }
