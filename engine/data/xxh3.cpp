@@ -20,11 +20,9 @@ void update_portable(void* state, const void* data, std::size_t size) noexcept {
 
 constexpr Kernel kPortableKernel = {&hash_portable, &update_portable};
 
-bool cpu_has_avx2() noexcept { return cpu_avx2(); }  // (TE_NO_AVX2=1: the portable kernel)
-
 const Kernel& kernel() noexcept {
 #if defined(__x86_64__)
-  static const Kernel& k = cpu_has_avx2() ? xxh3_detail::kAvx2Kernel : kPortableKernel;
+  static const Kernel& k = cpu_avx2() ? xxh3_detail::kAvx2Kernel : kPortableKernel;  // (TE_NO_AVX2=1: portable)
   return k;
 #else
   return kPortableKernel;

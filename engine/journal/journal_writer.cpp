@@ -118,6 +118,10 @@ struct JournalWriter::Impl {
   std::vector<std::vector<Event>> spare;
   static constexpr std::size_t kMaxSpare = 8;
   std::size_t queued() const noexcept { return queued_count; }
+  // Enough is queued for the writer thread to take it: wake_threshold events,
+  // or a quarter of queue_bytes (a producer of big contexts would otherwise
+  // wait for room before the writer looked). Requires mu.
+  bool wake_due() const noexcept { return queued() >= wake_threshold || queued_bytes >= opts.queue_bytes / 4; }
 
   std::vector<Event> take_spare() {
     if (spare.empty()) return {};
@@ -858,8 +862,7 @@ struct JournalWriter::Impl {
     std::vector<Chunk> batch;
     std::unique_lock lk(mu);
     while (true) {
-      while (queued() < wake_threshold && queued_bytes < opts.queue_bytes / 4 && producers_waiting == 0 &&
-             flush_requested == flush_done && !stopping) {
+      while (!wake_due() && producers_waiting == 0 && flush_requested == flush_done && !stopping) {
         const std::int64_t deadline = error.ok() ? next_deadline() : 0;
         writer_waiting = true;
         if (deadline == 0) {
@@ -1070,10 +1073,7 @@ Result<std::uint64_t> JournalWriter::process_inline(Event* events, std::size_t n
 void JournalWriter::queued_events(std::unique_lock<std::mutex>& lk, bool was_empty) {
   Impl& im = *impl_;
   if (im.queued() > im.stats.queue_high_water) im.stats.queue_high_water = im.queued();
-  // (A quarter of queue_bytes wakes it too: a producer of big contexts
-  // would otherwise wait for room before the writer looked.)
-  bool wake = im.writer_waiting &&
-              (im.queued() >= im.wake_threshold || im.queued_bytes >= options_.queue_bytes / 4);
+  bool wake = im.writer_waiting && im.wake_due();
   if (was_empty && options_.block_timeout_ms > 0) {
     im.first_queued_ns = monotonic_ns();
     wake = im.writer_waiting;  // so it can set a deadline for these events

@@ -17,6 +17,16 @@
 namespace te::ta {
 namespace {
 
+#if defined(__SSE2__)
+// A pair register's lanes into the two fields of a run's state (at its end).
+[[gnu::always_inline]] inline void store_lanes(__m128d v, double& low, double& high) noexcept {
+  alignas(16) double lanes[2];
+  _mm_store_pd(lanes, v);
+  low = lanes[0];
+  high = lanes[1];
+}
+#endif
+
 // The loops' bodies, inlined into each build's entry point below, which
 // compiles them for its own instruction set.
 [[gnu::always_inline]] inline void lane_sums(const double* v, std::size_t slots, double n, double* avg_out,
@@ -303,10 +313,7 @@ template <class Moves>
   s.pl = pl;
   s.pc = pc;
 #if defined(__SSE2__)
-  alignas(16) double sums[2];
-  _mm_store_pd(sums, dm);
-  s.mdm = sums[0];
-  s.pdm = sums[1];
+  store_lanes(dm, s.mdm, s.pdm);
 #else
   s.mdm = mdm;
   s.pdm = pdm;
@@ -352,10 +359,7 @@ template <class Incs>
   }
   s.prev = prev;
 #if defined(__SSE2__)
-  alignas(16) double v[2];
-  _mm_store_pd(v, lg);
-  s.loss = v[0];
-  s.gain = v[1];
+  store_lanes(lg, s.loss, s.gain);
 #else
   s.loss = loss;
   s.gain = gain;
@@ -380,10 +384,7 @@ template <class Incs>
     o1[i] = sig;
     o2[i] = macd - sig;
   }
-  alignas(16) double v[2];
-  _mm_store_pd(v, e);
-  s.slow = v[0];
-  s.fast = v[1];
+  store_lanes(e, s.slow, s.fast);
 #else
   double slow = s.slow, fast = s.fast;
   for (std::size_t i = 0; i < n; ++i) {
