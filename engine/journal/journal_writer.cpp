@@ -164,6 +164,7 @@ struct JournalWriter::Impl {
   // left would otherwise wait for a writer that waits for more events.
   int producers_waiting = 0;
   bool stopping = false;
+  bool stopped = false;  // the writer thread has closed the file and is leaving
   bool closed = false;
   Status error;         // first failure, sticky
   Status close_status;  // what close() returned
@@ -941,6 +942,7 @@ struct JournalWriter::Impl {
     lk.lock();
     stats.writer_thread_cpu_ns = cpu;
     if (!c) fail(std::move(c));
+    stopped = true;
     done_cv.notify_all();
   }
 };
@@ -1182,6 +1184,10 @@ Status JournalWriter::flush() {
     if (!s) im.fail(s);
     return s;
   }
+  if (im.stopping) {  // closing: the writer thread syncs everything before it stops
+    im.done_cv.wait(lk, [&] { return im.stopped; });
+    return im.error;
+  }
   const std::uint64_t ticket = ++im.flush_requested;
   im.work_cv.notify_one();
   im.done_cv.wait(lk, [&] { return im.flush_done >= ticket || !im.error.ok(); });
@@ -1213,6 +1219,16 @@ Status JournalWriter::close() {
   im.closed = true;
   im.close_status = im.error;
   return im.close_status;
+}
+
+void JournalWriter::begin_close() {
+  if (options_.threading == WriterThreading::Inline) return;
+  Impl& im = *impl_;
+  std::lock_guard lk(im.mu);
+  if (im.closed || im.stopping) return;
+  im.stopping = true;
+  im.work_cv.notify_one();
+  im.space_cv.notify_all();
 }
 
 Status JournalWriter::status() const {

@@ -181,6 +181,12 @@ class JournalWriter final : public EventSink {
   // Flushes, stops the writer thread and closes the file. Idempotent; later
   // calls return the same status.
   Status close();
+  // Starts close() without waiting: the writer thread writes what is queued,
+  // syncs and stops while the caller does other work (a session's finish
+  // writes its final meta.json meanwhile); close() then waits for it and
+  // returns the status. Appends after it are refused as after close(). In
+  // Inline threading it does nothing (close() does the work).
+  void begin_close();
 
   // The first error the writer hit, if any.
   Status status() const;

@@ -137,11 +137,20 @@ Status SessionDir::write_meta(const SessionMeta& meta, bool durable) const {
 }
 
 Result<bool> SessionDir::replace_meta(const SessionMeta& meta, bool durable) const {
+  TE_TRY(prepare_meta(meta, durable));
+  return commit_meta(durable);
+}
+
+Status SessionDir::prepare_meta(const SessionMeta& meta, bool durable) const {
   if (meta.session_id != id_) {
     return make_error(Errc::invalid_argument,
                       "write " + meta_path() + ": meta is for session " + meta.session_id + ", not " + id_);
   }
-  return replace_file_atomically(meta_path(), meta_to_json(meta), durable, old_meta_path());
+  return write_replacement(meta_path(), meta_to_json(meta), durable);
+}
+
+Result<bool> SessionDir::commit_meta(bool durable) const {
+  return commit_replacement(meta_path(), durable, old_meta_path());
 }
 
 Result<SessionMeta> SessionDir::read_meta() const {

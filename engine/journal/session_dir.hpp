@@ -70,6 +70,12 @@ class SessionDir {
   // instead of freeing it (see replace_file_atomically): the caller removes
   // that file later, off its critical path. Returns whether there was one.
   Result<bool> replace_meta(const SessionMeta& meta, bool durable = true) const;
+  // replace_meta in two halves (write_replacement / commit_replacement): the
+  // new meta.json written (and synced when `durable`) aside, then renamed in.
+  // A session's finish writes it while the journal's final sync runs on the
+  // writer thread and commits it once the journal is durable.
+  Status prepare_meta(const SessionMeta& meta, bool durable = true) const;
+  Result<bool> commit_meta(bool durable = true) const;
   std::string old_meta_path() const;
   // Errors: Errc::not_found without meta.json, Errc::parse naming the field.
   Result<SessionMeta> read_meta() const;

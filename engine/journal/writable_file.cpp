@@ -95,21 +95,28 @@ Result<std::unique_ptr<WritableFile>> create_writable_file(const std::string& pa
   return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
 }
 
-Result<bool> replace_file_atomically(const std::string& path, std::string_view data, bool durable,
-                                     const std::string& set_aside) {
-  const std::string tmp = path + ".tmp";
+std::string replacement_path(const std::string& path) { return path + ".tmp"; }
+
+Status write_replacement(const std::string& path, std::string_view data, bool durable) {
+  const std::string tmp = replacement_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", tmp, errno);
   Status s = write_all(fd, tmp, data);
   if (s && durable && ::fsync(fd) != 0) s = io_error("sync", tmp, errno);
   if (::close(fd) != 0 && s) s = io_error("close", tmp, errno);
+  if (!s) ::unlink(tmp.c_str());
+  return s;
+}
+
+Result<bool> commit_replacement(const std::string& path, bool durable, const std::string& set_aside) {
+  const std::string tmp = replacement_path(path);
   bool aside = false;
-  if (s && !set_aside.empty()) {
+  if (!set_aside.empty()) {
     ::unlink(set_aside.c_str());  // a leftover of an earlier replacement
     aside = ::link(path.c_str(), set_aside.c_str()) == 0;
   }
-  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("rename to " + path, tmp, errno);
-  if (!s) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = io_error("rename to " + path, tmp, errno);
     ::unlink(tmp.c_str());
     if (aside) ::unlink(set_aside.c_str());
     return std::move(s).error();
@@ -123,6 +130,12 @@ Result<bool> replace_file_atomically(const std::string& path, std::string_view d
     ::close(dfd);
   }
   return aside;
+}
+
+Result<bool> replace_file_atomically(const std::string& path, std::string_view data, bool durable,
+                                     const std::string& set_aside) {
+  TE_TRY(write_replacement(path, data, durable));
+  return commit_replacement(path, durable, set_aside);
 }
 
 Status write_file_atomically(const std::string& path, std::string_view data, bool durable) {

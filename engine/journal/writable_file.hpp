@@ -46,6 +46,18 @@ Status write_file_atomically(const std::string& path, std::string_view data, boo
 Result<bool> replace_file_atomically(const std::string& path, std::string_view data, bool durable,
                                      const std::string& set_aside);
 
+// replace_file_atomically in two halves, for a caller with other work to
+// overlap with the first half's fsync (a session's final meta.json is written
+// while the journal's writer thread syncs the journal, and renamed in only
+// once the journal is durable). write_replacement writes `data` to
+// `replacement_path(path)` (fsync when `durable`; the temporary file is removed
+// on error); commit_replacement renames it over `path` as replace_file_atomically
+// does (set_aside, the directory's fsync when `durable`). Writing again before
+// the commit replaces the temporary file.
+std::string replacement_path(const std::string& path);
+Status write_replacement(const std::string& path, std::string_view data, bool durable);
+Result<bool> commit_replacement(const std::string& path, bool durable, const std::string& set_aside);
+
 // fsync of an existing file or directory. Errors: Errc::io.
 Status sync_path(const std::string& path);
 

@@ -181,21 +181,35 @@ Status SessionRecorder::finish(std::string_view reason, Value summary, Value res
     auto seq = writer_->append(journal::make_event(last_ts, journal::kNoRunner, std::move(e)));
     if (!seq) keep(std::move(seq).error());
   }
-  keep(writer_->close());
-
-  meta_.status = first ? std::string(status) : "failed";
+  // The journal's last blocks and its fdatasync run on the writer thread while
+  // this thread prepares the final meta.json (written and synced beside the old
+  // one); it is renamed in only once close() says the journal is durable, so a
+  // crash still leaves "running" or a complete journal. The meta.json fsync
+  // and the sources' overlap the journal's sync instead of following it.
+  writer_->begin_close();
+  const bool open_ok = static_cast<bool>(first);
+  meta_.status = open_ok ? std::string(status) : "failed";
   meta_.ended_at_ns = LiveClock().now_ns();
   if (any) {
     meta_.data_start_ns = start;
     meta_.data_end_ns = end;
   }
   meta_.result = std::move(result);
-  keep(join_opening_sync());
-  if (late_sources_) keep(dir_.sync_sources());  // made durable by write_meta's directory sync
+  Status opening = join_opening_sync();
+  Status sources = late_sources_ ? dir_.sync_sources() : Status{};  // made durable by commit_meta's directory sync
+  Status prepared = dir_.prepare_meta(meta_);  // as if the close succeeds
+  Status closed = writer_->close();
+  if (open_ok && !closed) {  // the journal did not close: the session failed
+    meta_.status = "failed";
+    prepared = dir_.prepare_meta(meta_);
+  }
+  keep(std::move(closed));
+  keep(std::move(opening));
+  keep(std::move(sources));
   // The meta.json written at creation is replaced; freeing its inode costs
   // ~4 ms here (ext4 with `discard`), so it is set aside and removed by a
   // thread of its own (joined by the destructor) instead of in the rename.
-  auto replaced = dir_.replace_meta(meta_);
+  Result<bool> replaced = prepared ? dir_.commit_meta() : Result<bool>(std::move(prepared).error());
   if (!replaced) {
     keep(std::move(replaced).error());
   } else if (*replaced) {

@@ -331,6 +331,44 @@ TEST_CASE("flush makes every appended event readable while the writer stays open
   CHECK(after.error().message.find("after close()") != std::string::npos);
 }
 
+TEST_CASE("begin_close lets the writer finish while the caller works, close then waits for it", "[unit][journal]") {
+  for (const bool background : {true, false}) {
+    CAPTURE(background);
+    TempDir dir;
+    WriterOptions o = background ? WriterOptions{} : WriterOptions::deterministic();
+    o.block_timeout_ms = 0;
+    auto w = JournalWriter::create(dir.file("j"), o);
+    REQUIRE(w.ok());
+    for (int i = 0; i < 500; ++i) REQUIRE((*w)->append(note(i)).ok());
+    (*w)->begin_close();
+    (*w)->begin_close();  // idempotent
+    if (background) {
+      // Appends are refused as after close(); a flush waits for the writer's last sync.
+      auto after = (*w)->append(note(1));
+      REQUIRE_FALSE(after.ok());
+      CHECK(after.error().message.find("after close()") != std::string::npos);
+      REQUIRE((*w)->flush().ok());
+      CountingReporter early;
+      CHECK(read_all(dir.file("j"), early).size() == 500);
+    }
+    REQUIRE((*w)->close().ok());
+    CountingReporter rep;
+    CHECK(read_all(dir.file("j"), rep).size() == 500);
+    CHECK(rep.messages.empty());
+    CHECK((*w)->stats().syncs >= 1);
+  }
+  // A write error reaches close() after begin_close, as without it.
+  auto w = JournalWriter::create(std::make_unique<FailingFile>(1'000), WriterOptions{});
+  REQUIRE(w.ok());
+  for (int i = 0; i < 2000; ++i) {
+    if (!(*w)->append(note(i)).ok()) break;
+  }
+  (*w)->begin_close();
+  Status c = (*w)->close();
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().message.find("No space left on device") != std::string::npos);
+}
+
 TEST_CASE("a partial block is written after block_timeout_ms without a flush", "[unit][journal]") {
   TempDir dir;
   WriterOptions o;

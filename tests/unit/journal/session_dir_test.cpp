@@ -209,6 +209,25 @@ TEST_CASE("replacing meta.json can leave the old file set aside for later remova
   REQUIRE(third.ok());
   CHECK(*third);
   CHECK(dir->read_meta()->status == "completed");
+  // In two halves: the prepared file is beside meta.json, which is unchanged
+  // until the commit; preparing again replaces the prepared file.
+  m.status = "failed";
+  REQUIRE(dir->prepare_meta(m).ok());
+  m.status = "stopped";
+  REQUIRE(dir->prepare_meta(m).ok());
+  CHECK(dir->read_meta()->status == "completed");
+  CHECK(std::filesystem::exists(dir->meta_path() + ".tmp"));
+  auto committed = dir->commit_meta();
+  REQUIRE(committed.ok());
+  CHECK(*committed);
+  CHECK(dir->read_meta()->status == "stopped");
+  CHECK_FALSE(std::filesystem::exists(dir->meta_path() + ".tmp"));
+  // Nothing prepared: the commit fails and meta.json stays.
+  auto nothing = dir->commit_meta();
+  REQUIRE_FALSE(nothing.ok());
+  CHECK(nothing.error().code == Errc::not_found);  // (the prepared file is missing)
+  CHECK(dir->read_meta()->status == "stopped");
+  CHECK_FALSE(dir->prepare_meta(sample_meta("other")).ok());
   // Wrong session id: refused like write_meta.
   auto wrong = dir->replace_meta(sample_meta("other"));
   REQUIRE_FALSE(wrong.ok());
