@@ -2396,6 +2396,38 @@ void encode_state_positional(std::uint64_t sequence, std::int64_t ts_event_ns, m
   }
 }
 
+namespace {
+
+// The ctx leaf between two (non-null) ctx values, computed into `base`'s
+// memo entry that held the older pair (StatePartsBase::ctx_diffs). (Out of
+// line: kept inline it left put_scalar_leaf out of line, a call per leaf.)
+[[gnu::noinline]] const StatePartsBase::CtxDiff& ctx_diff_miss(const StatePartsBase& base,
+                                                               const std::shared_ptr<const Value>& from,
+                                                               const std::shared_ptr<const Value>& to) {
+  StatePartsBase::CtxDiff& d = base.ctx_diffs[base.ctx_diff_next];
+  base.ctx_diff_next ^= 1;
+  d.from = from;
+  d.to = to;
+  d.same = *from == *to;
+  d.bytes.clear();
+  if (!d.same) {
+    Enc en(d.bytes);
+    put_diff(en, *from, *to);
+  }
+  return d;
+}
+
+// The same equality and put_diff bytes as without the memo.
+const StatePartsBase::CtxDiff& ctx_diff(const StatePartsBase& base, const std::shared_ptr<const Value>& from,
+                                        const std::shared_ptr<const Value>& to) {
+  for (const StatePartsBase::CtxDiff& d : base.ctx_diffs) {
+    if (d.from == from && d.to == to) return d;
+  }
+  return ctx_diff_miss(base, from, to);
+}
+
+}  // namespace
+
 bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t ts_event_ns,
                                             model::RunnerId runner, const StateParts& p, const Value& indicators,
                                             const StatePartsBase& base, std::uint64_t base_sequence,
@@ -2405,7 +2437,8 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   const unsigned position = position_changes(b, p);
   const bool bar_index = b.bar_index != p.bar_index;
   const bool bars_in_state = b.bars_in_state != p.bars_in_state;
-  const bool ctx = b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
+  const StatePartsBase::CtxDiff* ctx_memo = b.ctx != p.ctx && b.ctx && p.ctx ? &ctx_diff(base, b.ctx, p.ctx) : nullptr;
+  const bool ctx = ctx_memo != nullptr ? !ctx_memo->same : b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
   // The orders: the base's kept fields against the producer's raw list
   // (keep_positional_base), else as values (the base's own_orders() value, or
   // the value of its kept fields against a state that came as a value).
@@ -2442,7 +2475,11 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   for (unsigned m = changed; m != 0; m &= m - 1) {
     const auto leaf = static_cast<unsigned>(std::countr_zero(m));
     if (leaf == kLeafCtx) {
-      put_diff(en, ctx_of(b), ctx_of(p));
+      if (ctx_memo != nullptr) {
+        en.sink.write(ctx_memo->bytes.data(), ctx_memo->bytes.size());
+      } else {
+        put_diff(en, ctx_of(b), ctx_of(p));
+      }
     } else if (leaf == kLeafOrders) {
       if (raw) {
         put_kept_orders_diff(en, base.kept_orders, p.order_list, p.order_count, order_tuples);

@@ -333,6 +333,53 @@ TEST_CASE("positional runner_state records decode to the events of the map recor
   CHECK(pos_bytes * 10 < map_bytes * 6);  // the keys were about half of a state record
 }
 
+TEST_CASE("a positional delta's ctx leaf from the base's memo is the leaf computed anew", "[unit][journal]") {
+  // A ctx that goes back and forth between a few shared values (the memo's
+  // hits), equal values under new pointers, and none at all; every delta
+  // written with the long-lived base equals the one written with a copy of it
+  // whose memo is empty.
+  std::mt19937_64 rng(2323);
+  std::vector<std::shared_ptr<const Value>> pool;
+  for (int i = 0; i < 5; ++i) pool.push_back(std::make_shared<const Value>(small_ctx(rng)));
+  pool.push_back(std::make_shared<const Value>(Value::map({})));
+  pool.push_back(std::make_shared<const Value>(Value::map({{"setup", Value::map({{"reason", Value("golden")}})}})));
+  StateParts prev;
+  StatePartsBase base;
+  int deltas = 0, ctx_changed = 0;
+  for (std::uint64_t seq = 1; seq <= 3000; ++seq) {
+    StateParts p = next_state(rng, prev);
+    const auto k = rng() % 10;
+    if (k < 6) {
+      p.ctx = pool[5 + rng() % 2];  // sma_cross's two values, back and forth
+    } else if (k < 8) {
+      p.ctx = pool[rng() % pool.size()];
+    } else if (k == 8 && p.ctx) {
+      p.ctx = std::make_shared<const Value>(*p.ctx);  // equal, another pointer
+    } else {
+      p.ctx.reset();
+    }
+    const std::int64_t ts = static_cast<std::int64_t>(seq) * 1000;
+    if (base.valid) {
+      StatePartsBase fresh = base;
+      fresh.ctx_diffs[0] = {};
+      fresh.ctx_diffs[1] = {};
+      std::string with_memo, without;
+      const bool a = encode_state_positional_delta_if_patch(seq, ts, 3, p, Value(), base, seq - 1, 1, with_memo);
+      const bool b = encode_state_positional_delta_if_patch(seq, ts, 3, p, Value(), fresh, seq - 1, 1, without);
+      INFO("sequence " << seq);
+      REQUIRE(a == b);
+      REQUIRE(hex(with_memo) == hex(without));
+      if (a) ++deltas;
+      if (prev.ctx != p.ctx) ++ctx_changed;
+    }
+    keep_positional_base(base, p);
+    base.valid = true;
+    prev = p;
+  }
+  CHECK(deltas > 1000);
+  CHECK(ctx_changed > 1000);
+}
+
 TEST_CASE("a positional runner_state record cut short or damaged never decodes as a state", "[unit][journal]") {
   std::mt19937_64 rng(99);
   StateParts p;
