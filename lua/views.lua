@@ -38,12 +38,18 @@ local function copy_bar()
   local f = frame_cell[0]
   seen_index = f.bar_index
   local b = f.bar
-  bar.time = b.time_ms
-  bar.open = b.open
-  bar.high = b.high
-  bar.low = b.low
-  bar.close = b.close
-  bar.volume = b.volume
+  -- rawset: bar's metatable (there only for `__metatable = false`) makes a
+  -- plain store guard that the field's old value is not nil (no __newindex
+  -- to call), two instructions a field in a trace's first copy of its loop,
+  -- which every side trace that links back to the loop's start runs again.
+  -- rawset never looks at the metatable; bar has no __newindex, so the
+  -- stores are the same.
+  rawset(bar, "time", b.time_ms)
+  rawset(bar, "open", b.open)
+  rawset(bar, "high", b.high)
+  rawset(bar, "low", b.low)
+  rawset(bar, "close", b.close)
+  rawset(bar, "volume", b.volume)
   local q1, q2, q3, q4 = b.bid, b.ask, b.bid_size, b.ask_size
   -- No quotes now and none before (data without quote columns): nothing to
   -- write. One flag for the four has_ tests: on that path a trace's first
