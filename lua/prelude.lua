@@ -142,7 +142,7 @@ local function run_callback(kind)
   -- LuaJIT recorded (a root trace recorded on a bar's second callback was seen),
   -- the other left the trace by a side exit on every bar it happened. Copying
   -- the same bar again changes nothing, and the Lua indicators step a bar once.
-  copy_bar()
+  copy_bar(bar)
   update_lua_indicators(bar)
   local s = f.state
   if s ~= shown_state then
@@ -183,7 +183,7 @@ end
 --    of compiled code instead of 213, and 233 calling run_callback(kind).
 local function run_entry(kind, cb)
   if F.clear_setup ~= 0 then apply_clear_setup() end
-  copy_bar()
+  copy_bar(bar)
   update_lua_indicators(bar)
   local s = F.state
   if s ~= shown_state then
