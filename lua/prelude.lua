@@ -110,7 +110,11 @@ local frame_cell = P.frame_cell  -- the frame's address, read per pass (lua/view
 -- lookup with its bound and type guards and a hash store with its key and
 -- metatable guards in every compiled loop; the comparison is one guard. Every
 -- store of ctx_views.state sets it (run_callback, run_entry, M.on_reload).
-local shown_state = -1
+-- An int32 cell, not a Lua number: the frame's state is an int32, so the
+-- trace compares two integer loads (the cell's address is a constant) where a
+-- number upvalue was its load and type guard and the state's conversion to
+-- a double before a floating-point compare.
+local shown_state = ffi.new("int32_t[1]", -1)
 local cb_watch, cb_trade = nil, nil  -- callbacks[1] and [3] once installed (run_callback)
 local rawget, rawset = rawget, rawset
 
@@ -145,9 +149,9 @@ local function run_callback(kind)
   copy_bar(bar)
   update_lua_indicators(bar)
   local s = f.state
-  if s ~= shown_state then
+  if s ~= shown_state[0] then
     ctx_views.state = state_names[s]
-    shown_state = s
+    shown_state[0] = s
   end
   -- rawset: a plain store tests that ctx_views has no metatable (a guard in
   -- the first copy of the loop's trace, see copy_bar in lua/views.lua).
@@ -186,9 +190,9 @@ local function run_entry(kind, cb)
   copy_bar(bar)
   update_lua_indicators(bar)
   local s = F.state
-  if s ~= shown_state then
+  if s ~= shown_state[0] then
     ctx_views.state = state_names[s]
-    shown_state = s
+    shown_state[0] = s
   end
   rawset(ctx_views, "bars_in_state", F.bars_in_state)
   current_callback = kind
@@ -667,8 +671,8 @@ function M.on_reload(old)
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
   refresh_bar()
-  shown_state = F.state
-  ctx_views.state = state_names[shown_state]
+  shown_state[0] = F.state
+  ctx_views.state = state_names[shown_state[0]]
   ctx_views.bars_in_state = F.bars_in_state
   local r = f(old, ctx)
   if r ~= nil and r ~= ctx then
