@@ -110,8 +110,13 @@ local frame_cell = P.frame_cell  -- the frame's address, read per pass (lua/view
 -- lookup with its bound and type guards and a hash store with its key and
 -- metatable guards in every compiled loop; the comparison is one guard. Every
 -- store of ctx_views.state sets it (run_callback, run_entry, M.on_reload).
-local shown_state = -1
-local rawget = rawget
+-- An int32 cell, not a Lua number: the frame's state is an int32, so the
+-- trace compares two integer loads (the cell's address is a constant) where a
+-- number upvalue was its load and type guard and the state's conversion to
+-- a double before a floating-point compare.
+local shown_state = ffi.new("int32_t[1]", -1)
+local cb_watch, cb_trade = nil, nil  -- callbacks[1] and [3] once installed (run_callback)
+local rawget, rawset = rawget, rawset
 
 --------------------------------------------------------------------------------
 -- The host's entry points.
@@ -141,16 +146,24 @@ local function run_callback(kind)
   -- LuaJIT recorded (a root trace recorded on a bar's second callback was seen),
   -- the other left the trace by a side exit on every bar it happened. Copying
   -- the same bar again changes nothing, and the Lua indicators step a bar once.
-  copy_bar()
+  copy_bar(bar)
   update_lua_indicators(bar)
   local s = f.state
-  if s ~= shown_state then
+  if s ~= shown_state[0] then
     ctx_views.state = state_names[s]
-    shown_state = s
+    shown_state[0] = s
   end
-  ctx_views.bars_in_state = f.bars_in_state
+  -- rawset: a plain store tests that ctx_views has no metatable (a guard in
+  -- the first copy of the loop's trace, see copy_bar in lua/views.lua).
+  rawset(ctx_views, "bars_in_state", f.bars_in_state)
   current_callback = kind
-  local r = callbacks[kind](bar, ctx, ind)
+  -- Watch's and InTrade's callbacks from upvalues (cb_watch, cb_trade, set by
+  -- M.install): with the kind a constant of the loop's call the test folds
+  -- away, and the trace loads one upvalue instead of the callbacks table
+  -- with its type, bound and array guards (in the first copy of a loop).
+  local cb
+  if kind == 1 then cb = cb_watch elseif kind == 3 then cb = cb_trade else cb = callbacks[kind] end
+  local r = cb(bar, ctx, ind)
   current_callback = nil
   if r == nil then return 0 end
   return encode(kind, r)
@@ -174,14 +187,14 @@ end
 --    of compiled code instead of 213, and 233 calling run_callback(kind).
 local function run_entry(kind, cb)
   if F.clear_setup ~= 0 then apply_clear_setup() end
-  copy_bar()
+  copy_bar(bar)
   update_lua_indicators(bar)
   local s = F.state
-  if s ~= shown_state then
+  if s ~= shown_state[0] then
     ctx_views.state = state_names[s]
-    shown_state = s
+    shown_state[0] = s
   end
-  ctx_views.bars_in_state = F.bars_in_state
+  rawset(ctx_views, "bars_in_state", F.bars_in_state)
   current_callback = kind
   local r = cb(bar, ctx, ind)
   current_callback = nil
@@ -199,6 +212,7 @@ end
 function M.install(chunk)
   P.load_lua_indicators(cfg.indicator_files or {})
   P.install(chunk)
+  cb_watch, cb_trade = callbacks[1], callbacks[3]
   M.entry = { make_entry(1), make_entry(2), make_entry(3) }
 end
 
@@ -497,13 +511,19 @@ local function choose_watch_root(g)
   watch_gate = g + WATCH_GAP
 end
 
+-- The step function and its driver are read from the API block on every
+-- step (API.step(API.driver, r)), not kept in locals of this function: a
+-- local is a stack slot that a root trace loads and type-checks at its start
+-- (two cdata, each a tag and a ctype id test), and every side trace that
+-- links back to a loop's start runs that part again (ten_indicators: 0.44
+-- of its bars). API is a constant pointer in the traces, so the two fields
+-- are two loads per step, which the loop's body had as spill reloads anyway.
 function M.run_batch()
-  local step, driver = API.step, API.driver
   local r = 0
   if hot_now or trying ~= 0 then settle() end
   watch_gate = 0  -- (g counts this call's steps)
   while warmup_left > 0 do
-    local kind = step(driver, r)
+    local kind = API.step(API.driver, r)
     if kind <= 0 then return kind end
     warmup_left = warmup_left - 1
     if kind == 4 then
@@ -523,7 +543,7 @@ function M.run_batch()
   local kind, last, same, g = 0, 0, 0, 0
   ::generic::
   while true do
-    kind = step(driver, r)
+    kind = API.step(API.driver, r)
     if kind <= 0 then
       if hot_now then settle() end  -- (the bar went back to the host before g reached 2)
       return kind
@@ -558,13 +578,13 @@ function M.run_batch()
   ::own::
   if kind == 1 then
     while true do
-      kind = step(driver, r)
+      kind = API.step(API.driver, r)
       if kind ~= 1 then break end
       r = run_callback(1)
     end
   else
     while true do
-      kind = step(driver, r)
+      kind = API.step(API.driver, r)
       if kind ~= 3 then break end
       r = run_callback(3)
     end
@@ -651,8 +671,8 @@ function M.on_reload(old)
   if not f then return end
   -- The frame was copied from the old VM: the migration sees the runner's state.
   refresh_bar()
-  shown_state = F.state
-  ctx_views.state = state_names[shown_state]
+  shown_state[0] = F.state
+  ctx_views.state = state_names[shown_state[0]]
   ctx_views.bars_in_state = F.bars_in_state
   local r = f(old, ctx)
   if r ~= nil and r ~= ctx then

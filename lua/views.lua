@@ -28,22 +28,33 @@ local any_quote = false  -- any of the four
 -- Copies the frame's bar into `bar`. Copying the same bar again changes
 -- nothing, so the per-bar loop calls it on every callback without testing
 -- whether the bar is new (a test is a guard in its trace: lua/prelude.lua).
+-- The caller passes `bar` (always this table; the parameter shadows the
+-- upvalue): in a trace, its own upvalue's load is then the very reference
+-- the strategy's callback gets as `bar`, so the stores below are forwarded
+-- to the strategy's reads of those fields (no key, type or load per read);
+-- two upvalues holding the same table are two loads LuaJIT cannot tell apart.
 -- The frame's address is read from memory (`frame_cell`) on each call rather
 -- than taken from `F`: LuaJIT makes a constant of a small immutable cdata
 -- upvalue, so every field of `F.bar` was a constant address, which its x86
 -- backend puts into a register first (a `mov` per field, one more per read
 -- than a base register plus offset).
 local frame_cell = P.ffi.new("te_frame*[1]", F)
-local function copy_bar()
+local function copy_bar(bar)
   local f = frame_cell[0]
   seen_index = f.bar_index
   local b = f.bar
-  bar.time = b.time_ms
-  bar.open = b.open
-  bar.high = b.high
-  bar.low = b.low
-  bar.close = b.close
-  bar.volume = b.volume
+  -- rawset: bar's metatable (there only for `__metatable = false`) makes a
+  -- plain store guard that the field's old value is not nil (no __newindex
+  -- to call), two instructions a field in a trace's first copy of its loop,
+  -- which every side trace that links back to the loop's start runs again.
+  -- rawset never looks at the metatable; bar has no __newindex, so the
+  -- stores are the same.
+  rawset(bar, "time", b.time_ms)
+  rawset(bar, "open", b.open)
+  rawset(bar, "high", b.high)
+  rawset(bar, "low", b.low)
+  rawset(bar, "close", b.close)
+  rawset(bar, "volume", b.volume)
   local q1, q2, q3, q4 = b.bid, b.ask, b.bid_size, b.ask_size
   -- No quotes now and none before (data without quote columns): nothing to
   -- write. One flag for the four has_ tests: on that path a trace's first
@@ -60,7 +71,7 @@ end
 -- Returns true when the frame holds a bar not seen before (and copies it).
 local function refresh_bar()
   if F.bar_index == seen_index then return false end
-  copy_bar()
+  copy_bar(bar)
   return true
 end
 

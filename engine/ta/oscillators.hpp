@@ -3,6 +3,7 @@
 // in moving_average.hpp). Arithmetic follows TA-Lib's C sources operation by
 // operation where that decides the last bits (Wilder smoothing, the /100 forms).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -470,7 +471,12 @@ class Cci {
  public:
   static constexpr int kOutputs = 1;
   explicit Cci(int period) : window_(static_cast<std::size_t>(period)), n_(static_cast<double>(period)), period_(period) {
-    if (period <= kMaxLanePeriod) lanes_.assign(kLanes * static_cast<std::size_t>(period), 0.0);
+    if (period <= kMaxLanePeriod) {
+      const std::size_t n = static_cast<std::size_t>(period);
+      lanes_.assign(kLanes * n, 0.0);
+      slot_seq_.resize(n + kChunk + 1);
+      for (std::size_t k = 0; k < slot_seq_.size(); ++k) slot_seq_[k] = k % n;
+    }
   }
 
   void update(const model::Bar& b) noexcept {
@@ -558,21 +564,50 @@ class Cci {
     // Every lane starts as the window before the chunk.
     for (std::size_t j = 0; j < n; ++j) set_lanes(v + j * kL, 0, window_.slot(j));
     const std::size_t slot0 = window_.next_slot();
-    alignas(16) double tps[kChunk];
+    // Bar i of the chunk goes into slot slots[i] = (slot0 + i) % n (a table
+    // made once: no per-bar counter and wrap test).
+    const std::size_t* const slots = slot_seq_.data() + slot0;
+    // tps[-1] is the typical price before the chunk (last_tp_), for the ties below.
+    alignas(16) double tp_buf[kChunk + 2];
+    double* const tps = tp_buf + 2;
+    tps[-1] = last_tp_;
     for (std::size_t i = 0; i < m; ++i) {
       const std::size_t r = r0 + i;
       tps[i] = (c.high[r] + c.low[r] + c.close[r]) / 3.0;
     }
+    if (m % 2 != 0) tps[m] = 0.0;  // (tie_bits reads pairs; its bit m is masked off)
     Kind kinds[kChunk];
-    std::size_t slots[kChunk];
     static_assert(kChunk <= 64, "sum_bits holds one bit per bar of a chunk");
+    const std::uint64_t all = m == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << m) - 1;
     std::uint64_t sum_bits = 0;  // bit i: bar i needs its window's sums (kSum)
-    for (std::size_t i = 0, slot = slot0; i < m; ++i) {
-      push(tps[i]);
-      kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
-      sum_bits |= static_cast<std::uint64_t>(kinds[i] == kSum) << i;
-      slots[i] = slot;
-      if (++slot == n) slot = 0;
+    // Past the warm-up a bar is flat only at the end of period - 1 ties in a
+    // row (a typical price equal to the one before; NaN ties nothing), and
+    // the run at any bar of the chunk is at most the run before it (or 1)
+    // plus the chunk's ties: when that is below period, every bar needs its
+    // sums and push()'s run counting reduces to the run at the last bar.
+    std::uint64_t ties = 0;
+    const bool warm = seen_ >= period_ && period_ >= 2;
+    if (warm) ties = tie_bits(tps, m) & all;
+    if (warm && std::max(run_, 1) + std::popcount(ties) < period_) {
+      sum_bits = all;
+      for (std::size_t i = 0; i < m; ++i) kinds[i] = kSum;
+      // The run at the last bar: 0 for NaN, else its ties in a row (counted
+      // from bit m - 1 down) plus one, or plus the run before the chunk when
+      // they reach back to its first bar.
+      const double last = tps[m - 1];
+      const int t = std::countl_one(m == 64 ? ties : ties << (64 - m));
+      run_ = last != last ? 0 : std::min(period_, static_cast<std::size_t>(t) == m ? run_ + t : 1 + t);
+      last_tp_ = last;
+      // The window as m pushes leave it: the last n values in their slots.
+      double* const ring = window_.data();
+      for (std::size_t i = m > n ? m - n : 0; i < m; ++i) ring[slots[i]] = tps[i];
+      window_.set_next_slot(slots[m]);
+    } else {
+      for (std::size_t i = 0; i < m; ++i) {
+        push(tps[i]);
+        kinds[i] = seen_ < period_ ? kWarm : run_ >= period_ ? kFlat : kSum;
+        sum_bits |= static_cast<std::uint64_t>(kinds[i] == kSum) << i;
+      }
     }
     for (std::size_t g = 0; g < m; g += kL) {
       // Lane k becomes the window of bar g + k: the bars pushed after its
@@ -631,6 +666,22 @@ class Cci {
   }
 #endif
 
+  // Bit i: tps[i] == tps[i - 1] (i < m; false when either is NaN), for
+  // tps[-1 .. m - 1] (16-byte aligned tps); bits at m and above are not
+  // defined (the caller masks them).
+  static std::uint64_t tie_bits(const double* tps, std::size_t m) noexcept {
+    std::uint64_t bits = 0;
+#if defined(__SSE2__)
+    for (std::size_t i = 0; i < m; i += 2) {
+      const __m128d eq = _mm_cmpeq_pd(_mm_load_pd(tps + i), _mm_loadu_pd(tps + i - 1));
+      bits |= static_cast<std::uint64_t>(_mm_movemask_pd(eq)) << i;
+    }
+#else
+    for (std::size_t i = 0; i < m; ++i) bits |= static_cast<std::uint64_t>(tps[i] == tps[i - 1]) << i;
+#endif
+    return bits;
+  }
+
   // row[k] = x for lanes k in [a, kLanes): two lanes per 16-byte store where
   // SSE2 is there (a constant `a` unrolls); the same values in the same lanes
   // either way.
@@ -660,6 +711,7 @@ class Cci {
   double last_tp_ = kNaN;
   int run_ = 0;
   std::vector<double> lanes_;  // update_block's kLanes windows (empty past kMaxLanePeriod)
+  std::vector<std::size_t> slot_seq_;  // k % period for k < period + kChunk + 1 (chunk's slots)
 };
 
 // Rate of change in percent, TA-Lib ROC: (x / x[period ago] - 1) * 100, 0 when the
