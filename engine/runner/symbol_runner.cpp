@@ -307,6 +307,7 @@ export_ctx:
     quiet_ = quiet_now();
     views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
                         want_target_ == views_.want_target;
+    idle_ = quiet_ && idle_now();  // (as at `end`: a recorded run's bars after activity end here)
   } else {
     bar_observer_->on_bar_end(*this, current_bar_);
   }
