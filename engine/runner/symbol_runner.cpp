@@ -121,24 +121,29 @@ template <bool quiet>
     else
       bar_observer_->on_bar(*this, bar);
   }
-  ref_price_ = bar.open;
+  // (the open is the reference price of orders the open's fills lead to; only
+  // the risk engine reads it, and quiet_ means none: the quiet step stores the
+  // close alone)
+  if (!quiet) ref_price_ = bar.open;
   // The idle step (idle_): the venue's open and the flat position's mark are
   // held back while the close is one such a mark only stores (positive and
   // finite). Another close ends it: this bar's open and mark below then
   // write every field it held back (a flat mark's version test reads only
   // the stored price's sign, positive either way).
-  bool held = false;
+  // (idle_ is read again below, after the indicators' possible call, rather
+  // than kept in a local: a local would keep a callee-saved register of
+  // batch_step() for the whole step; nothing between changes it)
   if (quiet && idle_) [[likely]] {
     const double c = current_bar_.close;
-    if (c > 0 && c < std::numeric_limits<double>::infinity()) [[likely]]
-      held = true;
-    else
-      idle_ = false, ++stats_.idle_exits;
+    if (!(c > 0 && c < std::numeric_limits<double>::infinity())) [[unlikely]] {
+      idle_ = false;
+      ++stats_.idle_exits;
+    }
   }
   // (quiet: the members read again after the calls above instead of the
   // locals, which would each keep a callee-saved register of batch_step()
   // for the whole step)
-  if (held) {
+  if (quiet && idle_) [[likely]] {
   } else if (quiet && quiet_venue_ != nullptr) [[likely]] {
     sim_->on_bar_open(*quiet_venue_, instrument_.id, current_bar_, bar_index_);
   } else if (quiet && sim_ != nullptr) {
@@ -148,7 +153,7 @@ template <bool quiet>
   }
   indicators_.update(current_bar_);
   if (quiet) {
-    if (!held) {
+    if (!idle_) {
       portfolio_.mark(instrument_.id, current_bar_.close, current_bar_.low, current_bar_.high);
       quiet_mark_version_ = portfolio_.version();
     }
