@@ -99,6 +99,20 @@ class SimulatedExchange final : public ExecutionEngine {
     v.last_price = close;
     return true;
   }
+  // What on_bar_open() records of every bar, orders or not: the bar's index,
+  // its open as the last price and its fill capacity. A runner that held
+  // these back for an idle venue (SymbolRunner's idle step) writes them with it.
+  void record_open(Venue& v, const model::Bar& bar, std::int64_t bar_index) const noexcept {
+    v.last_bar = bar_index;
+    v.last_price = bar.open;
+    v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
+                        ? config_.max_volume_fraction * bar.volume
+                        : std::numeric_limits<double>::infinity();
+  }
+  // No order works at `v` and no cancel or amendment waits anywhere: a bar's
+  // open and close there only record the bar (record_open, idle_close).
+  // Stays so until an order is submitted (to any venue: a request needs one).
+  bool idle(const Venue& v) const noexcept { return v.working == 0 && requests_.empty(); }
 
  private:
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
@@ -225,11 +239,7 @@ class SimulatedExchange final : public ExecutionEngine {
 }
 
 [[gnu::always_inline]] inline void SimulatedExchange::on_bar_open(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
-  v.last_bar = bar_index;
-  v.last_price = bar.open;
-  v.volume_left = config_.max_volume_fraction > 0 && std::isfinite(bar.volume) && bar.volume >= 0
-                      ? config_.max_volume_fraction * bar.volume
-                      : std::numeric_limits<double>::infinity();
+  record_open(v, bar, bar_index);
   if (v.working == 0 && requests_.empty()) return;  // most bars: kept free of the matching's frame
   open_phase(v, instrument, bar, bar_index);
 }

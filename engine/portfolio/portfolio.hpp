@@ -4,6 +4,7 @@
 // every runner of a run (one account), used identically in backtest, paper and
 // live. Not thread-safe: owned by the run's event loop thread.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -105,6 +106,15 @@ class Portfolio {
       return;
     }
     mark_open(p, instrument, bar_low, bar_high);
+  }
+  // The instrument's position is flat and marked at a positive finite price:
+  // further marks at positive finite prices change nothing but the stored
+  // price (no version moves; its value and P&L are +0 at any such price).
+  // A runner that holds them back (SymbolRunner's idle step) relies on it.
+  bool flat_marked(model::InstrumentId instrument) const noexcept {
+    if (instrument >= position_count_ || instrument < first_) return false;
+    const Position& p = positions_[instrument];
+    return p.qty == 0 && p.last_price > 0 && p.last_price < std::numeric_limits<double>::infinity();
   }
   // Changes whenever a figure this account shows may have changed (cash,
   // position values, P&L, trades): fills and marks of open positions. The

@@ -459,6 +459,8 @@ void SymbolRunner::cancel_protection() {
 }
 
 void SymbolRunner::flatten(OrderPurpose purpose, std::string reason) {
+  // (between bars, e.g. from a feed: the orders below read the venue)
+  if (idle_) leave_idle_between();
   quiet_ = false;
   cancel_orders(entry_orders_);
   const double q = portfolio_.position(instrument_.id).qty;

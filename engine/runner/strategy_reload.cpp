@@ -109,6 +109,8 @@ ReloadReport SymbolRunner::reload_indicator(const script::StrategySource& indica
 
 ReloadReport SymbolRunner::rebuild(const script::StrategySource& source, script::HostOptions options,
                                    ReloadReport r, std::string_view code) {
+  // (before the frame it reads goes with the old host; reloads come between bars)
+  if (idle_) leave_idle_between();
   quiet_ = false;
   auto refuse = [&](std::string message) {
     r.ok = false;

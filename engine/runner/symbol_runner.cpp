@@ -106,6 +106,10 @@ template <bool quiet>
 [[gnu::always_inline]] inline void SymbolRunner::begin_bar() {
   const model::Bar& bar = current_bar_;
   const model::InstrumentId instrument = instrument_.id;
+  // (the full path's open and mark below write everything the idle step held
+  // back, before anything reads them: the observer's on_bar reads no venue
+  // and no flat position's mark)
+  if (!quiet) idle_ = false;
   ++bar_index_;
   ++stats_.bars;
   last_ts_ns_ = bar.ts_ns;
@@ -117,20 +121,45 @@ template <bool quiet>
     else
       bar_observer_->on_bar(*this, bar);
   }
-  ref_price_ = bar.open;
+  // (the open is the reference price of orders the open's fills lead to; only
+  // the risk engine reads it, and quiet_ means none: the quiet step stores the
+  // close alone)
+  if (!quiet) ref_price_ = bar.open;
+  // The idle step (idle_): the venue's open and the flat position's mark are
+  // held back while the close is one such a mark only stores (positive and
+  // finite). Another close ends it: this bar's open and mark below then
+  // write every field it held back (a flat mark's version test reads only
+  // the stored price's sign, positive either way).
+  // (idle_ is read again below, after the indicators' possible call, rather
+  // than kept in a local: a local would keep a callee-saved register of
+  // batch_step() for the whole step; nothing between changes it)
+  if (quiet && idle_) [[likely]] {
+    const double c = current_bar_.close;
+    if (!(c > 0 && c < std::numeric_limits<double>::infinity())) [[unlikely]] {
+      idle_ = false;
+      ++stats_.idle_exits;
+    }
+  }
   // (quiet: the members read again after the calls above instead of the
   // locals, which would each keep a callee-saved register of batch_step()
   // for the whole step)
-  if (quiet && quiet_venue_ != nullptr) [[likely]]
+  if (quiet && idle_) [[likely]] {
+  } else if (quiet && quiet_venue_ != nullptr) [[likely]] {
     sim_->on_bar_open(*quiet_venue_, instrument_.id, current_bar_, bar_index_);
-  else if (quiet && sim_ != nullptr)
+  } else if (quiet && sim_ != nullptr) {
     sim_->on_bar_open(instrument_.id, current_bar_, bar_index_);
-  else
+  } else {
     exec_.on_bar_open(quiet ? instrument_.id : instrument, bar, bar_index_);
+  }
   indicators_.update(current_bar_);
-  if (quiet) portfolio_.mark(instrument_.id, current_bar_.close, current_bar_.low, current_bar_.high);
-  else portfolio_.mark(instrument, bar.close, bar.low, bar.high);
-  if (quiet) quiet_mark_version_ = portfolio_.version();
+  if (quiet) {
+    if (!idle_) {
+      portfolio_.mark(instrument_.id, current_bar_.close, current_bar_.low, current_bar_.high);
+      quiet_mark_version_ = portfolio_.version();
+    }
+  } else {
+    portfolio_.mark(instrument, bar.close, bar.low, bar.high);
+  }
   ref_price_ = bar.close;
   // (manage_orders_on_bar's own early return, checked here without the call)
   if (!quiet &&
@@ -258,6 +287,8 @@ end:
     quiet_ = quiet_now();
     views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
                         want_target_ == views_.want_target;
+    // (the bar closed at the venue and marked: nothing is held back yet)
+    idle_ = quiet_ && idle_now();
   }
   step_ = Step::Idle;
   return kBarDone;
@@ -281,11 +312,39 @@ export_ctx:
     quiet_ = quiet_now();
     views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
                         want_target_ == views_.want_target;
+    idle_ = quiet_ && idle_now();  // (as at `end`: a recorded run's bars after activity end here)
   } else {
     bar_observer_->on_bar_end(*this, current_bar_);
   }
   step_ = Step::Idle;
   return kBarDone;
+}
+
+bool SymbolRunner::idle_now() const noexcept {
+  // (Under quiet_, a per-bar observer tells quiet bar ends: the session
+  // recorder, which reads a flat position's value and P&L, +0 at any positive
+  // finite mark, and the account's versions, but never the mark itself.)
+  return quiet_venue_ != nullptr && sim_->idle(*quiet_venue_) && portfolio_.flat_marked(instrument_.id);
+}
+
+void SymbolRunner::leave_idle(const model::Bar& bar, bool closed) {
+  idle_ = false;
+  ++stats_.idle_exits;
+  sim_->record_open(*quiet_venue_, bar, bar_index_);
+  if (closed) exec::SimulatedExchange::idle_close(*quiet_venue_, bar.close);
+  portfolio_.mark(instrument_.id, bar.close, bar.low, bar.high);
+}
+
+void SymbolRunner::leave_idle_between() {
+  // Only the fields record_open and the mark read.
+  const te_bar& f = host_->frame().bar;
+  model::Bar bar;
+  bar.open = f.open;
+  bar.high = f.high;
+  bar.low = f.low;
+  bar.close = f.close;
+  bar.volume = f.volume;
+  leave_idle(bar, true);
 }
 
 bool SymbolRunner::quiet_now() const noexcept {
@@ -312,7 +371,9 @@ bool SymbolRunner::quiet_now() const noexcept {
 // or 0: go on in drive() from step_ (also for a reload request).
 [[gnu::always_inline]] inline int SymbolRunner::quiet_bar() {
   consecutive_errors_ = 0;
-  {
+  // The idle step: the close's record at the venue and its mark are held
+  // back with the open's (begin_bar).
+  if (!idle_) {
     // The bar's start marked the position at this close already (begin_bar).
     // While nothing in the account moved since (its version, taken after that
     // mark by the quiet step; versions only grow, so an older stamp that
@@ -341,6 +402,7 @@ bool SymbolRunner::quiet_now() const noexcept {
     }
   }
   if (!quiet_) [[unlikely]] {
+    if (idle_) leave_idle(current_bar_, true);
     step_ = Step::Notices3;
     return 0;
   }
@@ -381,6 +443,7 @@ bool SymbolRunner::quiet_now() const noexcept {
 [[gnu::always_inline]] inline int SymbolRunner::quiet_begin() {
   begin_bar<true>();
   if (!quiet_) [[unlikely]] {
+    if (idle_) leave_idle(current_bar_, false);
     step_ = Step::Notices1;
     return 0;
   }
@@ -529,6 +592,13 @@ std::int32_t SymbolRunner::batch_step(void* self, std::int32_t result) noexcept 
 // batch_step()'s full path, out of line: batch_step() then holds only the
 // quiet step, which saves fewer registers (docs/performance.md, session 21).
 int SymbolRunner::batch_drive(int result) {
+  // Out of the quiet step: the full path may read what the idle step held
+  // back. At Result the bar's callback ran (the bar open, not closed); else
+  // (Begin) the step is between bars.
+  if (idle_) [[unlikely]] {
+    if (step_ == Step::Result) leave_idle(current_bar_, false);
+    else leave_idle_between();
+  }
   const int code = drive<true>(result);
   if (code > 0 && code != script::kStepExportCtx) host_->begin_callback(static_cast<script::Callback>(code));
   return code;
@@ -542,7 +612,12 @@ void SymbolRunner::run(BarFeed& feed) {
   step_ = Step::Idle;
   struct Reset {
     SymbolRunner& r;
-    ~Reset() { r.feed_ = nullptr; }
+    ~Reset() {
+      r.feed_ = nullptr;
+      // (the loop ends between bars: the end of the feed, a fault, or an
+      // exception, which ends the run with an error)
+      if (r.idle_) r.leave_idle_between();
+    }
   } reset{*this};
   for (;;) {
     int result = 0;

@@ -116,7 +116,10 @@ class RunnerObserver {
   // Done having done nothing. The observer keeps it current on the runner's
   // thread; the runner reads it (inline) at the end of every bar in the loop.
   // Asked once, of the observer bar_hooks() names, when the runner is
-  // created; null (the default): every bar end is called.
+  // created; null (the default): every bar end is called. Such an observer
+  // may run beside the quiet step's idle stretches (SymbolRunner::idle_),
+  // which hold back a flat position's mark: it may read that position's
+  // value and P&L (+0 at any positive price), not its last price.
   struct QuietBarEnd {
     std::uint8_t busy = 1;
     std::size_t indicators = 0;
@@ -231,6 +234,10 @@ struct RunnerStats {
   // tests for notices, observers and order management): the regression
   // guard of that path (tests/unit/backtest/batch_loop_test.cpp).
   std::int64_t quiet_bars = 0;
+  // Ends of the quiet step's idle stretches (SymbolRunner::idle_: the venue's
+  // bar fields and the flat position's mark held back, then written): the
+  // regression guard of that path (tests/unit/runner/idle_step_test.cpp).
+  std::int64_t idle_exits = 0;
 };
 
 class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
@@ -260,6 +267,9 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   class BarFeed {
    public:
     virtual ~BarFeed() = default;
+    // Neither may trade the runner's instrument (other runners of the same
+    // account and exchange may run between its bars, on other instruments):
+    // an idle runner does not write its venue's bar fields on every bar.
     virtual bool next(model::Bar& bar) = 0;
     virtual bool after_bar(const model::Bar& bar) = 0;
     // after_bar(bar), then, if it returned true, next(bar): the batch loop's
@@ -525,6 +535,31 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   bool observer_end_quiet() const noexcept {
     return quiet_end_ != nullptr && quiet_end_->busy == 0 && indicators_.created_count() == quiet_end_->indicators;
   }
+  // The idle step (docs/performance.md, session 23): quiet_ holds, the
+  // runner's venue is idle (SimulatedExchange::idle) and its position flat at
+  // a positive finite mark (Portfolio::flat_marked). Then nothing reads the
+  // venue's bar fields (last bar, last price, capacity) or the position's
+  // mark until this runner sends an order, the bar loop hands the bar back,
+  // or run() returns (a session recorder, the one per-bar observer quiet_
+  // allows, reads the flat position's value and P&L, +0 at any such mark,
+  // never the mark): the quiet step leaves them unwritten
+  // while every bar's close is positive and finite (such a flat mark moves
+  // no version and no figure), and leave_idle() writes them as those steps
+  // would have, from the last bar begun, on the way out of the quiet step.
+  // Set where quiet_ is recomputed (a bar's end in the batch loop); cleared
+  // only by leave_idle(). Other runners sharing the exchange and the account
+  // (a feed may step them between this runner's bars) do not read this
+  // venue or this position's price: they trade other instruments (the
+  // feed's contract, BarFeed).
+  bool idle_ = false;
+  bool idle_now() const noexcept;
+  // Writes what the idle step held back, as of `bar` (the last bar begun,
+  // index bar_index_): its open recorded at the venue, and, when `closed`,
+  // its close too; the position marked at its close. Clears idle_.
+  [[gnu::noinline]] void leave_idle(const model::Bar& bar, bool closed);
+  // leave_idle() between bars (the next bar may already be in current_bar_):
+  // the last bar begun is the frame's (every idle bar's callback wrote it).
+  [[gnu::noinline]] void leave_idle_between();
   std::exception_ptr step_error_;        // thrown inside the batch loop, rethrown outside it
   // Portfolio::version() right after the quiet step's mark at a bar's start
   // (quiet_bar(): the close's mark is skipped while it holds).

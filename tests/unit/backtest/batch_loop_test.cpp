@@ -525,6 +525,7 @@ end
   for (auto mode : {journal::StorageMode::Full, journal::StorageMode::Delta}) {
     std::string journals[2];
     std::uint64_t skipped[2] = {0, 0};
+    std::int64_t idle_exits[2] = {0, 0};
     for (int batch = 0; batch < 2; ++batch) {
       runner::SessionRecorderOptions o = runner::SessionRecorderOptions::for_backtest();
       o.writer.storage_mode = mode;
@@ -534,10 +535,16 @@ end
       CHECK(r.result.trades.size() > 40);
       journals[batch] = r.journal;
       skipped[batch] = r.on_bars_skipped;
+      idle_exits[batch] = r.result.stats.idle_exits;
     }
-    // The batch loop skipped most bars' on_bar; the per-call path none.
+    // The batch loop skipped most bars' on_bar; the per-call path none. Its
+    // flat stretches between trades were idle (SymbolRunner::idle_: the
+    // venue's bar fields and the flat mark held back), each ended by the
+    // entry or by a bar the recorder was busy on.
     CHECK(skipped[0] == 0);
     CHECK(skipped[1] > 2000);
+    CHECK(idle_exits[0] == 0);
+    CHECK(idle_exits[1] > 40);
     check_same_journals(journals[0], journals[1]);
   }
   std::filesystem::remove_all(dir);
