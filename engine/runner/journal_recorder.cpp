@@ -272,6 +272,7 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
     r.indicator_offset = 0;
     if (r.indicator_names) r.indicator_names.reset();
   }
+  r.book = snap != nullptr ? start_book_ : runner.portfolio().book_version();
 }
 
 void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
@@ -550,7 +551,8 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
     settle_start_marks();
-    push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
+    if (!derive_before())
+      push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
   start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
   if (every || activity_ || checkpoint) {

@@ -19,6 +19,7 @@
 // Not thread-safe: one recorder per runner, called on the runner's thread
 // (the sink may be shared between runners and threads).
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -216,6 +217,34 @@ class JournalRecorder final : public RunnerObserver {
   [[gnu::always_inline]] inline void push_state_inline(const SymbolRunner& runner, journal::StatePhase phase,
                                                        const RunnerSnapshot* snap, bool at_start, int indicator_offset,
                                                        std::size_t at);
+  // The bar's Before state (start_, its marks settled) as the batch's last
+  // state record `ahead` bars on (RecorderBatch::add_before_from_last), when
+  // that record holds everything else it would: the same ctx and working
+  // orders, the same runner state and marks (to the bit), bar counters
+  // `ahead` further, figures of the same book (all the others are the
+  // book's: only fills move them). A flat runner's active bars, and an
+  // active bar right after one (its start marks are the last one's close),
+  // in the batch that recorded the last state; false: recorded whole. The
+  // trading thread then fills no state record (its ctx, orders, item and
+  // record bookkeeping): emit() writes the state from the base.
+  [[gnu::always_inline]] bool derive_before() {
+    RecorderBatch* const b = batch_.get();
+    const StateRecord* const base = b != nullptr ? b->last_state() : nullptr;
+    if (base == nullptr || options_.include_indicators || !error_ || base->book != start_book_) return false;
+    const RunnerSnapshot& s = base->snap;
+    const std::int64_t ahead = start_.bar_index - s.bar_index;
+    auto same = [](double x, double y) { return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y); };
+    if (ahead < 0 || ahead > UINT16_MAX || start_.bars_in_state != s.bars_in_state + ahead ||
+        start_.state != s.state || !same(start_.unrealized, s.unrealized) ||
+        !same(start_.position_value, s.position_value) || !same(start_.equity, s.equity))
+      return false;
+    const std::uint64_t serial = orders_saved_ ? orders_at_start_serial_ : working_number();
+    if (base->orders_serial != serial || base->ctx_bytes != ctx_bytes().get() || base->ctx != ctx_) return false;
+    if (!b->add_before_from_last(bar_event_index_ + 1, static_cast<std::uint16_t>(ahead))) return false;
+    ++events_;
+    ++states_;
+    return true;
+  }
   void save_orders_at_start();
   void copy_orders_at_start(const model::Order* list, std::size_t n);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);

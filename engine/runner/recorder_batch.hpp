@@ -120,6 +120,7 @@ struct StateRecord {
   std::uint64_t orders_serial = 0;
   std::shared_ptr<const IndicatorNames> indicator_names;  // null: indicators not recorded
   std::uint32_t indicator_offset = 0;           // into RecorderBatch's indicator values
+  std::uint64_t book = 0;  // the Portfolio::book_version() its figures are of (add_before_from_last)
 };
 
 // What the strategy returned (strategy_action), as the runner handed it over:
@@ -267,6 +268,24 @@ class RecorderBatch final : public journal::DeferredEvents {
     }
     return next_record(states_, states_used_, states_made_);
   }
+  // The state record added last (null: none in this batch yet).
+  const StateRecord* last_state() const noexcept { return states_used_ != 0 ? &states_[states_used_ - 1] : nullptr; }
+  // A bar's Before state that is the last state record but for its bar
+  // counters, `ahead` bars further on (JournalRecorder::derive_before checks
+  // every other field): the place reserve_slot() kept at `at`, right after
+  // the run of series bars that ends with the bar, becomes a Before item
+  // naming that record, and emit() writes the state from it (its time the
+  // bar's, in the series). No state record is filled on the trading thread.
+  // False, nothing done: `at` is not such a place (the state is recorded
+  // whole then).
+  bool add_before_from_last(std::size_t at, std::uint16_t ahead) noexcept {
+    if (at == 0 || at >= items_used_ || items_[at].kind != Kind::Skip || items_[at - 1].kind != Kind::SeriesBars ||
+        states_used_ == 0) [[unlikely]]
+      return false;
+    ++count_;
+    items_[at] = Item{Kind::Before, ahead, static_cast<std::uint32_t>(states_used_ - 1)};
+    return true;
+  }
   // An item position that add_state_slot() can fill later without moving
   // the items pushed after it (a bar's Before state goes right after its
   // market data, and is known only at the bar's end, after the bar's
@@ -394,12 +413,17 @@ class RecorderBatch final : public journal::DeferredEvents {
 
  private:
   std::string_view refusal_text(std::uint32_t k);  // (emit(): the text of facts k - 1)
+  // (emit(): state record `r` as a runner_state event, its bar counters `ahead` bars on)
+  void emit_state(journal::DeferredConsumer& out, const StateRecord& r, journal::StatePhase phase, std::int64_t ahead,
+                  std::int64_t ts_ns);
 
-  enum class Kind : std::uint8_t { Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal, Skip };
+  enum class Kind : std::uint8_t {
+    Bar, SeriesBars, State, Built, Action, Transition, Order, Fill, Refusal, Skip, Before
+  };
   struct Item {
     Kind kind;
-    std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1
-    std::uint32_t index;  // into the vector of its kind (SeriesBars: into series_)
+    std::uint16_t run;    // SeriesBars: bars index, index + 1, ..., index + run - 1; Before: `ahead`
+    std::uint32_t index;  // into the vector of its kind (SeriesBars: into series_; Before: the base state)
   };
 
   std::shared_ptr<const RecorderIdentity> identity_;
