@@ -99,6 +99,8 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t bars() const noexcept { return bars_; }
   // Bars whose on_bar the quiet step skipped (counted when caught up).
   std::uint64_t on_bars_skipped() const noexcept { return on_bars_skipped_; }
+  // Before states recorded as the last state record moved on (derive_before).
+  std::uint64_t before_states_derived() const noexcept { return befores_derived_; }
   // The warning noted when the strategy's ctx first could not be recorded
   // (recorded as nil from then on while it cannot be); empty: none.
   const std::string& ctx_warning() const noexcept { return ctx_warning_; }
@@ -243,6 +245,7 @@ class JournalRecorder final : public RunnerObserver {
     if (!b->add_before_from_last(bar_event_index_ + 1, static_cast<std::uint16_t>(ahead))) return false;
     ++events_;
     ++states_;
+    ++befores_derived_;
     return true;
   }
   void save_orders_at_start();
@@ -430,6 +433,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t states_ = 0;
   std::uint64_t bars_ = 0;
   std::uint64_t on_bars_skipped_ = 0;
+  std::uint64_t befores_derived_ = 0;
   std::int64_t first_bar_ns_ = 0;
   std::string ctx_warning_;  // the note's text, once noted
 };
