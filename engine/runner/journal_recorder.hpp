@@ -205,12 +205,9 @@ class JournalRecorder final : public RunnerObserver {
   // The number of the working orders as they are now (0: none), a new one
   // after they changed (StateRecord::orders_serial).
   std::uint64_t working_number();
-  // Points `r` at `list` (numbered `serial`) in `b`'s order store, copying it
-  // there unless this use of the batch already holds it.
-  void orders_into(RecorderBatch& b, std::uint64_t serial, const model::Order* list, std::size_t n, StateRecord& r);
   // `at_start`: the working orders before the bar's first order event
-  // (orders_at_start_), otherwise the current ones (working_). `snap` null:
-  // the runner's numbers now.
+  // (orders_at_start_serial_; the state is placed before the bar's events),
+  // otherwise the current ones (working_). `snap` null: the runner's numbers now.
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap, bool at_start,
                   int indicator_offset, std::size_t at);
   // The same, inline (on_bar_end's two states, whose arguments are then
@@ -248,8 +245,6 @@ class JournalRecorder final : public RunnerObserver {
     ++befores_derived_;
     return true;
   }
-  void save_orders_at_start();
-  void copy_orders_at_start(const model::Order* list, std::size_t n);
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   static void marks_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
@@ -390,13 +385,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
   std::uint64_t lists_made_ = 0;
   bool working_changed_ = false;                   // working_ moved since it was numbered
-  // The list last copied into a batch's order store: which batch (and which
-  // use of it), which list, and where.
-  const RecorderBatch* copied_batch_ = nullptr;
-  std::uint64_t copied_generation_ = 0;
-  std::uint64_t copied_serial_ = 0;
-  std::uint32_t copied_offset_ = 0;
-  std::uint32_t copied_count_ = 0;
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
   // the working orders before the first order event of the bar.
@@ -414,15 +402,9 @@ class JournalRecorder final : public RunnerObserver {
   double start_mark_ = 0;
   bool start_marks_due_ = false;
   std::size_t bar_event_index_ = 0;
-  OrderList orders_at_start_;  // a copy (reused; untagged, as working_) ...
-  std::size_t orders_at_start_count_ = 0;  // ... of this many orders
+  // The number of the working orders before the bar's first order event
+  // (for its Before state; emit() replays the list itself).
   std::uint64_t orders_at_start_serial_ = 0;
-  // ... unless the batch already held that list: then here (start_orders_batch_
-  // non-null, at that batch's generation).
-  const RecorderBatch* start_orders_batch_ = nullptr;
-  std::uint64_t start_orders_generation_ = 0;
-  std::uint32_t start_orders_offset_ = 0;
-  std::uint32_t start_orders_count_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.
   std::size_t indicator_specs_seen_ = 0;

@@ -168,8 +168,13 @@ std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
   // tuples from them, or builds their value once per list (held_orders_:
   // the recorder makes a new list only when an order moved).
   p.raw_orders = true;
-  p.order_list = order_store_.data() + r.orders_offset;
-  p.order_count = r.orders_count;
+  if (r.orders_offset == kReplayedOrders) {
+    p.order_list = replayed_.data();
+    p.order_count = static_cast<std::uint32_t>(replayed_count_);
+  } else {
+    p.order_list = order_store_.data() + r.orders_offset;
+    p.order_count = r.orders_count;
+  }
   p.orders_serial = r.orders_serial;
   p.orders_memo = &held_orders_;
   if (!indicators_.is_nil()) indicators_ = Value();  // (a variant's visit otherwise, per state)
@@ -185,6 +190,12 @@ std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
 
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   refusal_built_ = 0;  // (numbers restart with each use of the batch)
+  // The working orders as the batch began (set_initial_orders), replayed
+  // through its order records (kReplayedOrders).
+  if (replayed_.size() < initial_orders_count_) replayed_.resize(initial_orders_count_);
+  for (std::size_t i = 0; i < initial_orders_count_; ++i)
+    copy_untagged(replayed_[i], order_store_[initial_orders_offset_ + i]);
+  replayed_count_ = initial_orders_count_;
   const RecorderIdentity& id = *identity_;
   // An action's fields (action_param_list), here and not in the loop: its
   // ActionParams' initialisers zeroed all twelve for each action (a `rep
@@ -228,6 +239,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Order: {
         // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
+        apply_working_order(replayed_, replayed_count_, o.order);
         out.order_update(o.ts_ns, id.runner, o.order, text(o.reason_code),
                          o.refusal != 0 ? refusal_text(o.refusal) : text(o.message));
         break;
@@ -320,6 +332,7 @@ void RecorderBatch::clear() noexcept {
   text_used_ = 0;
   facts_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
+  initial_orders_count_ = 0;
   ++generation_;
 }
 

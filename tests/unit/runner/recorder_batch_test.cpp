@@ -698,3 +698,63 @@ TEST_CASE("a Before state derived from the last state record is that state with 
   CHECK_FALSE(b.add_before_from_last(kept, 0));  // taken
   CHECK(b.last_state() != nullptr);
 }
+
+TEST_CASE("states whose working orders are replayed from the batch's order records give the lists copied",
+          "[unit][runner][journal]") {
+  // JournalRecorder records a state's orders as kReplayedOrders: emit()
+  // replays the batch's first list through its order records
+  // (apply_working_order) and hands the state the list at its place. The
+  // reference copies each list into the batch (add_order_list). Orders
+  // inserted before, between and after others, replaced, and leaving from
+  // the front, the middle and the end; a batch reused with another first list.
+  auto with = [](model::OrderId id, model::OrderStatus status, double filled) {
+    model::Order o = order(id, "tag " + std::to_string(id), 10 * static_cast<double>(id));
+    o.status = status;
+    o.filled_qty = filled;
+    return o;
+  };
+  using S = model::OrderStatus;
+  const std::vector<model::Order> events = {
+      with(5, S::Submitted, 0), with(2, S::Submitted, 0), with(9, S::Submitted, 0), with(7, S::Submitted, 0),
+      with(5, S::PartiallyFilled, 3), with(2, S::Filled, 20), with(9, S::Cancelled, 0), with(3, S::Submitted, 0),
+      with(7, S::Filled, 70), with(5, S::Filled, 50), with(3, S::Rejected, 0), with(4, S::Submitted, 0)};
+  for (int first_list : {0, 1}) {
+    INFO("first list " << first_list);
+    runner::OrderList initial;
+    if (first_list == 1) initial = {with(1, S::Submitted, 0), with(8, S::Submitted, 0)};
+    runner::RecorderBatch replayed(identity(), 64);
+    for (int use = 0; use < 2; ++use) {  // (the second time reused)
+      replayed.release();
+      replayed.clear();
+      replayed.set_initial_orders(initial.data(), initial.size());
+      runner::OrderList working = initial;
+      std::size_t count = working.size();
+      runner::RecorderBatch fresh(identity(), 64);
+      auto state_here = [&](std::uint64_t serial) {
+        runner::StateRecord r = state_with(static_cast<std::int64_t>(serial), serial, runner::kReplayedOrders, 0);
+        replayed.add_state(r);
+        const std::uint32_t at = fresh.add_order_list(working.data(), count);
+        fresh.add_state(state_with(static_cast<std::int64_t>(serial), serial, at, static_cast<std::uint32_t>(count)));
+      };
+      state_here(1);
+      std::uint64_t serial = 1;
+      for (const model::Order& o : events) {
+        for (runner::RecorderBatch* b : {&replayed, &fresh}) {
+          runner::OrderRecord& r = b->add_order();
+          r.ts_ns = 100;
+          r.order = o;
+          r.reason_code = b->add_text("code");
+          r.message = runner::TextRef{};
+          r.refusal = 0;
+        }
+        runner::apply_working_order(working, count, o);
+        state_here(++serial);
+      }
+      Capture got, want;
+      replayed.emit(got);
+      fresh.emit(want);
+      REQUIRE(want.out.size() == 2 * events.size() + 1);
+      CHECK(got.out == want.out);
+    }
+  }
+}
