@@ -99,6 +99,9 @@ RecorderBatch& JournalRecorder::take_batch() {
     batch_ = pool_.emplace_back(std::make_shared<RecorderBatch>(identity_, reserve));
   }
   batch_->set_series(series_);
+  // (Before any order event of the bar recorded in it: on_order_event takes
+  // the batch before it moves working_.)
+  batch_->set_initial_orders(working_.data(), working_count_);
   batch_->mark_in_use();
   return *batch_;
 }
@@ -113,11 +116,6 @@ void JournalRecorder::push(const SymbolRunner& runner, std::int64_t ts_ns, Body 
 void JournalRecorder::hand_over() {
   if (series_next_ != written_next_) write_bars();  // (only while recording: on_bar checks error_)
   if (!batch_) return;
-  if (start_orders_batch_ == batch_.get() && orders_saved_) {
-    // The bar's starting orders sit in this batch only: keep a copy.
-    copy_orders_at_start(batch_->order_list(start_orders_offset_), start_orders_count_);
-  }
-  start_orders_batch_ = nullptr;
   std::shared_ptr<RecorderBatch> b = std::move(batch_);
   bar_in_batch_ = false;
   if (b->empty() || !error_) {
@@ -129,36 +127,6 @@ void JournalRecorder::hand_over() {
     error_ = std::move(r).error();
     slow_bars_ = true;  // (on_bar's fast path records)
   }
-}
-
-// The working orders before the bar's first order event, for the Before
-// state recorded at the bar's end. When the current batch already holds that
-// list (the last state recorded it), the state will point there: nothing is
-// copied (hand_over() copies it out should the batch leave mid-bar).
-void JournalRecorder::save_orders_at_start() {
-  orders_saved_ = true;
-  orders_at_start_serial_ = working_number();
-  start_orders_batch_ = nullptr;
-  if (orders_at_start_serial_ == 0) {
-    orders_at_start_count_ = 0;
-    return;
-  }
-  if (batch_ && copied_batch_ == batch_.get() && copied_generation_ == batch_->generation() &&
-      copied_serial_ == orders_at_start_serial_) {
-    start_orders_batch_ = batch_.get();
-    start_orders_generation_ = copied_generation_;
-    start_orders_offset_ = copied_offset_;
-    start_orders_count_ = copied_count_;
-    return;
-  }
-  copy_orders_at_start(working_.data(), working_count_);
-}
-
-// Into orders_at_start_ (its orders assigned: their strings keep their capacity).
-void JournalRecorder::copy_orders_at_start(const model::Order* list, std::size_t n) {
-  if (orders_at_start_.size() < n) orders_at_start_.resize(n);
-  for (std::size_t i = 0; i < n; ++i) copy_untagged(orders_at_start_[i], list[i]);
-  orders_at_start_count_ = n;
 }
 
 Status JournalRecorder::flush() {
@@ -227,6 +195,31 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
   r.phase = phase;
   if (snap != nullptr) {
     r.snap = *snap;
+  } else if (const portfolio::Portfolio& pf = runner.portfolio();
+             start_pf_ == &pf && start_book_ == pf.book_version()) [[likely]] {
+    // The book held since the bar's start (a bar without a fill): start_'s
+    // figures but for the state, the counters and the marks, as on_bar's
+    // refresh takes them (the same bits as snapshot_into: every other field
+    // is the book's). A copy and the marks instead of snapshot_into's call,
+    // position and trade lookups (≈ 80 instructions).
+    r.snap = start_;
+    r.snap.state = static_cast<std::uint8_t>(runner.state());
+    const std::int64_t i = runner.bar_index();
+    r.snap.bar_index = i;
+    r.snap.bars_in_state = i < 0 ? 0 : runner.bars_in_state();
+    if (start_mark_at_ != nullptr) {
+      // A sole position (Portfolio::sole_mark, valid while the book holds):
+      // the marks from its price, as settle_start_marks() takes them.
+      portfolio::Position p;
+      p.qty = start_.qty;
+      p.avg_price = start_.avg_price;
+      p.last_price = *start_mark_at_;
+      r.snap.unrealized = p.unrealized();
+      r.snap.position_value = 0.0 + p.market_value();
+      r.snap.equity = r.snap.cash + r.snap.position_value;
+    } else {
+      marks_into(runner, r.snap);
+    }
   } else {
     snapshot_into(runner, r.snap);
   }
@@ -236,19 +229,12 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
   r.ctx_bytes = bytes.get();
   if (bytes) b.hold_export(bytes);
   r.ctx_serial = bytes ? bytes->serial : 0;
-  if (at_start) {
-    if (start_orders_batch_ == &b && start_orders_generation_ == b.generation()) {
-      // The orders at the bar's start were already in this batch (on_order_event).
-      r.orders_serial = orders_at_start_serial_;
-      r.orders_offset = start_orders_offset_;
-      r.orders_count = start_orders_count_;
-    } else {
-      orders_into(b, orders_at_start_serial_, orders_at_start_.data(), orders_at_start_count_, r);
-    }
-  } else {
-    const std::uint64_t serial = working_number();
-    orders_into(b, serial, working_.data(), working_count_, r);
-  }
+  // The working orders as emit() replays them at the record's place: a Before
+  // state's at `at_start` (placed before the bar's order events), any other
+  // state's now. Only the list's number is taken here.
+  r.orders_serial = at_start ? orders_at_start_serial_ : working_number();
+  r.orders_offset = kReplayedOrders;
+  r.orders_count = 0;
   if (options_.include_indicators) {
     const auto& created = runner.indicators().created();
     if (!indicator_names_ || created.size() != indicator_specs_seen_) {
@@ -272,6 +258,7 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
     r.indicator_offset = 0;
     if (r.indicator_names) r.indicator_names.reset();
   }
+  r.book = snap != nullptr ? start_book_ : runner.portfolio().book_version();
 }
 
 void JournalRecorder::push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap,
@@ -305,28 +292,6 @@ std::uint64_t JournalRecorder::working_number() {
     working_serial_ = working_count_ == 0 ? 0 : ++lists_made_;
   }
   return working_serial_;
-}
-
-// A batch holds a copy of each list its states record (the writer builds the
-// list's value from it once, by its number), so nothing a state points at
-// outlives the batch or is shared between threads.
-void JournalRecorder::orders_into(RecorderBatch& b, std::uint64_t serial, const model::Order* list, std::size_t n,
-                                  StateRecord& r) {
-  r.orders_serial = serial;
-  if (serial == 0) {  // none
-    r.orders_offset = 0;
-    r.orders_count = 0;
-    return;
-  }
-  if (copied_batch_ != &b || copied_generation_ != b.generation() || copied_serial_ != serial) {
-    copied_offset_ = b.add_order_list(list, n);
-    copied_count_ = static_cast<std::uint32_t>(n);
-    copied_batch_ = &b;
-    copied_generation_ = b.generation();
-    copied_serial_ = serial;
-  }
-  r.orders_offset = copied_offset_;
-  r.orders_count = copied_count_;
 }
 
 // A ctx value from the walker counts towards the batch's bytes once per
@@ -550,9 +515,9 @@ void JournalRecorder::on_bar_end(SymbolRunner& runner, const model::Bar&) {
     // ctx is the last exported one: exact when the strategy changes its ctx
     // only on bars where something happens (docs/replay.md).
     settle_start_marks();
-    push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
+    if (!derive_before())
+      push_state_inline(runner, journal::StatePhase::Before, &start_, orders_saved_, 1, bar_event_index_ + 1);
   }
-  start_orders_batch_ = nullptr;  // (the bar's starting orders are needed no more)
   if (every || activity_ || checkpoint) {
     export_ctx(runner);
     push_state_inline(runner, journal::StatePhase::After, nullptr, false, 0, SIZE_MAX);
@@ -609,40 +574,22 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
                                      const model::Rejection* rejection) {
   catch_up(&runner);
   active();
-  if (!orders_saved_) save_orders_at_start();
-  // By id (a few orders: a sorted array, no node per order). Slots past
-  // working_count_ are spare orders kept for their strings' capacity: an
-  // order is inserted by moving a spare into place and assigning it, erased
-  // by moving it past the end (no allocation and no free once warm). The
-  // list a state records is copied into its batch when a state is recorded
-  // (orders_into()).
-  model::Order* const first = working_.data();
-  model::Order* const last = first + working_count_;
-  model::Order* const at = std::lower_bound(first, last, order.id,
-                                            [](const model::Order& o, model::OrderId id) { return o.id < id; });
-  const bool found = at != last && at->id == order.id;
-  if (model::is_terminal(order.status)) {
-    if (found) {
-      std::rotate(at, at + 1, last);
-      --working_count_;
-    }
-  } else if (found) {
-    copy_untagged(*at, order);
-  } else {
-    const auto pos = at - first;
-    if (working_count_ == working_.size()) working_.emplace_back();
-    model::Order* const w = working_.data();
-    std::rotate(w + pos, w + working_count_, w + working_count_ + 1);
-    ++working_count_;
-    copy_untagged(w[pos], order);
+  // The number of the working orders as the bar began, for its Before state.
+  if (!orders_saved_) {
+    orders_saved_ = true;
+    orders_at_start_serial_ = working_number();
   }
+  // The batch first: one taken now begins with the working orders before
+  // this event (set_initial_orders), which emit() replays through the
+  // batch's order records (apply_working_order, as here).
+  RecorderBatch* const b = error_ ? &batch(runner) : nullptr;
+  apply_working_order(working_, working_count_, order);
   working_changed_ = true;
   // Copied into the batch's reused records; the writer thread builds the events.
   events_ += fill != nullptr ? 2 : 1;
-  if (!error_) return;
-  RecorderBatch& b = batch(runner);
-  if (fill != nullptr) b.add_fill(*fill);
-  OrderRecord& r = b.add_order();
+  if (b == nullptr) return;  // (recording stopped at the sink's first error)
+  if (fill != nullptr) b->add_fill(*fill);
+  OrderRecord& r = b->add_order();
   r.ts_ns = fill != nullptr ? fill->ts_ns : ts_ns_;
   // The tag only when it differs from the one the reused record holds: most
   // order events of a run carry one of a few tags (an entry's reason), and
@@ -653,16 +600,16 @@ void JournalRecorder::on_order_event(const SymbolRunner& runner, const model::Or
   r.message = TextRef{};
   r.refusal = 0;
   if (rejection != nullptr) {
-    r.reason_code = b.add_text(rejection->code);
+    r.reason_code = b->add_text(rejection->code);
     // The text from the facts, by the writer's thread (emit()), unless it
     // was built already.
     if (rejection->pending().kind != model::RefusalFacts::Kind::None) {
-      r.refusal = b.add_facts(rejection->pending());
+      r.refusal = b->add_facts(rejection->pending());
     } else {
-      r.message = b.add_text(rejection->text());
+      r.message = b->add_text(rejection->text());
     }
   } else {
-    r.reason_code = b.add_text(reason_code);
+    r.reason_code = b->add_text(reason_code);
   }
 }
 

@@ -19,6 +19,7 @@
 // Not thread-safe: one recorder per runner, called on the runner's thread
 // (the sink may be shared between runners and threads).
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,6 +99,8 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t bars() const noexcept { return bars_; }
   // Bars whose on_bar the quiet step skipped (counted when caught up).
   std::uint64_t on_bars_skipped() const noexcept { return on_bars_skipped_; }
+  // Before states recorded as the last state record moved on (derive_before).
+  std::uint64_t before_states_derived() const noexcept { return befores_derived_; }
   // The warning noted when the strategy's ctx first could not be recorded
   // (recorded as nil from then on while it cannot be); empty: none.
   const std::string& ctx_warning() const noexcept { return ctx_warning_; }
@@ -202,12 +205,9 @@ class JournalRecorder final : public RunnerObserver {
   // The number of the working orders as they are now (0: none), a new one
   // after they changed (StateRecord::orders_serial).
   std::uint64_t working_number();
-  // Points `r` at `list` (numbered `serial`) in `b`'s order store, copying it
-  // there unless this use of the batch already holds it.
-  void orders_into(RecorderBatch& b, std::uint64_t serial, const model::Order* list, std::size_t n, StateRecord& r);
   // `at_start`: the working orders before the bar's first order event
-  // (orders_at_start_), otherwise the current ones (working_). `snap` null:
-  // the runner's numbers now.
+  // (orders_at_start_serial_; the state is placed before the bar's events),
+  // otherwise the current ones (working_). `snap` null: the runner's numbers now.
   void push_state(const SymbolRunner& runner, journal::StatePhase phase, const RunnerSnapshot* snap, bool at_start,
                   int indicator_offset, std::size_t at);
   // The same, inline (on_bar_end's two states, whose arguments are then
@@ -216,8 +216,35 @@ class JournalRecorder final : public RunnerObserver {
   [[gnu::always_inline]] inline void push_state_inline(const SymbolRunner& runner, journal::StatePhase phase,
                                                        const RunnerSnapshot* snap, bool at_start, int indicator_offset,
                                                        std::size_t at);
-  void save_orders_at_start();
-  void copy_orders_at_start(const model::Order* list, std::size_t n);
+  // The bar's Before state (start_, its marks settled) as the batch's last
+  // state record `ahead` bars on (RecorderBatch::add_before_from_last), when
+  // that record holds everything else it would: the same ctx and working
+  // orders, the same runner state and marks (to the bit), bar counters
+  // `ahead` further, figures of the same book (all the others are the
+  // book's: only fills move them). A flat runner's active bars, and an
+  // active bar right after one (its start marks are the last one's close),
+  // in the batch that recorded the last state; false: recorded whole. The
+  // trading thread then fills no state record (its ctx, orders, item and
+  // record bookkeeping): emit() writes the state from the base.
+  [[gnu::always_inline]] bool derive_before() {
+    RecorderBatch* const b = batch_.get();
+    const StateRecord* const base = b != nullptr ? b->last_state() : nullptr;
+    if (base == nullptr || options_.include_indicators || !error_ || base->book != start_book_) return false;
+    const RunnerSnapshot& s = base->snap;
+    const std::int64_t ahead = start_.bar_index - s.bar_index;
+    auto same = [](double x, double y) { return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y); };
+    if (ahead < 0 || ahead > UINT16_MAX || start_.bars_in_state != s.bars_in_state + ahead ||
+        start_.state != s.state || !same(start_.unrealized, s.unrealized) ||
+        !same(start_.position_value, s.position_value) || !same(start_.equity, s.equity))
+      return false;
+    const std::uint64_t serial = orders_saved_ ? orders_at_start_serial_ : working_number();
+    if (base->orders_serial != serial || base->ctx_bytes != ctx_bytes().get() || base->ctx != ctx_) return false;
+    if (!b->add_before_from_last(bar_event_index_ + 1, static_cast<std::uint16_t>(ahead))) return false;
+    ++events_;
+    ++states_;
+    ++befores_derived_;
+    return true;
+  }
   static void snapshot_into(const SymbolRunner& runner, RunnerSnapshot& s);
   static void marks_into(const SymbolRunner& runner, RunnerSnapshot& s);
   void note_new_indicators(const SymbolRunner& runner);
@@ -358,13 +385,6 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t working_serial_ = 0;               // its number (0: none; StateRecord::orders_serial)
   std::uint64_t lists_made_ = 0;
   bool working_changed_ = false;                   // working_ moved since it was numbered
-  // The list last copied into a batch's order store: which batch (and which
-  // use of it), which list, and where.
-  const RecorderBatch* copied_batch_ = nullptr;
-  std::uint64_t copied_generation_ = 0;
-  std::uint64_t copied_serial_ = 0;
-  std::uint32_t copied_offset_ = 0;
-  std::uint32_t copied_count_ = 0;
   // The bar being processed: the runner as the bar arrived, where its
   // market_data sits in the batch (a Before state goes right after it), and
   // the working orders before the first order event of the bar.
@@ -382,15 +402,9 @@ class JournalRecorder final : public RunnerObserver {
   double start_mark_ = 0;
   bool start_marks_due_ = false;
   std::size_t bar_event_index_ = 0;
-  OrderList orders_at_start_;  // a copy (reused; untagged, as working_) ...
-  std::size_t orders_at_start_count_ = 0;  // ... of this many orders
+  // The number of the working orders before the bar's first order event
+  // (for its Before state; emit() replays the list itself).
   std::uint64_t orders_at_start_serial_ = 0;
-  // ... unless the batch already held that list: then here (start_orders_batch_
-  // non-null, at that batch's generation).
-  const RecorderBatch* start_orders_batch_ = nullptr;
-  std::uint64_t start_orders_generation_ = 0;
-  std::uint32_t start_orders_offset_ = 0;
-  std::uint32_t start_orders_count_ = 0;
   // Indicator columns recorded in states (include_indicators): names shared
   // by every state until the strategy creates another indicator.
   std::size_t indicator_specs_seen_ = 0;
@@ -401,6 +415,7 @@ class JournalRecorder final : public RunnerObserver {
   std::uint64_t states_ = 0;
   std::uint64_t bars_ = 0;
   std::uint64_t on_bars_skipped_ = 0;
+  std::uint64_t befores_derived_ = 0;
   std::int64_t first_bar_ns_ = 0;
   std::string ctx_warning_;  // the note's text, once noted
 };

@@ -120,8 +120,82 @@ std::string_view RecorderBatch::refusal_text(std::uint32_t k) {
   return refusal_text_;
 }
 
+// One runner_state event: state record `r` (its ctx, orders, indicators and
+// numbers), its bar counters `ahead` bars on (a derived Before state's; 0:
+// the record's own). Always inline: a call per state on the writer's thread
+// otherwise, and the record's numbers are read in place, not copied.
+[[gnu::always_inline]] inline void RecorderBatch::emit_state(journal::DeferredConsumer& out, const StateRecord& r,
+                                                            journal::StatePhase phase, std::int64_t ahead,
+                                                            std::int64_t ts_ns) {
+  const RunnerSnapshot& sn = r.snap;
+  const std::int64_t bar_index = sn.bar_index + ahead;
+  journal::StateParts& p = parts_;
+  p.phase = phase;
+  p.state = sn.state;
+  p.cash = sn.cash;
+  p.commission_paid = sn.commission;
+  p.equity = sn.equity;
+  p.position_value = sn.position_value;
+  p.realized_pnl = sn.realized;
+  p.trades = sn.trades;
+  p.bar_index = bar_index;
+  p.bars_in_state = sn.bars_in_state + ahead;
+  p.avg_price = sn.avg_price;
+  p.qty = sn.qty;
+  p.unrealized_pnl = sn.unrealized;
+  p.in_trade = sn.in_trade;
+  p.bars_held = sn.in_trade ? bar_index - sn.entry_bar : 0;
+  p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
+  p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
+  if (r.ctx_bytes) {
+    if (held_ctx_[0] != r.ctx_serial) {
+      std::swap(held_ctx_[0], held_ctx_[1]);
+      std::swap(held_ctx_value_[0], held_ctx_value_[1]);
+      std::swap(held_ctx_size_[0], held_ctx_size_[1]);
+    }
+    if (held_ctx_[0] != r.ctx_serial) {
+      // Decoded here, off the trading thread, once per export (per batch).
+      auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
+      held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
+      held_ctx_[0] = r.ctx_serial;
+      held_ctx_size_[0] = r.ctx_bytes->bytes.size();
+    }
+    if (p.ctx != held_ctx_value_[0]) p.ctx = held_ctx_value_[0];  // (the same ctx: no count moved)
+  } else if (p.ctx != r.ctx) {
+    p.ctx = r.ctx;
+  }
+  // The orders as the batch holds them: the consumer writes their
+  // tuples from them, or builds their value once per list (held_orders_:
+  // the recorder makes a new list only when an order moved).
+  p.raw_orders = true;
+  if (r.orders_offset == kReplayedOrders) {
+    p.order_list = replayed_.data();
+    p.order_count = static_cast<std::uint32_t>(replayed_count_);
+  } else {
+    p.order_list = order_store_.data() + r.orders_offset;
+    p.order_count = r.orders_count;
+  }
+  p.orders_serial = r.orders_serial;
+  p.orders_memo = &held_orders_;
+  if (!indicators_.is_nil()) indicators_ = Value();  // (a variant's visit otherwise, per state)
+  if (r.indicator_names) {
+    Value::Map m;
+    m.reserve(r.indicator_names->size());
+    for (std::size_t i = 0; i < r.indicator_names->size(); ++i)
+      m.emplace_back((*r.indicator_names)[i], number_or_nil(indicator_values_[r.indicator_offset + i]));
+    indicators_ = Value(std::move(m));  // sorts
+  }
+  out.runner_state(ts_ns, identity_->runner, p, indicators_);
+}
+
 void RecorderBatch::emit(journal::DeferredConsumer& out) {
   refusal_built_ = 0;  // (numbers restart with each use of the batch)
+  // The working orders as the batch began (set_initial_orders), replayed
+  // through its order records (kReplayedOrders).
+  if (replayed_.size() < initial_orders_count_) replayed_.resize(initial_orders_count_);
+  for (std::size_t i = 0; i < initial_orders_count_; ++i)
+    copy_untagged(replayed_[i], order_store_[initial_orders_offset_ + i]);
+  replayed_count_ = initial_orders_count_;
   const RecorderIdentity& id = *identity_;
   // An action's fields (action_param_list), here and not in the loop: its
   // ActionParams' initialisers zeroed all twelve for each action (a `rep
@@ -141,59 +215,15 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       }
       case Kind::State: {
         const StateRecord& r = states_[item.index];
-        const RunnerSnapshot& sn = r.snap;
-        journal::StateParts& p = parts_;
-        p.phase = r.phase;
-        p.state = sn.state;
-        p.cash = sn.cash;
-        p.commission_paid = sn.commission;
-        p.equity = sn.equity;
-        p.position_value = sn.position_value;
-        p.realized_pnl = sn.realized;
-        p.trades = sn.trades;
-        p.bar_index = sn.bar_index;
-        p.bars_in_state = sn.bars_in_state;
-        p.avg_price = sn.avg_price;
-        p.qty = sn.qty;
-        p.unrealized_pnl = sn.unrealized;
-        p.in_trade = sn.in_trade;
-        p.bars_held = sn.in_trade ? sn.bar_index - sn.entry_bar : 0;
-        p.entry_ts_ns = sn.in_trade ? sn.entry_ts_ns : 0;
-        p.trade_pnl = sn.in_trade ? sn.trade_pnl : 0;
-        if (r.ctx_bytes) {
-          if (held_ctx_[0] != r.ctx_serial) {
-            std::swap(held_ctx_[0], held_ctx_[1]);
-            std::swap(held_ctx_value_[0], held_ctx_value_[1]);
-            std::swap(held_ctx_size_[0], held_ctx_size_[1]);
-          }
-          if (held_ctx_[0] != r.ctx_serial) {
-            // Decoded here, off the trading thread, once per export (per batch).
-            auto v = script::decode_loop_export(r.ctx_bytes->bytes.data(), r.ctx_bytes->bytes.size());
-            held_ctx_value_[0] = v ? std::make_shared<const Value>(std::move(*v)) : nullptr;  // (checked when exported)
-            held_ctx_[0] = r.ctx_serial;
-            held_ctx_size_[0] = r.ctx_bytes->bytes.size();
-          }
-          p.ctx = held_ctx_value_[0];
-        } else {
-          p.ctx = r.ctx;
-        }
-        // The orders as the batch holds them: the consumer writes their
-        // tuples from them, or builds their value once per list (held_orders_:
-        // the recorder makes a new list only when an order moved).
-        p.raw_orders = true;
-        p.order_list = order_store_.data() + r.orders_offset;
-        p.order_count = r.orders_count;
-        p.orders_serial = r.orders_serial;
-        p.orders_memo = &held_orders_;
-        indicators_ = Value();
-        if (r.indicator_names) {
-          Value::Map m;
-          m.reserve(r.indicator_names->size());
-          for (std::size_t i = 0; i < r.indicator_names->size(); ++i)
-            m.emplace_back((*r.indicator_names)[i], number_or_nil(indicator_values_[r.indicator_offset + i]));
-          indicators_ = Value(std::move(m));  // sorts
-        }
-        out.runner_state(r.ts_ns, id.runner, p, indicators_);
+        emit_state(out, r, r.phase, 0, r.ts_ns);
+        break;
+      }
+      case Kind::Before: {
+        // The base record's state `item.run` bars on, at the time of the
+        // bar whose run of series bars is the item before (add_before_from_last).
+        const StateRecord& r = states_[item.index];
+        const Item& bars = (&item)[-1];
+        emit_state(out, r, journal::StatePhase::Before, item.run, series_->columns().ts_ns[bars.index + bars.run - 1]);
         break;
       }
       case Kind::Built:
@@ -209,6 +239,7 @@ void RecorderBatch::emit(journal::DeferredConsumer& out) {
       case Kind::Order: {
         // Written by the consumer from the record (no event built, no order copied).
         const OrderRecord& o = orders_[item.index];
+        apply_working_order(replayed_, replayed_count_, o.order);
         out.order_update(o.ts_ns, id.runner, o.order, text(o.reason_code),
                          o.refusal != 0 ? refusal_text(o.refusal) : text(o.message));
         break;
@@ -301,6 +332,7 @@ void RecorderBatch::clear() noexcept {
   text_used_ = 0;
   facts_.clear();
   order_store_used_ = 0;  // the orders (and their tags' capacity) kept for the next batch
+  initial_orders_count_ = 0;
   ++generation_;
 }
 

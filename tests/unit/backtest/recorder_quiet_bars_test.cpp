@@ -101,6 +101,7 @@ struct Recording {
   std::vector<std::size_t> batches;
   std::int64_t loop_bar_ends = 0;  // bar ends the runner called in the batch loop
   std::int64_t quiet_bars = 0;     // bars the runner took through its quiet step
+  std::uint64_t befores_derived = 0;  // JournalRecorder::before_states_derived()
 };
 
 Recording record(const model::BarSeries& bars, const script::StrategySource& src, runner::RecorderOptions options,
@@ -116,7 +117,8 @@ Recording record(const model::BarSeries& bars, const script::StrategySource& src
   REQUIRE(r);
   REQUIRE(recorder.flush());
   CHECK(r->trades.size() > 5);
-  return {std::move(sink.events), std::move(sink.batches), wrapper.loop_bar_ends, r->stats.quiet_bars};
+  return {std::move(sink.events), std::move(sink.batches), wrapper.loop_bar_ends, r->stats.quiet_bars,
+          recorder.before_states_derived()};
 }
 
 }  // namespace
@@ -155,37 +157,47 @@ end
     for (int i = 0; i < 6000; ++i) b.push(gen->next());
   }
   const model::BarSeries bars = std::move(b).build("SIM", 0);
-  for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
-    for (std::uint32_t checkpoint : {0u, 100u}) {
-      for (std::uint32_t batch_events : {0u, 1u, 8u, 250u, 1'000'000u}) {
-        if (states == runner::StateEvents::EveryBar && checkpoint == 0) continue;
-        INFO("states " << runner::to_string(states) << ", checkpoint " << checkpoint << ", batch " << batch_events);
-        runner::RecorderOptions o;
-        o.state_events = states;
-        o.checkpoint_bars = checkpoint;
-        o.batch_events = batch_events;
-        o.include_indicators = true;
-        o.timeframe = "1m";
-        const Recording runs = record(bars, *src, o, false);
-        const Recording old = record(bars, *src, o, true);
-        REQUIRE(runs.events.size() == old.events.size());
-        CHECK(runs.events.size() > bars.size());
-        for (std::size_t i = 0; i < runs.events.size(); ++i) {
-          if (runs.events[i] != old.events[i]) FAIL("event " << i << " differs");
-        }
-        CHECK(runs.batches == old.batches);
-        // The runner skipped the quiet bars' ends (the old way had one call a
-        // bar in the loop). every_bar has none to skip, nor do batches of 0
-        // (live: every bar's end hands its events over) or 1 events.
-        CHECK(old.loop_bar_ends > static_cast<std::int64_t>(bars.size()) * 9 / 10);
-        // The old way has no quiet bar ends, so no quiet step: the same events
-        // with and without it.
-        CHECK(old.quiet_bars == 0);
-        if (states == runner::StateEvents::Activity && batch_events >= 8) {
-          CHECK(runs.loop_bar_ends < old.loop_bar_ends / 4);
-          CHECK(runs.quiet_bars > static_cast<std::int64_t>(bars.size()) / 2);
-        } else {
-          CHECK(runs.loop_bar_ends == old.loop_bar_ends);
+  // Without indicators, most Before states of the new way are derived from
+  // the batch's last state record (JournalRecorder::derive_before, bars by
+  // index only): the old way records every one whole.
+  for (bool indicators : {true, false}) {
+    for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
+      for (std::uint32_t checkpoint : {0u, 100u}) {
+        for (std::uint32_t batch_events : {0u, 1u, 8u, 250u, 1'000'000u}) {
+          if (states == runner::StateEvents::EveryBar && checkpoint == 0) continue;
+          INFO("states " << runner::to_string(states) << ", checkpoint " << checkpoint << ", batch " << batch_events
+                         << ", indicators " << indicators);
+          runner::RecorderOptions o;
+          o.state_events = states;
+          o.checkpoint_bars = checkpoint;
+          o.batch_events = batch_events;
+          o.include_indicators = indicators;
+          o.timeframe = "1m";
+          const Recording runs = record(bars, *src, o, false);
+          const Recording old = record(bars, *src, o, true);
+          REQUIRE(runs.events.size() == old.events.size());
+          CHECK(runs.events.size() > bars.size());
+          for (std::size_t i = 0; i < runs.events.size(); ++i) {
+            if (runs.events[i] != old.events[i]) FAIL("event " << i << " differs");
+          }
+          CHECK(runs.batches == old.batches);
+          // (Copied bars give no place after a run of series bars: none derived the old way.)
+          CHECK(old.befores_derived == 0);
+          if (!indicators && states == runner::StateEvents::Activity && batch_events >= 250)
+            CHECK(runs.befores_derived > 10);
+          // The runner skipped the quiet bars' ends (the old way had one call a
+          // bar in the loop). every_bar has none to skip, nor do batches of 0
+          // (live: every bar's end hands its events over) or 1 events.
+          CHECK(old.loop_bar_ends > static_cast<std::int64_t>(bars.size()) * 9 / 10);
+          // The old way has no quiet bar ends, so no quiet step: the same events
+          // with and without it.
+          CHECK(old.quiet_bars == 0);
+          if (states == runner::StateEvents::Activity && batch_events >= 8) {
+            CHECK(runs.loop_bar_ends < old.loop_bar_ends / 4);
+            CHECK(runs.quiet_bars > static_cast<std::int64_t>(bars.size()) / 2);
+          } else {
+            CHECK(runs.loop_bar_ends == old.loop_bar_ends);
+          }
         }
       }
     }

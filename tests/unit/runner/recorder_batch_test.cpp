@@ -620,3 +620,141 @@ TEST_CASE("copy_untagged copies every field of an order but its tag", "[unit][ru
   CHECK(bits(to.avg_fill_price) == bits(want.avg_fill_price));
   CHECK(to.oco_group == want.oco_group);
 }
+
+TEST_CASE("a Before state derived from the last state record is that state with its bar counters moved on",
+          "[unit][runner][journal]") {
+  // JournalRecorder::derive_before: a bar's Before state that equals the
+  // batch's last state record but for its bar counters becomes the place
+  // reserve_slot() kept after the bar's run of series bars; emit() writes
+  // the record's state `ahead` bars on, at the bar's time. The reference
+  // records the same state whole in that place.
+  const model::BarSeries s = series(12, false);
+  auto base = [&s]() {
+    runner::StateRecord r = state_with(s.at(2).ts_ns, 4, 0, 1);
+    r.phase = journal::StatePhase::After;
+    r.snap.state = 3;
+    r.snap.bar_index = 2;
+    r.snap.bars_in_state = 1;
+    r.snap.qty = 10;
+    r.snap.avg_price = 99.25;
+    r.snap.unrealized = -0.0;  // (kept to the bit)
+    r.snap.in_trade = true;
+    r.snap.entry_bar = 1;
+    r.snap.entry_ts_ns = s.at(1).ts_ns;
+    r.snap.trade_pnl = 1.5;
+    r.snap.trades = 2;
+    return r;
+  };
+  auto script = [&](runner::RecorderBatch& b, bool derived) {
+    const runner::OrderList orders = {order(1, "entry", 10)};
+    const std::uint32_t o = b.add_order_list(orders);
+    b.add_series_run(0, 3);
+    runner::StateRecord r = base();
+    r.orders_offset = o;
+    b.add_state(r);
+    const std::size_t bar = b.add_series_run(3, 4);  // bars 3..6: bar 6 is active
+    const std::size_t kept = b.reserve_slot();
+    CHECK(kept == bar + 1);
+    b.add_event(journal::make_event(s.at(6).ts_ns, 2, journal::Note{"test", "on bar 6", Value()}));
+    if (derived) {
+      CHECK(b.add_before_from_last(kept, 4));
+    } else {
+      runner::StateRecord before = r;
+      before.phase = journal::StatePhase::Before;
+      before.ts_ns = s.at(6).ts_ns;
+      before.snap.bar_index = 6;
+      before.snap.bars_in_state = 5;
+      b.add_state(before, kept);
+    }
+    runner::StateRecord after = base();
+    after.orders_offset = o;
+    after.snap.bar_index = 6;
+    after.snap.cash = -5;
+    b.add_state(after);
+    b.add_series_run(7, 2);
+  };
+  runner::RecorderBatch derived(identity(), 64), whole(identity(), 64);
+  derived.set_series(std::make_shared<const model::BarSeries>(s));
+  whole.set_series(std::make_shared<const model::BarSeries>(s));
+  script(derived, true);
+  script(whole, false);
+  CHECK(derived.size() == whole.size());
+  Capture got, want;
+  derived.emit(got);
+  whole.emit(want);
+  REQUIRE(want.out.size() == 13);  // 9 bars, 3 states, a note
+  CHECK(got.out == want.out);
+
+  // Only into a place kept right after a run of series bars, with a state to derive from.
+  runner::RecorderBatch b(identity(), 64);
+  b.set_series(std::make_shared<const model::BarSeries>(s));
+  const std::size_t first = b.add_series_run(0, 2);
+  const std::size_t kept = b.reserve_slot();
+  CHECK_FALSE(b.add_before_from_last(kept, 1));  // no state record yet
+  b.add_state(base());
+  CHECK_FALSE(b.add_before_from_last(first, 1));  // bars, not a kept place
+  CHECK_FALSE(b.add_before_from_last(b.size() + 5, 1));  // past the items
+  CHECK(b.add_before_from_last(kept, 0));
+  CHECK_FALSE(b.add_before_from_last(kept, 0));  // taken
+  CHECK(b.last_state() != nullptr);
+}
+
+TEST_CASE("states whose working orders are replayed from the batch's order records give the lists copied",
+          "[unit][runner][journal]") {
+  // JournalRecorder records a state's orders as kReplayedOrders: emit()
+  // replays the batch's first list through its order records
+  // (apply_working_order) and hands the state the list at its place. The
+  // reference copies each list into the batch (add_order_list). Orders
+  // inserted before, between and after others, replaced, and leaving from
+  // the front, the middle and the end; a batch reused with another first list.
+  auto with = [](model::OrderId id, model::OrderStatus status, double filled) {
+    model::Order o = order(id, "tag " + std::to_string(id), 10 * static_cast<double>(id));
+    o.status = status;
+    o.filled_qty = filled;
+    return o;
+  };
+  using S = model::OrderStatus;
+  const std::vector<model::Order> events = {
+      with(5, S::Submitted, 0), with(2, S::Submitted, 0), with(9, S::Submitted, 0), with(7, S::Submitted, 0),
+      with(5, S::PartiallyFilled, 3), with(2, S::Filled, 20), with(9, S::Cancelled, 0), with(3, S::Submitted, 0),
+      with(7, S::Filled, 70), with(5, S::Filled, 50), with(3, S::Rejected, 0), with(4, S::Submitted, 0)};
+  for (int first_list : {0, 1}) {
+    INFO("first list " << first_list);
+    runner::OrderList initial;
+    if (first_list == 1) initial = {with(1, S::Submitted, 0), with(8, S::Submitted, 0)};
+    runner::RecorderBatch replayed(identity(), 64);
+    for (int use = 0; use < 2; ++use) {  // (the second time reused)
+      replayed.release();
+      replayed.clear();
+      replayed.set_initial_orders(initial.data(), initial.size());
+      runner::OrderList working = initial;
+      std::size_t count = working.size();
+      runner::RecorderBatch fresh(identity(), 64);
+      auto state_here = [&](std::uint64_t serial) {
+        runner::StateRecord r = state_with(static_cast<std::int64_t>(serial), serial, runner::kReplayedOrders, 0);
+        replayed.add_state(r);
+        const std::uint32_t at = fresh.add_order_list(working.data(), count);
+        fresh.add_state(state_with(static_cast<std::int64_t>(serial), serial, at, static_cast<std::uint32_t>(count)));
+      };
+      state_here(1);
+      std::uint64_t serial = 1;
+      for (const model::Order& o : events) {
+        for (runner::RecorderBatch* b : {&replayed, &fresh}) {
+          runner::OrderRecord& r = b->add_order();
+          r.ts_ns = 100;
+          r.order = o;
+          r.reason_code = b->add_text("code");
+          r.message = runner::TextRef{};
+          r.refusal = 0;
+        }
+        runner::apply_working_order(working, count, o);
+        state_here(++serial);
+      }
+      Capture got, want;
+      replayed.emit(got);
+      fresh.emit(want);
+      REQUIRE(want.out.size() == 2 * events.size() + 1);
+      CHECK(got.out == want.out);
+    }
+  }
+}
