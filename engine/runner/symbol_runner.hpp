@@ -267,9 +267,10 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   class BarFeed {
    public:
     virtual ~BarFeed() = default;
-    // Neither may trade the runner's instrument (other runners of the same
-    // account and exchange may run between its bars, on other instruments):
-    // an idle runner does not write its venue's bar fields on every bar.
+    // Neither may trade the runner's instrument but through the runner
+    // (flatten(); other runners of the same account and exchange may run
+    // between its bars, on other instruments): an idle runner does not write
+    // its venue's bar fields on every bar (idle_).
     virtual bool next(model::Bar& bar) = 0;
     virtual bool after_bar(const model::Bar& bar) = 0;
     // after_bar(bar), then, if it returned true, next(bar): the batch loop's
