@@ -2417,13 +2417,42 @@ namespace {
   return d;
 }
 
-// The same equality and put_diff bytes as without the memo.
-const StatePartsBase::CtxDiff& ctx_diff(const StatePartsBase& base, const std::shared_ptr<const Value>& from,
+// Whether a value takes at most `budget` bytes of memory (about: nodes,
+// strings and keys), stopping as soon as it is over.
+bool fits_memo(const Value& v, std::size_t& budget) noexcept {
+  std::size_t n = sizeof(Value);
+  if (v.is_string()) n += v.as_string().size();
+  if (n > budget) return false;
+  budget -= n;
+  if (v.is_array()) {
+    for (const Value& e : v.as_array())
+      if (!fits_memo(e, budget)) return false;
+  } else if (v.is_map()) {
+    for (const auto& [k, e] : v.as_map()) {
+      if (sizeof(std::string) + k.size() > budget) return false;
+      budget -= sizeof(std::string) + k.size();
+      if (!fits_memo(e, budget)) return false;
+    }
+  }
+  return true;
+}
+
+// The memo holds small contexts only: it keeps its pairs (and their diff)
+// alive until two more changes, and a recorded ctx may be up to
+// max_ctx_bytes, so big ones would hold several times that per runner
+// beyond what docs/replay.md counts.
+constexpr std::size_t kCtxMemoBytes = std::size_t{64} << 10;
+
+// The same equality and put_diff bytes as without the memo; null when the
+// pair is not memoised (too big): the caller compares and diffs directly.
+const StatePartsBase::CtxDiff* ctx_diff(const StatePartsBase& base, const std::shared_ptr<const Value>& from,
                                         const std::shared_ptr<const Value>& to) {
   for (const StatePartsBase::CtxDiff& d : base.ctx_diffs) {
-    if (d.from == from && d.to == to) return d;
+    if (d.from == from && d.to == to) return &d;
   }
-  return ctx_diff_miss(base, from, to);
+  std::size_t budget = kCtxMemoBytes;
+  if (!fits_memo(*from, budget) || !fits_memo(*to, budget)) return nullptr;
+  return &ctx_diff_miss(base, from, to);
 }
 
 }  // namespace
@@ -2437,7 +2466,7 @@ bool encode_state_positional_delta_if_patch(std::uint64_t sequence, std::int64_t
   const unsigned position = position_changes(b, p);
   const bool bar_index = b.bar_index != p.bar_index;
   const bool bars_in_state = b.bars_in_state != p.bars_in_state;
-  const StatePartsBase::CtxDiff* ctx_memo = b.ctx != p.ctx && b.ctx && p.ctx ? &ctx_diff(base, b.ctx, p.ctx) : nullptr;
+  const StatePartsBase::CtxDiff* ctx_memo = b.ctx != p.ctx && b.ctx && p.ctx ? ctx_diff(base, b.ctx, p.ctx) : nullptr;
   const bool ctx = ctx_memo != nullptr ? !ctx_memo->same : b.ctx != p.ctx && !(ctx_of(b) == ctx_of(p));
   // The orders: the base's kept fields against the producer's raw list
   // (keep_positional_base), else as values (the base's own_orders() value, or

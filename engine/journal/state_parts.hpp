@@ -113,8 +113,10 @@ struct StatePartsBase {
   // here, so a pointer cannot come back as another value): a strategy's ctx
   // mostly goes back and forth between a few values (sma_cross: `{}` and
   // `{setup = {...}}`), and each change was compared and diffed anew (≈ 360
-  // instructions; 38,000 per 1M bars). A cache, so mutable: the encoder takes
-  // the base as const.
+  // instructions; 38,000 per 1M bars). Small pairs only (event_codec.cpp
+  // kCtxMemoBytes): a recorded ctx may be up to max_ctx_bytes, and the memo
+  // keeps its pairs alive. A cache, so mutable: the encoder takes the base
+  // as const.
   struct CtxDiff {
     std::shared_ptr<const Value> from, to;
     bool same = false;   // *from == *to

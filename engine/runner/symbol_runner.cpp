@@ -289,6 +289,7 @@ end:
                         want_target_ == views_.want_target;
     // (the bar closed at the venue and marked: nothing is held back yet)
     idle_ = quiet_ && idle_now();
+    idle_from_ = bar_index_;
   }
   step_ = Step::Idle;
   return kBarDone;
@@ -313,6 +314,7 @@ export_ctx:
     views_.quiet_held = quiet_ && views_.valid && views_.no_orders && want_stop_ == views_.want_stop &&
                         want_target_ == views_.want_target;
     idle_ = quiet_ && idle_now();  // (as at `end`: a recorded run's bars after activity end here)
+    idle_from_ = bar_index_;
   } else {
     bar_observer_->on_bar_end(*this, current_bar_);
   }
@@ -336,6 +338,14 @@ void SymbolRunner::leave_idle(const model::Bar& bar, bool closed) {
 }
 
 void SymbolRunner::leave_idle_between() {
+  if (bar_index_ == idle_from_) {
+    // No bar begun since the stretch began at this bar's end: its open, close
+    // and mark were all written (recording the open again would give back
+    // the capacity a fill on this bar used).
+    idle_ = false;
+    ++stats_.idle_exits;
+    return;
+  }
   // Only the fields record_open and the mark read.
   const te_bar& f = host_->frame().bar;
   model::Bar bar;

@@ -553,6 +553,7 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // venue or this position's price: they trade other instruments (the
   // feed's contract, BarFeed).
   bool idle_ = false;
+  std::int64_t idle_from_ = -1;  // bar_index_ where idle_ was last set (at that bar's end)
   bool idle_now() const noexcept;
   // Writes what the idle step held back, as of `bar` (the last bar begun,
   // index bar_index_): its open recorded at the venue, and, when `closed`,

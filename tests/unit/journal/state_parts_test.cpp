@@ -380,6 +380,46 @@ TEST_CASE("a positional delta's ctx leaf from the base's memo is the leaf comput
   CHECK(ctx_changed > 1000);
 }
 
+TEST_CASE("the ctx memo keeps small contexts only: a big pair is diffed directly and not held", "[unit][journal]") {
+  // A recorded ctx may be up to max_ctx_bytes; memoised, a pair (and its
+  // diff) would stay alive in every runner's base until two more changes.
+  std::mt19937_64 rng(77);
+  StateParts prev = next_state(rng, StateParts{});
+  prev.ctx = std::make_shared<const Value>(Value::map({{"blob", Value(std::string(100000, 'a'))}}));
+  StatePartsBase base;
+  keep_positional_base(base, prev);
+  base.valid = true;
+  StateParts p = next_state(rng, prev);
+  p.ctx = std::make_shared<const Value>(Value::map({{"blob", Value(std::string(100000, 'b'))}}));
+  {
+    StatePartsBase fresh = base;
+    std::string with_memo, without;
+    const bool a = encode_state_positional_delta_if_patch(2, 2000, 3, p, Value(), base, 1, 1, with_memo);
+    fresh.ctx_diffs[0] = {};
+    fresh.ctx_diffs[1] = {};
+    const bool b = encode_state_positional_delta_if_patch(2, 2000, 3, p, Value(), fresh, 1, 1, without);
+    REQUIRE(a == b);
+    REQUIRE(hex(with_memo) == hex(without));
+  }
+  for (const auto& d : base.ctx_diffs) {
+    CHECK(d.from != prev.ctx);
+    CHECK(d.to != p.ctx);
+    CHECK(d.bytes.size() < 1000);
+  }
+  CHECK(prev.ctx.use_count() <= 2);  // prev and base.parts: nothing else holds it
+  // A small pair is memoised (the test above relies on it).
+  keep_positional_base(base, p);
+  StateParts q = next_state(rng, p);
+  q.ctx = std::make_shared<const Value>(Value::map({}));
+  StateParts r = next_state(rng, q);
+  r.ctx = std::make_shared<const Value>(Value::map({{"setup", Value::map({{"reason", Value("golden")}})}}));
+  keep_positional_base(base, q);
+  std::string out;
+  (void)encode_state_positional_delta_if_patch(4, 4000, 3, r, Value(), base, 3, 1, out);
+  CHECK(((base.ctx_diffs[0].from == q.ctx && base.ctx_diffs[0].to == r.ctx) ||
+         (base.ctx_diffs[1].from == q.ctx && base.ctx_diffs[1].to == r.ctx)));
+}
+
 TEST_CASE("a positional runner_state record cut short or damaged never decodes as a state", "[unit][journal]") {
   std::mt19937_64 rng(99);
   StateParts p;
