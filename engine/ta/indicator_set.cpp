@@ -13,12 +13,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
 
 #include "engine/core/assert.hpp"
-#include "engine/core/cpu_features.hpp"
 #include "engine/ta/registry.hpp"
 #include "engine/ta/talib_rules.hpp"
 
@@ -365,10 +361,10 @@ std::size_t cross_run(const double* a, const double* b, double* o0, double* o1, 
 
 void IndicatorSet::cross_block(Cross& c, std::size_t j, std::size_t n) noexcept {
   if (n == 0) return;
-  const double* a = ahead_values_.data() + c.ra * kAheadBlock + j;
-  const double* b = ahead_values_.data() + c.rb * kAheadBlock + j;
-  double* o0 = ahead_values_.data() + c.ahead * kAheadBlock + j;
-  double* o1 = o0 + kAheadBlock;
+  const double* a = block_row(c.ra) + j;
+  const double* b = block_row(c.rb) + j;
+  double* o0 = block_row(c.ahead) + j;
+  double* o1 = block_row(c.ahead + 1) + j;
   const std::uint64_t at = updates_;
   double out[2];
   step_cross(c, a[0], b[0], at, out);
@@ -391,54 +387,35 @@ void IndicatorSet::fill_ahead(std::size_t from) noexcept {
   ahead_begin_ = from;
   ahead_end_ = std::min(from + kAheadBlock, *ahead_readable_);
   TE_ASSERT(ahead_end_ > ahead_begin_, "indicator set updated with bar %zu, which its feed has not released", from);
+  // Called by the update of bar `from`, whose update number is updates_: the
+  // block's first bar goes to ring position updates_ & ring_mask_. An
+  // indicator's output rows are consecutive slots, so its rows in the ring
+  // are ring_len_ apart (the stride its kernel is given).
+  block_pos_ = static_cast<std::size_t>(updates_) & ring_mask_;
+  block_in_ring_ = block_pos_ + (ahead_end_ - ahead_begin_) <= ring_len_;
   for (const Plain& p : plain_)
     if (p.ahead != kNotAhead)
-      p.indicator->update_columns(ahead_columns_, ahead_begin_, ahead_end_ - ahead_begin_,
-                                ahead_values_.data() + p.ahead * kAheadBlock, kAheadBlock);
+      p.indicator->update_columns(ahead_columns_, ahead_begin_, ahead_end_ - ahead_begin_, block_row(p.ahead),
+                                  block_stride());
   for (Cross& c : crosses_)
     if (c.ahead != kNotAhead) cross_block(c, 0, ahead_end_ - ahead_begin_);
-  // Called by the update of bar `from`, whose update number is updates_.
-  ring_block(0, ahead_out_.size(), 0, ahead_end_ - ahead_begin_, updates_);
+  if (!block_in_ring_) ring_block(0, ahead_out_.size(), 0, ahead_end_ - ahead_begin_, updates_);
 }
 
 void IndicatorSet::fill_ahead_rest(const Plain& p) noexcept {
   if (ahead_next_ >= ahead_end_) return;  // the next update starts a new block
   p.indicator->update_columns(ahead_columns_, ahead_next_, ahead_end_ - ahead_next_,
-                              ahead_values_.data() + p.ahead * kAheadBlock + (ahead_next_ - ahead_begin_), kAheadBlock);
-  ring_block(p.ahead, p.ahead + static_cast<std::size_t>(p.outputs), ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_,
-             updates_);
+                              block_row(p.ahead) + (ahead_next_ - ahead_begin_), block_stride());
+  if (!block_in_ring_)
+    ring_block(p.ahead, p.ahead + static_cast<std::size_t>(p.outputs), ahead_next_ - ahead_begin_,
+               ahead_end_ - ahead_next_, updates_);
 }
 
-namespace {
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// A whole block's row (64 values, the common case) by 32-byte moves: libc's
-// memcpy took ≈ 77 instructions for it (call, size dispatch, its own loop).
-[[gnu::target("avx2")]] void copy_block_row_avx2(const double* src, double* dst) noexcept {
-  for (std::size_t t = 0; t < IndicatorSet::kAheadBlock; t += 16) {
-    const __m256d a = _mm256_loadu_pd(src + t), b = _mm256_loadu_pd(src + t + 4);
-    const __m256d c = _mm256_loadu_pd(src + t + 8), d = _mm256_loadu_pd(src + t + 12);
-    _mm256_storeu_pd(dst + t, a);
-    _mm256_storeu_pd(dst + t + 4, b);
-    _mm256_storeu_pd(dst + t + 8, c);
-    _mm256_storeu_pd(dst + t + 12, d);
-  }
-}
-bool has_avx2() noexcept { return cpu_avx2(); }  // (TE_NO_AVX2=1: memcpy)
-const bool kHasAvx2 = has_avx2();
-#endif
-
-}  // namespace
-
+// Only for a block across the ring's end (block_in_ring_ false): one that
+// fits is computed in the ring itself.
 void IndicatorSet::ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept {
   const std::size_t pos = static_cast<std::size_t>(u) & ring_mask_;
   const std::size_t first = std::min(n, ring_len_ - pos);  // up to the ring's end, the rest from its start
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (first == kAheadBlock && kHasAvx2) {
-    for (std::size_t r = r0; r < r1; ++r) copy_block_row_avx2(ahead_values_.data() + r * kAheadBlock + j, ahead_out_[r].ring + pos);
-    return;
-  }
-#endif
   for (std::size_t r = r0; r < r1; ++r) {
     const double* src = ahead_values_.data() + r * kAheadBlock + j;
     double* ring = ahead_out_[r].ring;
@@ -461,12 +438,8 @@ void IndicatorSet::update_general(const model::Bar& bar, std::size_t head) noexc
       TE_ASSERT(bar.ts_ns == ahead_columns_.ts_ns[i] && same_bits(bar.close, ahead_columns_.close[i]),
                 "indicator set fed a bar that is not bar %zu of its columns", i);
       // The values (their history entries were written with the block).
-      const double* v = ahead_values_.data() + (i - ahead_begin_);
-#pragma GCC unroll 2
-      for (const AheadRow& r : ahead_out_) {
-        *r.cur = *v;
-        v += kAheadBlock;
-      }
+      const std::size_t off = i - ahead_begin_;
+      for (std::size_t r = 0; r < ahead_out_.size(); ++r) *ahead_out_[r].cur = block_row(r)[off];
     }
     if (per_bar_work_) {
       for (const Plain& p : per_bar_) p.indicator->update_keep(bar, p.out, p.ring + head, ring_len_);
@@ -545,7 +518,8 @@ Result<int> IndicatorSet::add_crossover(int slot_a, int slot_b) {
     Cross& added = crosses_.back();
     if (added.ahead != kNotAhead && ahead_next_ < ahead_end_) {
       cross_block(added, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_);
-      ring_block(added.ahead, added.ahead + 2, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_, updates_);
+      if (!block_in_ring_)
+        ring_block(added.ahead, added.ahead + 2, ahead_next_ - ahead_begin_, ahead_end_ - ahead_next_, updates_);
     }
   }
   return used;

@@ -183,10 +183,12 @@ class IndicatorSet {
   void fill_ahead(std::size_t from) noexcept;
   // Computes plain indicator `p`'s values for the rest of the current block.
   void fill_ahead_rest(const Plain& p) noexcept;
-  // Writes block positions [j, j + n) of ahead rows [r0, r1) into their history
-  // rows, position j being update number u: the bars to come land ahead of
-  // head, beyond any read (the ring's length: ind_view.h), so an update in the
-  // block only moves head (the view's current values are the ring's there).
+  // Writes block positions [j, j + n) of ahead rows [r0, r1) of ahead_values_
+  // into their history rows, position j being update number u (a block across
+  // the ring's end; one that fits is computed there directly): the bars to
+  // come land ahead of head, beyond any read (the ring's length: ind_view.h),
+  // so an update in the block only moves head (the view's current values are
+  // the ring's there).
   void ring_block(std::size_t r0, std::size_t r1, std::size_t j, std::size_t n, std::uint64_t u) noexcept;
   // The rest of update(): timeframe groups, feeds, cached and higher-timeframe
   // entries (only called when there is one).
@@ -248,15 +250,27 @@ class IndicatorSet {
   const std::size_t* ahead_readable_ = nullptr;
   std::size_t ahead_begin_ = 0, ahead_end_ = 0, ahead_next_ = 0;
   std::vector<double> ahead_values_;
-  // Row r of ahead_values_ goes to ahead_out_[r].ring (its history row) when
-  // the block is computed (ring_block), and to *ahead_out_[r].cur (its slot in
-  // current_) at the updates that take update_general (the per-bar steps
-  // read current_; the all-ahead update() leaves it behind).
+  // Block row r goes to ahead_out_[r].ring (its history row) when the block
+  // is computed (in the ring itself, or from ahead_values_ by ring_block),
+  // and to *ahead_out_[r].cur (its slot in current_) at the updates that take
+  // update_general (the per-bar steps read current_; the all-ahead update()
+  // leaves it behind).
   struct AheadRow {
     double* cur;
     double* ring;
   };
   std::vector<AheadRow> ahead_out_;
+  // Whether the current block's rows are their history rows' entries
+  // (block_pos_ the ring position of its first bar): a block that does not
+  // reach past the ring's end is computed straight into the ring, with no
+  // copy (ring_block); one that does is computed into ahead_values_ and
+  // copied in two pieces. block_row()/block_stride() give where row r is.
+  bool block_in_ring_ = false;
+  std::size_t block_pos_ = 0;
+  double* block_row(std::size_t r) noexcept {
+    return block_in_ring_ ? ahead_out_[r].ring + block_pos_ : ahead_values_.data() + r * kAheadBlock;
+  }
+  std::size_t block_stride() const noexcept { return block_in_ring_ ? ring_len_ : kAheadBlock; }
   // Points the view at update number `head`'s ring entries (ind_view.h: the
   // current values are the history at head).
   void set_head(std::size_t head) noexcept {
@@ -275,7 +289,7 @@ class IndicatorSet {
 // update_general's TE_ASSERT has them). The same steps as update_general's,
 // inline in the runner's bar; everything else, and a bar the block does not
 // match (the assertion's message), goes on there. The values of this update
-// were written into the ring with the block (ring_block), and the view's
+// were written into the ring with the block (fill_ahead), and the view's
 // current values are the ring's entries at head: nothing is copied. (current_
 // keeps the values update_general last copied: C++ reads the ring, value().)
 inline void IndicatorSet::update(const model::Bar& bar) noexcept {
