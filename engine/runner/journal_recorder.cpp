@@ -69,7 +69,11 @@ RecorderBatch& JournalRecorder::next_batch(const SymbolRunner& runner) {
   return take_batch();
 }
 
-RecorderBatch& JournalRecorder::write_bars(bool keep_before) {
+// One function per `keep_before` (an event's call and the bar end's): GCC's
+// clone for the events' constant went when a third caller came, and the
+// test and the extra saved register came back (≈ 0.5 instructions a bar).
+template <bool keep_before>
+[[gnu::always_inline]] inline RecorderBatch& JournalRecorder::write_bars_as() {
   RecorderBatch& b = batch_ ? *batch_ : take_batch();  // (identity_ set by on_bar_source)
   bar_event_index_ = b.add_series_run(static_cast<std::uint32_t>(written_next_), series_next_ - written_next_);
   written_next_ = series_next_;
@@ -79,6 +83,9 @@ RecorderBatch& JournalRecorder::write_bars(bool keep_before) {
   if (keep_before && !before_recorded_) b.reserve_slot();
   return b;
 }
+
+RecorderBatch& JournalRecorder::write_bars() { return write_bars_as<false>(); }
+RecorderBatch& JournalRecorder::write_bars_keeping_before() { return write_bars_as<true>(); }
 
 RecorderBatch& JournalRecorder::take_batch() {
   for (const auto& b : pool_) {

@@ -154,18 +154,21 @@ class JournalRecorder final : public RunnerObserver {
   [[gnu::always_inline]] RecorderBatch& batch(const SymbolRunner& runner, bool keep_before = true) {
     quiet_.busy = 1;
     busy_at_ = INT64_MIN;  // (batched() grows: recomputed at the bar's end)
-    if (series_next_ != written_next_) return write_bars(keep_before);
+    if (series_next_ != written_next_) return keep_before ? write_bars_keeping_before() : write_bars();
     return batch_ ? *batch_ : next_batch(runner);
   }
   RecorderBatch& next_batch(const SymbolRunner& runner);
   RecorderBatch& take_batch();  // next_batch once identity_ is set
   // The series bars written_next_ .. series_next_ - 1 into the batch (one
   // call for a run of quiet bars); bar_event_index_ becomes the item holding
-  // the last of them. `keep_before` (and no Before state recorded on this
-  // bar yet): a place right after it is kept for the Before state the bar's
+  // the last of them. write_bars_keeping_before (when no Before state is
+  // recorded on this bar yet): a place right after it is kept for the Before state the bar's
   // end records if something happens on the bar (RecorderBatch::
   // reserve_slot: no std::rotate of the bar's events to put it there).
-  RecorderBatch& write_bars(bool keep_before = false);
+  RecorderBatch& write_bars();
+  RecorderBatch& write_bars_keeping_before();
+  template <bool keep_before>
+  RecorderBatch& write_bars_as();
   void set_identity(const SymbolRunner& runner);
   // Something happened on this bar (a state follows at its end).
   void active() {
