@@ -203,3 +203,68 @@ end
     }
   }
 }
+
+TEST_CASE("a recorded After state's marks are its bar's close as the bars themselves say",
+          "[backtest][journal][record]") {
+  // Independent of the recorder's other ways (the test above compares two
+  // of them, which share the After state's code): every After state of an
+  // open position holds position_value = qty x the close of its bar, and
+  // equity = cash + position_value, whether the state was taken whole or
+  // from the bar's start snapshot with its marks set (review, session 23:
+  // an After state keeping the bar's start marks passed every other test).
+  auto src = script::make_strategy_source("strategies/held.lua", R"lua(
+local k = 0
+function detect_opportunity(bar, ctx, ind)
+  k = k + 1
+  if k % 150 == 0 then return { reason = "setup " .. k } end
+end
+function filter_commitment(bar, ctx, ind)
+  return enter_long { qty = 10, reason = "go" }
+end
+function manage_position(bar, ctx, ind)
+  if ctx.bars_in_state == 17 then ctx.note = bar.close end
+  if ctx.bars_in_state >= 60 then return exit_position("held") end
+end
+)lua");
+  REQUIRE(src);
+  model::BarSeriesBuilder b;
+  {
+    data::GeneratorOptions go;
+    go.seed = 11;
+    auto gen = data::BarGenerator::create(go);
+    REQUIRE(gen);
+    for (int i = 0; i < 4000; ++i) b.push(gen->next());
+  }
+  const model::BarSeries bars = std::move(b).build("SIM", 0);
+  for (auto states : {runner::StateEvents::Activity, runner::StateEvents::EveryBar}) {
+    INFO("states " << runner::to_string(states));
+    runner::RecorderOptions o;
+    o.state_events = states;
+    o.checkpoint_bars = 0;
+    o.batch_events = 250;
+    o.include_indicators = false;
+    o.timeframe = "1m";
+    const Recording rec = record(bars, *src, o, false);
+    std::size_t held = 0;
+    for (const std::string& r : rec.events) {
+      journal::Event ev;
+      journal::decode_event(r, ev);
+      const auto* st = ev.get<journal::RunnerState>();
+      if (st == nullptr || st->phase != journal::StatePhase::After) continue;
+      const Value& c = st->context;
+      const double qty = c.find("position")->find("qty")->as_double();
+      if (qty == 0) continue;
+      const auto at = static_cast<std::size_t>(c.find("bar_index")->as_int());
+      REQUIRE(at < bars.size());
+      const double close = bars.at(at).close;
+      const double pv = c.find("account")->find("position_value")->as_double();
+      const double cash = c.find("account")->find("cash")->as_double();
+      const double equity = c.find("account")->find("equity")->as_double();
+      INFO("bar " << at << " qty " << qty << " close " << close);
+      CHECK(pv == 0.0 + qty * close);
+      CHECK(equity == Approx(cash + pv).epsilon(1e-12));
+      ++held;
+    }
+    CHECK(held > (states == runner::StateEvents::EveryBar ? 1000u : 20u));
+  }
+}
