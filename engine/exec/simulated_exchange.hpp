@@ -240,7 +240,7 @@ class SimulatedExchange final : public ExecutionEngine {
 
 [[gnu::always_inline]] inline void SimulatedExchange::on_bar_open(Venue& v, model::InstrumentId instrument, const model::Bar& bar, std::int64_t bar_index) {
   record_open(v, bar, bar_index);
-  if (v.working == 0 && requests_.empty()) return;  // most bars: kept free of the matching's frame
+  if (idle(v)) return;  // most bars: kept free of the matching's frame
   open_phase(v, instrument, bar, bar_index);
 }
 

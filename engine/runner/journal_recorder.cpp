@@ -217,13 +217,7 @@ void JournalRecorder::snapshot_into(const SymbolRunner& runner, RunnerSnapshot& 
     if (start_mark_at_ != nullptr) {
       // A sole position (Portfolio::sole_mark, valid while the book holds):
       // the marks from its price, as settle_start_marks() takes them.
-      portfolio::Position p;
-      p.qty = start_.qty;
-      p.avg_price = start_.avg_price;
-      p.last_price = *start_mark_at_;
-      r.snap.unrealized = p.unrealized();
-      r.snap.position_value = 0.0 + p.market_value();
-      r.snap.equity = r.snap.cash + r.snap.position_value;
+      sole_marks_into(r.snap, *start_mark_at_);
     } else {
       marks_into(runner, r.snap);
     }

@@ -289,13 +289,19 @@ class JournalRecorder final : public RunnerObserver {
   void settle_start_marks() {
     if (!start_marks_due_) return;
     start_marks_due_ = false;
+    sole_marks_into(start_, start_mark_);
+  }
+  // A sole position's marks at `price`, from the snapshot's own quantity,
+  // average price and cash: Portfolio::position_value() and equity() of an
+  // account holding only it (the same bits).
+  static void sole_marks_into(RunnerSnapshot& s, double price) noexcept {
     portfolio::Position p;
-    p.qty = start_.qty;
-    p.avg_price = start_.avg_price;
-    p.last_price = start_mark_;
-    start_.unrealized = p.unrealized();
-    start_.position_value = 0.0 + p.market_value();  // Portfolio::position_value() of a sole position
-    start_.equity = start_.cash + start_.position_value;
+    p.qty = s.qty;
+    p.avg_price = s.avg_price;
+    p.last_price = price;
+    s.unrealized = p.unrealized();
+    s.position_value = 0.0 + p.market_value();
+    s.equity = s.cash + s.position_value;
   }
   // A bar at `ts_ns` arrives: its counters, nothing happened on it yet
   // (its market_data event is counted by bars_: events()).

@@ -548,7 +548,8 @@ class SymbolRunner final : public script::LogSink, public risk::RiskEventSink {
   // no version and no figure), and leave_idle() writes them as those steps
   // would have, from the last bar begun, on the way out of the quiet step.
   // Set where quiet_ is recomputed (a bar's end in the batch loop); cleared
-  // only by leave_idle(). Other runners sharing the exchange and the account
+  // by leave_idle(), leave_idle_between(), a close the idle step cannot
+  // hold back (begin_bar<true>) and the full path's bar start. Other runners sharing the exchange and the account
   // (a feed may step them between this runner's bars) do not read this
   // venue or this position's price: they trade other instruments (the
   // feed's contract, BarFeed).
